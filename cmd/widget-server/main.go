@@ -1,0 +1,89 @@
+// Command widget-server runs Callbridge: the embeddable phone widget, the
+// phone system behind it and its demo host page, in one process.
+//
+//	widget-server [flags]            run the server
+//	widget-server apps list|add|remove  manage registered apps
+//
+// Every flag has a WIDGET_* environment equivalent; see docs/configuration.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/callbridge/widget-server/internal/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "widget-server:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run parses the command line and environment and runs the chosen command.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "apps" {
+		return runApps(ctx, args[1:], getenv, stdout, stderr)
+	}
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Stdout = stdout
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	return server.Run(ctx, cfg)
+}
+
+// envFlags binds flags whose defaults come from WIDGET_* variables.
+type envFlags struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+}
+
+func (e envFlags) str(dst *string, name, env, def, usage string) {
+	if v := e.getenv(env); v != "" {
+		def = v
+	}
+	e.fs.StringVar(dst, name, def, usage+" ($"+env+")")
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (server.Config, error) {
+	fs := flag.NewFlagSet("widget-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ef := envFlags{fs, getenv}
+	var cfg server.Config
+	var level string
+	ef.str(&cfg.Listen, "listen", "WIDGET_LISTEN", "127.0.0.1:8080", "widget listener address")
+	ef.str(&cfg.PublicURL, "public-url", "WIDGET_PUBLIC_URL", "", "widget base URL as browsers see it (default http://localhost:PORT)")
+	ef.str(&cfg.DemoListen, "demo-listen", "WIDGET_DEMO_LISTEN", "127.0.0.1:8081", "demo host page listener address; empty turns the demo off")
+	ef.str(&cfg.DemoURL, "demo-url", "WIDGET_DEMO_URL", "", "demo page base URL (default http://127.0.0.1:PORT)")
+	ef.str(&cfg.DataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory for the database and generated keys")
+	ef.str(&level, "log-level", "WIDGET_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	ef.str(&cfg.SessionKeys, "session-keys", "WIDGET_SESSION_KEYS", "", "session cookie keys as hex HASHKEY:BLOCKKEY (default: generated once into the data dir)")
+	ef.str(&cfg.CountryCode, "country-code", "WIDGET_COUNTRY_CODE", "US", "default region country code (ISO 3166)")
+	ef.str(&cfg.AreaCode, "area-code", "WIDGET_AREA_CODE", "", "default region area code")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q (commands: apps)", fs.Arg(0))
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		return cfg, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	cfg.CountryCode = strings.ToUpper(cfg.CountryCode)
+	return cfg, nil
+}

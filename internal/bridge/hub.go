@@ -1,0 +1,234 @@
+package bridge
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ResyncType is the widget-internal message a stream sends first when the
+// client's Last-Event-ID can no longer be replayed (too old, or from before a
+// restart): the widget then reloads its state instead of trusting the stream.
+const ResyncType = "cb-resync"
+
+// Event is one message as carried by the hub: an id unique within its group
+// and the JSON object the widget receives.
+type Event struct {
+	ID   string
+	Data []byte
+}
+
+// HubConfig sizes the hub. Zero values take the defaults.
+type HubConfig struct {
+	LogSize    int           // events kept per group for replay (default 512)
+	BufferSize int           // per-subscriber channel buffer (default 64)
+	IdleTTL    time.Duration // a group with no subscriber and no event for this long is dropped by Sweep (default 1h)
+}
+
+// Hub fans events out to subscribers grouped by a key (a widget session now,
+// an extension or a device later) and keeps a bounded log per group so a
+// reconnecting subscriber can replay what it missed.
+//
+// Event ids have the form "<boot>.<n>": n grows by one per event of the group,
+// boot changes whenever the process restarts, so an id from an older process
+// is recognised and answered with a resync instead of a wrong replay.
+type Hub struct {
+	cfg  HubConfig
+	boot string
+
+	mu     sync.Mutex
+	groups map[string]*group
+	closed bool
+}
+
+type group struct {
+	next     uint64  // number of the next event
+	log      []Event // ring of the last LogSize events
+	start    int     // index of the oldest event in log when full
+	subs     map[*Subscription]struct{}
+	lastUsed time.Time
+}
+
+// Subscription is one consumer of a group. C is closed exactly once: when the
+// subscription is closed, when it fell behind and was dropped, or when the hub
+// shuts down. Dropped reports which.
+type Subscription struct {
+	C       <-chan Event
+	ch      chan Event
+	hub     *Hub
+	key     string
+	dropped bool // guarded by hub.mu
+	done    bool // guarded by hub.mu
+}
+
+// NewHub returns an empty hub.
+func NewHub(cfg HubConfig) *Hub {
+	if cfg.LogSize <= 0 {
+		cfg.LogSize = 512
+	}
+	if cfg.BufferSize <= 0 {
+		cfg.BufferSize = 64
+	}
+	if cfg.IdleTTL <= 0 {
+		cfg.IdleTTL = time.Hour
+	}
+	return &Hub{
+		cfg:    cfg,
+		boot:   strconv.FormatInt(time.Now().UnixNano(), 36),
+		groups: make(map[string]*group),
+	}
+}
+
+func (h *Hub) groupLocked(key string) *group {
+	g := h.groups[key]
+	if g == nil {
+		g = &group{next: 1, subs: make(map[*Subscription]struct{})}
+		h.groups[key] = g
+	}
+	g.lastUsed = time.Now()
+	return g
+}
+
+// Publish encodes msg as JSON, appends it to the group's log and delivers it
+// to every subscriber of the group. A subscriber whose buffer is full is
+// dropped (its channel closed) rather than allowed to slow the others; it
+// replays from the log when it reconnects.
+func (h *Hub) Publish(key string, msg any) (Event, error) {
+	data, err := json.Marshal(msg)
+	if err != nil {
+		return Event{}, fmt.Errorf("publish to %s: %w", key, err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return Event{}, fmt.Errorf("publish to %s: hub closed", key)
+	}
+	g := h.groupLocked(key)
+	ev := Event{ID: h.boot + "." + strconv.FormatUint(g.next, 10), Data: data}
+	g.next++
+	if len(g.log) < h.cfg.LogSize {
+		g.log = append(g.log, ev)
+	} else {
+		g.log[g.start] = ev
+		g.start = (g.start + 1) % len(g.log)
+	}
+	for s := range g.subs {
+		select {
+		case s.ch <- ev:
+		default:
+			s.dropped = true
+			h.removeLocked(s)
+		}
+	}
+	return ev, nil
+}
+
+// Subscribe adds a subscriber to the group. lastEventID is the client's
+// Last-Event-ID ("" for a first connection). It returns the events to replay
+// first and whether the client must resync because its position is lost.
+func (h *Hub) Subscribe(key, lastEventID string) (sub *Subscription, replay []Event, resync bool, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, nil, false, fmt.Errorf("subscribe to %s: hub closed", key)
+	}
+	g := h.groupLocked(key)
+	if lastEventID != "" {
+		n, ok := h.parseID(lastEventID)
+		switch {
+		case !ok || n >= g.next:
+			resync = true
+		default:
+			oldest := g.next - uint64(len(g.log))
+			if n+1 < oldest {
+				resync = true
+			}
+			for i := range g.log {
+				ev := g.log[(g.start+i)%len(g.log)]
+				if en, _ := h.parseID(ev.ID); en > n {
+					replay = append(replay, ev)
+				}
+			}
+		}
+	}
+	ch := make(chan Event, h.cfg.BufferSize)
+	sub = &Subscription{C: ch, ch: ch, hub: h, key: key}
+	g.subs[sub] = struct{}{}
+	return sub, replay, resync, nil
+}
+
+// parseID returns the event number of an id issued by this process.
+func (h *Hub) parseID(id string) (uint64, bool) {
+	boot, num, ok := strings.Cut(id, ".")
+	if !ok || boot != h.boot {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	return n, err == nil
+}
+
+// Close unsubscribes. It is safe to call more than once and after a drop.
+func (s *Subscription) Close() {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	s.hub.removeLocked(s)
+}
+
+// Dropped reports whether the subscription was closed because it fell behind.
+func (s *Subscription) Dropped() bool {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	return s.dropped
+}
+
+func (h *Hub) removeLocked(s *Subscription) {
+	if s.done {
+		return
+	}
+	s.done = true
+	close(s.ch)
+	if g := h.groups[s.key]; g != nil {
+		delete(g.subs, s)
+		g.lastUsed = time.Now()
+	}
+}
+
+// Subscribers returns the number of live subscriptions of a group.
+func (h *Hub) Subscribers(key string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if g := h.groups[key]; g != nil {
+		return len(g.subs)
+	}
+	return 0
+}
+
+// Sweep forgets groups that have had no subscriber and no event for the idle
+// TTL, so memory follows live use. The server calls it periodically.
+func (h *Hub) Sweep(now time.Time) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for key, g := range h.groups {
+		if len(g.subs) == 0 && now.Sub(g.lastUsed) > h.cfg.IdleTTL {
+			delete(h.groups, key)
+			n++
+		}
+	}
+	return n
+}
+
+// Shutdown closes every subscription; later Publish and Subscribe calls fail.
+func (h *Hub) Shutdown() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for _, g := range h.groups {
+		for s := range g.subs {
+			h.removeLocked(s)
+		}
+	}
+}

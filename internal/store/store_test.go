@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/callbridge/widget-server/internal/identity"
+)
+
+func openTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestOpenMigratesOnce(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for i := 0; i < 2; i++ {
+		db, err := Open(ctx, dir)
+		if err != nil {
+			t.Fatalf("open #%d: %v", i+1, err)
+		}
+		v, err := db.SchemaVersion(ctx)
+		if err != nil || v < 1 {
+			t.Fatalf("schema version %d, %v", v, err)
+		}
+		var mode string
+		db.sql.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
+		if mode != "wal" {
+			t.Fatalf("journal mode %q, want wal", mode)
+		}
+		db.Close()
+	}
+}
+
+func TestOpenReadOnlyDir(t *testing.T) {
+	if os.Geteuid() == 0 {
+		// root ignores directory permissions; use a path under a regular file instead
+		dir := filepath.Join(t.TempDir(), "file")
+		os.WriteFile(dir, nil, 0o600)
+		if _, err := Open(context.Background(), filepath.Join(dir, "data")); err == nil {
+			t.Fatal("opened a data dir under a regular file")
+		}
+		return
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o500)
+	defer os.Chmod(dir, 0o700)
+	_, err := Open(context.Background(), dir)
+	if err == nil {
+		t.Fatal("opened a read-only data dir")
+	}
+}
+
+func TestApps(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	app := identity.App{
+		ClientID: "crm", Name: "CRM", Origins: []string{"HTTPS://CRM.example.com:443"},
+		RedirectURIs: []string{"https://w.test/oauth/redirect"}, Features: identity.Features{Call: true},
+	}
+	if err := db.PutApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.App(ctx, "crm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Origins = []string{"https://crm.example.com"}
+	if !reflect.DeepEqual(got, app) {
+		t.Fatalf("got %+v, want %+v", got, app)
+	}
+	app.Name = "CRM 2"
+	if err := db.PutApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	all, err := db.Apps(ctx)
+	if err != nil || len(all) != 1 || all[0].Name != "CRM 2" {
+		t.Fatalf("apps = %+v, %v", all, err)
+	}
+	if err := db.PutApp(ctx, identity.App{ClientID: "bad"}); !errors.Is(err, identity.ErrInvalid) {
+		t.Fatalf("put invalid app: %v", err)
+	}
+	if err := db.DeleteApp(ctx, "crm"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.App(ctx, "crm"); !errors.Is(err, identity.ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+	if err := db.DeleteApp(ctx, "crm"); !errors.Is(err, identity.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+}

@@ -1,0 +1,142 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/web/templates"
+)
+
+// widgetConfig is the boot configuration embedded in /app for app.js.
+type widgetConfig struct {
+	ClientID       string            `json:"clientId"`
+	AppName        string            `json:"appName"`
+	HostOrigin     string            `json:"hostOrigin"`
+	AllowedOrigins []string          `json:"allowedOrigins"`
+	FromAdapter    bool              `json:"fromAdapter"`
+	Flags          bridge.Flags      `json:"flags"`
+	Warnings       []string          `json:"warnings"`
+	Features       identity.Features `json:"features"`
+	Region         region            `json:"region"`
+	EventsURL      string            `json:"eventsUrl"`
+	LoggedIn       bool              `json:"loggedIn"`
+}
+
+type region struct {
+	CountryCode string `json:"countryCode"`
+	AreaCode    string `json:"areaCode"`
+}
+
+// app serves the widget page that host pages frame. It refuses (403) a
+// missing or unknown clientId and a host origin the app does not list, and
+// only the app's origins may frame it (CSP frame-ancestors).
+func (s *Server) app(c echo.Context) error {
+	q := c.Request().URL.Query()
+	clientID := q.Get("clientId")
+	if clientID == "" {
+		return s.forbidden(c, "clientId is missing",
+			"The page that embeds this widget must name its app: add clientId=YOUR_APP_ID to the adapter.js or iframe URL.")
+	}
+	app, err := s.apps.App(c.Request().Context(), clientID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return s.forbidden(c, "Unknown app",
+			"No app is registered with this clientId. Ask the operator of this widget server to register it.")
+	}
+	if err != nil {
+		return err
+	}
+	hostOrigin := ""
+	if v := q.Get("hostOrigin"); v != "" {
+		if !app.AllowsOrigin(v) {
+			return s.forbidden(c, "This site may not embed the widget",
+				"The page's origin is not on the list of origins registered for this app.")
+		}
+		hostOrigin, _ = identity.CanonicalOrigin(v)
+	} else if ref, err := url.Parse(c.Request().Referer()); err == nil && ref.Host != "" {
+		if o := ref.Scheme + "://" + ref.Host; app.AllowsOrigin(o) {
+			hostOrigin, _ = identity.CanonicalOrigin(o)
+		}
+	}
+	if _, err := s.widgetSession(c); err != nil {
+		return err
+	}
+
+	flags, warnings := bridge.ParseFlags(q, app.AllowsOrigin)
+	features := app.Features
+	if flags.DisableCall {
+		features.Call = false
+	}
+	if flags.DisableMessages {
+		features.SMS = false
+	}
+	cfg := widgetConfig{
+		ClientID:       app.ClientID,
+		AppName:        app.Name,
+		HostOrigin:     hostOrigin,
+		AllowedOrigins: app.Origins,
+		FromAdapter:    q.Get("fromAdapter") == "1",
+		Flags:          flags,
+		Warnings:       append([]string{}, warnings...),
+		Features:       features,
+		Region:         region{CountryCode: s.cfg.CountryCode, AreaCode: s.cfg.AreaCode},
+		EventsURL:      "/widget/events",
+	}
+	cfgJSON, err := json.Marshal(cfg) // escapes <, > and & so it is safe inside <script>
+	if err != nil {
+		return err
+	}
+
+	nonce := newNonce()
+	styleSrc := []string{"'self'"}
+	if flags.StylesURI != "" {
+		u, _ := url.Parse(flags.StylesURI)
+		styleSrc = append(styleSrc, u.Scheme+"://"+u.Host)
+	}
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", csp{
+		{"default-src", []string{"'none'"}},
+		{"script-src", []string{"'nonce-" + nonce + "'", "'strict-dynamic'"}},
+		{"style-src", styleSrc},
+		{"connect-src", []string{"'self'"}},
+		{"img-src", []string{"'self'", "data:"}},
+		{"media-src", []string{"'self'", "blob:"}},
+		{"font-src", []string{"'self'"}},
+		{"frame-ancestors", app.Origins},
+		{"base-uri", []string{"'none'"}},
+		{"form-action", []string{"'self'"}},
+	}.String())
+	h.Set("Permissions-Policy", "microphone=(self), camera=(), geolocation=(), autoplay=(self)")
+	h.Set("Cache-Control", "no-store")
+	return render(c, http.StatusOK, templates.App(templates.AppPage{
+		Nonce:      nonce,
+		StaticBase: s.assets.Base(),
+		ConfigJSON: string(cfgJSON),
+		AppName:    app.Name,
+		Theme:      flags.Theme,
+	}))
+}
+
+// forbidden answers 403 with a page that says what is wrong. The page may be
+// framed by anyone so the host page's owner can read the reason.
+func (s *Server) forbidden(c echo.Context, title, message string) error {
+	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'")
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return render(c, http.StatusForbidden, templates.Forbidden(title, message))
+}
+
+func render(c echo.Context, status int, comp templ.Component) error {
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(status)
+	if strings.EqualFold(c.Request().Method, http.MethodHead) {
+		return nil
+	}
+	return comp.Render(c.Request().Context(), c.Response())
+}

@@ -1,0 +1,149 @@
+package web
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Assets serves the embedded browser files. Everything is read and gzipped
+// once at start; each file gets an ETag from its content, and the set gets a
+// version (a hash over all files) used as the long-cache path prefix
+// /static/{version}/, so relative module imports keep working and any change
+// to any file moves every URL.
+type Assets struct {
+	version string
+	files   map[string]*asset
+}
+
+type asset struct {
+	body, gz []byte
+	etag     string
+	ctype    string
+}
+
+// NewAssets loads every file of fsys.
+func NewAssets(fsys fs.FS) (*Assets, error) {
+	names, err := fs.Glob(fsys, "*")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	a := &Assets{files: make(map[string]*asset)}
+	all := sha256.New()
+	for _, name := range names {
+		if strings.HasSuffix(name, ".go") {
+			continue
+		}
+		body, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("asset %s: %w", name, err)
+		}
+		sum := sha256.Sum256(body)
+		all.Write([]byte(name))
+		all.Write(sum[:])
+		var gz bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+		zw.Write(body)
+		zw.Close()
+		ctype := mime.TypeByExtension(path.Ext(name))
+		if strings.HasSuffix(name, ".js") {
+			ctype = "text/javascript; charset=utf-8"
+		}
+		a.files[name] = &asset{body: body, gz: gz.Bytes(), etag: `"` + hex.EncodeToString(sum[:8]) + `"`, ctype: ctype}
+	}
+	a.version = hex.EncodeToString(all.Sum(nil)[:6])
+	return a, nil
+}
+
+// Base returns the versioned prefix under which the files are served.
+func (a *Assets) Base() string { return "/static/" + a.version }
+
+// GzipSize returns the gzipped size of a file, or -1 if there is none.
+func (a *Assets) GzipSize(name string) int {
+	if f := a.files[name]; f != nil {
+		return len(f.gz)
+	}
+	return -1
+}
+
+// ServeVersioned serves /static/{version}/{name} with an immutable cache
+// policy. A stale version gets 404 so a cached page never mixes builds.
+func (a *Assets) ServeVersioned(w http.ResponseWriter, r *http.Request, version, name string) {
+	f := a.files[name]
+	if f == nil || version != a.version {
+		http.NotFound(w, r)
+		return
+	}
+	a.serve(w, r, f, "public, max-age=31536000, immutable")
+}
+
+// ServeFile serves a file at a fixed URL (adapter.js): clients revalidate
+// after a short time, with the ETag making that a 304.
+func (a *Assets) ServeFile(w http.ResponseWriter, r *http.Request, name string) {
+	f := a.files[name]
+	if f == nil {
+		http.NotFound(w, r)
+		return
+	}
+	a.serve(w, r, f, "public, max-age=300, must-revalidate")
+}
+
+func (a *Assets) serve(w http.ResponseWriter, r *http.Request, f *asset, cacheControl string) {
+	h := w.Header()
+	h.Set("Content-Type", f.ctype)
+	h.Set("Cache-Control", cacheControl)
+	h.Set("ETag", f.etag)
+	h.Add("Vary", "Accept-Encoding")
+	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, f.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	body := f.body
+	if acceptsGzip(r) {
+		h.Set("Content-Encoding", "gzip")
+		body = f.gz
+	}
+	h.Set("Content-Length", fmt.Sprint(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+func etagMatches(header, etag string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		part = strings.TrimSpace(part)
+		if part == "*" || strings.TrimPrefix(part, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for part := range strings.SplitSeq(r.Header.Get("Accept-Encoding"), ",") {
+		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+			continue
+		}
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		return q > 0
+	}
+	return false
+}

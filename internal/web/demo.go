@@ -1,0 +1,62 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/callbridge/widget-server/web/templates"
+)
+
+// DemoClientID is the app the demo host page embeds the widget as.
+const DemoClientID = "demo"
+
+var demoContacts = []templates.Contact{
+	{Name: "Alice Adams", Company: "Demo Co. — Sales", Phone: "101", Note: "Extension 101"},
+	{Name: "Bob Brown", Company: "Demo Co. — Support", Phone: "102", Note: "Extension 102"},
+	{Name: "Carol Chen", Company: "Demo Co. — Billing", Phone: "103", Note: "Extension 103"},
+	{Name: "Tone line", Company: "Test number", Phone: "+15550100", Note: "Answers and plays a tone"},
+	{Name: "Echo line", Company: "Test number", Phone: "+15550101", Note: "Echoes your voice back"},
+	{Name: "Busy line", Company: "Test number", Phone: "+15550102", Note: "Always busy (486)"},
+}
+
+// Demo returns the handler of the demo host origin: a small CRM page that
+// embeds the widget with one script tag, as an integrator would. Its query is
+// passed on to adapter.js, so /?disableLoginPopup=1 tries that flag.
+func (s *Server) Demo() http.Handler {
+	e := s.newEcho()
+	e.GET("/", s.demoPage)
+	e.GET("/static/:version/:name", s.static)
+	return e
+}
+
+func (s *Server) demoPage(c echo.Context) error {
+	q := url.Values{}
+	for k, v := range c.Request().URL.Query() {
+		q[k] = v
+	}
+	if q.Get("clientId") == "" {
+		q.Set("clientId", DemoClientID)
+	}
+	nonce := newNonce()
+	c.Response().Header().Set("Content-Security-Policy", csp{
+		{"default-src", []string{"'none'"}},
+		{"script-src", []string{"'nonce-" + nonce + "'", "'strict-dynamic'"}},
+		{"style-src", []string{"'self'", "'unsafe-inline'"}},
+		{"img-src", []string{"'self'", "data:"}},
+		{"frame-src", []string{s.cfg.PublicURL}},
+		{"connect-src", []string{"'self'"}},
+		{"base-uri", []string{"'none'"}},
+		{"form-action", []string{"'self'"}},
+		{"frame-ancestors", []string{"'none'"}},
+	}.String())
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return render(c, http.StatusOK, templates.Demo(templates.DemoPage{
+		Nonce:        nonce,
+		AdapterSrc:   s.cfg.PublicURL + "/adapter.js?" + q.Encode(),
+		WidgetOrigin: s.cfg.PublicURL,
+		StaticBase:   s.assets.Base(),
+		Contacts:     demoContacts,
+	}))
+}

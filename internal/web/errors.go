@@ -1,0 +1,83 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Error is the one error shape handlers return. Status and Code reach the
+// client with Message; the wrapped Err goes only to the log.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Code + ": " + e.Message + ": " + e.Err.Error()
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// errorBody is the JSON every API error answers with.
+type errorBody struct {
+	ErrorCode string `json:"errorCode"`
+	Message   string `json:"message"`
+}
+
+// errorHandler maps any error a handler returns to a status and the JSON body,
+// logging what the client does not see.
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		e := toError(err)
+		level := slog.LevelDebug
+		if e.Status >= 500 {
+			level = slog.LevelError
+		}
+		log.Log(c.Request().Context(), level, "request failed",
+			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+			slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
+			slog.Int("status", e.Status), slog.String("code", e.Code), slog.Any("err", err))
+		if c.Request().Method == http.MethodHead {
+			c.NoContent(e.Status)
+			return
+		}
+		c.JSON(e.Status, errorBody{ErrorCode: e.Code, Message: e.Message})
+	}
+}
+
+func toError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		switch he.Code {
+		case http.StatusNotFound:
+			return &Error{Status: he.Code, Code: "NotFound", Message: "no such resource"}
+		case http.StatusMethodNotAllowed:
+			return &Error{Status: he.Code, Code: "MethodNotAllowed", Message: "method not allowed on this resource"}
+		case http.StatusRequestEntityTooLarge:
+			return &Error{Status: he.Code, Code: "RequestTooLarge", Message: "request body too large"}
+		case http.StatusUnauthorized:
+			return &Error{Status: he.Code, Code: "Unauthorized", Message: "authentication required"}
+		case http.StatusTooManyRequests:
+			return &Error{Status: he.Code, Code: "TooManyRequests", Message: "too many requests"}
+		}
+		if he.Code < 500 {
+			return &Error{Status: he.Code, Code: "BadRequest", Message: http.StatusText(he.Code)}
+		}
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "internal server error", Err: err}
+}

@@ -1,0 +1,134 @@
+// Package web serves HTTP: the widget's iframe page and its endpoints, the
+// static files and adapter.js, and the demo host page on its own origin. It
+// translates HTTP to calls on identity, bridge and the rest, and back; it
+// holds no domain rules of its own.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/identity"
+)
+
+// Config is what the handlers need to know about their deployment.
+type Config struct {
+	// PublicURL is the widget's own base URL as browsers see it.
+	PublicURL string
+	// DemoURL is the demo host page's base URL ("" when the demo is off).
+	DemoURL string
+	// CountryCode and AreaCode are the region reported to the widget until
+	// a signed-in account says otherwise.
+	CountryCode, AreaCode string
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	apps     identity.AppStore
+	hub      *bridge.Hub
+	sessions sessions.Store
+	assets   *Assets
+	stream   bridge.StreamConfig
+}
+
+// NewServer wires the handlers.
+func NewServer(cfg Config, log *slog.Logger, apps identity.AppStore, hub *bridge.Hub, store sessions.Store, assets *Assets) *Server {
+	return &Server{cfg: cfg, log: log, apps: apps, hub: hub, sessions: store, assets: assets}
+}
+
+// maxBody bounds every request body of the widget origin.
+const maxBody = "64K"
+
+func (s *Server) newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = errorHandler(s.log)
+	e.Use(middleware.RequestID())
+	e.Use(s.recoverPanics)
+	e.Use(s.logRequests)
+	e.Use(secureHeaders)
+	e.Use(middleware.BodyLimit(maxBody))
+	return e
+}
+
+// Widget returns the handler of the widget origin.
+func (s *Server) Widget() http.Handler {
+	e := s.newEcho()
+	e.GET("/adapter.js", func(c echo.Context) error {
+		s.assets.ServeFile(c.Response(), c.Request(), "adapter.js")
+		return nil
+	})
+	e.GET("/static/:version/:name", s.static)
+	e.GET("/app", s.app)
+	e.GET("/app.html", s.app)
+	e.GET("/widget/events", s.events)
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/", func(c echo.Context) error {
+		if s.cfg.DemoURL != "" {
+			return c.Redirect(http.StatusFound, s.cfg.DemoURL+"/")
+		}
+		return c.JSON(http.StatusOK, map[string]string{"service": "callbridge widget server"})
+	})
+	return e
+}
+
+func (s *Server) static(c echo.Context) error {
+	s.assets.ServeVersioned(c.Response(), c.Request(), c.Param("version"), c.Param("name"))
+	return nil
+}
+
+// SweepLoop forgets idle event groups until ctx ends.
+func (s *Server) SweepLoop(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.hub.Sweep(now)
+		}
+	}
+}
+
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		s.log.LogAttrs(c.Request().Context(), slog.LevelDebug, "request",
+			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+			slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
+			slog.Int("status", c.Response().Status), slog.Duration("took", time.Since(start)))
+		return nil
+	}
+}
+
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				err = &Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "internal server error"}
+				s.log.Error("panic in handler", slog.Any("panic", r), slog.String("path", c.Request().URL.Path))
+			}
+		}()
+		return next(c)
+	}
+}

@@ -1,0 +1,364 @@
+// Messaging between the widget and the page that embeds it.
+//
+// Outbound messages go to one exact origin: the host page's, and only when
+// that origin is on the app's allowed list. Inbound commands are accepted only
+// from the parent window at that origin, validated against the COMMANDS table,
+// and run through an ordered queue that lets a command wait (up to
+// COMMAND_TIMEOUT_MS) until the widget can carry it out.
+
+export const COMMAND_TIMEOUT_MS = 10_000;
+
+const LOG_PREFIX = '[callbridge]';
+const warn = (...args) => console.warn(LOG_PREFIX, ...args);
+
+const RESPONSE_TYPE = 'rc-adapter-message-response';
+const ALERT_LEVELS = ['info', 'warning', 'danger'];
+const CALL_ACTIONS = [
+  'answer', 'reject', 'hangup', 'hold', 'unhold', 'mute', 'unmute', 'transfer',
+  'forward', 'dtmf', 'startRecord', 'stopRecord', 'toVoicemail',
+];
+const OK = Object.freeze({ data: 'ok' });
+
+// ---------------------------------------------------------------------------
+// Field validation
+
+const FIELD_TYPES = {
+  string: { label: 'a string', check: (v) => typeof v === 'string' },
+  boolean: { label: 'a boolean', check: (v) => typeof v === 'boolean' },
+  number: { label: 'a number', check: (v) => Number.isFinite(v) },
+  object: { label: 'an object', check: (v) => isPlainObject(v) },
+  id: {
+    label: 'a non-empty string or a number',
+    check: (v) => (typeof v === 'string' && v !== '') || Number.isFinite(v),
+  },
+};
+
+const required = (type, values) => ({ type, optional: false, values });
+const optional = (type, values) => ({ type, optional: true, values });
+
+export function isPlainObject(value) {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+// validateFields checks payload against a table of field descriptors and
+// returns one {field, reason} per problem; an empty list means valid.
+export function validateFields(fields, payload) {
+  const problems = [];
+  for (const [field, { type, optional: isOptional, values }] of Object.entries(fields)) {
+    const value = payload[field];
+    const { label, check } = FIELD_TYPES[type];
+    if (value === undefined || value === null) {
+      if (!isOptional) problems.push({ field, reason: `is required (${label})` });
+    } else if (!check(value)) {
+      problems.push({ field, reason: `must be ${label}` });
+    } else if (values && !values.includes(value)) {
+      problems.push({ field, reason: `must be one of ${values.join(', ')}` });
+    }
+  }
+  return problems;
+}
+
+const describeProblems = (problems) =>
+  problems.map(({ field, reason }) => `${field} ${reason}`).join('; ');
+
+// ---------------------------------------------------------------------------
+// Command handlers. Each returns the response a request is answered with.
+
+function notAvailable(command, ctx) {
+  const message = `${command.type} is not available yet`;
+  ctx.warn(message);
+  return { error: 'notAvailable', message };
+}
+
+function controlCallUnsupported(command, ctx) {
+  const message = `${command.type} (${command.callAction}) is not available yet`;
+  ctx.warn(message);
+  ctx.post({ type: 'rc-control-call-error', error: 'unsupported', message, callId: command.callId ?? null });
+  return { error: 'unsupported', message };
+}
+
+function navigateTo(command, ctx) {
+  if (ctx.actions.navigate(command.path)) return OK;
+  const message = `${command.type}: unknown path "${command.path}"`;
+  ctx.warn(message);
+  return { error: 'invalidPath', message };
+}
+
+function showCustomAlert(body, ctx) {
+  ctx.actions.showAlert({
+    message: body.alertMessage,
+    level: body.alertLevel ?? 'info',
+    ttl: body.ttl,
+  });
+  return OK;
+}
+
+function callLogUnavailable(_body, ctx, path) {
+  if (!ctx.state.loggedIn) {
+    return { error: 'notSignedIn', message: `${path} needs a signed-in user` };
+  }
+  return { error: 'notAvailable', message: `${path} is not available yet` };
+}
+
+// Paths of rc-adapter-message-request, each with the fields of its body.
+const REQUESTS = Object.freeze({
+  '/custom-alert-message': {
+    fields: {
+      alertMessage: required('string'),
+      alertLevel: optional('string', ALERT_LEVELS),
+      ttl: optional('number'),
+    },
+    run: showCustomAlert,
+  },
+  '/get-call-log': { fields: {}, run: callLogUnavailable },
+  '/unlogged-calls': { fields: {}, run: callLogUnavailable },
+});
+
+function answerRequest(command, ctx) {
+  const request = REQUESTS[command.path];
+  if (!request) {
+    return { error: 'unknownPath', message: `no handler for ${command.path}` };
+  }
+  const body = command.body ?? {};
+  const problems = validateFields(request.fields, body);
+  if (problems.length > 0) {
+    const message = `${command.path}: ${describeProblems(problems)}`;
+    ctx.warn(message);
+    return { error: 'invalidRequest', message };
+  }
+  return request.run(body, ctx, command.path);
+}
+
+// Every command type of the embedding contract: its fields, and how it runs.
+// A handler may add canRun(state, command); while it returns false the
+// command waits in the queue.
+export const COMMANDS = Object.freeze({
+  'rc-adapter-navigate-to': {
+    fields: { path: required('string') },
+    run: navigateTo,
+  },
+  'rc-adapter-message-request': {
+    fields: { requestId: required('id'), path: required('string'), body: optional('object') },
+    run: answerRequest,
+  },
+  'rc-adapter-new-call': {
+    fields: { phoneNumber: required('string'), toCall: optional('boolean') },
+    run: notAvailable,
+  },
+  'rc-adapter-control-call': {
+    fields: {
+      callAction: required('string', CALL_ACTIONS),
+      callId: optional('string'),
+      options: optional('object'),
+    },
+    run: controlCallUnsupported,
+  },
+  'rc-adapter-new-sms': {
+    fields: { phoneNumber: required('string'), text: optional('string'), conversation: optional('boolean') },
+    run: notAvailable,
+  },
+  'rc-adapter-login': { fields: {}, run: notAvailable },
+  'rc-adapter-logout': { fields: {}, run: notAvailable },
+  'rc-adapter-authorization-code': {
+    fields: { callbackUri: required('string') },
+    run: notAvailable,
+  },
+  'rc-adapter-set-presence': {
+    fields: { userStatus: optional('string'), dndStatus: optional('string') },
+    run: notAvailable,
+  },
+  'rc-calling-settings-update': {
+    fields: {
+      callWith: optional('string', ['browser', 'ringout']),
+      myLocation: optional('string'),
+      fromNumber: optional('string'),
+    },
+    run: notAvailable,
+  },
+  'rc-adapter-webphone-sessions-sync': { fields: {}, run: notAvailable },
+});
+
+// Any command may carry a requestId; it is then answered exactly once.
+const COMMON_FIELDS = { requestId: optional('id') };
+
+// ---------------------------------------------------------------------------
+// Ordered command queue
+
+// createCommandQueue runs jobs ({canRun(state), run(), expire()}) in arrival
+// order. A job that cannot run yet waits, and so does everything behind it;
+// drain() re-checks the head, and a job still blocked after timeoutMs is
+// expired instead of run.
+export function createCommandQueue({ getState, timeoutMs = COMMAND_TIMEOUT_MS }) {
+  const waiting = [];
+  let timer = null;
+  let draining = false;
+
+  function schedule() {
+    clearTimeout(timer);
+    timer = null;
+    if (waiting.length > 0) {
+      timer = setTimeout(drain, Math.max(0, waiting[0].deadline - Date.now()));
+    }
+  }
+
+  function drain() {
+    if (draining) return;
+    draining = true;
+    try {
+      while (waiting.length > 0) {
+        const { job, deadline } = waiting[0];
+        if (job.canRun(getState())) {
+          waiting.shift();
+          job.run();
+        } else if (Date.now() >= deadline) {
+          waiting.shift();
+          job.expire();
+        } else {
+          break;
+        }
+      }
+    } finally {
+      draining = false;
+      schedule();
+    }
+  }
+
+  function submit(job) {
+    waiting.push({ job, deadline: Date.now() + timeoutMs });
+    drain();
+  }
+
+  return {
+    submit,
+    drain,
+    get size() {
+      return waiting.length;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Host origin
+
+function originOf(url) {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '';
+  }
+}
+
+// resolveHostOrigin picks the origin of the embedding page: the one the
+// server determined, else the frame's first ancestor, else the referrer's.
+// origin is '' unless the candidate is on the app's allowed list.
+export function resolveHostOrigin(config, { ancestorOrigins, referrer }) {
+  const candidate = config.hostOrigin || ancestorOrigins?.[0] || originOf(referrer);
+  const allowed = config.allowedOrigins ?? [];
+  return { candidate, origin: allowed.includes(candidate) ? candidate : '' };
+}
+
+// Events from the server that the host page also receives.
+export function isRelayedEvent(type) {
+  return type.endsWith('-notify') || type === 'rc-adapter-syncPresence';
+}
+
+// ---------------------------------------------------------------------------
+// Bridge
+
+// createBridge connects the widget to its host page.
+//   config:   the widget's boot configuration
+//   getState: returns the widget's current state (read by handlers and canRun)
+//   actions:  { navigate(path) -> boolean, showAlert({message, level, ttl}) }
+// It returns { hostOrigin, post(message), relay(event), stateChanged() }.
+export function createBridge({ config, getState, actions, win = window }) {
+  const framed = win.parent !== win;
+  const hostOrigin = framed ? findHostOrigin(config, win) : '';
+  if (!framed) console.info(LOG_PREFIX, 'not inside a frame; host messaging is off');
+
+  const queue = createCommandQueue({ getState });
+
+  function post(message) {
+    if (!hostOrigin) return false;
+    win.parent.postMessage(message, hostOrigin);
+    return true;
+  }
+
+  function relay(event) {
+    return isRelayedEvent(event.type) && post(event);
+  }
+
+  function answer(command, response) {
+    if (command.requestId === undefined || command.requestId === null) return;
+    post({ type: RESPONSE_TYPE, responseId: command.requestId, response });
+  }
+
+  function isFromHost(event) {
+    if (event.source !== win.parent || !framed) {
+      warn('ignored a message that does not come from the host page');
+      return false;
+    }
+    if (!hostOrigin || event.origin !== hostOrigin) {
+      warn(`ignored a message from origin ${event.origin}: it is not the host origin`);
+      return false;
+    }
+    return true;
+  }
+
+  function reject(command, problems) {
+    const message = `${command.type}: ${describeProblems(problems)}`;
+    warn(`ignored ${message}`);
+    if (!problems.some(({ field }) => field === 'requestId')) {
+      answer(command, { error: 'invalidField', message });
+    }
+  }
+
+  function accept(command, handler) {
+    const context = () => ({ actions, post, warn, state: getState() });
+    queue.submit({
+      canRun: (state) => handler.canRun?.(state, command) ?? true,
+      run: () => answer(command, handler.run(command, context())),
+      expire: () => {
+        const message = `${command.type} could not run within ${COMMAND_TIMEOUT_MS / 1000} s`;
+        warn(message);
+        answer(command, { error: 'timeout', message });
+      },
+    });
+  }
+
+  function onMessage(event) {
+    if (!isFromHost(event)) return;
+    const command = event.data;
+    if (!isPlainObject(command) || typeof command.type !== 'string') {
+      warn('ignored a host message that is not an object with a string type');
+      return;
+    }
+    const handler = COMMANDS[command.type];
+    if (!handler) {
+      console.debug(LOG_PREFIX, `ignored unknown command ${command.type}`);
+      return;
+    }
+    const problems = validateFields({ ...COMMON_FIELDS, ...handler.fields }, command);
+    if (problems.length > 0) {
+      reject(command, problems);
+      return;
+    }
+    accept(command, handler);
+  }
+
+  win.addEventListener('message', onMessage);
+
+  return { hostOrigin, post, relay, stateChanged: queue.drain };
+}
+
+function findHostOrigin(config, win) {
+  const { candidate, origin } = resolveHostOrigin(config, {
+    ancestorOrigins: win.location.ancestorOrigins,
+    referrer: win.document.referrer,
+  });
+  if (!origin) {
+    warn(`host origin "${candidate || 'unknown'}" is not allowed for this app; nothing will be sent to the host page`);
+  }
+  return origin;
+}
