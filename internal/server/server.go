@@ -51,6 +51,9 @@ type Addrs struct {
 // Run starts the server and blocks until ctx is cancelled, then shuts down
 // gracefully: event streams end, in-flight requests get ShutdownTimeout.
 func Run(ctx context.Context, cfg Config) error {
+	if cfg.CountryCode == "" {
+		cfg.CountryCode = "US"
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))

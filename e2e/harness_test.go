@@ -1,0 +1,159 @@
+// Package e2e drives the real server with a real browser: Debian's Chromium,
+// headless, through chromedp. Each test starts the program through
+// server.Run on free loopback ports, with the widget on http://localhost:P
+// and the demo host page on http://127.0.0.1:Q — two different sites, so the
+// browser applies its cross-site rules as on a real CRM.
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/callbridge/widget-server/internal/server"
+)
+
+// env is one running server and one browser tab.
+type env struct {
+	server.Addrs
+	ctx context.Context // chromedp context of the first tab
+}
+
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	t.Fatal("no Chromium found: install Debian's chromium (the README's test command does) or set CHROMIUM")
+	return ""
+}
+
+// start runs the server and opens a browser. Everything stops at test end.
+func start(t *testing.T) *env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan server.Addrs, 1)
+	done := make(chan error, 1)
+	var logs io.Writer = io.Discard
+	if testing.Verbose() {
+		logs = os.Stderr
+	}
+	go func() {
+		done <- server.Run(ctx, server.Config{
+			Listen:     "127.0.0.1:0",
+			DemoListen: "127.0.0.1:0",
+			DataDir:    filepath.Join(t.TempDir(), "data"),
+			Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			Ready:      func(a server.Addrs) { ready <- a },
+		})
+	}()
+	var addrs server.Addrs
+	select {
+	case addrs = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("server did not start: %v", err)
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatal("server did not start in 20s")
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("server: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("server did not stop in 15s")
+		}
+	})
+	return &env{Addrs: addrs, ctx: browser(t)}
+}
+
+// browser starts a headless Chromium with fake media devices and returns the
+// context of its first tab.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		chromedp.WindowSize(1400, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // launches the browser
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// within bounds one step of a test.
+func within(t *testing.T, ctx context.Context, d time.Duration) context.Context {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, d)
+	t.Cleanup(cancel)
+	return c
+}
+
+// eval runs a JavaScript expression in the page (awaiting promises) and
+// decodes its value.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(within(t, ctx, 15*time.Second), chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("eval %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript predicate until it is truthy and returns its value.
+func waitFor[T any](t *testing.T, ctx context.Context, what, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(within(t, ctx, 20*time.Second),
+		chromedp.Poll[T](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+	return v
+}
+
+// message is one entry of the demo page's log of widget messages.
+type message struct {
+	Time   float64        `json:"time"`
+	Origin string         `json:"origin"`
+	Data   map[string]any `json:"data"`
+}
+
+// waitMessage waits until the demo page has received a message of the given
+// type for which match (a JS expression over `m.data`) holds, and returns it.
+func waitMessage(t *testing.T, ctx context.Context, typ, match string) message {
+	t.Helper()
+	if match == "" {
+		match = "true"
+	}
+	return waitFor[message](t, ctx, typ, fmt.Sprintf(
+		`window.cbDemo && window.cbDemo.messages.find(m => m.data && m.data.type === %q && (%s))`, typ, match))
+}
