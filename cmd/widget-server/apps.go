@@ -24,7 +24,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 //	apps list
 //	apps add --client-id ID --origin ORIGIN [--origin …] [--redirect-uri URI …] [--name N] [--no-call] [--no-sms]
 //	apps remove --client-id ID
-func runApps(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runApps(ctx context.Context, args []string, getenv lookupEnv, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("apps: want a subcommand: list, add or remove")
 	}

@@ -25,7 +25,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "widget-server:", err)
 		}
@@ -34,7 +34,11 @@ func main() {
 }
 
 // run parses the command line and environment and runs the chosen command.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// lookupEnv reads an environment variable; ok is false when it is not set
+// (an empty value is a value: WIDGET_DEMO_LISTEN= turns the demo off).
+type lookupEnv func(name string) (value string, ok bool)
+
+func run(ctx context.Context, args []string, getenv lookupEnv, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "apps" {
 		return runApps(ctx, args[1:], getenv, stdout, stderr)
 	}
@@ -50,17 +54,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // envFlags binds flags whose defaults come from WIDGET_* variables.
 type envFlags struct {
 	fs     *flag.FlagSet
-	getenv func(string) string
+	getenv lookupEnv
 }
 
 func (e envFlags) str(dst *string, name, env, def, usage string) {
-	if v := e.getenv(env); v != "" {
+	if v, ok := e.getenv(env); ok {
 		def = v
 	}
 	e.fs.StringVar(dst, name, def, usage+" ($"+env+")")
 }
 
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (server.Config, error) {
+func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Config, error) {
 	fs := flag.NewFlagSet("widget-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	ef := envFlags{fs, getenv}

@@ -4,25 +4,75 @@
 // internals; web handlers adapt it to HTTP.
 package bridge
 
-// Event types the widget sends to the host page (CONTRACT §3). Only types the
-// widget really emits are listed; docs/events.md must list exactly these.
+// Event types the widget sends to the host page (CONTRACT §3).
 const (
-	EventLoginStatus     = "rc-login-status-notify"
-	EventRegionSettings  = "rc-region-settings-notify"
-	EventDialerStatus    = "rc-dialer-status-notify"
-	EventRouteChanged    = "rc-route-changed-notify"
-	EventMessageResponse = "rc-adapter-message-response"
-	EventControlCallErr  = "rc-control-call-error"
+	EventLoginStatus      = "rc-login-status-notify"
+	EventLoginPopup       = "rc-login-popup-notify"
+	EventCallRing         = "rc-call-ring-notify"
+	EventCallInit         = "rc-call-init-notify"
+	EventCallStart        = "rc-call-start-notify"
+	EventCallHold         = "rc-call-hold-notify"
+	EventCallResume       = "rc-call-resume-notify"
+	EventCallMute         = "rc-call-mute-notify"
+	EventCallEnd          = "rc-call-end-notify"
+	EventRingoutCall      = "rc-ringout-call-notify"
+	EventActiveCall       = "rc-active-call-notify"
+	EventTelephonySession = "rc-telephony-session-notify"
+	EventSyncPresence     = "rc-adapter-syncPresence"
+	EventMessageUpdated   = "rc-message-updated-notify"
+	EventInboundMessage   = "rc-inbound-message-notify"
+	EventRouteChanged     = "rc-route-changed-notify"
+	EventRegionSettings   = "rc-region-settings-notify"
+	EventDialerStatus     = "rc-dialer-status-notify"
+	EventMeetingStatus    = "rc-meeting-status-notify"
+	EventConnectionStatus = "rc-webphone-connection-status-notify"
+	EventCallingSettings  = "rc-calling-settings-notify"
+	EventMessageResponse  = "rc-adapter-message-response"
+	EventSessionsSync     = "rc-webphone-sessions-sync"
+	EventControlCallError = "rc-control-call-error"
+	EventCallFailed       = "rc-call-failed-notify"
+	EventCallStats        = "rc-call-stats-notify"
+	EventCallTransfer     = "rc-call-transfer-notify"
+	EventDTMFSent         = "rc-dtmf-sent-notify"
 )
 
-// Events lists every event type the widget emits today.
-var Events = []string{
-	EventLoginStatus,
-	EventRegionSettings,
-	EventDialerStatus,
-	EventRouteChanged,
-	EventMessageResponse,
-	EventControlCallErr,
+// EventSpec is one event type of the contract and whether the widget emits
+// it yet. docs/events.md documents exactly these, with the same state.
+type EventSpec struct {
+	Type    string
+	Emitted bool
+}
+
+// Events lists every event type of the contract.
+var Events = []EventSpec{
+	{EventLoginStatus, true},
+	{EventLoginPopup, false},
+	{EventCallRing, false},
+	{EventCallInit, false},
+	{EventCallStart, false},
+	{EventCallHold, false},
+	{EventCallResume, false},
+	{EventCallMute, false},
+	{EventCallEnd, false},
+	{EventRingoutCall, false},
+	{EventActiveCall, false},
+	{EventTelephonySession, false},
+	{EventSyncPresence, false},
+	{EventMessageUpdated, false},
+	{EventInboundMessage, false},
+	{EventRouteChanged, true},
+	{EventRegionSettings, true},
+	{EventDialerStatus, true},
+	{EventMeetingStatus, false},
+	{EventConnectionStatus, false},
+	{EventCallingSettings, false},
+	{EventMessageResponse, true},
+	{EventSessionsSync, false},
+	{EventControlCallError, true},
+	{EventCallFailed, false},
+	{EventCallStats, false},
+	{EventCallTransfer, false},
+	{EventDTMFSent, false},
 }
 
 // Command types the host page sends to the widget (CONTRACT §4).
@@ -40,17 +90,17 @@ const (
 	CommandMessageRequest    = "rc-adapter-message-request"
 )
 
-// Command describes one host command and whether the widget carries it out
-// yet. Recognised commands that are not supported are answered with an error
+// CommandSpec is one host command and whether the widget carries it out yet.
+// Recognised commands that are not supported are answered with an error
 // (rc-control-call-error or rc-adapter-message-response), never dropped.
-type Command struct {
+// docs/commands.md documents exactly these, with the same state.
+type CommandSpec struct {
 	Type      string
 	Supported bool
 }
 
-// Commands lists every command of the contract; docs/commands.md must list
-// exactly these, with the same supported state.
-var Commands = []Command{
+// Commands lists every command of the contract.
+var Commands = []CommandSpec{
 	{CommandNewCall, false},
 	{CommandControlCall, false},
 	{CommandNewSMS, false},

@@ -18,9 +18,6 @@ const CONNECTION_LABELS = {
 // How an event from the server changes the widget's state.
 const STATE_FROM_EVENT = {
   'rc-login-status-notify': (event) => ({ loggedIn: event.loggedIn === true }),
-  'rc-region-settings-notify': (event) => ({
-    region: { countryCode: event.countryCode, areaCode: event.areaCode },
-  }),
   'rc-dialer-status-notify': (event) => ({ dialerReady: event.ready === true }),
 };
 
@@ -80,7 +77,7 @@ function renderConnection(status) {
 }
 
 function render(state) {
-  if (state.route) renderRoute(state.route);
+  renderRoute(state.route);
   renderConnection(state.connection);
 }
 
@@ -167,7 +164,6 @@ function start() {
     route: null,
     loggedIn: config.loggedIn === true,
     dialerReady: false,
-    region: config.region,
     connection: 'connecting',
   });
 
@@ -187,7 +183,6 @@ function start() {
   announceStart(config, store.get(), bridge.post);
   navigate(store.get().loggedIn ? '/dialer' : '/login');
   bindControls(config, navigate);
-  render(store.get());
 
   connectEvents(config.eventsUrl, {
     onStatus: (connection) => store.update({ connection }),

@@ -3,6 +3,8 @@
 // host page. Components take plain data; they never reach into HTTP or the store.
 package templates
 
+//go:generate go tool templ generate -path .
+
 // AppPage is what the widget shell needs to render.
 type AppPage struct {
 	// Nonce is the CSP nonce for every script element of the page.

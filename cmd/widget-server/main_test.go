@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(vars map[string]string) lookupEnv {
+	return func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	}
+}
+
+// TestRunServesAndStops starts the real program through run, reads the URLs
+// it prints, fetches the demo page and the widget, then stops it.
+func TestRunServesAndStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	go func() {
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--demo-listen", "127.0.0.1:0", "--log-level", "warn"},
+			env(map[string]string{"WIDGET_DATA_DIR": dataDir}), pw, io.Discard)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var widgetURL, demoURL string
+	for demoURL == "" && sc.Scan() {
+		line := sc.Text()
+		if u, ok := strings.CutPrefix(line, "Callbridge widget server: "); ok {
+			widgetURL = u
+		}
+		if u, ok := strings.CutPrefix(line, "Demo CRM page (open this): "); ok {
+			demoURL = strings.TrimSuffix(u, "/")
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if !strings.HasPrefix(widgetURL, "http://localhost:") || !strings.HasPrefix(demoURL, "http://127.0.0.1:") {
+		t.Fatalf("printed widget %q demo %q: want two different sites", widgetURL, demoURL)
+	}
+	// localhost resolves here, but dial 127.0.0.1 to not depend on it.
+	widgetLoopback := strings.Replace(widgetURL, "localhost", "127.0.0.1", 1)
+	resp, err := http.Get(demoURL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(widgetURL+"/adapter.js?clientId=demo")) {
+		t.Fatalf("demo page: %d\n%s", resp.StatusCode, body)
+	}
+	resp, err = http.Get(widgetLoopback + "/app?clientId=demo&hostOrigin=" + demoURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors "+demoURL) {
+		t.Fatalf("widget: %d csp %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no graceful stop")
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	cfg, err := parseConfig(nil, env(map[string]string{
+		"WIDGET_LISTEN": "127.0.0.1:9000", "WIDGET_DEMO_LISTEN": "", "WIDGET_LOG_LEVEL": "debug",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:9000" || cfg.DemoListen != "" || cfg.LogLevel.String() != "DEBUG" || cfg.DataDir != "./data" {
+		t.Fatalf("config from env: %+v", cfg)
+	}
+	cfg, err = parseConfig([]string{"--listen", "127.0.0.1:9001"}, env(map[string]string{"WIDGET_LISTEN": "127.0.0.1:9000"}), io.Discard)
+	if err != nil || cfg.Listen != "127.0.0.1:9001" || cfg.DemoListen != "127.0.0.1:8081" {
+		t.Fatalf("flag over env: %+v, %v", cfg, err)
+	}
+	for _, args := range [][]string{{"--log-level", "loud"}, {"--nope"}, {"serve"}} {
+		if _, err := parseConfig(args, env(nil), io.Discard); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}
+
+func TestAppsCommand(t *testing.T) {
+	ctx := context.Background()
+	vars := env(map[string]string{"WIDGET_DATA_DIR": t.TempDir()})
+	var out bytes.Buffer
+	runOK := func(args ...string) string {
+		t.Helper()
+		out.Reset()
+		if err := run(ctx, args, vars, &out, io.Discard); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return out.String()
+	}
+	runOK("apps", "add", "--client-id", "crm", "--name", "Acme CRM", "--origin", "https://crm.example.com", "--origin", "http://127.0.0.1:3000", "--no-sms")
+	list := runOK("apps", "list")
+	for _, want := range []string{"crm", "Acme CRM", "https://crm.example.com http://127.0.0.1:3000", "call=true sms=false"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("list lacks %q:\n%s", want, list)
+		}
+	}
+	for _, bad := range [][]string{
+		{"apps", "add", "--client-id", "x"},
+		{"apps", "add", "--client-id", "x", "--origin", "https://a.test/path"},
+		{"apps", "remove", "--client-id", "nope"},
+		{"apps", "frobnicate"},
+		{"apps"},
+	} {
+		if err := run(ctx, bad, vars, io.Discard, io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	runOK("apps", "remove", "--client-id", "crm")
+	if list := runOK("apps", "list"); strings.Contains(list, "crm") {
+		t.Errorf("removed app still listed:\n%s", list)
+	}
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The project's test command. It installs what the tests need when missing
+# (Debian's Chromium for the browser tests), then runs every check:
+# formatting, vet, generated templ files up to date, no wildcard postMessage,
+# and the whole test suite with the race detector, browser tests included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+if ! command -v chromium >/dev/null 2>&1; then
+  step "installing Debian's chromium for the browser tests"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
+
+step "go mod download"
+go mod download
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "templ generate is up to date"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp web/templates/*.templ "$tmp"/
+go tool templ generate -path "$tmp" >/dev/null 2>&1
+for f in "$tmp"/*_templ.go; do
+  if ! cmp -s "$f" "web/templates/$(basename "$f")"; then
+    echo "web/templates/$(basename "$f") is stale: run 'go generate ./web/templates' and commit"; exit 1
+  fi
+done
+
+step "no postMessage with target origin '*' in web/"
+if grep -rnE "postMessage\([^)]*['\"]\*['\"]" web/; then
+  echo "postMessage must name the exact origin"; exit 1
+fi
+
+step "go test -race ./..."
+# Tests talk only to loopback. Where the kernel lets us, they run in a network
+# namespace of their own with nothing but lo, so no packet can leave the machine.
+if unshare -n true 2>/dev/null; then
+  unshare -n sh -c 'ip link set lo up && exec go test -race -count=1 "$@" ./...' sh "$@"
+else
+  go test -race -count=1 "$@" ./...
+fi
