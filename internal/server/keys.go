@@ -2,7 +2,10 @@ package server
 
 import (
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -46,4 +49,64 @@ func parseSessionKeys(s string) ([]byte, []byte, error) {
 		return nil, nil, errors.New("session keys must be hex HASHKEY:BLOCKKEY with a hash key of at least 32 bytes and a 32-byte block key")
 	}
 	return hashKey, blockKey, nil
+}
+
+// secretFile returns n random bytes kept in the data dir under name,
+// generating them on first start (mode 0600).
+func secretFile(dataDir, name string, n int) ([]byte, error) {
+	path := filepath.Join(dataDir, name)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) != n {
+			return nil, fmt.Errorf("%s: want %d hex-encoded bytes", path, n)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	key := make([]byte, n)
+	rand.Read(key)
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return key, nil
+}
+
+// signingKey returns the RSA key that signs ID tokens, kept in the data dir
+// as PKCS#8 PEM and generated on first start.
+func signingKey(dataDir string) (*rsa.PrivateKey, error) {
+	path := filepath.Join(dataDir, "oauth-signing.pem")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		block, _ := pem.Decode(b)
+		if block == nil {
+			return nil, fmt.Errorf("%s: no PEM block", path)
+		}
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		rk, ok := k.(*rsa.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("%s: not an RSA key", path)
+		}
+		return rk, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(rk)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return rk, nil
 }

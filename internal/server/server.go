@@ -12,13 +12,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/oauth"
 	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/web"
 	"github.com/callbridge/widget-server/web/static"
@@ -35,6 +35,13 @@ type Config struct {
 	SessionKeys string // hex "hashKey:blockKey"; generated and kept in DataDir when empty
 	CountryCode string
 	AreaCode    string
+
+	// OIDCIssuer, when set, makes an external OpenID Connect provider sign
+	// users in instead of the built-in authorization server; users map to
+	// extensions by their verified email.
+	OIDCIssuer       string
+	OIDCClientID     string
+	OIDCClientSecret string
 
 	Stdout io.Writer // where the start banner goes; nil for none
 	Logger *slog.Logger
@@ -96,11 +103,40 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	dir := identity.NewDirectory(db)
+	if isLoopback(widgetLn.Addr()) {
+		if err := dir.SeedDemo(ctx); err != nil {
+			return fmt.Errorf("seed demo users: %w", err)
+		}
+	} else {
+		log.Warn("not seeding demo users: the server listens beyond loopback", slog.String("listen", widgetLn.Addr().String()))
+	}
+	// This server calls its own token endpoint and API over loopback, so a
+	// public URL behind a proxy need not be reachable from here.
+	internalURL := "http://" + loopbackAddr(widgetLn.Addr())
+	httpClient := &http.Client{Timeout: 15 * time.Second}
+	auth, login, err := signIn(ctx, cfg, db, dir, publicURL, internalURL, httpClient)
+	if err != nil {
+		return err
+	}
+	tokenKey, err := secretFile(cfg.DataDir, "token.key", 32)
+	if err != nil {
+		return err
+	}
+	sessions, err := oauth.NewSessions(db, login, tokenKey, log)
+	if err != nil {
+		return err
+	}
 	hub := bridge.NewHub(bridge.HubConfig{})
 	srv := web.NewServer(web.Config{
 		PublicURL: publicURL, DemoURL: demoURL,
 		CountryCode: cfg.CountryCode, AreaCode: cfg.AreaCode,
-	}, log, db, hub, web.NewSessionStore(hashKey, blockKey), assets)
+	}, web.Deps{
+		Log: log, Apps: db, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(time.Now),
+		Login: login, Sessions: sessions, Hub: hub,
+		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets,
+	})
+	sessions.OnEnd = func(sid string, _ error) { srv.SessionEnded(sid) }
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -121,8 +157,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if demoLn != nil {
 		servers = append(servers, serve("demo", demoLn, srv.Demo()))
 	}
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); srv.SweepLoop(ctx) }()
+	go func() { defer wg.Done(); sessions.Maintain(ctx, time.Minute) }()
 
 	log.Info("widget server started", slog.String("widget_url", publicURL), slog.String("demo_url", demoURL),
 		slog.String("data_dir", cfg.DataDir))
@@ -184,14 +221,79 @@ func baseURL(configured string, addr net.Addr, host string) (string, error) {
 	return o, nil
 }
 
-// registerDemoApp keeps the demo app pointing at the demo page's origin.
+// signIn sets up who signs users in: the built-in authorization server, or
+// an external OpenID Connect provider found by discovery.
+func signIn(ctx context.Context, cfg Config, db *store.DB, dir *identity.Directory, publicURL, internalURL string, hc *http.Client) (*identity.AuthServer, *oauth.Client, error) {
+	if cfg.OIDCIssuer != "" {
+		if cfg.OIDCClientID == "" {
+			return nil, nil, errors.New("an OpenID Connect issuer needs a client id")
+		}
+		byEmail := func(ctx context.Context, email string) (int64, error) {
+			_, ext, err := dir.ExtensionByEmail(ctx, email)
+			if errors.Is(err, identity.ErrNotFound) {
+				return 0, fmt.Errorf("%w: %s", oauth.ErrUnknownUser, email)
+			}
+			return ext.ID, err
+		}
+		p, err := oauth.DiscoverProvider(ctx, cfg.OIDCIssuer, cfg.OIDCClientID, hc, byEmail)
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, oauth.NewClient(oauth.ClientConfig{
+			Endpoints: p.Endpoints, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+			Scopes: []string{"openid", "email", "profile", "offline_access"}, HTTPClient: hc,
+		}, p.Identifier), nil
+	}
+	secret, err := secretFile(cfg.DataDir, "oauth-hmac.key", 32)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := signingKey(cfg.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	auth, err := identity.NewAuthServer(identity.AuthServerConfig{
+		Issuer: publicURL, GlobalSecret: secret, SigningKey: key,
+		WidgetRedirectURI: publicURL + "/oauth/redirect",
+	}, db, db.OAuth())
+	if err != nil {
+		return nil, nil, err
+	}
+	login := oauth.NewClient(oauth.ClientConfig{
+		Endpoints: oauth.Endpoints{
+			AuthURL:   publicURL + "/oauth/authorize",
+			TokenURL:  internalURL + "/oauth/token",
+			RevokeURL: internalURL + "/oauth/revoke",
+		},
+		Scopes:     []string{"openid", "offline_access"},
+		HTTPClient: hc,
+	}, oauth.APIIdentifier{BaseURL: internalURL, HTTP: hc})
+	return auth, login, nil
+}
+
+func isLoopback(a net.Addr) bool {
+	host, _, _ := net.SplitHostPort(a.String())
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// loopbackAddr is the address at which this process reaches a listener.
+func loopbackAddr(a net.Addr) string {
+	host, port, _ := net.SplitHostPort(a.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// registerDemoApp keeps the demo app pointing at the demo page's origin; its
+// redirect URI is the demo's own sign-in callback (disableLoginPopup).
 func registerDemoApp(ctx context.Context, apps identity.AppStore, publicURL, demoURL string) error {
-	redirect, _ := url.JoinPath(publicURL, "/oauth/redirect")
 	return apps.PutApp(ctx, identity.App{
 		ClientID:     web.DemoClientID,
 		Name:         "Demo CRM",
 		Origins:      []string{demoURL},
-		RedirectURIs: []string{redirect},
+		RedirectURIs: []string{demoURL + "/oauth/callback"},
 		Features:     identity.Features{Call: true, SMS: true},
 	})
 }

@@ -27,12 +27,7 @@ type widgetConfig struct {
 	Features       identity.Features `json:"features"`
 	Region         region            `json:"region"`
 	EventsURL      string            `json:"eventsUrl"`
-	LoggedIn       bool              `json:"loggedIn"`
-}
-
-type region struct {
-	CountryCode string `json:"countryCode"`
-	AreaCode    string `json:"areaCode"`
+	Session        sessionState      `json:"session"`
 }
 
 // app serves the widget page that host pages frame. It refuses (403) a
@@ -45,7 +40,7 @@ func (s *Server) app(c echo.Context) error {
 		return s.forbidden(c, "clientId is missing",
 			"The page that embeds this widget must name its app: add clientId=YOUR_APP_ID to the adapter.js or iframe URL.")
 	}
-	app, err := s.apps.App(c.Request().Context(), clientID)
+	app, err := s.Apps.App(c.Request().Context(), clientID)
 	if errors.Is(err, identity.ErrNotFound) {
 		return s.forbidden(c, "Unknown app",
 			"No app is registered with this clientId. Ask the operator of this widget server to register it.")
@@ -65,7 +60,19 @@ func (s *Server) app(c echo.Context) error {
 			hostOrigin, _ = identity.CanonicalOrigin(o)
 		}
 	}
-	if _, err := s.widgetSession(c); err != nil {
+	w, err := s.widgetSession(c)
+	if err != nil {
+		return err
+	}
+	if w.host() != hostOrigin || w.app() != app.ClientID {
+		w.setHost(hostOrigin)
+		w.setApp(app.ClientID)
+		if err := s.saveCookie(c, w); err != nil {
+			return err
+		}
+	}
+	session, err := s.state(c, w)
+	if err != nil {
 		return err
 	}
 
@@ -88,7 +95,9 @@ func (s *Server) app(c echo.Context) error {
 		Features:       features,
 		Region:         region{CountryCode: s.cfg.CountryCode, AreaCode: s.cfg.AreaCode},
 		EventsURL:      "/widget/events",
+		Session:        session,
 	}
+	cfg.Session.Features = features
 	cfgJSON, err := json.Marshal(cfg) // escapes <, > and & so it is safe inside <script>
 	if err != nil {
 		return err
@@ -117,7 +126,7 @@ func (s *Server) app(c echo.Context) error {
 	h.Set("Cache-Control", "no-store")
 	return render(c, http.StatusOK, templates.App(templates.AppPage{
 		Nonce:      nonce,
-		StaticBase: s.assets.Base(),
+		StaticBase: s.Assets.Base(),
 		ConfigJSON: string(cfgJSON),
 		AppName:    app.Name,
 		Theme:      flags.Theme,

@@ -28,7 +28,26 @@ func (s *Server) Demo() http.Handler {
 	e := s.newEcho()
 	e.GET("/", s.demoPage)
 	e.GET("/static/:version/:name", s.static)
+	e.GET("/oauth/callback", s.demoCallback)
 	return e
+}
+
+// demoCallback is the demo page's sign-in callback (disableLoginPopup): the
+// host's own page receives the code and hands the URL to the demo page that
+// opened it, which passes it to the widget.
+func (s *Server) demoCallback(c echo.Context) error {
+	nonce := newNonce()
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", csp{
+		{"default-src", []string{"'none'"}},
+		{"script-src", []string{"'nonce-" + nonce + "'"}},
+		{"style-src", []string{"'self'"}},
+		{"frame-ancestors", []string{"'none'"}},
+		{"base-uri", []string{"'none'"}},
+	}.String())
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	return render(c, http.StatusOK, templates.Callback(templates.CallbackPage{Nonce: nonce, StaticBase: s.Assets.Base()}))
 }
 
 func (s *Server) demoPage(c echo.Context) error {
@@ -56,7 +75,7 @@ func (s *Server) demoPage(c echo.Context) error {
 		Nonce:        nonce,
 		AdapterSrc:   s.cfg.PublicURL + "/adapter.js?" + q.Encode(),
 		WidgetOrigin: s.cfg.PublicURL,
-		StaticBase:   s.assets.Base(),
+		StaticBase:   s.Assets.Base(),
 		Contacts:     demoContacts,
 	}))
 }

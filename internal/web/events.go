@@ -22,7 +22,7 @@ func (s *Server) events(c echo.Context) error {
 	if len(last) > 64 {
 		last = "invalid"
 	}
-	sub, replay, resync, err := s.hub.Subscribe(sessionGroup(sid), last)
+	sub, replay, resync, err := s.Hub.Subscribe(sessionGroup(sid), last)
 	if err != nil {
 		return &Error{Status: http.StatusServiceUnavailable, Code: "ShuttingDown", Message: "the server is shutting down; reconnect shortly", Err: err}
 	}

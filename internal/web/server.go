@@ -16,6 +16,7 @@ import (
 
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/oauth"
 )
 
 // Config is what the handlers need to know about their deployment.
@@ -29,20 +30,31 @@ type Config struct {
 	CountryCode, AreaCode string
 }
 
+// Deps are the parts the handlers use.
+type Deps struct {
+	Log        *slog.Logger
+	Apps       identity.AppStore
+	Directory  *identity.Directory
+	AuthServer *identity.AuthServer // nil when an external provider signs users in
+	Throttle   *identity.Throttle
+	Login      *oauth.Client
+	Sessions   *oauth.Sessions
+	Hub        *bridge.Hub
+	Cookies    sessions.Store
+	Assets     *Assets
+}
+
 // Server holds the handlers' dependencies.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	apps     identity.AppStore
-	hub      *bridge.Hub
-	sessions sessions.Store
-	assets   *Assets
-	stream   bridge.StreamConfig
+	Deps
+	cfg    Config
+	log    *slog.Logger
+	stream bridge.StreamConfig
 }
 
 // NewServer wires the handlers.
-func NewServer(cfg Config, log *slog.Logger, apps identity.AppStore, hub *bridge.Hub, store sessions.Store, assets *Assets) *Server {
-	return &Server{cfg: cfg, log: log, apps: apps, hub: hub, sessions: store, assets: assets}
+func NewServer(cfg Config, deps Deps) *Server {
+	return &Server{Deps: deps, cfg: cfg, log: deps.Log}
 }
 
 // maxBody bounds every request body of the widget origin.
@@ -65,13 +77,16 @@ func (s *Server) newEcho() *echo.Echo {
 func (s *Server) Widget() http.Handler {
 	e := s.newEcho()
 	e.GET("/adapter.js", func(c echo.Context) error {
-		s.assets.ServeFile(c.Response(), c.Request(), "adapter.js")
+		s.Assets.ServeFile(c.Response(), c.Request(), "adapter.js")
 		return nil
 	})
 	e.GET("/static/:version/:name", s.static)
 	e.GET("/app", s.app)
 	e.GET("/app.html", s.app)
 	e.GET("/widget/events", s.events)
+	s.loginRoutes(e)
+	s.authServerRoutes(e)
+	s.apiRoutes(e)
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -85,7 +100,7 @@ func (s *Server) Widget() http.Handler {
 }
 
 func (s *Server) static(c echo.Context) error {
-	s.assets.ServeVersioned(c.Response(), c.Request(), c.Param("version"), c.Param("name"))
+	s.Assets.ServeVersioned(c.Response(), c.Request(), c.Param("version"), c.Param("name"))
 	return nil
 }
 
@@ -98,7 +113,7 @@ func (s *Server) SweepLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			s.hub.Sweep(now)
+			s.Hub.Sweep(now)
 		}
 	}
 }

@@ -3,26 +3,29 @@ package web
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
+
+	"github.com/callbridge/widget-server/internal/oauth"
 )
 
 // SessionCookie is the widget's session cookie. The __Host- prefix pins it to
 // this exact host and path /, and the browser refuses it without Secure.
 const SessionCookie = "__Host-cb_session"
 
-// Session lifetimes: an absolute limit carried in the cookie's MaxAge and
-// checked from the creation time stored inside it.
-const sessionMaxAge = 12 * time.Hour
+// sessionMaxAge is the cookie's absolute lifetime; a signed-in session also
+// ends on the server after oauth.IdleTimeout without use.
+const sessionMaxAge = oauth.AbsoluteTimeout
 
 // NewSessionStore returns the cookie store for widget sessions. The cookie is
 // Secure, HttpOnly, SameSite=None (the widget lives in a third-party iframe)
 // and Partitioned, so browsers that split third-party storage keep one jar
-// per host site instead of refusing it.
+// per host site instead of refusing it. Its content is signed and encrypted.
 func NewSessionStore(hashKey, blockKey []byte) *sessions.CookieStore {
 	s := sessions.NewCookieStore(hashKey, blockKey)
 	s.Options = &sessions.Options{
@@ -37,39 +40,80 @@ func NewSessionStore(hashKey, blockKey []byte) *sessions.CookieStore {
 	return s
 }
 
-// widgetSession returns the id of the widget session of the request, creating
-// the session (and setting its cookie) when there is none or it expired.
-func (s *Server) widgetSession(c echo.Context) (string, error) {
-	sess, _ := s.sessions.Get(c.Request(), SessionCookie) // a bad or stale cookie yields a new session
-	sid, _ := sess.Values["sid"].(string)
-	created, _ := sess.Values["created"].(int64)
-	if sid != "" && time.Since(time.Unix(created, 0)) < sessionMaxAge {
-		return sid, nil
+// widgetCookie is what the session cookie holds: the session id (which names
+// the event stream and, once signed in, the server-side session with the
+// tokens), the host origin the widget was opened for, and a sign-in flow in
+// progress.
+type widgetCookie struct {
+	sess *sessions.Session
+}
+
+func (w widgetCookie) sid() string { v, _ := w.sess.Values["sid"].(string); return v }
+func (w widgetCookie) created() time.Time {
+	v, _ := w.sess.Values["created"].(int64)
+	return time.Unix(v, 0)
+}
+func (w widgetCookie) host() string           { v, _ := w.sess.Values["host"].(string); return v }
+func (w widgetCookie) signedIn() bool         { v, _ := w.sess.Values["auth"].(bool); return v }
+func (w widgetCookie) live() bool             { return w.sid() != "" && time.Since(w.created()) < sessionMaxAge }
+func (w widgetCookie) app() string            { v, _ := w.sess.Values["app"].(string); return v }
+func (w widgetCookie) setHost(origin string)  { w.sess.Values["host"] = origin }
+func (w widgetCookie) setApp(clientID string) { w.sess.Values["app"] = clientID }
+func (w widgetCookie) clearFlow()             { delete(w.sess.Values, "flow") }
+func (w widgetCookie) setFlow(f oauth.Flow) {
+	b, _ := json.Marshal(f)
+	w.sess.Values["flow"] = string(b)
+}
+func (w widgetCookie) flow() (f oauth.Flow) {
+	if v, ok := w.sess.Values["flow"].(string); ok {
+		json.Unmarshal([]byte(v), &f)
 	}
-	sid = randomID()
-	sess.Values = map[any]any{"sid": sid, "created": time.Now().Unix()}
-	if err := sess.Save(c.Request(), c.Response()); err != nil {
-		return "", fmt.Errorf("save session: %w", err)
+	return f
+}
+
+// renew gives the cookie a new session id: anonymous, or naming a signed-in
+// server session. The old id's event stream is told separately.
+func (w widgetCookie) renew(sid string, signedIn bool) {
+	keep := map[any]any{"sid": sid, "created": time.Now().Unix(), "auth": signedIn}
+	for _, k := range []string{"host", "app"} {
+		if v, ok := w.sess.Values[k]; ok {
+			keep[k] = v
+		}
 	}
-	return sid, nil
+	w.sess.Values = keep
+}
+
+func (s *Server) cookie(r *http.Request) widgetCookie {
+	sess, _ := s.Cookies.Get(r, SessionCookie) // a bad or stale cookie yields a new, empty session
+	return widgetCookie{sess}
+}
+
+func (s *Server) saveCookie(c echo.Context, w widgetCookie) error {
+	if err := w.sess.Save(c.Request(), c.Response()); err != nil {
+		return fmt.Errorf("save session cookie: %w", err)
+	}
+	return nil
+}
+
+// widgetSession returns the request's session cookie, starting a new
+// anonymous session when there is none or it expired.
+func (s *Server) widgetSession(c echo.Context) (widgetCookie, error) {
+	w := s.cookie(c.Request())
+	if w.live() {
+		return w, nil
+	}
+	w.renew(randomID(), false)
+	return w, s.saveCookie(c, w)
 }
 
 // existingSession returns the session id without creating one.
 func (s *Server) existingSession(r *http.Request) (string, bool) {
-	sess, err := s.sessions.Get(r, SessionCookie)
-	if err != nil || sess.IsNew {
-		return "", false
-	}
-	sid, _ := sess.Values["sid"].(string)
-	created, _ := sess.Values["created"].(int64)
-	if sid == "" || time.Since(time.Unix(created, 0)) >= sessionMaxAge {
-		return "", false
-	}
-	return sid, true
+	w := s.cookie(r)
+	return w.sid(), w.live()
 }
 
 func randomID() string {
-	b := make([]byte, 16)
+	b := make([]byte, 24)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }

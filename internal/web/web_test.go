@@ -45,8 +45,12 @@ func newTestEnv(t *testing.T) *testEnv {
 	hub := bridge.NewHub(bridge.HubConfig{})
 	t.Cleanup(hub.Shutdown)
 	key := []byte(strings.Repeat("k", 32))
-	srv := NewServer(Config{PublicURL: "http://localhost:8080", DemoURL: hostOrigin, CountryCode: "US"},
-		slog.New(slog.NewTextHandler(io.Discard, nil)), db, hub, NewSessionStore(append(key, key...), key), assets)
+	// Sign-in is tested with the whole server in internal/server; these
+	// tests need no authorization server.
+	srv := NewServer(Config{PublicURL: "http://localhost:8080", DemoURL: hostOrigin, CountryCode: "US"}, Deps{
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Apps: db, Directory: identity.NewDirectory(db),
+		Hub: hub, Cookies: NewSessionStore(append(key, key...), key), Assets: assets,
+	})
 	ts := httptest.NewServer(srv.Widget())
 	t.Cleanup(ts.Close)
 	return &testEnv{srv: srv, widget: ts, hub: hub}
@@ -155,12 +159,12 @@ func TestAppHostOriginFromReferrer(t *testing.T) {
 
 func TestAdapterJS(t *testing.T) {
 	env := newTestEnv(t)
-	if n := env.srv.assets.GzipSize("adapter.js"); n <= 0 || n > 4096 {
+	if n := env.srv.Assets.GzipSize("adapter.js"); n <= 0 || n > 4096 {
 		t.Fatalf("adapter.js is %d bytes gzipped; the budget is 4096", n)
 	}
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	resp, body := get(t, client, env.widget.URL+"/adapter.js", "Accept-Encoding", "gzip")
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" || len(body) != env.srv.assets.GzipSize("adapter.js") {
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" || len(body) != env.srv.Assets.GzipSize("adapter.js") {
 		t.Fatalf("status %d encoding %q len %d", resp.StatusCode, resp.Header.Get("Content-Encoding"), len(body))
 	}
 	etag := resp.Header.Get("ETag")
@@ -182,12 +186,12 @@ func TestAdapterJS(t *testing.T) {
 
 func TestVersionedStatic(t *testing.T) {
 	env := newTestEnv(t)
-	base := env.widget.URL + env.srv.assets.Base()
+	base := env.widget.URL + env.srv.Assets.Base()
 	resp, _ := get(t, nil, base+"/app.js")
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
 		t.Fatalf("status %d cache %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
 	}
-	for _, u := range []string{"/static/0000/app.js", env.srv.assets.Base() + "/nope.js", env.srv.assets.Base() + "/embed.go"} {
+	for _, u := range []string{"/static/0000/app.js", env.srv.Assets.Base() + "/nope.js", env.srv.Assets.Base() + "/embed.go"} {
 		if resp, _ := get(t, nil, env.widget.URL+u); resp.StatusCode != 404 {
 			t.Errorf("%s: status %d, want 404", u, resp.StatusCode)
 		}

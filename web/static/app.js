@@ -1,7 +1,7 @@
-// The widget shell: boot configuration, routing, the server's event stream
-// and the host bridge.
+// The widget shell: boot configuration, the session and sign-in, routing,
+// the server's event stream and the host bridge.
 
-import { createBridge } from './bridge.js';
+import { createBridge, isPlainObject, isUri } from './bridge.js';
 
 const ROUTES = Object.freeze(['/login', '/dialer', '/calls', '/history', '/messages', '/settings']);
 
@@ -15,13 +15,52 @@ const CONNECTION_LABELS = {
   offline: 'Offline',
 };
 
+// The widget's own endpoints. Every request carries X-Callbridge: a page on
+// another site cannot add a custom header without a preflight, which the
+// server refuses, so the header proves the request comes from the widget.
+const ENDPOINTS = {
+  login: '/widget/login',
+  completeLogin: '/widget/login/complete',
+  logout: '/widget/logout',
+  state: '/widget/state',
+};
+const REQUEST_HEADERS = { 'Content-Type': 'application/json', 'X-Callbridge': '1' };
+const REQUEST_TIMEOUT_MS = 15_000;
+
+// The sign-in window. It is opened empty inside the click that asks for it
+// (browsers allow a popup only during a user gesture) and sent to the
+// authorization server once the server has started the login.
+const LOGIN_WINDOW_NAME = 'cb-login';
+const LOGIN_WINDOW_FEATURES = 'popup,width=480,height=640';
+const LOGIN_WINDOW_POLL_MS = 500;
+// A result the window posted just before closing may arrive after the poll
+// sees it closed; it gets this long before the sign-in counts as cancelled.
+const LOGIN_WINDOW_GRACE_MS = 1_000;
+
+const TEXT = {
+  popupBlocked: 'The browser blocked the sign-in window.',
+  cancelled: 'Sign-in was cancelled.',
+  popupWaiting: 'Finish signing in in the window that opened.',
+  hostWaiting: 'Continue signing in in the window your app opened.',
+  completing: 'Signing you in…',
+  signedOut: 'You were signed out. Sign in again to continue.',
+  offline: 'The widget could not reach its server. Check your connection and try again.',
+  noPendingLogin: 'No sign-in is waiting for an authorization code: start one with rc-adapter-login first.',
+};
+
+// Login phases: what the sign-in page shows and whether it takes a new attempt.
+const LOGIN_IDLE = Object.freeze({ phase: 'idle', note: '', error: '' });
+const BUSY_PHASES = ['starting', 'popup', 'completing'];
+
 // How an event from the server changes the widget's state.
 const STATE_FROM_EVENT = {
-  'rc-login-status-notify': (event) => ({ loggedIn: event.loggedIn === true }),
   'rc-dialer-status-notify': (event) => ({ dialerReady: event.ready === true }),
+  'rc-adapter-syncPresence': (event, state) =>
+    (state.session.loggedIn ? { session: withPresence(state.session, readPresence(event)) } : {}),
 };
 
 const byId = (id) => document.getElementById(id);
+const text = (value) => (typeof value === 'string' ? value : '');
 
 function readConfig() {
   return JSON.parse(byId('cb-config').textContent);
@@ -43,6 +82,154 @@ function createStore(initial) {
     },
   };
 }
+
+// ---------------------------------------------------------------------------
+// Server requests
+
+// RequestError is a failed request: code is the server's errorCode (or
+// network, badResponse) and message says what went wrong in words a user
+// can read.
+class RequestError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = 'RequestError';
+    this.code = code;
+  }
+}
+
+async function request(method, url, body) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      credentials: 'same-origin',
+      headers: REQUEST_HEADERS,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  } catch {
+    throw new RequestError('network', TEXT.offline);
+  }
+  const payload = await response.json().catch(() => null);
+  if (!response.ok) {
+    throw new RequestError(
+      text(payload?.errorCode) || `http${response.status}`,
+      text(payload?.message) || `The server answered ${response.status} ${response.statusText}.`,
+    );
+  }
+  if (!isPlainObject(payload)) {
+    throw new RequestError('badResponse', 'The server sent an answer the widget cannot read.');
+  }
+  return payload;
+}
+
+const server = {
+  startLogin: (mode) => request('POST', ENDPOINTS.login, { mode }),
+  completeLogin: (callbackUri) => request('POST', ENDPOINTS.completeLogin, { callbackUri }),
+  logout: () => request('POST', ENDPOINTS.logout, {}),
+  state: () => request('GET', ENDPOINTS.state),
+};
+
+// ---------------------------------------------------------------------------
+// Session state
+
+function readPresence(raw) {
+  if (!isPlainObject(raw)) return null;
+  return {
+    telephonyStatus: text(raw.telephonyStatus),
+    userStatus: text(raw.userStatus),
+    dndStatus: text(raw.dndStatus),
+    presenceStatus: text(raw.presenceStatus),
+  };
+}
+
+const withPresence = (session, presence) => Object.freeze({ ...session, presence });
+
+// readSession turns the server's session object into the widget's, with
+// every field present. allowed holds the features this frame may offer: the
+// page's flags (disableCall, disableMessages) can only turn features off.
+function readSession(raw, allowed) {
+  const s = isPlainObject(raw) ? raw : {};
+  const loggedIn = s.loggedIn === true;
+  const region = isPlainObject(s.region) ? s.region : {};
+  const features = isPlainObject(s.features) ? s.features : {};
+  const extension = loggedIn && isPlainObject(s.extension) ? s.extension : null;
+  const account = loggedIn && isPlainObject(s.account) ? s.account : null;
+  return Object.freeze({
+    loggedIn,
+    loginNumber: loggedIn ? text(s.loginNumber) : '',
+    contractedCountryCode: text(s.contractedCountryCode) || text(region.countryCode),
+    admin: loggedIn && s.admin === true,
+    features: Object.fromEntries(['call', 'sms', 'meeting'].map((name) =>
+      [name, features[name] === true && allowed?.[name] !== false])),
+    region: { countryCode: text(region.countryCode), areaCode: text(region.areaCode) },
+    extension: extension && {
+      id: extension.id ?? null,
+      number: text(extension.number),
+      name: text(extension.name),
+      email: text(extension.email),
+    },
+    account: account && { company: text(account.company), mainNumber: text(account.mainNumber) },
+    presence: loggedIn ? readPresence(s.presence) : null,
+  });
+}
+
+// bootSession is the session embedded in the page; a server that predates
+// config.session still says whether someone is signed in.
+function bootSession(config) {
+  const fallback = {
+    loggedIn: config.loggedIn === true,
+    contractedCountryCode: config.region?.countryCode,
+    features: config.features,
+    region: config.region,
+  };
+  return readSession(config.session ?? fallback, config.features);
+}
+
+// The host events the session drives, each built from a session (null when
+// the session has nothing to say). At start all are sent; later, only those
+// whose payload changed.
+const SESSION_EVENTS = [
+  (s) => ({
+    type: 'rc-login-status-notify',
+    loggedIn: s.loggedIn,
+    loginNumber: s.loginNumber,
+    contractedCountryCode: s.contractedCountryCode,
+    admin: s.admin,
+    features: { ...s.features },
+  }),
+  (s) => ({ type: 'rc-region-settings-notify', countryCode: s.region.countryCode, areaCode: s.region.areaCode }),
+  (s) => (s.presence ? { type: 'rc-adapter-syncPresence', ...s.presence } : null),
+];
+
+function sessionEvents(previous, next) {
+  return SESSION_EVENTS.flatMap((build) => {
+    const event = build(next);
+    if (!event) return [];
+    const before = previous && build(previous);
+    return before && JSON.stringify(before) === JSON.stringify(event) ? [] : [event];
+  });
+}
+
+const sameUser = (a, b) => a.loggedIn === b.loggedIn && a.loginNumber === b.loginNumber;
+
+function initials(name) {
+  const letters = name.split(/\s+/).filter(Boolean).map((word) => [...word][0].toUpperCase());
+  return letters.slice(0, 2).join('') || '?';
+}
+
+// What the page shows of the signed-in user, by element id.
+const SESSION_TEXT = {
+  'cb-user-name': (s) => s.extension?.name || s.loginNumber,
+  'cb-user-ext': (s) => (s.extension?.number ? `Ext. ${s.extension.number}` : ''),
+  'cb-account-initials': (s) => initials(s.extension?.name ?? ''),
+  'cb-account-name': (s) => s.extension?.name || s.loginNumber,
+  'cb-account-extension': (s) => (s.extension?.number ? `Extension ${s.extension.number}` : ''),
+  'cb-account-company': (s) => s.account?.company || '—',
+  'cb-account-login-number': (s) => s.loginNumber || '—',
+  'cb-account-email': (s) => s.extension?.email || '—',
+  'cb-account-role': (s) => (s.admin ? 'Administrator' : 'User'),
+};
 
 // ---------------------------------------------------------------------------
 // Appearance
@@ -76,9 +263,33 @@ function renderConnection(status) {
   indicator.querySelector('.status__label').textContent = CONNECTION_LABELS[status];
 }
 
+function renderSession(session) {
+  for (const element of document.querySelectorAll('[data-signed-in]')) element.hidden = !session.loggedIn;
+  for (const element of document.querySelectorAll('[data-signed-out]')) element.hidden = session.loggedIn;
+  if (!session.loggedIn) return;
+  for (const [id, value] of Object.entries(SESSION_TEXT)) byId(id).textContent = value(session);
+}
+
+function renderBusy(button, busy, label) {
+  button.disabled = busy;
+  button.setAttribute('aria-busy', String(busy));
+  button.querySelector('.button__label').textContent = label;
+}
+
+function renderLogin(login) {
+  const busy = BUSY_PHASES.includes(login.phase);
+  renderBusy(byId('cb-sign-in'), busy, busy ? 'Signing in…' : 'Sign in');
+  byId('cb-login-error').textContent = login.error;
+  byId('cb-login-note').textContent = login.note;
+  byId('cb-popup-blocked').hidden = login.phase !== 'blocked';
+}
+
 function render(state) {
   renderRoute(state.route);
   renderConnection(state.connection);
+  renderSession(state.session);
+  renderLogin(state.login);
+  renderBusy(byId('cb-sign-out'), state.signingOut, state.signingOut ? 'Signing out…' : 'Sign out');
 }
 
 // showAlert adds a dismissable banner that removes itself after ttl ms.
@@ -92,6 +303,147 @@ function showAlert({ message, level = 'info', ttl }) {
   container.append(alert);
   while (container.childElementCount > MAX_VISIBLE_ALERTS) container.firstElementChild.remove();
   setTimeout(() => alert.remove(), ttl > 0 ? ttl : DEFAULT_ALERT_TTL_MS);
+}
+
+// ---------------------------------------------------------------------------
+// Sign-in
+
+// createSignIn runs the authorization code flow from the widget's side
+// (contract §7). With the login popup on, the widget opens the sign-in window
+// itself and its redirect page posts {callbackUri} back; with it off, the
+// host is told the URL (rc-login-popup-notify) and hands the callback back
+// (rc-adapter-authorization-code). Either way the server exchanges the code.
+//   popupOff:  flags.disableLoginPopup
+//   setLogin:  shows the sign-in page's state ({phase, note, error})
+//   signedIn:  applies the session the server answered a completed login with
+//   post:      sends a message to the host
+function createSignIn({ popupOff, setLogin, signedIn, post }) {
+  // The attempt under way: {mode: 'popup', popup, poll, grace} or {mode: 'host'}.
+  let attempt = null;
+
+  function stop(current, { closeWindow = false } = {}) {
+    if (!current) return;
+    clearInterval(current.poll);
+    clearTimeout(current.grace);
+    if (closeWindow && current.popup && !current.popup.closed) current.popup.close();
+    if (attempt === current) attempt = null;
+  }
+
+  function fail(current, err, closeWindow = true) {
+    if (attempt === current) {
+      stop(current, { closeWindow });
+      setLogin({ error: err.message });
+    }
+    throw err;
+  }
+
+  // watch reports the sign-in as cancelled once its window is closed with
+  // no result.
+  function watch(current) {
+    current.poll = setInterval(() => {
+      if (!current.popup.closed) return;
+      clearInterval(current.poll);
+      current.grace = setTimeout(() => {
+        if (attempt !== current) return;
+        stop(current);
+        setLogin({ note: TEXT.cancelled });
+      }, LOGIN_WINDOW_GRACE_MS);
+    }, LOGIN_WINDOW_POLL_MS);
+  }
+
+  // startInPopup must open the window before anything else: only the click
+  // that called it lets the browser open a popup.
+  async function startInPopup() {
+    if (attempt?.mode === 'popup' && !attempt.popup.closed) {
+      attempt.popup.focus();
+      return;
+    }
+    const popup = window.open('', LOGIN_WINDOW_NAME, LOGIN_WINDOW_FEATURES);
+    stop(attempt);
+    if (!popup) {
+      setLogin({ phase: 'blocked' });
+      throw new RequestError('popupBlocked', `${TEXT.popupBlocked} Use "Try again" in the widget, or allow pop-ups for this page.`);
+    }
+    const current = { mode: 'popup', popup };
+    attempt = current;
+    setLogin({ phase: 'starting' });
+    let oAuthUri;
+    try {
+      ({ oAuthUri } = await server.startLogin('popup'));
+    } catch (err) {
+      fail(current, err);
+    }
+    if (attempt !== current) return;
+    if (!isUri(oAuthUri)) fail(current, new RequestError('badResponse', 'The server did not say where to sign in.'));
+    popup.location.href = oAuthUri;
+    setLogin({ phase: 'popup', note: TEXT.popupWaiting });
+    watch(current);
+  }
+
+  async function startInHost() {
+    stop(attempt);
+    const current = { mode: 'host' };
+    attempt = current;
+    setLogin({ phase: 'starting' });
+    let oAuthUri;
+    try {
+      ({ oAuthUri } = await server.startLogin('host'));
+    } catch (err) {
+      fail(current, err);
+    }
+    if (attempt !== current) return;
+    if (!isUri(oAuthUri)) fail(current, new RequestError('badResponse', 'The server did not say where to sign in.'));
+    post({ type: 'rc-login-popup-notify', oAuthUri });
+    setLogin({ phase: 'host', note: TEXT.hostWaiting });
+  }
+
+  async function complete(current, callbackUri) {
+    stop(current, { closeWindow: true });
+    setLogin({ phase: 'completing', note: TEXT.completing });
+    let session;
+    try {
+      session = await server.completeLogin(callbackUri);
+    } catch (err) {
+      setLogin({ error: err.message });
+      throw err;
+    }
+    setLogin({});
+    signedIn(session);
+  }
+
+  // onWindowMessage takes the sign-in window's {callbackUri}.
+  function onWindowMessage(event) {
+    const current = attempt;
+    if (!isFromLoginWindow(event)) return;
+    if (!isPlainObject(event.data) || !isUri(event.data.callbackUri)) {
+      console.warn(LOG_PREFIX, 'ignored a message from the sign-in window without a valid callbackUri');
+      return;
+    }
+    complete(current, event.data.callbackUri).catch((err) => console.warn(LOG_PREFIX, `sign-in failed: ${err.message}`));
+  }
+
+  function isFromLoginWindow(event) {
+    return attempt?.mode === 'popup' && event.source === attempt.popup && event.origin === window.location.origin;
+  }
+
+  window.addEventListener('message', onWindowMessage);
+
+  return {
+    // start begins a sign-in; it resolves once the user has somewhere to
+    // sign in, and rejects (code, message) when that failed.
+    start: () => (popupOff ? startInHost() : startInPopup()),
+    // authorize completes a sign-in started with the login popup off.
+    authorize(callbackUri) {
+      if (attempt?.mode !== 'host') return Promise.reject(new RequestError('noPendingLogin', TEXT.noPendingLogin));
+      return complete(attempt, callbackUri);
+    },
+    // cancel drops the attempt under way, closing its window.
+    cancel() {
+      stop(attempt, { closeWindow: true });
+      setLogin({});
+    },
+    isFromLoginWindow,
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -110,46 +462,50 @@ function parseServerEvent(data) {
 
 // connectEvents opens the server's event stream; EventSource reconnects on
 // its own, and onStatus follows it: connecting, connected or offline.
+// reconnect() opens a fresh stream, which the session cookie of the moment
+// selects (the server moves a session to a new id at sign-in and sign-out).
 function connectEvents(url, { onStatus, onEvent }) {
-  if (!url) {
-    onStatus('offline');
-    return;
+  let source = null;
+
+  function open() {
+    source?.close();
+    if (!url) {
+      onStatus('offline');
+      return;
+    }
+    const current = new EventSource(url);
+    source = current;
+    onStatus('connecting');
+    current.addEventListener('open', () => onStatus('connected'));
+    current.addEventListener('error', () => {
+      if (current !== source) return;
+      onStatus(current.readyState === EventSource.CLOSED ? 'offline' : 'connecting');
+    });
+    current.addEventListener('message', (message) => {
+      if (current !== source) return;
+      const event = parseServerEvent(message.data);
+      if (event) onEvent(event);
+    });
   }
-  const source = new EventSource(url);
-  source.addEventListener('open', () => onStatus('connected'));
-  source.addEventListener('error', () => {
-    onStatus(source.readyState === EventSource.CLOSED ? 'offline' : 'connecting');
-  });
-  source.addEventListener('message', (message) => {
-    const event = parseServerEvent(message.data);
-    if (event) onEvent(event);
-  });
+
+  open();
+  return { reconnect: open };
 }
 
 // ---------------------------------------------------------------------------
 // Start
 
-function announceStart(config, state, post) {
-  const region = config.region ?? { countryCode: '', areaCode: '' };
-  post({
-    type: 'rc-login-status-notify',
-    loggedIn: state.loggedIn,
-    loginNumber: '',
-    contractedCountryCode: region.countryCode,
-    admin: false,
-    features: config.features,
-  });
-  post({ type: 'rc-region-settings-notify', countryCode: region.countryCode, areaCode: region.areaCode });
-  post({ type: 'rc-dialer-status-notify', ready: state.dialerReady });
-}
-
-function bindControls(config, navigate) {
+function bindControls(config, { navigate, signIn, signOut }) {
   document.addEventListener('click', (event) => {
     const target = event.target.closest('[data-nav]');
     if (target) navigate(target.dataset.nav);
   });
-  byId('cb-sign-in').addEventListener('click', () => {
-    byId('cb-sign-in-note').textContent = 'Sign-in is not enabled on this server yet.';
+  // Failures show on the sign-in page; nothing more to do with them here.
+  const startSignIn = () => signIn.start().catch(() => {});
+  byId('cb-sign-in').addEventListener('click', startSignIn);
+  byId('cb-popup-retry').addEventListener('click', startSignIn);
+  byId('cb-sign-out').addEventListener('click', () => {
+    signOut().catch((err) => showAlert({ message: `Could not sign out: ${err.message}`, level: 'danger' }));
   });
   byId('cb-login-popup-note').hidden = !config.flags?.disableLoginPopup;
 }
@@ -162,7 +518,9 @@ function start() {
 
   const store = createStore({
     route: null,
-    loggedIn: config.loggedIn === true,
+    session: bootSession(config),
+    login: LOGIN_IDLE,
+    signingOut: false,
     dialerReady: false,
     connection: 'connecting',
   });
@@ -176,19 +534,96 @@ function start() {
     return true;
   }
 
-  const bridge = createBridge({ config, getState: store.get, actions: { navigate, showAlert } });
+  const setLogin = (login) => store.update({ login: Object.freeze({ ...LOGIN_IDLE, ...login }) });
+
+  // applySession takes a session from the server: it tells the host what
+  // changed, then updates the widget (which lets waiting commands run), then
+  // moves to the page the change calls for. byUser is set when this widget
+  // signed in or out itself; a session that ends otherwise says so on the
+  // sign-in page. The event stream follows a change of user.
+  function applySession(raw, { byUser = false } = {}) {
+    const previous = store.get().session;
+    const session = readSession(raw, config.features);
+    sessionEvents(previous, session).forEach(bridge.post);
+    store.update({ session });
+    if (session.loggedIn && !previous.loggedIn) {
+      signIn.cancel();
+      navigate('/dialer');
+    } else if (!session.loggedIn && previous.loggedIn) {
+      setLogin({ note: byUser ? '' : TEXT.signedOut });
+      navigate('/login');
+    }
+    if (byUser || !sameUser(previous, session)) events.reconnect();
+  }
+
+  function refreshSession() {
+    server.state()
+      .then((session) => applySession(session))
+      .catch((err) => console.warn(LOG_PREFIX, `could not refresh the session: ${err.message}`));
+  }
+
+  // startSignIn answers the host's rc-adapter-login: nothing to do when
+  // signed in already, else the sign-in page shows how it goes.
+  function startSignIn() {
+    if (store.get().session.loggedIn) return Promise.resolve();
+    navigate('/login');
+    return signIn.start();
+  }
+
+  async function signOut() {
+    signIn.cancel();
+    store.update({ signingOut: true });
+    try {
+      applySession(await server.logout(), { byUser: true });
+    } finally {
+      store.update({ signingOut: false });
+    }
+  }
+
+  // Widget-internal events of the stream; the host never sees them.
+  const INTERNAL_EVENTS = {
+    'cb-session': (event) => applySession(event.session),
+    'cb-resync': () => refreshSession(),
+  };
+
+  const signIn = createSignIn({
+    popupOff: config.flags?.disableLoginPopup === true,
+    setLogin,
+    signedIn: (session) => applySession(session, { byUser: true }),
+    post: (message) => bridge.post(message),
+  });
+
+  const bridge = createBridge({
+    config,
+    getState: store.get,
+    actions: {
+      navigate,
+      showAlert,
+      login: startSignIn,
+      logout: signOut,
+      authorize: (callbackUri) => signIn.authorize(callbackUri),
+    },
+    isOwnMessage: signIn.isFromLoginWindow,
+  });
   store.subscribe(render);
   store.subscribe(bridge.stateChanged);
 
-  announceStart(config, store.get(), bridge.post);
-  navigate(store.get().loggedIn ? '/dialer' : '/login');
-  bindControls(config, navigate);
+  const { session } = store.get();
+  sessionEvents(null, session).forEach(bridge.post);
+  bridge.post({ type: 'rc-dialer-status-notify', ready: store.get().dialerReady });
+  navigate(session.loggedIn ? '/dialer' : '/login');
+  bindControls(config, { navigate, signIn, signOut });
 
-  connectEvents(config.eventsUrl, {
+  const events = connectEvents(config.eventsUrl, {
     onStatus: (connection) => store.update({ connection }),
     onEvent: (event) => {
+      const internal = INTERNAL_EVENTS[event.type];
+      if (internal) {
+        internal(event);
+        return;
+      }
       const patch = STATE_FROM_EVENT[event.type];
-      if (patch) store.update(patch(event));
+      if (patch) store.update(patch(event, store.get()));
       bridge.relay(event);
     },
   });

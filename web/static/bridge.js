@@ -8,6 +8,9 @@
 
 export const COMMAND_TIMEOUT_MS = 10_000;
 
+// The longest callbackUri the widget hands to its server.
+export const MAX_URI_LENGTH = 4096;
+
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
 
@@ -19,6 +22,9 @@ const CALL_ACTIONS = [
 ];
 const OK = Object.freeze({ data: 'ok' });
 
+export const isUri = (v) => typeof v === 'string' && v !== '' && v.length <= MAX_URI_LENGTH;
+const isThenable = (v) => typeof v?.then === 'function';
+
 // ---------------------------------------------------------------------------
 // Field validation
 
@@ -27,6 +33,7 @@ const FIELD_TYPES = {
   boolean: { label: 'a boolean', check: (v) => typeof v === 'boolean' },
   number: { label: 'a number', check: (v) => Number.isFinite(v) },
   object: { label: 'an object', check: (v) => isPlainObject(v) },
+  uri: { label: `a URL of at most ${MAX_URI_LENGTH} characters`, check: isUri },
   id: {
     label: 'a non-empty string or a number',
     check: (v) => (typeof v === 'string' && v !== '') || Number.isFinite(v),
@@ -102,6 +109,31 @@ function callLogUnavailable(_body, ctx, path) {
   return { error: 'notAvailable', message: `${path} is not available yet` };
 }
 
+// runSessionAction answers a sign-in command once its action settles:
+// {data:'ok'}, or the error code and message the action rejected with.
+async function runSessionAction(command, ctx, action) {
+  try {
+    await action();
+    return OK;
+  } catch (err) {
+    const message = err?.message || String(err);
+    ctx.warn(`${command.type}: ${message}`);
+    return { error: err?.code || 'failed', message };
+  }
+}
+
+function login(command, ctx) {
+  return runSessionAction(command, ctx, () => ctx.actions.login());
+}
+
+function logout(command, ctx) {
+  return runSessionAction(command, ctx, () => ctx.actions.logout());
+}
+
+function authorizationCode(command, ctx) {
+  return runSessionAction(command, ctx, () => ctx.actions.authorize(command.callbackUri));
+}
+
 // Paths of rc-adapter-message-request, each with the fields of its body.
 const REQUESTS = Object.freeze({
   '/custom-alert-message': {
@@ -133,7 +165,8 @@ function answerRequest(command, ctx) {
 
 // Every command type of the embedding contract: its fields, and how it runs.
 // A handler may add canRun(state, command); while it returns false the
-// command waits in the queue.
+// command waits in the queue. run returns the response, or a Promise of it;
+// the commands behind wait until it settles.
 export const COMMANDS = Object.freeze({
   'rc-adapter-navigate-to': {
     fields: { path: required('string') },
@@ -159,11 +192,11 @@ export const COMMANDS = Object.freeze({
     fields: { phoneNumber: required('string'), text: optional('string'), conversation: optional('boolean') },
     run: notAvailable,
   },
-  'rc-adapter-login': { fields: {}, run: notAvailable },
-  'rc-adapter-logout': { fields: {}, run: notAvailable },
+  'rc-adapter-login': { fields: {}, run: login },
+  'rc-adapter-logout': { fields: {}, run: logout },
   'rc-adapter-authorization-code': {
-    fields: { callbackUri: required('string') },
-    run: notAvailable,
+    fields: { callbackUri: required('uri') },
+    run: authorizationCode,
   },
   'rc-adapter-set-presence': {
     fields: { userStatus: optional('string'), dndStatus: optional('string') },
@@ -188,12 +221,14 @@ const COMMON_FIELDS = { requestId: optional('id') };
 
 // createCommandQueue runs jobs ({canRun(state), run(), expire()}) in arrival
 // order. A job that cannot run yet waits, and so does everything behind it;
-// drain() re-checks the head, and a job still blocked after timeoutMs is
-// expired instead of run.
+// so does everything behind a job whose run() returned a Promise, until it
+// settles. drain() re-checks the head, and a job still waiting after
+// timeoutMs is expired instead of run.
 export function createCommandQueue({ getState, timeoutMs = COMMAND_TIMEOUT_MS }) {
   const waiting = [];
   let timer = null;
   let draining = false;
+  let running = false;
 
   function schedule() {
     clearTimeout(timer);
@@ -209,9 +244,9 @@ export function createCommandQueue({ getState, timeoutMs = COMMAND_TIMEOUT_MS })
     try {
       while (waiting.length > 0) {
         const { job, deadline } = waiting[0];
-        if (job.canRun(getState())) {
+        if (!running && job.canRun(getState())) {
           waiting.shift();
-          job.run();
+          start(job);
         } else if (Date.now() >= deadline) {
           waiting.shift();
           job.expire();
@@ -223,6 +258,17 @@ export function createCommandQueue({ getState, timeoutMs = COMMAND_TIMEOUT_MS })
       draining = false;
       schedule();
     }
+  }
+
+  function start(job) {
+    const result = job.run();
+    if (!isThenable(result)) return;
+    running = true;
+    const finish = () => {
+      running = false;
+      drain();
+    };
+    result.then(finish, finish);
   }
 
   function submit(job) {
@@ -270,9 +316,13 @@ export function isRelayedEvent(type) {
 // createBridge connects the widget to its host page.
 //   config:   the widget's boot configuration
 //   getState: returns the widget's current state (read by handlers and canRun)
-//   actions:  { navigate(path) -> boolean, showAlert({message, level, ttl}) }
+//   actions:  { navigate(path) -> boolean, showAlert({message, level, ttl}),
+//               login(), logout(), authorize(callbackUri) -> Promise that
+//               rejects with an Error carrying a code }
+//   isOwnMessage: true for a message from one of the widget's own windows
+//             (the sign-in window); another listener handles those
 // It returns { hostOrigin, post(message), relay(event), stateChanged() }.
-export function createBridge({ config, getState, actions, win = window }) {
+export function createBridge({ config, getState, actions, isOwnMessage = () => false, win = window }) {
   const framed = win.parent !== win;
   const hostOrigin = framed ? findHostOrigin(config, win) : '';
   if (!framed) console.info(LOG_PREFIX, 'not inside a frame; host messaging is off');
@@ -314,11 +364,23 @@ export function createBridge({ config, getState, actions, win = window }) {
     }
   }
 
+  // respond answers command with a handler's response, once it is there.
+  function respond(command, response) {
+    if (!isThenable(response)) {
+      answer(command, response);
+      return undefined;
+    }
+    return response.then(
+      (settled) => answer(command, settled),
+      (err) => answer(command, { error: 'failed', message: `${command.type}: ${err?.message || err}` }),
+    );
+  }
+
   function accept(command, handler) {
     const context = () => ({ actions, post, warn, state: getState() });
     queue.submit({
       canRun: (state) => handler.canRun?.(state, command) ?? true,
-      run: () => answer(command, handler.run(command, context())),
+      run: () => respond(command, handler.run(command, context())),
       expire: () => {
         const message = `${command.type} could not run within ${COMMAND_TIMEOUT_MS / 1000} s`;
         warn(message);
@@ -328,7 +390,7 @@ export function createBridge({ config, getState, actions, win = window }) {
   }
 
   function onMessage(event) {
-    if (!isFromHost(event)) return;
+    if (isOwnMessage(event) || !isFromHost(event)) return;
     const command = event.data;
     if (!isPlainObject(command) || typeof command.type !== 'string') {
       warn('ignored a host message that is not an object with a string type');

@@ -7,7 +7,11 @@
  *     window.cbDemo.messages as {time, origin, data};
  *   - host → widget: buttons that call window.RCAdapter (created by adapter.js),
  *     and, for commands the adapter has no method for, a postMessage straight
- *     into the widget frame at the widget's exact origin (never '*').
+ *     into the widget frame at the widget's exact origin (never '*');
+ *   - sign-in through the host (disableLoginPopup=1): on rc-login-popup-notify
+ *     the page opens the sign-in window itself; its redirect page on this
+ *     origin posts {callbackUri} back, and the page hands it to the widget as
+ *     rc-adapter-authorization-code.
  * When a command returns a Promise, its outcome is shown in the status line.
  *
  * Plain script, no dependencies: copy what you need.
@@ -37,12 +41,17 @@
   const waiters = new Set();
 
   window.addEventListener('message', (event) => {
+    if (hostSignIn.isFromWindow(event)) {
+      hostSignIn.receive(event.data); // The sign-in window's own message: not the widget's.
+      return;
+    }
     if (!widgetOrigin || event.origin !== widgetOrigin) {
       return; // Not from the widget: not ours to read.
     }
     const entry = { time: Date.now(), origin: event.origin, data: event.data };
     demo.messages.push(entry);
     markWidget('connected', 'Widget connected');
+    hostSignIn.follow(event.data);
     for (const waiter of waiters) {
       if (waiter.match(event.data)) {
         waiters.delete(waiter);
@@ -235,6 +244,76 @@
     const calls = Array.isArray(reply.calls) ? reply.calls : [];
     return { calls };
   }
+
+  // ---------------------------------------------------------------------------
+  // Sign-in through this page (the widget's login popup off).
+
+  const hostSignIn = (() => {
+    const WINDOW_NAME = 'cb-host-login';
+    const WINDOW_FEATURES = 'popup,width=480,height=640';
+    const banner = $('login-banner');
+    const detail = $('login-banner-detail');
+    /** The sign-in URL the widget asked for, and the window it is open in. */
+    let oAuthUri = '';
+    let popup = null;
+
+    /** Opens (or reuses) the sign-in window; the browser may refuse without a click. */
+    function open() {
+      if (!oAuthUri) return;
+      const opened = window.open(oAuthUri, WINDOW_NAME, WINDOW_FEATURES);
+      if (opened) {
+        popup = opened;
+        detail.textContent = 'Finish signing in in the window that opened.';
+      } else {
+        detail.textContent = 'The browser blocked the sign-in window: open it with the button.';
+      }
+    }
+
+    /** Follows the widget's messages: a sign-in request, and its end. */
+    function follow(data) {
+      if (!isObject(data)) return;
+      if (data.type === 'rc-login-popup-notify' && typeof data.oAuthUri === 'string') {
+        oAuthUri = data.oAuthUri;
+        banner.hidden = false;
+        open(); // Works while this page still has the user's click (or allows popups).
+      } else if (data.type === 'rc-login-status-notify' && data.loggedIn === true) {
+        oAuthUri = '';
+        banner.hidden = true;
+      }
+    }
+
+    function isFromWindow(event) {
+      return popup !== null && event.source === popup && event.origin === location.origin;
+    }
+
+    /** Hands the sign-in window's callbackUri to the widget. */
+    function receive(data) {
+      if (!isObject(data) || typeof data.callbackUri !== 'string') return;
+      popup = null;
+      oAuthUri = '';
+      banner.hidden = true;
+      run('rc-adapter-authorization-code', () =>
+        sendCommand({ type: 'rc-adapter-authorization-code', callbackUri: data.callbackUri }));
+    }
+
+    $('btn-open-signin').addEventListener('click', open);
+    return { follow, isFromWindow, receive };
+  })();
+
+  // Which way sign-in goes on this page, and a link to try the other.
+  (() => {
+    const params = new URLSearchParams(location.search);
+    const viaHost = /^(1|true)$/.test(params.get('disableLoginPopup') || '');
+    params.delete('disableLoginPopup');
+    if (!viaHost) params.set('disableLoginPopup', '1');
+    const query = params.toString();
+    $('login-mode').textContent = viaHost
+      ? 'Sign-in opens in a window of this page (disableLoginPopup=1).'
+      : "Sign-in opens in the widget's own window.";
+    const link = $('login-mode-link');
+    link.textContent = viaHost ? "Use the widget's window instead" : 'Sign in through this page instead';
+    link.href = query ? `?${query}` : location.pathname;
+  })();
 
   // ---------------------------------------------------------------------------
   // Status line.

@@ -42,3 +42,41 @@ type Contact struct {
 	Phone   string // dialable, used in tel: and sms: links
 	Note    string
 }
+
+// LoginPage is what the authorization server's sign-in page needs to render.
+// It is a top-level window (the sign-in popup) on the widget origin.
+type LoginPage struct {
+	Nonce string
+	// StaticBase is the versioned prefix of the static files; the page links
+	// StaticBase + "/login.css".
+	StaticBase string
+	// AppName is the display name of the app the user signs in to.
+	AppName string
+	// Action is the URL the form posts to.
+	Action string
+	// Hidden carries the authorization request through the form post.
+	Hidden []HiddenField
+	// Username refills the field after a failed attempt; Error says why it failed.
+	Username, Error string
+	// CSRFField and CSRFToken are the name and value of the form's CSRF input.
+	CSRFField, CSRFToken string
+}
+
+// HiddenField is one hidden input of a form.
+type HiddenField struct{ Name, Value string }
+
+// RedirectPage is what the sign-in popup's redirect page needs: it hands the
+// URL it was opened with to the widget that opened it.
+type RedirectPage struct {
+	Nonce      string
+	StaticBase string
+	// WidgetOrigin is the exact origin the callback URL is posted to.
+	WidgetOrigin string
+}
+
+// CallbackPage is the demo host's own redirect page, used when the widget's
+// login popup is off and the host opens the sign-in window itself.
+type CallbackPage struct {
+	Nonce      string
+	StaticBase string
+}

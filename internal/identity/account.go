@@ -1,0 +1,404 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Sentinel errors of accounts and sign-in, alongside ErrNotFound and ErrInvalid.
+var (
+	// ErrBadCredentials is the only answer to a failed sign-in, whatever the
+	// cause, so that it does not tell which users exist.
+	ErrBadCredentials = errors.New("wrong username or password")
+	// ErrConflict reports a duplicate: an email, an extension number in its
+	// account, or a main number already taken.
+	ErrConflict = errors.New("already exists")
+)
+
+// Role is what an extension may do in its account.
+type Role string
+
+// Roles of an extension.
+const (
+	RoleUser  Role = "user"
+	RoleAdmin Role = "admin"
+)
+
+// Extension statuses, spelled as the platform API reports them.
+const (
+	StatusEnabled  = "Enabled"
+	StatusDisabled = "Disabled"
+)
+
+// Account is one company on the phone system: a main number and the
+// extensions behind it.
+type Account struct {
+	ID          int64
+	Company     string
+	MainNumber  string // E.164, e.g. "+16505550100"
+	CountryCode string // ISO 3166 alpha-2, e.g. "US"
+	AreaCode    string // e.g. "650"
+}
+
+// Extension is one user of an account: what signs in to the widget and
+// what calls ring.
+type Extension struct {
+	ID            int64
+	AccountID     int64
+	Number        string // "101": digits, 2-8 long, unique per account
+	Name          string
+	Email         string // lower-cased, unique across all accounts
+	Role          Role
+	DirectNumbers []string // E.164
+	Status        string   // StatusEnabled or StatusDisabled
+}
+
+// Admin reports whether the extension administers its account.
+func (e Extension) Admin() bool { return e.Role == RoleAdmin }
+
+// Enabled reports whether the extension may sign in.
+func (e Extension) Enabled() bool { return e.Status == StatusEnabled }
+
+// LoginNumber is how the contract names a user: "mainNumber*ext", e.g. "+16505550100*101".
+func LoginNumber(a Account, e Extension) string { return a.MainNumber + "*" + e.Number }
+
+// AccountStore persists accounts, extensions and password hashes.
+// Implemented by internal/store; the Directory holds the rules over it.
+type AccountStore interface {
+	CreateAccount(ctx context.Context, a *Account) error // sets a.ID
+	Account(ctx context.Context, id int64) (Account, error)
+	AccountByMainNumber(ctx context.Context, number string) (Account, error)
+	Accounts(ctx context.Context) ([]Account, error)
+	CreateExtension(ctx context.Context, e *Extension, passwordHash string) error // sets e.ID; ErrConflict on duplicate email/number
+	Extension(ctx context.Context, id int64) (Extension, error)
+	ExtensionByEmail(ctx context.Context, email string) (Extension, error) // case-insensitive
+	ExtensionByNumber(ctx context.Context, accountID int64, number string) (Extension, error)
+	Extensions(ctx context.Context, accountID int64) ([]Extension, error)
+	PasswordHash(ctx context.Context, extensionID int64) (string, error)
+	SetPasswordHash(ctx context.Context, extensionID int64, hash string) error
+}
+
+var (
+	e164Pattern            = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+	extensionNumberPattern = regexp.MustCompile(`^[0-9]{2,8}$`)
+	areaCodePattern        = regexp.MustCompile(`^[0-9]{1,5}$`)
+	countryCodePattern     = regexp.MustCompile(`^[A-Z]{2}$`)
+)
+
+// nanp holds the countries of the North American Numbering Plan: they share
+// calling code +1 and write national numbers as ten digits.
+var nanp = map[string]bool{
+	"US": true, "CA": true, "AG": true, "AI": true, "AS": true, "BB": true, "BM": true, "BS": true,
+	"DM": true, "DO": true, "GD": true, "GU": true, "JM": true, "KN": true, "KY": true, "LC": true,
+	"MP": true, "MS": true, "PR": true, "SX": true, "TC": true, "TT": true, "VC": true, "VG": true,
+	"VI": true,
+}
+
+// NormalizeNumber turns a phone number as people write it into E.164
+// ("+16505550100"). Spaces, dashes, parentheses and dots are dropped. A
+// number with a leading "+" is international; without one it is read in
+// countryCode's national format, which this knows only for the North
+// American Numbering Plan (ten digits, or eleven starting with 1). It is
+// deliberately small: a full numbering-plan library may replace it.
+func NormalizeNumber(raw, countryCode string) (string, bool) {
+	s := strings.TrimSpace(raw)
+	intl := strings.HasPrefix(s, "+")
+	if intl {
+		s = s[1:]
+	}
+	digits := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits = append(digits, c)
+		case c == ' ' || c == '-' || c == '(' || c == ')' || c == '.':
+		default:
+			return "", false
+		}
+	}
+	d := string(digits)
+	switch {
+	case intl:
+	case !nanp[strings.ToUpper(countryCode)]:
+		return "", false
+	case len(d) == 10:
+		d = "1" + d
+	case len(d) == 11 && d[0] == '1':
+	default:
+		return "", false
+	}
+	n := "+" + d
+	if !e164Pattern.MatchString(n) {
+		return "", false
+	}
+	// +1 numbers are NANP: a ten-digit national number whose area code
+	// does not start with 0 or 1.
+	if d[0] == '1' && (len(d) != 11 || d[1] < '2') {
+		return "", false
+	}
+	return n, true
+}
+
+// Validate checks an account before it is stored and canonicalises it:
+// trimmed company, upper-case country, E.164 main number, and for NANP
+// countries the area code taken from the main number when none is given.
+func (a *Account) Validate() error {
+	a.Company = strings.TrimSpace(a.Company)
+	if a.Company == "" {
+		return fmt.Errorf("%w: account needs a company name", ErrInvalid)
+	}
+	if utf8.RuneCountInString(a.Company) > 200 {
+		return fmt.Errorf("%w: company name longer than 200 characters", ErrInvalid)
+	}
+	a.CountryCode = strings.ToUpper(strings.TrimSpace(a.CountryCode))
+	if !countryCodePattern.MatchString(a.CountryCode) {
+		return fmt.Errorf("%w: country code %q: want two letters (ISO 3166), e.g. US", ErrInvalid, a.CountryCode)
+	}
+	n, ok := NormalizeNumber(a.MainNumber, a.CountryCode)
+	if !ok {
+		return fmt.Errorf("%w: main number %q: want E.164, e.g. +16505550100", ErrInvalid, a.MainNumber)
+	}
+	a.MainNumber = n
+	a.AreaCode = strings.TrimSpace(a.AreaCode)
+	if a.AreaCode == "" && nanp[a.CountryCode] && strings.HasPrefix(n, "+1") {
+		a.AreaCode = n[2:5]
+	}
+	if a.AreaCode != "" && !areaCodePattern.MatchString(a.AreaCode) {
+		return fmt.Errorf("%w: area code %q: want 1-5 digits", ErrInvalid, a.AreaCode)
+	}
+	return nil
+}
+
+// Validate checks an extension of account a before it is stored and
+// canonicalises it: lower-case email, E.164 direct numbers (read in the
+// account's country), role user and status Enabled when not given.
+func (e *Extension) Validate(a Account) error {
+	e.AccountID = a.ID
+	if !extensionNumberPattern.MatchString(e.Number) {
+		return fmt.Errorf("%w: extension number %q: want 2-8 digits", ErrInvalid, e.Number)
+	}
+	e.Name = strings.TrimSpace(e.Name)
+	if e.Name == "" || utf8.RuneCountInString(e.Name) > 200 {
+		return fmt.Errorf("%w: extension %s needs a name of at most 200 characters", ErrInvalid, e.Number)
+	}
+	email, err := canonicalEmail(e.Email)
+	if err != nil {
+		return fmt.Errorf("%w: extension %s: %v", ErrInvalid, e.Number, err)
+	}
+	e.Email = email
+	switch e.Role {
+	case "":
+		e.Role = RoleUser
+	case RoleUser, RoleAdmin:
+	default:
+		return fmt.Errorf("%w: extension %s: role %q: want user or admin", ErrInvalid, e.Number, e.Role)
+	}
+	switch e.Status {
+	case "":
+		e.Status = StatusEnabled
+	case StatusEnabled, StatusDisabled:
+	default:
+		return fmt.Errorf("%w: extension %s: status %q: want %s or %s", ErrInvalid, e.Number, e.Status, StatusEnabled, StatusDisabled)
+	}
+	seen := make(map[string]bool, len(e.DirectNumbers))
+	for i, raw := range e.DirectNumbers {
+		n, ok := NormalizeNumber(raw, a.CountryCode)
+		if !ok {
+			return fmt.Errorf("%w: extension %s: direct number %q: want E.164, e.g. +16505550101", ErrInvalid, e.Number, raw)
+		}
+		if seen[n] {
+			return fmt.Errorf("%w: extension %s: direct number %s given twice", ErrInvalid, e.Number, n)
+		}
+		seen[n] = true
+		e.DirectNumbers[i] = n
+	}
+	return nil
+}
+
+// canonicalEmail lower-cases a bare address ("ann@acme.test") and refuses
+// anything else, display names included.
+func canonicalEmail(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Name != "" || addr.Address != s || len(s) > 254 {
+		return "", fmt.Errorf("email %q: want a plain address, e.g. ann@example.com", s)
+	}
+	return s, nil
+}
+
+// Directory holds the rules over an AccountStore: validation, password
+// hashing and how a sign-in name resolves to an extension.
+type Directory struct {
+	store AccountStore
+
+	dummyOnce sync.Once
+	dummyHash string // compared against when the user is unknown
+}
+
+// NewDirectory returns a Directory over s.
+func NewDirectory(s AccountStore) *Directory { return &Directory{store: s} }
+
+// CreateAccount validates a and stores it, setting a.ID. A main number that
+// is already taken is ErrConflict.
+func (d *Directory) CreateAccount(ctx context.Context, a *Account) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	return d.store.CreateAccount(ctx, a)
+}
+
+// CreateExtension validates e against its account, hashes password and
+// stores both, setting e.ID. A taken email or number is ErrConflict.
+func (d *Directory) CreateExtension(ctx context.Context, e *Extension, password string) error {
+	a, err := d.store.Account(ctx, e.AccountID)
+	if err != nil {
+		return fmt.Errorf("create extension %s: %w", e.Number, err)
+	}
+	if err := e.Validate(a); err != nil {
+		return err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return fmt.Errorf("extension %s: %w", e.Number, err)
+	}
+	return d.store.CreateExtension(ctx, e, hash)
+}
+
+// SetPassword replaces an extension's password.
+func (d *Directory) SetPassword(ctx context.Context, extensionID int64, password string) error {
+	hash, err := HashPassword(password)
+	if err != nil {
+		return fmt.Errorf("extension %d: %w", extensionID, err)
+	}
+	return d.store.SetPasswordHash(ctx, extensionID, hash)
+}
+
+// AccountByMainNumber finds the account whose main number is raw in any
+// common format: E.164 with or without separators ("+1 650 555 0100"), or
+// the national format of the account's own country ("(650) 555-0100",
+// "16505550100" for a US account). ErrNotFound when there is none.
+func (d *Directory) AccountByMainNumber(ctx context.Context, raw string) (Account, error) {
+	tried := map[string]bool{}
+	// NormalizeNumber reads national formats only for the NANP, so "US"
+	// stands for every country whose format it knows; the account found must
+	// then read raw the same way in its own country.
+	for _, cc := range []string{"", "US"} {
+		n, ok := NormalizeNumber(raw, cc)
+		if !ok || tried[n] {
+			continue
+		}
+		tried[n] = true
+		a, err := d.store.AccountByMainNumber(ctx, n)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Account{}, fmt.Errorf("account %q: %w", raw, err)
+		}
+		if own, ok := NormalizeNumber(raw, a.CountryCode); ok && own == a.MainNumber {
+			return a, nil
+		}
+	}
+	return Account{}, fmt.Errorf("account %q: %w", raw, ErrNotFound)
+}
+
+// Authenticate resolves username — an email, or "mainNumber*ext" with the
+// main number in any format AccountByMainNumber accepts — and checks the
+// password. Unknown users, wrong passwords and disabled extensions are all
+// ErrBadCredentials, and an unknown user costs a password hash too, so
+// neither the answer nor its timing tells which users exist. Other errors
+// are the store's.
+func (d *Directory) Authenticate(ctx context.Context, username, password string) (Account, Extension, error) {
+	a, e, err := d.resolve(ctx, strings.TrimSpace(username))
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalid) {
+		CheckPassword(d.dummy(), password)
+		return Account{}, Extension{}, ErrBadCredentials
+	}
+	if err != nil {
+		return Account{}, Extension{}, fmt.Errorf("authenticate: %w", err)
+	}
+	hash, err := d.store.PasswordHash(ctx, e.ID)
+	if errors.Is(err, ErrNotFound) {
+		CheckPassword(d.dummy(), password)
+		return Account{}, Extension{}, ErrBadCredentials
+	}
+	if err != nil {
+		return Account{}, Extension{}, fmt.Errorf("authenticate extension %d: %w", e.ID, err)
+	}
+	if !CheckPassword(hash, password) || !e.Enabled() {
+		return Account{}, Extension{}, ErrBadCredentials
+	}
+	return a, e, nil
+}
+
+// resolve finds the extension a sign-in name stands for.
+func (d *Directory) resolve(ctx context.Context, username string) (Account, Extension, error) {
+	if strings.Contains(username, "@") {
+		return d.ExtensionByEmail(ctx, username)
+	}
+	main, ext, ok := cutLast(username, "*")
+	if !ok || !extensionNumberPattern.MatchString(ext) {
+		return Account{}, Extension{}, fmt.Errorf("%w: username %q: want an email or mainNumber*ext", ErrInvalid, username)
+	}
+	a, err := d.AccountByMainNumber(ctx, main)
+	if err != nil {
+		return Account{}, Extension{}, err
+	}
+	e, err := d.store.ExtensionByNumber(ctx, a.ID, ext)
+	if err != nil {
+		return Account{}, Extension{}, fmt.Errorf("extension %s of account %d: %w", ext, a.ID, err)
+	}
+	return a, e, nil
+}
+
+// ExtensionWithAccount returns an extension and the account it belongs to.
+func (d *Directory) ExtensionWithAccount(ctx context.Context, extensionID int64) (Account, Extension, error) {
+	e, err := d.store.Extension(ctx, extensionID)
+	if err != nil {
+		return Account{}, Extension{}, fmt.Errorf("extension %d: %w", extensionID, err)
+	}
+	a, err := d.store.Account(ctx, e.AccountID)
+	if err != nil {
+		return Account{}, Extension{}, fmt.Errorf("account of extension %d: %w", extensionID, err)
+	}
+	return a, e, nil
+}
+
+// ExtensionByEmail returns the extension with that email, in any case, and
+// its account.
+func (d *Directory) ExtensionByEmail(ctx context.Context, email string) (Account, Extension, error) {
+	e, err := d.store.ExtensionByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	if err != nil {
+		return Account{}, Extension{}, fmt.Errorf("extension %q: %w", email, err)
+	}
+	a, err := d.store.Account(ctx, e.AccountID)
+	if err != nil {
+		return Account{}, Extension{}, fmt.Errorf("account of extension %q: %w", email, err)
+	}
+	return a, e, nil
+}
+
+// dummy returns a hash, made once, that an unknown user's password is
+// compared against to spend the time a real check would.
+func (d *Directory) dummy() string {
+	d.dummyOnce.Do(func() {
+		h, err := HashPassword("no such user: a password nobody has")
+		if err == nil {
+			d.dummyHash = h
+		}
+	})
+	return d.dummyHash
+}
+
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
+}

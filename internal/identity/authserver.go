@@ -1,0 +1,338 @@
+package identity
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/handler/pkce"
+	"github.com/ory/fosite/storage"
+	"github.com/ory/fosite/token/jwt"
+)
+
+// OAuthStore persists the authorization server's codes and tokens.
+// Implemented by internal/store.
+type OAuthStore interface {
+	oauth2.CoreStorage
+	oauth2.TokenRevocationStorage
+	pkce.PKCERequestStorage
+	openid.OpenIDConnectRequestStorage
+	storage.Transactional
+}
+
+// AuthServerConfig configures the built-in authorization server.
+type AuthServerConfig struct {
+	// Issuer is the server's public base URL; endpoints hang below it.
+	Issuer string
+	// GlobalSecret signs opaque tokens (HMAC); at least 32 bytes.
+	GlobalSecret []byte
+	// SigningKey signs OpenID Connect ID tokens (RS256).
+	SigningKey *rsa.PrivateKey
+	// WidgetRedirectURI is the widget's own redirect page, allowed for every app.
+	WidgetRedirectURI string
+	AccessTokenLifespan, RefreshTokenLifespan, AuthorizeCodeLifespan time.Duration
+}
+
+// Scopes a client may be granted.
+var grantableScopes = []string{"openid", "email", "profile", "offline_access"}
+
+// AuthServer is the built-in OAuth 2 authorization server (RFC 6749) with
+// PKCE S256 required (RFC 7636), refresh-token rotation where reuse revokes
+// the whole token family (RFC 6819 §5.2.2.3), revocation (RFC 7009) and
+// OpenID Connect ID tokens, so another deployment can sign in against it as
+// an external provider. The protocol work is fosite's; this type supplies
+// clients (the registered apps), the user's session and the limits.
+type AuthServer struct {
+	cfg      AuthServerConfig
+	provider fosite.OAuth2Provider
+	apps     AppStore
+	keyID    string
+}
+
+// NewAuthServer builds the authorization server.
+func NewAuthServer(cfg AuthServerConfig, apps AppStore, store OAuthStore) (*AuthServer, error) {
+	if len(cfg.GlobalSecret) < 32 {
+		return nil, errors.New("authorization server: global secret must be at least 32 bytes")
+	}
+	if cfg.SigningKey == nil {
+		return nil, errors.New("authorization server: no signing key")
+	}
+	if cfg.AccessTokenLifespan == 0 {
+		cfg.AccessTokenLifespan = time.Hour
+	}
+	if cfg.RefreshTokenLifespan == 0 {
+		cfg.RefreshTokenLifespan = 7 * 24 * time.Hour
+	}
+	if cfg.AuthorizeCodeLifespan == 0 {
+		cfg.AuthorizeCodeLifespan = 5 * time.Minute
+	}
+	a := &AuthServer{cfg: cfg, apps: apps, keyID: keyID(&cfg.SigningKey.PublicKey)}
+	fc := &fosite.Config{
+		AccessTokenLifespan:            cfg.AccessTokenLifespan,
+		RefreshTokenLifespan:           cfg.RefreshTokenLifespan,
+		AuthorizeCodeLifespan:          cfg.AuthorizeCodeLifespan,
+		IDTokenLifespan:                cfg.AccessTokenLifespan,
+		IDTokenIssuer:                  cfg.Issuer,
+		AccessTokenIssuer:              cfg.Issuer,
+		TokenURL:                       cfg.Issuer + "/oauth/token",
+		GlobalSecret:                   cfg.GlobalSecret,
+		EnforcePKCE:                    true,
+		EnablePKCEPlainChallengeMethod: false,
+		ScopeStrategy:                  fosite.ExactScopeStrategy,
+		AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
+		MinParameterEntropy:            fosite.MinParameterEntropy,
+		RefreshTokenScopes:             []string{}, // every client gets refresh tokens
+		SendDebugMessagesToClients:     false,
+	}
+	keyGetter := func(context.Context) (any, error) { return cfg.SigningKey, nil }
+	a.provider = compose.Compose(fc,
+		struct {
+			OAuthStore
+			*clients
+		}{store, &clients{apps: apps, widgetRedirect: cfg.WidgetRedirectURI}},
+		&compose.CommonStrategy{
+			CoreStrategy:               compose.NewOAuth2HMACStrategy(fc),
+			OpenIDConnectTokenStrategy: compose.NewOpenIDConnectStrategy(keyGetter, fc),
+			Signer:                     &jwt.DefaultSigner{GetPrivateKey: keyGetter},
+		},
+		compose.OAuth2AuthorizeExplicitFactory,
+		compose.OAuth2RefreshTokenGrantFactory,
+		compose.OAuth2PKCEFactory,
+		compose.OAuth2TokenRevocationFactory,
+		compose.OAuth2TokenIntrospectionFactory,
+		compose.OpenIDConnectExplicitFactory,
+		compose.OpenIDConnectRefreshFactory,
+	)
+	return a, nil
+}
+
+// clients serves the registered apps as public OAuth clients (no secret;
+// PKCE protects the code).
+type clients struct {
+	apps           AppStore
+	widgetRedirect string
+}
+
+func (c *clients) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	if !ValidClientID(id) {
+		return nil, fosite.ErrNotFound
+	}
+	app, err := c.apps.App(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fosite.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return appClient(app, c.widgetRedirect), nil
+}
+
+func appClient(app App, widgetRedirect string) *fosite.DefaultClient {
+	redirects := append([]string{}, app.RedirectURIs...)
+	if widgetRedirect != "" && !slices.Contains(redirects, widgetRedirect) {
+		redirects = append(redirects, widgetRedirect)
+	}
+	return &fosite.DefaultClient{
+		ID:            app.ClientID,
+		Public:        true,
+		RedirectURIs:  redirects,
+		GrantTypes:    []string{"authorization_code", "refresh_token"},
+		ResponseTypes: []string{"code"},
+		Scopes:        grantableScopes,
+	}
+}
+
+// Client assertions (RFC 7523) are not offered; these satisfy the interface.
+func (c *clients) ClientAssertionJWTValid(context.Context, string) error { return nil }
+func (c *clients) SetClientAssertionJWT(context.Context, string, time.Time) error {
+	return nil
+}
+
+// newSession is the per-request session fosite fills in and stores.
+func newSession() *openid.DefaultSession {
+	return &openid.DefaultSession{Claims: &jwt.IDTokenClaims{}, Headers: &jwt.Headers{}}
+}
+
+// AuthorizeRequest is a parsed, checked authorization request.
+type AuthorizeRequest struct {
+	fosite.AuthorizeRequester
+	// ClientName is the app's display name for the sign-in page.
+	ClientName string
+}
+
+// ParseAuthorize reads and checks an authorization request. Beyond fosite's
+// checks it demands a redirect_uri that is exactly one the client registered
+// (no loopback port wildcard) and a S256 code challenge.
+func (a *AuthServer) ParseAuthorize(ctx context.Context, r *http.Request) (*AuthorizeRequest, error) {
+	ar, err := a.provider.NewAuthorizeRequest(ctx, r)
+	if err != nil {
+		return &AuthorizeRequest{AuthorizeRequester: ar}, err
+	}
+	raw := ar.GetRequestForm().Get("redirect_uri")
+	if raw == "" || !slices.Contains(ar.GetClient().GetRedirectURIs(), raw) {
+		return &AuthorizeRequest{AuthorizeRequester: ar}, fosite.ErrInvalidRequest.WithHint("The redirect_uri must be given and match a registered one exactly.")
+	}
+	// Checked here too (fosite checks when issuing the code) so the user is
+	// not asked for a password on a request that can never succeed.
+	form := ar.GetRequestForm()
+	if form.Get("code_challenge") == "" || form.Get("code_challenge_method") != "S256" {
+		return &AuthorizeRequest{AuthorizeRequester: ar}, fosite.ErrInvalidRequest.WithHint("PKCE with code_challenge_method=S256 is required.")
+	}
+	name := ar.GetClient().GetID()
+	if app, err := a.apps.App(ctx, name); err == nil {
+		name = app.Name
+	}
+	return &AuthorizeRequest{AuthorizeRequester: ar, ClientName: name}, nil
+}
+
+// RedirectsToClient reports whether an authorization error may be sent to the
+// client's redirect URI; otherwise it must be shown to the user.
+func (a *AuthServer) RedirectsToClient(ar *AuthorizeRequest) bool {
+	if ar == nil || ar.AuthorizeRequester == nil || ar.GetClient() == nil {
+		return false
+	}
+	raw := ar.GetRequestForm().Get("redirect_uri")
+	return raw != "" && slices.Contains(ar.GetClient().GetRedirectURIs(), raw)
+}
+
+// WriteAuthorizeError answers an authorization request with an error.
+func (a *AuthServer) WriteAuthorizeError(ctx context.Context, w http.ResponseWriter, ar *AuthorizeRequest, err error) {
+	a.provider.WriteAuthorizeError(ctx, w, ar.AuthorizeRequester, err)
+}
+
+// Grant completes an authorization request for the signed-in extension:
+// grants the requested scopes and redirects with the code.
+func (a *AuthServer) Grant(ctx context.Context, w http.ResponseWriter, ar *AuthorizeRequest, acct Account, ext Extension) {
+	for _, s := range ar.GetRequestedScopes() {
+		ar.GrantScope(s)
+	}
+	now := time.Now().UTC()
+	s := newSession()
+	s.Subject = Subject(ext.ID)
+	s.Username = ext.Email
+	s.Claims.Subject = s.Subject
+	s.Claims.Issuer = a.cfg.Issuer
+	s.Claims.AuthTime = now
+	s.Claims.RequestedAt = now
+	s.Claims.Extra = map[string]any{
+		"email":          ext.Email,
+		"email_verified": true,
+		"name":           ext.Name,
+		"login_number":   LoginNumber(acct, ext),
+	}
+	s.Headers.Extra = map[string]any{"kid": a.keyID}
+	resp, err := a.provider.NewAuthorizeResponse(ctx, ar.AuthorizeRequester, s)
+	if err != nil {
+		a.provider.WriteAuthorizeError(ctx, w, ar.AuthorizeRequester, err)
+		return
+	}
+	a.provider.WriteAuthorizeResponse(ctx, w, ar.AuthorizeRequester, resp)
+}
+
+// Token serves the token endpoint: authorization_code and refresh_token.
+func (a *AuthServer) Token(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	req, err := a.provider.NewAccessRequest(ctx, r, newSession())
+	if err != nil {
+		a.provider.WriteAccessError(ctx, w, req, err)
+		return
+	}
+	for _, s := range req.GetRequestedScopes() {
+		if slices.Contains(grantableScopes, s) {
+			req.GrantScope(s)
+		}
+	}
+	resp, err := a.provider.NewAccessResponse(ctx, req)
+	if err != nil {
+		a.provider.WriteAccessError(ctx, w, req, err)
+		return
+	}
+	a.provider.WriteAccessResponse(ctx, w, req, resp)
+}
+
+// Revoke serves the revocation endpoint (RFC 7009). Revoking either token of
+// a family revokes the family.
+func (a *AuthServer) Revoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	a.provider.WriteRevocationResponse(ctx, w, a.provider.NewRevocationRequest(ctx, r))
+}
+
+// ErrInvalidToken is returned for a missing, expired, revoked or unknown token.
+var ErrInvalidToken = errors.New("invalid access token")
+
+// ValidateAccessToken returns the extension an access token was issued to.
+func (a *AuthServer) ValidateAccessToken(ctx context.Context, token string) (int64, error) {
+	if token == "" || len(token) > 512 {
+		return 0, ErrInvalidToken
+	}
+	use, req, err := a.provider.IntrospectToken(ctx, token, fosite.AccessToken, newSession())
+	if err != nil || use != fosite.AccessToken {
+		return 0, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	id, err := ParseSubject(req.GetSession().GetSubject())
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	return id, nil
+}
+
+// Subject is the OAuth subject of an extension.
+func Subject(extensionID int64) string { return strconv.FormatInt(extensionID, 10) }
+
+// ParseSubject reads an extension id from an OAuth subject.
+func ParseSubject(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("bad subject %q", s)
+	}
+	return id, nil
+}
+
+// Metadata is the authorization server metadata (RFC 8414); OpenID Connect
+// discovery serves the same document.
+func (a *AuthServer) Metadata() map[string]any {
+	iss := a.cfg.Issuer
+	return map[string]any{
+		"issuer":                                iss,
+		"authorization_endpoint":                iss + "/oauth/authorize",
+		"token_endpoint":                        iss + "/oauth/token",
+		"revocation_endpoint":                   iss + "/oauth/revoke",
+		"jwks_uri":                              iss + "/oauth/jwks",
+		"response_types_supported":              []string{"code"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"token_endpoint_auth_methods_supported": []string{"none"},
+		"revocation_endpoint_auth_methods_supported": []string{"none"},
+		"scopes_supported":                      grantableScopes,
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "email", "email_verified", "name", "login_number"},
+	}
+}
+
+// JWKS is the public key set that verifies ID tokens.
+func (a *AuthServer) JWKS() map[string]any {
+	pub := &a.cfg.SigningKey.PublicKey
+	return map[string]any{"keys": []map[string]string{{
+		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": a.keyID,
+		"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+	}}}
+}
+
+func keyID(pub *rsa.PublicKey) string {
+	sum := sha256.Sum256(pub.N.Bytes())
+	return base64.RawURLEncoding.EncodeToString(sum[:8])
+}

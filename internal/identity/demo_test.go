@@ -1,0 +1,113 @@
+package identity_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/callbridge/widget-server/internal/identity"
+)
+
+func TestSeedDemo(t *testing.T) {
+	ctx := context.Background()
+	dir, db := newDirectory(t)
+	for i := 0; i < 2; i++ {
+		if err := dir.SeedDemo(ctx); err != nil {
+			t.Fatalf("seed #%d: %v", i+1, err)
+		}
+	}
+	accounts, err := db.Accounts(ctx)
+	if err != nil || len(accounts) != 1 {
+		t.Fatalf("accounts = %+v, %v", accounts, err)
+	}
+	demo := accounts[0]
+	want := identity.Account{ID: demo.ID, Company: "Demo Co.", MainNumber: "+16505550100", CountryCode: "US", AreaCode: "650"}
+	if demo != want {
+		t.Fatalf("demo account %+v, want %+v", demo, want)
+	}
+	exts, err := db.Extensions(ctx, demo.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type user struct {
+		number, name, email string
+		role                identity.Role
+		direct              []string
+	}
+	var got []user
+	for _, e := range exts {
+		if e.Status != identity.StatusEnabled {
+			t.Errorf("%s is %s", e.Email, e.Status)
+		}
+		got = append(got, user{e.Number, e.Name, e.Email, e.Role, e.DirectNumbers})
+	}
+	wantUsers := []user{
+		{"101", "Alice Adams", "alice@demo.test", identity.RoleAdmin, []string{"+16505550101"}},
+		{"102", "Bob Brown", "bob@demo.test", identity.RoleUser, []string{"+16505550102"}},
+		{"103", "Carol Chen", "carol@demo.test", identity.RoleUser, []string{"+16505550103"}},
+	}
+	if !reflect.DeepEqual(got, wantUsers) {
+		t.Fatalf("demo users:\n%+v\nwant\n%+v", got, wantUsers)
+	}
+	for _, username := range []string{"alice@demo.test", "+16505550100*101", "(650) 555-0100*101"} {
+		a, e, err := dir.Authenticate(ctx, username, identity.DemoPassword)
+		if err != nil || a.ID != demo.ID || e.Email != "alice@demo.test" || !e.Admin() {
+			t.Errorf("sign in as %s: %+v, %+v, %v", username, a, e, err)
+		}
+	}
+}
+
+// TestSeedDemoLeavesChanges checks that seeding again restores what was
+// missing but neither resets a changed password nor fights over a taken
+// email or number.
+func TestSeedDemoLeavesChanges(t *testing.T) {
+	ctx := context.Background()
+	dir, db := newDirectory(t)
+	// carol@demo.test belongs to another account; 102 of the demo account to someone else.
+	other := identity.Account{Company: "Other", MainNumber: "+14155550100", CountryCode: "US"}
+	if err := dir.CreateAccount(ctx, &other); err != nil {
+		t.Fatal(err)
+	}
+	carol := identity.Extension{AccountID: other.ID, Number: "103", Name: "Carol Elsewhere", Email: "carol@demo.test"}
+	if err := dir.CreateExtension(ctx, &carol, "carols"); err != nil {
+		t.Fatal(err)
+	}
+	demo := identity.Account{Company: "Demo Co.", MainNumber: identity.DemoMainNumber, CountryCode: "US"}
+	if err := dir.CreateAccount(ctx, &demo); err != nil {
+		t.Fatal(err)
+	}
+	dan := identity.Extension{AccountID: demo.ID, Number: "102", Name: "Dan", Email: "dan@demo.test"}
+	if err := dir.CreateExtension(ctx, &dan, "dans"); err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exts, err := db.Extensions(ctx, demo.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var emails []string
+	for _, e := range exts {
+		emails = append(emails, e.Email)
+	}
+	if want := []string{"alice@demo.test", "dan@demo.test"}; !reflect.DeepEqual(emails, want) {
+		t.Fatalf("demo account holds %v, want %v", emails, want)
+	}
+	_, alice, err := dir.ExtensionByEmail(ctx, "alice@demo.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.SetPassword(ctx, alice.ID, "changed"); err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := dir.Authenticate(ctx, "alice@demo.test", identity.DemoPassword); err != identity.ErrBadCredentials {
+		t.Fatalf("seeding reset a changed password: %v", err)
+	}
+	if _, _, err := dir.Authenticate(ctx, "carol@demo.test", "carols"); err != nil {
+		t.Fatalf("seeding touched another account's user: %v", err)
+	}
+}

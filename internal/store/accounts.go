@@ -1,0 +1,225 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/callbridge/widget-server/internal/identity"
+)
+
+var _ identity.AccountStore = (*DB)(nil)
+
+// The store keeps accounts and extensions as identity.Directory hands them
+// over, validated; it only lower-cases emails, the key they are unique on.
+
+const accountColumns = `id, company, main_number, country_code, area_code`
+
+// CreateAccount inserts a and sets a.ID; identity.ErrConflict when its main
+// number is taken.
+func (db *DB) CreateAccount(ctx context.Context, a *identity.Account) error {
+	res, err := db.sql.ExecContext(ctx,
+		`INSERT INTO accounts (company, main_number, country_code, area_code) VALUES (?, ?, ?, ?)`,
+		a.Company, a.MainNumber, a.CountryCode, a.AreaCode)
+	if err != nil {
+		return fmt.Errorf("create account %s: %w", a.MainNumber, constraintError(err))
+	}
+	if a.ID, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("create account %s: %w", a.MainNumber, err)
+	}
+	return nil
+}
+
+// Account returns the account with that id, or identity.ErrNotFound.
+func (db *DB) Account(ctx context.Context, id int64) (identity.Account, error) {
+	row := db.sql.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id)
+	return oneAccount(row, fmt.Sprintf("account %d", id))
+}
+
+// AccountByMainNumber returns the account whose main number is exactly
+// number (E.164), or identity.ErrNotFound.
+func (db *DB) AccountByMainNumber(ctx context.Context, number string) (identity.Account, error) {
+	row := db.sql.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE main_number = ?`, number)
+	return oneAccount(row, fmt.Sprintf("account %q", number))
+}
+
+// Accounts lists every account in the order they were created.
+func (db *DB) Accounts(ctx context.Context) ([]identity.Account, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	defer rows.Close()
+	var accounts []identity.Account
+	for rows.Next() {
+		var a identity.Account
+		if err := rows.Scan(&a.ID, &a.Company, &a.MainNumber, &a.CountryCode, &a.AreaCode); err != nil {
+			return nil, fmt.Errorf("list accounts: %w", err)
+		}
+		accounts = append(accounts, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	return accounts, nil
+}
+
+func oneAccount(row *sql.Row, what string) (identity.Account, error) {
+	var a identity.Account
+	err := row.Scan(&a.ID, &a.Company, &a.MainNumber, &a.CountryCode, &a.AreaCode)
+	if errors.Is(err, sql.ErrNoRows) {
+		return identity.Account{}, fmt.Errorf("%s: %w", what, identity.ErrNotFound)
+	}
+	if err != nil {
+		return identity.Account{}, fmt.Errorf("%s: %w", what, err)
+	}
+	return a, nil
+}
+
+const extensionColumns = `id, account_id, number, name, email, role, status, direct_numbers`
+
+// CreateExtension inserts e with its password hash and sets e.ID.
+// identity.ErrConflict when its email or its number in the account is
+// taken; identity.ErrNotFound when the account does not exist.
+func (db *DB) CreateExtension(ctx context.Context, e *identity.Extension, passwordHash string) error {
+	e.Email = strings.ToLower(e.Email)
+	direct, _ := json.Marshal(nonNil(e.DirectNumbers))
+	res, err := db.sql.ExecContext(ctx, `
+		INSERT INTO extensions (account_id, number, name, email, role, status, direct_numbers, password_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.AccountID, e.Number, e.Name, e.Email, string(e.Role), e.Status, string(direct), passwordHash)
+	if err != nil {
+		return fmt.Errorf("create extension %s (%s) in account %d: %w", e.Number, e.Email, e.AccountID, constraintError(err))
+	}
+	if e.ID, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("create extension %s: %w", e.Number, err)
+	}
+	return nil
+}
+
+// Extension returns the extension with that id, or identity.ErrNotFound.
+func (db *DB) Extension(ctx context.Context, id int64) (identity.Extension, error) {
+	row := db.sql.QueryRowContext(ctx, `SELECT `+extensionColumns+` FROM extensions WHERE id = ?`, id)
+	return oneExtension(row, fmt.Sprintf("extension %d", id))
+}
+
+// ExtensionByEmail returns the extension with that email in any case, or
+// identity.ErrNotFound.
+func (db *DB) ExtensionByEmail(ctx context.Context, email string) (identity.Extension, error) {
+	row := db.sql.QueryRowContext(ctx, `SELECT `+extensionColumns+` FROM extensions WHERE email = ?`,
+		strings.ToLower(email))
+	return oneExtension(row, fmt.Sprintf("extension %q", email))
+}
+
+// ExtensionByNumber returns extension number of the account, or identity.ErrNotFound.
+func (db *DB) ExtensionByNumber(ctx context.Context, accountID int64, number string) (identity.Extension, error) {
+	row := db.sql.QueryRowContext(ctx,
+		`SELECT `+extensionColumns+` FROM extensions WHERE account_id = ? AND number = ?`, accountID, number)
+	return oneExtension(row, fmt.Sprintf("extension %s of account %d", number, accountID))
+}
+
+// Extensions lists the account's extensions in numeric order (99 before 100).
+func (db *DB) Extensions(ctx context.Context, accountID int64) ([]identity.Extension, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+extensionColumns+` FROM extensions
+		WHERE account_id = ? ORDER BY length(number), number`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("list extensions of account %d: %w", accountID, err)
+	}
+	defer rows.Close()
+	var exts []identity.Extension
+	for rows.Next() {
+		e, err := scanExtension(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list extensions of account %d: %w", accountID, err)
+		}
+		exts = append(exts, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list extensions of account %d: %w", accountID, err)
+	}
+	return exts, nil
+}
+
+// PasswordHash returns the extension's password hash, or identity.ErrNotFound.
+func (db *DB) PasswordHash(ctx context.Context, extensionID int64) (string, error) {
+	var hash string
+	err := db.sql.QueryRowContext(ctx, `SELECT password_hash FROM extensions WHERE id = ?`, extensionID).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("password of extension %d: %w", extensionID, identity.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("password of extension %d: %w", extensionID, err)
+	}
+	return hash, nil
+}
+
+// SetPasswordHash replaces the extension's password hash; identity.ErrNotFound
+// when there is no such extension.
+func (db *DB) SetPasswordHash(ctx context.Context, extensionID int64, hash string) error {
+	res, err := db.sql.ExecContext(ctx, `UPDATE extensions SET password_hash = ?,
+		updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`, hash, extensionID)
+	if err != nil {
+		return fmt.Errorf("set password of extension %d: %w", extensionID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set password of extension %d: %w", extensionID, identity.ErrNotFound)
+	}
+	return nil
+}
+
+func oneExtension(row *sql.Row, what string) (identity.Extension, error) {
+	e, err := scanExtension(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return identity.Extension{}, fmt.Errorf("%s: %w", what, identity.ErrNotFound)
+	}
+	if err != nil {
+		return identity.Extension{}, fmt.Errorf("%s: %w", what, err)
+	}
+	return e, nil
+}
+
+func scanExtension(s scanner) (identity.Extension, error) {
+	var e identity.Extension
+	var role, direct string
+	if err := s.Scan(&e.ID, &e.AccountID, &e.Number, &e.Name, &e.Email, &role, &e.Status, &direct); err != nil {
+		return e, err
+	}
+	e.Role = identity.Role(role)
+	if err := json.Unmarshal([]byte(direct), &e.DirectNumbers); err != nil {
+		return e, fmt.Errorf("decode extension %d: %w", e.ID, err)
+	}
+	if len(e.DirectNumbers) == 0 {
+		e.DirectNumbers = nil
+	}
+	return e, nil
+}
+
+// constraintError maps SQLite constraint violations to the identity
+// sentinels: a UNIQUE violation is identity.ErrConflict, naming the columns,
+// and a missing parent row identity.ErrNotFound. Other errors pass through.
+func constraintError(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_CONSTRAINT {
+		return err
+	}
+	msg := se.Error()
+	switch {
+	case se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE, se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY,
+		strings.Contains(msg, "UNIQUE constraint failed"):
+		_, cols, ok := strings.Cut(msg, "UNIQUE constraint failed: ")
+		if !ok {
+			return fmt.Errorf("%w: %v", identity.ErrConflict, err)
+		}
+		cols, _, _ = strings.Cut(cols, " (")
+		return fmt.Errorf("%w: %s", identity.ErrConflict, cols)
+	case se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY, strings.Contains(msg, "FOREIGN KEY constraint failed"):
+		return fmt.Errorf("%w: %v", identity.ErrNotFound, err)
+	}
+	return err
+}

@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/callbridge/widget-server/internal/oauth"
+)
+
+var _ oauth.SessionStore = (*DB)(nil)
+
+// PutSession inserts or replaces a signed-in widget session.
+func (db *DB) PutSession(ctx context.Context, s oauth.StoredSession) error {
+	_, err := db.sql.ExecContext(ctx, `
+		INSERT INTO widget_sessions (id, client_id, extension_id, token, created_at, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET token = excluded.token, last_seen = excluded.last_seen`,
+		s.ID, s.ClientID, s.ExtensionID, s.SealedToken, s.Created.UTC().Format(time.RFC3339Nano), s.LastSeen.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("put session: %w", err)
+	}
+	return nil
+}
+
+// Session loads a session; oauth.ErrSessionEnded when there is none.
+func (db *DB) Session(ctx context.Context, id string) (oauth.StoredSession, error) {
+	var s oauth.StoredSession
+	var created, seen string
+	err := db.sql.QueryRowContext(ctx,
+		`SELECT id, client_id, extension_id, token, created_at, last_seen FROM widget_sessions WHERE id = ?`, id).
+		Scan(&s.ID, &s.ClientID, &s.ExtensionID, &s.SealedToken, &created, &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, oauth.ErrSessionEnded
+	}
+	if err != nil {
+		return s, fmt.Errorf("load session: %w", err)
+	}
+	s.Created, err = time.Parse(time.RFC3339Nano, created)
+	if err == nil {
+		s.LastSeen, err = time.Parse(time.RFC3339Nano, seen)
+	}
+	if err != nil {
+		return s, fmt.Errorf("load session: %w", err)
+	}
+	return s, nil
+}
+
+// DeleteSession forgets a session.
+func (db *DB) DeleteSession(ctx context.Context, id string) error {
+	if _, err := db.sql.ExecContext(ctx, `DELETE FROM widget_sessions WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// TouchSession records activity.
+func (db *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
+	if _, err := db.sql.ExecContext(ctx, `UPDATE widget_sessions SET last_seen = ? WHERE id = ?`,
+		at.UTC().Format(time.RFC3339Nano), id); err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	return nil
+}
+
+// SessionIDs lists every stored session.
+func (db *DB) SessionIDs(ctx context.Context) ([]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT id FROM widget_sessions`)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

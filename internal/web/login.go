@@ -1,0 +1,224 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/oauth"
+)
+
+// widgetHeader must accompany every state-changing widget request. A page on
+// another site cannot send it without a CORS preflight, which this server
+// never grants, so together with the Origin check it stops cross-site
+// request forgery even though the session cookie is SameSite=None.
+const widgetHeader = "X-Callbridge"
+
+func (s *Server) loginRoutes(e *echo.Echo) {
+	g := e.Group("/widget", s.sameOrigin)
+	g.GET("/state", s.getState)
+	g.POST("/login", s.loginStart)
+	g.POST("/login/complete", s.loginComplete)
+	g.POST("/logout", s.logout)
+}
+
+// sameOrigin admits only the widget's own scripts: the custom header on every
+// request and, when the browser names one, this server's origin.
+func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.Header.Get(widgetHeader) != "1" {
+			return &Error{Status: http.StatusForbidden, Code: "MissingHeader", Message: "widget requests must carry the " + widgetHeader + " header"}
+		}
+		if o := r.Header.Get("Origin"); o != "" && o != s.cfg.PublicURL {
+			return &Error{Status: http.StatusForbidden, Code: "ForeignOrigin", Message: "requests from other origins are refused"}
+		}
+		return next(c)
+	}
+}
+
+func (s *Server) getState(c echo.Context) error {
+	w := s.cookie(c.Request())
+	if !w.live() {
+		return errNoSession
+	}
+	st, err := s.state(c, w)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+var errNoSession = &Error{Status: http.StatusUnauthorized, Code: "NoSession", Message: "no widget session: reload the widget"}
+
+type loginStartRequest struct {
+	Mode string `json:"mode"` // popup (default) or host
+}
+
+type loginStartResponse struct {
+	OAuthURI string `json:"oAuthUri"`
+}
+
+// loginStart begins a sign-in: the state and PKCE verifier go into this
+// session's cookie, the authorization URL back to the widget. In host mode
+// the code is delivered to the host page's registered callback instead of
+// our redirect page (disableLoginPopup).
+func (s *Server) loginStart(c echo.Context) error {
+	var req loginStartRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	w := s.cookie(c.Request())
+	if !w.live() {
+		return errNoSession
+	}
+	app, err := s.Apps.App(c.Request().Context(), w.app())
+	if errors.Is(err, identity.ErrNotFound) {
+		return errNoSession
+	}
+	if err != nil {
+		return err
+	}
+	redirect := s.cfg.PublicURL + "/oauth/redirect"
+	switch req.Mode {
+	case "", "popup":
+	case "host":
+		if redirect = hostRedirect(app, w.host()); redirect == "" {
+			return &Error{Status: http.StatusBadRequest, Code: "NoHostRedirect",
+				Message: "app " + app.ClientID + " has no redirect URI on " + w.host() + ": register one to sign in with disableLoginPopup"}
+		}
+	default:
+		return &Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Message: "mode must be popup or host"}
+	}
+	flow, uri := s.Login.Start(app.ClientID, redirect, time.Now())
+	w.setFlow(flow)
+	if err := s.saveCookie(c, w); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, loginStartResponse{OAuthURI: uri})
+}
+
+// hostRedirect picks the app's redirect URI on the host page's origin.
+func hostRedirect(app identity.App, host string) string {
+	for _, r := range app.RedirectURIs {
+		if u, err := url.Parse(r); err == nil && host != "" && u.Scheme+"://"+u.Host == host {
+			return r
+		}
+	}
+	return ""
+}
+
+type loginCompleteRequest struct {
+	CallbackURI string `json:"callbackUri"`
+}
+
+// loginComplete finishes a sign-in from the redirect URL: checks and
+// exchanges the code, keeps the tokens server-side, and gives the cookie a
+// new session id. Other tabs on the old id are told to reload their state.
+func (s *Server) loginComplete(c echo.Context) error {
+	var req loginCompleteRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	w := s.cookie(c.Request())
+	if !w.live() {
+		return errNoSession
+	}
+	flow := w.flow()
+	w.clearFlow() // one attempt per flow, whatever the outcome
+	if err := s.saveCookie(c, w); err != nil {
+		return err
+	}
+	tok, extID, err := s.Login.Complete(ctx, flow, req.CallbackURI, time.Now())
+	if err != nil {
+		return loginError(err)
+	}
+	sess, err := s.Sessions.Create(ctx, flow.ClientID, extID, tok)
+	if err != nil {
+		return err
+	}
+	old := w.sid()
+	w.renew(sess.ID, true)
+	if err := s.saveCookie(c, w); err != nil {
+		return err
+	}
+	s.Hub.Publish(sessionGroup(old), map[string]string{"type": bridge.ResyncType})
+	st, err := s.state(c, w)
+	if err != nil {
+		return err
+	}
+	s.log.Info("signed in", "extension", extID, "client_id", flow.ClientID)
+	return c.JSON(http.StatusOK, st)
+}
+
+func loginError(err error) error {
+	e := &Error{Status: http.StatusBadRequest, Err: err}
+	switch {
+	case errors.Is(err, oauth.ErrNoFlow):
+		e.Code, e.Message = "NoLoginInProgress", "no sign-in is in progress: start again"
+	case errors.Is(err, oauth.ErrFlowExpired):
+		e.Code, e.Message = "LoginExpired", "the sign-in took too long: start again"
+	case errors.Is(err, oauth.ErrBadCallback):
+		e.Code, e.Message = "BadCallback", "the sign-in redirect address is not valid"
+	case errors.Is(err, oauth.ErrStateMismatch):
+		e.Code, e.Message = "StateMismatch", "the sign-in answer does not belong to this sign-in: start again"
+	case errors.Is(err, oauth.ErrAccessDenied):
+		e.Status, e.Code, e.Message = http.StatusUnauthorized, "AccessDenied", "the sign-in was refused"
+	case errors.Is(err, oauth.ErrExchange):
+		e.Status, e.Code, e.Message = http.StatusUnauthorized, "LoginFailed", "the sign-in code was not accepted: start again"
+	case errors.Is(err, oauth.ErrUnknownUser):
+		e.Status, e.Code, e.Message = http.StatusForbidden, "UnknownUser", "this account has no extension here"
+	default:
+		e.Status, e.Code, e.Message = http.StatusInternalServerError, "InternalError", "sign-in failed"
+	}
+	return e
+}
+
+// logout revokes the session's tokens, forgets them and starts an anonymous
+// session. Other tabs on the old id are told to reload their state.
+func (s *Server) logout(c echo.Context) error {
+	ctx := c.Request().Context()
+	w := s.cookie(c.Request())
+	if !w.live() {
+		return errNoSession
+	}
+	old := w.sid()
+	if w.signedIn() {
+		if err := s.Sessions.End(ctx, old); err != nil {
+			return err
+		}
+	}
+	w.clearFlow()
+	w.renew(randomID(), false)
+	if err := s.saveCookie(c, w); err != nil {
+		return err
+	}
+	s.Hub.Publish(sessionGroup(old), map[string]string{"type": bridge.ResyncType})
+	st, err := s.state(c, w)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+// bindJSON decodes a JSON body; an empty body is an empty object.
+func bindJSON(c echo.Context, v any) error {
+	r := c.Request()
+	if r.ContentLength == 0 {
+		return nil
+	}
+	if ct := r.Header.Get(echo.HeaderContentType); ct != "" && ct != echo.MIMEApplicationJSON && ct != echo.MIMEApplicationJSONCharsetUTF8 {
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Message: "send application/json"}
+	}
+	dec := jsonDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		return &Error{Status: http.StatusBadRequest, Code: "InvalidJSON", Message: "the body is not valid JSON for this request: " + err.Error()}
+	}
+	return nil
+}

@@ -1,0 +1,183 @@
+package web
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/web/templates"
+)
+
+// csrfCookie carries the sign-in form's CSRF token (double submit). The page
+// is a top-level window on our origin, so a Lax cookie is enough.
+const (
+	csrfCookie = "__Host-cb_csrf"
+	csrfField  = "csrf_token"
+)
+
+func (s *Server) authServerRoutes(e *echo.Echo) {
+	e.GET("/oauth/redirect", s.redirectPage)
+	if s.AuthServer == nil {
+		return
+	}
+	e.GET("/oauth/authorize", s.authorizeForm)
+	e.POST("/oauth/authorize", s.authorizeSubmit)
+	e.POST("/oauth/token", func(c echo.Context) error {
+		s.AuthServer.Token(c.Response(), c.Request())
+		return nil
+	})
+	e.POST("/oauth/revoke", func(c echo.Context) error {
+		s.AuthServer.Revoke(c.Response(), c.Request())
+		return nil
+	})
+	e.GET("/oauth/jwks", func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+		return c.JSON(http.StatusOK, s.AuthServer.JWKS())
+	})
+	metadata := func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+		return c.JSON(http.StatusOK, s.AuthServer.Metadata())
+	}
+	e.GET("/.well-known/oauth-authorization-server", metadata)
+	e.GET("/.well-known/openid-configuration", metadata)
+}
+
+// authorizeForm shows the sign-in page for a valid authorization request.
+func (s *Server) authorizeForm(c echo.Context) error {
+	ctx := c.Request().Context()
+	ar, err := s.AuthServer.ParseAuthorize(ctx, c.Request())
+	if err != nil {
+		return s.authorizeFailed(c, ar, err)
+	}
+	return s.renderLogin(c, http.StatusOK, ar, "", "")
+}
+
+// authorizeSubmit checks the credentials and, when they are right, sends the
+// browser back to the client with a code. Repeated failures for a user or
+// from an address slow down (identity.Throttle).
+func (s *Server) authorizeSubmit(c echo.Context) error {
+	ctx := c.Request().Context()
+	r := c.Request()
+	if err := r.ParseForm(); err != nil {
+		return &Error{Status: http.StatusBadRequest, Code: "InvalidForm", Message: "the form could not be read"}
+	}
+	ar, err := s.AuthServer.ParseAuthorize(ctx, r)
+	if err != nil {
+		return s.authorizeFailed(c, ar, err)
+	}
+	cookie, cerr := r.Cookie(csrfCookie)
+	if cerr != nil || cookie.Value == "" || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(r.PostForm.Get(csrfField))) != 1 {
+		return s.renderLogin(c, http.StatusForbidden, ar, r.PostForm.Get("username"),
+			"This form expired. Please sign in again.")
+	}
+	username := strings.TrimSpace(r.PostForm.Get("username"))
+	password := r.PostForm.Get("password")
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	keys := []string{"user:" + strings.ToLower(username), "ip:" + ip}
+	var wait time.Duration
+	for _, k := range keys {
+		wait = max(wait, s.Throttle.Wait(k))
+	}
+	if wait > 0 {
+		c.Response().Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+0.999)))
+		return s.renderLogin(c, http.StatusTooManyRequests, ar, username,
+			fmt.Sprintf("Too many failed attempts. Try again in %d seconds.", int(wait.Seconds()+0.999)))
+	}
+	acct, ext, err := s.Directory.Authenticate(ctx, username, password)
+	if err != nil {
+		for _, k := range keys {
+			s.Throttle.Failure(k)
+		}
+		s.log.Info("sign-in refused", "username", username, "ip", ip)
+		return s.renderLogin(c, http.StatusUnauthorized, ar, username,
+			"Wrong email, number or password.")
+	}
+	for _, k := range keys {
+		s.Throttle.Success(k)
+	}
+	s.AuthServer.Grant(ctx, c.Response(), ar, acct, ext)
+	return nil
+}
+
+// authorizeFailed answers a bad authorization request: to the client's
+// redirect URI when that one is trustworthy, else on a page of our own.
+func (s *Server) authorizeFailed(c echo.Context, ar *identity.AuthorizeRequest, err error) error {
+	if s.AuthServer.RedirectsToClient(ar) {
+		s.AuthServer.WriteAuthorizeError(c.Request().Context(), c.Response(), ar, err)
+		return nil
+	}
+	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+	s.log.Info("authorization request refused", "err", err)
+	return render(c, http.StatusBadRequest, templates.Forbidden("This sign-in link is not valid",
+		"The app that sent you here made a request this server cannot accept. Go back and try again."))
+}
+
+func (s *Server) renderLogin(c echo.Context, status int, ar *identity.AuthorizeRequest, username, message string) error {
+	token := randomID()
+	http.SetCookie(c.Response(), &http.Cookie{
+		Name: csrfCookie, Value: token, Path: "/", MaxAge: 3600,
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+	form := ar.GetRequestForm()
+	names := make([]string, 0, len(form))
+	for k := range form {
+		if k != "username" && k != "password" && k != csrfField {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	var hidden []templates.HiddenField
+	for _, k := range names {
+		for _, v := range form[k] {
+			hidden = append(hidden, templates.HiddenField{Name: k, Value: v})
+		}
+	}
+	formAction := []string{"'self'"}
+	for _, r := range ar.GetClient().GetRedirectURIs() {
+		if u, err := url.Parse(r); err == nil {
+			formAction = append(formAction, u.Scheme+"://"+u.Host)
+		}
+	}
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", csp{
+		{"default-src", []string{"'none'"}},
+		{"style-src", []string{"'self'"}},
+		{"img-src", []string{"'self'", "data:"}},
+		{"form-action", formAction},
+		{"frame-ancestors", []string{"'none'"}},
+		{"base-uri", []string{"'none'"}},
+	}.String())
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	return render(c, status, templates.Login(templates.LoginPage{
+		Nonce: newNonce(), StaticBase: s.Assets.Base(), AppName: ar.ClientName, Action: "/oauth/authorize",
+		Hidden: hidden, Username: username, Error: message, CSRFField: csrfField, CSRFToken: token,
+	}))
+}
+
+// redirectPage is where the sign-in popup lands: its script hands the URL
+// (with code and state) to the widget that opened it, at our exact origin.
+func (s *Server) redirectPage(c echo.Context) error {
+	nonce := newNonce()
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", csp{
+		{"default-src", []string{"'none'"}},
+		{"script-src", []string{"'nonce-" + nonce + "'"}},
+		{"style-src", []string{"'self'"}},
+		{"frame-ancestors", []string{"'none'"}},
+		{"base-uri", []string{"'none'"}},
+	}.String())
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	return render(c, http.StatusOK, templates.Redirect(templates.RedirectPage{
+		Nonce: nonce, StaticBase: s.Assets.Base(), WidgetOrigin: s.cfg.PublicURL,
+	}))
+}

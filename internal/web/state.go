@@ -1,0 +1,125 @@
+package web
+
+import (
+	"context"
+	"errors"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/oauth"
+)
+
+// sessionState is what the widget knows of its session: the fields of
+// rc-login-status-notify, the region, and who is signed in. It is embedded at
+// boot, answered by GET /widget/state and pushed as cb-session.
+type sessionState struct {
+	LoggedIn              bool              `json:"loggedIn"`
+	LoginNumber           string            `json:"loginNumber"`
+	ContractedCountryCode string            `json:"contractedCountryCode"`
+	Admin                 bool              `json:"admin"`
+	Features              identity.Features `json:"features"`
+	Region                region            `json:"region"`
+	Extension             *extensionInfo    `json:"extension"`
+	Account               *accountInfo      `json:"account"`
+	Presence              *presence         `json:"presence"`
+}
+
+type region struct {
+	CountryCode string `json:"countryCode"`
+	AreaCode    string `json:"areaCode"`
+}
+
+type extensionInfo struct {
+	ID     int64  `json:"id"`
+	Number string `json:"number"`
+	Name   string `json:"name"`
+	Email  string `json:"email"`
+}
+
+type accountInfo struct {
+	Company    string `json:"company"`
+	MainNumber string `json:"mainNumber"`
+}
+
+// presence is the rc-adapter-syncPresence payload.
+type presence struct {
+	TelephonyStatus string `json:"telephonyStatus"`
+	UserStatus      string `json:"userStatus"`
+	DNDStatus       string `json:"dndStatus"`
+	PresenceStatus  string `json:"presenceStatus"`
+}
+
+// sessionEvent is the widget-internal message that pushes a new state.
+type sessionEvent struct {
+	Type    string       `json:"type"`
+	Session sessionState `json:"session"`
+}
+
+const sessionEventType = "cb-session"
+
+func (s *Server) signedOutState(app identity.App) sessionState {
+	return sessionState{
+		ContractedCountryCode: s.cfg.CountryCode,
+		Features:              app.Features,
+		Region:                region{CountryCode: s.cfg.CountryCode, AreaCode: s.cfg.AreaCode},
+	}
+}
+
+// signedInState describes a signed-in extension. Presence is the
+// extension's: no call yet, available, taking calls.
+func (s *Server) signedInState(app identity.App, acct identity.Account, ext identity.Extension) sessionState {
+	return sessionState{
+		LoggedIn:              true,
+		LoginNumber:           identity.LoginNumber(acct, ext),
+		ContractedCountryCode: acct.CountryCode,
+		Admin:                 ext.Admin(),
+		Features:              app.Features,
+		Region:                region{CountryCode: acct.CountryCode, AreaCode: acct.AreaCode},
+		Extension:             &extensionInfo{ID: ext.ID, Number: ext.Number, Name: ext.Name, Email: ext.Email},
+		Account:               &accountInfo{Company: acct.Company, MainNumber: acct.MainNumber},
+		Presence:              &presence{TelephonyStatus: "NoCall", UserStatus: "Available", DNDStatus: "TakeAllCalls", PresenceStatus: "Available"},
+	}
+}
+
+// state returns the session's state. A signed-in session that ended on the
+// server (timeout, refused refresh, revoked) turns the cookie anonymous again.
+func (s *Server) state(c echo.Context, w widgetCookie) (sessionState, error) {
+	ctx := c.Request().Context()
+	app, err := s.Apps.App(ctx, w.app())
+	if err != nil && !errors.Is(err, identity.ErrNotFound) {
+		return sessionState{}, err
+	}
+	if !w.signedIn() {
+		return s.signedOutState(app), nil
+	}
+	st, err := s.signedIn(ctx, app, w.sid())
+	if errors.Is(err, oauth.ErrSessionEnded) || errors.Is(err, identity.ErrNotFound) {
+		w.renew(randomID(), false)
+		return s.signedOutState(app), s.saveCookie(c, w)
+	}
+	return st, err
+}
+
+func (s *Server) signedIn(ctx context.Context, app identity.App, sid string) (sessionState, error) {
+	sess, err := s.Sessions.Get(ctx, sid)
+	if err != nil {
+		return sessionState{}, err
+	}
+	acct, ext, err := s.Directory.ExtensionWithAccount(ctx, sess.ExtensionID)
+	if err != nil {
+		return sessionState{}, err
+	}
+	if !ext.Enabled() {
+		s.Sessions.End(ctx, sid)
+		return sessionState{}, oauth.ErrSessionEnded
+	}
+	return s.signedInState(app, acct, ext), nil
+}
+
+// SessionEnded tells a session's widgets that it ended on the server (the
+// sessions keeper calls it): they reload their state, which is signed out.
+func (s *Server) SessionEnded(sid string) {
+	s.Hub.Publish(sessionGroup(sid), map[string]string{"type": bridge.ResyncType})
+}
