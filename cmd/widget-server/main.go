@@ -3,6 +3,9 @@
 //
 //	widget-server [flags]            run the server
 //	widget-server apps list|add|remove  manage registered apps
+//	widget-server accounts list|add     manage accounts
+//	widget-server extensions list|add|set-password
+//	                                    manage extensions and their passwords
 //
 // Every flag has a WIDGET_* environment equivalent; see docs/configuration.md.
 package main
@@ -25,7 +28,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "widget-server:", err)
 		}
@@ -38,9 +41,18 @@ func main() {
 // (an empty value is a value: WIDGET_DEMO_LISTEN= turns the demo off).
 type lookupEnv func(name string) (value string, ok bool)
 
-func run(ctx context.Context, args []string, getenv lookupEnv, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "apps" {
-		return runApps(ctx, args[1:], getenv, stdout, stderr)
+// run runs a command, or else the server; stdin is read only by commands
+// that take a password.
+func run(ctx context.Context, args []string, getenv lookupEnv, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "apps":
+			return runApps(ctx, args[1:], getenv, stdout, stderr)
+		case "accounts":
+			return runAccounts(ctx, args[1:], getenv, stdout, stderr)
+		case "extensions":
+			return runExtensions(ctx, args[1:], getenv, stdin, stdout, stderr)
+		}
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
@@ -83,7 +95,7 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (commands: apps)", fs.Arg(0))
+		return cfg, fmt.Errorf("unexpected argument %q (commands: apps, accounts, extensions)", fs.Arg(0))
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return cfg, fmt.Errorf("log level %q: want debug, info, warn or error", level)

@@ -29,7 +29,7 @@ func TestRunServesAndStops(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	go func() {
 		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--demo-listen", "127.0.0.1:0", "--log-level", "warn"},
-			env(map[string]string{"WIDGET_DATA_DIR": dataDir}), pw, io.Discard)
+			env(map[string]string{"WIDGET_DATA_DIR": dataDir}), nil, pw, io.Discard)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
@@ -105,7 +105,7 @@ func TestAppsCommand(t *testing.T) {
 	runOK := func(args ...string) string {
 		t.Helper()
 		out.Reset()
-		if err := run(ctx, args, vars, &out, io.Discard); err != nil {
+		if err := run(ctx, args, vars, nil, &out, io.Discard); err != nil {
 			t.Fatalf("%v: %v", args, err)
 		}
 		return out.String()
@@ -124,7 +124,7 @@ func TestAppsCommand(t *testing.T) {
 		{"apps", "frobnicate"},
 		{"apps"},
 	} {
-		if err := run(ctx, bad, vars, io.Discard, io.Discard); err == nil {
+		if err := run(ctx, bad, vars, nil, io.Discard, io.Discard); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
 	}

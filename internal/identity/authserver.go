@@ -41,7 +41,7 @@ type AuthServerConfig struct {
 	// SigningKey signs OpenID Connect ID tokens (RS256).
 	SigningKey *rsa.PrivateKey
 	// WidgetRedirectURI is the widget's own redirect page, allowed for every app.
-	WidgetRedirectURI string
+	WidgetRedirectURI                                                string
 	AccessTokenLifespan, RefreshTokenLifespan, AuthorizeCodeLifespan time.Duration
 }
 
@@ -305,20 +305,20 @@ func ParseSubject(s string) (int64, error) {
 func (a *AuthServer) Metadata() map[string]any {
 	iss := a.cfg.Issuer
 	return map[string]any{
-		"issuer":                                iss,
-		"authorization_endpoint":                iss + "/oauth/authorize",
-		"token_endpoint":                        iss + "/oauth/token",
-		"revocation_endpoint":                   iss + "/oauth/revoke",
-		"jwks_uri":                              iss + "/oauth/jwks",
-		"response_types_supported":              []string{"code"},
-		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
-		"code_challenge_methods_supported":      []string{"S256"},
-		"token_endpoint_auth_methods_supported": []string{"none"},
+		"issuer":                                     iss,
+		"authorization_endpoint":                     iss + "/oauth/authorize",
+		"token_endpoint":                             iss + "/oauth/token",
+		"revocation_endpoint":                        iss + "/oauth/revoke",
+		"jwks_uri":                                   iss + "/oauth/jwks",
+		"response_types_supported":                   []string{"code"},
+		"grant_types_supported":                      []string{"authorization_code", "refresh_token"},
+		"code_challenge_methods_supported":           []string{"S256"},
+		"token_endpoint_auth_methods_supported":      []string{"none"},
 		"revocation_endpoint_auth_methods_supported": []string{"none"},
-		"scopes_supported":                      grantableScopes,
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "email", "email_verified", "name", "login_number"},
+		"scopes_supported":                           grantableScopes,
+		"subject_types_supported":                    []string{"public"},
+		"id_token_signing_alg_values_supported":      []string{"RS256"},
+		"claims_supported":                           []string{"sub", "iss", "aud", "exp", "iat", "email", "email_verified", "name", "login_number"},
 	}
 }
 

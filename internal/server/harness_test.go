@@ -187,4 +187,3 @@ func location(t *testing.T, r response) *url.URL {
 	}
 	return u
 }
-

@@ -537,14 +537,16 @@ function start() {
   const setLogin = (login) => store.update({ login: Object.freeze({ ...LOGIN_IDLE, ...login }) });
 
   // applySession takes a session from the server: it tells the host what
-  // changed, then updates the widget (which lets waiting commands run), then
+  // changed (all of it for a user who just signed in), then updates the widget (which lets waiting commands run), then
   // moves to the page the change calls for. byUser is set when this widget
   // signed in or out itself; a session that ends otherwise says so on the
   // sign-in page. The event stream follows a change of user.
   function applySession(raw, { byUser = false } = {}) {
     const previous = store.get().session;
     const session = readSession(raw, config.features);
-    sessionEvents(previous, session).forEach(bridge.post);
+    // A user who just signed in is new to the host: it hears everything.
+    const known = session.loggedIn && !sameUser(previous, session) ? null : previous;
+    sessionEvents(known, session).forEach(bridge.post);
     store.update({ session });
     if (session.loggedIn && !previous.loggedIn) {
       signIn.cancel();

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/store"
+)
+
+// runAccounts manages accounts in the data dir's database:
+//
+//	accounts list
+//	accounts add --company NAME --main-number NUMBER [--country CC] [--area-code AREA]
+func runAccounts(ctx context.Context, args []string, getenv lookupEnv, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("accounts: want a subcommand: list or add")
+	}
+	sub, args := args[0], args[1:]
+	if sub != "list" && sub != "add" {
+		return fmt.Errorf("accounts: unknown subcommand %q: want list or add", sub)
+	}
+	fs := flag.NewFlagSet("widget-server accounts "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ef := envFlags{fs, getenv}
+	var dataDir string
+	var a identity.Account
+	ef.str(&dataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory of the database")
+	if sub == "add" {
+		fs.StringVar(&a.Company, "company", "", "the company's name")
+		fs.StringVar(&a.MainNumber, "main-number", "", "the account's main number, e.g. +14155550100")
+		fs.StringVar(&a.CountryCode, "country", "US", "country code (ISO 3166), e.g. US")
+		fs.StringVar(&a.AreaCode, "area-code", "", "area code (default: from the main number in North America)")
+	}
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, dataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	if sub == "add" {
+		if err := identity.NewDirectory(db).CreateAccount(ctx, &a); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "account %d saved: %s %s\n", a.ID, a.Company, a.MainNumber)
+		return nil
+	}
+	accounts, err := db.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCOMPANY\tMAIN NUMBER\tCOUNTRY\tAREA CODE")
+	for _, a := range accounts {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", a.ID, a.Company, a.MainNumber, a.CountryCode, a.AreaCode)
+	}
+	return tw.Flush()
+}
+
+// runExtensions manages the extensions of accounts. Passwords are read from
+// the first line of stdin, never from a flag, so they stay out of shell
+// history and process listings:
+//
+//	extensions list --main-number NUMBER
+//	extensions add --main-number NUMBER --number EXT --name NAME --email EMAIL [--role admin] [--direct-number NUMBER …] --password-stdin
+//	extensions set-password --email EMAIL --password-stdin
+func runExtensions(ctx context.Context, args []string, getenv lookupEnv, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("extensions: want a subcommand: list, add or set-password")
+	}
+	sub, args := args[0], args[1:]
+	if sub != "list" && sub != "add" && sub != "set-password" {
+		return fmt.Errorf("extensions: unknown subcommand %q: want list, add or set-password", sub)
+	}
+	fs := flag.NewFlagSet("widget-server extensions "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ef := envFlags{fs, getenv}
+	var dataDir, mainNumber, role string
+	var passwordStdin bool
+	var e identity.Extension
+	var direct listFlag
+	ef.str(&dataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory of the database")
+	if sub == "list" || sub == "add" {
+		fs.StringVar(&mainNumber, "main-number", "", "the account's main number, e.g. +14155550100")
+	}
+	if sub == "add" {
+		fs.StringVar(&e.Number, "number", "", "extension number, 2-8 digits, e.g. 101")
+		fs.StringVar(&e.Name, "name", "", "the user's name")
+		fs.StringVar(&role, "role", string(identity.RoleUser), "user or admin")
+		fs.Var(&direct, "direct-number", "a direct number of the extension, e.g. +14155550101 (repeatable)")
+	}
+	if sub == "add" || sub == "set-password" {
+		fs.StringVar(&e.Email, "email", "", "the user's email, their sign-in name")
+		fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of stdin (required)")
+	}
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	var password string
+	if sub == "add" || sub == "set-password" {
+		if !passwordStdin {
+			return fmt.Errorf("extensions %s: --password-stdin is required: the password is read from stdin, never from a flag", sub)
+		}
+		p, err := readPassword(stdin)
+		if err != nil {
+			return fmt.Errorf("extensions %s: %w", sub, err)
+		}
+		password = p
+	}
+	db, err := store.Open(ctx, dataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	dir := identity.NewDirectory(db)
+
+	if sub == "set-password" {
+		_, ext, err := dir.ExtensionByEmail(ctx, e.Email)
+		if err != nil {
+			return err
+		}
+		if err := dir.SetPassword(ctx, ext.ID, password); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password of %s set\n", ext.Email)
+		return nil
+	}
+	a, err := dir.AccountByMainNumber(ctx, mainNumber)
+	if err != nil {
+		return err
+	}
+	if sub == "add" {
+		e.AccountID, e.Role, e.DirectNumbers = a.ID, identity.Role(role), direct
+		if err := dir.CreateExtension(ctx, &e, password); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "extension %d saved: %s %s, signs in as %s or %s\n",
+			e.ID, e.Number, e.Name, e.Email, identity.LoginNumber(a, e))
+		return nil
+	}
+	exts, err := db.Extensions(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNUMBER\tNAME\tEMAIL\tROLE\tSTATUS\tDIRECT NUMBERS\tLOGIN NUMBER")
+	for _, e := range exts {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Number, e.Name, e.Email, e.Role, e.Status,
+			strings.Join(e.DirectNumbers, " "), identity.LoginNumber(a, e))
+	}
+	return tw.Flush()
+}
+
+// parseNoArgs parses flags and refuses stray arguments, which are most
+// often a value whose flag was misspelt.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// maxPasswordLine bounds what is read from stdin for a password.
+const maxPasswordLine = 1024
+
+// readPassword returns the first line of r without its line ending.
+func readPassword(r io.Reader) (string, error) {
+	if r == nil {
+		return "", errors.New("no stdin to read the password from")
+	}
+	sc := bufio.NewScanner(io.LimitReader(r, maxPasswordLine))
+	sc.Buffer(make([]byte, 0, maxPasswordLine), maxPasswordLine)
+	if !sc.Scan() {
+		if err := sc.Err(); err != nil {
+			return "", fmt.Errorf("read password from stdin: %w", err)
+		}
+		return "", errors.New("read password from stdin: no input")
+	}
+	if sc.Text() == "" {
+		return "", errors.New("read password from stdin: empty first line")
+	}
+	return sc.Text(), nil
+}
