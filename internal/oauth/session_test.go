@@ -1,0 +1,166 @@
+package oauth_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/callbridge/widget-server/internal/oauth"
+	"github.com/callbridge/widget-server/internal/store"
+)
+
+// tokenServer stands in for the authorization server's token endpoint (the
+// real one is exercised in internal/server): it counts refreshes and can
+// refuse them.
+type tokenServer struct {
+	*httptest.Server
+	refreshes atomic.Int32
+	refuse    atomic.Bool
+}
+
+func newTokenServer(t *testing.T) *tokenServer {
+	ts := &tokenServer{}
+	ts.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		if r.Form.Get("grant_type") != "refresh_token" {
+			http.Error(w, `{"error":"unsupported_grant_type"}`, 400)
+			return
+		}
+		time.Sleep(20 * time.Millisecond) // let concurrent callers pile up
+		if ts.refuse.Load() {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(400)
+			io.WriteString(w, `{"error":"invalid_grant"}`)
+			return
+		}
+		n := ts.refreshes.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"access-%d","refresh_token":"refresh-%d","token_type":"bearer","expires_in":3600}`, n, n)
+	}))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+func newSessions(t *testing.T, ts *tokenServer) *oauth.Sessions {
+	t.Helper()
+	db, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	client := oauth.NewClient(oauth.ClientConfig{Endpoints: oauth.Endpoints{TokenURL: ts.URL}}, nil)
+	s, err := oauth.NewSessions(db, client, make([]byte, 32), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSessionRefreshesOneAtATime(t *testing.T) {
+	ts := newTokenServer(t)
+	s := newSessions(t, ts)
+	ctx := context.Background()
+	sess, err := s.Create(ctx, "demo", 7, &oauth2.Token{AccessToken: "a0", RefreshToken: "r0", Expiry: time.Now().Add(30 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	tokens := make([]string, 10)
+	for i := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := s.Get(ctx, sess.ID)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			tokens[i] = got.Token.AccessToken
+		}()
+	}
+	wg.Wait()
+	if n := ts.refreshes.Load(); n != 1 {
+		t.Fatalf("%d refreshes for one expiring token, want 1", n)
+	}
+	for _, tok := range tokens {
+		if tok != "access-1" {
+			t.Fatalf("tokens %v: every caller should see the refreshed token", tokens)
+		}
+	}
+}
+
+func TestSessionEndsWhenRefreshRefused(t *testing.T) {
+	ts := newTokenServer(t)
+	s := newSessions(t, ts)
+	ctx := context.Background()
+	var ended []string
+	s.OnEnd = func(id string, _ error) { ended = append(ended, id) }
+	sess, _ := s.Create(ctx, "demo", 7, &oauth2.Token{AccessToken: "a0", RefreshToken: "r0", Expiry: time.Now().Add(-time.Minute)})
+	ts.refuse.Store(true)
+	if _, err := s.Get(ctx, sess.ID); !errors.Is(err, oauth.ErrSessionEnded) {
+		t.Fatalf("Get after a refused refresh: %v", err)
+	}
+	if len(ended) != 1 || ended[0] != sess.ID {
+		t.Fatalf("OnEnd calls %v", ended)
+	}
+	if _, err := s.Get(ctx, sess.ID); !errors.Is(err, oauth.ErrSessionEnded) {
+		t.Fatalf("the ended session came back: %v", err)
+	}
+}
+
+func TestSessionKeepsWhileServerDown(t *testing.T) {
+	ts := newTokenServer(t)
+	s := newSessions(t, ts)
+	ctx := context.Background()
+	sess, _ := s.Create(ctx, "demo", 7, &oauth2.Token{AccessToken: "a0", RefreshToken: "r0", Expiry: time.Now().Add(-time.Minute)})
+	ts.Close()
+	if _, err := s.Get(ctx, sess.ID); err == nil || errors.Is(err, oauth.ErrSessionEnded) {
+		t.Fatalf("an unreachable server must not end the session: %v", err)
+	}
+}
+
+func TestSessionTokenSealedAtRest(t *testing.T) {
+	ts := newTokenServer(t)
+	db, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	client := oauth.NewClient(oauth.ClientConfig{Endpoints: oauth.Endpoints{TokenURL: ts.URL}}, nil)
+	s, _ := oauth.NewSessions(db, client, make([]byte, 32), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sess, _ := s.Create(context.Background(), "demo", 7, &oauth2.Token{AccessToken: "very-secret-access", RefreshToken: "very-secret-refresh", Expiry: time.Now().Add(time.Hour)})
+	stored, err := db.Session(context.Background(), sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"very-secret-access", "very-secret-refresh"} {
+		if containsBytes(stored.SealedToken, secret) {
+			t.Fatalf("%s stored in clear", secret)
+		}
+	}
+	// A token sealed for one session does not open under another id.
+	stored.ID = "other"
+	db.PutSession(context.Background(), stored)
+	if _, err := s.Get(context.Background(), "other"); !errors.Is(err, oauth.ErrSessionEnded) {
+		t.Fatalf("a moved sealed token opened: %v", err)
+	}
+}
+
+func containsBytes(b []byte, s string) bool {
+	for i := 0; i+len(s) <= len(b); i++ {
+		if string(b[i:i+len(s)]) == s {
+			return true
+		}
+	}
+	return false
+}
