@@ -91,6 +91,9 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	ef.str(&cfg.SessionKeys, "session-keys", "WIDGET_SESSION_KEYS", "", "session cookie keys as hex HASHKEY:BLOCKKEY (default: generated once into the data dir)")
 	ef.str(&cfg.CountryCode, "country-code", "WIDGET_COUNTRY_CODE", "US", "default region country code (ISO 3166)")
 	ef.str(&cfg.AreaCode, "area-code", "WIDGET_AREA_CODE", "", "default region area code")
+	ef.str(&cfg.OIDCIssuer, "oidc-issuer", "WIDGET_OIDC_ISSUER", "", "external OpenID Connect issuer that signs users in instead of the built-in server")
+	ef.str(&cfg.OIDCClientID, "oidc-client-id", "WIDGET_OIDC_CLIENT_ID", "", "client id registered at the external issuer")
+	ef.str(&cfg.OIDCClientSecret, "oidc-client-secret", "WIDGET_OIDC_CLIENT_SECRET", "", "client secret at the external issuer (prefer the environment variable)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

@@ -1,6 +1,7 @@
 // Package identity owns who may use the widget: registered apps (the host
-// integrations that embed it) and, later, accounts, extensions and the
-// authorization server. It must not import HTTP frameworks or the store.
+// integrations that embed it), accounts and their extensions with
+// passwords, and the built-in OAuth 2 / OpenID Connect authorization server.
+// It must not import HTTP frameworks, the store or the telephony switch.
 package identity
 
 import (

@@ -200,6 +200,13 @@ func scanExtension(s scanner) (identity.Extension, error) {
 	return e, nil
 }
 
+// uniqueNames says in words which UNIQUE constraint a conflict broke.
+var uniqueNames = map[string]string{
+	"accounts.main_number":                     "main number",
+	"extensions.email":                         "email",
+	"extensions.account_id, extensions.number": "extension number",
+}
+
 // constraintError maps SQLite constraint violations to the identity
 // sentinels: a UNIQUE violation is identity.ErrConflict, naming the columns,
 // and a missing parent row identity.ErrNotFound. Other errors pass through.
@@ -214,10 +221,13 @@ func constraintError(err error) error {
 		strings.Contains(msg, "UNIQUE constraint failed"):
 		_, cols, ok := strings.Cut(msg, "UNIQUE constraint failed: ")
 		if !ok {
-			return fmt.Errorf("%w: %v", identity.ErrConflict, err)
+			return fmt.Errorf("%v: %w", err, identity.ErrConflict)
 		}
 		cols, _, _ = strings.Cut(cols, " (")
-		return fmt.Errorf("%w: %s", identity.ErrConflict, cols)
+		if name, ok := uniqueNames[cols]; ok {
+			cols = name
+		}
+		return fmt.Errorf("%s: %w", cols, identity.ErrConflict)
 	case se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY, strings.Contains(msg, "FOREIGN KEY constraint failed"):
 		return fmt.Errorf("%w: %v", identity.ErrNotFound, err)
 	}

@@ -329,9 +329,9 @@ function createSignIn({ popupOff, setLogin, signedIn, post }) {
     if (attempt === current) attempt = null;
   }
 
-  function fail(current, err, closeWindow = true) {
+  function fail(current, err) {
     if (attempt === current) {
-      stop(current, { closeWindow });
+      stop(current, { closeWindow: true });
       setLogin({ error: err.message });
     }
     throw err;
@@ -351,6 +351,24 @@ function createSignIn({ popupOff, setLogin, signedIn, post }) {
     }, LOGIN_WINDOW_POLL_MS);
   }
 
+  // begin makes current the attempt under way and asks the server to start a
+  // login in mode. It returns where to sign in, or '' when another attempt
+  // replaced this one meanwhile.
+  async function begin(current, mode) {
+    stop(attempt);
+    attempt = current;
+    setLogin({ phase: 'starting' });
+    let oAuthUri;
+    try {
+      ({ oAuthUri } = await server.startLogin(mode));
+    } catch (err) {
+      fail(current, err);
+    }
+    if (attempt !== current) return '';
+    if (!isUri(oAuthUri)) fail(current, new RequestError('badResponse', 'The server did not say where to sign in.'));
+    return oAuthUri;
+  }
+
   // startInPopup must open the window before anything else: only the click
   // that called it lets the browser open a popup.
   async function startInPopup() {
@@ -359,40 +377,22 @@ function createSignIn({ popupOff, setLogin, signedIn, post }) {
       return;
     }
     const popup = window.open('', LOGIN_WINDOW_NAME, LOGIN_WINDOW_FEATURES);
-    stop(attempt);
     if (!popup) {
+      stop(attempt);
       setLogin({ phase: 'blocked' });
       throw new RequestError('popupBlocked', `${TEXT.popupBlocked} Use "Try again" in the widget, or allow pop-ups for this page.`);
     }
     const current = { mode: 'popup', popup };
-    attempt = current;
-    setLogin({ phase: 'starting' });
-    let oAuthUri;
-    try {
-      ({ oAuthUri } = await server.startLogin('popup'));
-    } catch (err) {
-      fail(current, err);
-    }
-    if (attempt !== current) return;
-    if (!isUri(oAuthUri)) fail(current, new RequestError('badResponse', 'The server did not say where to sign in.'));
+    const oAuthUri = await begin(current, 'popup');
+    if (!oAuthUri) return;
     popup.location.href = oAuthUri;
     setLogin({ phase: 'popup', note: TEXT.popupWaiting });
     watch(current);
   }
 
   async function startInHost() {
-    stop(attempt);
-    const current = { mode: 'host' };
-    attempt = current;
-    setLogin({ phase: 'starting' });
-    let oAuthUri;
-    try {
-      ({ oAuthUri } = await server.startLogin('host'));
-    } catch (err) {
-      fail(current, err);
-    }
-    if (attempt !== current) return;
-    if (!isUri(oAuthUri)) fail(current, new RequestError('badResponse', 'The server did not say where to sign in.'));
+    const oAuthUri = await begin({ mode: 'host' }, 'host');
+    if (!oAuthUri) return;
     post({ type: 'rc-login-popup-notify', oAuthUri });
     setLogin({ phase: 'host', note: TEXT.hostWaiting });
   }

@@ -7,9 +7,9 @@
 
   function showStranded() {
     history.replaceState(null, '', location.pathname);
-    document.getElementById('callback-title').textContent = 'You can close this window';
+    document.getElementById('callback-title').textContent = 'Return to the Demo CRM';
     document.getElementById('callback-detail').textContent =
-      'Return to the Demo CRM page to continue; you can close this window.';
+      'Continue on the Demo CRM page; you can close this window.';
   }
 
   const opener = window.opener;

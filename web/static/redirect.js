@@ -11,7 +11,7 @@
   // drops the code from the address bar: it is of no use to anyone now.
   function showStranded() {
     history.replaceState(null, '', location.pathname);
-    document.getElementById('redirect-title').textContent = 'You can close this window';
+    document.getElementById('redirect-title').textContent = 'Return to the widget';
     document.getElementById('redirect-detail').textContent =
       'Return to the page with the phone widget; you can close this window.';
     document.getElementById('redirect-progress').hidden = true;
