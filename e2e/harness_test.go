@@ -42,8 +42,9 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// start runs the server and opens a browser. Everything stops at test end.
-func start(t *testing.T) *env {
+// start runs the server and opens a browser, with extra Chromium switches
+// if given. Everything stops at test end.
+func start(t *testing.T, switches ...string) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan server.Addrs, 1)
@@ -82,12 +83,12 @@ func start(t *testing.T) *env {
 			t.Error("server did not stop in 15s")
 		}
 	})
-	return &env{Addrs: addrs, ctx: browser(t)}
+	return &env{Addrs: addrs, ctx: browser(t, switches...)}
 }
 
 // browser starts a headless Chromium with fake media devices and returns the
 // context of its first tab.
-func browser(t *testing.T) context.Context {
+func browser(t *testing.T, switches ...string) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
@@ -101,6 +102,9 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.WindowSize(1400, 900),
 	)
+	for _, s := range switches {
+		opts = append(opts, chromedp.Flag(s, true))
+	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelCtx(); cancelAlloc() })

@@ -60,7 +60,7 @@ const STATE_FROM_EVENT = {
 };
 
 const byId = (id) => document.getElementById(id);
-const text = (value) => (typeof value === 'string' ? value : '');
+const asString = (value) => (typeof value === 'string' ? value : '');
 
 function readConfig() {
   return JSON.parse(byId('cb-config').textContent);
@@ -113,8 +113,8 @@ async function request(method, url, body) {
   const payload = await response.json().catch(() => null);
   if (!response.ok) {
     throw new RequestError(
-      text(payload?.errorCode) || `http${response.status}`,
-      text(payload?.message) || `The server answered ${response.status} ${response.statusText}.`,
+      asString(payload?.errorCode) || `http${response.status}`,
+      asString(payload?.message) || `The server answered ${response.status} ${response.statusText}.`,
     );
   }
   if (!isPlainObject(payload)) {
@@ -136,10 +136,10 @@ const server = {
 function readPresence(raw) {
   if (!isPlainObject(raw)) return null;
   return {
-    telephonyStatus: text(raw.telephonyStatus),
-    userStatus: text(raw.userStatus),
-    dndStatus: text(raw.dndStatus),
-    presenceStatus: text(raw.presenceStatus),
+    telephonyStatus: asString(raw.telephonyStatus),
+    userStatus: asString(raw.userStatus),
+    dndStatus: asString(raw.dndStatus),
+    presenceStatus: asString(raw.presenceStatus),
   };
 }
 
@@ -157,19 +157,19 @@ function readSession(raw, allowed) {
   const account = loggedIn && isPlainObject(s.account) ? s.account : null;
   return Object.freeze({
     loggedIn,
-    loginNumber: loggedIn ? text(s.loginNumber) : '',
-    contractedCountryCode: text(s.contractedCountryCode) || text(region.countryCode),
+    loginNumber: loggedIn ? asString(s.loginNumber) : '',
+    contractedCountryCode: asString(s.contractedCountryCode) || asString(region.countryCode),
     admin: loggedIn && s.admin === true,
     features: Object.fromEntries(['call', 'sms', 'meeting'].map((name) =>
       [name, features[name] === true && allowed?.[name] !== false])),
-    region: { countryCode: text(region.countryCode), areaCode: text(region.areaCode) },
+    region: { countryCode: asString(region.countryCode), areaCode: asString(region.areaCode) },
     extension: extension && {
       id: extension.id ?? null,
-      number: text(extension.number),
-      name: text(extension.name),
-      email: text(extension.email),
+      number: asString(extension.number),
+      name: asString(extension.name),
+      email: asString(extension.email),
     },
-    account: account && { company: text(account.company), mainNumber: text(account.mainNumber) },
+    account: account && { company: asString(account.company), mainNumber: asString(account.mainNumber) },
     presence: loggedIn ? readPresence(s.presence) : null,
   });
 }
@@ -501,9 +501,9 @@ function bindControls(config, { navigate, signIn, signOut }) {
     if (target) navigate(target.dataset.nav);
   });
   // Failures show on the sign-in page; nothing more to do with them here.
-  const startSignIn = () => signIn.start().catch(() => {});
-  byId('cb-sign-in').addEventListener('click', startSignIn);
-  byId('cb-popup-retry').addEventListener('click', startSignIn);
+  const onSignIn = () => signIn.start().catch(() => {});
+  byId('cb-sign-in').addEventListener('click', onSignIn);
+  byId('cb-popup-retry').addEventListener('click', onSignIn);
   byId('cb-sign-out').addEventListener('click', () => {
     signOut().catch((err) => showAlert({ message: `Could not sign out: ${err.message}`, level: 'danger' }));
   });
@@ -516,9 +516,12 @@ function start() {
   applyTheme(config.flags?.theme);
   addStylesheet(config.flags?.stylesUri);
 
+  const firstSession = bootSession(config);
+  // loggedIn repeats session.loggedIn for the bridge: commands wait on it.
   const store = createStore({
     route: null,
-    session: bootSession(config),
+    session: firstSession,
+    loggedIn: firstSession.loggedIn,
     login: LOGIN_IDLE,
     signingOut: false,
     dialerReady: false,
@@ -537,17 +540,17 @@ function start() {
   const setLogin = (login) => store.update({ login: Object.freeze({ ...LOGIN_IDLE, ...login }) });
 
   // applySession takes a session from the server: it tells the host what
-  // changed (all of it for a user who just signed in), then updates the widget (which lets waiting commands run), then
-  // moves to the page the change calls for. byUser is set when this widget
-  // signed in or out itself; a session that ends otherwise says so on the
-  // sign-in page. The event stream follows a change of user.
+  // changed (all of it about a user who just signed in), then updates the
+  // widget (which lets waiting commands run), then moves to the page the
+  // change calls for. byUser is set when this widget signed in or out
+  // itself; a session that ends otherwise says so on the sign-in page. The
+  // event stream follows a change of user.
   function applySession(raw, { byUser = false } = {}) {
     const previous = store.get().session;
     const session = readSession(raw, config.features);
-    // A user who just signed in is new to the host: it hears everything.
     const known = session.loggedIn && !sameUser(previous, session) ? null : previous;
     sessionEvents(known, session).forEach(bridge.post);
-    store.update({ session });
+    store.update({ session, loggedIn: session.loggedIn });
     if (session.loggedIn && !previous.loggedIn) {
       signIn.cancel();
       navigate('/dialer');
@@ -610,10 +613,9 @@ function start() {
   store.subscribe(render);
   store.subscribe(bridge.stateChanged);
 
-  const { session } = store.get();
-  sessionEvents(null, session).forEach(bridge.post);
+  sessionEvents(null, firstSession).forEach(bridge.post);
   bridge.post({ type: 'rc-dialer-status-notify', ready: store.get().dialerReady });
-  navigate(session.loggedIn ? '/dialer' : '/login');
+  navigate(firstSession.loggedIn ? '/dialer' : '/login');
   bindControls(config, { navigate, signIn, signOut });
 
   const events = connectEvents(config.eventsUrl, {
