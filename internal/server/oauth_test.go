@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -81,9 +82,6 @@ func tokens(t *testing.T, r response) (access, refresh string) {
 	if access == "" || refresh == "" || m["token_type"] != "bearer" {
 		t.Fatalf("token response %v", m)
 	}
-	if exp, _ := m["expires_in"].(float64); exp < 3000 || exp > 3600 {
-		t.Errorf("access token lives %v s, want about an hour", exp)
-	}
 	return access, refresh
 }
 
@@ -111,7 +109,11 @@ func wantUnauthorized(t *testing.T, r response, what string) {
 func TestAuthorizationCodeGrant(t *testing.T) {
 	srv := startServer(t, Config{})
 	f := newFlow(t, srv)
-	access, _ := tokens(t, f.exchange(t, f.code(t), f.verifier))
+	grant := f.exchange(t, f.code(t), f.verifier)
+	access, _ := tokens(t, grant)
+	if exp, _ := grant.json(t)["expires_in"].(float64); exp < 3000 || exp > 3600 {
+		t.Errorf("access token lives %v s, want about an hour", exp)
+	}
 
 	me := f.api(t, access)
 	if me.StatusCode != http.StatusOK {
@@ -280,5 +282,32 @@ func TestMetadata(t *testing.T) {
 	}
 	if keys := do(t, c, "GET", srv.WidgetURL+"/oauth/jwks", nil).json(t)["keys"].([]any); len(keys) != 1 {
 		t.Errorf("jwks: %v", keys)
+	}
+}
+
+func TestExpiredTokens(t *testing.T) {
+	srv := startServer(t, Config{AccessTokenTTL: time.Second, RefreshTokenTTL: 2 * time.Second})
+	f := newFlow(t, srv)
+	access, refresh := tokens(t, f.exchange(t, f.code(t), f.verifier))
+	time.Sleep(1500 * time.Millisecond)
+	wantUnauthorized(t, f.api(t, access), "expired access token")
+	access2, refresh2 := tokens(t, f.refresh(t, refresh))
+	if r := f.api(t, access2); r.StatusCode != http.StatusOK {
+		t.Fatalf("refreshed access token: %d", r.StatusCode)
+	}
+	time.Sleep(3500 * time.Millisecond)
+	wantGrantError(t, f.refresh(t, refresh2), "expired refresh token")
+
+	// A widget session whose tokens can no longer be refreshed is signed out.
+	iframe := browser()
+	openWidget(t, iframe, srv)
+	callback := location(t, login(t, browser(), startLogin(t, iframe, srv, "popup"), "alice@demo.test", "demo"))
+	if r := widgetPost(t, iframe, srv.WidgetURL, "/widget/login/complete", map[string]string{"callbackUri": callback.String()}); r.StatusCode != 200 {
+		t.Fatalf("complete: %d %s", r.StatusCode, r.body)
+	}
+	time.Sleep(3500 * time.Millisecond)
+	st := do(t, iframe, "GET", srv.WidgetURL+"/widget/state", nil, "X-Callbridge", "1").json(t)
+	if st["loggedIn"] != false {
+		t.Fatalf("state with expired tokens: %v", st)
 	}
 }

@@ -43,6 +43,10 @@ type Config struct {
 	OIDCClientID     string
 	OIDCClientSecret string
 
+	// AccessTokenTTL and RefreshTokenTTL override the built-in server's
+	// token lifetimes (one hour; one week of inactivity) — for tests.
+	AccessTokenTTL, RefreshTokenTTL time.Duration
+
 	Stdout io.Writer // where the start banner goes; nil for none
 	Logger *slog.Logger
 	// Ready, when set, is called once both listeners accept connections.
@@ -254,7 +258,8 @@ func signIn(ctx context.Context, cfg Config, db *store.DB, dir *identity.Directo
 	}
 	auth, err := identity.NewAuthServer(identity.AuthServerConfig{
 		Issuer: publicURL, GlobalSecret: secret, SigningKey: key,
-		WidgetRedirectURI: publicURL + "/oauth/redirect",
+		WidgetRedirectURI:   publicURL + "/oauth/redirect",
+		AccessTokenLifespan: cfg.AccessTokenTTL, RefreshTokenLifespan: cfg.RefreshTokenTTL,
 	}, db, db.OAuth())
 	if err != nil {
 		return nil, nil, err
