@@ -107,6 +107,7 @@ func wantUnauthorized(t *testing.T, r response, what string) {
 }
 
 func TestAuthorizationCodeGrant(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, Config{})
 	f := newFlow(t, srv)
 	grant := f.exchange(t, f.code(t), f.verifier)
@@ -130,6 +131,7 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 }
 
 func TestPKCEIsRequired(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, Config{})
 	t.Run("wrong verifier", func(t *testing.T) {
 		f := newFlow(t, srv)
@@ -158,6 +160,7 @@ func TestPKCEIsRequired(t *testing.T) {
 }
 
 func TestRedirectURIMustMatchExactly(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, Config{})
 	for _, bad := range []string{
 		"http://evil.test/oauth/redirect",
@@ -180,6 +183,7 @@ func TestRedirectURIMustMatchExactly(t *testing.T) {
 }
 
 func TestCodeReplayRevokesTokens(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, Config{})
 	f := newFlow(t, srv)
 	code := f.code(t)
@@ -190,6 +194,7 @@ func TestCodeReplayRevokesTokens(t *testing.T) {
 }
 
 func TestRefreshRotationAndReuse(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, Config{})
 	f := newFlow(t, srv)
 	access1, refresh1 := tokens(t, f.exchange(t, f.code(t), f.verifier))
@@ -208,6 +213,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 }
 
 func TestRevoke(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, Config{})
 	f := newFlow(t, srv)
 	access, refresh := tokens(t, f.exchange(t, f.code(t), f.verifier))
@@ -220,6 +226,7 @@ func TestRevoke(t *testing.T) {
 }
 
 func TestSignInForm(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, Config{})
 	f := newFlow(t, srv)
 	page := do(t, f.c, "GET", f.authURL(nil), nil)
@@ -269,6 +276,7 @@ func TestSignInForm(t *testing.T) {
 }
 
 func TestMetadata(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, Config{})
 	c := browser()
 	for _, path := range []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
@@ -286,28 +294,34 @@ func TestMetadata(t *testing.T) {
 }
 
 func TestExpiredTokens(t *testing.T) {
-	srv := startServer(t, Config{AccessTokenTTL: time.Second, RefreshTokenTTL: 2 * time.Second})
-	f := newFlow(t, srv)
-	access, refresh := tokens(t, f.exchange(t, f.code(t), f.verifier))
-	time.Sleep(1500 * time.Millisecond)
-	wantUnauthorized(t, f.api(t, access), "expired access token")
-	access2, refresh2 := tokens(t, f.refresh(t, refresh))
-	if r := f.api(t, access2); r.StatusCode != http.StatusOK {
-		t.Fatalf("refreshed access token: %d", r.StatusCode)
-	}
-	time.Sleep(3500 * time.Millisecond)
-	wantGrantError(t, f.refresh(t, refresh2), "expired refresh token")
-
-	// A widget session whose tokens can no longer be refreshed is signed out.
-	iframe := browser()
-	openWidget(t, iframe, srv)
-	callback := location(t, login(t, browser(), startLogin(t, iframe, srv, "popup"), "alice@demo.test", "demo"))
-	if r := widgetPost(t, iframe, srv.WidgetURL, "/widget/login/complete", map[string]string{"callbackUri": callback.String()}); r.StatusCode != 200 {
-		t.Fatalf("complete: %d %s", r.StatusCode, r.body)
-	}
-	time.Sleep(3500 * time.Millisecond)
-	st := do(t, iframe, "GET", srv.WidgetURL+"/widget/state", nil, "X-Callbridge", "1").json(t)
-	if st["loggedIn"] != false {
-		t.Fatalf("state with expired tokens: %v", st)
-	}
+	t.Parallel()
+	srv := startServer(t, Config{AccessTokenTTL: 2 * time.Second, RefreshTokenTTL: 6 * time.Second})
+	t.Run("api", func(t *testing.T) {
+		t.Parallel()
+		f := newFlow(t, srv)
+		access, refresh := tokens(t, f.exchange(t, f.code(t), f.verifier))
+		time.Sleep(3 * time.Second)
+		wantUnauthorized(t, f.api(t, access), "expired access token")
+		access2, refresh2 := tokens(t, f.refresh(t, refresh))
+		if r := f.api(t, access2); r.StatusCode != http.StatusOK {
+			t.Fatalf("refreshed access token: %d", r.StatusCode)
+		}
+		time.Sleep(7 * time.Second)
+		wantGrantError(t, f.refresh(t, refresh2), "expired refresh token")
+	})
+	t.Run("widget session", func(t *testing.T) {
+		// A widget session whose tokens can no longer be refreshed is signed out.
+		t.Parallel()
+		iframe := browser()
+		openWidget(t, iframe, srv)
+		callback := location(t, login(t, browser(), startLogin(t, iframe, srv, "popup"), "alice@demo.test", "demo"))
+		if r := widgetPost(t, iframe, srv.WidgetURL, "/widget/login/complete", map[string]string{"callbackUri": callback.String()}); r.StatusCode != 200 {
+			t.Fatalf("complete: %d %s", r.StatusCode, r.body)
+		}
+		time.Sleep(7 * time.Second)
+		st := do(t, iframe, "GET", srv.WidgetURL+"/widget/state", nil, "X-Callbridge", "1").json(t)
+		if st["loggedIn"] != false {
+			t.Fatalf("state with expired tokens: %v", st)
+		}
+	})
 }

@@ -40,6 +40,7 @@ func startLogin(t *testing.T, c *http.Client, srv *instance, mode string) string
 // cookies with the partitioned iframe) signs in, and the iframe completes
 // it with the callback URL.
 func TestWidgetPopupLogin(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, Config{})
 	iframe, popup := browser(), browser()
 	openWidget(t, iframe, srv)
@@ -92,6 +93,7 @@ func TestWidgetPopupLogin(t *testing.T) {
 }
 
 func TestWidgetLoginFailures(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, Config{})
 	iframe, popup := browser(), browser()
 	openWidget(t, iframe, srv)
@@ -151,6 +153,7 @@ func TestWidgetLoginFailures(t *testing.T) {
 // TestWidgetHostLogin is the disableLoginPopup flow: the redirect goes to the
 // host's registered callback, and the host hands the URL to the widget.
 func TestWidgetHostLogin(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, Config{})
 	iframe, host := browser(), browser()
 	openWidget(t, iframe, srv)
@@ -168,6 +171,7 @@ func TestWidgetHostLogin(t *testing.T) {
 // as an OpenID Connect provider: users sign in there and map to extensions
 // here by email; a user with no extension here is refused.
 func TestExternalProvider(t *testing.T) {
+	t.Parallel()
 	provider := startServer(t, Config{})
 	// Reserve the relying party's port so the provider can list its redirect URI.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
