@@ -16,8 +16,9 @@ ENV WIDGET_DATA_DIR=/data \
     WIDGET_LISTEN=:8080 \
     WIDGET_DEMO_LISTEN=
 VOLUME ["/data"]
-# 8080: widget and API over HTTP (put TLS in front). 8081: the demo page, when
+# 8080: widget and API over HTTP (put TLS in front). 50000/udp: call audio
+# (WIDGET_MEDIA_PORT; set WIDGET_PUBLIC_IP behind NAT). 8081: the demo page, when
 # WIDGET_DEMO_LISTEN=:8081 turns it on.
-EXPOSE 8080 8081
+EXPOSE 8080 8081 50000/udp
 USER nonroot:nonroot
 ENTRYPOINT ["/widget-server"]

@@ -25,7 +25,8 @@ import (
 // env is one running server and one browser tab.
 type env struct {
 	server.Addrs
-	ctx context.Context // chromedp context of the first tab
+	ctx     context.Context // chromedp context of the first tab
+	dataDir string
 }
 
 func chromiumPath(t *testing.T) string {
@@ -46,6 +47,12 @@ func chromiumPath(t *testing.T) string {
 // if given. Everything stops at test end.
 func start(t *testing.T, switches ...string) *env {
 	t.Helper()
+	return startWith(t, server.Config{}, switches...)
+}
+
+// startWith is start with server settings (listeners and data dir are set here).
+func startWith(t *testing.T, cfg server.Config, switches ...string) *env {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan server.Addrs, 1)
 	done := make(chan error, 1)
@@ -53,15 +60,11 @@ func start(t *testing.T, switches ...string) *env {
 	if testing.Verbose() {
 		logs = os.Stderr
 	}
-	go func() {
-		done <- server.Run(ctx, server.Config{
-			Listen:     "127.0.0.1:0",
-			DemoListen: "127.0.0.1:0",
-			DataDir:    filepath.Join(t.TempDir(), "data"),
-			Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			Ready:      func(a server.Addrs) { ready <- a },
-		})
-	}()
+	cfg.Listen, cfg.DemoListen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg.Ready = func(a server.Addrs) { ready <- a }
+	go func() { done <- server.Run(ctx, cfg) }()
 	var addrs server.Addrs
 	select {
 	case addrs = <-ready:
@@ -83,7 +86,7 @@ func start(t *testing.T, switches ...string) *env {
 			t.Error("server did not stop in 15s")
 		}
 	})
-	return &env{Addrs: addrs, ctx: browser(t, switches...)}
+	return &env{Addrs: addrs, ctx: browser(t, switches...), dataDir: cfg.DataDir}
 }
 
 // browser starts a headless Chromium with fake media devices and returns the

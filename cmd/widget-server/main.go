@@ -19,8 +19,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/callbridge/widget-server/internal/server"
 )
@@ -94,8 +96,23 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	ef.str(&cfg.OIDCIssuer, "oidc-issuer", "WIDGET_OIDC_ISSUER", "", "external OpenID Connect issuer that signs users in instead of the built-in server")
 	ef.str(&cfg.OIDCClientID, "oidc-client-id", "WIDGET_OIDC_CLIENT_ID", "", "client id registered at the external issuer")
 	ef.str(&cfg.OIDCClientSecret, "oidc-client-secret", "WIDGET_OIDC_CLIENT_SECRET", "", "client secret at the external issuer (prefer the environment variable)")
+	var mediaPort, publicIPs, iceServers, ringTimeout string
+	ef.str(&mediaPort, "media-port", "WIDGET_MEDIA_PORT", "50000", "the media gateway's single UDP port (0: any free port)")
+	ef.str(&publicIPs, "public-ip", "WIDGET_PUBLIC_IP", "", "comma-separated public IPs the media gateway advertises (behind 1:1 NAT)")
+	ef.str(&iceServers, "ice-servers", "WIDGET_ICE_SERVERS", "", "comma-separated STUN/TURN URLs handed to browsers")
+	ef.str(&ringTimeout, "ring-timeout", "WIDGET_RING_TIMEOUT", "30s", "how long an unanswered call rings")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	port, err := strconv.Atoi(mediaPort)
+	if err != nil || port < 0 || port > 65535 {
+		return cfg, fmt.Errorf("media port %q: want 0-65535", mediaPort)
+	}
+	cfg.MediaPort = port
+	cfg.PublicIPs = splitList(publicIPs)
+	cfg.ICEServers = splitList(iceServers)
+	if cfg.RingTimeout, err = time.ParseDuration(ringTimeout); err != nil || cfg.RingTimeout < time.Second {
+		return cfg, fmt.Errorf("ring timeout %q: want a duration of at least 1s", ringTimeout)
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (commands: apps, accounts, extensions)", fs.Arg(0))
@@ -105,4 +122,15 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	}
 	cfg.CountryCode = strings.ToUpper(cfg.CountryCode)
 	return cfg, nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -28,7 +28,7 @@ func TestRunServesAndStops(t *testing.T) {
 	done := make(chan error, 1)
 	dataDir := filepath.Join(t.TempDir(), "data")
 	go func() {
-		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--demo-listen", "127.0.0.1:0", "--log-level", "warn"},
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--demo-listen", "127.0.0.1:0", "--media-port", "0", "--log-level", "warn"},
 			env(map[string]string{"WIDGET_DATA_DIR": dataDir}), nil, pw, io.Discard)
 		pw.Close()
 	}()

@@ -63,7 +63,7 @@ type Sessions struct {
 	aead   cipher.AEAD
 	log    *slog.Logger
 	now    func() time.Time
-	OnEnd  func(sessionID string, reason error)
+	OnEnd  func(sessionID string, extensionID int64, reason error)
 
 	mu    sync.Mutex
 	locks map[string]*sessionLock
@@ -171,11 +171,11 @@ func (m *Sessions) load(ctx context.Context, id string, activity bool) (Session,
 	}
 	now := m.now().UTC()
 	if now.Sub(st.Created) > AbsoluteTimeout || now.Sub(st.LastSeen) > IdleTimeout {
-		return Session{}, m.endLocked(ctx, id, fmt.Errorf("%w: timed out", ErrSessionEnded))
+		return Session{}, m.endLocked(ctx, st, fmt.Errorf("%w: timed out", ErrSessionEnded))
 	}
 	tok, err := m.open(id, st.SealedToken)
 	if err != nil {
-		return Session{}, m.endLocked(ctx, id, fmt.Errorf("%w: %v", ErrSessionEnded, err))
+		return Session{}, m.endLocked(ctx, st, fmt.Errorf("%w: %v", ErrSessionEnded, err))
 	}
 	s := Session{ID: id, ClientID: st.ClientID, ExtensionID: st.ExtensionID, Token: tok, Created: st.Created, LastSeen: st.LastSeen}
 	if activity {
@@ -184,7 +184,7 @@ func (m *Sessions) load(ctx context.Context, id string, activity bool) (Session,
 	if !tok.Expiry.IsZero() && tok.Expiry.Before(now.Add(refreshMargin)) {
 		next, err := m.client.Refresh(ctx, st.ClientID, tok)
 		if errors.Is(err, ErrRefreshRejected) {
-			return Session{}, m.endLocked(ctx, id, fmt.Errorf("%w: %v", ErrSessionEnded, err))
+			return Session{}, m.endLocked(ctx, st, fmt.Errorf("%w: %v", ErrSessionEnded, err))
 		}
 		if err != nil {
 			return Session{}, err // the server may be back soon: keep the session
@@ -223,13 +223,13 @@ func (m *Sessions) End(ctx context.Context, id string) error {
 	return m.store.DeleteSession(ctx, id)
 }
 
-func (m *Sessions) endLocked(ctx context.Context, id string, reason error) error {
-	if err := m.store.DeleteSession(ctx, id); err != nil {
+func (m *Sessions) endLocked(ctx context.Context, st StoredSession, reason error) error {
+	if err := m.store.DeleteSession(ctx, st.ID); err != nil {
 		return errors.Join(reason, err)
 	}
-	m.log.Info("session ended", slog.String("session", logID(id)), slog.Any("reason", reason))
+	m.log.Info("session ended", slog.String("session", logID(st.ID)), slog.Any("reason", reason))
 	if m.OnEnd != nil {
-		m.OnEnd(id, reason)
+		m.OnEnd(st.ID, st.ExtensionID, reason)
 	}
 	return reason
 }

@@ -104,7 +104,7 @@ func TestSessionEndsWhenRefreshRefused(t *testing.T) {
 	s := newSessions(t, ts)
 	ctx := context.Background()
 	var ended []string
-	s.OnEnd = func(id string, _ error) { ended = append(ended, id) }
+	s.OnEnd = func(id string, _ int64, _ error) { ended = append(ended, id) }
 	sess, _ := s.Create(ctx, "demo", 7, &oauth2.Token{AccessToken: "a0", RefreshToken: "r0", Expiry: time.Now().Add(-time.Minute)})
 	ts.refuse.Store(true)
 	if _, err := s.Get(ctx, sess.ID); !errors.Is(err, oauth.ErrSessionEnded) {

@@ -18,8 +18,10 @@ import (
 
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/media"
 	"github.com/callbridge/widget-server/internal/oauth"
 	"github.com/callbridge/widget-server/internal/store"
+	"github.com/callbridge/widget-server/internal/telephony"
 	"github.com/callbridge/widget-server/internal/web"
 	"github.com/callbridge/widget-server/web/static"
 )
@@ -42,6 +44,15 @@ type Config struct {
 	OIDCIssuer       string
 	OIDCClientID     string
 	OIDCClientSecret string
+
+	// MediaPort is the single UDP port of the media gateway (0: any free
+	// port); PublicIPs are advertised to browsers behind NAT; ICEServers
+	// (STUN/TURN URLs) are handed to browsers.
+	MediaPort  int
+	PublicIPs  []string
+	ICEServers []string
+	// RingTimeout ends unanswered calls (default 30 s).
+	RingTimeout time.Duration
 
 	// AccessTokenTTL and RefreshTokenTTL override the built-in server's
 	// token lifetimes (one hour; one week of inactivity) — for tests.
@@ -131,16 +142,35 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// The media gateway binds loopback only while the server does: the
+	// local demo and the tests never put a packet on another interface.
+	var sw *telephony.Switch
+	mediaCfg := media.Config{
+		UDPPort: cfg.MediaPort, NAT1To1IPs: cfg.PublicIPs, ICEServers: cfg.ICEServers, Logger: log,
+		OnLegFailed: func(id string) { sw.LegFailed(id) },
+	}
+	if isLoopback(widgetLn.Addr()) {
+		mediaCfg.ListenIP, mediaCfg.IncludeLoopback = "127.0.0.1", true
+	}
+	gw, err := media.New(mediaCfg)
+	if err != nil {
+		return fmt.Errorf("media gateway: %w", err)
+	}
+	defer gw.Close()
+	bus := telephony.NewBus()
+	sw = telephony.New(telephony.Config{RingTimeout: cfg.RingTimeout}, phoneDirectory{db}, gatewayMedia{gw}, bus, db)
+
 	hub := bridge.NewHub(bridge.HubConfig{})
 	srv := web.NewServer(web.Config{
 		PublicURL: publicURL, DemoURL: demoURL,
-		CountryCode: cfg.CountryCode, AreaCode: cfg.AreaCode,
+		CountryCode: cfg.CountryCode, AreaCode: cfg.AreaCode, ICEServers: gw.ICEServers(),
 	}, web.Deps{
 		Log: log, Apps: db, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(time.Now),
-		Login: login, Sessions: sessions, Hub: hub,
+		Login: login, Sessions: sessions, Switch: sw, Hub: hub,
 		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets,
 	})
-	sessions.OnEnd = func(sid string, _ error) { srv.SessionEnded(sid) }
+	bus.Subscribe(srv.CallEvent)
+	sessions.OnEnd = func(sid string, ext int64, _ error) { srv.SessionEnded(sid, ext) }
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -166,7 +196,7 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { defer wg.Done(); sessions.Maintain(ctx, time.Minute) }()
 
 	log.Info("widget server started", slog.String("widget_url", publicURL), slog.String("demo_url", demoURL),
-		slog.String("data_dir", cfg.DataDir))
+		slog.String("data_dir", cfg.DataDir), slog.Int("media_udp_port", gw.UDPPort()))
 	if cfg.Stdout != nil {
 		fmt.Fprintf(cfg.Stdout, "Callbridge widget server: %s\n", publicURL)
 		if demoURL != "" {
@@ -183,6 +213,9 @@ func Run(ctx context.Context, cfg Config) error {
 	case runErr = <-errc:
 	}
 	log.Info("shutting down")
+	closeCtx, stopClose := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	sw.Close(closeCtx) // ends every call with a reason and writes its call-log records
+	stopClose()
 	hub.Shutdown() // ends every event stream so Shutdown need not wait for them
 	shutdownCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
 	defer stop()

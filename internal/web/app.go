@@ -28,6 +28,12 @@ type widgetConfig struct {
 	Region         region            `json:"region"`
 	EventsURL      string            `json:"eventsUrl"`
 	Session        sessionState      `json:"session"`
+	ICEServers     []iceServer       `json:"iceServers"`
+}
+
+// iceServer is an RTCIceServer for the browser.
+type iceServer struct {
+	URLs []string `json:"urls"`
 }
 
 // app serves the widget page that host pages frame. It refuses (403) a
@@ -96,6 +102,10 @@ func (s *Server) app(c echo.Context) error {
 		Region:         region{CountryCode: s.cfg.CountryCode, AreaCode: s.cfg.AreaCode},
 		EventsURL:      "/widget/events",
 		Session:        session,
+		ICEServers:     []iceServer{},
+	}
+	for _, u := range s.cfg.ICEServers {
+		cfg.ICEServers = append(cfg.ICEServers, iceServer{URLs: []string{u}})
 	}
 	cfg.Session.Features = features
 	cfgJSON, err := json.Marshal(cfg) // escapes <, > and & so it is safe inside <script>

@@ -1,30 +1,118 @@
 package web
 
 import (
+	"errors"
 	"net/http"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/oauth"
+	"github.com/callbridge/widget-server/internal/telephony"
 )
 
-// sessionGroup is the hub group of a widget session's events.
+// sessionGroup is the hub group of a signed-out widget session's events.
 func sessionGroup(sid string) string { return "session:" + sid }
 
-// events streams the widget session's events (Server-Sent Events). A
-// reconnecting client sends Last-Event-ID and first gets what it missed.
+// extensionGroup is the hub group of a signed-in extension's events: every
+// tab of every session of the extension listens to it; messages meant for
+// one device carry its id.
+func extensionGroup(ext int64) string { return "ext:" + strconv.FormatInt(ext, 10) }
+
+// events streams the widget's events (Server-Sent Events). A reconnecting
+// client sends Last-Event-ID and first gets what it missed. A signed-in tab
+// names its device (?deviceId=): the switch rings it while its stream is open.
 func (s *Server) events(c echo.Context) error {
-	sid, ok := s.existingSession(c.Request())
-	if !ok {
+	ctx := c.Request().Context()
+	w := s.cookie(c.Request())
+	if !w.live() {
 		return &Error{Status: http.StatusUnauthorized, Code: "NoSession", Message: "open the widget page first: this stream belongs to a widget session"}
+	}
+	group := sessionGroup(w.sid())
+	forceResync := false
+	if w.signedIn() {
+		sess, err := s.Sessions.Get(ctx, w.sid())
+		switch {
+		case err == nil:
+			group = extensionGroup(sess.ExtensionID)
+			if device := c.QueryParam("deviceId"); device != "" && s.Switch != nil {
+				if !deviceIDPattern.MatchString(device) {
+					return &Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Message: "deviceId is malformed"}
+				}
+				s.devices.attach(s.Switch, telephony.Device{ID: device, ExtensionID: sess.ExtensionID})
+				defer s.devices.detach(s.Switch, device)
+			}
+		case errors.Is(err, oauth.ErrSessionEnded):
+			forceResync = true // the widget reloads its state and finds itself signed out
+		default:
+			return err
+		}
 	}
 	last := c.Request().Header.Get("Last-Event-ID")
 	if len(last) > 64 {
 		last = "invalid"
 	}
-	sub, replay, resync, err := s.Hub.Subscribe(sessionGroup(sid), last)
+	sub, replay, resync, err := s.Hub.Subscribe(group, last)
 	if err != nil {
 		return &Error{Status: http.StatusServiceUnavailable, Code: "ShuttingDown", Message: "the server is shutting down; reconnect shortly", Err: err}
 	}
-	return bridge.Stream(c.Request().Context(), c.Response(), sub, replay, resync, s.stream)
+	return bridge.Stream(ctx, c.Response(), sub, replay, resync || forceResync, s.stream)
+}
+
+// CallEvent hands one switch event to the widgets of its extension, as the
+// rc-* messages the bridge maps it to, in order.
+func (s *Server) CallEvent(ev telephony.Event) {
+	for _, env := range s.calls.Messages(ev) {
+		if _, err := s.Hub.Publish(extensionGroup(ev.Extension), env); err != nil {
+			s.log.Warn("call event not delivered", "extension", ev.Extension, "err", err)
+		}
+	}
+}
+
+// deviceGrace keeps a device registered this long after its stream closed,
+// so a reconnecting stream does not hang up its calls.
+const deviceGrace = 15 * time.Second
+
+// devices counts the open streams of each device and unregisters a device
+// from the switch only when it has had none for deviceGrace.
+type devices struct {
+	mu      sync.Mutex
+	streams map[string]int
+	timers  map[string]*time.Timer
+}
+
+func (d *devices) attach(sw Switch, dev telephony.Device) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.streams == nil {
+		d.streams, d.timers = map[string]int{}, map[string]*time.Timer{}
+	}
+	if t := d.timers[dev.ID]; t != nil {
+		t.Stop()
+		delete(d.timers, dev.ID)
+	}
+	d.streams[dev.ID]++
+	sw.RegisterDevice(dev)
+}
+
+func (d *devices) detach(sw Switch, id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.streams[id]--; d.streams[id] > 0 {
+		return
+	}
+	delete(d.streams, id)
+	d.timers[id] = time.AfterFunc(deviceGrace, func() {
+		d.mu.Lock()
+		if d.streams[id] > 0 {
+			d.mu.Unlock()
+			return
+		}
+		delete(d.timers, id)
+		d.mu.Unlock()
+		sw.UnregisterDevice(id)
+	})
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/oauth"
 )
@@ -148,7 +147,7 @@ func (s *Server) loginComplete(c echo.Context) error {
 	if err := s.saveCookie(c, w); err != nil {
 		return err
 	}
-	s.Hub.Publish(sessionGroup(old), map[string]string{"type": bridge.ResyncType})
+	s.resync(old, 0)
 	st, err := s.state(c, w)
 	if err != nil {
 		return err
@@ -189,7 +188,11 @@ func (s *Server) logout(c echo.Context) error {
 		return errNoSession
 	}
 	old := w.sid()
+	var ext int64
 	if w.signedIn() {
+		if sess, err := s.Sessions.Get(ctx, old); err == nil {
+			ext = sess.ExtensionID
+		}
 		if err := s.Sessions.End(ctx, old); err != nil {
 			return err
 		}
@@ -199,7 +202,7 @@ func (s *Server) logout(c echo.Context) error {
 	if err := s.saveCookie(c, w); err != nil {
 		return err
 	}
-	s.Hub.Publish(sessionGroup(old), map[string]string{"type": bridge.ResyncType})
+	s.resync(old, ext)
 	st, err := s.state(c, w)
 	if err != nil {
 		return err

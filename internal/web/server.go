@@ -28,6 +28,8 @@ type Config struct {
 	// CountryCode and AreaCode are the region reported to the widget until
 	// a signed-in account says otherwise.
 	CountryCode, AreaCode string
+	// ICEServers are the STUN/TURN URLs the widget's RTCPeerConnections use.
+	ICEServers []string
 }
 
 // Deps are the parts the handlers use.
@@ -39,6 +41,7 @@ type Deps struct {
 	Throttle   *identity.Throttle
 	Login      *oauth.Client
 	Sessions   *oauth.Sessions
+	Switch     Switch // nil: calling is off
 	Hub        *bridge.Hub
 	Cookies    sessions.Store
 	Assets     *Assets
@@ -47,14 +50,16 @@ type Deps struct {
 // Server holds the handlers' dependencies.
 type Server struct {
 	Deps
-	cfg    Config
-	log    *slog.Logger
-	stream bridge.StreamConfig
+	cfg     Config
+	log     *slog.Logger
+	stream  bridge.StreamConfig
+	devices devices
+	calls   *bridge.CallMapper
 }
 
 // NewServer wires the handlers.
 func NewServer(cfg Config, deps Deps) *Server {
-	return &Server{Deps: deps, cfg: cfg, log: deps.Log}
+	return &Server{Deps: deps, cfg: cfg, log: deps.Log, calls: bridge.NewCallMapper()}
 }
 
 // maxBody bounds every request body of the widget origin.
@@ -87,6 +92,9 @@ func (s *Server) Widget() http.Handler {
 	s.loginRoutes(e)
 	s.authServerRoutes(e)
 	s.apiRoutes(e)
+	if s.Switch != nil {
+		s.callRoutes(e)
+	}
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})

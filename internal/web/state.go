@@ -120,6 +120,17 @@ func (s *Server) signedIn(ctx context.Context, app identity.App, sid string) (se
 
 // SessionEnded tells a session's widgets that it ended on the server (the
 // sessions keeper calls it): they reload their state, which is signed out.
-func (s *Server) SessionEnded(sid string) {
-	s.Hub.Publish(sessionGroup(sid), map[string]string{"type": bridge.ResyncType})
+func (s *Server) SessionEnded(sid string, extensionID int64) {
+	s.resync(sid, extensionID)
+}
+
+// resync asks the widgets of a session to reload their state. Signed-out
+// tabs listen on the session's group, signed-in ones on their extension's;
+// other sessions of the extension reload too and find nothing changed.
+func (s *Server) resync(sid string, extensionID int64) {
+	msg := map[string]string{"type": bridge.ResyncType}
+	s.Hub.Publish(sessionGroup(sid), msg)
+	if extensionID != 0 {
+		s.Hub.Publish(extensionGroup(extensionID), msg)
+	}
 }

@@ -1,7 +1,9 @@
 // The widget shell: boot configuration, the session and sign-in, routing,
-// the server's event stream and the host bridge.
+// the server's event stream and the host bridge. The web phone (phone.js)
+// runs inside it.
 
-import { createBridge, isPlainObject, isUri } from './bridge.js';
+import { asString, createBridge, isPlainObject, isUri } from './bridge.js';
+import { createPhone } from './phone.js';
 
 const ROUTES = Object.freeze(['/login', '/dialer', '/calls', '/history', '/messages', '/settings']);
 
@@ -54,16 +56,35 @@ const BUSY_PHASES = ['starting', 'popup', 'completing'];
 
 // How an event from the server changes the widget's state.
 const STATE_FROM_EVENT = {
-  'rc-dialer-status-notify': (event) => ({ dialerReady: event.ready === true }),
   'rc-adapter-syncPresence': (event, state) =>
     (state.session.loggedIn ? { session: withPresence(state.session, readPresence(event)) } : {}),
 };
 
 const byId = (id) => document.getElementById(id);
-const asString = (value) => (typeof value === 'string' ? value : '');
 
 function readConfig() {
   return JSON.parse(byId('cb-config').textContent);
+}
+
+// newDeviceId names this tab as a phone device. Pages served without TLS
+// (other than localhost) lack crypto.randomUUID; the fallback makes the same
+// random version-4 UUID.
+function newDeviceId() {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// eventsUrlFor is the event stream of this tab: the server registers the
+// device with its phone system while the stream is open.
+function eventsUrlFor(eventsUrl, deviceId) {
+  if (!eventsUrl) return '';
+  const url = new URL(eventsUrl, window.location.href);
+  url.searchParams.set('deviceId', deviceId);
+  return url.href;
 }
 
 // createStore keeps the widget's state as an immutable object and tells
@@ -123,11 +144,29 @@ async function request(method, url, body) {
   return payload;
 }
 
+// Signing in or out gives the session cookie a new id. A state read that
+// overlaps one may have left with the old cookie, so its answer is stale:
+// state() answers null then, and the sign-in or sign-out's own answer counts.
+let sessionChanges = 0;
+let sessionChangesDone = 0;
+
+function changingSession(promise) {
+  sessionChanges += 1;
+  return promise.finally(() => {
+    sessionChangesDone += 1;
+  });
+}
+
 const server = {
   startLogin: (mode) => request('POST', ENDPOINTS.login, { mode }),
-  completeLogin: (callbackUri) => request('POST', ENDPOINTS.completeLogin, { callbackUri }),
-  logout: () => request('POST', ENDPOINTS.logout, {}),
-  state: () => request('GET', ENDPOINTS.state),
+  completeLogin: (callbackUri) => changingSession(request('POST', ENDPOINTS.completeLogin, { callbackUri })),
+  logout: () => changingSession(request('POST', ENDPOINTS.logout, {})),
+  async state() {
+    const before = sessionChanges;
+    if (before !== sessionChangesDone) return null;
+    const session = await request('GET', ENDPOINTS.state);
+    return sessionChanges === before && sessionChangesDone === before ? session : null;
+  },
 };
 
 // ---------------------------------------------------------------------------
@@ -462,24 +501,33 @@ function parseServerEvent(data) {
 
 // connectEvents opens the server's event stream; EventSource reconnects on
 // its own, and onStatus follows it: connecting, connected or offline.
+// onLink follows the phone's signalling link the same way, in the words of
+// rc-webphone-connection-status-notify: an error counts as disconnected
+// until the stream is open again.
 // reconnect() opens a fresh stream, which the session cookie of the moment
 // selects (the server moves a session to a new id at sign-in and sign-out).
-function connectEvents(url, { onStatus, onEvent }) {
+function connectEvents(url, { onStatus, onLink, onEvent }) {
   let source = null;
 
   function open() {
     source?.close();
     if (!url) {
       onStatus('offline');
+      onLink('disconnected');
       return;
     }
     const current = new EventSource(url);
     source = current;
     onStatus('connecting');
-    current.addEventListener('open', () => onStatus('connected'));
+    onLink('connecting');
+    current.addEventListener('open', () => {
+      onStatus('connected');
+      onLink('connected');
+    });
     current.addEventListener('error', () => {
       if (current !== source) return;
       onStatus(current.readyState === EventSource.CLOSED ? 'offline' : 'connecting');
+      onLink('disconnected');
     });
     current.addEventListener('message', (message) => {
       if (current !== source) return;
@@ -516,8 +564,11 @@ function start() {
   applyTheme(config.flags?.theme);
   addStylesheet(config.flags?.stylesUri);
 
+  const deviceId = newDeviceId();
   const firstSession = bootSession(config);
-  // loggedIn repeats session.loggedIn for the bridge: commands wait on it.
+  // loggedIn repeats session.loggedIn for the bridge: commands wait on it,
+  // and a new call on dialerReady, or on dialerProblem saying why the phone
+  // cannot call (the phone keeps both).
   const store = createStore({
     route: null,
     session: firstSession,
@@ -525,6 +576,7 @@ function start() {
     login: LOGIN_IDLE,
     signingOut: false,
     dialerReady: false,
+    dialerProblem: '',
     connection: 'connecting',
   });
 
@@ -563,7 +615,7 @@ function start() {
 
   function refreshSession() {
     server.state()
-      .then((session) => applySession(session))
+      .then((session) => session && applySession(session))
       .catch((err) => console.warn(LOG_PREFIX, `could not refresh the session: ${err.message}`));
   }
 
@@ -588,7 +640,10 @@ function start() {
   // Widget-internal events of the stream; the host never sees them.
   const INTERNAL_EVENTS = {
     'cb-session': (event) => applySession(event.session),
-    'cb-resync': () => refreshSession(),
+    'cb-resync': () => {
+      refreshSession();
+      phone.resync();
+    },
   };
 
   const signIn = createSignIn({
@@ -607,20 +662,48 @@ function start() {
       login: startSignIn,
       logout: signOut,
       authorize: (callbackUri) => signIn.authorize(callbackUri),
+      newCall: (phoneNumber, toCall) => phone.newCall(phoneNumber, toCall),
+      controlCall: (command) => phone.controlCall(command),
+      webphoneSessions: () => phone.sessions(),
     },
     isOwnMessage: signIn.isFromLoginWindow,
   });
   store.subscribe(render);
   store.subscribe(bridge.stateChanged);
+  // The host hears of the dialer's readiness at start and on every change.
+  let dialerReady = store.get().dialerReady;
+  store.subscribe((state) => {
+    if (state.dialerReady === dialerReady) return;
+    dialerReady = state.dialerReady;
+    bridge.post({ type: 'rc-dialer-status-notify', ready: dialerReady });
+  });
 
   sessionEvents(null, firstSession).forEach(bridge.post);
-  bridge.post({ type: 'rc-dialer-status-notify', ready: store.get().dialerReady });
+  bridge.post({ type: 'rc-dialer-status-notify', ready: dialerReady });
   navigate(firstSession.loggedIn ? '/dialer' : '/login');
   bindControls(config, { navigate, signIn, signOut });
 
-  const events = connectEvents(config.eventsUrl, {
+  // After bindControls: a click on Sign in opens the sign-in window before
+  // the phone asks for permission to notify.
+  const phone = createPhone({
+    config,
+    deviceId,
+    store,
+    request,
+    navigate,
+    showAlert,
+    post: (message) => bridge.post(message),
+  });
+
+  const events = connectEvents(eventsUrlFor(config.eventsUrl, deviceId), {
     onStatus: (connection) => store.update({ connection }),
+    onLink: phone.linkChanged,
     onEvent: (event) => {
+      // Events for one device name it in _to; other tabs' are not ours.
+      if (Object.hasOwn(event, '_to')) {
+        if (event._to !== deviceId) return;
+        delete event._to;
+      }
       const internal = INTERNAL_EVENTS[event.type];
       if (internal) {
         internal(event);
@@ -629,6 +712,7 @@ function start() {
       const patch = STATE_FROM_EVENT[event.type];
       if (patch) store.update(patch(event, store.get()));
       bridge.relay(event);
+      phone.handleEvent(event);
     },
   });
 }

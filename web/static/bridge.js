@@ -20,9 +20,14 @@ const CALL_ACTIONS = [
   'answer', 'reject', 'hangup', 'hold', 'unhold', 'mute', 'unmute', 'transfer',
   'forward', 'dtmf', 'startRecord', 'stopRecord', 'toVoicemail',
 ];
+// Call actions of the contract the web phone does not carry out yet.
+const UNSUPPORTED_CALL_ACTIONS = ['transfer', 'forward', 'toVoicemail', 'startRecord', 'stopRecord'];
+// The tones of options.dtmf: digits, *, #, A-D.
+const DTMF_TONES = /^[0-9*#A-D]{1,64}$/i;
 const OK = Object.freeze({ data: 'ok' });
 
 export const isUri = (v) => typeof v === 'string' && v !== '' && v.length <= MAX_URI_LENGTH;
+export const asString = (value) => (typeof value === 'string' ? value : '');
 const isThenable = (v) => typeof v?.then === 'function';
 
 // ---------------------------------------------------------------------------
@@ -84,6 +89,41 @@ function controlCallUnsupported(command, ctx) {
   ctx.warn(message);
   ctx.post({ type: 'rc-control-call-error', error: 'unsupported', message, callId: command.callId ?? null });
   return { error: 'unsupported', message };
+}
+
+// newCall opens the dialer with the number, and dials it when toCall is set.
+function newCall(command, ctx) {
+  return ctx.actions.newCall(command.phoneNumber, command.toCall === true);
+}
+
+// The dialer can take a call, or says why it cannot (dialerProblem): either
+// way a new call need not wait any longer.
+function dialerSettled(state) {
+  return state.loggedIn && (state.dialerReady || Boolean(state.dialerProblem));
+}
+
+// controlCall carries out a call action on the web phone. Each failure is
+// also told to the host as rc-control-call-error.
+async function controlCall(command, ctx) {
+  if (UNSUPPORTED_CALL_ACTIONS.includes(command.callAction)) return controlCallUnsupported(command, ctx);
+  if (command.callAction === 'dtmf' && !DTMF_TONES.test(asString(command.options?.dtmf))) {
+    const message = `${command.type}: options.dtmf must be 1 to 64 of 0-9 * # A-D`;
+    ctx.warn(message);
+    return { error: 'invalidField', message };
+  }
+  const { callId, ...response } = await ctx.actions.controlCall(command);
+  if (response.error) {
+    ctx.warn(`${command.type} (${command.callAction}): ${response.message}`);
+    ctx.post({ type: 'rc-control-call-error', error: response.error, message: response.message, callId: callId ?? null });
+  }
+  return response;
+}
+
+// syncSessions tells the host the calls of this device.
+async function syncSessions(_command, ctx) {
+  const calls = await ctx.actions.webphoneSessions();
+  ctx.post({ type: 'rc-webphone-sessions-sync', calls });
+  return { data: calls };
 }
 
 function navigateTo(command, ctx) {
@@ -178,7 +218,8 @@ export const COMMANDS = Object.freeze({
   },
   'rc-adapter-new-call': {
     fields: { phoneNumber: required('string'), toCall: optional('boolean') },
-    run: notAvailable,
+    canRun: dialerSettled,
+    run: newCall,
   },
   'rc-adapter-control-call': {
     fields: {
@@ -186,7 +227,7 @@ export const COMMANDS = Object.freeze({
       callId: optional('string'),
       options: optional('object'),
     },
-    run: controlCallUnsupported,
+    run: controlCall,
   },
   'rc-adapter-new-sms': {
     fields: { phoneNumber: required('string'), text: optional('string'), conversation: optional('boolean') },
@@ -210,7 +251,7 @@ export const COMMANDS = Object.freeze({
     },
     run: notAvailable,
   },
-  'rc-adapter-webphone-sessions-sync': { fields: {}, run: notAvailable },
+  'rc-adapter-webphone-sessions-sync': { fields: {}, run: syncSessions },
 });
 
 // Any command may carry a requestId; it is then answered exactly once.
@@ -318,7 +359,11 @@ export function isRelayedEvent(type) {
 //   getState: returns the widget's current state (read by handlers and canRun)
 //   actions:  { navigate(path) -> boolean, showAlert({message, level, ttl}),
 //               login(), logout(), authorize(callbackUri) -> Promise that
-//               rejects with an Error carrying a code }
+//               rejects with an Error carrying a code,
+//               newCall(phoneNumber, toCall), controlCall(command) -> Promise
+//               of a response ({data} or {error, message}; controlCall adds
+//               the callId concerned), webphoneSessions() -> Promise of the
+//               device's calls }
 //   isOwnMessage: true for a message from one of the widget's own windows
 //             (the sign-in window); another listener handles those
 // It returns { hostOrigin, post(message), relay(event), stateChanged() }.

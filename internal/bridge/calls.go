@@ -1,0 +1,454 @@
+package bridge
+
+import (
+	"encoding/json"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/callbridge/widget-server/internal/telephony"
+)
+
+// Envelope is one message for an extension's widgets: To names the device
+// (a widget tab) it is for, or is empty for every device of the extension.
+// On the wire the device travels as the "_to" field, which the widget strips
+// before anything reaches the host page.
+type Envelope struct {
+	To      string
+	Message any
+}
+
+// MarshalJSON writes the message with "_to" added.
+func (e Envelope) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(e.Message)
+	if err != nil || e.To == "" || len(b) < 2 || b[0] != '{' {
+		return b, err
+	}
+	to, _ := json.Marshal(e.To)
+	out := make([]byte, 0, len(b)+len(to)+8)
+	out = append(out, `{"_to":`...)
+	out = append(out, to...)
+	if len(b) > 2 {
+		out = append(out, ',')
+	}
+	return append(out, b[1:]...), nil
+}
+
+// WebphoneCall is the contract's call object (CONTRACT §5): one device's
+// view of a call. id and callId are the telephony session id, which host
+// commands (rc-adapter-control-call callId) name.
+type WebphoneCall struct {
+	ID                 string    `json:"id"`
+	CallID             string    `json:"callId"`
+	SessionID          string    `json:"sessionId"`
+	TelephonySessionID string    `json:"telephonySessionId"`
+	PartyID            string    `json:"partyId"`
+	Direction          string    `json:"direction"`
+	CallStatus         string    `json:"callStatus"`
+	From               string    `json:"from"`
+	FromNumber         string    `json:"fromNumber"`
+	FromUserName       string    `json:"fromUserName"`
+	To                 string    `json:"to"`
+	ToNumber           string    `json:"toNumber"`
+	ToUserName         string    `json:"toUserName"`
+	StartTime          int64     `json:"startTime"`
+	CreationTime       int64     `json:"creationTime"`
+	IsOnHold           bool      `json:"isOnHold"`
+	IsOnMute           bool      `json:"isOnMute"`
+	IsOnTransfer       bool      `json:"isOnTransfer"`
+	RecordStatus       string    `json:"recordStatus"`
+	PartyData          PartyData `json:"partyData"`
+	EndTime            int64     `json:"endTime,omitempty"`
+	Duration           *int64    `json:"duration,omitempty"`
+	Result             string    `json:"result,omitempty"`
+	Reason             string    `json:"reason,omitempty"`
+	Code               int       `json:"code,omitempty"`
+}
+
+// PartyData names the party for call control.
+type PartyData struct {
+	PartyID   string `json:"partyId"`
+	SessionID string `json:"sessionId"`
+}
+
+// ActiveCall is the presence view of a call (CONTRACT §5 activeCall).
+type ActiveCall struct {
+	ID                 string       `json:"id"`
+	SessionID          string       `json:"sessionId"`
+	TelephonySessionID string       `json:"telephonySessionId"`
+	PartyID            string       `json:"partyId"`
+	Direction          string       `json:"direction"`
+	From               CallEndpoint `json:"from"`
+	To                 CallEndpoint `json:"to"`
+	TelephonyStatus    string       `json:"telephonyStatus"`
+	TerminationType    string       `json:"terminationType,omitempty"`
+	StartTime          string       `json:"startTime"`
+	Sequence           uint64       `json:"sequence"`
+}
+
+// CallEndpoint is one end of a call.
+type CallEndpoint struct {
+	PhoneNumber     string `json:"phoneNumber"`
+	Name            string `json:"name,omitempty"`
+	ExtensionNumber string `json:"extensionNumber,omitempty"`
+}
+
+// TelephonySession is the call-control view (CONTRACT §5 telephonySession).
+type TelephonySession struct {
+	ID        string         `json:"id"`
+	SessionID string         `json:"sessionId"`
+	Sequence  uint64         `json:"sequence"`
+	EventTime string         `json:"eventTime"`
+	Origin    SessionOrigin  `json:"origin"`
+	Parties   []SessionParty `json:"parties"`
+}
+
+// SessionOrigin says how a session began.
+type SessionOrigin struct {
+	Type string `json:"type"`
+}
+
+// SessionParty is one party of a telephony session.
+type SessionParty struct {
+	ID        string       `json:"id"`
+	Direction string       `json:"direction"`
+	From      CallEndpoint `json:"from"`
+	To        CallEndpoint `json:"to"`
+	Status    PartyStatus  `json:"status"`
+	Muted     bool         `json:"muted"`
+	Owner     *PartyOwner  `json:"owner,omitempty"`
+}
+
+// PartyStatus is a party's state with the reason it ended.
+type PartyStatus struct {
+	Code   string `json:"code"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// PartyOwner names the extension a party belongs to.
+type PartyOwner struct {
+	ExtensionID string `json:"extensionId"`
+}
+
+// Messages carrying calls.
+type (
+	// CallNotify is rc-call-{init,ring,start,hold,resume,mute,end}-notify.
+	CallNotify struct {
+		Type string       `json:"type"`
+		Call WebphoneCall `json:"call"`
+	}
+	// CallFailedNotify is rc-call-failed-notify.
+	CallFailedNotify struct {
+		Type   string       `json:"type"`
+		Call   WebphoneCall `json:"call"`
+		Code   int          `json:"code"`
+		Reason string       `json:"reason"`
+	}
+	// ActiveCallNotify is rc-active-call-notify.
+	ActiveCallNotify struct {
+		Type string     `json:"type"`
+		Call ActiveCall `json:"call"`
+	}
+	// TelephonySessionNotify is rc-telephony-session-notify.
+	TelephonySessionNotify struct {
+		Type             string           `json:"type"`
+		TelephonySession TelephonySession `json:"telephonySession"`
+	}
+	// SyncPresence is rc-adapter-syncPresence.
+	SyncPresence struct {
+		Type            string `json:"type"`
+		TelephonyStatus string `json:"telephonyStatus"`
+		UserStatus      string `json:"userStatus"`
+		DNDStatus       string `json:"dndStatus"`
+		PresenceStatus  string `json:"presenceStatus"`
+	}
+)
+
+// NewSyncPresence builds rc-adapter-syncPresence for a telephony status.
+// User and DND status are the defaults until presence can be set.
+func NewSyncPresence(status string) SyncPresence {
+	p := SyncPresence{Type: EventSyncPresence, TelephonyStatus: status, UserStatus: "Available", DNDStatus: "TakeAllCalls", PresenceStatus: "Available"}
+	if status != string(telephony.NoCall) {
+		p.PresenceStatus = "Busy"
+	}
+	return p
+}
+
+// CallMapper turns the switch's events into the rc-* messages of each
+// extension's widgets. It remembers which devices it told about a ringing
+// call, so when another device answers they hear that their ringing ended,
+// and the last presence it sent per extension, so presence goes out only on
+// change.
+type CallMapper struct {
+	mu       sync.Mutex
+	ringing  map[string]map[string]bool // party id → devices told it rings
+	presence map[int64]string
+	now      func() time.Time
+}
+
+// NewCallMapper returns an empty mapper.
+func NewCallMapper() *CallMapper {
+	return &CallMapper{ringing: map[string]map[string]bool{}, presence: map[int64]string{}, now: time.Now}
+}
+
+// Messages returns, in order, what the extension's widgets are told about ev.
+func (m *CallMapper) Messages(ev telephony.Event) []Envelope {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := ev.Session
+	var out []Envelope
+	if p, ok := partyOf(s, ev.Extension); ok {
+		out = append(out, m.webphone(ev, p)...)
+		out = append(out,
+			Envelope{Message: ActiveCallNotify{Type: EventActiveCall, Call: activeCall(s, p, ev.Sequence)}},
+			Envelope{Message: TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(s, ev.Sequence, m.now())}},
+		)
+	}
+	status := string(ev.Presence.TelephonyStatus)
+	if m.presence[ev.Extension] != status {
+		m.presence[ev.Extension] = status
+		out = append(out, Envelope{Message: NewSyncPresence(status)})
+	}
+	return out
+}
+
+// webphone picks the device-level call events (seeds/000): the caller's
+// device learns of its call at init, and — for a call to another widget user
+// — it starts when the callee rings; for a call to a phone number when it
+// is answered. The callee's devices ring; the answering one starts.
+func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope {
+	s := ev.Session
+	var out []Envelope
+	send := func(device, typ string) {
+		if device != "" {
+			out = append(out, Envelope{To: device, Message: CallNotify{Type: typ, Call: webphoneCall(s, p)}})
+		}
+	}
+	ended := p.Status == telephony.StatusDisconnected
+	if p.Direction == telephony.Outbound {
+		switch ev.Cause {
+		case "dial":
+			send(p.Device, EventCallInit)
+			if callee, ok := otherParty(s, p.ID); ok && callee.Owner != 0 && len(callee.Ringing) > 0 {
+				send(p.Device, EventCallStart)
+			}
+		case "answer":
+			if callee, ok := otherParty(s, p.ID); ok && callee.Owner == 0 {
+				send(p.Device, EventCallStart)
+			}
+		}
+	} else {
+		told := m.ringing[p.ID]
+		switch {
+		case ev.Cause == "ring":
+			if told == nil {
+				told = map[string]bool{}
+				m.ringing[p.ID] = told
+			}
+			for _, d := range p.Ringing {
+				if !told[d] {
+					told[d] = true
+					send(d, EventCallRing)
+				}
+			}
+		case ev.Cause == "answer":
+			send(p.Device, EventCallStart)
+			for d := range told {
+				if d != p.Device {
+					send(d, EventCallEnd) // answered on another device
+				}
+			}
+			delete(m.ringing, p.ID)
+		case ev.Cause == "reject" && !ended:
+			send(ev.Device, EventCallEnd)
+			delete(told, ev.Device)
+		}
+	}
+	if ev.Device == p.Device && p.Device != "" {
+		switch ev.Cause {
+		case "hold":
+			send(p.Device, EventCallHold)
+		case "unhold":
+			send(p.Device, EventCallResume)
+		case "mute", "unmute":
+			send(p.Device, EventCallMute)
+		}
+	}
+	if ended {
+		devices := map[string]bool{}
+		if p.Device != "" {
+			devices[p.Device] = true
+		}
+		for d := range m.ringing[p.ID] {
+			devices[d] = true
+		}
+		delete(m.ringing, p.ID)
+		for d := range devices {
+			if p.Code != 0 && s.Connected.IsZero() && p.Direction == telephony.Outbound {
+				out = append(out, Envelope{To: d, Message: CallFailedNotify{Type: EventCallFailed, Call: webphoneCall(s, p), Code: p.Code, Reason: p.Reason}})
+			}
+			send(d, EventCallEnd)
+		}
+	}
+	return out
+}
+
+func partyOf(s telephony.Session, ext int64) (telephony.Party, bool) {
+	for _, p := range s.Parties {
+		if p.Owner == ext {
+			return p, true
+		}
+	}
+	return telephony.Party{}, false
+}
+
+func otherParty(s telephony.Session, id string) (telephony.Party, bool) {
+	for _, p := range s.Parties {
+		if p.ID != id {
+			return p, true
+		}
+	}
+	return telephony.Party{}, false
+}
+
+var callStatus = map[telephony.PartyStatus]string{
+	telephony.StatusSetup:        "webphone-session-setup",
+	telephony.StatusProceeding:   "connecting",
+	telephony.StatusAnswered:     "connected",
+	telephony.StatusHold:         "onHold",
+	telephony.StatusDisconnected: "finished",
+}
+
+func dialable(e telephony.Endpoint) string {
+	if e.ExtensionNumber != "" {
+		return e.ExtensionNumber
+	}
+	return e.PhoneNumber
+}
+
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func webphoneCall(s telephony.Session, p telephony.Party) WebphoneCall {
+	start := s.Created
+	if !s.Connected.IsZero() {
+		start = s.Connected
+	}
+	c := WebphoneCall{
+		ID: s.ID, CallID: s.ID, SessionID: s.SessionID, TelephonySessionID: s.ID, PartyID: p.ID,
+		Direction: string(p.Direction), CallStatus: callStatus[p.Status],
+		From: dialable(p.From), FromNumber: p.From.PhoneNumber, FromUserName: p.From.Name,
+		To: dialable(p.To), ToNumber: p.To.PhoneNumber, ToUserName: p.To.Name,
+		StartTime: millis(start), CreationTime: millis(s.Created),
+		IsOnHold: p.Status == telephony.StatusHold, IsOnMute: p.Muted, RecordStatus: "idle",
+		PartyData: PartyData{PartyID: p.ID, SessionID: s.SessionID},
+	}
+	if p.Status == telephony.StatusDisconnected {
+		end := s.Ended
+		if end.IsZero() {
+			end = s.Created
+		}
+		c.EndTime = millis(end)
+		var d int64
+		if !s.Connected.IsZero() {
+			d = int64(end.Sub(s.Connected) / time.Second)
+		}
+		c.Duration = &d
+		c.Result = p.Result
+		c.Reason = p.Reason
+		c.Code = p.Code
+	}
+	return c
+}
+
+var telephonyStatus = map[telephony.PartyStatus]string{
+	telephony.StatusSetup:        "Ringing",
+	telephony.StatusProceeding:   "Ringing",
+	telephony.StatusAnswered:     "CallConnected",
+	telephony.StatusHold:         "OnHold",
+	telephony.StatusDisconnected: "NoCall",
+}
+
+func endpoint(e telephony.Endpoint) CallEndpoint {
+	return CallEndpoint{PhoneNumber: e.PhoneNumber, Name: e.Name, ExtensionNumber: e.ExtensionNumber}
+}
+
+func activeCall(s telephony.Session, p telephony.Party, seq uint64) ActiveCall {
+	start := s.Created
+	if !s.Connected.IsZero() {
+		start = s.Connected
+	}
+	a := ActiveCall{
+		ID: p.ID, SessionID: s.SessionID, TelephonySessionID: s.ID, PartyID: p.ID,
+		Direction: string(p.Direction), From: endpoint(p.From), To: endpoint(p.To),
+		TelephonyStatus: telephonyStatus[p.Status], StartTime: start.UTC().Format(time.RFC3339Nano), Sequence: seq,
+	}
+	if p.Status == telephony.StatusDisconnected {
+		a.TerminationType = "final"
+	}
+	return a
+}
+
+var partyStatusCode = map[telephony.PartyStatus]string{
+	telephony.StatusSetup:        "Setup",
+	telephony.StatusProceeding:   "Proceeding",
+	telephony.StatusAnswered:     "Answered",
+	telephony.StatusHold:         "Hold",
+	telephony.StatusDisconnected: "Disconnected",
+}
+
+func telephonySession(s telephony.Session, seq uint64, at time.Time) TelephonySession {
+	ts := TelephonySession{
+		ID: s.ID, SessionID: s.SessionID, Sequence: seq, EventTime: at.UTC().Format(time.RFC3339Nano),
+		Origin: SessionOrigin{Type: s.Origin},
+	}
+	for _, p := range s.Parties {
+		sp := SessionParty{
+			ID: p.ID, Direction: string(p.Direction), From: endpoint(p.From), To: endpoint(p.To),
+			Status: PartyStatus{Code: partyStatusCode[p.Status], Reason: p.Reason}, Muted: p.Muted,
+		}
+		if p.Owner != 0 {
+			sp.Owner = &PartyOwner{ExtensionID: strconv.FormatInt(p.Owner, 10)}
+		}
+		ts.Parties = append(ts.Parties, sp)
+	}
+	return ts
+}
+
+// WebphoneCalls lists a device's calls, for rc-webphone-sessions-sync.
+func WebphoneCalls(sessions []telephony.Session, ext int64, device string) []WebphoneCall {
+	calls := []WebphoneCall{}
+	for _, s := range sessions {
+		for _, p := range s.Parties {
+			if p.Owner != ext {
+				continue
+			}
+			if p.Device == device || containsString(p.Ringing, device) {
+				calls = append(calls, webphoneCall(s, p))
+			}
+		}
+	}
+	return calls
+}
+
+// CallFor returns a device's view of one session's call.
+func CallFor(s telephony.Session, ext int64) (WebphoneCall, bool) {
+	p, ok := partyOf(s, ext)
+	if !ok {
+		return WebphoneCall{}, false
+	}
+	return webphoneCall(s, p), true
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,372 @@
+package media
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v2"
+)
+
+// bridged opens phone legs a and b for two clients with different payload
+// type numbers, connects them and starts both sending.
+func bridged(t *testing.T) (*Gateway, *client, *client) {
+	t.Helper()
+	g := newTestGateway(t, Config{})
+	ca := newClient(t, "a", codecsA)
+	cb := newClient(t, "b", codecsB)
+	ca.dial(g, "a", KindPhone)
+	cb.dial(g, "b", KindPhone)
+	if err := g.Connect("a", "b"); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	ca.sendCounter('A')
+	cb.sendCounter('B')
+	return g, ca, cb
+}
+
+// counters returns the counters of the packets tagged tag, in arrival order.
+func counters(c *client, tag byte) []uint32 {
+	var out []uint32
+	for _, p := range c.packets(func(p received) bool { return len(p.payload) == 5 && p.payload[0] == tag }) {
+		out = append(out, binary.BigEndian.Uint32(p.payload[1:]))
+	}
+	return out
+}
+
+func TestConnectForwardsBothWays(t *testing.T) {
+	checkGoroutines(t)
+	testTimeout(t, 30*time.Second)
+	g, ca, cb := bridged(t)
+
+	waitFor(t, 5*time.Second, "b receives a's packets", func() bool { return cb.countTagged('A') >= 20 })
+	waitFor(t, 5*time.Second, "a receives b's packets", func() bool { return ca.countTagged('B') >= 20 })
+
+	for _, tc := range []struct {
+		c    *client
+		tag  byte
+		opus uint8
+	}{{cb, 'A', 109}, {ca, 'B', 111}} {
+		got := counters(tc.c, tc.tag)
+		for i := 1; i < len(got); i++ {
+			if got[i] <= got[i-1] {
+				t.Errorf("client %s: counters of %c not increasing: %v", tc.c.name, tc.tag, got)
+				break
+			}
+		}
+		for _, p := range tc.c.packets(nil) {
+			if p.pt != tc.opus {
+				t.Errorf("client %s got payload type %d, want its Opus type %d", tc.c.name, p.pt, tc.opus)
+				break
+			}
+		}
+		if tc.c.countTagged(tc.c.name[0]-'a'+'A') != 0 {
+			t.Errorf("client %s received its own packets", tc.c.name)
+		}
+	}
+
+	first, ok := g.Stats("a")
+	if !ok || first.PacketsReceived == 0 || first.BytesReceived == 0 || first.PacketsSent == 0 || first.BytesSent == 0 {
+		t.Fatalf("Stats(a) = %+v, %v; want traffic both ways", first, ok)
+	}
+	waitFor(t, 5*time.Second, "BytesReceived grows", func() bool {
+		s, _ := g.Stats("a")
+		return s.BytesReceived > first.BytesReceived
+	})
+	if _, ok := g.Stats("nope"); ok {
+		t.Error("Stats of an unknown leg reported ok")
+	}
+}
+
+func TestSetForwardHoldsOneDirection(t *testing.T) {
+	checkGoroutines(t)
+	testTimeout(t, 30*time.Second)
+	g, ca, cb := bridged(t)
+	waitFor(t, 5*time.Second, "audio both ways", func() bool { return cb.countTagged('A') >= 10 && ca.countTagged('B') >= 10 })
+
+	g.SetForward("a", false)
+	time.Sleep(100 * time.Millisecond) // packets in flight
+	heldAt, fromB := cb.countTagged('A'), ca.countTagged('B')
+	time.Sleep(200 * time.Millisecond)
+	if n := cb.countTagged('A'); n != heldAt {
+		t.Fatalf("b kept receiving a's audio while held: %d -> %d", heldAt, n)
+	}
+	if n := ca.countTagged('B'); n <= fromB {
+		t.Fatalf("a stopped receiving b's audio while a was held: %d -> %d", fromB, n)
+	}
+
+	g.SetForward("a", true)
+	waitFor(t, 5*time.Second, "a's audio resumes", func() bool { return cb.countTagged('A') >= heldAt+10 })
+
+	// The gateway closes the gap in sequence numbers that the hold left.
+	pkts := cb.packets(nil)
+	for i := 1; i < len(pkts); i++ {
+		if d := pkts[i].seq - pkts[i-1].seq; d != 1 {
+			t.Fatalf("sequence jumps by %d at packet %d (%d -> %d)", d, i, pkts[i-1].seq, pkts[i].seq)
+		}
+	}
+	g.SetForward("unknown", false) // ignored
+}
+
+func TestToneLeg(t *testing.T) {
+	checkGoroutines(t)
+	testTimeout(t, 30*time.Second)
+	g := newTestGateway(t, Config{})
+	c := newClient(t, "tone", pcmuOnly)
+	c.dial(g, "t", KindTone)
+
+	waitFor(t, 5*time.Second, "tone packets", func() bool { return len(c.packets(nil)) >= 5 })
+	start := time.Now()
+	n0 := len(c.packets(nil))
+	time.Sleep(time.Second)
+	rate := float64(len(c.packets(nil))-n0) / time.Since(start).Seconds()
+	if rate < 35 || rate > 65 {
+		t.Errorf("tone at %.1f packets/s, want about 50", rate)
+	}
+	for _, p := range c.packets(nil) {
+		if p.pt != 0 || len(p.payload) != toneFrameSize {
+			t.Fatalf("tone packet with payload type %d and %d bytes, want 0 and %d", p.pt, len(p.payload), toneFrameSize)
+		}
+	}
+	if s, _ := g.Stats("t"); s.PacketsSent == 0 || s.BytesSent != s.PacketsSent*toneFrameSize {
+		t.Errorf("Stats(t) = %+v", s)
+	}
+}
+
+func TestEchoLeg(t *testing.T) {
+	checkGoroutines(t)
+	testTimeout(t, 30*time.Second)
+	g := newTestGateway(t, Config{})
+	c := newClient(t, "echo", codecsA)
+	c.dial(g, "e", KindEcho)
+	c.sendCounter('E')
+
+	waitFor(t, 5*time.Second, "echoed packets", func() bool { return c.countTagged('E') >= 20 })
+	got := counters(c, 'E')
+	for i := 1; i < len(got); i++ {
+		if got[i] <= got[i-1] {
+			t.Fatalf("echoed counters not increasing: %v", got)
+		}
+	}
+
+	g.SetForward("e", false)
+	time.Sleep(100 * time.Millisecond)
+	held := c.countTagged('E')
+	time.Sleep(200 * time.Millisecond)
+	if n := c.countTagged('E'); n != held {
+		t.Fatalf("echo continued while forwarding was off: %d -> %d", held, n)
+	}
+}
+
+func TestTelephoneEventMapped(t *testing.T) {
+	checkGoroutines(t)
+	testTimeout(t, 30*time.Second)
+	_, ca, cb := bridged(t)
+	waitFor(t, 5*time.Second, "audio a to b", func() bool { return cb.countTagged('A') >= 5 })
+
+	// a offered telephone-event at 48000 (110) and 8000 (126): the answer
+	// keeps 8000 at the offer's own number.
+	answer := ca.pc.RemoteDescription().SDP
+	if !strings.Contains(answer, "a=rtpmap:126 telephone-event/8000") || strings.Contains(answer, "telephone-event/48000") {
+		t.Fatalf("answer to a does not carry telephone-event/8000 at 126:\n%s", answer)
+	}
+
+	// RFC 4733 event: digit 5, end bit, volume 10, duration 800.
+	event := []byte{5, 0x80 | 10, 0x03, 0x20}
+	for range 3 {
+		if !ca.track.send(classEvent8k, event) {
+			t.Fatal("client a could not send telephone-event")
+		}
+	}
+	isEvent := func(p received) bool { return len(p.payload) == 4 && p.payload[0] == 5 }
+	waitFor(t, 5*time.Second, "b receives the event", func() bool { return len(cb.packets(isEvent)) >= 3 })
+	for _, p := range cb.packets(isEvent) {
+		if p.pt != 101 { // codecsB's telephone-event/8000
+			t.Fatalf("event reached b with payload type %d, want 101", p.pt)
+		}
+		if string(p.payload) != string(event) {
+			t.Fatalf("event payload %x, want %x", p.payload, event)
+		}
+	}
+
+	// And the other way, onto a's telephone-event/8000 type.
+	for range 3 {
+		cb.track.send(classEvent8k, event)
+	}
+	waitFor(t, 5*time.Second, "a receives the event", func() bool { return len(ca.packets(isEvent)) >= 3 })
+	for _, p := range ca.packets(isEvent) {
+		if p.pt != 126 { // codecsA's telephone-event/8000
+			t.Fatalf("event reached a with payload type %d, want 126", p.pt)
+		}
+	}
+}
+
+func TestBadOffers(t *testing.T) {
+	checkGoroutines(t)
+	testTimeout(t, 30*time.Second)
+	g := newTestGateway(t, Config{})
+	valid := newClient(t, "valid", codecsA).offer()
+	ctx := context.Background()
+
+	var candidates strings.Builder
+	for i := range maxOfferCandidates + 1 {
+		candidates.WriteString("a=candidate:1 1 udp 2130706431 127.0.0.1 ")
+		candidates.WriteString(strings.Repeat("1", 1+i%4))
+		candidates.WriteString(" typ host\r\n")
+	}
+	for _, tc := range []struct {
+		name, offer string
+		kind        Kind
+	}{
+		{"empty", "", KindPhone},
+		{"garbage", "hello, gateway", KindPhone},
+		{"binary", "\x00\xff\x10v=0\r\n", KindPhone},
+		{"oversized", valid + strings.Repeat("a=x-pad:"+strings.Repeat("p", 100)+"\r\n", 700), KindPhone},
+		{"too many candidates", valid + candidates.String(), KindPhone},
+		{"no audio", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", KindPhone},
+		{"opus offer to tone leg", valid, KindTone},
+		{"no fingerprint", strings.ReplaceAll(valid, "a=fingerprint:", "a=x-fp:"), KindPhone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := g.OpenLeg(ctx, "bad", tc.offer, tc.kind)
+			if !errors.Is(err, ErrBadOffer) {
+				t.Fatalf("OpenLeg = %v, want ErrBadOffer", err)
+			}
+			if _, ok := g.Stats("bad"); ok {
+				t.Fatal("a refused leg stayed open")
+			}
+		})
+	}
+
+	if _, err := g.OpenLeg(ctx, "x", valid, Kind(9)); err == nil {
+		t.Error("OpenLeg accepted an unknown kind")
+	}
+	if err := g.Connect("x", "y"); !errors.Is(err, ErrNoSuchLeg) {
+		t.Errorf("Connect of unknown legs = %v, want ErrNoSuchLeg", err)
+	}
+}
+
+func TestCloseLegAndClose(t *testing.T) {
+	checkGoroutines(t)
+	testTimeout(t, 30*time.Second)
+	failed := make(chan string, 4)
+	g := newTestGateway(t, Config{OnLegFailed: func(id string) { failed <- id }})
+	ca := newClient(t, "a", codecsA)
+	cb := newClient(t, "b", codecsB)
+	ca.dial(g, "a", KindPhone)
+	cb.dial(g, "b", KindPhone)
+	if err := g.Connect("a", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.OpenLeg(context.Background(), "a", newClient(t, "dup", codecsA).offer(), KindPhone); err == nil {
+		t.Error("OpenLeg reused an open id")
+	}
+
+	g.CloseLeg("a")
+	g.CloseLeg("a")
+	g.CloseLeg("never opened")
+	if _, ok := g.Stats("a"); ok {
+		t.Error("Stats of a closed leg reported ok")
+	}
+	if err := g.Connect("a", "b"); !errors.Is(err, ErrNoSuchLeg) {
+		t.Errorf("Connect to a closed leg = %v, want ErrNoSuchLeg", err)
+	}
+
+	if err := g.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, ok := g.Stats("b"); ok {
+		t.Error("a leg survived Close")
+	}
+	if _, err := g.OpenLeg(context.Background(), "c", newClient(t, "c", codecsA).offer(), KindPhone); err == nil {
+		t.Error("OpenLeg succeeded after Close")
+	}
+	select {
+	case id := <-failed:
+		t.Errorf("OnLegFailed(%s) for a leg the gateway closed", id)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func TestOnLegFailed(t *testing.T) {
+	checkGoroutines(t)
+	testTimeout(t, 30*time.Second)
+	failed := make(chan string, 4)
+	g := newTestGateway(t, Config{
+		ICEDisconnectedTimeout: 300 * time.Millisecond,
+		ICEFailedTimeout:       600 * time.Millisecond,
+		OnLegFailed:            func(id string) { failed <- id },
+	})
+	c := newClient(t, "gone", codecsA)
+	c.dial(g, "gone", KindEcho)
+	c.close() // the browser vanishes
+
+	select {
+	case id := <-failed:
+		if id != "gone" {
+			t.Fatalf("OnLegFailed(%q), want gone", id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnLegFailed not called")
+	}
+	waitFor(t, 2*time.Second, "failed leg removed", func() bool { _, ok := g.Stats("gone"); return !ok })
+	select {
+	case id := <-failed:
+		t.Fatalf("OnLegFailed(%q) called twice", id)
+	case <-time.After(500 * time.Millisecond):
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	for _, cfg := range []Config{
+		{ListenIP: "not an ip"},
+		{ListenIP: "::1"},
+		{ListenIP: "127.0.0.1", UDPPort: 70000},
+	} {
+		if g, err := New(cfg); err == nil {
+			_ = g.Close()
+			t.Errorf("New(%+v) succeeded", cfg)
+		}
+	}
+}
+
+func TestGatewayReportsPortAndICEServers(t *testing.T) {
+	g := newTestGateway(t, Config{ICEServers: []string{"stun:stun.example.org:3478"}})
+	if g.UDPPort() == 0 {
+		t.Error("UDPPort is 0")
+	}
+	servers := g.ICEServers()
+	if len(servers) != 1 || servers[0] != "stun:stun.example.org:3478" {
+		t.Errorf("ICEServers = %v", servers)
+	}
+	servers[0] = "changed"
+	if g.ICEServers()[0] == "changed" {
+		t.Error("ICEServers exposes the gateway's slice")
+	}
+}
+
+// fakeMux lists fixed addresses; nothing else of it is used.
+type fakeMux struct {
+	ice.UDPMux
+	addrs []net.Addr
+}
+
+func (m fakeMux) GetListenAddresses() []net.Addr { return m.addrs }
+
+func TestNoLoopbackMuxHidesLoopback(t *testing.T) {
+	public := &net.UDPAddr{IP: net.IPv4(192, 0, 2, 10), Port: 3478}
+	m := &noLoopbackMux{UDPMux: fakeMux{addrs: []net.Addr{
+		&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3478}, public,
+	}}}
+	got := m.GetListenAddresses()
+	if len(got) != 1 || got[0] != public {
+		t.Fatalf("GetListenAddresses = %v", got)
+	}
+}

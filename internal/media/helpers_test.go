@@ -1,0 +1,377 @@
+package media
+
+import (
+	"context"
+	"encoding/binary"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v2"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v3"
+)
+
+// testTimeout bounds a whole test: waits fail through their own deadline,
+// and anything that hangs past d dumps every goroutine and aborts.
+func testTimeout(t testing.TB, d time.Duration) {
+	t.Helper()
+	timer := time.AfterFunc(d, func() {
+		buf := make([]byte, 1<<20)
+		n := runtime.Stack(buf, true)
+		_, _ = os.Stderr.Write(buf[:n])
+		panic("test " + t.Name() + " timed out after " + d.String())
+	})
+	t.Cleanup(func() { timer.Stop() })
+}
+
+// checkGoroutines fails the test if, after every other cleanup, more
+// goroutines run than before it started. Register it first so that it runs
+// last.
+func checkGoroutines(t testing.TB) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			n := runtime.NumGoroutine()
+			if n <= before {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	level := slog.LevelWarn
+	if _, bench := t.(*testing.B); bench {
+		level = slog.LevelError // shutdown warnings would drown the results
+	} else if testing.Verbose() {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// newTestGateway starts a loopback-only gateway closed at the end of the test.
+func newTestGateway(t testing.TB, cfg Config) *Gateway {
+	t.Helper()
+	cfg.ListenIP = "127.0.0.1"
+	cfg.IncludeLoopback = true
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
+	g, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := g.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return g
+}
+
+// clientCodecs are the payload types a test browser offers; two clients
+// with different numbers show that forwarding maps them. A zero event type
+// is not offered; usePCMU offers PCMU (type pcmu) instead of Opus.
+type clientCodecs struct {
+	opus, event8k, event48k, pcmu webrtc.PayloadType
+	usePCMU                       bool
+}
+
+var (
+	codecsA  = clientCodecs{opus: 111, event8k: 126, event48k: 110} // both event rates, as browsers offer
+	codecsB  = clientCodecs{opus: 109, event8k: 101}
+	pcmuOnly = clientCodecs{pcmu: 0, usePCMU: true, event8k: 101}
+)
+
+// received is one RTP packet a test browser got from the gateway.
+type received struct {
+	pt      uint8
+	seq     uint16
+	ts      uint32
+	marker  bool
+	payload []byte
+	at      time.Time
+}
+
+// client is an in-process browser: a pion PeerConnection on loopback that
+// sends on its own track and records what the gateway sends it.
+type client struct {
+	t     testing.TB
+	name  string
+	pc    *webrtc.PeerConnection
+	track *testTrack
+
+	mu        sync.Mutex
+	got       []received
+	total     int
+	countOnly bool // keep no packets, only count them (benchmarks)
+	closing   bool
+	wg        sync.WaitGroup
+	cancel    context.CancelFunc
+	ctx       context.Context
+}
+
+func newClient(t testing.TB, name string, codecs clientCodecs) *client {
+	t.Helper()
+	me := &webrtc.MediaEngine{}
+	register := func(c webrtc.RTPCodecCapability, pt webrtc.PayloadType) {
+		if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: c, PayloadType: pt}, webrtc.RTPCodecTypeAudio); err != nil {
+			t.Fatalf("register codec: %v", err)
+		}
+	}
+	capability := opusCapability
+	if codecs.usePCMU {
+		capability = pcmuCapability
+		register(pcmuCapability, codecs.pcmu)
+	} else {
+		register(opusCapability, codecs.opus)
+	}
+	if codecs.event48k != 0 {
+		register(webrtc.RTPCodecCapability{MimeType: mimeTelephoneEvent, ClockRate: 48000, SDPFmtpLine: "0-15"}, codecs.event48k)
+	}
+	if codecs.event8k != 0 {
+		register(eventCapability, codecs.event8k)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		t.Fatal(err)
+	}
+	var se webrtc.SettingEngine
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.LoggerFactory = &pionLoggers{log: testLogger(t).With(slog.String("client", name))}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatalf("client %s: %v", name, err)
+	}
+	c := &client{t: t, name: name, pc: pc, track: &testTrack{codec: capability, stream: name}}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	t.Cleanup(c.close)
+	if _, err := pc.AddTransceiverFromTrack(c.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
+		t.Fatalf("client %s: add transceiver: %v", name, err)
+	}
+	pc.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+		c.start(func() { c.read(track) })
+		c.start(func() { drainRTCP(receiver) })
+	})
+	return c
+}
+
+// offer creates the client's complete offer.
+func (c *client) offer() string {
+	c.t.Helper()
+	offer, err := c.pc.CreateOffer(nil)
+	if err != nil {
+		c.t.Fatalf("client %s: create offer: %v", c.name, err)
+	}
+	gathered := webrtc.GatheringCompletePromise(c.pc)
+	if err := c.pc.SetLocalDescription(offer); err != nil {
+		c.t.Fatalf("client %s: set local: %v", c.name, err)
+	}
+	select {
+	case <-gathered:
+	case <-time.After(5 * time.Second):
+		c.t.Fatalf("client %s: gathering did not complete", c.name)
+	}
+	return c.pc.LocalDescription().SDP
+}
+
+// dial opens a leg for the client on g and applies the answer.
+func (c *client) dial(g *Gateway, id string, kind Kind) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	answer, err := g.OpenLeg(ctx, id, c.offer(), kind)
+	if err != nil {
+		c.t.Fatalf("OpenLeg %s: %v", id, err)
+	}
+	if strings.Count(answer, "a=candidate") == 0 {
+		c.t.Fatalf("answer without candidates:\n%s", answer)
+	}
+	for line := range strings.Lines(answer) {
+		if strings.HasPrefix(line, "a=candidate") && !strings.Contains(line, " 127.0.0.1 ") {
+			c.t.Fatalf("answer offers a non-loopback candidate: %s", line)
+		}
+		if strings.HasPrefix(line, "m=audio") {
+			seen := map[string]bool{}
+			for _, pt := range strings.Fields(line)[3:] {
+				if seen[pt] {
+					c.t.Fatalf("answer repeats payload type %s: %s", pt, line)
+				}
+				seen[pt] = true
+			}
+		}
+	}
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		c.t.Fatalf("client %s: set remote: %v", c.name, err)
+	}
+	waitFor(c.t, 10*time.Second, "client "+c.name+" connected", func() bool {
+		return c.pc.ConnectionState() == webrtc.PeerConnectionStateConnected && c.track.bound.Load() != nil
+	})
+}
+
+func (c *client) start(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+}
+
+func (c *client) read(track *webrtc.TrackRemote) {
+	for {
+		p, _, err := track.ReadRTP()
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		c.total++
+		if c.countOnly {
+			c.mu.Unlock()
+			continue
+		}
+		c.got = append(c.got, received{
+			pt: p.PayloadType, seq: p.SequenceNumber, ts: p.Timestamp, marker: p.Marker,
+			payload: append([]byte(nil), p.Payload...), at: time.Now(),
+		})
+		c.mu.Unlock()
+	}
+}
+
+// sendCounter sends a synthetic Opus packet every 20 ms until the client
+// closes: tag, then a big-endian counter.
+func (c *client) sendCounter(tag byte) {
+	c.start(func() {
+		ticker := time.NewTicker(20 * time.Millisecond)
+		defer ticker.Stop()
+		var n uint32
+		for {
+			select {
+			case <-c.ctx.Done():
+				return
+			case <-ticker.C:
+			}
+			payload := make([]byte, 5)
+			payload[0] = tag
+			binary.BigEndian.PutUint32(payload[1:], n)
+			if c.track.send(classOpus, payload) {
+				n++
+			}
+		}
+	})
+}
+
+// packets returns a copy of what the client has received so far, filtered.
+func (c *client) packets(keep func(received) bool) []received {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []received
+	for _, p := range c.got {
+		if keep == nil || keep(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (c *client) countTagged(tag byte) int {
+	return len(c.packets(func(p received) bool { return len(p.payload) == 5 && p.payload[0] == tag }))
+}
+
+func (c *client) close() {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+	c.cancel()
+	_ = c.pc.Close()
+	c.wg.Wait()
+}
+
+// testTrack is the test browser's outgoing track: like the gateway's, it
+// writes headers it builds itself, so the test can send telephone-event
+// packets on the same stream.
+type testTrack struct {
+	codec  webrtc.RTPCodecCapability
+	stream string
+	bound  atomic.Pointer[binding]
+	mu     sync.Mutex
+	seq    uint16
+	ts     uint32
+}
+
+func (t *testTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	for _, c := range ctx.CodecParameters() {
+		if strings.EqualFold(c.MimeType, t.codec.MimeType) {
+			t.bound.Store(&binding{id: ctx.ID(), w: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pts: newPayloadTypes(ctx.CodecParameters())})
+			return c, nil
+		}
+	}
+	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+}
+
+func (t *testTrack) Unbind(webrtc.TrackLocalContext) error { t.bound.Store(nil); return nil }
+func (t *testTrack) ID() string                            { return "audio" }
+func (t *testTrack) RID() string                           { return "" }
+func (t *testTrack) StreamID() string                      { return t.stream }
+func (t *testTrack) Kind() webrtc.RTPCodecType             { return webrtc.RTPCodecTypeAudio }
+
+// send writes one packet of class cl with the client's payload type for it.
+func (t *testTrack) send(cl codecClass, payload []byte) bool {
+	b := t.bound.Load()
+	if b == nil || b.pts[cl] == noPT {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := rtp.Header{Version: 2, PayloadType: b.pts[cl], SequenceNumber: t.seq, Timestamp: t.ts, SSRC: b.ssrc}
+	t.seq++
+	if cl == classOpus {
+		t.ts += 960
+	}
+	_, err := b.w.WriteRTP(&h, payload)
+	return err == nil
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

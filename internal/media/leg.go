@@ -1,0 +1,346 @@
+package media
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v3"
+)
+
+var (
+	opusCapability = webrtc.RTPCodecCapability{
+		MimeType:    webrtc.MimeTypeOpus,
+		ClockRate:   48000,
+		Channels:    2,
+		SDPFmtpLine: "minptime=10;useinbandfec=1",
+	}
+	pcmuCapability = webrtc.RTPCodecCapability{
+		MimeType:  webrtc.MimeTypePCMU,
+		ClockRate: 8000,
+	}
+	eventCapability = webrtc.RTPCodecCapability{
+		MimeType:    mimeTelephoneEvent,
+		ClockRate:   8000,
+		SDPFmtpLine: "0-15",
+	}
+)
+
+// rtpBufferSize holds any packet the receive MTU lets through.
+const rtpBufferSize = 1500
+
+// leg is one browser's PeerConnection and the goroutines that serve it.
+type leg struct {
+	id   string
+	kind Kind
+	g    *Gateway
+	log  *slog.Logger
+	pc   *webrtc.PeerConnection
+	out  *outTrack                      // KindPhone, KindEcho
+	tone *webrtc.TrackLocalStaticSample // KindTone
+
+	peer    atomic.Pointer[leg] // KindPhone: where received audio goes
+	forward atomic.Bool
+
+	packetsReceived, bytesReceived atomic.Uint64
+	packetsSent, bytesSent         atomic.Uint64
+	sendSSRC                       uint32 // set before any goroutine starts
+	sendClockRate                  uint32
+	answered                       []webrtc.RTPCodecParameters // set before any goroutine starts
+	reports                        reportStats
+
+	ctx    context.Context // ends when the leg closes
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	closing   bool
+	discTimer *time.Timer
+	wg        sync.WaitGroup // every goroutine of the leg
+	closeOnce sync.Once
+	failed    atomic.Bool
+}
+
+// OpenLeg answers a browser's offer and returns the answer SDP once ICE
+// gathering is complete (host candidates only, so at once). KindPhone and
+// KindEcho negotiate Opus/48000/2, KindTone PCMU/8000, each with
+// telephone-event. An offer over 64 KiB, with more than 64 candidate lines or
+// without a usable audio section is refused with ErrBadOffer.
+func (g *Gateway) OpenLeg(ctx context.Context, id string, offerSDP string, kind Kind) (answerSDP string, err error) {
+	if kind < KindPhone || kind > KindEcho {
+		return "", fmt.Errorf("open leg %s: unknown kind %d", id, int(kind))
+	}
+	audio, err := checkOffer(offerSDP, kind)
+	if err != nil {
+		return "", fmt.Errorf("open leg %s: %w", id, err)
+	}
+	api, err := g.newAPI(kind)
+	if err != nil {
+		return "", fmt.Errorf("open leg %s: %w", id, err)
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return "", fmt.Errorf("open leg %s: new peer connection: %w", id, err)
+	}
+
+	l := &leg{
+		id:   id,
+		kind: kind,
+		g:    g,
+		log:  g.log.With(slog.String("leg", id), slog.String("kind", kind.String())),
+		pc:   pc,
+	}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	l.forward.Store(true)
+	if kind == KindTone {
+		l.sendClockRate = pcmuCapability.ClockRate
+		l.tone, err = webrtc.NewTrackLocalStaticSample(pcmuCapability, "audio", id)
+		if err != nil {
+			l.cancel()
+			_ = pc.Close()
+			return "", fmt.Errorf("open leg %s: tone track: %w", id, err)
+		}
+	} else {
+		l.sendClockRate = opusCapability.ClockRate
+		l.out = newOutTrack(id)
+	}
+
+	g.mu.Lock()
+	switch {
+	case g.closed:
+		err = errClosed
+	case g.legs[id] != nil:
+		err = errLegExists
+	default:
+		g.legs[id] = l
+	}
+	g.mu.Unlock()
+	if err != nil {
+		l.cancel()
+		_ = pc.Close()
+		return "", fmt.Errorf("open leg %s: %w", id, err)
+	}
+
+	answer, err := l.negotiate(ctx, offerSDP, audio)
+	if err != nil {
+		g.removeLeg(l)
+		l.close()
+		return "", fmt.Errorf("open leg %s: %w", id, err)
+	}
+	l.log.Info("leg opened")
+	return answer, nil
+}
+
+// newAPI builds a leg's API: the shared settings, a MediaEngine with only
+// the codecs of its kind, and the RTCP report interceptors.
+func (g *Gateway) newAPI(kind Kind) (*webrtc.API, error) {
+	me := &webrtc.MediaEngine{}
+	audio := webrtc.RTPCodecParameters{RTPCodecCapability: opusCapability, PayloadType: 111}
+	if kind == KindTone {
+		audio = webrtc.RTPCodecParameters{RTPCodecCapability: pcmuCapability, PayloadType: 0}
+	}
+	if err := me.RegisterCodec(audio, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("register codec: %w", err)
+	}
+	event := webrtc.RTPCodecParameters{RTPCodecCapability: eventCapability, PayloadType: 101}
+	if err := me.RegisterCodec(event, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("register codec: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, fmt.Errorf("rtcp reports: %w", err)
+	}
+	return webrtc.NewAPI(
+		webrtc.WithSettingEngine(g.settings),
+		webrtc.WithMediaEngine(me),
+		webrtc.WithInterceptorRegistry(ir),
+	), nil
+}
+
+// negotiate applies the offer, attaches the leg's track to the offered
+// audio transceiver and returns the complete answer.
+func (l *leg) negotiate(ctx context.Context, offerSDP string, audio offeredAudio) (string, error) {
+	l.pc.OnConnectionStateChange(l.onState)
+	l.pc.OnTrack(l.onTrack)
+
+	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offerSDP}
+	if err := l.pc.SetRemoteDescription(offer); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	var track webrtc.TrackLocal = l.out
+	if l.tone != nil {
+		track = l.tone
+	}
+	sender, err := l.pc.AddTrack(track)
+	if err != nil {
+		return "", fmt.Errorf("add track: %w", err)
+	}
+	tr := transceiverOf(l.pc, sender)
+	if tr == nil || tr.Mid() == "" || tr.Mid() != audio.mid {
+		// Not the offer's first audio section: the answer could not
+		// carry it.
+		return "", fmt.Errorf("%w: no audio section to send on", ErrBadOffer)
+	}
+	// The answer lists the kind's codecs at the offer's own payload types
+	// (see answerCodecs); forwarding reads and writes those.
+	l.answered = answerCodecs(l.kind, audio.codecs)
+	if err := tr.SetCodecPreferences(l.answered); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	if l.out != nil {
+		l.out.answered = l.answered
+	}
+	if enc := sender.GetParameters().Encodings; len(enc) > 0 {
+		l.sendSSRC = uint32(enc[0].SSRC)
+	}
+	l.start(func() { l.readSenderRTCP(sender) })
+
+	answer, err := l.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", fmt.Errorf("create answer: %w", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(l.pc)
+	if err := l.pc.SetLocalDescription(answer); err != nil {
+		return "", fmt.Errorf("set local description: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case <-l.ctx.Done():
+		return "", errClosed
+	}
+	if l.tone != nil {
+		l.start(l.playTone)
+	}
+	local := l.pc.LocalDescription()
+	if local == nil {
+		return "", errClosed
+	}
+	return local.SDP, nil
+}
+
+// transceiverOf finds the transceiver that holds sender.
+func transceiverOf(pc *webrtc.PeerConnection, sender *webrtc.RTPSender) *webrtc.RTPTransceiver {
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Sender() == sender {
+			return tr
+		}
+	}
+	return nil
+}
+
+func (l *leg) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	if track.Kind() != webrtc.RTPCodecTypeAudio {
+		return
+	}
+	l.start(func() { l.readRTP(track, l.answered) })
+	l.start(func() { drainRTCP(receiver) })
+}
+
+// readRTP is the one goroutine per remote track: read into a reused
+// buffer, count, forward.
+func (l *leg) readRTP(track *webrtc.TrackRemote, codecs []webrtc.RTPCodecParameters) {
+	s := newSource(codecs)
+	buf := make([]byte, rtpBufferSize)
+	for {
+		n, _, err := track.Read(buf)
+		if err != nil {
+			return
+		}
+		l.forwardPacket(s, buf[:n])
+	}
+}
+
+// drainRTCP reads the RTCP of a receiver so that the report interceptor
+// sees the browser's sender reports (and answers them with round-trip
+// information).
+func drainRTCP(receiver *webrtc.RTPReceiver) {
+	buf := make([]byte, rtpBufferSize)
+	for {
+		if _, _, err := receiver.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+func (l *leg) onState(s webrtc.PeerConnectionState) {
+	l.log.Debug("leg state", slog.String("state", s.String()))
+	switch s {
+	case webrtc.PeerConnectionStateFailed:
+		l.fail("failed")
+	case webrtc.PeerConnectionStateClosed:
+		l.fail("closed by peer")
+	case webrtc.PeerConnectionStateDisconnected:
+		l.mu.Lock()
+		if !l.closing && l.discTimer == nil {
+			l.discTimer = time.AfterFunc(disconnectedGrace, func() {
+				if l.pc.ConnectionState() == webrtc.PeerConnectionStateDisconnected {
+					l.fail("disconnected")
+				}
+			})
+		}
+		l.mu.Unlock()
+	case webrtc.PeerConnectionStateConnected:
+		l.mu.Lock()
+		if l.discTimer != nil {
+			l.discTimer.Stop()
+			l.discTimer = nil
+		}
+		l.mu.Unlock()
+	}
+}
+
+// fail closes a leg the gateway did not close itself and reports it to
+// OnLegFailed, once, from a goroutine of its own.
+func (l *leg) fail(reason string) {
+	l.mu.Lock()
+	closing := l.closing
+	l.mu.Unlock()
+	if closing || !l.failed.CompareAndSwap(false, true) {
+		return
+	}
+	l.g.spawn(func() {
+		l.g.removeLeg(l)
+		l.close()
+		l.log.Warn("leg failed", slog.String("reason", reason))
+		if cb := l.g.cfg.OnLegFailed; cb != nil {
+			cb(l.id)
+		}
+	})
+}
+
+// start runs f on a goroutine the leg owns, unless the leg is closing.
+func (l *leg) start(f func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closing {
+		return
+	}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		f()
+	}()
+}
+
+// close stops the leg: its PeerConnection, timers and goroutines.
+func (l *leg) close() {
+	l.closeOnce.Do(func() {
+		l.mu.Lock()
+		l.closing = true
+		if l.discTimer != nil {
+			l.discTimer.Stop()
+			l.discTimer = nil
+		}
+		l.mu.Unlock()
+		l.cancel()
+		if err := l.pc.Close(); err != nil {
+			l.log.Warn("close peer connection", slog.Any("err", err))
+		}
+		l.wg.Wait()
+	})
+}

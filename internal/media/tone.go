@@ -1,0 +1,77 @@
+package media
+
+import (
+	"math"
+	"time"
+
+	"github.com/pion/webrtc/v3"
+	pionmedia "github.com/pion/webrtc/v3/pkg/media"
+)
+
+const (
+	toneHz        = 440
+	toneRate      = 8000                  // PCMU sample rate
+	toneFrame     = 20 * time.Millisecond // one packet
+	toneFrameSize = toneRate * 20 / 1000  // 160 samples
+	tonePeriod    = toneRate / 40         // 200 samples = 11 whole cycles of 440 Hz (gcd 8000, 440 = 40)
+	toneAmplitude = 0.3 * math.MaxInt16   // about -10 dBFS
+)
+
+// toneTable is one seamless loop of the tone, μ-law encoded.
+func toneTable() []byte {
+	t := make([]byte, tonePeriod)
+	for i := range t {
+		v := toneAmplitude * math.Sin(2*math.Pi*toneHz*float64(i)/toneRate)
+		t[i] = ulaw(int16(math.Round(v)))
+	}
+	return t
+}
+
+// ulaw encodes one linear 16-bit sample as G.711 μ-law.
+func ulaw(sample int16) byte {
+	const (
+		bias = 0x84
+		clip = 32635
+	)
+	v := int(sample)
+	sign := 0
+	if v < 0 {
+		v, sign = -v, 0x80
+	}
+	v = min(v, clip) + bias
+	exp := 7
+	for mask := 0x4000; v&mask == 0 && exp > 0; mask >>= 1 {
+		exp--
+	}
+	mantissa := (v >> (exp + 3)) & 0x0F
+	return ^byte(sign | exp<<4 | mantissa)
+}
+
+// playTone sends the tone in 20 ms frames while the leg is open and
+// connected.
+func (l *leg) playTone() {
+	table := toneTable()
+	frame := make([]byte, toneFrameSize)
+	pos := 0
+	ticker := time.NewTicker(toneFrame)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		if l.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			continue
+		}
+		for i := range frame {
+			frame[i] = table[pos]
+			pos = (pos + 1) % len(table)
+		}
+		if err := l.tone.WriteSample(pionmedia.Sample{Data: frame, Duration: toneFrame}); err != nil {
+			continue
+		}
+		l.packetsSent.Add(1)
+		l.bytesSent.Add(uint64(len(frame)))
+	}
+}

@@ -1,0 +1,111 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/media"
+	"github.com/callbridge/widget-server/internal/telephony"
+)
+
+// phoneDirectory answers the switch's questions about extensions from the
+// account store: who an extension number or one of the account's numbers
+// reaches, and how to present an extension as a caller.
+type phoneDirectory struct {
+	accounts identity.AccountStore
+}
+
+func (d phoneDirectory) Lookup(ctx context.Context, callerExt int64, target string) (telephony.Endpoint, bool, error) {
+	caller, err := d.accounts.Extension(ctx, callerExt)
+	if err != nil {
+		return telephony.Endpoint{}, false, err
+	}
+	if !strings.HasPrefix(target, "+") {
+		ext, err := d.accounts.ExtensionByNumber(ctx, caller.AccountID, target)
+		if errors.Is(err, identity.ErrNotFound) {
+			return telephony.Endpoint{}, false, nil
+		}
+		if err != nil {
+			return telephony.Endpoint{}, false, err
+		}
+		return d.endpoint(ctx, ext)
+	}
+	acct, err := d.accounts.Account(ctx, caller.AccountID)
+	if err != nil {
+		return telephony.Endpoint{}, false, err
+	}
+	exts, err := d.accounts.Extensions(ctx, acct.ID)
+	if err != nil {
+		return telephony.Endpoint{}, false, err
+	}
+	for _, e := range exts {
+		if slices.Contains(e.DirectNumbers, target) {
+			return d.endpoint(ctx, e)
+		}
+	}
+	if target == acct.MainNumber { // the main number reaches the first admin (the operator)
+		for _, e := range exts {
+			if e.Admin() && e.Enabled() {
+				return d.endpoint(ctx, e)
+			}
+		}
+	}
+	return telephony.Endpoint{}, false, nil
+}
+
+func (d phoneDirectory) endpoint(ctx context.Context, e identity.Extension) (telephony.Endpoint, bool, error) {
+	if !e.Enabled() {
+		return telephony.Endpoint{}, false, nil
+	}
+	ep, err := d.Describe(ctx, e.ID)
+	return ep, err == nil, err
+}
+
+func (d phoneDirectory) Describe(ctx context.Context, extensionID int64) (telephony.Endpoint, error) {
+	e, err := d.accounts.Extension(ctx, extensionID)
+	if err != nil {
+		return telephony.Endpoint{}, err
+	}
+	acct, err := d.accounts.Account(ctx, e.AccountID)
+	if err != nil {
+		return telephony.Endpoint{}, err
+	}
+	number := acct.MainNumber
+	if len(e.DirectNumbers) > 0 {
+		number = e.DirectNumbers[0]
+	}
+	return telephony.Endpoint{PhoneNumber: number, Name: e.Name, ExtensionNumber: e.Number, ExtensionID: e.ID}, nil
+}
+
+func (d phoneDirectory) Region(ctx context.Context, extensionID int64) (string, error) {
+	e, err := d.accounts.Extension(ctx, extensionID)
+	if err != nil {
+		return "", err
+	}
+	acct, err := d.accounts.Account(ctx, e.AccountID)
+	if err != nil {
+		return "", err
+	}
+	return acct.CountryCode, nil
+}
+
+// gatewayMedia adapts the media gateway to the switch's Media interface.
+type gatewayMedia struct {
+	g *media.Gateway
+}
+
+var legKinds = map[telephony.LegKind]media.Kind{
+	telephony.LegPhone: media.KindPhone,
+	telephony.LegTone:  media.KindTone,
+	telephony.LegEcho:  media.KindEcho,
+}
+
+func (m gatewayMedia) OpenLeg(ctx context.Context, id, offer string, kind telephony.LegKind) (string, error) {
+	return m.g.OpenLeg(ctx, id, offer, legKinds[kind])
+}
+func (m gatewayMedia) Connect(a, b string) error     { return m.g.Connect(a, b) }
+func (m gatewayMedia) SetForward(id string, on bool) { m.g.SetForward(id, on) }
+func (m gatewayMedia) CloseLeg(id string)            { m.g.CloseLeg(id) }

@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/callbridge/widget-server/internal/telephony"
+)
+
+func TestCallLog(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	if v, err := db.SchemaVersion(ctx); err != nil || v < 5 {
+		t.Fatalf("schema version %d, %v", v, err)
+	}
+	alice := telephony.Endpoint{PhoneNumber: "+16505550101", Name: "Alice Adams", ExtensionNumber: "101"}
+	bob := telephony.Endpoint{PhoneNumber: "+16505550102", Name: "Bob Brown", ExtensionNumber: "102"}
+	line := telephony.Endpoint{PhoneNumber: "+15550100", Name: "Test line"}
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	rec := func(id string, ext int64, at time.Time, d time.Duration, dir telephony.Direction, to telephony.Endpoint, action, result string) telephony.CallRecord {
+		return telephony.CallRecord{ID: id, Extension: ext, SessionID: "1700000000" + id, TelephonySessionID: "s-" + id[:1],
+			PartyID: id, StartTime: at, Duration: d, Direction: dir, From: alice, To: to, Type: "Voice",
+			Action: action, Result: result}
+	}
+	call1 := []telephony.CallRecord{
+		rec("a1", 101, start, 61*time.Second, telephony.Outbound, bob, "VoIP Call", telephony.ResultConnected),
+		rec("a2", 102, start, 61*time.Second, telephony.Inbound, bob, "VoIP Call", telephony.ResultConnected),
+	}
+	// a later call at a sub-second time, to check text order is time order
+	call2 := []telephony.CallRecord{
+		rec("b1", 101, start.Add(1500*time.Millisecond), 2600*time.Millisecond, telephony.Outbound, line, "Phone Call", telephony.ResultConnected),
+	}
+	call3 := []telephony.CallRecord{
+		rec("c1", 101, start.Add(-time.Hour).In(time.FixedZone("PST", -8*3600)), 0, telephony.Outbound, bob, "VoIP Call", telephony.ResultCanceled),
+		rec("c2", 102, start.Add(-time.Hour), 0, telephony.Inbound, bob, "VoIP Call", telephony.ResultMissed),
+	}
+	for _, recs := range [][]telephony.CallRecord{call1, call2, call3, call1, nil} {
+		if err := db.AddCallRecords(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	got, err := db.CallRecords(ctx, 101, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []telephony.CallRecord{call2[0], call1[0], call3[0]}
+	want[0].Duration = 3 * time.Second // stored in whole seconds
+	want[2].StartTime = want[2].StartTime.UTC()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("CallRecords(101) =\n%+v\nwant\n%+v", got, want)
+	}
+	if got, err := db.CallRecords(ctx, 101, 2); err != nil || len(got) != 2 || got[0].ID != "b1" || got[1].ID != "a1" {
+		t.Fatalf("limit 2: %+v, %v", got, err)
+	}
+	if got, err := db.CallRecords(ctx, 102, 10); err != nil || len(got) != 2 || got[0].ID != "a2" || got[1].Result != telephony.ResultMissed {
+		t.Fatalf("CallRecords(102) = %+v, %v", got, err)
+	}
+	if got, err := db.CallRecords(ctx, 999, 10); err != nil || len(got) != 0 {
+		t.Fatalf("unknown extension: %+v, %v", got, err)
+	}
+}
+
+// TestCallLogFromSwitch stores what a real switch writes when a call ends.
+func TestCallLogFromSwitch(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	sw := telephony.New(telephony.Config{}, testDirectory{}, nopMedia{}, telephony.NewBus(), db)
+	sw.RegisterDevice(telephony.Device{ID: "d1", ExtensionID: 101})
+	s, _, err := sw.Dial(ctx, "d1", "+15550104", "offer") // a test line that fails at once
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw.Close(ctx) // waits for the call log
+	got, err := db.CallRecords(ctx, 101, 10)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("records %+v, %v", got, err)
+	}
+	if r := got[0]; r.TelephonySessionID != s.ID || r.Result != telephony.ResultFailed || r.Action != "Phone Call" ||
+		r.To.PhoneNumber != "+15550104" || r.From.ExtensionNumber != "101" {
+		t.Fatalf("record %+v", r)
+	}
+}
+
+type testDirectory struct{}
+
+func (testDirectory) Lookup(context.Context, int64, string) (telephony.Endpoint, bool, error) {
+	return telephony.Endpoint{}, false, nil
+}
+func (testDirectory) Describe(_ context.Context, id int64) (telephony.Endpoint, error) {
+	return telephony.Endpoint{PhoneNumber: "+16505550101", Name: "Alice", ExtensionNumber: "101", ExtensionID: id}, nil
+}
+func (testDirectory) Region(context.Context, int64) (string, error) { return "US", nil }
+
+type nopMedia struct{}
+
+func (nopMedia) OpenLeg(context.Context, string, string, telephony.LegKind) (string, error) {
+	return "answer", nil
+}
+func (nopMedia) Connect(a, b string) error        { return nil }
+func (nopMedia) SetForward(legID string, on bool) {}
+func (nopMedia) CloseLeg(legID string)            {}

@@ -1,0 +1,527 @@
+package telephony
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Failure reasons (seeds/002: SIP codes and their status messages).
+const (
+	reasonBusy                   = "Busy Here"
+	reasonDeclined               = "Declined"
+	reasonTerminated             = "Request Terminated"
+	reasonTimeout                = "Request Timeout"
+	reasonTemporarilyUnavailable = "Temporarily Unavailable"
+	reasonNoDevice               = "Unavailable"
+	reasonMediaFailed            = "Media failed"
+)
+
+// ending is how a session ends: the code and reason of a failure (0 and ""
+// after a normal hangup) and the call-log result of each party.
+type ending struct {
+	code           int
+	reason         string
+	caller, callee string
+}
+
+// Dial places a call from a device to what it dialled: to is routed (see
+// Normalize), the caller's media leg answers offerSDP, and the callee rings.
+// A number that cannot be routed still makes a session, ended at once with
+// its failure code (404, 480 …), and an empty SDP answer. Errors are for
+// malformed input (ErrBadNumber for an empty number, ErrNoDevice), directory
+// and media failures, and ErrClosed.
+func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session, string, error) {
+	if strings.TrimSpace(to) == "" {
+		return Session{}, "", fmt.Errorf("dial: empty number: %w", ErrBadNumber)
+	}
+	s.mu.Lock()
+	dev, ok := s.devices[device]
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return Session{}, "", fmt.Errorf("dial %s: %w", to, ErrClosed)
+	}
+	if !ok {
+		return Session{}, "", fmt.Errorf("dial %s from device %s: %w", to, device, ErrNoDevice)
+	}
+	from, err := s.dir.Describe(ctx, dev.ExtensionID)
+	if err != nil {
+		return Session{}, "", fmt.Errorf("dial %s: describe extension %d: %w", to, dev.ExtensionID, err)
+	}
+	from.ExtensionID = dev.ExtensionID
+	rt, err := s.route(ctx, dev.ExtensionID, to)
+	if err != nil {
+		return Session{}, "", fmt.Errorf("dial %s: %w", to, err)
+	}
+
+	fail := ending{code: rt.code, reason: rt.reason, caller: ResultFailed, callee: ResultFailed}
+	kind := LegPhone
+	if tn := rt.test; tn != nil {
+		switch tn.mode {
+		case testFail:
+			fail = ending{code: tn.Code, reason: tn.Reason, caller: tn.Result, callee: tn.Result}
+		case testTone:
+			kind = LegTone
+		case testEcho:
+			kind = LegEcho
+		}
+	}
+	if rt.owner != 0 {
+		s.mu.Lock()
+		none := len(s.ringDevicesLocked(rt.owner, device)) == 0
+		s.mu.Unlock()
+		if none {
+			fail = ending{code: 480, reason: reasonNoDevice, caller: ResultFailed, callee: ResultMissed}
+		}
+	}
+	if fail.code != 0 {
+		return s.failDial(dev, from, rt, fail)
+	}
+
+	callerLeg := newID("p-")
+	answer, err := s.media.OpenLeg(ctx, callerLeg, offerSDP, kind)
+	if err != nil {
+		return Session{}, "", fmt.Errorf("dial %s: open media leg: %w", to, err)
+	}
+
+	var fx effects
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.media.CloseLeg(callerLeg)
+		return Session{}, "", fmt.Errorf("dial %s: %w", to, ErrClosed)
+	}
+	if _, ok := s.devices[device]; !ok {
+		s.mu.Unlock()
+		s.media.CloseLeg(callerLeg)
+		return Session{}, "", fmt.Errorf("dial %s from device %s: %w", to, device, ErrNoDevice)
+	}
+	c := s.newCallLocked(dev, callerLeg, from, rt)
+	c.legs = []string{callerLeg}
+	caller, callee := c.caller(), c.callee()
+	var ringing []string
+	if rt.owner != 0 {
+		if ringing = s.ringDevicesLocked(rt.owner, device); len(ringing) == 0 { // gone while the leg opened
+			s.emitToLocked(caller.Owner, c, CauseDial, device)
+			s.endLocked(c, ending{code: 480, reason: reasonNoDevice, caller: ResultFailed, callee: ResultMissed},
+				CauseFailed, "", &fx)
+			snap := c.s.clone()
+			s.mu.Unlock()
+			s.finish(&fx)
+			return snap, "", nil
+		}
+	}
+	s.calls[c.s.ID] = c
+	caller.moveTo(StatusProceeding)
+	callee.moveTo(StatusProceeding)
+	callee.Ringing = ringing
+	s.emitToLocked(caller.Owner, c, CauseDial, device)
+	if callee.Owner != 0 {
+		s.emitToLocked(callee.Owner, c, CauseRing, "")
+	}
+	switch {
+	case rt.test == nil || rt.test.mode == testRing:
+		s.startTimerLocked(c, s.cfg.RingTimeout, s.ringTimeoutLocked)
+	case rt.test.mode == testTone || rt.test.mode == testEcho:
+		s.startTimerLocked(c, s.answerDelay, s.testAnswerLocked)
+	case rt.test.mode == testBusy:
+		tn := *rt.test
+		s.startTimerLocked(c, s.busyDelay, func(c *call, fx *effects) {
+			s.endLocked(c, ending{code: tn.Code, reason: tn.Reason, caller: tn.Result, callee: tn.Result}, CauseFailed, "", fx)
+		})
+	}
+	snap := c.s.clone()
+	s.mu.Unlock()
+	s.finish(&fx)
+	return snap, answer, nil
+}
+
+// failDial makes the session of a call that cannot be placed and ends it at once.
+func (s *Switch) failDial(dev Device, from Endpoint, rt route, e ending) (Session, string, error) {
+	var fx effects
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return Session{}, "", fmt.Errorf("dial %s: %w", rt.callee.PhoneNumber, ErrClosed)
+	}
+	c := s.newCallLocked(dev, newID("p-"), from, rt)
+	s.emitToLocked(c.caller().Owner, c, CauseDial, dev.ID)
+	s.endLocked(c, e, CauseFailed, "", &fx)
+	snap := c.s.clone()
+	s.mu.Unlock()
+	s.finish(&fx)
+	return snap, "", nil
+}
+
+func (s *Switch) newCallLocked(dev Device, callerLeg string, from Endpoint, rt route) *call {
+	s.nextSession++
+	return &call{s: Session{
+		ID:        newID("s-"),
+		SessionID: strconv.FormatUint(s.nextSession, 10),
+		Origin:    "Call",
+		Created:   s.cfg.Now(),
+		Parties: []Party{
+			{ID: callerLeg, Direction: Outbound, From: from, To: rt.callee, Status: StatusSetup,
+				Owner: dev.ExtensionID, Device: dev.ID},
+			{ID: newID("p-"), Direction: Inbound, From: from, To: rt.callee, Status: StatusSetup, Owner: rt.owner},
+		},
+	}}
+}
+
+// ringTimeoutLocked ends a call nobody answered in time (408).
+func (s *Switch) ringTimeoutLocked(c *call, fx *effects) {
+	if c.callee().Status != StatusProceeding {
+		return
+	}
+	s.endLocked(c, ending{code: 408, reason: reasonTimeout, caller: ResultNoAnswer, callee: ResultMissed}, CauseTimeout, "", fx)
+}
+
+// testAnswerLocked answers a call to the tone or echo test line.
+func (s *Switch) testAnswerLocked(c *call, fx *effects) {
+	caller, callee := c.caller(), c.callee()
+	if caller.Status != StatusProceeding || callee.Status != StatusProceeding {
+		return
+	}
+	caller.moveTo(StatusAnswered)
+	callee.moveTo(StatusAnswered)
+	c.s.Connected = s.cfg.Now()
+	s.applyForwardLocked(c)
+	s.emitLocked(c, CauseAnswer, "")
+}
+
+// Answer picks up a ringing call on device: its leg answers offerSDP and is
+// connected to the caller's, and the call stops ringing elsewhere (the
+// "answer" event's snapshot has Ringing cleared and the callee's Device set).
+func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP string) (Session, string, error) {
+	s.mu.Lock()
+	c, err := s.callLocked(device, sessionID)
+	if err == nil {
+		callee := c.callee()
+		switch {
+		case !slices.Contains(callee.Ringing, device):
+			err = s.notRingingLocked(c, device)
+		case c.answering != "":
+			err = fmt.Errorf("answer call %s: being answered on device %s: %w", sessionID, c.answering, ErrInvalidState)
+		}
+	}
+	if err != nil {
+		s.mu.Unlock()
+		return Session{}, "", err
+	}
+	c.answering = device
+	leg := c.callee().ID
+	s.mu.Unlock()
+
+	answer, err := s.media.OpenLeg(ctx, leg, offerSDP, LegPhone)
+
+	var fx effects
+	s.mu.Lock()
+	if s.calls[sessionID] != c { // ended while the leg opened
+		s.mu.Unlock()
+		if err == nil {
+			s.media.CloseLeg(leg)
+		}
+		return Session{}, "", fmt.Errorf("answer call %s: call ended: %w", sessionID, ErrNoSuchCall)
+	}
+	c.answering = ""
+	callee := c.callee()
+	if err != nil || !slices.Contains(callee.Ringing, device) {
+		if err == nil {
+			fx.closeLegs = append(fx.closeLegs, leg)
+			err = fmt.Errorf("answer call %s: device %s stopped ringing: %w", sessionID, device, ErrNotYourCall)
+		} else {
+			err = fmt.Errorf("answer call %s: open media leg: %w", sessionID, err)
+		}
+		if len(callee.Ringing) == 0 {
+			s.endLocked(c, ending{code: 480, reason: reasonTemporarilyUnavailable, caller: ResultFailed, callee: ResultMissed},
+				CauseFailed, device, &fx)
+		}
+		s.mu.Unlock()
+		s.finish(&fx)
+		return Session{}, "", err
+	}
+	c.legs = append(c.legs, leg)
+	if err := s.media.Connect(c.caller().ID, leg); err != nil {
+		s.endLocked(c, ending{code: 503, reason: reasonMediaFailed, caller: ResultFailed, callee: ResultMissed},
+			CauseMediaFailed, device, &fx)
+		s.mu.Unlock()
+		s.finish(&fx)
+		return Session{}, "", fmt.Errorf("answer call %s: connect media: %w", sessionID, err)
+	}
+	s.stopTimersLocked(c)
+	c.caller().moveTo(StatusAnswered)
+	callee.moveTo(StatusAnswered)
+	callee.Device = device
+	callee.Ringing = nil
+	c.s.Connected = s.cfg.Now()
+	s.applyForwardLocked(c)
+	s.emitLocked(c, CauseAnswer, device)
+	snap := c.s.clone()
+	s.mu.Unlock()
+	s.finish(&fx)
+	return snap, answer, nil
+}
+
+// Reject stops the call ringing on device. When no device rings any more
+// the call ends: 603 "Declined", result Rejected for both parties.
+func (s *Switch) Reject(ctx context.Context, device, sessionID string) error {
+	var fx effects
+	s.mu.Lock()
+	c, err := s.callLocked(device, sessionID)
+	if err == nil {
+		err = s.rejectLocked(c, device, &fx)
+	}
+	s.mu.Unlock()
+	s.finish(&fx)
+	return err
+}
+
+func (s *Switch) rejectLocked(c *call, device string, fx *effects) error {
+	callee := c.callee()
+	if !slices.Contains(callee.Ringing, device) {
+		return s.notRingingLocked(c, device)
+	}
+	if c.answering == device {
+		return fmt.Errorf("reject call %s: being answered on this device: %w", c.s.ID, ErrInvalidState)
+	}
+	callee.Ringing = slices.DeleteFunc(callee.Ringing, func(d string) bool { return d == device })
+	if len(callee.Ringing) == 0 && c.answering == "" {
+		s.endLocked(c, ending{code: 603, reason: reasonDeclined, caller: ResultRejected, callee: ResultRejected},
+			CauseReject, device, fx)
+		return nil
+	}
+	s.emitLocked(c, CauseReject, device)
+	return nil
+}
+
+// Hangup ends the call from either side. The caller hanging up before the
+// answer cancels it (487); a ringing callee device hanging up rejects it.
+func (s *Switch) Hangup(ctx context.Context, device, sessionID string) error {
+	var fx effects
+	s.mu.Lock()
+	c, err := s.callLocked(device, sessionID)
+	if err == nil {
+		switch {
+		case c.caller().Device == device || c.callee().Device == device:
+			s.hangupLocked(c, device, &fx)
+		case slices.Contains(c.callee().Ringing, device):
+			err = s.rejectLocked(c, device, &fx)
+		default:
+			err = fmt.Errorf("hang up call %s: no party on device %s: %w", sessionID, device, ErrNotYourCall)
+		}
+	}
+	s.mu.Unlock()
+	s.finish(&fx)
+	return err
+}
+
+// hangupLocked ends the call as device, which carries one of its parties, hung up.
+func (s *Switch) hangupLocked(c *call, device string, fx *effects) {
+	if c.s.Connected.IsZero() {
+		s.endLocked(c, ending{code: 487, reason: reasonTerminated, caller: ResultCanceled, callee: ResultMissed},
+			CauseCancel, device, fx)
+		return
+	}
+	s.endLocked(c, ending{caller: ResultConnected, callee: ResultConnected}, CauseHangup, device, fx)
+}
+
+// Hold puts the device's party on hold: no audio flows either way until it
+// is resumed.
+func (s *Switch) Hold(ctx context.Context, device, sessionID string) error {
+	return s.changeParty(device, sessionID, CauseHold, func(p *Party) error {
+		return p.moveTo(StatusHold)
+	})
+}
+
+// Unhold resumes the device's held party.
+func (s *Switch) Unhold(ctx context.Context, device, sessionID string) error {
+	return s.changeParty(device, sessionID, CauseUnhold, func(p *Party) error {
+		if p.Status != StatusHold {
+			return fmt.Errorf("party %s: unhold when %s: %w", p.ID, p.Status, ErrInvalidState)
+		}
+		return p.moveTo(StatusAnswered)
+	})
+}
+
+// Mute stops (or resumes) forwarding the device's audio to the other side.
+// Muting a muted party changes nothing and publishes nothing.
+func (s *Switch) Mute(ctx context.Context, device, sessionID string, muted bool) error {
+	cause := CauseMute
+	if !muted {
+		cause = CauseUnmute
+	}
+	return s.changeParty(device, sessionID, cause, func(p *Party) error {
+		if p.Muted == muted {
+			return errUnchanged
+		}
+		p.Muted = muted
+		return nil
+	})
+}
+
+// errUnchanged tells changeParty that nothing changed.
+var errUnchanged = errors.New("unchanged")
+
+// changeParty applies change to the party whose media device carries, then
+// re-applies forwarding and publishes cause.
+func (s *Switch) changeParty(device, sessionID, cause string, change func(*Party) error) error {
+	var fx effects
+	s.mu.Lock()
+	c, err := s.callLocked(device, sessionID)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	p := c.partyOfDevice(device)
+	if p == nil {
+		err := s.notPartyLocked(c, device)
+		s.mu.Unlock()
+		return err
+	}
+	if err := change(p); err != nil {
+		s.mu.Unlock()
+		if err == errUnchanged {
+			return nil
+		}
+		return fmt.Errorf("%s call %s: %w", cause, sessionID, err)
+	}
+	s.applyForwardLocked(c)
+	s.emitLocked(c, cause, device)
+	s.mu.Unlock()
+	s.finish(&fx)
+	return nil
+}
+
+// applyForwardLocked sets what each open leg forwards: nothing while any
+// party holds, and nothing from a muted party.
+func (s *Switch) applyForwardLocked(c *call) {
+	held := slices.ContainsFunc(c.s.Parties, func(p Party) bool { return p.Status == StatusHold })
+	for _, p := range c.s.Parties {
+		if slices.Contains(c.legs, p.ID) {
+			s.media.SetForward(p.ID, !p.Muted && !held)
+		}
+	}
+}
+
+// LegFailed ends the call whose media leg was lost (503 "Media failed"). The
+// media gateway reports it; unknown legs are ignored.
+func (s *Switch) LegFailed(legID string) {
+	var fx effects
+	s.mu.Lock()
+	for _, c := range s.sortedCallsLocked() {
+		if !slices.Contains(c.legs, legID) {
+			continue
+		}
+		e := ending{code: 503, reason: reasonMediaFailed, caller: ResultFailed, callee: ResultMissed}
+		if !c.s.Connected.IsZero() {
+			e.caller, e.callee = ResultConnected, ResultConnected
+		}
+		p, _ := c.s.Party(legID)
+		s.endLocked(c, e, CauseMediaFailed, p.Device, &fx)
+		break
+	}
+	s.mu.Unlock()
+	s.finish(&fx)
+}
+
+// callLocked finds an active call for a registered device.
+func (s *Switch) callLocked(device, sessionID string) (*call, error) {
+	if _, ok := s.devices[device]; !ok {
+		return nil, fmt.Errorf("device %s: %w", device, ErrNoDevice)
+	}
+	c, ok := s.calls[sessionID]
+	if !ok {
+		return nil, fmt.Errorf("call %s: %w", sessionID, ErrNoSuchCall)
+	}
+	return c, nil
+}
+
+// notRingingLocked explains why device cannot answer or reject the call:
+// the call is past ringing for it (ErrInvalidState) or was never its call
+// (ErrNotYourCall).
+func (s *Switch) notRingingLocked(c *call, device string) error {
+	callee := c.callee()
+	if c.partyOfDevice(device) != nil ||
+		s.devices[device].ExtensionID == callee.Owner && callee.Status != StatusProceeding {
+		return fmt.Errorf("call %s is not ringing on device %s (%s): %w", c.s.ID, device, callee.Status, ErrInvalidState)
+	}
+	return fmt.Errorf("call %s does not ring on device %s: %w", c.s.ID, device, ErrNotYourCall)
+}
+
+// notPartyLocked explains why device cannot act on a party of the call.
+func (s *Switch) notPartyLocked(c *call, device string) error {
+	if slices.Contains(c.callee().Ringing, device) {
+		return fmt.Errorf("call %s still rings on device %s: %w", c.s.ID, device, ErrInvalidState)
+	}
+	return fmt.Errorf("call %s has no party on device %s: %w", c.s.ID, device, ErrNotYourCall)
+}
+
+func (c *call) partyOfDevice(device string) *Party {
+	for i := range c.s.Parties {
+		if c.s.Parties[i].Device == device {
+			return &c.s.Parties[i]
+		}
+	}
+	return nil
+}
+
+// endLocked ends the call: every party Disconnected with e's code, reason
+// and result, one event per extension, then the session leaves the active
+// set, its legs are closed and its call-log records written (by finish).
+func (s *Switch) endLocked(c *call, e ending, cause, device string, fx *effects) {
+	s.stopTimersLocked(c)
+	c.s.Ended = s.cfg.Now()
+	for i := range c.s.Parties {
+		p := &c.s.Parties[i]
+		if !p.active() {
+			continue
+		}
+		p.moveTo(StatusDisconnected)
+		p.Code = e.code
+		p.Result = e.callee
+		if i == 0 {
+			p.Result = e.caller
+		}
+		p.Reason = e.reason
+		if p.Reason == "" {
+			p.Reason = p.Result
+		}
+		p.Ringing = nil
+	}
+	s.emitLocked(c, cause, device)
+	delete(s.calls, c.s.ID)
+	fx.closeLegs = append(fx.closeLegs, c.legs...)
+	c.legs = nil
+	if recs := c.records(); len(recs) > 0 && s.log != nil {
+		s.logs.Add(1) // under the lock, so Close waits for it
+		fx.records = append(fx.records, recs)
+	}
+}
+
+// records returns one call-log record per extension party of the ended call.
+func (c *call) records() []CallRecord {
+	action := "VoIP Call"
+	if slices.ContainsFunc(c.s.Parties, func(p Party) bool { return p.Owner == 0 }) {
+		action = "Phone Call"
+	}
+	var d = c.s.Ended.Sub(c.s.Connected)
+	if c.s.Connected.IsZero() {
+		d = 0
+	}
+	var recs []CallRecord
+	for _, p := range c.s.Parties {
+		if p.Owner == 0 {
+			continue
+		}
+		recs = append(recs, CallRecord{
+			ID: p.ID, Extension: p.Owner, SessionID: c.s.SessionID, TelephonySessionID: c.s.ID, PartyID: p.ID,
+			StartTime: c.s.Created, Duration: d, Direction: p.Direction, From: p.From, To: p.To,
+			Type: "Voice", Action: action, Result: p.Result,
+		})
+	}
+	return recs
+}

@@ -1,0 +1,383 @@
+package telephony
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultRingTimeout = 30 * time.Second
+	testAnswerDelay    = time.Second            // tone and echo test lines answer after this
+	testBusyDelay      = 500 * time.Millisecond // the busy test line rings this long
+	callLogTimeout     = 10 * time.Second       // longest wait for one call-log write
+)
+
+// Config tunes the switch.
+type Config struct {
+	RingTimeout time.Duration    // an unanswered call ends after this; default 30 s
+	Now         func() time.Time // default time.Now
+	Logger      *slog.Logger     // default slog.Default()
+}
+
+// Switch routes calls between extensions' devices and the test lines, keeps
+// the state of every active call and publishes each change. It is safe for
+// concurrent use.
+type Switch struct {
+	cfg   Config
+	dir   Directory
+	media Media
+	bus   Bus
+	log   CallLog
+
+	answerDelay time.Duration // test lines that answer, after this
+	busyDelay   time.Duration // the busy test line, after this
+
+	mu          sync.Mutex
+	closed      bool
+	devices     map[string]Device
+	calls       map[string]*call // active sessions by Session.ID
+	seq         map[int64]uint64 // last sequence per extension
+	nextSession uint64
+	queue       []Event // events to publish, in sequence order
+	flushing    bool    // a goroutine is publishing the queue
+
+	logs sync.WaitGroup // call-log writes under way
+}
+
+// call is an active session with what the switch needs to run it.
+type call struct {
+	s         Session
+	legs      []string // open media legs (party ids)
+	timers    []*time.Timer
+	answering string // device whose answer is opening its leg
+}
+
+func (c *call) caller() *Party { return &c.s.Parties[0] }
+func (c *call) callee() *Party { return &c.s.Parties[1] }
+
+// effects is what an operation leaves to do once the lock is released.
+type effects struct {
+	closeLegs []string
+	records   [][]CallRecord // each batch counted in Switch.logs already
+}
+
+// New returns a switch. log may be nil (no call log is kept).
+func New(cfg Config, dir Directory, media Media, bus Bus, log CallLog) *Switch {
+	if cfg.RingTimeout <= 0 {
+		cfg.RingTimeout = DefaultRingTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Switch{
+		cfg: cfg, dir: dir, media: media, bus: bus, log: log,
+		answerDelay: testAnswerDelay,
+		busyDelay:   testBusyDelay,
+		devices:     map[string]Device{},
+		calls:       map[string]*call{},
+		seq:         map[int64]uint64{},
+		nextSession: uint64(max(cfg.Now().UnixMicro(), 0)),
+	}
+}
+
+// RegisterDevice makes a signed-in widget tab reachable: calls to its
+// extension ring it from now on. Registering again is harmless.
+func (s *Switch) RegisterDevice(d Device) {
+	if d.ID == "" {
+		return
+	}
+	s.mu.Lock()
+	s.devices[d.ID] = d
+	s.mu.Unlock()
+}
+
+// UnregisterDevice forgets a device: the calls whose media it carries are
+// hung up (cancelled before answer) and it stops ringing; a call left with
+// no ringing device ends (480).
+func (s *Switch) UnregisterDevice(id string) {
+	var fx effects
+	s.mu.Lock()
+	delete(s.devices, id)
+	for _, c := range s.sortedCallsLocked() {
+		caller, callee := c.caller(), c.callee()
+		switch {
+		case caller.Device == id || callee.Device == id:
+			s.hangupLocked(c, id, &fx)
+		case slices.Contains(callee.Ringing, id):
+			callee.Ringing = slices.DeleteFunc(callee.Ringing, func(d string) bool { return d == id })
+			if len(callee.Ringing) == 0 && (c.answering == "" || c.answering == id) {
+				s.endLocked(c, ending{code: 480, reason: reasonTemporarilyUnavailable,
+					caller: ResultFailed, callee: ResultMissed}, CauseFailed, id, &fx)
+			}
+		}
+	}
+	s.mu.Unlock()
+	s.finish(&fx)
+}
+
+// Sessions returns the active sessions in which the extension has a party,
+// oldest first.
+func (s *Switch) Sessions(extension int64) []Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Session
+	for _, c := range s.sortedCallsLocked() {
+		if slices.ContainsFunc(c.s.Parties, func(p Party) bool { return p.Owner == extension }) {
+			out = append(out, c.s.clone())
+		}
+	}
+	return out
+}
+
+// Session returns an active session by its id (telephonySessionId).
+func (s *Switch) Session(id string) (Session, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.calls[id]
+	if !ok {
+		return Session{}, false
+	}
+	return c.s.clone(), true
+}
+
+// Presence returns the extension's presence and its current sequence: the
+// last one given to its events, or a time-based floor that later events
+// exceed.
+func (s *Switch) Presence(extension int64) (Presence, uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.seq[extension]
+	if cur == 0 {
+		cur = s.seqFloor()
+		s.seq[extension] = cur
+	}
+	return s.presenceLocked(extension), cur
+}
+
+// Close ends every call (503 "Service unavailable", result Failed), then
+// waits, at most until ctx is done, for the call log to be written. Later
+// dials fail with ErrClosed.
+func (s *Switch) Close(ctx context.Context) {
+	var fx effects
+	s.mu.Lock()
+	s.closed = true
+	for _, c := range s.sortedCallsLocked() {
+		s.endLocked(c, ending{code: 503, reason: "Service unavailable", caller: ResultFailed, callee: ResultFailed},
+			CauseFailed, "", &fx)
+	}
+	s.mu.Unlock()
+	s.finish(&fx)
+	done := make(chan struct{})
+	go func() {
+		s.logs.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.cfg.Logger.Warn("call log not fully written at shutdown", slog.Any("err", ctx.Err()))
+	}
+}
+
+func (s *Switch) sortedCallsLocked() []*call {
+	out := make([]*call, 0, len(s.calls))
+	for _, c := range s.calls {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b *call) int {
+		if c := a.s.Created.Compare(b.s.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.s.SessionID, b.s.SessionID)
+	})
+	return out
+}
+
+// ringDevicesLocked lists the registered devices of an extension, but the
+// dialling device, in a stable order.
+func (s *Switch) ringDevicesLocked(ext int64, except string) []string {
+	var ids []string
+	for id, d := range s.devices {
+		if d.ExtensionID == ext && id != except {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// presenceLocked aggregates an extension's parties across its sessions
+// (seeds/001: Ringing while a call of it rings, in either direction;
+// CallConnected while one is answered; OnHold when all are held).
+func (s *Switch) presenceLocked(ext int64) Presence {
+	var p Presence
+	ringing, connected := false, false
+	parties, held := 0, 0
+	for _, c := range s.calls {
+		involved := false
+		for _, party := range c.s.Parties {
+			if party.Owner != ext || !party.active() {
+				continue
+			}
+			involved = true
+			parties++
+			switch party.Status {
+			case StatusSetup, StatusProceeding:
+				ringing = true
+			case StatusAnswered:
+				connected = true
+			case StatusHold:
+				held++
+			}
+		}
+		if involved {
+			p.ActiveSessions++
+		}
+	}
+	switch {
+	case ringing:
+		p.TelephonyStatus = Ringing
+	case connected:
+		p.TelephonyStatus = CallConnected
+	case parties > 0 && held == parties:
+		p.TelephonyStatus = OnHold
+	default:
+		p.TelephonyStatus = NoCall
+	}
+	return p
+}
+
+// seqFloor is the time-based lowest sequence: milliseconds since 1970, so
+// sequences keep growing across restarts.
+func (s *Switch) seqFloor() uint64 { return uint64(max(s.cfg.Now().UnixMilli(), 1)) }
+
+// nextSeqLocked returns the extension's next sequence.
+func (s *Switch) nextSeqLocked(ext int64) uint64 {
+	next := max(s.seq[ext]+1, s.seqFloor())
+	s.seq[ext] = next
+	return next
+}
+
+// emitLocked queues one event per extension taking part in the call.
+func (s *Switch) emitLocked(c *call, cause, device string) {
+	var seen []int64
+	for _, p := range c.s.Parties {
+		if p.Owner != 0 && !slices.Contains(seen, p.Owner) {
+			seen = append(seen, p.Owner)
+			s.emitToLocked(p.Owner, c, cause, device)
+		}
+	}
+}
+
+// emitToLocked queues one event for one extension.
+func (s *Switch) emitToLocked(ext int64, c *call, cause, device string) {
+	s.queue = append(s.queue, Event{
+		Extension: ext,
+		Sequence:  s.nextSeqLocked(ext),
+		Session:   c.s.clone(),
+		Presence:  s.presenceLocked(ext),
+		Cause:     cause,
+		Device:    device,
+	})
+}
+
+// finish does, outside the lock, what an operation left: publish the queued
+// events, close legs, write call-log records.
+func (s *Switch) finish(fx *effects) {
+	s.flush()
+	for _, leg := range fx.closeLegs {
+		s.media.CloseLeg(leg)
+	}
+	for _, recs := range fx.records {
+		go s.writeLog(recs)
+	}
+}
+
+// flush publishes queued events in order. One goroutine publishes at a
+// time; events queued meanwhile (also by subscribers calling back into the
+// switch) are published by it, after the ones before them.
+func (s *Switch) flush() {
+	s.mu.Lock()
+	if s.flushing {
+		s.mu.Unlock()
+		return
+	}
+	s.flushing = true
+	for len(s.queue) > 0 {
+		batch := s.queue
+		s.queue = nil
+		s.mu.Unlock()
+		s.publish(batch)
+		s.mu.Lock()
+	}
+	s.flushing = false
+	s.mu.Unlock()
+}
+
+// publish hands a batch to the bus; should a subscriber panic, the next
+// flush may still publish.
+func (s *Switch) publish(batch []Event) {
+	done := false
+	defer func() {
+		if !done {
+			s.mu.Lock()
+			s.flushing = false
+			s.mu.Unlock()
+		}
+	}()
+	for _, e := range batch {
+		s.bus.Publish(e)
+	}
+	done = true
+}
+
+func (s *Switch) writeLog(recs []CallRecord) {
+	defer s.logs.Done()
+	ctx, cancel := context.WithTimeout(context.Background(), callLogTimeout)
+	defer cancel()
+	if err := s.log.AddCallRecords(ctx, recs); err != nil {
+		s.cfg.Logger.Error("call log not written", slog.String("telephonySession", recs[0].TelephonySessionID),
+			slog.Int("records", len(recs)), slog.Any("err", err))
+	}
+}
+
+// startTimerLocked runs fn on the call after d, under the lock, if the call
+// is still active then. Timers stop when the call ends.
+func (s *Switch) startTimerLocked(c *call, d time.Duration, fn func(c *call, fx *effects)) {
+	id := c.s.ID
+	t := time.AfterFunc(d, func() {
+		var fx effects
+		s.mu.Lock()
+		cur, ok := s.calls[id]
+		if ok {
+			fn(cur, &fx)
+		}
+		s.mu.Unlock()
+		s.finish(&fx)
+	})
+	c.timers = append(c.timers, t)
+}
+
+func (s *Switch) stopTimersLocked(c *call) {
+	for _, t := range c.timers {
+		t.Stop()
+	}
+	c.timers = nil
+}
+
+// newID returns prefix and 16 random hex digits.
+func newID(prefix string) string {
+	var b [8]byte
+	rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}

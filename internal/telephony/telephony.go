@@ -1,0 +1,231 @@
+// Package telephony is the switch: extensions' devices, calls (sessions and
+// their parties), the party state machine, routing of dialled numbers
+// (extensions, the account's numbers, built-in test numbers), presence with a
+// per-extension monotonic sequence, and the call log records of ended calls.
+//
+// Every change is published as an Event on a Bus; the bridge turns events
+// into the widget's messages. Audio is driven through the small Media
+// interface. The package must not import net/http, echo, pion, internal/web,
+// internal/bridge or internal/store (the store imports this package).
+package telephony
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors; callers test them with errors.Is.
+var (
+	// ErrNoSuchCall: no active session with that id.
+	ErrNoSuchCall = errors.New("no such call")
+	// ErrInvalidState: the call or party is not in a state that allows the action.
+	ErrInvalidState = errors.New("invalid call state")
+	// ErrNotYourCall: the device neither carries a party of the call nor rings for it.
+	ErrNotYourCall = errors.New("not a call of this device")
+	// ErrNoDevice: the device is not registered.
+	ErrNoDevice = errors.New("no such device")
+	// ErrBadNumber: the dialled string is empty or cannot be a phone or extension number.
+	ErrBadNumber = errors.New("bad phone number")
+	// ErrClosed: the switch has been closed.
+	ErrClosed = errors.New("switch closed")
+)
+
+// Direction of a party, as seen by its owner.
+type Direction string
+
+// Directions.
+const (
+	Inbound  Direction = "Inbound"
+	Outbound Direction = "Outbound"
+)
+
+// PartyStatus is a party's state in the call (seeds/001 telephony sessions).
+type PartyStatus string
+
+// Party states. Legal moves: Setup → Proceeding → Answered ⇄ Hold →
+// Disconnected, and Setup/Proceeding → Disconnected.
+const (
+	StatusSetup        PartyStatus = "Setup"
+	StatusProceeding   PartyStatus = "Proceeding"
+	StatusAnswered     PartyStatus = "Answered"
+	StatusHold         PartyStatus = "Hold"
+	StatusDisconnected PartyStatus = "Disconnected"
+)
+
+// TelephonyStatus is an extension's aggregated presence (seeds/001 "Call States").
+type TelephonyStatus string
+
+// Presence states.
+const (
+	NoCall        TelephonyStatus = "NoCall"
+	Ringing       TelephonyStatus = "Ringing"
+	CallConnected TelephonyStatus = "CallConnected"
+	OnHold        TelephonyStatus = "OnHold"
+)
+
+// Call-log results (CONTRACT §5, rc-call-end-notify result).
+const (
+	ResultConnected = "Call connected"
+	ResultMissed    = "Missed"
+	ResultBusy      = "Busy"
+	ResultRejected  = "Rejected"
+	ResultNoAnswer  = "No Answer"
+	ResultCanceled  = "Canceled"
+	ResultFailed    = "Failed"
+	ResultAccepted  = "Accepted"
+)
+
+// Causes of events: what happened.
+const (
+	CauseDial              = "dial"
+	CauseRing              = "ring"
+	CauseAnswer            = "answer"
+	CauseAnsweredElsewhere = "answeredElsewhere" // not emitted on its own: an "answer" event clears Ringing
+	CauseReject            = "reject"
+	CauseCancel            = "cancel"
+	CauseHangup            = "hangup"
+	CauseHold              = "hold"
+	CauseUnhold            = "unhold"
+	CauseMute              = "mute"
+	CauseUnmute            = "unmute"
+	CauseTimeout           = "timeout"
+	CauseFailed            = "failed"
+	CauseMediaFailed       = "mediaFailed"
+)
+
+// Endpoint is one end of a call as the parties see it.
+type Endpoint struct {
+	PhoneNumber     string // E.164 when known, else as dialled
+	Name            string
+	ExtensionNumber string // "" unless an extension
+	ExtensionID     int64  // 0 unless an extension
+}
+
+// Party is one participant of a session. Its ID is also the id of its media leg.
+type Party struct {
+	ID        string
+	Direction Direction
+	From, To  Endpoint
+	Status    PartyStatus
+	Reason    string // when Disconnected: the SIP reason of a failure, else the Result
+	Code      int    // SIP-like failure code (486, 487, 603, 404, 480, 402, 408, 503); 0 = none
+	Muted     bool
+	Owner     int64    // extension owning the party; 0 for a test line or an outside party
+	Device    string   // device carrying the party's media; "" until answered for inbound
+	Ringing   []string // devices ringing for this inbound party before answer
+	Result    string   // set when Disconnected: the call-log result
+}
+
+// Session is one call: parties[0] is the caller (Outbound), parties[1] the
+// callee (Inbound), also for test numbers and unroutable numbers (Owner 0).
+type Session struct {
+	ID                        string // telephonySessionId
+	SessionID                 string // numeric, unique across restarts
+	Origin                    string // "Call"
+	Parties                   []Party
+	Created, Connected, Ended time.Time
+}
+
+// Party returns the party with that id.
+func (s Session) Party(id string) (Party, bool) {
+	for _, p := range s.Parties {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return Party{}, false
+}
+
+// clone returns a deep copy, safe to hand out while the switch keeps changing the original.
+func (s Session) clone() Session {
+	c := s
+	c.Parties = make([]Party, len(s.Parties))
+	for i, p := range s.Parties {
+		if p.Ringing != nil {
+			p.Ringing = append([]string(nil), p.Ringing...)
+		}
+		c.Parties[i] = p
+	}
+	return c
+}
+
+// Device is one signed-in widget tab of an extension.
+type Device struct {
+	ID          string
+	ExtensionID int64
+}
+
+// Directory resolves numbers and describes extensions. An adapter over
+// identity implements it.
+type Directory interface {
+	// Lookup resolves, within the caller's account, an extension number
+	// ("102"), a direct number or the main number (E.164) to an extension;
+	// ok is false when there is none.
+	Lookup(ctx context.Context, callerExtension int64, e164OrExt string) (ext Endpoint, ok bool, err error)
+	// Describe returns an extension as an endpoint: name, extension number,
+	// and its main or first direct number as PhoneNumber.
+	Describe(ctx context.Context, extensionID int64) (Endpoint, error)
+	// Region returns the ISO country code ("US") of the extension's account,
+	// used to parse national numbers.
+	Region(ctx context.Context, extensionID int64) (string, error)
+}
+
+// LegKind says what the gateway connects a leg to.
+type LegKind int
+
+// Leg kinds.
+const (
+	LegPhone LegKind = iota // a browser whose audio is bridged to another phone leg
+	LegTone                 // the gateway plays a tone to it
+	LegEcho                 // the gateway sends its own audio back
+)
+
+// Media drives the audio of calls. The media gateway implements it. Leg ids
+// are party ids.
+type Media interface {
+	OpenLeg(ctx context.Context, legID string, offerSDP string, kind LegKind) (answerSDP string, err error)
+	Connect(a, b string) error        // forward RTP between two open phone legs
+	SetForward(legID string, on bool) // whether audio received from legID is forwarded (mute, hold)
+	CloseLeg(legID string)
+}
+
+// Presence is an extension's telephony presence.
+type Presence struct {
+	TelephonyStatus TelephonyStatus
+	ActiveSessions  int
+}
+
+// Event is one change of a session, for one extension involved in it.
+type Event struct {
+	Extension int64    // the extension this event is for
+	Sequence  uint64   // that extension's next sequence: strictly increasing, also across restarts
+	Session   Session  // deep copy after the change
+	Presence  Presence // the extension's presence after the change
+	Cause     string   // what happened: one of the Cause constants
+	Device    string   // the device the cause concerns, when one does
+}
+
+// Bus carries events to their consumers.
+type Bus interface{ Publish(Event) }
+
+// CallLog persists the records of ended calls. The store implements it.
+type CallLog interface {
+	AddCallRecords(ctx context.Context, recs []CallRecord) error
+}
+
+// CallRecord is one call-log entry: one per extension party of an ended session.
+type CallRecord struct {
+	ID                 string // the party's id
+	Extension          int64
+	SessionID          string
+	TelephonySessionID string
+	PartyID            string
+	StartTime          time.Time
+	Duration           time.Duration // connected time; whole seconds when stored
+	Direction          Direction
+	From, To           Endpoint
+	Type               string // "Voice"
+	Action             string // "VoIP Call" (extension to extension) or "Phone Call"
+	Result             string // one of the Result constants
+}
