@@ -120,6 +120,12 @@ func TestCallBetweenWidgets(t *testing.T) {
 		}
 	}
 	waitMessage(t, alice.ctx, "rc-adapter-syncPresence", `m.data.telephonyStatus === 'NoCall'`)
+	// The call's last statistics, from the browser's view of the gateway.
+	stats := waitMessage(t, alice.ctx, "rc-call-stats-notify", `m.data.stats && m.data.stats.packetsReceived > 0`)
+	if s := stats.Data["stats"].(map[string]any); s["bytesSent"].(float64) <= 0 || s["mos"] == nil {
+		t.Errorf("call stats %v", s)
+	}
+	waitMessage(t, bob.ctx, "rc-webphone-connection-status-notify", `m.data.connectionStatus === 'connected' && typeof m.data.deviceId === 'string'`)
 
 	// One call-log record per party.
 	db, err := store.Open(context.Background(), alice.dataDir)
@@ -193,4 +199,35 @@ func TestAnsweredElsewhere(t *testing.T) {
 	waitMessage(t, bob2.ctx, "rc-call-end-notify", "")
 	controlCall(t, alice, "hangup", "")
 	waitMessage(t, bob1.ctx, "rc-call-end-notify", "")
+}
+
+// TestInactiveTabCallEvents: with disableInactiveTabCallEvent=1 only the
+// most recently active tab tells its host page about active calls and
+// telephony sessions; every tab still rings.
+func TestInactiveTabCallEvents(t *testing.T) {
+	alice := start(t)
+	signedIn(t, alice, "alice@demo.test", "+16505550100*101")
+	bob1 := alice.second(t)
+	openDemo(t, bob1, "?disableInactiveTabCallEvent=1")
+	popupLogin(t, bob1, "bob@demo.test")
+	waitLoggedIn(t, bob1, "+16505550100*102")
+	waitMessage(t, bob1.ctx, "rc-dialer-status-notify", `m.data.ready === true`)
+	bob2ctx, cancel := chromedp.NewContext(bob1.ctx)
+	t.Cleanup(cancel)
+	bob2 := &env{Addrs: alice.Addrs, ctx: bob2ctx, dataDir: alice.dataDir}
+	openDemo(t, bob2, "?disableInactiveTabCallEvent=1") // the newer tab is the active one
+	waitMessage(t, bob2.ctx, "rc-dialer-status-notify", `m.data.ready === true`)
+
+	eval[any](t, alice.ctx, `RCAdapter.clickToCall('102', true)`)
+	waitMessage(t, bob1.ctx, "rc-call-ring-notify", "")
+	waitMessage(t, bob2.ctx, "rc-call-ring-notify", "")
+	waitMessage(t, bob2.ctx, "rc-active-call-notify", "")
+	waitMessage(t, bob2.ctx, "rc-telephony-session-notify", "")
+	controlCall(t, alice, "hangup", "")
+	waitMessage(t, bob1.ctx, "rc-call-end-notify", "")
+	waitMessage(t, bob2.ctx, "rc-call-end-notify", "")
+	n := eval[int](t, bob1.ctx, `cbDemo.messages.filter(m => m.data.type === 'rc-active-call-notify' || m.data.type === 'rc-telephony-session-notify').length`)
+	if n != 0 {
+		t.Errorf("the inactive tab relayed %d active-call/telephony-session events", n)
+	}
 }

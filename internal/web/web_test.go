@@ -26,7 +26,10 @@ type testEnv struct {
 	hub    *bridge.Hub
 }
 
-func newTestEnv(t *testing.T) *testEnv {
+func newTestEnv(t *testing.T) *testEnv { return newTestEnvWith(t, nil) }
+
+// newTestEnvWith lets a test adjust the handlers' dependencies.
+func newTestEnvWith(t testing.TB, adjust func(*Deps)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, t.TempDir())
@@ -47,10 +50,14 @@ func newTestEnv(t *testing.T) *testEnv {
 	key := []byte(strings.Repeat("k", 32))
 	// Sign-in is tested with the whole server in internal/server; these
 	// tests need no authorization server.
-	srv := NewServer(Config{PublicURL: "http://localhost:8080", DemoURL: hostOrigin, CountryCode: "US"}, Deps{
+	deps := Deps{
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Apps: db, Directory: identity.NewDirectory(db),
 		Hub: hub, Cookies: NewSessionStore(append(key, key...), key), Assets: assets,
-	})
+	}
+	if adjust != nil {
+		adjust(&deps)
+	}
+	srv := NewServer(Config{PublicURL: "http://localhost:8080", DemoURL: hostOrigin, CountryCode: "US"}, deps)
 	ts := httptest.NewServer(srv.Widget())
 	t.Cleanup(ts.Close)
 	return &testEnv{srv: srv, widget: ts, hub: hub}

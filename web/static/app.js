@@ -80,6 +80,41 @@ function newDeviceId() {
 
 // eventsUrlFor is the event stream of this tab: the server registers the
 // device with its phone system while the stream is open.
+// With disableInactiveTabCallEvent these go to the host only from the most
+// recently active tab of the browser, so a host page open in several tabs
+// logs each call once.
+const TAB_SCOPED_EVENTS = ['rc-active-call-notify', 'rc-telephony-session-notify'];
+const ACTIVE_TAB_KEY = 'cb-active-tab';
+
+// trackActiveTab remembers, in this origin's storage (shared by the tabs of
+// the same host site), which tab was shown or used last. Without the flag
+// every tab counts as active.
+function trackActiveTab(enabled, deviceId) {
+  if (!enabled) return { isActive: () => true };
+  const claim = () => {
+    if (document.visibilityState !== 'visible') return;
+    try {
+      localStorage.setItem(ACTIVE_TAB_KEY, deviceId);
+    } catch {
+      // storage refused: every tab relays, as without the flag
+    }
+  };
+  claim();
+  document.addEventListener('visibilitychange', claim);
+  window.addEventListener('focus', claim);
+  window.addEventListener('pointerdown', claim, true);
+  return {
+    isActive() {
+      try {
+        const active = localStorage.getItem(ACTIVE_TAB_KEY);
+        return active === null || active === deviceId;
+      } catch {
+        return true;
+      }
+    },
+  };
+}
+
 function eventsUrlFor(eventsUrl, deviceId) {
   if (!eventsUrl) return '';
   const url = new URL(eventsUrl, window.location.href);
@@ -565,6 +600,7 @@ function start() {
   addStylesheet(config.flags?.stylesUri);
 
   const deviceId = newDeviceId();
+  const activeTab = trackActiveTab(config.flags?.disableInactiveTabCallEvent === true, deviceId);
   const firstSession = bootSession(config);
   // loggedIn repeats session.loggedIn for the bridge: commands wait on it,
   // and a new call on dialerReady, or on dialerProblem saying why the phone
@@ -711,7 +747,7 @@ function start() {
       }
       const patch = STATE_FROM_EVENT[event.type];
       if (patch) store.update(patch(event, store.get()));
-      bridge.relay(event);
+      if (!TAB_SCOPED_EVENTS.includes(event.type) || activeTab.isActive()) bridge.relay(event);
       phone.handleEvent(event);
     },
   });
