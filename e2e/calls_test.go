@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -89,6 +92,7 @@ func TestCallBetweenWidgets(t *testing.T) {
 	// A call to another widget user starts, for the caller, when it rings there.
 	waitMessage(t, alice.ctx, "rc-call-start-notify", "")
 	waitMessage(t, bob.ctx, "rc-adapter-syncPresence", `m.data.telephonyStatus === 'Ringing'`)
+	maybeScreenshot(t, bob, "bob-ringing")
 
 	controlCall(t, bob, "answer", "")
 	waitMessage(t, bob.ctx, "rc-call-start-notify", `m.data.call.callStatus === 'connected'`)
@@ -98,6 +102,7 @@ func TestCallBetweenWidgets(t *testing.T) {
 
 	audioFlows(t, "alice", frameCtx(t, alice))
 	audioFlows(t, "bob", frameCtx(t, bob))
+	maybeScreenshot(t, alice, "alice-in-call")
 
 	controlCall(t, alice, "hold", "")
 	waitMessage(t, alice.ctx, "rc-call-hold-notify", `m.data.call.isOnHold === true`)
@@ -149,6 +154,23 @@ func TestCallBetweenWidgets(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	noSecretsReachedHost(t, alice, false)
+	capture(t, "alice-calls-bob", alice)
+	capture(t, "bob-answers-alice", bob)
+}
+
+// capture keeps every message a host page received when CB_CAPTURE_DIR is
+// set; docs/events.md's examples come from such a run.
+func capture(t *testing.T, name string, e *env) {
+	t.Helper()
+	dir := os.Getenv("CB_CAPTURE_DIR")
+	if dir == "" {
+		return
+	}
+	msgs := eval[[]message](t, e.ctx, `cbDemo.messages`)
+	b, _ := json.MarshalIndent(msgs, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestCallsToTestNumbers dials the built-in test numbers: busy, invalid and
@@ -176,6 +198,7 @@ func TestCallsToTestNumbers(t *testing.T) {
 	audioFlows(t, "alice (tone)", frameCtx(t, e))
 	controlCall(t, e, "hangup", "")
 	waitMessage(t, e.ctx, "rc-call-end-notify", `m.data.call.toNumber === '+15550100'`)
+	capture(t, "test-numbers", e)
 }
 
 // TestAnsweredElsewhere rings bob in two tabs; one answers, the other stops.
