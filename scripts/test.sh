@@ -2,7 +2,8 @@
 # The project's test command. It installs what the tests need when missing
 # (Debian's Chromium for the browser tests), then runs every check:
 # formatting, vet, generated templ files up to date, no wildcard postMessage,
-# and the whole test suite with the race detector, browser tests included.
+# the whole test suite with the race detector (browser tests included), and a
+# short run of every fuzz target over outside input.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,3 +53,14 @@ if unshare -n true 2>/dev/null; then
 else
   go test -race -count=1 "$@" ./...
 fi
+
+step "fuzzing (${FUZZTIME:=5s} per target)"
+# Each parser of outside input gets a short coverage-guided run; a crasher is
+# kept under testdata/fuzz and then fails the normal tests until fixed.
+fuzz_targets=$(grep -rl --include='*_test.go' '^func Fuzz' internal | xargs grep -ho '^func Fuzz[A-Za-z0-9_]*' | sed 's/^func //' | sort -u)
+for target in $fuzz_targets; do
+  pkg=./$(dirname "$(grep -rl --include='*_test.go' "^func $target(" internal | head -1)")
+  echo "-- $pkg $target"
+  go test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZTIME" "$pkg" >/dev/null
+done
+echo "fuzzing: no crashers"

@@ -111,6 +111,9 @@ func CanonicalOrigin(s string) (string, error) {
 		return "", fmt.Errorf("origin %q: want scheme://host[:port] only", s)
 	}
 	host := strings.ToLower(u.Hostname())
+	if host == "" {
+		return "", fmt.Errorf("origin %q: no host", s)
+	}
 	port := u.Port()
 	if port != "" {
 		n := 0

@@ -24,6 +24,8 @@ func TestCanonicalOrigin(t *testing.T) {
 		{"http://127.0.0.1:80811", "", false},
 		{"http://127.0.0.1:0", "", false},
 		{"http://127.0.0.1:-1", "", false},
+		{"https://:", "", false},
+		{"https://:443", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
