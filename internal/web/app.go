@@ -133,6 +133,8 @@ func (s *Server) app(c echo.Context) error {
 		{"form-action", []string{"'self'"}},
 	}.String())
 	h.Set("Permissions-Policy", "microphone=(self), camera=(), geolocation=(), autoplay=(self)")
+	// The widget opens the sign-in popup and must keep its opener link.
+	h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
 	h.Set("Cache-Control", "no-store")
 	return render(c, http.StatusOK, templates.App(templates.AppPage{
 		Nonce:      nonce,

@@ -71,6 +71,7 @@ func (s *Server) demoPage(c echo.Context) error {
 		{"frame-ancestors", []string{"'none'"}},
 	}.String())
 	c.Response().Header().Set("Cache-Control", "no-store")
+	c.Response().Header().Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
 	return render(c, http.StatusOK, templates.Demo(templates.DemoPage{
 		Nonce:        nonce,
 		AdapterSrc:   s.cfg.PublicURL + "/adapter.js?" + q.Encode(),

@@ -131,6 +131,9 @@ func TestAppPage(t *testing.T) {
 			if pp := resp.Header.Get("Permissions-Policy"); !strings.Contains(pp, "microphone=(self)") {
 				t.Errorf("Permissions-Policy %q", pp)
 			}
+			if resp.Header.Get("Cross-Origin-Opener-Policy") != "same-origin-allow-popups" {
+				t.Errorf("COOP %q", resp.Header.Get("Cross-Origin-Opener-Policy"))
+			}
 			if resp.Header.Get("X-Frame-Options") != "" {
 				t.Error("X-Frame-Options would stop every host page")
 			}
