@@ -164,11 +164,27 @@ type (
 	}
 )
 
-// NewSyncPresence builds rc-adapter-syncPresence for a telephony status.
-// User and DND status are the defaults until presence can be set.
-func NewSyncPresence(status string) SyncPresence {
-	p := SyncPresence{Type: EventSyncPresence, TelephonyStatus: status, UserStatus: "Available", DNDStatus: "TakeAllCalls", PresenceStatus: "Available"}
-	if status != string(telephony.NoCall) {
+// NewSyncPresence builds rc-adapter-syncPresence from an extension's
+// telephony status and the user and do-not-disturb status its user set
+// ("" for the defaults, Available and TakeAllCalls). The aggregated
+// presenceStatus is Offline when the user says so, Busy on a call, when the
+// user is Busy or takes no direct calls, else Available.
+func NewSyncPresence(telephonyStatus, userStatus, dndStatus string) SyncPresence {
+	if telephonyStatus == "" {
+		telephonyStatus = string(telephony.NoCall)
+	}
+	if userStatus == "" {
+		userStatus = "Available"
+	}
+	if dndStatus == "" {
+		dndStatus = "TakeAllCalls"
+	}
+	p := SyncPresence{Type: EventSyncPresence, TelephonyStatus: telephonyStatus, UserStatus: userStatus, DNDStatus: dndStatus, PresenceStatus: "Available"}
+	switch {
+	case userStatus == "Offline":
+		p.PresenceStatus = "Offline"
+	case telephonyStatus != string(telephony.NoCall), userStatus == "Busy",
+		dndStatus == "DoNotAcceptAnyCalls", dndStatus == "TakeDepartmentCallsOnly":
 		p.PresenceStatus = "Busy"
 	}
 	return p
@@ -207,7 +223,7 @@ func (m *CallMapper) Messages(ev telephony.Event) []Envelope {
 	status := string(ev.Presence.TelephonyStatus)
 	if m.presence[ev.Extension] != status {
 		m.presence[ev.Extension] = status
-		out = append(out, Envelope{Message: NewSyncPresence(status)})
+		out = append(out, Envelope{Message: NewSyncPresence(status, "", "")})
 	}
 	return out
 }

@@ -53,6 +53,10 @@ type Config struct {
 	ICEServers []string
 	// RingTimeout ends unanswered calls (default 30 s).
 	RingTimeout time.Duration
+	// APIRateLimit requests per APIRateWindow are what each extension may
+	// make of the platform API (default 60 per 10 s).
+	APIRateLimit  int
+	APIRateWindow time.Duration
 
 	// AccessTokenTTL and RefreshTokenTTL override the built-in server's
 	// token lifetimes (one hour; one week of inactivity) — for tests.
@@ -164,11 +168,15 @@ func Run(ctx context.Context, cfg Config) error {
 	srv := web.NewServer(web.Config{
 		PublicURL: publicURL, DemoURL: demoURL,
 		CountryCode: cfg.CountryCode, AreaCode: cfg.AreaCode, ICEServers: gw.ICEServers(),
+		APIRateLimit: cfg.APIRateLimit, APIRateWindow: cfg.APIRateWindow,
 	}, web.Deps{
 		Log: log, Apps: db, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(time.Now),
 		Login: login, Sessions: sessions, Switch: sw, Hub: hub,
-		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets,
+		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, CallLog: db, Presences: db,
 	})
+	if err := srv.ApplyStoredPresence(ctx); err != nil {
+		return fmt.Errorf("apply stored presence: %w", err)
+	}
 	bus.Subscribe(srv.CallEvent)
 	sessions.OnEnd = func(sid string, ext int64, _ error) { srv.SessionEnded(sid, ext) }
 
@@ -213,6 +221,7 @@ func Run(ctx context.Context, cfg Config) error {
 	case runErr = <-errc:
 	}
 	log.Info("shutting down")
+	srv.Drain() // the platform API answers 503 from now on
 	closeCtx, stopClose := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	sw.Close(closeCtx) // ends every call with a reason and writes its call-log records
 	stopClose()

@@ -73,8 +73,12 @@ func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session
 	if rt.owner != 0 {
 		s.mu.Lock()
 		none := len(s.ringDevicesLocked(rt.owner, device)) == 0
+		dnd := s.dnd[rt.owner]
 		s.mu.Unlock()
-		if none {
+		switch {
+		case dnd:
+			fail = dndEnding
+		case none:
 			fail = ending{code: 480, reason: reasonNoDevice, caller: ResultFailed, callee: ResultMissed}
 		}
 	}

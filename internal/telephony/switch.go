@@ -44,6 +44,7 @@ type Switch struct {
 	devices     map[string]Device
 	calls       map[string]*call // active sessions by Session.ID
 	seq         map[int64]uint64 // last sequence per extension
+	dnd         map[int64]bool   // extensions in do-not-disturb (dnd.go)
 	nextSession uint64
 	queue       []Event // events to publish, in sequence order
 	flushing    bool    // a goroutine is publishing the queue
@@ -86,6 +87,7 @@ func New(cfg Config, dir Directory, media Media, bus Bus, log CallLog) *Switch {
 		devices:     map[string]Device{},
 		calls:       map[string]*call{},
 		seq:         map[int64]uint64{},
+		dnd:         map[int64]bool{},
 		nextSession: uint64(max(cfg.Now().UnixMicro(), 0)),
 	}
 }

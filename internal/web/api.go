@@ -2,8 +2,8 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -11,11 +11,26 @@ import (
 	"github.com/callbridge/widget-server/internal/identity"
 )
 
-// apiRoutes mounts the platform REST API. Every call needs a bearer token
-// from the authorization server.
+// apiRoutes mounts the platform REST API (docs/api.md; the OpenAPI document
+// at /restapi/openapi.json lists exactly these routes). Every call under
+// /restapi/v1.0 needs a bearer token from the authorization server and
+// counts against its extension's rate limit. In paths, "~" names the
+// caller's own account or extension; another extension of the account is
+// for administrators only.
 func (s *Server) apiRoutes(e *echo.Echo) {
-	g := e.Group("/restapi/v1.0", s.bearer)
-	g.GET("/account/~/extension/~", s.apiCurrentExtension)
+	e.GET("/restapi/openapi.json", s.openAPI)
+	// The middleware goes on each route, not on the group: a group's
+	// catch-all would answer 404 where the router answers 405.
+	mw := []echo.MiddlewareFunc{s.refuseWhileDraining, s.bearer, s.rateLimit}
+	g := e.Group("/restapi/v1.0")
+	g.GET("/account/:accountId/extension/:extensionId", s.apiGetExtension, mw...)
+	g.GET("/account/:accountId/extension/:extensionId/call-log", s.apiCallLog, mw...)
+	g.GET("/account/:accountId/extension/:extensionId/call-log/:callRecordId", s.apiCallRecord, mw...)
+	g.GET("/account/:accountId/call-log", s.apiAccountCallLog, mw...)
+	g.GET("/account/:accountId/call-log/:callRecordId", s.apiAccountCallRecord, mw...)
+	g.GET("/account/:accountId/extension/:extensionId/active-calls", s.apiActiveCalls, mw...)
+	g.GET("/account/:accountId/extension/:extensionId/presence", s.apiPresence, mw...)
+	g.PUT("/account/:accountId/extension/:extensionId/presence", s.apiSetPresence, mw...)
 }
 
 type ctxKey string
@@ -61,6 +76,76 @@ type apiCaller struct {
 func caller(c echo.Context) apiCaller {
 	v, _ := c.Get(string(extensionKey)).(apiCaller)
 	return v
+}
+
+// errAdminOnly answers requests for resources of another extension or of the
+// whole account by a user who is not an administrator.
+var errAdminOnly = &Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
+	Message: "this resource is for administrators of the account only"}
+
+// apiAccount checks the path's accountId: "~" or the caller's own account's
+// id. Other accounts are not found, whether or not they exist.
+func apiAccount(c echo.Context) (identity.Account, error) {
+	who := caller(c)
+	if id := c.Param("accountId"); id != "~" && id != strconv.FormatInt(who.Account.ID, 10) {
+		return identity.Account{}, &Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such account"}
+	}
+	return who.Account, nil
+}
+
+// apiAdminAccount is apiAccount for resources of the whole account.
+func apiAdminAccount(c echo.Context) (identity.Account, error) {
+	a, err := apiAccount(c)
+	if err == nil && !caller(c).Extension.Admin() {
+		return identity.Account{}, errAdminOnly
+	}
+	return a, err
+}
+
+// apiTarget resolves the path's account and extension: the caller's own
+// ("~" or its id), or — for an administrator — another extension of the
+// same account. Others are refused before anything is looked up.
+func (s *Server) apiTarget(c echo.Context) (identity.Account, identity.Extension, error) {
+	acct, err := apiAccount(c)
+	if err != nil {
+		return identity.Account{}, identity.Extension{}, err
+	}
+	who := caller(c)
+	id := c.Param("extensionId")
+	if id == "~" || id == strconv.FormatInt(who.Extension.ID, 10) {
+		return acct, who.Extension, nil
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return identity.Account{}, identity.Extension{}, &Error{Status: http.StatusNotFound, Code: "NotFound",
+			Message: "no such extension: use its numeric id or ~"}
+	}
+	if !who.Extension.Admin() {
+		return identity.Account{}, identity.Extension{}, errAdminOnly
+	}
+	a, x, err := s.Directory.ExtensionWithAccount(c.Request().Context(), n)
+	if errors.Is(err, identity.ErrNotFound) || err == nil && a.ID != acct.ID {
+		return identity.Account{}, identity.Extension{}, &Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such extension"}
+	}
+	if err != nil {
+		return identity.Account{}, identity.Extension{}, err
+	}
+	return a, x, nil
+}
+
+// accountURI and extensionURI are the canonical URIs of those resources.
+func (s *Server) accountURI(accountID int64) string {
+	return s.cfg.PublicURL + "/restapi/v1.0/account/" + strconv.FormatInt(accountID, 10)
+}
+
+func (s *Server) extensionURI(accountID, extensionID int64) string {
+	return s.accountURI(accountID) + "/extension/" + strconv.FormatInt(extensionID, 10)
+}
+
+// apiExtensionRef names an extension inside another resource.
+type apiExtensionRef struct {
+	ID  int64  `json:"id"`
+	URI string `json:"uri"`
 }
 
 // apiExtension is the extension resource (seeds/001 field names).
@@ -114,19 +199,22 @@ type apiCountry struct {
 	ISOCode string `json:"isoCode"`
 }
 
-// apiCurrentExtension answers GET /restapi/v1.0/account/~/extension/~, the
-// first call every client makes: who am I.
-func (s *Server) apiCurrentExtension(c echo.Context) error {
-	who := caller(c)
-	a, x := who.Account, who.Extension
+// apiGetExtension answers GET /restapi/v1.0/account/~/extension/~, the first
+// call every client makes: who am I. Administrators may read other
+// extensions of their account by id.
+func (s *Server) apiGetExtension(c echo.Context) error {
+	a, x, err := s.apiTarget(c)
+	if err != nil {
+		return err
+	}
 	first, last, _ := strings.Cut(x.Name, " ")
 	numbers := []apiNumber{{PhoneNumber: a.MainNumber, UsageType: "MainCompanyNumber"}}
 	for _, n := range x.DirectNumbers {
 		numbers = append(numbers, apiNumber{PhoneNumber: n, UsageType: "DirectNumber"})
 	}
-	base := fmt.Sprintf("%s/restapi/v1.0/account/%d", s.cfg.PublicURL, a.ID)
+	base := s.accountURI(a.ID)
 	return c.JSON(http.StatusOK, apiExtension{
-		URI:              fmt.Sprintf("%s/extension/%d", base, x.ID),
+		URI:              s.extensionURI(a.ID, x.ID),
 		ID:               x.ID,
 		ExtensionNumber:  x.Number,
 		Name:             x.Name,

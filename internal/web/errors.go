@@ -9,12 +9,21 @@ import (
 )
 
 // Error is the one error shape handlers return. Status and Code reach the
-// client with Message; the wrapped Err goes only to the log.
+// client with Message, and Param names the request parameter (query
+// parameter or body field) at fault, if one is; the wrapped Err goes only to
+// the log.
 type Error struct {
 	Status  int
 	Code    string
 	Message string
+	Param   string
 	Err     error
+}
+
+// invalidParam is the 400 answer to a request parameter with a bad value.
+func invalidParam(name, why string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Param: name,
+		Message: "Parameter [" + name + "] value is invalid: " + why}
 }
 
 func (e *Error) Error() string {
@@ -26,10 +35,18 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// errorBody is the JSON every API error answers with.
+// errorBody is the JSON every error answers with (seeds/001 "Errors"):
+// the error, and in errors the same with the parameter it concerns.
 type errorBody struct {
-	ErrorCode string `json:"errorCode"`
-	Message   string `json:"message"`
+	ErrorCode string        `json:"errorCode"`
+	Message   string        `json:"message"`
+	Errors    []errorDetail `json:"errors"`
+}
+
+type errorDetail struct {
+	ErrorCode     string `json:"errorCode"`
+	Message       string `json:"message"`
+	ParameterName string `json:"parameterName,omitempty"`
 }
 
 // errorHandler maps any error a handler returns to a status and the JSON body,
@@ -52,7 +69,8 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			c.NoContent(e.Status)
 			return
 		}
-		c.JSON(e.Status, errorBody{ErrorCode: e.Code, Message: e.Message})
+		c.JSON(e.Status, errorBody{ErrorCode: e.Code, Message: e.Message,
+			Errors: []errorDetail{{ErrorCode: e.Code, Message: e.Message, ParameterName: e.Param}}})
 	}
 }
 
@@ -74,6 +92,10 @@ func toError(err error) *Error {
 			return &Error{Status: he.Code, Code: "Unauthorized", Message: "authentication required"}
 		case http.StatusTooManyRequests:
 			return &Error{Status: he.Code, Code: "TooManyRequests", Message: "too many requests"}
+		case http.StatusForbidden:
+			return &Error{Status: he.Code, Code: "Forbidden", Message: "not allowed"}
+		case http.StatusServiceUnavailable:
+			return &Error{Status: he.Code, Code: "ServiceUnavailable", Message: "the service is unavailable; try again later"}
 		}
 		if he.Code < 500 {
 			return &Error{Status: he.Code, Code: "BadRequest", Message: http.StatusText(he.Code)}

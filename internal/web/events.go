@@ -66,6 +66,7 @@ func (s *Server) events(c echo.Context) error {
 // rc-* messages the bridge maps it to, in order.
 func (s *Server) CallEvent(ev telephony.Event) {
 	for _, env := range s.calls.Messages(ev) {
+		env = s.withUserPresence(ev.Extension, env)
 		if _, err := s.Hub.Publish(extensionGroup(ev.Extension), env); err != nil {
 			s.log.Warn("call event not delivered", "extension", ev.Extension, "err", err)
 		}

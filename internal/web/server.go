@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -30,6 +31,10 @@ type Config struct {
 	CountryCode, AreaCode string
 	// ICEServers are the STUN/TURN URLs the widget's RTCPeerConnections use.
 	ICEServers []string
+	// APIRateLimit requests per APIRateWindow are what each extension may
+	// make of the platform API (default 60 per 10 s); more are answered 429.
+	APIRateLimit  int
+	APIRateWindow time.Duration
 }
 
 // Deps are the parts the handlers use.
@@ -45,6 +50,8 @@ type Deps struct {
 	Hub        *bridge.Hub
 	Cookies    sessions.Store
 	Assets     *Assets
+	CallLog    CallLogStore  // nil: the call log is empty
+	Presences  PresenceStore // nil: presence cannot be set
 }
 
 // Server holds the handlers' dependencies.
@@ -55,11 +62,22 @@ type Server struct {
 	stream  bridge.StreamConfig
 	devices devices
 	calls   *bridge.CallMapper
+
+	limiter      *rateLimiter  // of the platform API, per extension
+	userPresence presenceCache // what users set of their presence
+	draining     atomic.Bool   // the server is shutting down
 }
 
 // NewServer wires the handlers.
 func NewServer(cfg Config, deps Deps) *Server {
-	return &Server{Deps: deps, cfg: cfg, log: deps.Log, calls: bridge.NewCallMapper()}
+	if cfg.APIRateLimit <= 0 {
+		cfg.APIRateLimit = DefaultAPIRateLimit
+	}
+	if cfg.APIRateWindow <= 0 {
+		cfg.APIRateWindow = DefaultAPIRateWindow
+	}
+	return &Server{Deps: deps, cfg: cfg, log: deps.Log, calls: bridge.NewCallMapper(),
+		limiter: newRateLimiter(cfg.APIRateLimit, cfg.APIRateWindow, time.Now)}
 }
 
 // maxBody bounds every request body of the widget origin.

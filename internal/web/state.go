@@ -68,7 +68,8 @@ func (s *Server) signedOutState(app identity.App) sessionState {
 }
 
 // signedInState describes a signed-in extension. Presence is the
-// extension's: no call yet, available, taking calls.
+// default, no call, available, taking calls, until signedIn fills in the
+// extension's.
 func (s *Server) signedInState(app identity.App, acct identity.Account, ext identity.Extension) sessionState {
 	return sessionState{
 		LoggedIn:              true,
@@ -115,7 +116,11 @@ func (s *Server) signedIn(ctx context.Context, app identity.App, sid string) (se
 		s.Sessions.End(ctx, sid)
 		return sessionState{}, oauth.ErrSessionEnded
 	}
-	return s.signedInState(app, acct, ext), nil
+	st := s.signedInState(app, acct, ext)
+	if st.Presence, err = s.widgetPresence(ctx, ext.ID); err != nil {
+		return sessionState{}, err
+	}
+	return st, nil
 }
 
 // SessionEnded tells a session's widgets that it ended on the server (the

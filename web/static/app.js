@@ -625,6 +625,14 @@ function start() {
     return true;
   }
 
+  // showPage is navigate for the host page: the page it asks for shows,
+  // over a call in progress too.
+  function showPage(path) {
+    if (!navigate(path)) return false;
+    phone.foldCall();
+    return true;
+  }
+
   const setLogin = (login) => store.update({ login: Object.freeze({ ...LOGIN_IDLE, ...login }) });
 
   // applySession takes a session from the server: it tells the host what
@@ -693,7 +701,7 @@ function start() {
     config,
     getState: store.get,
     actions: {
-      navigate,
+      navigate: showPage,
       showAlert,
       login: startSignIn,
       logout: signOut,

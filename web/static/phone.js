@@ -30,6 +30,9 @@ const DTMF_GAP_MS = 70;
 const MAX_NUMBER_LENGTH = 64;
 // The in-call keypad shows this many of the last tones sent.
 const MAX_TONES_SHOWN = 24;
+// A new call from the host is answered once placed or after this long,
+// within the host's 5 s limit for an answer; later failures come as events.
+const NEW_CALL_ANSWER_MS = 3_000;
 // Holding the 0 key this long types a +.
 const PLUS_HOLD_MS = 600;
 // Finished calls are remembered so that late answers and events for them
@@ -275,8 +278,8 @@ function createRingtone() {
 // createPhone starts the web phone.
 //   config:    the widget's boot configuration (flags, iceServers, region)
 //   deviceId:  this tab's device, as its event stream registered it
-//   store:     the widget's store; the phone reads the session and the route,
-//              and keeps dialerReady and dialerProblem in it
+//   store:     the widget's store; the phone reads the session from it and
+//              keeps dialerReady and dialerProblem in it
 //   request:   request(method, url, body) → Promise of the server's JSON answer,
 //              rejecting with an Error that carries the server's code
 //   navigate:  navigate(path) changes the widget's page
@@ -299,7 +302,7 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
   let focused = null;
   let collapsed = false;
   let padOpen = false;
-  // What the panel says for a moment after its call ended: {name, number, text}.
+  // What the panel says for a moment after its call ended: {id, name, number, text}.
   let ended = null;
   let endedTimer = 0;
   let clockTimer = 0;
@@ -307,7 +310,7 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
   let watchedPermission = null;
   let link = '';
   let postedLink = '';
-  let route = store.get().route;
+  let signedIn = store.get().session.loggedIn;
   let lastDialled = '';
   let typed = '';
   // The rows of the /calls page, by call entry.
@@ -417,9 +420,8 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
     const { pc } = entry;
     if (pc && entry.connectedAt) reportStats(entry, pc).finally(() => closeMedia(entry));
     else closeMedia(entry);
-    entry.notification?.close();
     if (shown) showEnded(entry);
-    render();
+    ringingChanged();
   }
 
   function endText(entry) {
@@ -552,11 +554,13 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
       const answer = await request('POST', CALLS_URL, { deviceId, to, sdp });
       const call = readCall(answer.call);
       if (!call) throw phoneError('badResponse', 'The server did not say which call it placed.');
-      if (entry.done) {
+      if (entry.done && !entry.id) {
         // Hung up before the server named the call: end it there too.
-        if (call.callStatus !== STATUS.finished) sendAction(call.id, 'hangup').catch((err) => warn(`could not cancel call ${call.id}: ${err.message}`));
-        return;
+        sendAction(call.id, 'hangup').catch((err) => warn(`could not cancel call ${call.id}: ${err.message}`));
+        throw phoneError('cancelled', 'The call was cancelled.');
       }
+      // Ended already: its events said how.
+      if (entry.done) return;
       // Events may have named the call already, with news newer than this answer.
       if (!entry.id) applyCall(call);
       if (entry.done) return;
@@ -876,21 +880,22 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
   }
 
   // stateChanged follows the widget's state: it keeps the dialer's
-  // readiness in the store, ends the calls of a user who signed out, and
-  // folds the call panel away when the page changes.
+  // readiness in the store and ends the calls of a user who signed out.
   function stateChanged(state) {
     const { ready, problem } = dialerStatus(state);
     if (state.dialerReady !== ready || state.dialerProblem !== problem) {
       store.update({ dialerReady: ready, dialerProblem: problem });
       return; // the store calls back with the new state
     }
-    if (!state.session.loggedIn && entries().length > 0) {
+    if (state.session.loggedIn !== signedIn) {
+      signedIn = state.session.loggedIn;
+      // The stream reopens for the user who signed in; until then the
+      // link's state is not known.
+      if (signedIn) link = '';
+    }
+    if (!signedIn && entries().length > 0) {
       finishAll();
       ringingChanged();
-    }
-    if (state.route !== route) {
-      route = state.route;
-      if (currentEntry()) collapsed = true;
     }
     postLink();
     render();
@@ -906,7 +911,7 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
 
   function postLink() {
     if (!link) return;
-    const status = store.get().session.loggedIn ? link : 'disconnected';
+    const status = signedIn ? link : 'disconnected';
     if (status === postedLink) return;
     postedLink = status;
     post({ type: 'rc-webphone-connection-status-notify', connectionStatus: status, deviceId });
@@ -915,14 +920,13 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
   // -------------------------------------------------------------------------
   // Commands of the host (through the bridge)
 
-  const NEW_CALL_ANSWER_MS = 3000;
-
   async function newCall(phoneNumber, toCall) {
     const number = phoneNumber.trim();
     if (number.length > MAX_NUMBER_LENGTH) {
       return { error: 'invalidNumber', message: `phoneNumber has at most ${MAX_NUMBER_LENGTH} characters` };
     }
     navigate('/dialer');
+    foldCall();
     setNumber(number);
     if (!toCall) return OK;
     // The host hears back within its 5 s request limit even when the first
@@ -1040,6 +1044,13 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
       return;
     }
     placeCall(number);
+  }
+
+  // foldCall folds the call panel into the call bar so that the page shows.
+  function foldCall() {
+    if (!currentEntry()) return;
+    collapsed = true;
+    render();
   }
 
   // -------------------------------------------------------------------------
@@ -1250,19 +1261,14 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
       const key = event.target.closest('[data-dtmf]');
       if (key) act(currentEntry(), 'dtmf', { dtmf: key.dataset.dtmf });
     });
-    ui.minimize.addEventListener('click', () => {
-      collapsed = true;
-      render();
-    });
+    ui.minimize.addEventListener('click', foldCall);
     ui.bar.addEventListener('click', () => {
       collapsed = false;
       render();
     });
     // Picking a page folds the call away, even the page already shown.
     ui.tabs.addEventListener('click', (event) => {
-      if (!event.target.closest('[data-nav]') || !currentEntry()) return;
-      collapsed = true;
-      render();
+      if (event.target.closest('[data-nav]')) foldCall();
     });
   }
 
@@ -1287,6 +1293,7 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
   return {
     handleEvent,
     linkChanged,
+    foldCall,
     resync: () => resync().catch((err) => warn(`could not refresh the calls: ${err.message}`)),
     newCall,
     controlCall,
