@@ -78,8 +78,6 @@ function newDeviceId() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-// eventsUrlFor is the event stream of this tab: the server registers the
-// device with its phone system while the stream is open.
 // With disableInactiveTabCallEvent these go to the host only from the most
 // recently active tab of the browser, so a host page open in several tabs
 // logs each call once.
@@ -115,6 +113,8 @@ function trackActiveTab(enabled, deviceId) {
   };
 }
 
+// eventsUrlFor is the event stream of this tab: the server registers the
+// device with its phone system while the stream is open.
 function eventsUrlFor(eventsUrl, deviceId) {
   if (!eventsUrl) return '';
   const url = new URL(eventsUrl, window.location.href);

@@ -185,13 +185,14 @@ async function makeOffer(pc) {
 //   R = 93.2 − Le/40               when Le < 160 ms
 //   R = 93.2 − (Le − 120)/10       otherwise
 //   R = R − 2.5·lossPct            (lossPct: packets lost, in percent)
-//   MOS = 1 + 0.035·R + 7·10⁻⁶·R·(R − 60)·(100 − R), clamped to 1–4.5
+//   MOS = 1 + 0.035·R + 7·10⁻⁶·R·(R − 60)·(100 − R) with R held to 0–100,
+//   clamped to 1–4.5
 export function estimateMos({ rttMs, jitterMs, packetsLost, packetsReceived }) {
   const latency = rttMs / 2 + 2 * jitterMs + 10;
   const expected = packetsLost + packetsReceived;
   const lossPct = expected > 0 ? (100 * Math.max(0, packetsLost)) / expected : 0;
-  let r = latency < 160 ? 93.2 - latency / 40 : 93.2 - (latency - 120) / 10;
-  r -= 2.5 * lossPct;
+  const delayed = latency < 160 ? 93.2 - latency / 40 : 93.2 - (latency - 120) / 10;
+  const r = Math.min(100, Math.max(0, delayed - 2.5 * lossPct));
   const mos = 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r);
   return Math.round(Math.min(4.5, Math.max(1, mos)) * 100) / 100;
 }
