@@ -36,17 +36,7 @@ func (s *Server) Demo() http.Handler {
 // host's own page receives the code and hands the URL to the demo page that
 // opened it, which passes it to the widget.
 func (s *Server) demoCallback(c echo.Context) error {
-	nonce := newNonce()
-	h := c.Response().Header()
-	h.Set("Content-Security-Policy", csp{
-		{"default-src", []string{"'none'"}},
-		{"script-src", []string{"'nonce-" + nonce + "'"}},
-		{"style-src", []string{"'self'"}},
-		{"frame-ancestors", []string{"'none'"}},
-		{"base-uri", []string{"'none'"}},
-	}.String())
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
+	nonce := callbackPageHeaders(c)
 	return render(c, http.StatusOK, templates.Callback(templates.CallbackPage{Nonce: nonce, StaticBase: s.Assets.Base()}))
 }
 

@@ -166,6 +166,17 @@ func (s *Server) renderLogin(c echo.Context, status int, ar *identity.AuthorizeR
 // redirectPage is where the sign-in popup lands: its script hands the URL
 // (with code and state) to the widget that opened it, at our exact origin.
 func (s *Server) redirectPage(c echo.Context) error {
+	nonce := callbackPageHeaders(c)
+	return render(c, http.StatusOK, templates.Redirect(templates.RedirectPage{
+		Nonce: nonce, StaticBase: s.Assets.Base(), WidgetOrigin: s.cfg.PublicURL,
+	}))
+}
+
+// callbackPageHeaders secures a page that receives a sign-in redirect and
+// hands its URL to the window that opened it: one nonce script, no framing,
+// no caching, and no referrer that could carry the code onwards. It returns
+// the nonce.
+func callbackPageHeaders(c echo.Context) string {
 	nonce := newNonce()
 	h := c.Response().Header()
 	h.Set("Content-Security-Policy", csp{
@@ -177,7 +188,5 @@ func (s *Server) redirectPage(c echo.Context) error {
 	}.String())
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
-	return render(c, http.StatusOK, templates.Redirect(templates.RedirectPage{
-		Nonce: nonce, StaticBase: s.Assets.Base(), WidgetOrigin: s.cfg.PublicURL,
-	}))
+	return nonce
 }
