@@ -1,0 +1,165 @@
+package bridge
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callbridge/widget-server/internal/telephony"
+)
+
+// benchSession is a connected call between two extensions, as the switch
+// hands it over with each event.
+func benchSession() telephony.Session {
+	now := time.Unix(1_700_000_000, 0)
+	from := telephony.Endpoint{PhoneNumber: "+16505550101", Name: "Alice Adams", ExtensionNumber: "101", ExtensionID: 1}
+	to := telephony.Endpoint{PhoneNumber: "+16505550102", Name: "Bob Brown", ExtensionNumber: "102", ExtensionID: 2}
+	return telephony.Session{
+		ID: "s-4f2a9c0d1e", SessionID: "1700000000000001", Origin: "Call",
+		Created: now, Connected: now.Add(3 * time.Second),
+		Parties: []telephony.Party{
+			{ID: "p-a1b2c3", Direction: telephony.Outbound, From: from, To: to, Status: telephony.StatusAnswered, Owner: 1, Device: "dev-alice-0001"},
+			{ID: "p-d4e5f6", Direction: telephony.Inbound, From: from, To: to, Status: telephony.StatusAnswered, Owner: 2, Device: "dev-bob-0002"},
+		},
+	}
+}
+
+// BenchmarkEncodeEvent is the cost of turning one switch event into the
+// rc-* messages of an extension's widgets and encoding them, as
+// Hub.Publish does once per message whatever the number of subscribers.
+func BenchmarkEncodeEvent(b *testing.B) {
+	s := benchSession()
+	p := s.Parties[0]
+	b.Run("rc-call-mute-notify", func(b *testing.B) {
+		env := Envelope{To: p.Device, Message: CallNotify{Type: EventCallMute, Call: webphoneCall(s, p)}}
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := json.Marshal(env); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("rc-telephony-session-notify", func(b *testing.B) {
+		msg := TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(s, 7, time.Now())}
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := json.Marshal(msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("mute: map and encode all", func(b *testing.B) {
+		m := NewCallMapper()
+		ev := telephony.Event{Extension: 1, Sequence: 7, Session: s, Cause: "mute", Device: p.Device}
+		b.ReportAllocs()
+		for range b.N {
+			for _, env := range m.Messages(ev) {
+				if _, err := json.Marshal(env); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkWriteEvent is one subscriber's share of a delivery: formatting
+// an event onto its stream's buffer and flushing it. "current" is
+// writeEvent; "single-line" is the same output written without copying
+// when the data has no line break, as encoded JSON never has (a candidate
+// change, kept here to measure it).
+func BenchmarkWriteEvent(b *testing.B) {
+	s := benchSession()
+	data, err := json.Marshal(TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(s, 7, time.Now())})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := Event{ID: "lq3x9k2.1234", Data: data}
+	for _, tc := range []struct {
+		name  string
+		write func(*bufio.Writer, Event)
+	}{{"current", writeEvent}, {"single-line", writeEventSingleLine}} {
+		b.Run(tc.name, func(b *testing.B) {
+			bw := bufio.NewWriterSize(io.Discard, 4096)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for range b.N {
+				tc.write(bw, ev)
+				if err := bw.Flush(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// writeEventSingleLine writes ev as writeEvent does, without the copies
+// when its data is one line.
+func writeEventSingleLine(bw *bufio.Writer, ev Event) {
+	if bytes.ContainsAny(ev.Data, "\r\n") {
+		writeEvent(bw, ev)
+		return
+	}
+	bw.WriteString("id: ")
+	bw.WriteString(ev.ID)
+	bw.WriteString("\ndata: ")
+	bw.Write(ev.Data)
+	bw.WriteString("\n\n")
+}
+
+// BenchmarkBroadcast publishes one event to a group of n subscribers and
+// waits until every subscriber has written it to its stream buffer and
+// flushed (to io.Discard: the socket write is not included). ns/delivery is
+// the time per subscriber.
+func BenchmarkBroadcast(b *testing.B) {
+	data := TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(benchSession(), 7, time.Now())}
+	for _, n := range []int{100, 1000, 10000} {
+		for _, w := range []struct {
+			name  string
+			write func(*bufio.Writer, Event)
+		}{{"current", writeEvent}, {"single-line", writeEventSingleLine}} {
+			b.Run(fmt.Sprintf("subscribers=%d/%s", n, w.name), func(b *testing.B) {
+				broadcast(b, n, data, w.write)
+			})
+		}
+	}
+}
+
+func broadcast(b *testing.B, n int, data any, write func(*bufio.Writer, Event)) {
+	h := NewHub(HubConfig{})
+	var done sync.WaitGroup
+	var subs sync.WaitGroup
+	for range n {
+		s, _, _, err := h.Subscribe("ext:1", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		subs.Add(1)
+		go func() {
+			defer subs.Done()
+			bw := bufio.NewWriterSize(io.Discard, 4096)
+			for ev := range s.C {
+				write(bw, ev)
+				_ = bw.Flush()
+				done.Done()
+			}
+		}()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		done.Add(n)
+		if _, err := h.Publish("ext:1", data); err != nil {
+			b.Fatal(err)
+		}
+		done.Wait()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/delivery")
+	h.Shutdown()
+	subs.Wait()
+}
