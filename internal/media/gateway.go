@@ -96,6 +96,9 @@ type Gateway struct {
 }
 
 // New opens the gateway's UDP socket and prepares the shared settings.
+// udpReadBuffer is the receive buffer asked for the shared UDP socket.
+const udpReadBuffer = 4 << 20
+
 func New(cfg Config) (*Gateway, error) {
 	log := cfg.Logger
 	if log == nil {
@@ -118,6 +121,13 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("media: listen udp: %w", err)
 	}
 	port := conn.LocalAddr().(*net.UDPAddr).Port
+	// Every call shares this one socket: the kernel's default receive buffer
+	// (about 200 KB) overflows in bursts from about 150 calls on, which is
+	// where loss began in docs/performance.md. The kernel caps the request
+	// at net.core.rmem_max.
+	if err := conn.SetReadBuffer(udpReadBuffer); err != nil {
+		log.Warn("media: could not enlarge the UDP receive buffer", "err", err)
+	}
 
 	loggers := &pionLoggers{log: log}
 	var mux ice.UDPMux = webrtc.NewICEUDPMux(loggers.NewLogger("udpmux"), conn)
