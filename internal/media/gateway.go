@@ -95,10 +95,10 @@ type Gateway struct {
 	wg     sync.WaitGroup // failure handlers
 }
 
-// New opens the gateway's UDP socket and prepares the shared settings.
 // udpReadBuffer is the receive buffer asked for the shared UDP socket.
 const udpReadBuffer = 4 << 20
 
+// New opens the gateway's UDP socket and prepares the shared settings.
 func New(cfg Config) (*Gateway, error) {
 	log := cfg.Logger
 	if log == nil {
