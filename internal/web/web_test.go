@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"io"
 	"log/slog"
@@ -152,6 +153,23 @@ func TestAppPage(t *testing.T) {
 				t.Fatalf("session cookie %+v", cookie)
 			}
 		})
+	}
+}
+
+func TestAppPageIsGzipped(t *testing.T) {
+	env := newTestEnv(t)
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	resp, body := get(t, client, env.widget.URL+"/app?clientId=demo", "Accept-Encoding", "gzip")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("status %d, encoding %q", resp.StatusCode, resp.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(zr)
+	if !strings.Contains(string(page), `id="cb-config"`) || len(body) >= len(page)/3 {
+		t.Fatalf("gzipped %d bytes of a %d-byte page", len(body), len(page))
 	}
 }
 
