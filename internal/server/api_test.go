@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -708,41 +706,6 @@ func waitRecord(t *testing.T, p *platform, id string) map[string]any {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// runUntil starts the real program and returns when it listens; it stops
-// when ctx ends or, at the latest, with the test. done reports its result.
-func runUntil(t *testing.T, ctx context.Context, cfg Config) (*instance, <-chan error) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(ctx)
-	cfg.Listen, cfg.DemoListen = "127.0.0.1:0", "127.0.0.1:0"
-	var logs io.Writer = io.Discard
-	if testing.Verbose() {
-		logs = os.Stderr
-	}
-	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ready := make(chan Addrs, 1)
-	cfg.Ready = func(a Addrs) { ready <- a }
-	done := make(chan error, 1)
-	result := make(chan error, 1)
-	go func() { err := Run(ctx, cfg); done <- err; result <- err }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-result:
-		case <-time.After(20 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
-	select {
-	case a := <-ready:
-		return &instance{Addrs: a, dataDir: cfg.DataDir}, done
-	case err := <-done:
-		t.Fatalf("server did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not start")
-	}
-	return nil, nil
 }
 
 // curlBlock finds the runnable examples of docs/api.md: fenced blocks whose

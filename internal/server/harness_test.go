@@ -26,6 +26,16 @@ type instance struct {
 // startServer runs the real program on loopback and stops it at test end.
 func startServer(t *testing.T, cfg Config) *instance {
 	t.Helper()
+	srv, _ := runUntil(t, context.Background(), cfg)
+	return srv
+}
+
+// runUntil starts the real program and returns when it listens; it stops
+// when ctx ends or, at the latest, with the test. done reports its result.
+// Unset listeners are free loopback ports; an unset data dir is a temp dir.
+func runUntil(t *testing.T, ctx context.Context, cfg Config) (*instance, <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
@@ -42,26 +52,29 @@ func startServer(t *testing.T, cfg Config) *instance {
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ready := make(chan Addrs, 1)
 	cfg.Ready = func(a Addrs) { ready <- a }
-	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg) }()
-	select {
-	case a := <-ready:
-		t.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil {
+	result := make(chan error, 1)
+	go func() { err := Run(ctx, cfg); done <- err; result <- err }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-result:
+			if err != nil {
 				t.Errorf("server: %v", err)
 			}
-		})
-		return &instance{Addrs: a, dataDir: cfg.DataDir}
+		case <-time.After(20 * time.Second):
+			t.Error("server did not stop")
+		}
+	})
+	select {
+	case a := <-ready:
+		return &instance{Addrs: a, dataDir: cfg.DataDir}, done
 	case err := <-done:
-		cancel()
 		t.Fatalf("server did not start: %v", err)
 	case <-time.After(20 * time.Second):
-		cancel()
 		t.Fatal("server did not start")
 	}
-	return nil
+	return nil, nil
 }
 
 // secureJar keeps Secure cookies on plain-HTTP loopback URLs, as browsers do

@@ -56,12 +56,7 @@ func TestStopDuringCall(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg := Config{Listen: "127.0.0.1:0", DemoListen: "127.0.0.1:0", DataDir: t.TempDir()}
-	ready := make(chan Addrs, 1)
-	cfg.Ready = func(a Addrs) { ready <- a }
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg) }()
-	srv := &instance{Addrs: <-ready, dataDir: cfg.DataDir}
+	srv, done := runUntil(t, ctx, Config{})
 
 	iframe := browser()
 	openWidget(t, iframe, srv)
@@ -100,7 +95,7 @@ func TestStopDuringCall(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the server did not stop")
 	}
-	db, err := store.Open(context.Background(), cfg.DataDir)
+	db, err := store.Open(context.Background(), srv.dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
