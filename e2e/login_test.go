@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -131,22 +132,15 @@ func authorizeOverHTTP(t *testing.T, authURL, username, password string) string 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var page strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := resp.Body.Read(buf)
-		page.WriteString(string(buf[:n]))
-		if err != nil {
-			break
-		}
-	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	m := csrfRe.FindStringSubmatch(page.String())
+	page := string(body)
+	m := csrfRe.FindStringSubmatch(page)
 	if m == nil {
 		t.Fatalf("sign-in page %d without CSRF field", resp.StatusCode)
 	}
 	form := url.Values{"csrf_token": {m[1]}, "username": {username}, "password": {password}}
-	for _, h := range hiddenRe.FindAllStringSubmatch(page.String(), -1) {
+	for _, h := range hiddenRe.FindAllStringSubmatch(page, -1) {
 		if h[1] != "csrf_token" {
 			form.Add(h[1], strings.NewReplacer("&amp;", "&", "&#34;", `"`, "&#39;", "'").Replace(h[2]))
 		}

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -443,7 +444,7 @@ func WebphoneCalls(sessions []telephony.Session, ext int64, device string) []Web
 			if p.Owner != ext {
 				continue
 			}
-			if p.Device == device || containsString(p.Ringing, device) {
+			if p.Device == device || slices.Contains(p.Ringing, device) {
 				calls = append(calls, webphoneCall(s, p))
 			}
 		}
@@ -458,13 +459,4 @@ func CallFor(s telephony.Session, ext int64) (WebphoneCall, bool) {
 		return WebphoneCall{}, false
 	}
 	return webphoneCall(s, p), true
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
