@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -708,7 +709,11 @@ func waitRecord(t *testing.T, p *platform, id string) map[string]any {
 	}
 }
 
-// curlBlock finds the runnable examples of docs/api.md: fenced blocks whose
+// docsSeeders prepare what the examples of docs/api-*.md refer to; each
+// returns the variables ($NAME) its examples use.
+var docsSeeders []func(t *testing.T, srv *instance, admin *platform) map[string]string
+
+// curlBlock finds the runnable examples of docs/api*.md: fenced blocks whose
 // info string is "sh test".
 var curlBlock = regexp.MustCompile("(?s)```sh test\n(.*?)```")
 
@@ -722,15 +727,21 @@ func TestDocsCurlExamples(t *testing.T) {
 	if err != nil {
 		t.Fatalf("curl is needed to run the examples of docs/api.md and was not found in PATH: %v", err)
 	}
-	doc, err := os.ReadFile("../../docs/api.md")
-	if err != nil {
-		t.Fatal(err)
+	files, err := filepath.Glob("../../docs/api*.md")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no docs/api*.md: %v", err)
 	}
 	var commands []string
-	for _, m := range curlBlock.FindAllStringSubmatch(string(doc), -1) {
-		for _, cmd := range strings.Split(strings.ReplaceAll(m[1], "\\\n", " "), "\n") {
-			if cmd = strings.TrimSpace(cmd); cmd != "" && !strings.HasPrefix(cmd, "#") {
-				commands = append(commands, cmd)
+	for _, f := range files {
+		doc, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range curlBlock.FindAllStringSubmatch(string(doc), -1) {
+			for _, cmd := range strings.Split(strings.ReplaceAll(m[1], "\\\n", " "), "\n") {
+				if cmd = strings.TrimSpace(cmd); cmd != "" && !strings.HasPrefix(cmd, "#") {
+					commands = append(commands, cmd)
+				}
 			}
 		}
 	}
@@ -744,6 +755,9 @@ func TestDocsCurlExamples(t *testing.T) {
 		PartyID: "p-docs1", StartTime: time.Now().Add(-time.Hour), Duration: 61 * time.Second, Direction: telephony.Outbound,
 		From: aliceEP, To: bobEP, Type: "Voice", Action: "VoIP Call", Result: telephony.ResultConnected}})
 	vars := map[string]string{"TOKEN": admin.token, "CALL_ID": "p-docs1"}
+	for _, seed := range docsSeeders {
+		maps.Copy(vars, seed(t, srv, admin))
+	}
 	base := strings.Replace(srv.WidgetURL, "localhost", "127.0.0.1", 1)
 
 	covered := map[string]bool{}
@@ -868,7 +882,7 @@ func expand(s string, vars map[string]string) (int, string, error) {
 	name := m[1] + m[2]
 	v, ok := vars[name]
 	if !ok {
-		return 0, "", fmt.Errorf("$%s is not set by the test (known: TOKEN, CALL_ID)", name)
+		return 0, "", fmt.Errorf("$%s is not set by the test or a docsSeeder", name)
 	}
 	return len(m[0]), v, nil
 }

@@ -31,6 +31,9 @@ func (s *Server) apiRoutes(e *echo.Echo) {
 	g.GET("/account/:accountId/extension/:extensionId/active-calls", s.apiActiveCalls, mw...)
 	g.GET("/account/:accountId/extension/:extensionId/presence", s.apiPresence, mw...)
 	g.PUT("/account/:accountId/extension/:extensionId/presence", s.apiSetPresence, mw...)
+	s.messageAPIRoutes(g, mw)
+	s.telephonyAPIRoutes(g, mw)
+	s.subscriptionAPIRoutes(g, mw)
 }
 
 type ctxKey string

@@ -52,6 +52,8 @@ type Deps struct {
 	Assets     *Assets
 	CallLog    CallLogStore  // nil: the call log is empty
 	Presences  PresenceStore // nil: presence cannot be set
+	Messages   Messages      // nil: messaging is off
+	Webhooks   Subscriptions // nil: webhook subscriptions are off
 }
 
 // Server holds the handlers' dependencies.
@@ -115,7 +117,10 @@ func (s *Server) Widget() http.Handler {
 	s.apiRoutes(e)
 	if s.Switch != nil {
 		s.callRoutes(e)
+		s.widgetRingOutRoutes(e)
 	}
+	s.widgetMessageRoutes(e)
+	s.widgetHistoryRoutes(e)
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
