@@ -96,11 +96,12 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	ef.str(&cfg.OIDCIssuer, "oidc-issuer", "WIDGET_OIDC_ISSUER", "", "external OpenID Connect issuer that signs users in instead of the built-in server")
 	ef.str(&cfg.OIDCClientID, "oidc-client-id", "WIDGET_OIDC_CLIENT_ID", "", "client id registered at the external issuer")
 	ef.str(&cfg.OIDCClientSecret, "oidc-client-secret", "WIDGET_OIDC_CLIENT_SECRET", "", "client secret at the external issuer (prefer the environment variable)")
-	var mediaPort, publicIPs, iceServers, ringTimeout string
+	var mediaPort, publicIPs, iceServers, ringTimeout, apiRate string
 	ef.str(&mediaPort, "media-port", "WIDGET_MEDIA_PORT", "50000", "the media gateway's single UDP port (0: any free port)")
 	ef.str(&publicIPs, "public-ip", "WIDGET_PUBLIC_IP", "", "comma-separated public IPs the media gateway advertises (behind 1:1 NAT)")
 	ef.str(&iceServers, "ice-servers", "WIDGET_ICE_SERVERS", "", "comma-separated STUN/TURN URLs handed to browsers")
 	ef.str(&ringTimeout, "ring-timeout", "WIDGET_RING_TIMEOUT", "30s", "how long an unanswered call rings")
+	ef.str(&apiRate, "api-rate-limit", "WIDGET_API_RATE_LIMIT", "60/10s", "platform API requests each extension may make per window, as COUNT/WINDOW")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -114,6 +115,9 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	if cfg.RingTimeout, err = time.ParseDuration(ringTimeout); err != nil || cfg.RingTimeout < time.Second {
 		return cfg, fmt.Errorf("ring timeout %q: want a duration of at least 1s", ringTimeout)
 	}
+	if cfg.APIRateLimit, cfg.APIRateWindow, err = parseRate(apiRate); err != nil {
+		return cfg, fmt.Errorf("API rate limit %q: %w", apiRate, err)
+	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (commands: apps, accounts, extensions)", fs.Arg(0))
 	}
@@ -122,6 +126,21 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	}
 	cfg.CountryCode = strings.ToUpper(cfg.CountryCode)
 	return cfg, nil
+}
+
+// parseRate reads COUNT/WINDOW ("60/10s"): at least one request per
+// window of at least one second.
+func parseRate(s string) (int, time.Duration, error) {
+	count, window, ok := strings.Cut(s, "/")
+	n, err := strconv.Atoi(strings.TrimSpace(count))
+	if !ok || err != nil || n < 1 {
+		return 0, 0, errors.New("want COUNT/WINDOW such as 60/10s, with COUNT at least 1")
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(window))
+	if err != nil || d < time.Second {
+		return 0, 0, errors.New("want COUNT/WINDOW such as 60/10s, with WINDOW at least 1s")
+	}
+	return n, d, nil
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

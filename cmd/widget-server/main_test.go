@@ -91,7 +91,15 @@ func TestParseConfig(t *testing.T) {
 	if err != nil || cfg.Listen != "127.0.0.1:9001" || cfg.DemoListen != "127.0.0.1:8081" {
 		t.Fatalf("flag over env: %+v, %v", cfg, err)
 	}
-	for _, args := range [][]string{{"--log-level", "loud"}, {"--nope"}, {"serve"}} {
+	if cfg.APIRateLimit != 60 || cfg.APIRateWindow != 10*time.Second {
+		t.Fatalf("default API rate limit: %d per %s", cfg.APIRateLimit, cfg.APIRateWindow)
+	}
+	cfg, err = parseConfig([]string{"--api-rate-limit", "500/1m"}, env(nil), io.Discard)
+	if err != nil || cfg.APIRateLimit != 500 || cfg.APIRateWindow != time.Minute {
+		t.Fatalf("--api-rate-limit 500/1m: %d per %s, %v", cfg.APIRateLimit, cfg.APIRateWindow, err)
+	}
+	for _, args := range [][]string{{"--log-level", "loud"}, {"--nope"}, {"serve"},
+		{"--api-rate-limit", "60"}, {"--api-rate-limit", "0/10s"}, {"--api-rate-limit", "60/10ms"}, {"--api-rate-limit", "x/y"}} {
 		if _, err := parseConfig(args, env(nil), io.Discard); err == nil {
 			t.Errorf("%v accepted", args)
 		}
