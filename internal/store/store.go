@@ -15,8 +15,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 )
 
 //go:embed migrations/*.sql
@@ -32,6 +30,8 @@ type DB struct {
 
 // Open opens (creating when needed) the SQLite database in dir, switches it to
 // WAL and applies pending migrations. It fails clearly when dir is not writable.
+// Later storage failures (a full disk, a read-only or replaced file) come
+// back as errors that wrap ErrUnavailable.
 func Open(ctx context.Context, dir string) (*DB, error) {
 	if err := ensureWritableDir(dir); err != nil {
 		return nil, err
@@ -39,13 +39,18 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	path := filepath.Join(dir, FileName)
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	sdb, err := sql.Open("sqlite", dsn)
+	conn, err := newConnector(dir, path, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	sdb := sql.OpenDB(conn)
 	if err := sdb.PingContext(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := conn.remember(); err != nil {
+		sdb.Close()
+		return nil, err
 	}
 	db := &DB{sql: sdb}
 	if err := db.migrate(ctx); err != nil {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/callbridge/widget-server/internal/store"
 )
 
 // Error is the one error shape handlers return. Status and Code reach the
@@ -57,14 +59,27 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		e := toError(err)
-		level := slog.LevelDebug
-		if e.Status >= 500 {
-			level = slog.LevelError
+		var storage *store.UnavailableError
+		if errors.As(err, &storage) {
+			// One line with what the operator must fix: the data dir, the
+			// operation and what SQLite said.
+			log.Error("storage unavailable",
+				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+				slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
+				slog.String("data_dir", storage.Dir), slog.String("op", storage.Op), slog.String("err", storage.Err.Error()))
+		} else {
+			level := slog.LevelDebug
+			if e.Status >= 500 {
+				level = slog.LevelError
+			}
+			log.Log(c.Request().Context(), level, "request failed",
+				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+				slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
+				slog.Int("status", e.Status), slog.String("code", e.Code), slog.Any("err", err))
 		}
-		log.Log(c.Request().Context(), level, "request failed",
-			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
-			slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
-			slog.Int("status", e.Status), slog.String("code", e.Code), slog.Any("err", err))
+		if e.Code == storageUnavailable {
+			c.Response().Header().Set("Retry-After", storageRetryAfter)
+		}
 		if c.Request().Method == http.MethodHead {
 			c.NoContent(e.Status)
 			return
@@ -74,9 +89,24 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
+// storageUnavailable is the code of a request that failed because the store
+// could not read or write its data (store.ErrUnavailable: a full disk, a
+// read-only or replaced database file); storageRetryAfter is when to retry.
+const (
+	storageUnavailable = "StorageUnavailable"
+	storageRetryAfter  = "30"
+)
+
 func toError(err error) *Error {
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e.Status < 500 {
+		return e
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		return &Error{Status: http.StatusServiceUnavailable, Code: storageUnavailable,
+			Message: "the server cannot store data right now; try again later", Err: err}
+	}
+	if e != nil {
 		return e
 	}
 	var he *echo.HTTPError
