@@ -166,7 +166,7 @@ func (s *Switch) newCallLocked(dev Device, callerLeg string, from Endpoint, rt r
 	return &call{s: Session{
 		ID:        newID("s-"),
 		SessionID: strconv.FormatUint(s.nextSession, 10),
-		Origin:    "Call",
+		Origin:    OriginCall,
 		Created:   s.cfg.Now(),
 		Parties: []Party{
 			{ID: callerLeg, Direction: Outbound, From: from, To: rt.callee, Status: StatusSetup,
@@ -199,14 +199,17 @@ func (s *Switch) testAnswerLocked(c *call, fx *effects) {
 
 // Answer picks up a ringing call on device: its leg answers offerSDP and is
 // connected to the caller's, and the call stops ringing elsewhere (the
-// "answer" event's snapshot has Ringing cleared and the callee's Device set).
+// "answer" event's snapshot has Ringing cleared and the answering party's
+// Device set). The party that rings is the callee of a dialled call, or
+// either leg of a RingOut (ringout.go).
 func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP string) (Session, string, error) {
 	s.mu.Lock()
 	c, err := s.callLocked(device, sessionID)
+	var p *Party
 	if err == nil {
-		callee := c.callee()
+		p = c.ringingParty(device)
 		switch {
-		case !slices.Contains(callee.Ringing, device):
+		case p == nil:
 			err = s.notRingingLocked(c, device)
 		case c.answering != "":
 			err = fmt.Errorf("answer call %s: being answered on device %s: %w", sessionID, c.answering, ErrInvalidState)
@@ -217,10 +220,10 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 		return Session{}, "", err
 	}
 	c.answering = device
-	leg := c.callee().ID
+	leg, kind := p.ID, c.answerKind(p.ID)
 	s.mu.Unlock()
 
-	answer, err := s.media.OpenLeg(ctx, leg, offerSDP, LegPhone)
+	answer, err := s.media.OpenLeg(ctx, leg, offerSDP, kind)
 
 	var fx effects
 	s.mu.Lock()
@@ -232,15 +235,15 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 		return Session{}, "", fmt.Errorf("answer call %s: call ended: %w", sessionID, ErrNoSuchCall)
 	}
 	c.answering = ""
-	callee := c.callee()
-	if err != nil || !slices.Contains(callee.Ringing, device) {
+	p = c.party(leg)
+	if err != nil || !slices.Contains(p.Ringing, device) {
 		if err == nil {
 			fx.closeLegs = append(fx.closeLegs, leg)
 			err = fmt.Errorf("answer call %s: device %s stopped ringing: %w", sessionID, device, ErrNotYourCall)
 		} else {
 			err = fmt.Errorf("answer call %s: open media leg: %w", sessionID, err)
 		}
-		if len(callee.Ringing) == 0 {
+		if len(p.Ringing) == 0 {
 			s.endLocked(c, ending{code: 480, reason: reasonTemporarilyUnavailable, caller: ResultFailed, callee: ResultMissed},
 				CauseFailed, device, &fx)
 		}
@@ -249,6 +252,17 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 		return Session{}, "", err
 	}
 	c.legs = append(c.legs, leg)
+	if c.ro != nil {
+		err := s.ringOutAnsweredLocked(c, p, device, &fx)
+		snap := c.s.clone()
+		s.mu.Unlock()
+		s.finish(&fx)
+		if err != nil {
+			return Session{}, "", fmt.Errorf("answer call %s: %w", sessionID, err)
+		}
+		return snap, answer, nil
+	}
+	callee := c.callee()
 	if err := s.media.Connect(c.caller().ID, leg); err != nil {
 		s.endLocked(c, ending{code: 503, reason: reasonMediaFailed, caller: ResultFailed, callee: ResultMissed},
 			CauseMediaFailed, device, &fx)
@@ -285,15 +299,15 @@ func (s *Switch) Reject(ctx context.Context, device, sessionID string) error {
 }
 
 func (s *Switch) rejectLocked(c *call, device string, fx *effects) error {
-	callee := c.callee()
-	if !slices.Contains(callee.Ringing, device) {
+	p := c.ringingParty(device)
+	if p == nil {
 		return s.notRingingLocked(c, device)
 	}
 	if c.answering == device {
 		return fmt.Errorf("reject call %s: being answered on this device: %w", c.s.ID, ErrInvalidState)
 	}
-	callee.Ringing = slices.DeleteFunc(callee.Ringing, func(d string) bool { return d == device })
-	if len(callee.Ringing) == 0 && c.answering == "" {
+	p.Ringing = slices.DeleteFunc(p.Ringing, func(d string) bool { return d == device })
+	if len(p.Ringing) == 0 && c.answering == "" {
 		s.endLocked(c, ending{code: 603, reason: reasonDeclined, caller: ResultRejected, callee: ResultRejected},
 			CauseReject, device, fx)
 		return nil
@@ -312,7 +326,7 @@ func (s *Switch) Hangup(ctx context.Context, device, sessionID string) error {
 		switch {
 		case c.caller().Device == device || c.callee().Device == device:
 			s.hangupLocked(c, device, &fx)
-		case slices.Contains(c.callee().Ringing, device):
+		case c.ringingParty(device) != nil:
 			err = s.rejectLocked(c, device, &fx)
 		default:
 			err = fmt.Errorf("hang up call %s: no party on device %s: %w", sessionID, device, ErrNotYourCall)
@@ -336,35 +350,43 @@ func (s *Switch) hangupLocked(c *call, device string, fx *effects) {
 // Hold puts the device's party on hold: no audio flows either way until it
 // is resumed.
 func (s *Switch) Hold(ctx context.Context, device, sessionID string) error {
-	return s.changeParty(device, sessionID, CauseHold, func(p *Party) error {
-		return p.moveTo(StatusHold)
-	})
+	return s.changeParty(device, sessionID, CauseHold, hold)
 }
 
 // Unhold resumes the device's held party.
 func (s *Switch) Unhold(ctx context.Context, device, sessionID string) error {
-	return s.changeParty(device, sessionID, CauseUnhold, func(p *Party) error {
-		if p.Status != StatusHold {
-			return fmt.Errorf("party %s: unhold when %s: %w", p.ID, p.Status, ErrInvalidState)
-		}
-		return p.moveTo(StatusAnswered)
-	})
+	return s.changeParty(device, sessionID, CauseUnhold, unhold)
 }
 
 // Mute stops (or resumes) forwarding the device's audio to the other side.
 // Muting a muted party changes nothing and publishes nothing.
 func (s *Switch) Mute(ctx context.Context, device, sessionID string, muted bool) error {
+	cause, change := muteChange(muted)
+	return s.changeParty(device, sessionID, cause, change)
+}
+
+func hold(p *Party) error { return p.moveTo(StatusHold) }
+
+func unhold(p *Party) error {
+	if p.Status != StatusHold {
+		return fmt.Errorf("party %s: unhold when %s: %w", p.ID, p.Status, ErrInvalidState)
+	}
+	return p.moveTo(StatusAnswered)
+}
+
+// muteChange is the cause and the change of muting (or unmuting) a party.
+func muteChange(muted bool) (string, func(*Party) error) {
 	cause := CauseMute
 	if !muted {
 		cause = CauseUnmute
 	}
-	return s.changeParty(device, sessionID, cause, func(p *Party) error {
+	return cause, func(p *Party) error {
 		if p.Muted == muted {
 			return errUnchanged
 		}
 		p.Muted = muted
 		return nil
-	})
+	}
 }
 
 // errUnchanged tells changeParty that nothing changed.
@@ -448,17 +470,22 @@ func (s *Switch) callLocked(device, sessionID string) (*call, error) {
 // the call is past ringing for it (ErrInvalidState) or was never its call
 // (ErrNotYourCall).
 func (s *Switch) notRingingLocked(c *call, device string) error {
-	callee := c.callee()
-	if c.partyOfDevice(device) != nil ||
-		s.devices[device].ExtensionID == callee.Owner && callee.Status != StatusProceeding {
-		return fmt.Errorf("call %s is not ringing on device %s (%s): %w", c.s.ID, device, callee.Status, ErrInvalidState)
+	ext := s.devices[device].ExtensionID
+	past := c.partyOfDevice(device) != nil
+	for _, p := range c.ringable() {
+		if p.Owner != 0 && p.Owner == ext && p.Status != StatusProceeding {
+			past = true
+		}
+	}
+	if past {
+		return fmt.Errorf("call %s is not ringing on device %s: %w", c.s.ID, device, ErrInvalidState)
 	}
 	return fmt.Errorf("call %s does not ring on device %s: %w", c.s.ID, device, ErrNotYourCall)
 }
 
 // notPartyLocked explains why device cannot act on a party of the call.
 func (s *Switch) notPartyLocked(c *call, device string) error {
-	if slices.Contains(c.callee().Ringing, device) {
+	if c.ringingParty(device) != nil {
 		return fmt.Errorf("call %s still rings on device %s: %w", c.s.ID, device, ErrInvalidState)
 	}
 	return fmt.Errorf("call %s has no party on device %s: %w", c.s.ID, device, ErrNotYourCall)
@@ -471,6 +498,48 @@ func (c *call) partyOfDevice(device string) *Party {
 		}
 	}
 	return nil
+}
+
+// party returns the party with that id, or nil.
+func (c *call) party(id string) *Party {
+	for i := range c.s.Parties {
+		if c.s.Parties[i].ID == id {
+			return &c.s.Parties[i]
+		}
+	}
+	return nil
+}
+
+// ringable lists the parties that ring devices and are answered by one: the
+// callee of a dialled call; both legs of a RingOut.
+func (c *call) ringable() []*Party {
+	if c.ro != nil {
+		return []*Party{c.caller(), c.callee()}
+	}
+	return []*Party{c.callee()}
+}
+
+// ringingParty returns the party that rings on device, or nil.
+func (c *call) ringingParty(device string) *Party {
+	for _, p := range c.ringable() {
+		if slices.Contains(p.Ringing, device) {
+			return p
+		}
+	}
+	return nil
+}
+
+// answerKind is the kind of media leg that answering party id opens: a
+// phone leg, except in a RingOut whose other leg is a tone or echo line.
+func (c *call) answerKind(id string) LegKind {
+	if c.ro == nil {
+		return LegPhone
+	}
+	other := c.ro.to
+	if id == c.callee().ID {
+		other = c.ro.from
+	}
+	return other.legKind()
 }
 
 // endLocked ends the call: every party Disconnected with e's code, reason
@@ -496,6 +565,9 @@ func (s *Switch) endLocked(c *call, e ending, cause, device string, fx *effects)
 		}
 		p.Ringing = nil
 	}
+	if c.ro != nil {
+		s.ringOutEndedLocked(c, e)
+	}
 	s.emitLocked(c, cause, device)
 	delete(s.calls, c.s.ID)
 	fx.closeLegs = append(fx.closeLegs, c.legs...)
@@ -517,14 +589,18 @@ func (c *call) records() []CallRecord {
 		d = 0
 	}
 	var recs []CallRecord
-	for _, p := range c.s.Parties {
+	for i, p := range c.s.Parties {
 		if p.Owner == 0 {
 			continue
+		}
+		act := action
+		if c.ro != nil && i == 0 {
+			act = ActionRingOutWeb
 		}
 		recs = append(recs, CallRecord{
 			ID: p.ID, Extension: p.Owner, SessionID: c.s.SessionID, TelephonySessionID: c.s.ID, PartyID: p.ID,
 			StartTime: c.s.Created, Duration: d, Direction: p.Direction, From: p.From, To: p.To,
-			Type: "Voice", Action: action, Result: p.Result,
+			Type: "Voice", Action: act, Result: p.Result,
 		})
 	}
 	return recs

@@ -42,9 +42,10 @@ type Switch struct {
 	mu          sync.Mutex
 	closed      bool
 	devices     map[string]Device
-	calls       map[string]*call // active sessions by Session.ID
-	seq         map[int64]uint64 // last sequence per extension
-	dnd         map[int64]bool   // extensions in do-not-disturb (dnd.go)
+	calls       map[string]*call    // active sessions by Session.ID
+	seq         map[int64]uint64    // last sequence per extension
+	dnd         map[int64]bool      // extensions in do-not-disturb (dnd.go)
+	ringOuts    map[string]*ringOut // RingOuts by id, active and recently ended (ringout.go)
 	nextSession uint64
 	queue       []Event // events to publish, in sequence order
 	flushing    bool    // a goroutine is publishing the queue
@@ -57,7 +58,8 @@ type call struct {
 	s         Session
 	legs      []string // open media legs (party ids)
 	timers    []*time.Timer
-	answering string // device whose answer is opening its leg
+	answering string   // device whose answer is opening its leg
+	ro        *ringOut // set when the session is a RingOut
 }
 
 func (c *call) caller() *Party { return &c.s.Parties[0] }
@@ -88,6 +90,7 @@ func New(cfg Config, dir Directory, media Media, bus Bus, log CallLog) *Switch {
 		calls:       map[string]*call{},
 		seq:         map[int64]uint64{},
 		dnd:         map[int64]bool{},
+		ringOuts:    map[string]*ringOut{},
 		nextSession: uint64(max(cfg.Now().UnixMicro(), 0)),
 	}
 }
@@ -115,9 +118,10 @@ func (s *Switch) UnregisterDevice(id string) {
 		switch {
 		case caller.Device == id || callee.Device == id:
 			s.hangupLocked(c, id, &fx)
-		case slices.Contains(callee.Ringing, id):
-			callee.Ringing = slices.DeleteFunc(callee.Ringing, func(d string) bool { return d == id })
-			if len(callee.Ringing) == 0 && (c.answering == "" || c.answering == id) {
+		case c.ringingParty(id) != nil:
+			p := c.ringingParty(id)
+			p.Ringing = slices.DeleteFunc(p.Ringing, func(d string) bool { return d == id })
+			if len(p.Ringing) == 0 && (c.answering == "" || c.answering == id) {
 				s.endLocked(c, ending{code: 480, reason: reasonTemporarilyUnavailable,
 					caller: ResultFailed, callee: ResultMissed}, CauseFailed, id, &fx)
 			}

@@ -119,10 +119,12 @@ type Party struct {
 
 // Session is one call: parties[0] is the caller (Outbound), parties[1] the
 // callee (Inbound), also for test numbers and unroutable numbers (Owner 0).
+// In a RingOut, parties[0] is the owner's from leg and parties[1] the to leg
+// (ringout.go).
 type Session struct {
 	ID                        string // telephonySessionId
 	SessionID                 string // numeric, unique across restarts
-	Origin                    string // "Call"
+	Origin                    string // OriginCall or OriginRingOut
 	Parties                   []Party
 	Created, Connected, Ended time.Time
 }

@@ -1,0 +1,114 @@
+package telephony
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// PartyAction is what call control through the platform API does to a party.
+type PartyAction string
+
+// Party actions.
+const (
+	ActionHold   PartyAction = "hold"   // an answered party: no audio either way until unhold
+	ActionUnhold PartyAction = "unhold" // a held party resumes
+	ActionMute   PartyAction = "mute"   // the party's audio stops reaching the others
+	ActionUnmute PartyAction = "unmute" // and resumes
+	ActionReject PartyAction = "reject" // a ringing party declines: the call ends (603)
+	ActionDrop   PartyAction = "drop"   // the party leaves: the call ends
+)
+
+// PartyActions lists every party action.
+var PartyActions = []PartyAction{ActionHold, ActionUnhold, ActionMute, ActionUnmute, ActionReject, ActionDrop}
+
+// ErrNoSuchParty: the session has no party with that id.
+var ErrNoSuchParty = errors.New("no such party")
+
+// ControlParty carries out action on a party of an active session for the
+// extension that owns the party, with the same rules and events as the
+// widget's own buttons: the party's device hears of a hold, a mute or the end
+// as if it had pressed them. It returns the session after the action (ended,
+// after reject and drop).
+//
+// Errors: ErrNoSuchCall, ErrNoSuchParty; ErrNotYourCall when owner does not
+// own the party (parties of test lines and outside numbers have no owner);
+// ErrInvalidState when the party's state does not allow the action — hold,
+// unhold and mute need an answered party (a dialling caller may mute),
+// reject a ringing one.
+func (s *Switch) ControlParty(ctx context.Context, owner int64, sessionID, partyID string, action PartyAction) (Session, error) {
+	var fx effects
+	s.mu.Lock()
+	c, ok := s.calls[sessionID]
+	if !ok {
+		s.mu.Unlock()
+		return Session{}, fmt.Errorf("call %s: %w", sessionID, ErrNoSuchCall)
+	}
+	var err error
+	switch p := c.party(partyID); {
+	case p == nil:
+		err = fmt.Errorf("call %s: party %s: %w", sessionID, partyID, ErrNoSuchParty)
+	case p.Owner == 0 || p.Owner != owner:
+		err = fmt.Errorf("call %s: party %s is not extension %d's: %w", sessionID, partyID, owner, ErrNotYourCall)
+	default:
+		err = s.controlLocked(c, p, action, &fx)
+	}
+	snap := c.s.clone()
+	s.mu.Unlock()
+	s.finish(&fx)
+	if err != nil {
+		return Session{}, err
+	}
+	return snap, nil
+}
+
+// controlLocked applies action to party p of call c.
+func (s *Switch) controlLocked(c *call, p *Party, action PartyAction, fx *effects) error {
+	ringing := p.Status == StatusProceeding && slices.Contains(c.ringable(), p)
+	var cause string
+	var change func(*Party) error
+	switch action {
+	case ActionHold:
+		cause, change = CauseHold, hold
+	case ActionUnhold:
+		cause, change = CauseUnhold, unhold
+	case ActionMute, ActionUnmute:
+		cause, change = muteChange(action == ActionMute)
+	case ActionReject:
+		if !ringing {
+			return fmt.Errorf("reject party %s: %s, not ringing: %w", p.ID, p.Status, ErrInvalidState)
+		}
+		return s.declineLocked(c, p, fx)
+	case ActionDrop:
+		if ringing {
+			return s.declineLocked(c, p, fx)
+		}
+		s.hangupLocked(c, p.Device, fx)
+		return nil
+	default:
+		return fmt.Errorf("party %s: unknown action %q", p.ID, action)
+	}
+	if ringing {
+		return fmt.Errorf("%s party %s: still ringing: %w", cause, p.ID, ErrInvalidState)
+	}
+	if err := change(p); err != nil {
+		if err == errUnchanged {
+			return nil
+		}
+		return fmt.Errorf("%s party %s: %w", cause, p.ID, err)
+	}
+	s.applyForwardLocked(c)
+	s.emitLocked(c, cause, p.Device)
+	return nil
+}
+
+// declineLocked ends a call whose ringing party p declines it on every
+// device at once (603).
+func (s *Switch) declineLocked(c *call, p *Party, fx *effects) error {
+	if c.answering != "" {
+		return fmt.Errorf("reject party %s: being answered on device %s: %w", p.ID, c.answering, ErrInvalidState)
+	}
+	s.endLocked(c, ending{code: 603, reason: reasonDeclined, caller: ResultRejected, callee: ResultRejected}, CauseReject, "", fx)
+	return nil
+}
