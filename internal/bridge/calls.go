@@ -145,7 +145,8 @@ type (
 		Code   int          `json:"code"`
 		Reason string       `json:"reason"`
 	}
-	// ActiveCallNotify is rc-active-call-notify.
+	// ActiveCallNotify is rc-active-call-notify, and rc-ringout-call-notify
+	// for the owner's leg of a RingOut.
 	ActiveCallNotify struct {
 		Type string     `json:"type"`
 		Call ActiveCall `json:"call"`
@@ -216,6 +217,9 @@ func (m *CallMapper) Messages(ev telephony.Event) []Envelope {
 	var out []Envelope
 	if p, ok := partyOf(s, ev.Extension); ok {
 		out = append(out, m.webphone(ev, p)...)
+		if isRingOutLeg(s, p) {
+			out = append(out, Envelope{Message: ActiveCallNotify{Type: EventRingoutCall, Call: activeCall(s, p, ev.Sequence)}})
+		}
 		out = append(out,
 			Envelope{Message: ActiveCallNotify{Type: EventActiveCall, Call: activeCall(s, p, ev.Sequence)}},
 			Envelope{Message: TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(s, ev.Sequence, m.now())}},
@@ -232,7 +236,8 @@ func (m *CallMapper) Messages(ev telephony.Event) []Envelope {
 // webphone picks the device-level call events (seeds/000): the caller's
 // device learns of its call at init, and — for a call to another widget user
 // — it starts when the callee rings; for a call to a phone number when it
-// is answered. The callee's devices ring; the answering one starts.
+// is answered. The callee's devices ring; the answering one starts. The
+// from leg of a RingOut rings its owner's devices as an inbound call does.
 func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope {
 	s := ev.Session
 	var out []Envelope
@@ -242,7 +247,8 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 		}
 	}
 	ended := p.Status == telephony.StatusDisconnected
-	if p.Direction == telephony.Outbound {
+	rings := deviceView(s, p).Direction == telephony.Inbound
+	if !rings {
 		switch ev.Cause {
 		case "dial":
 			send(p.Device, EventCallInit)
@@ -268,7 +274,7 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 					send(d, EventCallRing)
 				}
 			}
-		case ev.Cause == "answer":
+		case ev.Cause == "answer" && ev.Device == p.Device && p.Device != "":
 			send(p.Device, EventCallStart)
 			for d := range told {
 				if d != p.Device {
@@ -300,14 +306,32 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 			devices[d] = true
 		}
 		delete(m.ringing, p.ID)
+		failed := p.Code != 0 && s.Connected.IsZero() && p.Direction == telephony.Outbound
 		for d := range devices {
-			if p.Code != 0 && s.Connected.IsZero() && p.Direction == telephony.Outbound {
+			if failed && (!rings || d == p.Device) { // a RingOut's from leg: the device that answered it
 				out = append(out, Envelope{To: d, Message: CallFailedNotify{Type: EventCallFailed, Call: webphoneCall(s, p), Code: p.Code, Reason: p.Reason}})
 			}
 			send(d, EventCallEnd)
 		}
 	}
 	return out
+}
+
+// isRingOutLeg reports whether p is the owner's leg of a RingOut: its from leg.
+func isRingOutLeg(s telephony.Session, p telephony.Party) bool {
+	return s.Origin == telephony.OriginRingOut && len(s.Parties) > 0 && s.Parties[0].ID == p.ID
+}
+
+// deviceView is the party as its devices see it. The from leg of a RingOut
+// is, for the owner's devices, an inbound call from the number it will
+// connect to; presence and the call log keep it Outbound from → to
+// (seeds/001 "Outbound Call Statuses").
+func deviceView(s telephony.Session, p telephony.Party) telephony.Party {
+	if isRingOutLeg(s, p) {
+		p.Direction = telephony.Inbound
+		p.From, p.To = p.To, p.From
+	}
+	return p
 }
 
 func partyOf(s telephony.Session, ext int64) (telephony.Party, bool) {
@@ -351,6 +375,7 @@ func millis(t time.Time) int64 {
 }
 
 func webphoneCall(s telephony.Session, p telephony.Party) WebphoneCall {
+	p = deviceView(s, p)
 	start := s.Created
 	if !s.Connected.IsZero() {
 		start = s.Connected
@@ -416,6 +441,12 @@ var partyStatusCode = map[telephony.PartyStatus]string{
 	telephony.StatusAnswered:     "Answered",
 	telephony.StatusHold:         "Hold",
 	telephony.StatusDisconnected: "Disconnected",
+}
+
+// NewTelephonySession is the call-control view of a session: the payload of
+// rc-telephony-session-notify, and the platform API's telephony session.
+func NewTelephonySession(s telephony.Session, seq uint64, at time.Time) TelephonySession {
+	return telephonySession(s, seq, at)
 }
 
 func telephonySession(s telephony.Session, seq uint64, at time.Time) TelephonySession {

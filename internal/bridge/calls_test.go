@@ -190,7 +190,7 @@ func TestEnvelopeJSON(t *testing.T) {
 // serverEmitted lists the event types the bridge itself produces.
 func serverEmitted(t *testing.T) map[string]bool {
 	out := map[string]bool{}
-	for _, st := range mapScript(t) {
+	for _, st := range append(mapScript(t), mapRingOutScript(t)...) {
 		for _, raw := range st.Messages {
 			var m struct{ Type string }
 			json.Unmarshal(raw, &m)
