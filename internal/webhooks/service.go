@@ -1,0 +1,395 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultLimit            = 20                 // subscriptions per account (seeds/003: "about 20")
+	DefaultExpiresIn        = 7 * 24 * time.Hour // lifetime when the client names none
+	DefaultMaxExpiresIn     = 365 * 24 * time.Hour
+	DefaultRetention        = 24 * time.Hour // an expired subscription can be renewed this long, then it is gone
+	DefaultQueueSize        = 100            // notifications waiting per subscription
+	DefaultSuspendAfter     = 10             // undelivered notifications in a row that suspend a subscription
+	DefaultTimeout          = 5 * time.Second
+	MaxFilters              = 16   // event filters per subscription
+	MaxAddressLength        = 2048 // characters of a receiver URL
+	MaxVerificationTokenLen = 64
+)
+
+// DefaultBackoff are the waits between the attempts of one notification:
+// five attempts in all.
+var DefaultBackoff = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
+
+// Config tunes the service. Zero values take the defaults.
+type Config struct {
+	Limit        int           // subscriptions per account
+	DefaultLife  time.Duration // expiresIn when the client names none
+	MaxLife      time.Duration // the largest expiresIn
+	Retention    time.Duration // how long an expired subscription stays renewable
+	QueueSize    int           // notifications waiting per subscription; the oldest is dropped beyond
+	SuspendAfter int           // undelivered notifications in a row that suspend a subscription
+	Backoff      []time.Duration
+	Timeout      time.Duration // of one attempt, response included
+	// AllowLoopback admits http:// addresses and receivers on loopback
+	// addresses: true while the server itself listens on loopback only
+	// (development and tests). Otherwise receivers must be https and not on
+	// loopback, link-local or unspecified addresses.
+	AllowLoopback bool
+	// Client sends the notifications; nil builds one that follows no
+	// redirect and refuses the addresses above (NewClient).
+	Client *http.Client
+	Clock  Clock
+	Logger *slog.Logger
+}
+
+// Clock is the time deliveries run on; tests use a fake one.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits d, or until ctx is done (then it returns ctx's error).
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Service keeps subscriptions and delivers their notifications. It is safe
+// for concurrent use; Close stops its deliveries.
+type Service struct {
+	cfg    Config
+	store  Store
+	client *http.Client
+	clock  Clock
+	log    *slog.Logger
+
+	ctx    context.Context // ends with Close: attempts and back-off waits stop
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // delivery goroutines
+
+	mu     sync.Mutex
+	closed bool
+	subs   map[string]*entry  // by subscription id
+	byExt  map[int64][]*entry // by the extensions their filters name
+}
+
+// New returns a service over st. Call Load before Notify.
+func New(cfg Config, st Store) *Service {
+	if cfg.Limit <= 0 {
+		cfg.Limit = DefaultLimit
+	}
+	if cfg.DefaultLife <= 0 {
+		cfg.DefaultLife = DefaultExpiresIn
+	}
+	if cfg.MaxLife <= 0 {
+		cfg.MaxLife = DefaultMaxExpiresIn
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	if cfg.SuspendAfter <= 0 {
+		cfg.SuspendAfter = DefaultSuspendAfter
+	}
+	if cfg.Backoff == nil {
+		cfg.Backoff = DefaultBackoff
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Client == nil {
+		cfg.Client = NewClient(cfg.Timeout, cfg.AllowLoopback)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Service{cfg: cfg, store: st, client: cfg.Client, clock: cfg.Clock, log: cfg.Logger,
+		ctx: ctx, cancel: cancel, subs: map[string]*entry{}, byExt: map[int64][]*entry{}}
+}
+
+// Load reads the stored subscriptions into the delivery index.
+func (s *Service) Load(ctx context.Context) error {
+	all, err := s.store.Subscriptions(ctx, 0, s.since())
+	if err != nil {
+		return fmt.Errorf("load subscriptions: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sub := range all {
+		s.putLocked(sub)
+	}
+	return nil
+}
+
+// Close stops every delivery, waits for them to end and drops what was
+// queued. Notify does nothing afterwards.
+func (s *Service) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Now is the service's clock, by which statuses are told.
+func (s *Service) Now() time.Time { return s.clock.Now() }
+
+// since is the expiry before which subscriptions are gone.
+func (s *Service) since() time.Time { return s.clock.Now().Add(-s.cfg.Retention) }
+
+// Request is what a client asks of a subscription: on create every field but
+// ExpiresIn; on update Filters, and Delivery or ExpiresIn when they change.
+type Request struct {
+	Filters   []Filter
+	Delivery  *Delivery
+	ExpiresIn time.Duration // 0: the default on create, unchanged on update
+}
+
+// Delivery is where notifications go.
+type Delivery struct {
+	Address           string
+	VerificationToken string
+}
+
+// Create checks the request and the receiver (verify) and stores a new
+// Active subscription with a new secret.
+func (s *Service) Create(ctx context.Context, owner Owner, req Request) (Subscription, error) {
+	if req.Delivery == nil {
+		return Subscription{}, paramError("deliveryMode", "is required")
+	}
+	life := req.ExpiresIn
+	if life == 0 {
+		life = s.cfg.DefaultLife
+	}
+	if err := s.check(req, life); err != nil {
+		return Subscription{}, err
+	}
+	if err := s.verify(ctx, req.Delivery.Address); err != nil {
+		return Subscription{}, err
+	}
+	now := s.clock.Now()
+	sub := Subscription{
+		ID: newID(), AccountID: owner.AccountID, OwnerID: owner.ExtensionID, Filters: dedupe(req.Filters),
+		Address: req.Delivery.Address, VerificationToken: req.Delivery.VerificationToken, Secret: newSecret(),
+		Status: StatusActive, Lifetime: life, Created: now, Expires: now.Add(life),
+	}
+	if err := s.store.CreateSubscription(ctx, sub, s.cfg.Limit, s.since()); err != nil {
+		if errors.Is(err, ErrLimit) {
+			return Subscription{}, fmt.Errorf("%w: an account may have %d", ErrLimit, s.cfg.Limit)
+		}
+		return Subscription{}, fmt.Errorf("create subscription: %w", err)
+	}
+	s.put(sub)
+	return sub, nil
+}
+
+// Get returns a subscription.
+func (s *Service) Get(ctx context.Context, id string) (Subscription, error) {
+	return s.store.Subscription(ctx, id, s.since())
+}
+
+// List returns an account's subscriptions, oldest first.
+func (s *Service) List(ctx context.Context, accountID int64) ([]Subscription, error) {
+	if accountID == 0 {
+		return nil, nil
+	}
+	return s.store.Subscriptions(ctx, accountID, s.since())
+}
+
+// Update replaces a subscription's filters and, when given, its delivery
+// (verified again) and lifetime (counted from now; otherwise the expiry
+// stays). One suspended for failed deliveries is Active again, and so is a
+// blacklisted one given a delivery.
+func (s *Service) Update(ctx context.Context, id string, req Request) (Subscription, error) {
+	sub, err := s.Get(ctx, id)
+	if err != nil {
+		return Subscription{}, err
+	}
+	check := req
+	if check.Delivery == nil {
+		check.Delivery = &Delivery{Address: sub.Address, VerificationToken: sub.VerificationToken}
+	}
+	life := req.ExpiresIn
+	if life == 0 {
+		life = sub.Lifetime
+	}
+	if err := s.check(check, life); err != nil {
+		return Subscription{}, err
+	}
+	if req.Delivery != nil {
+		if err := s.verify(ctx, req.Delivery.Address); err != nil {
+			return Subscription{}, err
+		}
+		sub.Address, sub.VerificationToken = req.Delivery.Address, req.Delivery.VerificationToken
+		sub.Status = StatusActive
+	}
+	sub.Filters = dedupe(req.Filters)
+	if req.ExpiresIn != 0 {
+		sub.Lifetime, sub.Expires = life, s.clock.Now().Add(life)
+	}
+	if sub.Status == StatusSuspended {
+		sub.Status = StatusActive
+	}
+	return sub, s.save(ctx, sub)
+}
+
+// Renew gives a subscription its lifetime again, counted from now, and
+// makes a suspended one Active. A blacklisted one answers ErrBlacklisted.
+func (s *Service) Renew(ctx context.Context, id string) (Subscription, error) {
+	sub, err := s.Get(ctx, id)
+	if err != nil {
+		return Subscription{}, err
+	}
+	if sub.Status == StatusBlacklisted {
+		return Subscription{}, ErrBlacklisted
+	}
+	sub.Status, sub.Expires = StatusActive, s.clock.Now().Add(sub.Lifetime)
+	return sub, s.save(ctx, sub)
+}
+
+// Delete removes a subscription; what was queued for it is dropped.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	if err := s.store.DeleteSubscription(ctx, id); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.removeLocked(id)
+	return nil
+}
+
+func (s *Service) save(ctx context.Context, sub Subscription) error {
+	if err := s.store.UpdateSubscription(ctx, sub); err != nil {
+		return err
+	}
+	s.put(sub)
+	return nil
+}
+
+// check applies the rules of a subscription to a request with its delivery
+// and lifetime.
+func (s *Service) check(req Request, life time.Duration) error {
+	if len(req.Filters) == 0 {
+		return paramError("eventFilters", "name at least one event")
+	}
+	if len(req.Filters) > MaxFilters {
+		return paramError("eventFilters", "at most %d event filters", MaxFilters)
+	}
+	if life < time.Second || life > s.cfg.MaxLife {
+		return paramError("expiresIn", "must be 1 to %d seconds", int64(s.cfg.MaxLife/time.Second))
+	}
+	if err := s.checkAddress(req.Delivery.Address); err != nil {
+		return err
+	}
+	tok := req.Delivery.VerificationToken
+	if len(tok) > MaxVerificationTokenLen {
+		return paramError("deliveryMode.verificationToken", "at most %d characters", MaxVerificationTokenLen)
+	}
+	for _, c := range tok {
+		if c <= ' ' || c > '~' {
+			return paramError("deliveryMode.verificationToken", "printable ASCII without spaces only")
+		}
+	}
+	return nil
+}
+
+// checkAddress admits an absolute https URL (http while AllowLoopback) with
+// a host and without credentials or fragment.
+func (s *Service) checkAddress(raw string) error {
+	const param = "deliveryMode.address"
+	if raw == "" {
+		return paramError(param, "is required")
+	}
+	if len(raw) > MaxAddressLength {
+		return paramError(param, "at most %d characters", MaxAddressLength)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return paramError(param, "must be an absolute URL")
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && s.cfg.AllowLoopback:
+	case u.Scheme == "http":
+		return paramError(param, "must be https")
+	default:
+		return paramError(param, "must be an https URL")
+	}
+	if u.User != nil || u.Fragment != "" || strings.ContainsAny(raw, " \t\r\n") {
+		return paramError(param, "may hold no credentials, fragment or blanks")
+	}
+	return nil
+}
+
+// maxVerifyBody bounds what is read of the answer to an address check.
+const maxVerifyBody = 4 << 10
+
+// verify checks that the address is a receiver that wants these
+// notifications: it must answer a POST carrying a random Validation-Token
+// header with 2xx and the same header back.
+func (s *Service) verify(ctx context.Context, address string) error {
+	token := newSecret()[:32]
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, address, http.NoBody)
+	if err != nil {
+		return paramError("deliveryMode.address", "must be an absolute URL")
+	}
+	req.Header.Set(HeaderValidationToken, token)
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrVerification, reason(err))
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxVerifyBody))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%w: the receiver answered %d to the address check", ErrVerification, resp.StatusCode)
+	}
+	if resp.Header.Get(HeaderValidationToken) != token {
+		return fmt.Errorf("%w: the receiver did not answer with the Validation-Token header it was sent", ErrVerification)
+	}
+	return nil
+}
+
+// dedupe drops repeated filters, keeping the first of each.
+func dedupe(fs []Filter) []Filter {
+	out := make([]Filter, 0, len(fs))
+	for _, f := range fs {
+		seen := false
+		for _, g := range out {
+			seen = seen || g == f
+		}
+		if !seen {
+			out = append(out, f)
+		}
+	}
+	return out
+}
