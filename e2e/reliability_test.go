@@ -1,0 +1,542 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/callbridge/widget-server/internal/server"
+	"github.com/callbridge/widget-server/internal/store"
+)
+
+// storageServerEnv, when set to a directory, makes this test binary the
+// server of TestStorageUnavailable: it serves with that data dir, prints its
+// addresses as one JSON line and logs JSON to stderr until SIGTERM.
+const storageServerEnv = "CB_E2E_STORAGE_SERVER_DIR"
+
+// storageReadEnv, when set to "DIR EXTENSION", makes this test binary print
+// the stored presence of that extension in the database in DIR, as JSON: a
+// second process reading what the server wrote.
+const storageReadEnv = "CB_E2E_STORAGE_READ"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(storageServerEnv); dir != "" {
+		os.Exit(serveStorageTest(dir))
+	}
+	if arg := os.Getenv(storageReadEnv); arg != "" {
+		os.Exit(readStoredPresence(arg))
+	}
+	os.Exit(m.Run())
+}
+
+func readStoredPresence(arg string) int {
+	var dir string
+	var ext int64
+	if _, err := fmt.Sscan(arg, &dir, &ext); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	db, err := store.Open(context.Background(), dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer db.Close()
+	p, _, err := db.UserPresence(context.Background(), ext)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	json.NewEncoder(os.Stdout).Encode(p)
+	return 0
+}
+
+func serveStorageTest(dir string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	cfg := server.Config{
+		Listen: "127.0.0.1:0", DemoListen: "127.0.0.1:0", DataDir: dir,
+		APIRateLimit: 100000, APIRateWindow: time.Second,
+		Logger: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Ready:  func(a server.Addrs) { json.NewEncoder(os.Stdout).Encode(a) },
+	}
+	if err := server.Run(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		return 1
+	}
+	return 0
+}
+
+// storageServer is the server of TestStorageUnavailable: a child process in
+// a mount namespace of its own, whose data dir is a small tmpfs that the
+// test can fill up or cover with a read-only file system.
+type storageServer struct {
+	server.Addrs
+	mnt string // the data dir, as the server sees it
+	pid int
+	cmd *exec.Cmd
+	log *lockedBuffer
+}
+
+// startStorageServer starts the child server; it needs root and mount
+// namespaces (the README's test command has both).
+func startStorageServer(t *testing.T) *storageServer {
+	t.Helper()
+	if os.Geteuid() != 0 || exec.Command("unshare", "--mount", "true").Run() != nil {
+		t.Skip("needs root and mount namespaces (unshare --mount) to give the server a disk of its own")
+	}
+	mnt := t.TempDir()
+	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c",
+		`mount -t tmpfs -o size=16m tmpfs "$1" && exec "$0"`, os.Args[0], mnt)
+	cmd.Env = append(os.Environ(), storageServerEnv+"="+mnt)
+	logs := &lockedBuffer{}
+	cmd.Stderr = logs
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &storageServer{mnt: mnt, pid: cmd.Process.Pid, cmd: cmd, log: logs}
+	t.Cleanup(func() { s.stop(t) })
+	ready := make(chan server.Addrs, 1)
+	go func() {
+		var a server.Addrs
+		if json.NewDecoder(out).Decode(&a) == nil {
+			ready <- a
+		}
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case s.Addrs = <-ready:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the server did not start; its log:\n%s", logs)
+	}
+	return s
+}
+
+// stop ends the server as SIGTERM does and checks that it stopped cleanly.
+func (s *storageServer) stop(t *testing.T) {
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("server exit: %v; its log:\n%s", err, s.log)
+		}
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		t.Errorf("the server did not stop in 30 s")
+	}
+}
+
+// dataPath is a path inside the server's data dir, reached from here
+// through the server's view of the file system.
+func (s *storageServer) dataPath(name string) string {
+	return filepath.Join(fmt.Sprintf("/proc/%d/root", s.pid), s.mnt, name)
+}
+
+// inServerNamespace runs a command in the server's mount namespace.
+func (s *storageServer) inServerNamespace(t *testing.T, args ...string) {
+	t.Helper()
+	cmd := exec.Command("nsenter", append([]string{"-t", fmt.Sprint(s.pid), "-m", "--"}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v: %s", args, err, out)
+	}
+}
+
+// storedPresence reads the extension's presence from the server's database
+// in another process inside the server's mount namespace. (A path through
+// /proc/PID/root would not do: SQLite resolves it to this namespace's view.)
+func (s *storageServer) storedPresence(t *testing.T, ext int64) store.UserPresence {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("nsenter", "-t", fmt.Sprint(s.pid), "-m", "--", self)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d", storageReadEnv, s.mnt, ext))
+	out, err := cmd.Output()
+	var p store.UserPresence
+	if err != nil || json.Unmarshal(out, &p) != nil {
+		t.Fatalf("reading the stored presence: %v: %s", err, out)
+	}
+	return p
+}
+
+// fillDisk writes a file into the data dir until the file system is full.
+func (s *storageServer) fillDisk(t *testing.T) {
+	t.Helper()
+	f, err := os.Create(s.dataPath("filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	block := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(block); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("filling the disk: %v", err)
+			}
+			return
+		}
+	}
+}
+
+// logRecords returns the server's JSON log records with the given message.
+func (s *storageServer) logRecords(t *testing.T, msg string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(s.log.String()))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var rec map[string]any
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == msg {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// lockedBuffer is a bytes.Buffer that a process writes while a test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestStorageUnavailable fills the server's disk, then covers its data dir
+// with a read-only file system, while the server runs. Each write the store
+// cannot make is answered 503 StorageUnavailable, on the platform API and on
+// the widget's own endpoints, with one error log line naming the data dir,
+// the operation and SQLite's error; never a 500, never an answer of success
+// for a write that was lost. Once the disk has room again (or the data dir is
+// back) writes succeed without a restart.
+func TestStorageUnavailable(t *testing.T) {
+	srv := startStorageServer(t)
+	widget := newWebClient(srv.Addrs)
+	widget.signIn(t, "alice@demo.test")
+	api := newAPIClient(t, srv.Addrs, "alice@demo.test")
+	statuses := []string{"Available", "Busy", "Offline"}
+
+	// Until the disk is full, every write is acknowledged; then writes fail
+	// with 503 and the last acknowledged one stays.
+	if r := api.setPresence(t, "Busy"); r.status != http.StatusOK {
+		t.Fatalf("presence before the disk is full: %d %s", r.status, r.body)
+	}
+	srv.fillDisk(t)
+	acked, ackedOnFull, refused := "Busy", 0, 0
+	for i := 0; i < 5000 && refused < 3; i++ {
+		want := statuses[i%len(statuses)]
+		r := api.setPresence(t, want)
+		switch r.status {
+		case http.StatusOK: // written where SQLite's WAL had room already
+			acked = want
+			ackedOnFull++
+		case http.StatusServiceUnavailable:
+			wantStorageUnavailable(t, r)
+			refused++
+		default:
+			t.Fatalf("PUT presence on a full disk: %d %s", r.status, r.body)
+		}
+	}
+	if refused == 0 {
+		t.Fatal("5000 writes on a full disk all succeeded")
+	}
+	t.Logf("full disk: %d writes still fitted, then 503", ackedOnFull)
+	r := widget.do(t, "PUT", "/widget/presence", map[string]string{"userStatus": "Offline"})
+	if r.status != http.StatusServiceUnavailable {
+		t.Fatalf("widget PUT /widget/presence on a full disk: %d %s", r.status, r.body)
+	}
+	wantStorageUnavailable(t, r)
+	refused++
+	if got := api.presence(t); got != acked {
+		t.Errorf("presence %q after the disk filled, want the last acknowledged %q", got, acked)
+	}
+
+	// One log line per refused write, with the data dir, the operation and
+	// SQLite's error.
+	lines := srv.logRecords(t, "storage unavailable")
+	if len(lines) != refused {
+		t.Errorf("%d storage log lines for %d refused writes", len(lines), refused)
+	}
+	for _, l := range lines {
+		if l["level"] != "ERROR" || l["data_dir"] != srv.mnt || !strings.Contains(fmt.Sprint(l["op"]), "INSERT INTO presence") ||
+			!strings.Contains(fmt.Sprint(l["err"]), "database or disk is full") {
+			t.Errorf("log line %v: want ERROR with data_dir %s, the INSERT and SQLite's error", l, srv.mnt)
+		}
+	}
+	if n := len(srv.logRecords(t, "request failed")); n != 0 {
+		t.Errorf("%d other request failures logged", n)
+	}
+
+	// With room again, writes succeed, and what was acknowledged is stored.
+	if err := os.Remove(srv.dataPath("filler")); err != nil {
+		t.Fatal(err)
+	}
+	if r := api.setPresence(t, "Available"); r.status != http.StatusOK {
+		t.Fatalf("presence once the disk has room: %d %s", r.status, r.body)
+	}
+	if p := srv.storedPresence(t, api.extension(t)); p.UserStatus != "Available" {
+		t.Fatalf("stored presence %+v, want Available", p)
+	}
+
+	// A read-only file system mounted over the data dir: the database file
+	// the server opened is no longer there, so writes are refused rather
+	// than made to a file nobody will read again; reads go on.
+	srv.inServerNamespace(t, "mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", srv.mnt)
+	r = api.setPresence(t, "Busy")
+	if r.status != http.StatusServiceUnavailable {
+		t.Fatalf("PUT presence on a read-only data dir: %d %s", r.status, r.body)
+	}
+	wantStorageUnavailable(t, r)
+	if r := widget.do(t, "PUT", "/widget/presence", map[string]string{"userStatus": "Busy"}); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("widget PUT /widget/presence on a read-only data dir: %d %s", r.status, r.body)
+	}
+	if got := api.presence(t); got != "Available" {
+		t.Errorf("presence %q on a read-only data dir, want Available", got)
+	}
+	lines = srv.logRecords(t, "storage unavailable")
+	if last := lines[len(lines)-1]; last["data_dir"] != srv.mnt || !strings.Contains(fmt.Sprint(last["err"]), "replaced or removed") {
+		t.Errorf("log line %v: want the data dir and why", last)
+	}
+	srv.inServerNamespace(t, "umount", srv.mnt)
+	if r := api.setPresence(t, "Busy"); r.status != http.StatusOK {
+		t.Fatalf("presence once the data dir is back: %d %s", r.status, r.body)
+	}
+}
+
+// wantStorageUnavailable checks a 503 answer: the error shape of every
+// error, StorageUnavailable, and when to retry.
+func wantStorageUnavailable(t *testing.T, r httpResult) {
+	t.Helper()
+	var e struct {
+		ErrorCode string `json:"errorCode"`
+		Message   string `json:"message"`
+		Errors    []struct {
+			ErrorCode string `json:"errorCode"`
+			Message   string `json:"message"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal(r.body, &e); err != nil {
+		t.Fatalf("503 body is not JSON: %s", r.body)
+	}
+	if e.ErrorCode != "StorageUnavailable" || e.Message == "" || len(e.Errors) != 1 || e.Errors[0].ErrorCode != "StorageUnavailable" {
+		t.Fatalf("503 body %s, want errorCode StorageUnavailable", r.body)
+	}
+	if r.header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+}
+
+// httpResult is a response read whole.
+type httpResult struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// webClient is a widget tab played over HTTP: its own cookies, the headers
+// the widget's script sends.
+type webClient struct {
+	server.Addrs
+	c *http.Client
+}
+
+// secureJar keeps Secure cookies on plain-HTTP loopback URLs, as browsers do
+// for localhost: it files every URL under https.
+type secureJar struct{ *cookiejar.Jar }
+
+func secureURL(u *url.URL) *url.URL { c := *u; c.Scheme = "https"; return &c }
+
+func (j secureJar) SetCookies(u *url.URL, cs []*http.Cookie) { j.Jar.SetCookies(secureURL(u), cs) }
+func (j secureJar) Cookies(u *url.URL) []*http.Cookie        { return j.Jar.Cookies(secureURL(u)) }
+
+// loopbackClient is an HTTP client with its own cookies that reaches
+// localhost at 127.0.0.1 and does not follow redirects.
+func loopbackClient() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{
+		Jar:           secureJar{jar},
+		Timeout:       20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, port, _ := net.SplitHostPort(addr)
+			if host == "localhost" {
+				addr = net.JoinHostPort("127.0.0.1", port)
+			}
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}},
+	}
+}
+
+func newWebClient(a server.Addrs) *webClient { return &webClient{Addrs: a, c: loopbackClient()} }
+
+// do sends a request to the widget origin as the widget does.
+func (w *webClient) do(t *testing.T, method, path string, body any) httpResult {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, w.WidgetURL+path, rd)
+	req.Header.Set("X-Callbridge", "1")
+	req.Header.Set("Origin", w.WidgetURL)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return send(t, w.c, req)
+}
+
+func send(t *testing.T, c *http.Client, req *http.Request) httpResult {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return httpResult{resp.StatusCode, resp.Header, b}
+}
+
+// signIn opens the widget page and signs in with the popup flow, the popup
+// being another cookie jar.
+func (w *webClient) signIn(t *testing.T, user string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", w.WidgetURL+"/app?clientId=demo&fromAdapter=1&hostOrigin="+url.QueryEscape(w.DemoURL), nil)
+	if r := send(t, w.c, req); r.status != http.StatusOK {
+		t.Fatalf("/app: %d", r.status)
+	}
+	r := w.do(t, "POST", "/widget/login", map[string]string{"mode": "popup"})
+	var start struct {
+		OAuthURI string `json:"oAuthUri"`
+	}
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &start) != nil {
+		t.Fatalf("start sign-in: %d %s", r.status, r.body)
+	}
+	callback := authorizeOverHTTP(t, start.OAuthURI, user, "demo")
+	if r := w.do(t, "POST", "/widget/login/complete", map[string]string{"callbackUri": callback}); r.status != http.StatusOK {
+		t.Fatalf("complete sign-in: %d %s", r.status, r.body)
+	}
+}
+
+// apiClient calls the platform API with one user's access token.
+type apiClient struct {
+	server.Addrs
+	c     *http.Client
+	token string
+}
+
+// newAPIClient signs a user in with the authorization code flow and PKCE,
+// as a CRM's server would, and keeps the access token.
+func newAPIClient(t *testing.T, a server.Addrs, user string) *apiClient {
+	t.Helper()
+	verifier := oauth2.GenerateVerifier()
+	redirect := a.WidgetURL + "/oauth/redirect"
+	q := url.Values{
+		"client_id": {"demo"}, "response_type": {"code"}, "redirect_uri": {redirect},
+		"state": {"state-" + verifier[:16]}, "scope": {"openid offline_access"},
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"},
+	}
+	loc, err := url.Parse(authorizeOverHTTP(t, a.WidgetURL+"/oauth/authorize?"+q.Encode(), user, "demo"))
+	if err != nil || loc.Query().Get("code") == "" {
+		t.Fatalf("no code in the redirect %v (%v)", loc, err)
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+		"client_id": {"demo"}, "redirect_uri": {redirect}, "code_verifier": {verifier}}
+	req, _ := http.NewRequest("POST", a.WidgetURL+"/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	c := loopbackClient()
+	r := send(t, c, req)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &tok) != nil || tok.AccessToken == "" {
+		t.Fatalf("token: %d %s", r.status, r.body)
+	}
+	return &apiClient{Addrs: a, c: c, token: tok.AccessToken}
+}
+
+func (a *apiClient) do(t *testing.T, method, path string, body any) httpResult {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, a.WidgetURL+"/restapi/v1.0"+path, rd)
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return send(t, a.c, req)
+}
+
+// setPresence sets the user status of the token's extension.
+func (a *apiClient) setPresence(t *testing.T, userStatus string) httpResult {
+	t.Helper()
+	return a.do(t, "PUT", "/account/~/extension/~/presence", map[string]string{"userStatus": userStatus})
+}
+
+// presence reads the user status of the token's extension.
+func (a *apiClient) presence(t *testing.T) string {
+	t.Helper()
+	r := a.do(t, "GET", "/account/~/extension/~/presence", nil)
+	var p struct {
+		UserStatus string `json:"userStatus"`
+	}
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &p) != nil {
+		t.Fatalf("GET presence: %d %s", r.status, r.body)
+	}
+	return p.UserStatus
+}
+
+// extension returns the id of the token's extension.
+func (a *apiClient) extension(t *testing.T) int64 {
+	t.Helper()
+	r := a.do(t, "GET", "/account/~/extension/~", nil)
+	var x struct {
+		ID int64 `json:"id"`
+	}
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &x) != nil {
+		t.Fatalf("GET extension: %d %s", r.status, r.body)
+	}
+	return x.ID
+}
