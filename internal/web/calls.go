@@ -13,7 +13,8 @@ import (
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
-// Switch is what the widget's call endpoints need of the telephony switch.
+// Switch is what the widget's call endpoints and the platform API's RingOut
+// and call control need of the telephony switch.
 type Switch interface {
 	RegisterDevice(d telephony.Device)
 	UnregisterDevice(id string)
@@ -26,6 +27,12 @@ type Switch interface {
 	Mute(ctx context.Context, device, sessionID string, muted bool) error
 	Sessions(extension int64) []telephony.Session
 	Session(id string) (telephony.Session, bool)
+
+	// RingOut and call control (api_telephony.go).
+	RingOut(ctx context.Context, extension int64, from, to, callerID string, playPrompt bool) (telephony.RingOut, error)
+	FindRingOut(extension int64, id string) (telephony.RingOut, bool)
+	CancelRingOut(ctx context.Context, extension int64, id string) (telephony.RingOut, error)
+	ControlParty(ctx context.Context, owner int64, sessionID, partyID string, action telephony.PartyAction) (telephony.Session, error)
 }
 
 // maxSDP bounds an offer; the gateway checks its content.
