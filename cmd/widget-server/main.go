@@ -96,6 +96,7 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	ef.str(&cfg.OIDCIssuer, "oidc-issuer", "WIDGET_OIDC_ISSUER", "", "external OpenID Connect issuer that signs users in instead of the built-in server")
 	ef.str(&cfg.OIDCClientID, "oidc-client-id", "WIDGET_OIDC_CLIENT_ID", "", "client id registered at the external issuer")
 	ef.str(&cfg.OIDCClientSecret, "oidc-client-secret", "WIDGET_OIDC_CLIENT_SECRET", "", "client secret at the external issuer (prefer the environment variable)")
+	ef.str(&cfg.DebugListen, "debug-addr", "WIDGET_DEBUG_ADDR", "", "loopback address serving pprof and expvar (/debug/pprof/, /debug/vars); empty turns it off")
 	var mediaPort, publicIPs, iceServers, ringTimeout, apiRate string
 	ef.str(&mediaPort, "media-port", "WIDGET_MEDIA_PORT", "50000", "the media gateway's single UDP port (0: any free port)")
 	ef.str(&publicIPs, "public-ip", "WIDGET_PUBLIC_IP", "", "comma-separated public IPs the media gateway advertises (behind 1:1 NAT)")
