@@ -19,6 +19,7 @@ import (
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/media"
+	"github.com/callbridge/widget-server/internal/messaging"
 	"github.com/callbridge/widget-server/internal/oauth"
 	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/telephony"
@@ -57,14 +58,18 @@ type Config struct {
 	// make of the platform API (default 60 per 10 s).
 	APIRateLimit  int
 	APIRateWindow time.Duration
+	// SMSWebhookURL receives the SMS for numbers not served here (the SMS
+	// provider); the secret in SMSWebhookSecretFile signs them and
+	// verifies the provider's requests to /webhooks/sms/inbound.
+	SMSWebhookURL        string
+	SMSWebhookSecretFile string
+	// SMSRetryDelay overrides the wait before the provider is tried again
+	// (1 s, doubled each time) — for tests.
+	SMSRetryDelay time.Duration
 
 	// AccessTokenTTL and RefreshTokenTTL override the built-in server's
 	// token lifetimes (one hour; one week of inactivity) — for tests.
 	AccessTokenTTL, RefreshTokenTTL time.Duration
-
-	// DebugListen, when set, serves pprof and expvar (/debug/pprof/,
-	// /debug/vars) on this loopback address.
-	DebugListen string
 
 	Stdout io.Writer // where the start banner goes; nil for none
 	Logger *slog.Logger
@@ -168,6 +173,16 @@ func Run(ctx context.Context, cfg Config) error {
 	bus := telephony.NewBus()
 	sw = telephony.New(telephony.Config{RingTimeout: cfg.RingTimeout}, phoneDirectory{db}, gatewayMedia{gw}, bus, db)
 
+	smsSecret, err := messaging.LoadWebhook(cfg.SMSWebhookURL, cfg.SMSWebhookSecretFile)
+	if err != nil {
+		return err
+	}
+	var onMessage func(messaging.Change)
+	msgs := messaging.New(messaging.Config{
+		WebhookURL: cfg.SMSWebhookURL, WebhookSecret: smsSecret, RetryDelay: cfg.SMSRetryDelay, Logger: log,
+		OnChange: func(c messaging.Change) { onMessage(c) },
+	}, db, db)
+
 	hub := bridge.NewHub(bridge.HubConfig{})
 	srv := web.NewServer(web.Config{
 		PublicURL: publicURL, DemoURL: demoURL,
@@ -177,20 +192,14 @@ func Run(ctx context.Context, cfg Config) error {
 		Log: log, Apps: db, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(time.Now),
 		Login: login, Sessions: sessions, Switch: sw, Hub: hub,
 		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, CallLog: db, Presences: db,
+		Messages: msgs,
 	})
+	onMessage = srv.MessageEvent
 	if err := srv.ApplyStoredPresence(ctx); err != nil {
 		return fmt.Errorf("apply stored presence: %w", err)
 	}
 	bus.Subscribe(srv.CallEvent)
 	sessions.OnEnd = func(sid string, ext int64, _ error) { srv.SessionEnded(sid, ext) }
-
-	if cfg.DebugListen != "" {
-		dbg, err := startDebug(cfg.DebugListen, log)
-		if err != nil {
-			return err
-		}
-		defer dbg.Close()
-	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -214,6 +223,8 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); srv.SweepLoop(ctx) }()
 	go func() { defer wg.Done(); sessions.Maintain(ctx, time.Minute) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); msgs.Run(ctx) }() // delivers what is pending, also from before a restart
 
 	log.Info("widget server started", slog.String("widget_url", publicURL), slog.String("demo_url", demoURL),
 		slog.String("data_dir", cfg.DataDir), slog.Int("media_udp_port", gw.UDPPort()))

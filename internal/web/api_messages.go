@@ -1,13 +1,429 @@
 package web
 
-import "github.com/labstack/echo/v4"
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/messaging"
+	"github.com/callbridge/widget-server/internal/telephony"
+)
 
 // Messages is the message service behind SMS, company pager and the
 // message store (internal/messaging).
-type Messages interface{}
+type Messages interface {
+	SendSMS(ctx context.Context, extensionID int64, req messaging.SMSRequest) (messaging.Message, error)
+	SendPager(ctx context.Context, extensionID int64, req messaging.PagerRequest) (messaging.Message, error)
+	Message(ctx context.Context, extensionID int64, id string) (messaging.Message, error)
+	Messages(ctx context.Context, q messaging.Query) (messaging.Page, error)
+	SetReadStatus(ctx context.Context, extensionID int64, id string, status messaging.ReadStatus) (messaging.Message, error)
+	Delete(ctx context.Context, extensionID int64, id string) (messaging.Message, error)
+	InboundEnabled() bool
+	VerifyWebhook(signature string, body []byte) error
+	ReceiveSMS(ctx context.Context, in messaging.InboundSMS) (m messaging.Message, created bool, err error)
+}
 
-// messageAPIRoutes mounts /sms, /company-pager and /message-store.
-func (s *Server) messageAPIRoutes(g *echo.Group, mw []echo.MiddlewareFunc) {}
+// messageAPIRoutes mounts /sms, /company-pager and /message-store
+// (docs/api-messages.md).
+func (s *Server) messageAPIRoutes(g *echo.Group, mw []echo.MiddlewareFunc) {
+	const ext = "/account/:accountId/extension/:extensionId"
+	g.POST(ext+"/sms", s.apiSendSMS, mw...)
+	g.POST(ext+"/company-pager", s.apiSendPager, mw...)
+	g.GET(ext+"/message-store", s.apiMessageStore, mw...)
+	g.GET(ext+"/message-store/:messageId", s.apiGetMessage, mw...)
+	g.PUT(ext+"/message-store/:messageId", s.apiUpdateMessage, mw...)
+	g.DELETE(ext+"/message-store/:messageId", s.apiDeleteMessage, mw...)
+}
 
-// widgetMessageRoutes mounts the widget's /widget/messages endpoints.
-func (s *Server) widgetMessageRoutes(e *echo.Echo) {}
+var errMessagingOff = &Error{Status: http.StatusNotImplemented, Code: "MessagingOff", Message: "messaging is off on this server"}
+
+// messageError maps the message service's errors to the API's.
+func messageError(err error) error {
+	var inv *messaging.InvalidError
+	switch {
+	case errors.As(err, &inv):
+		return invalidParam(inv.Param, inv.Reason)
+	case errors.Is(err, messaging.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such message", Err: err}
+	}
+	return err
+}
+
+// apiMessageParty is a party in a request body; name is accepted and
+// ignored, as the server knows the names.
+type apiMessageParty struct {
+	PhoneNumber     string `json:"phoneNumber"`
+	ExtensionNumber string `json:"extensionNumber"`
+	Name            string `json:"name"`
+}
+
+// apiSMSRequest is the body of POST …/sms (seeds/001 "Send SMS Message").
+type apiSMSRequest struct {
+	From apiMessageParty   `json:"from"`
+	To   []apiMessageParty `json:"to"`
+	Text string            `json:"text"`
+}
+
+// apiPagerRequest is the body of POST …/company-pager.
+type apiPagerRequest struct {
+	From *apiMessageParty  `json:"from"`
+	To   []apiMessageParty `json:"to"`
+	Text string            `json:"text"`
+}
+
+// apiMessage is a message-store record: the contract's message with its
+// uri and the platform's other fields.
+type apiMessage struct {
+	URI string `json:"uri"`
+	bridge.Message
+	Priority                string `json:"priority"`
+	SMSSendingAttemptsCount int    `json:"smsSendingAttemptsCount,omitempty"`
+	PgToDepartment          *bool  `json:"pgToDepartment,omitempty"`
+}
+
+func (s *Server) apiMessageRecord(acctID int64, m messaging.Message) apiMessage {
+	r := apiMessage{
+		URI:     s.extensionURI(acctID, m.ExtensionID) + "/message-store/" + m.ID,
+		Message: bridge.MessageFor(m), Priority: "Normal", SMSSendingAttemptsCount: m.Attempts,
+	}
+	if m.Type == messaging.Pager && m.Direction == messaging.Outbound {
+		no := false // departments are not modelled: pager messages go to extensions
+		r.PgToDepartment = &no
+	}
+	return r
+}
+
+// apiSendSMS answers POST …/extension/{extensionId}/sms with the sender's
+// copy of the message.
+func (s *Server) apiSendSMS(c echo.Context) error {
+	acct, ext, err := s.apiTarget(c)
+	if err != nil {
+		return err
+	}
+	var req apiSMSRequest
+	if err := bindAPIJSON(c, &req); err != nil {
+		return err
+	}
+	if s.Messages == nil {
+		return errMessagingOff
+	}
+	sms := messaging.SMSRequest{From: req.From.PhoneNumber, Text: req.Text}
+	for _, p := range req.To {
+		if p.PhoneNumber == "" {
+			return invalidParam("to", "each recipient needs a phoneNumber")
+		}
+		sms.To = append(sms.To, p.PhoneNumber)
+	}
+	m, err := s.Messages.SendSMS(c.Request().Context(), ext.ID, sms)
+	if err != nil {
+		return messageError(err)
+	}
+	return c.JSON(http.StatusOK, s.apiMessageRecord(acct.ID, m))
+}
+
+// apiSendPager answers POST …/extension/{extensionId}/company-pager with
+// the sender's copy of the message.
+func (s *Server) apiSendPager(c echo.Context) error {
+	acct, ext, err := s.apiTarget(c)
+	if err != nil {
+		return err
+	}
+	var req apiPagerRequest
+	if err := bindAPIJSON(c, &req); err != nil {
+		return err
+	}
+	if s.Messages == nil {
+		return errMessagingOff
+	}
+	pager := messaging.PagerRequest{Text: req.Text}
+	if req.From != nil {
+		if req.From.ExtensionNumber == "" {
+			return invalidParam("from", "an extensionNumber, your own")
+		}
+		pager.From = req.From.ExtensionNumber
+	}
+	for _, p := range req.To {
+		if p.ExtensionNumber == "" {
+			return invalidParam("to", "each recipient needs an extensionNumber")
+		}
+		pager.To = append(pager.To, p.ExtensionNumber)
+	}
+	m, err := s.Messages.SendPager(c.Request().Context(), ext.ID, pager)
+	if err != nil {
+		return messageError(err)
+	}
+	return c.JSON(http.StatusOK, s.apiMessageRecord(acct.ID, m))
+}
+
+// Values of the message store's enum parameters, spelled canonically.
+// Fax, VoiceMail and Text are the platform's other message types: they
+// are accepted and match nothing here; so does Purged.
+var (
+	messageTypes          = []string{"SMS", "Pager", "Fax", "VoiceMail", "Text"}
+	messageReadStatuses   = []string{"Read", "Unread"}
+	messageAvailabilities = []string{"Alive", "Deleted", "Purged"}
+)
+
+// defaultMessagePeriod is how far back the message store reaches without
+// dateFrom: a week, as the call log (seeds/001).
+const defaultMessagePeriod = 7 * 24 * time.Hour
+
+// messageStoreRequest is a parsed message-store query string.
+type messageStoreRequest struct {
+	query  messaging.Query // filters only: no extension or page
+	page   pageParams
+	params []queryParam // the filters, canonical, for the list's URIs
+}
+
+// parseMessageStoreQuery reads a message-store query string
+// (docs/api-messages.md "Message store"). Unknown parameters are ignored;
+// errors name the parameter.
+func parseMessageStoreQuery(v url.Values, region string, now time.Time) (messageStoreRequest, error) {
+	var r messageStoreRequest
+	var err error
+	if r.page, err = parsePaging(v); err != nil {
+		return messageStoreRequest{}, err
+	}
+	enum := func(name string, allowed []string, add func(string)) error {
+		vals, err := enumParams(v, name, allowed)
+		for _, val := range vals {
+			r.params = append(r.params, queryParam{name, val})
+			add(val)
+		}
+		return err
+	}
+	if err := enum("messageType", messageTypes, func(t string) { r.query.Types = append(r.query.Types, messaging.Type(t)) }); err != nil {
+		return messageStoreRequest{}, err
+	}
+	if err := enum("direction", callDirections, func(d string) {
+		r.query.Directions = append(r.query.Directions, messaging.Direction(d))
+	}); err != nil {
+		return messageStoreRequest{}, err
+	}
+	if err := enum("readStatus", messageReadStatuses, func(s string) {
+		r.query.ReadStatuses = append(r.query.ReadStatuses, messaging.ReadStatus(s))
+	}); err != nil {
+		return messageStoreRequest{}, err
+	}
+	if err := enum("availability", messageAvailabilities, func(s string) {
+		r.query.Availabilities = append(r.query.Availabilities, messaging.Availability(s))
+	}); err != nil {
+		return messageStoreRequest{}, err
+	}
+	if len(r.query.Availabilities) == 0 {
+		r.query.Availabilities = []messaging.Availability{messaging.Alive}
+	}
+	if s, ok := first(v, "conversationId"); ok {
+		if !isDigits(s, 20) {
+			return messageStoreRequest{}, invalidParam("conversationId", "a conversation id: digits")
+		}
+		r.query.ConversationID = s
+		r.params = append(r.params, queryParam{"conversationId", s})
+	}
+	if s, ok := first(v, "phoneNumber"); ok {
+		n, err := telephony.Normalize(s, region)
+		if err != nil {
+			return messageStoreRequest{}, invalidParam("phoneNumber", "a phone number or an extension number")
+		}
+		r.query.PhoneNumber = n
+		r.params = append(r.params, queryParam{"phoneNumber", n})
+	}
+	var to time.Time
+	if s, ok := first(v, "dateTo"); ok {
+		if to, err = parseAPITime(s); err != nil {
+			return messageStoreRequest{}, invalidParam("dateTo", "an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T12:00:00.000Z")
+		}
+	}
+	end := now
+	if !to.IsZero() {
+		end = to
+	}
+	from := end.Add(-defaultMessagePeriod).Truncate(time.Millisecond)
+	if s, ok := first(v, "dateFrom"); ok {
+		if from, err = parseAPITime(s); err != nil {
+			return messageStoreRequest{}, invalidParam("dateFrom", "an ISO 8601 date or date-time, e.g. 2026-01-01 or 2026-01-01T00:00:00.000Z")
+		}
+	}
+	if !to.IsZero() && to.Before(from) {
+		return messageStoreRequest{}, invalidParam("dateTo", "must not be before dateFrom")
+	}
+	r.query.From, r.query.To = from, to
+	r.params = append(r.params, queryParam{"dateFrom", from.UTC().Format(apiTimeFormat)})
+	if !to.IsZero() {
+		r.params = append(r.params, queryParam{"dateTo", to.UTC().Format(apiTimeFormat)})
+	}
+	return r, nil
+}
+
+// isDigits reports whether s is 1 to max decimal digits.
+func isDigits(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// apiMessageList is a page of the message store.
+type apiMessageList struct {
+	URI        string        `json:"uri"`
+	Records    []apiMessage  `json:"records"`
+	Paging     apiPaging     `json:"paging"`
+	Navigation apiNavigation `json:"navigation"`
+}
+
+// apiMessageStore answers GET …/extension/{extensionId}/message-store.
+func (s *Server) apiMessageStore(c echo.Context) error {
+	acct, ext, err := s.apiTarget(c)
+	if err != nil {
+		return err
+	}
+	req, err := parseMessageStoreQuery(c.QueryParams(), acct.CountryCode, time.Now())
+	if err != nil {
+		return err
+	}
+	q := req.query
+	q.ExtensionID = ext.ID
+	q.Offset, q.Limit = req.page.offset(), req.page.perPage
+	var page messaging.Page
+	if s.Messages != nil {
+		if page, err = s.Messages.Messages(c.Request().Context(), q); err != nil {
+			return err
+		}
+	}
+	list := apiMessageList{Records: make([]apiMessage, 0, len(page.Messages))}
+	for _, m := range page.Messages {
+		list.Records = append(list.Records, s.apiMessageRecord(acct.ID, m))
+	}
+	base := s.extensionURI(acct.ID, ext.ID) + "/message-store"
+	list.URI, list.Paging, list.Navigation = paginate(base, req.params, req.page, page.Total, len(list.Records))
+	return c.JSON(http.StatusOK, list)
+}
+
+// apiMessageTarget resolves the path's extension and message.
+func (s *Server) apiMessageTarget(c echo.Context) (identity.Account, identity.Extension, string, error) {
+	acct, ext, err := s.apiTarget(c)
+	if err != nil {
+		return identity.Account{}, identity.Extension{}, "", err
+	}
+	if s.Messages == nil {
+		return identity.Account{}, identity.Extension{}, "", errMessagingOff
+	}
+	return acct, ext, c.Param("messageId"), nil
+}
+
+// apiGetMessage answers GET …/message-store/{messageId}.
+func (s *Server) apiGetMessage(c echo.Context) error {
+	acct, ext, id, err := s.apiMessageTarget(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.Messages.Message(c.Request().Context(), ext.ID, id)
+	if err != nil {
+		return messageError(err)
+	}
+	return c.JSON(http.StatusOK, s.apiMessageRecord(acct.ID, m))
+}
+
+// messageUpdate is the body of PUT …/message-store/{messageId}.
+type messageUpdate struct {
+	ReadStatus *string `json:"readStatus"`
+}
+
+// readStatusOf checks the readStatus of an update.
+func readStatusOf(u messageUpdate) (messaging.ReadStatus, error) {
+	if u.ReadStatus == nil {
+		return "", invalidParam("readStatus", "missing: Read or Unread")
+	}
+	v, err := enumValue("readStatus", *u.ReadStatus, messageReadStatuses)
+	return messaging.ReadStatus(v), err
+}
+
+// apiUpdateMessage answers PUT …/message-store/{messageId}: it marks the
+// message Read or Unread.
+func (s *Server) apiUpdateMessage(c echo.Context) error {
+	acct, ext, id, err := s.apiMessageTarget(c)
+	if err != nil {
+		return err
+	}
+	var req messageUpdate
+	if err := bindAPIJSON(c, &req); err != nil {
+		return err
+	}
+	status, err := readStatusOf(req)
+	if err != nil {
+		return err
+	}
+	m, err := s.Messages.SetReadStatus(c.Request().Context(), ext.ID, id, status)
+	if err != nil {
+		return messageError(err)
+	}
+	return c.JSON(http.StatusOK, s.apiMessageRecord(acct.ID, m))
+}
+
+// apiDeleteMessage answers DELETE …/message-store/{messageId}: the message
+// becomes Deleted, leaves the default list, and the record says so.
+func (s *Server) apiDeleteMessage(c echo.Context) error {
+	acct, ext, id, err := s.apiMessageTarget(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.Messages.Delete(c.Request().Context(), ext.ID, id)
+	if err != nil {
+		return messageError(err)
+	}
+	return c.JSON(http.StatusOK, s.apiMessageRecord(acct.ID, m))
+}
+
+// apiMessageStoreEvent is the body of a message-store notification to
+// webhook subscriptions: which of the extension's messages are new or
+// changed, by type.
+type apiMessageStoreEvent struct {
+	ExtensionID int64                   `json:"extensionId"`
+	LastUpdated string                  `json:"lastUpdated"`
+	Changes     []apiMessageStoreChange `json:"changes"`
+}
+
+type apiMessageStoreChange struct {
+	Type              string   `json:"type"`
+	NewCount          int      `json:"newCount"`
+	UpdatedCount      int      `json:"updatedCount"`
+	NewMessageIDs     []string `json:"newMessageIds"`
+	UpdatedMessageIDs []string `json:"updatedMessageIds"`
+}
+
+func messageStoreEvent(c messaging.Change) apiMessageStoreEvent {
+	ch := apiMessageStoreChange{Type: string(c.Message.Type), NewMessageIDs: []string{}, UpdatedMessageIDs: []string{}}
+	if c.New {
+		ch.NewCount, ch.NewMessageIDs = 1, []string{c.Message.ID}
+	} else {
+		ch.UpdatedCount, ch.UpdatedMessageIDs = 1, []string{c.Message.ID}
+	}
+	return apiMessageStoreEvent{ExtensionID: c.Message.ExtensionID,
+		LastUpdated: c.Message.LastModifiedTime.UTC().Format(apiTimeFormat), Changes: []apiMessageStoreChange{ch}}
+}
+
+// MessageEvent hands one change of a message copy to the widgets of its
+// extension (rc-message-updated-notify, and rc-inbound-message-notify for a
+// new inbound copy) and to the extension's message-store subscriptions.
+// The service reports each version of a copy once, so nothing here is
+// published twice.
+func (s *Server) MessageEvent(c messaging.Change) {
+	ext := c.Message.ExtensionID
+	for _, env := range bridge.MessageEvents(c) {
+		if _, err := s.Hub.Publish(extensionGroup(ext), env); err != nil {
+			s.log.Warn("message event not delivered", "extension", ext, "message", c.Message.ID, "err", err)
+		}
+	}
+	s.notifySubscribers(c.Message.AccountID, ext, FilterMessageStore, messageStoreEvent(c))
+}

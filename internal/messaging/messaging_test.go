@@ -1,0 +1,266 @@
+package messaging_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/messaging"
+	"github.com/callbridge/widget-server/internal/store"
+)
+
+func TestSignature(t *testing.T) {
+	secret := []byte("0123456789abcdef0123")
+	body := []byte(`{"id":"1","text":"hi"}`)
+	now := time.Unix(1_800_000_000, 0)
+	good := messaging.Sign(secret, now, body)
+	if !regexp.MustCompile(`^t=1800000000,v1=[0-9a-f]{64}$`).MatchString(good) {
+		t.Fatalf("signature %q", good)
+	}
+	_, v1, _ := strings.Cut(good, ",")
+	for _, tt := range []struct {
+		name, header string
+		body         []byte
+		at           time.Time
+		ok           bool
+	}{
+		{"good", good, body, now, true},
+		{"good, 4 minutes later", good, body, now.Add(4 * time.Minute), true},
+		{"a second v1 among others", "t=1800000000,v1=00," + v1 + ",v0=x", body, now, true},
+		{"blanks", " t=1800000000 , " + v1, body, now, true},
+		{"too old", good, body, now.Add(6 * time.Minute), false},
+		{"from the future", good, body, now.Add(-6 * time.Minute), false},
+		{"another body", good, []byte(`{"id":"2","text":"hi"}`), now, false},
+		{"another time", "t=1800000001," + v1, body, now, false},
+		{"no time", v1, body, now, false},
+		{"no v1", "t=1800000000", body, now, false},
+		{"empty", "", body, now, false},
+		{"garbage", "t=x,v1=y", body, now, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := messaging.VerifySignature(secret, tt.header, tt.body, tt.at)
+			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, messaging.ErrBadSignature)) {
+				t.Fatalf("verify: %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+	if err := messaging.VerifySignature(nil, good, body, now); !errors.Is(err, messaging.ErrBadSignature) {
+		t.Fatalf("no secret: %v", err)
+	}
+}
+
+func TestLoadWebhook(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good, short := write("good", "  a secret of enough bytes\n"), write("short", "tiny\n")
+	for _, tt := range []struct {
+		name, url, file, want string
+		ok                    bool
+	}{
+		{"nothing", "", "", "", true},
+		{"both", "https://sms.example.com/hook", good, "a secret of enough bytes", true},
+		{"inbound only", "", good, "a secret of enough bytes", true},
+		{"url without secret", "https://sms.example.com/hook", "", "", false},
+		{"relative url", "/hook", good, "", false},
+		{"ftp url", "ftp://sms.example.com/hook", good, "", false},
+		{"short secret", "", short, "", false},
+		{"missing file", "", filepath.Join(dir, "none"), "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			secret, err := messaging.LoadWebhook(tt.url, tt.file)
+			if (err == nil) != tt.ok || string(secret) != tt.want {
+				t.Fatalf("secret %q, err %v", secret, err)
+			}
+		})
+	}
+}
+
+// fixture is a service over a real store with the demo account.
+type fixture struct {
+	db      *store.DB
+	svc     *messaging.Service
+	exts    map[string]identity.Extension
+	mu      sync.Mutex
+	changes []messaging.Change
+}
+
+func newFixture(t *testing.T, cfg messaging.Config) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := identity.NewDirectory(db).SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	acct, _ := db.AccountByMainNumber(ctx, identity.DemoMainNumber)
+	list, _ := db.Extensions(ctx, acct.ID)
+	f := &fixture{db: db, exts: map[string]identity.Extension{}}
+	for _, e := range list {
+		f.exts[e.Number] = e
+	}
+	cfg.OnChange = func(c messaging.Change) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.changes = append(f.changes, c)
+	}
+	f.svc = messaging.New(cfg, db, db)
+	return f
+}
+
+func (f *fixture) changesOf(id string) []messaging.Change {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []messaging.Change
+	for _, c := range f.changes {
+		if c.Message.ID == id {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TestVersionsAreDistinct: with the clock standing still, each change of a
+// copy still gets its own, later lastModifiedTime, and each is reported once.
+func TestVersionsAreDistinct(t *testing.T) {
+	frozen := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	f := newFixture(t, messaging.Config{Now: func() time.Time { return frozen }})
+	ctx := context.Background()
+	m, err := f.svc.SendSMS(ctx, f.exts["101"].ID, messaging.SMSRequest{From: "+16505550101", To: []string{"+15550101"}, Text: "echo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := f.changesOf(m.ID)
+	var statuses []messaging.Status
+	for i, c := range changes {
+		statuses = append(statuses, c.Message.Status)
+		if i > 0 && !c.Message.LastModifiedTime.After(changes[i-1].Message.LastModifiedTime) {
+			t.Fatalf("version %d not after the one before: %v", i, changes)
+		}
+	}
+	if len(changes) != 3 || statuses[0] != messaging.Queued || statuses[2] != messaging.Delivered || !changes[0].New || changes[1].New {
+		t.Fatalf("changes of the sent copy: %+v", changes)
+	}
+	if !m.LastModifiedTime.Equal(changes[2].Message.LastModifiedTime) || m.Status != messaging.Delivered {
+		t.Fatalf("the answer %+v is not the last version", m)
+	}
+	// Marking it read twice is one change.
+	for range 2 {
+		if _, err := f.svc.SetReadStatus(ctx, f.exts["101"].ID, m.ID, messaging.Unread); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(f.changesOf(m.ID)); n != 4 {
+		t.Fatalf("%d changes after marking it unread twice", n)
+	}
+	// Someone else's message is not found, and does not change.
+	if _, err := f.svc.SetReadStatus(ctx, f.exts["102"].ID, m.ID, messaging.Read); !errors.Is(err, messaging.ErrNotFound) {
+		t.Fatalf("Bob marks Alice's message: %v", err)
+	}
+	if _, err := f.svc.Delete(ctx, f.exts["102"].ID, m.ID); !errors.Is(err, messaging.ErrNotFound) {
+		t.Fatalf("Bob deletes Alice's message: %v", err)
+	}
+	if n := len(f.changesOf(m.ID)); n != 4 {
+		t.Fatalf("%d changes after Bob's attempts", n)
+	}
+}
+
+// TestResumeAfterCrash plays a server that stopped in the middle of a
+// delivery to Bob, after his copy was made: Run finishes it without a
+// second copy and without telling of Bob's copy again.
+func TestResumeAfterCrash(t *testing.T) {
+	f := newFixture(t, messaging.Config{})
+	ctx := context.Background()
+	alice, bob := f.exts["101"], f.exts["102"]
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	sent := messaging.Message{AccountID: alice.AccountID, ExtensionID: alice.ID, Type: messaging.SMS, Direction: messaging.Outbound,
+		From: messaging.Party{PhoneNumber: "+16505550101"}, To: []messaging.Party{{PhoneNumber: "+16505550102"}}, Subject: "before the crash",
+		CreationTime: now, LastModifiedTime: now, ReadStatus: messaging.Read, Status: messaging.Sent, Availability: messaging.Alive, ConversationID: "1"}
+	job := &messaging.Delivery{Route: messaging.RouteOnNet, Recipients: []int64{bob.ID}, NextAttempt: now.Add(-time.Minute)}
+	stored, _, err := f.db.AddMessages(ctx, []messaging.Message{sent}, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := stored[0].ID
+	bobs := sent
+	bobs.ExtensionID, bobs.Direction, bobs.ReadStatus, bobs.Status, bobs.OriginID = bob.ID, messaging.Inbound, messaging.Unread, messaging.Received, id
+	if _, _, err := f.db.AddMessages(ctx, []messaging.Message{bobs}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { f.svc.Run(runCtx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, err := f.db.Message(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Status == messaging.Delivered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never delivered: %+v", m)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	<-done
+	page, err := f.db.QueryMessages(ctx, messaging.Query{ExtensionID: bob.ID, Limit: 10})
+	if err != nil || page.Total != 1 {
+		t.Fatalf("Bob has %d copies (%v)", page.Total, err)
+	}
+	if c := f.changesOf(page.Messages[0].ID); len(c) != 0 {
+		t.Fatalf("Bob's copy, made before the crash, was reported again: %+v", c)
+	}
+	if c := f.changesOf(id); len(c) != 1 || c[0].Message.Status != messaging.Delivered {
+		t.Fatalf("changes of the sent copy: %+v", c)
+	}
+	if jobs, _ := f.db.Deliveries(ctx, 10); len(jobs) != 0 {
+		t.Fatalf("deliveries left: %+v", jobs)
+	}
+}
+
+// TestTestLinesDocumented checks docs/api-messages.md's table of what the
+// test numbers do with an SMS against the code.
+func TestTestLinesDocumented(t *testing.T) {
+	b, err := os.ReadFile("../../docs/api-messages.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `(\\+1555\\d{4})`(?:[–-]`(\\+1555\\d{4})`)? \\| (.+?) \\|$")
+	documented := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(string(b), -1) {
+		documented[m[1]+m[2]] = m[3]
+	}
+	lines := messaging.TestLines()
+	if len(lines) == 0 {
+		t.Fatal("no test lines")
+	}
+	for _, tl := range lines {
+		key := tl.Number + tl.Last
+		if documented[key] != tl.Behaviour {
+			t.Errorf("%s%s: docs say %q, the code %q", tl.Number, tl.Last, documented[key], tl.Behaviour)
+		}
+		delete(documented, key)
+	}
+	for k, v := range documented {
+		t.Errorf("docs/api-messages.md documents %s (%s), which is no test line", k, v)
+	}
+}

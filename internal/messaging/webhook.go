@@ -1,0 +1,173 @@
+package messaging
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/callbridge/widget-server/internal/telephony"
+)
+
+// SignatureHeader carries the signature of a webhook request, both ways:
+// "t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the shared secret>".
+const SignatureHeader = "X-Callbridge-Signature"
+
+// SignatureTolerance is how far a signature's time may be from the
+// receiver's clock; older requests are refused as replays.
+const SignatureTolerance = 5 * time.Minute
+
+// Sign returns the signature header of body sent at t.
+func Sign(secret []byte, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	return "t=" + ts + ",v1=" + mac(secret, ts, body)
+}
+
+func mac(secret []byte, ts string, body []byte) string {
+	h := hmac.New(sha256.New, secret)
+	h.Write([]byte(ts))
+	h.Write([]byte{'.'})
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// VerifySignature checks a signature header against body: one of its v1
+// values must be the HMAC of its t and body, and t within
+// SignatureTolerance of now. Failures wrap ErrBadSignature.
+func VerifySignature(secret []byte, header string, body []byte, now time.Time) error {
+	if len(secret) == 0 {
+		return fmt.Errorf("%w: no secret to verify with", ErrBadSignature)
+	}
+	var ts string
+	var sigs []string
+	for _, part := range strings.Split(header, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		switch {
+		case !ok:
+		case k == "t":
+			ts = v
+		case k == "v1":
+			sigs = append(sigs, v)
+		}
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || len(sigs) == 0 {
+		return fmt.Errorf("%w: want %s: t=<unix time>,v1=<hex HMAC-SHA256>", ErrBadSignature, SignatureHeader)
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > SignatureTolerance || d < -SignatureTolerance {
+		return fmt.Errorf("%w: signed at %d, more than %v from now", ErrBadSignature, sec, SignatureTolerance)
+	}
+	want := mac(secret, ts, body)
+	for _, sig := range sigs {
+		if hmac.Equal([]byte(sig), []byte(want)) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the signature does not match the body", ErrBadSignature)
+}
+
+// InboundEnabled reports whether SMS from the provider are accepted: only
+// with a secret to verify them.
+func (s *Service) InboundEnabled() bool { return len(s.cfg.WebhookSecret) > 0 }
+
+// VerifyWebhook checks the signature of a request to the inbound webhook.
+func (s *Service) VerifyWebhook(header string, body []byte) error {
+	return VerifySignature(s.cfg.WebhookSecret, header, body, s.cfg.Now())
+}
+
+// InboundSMS is an SMS the provider received for one of the server's
+// numbers (docs/api-messages.md "Inbound webhook").
+type InboundSMS struct {
+	ID   string `json:"id"`   // the provider's id: a repeat of it is the same message
+	From string `json:"from"` // E.164
+	To   string `json:"to"`   // a direct number of an extension, or an account's main number
+	Text string `json:"text"`
+}
+
+// maxProviderID bounds the provider's message id.
+const maxProviderID = 128
+
+// ReceiveSMS stores an SMS from outside as an inbound copy of the
+// extension its number reaches. A repeat of the provider's id is the
+// message already stored, with created false.
+func (s *Service) ReceiveSMS(ctx context.Context, in InboundSMS) (m Message, created bool, err error) {
+	if in.ID == "" || len(in.ID) > maxProviderID || strings.IndexFunc(in.ID, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return Message{}, false, invalid("id", fmt.Sprintf("the provider's message id: 1-%d printable characters", maxProviderID))
+	}
+	if err := checkText(in.Text); err != nil {
+		return Message{}, false, err
+	}
+	to, err := telephony.Normalize(in.To, "")
+	if err != nil || !strings.HasPrefix(to, "+") {
+		return Message{}, false, invalid("to", "an E.164 number, e.g. +16505550101")
+	}
+	ext, ok, err := s.onNet(ctx, to)
+	if err != nil {
+		return Message{}, false, err
+	}
+	if !ok {
+		return Message{}, false, invalid("to", "not a number of this server")
+	}
+	acct, err := s.accounts.Account(ctx, ext.AccountID)
+	if err != nil {
+		return Message{}, false, fmt.Errorf("account of extension %d: %w", ext.ID, err)
+	}
+	from, err := telephony.Normalize(in.From, acct.CountryCode)
+	if err != nil || !strings.HasPrefix(from, "+") {
+		return Message{}, false, invalid("from", "a phone number, e.g. +14155550123")
+	}
+	now := s.now()
+	msg := Message{
+		AccountID: acct.ID, ExtensionID: ext.ID, Type: SMS, Direction: Inbound,
+		From: Party{PhoneNumber: from}, To: []Party{{PhoneNumber: to, Name: ext.Name}}, Subject: in.Text,
+		CreationTime: now, LastModifiedTime: now, ReadStatus: Unread, Status: Received, Availability: Alive,
+		ConversationID: smsConversation(from, to), ProviderID: in.ID,
+	}
+	stored, createdAll, err := s.store.AddMessages(ctx, []Message{msg}, nil)
+	if err != nil {
+		return Message{}, false, fmt.Errorf("store inbound SMS %q: %w", in.ID, err)
+	}
+	if createdAll[0] {
+		s.notify(stored[0], true)
+	}
+	return stored[0], createdAll[0], nil
+}
+
+// minSecret is the shortest webhook secret accepted.
+const minSecret = 16
+
+// LoadWebhook checks the SMS provider's settings: webhookURL, when set,
+// an absolute http or https URL; and the secret in secretFile (surrounding
+// blanks dropped), at least 16 bytes, which an outbound webhook needs.
+func LoadWebhook(webhookURL, secretFile string) (secret []byte, err error) {
+	if webhookURL != "" {
+		u, err := url.Parse(webhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("SMS webhook URL %q: want an absolute http or https URL", webhookURL)
+		}
+		if secretFile == "" {
+			return nil, errors.New("an SMS webhook URL needs a secret to sign its requests (--sms-webhook-secret-file)")
+		}
+	}
+	if secretFile == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(secretFile)
+	if err != nil {
+		return nil, fmt.Errorf("SMS webhook secret: %w", err)
+	}
+	secret = bytes.TrimSpace(b)
+	if len(secret) < minSecret {
+		return nil, fmt.Errorf("SMS webhook secret in %s: want at least %d bytes", secretFile, minSecret)
+	}
+	return secret, nil
+}
