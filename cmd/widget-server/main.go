@@ -98,6 +98,7 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	ef.str(&cfg.OIDCClientSecret, "oidc-client-secret", "WIDGET_OIDC_CLIENT_SECRET", "", "client secret at the external issuer (prefer the environment variable)")
 	ef.str(&cfg.SMSWebhookURL, "sms-webhook-url", "WIDGET_SMS_WEBHOOK_URL", "", "the SMS provider's webhook: SMS to numbers not served here are POSTed to it, signed")
 	ef.str(&cfg.SMSWebhookSecretFile, "sms-webhook-secret-file", "WIDGET_SMS_WEBHOOK_SECRET_FILE", "", "file with the secret (16 bytes or more) that signs the SMS webhooks both ways")
+	ef.str(&cfg.DebugListen, "debug-addr", "WIDGET_DEBUG_ADDR", "", "loopback address serving pprof and expvar (/debug/pprof/, /debug/vars); empty turns it off")
 	var mediaPort, publicIPs, iceServers, ringTimeout, apiRate string
 	ef.str(&mediaPort, "media-port", "WIDGET_MEDIA_PORT", "50000", "the media gateway's single UDP port (0: any free port)")
 	ef.str(&publicIPs, "public-ip", "WIDGET_PUBLIC_IP", "", "comma-separated public IPs the media gateway advertises (behind 1:1 NAT)")

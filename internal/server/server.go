@@ -71,6 +71,10 @@ type Config struct {
 	// token lifetimes (one hour; one week of inactivity) — for tests.
 	AccessTokenTTL, RefreshTokenTTL time.Duration
 
+	// DebugListen, when set, serves pprof and expvar (/debug/pprof/,
+	// /debug/vars) on this loopback address.
+	DebugListen string
+
 	Stdout io.Writer // where the start banner goes; nil for none
 	Logger *slog.Logger
 	// Ready, when set, is called once both listeners accept connections.
@@ -200,6 +204,14 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	bus.Subscribe(srv.CallEvent)
 	sessions.OnEnd = func(sid string, ext int64, _ error) { srv.SessionEnded(sid, ext) }
+
+	if cfg.DebugListen != "" {
+		dbg, err := startDebug(cfg.DebugListen, log)
+		if err != nil {
+			return err
+		}
+		defer dbg.Close()
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
