@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,7 @@ type env struct {
 	server.Addrs
 	ctx     context.Context // chromedp context of the first tab
 	dataDir string
+	run     *serverRun // the server, to stop and start again
 }
 
 func chromiumPath(t *testing.T) string {
@@ -53,9 +55,24 @@ func start(t *testing.T, switches ...string) *env {
 // startWith is start with server settings (listeners and data dir are set here).
 func startWith(t *testing.T, cfg server.Config, switches ...string) *env {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan server.Addrs, 1)
-	done := make(chan error, 1)
+	run := runServer(t, cfg)
+	return &env{Addrs: run.addrs, ctx: browser(t, switches...), dataDir: run.cfg.DataDir, run: run}
+}
+
+// serverRun is the program run in-process through server.Run. It can be
+// stopped (as SIGTERM does) and started again on the same ports and data
+// dir; it stops at test end.
+type serverRun struct {
+	t      *testing.T
+	cfg    server.Config
+	addrs  server.Addrs
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// runServer starts the server on free loopback ports with a new data dir.
+func runServer(t *testing.T, cfg server.Config) *serverRun {
+	t.Helper()
 	var logs io.Writer = io.Discard
 	if testing.Verbose() {
 		logs = os.Stderr
@@ -63,35 +80,63 @@ func startWith(t *testing.T, cfg server.Config, switches ...string) *env {
 	cfg.Listen, cfg.DemoListen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r := &serverRun{t: t, cfg: cfg}
+	r.start()
+	// From now on the same ports: a restart is found where the browser
+	// left it.
+	r.cfg.Listen = strings.TrimPrefix(strings.Replace(r.addrs.WidgetURL, "localhost", "127.0.0.1", 1), "http://")
+	r.cfg.DemoListen = strings.TrimPrefix(r.addrs.DemoURL, "http://")
+	t.Cleanup(r.stop)
+	return r
+}
+
+// start runs the server and returns once it listens.
+func (r *serverRun) start() {
+	r.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan server.Addrs, 1)
+	done := make(chan error, 1)
+	cfg := r.cfg
 	cfg.Ready = func(a server.Addrs) { ready <- a }
 	go func() { done <- server.Run(ctx, cfg) }()
-	var addrs server.Addrs
 	select {
-	case addrs = <-ready:
+	case r.addrs = <-ready:
+		r.cancel, r.done = cancel, done
 	case err := <-done:
 		cancel()
-		t.Fatalf("server did not start: %v", err)
+		r.t.Fatalf("server did not start: %v", err)
 	case <-time.After(20 * time.Second):
 		cancel()
-		t.Fatal("server did not start in 20s")
+		r.t.Fatal("server did not start in 20s")
 	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("server: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("server did not stop in 15s")
+}
+
+// stop stops the server as SIGTERM does and waits until it has.
+func (r *serverRun) stop() {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	r.cancel = nil
+	select {
+	case err := <-r.done:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			r.t.Errorf("server: %v", err)
 		}
-	})
-	return &env{Addrs: addrs, ctx: browser(t, switches...), dataDir: cfg.DataDir}
+	case <-time.After(20 * time.Second):
+		r.t.Error("server did not stop in 20s")
+	}
 }
 
 // browser starts a headless Chromium with fake media devices and returns the
 // context of its first tab.
 func browser(t *testing.T, switches ...string) context.Context {
+	t.Helper()
+	return browserWith(t, nil, switches...)
+}
+
+// browserWith is browser with more allocator options (switches with values).
+func browserWith(t *testing.T, extra []chromedp.ExecAllocatorOption, switches ...string) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
@@ -108,6 +153,7 @@ func browser(t *testing.T, switches ...string) context.Context {
 	for _, s := range switches {
 		opts = append(opts, chromedp.Flag(s, true))
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelCtx(); cancelAlloc() })

@@ -17,12 +17,14 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
 
 	"github.com/callbridge/widget-server/internal/server"
@@ -539,4 +541,154 @@ func (a *apiClient) extension(t *testing.T) int64 {
 		t.Fatalf("GET extension: %d %s", r.status, r.body)
 	}
 	return x.ID
+}
+
+// messagesSince returns the messages the demo page received from index n on.
+func messagesSince(t *testing.T, e *env, n int) []message {
+	t.Helper()
+	return eval[[]message](t, e.ctx, fmt.Sprintf(`cbDemo.messages.slice(%d)`, n))
+}
+
+// messageCount is how many messages the demo page has received.
+func messageCount(t *testing.T, e *env) int {
+	t.Helper()
+	return eval[int](t, e.ctx, `cbDemo.messages.length`)
+}
+
+// waitMessageAfter is waitMessage for a message received at index n or
+// later, waiting up to d.
+func waitMessageAfter(t *testing.T, e *env, n int, d time.Duration, typ, match string) message {
+	t.Helper()
+	if match == "" {
+		match = "true"
+	}
+	expr := fmt.Sprintf(`cbDemo.messages.slice(%d).find(m => m.data && m.data.type === %q && (%s))`, n, typ, match)
+	v, err := chromedp.Run(within(t, e.ctx, d+5*time.Second),
+		chromedp.Poll[message](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(d)))
+	if err != nil {
+		t.Fatalf("waiting for %s (%s) after message %d: %v", typ, match, n, err)
+	}
+	return v
+}
+
+// TestWidgetResyncsAfterRestart stops the server (as SIGTERM does) during
+// a call to the tone line and starts it again on the same ports and data
+// dir. The host page sees the call end with a reason and the widget say it
+// is reconnecting; the widget reconnects by itself, is still signed in with
+// no call (the server agrees), can call again, and the host never sees an
+// event twice.
+func TestWidgetResyncsAfterRestart(t *testing.T) {
+	e := start(t)
+	signedIn(t, e, "alice@demo.test", "+16505550100*101")
+	eval[any](t, e.ctx, `RCAdapter.clickToCall('+15550100', true)`)
+	started := waitMessage(t, e.ctx, "rc-call-start-notify", `m.data.call.toNumber === '+15550100'`)
+	callID := started.Data["call"].(map[string]any)["id"].(string)
+	audioFlows(t, "alice (tone)", frameCtx(t, e))
+
+	before := messageCount(t, e)
+	e.run.stop()
+	end := waitMessageAfter(t, e, before, 30*time.Second, "rc-call-end-notify", fmt.Sprintf(`m.data.call.id === %q`, callID))
+	if c := end.Data["call"].(map[string]any); c["reason"] == nil || c["code"] != 503.0 || c["endTime"] == nil {
+		t.Errorf("call end at the stop: %v, want a reason and code 503", c)
+	}
+	waitMessageAfter(t, e, before, 30*time.Second, "rc-active-call-notify",
+		fmt.Sprintf(`m.data.call.telephonySessionId === %q && m.data.call.telephonyStatus === 'NoCall'`, callID))
+	waitMessageAfter(t, e, before, 30*time.Second, "rc-webphone-connection-status-notify",
+		`m.data.connectionStatus === 'disconnected' || m.data.connectionStatus === 'connecting'`)
+
+	restarted := messageCount(t, e)
+	e.run.start()
+	waitMessageAfter(t, e, restarted, 60*time.Second, "rc-webphone-connection-status-notify", `m.data.connectionStatus === 'connected'`)
+
+	// The widget's own view, as the host can ask for it: no call on this
+	// device.
+	asked := messageCount(t, e)
+	eval[bool](t, e.ctx, `(RCAdapter.frame.contentWindow.postMessage({type: 'rc-adapter-webphone-sessions-sync'}, `+quote(e.WidgetURL)+`), true)`)
+	if sync := waitMessageAfter(t, e, asked, 20*time.Second, "rc-webphone-sessions-sync", ""); len(sync.Data["calls"].([]any)) != 0 {
+		t.Errorf("calls on the device after the restart: %v", sync.Data["calls"])
+	}
+	// The server's view: the same user, no call.
+	api := newAPIClient(t, e.Addrs, "alice@demo.test")
+	r := api.do(t, "GET", "/account/~/extension/~/presence?detailedTelephonyState=true", nil)
+	var p struct {
+		TelephonyStatus string `json:"telephonyStatus"`
+		ActiveCalls     []any  `json:"activeCalls"`
+	}
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &p) != nil || p.TelephonyStatus != "NoCall" || len(p.ActiveCalls) != 0 {
+		t.Errorf("presence after the restart: %d %s", r.status, r.body)
+	}
+	// Still signed in, and the phone works: a new call connects.
+	again := messageCount(t, e)
+	eval[any](t, e.ctx, `RCAdapter.clickToCall('+15550100', true)`)
+	waitMessageAfter(t, e, again, 30*time.Second, "rc-call-start-notify", `m.data.call.toNumber === '+15550100'`)
+	controlCall(t, e, "hangup", "")
+	waitMessageAfter(t, e, again, 30*time.Second, "rc-call-end-notify", `m.data.call.toNumber === '+15550100'`)
+
+	all := messagesSince(t, e, 0)
+	var logins []any
+	for _, m := range all {
+		if m.Data["type"] == "rc-login-status-notify" {
+			logins = append(logins, m.Data["loggedIn"])
+		}
+	}
+	if len(logins) < 2 || logins[len(logins)-1] != true || slices.Contains(logins[1:], any(false)) {
+		t.Errorf("login statuses %v: the widget should have stayed signed in", logins)
+	}
+	var presences []any
+	for _, m := range all[:again] {
+		if m.Data["type"] == "rc-adapter-syncPresence" {
+			presences = append(presences, m.Data["telephonyStatus"])
+		}
+	}
+	if len(presences) == 0 || presences[len(presences)-1] != "NoCall" {
+		t.Errorf("presence before the new call: %v, want NoCall last", presences)
+	}
+	noDuplicateEvents(t, all)
+	ends := 0
+	for _, m := range all {
+		if c, _ := m.Data["call"].(map[string]any); m.Data["type"] == "rc-call-end-notify" && c["id"] == callID {
+			ends++
+		}
+	}
+	if ends != 1 {
+		t.Errorf("the host saw the first call end %d times", ends)
+	}
+
+	db, err := store.Open(context.Background(), e.dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	recs, err := db.CallRecords(context.Background(), 1, 10)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("call log: %d records, %v; want the call cut by the stop and the one after", len(recs), err)
+	}
+	if recs[1].TelephonySessionID != callID || recs[1].Result == "" {
+		t.Errorf("record of the call cut by the stop: %+v", recs[1])
+	}
+}
+
+// callEventTypes are the events that report something that happened to a
+// call, once: the host must never receive one of them twice.
+var callEventTypes = []string{
+	"rc-call-ring-notify", "rc-call-init-notify", "rc-call-start-notify", "rc-call-hold-notify",
+	"rc-call-resume-notify", "rc-call-mute-notify", "rc-call-end-notify", "rc-active-call-notify",
+	"rc-telephony-session-notify", "rc-call-failed-notify", "rc-call-stats-notify", "rc-ringout-call-notify",
+}
+
+// noDuplicateEvents fails when the host received the same call event twice.
+func noDuplicateEvents(t *testing.T, msgs []message) {
+	t.Helper()
+	seen := map[string]int{}
+	for i, m := range msgs {
+		typ, _ := m.Data["type"].(string)
+		if !slices.Contains(callEventTypes, typ) {
+			continue
+		}
+		b, _ := json.Marshal(m.Data)
+		if j, ok := seen[string(b)]; ok {
+			t.Errorf("message %d repeats message %d: %s", i, j, b)
+		}
+		seen[string(b)] = i
+	}
 }
