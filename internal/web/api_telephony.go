@@ -113,7 +113,7 @@ func (s *Server) apiRingOut(c echo.Context) error {
 	}
 	var req ringOutRequest
 	if err := bindAPIJSON(c, &req); err != nil {
-		return err
+		return numberObjectError(err)
 	}
 	if s.Switch == nil {
 		return errCallingOff
@@ -137,6 +137,17 @@ func (s *Server) apiRingOut(c echo.Context) error {
 		return ringOutError(err)
 	}
 	return c.JSON(http.StatusOK, s.ringOutBody(acct.ID, ro))
+}
+
+// numberObjectError says what from, to and callerId must be when the body
+// gives something else (the decoder would name a Go type).
+func numberObjectError(err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Code == "InvalidParameter" && slices.Contains([]string{"from", "to", "callerId"}, e.Param) &&
+		strings.Contains(e.Message, "must be a") {
+		return invalidParam(e.Param, `must be an object {"phoneNumber": "…"}`)
+	}
+	return err
 }
 
 // requiredNumber checks a number of a request: present and dialable.
