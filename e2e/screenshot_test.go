@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,6 +27,58 @@ func TestScreenshots(t *testing.T) {
 	shoot("demo")
 	eval[any](t, e.ctx, `RCAdapter.navigateTo('/settings')`)
 	shoot("settings")
+	widgetPages(t, e, dir, "")
+	openDemo(t, e, "?theme=dark")
+	waitMessage(t, e.ctx, "rc-login-status-notify", `m.data.loggedIn === true`)
+	widgetPages(t, e, dir, "-dark")
+}
+
+// widgetPages captures the widget alone on its history (after a call to the
+// busy line), messages (after a text to the echo line, which answers) and
+// settings pages: widget-history, widget-messages, widget-conversation and
+// widget-settings, each name followed by suffix.
+func widgetPages(t *testing.T, e *env, dir, suffix string) {
+	t.Helper()
+	frame := frameCtx(t, e)
+	shoot := func(name string) { widgetScreenshot(t, e, dir, name+suffix) }
+	calls := eval[int](t, e.ctx, `cbDemo.messages.filter(m => m.data.type === 'rc-call-end-notify').length`)
+	eval[any](t, e.ctx, `RCAdapter.clickToCall('+15550102', true)`)
+	waitFor[bool](t, e.ctx, "the busy call's end", fmt.Sprintf(`cbDemo.messages.filter(m => m.data.type === 'rc-call-end-notify').length > %d`, calls))
+	waitFor[bool](t, frame, "the call panel gone", `document.getElementById('cb-active-call').hidden`)
+	eval[any](t, e.ctx, `RCAdapter.navigateTo('/history')`)
+	waitFor[bool](t, frame, "the history", fmt.Sprintf(`document.querySelectorAll('#cb-history-list .history-row').length > %d`, calls))
+	shoot("widget-history")
+
+	texts := eval[int](t, e.ctx, `cbDemo.messages.filter(m => m.data.type === 'rc-inbound-message-notify').length`)
+	eval[any](t, e.ctx, `RCAdapter.clickToSMS('+15550101', 'Is the echo line there?')`)
+	waitFor[bool](t, frame, "the composer", `!document.getElementById('cb-compose-send').disabled`)
+	eval[bool](t, frame, `(document.getElementById('cb-compose-send').click(), true)`)
+	waitFor[bool](t, e.ctx, "the echo line's answer", fmt.Sprintf(`cbDemo.messages.filter(m => m.data.type === 'rc-inbound-message-notify').length > %d`, texts))
+	waitFor[bool](t, frame, "the answer in the conversation", `document.querySelectorAll('#cb-thread-messages .bubble[data-direction="in"]').length > 0`)
+	shoot("widget-conversation")
+	eval[bool](t, frame, `(document.getElementById('cb-thread-back').click(), true)`)
+	shoot("widget-messages")
+
+	eval[any](t, e.ctx, `RCAdapter.navigateTo('/settings')`)
+	waitFor[bool](t, frame, "the settings", `document.getElementById('cb-from-number').options.length > 1`)
+	shoot("widget-settings")
+}
+
+// widgetScreenshot saves a PNG of the widget's frame alone, at twice its
+// size, and fails on an empty one.
+func widgetScreenshot(t *testing.T, e *env, dir, name string) {
+	t.Helper()
+	time.Sleep(300 * time.Millisecond) // let transitions settle
+	png, err := chromedp.Run(within(t, e.ctx, 15*time.Second), chromedp.ScreenshotScale(chromedp.CSS("#rc-widget-adapter-frame"), 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(png) < 10_000 {
+		t.Fatalf("%s: screenshot of %d bytes looks empty", name, len(png))
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // screenshot saves a PNG of a page, and fails on an empty one.

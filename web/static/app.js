@@ -1,9 +1,13 @@
 // The widget shell: boot configuration, the session and sign-in, routing,
-// the server's event stream and the host bridge. The web phone (phone.js)
-// runs inside it.
+// the server's event stream and the host bridge. The web phone (phone.js),
+// the history (history.js), the messages (messages.js) and the status and
+// calling settings (settings.js) run inside it.
 
 import { asString, createBridge, isPlainObject, isUri } from './bridge.js';
+import { createHistory } from './history.js';
+import { createMessages } from './messages.js';
 import { createPhone } from './phone.js';
+import { createSettings } from './settings.js';
 
 const ROUTES = Object.freeze(['/login', '/dialer', '/calls', '/history', '/messages', '/settings']);
 
@@ -604,7 +608,8 @@ function start() {
   const firstSession = bootSession(config);
   // loggedIn repeats session.loggedIn for the bridge: commands wait on it,
   // and a new call on dialerReady, or on dialerProblem saying why the phone
-  // cannot call (the phone keeps both).
+  // cannot call (the phone keeps both). callWith is the calling mode, which
+  // the settings keep.
   const store = createStore({
     route: null,
     session: firstSession,
@@ -614,6 +619,7 @@ function start() {
     dialerReady: false,
     dialerProblem: '',
     connection: 'connecting',
+    callWith: 'browser',
   });
 
   function navigate(path) {
@@ -687,6 +693,8 @@ function start() {
     'cb-resync': () => {
       refreshSession();
       phone.resync();
+      history.reload();
+      messages.reload();
     },
   };
 
@@ -709,6 +717,10 @@ function start() {
       newCall: (phoneNumber, toCall) => phone.newCall(phoneNumber, toCall),
       controlCall: (command) => phone.controlCall(command),
       webphoneSessions: () => phone.sessions(),
+      newSms: (sms) => messages.newSms(sms),
+      setPresence: (presence) => settings.setPresence(presence),
+      callingSettings: (update) => settings.update(update),
+      callLog: (options) => history.callLog(options),
     },
     isOwnMessage: signIn.isFromLoginWindow,
   });
@@ -737,26 +749,57 @@ function start() {
     navigate,
     showAlert,
     post: (message) => bridge.post(message),
+    ringOut: (number) => settings.ringOut(number),
   });
+
+  // The host hears the calling settings at start and on every change.
+  const settings = createSettings({
+    config,
+    store,
+    request,
+    showAlert,
+    onChange: (current) => bridge.post({ type: 'rc-calling-settings-notify', ...current }),
+  });
+  const history = createHistory({
+    store,
+    request,
+    callBack: (number) => phone.newCall(number, true),
+  });
+  const messages = createMessages({ store, request, showPage, showAlert });
 
   const events = connectEvents(eventsUrlFor(config.eventsUrl, deviceId), {
     onStatus: (connection) => store.update({ connection }),
     onLink: phone.linkChanged,
-    onEvent: (event) => {
-      // Events for one device name it in _to; other tabs' are not ours.
-      if (Object.hasOwn(event, '_to')) {
-        if (event._to !== deviceId) return;
-        delete event._to;
-      }
-      const internal = INTERNAL_EVENTS[event.type];
-      if (internal) {
-        internal(event);
-        return;
-      }
-      const patch = STATE_FROM_EVENT[event.type];
-      if (patch) store.update(patch(event, store.get()));
-      if (!TAB_SCOPED_EVENTS.includes(event.type) || activeTab.isActive()) bridge.relay(event);
-      phone.handleEvent(event);
+    onEvent: receive,
+  });
+
+  // receive takes one event of the server's stream.
+  function receive(event) {
+    // Events for one device name it in _to; other tabs' are not ours.
+    if (Object.hasOwn(event, '_to')) {
+      if (event._to !== deviceId) return;
+      delete event._to;
+    }
+    const internal = INTERNAL_EVENTS[event.type];
+    if (internal) {
+      internal(event);
+      return;
+    }
+    const patch = STATE_FROM_EVENT[event.type];
+    if (patch) store.update(patch(event, store.get()));
+    if (!TAB_SCOPED_EVENTS.includes(event.type) || activeTab.isActive()) bridge.relay(event);
+    phone.handleEvent(event);
+    history.handleEvent(event);
+    messages.handleEvent(event);
+    settings.handleEvent(event);
+  }
+
+  // The hook tests use to hand the widget an event of the stream again, as
+  // a replay after a reconnect may: receive(data) takes the event's data.
+  window.cbEvents = Object.freeze({
+    receive: (data) => {
+      const event = parseServerEvent(data);
+      if (event) receive(event);
     },
   });
 }

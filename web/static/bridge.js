@@ -22,6 +22,9 @@ const CALL_ACTIONS = [
 ];
 // Call actions of the contract the web phone does not carry out yet.
 const UNSUPPORTED_CALL_ACTIONS = ['transfer', 'forward', 'toVoicemail', 'startRecord', 'stopRecord'];
+// What rc-adapter-set-presence may set (docs/events.md rc-adapter-syncPresence).
+const USER_STATUSES = ['Available', 'Busy', 'Offline'];
+const DND_STATUSES = ['TakeAllCalls', 'DoNotAcceptAnyCalls', 'DoNotAcceptDepartmentCalls', 'TakeDepartmentCallsOnly'];
 // The tones of options.dtmf: digits, *, #, A-D.
 const DTMF_TONES = /^[0-9*#A-D]{1,64}$/i;
 const OK = Object.freeze({ data: 'ok' });
@@ -77,12 +80,6 @@ const describeProblems = (problems) =>
 
 // ---------------------------------------------------------------------------
 // Command handlers. Each returns the response a request is answered with.
-
-function notAvailable(command, ctx) {
-  const message = `${command.type} is not available yet`;
-  ctx.warn(message);
-  return { error: 'notAvailable', message };
-}
 
 function controlCallUnsupported(command, ctx) {
   const message = `${command.type} (${command.callAction}) is not available yet`;
@@ -142,12 +139,43 @@ function showCustomAlert(body, ctx) {
   return OK;
 }
 
-function callLogUnavailable(_body, ctx, path) {
+// callLog answers /get-call-log and /unlogged-calls with the signed-in
+// user's recent calls, newest first. The widget logs no call anywhere, so
+// every call counts as unlogged.
+function callLog(body, ctx, path) {
   if (!ctx.state.loggedIn) {
     return { error: 'notSignedIn', message: `${path} needs a signed-in user` };
   }
-  return { error: 'notAvailable', message: `${path} is not available yet` };
+  return ctx.actions.callLog({ perPage: body.perPage });
 }
+
+// newSms opens the message composer with the number and the text.
+function newSms(command, ctx) {
+  return ctx.actions.newSms({
+    phoneNumber: command.phoneNumber,
+    text: command.text ?? '',
+    conversation: command.conversation === true,
+  });
+}
+
+// setPresence sets the user's status; rc-adapter-syncPresence follows.
+function setPresence(command, ctx) {
+  if (command.userStatus === undefined && command.dndStatus === undefined) {
+    const message = `${command.type}: give userStatus, dndStatus or both`;
+    ctx.warn(message);
+    return { error: 'invalidField', message };
+  }
+  return ctx.actions.setPresence({ userStatus: command.userStatus, dndStatus: command.dndStatus });
+}
+
+// callingSettings changes the calling mode, the phone a RingOut rings first
+// and the caller id; rc-calling-settings-notify follows a change.
+function callingSettings(command, ctx) {
+  const { callWith, myLocation, fromNumber } = command;
+  return ctx.actions.callingSettings({ callWith, myLocation, fromNumber });
+}
+
+const signedIn = (state) => state.loggedIn;
 
 // runSessionAction answers a sign-in command once its action settles:
 // {data:'ok'}, or the error code and message the action rejected with.
@@ -184,8 +212,8 @@ const REQUESTS = Object.freeze({
     },
     run: showCustomAlert,
   },
-  '/get-call-log': { fields: {}, run: callLogUnavailable },
-  '/unlogged-calls': { fields: {}, run: callLogUnavailable },
+  '/get-call-log': { fields: { perPage: optional('number') }, run: callLog },
+  '/unlogged-calls': { fields: { perPage: optional('number') }, run: callLog },
 });
 
 function answerRequest(command, ctx) {
@@ -231,7 +259,8 @@ export const COMMANDS = Object.freeze({
   },
   'rc-adapter-new-sms': {
     fields: { phoneNumber: required('string'), text: optional('string'), conversation: optional('boolean') },
-    run: notAvailable,
+    canRun: signedIn,
+    run: newSms,
   },
   'rc-adapter-login': { fields: {}, run: login },
   'rc-adapter-logout': { fields: {}, run: logout },
@@ -240,8 +269,9 @@ export const COMMANDS = Object.freeze({
     run: authorizationCode,
   },
   'rc-adapter-set-presence': {
-    fields: { userStatus: optional('string'), dndStatus: optional('string') },
-    run: notAvailable,
+    fields: { userStatus: optional('string', USER_STATUSES), dndStatus: optional('string', DND_STATUSES) },
+    canRun: signedIn,
+    run: setPresence,
   },
   'rc-calling-settings-update': {
     fields: {
@@ -249,7 +279,7 @@ export const COMMANDS = Object.freeze({
       myLocation: optional('string'),
       fromNumber: optional('string'),
     },
-    run: notAvailable,
+    run: callingSettings,
   },
   'rc-adapter-webphone-sessions-sync': { fields: {}, run: syncSessions },
 });
@@ -351,6 +381,39 @@ export function isRelayedEvent(type) {
   return type.endsWith('-notify') || type === 'rc-adapter-syncPresence';
 }
 
+// The key under which each message event reaches the host once: an update
+// once per message id and lastModifiedTime, an inbound message once per id.
+const MESSAGE_EVENT_KEYS = Object.freeze({
+  'rc-message-updated-notify': (message) => `${message.id} ${message.lastModifiedTime}`,
+  'rc-inbound-message-notify': (message) => String(message.id),
+});
+// How many keys of each type are remembered; the oldest go first.
+export const MAX_REMEMBERED_MESSAGE_EVENTS = 2048;
+
+const isMessageId = (v) => (typeof v === 'string' && v !== '') || Number.isFinite(v);
+
+// createMessageEventFilter returns firstTime(event): false for a message
+// event the host has had already, whatever brought it again (the event
+// stream replays after a reconnect what it may have delivered before), and
+// for one without a message; true for everything else.
+export function createMessageEventFilter(limit = MAX_REMEMBERED_MESSAGE_EVENTS) {
+  const seen = new Map(Object.keys(MESSAGE_EVENT_KEYS).map((type) => [type, new Set()]));
+  return function firstTime(event) {
+    const keyOf = MESSAGE_EVENT_KEYS[event.type];
+    if (!keyOf) return true;
+    if (!isPlainObject(event.message) || !isMessageId(event.message.id)) {
+      warn(`ignored ${event.type} without a message id`);
+      return false;
+    }
+    const keys = seen.get(event.type);
+    const key = keyOf(event.message);
+    if (keys.has(key)) return false;
+    keys.add(key);
+    if (keys.size > limit) keys.delete(keys.values().next().value);
+    return true;
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Bridge
 
@@ -363,7 +426,10 @@ export function isRelayedEvent(type) {
 //               newCall(phoneNumber, toCall), controlCall(command) -> Promise
 //               of a response ({data} or {error, message}; controlCall adds
 //               the callId concerned), webphoneSessions() -> Promise of the
-//               device's calls }
+//               device's calls, newSms({phoneNumber, text, conversation}),
+//               setPresence({userStatus, dndStatus}),
+//               callingSettings({callWith, myLocation, fromNumber}) and
+//               callLog({perPage}), each -> a response or a Promise of one }
 //   isOwnMessage: true for a message from one of the widget's own windows
 //             (the sign-in window); another listener handles those
 // It returns { hostOrigin, post(message), relay(event), stateChanged() }.
@@ -373,6 +439,7 @@ export function createBridge({ config, getState, actions, isOwnMessage = () => f
   if (!framed) console.info(LOG_PREFIX, 'not inside a frame; host messaging is off');
 
   const queue = createCommandQueue({ getState });
+  const firstTime = createMessageEventFilter();
 
   function post(message) {
     if (!hostOrigin) return false;
@@ -381,7 +448,7 @@ export function createBridge({ config, getState, actions, isOwnMessage = () => f
   }
 
   function relay(event) {
-    return isRelayedEvent(event.type) && post(event);
+    return isRelayedEvent(event.type) && firstTime(event) && post(event);
   }
 
   function answer(command, response) {

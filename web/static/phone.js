@@ -286,8 +286,11 @@ function createRingtone() {
 //   navigate:  navigate(path) changes the widget's page
 //   showAlert: showAlert({message, level}) shows a banner
 //   post:      post(message) sends an event to the host page
+//   ringOut:   ringOut(number) → Promise: places the call as a RingOut, which
+//              the phone does instead of dialling while the store's callWith
+//              is ringout; it rejects with an Error that carries a code
 // It returns what app.js and the bridge drive it with.
-export function createPhone({ config, deviceId, store, request, navigate, showAlert, post }) {
+export function createPhone({ config, deviceId, store, request, navigate, showAlert, post, ringOut }) {
   const iceServers = Array.isArray(config.iceServers) ? config.iceServers.filter(isPlainObject) : [];
   const notificationsOn = config.flags?.notification === true;
   const ringtone = createRingtone();
@@ -709,8 +712,10 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
     });
   }
 
-  // placeCall dials for the user or the host; failures show as an alert.
+  // placeCall dials for the user or the host (or, in the RingOut calling
+  // mode, places a RingOut); failures show as an alert.
   async function placeCall(number) {
+    if (store.get().callWith === 'ringout') return placeRingOut(number);
     askNotificationPermission();
     try {
       await dial(number);
@@ -721,6 +726,21 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
       // The dialer itself says why the microphone cannot be used.
       const shown = err.code === 'cancelled' || (err.code === 'microphone' && store.get().dialerProblem);
       if (!shown) showAlert({ message: err.message, level: 'danger' });
+      return { error: err.code || 'failed', message: err.message };
+    }
+  }
+
+  async function placeRingOut(number) {
+    const to = stripFormatting(number.trim());
+    try {
+      if (!to) throw phoneError('invalidNumber', 'Enter a number to call.');
+      if (to.length > MAX_NUMBER_LENGTH) throw phoneError('invalidNumber', `A number has at most ${MAX_NUMBER_LENGTH} characters.`);
+      await ringOut(to);
+      lastDialled = number;
+      if (stripFormatting(ui.number.value) === to) setNumber('');
+      return OK;
+    } catch (err) {
+      showAlert({ message: err.message, level: 'danger' });
       return { error: err.code || 'failed', message: err.message };
     }
   }
@@ -875,6 +895,8 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
   function dialerStatus(state) {
     if (!state.session.loggedIn) return { ready: false, problem: '' };
     if (!state.session.features.call || config.flags?.disableCall === true) return { ready: false, problem: 'callingOff' };
+    // A RingOut rings a phone: it needs no microphone here.
+    if (state.callWith === 'ringout') return { ready: true, problem: '' };
     if (microphone === 'checking') return { ready: false, problem: '' };
     const problem = MICROPHONE_PROBLEMS[microphone] ?? '';
     return { ready: problem === '', problem };

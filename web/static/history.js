@@ -1,0 +1,314 @@
+// The history page: the signed-in user's recent calls from the server's call
+// log, newest first, each a button that calls the other party back through
+// the phone's usual dial path. It also answers the host's call-log requests.
+//
+// The switch writes a call's record just after the call's end event, so the
+// page reloads after each rc-call-end-notify until the ended call is in it
+// (a few tries, spaced out).
+
+import { asString, isPlainObject } from './bridge.js';
+import { formatNumber } from './phone.js';
+
+const LOG_PREFIX = '[callbridge]';
+const warn = (...args) => console.warn(LOG_PREFIX, ...args);
+
+const CALL_LOG_URL = '/widget/call-log';
+const PAGE_SIZE = 50;
+// The most records a host request may ask for (the server's limit).
+const MAX_PAGE_SIZE = 1000;
+// When to look again for the record of a call that just ended.
+const RECORD_RETRY_MS = [250, 1_000, 2_500, 5_000];
+// Relative times move on this often.
+const CLOCK_INTERVAL_MS = 30_000;
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+
+// Results of the call log (seeds/001) in the words of the history.
+const RESULT_TEXT = {
+  Missed: 'Missed',
+  Busy: 'Busy',
+  Rejected: 'Declined',
+  'No Answer': 'No answer',
+  Canceled: 'Cancelled',
+  Failed: 'Failed',
+  Accepted: 'Answered',
+};
+// Inbound calls with these results were missed.
+const MISSED_RESULTS = ['Missed', 'No Answer'];
+
+const byId = (id) => document.getElementById(id);
+
+// duration writes whole seconds as m:ss, or h:mm:ss from an hour on.
+export function duration(seconds) {
+  const total = Math.max(0, Math.floor(Number(seconds) || 0));
+  const pad = (v) => String(v).padStart(2, '0');
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+}
+
+const startOfDay = (ms) => new Date(ms).setHours(0, 0, 0, 0);
+
+// relativeTime says how long ago ms was, seen at now: "Just now", "5 min
+// ago", "3 h ago", "Yesterday", "3 days ago", then the date.
+export function relativeTime(ms, now = Date.now()) {
+  const ago = now - ms;
+  if (ago < MINUTE_MS) return 'Just now';
+  if (ago < HOUR_MS) return `${Math.floor(ago / MINUTE_MS)} min ago`;
+  const days = Math.round((startOfDay(now) - startOfDay(ms)) / DAY_MS);
+  if (days <= 0) return `${Math.floor(ago / HOUR_MS)} h ago`;
+  if (days === 1) return 'Yesterday';
+  if (days < 7) return `${days} days ago`;
+  const sameYear = new Date(ms).getFullYear() === new Date(now).getFullYear();
+  return new Date(ms).toLocaleDateString(undefined, { month: 'short', day: 'numeric', year: sameYear ? undefined : 'numeric' });
+}
+
+// readRecord keeps a call-log record of the server when it is one.
+function readRecord(raw) {
+  if (!isPlainObject(raw) || typeof raw.id !== 'string' || raw.id === '') return null;
+  const start = Date.parse(asString(raw.startTime));
+  return Number.isFinite(start) ? raw : null;
+}
+
+const readParty = (raw) => (isPlainObject(raw) ? raw : {});
+
+// describeRecord is what a history row shows of a record.
+//   kind:   inbound, outbound or missed (its icon)
+//   name:   the other party's name, else its number
+//   number: what calls it back: its extension number, else its phone number
+//   detail: the number of a named party (else the direction), and the
+//           result or, for a call that connected, how long it lasted
+export function describeRecord(record, region) {
+  const inbound = record.direction === 'Inbound';
+  const other = readParty(inbound ? record.from : record.to);
+  const phoneNumber = asString(other.phoneNumber);
+  const extensionNumber = asString(other.extensionNumber);
+  const number = extensionNumber || phoneNumber;
+  const shown = phoneNumber ? formatNumber(phoneNumber, region) : extensionNumber;
+  const missed = inbound && MISSED_RESULTS.includes(record.result);
+  const named = asString(other.name) !== '';
+  const outcome = record.result === 'Call connected' ? duration(record.duration)
+    : RESULT_TEXT[record.result] ?? asString(record.result);
+  // A named party's number goes first; else the direction says what the
+  // name line (the number) does not.
+  const lead = named ? shown : (inbound ? 'Incoming' : 'Outgoing');
+  return {
+    kind: missed ? 'missed' : (inbound ? 'inbound' : 'outbound'),
+    name: asString(other.name) || shown || (inbound ? 'Unknown caller' : 'Unknown number'),
+    numberText: named ? shown : '',
+    number,
+    detail: [lead, outcome].filter(Boolean).join(' · '),
+  };
+}
+
+// createHistory starts the history page.
+//   store:    the widget's store; the page follows the session in it
+//   request:  request(method, url) → Promise of the server's JSON answer
+//   callBack: callBack(number) calls a number through the phone's dial path
+// It returns { handleEvent(event), reload(), callLog({perPage}) }.
+export function createHistory({ store, request, callBack }) {
+  const ui = {
+    list: byId('cb-history-list'),
+    empty: byId('cb-history-empty'),
+    status: byId('cb-history-status'),
+    statusText: byId('cb-history-status-text'),
+    retry: byId('cb-history-retry'),
+    refresh: byId('cb-history-refresh'),
+    template: byId('cb-history-row-template'),
+  };
+  let records = [];
+  // idle, loading, ready or failed; error says why it failed.
+  let phase = 'idle';
+  let error = '';
+  // Each load has a number; an answer older than the last one is dropped.
+  let loads = 0;
+  let user = '';
+  // Calls that ended and whose records are awaited, and the retry under way.
+  const awaited = new Set();
+  let retryTimer = 0;
+  let retries = 0;
+  let clockTimer = 0;
+  const rows = new Map();
+
+  const region = () => {
+    const { session } = store.get();
+    return session.region.countryCode || session.contractedCountryCode;
+  };
+
+  function fetchPage(perPage) {
+    return request('GET', `${CALL_LOG_URL}?perPage=${perPage}`).then((answer) =>
+      (Array.isArray(answer.records) ? answer.records.map(readRecord).filter(Boolean) : []));
+  }
+
+  // reload asks the server for the recent calls; the page shows them once
+  // the answer is there.
+  async function reload() {
+    if (!store.get().session.loggedIn) return;
+    const load = ++loads;
+    if (phase !== 'ready') phase = 'loading';
+    render();
+    try {
+      const list = await fetchPage(PAGE_SIZE);
+      if (load !== loads) return;
+      records = list;
+      phase = 'ready';
+      error = '';
+    } catch (err) {
+      if (load !== loads) return;
+      phase = records.length > 0 ? 'ready' : 'failed';
+      error = err.message;
+      warn(`could not load the call history: ${err.message}`);
+    }
+    render();
+    checkAwaited();
+  }
+
+  // checkAwaited stops waiting for the records that arrived, and looks
+  // again, a little later each time, while some are missing.
+  function checkAwaited() {
+    for (const record of records) awaited.delete(record.telephonySessionId);
+    clearTimeout(retryTimer);
+    if (awaited.size === 0 || retries >= RECORD_RETRY_MS.length) {
+      awaited.clear();
+      retries = 0;
+      return;
+    }
+    retryTimer = setTimeout(reload, RECORD_RETRY_MS[retries]);
+    retries += 1;
+  }
+
+  function callEnded(event) {
+    const id = asString(event.call?.telephonySessionId) || asString(event.call?.id);
+    if (!id) return;
+    awaited.add(id);
+    retries = 0;
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(reload, RECORD_RETRY_MS[0]);
+    retries = 1;
+  }
+
+  function handleEvent(event) {
+    if (!store.get().session.loggedIn) return;
+    if (event.type === 'rc-call-end-notify') callEnded(event);
+  }
+
+  // callLog answers the host's /get-call-log: the recent calls as the
+  // server's records.
+  async function callLog({ perPage } = {}) {
+    let size = PAGE_SIZE;
+    if (perPage !== undefined) {
+      if (!Number.isInteger(perPage) || perPage < 1 || perPage > MAX_PAGE_SIZE) {
+        return { error: 'invalidRequest', message: `perPage must be an integer from 1 to ${MAX_PAGE_SIZE}` };
+      }
+      size = perPage;
+    }
+    try {
+      return { data: { records: await fetchPage(size) } };
+    } catch (err) {
+      return { error: err.code || 'failed', message: err.message };
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Rendering
+
+  function newRow() {
+    const row = ui.template.content.firstElementChild.cloneNode(true);
+    row.querySelector('.history-row__call').addEventListener('click', () => {
+      const { number } = row.dataset;
+      if (number) callBack(number);
+    });
+    return row;
+  }
+
+  function renderRow(row, record, now) {
+    const view = describeRecord(record, region());
+    const start = Date.parse(record.startTime);
+    row.dataset.kind = view.kind;
+    row.dataset.number = view.number;
+    row.dataset.id = record.id;
+    const button = row.querySelector('.history-row__call');
+    button.disabled = !view.number;
+    button.setAttribute('aria-label', `${view.name}, ${view.detail}, ${relativeTime(start, now)}. Call back`);
+    button.title = view.number ? `Call ${view.numberText || view.name}` : '';
+    row.querySelector('.history-row__name').textContent = view.name;
+    row.querySelector('.history-row__detail').textContent = view.detail;
+    const time = row.querySelector('.history-row__time');
+    time.textContent = relativeTime(start, now);
+    time.dateTime = new Date(start).toISOString();
+    time.title = new Date(start).toLocaleString();
+  }
+
+  function renderList() {
+    const now = Date.now();
+    const keep = new Set(records.map((record) => record.id));
+    for (const [id, row] of rows) {
+      if (!keep.has(id)) {
+        row.remove();
+        rows.delete(id);
+      }
+    }
+    records.forEach((record, index) => {
+      let row = rows.get(record.id);
+      if (!row) {
+        row = newRow();
+        rows.set(record.id, row);
+      }
+      renderRow(row, record, now);
+      if (ui.list.children[index] !== row) ui.list.insertBefore(row, ui.list.children[index] ?? null);
+    });
+  }
+
+  function renderStatus() {
+    const text = phase === 'loading' ? 'Loading your calls…'
+      : phase === 'failed' ? `Could not load your calls: ${error}` : '';
+    ui.status.hidden = text === '';
+    ui.status.dataset.phase = phase;
+    ui.statusText.textContent = text;
+    ui.retry.hidden = phase !== 'failed';
+    ui.empty.hidden = phase !== 'ready' || records.length > 0;
+    ui.refresh.disabled = phase === 'loading';
+  }
+
+  // The relative times tick while there are calls to show.
+  function renderClock() {
+    const ticking = records.length > 0;
+    if (ticking && !clockTimer) clockTimer = setInterval(renderList, CLOCK_INTERVAL_MS);
+    if (!ticking && clockTimer) {
+      clearInterval(clockTimer);
+      clockTimer = 0;
+    }
+  }
+
+  function render() {
+    renderList();
+    renderStatus();
+    renderClock();
+  }
+
+  // stateChanged loads the history of a user who signed in, and forgets it
+  // at sign-out.
+  function stateChanged(state) {
+    const next = state.session.loggedIn ? state.session.loginNumber : '';
+    if (next === user) return;
+    user = next;
+    loads += 1;
+    records = [];
+    awaited.clear();
+    clearTimeout(retryTimer);
+    phase = 'idle';
+    error = '';
+    render();
+    if (user) reload();
+  }
+
+  ui.retry.addEventListener('click', reload);
+  ui.refresh.addEventListener('click', reload);
+  store.subscribe(stateChanged);
+  stateChanged(store.get());
+
+  return { handleEvent, reload, callLog };
+}
