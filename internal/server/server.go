@@ -24,6 +24,7 @@ import (
 	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/telephony"
 	"github.com/callbridge/widget-server/internal/web"
+	"github.com/callbridge/widget-server/internal/webhooks"
 	"github.com/callbridge/widget-server/web/static"
 )
 
@@ -187,6 +188,14 @@ func Run(ctx context.Context, cfg Config) error {
 		OnChange: func(c messaging.Change) { onMessage(c) },
 	}, db, db)
 
+	// Webhook receivers may be plain http and on loopback only while the
+	// server itself listens on loopback (development and tests).
+	hooks := webhooks.New(webhooks.Config{AllowLoopback: isLoopback(widgetLn.Addr()), Logger: log}, db)
+	if err := hooks.Load(ctx); err != nil {
+		return err
+	}
+	defer hooks.Close() // after the switch's last events: what is still queued then is dropped
+
 	hub := bridge.NewHub(bridge.HubConfig{})
 	srv := web.NewServer(web.Config{
 		PublicURL: publicURL, DemoURL: demoURL,
@@ -196,7 +205,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Log: log, Apps: db, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(time.Now),
 		Login: login, Sessions: sessions, Switch: sw, Hub: hub,
 		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, CallLog: db, Presences: db,
-		Messages: msgs,
+		Messages: msgs, Webhooks: hooks,
 	})
 	onMessage = srv.MessageEvent
 	if err := srv.ApplyStoredPresence(ctx); err != nil {

@@ -266,13 +266,7 @@ func (s *Server) presenceBody(ctx context.Context, acct identity.Account, ext id
 	if detailed {
 		calls := []apiActiveCall{}
 		for _, lc := range s.liveCalls(ext.ID) {
-			p := lc.party
-			calls = append(calls, apiActiveCall{
-				ID: p.ID, Direction: string(p.Direction),
-				From: number(p.From), FromName: p.From.Name, To: number(p.To), ToName: p.To.Name,
-				StartTime: lc.startTime().UTC().Format(apiTimeFormat), TelephonyStatus: string(partyTelephonyStatus[p.Status]),
-				SessionID: lc.session.SessionID, TelephonySessionID: lc.session.ID, PartyID: p.ID,
-			})
+			calls = append(calls, activeCallOf(lc))
 		}
 		body.ActiveCalls = &calls
 	}
@@ -349,9 +343,14 @@ func (s *Server) apiSetPresence(c echo.Context) error {
 }
 
 // setUserPresence stores what the user set, applies do-not-disturb to the
-// switch and tells the extension's widgets (rc-adapter-syncPresence). The
-// values must be valid.
+// switch and tells the extension's widgets (rc-adapter-syncPresence); a
+// change takes the extension's next presence sequence and goes to its
+// webhook subscriptions. The values must be valid.
 func (s *Server) setUserPresence(ctx context.Context, ext int64, p store.UserPresence) error {
+	prev, err := s.loadUserPresence(ctx, ext)
+	if err != nil {
+		return err
+	}
 	if err := s.Presences.SetUserPresence(ctx, ext, p); err != nil {
 		return err
 	}
@@ -362,6 +361,9 @@ func (s *Server) setUserPresence(ctx context.Context, ext int64, p store.UserPre
 	status, _ := s.telephonyPresence(ext)
 	if _, err := s.Hub.Publish(extensionGroup(ext), bridge.NewSyncPresence(string(status), p.UserStatus, p.DNDStatus)); err != nil {
 		s.log.Warn("presence not pushed to the widget", slog.Int64("extension", ext), slog.Any("err", err))
+	}
+	if p != prev {
+		s.userPresenceChanged(ext, p)
 	}
 	return nil
 }

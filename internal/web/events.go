@@ -63,13 +63,15 @@ func (s *Server) events(c echo.Context) error {
 }
 
 // CallEvent hands one switch event to the widgets of its extension, as the
-// rc-* messages the bridge maps it to, in order.
+// rc-* messages the bridge maps it to, in order, and to the extension's
+// webhook subscriptions (presence, telephony sessions).
 func (s *Server) CallEvent(ev telephony.Event) {
 	for _, env := range s.calls.Messages(ev) {
 		env = s.withUserPresence(ev.Extension, env)
 		if _, err := s.Hub.Publish(extensionGroup(ev.Extension), env); err != nil {
 			s.log.Warn("call event not delivered", "extension", ev.Extension, "err", err)
 		}
+		s.subscriberEvent(ev, env)
 	}
 }
 
