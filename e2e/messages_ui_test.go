@@ -112,4 +112,12 @@ func TestMessagesPage(t *testing.T) {
 	if n := eval[int](t, bob.ctx, `cbDemo.messages.filter(m => m.data.type === 'rc-inbound-message-notify' && m.data.message.id === '`+id+`').length`); n != 1 {
 		t.Errorf("bob's host heard the inbound message %d times", n)
 	}
+
+	// With messaging off for the page, the composer does not open.
+	openDemo(t, bob, "?disableMessages=1")
+	waitMessage(t, bob.ctx, "rc-login-status-notify", `m.data.loggedIn === true && m.data.features.sms === false`)
+	code := eval[string](t, bob.ctx, `RCAdapter.clickToSMS('101', 'Hi').then(() => 'sent', e => e.code || e.message)`)
+	if code != "messagesOff" {
+		t.Errorf("clickToSMS with disableMessages=1: %s", code)
+	}
 }

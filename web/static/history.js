@@ -289,11 +289,19 @@ export function createHistory({ store, request, callBack }) {
     renderClock();
   }
 
-  // stateChanged loads the history of a user who signed in, and forgets it
-  // at sign-out.
+  // stateChanged loads the history of a user who signed in, forgets it at
+  // sign-out, and reloads it each time the page shows: calls the user made
+  // elsewhere (another browser, a RingOut, the API) end without an event
+  // here.
+  let route = '';
   function stateChanged(state) {
     const next = state.session.loggedIn ? state.session.loginNumber : '';
-    if (next === user) return;
+    const shown = state.route === '/history' && route !== '/history';
+    route = state.route;
+    if (next === user) {
+      if (shown && user) reload();
+      return;
+    }
     user = next;
     loads += 1;
     records = [];
