@@ -206,8 +206,23 @@ func (s *Service) Create(ctx context.Context, owner Owner, req Request) (Subscri
 		}
 		return Subscription{}, fmt.Errorf("create subscription: %w", err)
 	}
-	s.put(sub)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pruneLocked()
+	s.putLocked(sub)
 	return sub, nil
+}
+
+// pruneLocked forgets the subscriptions that expired before since, which
+// the store removes as new ones are created, so the index does not grow
+// with every subscription ever made.
+func (s *Service) pruneLocked() {
+	since := s.since()
+	for id, e := range s.subs {
+		if !e.sub.Expires.After(since) {
+			s.removeLocked(id)
+		}
+	}
 }
 
 // Get returns a subscription.
