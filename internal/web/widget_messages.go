@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -64,9 +65,13 @@ func (s *Server) widgetMessages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.listWidgetMessages(c, ext)
+}
+
+func (s *Server) listWidgetMessages(c echo.Context, ext identity.Extension) error {
 	v := c.QueryParams()
 	if _, ok := first(v, "perPage"); !ok {
-		v.Set("perPage", "50")
+		v.Set("perPage", strconv.Itoa(defaultWidgetMessages))
 	}
 	page, err := parsePaging(v)
 	if err != nil {
@@ -105,18 +110,23 @@ func (s *Server) widgetSendMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.sendWidgetMessage(c, acct, ext)
+}
+
+func (s *Server) sendWidgetMessage(c echo.Context, acct identity.Account, ext identity.Extension) error {
 	var req widgetSendRequest
 	if err := bindAPIJSON(c, &req); err != nil {
 		return err
 	}
-	m, err := s.sendWidgetMessage(c, acct, ext, req)
+	m, err := s.sendAs(c, acct, ext, req)
 	if err != nil {
 		return messageError(err)
 	}
 	return c.JSON(http.StatusOK, bridge.MessageFor(m))
 }
 
-func (s *Server) sendWidgetMessage(c echo.Context, acct identity.Account, ext identity.Extension, req widgetSendRequest) (messaging.Message, error) {
+// sendAs sends what the widget asked for as the extension.
+func (s *Server) sendAs(c echo.Context, acct identity.Account, ext identity.Extension, req widgetSendRequest) (messaging.Message, error) {
 	ctx := c.Request().Context()
 	switch req.Type {
 	case string(messaging.SMS):
@@ -137,6 +147,10 @@ func (s *Server) widgetUpdateMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.updateWidgetMessage(c, ext)
+}
+
+func (s *Server) updateWidgetMessage(c echo.Context, ext identity.Extension) error {
 	var req messageUpdate
 	if err := bindAPIJSON(c, &req); err != nil {
 		return err
