@@ -77,7 +77,9 @@ func (me *messageEnv) messageTargets() []func(param, body string) *httptest.Resp
 	s := me.srv
 	const api = "/restapi/v1.0/account/~/extension/~"
 	return []func(param, body string) *httptest.ResponseRecorder{
-		func(_, body string) *httptest.ResponseRecorder { return me.call("POST", api+"/sms", body, "", s.apiSendSMS) },
+		func(_, body string) *httptest.ResponseRecorder {
+			return me.call("POST", api+"/sms", body, "", s.apiSendSMS)
+		},
 		func(_, body string) *httptest.ResponseRecorder {
 			return me.call("POST", api+"/company-pager", body, "", s.apiSendPager)
 		},
