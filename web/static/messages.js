@@ -327,10 +327,14 @@ export function createMessages({ store, request, showPage, showAlert }) {
     }
     sending = true;
     render();
+    const key = threadKey;
     try {
       const message = await send(conversation.type, to, text);
-      ui.threadText.value = '';
-      threadKey = conversationKey(message);
+      // The box is emptied, unless the user (or the host) moved on meanwhile.
+      if (view === 'thread' && threadKey === key && ui.threadText.value.trim() === text) {
+        ui.threadText.value = '';
+        threadKey = conversationKey(message);
+      }
     } catch (err) {
       showAlert({ message: `Could not send the message: ${err.message}`, level: 'danger' });
     } finally {
@@ -352,9 +356,12 @@ export function createMessages({ store, request, showPage, showAlert }) {
     render();
     try {
       const message = await send(messageType(to), to, text);
-      ui.composeText.value = '';
-      ui.composeTo.value = '';
-      openThread(conversationKey(message));
+      // The conversation opens, unless a new message was started meanwhile.
+      if (view === 'compose' && cleanNumber(ui.composeTo.value) === to && ui.composeText.value.trim() === text) {
+        ui.composeText.value = '';
+        ui.composeTo.value = '';
+        openThread(conversationKey(message));
+      }
     } catch (err) {
       showAlert({ message: `Could not send the message: ${err.message}`, level: 'danger' });
     } finally {
