@@ -917,3 +917,71 @@ func TestMessageDeliverySurvivesRestart(t *testing.T) {
 		t.Fatalf("the provider received %+v", got)
 	}
 }
+
+// TestMessageStoreSubscription: a webhook subscription to Bob's message
+// store hears of the SMS Alice sends him and of his reading it.
+func TestMessageStoreSubscription(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, Config{APIRateLimit: 10000})
+	alice, bob := newPlatform(t, srv, "alice@demo.test"), newPlatform(t, srv, "bob@demo.test")
+	type note struct {
+		Event string `json:"event"`
+		Body  struct {
+			ExtensionID int64 `json:"extensionId"`
+			Changes     []struct {
+				Type              string   `json:"type"`
+				NewCount          int      `json:"newCount"`
+				UpdatedCount      int      `json:"updatedCount"`
+				NewMessageIDs     []string `json:"newMessageIds"`
+				UpdatedMessageIDs []string `json:"updatedMessageIds"`
+			} `json:"changes"`
+		} `json:"body"`
+	}
+	notes := make(chan note, 16)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tok := r.Header.Get("Validation-Token"); tok != "" {
+			w.Header().Set("Validation-Token", tok)
+			return
+		}
+		var n note
+		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
+			t.Errorf("notification: %v", err)
+		}
+		notes <- n
+	}))
+	t.Cleanup(receiver.Close)
+	sub := bob.call("POST", "/subscription", fmt.Sprintf(`{"eventFilters": ["/restapi/v1.0/account/~/extension/~/message-store"],
+		"deliveryMode": {"transportType": "WebHook", "address": %q}}`, receiver.URL))
+	if sub.StatusCode != http.StatusOK {
+		t.Fatalf("subscribe: %d %s", sub.StatusCode, sub.body)
+	}
+
+	sendSMS(t, alice, aliceNumber, bobNumber, "Subscribed?")
+	id := storeRecords(t, bob, "")[0]["id"].(string)
+	if r := bob.call("PUT", storePath+"/"+id, `{"readStatus": "Read"}`); r.StatusCode != http.StatusOK {
+		t.Fatalf("PUT: %d %s", r.StatusCode, r.body)
+	}
+	next := func() note {
+		select {
+		case n := <-notes:
+			return n
+		case <-time.After(15 * time.Second):
+			t.Fatal("no notification")
+		}
+		return note{}
+	}
+	created, read := next(), next()
+	acct := num(bob.get("/account/~/extension/~")["account"].(map[string]any)["id"])
+	want := fmt.Sprintf("/restapi/v1.0/account/%d/extension/%d/message-store", acct, bob.extensionID())
+	for _, n := range []note{created, read} {
+		if n.Event != want || n.Body.ExtensionID != bob.extensionID() || len(n.Body.Changes) != 1 || n.Body.Changes[0].Type != "SMS" {
+			t.Fatalf("notification %+v, want event %s", n, want)
+		}
+	}
+	if c := created.Body.Changes[0]; c.NewCount != 1 || len(c.NewMessageIDs) != 1 || c.NewMessageIDs[0] != id || c.UpdatedCount != 0 {
+		t.Fatalf("the new message's notification %+v", c)
+	}
+	if c := read.Body.Changes[0]; c.UpdatedCount != 1 || len(c.UpdatedMessageIDs) != 1 || c.UpdatedMessageIDs[0] != id || c.NewCount != 0 {
+		t.Fatalf("the read message's notification %+v", c)
+	}
+}
