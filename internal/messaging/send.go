@@ -70,7 +70,8 @@ func checkText(text string) error {
 
 // SendSMS sends an SMS for the extension and returns its copy as it stands
 // once the request is answered: Delivered to a number served here or a
-// test number that accepts it, Queued while the provider is being tried.
+// test number that accepts it, Queued while the provider is being tried,
+// DeliveryFailed when there is no provider.
 func (s *Service) SendSMS(ctx context.Context, extensionID int64, req SMSRequest) (Message, error) {
 	if err := checkText(req.Text); err != nil {
 		return Message{}, err
@@ -228,8 +229,9 @@ func isExtensionNumber(s string) bool {
 // message survives a restart — and delivers at once what needs no network.
 // Deliveries to the provider go to Run.
 func (s *Service) send(ctx context.Context, m Message, job Delivery) (Message, error) {
+	inline := job.Route != RouteProvider || s.cfg.WebhookURL == ""
 	job.NextAttempt = m.CreationTime
-	if job.Route != RouteProvider {
+	if inline {
 		// Delivered below; Run takes it over only if that is cut short.
 		job.NextAttempt = job.NextAttempt.Add(resumeAfter)
 	}
@@ -239,7 +241,7 @@ func (s *Service) send(ctx context.Context, m Message, job Delivery) (Message, e
 	}
 	m = stored[0]
 	job.MessageID = m.ID
-	if job.Route == RouteProvider {
+	if !inline {
 		s.kick()
 		return m, nil
 	}

@@ -565,9 +565,11 @@ func TestSMSWithoutProvider(t *testing.T) {
 	srv := startServer(t, Config{APIRateLimit: 10000})
 	alice := newPlatform(t, srv, "alice@demo.test")
 	m := sendSMS(t, alice, aliceNumber, "+14155550123", "Nowhere to go")
-	m = waitMessage(t, alice, m["id"].(string), "DeliveryFailed", hasStatus("DeliveryFailed"))
-	if m["deliveryErrorCode"] != "NoRoute" || m["deliveryErrorReason"] == "" {
+	if m["messageStatus"] != "DeliveryFailed" || m["deliveryErrorCode"] != "NoRoute" || m["deliveryErrorReason"] == "" {
 		t.Fatalf("without a provider %v", m)
+	}
+	if stored := message(t, alice, m["id"].(string)); stored["lastModifiedTime"] != m["lastModifiedTime"] {
+		t.Fatalf("the answer %v is not the stored message %v", m, stored)
 	}
 	body := []byte(`{"id":"p-1","from":"+14155550123","to":"+16505550101","text":"hi"}`)
 	r := postInbound(t, srv, body, messaging.Sign([]byte(testSecret), time.Now(), body))
