@@ -459,7 +459,7 @@ type smsProvider struct {
 
 func (p *smsProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	if err := messaging.VerifySignature(p.secret, r.Header.Get(messaging.SignatureHeader), body, time.Now()); err != nil {
+	if err := messaging.VerifySignature(p.secret, r.Header, body, time.Now()); err != nil {
 		p.t.Errorf("provider got a request with a bad signature: %v", err)
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
@@ -576,12 +576,13 @@ func TestSMSWithoutProvider(t *testing.T) {
 	wantAPIError(t, r, http.StatusServiceUnavailable, "InboundSMSOff", "")
 }
 
-// postInbound calls the inbound webhook as the provider does.
-func postInbound(t *testing.T, srv *instance, body []byte, signature string) response {
+// postInbound calls the inbound webhook as the provider does, with the
+// signature headers given.
+func postInbound(t *testing.T, srv *instance, body []byte, signature http.Header) response {
 	t.Helper()
 	h := []string{"Content-Type", "application/json"}
-	if signature != "" {
-		h = append(h, messaging.SignatureHeader, signature)
+	for k := range signature {
+		h = append(h, k, signature.Get(k))
 	}
 	return do(t, browser(), "POST", srv.WidgetURL+"/webhooks/sms/inbound", bytes.NewReader(body), h...)
 }
@@ -637,16 +638,20 @@ func TestInboundSMSWebhook(t *testing.T) {
 	inboundFrom(t, alice, "+14155550123", "To the company")
 
 	good := inbound("SM-3", "+14155550123", bobNumber, "x")
+	signed := messaging.Sign(secret, time.Now(), good)
 	for _, tt := range []struct {
-		name, signature string
-		body            []byte
+		name      string
+		signature http.Header
+		body      []byte
 	}{
-		{"no signature", "", good},
+		{"no signature", nil, good},
 		{"wrong secret", messaging.Sign([]byte("another secret of the same size"), time.Now(), good), good},
 		{"signed another body", messaging.Sign(secret, time.Now(), body), good},
 		{"too old", messaging.Sign(secret, time.Now().Add(-10*time.Minute), good), good},
 		{"from the future", messaging.Sign(secret, time.Now().Add(10*time.Minute), good), good},
-		{"garbage", "t=abc,v1=zz", good},
+		{"no timestamp", http.Header{messaging.SignatureHeader: signed[messaging.SignatureHeader]}, good},
+		{"no signature, a timestamp", http.Header{messaging.TimestampHeader: signed[messaging.TimestampHeader]}, good},
+		{"garbage", http.Header{messaging.TimestampHeader: {"abc"}, messaging.SignatureHeader: {"zz"}}, good},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			wantAPIError(t, postInbound(t, srv, tt.body, tt.signature), http.StatusUnauthorized, "InvalidSignature", "")

@@ -25,7 +25,7 @@ type Messages interface {
 	SetReadStatus(ctx context.Context, extensionID int64, id string, status messaging.ReadStatus) (messaging.Message, error)
 	Delete(ctx context.Context, extensionID int64, id string) (messaging.Message, error)
 	InboundEnabled() bool
-	VerifyWebhook(signature string, body []byte) error
+	VerifyWebhook(h http.Header, body []byte) error
 	ReceiveSMS(ctx context.Context, in messaging.InboundSMS) (m messaging.Message, created bool, err error)
 }
 

@@ -190,9 +190,9 @@ func (s *Server) smsInbound(c echo.Context) error {
 		}
 		return &Error{Status: http.StatusBadRequest, Code: "InvalidJSON", Message: "the body could not be read", Err: err}
 	}
-	if err := s.Messages.VerifyWebhook(c.Request().Header.Get(messaging.SignatureHeader), body); err != nil {
+	if err := s.Messages.VerifyWebhook(c.Request().Header, body); err != nil {
 		return &Error{Status: http.StatusUnauthorized, Code: "InvalidSignature",
-			Message: "the " + messaging.SignatureHeader + " header is missing, wrong or too old", Err: err}
+			Message: "the " + messaging.SignatureHeader + " and " + messaging.TimestampHeader + " headers are missing, wrong or too old", Err: err}
 	}
 	var in messaging.InboundSMS
 	c.Request().Body = io.NopCloser(bytes.NewReader(body))
