@@ -23,6 +23,12 @@ type instance struct {
 	dataDir string
 }
 
+// startStopLimit bounds how long the program may take to start or stop. A
+// start generates keys and hashes the demo users' passwords, which takes
+// long under the race detector on a loaded machine; it is a guard against a
+// hang, not a measure.
+const startStopLimit = 90 * time.Second
+
 // startServer runs the real program on loopback and stops it at test end.
 func startServer(t *testing.T, cfg Config) *instance {
 	t.Helper()
@@ -62,7 +68,7 @@ func runUntil(t *testing.T, ctx context.Context, cfg Config) (*instance, <-chan 
 			if err != nil {
 				t.Errorf("server: %v", err)
 			}
-		case <-time.After(20 * time.Second):
+		case <-time.After(startStopLimit):
 			t.Error("server did not stop")
 		}
 	})
@@ -71,7 +77,7 @@ func runUntil(t *testing.T, ctx context.Context, cfg Config) (*instance, <-chan 
 		return &instance{Addrs: a, dataDir: cfg.DataDir}, done
 	case err := <-done:
 		t.Fatalf("server did not start: %v", err)
-	case <-time.After(20 * time.Second):
+	case <-time.After(startStopLimit):
 		t.Fatal("server did not start")
 	}
 	return nil, nil
