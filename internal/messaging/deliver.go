@@ -69,7 +69,7 @@ func (s *Service) runDue(ctx context.Context, sem chan struct{}) time.Duration {
 		select {
 		case sem <- struct{}{}:
 		default:
-			return 0 // all workers busy: look again when one is done
+			return idleCheck // all workers busy: the first one done kicks Run
 		}
 		if !s.claim(job.MessageID) {
 			<-sem

@@ -5,11 +5,15 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -278,5 +282,67 @@ func TestTestLinesDocumented(t *testing.T) {
 	}
 	for k, v := range documented {
 		t.Errorf("docs/api-messages.md documents %s (%s), which is no test line", k, v)
+	}
+}
+
+// TestProviderDeliveries sends more SMS to the provider than Run has
+// workers, with the provider holding the first requests: each reaches it
+// exactly once, signed, and all end Sent.
+func TestProviderDeliveries(t *testing.T) {
+	secret := []byte("a secret of sixteen bytes or more")
+	release := make(chan struct{})
+	var mu sync.Mutex
+	seen := map[string]int{}
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := messaging.VerifySignature(secret, r.Header, body, time.Now()); err != nil {
+			t.Errorf("provider: %v", err)
+		}
+		var sms messaging.OutboundSMS
+		json.Unmarshal(body, &sms)
+		mu.Lock()
+		seen[sms.ID]++
+		mu.Unlock()
+		<-release
+	}))
+	defer provider.Close()
+	f := newFixture(t, messaging.Config{WebhookURL: provider.URL, WebhookSecret: secret, RetryDelay: 10 * time.Millisecond})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { f.svc.Run(ctx); close(done) }()
+	defer func() { stop(); <-done }()
+
+	var ids []string
+	for i := range 10 {
+		m, err := f.svc.SendSMS(context.Background(), f.exts["101"].ID, messaging.SMSRequest{
+			From: "+16505550101", To: []string{"+14155550123"}, Text: "message " + strconv.Itoa(i)})
+		if err != nil || m.Status != messaging.Queued {
+			t.Fatalf("send %d: %+v %v", i, m, err)
+		}
+		ids = append(ids, m.ID)
+	}
+	close(release)
+	deadline := time.Now().Add(15 * time.Second)
+	for _, id := range ids {
+		for {
+			m, err := f.db.Message(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Status == messaging.Sent && m.Attempts == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("message %s: %+v", id, m)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range ids {
+		if seen[id] != 1 {
+			t.Errorf("the provider got message %s %d times", id, seen[id])
+		}
 	}
 }
