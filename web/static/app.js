@@ -170,6 +170,8 @@ async function request(method, url, body) {
   } catch {
     throw new RequestError('network', TEXT.offline);
   }
+  // Done, with nothing to say (a cancelled RingOut).
+  if (response.status === 204) return {};
   const payload = await response.json().catch(() => null);
   if (!response.ok) {
     throw new RequestError(
