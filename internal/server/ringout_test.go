@@ -115,6 +115,11 @@ func TestRingOutBetweenTestLines(t *testing.T) {
 		t.Fatalf("the administrator reads bob's session: %v", p)
 	}
 	wantAPIError(t, carol.call("GET", sessionPath, ""), 404, "NotFound", "")
+	active := bob.get("/account/~/extension/~/active-calls")["records"].([]any)
+	if len(active) != 1 || active[0].(map[string]any)["action"] != "RingOut Web" ||
+		active[0].(map[string]any)["telephonySessionId"] != ro["telephonySessionId"] {
+		t.Fatalf("active calls during the RingOut: %v", active)
+	}
 
 	// Party control: hold, unhold, mute by POST and by PATCH, refusals.
 	steps := []struct {

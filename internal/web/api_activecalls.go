@@ -81,6 +81,9 @@ func (lc liveCall) record(now time.Time) telephony.CallRecord {
 			action = "Phone Call"
 		}
 	}
+	if s.Origin == telephony.OriginRingOut {
+		action = telephony.ActionRingOutWeb
+	}
 	var d time.Duration
 	if !s.Connected.IsZero() {
 		d = now.Sub(s.Connected)
