@@ -14,6 +14,7 @@ import (
 // openAPIDoc is the part of the OpenAPI document the tests read.
 type openAPIDoc struct {
 	OpenAPI    string                                `json:"openapi"`
+	Tags       []struct{ Name string }               `json:"tags"`
 	Paths      map[string]map[string]json.RawMessage `json:"paths"`
 	Components struct {
 		Parameters map[string]openAPIParam `json:"parameters"`
@@ -28,6 +29,7 @@ type openAPIParam struct {
 
 type openAPIOperation struct {
 	OperationID string         `json:"operationId"`
+	Tags        []string       `json:"tags"`
 	Parameters  []openAPIParam `json:"parameters"`
 	Responses   map[string]any `json:"responses"`
 }
@@ -78,6 +80,11 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			}
 			if op.OperationID == "" || op.Responses["200"] == nil && op.Responses["204"] == nil {
 				t.Errorf("%s %s: no operationId or no 200 (or 204) response", m, path)
+			}
+			for _, tag := range op.Tags {
+				if !slices.ContainsFunc(doc.Tags, func(d struct{ Name string }) bool { return d.Name == tag }) {
+					t.Errorf("%s %s: tag %q is not among the document's tags", m, path, tag)
+				}
 			}
 			declared := map[string]bool{}
 			for _, p := range op.Parameters {
