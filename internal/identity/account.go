@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -30,6 +31,20 @@ const (
 	RoleAdmin Role = "admin"
 )
 
+// ExtensionType says what an extension is, spelled as the platform API
+// reports it.
+type ExtensionType string
+
+// Extension types. A user signs in to the widget; a department does not:
+// its calls ring its members and its pager messages reach them (seeds/001).
+const (
+	TypeUser       ExtensionType = "User"
+	TypeDepartment ExtensionType = "Department"
+)
+
+// MaxDepartmentMembers bounds the members of one department.
+const MaxDepartmentMembers = 100
+
 // Extension statuses, spelled as the platform API reports them.
 const (
 	StatusEnabled  = "Enabled"
@@ -46,8 +61,8 @@ type Account struct {
 	AreaCode    string // e.g. "650"
 }
 
-// Extension is one user of an account: what signs in to the widget and
-// what calls ring.
+// Extension is one user of an account, what signs in to the widget and what
+// calls ring, or one department of it, whose members its calls ring.
 type Extension struct {
 	ID            int64
 	AccountID     int64
@@ -57,7 +72,14 @@ type Extension struct {
 	Role          Role
 	DirectNumbers []string // E.164
 	Status        string   // StatusEnabled or StatusDisabled
+	Type          ExtensionType
+	// Members are a department's member extensions (users of its account),
+	// ascending ids; nil for a user.
+	Members []int64
 }
+
+// Department reports whether the extension is a department.
+func (e Extension) Department() bool { return e.Type == TypeDepartment }
 
 // Admin reports whether the extension administers its account.
 func (e Extension) Admin() bool { return e.Role == RoleAdmin }
@@ -80,6 +102,9 @@ type AccountStore interface {
 	ExtensionByEmail(ctx context.Context, email string) (Extension, error) // case-insensitive
 	ExtensionByNumber(ctx context.Context, accountID int64, number string) (Extension, error)
 	Extensions(ctx context.Context, accountID int64) ([]Extension, error)
+	// SetDepartmentMembers replaces a department's members (ids of users of
+	// its account, checked by the Directory).
+	SetDepartmentMembers(ctx context.Context, departmentID int64, members []int64) error
 	PasswordHash(ctx context.Context, extensionID int64) (string, error)
 	SetPasswordHash(ctx context.Context, extensionID int64, hash string) error
 }
@@ -177,7 +202,9 @@ func (a *Account) Validate() error {
 
 // Validate checks an extension of account a before it is stored and
 // canonicalises it: lower-case email, E.164 direct numbers (read in the
-// account's country), role user and status Enabled when not given.
+// account's country), type User, role user and status Enabled when not
+// given. A department is never an admin; only a department has members,
+// which the Directory checks against the store.
 func (e *Extension) Validate(a Account) error {
 	e.AccountID = a.ID
 	if !extensionNumberPattern.MatchString(e.Number) {
@@ -198,6 +225,19 @@ func (e *Extension) Validate(a Account) error {
 	case RoleUser, RoleAdmin:
 	default:
 		return fmt.Errorf("%w: extension %s: role %q: want user or admin", ErrInvalid, e.Number, e.Role)
+	}
+	switch e.Type {
+	case "":
+		e.Type = TypeUser
+	case TypeUser, TypeDepartment:
+	default:
+		return fmt.Errorf("%w: extension %s: type %q: want %s or %s", ErrInvalid, e.Number, e.Type, TypeUser, TypeDepartment)
+	}
+	if e.Department() && e.Role == RoleAdmin {
+		return fmt.Errorf("%w: extension %s: a department cannot be an admin", ErrInvalid, e.Number)
+	}
+	if !e.Department() && len(e.Members) > 0 {
+		return fmt.Errorf("%w: extension %s: only a department has members", ErrInvalid, e.Number)
 	}
 	switch e.Status {
 	case "":
@@ -254,7 +294,9 @@ func (d *Directory) CreateAccount(ctx context.Context, a *Account) error {
 }
 
 // CreateExtension validates e against its account, hashes password and
-// stores both, setting e.ID. A taken email or number is ErrConflict.
+// stores both, setting e.ID. A taken email or number is ErrConflict. A
+// department has no password (password must be ""): nobody signs in as it;
+// its members, users of its account, are checked as SetMembers does.
 func (d *Directory) CreateExtension(ctx context.Context, e *Extension, password string) error {
 	a, err := d.store.Account(ctx, e.AccountID)
 	if err != nil {
@@ -263,11 +305,109 @@ func (d *Directory) CreateExtension(ctx context.Context, e *Extension, password 
 	if err := e.Validate(a); err != nil {
 		return err
 	}
+	if e.Department() {
+		if password != "" {
+			return fmt.Errorf("%w: extension %s: a department does not sign in and has no password", ErrInvalid, e.Number)
+		}
+		members, err := d.checkMembers(ctx, e.AccountID, e.Members)
+		if err != nil {
+			return fmt.Errorf("department %s: %w", e.Number, err)
+		}
+		e.Members = members
+		return d.store.CreateExtension(ctx, e, "")
+	}
 	hash, err := HashPassword(password)
 	if err != nil {
 		return fmt.Errorf("extension %s: %w", e.Number, err)
 	}
 	return d.store.CreateExtension(ctx, e, hash)
+}
+
+// SetMembers replaces the members of a department: users of its account,
+// each given once. ErrInvalid when departmentID is not a department or a
+// member is not a user of its account; ErrNotFound when it does not exist.
+func (d *Directory) SetMembers(ctx context.Context, departmentID int64, members []int64) error {
+	dept, err := d.store.Extension(ctx, departmentID)
+	if err != nil {
+		return fmt.Errorf("members of department %d: %w", departmentID, err)
+	}
+	if !dept.Department() {
+		return fmt.Errorf("%w: extension %s is not a department", ErrInvalid, dept.Number)
+	}
+	checked, err := d.checkMembers(ctx, dept.AccountID, members)
+	if err != nil {
+		return fmt.Errorf("department %s: %w", dept.Number, err)
+	}
+	return d.store.SetDepartmentMembers(ctx, departmentID, checked)
+}
+
+// checkMembers checks that every id is a user of the account and returns
+// them sorted, each once.
+func (d *Directory) checkMembers(ctx context.Context, accountID int64, members []int64) ([]int64, error) {
+	set := slices.Clone(members)
+	slices.Sort(set)
+	set = slices.Compact(set)
+	if len(set) > MaxDepartmentMembers {
+		return nil, fmt.Errorf("%w: at most %d members", ErrInvalid, MaxDepartmentMembers)
+	}
+	for _, id := range set {
+		m, err := d.store.Extension(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: member %d: no such extension", ErrInvalid, id)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("member %d: %w", id, err)
+		}
+		if m.AccountID != accountID {
+			return nil, fmt.Errorf("%w: member %s is not of the department's account", ErrInvalid, m.Number)
+		}
+		if m.Department() {
+			return nil, fmt.Errorf("%w: member %s is a department: members are users", ErrInvalid, m.Number)
+		}
+	}
+	if len(set) == 0 {
+		return nil, nil
+	}
+	return set, nil
+}
+
+// ExtensionIDs resolves extension numbers of an account ("101") to their
+// ids, in the order given; ErrInvalid names a number that is not there.
+func (d *Directory) ExtensionIDs(ctx context.Context, accountID int64, numbers []string) ([]int64, error) {
+	ids := make([]int64, 0, len(numbers))
+	for _, raw := range numbers {
+		n := strings.TrimSpace(raw)
+		e, err := d.store.ExtensionByNumber(ctx, accountID, n)
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: no extension %q in account %d", ErrInvalid, n, accountID)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("extension %s of account %d: %w", n, accountID, err)
+		}
+		ids = append(ids, e.ID)
+	}
+	return ids, nil
+}
+
+// Members returns a department's member extensions, by id; a user has none.
+// A member deleted meanwhile is left out.
+func (d *Directory) Members(ctx context.Context, departmentID int64) ([]Extension, error) {
+	dept, err := d.store.Extension(ctx, departmentID)
+	if err != nil {
+		return nil, fmt.Errorf("members of department %d: %w", departmentID, err)
+	}
+	var out []Extension
+	for _, id := range dept.Members {
+		m, err := d.store.Extension(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("member %d of department %s: %w", id, dept.Number, err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // SetPassword replaces an extension's password.
@@ -310,7 +450,8 @@ func (d *Directory) AccountByMainNumber(ctx context.Context, raw string) (Accoun
 
 // Authenticate resolves username — an email, or "mainNumber*ext" with the
 // main number in any format AccountByMainNumber accepts — and checks the
-// password. Unknown users, wrong passwords and disabled extensions are all
+// password. Unknown users, wrong passwords, disabled extensions and
+// departments (which have no password) are all
 // ErrBadCredentials, and an unknown user costs a password hash too, so
 // neither the answer nor its timing tells which users exist. Other errors
 // are the store's.
@@ -322,6 +463,10 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 	}
 	if err != nil {
 		return Account{}, Extension{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if e.Department() { // no password: costs one as an unknown user does
+		CheckPassword(d.dummy(), password)
+		return Account{}, Extension{}, ErrBadCredentials
 	}
 	hash, err := d.store.PasswordHash(ctx, e.ID)
 	if errors.Is(err, ErrNotFound) {

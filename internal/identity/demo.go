@@ -19,11 +19,19 @@ var demoExtensions = []Extension{
 	{Number: "103", Name: "Carol Chen", Email: "carol@demo.test", Role: RoleUser, DirectNumbers: []string{"+16505550103"}},
 }
 
+// demoDepartment is the demo account's department; its members are the
+// demo users with demoDepartmentMembers' emails.
+var demoDepartment = Extension{Number: "200", Name: "Support", Email: "support@demo.test", Role: RoleUser, Type: TypeDepartment}
+
+var demoDepartmentMembers = []string{"bob@demo.test", "carol@demo.test"}
+
 // SeedDemo creates what is missing of the demo account "Demo Co."
-// (DemoMainNumber, US, area 650) and its users alice@, bob@ and
-// carol@demo.test (101 admin, 102, 103), password DemoPassword. It is
+// (DemoMainNumber, US, area 650), its users alice@, bob@ and
+// carol@demo.test (101 admin, 102, 103), password DemoPassword, and its
+// department Support (200) whose members are bob and carol. It is
 // idempotent and leaves alone what exists: an extension whose email or
-// number is already taken is not touched, nor is a changed password reset.
+// number is already taken is not touched, nor is a changed password reset
+// or a department's changed members.
 // The caller seeds only servers that listen on loopback.
 func (d *Directory) SeedDemo(ctx context.Context) error {
 	a, err := d.store.AccountByMainNumber(ctx, DemoMainNumber)
@@ -38,16 +46,9 @@ func (d *Directory) SeedDemo(ctx context.Context) error {
 		return fmt.Errorf("seed demo account: %w", err)
 	}
 	for _, want := range demoExtensions {
-		if _, err := d.store.ExtensionByEmail(ctx, want.Email); !errors.Is(err, ErrNotFound) {
-			if err != nil {
-				return fmt.Errorf("seed demo %s: %w", want.Email, err)
-			}
-			continue
-		}
-		if _, err := d.store.ExtensionByNumber(ctx, a.ID, want.Number); !errors.Is(err, ErrNotFound) {
-			if err != nil {
-				return fmt.Errorf("seed demo %s: %w", want.Email, err)
-			}
+		if taken, err := d.taken(ctx, a.ID, want); err != nil {
+			return err
+		} else if taken {
 			continue
 		}
 		e := want
@@ -57,5 +58,50 @@ func (d *Directory) SeedDemo(ctx context.Context) error {
 			return fmt.Errorf("seed demo %s: %w", want.Email, err)
 		}
 	}
+	return d.seedDemoDepartment(ctx, a)
+}
+
+// seedDemoDepartment creates the demo department, unless its email or
+// number is taken, with those of its members that are users of a.
+func (d *Directory) seedDemoDepartment(ctx context.Context, a Account) error {
+	want := demoDepartment
+	if taken, err := d.taken(ctx, a.ID, want); err != nil || taken {
+		return err
+	}
+	e := want
+	e.AccountID = a.ID
+	for _, email := range demoDepartmentMembers {
+		m, err := d.store.ExtensionByEmail(ctx, email)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("seed demo %s: member %s: %w", want.Email, email, err)
+		}
+		if m.AccountID == a.ID && !m.Department() {
+			e.Members = append(e.Members, m.ID)
+		}
+	}
+	if err := d.CreateExtension(ctx, &e, ""); err != nil && !errors.Is(err, ErrConflict) {
+		return fmt.Errorf("seed demo %s: %w", want.Email, err)
+	}
 	return nil
+}
+
+// taken reports whether want's email, or its number in the account, is
+// already someone's.
+func (d *Directory) taken(ctx context.Context, accountID int64, want Extension) (bool, error) {
+	if _, err := d.store.ExtensionByEmail(ctx, want.Email); !errors.Is(err, ErrNotFound) {
+		if err != nil {
+			return false, fmt.Errorf("seed demo %s: %w", want.Email, err)
+		}
+		return true, nil
+	}
+	if _, err := d.store.ExtensionByNumber(ctx, accountID, want.Number); !errors.Is(err, ErrNotFound) {
+		if err != nil {
+			return false, fmt.Errorf("seed demo %s: %w", want.Email, err)
+		}
+		return true, nil
+	}
+	return false, nil
 }

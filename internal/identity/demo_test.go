@@ -33,18 +33,24 @@ func TestSeedDemo(t *testing.T) {
 		number, name, email string
 		role                identity.Role
 		direct              []string
+		typ                 identity.ExtensionType
+		members             []int64
 	}
 	var got []user
 	for _, e := range exts {
 		if e.Status != identity.StatusEnabled {
 			t.Errorf("%s is %s", e.Email, e.Status)
 		}
-		got = append(got, user{e.Number, e.Name, e.Email, e.Role, e.DirectNumbers})
+		got = append(got, user{e.Number, e.Name, e.Email, e.Role, e.DirectNumbers, e.Type, e.Members})
+	}
+	if len(exts) != 4 {
+		t.Fatalf("demo extensions: %+v", exts)
 	}
 	wantUsers := []user{
-		{"101", "Alice Adams", "alice@demo.test", identity.RoleAdmin, []string{"+16505550101"}},
-		{"102", "Bob Brown", "bob@demo.test", identity.RoleUser, []string{"+16505550102"}},
-		{"103", "Carol Chen", "carol@demo.test", identity.RoleUser, []string{"+16505550103"}},
+		{"101", "Alice Adams", "alice@demo.test", identity.RoleAdmin, []string{"+16505550101"}, identity.TypeUser, nil},
+		{"102", "Bob Brown", "bob@demo.test", identity.RoleUser, []string{"+16505550102"}, identity.TypeUser, nil},
+		{"103", "Carol Chen", "carol@demo.test", identity.RoleUser, []string{"+16505550103"}, identity.TypeUser, nil},
+		{"200", "Support", "support@demo.test", identity.RoleUser, nil, identity.TypeDepartment, []int64{exts[1].ID, exts[2].ID}},
 	}
 	if !reflect.DeepEqual(got, wantUsers) {
 		t.Fatalf("demo users:\n%+v\nwant\n%+v", got, wantUsers)
@@ -91,8 +97,11 @@ func TestSeedDemoLeavesChanges(t *testing.T) {
 	for _, e := range exts {
 		emails = append(emails, e.Email)
 	}
-	if want := []string{"alice@demo.test", "dan@demo.test"}; !reflect.DeepEqual(emails, want) {
+	if want := []string{"alice@demo.test", "dan@demo.test", "support@demo.test"}; !reflect.DeepEqual(emails, want) {
 		t.Fatalf("demo account holds %v, want %v", emails, want)
+	}
+	if support := exts[2]; !support.Department() || support.Members != nil {
+		t.Fatalf("support has another account's user or someone else as member: %+v", support)
 	}
 	_, alice, err := dir.ExtensionByEmail(ctx, "alice@demo.test")
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -82,23 +83,81 @@ func oneAccount(row *sql.Row, what string) (identity.Account, error) {
 	return a, nil
 }
 
-const extensionColumns = `id, account_id, number, name, email, role, status, direct_numbers`
+// extensionColumns are what scanExtension reads: a department's members
+// come along as a JSON array of ids.
+const extensionColumns = `id, account_id, number, name, email, role, status, direct_numbers, type,
+	(SELECT json_group_array(member_id) FROM department_members WHERE department_id = extensions.id)`
 
-// CreateExtension inserts e with its password hash and sets e.ID.
-// identity.ErrConflict when its email or its number in the account is
-// taken; identity.ErrNotFound when the account does not exist.
+// CreateExtension inserts e with its password hash, and a department's
+// members, and sets e.ID. identity.ErrConflict when its email or its number
+// in the account is taken; identity.ErrNotFound when the account or a
+// member does not exist.
 func (db *DB) CreateExtension(ctx context.Context, e *identity.Extension, passwordHash string) error {
 	e.Email = strings.ToLower(e.Email)
-	direct, _ := json.Marshal(nonNil(e.DirectNumbers))
-	res, err := db.sql.ExecContext(ctx, `
-		INSERT INTO extensions (account_id, number, name, email, role, status, direct_numbers, password_hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.AccountID, e.Number, e.Name, e.Email, string(e.Role), e.Status, string(direct), passwordHash)
-	if err != nil {
-		return fmt.Errorf("create extension %s (%s) in account %d: %w", e.Number, e.Email, e.AccountID, constraintError(err))
+	if e.Type == "" {
+		e.Type = identity.TypeUser
 	}
-	if e.ID, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("create extension %s: %w", e.Number, err)
+	direct, _ := json.Marshal(nonNil(e.DirectNumbers))
+	var id int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO extensions (account_id, number, name, email, role, status, direct_numbers, type, password_hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.AccountID, e.Number, e.Name, e.Email, string(e.Role), e.Status, string(direct), string(e.Type), passwordHash)
+		if err != nil {
+			return constraintError(err)
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return insertMembers(ctx, tx, id, e.Members)
+	})
+	if err != nil {
+		return fmt.Errorf("create extension %s (%s) in account %d: %w", e.Number, e.Email, e.AccountID, err)
+	}
+	e.ID = id
+	return nil
+}
+
+// SetDepartmentMembers replaces the members of a department;
+// identity.ErrNotFound when it or a member does not exist. The rules of who
+// may be a member are identity.Directory's.
+func (db *DB) SetDepartmentMembers(ctx context.Context, departmentID int64, members []int64) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var typ string
+		err := tx.QueryRowContext(ctx, `SELECT type FROM extensions WHERE id = ?`, departmentID).Scan(&typ)
+		if errors.Is(err, sql.ErrNoRows) {
+			return identity.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if typ != string(identity.TypeDepartment) {
+			return fmt.Errorf("%w: not a department", identity.ErrInvalid)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM department_members WHERE department_id = ?`, departmentID); err != nil {
+			return err
+		}
+		if err := insertMembers(ctx, tx, departmentID, members); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE extensions SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`,
+			departmentID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set members of department %d: %w", departmentID, err)
+	}
+	return nil
+}
+
+// insertMembers adds members to a department, each once.
+func insertMembers(ctx context.Context, tx *sql.Tx, departmentID int64, members []int64) error {
+	for _, m := range members {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO department_members (department_id, member_id) VALUES (?, ?)`,
+			departmentID, m); err != nil {
+			return fmt.Errorf("member %d: %w", m, constraintError(err))
+		}
 	}
 	return nil
 }
@@ -186,17 +245,24 @@ func oneExtension(row *sql.Row, what string) (identity.Extension, error) {
 
 func scanExtension(s scanner) (identity.Extension, error) {
 	var e identity.Extension
-	var role, direct string
-	if err := s.Scan(&e.ID, &e.AccountID, &e.Number, &e.Name, &e.Email, &role, &e.Status, &direct); err != nil {
+	var role, direct, typ, members string
+	if err := s.Scan(&e.ID, &e.AccountID, &e.Number, &e.Name, &e.Email, &role, &e.Status, &direct, &typ, &members); err != nil {
 		return e, err
 	}
-	e.Role = identity.Role(role)
+	e.Role, e.Type = identity.Role(role), identity.ExtensionType(typ)
 	if err := json.Unmarshal([]byte(direct), &e.DirectNumbers); err != nil {
 		return e, fmt.Errorf("decode extension %d: %w", e.ID, err)
 	}
 	if len(e.DirectNumbers) == 0 {
 		e.DirectNumbers = nil
 	}
+	if err := json.Unmarshal([]byte(members), &e.Members); err != nil {
+		return e, fmt.Errorf("decode members of extension %d: %w", e.ID, err)
+	}
+	if len(e.Members) == 0 {
+		e.Members = nil
+	}
+	slices.Sort(e.Members)
 	return e, nil
 }
 

@@ -158,3 +158,81 @@ func TestDeleteAccountCascades(t *testing.T) {
 		t.Fatalf("extension outlived its account: %v", err)
 	}
 }
+
+func TestDepartmentMembers(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	acme := identity.Account{Company: "Acme", MainNumber: "+14155550100", CountryCode: "US"}
+	if err := db.CreateAccount(ctx, &acme); err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]*identity.Extension{}
+	for _, n := range []string{"101", "102", "103"} {
+		e := identity.Extension{AccountID: acme.ID, Number: n, Name: "N " + n, Email: n + "@acme.test",
+			Role: identity.RoleUser, Status: identity.StatusEnabled}
+		if err := db.CreateExtension(ctx, &e, "h"); err != nil {
+			t.Fatal(err)
+		}
+		users[n] = &e
+	}
+	sales := identity.Extension{AccountID: acme.ID, Number: "200", Name: "Sales", Email: "sales@acme.test",
+		Role: identity.RoleUser, Status: identity.StatusEnabled, Type: identity.TypeDepartment,
+		Members: []int64{users["103"].ID, users["101"].ID}}
+	if err := db.CreateExtension(ctx, &sales, ""); err != nil {
+		t.Fatal(err)
+	}
+	want := []int64{users["101"].ID, users["103"].ID}
+	got, err := db.ExtensionByNumber(ctx, acme.ID, "200")
+	if err != nil || got.Type != identity.TypeDepartment || !reflect.DeepEqual(got.Members, want) {
+		t.Fatalf("department read back as %+v, %v; want members %v", got, err, want)
+	}
+	if u, err := db.Extension(ctx, users["101"].ID); err != nil || u.Type != identity.TypeUser || u.Members != nil {
+		t.Fatalf("user read back as %+v, %v", u, err)
+	}
+
+	tests := []struct {
+		name    string
+		dept    int64
+		members []int64
+		want    []int64
+		err     error
+	}{
+		{"replace", sales.ID, []int64{users["102"].ID}, []int64{users["102"].ID}, nil},
+		{"given twice", sales.ID, []int64{users["103"].ID, users["102"].ID, users["103"].ID}, []int64{users["102"].ID, users["103"].ID}, nil},
+		{"unknown member", sales.ID, []int64{users["101"].ID, 999}, []int64{users["102"].ID, users["103"].ID}, identity.ErrNotFound},
+		{"unknown department", 999, []int64{users["101"].ID}, nil, identity.ErrNotFound},
+		{"a user", users["101"].ID, []int64{users["102"].ID}, nil, identity.ErrInvalid},
+		{"none", sales.ID, nil, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := db.SetDepartmentMembers(ctx, tt.dept, tt.members)
+			if tt.err == nil && err != nil || tt.err != nil && !errors.Is(err, tt.err) {
+				t.Fatalf("SetDepartmentMembers = %v, want %v", err, tt.err)
+			}
+			if tt.dept != sales.ID {
+				return
+			}
+			got, err := db.Extension(ctx, sales.ID)
+			if err != nil || !reflect.DeepEqual(got.Members, tt.want) {
+				t.Fatalf("members %v, %v; want %v (a failed change leaves them as they were)", got.Members, err, tt.want)
+			}
+		})
+	}
+
+	// a deleted member leaves its departments
+	if err := db.SetDepartmentMembers(ctx, sales.ID, []int64{users["101"].ID, users["102"].ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.sql.ExecContext(ctx, `DELETE FROM extensions WHERE id = ?`, users["101"].ID); err != nil {
+		t.Fatal(err)
+	}
+	all, err := db.Extensions(ctx, acme.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := all[len(all)-1]
+	if last.Number != "200" || !reflect.DeepEqual(last.Members, []int64{users["102"].ID}) {
+		t.Fatalf("after a member's deletion the department is %+v", last)
+	}
+}

@@ -202,6 +202,14 @@ type apiCountry struct {
 	ISOCode string `json:"isoCode"`
 }
 
+// extensionType is how the API names an extension's type: User or Department.
+func extensionType(x identity.Extension) string {
+	if x.Type == "" {
+		return string(identity.TypeUser)
+	}
+	return string(x.Type)
+}
+
 // apiGetExtension answers GET /restapi/v1.0/account/~/extension/~, the first
 // call every client makes: who am I. Administrators may read other
 // extensions of their account by id.
@@ -221,7 +229,7 @@ func (s *Server) apiGetExtension(c echo.Context) error {
 		ID:               x.ID,
 		ExtensionNumber:  x.Number,
 		Name:             x.Name,
-		Type:             "User",
+		Type:             extensionType(x),
 		Status:           x.Status,
 		Contact:          apiContact{FirstName: first, LastName: last, Email: x.Email, Company: a.Company},
 		Permissions:      apiPermissions{Admin: apiEnabled{Enabled: x.Admin()}},
