@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -54,6 +55,22 @@ func TestAccountsAndExtensionsCommands(t *testing.T) {
 		t.Errorf("extensions out of order:\n%s", list)
 	}
 	runOK("another pass\n", "extensions", "set-password", "--email", "BO@acme.test", "--password-stdin")
+	runOK("di-pass\n", "extensions", "add", "--main-number", "+14155550100", "--number", "104",
+		"--name", "Di Fox", "--email", "di@acme.test", "--password-stdin")
+	added = runOK("", "extensions", "add", "--type", "department", "--main-number", "+14155550100", "--number", "200",
+		"--name", "Support", "--email", "support@acme.test", "--members", "102, 101")
+	if !strings.Contains(added, "department") || !strings.Contains(added, "2 members") {
+		t.Errorf("add department says:\n%s", added)
+	}
+	list = runOK("", "extensions", "list", "--main-number", "+14155550100")
+	if !regexp.MustCompile(`200\s+Support\s+support@acme.test\s+Department\s+user\s+Enabled\s+-\s+101,102`).MatchString(list) {
+		t.Errorf("extensions list does not show the department and its members:\n%s", list)
+	}
+	runOK("", "extensions", "members", "--main-number", "+14155550100", "--number", "200", "--members", "104")
+	list = runOK("", "extensions", "list", "--main-number", "+14155550100")
+	if !regexp.MustCompile(`Department\s+user\s+Enabled\s+-\s+104\n`).MatchString(list) {
+		t.Errorf("members not replaced:\n%s", list)
+	}
 
 	db, err := store.Open(ctx, dataDir)
 	if err != nil {
@@ -105,6 +122,23 @@ func TestAccountsAndExtensionsCommands(t *testing.T) {
 		{"list unknown account", "", []string{"extensions", "list", "--main-number", "+14155550199"}},
 		{"set password of nobody", "pass\n", []string{"extensions", "set-password", "--email", "nobody@acme.test", "--password-stdin"}},
 		{"set password without stdin flag", "pass\n", []string{"extensions", "set-password", "--email", "bo@acme.test"}},
+		{"unknown type", "", []string{"extensions", "add", "--type", "queue", "--main-number", "+14155550100", "--number", "201",
+			"--name", "Sales", "--email", "sales@acme.test"}},
+		{"department with a password", "pass\n", []string{"extensions", "add", "--type", "department", "--main-number", "+14155550100",
+			"--number", "201", "--name", "Sales", "--email", "sales@acme.test", "--password-stdin"}},
+		{"user with members", "pass\n", []string{"extensions", "add", "--main-number", "+14155550100", "--number", "201",
+			"--name", "Sales", "--email", "sales@acme.test", "--members", "101", "--password-stdin"}},
+		{"department with an unknown member", "", []string{"extensions", "add", "--type", "department", "--main-number", "+14155550100",
+			"--number", "201", "--name", "Sales", "--email", "sales@acme.test", "--members", "101,109"}},
+		{"department with a department member", "", []string{"extensions", "add", "--type", "department", "--main-number", "+14155550100",
+			"--number", "201", "--name", "Sales", "--email", "sales@acme.test", "--members", "200"}},
+		{"department with an empty member", "", []string{"extensions", "add", "--type", "department", "--main-number", "+14155550100",
+			"--number", "201", "--name", "Sales", "--email", "sales@acme.test", "--members", "101,,102"}},
+		{"members of a user", "", []string{"extensions", "members", "--main-number", "+14155550100", "--number", "101", "--members", "102"}},
+		{"members of nobody", "", []string{"extensions", "members", "--main-number", "+14155550100", "--number", "209", "--members", "102"}},
+		{"members without --members", "", []string{"extensions", "members", "--main-number", "+14155550100", "--number", "200"}},
+		{"members positional", "", []string{"extensions", "members", "--main-number", "+14155550100", "--number", "200", "101,102"}},
+		{"password of a department", "pass\n", []string{"extensions", "set-password", "--email", "support@acme.test", "--password-stdin"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
