@@ -151,7 +151,7 @@ func (s *Service) deliverOnNet(ctx context.Context, m Message, recipients []int6
 			AccountID: ext.AccountID, ExtensionID: ext.ID, Type: m.Type, Direction: Inbound,
 			From: m.From, To: m.To, Subject: m.Subject, CreationTime: now, LastModifiedTime: now,
 			ReadStatus: Unread, Status: Received, Availability: Alive, ConversationID: m.ConversationID,
-			OriginID: m.ID,
+			OriginID: m.ID, ToDepartment: m.ToDepartment,
 		})
 	}
 	if _, err := s.add(ctx, copies, nil); err != nil {

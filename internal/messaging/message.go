@@ -117,6 +117,9 @@ type Message struct {
 	OriginID string
 	// ProviderID is the SMS provider's id of a message from outside.
 	ProviderID string
+	// ToDepartment is true for a pager message sent to a department, which
+	// its members received (the platform's pgToDepartment).
+	ToDepartment bool
 }
 
 // Route is how a sent message reaches its recipients.

@@ -163,7 +163,10 @@ func (s *Service) onNet(ctx context.Context, number string) (identity.Extension,
 }
 
 // SendPager sends a company pager message to extensions of the sender's
-// account and returns the sender's copy, Delivered.
+// account and returns the sender's copy, Delivered. A department among the
+// recipients stands for its members (seeds/001): each gets its own copy,
+// addressed to the department, but the sender, and the sent copy says
+// ToDepartment. A department with no one to forward to is refused.
 func (s *Service) SendPager(ctx context.Context, extensionID int64, req PagerRequest) (Message, error) {
 	if err := checkText(req.Text); err != nil {
 		return Message{}, err
@@ -184,6 +187,7 @@ func (s *Service) SendPager(ctx context.Context, extensionID int64, req PagerReq
 	job := Delivery{Route: RouteOnNet}
 	var to []Party
 	numbers := []string{snd.ext.Number}
+	toDepartment := false
 	for _, raw := range req.To {
 		n := strings.TrimSpace(raw)
 		if slices.Contains(numbers[1:], n) {
@@ -200,17 +204,40 @@ func (s *Service) SendPager(ctx context.Context, extensionID int64, req PagerReq
 			return Message{}, fmt.Errorf("pager recipient %s: %w", n, err)
 		}
 		numbers = append(numbers, n)
-		job.Recipients = append(job.Recipients, ext.ID)
 		to = append(to, Party{ExtensionNumber: ext.Number, Name: ext.Name})
+		if !ext.Department() {
+			job.Recipients = append(job.Recipients, ext.ID)
+			continue
+		}
+		toDepartment = true
+		members := slices.DeleteFunc(slices.Clone(ext.Members), func(id int64) bool { return id == snd.ext.ID })
+		if len(members) == 0 {
+			return Message{}, invalid("to", "department "+n+" has no members to forward the message to")
+		}
+		job.Recipients = append(job.Recipients, members...)
 	}
+	job.Recipients = uniqueIDs(job.Recipients)
 	now := s.now()
 	m := Message{
 		AccountID: snd.acct.ID, ExtensionID: snd.ext.ID, Type: Pager, Direction: Outbound,
 		From: Party{ExtensionNumber: snd.ext.Number, Name: snd.ext.Name}, To: to, Subject: req.Text,
 		CreationTime: now, LastModifiedTime: now, ReadStatus: Read, Status: Queued, Availability: Alive,
-		ConversationID: pagerConversation(snd.acct.ID, numbers),
+		ConversationID: pagerConversation(snd.acct.ID, numbers), ToDepartment: toDepartment,
 	}
 	return s.send(ctx, m, job)
+}
+
+// uniqueIDs drops repeated ids, keeping the first of each in its place: a
+// user paged directly and through a department gets one copy.
+func uniqueIDs(ids []int64) []int64 {
+	seen := make(map[int64]bool, len(ids))
+	return slices.DeleteFunc(ids, func(id int64) bool {
+		if seen[id] {
+			return true
+		}
+		seen[id] = true
+		return false
+	})
 }
 
 func isExtensionNumber(s string) bool {

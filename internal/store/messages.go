@@ -23,7 +23,7 @@ const messageTime = "2006-01-02T15:04:05.000Z07:00"
 // messageColumns are the columns scanMessage reads, in its order.
 const messageColumns = `id, account_id, extension_id, type, direction, from_number, from_ext, from_name, recipients,
 	subject, creation_time, last_modified_time, read_status, message_status, availability, conversation_id,
-	delivery_error_code, delivery_error_reason, attempts, COALESCE(origin_id, ''), COALESCE(provider_id, '')`
+	delivery_error_code, delivery_error_reason, attempts, COALESCE(origin_id, ''), COALESCE(provider_id, ''), pg_to_department`
 
 // messageQuerier is what both *sql.DB and *sql.Tx offer.
 type messageQuerier interface {
@@ -100,12 +100,12 @@ func insertMessage(ctx context.Context, tx *sql.Tx, m messaging.Message) (string
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO messages (account_id, extension_id, type, direction, from_number, from_ext,
 		from_name, recipients, subject, creation_time, last_modified_time, read_status, message_status, availability,
-		conversation_id, delivery_error_code, delivery_error_reason, attempts, origin_id, provider_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		conversation_id, delivery_error_code, delivery_error_reason, attempts, origin_id, provider_id, pg_to_department)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.AccountID, m.ExtensionID, string(m.Type), string(m.Direction), m.From.PhoneNumber, m.From.ExtensionNumber,
 		m.From.Name, string(to), m.Subject, m.CreationTime.UTC().Format(messageTime), m.LastModifiedTime.UTC().Format(messageTime),
 		string(m.ReadStatus), string(m.Status), string(m.Availability), m.ConversationID, m.DeliveryErrorCode,
-		m.DeliveryErrorReason, m.Attempts, nullable(m.OriginID), nullable(m.ProviderID))
+		m.DeliveryErrorReason, m.Attempts, nullable(m.OriginID), nullable(m.ProviderID), m.ToDepartment)
 	if err != nil {
 		return "", fmt.Errorf("insert message of extension %d: %w", m.ExtensionID, err)
 	}
@@ -254,7 +254,7 @@ func scanMessage(s scanner) (messaging.Message, error) {
 	var typ, direction, to, created, modified, read, status, availability string
 	if err := s.Scan(&id, &m.AccountID, &m.ExtensionID, &typ, &direction, &m.From.PhoneNumber, &m.From.ExtensionNumber,
 		&m.From.Name, &to, &m.Subject, &created, &modified, &read, &status, &availability, &m.ConversationID,
-		&m.DeliveryErrorCode, &m.DeliveryErrorReason, &m.Attempts, &m.OriginID, &m.ProviderID); err != nil {
+		&m.DeliveryErrorCode, &m.DeliveryErrorReason, &m.Attempts, &m.OriginID, &m.ProviderID, &m.ToDepartment); err != nil {
 		return messaging.Message{}, err
 	}
 	m.ID = strconv.FormatInt(id, 10)

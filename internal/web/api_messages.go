@@ -93,8 +93,8 @@ func (s *Server) apiMessageRecord(acctID int64, m messaging.Message) apiMessage 
 		Message: bridge.MessageFor(m), Priority: "Normal", SMSSendingAttemptsCount: m.Attempts,
 	}
 	if m.Type == messaging.Pager && m.Direction == messaging.Outbound {
-		no := false // departments are not modelled: pager messages go to extensions
-		r.PgToDepartment = &no
+		toDepartment := m.ToDepartment
+		r.PgToDepartment = &toDepartment
 	}
 	return r
 }
