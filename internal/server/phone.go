@@ -64,6 +64,15 @@ func (d phoneDirectory) endpoint(ctx context.Context, e identity.Extension) (tel
 	return ep, err == nil, err
 }
 
+// Members answers telephony.Departments: a call to a department rings its members.
+func (d phoneDirectory) Members(ctx context.Context, extensionID int64) ([]int64, bool, error) {
+	e, err := d.accounts.Extension(ctx, extensionID)
+	if err != nil {
+		return nil, false, err
+	}
+	return e.Members, e.Department(), nil
+}
+
 func (d phoneDirectory) Describe(ctx context.Context, extensionID int64) (telephony.Endpoint, error) {
 	e, err := d.accounts.Extension(ctx, extensionID)
 	if err != nil {

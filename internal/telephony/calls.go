@@ -18,6 +18,7 @@ const (
 	reasonTemporarilyUnavailable = "Temporarily Unavailable"
 	reasonNoDevice               = "Unavailable"
 	reasonMediaFailed            = "Media failed"
+	reasonAnsweredElsewhere      = "Answered elsewhere"
 )
 
 // ending is how a session ends: the code and reason of a failure (0 and ""
@@ -72,15 +73,10 @@ func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session
 	}
 	if rt.owner != 0 {
 		s.mu.Lock()
-		none := len(s.ringDevicesLocked(rt.owner, device)) == 0
-		dnd := s.dnd[rt.owner]
-		s.mu.Unlock()
-		switch {
-		case dnd:
-			fail = dndEnding
-		case none:
-			fail = ending{code: 480, reason: reasonNoDevice, caller: ResultFailed, callee: ResultMissed}
+		if _, ringFail := s.ringTargetsLocked(rt, dev.ExtensionID, device); ringFail.code != 0 {
+			fail = ringFail
 		}
+		s.mu.Unlock()
 	}
 	if fail.code != 0 {
 		return s.failDial(dev, from, rt, fail)
@@ -106,13 +102,12 @@ func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session
 	}
 	c := s.newCallLocked(dev, callerLeg, from, rt)
 	c.legs = []string{callerLeg}
-	caller, callee := c.caller(), c.callee()
-	var ringing []string
+	var targets []ringTarget
 	if rt.owner != 0 {
-		if ringing = s.ringDevicesLocked(rt.owner, device); len(ringing) == 0 { // gone while the leg opened
-			s.emitToLocked(caller.Owner, c, CauseDial, device)
-			s.endLocked(c, ending{code: 480, reason: reasonNoDevice, caller: ResultFailed, callee: ResultMissed},
-				CauseFailed, "", &fx)
+		var ringFail ending
+		if targets, ringFail = s.ringTargetsLocked(rt, dev.ExtensionID, device); len(targets) == 0 { // gone while the leg opened
+			s.emitToLocked(c.caller().Owner, c, CauseDial, device)
+			s.endLocked(c, ringFail, CauseFailed, "", &fx)
 			snap := c.s.clone()
 			s.mu.Unlock()
 			s.finish(&fx)
@@ -120,12 +115,14 @@ func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session
 		}
 	}
 	s.calls[c.s.ID] = c
-	caller.moveTo(StatusProceeding)
-	callee.moveTo(StatusProceeding)
-	callee.Ringing = ringing
-	s.emitToLocked(caller.Owner, c, CauseDial, device)
-	if callee.Owner != 0 {
-		s.emitToLocked(callee.Owner, c, CauseRing, "")
+	c.caller().moveTo(StatusProceeding)
+	c.callee().moveTo(StatusProceeding)
+	c.ring(targets)
+	s.emitToLocked(c.caller().Owner, c, CauseDial, device)
+	for _, p := range c.s.Parties[1:] {
+		if p.Owner != 0 {
+			s.emitToLocked(p.Owner, c, CauseRing, "")
+		}
 	}
 	switch {
 	case rt.test == nil || rt.test.mode == testRing:
@@ -174,6 +171,28 @@ func (s *Switch) newCallLocked(dev Device, callerLeg string, from Endpoint, rt r
 			{ID: newID("p-"), Direction: Inbound, From: from, To: rt.callee, Status: StatusSetup, Owner: rt.owner},
 		},
 	}}
+}
+
+// ring makes the callee ring the targets' devices: one inbound party per
+// target, the callee first, each owned by its target (a department call
+// rings each member as a party of its own, until one answers).
+func (c *call) ring(targets []ringTarget) {
+	if len(targets) == 0 {
+		return
+	}
+	callee := *c.callee()
+	for i, t := range targets {
+		p := callee
+		if i > 0 {
+			p.ID = newID("p-")
+		}
+		p.Owner, p.Ringing = t.owner, t.devices
+		if i == 0 {
+			c.s.Parties[1] = p
+		} else {
+			c.s.Parties = append(c.s.Parties, p)
+		}
+	}
 }
 
 // ringTimeoutLocked ends a call nobody answered in time (408).
@@ -235,16 +254,16 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 		return Session{}, "", fmt.Errorf("answer call %s: call ended: %w", sessionID, ErrNoSuchCall)
 	}
 	c.answering = ""
-	p = c.party(leg)
-	if err != nil || !slices.Contains(p.Ringing, device) {
+	p = c.party(leg) // nil when its department call went on without it
+	if err != nil || p == nil || !slices.Contains(p.Ringing, device) {
 		if err == nil {
 			fx.closeLegs = append(fx.closeLegs, leg)
 			err = fmt.Errorf("answer call %s: device %s stopped ringing: %w", sessionID, device, ErrNotYourCall)
 		} else {
 			err = fmt.Errorf("answer call %s: open media leg: %w", sessionID, err)
 		}
-		if len(p.Ringing) == 0 {
-			s.endLocked(c, ending{code: 480, reason: reasonTemporarilyUnavailable, caller: ResultFailed, callee: ResultMissed},
+		if p == nil || len(p.Ringing) == 0 {
+			s.stoppedRingingLocked(c, p, ending{code: 480, reason: reasonTemporarilyUnavailable, caller: ResultFailed, callee: ResultMissed},
 				CauseFailed, device, &fx)
 		}
 		s.mu.Unlock()
@@ -262,6 +281,7 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 		}
 		return snap, answer, nil
 	}
+	c.takeBy(leg)
 	callee := c.callee()
 	if err := s.media.Connect(c.caller().ID, leg); err != nil {
 		s.endLocked(c, ending{code: 503, reason: reasonMediaFailed, caller: ResultFailed, callee: ResultMissed},
@@ -275,9 +295,17 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 	callee.moveTo(StatusAnswered)
 	callee.Device = device
 	callee.Ringing = nil
+	// A department's other members stop ringing: they hear of the answer,
+	// then leave the call, with no call-log record of it.
+	for i := 2; i < len(c.s.Parties); i++ {
+		q := &c.s.Parties[i]
+		q.moveTo(StatusDisconnected)
+		q.Result, q.Reason, q.Ringing = ResultMissed, reasonAnsweredElsewhere, nil
+	}
 	c.s.Connected = s.cfg.Now()
 	s.applyForwardLocked(c)
 	s.emitLocked(c, CauseAnswer, device)
+	c.s.Parties = c.s.Parties[:2]
 	snap := c.s.clone()
 	s.mu.Unlock()
 	s.finish(&fx)
@@ -307,13 +335,59 @@ func (s *Switch) rejectLocked(c *call, device string, fx *effects) error {
 		return fmt.Errorf("reject call %s: being answered on this device: %w", c.s.ID, ErrInvalidState)
 	}
 	p.Ringing = slices.DeleteFunc(p.Ringing, func(d string) bool { return d == device })
-	if len(p.Ringing) == 0 && c.answering == "" {
-		s.endLocked(c, ending{code: 603, reason: reasonDeclined, caller: ResultRejected, callee: ResultRejected},
-			CauseReject, device, fx)
+	if len(p.Ringing) == 0 && (c.answering == "" || c.ringsElsewhere(p)) {
+		s.stoppedRingingLocked(c, p, declined, CauseReject, device, fx)
 		return nil
 	}
 	s.emitLocked(c, CauseReject, device)
 	return nil
+}
+
+// declined is how a call that every ringing device rejected ends.
+var declined = ending{code: 603, reason: reasonDeclined, caller: ResultRejected, callee: ResultRejected}
+
+// stoppedRingingLocked goes on after party p stopped ringing on its last
+// device (p is nil when it already left): while another party still rings
+// — another member of a department — p alone leaves the call with e's
+// callee result; else the call ends with e.
+func (s *Switch) stoppedRingingLocked(c *call, p *Party, e ending, cause, device string, fx *effects) {
+	if !c.ringsElsewhere(p) {
+		s.endLocked(c, e, cause, device, fx)
+		return
+	}
+	if p == nil {
+		return
+	}
+	p.moveTo(StatusDisconnected)
+	p.Code, p.Reason, p.Result, p.Ringing = e.code, e.reason, e.callee, nil
+	if p.Reason == "" {
+		p.Reason = p.Result
+	}
+	owner, id := p.Owner, p.ID
+	s.emitToLocked(owner, c, cause, device)
+	c.s.Parties = slices.DeleteFunc(c.s.Parties, func(q Party) bool { return q.ID == id })
+}
+
+// ringsElsewhere reports whether a party of the call other than p (which
+// may be nil) still rings a device.
+func (c *call) ringsElsewhere(p *Party) bool {
+	for _, q := range c.ringable() {
+		if (p == nil || q.ID != p.ID) && len(q.Ringing) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// takeBy makes the party with that id the callee (Parties[1]): of a
+// department call's ringing parties, the one that answers.
+func (c *call) takeBy(id string) {
+	for i := 2; i < len(c.s.Parties); i++ {
+		if c.s.Parties[i].ID == id {
+			c.s.Parties[1], c.s.Parties[i] = c.s.Parties[i], c.s.Parties[1]
+			return
+		}
+	}
 }
 
 // Hangup ends the call from either side. The caller hanging up before the
@@ -511,12 +585,17 @@ func (c *call) party(id string) *Party {
 }
 
 // ringable lists the parties that ring devices and are answered by one: the
-// callee of a dialled call; both legs of a RingOut.
+// callee of a dialled call, or each ringing member of a department; both
+// legs of a RingOut.
 func (c *call) ringable() []*Party {
 	if c.ro != nil {
 		return []*Party{c.caller(), c.callee()}
 	}
-	return []*Party{c.callee()}
+	out := make([]*Party, 0, len(c.s.Parties)-1)
+	for i := 1; i < len(c.s.Parties); i++ {
+		out = append(out, &c.s.Parties[i])
+	}
+	return out
 }
 
 // ringingParty returns the party that rings on device, or nil.

@@ -104,11 +104,13 @@ func (s *Switch) controlLocked(c *call, p *Party, action PartyAction, fx *effect
 }
 
 // declineLocked ends a call whose ringing party p declines it on every
-// device at once (603).
+// device at once (603); of a department call that still rings other
+// members, only p leaves.
 func (s *Switch) declineLocked(c *call, p *Party, fx *effects) error {
-	if c.answering != "" {
+	if c.answering != "" && (slices.Contains(p.Ringing, c.answering) || !c.ringsElsewhere(p)) {
 		return fmt.Errorf("reject party %s: being answered on device %s: %w", p.ID, c.answering, ErrInvalidState)
 	}
-	s.endLocked(c, ending{code: 603, reason: reasonDeclined, caller: ResultRejected, callee: ResultRejected}, CauseReject, "", fx)
+	p.Ringing = nil
+	s.stoppedRingingLocked(c, p, declined, CauseReject, "", fx)
 	return nil
 }

@@ -20,6 +20,8 @@ const (
 	bob   int64 = 102
 	carol int64 = 103
 	dave  int64 = 201 // another account
+	// support is a department of the first account: Bob and Carol.
+	support int64 = 200
 )
 
 // directory is an in-memory Directory: two accounts, as identity would hold them.
@@ -33,10 +35,22 @@ var extensions = map[int64]struct {
 	name    string
 	direct  string
 }{
-	alice: {1, "101", "Alice Adams", "+16505550101"},
-	bob:   {1, "102", "Bob Brown", "+16505550102"},
-	carol: {1, "103", "Carol Chen", "+16505550103"},
-	dave:  {2, "201", "Dave Diaz", "+14155550201"},
+	alice:   {1, "101", "Alice Adams", "+16505550101"},
+	bob:     {1, "102", "Bob Brown", "+16505550102"},
+	carol:   {1, "103", "Carol Chen", "+16505550103"},
+	dave:    {2, "201", "Dave Diaz", "+14155550201"},
+	support: {1, "200", "Support", "+16505550200"},
+}
+
+// departments holds the members of each department.
+var departments = map[int64][]int64{support: {bob, carol}}
+
+func (d directory) Members(ctx context.Context, id int64) ([]int64, bool, error) {
+	if d.err != nil {
+		return nil, false, d.err
+	}
+	members, ok := departments[id]
+	return slices.Clone(members), ok, nil
 }
 
 var mainNumbers = map[int64]string{1: "+16505550100", 2: "+14155550200"}

@@ -284,7 +284,7 @@ func (s *Switch) ringCalleeLocked(c *call, fx *effects) {
 		return
 	}
 	p.Owner = rt.owner
-	dnd := s.dnd[rt.owner]
+	dnd := !s.takesDirectLocked(rt.owner)
 	if !dnd {
 		p.Ringing = s.ringDevicesLocked(rt.owner, c.caller().Device)
 	}

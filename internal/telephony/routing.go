@@ -3,6 +3,7 @@ package telephony
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -90,6 +91,9 @@ type route struct {
 	test   *TestNumber // the test line dialled, if any
 	code   int         // failure code when the number cannot be routed; 0 = routable
 	reason string
+	// department is set when owner is a department, whose members ring.
+	department bool
+	members    []int64
 }
 
 // Reasons of routing failures.
@@ -124,5 +128,49 @@ func (s *Switch) route(ctx context.Context, callerExt int64, dialled string) (ro
 	if strings.HasPrefix(n, "+") {
 		ep.PhoneNumber = n // the number dialled, not the extension's first one
 	}
-	return route{callee: ep, owner: ep.ExtensionID}, nil
+	rt := route{callee: ep, owner: ep.ExtensionID}
+	if deps, ok := s.dir.(Departments); ok {
+		if rt.members, rt.department, err = deps.Members(ctx, ep.ExtensionID); err != nil {
+			return route{}, fmt.Errorf("members of extension %d: %w", ep.ExtensionID, err)
+		}
+	}
+	return rt, nil
+}
+
+// ringTarget is one extension that a call rings and its devices.
+type ringTarget struct {
+	owner   int64
+	devices []string
+}
+
+// ringTargetsLocked lists what a call along rt rings, but the dialling
+// device: the callee extension's devices, or for a department those of each
+// member that takes department calls, but the caller. When nothing rings,
+// fail says how the call ends.
+func (s *Switch) ringTargetsLocked(rt route, caller int64, except string) (targets []ringTarget, fail ending) {
+	noDevice := ending{code: 480, reason: reasonNoDevice, caller: ResultFailed, callee: ResultMissed}
+	if !rt.department {
+		if !s.takesDirectLocked(rt.owner) {
+			return nil, dndEnding
+		}
+		devices := s.ringDevicesLocked(rt.owner, except)
+		if len(devices) == 0 {
+			return nil, noDevice
+		}
+		return []ringTarget{{rt.owner, devices}}, ending{}
+	}
+	fail = dndEnding
+	for _, m := range rt.members {
+		if m == caller || !s.takesDepartmentLocked(m) || slices.ContainsFunc(targets, func(t ringTarget) bool { return t.owner == m }) {
+			continue
+		}
+		fail = noDevice // someone takes the call, but has no device
+		if devices := s.ringDevicesLocked(m, except); len(devices) > 0 {
+			targets = append(targets, ringTarget{m, devices})
+		}
+	}
+	if len(targets) > 0 {
+		return targets, ending{}
+	}
+	return nil, fail
 }

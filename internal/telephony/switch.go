@@ -44,7 +44,7 @@ type Switch struct {
 	devices     map[string]Device
 	calls       map[string]*call    // active sessions by Session.ID
 	seq         map[int64]uint64    // last sequence per extension
-	dnd         map[int64]bool      // extensions in do-not-disturb (dnd.go)
+	dnd         map[int64]string    // do-not-disturb statuses but TakeAllCalls (dnd.go)
 	ringOuts    map[string]*ringOut // RingOuts by id, active and recently ended (ringout.go)
 	nextSession uint64
 	queue       []Event // events to publish, in sequence order
@@ -89,7 +89,7 @@ func New(cfg Config, dir Directory, media Media, bus Bus, log CallLog) *Switch {
 		devices:     map[string]Device{},
 		calls:       map[string]*call{},
 		seq:         map[int64]uint64{},
-		dnd:         map[int64]bool{},
+		dnd:         map[int64]string{},
 		ringOuts:    map[string]*ringOut{},
 		nextSession: uint64(max(cfg.Now().UnixMicro(), 0)),
 	}
@@ -121,8 +121,8 @@ func (s *Switch) UnregisterDevice(id string) {
 		case c.ringingParty(id) != nil:
 			p := c.ringingParty(id)
 			p.Ringing = slices.DeleteFunc(p.Ringing, func(d string) bool { return d == id })
-			if len(p.Ringing) == 0 && (c.answering == "" || c.answering == id) {
-				s.endLocked(c, ending{code: 480, reason: reasonTemporarilyUnavailable,
+			if len(p.Ringing) == 0 && (c.answering == "" || c.answering == id || c.ringsElsewhere(p)) {
+				s.stoppedRingingLocked(c, p, ending{code: 480, reason: reasonTemporarilyUnavailable,
 					caller: ResultFailed, callee: ResultMissed}, CauseFailed, id, &fx)
 			}
 		}

@@ -173,6 +173,15 @@ type Directory interface {
 	Region(ctx context.Context, extensionID int64) (string, error)
 }
 
+// Departments is what a Directory also answers when its accounts have
+// department extensions: a call to a department rings its members
+// (routing.go). A Directory without it has no departments.
+type Departments interface {
+	// Members returns the member extensions of a department, and whether
+	// the extension is one; a user is no department.
+	Members(ctx context.Context, extensionID int64) (members []int64, department bool, err error)
+}
+
 // LegKind says what the gateway connects a leg to.
 type LegKind int
 

@@ -29,11 +29,12 @@ type PresenceStore interface {
 }
 
 // presenceSwitch is what presence needs of the switch besides Switch: the
-// telephony status with its sequence, and do-not-disturb. The telephony
+// telephony status with its sequence, and the do-not-disturb status, which
+// decides which calls ring (direct ones, a department's). The telephony
 // switch has both; without them presence says NoCall and DND is not applied.
 type presenceSwitch interface {
 	Presence(extension int64) (telephony.Presence, uint64)
-	SetDoNotDisturb(extension int64, on bool)
+	SetDNDStatus(extension int64, dndStatus string)
 }
 
 // Values of the presence a user sets (docs/api.md "Presence").
@@ -44,13 +45,6 @@ var (
 
 // defaultUserPresence is the presence of a user who never set one.
 var defaultUserPresence = store.UserPresence{UserStatus: "Available", DNDStatus: "TakeAllCalls"}
-
-// doNotDisturb reports whether a DND status keeps calls from ringing. The
-// account has no departments (call queues), so taking department calls only
-// takes none.
-func doNotDisturb(dndStatus string) bool {
-	return dndStatus == "DoNotAcceptAnyCalls" || dndStatus == "TakeDepartmentCallsOnly"
-}
 
 // presenceCache holds the user presence of the extensions seen since start,
 // so that call events, which the switch publishes synchronously, carry it
@@ -113,8 +107,8 @@ func (s *Server) ApplyStoredPresence(ctx context.Context) error {
 	sw, _ := s.Switch.(presenceSwitch)
 	for ext, p := range all {
 		s.userPresence.put(ext, p)
-		if sw != nil && doNotDisturb(p.DNDStatus) {
-			sw.SetDoNotDisturb(ext, true)
+		if sw != nil && p.DNDStatus != "" && p.DNDStatus != telephony.TakeAllCalls {
+			sw.SetDNDStatus(ext, p.DNDStatus)
 		}
 	}
 	return nil
@@ -356,7 +350,7 @@ func (s *Server) setUserPresence(ctx context.Context, ext int64, p store.UserPre
 	}
 	s.userPresence.put(ext, p)
 	if sw, ok := s.Switch.(presenceSwitch); ok {
-		sw.SetDoNotDisturb(ext, doNotDisturb(p.DNDStatus))
+		sw.SetDNDStatus(ext, p.DNDStatus)
 	}
 	status, _ := s.telephonyPresence(ext)
 	if _, err := s.Hub.Publish(extensionGroup(ext), bridge.NewSyncPresence(string(status), p.UserStatus, p.DNDStatus)); err != nil {
