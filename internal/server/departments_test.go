@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -149,5 +151,69 @@ func TestDepartmentPagerAndCalls(t *testing.T) {
 	aliceTab.hangup(t, call["id"].(string))
 	if rec := recordOfSession(t, bob, session.(string)); rec["result"] != "Missed" {
 		t.Fatalf("bob's record of the call nobody answered %v", rec)
+	}
+}
+
+// TestExternalProviderRefusesDepartment: a user of an external provider
+// whose email is a department's here does not sign in as the department.
+func TestExternalProviderRefusesDepartment(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	provider := startServer(t, Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rpAddr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(rpAddr)
+	rpURL := "http://localhost:" + port
+
+	// At the provider, desk@elsewhere.test is a user with a password.
+	pdb, err := store.Open(ctx, provider.dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pdb.Close()
+	if err := pdb.PutApp(ctx, identity.App{ClientID: "crm-d", Name: "CRM D", Origins: []string{rpURL},
+		RedirectURIs: []string{rpURL + "/oauth/redirect"}}); err != nil {
+		t.Fatal(err)
+	}
+	pdir := identity.NewDirectory(pdb)
+	pacct, err := pdir.AccountByMainNumber(ctx, identity.DemoMainNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pdir.CreateExtension(ctx, &identity.Extension{AccountID: pacct.ID, Number: "198", Name: "Desk User",
+		Email: "desk@elsewhere.test"}, "secret"); err != nil {
+		t.Fatal(err)
+	}
+	// Here it is a department.
+	rpData := filepath.Join(t.TempDir(), "data")
+	rdb, err := store.Open(ctx, rpData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdir := identity.NewDirectory(rdb)
+	if err := rdir.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	racct, err := rdir.AccountByMainNumber(ctx, identity.DemoMainNumber)
+	if err == nil {
+		err = rdir.CreateExtension(ctx, &identity.Extension{AccountID: racct.ID, Number: "210", Name: "Desk",
+			Email: "desk@elsewhere.test", Type: identity.TypeDepartment}, "")
+	}
+	rdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	rp := startServer(t, Config{Listen: rpAddr, DataDir: rpData, OIDCIssuer: provider.WidgetURL, OIDCClientID: "crm-d"})
+	iframe := browser()
+	openWidget(t, iframe, rp)
+	callback := location(t, login(t, browser(), startLogin(t, iframe, rp, "popup"), "desk@elsewhere.test", "secret"))
+	r := widgetPost(t, iframe, rp.WidgetURL, "/widget/login/complete", map[string]string{"callbackUri": callback.String()})
+	if r.StatusCode != http.StatusForbidden || r.json(t)["errorCode"] != "UnknownUser" {
+		t.Fatalf("signed in as a department: %d %s", r.StatusCode, r.body)
 	}
 }

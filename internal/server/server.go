@@ -320,7 +320,7 @@ func signIn(ctx context.Context, cfg Config, db *store.DB, dir *identity.Directo
 		}
 		byEmail := func(ctx context.Context, email string) (int64, error) {
 			_, ext, err := dir.ExtensionByEmail(ctx, email)
-			if errors.Is(err, identity.ErrNotFound) {
+			if errors.Is(err, identity.ErrNotFound) || err == nil && ext.Department() { // a department does not sign in
 				return 0, fmt.Errorf("%w: %s", oauth.ErrUnknownUser, email)
 			}
 			return ext.ID, err
