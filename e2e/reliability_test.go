@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -20,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -691,4 +693,265 @@ func noDuplicateEvents(t *testing.T, msgs []message) {
 		}
 		seen[string(b)] = i
 	}
+}
+
+// cutProxy forwards a browser's TCP connections to the widget server and
+// cuts, on demand, those that carry the event stream, as a broken
+// connection does. Chromium reaches the widget through it by
+// --host-resolver-rules, so the page's origin stays the widget's.
+type cutProxy struct {
+	ln      net.Listener
+	target  string
+	streams chan *proxiedConn // connections seen to carry GET /widget/events
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	open    map[*proxiedConn]struct{}
+}
+
+type proxiedConn struct {
+	client, upstream net.Conn
+	once             sync.Once
+	cutByUs          atomic.Bool
+}
+
+// newCutProxy listens on a free loopback port and forwards to target
+// (host:port).
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, target: target, streams: make(chan *proxiedConn, 256), open: map[*proxiedConn]struct{}{}}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *cutProxy) port() int { return p.ln.Addr().(*net.TCPAddr).Port }
+
+// hostRule is the Chromium switch that sends the widget's traffic here.
+func (p *cutProxy) hostRule(widgetURL string) chromedp.ExecAllocatorOption {
+	u, _ := url.Parse(widgetURL)
+	return chromedp.Flag("host-resolver-rules", fmt.Sprintf("MAP %s 127.0.0.1:%d", u.Host, p.port()))
+}
+
+func (p *cutProxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		pc := &proxiedConn{client: c, upstream: up}
+		p.mu.Lock()
+		p.open[pc] = struct{}{}
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go func() {
+			defer p.wg.Done()
+			p.pump(pc, up, c, true)
+		}()
+		go func() {
+			defer p.wg.Done()
+			p.pump(pc, c, up, false)
+			p.mu.Lock()
+			delete(p.open, pc)
+			p.mu.Unlock()
+		}()
+	}
+}
+
+// pump copies one direction; from the client it watches for the request
+// that opens the event stream.
+func (p *cutProxy) pump(pc *proxiedConn, dst, src net.Conn, fromClient bool) {
+	defer pc.close(false)
+	marker := []byte("GET /widget/events")
+	buf := make([]byte, 32<<10)
+	var tail []byte
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if fromClient {
+				seen := append(tail, buf[:n]...)
+				if bytes.Contains(seen, marker) {
+					select {
+					case p.streams <- pc:
+					default:
+					}
+				}
+				tail = append(tail[:0], seen[max(0, len(seen)-len(marker)+1):]...)
+			}
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// close ends both sides once; reset sends a TCP reset to the browser
+// instead of a normal close.
+func (pc *proxiedConn) close(reset bool) {
+	pc.once.Do(func() {
+		if tc, ok := pc.client.(*net.TCPConn); ok && reset {
+			tc.SetLinger(0)
+		}
+		pc.client.Close()
+		pc.upstream.Close()
+	})
+}
+
+// cut closes the connection if it is still open and reports whether it was.
+func (pc *proxiedConn) cut(reset bool) bool {
+	first := false
+	pc.once.Do(func() {
+		first = true
+		if tc, ok := pc.client.(*net.TCPConn); ok && reset {
+			tc.SetLinger(0)
+		}
+		pc.client.Close()
+		pc.upstream.Close()
+	})
+	return first
+}
+
+func (p *cutProxy) close() {
+	p.ln.Close()
+	p.mu.Lock()
+	for pc := range p.open {
+		pc.close(false)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// signedInByHost signs a user in as a host page does with
+// disableLoginPopup=1: rc-adapter-login, its own sign-in window (played over
+// HTTP), rc-adapter-authorization-code. It never attaches to the widget's
+// frame.
+func signedInByHost(t *testing.T, e *env, user, loginNumber string) {
+	t.Helper()
+	openDemo(t, e, "?disableLoginPopup=1")
+	eval[bool](t, e.ctx, `(RCAdapter.frame.contentWindow.postMessage({type: 'rc-adapter-login'}, `+quote(e.WidgetURL)+`), true)`)
+	m := waitMessage(t, e.ctx, "rc-login-popup-notify", "")
+	callback := authorizeOverHTTP(t, m.Data["oAuthUri"].(string), user, "demo")
+	eval[bool](t, e.ctx, `(RCAdapter.frame.contentWindow.postMessage({type: 'rc-adapter-authorization-code', callbackUri: `+
+		quote(callback)+`}, `+quote(e.WidgetURL)+`), true)`)
+	waitLoggedIn(t, e, loginNumber)
+}
+
+// presenceStates are the presence values the events test cycles through.
+var presenceStates = func() [][2]string {
+	var out [][2]string
+	for _, u := range []string{"Available", "Busy", "Offline"} {
+		for _, d := range []string{"TakeAllCalls", "DoNotAcceptAnyCalls", "DoNotAcceptDepartmentCalls", "TakeDepartmentCallsOnly"} {
+			out = append(out, [2]string{u, d})
+		}
+	}
+	return out
+}()
+
+// TestEventsSurviveCutsInBrowser streams a few thousand presence changes,
+// made through the platform API with a real token, to a signed-in widget in
+// Chromium while a proxy between the browser and the server cuts the
+// widget's event stream at random moments, dozens of times, with a reset or
+// a close, often in the middle of an event or of a replay. The host page
+// must receive every change exactly once, in order.
+func TestEventsSurviveCutsInBrowser(t *testing.T) {
+	const minEvents, minCuts = 2000, 25
+	run := runServer(t, server.Config{APIRateLimit: 1_000_000, APIRateWindow: time.Second})
+	widget, _ := url.Parse(run.addrs.WidgetURL)
+	proxy := newCutProxy(t, "127.0.0.1:"+widget.Port())
+	e := &env{Addrs: run.addrs, ctx: browserWith(t, []chromedp.ExecAllocatorOption{proxy.hostRule(run.addrs.WidgetURL)}),
+		dataDir: run.cfg.DataDir, run: run}
+	// Signed in by the host page, without attaching to the widget's frame:
+	// an attached frame would report every message of the stream to this
+	// test, which chromedp cannot keep up with.
+	signedInByHost(t, e, "alice@demo.test", "+16505550100*101")
+	api := newAPIClient(t, e.Addrs, "alice@demo.test")
+	first := messageCount(t, e)
+
+	rng := rand.New(rand.NewPCG(7, 11))
+	var sent [][2]string
+	var cuts atomic.Int64
+	stop := make(chan struct{})
+	cutterDone := make(chan struct{})
+	go func() { // the cutter: each new stream lives a random while, then is cut
+		defer close(cutterDone)
+		r := rand.New(rand.NewPCG(3, 5))
+		for {
+			select {
+			case <-stop:
+				return
+			case pc := <-proxy.streams:
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Duration(50+r.IntN(850)) * time.Millisecond):
+				}
+				if pc.cut(r.IntN(2) == 0) {
+					cuts.Add(1)
+				}
+			}
+		}
+	}()
+	deadline := time.Now().Add(150 * time.Second)
+	prev := -1
+	for len(sent) < minEvents || cuts.Load() < minCuts {
+		if time.Now().After(deadline) {
+			close(stop)
+			t.Fatalf("after %d events only %d cuts", len(sent), cuts.Load())
+		}
+		i := rng.IntN(len(presenceStates) - 1)
+		if i >= prev && prev >= 0 {
+			i++ // never the same state twice in a row
+		}
+		prev = i
+		st := presenceStates[i]
+		r := api.do(t, "PUT", "/account/~/extension/~/presence", map[string]string{"userStatus": st[0], "dndStatus": st[1]})
+		if r.status != http.StatusOK {
+			close(stop)
+			t.Fatalf("PUT presence #%d: %d %s", len(sent)+1, r.status, r.body)
+		}
+		sent = append(sent, st)
+		time.Sleep(15 * time.Millisecond)
+	}
+	close(stop)
+	<-cutterDone
+
+	// Everything sent arrives, once, in order.
+	count := fmt.Sprintf(`cbDemo.messages.slice(%d).filter(m => m.data.type === 'rc-adapter-syncPresence').length`, first)
+	for wait := time.Now().Add(60 * time.Second); eval[int](t, e.ctx, count) < len(sent) && time.Now().Before(wait); {
+		time.Sleep(200 * time.Millisecond)
+	}
+	got := eval[[]map[string]any](t, e.ctx, fmt.Sprintf(
+		`cbDemo.messages.slice(%d).filter(m => m.data.type === 'rc-adapter-syncPresence').map(m => m.data)`, first))
+	if len(got) != len(sent) {
+		t.Errorf("the host received %d presence changes, %d were made", len(got), len(sent))
+	}
+	for i := range min(len(got), len(sent)) {
+		if got[i]["userStatus"] != sent[i][0] || got[i]["dndStatus"] != sent[i][1] {
+			t.Fatalf("change %d: the host got %v/%v, want %v (of %d, %d cuts)", i+1, got[i]["userStatus"], got[i]["dndStatus"], sent[i], len(sent), cuts.Load())
+		}
+	}
+	var last float64
+	for i, m := range got {
+		if seq, ok := m["sequence"].(float64); ok {
+			if seq <= last {
+				t.Fatalf("change %d: sequence %v after %v", i+1, seq, last)
+			}
+			last = seq
+		}
+	}
+	lost := eval[int](t, e.ctx, fmt.Sprintf(`cbDemo.messages.slice(%d).filter(m => m.data.type === 'rc-webphone-connection-status-notify' && m.data.connectionStatus === 'disconnected').length`, first))
+	t.Logf("%d presence changes in order, exactly once, across %d cut streams (the widget reported %d disconnections)", len(sent), cuts.Load(), lost)
 }
