@@ -80,7 +80,7 @@ func (s *Service) runDue(ctx context.Context, sem chan struct{}) time.Duration {
 			defer s.workers.Done()
 			defer func() { <-sem; s.kick() }()
 			defer s.release(job.MessageID)
-			if err := s.deliver(ctx, job); err != nil && ctx.Err() == nil {
+			if err := s.deliverDue(ctx, job.MessageID); err != nil && ctx.Err() == nil {
 				s.log.Error("message delivery failed", slog.String("message", job.MessageID), slog.Any("err", err))
 			}
 		}()
@@ -89,6 +89,17 @@ func (s *Service) runDue(ctx context.Context, sem chan struct{}) time.Duration {
 		wait = min(wait, s.cfg.RetryDelay)
 	}
 	return max(wait, time.Millisecond)
+}
+
+// deliverDue carries out a listed delivery if it is still pending and due.
+// It is read again first: the list may predate another worker finishing it
+// or putting its next attempt off, and the provider must not get it twice.
+func (s *Service) deliverDue(ctx context.Context, messageID string) error {
+	job, ok, err := s.store.Delivery(ctx, messageID)
+	if err != nil || !ok || job.NextAttempt.After(s.cfg.Now()) {
+		return err
+	}
+	return s.deliver(ctx, job)
 }
 
 // claim marks a delivery as being worked on, unless it already is.

@@ -25,6 +25,9 @@ type Store interface {
 	QueryMessages(ctx context.Context, q Query) (Page, error)
 	// Deliveries returns up to limit pending deliveries, the most due first.
 	Deliveries(ctx context.Context, limit int) ([]Delivery, error)
+	// Delivery returns the pending delivery of a message as stored now; ok
+	// is false when it is finished.
+	Delivery(ctx context.Context, messageID string) (d Delivery, ok bool, err error)
 	// SaveDelivery records a failed attempt of a pending delivery.
 	SaveDelivery(ctx context.Context, d Delivery) error
 	// DeleteDelivery removes a finished delivery.

@@ -275,7 +275,7 @@ func scanMessage(s scanner) (messaging.Message, error) {
 
 // Deliveries returns up to limit pending deliveries, the most due first.
 func (db *DB) Deliveries(ctx context.Context, limit int) ([]messaging.Delivery, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT message_id, route, recipients, attempts, next_attempt, last_error
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+deliveryColumns+`
 		FROM message_deliveries ORDER BY next_attempt, message_id LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pending deliveries: %w", err)
@@ -283,22 +283,47 @@ func (db *DB) Deliveries(ctx context.Context, limit int) ([]messaging.Delivery, 
 	defer rows.Close()
 	var out []messaging.Delivery
 	for rows.Next() {
-		var d messaging.Delivery
-		var id int64
-		var route, recipients, next string
-		if err := rows.Scan(&id, &route, &recipients, &d.Attempts, &next, &d.LastError); err != nil {
-			return nil, fmt.Errorf("pending deliveries: %w", err)
-		}
-		d.MessageID, d.Route = strconv.FormatInt(id, 10), messaging.Route(route)
-		if err := json.Unmarshal([]byte(recipients), &d.Recipients); err != nil {
-			return nil, fmt.Errorf("delivery of message %d: %w", id, err)
-		}
-		if d.NextAttempt, err = time.Parse(time.RFC3339, next); err != nil {
-			return nil, fmt.Errorf("delivery of message %d: %w", id, err)
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// Delivery returns the pending delivery of a message; ok is false when it
+// has none (it was finished).
+func (db *DB) Delivery(ctx context.Context, messageID string) (d messaging.Delivery, ok bool, err error) {
+	d, err = scanDelivery(db.sql.QueryRowContext(ctx, `SELECT `+deliveryColumns+`
+		FROM message_deliveries WHERE message_id = ?`, messageID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return messaging.Delivery{}, false, nil
+	}
+	return d, err == nil, err
+}
+
+const deliveryColumns = `message_id, route, recipients, attempts, next_attempt, last_error`
+
+func scanDelivery(row interface{ Scan(...any) error }) (messaging.Delivery, error) {
+	var d messaging.Delivery
+	var id int64
+	var route, recipients, next string
+	if err := row.Scan(&id, &route, &recipients, &d.Attempts, &next, &d.LastError); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return d, err
+		}
+		return d, fmt.Errorf("pending delivery: %w", err)
+	}
+	d.MessageID, d.Route = strconv.FormatInt(id, 10), messaging.Route(route)
+	if err := json.Unmarshal([]byte(recipients), &d.Recipients); err != nil {
+		return d, fmt.Errorf("delivery of message %d: %w", id, err)
+	}
+	var err error
+	if d.NextAttempt, err = time.Parse(time.RFC3339, next); err != nil {
+		return d, fmt.Errorf("delivery of message %d: %w", id, err)
+	}
+	return d, nil
 }
 
 // SaveDelivery records a failed attempt: the attempts, the last error and
