@@ -71,7 +71,8 @@ func (db *DB) Subscription(ctx context.Context, id string, since time.Time) (web
 }
 
 // Subscriptions lists the account's subscriptions (every account's for
-// accountID 0) that did not expire before since, oldest first.
+// accountID 0) that did not expire before since, oldest first (in the
+// order they were made).
 func (db *DB) Subscriptions(ctx context.Context, accountID int64, since time.Time) ([]webhooks.Subscription, error) {
 	q := `SELECT ` + subscriptionColumns + ` FROM subscriptions WHERE expires_at > ?`
 	args := []any{since.UTC().Format(subscriptionTime)}
@@ -79,7 +80,7 @@ func (db *DB) Subscriptions(ctx context.Context, accountID int64, since time.Tim
 		q += ` AND account_id = ?`
 		args = append(args, accountID)
 	}
-	rows, err := db.sql.QueryContext(ctx, q+` ORDER BY created_at, id`, args...)
+	rows, err := db.sql.QueryContext(ctx, q+` ORDER BY created_at, rowid`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("subscriptions: %w", err)
 	}
