@@ -4,8 +4,8 @@
 //	widget-server [flags]            run the server
 //	widget-server apps list|add|remove  manage registered apps
 //	widget-server accounts list|add     manage accounts
-//	widget-server extensions list|add|set-password
-//	                                    manage extensions and their passwords
+//	widget-server extensions list|add|members|set-password
+//	                                    manage extensions, department members and passwords
 //
 // Every flag has a WIDGET_* environment equivalent; see docs/configuration.md.
 package main
