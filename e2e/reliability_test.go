@@ -711,7 +711,7 @@ type cutProxy struct {
 type proxiedConn struct {
 	client, upstream net.Conn
 	once             sync.Once
-	cutByUs          atomic.Bool
+	orphaned         atomic.Bool // the browser's side is gone; the server's is kept
 }
 
 // newCutProxy listens on a free loopback port and forwards to target
@@ -769,9 +769,14 @@ func (p *cutProxy) accept() {
 }
 
 // pump copies one direction; from the client it watches for the request
-// that opens the event stream.
+// that opens the event stream. Once the connection is orphaned, what the
+// server sends is read and dropped and its side stays open.
 func (p *cutProxy) pump(pc *proxiedConn, dst, src net.Conn, fromClient bool) {
-	defer pc.close(false)
+	defer func() {
+		if !pc.orphaned.Load() {
+			pc.close(false)
+		}
+	}()
 	marker := []byte("GET /widget/events")
 	buf := make([]byte, 32<<10)
 	var tail []byte
@@ -789,6 +794,9 @@ func (p *cutProxy) pump(pc *proxiedConn, dst, src net.Conn, fromClient bool) {
 				tail = append(tail[:0], seen[max(0, len(seen)-len(marker)+1):]...)
 			}
 			if _, err := dst.Write(buf[:n]); err != nil {
+				if !fromClient && pc.orphaned.Load() {
+					io.Copy(io.Discard, src)
+				}
 				return
 			}
 		}
@@ -824,10 +832,26 @@ func (pc *proxiedConn) cut(reset bool) bool {
 	return first
 }
 
+// orphanClients resets the browser's side of every open connection, as a
+// browser drops its connections when its link goes down, and keeps the
+// server's side open: the server hears nothing, as over a lost network.
+func (p *cutProxy) orphanClients() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for pc := range p.open {
+		pc.orphaned.Store(true)
+		if tc, ok := pc.client.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		pc.client.Close()
+	}
+}
+
 func (p *cutProxy) close() {
 	p.ln.Close()
 	p.mu.Lock()
 	for pc := range p.open {
+		pc.orphaned.Store(false)
 		pc.close(false)
 	}
 	p.mu.Unlock()
@@ -954,4 +978,176 @@ func TestEventsSurviveCutsInBrowser(t *testing.T) {
 	}
 	lost := eval[int](t, e.ctx, fmt.Sprintf(`cbDemo.messages.slice(%d).filter(m => m.data.type === 'rc-webphone-connection-status-notify' && m.data.connectionStatus === 'disconnected').length`, first))
 	t.Logf("%d presence changes in order, exactly once, across %d cut streams (the widget reported %d disconnections)", len(sent), cuts.Load(), lost)
+}
+
+// lossyLoopback drops, on the loopback interface, every packet to or from
+// chosen ports: what a lost network does to one computer's connections.
+// It changes the interface, so it refuses to run outside a network namespace
+// of the tests' own (the README's test command makes one).
+type lossyLoopback struct {
+	t      *testing.T
+	active bool
+}
+
+func newLossyLoopback(t *testing.T) *lossyLoopback {
+	t.Helper()
+	ifs, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ifs) != 1 || ifs[0].Flags&net.FlagLoopback == 0 {
+		t.Skip("cutting a network needs a network namespace with only loopback, as the README's test command runs the tests in")
+	}
+	if _, err := exec.LookPath("tc"); err != nil || os.Geteuid() != 0 {
+		t.Skip("cutting a network needs root and tc (iproute2)")
+	}
+	l := &lossyLoopback{t: t}
+	t.Cleanup(l.restore)
+	return l
+}
+
+func (l *lossyLoopback) tc(args ...string) {
+	l.t.Helper()
+	if out, err := exec.Command("tc", args...).CombinedOutput(); err != nil {
+		l.t.Fatalf("tc %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+// drop sends every IPv4 packet from or to the given TCP and UDP ports into
+// a blackhole: an htb class whose queue drops everything, chosen by u32
+// filters on the ports; other traffic takes the default class.
+func (l *lossyLoopback) drop(tcpPorts, udpPorts []int) {
+	l.t.Helper()
+	l.tc("qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10")
+	l.active = true
+	l.tc("class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit")
+	l.tc("class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate", "10gbit")
+	l.tc("qdisc", "add", "dev", "lo", "parent", "1:20", "handle", "20:", "blackhole")
+	for proto, ports := range map[string][]int{"6": tcpPorts, "17": udpPorts} {
+		for _, p := range ports {
+			for _, dir := range []string{"sport", "dport"} {
+				l.tc("filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+					"match", "ip", "protocol", proto, "0xff", "match", "ip", dir, fmt.Sprint(p), "0xffff", "flowid", "1:20")
+			}
+		}
+	}
+}
+
+// restore gives the interface back its default queue.
+func (l *lossyLoopback) restore() {
+	if !l.active {
+		return
+	}
+	l.active = false
+	if out, err := exec.Command("tc", "qdisc", "del", "dev", "lo", "root").CombinedOutput(); err != nil {
+		l.t.Errorf("tc qdisc del: %v: %s", err, out)
+	}
+}
+
+// mediaPort is the local UDP port of the first call's selected ICE
+// candidate pair, read inside the widget frame.
+func mediaPort(t *testing.T, frame context.Context) int {
+	t.Helper()
+	v, err := chromedp.Run(within(t, frame, 10*time.Second), chromedp.Evaluate[int](`(async () => {
+		const pc = window.cbPhone && cbPhone.pcs()[0];
+		if (!pc) return 0;
+		const stats = await pc.getStats();
+		let pair = null;
+		stats.forEach(r => { if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId); });
+		if (!pair) stats.forEach(r => { if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pair = r; });
+		const local = pair && stats.get(pair.localCandidateId);
+		return local ? local.port : 0;
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil || v == 0 {
+		t.Fatalf("the call's media port: %v, %v", v, err)
+	}
+	return v
+}
+
+// TestBrowserLosesNetworkMidCall cuts alice's computer off in the middle of
+// a call with bob: every packet of her connections to the widget and of her
+// call's media is dropped, and her browser is told it is offline. Her host
+// page hears that the phone is disconnected; the server ends the call when
+// her media stops, bob's page sees it end, the server has no active call
+// left and one call-log record per party. When her network is back, her
+// widget reconnects and her page sees the call end too, each event once.
+func TestBrowserLosesNetworkMidCall(t *testing.T) {
+	loss := newLossyLoopback(t)
+	run := runServer(t, server.Config{})
+	widget, _ := url.Parse(run.addrs.WidgetURL)
+	proxy := newCutProxy(t, "127.0.0.1:"+widget.Port())
+	alice := &env{Addrs: run.addrs, ctx: browserWith(t, []chromedp.ExecAllocatorOption{proxy.hostRule(run.addrs.WidgetURL)}),
+		dataDir: run.cfg.DataDir, run: run}
+	bob := alice.second(t)
+	signedIn(t, alice, "alice@demo.test", "+16505550100*101")
+	signedIn(t, bob, "bob@demo.test", "+16505550100*102")
+	aliceAPI := newAPIClient(t, run.addrs, "alice@demo.test")
+	bobAPI := newAPIClient(t, run.addrs, "bob@demo.test")
+
+	eval[any](t, alice.ctx, `RCAdapter.clickToCall('102', true)`)
+	ring := waitMessage(t, bob.ctx, "rc-call-ring-notify", "")
+	sessionID := ring.Data["call"].(map[string]any)["telephonySessionId"].(string)
+	controlCall(t, bob, "answer", "")
+	waitMessage(t, alice.ctx, "rc-active-call-notify", `m.data.call.telephonyStatus === 'CallConnected'`)
+	aliceFrame := frameCtx(t, alice)
+	audioFlows(t, "alice", aliceFrame)
+	audioFlows(t, "bob", frameCtx(t, bob))
+
+	// The cut. Her browser loses its connections to the widget (reset on
+	// her side only, as when her link goes down: the server hears
+	// nothing), and from then on every packet of her connections and of her
+	// call's media is dropped.
+	port := mediaPort(t, aliceFrame)
+	aliceCut, bobCut := messageCount(t, alice), messageCount(t, bob)
+	proxy.orphanClients()
+	loss.drop([]int{proxy.port()}, []int{port})
+	waitMessageAfter(t, alice, aliceCut, 30*time.Second, "rc-webphone-connection-status-notify",
+		`m.data.connectionStatus === 'disconnected' || m.data.connectionStatus === 'connecting'`)
+
+	// The server ends the call once her media has stopped (ICE gives up):
+	// bob sees it end, and nothing is left of it on the server.
+	end := waitMessageAfter(t, bob, bobCut, 90*time.Second, "rc-call-end-notify", fmt.Sprintf(`m.data.call.telephonySessionId === %q`, sessionID))
+	t.Logf("bob's end of the call: %v", end.Data["call"])
+	for who, api := range map[string]*apiClient{"alice": aliceAPI, "bob": bobAPI} {
+		r := api.do(t, "GET", "/account/~/extension/~/presence?detailedTelephonyState=true", nil)
+		var p struct {
+			TelephonyStatus string `json:"telephonyStatus"`
+			ActiveCalls     []any  `json:"activeCalls"`
+		}
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &p) != nil || p.TelephonyStatus != "NoCall" || len(p.ActiveCalls) != 0 {
+			t.Errorf("%s's presence after the call ended: %d %s", who, r.status, r.body)
+		}
+	}
+
+	// Her network comes back: the widget reconnects by itself and her page
+	// hears the call end, once.
+	loss.restore()
+	waitMessageAfter(t, alice, aliceCut, 60*time.Second, "rc-call-end-notify", fmt.Sprintf(`m.data.call.telephonySessionId === %q`, sessionID))
+	waitMessageAfter(t, alice, aliceCut, 60*time.Second, "rc-webphone-connection-status-notify", `m.data.connectionStatus === 'connected'`)
+	waitMessageAfter(t, alice, aliceCut, 30*time.Second, "rc-adapter-syncPresence", `m.data.telephonyStatus === 'NoCall'`)
+	for who, e := range map[string]*env{"alice": alice, "bob": bob} {
+		msgs := messagesSince(t, e, 0)
+		noDuplicateEvents(t, msgs)
+		ends := 0
+		for _, m := range msgs {
+			if c, _ := m.Data["call"].(map[string]any); m.Data["type"] == "rc-call-end-notify" && c["telephonySessionId"] == sessionID {
+				ends++
+			}
+		}
+		if ends != 1 {
+			t.Errorf("%s's page saw the call end %d times", who, ends)
+		}
+	}
+
+	db, err := store.Open(context.Background(), run.cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for ext, dir := range map[int64]string{1: "Outbound", 2: "Inbound"} {
+		recs, err := db.CallRecords(context.Background(), ext, 10)
+		if err != nil || len(recs) != 1 || recs[0].TelephonySessionID != sessionID || string(recs[0].Direction) != dir || recs[0].Result == "" {
+			t.Errorf("call log of extension %d: %+v, %v; want one %s record of the call", ext, recs, err, dir)
+		}
+	}
 }
