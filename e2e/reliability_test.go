@@ -774,7 +774,7 @@ func (p *cutProxy) accept() {
 func (p *cutProxy) pump(pc *proxiedConn, dst, src net.Conn, fromClient bool) {
 	defer func() {
 		if !pc.orphaned.Load() {
-			pc.close(false)
+			pc.cut(false)
 		}
 	}()
 	marker := []byte("GET /widget/events")
@@ -806,19 +806,8 @@ func (p *cutProxy) pump(pc *proxiedConn, dst, src net.Conn, fromClient bool) {
 	}
 }
 
-// close ends both sides once; reset sends a TCP reset to the browser
-// instead of a normal close.
-func (pc *proxiedConn) close(reset bool) {
-	pc.once.Do(func() {
-		if tc, ok := pc.client.(*net.TCPConn); ok && reset {
-			tc.SetLinger(0)
-		}
-		pc.client.Close()
-		pc.upstream.Close()
-	})
-}
-
-// cut closes the connection if it is still open and reports whether it was.
+// cut closes both sides of the connection, the browser's with a TCP reset
+// when reset is set, and reports whether it was still open.
 func (pc *proxiedConn) cut(reset bool) bool {
 	first := false
 	pc.once.Do(func() {
@@ -852,7 +841,7 @@ func (p *cutProxy) close() {
 	p.mu.Lock()
 	for pc := range p.open {
 		pc.orphaned.Store(false)
-		pc.close(false)
+		pc.cut(false)
 	}
 	p.mu.Unlock()
 	p.wg.Wait()

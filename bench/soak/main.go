@@ -14,7 +14,7 @@
 // It starts the server (built from ./cmd/widget-server, or -server-bin)
 // with --debug-addr on loopback, or measures a running one (-url, -demo-url,
 // -data-dir, -debug-url, -pid). It writes soak.json and soak.md under -out
-// (and the server's goroutine profiles before and after, goroutines-*.txt)
+// (and the server's goroutine and heap profiles before and after)
 // and stops by itself: -duration bounds the load, -timeout the whole run.
 package main
 
@@ -149,7 +149,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 	res.Samples = append(res.Samples, first)
 	fmt.Println(first.line())
-	if err := sampler.saveGoroutines(ctx, cfg.out, "goroutines-start.txt"); err != nil {
+	if err := sampler.saveProfiles(ctx, cfg.out, "start"); err != nil {
 		return err
 	}
 
@@ -193,7 +193,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 	res.Samples = append(res.Samples, last)
 	fmt.Println(last.line())
-	if err := sampler.saveGoroutines(ctx, cfg.out, "goroutines-end.txt"); err != nil {
+	if err := sampler.saveProfiles(ctx, cfg.out, "end"); err != nil {
 		return err
 	}
 

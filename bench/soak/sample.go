@@ -106,18 +106,29 @@ func (s *sampler) take(ctx context.Context, phase string) (Sample, error) {
 	return out, nil
 }
 
-// saveGoroutines writes the server's goroutine profile (grouped stacks with
-// their counts) under dir: what stays after the load is read there.
-func (s *sampler) saveGoroutines(ctx context.Context, dir, name string) error {
-	b, err := s.get(ctx, "/debug/pprof/goroutine?debug=1")
-	if err != nil {
-		return err
+// saveProfiles writes the server's goroutine profile (grouped stacks with
+// their counts, goroutines-WHEN.txt) and heap profile (after a collection,
+// heap-WHEN.pprof) under dir: what stays after the load is read there, and
+// `go tool pprof -base heap-start.pprof heap-end.pprof` shows what the
+// live heap gained.
+func (s *sampler) saveProfiles(ctx context.Context, dir, when string) error {
+	for name, path := range map[string]string{
+		"goroutines-" + when + ".txt": "/debug/pprof/goroutine?debug=1",
+		"heap-" + when + ".pprof":     "/debug/pprof/heap?gc=1",
+	} {
+		b, err := s.get(ctx, path)
+		if err != nil {
+			return err
+		}
+		out, err := measure.OutPath(dir, name)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(out, b, 0o644); err != nil {
+			return err
+		}
 	}
-	path, err := measure.OutPath(dir, name)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, b, 0o644)
+	return nil
 }
 
 func mb(b uint64) float64 { return math.Round(float64(b)/(1<<20)*10) / 10 }
