@@ -125,6 +125,17 @@ var (
 // returns where the authorization server sent the browser.
 func authorizeOverHTTP(t *testing.T, authURL, username, password string) string {
 	t.Helper()
+	status, location := submitSignIn(t, authURL, username, password)
+	if status != http.StatusSeeOther && status != http.StatusFound {
+		t.Fatalf("sign-in answered %d", status)
+	}
+	return location
+}
+
+// submitSignIn fills in and posts the sign-in form of authURL; it answers
+// the form's status and redirect.
+func submitSignIn(t *testing.T, authURL, username, password string) (int, string) {
+	t.Helper()
 	jarless := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}
 	u, _ := url.Parse(authURL)
 	u.Host = strings.Replace(u.Host, "localhost", "127.0.0.1", 1)
@@ -155,10 +166,7 @@ func authorizeOverHTTP(t *testing.T, authURL, username, password string) string 
 		t.Fatal(err)
 	}
 	post.Body.Close()
-	if post.StatusCode != http.StatusSeeOther && post.StatusCode != http.StatusFound {
-		t.Fatalf("sign-in answered %d", post.StatusCode)
-	}
-	return post.Header.Get("Location")
+	return post.StatusCode, post.Header.Get("Location")
 }
 
 func logout(t *testing.T, e *env) {

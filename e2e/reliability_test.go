@@ -340,6 +340,20 @@ func TestStorageUnavailable(t *testing.T) {
 	if last := lines[len(lines)-1]; last["data_dir"] != srv.mnt || !strings.Contains(fmt.Sprint(last["err"]), "replaced or removed") {
 		t.Errorf("log line %v: want the data dir and why", last)
 	}
+	// A sign-in cannot store its code: the form says so (503), and the log
+	// says why; the app gets no error that reads as a refusal.
+	authURL := srv.WidgetURL + "/oauth/authorize?" + url.Values{
+		"client_id": {"demo"}, "response_type": {"code"}, "redirect_uri": {srv.WidgetURL + "/oauth/redirect"},
+		"state": {"state-readonly"}, "scope": {"openid"},
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"},
+	}.Encode()
+	before := len(srv.logRecords(t, "storage unavailable"))
+	if status, loc := submitSignIn(t, authURL, "bob@demo.test", "demo"); status != http.StatusServiceUnavailable {
+		t.Fatalf("sign-in on a read-only data dir: %d %s", status, loc)
+	}
+	if n := len(srv.logRecords(t, "storage unavailable")); n != before+1 {
+		t.Errorf("%d storage log lines for the refused sign-in, want 1", n-before)
+	}
 	srv.inServerNamespace(t, "umount", srv.mnt)
 	if r := api.setPresence(t, "Busy"); r.status != http.StatusOK {
 		t.Fatalf("presence once the data dir is back: %d %s", r.status, r.body)

@@ -213,8 +213,10 @@ func (a *AuthServer) WriteAuthorizeError(ctx context.Context, w http.ResponseWri
 }
 
 // Grant completes an authorization request for the signed-in extension:
-// grants the requested scopes and redirects with the code.
-func (a *AuthServer) Grant(ctx context.Context, w http.ResponseWriter, ar *AuthorizeRequest, acct Account, ext Extension) {
+// grants the requested scopes and redirects with the code. When the code
+// cannot be issued (its storage failed) nothing is written and the error is
+// returned for the caller to answer, with WriteAuthorizeError or otherwise.
+func (a *AuthServer) Grant(ctx context.Context, w http.ResponseWriter, ar *AuthorizeRequest, acct Account, ext Extension) error {
 	for _, s := range ar.GetRequestedScopes() {
 		ar.GrantScope(s)
 	}
@@ -235,10 +237,10 @@ func (a *AuthServer) Grant(ctx context.Context, w http.ResponseWriter, ar *Autho
 	s.Headers.Extra = map[string]any{"kid": a.keyID}
 	resp, err := a.provider.NewAuthorizeResponse(ctx, ar.AuthorizeRequester, s)
 	if err != nil {
-		a.provider.WriteAuthorizeError(ctx, w, ar.AuthorizeRequester, err)
-		return
+		return err
 	}
 	a.provider.WriteAuthorizeResponse(ctx, w, ar.AuthorizeRequester, resp)
+	return nil
 }
 
 // Token serves the token endpoint: authorization_code and refresh_token.

@@ -59,15 +59,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		e := toError(err)
-		var storage *store.UnavailableError
-		if errors.As(err, &storage) {
-			// One line with what the operator must fix: the data dir, the
-			// operation and what SQLite said.
-			log.Error("storage unavailable",
-				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
-				slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
-				slog.String("data_dir", storage.Dir), slog.String("op", storage.Op), slog.String("err", storage.Err.Error()))
-		} else {
+		if !logStorageFailure(log, c, err) {
 			level := slog.LevelDebug
 			if e.Status >= 500 {
 				level = slog.LevelError
@@ -87,6 +79,21 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		c.JSON(e.Status, errorBody{ErrorCode: e.Code, Message: e.Message,
 			Errors: []errorDetail{{ErrorCode: e.Code, Message: e.Message, ParameterName: e.Param}}})
 	}
+}
+
+// logStorageFailure writes, for a request that failed because the store is
+// unavailable, one line with what the operator must fix: the data dir, the
+// operation and what SQLite said. It reports whether err was such a failure.
+func logStorageFailure(log *slog.Logger, c echo.Context, err error) bool {
+	var storage *store.UnavailableError
+	if !errors.As(err, &storage) {
+		return false
+	}
+	log.Error("storage unavailable",
+		slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+		slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
+		slog.String("data_dir", storage.Dir), slog.String("op", storage.Op), slog.String("err", storage.Err.Error()))
+	return true
 }
 
 // storageUnavailable is the code of a request that failed because the store

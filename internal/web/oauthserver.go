@@ -103,7 +103,16 @@ func (s *Server) authorizeSubmit(c echo.Context) error {
 	for _, k := range keys {
 		s.Throttle.Success(k)
 	}
-	s.AuthServer.Grant(ctx, c.Response(), ar, acct, ext)
+	if err := s.AuthServer.Grant(ctx, c.Response(), ar, acct, ext); err != nil {
+		if logStorageFailure(s.log, c, err) {
+			// The code could not be stored: say so, rather than send the
+			// app an error that reads as a refusal.
+			c.Response().Header().Set("Retry-After", storageRetryAfter)
+			return s.renderLogin(c, http.StatusServiceUnavailable, ar, username,
+				"The server cannot complete sign-ins right now. Please try again in a minute.")
+		}
+		s.AuthServer.WriteAuthorizeError(ctx, c.Response(), ar, err)
+	}
 	return nil
 }
 
