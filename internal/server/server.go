@@ -176,7 +176,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer gw.Close()
 	bus := telephony.NewBus()
-	sw = telephony.New(telephony.Config{RingTimeout: cfg.RingTimeout}, phoneDirectory{db}, gatewayMedia{gw}, bus, db)
+	sw = telephony.New(telephony.Config{RingTimeout: cfg.RingTimeout, Logger: log}, phoneDirectory{db}, gatewayMedia{gw}, bus, db)
 
 	smsSecret, err := messaging.LoadWebhook(cfg.SMSWebhookURL, cfg.SMSWebhookSecretFile)
 	if err != nil {

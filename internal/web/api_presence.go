@@ -304,31 +304,10 @@ func (s *Server) apiSetPresence(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req presenceUpdate
-	if err := bindAPIJSON(c, &req); err != nil {
+	if err := s.updateUserPresence(c, ext.ID); err != nil {
 		return err
-	}
-	if s.Presences == nil {
-		return &Error{Status: http.StatusNotImplemented, Code: "NotImplemented", Message: "presence cannot be set on this server"}
 	}
 	ctx := c.Request().Context()
-	p, err := s.loadUserPresence(ctx, ext.ID)
-	if err != nil {
-		return err
-	}
-	if req.UserStatus != nil {
-		if p.UserStatus, err = enumValue("userStatus", *req.UserStatus, userStatuses); err != nil {
-			return err
-		}
-	}
-	if req.DNDStatus != nil {
-		if p.DNDStatus, err = enumValue("dndStatus", *req.DNDStatus, dndStatuses); err != nil {
-			return err
-		}
-	}
-	if err := s.setUserPresence(ctx, ext.ID, p); err != nil {
-		return err
-	}
 	body, err := s.presenceBody(ctx, acct, ext, false)
 	if err != nil {
 		return err

@@ -98,6 +98,21 @@ func (s *Server) widgetSetPresence(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.updateUserPresence(c, ext.ID); err != nil {
+		return err
+	}
+	body, err := s.widgetPresence(c.Request().Context(), ext.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, body)
+}
+
+// updateUserPresence reads a presence update {userStatus?, dndStatus?}
+// from the request body, checks it and applies it to the extension (what
+// is left out stays): stored, do-not-disturb applied to the switch, widgets
+// and webhook subscriptions told.
+func (s *Server) updateUserPresence(c echo.Context, ext int64) error {
 	var req presenceUpdate
 	if err := bindAPIJSON(c, &req); err != nil {
 		return err
@@ -106,38 +121,21 @@ func (s *Server) widgetSetPresence(c echo.Context) error {
 		return &Error{Status: http.StatusNotImplemented, Code: "NotImplemented", Message: "presence cannot be set on this server"}
 	}
 	ctx := c.Request().Context()
-	p, err := s.loadUserPresence(ctx, ext.ID)
+	p, err := s.loadUserPresence(ctx, ext)
 	if err != nil {
 		return err
 	}
-	if p, err = applyPresenceUpdate(p, req); err != nil {
-		return err
-	}
-	if err := s.setUserPresence(ctx, ext.ID, p); err != nil {
-		return err
-	}
-	body, err := s.widgetPresence(ctx, ext.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, body)
-}
-
-// applyPresenceUpdate returns p with what the update sets, each value
-// checked and made canonical.
-func applyPresenceUpdate(p store.UserPresence, req presenceUpdate) (store.UserPresence, error) {
-	var err error
 	if req.UserStatus != nil {
 		if p.UserStatus, err = enumValue("userStatus", *req.UserStatus, userStatuses); err != nil {
-			return store.UserPresence{}, err
+			return err
 		}
 	}
 	if req.DNDStatus != nil {
 		if p.DNDStatus, err = enumValue("dndStatus", *req.DNDStatus, dndStatuses); err != nil {
-			return store.UserPresence{}, err
+			return err
 		}
 	}
-	return p, nil
+	return s.setUserPresence(ctx, ext, p)
 }
 
 // widgetPhoneNumber is one of the user's numbers: usageType is DirectNumber
