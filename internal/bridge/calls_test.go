@@ -79,12 +79,15 @@ func callScript() []telephony.Event {
 	return evs
 }
 
-func mapScript(t *testing.T) []step {
+func mapScript(t *testing.T) []step { return mapEvents(t, callScript()) }
+
+// mapEvents maps a script of switch events to the messages of each step.
+func mapEvents(t *testing.T, script []telephony.Event) []step {
 	t.Helper()
 	m := NewCallMapper()
 	m.now = func() time.Time { return t0 }
 	var steps []step
-	for _, ev := range callScript() {
+	for _, ev := range script {
 		st := step{Extension: ev.Extension, Cause: ev.Cause, Device: ev.Device}
 		for _, env := range m.Messages(ev) {
 			b, err := json.Marshal(env)
@@ -98,13 +101,14 @@ func mapScript(t *testing.T) []step {
 	return steps
 }
 
-// TestCallMessagesGolden pins every call payload the bridge sends.
-func TestCallMessagesGolden(t *testing.T) {
-	got, err := json.MarshalIndent(mapScript(t), "", "  ")
+// checkGolden compares steps with testdata/name; -update rewrites it.
+func checkGolden(t *testing.T, name string, steps []step) {
+	t.Helper()
+	got, err := json.MarshalIndent(steps, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "calls.golden.json")
+	golden := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
 			t.Fatal(err)
@@ -115,9 +119,12 @@ func TestCallMessagesGolden(t *testing.T) {
 		t.Fatalf("%v (run go test -update)", err)
 	}
 	if !bytes.Equal(bytes.TrimSpace(got), bytes.TrimSpace(want)) {
-		t.Errorf("call messages differ from %s (go test ./internal/bridge -run Golden -update after checking):\n%s", golden, got)
+		t.Errorf("messages differ from %s (go test ./internal/bridge -run Golden -update after checking):\n%s", golden, got)
 	}
 }
+
+// TestCallMessagesGolden pins every call payload the bridge sends.
+func TestCallMessagesGolden(t *testing.T) { checkGolden(t, "calls.golden.json", mapScript(t)) }
 
 // TestCallMessageRules checks the rules the golden file embodies.
 func TestCallMessageRules(t *testing.T) {

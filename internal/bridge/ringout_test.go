@@ -1,10 +1,7 @@
 package bridge
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -62,44 +59,11 @@ func ringOutScript() []telephony.Event {
 	return evs
 }
 
-func mapRingOutScript(t *testing.T) []step {
-	t.Helper()
-	m := NewCallMapper()
-	m.now = func() time.Time { return t0 }
-	var steps []step
-	for _, ev := range ringOutScript() {
-		st := step{Extension: ev.Extension, Cause: ev.Cause, Device: ev.Device}
-		for _, env := range m.Messages(ev) {
-			b, err := json.Marshal(env)
-			if err != nil {
-				t.Fatal(err)
-			}
-			st.Messages = append(st.Messages, b)
-		}
-		steps = append(steps, st)
-	}
-	return steps
-}
+func mapRingOutScript(t *testing.T) []step { return mapEvents(t, ringOutScript()) }
 
 // TestRingOutMessagesGolden pins every payload of a RingOut.
 func TestRingOutMessagesGolden(t *testing.T) {
-	got, err := json.MarshalIndent(mapRingOutScript(t), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden := filepath.Join("testdata", "ringout.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(bytes.TrimSpace(got), bytes.TrimSpace(want)) {
-		t.Errorf("RingOut messages differ from %s (go test ./internal/bridge -run Golden -update after checking):\n%s", golden, got)
-	}
+	checkGolden(t, "ringout.golden.json", mapRingOutScript(t))
 }
 
 // TestRingOutMessageRules checks what the golden file embodies: the owner's
