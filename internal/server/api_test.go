@@ -488,6 +488,16 @@ func (p *peer) waitConnected(t *testing.T) {
 
 func newPeer(t *testing.T) *peer {
 	t.Helper()
+	return newPeerWith(t, func(pc *webrtc.PeerConnection) error {
+		_, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio)
+		return err
+	})
+}
+
+// newPeerWith is a loopback-only pion peer; addMedia adds its audio before
+// the offer is made.
+func newPeerWith(t *testing.T, addMedia func(*webrtc.PeerConnection) error) *peer {
+	t.Helper()
 	var se webrtc.SettingEngine
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIncludeLoopbackCandidate(true)
@@ -508,7 +518,7 @@ func newPeer(t *testing.T) *peer {
 			once.Do(func() { close(connected) })
 		}
 	})
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio); err != nil {
+	if err := addMedia(pc); err != nil {
 		t.Fatal(err)
 	}
 	offer, err := pc.CreateOffer(nil)

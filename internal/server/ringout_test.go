@@ -2,14 +2,11 @@ package server
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v2"
 	"github.com/pion/webrtc/v3"
 )
 
@@ -380,45 +377,11 @@ func TestHoldByAPIOnEchoCall(t *testing.T) {
 // gateway answers its offer with PCMU only (a leg to the tone line).
 func newPCMUPeer(t *testing.T) *peer {
 	t.Helper()
-	var se webrtc.SettingEngine
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	connected, once := make(chan struct{}), sync.Once{}
-	pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
-		if st == webrtc.ICEConnectionStateConnected {
-			once.Do(func() { close(connected) })
+	return newPeerWith(t, func(pc *webrtc.PeerConnection) error {
+		track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}, "audio", "test")
+		if err == nil {
+			_, err = pc.AddTrack(track)
 		}
+		return err
 	})
-	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}, "audio", "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pc.AddTrack(track); err != nil {
-		t.Fatal(err)
-	}
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-gathered:
-	case <-time.After(5 * time.Second):
-		t.Fatal("ICE gathering did not complete")
-	}
-	return &peer{pc: pc, offer: pc.LocalDescription().SDP, connected: connected}
 }
