@@ -23,7 +23,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -142,14 +141,14 @@ func run(ctx context.Context, cfg config) error {
 	if err := srv.Seed(ctx, users, 2); err != nil {
 		return fmt.Errorf("seed users: %w", err)
 	}
-	sampler := &sampler{debugURL: debugURL, pid: pid, start: time.Now()}
+	sampler := &sampler{debug: measure.Debug{URL: debugURL}, pid: pid, start: time.Now()}
 	first, err := sampler.take(ctx, "start")
 	if err != nil {
 		return err
 	}
 	res.Samples = append(res.Samples, first)
 	fmt.Println(first.line())
-	if err := sampler.saveProfiles(ctx, cfg.out, "start"); err != nil {
+	if err := sampler.debug.SaveProfiles(ctx, cfg.out, "start"); err != nil {
 		return err
 	}
 
@@ -193,7 +192,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 	res.Samples = append(res.Samples, last)
 	fmt.Println(last.line())
-	if err := sampler.saveProfiles(ctx, cfg.out, "end"); err != nil {
+	if err := sampler.debug.SaveProfiles(ctx, cfg.out, "end"); err != nil {
 		return err
 	}
 
@@ -217,12 +216,10 @@ func startServer(ctx context.Context, cfg config) (*target.Server, string, int, 
 		srv, err := target.Start(ctx, cfg.server)
 		return srv, strings.TrimSuffix(cfg.debugURL, "/"), cfg.pid, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	debugAddr, err := measure.FreeDebugAddr()
 	if err != nil {
 		return nil, "", 0, err
 	}
-	debugAddr := ln.Addr().String()
-	ln.Close()
 	sc := cfg.server
 	sc.Args = append(sc.Args, "--debug-addr", debugAddr, "--api-rate-limit", "1000000/10s")
 	srv, err := target.Start(ctx, sc)

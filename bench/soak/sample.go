@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -35,55 +32,20 @@ func (s Sample) line() string {
 		s.ElapsedS, s.Phase, s.Goroutines, s.HeapMB, s.RSSMB, s.OpenFiles, s.CPUPct, s.Loadavg)
 }
 
-// sampler reads the server's debug listener (/debug/vars, and
-// /debug/pprof/heap?gc=1 to collect garbage first) and its /proc entry.
+// sampler reads the server's debug listener (its variables, after a
+// collection) and its /proc entry.
 type sampler struct {
-	debugURL string
-	pid      int
-	start    time.Time
-	prev     *measure.Proc
-}
-
-var debugClient = &http.Client{Timeout: 30 * time.Second}
-
-func (s *sampler) get(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", s.debugURL+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := debugClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("GET %s: %d", path, resp.StatusCode)
-	}
-	return b, err
+	debug measure.Debug
+	pid   int
+	start time.Time
+	prev  *measure.Proc
 }
 
 func (s *sampler) take(ctx context.Context, phase string) (Sample, error) {
 	out := Sample{Phase: phase, ElapsedS: math.Round(time.Since(s.start).Seconds()), Loadavg: measure.LoadAvg()}
-	// The heap profile with gc=1 runs a collection first: what remains is live.
-	if _, err := s.get(ctx, "/debug/pprof/heap?gc=1"); err != nil {
-		return out, err
-	}
-	b, err := s.get(ctx, "/debug/vars")
+	vars, err := s.debug.Vars(ctx, true)
 	if err != nil {
 		return out, err
-	}
-	var vars struct {
-		Goroutines int `json:"goroutines"`
-		OpenFiles  int `json:"open_files"`
-		MemStats   struct {
-			HeapAlloc uint64
-			HeapSys   uint64
-			NumGC     uint32
-		} `json:"memstats"`
-	}
-	if err := json.Unmarshal(b, &vars); err != nil {
-		return out, fmt.Errorf("/debug/vars: %w", err)
 	}
 	out.Goroutines, out.OpenFiles, out.NumGC = vars.Goroutines, vars.OpenFiles, vars.MemStats.NumGC
 	out.HeapMB = mb(vars.MemStats.HeapAlloc)
@@ -104,31 +66,6 @@ func (s *sampler) take(ctx context.Context, phase string) (Sample, error) {
 		}
 	}
 	return out, nil
-}
-
-// saveProfiles writes the server's goroutine profile (grouped stacks with
-// their counts, goroutines-WHEN.txt) and heap profile (after a collection,
-// heap-WHEN.pprof) under dir: what stays after the load is read there, and
-// `go tool pprof -base heap-start.pprof heap-end.pprof` shows what the
-// live heap gained.
-func (s *sampler) saveProfiles(ctx context.Context, dir, when string) error {
-	for name, path := range map[string]string{
-		"goroutines-" + when + ".txt": "/debug/pprof/goroutine?debug=1",
-		"heap-" + when + ".pprof":     "/debug/pprof/heap?gc=1",
-	} {
-		b, err := s.get(ctx, path)
-		if err != nil {
-			return err
-		}
-		out, err := measure.OutPath(dir, name)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(out, b, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func mb(b uint64) float64 { return math.Round(float64(b)/(1<<20)*10) / 10 }

@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -127,6 +128,11 @@ type Step struct {
 	MeetsGoals      bool            `json:"meets_goals"`
 	DeliveredPct    float64         `json:"delivered_pct"`
 	ConnectFailures int             `json:"connect_failures,omitempty"`
+	// From the server's debug listener, after a collection (when this tool
+	// started the server): growth over the state before any stream, per stream.
+	HeapPerStream  float64 `json:"server_live_heap_bytes_per_stream,omitempty"`
+	StackPerStream float64 `json:"server_stack_bytes_per_stream,omitempty"`
+	GoroutinesPer  float64 `json:"server_goroutines_per_stream,omitempty"`
 }
 
 // Result is the whole run.
@@ -148,8 +154,10 @@ type counters struct {
 
 type fan struct {
 	cfg        config
-	addr       string // server's host:port
-	host       string // Host header
+	debug      *measure.Debug    // the server's debug listener, when this tool started it
+	baseVars   measure.DebugVars // its variables before any stream
+	addr       string            // server's host:port
+	host       string            // Host header
 	cookie     string
 	cur        atomic.Pointer[counters]
 	reconnects atomic.Int64
@@ -161,6 +169,15 @@ type fan struct {
 func run(ctx context.Context, cfg config) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
+	var debug *measure.Debug
+	if cfg.server.URL == "" {
+		addr, err := measure.FreeDebugAddr()
+		if err != nil {
+			return err
+		}
+		cfg.server.Args = append(cfg.server.Args, "--debug-addr", addr)
+		debug = &measure.Debug{URL: "http://" + addr}
+	}
 	srv, err := target.Start(ctx, cfg.server)
 	if err != nil {
 		return err
@@ -187,7 +204,7 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	u, _ := url.Parse(srv.URL)
-	f := &fan{cfg: cfg, host: u.Host, addr: net.JoinHostPort("127.0.0.1", u.Port()), cookie: cookieHeader(listener.HTTP, u)}
+	f := &fan{cfg: cfg, debug: debug, host: u.Host, addr: net.JoinHostPort("127.0.0.1", u.Port()), cookie: cookieHeader(listener.HTTP, u)}
 
 	// The publishing tab: a call to the echo line, whose mute it toggles.
 	pub, err := newPublisher(ctx, srv, user[0])
@@ -197,6 +214,11 @@ func run(ctx context.Context, cfg config) error {
 	defer pub.close()
 
 	time.Sleep(cfg.settle)
+	if debug != nil {
+		if f.baseVars, err = debug.Vars(ctx, true); err != nil {
+			return err
+		}
+	}
 	base, _ := measure.ReadProc(srv.PID)
 	res.BaselineMB = mb(base.RSSBytes)
 
@@ -231,18 +253,21 @@ func run(ctx context.Context, cfg config) error {
 	return nil
 }
 
+func kb(b float64) float64 { return float64(int(b/1024*10)) / 10 }
+
 func mb(b int64) float64 { return float64(int(float64(b)/(1<<20)*10)) / 10 }
 
 func markdown(res *Result) string {
 	t := measure.Table{Header: []string{"streams", "open", "msgs/s broadcast", "delivered %", "p50 ms", "p99 ms", "max ms",
-		"server RSS MB", "KB/stream", "server CPU % (idle)", "client CPU %", "loadavg", "goals"}}
+		"server RSS MB", "KB/stream", "live heap KB/stream", "stacks KB/stream", "goroutines/stream",
+		"server CPU % (idle)", "client CPU %", "loadavg", "goals"}}
 	for _, s := range res.Steps {
 		goal := "miss"
 		if s.MeetsGoals {
 			goal = "meets"
 		}
 		t.Add(s.Streams, s.Open, s.MessagesPerSec, s.DeliveredPct, s.Latency.P50ms, s.Latency.P99ms, s.Latency.MaxMs,
-			s.ServerRSSMB, float64(int(s.BytesPerStream/1024*10))/10, fmt.Sprintf("%v (%v)", s.ServerCPUPct, s.ServerIdleCPU),
+			s.ServerRSSMB, kb(s.BytesPerStream), kb(s.HeapPerStream), kb(s.StackPerStream), s.GoroutinesPer, fmt.Sprintf("%v (%v)", s.ServerCPUPct, s.ServerIdleCPU),
 			s.ClientCPUPct, s.Loadavg, goal)
 	}
 	var b strings.Builder
@@ -273,6 +298,23 @@ func (f *fan) step(ctx, streamCtx context.Context, srv *target.Server, pub *publ
 	st.ServerRSSMB = mb(idle1.RSSBytes)
 	if st.Open > 0 {
 		st.BytesPerStream = float64(idle1.RSSBytes-base.RSSBytes) / float64(st.Open)
+	}
+	if f.debug != nil && st.Open > 0 {
+		// Where the memory is: live heap and goroutine stacks, after a
+		// collection; and the profiles, to be read with go tool pprof.
+		v, err := f.debug.Vars(ctx, true)
+		if err != nil {
+			return st, err
+		}
+		per := func(now, before uint64) float64 {
+			return math.Round((float64(now) - float64(before)) / float64(st.Open))
+		}
+		st.HeapPerStream = per(v.MemStats.HeapAlloc, f.baseVars.MemStats.HeapAlloc)
+		st.StackPerStream = per(v.MemStats.StackInuse, f.baseVars.MemStats.StackInuse)
+		st.GoroutinesPer = float64(v.Goroutines-f.baseVars.Goroutines) / float64(st.Open)
+		if err := f.debug.SaveProfiles(ctx, f.cfg.out, "streams-"+strconv.Itoa(n)); err != nil {
+			return st, err
+		}
 	}
 
 	c := &counters{latency: new(measure.Histogram)}

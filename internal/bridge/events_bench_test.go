@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,6 +25,12 @@ func benchSession() telephony.Session {
 			{ID: "p-d4e5f6", Direction: telephony.Inbound, From: from, To: to, Status: telephony.StatusAnswered, Owner: 2, Device: "dev-bob-0002"},
 		},
 	}
+}
+
+// muteEvent is the switch event of a mute toggle on benchSession's caller.
+func muteEvent() telephony.Event {
+	s := benchSession()
+	return telephony.Event{Extension: 1, Sequence: 7, Session: s, Cause: "mute", Device: s.Parties[0].Device}
 }
 
 // BenchmarkEncodeEvent is the cost of turning one switch event into the
@@ -54,7 +59,7 @@ func BenchmarkEncodeEvent(b *testing.B) {
 	})
 	b.Run("mute: map and encode all", func(b *testing.B) {
 		m := NewCallMapper()
-		ev := telephony.Event{Extension: 1, Sequence: 7, Session: s, Cause: "mute", Device: p.Device}
+		ev := muteEvent()
 		b.ReportAllocs()
 		for range b.N {
 			for _, env := range m.Messages(ev) {
@@ -67,7 +72,7 @@ func BenchmarkEncodeEvent(b *testing.B) {
 }
 
 // BenchmarkWriteEvent is one subscriber's share of a delivery: formatting
-// an event onto its stream's buffer and flushing it.
+// an event into a write buffer and writing it out.
 func BenchmarkWriteEvent(b *testing.B) {
 	s := benchSession()
 	data, err := json.Marshal(TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(s, 7, time.Now())})
@@ -75,31 +80,54 @@ func BenchmarkWriteEvent(b *testing.B) {
 		b.Fatal(err)
 	}
 	ev := Event{ID: "lq3x9k2.1234", Data: data}
-	bw := bufio.NewWriterSize(io.Discard, streamBufferSize)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	for range b.N {
-		writeEvent(bw, ev)
-		if err := bw.Flush(); err != nil {
+		buf := getBuf()
+		*buf = appendEvent(*buf, ev)
+		if _, err := io.Discard.Write(*buf); err != nil {
 			b.Fatal(err)
 		}
+		putBuf(buf)
 	}
 }
 
 // BenchmarkBroadcast publishes one event to a group of n subscribers and
-// waits until every subscriber has written it to its stream buffer and
-// flushed (to io.Discard: the socket write is not included). ns/delivery is
-// the time per subscriber.
+// waits until every subscriber has formatted it and written it out (to
+// io.Discard: the socket write is not included). ns/delivery is the time
+// per subscriber.
 func BenchmarkBroadcast(b *testing.B) {
 	data := TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(benchSession(), 7, time.Now())}
 	for _, n := range []int{100, 1000, 10000} {
 		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
-			broadcast(b, n, data, writeEvent)
+			broadcast(b, n, []any{data})
 		})
 	}
 }
 
-func broadcast(b *testing.B, n int, data any, write func(*bufio.Writer, Event)) {
+// BenchmarkBroadcastCallEvent publishes the three messages of one switch
+// event (a mute toggle) to n subscribers: as one publication, as the server
+// does, and one message at a time. ns/delivery is per subscriber and switch
+// event.
+func BenchmarkBroadcastCallEvent(b *testing.B) {
+	m := NewCallMapper()
+	var msgs []any
+	for _, env := range m.Messages(muteEvent()) {
+		msgs = append(msgs, env)
+	}
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("publication=one/subscribers=%d", n), func(b *testing.B) {
+			broadcast(b, n, msgs)
+		})
+		b.Run(fmt.Sprintf("publication=each/subscribers=%d", n), func(b *testing.B) {
+			broadcast(b, n, msgs[:1], msgs[1:]...)
+		})
+	}
+}
+
+// broadcast publishes msgs as one publication, then each of more as one of
+// its own, and waits until every subscriber has written every publication.
+func broadcast(b *testing.B, n int, msgs []any, more ...any) {
 	h := NewHub(HubConfig{})
 	var done sync.WaitGroup
 	var subs sync.WaitGroup
@@ -111,10 +139,11 @@ func broadcast(b *testing.B, n int, data any, write func(*bufio.Writer, Event)) 
 		subs.Add(1)
 		go func() {
 			defer subs.Done()
-			bw := bufio.NewWriterSize(io.Discard, 4096)
-			for ev := range s.C {
-				write(bw, ev)
-				_ = bw.Flush()
+			for evs := range s.C {
+				buf := getBuf()
+				*buf = appendEvents(*buf, evs)
+				_, _ = io.Discard.Write(*buf)
+				putBuf(buf)
 				done.Done()
 			}
 		}()
@@ -122,9 +151,14 @@ func broadcast(b *testing.B, n int, data any, write func(*bufio.Writer, Event)) 
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		done.Add(n)
-		if _, err := h.Publish("ext:1", data); err != nil {
+		done.Add(n * (1 + len(more)))
+		if _, err := h.PublishAll("ext:1", msgs); err != nil {
 			b.Fatal(err)
+		}
+		for _, msg := range more {
+			if _, err := h.Publish("ext:1", msg); err != nil {
+				b.Fatal(err)
+			}
 		}
 		done.Wait()
 	}

@@ -24,7 +24,7 @@ type Event struct {
 // HubConfig sizes the hub. Zero values take the defaults.
 type HubConfig struct {
 	LogSize    int           // events kept per group for replay (default 512)
-	BufferSize int           // per-subscriber channel buffer (default 64)
+	BufferSize int           // per-subscriber channel buffer, in publications (default 32)
 	IdleTTL    time.Duration // a group with no subscriber and no event for this long is dropped by Sweep (default 1h)
 }
 
@@ -52,12 +52,13 @@ type group struct {
 	lastUsed time.Time
 }
 
-// Subscription is one consumer of a group. C is closed exactly once: when the
-// subscription is closed, when it fell behind and was dropped, or when the hub
-// shuts down. Dropped reports which.
+// Subscription is one consumer of a group. Each value received from C is one
+// publication: the events a single Publish or PublishAll made, in order. C is
+// closed exactly once: when the subscription is closed, when it fell behind
+// and was dropped, or when the hub shuts down. Dropped reports which.
 type Subscription struct {
-	C       <-chan Event
-	ch      chan Event
+	C       <-chan []Event
+	ch      chan []Event
 	hub     *Hub
 	key     string
 	dropped bool // guarded by hub.mu
@@ -70,7 +71,7 @@ func NewHub(cfg HubConfig) *Hub {
 		cfg.LogSize = 512
 	}
 	if cfg.BufferSize <= 0 {
-		cfg.BufferSize = 64
+		cfg.BufferSize = 32
 	}
 	if cfg.IdleTTL <= 0 {
 		cfg.IdleTTL = time.Hour
@@ -97,33 +98,53 @@ func (h *Hub) groupLocked(key string) *group {
 // dropped (its channel closed) rather than allowed to slow the others; it
 // replays from the log when it reconnects.
 func (h *Hub) Publish(key string, msg any) (Event, error) {
-	data, err := json.Marshal(msg)
+	evs, err := h.PublishAll(key, []any{msg})
 	if err != nil {
-		return Event{}, fmt.Errorf("publish to %s: %w", key, err)
+		return Event{}, err
+	}
+	return evs[0], nil
+}
+
+// PublishAll publishes msgs as consecutive events of the group and hands
+// them to each subscriber as one publication, so a stream wakes and writes
+// once for all of them. Nothing is published if one of them does not encode.
+func (h *Hub) PublishAll(key string, msgs []any) ([]Event, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	evs := make([]Event, len(msgs))
+	for i, msg := range msgs {
+		data, err := json.Marshal(msg)
+		if err != nil {
+			return nil, fmt.Errorf("publish to %s: %w", key, err)
+		}
+		evs[i].Data = data
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return Event{}, fmt.Errorf("publish to %s: hub closed", key)
+		return nil, fmt.Errorf("publish to %s: hub closed", key)
 	}
 	g := h.groupLocked(key)
-	ev := Event{ID: h.boot + "." + strconv.FormatUint(g.next, 10), Data: data}
-	g.next++
-	if len(g.log) < h.cfg.LogSize {
-		g.log = append(g.log, ev)
-	} else {
-		g.log[g.start] = ev
-		g.start = (g.start + 1) % len(g.log)
+	for i := range evs {
+		evs[i].ID = h.boot + "." + strconv.FormatUint(g.next, 10)
+		g.next++
+		if len(g.log) < h.cfg.LogSize {
+			g.log = append(g.log, evs[i])
+		} else {
+			g.log[g.start] = evs[i]
+			g.start = (g.start + 1) % len(g.log)
+		}
 	}
 	for s := range g.subs {
 		select {
-		case s.ch <- ev:
+		case s.ch <- evs:
 		default:
 			s.dropped = true
 			h.removeLocked(s)
 		}
 	}
-	return ev, nil
+	return evs, nil
 }
 
 // Subscribe adds a subscriber to the group. lastEventID is the client's
@@ -154,7 +175,7 @@ func (h *Hub) Subscribe(key, lastEventID string) (sub *Subscription, replay []Ev
 			}
 		}
 	}
-	ch := make(chan Event, h.cfg.BufferSize)
+	ch := make(chan []Event, h.cfg.BufferSize)
 	sub = &Subscription{C: ch, ch: ch, hub: h, key: key}
 	g.subs[sub] = struct{}{}
 	return sub, replay, resync, nil

@@ -15,11 +15,14 @@ type msg struct {
 func recv(t *testing.T, s *Subscription) Event {
 	t.Helper()
 	select {
-	case ev, ok := <-s.C:
+	case evs, ok := <-s.C:
 		if !ok {
 			t.Fatal("subscription closed")
 		}
-		return ev
+		if len(evs) != 1 {
+			t.Fatalf("publication of %d events, want 1", len(evs))
+		}
+		return evs[0]
 	case <-time.After(2 * time.Second):
 		t.Fatal("no event")
 	}
@@ -41,8 +44,8 @@ func TestHubDeliversToGroupOnly(t *testing.T) {
 		t.Fatalf("got %s %s", got.ID, got.Data)
 	}
 	select {
-	case ev := <-b.C:
-		t.Fatalf("group b got %s", ev.Data)
+	case evs := <-b.C:
+		t.Fatalf("group b got %s", evs[0].Data)
 	default:
 	}
 }

@@ -1,12 +1,13 @@
 package bridge
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -29,99 +30,212 @@ func (c *StreamConfig) defaults() {
 	}
 }
 
-// Stream writes a text/event-stream response: the retry advice, a resync
-// marker when needed, the replayed events, then live events and heartbeats
-// until the client leaves, the subscription closes or ctx ends. Each write
-// carries its own deadline through http.ResponseController, so the server's
-// WriteTimeout does not cut a healthy stream.
-func Stream(ctx context.Context, w http.ResponseWriter, sub *Subscription, replay []Event, resync bool, cfg StreamConfig) error {
+// Stream answers with a text/event-stream: the retry advice, a resync marker
+// when needed, the replayed events, then live events and heartbeats until the
+// client leaves, the subscription closes or the write deadline passes. It
+// closes sub, and calls done (if not nil) once the stream has ended, however
+// it ended.
+//
+// On an HTTP/1.x connection Stream takes the connection over from net/http
+// and returns at once; the stream goes on in a goroutine of its own that
+// holds only the socket and the subscription, so the request, net/http's
+// connection buffers and the handler's stack are freed for the stream's
+// whole life. The response is then delimited by the connection's close.
+// Where the connection cannot be taken over (HTTP/2, a test recorder), the
+// stream is written through w until ctx ends, and Stream returns then.
+func Stream(ctx context.Context, w http.ResponseWriter, sub *Subscription, replay []Event, resync bool, cfg StreamConfig, done func()) error {
 	cfg.defaults()
-	defer sub.Close()
-	rc := http.NewResponseController(w)
+	if done == nil {
+		done = func() {}
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	first := getBuf()
+	*first = appendPreamble(*first, cfg, resync, replay)
 
-	// net/http buffers the response already; this small buffer only saves
-	// calls into it for the short pieces of each event.
-	bw := bufio.NewWriterSize(w, streamBufferSize)
-	flush := func() error {
+	rc := http.NewResponseController(w)
+	conn, brw, err := rc.Hijack()
+	if err == nil {
+		head := responseHead(h)
+		pending := brw.Reader.Buffered()
+		go func() {
+			defer done()
+			defer sub.Close()
+			defer conn.Close()
+			if pending > 0 {
+				putBuf(first)
+				return // the client spoke after its request: not an event-stream client
+			}
+			streamConn(conn, head, first, sub, cfg)
+		}()
+		return nil
+	}
+	defer done()
+	defer sub.Close()
+	if !errors.Is(err, http.ErrNotSupported) {
+		putBuf(first)
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	send := func(b []byte) error {
 		if err := rc.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return err
 		}
-		if err := bw.Flush(); err != nil {
+		if _, err := w.Write(b); err != nil {
 			return err
 		}
 		return rc.Flush()
 	}
-	bw.WriteString("retry: " + strconv.FormatInt(cfg.Retry.Milliseconds(), 10) + "\n\n")
-	if resync {
-		bw.WriteString("data: {\"type\":\"" + ResyncType + "\"}\n\n")
+	return pump(ctx.Done(), sub, first, cfg, send)
+}
+
+// responseHead is the status line and headers of a taken-over stream.
+func responseHead(h http.Header) []byte {
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	h.Set("Connection", "close")
+	var b bytes.Buffer
+	b.WriteString("HTTP/1.1 200 OK\r\n")
+	_ = h.Write(&b) // sorted, and values cleaned of line breaks
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+// streamConn runs a taken-over stream. The client never speaks on an event
+// stream, so a reader goroutine only waits for it to leave (or to send
+// anything, which ends the stream too): the stream notices a closed tab at
+// once instead of at its next write.
+func streamConn(conn net.Conn, head []byte, first *[]byte, sub *Subscription, cfg StreamConfig) {
+	left := make(chan struct{})
+	go func() {
+		var b [1]byte
+		_, _ = conn.Read(b[:])
+		close(left)
+	}()
+	wroteHead := false
+	send := func(b []byte) error {
+		if err := conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout)); err != nil {
+			return err
+		}
+		if !wroteHead {
+			// Head and first events in one write.
+			wroteHead = true
+			_, err := (&net.Buffers{head, b}).WriteTo(conn)
+			return err
+		}
+		_, err := conn.Write(b)
+		return err
 	}
-	for _, ev := range replay {
-		writeEvent(bw, ev)
-	}
-	if err := flush(); err != nil {
+	_ = pump(left, sub, first, cfg, send)
+}
+
+// pump sends first, then every publication of sub as it arrives, draining
+// what is already queued into the same write, and a heartbeat comment when
+// the stream has been idle for cfg.Heartbeat. It returns when stop closes,
+// the subscription closes, or a write fails.
+func pump(stop <-chan struct{}, sub *Subscription, first *[]byte, cfg StreamConfig, send func([]byte) error) error {
+	err := send(*first)
+	putBuf(first)
+	if err != nil {
 		return err
 	}
 	heartbeat := time.NewTicker(cfg.Heartbeat)
 	defer heartbeat.Stop()
 	for {
+		var out *[]byte
+		open := true
 		select {
-		case <-ctx.Done():
+		case <-stop:
 			return nil
-		case ev, ok := <-sub.C:
+		case evs, ok := <-sub.C:
 			if !ok {
 				return nil
 			}
-			writeEvent(bw, ev)
-			// Drain what is already queued into the same flush.
-			for drained := false; !drained; {
+			out = getBuf()
+			*out = appendEvents(*out, evs)
+			// Drain what is already queued into the same write.
+			for drained := false; !drained && open; {
 				select {
-				case ev, ok := <-sub.C:
+				case evs, ok := <-sub.C:
 					if !ok {
-						return flush()
+						open = false
+						break
 					}
-					writeEvent(bw, ev)
+					*out = appendEvents(*out, evs)
 				default:
 					drained = true
 				}
 			}
 		case <-heartbeat.C:
-			bw.WriteString(": ping\n\n")
+			out = getBuf()
+			*out = append(*out, ": ping\n\n"...)
 		}
-		if err := flush(); err != nil {
+		err := send(*out)
+		putBuf(out)
+		if err != nil || !open {
 			return err
 		}
 	}
 }
 
-// streamBufferSize is the stream's own write buffer, per connection.
-const streamBufferSize = 512
-
-// writeEvent writes one event; data with line breaks becomes several data:
-// lines, as the event-stream format requires. Encoded JSON has none, so
-// its data is written as it is, without a copy.
-func writeEvent(bw *bufio.Writer, ev Event) {
-	if !bytes.ContainsAny(ev.Data, "\r\n") {
-		bw.WriteString("id: ")
-		bw.WriteString(ev.ID)
-		bw.WriteString("\ndata: ")
-		bw.Write(ev.Data)
-		bw.WriteString("\n\n")
-		return
+// appendPreamble appends what a stream starts with: the retry advice, the
+// resync marker, and the replayed events.
+func appendPreamble(b []byte, cfg StreamConfig, resync bool, replay []Event) []byte {
+	b = append(b, "retry: "...)
+	b = strconv.AppendInt(b, cfg.Retry.Milliseconds(), 10)
+	b = append(b, "\n\n"...)
+	if resync {
+		b = append(b, "data: {\"type\":\""+ResyncType+"\"}\n\n"...)
 	}
-	bw.WriteString("id: ")
-	bw.WriteString(ev.ID)
-	bw.WriteByte('\n')
+	return appendEvents(b, replay)
+}
+
+func appendEvents(b []byte, evs []Event) []byte {
+	for _, ev := range evs {
+		b = appendEvent(b, ev)
+	}
+	return b
+}
+
+// appendEvent appends one event; data with line breaks becomes several
+// data: lines, as the event-stream format requires. Encoded JSON has none,
+// so its data is appended as it is.
+func appendEvent(b []byte, ev Event) []byte {
+	b = append(b, "id: "...)
+	b = append(b, ev.ID...)
+	if !bytes.ContainsAny(ev.Data, "\r\n") {
+		b = append(b, "\ndata: "...)
+		b = append(b, ev.Data...)
+		return append(b, "\n\n"...)
+	}
+	b = append(b, '\n')
 	data := bytes.ReplaceAll(ev.Data, []byte("\r\n"), []byte("\n"))
 	data = bytes.ReplaceAll(data, []byte("\r"), []byte("\n"))
 	for line := range bytes.SplitSeq(data, []byte("\n")) {
-		bw.WriteString("data: ")
-		bw.Write(line)
-		bw.WriteByte('\n')
+		b = append(b, "data: "...)
+		b = append(b, line...)
+		b = append(b, '\n')
 	}
-	bw.WriteByte('\n')
+	return append(b, '\n')
+}
+
+// Write buffers are shared by all streams: a stream holds one only while it
+// writes, so an idle stream holds none.
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 4096)
+	return &b
+}}
+
+// maxPooledBuf keeps the buffer of an unusually large replay out of the pool.
+const maxPooledBuf = 64 << 10
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) > maxPooledBuf {
+		return
+	}
+	*b = (*b)[:0]
+	bufPool.Put(b)
 }

@@ -3,6 +3,7 @@ package bridge
 import (
 	"bufio"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,32 +11,33 @@ import (
 	"time"
 )
 
-func TestWriteEventSplitsLines(t *testing.T) {
-	var b strings.Builder
-	bw := bufio.NewWriter(&b)
-	writeEvent(bw, Event{ID: "b.7", Data: []byte("one\ntwo\r\nthree\rfour")})
-	bw.Flush()
+func TestAppendEventSplitsLines(t *testing.T) {
+	got := string(appendEvent(nil, Event{ID: "b.7", Data: []byte("one\ntwo\r\nthree\rfour")}))
 	want := "id: b.7\ndata: one\ndata: two\ndata: three\ndata: four\n\n"
-	if b.String() != want {
-		t.Fatalf("got %q, want %q", b.String(), want)
+	if got != want {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }
 
-// TestStreamOverHTTP runs a real HTTP server: the client gets retry, the
-// replay, live events with ids, heartbeats, and the stream ends when the hub
-// shuts down.
+// TestStreamOverHTTP runs a real HTTP server: the stream takes the
+// connection over; the client gets retry, the replay, live events with ids
+// (a publication of several in order), heartbeats, and the stream ends when
+// the hub shuts down.
 func TestStreamOverHTTP(t *testing.T) {
 	h := NewHub(HubConfig{})
 	first, _ := h.Publish("g", msg{"x", 1})
 	h.Publish("g", msg{"x", 2})
-	done := make(chan error, 1)
+	ended := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sub, replay, resync, err := h.Subscribe("g", r.Header.Get("Last-Event-ID"))
 		if err != nil {
 			http.Error(w, err.Error(), 503)
 			return
 		}
-		done <- Stream(r.Context(), w, sub, replay, resync, StreamConfig{Heartbeat: 50 * time.Millisecond})
+		w.Header().Set("X-Frame-Options", "DENY")
+		if err := Stream(r.Context(), w, sub, replay, resync, StreamConfig{Heartbeat: 50 * time.Millisecond}, func() { close(ended) }); err != nil {
+			t.Errorf("stream: %v", err)
+		}
 	}))
 	defer srv.Close()
 
@@ -46,29 +48,10 @@ func TestStreamOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
-		t.Fatalf("content type %q", ct)
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" || resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Fatalf("headers %v", resp.Header)
 	}
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	next := func() string {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				return "<eof>"
-			}
-			return l
-		case <-time.After(3 * time.Second):
-			t.Fatal("timeout reading stream")
-			return ""
-		}
-	}
+	next := lineReader(t, resp.Body)
 	expect := func(want string) {
 		t.Helper()
 		for {
@@ -88,12 +71,77 @@ func TestStreamOverHTTP(t *testing.T) {
 	h.Publish("g", msg{"x", 3})
 	expect("id: " + h.boot + ".3")
 	expect(`data: {"type":"x","n":3}`)
+	h.PublishAll("g", []any{msg{"x", 4}, msg{"x", 5}})
+	expect("id: " + h.boot + ".4")
+	expect(`data: {"type":"x","n":4}`)
+	expect("id: " + h.boot + ".5")
+	expect(`data: {"type":"x","n":5}`)
 	expect(": ping")
 	h.Shutdown()
 	for l := next(); l != "<eof>"; l = next() {
 	}
-	if err := <-done; err != nil {
-		t.Fatalf("stream: %v", err)
+	select {
+	case <-ended:
+	case <-time.After(3 * time.Second):
+		t.Fatal("done not called after the hub shut down")
+	}
+}
+
+// TestStreamNoticesClientLeaving: a taken-over stream ends, closes its
+// subscription and calls done as soon as the client goes, without waiting
+// for a write to fail.
+func TestStreamNoticesClientLeaving(t *testing.T) {
+	h := NewHub(HubConfig{})
+	ended := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sub, _, _, _ := h.Subscribe("g", "")
+		Stream(r.Context(), w, sub, nil, false, StreamConfig{Heartbeat: time.Hour}, func() { close(ended) })
+	}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lineReader(t, resp.Body)(); got != "retry: 2000" {
+		t.Fatalf("first line %q", got)
+	}
+	if n := h.Subscribers("g"); n != 1 {
+		t.Fatalf("subscribers = %d, want 1", n)
+	}
+	resp.Body.Close()
+	select {
+	case <-ended:
+	case <-time.After(3 * time.Second):
+		t.Fatal("stream did not notice the client leaving")
+	}
+	if n := h.Subscribers("g"); n != 0 {
+		t.Fatalf("subscribers = %d after the client left", n)
+	}
+}
+
+// lineReader returns a function giving the body's next line, "<eof>" at its
+// end; it fails the test after 3 s without a line.
+func lineReader(t *testing.T, body io.Reader) func() string {
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	return func() string {
+		t.Helper()
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				return "<eof>"
+			}
+			return l
+		case <-time.After(3 * time.Second):
+			t.Fatal("timeout reading stream")
+			return ""
+		}
 	}
 }
 
@@ -103,7 +151,7 @@ func TestStreamResyncMarker(t *testing.T) {
 	rec := httptest.NewRecorder()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	Stream(ctx, rec, sub, replay, resync, StreamConfig{})
+	Stream(ctx, rec, sub, replay, resync, StreamConfig{}, nil)
 	if !strings.Contains(rec.Body.String(), `data: {"type":"cb-resync"}`) {
 		t.Fatalf("no resync marker in %q", rec.Body.String())
 	}

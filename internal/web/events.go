@@ -33,6 +33,7 @@ func (s *Server) events(c echo.Context) error {
 	}
 	group := sessionGroup(w.sid())
 	forceResync := false
+	var detach func()
 	if w.signedIn() {
 		sess, err := s.Sessions.Get(ctx, w.sid())
 		switch {
@@ -43,7 +44,7 @@ func (s *Server) events(c echo.Context) error {
 					return &Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Message: "deviceId is malformed"}
 				}
 				s.devices.attach(s.Switch, telephony.Device{ID: device, ExtensionID: sess.ExtensionID})
-				defer s.devices.detach(s.Switch, device)
+				detach = func() { s.devices.detach(s.Switch, device) }
 			}
 		case errors.Is(err, oauth.ErrSessionEnded):
 			forceResync = true // the widget reloads its state and finds itself signed out
@@ -57,20 +58,31 @@ func (s *Server) events(c echo.Context) error {
 	}
 	sub, replay, resync, err := s.Hub.Subscribe(group, last)
 	if err != nil {
+		if detach != nil {
+			detach()
+		}
 		return &Error{Status: http.StatusServiceUnavailable, Code: "ShuttingDown", Message: "the server is shutting down; reconnect shortly", Err: err}
 	}
-	return bridge.Stream(ctx, c.Response(), sub, replay, resync || forceResync, s.stream)
+	// The stream may outlive this handler (it takes the connection over);
+	// the device stays registered until the stream ends.
+	return bridge.Stream(ctx, c.Response(), sub, replay, resync || forceResync, s.stream, detach)
 }
 
 // CallEvent hands one switch event to the widgets of its extension, as the
 // rc-* messages the bridge maps it to, in order, and to the extension's
 // webhook subscriptions (presence, telephony sessions).
 func (s *Server) CallEvent(ev telephony.Event) {
-	for _, env := range s.calls.Messages(ev) {
-		env = s.withUserPresence(ev.Extension, env)
-		if _, err := s.Hub.Publish(extensionGroup(ev.Extension), env); err != nil {
-			s.log.Warn("call event not delivered", "extension", ev.Extension, "err", err)
-		}
+	envs := s.calls.Messages(ev)
+	msgs := make([]any, len(envs))
+	for i, env := range envs {
+		envs[i] = s.withUserPresence(ev.Extension, env)
+		msgs[i] = envs[i]
+	}
+	// One publication: each stream wakes and writes once for all of them.
+	if _, err := s.Hub.PublishAll(extensionGroup(ev.Extension), msgs); err != nil {
+		s.log.Warn("call event not delivered", "extension", ev.Extension, "err", err)
+	}
+	for _, env := range envs {
 		s.subscriberEvent(ev, env)
 	}
 }

@@ -247,7 +247,8 @@ func TestWidgetSetPresence(t *testing.T) {
 		t.Errorf("stored %+v %t %v", stored, ok, err)
 	}
 	select {
-	case ev := <-sub.C:
+	case evs := <-sub.C:
+		ev := evs[0]
 		var got map[string]any
 		json.Unmarshal(ev.Data, &got)
 		if got["type"] != "rc-adapter-syncPresence" || got["userStatus"] != "Busy" || got["dndStatus"] != "DoNotAcceptAnyCalls" {

@@ -336,6 +336,7 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
       stream: null,
       remote: null,
       answering: false,
+      prepared: null,
       connectedAt: 0,
       statsTimer: 0,
       busy: '',
@@ -398,6 +399,8 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
       return;
     }
     entry.call = call;
+    if (isRinging(entry)) prepare(entry);
+    else if (entry.prepared && !entry.answering) dropPrepared(entry);
     if (isLive(call) && !entry.connectedAt) entry.connectedAt = Date.now();
     if (entry.connectedAt && entry.pc && !entry.statsTimer) {
       entry.statsTimer = setInterval(() => {
@@ -488,10 +491,15 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
       throw phoneError('cancelled', 'The call ended.');
     }
     const pc = new RTCPeerConnection({ iceServers });
-    entry.stream = stream;
-    entry.pc = pc;
     stream.getAudioTracks().forEach((track) => pc.addTrack(track, stream));
+    useConnection(entry, pc);
+    entry.stream = stream;
     applyMute(entry);
+  }
+
+  // useConnection makes pc the call's connection and listens to it.
+  function useConnection(entry, pc) {
+    entry.pc = pc;
     pc.addEventListener('track', (event) => {
       entry.remote = event.streams[0] ?? new MediaStream([event.track]);
       render();
@@ -506,7 +514,64 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
     });
   }
 
+  // prepare readies the answer of a call while it rings: its connection and
+  // its offer, with candidates gathered, so that answering only sends it.
+  // The microphone stays closed until the user answers (nothing is captured
+  // for a call that only rings); its track then joins the prepared
+  // connection without a new offer.
+  function prepare(entry) {
+    if (entry.prepared || store.get().dialerProblem || typeof RTCPeerConnection !== 'function') return;
+    try {
+      const pc = new RTCPeerConnection({ iceServers });
+      const { sender } = pc.addTransceiver('audio', { direction: 'sendrecv' });
+      const sdp = makeOffer(pc);
+      sdp.catch(() => {}); // answering falls back to a fresh offer
+      entry.prepared = { pc, sender, sdp };
+    } catch (err) {
+      warn(`could not prepare the call's audio: ${err.message}`);
+    }
+  }
+
+  function dropPrepared(entry) {
+    entry.prepared?.pc.close();
+    entry.prepared = null;
+  }
+
+  // answerOffer gives an answering call its connection and offer: the
+  // prepared ones, with the microphone joining when it opens (the returned
+  // microphone promise), or new ones made now.
+  async function answerOffer(entry) {
+    const { prepared } = entry;
+    entry.prepared = null;
+    if (prepared && !store.get().dialerProblem) {
+      try {
+        const sdp = await prepared.sdp;
+        useConnection(entry, prepared.pc);
+        const microphone = getMicrophone().then(async (stream) => {
+          if (entry.pc !== prepared.pc) {
+            stream.getTracks().forEach((track) => track.stop());
+            return;
+          }
+          entry.stream = stream;
+          applyMute(entry);
+          await prepared.sender.replaceTrack(stream.getAudioTracks()[0] ?? null);
+        });
+        microphone.catch(() => {}); // awaited once the call is answered
+        return { sdp, microphone };
+      } catch (err) {
+        prepared.pc.close();
+        entry.pc = null;
+        warn(`the prepared offer failed, making a new one: ${err.message}`);
+      }
+    } else {
+      prepared?.pc.close();
+    }
+    await openMedia(entry);
+    return { sdp: await makeOffer(entry.pc), microphone: null };
+  }
+
   function closeMedia(entry) {
+    dropPrepared(entry);
     entry.pc?.close();
     entry.stream?.getTracks().forEach((track) => track.stop());
     entry.pc = null;
@@ -593,8 +658,7 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
     let answered = false;
     try {
       await holdOthers(entry);
-      await openMedia(entry);
-      const sdp = await makeOffer(entry.pc);
+      const { sdp, microphone } = await answerOffer(entry);
       if (entry.done) throw phoneError('cancelled', 'The call ended before it was answered.');
       const response = await request('POST', callUrl(entry.id, 'answer'), { deviceId, sdp });
       answered = true;
@@ -603,6 +667,7 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
       if (entry.done) return;
       if (!response.sdp) throw phoneError('badResponse', 'The server answered the call without its audio.');
       await entry.pc.setRemoteDescription({ type: 'answer', sdp: response.sdp });
+      await microphone;
     } catch (err) {
       if (!entry.done) {
         if (answered) {
