@@ -51,6 +51,7 @@ type config struct {
 	perSource  int
 	timeout    time.Duration
 	out        string
+	cpuprofile bool
 	goalP99    time.Duration
 	goalPerCon int
 	firstExt   int
@@ -90,6 +91,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.goalP99, "goal-p99", 100*time.Millisecond, "goal: broadcast delivery p99 below this")
 	fs.IntVar(&cfg.goalPerCon, "goal-bytes-per-stream", 30<<10, "goal: server memory per stream at most this")
 	fs.IntVar(&cfg.firstExt, "first-extension", 20000, "extension number of the seeded user")
+	fs.BoolVar(&cfg.cpuprofile, "cpuprofile", false, "write the server's CPU profile of the last step's measurement (cpu-streams-N.pprof under -out)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -323,7 +325,16 @@ func (f *fan) step(ctx, streamCtx context.Context, srv *target.Server, pub *publ
 	self := os.Getpid()
 	s0, _ := measure.ReadProc(srv.PID)
 	l0, _ := measure.ReadProc(self)
+	profiled := make(chan error, 1)
+	if f.debug != nil && f.cfg.cpuprofile && n == f.cfg.streams[len(f.cfg.streams)-1] {
+		go func() { profiled <- f.saveCPUProfile(ctx, n) }()
+	} else {
+		profiled <- nil
+	}
 	toggles, err := pub.toggleFor(ctx, f.cfg.rate, f.cfg.duration)
+	if perr := <-profiled; perr != nil {
+		fmt.Fprintf(os.Stderr, "ssefan: cpu profile: %v\n", perr)
+	}
 	s1, _ := measure.ReadProc(srv.PID)
 	l1, _ := measure.ReadProc(self)
 	st.Loadavg = measure.LoadAvg()
@@ -349,6 +360,21 @@ func (f *fan) step(ctx, streamCtx context.Context, srv *target.Server, pub *publ
 	st.MeetsGoals = st.Open == n && st.DeliveredPct >= 99.9 && st.Latency.P99ms < float64(f.cfg.goalP99.Milliseconds()) &&
 		st.BytesPerStream <= float64(f.cfg.goalPerCon)
 	return st, err
+}
+
+// saveCPUProfile writes the server's CPU profile of the measurement time
+// (cpu-streams-N.pprof under -out).
+func (f *fan) saveCPUProfile(ctx context.Context, n int) error {
+	secs := max(int(f.cfg.duration.Seconds()), 1)
+	b, err := f.debug.Get(ctx, "/debug/pprof/profile?seconds="+strconv.Itoa(secs))
+	if err != nil {
+		return err
+	}
+	out, err := measure.OutPath(f.cfg.out, "cpu-streams-"+strconv.Itoa(n)+".pprof")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(out, b, 0o644)
 }
 
 // openUpTo opens streams until n are open, parallel at a time.

@@ -19,6 +19,8 @@ const ResyncType = "cb-resync"
 type Event struct {
 	ID   string
 	Data []byte
+
+	frame []byte // the event as a stream writes it, made once when published
 }
 
 // HubConfig sizes the hub. Zero values take the defaults.
@@ -128,6 +130,7 @@ func (h *Hub) PublishAll(key string, msgs []any) ([]Event, error) {
 	g := h.groupLocked(key)
 	for i := range evs {
 		evs[i].ID = h.boot + "." + strconv.FormatUint(g.next, 10)
+		evs[i].frame = formatEvent(nil, evs[i])
 		g.next++
 		if len(g.log) < h.cfg.LogSize {
 			g.log = append(g.log, evs[i])

@@ -198,10 +198,19 @@ func appendEvents(b []byte, evs []Event) []byte {
 	return b
 }
 
-// appendEvent appends one event; data with line breaks becomes several
+// appendEvent appends one event as the stream writes it: formatted once by
+// the hub when it was published, whatever the number of streams.
+func appendEvent(b []byte, ev Event) []byte {
+	if ev.frame != nil {
+		return append(b, ev.frame...)
+	}
+	return formatEvent(b, ev)
+}
+
+// formatEvent appends one event; data with line breaks becomes several
 // data: lines, as the event-stream format requires. Encoded JSON has none,
 // so its data is appended as it is.
-func appendEvent(b []byte, ev Event) []byte {
+func formatEvent(b []byte, ev Event) []byte {
 	b = append(b, "id: "...)
 	b = append(b, ev.ID...)
 	if !bytes.ContainsAny(ev.Data, "\r\n") {
