@@ -52,6 +52,7 @@ type config struct {
 	events   int
 	rate     float64
 	setups   int
+	ringFor  time.Duration
 	loads    int
 	timeout  time.Duration
 	out      string
@@ -68,6 +69,7 @@ func main() {
 	fs.IntVar(&cfg.events, "events", 200, "state changes to time on the host page")
 	fs.Float64Var(&cfg.rate, "rate", 10, "state changes per second")
 	fs.IntVar(&cfg.setups, "setups", 20, "calls set up between the two browsers")
+	fs.DurationVar(&cfg.ringFor, "ring-for", time.Second, "how long bob's phone rings before he answers (0: at once)")
 	fs.IntVar(&cfg.loads, "loads", 10, "cold first loads of the demo page")
 	fs.DurationVar(&cfg.timeout, "timeout", 8*time.Minute, "bound on the whole run")
 	fs.StringVar(&cfg.out, "out", "", "directory for browser.json and browser.md (default: $TMPDIR/callbridge-bench)")
@@ -91,6 +93,7 @@ type Result struct {
 	EventLatency   measure.Summary `json:"host_event_latency"`
 	ClockOffsetMs  float64         `json:"page_clock_offset_ms"` // Date.now() − (timeOrigin + now()) on the host page
 	DialToRing     measure.Summary `json:"dial_to_ring"`
+	RingForMs      float64         `json:"ring_before_answer_ms"` // how long the callee let it ring
 	AnswerToCaller measure.Summary `json:"answer_to_caller_answered"`
 	// Where call setup time goes, from the widget frames' Resource Timing:
 	// the command reaching the widget and the widget preparing its offer
@@ -157,7 +160,8 @@ func run(ctx context.Context, cfg config) error {
 		return fmt.Errorf("bob: %w", err)
 	}
 	defer bob.close()
-	if err := setups(ctx, alice, bob, cfg.setups, res); err != nil {
+	res.RingForMs = float64(cfg.ringFor.Milliseconds())
+	if err := setups(ctx, alice, bob, cfg.setups, cfg.ringFor, res); err != nil {
 		return fmt.Errorf("call setup: %w", err)
 	}
 	res.Loadavg["after_setup"] = measure.LoadAvg()
@@ -191,7 +195,7 @@ func markdown(r *Result) string {
 	row := func(name string, s measure.Summary) { t.Add(name, s.Count, s.P50ms, s.P99ms, s.MaxMs) }
 	row("server state change → host page `message` (rc-telephony-session-notify)", r.EventLatency)
 	row("dial on alice's page → rc-call-ring-notify on bob's page", r.DialToRing)
-	row("answer on bob's page → alice's page sees callee Answered", r.AnswerToCaller)
+	row(fmt.Sprintf("answer on bob's page (after %.0f ms of ringing) → alice's page sees callee Answered", r.RingForMs), r.AnswerToCaller)
 	row("  of which: bob's widget before its POST …/answer (offer, ICE gathering)", r.AnswerPrep)
 	row("  of which: POST /widget/calls/{id}/answer", r.AnswerRequest)
 	row("  of which: answer response → alice's page", r.AnswerAfter)
@@ -370,8 +374,9 @@ func (t *tab) waitFor(typ, match string, since float64) (sample, error) {
 
 func (t *tab) now() (float64, error) { return evalIn[float64](t.ctx, `cbBench.now()`) }
 
-// setups runs n calls from alice to bob: dial → ring; answer → caller sees it.
-func setups(ctx context.Context, alice, bob *tab, n int, res *Result) error {
+// setups runs n calls from alice to bob: dial → ring; after ringFor, as a
+// person takes a moment to pick up, answer → caller sees it.
+func setups(ctx context.Context, alice, bob *tab, n int, ringFor time.Duration, res *Result) error {
 	ring, answered := new(measure.Histogram), new(measure.Histogram)
 	dialPrep, dialReq, ansPrep, ansReq, ansAfter := new(measure.Histogram), new(measure.Histogram), new(measure.Histogram), new(measure.Histogram), new(measure.Histogram)
 	for _, t := range []*tab{alice, bob} {
@@ -397,6 +402,7 @@ func setups(ctx context.Context, alice, bob *tab, n int, res *Result) error {
 			return fmt.Errorf("call %d: %w", i, err)
 		}
 		ring.Add(msDur(r.At - t0))
+		time.Sleep(ringFor)
 		t2, err := evalIn[float64](bob.ctx, `(() => { const t = cbBench.now(); RCAdapter.controlCall('answer'); return t; })()`)
 		if err != nil {
 			return err
