@@ -61,7 +61,11 @@ fuzz_targets=$(grep -rl --include='*_test.go' '^func Fuzz' internal | xargs grep
 for target in $fuzz_targets; do
   pkg=./$(dirname "$(grep -rl --include='*_test.go' "^func $target(" internal | head -1)")
   echo "-- $pkg $target"
-  go test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZTIME" "$pkg" >/dev/null
+  if ! out=$(go test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1); then
+    printf '%s\n' "$out" | tail -n 40
+    echo "fuzzing: $target failed" >&2
+    exit 1
+  fi
 done
 echo "fuzzing: no crashers"
 
