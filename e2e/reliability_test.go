@@ -726,6 +726,8 @@ type proxiedConn struct {
 	client, upstream net.Conn
 	once             sync.Once
 	orphaned         atomic.Bool // the browser's side is gone; the server's is kept
+	events           atomic.Bool // it carries GET /widget/events
+	stalled          atomic.Bool // what the server sends is dropped; nothing is closed
 }
 
 // newCutProxy listens on a free loopback port and forwards to target
@@ -800,12 +802,16 @@ func (p *cutProxy) pump(pc *proxiedConn, dst, src net.Conn, fromClient bool) {
 			if fromClient {
 				seen := append(tail, buf[:n]...)
 				if bytes.Contains(seen, marker) {
+					pc.events.Store(true)
 					select {
 					case p.streams <- pc:
 					default:
 					}
 				}
 				tail = append(tail[:0], seen[max(0, len(seen)-len(marker)+1):]...)
+			}
+			if !fromClient && pc.stalled.Load() {
+				continue // silently lost, as on a path that drops packets
 			}
 			if _, err := dst.Write(buf[:n]); err != nil {
 				if !fromClient && pc.orphaned.Load() {
@@ -848,6 +854,22 @@ func (p *cutProxy) orphanClients() {
 		}
 		pc.client.Close()
 	}
+}
+
+// stallStreams makes every open event stream silent: what the server sends
+// on it is dropped from now on, and neither side is closed. It returns how
+// many it stalled.
+func (p *cutProxy) stallStreams() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for pc := range p.open {
+		if pc.events.Load() {
+			pc.stalled.Store(true)
+			n++
+		}
+	}
+	return n
 }
 
 func (p *cutProxy) close() {
@@ -981,6 +1003,56 @@ func TestEventsSurviveCutsInBrowser(t *testing.T) {
 	}
 	lost := eval[int](t, e.ctx, fmt.Sprintf(`cbDemo.messages.slice(%d).filter(m => m.data.type === 'rc-webphone-connection-status-notify' && m.data.connectionStatus === 'disconnected').length`, first))
 	t.Logf("%d presence changes in order, exactly once, across %d cut streams (the widget reported %d disconnections)", len(sent), cuts.Load(), lost)
+}
+
+// TestStalledStreamReopens: a stream that goes silent without any error (a
+// path that drops what the server sends and closes nothing) is noticed by
+// the widget through the missing heartbeats; it opens a new stream with the
+// last event id it has, and the host page gets every change made during the
+// silence, once, in order.
+func TestStalledStreamReopens(t *testing.T) {
+	run := runServer(t, server.Config{EventsHeartbeat: time.Second})
+	widget, _ := url.Parse(run.addrs.WidgetURL)
+	proxy := newCutProxy(t, "127.0.0.1:"+widget.Port())
+	e := &env{Addrs: run.addrs, ctx: browserWith(t, []chromedp.ExecAllocatorOption{proxy.hostRule(run.addrs.WidgetURL)}),
+		dataDir: run.cfg.DataDir, run: run}
+	signedInByHost(t, e, "alice@demo.test", "+16505550100*101")
+	api := newAPIClient(t, e.Addrs, "alice@demo.test")
+	before := messageCount(t, e)
+	if r := api.setPresence(t, "Available"); r.status != http.StatusOK {
+		t.Fatalf("PUT presence: %d %s", r.status, r.body)
+	}
+	waitMessageAfter(t, e, before, 10*time.Second, "rc-adapter-syncPresence", `m.data.userStatus === 'Available'`)
+	for len(proxy.streams) > 0 {
+		<-proxy.streams
+	}
+	first := messageCount(t, e)
+	if n := proxy.stallStreams(); n == 0 {
+		t.Fatal("no event stream to stall")
+	}
+	stalled := time.Now()
+	want := []string{"Busy", "Offline", "Available", "Busy", "Available"}
+	for _, st := range want {
+		if r := api.setPresence(t, st); r.status != http.StatusOK {
+			t.Fatalf("PUT presence %s: %d %s", st, r.status, r.body)
+		}
+	}
+	count := fmt.Sprintf(`cbDemo.messages.slice(%d).filter(m => m.data.type === 'rc-adapter-syncPresence').length`, first)
+	for deadline := time.Now().Add(20 * time.Second); eval[int](t, e.ctx, count) < len(want) && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	took := time.Since(stalled)
+	got := eval[[]string](t, e.ctx, fmt.Sprintf(
+		`cbDemo.messages.slice(%d).filter(m => m.data.type === 'rc-adapter-syncPresence').map(m => m.data.userStatus)`, first))
+	if !slices.Equal(got, want) {
+		t.Fatalf("after the stall the host got %v, want %v", got, want)
+	}
+	select {
+	case <-proxy.streams:
+	default:
+		t.Fatal("the widget did not open a new event stream")
+	}
+	t.Logf("the stalled stream was replaced and its %d changes replayed %s after the stall (heartbeat 1 s)", len(want), took.Round(100*time.Millisecond))
 }
 
 // lossyLoopback drops, on the loopback interface, every packet to or from

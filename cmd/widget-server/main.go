@@ -99,12 +99,13 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	ef.str(&cfg.SMSWebhookURL, "sms-webhook-url", "WIDGET_SMS_WEBHOOK_URL", "", "the SMS provider's webhook: SMS to numbers not served here are POSTed to it, signed")
 	ef.str(&cfg.SMSWebhookSecretFile, "sms-webhook-secret-file", "WIDGET_SMS_WEBHOOK_SECRET_FILE", "", "file with the secret (16 bytes or more) that signs the SMS webhooks both ways")
 	ef.str(&cfg.DebugListen, "debug-addr", "WIDGET_DEBUG_ADDR", "", "loopback address serving pprof and expvar (/debug/pprof/, /debug/vars); empty turns it off")
-	var mediaPort, publicIPs, iceServers, ringTimeout, apiRate string
+	var mediaPort, publicIPs, iceServers, ringTimeout, apiRate, heartbeat string
 	ef.str(&mediaPort, "media-port", "WIDGET_MEDIA_PORT", "50000", "the media gateway's single UDP port (0: any free port)")
 	ef.str(&publicIPs, "public-ip", "WIDGET_PUBLIC_IP", "", "comma-separated public IPs the media gateway advertises (behind 1:1 NAT)")
 	ef.str(&iceServers, "ice-servers", "WIDGET_ICE_SERVERS", "", "comma-separated STUN/TURN URLs handed to browsers")
 	ef.str(&ringTimeout, "ring-timeout", "WIDGET_RING_TIMEOUT", "30s", "how long an unanswered call rings")
 	ef.str(&apiRate, "api-rate-limit", "WIDGET_API_RATE_LIMIT", "60/10s", "platform API requests each extension may make per window, as COUNT/WINDOW")
+	ef.str(&heartbeat, "events-heartbeat", "WIDGET_EVENTS_HEARTBEAT", "15s", "how often an idle event stream sends a heartbeat (the widget reopens a stream silent for twice as long)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -120,6 +121,9 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	}
 	if cfg.APIRateLimit, cfg.APIRateWindow, err = parseRate(apiRate); err != nil {
 		return cfg, fmt.Errorf("API rate limit %q: %w", apiRate, err)
+	}
+	if cfg.EventsHeartbeat, err = time.ParseDuration(heartbeat); err != nil || cfg.EventsHeartbeat < time.Second || cfg.EventsHeartbeat > 5*time.Minute {
+		return cfg, fmt.Errorf("events heartbeat %q: want a duration from 1s to 5m", heartbeat)
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (commands: apps, accounts, extensions)", fs.Arg(0))

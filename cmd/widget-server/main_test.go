@@ -98,8 +98,16 @@ func TestParseConfig(t *testing.T) {
 	if err != nil || cfg.APIRateLimit != 500 || cfg.APIRateWindow != time.Minute {
 		t.Fatalf("--api-rate-limit 500/1m: %d per %s, %v", cfg.APIRateLimit, cfg.APIRateWindow, err)
 	}
+	if cfg.EventsHeartbeat != 15*time.Second {
+		t.Fatalf("default events heartbeat: %s", cfg.EventsHeartbeat)
+	}
+	cfg, err = parseConfig([]string{"--events-heartbeat", "5s"}, env(nil), io.Discard)
+	if err != nil || cfg.EventsHeartbeat != 5*time.Second {
+		t.Fatalf("--events-heartbeat 5s: %s, %v", cfg.EventsHeartbeat, err)
+	}
 	for _, args := range [][]string{{"--log-level", "loud"}, {"--nope"}, {"serve"},
-		{"--api-rate-limit", "60"}, {"--api-rate-limit", "0/10s"}, {"--api-rate-limit", "60/10ms"}, {"--api-rate-limit", "x/y"}} {
+		{"--api-rate-limit", "60"}, {"--api-rate-limit", "0/10s"}, {"--api-rate-limit", "60/10ms"}, {"--api-rate-limit", "x/y"},
+		{"--events-heartbeat", "500ms"}, {"--events-heartbeat", "1h"}, {"--events-heartbeat", "often"}} {
 		if _, err := parseConfig(args, env(nil), io.Discard); err == nil {
 			t.Errorf("%v accepted", args)
 		}

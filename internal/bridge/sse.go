@@ -13,7 +13,7 @@ import (
 
 // StreamConfig tunes one event stream.
 type StreamConfig struct {
-	Heartbeat    time.Duration // comment line interval (default 15s)
+	Heartbeat    time.Duration // heartbeat event interval (default 15s)
 	Retry        time.Duration // reconnect delay advised to the client (default 2s)
 	WriteTimeout time.Duration // deadline for each write (default 10s)
 }
@@ -30,9 +30,17 @@ func (c *StreamConfig) defaults() {
 	}
 }
 
-// Stream answers with a text/event-stream: the retry advice, a resync marker
-// when needed, the replayed events, then live events and heartbeats until the
-// client leaves, the subscription closes or the write deadline passes. It
+// HeartbeatType is the type of the heartbeat event a stream sends first and
+// then every StreamConfig.Heartbeat. It is a named event ("event: heartbeat")
+// without an id, so it does not move the client's Last-Event-ID, and an
+// EventSource hands it only to a "heartbeat" listener: the widget uses it to
+// notice a stream that stalls without an error, and reopens it.
+const HeartbeatType = "cb-heartbeat"
+
+// Stream answers with a text/event-stream: the retry advice, a heartbeat, a
+// resync marker when needed, the replayed events, then live events and
+// heartbeats until the client leaves, the subscription closes or the write
+// deadline passes. It
 // closes sub, and calls done (if not nil) once the stream has ended, however
 // it ended.
 //
@@ -169,7 +177,7 @@ func pump(stop <-chan struct{}, sub *Subscription, first *[]byte, cfg StreamConf
 			}
 		case <-heartbeat.C:
 			out = getBuf()
-			*out = append(*out, ": ping\n\n"...)
+			*out = appendHeartbeat(*out, cfg)
 		}
 		err := send(*out)
 		putBuf(out)
@@ -179,16 +187,25 @@ func pump(stop <-chan struct{}, sub *Subscription, first *[]byte, cfg StreamConf
 	}
 }
 
-// appendPreamble appends what a stream starts with: the retry advice, the
-// resync marker, and the replayed events.
+// appendPreamble appends what a stream starts with: the retry advice, a
+// heartbeat (which tells the client the interval), the resync marker, and
+// the replayed events.
 func appendPreamble(b []byte, cfg StreamConfig, resync bool, replay []Event) []byte {
 	b = append(b, "retry: "...)
 	b = strconv.AppendInt(b, cfg.Retry.Milliseconds(), 10)
 	b = append(b, "\n\n"...)
+	b = appendHeartbeat(b, cfg)
 	if resync {
 		b = append(b, "data: {\"type\":\""+ResyncType+"\"}\n\n"...)
 	}
 	return appendEvents(b, replay)
+}
+
+// appendHeartbeat appends a heartbeat event, which carries its interval.
+func appendHeartbeat(b []byte, cfg StreamConfig) []byte {
+	b = append(b, "event: heartbeat\ndata: {\"type\":\""+HeartbeatType+"\",\"intervalMs\":"...)
+	b = strconv.AppendInt(b, cfg.Heartbeat.Milliseconds(), 10)
+	return append(b, "}\n\n"...)
 }
 
 func appendEvents(b []byte, evs []Event) []byte {

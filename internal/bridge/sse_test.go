@@ -52,11 +52,12 @@ func TestStreamOverHTTP(t *testing.T) {
 		t.Fatalf("headers %v", resp.Header)
 	}
 	next := lineReader(t, resp.Body)
+	var heartbeat string
 	expect := func(want string) {
 		t.Helper()
 		for {
 			got := next()
-			if got == "" || (got == ": ping" && want != got) {
+			if got == "" || (want != got && (got == "event: heartbeat" || got == heartbeat)) {
 				continue
 			}
 			if got != want {
@@ -65,7 +66,10 @@ func TestStreamOverHTTP(t *testing.T) {
 			return
 		}
 	}
+	heartbeat = `data: {"type":"cb-heartbeat","intervalMs":50}`
 	expect("retry: 2000")
+	expect("event: heartbeat")
+	expect(heartbeat)
 	expect("id: " + h.boot + ".2")
 	expect(`data: {"type":"x","n":2}`)
 	h.Publish("g", msg{"x", 3})
@@ -76,7 +80,8 @@ func TestStreamOverHTTP(t *testing.T) {
 	expect(`data: {"type":"x","n":4}`)
 	expect("id: " + h.boot + ".5")
 	expect(`data: {"type":"x","n":5}`)
-	expect(": ping")
+	expect("event: heartbeat")
+	expect(heartbeat)
 	h.Shutdown()
 	for l := next(); l != "<eof>"; l = next() {
 	}

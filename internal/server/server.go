@@ -59,6 +59,9 @@ type Config struct {
 	// make of the platform API (default 60 per 10 s).
 	APIRateLimit  int
 	APIRateWindow time.Duration
+	// EventsHeartbeat is how often an idle event stream sends a heartbeat
+	// (default 15 s).
+	EventsHeartbeat time.Duration
 	// SMSWebhookURL receives the SMS for numbers not served here (the SMS
 	// provider); the secret in SMSWebhookSecretFile signs them and
 	// verifies the provider's requests to /webhooks/sms/inbound.
@@ -200,7 +203,7 @@ func Run(ctx context.Context, cfg Config) error {
 	srv := web.NewServer(web.Config{
 		PublicURL: publicURL, DemoURL: demoURL,
 		CountryCode: cfg.CountryCode, AreaCode: cfg.AreaCode, ICEServers: gw.ICEServers(),
-		APIRateLimit: cfg.APIRateLimit, APIRateWindow: cfg.APIRateWindow,
+		APIRateLimit: cfg.APIRateLimit, APIRateWindow: cfg.APIRateWindow, EventsHeartbeat: cfg.EventsHeartbeat,
 	}, web.Deps{
 		Log: log, Apps: db, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(time.Now),
 		Login: login, Sessions: sessions, Switch: sw, Hub: hub,

@@ -23,7 +23,8 @@ func sessionGroup(sid string) string { return "session:" + sid }
 func extensionGroup(ext int64) string { return "ext:" + strconv.FormatInt(ext, 10) }
 
 // events streams the widget's events (Server-Sent Events). A reconnecting
-// client sends Last-Event-ID and first gets what it missed. A signed-in tab
+// client sends Last-Event-ID (or ?lastEventId= on a stream it opened anew)
+// and first gets what it missed. A signed-in tab
 // names its device (?deviceId=): the switch rings it while its stream is open.
 func (s *Server) events(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -53,6 +54,11 @@ func (s *Server) events(c echo.Context) error {
 		}
 	}
 	last := c.Request().Header.Get("Last-Event-ID")
+	if last == "" {
+		// A stream the widget opened anew after its old one went silent: an
+		// EventSource sends Last-Event-ID only when it reconnects by itself.
+		last = c.QueryParam("lastEventId")
+	}
 	if len(last) > 64 {
 		last = "invalid"
 	}

@@ -35,6 +35,9 @@ type Config struct {
 	// make of the platform API (default 60 per 10 s); more are answered 429.
 	APIRateLimit  int
 	APIRateWindow time.Duration
+	// EventsHeartbeat is how often an idle event stream sends a heartbeat
+	// (default 15 s); the widget reopens a stream silent for twice as long.
+	EventsHeartbeat time.Duration
 }
 
 // Deps are the parts the handlers use.
@@ -79,6 +82,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 		cfg.APIRateWindow = DefaultAPIRateWindow
 	}
 	return &Server{Deps: deps, cfg: cfg, log: deps.Log, calls: bridge.NewCallMapper(),
+		stream:  bridge.StreamConfig{Heartbeat: cfg.EventsHeartbeat},
 		limiter: newRateLimiter(cfg.APIRateLimit, cfg.APIRateWindow, time.Now)}
 }
 

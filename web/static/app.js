@@ -32,6 +32,9 @@ const ENDPOINTS = {
 };
 const REQUEST_HEADERS = { 'Content-Type': 'application/json', 'X-Callbridge': '1' };
 const REQUEST_TIMEOUT_MS = 15_000;
+// Until the stream's first heartbeat says otherwise: twice the server's
+// default heartbeat interval (15 s) and a second.
+const DEFAULT_STREAM_SILENCE_MS = 31_000;
 
 // The sign-in window. It is opened empty inside the click that asks for it
 // (browsers allow a popup only during a user gesture) and sent to the
@@ -545,23 +548,49 @@ function parseServerEvent(data) {
 // onLink follows the phone's signalling link the same way, in the words of
 // rc-webphone-connection-status-notify: an error counts as disconnected
 // until the stream is open again.
+// A stream can also stall with no error at all (a proxy or a network that
+// drops what it carries without closing anything). The server sends a
+// heartbeat event every intervalMs (it says how often); a stream silent for
+// twice that and a second is closed and opened anew, with the id of the last
+// event received, so the server replays what the silence lost.
 // reconnect() opens a fresh stream, which the session cookie of the moment
 // selects (the server moves a session to a new id at sign-in and sign-out).
 function connectEvents(url, { onStatus, onLink, onEvent }) {
   let source = null;
+  let lastEventId = '';
+  let silenceMs = DEFAULT_STREAM_SILENCE_MS;
+  let watchdog = 0;
 
-  function open() {
+  function watch(current) {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => {
+      if (current !== source) return;
+      console.warn(LOG_PREFIX, `the event stream was silent for ${silenceMs} ms; reopening it`);
+      onLink('disconnected');
+      open({ resume: true });
+    }, silenceMs);
+  }
+
+  function open({ resume = false } = {}) {
     source?.close();
+    clearTimeout(watchdog);
+    if (!resume) lastEventId = ''; // another session's stream: its ids mean nothing here
     if (!url) {
       onStatus('offline');
       onLink('disconnected');
       return;
     }
-    const current = new EventSource(url);
+    const target = resume && lastEventId
+      ? `${url}${url.includes('?') ? '&' : '?'}lastEventId=${encodeURIComponent(lastEventId)}`
+      : url;
+    const current = new EventSource(target);
     source = current;
     onStatus('connecting');
     onLink('connecting');
+    watch(current);
     current.addEventListener('open', () => {
+      if (current !== source) return;
+      watch(current);
       onStatus('connected');
       onLink('connected');
     });
@@ -570,15 +599,24 @@ function connectEvents(url, { onStatus, onLink, onEvent }) {
       onStatus(current.readyState === EventSource.CLOSED ? 'offline' : 'connecting');
       onLink('disconnected');
     });
+    current.addEventListener('heartbeat', (message) => {
+      if (current !== source) return;
+      const beat = parseServerEvent(message.data);
+      const interval = Number(beat?.intervalMs);
+      if (Number.isFinite(interval) && interval >= 1000) silenceMs = 2 * interval + 1000;
+      watch(current);
+    });
     current.addEventListener('message', (message) => {
       if (current !== source) return;
+      watch(current);
+      if (message.lastEventId) lastEventId = message.lastEventId;
       const event = parseServerEvent(message.data);
       if (event) onEvent(event);
     });
   }
 
   open();
-  return { reconnect: open };
+  return { reconnect: () => open() };
 }
 
 // ---------------------------------------------------------------------------
