@@ -539,36 +539,43 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
 
   // answerOffer gives an answering call its connection and offer: the
   // prepared ones, with the microphone joining when it opens (the returned
-  // microphone promise), or new ones made now.
+  // microphone promise; at once where the permission is not granted yet),
+  // or new ones made now.
   async function answerOffer(entry) {
     const { prepared } = entry;
     entry.prepared = null;
+    let sdp = null;
     if (prepared && !store.get().dialerProblem) {
-      try {
-        const sdp = await prepared.sdp;
-        useConnection(entry, prepared.pc);
-        const microphone = getMicrophone().then(async (stream) => {
-          if (entry.pc !== prepared.pc) {
-            stream.getTracks().forEach((track) => track.stop());
-            return;
-          }
-          entry.stream = stream;
-          applyMute(entry);
-          await prepared.sender.replaceTrack(stream.getAudioTracks()[0] ?? null);
-        });
-        microphone.catch(() => {}); // awaited once the call is answered
-        return { sdp, microphone };
-      } catch (err) {
-        prepared.pc.close();
-        entry.pc = null;
+      sdp = await prepared.sdp.catch((err) => {
         warn(`the prepared offer failed, making a new one: ${err.message}`);
-      }
-    } else {
-      prepared?.pc.close();
+        return null;
+      });
     }
-    await openMedia(entry);
-    return { sdp: await makeOffer(entry.pc), microphone: null };
+    if (!sdp) {
+      prepared?.pc.close();
+      await openMedia(entry);
+      return { sdp: await makeOffer(entry.pc), microphone: null };
+    }
+    useConnection(entry, prepared.pc);
+    const microphone = getMicrophone().then(async (stream) => {
+      if (entry.pc !== prepared.pc) {
+        stream.getTracks().forEach((track) => track.stop());
+        return;
+      }
+      entry.stream = stream;
+      applyMute(entry);
+      await prepared.sender.replaceTrack(stream.getAudioTracks()[0] ?? null);
+    });
+    if (watchedPermission?.state !== 'granted') {
+      // The user may be asked for the microphone now: answer once they have
+      // allowed it, so that a refusal leaves the call ringing.
+      await microphone;
+      return { sdp, microphone: null };
+    }
+    microphone.catch(() => {}); // awaited once the call is answered
+    return { sdp, microphone };
   }
+
 
   function closeMedia(entry) {
     dropPrepared(entry);
