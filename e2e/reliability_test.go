@@ -898,6 +898,22 @@ func signedInByHost(t *testing.T, e *env, user, loginNumber string) {
 	waitLoggedIn(t, e, loginNumber)
 }
 
+// aliceBehindProxy runs a server with cfg and signs alice in on a demo page
+// whose browser reaches the widget through a cut proxy; it also gives an API
+// client of hers. She is signed in by the host page, without attaching to
+// the widget's frame: an attached frame would report every message of the
+// stream to the test, which chromedp cannot keep up with.
+func aliceBehindProxy(t *testing.T, cfg server.Config) (*env, *cutProxy, *apiClient) {
+	t.Helper()
+	run := runServer(t, cfg)
+	widget, _ := url.Parse(run.addrs.WidgetURL)
+	proxy := newCutProxy(t, "127.0.0.1:"+widget.Port())
+	e := &env{Addrs: run.addrs, ctx: browserWith(t, []chromedp.ExecAllocatorOption{proxy.hostRule(run.addrs.WidgetURL)}),
+		dataDir: run.cfg.DataDir, run: run}
+	signedInByHost(t, e, "alice@demo.test", "+16505550100*101")
+	return e, proxy, newAPIClient(t, e.Addrs, "alice@demo.test")
+}
+
 // presenceStates are the presence values the events test cycles through.
 var presenceStates = func() [][2]string {
 	var out [][2]string
@@ -917,16 +933,7 @@ var presenceStates = func() [][2]string {
 // must receive every change exactly once, in order.
 func TestEventsSurviveCutsInBrowser(t *testing.T) {
 	const minEvents, minCuts = 2000, 25
-	run := runServer(t, server.Config{APIRateLimit: 1_000_000, APIRateWindow: time.Second})
-	widget, _ := url.Parse(run.addrs.WidgetURL)
-	proxy := newCutProxy(t, "127.0.0.1:"+widget.Port())
-	e := &env{Addrs: run.addrs, ctx: browserWith(t, []chromedp.ExecAllocatorOption{proxy.hostRule(run.addrs.WidgetURL)}),
-		dataDir: run.cfg.DataDir, run: run}
-	// Signed in by the host page, without attaching to the widget's frame:
-	// an attached frame would report every message of the stream to this
-	// test, which chromedp cannot keep up with.
-	signedInByHost(t, e, "alice@demo.test", "+16505550100*101")
-	api := newAPIClient(t, e.Addrs, "alice@demo.test")
+	e, proxy, api := aliceBehindProxy(t, server.Config{APIRateLimit: 1_000_000, APIRateWindow: time.Second})
 	first := messageCount(t, e)
 
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -1011,13 +1018,7 @@ func TestEventsSurviveCutsInBrowser(t *testing.T) {
 // last event id it has, and the host page gets every change made during the
 // silence, once, in order.
 func TestStalledStreamReopens(t *testing.T) {
-	run := runServer(t, server.Config{EventsHeartbeat: time.Second})
-	widget, _ := url.Parse(run.addrs.WidgetURL)
-	proxy := newCutProxy(t, "127.0.0.1:"+widget.Port())
-	e := &env{Addrs: run.addrs, ctx: browserWith(t, []chromedp.ExecAllocatorOption{proxy.hostRule(run.addrs.WidgetURL)}),
-		dataDir: run.cfg.DataDir, run: run}
-	signedInByHost(t, e, "alice@demo.test", "+16505550100*101")
-	api := newAPIClient(t, e.Addrs, "alice@demo.test")
+	e, proxy, api := aliceBehindProxy(t, server.Config{EventsHeartbeat: time.Second})
 	before := messageCount(t, e)
 	if r := api.setPresence(t, "Available"); r.status != http.StatusOK {
 		t.Fatalf("PUT presence: %d %s", r.status, r.body)
