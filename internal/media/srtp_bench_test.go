@@ -3,7 +3,6 @@ package media
 import (
 	"encoding/binary"
 	"testing"
-	"time"
 
 	"github.com/pion/dtls/v2"
 	"github.com/pion/interceptor"
@@ -157,22 +156,29 @@ func (nopRTPWriter) Write(h *rtp.Header, payload []byte, _ interceptor.Attribute
 	return len(payload), nil
 }
 
+// buildChain builds an interceptor chain as configure sets it up, bound to
+// an RTCP writer that drops what it is given: feedback generators run once
+// they can write RTCP, as on a leg. It is closed when b ends.
+func buildChain(b *testing.B, configure func(*webrtc.MediaEngine, *interceptor.Registry) error) interceptor.Interceptor {
+	me, ir := &webrtc.MediaEngine{}, &interceptor.Registry{}
+	if err := configure(me, ir); err != nil {
+		b.Fatal(err)
+	}
+	ic, err := ir.Build("bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ic.Close() })
+	ic.BindRTCPWriter(interceptor.RTCPWriterFunc(func([]rtcp.Packet, interceptor.Attributes) (int, error) { return 0, nil }))
+	return ic
+}
+
 // BenchmarkInterceptorWrite is the cost per sent packet of each
 // interceptor chain.
 func BenchmarkInterceptorWrite(b *testing.B) {
 	for _, tc := range interceptorChains {
-
 		b.Run(tc.name, func(b *testing.B) {
-			me, ir := &webrtc.MediaEngine{}, &interceptor.Registry{}
-			if err := tc.configure(me, ir); err != nil {
-				b.Fatal(err)
-			}
-			ic, err := ir.Build("bench")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ic.Close()
-			ic.BindRTCPWriter(interceptor.RTCPWriterFunc(func(pkts []rtcp.Packet, _ interceptor.Attributes) (int, error) { return 0, nil }))
+			ic := buildChain(b, tc.configure)
 			w := ic.BindLocalStream(benchStreamInfo(), nopRTPWriter{})
 			hdr := &rtp.Header{Version: 2, PayloadType: 111, SSRC: 42}
 			payload := make([]byte, 80)
@@ -200,35 +206,7 @@ func BenchmarkForwardThroughLegSRTP(b *testing.B) {
 		b.Run(p.name, func(b *testing.B) {
 			g := newTestGateway(b, Config{})
 			g.settings.SetSRTPProtectionProfiles(p.dtls)
-			ca := newClient(b, "a", codecsA)
-			cb := newClient(b, "b", codecsB)
-			cb.mu.Lock()
-			cb.countOnly = true
-			cb.mu.Unlock()
-			ca.dial(g, "a", KindPhone)
-			cb.dial(g, "b", KindPhone)
-			if err := g.Connect("a", "b"); err != nil {
-				b.Fatal(err)
-			}
-			g.mu.Lock()
-			la := g.legs["a"]
-			g.mu.Unlock()
-			s := newSource(la.answered)
-			pkt := packet(b, 111, 0, 0, 42, make([]byte, 80))
-			b.ReportAllocs()
-			b.SetBytes(int64(len(pkt)))
-			b.ResetTimer()
-			for i := range b.N {
-				binary.BigEndian.PutUint16(pkt[2:], uint16(i))
-				binary.BigEndian.PutUint32(pkt[4:], uint32(i)*960)
-				la.forwardPacket(s, pkt)
-			}
-			b.StopTimer()
-			waitFor(b, 5*time.Second, "client b receives packets", func() bool {
-				cb.mu.Lock()
-				defer cb.mu.Unlock()
-				return cb.total > 0
-			})
+			forwardThroughLeg(b, g)
 		})
 	}
 }
@@ -239,17 +217,7 @@ func BenchmarkForwardThroughLegSRTP(b *testing.B) {
 func BenchmarkInterceptorRead(b *testing.B) {
 	for _, tc := range interceptorChains {
 		b.Run(tc.name, func(b *testing.B) {
-			me, ir := &webrtc.MediaEngine{}, &interceptor.Registry{}
-			if err := tc.configure(me, ir); err != nil {
-				b.Fatal(err)
-			}
-			ic, err := ir.Build("bench")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ic.Close()
-			// Feedback generators run once they can write RTCP, as on a leg.
-			ic.BindRTCPWriter(interceptor.RTCPWriterFunc(func(pkts []rtcp.Packet, _ interceptor.Attributes) (int, error) { return 0, nil }))
+			ic := buildChain(b, tc.configure)
 			hdr := rtp.Header{Version: 2, PayloadType: 111, SSRC: 42}
 			if err := hdr.SetExtension(5, []byte{0, 0}); err != nil {
 				b.Fatal(err)
