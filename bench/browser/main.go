@@ -61,10 +61,7 @@ type config struct {
 func main() {
 	var cfg config
 	fs := flag.NewFlagSet("browser", flag.ExitOnError)
-	fs.StringVar(&cfg.server.URL, "url", "", "widget origin of a running server (loopback) with the demo users; default: start one")
-	fs.StringVar(&cfg.server.DemoURL, "demo-url", "", "its demo page origin (with -url)")
-	fs.StringVar(&cfg.server.Binary, "server-bin", "", "a built widget-server (default: go build ./cmd/widget-server)")
-	fs.StringVar(&cfg.server.LogFile, "server-log", "", "file for the server's log")
+	cfg.server.AddFlags(fs)
 	fs.StringVar(&cfg.chromium, "chromium", "", "Chromium binary (default $CHROMIUM or /usr/bin/chromium)")
 	fs.IntVar(&cfg.events, "events", 200, "state changes to time on the host page")
 	fs.Float64Var(&cfg.rate, "rate", 10, "state changes per second")
@@ -171,21 +168,9 @@ func run(ctx context.Context, cfg config) error {
 	}
 	res.Loadavg["end"] = measure.LoadAvg()
 
-	jsonPath, err := measure.OutPath(cfg.out, "browser.json")
-	if err != nil {
-		return err
-	}
-	mdPath, _ := measure.OutPath(cfg.out, "browser.md")
-	if err := measure.WriteJSON(jsonPath, res); err != nil {
-		return err
-	}
 	md := markdown(res)
-	if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
-		return err
-	}
-	fmt.Print(md)
-	fmt.Printf("\nwrote %s and %s\n", jsonPath, mdPath)
-	return nil
+	fmt.Print(md + "\n")
+	return measure.WriteResult(cfg.out, "browser", res, md)
 }
 
 func markdown(r *Result) string {

@@ -80,11 +80,7 @@ func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	var cfg config
 	var calls, relayCalls string
-	fs.StringVar(&cfg.server.URL, "url", "", "widget origin of a running server (loopback); default: start one")
-	fs.StringVar(&cfg.server.DemoURL, "demo-url", "", "its demo page origin (with -url)")
-	fs.StringVar(&cfg.server.DataDir, "data-dir", "", "the server's data directory, where users are seeded (default: a fresh temporary one)")
-	fs.StringVar(&cfg.server.Binary, "server-bin", "", "a built widget-server (default: go build ./cmd/widget-server)")
-	fs.StringVar(&cfg.server.LogFile, "server-log", "", "file for the server's log")
+	cfg.server.AddFlags(fs)
 	fs.BoolVar(&cfg.server.Embed, "embed", false, "run the server inside this process (for -cpuprofile)")
 	fs.StringVar(&cfg.relayBin, "relay-bin", "", "a built udprelay (default: go build ./bench/udprelay)")
 	fs.IntVar(&cfg.relayRcvbuf, "relay-rcvbuf", 0, "the relay's socket buffer, bytes (0: the kernel's default, as the gateway's socket has)")
@@ -192,11 +188,10 @@ func run(ctx context.Context, cfg config) error {
 			"goal_loss_pct": cfg.maxLossPct, "goal_p99_ms": float64(cfg.maxP99) / float64(time.Millisecond),
 		},
 	}
-	jsonPath, err := measure.OutPath(cfg.out, "media.json")
-	if err != nil {
+	// Fail before the run, not after it, if the results cannot be written.
+	if _, err := measure.OutPath(cfg.out, "media.json"); err != nil {
 		return err
 	}
-	mdPath, _ := measure.OutPath(cfg.out, "media.md")
 	if len(cfg.calls) > 0 {
 		if err := runGateway(ctx, cfg, res); err != nil {
 			return err
@@ -210,15 +205,9 @@ func run(ctx context.Context, cfg config) error {
 	if res.RelayMaxPPS > 0 {
 		res.RatioOfRelay = float64(int(res.GatewayMaxPPS/res.RelayMaxPPS*1000)) / 1000
 	}
-	if err := measure.WriteJSON(jsonPath, res); err != nil {
-		return err
-	}
-	if err := os.WriteFile(mdPath, []byte(markdown(res)), 0o644); err != nil {
-		return err
-	}
-	fmt.Print(markdown(res))
-	fmt.Printf("\nwrote %s and %s\n", jsonPath, mdPath)
-	return nil
+	md := markdown(res)
+	fmt.Print(md + "\n")
+	return measure.WriteResult(cfg.out, "media", res, md)
 }
 
 func markdown(res *Result) string {
@@ -305,6 +294,30 @@ func (cfg config) meets(st Step) bool {
 		st.Latency.P99ms < float64(cfg.maxP99)/float64(time.Millisecond) && st.Latency.Count > 0
 }
 
+// ramp follows the steps of one target: it judges and records each, keeps
+// the largest that meets the goals, and says when to stop ramping.
+type ramp struct {
+	cfg    config
+	max    *int
+	maxPPS *float64
+	misses int
+}
+
+// record adds st to res and reports whether -stop-after-misses steps in a
+// row have now missed the goals.
+func (r *ramp) record(res *Result, st Step) (stop bool) {
+	st.MeetsGoals = r.cfg.meets(st)
+	res.Steps = append(res.Steps, st)
+	fmt.Fprintf(os.Stderr, "%s: %+v\n", st.Target, st)
+	if st.MeetsGoals {
+		*r.max, *r.maxPPS = st.Calls, st.ReceivedPPS
+		r.misses = 0
+		return false
+	}
+	r.misses++
+	return r.misses >= r.cfg.stopAfter
+}
+
 func runGateway(ctx context.Context, cfg config, res *Result) error {
 	srv, err := target.Start(ctx, cfg.server)
 	if err != nil {
@@ -328,7 +341,7 @@ func runGateway(ctx context.Context, cfg config, res *Result) error {
 		sending.Wait()
 		closeAll(calls)
 	}()
-	misses, mediaPort := 0, 0
+	r, mediaPort := ramp{cfg: cfg, max: &res.GatewayMax, maxPPS: &res.GatewayMaxPPS}, 0
 	for i, n := range cfg.calls {
 		started := time.Now()
 		users := target.LoadUsers(cfg.firstNumber, 2*n)
@@ -362,16 +375,11 @@ func runGateway(ctx context.Context, cfg config, res *Result) error {
 		if srv.Embedded {
 			st.Note = strings.TrimSpace(st.Note + " server embedded: CPU and RSS are the whole process")
 		}
-		st.MeetsGoals = cfg.meets(st)
-		res.Steps = append(res.Steps, st)
-		fmt.Fprintf(os.Stderr, "gateway: %+v\n", st)
 		if err != nil {
+			r.record(res, st)
 			return err
 		}
-		if st.MeetsGoals {
-			res.GatewayMax, res.GatewayMaxPPS = n, st.ReceivedPPS
-			misses = 0
-		} else if misses++; misses >= cfg.stopAfter {
+		if r.record(res, st) {
 			break
 		}
 	}
@@ -473,7 +481,7 @@ func runRelay(ctx context.Context, cfg config, res *Result) error {
 			l.close()
 		}
 	}()
-	misses := 0
+	r := ramp{cfg: cfg, max: &res.RelayMax, maxPPS: &res.RelayMaxPPS}
 	for _, n := range cfg.relayCalls {
 		started := time.Now()
 		for k := len(legs) / 2; k < n; k++ {
@@ -499,16 +507,11 @@ func runRelay(ctx context.Context, cfg config, res *Result) error {
 				st.Established++
 			}
 		}
-		st.MeetsGoals = cfg.meets(st)
-		res.Steps = append(res.Steps, st)
-		fmt.Fprintf(os.Stderr, "relay: %+v\n", st)
 		if err != nil {
+			r.record(res, st)
 			return err
 		}
-		if st.MeetsGoals {
-			res.RelayMax, res.RelayMaxPPS = n, st.ReceivedPPS
-			misses = 0
-		} else if misses++; misses >= cfg.stopAfter {
+		if r.record(res, st) {
 			break
 		}
 	}

@@ -68,11 +68,7 @@ func main() {
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("soak", flag.ContinueOnError)
 	var cfg config
-	fs.StringVar(&cfg.server.URL, "url", "", "widget origin of a running server (loopback); default: start one")
-	fs.StringVar(&cfg.server.DemoURL, "demo-url", "", "its demo page origin (with -url)")
-	fs.StringVar(&cfg.server.DataDir, "data-dir", "", "the server's data directory, where users are seeded (default: a fresh temporary one)")
-	fs.StringVar(&cfg.server.Binary, "server-bin", "", "a built widget-server (default: go build ./cmd/widget-server)")
-	fs.StringVar(&cfg.server.LogFile, "server-log", "", "file for the server's log")
+	cfg.server.AddFlags(fs)
 	fs.StringVar(&cfg.debugURL, "debug-url", "", "with -url: the server's --debug-addr as http://127.0.0.1:PORT")
 	fs.IntVar(&cfg.pid, "pid", 0, "with -url: the server's process id, for RSS and threads (default: not sampled)")
 	fs.DurationVar(&cfg.duration, "duration", 90*time.Second, "how long the load runs (the recorded soak: 20m)")
@@ -125,11 +121,10 @@ func run(ctx context.Context, cfg config) error {
 			"users": cfg.users, "pairs": cfg.pairs, "api_workers": cfg.apiWorkers, "streams": cfg.streams,
 		},
 	}
-	jsonPath, err := measure.OutPath(cfg.out, "soak.json")
-	if err != nil {
+	// Fail before the run, not after it, if the results cannot be written.
+	if _, err := measure.OutPath(cfg.out, "soak.json"); err != nil {
 		return err
 	}
-	mdPath, _ := measure.OutPath(cfg.out, "soak.md")
 
 	srv, debugURL, pid, err := startServer(ctx, cfg)
 	if err != nil {
@@ -199,14 +194,7 @@ func run(ctx context.Context, cfg config) error {
 	res.Ops = ops.results()
 	res.Growth = growth(res.Samples)
 	res.Loadavg = measure.LoadAvg()
-	if err := measure.WriteJSON(jsonPath, res); err != nil {
-		return err
-	}
-	if err := os.WriteFile(mdPath, []byte(markdown(res)), 0o644); err != nil {
-		return err
-	}
-	fmt.Printf("wrote %s and %s\n", jsonPath, mdPath)
-	return nil
+	return measure.WriteResult(cfg.out, "soak", res, markdown(res))
 }
 
 // startServer starts the server with a debug listener on a free loopback

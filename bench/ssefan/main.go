@@ -75,11 +75,7 @@ func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("ssefan", flag.ContinueOnError)
 	var cfg config
 	var streams string
-	fs.StringVar(&cfg.server.URL, "url", "", "widget origin of a running server (loopback); default: start one")
-	fs.StringVar(&cfg.server.DemoURL, "demo-url", "", "its demo page origin (with -url)")
-	fs.StringVar(&cfg.server.DataDir, "data-dir", "", "the server's data directory, where the user is seeded")
-	fs.StringVar(&cfg.server.Binary, "server-bin", "", "a built widget-server (default: go build ./cmd/widget-server)")
-	fs.StringVar(&cfg.server.LogFile, "server-log", "", "file for the server's log")
+	cfg.server.AddFlags(fs)
 	fs.StringVar(&streams, "streams", "1000,5000,10000,15000,19500", "concurrent event streams, per step")
 	fs.Float64Var(&cfg.rate, "rate", 1, "mute toggles per second (each is three messages to every stream)")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measurement time per step")
@@ -238,21 +234,9 @@ func run(ctx context.Context, cfg config) error {
 			break
 		}
 	}
-	jsonPath, err := measure.OutPath(cfg.out, "sse.json")
-	if err != nil {
-		return err
-	}
-	mdPath, _ := measure.OutPath(cfg.out, "sse.md")
-	if err := measure.WriteJSON(jsonPath, res); err != nil {
-		return err
-	}
 	md := markdown(res)
-	if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
-		return err
-	}
-	fmt.Print(md)
-	fmt.Printf("\nwrote %s and %s\n", jsonPath, mdPath)
-	return nil
+	fmt.Print(md + "\n")
+	return measure.WriteResult(cfg.out, "sse", res, md)
 }
 
 func kb(b float64) float64 { return float64(int(b/1024*10)) / 10 }

@@ -215,6 +215,24 @@ func WriteJSON(path string, v any) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
+// WriteResult writes res as NAME.json and md as NAME.md under dir (see
+// OutPath) and says where on standard output.
+func WriteResult(dir, name string, res any, md string) error {
+	jsonPath, err := OutPath(dir, name+".json")
+	if err != nil {
+		return err
+	}
+	mdPath, _ := OutPath(dir, name+".md")
+	if err := WriteJSON(jsonPath, res); err != nil {
+		return err
+	}
+	if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s and %s\n", jsonPath, mdPath)
+	return nil
+}
+
 // Table is a markdown table.
 type Table struct {
 	Header []string

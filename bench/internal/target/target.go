@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -46,6 +47,16 @@ type Config struct {
 	LogFile string
 	// Args are extra server flags (e.g. --ring-timeout 60s).
 	Args []string
+}
+
+// AddFlags registers the flags every load tool has for choosing its
+// server: -url, -demo-url, -data-dir, -server-bin and -server-log.
+func (c *Config) AddFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.URL, "url", "", "widget origin of a running server (loopback); default: start one")
+	fs.StringVar(&c.DemoURL, "demo-url", "", "its demo page origin (with -url)")
+	fs.StringVar(&c.DataDir, "data-dir", "", "the server's data directory, where users are seeded (default: a fresh temporary one)")
+	fs.StringVar(&c.Binary, "server-bin", "", "a built widget-server (default: go build ./cmd/widget-server)")
+	fs.StringVar(&c.LogFile, "server-log", "", "file for the server's log")
 }
 
 // Server is a running server under test.
