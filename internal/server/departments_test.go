@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -159,35 +158,9 @@ func TestDepartmentPagerAndCalls(t *testing.T) {
 func TestExternalProviderRefusesDepartment(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	provider := startServer(t, Config{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rpAddr := ln.Addr().String()
-	ln.Close()
-	_, port, _ := net.SplitHostPort(rpAddr)
-	rpURL := "http://localhost:" + port
-
 	// At the provider, desk@elsewhere.test is a user with a password.
-	pdb, err := store.Open(ctx, provider.dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pdb.Close()
-	if err := pdb.PutApp(ctx, identity.App{ClientID: "crm-d", Name: "CRM D", Origins: []string{rpURL},
-		RedirectURIs: []string{rpURL + "/oauth/redirect"}}); err != nil {
-		t.Fatal(err)
-	}
-	pdir := identity.NewDirectory(pdb)
-	pacct, err := pdir.AccountByMainNumber(ctx, identity.DemoMainNumber)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pdir.CreateExtension(ctx, &identity.Extension{AccountID: pacct.ID, Number: "198", Name: "Desk User",
-		Email: "desk@elsewhere.test"}, "secret"); err != nil {
-		t.Fatal(err)
-	}
+	provider, rpAddr := providerFor(t, "crm-d", identity.Extension{Number: "198", Name: "Desk User",
+		Email: "desk@elsewhere.test"}, "secret")
 	// Here it is a department.
 	rpData := filepath.Join(t.TempDir(), "data")
 	rdb, err := store.Open(ctx, rpData)

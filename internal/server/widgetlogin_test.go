@@ -167,13 +167,14 @@ func TestWidgetHostLogin(t *testing.T) {
 	}
 }
 
-// TestExternalProvider points one server at another's authorization server
-// as an OpenID Connect provider: users sign in there and map to extensions
-// here by email; a user with no extension here is refused.
-func TestExternalProvider(t *testing.T) {
-	t.Parallel()
+// providerFor starts a server to be another's OpenID Connect provider and
+// reserves a loopback address for that relying party, so that the provider
+// can register clientID with the relying party's redirect URI. It adds ext,
+// with password, to the provider's demo account, and returns the provider
+// and the relying party's address.
+func providerFor(t *testing.T, clientID string, ext identity.Extension, password string) (*instance, string) {
+	t.Helper()
 	provider := startServer(t, Config{})
-	// Reserve the relying party's port so the provider can list its redirect URI.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -189,19 +190,29 @@ func TestExternalProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.PutApp(ctx, identity.App{ClientID: "crm-b", Name: "CRM B", Origins: []string{rpURL},
+	if err := db.PutApp(ctx, identity.App{ClientID: clientID, Name: "CRM " + clientID, Origins: []string{rpURL},
 		RedirectURIs: []string{rpURL + "/oauth/redirect"}}); err != nil {
 		t.Fatal(err)
 	}
 	dir := identity.NewDirectory(db)
-	acct, err := dir.AccountByMainNumber(ctx, "+16505550100")
+	acct, err := dir.AccountByMainNumber(ctx, identity.DemoMainNumber)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := dir.CreateExtension(ctx, &identity.Extension{AccountID: acct.ID, Number: "199", Name: "Dave Doe",
-		Email: "dave@elsewhere.test", Role: identity.RoleUser, Status: identity.StatusEnabled}, "secret"); err != nil {
+	ext.AccountID = acct.ID
+	if err := dir.CreateExtension(ctx, &ext, password); err != nil {
 		t.Fatal(err)
 	}
+	return provider, rpAddr
+}
+
+// TestExternalProvider points one server at another's authorization server
+// as an OpenID Connect provider: users sign in there and map to extensions
+// here by email; a user with no extension here is refused.
+func TestExternalProvider(t *testing.T) {
+	t.Parallel()
+	provider, rpAddr := providerFor(t, "crm-b", identity.Extension{Number: "199", Name: "Dave Doe",
+		Email: "dave@elsewhere.test", Role: identity.RoleUser, Status: identity.StatusEnabled}, "secret")
 
 	rp := startServer(t, Config{Listen: rpAddr, OIDCIssuer: provider.WidgetURL, OIDCClientID: "crm-b"})
 	if r := do(t, browser(), "GET", rp.WidgetURL+"/oauth/authorize", nil); r.StatusCode != http.StatusNotFound {
