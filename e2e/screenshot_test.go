@@ -68,24 +68,21 @@ func widgetPages(t *testing.T, e *env, dir, suffix string) {
 // size, and fails on an empty one.
 func widgetScreenshot(t *testing.T, e *env, dir, name string) {
 	t.Helper()
-	time.Sleep(300 * time.Millisecond) // let transitions settle
-	png, err := chromedp.Run(within(t, e.ctx, 15*time.Second), chromedp.ScreenshotScale(chromedp.CSS("#rc-widget-adapter-frame"), 2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(png) < 10_000 {
-		t.Fatalf("%s: screenshot of %d bytes looks empty", name, len(png))
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	saveScreenshot(t, e, dir, name, chromedp.ScreenshotScale(chromedp.CSS("#rc-widget-adapter-frame"), 2))
 }
 
 // screenshot saves a PNG of a page, and fails on an empty one.
 func screenshot(t *testing.T, e *env, dir, name string) {
 	t.Helper()
+	saveScreenshot(t, e, dir, name, chromedp.CaptureScreenshot())
+}
+
+// saveScreenshot takes a screenshot with capture once transitions have
+// settled, fails on an empty one, and saves it as dir/name.png.
+func saveScreenshot(t *testing.T, e *env, dir, name string, capture chromedp.Action[[]byte]) {
+	t.Helper()
 	time.Sleep(300 * time.Millisecond) // let transitions settle
-	png, err := chromedp.Run(within(t, e.ctx, 15*time.Second), chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(within(t, e.ctx, 15*time.Second), capture)
 	if err != nil {
 		t.Fatal(err)
 	}
