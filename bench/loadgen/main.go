@@ -375,12 +375,8 @@ func runGateway(ctx context.Context, cfg config, res *Result) error {
 		if srv.Embedded {
 			st.Note = strings.TrimSpace(st.Note + " server embedded: CPU and RSS are the whole process")
 		}
-		if err != nil {
-			r.record(res, st)
+		if stop := r.record(res, st); stop || err != nil {
 			return err
-		}
-		if r.record(res, st) {
-			break
 		}
 	}
 	return nil
@@ -507,12 +503,8 @@ func runRelay(ctx context.Context, cfg config, res *Result) error {
 				st.Established++
 			}
 		}
-		if err != nil {
-			r.record(res, st)
+		if stop := r.record(res, st); stop || err != nil {
 			return err
-		}
-		if r.record(res, st) {
-			break
 		}
 	}
 	return nil
