@@ -922,7 +922,7 @@ func widgetActiveCalls() templ.Component {
 			templ_7745c5c3_Var33 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "<div class=\"calls\" data-signed-in hidden><h1 class=\"calls__title\" id=\"cb-title-calls-active\">Active calls</h1><ul class=\"calls__list\" id=\"cb-calls-list\" aria-labelledby=\"cb-title-calls-active\"></ul><div class=\"calls__empty\" id=\"cb-calls-empty\"><span class=\"empty__icon\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "<div class=\"calls\" data-signed-in hidden><h1 class=\"list-head__title\" id=\"cb-title-calls-active\">Active calls</h1><ul class=\"list\" id=\"cb-calls-list\" aria-labelledby=\"cb-title-calls-active\"></ul><div class=\"calls__empty\" id=\"cb-calls-empty\"><span class=\"empty__icon\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
