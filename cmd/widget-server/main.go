@@ -99,13 +99,20 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	ef.str(&cfg.SMSWebhookURL, "sms-webhook-url", "WIDGET_SMS_WEBHOOK_URL", "", "the SMS provider's webhook: SMS to numbers not served here are POSTed to it, signed")
 	ef.str(&cfg.SMSWebhookSecretFile, "sms-webhook-secret-file", "WIDGET_SMS_WEBHOOK_SECRET_FILE", "", "file with the secret (16 bytes or more) that signs the SMS webhooks both ways")
 	ef.str(&cfg.DebugListen, "debug-addr", "WIDGET_DEBUG_ADDR", "", "loopback address serving pprof and expvar (/debug/pprof/, /debug/vars); empty turns it off")
-	var mediaPort, publicIPs, iceServers, ringTimeout, apiRate, heartbeat string
+	var mediaPort, publicIPs, iceServers, ringTimeout, apiRate, heartbeat, widgetRate, smsRate string
+	var streamCap, deviceCap, deviceCallCap, extensionCallCap string
 	ef.str(&mediaPort, "media-port", "WIDGET_MEDIA_PORT", "50000", "the media gateway's single UDP port (0: any free port)")
 	ef.str(&publicIPs, "public-ip", "WIDGET_PUBLIC_IP", "", "comma-separated public IPs the media gateway advertises (behind 1:1 NAT)")
 	ef.str(&iceServers, "ice-servers", "WIDGET_ICE_SERVERS", "", "comma-separated STUN/TURN URLs handed to browsers")
 	ef.str(&ringTimeout, "ring-timeout", "WIDGET_RING_TIMEOUT", "30s", "how long an unanswered call rings")
 	ef.str(&apiRate, "api-rate-limit", "WIDGET_API_RATE_LIMIT", "60/10s", "platform API requests each extension may make per window, as COUNT/WINDOW")
 	ef.str(&heartbeat, "events-heartbeat", "WIDGET_EVENTS_HEARTBEAT", "15s", "how often an idle event stream sends a heartbeat (the widget reopens a stream silent for twice as long)")
+	ef.str(&widgetRate, "widget-rate-limit", "WIDGET_WIDGET_RATE_LIMIT", "120/10s", "widget requests each session may make per window, as COUNT/WINDOW")
+	ef.str(&smsRate, "sms-rate-limit", "WIDGET_SMS_RATE_LIMIT", "30/1m", "messages each extension may send from the widget per window, as COUNT/WINDOW")
+	ef.str(&streamCap, "max-streams-per-session", "WIDGET_MAX_STREAMS_PER_SESSION", "20", "event streams one widget session may hold open")
+	ef.str(&deviceCap, "max-devices-per-session", "WIDGET_MAX_DEVICES_PER_SESSION", "10", "phones (widget tabs) one session may register")
+	ef.str(&deviceCallCap, "max-calls-per-device", "WIDGET_MAX_CALLS_PER_DEVICE", "4", "calls one phone may carry at once")
+	ef.str(&extensionCallCap, "max-calls-per-extension", "WIDGET_MAX_CALLS_PER_EXTENSION", "20", "calls all phones of one extension may carry at once")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -124,6 +131,26 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	}
 	if cfg.EventsHeartbeat, err = time.ParseDuration(heartbeat); err != nil || cfg.EventsHeartbeat < time.Second || cfg.EventsHeartbeat > 5*time.Minute {
 		return cfg, fmt.Errorf("events heartbeat %q: want a duration from 1s to 5m", heartbeat)
+	}
+	lim := &cfg.Limits
+	if lim.WidgetRequests, lim.WidgetWindow, err = parseRate(widgetRate); err != nil {
+		return cfg, fmt.Errorf("widget rate limit %q: %w", widgetRate, err)
+	}
+	if lim.SMS, lim.SMSWindow, err = parseRate(smsRate); err != nil {
+		return cfg, fmt.Errorf("SMS rate limit %q: %w", smsRate, err)
+	}
+	for _, c := range []struct {
+		dst        *int
+		name, text string
+	}{
+		{&lim.StreamsPerSession, "max-streams-per-session", streamCap},
+		{&lim.DevicesPerSession, "max-devices-per-session", deviceCap},
+		{&lim.CallsPerDevice, "max-calls-per-device", deviceCallCap},
+		{&lim.CallsPerExtension, "max-calls-per-extension", extensionCallCap},
+	} {
+		if *c.dst, err = strconv.Atoi(c.text); err != nil || *c.dst < 1 || *c.dst > 1_000_000 {
+			return cfg, fmt.Errorf("%s %q: want a whole number from 1 to 1000000", c.name, c.text)
+		}
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (commands: apps, accounts, extensions)", fs.Arg(0))

@@ -378,7 +378,7 @@ type widgetTab struct {
 }
 
 // openTab signs the widget in as email (popup flow) and opens its stream.
-func openTab(t *testing.T, srv *instance, email, device string) *widgetTab {
+func openTab(t *testing.T, srv *instance, email string) *widgetTab {
 	t.Helper()
 	iframe, popup := browser(), browser()
 	openWidget(t, iframe, srv)
@@ -386,7 +386,7 @@ func openTab(t *testing.T, srv *instance, email, device string) *widgetTab {
 	if r := widgetPost(t, iframe, srv.WidgetURL, "/widget/login/complete", map[string]string{"callbackUri": callback.String()}); r.StatusCode != http.StatusOK {
 		t.Fatalf("widget sign-in as %s: %d %s", email, r.StatusCode, r.body)
 	}
-	w := &widgetTab{srv: srv, c: iframe, device: device}
+	w := &widgetTab{srv: srv, c: iframe, device: newDevice(t, iframe, srv)}
 	w.listen(t)
 	return w
 }
@@ -397,7 +397,7 @@ func (w *widgetTab) listen(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stream := &http.Client{Jar: w.c.Jar, Transport: w.c.Transport}
-	req, _ := http.NewRequestWithContext(ctx, "GET", w.srv.WidgetURL+"/widget/events?deviceId="+w.device, nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", w.srv.WidgetURL+"/widget/events?clientId=demo&deviceId="+w.device, nil)
 	resp, err := stream.Do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		cancel()
@@ -562,7 +562,7 @@ func TestPresenceAndActiveCalls(t *testing.T) {
 	srv, done := runUntil(t, ctx, Config{DataDir: dataDir, APIRateLimit: 10000})
 	alice, bob := newPlatform(t, srv, "alice@demo.test"), newPlatform(t, srv, "bob@demo.test")
 	bobID := bob.extensionID()
-	aliceTab, bobTab := openTab(t, srv, "alice@demo.test", "alice-tab-1"), openTab(t, srv, "bob@demo.test", "bob-tab-1")
+	aliceTab, bobTab := openTab(t, srv, "alice@demo.test"), openTab(t, srv, "bob@demo.test")
 
 	// A call to the test line that rings until it is hung up.
 	media := newPeer(t)
@@ -621,7 +621,7 @@ func TestPresenceAndActiveCalls(t *testing.T) {
 	if sync["userStatus"] != "Busy" || sync["presenceStatus"] != "Busy" || sync["telephonyStatus"] != "NoCall" {
 		t.Fatalf("syncPresence %v", sync)
 	}
-	st := do(t, bobTab.c, "GET", srv.WidgetURL+"/widget/state", nil, "X-Callbridge", "1").json(t)
+	st := do(t, bobTab.c, "GET", srv.WidgetURL+"/widget/state", nil, "X-Callbridge", "1", "X-Callbridge-Client", "demo").json(t)
 	if pr := st["presence"].(map[string]any); pr["dndStatus"] != "DoNotAcceptAnyCalls" || pr["userStatus"] != "Busy" {
 		t.Fatalf("Bob's widget state %v", st)
 	}

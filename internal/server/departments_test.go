@@ -78,9 +78,9 @@ func TestDepartmentPagerAndCalls(t *testing.T) {
 	}
 
 	// A call to 200 rings bob's and carol's widgets; carol answers.
-	aliceTab := openTab(t, srv, "alice@demo.test", "dept-alice-tab")
-	bobTab := openTab(t, srv, "bob@demo.test", "dept-bob-tab")
-	carolTab := openTab(t, srv, "carol@demo.test", "dept-carol-tab")
+	aliceTab := openTab(t, srv, "alice@demo.test")
+	bobTab := openTab(t, srv, "bob@demo.test")
+	carolTab := openTab(t, srv, "carol@demo.test")
 	media := newPeer(t)
 	call := aliceTab.dial(t, "200", media)
 	session := call["telephonySessionId"]

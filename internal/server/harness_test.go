@@ -153,7 +153,19 @@ func widgetPost(t *testing.T, c *http.Client, base, path string, body any) respo
 	t.Helper()
 	b, _ := json.Marshal(body)
 	return do(t, c, "POST", base+path, strings.NewReader(string(b)),
-		"Content-Type", "application/json", "X-Callbridge", "1", "Origin", base)
+		"Content-Type", "application/json", "X-Callbridge", "1", "X-Callbridge-Client", "demo", "Origin", base)
+}
+
+// newDevice has the server issue a phone device id to the signed-in
+// session of the widget client c, as the widget does for each tab.
+func newDevice(t *testing.T, c *http.Client, srv *instance) string {
+	t.Helper()
+	r := widgetPost(t, c, srv.WidgetURL, "/widget/devices", struct{}{})
+	id, _ := r.json(t)["deviceId"].(string)
+	if r.StatusCode != http.StatusOK || id == "" {
+		t.Fatalf("issue a device: %d %s", r.StatusCode, r.body)
+	}
+	return id
 }
 
 var (

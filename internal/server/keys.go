@@ -1,8 +1,10 @@
 package server
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
@@ -49,6 +51,15 @@ func parseSessionKeys(s string) ([]byte, []byte, error) {
 		return nil, nil, errors.New("session keys must be hex HASHKEY:BLOCKKEY with a hash key of at least 32 bytes and a 32-byte block key")
 	}
 	return hashKey, blockKey, nil
+}
+
+// deriveKey derives a 32-byte key for one purpose from a master key, so one
+// configured secret serves several uses without one use's MAC being valid
+// for another.
+func deriveKey(master []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
 
 // secretFile returns n random bytes kept in the data dir under name,

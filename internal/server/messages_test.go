@@ -158,7 +158,7 @@ func TestSMSBetweenExtensions(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, Config{APIRateLimit: 10000})
 	alice, bob := newPlatform(t, srv, "alice@demo.test"), newPlatform(t, srv, "bob@demo.test")
-	aliceTab, bobTab := openTab(t, srv, "alice@demo.test", "alice-msg-1"), openTab(t, srv, "bob@demo.test", "bob-msg-1")
+	aliceTab, bobTab := openTab(t, srv, "alice@demo.test"), openTab(t, srv, "bob@demo.test")
 
 	sent := sendSMS(t, alice, "(650) 555-0101", "+1 650 555 0102", "Hi Bob")
 	id, _ := sent["id"].(string)
@@ -243,7 +243,7 @@ func TestMessageEventsReplay(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, Config{APIRateLimit: 10000})
 	alice := newPlatform(t, srv, "alice@demo.test")
-	bobTab := openTab(t, srv, "bob@demo.test", "bob-replay-1")
+	bobTab := openTab(t, srv, "bob@demo.test")
 
 	first := openStream(t, bobTab, "")
 	sendSMS(t, alice, aliceNumber, bobNumber, "one")
@@ -285,7 +285,7 @@ type sseStream struct {
 func openStream(t *testing.T, w *widgetTab, lastID string) *sseStream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", w.srv.WidgetURL+"/widget/events", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", w.srv.WidgetURL+"/widget/events?clientId=demo", nil)
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
@@ -594,7 +594,7 @@ func TestInboundSMSWebhook(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, Config{APIRateLimit: 10000, SMSWebhookSecretFile: writeSecret(t, testSecret)})
 	alice, bob := newPlatform(t, srv, "alice@demo.test"), newPlatform(t, srv, "bob@demo.test")
-	bobTab := openTab(t, srv, "bob@demo.test", "bob-inbound-1")
+	bobTab := openTab(t, srv, "bob@demo.test")
 	secret := []byte(testSecret)
 	inbound := func(id, from, to, text string) []byte {
 		b, _ := json.Marshal(messaging.InboundSMS{ID: id, From: from, To: to, Text: text})
@@ -809,14 +809,14 @@ func TestWidgetMessages(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, Config{APIRateLimit: 10000})
 	bob := newPlatform(t, srv, "bob@demo.test")
-	tab := openTab(t, srv, "alice@demo.test", "alice-widget-msg")
+	tab := openTab(t, srv, "alice@demo.test")
 	call := func(method, path string, body any) response {
 		var r io.Reader
 		if body != nil {
 			b, _ := json.Marshal(body)
 			r = bytes.NewReader(b)
 		}
-		return do(t, tab.c, method, srv.WidgetURL+path, r, "Content-Type", "application/json", "X-Callbridge", "1", "Origin", srv.WidgetURL)
+		return do(t, tab.c, method, srv.WidgetURL+path, r, "Content-Type", "application/json", "X-Callbridge", "1", "X-Callbridge-Client", "demo", "Origin", srv.WidgetURL)
 	}
 
 	if r := call("GET", "/widget/messages", nil); r.StatusCode != http.StatusOK || r.body != "{\"records\":[]}\n" {
@@ -875,7 +875,7 @@ func TestWidgetMessages(t *testing.T) {
 	wantAPIError(t, do(t, tab.c, "GET", srv.WidgetURL+"/widget/messages", nil), http.StatusForbidden, "MissingHeader", "")
 	signedOut := browser()
 	openWidget(t, signedOut, srv)
-	wantAPIError(t, do(t, signedOut, "GET", srv.WidgetURL+"/widget/messages", nil, "X-Callbridge", "1"), http.StatusUnauthorized, "NotSignedIn", "")
+	wantAPIError(t, do(t, signedOut, "GET", srv.WidgetURL+"/widget/messages", nil, "X-Callbridge", "1", "X-Callbridge-Client", "demo"), http.StatusUnauthorized, "NotSignedIn", "")
 }
 
 // TestMessageDeliverySurvivesRestart stops the server while the provider

@@ -319,7 +319,7 @@ func TestExpiredTokens(t *testing.T) {
 			t.Fatalf("complete: %d %s", r.StatusCode, r.body)
 		}
 		time.Sleep(7 * time.Second)
-		st := do(t, iframe, "GET", srv.WidgetURL+"/widget/state", nil, "X-Callbridge", "1").json(t)
+		st := do(t, iframe, "GET", srv.WidgetURL+"/widget/state", nil, "X-Callbridge", "1", "X-Callbridge-Client", "demo").json(t)
 		if st["loggedIn"] != false {
 			t.Fatalf("state with expired tokens: %v", st)
 		}

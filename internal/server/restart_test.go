@@ -65,8 +65,8 @@ func TestStopDuringCall(t *testing.T) {
 		t.Fatalf("sign in: %d %s", r.StatusCode, r.body)
 	}
 	// The tab's event stream registers its device with the switch.
-	const device = "restart-test-device-1"
-	req, _ := http.NewRequest("GET", srv.WidgetURL+"/widget/events?deviceId="+device, nil)
+	device := newDevice(t, iframe, srv)
+	req, _ := http.NewRequest("GET", srv.WidgetURL+"/widget/events?clientId=demo&deviceId="+device, nil)
 	stream, err := iframe.Do(req)
 	if err != nil {
 		t.Fatal(err)

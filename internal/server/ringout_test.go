@@ -246,7 +246,7 @@ func TestRingOutFromOwnWidget(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, Config{APIRateLimit: 10000, RingTimeout: time.Minute})
 	bob := newPlatform(t, srv, "bob@demo.test")
-	tab := openTab(t, srv, "bob@demo.test", "bob-ringout-tab-1")
+	tab := openTab(t, srv, "bob@demo.test")
 
 	ro := bob.ringOut(`{"from":{"phoneNumber":"102"},"to":{"phoneNumber":"+15550100"}}`)
 	ring := tab.waitFor(t, "rc-call-ring-notify", isType("rc-call-ring-notify"))
@@ -302,7 +302,7 @@ func TestRingOutFromOwnWidget(t *testing.T) {
 		t.Fatalf("widget RingOut %v", w)
 	}
 	del := func(id string) response {
-		return do(t, tab.c, "DELETE", srv.WidgetURL+path+"/"+id, nil, "X-Callbridge", "1", "Origin", srv.WidgetURL)
+		return do(t, tab.c, "DELETE", srv.WidgetURL+path+"/"+id, nil, "X-Callbridge", "1", "X-Callbridge-Client", "demo", "Origin", srv.WidgetURL)
 	}
 	if r := del(w["id"].(string)); r.StatusCode != http.StatusNoContent {
 		t.Fatalf("widget cancel: %d %s", r.StatusCode, r.body)
@@ -323,7 +323,7 @@ func TestHoldByAPIOnEchoCall(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, Config{APIRateLimit: 10000})
 	alice, carol := newPlatform(t, srv, "alice@demo.test"), newPlatform(t, srv, "carol@demo.test")
-	aliceTab, bobTab := openTab(t, srv, "alice@demo.test", "alice-echo-tab-1"), openTab(t, srv, "bob@demo.test", "bob-echo-tab-1")
+	aliceTab, bobTab := openTab(t, srv, "alice@demo.test"), openTab(t, srv, "bob@demo.test")
 
 	media := newPeer(t)
 	call := aliceTab.dial(t, "+15550101", media)

@@ -62,6 +62,8 @@ type Config struct {
 	// EventsHeartbeat is how often an idle event stream sends a heartbeat
 	// (default 15 s).
 	EventsHeartbeat time.Duration
+	// Limits caps what one widget session, device and extension may use.
+	Limits Limits
 	// SMSWebhookURL receives the SMS for numbers not served here (the SMS
 	// provider); the secret in SMSWebhookSecretFile signs them and
 	// verifies the provider's requests to /webhooks/sms/inbound.
@@ -83,6 +85,20 @@ type Config struct {
 	Logger *slog.Logger
 	// Ready, when set, is called once both listeners accept connections.
 	Ready func(Addrs)
+}
+
+// Limits caps what one widget session, device and extension may use; a
+// zero field takes its default (docs/configuration.md). Past a cap the
+// widget is answered 429 with Retry-After.
+type Limits struct {
+	WidgetRequests    int // per WidgetWindow and session, of /widget/* (default 120 per 10 s)
+	WidgetWindow      time.Duration
+	SMS               int // SMS per SMSWindow and extension sent from the widget (default 30 per minute)
+	SMSWindow         time.Duration
+	StreamsPerSession int // open event streams (default 20)
+	DevicesPerSession int // registered phones (default 10)
+	CallsPerDevice    int // calls whose media one phone carries (default 4)
+	CallsPerExtension int // calls carried by all phones of an extension (default 20)
 }
 
 // Addrs are the URLs a running server answers on.
@@ -179,7 +195,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer gw.Close()
 	bus := telephony.NewBus()
-	sw = telephony.New(telephony.Config{RingTimeout: cfg.RingTimeout, Logger: log}, phoneDirectory{db}, gatewayMedia{gw}, bus, db)
+	sw = telephony.New(telephony.Config{RingTimeout: cfg.RingTimeout, Logger: log,
+		MaxCallsPerDevice: cfg.Limits.CallsPerDevice, MaxCallsPerExtension: cfg.Limits.CallsPerExtension},
+		phoneDirectory{db}, gatewayMedia{gw}, bus, db)
 
 	smsSecret, err := messaging.LoadWebhook(cfg.SMSWebhookURL, cfg.SMSWebhookSecretFile)
 	if err != nil {
@@ -204,11 +222,15 @@ func Run(ctx context.Context, cfg Config) error {
 		PublicURL: publicURL, DemoURL: demoURL,
 		CountryCode: cfg.CountryCode, AreaCode: cfg.AreaCode, ICEServers: gw.ICEServers(),
 		APIRateLimit: cfg.APIRateLimit, APIRateWindow: cfg.APIRateWindow, EventsHeartbeat: cfg.EventsHeartbeat,
+		WidgetRateLimit: cfg.Limits.WidgetRequests, WidgetRateWindow: cfg.Limits.WidgetWindow,
+		SMSRateLimit: cfg.Limits.SMS, SMSRateWindow: cfg.Limits.SMSWindow,
+		MaxStreamsPerSession: cfg.Limits.StreamsPerSession, MaxDevicesPerSession: cfg.Limits.DevicesPerSession,
+		Dev: isLoopback(widgetLn.Addr()),
 	}, web.Deps{
 		Log: log, Apps: db, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(time.Now),
 		Login: login, Sessions: sessions, Switch: sw, Hub: hub,
 		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, CallLog: db, Presences: db,
-		Messages: msgs, Webhooks: hooks,
+		Messages: msgs, Webhooks: hooks, DeviceKey: deriveKey(hashKey, "callbridge device ids v1"),
 	})
 	onMessage = srv.MessageEvent
 	if err := srv.ApplyStoredPresence(ctx); err != nil {

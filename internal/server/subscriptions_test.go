@@ -290,7 +290,7 @@ func TestPresenceWebhooks(t *testing.T) {
 
 	// A call to the echo line: Ringing, CallConnected, NoCall, each with the
 	// call; and the session's changes.
-	tab := openTab(t, srv, "alice@demo.test", "webhook-tab-1")
+	tab := openTab(t, srv, "alice@demo.test")
 	media := newPeer(t)
 	call := tab.dial(t, "+15550101", media)
 	last := avail.seq()

@@ -45,7 +45,7 @@ func TestWidgetPopupLogin(t *testing.T) {
 	iframe, popup := browser(), browser()
 	openWidget(t, iframe, srv)
 
-	st := do(t, iframe, "GET", srv.WidgetURL+"/widget/state", nil, "X-Callbridge", "1").json(t)
+	st := do(t, iframe, "GET", srv.WidgetURL+"/widget/state", nil, "X-Callbridge", "1", "X-Callbridge-Client", "demo").json(t)
 	if st["loggedIn"] != false {
 		t.Fatalf("state before sign-in %v", st)
 	}
@@ -78,7 +78,7 @@ func TestWidgetPopupLogin(t *testing.T) {
 	if r.StatusCode != http.StatusBadRequest || r.json(t)["errorCode"] != "NoLoginInProgress" {
 		t.Fatalf("replayed callback: %d %s", r.StatusCode, r.body)
 	}
-	if st := do(t, iframe, "GET", srv.WidgetURL+"/widget/state", nil, "X-Callbridge", "1").json(t); st["loggedIn"] != true {
+	if st := do(t, iframe, "GET", srv.WidgetURL+"/widget/state", nil, "X-Callbridge", "1", "X-Callbridge-Client", "demo").json(t); st["loggedIn"] != true {
 		t.Fatalf("state after sign-in %v", st)
 	}
 
@@ -87,7 +87,7 @@ func TestWidgetPopupLogin(t *testing.T) {
 	if r.StatusCode != http.StatusOK || r.json(t)["loggedIn"] != false {
 		t.Fatalf("logout: %d %s", r.StatusCode, r.body)
 	}
-	if st := do(t, iframe, "GET", srv.WidgetURL+"/widget/state", nil, "X-Callbridge", "1").json(t); st["loggedIn"] != false {
+	if st := do(t, iframe, "GET", srv.WidgetURL+"/widget/state", nil, "X-Callbridge", "1", "X-Callbridge-Client", "demo").json(t); st["loggedIn"] != false {
 		t.Fatalf("state after sign-out %v", st)
 	}
 }
@@ -134,7 +134,7 @@ func TestWidgetLoginFailures(t *testing.T) {
 	})
 	t.Run("from another origin", func(t *testing.T) {
 		r := do(t, iframe, "POST", srv.WidgetURL+"/widget/login", strings.NewReader(`{}`),
-			"Content-Type", "application/json", "X-Callbridge", "1", "Origin", srv.DemoURL)
+			"Content-Type", "application/json", "X-Callbridge", "1", "X-Callbridge-Client", "demo", "Origin", srv.DemoURL)
 		if r.StatusCode != http.StatusForbidden {
 			t.Fatalf("%d %s", r.StatusCode, r.body)
 		}
@@ -142,7 +142,7 @@ func TestWidgetLoginFailures(t *testing.T) {
 	t.Run("bad body", func(t *testing.T) {
 		for _, body := range []string{`{"mode":"sideways"}`, `{"mode":1}`, `not json`, `{"unknown":true}`} {
 			r := do(t, iframe, "POST", srv.WidgetURL+"/widget/login", strings.NewReader(body),
-				"Content-Type", "application/json", "X-Callbridge", "1")
+				"Content-Type", "application/json", "X-Callbridge", "1", "X-Callbridge-Client", "demo")
 			if r.StatusCode != http.StatusBadRequest || r.json(t)["errorCode"] == nil {
 				t.Errorf("%s: %d %s", body, r.StatusCode, r.body)
 			}

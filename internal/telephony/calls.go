@@ -42,12 +42,19 @@ func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session
 	s.mu.Lock()
 	dev, ok := s.devices[device]
 	closed := s.closed
+	var capErr error
+	if ok {
+		capErr = s.checkCapLocked(device, dev.ExtensionID)
+	}
 	s.mu.Unlock()
 	if closed {
 		return Session{}, "", fmt.Errorf("dial %s: %w", to, ErrClosed)
 	}
 	if !ok {
 		return Session{}, "", fmt.Errorf("dial %s from device %s: %w", to, device, ErrNoDevice)
+	}
+	if capErr != nil {
+		return Session{}, "", fmt.Errorf("dial %s: %w", to, capErr)
 	}
 	from, err := s.dir.Describe(ctx, dev.ExtensionID)
 	if err != nil {
@@ -99,6 +106,11 @@ func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session
 		s.mu.Unlock()
 		s.media.CloseLeg(callerLeg)
 		return Session{}, "", fmt.Errorf("dial %s from device %s: %w", to, device, ErrNoDevice)
+	}
+	if err := s.checkCapLocked(device, dev.ExtensionID); err != nil { // another call began while the leg opened
+		s.mu.Unlock()
+		s.media.CloseLeg(callerLeg)
+		return Session{}, "", fmt.Errorf("dial %s: %w", to, err)
 	}
 	c := s.newCallLocked(dev, callerLeg, from, rt)
 	c.legs = []string{callerLeg}
@@ -232,6 +244,8 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 			err = s.notRingingLocked(c, device)
 		case c.answering != "":
 			err = fmt.Errorf("answer call %s: being answered on device %s: %w", sessionID, c.answering, ErrInvalidState)
+		default:
+			err = s.checkCapLocked(device, s.devices[device].ExtensionID)
 		}
 	}
 	if err != nil {

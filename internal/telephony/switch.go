@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -24,6 +25,11 @@ type Config struct {
 	RingTimeout time.Duration    // an unanswered call ends after this; default 30 s
 	Now         func() time.Time // default time.Now
 	Logger      *slog.Logger     // default slog.Default()
+	// MaxCallsPerDevice and MaxCallsPerExtension cap the calls whose media
+	// one device, and all devices of one extension, carry at once (dialled
+	// or answered); more are refused with ErrTooManyCalls. Defaults 4 and 20.
+	MaxCallsPerDevice    int
+	MaxCallsPerExtension int
 }
 
 // Switch routes calls between extensions' devices and the test lines, keeps
@@ -79,6 +85,12 @@ func New(cfg Config, dir Directory, media Media, bus Bus, log CallLog) *Switch {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxCallsPerDevice <= 0 {
+		cfg.MaxCallsPerDevice = DefaultMaxCallsPerDevice
+	}
+	if cfg.MaxCallsPerExtension <= 0 {
+		cfg.MaxCallsPerExtension = DefaultMaxCallsPerExtension
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -96,14 +108,20 @@ func New(cfg Config, dir Directory, media Media, bus Bus, log CallLog) *Switch {
 }
 
 // RegisterDevice makes a signed-in widget tab reachable: calls to its
-// extension ring it from now on. Registering again is harmless.
-func (s *Switch) RegisterDevice(d Device) {
+// extension ring it from now on. Registering again for the same extension is
+// harmless; an id registered to another extension is refused
+// (ErrDeviceTaken), never taken over.
+func (s *Switch) RegisterDevice(d Device) error {
 	if d.ID == "" {
-		return
+		return fmt.Errorf("register device: empty id: %w", ErrNoDevice)
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.devices[d.ID]; ok && old.ExtensionID != d.ExtensionID {
+		return fmt.Errorf("register device %s for extension %d: %w", d.ID, d.ExtensionID, ErrDeviceTaken)
+	}
 	s.devices[d.ID] = d
-	s.mu.Unlock()
+	return nil
 }
 
 // UnregisterDevice forgets a device: the calls whose media it carries are

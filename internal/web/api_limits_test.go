@@ -27,7 +27,7 @@ func (c *fakeClock) advance(d time.Duration) {
 
 func TestRateLimiter(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	l := newRateLimiter(3, 3*time.Second, clock.Now) // one token a second
+	l := newRateLimiter[int64](3, 3*time.Second, clock.Now) // one token a second
 	for i, want := range []int{2, 1, 0} {
 		if remaining, _, ok := l.take(1); !ok || remaining != want {
 			t.Fatalf("request %d: ok %v, remaining %d, want %d", i+1, ok, remaining, want)

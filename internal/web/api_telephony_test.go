@@ -148,6 +148,7 @@ func (api *telephonyAPI) do(method, path, body, email string) *httptest.Response
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Test-Caller", email)
 	req.Header.Set(widgetHeader, "1")
+	req.Header.Set(clientHeader, "demo")
 	rec := httptest.NewRecorder()
 	api.handler.ServeHTTP(rec, req)
 	return rec

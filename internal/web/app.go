@@ -27,6 +27,8 @@ type widgetConfig struct {
 	Features       identity.Features `json:"features"`
 	Region         region            `json:"region"`
 	EventsURL      string            `json:"eventsUrl"`
+	DeviceID       string            `json:"deviceId,omitempty"`  // this tab's phone, when signed in
+	TestHooks      bool              `json:"testHooks,omitempty"` // development only: window.cbEvents, cbPhone
 	Session        sessionState      `json:"session"`
 	ICEServers     []iceServer       `json:"iceServers"`
 }
@@ -66,13 +68,24 @@ func (s *Server) app(c echo.Context) error {
 			hostOrigin, _ = identity.CanonicalOrigin(o)
 		}
 	}
-	w, err := s.widgetSession(c)
-	if err != nil {
-		return err
+	w := s.cookie(c.Request())
+	changed := !w.live()
+	if changed {
+		w.renew(randomID(), false)
 	}
 	if w.host() != hostOrigin || w.app() != app.ClientID {
+		// A sign-in belongs to the app and host page it was made for: the
+		// widget of another app or site starts signed out.
+		if w.signedIn() {
+			if err := s.signOut(c.Request().Context(), w); err != nil {
+				return err
+			}
+		}
 		w.setHost(hostOrigin)
 		w.setApp(app.ClientID)
+		changed = true
+	}
+	if changed {
 		if err := s.saveCookie(c, w); err != nil {
 			return err
 		}
@@ -103,6 +116,10 @@ func (s *Server) app(c echo.Context) error {
 		EventsURL:      "/widget/events",
 		Session:        session,
 		ICEServers:     []iceServer{},
+		TestHooks:      s.cfg.Dev,
+	}
+	if session.LoggedIn {
+		cfg.DeviceID = s.newDeviceID(w.sid())
 	}
 	for _, u := range s.cfg.ICEServers {
 		cfg.ICEServers = append(cfg.ICEServers, iceServer{URLs: []string{u}})

@@ -16,7 +16,7 @@ import (
 // Switch is what the widget's call endpoints and the platform API's RingOut
 // and call control need of the telephony switch.
 type Switch interface {
-	RegisterDevice(d telephony.Device)
+	RegisterDevice(d telephony.Device) error
 	UnregisterDevice(id string)
 	Dial(ctx context.Context, device, to, offerSDP string) (telephony.Session, string, error)
 	Answer(ctx context.Context, device, sessionID, offerSDP string) (telephony.Session, string, error)
@@ -49,7 +49,8 @@ func (s *Server) callRoutes(e *echo.Echo) {
 }
 
 // signedInDevice returns the signed-in session of the request and checks that
-// the device id is well formed.
+// the device was issued to it: a device of another session is refused (403)
+// before the switch hears of the request.
 func (s *Server) signedInDevice(c echo.Context, device string) (oauth.Session, error) {
 	w := s.cookie(c.Request())
 	if !w.live() || !w.signedIn() {
@@ -62,8 +63,8 @@ func (s *Server) signedInDevice(c echo.Context, device string) (oauth.Session, e
 	if err != nil {
 		return oauth.Session{}, err
 	}
-	if !deviceIDPattern.MatchString(device) {
-		return oauth.Session{}, &Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Message: "deviceId is missing or malformed"}
+	if err := s.checkDevice(w.sid(), device); err != nil {
+		return oauth.Session{}, err
 	}
 	return sess, nil
 }
@@ -190,6 +191,8 @@ func callError(err error) error {
 		return &Error{Status: http.StatusForbidden, Code: "NotYourCall", Message: "this call is not on this device", Err: err}
 	case errors.Is(err, telephony.ErrNoDevice):
 		return &Error{Status: http.StatusConflict, Code: "NoDevice", Message: "this tab's phone is not connected: reload the widget", Err: err}
+	case errors.Is(err, telephony.ErrTooManyCalls):
+		return &Error{Status: http.StatusTooManyRequests, Code: "TooManyCalls", Message: "this phone or user already has as many calls as allowed: end one first", RetryAfter: capRetryAfter, Err: err}
 	case errors.Is(err, telephony.ErrBadNumber):
 		return &Error{Status: http.StatusBadRequest, Code: "InvalidNumber", Message: "that is not a number that can be dialled", Err: err}
 	}

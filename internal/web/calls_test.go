@@ -16,8 +16,8 @@ import (
 // alone.
 type stubSwitch struct{}
 
-func (stubSwitch) RegisterDevice(telephony.Device) {}
-func (stubSwitch) UnregisterDevice(string)         {}
+func (stubSwitch) RegisterDevice(telephony.Device) error { return nil }
+func (stubSwitch) UnregisterDevice(string)               {}
 func (stubSwitch) Dial(_ context.Context, device, to, sdp string) (telephony.Session, string, error) {
 	if _, err := telephony.Normalize(to, "US"); err != nil {
 		return telephony.Session{}, "", telephony.ErrBadNumber
@@ -58,6 +58,7 @@ func FuzzCallRequests(f *testing.F) {
 		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set(widgetHeader, "1")
+		req.Header.Set(clientHeader, "demo")
 		rec := httptest.NewRecorder()
 		env.srv.Widget().ServeHTTP(rec, req)
 		if rec.Code >= 500 {

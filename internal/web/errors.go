@@ -20,6 +20,8 @@ type Error struct {
 	Message string
 	Param   string
 	Err     error
+	// RetryAfter, when set, is sent as the Retry-After header (seconds).
+	RetryAfter string
 }
 
 // invalidParam is the 400 answer to a request parameter with a bad value.
@@ -72,9 +74,8 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if e.Code == storageUnavailable {
 			c.Response().Header().Set("Retry-After", storageRetryAfter)
 		}
-		if c.Request().Method == http.MethodHead {
-			c.NoContent(e.Status)
-			return
+		if e.RetryAfter != "" {
+			c.Response().Header().Set("Retry-After", e.RetryAfter)
 		}
 		c.JSON(e.Status, errorBody{ErrorCode: e.Code, Message: e.Message,
 			Errors: []errorDetail{{ErrorCode: e.Code, Message: e.Message, ParameterName: e.Param}}})

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -28,28 +26,52 @@ func extensionGroup(ext int64) string { return "ext:" + strconv.FormatInt(ext, 1
 // names its device (?deviceId=): the switch rings it while its stream is open.
 func (s *Server) events(c echo.Context) error {
 	ctx := c.Request().Context()
+	// An event stream is the widget's own: a page of another site must not
+	// open it with the user's cookie (where the browser says who asks).
+	if site := c.Request().Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		return &Error{Status: http.StatusForbidden, Code: "ForeignOrigin", Message: "event streams are opened by the widget's own page only"}
+	}
 	w := s.cookie(c.Request())
 	if !w.live() {
 		return &Error{Status: http.StatusUnauthorized, Code: "NoSession", Message: "open the widget page first: this stream belongs to a widget session"}
 	}
+	if err := s.checkClient(w, c.QueryParam("clientId")); err != nil {
+		return err
+	}
+	if isHead(c) { // what a stream would answer, without opening one
+		c.Response().Header().Set(echo.HeaderContentType, "text/event-stream")
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+		return c.NoContent(http.StatusOK)
+	}
+	if err := s.devices.openStream(w.sid()); err != nil {
+		return err
+	}
+	closed := func() { s.devices.closeStream(w.sid()) }
 	group := sessionGroup(w.sid())
 	forceResync := false
-	var detach func()
 	if w.signedIn() {
 		sess, err := s.Sessions.Get(ctx, w.sid())
 		switch {
 		case err == nil:
 			group = extensionGroup(sess.ExtensionID)
 			if device := c.QueryParam("deviceId"); device != "" && s.Switch != nil {
-				if !deviceIDPattern.MatchString(device) {
-					return &Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Message: "deviceId is malformed"}
+				err := s.checkDevice(w.sid(), device)
+				if err == nil {
+					err = s.devices.attach(s.Switch, w.sid(), telephony.Device{ID: device, ExtensionID: sess.ExtensionID})
 				}
-				s.devices.attach(s.Switch, telephony.Device{ID: device, ExtensionID: sess.ExtensionID})
-				detach = func() { s.devices.detach(s.Switch, device) }
+				if err != nil {
+					closed()
+					return err
+				}
+				closed = func() {
+					s.devices.detach(s.Switch, device)
+					s.devices.closeStream(w.sid())
+				}
 			}
 		case errors.Is(err, oauth.ErrSessionEnded):
 			forceResync = true // the widget reloads its state and finds itself signed out
 		default:
+			closed()
 			return err
 		}
 	}
@@ -64,14 +86,12 @@ func (s *Server) events(c echo.Context) error {
 	}
 	sub, replay, resync, err := s.Hub.Subscribe(group, last)
 	if err != nil {
-		if detach != nil {
-			detach()
-		}
+		closed()
 		return &Error{Status: http.StatusServiceUnavailable, Code: "ShuttingDown", Message: "the server is shutting down; reconnect shortly", Err: err}
 	}
 	// The stream may outlive this handler (it takes the connection over);
 	// the device stays registered until the stream ends.
-	return bridge.Stream(ctx, c.Response(), sub, replay, resync || forceResync, s.stream, detach)
+	return bridge.Stream(ctx, c.Response(), sub, replay, resync || forceResync, s.stream, closed)
 }
 
 // CallEvent hands one switch event to the widgets of its extension, as the
@@ -91,49 +111,4 @@ func (s *Server) CallEvent(ev telephony.Event) {
 	for _, env := range envs {
 		s.subscriberEvent(ev, env)
 	}
-}
-
-// deviceGrace keeps a device registered this long after its stream closed,
-// so a reconnecting stream does not hang up its calls.
-const deviceGrace = 15 * time.Second
-
-// devices counts the open streams of each device and unregisters a device
-// from the switch only when it has had none for deviceGrace.
-type devices struct {
-	mu      sync.Mutex
-	streams map[string]int
-	timers  map[string]*time.Timer
-}
-
-func (d *devices) attach(sw Switch, dev telephony.Device) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.streams == nil {
-		d.streams, d.timers = map[string]int{}, map[string]*time.Timer{}
-	}
-	if t := d.timers[dev.ID]; t != nil {
-		t.Stop()
-		delete(d.timers, dev.ID)
-	}
-	d.streams[dev.ID]++
-	sw.RegisterDevice(dev)
-}
-
-func (d *devices) detach(sw Switch, id string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.streams[id]--; d.streams[id] > 0 {
-		return
-	}
-	delete(d.streams, id)
-	d.timers[id] = time.AfterFunc(deviceGrace, func() {
-		d.mu.Lock()
-		if d.streams[id] > 0 {
-			d.mu.Unlock()
-			return
-		}
-		delete(d.timers, id)
-		d.mu.Unlock()
-		sw.UnregisterDevice(id)
-	})
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -20,6 +21,7 @@ const widgetHeader = "X-Callbridge"
 
 func (s *Server) loginRoutes(e *echo.Echo) {
 	g := e.Group("/widget", s.sameOrigin)
+	g.POST("/devices", s.issueDevice)
 	g.GET("/state", s.getState)
 	g.POST("/login", s.loginStart)
 	g.POST("/login/complete", s.loginComplete)
@@ -27,7 +29,10 @@ func (s *Server) loginRoutes(e *echo.Echo) {
 }
 
 // sameOrigin admits only the widget's own scripts: the custom header on every
-// request and, when the browser names one, this server's origin.
+// request (a cross-origin page cannot send it without a preflight we never
+// grant), and an Origin, where the browser sends one, equal to ours. The
+// page also names its app (X-Callbridge-Client), which must be the app the
+// session belongs to, and each session has a request budget.
 func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
@@ -36,6 +41,17 @@ func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if o := r.Header.Get("Origin"); o != "" && o != s.cfg.PublicURL {
 			return &Error{Status: http.StatusForbidden, Code: "ForeignOrigin", Message: "requests from other origins are refused"}
+		}
+		w := s.cookie(r)
+		if err := s.checkClient(w, r.Header.Get(clientHeader)); err != nil {
+			return err
+		}
+		key := "ip:" + c.RealIP()
+		if w.live() {
+			key = w.sid()
+		}
+		if err := limitRate(c, s.widgetLimit, key); err != nil {
+			return err
 		}
 		return next(c)
 	}
@@ -187,6 +203,23 @@ func (s *Server) logout(c echo.Context) error {
 	if !w.live() {
 		return errNoSession
 	}
+	if err := s.signOut(ctx, w); err != nil {
+		return err
+	}
+	if err := s.saveCookie(c, w); err != nil {
+		return err
+	}
+	st, err := s.state(c, w)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+// signOut ends the cookie's signed-in session, if any, and gives the cookie
+// a new anonymous session id; the caller saves the cookie. Other tabs on the
+// old id are told to reload their state.
+func (s *Server) signOut(ctx context.Context, w widgetCookie) error {
 	old := w.sid()
 	var ext int64
 	if w.signedIn() {
@@ -199,15 +232,8 @@ func (s *Server) logout(c echo.Context) error {
 	}
 	w.clearFlow()
 	w.renew(randomID(), false)
-	if err := s.saveCookie(c, w); err != nil {
-		return err
-	}
 	s.resync(old, ext)
-	st, err := s.state(c, w)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, st)
+	return nil
 }
 
 // bindJSON decodes a JSON body; an empty body is an empty object.

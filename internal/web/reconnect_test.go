@@ -56,9 +56,9 @@ func TestEventsSurviveReconnects(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		// Every other stream is opened anew with ?lastEventId=, as the widget
 		// does after a silent stream; the others reconnect as EventSource does.
-		target := env.widget.URL + "/widget/events"
+		target := env.widget.URL + "/widget/events?clientId=demo"
 		if cuts%2 == 1 {
-			target += "?lastEventId=" + url.QueryEscape(lastID)
+			target += "&lastEventId=" + url.QueryEscape(lastID)
 		}
 		r, _ := http.NewRequestWithContext(ctx, "GET", target, nil)
 		r.Header.Set("Cookie", cookie)

@@ -6,6 +6,7 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -38,6 +39,22 @@ type Config struct {
 	// EventsHeartbeat is how often an idle event stream sends a heartbeat
 	// (default 15 s); the widget reopens a stream silent for twice as long.
 	EventsHeartbeat time.Duration
+	// WidgetRateLimit requests per WidgetRateWindow are what each widget
+	// session may make of /widget/* (default 120 per 10 s); more are
+	// answered 429 with Retry-After.
+	WidgetRateLimit  int
+	WidgetRateWindow time.Duration
+	// SMSRateLimit messages per SMSRateWindow are what each extension may
+	// send from the widget (default 30 per minute).
+	SMSRateLimit  int
+	SMSRateWindow time.Duration
+	// MaxStreamsPerSession and MaxDevicesPerSession cap the event streams
+	// and phone devices one widget session holds open (defaults 20 and 10).
+	MaxStreamsPerSession int
+	MaxDevicesPerSession int
+	// Dev is development mode: the widget page turns on the hooks the
+	// browser tests use.
+	Dev bool
 }
 
 // Deps are the parts the handlers use.
@@ -57,6 +74,9 @@ type Deps struct {
 	Presences  PresenceStore // nil: presence cannot be set
 	Messages   Messages      // nil: messaging is off
 	Webhooks   Subscriptions // nil: webhook subscriptions are off
+	// DeviceKey signs the device ids issued to sessions (32 bytes or more);
+	// nil: a random key, so ids last as long as the process.
+	DeviceKey []byte
 }
 
 // Server holds the handlers' dependencies.
@@ -68,7 +88,10 @@ type Server struct {
 	devices devices
 	calls   *bridge.CallMapper
 
-	limiter      *rateLimiter  // of the platform API, per extension
+	limiter      *rateLimiter[int64]  // of the platform API, per extension
+	widgetLimit  *rateLimiter[string] // of /widget/*, per session
+	smsLimit     *rateLimiter[int64]  // of SMS sent from the widget, per extension
+	deviceKey    []byte
 	userPresence presenceCache // what users set of their presence
 	draining     atomic.Bool   // the server is shutting down
 }
@@ -81,9 +104,30 @@ func NewServer(cfg Config, deps Deps) *Server {
 	if cfg.APIRateWindow <= 0 {
 		cfg.APIRateWindow = DefaultAPIRateWindow
 	}
+	if cfg.WidgetRateLimit <= 0 || cfg.WidgetRateWindow <= 0 {
+		cfg.WidgetRateLimit, cfg.WidgetRateWindow = DefaultWidgetRateLimit, DefaultWidgetRateWindow
+	}
+	if cfg.SMSRateLimit <= 0 || cfg.SMSRateWindow <= 0 {
+		cfg.SMSRateLimit, cfg.SMSRateWindow = DefaultSMSRateLimit, DefaultSMSRateWindow
+	}
+	if cfg.MaxStreamsPerSession <= 0 {
+		cfg.MaxStreamsPerSession = DefaultMaxStreamsPerSession
+	}
+	if cfg.MaxDevicesPerSession <= 0 {
+		cfg.MaxDevicesPerSession = DefaultMaxDevicesPerSession
+	}
+	key := deps.DeviceKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		rand.Read(key)
+	}
 	return &Server{Deps: deps, cfg: cfg, log: deps.Log, calls: bridge.NewCallMapper(),
-		stream:  bridge.StreamConfig{Heartbeat: cfg.EventsHeartbeat},
-		limiter: newRateLimiter(cfg.APIRateLimit, cfg.APIRateWindow, time.Now)}
+		stream:      bridge.StreamConfig{Heartbeat: cfg.EventsHeartbeat},
+		limiter:     newRateLimiter[int64](cfg.APIRateLimit, cfg.APIRateWindow, time.Now),
+		widgetLimit: newRateLimiter[string](cfg.WidgetRateLimit, cfg.WidgetRateWindow, time.Now),
+		smsLimit:    newRateLimiter[int64](cfg.SMSRateLimit, cfg.SMSRateWindow, time.Now),
+		devices:     devices{maxStreams: cfg.MaxStreamsPerSession, maxDevices: cfg.MaxDevicesPerSession},
+		deviceKey:   key}
 }
 
 // maxBody bounds every request body of the widget origin.
@@ -94,6 +138,8 @@ func (s *Server) newEcho() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(s.log)
+	e.Pre(headAsGet)
+	e.Use(headRouted)
 	e.Use(middleware.RequestID())
 	e.Use(s.recoverPanics)
 	e.Use(s.logRequests)

@@ -95,17 +95,6 @@ func (s *Server) saveCookie(c echo.Context, w widgetCookie) error {
 	return nil
 }
 
-// widgetSession returns the request's session cookie, starting a new
-// anonymous session when there is none or it expired.
-func (s *Server) widgetSession(c echo.Context) (widgetCookie, error) {
-	w := s.cookie(c.Request())
-	if w.live() {
-		return w, nil
-	}
-	w.renew(randomID(), false)
-	return w, s.saveCookie(c, w)
-}
-
 // existingSession returns the session id without creating one.
 func (s *Server) existingSession(r *http.Request) (string, bool) {
 	w := s.cookie(r)
@@ -116,4 +105,20 @@ func randomID() string {
 	b := make([]byte, 24)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// clientHeader names the app of the widget page a request comes from; the
+// event stream, which cannot send headers, names it in ?clientId=.
+const clientHeader = "X-Callbridge-Client"
+
+// checkClient refuses a request from a widget page of another app than the
+// one the session was opened for.
+func (s *Server) checkClient(w widgetCookie, clientID string) error {
+	if clientID == "" {
+		return &Error{Status: http.StatusForbidden, Code: "MissingHeader", Message: "widget requests must name their app in the " + clientHeader + " header"}
+	}
+	if w.live() && clientID != w.app() {
+		return &Error{Status: http.StatusForbidden, Code: "AppMismatch", Message: "this widget page belongs to another app than the session: reload the widget"}
+	}
+	return nil
 }

@@ -84,6 +84,10 @@ func (s *Server) signedInState(app identity.App, acct identity.Account, ext iden
 	}
 }
 
+// errOtherApp: the signed-in session was made for another app than the
+// widget page's.
+var errOtherApp = errors.New("session of another app")
+
 // state returns the session's state. A signed-in session that ended on the
 // server (timeout, refused refresh, revoked) turns the cookie anonymous again.
 func (s *Server) state(c echo.Context, w widgetCookie) (sessionState, error) {
@@ -96,6 +100,12 @@ func (s *Server) state(c echo.Context, w widgetCookie) (sessionState, error) {
 		return s.signedOutState(app), nil
 	}
 	st, err := s.signedIn(ctx, app, w.sid())
+	if errors.Is(err, errOtherApp) {
+		if err := s.signOut(ctx, w); err != nil {
+			return sessionState{}, err
+		}
+		return s.signedOutState(app), s.saveCookie(c, w)
+	}
 	if errors.Is(err, oauth.ErrSessionEnded) || errors.Is(err, identity.ErrNotFound) {
 		w.renew(randomID(), false)
 		return s.signedOutState(app), s.saveCookie(c, w)
@@ -107,6 +117,9 @@ func (s *Server) signedIn(ctx context.Context, app identity.App, sid string) (se
 	sess, err := s.Sessions.Get(ctx, sid)
 	if err != nil {
 		return sessionState{}, err
+	}
+	if sess.ClientID != app.ClientID {
+		return sessionState{}, errOtherApp
 	}
 	acct, ext, err := s.Directory.ExtensionWithAccount(ctx, sess.ExtensionID)
 	if err != nil {

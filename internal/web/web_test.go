@@ -241,7 +241,7 @@ func TestErrorsAreJSON(t *testing.T) {
 // stream, publishes to the session's group and reads the event back.
 func TestEventsStream(t *testing.T) {
 	env := newTestEnv(t)
-	resp, body := get(t, nil, env.widget.URL+"/widget/events")
+	resp, body := get(t, nil, env.widget.URL+"/widget/events?clientId=demo")
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "NoSession") {
 		t.Fatalf("without session: %d %s", resp.StatusCode, body)
 	}
@@ -253,7 +253,7 @@ func TestEventsStream(t *testing.T) {
 			cookie = c.Name + "=" + c.Value
 		}
 	}
-	req, _ := http.NewRequest("GET", env.widget.URL+"/widget/events", nil)
+	req, _ := http.NewRequest("GET", env.widget.URL+"/widget/events?clientId=demo", nil)
 	req.Header.Set("Cookie", cookie)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -125,6 +125,7 @@ func (h *historyEnv) widgetRequest(t *testing.T, user, method, path, body string
 	req, _ := http.NewRequest(method, h.widget.URL+path, r)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(widgetHeader, "1")
+	req.Header.Set(clientHeader, "demo")
 	req.Header.Set("Origin", "http://localhost:8080")
 	if user != "" {
 		req.Header.Set("Cookie", h.cookies[user])
@@ -340,6 +341,7 @@ func FuzzWidgetHistoryRequests(f *testing.F) {
 		} {
 			r.Header.Set("Content-Type", "application/json")
 			r.Header.Set(widgetHeader, "1")
+			r.Header.Set(clientHeader, "demo")
 			r.Header.Set("Cookie", h.cookies["alice"])
 			rec := httptest.NewRecorder()
 			handler.ServeHTTP(rec, r)

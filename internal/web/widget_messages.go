@@ -110,6 +110,11 @@ func (s *Server) widgetSendMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Each extension sends at most SMSRateLimit messages per window from
+	// the widget, whatever its tabs and sessions.
+	if err := limitRate(c, s.smsLimit, ext.ID); err != nil {
+		return err
+	}
 	return s.sendWidgetMessage(c, acct, ext)
 }
 

@@ -25,12 +25,15 @@ const CONNECTION_LABELS = {
 // another site cannot add a custom header without a preflight, which the
 // server refuses, so the header proves the request comes from the widget.
 const ENDPOINTS = {
+  devices: '/widget/devices',
   login: '/widget/login',
   completeLogin: '/widget/login/complete',
   logout: '/widget/logout',
   state: '/widget/state',
 };
-const REQUEST_HEADERS = { 'Content-Type': 'application/json', 'X-Callbridge': '1' };
+// X-Callbridge-Client names the page's app: the server refuses a request of
+// a page whose app is not the session's.
+const requestHeaders = { 'Content-Type': 'application/json', 'X-Callbridge': '1', 'X-Callbridge-Client': '' };
 const REQUEST_TIMEOUT_MS = 15_000;
 // Until the stream's first heartbeat says otherwise: twice the server's
 // default heartbeat interval (15 s) and a second.
@@ -73,10 +76,10 @@ function readConfig() {
   return JSON.parse(byId('cb-config').textContent);
 }
 
-// newDeviceId names this tab as a phone device. Pages served without TLS
-// (other than localhost) lack crypto.randomUUID; the fallback makes the same
-// random version-4 UUID.
-function newDeviceId() {
+// newTabId names this tab among the widget's tabs of this browser. Pages
+// served without TLS (other than localhost) lack crypto.randomUUID; the
+// fallback makes the same random version-4 UUID.
+function newTabId() {
   if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   bytes[6] = (bytes[6] & 0x0f) | 0x40;
@@ -94,12 +97,12 @@ const ACTIVE_TAB_KEY = 'cb-active-tab';
 // trackActiveTab remembers, in this origin's storage (shared by the tabs of
 // the same host site), which tab was shown or used last. Without the flag
 // every tab counts as active.
-function trackActiveTab(enabled, deviceId) {
+function trackActiveTab(enabled, tabId) {
   if (!enabled) return { isActive: () => true };
   const claim = () => {
     if (document.visibilityState !== 'visible') return;
     try {
-      localStorage.setItem(ACTIVE_TAB_KEY, deviceId);
+      localStorage.setItem(ACTIVE_TAB_KEY, tabId);
     } catch {
       // storage refused: every tab relays, as without the flag
     }
@@ -112,7 +115,7 @@ function trackActiveTab(enabled, deviceId) {
     isActive() {
       try {
         const active = localStorage.getItem(ACTIVE_TAB_KEY);
-        return active === null || active === deviceId;
+        return active === null || active === tabId;
       } catch {
         return true;
       }
@@ -120,12 +123,14 @@ function trackActiveTab(enabled, deviceId) {
   };
 }
 
-// eventsUrlFor is the event stream of this tab: the server registers the
-// device with its phone system while the stream is open.
-function eventsUrlFor(eventsUrl, deviceId) {
+// eventsUrlFor is the event stream of this tab, for the page's app: the
+// server registers the device (when signed in) with its phone system while
+// the stream is open.
+function eventsUrlFor(eventsUrl, clientId, deviceId) {
   if (!eventsUrl) return '';
   const url = new URL(eventsUrl, window.location.href);
-  url.searchParams.set('deviceId', deviceId);
+  url.searchParams.set('clientId', clientId);
+  if (deviceId) url.searchParams.set('deviceId', deviceId);
   return url.href;
 }
 
@@ -166,7 +171,7 @@ async function request(method, url, body) {
     response = await fetch(url, {
       method,
       credentials: 'same-origin',
-      headers: REQUEST_HEADERS,
+      headers: requestHeaders,
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
@@ -202,6 +207,7 @@ function changingSession(promise) {
 }
 
 const server = {
+  newDevice: () => request('POST', ENDPOINTS.devices, {}),
   startLogin: (mode) => request('POST', ENDPOINTS.login, { mode }),
   completeLogin: (callbackUri) => changingSession(request('POST', ENDPOINTS.completeLogin, { callbackUri })),
   logout: () => changingSession(request('POST', ENDPOINTS.logout, {})),
@@ -554,8 +560,11 @@ function parseServerEvent(data) {
 // twice that and a second is closed and opened anew, with the id of the last
 // event received, so the server replays what the silence lost.
 // reconnect() opens a fresh stream, which the session cookie of the moment
-// selects (the server moves a session to a new id at sign-in and sign-out).
-function connectEvents(url, { onStatus, onLink, onEvent }) {
+// selects (the server moves a session to a new id at sign-in and sign-out),
+// at urlFor()'s address of the moment. A stream the server refused (it
+// names a device of an ended session, or a cap is reached) is closed for
+// good: onClosed is told, and decides when to reconnect.
+function connectEvents(urlFor, { onStatus, onLink, onEvent, onClosed }) {
   let source = null;
   let lastEventId = '';
   let silenceMs = DEFAULT_STREAM_SILENCE_MS;
@@ -575,6 +584,7 @@ function connectEvents(url, { onStatus, onLink, onEvent }) {
     source?.close();
     clearTimeout(watchdog);
     if (!resume) lastEventId = ''; // another session's stream: its ids mean nothing here
+    const url = urlFor();
     if (!url) {
       onStatus('offline');
       onLink('disconnected');
@@ -596,8 +606,10 @@ function connectEvents(url, { onStatus, onLink, onEvent }) {
     });
     current.addEventListener('error', () => {
       if (current !== source) return;
-      onStatus(current.readyState === EventSource.CLOSED ? 'offline' : 'connecting');
+      const closed = current.readyState === EventSource.CLOSED;
+      onStatus(closed ? 'offline' : 'connecting');
       onLink('disconnected');
+      if (closed) onClosed();
     });
     current.addEventListener('heartbeat', (message) => {
       if (current !== source) return;
@@ -643,8 +655,11 @@ function start() {
   applyTheme(config.flags?.theme);
   addStylesheet(config.flags?.stylesUri);
 
-  const deviceId = newDeviceId();
-  const activeTab = trackActiveTab(config.flags?.disableInactiveTabCallEvent === true, deviceId);
+  requestHeaders['X-Callbridge-Client'] = asString(config.clientId);
+  // This tab's phone: an id the server issues to the signed-in session,
+  // renewed whenever the session changes ('' while signed out).
+  let deviceId = asString(config.deviceId);
+  const activeTab = trackActiveTab(config.flags?.disableInactiveTabCallEvent === true, newTabId());
   const firstSession = bootSession(config);
   // loggedIn repeats session.loggedIn for the bridge: commands wait on it,
   // and a new call on dialerReady, or on dialerProblem saying why the phone
@@ -700,7 +715,36 @@ function start() {
       setLogin({ note: byUser ? '' : TEXT.signedOut });
       navigate('/login');
     }
-    if (byUser || !sameUser(previous, session)) events.reconnect();
+    if (byUser || !sameUser(previous, session)) renewStream();
+  }
+
+  // renewStream takes a device id for the session of the moment, then opens
+  // the event stream anew with it.
+  let renewing = null;
+  function renewStream() {
+    renewing ??= (async () => {
+      try {
+        deviceId = store.get().session.loggedIn ? asString((await server.newDevice()).deviceId) : '';
+      } catch (err) {
+        deviceId = '';
+        if (err.code === 'NotSignedIn') refreshSession();
+        else console.warn(LOG_PREFIX, `could not register this tab's phone: ${err.message}`);
+      } finally {
+        renewing = null;
+      }
+      events.reconnect();
+    })();
+    return renewing;
+  }
+
+  // A stream the server refused is tried again after a pause that grows
+  // to half a minute, with a new device id when signed in.
+  let retryMs = 1000;
+  let retryTimer = 0;
+  function streamClosed() {
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(() => renewStream(), retryMs);
+    retryMs = Math.min(retryMs * 2, 30_000);
   }
 
   function refreshSession() {
@@ -783,7 +827,7 @@ function start() {
   // the phone asks for permission to notify.
   const phone = createPhone({
     config,
-    deviceId,
+    device: () => deviceId,
     store,
     request,
     navigate,
@@ -807,10 +851,14 @@ function start() {
   });
   const messages = createMessages({ store, request, showPage, showAlert });
 
-  const events = connectEvents(eventsUrlFor(config.eventsUrl, deviceId), {
-    onStatus: (connection) => store.update({ connection }),
+  const events = connectEvents(() => eventsUrlFor(config.eventsUrl, asString(config.clientId), deviceId), {
+    onStatus: (connection) => {
+      if (connection === 'connected') retryMs = 1000;
+      store.update({ connection });
+    },
     onLink: phone.linkChanged,
     onEvent: receive,
+    onClosed: streamClosed,
   });
 
   // receive takes one event of the server's stream.
@@ -836,12 +884,15 @@ function start() {
 
   // The hook tests use to hand the widget an event of the stream again, as
   // a replay after a reconnect may: receive(data) takes the event's data.
-  window.cbEvents = Object.freeze({
-    receive: (data) => {
-      const event = parseServerEvent(data);
-      if (event) receive(event);
-    },
-  });
+  // Only a development server turns it on.
+  if (config.testHooks === true) {
+    window.cbEvents = Object.freeze({
+      receive: (data) => {
+        const event = parseServerEvent(data);
+        if (event) receive(event);
+      },
+    });
+  }
 }
 
 start();

@@ -278,7 +278,8 @@ function createRingtone() {
 
 // createPhone starts the web phone.
 //   config:    the widget's boot configuration (flags, iceServers, region)
-//   deviceId:  this tab's device, as its event stream registered it
+//   device:    device() is this tab's device id, issued by the server to the
+//              signed-in session ('' while signed out)
 //   store:     the widget's store; the phone reads the session from it and
 //              keeps dialerReady and dialerProblem in it
 //   request:   request(method, url, body) → Promise of the server's JSON answer,
@@ -290,7 +291,7 @@ function createRingtone() {
 //              the phone does instead of dialling while the store's callWith
 //              is ringout; it rejects with an Error that carries a code
 // It returns what app.js and the bridge drive it with.
-export function createPhone({ config, deviceId, store, request, navigate, showAlert, post, ringOut }) {
+export function createPhone({ config, device, store, request, navigate, showAlert, post, ringOut }) {
   const iceServers = Array.isArray(config.iceServers) ? config.iceServers.filter(isPlainObject) : [];
   const notificationsOn = config.flags?.notification === true;
   const ringtone = createRingtone();
@@ -506,7 +507,7 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
     });
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState !== 'failed' || entry.pc !== pc) return;
-      post({ type: 'rc-webphone-connection-status-notify', connectionStatus: 'connectFailed', deviceId });
+      post({ type: 'rc-webphone-connection-status-notify', connectionStatus: 'connectFailed', deviceId: device() });
       showAlert({ message: 'The call lost its audio connection.', level: 'danger' });
     });
     pc.getSenders()[0]?.dtmf?.addEventListener('tonechange', (event) => {
@@ -604,7 +605,7 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
   // -------------------------------------------------------------------------
   // Call actions
 
-  const sendAction = (id, action) => request('POST', callUrl(id, action), { deviceId });
+  const sendAction = (id, action) => request('POST', callUrl(id, action), { deviceId: device() });
 
   // dial places a call to number; it resolves once the server has it.
   async function dial(number) {
@@ -627,7 +628,7 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
       await openMedia(entry);
       const sdp = await makeOffer(entry.pc);
       if (entry.done) throw phoneError('cancelled', 'The call was cancelled.');
-      const answer = await request('POST', CALLS_URL, { deviceId, to, sdp });
+      const answer = await request('POST', CALLS_URL, { deviceId: device(), to, sdp });
       const call = readCall(answer.call);
       if (!call) throw phoneError('badResponse', 'The server did not say which call it placed.');
       if (entry.done && !entry.id) {
@@ -667,7 +668,7 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
       await holdOthers(entry);
       const { sdp, microphone } = await answerOffer(entry);
       if (entry.done) throw phoneError('cancelled', 'The call ended before it was answered.');
-      const response = await request('POST', callUrl(entry.id, 'answer'), { deviceId, sdp });
+      const response = await request('POST', callUrl(entry.id, 'answer'), { deviceId: device(), sdp });
       answered = true;
       const call = readCall(response.call);
       if (call) applyCall(call);
@@ -1009,7 +1010,7 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
     const status = signedIn ? link : 'disconnected';
     if (status === postedLink) return;
     postedLink = status;
-    post({ type: 'rc-webphone-connection-status-notify', connectionStatus: status, deviceId });
+    post({ type: 'rc-webphone-connection-status-notify', connectionStatus: status, deviceId: device() });
   }
 
   // -------------------------------------------------------------------------
@@ -1063,7 +1064,7 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
   // sessions lists the calls of this device as the server knows them.
   async function sessions() {
     if (!store.get().session.loggedIn) return [];
-    const answer = await request('GET', `${CALLS_URL}?deviceId=${encodeURIComponent(deviceId)}`);
+    const answer = await request('GET', `${CALLS_URL}?deviceId=${encodeURIComponent(device())}`);
     return Array.isArray(answer.calls) ? answer.calls.filter((call) => readCall(call)) : [];
   }
 
@@ -1378,12 +1379,17 @@ export function createPhone({ config, deviceId, store, request, navigate, showAl
   store.subscribe(stateChanged);
   stateChanged(store.get());
 
-  // The hooks tests read: the device, its calls and their connections.
-  window.cbPhone = Object.freeze({
-    deviceId,
-    calls: () => entries().filter((entry) => entry.id).map((entry) => entry.call),
-    pcs: () => entries().map((entry) => entry.pc).filter(Boolean),
-  });
+  // The hooks tests read, on a development server only: the device, its
+  // calls and their connections.
+  if (config.testHooks === true) {
+    window.cbPhone = Object.freeze({
+      get deviceId() {
+        return device();
+      },
+      calls: () => entries().filter((entry) => entry.id).map((entry) => entry.call),
+      pcs: () => entries().map((entry) => entry.pc).filter(Boolean),
+    });
+  }
 
   return {
     handleEvent,
