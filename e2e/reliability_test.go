@@ -435,7 +435,8 @@ func (w *webClient) do(t *testing.T, method, path string, body any) httpResult {
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, w.WidgetURL+path, rd)
-	req.Header.Set("X-Callbridge", "1", "X-Callbridge-Client", "demo")
+	req.Header.Set("X-Callbridge", "1")
+	req.Header.Set("X-Callbridge-Client", "demo")
 	req.Header.Set("Origin", w.WidgetURL)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
