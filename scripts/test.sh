@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command. It installs what the tests need when missing
-# (Debian's Chromium for the browser tests), then runs every check:
-# formatting, vet, generated templ files up to date, no wildcard postMessage,
+# (Debian's Chromium for the browser tests, Debian's Node.js for the browser
+# code's unit tests), then runs every check: formatting, vet, generated templ
+# files up to date, no wildcard postMessage, the browser code's unit tests,
 # the whole test suite with the race detector (browser tests included), and a
 # short run of every fuzz target over outside input.
 set -euo pipefail
@@ -9,12 +10,15 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-if ! command -v chromium >/dev/null 2>&1; then
-  step "installing Debian's chromium for the browser tests"
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing Debian's ${missing[*]} for the browser tests"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 step "go mod download"
@@ -44,6 +48,12 @@ step "no postMessage with target origin '*' in web/"
 if grep -rnE "postMessage\([^)]*['\"]\*['\"]" web/; then
   echo "postMessage must name the exact origin"; exit 1
 fi
+
+step "node --test web/test"
+# The widget's scripts are ES modules (web/package.json says so); their pure
+# parts are tested here, outside the browser. The tests live outside
+# web/static so they are neither embedded nor served.
+node --test web/test/*.test.js
 
 step "go test -race ./..."
 # Tests talk only to loopback. Where the kernel lets us, they run in a network

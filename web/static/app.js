@@ -868,12 +868,12 @@ function start() {
       if (event._to !== deviceId) return;
       delete event._to;
     }
-    const internal = INTERNAL_EVENTS[event.type];
+    const internal = Object.hasOwn(INTERNAL_EVENTS, event.type) && INTERNAL_EVENTS[event.type];
     if (internal) {
       internal(event);
       return;
     }
-    const patch = STATE_FROM_EVENT[event.type];
+    const patch = Object.hasOwn(STATE_FROM_EVENT, event.type) && STATE_FROM_EVENT[event.type];
     if (patch) store.update(patch(event, store.get()));
     if (!TAB_SCOPED_EVENTS.includes(event.type) || activeTab.isActive()) bridge.relay(event);
     phone.handleEvent(event);

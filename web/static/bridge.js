@@ -4,7 +4,9 @@
 // that origin is on the app's allowed list. Inbound commands are accepted only
 // from the parent window at that origin, validated against the COMMANDS table,
 // and run through an ordered queue that lets a command wait (up to
-// COMMAND_TIMEOUT_MS) until the widget can carry it out.
+// COMMAND_TIMEOUT_MS) until the widget can carry it out. A command that
+// carries a requestId is answered exactly once, whatever it holds and
+// whatever its handler does.
 
 export const COMMAND_TIMEOUT_MS = 10_000;
 
@@ -32,6 +34,12 @@ const OK = Object.freeze({ data: 'ok' });
 export const isUri = (v) => typeof v === 'string' && v !== '' && v.length <= MAX_URI_LENGTH;
 export const asString = (value) => (typeof value === 'string' ? value : '');
 const isThenable = (v) => typeof v?.then === 'function';
+
+// ownValue is table[key] when table holds key itself, else undefined. Keys
+// from outside (a command's type, a request's path, an event's type) go
+// through it, so names every object inherits (constructor, __proto__,
+// toString...) find nothing instead of a built-in.
+export const ownValue = (table, key) => (Object.hasOwn(table, key) ? table[key] : undefined);
 
 // ---------------------------------------------------------------------------
 // Field validation
@@ -62,7 +70,7 @@ export function isPlainObject(value) {
 export function validateFields(fields, payload) {
   const problems = [];
   for (const [field, { type, optional: isOptional, values }] of Object.entries(fields)) {
-    const value = payload[field];
+    const value = ownValue(payload, field);
     const { label, check } = FIELD_TYPES[type];
     if (value === undefined || value === null) {
       if (!isOptional) problems.push({ field, reason: `is required (${label})` });
@@ -77,6 +85,15 @@ export function validateFields(fields, payload) {
 
 const describeProblems = (problems) =>
   problems.map(({ field, reason }) => `${field} ${reason}`).join('; ');
+
+// errorText describes what a handler threw or rejected with, whatever it is.
+function errorText(err) {
+  try {
+    return typeof err?.message === 'string' && err.message !== '' ? err.message : String(err);
+  } catch {
+    return 'unknown error';
+  }
+}
 
 // ---------------------------------------------------------------------------
 // Command handlers. Each returns the response a request is answered with.
@@ -217,9 +234,11 @@ const REQUESTS = Object.freeze({
 });
 
 function answerRequest(command, ctx) {
-  const request = REQUESTS[command.path];
+  const request = ownValue(REQUESTS, command.path);
   if (!request) {
-    return { error: 'unknownPath', message: `no handler for ${command.path}` };
+    const message = `no handler for ${command.path}`;
+    ctx.warn(`${command.type}: ${message}`);
+    return { error: 'unknownPath', message };
   }
   const body = command.body ?? {};
   const problems = validateFields(request.fields, body);
@@ -399,7 +418,7 @@ const isMessageId = (v) => (typeof v === 'string' && v !== '') || Number.isFinit
 export function createMessageEventFilter(limit = MAX_REMEMBERED_MESSAGE_EVENTS) {
   const seen = new Map(Object.keys(MESSAGE_EVENT_KEYS).map((type) => [type, new Set()]));
   return function firstTime(event) {
-    const keyOf = MESSAGE_EVENT_KEYS[event.type];
+    const keyOf = ownValue(MESSAGE_EVENT_KEYS, event.type);
     if (!keyOf) return true;
     if (!isPlainObject(event.message) || !isMessageId(event.message.id)) {
       warn(`ignored ${event.type} without a message id`);
@@ -451,9 +470,19 @@ export function createBridge({ config, getState, actions, isOwnMessage = () => f
     return isRelayedEvent(event.type) && firstTime(event) && post(event);
   }
 
+  // answer posts the response to a command that carried a requestId. A
+  // response the browser cannot copy to the host is answered with an error
+  // instead: either way the host hears exactly one answer.
   function answer(command, response) {
     if (command.requestId === undefined || command.requestId === null) return;
-    post({ type: RESPONSE_TYPE, responseId: command.requestId, response });
+    const responseId = command.requestId;
+    try {
+      post({ type: RESPONSE_TYPE, responseId, response });
+    } catch (err) {
+      const message = `${command.type}: the answer could not be sent (${errorText(err)})`;
+      warn(message);
+      post({ type: RESPONSE_TYPE, responseId, response: { error: 'failed', message } });
+    }
   }
 
   function isFromHost(event) {
@@ -468,12 +497,22 @@ export function createBridge({ config, getState, actions, isOwnMessage = () => f
     return true;
   }
 
-  function reject(command, problems) {
-    const message = `${command.type}: ${describeProblems(problems)}`;
+  // refuse warns of a command the widget does not carry out, and answers it
+  // with the error unless its requestId is unusable.
+  function refuse(command, error, message) {
     warn(`ignored ${message}`);
-    if (!problems.some(({ field }) => field === 'requestId')) {
-      answer(command, { error: 'invalidField', message });
-    }
+    if (validateFields(COMMON_FIELDS, command).length === 0) answer(command, { error, message });
+  }
+
+  function reject(command, problems) {
+    refuse(command, 'invalidField', `${command.type}: ${describeProblems(problems)}`);
+  }
+
+  // failure is the response to a handler that threw or rejected.
+  function failure(command, err) {
+    const message = `${command.type}: ${errorText(err)}`;
+    warn(message);
+    return { error: 'failed', message };
   }
 
   // respond answers command with a handler's response, once it is there.
@@ -484,15 +523,27 @@ export function createBridge({ config, getState, actions, isOwnMessage = () => f
     }
     return response.then(
       (settled) => answer(command, settled),
-      (err) => answer(command, { error: 'failed', message: `${command.type}: ${err?.message || err}` }),
+      (err) => answer(command, failure(command, err)),
     );
+  }
+
+  // run carries out command; what its handler throws is answered as an
+  // error, and the commands behind it go on.
+  function run(command, handler, context) {
+    let response;
+    try {
+      response = handler.run(command, context);
+    } catch (err) {
+      response = failure(command, err);
+    }
+    return respond(command, response);
   }
 
   function accept(command, handler) {
     const context = () => ({ actions, post, warn, state: getState() });
     queue.submit({
       canRun: (state) => handler.canRun?.(state, command) ?? true,
-      run: () => respond(command, handler.run(command, context())),
+      run: () => run(command, handler, context()),
       expire: () => {
         const message = `${command.type} could not run within ${COMMAND_TIMEOUT_MS / 1000} s`;
         warn(message);
@@ -504,13 +555,17 @@ export function createBridge({ config, getState, actions, isOwnMessage = () => f
   function onMessage(event) {
     if (isOwnMessage(event) || !isFromHost(event)) return;
     const command = event.data;
-    if (!isPlainObject(command) || typeof command.type !== 'string') {
-      warn('ignored a host message that is not an object with a string type');
+    if (!isPlainObject(command)) {
+      warn('ignored a host message that is not an object');
       return;
     }
-    const handler = COMMANDS[command.type];
+    if (typeof command.type !== 'string') {
+      refuse(command, 'invalidField', 'a host message without a string type');
+      return;
+    }
+    const handler = ownValue(COMMANDS, command.type);
     if (!handler) {
-      console.debug(LOG_PREFIX, `ignored unknown command ${command.type}`);
+      refuse(command, 'unknownCommand', `unknown command ${command.type}`);
       return;
     }
     const problems = validateFields({ ...COMMON_FIELDS, ...handler.fields }, command);

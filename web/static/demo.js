@@ -2,14 +2,16 @@
  * Demo host page ("CRM") script.
  *
  * It shows the two directions of the embedding contract:
- *   - widget → host: a `message` listener that accepts only the widget's exact
- *     origin and logs every event (newest first); the raw records are kept in
- *     window.cbDemo.messages as {time, origin, data};
+ *   - widget → host: a `message` listener that accepts only messages of the
+ *     widget's own frame (event.source) at the widget's exact origin
+ *     (event.origin), and logs every event (newest first); the raw records
+ *     are kept in window.cbDemo.messages as {time, origin, data};
  *   - host → widget: buttons that call window.RCAdapter (created by adapter.js),
  *     and, for commands the adapter has no method for, a postMessage straight
  *     into the widget frame at the widget's exact origin (never '*');
  *   - sign-in through the host (disableLoginPopup=1): on rc-login-popup-notify
- *     the page opens the sign-in window itself; its redirect page on this
+ *     the page opens the sign-in window itself, once it has checked that
+ *     oAuthUri is a web URL on the widget's origin; its redirect page on this
  *     origin posts {callbackUri} back, and the page hands it to the widget as
  *     rc-adapter-authorization-code.
  * When a command returns a Promise, its outcome is shown in the status line.
@@ -21,6 +23,13 @@
 
   /** The one origin we accept messages from and post commands to. */
   const widgetOrigin = document.body.dataset.widgetOrigin || '';
+
+  /**
+   * Origins besides the widget's that may serve the sign-in page, https only.
+   * When the widget server signs users in through an external provider
+   * (--oidc-issuer), add the origin of its authorization endpoint here.
+   */
+  const SIGN_IN_ORIGINS = [];
 
   /** How long a request waits for the widget's answer (contract §2). */
   const REQUEST_TIMEOUT_MS = 5000;
@@ -45,7 +54,7 @@
       hostSignIn.receive(event.data); // The sign-in window's own message: not the widget's.
       return;
     }
-    if (!widgetOrigin || event.origin !== widgetOrigin) {
+    if (!isFromWidget(event)) {
       return; // Not from the widget: not ours to read.
     }
     const entry = { time: Date.now(), origin: event.origin, data: event.data };
@@ -61,6 +70,48 @@
     }
     log.add(entry);
   });
+
+  /** The widget frame's window, once adapter.js has built the frame. */
+  function widgetWindow() {
+    const frame = window.RCAdapter && window.RCAdapter.frame;
+    return frame && frame.contentWindow ? frame.contentWindow : null;
+  }
+
+  /**
+   * True for a message of the widget's own frame at the widget's origin. The
+   * origin alone is not enough: any other window on that origin (a page of
+   * the widget server opened elsewhere) could post to this page too.
+   */
+  function isFromWidget(event) {
+    if (!widgetOrigin || event.origin !== widgetOrigin) return false;
+    const source = widgetWindow();
+    if (source === null || event.source !== source) {
+      console.warn('[demo] ignored a message from a window of the widget origin that is not the widget frame');
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * The sign-in URL of rc-login-popup-notify when this page may open it: an
+   * http(s) URL on the widget's origin, or an https URL on one of
+   * SIGN_IN_ORIGINS. Anything else (javascript:, data:, another origin) is
+   * refused with a warning, and '' returned.
+   */
+  function signInUrl(value) {
+    let url = null;
+    try {
+      url = new URL(value);
+    } catch {
+      // Not an absolute URL: refused below.
+    }
+    const web = url !== null && (url.protocol === 'https:' || url.protocol === 'http:');
+    if (web && (url.origin === widgetOrigin || (url.protocol === 'https:' && SIGN_IN_ORIGINS.includes(url.origin)))) {
+      return url.href;
+    }
+    console.warn(`[demo] refused to open a sign-in URL that is not on the widget's origin ${widgetOrigin}: ${String(value).slice(0, 200)}`);
+    return '';
+  }
 
   /**
    * Resolves with the first message from the widget for which match(data) is
@@ -273,7 +324,9 @@
     function follow(data) {
       if (!isObject(data)) return;
       if (data.type === 'rc-login-popup-notify' && typeof data.oAuthUri === 'string') {
-        oAuthUri = data.oAuthUri;
+        const url = signInUrl(data.oAuthUri);
+        if (!url) return;
+        oAuthUri = url;
         banner.hidden = false;
         open(); // Works while this page still has the user's click (or allows popups).
       } else if (data.type === 'rc-login-status-notify' && data.loggedIn === true) {

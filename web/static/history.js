@@ -6,7 +6,7 @@
 // page reloads after each rc-call-end-notify until the ended call is in it
 // (a few tries, spaced out).
 
-import { asString, isPlainObject } from './bridge.js';
+import { asString, isPlainObject, ownValue } from './bridge.js';
 import { formatNumber } from './phone.js';
 
 const LOG_PREFIX = '[callbridge]';
@@ -91,7 +91,7 @@ export function describeRecord(record, region) {
   const missed = inbound && MISSED_RESULTS.includes(record.result);
   const named = asString(other.name) !== '';
   const outcome = record.result === 'Call connected' ? duration(record.duration)
-    : RESULT_TEXT[record.result] ?? asString(record.result);
+    : ownValue(RESULT_TEXT, record.result) ?? asString(record.result);
   // A named party's number goes first; else the direction says what the
   // name line (the number) does not.
   const lead = named ? shown : (inbound ? 'Incoming' : 'Outgoing');

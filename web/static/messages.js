@@ -7,7 +7,7 @@
 // marks its inbound messages read. The Messages tab shows how many are
 // unread in all.
 
-import { asString, isPlainObject } from './bridge.js';
+import { asString, isPlainObject, ownValue } from './bridge.js';
 import { formatNumber } from './phone.js';
 
 const LOG_PREFIX = '[callbridge]';
@@ -458,7 +458,7 @@ export function createMessages({ store, request, showPage, showAlert }) {
     const when = time(message.creationTime);
     const parts = [new Date(when).toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' })];
     const failed = message.messageStatus === 'DeliveryFailed';
-    if (message.direction === 'Outbound' && (showStatus || failed)) parts.push(STATUS_TEXT[message.messageStatus] ?? '');
+    if (message.direction === 'Outbound' && (showStatus || failed)) parts.push(ownValue(STATUS_TEXT, message.messageStatus) ?? '');
     meta.textContent = parts.filter(Boolean).join(' · ');
     meta.title = new Date(when).toLocaleString();
     item.append(text, meta);
@@ -558,7 +558,7 @@ export function createMessages({ store, request, showPage, showAlert }) {
   };
 
   function handleEvent(event) {
-    const handler = EVENTS[event.type];
+    const handler = ownValue(EVENTS, event.type);
     if (handler && store.get().session.loggedIn && enabled()) handler(event);
   }
 

@@ -10,7 +10,7 @@
 // one too. The phone adds the events only the browser can know: dialer
 // readiness (through the store), the link's status, DTMF sent, call quality.
 
-import { asString, isPlainObject } from './bridge.js';
+import { asString, isPlainObject, ownValue } from './bridge.js';
 
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
@@ -433,7 +433,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
   }
 
   function endText(entry) {
-    return entry.failure || RESULT_TEXT[entry.call.result] || 'Call ended';
+    return entry.failure || ownValue(RESULT_TEXT, entry.call.result) || 'Call ended';
   }
 
   function showEnded(entry) {
@@ -874,7 +874,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
   function onCallFailed(event) {
     const call = readCall(event.call);
     if (!call) return;
-    const text = FAILURE_TEXT[event.code] || asString(event.reason) || 'Call failed';
+    const text = ownValue(FAILURE_TEXT, event.code) || asString(event.reason) || 'Call failed';
     const entry = entryFor(call, { create: false });
     if (entry) {
       entry.failure = text;
@@ -894,7 +894,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
     const entry = session && calls.get(session.id);
     if (!entry || entry.done || !Array.isArray(session.parties)) return;
     const party = session.parties.find((p) => p.id === entry.call.partyId);
-    const status = party && PARTY_STATUS[party.status?.code];
+    const status = party && ownValue(PARTY_STATUS, party.status?.code);
     const others = session.parties.filter((p) => p !== party);
     if (!status || !others.some((p) => p.status?.code === 'Answered' || p.status?.code === 'Hold')) return;
     if (entry.call.callStatus === status) return;
@@ -914,7 +914,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
   };
 
   function handleEvent(event) {
-    const handler = EVENTS[event.type];
+    const handler = ownValue(EVENTS, event.type);
     if (!handler || !store.get().session.loggedIn) return;
     handler(event);
     ringingChanged();
@@ -1045,7 +1045,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
   // controlCall carries out rc-adapter-control-call for the actions the
   // phone supports; it resolves to OK or {error, message, callId}.
   async function controlCall({ callAction, callId, options }) {
-    if (!ACTIONS[callAction]) {
+    if (!ownValue(ACTIONS, callAction)) {
       return { error: 'unsupported', message: `${callAction} is not supported`, callId: callId ?? null };
     }
     const entry = findCall(callId, callAction);

@@ -6,7 +6,7 @@
 // this module to place its calls: it posts the RingOut and follows it in the
 // RingOut bar through rc-ringout-call-notify.
 
-import { asString, isPlainObject } from './bridge.js';
+import { asString, isPlainObject, ownValue } from './bridge.js';
 import { formatNumber } from './phone.js';
 
 const LOG_PREFIX = '[callbridge]';
@@ -302,7 +302,7 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
     } else if (callStatus === 'InProgress' || callStatus === undefined) {
       current.phase = callerStatus === 'Success' ? 'callee' : 'caller';
     } else {
-      const text = CALLER_FAILURES[callerStatus] || CALLEE_FAILURES[calleeStatus] || 'RingOut failed';
+      const text = ownValue(CALLER_FAILURES, callerStatus) || ownValue(CALLEE_FAILURES, calleeStatus) || 'RingOut failed';
       endRingOut(current, { text });
       return;
     }
@@ -323,7 +323,7 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
     if (!call) return;
     const status = asString(call.telephonyStatus);
     if (!ringout || ringout.ended) {
-      if (status === 'NoCall' || !RINGOUT_STATUS[status]) return;
+      if (status === 'NoCall' || !ownValue(RINGOUT_STATUS, status)) return;
       // A RingOut placed elsewhere (by the user's CRM, say): followed, not cancelled here.
       const other = isPlainObject(call.to) ? call.to : {};
       clearTimeout(ringoutTimer);
@@ -335,7 +335,7 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
       };
     }
     ringout.session ||= asString(call.telephonySessionId);
-    const next = RINGOUT_STATUS[status];
+    const next = ownValue(RINGOUT_STATUS, status);
     if (next) {
       ringout.phase = next(ringout);
       render();
@@ -506,7 +506,7 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
   };
 
   function handleEvent(event) {
-    const handler = EVENTS[event.type];
+    const handler = ownValue(EVENTS, event.type);
     if (handler && widgetStore.get().session.loggedIn) handler(event);
   }
 
