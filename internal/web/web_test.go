@@ -143,6 +143,9 @@ func TestAppPage(t *testing.T) {
 					t.Errorf("boot config lacks %s", want)
 				}
 			}
+			if strings.Contains(body, `"testHooks"`) {
+				t.Error("a production page turns the test hooks on")
+			}
 			var cookie *http.Cookie
 			for _, c := range resp.Cookies() {
 				if c.Name == SessionCookie {
@@ -153,6 +156,16 @@ func TestAppPage(t *testing.T) {
 				t.Fatalf("session cookie %+v", cookie)
 			}
 		})
+	}
+}
+
+// TestAppPageTestHooks: only a development server turns the browser tests'
+// hooks on.
+func TestAppPageTestHooks(t *testing.T) {
+	env := newTestEnv(t)
+	env.srv.cfg.Dev = true
+	if _, body := get(t, nil, env.widget.URL+"/app?clientId=demo"); !strings.Contains(body, `"testHooks":true`) {
+		t.Fatal("a development page lacks the test hooks")
 	}
 }
 
