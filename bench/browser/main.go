@@ -133,6 +133,10 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
+	// The session that toggles mute sends -rate widget requests a second
+	// (10 by default) for -events: at the default 120 per 10 s per session
+	// it would be turned away at any higher rate.
+	cfg.server.Caps = target.Caps{WidgetRequests: target.Raised}
 	srv, err := target.Start(ctx, cfg.server)
 	if err != nil {
 		return err
@@ -456,7 +460,10 @@ func eventLatency(ctx context.Context, srv *target.Server, page *tab, cfg config
 	if err := w.SignIn(sctx, "alice@demo.test", "demo"); err != nil {
 		return err
 	}
-	device := "bench-driver-01"
+	device, err := w.NewDevice(sctx)
+	if err != nil {
+		return err
+	}
 	connected := make(chan struct{}, 1)
 	if _, err := w.Events(sctx, device, func(ev widget.Event) {
 		if ev.Type == "rc-active-call-notify" && ev.Call.TelephonyStatus == "CallConnected" {

@@ -28,14 +28,20 @@ type call struct {
 
 func (c *call) established() bool { return c.caller.Got() && c.callee.Got() }
 
-// signIn prepares a tab: widget session, sign-in, event stream with its device.
-func signIn(ctx context.Context, srv *target.Server, u target.User, device string) (*tab, error) {
-	p := &tab{user: u, device: device, w: widget.New(srv.URL, srv.DemoURL), rings: make(chan string, 4)}
+// signIn prepares a tab: widget session, sign-in, a device issued to it,
+// event stream with that device.
+func signIn(ctx context.Context, srv *target.Server, u target.User) (*tab, error) {
+	p := &tab{user: u, w: widget.New(srv.URL, srv.DemoURL), rings: make(chan string, 4)}
 	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := p.w.SignIn(sctx, u.Email, u.Password); err != nil {
 		return nil, err
 	}
+	device, err := p.w.NewDevice(sctx)
+	if err != nil {
+		return nil, err
+	}
+	p.device = device
 	if _, err := p.w.Events(ctx, device, func(ev widget.Event) {
 		if ev.Type == "rc-call-ring-notify" && ev.To == device {
 			select {

@@ -395,7 +395,7 @@ func signInAll(ctx context.Context, srv *target.Server, users []target.User, hav
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			p, err := signIn(ctx, srv, users[i], fmt.Sprintf("load-%06d", i))
+			p, err := signIn(ctx, srv, users[i])
 			if err != nil {
 				errc <- fmt.Errorf("sign in %s: %w", users[i].Email, err)
 				return

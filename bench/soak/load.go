@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -152,12 +150,6 @@ func between(lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(mrand.Int64N(int64(hi-lo)))
 }
 
-func newDevice() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return "soak-" + hex.EncodeToString(b)
-}
-
 // tab is a signed-in widget tab with its event stream open, so that its
 // device rings.
 type tab struct {
@@ -170,13 +162,33 @@ type tab struct {
 }
 
 func (l *loadRun) openTab(ctx context.Context, u target.User) (*tab, error) {
-	t := &tab{user: u, w: l.newWidget(), device: newDevice(), rings: make(chan string, 8)}
+	t := &tab{user: u, w: l.newWidget(), rings: make(chan string, 8)}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := t.w.SignIn(sctx, u.Email, u.Password); err != nil {
 		return nil, err
 	}
+	var err error
+	if t.device, err = t.w.NewDevice(sctx); err != nil {
+		return nil, err
+	}
 	return t, t.stream(ctx)
+}
+
+// streamNewDevice opens an event stream of w with a device newly issued to
+// it, as a new widget tab of the session does, and returns when the stream
+// has ended.
+func streamNewDevice(ctx context.Context, w *widget.Client) error {
+	device, err := w.NewDevice(ctx)
+	if err != nil {
+		return err
+	}
+	done, err := w.Events(ctx, device, func(widget.Event) {})
+	if err != nil {
+		return err
+	}
+	<-done
+	return nil
 }
 
 // stream (re)opens the tab's event stream.
@@ -372,10 +384,7 @@ func (l *loadRun) logins(ctx context.Context) {
 		if l.ops.done(ctx, "sign in (widget popup flow)", w.SignIn(sctx, u.Email, u.Password)) {
 			l.ops.done(ctx, "widget state", widgetJSON(sctx, w, "GET", "/widget/state", nil, nil))
 			streamCtx, stop := context.WithTimeout(sctx, between(time.Second, 3*time.Second))
-			done, err := w.Events(streamCtx, newDevice(), func(widget.Event) {})
-			if l.ops.done(ctx, "event stream of a new tab", err) {
-				<-done
-			}
+			l.ops.done(ctx, "event stream of a new tab", streamNewDevice(streamCtx, w))
 			stop()
 			l.ops.done(ctx, "sign out (widget)", widgetJSON(sctx, w, "POST", "/widget/logout", nil, nil))
 		}
@@ -417,7 +426,7 @@ func (l *loadRun) apiWorker(ctx context.Context, u target.User) {
 }
 
 // streamChurn opens event streams of a signed-in tab, each for a random
-// while, one after another, each with a new device.
+// while, one after another, each with a new device issued to the session.
 func (l *loadRun) streamChurn(ctx context.Context, u target.User) {
 	var w *widget.Client
 	for ctx.Err() == nil && w == nil {
@@ -432,10 +441,7 @@ func (l *loadRun) streamChurn(ctx context.Context, u target.User) {
 	}
 	for ctx.Err() == nil {
 		sctx, cancel := context.WithTimeout(ctx, between(500*time.Millisecond, 8*time.Second))
-		done, err := w.Events(sctx, newDevice(), func(widget.Event) {})
-		if l.ops.done(ctx, "event stream opened and closed", err) {
-			<-done
-		}
+		l.ops.done(ctx, "event stream opened and closed", streamNewDevice(sctx, w))
 		cancel()
 		pause(ctx, 200*time.Millisecond)
 	}
@@ -480,8 +486,7 @@ func widgetJSON(ctx context.Context, w *widget.Client, method, path string, in, 
 	if err != nil {
 		return err
 	}
-	req.Header.Set("X-Callbridge", "1")
-	req.Header.Set("Origin", w.Base)
+	w.SetHeaders(req.Header)
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

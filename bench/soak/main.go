@@ -200,6 +200,11 @@ func run(ctx context.Context, cfg config) error {
 // startServer starts the server with a debug listener on a free loopback
 // port, or finds the running one the flags name.
 func startServer(ctx context.Context, cfg config) (*target.Server, string, int, error) {
+	// Each stream tab asks for a new device every 0.7–8 s and a device is
+	// kept 15 s after its stream: more than the default 10 a session may
+	// hold. The messages tab sends a pager message a second, twice the
+	// default 30 a minute.
+	cfg.server.Caps = target.Caps{DevicesPerSession: target.Raised, SMS: target.Raised}
 	if cfg.server.URL != "" {
 		srv, err := target.Start(ctx, cfg.server)
 		return srv, strings.TrimSuffix(cfg.debugURL, "/"), cfg.pid, err

@@ -1,6 +1,7 @@
 // Command ssefan measures the widget's event stream at scale through the
 // public surface: N concurrent GET /widget/events?deviceId=… streams of one
-// signed-in extension (source addresses spread over 127.0.0.0/8 so ports do
+// signed-in session, each with its own device issued to the session by POST
+// /widget/devices (source addresses spread over 127.0.0.0/8 so ports do
 // not run short), and a publisher tab of the same extension that toggles
 // mute on a call to the echo test line at a steady rate. Each toggle is
 // broadcast to every stream as three rc-* messages; the tool measures, for
@@ -11,6 +12,8 @@
 //	go run ./bench/ssefan -streams 1000,5000,10000,19500 -rate 1 -duration 10s
 //
 // It writes sse.json and sse.md under -out and stops by itself (-timeout).
+// The server it starts has the per-session caps on streams, devices and
+// widget requests raised (target.Raised): one session holds every stream.
 package main
 
 import (
@@ -108,6 +111,7 @@ func parseFlags(args []string) (config, error) {
 type Step struct {
 	Streams         int             `json:"streams"`
 	Open            int             `json:"open"`
+	DevicesSeconds  float64         `json:"devices_issued_s"` // issuing the step's new devices, before its streams open
 	ConnectSeconds  float64         `json:"connect_s"`
 	Toggles         int             `json:"toggles"`
 	MessagesPerSec  float64         `json:"broadcast_messages_per_s"` // messages published per second (each to every stream)
@@ -157,6 +161,9 @@ type fan struct {
 	addr       string            // server's host:port
 	host       string            // Host header
 	cookie     string
+	clientID   string
+	listener   *widget.Client // the session every stream belongs to
+	devices    []string       // device of stream i; grown by step only
 	cur        atomic.Pointer[counters]
 	reconnects atomic.Int64
 	open       atomic.Int64
@@ -176,6 +183,11 @@ func run(ctx context.Context, cfg config) error {
 		cfg.server.Args = append(cfg.server.Args, "--debug-addr", addr)
 		debug = &measure.Debug{URL: "http://" + addr}
 	}
+	// One session holds every stream and device and issues the devices: a
+	// browser session holds a few, so the server caps them (and its widget
+	// requests, which the publisher's toggles at -rate also count against).
+	cfg.server.Caps = target.Caps{StreamsPerSession: target.Raised, DevicesPerSession: target.Raised,
+		WidgetRequests: target.Raised}
 	srv, err := target.Start(ctx, cfg.server)
 	if err != nil {
 		return err
@@ -202,7 +214,8 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	u, _ := url.Parse(srv.URL)
-	f := &fan{cfg: cfg, debug: debug, host: u.Host, addr: net.JoinHostPort("127.0.0.1", u.Port()), cookie: cookieHeader(listener.HTTP, u)}
+	f := &fan{cfg: cfg, debug: debug, host: u.Host, addr: net.JoinHostPort("127.0.0.1", u.Port()), cookie: cookieHeader(listener.HTTP, u),
+		clientID: listener.ClientID, listener: listener}
 
 	// The publishing tab: a call to the echo line, whose mute it toggles.
 	pub, err := newPublisher(ctx, srv, user[0])
@@ -268,6 +281,11 @@ func markdown(res *Result) string {
 // measurement time.
 func (f *fan) step(ctx, streamCtx context.Context, srv *target.Server, pub *publisher, base measure.Proc, n int) (Step, error) {
 	st := Step{Streams: n}
+	issued := time.Now()
+	if err := f.issueDevices(ctx, n); err != nil {
+		return st, err
+	}
+	st.DevicesSeconds = float64(int(time.Since(issued).Seconds()*10)) / 10
 	started := time.Now()
 	failures, err := f.openUpTo(streamCtx, n)
 	st.ConnectFailures = failures
@@ -361,6 +379,48 @@ func (f *fan) saveCPUProfile(ctx context.Context, n int) error {
 	return os.WriteFile(out, b, 0o644)
 }
 
+// issueDevices has the listening session issue devices until there is one
+// for each of n streams, as each widget tab asks for its own: a few
+// requests at a time, over the session's kept-alive connections.
+func (f *fan) issueDevices(ctx context.Context, n int) error {
+	from := len(f.devices)
+	if n <= from {
+		return nil
+	}
+	f.devices = append(f.devices, make([]string, n-from)...)
+	const parallel = 4
+	next := atomic.Int64{}
+	next.Store(int64(from))
+	errc := make(chan error, parallel)
+	for range parallel {
+		go func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					errc <- nil
+					return
+				}
+				rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				d, err := f.listener.NewDevice(rctx)
+				cancel()
+				if err != nil {
+					next.Store(int64(n)) // the others stop too
+					errc <- fmt.Errorf("device for stream %d: %w", i, err)
+					return
+				}
+				f.devices[i] = d
+			}
+		}()
+	}
+	var first error
+	for range parallel {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // openUpTo opens streams until n are open, parallel at a time.
 func (f *fan) openUpTo(ctx context.Context, n int) (int, error) {
 	sem := make(chan struct{}, max(f.cfg.parallel, 1))
@@ -371,12 +431,13 @@ func (f *fan) openUpTo(ctx context.Context, n int) (int, error) {
 		if ctx.Err() != nil {
 			break
 		}
+		device := f.devices[i]
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			body, err := f.connect(ctx, i)
+			body, err := f.connect(ctx, i, device)
 			if err != nil {
 				if failures.Add(1) == 1 {
 					fmt.Fprintf(os.Stderr, "ssefan: stream %d: %v\n", i, err)
@@ -385,7 +446,7 @@ func (f *fan) openUpTo(ctx context.Context, n int) (int, error) {
 			}
 			f.open.Add(1)
 			f.wg.Add(1)
-			go f.serve(ctx, i, body)
+			go f.serve(ctx, i, device, body)
 		}()
 	}
 	wg.Wait()
@@ -395,16 +456,17 @@ func (f *fan) openUpTo(ctx context.Context, n int) (int, error) {
 	return 0, ctx.Err()
 }
 
-// connect opens stream i from its source address and returns its body once
-// the server has answered.
-func (f *fan) connect(ctx context.Context, i int) (io.ReadCloser, error) {
+// connect opens stream i, of device, from its source address and returns
+// its body once the server has answered.
+func (f *fan) connect(ctx context.Context, i int, device string) (io.ReadCloser, error) {
 	src := net.IPv4(127, 0, byte((2+i/f.cfg.perSource)>>8), byte(2+i/f.cfg.perSource))
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 10 * time.Second}
 	conn, err := d.DialContext(ctx, "tcp", f.addr)
 	if err != nil {
 		return nil, err
 	}
-	req := "GET /widget/events?deviceId=" + deviceID(i) + " HTTP/1.1\r\nHost: " + f.host +
+	q := url.Values{"clientId": {f.clientID}, "deviceId": {device}}
+	req := "GET /widget/events?" + q.Encode() + " HTTP/1.1\r\nHost: " + f.host +
 		"\r\nAccept: text/event-stream\r\nCookie: " + f.cookie + "\r\n\r\n"
 	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
 	if _, err := io.WriteString(conn, req); err != nil {
@@ -418,8 +480,9 @@ func (f *fan) connect(ctx context.Context, i int) (io.ReadCloser, error) {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		conn.Close()
-		return nil, fmt.Errorf("status %d", resp.StatusCode)
+		return nil, fmt.Errorf("status %d %s", resp.StatusCode, bytes.TrimSpace(b))
 	}
 	_ = conn.SetDeadline(time.Time{})
 	go func() {
@@ -432,13 +495,11 @@ func (f *fan) connect(ctx context.Context, i int) (io.ReadCloser, error) {
 	}{resp.Body, conn}, nil
 }
 
-func deviceID(i int) string { return fmt.Sprintf("fan-%08d", i) }
-
 var eventTimeKey = []byte(`"eventTime":"`)
 
-// serve reads stream i until ctx ends, reopening it (as EventSource does)
-// when the server closes it.
-func (f *fan) serve(ctx context.Context, i int, body io.ReadCloser) {
+// serve reads stream i until ctx ends, reopening it with the same device
+// (as EventSource does) when the server closes it.
+func (f *fan) serve(ctx context.Context, i int, device string, body io.ReadCloser) {
 	defer f.wg.Done()
 	for {
 		f.read(body)
@@ -455,7 +516,7 @@ func (f *fan) serve(ctx context.Context, i int, body io.ReadCloser) {
 				return
 			case <-time.After(2 * time.Second): // the server's retry advice
 			}
-			if body, err = f.connect(ctx, i); err == nil {
+			if body, err = f.connect(ctx, i, device); err == nil {
 				break
 			}
 		}
@@ -519,10 +580,14 @@ type publisher struct {
 }
 
 func newPublisher(ctx context.Context, srv *target.Server, u target.User) (*publisher, error) {
-	p := &publisher{w: widget.New(srv.URL, srv.DemoURL), device: "publisher-0001"}
+	p := &publisher{w: widget.New(srv.URL, srv.DemoURL)}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := p.w.SignIn(sctx, u.Email, u.Password); err != nil {
+		return nil, err
+	}
+	var err error
+	if p.device, err = p.w.NewDevice(sctx); err != nil {
 		return nil, err
 	}
 	connected := make(chan struct{})

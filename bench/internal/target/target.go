@@ -47,6 +47,60 @@ type Config struct {
 	LogFile string
 	// Args are extra server flags (e.g. --ring-timeout 60s).
 	Args []string
+	// Caps are the server's caps the tool's load needs raised.
+	Caps Caps
+}
+
+// Caps are the server's caps on what one widget session, device and
+// extension may use (docs/configuration.md) that a tool's load would cross
+// at their defaults: a tool holds thousands of event streams in one session,
+// or churns through devices faster than they are forgotten, or sends more
+// requests than a person does. A zero field keeps the server's default, so
+// the caps a load does not cross keep their defaults.
+type Caps struct {
+	StreamsPerSession int // --max-streams-per-session
+	DevicesPerSession int // --max-devices-per-session
+	CallsPerDevice    int // --max-calls-per-device
+	CallsPerExtension int // --max-calls-per-extension
+	WidgetRequests    int // --widget-rate-limit, per 10 s and session
+	SMS               int // --sms-rate-limit, per minute and extension
+}
+
+// Raised is what a tool sets a cap to when its load would cross it: the
+// highest value the server accepts.
+const Raised = 1_000_000
+
+// Flags are the server flags that set the caps.
+func (c Caps) Flags() []string {
+	var out []string
+	add := func(flag string, v int, unit string) {
+		if v > 0 {
+			out = append(out, flag, fmt.Sprint(v)+unit)
+		}
+	}
+	add("--max-streams-per-session", c.StreamsPerSession, "")
+	add("--max-devices-per-session", c.DevicesPerSession, "")
+	add("--max-calls-per-device", c.CallsPerDevice, "")
+	add("--max-calls-per-extension", c.CallsPerExtension, "")
+	add("--widget-rate-limit", c.WidgetRequests, "/10s")
+	add("--sms-rate-limit", c.SMS, "/1m")
+	return out
+}
+
+// limits are the caps as an embedded server's configuration.
+func (c Caps) limits() server.Limits {
+	l := server.Limits{
+		StreamsPerSession: c.StreamsPerSession, DevicesPerSession: c.DevicesPerSession,
+		CallsPerDevice: c.CallsPerDevice, CallsPerExtension: c.CallsPerExtension,
+		WidgetRequests: c.WidgetRequests, SMS: c.SMS,
+	}
+	if l.WidgetRequests > 0 {
+		l.WidgetWindow = 10 * time.Second
+	}
+	if l.SMS > 0 {
+		l.SMSWindow = time.Minute
+	}
+	return l
 }
 
 // AddFlags registers the flags every load tool has for choosing its
@@ -99,6 +153,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.URL, s.DemoURL = strings.TrimSuffix(cfg.URL, "/"), strings.TrimSuffix(cfg.DemoURL, "/")
 		s.stop = func() error { return nil }
+		if f := cfg.Caps.Flags(); len(f) > 0 {
+			fmt.Fprintf(os.Stderr, "note: this load needs the server at %s to run with %s, or it is turned away with 429\n",
+				s.URL, strings.Join(f, " "))
+		}
 		return s, nil
 	}
 	if s.DataDir == "" {
@@ -169,6 +227,7 @@ var serverArgs = []string{"--listen", "127.0.0.1:0", "--demo-listen", "127.0.0.1
 
 func (s *Server) startProcess(ctx context.Context, cfg Config) error {
 	args := append(append([]string{}, serverArgs...), "--data-dir", s.DataDir)
+	args = append(args, cfg.Caps.Flags()...)
 	args = append(args, cfg.Args...)
 	cmd := exec.Command(s.binary, args...)
 	cmd.Env = cleanEnv()
@@ -271,7 +330,7 @@ func (s *Server) startEmbedded(ctx context.Context, cfg Config) error {
 	done := make(chan error, 1)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	scfg := server.Config{
-		Listen: "127.0.0.1:0", DemoListen: "127.0.0.1:0", DataDir: s.DataDir, CountryCode: "US",
+		Listen: "127.0.0.1:0", DemoListen: "127.0.0.1:0", DataDir: s.DataDir, CountryCode: "US", Limits: cfg.Caps.limits(),
 		Logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Ready:  func(a server.Addrs) { ready <- a },
 	}

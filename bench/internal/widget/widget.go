@@ -1,7 +1,8 @@
 // Package widget is what the load tools use to act as the widget does over
 // HTTP: open the widget page, sign in through the authorization server's
-// form (the popup of the real widget), read the event stream and place and
-// answer calls. It speaks only to the server's public HTTP surface.
+// form (the popup of the real widget), get a device issued, read the event
+// stream and place and answer calls. It speaks only to the server's public
+// HTTP surface.
 package widget
 
 import (
@@ -24,8 +25,20 @@ import (
 // one user.
 type Client struct {
 	Base, Host string // widget origin; the demo page's origin, the widget's host
-	HTTP       *http.Client
+	// ClientID is the app whose widget page this tab is: it opens
+	// /app?clientId= and names it on every widget request.
+	ClientID string
+	HTTP     *http.Client
 }
+
+// DemoApp is the client id of the demo app, the app the load tools' widget
+// pages belong to.
+const DemoApp = "demo"
+
+// ClientHeader names the app of the widget page on every /widget/ request;
+// the event stream, which a browser opens without headers, names it in
+// ?clientId=.
+const ClientHeader = "X-Callbridge-Client"
 
 // secureJar keeps Secure cookies on plain-HTTP loopback URLs, as browsers do
 // for localhost: it files every URL under https.
@@ -62,7 +75,15 @@ func NewHTTPClient() *http.Client {
 
 // New returns a widget tab for the server at base, embedded by host.
 func New(base, host string) *Client {
-	return &Client{Base: base, Host: host, HTTP: NewHTTPClient()}
+	return &Client{Base: base, Host: host, ClientID: DemoApp, HTTP: NewHTTPClient()}
+}
+
+// SetHeaders sets what the widget's own script sends on every /widget/
+// request: the custom header, its app and its origin.
+func (c *Client) SetHeaders(h http.Header) {
+	h.Set("X-Callbridge", "1")
+	h.Set(ClientHeader, c.ClientID)
+	h.Set("Origin", c.Base)
 }
 
 func (c *Client) do(ctx context.Context, method, u string, body io.Reader, header ...string) (*http.Response, []byte, error) {
@@ -85,8 +106,18 @@ func (c *Client) do(ctx context.Context, method, u string, body io.Reader, heade
 // post calls a widget endpoint as the widget's own script does.
 func (c *Client) post(ctx context.Context, path string, in, out any) error {
 	b, _ := json.Marshal(in)
-	resp, body, err := c.do(ctx, "POST", c.Base+path, strings.NewReader(string(b)),
-		"Content-Type", "application/json", "X-Callbridge", "1", "Origin", c.Base)
+	req, err := http.NewRequestWithContext(ctx, "POST", c.Base+path, strings.NewReader(string(b)))
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", path, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	c.SetHeaders(req.Header)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
 		return fmt.Errorf("POST %s: %w", path, err)
 	}
@@ -111,7 +142,7 @@ var (
 // widget starts it, a separate cookie jar (the popup) fills in the sign-in
 // form, and the widget completes it with the callback URL.
 func (c *Client) SignIn(ctx context.Context, username, password string) error {
-	resp, _, err := c.do(ctx, "GET", c.Base+"/app?clientId=demo&fromAdapter=1&hostOrigin="+url.QueryEscape(c.Host), nil)
+	resp, _, err := c.do(ctx, "GET", c.Base+"/app?clientId="+url.QueryEscape(c.ClientID)+"&fromAdapter=1&hostOrigin="+url.QueryEscape(c.Host), nil)
 	if err != nil {
 		return fmt.Errorf("open widget: %w", err)
 	}
@@ -174,6 +205,23 @@ func Authorize(ctx context.Context, authURL, username, password string) (string,
 	return resp.Header.Get("Location"), nil
 }
 
+// NewDevice has the server issue this tab a device id (POST
+// /widget/devices), as the widget does when it starts its phone: an id bound
+// to this tab's signed-in session, which its event stream registers and its
+// calls name. Ids of other sessions are refused.
+func (c *Client) NewDevice(ctx context.Context) (string, error) {
+	var r struct {
+		DeviceID string `json:"deviceId"`
+	}
+	if err := c.post(ctx, "/widget/devices", struct{}{}, &r); err != nil {
+		return "", err
+	}
+	if r.DeviceID == "" {
+		return "", errors.New("POST /widget/devices: no deviceId in the answer")
+	}
+	return r.DeviceID, nil
+}
+
 // Call is the part of a call object the tools read.
 type Call struct {
 	ID     string `json:"id"`
@@ -222,11 +270,23 @@ type Event struct {
 	Raw []byte    `json:"-"`
 }
 
-// Events opens the tab's event stream for device and calls fn for every
-// event until ctx ends or the stream closes. It returns once the stream is
-// open; the reading goes on in a goroutine, which closes done at its end.
+// EventsURL is the URL of the tab's event stream: for device (a NewDevice
+// id, which the stream registers so that it rings), or with no device when
+// device is "".
+func (c *Client) EventsURL(device string) string {
+	q := url.Values{"clientId": {c.ClientID}}
+	if device != "" {
+		q.Set("deviceId", device)
+	}
+	return c.Base + "/widget/events?" + q.Encode()
+}
+
+// Events opens the tab's event stream for device (see EventsURL) and calls
+// fn for every event until ctx ends or the stream closes. It returns once
+// the stream is open; the reading goes on in a goroutine, which closes done
+// at its end.
 func (c *Client) Events(ctx context.Context, device string, fn func(Event)) (done <-chan struct{}, err error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", c.Base+"/widget/events?deviceId="+url.QueryEscape(device), nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", c.EventsURL(device), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -236,8 +296,9 @@ func (c *Client) Events(ctx context.Context, device string, fn func(Event)) (don
 		return nil, fmt.Errorf("event stream: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 		resp.Body.Close()
-		return nil, fmt.Errorf("event stream: %d", resp.StatusCode)
+		return nil, fmt.Errorf("event stream: %d %s", resp.StatusCode, strings.TrimSpace(string(b)))
 	}
 	ch := make(chan struct{})
 	go func() {
