@@ -27,7 +27,6 @@ type widgetConfig struct {
 	Features       identity.Features `json:"features"`
 	Region         region            `json:"region"`
 	EventsURL      string            `json:"eventsUrl"`
-	DeviceID       string            `json:"deviceId,omitempty"`  // this tab's phone, when signed in
 	TestHooks      bool              `json:"testHooks,omitempty"` // development only: window.cbEvents, cbPhone
 	Session        sessionState      `json:"session"`
 	ICEServers     []iceServer       `json:"iceServers"`
@@ -117,9 +116,6 @@ func (s *Server) app(c echo.Context) error {
 		Session:        session,
 		ICEServers:     []iceServer{},
 		TestHooks:      s.cfg.Dev,
-	}
-	if session.LoggedIn {
-		cfg.DeviceID = s.newDeviceID(w.sid())
 	}
 	for _, u := range s.cfg.ICEServers {
 		cfg.ICEServers = append(cfg.ICEServers, iceServer{URLs: []string{u}})

@@ -24,6 +24,9 @@ type sessionState struct {
 	Extension             *extensionInfo    `json:"extension"`
 	Account               *accountInfo      `json:"account"`
 	Presence              *presence         `json:"presence"`
+	// DeviceID is a phone device issued to the signed-in session for the
+	// tab that asked; every answer carries a new one.
+	DeviceID string `json:"deviceId,omitempty"`
 }
 
 type region struct {
@@ -100,6 +103,9 @@ func (s *Server) state(c echo.Context, w widgetCookie) (sessionState, error) {
 		return s.signedOutState(app), nil
 	}
 	st, err := s.signedIn(ctx, app, w.sid())
+	if err == nil {
+		st.DeviceID = s.newDeviceID(w.sid())
+	}
 	if errors.Is(err, errOtherApp) {
 		if err := s.signOut(ctx, w); err != nil {
 			return sessionState{}, err

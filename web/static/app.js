@@ -658,7 +658,7 @@ function start() {
   requestHeaders['X-Callbridge-Client'] = asString(config.clientId);
   // This tab's phone: an id the server issues to the signed-in session,
   // renewed whenever the session changes ('' while signed out).
-  let deviceId = asString(config.deviceId);
+  let deviceId = asString(config.session?.deviceId);
   const activeTab = trackActiveTab(config.flags?.disableInactiveTabCallEvent === true, newTabId());
   const firstSession = bootSession(config);
   // loggedIn repeats session.loggedIn for the bridge: commands wait on it,
@@ -715,7 +715,13 @@ function start() {
       setLogin({ note: byUser ? '' : TEXT.signedOut });
       navigate('/login');
     }
-    if (byUser || !sameUser(previous, session)) renewStream();
+    if (byUser || !sameUser(previous, session)) {
+      // The server's answer brings this tab's device for the new session;
+      // a session pushed without one has the tab ask for it.
+      deviceId = session.loggedIn ? asString(raw?.deviceId) : '';
+      if (session.loggedIn && !deviceId) renewStream();
+      else events.reconnect();
+    }
   }
 
   // renewStream takes a device id for the session of the moment, then opens
