@@ -126,7 +126,7 @@ func TestAppsCommand(t *testing.T) {
 		}
 		return out.String()
 	}
-	runOK("apps", "add", "--client-id", "crm", "--name", "Acme CRM", "--origin", "https://crm.example.com", "--origin", "http://127.0.0.1:3000", "--no-sms")
+	runOK("apps", "add", "--client-id", "crm", "--name", "Acme CRM", "--origin", "https://crm.example.com", "--origin", "http://127.0.0.1:3000", "--no-sms", "--dev")
 	list := runOK("apps", "list")
 	for _, want := range []string{"crm", "Acme CRM", "https://crm.example.com http://127.0.0.1:3000", "call=true sms=false"} {
 		if !strings.Contains(list, want) {
@@ -136,6 +136,11 @@ func TestAppsCommand(t *testing.T) {
 	for _, bad := range [][]string{
 		{"apps", "add", "--client-id", "x"},
 		{"apps", "add", "--client-id", "x", "--origin", "https://a.test/path"},
+		{"apps", "add", "--client-id", "x", "--origin", "http://127.0.0.1:3000"},
+		{"apps", "add", "--client-id", "x", "--origin", "http://localhost:3000"},
+		{"apps", "add", "--client-id", "x", "--origin", "https://a.test", "--redirect-uri", "http://localhost:3000/cb"},
+		{"apps", "add", "--client-id", "x", "--origin", "http://crm.example.com", "--dev"},
+		{"apps", "add", "--client-id", "x", "--origin", "https://a.test", "--redirect-uri", "http://a.test/cb", "--dev"},
 		{"apps", "remove", "--client-id", "nope"},
 		{"apps", "frobnicate"},
 		{"apps"},
@@ -143,6 +148,10 @@ func TestAppsCommand(t *testing.T) {
 		if err := run(ctx, bad, vars, nil, io.Discard, io.Discard); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+	devVars := env(map[string]string{"WIDGET_DATA_DIR": t.TempDir(), "WIDGET_DEV": "true"})
+	if err := run(ctx, []string{"apps", "add", "--client-id", "local", "--origin", "http://localhost:3000"}, devVars, nil, io.Discard, io.Discard); err != nil {
+		t.Errorf("WIDGET_DEV=true: an http loopback origin refused: %v", err)
 	}
 	runOK("apps", "remove", "--client-id", "crm")
 	if list := runOK("apps", "list"); strings.Contains(list, "crm") {
