@@ -275,7 +275,8 @@ func canonicalEmail(s string) (string, error) {
 // Directory holds the rules over an AccountStore: validation, password
 // hashing and how a sign-in name resolves to an extension.
 type Directory struct {
-	store AccountStore
+	store      AccountStore
+	refuseDemo bool // see RefuseDemoPassword
 
 	dummyOnce sync.Once
 	dummyHash string // compared against when the user is unknown
@@ -450,9 +451,9 @@ func (d *Directory) AccountByMainNumber(ctx context.Context, raw string) (Accoun
 
 // Authenticate resolves username — an email, or "mainNumber*ext" with the
 // main number in any format AccountByMainNumber accepts — and checks the
-// password. Unknown users, wrong passwords, disabled extensions and
-// departments (which have no password) are all
-// ErrBadCredentials, and an unknown user costs a password hash too, so
+// password. Unknown users, wrong passwords, disabled extensions,
+// departments (which have no password) and, after RefuseDemoPassword, the
+// demo users' demo password are all ErrBadCredentials, and an unknown user costs a password hash too, so
 // neither the answer nor its timing tells which users exist. Other errors
 // are the store's.
 func (d *Directory) Authenticate(ctx context.Context, username, password string) (Account, Extension, error) {
@@ -476,7 +477,7 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 	if err != nil {
 		return Account{}, Extension{}, fmt.Errorf("authenticate extension %d: %w", e.ID, err)
 	}
-	if !CheckPassword(hash, password) || !e.Enabled() {
+	if !CheckPassword(hash, password) || !e.Enabled() || d.refuseDemo && demoPassword(a, e, password) {
 		return Account{}, Extension{}, ErrBadCredentials
 	}
 	return a, e, nil

@@ -120,3 +120,60 @@ func TestSeedDemoLeavesChanges(t *testing.T) {
 		t.Fatalf("seeding touched another account's user: %v", err)
 	}
 }
+
+// TestRefuseDemoPassword checks that, outside development mode, the demo
+// users' known password opens nothing, in any spelling of their name, while
+// a password changed since and other users' passwords still work.
+func TestRefuseDemoPassword(t *testing.T) {
+	ctx := context.Background()
+	dir, db := newDirectory(t)
+	if users, err := dir.DemoUsers(ctx); err != nil || len(users) != 0 {
+		t.Fatalf("demo users before seeding: %v, %v", users, err)
+	}
+	if err := dir.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	prod := identity.NewDirectory(db)
+	prod.RefuseDemoPassword()
+	users, err := prod.DemoUsers(ctx)
+	if want := []string{"alice@demo.test", "bob@demo.test", "carol@demo.test"}; err != nil || !reflect.DeepEqual(users, want) {
+		t.Fatalf("demo users %v, %v; want %v", users, err, want)
+	}
+	_, bob, err := prod.ExtensionByEmail(ctx, "bob@demo.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prod.SetPassword(ctx, bob.ID, "bobs own"); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := prod.AccountByMainNumber(ctx, identity.DemoMainNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dave := identity.Extension{AccountID: acct.ID, Number: "104", Name: "Dave", Email: "dave@demo.test"}
+	if err := prod.CreateExtension(ctx, &dave, identity.DemoPassword); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		username, password string
+		ok                 bool
+	}{
+		{"alice@demo.test", identity.DemoPassword, false},
+		{"ALICE@demo.test ", identity.DemoPassword, false},
+		{"+16505550100*101", identity.DemoPassword, false},
+		{"(650) 555-0100*103", identity.DemoPassword, false},
+		{"bob@demo.test", identity.DemoPassword, false},
+		{"bob@demo.test", "bobs own", true},
+		{"dave@demo.test", identity.DemoPassword, true}, // not a seeded user: an operator chose this
+	}
+	for _, tt := range tests {
+		t.Run(tt.username+"/"+tt.password, func(t *testing.T) {
+			if _, _, err := prod.Authenticate(ctx, tt.username, tt.password); (err == nil) != tt.ok {
+				t.Fatalf("Authenticate = %v, want ok=%t", err, tt.ok)
+			}
+		})
+	}
+	if _, _, err := dir.Authenticate(ctx, "alice@demo.test", identity.DemoPassword); err != nil {
+		t.Fatalf("a development directory refuses the demo password: %v", err)
+	}
+}

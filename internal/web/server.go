@@ -26,6 +26,9 @@ type Config struct {
 	PublicURL string
 	// DemoURL is the demo host page's base URL ("" when the demo is off).
 	DemoURL string
+	// Dev is development mode (server.Config.Dev): a developer's machine,
+	// where plain http on loopback stands in for https.
+	Dev bool
 	// CountryCode and AreaCode are the region reported to the widget until
 	// a signed-in account says otherwise.
 	CountryCode, AreaCode string
