@@ -105,7 +105,8 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 		dev.value = v
 	}
 	fs.Var(&dev, "dev", "development mode: demo users, webhooks to loopback, media on loopback; true, false or auto (on only on a loopback listener with no public URL or an http loopback one) ($WIDGET_DEV)")
-	var mediaPort, publicIPs, iceServers, ringTimeout, apiRate, heartbeat string
+	var mediaPort, publicIPs, iceServers, ringTimeout, apiRate, heartbeat, proxies string
+	ef.str(&proxies, "trusted-proxies", "WIDGET_TRUSTED_PROXIES", "", "comma-separated CIDRs (or IPs) of the reverse proxies whose X-Forwarded-For / X-Real-IP are believed; none: the peer's address counts")
 	ef.str(&mediaPort, "media-port", "WIDGET_MEDIA_PORT", "50000", "the media gateway's single UDP port (0: any free port)")
 	ef.str(&cfg.MediaListen, "media-listen", "WIDGET_MEDIA_LISTEN", "", "IPv4 address the media gateway binds its UDP port on (default: 127.0.0.1 in development mode, every interface otherwise)")
 	ef.str(&publicIPs, "public-ip", "WIDGET_PUBLIC_IP", "", "comma-separated public IPs the media gateway advertises (behind 1:1 NAT)")
@@ -128,6 +129,10 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 		return cfg, err
 	}
 	cfg.PublicIPs = splitList(publicIPs)
+	cfg.TrustedProxies = splitList(proxies)
+	if _, err := server.ParseTrustedProxies(cfg.TrustedProxies); err != nil {
+		return cfg, err
+	}
 	cfg.ICEServers = splitList(iceServers)
 	if cfg.RingTimeout, err = time.ParseDuration(ringTimeout); err != nil || cfg.RingTimeout < time.Second {
 		return cfg, fmt.Errorf("ring timeout %q: want a duration of at least 1s", ringTimeout)

@@ -172,6 +172,9 @@ func TestDevMode(t *testing.T) {
 		{[]string{"--media-listen", "nope"}, nil},
 		{[]string{"--media-listen", "::1"}, nil},
 		{[]string{"--media-listen", "127.0.0.1:5000"}, nil},
+		{[]string{"--trusted-proxies", "10.0.0.0/33"}, nil},
+		{[]string{"--trusted-proxies", "proxy.internal"}, nil},
+		{nil, map[string]string{"WIDGET_TRUSTED_PROXIES": "127.0.0.1, nope"}},
 	} {
 		if _, err := parseConfig(bad.args, env(bad.env), io.Discard); err == nil {
 			t.Errorf("%v %v accepted", bad.args, bad.env)
@@ -189,6 +192,21 @@ func TestDevMode(t *testing.T) {
 		if cfg, err := parseConfig(tt.args, env(tt.env), io.Discard); err != nil || cfg.MediaListen != tt.want {
 			t.Errorf("%v %v: media listen %q, %v; want %q", tt.args, tt.env, cfg.MediaListen, err, tt.want)
 		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	cfg, err := parseConfig(nil, env(nil), io.Discard)
+	if err != nil || cfg.TrustedProxies != nil {
+		t.Fatalf("default trusted proxies %v, %v; want none", cfg.TrustedProxies, err)
+	}
+	cfg, err = parseConfig([]string{"--trusted-proxies", "127.0.0.1, 10.0.0.0/8,fd00::/8"}, env(nil), io.Discard)
+	if err != nil || strings.Join(cfg.TrustedProxies, " ") != "127.0.0.1 10.0.0.0/8 fd00::/8" {
+		t.Fatalf("--trusted-proxies: %v, %v", cfg.TrustedProxies, err)
+	}
+	cfg, err = parseConfig(nil, env(map[string]string{"WIDGET_TRUSTED_PROXIES": "192.0.2.10"}), io.Discard)
+	if err != nil || strings.Join(cfg.TrustedProxies, " ") != "192.0.2.10" {
+		t.Fatalf("WIDGET_TRUSTED_PROXIES: %v, %v", cfg.TrustedProxies, err)
 	}
 }
 

@@ -548,3 +548,24 @@ func cutLast(s, sep string) (before, after string, found bool) {
 	}
 	return s, "", false
 }
+
+// SignInKey is the key under which the sign-in back-off (Throttle) counts
+// username's failures: the extension it resolves to, however it is spelled
+// ("+1 650-555-0100*101", "6505550100*101" and alice's email are one key),
+// and for a name that resolves to no one a normalised form of it, so that
+// guessing at unknown names in many spellings is slowed as well.
+func (d *Directory) SignInKey(ctx context.Context, username string) string {
+	username = strings.TrimSpace(username)
+	if _, e, err := d.resolve(ctx, username); err == nil {
+		return fmt.Sprint("ext:", e.ID)
+	}
+	name := strings.ToLower(username)
+	if main, ext, ok := cutLast(name, "*"); ok && !strings.Contains(name, "@") {
+		for _, cc := range []string{"", "US"} {
+			if n, ok := NormalizeNumber(main, cc); ok {
+				return "name:" + n + "*" + strings.TrimSpace(ext)
+			}
+		}
+	}
+	return "name:" + strings.Join(strings.Fields(name), " ")
+}

@@ -177,3 +177,38 @@ func TestRefuseDemoPassword(t *testing.T) {
 		t.Fatalf("a development directory refuses the demo password: %v", err)
 	}
 }
+
+// TestSignInKey checks that every spelling of one user's name gives one
+// back-off key, known or not, and that different users get different keys.
+func TestSignInKey(t *testing.T) {
+	ctx := context.Background()
+	dir, _ := newDirectory(t)
+	if err := dir.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	groups := [][]string{
+		{"alice@demo.test", "ALICE@Demo.Test", " alice@demo.test ", "+16505550100*101", "+1 650-555-0100*101",
+			"6505550100*101", "(650) 555-0100*101", "16505550100*101", "+1.650.555.0100*101"},
+		{"bob@demo.test", "+16505550100*102"},
+		{"nobody@demo.test", "NoBody@demo.test "},
+		{"+14155550100*101", "+1 415-555-0100*101", "4155550100*101", "(415) 555 0100*101"},
+		{"+14155550100*102"},
+		{"not a name", "NOT A NAME"},
+	}
+	seen := map[string]int{}
+	for i, group := range groups {
+		want := dir.SignInKey(ctx, group[0])
+		if want == "" {
+			t.Fatalf("empty key for %q", group[0])
+		}
+		if j, ok := seen[want]; ok {
+			t.Errorf("%q shares key %q with group %d", group[0], want, j)
+		}
+		seen[want] = i
+		for _, name := range group[1:] {
+			if got := dir.SignInKey(ctx, name); got != want {
+				t.Errorf("SignInKey(%q) = %q, want %q as for %q", name, got, want, group[0])
+			}
+		}
+	}
+}

@@ -130,3 +130,29 @@ func demoUsers(ctx context.Context, dir *identity.Directory, dev bool, log *slog
 	}
 	return nil
 }
+
+// ParseTrustedProxies reads the trusted proxies: CIDRs ("10.0.0.0/8",
+// "fd00::/8") or single IPs ("127.0.0.1"), each standing for itself.
+func ParseTrustedProxies(list []string) ([]*net.IPNet, error) {
+	var nets []*net.IPNet
+	for _, s := range list {
+		if !strings.Contains(s, "/") {
+			ip := net.ParseIP(s)
+			if ip == nil {
+				return nil, fmt.Errorf("trusted proxy %q: want a CIDR such as 10.0.0.0/8 or an IP", s)
+			}
+			bits := 128
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			nets = append(nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: want a CIDR such as 10.0.0.0/8 or an IP", s)
+		}
+		nets = append(nets, n)
+	}
+	return nets, nil
+}

@@ -85,6 +85,13 @@ type Config struct {
 	// token lifetimes (one hour; one week of inactivity) — for tests.
 	AccessTokenTTL, RefreshTokenTTL time.Duration
 
+	// TrustedProxies are the addresses (CIDRs, or single IPs) of the
+	// reverse proxies whose X-Forwarded-For and X-Real-IP headers say where
+	// a request comes from; from anyone else those headers are ignored.
+	TrustedProxies []string
+	// SignInClock overrides the clock of the sign-in back-off — for tests.
+	SignInClock func() time.Time
+
 	// DebugListen, when set, serves pprof and expvar (/debug/pprof/,
 	// /debug/vars) on this loopback address.
 	DebugListen string
@@ -217,13 +224,17 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer hooks.Close() // after the switch's last events: what is still queued then is dropped
 
+	proxies, err := ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	hub := bridge.NewHub(bridge.HubConfig{})
 	srv := web.NewServer(web.Config{
-		PublicURL: publicURL, DemoURL: demoURL, Dev: cfg.Dev,
+		PublicURL: publicURL, DemoURL: demoURL, Dev: cfg.Dev, TrustedProxies: proxies,
 		CountryCode: cfg.CountryCode, AreaCode: cfg.AreaCode, ICEServers: gw.ICEServers(),
 		APIRateLimit: cfg.APIRateLimit, APIRateWindow: cfg.APIRateWindow, EventsHeartbeat: cfg.EventsHeartbeat,
 	}, web.Deps{
-		Log: log, Apps: db, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(time.Now),
+		Log: log, Apps: db, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(cfg.SignInClock),
 		Login: login, Sessions: sessions, Switch: sw, Hub: hub,
 		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, CallLog: db, Presences: db,
 		Messages: msgs, Webhooks: hooks,

@@ -7,6 +7,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,9 @@ type Config struct {
 	// Dev is development mode (server.Config.Dev): a developer's machine,
 	// where plain http on loopback stands in for https.
 	Dev bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Real-IP say a request's browser address; none: the peer's address.
+	TrustedProxies []*net.IPNet
 	// CountryCode and AreaCode are the region reported to the widget until
 	// a signed-in account says otherwise.
 	CountryCode, AreaCode string
@@ -96,6 +100,7 @@ func (s *Server) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
+	e.IPExtractor = clientIP(s.cfg.TrustedProxies)
 	e.HTTPErrorHandler = errorHandler(s.log)
 	e.Use(middleware.RequestID())
 	e.Use(s.recoverPanics)
