@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -159,6 +160,22 @@ func TestDemoUsersOutsideDevelopment(t *testing.T) {
 	startProduction(t, Config{Listen: addr, PublicURL: publicURL, DataDir: dataDir, MediaListen: "127.0.0.1",
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 
+	if want := `msg="production mode" why="the public URL https://phone.example.com is not plain http on loopback"`; !strings.Contains(logs.String(), want) {
+		t.Errorf("the start log does not say %s:\n%s", want, logs.String())
+	}
+	if !strings.Contains(logs.String(), "removed the demo app") {
+		t.Errorf("the demo app's plain-http pages left without a word:\n%s", logs.String())
+	}
+	func() {
+		db, err := store.Open(context.Background(), dataDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if app, err := db.App(context.Background(), "demo"); !errors.Is(err, identity.ErrNotFound) {
+			t.Errorf("the demo app with plain-http pages is still registered: %+v, %v", app, err)
+		}
+	}()
 	var warning string
 	for _, line := range strings.Split(logs.String(), "\n") {
 		if strings.Contains(line, "level=WARN") && strings.Contains(line, "demo users") {
@@ -258,6 +275,15 @@ func TestMediaListen(t *testing.T) {
 			startProduction(t, cfg)
 			if want := "media_listen=" + tt.want + " "; !strings.Contains(logs.String(), want) {
 				t.Fatalf("start log lacks %q:\n%s", want, logs.String())
+			}
+			// Development mode with an https public URL is asked for, and
+			// warned about.
+			mode := `level=INFO msg="production mode"`
+			if tt.dev {
+				mode = `level=WARN msg="development mode although the public URL https://phone.example.com is not plain http on loopback`
+			}
+			if !strings.Contains(logs.String(), mode) {
+				t.Fatalf("start log lacks %q:\n%s", mode, logs.String())
 			}
 		})
 	}
