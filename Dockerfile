@@ -18,7 +18,7 @@ ENV WIDGET_DATA_DIR=/data \
 VOLUME ["/data"]
 # 8080: widget and API over HTTP (put TLS in front). 50000/udp: call audio
 # (WIDGET_MEDIA_PORT; set WIDGET_PUBLIC_IP behind NAT). 8081: the demo page, when
-# WIDGET_DEMO_LISTEN=:8081 turns it on.
+# WIDGET_DEMO_LISTEN=:8081 turns it on (with an https WIDGET_DEMO_URL, or WIDGET_DEV=true).
 EXPOSE 8080 8081 50000/udp
 USER nonroot:nonroot
 ENTRYPOINT ["/widget-server"]

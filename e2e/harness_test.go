@@ -78,6 +78,7 @@ func runServer(t *testing.T, cfg server.Config) *serverRun {
 		logs = os.Stderr
 	}
 	cfg.Listen, cfg.DemoListen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Dev = true // a developer's machine: demo users, the demo page, media on loopback
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r := &serverRun{t: t, cfg: cfg}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -22,7 +23,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 // runApps manages registered apps in the data dir's database:
 //
 //	apps list
-//	apps add --client-id ID --origin ORIGIN [--origin …] [--redirect-uri URI …] [--name N] [--no-call] [--no-sms]
+//	apps add --client-id ID --origin ORIGIN [--origin …] [--redirect-uri URI …] [--name N] [--no-call] [--no-sms] [--dev]
 //	apps remove --client-id ID
 func runApps(ctx context.Context, args []string, getenv lookupEnv, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -34,7 +35,7 @@ func runApps(ctx context.Context, args []string, getenv lookupEnv, stdout, stder
 	ef := envFlags{fs, getenv}
 	var dataDir, clientID, name string
 	var origins, redirects listFlag
-	var noCall, noSMS bool
+	var noCall, noSMS, dev bool
 	ef.str(&dataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory of the database")
 	if sub == "add" || sub == "remove" {
 		fs.StringVar(&clientID, "client-id", "", "the app's clientId")
@@ -45,6 +46,13 @@ func runApps(ctx context.Context, args []string, getenv lookupEnv, stdout, stder
 		fs.Var(&redirects, "redirect-uri", "a sign-in redirect URI (repeatable)")
 		fs.BoolVar(&noCall, "no-call", false, "turn calling off for this app")
 		fs.BoolVar(&noSMS, "no-sms", false, "turn messaging off for this app")
+		// Only a development server admits plain http origins (on loopback):
+		// WIDGET_DEV=true, as the server reads it, or --dev.
+		devDefault := false
+		if v, ok := getenv("WIDGET_DEV"); ok {
+			devDefault, _ = strconv.ParseBool(v)
+		}
+		fs.BoolVar(&dev, "dev", devDefault, "for a development server: admit plain http origins and redirect URIs on loopback (localhost, 127.0.0.1, [::1]) ($WIDGET_DEV)")
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -72,6 +80,9 @@ func runApps(ctx context.Context, args []string, getenv lookupEnv, stdout, stder
 		app := identity.App{
 			ClientID: clientID, Name: name, Origins: origins, RedirectURIs: redirects,
 			Features: identity.Features{Call: !noCall, SMS: !noSMS},
+		}
+		if err := app.ValidateRegistration(dev); err != nil {
+			return err
 		}
 		if err := db.PutApp(ctx, app); err != nil {
 			return err

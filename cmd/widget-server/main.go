@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -99,9 +100,16 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	ef.str(&cfg.SMSWebhookURL, "sms-webhook-url", "WIDGET_SMS_WEBHOOK_URL", "", "the SMS provider's webhook: SMS to numbers not served here are POSTed to it, signed")
 	ef.str(&cfg.SMSWebhookSecretFile, "sms-webhook-secret-file", "WIDGET_SMS_WEBHOOK_SECRET_FILE", "", "file with the secret (16 bytes or more) that signs the SMS webhooks both ways")
 	ef.str(&cfg.DebugListen, "debug-addr", "WIDGET_DEBUG_ADDR", "", "loopback address serving pprof and expvar (/debug/pprof/, /debug/vars); empty turns it off")
-	var mediaPort, publicIPs, iceServers, ringTimeout, apiRate, heartbeat, widgetRate, smsRate string
+	dev := devFlag{"auto"}
+	if v, ok := getenv("WIDGET_DEV"); ok {
+		dev.value = v
+	}
+	fs.Var(&dev, "dev", "development mode: demo users, webhooks to loopback, media on loopback; true, false or auto (on only on a loopback listener with no public URL or an http loopback one) ($WIDGET_DEV)")
+	var mediaPort, publicIPs, iceServers, ringTimeout, apiRate, heartbeat, proxies, widgetRate, smsRate string
 	var streamCap, deviceCap, deviceCallCap, extensionCallCap string
+	ef.str(&proxies, "trusted-proxies", "WIDGET_TRUSTED_PROXIES", "", "comma-separated CIDRs (or IPs) of the reverse proxies whose X-Forwarded-For / X-Real-IP are believed; none: the peer's address counts")
 	ef.str(&mediaPort, "media-port", "WIDGET_MEDIA_PORT", "50000", "the media gateway's single UDP port (0: any free port)")
+	ef.str(&cfg.MediaListen, "media-listen", "WIDGET_MEDIA_LISTEN", "", "IPv4 address the media gateway binds its UDP port on (default: 127.0.0.1 in development mode, every interface otherwise)")
 	ef.str(&publicIPs, "public-ip", "WIDGET_PUBLIC_IP", "", "comma-separated public IPs the media gateway advertises (behind 1:1 NAT)")
 	ef.str(&iceServers, "ice-servers", "WIDGET_ICE_SERVERS", "", "comma-separated STUN/TURN URLs handed to browsers")
 	ef.str(&ringTimeout, "ring-timeout", "WIDGET_RING_TIMEOUT", "30s", "how long an unanswered call rings")
@@ -121,7 +129,17 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 		return cfg, fmt.Errorf("media port %q: want 0-65535", mediaPort)
 	}
 	cfg.MediaPort = port
+	if ip := net.ParseIP(cfg.MediaListen); cfg.MediaListen != "" && (ip == nil || ip.To4() == nil) {
+		return cfg, fmt.Errorf("media listen %q: want an IPv4 address such as 0.0.0.0 or 10.0.0.5", cfg.MediaListen)
+	}
+	if cfg.Dev, err = server.ResolveDev(dev.value, cfg.PublicURL, cfg.Listen); err != nil {
+		return cfg, err
+	}
 	cfg.PublicIPs = splitList(publicIPs)
+	cfg.TrustedProxies = splitList(proxies)
+	if _, err := server.ParseTrustedProxies(cfg.TrustedProxies); err != nil {
+		return cfg, err
+	}
 	cfg.ICEServers = splitList(iceServers)
 	if cfg.RingTimeout, err = time.ParseDuration(ringTimeout); err != nil || cfg.RingTimeout < time.Second {
 		return cfg, fmt.Errorf("ring timeout %q: want a duration of at least 1s", ringTimeout)
@@ -160,6 +178,20 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	}
 	cfg.CountryCode = strings.ToUpper(cfg.CountryCode)
 	return cfg, nil
+}
+
+// devFlag is --dev: "auto" or a boolean; a bare --dev means true.
+type devFlag struct{ value string }
+
+func (d *devFlag) String() string   { return d.value }
+func (d *devFlag) IsBoolFlag() bool { return true }
+
+func (d *devFlag) Set(v string) error {
+	if _, err := server.ResolveDev(v, "", ""); err != nil {
+		return err
+	}
+	d.value = v
+	return nil
 }
 
 // parseRate reads COUNT/WINDOW ("60/10s"): at least one request per

@@ -114,6 +114,102 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
+// TestDevMode is the flag matrix of development mode: it is on by default
+// only on a loopback listener with no public URL or a plain http loopback
+// one; an https public URL, a listener beyond loopback or --dev=false turn
+// it off; --dev turns it on whatever else is set.
+func TestDevMode(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		dev  bool
+	}{
+		{"defaults", nil, nil, true},
+		{"auto", []string{"--dev=auto"}, nil, true},
+		{"https public URL", []string{"--public-url", "https://phone.example.com"}, nil, false},
+		{"https public URL from env", nil, map[string]string{"WIDGET_PUBLIC_URL": "https://phone.example.com"}, false},
+		{"https public URL on localhost", []string{"--public-url", "https://localhost:8443"}, nil, false},
+		{"--dev with https public URL", []string{"--dev", "--public-url", "https://phone.example.com"}, nil, true},
+		{"--dev=true with https public URL", []string{"--dev=true", "--public-url", "https://phone.example.com"}, nil, true},
+		{"WIDGET_DEV=true with https public URL", nil, map[string]string{"WIDGET_DEV": "true", "WIDGET_PUBLIC_URL": "https://phone.example.com"}, true},
+		{"http public URL beyond loopback", []string{"--public-url", "http://phone.example.com"}, nil, false},
+		{"http public URL on a private address", []string{"--public-url", "http://192.168.1.5:8080"}, nil, false},
+		{"http public URL looking like localhost", []string{"--public-url", "http://localhost.example.com:8080"}, nil, false},
+		{"http public URL on localhost", []string{"--public-url", "http://localhost:8080"}, nil, true},
+		{"http public URL on 127.0.0.1", []string{"--public-url", "http://127.0.0.1:8080"}, nil, true},
+		{"http public URL on [::1]", []string{"--listen", "[::1]:8080", "--public-url", "http://[::1]:8080"}, nil, true},
+		{"listen on every interface", []string{"--listen", "0.0.0.0:8080"}, nil, false},
+		{"listen on every interface, no host", []string{"--listen", ":8080"}, nil, false},
+		{"listen on every IPv6 interface", []string{"--listen", "[::]:8080"}, nil, false},
+		{"listen on a private address", []string{"--listen", "10.0.0.5:8080"}, nil, false},
+		{"listen on a host name", []string{"--listen", "phone.internal:8080"}, nil, false},
+		{"listen on localhost", []string{"--listen", "localhost:8080"}, nil, true},
+		{"listen on every interface with --dev", []string{"--dev", "--listen", "0.0.0.0:8080"}, nil, true},
+		{"--dev=false", []string{"--dev=false"}, nil, false},
+		{"WIDGET_DEV=false", nil, map[string]string{"WIDGET_DEV": "false"}, false},
+		{"WIDGET_DEV=0", nil, map[string]string{"WIDGET_DEV": "0"}, false},
+		{"--dev=false over WIDGET_DEV=true", []string{"--dev=false"}, map[string]string{"WIDGET_DEV": "true"}, false},
+		{"--dev=auto over WIDGET_DEV=true with https", []string{"--dev=auto", "--public-url", "https://phone.example.com"}, map[string]string{"WIDGET_DEV": "true"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := parseConfig(tt.args, env(tt.env), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Dev != tt.dev {
+				t.Fatalf("Dev = %t, want %t", cfg.Dev, tt.dev)
+			}
+		})
+	}
+	for _, bad := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{[]string{"--dev=maybe"}, nil},
+		{nil, map[string]string{"WIDGET_DEV": "sometimes"}},
+		{[]string{"--media-listen", "nope"}, nil},
+		{[]string{"--media-listen", "::1"}, nil},
+		{[]string{"--media-listen", "127.0.0.1:5000"}, nil},
+		{[]string{"--trusted-proxies", "10.0.0.0/33"}, nil},
+		{[]string{"--trusted-proxies", "proxy.internal"}, nil},
+		{nil, map[string]string{"WIDGET_TRUSTED_PROXIES": "127.0.0.1, nope"}},
+	} {
+		if _, err := parseConfig(bad.args, env(bad.env), io.Discard); err == nil {
+			t.Errorf("%v %v accepted", bad.args, bad.env)
+		}
+	}
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{nil, nil, ""},
+		{[]string{"--media-listen", "10.0.0.5"}, nil, "10.0.0.5"},
+		{nil, map[string]string{"WIDGET_MEDIA_LISTEN": "0.0.0.0"}, "0.0.0.0"},
+	} {
+		if cfg, err := parseConfig(tt.args, env(tt.env), io.Discard); err != nil || cfg.MediaListen != tt.want {
+			t.Errorf("%v %v: media listen %q, %v; want %q", tt.args, tt.env, cfg.MediaListen, err, tt.want)
+		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	cfg, err := parseConfig(nil, env(nil), io.Discard)
+	if err != nil || cfg.TrustedProxies != nil {
+		t.Fatalf("default trusted proxies %v, %v; want none", cfg.TrustedProxies, err)
+	}
+	cfg, err = parseConfig([]string{"--trusted-proxies", "127.0.0.1, 10.0.0.0/8,fd00::/8"}, env(nil), io.Discard)
+	if err != nil || strings.Join(cfg.TrustedProxies, " ") != "127.0.0.1 10.0.0.0/8 fd00::/8" {
+		t.Fatalf("--trusted-proxies: %v, %v", cfg.TrustedProxies, err)
+	}
+	cfg, err = parseConfig(nil, env(map[string]string{"WIDGET_TRUSTED_PROXIES": "192.0.2.10"}), io.Discard)
+	if err != nil || strings.Join(cfg.TrustedProxies, " ") != "192.0.2.10" {
+		t.Fatalf("WIDGET_TRUSTED_PROXIES: %v, %v", cfg.TrustedProxies, err)
+	}
+}
+
 func TestAppsCommand(t *testing.T) {
 	ctx := context.Background()
 	vars := env(map[string]string{"WIDGET_DATA_DIR": t.TempDir()})
@@ -126,7 +222,7 @@ func TestAppsCommand(t *testing.T) {
 		}
 		return out.String()
 	}
-	runOK("apps", "add", "--client-id", "crm", "--name", "Acme CRM", "--origin", "https://crm.example.com", "--origin", "http://127.0.0.1:3000", "--no-sms")
+	runOK("apps", "add", "--client-id", "crm", "--name", "Acme CRM", "--origin", "https://crm.example.com", "--origin", "http://127.0.0.1:3000", "--no-sms", "--dev")
 	list := runOK("apps", "list")
 	for _, want := range []string{"crm", "Acme CRM", "https://crm.example.com http://127.0.0.1:3000", "call=true sms=false"} {
 		if !strings.Contains(list, want) {
@@ -136,6 +232,11 @@ func TestAppsCommand(t *testing.T) {
 	for _, bad := range [][]string{
 		{"apps", "add", "--client-id", "x"},
 		{"apps", "add", "--client-id", "x", "--origin", "https://a.test/path"},
+		{"apps", "add", "--client-id", "x", "--origin", "http://127.0.0.1:3000"},
+		{"apps", "add", "--client-id", "x", "--origin", "http://localhost:3000"},
+		{"apps", "add", "--client-id", "x", "--origin", "https://a.test", "--redirect-uri", "http://localhost:3000/cb"},
+		{"apps", "add", "--client-id", "x", "--origin", "http://crm.example.com", "--dev"},
+		{"apps", "add", "--client-id", "x", "--origin", "https://a.test", "--redirect-uri", "http://a.test/cb", "--dev"},
 		{"apps", "remove", "--client-id", "nope"},
 		{"apps", "frobnicate"},
 		{"apps"},
@@ -143,6 +244,10 @@ func TestAppsCommand(t *testing.T) {
 		if err := run(ctx, bad, vars, nil, io.Discard, io.Discard); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+	devVars := env(map[string]string{"WIDGET_DATA_DIR": t.TempDir(), "WIDGET_DEV": "true"})
+	if err := run(ctx, []string{"apps", "add", "--client-id", "local", "--origin", "http://localhost:3000"}, devVars, nil, io.Discard, io.Discard); err != nil {
+		t.Errorf("WIDGET_DEV=true: an http loopback origin refused: %v", err)
 	}
 	runOK("apps", "remove", "--client-id", "crm")
 	if list := runOK("apps", "list"); strings.Contains(list, "crm") {

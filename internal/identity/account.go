@@ -275,7 +275,8 @@ func canonicalEmail(s string) (string, error) {
 // Directory holds the rules over an AccountStore: validation, password
 // hashing and how a sign-in name resolves to an extension.
 type Directory struct {
-	store AccountStore
+	store      AccountStore
+	refuseDemo bool // see RefuseDemoPassword
 
 	dummyOnce sync.Once
 	dummyHash string // compared against when the user is unknown
@@ -450,9 +451,9 @@ func (d *Directory) AccountByMainNumber(ctx context.Context, raw string) (Accoun
 
 // Authenticate resolves username — an email, or "mainNumber*ext" with the
 // main number in any format AccountByMainNumber accepts — and checks the
-// password. Unknown users, wrong passwords, disabled extensions and
-// departments (which have no password) are all
-// ErrBadCredentials, and an unknown user costs a password hash too, so
+// password. Unknown users, wrong passwords, disabled extensions,
+// departments (which have no password) and, after RefuseDemoPassword, the
+// demo users' demo password are all ErrBadCredentials, and an unknown user costs a password hash too, so
 // neither the answer nor its timing tells which users exist. Other errors
 // are the store's.
 func (d *Directory) Authenticate(ctx context.Context, username, password string) (Account, Extension, error) {
@@ -476,7 +477,7 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 	if err != nil {
 		return Account{}, Extension{}, fmt.Errorf("authenticate extension %d: %w", e.ID, err)
 	}
-	if !CheckPassword(hash, password) || !e.Enabled() {
+	if !CheckPassword(hash, password) || !e.Enabled() || d.refuseDemo && demoPassword(a, e, password) {
 		return Account{}, Extension{}, ErrBadCredentials
 	}
 	return a, e, nil
@@ -546,4 +547,25 @@ func cutLast(s, sep string) (before, after string, found bool) {
 		return s[:i], s[i+len(sep):], true
 	}
 	return s, "", false
+}
+
+// SignInKey is the key under which the sign-in back-off (Throttle) counts
+// username's failures: the extension it resolves to, however it is spelled
+// ("+1 650-555-0100*101", "6505550100*101" and alice's email are one key),
+// and for a name that resolves to no one a normalised form of it, so that
+// guessing at unknown names in many spellings is slowed as well.
+func (d *Directory) SignInKey(ctx context.Context, username string) string {
+	username = strings.TrimSpace(username)
+	if _, e, err := d.resolve(ctx, username); err == nil {
+		return fmt.Sprint("ext:", e.ID)
+	}
+	name := strings.ToLower(username)
+	if main, ext, ok := cutLast(name, "*"); ok && !strings.Contains(name, "@") {
+		for _, cc := range []string{"", "US"} {
+			if n, ok := NormalizeNumber(main, cc); ok {
+				return "name:" + n + "*" + strings.TrimSpace(ext)
+			}
+		}
+	}
+	return "name:" + strings.Join(strings.Fields(name), " ")
 }

@@ -8,8 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -66,6 +68,8 @@ func (a App) AllowsOrigin(origin string) bool {
 }
 
 // Validate checks an app before it is stored and canonicalises its origins.
+// Origins and redirect URIs are https, or plain http on a loopback host;
+// ValidateRegistration admits the latter only in development mode.
 func (a *App) Validate() error {
 	if !ValidClientID(a.ClientID) {
 		return fmt.Errorf("%w: client id %q: use 1-64 letters, digits, '.', '_' or '-'", ErrInvalid, a.ClientID)
@@ -81,12 +85,18 @@ func (a *App) Validate() error {
 		if err != nil {
 			return fmt.Errorf("%w: app %s: %v", ErrInvalid, a.ClientID, err)
 		}
+		if u, _ := url.Parse(c); !plainHTTPAllowed(u) {
+			return fmt.Errorf("%w: app %s: origin %q must be https (plain http only on loopback)", ErrInvalid, a.ClientID, o)
+		}
 		a.Origins[i] = c
 	}
 	for _, r := range a.RedirectURIs {
 		u, err := url.Parse(r)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
 			return fmt.Errorf("%w: app %s: redirect URI %q must be an absolute http(s) URL without fragment", ErrInvalid, a.ClientID, r)
+		}
+		if !plainHTTPAllowed(u) {
+			return fmt.Errorf("%w: app %s: redirect URI %q must be https (plain http only on loopback)", ErrInvalid, a.ClientID, r)
 		}
 	}
 	return nil
@@ -140,4 +150,38 @@ func CanonicalOrigin(s string) (string, error) {
 		host += ":" + port
 	}
 	return scheme + "://" + host, nil
+}
+
+// ValidateRegistration is Validate for an app being registered: its
+// origins and redirect URIs must be https, except plain http on a loopback
+// host (localhost, 127.0.0.0/8, [::1]) when allowLoopbackHTTP — on a
+// development server only.
+func (a *App) ValidateRegistration(allowLoopbackHTTP bool) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	if allowLoopbackHTTP {
+		return nil
+	}
+	for _, u := range append(slices.Clone(a.Origins), a.RedirectURIs...) {
+		if !strings.HasPrefix(strings.ToLower(u), "https://") {
+			return fmt.Errorf("%w: app %s: %q: origins and redirect URIs must be https (http on loopback only in development mode)", ErrInvalid, a.ClientID, u)
+		}
+	}
+	return nil
+}
+
+// plainHTTPAllowed reports whether u, an absolute http(s) URL, is https or
+// plain http on a loopback host: plain http anywhere else is refused in
+// every mode.
+func plainHTTPAllowed(u *url.URL) bool {
+	if !strings.EqualFold(u.Scheme, "http") {
+		return true
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -1,6 +1,9 @@
 package identity
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestCanonicalOrigin(t *testing.T) {
 	tests := []struct {
@@ -81,6 +84,9 @@ func TestValidateApp(t *testing.T) {
 		{"bad origin", App{ClientID: "crm", Origins: []string{"https://a.test/x"}}, false},
 		{"relative redirect", App{ClientID: "crm", Origins: []string{"https://a.test"}, RedirectURIs: []string{"/cb"}}, false},
 		{"redirect with fragment", App{ClientID: "crm", Origins: []string{"https://a.test"}, RedirectURIs: []string{"https://w.test/cb#x"}}, false},
+		{"http origin", App{ClientID: "crm", Origins: []string{"http://crm.example.com"}}, false},
+		{"http redirect", App{ClientID: "crm", Origins: []string{"https://a.test"}, RedirectURIs: []string{"http://w.test/cb"}}, false},
+		{"http loopback origin", App{ClientID: "crm", Origins: []string{"http://127.0.0.1:8081"}, RedirectURIs: []string{"http://localhost:8081/cb"}}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,6 +94,55 @@ func TestValidateApp(t *testing.T) {
 				t.Fatalf("Validate() = %v, want ok=%t", err, tt.ok)
 			}
 		})
+	}
+}
+
+// TestValidateRegistration is the transport rule for app origins and
+// redirect URIs: https, or plain http on a loopback host in development
+// mode only. Plain http elsewhere is refused in every mode, also by the
+// store (Validate).
+func TestValidateRegistration(t *testing.T) {
+	tests := []struct {
+		origin, redirect string
+		dev, prod        bool // accepted in development mode, in production
+	}{
+		{"https://crm.example.com", "https://crm.example.com/cb", true, true},
+		{"https://crm.example.com:8443", "", true, true},
+		{"https://127.0.0.1:8443", "https://localhost/cb", true, true},
+		{"http://127.0.0.1:8081", "http://127.0.0.1:8081/oauth/callback", true, false},
+		{"http://localhost:3000", "http://localhost:3000/cb", true, false},
+		{"HTTP://LOCALHOST:3000", "", true, false},
+		{"http://[::1]:3000", "http://[::1]:3000/cb", true, false},
+		{"http://127.8.9.10", "", true, false},
+		{"http://crm.example.com", "", false, false},
+		{"https://crm.example.com", "http://crm.example.com/cb", false, false},
+		{"http://10.0.0.5:8080", "", false, false},
+		{"http://192.168.1.10", "", false, false},
+		{"http://0.0.0.0:8081", "", false, false},
+		{"http://localhost.evil.test", "", false, false},
+		{"http://127.0.0.1.nip.io", "", false, false},
+		{"http://sub.localhost", "", false, false},
+		{"https://crm.example.com", "http://localhost.evil.test/cb", false, false},
+		{"https://crm.example.com", "http://127.0.0.1:3000/cb", true, false},
+		{"https://crm.example.com", "ftp://crm.example.com/cb", false, false},
+		{"https://crm.example.com", "https://crm.example.com/cb#x", false, false},
+	}
+	for _, tt := range tests {
+		for _, dev := range []bool{true, false} {
+			want := tt.prod
+			if dev {
+				want = tt.dev
+			}
+			t.Run(fmt.Sprintf("%s %s dev=%t", tt.origin, tt.redirect, dev), func(t *testing.T) {
+				app := App{ClientID: "crm", Origins: []string{tt.origin}}
+				if tt.redirect != "" {
+					app.RedirectURIs = []string{tt.redirect}
+				}
+				if err := app.ValidateRegistration(dev); (err == nil) != want {
+					t.Fatalf("ValidateRegistration(%t) = %v, want ok=%t", dev, err, want)
+				}
+			})
+		}
 	}
 }
 

@@ -32,7 +32,7 @@ var demoDepartmentMembers = []string{"bob@demo.test", "carol@demo.test"}
 // idempotent and leaves alone what exists: an extension whose email or
 // number is already taken is not touched, nor is a changed password reset
 // or a department's changed members.
-// The caller seeds only servers that listen on loopback.
+// The caller seeds only servers in development mode.
 func (d *Directory) SeedDemo(ctx context.Context) error {
 	a, err := d.store.AccountByMainNumber(ctx, DemoMainNumber)
 	if errors.Is(err, ErrNotFound) {
@@ -59,6 +59,54 @@ func (d *Directory) SeedDemo(ctx context.Context) error {
 		}
 	}
 	return d.seedDemoDepartment(ctx, a)
+}
+
+// DemoUsers returns the emails of the seeded demo users (alice@, bob@ and
+// carol@demo.test in the demo account) that exist, whatever their
+// password: a server outside development mode warns about them.
+func (d *Directory) DemoUsers(ctx context.Context) ([]string, error) {
+	a, err := d.store.AccountByMainNumber(ctx, DemoMainNumber)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("demo account: %w", err)
+	}
+	var found []string
+	for _, want := range demoExtensions {
+		e, err := d.store.ExtensionByEmail(ctx, want.Email)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("demo user %s: %w", want.Email, err)
+		}
+		if e.AccountID == a.ID && !e.Department() {
+			found = append(found, e.Email)
+		}
+	}
+	return found, nil
+}
+
+// RefuseDemoPassword makes Authenticate refuse DemoPassword for the seeded
+// demo users, so that a data dir seeded on a development machine does not
+// open a production server to a password everyone knows. A demo user whose
+// password was changed signs in as any user does. Call it before the
+// Directory is used.
+func (d *Directory) RefuseDemoPassword() { d.refuseDemo = true }
+
+// demoPassword reports whether a sign-in is a seeded demo user's with the
+// demo password.
+func demoPassword(a Account, e Extension, password string) bool {
+	if password != DemoPassword || a.MainNumber != DemoMainNumber {
+		return false
+	}
+	for _, want := range demoExtensions {
+		if e.Email == want.Email {
+			return true
+		}
+	}
+	return false
 }
 
 // seedDemoDepartment creates the demo department, unless its email or

@@ -120,3 +120,95 @@ func TestSeedDemoLeavesChanges(t *testing.T) {
 		t.Fatalf("seeding touched another account's user: %v", err)
 	}
 }
+
+// TestRefuseDemoPassword checks that, outside development mode, the demo
+// users' known password opens nothing, in any spelling of their name, while
+// a password changed since and other users' passwords still work.
+func TestRefuseDemoPassword(t *testing.T) {
+	ctx := context.Background()
+	dir, db := newDirectory(t)
+	if users, err := dir.DemoUsers(ctx); err != nil || len(users) != 0 {
+		t.Fatalf("demo users before seeding: %v, %v", users, err)
+	}
+	if err := dir.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	prod := identity.NewDirectory(db)
+	prod.RefuseDemoPassword()
+	users, err := prod.DemoUsers(ctx)
+	if want := []string{"alice@demo.test", "bob@demo.test", "carol@demo.test"}; err != nil || !reflect.DeepEqual(users, want) {
+		t.Fatalf("demo users %v, %v; want %v", users, err, want)
+	}
+	_, bob, err := prod.ExtensionByEmail(ctx, "bob@demo.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prod.SetPassword(ctx, bob.ID, "bobs own"); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := prod.AccountByMainNumber(ctx, identity.DemoMainNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dave := identity.Extension{AccountID: acct.ID, Number: "104", Name: "Dave", Email: "dave@demo.test"}
+	if err := prod.CreateExtension(ctx, &dave, identity.DemoPassword); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		username, password string
+		ok                 bool
+	}{
+		{"alice@demo.test", identity.DemoPassword, false},
+		{"ALICE@demo.test ", identity.DemoPassword, false},
+		{"+16505550100*101", identity.DemoPassword, false},
+		{"(650) 555-0100*103", identity.DemoPassword, false},
+		{"bob@demo.test", identity.DemoPassword, false},
+		{"bob@demo.test", "bobs own", true},
+		{"dave@demo.test", identity.DemoPassword, true}, // not a seeded user: an operator chose this
+	}
+	for _, tt := range tests {
+		t.Run(tt.username+"/"+tt.password, func(t *testing.T) {
+			if _, _, err := prod.Authenticate(ctx, tt.username, tt.password); (err == nil) != tt.ok {
+				t.Fatalf("Authenticate = %v, want ok=%t", err, tt.ok)
+			}
+		})
+	}
+	if _, _, err := dir.Authenticate(ctx, "alice@demo.test", identity.DemoPassword); err != nil {
+		t.Fatalf("a development directory refuses the demo password: %v", err)
+	}
+}
+
+// TestSignInKey checks that every spelling of one user's name gives one
+// back-off key, known or not, and that different users get different keys.
+func TestSignInKey(t *testing.T) {
+	ctx := context.Background()
+	dir, _ := newDirectory(t)
+	if err := dir.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	groups := [][]string{
+		{"alice@demo.test", "ALICE@Demo.Test", " alice@demo.test ", "+16505550100*101", "+1 650-555-0100*101",
+			"6505550100*101", "(650) 555-0100*101", "16505550100*101", "+1.650.555.0100*101"},
+		{"bob@demo.test", "+16505550100*102"},
+		{"nobody@demo.test", "NoBody@demo.test "},
+		{"+14155550100*101", "+1 415-555-0100*101", "4155550100*101", "(415) 555 0100*101"},
+		{"+14155550100*102"},
+		{"not a name", "NOT A NAME"},
+	}
+	seen := map[string]int{}
+	for i, group := range groups {
+		want := dir.SignInKey(ctx, group[0])
+		if want == "" {
+			t.Fatalf("empty key for %q", group[0])
+		}
+		if j, ok := seen[want]; ok {
+			t.Errorf("%q shares key %q with group %d", group[0], want, j)
+		}
+		seen[want] = i
+		for _, name := range group[1:] {
+			if got := dir.SignInKey(ctx, name); got != want {
+				t.Errorf("SignInKey(%q) = %q, want %q as for %q", name, got, want, group[0])
+			}
+		}
+	}
+}

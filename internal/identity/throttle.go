@@ -13,13 +13,17 @@ const (
 	throttleMaxDelay     = 5 * time.Minute  // longest wait
 	throttleIdle         = 15 * time.Minute // a key with no failure for this long is forgotten
 	throttleMaxKeys      = 10000            // keys remembered; the least recently failed go first
+	throttleMaxShares    = 64               // users whose failures an address's counter tells apart
 )
 
 // Throttle slows password guessing: it counts consecutive sign-in failures
-// per key (the caller uses "user:"+username and "ip:"+addr) and, from the
-// third on, makes the key wait 1 s, doubling per failure up to 5 min. A
-// success forgets the key. It lives in memory, is bounded in size, and is
-// safe for concurrent use.
+// per user (Directory.SignInKey: one key per extension however its name is
+// spelled) and per browser address and, from the third on, makes the key
+// wait 1 s, doubling per failure up to 5 min. A success forgets the user's
+// failures and takes that user's share out of the address's count, never
+// the failures of others from the same address (an office behind one
+// address, or a guesser who also holds an account). It lives in memory, is
+// bounded in size, and is safe for concurrent use.
 type Throttle struct {
 	now     func() time.Time
 	maxKeys int
@@ -32,8 +36,9 @@ type Throttle struct {
 type throttleEntry struct {
 	key      string
 	failures int
-	last     time.Time // last failure
-	until    time.Time // no attempt before this
+	last     time.Time      // last failure
+	until    time.Time      // no attempt before this
+	by       map[string]int // of an address: failures per user, up to throttleMaxShares users
 }
 
 // NewThrottle returns an empty Throttle reading time from now (time.Now when nil).
@@ -44,13 +49,22 @@ func NewThrottle(now func() time.Time) *Throttle {
 	return &Throttle{now: now, maxKeys: throttleMaxKeys, keys: map[string]*list.Element{}, order: list.New()}
 }
 
-// Wait returns how long key must wait before its next attempt; 0 if it may
-// try now.
-func (t *Throttle) Wait(key string) time.Duration {
+// Keys of the two counters of a sign-in; the prefixes keep a user from
+// colliding with an address.
+func userKey(user string) string { return "user:" + user }
+func addrKey(addr string) string { return "ip:" + addr }
+
+// Wait returns how long a sign-in as user from addr must wait before its
+// next attempt: the longer of the two counters' waits; 0 if it may try now.
+func (t *Throttle) Wait(user, addr string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
 	t.expire(now)
+	return max(t.wait(userKey(user), now), t.wait(addrKey(addr), now))
+}
+
+func (t *Throttle) wait(key string, now time.Time) time.Duration {
 	el, ok := t.keys[key]
 	if !ok {
 		return 0
@@ -61,12 +75,19 @@ func (t *Throttle) Wait(key string) time.Duration {
 	return 0
 }
 
-// Failure records a failed attempt by key.
-func (t *Throttle) Failure(key string) {
+// Failure records a failed sign-in as user from addr against both.
+func (t *Throttle) Failure(user, addr string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
 	t.expire(now)
+	t.fail(userKey(user), "", now)
+	t.fail(addrKey(addr), user, now)
+}
+
+// fail counts a failure against key; by, when set, is the user it is
+// attributed to.
+func (t *Throttle) fail(key, by string, now time.Time) {
 	var e *throttleEntry
 	if el, ok := t.keys[key]; ok {
 		e = el.Value.(*throttleEntry)
@@ -80,18 +101,48 @@ func (t *Throttle) Failure(key string) {
 	}
 	e.failures++
 	e.last = now
+	if by != "" {
+		if e.by == nil {
+			e.by = map[string]int{}
+		}
+		if _, ok := e.by[by]; ok || len(e.by) < throttleMaxShares {
+			e.by[by]++
+		}
+	}
+	e.schedule()
+}
+
+// schedule sets when the key may try again after its failures.
+func (e *throttleEntry) schedule() {
+	e.until = time.Time{}
 	if e.failures >= throttleFreeFailures {
-		e.until = now.Add(throttleDelay(e.failures))
+		e.until = e.last.Add(throttleDelay(e.failures))
 	}
 }
 
-// Success forgets key's failures.
-func (t *Throttle) Success(key string) {
+// Success forgets user's failures and takes user's share out of addr's
+// count; the failures of others from addr still count.
+func (t *Throttle) Success(user, addr string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if el, ok := t.keys[key]; ok {
+	if el, ok := t.keys[userKey(user)]; ok {
 		t.remove(el)
 	}
+	el, ok := t.keys[addrKey(addr)]
+	if !ok {
+		return
+	}
+	e := el.Value.(*throttleEntry)
+	share := e.by[user]
+	if share == 0 {
+		return
+	}
+	delete(e.by, user)
+	if e.failures -= share; e.failures <= 0 {
+		t.remove(el)
+		return
+	}
+	e.schedule()
 }
 
 // throttleDelay is the wait after the n-th consecutive failure (n ≥ 3).

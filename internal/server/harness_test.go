@@ -29,17 +29,33 @@ type instance struct {
 // hang, not a measure.
 const startStopLimit = 90 * time.Second
 
-// startServer runs the real program on loopback and stops it at test end.
+// startServer runs the real program on loopback in development mode, as
+// the command does by default there, and stops it at test end.
 func startServer(t *testing.T, cfg Config) *instance {
 	t.Helper()
 	srv, _ := runUntil(t, context.Background(), cfg)
 	return srv
 }
 
-// runUntil starts the real program and returns when it listens; it stops
-// when ctx ends or, at the latest, with the test. done reports its result.
-// Unset listeners are free loopback ports; an unset data dir is a temp dir.
+// startProduction is startServer outside development mode (cfg.Dev as given).
+func startProduction(t *testing.T, cfg Config) *instance {
+	t.Helper()
+	srv, _ := runConfig(t, context.Background(), cfg)
+	return srv
+}
+
+// runUntil starts the real program in development mode and returns when it
+// listens; it stops when ctx ends or, at the latest, with the test. done
+// reports its result. Unset listeners are free loopback ports; an unset data
+// dir is a temp dir.
 func runUntil(t *testing.T, ctx context.Context, cfg Config) (*instance, <-chan error) {
+	t.Helper()
+	cfg.Dev = true
+	return runConfig(t, ctx, cfg)
+}
+
+// runConfig is runUntil with cfg.Dev as given. A logger in cfg is kept.
+func runConfig(t *testing.T, ctx context.Context, cfg Config) (*instance, <-chan error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(ctx)
 	if cfg.Listen == "" {
@@ -55,7 +71,9 @@ func runUntil(t *testing.T, ctx context.Context, cfg Config) (*instance, <-chan 
 	if testing.Verbose() {
 		logs = os.Stderr
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	ready := make(chan Addrs, 1)
 	cfg.Ready = func(a Addrs) { ready <- a }
 	done := make(chan error, 1)

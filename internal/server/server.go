@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,6 +41,12 @@ type Config struct {
 	CountryCode string
 	AreaCode    string
 
+	// Dev is development mode. Only then are the demo users seeded, may
+	// webhooks target plain http and loopback, does the media gateway bind
+	// loopback by default and may apps register http loopback origins. The
+	// zero value is production; the command line decides it with ResolveDev.
+	Dev bool
+
 	// OIDCIssuer, when set, makes an external OpenID Connect provider sign
 	// users in instead of the built-in authorization server; users map to
 	// extensions by their verified email.
@@ -50,9 +57,12 @@ type Config struct {
 	// MediaPort is the single UDP port of the media gateway (0: any free
 	// port); PublicIPs are advertised to browsers behind NAT; ICEServers
 	// (STUN/TURN URLs) are handed to browsers.
-	MediaPort  int
-	PublicIPs  []string
-	ICEServers []string
+	MediaPort int
+	PublicIPs []string
+	// MediaListen is the IP the media gateway binds its UDP port on; ""
+	// means 127.0.0.1 in development mode and every interface otherwise.
+	MediaListen string
+	ICEServers  []string
 	// RingTimeout ends unanswered calls (default 30 s).
 	RingTimeout time.Duration
 	// APIRateLimit requests per APIRateWindow are what each extension may
@@ -76,6 +86,13 @@ type Config struct {
 	// AccessTokenTTL and RefreshTokenTTL override the built-in server's
 	// token lifetimes (one hour; one week of inactivity) — for tests.
 	AccessTokenTTL, RefreshTokenTTL time.Duration
+
+	// TrustedProxies are the addresses (CIDRs, or single IPs) of the
+	// reverse proxies whose X-Forwarded-For and X-Real-IP headers say where
+	// a request comes from; from anyone else those headers are ignored.
+	TrustedProxies []string
+	// SignInClock overrides the clock of the sign-in back-off — for tests.
+	SignInClock func() time.Time
 
 	// DebugListen, when set, serves pprof and expvar (/debug/pprof/,
 	// /debug/vars) on this loopback address.
@@ -136,9 +153,19 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	logMode(log, cfg.Dev, cfg.PublicURL, widgetLn.Addr())
 	var demoLn net.Listener
 	demoURL := ""
-	if cfg.DemoListen != "" {
+	if !cfg.Dev && !strings.HasPrefix(strings.ToLower(cfg.DemoURL), "https://") {
+		// The demo app's pages would be plain http, which only development
+		// mode admits as an app origin.
+		if cfg.DemoListen != "" {
+			log.Info("demo page off: outside development mode it needs an https demo URL", slog.String("demo_listen", cfg.DemoListen))
+		}
+		if err := retireDemoApp(ctx, db, log); err != nil {
+			return err
+		}
+	} else if cfg.DemoListen != "" {
 		if demoLn, err = net.Listen("tcp", cfg.DemoListen); err != nil {
 			return fmt.Errorf("listen %s (demo): %w", cfg.DemoListen, err)
 		}
@@ -146,7 +173,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if demoURL, err = baseURL(cfg.DemoURL, demoLn.Addr(), "127.0.0.1"); err != nil {
 			return err
 		}
-		if err := registerDemoApp(ctx, db, publicURL, demoURL); err != nil {
+		if err := registerDemoApp(ctx, db, demoURL, cfg.Dev); err != nil {
 			return err
 		}
 	}
@@ -156,12 +183,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	dir := identity.NewDirectory(db)
-	if isLoopback(widgetLn.Addr()) {
-		if err := dir.SeedDemo(ctx); err != nil {
-			return fmt.Errorf("seed demo users: %w", err)
-		}
-	} else {
-		log.Warn("not seeding demo users: the server listens beyond loopback", slog.String("listen", widgetLn.Addr().String()))
+	if err := demoUsers(ctx, dir, cfg.Dev, log); err != nil {
+		return err
 	}
 	// This server calls its own token endpoint and API over loopback, so a
 	// public URL behind a proxy need not be reachable from here.
@@ -179,15 +202,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	// The media gateway binds loopback only while the server does: the
-	// local demo and the tests never put a packet on another interface.
+	// In development mode the media gateway binds loopback unless told
+	// otherwise: the local demo and the tests never put a packet on another
+	// interface. Elsewhere it binds what MediaListen says, by default every
+	// interface.
 	var sw *telephony.Switch
 	mediaCfg := media.Config{
 		UDPPort: cfg.MediaPort, NAT1To1IPs: cfg.PublicIPs, ICEServers: cfg.ICEServers, Logger: log,
 		OnLegFailed: func(id string) { sw.LegFailed(id) },
 	}
-	if isLoopback(widgetLn.Addr()) {
-		mediaCfg.ListenIP, mediaCfg.IncludeLoopback = "127.0.0.1", true
+	if mediaCfg.ListenIP, mediaCfg.IncludeLoopback, err = mediaBinding(cfg.Dev, cfg.MediaListen); err != nil {
+		return err
 	}
 	gw, err := media.New(mediaCfg)
 	if err != nil {
@@ -209,25 +234,28 @@ func Run(ctx context.Context, cfg Config) error {
 		OnChange: func(c messaging.Change) { onMessage(c) },
 	}, db, db)
 
-	// Webhook receivers may be plain http and on loopback only while the
-	// server itself listens on loopback (development and tests).
-	hooks := webhooks.New(webhooks.Config{AllowLoopback: isLoopback(widgetLn.Addr()), Logger: log}, db)
+	// Webhook receivers may be plain http and on loopback only in
+	// development mode.
+	hooks := webhooks.New(webhooks.Config{AllowLoopback: cfg.Dev, Logger: log}, db)
 	if err := hooks.Load(ctx); err != nil {
 		return err
 	}
 	defer hooks.Close() // after the switch's last events: what is still queued then is dropped
 
+	proxies, err := ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	hub := bridge.NewHub(bridge.HubConfig{})
 	srv := web.NewServer(web.Config{
-		PublicURL: publicURL, DemoURL: demoURL,
+		PublicURL: publicURL, DemoURL: demoURL, Dev: cfg.Dev, TrustedProxies: proxies,
 		CountryCode: cfg.CountryCode, AreaCode: cfg.AreaCode, ICEServers: gw.ICEServers(),
 		APIRateLimit: cfg.APIRateLimit, APIRateWindow: cfg.APIRateWindow, EventsHeartbeat: cfg.EventsHeartbeat,
 		WidgetRateLimit: cfg.Limits.WidgetRequests, WidgetRateWindow: cfg.Limits.WidgetWindow,
 		SMSRateLimit: cfg.Limits.SMS, SMSRateWindow: cfg.Limits.SMSWindow,
 		MaxStreamsPerSession: cfg.Limits.StreamsPerSession, MaxDevicesPerSession: cfg.Limits.DevicesPerSession,
-		Dev: isLoopback(widgetLn.Addr()),
 	}, web.Deps{
-		Log: log, Apps: db, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(time.Now),
+		Log: log, Apps: db, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(cfg.SignInClock),
 		Login: login, Sessions: sessions, Switch: sw, Hub: hub,
 		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, CallLog: db, Presences: db,
 		Messages: msgs, Webhooks: hooks, DeviceKey: deriveKey(hashKey, "callbridge device ids v1"),
@@ -273,7 +301,8 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { defer wg.Done(); msgs.Run(ctx) }() // delivers what is pending, also from before a restart
 
 	log.Info("widget server started", slog.String("widget_url", publicURL), slog.String("demo_url", demoURL),
-		slog.String("data_dir", cfg.DataDir), slog.Int("media_udp_port", gw.UDPPort()))
+		slog.String("data_dir", cfg.DataDir), slog.Bool("dev", cfg.Dev),
+		slog.String("media_listen", cmp.Or(mediaCfg.ListenIP, "0.0.0.0")), slog.Int("media_udp_port", gw.UDPPort()))
 	if cfg.Stdout != nil {
 		fmt.Fprintf(cfg.Stdout, "Callbridge widget server: %s\n", publicURL)
 		if demoURL != "" {
@@ -387,12 +416,6 @@ func signIn(ctx context.Context, cfg Config, db *store.DB, dir *identity.Directo
 	return auth, login, nil
 }
 
-func isLoopback(a net.Addr) bool {
-	host, _, _ := net.SplitHostPort(a.String())
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // loopbackAddr is the address at which this process reaches a listener.
 func loopbackAddr(a net.Addr) string {
 	host, port, _ := net.SplitHostPort(a.String())
@@ -403,13 +426,40 @@ func loopbackAddr(a net.Addr) string {
 }
 
 // registerDemoApp keeps the demo app pointing at the demo page's origin; its
-// redirect URI is the demo's own sign-in callback (disableLoginPopup).
-func registerDemoApp(ctx context.Context, apps identity.AppStore, publicURL, demoURL string) error {
-	return apps.PutApp(ctx, identity.App{
+// redirect URI is the demo's own sign-in callback (disableLoginPopup). Its
+// pages may be plain http on loopback only in development mode.
+func registerDemoApp(ctx context.Context, apps identity.AppStore, demoURL string, dev bool) error {
+	app := identity.App{
 		ClientID:     web.DemoClientID,
 		Name:         "Demo CRM",
 		Origins:      []string{demoURL},
 		RedirectURIs: []string{demoURL + "/oauth/callback"},
 		Features:     identity.Features{Call: true, SMS: true},
-	})
+	}
+	if err := app.ValidateRegistration(dev); err != nil {
+		return fmt.Errorf("demo app: %w", err)
+	}
+	return apps.PutApp(ctx, app)
+}
+
+// retireDemoApp removes a demo app that a development run left with plain
+// http pages: outside development mode nothing may embed the widget or
+// receive its sign-in from such an origin.
+func retireDemoApp(ctx context.Context, apps identity.AppStore, log *slog.Logger) error {
+	app, err := apps.App(ctx, web.DemoClientID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("demo app: %w", err)
+	}
+	if app.ValidateRegistration(false) == nil {
+		return nil
+	}
+	if err := apps.DeleteApp(ctx, app.ClientID); err != nil && !errors.Is(err, identity.ErrNotFound) {
+		return fmt.Errorf("remove the demo app: %w", err)
+	}
+	log.Warn("removed the demo app: its pages are plain http, which only development mode admits",
+		slog.String("origins", strings.Join(app.Origins, " ")))
+	return nil
 }

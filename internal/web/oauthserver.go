@@ -3,12 +3,10 @@ package web
 import (
 	"crypto/subtle"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -61,8 +59,9 @@ func (s *Server) authorizeForm(c echo.Context) error {
 }
 
 // authorizeSubmit checks the credentials and, when they are right, sends the
-// browser back to the client with a code. Repeated failures for a user or
-// from an address slow down (identity.Throttle).
+// browser back to the client with a code. Repeated failures for a user (an
+// extension, however its name is spelled) or from a browser address (behind
+// a trusted proxy, the one it reports) slow down (identity.Throttle).
 func (s *Server) authorizeSubmit(c echo.Context) error {
 	ctx := c.Request().Context()
 	r := c.Request()
@@ -80,29 +79,20 @@ func (s *Server) authorizeSubmit(c echo.Context) error {
 	}
 	username := strings.TrimSpace(r.PostForm.Get("username"))
 	password := r.PostForm.Get("password")
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	keys := []string{"user:" + strings.ToLower(username), "ip:" + ip}
-	var wait time.Duration
-	for _, k := range keys {
-		wait = max(wait, s.Throttle.Wait(k))
-	}
-	if wait > 0 {
+	user, ip := s.Directory.SignInKey(ctx, username), c.RealIP()
+	if wait := s.Throttle.Wait(user, ip); wait > 0 {
 		c.Response().Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+0.999)))
 		return s.renderLogin(c, http.StatusTooManyRequests, ar, username,
 			fmt.Sprintf("Too many failed attempts. Try again in %d seconds.", int(wait.Seconds()+0.999)))
 	}
 	acct, ext, err := s.Directory.Authenticate(ctx, username, password)
 	if err != nil {
-		for _, k := range keys {
-			s.Throttle.Failure(k)
-		}
+		s.Throttle.Failure(user, ip)
 		s.log.Info("sign-in refused", "username", username, "ip", ip)
 		return s.renderLogin(c, http.StatusUnauthorized, ar, username,
 			"Wrong email, number or password.")
 	}
-	for _, k := range keys {
-		s.Throttle.Success(k)
-	}
+	s.Throttle.Success(user, ip)
 	if err := s.AuthServer.Grant(ctx, c.Response(), ar, acct, ext); err != nil {
 		if logStorageFailure(s.log, c, err) {
 			// The code could not be stored: say so, rather than send the

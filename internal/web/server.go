@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,13 @@ type Config struct {
 	PublicURL string
 	// DemoURL is the demo host page's base URL ("" when the demo is off).
 	DemoURL string
+	// Dev is development mode (server.Config.Dev): a developer's machine,
+	// where plain http on loopback stands in for https and the widget page
+	// turns on the hooks the browser tests use.
+	Dev bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Real-IP say a request's browser address; none: the peer's address.
+	TrustedProxies []*net.IPNet
 	// CountryCode and AreaCode are the region reported to the widget until
 	// a signed-in account says otherwise.
 	CountryCode, AreaCode string
@@ -52,9 +60,6 @@ type Config struct {
 	// and phone devices one widget session holds open (defaults 20 and 10).
 	MaxStreamsPerSession int
 	MaxDevicesPerSession int
-	// Dev is development mode: the widget page turns on the hooks the
-	// browser tests use.
-	Dev bool
 }
 
 // Deps are the parts the handlers use.
@@ -137,6 +142,7 @@ func (s *Server) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
+	e.IPExtractor = clientIP(s.cfg.TrustedProxies)
 	e.HTTPErrorHandler = errorHandler(s.log)
 	e.Pre(headAsGet)
 	e.Use(headRouted)

@@ -330,7 +330,7 @@ func (s *Server) startEmbedded(ctx context.Context, cfg Config) error {
 	done := make(chan error, 1)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	scfg := server.Config{
-		Listen: "127.0.0.1:0", DemoListen: "127.0.0.1:0", DataDir: s.DataDir, CountryCode: "US", Limits: cfg.Caps.limits(),
+		Listen: "127.0.0.1:0", DemoListen: "127.0.0.1:0", DataDir: s.DataDir, CountryCode: "US", Dev: true, Limits: cfg.Caps.limits(),
 		Logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Ready:  func(a server.Addrs) { ready <- a },
 	}
