@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/identity"
 )
 
 // oidcProvider is an OpenID Connect provider reduced to what a relying
@@ -125,6 +128,10 @@ func TestExternalProviderEmailVerified(t *testing.T) {
 	t.Parallel()
 	provider := newOIDCProvider(t)
 	rp := startServer(t, Config{OIDCIssuer: provider.URL, OIDCClientID: "rp"})
+	disabled := addUser(t, rp, "140", "gil@demo.test")
+	withDirectory(t, rp, func(ctx context.Context, dir *identity.Directory) error {
+		return dir.SetStatus(ctx, disabled.ID, identity.StatusDisabled)
+	})
 
 	for _, tc := range []struct {
 		name     string
@@ -137,6 +144,7 @@ func TestExternalProviderEmailVerified(t *testing.T) {
 		{"email_verified a string", "Carol@Demo.test", "true", false},
 		{"email_verified null", "Carol@Demo.test", json.RawMessage("null"), false},
 		{"no email, email_verified true", "", true, false},
+		{"a disabled user's verified email", "gil@demo.test", true, false},
 		{"email_verified true", "Carol@Demo.test", true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
