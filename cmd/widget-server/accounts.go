@@ -75,13 +75,19 @@ func runAccounts(ctx context.Context, args []string, getenv lookupEnv, stdout, s
 //	extensions add --type department --main-number NUMBER --number EXT --name NAME --email EMAIL [--direct-number NUMBER …] [--members EXT,EXT…]
 //	extensions members --main-number NUMBER --number EXT --members EXT,EXT…
 //	extensions set-password --email EMAIL --password-stdin
+//	extensions disable --email EMAIL
+//	extensions enable --email EMAIL
+//
+// A new password or a disable ends every widget session and API token of the
+// extension at once, and a running server cuts its event streams and phones.
 func runExtensions(ctx context.Context, args []string, getenv lookupEnv, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("extensions: want a subcommand: list, add, members or set-password")
+		return errors.New("extensions: want a subcommand: list, add, members, set-password, disable or enable")
 	}
 	sub, args := args[0], args[1:]
-	if sub != "list" && sub != "add" && sub != "members" && sub != "set-password" {
-		return fmt.Errorf("extensions: unknown subcommand %q: want list, add, members or set-password", sub)
+	byEmail := sub == "set-password" || sub == "disable" || sub == "enable"
+	if sub != "list" && sub != "add" && sub != "members" && !byEmail {
+		return fmt.Errorf("extensions: unknown subcommand %q: want list, add, members, set-password, disable or enable", sub)
 	}
 	fs := flag.NewFlagSet("widget-server extensions "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -91,7 +97,7 @@ func runExtensions(ctx context.Context, args []string, getenv lookupEnv, stdin i
 	var e identity.Extension
 	var direct listFlag
 	ef.str(&dataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory of the database")
-	if sub != "set-password" {
+	if !byEmail {
 		fs.StringVar(&mainNumber, "main-number", "", "the account's main number, e.g. +14155550100")
 	}
 	if sub == "add" || sub == "members" {
@@ -104,8 +110,10 @@ func runExtensions(ctx context.Context, args []string, getenv lookupEnv, stdin i
 		fs.StringVar(&typ, "type", "user", "user or department")
 		fs.Var(&direct, "direct-number", "a direct number of the extension, e.g. +14155550101 (repeatable)")
 	}
-	if sub == "add" || sub == "set-password" {
+	if sub == "add" || byEmail {
 		fs.StringVar(&e.Email, "email", "", "the user's email, their sign-in name")
+	}
+	if sub == "add" || sub == "set-password" {
 		fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of stdin (required for a user)")
 	}
 	if err := parseNoArgs(fs, args); err != nil {
@@ -150,18 +158,31 @@ func runExtensions(ctx context.Context, args []string, getenv lookupEnv, stdin i
 	defer db.Close()
 	dir := identity.NewDirectory(db)
 
-	if sub == "set-password" {
+	if byEmail {
 		_, ext, err := dir.ExtensionByEmail(ctx, e.Email)
 		if err != nil {
 			return err
 		}
 		if ext.Department() {
-			return fmt.Errorf("extensions set-password: %s is a department, which does not sign in", ext.Email)
+			return fmt.Errorf("extensions %s: %s is a department, which does not sign in", sub, ext.Email)
 		}
-		if err := dir.SetPassword(ctx, ext.ID, password); err != nil {
-			return err
+		switch sub {
+		case "set-password":
+			if err := dir.SetPassword(ctx, ext.ID, password); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "password of %s set; its sessions and tokens ended\n", ext.Email)
+		case "disable":
+			if err := dir.SetStatus(ctx, ext.ID, identity.StatusDisabled); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s disabled; its sessions and tokens ended\n", ext.Email)
+		case "enable":
+			if err := dir.SetStatus(ctx, ext.ID, identity.StatusEnabled); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s enabled\n", ext.Email)
 		}
-		fmt.Fprintf(stdout, "password of %s set\n", ext.Email)
 		return nil
 	}
 	a, err := dir.AccountByMainNumber(ctx, mainNumber)

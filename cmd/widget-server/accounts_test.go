@@ -90,6 +90,19 @@ func TestAccountsAndExtensionsCommands(t *testing.T) {
 		t.Errorf("old password still signs in: %v", err)
 	}
 
+	// Disabled, Bo does not sign in and the list says so; enabled again, he does.
+	runOK("", "extensions", "disable", "--email", "Bo@acme.test")
+	if _, _, err := dir.Authenticate(ctx, "bo@acme.test", "another pass"); !errors.Is(err, identity.ErrBadCredentials) {
+		t.Errorf("a disabled user signs in: %v", err)
+	}
+	if list := runOK("", "extensions", "list", "--main-number", "+14155550100"); !regexp.MustCompile(`102\s+Bo Diaz\s+bo@acme.test\s+User\s+user\s+Disabled`).MatchString(list) {
+		t.Errorf("extensions list does not show bo disabled:\n%s", list)
+	}
+	runOK("", "extensions", "enable", "--email", "bo@acme.test")
+	if _, _, err := dir.Authenticate(ctx, "bo@acme.test", "another pass"); err != nil {
+		t.Errorf("sign in once enabled again: %v", err)
+	}
+
 	tests := []struct {
 		name  string
 		stdin string
@@ -139,6 +152,11 @@ func TestAccountsAndExtensionsCommands(t *testing.T) {
 		{"members without --members", "", []string{"extensions", "members", "--main-number", "+14155550100", "--number", "200"}},
 		{"members positional", "", []string{"extensions", "members", "--main-number", "+14155550100", "--number", "200", "101,102"}},
 		{"password of a department", "pass\n", []string{"extensions", "set-password", "--email", "support@acme.test", "--password-stdin"}},
+		{"disable a department", "", []string{"extensions", "disable", "--email", "support@acme.test"}},
+		{"disable nobody", "", []string{"extensions", "disable", "--email", "nobody@acme.test"}},
+		{"disable without email", "", []string{"extensions", "disable"}},
+		{"disable by main number", "", []string{"extensions", "disable", "--main-number", "+14155550100", "--email", "bo@acme.test"}},
+		{"enable with a password", "pass\n", []string{"extensions", "enable", "--email", "bo@acme.test", "--password-stdin"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,8 +4,8 @@
 //	widget-server [flags]            run the server
 //	widget-server apps list|add|remove  manage registered apps
 //	widget-server accounts list|add     manage accounts
-//	widget-server extensions list|add|members|set-password
-//	                                    manage extensions, department members and passwords
+//	widget-server extensions list|add|members|set-password|disable|enable
+//	                                    manage extensions, department members, passwords and status
 //
 // Every flag has a WIDGET_* environment equivalent; see docs/configuration.md.
 package main

@@ -245,6 +245,24 @@ func (h *Hub) Sweep(now time.Time) int {
 	return n
 }
 
+// CloseGroup closes every subscription of a group, as Shutdown does for the
+// whole hub: each stream writes what it was already handed, then ends. The
+// group stays usable for new subscribers. It returns how many it closed.
+func (h *Hub) CloseGroup(key string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g := h.groups[key]
+	if g == nil {
+		return 0
+	}
+	n := 0
+	for s := range g.subs {
+		h.removeLocked(s)
+		n++
+	}
+	return n
+}
+
 // Shutdown closes every subscription; later Publish and Subscribe calls fail.
 func (h *Hub) Shutdown() {
 	h.mu.Lock()

@@ -106,7 +106,30 @@ type AccountStore interface {
 	// its account, checked by the Directory).
 	SetDepartmentMembers(ctx context.Context, departmentID int64, members []int64) error
 	PasswordHash(ctx context.Context, extensionID int64) (string, error)
+	// SetPasswordHash replaces the hash and, in the same transaction, ends
+	// the extension's credentials (see Revocation), reason RevokedPassword.
 	SetPasswordHash(ctx context.Context, extensionID int64, hash string) error
+	// SetExtensionStatus sets the status; setting StatusDisabled ends the
+	// extension's credentials in the same transaction, reason RevokedDisabled.
+	SetExtensionStatus(ctx context.Context, extensionID int64, status string) error
+}
+
+// Reasons an extension's credentials end (Revocation.Reason).
+const (
+	RevokedDisabled = "disabled"
+	RevokedPassword = "password"
+)
+
+// Revocation records that an extension's credentials ended: every widget
+// session of it and every access token, refresh token and unused
+// authorization code issued to it were ended with the change that caused
+// it (a disable, a new password). A server that still holds the
+// extension's event streams or phone devices open cuts them when it reads
+// the record, whichever process made the change.
+type Revocation struct {
+	Seq         int64 // grows with each revocation
+	ExtensionID int64
+	Reason      string // RevokedDisabled or RevokedPassword
 }
 
 var (
@@ -411,13 +434,33 @@ func (d *Directory) Members(ctx context.Context, departmentID int64) ([]Extensio
 	return out, nil
 }
 
-// SetPassword replaces an extension's password.
+// SetPassword replaces an extension's password and ends, at once, every
+// widget session and API token of it (see Revocation): whoever knew the old
+// password, or holds a token got with it, is out.
 func (d *Directory) SetPassword(ctx context.Context, extensionID int64, password string) error {
 	hash, err := HashPassword(password)
 	if err != nil {
 		return fmt.Errorf("extension %d: %w", extensionID, err)
 	}
 	return d.store.SetPasswordHash(ctx, extensionID, hash)
+}
+
+// SetStatus enables (StatusEnabled) or disables (StatusDisabled) a user.
+// Disabling ends, at once, every widget session and API token of the
+// extension (see Revocation); it cannot sign in until enabled again. A
+// department does not sign in and has no status to change: ErrInvalid.
+func (d *Directory) SetStatus(ctx context.Context, extensionID int64, status string) error {
+	if status != StatusEnabled && status != StatusDisabled {
+		return fmt.Errorf("%w: status %q: want %s or %s", ErrInvalid, status, StatusEnabled, StatusDisabled)
+	}
+	e, err := d.store.Extension(ctx, extensionID)
+	if err != nil {
+		return fmt.Errorf("extension %d: %w", extensionID, err)
+	}
+	if e.Department() {
+		return fmt.Errorf("%w: extension %s is a department, which does not sign in", ErrInvalid, e.Number)
+	}
+	return d.store.SetExtensionStatus(ctx, extensionID, status)
 }
 
 // AccountByMainNumber finds the account whose main number is raw in any

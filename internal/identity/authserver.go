@@ -43,7 +43,15 @@ type AuthServerConfig struct {
 	// WidgetRedirectURI is the widget's own redirect page, allowed for every app.
 	WidgetRedirectURI                                                string
 	AccessTokenLifespan, RefreshTokenLifespan, AuthorizeCodeLifespan time.Duration
+	// Now is the clock of sign-ins and of the refresh family's lifetime
+	// (time.Now when nil).
+	Now func() time.Time
 }
+
+// RefreshFamilyLifetime is how long a family of refresh tokens — one
+// sign-in and every rotation of it — lives in all, however often it is
+// rotated: then the user signs in again.
+const RefreshFamilyLifetime = 30 * 24 * time.Hour
 
 // Scopes a client may be granted.
 var grantableScopes = []string{"openid", "email", "profile", "offline_access"}
@@ -77,6 +85,9 @@ func NewAuthServer(cfg AuthServerConfig, apps AppStore, store OAuthStore) (*Auth
 	}
 	if cfg.AuthorizeCodeLifespan == 0 {
 		cfg.AuthorizeCodeLifespan = 5 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	a := &AuthServer{cfg: cfg, apps: apps, keyID: keyID(&cfg.SigningKey.PublicKey)}
 	fc := &fosite.Config{
@@ -114,8 +125,46 @@ func NewAuthServer(cfg AuthServerConfig, apps AppStore, store OAuthStore) (*Auth
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OpenIDConnectExplicitFactory,
 		compose.OpenIDConnectRefreshFactory,
+		// After the refresh handler, which has loaded the family's session.
+		func(fosite.Configurator, any, any) any { return familyLifetime{now: cfg.Now} },
 	)
 	return a, nil
+}
+
+// familyLifetime ends a family of refresh tokens RefreshFamilyLifetime
+// after its sign-in, whatever its rotations: a refresh past that is
+// invalid_grant, and a refresh token issued before it expires by then. The
+// family starts at the sign-in's auth_time, which every rotation keeps.
+type familyLifetime struct {
+	now func() time.Time
+}
+
+func (familyLifetime) CanSkipClientAuth(context.Context, fosite.AccessRequester) bool { return false }
+
+func (familyLifetime) CanHandleTokenEndpointRequest(_ context.Context, r fosite.AccessRequester) bool {
+	return r.GetGrantTypes().ExactOne("refresh_token")
+}
+
+func (f familyLifetime) HandleTokenEndpointRequest(ctx context.Context, r fosite.AccessRequester) error {
+	if !f.CanHandleTokenEndpointRequest(ctx, r) {
+		return fosite.ErrUnknownRequest
+	}
+	s, ok := r.GetSession().(*openid.DefaultSession)
+	if !ok || s.Claims == nil || s.Claims.AuthTime.IsZero() {
+		return fosite.ErrInvalidGrant.WithHint("The refresh token's sign-in time is unknown: sign in again.")
+	}
+	end := s.Claims.AuthTime.Add(RefreshFamilyLifetime)
+	if !f.now().Before(end) {
+		return fosite.ErrInvalidGrant.WithHint("The refresh token's sign-in is older than its lifetime: sign in again.")
+	}
+	if exp := s.GetExpiresAt(fosite.RefreshToken); exp.IsZero() || exp.After(end) {
+		s.SetExpiresAt(fosite.RefreshToken, end.UTC())
+	}
+	return nil
+}
+
+func (familyLifetime) PopulateTokenEndpointResponse(context.Context, fosite.AccessRequester, fosite.AccessResponder) error {
+	return fosite.ErrUnknownRequest
 }
 
 // clients serves the registered apps as public OAuth clients (no secret;
@@ -220,7 +269,7 @@ func (a *AuthServer) Grant(ctx context.Context, w http.ResponseWriter, ar *Autho
 	for _, s := range ar.GetRequestedScopes() {
 		ar.GrantScope(s)
 	}
-	now := time.Now().UTC()
+	now := a.cfg.Now().UTC()
 	s := newSession()
 	s.Subject = Subject(ext.ID)
 	s.Username = ext.Email

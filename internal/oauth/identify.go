@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,7 +53,8 @@ func (a APIIdentifier) Identify(ctx context.Context, _ string, tok *oauth2.Token
 type ExtensionByEmail func(ctx context.Context, email string) (int64, error)
 
 // OIDCIdentifier identifies users of an external OpenID Connect provider by
-// the verified email in their ID token, mapped to an extension.
+// the email in their ID token, mapped to an extension, and only when the
+// token says the provider verified it (email_verified is true).
 type OIDCIdentifier struct {
 	verifier *oidc.IDTokenVerifier
 	lookup   ExtensionByEmail
@@ -86,7 +88,8 @@ func DiscoverProvider(ctx context.Context, issuer, clientID string, hc *http.Cli
 	}, nil
 }
 
-// Identify verifies the ID token and maps its email to an extension.
+// Identify verifies the ID token and maps its email to an extension. An
+// email the provider does not vouch for is ErrUnknownUser.
 func (o *OIDCIdentifier) Identify(ctx context.Context, _ string, tok *oauth2.Token) (int64, error) {
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
@@ -97,14 +100,22 @@ func (o *OIDCIdentifier) Identify(ctx context.Context, _ string, tok *oauth2.Tok
 		return 0, fmt.Errorf("identify: %w", err)
 	}
 	var claims struct {
-		Email    string `json:"email"`
-		Verified *bool  `json:"email_verified"`
+		Email    string          `json:"email"`
+		Verified json.RawMessage `json:"email_verified"`
 	}
 	if err := idt.Claims(&claims); err != nil {
-		return 0, fmt.Errorf("identify: %w", err)
+		return 0, fmt.Errorf("%w: the ID token's claims: %v", ErrUnknownUser, err)
 	}
-	if claims.Email == "" || (claims.Verified != nil && !*claims.Verified) {
-		return 0, fmt.Errorf("%w: the provider did not vouch for an email address", ErrUnknownUser)
+	if claims.Email == "" || !verified(claims.Verified) {
+		return 0, fmt.Errorf("%w: the provider did not vouch for an email address (email %q, email_verified %s)",
+			ErrUnknownUser, claims.Email, claims.Verified)
 	}
 	return o.lookup(ctx, strings.ToLower(claims.Email))
+}
+
+// verified reports whether an email_verified claim is the JSON boolean true
+// (OpenID Connect Core 1.0 §5.1). Absent, null, false and any other spelling
+// are not: an address the provider has not verified may be anyone's.
+func verified(claim json.RawMessage) bool {
+	return bytes.Equal(bytes.TrimSpace(claim), []byte("true"))
 }

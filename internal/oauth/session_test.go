@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/oauth"
 	"github.com/callbridge/widget-server/internal/store"
 )
@@ -51,7 +52,9 @@ func newTokenServer(t *testing.T) *tokenServer {
 	return ts
 }
 
-func newSessions(t *testing.T, ts *tokenServer) *oauth.Sessions {
+// newSessions returns a session keeper over a real database that holds
+// one user extension, whose id it returns too.
+func newSessions(t *testing.T, ts *tokenServer) (*oauth.Sessions, *store.DB, int64) {
 	t.Helper()
 	db, err := store.Open(context.Background(), t.TempDir())
 	if err != nil {
@@ -63,14 +66,30 @@ func newSessions(t *testing.T, ts *tokenServer) *oauth.Sessions {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, db, newUser(t, db)
+}
+
+// newUser adds an account with one user extension and returns its id.
+func newUser(t *testing.T, db *store.DB) int64 {
+	t.Helper()
+	ctx := context.Background()
+	dir := identity.NewDirectory(db)
+	acct := identity.Account{Company: "Acme", MainNumber: "+16505550100", CountryCode: "US"}
+	if err := dir.CreateAccount(ctx, &acct); err != nil {
+		t.Fatal(err)
+	}
+	ext := identity.Extension{AccountID: acct.ID, Number: "101", Name: "Ann", Email: "ann@acme.test"}
+	if err := dir.CreateExtension(ctx, &ext, "correct horse"); err != nil {
+		t.Fatal(err)
+	}
+	return ext.ID
 }
 
 func TestSessionRefreshesOneAtATime(t *testing.T) {
 	ts := newTokenServer(t)
-	s := newSessions(t, ts)
+	s, _, ext := newSessions(t, ts)
 	ctx := context.Background()
-	sess, err := s.Create(ctx, "demo", 7, &oauth2.Token{AccessToken: "a0", RefreshToken: "r0", Expiry: time.Now().Add(30 * time.Second)})
+	sess, err := s.Create(ctx, "demo", ext, &oauth2.Token{AccessToken: "a0", RefreshToken: "r0", Expiry: time.Now().Add(30 * time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,11 +120,11 @@ func TestSessionRefreshesOneAtATime(t *testing.T) {
 
 func TestSessionEndsWhenRefreshRefused(t *testing.T) {
 	ts := newTokenServer(t)
-	s := newSessions(t, ts)
+	s, _, ext := newSessions(t, ts)
 	ctx := context.Background()
 	var ended []string
 	s.OnEnd = func(id string, _ int64, _ error) { ended = append(ended, id) }
-	sess, _ := s.Create(ctx, "demo", 7, &oauth2.Token{AccessToken: "a0", RefreshToken: "r0", Expiry: time.Now().Add(-time.Minute)})
+	sess, _ := s.Create(ctx, "demo", ext, &oauth2.Token{AccessToken: "a0", RefreshToken: "r0", Expiry: time.Now().Add(-time.Minute)})
 	ts.refuse.Store(true)
 	if _, err := s.Get(ctx, sess.ID); !errors.Is(err, oauth.ErrSessionEnded) {
 		t.Fatalf("Get after a refused refresh: %v", err)
@@ -120,9 +139,9 @@ func TestSessionEndsWhenRefreshRefused(t *testing.T) {
 
 func TestSessionKeepsWhileServerDown(t *testing.T) {
 	ts := newTokenServer(t)
-	s := newSessions(t, ts)
+	s, _, ext := newSessions(t, ts)
 	ctx := context.Background()
-	sess, _ := s.Create(ctx, "demo", 7, &oauth2.Token{AccessToken: "a0", RefreshToken: "r0", Expiry: time.Now().Add(-time.Minute)})
+	sess, _ := s.Create(ctx, "demo", ext, &oauth2.Token{AccessToken: "a0", RefreshToken: "r0", Expiry: time.Now().Add(-time.Minute)})
 	ts.Close()
 	if _, err := s.Get(ctx, sess.ID); err == nil || errors.Is(err, oauth.ErrSessionEnded) {
 		t.Fatalf("an unreachable server must not end the session: %v", err)
@@ -138,7 +157,7 @@ func TestSessionTokenSealedAtRest(t *testing.T) {
 	defer db.Close()
 	client := oauth.NewClient(oauth.ClientConfig{Endpoints: oauth.Endpoints{TokenURL: ts.URL}}, nil)
 	s, _ := oauth.NewSessions(db, client, make([]byte, 32), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	sess, _ := s.Create(context.Background(), "demo", 7, &oauth2.Token{AccessToken: "very-secret-access", RefreshToken: "very-secret-refresh", Expiry: time.Now().Add(time.Hour)})
+	sess, _ := s.Create(context.Background(), "demo", newUser(t, db), &oauth2.Token{AccessToken: "very-secret-access", RefreshToken: "very-secret-refresh", Expiry: time.Now().Add(time.Hour)})
 	stored, err := db.Session(context.Background(), sess.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +172,41 @@ func TestSessionTokenSealedAtRest(t *testing.T) {
 	db.PutSession(context.Background(), stored)
 	if _, err := s.Get(context.Background(), "other"); !errors.Is(err, oauth.ErrSessionEnded) {
 		t.Fatalf("a moved sealed token opened: %v", err)
+	}
+}
+
+// TestSessionOfDisabledExtensionEnds: a session whose extension is disabled
+// or gone is ended at its next use, whoever changed the extension and
+// however (here behind the Directory's back: the sessions were left).
+func TestSessionOfDisabledExtensionEnds(t *testing.T) {
+	ts := newTokenServer(t)
+	s, db, ext := newSessions(t, ts)
+	ctx := context.Background()
+	tok := &oauth2.Token{AccessToken: "a0", RefreshToken: "r0", Expiry: time.Now().Add(time.Hour)}
+	disabled, _ := s.Create(ctx, "demo", ext, tok)
+	gone, _ := s.Create(ctx, "demo", ext+100, tok)
+	if _, err := s.Get(ctx, disabled.ID); err != nil {
+		t.Fatalf("a session of an enabled extension: %v", err)
+	}
+	stored, err := db.Session(ctx, disabled.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetExtensionStatus(ctx, ext, identity.StatusDisabled); err != nil {
+		t.Fatal(err)
+	}
+	db.PutSession(ctx, stored) // as if it had survived the disable
+	for name, id := range map[string]string{"disabled": disabled.ID, "gone": gone.ID} {
+		if _, err := s.Get(ctx, id); !errors.Is(err, oauth.ErrSessionEnded) {
+			t.Errorf("a session of a %s extension: %v", name, err)
+		}
+	}
+	// Enabled again, the extension does not get the session back.
+	if err := db.SetExtensionStatus(ctx, ext, identity.StatusEnabled); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, disabled.ID); !errors.Is(err, oauth.ErrSessionEnded) {
+		t.Errorf("the session came back with its extension: %v", err)
 	}
 }
 

@@ -297,6 +297,8 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); srv.SweepLoop(ctx) }()
 	go func() { defer wg.Done(); sessions.Maintain(ctx, time.Minute) }()
+	wg.Add(1) // a disable or new password, from any process, cuts the extension's streams and devices here
+	go func() { defer wg.Done(); srv.WatchRevocations(ctx, db, revocationPoll) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); msgs.Run(ctx) }() // delivers what is pending, also from before a restart
 
@@ -374,7 +376,7 @@ func signIn(ctx context.Context, cfg Config, db *store.DB, dir *identity.Directo
 		}
 		byEmail := func(ctx context.Context, email string) (int64, error) {
 			_, ext, err := dir.ExtensionByEmail(ctx, email)
-			if errors.Is(err, identity.ErrNotFound) || err == nil && ext.Department() { // a department does not sign in
+			if errors.Is(err, identity.ErrNotFound) || err == nil && (ext.Department() || !ext.Enabled()) { // a department does not sign in, a disabled user may not
 				return 0, fmt.Errorf("%w: %s", oauth.ErrUnknownUser, email)
 			}
 			return ext.ID, err
@@ -415,6 +417,10 @@ func signIn(ctx context.Context, cfg Config, db *store.DB, dir *identity.Directo
 	}, oauth.APIIdentifier{BaseURL: internalURL, HTTP: hc})
 	return auth, login, nil
 }
+
+// revocationPoll is how often the server looks for extensions disabled, or
+// given a new password, by any process.
+const revocationPoll = time.Second
 
 // loopbackAddr is the address at which this process reaches a listener.
 func loopbackAddr(a net.Addr) string {

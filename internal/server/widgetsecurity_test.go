@@ -18,18 +18,16 @@ import (
 // email through the popup flow.
 func signedInWidget(t *testing.T, srv *instance, email string) *http.Client {
 	t.Helper()
-	iframe := browser()
-	openWidget(t, iframe, srv)
-	callback := location(t, login(t, browser(), startLogin(t, iframe, srv, "popup"), email, "demo"))
-	if r := widgetPost(t, iframe, srv.WidgetURL, "/widget/login/complete", map[string]string{"callbackUri": callback.String()}); r.StatusCode != http.StatusOK {
+	iframe, r := signInWidget(t, srv, email, "demo")
+	if r.StatusCode != http.StatusOK {
 		t.Fatalf("sign in as %s: %d %s", email, r.StatusCode, r.body)
 	}
 	return iframe
 }
 
-// openStream opens an event stream of client c and reports its status; a
+// widgetStream opens an event stream of client c and reports its status; a
 // stream that opened is closed with the test.
-func eventStream(t *testing.T, c *http.Client, srv *instance, query string, header ...string) response {
+func widgetStream(t *testing.T, c *http.Client, srv *instance, query string, header ...string) response {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.WidgetURL+"/widget/events?"+query, nil)
@@ -67,7 +65,7 @@ func TestDeviceBoundToSession(t *testing.T) {
 	alice := signedInWidget(t, srv, "alice@demo.test")
 	bob := signedInWidget(t, srv, "bob@demo.test")
 	aliceDevice := newDevice(t, alice, srv)
-	if r := eventStream(t, alice, srv, "clientId=demo&deviceId="+aliceDevice); r.StatusCode != http.StatusOK {
+	if r := widgetStream(t, alice, srv, "clientId=demo&deviceId="+aliceDevice); r.StatusCode != http.StatusOK {
 		t.Fatalf("alice's own stream: %d %s", r.StatusCode, r.body)
 	}
 	bobDevice := newDevice(t, bob, srv)
@@ -100,7 +98,7 @@ func TestDeviceBoundToSession(t *testing.T) {
 		})
 	}
 	t.Run("stream", func(t *testing.T) {
-		r := eventStream(t, bob, srv, "clientId=demo&deviceId="+url.QueryEscape(aliceDevice))
+		r := widgetStream(t, bob, srv, "clientId=demo&deviceId="+url.QueryEscape(aliceDevice))
 		wantAPIError(t, r, http.StatusForbidden, "DeviceNotYours", "")
 	})
 	t.Run("alice's device still hers", func(t *testing.T) {
@@ -111,7 +109,7 @@ func TestDeviceBoundToSession(t *testing.T) {
 		if r.StatusCode != http.StatusOK {
 			t.Fatalf("alice lists her calls: %d %s", r.StatusCode, r.body)
 		}
-		if r := eventStream(t, bob, srv, "clientId=demo&deviceId="+bobDevice); r.StatusCode != http.StatusOK {
+		if r := widgetStream(t, bob, srv, "clientId=demo&deviceId="+bobDevice); r.StatusCode != http.StatusOK {
 			t.Fatalf("bob's own stream: %d %s", r.StatusCode, r.body)
 		}
 	})
@@ -131,7 +129,7 @@ func TestDeviceBoundToSession(t *testing.T) {
 		if r := widgetPost(t, carol, srv.WidgetURL, "/widget/login/complete", map[string]string{"callbackUri": callback.String()}); r.StatusCode != http.StatusOK {
 			t.Fatalf("sign in again: %d %s", r.StatusCode, r.body)
 		}
-		wantAPIError(t, eventStream(t, carol, srv, "clientId=demo&deviceId="+device), http.StatusForbidden, "DeviceNotYours", "")
+		wantAPIError(t, widgetStream(t, carol, srv, "clientId=demo&deviceId="+device), http.StatusForbidden, "DeviceNotYours", "")
 	})
 }
 
@@ -143,10 +141,10 @@ func TestEventStreamRefusesOtherSites(t *testing.T) {
 	alice := signedInWidget(t, srv, "alice@demo.test")
 	for _, site := range []string{"cross-site", "same-site", "none"} {
 		t.Run(site, func(t *testing.T) {
-			wantAPIError(t, eventStream(t, alice, srv, "clientId=demo", "Sec-Fetch-Site", site), http.StatusForbidden, "ForeignOrigin", "")
+			wantAPIError(t, widgetStream(t, alice, srv, "clientId=demo", "Sec-Fetch-Site", site), http.StatusForbidden, "ForeignOrigin", "")
 		})
 	}
-	if r := eventStream(t, alice, srv, "clientId=demo", "Sec-Fetch-Site", "same-origin"); r.StatusCode != http.StatusOK {
+	if r := widgetStream(t, alice, srv, "clientId=demo", "Sec-Fetch-Site", "same-origin"); r.StatusCode != http.StatusOK {
 		t.Fatalf("same-origin stream: %d %s", r.StatusCode, r.body)
 	}
 }
@@ -176,7 +174,7 @@ func TestSessionBoundToApp(t *testing.T) {
 		// A page of another app in the same partition names its app: the
 		// demo app's session is not its to use.
 		wantAPIError(t, state(alice, "crm"), http.StatusForbidden, "AppMismatch", "")
-		wantAPIError(t, eventStream(t, alice, srv, "clientId=crm"), http.StatusForbidden, "AppMismatch", "")
+		wantAPIError(t, widgetStream(t, alice, srv, "clientId=crm"), http.StatusForbidden, "AppMismatch", "")
 		if st := state(alice, "demo").json(t); st["loggedIn"] != true {
 			t.Fatalf("the demo app's own page: %v", st)
 		}
@@ -227,20 +225,20 @@ func TestWidgetCaps(t *testing.T) {
 	t.Run("streams per session", func(t *testing.T) {
 		alice := signedInWidget(t, srv, "alice@demo.test")
 		for i := range 3 {
-			if r := eventStream(t, alice, srv, "clientId=demo"); r.StatusCode != http.StatusOK {
+			if r := widgetStream(t, alice, srv, "clientId=demo"); r.StatusCode != http.StatusOK {
 				t.Fatalf("stream %d: %d %s", i+1, r.StatusCode, r.body)
 			}
 		}
-		want429(t, eventStream(t, alice, srv, "clientId=demo"), "TooManyStreams")
+		want429(t, widgetStream(t, alice, srv, "clientId=demo"), "TooManyStreams")
 	})
 	t.Run("devices per session", func(t *testing.T) {
 		bob := signedInWidget(t, srv, "bob@demo.test")
 		for i := range 2 {
-			if r := eventStream(t, bob, srv, "clientId=demo&deviceId="+newDevice(t, bob, srv)); r.StatusCode != http.StatusOK {
+			if r := widgetStream(t, bob, srv, "clientId=demo&deviceId="+newDevice(t, bob, srv)); r.StatusCode != http.StatusOK {
 				t.Fatalf("device %d: %d %s", i+1, r.StatusCode, r.body)
 			}
 		}
-		want429(t, eventStream(t, bob, srv, "clientId=demo&deviceId="+newDevice(t, bob, srv)), "TooManyDevices")
+		want429(t, widgetStream(t, bob, srv, "clientId=demo&deviceId="+newDevice(t, bob, srv)), "TooManyDevices")
 	})
 	t.Run("calls per device", func(t *testing.T) {
 		tab := openTab(t, srv, "carol@demo.test")

@@ -218,16 +218,47 @@ func (db *DB) PasswordHash(ctx context.Context, extensionID int64) (string, erro
 	return hash, nil
 }
 
-// SetPasswordHash replaces the extension's password hash; identity.ErrNotFound
-// when there is no such extension.
+// SetPasswordHash replaces the extension's password hash and ends its
+// credentials in the same transaction (see revokeCredentials);
+// identity.ErrNotFound when there is no such extension.
 func (db *DB) SetPasswordHash(ctx context.Context, extensionID int64, hash string) error {
-	res, err := db.sql.ExecContext(ctx, `UPDATE extensions SET password_hash = ?,
-		updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`, hash, extensionID)
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE extensions SET password_hash = ?,
+			updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`, hash, extensionID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return identity.ErrNotFound
+		}
+		return revokeCredentials(ctx, tx, extensionID, identity.RevokedPassword)
+	})
 	if err != nil {
 		return fmt.Errorf("set password of extension %d: %w", extensionID, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("set password of extension %d: %w", extensionID, identity.ErrNotFound)
+	return nil
+}
+
+// SetExtensionStatus sets the extension's status; disabling it ends its
+// credentials in the same transaction (see revokeCredentials).
+// identity.ErrNotFound when there is no such extension.
+func (db *DB) SetExtensionStatus(ctx context.Context, extensionID int64, status string) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE extensions SET status = ?,
+			updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`, status, extensionID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return identity.ErrNotFound
+		}
+		if status == identity.StatusEnabled {
+			return nil
+		}
+		return revokeCredentials(ctx, tx, extensionID, identity.RevokedDisabled)
+	})
+	if err != nil {
+		return fmt.Errorf("set status of extension %d: %w", extensionID, err)
 	}
 	return nil
 }

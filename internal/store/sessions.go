@@ -1,12 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/oauth"
 )
 
@@ -24,18 +26,27 @@ func (db *DB) PutSession(ctx context.Context, s oauth.StoredSession) error {
 	return nil
 }
 
-// Session loads a session; oauth.ErrSessionEnded when there is none.
+// Session loads a session; oauth.ErrSessionEnded when there is none. A
+// session whose extension is disabled or gone is no session either: it is
+// deleted as it is read, wherever the status was changed.
 func (db *DB) Session(ctx context.Context, id string) (oauth.StoredSession, error) {
 	var s oauth.StoredSession
-	var created, seen string
-	err := db.sql.QueryRowContext(ctx,
-		`SELECT id, client_id, extension_id, token, created_at, last_seen FROM widget_sessions WHERE id = ?`, id).
-		Scan(&s.ID, &s.ClientID, &s.ExtensionID, &s.SealedToken, &created, &seen)
+	var created, seen, status string
+	err := db.sql.QueryRowContext(ctx, `
+		SELECT s.id, s.client_id, s.extension_id, s.token, s.created_at, s.last_seen, COALESCE(e.status, '')
+		FROM widget_sessions s LEFT JOIN extensions e ON e.id = s.extension_id WHERE s.id = ?`, id).
+		Scan(&s.ID, &s.ClientID, &s.ExtensionID, &s.SealedToken, &created, &seen, &status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, oauth.ErrSessionEnded
 	}
 	if err != nil {
 		return s, fmt.Errorf("load session: %w", err)
+	}
+	if status != identity.StatusEnabled {
+		if err := db.DeleteSession(ctx, id); err != nil {
+			return s, err
+		}
+		return oauth.StoredSession{}, fmt.Errorf("%w: extension %d is %s", oauth.ErrSessionEnded, s.ExtensionID, cmp.Or(status, "gone"))
 	}
 	s.Created, err = time.Parse(time.RFC3339Nano, created)
 	if err == nil {

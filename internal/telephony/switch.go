@@ -149,6 +149,13 @@ func (s *Switch) UnregisterDevice(id string) {
 	s.finish(&fx)
 }
 
+// Devices returns the ids of the extension's registered devices, sorted.
+func (s *Switch) Devices(extension int64) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ringDevicesLocked(extension, "")
+}
+
 // Sessions returns the active sessions in which the extension has a party,
 // oldest first.
 func (s *Switch) Sessions(extension int64) []Session {

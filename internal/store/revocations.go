@@ -1,0 +1,66 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/callbridge/widget-server/internal/identity"
+)
+
+// revocationKeep is how long a revocation stays readable: far longer than
+// any server takes to read it.
+const revocationKeep = "-1 day"
+
+// revokeCredentials ends, inside tx, everything an extension signed in
+// with: its widget sessions, its access tokens, its refresh tokens and its
+// unused authorization codes (kept inactive, so presenting one is seen as
+// reuse and answered invalid_grant), and records an identity.Revocation for
+// the servers that hold its streams and devices.
+func revokeCredentials(ctx context.Context, tx *sql.Tx, extensionID int64, reason string) error {
+	subject := identity.Subject(extensionID)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`DELETE FROM widget_sessions WHERE extension_id = ?`, []any{extensionID}},
+		{`DELETE FROM oauth_requests WHERE subject = ? AND kind = ?`, []any{subject, kindAccess}},
+		{`UPDATE oauth_requests SET active = 0 WHERE subject = ? AND kind IN (?, ?)`, []any{subject, kindRefresh, kindCode}},
+		{`INSERT INTO credential_revocations (extension_id, reason) VALUES (?, ?)`, []any{extensionID, reason}},
+		{`DELETE FROM credential_revocations WHERE at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)`, []any{revocationKeep}},
+	} {
+		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+			return fmt.Errorf("revoke credentials of extension %d: %w", extensionID, err)
+		}
+	}
+	return nil
+}
+
+// LastRevocation returns the sequence number of the newest revocation, 0
+// when there is none.
+func (db *DB) LastRevocation(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := db.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM credential_revocations`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("last revocation: %w", err)
+	}
+	return seq, nil
+}
+
+// RevocationsAfter returns up to limit revocations newer than seq, oldest first.
+func (db *DB) RevocationsAfter(ctx context.Context, seq int64, limit int) ([]identity.Revocation, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT seq, extension_id, reason FROM credential_revocations
+		WHERE seq > ? ORDER BY seq LIMIT ?`, seq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("revocations after %d: %w", seq, err)
+	}
+	defer rows.Close()
+	var out []identity.Revocation
+	for rows.Next() {
+		var r identity.Revocation
+		if err := rows.Scan(&r.Seq, &r.ExtensionID, &r.Reason); err != nil {
+			return nil, fmt.Errorf("revocations after %d: %w", seq, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
