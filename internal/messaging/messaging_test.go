@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -115,6 +116,7 @@ type fixture struct {
 	exts    map[string]identity.Extension
 	mu      sync.Mutex
 	changes []messaging.Change
+	changed chan struct{} // a change was recorded
 }
 
 func newFixture(t *testing.T, cfg messaging.Config) *fixture {
@@ -130,7 +132,7 @@ func newFixture(t *testing.T, cfg messaging.Config) *fixture {
 	}
 	acct, _ := db.AccountByMainNumber(ctx, identity.DemoMainNumber)
 	list, _ := db.Extensions(ctx, acct.ID)
-	f := &fixture{db: db, exts: map[string]identity.Extension{}}
+	f := &fixture{db: db, exts: map[string]identity.Extension{}, changed: make(chan struct{}, 1)}
 	for _, e := range list {
 		f.exts[e.Number] = e
 	}
@@ -138,9 +140,32 @@ func newFixture(t *testing.T, cfg messaging.Config) *fixture {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.changes = append(f.changes, c)
+		select {
+		case f.changed <- struct{}{}:
+		default:
+		}
 	}
 	f.svc = messaging.New(cfg, db, db)
 	return f
+}
+
+// settled waits for the change that takes the copy id out of Queued, and
+// returns it; the limit only guards against a hang.
+func (f *fixture) settled(t *testing.T, id string) messaging.Message {
+	t.Helper()
+	limit := time.After(60 * time.Second)
+	for {
+		for _, c := range f.changesOf(id) {
+			if c.Message.Status != messaging.Queued {
+				return c.Message
+			}
+		}
+		select {
+		case <-f.changed:
+		case <-limit:
+			t.Fatalf("message %s stayed queued: %+v", id, f.changesOf(id))
+		}
+	}
 }
 
 func (f *fixture) changesOf(id string) []messaging.Change {
@@ -306,7 +331,8 @@ func TestProviderDeliveries(t *testing.T) {
 		<-release
 	}))
 	defer provider.Close()
-	f := newFixture(t, messaging.Config{WebhookURL: provider.URL, WebhookSecret: secret, RetryDelay: 10 * time.Millisecond})
+	f := newFixture(t, messaging.Config{WebhookURL: provider.URL, WebhookSecret: secret, RetryDelay: 10 * time.Millisecond,
+		AllowLoopback: true})
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { f.svc.Run(ctx); close(done) }()
@@ -344,5 +370,58 @@ func TestProviderDeliveries(t *testing.T) {
 		if seen[id] != 1 {
 			t.Errorf("the provider got message %s %d times", id, seen[id])
 		}
+	}
+}
+
+// TestProviderAddressGuarded: the SMS provider's webhook goes through the
+// same guard as webhook receivers: outside development a provider on
+// loopback (or any private address) is never reached, and the sender is
+// not told the provider's address or the dial error; in development it is.
+func TestProviderAddressGuarded(t *testing.T) {
+	secret := []byte("a secret of sixteen bytes or more")
+	var mu sync.Mutex
+	got := 0
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got++
+		mu.Unlock()
+	}))
+	defer provider.Close()
+	for _, dev := range []bool{false, true} {
+		name := map[bool]string{false: "production", true: "development"}[dev]
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, messaging.Config{WebhookURL: provider.URL + "/sms", WebhookSecret: secret, MaxAttempts: 1, AllowLoopback: dev})
+			ctx, stop := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { f.svc.Run(ctx); close(done) }()
+			defer func() { stop(); <-done }()
+			m, err := f.svc.SendSMS(context.Background(), f.exts["101"].ID, messaging.SMSRequest{
+				From: "+16505550101", To: []string{"+14155550123"}, Text: "hello"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			settled := f.settled(t, m.ID)
+			if dev {
+				if settled.Status != messaging.Sent {
+					t.Fatalf("in development the provider on loopback was not reached: %+v", settled)
+				}
+				return
+			}
+			if settled.Status != messaging.DeliveryFailed {
+				t.Fatalf("the provider on loopback was reached: %+v", settled)
+			}
+			mu.Lock()
+			n := got
+			mu.Unlock()
+			if n != 0 {
+				t.Fatalf("the provider on loopback got %d requests", n)
+			}
+			u, _ := url.Parse(provider.URL)
+			for _, leak := range []string{u.Hostname(), u.Port(), "dial", "tcp", "/sms", "may not be"} {
+				if strings.Contains(settled.DeliveryErrorReason, leak) {
+					t.Errorf("the sender is told %q: %s", leak, settled.DeliveryErrorReason)
+				}
+			}
+		})
 	}
 }
