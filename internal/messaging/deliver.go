@@ -282,7 +282,7 @@ func (s *Service) post(ctx context.Context, m Message) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "callbridge-widget-server")
-	for k, v := range Sign(s.cfg.WebhookSecret, s.cfg.Now(), body) {
+	for k, v := range Sign(s.cfg.WebhookSecret, Outbound, s.cfg.Now(), body) {
 		req.Header[k] = v
 	}
 	resp, err := s.cfg.HTTPClient.Do(req)

@@ -25,17 +25,26 @@ import (
 	"github.com/callbridge/widget-server/internal/store"
 )
 
+// TestSignature: each direction is signed as docs/api-messages.md says,
+// with its own key derived from the shared secret; what is signed for one
+// direction is refused in the other, and old, altered or unsigned requests
+// in either.
 func TestSignature(t *testing.T) {
 	secret := []byte("0123456789abcdef0123")
 	body := []byte(`{"id":"1","text":"hi"}`)
 	now := time.Unix(1_800_000_000, 0)
-	good := messaging.Sign(secret, now, body)
-	// HMAC-SHA256 of "1800000000." and the body, keyed with the secret.
+	// The documented computation, for a provider to follow.
+	documented := func(label string) string {
+		k := hmac.New(sha256.New, secret)
+		k.Write([]byte(label))
+		mac := hmac.New(sha256.New, k.Sum(nil))
+		mac.Write([]byte("1800000000." + string(body)))
+		return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	}
+	// As both directions were signed before they had keys of their own.
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("1800000000." + string(body)))
-	if good.Get(messaging.TimestampHeader) != "1800000000" || good.Get(messaging.SignatureHeader) != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
-		t.Fatalf("signature headers %v", good)
-	}
+	bare := "sha256=" + hex.EncodeToString(mac.Sum(nil))
 	with := func(ts, sig string) http.Header {
 		h := http.Header{}
 		if ts != "" {
@@ -46,34 +55,49 @@ func TestSignature(t *testing.T) {
 		}
 		return h
 	}
-	sig := good.Get(messaging.SignatureHeader)
-	for _, tt := range []struct {
-		name   string
-		header http.Header
-		body   []byte
-		at     time.Time
-		ok     bool
+	for _, d := range []struct {
+		dir, other messaging.Direction
+		label      string
 	}{
-		{"good", good, body, now, true},
-		{"good, 4 minutes later", good, body, now.Add(4 * time.Minute), true},
-		{"too old", good, body, now.Add(6 * time.Minute), false},
-		{"from the future", good, body, now.Add(-6 * time.Minute), false},
-		{"another body", good, []byte(`{"id":"2","text":"hi"}`), now, false},
-		{"another time", with("1800000001", sig), body, now, false},
-		{"no time", with("", sig), body, now, false},
-		{"no signature", with("1800000000", ""), body, now, false},
-		{"bare hex", with("1800000000", strings.TrimPrefix(sig, "sha256=")), body, now, false},
-		{"garbage", with("x", "y"), body, now, false},
+		{messaging.Outbound, messaging.Inbound, "callbridge sms outbound v1"},
+		{messaging.Inbound, messaging.Outbound, "callbridge sms inbound v1"},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			err := messaging.VerifySignature(secret, tt.header, tt.body, tt.at)
-			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, messaging.ErrBadSignature)) {
-				t.Fatalf("verify: %v, want ok=%v", err, tt.ok)
-			}
-		})
-	}
-	if err := messaging.VerifySignature(nil, good, body, now); !errors.Is(err, messaging.ErrBadSignature) {
-		t.Fatalf("no secret: %v", err)
+		good := messaging.Sign(secret, d.dir, now, body)
+		if good.Get(messaging.TimestampHeader) != "1800000000" || good.Get(messaging.SignatureHeader) != documented(d.label) {
+			t.Errorf("%s signature headers %v, want %s", d.dir, good, documented(d.label))
+		}
+		sig := good.Get(messaging.SignatureHeader)
+		for _, tt := range []struct {
+			name   string
+			dir    messaging.Direction // verified as
+			header http.Header
+			body   []byte
+			at     time.Time
+			ok     bool
+		}{
+			{"good", d.dir, good, body, now, true},
+			{"good, 4 minutes later", d.dir, good, body, now.Add(4 * time.Minute), true},
+			{"replayed in the other direction", d.other, good, body, now, false},
+			{"signed with the bare secret", d.dir, with("1800000000", bare), body, now, false},
+			{"too old", d.dir, good, body, now.Add(6 * time.Minute), false},
+			{"from the future", d.dir, good, body, now.Add(-6 * time.Minute), false},
+			{"another body", d.dir, good, []byte(`{"id":"2","text":"hi"}`), now, false},
+			{"another time", d.dir, with("1800000001", sig), body, now, false},
+			{"no time", d.dir, with("", sig), body, now, false},
+			{"no signature", d.dir, with("1800000000", ""), body, now, false},
+			{"bare hex", d.dir, with("1800000000", strings.TrimPrefix(sig, "sha256=")), body, now, false},
+			{"garbage", d.dir, with("x", "y"), body, now, false},
+		} {
+			t.Run(string(d.dir)+"/"+tt.name, func(t *testing.T) {
+				err := messaging.VerifySignature(secret, tt.dir, tt.header, tt.body, tt.at)
+				if (err == nil) != tt.ok || (err != nil && !errors.Is(err, messaging.ErrBadSignature)) {
+					t.Fatalf("verify as %s: %v, want ok=%v", tt.dir, err, tt.ok)
+				}
+			})
+		}
+		if err := messaging.VerifySignature(nil, d.dir, good, body, now); !errors.Is(err, messaging.ErrBadSignature) {
+			t.Fatalf("no secret: %v", err)
+		}
 	}
 }
 
@@ -320,7 +344,7 @@ func TestProviderDeliveries(t *testing.T) {
 	seen := map[string]int{}
 	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := messaging.VerifySignature(secret, r.Header, body, time.Now()); err != nil {
+		if err := messaging.VerifySignature(secret, messaging.Outbound, r.Header, body, time.Now()); err != nil {
 			t.Errorf("provider: %v", err)
 		}
 		var sms messaging.OutboundSMS
