@@ -193,8 +193,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}, db, db)
 
 	// Webhook receivers may be plain http and on loopback only while the
-	// server itself listens on loopback (development and tests).
-	hooks := webhooks.New(webhooks.Config{AllowLoopback: isLoopback(widgetLn.Addr()), Logger: log}, db)
+	// server itself listens on loopback (development and tests). Their
+	// secrets are sealed in the database under a key of the data dir.
+	webhookKey, err := secretFile(cfg.DataDir, "webhook.key", 32)
+	if err != nil {
+		return err
+	}
+	hooks := webhooks.New(webhooks.Config{AllowLoopback: isLoopback(widgetLn.Addr()), Logger: log, SecretKey: webhookKey}, db)
 	if err := hooks.Load(ctx); err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -464,5 +468,49 @@ func TestSubscriptionErrorsHideTheNetwork(t *testing.T) {
 	// The subscription kept its receiver through the refused updates.
 	if got := decodeSubscription(t, bob.call("GET", "/subscription/"+s.ID, "")); got.DeliveryMode.Address != good.URL {
 		t.Fatalf("after refused updates %+v", got)
+	}
+}
+
+// TestSubscriptionSecretsAtRest: the database in the data dir holds
+// neither a subscription's signing secret nor its verification token; after
+// a restart on the same data dir its notifications are still signed with
+// the secret the client was given.
+func TestSubscriptionSecretsAtRest(t *testing.T) {
+	t.Parallel()
+	dataDir := filepath.Join(t.TempDir(), "data")
+	ctx, stop := context.WithCancel(context.Background())
+	srv, done := runUntil(t, ctx, Config{DataDir: dataDir, APIRateLimit: 10000})
+	alice := newPlatform(t, srv, "alice@demo.test")
+	r := newHookReceiver(t)
+	const presence = "/account/~/extension/~/presence"
+	sub := subscribe(t, alice, r.URL, "crm-token-7f3a", 0, presence)
+	secret := sub.DeliveryMode.SigningSecret
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("server: %v", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dataDir, "callbridge.db*"))
+	if len(files) == 0 {
+		t.Fatal("no database in the data dir")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, plain := range []string{secret, "crm-token-7f3a"} {
+			if bytes.Contains(b, []byte(plain)) {
+				t.Fatalf("%s holds %q", filepath.Base(f), plain)
+			}
+		}
+	}
+
+	srv2, _ := runUntil(t, context.Background(), Config{DataDir: dataDir, APIRateLimit: 10000})
+	alice.base = srv2.WidgetURL + "/restapi/v1.0"
+	if resp := alice.call("PUT", presence, `{"userStatus": "Busy"}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT presence: %d %s", resp.StatusCode, resp.body)
+	}
+	if d := r.next(t, sub.ID).verified(t, secret, "crm-token-7f3a"); d.n.Body["userStatus"] != "Busy" {
+		t.Fatalf("after the restart %s", d.raw)
 	}
 }

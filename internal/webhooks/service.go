@@ -46,6 +46,11 @@ type Config struct {
 	// https and not on loopback. Private, link-local and the other special
 	// addresses are refused either way (address.go).
 	AllowLoopback bool
+	// SecretKey seals each subscription's signing secret and verification
+	// token in the store (AES-GCM under a key derived from it; any length,
+	// 32 random bytes kept in the data dir in production). nil: a key of
+	// this process only, so what it stores cannot be read after a restart.
+	SecretKey []byte
 	// Client sends the notifications; nil builds one that follows no
 	// redirect and refuses the addresses above (NewClient).
 	Client *http.Client
@@ -79,7 +84,8 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 // for concurrent use; Close stops its deliveries.
 type Service struct {
 	cfg    Config
-	store  Store
+	store  Store // sealed
+	sealed *sealedStore
 	client *http.Client
 	clock  Clock
 	log    *slog.Logger
@@ -130,12 +136,17 @@ func New(cfg Config, st Store) *Service {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Service{cfg: cfg, store: st, client: cfg.Client, clock: cfg.Clock, log: cfg.Logger,
+	sealed := newSealedStore(st, cfg.SecretKey, cfg.Logger)
+	return &Service{cfg: cfg, store: sealed, sealed: sealed, client: cfg.Client, clock: cfg.Clock, log: cfg.Logger,
 		ctx: ctx, cancel: cancel, subs: map[string]*entry{}, byExt: map[int64][]*entry{}}
 }
 
-// Load reads the stored subscriptions into the delivery index.
+// Load seals the secrets of subscriptions stored before they were sealed,
+// and reads the stored subscriptions into the delivery index.
 func (s *Service) Load(ctx context.Context) error {
+	if err := s.sealed.sealPlain(ctx); err != nil {
+		return err
+	}
 	all, err := s.store.Subscriptions(ctx, 0, s.since())
 	if err != nil {
 		return fmt.Errorf("load subscriptions: %w", err)

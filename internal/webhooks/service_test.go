@@ -123,6 +123,8 @@ func (r *receiver) next(t *testing.T) delivery {
 type env struct {
 	svc   *webhooks.Service
 	db    *store.DB
+	dir   string // the data dir: the database file is in it
+	key   []byte // the service's SecretKey
 	clock *fakeClock
 	owner webhooks.Owner
 	bob   int64
@@ -131,7 +133,8 @@ type env struct {
 func newEnv(t *testing.T, cfg webhooks.Config) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, t.TempDir())
+	dir := t.TempDir()
+	db, err := store.Open(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,12 +153,16 @@ func newEnv(t *testing.T, cfg webhooks.Config) *env {
 	}
 	clock := newClock()
 	cfg.Clock, cfg.AllowLoopback = clock, true
+	if cfg.SecretKey == nil {
+		cfg.SecretKey = []byte("the key of the test's data dir, 32+ bytes")
+	}
 	svc := webhooks.New(cfg, db)
 	if err := svc.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	return &env{svc: svc, db: db, clock: clock, owner: webhooks.Owner{AccountID: acct.ID, ExtensionID: alice.ID}, bob: bob.ID}
+	return &env{svc: svc, db: db, dir: dir, key: cfg.SecretKey, clock: clock,
+		owner: webhooks.Owner{AccountID: acct.ID, ExtensionID: alice.ID}, bob: bob.ID}
 }
 
 func (e *env) presence(detailed bool) webhooks.Filter {
@@ -597,7 +604,7 @@ func TestDeleteAndClose(t *testing.T) {
 	}
 
 	blocked := make(chan struct{})
-	svc := webhooks.New(webhooks.Config{Clock: blockingClock{e.clock, blocked}, AllowLoopback: true}, e.db)
+	svc := webhooks.New(webhooks.Config{Clock: blockingClock{e.clock, blocked}, AllowLoopback: true, SecretKey: e.key}, e.db)
 	if err := svc.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
