@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -207,4 +209,35 @@ func TestDialGuard(t *testing.T) {
 			})
 		}
 	}
+}
+
+// FuzzCheckAddress: the rules of an address never panic, and an address
+// they admit whose host is an IP address passes the dial guard too, so a
+// literal is never admitted at registration only to be refused later, nor
+// the other way round.
+func FuzzCheckAddress(f *testing.F) {
+	for _, form := range append(append([]addressForm(nil), refusedForms...), allowedForms...) {
+		f.Add(form.url, false)
+		f.Add(form.url, true)
+	}
+	f.Fuzz(func(t *testing.T, raw string, dev bool) {
+		svc := &Service{cfg: Config{AllowLoopback: dev}}
+		if svc.checkAddress(raw) != nil {
+			return
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatalf("%q admitted but does not parse: %v", raw, err)
+		}
+		ip, err := netip.ParseAddr(u.Hostname())
+		if err != nil {
+			if endsInNumber(u.Hostname()) {
+				t.Fatalf("%q admitted with a host that ends in a number", raw)
+			}
+			return
+		}
+		if err := dialGuard(dev)("tcp", netip.AddrPortFrom(ip, 443).String(), nil); err != nil {
+			t.Fatalf("%q admitted but its address is refused at dial time: %v", raw, err)
+		}
+	})
 }
