@@ -241,7 +241,7 @@ func (s *Service) deliverProvider(ctx context.Context, m Message, job Delivery) 
 		_, serr := s.setStatus(ctx, m.ID, DeliveryFailed, func(m *Message) {
 			m.Attempts = job.Attempts
 			m.DeliveryErrorCode = "ProviderError"
-			m.DeliveryErrorReason = fmt.Sprintf("the SMS provider did not take the message in %d attempts: %v", job.Attempts, err)
+			m.DeliveryErrorReason = fmt.Sprintf("the SMS provider did not take the message in %d attempts%s", job.Attempts, providerAnswer(err))
 		})
 		if serr != nil {
 			return serr
@@ -282,7 +282,7 @@ func (s *Service) post(ctx context.Context, m Message) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "callbridge-widget-server")
-	for k, v := range Sign(s.cfg.WebhookSecret, s.cfg.Now(), body) {
+	for k, v := range Sign(s.cfg.WebhookSecret, Outbound, s.cfg.Now(), body) {
 		req.Header[k] = v
 	}
 	resp, err := s.cfg.HTTPClient.Do(req)
@@ -292,9 +292,25 @@ func (s *Service) post(ctx context.Context, m Message) error {
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, maxProviderAnswer))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook answered %s", resp.Status)
+		return &providerStatusError{resp.Status}
 	}
 	return nil
+}
+
+// providerStatusError is the provider's answer other than 2xx.
+type providerStatusError struct{ status string }
+
+func (e *providerStatusError) Error() string { return "webhook answered " + e.status }
+
+// providerAnswer is what the sender of an SMS may be told of the last
+// failure: the provider's status, never the provider's address or a
+// connection error (those are in the log).
+func providerAnswer(err error) string {
+	var se *providerStatusError
+	if errors.As(err, &se) {
+		return ": it answered " + se.status
+	}
+	return ": it could not be reached"
 }
 
 // TimeFormat is how message times are written: ISO 8601 in UTC with

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -24,17 +25,26 @@ import (
 	"github.com/callbridge/widget-server/internal/store"
 )
 
+// TestSignature: each direction is signed as docs/api-messages.md says,
+// with its own key derived from the shared secret; what is signed for one
+// direction is refused in the other, and old, altered or unsigned requests
+// in either.
 func TestSignature(t *testing.T) {
 	secret := []byte("0123456789abcdef0123")
 	body := []byte(`{"id":"1","text":"hi"}`)
 	now := time.Unix(1_800_000_000, 0)
-	good := messaging.Sign(secret, now, body)
-	// HMAC-SHA256 of "1800000000." and the body, keyed with the secret.
+	// The documented computation, for a provider to follow.
+	documented := func(label string) string {
+		k := hmac.New(sha256.New, secret)
+		k.Write([]byte(label))
+		mac := hmac.New(sha256.New, k.Sum(nil))
+		mac.Write([]byte("1800000000." + string(body)))
+		return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	}
+	// As both directions were signed before they had keys of their own.
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("1800000000." + string(body)))
-	if good.Get(messaging.TimestampHeader) != "1800000000" || good.Get(messaging.SignatureHeader) != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
-		t.Fatalf("signature headers %v", good)
-	}
+	bare := "sha256=" + hex.EncodeToString(mac.Sum(nil))
 	with := func(ts, sig string) http.Header {
 		h := http.Header{}
 		if ts != "" {
@@ -45,34 +55,49 @@ func TestSignature(t *testing.T) {
 		}
 		return h
 	}
-	sig := good.Get(messaging.SignatureHeader)
-	for _, tt := range []struct {
-		name   string
-		header http.Header
-		body   []byte
-		at     time.Time
-		ok     bool
+	for _, d := range []struct {
+		dir, other messaging.Direction
+		label      string
 	}{
-		{"good", good, body, now, true},
-		{"good, 4 minutes later", good, body, now.Add(4 * time.Minute), true},
-		{"too old", good, body, now.Add(6 * time.Minute), false},
-		{"from the future", good, body, now.Add(-6 * time.Minute), false},
-		{"another body", good, []byte(`{"id":"2","text":"hi"}`), now, false},
-		{"another time", with("1800000001", sig), body, now, false},
-		{"no time", with("", sig), body, now, false},
-		{"no signature", with("1800000000", ""), body, now, false},
-		{"bare hex", with("1800000000", strings.TrimPrefix(sig, "sha256=")), body, now, false},
-		{"garbage", with("x", "y"), body, now, false},
+		{messaging.Outbound, messaging.Inbound, "callbridge sms outbound v1"},
+		{messaging.Inbound, messaging.Outbound, "callbridge sms inbound v1"},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			err := messaging.VerifySignature(secret, tt.header, tt.body, tt.at)
-			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, messaging.ErrBadSignature)) {
-				t.Fatalf("verify: %v, want ok=%v", err, tt.ok)
-			}
-		})
-	}
-	if err := messaging.VerifySignature(nil, good, body, now); !errors.Is(err, messaging.ErrBadSignature) {
-		t.Fatalf("no secret: %v", err)
+		good := messaging.Sign(secret, d.dir, now, body)
+		if good.Get(messaging.TimestampHeader) != "1800000000" || good.Get(messaging.SignatureHeader) != documented(d.label) {
+			t.Errorf("%s signature headers %v, want %s", d.dir, good, documented(d.label))
+		}
+		sig := good.Get(messaging.SignatureHeader)
+		for _, tt := range []struct {
+			name   string
+			dir    messaging.Direction // verified as
+			header http.Header
+			body   []byte
+			at     time.Time
+			ok     bool
+		}{
+			{"good", d.dir, good, body, now, true},
+			{"good, 4 minutes later", d.dir, good, body, now.Add(4 * time.Minute), true},
+			{"replayed in the other direction", d.other, good, body, now, false},
+			{"signed with the bare secret", d.dir, with("1800000000", bare), body, now, false},
+			{"too old", d.dir, good, body, now.Add(6 * time.Minute), false},
+			{"from the future", d.dir, good, body, now.Add(-6 * time.Minute), false},
+			{"another body", d.dir, good, []byte(`{"id":"2","text":"hi"}`), now, false},
+			{"another time", d.dir, with("1800000001", sig), body, now, false},
+			{"no time", d.dir, with("", sig), body, now, false},
+			{"no signature", d.dir, with("1800000000", ""), body, now, false},
+			{"bare hex", d.dir, with("1800000000", strings.TrimPrefix(sig, "sha256=")), body, now, false},
+			{"garbage", d.dir, with("x", "y"), body, now, false},
+		} {
+			t.Run(string(d.dir)+"/"+tt.name, func(t *testing.T) {
+				err := messaging.VerifySignature(secret, tt.dir, tt.header, tt.body, tt.at)
+				if (err == nil) != tt.ok || (err != nil && !errors.Is(err, messaging.ErrBadSignature)) {
+					t.Fatalf("verify as %s: %v, want ok=%v", tt.dir, err, tt.ok)
+				}
+			})
+		}
+		if err := messaging.VerifySignature(nil, d.dir, good, body, now); !errors.Is(err, messaging.ErrBadSignature) {
+			t.Fatalf("no secret: %v", err)
+		}
 	}
 }
 
@@ -115,6 +140,7 @@ type fixture struct {
 	exts    map[string]identity.Extension
 	mu      sync.Mutex
 	changes []messaging.Change
+	changed chan struct{} // a change was recorded
 }
 
 func newFixture(t *testing.T, cfg messaging.Config) *fixture {
@@ -130,7 +156,7 @@ func newFixture(t *testing.T, cfg messaging.Config) *fixture {
 	}
 	acct, _ := db.AccountByMainNumber(ctx, identity.DemoMainNumber)
 	list, _ := db.Extensions(ctx, acct.ID)
-	f := &fixture{db: db, exts: map[string]identity.Extension{}}
+	f := &fixture{db: db, exts: map[string]identity.Extension{}, changed: make(chan struct{}, 1)}
 	for _, e := range list {
 		f.exts[e.Number] = e
 	}
@@ -138,9 +164,32 @@ func newFixture(t *testing.T, cfg messaging.Config) *fixture {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.changes = append(f.changes, c)
+		select {
+		case f.changed <- struct{}{}:
+		default:
+		}
 	}
 	f.svc = messaging.New(cfg, db, db)
 	return f
+}
+
+// settled waits for the change that takes the copy id out of Queued, and
+// returns it; the limit only guards against a hang.
+func (f *fixture) settled(t *testing.T, id string) messaging.Message {
+	t.Helper()
+	limit := time.After(60 * time.Second)
+	for {
+		for _, c := range f.changesOf(id) {
+			if c.Message.Status != messaging.Queued {
+				return c.Message
+			}
+		}
+		select {
+		case <-f.changed:
+		case <-limit:
+			t.Fatalf("message %s stayed queued: %+v", id, f.changesOf(id))
+		}
+	}
 }
 
 func (f *fixture) changesOf(id string) []messaging.Change {
@@ -295,7 +344,7 @@ func TestProviderDeliveries(t *testing.T) {
 	seen := map[string]int{}
 	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := messaging.VerifySignature(secret, r.Header, body, time.Now()); err != nil {
+		if err := messaging.VerifySignature(secret, messaging.Outbound, r.Header, body, time.Now()); err != nil {
 			t.Errorf("provider: %v", err)
 		}
 		var sms messaging.OutboundSMS
@@ -306,7 +355,8 @@ func TestProviderDeliveries(t *testing.T) {
 		<-release
 	}))
 	defer provider.Close()
-	f := newFixture(t, messaging.Config{WebhookURL: provider.URL, WebhookSecret: secret, RetryDelay: 10 * time.Millisecond})
+	f := newFixture(t, messaging.Config{WebhookURL: provider.URL, WebhookSecret: secret, RetryDelay: 10 * time.Millisecond,
+		AllowLoopback: true})
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { f.svc.Run(ctx); close(done) }()
@@ -344,5 +394,58 @@ func TestProviderDeliveries(t *testing.T) {
 		if seen[id] != 1 {
 			t.Errorf("the provider got message %s %d times", id, seen[id])
 		}
+	}
+}
+
+// TestProviderAddressGuarded: the SMS provider's webhook goes through the
+// same guard as webhook receivers: outside development a provider on
+// loopback (or any private address) is never reached, and the sender is
+// not told the provider's address or the dial error; in development it is.
+func TestProviderAddressGuarded(t *testing.T) {
+	secret := []byte("a secret of sixteen bytes or more")
+	var mu sync.Mutex
+	got := 0
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got++
+		mu.Unlock()
+	}))
+	defer provider.Close()
+	for _, dev := range []bool{false, true} {
+		name := map[bool]string{false: "production", true: "development"}[dev]
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, messaging.Config{WebhookURL: provider.URL + "/sms", WebhookSecret: secret, MaxAttempts: 1, AllowLoopback: dev})
+			ctx, stop := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { f.svc.Run(ctx); close(done) }()
+			defer func() { stop(); <-done }()
+			m, err := f.svc.SendSMS(context.Background(), f.exts["101"].ID, messaging.SMSRequest{
+				From: "+16505550101", To: []string{"+14155550123"}, Text: "hello"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			settled := f.settled(t, m.ID)
+			if dev {
+				if settled.Status != messaging.Sent {
+					t.Fatalf("in development the provider on loopback was not reached: %+v", settled)
+				}
+				return
+			}
+			if settled.Status != messaging.DeliveryFailed {
+				t.Fatalf("the provider on loopback was reached: %+v", settled)
+			}
+			mu.Lock()
+			n := got
+			mu.Unlock()
+			if n != 0 {
+				t.Fatalf("the provider on loopback got %d requests", n)
+			}
+			u, _ := url.Parse(provider.URL)
+			for _, leak := range []string{u.Hostname(), u.Port(), "dial", "tcp", "/sms", "may not be"} {
+				if strings.Contains(settled.DeliveryErrorReason, leak) {
+					t.Errorf("the sender is told %q: %s", leak, settled.DeliveryErrorReason)
+				}
+			}
+		})
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/webhooks"
 )
 
 // Delivery defaults.
@@ -29,8 +31,12 @@ type Config struct {
 	// are refused.
 	WebhookSecret []byte
 	// HTTPClient makes the webhook requests (default: WebhookTimeout, no
-	// redirects followed).
+	// redirects followed, and no private, loopback or link-local address:
+	// webhooks.NewClient).
 	HTTPClient *http.Client
+	// AllowLoopback lets the default HTTPClient reach a provider on
+	// loopback: development and tests.
+	AllowLoopback bool
 	// MaxAttempts bounds the tries of one SMS at the provider (default 5);
 	// RetryDelay is the wait after the first failure, doubled after each
 	// further one (default 1 s).
@@ -72,10 +78,7 @@ func New(cfg Config, store Store, accounts Accounts) *Service {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{
-			Timeout:       WebhookTimeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		cfg.HTTPClient = webhooks.NewClient(WebhookTimeout, cfg.AllowLoopback)
 	}
 	return &Service{cfg: cfg, store: store, accounts: accounts, log: cfg.Logger,
 		wake: make(chan struct{}, 1), inflight: map[string]bool{}, told: newToldVersions(8192)}

@@ -3,6 +3,8 @@ package messaging
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,12 +19,18 @@ import (
 	"github.com/callbridge/widget-server/internal/webhooks"
 )
 
-// The SMS webhooks, both ways, are signed as webhook subscriptions'
-// notifications are (internal/webhooks, docs/api-subscriptions.md), so one
-// verifier serves both: SignatureHeader is "sha256=" and the hex
-// HMAC-SHA256, keyed with the shared secret, of TimestampHeader's value,
-// ".", and the raw body; TimestampHeader is when it was signed, in Unix
-// seconds.
+// The SMS webhooks are signed as webhook subscriptions' notifications are
+// (internal/webhooks, docs/api-subscriptions.md), but each direction with a
+// key of its own, derived from the shared secret, so that a request signed
+// for one direction is refused in the other (docs/api-messages.md
+// "Signatures"):
+//
+//	key       = HMAC-SHA256(secret, "callbridge sms outbound v1")  server to provider
+//	key       = HMAC-SHA256(secret, "callbridge sms inbound v1")   provider to server
+//	signature = "sha256=" hex(HMAC-SHA256(key, timestamp "." body))
+//
+// SignatureHeader carries the signature, TimestampHeader the time it was
+// signed, in Unix seconds.
 const (
 	SignatureHeader = webhooks.HeaderSignature
 	TimestampHeader = webhooks.HeaderTimestamp
@@ -32,22 +40,32 @@ const (
 // receiver's clock; older requests are refused as replays.
 const SignatureTolerance = 5 * time.Minute
 
-// Sign returns the headers that sign body, sent at t.
-func Sign(secret []byte, t time.Time, body []byte) http.Header {
+// directionKey is the key that signs the webhook requests of one
+// direction: Outbound (to the provider) or Inbound (from it). The labels
+// are part of the protocol the provider implements: changing one is a new
+// version.
+func directionKey(secret []byte, dir Direction) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("callbridge sms " + strings.ToLower(string(dir)) + " v1"))
+	return string(mac.Sum(nil))
+}
+
+// Sign returns the headers that sign body, sent at t in direction dir.
+func Sign(secret []byte, dir Direction, t time.Time, body []byte) http.Header {
 	h := http.Header{}
 	h.Set(TimestampHeader, strconv.FormatInt(t.Unix(), 10))
-	h.Set(SignatureHeader, webhooks.Sign(string(secret), t.Unix(), body))
+	h.Set(SignatureHeader, webhooks.Sign(directionKey(secret, dir), t.Unix(), body))
 	return h
 }
 
-// VerifySignature checks the signature headers of a request against its
-// body, and that it was signed within SignatureTolerance of now. Failures
-// wrap ErrBadSignature.
-func VerifySignature(secret []byte, h http.Header, body []byte, now time.Time) error {
+// VerifySignature checks the signature headers of a request in direction
+// dir against its body, and that it was signed within SignatureTolerance
+// of now. Failures wrap ErrBadSignature.
+func VerifySignature(secret []byte, dir Direction, h http.Header, body []byte, now time.Time) error {
 	if len(secret) == 0 {
 		return fmt.Errorf("%w: no secret to verify with", ErrBadSignature)
 	}
-	if err := webhooks.Verify(string(secret), h, body, now, SignatureTolerance); err != nil {
+	if err := webhooks.Verify(directionKey(secret, dir), h, body, now, SignatureTolerance); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
 	return nil
@@ -57,9 +75,11 @@ func VerifySignature(secret []byte, h http.Header, body []byte, now time.Time) e
 // with a secret to verify them.
 func (s *Service) InboundEnabled() bool { return len(s.cfg.WebhookSecret) > 0 }
 
-// VerifyWebhook checks the signature of a request to the inbound webhook.
+// VerifyWebhook checks the signature of a request to the inbound webhook:
+// signed for the Inbound direction, so nothing the server sent the
+// provider passes.
 func (s *Service) VerifyWebhook(h http.Header, body []byte) error {
-	return VerifySignature(s.cfg.WebhookSecret, h, body, s.cfg.Now())
+	return VerifySignature(s.cfg.WebhookSecret, Inbound, h, body, s.cfg.Now())
 }
 
 // InboundSMS is an SMS the provider received for one of the server's

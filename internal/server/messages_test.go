@@ -453,13 +453,14 @@ type smsProvider struct {
 	mu     sync.Mutex
 	fail   map[string]int
 	got    []messaging.OutboundSMS
+	signed []signedRequest // every request with a good signature, as it came
 	tries  map[string]int
 	block  chan struct{} // while open, requests wait for it or their cancellation
 }
 
 func (p *smsProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	if err := messaging.VerifySignature(p.secret, r.Header, body, time.Now()); err != nil {
+	if err := messaging.VerifySignature(p.secret, messaging.Outbound, r.Header, body, time.Now()); err != nil {
 		p.t.Errorf("provider got a request with a bad signature: %v", err)
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
@@ -469,6 +470,7 @@ func (p *smsProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.t.Errorf("provider got %q (%v)", body, err)
 	}
 	p.mu.Lock()
+	p.signed = append(p.signed, signedRequest{header: r.Header.Clone(), body: body})
 	p.tries[sms.To]++
 	failing := p.tries[sms.To] <= p.fail[sms.To]
 	block := p.block
@@ -489,6 +491,18 @@ func (p *smsProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// signedRequest is a webhook request as it was sent.
+type signedRequest struct {
+	header http.Header
+	body   []byte
+}
+
+func (p *smsProvider) requests() []signedRequest {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]signedRequest(nil), p.signed...)
 }
 
 func (p *smsProvider) received() []messaging.OutboundSMS {
@@ -572,7 +586,7 @@ func TestSMSWithoutProvider(t *testing.T) {
 		t.Fatalf("the answer %v is not the stored message %v", m, stored)
 	}
 	body := []byte(`{"id":"p-1","from":"+14155550123","to":"+16505550101","text":"hi"}`)
-	r := postInbound(t, srv, body, messaging.Sign([]byte(testSecret), time.Now(), body))
+	r := postInbound(t, srv, body, messaging.Sign([]byte(testSecret), messaging.Inbound, time.Now(), body))
 	wantAPIError(t, r, http.StatusServiceUnavailable, "InboundSMSOff", "")
 }
 
@@ -602,7 +616,7 @@ func TestInboundSMSWebhook(t *testing.T) {
 	}
 
 	body := inbound("SM-1", "+14155550123", "+1 650 555 0102", "From outside")
-	r := postInbound(t, srv, body, messaging.Sign(secret, time.Now(), body))
+	r := postInbound(t, srv, body, messaging.Sign(secret, messaging.Inbound, time.Now(), body))
 	if r.StatusCode != http.StatusOK || r.json(t)["duplicate"] != false {
 		t.Fatalf("inbound SMS: %d %s", r.StatusCode, r.body)
 	}
@@ -615,7 +629,7 @@ func TestInboundSMSWebhook(t *testing.T) {
 
 	// The provider repeats itself (it did not see the answer): the same
 	// message, nothing new.
-	r = postInbound(t, srv, body, messaging.Sign(secret, time.Now().Add(-time.Minute), body))
+	r = postInbound(t, srv, body, messaging.Sign(secret, messaging.Inbound, time.Now().Add(-time.Minute), body))
 	if r.StatusCode != http.StatusOK || r.json(t)["id"] != id || r.json(t)["duplicate"] != true {
 		t.Fatalf("repeated inbound SMS: %d %s", r.StatusCode, r.body)
 	}
@@ -632,23 +646,23 @@ func TestInboundSMSWebhook(t *testing.T) {
 
 	// The main number reaches the administrator, Alice.
 	body = inbound("SM-2", "4155550123", "+16505550100", "To the company")
-	if r := postInbound(t, srv, body, messaging.Sign(secret, time.Now(), body)); r.StatusCode != http.StatusOK {
+	if r := postInbound(t, srv, body, messaging.Sign(secret, messaging.Inbound, time.Now(), body)); r.StatusCode != http.StatusOK {
 		t.Fatalf("inbound SMS to the main number: %d %s", r.StatusCode, r.body)
 	}
 	inboundFrom(t, alice, "+14155550123", "To the company")
 
 	good := inbound("SM-3", "+14155550123", bobNumber, "x")
-	signed := messaging.Sign(secret, time.Now(), good)
+	signed := messaging.Sign(secret, messaging.Inbound, time.Now(), good)
 	for _, tt := range []struct {
 		name      string
 		signature http.Header
 		body      []byte
 	}{
 		{"no signature", nil, good},
-		{"wrong secret", messaging.Sign([]byte("another secret of the same size"), time.Now(), good), good},
-		{"signed another body", messaging.Sign(secret, time.Now(), body), good},
-		{"too old", messaging.Sign(secret, time.Now().Add(-10*time.Minute), good), good},
-		{"from the future", messaging.Sign(secret, time.Now().Add(10*time.Minute), good), good},
+		{"wrong secret", messaging.Sign([]byte("another secret of the same size"), messaging.Inbound, time.Now(), good), good},
+		{"signed another body", messaging.Sign(secret, messaging.Inbound, time.Now(), body), good},
+		{"too old", messaging.Sign(secret, messaging.Inbound, time.Now().Add(-10*time.Minute), good), good},
+		{"from the future", messaging.Sign(secret, messaging.Inbound, time.Now().Add(10*time.Minute), good), good},
 		{"no timestamp", http.Header{messaging.SignatureHeader: signed[messaging.SignatureHeader]}, good},
 		{"no signature, a timestamp", http.Header{messaging.TimestampHeader: signed[messaging.TimestampHeader]}, good},
 		{"garbage", http.Header{messaging.TimestampHeader: {"abc"}, messaging.SignatureHeader: {"zz"}}, good},
@@ -666,7 +680,7 @@ func TestInboundSMSWebhook(t *testing.T) {
 		{`{"id":"SM-4","from":"+14155550123","to":"+16505550102","text":"x","media":[]}`, "media"},
 	} {
 		body := []byte(tt.body)
-		wantAPIError(t, postInbound(t, srv, body, messaging.Sign(secret, time.Now(), body)), http.StatusBadRequest, "InvalidParameter", tt.param)
+		wantAPIError(t, postInbound(t, srv, body, messaging.Sign(secret, messaging.Inbound, time.Now(), body)), http.StatusBadRequest, "InvalidParameter", tt.param)
 	}
 	if n := len(storeRecords(t, bob, "")); n != 1 {
 		t.Fatalf("refused requests left messages: Bob has %d", n)
@@ -990,5 +1004,30 @@ func TestMessageStoreSubscription(t *testing.T) {
 	}
 	if c := read.Body.Changes[0]; c.UpdatedCount != 1 || len(c.UpdatedMessageIDs) != 1 || c.UpdatedMessageIDs[0] != id || c.NewCount != 0 {
 		t.Fatalf("the read message's notification %+v", c)
+	}
+}
+
+// TestSMSWebhookDirections: what the server signs for the SMS provider
+// cannot be replayed to the server as an inbound SMS: the two directions
+// are signed with keys of their own, derived from the one shared secret.
+func TestSMSWebhookDirections(t *testing.T) {
+	t.Parallel()
+	provider, ts := newProvider(t, testSecret)
+	srv := startServer(t, Config{APIRateLimit: 10000, SMSWebhookURL: ts.URL + "/sms",
+		SMSWebhookSecretFile: writeSecret(t, testSecret), SMSRetryDelay: 10 * time.Millisecond})
+	alice := newPlatform(t, srv, "alice@demo.test")
+	bob := newPlatform(t, srv, "bob@demo.test")
+	sent := sendSMS(t, alice, aliceNumber, "+14155550123", "Meet at noon")
+	waitMessage(t, alice, sent["id"].(string), "Sent", hasStatus("Sent"))
+	reqs := provider.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("the provider got %d requests", len(reqs))
+	}
+	out := reqs[0]
+	// Its signature is checked first, and refused: the body is then never
+	// read as an inbound SMS.
+	wantAPIError(t, postInbound(t, srv, out.body, out.header), http.StatusUnauthorized, "InvalidSignature", "")
+	if n := len(storeRecords(t, bob, "")); n != 0 {
+		t.Fatalf("a replayed outbound request left Bob %d messages", n)
 	}
 }

@@ -231,12 +231,18 @@ func Run(ctx context.Context, cfg Config) error {
 	var onMessage func(messaging.Change)
 	msgs := messaging.New(messaging.Config{
 		WebhookURL: cfg.SMSWebhookURL, WebhookSecret: smsSecret, RetryDelay: cfg.SMSRetryDelay, Logger: log,
-		OnChange: func(c messaging.Change) { onMessage(c) },
+		AllowLoopback: cfg.Dev, // the provider, like webhook receivers, on loopback only in development
+		OnChange:      func(c messaging.Change) { onMessage(c) },
 	}, db, db)
 
 	// Webhook receivers may be plain http and on loopback only in
-	// development mode.
-	hooks := webhooks.New(webhooks.Config{AllowLoopback: cfg.Dev, Logger: log}, db)
+	// development mode. Their secrets are sealed in the database under a
+	// key of the data dir.
+	webhookKey, err := secretFile(cfg.DataDir, "webhook.key", 32)
+	if err != nil {
+		return err
+	}
+	hooks := webhooks.New(webhooks.Config{AllowLoopback: cfg.Dev, Logger: log, SecretKey: webhookKey}, db)
 	if err := hooks.Load(ctx); err != nil {
 		return err
 	}

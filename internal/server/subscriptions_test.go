@@ -1,11 +1,17 @@
 package server
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -389,5 +395,122 @@ func TestPresenceWebhooks(t *testing.T) {
 	bob.call("PUT", presence, `{"userStatus": "Available"}`)
 	if d := short.next(t, ss.ID); d.n.Body["userStatus"] != "Available" {
 		t.Fatalf("the first notification after expiry is %s: one sent while expired was delivered", d.raw)
+	}
+}
+
+// TestSubscriptionErrorsHideTheNetwork: an address that does not pass the
+// address check is refused with one message that tells nothing of what was
+// found there — no address, port, dial, TLS or status text — so the API
+// cannot be used to scan the networks the server reaches. Each kind of
+// failure is tried on create and on update.
+func TestSubscriptionErrorsHideTheNetwork(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, Config{APIRateLimit: 10000})
+	bob := newPlatform(t, srv, "bob@demo.test")
+	good := newHookReceiver(t)
+	s := subscribe(t, bob, good.URL, "", 0, "/account/~/extension/~/presence")
+
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedURL := "http://" + closed.Addr().String() + "/hook"
+	closed.Close()
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	defer notFound.Close()
+	silent := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer silent.Close()
+	redirect := httptest.NewServer(http.RedirectHandler(good.URL, http.StatusFound))
+	defer redirect.Close()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "internal admin console", http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+	untrusted := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Validation-Token", r.Header.Get("Validation-Token"))
+	}))
+	defer untrusted.Close()
+
+	cases := []struct{ name, address string }{
+		{"connection refused", closedURL},
+		{"404", notFound.URL + "/admin"},
+		{"2xx without the token", silent.URL},
+		{"redirect", redirect.URL},
+		{"500 with a body", failing.URL},
+		{"untrusted certificate", untrusted.URL},
+		{"TLS to a plain port", strings.Replace(notFound.URL, "http://", "https://", 1)},
+		{"plain HTTP to a TLS port", strings.Replace(untrusted.URL, "https://", "http://", 1)},
+	}
+	for _, c := range cases {
+		u, _ := url.Parse(c.address)
+		leaks := []string{u.Hostname(), u.Port(), "dial", "tcp", "refused", "connect", "x509", "tls", "TLS", "certificate",
+			"EOF", "404", "302", "500", "Not Found", "admin", "HTTP response", "handshake", "timeout"}
+		requests := map[string]func() response{
+			"create": func() response {
+				return bob.call("POST", "/subscription", subscriptionRequest(c.address, "", 0, "/account/~/extension/~/presence"))
+			},
+			"update": func() response {
+				return bob.call("PUT", "/subscription/"+s.ID, subscriptionRequest(c.address, "", 0, "/account/~/extension/~/presence"))
+			},
+		}
+		for what, call := range requests {
+			t.Run(what+"/"+c.name, func(t *testing.T) {
+				r := call()
+				wantAPIError(t, r, 400, "WebhookVerificationFailed", "deliveryMode.address")
+				for _, leak := range leaks {
+					if strings.Contains(r.body, leak) {
+						t.Errorf("the answer tells %q: %s", leak, r.body)
+					}
+				}
+			})
+		}
+	}
+	// The subscription kept its receiver through the refused updates.
+	if got := decodeSubscription(t, bob.call("GET", "/subscription/"+s.ID, "")); got.DeliveryMode.Address != good.URL {
+		t.Fatalf("after refused updates %+v", got)
+	}
+}
+
+// TestSubscriptionSecretsAtRest: the database in the data dir holds
+// neither a subscription's signing secret nor its verification token; after
+// a restart on the same data dir its notifications are still signed with
+// the secret the client was given.
+func TestSubscriptionSecretsAtRest(t *testing.T) {
+	t.Parallel()
+	dataDir := filepath.Join(t.TempDir(), "data")
+	ctx, stop := context.WithCancel(context.Background())
+	srv, done := runUntil(t, ctx, Config{DataDir: dataDir, APIRateLimit: 10000})
+	alice := newPlatform(t, srv, "alice@demo.test")
+	r := newHookReceiver(t)
+	const presence = "/account/~/extension/~/presence"
+	sub := subscribe(t, alice, r.URL, "crm-token-7f3a", 0, presence)
+	secret := sub.DeliveryMode.SigningSecret
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("server: %v", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dataDir, "callbridge.db*"))
+	if len(files) == 0 {
+		t.Fatal("no database in the data dir")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, plain := range []string{secret, "crm-token-7f3a"} {
+			if bytes.Contains(b, []byte(plain)) {
+				t.Fatalf("%s holds %q", filepath.Base(f), plain)
+			}
+		}
+	}
+
+	srv2, _ := runUntil(t, context.Background(), Config{DataDir: dataDir, APIRateLimit: 10000})
+	alice.base = srv2.WidgetURL + "/restapi/v1.0"
+	if resp := alice.call("PUT", presence, `{"userStatus": "Busy"}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT presence: %d %s", resp.StatusCode, resp.body)
+	}
+	if d := r.next(t, sub.ID).verified(t, secret, "crm-token-7f3a"); d.n.Body["userStatus"] != "Busy" {
+		t.Fatalf("after the restart %s", d.raw)
 	}
 }

@@ -117,6 +117,13 @@ func (db *DB) SetSubscriptionStatus(ctx context.Context, id, status string) erro
 	return oneRow(res, err, "set status of subscription "+id)
 }
 
+// SetSubscriptionSecrets replaces a subscription's verification token and
+// secret, as given: the webhooks service seals them.
+func (db *DB) SetSubscriptionSecrets(ctx context.Context, id, verificationToken, secret string) error {
+	res, err := db.sql.ExecContext(ctx, `UPDATE subscriptions SET verification_token = ?, secret = ? WHERE id = ?`, verificationToken, secret, id)
+	return oneRow(res, err, "set secrets of subscription "+id)
+}
+
 // DeleteSubscription removes a subscription.
 func (db *DB) DeleteSubscription(ctx context.Context, id string) error {
 	res, err := db.sql.ExecContext(ctx, `DELETE FROM subscriptions WHERE id = ?`, id)

@@ -107,7 +107,7 @@ func (me *messageEnv) messageTargets() []func(param, body string) *httptest.Resp
 		func(_, body string) *httptest.ResponseRecorder { // the provider's webhook, signed
 			req := httptest.NewRequest("POST", "/webhooks/sms/inbound", strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
-			for k, v := range messaging.Sign(me.secret, time.Now(), []byte(body)) {
+			for k, v := range messaging.Sign(me.secret, messaging.Inbound, time.Now(), []byte(body)) {
 				req.Header[k] = v
 			}
 			rec := httptest.NewRecorder()

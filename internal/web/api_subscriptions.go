@@ -281,9 +281,10 @@ func subscriptionError(err error) error {
 	case errors.As(err, &pe):
 		return invalidParam(pe.Param, pe.Message)
 	case errors.Is(err, webhooks.ErrVerification):
+		// One message whatever was found at the address: the detail is in
+		// the log, where the service put it.
 		return &Error{Status: http.StatusBadRequest, Code: "WebhookVerificationFailed", Param: "deliveryMode.address",
-			Message: "the receiver did not pass the address check (answer the POST carrying Validation-Token with 2xx and the same header): " +
-				strings.TrimPrefix(err.Error(), webhooks.ErrVerification.Error()+": ")}
+			Message: "the address did not answer the check as a webhook receiver: answer the POST carrying a Validation-Token header with 2xx and the same header back"}
 	case errors.Is(err, webhooks.ErrLimit):
 		return &Error{Status: http.StatusForbidden, Code: "SubscriptionLimitExceeded",
 			Message: "the account has as many subscriptions as it may (" + strings.TrimPrefix(err.Error(), webhooks.ErrLimit.Error()+": ") +

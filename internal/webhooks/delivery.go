@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -13,7 +12,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -305,11 +303,13 @@ func reason(err error) string {
 	return err.Error()
 }
 
-// NewClient returns the HTTP client deliveries use: each request within
+// NewClient returns the HTTP client for requests to addresses given from
+// outside (webhook receivers, the SMS provider): each request within
 // timeout, response included; no redirect followed (a 3xx is a failed
-// attempt); response headers at most 16 KB; no proxy; and no connection to
-// unspecified, multicast or link-local addresses (cloud metadata), nor to
-// loopback unless allowLoopback.
+// attempt); response headers at most 16 KB; no proxy; and no connection,
+// after name resolution, to a private, shared, link-local (cloud metadata)
+// or special address, IPv4 inside IPv6 included, nor to loopback unless
+// allowLoopback (address.go).
 func NewClient(timeout time.Duration, allowLoopback bool) *http.Client {
 	dialer := &net.Dialer{Timeout: timeout, Control: dialGuard(allowLoopback)}
 	return &http.Client{
@@ -324,28 +324,5 @@ func NewClient(timeout time.Duration, allowLoopback bool) *http.Client {
 			IdleConnTimeout:        90 * time.Second,
 			ForceAttemptHTTP2:      true,
 		},
-	}
-}
-
-// errForbiddenAddress refuses a receiver's address.
-var errForbiddenAddress = errors.New("receivers may not be on this address")
-
-// dialGuard checks the address a connection is about to be made to, after
-// name resolution, so a name cannot lead to a forbidden address.
-func dialGuard(allowLoopback bool) func(network, address string, _ syscall.RawConn) error {
-	return func(network, address string, _ syscall.RawConn) error {
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return err
-		}
-		ip := net.ParseIP(host)
-		switch {
-		case ip == nil:
-			return fmt.Errorf("%w: %s", errForbiddenAddress, host)
-		case ip.IsUnspecified(), ip.IsMulticast(), ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(),
-			ip.IsLoopback() && !allowLoopback:
-			return fmt.Errorf("%w: %s", errForbiddenAddress, ip)
-		}
-		return nil
 	}
 }

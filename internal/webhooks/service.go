@@ -42,10 +42,15 @@ type Config struct {
 	Backoff      []time.Duration
 	Timeout      time.Duration // of one attempt, response included
 	// AllowLoopback admits http:// addresses and receivers on loopback
-	// addresses: true while the server itself listens on loopback only
-	// (development and tests). Otherwise receivers must be https and not on
-	// loopback, link-local or unspecified addresses.
+	// (127/8, ::1): development mode and tests. Otherwise receivers must be
+	// https and not on loopback. Private, link-local and the other special
+	// addresses are refused either way (address.go).
 	AllowLoopback bool
+	// SecretKey seals each subscription's signing secret and verification
+	// token in the store (AES-GCM under a key derived from it; any length,
+	// 32 random bytes kept in the data dir in production). nil: a key of
+	// this process only, so what it stores cannot be read after a restart.
+	SecretKey []byte
 	// Client sends the notifications; nil builds one that follows no
 	// redirect and refuses the addresses above (NewClient).
 	Client *http.Client
@@ -79,7 +84,8 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 // for concurrent use; Close stops its deliveries.
 type Service struct {
 	cfg    Config
-	store  Store
+	store  Store // sealed
+	sealed *sealedStore
 	client *http.Client
 	clock  Clock
 	log    *slog.Logger
@@ -130,12 +136,17 @@ func New(cfg Config, st Store) *Service {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Service{cfg: cfg, store: st, client: cfg.Client, clock: cfg.Clock, log: cfg.Logger,
+	sealed := newSealedStore(st, cfg.SecretKey, cfg.Logger)
+	return &Service{cfg: cfg, store: sealed, sealed: sealed, client: cfg.Client, clock: cfg.Clock, log: cfg.Logger,
 		ctx: ctx, cancel: cancel, subs: map[string]*entry{}, byExt: map[int64][]*entry{}}
 }
 
-// Load reads the stored subscriptions into the delivery index.
+// Load seals the secrets of subscriptions stored before they were sealed,
+// and reads the stored subscriptions into the delivery index.
 func (s *Service) Load(ctx context.Context) error {
+	if err := s.sealed.sealPlain(ctx); err != nil {
+		return err
+	}
 	all, err := s.store.Subscriptions(ctx, 0, s.since())
 	if err != nil {
 		return fmt.Errorf("load subscriptions: %w", err)
@@ -191,7 +202,7 @@ func (s *Service) Create(ctx context.Context, owner Owner, req Request) (Subscri
 	if err := s.check(req, life); err != nil {
 		return Subscription{}, err
 	}
-	if err := s.verify(ctx, req.Delivery.Address); err != nil {
+	if err := s.verify(ctx, "", req.Delivery.Address); err != nil {
 		return Subscription{}, err
 	}
 	now := s.clock.Now()
@@ -259,7 +270,7 @@ func (s *Service) Update(ctx context.Context, id string, req Request) (Subscript
 		return Subscription{}, err
 	}
 	if req.Delivery != nil {
-		if err := s.verify(ctx, req.Delivery.Address); err != nil {
+		if err := s.verify(ctx, id, req.Delivery.Address); err != nil {
 			return Subscription{}, err
 		}
 		sub.Address, sub.VerificationToken = req.Delivery.Address, req.Delivery.VerificationToken
@@ -336,7 +347,9 @@ func (s *Service) check(req Request, life time.Duration) error {
 }
 
 // checkAddress admits an absolute https URL (http while AllowLoopback) with
-// a host and without credentials or fragment.
+// a host and without credentials or fragment. A host that is an IP address
+// must be one a receiver may be on, written as usual (checkHost); names
+// are checked after resolution, on each connection.
 func (s *Service) checkAddress(raw string) error {
 	const param = "deliveryMode.address"
 	if raw == "" {
@@ -360,6 +373,9 @@ func (s *Service) checkAddress(raw string) error {
 	if u.User != nil || u.Fragment != "" || strings.ContainsAny(raw, " \t\r\n") {
 		return paramError(param, "may hold no credentials, fragment or blanks")
 	}
+	if err := checkHost(u.Hostname(), s.cfg.AllowLoopback); err != nil {
+		return paramError(param, "%v", err)
+	}
 	return nil
 }
 
@@ -368,8 +384,26 @@ const maxVerifyBody = 4 << 10
 
 // verify checks that the address is a receiver that wants these
 // notifications: it must answer a POST carrying a random Validation-Token
-// header with 2xx and the same header back.
-func (s *Service) verify(ctx context.Context, address string) error {
+// header with 2xx and the same header back. A failure is ErrVerification
+// and nothing more: what was found at the address (a refused connection, a
+// TLS error, a status) would let a client scan the networks this server
+// reaches, so it goes to the log only. subID is "" for a new subscription.
+func (s *Service) verify(ctx context.Context, subID, address string) error {
+	err := s.checkReceiver(ctx, address)
+	var pe *ParamError
+	if err == nil || errors.As(err, &pe) {
+		return err
+	}
+	host := ""
+	if u, perr := url.Parse(address); perr == nil {
+		host = u.Host // not the query, which may carry the receiver's own secrets
+	}
+	s.log.Info("webhook address check failed", slog.String("subscription", subID), slog.String("host", host),
+		slog.String("reason", err.Error()))
+	return ErrVerification
+}
+
+func (s *Service) checkReceiver(ctx context.Context, address string) error {
 	token := newSecret()[:32]
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
@@ -381,15 +415,15 @@ func (s *Service) verify(ctx context.Context, address string) error {
 	req.Header.Set("User-Agent", userAgent)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: %s", ErrVerification, reason(err))
+		return errors.New(reason(err))
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, maxVerifyBody))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%w: the receiver answered %d to the address check", ErrVerification, resp.StatusCode)
+		return fmt.Errorf("the receiver answered %d", resp.StatusCode)
 	}
 	if resp.Header.Get(HeaderValidationToken) != token {
-		return fmt.Errorf("%w: the receiver did not answer with the Validation-Token header it was sent", ErrVerification)
+		return errors.New("the receiver did not answer with the Validation-Token header it was sent")
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -122,6 +123,8 @@ func (r *receiver) next(t *testing.T) delivery {
 type env struct {
 	svc   *webhooks.Service
 	db    *store.DB
+	dir   string // the data dir: the database file is in it
+	key   []byte // the service's SecretKey
 	clock *fakeClock
 	owner webhooks.Owner
 	bob   int64
@@ -130,7 +133,8 @@ type env struct {
 func newEnv(t *testing.T, cfg webhooks.Config) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, t.TempDir())
+	dir := t.TempDir()
+	db, err := store.Open(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,12 +153,16 @@ func newEnv(t *testing.T, cfg webhooks.Config) *env {
 	}
 	clock := newClock()
 	cfg.Clock, cfg.AllowLoopback = clock, true
+	if cfg.SecretKey == nil {
+		cfg.SecretKey = []byte("the key of the test's data dir, 32+ bytes")
+	}
 	svc := webhooks.New(cfg, db)
 	if err := svc.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	return &env{svc: svc, db: db, clock: clock, owner: webhooks.Owner{AccountID: acct.ID, ExtensionID: alice.ID}, bob: bob.ID}
+	return &env{svc: svc, db: db, dir: dir, key: cfg.SecretKey, clock: clock,
+		owner: webhooks.Owner{AccountID: acct.ID, ExtensionID: alice.ID}, bob: bob.ID}
 }
 
 func (e *env) presence(detailed bool) webhooks.Filter {
@@ -472,28 +480,54 @@ func TestCreateChecks(t *testing.T) {
 	}
 }
 
-// TestPublicServerRules: beyond loopback, receivers must be https and not
-// on loopback or link-local addresses, whatever their name resolves to.
+// TestPublicServerRules: beyond development, receivers must be https and
+// not on loopback or link-local addresses: a literal one is refused at
+// once, a name that resolves to one when the connection is about to be
+// made. The client is told nothing of what was found; the log is.
 func TestPublicServerRules(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, webhooks.Config{})
-	svc := webhooks.New(webhooks.Config{Clock: e.clock}, e.db)
+	var logs syncBuffer
+	svc := webhooks.New(webhooks.Config{Clock: e.clock, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, e.db)
 	defer svc.Close()
 	tls := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set(webhooks.HeaderValidationToken, req.Header.Get(webhooks.HeaderValidationToken))
 	}))
 	defer tls.Close()
 	r := webhooks.Request{Filters: []webhooks.Filter{e.presence(false)}, Delivery: &webhooks.Delivery{Address: "http://crm.example.com/hook"}}
-	var pe *webhooks.ParamError
-	if _, err := svc.Create(ctx, e.owner, r); !errors.As(err, &pe) || pe.Param != "deliveryMode.address" {
-		t.Fatalf("http address: %v", err)
-	}
-	for _, address := range []string{tls.URL, strings.Replace(tls.URL, "127.0.0.1", "localhost", 1), "https://169.254.169.254/latest"} {
+	for _, address := range []string{"http://crm.example.com/hook", tls.URL, "https://169.254.169.254/latest"} {
 		r.Delivery.Address = address
-		if _, err := svc.Create(ctx, e.owner, r); !errors.Is(err, webhooks.ErrVerification) || !strings.Contains(err.Error(), "may not be on this address") {
+		var pe *webhooks.ParamError
+		if _, err := svc.Create(ctx, e.owner, r); !errors.As(err, &pe) || pe.Param != "deliveryMode.address" {
 			t.Errorf("%s: %v", address, err)
 		}
 	}
+	r.Delivery.Address = strings.Replace(tls.URL, "127.0.0.1", "localhost", 1)
+	_, err := svc.Create(ctx, e.owner, r)
+	if !errors.Is(err, webhooks.ErrVerification) || err.Error() != webhooks.ErrVerification.Error() {
+		t.Fatalf("%s: %v, want ErrVerification and nothing more", r.Delivery.Address, err)
+	}
+	if !strings.Contains(logs.String(), "may not be on this address") {
+		t.Fatalf("the log does not say why:\n%s", logs.String())
+	}
+}
+
+// syncBuffer is a log's output that tests read while the service writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // TestHostileReceivers: redirects are not followed, a huge answer is not
@@ -570,7 +604,7 @@ func TestDeleteAndClose(t *testing.T) {
 	}
 
 	blocked := make(chan struct{})
-	svc := webhooks.New(webhooks.Config{Clock: blockingClock{e.clock, blocked}, AllowLoopback: true}, e.db)
+	svc := webhooks.New(webhooks.Config{Clock: blockingClock{e.clock, blocked}, AllowLoopback: true, SecretKey: e.key}, e.db)
 	if err := svc.Load(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ type Subscription struct {
 	Filters           []Filter
 	Address           string // the receiver: https, or http on a loopback server
 	VerificationToken string // sent back in every notification's Verification-Token header; "" for none
-	Secret            string // key of the notifications' HMAC-SHA256 signature
+	Secret            string // key of the notifications' HMAC-SHA256 signature; the store keeps it and the token sealed (seal.go)
 	Status            string // as stored: one of the Status constants; see State
 	Lifetime          time.Duration
 	Created, Expires  time.Time
@@ -116,6 +116,10 @@ type Store interface {
 	UpdateSubscription(ctx context.Context, s Subscription) error
 	// SetSubscriptionStatus changes only the status.
 	SetSubscriptionStatus(ctx context.Context, id, status string) error
+	// SetSubscriptionSecrets replaces the verification token and the
+	// secret as given (the service seals them before), or answers
+	// ErrNotFound.
+	SetSubscriptionSecrets(ctx context.Context, id, verificationToken, secret string) error
 	// DeleteSubscription removes a subscription, or answers ErrNotFound.
 	DeleteSubscription(ctx context.Context, id string) error
 }
