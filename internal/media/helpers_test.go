@@ -19,6 +19,11 @@ import (
 	"github.com/pion/webrtc/v3"
 )
 
+// patience bounds a wait for something that comes at once on an idle
+// machine: a loaded one may take many times longer, and only a hung test
+// reaches it. Tests wait for events, never for a fixed time.
+const patience = 30 * time.Second
+
 // testTimeout bounds a whole test: waits fail through their own deadline,
 // and anything that hangs past d dumps every goroutine and aborts.
 func testTimeout(t testing.TB, d time.Duration) {
@@ -165,7 +170,7 @@ func newClient(t testing.TB, name string, codecs clientCodecs) *client {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.LoggerFactory = &pionLoggers{log: testLogger(t).With(slog.String("client", name))}
+	se.LoggerFactory = newPionLoggers(testLogger(t).With(slog.String("client", name)))
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
