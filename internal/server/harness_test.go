@@ -51,11 +51,13 @@ func runUntil(t *testing.T, ctx context.Context, cfg Config) (*instance, <-chan 
 	if cfg.DataDir == "" {
 		cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	}
-	var logs io.Writer = io.Discard
-	if testing.Verbose() {
-		logs = os.Stderr
+	if cfg.Logger == nil {
+		var logs io.Writer = io.Discard
+		if testing.Verbose() {
+			logs = os.Stderr
+		}
+		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ready := make(chan Addrs, 1)
 	cfg.Ready = func(a Addrs) { ready <- a }
 	done := make(chan error, 1)
