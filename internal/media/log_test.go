@@ -84,7 +84,7 @@ func withoutCandidates(offer string) string {
 // once, as a warning.
 func TestLegWithoutICELogsQuietly(t *testing.T) {
 	checkGoroutines(t)
-	testTimeout(t, 2*patience)
+	testTimeout(t)
 	rec := newRecorder()
 	failed := make(chan string, 4)
 	g := newTestGateway(t, Config{
