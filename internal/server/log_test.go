@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // logRecorder is a slog handler that keeps every record, with the
@@ -61,7 +62,7 @@ func (l *logRecorder) mentioning(level slog.Level, ids ...string) []string {
 func TestCallStepsLoggedOnce(t *testing.T) {
 	t.Parallel()
 	rec := newLogRecorder()
-	srv := startServer(t, Config{Logger: slog.New(rec)})
+	srv := startServer(t, Config{Logger: slog.New(rec), RingTimeout: time.Hour})
 	aliceTab := openTab(t, srv, "alice@demo.test", "log-alice-tab")
 	bobTab := openTab(t, srv, "bob@demo.test", "log-bob-tab")
 
