@@ -19,7 +19,7 @@ import (
 // widget is on another site) so a test can click inside it as a user would.
 func frameCtx(t *testing.T, e *env) context.Context {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // against a hang only
 	for time.Now().Before(deadline) {
 		targets, err := chromedp.Targets(e.ctx)
 		if err != nil {
@@ -43,7 +43,7 @@ func frameCtx(t *testing.T, e *env) context.Context {
 // popupCtx waits for a new window whose URL starts with prefix and attaches to it.
 func popupCtx(t *testing.T, e *env, prefix string) context.Context {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // against a hang only
 	for time.Now().Before(deadline) {
 		targets, err := chromedp.Targets(e.ctx)
 		if err != nil {

@@ -58,10 +58,13 @@ node --test web/test/*.test.js
 step "go test -race ./..."
 # Tests talk only to loopback. Where the kernel lets us, they run in a network
 # namespace of their own with nothing but lo, so no packet can leave the machine.
+# Each test bounds its own waits; -timeout only catches a hung package, and
+# go test's default (10m) is less than internal/server takes on a loaded
+# two-core machine under the race detector.
 if unshare -n true 2>/dev/null; then
-  unshare -n sh -c 'ip link set lo up && exec go test -race -count=1 "$@" ./...' sh "$@"
+  unshare -n sh -c 'ip link set lo up && exec go test -race -count=1 -timeout 45m "$@" ./...' sh "$@"
 else
-  go test -race -count=1 "$@" ./...
+  go test -race -count=1 -timeout 45m "$@" ./...
 fi
 
 step "fuzzing (${FUZZTIME:=5s} per target)"

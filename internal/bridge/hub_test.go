@@ -12,6 +12,11 @@ type msg struct {
 	N    int    `json:"n"`
 }
 
+// patience bounds a wait for an event that comes at once on an idle
+// machine: a loaded one may take many times longer, and only a hung test
+// reaches it.
+const patience = 30 * time.Second
+
 func recv(t *testing.T, s *Subscription) Event {
 	t.Helper()
 	select {
@@ -23,7 +28,7 @@ func recv(t *testing.T, s *Subscription) Event {
 			t.Fatalf("publication of %d events, want 1", len(evs))
 		}
 		return evs[0]
-	case <-time.After(2 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("no event")
 	}
 	return Event{}

@@ -87,7 +87,7 @@ func TestStreamOverHTTP(t *testing.T) {
 	}
 	select {
 	case <-ended:
-	case <-time.After(3 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("done not called after the hub shut down")
 	}
 }
@@ -116,7 +116,7 @@ func TestStreamNoticesClientLeaving(t *testing.T) {
 	resp.Body.Close()
 	select {
 	case <-ended:
-	case <-time.After(3 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("stream did not notice the client leaving")
 	}
 	if n := h.Subscribers("g"); n != 0 {
@@ -125,7 +125,7 @@ func TestStreamNoticesClientLeaving(t *testing.T) {
 }
 
 // lineReader returns a function giving the body's next line, "<eof>" at its
-// end; it fails the test after 3 s without a line.
+// end; it fails the test after patience without a line.
 func lineReader(t *testing.T, body io.Reader) func() string {
 	lines := make(chan string, 100)
 	go func() {
@@ -143,7 +143,7 @@ func lineReader(t *testing.T, body io.Reader) func() string {
 				return "<eof>"
 			}
 			return l
-		case <-time.After(3 * time.Second):
+		case <-time.After(patience):
 			t.Fatal("timeout reading stream")
 			return ""
 		}

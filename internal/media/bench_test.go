@@ -3,7 +3,6 @@ package media
 import (
 	"encoding/binary"
 	"testing"
-	"time"
 )
 
 // BenchmarkForwardThroughLeg forwards one packet from leg a to leg b of a
@@ -45,7 +44,7 @@ func forwardThroughLeg(b *testing.B, g *Gateway) {
 	if st, _ := g.Stats("b"); st.PacketsSent < uint64(b.N) {
 		b.Fatalf("b sent %d of %d packets", st.PacketsSent, b.N)
 	}
-	waitFor(b, 5*time.Second, "client b receives packets", func() bool {
+	waitFor(b, "client b receives packets", func() bool {
 		cb.mu.Lock()
 		defer cb.mu.Unlock()
 		return cb.total > 0

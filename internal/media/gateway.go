@@ -129,7 +129,7 @@ func New(cfg Config) (*Gateway, error) {
 		log.Warn("media: could not enlarge the UDP receive buffer", "err", err)
 	}
 
-	loggers := &pionLoggers{log: log}
+	loggers := newPionLoggers(log)
 	var mux ice.UDPMux = webrtc.NewICEUDPMux(loggers.NewLogger("udpmux"), conn)
 	if listenIP == nil && !cfg.IncludeLoopback {
 		// Bound to every address, the mux lists loopback among its
@@ -209,7 +209,7 @@ func (g *Gateway) Connect(a, b string) error {
 	g.unlinkLocked(lb)
 	la.peer.Store(lb)
 	lb.peer.Store(la)
-	g.log.Info("legs connected", slog.String("leg", a), slog.String("peer", b))
+	g.log.Debug("legs connected", slog.String("leg", a), slog.String("peer", b))
 	return nil
 }
 
@@ -246,7 +246,7 @@ func (g *Gateway) CloseLeg(id string) {
 	g.mu.Unlock()
 	if l != nil {
 		l.close()
-		g.log.Info("leg closed", slog.String("leg", id))
+		g.log.Debug("leg closed", slog.String("leg", id))
 	}
 }
 

@@ -19,10 +19,17 @@ import (
 	"github.com/pion/webrtc/v3"
 )
 
+// patience bounds a wait for something that comes at once on an idle
+// machine: a loaded one may take many times longer, and only a hung test
+// reaches it. Tests wait for events, never for a fixed time.
+const patience = 30 * time.Second
+
 // testTimeout bounds a whole test: waits fail through their own deadline,
-// and anything that hangs past d dumps every goroutine and aborts.
-func testTimeout(t testing.TB, d time.Duration) {
+// and anything that hangs past three times patience dumps every goroutine
+// and aborts.
+func testTimeout(t testing.TB) {
 	t.Helper()
+	d := 3 * patience
 	timer := time.AfterFunc(d, func() {
 		buf := make([]byte, 1<<20)
 		n := runtime.Stack(buf, true)
@@ -39,7 +46,7 @@ func checkGoroutines(t testing.TB) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(patience)
 		for {
 			n := runtime.NumGoroutine()
 			if n <= before {
@@ -165,7 +172,7 @@ func newClient(t testing.TB, name string, codecs clientCodecs) *client {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.LoggerFactory = &pionLoggers{log: testLogger(t).With(slog.String("client", name))}
+	se.LoggerFactory = newPionLoggers(testLogger(t).With(slog.String("client", name)))
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -197,16 +204,30 @@ func (c *client) offer() string {
 	}
 	select {
 	case <-gathered:
-	case <-time.After(5 * time.Second):
+	case <-time.After(patience):
 		c.t.Fatalf("client %s: gathering did not complete", c.name)
 	}
 	return c.pc.LocalDescription().SDP
 }
 
-// dial opens a leg for the client on g and applies the answer.
+// dial opens a leg for the client on g, applies the answer and waits until
+// the client is connected.
 func (c *client) dial(g *Gateway, id string, kind Kind) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	c.open(g, id, kind)
+	waitFor(c.t, "client "+c.name+" connected", c.connected)
+}
+
+// connected reports whether the client's ICE and DTLS are up and its track
+// bound.
+func (c *client) connected() bool {
+	return c.pc.ConnectionState() == webrtc.PeerConnectionStateConnected && c.track.bound.Load() != nil
+}
+
+// open opens a leg for the client on g and applies the answer.
+func (c *client) open(g *Gateway, id string, kind Kind) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	answer, err := g.OpenLeg(ctx, id, c.offer(), kind)
 	if err != nil {
@@ -232,9 +253,6 @@ func (c *client) dial(g *Gateway, id string, kind Kind) {
 	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		c.t.Fatalf("client %s: set remote: %v", c.name, err)
 	}
-	waitFor(c.t, 10*time.Second, "client "+c.name+" connected", func() bool {
-		return c.pc.ConnectionState() == webrtc.PeerConnectionStateConnected && c.track.bound.Load() != nil
-	})
 }
 
 func (c *client) start(f func()) {
@@ -364,10 +382,10 @@ func (t *testTrack) send(cl codecClass, payload []byte) bool {
 	return err == nil
 }
 
-// waitFor polls cond until it holds or d passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+// waitFor polls cond until it holds, failing the test after patience.
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
+	deadline := time.Now().Add(patience)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

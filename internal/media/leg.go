@@ -130,7 +130,7 @@ func (g *Gateway) OpenLeg(ctx context.Context, id string, offerSDP string, kind 
 		l.close()
 		return "", fmt.Errorf("open leg %s: %w", id, err)
 	}
-	l.log.Info("leg opened")
+	l.log.Debug("leg opened")
 	return answer, nil
 }
 

@@ -429,7 +429,7 @@ func (w *widgetTab) listen(t *testing.T) {
 // waitFor returns the first event that matches, failing after a while.
 func (w *widgetTab) waitFor(t *testing.T, what string, match func(map[string]any) bool) map[string]any {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(patience)
 	for {
 		select {
 		case m := <-w.events:
@@ -481,7 +481,7 @@ func (p *peer) waitConnected(t *testing.T) {
 	t.Helper()
 	select {
 	case <-p.connected:
-	case <-time.After(10 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("ICE did not connect to the media gateway")
 	}
 }
@@ -531,7 +531,7 @@ func newPeerWith(t *testing.T, addMedia func(*webrtc.PeerConnection) error) *pee
 	}
 	select {
 	case <-gathered:
-	case <-time.After(5 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("ICE gathering did not complete")
 	}
 	return &peer{pc: pc, offer: pc.LocalDescription().SDP, connected: connected}
@@ -559,7 +559,8 @@ func TestPresenceAndActiveCalls(t *testing.T) {
 	t.Parallel()
 	dataDir := filepath.Join(t.TempDir(), "data")
 	ctx, stop := context.WithCancel(context.Background())
-	srv, done := runUntil(t, ctx, Config{DataDir: dataDir, APIRateLimit: 10000})
+	// The calls ring until the test hangs up: no ring timeout may end them first.
+	srv, done := runUntil(t, ctx, Config{DataDir: dataDir, APIRateLimit: 10000, RingTimeout: time.Hour})
 	alice, bob := newPlatform(t, srv, "alice@demo.test"), newPlatform(t, srv, "bob@demo.test")
 	bobID := bob.extensionID()
 	aliceTab, bobTab := openTab(t, srv, "alice@demo.test"), openTab(t, srv, "bob@demo.test")
@@ -653,7 +654,7 @@ func TestPresenceAndActiveCalls(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("server: %v", err)
 	}
-	srv2, _ := runUntil(t, context.Background(), Config{DataDir: dataDir, APIRateLimit: 10000})
+	srv2, _ := runUntil(t, context.Background(), Config{DataDir: dataDir, APIRateLimit: 10000, RingTimeout: time.Hour})
 	alice.base, bob.base = srv2.WidgetURL+"/restapi/v1.0", srv2.WidgetURL+"/restapi/v1.0"
 	if p := bob.get(presence); p["dndStatus"] != "DoNotAcceptAnyCalls" || p["userStatus"] != "Busy" {
 		t.Fatalf("presence after a restart %v", p)
@@ -689,7 +690,7 @@ func TestPresenceAndActiveCalls(t *testing.T) {
 // recordOfSession waits for the extension's call-log record of a session.
 func recordOfSession(t *testing.T, p *platform, telephonySessionID string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(patience)
 	for {
 		for _, r := range records(t, p.get("/account/~/extension/~/call-log")) {
 			if r["telephonySessionId"] == telephonySessionID {
@@ -706,7 +707,7 @@ func recordOfSession(t *testing.T, p *platform, telephonySessionID string) map[s
 // waitRecord waits for the switch to write a call-log record and returns it.
 func waitRecord(t *testing.T, p *platform, id string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(patience)
 	for {
 		r := p.call("GET", "/account/~/extension/~/call-log/"+id, "")
 		if r.StatusCode == http.StatusOK {

@@ -23,6 +23,11 @@ type instance struct {
 	dataDir string
 }
 
+// patience bounds a wait for something that comes at once on an idle
+// machine: a loaded one may take many times longer, and only a hung test
+// reaches it. Tests wait for events, never for a fixed time.
+const patience = 30 * time.Second
+
 // startStopLimit bounds how long the program may take to start or stop. A
 // start generates keys and hashes the demo users' passwords, which takes
 // long under the race detector on a loaded machine; it is a guard against a
@@ -67,11 +72,11 @@ func runConfig(t *testing.T, ctx context.Context, cfg Config) (*instance, <-chan
 	if cfg.DataDir == "" {
 		cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	}
-	var logs io.Writer = io.Discard
-	if testing.Verbose() {
-		logs = os.Stderr
-	}
 	if cfg.Logger == nil {
+		var logs io.Writer = io.Discard
+		if testing.Verbose() {
+			logs = os.Stderr
+		}
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	ready := make(chan Addrs, 1)

@@ -907,7 +907,7 @@ func TestMessageDeliverySurvivesRestart(t *testing.T) {
 	alice := newPlatform(t, srv, "alice@demo.test")
 	m := sendSMS(t, alice, aliceNumber, "+14155550123", "Survive this")
 	id := m["id"].(string)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	for {
 		provider.mu.Lock()
 		tried := provider.tries["+14155550123"]

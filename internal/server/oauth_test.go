@@ -293,32 +293,57 @@ func TestMetadata(t *testing.T) {
 	}
 }
 
+// TestExpiredTokens: tokens are refused once their lifetime is over. The
+// test waits for an expiry (or sleeps at least a lifetime, which a slow
+// machine can only lengthen); where a token must still be valid, a machine
+// too slow to use it within its lifetime gets another one, never a failure.
 func TestExpiredTokens(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, Config{AccessTokenTTL: 2 * time.Second, RefreshTokenTTL: 6 * time.Second})
+	const refreshTTL = 10 * time.Second
 	t.Run("api", func(t *testing.T) {
 		t.Parallel()
+		const accessTTL = 2 * time.Second
+		srv := startServer(t, Config{AccessTokenTTL: accessTTL, RefreshTokenTTL: refreshTTL})
 		f := newFlow(t, srv)
 		access, refresh := tokens(t, f.exchange(t, f.code(t), f.verifier))
-		time.Sleep(3 * time.Second)
-		wantUnauthorized(t, f.api(t, access), "expired access token")
-		access2, refresh2 := tokens(t, f.refresh(t, refresh))
-		if r := f.api(t, access2); r.StatusCode != http.StatusOK {
-			t.Fatalf("refreshed access token: %d", r.StatusCode)
+		deadline := time.Now().Add(accessTTL + patience)
+		r := f.api(t, access)
+		for r.StatusCode == http.StatusOK && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			r = f.api(t, access)
 		}
-		time.Sleep(7 * time.Second)
-		wantGrantError(t, f.refresh(t, refresh2), "expired refresh token")
+		wantUnauthorized(t, r, "expired access token")
+		for {
+			issued := time.Now()
+			var access2 string
+			access2, refresh = tokens(t, f.refresh(t, refresh))
+			r := f.api(t, access2)
+			if r.StatusCode == http.StatusOK {
+				break
+			}
+			if time.Since(issued) < accessTTL || time.Now().After(deadline) {
+				t.Fatalf("refreshed access token: %d", r.StatusCode)
+			}
+		}
+		time.Sleep(refreshTTL + time.Second)
+		wantGrantError(t, f.refresh(t, refresh), "expired refresh token")
 	})
 	t.Run("widget session", func(t *testing.T) {
-		// A widget session whose tokens can no longer be refreshed is signed out.
+		// A widget session whose tokens can no longer be refreshed is
+		// signed out. Its access token lives a minute: within the session
+		// keeper's refresh margin (2 min), so every request refreshes it,
+		// and long enough that its expires_in, whole seconds rounded down
+		// at the token endpoint, never comes out 0 on a slow machine (a
+		// token without expiry is never refreshed).
 		t.Parallel()
+		srv := startServer(t, Config{AccessTokenTTL: time.Minute, RefreshTokenTTL: refreshTTL})
 		iframe := browser()
 		openWidget(t, iframe, srv)
 		callback := location(t, login(t, browser(), startLogin(t, iframe, srv, "popup"), "alice@demo.test", "demo"))
 		if r := widgetPost(t, iframe, srv.WidgetURL, "/widget/login/complete", map[string]string{"callbackUri": callback.String()}); r.StatusCode != 200 {
 			t.Fatalf("complete: %d %s", r.StatusCode, r.body)
 		}
-		time.Sleep(7 * time.Second)
+		time.Sleep(refreshTTL + time.Second)
 		st := do(t, iframe, "GET", srv.WidgetURL+"/widget/state", nil, "X-Callbridge", "1", "X-Callbridge-Client", "demo").json(t)
 		if st["loggedIn"] != false {
 			t.Fatalf("state with expired tokens: %v", st)

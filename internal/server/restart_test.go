@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +46,11 @@ func offer(t *testing.T) (*webrtc.PeerConnection, string) {
 	if err := pc.SetLocalDescription(o); err != nil {
 		t.Fatal(err)
 	}
-	<-gathered
+	select {
+	case <-gathered:
+	case <-time.After(patience):
+		t.Fatal("ICE gathering did not complete")
+	}
 	return pc, pc.LocalDescription().SDP
 }
 
@@ -74,6 +79,16 @@ func TestStopDuringCall(t *testing.T) {
 	defer stream.Body.Close()
 	lines := bufio.NewScanner(stream.Body)
 	lines.Scan() // the stream is open
+	answered := make(chan struct{})
+	go func() {
+		once := false
+		for lines.Scan() {
+			if !once && strings.Contains(lines.Text(), `"rc-call-start-notify"`) {
+				close(answered)
+				once = true
+			}
+		}
+	}()
 
 	pc, sdp := offer(t)
 	r := widgetPost(t, iframe, srv.WidgetURL, "/widget/calls", map[string]string{"deviceId": device, "to": "+15550101", "sdp": sdp})
@@ -84,7 +99,11 @@ func TestStopDuringCall(t *testing.T) {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond) // the echo line answers after about a second
+	select {
+	case <-answered: // the echo line answers after about a second
+	case <-time.After(patience):
+		t.Fatal("the echo line did not answer")
+	}
 
 	cancel()
 	select {

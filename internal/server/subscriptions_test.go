@@ -381,7 +381,7 @@ func TestPresenceWebhooks(t *testing.T) {
 	// An expired subscription gets nothing; extended, it gets what comes after.
 	short := newHookReceiver(t)
 	ss := subscribe(t, bob, short.URL, "", 1, "/restapi/v1.0/account/~/extension/~/presence")
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	for decodeSubscription(t, bob.call("GET", "/subscription/"+ss.ID, "")).Status != "Suspended" {
 		if time.Now().After(deadline) {
 			t.Fatal("the subscription did not expire")

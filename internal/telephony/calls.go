@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -118,6 +119,7 @@ func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session
 	if rt.owner != 0 {
 		var ringFail ending
 		if targets, ringFail = s.ringTargetsLocked(rt, dev.ExtensionID, device); len(targets) == 0 { // gone while the leg opened
+			s.noteDialledLocked(c)
 			s.emitToLocked(c.caller().Owner, c, CauseDial, device)
 			s.endLocked(c, ringFail, CauseFailed, "", &fx)
 			snap := c.s.clone()
@@ -130,6 +132,12 @@ func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session
 	c.caller().moveTo(StatusProceeding)
 	c.callee().moveTo(StatusProceeding)
 	c.ring(targets)
+	devices := 0
+	for _, t := range targets {
+		devices += len(t.devices)
+	}
+	s.noteDialledLocked(c)
+	s.noteRingingLocked(c, c.callee(), rt.owner, devices)
 	s.emitToLocked(c.caller().Owner, c, CauseDial, device)
 	for _, p := range c.s.Parties[1:] {
 		if p.Owner != 0 {
@@ -162,6 +170,7 @@ func (s *Switch) failDial(dev Device, from Endpoint, rt route, e ending) (Sessio
 		return Session{}, "", fmt.Errorf("dial %s: %w", rt.callee.PhoneNumber, ErrClosed)
 	}
 	c := s.newCallLocked(dev, newID("p-"), from, rt)
+	s.noteDialledLocked(c)
 	s.emitToLocked(c.caller().Owner, c, CauseDial, dev.ID)
 	s.endLocked(c, e, CauseFailed, "", &fx)
 	snap := c.s.clone()
@@ -224,6 +233,7 @@ func (s *Switch) testAnswerLocked(c *call, fx *effects) {
 	caller.moveTo(StatusAnswered)
 	callee.moveTo(StatusAnswered)
 	c.s.Connected = s.cfg.Now()
+	s.noteAnsweredLocked(c, callee, "")
 	s.applyForwardLocked(c)
 	s.emitLocked(c, CauseAnswer, "")
 }
@@ -274,6 +284,9 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 			fx.closeLegs = append(fx.closeLegs, leg)
 			err = fmt.Errorf("answer call %s: device %s stopped ringing: %w", sessionID, device, ErrNotYourCall)
 		} else {
+			if p != nil {
+				s.noteLocked(c, logAnswerFailed, partyAttrs(p, slog.String("device", device), slog.Any("err", err))...)
+			}
 			err = fmt.Errorf("answer call %s: open media leg: %w", sessionID, err)
 		}
 		if p == nil || len(p.Ringing) == 0 {
@@ -317,6 +330,7 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 		q.Result, q.Reason, q.Ringing = ResultMissed, reasonAnsweredElsewhere, nil
 	}
 	c.s.Connected = s.cfg.Now()
+	s.noteAnsweredLocked(c, callee, device)
 	s.applyForwardLocked(c)
 	s.emitLocked(c, CauseAnswer, device)
 	c.s.Parties = c.s.Parties[:2]
@@ -661,6 +675,7 @@ func (s *Switch) endLocked(c *call, e ending, cause, device string, fx *effects)
 	if c.ro != nil {
 		s.ringOutEndedLocked(c, e)
 	}
+	s.noteEndedLocked(c, e, cause, device)
 	s.emitLocked(c, cause, device)
 	delete(s.calls, c.s.ID)
 	fx.closeLegs = append(fx.closeLegs, c.legs...)

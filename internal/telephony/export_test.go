@@ -6,3 +6,16 @@ import "time"
 func SetTestLineDelays(s *Switch, answer, busy time.Duration) {
 	s.answerDelay, s.busyDelay = answer, busy
 }
+
+// FireTimers makes the pending timers of an active call — its ring timeout,
+// a test line's answer or busy delay — fire now, so that a test decides
+// when they do instead of racing them.
+func FireTimers(s *Switch, sessionID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.calls[sessionID]; c != nil {
+		for _, t := range c.timers {
+			t.Reset(0)
+		}
+	}
+}

@@ -13,6 +13,11 @@ import (
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
+// patience bounds a wait for an event that comes at once on an idle
+// machine: a loaded one may take many times longer, and only a hung test
+// reaches it.
+const patience = 30 * time.Second
+
 // Extensions of the test account (main number +16505550100 → Alice) and of
 // another account.
 const (
@@ -210,7 +215,7 @@ func (b *bus) take() []telephony.Event {
 // waitFor returns the first recorded event that matches, waiting for it.
 func (b *bus) waitFor(t *testing.T, match func(telephony.Event) bool) telephony.Event {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(patience)
 	for {
 		for _, e := range b.all() {
 			if match(e) {
@@ -253,7 +258,7 @@ func (l *callLog) AddCallRecords(ctx context.Context, recs []telephony.CallRecor
 // wait returns the records once there are n of them.
 func (l *callLog) wait(t *testing.T, n int) []telephony.CallRecord {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(patience)
 	for {
 		l.mu.Lock()
 		recs := slices.Clone(l.recs)

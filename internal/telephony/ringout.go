@@ -191,6 +191,7 @@ func (s *Switch) RingOut(ctx context.Context, ext int64, from, to, callerID stri
 	}}
 	s.calls[c.s.ID] = c
 	s.ringOuts[c.ro.info.ID] = c.ro
+	s.noteDialledLocked(c)
 	s.ringCallerLocked(c, &fx)
 	info := c.ro.info
 	s.mu.Unlock()
@@ -263,11 +264,12 @@ func (s *Switch) ringCallerLocked(c *call, fx *effects) {
 				CauseFailed, "", fx)
 			return
 		}
+		s.noteRingingLocked(c, p, rt.owner, len(p.Ringing))
 		s.startTimerLocked(c, s.cfg.RingTimeout, s.ringOutTimeoutLocked)
 		return
 	}
 	s.emitLocked(c, CauseRing, "")
-	s.ringLineLocked(c, rt, s.callerLineAnsweredLocked, fx)
+	s.ringLineLocked(c, p, rt, s.callerLineAnsweredLocked, fx)
 }
 
 // ringCalleeLocked starts the to leg once the from leg answered: the
@@ -280,7 +282,7 @@ func (s *Switch) ringCalleeLocked(c *call, fx *effects) {
 	rt := c.ro.to
 	if rt.owner == 0 {
 		s.emitLocked(c, CauseRing, "")
-		s.ringLineLocked(c, rt, s.calleeLineAnsweredLocked, fx)
+		s.ringLineLocked(c, p, rt, s.calleeLineAnsweredLocked, fx)
 		return
 	}
 	p.Owner = rt.owner
@@ -295,14 +297,18 @@ func (s *Switch) ringCalleeLocked(c *call, fx *effects) {
 	case len(p.Ringing) == 0:
 		s.endLocked(c, ending{code: 480, reason: reasonNoDevice, caller: ResultFailed, callee: ResultMissed}, CauseFailed, "", fx)
 	default:
+		s.noteRingingLocked(c, p, rt.owner, len(p.Ringing))
 		s.startTimerLocked(c, s.cfg.RingTimeout, s.ringOutTimeoutLocked)
 	}
 }
 
-// ringLineLocked rings a leg that is not an extension: a test line answers,
-// fails or rings as its row says; an unroutable number fails at once.
-func (s *Switch) ringLineLocked(c *call, rt route, answered func(*call, *effects), fx *effects) {
+// ringLineLocked rings party p, a leg that is not an extension: a test line
+// answers, fails or rings as its row says; an unroutable number fails at once.
+func (s *Switch) ringLineLocked(c *call, p *Party, rt route, answered func(*call, *effects), fx *effects) {
 	tn := rt.test
+	if rt.code == 0 && tn != nil && tn.mode != testFail {
+		s.noteRingingLocked(c, p, 0, 0)
+	}
 	switch {
 	case rt.code != 0 || tn == nil:
 		e := ending{code: rt.code, reason: rt.reason, caller: ResultFailed, callee: ResultFailed}
@@ -341,6 +347,7 @@ func (s *Switch) callerLineAnsweredLocked(c *call, fx *effects) {
 	}
 	p.moveTo(StatusAnswered)
 	c.ro.info.Status.Caller = RingOutSuccess
+	s.noteAnsweredLocked(c, p, "")
 	s.emitLocked(c, CauseAnswer, "")
 	s.ringCalleeLocked(c, fx)
 }
@@ -352,6 +359,7 @@ func (s *Switch) calleeLineAnsweredLocked(c *call, fx *effects) {
 		return
 	}
 	p.moveTo(StatusAnswered)
+	s.noteAnsweredLocked(c, p, "")
 	s.connectedLocked(c, "")
 }
 
@@ -365,6 +373,7 @@ func (s *Switch) ringOutAnsweredLocked(c *call, p *Party, device string, fx *eff
 		p.moveTo(StatusAnswered)
 		p.Device, p.Ringing = device, nil
 		c.ro.info.Status.Caller = RingOutSuccess
+		s.noteAnsweredLocked(c, p, device)
 		s.applyForwardLocked(c)
 		s.emitLocked(c, CauseAnswer, device)
 		s.ringCalleeLocked(c, fx)
@@ -379,6 +388,7 @@ func (s *Switch) ringOutAnsweredLocked(c *call, p *Party, device string, fx *eff
 	}
 	p.moveTo(StatusAnswered)
 	p.Device, p.Ringing = device, nil
+	s.noteAnsweredLocked(c, p, device)
 	s.connectedLocked(c, device)
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 // waitRingOut waits until the RingOut's status satisfies done and returns it.
 func (r *rig) waitRingOut(t *testing.T, ext int64, id string, done func(telephony.RingOutStatus) bool) telephony.RingOut {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(patience)
 	for {
 		ro, ok := r.sw.FindRingOut(ext, id)
 		if !ok {
@@ -126,6 +126,7 @@ func TestRingOutTestLines(t *testing.T) {
 func TestRingOutFromOwnDevices(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t)
+	telephony.SetTestLineDelays(r.sw, time.Hour, time.Hour) // the tone line answers when the test says
 	ro, err := r.sw.RingOut(ctx, bob, "+1 (650) 555-0102", "+15550100", "", true)
 	if err != nil {
 		t.Fatal(err)
@@ -159,6 +160,7 @@ func TestRingOutFromOwnDevices(t *testing.T) {
 	if got, _ := r.sw.FindRingOut(bob, ro.ID); got.Status != status(inProgress, success, inProgress) {
 		t.Fatalf("after from answered: %+v", got.Status)
 	}
+	telephony.FireTimers(r.sw, s.ID)
 	e := r.bus.waitFor(t, func(e telephony.Event) bool { return !e.Session.Connected.IsZero() })
 	if e.Cause != telephony.CauseAnswer || e.Presence.TelephonyStatus != telephony.CallConnected {
 		t.Fatalf("connected event %+v", e)
@@ -253,7 +255,9 @@ func TestRingOutEnds(t *testing.T) {
 		want    telephony.RingOutStatus
 		results map[int64]string
 	}{
-		{"no answer at from", func(t *testing.T, r *rig, ro telephony.RingOut) {},
+		{"no answer at from", func(t *testing.T, r *rig, ro telephony.RingOut) {
+			telephony.FireTimers(r.sw, ro.TelephonySessionID)
+		},
 			status(telephony.RingOutNoAnswer, telephony.RingOutNoAnswer, canceled), map[int64]string{alice: telephony.ResultNoAnswer}},
 		{"rejected at from", func(t *testing.T, r *rig, ro telephony.RingOut) {
 			if err := r.sw.Reject(ctx, "a1", ro.TelephonySessionID); err != nil {
@@ -280,6 +284,7 @@ func TestRingOutEnds(t *testing.T) {
 			map[int64]string{alice: telephony.ResultRejected, bob: telephony.ResultRejected}},
 		{"no answer at to", func(t *testing.T, r *rig, ro telephony.RingOut) {
 			answer(t, r, "a1", ro)
+			telephony.FireTimers(r.sw, ro.TelephonySessionID)
 		}, status(telephony.RingOutNoAnswer, success, telephony.RingOutNoAnswer),
 			map[int64]string{alice: telephony.ResultNoAnswer, bob: telephony.ResultMissed}},
 		{"cancelled while to rings", func(t *testing.T, r *rig, ro telephony.RingOut) {
@@ -305,11 +310,7 @@ func TestRingOutEnds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			timeout := time.Minute // the ring timeout must not decide the other cases
-			if tt.name == "no answer at from" || tt.name == "no answer at to" {
-				timeout = 40 * time.Millisecond
-			}
-			r := newRig(t, func(c *telephony.Config) { c.RingTimeout = timeout })
+			r := newRig(t) // the ring timeout fires when a case fires it
 			ro, err := r.sw.RingOut(ctx, alice, "+16505550101", "102", "", false)
 			if err != nil {
 				t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/callbridge/widget-server/internal/telephony"
 )
@@ -143,6 +144,8 @@ func TestRouting(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t)
+			// The test lines keep ringing while the call is checked.
+			telephony.SetTestLineDelays(r.sw, time.Hour, time.Hour)
 			s, answer, err := r.sw.Dial(context.Background(), "c1", tt.to, "offer")
 			if err != nil {
 				t.Fatal(err)

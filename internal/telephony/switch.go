@@ -53,8 +53,9 @@ type Switch struct {
 	dnd         map[int64]string    // do-not-disturb statuses but TakeAllCalls (dnd.go)
 	ringOuts    map[string]*ringOut // RingOuts by id, active and recently ended (ringout.go)
 	nextSession uint64
-	queue       []Event // events to publish, in sequence order
-	flushing    bool    // a goroutine is publishing the queue
+	queue       []Event   // events to publish, in sequence order
+	lines       []logLine // lines of calls' lifecycles to log, in order (lifecycle.go)
+	flushing    bool      // a goroutine is publishing the queue
 
 	logs sync.WaitGroup // call-log writes under way
 }
@@ -322,8 +323,8 @@ func (s *Switch) emitToLocked(ext int64, c *call, cause, device string) {
 	})
 }
 
-// finish does, outside the lock, what an operation left: publish the queued
-// events, close legs, write call-log records.
+// finish does, outside the lock, what an operation left: log the queued
+// lines and publish the queued events, close legs, write call-log records.
 func (s *Switch) finish(fx *effects) {
 	s.flush()
 	for _, leg := range fx.closeLegs {
@@ -334,9 +335,9 @@ func (s *Switch) finish(fx *effects) {
 	}
 }
 
-// flush publishes queued events in order. One goroutine publishes at a
-// time; events queued meanwhile (also by subscribers calling back into the
-// switch) are published by it, after the ones before them.
+// flush logs queued lines and publishes queued events in order. One
+// goroutine flushes at a time; what is queued meanwhile (also by subscribers
+// calling back into the switch) is flushed by it, after what came before.
 func (s *Switch) flush() {
 	s.mu.Lock()
 	if s.flushing {
@@ -344,10 +345,11 @@ func (s *Switch) flush() {
 		return
 	}
 	s.flushing = true
-	for len(s.queue) > 0 {
-		batch := s.queue
-		s.queue = nil
+	for len(s.queue) > 0 || len(s.lines) > 0 {
+		batch, lines := s.queue, s.lines
+		s.queue, s.lines = nil, nil
 		s.mu.Unlock()
+		s.writeLines(lines)
 		s.publish(batch)
 		s.mu.Lock()
 	}
@@ -377,7 +379,7 @@ func (s *Switch) writeLog(recs []CallRecord) {
 	ctx, cancel := context.WithTimeout(context.Background(), callLogTimeout)
 	defer cancel()
 	if err := s.log.AddCallRecords(ctx, recs); err != nil {
-		s.cfg.Logger.Error("call log not written", slog.String("telephonySession", recs[0].TelephonySessionID),
+		s.cfg.Logger.Error("call log not written", slog.String("telephonySessionId", recs[0].TelephonySessionID),
 			slog.Int("records", len(recs)), slog.Any("err", err))
 	}
 }

@@ -265,7 +265,9 @@ func TestCallEnds(t *testing.T) {
 			return s
 		}, want{"hangup", 0, "Call connected", "Call connected", "Call connected", 2, "VoIP Call"}},
 		{"ring timeout", func(t *testing.T, r *rig) telephony.Session {
-			return r.dial(t, "a1", "102")
+			s := r.dial(t, "a1", "102")
+			telephony.FireTimers(r.sw, s.ID)
+			return s
 		}, want{"timeout", 408, "Request Timeout", "No Answer", "Missed", 2, "VoIP Call"}},
 		{"callee without device", func(t *testing.T, r *rig) telephony.Session {
 			return r.dial(t, "b1", "103") // Carol's only device, c1, is unregistered first
@@ -287,7 +289,9 @@ func TestCallEnds(t *testing.T) {
 			return s
 		}, want{"cancel", 487, "Request Terminated", "Canceled", "Missed", 1, "Phone Call"}},
 		{"test line timeout", func(t *testing.T, r *rig) telephony.Session {
-			return r.dial(t, "a1", "+15550107")
+			s := r.dial(t, "a1", "+15550107")
+			telephony.FireTimers(r.sw, s.ID)
+			return s
 		}, want{"timeout", 408, "Request Timeout", "No Answer", "Missed", 1, "Phone Call"}},
 		{"media failed while ringing", func(t *testing.T, r *rig) telephony.Session {
 			s := r.dial(t, "a1", "102")
@@ -303,7 +307,7 @@ func TestCallEnds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, func(c *telephony.Config) { c.RingTimeout = 30 * time.Millisecond })
+			r := newRig(t) // the ring timeout fires when a case fires it
 			if tt.name == "callee without device" {
 				r.sw.UnregisterDevice("c1")
 			}

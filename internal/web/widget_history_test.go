@@ -255,7 +255,7 @@ func TestWidgetSetPresence(t *testing.T) {
 		if got["type"] != "rc-adapter-syncPresence" || got["userStatus"] != "Busy" || got["dndStatus"] != "DoNotAcceptAnyCalls" {
 			t.Errorf("event %s", ev.Data)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second): // against a hang only
 		t.Fatal("alice's widgets were not told")
 	}
 
