@@ -176,13 +176,17 @@ func widgetRendered(t *testing.T, e *env, pageURL string) bool {
 	if err := chromedp.Do(within(t, e.ctx, 20*time.Second), chromedp.Navigate(pageURL)); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // against a hang on a busy machine, not a measure
 	for time.Now().Before(deadline) {
 		targets, err := chromedp.Targets(e.ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, tg := range targets {
+			if tg.Type == "iframe" && strings.HasPrefix(tg.URL, "chrome-error://") {
+				t.Logf("frame on %s: the browser refused it (%s)", pageURL, tg.URL)
+				return false
+			}
 			if tg.Type != "iframe" || !strings.HasPrefix(tg.URL, e.WidgetURL+"/app") {
 				continue
 			}
