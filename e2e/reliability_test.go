@@ -79,8 +79,9 @@ func serveStorageTest(dir string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	cfg := server.Config{
-		Listen: "127.0.0.1:0", DemoListen: "127.0.0.1:0", DataDir: dir,
+		Listen: "127.0.0.1:0", DemoListen: "127.0.0.1:0", DataDir: dir, Dev: true,
 		APIRateLimit: 100000, APIRateWindow: time.Second,
+		Limits: server.Limits{WidgetRequests: 100000, WidgetWindow: time.Second},
 		Logger: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Ready:  func(a server.Addrs) { json.NewEncoder(os.Stdout).Encode(a) },
 	}
@@ -227,6 +228,21 @@ func (s *storageServer) logRecords(t *testing.T, msg string) []map[string]any {
 	return out
 }
 
+// awaitLogRecords waits until the server's log holds at least n records
+// with the given message (its stderr reaches the test through a pipe, after
+// the answer the line belongs to) and returns them.
+func (s *storageServer) awaitLogRecords(t *testing.T, msg string, n int) []map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second) // against a hang, not a measure
+	for {
+		recs := s.logRecords(t, msg)
+		if len(recs) >= n || time.Now().After(deadline) {
+			return recs
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // lockedBuffer is a bytes.Buffer that a process writes while a test reads.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -296,7 +312,7 @@ func TestStorageUnavailable(t *testing.T) {
 
 	// One log line per refused write, with the data dir, the operation and
 	// SQLite's error.
-	lines := srv.logRecords(t, "storage unavailable")
+	lines := srv.awaitLogRecords(t, "storage unavailable", refused)
 	if len(lines) != refused {
 		t.Errorf("%d storage log lines for %d refused writes", len(lines), refused)
 	}
@@ -336,7 +352,7 @@ func TestStorageUnavailable(t *testing.T) {
 	if got := api.presence(t); got != "Available" {
 		t.Errorf("presence %q on a read-only data dir, want Available", got)
 	}
-	lines = srv.logRecords(t, "storage unavailable")
+	lines = srv.awaitLogRecords(t, "storage unavailable", len(lines)+2) // the API's and the widget's refused writes
 	if last := lines[len(lines)-1]; last["data_dir"] != srv.mnt || !strings.Contains(fmt.Sprint(last["err"]), "replaced or removed") {
 		t.Errorf("log line %v: want the data dir and why", last)
 	}
@@ -351,7 +367,7 @@ func TestStorageUnavailable(t *testing.T) {
 	if status, loc := submitSignIn(t, authURL, "bob@demo.test", "demo"); status != http.StatusServiceUnavailable {
 		t.Fatalf("sign-in on a read-only data dir: %d %s", status, loc)
 	}
-	if n := len(srv.logRecords(t, "storage unavailable")); n != before+1 {
+	if n := len(srv.awaitLogRecords(t, "storage unavailable", before+1)); n != before+1 {
 		t.Errorf("%d storage log lines for the refused sign-in, want 1", n-before)
 	}
 	srv.inServerNamespace(t, "umount", srv.mnt)
