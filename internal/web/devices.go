@@ -91,14 +91,11 @@ type deviceResponse struct {
 // bound to the signed-in session. It becomes a phone the switch rings when
 // the tab opens its event stream with it.
 func (s *Server) issueDevice(c echo.Context) error {
-	w := s.cookie(c.Request())
-	if !w.live() || !w.signedIn() {
-		return &Error{Status: http.StatusUnauthorized, Code: "NotSignedIn", Message: "sign in first: a device belongs to a signed-in session"}
-	}
-	if _, err := s.widgetSignedIn(c); err != nil {
+	sess, err := s.widgetSignedIn(c)
+	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, deviceResponse{DeviceID: s.newDeviceID(w.sid())})
+	return c.JSON(http.StatusOK, deviceResponse{DeviceID: s.newDeviceID(sess.ID)})
 }
 
 // deviceGrace keeps a device registered this long after its stream closed,
