@@ -1,0 +1,204 @@
+package telephony
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+)
+
+// Answer picks up a ringing call on device: its leg answers offerSDP and is
+// connected to the caller's, and the call stops ringing elsewhere (the
+// "answer" event's snapshot has Ringing cleared and the answering party's
+// Device set). The party that rings is the callee of a dialled call, or
+// either leg of a RingOut (ringout.go).
+func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP string) (Session, string, error) {
+	s.mu.Lock()
+	c, err := s.callLocked(device, sessionID)
+	var p *Party
+	if err == nil {
+		p = c.ringingParty(device)
+		switch {
+		case p == nil:
+			err = s.notRingingLocked(c, device)
+		case c.answering != "":
+			err = fmt.Errorf("answer call %s: being answered on device %s: %w", sessionID, c.answering, ErrInvalidState)
+		default:
+			err = s.checkCapLocked(device, s.devices[device].ExtensionID)
+		}
+	}
+	if err != nil {
+		s.mu.Unlock()
+		return Session{}, "", err
+	}
+	c.answering = device
+	leg, kind := p.ID, c.answerKind(p.ID)
+	s.mu.Unlock()
+
+	answer, err := s.media.OpenLeg(ctx, leg, offerSDP, kind)
+
+	var fx effects
+	s.mu.Lock()
+	if s.calls[sessionID] != c { // ended while the leg opened
+		s.mu.Unlock()
+		if err == nil {
+			s.media.CloseLeg(leg)
+		}
+		return Session{}, "", fmt.Errorf("answer call %s: call ended: %w", sessionID, ErrNoSuchCall)
+	}
+	c.answering = ""
+	p = c.party(leg) // nil when its department call went on without it
+	if err != nil || p == nil || !slices.Contains(p.Ringing, device) {
+		if err == nil {
+			fx.closeLegs = append(fx.closeLegs, leg)
+			err = fmt.Errorf("answer call %s: device %s stopped ringing: %w", sessionID, device, ErrNotYourCall)
+		} else {
+			if p != nil {
+				s.noteLocked(c, logAnswerFailed, partyAttrs(p, slog.String("device", device), slog.Any("err", err))...)
+			}
+			err = fmt.Errorf("answer call %s: open media leg: %w", sessionID, err)
+		}
+		if p == nil || len(p.Ringing) == 0 {
+			s.stoppedRingingLocked(c, p, ending{code: 480, reason: reasonTemporarilyUnavailable, caller: ResultFailed, callee: ResultMissed},
+				CauseFailed, device, &fx)
+		}
+		s.mu.Unlock()
+		s.finish(&fx)
+		return Session{}, "", err
+	}
+	c.legs = append(c.legs, leg)
+	if c.ro != nil {
+		err := s.ringOutAnsweredLocked(c, p, device, &fx)
+		snap := c.s.clone()
+		s.mu.Unlock()
+		s.finish(&fx)
+		if err != nil {
+			return Session{}, "", fmt.Errorf("answer call %s: %w", sessionID, err)
+		}
+		return snap, answer, nil
+	}
+	c.takeBy(leg)
+	callee := c.callee()
+	if err := s.media.Connect(c.caller().ID, leg); err != nil {
+		s.endLocked(c, ending{code: 503, reason: reasonMediaFailed, caller: ResultFailed, callee: ResultMissed},
+			CauseMediaFailed, device, &fx)
+		s.mu.Unlock()
+		s.finish(&fx)
+		return Session{}, "", fmt.Errorf("answer call %s: connect media: %w", sessionID, err)
+	}
+	s.stopTimersLocked(c)
+	c.caller().moveTo(StatusAnswered)
+	callee.moveTo(StatusAnswered)
+	callee.Device = device
+	callee.Ringing = nil
+	// A department's other members stop ringing: they hear of the answer,
+	// then leave the call, with no call-log record of it.
+	for i := 2; i < len(c.s.Parties); i++ {
+		q := &c.s.Parties[i]
+		q.moveTo(StatusDisconnected)
+		q.Result, q.Reason, q.Ringing = ResultMissed, reasonAnsweredElsewhere, nil
+	}
+	c.s.Connected = s.cfg.Now()
+	s.noteAnsweredLocked(c, callee, device)
+	s.applyForwardLocked(c)
+	s.emitLocked(c, CauseAnswer, device)
+	c.s.Parties = c.s.Parties[:2]
+	snap := c.s.clone()
+	s.mu.Unlock()
+	s.finish(&fx)
+	return snap, answer, nil
+}
+
+// answerKind is the kind of media leg that answering party id opens: a
+// phone leg, except in a RingOut whose other leg is a tone or echo line.
+func (c *call) answerKind(id string) LegKind {
+	if c.ro == nil {
+		return LegPhone
+	}
+	other := c.ro.to
+	if id == c.callee().ID {
+		other = c.ro.from
+	}
+	return other.legKind()
+}
+
+// Reject stops the call ringing on device. When no device rings any more
+// the call ends: 603 "Declined", result Rejected for both parties.
+func (s *Switch) Reject(ctx context.Context, device, sessionID string) error {
+	var fx effects
+	s.mu.Lock()
+	c, err := s.callLocked(device, sessionID)
+	if err == nil {
+		err = s.rejectLocked(c, device, &fx)
+	}
+	s.mu.Unlock()
+	s.finish(&fx)
+	return err
+}
+
+func (s *Switch) rejectLocked(c *call, device string, fx *effects) error {
+	p := c.ringingParty(device)
+	if p == nil {
+		return s.notRingingLocked(c, device)
+	}
+	if c.answering == device {
+		return fmt.Errorf("reject call %s: being answered on this device: %w", c.s.ID, ErrInvalidState)
+	}
+	p.Ringing = slices.DeleteFunc(p.Ringing, func(d string) bool { return d == device })
+	if len(p.Ringing) == 0 && (c.answering == "" || c.ringsElsewhere(p)) {
+		s.stoppedRingingLocked(c, p, declined, CauseReject, device, fx)
+		return nil
+	}
+	s.emitLocked(c, CauseReject, device)
+	return nil
+}
+
+// declined is how a call that every ringing device rejected ends.
+var declined = ending{code: 603, reason: reasonDeclined, caller: ResultRejected, callee: ResultRejected}
+
+// stoppedRingingLocked goes on after party p stopped ringing on its last
+// device (p is nil when it already left): while another party still rings
+// — another member of a department — p alone leaves the call with e's
+// callee result; else the call ends with e.
+func (s *Switch) stoppedRingingLocked(c *call, p *Party, e ending, cause, device string, fx *effects) {
+	if !c.ringsElsewhere(p) {
+		s.endLocked(c, e, cause, device, fx)
+		return
+	}
+	if p == nil {
+		return
+	}
+	p.moveTo(StatusDisconnected)
+	p.Code, p.Reason, p.Result, p.Ringing = e.code, e.reason, e.callee, nil
+	if p.Reason == "" {
+		p.Reason = p.Result
+	}
+	owner, id := p.Owner, p.ID
+	s.emitToLocked(owner, c, cause, device)
+	c.s.Parties = slices.DeleteFunc(c.s.Parties, func(q Party) bool { return q.ID == id })
+}
+
+// ringTimeoutLocked ends a call nobody answered in time (408).
+func (s *Switch) ringTimeoutLocked(c *call, fx *effects) {
+	if c.callee().Status != StatusProceeding {
+		return
+	}
+	s.endLocked(c, ending{code: 408, reason: reasonTimeout, caller: ResultNoAnswer, callee: ResultMissed}, CauseTimeout, "", fx)
+}
+
+// notRingingLocked explains why device cannot answer or reject the call:
+// the call is past ringing for it (ErrInvalidState) or was never its call
+// (ErrNotYourCall).
+func (s *Switch) notRingingLocked(c *call, device string) error {
+	ext := s.devices[device].ExtensionID
+	past := c.partyOfDevice(device) != nil
+	for _, p := range c.ringable() {
+		if p.Owner != 0 && p.Owner == ext && p.Status != StatusProceeding {
+			past = true
+		}
+	}
+	if past {
+		return fmt.Errorf("call %s is not ringing on device %s: %w", c.s.ID, device, ErrInvalidState)
+	}
+	return fmt.Errorf("call %s does not ring on device %s: %w", c.s.ID, device, ErrNotYourCall)
+}
