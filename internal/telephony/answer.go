@@ -86,16 +86,22 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 		s.finish(&fx)
 		return Session{}, "", fmt.Errorf("answer call %s: connect media: %w", sessionID, err)
 	}
-	s.stopTimersLocked(c)
-	c.caller().moveTo(StatusAnswered)
-	callee.moveTo(StatusAnswered)
-	callee.Device = device
-	callee.Ringing = nil
+	moves := []move{{c.caller(), StatusAnswered}, {callee, StatusAnswered}}
 	// A department's other members stop ringing: they hear of the answer,
 	// then leave the call, with no call-log record of it.
 	for i := 2; i < len(c.s.Parties); i++ {
+		moves = append(moves, move{&c.s.Parties[i], StatusDisconnected})
+	}
+	if err := s.moveLocked(c, &fx, moves...); err != nil {
+		s.mu.Unlock()
+		s.finish(&fx)
+		return Session{}, "", fmt.Errorf("answer on device %s: %w", device, err) // err names the call
+	}
+	s.stopTimersLocked(c)
+	callee.Device = device
+	callee.Ringing = nil
+	for i := 2; i < len(c.s.Parties); i++ {
 		q := &c.s.Parties[i]
-		q.moveTo(StatusDisconnected)
 		q.Result, q.Reason, q.Ringing = ResultMissed, reasonAnsweredElsewhere, nil
 	}
 	c.s.Connected = s.cfg.Now()
@@ -168,7 +174,7 @@ func (s *Switch) stoppedRingingLocked(c *call, p *Party, e ending, cause, device
 	if p == nil {
 		return
 	}
-	p.moveTo(StatusDisconnected)
+	s.disconnectLocked(c, p)
 	p.Code, p.Reason, p.Result, p.Ringing = e.code, e.reason, e.callee, nil
 	if p.Reason == "" {
 		p.Reason = p.Result

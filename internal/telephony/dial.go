@@ -105,9 +105,13 @@ func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session
 			return snap, "", nil
 		}
 	}
+	if err := s.moveLocked(c, &fx, move{c.caller(), StatusProceeding}, move{c.callee(), StatusProceeding}); err != nil {
+		s.mu.Unlock()
+		s.finish(&fx)
+		s.media.CloseLeg(callerLeg)
+		return Session{}, "", fmt.Errorf("dial %s: %w", to, err)
+	}
 	s.calls[c.s.ID] = c
-	c.caller().moveTo(StatusProceeding)
-	c.callee().moveTo(StatusProceeding)
 	c.ring(targets)
 	devices := 0
 	for _, t := range targets {
@@ -177,8 +181,9 @@ func (s *Switch) testAnswerLocked(c *call, fx *effects) {
 	if caller.Status != StatusProceeding || callee.Status != StatusProceeding {
 		return
 	}
-	caller.moveTo(StatusAnswered)
-	callee.moveTo(StatusAnswered)
+	if s.moveLocked(c, fx, move{caller, StatusAnswered}, move{callee, StatusAnswered}) != nil {
+		return
+	}
 	c.s.Connected = s.cfg.Now()
 	s.noteAnsweredLocked(c, callee, "")
 	s.applyForwardLocked(c)

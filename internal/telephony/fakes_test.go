@@ -295,6 +295,27 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// refusalGuard is a slog handler that drops every line but fails the test
+// on an error line of a refused transition: a move the switch tried that its
+// state table does not allow.
+type refusalGuard struct{ t *testing.T }
+
+func (g refusalGuard) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
+func (g refusalGuard) WithAttrs([]slog.Attr) slog.Handler           { return g }
+func (g refusalGuard) WithGroup(string) slog.Handler                { return g }
+
+func (g refusalGuard) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "call state refused" {
+		var attrs []string
+		r.Attrs(func(a slog.Attr) bool {
+			attrs = append(attrs, a.String())
+			return true
+		})
+		g.t.Errorf("%s %v", r.Message, attrs)
+	}
+	return nil
+}
+
 // rig is a switch with its fakes and a few registered devices:
 // a1 (Alice), b1 and b2 (Bob), c1 (Carol).
 type rig struct {
@@ -310,7 +331,7 @@ var epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 func newRig(t *testing.T, opts ...func(*telephony.Config)) *rig {
 	t.Helper()
 	r := &rig{media: newMedia(), bus: newBus(), log: newCallLog(), clock: &clock{now: epoch}}
-	cfg := telephony.Config{RingTimeout: time.Minute, Now: r.clock.Now, Logger: slog.New(slog.DiscardHandler)}
+	cfg := telephony.Config{RingTimeout: time.Minute, Now: r.clock.Now, Logger: slog.New(refusalGuard{t})}
 	for _, o := range opts {
 		o(&cfg)
 	}

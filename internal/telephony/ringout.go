@@ -254,7 +254,9 @@ func (s *Switch) sweepRingOutsLocked() {
 // test line or unreachable number does what it does.
 func (s *Switch) ringCallerLocked(c *call, fx *effects) {
 	p := c.caller()
-	p.moveTo(StatusProceeding)
+	if s.moveLocked(c, fx, move{p, StatusProceeding}) != nil {
+		return
+	}
 	rt := c.ro.from
 	if rt.owner != 0 {
 		p.Ringing = s.ringDevicesLocked(rt.owner, "")
@@ -278,7 +280,9 @@ func (s *Switch) ringCallerLocked(c *call, fx *effects) {
 func (s *Switch) ringCalleeLocked(c *call, fx *effects) {
 	s.stopTimersLocked(c)
 	p := c.callee()
-	p.moveTo(StatusProceeding)
+	if s.moveLocked(c, fx, move{p, StatusProceeding}) != nil {
+		return
+	}
 	rt := c.ro.to
 	if rt.owner == 0 {
 		s.emitLocked(c, CauseRing, "")
@@ -345,7 +349,9 @@ func (s *Switch) callerLineAnsweredLocked(c *call, fx *effects) {
 	if p.Status != StatusProceeding {
 		return
 	}
-	p.moveTo(StatusAnswered)
+	if s.moveLocked(c, fx, move{p, StatusAnswered}) != nil {
+		return
+	}
 	c.ro.info.Status.Caller = RingOutSuccess
 	s.noteAnsweredLocked(c, p, "")
 	s.emitLocked(c, CauseAnswer, "")
@@ -358,7 +364,9 @@ func (s *Switch) calleeLineAnsweredLocked(c *call, fx *effects) {
 	if p.Status != StatusProceeding {
 		return
 	}
-	p.moveTo(StatusAnswered)
+	if s.moveLocked(c, fx, move{p, StatusAnswered}) != nil {
+		return
+	}
 	s.noteAnsweredLocked(c, p, "")
 	s.connectedLocked(c, "")
 }
@@ -370,7 +378,9 @@ func (s *Switch) ringOutAnsweredLocked(c *call, p *Party, device string, fx *eff
 	s.stopTimersLocked(c)
 	caller := c.caller()
 	if p == caller {
-		p.moveTo(StatusAnswered)
+		if err := s.moveLocked(c, fx, move{p, StatusAnswered}); err != nil {
+			return err
+		}
 		p.Device, p.Ringing = device, nil
 		c.ro.info.Status.Caller = RingOutSuccess
 		s.noteAnsweredLocked(c, p, device)
@@ -386,7 +396,9 @@ func (s *Switch) ringOutAnsweredLocked(c *call, p *Party, device string, fx *eff
 			return fmt.Errorf("connect media: %w", err)
 		}
 	}
-	p.moveTo(StatusAnswered)
+	if err := s.moveLocked(c, fx, move{p, StatusAnswered}); err != nil {
+		return err
+	}
 	p.Device, p.Ringing = device, nil
 	s.noteAnsweredLocked(c, p, device)
 	s.connectedLocked(c, device)

@@ -16,6 +16,7 @@ const (
 	reasonNoDevice               = "Unavailable"
 	reasonMediaFailed            = "Media failed"
 	reasonAnsweredElsewhere      = "Answered elsewhere"
+	reasonInternal               = "Server Internal Error"
 )
 
 // ending is how a session ends: the code and reason of a failure (0 and ""
@@ -89,7 +90,7 @@ func (s *Switch) endLocked(c *call, e ending, cause, device string, fx *effects)
 		if !p.active() {
 			continue
 		}
-		p.moveTo(StatusDisconnected)
+		s.disconnectLocked(c, p)
 		p.Code = e.code
 		p.Result = e.callee
 		if i == 0 {
