@@ -12,6 +12,10 @@ import (
 // "answer" event's snapshot has Ringing cleared and the answering party's
 // Device set). The party that rings is the callee of a dialled call, or
 // either leg of a RingOut (ringout.go).
+//
+// The leg is opened and connected outside the switch's lock, while the
+// call is marked as being answered on device; the answer takes effect once
+// the lock is held again, if the call still rings there.
 func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP string) (Session, string, error) {
 	s.mu.Lock()
 	c, err := s.callLocked(device, sessionID)
@@ -32,10 +36,14 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 		return Session{}, "", err
 	}
 	c.answering = device
-	leg, kind := p.ID, c.answerKind(p.ID)
+	leg, kind, peer := p.ID, c.answerKind(p.ID), c.answerPeer(p)
 	s.mu.Unlock()
 
 	answer, err := s.media.OpenLeg(ctx, leg, offerSDP, kind)
+	var connectErr error
+	if err == nil && peer != "" {
+		connectErr = s.media.Connect(peer, leg)
+	}
 
 	var fx effects
 	s.mu.Lock()
@@ -67,52 +75,54 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 		return Session{}, "", err
 	}
 	c.legs = append(c.legs, leg)
-	if c.ro != nil {
-		err := s.ringOutAnsweredLocked(c, p, device, &fx)
-		snap := c.s.clone()
-		s.mu.Unlock()
-		s.finish(&fx)
-		if err != nil {
-			return Session{}, "", fmt.Errorf("answer call %s: %w", sessionID, err)
-		}
-		return snap, answer, nil
-	}
-	c.takeBy(leg)
-	callee := c.callee()
-	if err := s.media.Connect(c.caller().ID, leg); err != nil {
+	if connectErr != nil {
 		s.endLocked(c, ending{code: 503, reason: reasonMediaFailed, caller: ResultFailed, callee: ResultMissed},
 			CauseMediaFailed, device, &fx)
 		s.mu.Unlock()
 		s.finish(&fx)
-		return Session{}, "", fmt.Errorf("answer call %s: connect media: %w", sessionID, err)
+		return Session{}, "", fmt.Errorf("answer call %s: connect media: %w", sessionID, connectErr)
 	}
-	moves := []move{{c.caller(), StatusAnswered}, {callee, StatusAnswered}}
-	// A department's other members stop ringing: they hear of the answer,
-	// then leave the call, with no call-log record of it.
-	for i := 2; i < len(c.s.Parties); i++ {
-		moves = append(moves, move{&c.s.Parties[i], StatusDisconnected})
+	if c.ro != nil {
+		err = s.ringOutAnsweredLocked(c, p, device, &fx)
+	} else {
+		err = s.calleeAnsweredLocked(c, p, device, &fx)
 	}
-	if err := s.moveLocked(c, &fx, moves...); err != nil {
-		s.mu.Unlock()
-		s.finish(&fx)
+	snap := c.s.clone()
+	s.mu.Unlock()
+	s.finish(&fx)
+	if err != nil {
 		return Session{}, "", fmt.Errorf("answer on device %s: %w", device, err) // err names the call
 	}
+	return snap, answer, nil
+}
+
+// calleeAnsweredLocked connects a dialled call whose ringing party p was
+// answered on device (its leg is open and connected to the caller's): p
+// becomes the callee, both sides are answered, and a department's other
+// members stop ringing — they hear of the answer, then leave the call, with
+// no call-log record of it.
+func (s *Switch) calleeAnsweredLocked(c *call, p *Party, device string, fx *effects) error {
+	c.takeBy(p.ID)
+	callee := c.callee()
+	others := c.othersRinging(callee)
+	moves := []move{{c.caller(), StatusAnswered}, {callee, StatusAnswered}}
+	for _, q := range others {
+		moves = append(moves, move{q, StatusDisconnected})
+	}
+	if err := s.moveLocked(c, fx, moves...); err != nil {
+		return err
+	}
 	s.stopTimersLocked(c)
-	callee.Device = device
-	callee.Ringing = nil
-	for i := 2; i < len(c.s.Parties); i++ {
-		q := &c.s.Parties[i]
+	callee.Device, callee.Ringing = device, nil
+	for _, q := range others {
 		q.Result, q.Reason, q.Ringing = ResultMissed, reasonAnsweredElsewhere, nil
 	}
 	c.s.Connected = s.cfg.Now()
 	s.noteAnsweredLocked(c, callee, device)
 	s.applyForwardLocked(c)
 	s.emitLocked(c, CauseAnswer, device)
-	c.s.Parties = c.s.Parties[:2]
-	snap := c.s.clone()
-	s.mu.Unlock()
-	s.finish(&fx)
-	return snap, answer, nil
+	c.dropLeft()
+	return nil
 }
 
 // answerKind is the kind of media leg that answering party id opens: a
@@ -126,6 +136,18 @@ func (c *call) answerKind(id string) LegKind {
 		other = c.ro.from
 	}
 	return other.legKind()
+}
+
+// answerPeer is the open leg that the leg of answering party p is
+// connected to: the caller's, but for a RingOut's from leg, which answers
+// first, and a RingOut to leg answered against a tone or echo line, which
+// the gateway plays itself.
+func (c *call) answerPeer(p *Party) string {
+	caller := c.caller()
+	if p.ID == caller.ID || c.answerKind(p.ID) != LegPhone {
+		return ""
+	}
+	return caller.ID
 }
 
 // Reject stops the call ringing on device. When no device rings any more

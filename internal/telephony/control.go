@@ -191,12 +191,13 @@ func (s *Switch) changeParty(device, sessionID, cause string, change func(*Party
 }
 
 // applyForwardLocked sets what each open leg forwards: nothing while any
-// party holds, and nothing from a muted party.
+// party holds, and nothing from a muted party. The media hears of it once
+// the lock is released (effects.go).
 func (s *Switch) applyForwardLocked(c *call) {
 	held := slices.ContainsFunc(c.s.Parties, func(p Party) bool { return p.Status == StatusHold })
 	for _, p := range c.s.Parties {
 		if slices.Contains(c.legs, p.ID) {
-			s.media.SetForward(p.ID, !p.Muted && !held)
+			s.forwards = append(s.forwards, legForward{leg: p.ID, on: !p.Muted && !held})
 		}
 	}
 }

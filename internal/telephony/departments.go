@@ -1,5 +1,7 @@
 package telephony
 
+import "slices"
+
 // ring makes the callee ring the targets' devices: one inbound party per
 // target, the callee first, each owned by its target (a department call
 // rings each member as a party of its own, until one answers).
@@ -42,4 +44,23 @@ func (c *call) takeBy(id string) {
 			return
 		}
 	}
+}
+
+// othersRinging lists the parties that ring for the call besides p: the
+// other members of a department when one of them, p, answers.
+func (c *call) othersRinging(p *Party) []*Party {
+	var out []*Party
+	for _, q := range c.ringable() {
+		if q.ID != p.ID && q.Status == StatusProceeding {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// dropLeft removes from the session the parties that left it while it goes
+// on (department members that stopped ringing), once their leaving has been
+// published.
+func (c *call) dropLeft() {
+	c.s.Parties = slices.DeleteFunc(c.s.Parties, func(q Party) bool { return !q.active() })
 }

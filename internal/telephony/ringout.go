@@ -372,8 +372,9 @@ func (s *Switch) calleeLineAnsweredLocked(c *call, fx *effects) {
 }
 
 // ringOutAnsweredLocked goes on with a RingOut whose ringing party p was
-// answered on device (its leg is open): after the from leg the to leg rings;
-// after the to leg the two are bridged.
+// answered on device (its leg is open, and connected to the from leg's when
+// p is the to leg and both are phones): after the from leg the to leg rings;
+// after the to leg the call is connected.
 func (s *Switch) ringOutAnsweredLocked(c *call, p *Party, device string, fx *effects) error {
 	s.stopTimersLocked(c)
 	caller := c.caller()
@@ -388,13 +389,6 @@ func (s *Switch) ringOutAnsweredLocked(c *call, p *Party, device string, fx *eff
 		s.emitLocked(c, CauseAnswer, device)
 		s.ringCalleeLocked(c, fx)
 		return nil
-	}
-	if c.answerKind(p.ID) == LegPhone {
-		if err := s.media.Connect(caller.ID, p.ID); err != nil {
-			s.endLocked(c, ending{code: 503, reason: reasonMediaFailed, caller: ResultFailed, callee: ResultMissed},
-				CauseMediaFailed, device, fx)
-			return fmt.Errorf("connect media: %w", err)
-		}
 	}
 	if err := s.moveLocked(c, fx, move{p, StatusAnswered}); err != nil {
 		return err

@@ -57,6 +57,9 @@ type Switch struct {
 	lines       []logLine // lines of calls' lifecycles to log, in order (lifecycle.go)
 	flushing    bool      // a goroutine is publishing the queue
 
+	forwards []legForward // forwarding changes for the media, in order (effects.go)
+	mediaMu  sync.Mutex   // held while queued forwarding changes are applied
+
 	logs sync.WaitGroup // call-log writes under way
 }
 
