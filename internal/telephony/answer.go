@@ -188,7 +188,7 @@ var declined = ending{code: 603, reason: reasonDeclined, caller: ResultRejected,
 // device (p is nil when it already left): while another party still rings
 // — another member of a department — p alone leaves the call with e's
 // callee result; else the call ends with e.
-func (s *Switch) stoppedRingingLocked(c *call, p *Party, e ending, cause, device string, fx *effects) {
+func (s *Switch) stoppedRingingLocked(c *call, p *Party, e ending, cause Cause, device string, fx *effects) {
 	if !c.ringsElsewhere(p) {
 		s.endLocked(c, e, cause, device, fx)
 		return

@@ -66,7 +66,7 @@ func (s *Switch) ControlParty(ctx context.Context, owner int64, sessionID, party
 // controlLocked applies action to party p of call c.
 func (s *Switch) controlLocked(c *call, p *Party, action PartyAction, fx *effects) error {
 	ringing := p.Status == StatusProceeding && slices.Contains(c.ringable(), p)
-	var cause string
+	var cause Cause
 	var change func(*Party) error
 	switch action {
 	case ActionHold:
@@ -143,7 +143,7 @@ func unhold(p *Party) error {
 }
 
 // muteChange is the cause and the change of muting (or unmuting) a party.
-func muteChange(muted bool) (string, func(*Party) error) {
+func muteChange(muted bool) (Cause, func(*Party) error) {
 	cause := CauseMute
 	if !muted {
 		cause = CauseUnmute
@@ -162,7 +162,7 @@ var errUnchanged = errors.New("unchanged")
 
 // changeParty applies change to the party whose media device carries, then
 // re-applies forwarding and publishes cause.
-func (s *Switch) changeParty(device, sessionID, cause string, change func(*Party) error) error {
+func (s *Switch) changeParty(device, sessionID string, cause Cause, change func(*Party) error) error {
 	var fx effects
 	s.mu.Lock()
 	c, err := s.callLocked(device, sessionID)

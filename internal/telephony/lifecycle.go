@@ -88,9 +88,9 @@ func (s *Switch) noteAnsweredLocked(c *call, p *Party, device string) {
 }
 
 // noteEndedLocked: c ended with e because of cause, by device when one.
-func (s *Switch) noteEndedLocked(c *call, e ending, cause, device string) {
+func (s *Switch) noteEndedLocked(c *call, e ending, cause Cause, device string) {
 	msg := logEnded
-	if slices.Contains([]string{CauseFailed, CauseMediaFailed}, cause) {
+	if slices.Contains([]Cause{CauseFailed, CauseMediaFailed}, cause) {
 		msg = logFailed
 	}
 	reason := e.reason

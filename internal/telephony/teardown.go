@@ -82,7 +82,7 @@ func (s *Switch) LegFailed(legID string) {
 // endLocked ends the call: every party Disconnected with e's code, reason
 // and result, one event per extension, then the session leaves the active
 // set, its legs are closed and its call-log records written (by finish).
-func (s *Switch) endLocked(c *call, e ending, cause, device string, fx *effects) {
+func (s *Switch) endLocked(c *call, e ending, cause Cause, device string, fx *effects) {
 	s.stopTimersLocked(c)
 	c.s.Ended = s.cfg.Now()
 	for i := range c.s.Parties {

@@ -78,22 +78,28 @@ const (
 	ResultInProgress = "In Progress"
 )
 
-// Causes of events: what happened.
+// Cause is what happened to a session: the cause of an Event, one of the
+// Cause constants, which consumers compare it with. It is an alias of
+// string while consumers build events from strings (the bridge's tests);
+// once none does, it becomes a type of its own.
+type Cause = string
+
+// Causes of events.
 const (
-	CauseDial              = "dial"
-	CauseRing              = "ring"
-	CauseAnswer            = "answer"
-	CauseAnsweredElsewhere = "answeredElsewhere" // not emitted on its own: an "answer" event clears Ringing
-	CauseReject            = "reject"
-	CauseCancel            = "cancel"
-	CauseHangup            = "hangup"
-	CauseHold              = "hold"
-	CauseUnhold            = "unhold"
-	CauseMute              = "mute"
-	CauseUnmute            = "unmute"
-	CauseTimeout           = "timeout"
-	CauseFailed            = "failed"
-	CauseMediaFailed       = "mediaFailed"
+	CauseDial              Cause = "dial"
+	CauseRing              Cause = "ring"
+	CauseAnswer            Cause = "answer"
+	CauseAnsweredElsewhere Cause = "answeredElsewhere" // not emitted on its own: an "answer" event clears Ringing
+	CauseReject            Cause = "reject"
+	CauseCancel            Cause = "cancel"
+	CauseHangup            Cause = "hangup"
+	CauseHold              Cause = "hold"
+	CauseUnhold            Cause = "unhold"
+	CauseMute              Cause = "mute"
+	CauseUnmute            Cause = "unmute"
+	CauseTimeout           Cause = "timeout"
+	CauseFailed            Cause = "failed"
+	CauseMediaFailed       Cause = "mediaFailed"
 )
 
 // Endpoint is one end of a call as the parties see it.
@@ -215,7 +221,7 @@ type Event struct {
 	Sequence  uint64   // that extension's next sequence: strictly increasing, also across restarts
 	Session   Session  // deep copy after the change
 	Presence  Presence // the extension's presence after the change
-	Cause     string   // what happened: one of the Cause constants
+	Cause     Cause    // what happened: one of the Cause constants
 	Device    string   // the device the cause concerns, when one does
 }
 
