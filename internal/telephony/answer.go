@@ -201,9 +201,8 @@ func (s *Switch) stoppedRingingLocked(c *call, p *Party, e ending, cause Cause, 
 	if p.Reason == "" {
 		p.Reason = p.Result
 	}
-	owner, id := p.Owner, p.ID
-	s.emitToLocked(owner, c, cause, device)
-	c.s.Parties = slices.DeleteFunc(c.s.Parties, func(q Party) bool { return q.ID == id })
+	s.emitToLocked(p.Owner, c, cause, device)
+	c.dropLeft()
 }
 
 // ringTimeoutLocked ends a call nobody answered in time (408).

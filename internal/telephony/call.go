@@ -7,6 +7,15 @@ import (
 )
 
 // call is an active session with what the switch needs to run it.
+//
+// A session holds any number of parties, each with its own state, owner,
+// device and media leg; code that acts on a party finds it by id, device or
+// ring (party, partyOfDevice, ringingParty), never by its place. Two places
+// have a role: Parties[0] is the caller, the side that placed the call, and
+// Parties[1] the callee, the party that answers for the called side. Other
+// parties ring alongside the callee until one of them answers and takes its
+// place (departments.go). A party may leave a session that goes on: it is
+// published as Disconnected, then dropped (dropLeft).
 type call struct {
 	s         Session
 	legs      []string // open media legs (party ids)
@@ -15,8 +24,10 @@ type call struct {
 	ro        *ringOut // set when the session is a RingOut
 }
 
+// caller is the party that placed the call: for a RingOut, the owner's from leg.
 func (c *call) caller() *Party { return &c.s.Parties[0] }
 
+// callee is the party that answers, or rings first, for the called side.
 func (c *call) callee() *Party { return &c.s.Parties[1] }
 
 // callLocked finds an active call for a registered device.
@@ -41,7 +52,11 @@ func (c *call) party(id string) *Party {
 	return nil
 }
 
+// partyOfDevice returns the party whose media device carries, or nil.
 func (c *call) partyOfDevice(device string) *Party {
+	if device == "" {
+		return nil
+	}
 	for i := range c.s.Parties {
 		if c.s.Parties[i].Device == device {
 			return &c.s.Parties[i]
@@ -50,16 +65,15 @@ func (c *call) partyOfDevice(device string) *Party {
 	return nil
 }
 
-// ringable lists the parties that ring devices and are answered by one: the
-// callee of a dialled call, or each ringing member of a department; both
-// legs of a RingOut.
+// ringable lists the parties that ring devices and are answered by one:
+// every party of a dialled call but its caller (the callee, or each ringing
+// member of a department); both legs of a RingOut.
 func (c *call) ringable() []*Party {
-	if c.ro != nil {
-		return []*Party{c.caller(), c.callee()}
-	}
-	out := make([]*Party, 0, len(c.s.Parties)-1)
-	for i := 1; i < len(c.s.Parties); i++ {
-		out = append(out, &c.s.Parties[i])
+	out := make([]*Party, 0, len(c.s.Parties))
+	for i := range c.s.Parties {
+		if c.ro != nil || i > 0 {
+			out = append(out, &c.s.Parties[i])
+		}
 	}
 	return out
 }

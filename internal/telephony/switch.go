@@ -118,9 +118,8 @@ func (s *Switch) UnregisterDevice(id string) {
 	s.mu.Lock()
 	delete(s.devices, id)
 	for _, c := range s.sortedCallsLocked() {
-		caller, callee := c.caller(), c.callee()
 		switch {
-		case caller.Device == id || callee.Device == id:
+		case c.partyOfDevice(id) != nil:
 			s.hangupLocked(c, id, &fx)
 		case c.ringingParty(id) != nil:
 			p := c.ringingParty(id)

@@ -20,7 +20,8 @@ const (
 )
 
 // ending is how a session ends: the code and reason of a failure (0 and ""
-// after a normal hangup) and the call-log result of each party.
+// after a normal hangup), the call-log result of the caller, and that of
+// every other party.
 type ending struct {
 	code           int
 	reason         string
@@ -35,7 +36,7 @@ func (s *Switch) Hangup(ctx context.Context, device, sessionID string) error {
 	c, err := s.callLocked(device, sessionID)
 	if err == nil {
 		switch {
-		case c.caller().Device == device || c.callee().Device == device:
+		case c.partyOfDevice(device) != nil:
 			s.hangupLocked(c, device, &fx)
 		case c.ringingParty(device) != nil:
 			err = s.rejectLocked(c, device, &fx)
@@ -93,7 +94,7 @@ func (s *Switch) endLocked(c *call, e ending, cause Cause, device string, fx *ef
 		s.disconnectLocked(c, p)
 		p.Code = e.code
 		p.Result = e.callee
-		if i == 0 {
+		if p.ID == c.caller().ID {
 			p.Result = e.caller
 		}
 		p.Reason = e.reason

@@ -127,8 +127,10 @@ type Party struct {
 
 // Session is one call: parties[0] is the caller (Outbound), parties[1] the
 // callee (Inbound), also for test numbers and unroutable numbers (Owner 0).
-// In a RingOut, parties[0] is the owner's from leg and parties[1] the to leg
-// (ringout.go).
+// While a call to a department rings, each further member rings as one more
+// Inbound party, until one answers and becomes parties[1]. In a RingOut,
+// parties[0] is the owner's from leg and parties[1] the to leg (ringout.go).
+// Consumers find a party by its id, owner or device, not by its place.
 type Session struct {
 	ID                        string // telephonySessionId
 	SessionID                 string // numeric, unique across restarts
