@@ -7,6 +7,14 @@
 // into the widget's messages. Audio is driven through the small Media
 // interface. The package must not import net/http, echo, pion, internal/web,
 // internal/bridge or internal/store (the store imports this package).
+//
+// One file per concern: the call and its parties (call.go, state.go, whose
+// table every move of a party passes), dialling (dial.go), ringing and
+// answering (answer.go), departments (departments.go), hold, mute and the
+// platform's call control (control.go), teardown (teardown.go), call
+// records (records.go), RingOut (ringout.go), and what runs after the lock
+// (effects.go): state changes under the switch's lock, media, events, log
+// lines and call-log writes after it.
 package telephony
 
 import (
