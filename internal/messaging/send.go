@@ -193,7 +193,7 @@ func (s *Service) SendPager(ctx context.Context, extensionID int64, req PagerReq
 		if slices.Contains(numbers[1:], n) {
 			continue
 		}
-		if !isExtensionNumber(n) {
+		if !phonenumber.IsExtension(n) {
 			return Message{}, invalid("to", fmt.Sprintf("%q is not an extension number (2-8 digits)", raw))
 		}
 		ext, err := s.accounts.ExtensionByNumber(ctx, snd.acct.ID, n)
@@ -238,18 +238,6 @@ func uniqueIDs(ids []int64) []int64 {
 		seen[id] = true
 		return false
 	})
-}
-
-func isExtensionNumber(s string) bool {
-	if len(s) < 2 || len(s) > 8 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // send stores the sender's copy with its delivery — from then on the
