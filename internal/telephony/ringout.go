@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/phonenumber"
 )
 
 // Origins of sessions: how a call began (telephonySession origin.type).
@@ -128,11 +130,11 @@ func (s *Switch) RingOut(ctx context.Context, ext int64, from, to, callerID stri
 	if err != nil {
 		return RingOut{}, fmt.Errorf("ringout: region of extension %d: %w", ext, err)
 	}
-	fromN, err := Normalize(from, region)
+	fromN, err := phonenumber.Normalize(from, region)
 	if err != nil {
 		return RingOut{}, fmt.Errorf("ringout from: %w", err)
 	}
-	if _, err := Normalize(to, region); err != nil {
+	if _, err := phonenumber.Normalize(to, region); err != nil {
 		return RingOut{}, fmt.Errorf("ringout to: %w", err)
 	}
 	owner, err := s.dir.Describe(ctx, ext)
@@ -142,7 +144,7 @@ func (s *Switch) RingOut(ctx context.Context, ext int64, from, to, callerID stri
 	owner.ExtensionID = ext
 	shown := owner
 	if strings.TrimSpace(callerID) != "" {
-		if shown.PhoneNumber, err = Normalize(callerID, region); err != nil {
+		if shown.PhoneNumber, err = phonenumber.Normalize(callerID, region); err != nil {
 			return RingOut{}, fmt.Errorf("ringout caller id: %w", err)
 		}
 	}

@@ -21,6 +21,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/phonenumber"
 )
 
 // Sentinel errors; callers test them with errors.Is.
@@ -34,7 +36,7 @@ var (
 	// ErrNoDevice: the device is not registered.
 	ErrNoDevice = errors.New("no such device")
 	// ErrBadNumber: the dialled string is empty or cannot be a phone or extension number.
-	ErrBadNumber = errors.New("bad phone number")
+	ErrBadNumber = phonenumber.ErrBadNumber
 	// ErrClosed: the switch has been closed.
 	ErrClosed = errors.New("switch closed")
 )
