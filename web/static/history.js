@@ -7,7 +7,7 @@
 // (a few tries, spaced out).
 
 import { asString, isPlainObject, ownValue } from './bridge.js';
-import { formatNumber } from './phone.js';
+import { formatNumber, regionOf } from './numbers.js';
 
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
@@ -133,10 +133,7 @@ export function createHistory({ store, request, callBack }) {
   let clockTimer = 0;
   const rows = new Map();
 
-  const region = () => {
-    const { session } = store.get();
-    return session.region.countryCode || session.contractedCountryCode;
-  };
+  const region = () => regionOf(store.get().session);
 
   function fetchPage(perPage) {
     return request('GET', `${CALL_LOG_URL}?perPage=${perPage}`).then((answer) =>

@@ -8,7 +8,9 @@
 // unread in all.
 
 import { asString, isPlainObject, ownValue } from './bridge.js';
-import { formatNumber } from './phone.js';
+import {
+  cleanNumber, formatNumber, formatParty, isExtensionNumber, MAX_NUMBER_LENGTH, regionOf,
+} from './numbers.js';
 
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
@@ -19,7 +21,6 @@ const messageUrl = (id) => `${MESSAGES_URL}/${encodeURIComponent(id)}`;
 const LIST_SIZE = 100;
 const THREAD_SIZE = 100;
 const MAX_TEXT_LENGTH = 1000;
-const MAX_NUMBER_LENGTH = 64;
 // The composer grows up to this many pixels, then scrolls.
 const MAX_COMPOSER_HEIGHT = 96;
 const MAX_BADGE = 99;
@@ -32,10 +33,6 @@ const STATUS_TEXT = {
   DeliveryFailed: 'Not delivered',
 };
 
-// Characters a number is written with that are not part of it.
-const FORMATTING = /[\s().-]/g;
-// An extension number, as the switch reads one: 2 to 8 digits, no +.
-const EXTENSION_NUMBER = /^\d{2,8}$/;
 
 const byId = (id) => document.getElementById(id);
 
@@ -52,13 +49,10 @@ const isUnread = (m) => m.direction === 'Inbound' && m.readStatus === 'Unread';
 const isAlive = (m) => m.availability !== 'Deleted';
 const readParty = (raw) => (isPlainObject(raw) ? raw : {});
 
-// cleanNumber is a number as typed, without its formatting.
-export const cleanNumber = (value) => asString(value).trim().replace(FORMATTING, '');
-
 // messageType is how a message to `to` goes: to an extension number of the
 // company as a pager message, else as an SMS.
 export function messageType(to) {
-  return EXTENSION_NUMBER.test(cleanNumber(to)) ? 'Pager' : 'SMS';
+  return isExtensionNumber(cleanNumber(to)) ? 'Pager' : 'SMS';
 }
 
 // parties are the other end of a message: its sender when inbound, its
@@ -121,10 +115,7 @@ export function createMessages({ store, request, showPage, showAlert }) {
   const rows = new Map();
   let sending = false;
 
-  const region = () => {
-    const { session } = store.get();
-    return session.region.countryCode || session.contractedCountryCode;
-  };
+  const region = () => regionOf(store.get().session);
   const enabled = () => store.get().session.features.sms === true;
   const visible = () => store.get().route === '/messages' && document.visibilityState === 'visible';
 
@@ -184,10 +175,7 @@ export function createMessages({ store, request, showPage, showAlert }) {
     return { name, number };
   }
 
-  function shownNumber(number) {
-    if (!number) return '';
-    return EXTENSION_NUMBER.test(number) ? `Ext. ${number}` : formatNumber(number, region());
-  }
+  const shownNumber = (number) => formatParty(number, region());
 
   async function fetchMessages(query) {
     const answer = await request('GET', `${MESSAGES_URL}?${new URLSearchParams(query)}`);

@@ -7,7 +7,7 @@
 // RingOut bar through rc-ringout-call-notify.
 
 import { asString, isPlainObject, ownValue } from './bridge.js';
-import { formatNumber } from './phone.js';
+import { cleanNumber, formatNumber, isLocation, regionOf } from './numbers.js';
 
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
@@ -22,10 +22,6 @@ const OK = Object.freeze({ data: 'ok' });
 export const CALL_WITH = Object.freeze(['browser', 'ringout']);
 // callingMode of rc-calling-settings-notify for each callWith.
 const CALLING_MODES = Object.freeze({ browser: 'webphone', ringout: 'ringout' });
-// A phone to ring: a number (+ and digits), an extension number, or the
-// company's number and an extension (+16505550100*101).
-const LOCATION = /^\+?\d{2,15}(\*\d{2,8})?$/;
-const FORMATTING = /[\s().-]/g;
 // How long the RingOut bar says how a RingOut ended.
 const ENDED_DISPLAY_MS = 4_000;
 
@@ -72,7 +68,6 @@ function forUser(chosen, user) {
 
 const settingsError = (code, message) => Object.assign(new Error(message), { code });
 const byId = (id) => document.getElementById(id);
-const clean = (value) => asString(value).trim().replace(FORMATTING, '');
 
 function loadStored() {
   try {
@@ -128,10 +123,7 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
   let ringout = null;
   let ringoutTimer = 0;
 
-  const region = () => {
-    const { session } = widgetStore.get();
-    return session.region.countryCode || session.contractedCountryCode;
-  };
+  const region = () => regionOf(widgetStore.get().session);
   const shown = (number) => (number ? formatNumber(number, region()) : '');
   const ownNumber = () => numbers.find((n) => n.usageType === 'DirectNumber')?.phoneNumber ?? '';
 
@@ -167,15 +159,15 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
 
   // checkLocation returns a myLocation without its formatting, or throws.
   function checkLocation(value) {
-    const location = clean(value);
-    if (location !== '' && !LOCATION.test(location)) {
+    const location = cleanNumber(value);
+    if (location !== '' && !isLocation(location)) {
       throw settingsError('invalidField', 'myLocation must be a phone number, an extension number, or mainNumber*extension');
     }
     return location;
   }
 
   function checkFromNumber(value) {
-    const number = clean(value);
+    const number = cleanNumber(value);
     if (number !== '' && numbersLoaded && !numbers.some((n) => n.phoneNumber === number)) {
       const list = numbers.map((n) => n.phoneNumber).join(', ') || 'none';
       throw settingsError('invalidField', `fromNumber must be one of your numbers (${list})`);

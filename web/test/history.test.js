@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { describeRecord } from '../static/history.js';
+import { describeRecord, duration, relativeTime } from '../static/history.js';
 
 test('a call-log result named after an Object built-in is shown as it is written', () => {
   for (const name of Object.getOwnPropertyNames(Object.prototype)) {
@@ -11,4 +11,34 @@ test('a call-log result named after an Object built-in is shown as it is written
   }
   const rejected = { direction: 'Outbound', result: 'Rejected', to: { extensionNumber: '102' } };
   assert.equal(describeRecord(rejected, 'US').detail, 'Outgoing · Declined');
+});
+
+test('duration writes whole seconds as m:ss, and h:mm:ss from an hour on', () => {
+  const cases = [[0, '0:00'], [5, '0:05'], [59.9, '0:59'], [61, '1:01'], [3599, '59:59'], [3600, '1:00:00'], [36061, '10:01:01'],
+    [-3, '0:00'], ['42', '0:42'], [undefined, '0:00'], [Number.NaN, '0:00']];
+  for (const [seconds, want] of cases) assert.equal(duration(seconds), want, String(seconds));
+});
+
+test('relativeTime says how long ago, in minutes, hours, then days', () => {
+  const now = new Date(2024, 5, 15, 12, 0, 0).getTime();
+  const minute = 60_000;
+  assert.equal(relativeTime(now - 30_000, now), 'Just now');
+  assert.equal(relativeTime(now - 5 * minute, now), '5 min ago');
+  assert.equal(relativeTime(now - 3 * 60 * minute, now), '3 h ago');
+  assert.equal(relativeTime(new Date(2024, 5, 14, 23, 0).getTime(), now), 'Yesterday');
+  assert.equal(relativeTime(new Date(2024, 5, 12, 9, 0).getTime(), now), '3 days ago');
+});
+
+test('a record names the other party, its number shown for the region, and what came of the call', () => {
+  const record = {
+    direction: 'Inbound', result: 'Call connected', duration: 75,
+    from: { name: 'Ann', phoneNumber: '+16505550100' }, to: { extensionNumber: '101' },
+  };
+  assert.deepEqual(describeRecord(record, 'US'),
+    { kind: 'inbound', name: 'Ann', numberText: '(650) 555-0100', number: '+16505550100', detail: '(650) 555-0100 · 1:15' });
+  const missed = { direction: 'Inbound', result: 'Missed', from: { phoneNumber: '+16505550100' } };
+  assert.deepEqual(describeRecord(missed, 'GB'),
+    { kind: 'missed', name: '+1 (650) 555-0100', numberText: '', number: '+16505550100', detail: 'Incoming · Missed' });
+  const toExtension = { direction: 'Outbound', result: 'Busy', to: { extensionNumber: '102', phoneNumber: '+16505550102' } };
+  assert.equal(describeRecord(toExtension, 'US').number, '102');
 });

@@ -1,0 +1,357 @@
+// The calls of this tab: what a call is to the phone, the rules of its
+// states and actions, how the server's call events read, how a call is
+// described, and the registry that holds every call of the tab in one place.
+//
+// The server's switch owns every call; a call here is an entry: the server's
+// last word on it (entry.call, contract §5 `call`) and what only this tab
+// knows of it (its media, whether an action is under way, how it failed).
+// Everything in this module but the registry is a pure function, tested
+// under `node --test` (web/test/calls.test.js); the registry holds state
+// but touches neither the DOM nor the network.
+
+import { asString, isPlainObject, ownValue } from './bridge.js';
+import { formatNumber } from './numbers.js';
+
+// Finished calls are remembered so that late answers and events for them
+// bring nothing back.
+export const MAX_FINISHED = 64;
+
+// callStatus values of a call (contract §5).
+export const STATUS = Object.freeze({
+  setup: 'webphone-session-setup',
+  connecting: 'connecting',
+  connected: 'connected',
+  onHold: 'onHold',
+  finished: 'finished',
+});
+
+// Why the dialer cannot call, by the code the store keeps as dialerProblem.
+export const DIALER_PROBLEMS = Object.freeze({
+  callingOff: 'Calling is off for this app',
+  microphoneBlocked: 'Microphone blocked — allow it in the browser',
+  microphoneAbsent: 'No microphone found',
+  microphoneUnsupported: 'This browser cannot use a microphone on this page',
+});
+// The dialer's problem for each state of the microphone that keeps it from calling.
+const MICROPHONE_PROBLEMS = Object.freeze({ blocked: 'microphoneBlocked', absent: 'microphoneAbsent', unsupported: 'microphoneUnsupported' });
+
+// How a failed call ends, by its code (rc-call-failed-notify), and how any
+// call ends, by its call-log result (rc-call-end-notify).
+export const FAILURE_TEXT = Object.freeze({
+  402: 'Calling is not allowed on this account',
+  404: 'Number not found',
+  408: 'No answer',
+  480: 'Unavailable',
+  486: 'Busy',
+  487: 'Call cancelled',
+  503: 'Call failed',
+  603: 'Declined',
+});
+export const RESULT_TEXT = Object.freeze({
+  Busy: 'Busy',
+  Rejected: 'Declined',
+  'No Answer': 'No answer',
+  Canceled: 'Call cancelled',
+  Missed: 'Missed call',
+  Failed: 'Call failed',
+});
+
+// phoneError is a failure the phone reports: code is what a command answers
+// with (microphone, callingOff, invalidNumber, busy, cancelled, or the
+// server's code) and message says it in words a user can read.
+export function phoneError(code, message) {
+  return Object.assign(new Error(message), { code });
+}
+
+// readCall keeps a call object of the server when it is one.
+export function readCall(raw) {
+  return isPlainObject(raw) && typeof raw.id === 'string' && raw.id !== '' ? raw : null;
+}
+
+export const isLive = (call) => call.callStatus === STATUS.connected || call.callStatus === STATUS.onHold;
+export const isOnHold = (call) => call.isOnHold === true || call.callStatus === STATUS.onHold;
+
+// newEntry is a call of this tab as it starts: the server's call and nothing
+// of this tab's yet.
+export function newEntry(call) {
+  return {
+    id: call.id,
+    call,
+    pc: null,
+    stream: null,
+    remote: null,
+    answering: false,
+    prepared: null,
+    connectedAt: 0,
+    statsTimer: 0,
+    busy: '',
+    failure: '',
+    tones: '',
+    done: false,
+  };
+}
+
+// A call rings here until this tab answers it.
+export const isRinging = (entry) => entry.call.direction === 'Inbound' && !entry.pc && !entry.answering &&
+  (entry.call.callStatus === STATUS.setup || entry.call.callStatus === STATUS.connecting);
+
+// An established call is one the server has named that neither rings nor is
+// being answered: it can be held, muted and sent tones.
+export const established = (entry) => Boolean(entry.id) && !isRinging(entry) && !entry.answering;
+
+// ACTION_RULES says, for each call action, which calls it applies to and
+// whether it keeps the call busy (no other busy action until it is done).
+export const ACTION_RULES = Object.freeze({
+  answer: { allowed: isRinging, busy: true },
+  reject: { allowed: isRinging, busy: true },
+  hangup: { allowed: () => true, busy: true },
+  hold: { allowed: (e) => established(e) && isLive(e.call) && !isOnHold(e.call), busy: true },
+  unhold: { allowed: (e) => established(e) && isOnHold(e.call), busy: true },
+  mute: { allowed: (e) => established(e) && e.call.isOnMute !== true, busy: true },
+  unmute: { allowed: (e) => established(e) && e.call.isOnMute === true, busy: true },
+  dtmf: { allowed: (e) => established(e) && e.call.callStatus === STATUS.connected && Boolean(e.pc), busy: false },
+});
+
+// canAct says whether the user may run action on entry now.
+export const canAct = (entry, action) => Boolean(entry) && !entry.busy && ACTION_RULES[action].allowed(entry);
+
+// describeState says what a call is, in words for an error message.
+export function describeState(entry) {
+  if (isRinging(entry)) return 'ringing';
+  if (!entry.id) return 'being placed';
+  if (isOnHold(entry.call)) return 'on hold';
+  return entry.call.callStatus === STATUS.connected ? 'connected' : 'not connected yet';
+}
+
+// refusal says why action cannot run on entry now, or '' when it can.
+export function refusal(entry, action) {
+  const rule = ACTION_RULES[action];
+  if (rule.allowed(entry) && !(rule.busy && entry.busy)) return '';
+  return `Cannot ${action} a call that is ${entry.busy ? 'busy' : describeState(entry)}.`;
+}
+
+// currentEntry is the call the panel shows: the one the user picked
+// (focused), else one that is not on hold, else the latest.
+export function currentEntry(list, focused) {
+  const candidates = list.filter((entry) => !isRinging(entry));
+  return candidates.find((entry) => entry === focused) ??
+    candidates.find((entry) => !isOnHold(entry.call)) ??
+    candidates.at(-1) ?? null;
+}
+
+// findCall is the call a host command means: the one with callId (by any of
+// its ids), else for answer and reject the ringing call, else the current one.
+export function findCall(list, focused, callId, action) {
+  if (callId !== undefined && callId !== null) {
+    return list.find((entry) => entry.id !== '' &&
+      [entry.id, entry.call.telephonySessionId, entry.call.sessionId, entry.call.callId].includes(callId)) ?? null;
+  }
+  if (action === 'answer' || action === 'reject') return list.find(isRinging) ?? null;
+  return currentEntry(list, focused);
+}
+
+// controlError names a failed control request the way rc-control-call-error does.
+export function controlError(err) {
+  const code = String(err?.code ?? '').toLowerCase();
+  if (code.includes('state')) return 'invalidState';
+  if (code.includes('nosuch') || code.includes('notfound')) return 'noSuchCall';
+  return 'failed';
+}
+
+// ---------------------------------------------------------------------------
+// Words
+
+// clock writes a duration in ms as mm:ss, or h:mm:ss from an hour on.
+export function clock(ms) {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const pad = (v) => String(v).padStart(2, '0');
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
+}
+
+// describeCall is who is on the other end of a call: a name and a number.
+export function describeCall(call, region) {
+  const inbound = call.direction === 'Inbound';
+  const rawNumber = inbound ? (call.from ?? call.fromNumber) : (call.to ?? call.toNumber);
+  const number = formatNumber(typeof rawNumber === 'string' ? rawNumber : asString(rawNumber?.phoneNumber), region);
+  const name = asString(inbound ? call.fromUserName : call.toUserName);
+  if (name) return { name, number };
+  return { name: number || (inbound ? 'Unknown caller' : 'Unknown number'), number: '' };
+}
+
+// statusText is what the panel says of a call's state at now.
+export function statusText(entry, now) {
+  const { call } = entry;
+  if (isOnHold(call)) return 'On hold';
+  if (call.callStatus === STATUS.connected) return clock(now - entry.connectedAt);
+  if (entry.answering || call.direction === 'Inbound') return 'Connecting…';
+  return call.callStatus === STATUS.connecting ? 'Ringing…' : 'Calling…';
+}
+
+// callState is a call's state as the panel's data-state says it.
+export const callState = (entry) => (isOnHold(entry.call) ? 'onHold' : entry.call.callStatus);
+
+// rowState is a call's state as its row of the /calls page says it.
+export const rowState = (entry) => (isRinging(entry) ? 'ringing' : callState(entry));
+
+// endText says how a call ended: its failure, else its call-log result.
+export function endText(entry) {
+  return entry.failure || ownValue(RESULT_TEXT, entry.call.result) || 'Call ended';
+}
+
+// failureText says how a call failed (rc-call-failed-notify).
+export function failureText(event) {
+  return ownValue(FAILURE_TEXT, event.code) || asString(event.reason) || 'Call failed';
+}
+
+// ---------------------------------------------------------------------------
+// Events
+
+// The call events of the stream the phone follows, by what they do.
+const CALL_EVENTS = Object.freeze({
+  'rc-telephony-session-notify': 'session',
+  'rc-call-init-notify': 'update',
+  'rc-call-ring-notify': 'update',
+  'rc-call-start-notify': 'update',
+  'rc-call-hold-notify': 'update',
+  'rc-call-resume-notify': 'update',
+  'rc-call-mute-notify': 'update',
+  'rc-call-end-notify': 'end',
+  'rc-call-failed-notify': 'fail',
+});
+
+// readCallEvent reads an event of the stream as what it asks of the phone:
+//   {op: 'update', call}        the server's word on a call
+//   {op: 'end', call}           the call ended: its status is finished
+//   {op: 'fail', call, text}    the call failed, and how that reads
+//   {op: 'session', session}    a telephony session changed
+//   {op: 'none'}                a call event without a call the phone can read
+// and null for an event that is not about calls.
+export function readCallEvent(event) {
+  const op = ownValue(CALL_EVENTS, event.type);
+  if (!op) return null;
+  if (op === 'session') return { op, session: event.telephonySession };
+  const call = readCall(event.call);
+  if (!call) return { op: 'none' };
+  if (op === 'end') return { op, call: { ...call, callStatus: STATUS.finished } };
+  if (op === 'fail') return { op, call, text: failureText(event) };
+  return { op, call };
+}
+
+// PARTY_STATUS maps a telephony-session party status to this device's call
+// status. The caller of another widget user learns of the answer only this
+// way: its call started when the callee's phone began ringing.
+const PARTY_STATUS = Object.freeze({ Answered: STATUS.connected, Hold: STATUS.onHold });
+
+// sessionCall is call as a telephony session of it says it now is: answered
+// or held once another party has answered; null when the session changes
+// nothing of call.
+export function sessionCall(call, session) {
+  if (!Array.isArray(session.parties)) return null;
+  const party = session.parties.find((p) => p.id === call.partyId);
+  const status = party && ownValue(PARTY_STATUS, party.status?.code);
+  const others = session.parties.filter((p) => p !== party);
+  if (!status || !others.some((p) => p.status?.code === 'Answered' || p.status?.code === 'Hold')) return null;
+  if (call.callStatus === status) return null;
+  return { ...call, callStatus: status, isOnHold: status === STATUS.onHold };
+}
+
+// ---------------------------------------------------------------------------
+// Dialer readiness
+
+// dialerStatus is whether the dialer can call, and the problem
+// (DIALER_PROBLEMS) that keeps it from calling:
+//   state:        the widget's state (session, callWith)
+//   microphone:   the microphone's state (checking, available, blocked,
+//                 absent or unsupported)
+//   callingOff:   the app's flags turn calling off
+export function dialerStatus(state, microphone, callingOff) {
+  if (!state.session.loggedIn) return { ready: false, problem: '' };
+  if (!state.session.features.call || callingOff) return { ready: false, problem: 'callingOff' };
+  // A RingOut rings a phone: it needs no microphone here.
+  if (state.callWith === 'ringout') return { ready: true, problem: '' };
+  if (microphone === 'checking') return { ready: false, problem: '' };
+  const problem = ownValue(MICROPHONE_PROBLEMS, microphone) ?? '';
+  return { ready: problem === '', problem };
+}
+
+// ---------------------------------------------------------------------------
+// The registry
+
+// createCallRegistry holds the calls of this tab by id (telephonySessionId).
+// A call being dialled has no id until the server names it; it waits as the
+// registry's dialing call meanwhile. The call the user last picked
+// (dialled, answered or opened) is its focused call.
+export function createCallRegistry({ maxFinished = MAX_FINISHED } = {}) {
+  const calls = new Map();
+  const finished = new Set();
+  let dialing = null;
+  let focused = null;
+
+  // entries lists the calls, the one being dialled last.
+  function entries() {
+    const list = [...calls.values()];
+    if (dialing && !dialing.id && !dialing.done) list.push(dialing);
+    return list;
+  }
+
+  // entryFor finds the call's entry, or (with create) makes one. An outbound
+  // call the registry does not know yet is the one being dialled: its
+  // events may come before the answer to the dial request. A finished call
+  // stays finished.
+  function entryFor(call, { create }) {
+    const known = calls.get(call.id);
+    if (known) return known;
+    if (finished.has(call.id)) return null;
+    if (call.direction === 'Outbound' && dialing && !dialing.id && !dialing.done) {
+      dialing.id = call.id;
+      calls.set(call.id, dialing);
+      return dialing;
+    }
+    if (!create) return null;
+    const entry = newEntry(call);
+    calls.set(call.id, entry);
+    return entry;
+  }
+
+  // forget takes a call that ended out of the registry, for good.
+  function forget(entry) {
+    if (entry.id) {
+      calls.delete(entry.id);
+      finished.add(entry.id);
+      if (finished.size > maxFinished) finished.delete(finished.values().next().value);
+    }
+    if (focused === entry) focused = null;
+  }
+
+  return {
+    entries,
+    entryFor,
+    forget,
+    // known lists the calls the server has named.
+    known: () => [...calls.values()],
+    get: (id) => calls.get(id),
+    get dialing() {
+      return dialing;
+    },
+    // dial makes entry the call being dialled.
+    dial(entry) {
+      dialing = entry;
+    },
+    // dialled ends the dialling of entry, if it is still the call being dialled.
+    dialled(entry) {
+      if (dialing === entry) dialing = null;
+    },
+    stopDialing() {
+      dialing = null;
+    },
+    focus(entry) {
+      focused = entry;
+    },
+    // current is the call the panel shows (currentEntry).
+    current: (list = entries()) => currentEntry(list, focused),
+    find: (callId, action) => findCall(entries(), focused, callId, action),
+  };
+}

@@ -1,0 +1,267 @@
+// The audio of this tab's calls: one RTCPeerConnection per call to the
+// server's media gateway, its ICE gathering, its statistics and its
+// microphone track.
+//
+// The tab always makes the offer, with its candidates in it (no trickle):
+// the answer request of an inbound call carries one too. A ringing call has
+// its connection and offer prepared while it rings, without the microphone,
+// so that answering only sends the offer. The media fields of a call entry
+// (pc, stream, remote, prepared, statsTimer) are this module's.
+
+import { phoneError } from './calls.js';
+
+const LOG_PREFIX = '[callbridge]';
+const warn = (...args) => console.warn(LOG_PREFIX, ...args);
+
+// The offer goes out with its candidates in it (no trickle): gathering gets
+// this long, then the offer goes with what was found.
+export const ICE_GATHERING_TIMEOUT_MS = 2_000;
+export const STATS_INTERVAL_MS = 10_000;
+export const DTMF_DURATION_MS = 100;
+export const DTMF_GAP_MS = 70;
+// The in-call keypad shows this many of the last tones sent.
+export const MAX_TONES_SHOWN = 24;
+
+// iceGathered resolves once pc has gathered its candidates, or after timeoutMs.
+export function iceGathered(pc, timeoutMs) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener('icegatheringstatechange', check);
+      resolve();
+    };
+    const check = () => {
+      if (pc.iceGatheringState === 'complete') done();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    pc.addEventListener('icegatheringstatechange', check);
+  });
+}
+
+// makeOffer sets pc's offer and resolves to its SDP, candidates included.
+export async function makeOffer(pc) {
+  await pc.setLocalDescription(await pc.createOffer());
+  await iceGathered(pc, ICE_GATHERING_TIMEOUT_MS);
+  return pc.localDescription.sdp;
+}
+
+// estimateMos rates a call's audio from 1 (bad) to 4.5 (excellent) with the
+// simplified E-model commonly used for VoIP monitoring (after ITU-T G.107):
+//   effective latency  Le = rtt/2 + 2·jitter + 10 ms (codec)
+//   R = 93.2 − Le/40               when Le < 160 ms
+//   R = 93.2 − (Le − 120)/10       otherwise
+//   R = R − 2.5·lossPct            (lossPct: packets lost, in percent)
+//   MOS = 1 + 0.035·R + 7·10⁻⁶·R·(R − 60)·(100 − R) with R held to 0–100,
+//   clamped to 1–4.5
+export function estimateMos({ rttMs, jitterMs, packetsLost, packetsReceived }) {
+  const latency = rttMs / 2 + 2 * jitterMs + 10;
+  const expected = packetsLost + packetsReceived;
+  const lossPct = expected > 0 ? (100 * Math.max(0, packetsLost)) / expected : 0;
+  const delayed = latency < 160 ? 93.2 - latency / 40 : 93.2 - (latency - 120) / 10;
+  const r = Math.min(100, Math.max(0, delayed - 2.5 * lossPct));
+  const mos = 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r);
+  return Math.round(Math.min(4.5, Math.max(1, mos)) * 100) / 100;
+}
+
+// summarizeStats sums up the audio of an RTCStatsReport (anything with
+// forEach over its stats) as the stats of rc-call-stats-notify.
+export function summarizeStats(report) {
+  const stats = { rttMs: 0, jitterMs: 0, packetsLost: 0, packetsReceived: 0, bytesSent: 0, bytesReceived: 0, mos: 1 };
+  report.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+      stats.packetsLost += s.packetsLost ?? 0;
+      stats.packetsReceived += s.packetsReceived ?? 0;
+      stats.bytesReceived += s.bytesReceived ?? 0;
+      stats.jitterMs = Math.max(stats.jitterMs, (s.jitter ?? 0) * 1000);
+    } else if (s.type === 'outbound-rtp' && s.kind === 'audio') {
+      stats.bytesSent += s.bytesSent ?? 0;
+    } else if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded' && Number.isFinite(s.currentRoundTripTime)) {
+      stats.rttMs = s.currentRoundTripTime * 1000;
+    }
+  });
+  stats.rttMs = Math.round(stats.rttMs);
+  stats.jitterMs = Math.round(stats.jitterMs);
+  stats.mos = estimateMos(stats);
+  return stats;
+}
+
+// readStats sums up a call's audio statistics (rc-call-stats-notify).
+export async function readStats(pc) {
+  return summarizeStats(await pc.getStats());
+}
+
+const stopTracks = (stream) => stream.getTracks().forEach((track) => track.stop());
+
+// createMedia gives calls their audio.
+//   iceServers: the ICE servers of every connection
+//   microphone: the microphone (microphone.js)
+//   canPrepare: canPrepare() says whether a ringing call may prepare its
+//               answer now (the dialer has no problem)
+//   onChange:   onChange() hears that a call's media changed (a track came,
+//               the media closed)
+//   onFailed:   onFailed(entry) hears that the call's connection failed
+//   onTone:     onTone(entry, tone) hears of each DTMF tone played
+//   onStats:    onStats(entry, stats) receives the call's statistics
+export function createMedia({ iceServers, microphone, canPrepare, onChange, onFailed, onTone, onStats }) {
+  // open gives a call its microphone and its RTCPeerConnection.
+  async function open(entry) {
+    const stream = await microphone.open();
+    if (entry.done) {
+      stopTracks(stream);
+      throw phoneError('cancelled', 'The call ended.');
+    }
+    const pc = new RTCPeerConnection({ iceServers });
+    stream.getAudioTracks().forEach((track) => pc.addTrack(track, stream));
+    use(entry, pc);
+    entry.stream = stream;
+    applyMute(entry);
+  }
+
+  // use makes pc the call's connection and listens to it.
+  function use(entry, pc) {
+    entry.pc = pc;
+    pc.addEventListener('track', (event) => {
+      entry.remote = event.streams[0] ?? new MediaStream([event.track]);
+      onChange();
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState !== 'failed' || entry.pc !== pc) return;
+      onFailed(entry);
+    });
+    pc.getSenders()[0]?.dtmf?.addEventListener('tonechange', (event) => {
+      if (event.tone) onTone(entry, event.tone);
+    });
+  }
+
+  // prepare readies the answer of a call while it rings: its connection and
+  // its offer, with candidates gathered, so that answering only sends it.
+  // The microphone stays closed until the user answers (nothing is captured
+  // for a call that only rings); its track then joins the prepared
+  // connection without a new offer.
+  function prepare(entry) {
+    if (entry.prepared || !canPrepare() || typeof RTCPeerConnection !== 'function') return;
+    try {
+      const pc = new RTCPeerConnection({ iceServers });
+      const { sender } = pc.addTransceiver('audio', { direction: 'sendrecv' });
+      const sdp = makeOffer(pc);
+      sdp.catch(() => {}); // answering falls back to a fresh offer
+      entry.prepared = { pc, sender, sdp };
+    } catch (err) {
+      warn(`could not prepare the call's audio: ${err.message}`);
+    }
+  }
+
+  function dropPrepared(entry) {
+    entry.prepared?.pc.close();
+    entry.prepared = null;
+  }
+
+  // offer opens a call's media for dialling and resolves to its offer.
+  async function offer(entry) {
+    await open(entry);
+    return makeOffer(entry.pc);
+  }
+
+  // answerOffer gives an answering call its connection and offer: the
+  // prepared ones, with the microphone joining when it opens (the returned
+  // microphone promise; at once where the permission is not granted yet),
+  // or new ones made now.
+  async function answerOffer(entry) {
+    const { prepared } = entry;
+    entry.prepared = null;
+    let sdp = null;
+    if (prepared && canPrepare()) {
+      sdp = await prepared.sdp.catch((err) => {
+        warn(`the prepared offer failed, making a new one: ${err.message}`);
+        return null;
+      });
+    }
+    if (!sdp) {
+      prepared?.pc.close();
+      await open(entry);
+      return { sdp: await makeOffer(entry.pc), microphone: null };
+    }
+    use(entry, prepared.pc);
+    const opened = microphone.open().then(async (stream) => {
+      if (entry.pc !== prepared.pc) {
+        stopTracks(stream);
+        return;
+      }
+      entry.stream = stream;
+      applyMute(entry);
+      await prepared.sender.replaceTrack(stream.getAudioTracks()[0] ?? null);
+    });
+    if (!microphone.granted()) {
+      // The user may be asked for the microphone now: answer once they have
+      // allowed it, so that a refusal leaves the call ringing.
+      await opened;
+      return { sdp, microphone: null };
+    }
+    opened.catch(() => {}); // awaited once the call is answered
+    return { sdp, microphone: opened };
+  }
+
+  // accept applies the server's answer to the call's offer.
+  const accept = (entry, sdp) => entry.pc.setRemoteDescription({ type: 'answer', sdp });
+
+  // close ends a call's media: its prepared answer, connection and microphone.
+  function close(entry) {
+    dropPrepared(entry);
+    entry.pc?.close();
+    if (entry.stream) stopTracks(entry.stream);
+    entry.pc = null;
+    entry.stream = null;
+    entry.remote = null;
+    onChange();
+  }
+
+  // applyMute keeps the microphone's track off while the call is muted.
+  function applyMute(entry) {
+    entry.stream?.getAudioTracks().forEach((track) => {
+      track.enabled = entry.call.isOnMute !== true;
+    });
+  }
+
+  // muteNow turns the microphone off at once, before the server confirms.
+  function muteNow(entry) {
+    entry.stream?.getAudioTracks().forEach((track) => {
+      track.enabled = false;
+    });
+  }
+
+  async function report(entry, pc) {
+    try {
+      onStats(entry, await readStats(pc));
+    } catch (err) {
+      warn(`could not read the call's statistics: ${err.message}`);
+    }
+  }
+
+  // watchStats reports a connected call's statistics every STATS_INTERVAL_MS.
+  function watchStats(entry) {
+    if (!entry.connectedAt || !entry.pc || entry.statsTimer) return;
+    entry.statsTimer = setInterval(() => {
+      if (entry.pc) report(entry, entry.pc);
+    }, STATS_INTERVAL_MS);
+  }
+
+  // end closes the media of a call that ended, after its statistics went
+  // out a last time if it connected.
+  function end(entry) {
+    clearInterval(entry.statsTimer);
+    const { pc } = entry;
+    if (pc && entry.connectedAt) report(entry, pc).finally(() => close(entry));
+    else close(entry);
+  }
+
+  // sendTones plays DTMF tones on the call and keeps the last ones for the keypad.
+  function sendTones(entry, tones) {
+    const dtmf = entry.pc?.getSenders()[0]?.dtmf;
+    if (!dtmf?.canInsertDTMF) throw phoneError('invalidState', 'This call cannot send tones right now.');
+    dtmf.insertDTMF(dtmf.toneBuffer + tones, DTMF_DURATION_MS, DTMF_GAP_MS);
+    entry.tones = (entry.tones + tones).slice(-MAX_TONES_SHOWN);
+  }
+
+  return { prepare, dropPrepared, offer, answerOffer, accept, close, applyMute, muteNow, watchStats, end, sendTones };
+}

@@ -1,0 +1,107 @@
+// The microphone: whether the widget may use one (found out without asking
+// the user), and opening it for a call.
+//
+// Its state is checking, available, blocked, absent or unsupported; the
+// phone turns it into the dialer's readiness (calls.js dialerStatus).
+
+import { DIALER_PROBLEMS, phoneError } from './calls.js';
+
+const LOG_PREFIX = '[callbridge]';
+const warn = (...args) => console.warn(LOG_PREFIX, ...args);
+
+const AUDIO_CONSTRAINTS = { audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true }, video: false };
+
+// microphoneFailure is the microphone's state after getUserMedia failed with
+// an error of this name: blocked, absent, or '' when the state says nothing
+// new (the microphone is busy elsewhere, say).
+export function microphoneFailure(name) {
+  switch (name) {
+    case 'NotAllowedError':
+    case 'SecurityError':
+      return 'blocked';
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+      return 'absent';
+    default:
+      return '';
+  }
+}
+
+// createMicrophone follows the microphone; onChange(state) hears of each new
+// state. It returns:
+//   state()    the microphone's state
+//   granted()  whether the browser has said the widget may use it
+//   open()     → Promise of a MediaStream, rejecting with a phoneError
+//   check()    looks again, without asking the user
+export function createMicrophone({ onChange }) {
+  let state = 'checking';
+  let watchedPermission = null;
+
+  function set(next) {
+    if (next === state) return;
+    state = next;
+    onChange(state);
+  }
+
+  function failed(err) {
+    const failure = microphoneFailure(err?.name);
+    if (failure === 'blocked') {
+      set('blocked');
+      return phoneError('microphone', DIALER_PROBLEMS.microphoneBlocked);
+    }
+    if (failure === 'absent') {
+      set('absent');
+      return phoneError('microphone', DIALER_PROBLEMS.microphoneAbsent);
+    }
+    return phoneError('microphone', 'The microphone could not be started: another app may be using it.');
+  }
+
+  async function open() {
+    if (!navigator.mediaDevices?.getUserMedia) {
+      set('unsupported');
+      throw phoneError('microphone', DIALER_PROBLEMS.microphoneUnsupported);
+    }
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia(AUDIO_CONSTRAINTS);
+      set('available');
+      return stream;
+    } catch (err) {
+      throw failed(err);
+    }
+  }
+
+  async function permission() {
+    try {
+      return await navigator.permissions.query({ name: 'microphone' });
+    } catch {
+      return null;
+    }
+  }
+
+  // probe finds out, without asking the user, whether there is a microphone
+  // the widget may use; the first call asks for it.
+  async function probe() {
+    const media = navigator.mediaDevices;
+    if (!media?.getUserMedia || typeof RTCPeerConnection !== 'function') return 'unsupported';
+    const status = await permission();
+    if (status && status !== watchedPermission) {
+      watchedPermission = status;
+      status.addEventListener('change', check);
+    }
+    if (status?.state === 'denied') return 'blocked';
+    const devices = await media.enumerateDevices().catch(() => null);
+    if (!devices) return 'available';
+    return devices.some((device) => device.kind === 'audioinput') ? 'available' : 'absent';
+  }
+
+  function check() {
+    probe().then(set, (err) => warn(`cannot check the microphone: ${err.message}`));
+  }
+
+  return {
+    state: () => state,
+    granted: () => watchedPermission?.state === 'granted',
+    open,
+    check,
+  };
+}

@@ -1,0 +1,358 @@
+// The phone's part of the page: the dialer and its keypad, the panel of the
+// ringing call, the panel of the call in progress (folded into the call bar
+// while another page shows), the in-call keypad, the /calls page and the
+// call's audio element.
+//
+// It shows the calls of the registry and turns clicks and keys into the
+// phone's actions; what the calls are is the registry's, what the panels
+// say of them is calls.js's.
+
+import {
+  callState, canAct, DIALER_PROBLEMS, endText, isOnHold, isRinging, rowState, statusText,
+} from './calls.js';
+import { caretAfter, cleanNumber, countSignificant, formatTyped, MAX_NUMBER_LENGTH, stripFormatting } from './numbers.js';
+
+const LOG_PREFIX = '[callbridge]';
+const warn = (...args) => console.warn(LOG_PREFIX, ...args);
+
+const CLOCK_INTERVAL_MS = 1_000;
+// How long the call panel says how a call ended.
+const ENDED_DISPLAY_MS = 2_500;
+// Holding the 0 key this long types a +.
+const PLUS_HOLD_MS = 600;
+
+// The elements of the phone, by their ids in the widget's page.
+const ELEMENT_IDS = Object.freeze({
+  number: 'cb-dial-number', backspace: 'cb-dial-backspace', dialKeypad: 'cb-dial-keypad', call: 'cb-dial-call',
+  reason: 'cb-dial-reason', retry: 'cb-dial-retry',
+  incoming: 'cb-incoming', incomingName: 'cb-incoming-name', incomingNumber: 'cb-incoming-number',
+  answer: 'cb-answer', decline: 'cb-decline',
+  panel: 'cb-active-call', minimize: 'cb-call-minimize', name: 'cb-call-name', callNumber: 'cb-call-number',
+  status: 'cb-call-status', pad: 'cb-call-pad', tones: 'cb-call-tones', callKeypad: 'cb-call-keypad',
+  mute: 'cb-mute', hold: 'cb-hold', keypadToggle: 'cb-keypad-toggle', hangup: 'cb-hangup',
+  bar: 'cb-call-bar', barText: 'cb-call-bar-text',
+  list: 'cb-calls-list', listEmpty: 'cb-calls-empty', rowTemplate: 'cb-call-row-template',
+  audio: 'cb-remote-audio', signIn: 'cb-sign-in', tabs: 'cb-tabs',
+});
+
+// createPhoneView binds the phone's elements.
+//   registry: the calls (calls.js createCallRegistry)
+//   store:    the widget's store (dialerReady, dialerProblem)
+//   region:   region() is the region numbers are shown for
+//   describe: describe(entry) is who is on the other end: {name, number}
+//   actions:  what the controls do: act(entry, action, options),
+//             placeCall(number), retryMicrophone(), askNotificationPermission()
+// It returns what the phone drives it with.
+export function createPhoneView({ registry, store, region, describe, actions }) {
+  const ui = Object.fromEntries(Object.entries(ELEMENT_IDS).map(([key, id]) => [key, document.getElementById(id)]));
+  // Whether the call panel is folded away into the call bar, and whether
+  // its keypad is open.
+  let collapsed = false;
+  let padOpen = false;
+  // What the panel says for a moment after its call ended: {id, name, number, text}.
+  let ended = null;
+  let endedTimer = 0;
+  let clockTimer = 0;
+  let lastDialled = '';
+  let typed = '';
+  // The rows of the /calls page, by call entry.
+  const rows = new Map();
+
+  // -------------------------------------------------------------------------
+  // Dialer input
+
+  // setNumber shows value formatted, with the caret after its n-th
+  // significant character (the end by default).
+  function setNumber(value, n = Infinity) {
+    const formatted = formatTyped(value.slice(0, MAX_NUMBER_LENGTH), region());
+    ui.number.value = formatted;
+    typed = formatted;
+    if (document.activeElement === ui.number) {
+      const caret = Number.isFinite(n) ? caretAfter(formatted, n) : formatted.length;
+      ui.number.setSelectionRange(caret, caret);
+    }
+    renderDialer(store.get());
+  }
+
+  function onNumberInput(event) {
+    const { value } = ui.number;
+    let n = countSignificant(value.slice(0, ui.number.selectionStart ?? value.length));
+    let raw = value;
+    if (event.inputType === 'deleteContentBackward' && n > 0 && stripFormatting(value) === stripFormatting(typed)) {
+      // Only formatting went: take the character before it with it.
+      raw = stripFormatting(value);
+      raw = raw.slice(0, n - 1) + raw.slice(n);
+      n -= 1;
+    }
+    setNumber(raw, n);
+  }
+
+  function typeKey(key) {
+    const input = ui.number;
+    const start = input.selectionStart ?? input.value.length;
+    const end = input.selectionEnd ?? start;
+    setNumber(input.value.slice(0, start) + key + input.value.slice(end), countSignificant(input.value.slice(0, start)) + 1);
+  }
+
+  function deleteKey() {
+    const input = ui.number;
+    const start = input.selectionStart ?? input.value.length;
+    const end = input.selectionEnd ?? start;
+    if (start !== end) {
+      setNumber(input.value.slice(0, start) + input.value.slice(end), countSignificant(input.value.slice(0, start)));
+      return;
+    }
+    const n = countSignificant(input.value.slice(0, start));
+    if (n === 0) return;
+    const raw = stripFormatting(input.value);
+    setNumber(raw.slice(0, n - 1) + raw.slice(n), n - 1);
+  }
+
+  function onCallClick() {
+    const number = ui.number.value.trim();
+    if (!number) {
+      // An empty number redials the last one, shown first.
+      if (lastDialled) setNumber(lastDialled);
+      ui.number.focus();
+      return;
+    }
+    actions.placeCall(number);
+  }
+
+  // dialled keeps number for a redial and clears the dialer if it shows it.
+  function dialled(number) {
+    lastDialled = number;
+    if (cleanNumber(ui.number.value) === cleanNumber(number)) setNumber('');
+  }
+
+  // -------------------------------------------------------------------------
+  // The call panel
+
+  // focus shows entry in the call panel, unfolded, its keypad closed.
+  function focus(entry) {
+    registry.focus(entry);
+    collapsed = false;
+    padOpen = false;
+  }
+
+  // foldCall folds the call panel into the call bar so that the page shows.
+  function foldCall() {
+    if (!registry.current()) return;
+    collapsed = true;
+    render();
+  }
+
+  // shows says whether the call panel shows entry now.
+  const shows = (entry) => !collapsed && registry.current() === entry;
+
+  // showEnded has the panel say for a moment how entry ended.
+  function showEnded(entry) {
+    clearTimeout(endedTimer);
+    ended = { ...describe(entry), id: entry.id, text: endText(entry) };
+    endedTimer = setTimeout(() => {
+      ended = null;
+      render();
+    }, ENDED_DISPLAY_MS);
+  }
+
+  // endedWith has the panel say text of the ended call id, if it still shows it.
+  function endedWith(id, text) {
+    if (ended?.id === id) ended.text = text;
+  }
+
+  function clearEnded() {
+    clearTimeout(endedTimer);
+    ended = null;
+  }
+
+  // -------------------------------------------------------------------------
+  // Rendering
+
+  function setPressed(button, pressed, label) {
+    button.setAttribute('aria-pressed', String(pressed));
+    button.querySelector('.call-control__label').textContent = label;
+  }
+
+  function renderDialer(state) {
+    const empty = ui.number.value === '';
+    ui.backspace.hidden = empty;
+    ui.call.disabled = !state.dialerReady || registry.dialing !== null;
+    ui.reason.textContent = DIALER_PROBLEMS[state.dialerProblem] ?? '';
+    ui.retry.hidden = state.dialerProblem !== 'microphoneBlocked' && state.dialerProblem !== 'microphoneAbsent';
+  }
+
+  function renderIncoming(entry) {
+    ui.incoming.hidden = !entry;
+    if (!entry) return;
+    const { name, number } = describe(entry);
+    ui.incomingName.textContent = name;
+    ui.incomingNumber.textContent = number;
+    ui.answer.disabled = Boolean(entry.busy);
+    ui.decline.disabled = Boolean(entry.busy);
+  }
+
+  function renderCall(entry) {
+    const view = entry ? { ...describe(entry), text: statusText(entry, Date.now()) } : ended;
+    ui.panel.hidden = !view || collapsed;
+    ui.bar.hidden = !entry || !collapsed;
+    if (!view) return;
+    ui.panel.dataset.state = entry ? callState(entry) : 'ended';
+    ui.name.textContent = view.name;
+    ui.callNumber.textContent = view.number;
+    ui.status.textContent = view.text;
+    ui.barText.textContent = `${view.name} · ${view.text}`;
+
+    const can = (action) => canAct(entry, action);
+    const muted = entry?.call.isOnMute === true;
+    const held = Boolean(entry) && isOnHold(entry.call);
+    setPressed(ui.mute, muted, muted ? 'Unmute' : 'Mute');
+    setPressed(ui.hold, held, held ? 'Resume' : 'Hold');
+    ui.mute.disabled = !can(muted ? 'unmute' : 'mute');
+    ui.hold.disabled = !can(held ? 'unhold' : 'hold');
+    const tones = can('dtmf');
+    if (!tones) padOpen = false;
+    ui.keypadToggle.disabled = !tones;
+    ui.keypadToggle.setAttribute('aria-pressed', String(padOpen));
+    ui.pad.hidden = !padOpen;
+    ui.panel.dataset.pad = String(padOpen);
+    ui.tones.textContent = entry?.tones ?? '';
+    ui.hangup.disabled = !entry || Boolean(entry.busy);
+  }
+
+  function renderCallList(list) {
+    for (const [entry, row] of rows) {
+      if (!list.includes(entry)) {
+        row.remove();
+        rows.delete(entry);
+      }
+    }
+    list.forEach((entry, index) => {
+      let row = rows.get(entry);
+      if (!row) {
+        row = ui.rowTemplate.content.firstElementChild.cloneNode(true);
+        row.querySelector('.call-row__open').addEventListener('click', () => {
+          focus(entry);
+          render();
+        });
+        rows.set(entry, row);
+      }
+      const { name, number } = describe(entry);
+      row.dataset.state = rowState(entry);
+      row.querySelector('.call-row__name').textContent = name;
+      row.querySelector('.call-row__detail').textContent =
+        [entry.call.direction === 'Inbound' ? 'Incoming' : 'Outgoing', number].filter(Boolean).join(' · ');
+      row.querySelector('.call-row__status').textContent = isRinging(entry) ? 'Ringing' : statusText(entry, Date.now());
+      // Rows move only when the order changes, so a focused row keeps its focus.
+      if (ui.list.children[index] !== row) ui.list.insertBefore(row, ui.list.children[index] ?? null);
+    });
+    ui.listEmpty.hidden = list.length > 0;
+  }
+
+  function renderAudio(entry) {
+    const stream = entry?.remote ?? null;
+    if (ui.audio.srcObject === stream) return;
+    ui.audio.srcObject = stream;
+    if (stream) ui.audio.play().catch((err) => warn(`cannot play the call's audio: ${err.message}`));
+  }
+
+  // The clock ticks while a call is connected.
+  function renderClock(list) {
+    const ticking = list.some((entry) => entry.connectedAt);
+    if (ticking && !clockTimer) clockTimer = setInterval(render, CLOCK_INTERVAL_MS);
+    if (!ticking && clockTimer) {
+      clearInterval(clockTimer);
+      clockTimer = 0;
+    }
+  }
+
+  function render() {
+    const list = registry.entries();
+    const current = registry.current(list);
+    if (!current) collapsed = false;
+    renderDialer(store.get());
+    renderIncoming(list.find(isRinging) ?? null);
+    renderCall(current);
+    renderCallList(list);
+    renderAudio(current);
+    renderClock(list);
+  }
+
+  // -------------------------------------------------------------------------
+  // Controls
+
+  function bindDialer() {
+    ui.number.addEventListener('input', onNumberInput);
+    ui.number.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') onCallClick();
+    });
+    ui.backspace.addEventListener('click', deleteKey);
+    ui.call.addEventListener('click', onCallClick);
+    ui.retry.addEventListener('click', actions.retryMicrophone);
+
+    // A held 0 types a + instead of a 0.
+    let plusTimer = 0;
+    let plusTyped = false;
+    const zero = ui.dialKeypad.querySelector('[data-key="0"]');
+    zero.addEventListener('pointerdown', () => {
+      plusTyped = false;
+      plusTimer = setTimeout(() => {
+        plusTyped = true;
+        typeKey('+');
+      }, PLUS_HOLD_MS);
+    });
+    for (const type of ['pointerup', 'pointerleave', 'pointercancel']) {
+      zero.addEventListener(type, () => clearTimeout(plusTimer));
+    }
+    ui.dialKeypad.addEventListener('click', (event) => {
+      const key = event.target.closest('[data-key]');
+      if (!key) return;
+      if (key === zero && plusTyped) {
+        plusTyped = false;
+        return;
+      }
+      typeKey(key.dataset.key);
+    });
+  }
+
+  function bindCallControls() {
+    const { act } = actions;
+    const ringing = () => registry.entries().find(isRinging);
+    ui.answer.addEventListener('click', () => {
+      actions.askNotificationPermission();
+      act(ringing(), 'answer');
+    });
+    ui.decline.addEventListener('click', () => act(ringing(), 'reject'));
+    ui.hangup.addEventListener('click', () => act(registry.current(), 'hangup'));
+    ui.mute.addEventListener('click', () => {
+      const entry = registry.current();
+      act(entry, entry?.call.isOnMute ? 'unmute' : 'mute');
+    });
+    ui.hold.addEventListener('click', () => {
+      const entry = registry.current();
+      act(entry, entry && isOnHold(entry.call) ? 'unhold' : 'hold');
+    });
+    ui.keypadToggle.addEventListener('click', () => {
+      padOpen = !padOpen;
+      render();
+    });
+    ui.callKeypad.addEventListener('click', (event) => {
+      const key = event.target.closest('[data-dtmf]');
+      if (key) act(registry.current(), 'dtmf', { dtmf: key.dataset.dtmf });
+    });
+    ui.minimize.addEventListener('click', foldCall);
+    ui.bar.addEventListener('click', () => {
+      collapsed = false;
+      render();
+    });
+    // Picking a page folds the call away, even the page already shown.
+    ui.tabs.addEventListener('click', (event) => {
+      if (event.target.closest('[data-nav]')) foldCall();
+    });
+  }
+
+  bindDialer();
+  bindCallControls();
+  ui.signIn.addEventListener('click', actions.askNotificationPermission, { once: true });
+
+  return { render, setNumber, dialled, focus, foldCall, shows, showEnded, endedWith, clearEnded };
+}

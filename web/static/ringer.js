@@ -1,0 +1,122 @@
+// Ringing: the ringing tone while a call rings here, and a desktop
+// notification for each ringing call (flag notification).
+
+import { isRinging } from './calls.js';
+
+const LOG_PREFIX = '[callbridge]';
+const warn = (...args) => console.warn(LOG_PREFIX, ...args);
+
+// The ringing tone: 440 + 480 Hz together, two seconds on, four off.
+export const RINGTONE = Object.freeze({ frequencies: Object.freeze([440, 480]), onS: 2, offS: 4, level: 0.12, rampS: 0.02 });
+
+// notificationFor is what the notification of a ringing call says, from
+// who calls ({name, number}) and the call's id.
+export function notificationFor({ name, number }, id) {
+  return { title: 'Incoming call', body: number ? `${name}\n${number}` : name, tag: `cb-call-${id}` };
+}
+
+// createRingtone plays the ringing tone with WebAudio. A browser may keep it
+// silent until the page has had a user gesture.
+export function createRingtone() {
+  let context = null;
+  let output = null;
+  let oscillators = [];
+  let timer = null;
+
+  function burst() {
+    const t = context.currentTime;
+    const { level, onS, rampS } = RINGTONE;
+    output.gain.cancelScheduledValues(t);
+    output.gain.setValueAtTime(0, t);
+    output.gain.linearRampToValueAtTime(level, t + rampS);
+    output.gain.setValueAtTime(level, t + onS - rampS);
+    output.gain.linearRampToValueAtTime(0, t + onS);
+  }
+
+  function start() {
+    if (timer) return;
+    try {
+      context ??= new AudioContext();
+    } catch (err) {
+      warn(`cannot play the ringing tone: ${err.message}`);
+      return;
+    }
+    context.resume().catch(() => {});
+    output = context.createGain();
+    output.gain.value = 0;
+    output.connect(context.destination);
+    oscillators = RINGTONE.frequencies.map((frequency) => {
+      const oscillator = context.createOscillator();
+      oscillator.frequency.value = frequency;
+      oscillator.connect(output);
+      oscillator.start();
+      return oscillator;
+    });
+    burst();
+    timer = setInterval(burst, (RINGTONE.onS + RINGTONE.offS) * 1000);
+  }
+
+  function stop() {
+    if (!timer) return;
+    clearInterval(timer);
+    timer = null;
+    oscillators.forEach((oscillator) => oscillator.stop());
+    oscillators = [];
+    output.disconnect();
+    output = null;
+  }
+
+  return { start, stop };
+}
+
+// createRinger rings for the calls that ring here.
+//   notificationsOn: desktop notifications are on (flag notification)
+//   describe:        describe(entry) is who calls: {name, number}
+// It returns:
+//   update(calls)    rings while one of calls rings, and shows or closes
+//                    the calls' notifications
+//   askPermission()  asks for notifications, from a user's gesture
+export function createRinger({ notificationsOn, describe }) {
+  const ringtone = createRingtone();
+  // The notification of each call that rang.
+  const notifications = new WeakMap();
+
+  const supported = () => notificationsOn && typeof Notification === 'function';
+
+  function askPermission() {
+    if (!supported() || Notification.permission !== 'default') return;
+    Notification.requestPermission().catch(() => {});
+  }
+
+  // notify shows a desktop notification for a ringing call.
+  function notify(entry) {
+    if (!supported() || Notification.permission !== 'granted') return null;
+    const { title, body, tag } = notificationFor(describe(entry), entry.id);
+    try {
+      const notification = new Notification(title, { body, tag });
+      notification.addEventListener('click', () => {
+        window.focus();
+        notification.close();
+      });
+      return notification;
+    } catch (err) {
+      warn(`cannot show a notification: ${err.message}`);
+      return null;
+    }
+  }
+
+  function update(calls) {
+    if (calls.some(isRinging)) ringtone.start();
+    else ringtone.stop();
+    for (const entry of calls) {
+      const notification = notifications.get(entry);
+      if (isRinging(entry)) {
+        if (!notification) notifications.set(entry, notify(entry));
+      } else if (notification) {
+        notification.close();
+      }
+    }
+  }
+
+  return { update, askPermission };
+}

@@ -1,0 +1,254 @@
+// The phone's signalling: what it asks the server's switch about calls
+// (JSON requests to dial, answer and control them, and the list of this
+// device's calls) and how it follows the call events of the event stream
+// (contract §3, §5 `call`). The server's word on a call goes into the
+// registry here, and a call that ends here ends here only.
+
+import {
+  DIALER_PROBLEMS, STATUS, isLive, isOnHold, isRinging, newEntry, phoneError, readCall, readCallEvent, sessionCall,
+} from './calls.js';
+import { MAX_NUMBER_LENGTH, readDialled } from './numbers.js';
+
+const LOG_PREFIX = '[callbridge]';
+const warn = (...args) => console.warn(LOG_PREFIX, ...args);
+
+export const CALLS_URL = '/widget/calls';
+export const callUrl = (id, action) => `${CALLS_URL}/${encodeURIComponent(id)}/${action}`;
+
+// dialledProblem is the phoneError for a number that cannot be called
+// (numbers.js readDialled), or null.
+export function dialledProblem(problem) {
+  if (problem === 'empty') return phoneError('invalidNumber', 'Enter a number to call.');
+  if (problem === 'tooLong') return phoneError('invalidNumber', `A number has at most ${MAX_NUMBER_LENGTH} characters.`);
+  return null;
+}
+
+// createSignalling talks with the server about this tab's calls.
+//   device:   device() is this tab's device id
+//   store:    the widget's store (the session, dialerProblem)
+//   request:  request(method, url, body) → Promise of the server's JSON answer
+//   registry: the calls (calls.js)
+//   media:    the calls' audio (media.js)
+//   ringer:   the ringing tone and notifications (ringer.js)
+//   view:     the phone's view (phoneview.js)
+export function createSignalling({ device, store, request, registry, media, ringer, view }) {
+  const sendAction = (id, action) => request('POST', callUrl(id, action), { deviceId: device() });
+
+  // ringingChanged rings for the calls that ring, and shows them all.
+  function ringingChanged() {
+    ringer.update(registry.known());
+    view.render();
+  }
+
+  // applyCall takes the server's word on a call.
+  function applyCall(call) {
+    const entry = registry.entryFor(call, { create: true });
+    if (!entry) return;
+    if (call.callStatus === STATUS.finished) {
+      finish(entry, call);
+      return;
+    }
+    entry.call = call;
+    if (isRinging(entry)) media.prepare(entry);
+    else if (entry.prepared && !entry.answering) media.dropPrepared(entry);
+    if (isLive(call) && !entry.connectedAt) entry.connectedAt = Date.now();
+    media.watchStats(entry);
+    media.applyMute(entry);
+  }
+
+  // finish ends a call here: its statistics go out a last time, its media
+  // closes, and the panel says how it ended (unless quiet).
+  function finish(entry, call = entry.call, { quiet = false } = {}) {
+    if (entry.done) return;
+    const shown = !quiet && view.shows(entry);
+    entry.done = true;
+    entry.call = call;
+    registry.forget(entry);
+    media.end(entry);
+    if (shown) view.showEnded(entry);
+    ringingChanged();
+  }
+
+  // finishAll ends every call here, without a word on the panel.
+  function finishAll() {
+    registry.entries().forEach((entry) => finish(entry, entry.call, { quiet: true }));
+    registry.stopDialing();
+    view.clearEnded();
+  }
+
+  // -------------------------------------------------------------------------
+  // Requests
+
+  // dial places a call to number; it resolves once the server has it.
+  async function dial(number) {
+    const { number: to, problem } = readDialled(number);
+    if (problem) throw dialledProblem(problem);
+    const { dialerProblem } = store.get();
+    if (dialerProblem) {
+      throw phoneError(dialerProblem === 'callingOff' ? 'callingOff' : 'microphone', DIALER_PROBLEMS[dialerProblem]);
+    }
+    if (registry.dialing) throw phoneError('busy', 'Another call is being placed; try again once it rings.');
+    const entry = newEntry({
+      id: '', direction: 'Outbound', callStatus: STATUS.setup, to, toUserName: '', from: '', isOnHold: false, isOnMute: false,
+    });
+    registry.dial(entry);
+    view.focus(entry);
+    view.render();
+    try {
+      await holdOthers(entry);
+      const sdp = await media.offer(entry);
+      if (entry.done) throw phoneError('cancelled', 'The call was cancelled.');
+      const answer = await request('POST', CALLS_URL, { deviceId: device(), to, sdp });
+      const call = readCall(answer.call);
+      if (!call) throw phoneError('badResponse', 'The server did not say which call it placed.');
+      if (entry.done && !entry.id) {
+        // Hung up before the server named the call: end it there too.
+        sendAction(call.id, 'hangup').catch((err) => warn(`could not cancel call ${call.id}: ${err.message}`));
+        throw phoneError('cancelled', 'The call was cancelled.');
+      }
+      // Ended already: its events said how.
+      if (entry.done) return;
+      // Events may have named the call already, with news newer than this answer.
+      if (!entry.id) applyCall(call);
+      if (entry.done) return;
+      if (!answer.sdp) {
+        // The call failed at once; its events say how.
+        media.close(entry);
+        return;
+      }
+      await media.accept(entry, answer.sdp);
+    } catch (err) {
+      if (!entry.done) {
+        if (entry.id) sendAction(entry.id, 'hangup').catch(() => {});
+        finish(entry, entry.call, { quiet: true });
+      }
+      throw err;
+    } finally {
+      registry.dialled(entry);
+      view.render();
+    }
+  }
+
+  async function answer(entry) {
+    entry.answering = true;
+    view.focus(entry);
+    ringingChanged();
+    let answered = false;
+    try {
+      await holdOthers(entry);
+      const { sdp, microphone } = await media.answerOffer(entry);
+      if (entry.done) throw phoneError('cancelled', 'The call ended before it was answered.');
+      const response = await request('POST', callUrl(entry.id, 'answer'), { deviceId: device(), sdp });
+      answered = true;
+      const call = readCall(response.call);
+      if (call) applyCall(call);
+      if (entry.done) return;
+      if (!response.sdp) throw phoneError('badResponse', 'The server answered the call without its audio.');
+      await media.accept(entry, response.sdp);
+      await microphone;
+    } catch (err) {
+      if (!entry.done) {
+        if (answered) {
+          sendAction(entry.id, 'hangup').catch(() => {});
+          finish(entry, entry.call, { quiet: true });
+        } else {
+          media.close(entry);
+        }
+      }
+      throw err;
+    } finally {
+      entry.answering = false;
+      ringingChanged();
+    }
+  }
+
+  // endCall rejects or hangs up; a call the server has not named yet is
+  // cancelled here, and dial() ends it there once it knows its id.
+  async function endCall(entry, action) {
+    if (!entry.id) {
+      entry.failure = 'Call cancelled';
+      finish(entry);
+      return;
+    }
+    const response = await sendAction(entry.id, action);
+    finish(entry, readCall(response.call) ?? entry.call, { quiet: action === 'reject' });
+  }
+
+  // change holds, resumes, mutes or unmutes a call. Muting turns the
+  // microphone off at once, before the server confirms.
+  async function change(entry, action) {
+    if (action === 'mute') media.muteNow(entry);
+    try {
+      const call = readCall((await sendAction(entry.id, action)).call);
+      if (call) applyCall(call);
+    } finally {
+      media.applyMute(entry);
+    }
+  }
+
+  // holdOthers puts the other connected calls on hold before entry takes the line.
+  async function holdOthers(except) {
+    const others = registry.known().filter((entry) =>
+      entry !== except && entry.call.callStatus === STATUS.connected && !isOnHold(entry.call));
+    await Promise.all(others.map((entry) =>
+      change(entry, 'hold').catch((err) => warn(`could not hold call ${entry.id}: ${err.message}`))));
+  }
+
+  // sessions lists the calls of this device as the server knows them.
+  async function sessions() {
+    if (!store.get().session.loggedIn) return [];
+    const response = await request('GET', `${CALLS_URL}?deviceId=${encodeURIComponent(device())}`);
+    return Array.isArray(response.calls) ? response.calls.filter((call) => readCall(call)) : [];
+  }
+
+  // resync catches up with the server after the event stream lost events.
+  async function resync() {
+    const list = await sessions();
+    const known = new Set(list.map((call) => call.id));
+    list.forEach(applyCall);
+    for (const entry of registry.known()) {
+      if (!known.has(entry.id) && !entry.busy && !entry.answering) {
+        finish(entry, { ...entry.call, callStatus: STATUS.finished }, { quiet: true });
+      }
+    }
+    ringingChanged();
+  }
+
+  // -------------------------------------------------------------------------
+  // Server events
+
+  // STEPS carries out what a call event asks of the phone (calls.js readCallEvent).
+  const STEPS = {
+    none: () => {},
+    update: ({ call }) => applyCall(call),
+    end: ({ call }) => {
+      const entry = registry.entryFor(call, { create: false });
+      if (entry) finish(entry, call);
+    },
+    fail: ({ call, text }) => {
+      const entry = registry.entryFor(call, { create: false });
+      if (entry) {
+        entry.failure = text;
+        applyCall(call);
+      } else {
+        view.endedWith(call.id, text);
+      }
+    },
+    session: ({ session }) => {
+      const entry = session && registry.get(session.id);
+      if (!entry || entry.done) return;
+      const call = sessionCall(entry.call, session);
+      if (call) applyCall(call);
+    },
+  };
+
+  // handleEvent follows a call event of the stream while a user is signed in.
+  function handleEvent(event) {
+    const step = readCallEvent(event);
+    if (!step || !store.get().session.loggedIn) return;
+    STEPS[step.op](step);
+    ringingChanged();
+  }
+
+  return { applyCall, finish, finishAll, dial, answer, endCall, change, sessions, resync, handleEvent, ringingChanged };
+}
