@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -299,6 +300,7 @@ func (c *clock) advance(d time.Duration) {
 // a1 (Alice), b1 and b2 (Bob), c1 (Carol).
 type rig struct {
 	sw    *telephony.Switch
+	pres  *presence.Keeper
 	media *media
 	bus   *bus
 	log   *callLog
@@ -314,7 +316,8 @@ func newRig(t *testing.T, opts ...func(*telephony.Config)) *rig {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	r.sw = telephony.New(cfg, directory{}, r.media, r.bus, r.log)
+	r.pres = presence.New(presence.Config{Now: cfg.Now}, nil)
+	r.sw = telephony.New(cfg, directory{}, r.media, r.bus, r.pres, r.log)
 	telephony.SetTestLineDelays(r.sw, 20*time.Millisecond, 10*time.Millisecond)
 	for _, d := range []telephony.Device{{ID: "a1", ExtensionID: alice}, {ID: "b1", ExtensionID: bob},
 		{ID: "b2", ExtensionID: bob}, {ID: "c1", ExtensionID: carol}} {
@@ -327,6 +330,17 @@ func newRig(t *testing.T, opts ...func(*telephony.Config)) *rig {
 	})
 	return r
 }
+
+// setDND sets an extension's do-not-disturb status.
+func (r *rig) setDND(t *testing.T, ext int64, status string) {
+	t.Helper()
+	if err := r.pres.Set(context.Background(), ext, presence.UserPresence{DNDStatus: status}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newPresence is a presence keeper on the real clock, kept in memory.
+func newPresence() *presence.Keeper { return presence.New(presence.Config{}, nil) }
 
 // dial places a call and fails the test on error.
 func (r *rig) dial(t *testing.T, device, to string) telephony.Session {

@@ -1,12 +1,15 @@
 // Package telephony is the switch: extensions' devices, calls (sessions and
 // their parties), the party state machine, routing of dialled numbers
-// (extensions, the account's numbers, built-in test numbers), presence with a
-// per-extension monotonic sequence, and the call log records of ended calls.
+// (extensions, the account's numbers, built-in test numbers), and the call
+// log records of ended calls.
 //
-// Every change is published as an Event on a Bus; the bridge turns events
-// into the widget's messages. Audio is driven through the small Media
-// interface. The package must not import net/http, echo, pion, internal/web,
-// internal/bridge or internal/store (the store imports this package).
+// Every change is published as an Event on a Bus, with the extension's
+// telephony presence and next sequence, which the presence keeper gives
+// (PresenceKeeper: internal/presence owns presence, do-not-disturb and the
+// sequence); the bridge turns events into the widget's messages. Audio is
+// driven through the small Media interface. The package must not import
+// net/http, echo, pion, internal/web, internal/bridge, internal/presence or
+// internal/store (presence and the store import this package).
 package telephony
 
 import (
@@ -53,7 +56,8 @@ const (
 	StatusDisconnected PartyStatus = "Disconnected"
 )
 
-// TelephonyStatus is an extension's aggregated presence (seeds/001 "Call States").
+// TelephonyStatus is an extension's aggregated presence (seeds/001 "Call
+// States"); internal/presence aggregates it from the states of its parties.
 type TelephonyStatus string
 
 // Presence states.

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -13,7 +14,7 @@ import (
 
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/identity"
-	"github.com/callbridge/widget-server/internal/store"
+	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/telephony"
 	"github.com/callbridge/widget-server/internal/webhooks"
 )
@@ -371,7 +372,7 @@ func activeCallOf(lc liveCall) apiActiveCall {
 	return apiActiveCall{
 		ID: p.ID, Direction: string(p.Direction),
 		From: number(p.From), FromName: p.From.Name, To: number(p.To), ToName: p.To.Name,
-		StartTime: lc.startTime().UTC().Format(apiTimeFormat), TelephonyStatus: string(partyTelephonyStatus[p.Status]),
+		StartTime: lc.startTime().UTC().Format(apiTimeFormat), TelephonyStatus: string(presence.TelephonyStatusOf(p.Status)),
 		SessionID: lc.session.SessionID, TelephonySessionID: lc.session.ID, PartyID: p.ID,
 	}
 }
@@ -399,21 +400,15 @@ func (s *Server) subscriberEvent(ev telephony.Event, env bridge.Envelope) {
 	}
 }
 
-// presenceSequencer is the switch's sequencing of presence changes it does
-// not make itself.
-type presenceSequencer interface {
-	PresenceChanged(extension int64) (telephony.Presence, uint64)
-}
-
-// userPresenceChanged gives a change a user made of their presence (status
-// or do-not-disturb) the extension's next sequence, which the presence
-// resource shows from then on, and tells the subscriptions.
-func (s *Server) userPresenceChanged(ext int64, up store.UserPresence) {
-	sw, ok := s.Switch.(presenceSequencer)
-	if !ok {
-		return
+// PresenceEvent hands a presence change its user made to the widgets of
+// its extension (rc-adapter-syncPresence) and, when it changed what the
+// user had, to the extension's presence subscriptions with its sequence.
+func (s *Server) PresenceEvent(ev presence.Event) {
+	sp := bridge.NewSyncPresence(ev.Presence)
+	if _, err := s.Hub.Publish(extensionGroup(ev.Extension), sp); err != nil {
+		s.log.Warn("presence not pushed to the widget", slog.Int64("extension", ev.Extension), slog.Any("err", err))
 	}
-	p, seq := sw.PresenceChanged(ext)
-	sp := bridge.NewSyncPresence(string(p.TelephonyStatus), up.UserStatus, up.DNDStatus)
-	s.notifySubscribers(0, ext, FilterPresence, s.presenceEvent(ext, seq, sp, nil))
+	if ev.Changed {
+		s.notifySubscribers(0, ev.Extension, FilterPresence, s.presenceEvent(ev.Extension, ev.Sequence, sp, nil))
+	}
 }

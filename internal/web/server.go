@@ -76,7 +76,7 @@ type Deps struct {
 	Cookies    sessions.Store
 	Assets     *Assets
 	CallLog    CallLogStore  // nil: the call log is empty
-	Presences  PresenceStore // nil: presence cannot be set
+	Presence   Presence      // nil: presence shows the defaults and cannot be set
 	Messages   Messages      // nil: messaging is off
 	Webhooks   Subscriptions // nil: webhook subscriptions are off
 	// DeviceKey signs the device ids issued to sessions (32 bytes or more);
@@ -93,12 +93,11 @@ type Server struct {
 	devices devices
 	calls   *bridge.CallMapper
 
-	limiter      *rateLimiter[int64]  // of the platform API, per extension
-	widgetLimit  *rateLimiter[string] // of /widget/*, per session
-	smsLimit     *rateLimiter[int64]  // of SMS sent from the widget, per extension
-	deviceKey    []byte
-	userPresence presenceCache // what users set of their presence
-	draining     atomic.Bool   // the server is shutting down
+	limiter     *rateLimiter[int64]  // of the platform API, per extension
+	widgetLimit *rateLimiter[string] // of /widget/*, per session
+	smsLimit    *rateLimiter[int64]  // of SMS sent from the widget, per extension
+	deviceKey   []byte
+	draining    atomic.Bool // the server is shutting down
 }
 
 // NewServer wires the handlers.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/oauth"
+	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
@@ -26,6 +27,7 @@ import (
 type historyEnv struct {
 	*testEnv
 	db         *store.DB
+	presence   *presence.Keeper
 	alice, bob identity.Extension
 	cookies    map[string]string // by user: the Cookie header of a signed-in widget
 }
@@ -41,8 +43,10 @@ func newHistoryEnv(t testing.TB) *historyEnv {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d.Sessions, d.CallLog, d.Presences = sessions, h.db, h.db
+		h.presence = presence.New(presence.Config{}, h.db)
+		d.Sessions, d.CallLog, d.Presence = sessions, h.db, h.presence
 	})
+	h.presence.Subscribe(h.srv.PresenceEvent)
 	ctx := context.Background()
 	acct := identity.Account{Company: "Test Co.", MainNumber: "+16505550100", CountryCode: "US", AreaCode: "650"}
 	if err := h.db.CreateAccount(ctx, &acct); err != nil {
@@ -352,9 +356,9 @@ func FuzzWidgetHistoryRequests(f *testing.F) {
 				t.Fatalf("%s %s: content type %q", r.Method, r.URL, ct)
 			}
 			if r.Method == http.MethodPut && rec.Code == http.StatusOK {
-				var p presence
+				var p presenceState
 				json.Unmarshal(rec.Body.Bytes(), &p)
-				if !contains(userStatuses, p.UserStatus) || !contains(dndStatuses, p.DNDStatus) {
+				if !contains(presence.UserStatuses, p.UserStatus) || !contains(presence.DNDStatuses, p.DNDStatus) {
 					t.Fatalf("%q set presence %+v", body, p)
 				}
 			}
