@@ -271,9 +271,11 @@ func Run(ctx context.Context, cfg Config) error {
 		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, CallLog: db, Presence: pres,
 		Messages: msgs, Webhooks: hooks, DeviceKey: deriveKey(hashKey, "callbridge device ids v1"),
 	})
-	onMessage = srv.MessageEvent
-	bus.Subscribe(srv.CallEvent)
-	pres.Subscribe(srv.PresenceEvent)
+	// The dispatcher takes the switch's events, presence changes and
+	// message changes to the widgets and the webhook subscriptions.
+	dispatch := bridge.NewDispatcher(log, hub, pres, sw, hooks)
+	dispatch.Subscribe(bus, pres)
+	onMessage = dispatch.MessageEvent
 	sessions.OnEnd = func(sid string, ext int64, _ error) { srv.SessionEnded(sid, ext) }
 
 	if cfg.DebugListen != "" {

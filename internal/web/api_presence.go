@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -48,65 +46,22 @@ func (s *Server) widgetPresence(ctx context.Context, ext int64) (*presenceState,
 	return &presenceState{TelephonyStatus: string(p.TelephonyStatus), UserStatus: p.UserStatus, DNDStatus: p.DNDStatus, PresenceStatus: p.PresenceStatus}, nil
 }
 
-// withUserPresence completes the rc-adapter-syncPresence of a call event,
-// which knows only the telephony status, with what the user set.
-func (s *Server) withUserPresence(ext int64, env bridge.Envelope) bridge.Envelope {
-	p, ok := env.Message.(bridge.SyncPresence)
-	if !ok {
-		return env
-	}
-	up := presence.DefaultUserPresence
-	if s.Presence != nil {
-		var err error
-		if up, err = s.Presence.User(context.Background(), ext); err != nil {
-			s.log.Warn("presence not loaded", slog.Int64("extension", ext), slog.Any("err", err))
-			up = presence.DefaultUserPresence
-		}
-	}
-	env.Message = bridge.NewSyncPresence(presence.Of(telephony.TelephonyStatus(p.TelephonyStatus), up))
-	return env
-}
-
 // apiPresenceBody is the presence resource (seeds/001 "Call States").
 type apiPresenceBody struct {
-	URI             string           `json:"uri"`
-	Extension       apiPresenceExt   `json:"extension"`
-	Sequence        uint64           `json:"sequence"`
-	TelephonyStatus string           `json:"telephonyStatus"`
-	UserStatus      string           `json:"userStatus"`
-	DNDStatus       string           `json:"dndStatus"`
-	PresenceStatus  string           `json:"presenceStatus"`
-	ActiveCalls     *[]apiActiveCall `json:"activeCalls,omitempty"`
+	URI             string                 `json:"uri"`
+	Extension       apiPresenceExt         `json:"extension"`
+	Sequence        uint64                 `json:"sequence"`
+	TelephonyStatus string                 `json:"telephonyStatus"`
+	UserStatus      string                 `json:"userStatus"`
+	DNDStatus       string                 `json:"dndStatus"`
+	PresenceStatus  string                 `json:"presenceStatus"`
+	ActiveCalls     *[]bridge.PresenceCall `json:"activeCalls,omitempty"`
 }
 
 type apiPresenceExt struct {
 	ID              int64  `json:"id"`
 	URI             string `json:"uri"`
 	ExtensionNumber string `json:"extensionNumber"`
-}
-
-// apiActiveCall is a call in the presence's activeCalls, as in the presence
-// events of seeds/001: from and to are numbers (E.164, or the extension
-// number when there is none).
-type apiActiveCall struct {
-	ID                 string `json:"id"`
-	Direction          string `json:"direction"`
-	From               string `json:"from"`
-	FromName           string `json:"fromName,omitempty"`
-	To                 string `json:"to"`
-	ToName             string `json:"toName,omitempty"`
-	StartTime          string `json:"startTime"`
-	TelephonyStatus    string `json:"telephonyStatus"`
-	SessionID          string `json:"sessionId"`
-	TelephonySessionID string `json:"telephonySessionId"`
-	PartyID            string `json:"partyId"`
-}
-
-func number(e telephony.Endpoint) string {
-	if e.PhoneNumber != "" {
-		return e.PhoneNumber
-	}
-	return e.ExtensionNumber
 }
 
 // liveCall is an extension's party in one of its active sessions.
@@ -131,15 +86,6 @@ func (s *Server) liveCalls(ext int64) []liveCall {
 	return out
 }
 
-// startTime is when a live call started for the API: when it was
-// answered, or placed while it rings.
-func (lc liveCall) startTime() time.Time {
-	if !lc.session.Connected.IsZero() {
-		return lc.session.Connected
-	}
-	return lc.session.Created
-}
-
 // presenceBody builds the presence resource of an extension.
 func (s *Server) presenceBody(ctx context.Context, acct identity.Account, ext identity.Extension, detailed bool) (apiPresenceBody, error) {
 	sp, seq, err := s.currentPresence(ctx, ext.ID)
@@ -154,9 +100,9 @@ func (s *Server) presenceBody(ctx context.Context, acct identity.Account, ext id
 		DNDStatus: sp.DNDStatus, PresenceStatus: sp.PresenceStatus,
 	}
 	if detailed {
-		calls := []apiActiveCall{}
-		for _, lc := range s.liveCalls(ext.ID) {
-			calls = append(calls, activeCallOf(lc))
+		calls := []bridge.PresenceCall{}
+		if s.Switch != nil {
+			calls = bridge.PresenceCalls(s.Switch.Sessions(ext.ID), ext.ID)
 		}
 		body.ActiveCalls = &calls
 	}

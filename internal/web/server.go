@@ -91,7 +91,6 @@ type Server struct {
 	log     *slog.Logger
 	stream  bridge.StreamConfig
 	devices devices
-	calls   *bridge.CallMapper
 
 	limiter     *rateLimiter[int64]  // of the platform API, per extension
 	widgetLimit *rateLimiter[string] // of /widget/*, per session
@@ -125,7 +124,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 		key = make([]byte, 32)
 		rand.Read(key)
 	}
-	return &Server{Deps: deps, cfg: cfg, log: deps.Log, calls: bridge.NewCallMapper(),
+	return &Server{Deps: deps, cfg: cfg, log: deps.Log,
 		stream:      bridge.StreamConfig{Heartbeat: cfg.EventsHeartbeat},
 		limiter:     newRateLimiter[int64](cfg.APIRateLimit, cfg.APIRateWindow, time.Now),
 		widgetLimit: newRateLimiter[string](cfg.WidgetRateLimit, cfg.WidgetRateWindow, time.Now),

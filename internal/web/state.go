@@ -153,8 +153,8 @@ func (s *Server) SessionEnded(sid string, extensionID int64) {
 // other sessions of the extension reload too and find nothing changed.
 func (s *Server) resync(sid string, extensionID int64) {
 	msg := map[string]string{"type": bridge.ResyncType}
-	s.Hub.Publish(sessionGroup(sid), msg)
+	s.Hub.Publish(bridge.SessionGroup(sid), msg)
 	if extensionID != 0 {
-		s.Hub.Publish(extensionGroup(extensionID), msg)
+		s.Hub.Publish(bridge.ExtensionGroup(extensionID), msg)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/oauth"
 	"github.com/callbridge/widget-server/internal/presence"
@@ -46,7 +47,7 @@ func newHistoryEnv(t testing.TB) *historyEnv {
 		h.presence = presence.New(presence.Config{}, h.db)
 		d.Sessions, d.CallLog, d.Presence = sessions, h.db, h.presence
 	})
-	h.presence.Subscribe(h.srv.PresenceEvent)
+	h.presence.Subscribe(bridge.NewDispatcher(nil, h.hub, h.presence, nil, nil).PresenceEvent)
 	ctx := context.Background()
 	acct := identity.Account{Company: "Test Co.", MainNumber: "+16505550100", CountryCode: "US", AreaCode: "650"}
 	if err := h.db.CreateAccount(ctx, &acct); err != nil {
@@ -236,7 +237,7 @@ func TestWidgetPhoneNumbers(t *testing.T) {
 
 func TestWidgetSetPresence(t *testing.T) {
 	h := newHistoryEnv(t)
-	sub, _, _, err := h.hub.Subscribe(extensionGroup(h.alice.ID), "")
+	sub, _, _, err := h.hub.Subscribe(bridge.ExtensionGroup(h.alice.ID), "")
 	if err != nil {
 		t.Fatal(err)
 	}
