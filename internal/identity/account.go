@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/callbridge/widget-server/internal/phonenumber"
 )
 
 // Sentinel errors of accounts and sign-in, alongside ErrNotFound and ErrInvalid.
@@ -88,7 +90,7 @@ func (e Extension) Admin() bool { return e.Role == RoleAdmin }
 func (e Extension) Enabled() bool { return e.Status == StatusEnabled }
 
 // LoginNumber is how the contract names a user: "mainNumber*ext", e.g. "+16505550100*101".
-func LoginNumber(a Account, e Extension) string { return a.MainNumber + "*" + e.Number }
+func LoginNumber(a Account, e Extension) string { return phonenumber.Login(a.MainNumber, e.Number) }
 
 // AccountStore persists accounts, extensions and password hashes.
 // Implemented by internal/store; the Directory holds the rules over it.
@@ -133,65 +135,9 @@ type Revocation struct {
 }
 
 var (
-	e164Pattern            = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-	extensionNumberPattern = regexp.MustCompile(`^[0-9]{2,8}$`)
-	areaCodePattern        = regexp.MustCompile(`^[0-9]{1,5}$`)
-	countryCodePattern     = regexp.MustCompile(`^[A-Z]{2}$`)
+	areaCodePattern    = regexp.MustCompile(`^[0-9]{1,5}$`)
+	countryCodePattern = regexp.MustCompile(`^[A-Z]{2}$`)
 )
-
-// nanp holds the countries of the North American Numbering Plan: they share
-// calling code +1 and write national numbers as ten digits.
-var nanp = map[string]bool{
-	"US": true, "CA": true, "AG": true, "AI": true, "AS": true, "BB": true, "BM": true, "BS": true,
-	"DM": true, "DO": true, "GD": true, "GU": true, "JM": true, "KN": true, "KY": true, "LC": true,
-	"MP": true, "MS": true, "PR": true, "SX": true, "TC": true, "TT": true, "VC": true, "VG": true,
-	"VI": true,
-}
-
-// NormalizeNumber turns a phone number as people write it into E.164
-// ("+16505550100"). Spaces, dashes, parentheses and dots are dropped. A
-// number with a leading "+" is international; without one it is read in
-// countryCode's national format, which this knows only for the North
-// American Numbering Plan (ten digits, or eleven starting with 1). It is
-// deliberately small: a full numbering-plan library may replace it.
-func NormalizeNumber(raw, countryCode string) (string, bool) {
-	s := strings.TrimSpace(raw)
-	intl := strings.HasPrefix(s, "+")
-	if intl {
-		s = s[1:]
-	}
-	digits := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-			digits = append(digits, c)
-		case c == ' ' || c == '-' || c == '(' || c == ')' || c == '.':
-		default:
-			return "", false
-		}
-	}
-	d := string(digits)
-	switch {
-	case intl:
-	case !nanp[strings.ToUpper(countryCode)]:
-		return "", false
-	case len(d) == 10:
-		d = "1" + d
-	case len(d) == 11 && d[0] == '1':
-	default:
-		return "", false
-	}
-	n := "+" + d
-	if !e164Pattern.MatchString(n) {
-		return "", false
-	}
-	// +1 numbers are NANP: a ten-digit national number whose area code
-	// does not start with 0 or 1.
-	if d[0] == '1' && (len(d) != 11 || d[1] < '2') {
-		return "", false
-	}
-	return n, true
-}
 
 // Validate checks an account before it is stored and canonicalises it:
 // trimmed company, upper-case country, E.164 main number, and for NANP
@@ -208,14 +154,14 @@ func (a *Account) Validate() error {
 	if !countryCodePattern.MatchString(a.CountryCode) {
 		return fmt.Errorf("%w: country code %q: want two letters (ISO 3166), e.g. US", ErrInvalid, a.CountryCode)
 	}
-	n, ok := NormalizeNumber(a.MainNumber, a.CountryCode)
-	if !ok {
+	n, err := phonenumber.E164(a.MainNumber, a.CountryCode)
+	if err != nil {
 		return fmt.Errorf("%w: main number %q: want E.164, e.g. +16505550100", ErrInvalid, a.MainNumber)
 	}
 	a.MainNumber = n
 	a.AreaCode = strings.TrimSpace(a.AreaCode)
-	if a.AreaCode == "" && nanp[a.CountryCode] && strings.HasPrefix(n, "+1") {
-		a.AreaCode = n[2:5]
+	if a.AreaCode == "" {
+		a.AreaCode = phonenumber.AreaCode(n, a.CountryCode)
 	}
 	if a.AreaCode != "" && !areaCodePattern.MatchString(a.AreaCode) {
 		return fmt.Errorf("%w: area code %q: want 1-5 digits", ErrInvalid, a.AreaCode)
@@ -230,7 +176,7 @@ func (a *Account) Validate() error {
 // which the Directory checks against the store.
 func (e *Extension) Validate(a Account) error {
 	e.AccountID = a.ID
-	if !extensionNumberPattern.MatchString(e.Number) {
+	if !phonenumber.IsExtension(e.Number) {
 		return fmt.Errorf("%w: extension number %q: want 2-8 digits", ErrInvalid, e.Number)
 	}
 	e.Name = strings.TrimSpace(e.Name)
@@ -271,8 +217,8 @@ func (e *Extension) Validate(a Account) error {
 	}
 	seen := make(map[string]bool, len(e.DirectNumbers))
 	for i, raw := range e.DirectNumbers {
-		n, ok := NormalizeNumber(raw, a.CountryCode)
-		if !ok {
+		n, err := phonenumber.E164(raw, a.CountryCode)
+		if err != nil {
 			return fmt.Errorf("%w: extension %s: direct number %q: want E.164, e.g. +16505550101", ErrInvalid, e.Number, raw)
 		}
 		if seen[n] {
@@ -464,17 +410,18 @@ func (d *Directory) SetStatus(ctx context.Context, extensionID int64, status str
 }
 
 // AccountByMainNumber finds the account whose main number is raw in any
-// common format: E.164 with or without separators ("+1 650 555 0100"), or
-// the national format of the account's own country ("(650) 555-0100",
-// "16505550100" for a US account). ErrNotFound when there is none.
+// common format: E.164 with or without separators ("+1 650 555 0100"), or,
+// for an account in a North American country, its national format
+// ("(650) 555-0100", "16505550100"). ErrNotFound when there is none.
 func (d *Directory) AccountByMainNumber(ctx context.Context, raw string) (Account, error) {
 	tried := map[string]bool{}
-	// NormalizeNumber reads national formats only for the NANP, so "US"
-	// stands for every country whose format it knows; the account found must
-	// then read raw the same way in its own country.
+	// The country is not known until the account is found, so a national
+	// number is tried as North American (the plan of the ten-digit numbers
+	// people type without a "+"); the account found must then read raw the
+	// same way in its own country.
 	for _, cc := range []string{"", "US"} {
-		n, ok := NormalizeNumber(raw, cc)
-		if !ok || tried[n] {
+		n, err := phonenumber.E164(raw, cc)
+		if err != nil || tried[n] {
 			continue
 		}
 		tried[n] = true
@@ -485,7 +432,7 @@ func (d *Directory) AccountByMainNumber(ctx context.Context, raw string) (Accoun
 		if err != nil {
 			return Account{}, fmt.Errorf("account %q: %w", raw, err)
 		}
-		if own, ok := NormalizeNumber(raw, a.CountryCode); ok && own == a.MainNumber {
+		if own, err := phonenumber.E164(raw, a.CountryCode); err == nil && own == a.MainNumber {
 			return a, nil
 		}
 	}
@@ -531,8 +478,8 @@ func (d *Directory) resolve(ctx context.Context, username string) (Account, Exte
 	if strings.Contains(username, "@") {
 		return d.ExtensionByEmail(ctx, username)
 	}
-	main, ext, ok := cutLast(username, "*")
-	if !ok || !extensionNumberPattern.MatchString(ext) {
+	main, ext, ok := phonenumber.SplitLogin(username)
+	if !ok || !phonenumber.IsExtension(ext) {
 		return Account{}, Extension{}, fmt.Errorf("%w: username %q: want an email or mainNumber*ext", ErrInvalid, username)
 	}
 	a, err := d.AccountByMainNumber(ctx, main)
@@ -585,13 +532,6 @@ func (d *Directory) dummy() string {
 	return d.dummyHash
 }
 
-func cutLast(s, sep string) (before, after string, found bool) {
-	if i := strings.LastIndex(s, sep); i >= 0 {
-		return s[:i], s[i+len(sep):], true
-	}
-	return s, "", false
-}
-
 // SignInKey is the key under which the sign-in back-off (Throttle) counts
 // username's failures: the extension it resolves to, however it is spelled
 // ("+1 650-555-0100*101", "6505550100*101" and alice's email are one key),
@@ -603,10 +543,10 @@ func (d *Directory) SignInKey(ctx context.Context, username string) string {
 		return fmt.Sprint("ext:", e.ID)
 	}
 	name := strings.ToLower(username)
-	if main, ext, ok := cutLast(name, "*"); ok && !strings.Contains(name, "@") {
+	if main, ext, ok := phonenumber.SplitLogin(name); ok && !strings.Contains(name, "@") {
 		for _, cc := range []string{"", "US"} {
-			if n, ok := NormalizeNumber(main, cc); ok {
-				return "name:" + n + "*" + strings.TrimSpace(ext)
+			if n, err := phonenumber.E164(main, cc); err == nil {
+				return "name:" + phonenumber.Login(n, strings.TrimSpace(ext))
 			}
 		}
 	}

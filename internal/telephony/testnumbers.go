@@ -1,5 +1,7 @@
 package telephony
 
+import "github.com/callbridge/widget-server/internal/phonenumber"
+
 // testLineName is the callee name of every test number.
 const testLineName = "Test line"
 
@@ -14,9 +16,11 @@ const (
 	testRing                 // rings until the caller cancels or the ring timeout
 )
 
-// TestNumber is one row of the built-in test lines: numbers in the reserved
-// fictional range +1 555 0100-0199 that behave deterministically, for demos
-// and tests (DESIGN.md "Test numbers").
+// TestNumber is one row of the built-in test lines: what numbers of the
+// reserved fictional range +1 555 0100-0199 (phonenumber.IsTest) do when
+// dialled, the same every time, for demos and tests (DESIGN.md "Test
+// numbers"). The range is the phonenumber package's; what each number does
+// is the switch's.
 type TestNumber struct {
 	Number    string // E.164
 	Last      string // last number when the row is a range, else ""
@@ -42,13 +46,18 @@ var testNumbers = []TestNumber{
 	{Number: "+15550108", Last: "+15550199", Behaviour: "invalid number", Code: 404, Reason: "Not Found", Result: ResultFailed},
 }
 
+// Has reports whether the row covers e164: its number, or one of its range.
+func (tn TestNumber) Has(e164 string) bool {
+	return e164 == tn.Number || tn.Last != "" && len(e164) == len(tn.Number) && e164 >= tn.Number && e164 <= tn.Last
+}
+
 // lookupTestNumber returns the test line of an E.164 number.
 func lookupTestNumber(e164 string) (TestNumber, bool) {
+	if !phonenumber.IsTest(e164) {
+		return TestNumber{}, false
+	}
 	for _, tn := range testNumbers {
-		if e164 == tn.Number {
-			return tn, true
-		}
-		if tn.Last != "" && len(e164) == len(tn.Number) && e164 >= tn.Number && e164 <= tn.Last {
+		if tn.Has(e164) {
 			return tn, true
 		}
 	}

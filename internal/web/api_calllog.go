@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/phonenumber"
 	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
@@ -105,7 +106,7 @@ func parseCallLogQuery(v url.Values, region string, now time.Time) (callLogReque
 		return callLogRequest{}, err
 	}
 	if s, ok := first(v, "phoneNumber"); ok {
-		n, err := telephony.Normalize(s, region)
+		n, err := phonenumber.Normalize(s, region)
 		if err != nil {
 			return callLogRequest{}, invalidParam("phoneNumber", "a phone number or an extension number")
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/messaging"
-	"github.com/callbridge/widget-server/internal/telephony"
+	"github.com/callbridge/widget-server/internal/phonenumber"
 )
 
 // Messages is the message service behind SMS, company pager and the
@@ -227,7 +227,7 @@ func parseMessageStoreQuery(v url.Values, region string, now time.Time) (message
 		r.params = append(r.params, queryParam{"conversationId", s})
 	}
 	if s, ok := first(v, "phoneNumber"); ok {
-		n, err := telephony.Normalize(s, region)
+		n, err := phonenumber.Normalize(s, region)
 		if err != nil {
 			return messageStoreRequest{}, invalidParam("phoneNumber", "a phone number or an extension number")
 		}

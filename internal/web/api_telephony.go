@@ -15,6 +15,7 @@ import (
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/oauth"
+	"github.com/callbridge/widget-server/internal/phonenumber"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -49,7 +50,7 @@ var errCallingOff = &Error{Status: http.StatusNotImplemented, Code: "CallingOff"
 var ringOutIDPattern = regexp.MustCompile(`^[0-9]{1,24}$`)
 
 // maxNumberLength bounds a phone number in a request; Normalize reads no more.
-const maxNumberLength = 64
+const maxNumberLength = phonenumber.MaxLength
 
 // apiPhoneNumber is a number in a request or an answer: {phoneNumber}.
 type apiPhoneNumber struct {
@@ -158,7 +159,7 @@ func requiredNumber(n *apiPhoneNumber, param, region string) (string, error) {
 	if len(n.PhoneNumber) > maxNumberLength {
 		return "", invalidParam(param, "too long for a phone number")
 	}
-	if _, err := telephony.Normalize(n.PhoneNumber, region); err != nil {
+	if _, err := phonenumber.Normalize(n.PhoneNumber, region); err != nil {
 		return "", invalidParam(param, "not a phone or extension number")
 	}
 	return n.PhoneNumber, nil
@@ -171,7 +172,7 @@ func ownNumber(v string, acct identity.Account, ext identity.Extension) (string,
 	if len(v) > maxNumberLength {
 		return "", invalidParam(param, "too long for a phone number")
 	}
-	n, err := telephony.Normalize(v, acct.CountryCode)
+	n, err := phonenumber.Normalize(v, acct.CountryCode)
 	if err != nil {
 		return "", invalidParam(param, "not a phone number")
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/callbridge/widget-server/internal/phonenumber"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -19,7 +20,7 @@ type stubSwitch struct{}
 func (stubSwitch) RegisterDevice(telephony.Device) error { return nil }
 func (stubSwitch) UnregisterDevice(string)               {}
 func (stubSwitch) Dial(_ context.Context, device, to, sdp string) (telephony.Session, string, error) {
-	if _, err := telephony.Normalize(to, "US"); err != nil {
+	if _, err := phonenumber.Normalize(to, "US"); err != nil {
 		return telephony.Session{}, "", telephony.ErrBadNumber
 	}
 	return telephony.Session{ID: "s-1"}, "v=0", nil

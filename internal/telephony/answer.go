@@ -1,0 +1,231 @@
+package telephony
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+)
+
+// Answer picks up a ringing call on device: its leg answers offerSDP and is
+// connected to the caller's, and the call stops ringing elsewhere (the
+// "answer" event's snapshot has Ringing cleared and the answering party's
+// Device set). The party that rings is the callee of a dialled call, or
+// either leg of a RingOut (ringout.go).
+//
+// The leg is opened and connected outside the switch's lock, while the
+// call is marked as being answered on device; the answer takes effect once
+// the lock is held again, if the call still rings there.
+func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP string) (Session, string, error) {
+	s.mu.Lock()
+	c, err := s.callLocked(device, sessionID)
+	var p *Party
+	if err == nil {
+		p = c.ringingParty(device)
+		switch {
+		case p == nil:
+			err = s.notRingingLocked(c, device)
+		case c.answering != "":
+			err = fmt.Errorf("answer call %s: being answered on device %s: %w", sessionID, c.answering, ErrInvalidState)
+		default:
+			err = s.checkCapLocked(device, s.devices[device].ExtensionID)
+		}
+	}
+	if err != nil {
+		s.mu.Unlock()
+		return Session{}, "", err
+	}
+	c.answering = device
+	leg, kind, peer := p.ID, c.answerKind(p.ID), c.answerPeer(p)
+	s.mu.Unlock()
+
+	answer, err := s.media.OpenLeg(ctx, leg, offerSDP, kind)
+	var connectErr error
+	if err == nil && peer != "" {
+		connectErr = s.media.Connect(peer, leg)
+	}
+
+	var fx effects
+	s.mu.Lock()
+	if s.calls[sessionID] != c { // ended while the leg opened
+		s.mu.Unlock()
+		if err == nil {
+			s.media.CloseLeg(leg)
+		}
+		return Session{}, "", fmt.Errorf("answer call %s: call ended: %w", sessionID, ErrNoSuchCall)
+	}
+	c.answering = ""
+	p = c.party(leg) // nil when its department call went on without it
+	if err != nil || p == nil || !slices.Contains(p.Ringing, device) {
+		if err == nil {
+			fx.closeLegs = append(fx.closeLegs, leg)
+			err = fmt.Errorf("answer call %s: device %s stopped ringing: %w", sessionID, device, ErrNotYourCall)
+		} else {
+			if p != nil {
+				s.noteLocked(c, logAnswerFailed, partyAttrs(p, slog.String("device", device), slog.Any("err", err))...)
+			}
+			err = fmt.Errorf("answer call %s: open media leg: %w", sessionID, err)
+		}
+		if p == nil || len(p.Ringing) == 0 {
+			s.stoppedRingingLocked(c, p, ending{code: 480, reason: reasonTemporarilyUnavailable, caller: ResultFailed, callee: ResultMissed},
+				CauseFailed, device, &fx)
+		}
+		s.mu.Unlock()
+		s.finish(&fx)
+		return Session{}, "", err
+	}
+	c.legs = append(c.legs, leg)
+	if connectErr != nil {
+		s.endLocked(c, ending{code: 503, reason: reasonMediaFailed, caller: ResultFailed, callee: ResultMissed},
+			CauseMediaFailed, device, &fx)
+		s.mu.Unlock()
+		s.finish(&fx)
+		return Session{}, "", fmt.Errorf("answer call %s: connect media: %w", sessionID, connectErr)
+	}
+	if c.ro != nil {
+		err = s.ringOutAnsweredLocked(c, p, device, &fx)
+	} else {
+		err = s.calleeAnsweredLocked(c, p, device, &fx)
+	}
+	snap := c.s.clone()
+	s.mu.Unlock()
+	s.finish(&fx)
+	if err != nil {
+		return Session{}, "", fmt.Errorf("answer on device %s: %w", device, err) // err names the call
+	}
+	return snap, answer, nil
+}
+
+// calleeAnsweredLocked connects a dialled call whose ringing party p was
+// answered on device (its leg is open and connected to the caller's): p
+// becomes the callee, both sides are answered, and a department's other
+// members stop ringing — they hear of the answer, then leave the call, with
+// no call-log record of it.
+func (s *Switch) calleeAnsweredLocked(c *call, p *Party, device string, fx *effects) error {
+	c.takeBy(p.ID)
+	callee := c.callee()
+	others := c.othersRinging(callee)
+	moves := []move{{c.caller(), StatusAnswered}, {callee, StatusAnswered}}
+	for _, q := range others {
+		moves = append(moves, move{q, StatusDisconnected})
+	}
+	if err := s.moveLocked(c, fx, moves...); err != nil {
+		return err
+	}
+	s.stopTimersLocked(c)
+	callee.Device, callee.Ringing = device, nil
+	for _, q := range others {
+		q.Result, q.Reason, q.Ringing = ResultMissed, reasonAnsweredElsewhere, nil
+	}
+	c.s.Connected = s.cfg.Now()
+	s.noteAnsweredLocked(c, callee, device)
+	s.applyForwardLocked(c)
+	s.emitLocked(c, CauseAnswer, device)
+	c.dropLeft()
+	return nil
+}
+
+// answerKind is the kind of media leg that answering party id opens: a
+// phone leg, except in a RingOut whose other leg is a tone or echo line.
+func (c *call) answerKind(id string) LegKind {
+	if c.ro == nil {
+		return LegPhone
+	}
+	other := c.ro.to
+	if id == c.callee().ID {
+		other = c.ro.from
+	}
+	return other.legKind()
+}
+
+// answerPeer is the open leg that the leg of answering party p is
+// connected to: the caller's, but for a RingOut's from leg, which answers
+// first, and a RingOut to leg answered against a tone or echo line, which
+// the gateway plays itself.
+func (c *call) answerPeer(p *Party) string {
+	caller := c.caller()
+	if p.ID == caller.ID || c.answerKind(p.ID) != LegPhone {
+		return ""
+	}
+	return caller.ID
+}
+
+// Reject stops the call ringing on device. When no device rings any more
+// the call ends: 603 "Declined", result Rejected for both parties.
+func (s *Switch) Reject(ctx context.Context, device, sessionID string) error {
+	var fx effects
+	s.mu.Lock()
+	c, err := s.callLocked(device, sessionID)
+	if err == nil {
+		err = s.rejectLocked(c, device, &fx)
+	}
+	s.mu.Unlock()
+	s.finish(&fx)
+	return err
+}
+
+func (s *Switch) rejectLocked(c *call, device string, fx *effects) error {
+	p := c.ringingParty(device)
+	if p == nil {
+		return s.notRingingLocked(c, device)
+	}
+	if c.answering == device {
+		return fmt.Errorf("reject call %s: being answered on this device: %w", c.s.ID, ErrInvalidState)
+	}
+	p.Ringing = slices.DeleteFunc(p.Ringing, func(d string) bool { return d == device })
+	if len(p.Ringing) == 0 && (c.answering == "" || c.ringsElsewhere(p)) {
+		s.stoppedRingingLocked(c, p, declined, CauseReject, device, fx)
+		return nil
+	}
+	s.emitLocked(c, CauseReject, device)
+	return nil
+}
+
+// declined is how a call that every ringing device rejected ends.
+var declined = ending{code: 603, reason: reasonDeclined, caller: ResultRejected, callee: ResultRejected}
+
+// stoppedRingingLocked goes on after party p stopped ringing on its last
+// device (p is nil when it already left): while another party still rings
+// — another member of a department — p alone leaves the call with e's
+// callee result; else the call ends with e.
+func (s *Switch) stoppedRingingLocked(c *call, p *Party, e ending, cause Cause, device string, fx *effects) {
+	if !c.ringsElsewhere(p) {
+		s.endLocked(c, e, cause, device, fx)
+		return
+	}
+	if p == nil {
+		return
+	}
+	s.disconnectLocked(c, p)
+	p.Code, p.Reason, p.Result, p.Ringing = e.code, e.reason, e.callee, nil
+	if p.Reason == "" {
+		p.Reason = p.Result
+	}
+	s.emitToLocked(p.Owner, c, cause, device)
+	c.dropLeft()
+}
+
+// ringTimeoutLocked ends a call nobody answered in time (408).
+func (s *Switch) ringTimeoutLocked(c *call, fx *effects) {
+	if c.callee().Status != StatusProceeding {
+		return
+	}
+	s.endLocked(c, ending{code: 408, reason: reasonTimeout, caller: ResultNoAnswer, callee: ResultMissed}, CauseTimeout, "", fx)
+}
+
+// notRingingLocked explains why device cannot answer or reject the call:
+// the call is past ringing for it (ErrInvalidState) or was never its call
+// (ErrNotYourCall).
+func (s *Switch) notRingingLocked(c *call, device string) error {
+	ext := s.devices[device].ExtensionID
+	past := c.partyOfDevice(device) != nil
+	for _, p := range c.ringable() {
+		if p.Owner != 0 && p.Owner == ext && p.Status != StatusProceeding {
+			past = true
+		}
+	}
+	if past {
+		return fmt.Errorf("call %s is not ringing on device %s: %w", c.s.ID, device, ErrInvalidState)
+	}
+	return fmt.Errorf("call %s does not ring on device %s: %w", c.s.ID, device, ErrNotYourCall)
+}

@@ -1,0 +1,113 @@
+package telephony
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// call is an active session with what the switch needs to run it.
+//
+// A session holds any number of parties, each with its own state, owner,
+// device and media leg; code that acts on a party finds it by id, device or
+// ring (party, partyOfDevice, ringingParty), never by its place. Two places
+// have a role: Parties[0] is the caller, the side that placed the call, and
+// Parties[1] the callee, the party that answers for the called side. Other
+// parties ring alongside the callee until one of them answers and takes its
+// place (departments.go). A party may leave a session that goes on: it is
+// published as Disconnected, then dropped (dropLeft).
+type call struct {
+	s         Session
+	legs      []string // open media legs (party ids)
+	timers    []*time.Timer
+	answering string   // device whose answer is opening its leg
+	ro        *ringOut // set when the session is a RingOut
+}
+
+// caller is the party that placed the call: for a RingOut, the owner's from leg.
+func (c *call) caller() *Party { return &c.s.Parties[0] }
+
+// callee is the party that answers, or rings first, for the called side.
+func (c *call) callee() *Party { return &c.s.Parties[1] }
+
+// callLocked finds an active call for a registered device.
+func (s *Switch) callLocked(device, sessionID string) (*call, error) {
+	if _, ok := s.devices[device]; !ok {
+		return nil, fmt.Errorf("device %s: %w", device, ErrNoDevice)
+	}
+	c, ok := s.calls[sessionID]
+	if !ok {
+		return nil, fmt.Errorf("call %s: %w", sessionID, ErrNoSuchCall)
+	}
+	return c, nil
+}
+
+// party returns the party with that id, or nil.
+func (c *call) party(id string) *Party {
+	for i := range c.s.Parties {
+		if c.s.Parties[i].ID == id {
+			return &c.s.Parties[i]
+		}
+	}
+	return nil
+}
+
+// partyOfDevice returns the party whose media device carries, or nil.
+func (c *call) partyOfDevice(device string) *Party {
+	if device == "" {
+		return nil
+	}
+	for i := range c.s.Parties {
+		if c.s.Parties[i].Device == device {
+			return &c.s.Parties[i]
+		}
+	}
+	return nil
+}
+
+// ringable lists the parties that ring devices and are answered by one:
+// every party of a dialled call but its caller (the callee, or each ringing
+// member of a department); both legs of a RingOut.
+func (c *call) ringable() []*Party {
+	out := make([]*Party, 0, len(c.s.Parties))
+	for i := range c.s.Parties {
+		if c.ro != nil || i > 0 {
+			out = append(out, &c.s.Parties[i])
+		}
+	}
+	return out
+}
+
+// ringingParty returns the party that rings on device, or nil.
+func (c *call) ringingParty(device string) *Party {
+	for _, p := range c.ringable() {
+		if slices.Contains(p.Ringing, device) {
+			return p
+		}
+	}
+	return nil
+}
+
+// startTimerLocked runs fn on the call after d, under the lock, if the call
+// is still active then. Timers stop when the call ends.
+func (s *Switch) startTimerLocked(c *call, d time.Duration, fn func(c *call, fx *effects)) {
+	id := c.s.ID
+	t := time.AfterFunc(d, func() {
+		var fx effects
+		s.mu.Lock()
+		cur, ok := s.calls[id]
+		if ok {
+			fn(cur, &fx)
+		}
+		s.mu.Unlock()
+		s.finish(&fx)
+	})
+	c.timers = append(c.timers, t)
+}
+
+func (s *Switch) stopTimersLocked(c *call) {
+	for _, t := range c.timers {
+		t.Stop()
+	}
+	c.timers = nil
+}

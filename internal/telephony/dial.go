@@ -1,0 +1,191 @@
+package telephony
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Dial places a call from a device to what it dialled: to is routed (see
+// Normalize), the caller's media leg answers offerSDP, and the callee rings.
+// A number that cannot be routed still makes a session, ended at once with
+// its failure code (404, 480 …), and an empty SDP answer. Errors are for
+// malformed input (ErrBadNumber for an empty number, ErrNoDevice), directory
+// and media failures, and ErrClosed.
+func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session, string, error) {
+	if strings.TrimSpace(to) == "" {
+		return Session{}, "", fmt.Errorf("dial: empty number: %w", ErrBadNumber)
+	}
+	s.mu.Lock()
+	dev, ok := s.devices[device]
+	closed := s.closed
+	var capErr error
+	if ok {
+		capErr = s.checkCapLocked(device, dev.ExtensionID)
+	}
+	s.mu.Unlock()
+	if closed {
+		return Session{}, "", fmt.Errorf("dial %s: %w", to, ErrClosed)
+	}
+	if !ok {
+		return Session{}, "", fmt.Errorf("dial %s from device %s: %w", to, device, ErrNoDevice)
+	}
+	if capErr != nil {
+		return Session{}, "", fmt.Errorf("dial %s: %w", to, capErr)
+	}
+	from, err := s.dir.Describe(ctx, dev.ExtensionID)
+	if err != nil {
+		return Session{}, "", fmt.Errorf("dial %s: describe extension %d: %w", to, dev.ExtensionID, err)
+	}
+	from.ExtensionID = dev.ExtensionID
+	rt, err := s.route(ctx, dev.ExtensionID, to)
+	if err != nil {
+		return Session{}, "", fmt.Errorf("dial %s: %w", to, err)
+	}
+
+	fail := ending{code: rt.code, reason: rt.reason, caller: ResultFailed, callee: ResultFailed}
+	kind := LegPhone
+	if tn := rt.test; tn != nil {
+		switch tn.mode {
+		case testFail:
+			fail = ending{code: tn.Code, reason: tn.Reason, caller: tn.Result, callee: tn.Result}
+		case testTone:
+			kind = LegTone
+		case testEcho:
+			kind = LegEcho
+		}
+	}
+	if rt.owner != 0 {
+		s.mu.Lock()
+		if _, ringFail := s.ringTargetsLocked(rt, dev.ExtensionID, device); ringFail.code != 0 {
+			fail = ringFail
+		}
+		s.mu.Unlock()
+	}
+	if fail.code != 0 {
+		return s.failDial(dev, from, rt, fail)
+	}
+
+	callerLeg := newID("p-")
+	answer, err := s.media.OpenLeg(ctx, callerLeg, offerSDP, kind)
+	if err != nil {
+		return Session{}, "", fmt.Errorf("dial %s: open media leg: %w", to, err)
+	}
+
+	var fx effects
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.media.CloseLeg(callerLeg)
+		return Session{}, "", fmt.Errorf("dial %s: %w", to, ErrClosed)
+	}
+	if _, ok := s.devices[device]; !ok {
+		s.mu.Unlock()
+		s.media.CloseLeg(callerLeg)
+		return Session{}, "", fmt.Errorf("dial %s from device %s: %w", to, device, ErrNoDevice)
+	}
+	if err := s.checkCapLocked(device, dev.ExtensionID); err != nil { // another call began while the leg opened
+		s.mu.Unlock()
+		s.media.CloseLeg(callerLeg)
+		return Session{}, "", fmt.Errorf("dial %s: %w", to, err)
+	}
+	c := s.newCallLocked(dev, callerLeg, from, rt)
+	c.legs = []string{callerLeg}
+	var targets []ringTarget
+	if rt.owner != 0 {
+		var ringFail ending
+		if targets, ringFail = s.ringTargetsLocked(rt, dev.ExtensionID, device); len(targets) == 0 { // gone while the leg opened
+			s.noteDialledLocked(c)
+			s.emitToLocked(c.caller().Owner, c, CauseDial, device)
+			s.endLocked(c, ringFail, CauseFailed, "", &fx)
+			snap := c.s.clone()
+			s.mu.Unlock()
+			s.finish(&fx)
+			return snap, "", nil
+		}
+	}
+	if err := s.moveLocked(c, &fx, move{c.caller(), StatusProceeding}, move{c.callee(), StatusProceeding}); err != nil {
+		s.mu.Unlock()
+		s.finish(&fx)
+		s.media.CloseLeg(callerLeg)
+		return Session{}, "", fmt.Errorf("dial %s: %w", to, err)
+	}
+	s.calls[c.s.ID] = c
+	c.ring(targets)
+	devices := 0
+	for _, t := range targets {
+		devices += len(t.devices)
+	}
+	s.noteDialledLocked(c)
+	s.noteRingingLocked(c, c.callee(), rt.owner, devices)
+	s.emitToLocked(c.caller().Owner, c, CauseDial, device)
+	for _, p := range c.s.Parties[1:] {
+		if p.Owner != 0 {
+			s.emitToLocked(p.Owner, c, CauseRing, "")
+		}
+	}
+	switch {
+	case rt.test == nil || rt.test.mode == testRing:
+		s.startTimerLocked(c, s.cfg.RingTimeout, s.ringTimeoutLocked)
+	case rt.test.mode == testTone || rt.test.mode == testEcho:
+		s.startTimerLocked(c, s.answerDelay, s.testAnswerLocked)
+	case rt.test.mode == testBusy:
+		tn := *rt.test
+		s.startTimerLocked(c, s.busyDelay, func(c *call, fx *effects) {
+			s.endLocked(c, ending{code: tn.Code, reason: tn.Reason, caller: tn.Result, callee: tn.Result}, CauseFailed, "", fx)
+		})
+	}
+	snap := c.s.clone()
+	s.mu.Unlock()
+	s.finish(&fx)
+	return snap, answer, nil
+}
+
+// failDial makes the session of a call that cannot be placed and ends it at once.
+func (s *Switch) failDial(dev Device, from Endpoint, rt route, e ending) (Session, string, error) {
+	var fx effects
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return Session{}, "", fmt.Errorf("dial %s: %w", rt.callee.PhoneNumber, ErrClosed)
+	}
+	c := s.newCallLocked(dev, newID("p-"), from, rt)
+	s.noteDialledLocked(c)
+	s.emitToLocked(c.caller().Owner, c, CauseDial, dev.ID)
+	s.endLocked(c, e, CauseFailed, "", &fx)
+	snap := c.s.clone()
+	s.mu.Unlock()
+	s.finish(&fx)
+	return snap, "", nil
+}
+
+func (s *Switch) newCallLocked(dev Device, callerLeg string, from Endpoint, rt route) *call {
+	s.nextSession++
+	return &call{s: Session{
+		ID:        newID("s-"),
+		SessionID: strconv.FormatUint(s.nextSession, 10),
+		Origin:    OriginCall,
+		Created:   s.cfg.Now(),
+		Parties: []Party{
+			{ID: callerLeg, Direction: Outbound, From: from, To: rt.callee, Status: StatusSetup,
+				Owner: dev.ExtensionID, Device: dev.ID},
+			{ID: newID("p-"), Direction: Inbound, From: from, To: rt.callee, Status: StatusSetup, Owner: rt.owner},
+		},
+	}}
+}
+
+// testAnswerLocked answers a call to the tone or echo test line.
+func (s *Switch) testAnswerLocked(c *call, fx *effects) {
+	caller, callee := c.caller(), c.callee()
+	if caller.Status != StatusProceeding || callee.Status != StatusProceeding {
+		return
+	}
+	if s.moveLocked(c, fx, move{caller, StatusAnswered}, move{callee, StatusAnswered}) != nil {
+		return
+	}
+	c.s.Connected = s.cfg.Now()
+	s.noteAnsweredLocked(c, callee, "")
+	s.applyForwardLocked(c)
+	s.emitLocked(c, CauseAnswer, "")
+}

@@ -1,0 +1,92 @@
+package telephony
+
+// The switch changes its state under its lock and talks to the outside
+// world after it: what an operation leaves to do is collected while the
+// lock is held and done once it is released, so that no media call, log
+// line, event or call-log write runs under the lock. What must happen in
+// the order of the changes is queued on the Switch (events, log lines,
+// forwarding); what only the operation concerns is kept in its effects.
+
+// effects is what an operation leaves to do once the lock is released.
+type effects struct {
+	closeLegs []string
+	records   [][]CallRecord // each batch counted in Switch.logs already
+}
+
+// legForward is a forwarding change for the media: whether the audio
+// received from leg is forwarded (Media.SetForward).
+type legForward struct {
+	leg string
+	on  bool
+}
+
+// finish does, outside the lock, what an operation left: set the queued
+// forwarding, log the queued lines and publish the queued events, close
+// legs, write call-log records. Forwarding is set before the events are
+// published, as a leg is closed after them.
+func (s *Switch) finish(fx *effects) {
+	s.applyForwards()
+	s.flush()
+	for _, leg := range fx.closeLegs {
+		s.media.CloseLeg(leg)
+	}
+	for _, recs := range fx.records {
+		go s.writeLog(recs)
+	}
+}
+
+// applyForwards hands the queued forwarding changes to the media in the
+// order they were made. Changes are taken and applied under mediaMu, so
+// that two operations never apply theirs out of order, and a caller
+// returns only once what it queued before has been applied, by it or by
+// the caller before it.
+func (s *Switch) applyForwards() {
+	s.mediaMu.Lock()
+	defer s.mediaMu.Unlock()
+	s.mu.Lock()
+	fwd := s.forwards
+	s.forwards = nil
+	s.mu.Unlock()
+	for _, f := range fwd {
+		s.media.SetForward(f.leg, f.on)
+	}
+}
+
+// flush logs queued lines and publishes queued events in order. One
+// goroutine flushes at a time; what is queued meanwhile (also by subscribers
+// calling back into the switch) is flushed by it, after what came before.
+func (s *Switch) flush() {
+	s.mu.Lock()
+	if s.flushing {
+		s.mu.Unlock()
+		return
+	}
+	s.flushing = true
+	for len(s.queue) > 0 || len(s.lines) > 0 {
+		batch, lines := s.queue, s.lines
+		s.queue, s.lines = nil, nil
+		s.mu.Unlock()
+		s.writeLines(lines)
+		s.publish(batch)
+		s.mu.Lock()
+	}
+	s.flushing = false
+	s.mu.Unlock()
+}
+
+// publish hands a batch to the bus; should a subscriber panic, the next
+// flush may still publish.
+func (s *Switch) publish(batch []Event) {
+	done := false
+	defer func() {
+		if !done {
+			s.mu.Lock()
+			s.flushing = false
+			s.mu.Unlock()
+		}
+	}()
+	for _, e := range batch {
+		s.bus.Publish(e)
+	}
+	done = true
+}

@@ -1,0 +1,118 @@
+package telephony
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+// Failure reasons (seeds/002: SIP codes and their status messages).
+const (
+	reasonBusy                   = "Busy Here"
+	reasonDeclined               = "Declined"
+	reasonTerminated             = "Request Terminated"
+	reasonTimeout                = "Request Timeout"
+	reasonTemporarilyUnavailable = "Temporarily Unavailable"
+	reasonNoDevice               = "Unavailable"
+	reasonMediaFailed            = "Media failed"
+	reasonAnsweredElsewhere      = "Answered elsewhere"
+	reasonInternal               = "Server Internal Error"
+)
+
+// ending is how a session ends: the code and reason of a failure (0 and ""
+// after a normal hangup), the call-log result of the caller, and that of
+// every other party.
+type ending struct {
+	code           int
+	reason         string
+	caller, callee string
+}
+
+// Hangup ends the call from either side. The caller hanging up before the
+// answer cancels it (487); a ringing callee device hanging up rejects it.
+func (s *Switch) Hangup(ctx context.Context, device, sessionID string) error {
+	var fx effects
+	s.mu.Lock()
+	c, err := s.callLocked(device, sessionID)
+	if err == nil {
+		switch {
+		case c.partyOfDevice(device) != nil:
+			s.hangupLocked(c, device, &fx)
+		case c.ringingParty(device) != nil:
+			err = s.rejectLocked(c, device, &fx)
+		default:
+			err = fmt.Errorf("hang up call %s: no party on device %s: %w", sessionID, device, ErrNotYourCall)
+		}
+	}
+	s.mu.Unlock()
+	s.finish(&fx)
+	return err
+}
+
+// hangupLocked ends the call as device, which carries one of its parties, hung up.
+func (s *Switch) hangupLocked(c *call, device string, fx *effects) {
+	if c.s.Connected.IsZero() {
+		s.endLocked(c, ending{code: 487, reason: reasonTerminated, caller: ResultCanceled, callee: ResultMissed},
+			CauseCancel, device, fx)
+		return
+	}
+	s.endLocked(c, ending{caller: ResultConnected, callee: ResultConnected}, CauseHangup, device, fx)
+}
+
+// LegFailed ends the call whose media leg was lost (503 "Media failed"). The
+// media gateway reports it; unknown legs are ignored.
+func (s *Switch) LegFailed(legID string) {
+	var fx effects
+	s.mu.Lock()
+	for _, c := range s.sortedCallsLocked() {
+		if !slices.Contains(c.legs, legID) {
+			continue
+		}
+		e := ending{code: 503, reason: reasonMediaFailed, caller: ResultFailed, callee: ResultMissed}
+		if !c.s.Connected.IsZero() {
+			e.caller, e.callee = ResultConnected, ResultConnected
+		}
+		p, _ := c.s.Party(legID)
+		s.endLocked(c, e, CauseMediaFailed, p.Device, &fx)
+		break
+	}
+	s.mu.Unlock()
+	s.finish(&fx)
+}
+
+// endLocked ends the call: every party Disconnected with e's code, reason
+// and result, one event per extension, then the session leaves the active
+// set, its legs are closed and its call-log records written (by finish).
+func (s *Switch) endLocked(c *call, e ending, cause Cause, device string, fx *effects) {
+	s.stopTimersLocked(c)
+	c.s.Ended = s.cfg.Now()
+	for i := range c.s.Parties {
+		p := &c.s.Parties[i]
+		if !p.active() {
+			continue
+		}
+		s.disconnectLocked(c, p)
+		p.Code = e.code
+		p.Result = e.callee
+		if p.ID == c.caller().ID {
+			p.Result = e.caller
+		}
+		p.Reason = e.reason
+		if p.Reason == "" {
+			p.Reason = p.Result
+		}
+		p.Ringing = nil
+	}
+	if c.ro != nil {
+		s.ringOutEndedLocked(c, e)
+	}
+	s.noteEndedLocked(c, e, cause, device)
+	s.emitLocked(c, cause, device)
+	delete(s.calls, c.s.ID)
+	fx.closeLegs = append(fx.closeLegs, c.legs...)
+	c.legs = nil
+	if recs := c.records(); len(recs) > 0 && s.log != nil {
+		s.logs.Add(1) // under the lock, so Close waits for it
+		fx.records = append(fx.records, recs)
+	}
+}
