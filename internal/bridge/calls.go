@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -166,30 +167,10 @@ type (
 	}
 )
 
-// NewSyncPresence builds rc-adapter-syncPresence from an extension's
-// telephony status and the user and do-not-disturb status its user set
-// ("" for the defaults, Available and TakeAllCalls). The aggregated
-// presenceStatus is Offline when the user says so, Busy on a call, when the
-// user is Busy or takes no direct calls, else Available.
-func NewSyncPresence(telephonyStatus, userStatus, dndStatus string) SyncPresence {
-	if telephonyStatus == "" {
-		telephonyStatus = string(telephony.NoCall)
-	}
-	if userStatus == "" {
-		userStatus = "Available"
-	}
-	if dndStatus == "" {
-		dndStatus = "TakeAllCalls"
-	}
-	p := SyncPresence{Type: EventSyncPresence, TelephonyStatus: telephonyStatus, UserStatus: userStatus, DNDStatus: dndStatus, PresenceStatus: "Available"}
-	switch {
-	case userStatus == "Offline":
-		p.PresenceStatus = "Offline"
-	case telephonyStatus != string(telephony.NoCall), userStatus == "Busy",
-		dndStatus == "DoNotAcceptAnyCalls", dndStatus == "TakeDepartmentCallsOnly":
-		p.PresenceStatus = "Busy"
-	}
-	return p
+// NewSyncPresence is rc-adapter-syncPresence for an extension's presence.
+func NewSyncPresence(p presence.Presence) SyncPresence {
+	return SyncPresence{Type: EventSyncPresence, TelephonyStatus: string(p.TelephonyStatus), UserStatus: p.UserStatus,
+		DNDStatus: p.DNDStatus, PresenceStatus: p.PresenceStatus}
 }
 
 // CallMapper turns the switch's events into the rc-* messages of each
@@ -200,13 +181,13 @@ func NewSyncPresence(telephonyStatus, userStatus, dndStatus string) SyncPresence
 type CallMapper struct {
 	mu       sync.Mutex
 	ringing  map[string]map[string]bool // party id → devices told it rings
-	presence map[int64]string
+	presence map[int64]telephony.TelephonyStatus
 	now      func() time.Time
 }
 
 // NewCallMapper returns an empty mapper.
 func NewCallMapper() *CallMapper {
-	return &CallMapper{ringing: map[string]map[string]bool{}, presence: map[int64]string{}, now: time.Now}
+	return &CallMapper{ringing: map[string]map[string]bool{}, presence: map[int64]telephony.TelephonyStatus{}, now: time.Now}
 }
 
 // Messages returns, in order, what the extension's widgets are told about ev.
@@ -225,10 +206,11 @@ func (m *CallMapper) Messages(ev telephony.Event) []Envelope {
 			Envelope{Message: TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(s, ev.Sequence, m.now())}},
 		)
 	}
-	status := string(ev.Presence.TelephonyStatus)
+	status := ev.Presence.TelephonyStatus
 	if m.presence[ev.Extension] != status {
 		m.presence[ev.Extension] = status
-		out = append(out, Envelope{Message: NewSyncPresence(status, "", "")})
+		// What the user set is not the switch's: the dispatcher completes it.
+		out = append(out, Envelope{Message: NewSyncPresence(presence.Of(status, presence.UserPresence{}))})
 	}
 	return out
 }
@@ -407,14 +389,6 @@ func webphoneCall(s telephony.Session, p telephony.Party) WebphoneCall {
 	return c
 }
 
-var telephonyStatus = map[telephony.PartyStatus]string{
-	telephony.StatusSetup:        "Ringing",
-	telephony.StatusProceeding:   "Ringing",
-	telephony.StatusAnswered:     "CallConnected",
-	telephony.StatusHold:         "OnHold",
-	telephony.StatusDisconnected: "NoCall",
-}
-
 func endpoint(e telephony.Endpoint) CallEndpoint {
 	return CallEndpoint{PhoneNumber: e.PhoneNumber, Name: e.Name, ExtensionNumber: e.ExtensionNumber}
 }
@@ -427,20 +401,12 @@ func activeCall(s telephony.Session, p telephony.Party, seq uint64) ActiveCall {
 	a := ActiveCall{
 		ID: p.ID, SessionID: s.SessionID, TelephonySessionID: s.ID, PartyID: p.ID,
 		Direction: string(p.Direction), From: endpoint(p.From), To: endpoint(p.To),
-		TelephonyStatus: telephonyStatus[p.Status], StartTime: start.UTC().Format(time.RFC3339Nano), Sequence: seq,
+		TelephonyStatus: string(presence.TelephonyStatusOf(p.Status)), StartTime: start.UTC().Format(time.RFC3339Nano), Sequence: seq,
 	}
 	if p.Status == telephony.StatusDisconnected {
 		a.TerminationType = "final"
 	}
 	return a
-}
-
-var partyStatusCode = map[telephony.PartyStatus]string{
-	telephony.StatusSetup:        "Setup",
-	telephony.StatusProceeding:   "Proceeding",
-	telephony.StatusAnswered:     "Answered",
-	telephony.StatusHold:         "Hold",
-	telephony.StatusDisconnected: "Disconnected",
 }
 
 // NewTelephonySession is the call-control view of a session: the payload of
@@ -449,6 +415,8 @@ func NewTelephonySession(s telephony.Session, seq uint64, at time.Time) Telephon
 	return telephonySession(s, seq, at)
 }
 
+// telephonySession is the call-control view; a party's status code is the
+// switch's name of its state, which the contract spells the same.
 func telephonySession(s telephony.Session, seq uint64, at time.Time) TelephonySession {
 	ts := TelephonySession{
 		ID: s.ID, SessionID: s.SessionID, Sequence: seq, EventTime: at.UTC().Format(time.RFC3339Nano),
@@ -457,7 +425,7 @@ func telephonySession(s telephony.Session, seq uint64, at time.Time) TelephonySe
 	for _, p := range s.Parties {
 		sp := SessionParty{
 			ID: p.ID, Direction: string(p.Direction), From: endpoint(p.From), To: endpoint(p.To),
-			Status: PartyStatus{Code: partyStatusCode[p.Status], Reason: p.Reason}, Muted: p.Muted,
+			Status: PartyStatus{Code: string(p.Status), Reason: p.Reason}, Muted: p.Muted,
 		}
 		if p.Owner != 0 {
 			sp.Owner = &PartyOwner{ExtensionID: strconv.FormatInt(p.Owner, 10)}

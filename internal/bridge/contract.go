@@ -1,7 +1,11 @@
 // Package bridge is the host-page contract in Go: the rc-* event and command
-// types, the widget flags, and the Server-Sent Events hub that carries events
-// to each widget. It must not import echo, pion or the telephony switch's
-// internals; web handlers adapt it to HTTP.
+// types, the widget flags, the mapping from domain events to rc-* messages,
+// the Server-Sent Events hub that carries them to each widget, and the
+// Dispatcher, which subscribes to the domain buses (telephony, presence,
+// messaging) and feeds both the hub, in the groups it names, and the
+// webhook subscriptions. It must not import echo, pion, the store, media
+// or the HTTP packages above it (web, api, server); web serves the hub's
+// streams over HTTP.
 package bridge
 
 // Event types the widget sends to the host page (CONTRACT §3).

@@ -22,6 +22,7 @@ import (
 	"github.com/callbridge/widget-server/internal/media"
 	"github.com/callbridge/widget-server/internal/messaging"
 	"github.com/callbridge/widget-server/internal/oauth"
+	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/telephony"
 	"github.com/callbridge/widget-server/internal/web"
@@ -220,9 +221,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer gw.Close()
 	bus := telephony.NewBus()
+	pres := presence.New(presence.Config{}, db)
+	if err := pres.Restore(ctx); err != nil { // do-not-disturb applies from the first call
+		return err
+	}
 	sw = telephony.New(telephony.Config{RingTimeout: cfg.RingTimeout, Logger: log,
 		MaxCallsPerDevice: cfg.Limits.CallsPerDevice, MaxCallsPerExtension: cfg.Limits.CallsPerExtension},
-		phoneDirectory{db}, gatewayMedia{gw}, bus, db)
+		phoneDirectory{db}, gatewayMedia{gw}, bus, pres, db)
 
 	smsSecret, err := messaging.LoadWebhook(cfg.SMSWebhookURL, cfg.SMSWebhookSecretFile)
 	if err != nil {
@@ -263,14 +268,14 @@ func Run(ctx context.Context, cfg Config) error {
 	}, web.Deps{
 		Log: log, Apps: db, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(cfg.SignInClock),
 		Login: login, Sessions: sessions, Switch: sw, Hub: hub,
-		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, CallLog: db, Presences: db,
+		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, CallLog: db, Presence: pres,
 		Messages: msgs, Webhooks: hooks, DeviceKey: deriveKey(hashKey, "callbridge device ids v1"),
 	})
-	onMessage = srv.MessageEvent
-	if err := srv.ApplyStoredPresence(ctx); err != nil {
-		return fmt.Errorf("apply stored presence: %w", err)
-	}
-	bus.Subscribe(srv.CallEvent)
+	// The dispatcher takes the switch's events, presence changes and
+	// message changes to the widgets and the webhook subscriptions.
+	dispatch := bridge.NewDispatcher(log, hub, pres, sw, hooks)
+	dispatch.Subscribe(bus, pres)
+	onMessage = dispatch.MessageEvent
 	sessions.OnEnd = func(sid string, ext int64, _ error) { srv.SessionEnded(sid, ext) }
 
 	if cfg.DebugListen != "" {

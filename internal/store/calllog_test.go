@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -67,7 +68,7 @@ func TestCallLog(t *testing.T) {
 func TestCallLogFromSwitch(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
-	sw := telephony.New(telephony.Config{}, testDirectory{}, nopMedia{}, telephony.NewBus(), db)
+	sw := telephony.New(telephony.Config{}, testDirectory{}, nopMedia{}, telephony.NewBus(), presence.New(presence.Config{}, nil), db)
 	sw.RegisterDevice(telephony.Device{ID: "d1", ExtensionID: 101})
 	s, _, err := sw.Dial(ctx, "d1", "+15550104", "offer") // a test line that fails at once
 	if err != nil {

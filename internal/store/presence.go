@@ -5,16 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/callbridge/widget-server/internal/presence"
 )
 
-// UserPresence is what an extension's user sets of its presence through the
-// platform API (PUT …/presence): the user status and the do-not-disturb
-// status, spelled as the API spells them. The telephony status is the
-// switch's, not stored.
-type UserPresence struct {
-	UserStatus string // Available | Busy | Offline
-	DNDStatus  string // TakeAllCalls | DoNotAcceptAnyCalls | DoNotAcceptDepartmentCalls | TakeDepartmentCallsOnly
-}
+// UserPresence is what an extension's user sets of its presence: the user
+// status and the do-not-disturb status. internal/presence owns it; the
+// store keeps it for presence.Store.
+type UserPresence = presence.UserPresence
 
 // UserPresence returns the presence the extension set; ok is false when it
 // never set one.
@@ -42,7 +40,7 @@ func (db *DB) SetUserPresence(ctx context.Context, extensionID int64, p UserPres
 }
 
 // UserPresences returns every stored presence by extension id, so that a
-// starting server can apply do-not-disturb to the switch.
+// starting server can apply do-not-disturb to the calls at once.
 func (db *DB) UserPresences(ctx context.Context) (map[int64]UserPresence, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT extension_id, user_status, dnd_status FROM presence`)
 	if err != nil {

@@ -178,7 +178,7 @@ func TestControlRingOut(t *testing.T) {
 	if err != nil || got.Parties[0].Status != telephony.StatusHold {
 		t.Fatalf("hold: %+v, %v", got.Parties, err)
 	}
-	if p, _ := r.sw.Presence(alice); p.TelephonyStatus != telephony.OnHold {
+	if p, _ := r.pres.Telephony(alice); p.TelephonyStatus != telephony.OnHold {
 		t.Fatalf("presence %+v", p)
 	}
 	if _, err := r.sw.ControlParty(ctx, alice, s.ID, from, telephony.ActionDrop); err != nil {

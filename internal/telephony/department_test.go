@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -35,28 +36,28 @@ func TestDepartmentRouting(t *testing.T) {
 			map[int64][]string{bob: {"b1", "b2"}, carol: {"c1"}}, 0, ""},
 		{"by its direct number", nil, "a1", "+1 650 555 0200",
 			map[int64][]string{bob: {"b1", "b2"}, carol: {"c1"}}, 0, ""},
-		{"member without department calls", map[int64]string{carol: telephony.DoNotAcceptDepartmentCalls}, "a1", "200",
+		{"member without department calls", map[int64]string{carol: presence.DoNotAcceptDepartmentCalls}, "a1", "200",
 			map[int64][]string{bob: {"b1", "b2"}}, 0, ""},
-		{"member taking department calls only", map[int64]string{carol: telephony.TakeDepartmentCallsOnly}, "a1", "200",
+		{"member taking department calls only", map[int64]string{carol: presence.TakeDepartmentCallsOnly}, "a1", "200",
 			map[int64][]string{bob: {"b1", "b2"}, carol: {"c1"}}, 0, ""},
-		{"member taking no calls", map[int64]string{bob: telephony.DoNotAcceptAnyCalls}, "a1", "200",
+		{"member taking no calls", map[int64]string{bob: presence.DoNotAcceptAnyCalls}, "a1", "200",
 			map[int64][]string{carol: {"c1"}}, 0, ""},
 		{"a member calls", nil, "b1", "200",
 			map[int64][]string{carol: {"c1"}}, 0, ""},
-		{"no member takes it", map[int64]string{bob: telephony.DoNotAcceptAnyCalls, carol: telephony.DoNotAcceptDepartmentCalls}, "a1", "200",
+		{"no member takes it", map[int64]string{bob: presence.DoNotAcceptAnyCalls, carol: presence.DoNotAcceptDepartmentCalls}, "a1", "200",
 			nil, 480, "Temporarily Unavailable"},
-		{"the only other member takes none", map[int64]string{carol: telephony.DoNotAcceptAnyCalls}, "b1", "200",
+		{"the only other member takes none", map[int64]string{carol: presence.DoNotAcceptAnyCalls}, "b1", "200",
 			nil, 480, "Temporarily Unavailable"},
-		{"direct call, department calls only", map[int64]string{carol: telephony.TakeDepartmentCallsOnly}, "a1", "103",
+		{"direct call, department calls only", map[int64]string{carol: presence.TakeDepartmentCallsOnly}, "a1", "103",
 			nil, 480, "Temporarily Unavailable"},
-		{"direct call, no department calls", map[int64]string{carol: telephony.DoNotAcceptDepartmentCalls}, "a1", "103",
+		{"direct call, no department calls", map[int64]string{carol: presence.DoNotAcceptDepartmentCalls}, "a1", "103",
 			map[int64][]string{carol: {"c1"}}, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t)
 			for ext, st := range tt.dnd {
-				r.sw.SetDNDStatus(ext, st)
+				r.setDND(t, ext, st)
 			}
 			s := r.dial(t, tt.from, tt.to)
 			caller := s.Parties[0]
@@ -251,30 +252,5 @@ func TestDepartmentCallTimesOut(t *testing.T) {
 		if rec.TelephonySessionID != s.ID || rec.Result != want[rec.Extension] {
 			t.Errorf("record %+v", rec)
 		}
-	}
-}
-
-// TestDNDStatus: SetDoNotDisturb is DoNotAcceptAnyCalls; unknown statuses
-// take all calls.
-func TestDNDStatus(t *testing.T) {
-	r := newRig(t)
-	for _, tt := range []struct {
-		set, want string
-		direct    bool
-	}{
-		{telephony.TakeDepartmentCallsOnly, telephony.TakeDepartmentCallsOnly, false},
-		{telephony.DoNotAcceptDepartmentCalls, telephony.DoNotAcceptDepartmentCalls, true},
-		{telephony.DoNotAcceptAnyCalls, telephony.DoNotAcceptAnyCalls, false},
-		{"Whatever", telephony.TakeAllCalls, true},
-		{telephony.TakeAllCalls, telephony.TakeAllCalls, true},
-	} {
-		r.sw.SetDNDStatus(bob, tt.set)
-		if got := r.sw.DNDStatus(bob); got != tt.want || r.sw.DoNotDisturb(bob) == tt.direct {
-			t.Errorf("set %s: status %s, do-not-disturb %t", tt.set, got, r.sw.DoNotDisturb(bob))
-		}
-	}
-	r.sw.SetDoNotDisturb(bob, true)
-	if r.sw.DNDStatus(bob) != telephony.DoNotAcceptAnyCalls {
-		t.Fatalf("do-not-disturb on is %s", r.sw.DNDStatus(bob))
 	}
 }

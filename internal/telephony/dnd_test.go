@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -12,11 +13,11 @@ import (
 // device; off again, they ring.
 func TestDoNotDisturb(t *testing.T) {
 	r := newRig(t)
-	if r.sw.DoNotDisturb(bob) {
+	if !r.pres.TakesDirectCalls(bob) {
 		t.Fatal("do-not-disturb on by default")
 	}
-	r.sw.SetDoNotDisturb(bob, true)
-	if !r.sw.DoNotDisturb(bob) || r.sw.DoNotDisturb(alice) {
+	r.setDND(t, bob, presence.DoNotAcceptAnyCalls)
+	if r.pres.TakesDirectCalls(bob) || !r.pres.TakesDirectCalls(alice) {
 		t.Fatal("do-not-disturb not set for Bob alone")
 	}
 	for _, to := range []string{"102", "+16505550102"} {
@@ -41,7 +42,7 @@ func TestDoNotDisturb(t *testing.T) {
 		t.Fatalf("call to Alice: %+v", s.Parties)
 	}
 
-	r.sw.SetDoNotDisturb(bob, false)
+	r.setDND(t, bob, presence.TakeAllCalls)
 	if s := r.dial(t, "c1", "102"); s.Parties[1].Status != telephony.StatusProceeding ||
 		!slices.Equal(s.Parties[1].Ringing, []string{"b1", "b2"}) {
 		t.Fatalf("call after do-not-disturb off: %+v", s.Parties)

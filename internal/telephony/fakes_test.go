@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -358,6 +359,7 @@ func (g refusalGuard) Handle(_ context.Context, r slog.Record) error {
 // a1 (Alice), b1 and b2 (Bob), c1 (Carol).
 type rig struct {
 	sw    *telephony.Switch
+	pres  *presence.Keeper
 	media *media
 	bus   *bus
 	log   *callLog
@@ -373,7 +375,8 @@ func newRig(t *testing.T, opts ...func(*telephony.Config)) *rig {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	r.sw = telephony.New(cfg, directory{}, r.media, r.bus, r.log)
+	r.pres = presence.New(presence.Config{Now: cfg.Now}, nil)
+	r.sw = telephony.New(cfg, directory{}, r.media, r.bus, r.pres, r.log)
 	r.media.probe = func() { r.sw.Session("") }
 	telephony.SetTestLineDelays(r.sw, 20*time.Millisecond, 10*time.Millisecond)
 	for _, d := range []telephony.Device{{ID: "a1", ExtensionID: alice}, {ID: "b1", ExtensionID: bob},
@@ -392,6 +395,17 @@ func newRig(t *testing.T, opts ...func(*telephony.Config)) *rig {
 	})
 	return r
 }
+
+// setDND sets an extension's do-not-disturb status.
+func (r *rig) setDND(t *testing.T, ext int64, status string) {
+	t.Helper()
+	if err := r.pres.Set(context.Background(), ext, presence.UserPresence{DNDStatus: status}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newPresence is a presence keeper on the real clock, kept in memory.
+func newPresence() *presence.Keeper { return presence.New(presence.Config{}, nil) }
 
 // dial places a call and fails the test on error.
 func (r *rig) dial(t *testing.T, device, to string) telephony.Session {

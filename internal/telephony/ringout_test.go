@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -300,7 +301,7 @@ func TestRingOutEnds(t *testing.T) {
 			}
 		}, status(canceled, success, canceled), map[int64]string{alice: telephony.ResultCanceled, bob: telephony.ResultMissed}},
 		{"to in do-not-disturb", func(t *testing.T, r *rig, ro telephony.RingOut) {
-			r.sw.SetDoNotDisturb(bob, true)
+			r.setDND(t, bob, presence.DoNotAcceptAnyCalls)
 			answer(t, r, "a1", ro)
 		}, status(cannotReach, success, cannotReach), map[int64]string{alice: telephony.ResultFailed, bob: telephony.ResultMissed}},
 		{"server stops", func(t *testing.T, r *rig, ro telephony.RingOut) {
@@ -401,7 +402,7 @@ func TestRingOutErrors(t *testing.T) {
 	}
 
 	boom := errors.New("directory down")
-	sw := telephony.New(telephony.Config{}, directory{err: boom}, newMedia(), newBus(), nil)
+	sw := telephony.New(telephony.Config{}, directory{err: boom}, newMedia(), newBus(), newPresence(), nil)
 	if _, err := sw.RingOut(ctx, alice, "101", "102", "", false); !errors.Is(err, boom) {
 		t.Fatalf("directory error: %v", err)
 	}

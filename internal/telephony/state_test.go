@@ -66,7 +66,7 @@ func TestRefusedMoveFailsLoudly(t *testing.T) {
 			var log bytes.Buffer
 			b := &recordingBus{}
 			now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-			s := New(Config{Now: func() time.Time { return now }, Logger: slog.New(slog.NewJSONHandler(&log, nil))}, nil, nil, b, nil)
+			s := New(Config{Now: func() time.Time { return now }, Logger: slog.New(slog.NewJSONHandler(&log, nil))}, nil, nil, b, &stubPresence{}, nil)
 			c := &call{s: Session{ID: "s-bug", SessionID: "1", Origin: OriginCall, Created: now, Parties: []Party{
 				{ID: "p-a", Direction: Outbound, Status: StatusProceeding, Owner: 101},
 				{ID: "p-b", Direction: Inbound, Status: StatusSetup, Owner: 102},

@@ -36,11 +36,12 @@ type Config struct {
 // the state of every active call and publishes each change. It is safe for
 // concurrent use.
 type Switch struct {
-	cfg   Config
-	dir   Directory
-	media Media
-	bus   Bus
-	log   CallLog
+	cfg      Config
+	dir      Directory
+	media    Media
+	bus      Bus
+	presence PresenceKeeper // sequences, telephony presence, do-not-disturb (presence.go)
+	log      CallLog
 
 	answerDelay time.Duration // test lines that answer, after this
 	busyDelay   time.Duration // the busy test line, after this
@@ -49,8 +50,6 @@ type Switch struct {
 	closed      bool
 	devices     map[string]Device
 	calls       map[string]*call    // active sessions by Session.ID
-	seq         map[int64]uint64    // last sequence per extension
-	dnd         map[int64]string    // do-not-disturb statuses but TakeAllCalls (dnd.go)
 	ringOuts    map[string]*ringOut // RingOuts by id, active and recently ended (ringout.go)
 	nextSession uint64
 	queue       []Event   // events to publish, in sequence order
@@ -63,8 +62,9 @@ type Switch struct {
 	logs sync.WaitGroup // call-log writes under way
 }
 
-// New returns a switch. log may be nil (no call log is kept).
-func New(cfg Config, dir Directory, media Media, bus Bus, log CallLog) *Switch {
+// New returns a switch. presence must not be nil; log may be nil (no call
+// log is kept).
+func New(cfg Config, dir Directory, media Media, bus Bus, presence PresenceKeeper, log CallLog) *Switch {
 	if cfg.RingTimeout <= 0 {
 		cfg.RingTimeout = DefaultRingTimeout
 	}
@@ -81,13 +81,11 @@ func New(cfg Config, dir Directory, media Media, bus Bus, log CallLog) *Switch {
 		cfg.Logger = slog.Default()
 	}
 	return &Switch{
-		cfg: cfg, dir: dir, media: media, bus: bus, log: log,
+		cfg: cfg, dir: dir, media: media, bus: bus, presence: presence, log: log,
 		answerDelay: testAnswerDelay,
 		busyDelay:   testBusyDelay,
 		devices:     map[string]Device{},
 		calls:       map[string]*call{},
-		seq:         map[int64]uint64{},
-		dnd:         map[int64]string{},
 		ringOuts:    map[string]*ringOut{},
 		nextSession: uint64(max(cfg.Now().UnixMicro(), 0)),
 	}
@@ -166,20 +164,6 @@ func (s *Switch) Session(id string) (Session, bool) {
 	return c.s.clone(), true
 }
 
-// Presence returns the extension's presence and its current sequence: the
-// last one given to its events, or a time-based floor that later events
-// exceed.
-func (s *Switch) Presence(extension int64) (Presence, uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cur := s.seq[extension]
-	if cur == 0 {
-		cur = s.seqFloor()
-		s.seq[extension] = cur
-	}
-	return s.presenceLocked(extension), cur
-}
-
 // Close ends every call (503 "Service unavailable", result Failed), then
 // waits, at most until ctx is done, for the call log to be written. Later
 // dials fail with ErrClosed.
@@ -232,58 +216,6 @@ func (s *Switch) ringDevicesLocked(ext int64, except string) []string {
 	return ids
 }
 
-// presenceLocked aggregates an extension's parties across its sessions
-// (seeds/001: Ringing while a call of it rings, in either direction;
-// CallConnected while one is answered; OnHold when all are held).
-func (s *Switch) presenceLocked(ext int64) Presence {
-	var p Presence
-	ringing, connected := false, false
-	parties, held := 0, 0
-	for _, c := range s.calls {
-		involved := false
-		for _, party := range c.s.Parties {
-			if party.Owner != ext || !party.active() {
-				continue
-			}
-			involved = true
-			parties++
-			switch party.Status {
-			case StatusSetup, StatusProceeding:
-				ringing = true
-			case StatusAnswered:
-				connected = true
-			case StatusHold:
-				held++
-			}
-		}
-		if involved {
-			p.ActiveSessions++
-		}
-	}
-	switch {
-	case ringing:
-		p.TelephonyStatus = Ringing
-	case connected:
-		p.TelephonyStatus = CallConnected
-	case parties > 0 && held == parties:
-		p.TelephonyStatus = OnHold
-	default:
-		p.TelephonyStatus = NoCall
-	}
-	return p
-}
-
-// seqFloor is the time-based lowest sequence: milliseconds since 1970, so
-// sequences keep growing across restarts.
-func (s *Switch) seqFloor() uint64 { return uint64(max(s.cfg.Now().UnixMilli(), 1)) }
-
-// nextSeqLocked returns the extension's next sequence.
-func (s *Switch) nextSeqLocked(ext int64) uint64 {
-	next := max(s.seq[ext]+1, s.seqFloor())
-	s.seq[ext] = next
-	return next
-}
-
 // emitLocked queues one event per extension taking part in the call.
 func (s *Switch) emitLocked(c *call, cause, device string) {
 	var seen []int64
@@ -297,11 +229,12 @@ func (s *Switch) emitLocked(c *call, cause, device string) {
 
 // emitToLocked queues one event for one extension.
 func (s *Switch) emitToLocked(ext int64, c *call, cause, device string) {
+	presence, seq := s.presence.CallsChanged(ext, s.partyStatesLocked(ext))
 	s.queue = append(s.queue, Event{
 		Extension: ext,
-		Sequence:  s.nextSeqLocked(ext),
+		Sequence:  seq,
 		Session:   c.s.clone(),
-		Presence:  s.presenceLocked(ext),
+		Presence:  presence,
 		Cause:     cause,
 		Device:    device,
 	})

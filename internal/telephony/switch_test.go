@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -479,7 +480,7 @@ func TestSequences(t *testing.T) {
 	// and extension are not what this test is about.
 	r := newRig(t, func(c *telephony.Config) { c.MaxCallsPerDevice, c.MaxCallsPerExtension = 20, 40 })
 	start := uint64(epoch.UnixMilli())
-	if _, seq := r.sw.Presence(alice); seq < start {
+	if _, seq := r.pres.Telephony(alice); seq < start {
 		t.Fatalf("initial sequence %d below the time floor %d", seq, start)
 	}
 	ctx := context.Background()
@@ -523,15 +524,15 @@ func TestSequences(t *testing.T) {
 		t.Fatalf("events for %v", last)
 	}
 	for ext, seq := range last {
-		p, cur := r.sw.Presence(ext)
+		p, cur := r.pres.Telephony(ext)
 		if cur != seq || p != (telephony.Presence{TelephonyStatus: telephony.NoCall}) {
 			t.Fatalf("Presence(%d) = %+v, %d; last event %d", ext, p, cur, seq)
 		}
 	}
-	// A restart: a new switch an hour later starts above every earlier sequence.
+	// A restart: a new presence keeper an hour later starts above every
+	// earlier sequence.
 	r.clock.advance(time.Hour)
-	sw2 := telephony.New(telephony.Config{Now: r.clock.Now}, directory{}, newMedia(), newBus(), nil)
-	if _, seq := sw2.Presence(alice); seq <= last[alice] {
+	if _, seq := presence.New(presence.Config{Now: r.clock.Now}, nil).Telephony(alice); seq <= last[alice] {
 		t.Fatalf("after restart sequence %d <= %d", seq, last[alice])
 	}
 }
@@ -638,7 +639,7 @@ func TestDialErrors(t *testing.T) {
 		t.Fatal("bad offer accepted")
 	}
 	boom := errors.New("directory down")
-	sw := telephony.New(telephony.Config{}, directory{err: boom}, newMedia(), newBus(), nil)
+	sw := telephony.New(telephony.Config{}, directory{err: boom}, newMedia(), newBus(), newPresence(), nil)
 	sw.RegisterDevice(telephony.Device{ID: "a1", ExtensionID: alice})
 	if _, _, err := sw.Dial(ctx, "a1", "102", "offer"); !errors.Is(err, boom) {
 		t.Fatalf("directory error: %v", err)
@@ -713,13 +714,13 @@ func TestAnswerMediaError(t *testing.T) {
 func TestSubscriberCallsBack(t *testing.T) {
 	b := telephony.NewBus()
 	m := newMedia()
-	sw := telephony.New(telephony.Config{}, directory{}, m, b, nil)
+	sw := telephony.New(telephony.Config{}, directory{}, m, b, newPresence(), nil)
 	sw.RegisterDevice(telephony.Device{ID: "a1", ExtensionID: alice})
 	sw.RegisterDevice(telephony.Device{ID: "b1", ExtensionID: bob})
 	var got []string
 	b.Subscribe(func(e telephony.Event) {
 		got = append(got, e.Cause)
-		sw.Presence(e.Extension)
+		sw.Sessions(e.Extension)
 		if e.Cause == telephony.CauseRing {
 			if err := sw.Reject(context.Background(), "b1", e.Session.ID); err != nil {
 				t.Error(err)

@@ -1,20 +1,24 @@
 // Package telephony is the switch: extensions' devices, calls (sessions and
 // their parties), the party state machine, routing of dialled numbers
-// (extensions, the account's numbers, built-in test numbers), presence with a
-// per-extension monotonic sequence, and the call log records of ended calls.
+// (extensions, the account's numbers, built-in test numbers), and the call
+// log records of ended calls.
 //
-// Every change is published as an Event on a Bus; the bridge turns events
-// into the widget's messages. Audio is driven through the small Media
-// interface. The package must not import net/http, echo, pion, internal/web,
-// internal/bridge or internal/store (the store imports this package).
+// Every change is published as an Event on a Bus, with the extension's
+// telephony presence and next sequence, which the presence keeper gives
+// (PresenceKeeper: internal/presence owns presence, do-not-disturb and the
+// sequence); the bridge turns events into the widget's messages. Audio is
+// driven through the small Media interface. The package must not import
+// net/http, echo, pion, internal/web, internal/bridge, internal/presence or
+// internal/store (presence and the store import this package).
 //
 // One file per concern: the call and its parties (call.go, state.go, whose
 // table every move of a party passes), dialling (dial.go), ringing and
 // answering (answer.go), departments (departments.go), hold, mute and the
 // platform's call control (control.go), teardown (teardown.go), call
-// records (records.go), RingOut (ringout.go), and what runs after the lock
-// (effects.go): state changes under the switch's lock, media, events, log
-// lines and call-log writes after it.
+// records (records.go), RingOut (ringout.go), presence and do-not-disturb
+// as the switch sees them (presence.go, dnd.go), and what runs after the
+// lock (effects.go): state changes under the switch's lock, media, events,
+// log lines and call-log writes after it.
 package telephony
 
 import (
@@ -63,7 +67,8 @@ const (
 	StatusDisconnected PartyStatus = "Disconnected"
 )
 
-// TelephonyStatus is an extension's aggregated presence (seeds/001 "Call States").
+// TelephonyStatus is an extension's aggregated presence (seeds/001 "Call
+// States"); internal/presence aggregates it from the states of its parties.
 type TelephonyStatus string
 
 // Presence states.

@@ -11,10 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/identity"
-	"github.com/callbridge/widget-server/internal/store"
-	"github.com/callbridge/widget-server/internal/telephony"
 	"github.com/callbridge/widget-server/internal/webhooks"
 )
 
@@ -27,18 +24,9 @@ type Subscriptions interface {
 	Update(ctx context.Context, id string, req webhooks.Request) (webhooks.Subscription, error)
 	Renew(ctx context.Context, id string) (webhooks.Subscription, error)
 	Delete(ctx context.Context, id string) error
-	// Notify queues an event for the matching subscriptions; it never blocks.
-	Notify(ev webhooks.Event)
 	// Now is the time by which subscriptions' statuses are told.
 	Now() time.Time
 }
-
-// Event filters of webhook subscriptions, as they are matched.
-const (
-	FilterPresence          = webhooks.KindPresence          // …/extension/{id}/presence?detailedTelephonyState=true
-	FilterMessageStore      = webhooks.KindMessageStore      // …/extension/{id}/message-store
-	FilterTelephonySessions = webhooks.KindTelephonySessions // …/extension/{id}/telephony/sessions
-)
 
 // subscriptionAPIRoutes mounts /restapi/v1.0/subscription (docs/api-subscriptions.md).
 func (s *Server) subscriptionAPIRoutes(g *echo.Group, mw []echo.MiddlewareFunc) {
@@ -319,101 +307,4 @@ func (s *Server) apiSubscription(sub webhooks.Subscription) apiSubscription {
 		ExpiresIn: int64(sub.ExpiresIn(now).Round(time.Second) / time.Second), OwnerID: strconv.FormatInt(sub.OwnerID, 10),
 		DeliveryMode: apiDeliveryMode{TransportType: webhooks.TransportWebHook, Address: sub.Address, VerificationToken: sub.VerificationToken},
 	}
-}
-
-// notifySubscribers hands one event of an extension to the webhook
-// subscriptions whose filters match; kind is one of the Filter constants and
-// body the notification's body (without the envelope). accountID may be 0
-// when the caller does not know the extension's account. It never blocks.
-func (s *Server) notifySubscribers(accountID, extensionID int64, kind string, body any) {
-	if s.Webhooks == nil {
-		return
-	}
-	ev := webhooks.Event{AccountID: accountID, ExtensionID: extensionID, Kind: kind, Body: body}
-	if p, ok := body.(presenceEventBody); ok {
-		brief := p
-		brief.ActiveCalls = nil
-		ev.BriefBody, ev.Sequence = brief, p.Sequence
-	}
-	s.Webhooks.Notify(ev)
-}
-
-// presenceEventBody is the body of a presence notification (seeds/001
-// "Call States"); activeCalls only for detailedTelephonyState.
-type presenceEventBody struct {
-	ExtensionID     int64            `json:"extensionId"`
-	TelephonyStatus string           `json:"telephonyStatus"`
-	ActiveCalls     *[]apiActiveCall `json:"activeCalls,omitempty"`
-	Sequence        uint64           `json:"sequence"`
-	UserStatus      string           `json:"userStatus"`
-	DNDStatus       string           `json:"dndStatus"`
-	PresenceStatus  string           `json:"presenceStatus"`
-}
-
-// presenceEvent builds a presence notification of the extension: the
-// statuses, its live calls and — when one just ended — the ended one with
-// NoCall, as the platform's presence events show the end of a call.
-func (s *Server) presenceEvent(ext int64, seq uint64, p bridge.SyncPresence, ended *liveCall) presenceEventBody {
-	calls := []apiActiveCall{}
-	for _, lc := range s.liveCalls(ext) {
-		calls = append(calls, activeCallOf(lc))
-	}
-	if ended != nil {
-		calls = append(calls, activeCallOf(*ended))
-	}
-	return presenceEventBody{ExtensionID: ext, TelephonyStatus: p.TelephonyStatus, ActiveCalls: &calls, Sequence: seq,
-		UserStatus: p.UserStatus, DNDStatus: p.DNDStatus, PresenceStatus: p.PresenceStatus}
-}
-
-// activeCallOf is a live call as the presence resource lists it.
-func activeCallOf(lc liveCall) apiActiveCall {
-	p := lc.party
-	return apiActiveCall{
-		ID: p.ID, Direction: string(p.Direction),
-		From: number(p.From), FromName: p.From.Name, To: number(p.To), ToName: p.To.Name,
-		StartTime: lc.startTime().UTC().Format(apiTimeFormat), TelephonyStatus: string(partyTelephonyStatus[p.Status]),
-		SessionID: lc.session.SessionID, TelephonySessionID: lc.session.ID, PartyID: p.ID,
-	}
-}
-
-// subscriberEvent tells the subscriptions of a switch event, from the
-// messages the widgets get for it: every telephony session change, and the
-// presence when it changed (rc-adapter-syncPresence), with the event's
-// sequence.
-func (s *Server) subscriberEvent(ev telephony.Event, env bridge.Envelope) {
-	if s.Webhooks == nil {
-		return
-	}
-	switch m := env.Message.(type) {
-	case bridge.TelephonySessionNotify:
-		s.notifySubscribers(0, ev.Extension, FilterTelephonySessions, m.TelephonySession)
-	case bridge.SyncPresence:
-		var ended *liveCall
-		for _, p := range ev.Session.Parties {
-			if p.Owner == ev.Extension && p.Status == telephony.StatusDisconnected {
-				ended = &liveCall{session: ev.Session, party: p}
-				break
-			}
-		}
-		s.notifySubscribers(0, ev.Extension, FilterPresence, s.presenceEvent(ev.Extension, ev.Sequence, m, ended))
-	}
-}
-
-// presenceSequencer is the switch's sequencing of presence changes it does
-// not make itself.
-type presenceSequencer interface {
-	PresenceChanged(extension int64) (telephony.Presence, uint64)
-}
-
-// userPresenceChanged gives a change a user made of their presence (status
-// or do-not-disturb) the extension's next sequence, which the presence
-// resource shows from then on, and tells the subscriptions.
-func (s *Server) userPresenceChanged(ext int64, up store.UserPresence) {
-	sw, ok := s.Switch.(presenceSequencer)
-	if !ok {
-		return
-	}
-	p, seq := sw.PresenceChanged(ext)
-	sp := bridge.NewSyncPresence(string(p.TelephonyStatus), up.UserStatus, up.DNDStatus)
-	s.notifySubscribers(0, ext, FilterPresence, s.presenceEvent(ext, seq, sp, nil))
 }

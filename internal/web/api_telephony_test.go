@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -111,9 +112,10 @@ func newTelephonyAPI(t testing.TB) *telephonyAPI {
 			}
 			ids[n] = x.ID
 		}
+		pres := presence.New(presence.Config{}, nil)
 		sw = telephony.New(telephony.Config{RingTimeout: time.Minute, Logger: slog.New(slog.DiscardHandler)},
-			demoDirectory{ids}, nullMedia{}, telephony.NewBus(), nil)
-		d.Switch = sw
+			demoDirectory{ids}, nullMedia{}, telephony.NewBus(), pres, nil)
+		d.Switch, d.Presence = sw, pres
 	})
 	t.Cleanup(func() { sw.Close(ctx) })
 	api := &telephonyAPI{sw: sw, callers: map[string]apiCaller{}}

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -11,14 +10,6 @@ import (
 	"github.com/callbridge/widget-server/internal/oauth"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
-
-// sessionGroup is the hub group of a signed-out widget session's events.
-func sessionGroup(sid string) string { return "session:" + sid }
-
-// extensionGroup is the hub group of a signed-in extension's events: every
-// tab of every session of the extension listens to it; messages meant for
-// one device carry its id.
-func extensionGroup(ext int64) string { return "ext:" + strconv.FormatInt(ext, 10) }
 
 // events streams the widget's events (Server-Sent Events). A reconnecting
 // client sends Last-Event-ID (or ?lastEventId= on a stream it opened anew)
@@ -47,13 +38,13 @@ func (s *Server) events(c echo.Context) error {
 		return err
 	}
 	closed := func() { s.devices.closeStream(w.sid()) }
-	group := sessionGroup(w.sid())
+	group := bridge.SessionGroup(w.sid())
 	forceResync := false
 	if w.signedIn() {
 		sess, err := s.Sessions.Get(ctx, w.sid())
 		switch {
 		case err == nil:
-			group = extensionGroup(sess.ExtensionID)
+			group = bridge.ExtensionGroup(sess.ExtensionID)
 			if device := c.QueryParam("deviceId"); device != "" && s.Switch != nil {
 				err := s.checkDevice(w.sid(), device)
 				if err == nil {
@@ -92,23 +83,4 @@ func (s *Server) events(c echo.Context) error {
 	// The stream may outlive this handler (it takes the connection over);
 	// the device stays registered until the stream ends.
 	return bridge.Stream(ctx, c.Response(), sub, replay, resync || forceResync, s.stream, closed)
-}
-
-// CallEvent hands one switch event to the widgets of its extension, as the
-// rc-* messages the bridge maps it to, in order, and to the extension's
-// webhook subscriptions (presence, telephony sessions).
-func (s *Server) CallEvent(ev telephony.Event) {
-	envs := s.calls.Messages(ev)
-	msgs := make([]any, len(envs))
-	for i, env := range envs {
-		envs[i] = s.withUserPresence(ev.Extension, env)
-		msgs[i] = envs[i]
-	}
-	// One publication: each stream wakes and writes once for all of them.
-	if _, err := s.Hub.PublishAll(extensionGroup(ev.Extension), msgs); err != nil {
-		s.log.Warn("call event not delivered", "extension", ev.Extension, "err", err)
-	}
-	for _, env := range envs {
-		s.subscriberEvent(ev, env)
-	}
 }

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/bridge"
 )
 
 // TestEventsSurviveReconnects publishes a few thousand events to a widget
@@ -34,7 +36,7 @@ func TestEventsSurviveReconnects(t *testing.T) {
 	}
 	const total = 3000
 	// The client starts from a known position: the marker before event 1.
-	marker, err := env.hub.Publish(sessionGroup(sid), map[string]any{"type": "rc-route-changed-notify", "n": 0})
+	marker, err := env.hub.Publish(bridge.SessionGroup(sid), map[string]any{"type": "rc-route-changed-notify", "n": 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +49,7 @@ func TestEventsSurviveReconnects(t *testing.T) {
 			for int64(i)-read.Load() > 256 {
 				time.Sleep(time.Millisecond)
 			}
-			env.hub.Publish(sessionGroup(sid), map[string]any{"type": "rc-route-changed-notify", "n": i})
+			env.hub.Publish(bridge.SessionGroup(sid), map[string]any{"type": "rc-route-changed-notify", "n": i})
 			if i%50 == 0 {
 				time.Sleep(2 * time.Millisecond) // a busy but not absurd rate
 			}

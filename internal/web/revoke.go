@@ -79,7 +79,7 @@ func (s *Server) ExtensionRevoked(extensionID int64, reason string) {
 			s.Switch.UnregisterDevice(id)
 		}
 	}
-	group := extensionGroup(extensionID)
+	group := bridge.ExtensionGroup(extensionID)
 	if _, err := s.Hub.Publish(group, map[string]string{"type": bridge.ResyncType}); err != nil {
 		s.log.Warn("revocation not told to the widgets", slog.Int64("extension", extensionID), slog.Any("err", err))
 	}

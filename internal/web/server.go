@@ -76,7 +76,7 @@ type Deps struct {
 	Cookies    sessions.Store
 	Assets     *Assets
 	CallLog    CallLogStore  // nil: the call log is empty
-	Presences  PresenceStore // nil: presence cannot be set
+	Presence   Presence      // nil: presence shows the defaults and cannot be set
 	Messages   Messages      // nil: messaging is off
 	Webhooks   Subscriptions // nil: webhook subscriptions are off
 	// DeviceKey signs the device ids issued to sessions (32 bytes or more);
@@ -91,14 +91,12 @@ type Server struct {
 	log     *slog.Logger
 	stream  bridge.StreamConfig
 	devices devices
-	calls   *bridge.CallMapper
 
-	limiter      *rateLimiter[int64]  // of the platform API, per extension
-	widgetLimit  *rateLimiter[string] // of /widget/*, per session
-	smsLimit     *rateLimiter[int64]  // of SMS sent from the widget, per extension
-	deviceKey    []byte
-	userPresence presenceCache // what users set of their presence
-	draining     atomic.Bool   // the server is shutting down
+	limiter     *rateLimiter[int64]  // of the platform API, per extension
+	widgetLimit *rateLimiter[string] // of /widget/*, per session
+	smsLimit    *rateLimiter[int64]  // of SMS sent from the widget, per extension
+	deviceKey   []byte
+	draining    atomic.Bool // the server is shutting down
 }
 
 // NewServer wires the handlers.
@@ -126,7 +124,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 		key = make([]byte, 32)
 		rand.Read(key)
 	}
-	return &Server{Deps: deps, cfg: cfg, log: deps.Log, calls: bridge.NewCallMapper(),
+	return &Server{Deps: deps, cfg: cfg, log: deps.Log,
 		stream:      bridge.StreamConfig{Heartbeat: cfg.EventsHeartbeat},
 		limiter:     newRateLimiter[int64](cfg.APIRateLimit, cfg.APIRateWindow, time.Now),
 		widgetLimit: newRateLimiter[string](cfg.WidgetRateLimit, cfg.WidgetRateWindow, time.Now),

@@ -23,7 +23,7 @@ type sessionState struct {
 	Region                region            `json:"region"`
 	Extension             *extensionInfo    `json:"extension"`
 	Account               *accountInfo      `json:"account"`
-	Presence              *presence         `json:"presence"`
+	Presence              *presenceState    `json:"presence"`
 	// DeviceID is a phone device issued to the signed-in session for the
 	// tab that asked; every answer carries a new one.
 	DeviceID string `json:"deviceId,omitempty"`
@@ -46,8 +46,8 @@ type accountInfo struct {
 	MainNumber string `json:"mainNumber"`
 }
 
-// presence is the rc-adapter-syncPresence payload.
-type presence struct {
+// presenceState is the rc-adapter-syncPresence payload.
+type presenceState struct {
 	TelephonyStatus string `json:"telephonyStatus"`
 	UserStatus      string `json:"userStatus"`
 	DNDStatus       string `json:"dndStatus"`
@@ -83,7 +83,7 @@ func (s *Server) signedInState(app identity.App, acct identity.Account, ext iden
 		Region:                region{CountryCode: acct.CountryCode, AreaCode: acct.AreaCode},
 		Extension:             &extensionInfo{ID: ext.ID, Number: ext.Number, Name: ext.Name, Email: ext.Email},
 		Account:               &accountInfo{Company: acct.Company, MainNumber: acct.MainNumber},
-		Presence:              &presence{TelephonyStatus: "NoCall", UserStatus: "Available", DNDStatus: "TakeAllCalls", PresenceStatus: "Available"},
+		Presence:              &presenceState{TelephonyStatus: "NoCall", UserStatus: "Available", DNDStatus: "TakeAllCalls", PresenceStatus: "Available"},
 	}
 }
 
@@ -153,8 +153,8 @@ func (s *Server) SessionEnded(sid string, extensionID int64) {
 // other sessions of the extension reload too and find nothing changed.
 func (s *Server) resync(sid string, extensionID int64) {
 	msg := map[string]string{"type": bridge.ResyncType}
-	s.Hub.Publish(sessionGroup(sid), msg)
+	s.Hub.Publish(bridge.SessionGroup(sid), msg)
 	if extensionID != 0 {
-		s.Hub.Publish(extensionGroup(extensionID), msg)
+		s.Hub.Publish(bridge.ExtensionGroup(extensionID), msg)
 	}
 }

@@ -286,8 +286,8 @@ func TestEventsStream(t *testing.T) {
 	var published bool
 	for !published && time.Now().Before(deadline) {
 		sid, ok := env.srv.existingSession(req)
-		if ok && env.hub.Subscribers(sessionGroup(sid)) == 1 {
-			env.hub.Publish(sessionGroup(sid), map[string]any{"type": bridge.EventRouteChanged, "path": "/dialer"})
+		if ok && env.hub.Subscribers(bridge.SessionGroup(sid)) == 1 {
+			env.hub.Publish(bridge.SessionGroup(sid), map[string]any{"type": bridge.EventRouteChanged, "path": "/dialer"})
 			published = true
 		} else {
 			time.Sleep(10 * time.Millisecond)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/oauth"
+	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/store"
 )
 
@@ -117,25 +118,25 @@ func (s *Server) updateUserPresence(c echo.Context, ext int64) error {
 	if err := bindAPIJSON(c, &req); err != nil {
 		return err
 	}
-	if s.Presences == nil {
+	if s.Presence == nil {
 		return &Error{Status: http.StatusNotImplemented, Code: "NotImplemented", Message: "presence cannot be set on this server"}
 	}
 	ctx := c.Request().Context()
-	p, err := s.loadUserPresence(ctx, ext)
+	p, err := s.Presence.User(ctx, ext)
 	if err != nil {
 		return err
 	}
 	if req.UserStatus != nil {
-		if p.UserStatus, err = enumValue("userStatus", *req.UserStatus, userStatuses); err != nil {
+		if p.UserStatus, err = enumValue("userStatus", *req.UserStatus, presence.UserStatuses); err != nil {
 			return err
 		}
 	}
 	if req.DNDStatus != nil {
-		if p.DNDStatus, err = enumValue("dndStatus", *req.DNDStatus, dndStatuses); err != nil {
+		if p.DNDStatus, err = enumValue("dndStatus", *req.DNDStatus, presence.DNDStatuses); err != nil {
 			return err
 		}
 	}
-	return s.setUserPresence(ctx, ext, p)
+	return s.Presence.Set(ctx, ext, p)
 }
 
 // widgetPhoneNumber is one of the user's numbers: usageType is DirectNumber

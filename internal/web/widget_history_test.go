@@ -15,8 +15,10 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/oauth"
+	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
@@ -26,6 +28,7 @@ import (
 type historyEnv struct {
 	*testEnv
 	db         *store.DB
+	presence   *presence.Keeper
 	alice, bob identity.Extension
 	cookies    map[string]string // by user: the Cookie header of a signed-in widget
 }
@@ -41,8 +44,10 @@ func newHistoryEnv(t testing.TB) *historyEnv {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d.Sessions, d.CallLog, d.Presences = sessions, h.db, h.db
+		h.presence = presence.New(presence.Config{}, h.db)
+		d.Sessions, d.CallLog, d.Presence = sessions, h.db, h.presence
 	})
+	h.presence.Subscribe(bridge.NewDispatcher(nil, h.hub, h.presence, nil, nil).PresenceEvent)
 	ctx := context.Background()
 	acct := identity.Account{Company: "Test Co.", MainNumber: "+16505550100", CountryCode: "US", AreaCode: "650"}
 	if err := h.db.CreateAccount(ctx, &acct); err != nil {
@@ -232,7 +237,7 @@ func TestWidgetPhoneNumbers(t *testing.T) {
 
 func TestWidgetSetPresence(t *testing.T) {
 	h := newHistoryEnv(t)
-	sub, _, _, err := h.hub.Subscribe(extensionGroup(h.alice.ID), "")
+	sub, _, _, err := h.hub.Subscribe(bridge.ExtensionGroup(h.alice.ID), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,9 +357,9 @@ func FuzzWidgetHistoryRequests(f *testing.F) {
 				t.Fatalf("%s %s: content type %q", r.Method, r.URL, ct)
 			}
 			if r.Method == http.MethodPut && rec.Code == http.StatusOK {
-				var p presence
+				var p presenceState
 				json.Unmarshal(rec.Body.Bytes(), &p)
-				if !contains(userStatuses, p.UserStatus) || !contains(dndStatuses, p.DNDStatus) {
+				if !contains(presence.UserStatuses, p.UserStatus) || !contains(presence.DNDStatuses, p.DNDStatus) {
 					t.Fatalf("%q set presence %+v", body, p)
 				}
 			}
