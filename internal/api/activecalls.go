@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"net/http"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/callbridge/widget-server/internal/params"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -24,15 +25,15 @@ func (s *Server) apiActiveCalls(c echo.Context) error {
 		return err
 	}
 	v := c.QueryParams()
-	page, err := parsePaging(v)
+	page, err := params.Paging(v)
 	if err != nil {
 		return err
 	}
-	directions, err := enumParams(v, "direction", callDirections)
+	directions, err := params.Enums(v, "direction", callDirections)
 	if err != nil {
 		return err
 	}
-	types, err := enumParams(v, "type", callTypes)
+	types, err := params.Enums(v, "type", callTypes)
 	if err != nil {
 		return err
 	}
@@ -40,15 +41,15 @@ func (s *Server) apiActiveCalls(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var params []queryParam
+	var query []queryParam
 	for _, d := range directions {
-		params = append(params, queryParam{"direction", d})
+		query = append(query, queryParam{"direction", d})
 	}
 	for _, t := range types {
-		params = append(params, queryParam{"type", t})
+		query = append(query, queryParam{"type", t})
 	}
 	if detailed {
-		params = append(params, queryParam{"view", "Detailed"})
+		query = append(query, queryParam{"view", "Detailed"})
 	}
 
 	now := time.Now()
@@ -57,18 +58,18 @@ func (s *Server) apiActiveCalls(c echo.Context) error {
 	live := s.liveCalls(ext.ID)
 	for i := len(live) - 1; i >= 0; i-- {
 		lc := live[i]
-		if len(directions) > 0 && !contains(directions, string(lc.party.Direction)) ||
-			len(types) > 0 && !contains(types, "Voice") {
+		if len(directions) > 0 && !params.Contains(directions, string(lc.party.Direction)) ||
+			len(types) > 0 && !params.Contains(types, "Voice") {
 			continue
 		}
 		rec := lc.record(now)
 		all = append(all, s.apiRecord(rec, acct.ID, base+"/call-log/"+url.PathEscape(rec.ID), detailed))
 	}
 	list := apiCallLogList{Records: []apiCallRecord{}}
-	if off := page.offset(); off < len(all) {
-		list.Records = all[off:min(off+page.perPage, len(all))]
+	if off := page.Offset(); off < len(all) {
+		list.Records = all[off:min(off+page.PerPage, len(all))]
 	}
-	list.URI, list.Paging, list.Navigation = paginate(base+"/active-calls", params, page, len(all), len(list.Records))
+	list.URI, list.Paging, list.Navigation = paginate(base+"/active-calls", query, page, len(all), len(list.Records))
 	return c.JSON(http.StatusOK, list)
 }
 

@@ -1,51 +1,12 @@
-package web
+package api
 
 import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/callbridge/widget-server/internal/params"
 )
-
-// Paging limits of list resources (docs/api.md "Paging").
-const (
-	defaultPerPage = 100
-	maxPerPage     = 1000
-	maxPage        = 1_000_000
-)
-
-// pageParams are a list request's page (from 1) and page size.
-type pageParams struct {
-	page, perPage int
-}
-
-func (p pageParams) offset() int { return (p.page - 1) * p.perPage }
-
-// parsePaging reads page and perPage.
-func parsePaging(v url.Values) (pageParams, error) {
-	p := pageParams{page: 1, perPage: defaultPerPage}
-	var err error
-	if s, ok := first(v, "page"); ok {
-		if p.page, err = strconv.Atoi(s); err != nil || p.page < 1 || p.page > maxPage {
-			return pageParams{}, invalidParam("page", "an integer from 1 to "+strconv.Itoa(maxPage))
-		}
-	}
-	if s, ok := first(v, "perPage"); ok {
-		if p.perPage, err = strconv.Atoi(s); err != nil || p.perPage < 1 || p.perPage > maxPerPage {
-			return pageParams{}, invalidParam("perPage", "an integer from 1 to "+strconv.Itoa(maxPerPage))
-		}
-	}
-	return p, nil
-}
-
-// first returns the first value of a query parameter, and whether it was
-// given at all.
-func first(v url.Values, name string) (string, bool) {
-	vs, ok := v[name]
-	if !ok || len(vs) == 0 {
-		return "", false
-	}
-	return vs[0], true
-}
 
 // apiPaging and apiNavigation describe a page of a list (seeds/001 call log):
 // pageStart and pageEnd index the page's first and last element in the
@@ -74,7 +35,7 @@ type apiLink struct {
 type queryParam struct{ name, value string }
 
 // pageURI is base with the list's canonical parameters and the page.
-func pageURI(base string, params []queryParam, page, perPage int) string {
+func pageURI(base string, query []queryParam, page, perPage int) string {
 	var b strings.Builder
 	b.WriteString(base)
 	sep := byte('?')
@@ -86,7 +47,7 @@ func pageURI(base string, params []queryParam, page, perPage int) string {
 		// Colons need no escape in a query; keeping them leaves dates readable.
 		b.WriteString(strings.ReplaceAll(url.QueryEscape(value), "%3A", ":"))
 	}
-	for _, p := range params {
+	for _, p := range query {
 		add(p.name, p.value)
 	}
 	add("page", strconv.Itoa(page))
@@ -96,20 +57,20 @@ func pageURI(base string, params []queryParam, page, perPage int) string {
 
 // paginate describes the page p of a list of total elements, n of which are
 // on this page.
-func paginate(base string, params []queryParam, p pageParams, total, n int) (string, apiPaging, apiNavigation) {
-	pages := (total + p.perPage - 1) / p.perPage
-	paging := apiPaging{Page: p.page, PerPage: p.perPage, TotalPages: pages, TotalElements: total}
+func paginate(base string, query []queryParam, p params.Page, total, n int) (string, apiPaging, apiNavigation) {
+	pages := (total + p.PerPage - 1) / p.PerPage
+	paging := apiPaging{Page: p.Number, PerPage: p.PerPage, TotalPages: pages, TotalElements: total}
 	if n > 0 {
-		start, end := p.offset(), p.offset()+n-1
+		start, end := p.Offset(), p.Offset()+n-1
 		paging.PageStart, paging.PageEnd = &start, &end
 	}
-	link := func(page int) *apiLink { return &apiLink{URI: pageURI(base, params, page, p.perPage)} }
+	link := func(page int) *apiLink { return &apiLink{URI: pageURI(base, query, page, p.PerPage)} }
 	nav := apiNavigation{FirstPage: link(1), LastPage: link(max(pages, 1))}
-	if p.page < pages {
-		nav.NextPage = link(p.page + 1)
+	if p.Number < pages {
+		nav.NextPage = link(p.Number + 1)
 	}
-	if p.page > 1 {
-		nav.PreviousPage = link(min(p.page-1, max(pages, 1)))
+	if p.Number > 1 {
+		nav.PreviousPage = link(min(p.Number-1, max(pages, 1)))
 	}
-	return pageURI(base, params, p.page, p.perPage), paging, nav
+	return pageURI(base, query, p.Number, p.PerPage), paging, nav
 }

@@ -1,14 +1,9 @@
-package web
+package api
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -16,7 +11,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/params"
 	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
@@ -125,8 +122,9 @@ func (s *Server) telephonyPresence(ext int64) (telephony.TelephonyStatus, uint64
 	return p.TelephonyStatus, seq
 }
 
-// syncPresence is rc-adapter-syncPresence for the extension as it is now.
-func (s *Server) syncPresence(ctx context.Context, ext int64) (bridge.SyncPresence, error) {
+// SyncPresence is rc-adapter-syncPresence for the extension as it is now:
+// what the widget's state shows.
+func (s *Server) SyncPresence(ctx context.Context, ext int64) (bridge.SyncPresence, error) {
 	up, err := s.loadUserPresence(ctx, ext)
 	if err != nil {
 		return bridge.SyncPresence{}, err
@@ -135,18 +133,9 @@ func (s *Server) syncPresence(ctx context.Context, ext int64) (bridge.SyncPresen
 	return bridge.NewSyncPresence(string(status), up.UserStatus, up.DNDStatus), nil
 }
 
-// widgetPresence is the presence of the widget's session state.
-func (s *Server) widgetPresence(ctx context.Context, ext int64) (*presence, error) {
-	p, err := s.syncPresence(ctx, ext)
-	if err != nil {
-		return nil, err
-	}
-	return &presence{TelephonyStatus: p.TelephonyStatus, UserStatus: p.UserStatus, DNDStatus: p.DNDStatus, PresenceStatus: p.PresenceStatus}, nil
-}
-
-// withUserPresence completes the rc-adapter-syncPresence of a call event,
+// WithUserPresence completes the rc-adapter-syncPresence of a call event,
 // which knows only the telephony status, with what the user set.
-func (s *Server) withUserPresence(ext int64, env bridge.Envelope) bridge.Envelope {
+func (s *Server) WithUserPresence(ext int64, env bridge.Envelope) bridge.Envelope {
 	p, ok := env.Message.(bridge.SyncPresence)
 	if !ok {
 		return env
@@ -274,13 +263,13 @@ func (s *Server) apiPresence(c echo.Context) error {
 		return err
 	}
 	detailed := false
-	if v, ok := first(c.QueryParams(), "detailedTelephonyState"); ok {
+	if v, ok := params.First(c.QueryParams(), "detailedTelephonyState"); ok {
 		switch strings.ToLower(v) {
 		case "true":
 			detailed = true
 		case "false":
 		default:
-			return invalidParam("detailedTelephonyState", "true or false")
+			return httperror.InvalidParam("detailedTelephonyState", "true or false")
 		}
 	}
 	body, err := s.presenceBody(c.Request().Context(), acct, ext, detailed)
@@ -304,7 +293,11 @@ func (s *Server) apiSetPresence(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.updateUserPresence(c, ext.ID); err != nil {
+	var req presenceUpdate
+	if err := params.JSON(c, &req); err != nil {
+		return err
+	}
+	if err := s.UpdateUserPresence(c.Request().Context(), ext.ID, req.UserStatus, req.DNDStatus); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -332,8 +325,8 @@ func (s *Server) setUserPresence(ctx context.Context, ext int64, p store.UserPre
 		sw.SetDNDStatus(ext, p.DNDStatus)
 	}
 	status, _ := s.telephonyPresence(ext)
-	if _, err := s.Hub.Publish(extensionGroup(ext), bridge.NewSyncPresence(string(status), p.UserStatus, p.DNDStatus)); err != nil {
-		s.log.Warn("presence not pushed to the widget", slog.Int64("extension", ext), slog.Any("err", err))
+	if s.Widgets != nil {
+		s.Widgets.PresenceChanged(ext, bridge.NewSyncPresence(string(status), p.UserStatus, p.DNDStatus))
 	}
 	if p != prev {
 		s.userPresenceChanged(ext, p)
@@ -341,46 +334,28 @@ func (s *Server) setUserPresence(ctx context.Context, ext int64, p store.UserPre
 	return nil
 }
 
-// enumValue checks a body field against its allowed values (compared
-// without case) and returns it canonical.
-func enumValue(name, v string, allowed []string) (string, error) {
-	vs, err := enumParams(url.Values{name: {v}}, name, allowed)
+// UpdateUserPresence applies a presence update {userStatus?, dndStatus?}
+// to the extension (what is left out stays): the values are checked
+// (400 naming the field), stored, do-not-disturb applied to the switch, the
+// extension's widgets and webhook subscriptions told. PUT …/presence and
+// the widget's PUT /widget/presence both come here.
+func (s *Server) UpdateUserPresence(ctx context.Context, ext int64, userStatus, dndStatus *string) error {
+	if s.Presences == nil {
+		return &httperror.Error{Status: http.StatusNotImplemented, Code: "NotImplemented", Message: "presence cannot be set on this server"}
+	}
+	p, err := s.loadUserPresence(ctx, ext)
 	if err != nil {
-		return "", err
+		return err
 	}
-	return vs[0], nil
-}
-
-// bindAPIJSON decodes a platform API request body strictly. A field that is
-// unknown or of the wrong type is named in the 400.
-func bindAPIJSON(c echo.Context, v any) error {
-	r := c.Request()
-	if ct := r.Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Message: "send application/json"}
-	}
-	dec := jsonDecoder(r.Body)
-	err := dec.Decode(v)
-	if err == nil {
-		if dec.More() {
-			return &Error{Status: http.StatusBadRequest, Code: "InvalidJSON", Message: "the body holds more than one JSON value"}
+	if userStatus != nil {
+		if p.UserStatus, err = params.Enum("userStatus", *userStatus, userStatuses); err != nil {
+			return err
 		}
-		return nil
 	}
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestTooLarge", Message: "request body too large"}
+	if dndStatus != nil {
+		if p.DNDStatus, err = params.Enum("dndStatus", *dndStatus, dndStatuses); err != nil {
+			return err
+		}
 	}
-	if errors.Is(err, io.EOF) {
-		return &Error{Status: http.StatusBadRequest, Code: "InvalidJSON", Message: "send a JSON object in the body"}
-	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) && typeErr.Field != "" {
-		return invalidParam(typeErr.Field, fmt.Sprintf("must be a %s", typeErr.Type))
-	}
-	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		name := strings.Trim(field, `"`)
-		return &Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Param: name,
-			Message: "Parameter [" + name + "] is not known here"}
-	}
-	return &Error{Status: http.StatusBadRequest, Code: "InvalidJSON", Message: "the body is not valid JSON for this request: " + err.Error()}
+	return s.setUserPresence(ctx, ext, p)
 }

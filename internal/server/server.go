@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callbridge/widget-server/internal/api"
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/media"
@@ -253,24 +254,36 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	hub := bridge.NewHub(bridge.HubConfig{})
+	// The platform API and the widget each reach the other through an
+	// interface: the widget shows the API's call log and presence, and
+	// the API tells the widgets of presence set through it.
+	platform := api.NewServer(api.Config{
+		PublicURL: publicURL, StaticBase: assets.Base(), RateLimit: cfg.APIRateLimit, RateWindow: cfg.APIRateWindow,
+	}, api.Deps{
+		Log: log, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(cfg.SignInClock),
+		Switch: sw, CallLog: db, Presences: db, Messages: msgs, Webhooks: hooks,
+	})
 	srv := web.NewServer(web.Config{
 		PublicURL: publicURL, DemoURL: demoURL, Dev: cfg.Dev, TrustedProxies: proxies,
 		CountryCode: cfg.CountryCode, AreaCode: cfg.AreaCode, ICEServers: gw.ICEServers(),
-		APIRateLimit: cfg.APIRateLimit, APIRateWindow: cfg.APIRateWindow, EventsHeartbeat: cfg.EventsHeartbeat,
+		EventsHeartbeat: cfg.EventsHeartbeat,
 		WidgetRateLimit: cfg.Limits.WidgetRequests, WidgetRateWindow: cfg.Limits.WidgetWindow,
 		SMSRateLimit: cfg.Limits.SMS, SMSRateWindow: cfg.Limits.SMSWindow,
 		MaxStreamsPerSession: cfg.Limits.StreamsPerSession, MaxDevicesPerSession: cfg.Limits.DevicesPerSession,
 	}, web.Deps{
-		Log: log, Apps: db, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(cfg.SignInClock),
-		Login: login, Sessions: sessions, Switch: sw, Hub: hub,
-		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, CallLog: db, Presences: db,
-		Messages: msgs, Webhooks: hooks, DeviceKey: deriveKey(hashKey, "callbridge device ids v1"),
+		Log: log, Apps: db, Directory: dir, Login: login, Sessions: sessions, Switch: sw, Hub: hub,
+		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, Messages: msgs,
+		CallLog: platform, Presence: platform, DeviceKey: deriveKey(hashKey, "callbridge device ids v1"),
 	})
-	onMessage = srv.MessageEvent
-	if err := srv.ApplyStoredPresence(ctx); err != nil {
+	platform.Widgets = srv
+	onMessage = func(c messaging.Change) {
+		srv.MessageEvent(c)
+		platform.MessageEvent(c)
+	}
+	if err := platform.ApplyStoredPresence(ctx); err != nil {
 		return fmt.Errorf("apply stored presence: %w", err)
 	}
-	bus.Subscribe(srv.CallEvent)
+	bus.Subscribe(func(ev telephony.Event) { platform.CallEvent(ev, srv.CallEvent(ev)) })
 	sessions.OnEnd = func(sid string, ext int64, _ error) { srv.SessionEnded(sid, ext) }
 
 	if cfg.DebugListen != "" {
@@ -296,7 +309,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 		return hs
 	}
-	servers := []*http.Server{serve("widget", widgetLn, srv.Widget())}
+	servers := []*http.Server{serve("widget", widgetLn, srv.Widget(platform.Routes))}
 	if demoLn != nil {
 		servers = append(servers, serve("demo", demoLn, srv.Demo()))
 	}
@@ -327,7 +340,7 @@ func Run(ctx context.Context, cfg Config) error {
 	case runErr = <-errc:
 	}
 	log.Info("shutting down")
-	srv.Drain() // the platform API answers 503 from now on
+	platform.Drain() // the platform API answers 503 from now on
 	closeCtx, stopClose := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	sw.Close(closeCtx) // ends every call with a reason and writes its call-log records
 	stopClose()

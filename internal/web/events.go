@@ -2,12 +2,15 @@ package web
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/httperror"
+	"github.com/callbridge/widget-server/internal/messaging"
 	"github.com/callbridge/widget-server/internal/oauth"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
@@ -29,11 +32,11 @@ func (s *Server) events(c echo.Context) error {
 	// An event stream is the widget's own: a page of another site must not
 	// open it with the user's cookie (where the browser says who asks).
 	if site := c.Request().Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
-		return &Error{Status: http.StatusForbidden, Code: "ForeignOrigin", Message: "event streams are opened by the widget's own page only"}
+		return &httperror.Error{Status: http.StatusForbidden, Code: "ForeignOrigin", Message: "event streams are opened by the widget's own page only"}
 	}
 	w := s.cookie(c.Request())
 	if !w.live() {
-		return &Error{Status: http.StatusUnauthorized, Code: "NoSession", Message: "open the widget page first: this stream belongs to a widget session"}
+		return &httperror.Error{Status: http.StatusUnauthorized, Code: "NoSession", Message: "open the widget page first: this stream belongs to a widget session"}
 	}
 	if err := s.checkClient(w, c.QueryParam("clientId")); err != nil {
 		return err
@@ -50,14 +53,14 @@ func (s *Server) events(c echo.Context) error {
 	group := sessionGroup(w.sid())
 	forceResync := false
 	if w.signedIn() {
-		sess, err := s.Sessions.Get(ctx, w.sid())
+		u, err := s.resolveUser(ctx, w)
 		switch {
 		case err == nil:
-			group = extensionGroup(sess.ExtensionID)
+			group = extensionGroup(u.Extension.ID)
 			if device := c.QueryParam("deviceId"); device != "" && s.Switch != nil {
 				err := s.checkDevice(w.sid(), device)
 				if err == nil {
-					err = s.devices.attach(s.Switch, w.sid(), telephony.Device{ID: device, ExtensionID: sess.ExtensionID})
+					err = s.devices.attach(s.Switch, w.sid(), telephony.Device{ID: device, ExtensionID: u.Extension.ID})
 				}
 				if err != nil {
 					closed()
@@ -87,7 +90,7 @@ func (s *Server) events(c echo.Context) error {
 	sub, replay, resync, err := s.Hub.Subscribe(group, last)
 	if err != nil {
 		closed()
-		return &Error{Status: http.StatusServiceUnavailable, Code: "ShuttingDown", Message: "the server is shutting down; reconnect shortly", Err: err}
+		return &httperror.Error{Status: http.StatusServiceUnavailable, Code: "ShuttingDown", Message: "the server is shutting down; reconnect shortly", Err: err}
 	}
 	// The stream may outlive this handler (it takes the connection over);
 	// the device stays registered until the stream ends.
@@ -95,20 +98,42 @@ func (s *Server) events(c echo.Context) error {
 }
 
 // CallEvent hands one switch event to the widgets of its extension, as the
-// rc-* messages the bridge maps it to, in order, and to the extension's
-// webhook subscriptions (presence, telephony sessions).
-func (s *Server) CallEvent(ev telephony.Event) {
+// rc-* messages the bridge maps it to, in order, the presence among them
+// completed with what the user set. It returns those messages, for the
+// extension's webhook subscriptions (internal/api).
+func (s *Server) CallEvent(ev telephony.Event) []bridge.Envelope {
 	envs := s.calls.Messages(ev)
 	msgs := make([]any, len(envs))
 	for i, env := range envs {
-		envs[i] = s.withUserPresence(ev.Extension, env)
+		if s.Presence != nil {
+			envs[i] = s.Presence.WithUserPresence(ev.Extension, env)
+		}
 		msgs[i] = envs[i]
 	}
 	// One publication: each stream wakes and writes once for all of them.
 	if _, err := s.Hub.PublishAll(extensionGroup(ev.Extension), msgs); err != nil {
 		s.log.Warn("call event not delivered", "extension", ev.Extension, "err", err)
 	}
-	for _, env := range envs {
-		s.subscriberEvent(ev, env)
+	return envs
+}
+
+// MessageEvent hands one change of a message copy to the widgets of its
+// extension (rc-message-updated-notify, and rc-inbound-message-notify for a
+// new inbound copy). The service reports each version of a copy once, so
+// nothing here is published twice.
+func (s *Server) MessageEvent(c messaging.Change) {
+	ext := c.Message.ExtensionID
+	for _, env := range bridge.MessageEvents(c) {
+		if _, err := s.Hub.Publish(extensionGroup(ext), env); err != nil {
+			s.log.Warn("message event not delivered", "extension", ext, "message", c.Message.ID, "err", err)
+		}
+	}
+}
+
+// PresenceChanged tells the extension's widgets of a presence their user
+// set, here or through the platform API (rc-adapter-syncPresence).
+func (s *Server) PresenceChanged(ext int64, p bridge.SyncPresence) {
+	if _, err := s.Hub.Publish(extensionGroup(ext), p); err != nil {
+		s.log.Warn("presence not pushed to the widget", slog.Int64("extension", ext), slog.Any("err", err))
 	}
 }
