@@ -39,10 +39,11 @@ type Config struct {
 }
 
 // Switch is what the platform API needs of the telephony switch: the
-// sessions, RingOut, and call control.
+// sessions and the extension's live calls, RingOut, and call control.
 type Switch interface {
 	Sessions(extension int64) []telephony.Session
 	Session(id string) (telephony.Session, bool)
+	ActiveRecords(extension int64) []telephony.CallRecord
 	RingOut(ctx context.Context, extension int64, from, to, callerID string, playPrompt bool) (telephony.RingOut, error)
 	FindRingOut(extension int64, id string) (telephony.RingOut, bool)
 	CancelRingOut(ctx context.Context, extension int64, id string) (telephony.RingOut, error)

@@ -74,6 +74,8 @@ const (
 	ResultCanceled  = "Canceled"
 	ResultFailed    = "Failed"
 	ResultAccepted  = "Accepted"
+	// ResultInProgress is the result of a live call's record (ActiveRecords).
+	ResultInProgress = "In Progress"
 )
 
 // Causes of events: what happened.
@@ -237,6 +239,6 @@ type CallRecord struct {
 	Direction          Direction
 	From, To           Endpoint
 	Type               string // "Voice"
-	Action             string // "VoIP Call" (extension to extension) or "Phone Call"
+	Action             string // "VoIP Call" (extension to extension), "Phone Call", or ActionRingOutWeb
 	Result             string // one of the Result constants
 }
