@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callbridge/widget-server/internal/api"
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/media"
@@ -258,18 +259,25 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	hub := bridge.NewHub(bridge.HubConfig{})
+	// The widget shows the platform API's call log and sets presence
+	// through it; the dispatcher tells both sides' listeners of changes.
+	platform := api.NewServer(api.Config{
+		PublicURL: publicURL, StaticBase: assets.Base(), RateLimit: cfg.APIRateLimit, RateWindow: cfg.APIRateWindow,
+	}, api.Deps{
+		Log: log, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(cfg.SignInClock),
+		Switch: sw, CallLog: db, Presence: pres, Messages: msgs, Webhooks: hooks,
+	})
 	srv := web.NewServer(web.Config{
 		PublicURL: publicURL, DemoURL: demoURL, Dev: cfg.Dev, TrustedProxies: proxies,
 		CountryCode: cfg.CountryCode, AreaCode: cfg.AreaCode, ICEServers: gw.ICEServers(),
-		APIRateLimit: cfg.APIRateLimit, APIRateWindow: cfg.APIRateWindow, EventsHeartbeat: cfg.EventsHeartbeat,
+		EventsHeartbeat: cfg.EventsHeartbeat,
 		WidgetRateLimit: cfg.Limits.WidgetRequests, WidgetRateWindow: cfg.Limits.WidgetWindow,
 		SMSRateLimit: cfg.Limits.SMS, SMSRateWindow: cfg.Limits.SMSWindow,
 		MaxStreamsPerSession: cfg.Limits.StreamsPerSession, MaxDevicesPerSession: cfg.Limits.DevicesPerSession,
 	}, web.Deps{
-		Log: log, Apps: db, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(cfg.SignInClock),
-		Login: login, Sessions: sessions, Switch: sw, Hub: hub,
-		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, CallLog: db, Presence: pres,
-		Messages: msgs, Webhooks: hooks, DeviceKey: deriveKey(hashKey, "callbridge device ids v1"),
+		Log: log, Apps: db, Directory: dir, Login: login, Sessions: sessions, Switch: sw, Hub: hub,
+		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, Messages: msgs,
+		CallLog: platform, Presence: platform, DeviceKey: deriveKey(hashKey, "callbridge device ids v1"),
 	})
 	// The dispatcher takes the switch's events, presence changes and
 	// message changes to the widgets and the webhook subscriptions.
@@ -301,7 +309,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 		return hs
 	}
-	servers := []*http.Server{serve("widget", widgetLn, srv.Widget())}
+	servers := []*http.Server{serve("widget", widgetLn, srv.Widget(platform.Routes))}
 	if demoLn != nil {
 		servers = append(servers, serve("demo", demoLn, srv.Demo()))
 	}
@@ -332,7 +340,7 @@ func Run(ctx context.Context, cfg Config) error {
 	case runErr = <-errc:
 	}
 	log.Info("shutting down")
-	srv.Drain() // the platform API answers 503 from now on
+	platform.Drain() // the platform API answers 503 from now on
 	closeCtx, stopClose := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	sw.Close(closeCtx) // ends every call with a reason and writes its call-log records
 	stopClose()

@@ -5,12 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 
-	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/htmlpage"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/web/templates"
 )
@@ -126,30 +125,30 @@ func (s *Server) app(c echo.Context) error {
 		return err
 	}
 
-	nonce := newNonce()
+	nonce := htmlpage.Nonce()
 	styleSrc := []string{"'self'"}
 	if flags.StylesURI != "" {
 		u, _ := url.Parse(flags.StylesURI)
 		styleSrc = append(styleSrc, u.Scheme+"://"+u.Host)
 	}
 	h := c.Response().Header()
-	h.Set("Content-Security-Policy", csp{
-		{"default-src", []string{"'none'"}},
-		{"script-src", []string{"'nonce-" + nonce + "'", "'strict-dynamic'"}},
-		{"style-src", styleSrc},
-		{"connect-src", []string{"'self'"}},
-		{"img-src", []string{"'self'", "data:"}},
-		{"media-src", []string{"'self'", "blob:"}},
-		{"font-src", []string{"'self'"}},
-		{"frame-ancestors", app.Origins},
-		{"base-uri", []string{"'none'"}},
-		{"form-action", []string{"'self'"}},
-	}.String())
+	h.Set("Content-Security-Policy", htmlpage.CSP(
+		htmlpage.Directive("default-src", "'none'"),
+		htmlpage.Directive("script-src", "'nonce-"+nonce+"'", "'strict-dynamic'"),
+		htmlpage.Directive("style-src", styleSrc...),
+		htmlpage.Directive("connect-src", "'self'"),
+		htmlpage.Directive("img-src", "'self'", "data:"),
+		htmlpage.Directive("media-src", "'self'", "blob:"),
+		htmlpage.Directive("font-src", "'self'"),
+		htmlpage.Directive("frame-ancestors", app.Origins...),
+		htmlpage.Directive("base-uri", "'none'"),
+		htmlpage.Directive("form-action", "'self'"),
+	))
 	h.Set("Permissions-Policy", "microphone=(self), camera=(), geolocation=(), autoplay=(self)")
 	// The widget opens the sign-in popup and must keep its opener link.
 	h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
 	h.Set("Cache-Control", "no-store")
-	return render(c, http.StatusOK, templates.App(templates.AppPage{
+	return htmlpage.Render(c, http.StatusOK, templates.App(templates.AppPage{
 		Nonce:      nonce,
 		StaticBase: s.Assets.Base(),
 		ConfigJSON: string(cfgJSON),
@@ -163,14 +162,5 @@ func (s *Server) app(c echo.Context) error {
 func (s *Server) forbidden(c echo.Context, title, message string) error {
 	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'")
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return render(c, http.StatusForbidden, templates.Forbidden(title, message))
-}
-
-func render(c echo.Context, status int, comp templ.Component) error {
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-	c.Response().WriteHeader(status)
-	if strings.EqualFold(c.Request().Method, http.MethodHead) {
-		return nil
-	}
-	return comp.Render(c.Request().Context(), c.Response())
+	return htmlpage.Render(c, http.StatusForbidden, templates.Forbidden(title, message))
 }

@@ -36,6 +36,15 @@ func (stubSwitch) Mute(context.Context, string, string, bool) error { return tel
 func (stubSwitch) Sessions(int64) []telephony.Session               { return nil }
 func (stubSwitch) Session(string) (telephony.Session, bool)         { return telephony.Session{}, false }
 
+// The stand-in switch refuses RingOuts; the real switch serves the API's
+// FuzzTelephonyRequests (internal/api).
+func (stubSwitch) RingOut(context.Context, int64, string, string, string, bool) (telephony.RingOut, error) {
+	return telephony.RingOut{}, telephony.ErrBadNumber
+}
+func (stubSwitch) CancelRingOut(context.Context, int64, string) (telephony.RingOut, error) {
+	return telephony.RingOut{}, telephony.ErrNoSuchCall
+}
+
 // FuzzCallRequests sends arbitrary bodies to the call endpoints the widget
 // uses for host commands (rc-adapter-new-call, rc-adapter-control-call):
 // whatever arrives, the answer is a JSON error or success, never a panic or
@@ -67,6 +76,45 @@ func FuzzCallRequests(f *testing.F) {
 		}
 		if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 			t.Fatalf("%s %q: content type %q", path, body, ct)
+		}
+	})
+}
+
+// FuzzWidgetRingOutRequests sends arbitrary bodies and ids to the widget's
+// RingOut endpoints: whatever arrives, the answer is a JSON error or
+// success (204 for a cancel), never a panic or a 5xx.
+func FuzzWidgetRingOutRequests(f *testing.F) {
+	f.Add("POST", "/widget/ringout", `{"from":"102","to":"+15550100"}`)
+	f.Add("DELETE", "/widget/ringout/1", "")
+	f.Add("POST", "/widget/ringout", `{"from":1}`)
+	f.Add("DELETE", "/widget/ringout/99999999999999999999999999", "")
+	env := newTestEnvWith(f, func(d *Deps) { d.Switch = stubSwitch{} })
+	f.Fuzz(func(t *testing.T, method, path, body string) {
+		if !strings.HasPrefix(path, "/widget/ringout") || strings.ContainsAny(path, " ?#%") {
+			return
+		}
+		if _, err := url.ParseRequestURI(path); err != nil {
+			return
+		}
+		switch method {
+		case "GET", "POST", "PATCH", "DELETE", "PUT":
+		default:
+			return
+		}
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(widgetHeader, "1")
+		req.Header.Set(clientHeader, "demo")
+		rec := httptest.NewRecorder()
+		env.srv.Widget().ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s %q: status %d %s", method, path, body, rec.Code, rec.Body)
+		}
+		if rec.Code == http.StatusNoContent {
+			return
+		}
+		if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Fatalf("%s %s %q: %d, content type %q", method, path, body, rec.Code, ct)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/callbridge/widget-server/internal/htmlpage"
 	"github.com/callbridge/widget-server/web/templates"
 )
 
@@ -37,7 +38,7 @@ func (s *Server) Demo() http.Handler {
 // opened it, which passes it to the widget.
 func (s *Server) demoCallback(c echo.Context) error {
 	nonce := callbackPageHeaders(c)
-	return render(c, http.StatusOK, templates.Callback(templates.CallbackPage{Nonce: nonce, StaticBase: s.Assets.Base()}))
+	return htmlpage.Render(c, http.StatusOK, templates.Callback(templates.CallbackPage{Nonce: nonce, StaticBase: s.Assets.Base()}))
 }
 
 func (s *Server) demoPage(c echo.Context) error {
@@ -48,21 +49,21 @@ func (s *Server) demoPage(c echo.Context) error {
 	if q.Get("clientId") == "" {
 		q.Set("clientId", DemoClientID)
 	}
-	nonce := newNonce()
-	c.Response().Header().Set("Content-Security-Policy", csp{
-		{"default-src", []string{"'none'"}},
-		{"script-src", []string{"'nonce-" + nonce + "'", "'strict-dynamic'"}},
-		{"style-src", []string{"'self'", "'unsafe-inline'"}},
-		{"img-src", []string{"'self'", "data:"}},
-		{"frame-src", []string{s.cfg.PublicURL}},
-		{"connect-src", []string{"'self'"}},
-		{"base-uri", []string{"'none'"}},
-		{"form-action", []string{"'self'"}},
-		{"frame-ancestors", []string{"'none'"}},
-	}.String())
+	nonce := htmlpage.Nonce()
+	c.Response().Header().Set("Content-Security-Policy", htmlpage.CSP(
+		htmlpage.Directive("default-src", "'none'"),
+		htmlpage.Directive("script-src", "'nonce-"+nonce+"'", "'strict-dynamic'"),
+		htmlpage.Directive("style-src", "'self'", "'unsafe-inline'"),
+		htmlpage.Directive("img-src", "'self'", "data:"),
+		htmlpage.Directive("frame-src", s.cfg.PublicURL),
+		htmlpage.Directive("connect-src", "'self'"),
+		htmlpage.Directive("base-uri", "'none'"),
+		htmlpage.Directive("form-action", "'self'"),
+		htmlpage.Directive("frame-ancestors", "'none'"),
+	))
 	c.Response().Header().Set("Cache-Control", "no-store")
 	c.Response().Header().Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
-	return render(c, http.StatusOK, templates.Demo(templates.DemoPage{
+	return htmlpage.Render(c, http.StatusOK, templates.Demo(templates.DemoPage{
 		Nonce:        nonce,
 		AdapterSrc:   s.cfg.PublicURL + "/adapter.js?" + q.Encode(),
 		WidgetOrigin: s.cfg.PublicURL,

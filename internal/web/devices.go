@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -34,10 +34,6 @@ const (
 	DefaultMaxStreamsPerSession = 20
 	DefaultMaxDevicesPerSession = 10
 )
-
-// capRetryAfter is what a client past a cap on things it holds open is told
-// to wait: the cap frees when one of them closes.
-const capRetryAfter = "5"
 
 // newDeviceID issues a device id bound to the session sid.
 func (s *Server) newDeviceID(sid string) string {
@@ -66,9 +62,9 @@ func (s *Server) deviceOfSession(sid, id string) bool {
 }
 
 var (
-	errDeviceNotYours = &Error{Status: http.StatusForbidden, Code: "DeviceNotYours",
+	errDeviceNotYours = &httperror.Error{Status: http.StatusForbidden, Code: "DeviceNotYours",
 		Message: "this device belongs to another session: reload the widget"}
-	errDeviceMalformed = &Error{Status: http.StatusBadRequest, Code: "InvalidParameter",
+	errDeviceMalformed = &httperror.Error{Status: http.StatusBadRequest, Code: "InvalidParameter",
 		Message: "deviceId is missing or malformed"}
 )
 
@@ -91,11 +87,7 @@ type deviceResponse struct {
 // bound to the signed-in session. It becomes a phone the switch rings when
 // the tab opens its event stream with it.
 func (s *Server) issueDevice(c echo.Context) error {
-	sess, err := s.widgetSignedIn(c)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, deviceResponse{DeviceID: s.newDeviceID(sess.ID)})
+	return c.JSON(http.StatusOK, deviceResponse{DeviceID: s.newDeviceID(userOf(c).Session.ID)})
 }
 
 // deviceGrace keeps a device registered this long after its stream closed,
@@ -117,11 +109,11 @@ type devices struct {
 }
 
 var (
-	errTooManyStreams = &Error{Status: http.StatusTooManyRequests, Code: "TooManyStreams",
-		Message: "this session has too many event streams open: close a widget tab", RetryAfter: capRetryAfter}
-	errTooManyDevices = &Error{Status: http.StatusTooManyRequests, Code: "TooManyDevices",
-		Message: "this session has too many phones registered: close a widget tab", RetryAfter: capRetryAfter}
-	errDeviceTaken = &Error{Status: http.StatusForbidden, Code: "DeviceNotYours",
+	errTooManyStreams = &httperror.Error{Status: http.StatusTooManyRequests, Code: "TooManyStreams",
+		Message: "this session has too many event streams open: close a widget tab", RetryAfter: httperror.CapRetryAfter}
+	errTooManyDevices = &httperror.Error{Status: http.StatusTooManyRequests, Code: "TooManyDevices",
+		Message: "this session has too many phones registered: close a widget tab", RetryAfter: httperror.CapRetryAfter}
+	errDeviceTaken = &httperror.Error{Status: http.StatusForbidden, Code: "DeviceNotYours",
 		Message: "this device is registered to another user: reload the widget"}
 )
 
@@ -166,10 +158,7 @@ func (d *devices) attach(sw Switch, sid string, dev telephony.Device) error {
 		return errTooManyDevices
 	}
 	if err := sw.RegisterDevice(dev); err != nil {
-		if errors.Is(err, telephony.ErrDeviceTaken) {
-			return errDeviceTaken
-		}
-		return err
+		return err // telephony.ErrDeviceTaken: 403 DeviceNotYours
 	}
 	if t := d.timers[dev.ID]; t != nil {
 		t.Stop()

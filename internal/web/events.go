@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/oauth"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
@@ -20,11 +21,11 @@ func (s *Server) events(c echo.Context) error {
 	// An event stream is the widget's own: a page of another site must not
 	// open it with the user's cookie (where the browser says who asks).
 	if site := c.Request().Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
-		return &Error{Status: http.StatusForbidden, Code: "ForeignOrigin", Message: "event streams are opened by the widget's own page only"}
+		return &httperror.Error{Status: http.StatusForbidden, Code: "ForeignOrigin", Message: "event streams are opened by the widget's own page only"}
 	}
 	w := s.cookie(c.Request())
 	if !w.live() {
-		return &Error{Status: http.StatusUnauthorized, Code: "NoSession", Message: "open the widget page first: this stream belongs to a widget session"}
+		return &httperror.Error{Status: http.StatusUnauthorized, Code: "NoSession", Message: "open the widget page first: this stream belongs to a widget session"}
 	}
 	if err := s.checkClient(w, c.QueryParam("clientId")); err != nil {
 		return err
@@ -41,14 +42,14 @@ func (s *Server) events(c echo.Context) error {
 	group := bridge.SessionGroup(w.sid())
 	forceResync := false
 	if w.signedIn() {
-		sess, err := s.Sessions.Get(ctx, w.sid())
+		u, err := s.resolveUser(ctx, w)
 		switch {
 		case err == nil:
-			group = bridge.ExtensionGroup(sess.ExtensionID)
+			group = bridge.ExtensionGroup(u.Extension.ID)
 			if device := c.QueryParam("deviceId"); device != "" && s.Switch != nil {
 				err := s.checkDevice(w.sid(), device)
 				if err == nil {
-					err = s.devices.attach(s.Switch, w.sid(), telephony.Device{ID: device, ExtensionID: sess.ExtensionID})
+					err = s.devices.attach(s.Switch, w.sid(), telephony.Device{ID: device, ExtensionID: u.Extension.ID})
 				}
 				if err != nil {
 					closed()
@@ -78,7 +79,7 @@ func (s *Server) events(c echo.Context) error {
 	sub, replay, resync, err := s.Hub.Subscribe(group, last)
 	if err != nil {
 		closed()
-		return &Error{Status: http.StatusServiceUnavailable, Code: "ShuttingDown", Message: "the server is shutting down; reconnect shortly", Err: err}
+		return &httperror.Error{Status: http.StatusServiceUnavailable, Code: "ShuttingDown", Message: "the server is shutting down; reconnect shortly", Err: err}
 	}
 	// The stream may outlive this handler (it takes the connection over);
 	// the device stays registered until the stream ends.

@@ -1,10 +1,7 @@
 package web
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -64,34 +61,3 @@ type bodyless struct{ http.ResponseWriter }
 func (b bodyless) Write(p []byte) (int, error)       { return len(p), nil }
 func (b bodyless) Unwrap() http.ResponseWriter       { return b.ResponseWriter }
 func (b bodyless) WriteString(s string) (int, error) { return len(s), nil }
-
-// newNonce returns a fresh CSP nonce.
-func newNonce() string {
-	b := make([]byte, 18)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// csp builds a Content-Security-Policy header from directive → sources.
-// Directives keep the given order.
-type csp []directive
-
-type directive struct {
-	name    string
-	sources []string
-}
-
-func (p csp) String() string {
-	var b strings.Builder
-	for i, d := range p {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(d.name)
-		for _, s := range d.sources {
-			b.WriteByte(' ')
-			b.WriteString(s)
-		}
-	}
-	return b.String()
-}

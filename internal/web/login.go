@@ -9,8 +9,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
-	"github.com/callbridge/widget-server/internal/oauth"
+	"github.com/callbridge/widget-server/internal/params"
 )
 
 // widgetHeader must accompany every state-changing widget request. A page on
@@ -21,7 +22,7 @@ const widgetHeader = "X-Callbridge"
 
 func (s *Server) loginRoutes(e *echo.Echo) {
 	g := e.Group("/widget", s.sameOrigin)
-	g.POST("/devices", s.issueDevice)
+	g.POST("/devices", s.issueDevice, s.signedIn)
 	g.GET("/state", s.getState)
 	g.POST("/login", s.loginStart)
 	g.POST("/login/complete", s.loginComplete)
@@ -37,10 +38,10 @@ func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if r.Header.Get(widgetHeader) != "1" {
-			return &Error{Status: http.StatusForbidden, Code: "MissingHeader", Message: "widget requests must carry the " + widgetHeader + " header"}
+			return &httperror.Error{Status: http.StatusForbidden, Code: "MissingHeader", Message: "widget requests must carry the " + widgetHeader + " header"}
 		}
 		if o := r.Header.Get("Origin"); o != "" && o != s.cfg.PublicURL {
-			return &Error{Status: http.StatusForbidden, Code: "ForeignOrigin", Message: "requests from other origins are refused"}
+			return &httperror.Error{Status: http.StatusForbidden, Code: "ForeignOrigin", Message: "requests from other origins are refused"}
 		}
 		w := s.cookie(r)
 		if err := s.checkClient(w, r.Header.Get(clientHeader)); err != nil {
@@ -50,7 +51,7 @@ func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 		if w.live() {
 			key = w.sid()
 		}
-		if err := limitRate(c, s.widgetLimit, key); err != nil {
+		if err := s.widgetLimit.Admit(c, key); err != nil {
 			return err
 		}
 		return next(c)
@@ -69,7 +70,7 @@ func (s *Server) getState(c echo.Context) error {
 	return c.JSON(http.StatusOK, st)
 }
 
-var errNoSession = &Error{Status: http.StatusUnauthorized, Code: "NoSession", Message: "no widget session: reload the widget"}
+var errNoSession = &httperror.Error{Status: http.StatusUnauthorized, Code: "NoSession", Message: "no widget session: reload the widget"}
 
 type loginStartRequest struct {
 	Mode string `json:"mode"` // popup (default) or host
@@ -104,11 +105,11 @@ func (s *Server) loginStart(c echo.Context) error {
 	case "", "popup":
 	case "host":
 		if redirect = hostRedirect(app, w.host()); redirect == "" {
-			return &Error{Status: http.StatusBadRequest, Code: "NoHostRedirect",
+			return &httperror.Error{Status: http.StatusBadRequest, Code: "NoHostRedirect",
 				Message: "app " + app.ClientID + " has no redirect URI on " + w.host() + ": register one to sign in with disableLoginPopup"}
 		}
 	default:
-		return &Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Message: "mode must be popup or host"}
+		return &httperror.Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Message: "mode must be popup or host"}
 	}
 	flow, uri := s.Login.Start(app.ClientID, redirect, time.Now())
 	w.setFlow(flow)
@@ -152,7 +153,7 @@ func (s *Server) loginComplete(c echo.Context) error {
 	}
 	tok, extID, err := s.Login.Complete(ctx, flow, req.CallbackURI, time.Now())
 	if err != nil {
-		return loginError(err)
+		return err // oauth.ErrNoFlow, ErrStateMismatch, ErrExchange …: the table's answers
 	}
 	sess, err := s.Sessions.Create(ctx, flow.ClientID, extID, tok)
 	if err != nil {
@@ -170,29 +171,6 @@ func (s *Server) loginComplete(c echo.Context) error {
 	}
 	s.log.Info("signed in", "extension", extID, "client_id", flow.ClientID)
 	return c.JSON(http.StatusOK, st)
-}
-
-func loginError(err error) error {
-	e := &Error{Status: http.StatusBadRequest, Err: err}
-	switch {
-	case errors.Is(err, oauth.ErrNoFlow):
-		e.Code, e.Message = "NoLoginInProgress", "no sign-in is in progress: start again"
-	case errors.Is(err, oauth.ErrFlowExpired):
-		e.Code, e.Message = "LoginExpired", "the sign-in took too long: start again"
-	case errors.Is(err, oauth.ErrBadCallback):
-		e.Code, e.Message = "BadCallback", "the sign-in redirect address is not valid"
-	case errors.Is(err, oauth.ErrStateMismatch):
-		e.Code, e.Message = "StateMismatch", "the sign-in answer does not belong to this sign-in: start again"
-	case errors.Is(err, oauth.ErrAccessDenied):
-		e.Status, e.Code, e.Message = http.StatusUnauthorized, "AccessDenied", "the sign-in was refused"
-	case errors.Is(err, oauth.ErrExchange):
-		e.Status, e.Code, e.Message = http.StatusUnauthorized, "LoginFailed", "the sign-in code was not accepted: start again"
-	case errors.Is(err, oauth.ErrUnknownUser):
-		e.Status, e.Code, e.Message = http.StatusForbidden, "UnknownUser", "this account has no extension here"
-	default:
-		e.Status, e.Code, e.Message = http.StatusInternalServerError, "InternalError", "sign-in failed"
-	}
-	return e
 }
 
 // logout revokes the session's tokens, forgets them and starts an anonymous
@@ -236,18 +214,29 @@ func (s *Server) signOut(ctx context.Context, w widgetCookie) error {
 	return nil
 }
 
-// bindJSON decodes a JSON body; an empty body is an empty object.
+// bindJSON decodes a JSON body strictly; an empty body is an empty object.
 func bindJSON(c echo.Context, v any) error {
 	r := c.Request()
 	if r.ContentLength == 0 {
 		return nil
 	}
-	if ct := r.Header.Get(echo.HeaderContentType); ct != "" && ct != echo.MIMEApplicationJSON && ct != echo.MIMEApplicationJSONCharsetUTF8 {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Message: "send application/json"}
+	if err := checkJSONType(r); err != nil {
+		return err
 	}
-	dec := jsonDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
-		return &Error{Status: http.StatusBadRequest, Code: "InvalidJSON", Message: "the body is not valid JSON for this request: " + err.Error()}
+	if err := params.Decoder(r.Body).Decode(v); err != nil {
+		return invalidJSON(err)
 	}
 	return nil
+}
+
+// checkJSONType refuses a body that does not say it is JSON.
+func checkJSONType(r *http.Request) error {
+	if ct := r.Header.Get(echo.HeaderContentType); ct != "" && ct != echo.MIMEApplicationJSON && ct != echo.MIMEApplicationJSONCharsetUTF8 {
+		return &httperror.Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Message: "send application/json"}
+	}
+	return nil
+}
+
+func invalidJSON(err error) error {
+	return &httperror.Error{Status: http.StatusBadRequest, Code: "InvalidJSON", Message: "the body is not valid JSON for this request: " + err.Error()}
 }

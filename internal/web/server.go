@@ -1,7 +1,14 @@
-// Package web serves HTTP: the widget's iframe page and its endpoints, the
-// static files and adapter.js, and the demo host page on its own origin. It
-// translates HTTP to calls on identity, bridge and the rest, and back; it
-// holds no domain rules of its own.
+// Package web serves the widget's HTTP side: the iframe page /app and the
+// widget's endpoints /widget/* (one middleware resolves their signed-in
+// user), the event stream, the sign-in popup's landing page, the static
+// files and adapter.js, and the demo host page on its own origin. It
+// builds the widget origin's echo instance, on which internal/server mounts
+// the platform API's routes as well. It translates HTTP to calls on
+// identity, bridge and the rest, and back; it holds no domain rules of its
+// own, and its errors are internal/httperror's.
+//
+// It must not import internal/api (the call log and presence it shows come
+// through the CallHistory and Presence interfaces) nor internal/server.
 package web
 
 import (
@@ -10,7 +17,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -18,8 +24,10 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/oauth"
+	"github.com/callbridge/widget-server/internal/ratelimit"
 )
 
 // Config is what the handlers need to know about their deployment.
@@ -40,10 +48,6 @@ type Config struct {
 	CountryCode, AreaCode string
 	// ICEServers are the STUN/TURN URLs the widget's RTCPeerConnections use.
 	ICEServers []string
-	// APIRateLimit requests per APIRateWindow are what each extension may
-	// make of the platform API (default 60 per 10 s); more are answered 429.
-	APIRateLimit  int
-	APIRateWindow time.Duration
 	// EventsHeartbeat is how often an idle event stream sends a heartbeat
 	// (default 15 s); the widget reopens a stream silent for twice as long.
 	EventsHeartbeat time.Duration
@@ -62,23 +66,28 @@ type Config struct {
 	MaxDevicesPerSession int
 }
 
+// The widget's default rate limits: requests per session, SMS per extension.
+const (
+	DefaultWidgetRateLimit  = 120
+	DefaultWidgetRateWindow = 10 * time.Second
+	DefaultSMSRateLimit     = 30
+	DefaultSMSRateWindow    = time.Minute
+)
+
 // Deps are the parts the handlers use.
 type Deps struct {
-	Log        *slog.Logger
-	Apps       identity.AppStore
-	Directory  *identity.Directory
-	AuthServer *identity.AuthServer // nil when an external provider signs users in
-	Throttle   *identity.Throttle
-	Login      *oauth.Client
-	Sessions   *oauth.Sessions
-	Switch     Switch // nil: calling is off
-	Hub        *bridge.Hub
-	Cookies    sessions.Store
-	Assets     *Assets
-	CallLog    CallLogStore  // nil: the call log is empty
-	Presence   Presence      // nil: presence shows the defaults and cannot be set
-	Messages   Messages      // nil: messaging is off
-	Webhooks   Subscriptions // nil: webhook subscriptions are off
+	Log       *slog.Logger
+	Apps      identity.AppStore
+	Directory *identity.Directory
+	Login     *oauth.Client
+	Sessions  *oauth.Sessions
+	Switch    Switch // nil: calling is off
+	Hub       *bridge.Hub
+	Cookies   sessions.Store
+	Assets    *Assets
+	Messages  Messages    // nil: messaging is off
+	CallLog   CallHistory // nil: the call log is empty
+	Presence  Presence    // nil: presence is the default and cannot be set
 	// DeviceKey signs the device ids issued to sessions (32 bytes or more);
 	// nil: a random key, so ids last as long as the process.
 	DeviceKey []byte
@@ -92,21 +101,13 @@ type Server struct {
 	stream  bridge.StreamConfig
 	devices devices
 
-	limiter     *rateLimiter[int64]  // of the platform API, per extension
-	widgetLimit *rateLimiter[string] // of /widget/*, per session
-	smsLimit    *rateLimiter[int64]  // of SMS sent from the widget, per extension
+	widgetLimit *ratelimit.Limiter[string] // of /widget/*, per session
+	smsLimit    *ratelimit.Limiter[int64]  // of SMS sent from the widget, per extension
 	deviceKey   []byte
-	draining    atomic.Bool // the server is shutting down
 }
 
 // NewServer wires the handlers.
 func NewServer(cfg Config, deps Deps) *Server {
-	if cfg.APIRateLimit <= 0 {
-		cfg.APIRateLimit = DefaultAPIRateLimit
-	}
-	if cfg.APIRateWindow <= 0 {
-		cfg.APIRateWindow = DefaultAPIRateWindow
-	}
 	if cfg.WidgetRateLimit <= 0 || cfg.WidgetRateWindow <= 0 {
 		cfg.WidgetRateLimit, cfg.WidgetRateWindow = DefaultWidgetRateLimit, DefaultWidgetRateWindow
 	}
@@ -126,9 +127,8 @@ func NewServer(cfg Config, deps Deps) *Server {
 	}
 	return &Server{Deps: deps, cfg: cfg, log: deps.Log,
 		stream:      bridge.StreamConfig{Heartbeat: cfg.EventsHeartbeat},
-		limiter:     newRateLimiter[int64](cfg.APIRateLimit, cfg.APIRateWindow, time.Now),
-		widgetLimit: newRateLimiter[string](cfg.WidgetRateLimit, cfg.WidgetRateWindow, time.Now),
-		smsLimit:    newRateLimiter[int64](cfg.SMSRateLimit, cfg.SMSRateWindow, time.Now),
+		widgetLimit: ratelimit.New[string](cfg.WidgetRateLimit, cfg.WidgetRateWindow, time.Now),
+		smsLimit:    ratelimit.New[int64](cfg.SMSRateLimit, cfg.SMSRateWindow, time.Now),
 		devices:     devices{maxStreams: cfg.MaxStreamsPerSession, maxDevices: cfg.MaxDevicesPerSession},
 		deviceKey:   key}
 }
@@ -141,7 +141,7 @@ func (s *Server) newEcho() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.IPExtractor = clientIP(s.cfg.TrustedProxies)
-	e.HTTPErrorHandler = errorHandler(s.log)
+	e.HTTPErrorHandler = httperror.Handler(s.log)
 	e.Pre(headAsGet)
 	e.Use(headRouted)
 	e.Use(middleware.RequestID())
@@ -152,8 +152,9 @@ func (s *Server) newEcho() *echo.Echo {
 	return e
 }
 
-// Widget returns the handler of the widget origin.
-func (s *Server) Widget() http.Handler {
+// Widget returns the handler of the widget origin: the widget's routes and
+// those each of mounts adds (internal/server mounts the platform API's).
+func (s *Server) Widget(mounts ...func(*echo.Echo)) http.Handler {
 	e := s.newEcho()
 	e.GET("/adapter.js", func(c echo.Context) error {
 		s.Assets.ServeFile(c.Response(), c.Request(), "adapter.js")
@@ -166,15 +167,17 @@ func (s *Server) Widget() http.Handler {
 	e.GET("/app", s.app, gzipPage)
 	e.GET("/app.html", s.app, gzipPage)
 	e.GET("/widget/events", s.events)
+	e.GET("/oauth/redirect", s.redirectPage)
 	s.loginRoutes(e)
-	s.authServerRoutes(e)
-	s.apiRoutes(e)
 	if s.Switch != nil {
 		s.callRoutes(e)
 		s.widgetRingOutRoutes(e)
 	}
 	s.widgetMessageRoutes(e)
 	s.widgetHistoryRoutes(e)
+	for _, mount := range mounts {
+		mount(e)
+	}
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -228,7 +231,7 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
-				err = &Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "internal server error"}
+				err = &httperror.Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "internal server error"}
 				s.log.Error("panic in handler", slog.Any("panic", r), slog.String("path", c.Request().URL.Path))
 			}
 		}()

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/oauth"
 )
 
@@ -115,10 +116,10 @@ const clientHeader = "X-Callbridge-Client"
 // one the session was opened for.
 func (s *Server) checkClient(w widgetCookie, clientID string) error {
 	if clientID == "" {
-		return &Error{Status: http.StatusForbidden, Code: "MissingHeader", Message: "widget requests must name their app in the " + clientHeader + " header"}
+		return &httperror.Error{Status: http.StatusForbidden, Code: "MissingHeader", Message: "widget requests must name their app in the " + clientHeader + " header"}
 	}
 	if w.live() && clientID != w.app() {
-		return &Error{Status: http.StatusForbidden, Code: "AppMismatch", Message: "this widget page belongs to another app than the session: reload the widget"}
+		return &httperror.Error{Status: http.StatusForbidden, Code: "AppMismatch", Message: "this widget page belongs to another app than the session: reload the widget"}
 	}
 	return nil
 }

@@ -72,7 +72,7 @@ func (s *Server) signedOutState(app identity.App) sessionState {
 
 // signedInState describes a signed-in extension. Presence is the
 // default, no call, available, taking calls, until signedIn fills in the
-// extension's.
+// extension's (without a Presence, it stays).
 func (s *Server) signedInState(app identity.App, acct identity.Account, ext identity.Extension) sessionState {
 	return sessionState{
 		LoggedIn:              true,
@@ -102,7 +102,7 @@ func (s *Server) state(c echo.Context, w widgetCookie) (sessionState, error) {
 	if !w.signedIn() {
 		return s.signedOutState(app), nil
 	}
-	st, err := s.signedIn(ctx, app, w.sid())
+	st, err := s.userState(ctx, app, w)
 	if err == nil {
 		st.DeviceID = s.newDeviceID(w.sid())
 	}
@@ -112,34 +112,41 @@ func (s *Server) state(c echo.Context, w widgetCookie) (sessionState, error) {
 		}
 		return s.signedOutState(app), s.saveCookie(c, w)
 	}
-	if errors.Is(err, oauth.ErrSessionEnded) || errors.Is(err, identity.ErrNotFound) {
+	if errors.Is(err, oauth.ErrSessionEnded) || errors.Is(err, errNotSignedIn) {
 		w.renew(randomID(), false)
 		return s.signedOutState(app), s.saveCookie(c, w)
 	}
 	return st, err
 }
 
-func (s *Server) signedIn(ctx context.Context, app identity.App, sid string) (sessionState, error) {
-	sess, err := s.Sessions.Get(ctx, sid)
+// userState is the state of a cookie that says it is signed in: the user
+// resolveUser finds, or its error; errOtherApp for a session of another app
+// than the widget page's.
+func (s *Server) userState(ctx context.Context, app identity.App, w widgetCookie) (sessionState, error) {
+	u, err := s.resolveUser(ctx, w)
 	if err != nil {
 		return sessionState{}, err
 	}
-	if sess.ClientID != app.ClientID {
+	if u.Session.ClientID != app.ClientID {
 		return sessionState{}, errOtherApp
 	}
-	acct, ext, err := s.Directory.ExtensionWithAccount(ctx, sess.ExtensionID)
-	if err != nil {
-		return sessionState{}, err
-	}
-	if !ext.Enabled() {
-		s.Sessions.End(ctx, sid)
-		return sessionState{}, oauth.ErrSessionEnded
-	}
-	st := s.signedInState(app, acct, ext)
-	if st.Presence, err = s.widgetPresence(ctx, ext.ID); err != nil {
-		return sessionState{}, err
+	st := s.signedInState(app, u.Account, u.Extension)
+	if s.Presence != nil {
+		if st.Presence, err = s.widgetPresence(ctx, u.Extension.ID); err != nil {
+			return sessionState{}, err
+		}
 	}
 	return st, nil
+}
+
+// widgetPresence is the extension's presence in the words of the widget's
+// session state (rc-adapter-syncPresence).
+func (s *Server) widgetPresence(ctx context.Context, ext int64) (*presenceState, error) {
+	p, err := s.Presence.SyncPresence(ctx, ext)
+	if err != nil {
+		return nil, err
+	}
+	return &presenceState{TelephonyStatus: p.TelephonyStatus, UserStatus: p.UserStatus, DNDStatus: p.DNDStatus, PresenceStatus: p.PresenceStatus}, nil
 }
 
 // SessionEnded tells a session's widgets that it ended on the server (the

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/store"
@@ -31,6 +33,12 @@ func newTestEnv(t *testing.T) *testEnv { return newTestEnvWith(t, nil) }
 
 // newTestEnvWith lets a test adjust the handlers' dependencies.
 func newTestEnvWith(t testing.TB, adjust func(*Deps)) *testEnv {
+	return newTestEnvMounting(t, nil, adjust)
+}
+
+// newTestEnvMounting is newTestEnvWith with a mount of more routes on the
+// widget origin, as internal/server mounts the platform API's.
+func newTestEnvMounting(t testing.TB, mount func(*echo.Echo), adjust ...func(*Deps)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, t.TempDir())
@@ -55,11 +63,17 @@ func newTestEnvWith(t testing.TB, adjust func(*Deps)) *testEnv {
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Apps: db, Directory: identity.NewDirectory(db),
 		Hub: hub, Cookies: NewSessionStore(append(key, key...), key), Assets: assets,
 	}
-	if adjust != nil {
-		adjust(&deps)
+	for _, a := range adjust {
+		if a != nil {
+			a(&deps)
+		}
 	}
 	srv := NewServer(Config{PublicURL: "http://localhost:8080", DemoURL: hostOrigin, CountryCode: "US"}, deps)
-	ts := httptest.NewServer(srv.Widget())
+	var mounts []func(*echo.Echo)
+	if mount != nil {
+		mounts = append(mounts, mount)
+	}
+	ts := httptest.NewServer(srv.Widget(mounts...))
 	t.Cleanup(ts.Close)
 	return &testEnv{srv: srv, widget: ts, hub: hub}
 }

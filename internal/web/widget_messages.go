@@ -1,28 +1,34 @@
 package web
 
 import (
-	"bytes"
-	"errors"
-	"io"
+	"context"
 	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/messaging"
-	"github.com/callbridge/widget-server/internal/oauth"
+	"github.com/callbridge/widget-server/internal/params"
 )
 
-// widgetMessageRoutes mounts the widget's /widget/messages endpoints and
-// the SMS provider's inbound webhook.
+// Messages is the message service behind the widget's SMS and company
+// pager (internal/messaging).
+type Messages interface {
+	SendSMS(ctx context.Context, extensionID int64, req messaging.SMSRequest) (messaging.Message, error)
+	SendPager(ctx context.Context, extensionID int64, req messaging.PagerRequest) (messaging.Message, error)
+	Messages(ctx context.Context, q messaging.Query) (messaging.Page, error)
+	SetReadStatus(ctx context.Context, extensionID int64, id string, status messaging.ReadStatus) (messaging.Message, error)
+}
+
+// widgetMessageRoutes mounts the widget's /widget/messages endpoints.
 func (s *Server) widgetMessageRoutes(e *echo.Echo) {
-	e.POST("/webhooks/sms/inbound", s.smsInbound)
 	g := e.Group("/widget/messages", s.sameOrigin)
-	g.GET("", s.widgetMessages)
-	g.POST("", s.widgetSendMessage)
-	g.PUT("/:id", s.widgetUpdateMessage)
+	g.GET("", s.widgetMessages, s.signedIn)
+	g.POST("", s.widgetSendMessage, s.signedIn)
+	g.PUT("/:id", s.widgetUpdateMessage, s.signedIn)
 }
 
 // widgetMessageList is the answer of GET /widget/messages.
@@ -33,55 +39,29 @@ type widgetMessageList struct {
 // defaultWidgetMessages is how many messages the widget gets without perPage.
 const defaultWidgetMessages = 50
 
-// messageUser returns the signed-in extension of a widget request, with
-// its account.
-func (s *Server) messageUser(c echo.Context) (identity.Account, identity.Extension, error) {
-	w := s.cookie(c.Request())
-	if !w.live() || !w.signedIn() {
-		return identity.Account{}, identity.Extension{}, &Error{Status: http.StatusUnauthorized, Code: "NotSignedIn", Message: "sign in to use messages"}
-	}
-	ctx := c.Request().Context()
-	sess, err := s.Sessions.Get(ctx, w.sid())
-	if errors.Is(err, oauth.ErrSessionEnded) {
-		return identity.Account{}, identity.Extension{}, &Error{Status: http.StatusUnauthorized, Code: "NotSignedIn", Message: "your session ended: sign in again"}
-	}
-	if err != nil {
-		return identity.Account{}, identity.Extension{}, err
-	}
-	if s.Messages == nil {
-		return identity.Account{}, identity.Extension{}, errMessagingOff
-	}
-	acct, ext, err := s.Directory.ExtensionWithAccount(ctx, sess.ExtensionID)
-	if errors.Is(err, identity.ErrNotFound) {
-		return identity.Account{}, identity.Extension{}, &Error{Status: http.StatusUnauthorized, Code: "NotSignedIn", Message: "your extension no longer exists"}
-	}
-	return acct, ext, err
-}
-
 // widgetMessages answers GET /widget/messages?perPage=&conversationId=:
 // the signed-in extension's messages, newest first, not deleted.
 func (s *Server) widgetMessages(c echo.Context) error {
-	_, ext, err := s.messageUser(c)
-	if err != nil {
-		return err
+	if s.Messages == nil {
+		return httperror.MessagingOff
 	}
-	return s.listWidgetMessages(c, ext)
+	return s.listWidgetMessages(c, userOf(c).Extension)
 }
 
 func (s *Server) listWidgetMessages(c echo.Context, ext identity.Extension) error {
 	v := c.QueryParams()
-	if _, ok := first(v, "perPage"); !ok {
+	if _, ok := params.First(v, "perPage"); !ok {
 		v.Set("perPage", strconv.Itoa(defaultWidgetMessages))
 	}
-	page, err := parsePaging(v)
+	page, err := params.Paging(v)
 	if err != nil {
 		return err
 	}
 	q := messaging.Query{ExtensionID: ext.ID, Availabilities: []messaging.Availability{messaging.Alive},
-		Offset: page.offset(), Limit: page.perPage}
-	if id, ok := first(v, "conversationId"); ok {
-		if !isDigits(id, 20) {
-			return invalidParam("conversationId", "a conversation id: digits")
+		Offset: page.Offset(), Limit: page.PerPage}
+	if id, ok := params.First(v, "conversationId"); ok {
+		if !params.Digits(id, 20) {
+			return httperror.InvalidParam("conversationId", "a conversation id: digits")
 		}
 		q.ConversationID = id
 	}
@@ -106,26 +86,26 @@ type widgetSendRequest struct {
 // widgetSendMessage answers POST /widget/messages with the sent message.
 // An SMS goes from the user's first direct number, else the main number.
 func (s *Server) widgetSendMessage(c echo.Context) error {
-	acct, ext, err := s.messageUser(c)
-	if err != nil {
-		return err
+	if s.Messages == nil {
+		return httperror.MessagingOff
 	}
+	u := userOf(c)
 	// Each extension sends at most SMSRateLimit messages per window from
 	// the widget, whatever its tabs and sessions.
-	if err := limitRate(c, s.smsLimit, ext.ID); err != nil {
+	if err := s.smsLimit.Admit(c, u.Extension.ID); err != nil {
 		return err
 	}
-	return s.sendWidgetMessage(c, acct, ext)
+	return s.sendWidgetMessage(c, u.Account, u.Extension)
 }
 
 func (s *Server) sendWidgetMessage(c echo.Context, acct identity.Account, ext identity.Extension) error {
 	var req widgetSendRequest
-	if err := bindAPIJSON(c, &req); err != nil {
+	if err := params.JSON(c, &req); err != nil {
 		return err
 	}
 	m, err := s.sendAs(c, acct, ext, req)
 	if err != nil {
-		return messageError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, bridge.MessageFor(m))
 }
@@ -143,70 +123,40 @@ func (s *Server) sendAs(c echo.Context, acct identity.Account, ext identity.Exte
 	case string(messaging.Pager):
 		return s.Messages.SendPager(ctx, ext.ID, messaging.PagerRequest{To: req.To, Text: req.Text})
 	}
-	return messaging.Message{}, invalidParam("type", "SMS or Pager")
+	return messaging.Message{}, httperror.InvalidParam("type", "SMS or Pager")
 }
 
 // widgetUpdateMessage answers PUT /widget/messages/:id {readStatus}.
 func (s *Server) widgetUpdateMessage(c echo.Context) error {
-	_, ext, err := s.messageUser(c)
-	if err != nil {
-		return err
+	if s.Messages == nil {
+		return httperror.MessagingOff
 	}
-	return s.updateWidgetMessage(c, ext)
+	return s.updateWidgetMessage(c, userOf(c).Extension)
 }
+
+// messageUpdate is the body of PUT /widget/messages/:id.
+type messageUpdate struct {
+	ReadStatus *string `json:"readStatus"`
+}
+
+// readStatuses are the values of readStatus.
+var readStatuses = []string{string(messaging.Read), string(messaging.Unread)}
 
 func (s *Server) updateWidgetMessage(c echo.Context, ext identity.Extension) error {
 	var req messageUpdate
-	if err := bindAPIJSON(c, &req); err != nil {
+	if err := params.JSON(c, &req); err != nil {
 		return err
 	}
-	status, err := readStatusOf(req)
+	if req.ReadStatus == nil {
+		return httperror.InvalidParam("readStatus", "missing: Read or Unread")
+	}
+	status, err := params.Enum("readStatus", *req.ReadStatus, readStatuses)
 	if err != nil {
 		return err
 	}
-	m, err := s.Messages.SetReadStatus(c.Request().Context(), ext.ID, c.Param("id"), status)
+	m, err := s.Messages.SetReadStatus(c.Request().Context(), ext.ID, c.Param("id"), messaging.ReadStatus(status))
 	if err != nil {
-		return messageError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, bridge.MessageFor(m))
-}
-
-// smsInboundAnswer is what the inbound webhook answers: the id of the
-// stored message, and whether the request repeated one already stored.
-type smsInboundAnswer struct {
-	ID        string `json:"id"`
-	Duplicate bool   `json:"duplicate"`
-}
-
-// smsInbound is the SMS provider's inbound webhook, POST
-// /webhooks/sms/inbound (docs/api-messages.md "Inbound webhook"): a
-// signed JSON body {id, from, to, text}. A bad or old signature is 401; a
-// repeat of the provider's id answers the message already stored.
-func (s *Server) smsInbound(c echo.Context) error {
-	if s.Messages == nil || !s.Messages.InboundEnabled() {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "InboundSMSOff",
-			Message: "inbound SMS are off: the server has no webhook secret (--sms-webhook-secret-file)"}
-	}
-	body, err := io.ReadAll(c.Request().Body)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) || errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
-			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestTooLarge", Message: "request body too large"}
-		}
-		return &Error{Status: http.StatusBadRequest, Code: "InvalidJSON", Message: "the body could not be read", Err: err}
-	}
-	if err := s.Messages.VerifyWebhook(c.Request().Header, body); err != nil {
-		return &Error{Status: http.StatusUnauthorized, Code: "InvalidSignature",
-			Message: "the " + messaging.SignatureHeader + " and " + messaging.TimestampHeader + " headers are missing, wrong or too old", Err: err}
-	}
-	var in messaging.InboundSMS
-	c.Request().Body = io.NopCloser(bytes.NewReader(body))
-	if err := bindAPIJSON(c, &in); err != nil {
-		return err
-	}
-	m, created, err := s.Messages.ReceiveSMS(c.Request().Context(), in)
-	if err != nil {
-		return messageError(err)
-	}
-	return c.JSON(http.StatusOK, smsInboundAnswer{ID: m.ID, Duplicate: !created})
 }

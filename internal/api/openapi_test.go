@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"encoding/json"
@@ -41,12 +41,8 @@ var echoParam = regexp.MustCompile(`:([A-Za-z]+)`)
 // operation does not declare its path parameters.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	env := newTestEnv(t)
-	e, ok := env.srv.Widget().(*echo.Echo)
-	if !ok {
-		t.Fatal("the widget handler is not an echo instance")
-	}
 	var routes []string
-	for _, r := range e.Routes() {
+	for _, r := range env.echo.Routes() {
 		if !strings.HasPrefix(r.Path, "/restapi") || r.Method == echo.RouteNotFound {
 			continue
 		}
@@ -105,7 +101,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	slices.Sort(documented)
 	for _, r := range routes {
 		if !slices.Contains(documented, r) {
-			t.Errorf("route %s is not in internal/web/openapi.json", r)
+			t.Errorf("route %s is not in internal/api/openapi.json", r)
 		}
 	}
 	for _, d := range documented {

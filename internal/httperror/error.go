@@ -1,4 +1,13 @@
-package web
+// Package httperror owns the HTTP error model of both faces of the server,
+// the widget's endpoints (internal/web) and the platform API
+// (internal/api): one table from the domain packages' sentinel errors to a
+// status and an errorCode (table.go), and the one JSON body every error is
+// answered with, {errorCode, message, errors}, with Retry-After where the
+// client should wait. What the client is not told goes to the log.
+//
+// It knows the domain packages' errors and echo; it must not import
+// internal/web, internal/api, internal/bridge or internal/server.
+package httperror
 
 import (
 	"errors"
@@ -24,11 +33,14 @@ type Error struct {
 	RetryAfter string
 }
 
-// invalidParam is the 400 answer to a request parameter with a bad value.
-func invalidParam(name, why string) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Param: name,
+// InvalidParam is the 400 answer to a request parameter with a bad value.
+func InvalidParam(name, why string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidParameter, Param: name,
 		Message: "Parameter [" + name + "] value is invalid: " + why}
 }
+
+// CodeInvalidParameter is the code of a request parameter with a bad value.
+const CodeInvalidParameter = "InvalidParameter"
 
 func (e *Error) Error() string {
 	if e.Err != nil {
@@ -39,29 +51,30 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// errorBody is the JSON every error answers with (seeds/001 "Errors"):
-// the error, and in errors the same with the parameter it concerns.
-type errorBody struct {
-	ErrorCode string        `json:"errorCode"`
-	Message   string        `json:"message"`
-	Errors    []errorDetail `json:"errors"`
+// Body is the JSON every error answers with (seeds/001 "Errors"): the
+// error, and in Errors the same with the parameter it concerns.
+type Body struct {
+	ErrorCode string   `json:"errorCode"`
+	Message   string   `json:"message"`
+	Errors    []Detail `json:"errors"`
 }
 
-type errorDetail struct {
+// Detail is one entry of Body.Errors.
+type Detail struct {
 	ErrorCode     string `json:"errorCode"`
 	Message       string `json:"message"`
 	ParameterName string `json:"parameterName,omitempty"`
 }
 
-// errorHandler maps any error a handler returns to a status and the JSON body,
+// Handler maps any error a handler returns to a status and the JSON body,
 // logging what the client does not see.
-func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
-		e := toError(err)
-		if !logStorageFailure(log, c, err) {
+		e := From(err)
+		if !LogStorageFailure(log, c, err) {
 			level := slog.LevelDebug
 			if e.Status >= 500 {
 				level = slog.LevelError
@@ -71,21 +84,18 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 				slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
 				slog.Int("status", e.Status), slog.String("code", e.Code), slog.Any("err", err))
 		}
-		if e.Code == storageUnavailable {
-			c.Response().Header().Set("Retry-After", storageRetryAfter)
-		}
 		if e.RetryAfter != "" {
 			c.Response().Header().Set("Retry-After", e.RetryAfter)
 		}
-		c.JSON(e.Status, errorBody{ErrorCode: e.Code, Message: e.Message,
-			Errors: []errorDetail{{ErrorCode: e.Code, Message: e.Message, ParameterName: e.Param}}})
+		c.JSON(e.Status, Body{ErrorCode: e.Code, Message: e.Message,
+			Errors: []Detail{{ErrorCode: e.Code, Message: e.Message, ParameterName: e.Param}}})
 	}
 }
 
-// logStorageFailure writes, for a request that failed because the store is
+// LogStorageFailure writes, for a request that failed because the store is
 // unavailable, one line with what the operator must fix: the data dir, the
 // operation and what SQLite said. It reports whether err was such a failure.
-func logStorageFailure(log *slog.Logger, c echo.Context, err error) bool {
+func LogStorageFailure(log *slog.Logger, c echo.Context, err error) bool {
 	var storage *store.UnavailableError
 	if !errors.As(err, &storage) {
 		return false
@@ -97,22 +107,22 @@ func logStorageFailure(log *slog.Logger, c echo.Context, err error) bool {
 	return true
 }
 
-// storageUnavailable is the code of a request that failed because the store
+// StorageRetryAfter is when a client whose request failed because the store
 // could not read or write its data (store.ErrUnavailable: a full disk, a
-// read-only or replaced database file); storageRetryAfter is when to retry.
-const (
-	storageUnavailable = "StorageUnavailable"
-	storageRetryAfter  = "30"
-)
+// read-only or replaced database file) is told to retry.
+const StorageRetryAfter = "30"
 
-func toError(err error) *Error {
+// From is the answer to err: an *Error below 500 as it is; else what the
+// table says of the first sentinel err wraps; else an *Error as it is; else
+// echo's own errors (no route, wrong method, body too large) in the model's
+// words; anything else is a 500 whose detail only the log sees.
+func From(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) && e.Status < 500 {
 		return e
 	}
-	if errors.Is(err, store.ErrUnavailable) {
-		return &Error{Status: http.StatusServiceUnavailable, Code: storageUnavailable,
-			Message: "the server cannot store data right now; try again later", Err: err}
+	if a := lookup(err); a != nil {
+		return a
 	}
 	if e != nil {
 		return e
@@ -140,4 +150,18 @@ func toError(err error) *Error {
 		}
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "internal server error", Err: err}
+}
+
+// Param names the request parameter at fault in an error the table answers
+// with InvalidParameter without naming one: telephony.ErrForeignNumber
+// does not know which field of the request carried the number. Any other
+// error is returned as it is.
+func Param(err error, name string) error {
+	e := From(err)
+	if e.Code != CodeInvalidParameter || e.Param != "" {
+		return err
+	}
+	p := InvalidParam(name, e.Message)
+	p.Err = err
+	return p
 }

@@ -1,7 +1,9 @@
-package web
+package api
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/callbridge/widget-server/internal/htmlpage"
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/web/templates"
 )
@@ -21,8 +25,10 @@ const (
 	csrfField  = "csrf_token"
 )
 
+// authServerRoutes mounts the built-in authorization server's endpoints:
+// the sign-in page, token and revocation (RFC 6749, RFC 7009), the keys and
+// the metadata (RFC 8414). With an external provider there are none.
 func (s *Server) authServerRoutes(e *echo.Echo) {
-	e.GET("/oauth/redirect", s.redirectPage)
 	if s.AuthServer == nil {
 		return
 	}
@@ -66,7 +72,7 @@ func (s *Server) authorizeSubmit(c echo.Context) error {
 	ctx := c.Request().Context()
 	r := c.Request()
 	if err := r.ParseForm(); err != nil {
-		return &Error{Status: http.StatusBadRequest, Code: "InvalidForm", Message: "the form could not be read"}
+		return &httperror.Error{Status: http.StatusBadRequest, Code: "InvalidForm", Message: "the form could not be read"}
 	}
 	ar, err := s.AuthServer.ParseAuthorize(ctx, r)
 	if err != nil {
@@ -94,10 +100,10 @@ func (s *Server) authorizeSubmit(c echo.Context) error {
 	}
 	s.Throttle.Success(user, ip)
 	if err := s.AuthServer.Grant(ctx, c.Response(), ar, acct, ext); err != nil {
-		if logStorageFailure(s.log, c, err) {
+		if httperror.LogStorageFailure(s.log, c, err) {
 			// The code could not be stored: say so, rather than send the
 			// app an error that reads as a refusal.
-			c.Response().Header().Set("Retry-After", storageRetryAfter)
+			c.Response().Header().Set("Retry-After", httperror.StorageRetryAfter)
 			return s.renderLogin(c, http.StatusServiceUnavailable, ar, username,
 				"The server cannot complete sign-ins right now. Please try again in a minute.")
 		}
@@ -115,12 +121,12 @@ func (s *Server) authorizeFailed(c echo.Context, ar *identity.AuthorizeRequest, 
 	}
 	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
 	s.log.Info("authorization request refused", "err", err)
-	return render(c, http.StatusBadRequest, templates.Forbidden("This sign-in link is not valid",
+	return htmlpage.Render(c, http.StatusBadRequest, templates.Forbidden("This sign-in link is not valid",
 		"The app that sent you here made a request this server cannot accept. Go back and try again."))
 }
 
 func (s *Server) renderLogin(c echo.Context, status int, ar *identity.AuthorizeRequest, username, message string) error {
-	token := randomID()
+	token := csrfToken()
 	http.SetCookie(c.Response(), &http.Cookie{
 		Name: csrfCookie, Value: token, Path: "/", MaxAge: 3600,
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
@@ -146,46 +152,25 @@ func (s *Server) renderLogin(c echo.Context, status int, ar *identity.AuthorizeR
 		}
 	}
 	h := c.Response().Header()
-	h.Set("Content-Security-Policy", csp{
-		{"default-src", []string{"'none'"}},
-		{"style-src", []string{"'self'"}},
-		{"img-src", []string{"'self'", "data:"}},
-		{"form-action", formAction},
-		{"frame-ancestors", []string{"'none'"}},
-		{"base-uri", []string{"'none'"}},
-	}.String())
+	h.Set("Content-Security-Policy", htmlpage.CSP(
+		htmlpage.Directive("default-src", "'none'"),
+		htmlpage.Directive("style-src", "'self'"),
+		htmlpage.Directive("img-src", "'self'", "data:"),
+		htmlpage.Directive("form-action", formAction...),
+		htmlpage.Directive("frame-ancestors", "'none'"),
+		htmlpage.Directive("base-uri", "'none'"),
+	))
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Frame-Options", "DENY")
-	return render(c, status, templates.Login(templates.LoginPage{
-		Nonce: newNonce(), StaticBase: s.Assets.Base(), AppName: ar.ClientName, Action: "/oauth/authorize",
+	return htmlpage.Render(c, status, templates.Login(templates.LoginPage{
+		Nonce: htmlpage.Nonce(), StaticBase: s.cfg.StaticBase, AppName: ar.ClientName, Action: "/oauth/authorize",
 		Hidden: hidden, Username: username, Error: message, CSRFField: csrfField, CSRFToken: token,
 	}))
 }
 
-// redirectPage is where the sign-in popup lands: its script hands the URL
-// (with code and state) to the widget that opened it, at our exact origin.
-func (s *Server) redirectPage(c echo.Context) error {
-	nonce := callbackPageHeaders(c)
-	return render(c, http.StatusOK, templates.Redirect(templates.RedirectPage{
-		Nonce: nonce, StaticBase: s.Assets.Base(), WidgetOrigin: s.cfg.PublicURL,
-	}))
-}
-
-// callbackPageHeaders secures a page that receives a sign-in redirect and
-// hands its URL to the window that opened it: one nonce script, no framing,
-// no caching, and no referrer that could carry the code onwards. It returns
-// the nonce.
-func callbackPageHeaders(c echo.Context) string {
-	nonce := newNonce()
-	h := c.Response().Header()
-	h.Set("Content-Security-Policy", csp{
-		{"default-src", []string{"'none'"}},
-		{"script-src", []string{"'nonce-" + nonce + "'"}},
-		{"style-src", []string{"'self'"}},
-		{"frame-ancestors", []string{"'none'"}},
-		{"base-uri", []string{"'none'"}},
-	}.String())
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	return nonce
+// csrfToken is a fresh value of the sign-in form's CSRF cookie and field.
+func csrfToken() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }

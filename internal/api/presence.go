@@ -1,19 +1,16 @@
-package web
+package api
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/params"
 	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
@@ -37,13 +34,14 @@ func (s *Server) currentPresence(ctx context.Context, ext int64) (presence.Prese
 	return s.Presence.Presence(ctx, ext)
 }
 
-// widgetPresence is the presence of the widget's session state.
-func (s *Server) widgetPresence(ctx context.Context, ext int64) (*presenceState, error) {
+// SyncPresence is rc-adapter-syncPresence for the extension as it is now:
+// what the widget's state shows.
+func (s *Server) SyncPresence(ctx context.Context, ext int64) (bridge.SyncPresence, error) {
 	p, _, err := s.currentPresence(ctx, ext)
 	if err != nil {
-		return nil, err
+		return bridge.SyncPresence{}, err
 	}
-	return &presenceState{TelephonyStatus: string(p.TelephonyStatus), UserStatus: p.UserStatus, DNDStatus: p.DNDStatus, PresenceStatus: p.PresenceStatus}, nil
+	return bridge.NewSyncPresence(p), nil
 }
 
 // apiPresenceBody is the presence resource (seeds/001 "Call States").
@@ -62,28 +60,6 @@ type apiPresenceExt struct {
 	ID              int64  `json:"id"`
 	URI             string `json:"uri"`
 	ExtensionNumber string `json:"extensionNumber"`
-}
-
-// liveCall is an extension's party in one of its active sessions.
-type liveCall struct {
-	session telephony.Session
-	party   telephony.Party
-}
-
-// liveCalls returns the extension's live calls, oldest first.
-func (s *Server) liveCalls(ext int64) []liveCall {
-	var out []liveCall
-	if s.Switch == nil {
-		return out
-	}
-	for _, sess := range s.Switch.Sessions(ext) {
-		for _, p := range sess.Parties {
-			if p.Owner == ext && p.Status != telephony.StatusDisconnected {
-				out = append(out, liveCall{sess, p})
-			}
-		}
-	}
-	return out
 }
 
 // presenceBody builds the presence resource of an extension.
@@ -116,13 +92,13 @@ func (s *Server) apiPresence(c echo.Context) error {
 		return err
 	}
 	detailed := false
-	if v, ok := first(c.QueryParams(), "detailedTelephonyState"); ok {
+	if v, ok := params.First(c.QueryParams(), "detailedTelephonyState"); ok {
 		switch strings.ToLower(v) {
 		case "true":
 			detailed = true
 		case "false":
 		default:
-			return invalidParam("detailedTelephonyState", "true or false")
+			return httperror.InvalidParam("detailedTelephonyState", "true or false")
 		}
 	}
 	body, err := s.presenceBody(c.Request().Context(), acct, ext, detailed)
@@ -146,10 +122,14 @@ func (s *Server) apiSetPresence(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.updateUserPresence(c, ext.ID); err != nil {
+	var req presenceUpdate
+	if err := params.JSON(c, &req); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
+	if err := s.UpdateUserPresence(ctx, ext.ID, req.UserStatus, req.DNDStatus); err != nil {
+		return err
+	}
 	body, err := s.presenceBody(ctx, acct, ext, false)
 	if err != nil {
 		return err
@@ -157,46 +137,28 @@ func (s *Server) apiSetPresence(c echo.Context) error {
 	return c.JSON(http.StatusOK, body)
 }
 
-// enumValue checks a body field against its allowed values (compared
-// without case) and returns it canonical.
-func enumValue(name, v string, allowed []string) (string, error) {
-	vs, err := enumParams(url.Values{name: {v}}, name, allowed)
+// UpdateUserPresence applies a presence update {userStatus?, dndStatus?}
+// to the extension (what is left out stays): the values are checked (400
+// naming the field), then the presence keeper stores and applies them and
+// publishes the change to the widgets and webhook subscriptions. PUT
+// …/presence and the widget's PUT /widget/presence both come here.
+func (s *Server) UpdateUserPresence(ctx context.Context, ext int64, userStatus, dndStatus *string) error {
+	if s.Presence == nil {
+		return &httperror.Error{Status: http.StatusNotImplemented, Code: "NotImplemented", Message: "presence cannot be set on this server"}
+	}
+	p, err := s.Presence.User(ctx, ext)
 	if err != nil {
-		return "", err
+		return err
 	}
-	return vs[0], nil
-}
-
-// bindAPIJSON decodes a platform API request body strictly. A field that is
-// unknown or of the wrong type is named in the 400.
-func bindAPIJSON(c echo.Context, v any) error {
-	r := c.Request()
-	if ct := r.Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Message: "send application/json"}
-	}
-	dec := jsonDecoder(r.Body)
-	err := dec.Decode(v)
-	if err == nil {
-		if dec.More() {
-			return &Error{Status: http.StatusBadRequest, Code: "InvalidJSON", Message: "the body holds more than one JSON value"}
+	if userStatus != nil {
+		if p.UserStatus, err = params.Enum("userStatus", *userStatus, presence.UserStatuses); err != nil {
+			return err
 		}
-		return nil
 	}
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestTooLarge", Message: "request body too large"}
+	if dndStatus != nil {
+		if p.DNDStatus, err = params.Enum("dndStatus", *dndStatus, presence.DNDStatuses); err != nil {
+			return err
+		}
 	}
-	if errors.Is(err, io.EOF) {
-		return &Error{Status: http.StatusBadRequest, Code: "InvalidJSON", Message: "send a JSON object in the body"}
-	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) && typeErr.Field != "" {
-		return invalidParam(typeErr.Field, fmt.Sprintf("must be a %s", typeErr.Type))
-	}
-	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		name := strings.Trim(field, `"`)
-		return &Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Param: name,
-			Message: "Parameter [" + name + "] is not known here"}
-	}
-	return &Error{Status: http.StatusBadRequest, Code: "InvalidJSON", Message: "the body is not valid JSON for this request: " + err.Error()}
+	return s.Presence.Set(ctx, ext, p)
 }

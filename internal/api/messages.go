@@ -1,8 +1,7 @@
-package web
+package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -10,8 +9,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/messaging"
+	"github.com/callbridge/widget-server/internal/params"
 	"github.com/callbridge/widget-server/internal/phonenumber"
 )
 
@@ -39,20 +40,6 @@ func (s *Server) messageAPIRoutes(g *echo.Group, mw []echo.MiddlewareFunc) {
 	g.GET(ext+"/message-store/:messageId", s.apiGetMessage, mw...)
 	g.PUT(ext+"/message-store/:messageId", s.apiUpdateMessage, mw...)
 	g.DELETE(ext+"/message-store/:messageId", s.apiDeleteMessage, mw...)
-}
-
-var errMessagingOff = &Error{Status: http.StatusNotImplemented, Code: "MessagingOff", Message: "messaging is off on this server"}
-
-// messageError maps the message service's errors to the API's.
-func messageError(err error) error {
-	var inv *messaging.InvalidError
-	switch {
-	case errors.As(err, &inv):
-		return invalidParam(inv.Param, inv.Reason)
-	case errors.Is(err, messaging.ErrNotFound):
-		return &Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such message", Err: err}
-	}
-	return err
 }
 
 // apiMessageParty is a party in a request body; name is accepted and
@@ -107,22 +94,22 @@ func (s *Server) apiSendSMS(c echo.Context) error {
 		return err
 	}
 	var req apiSMSRequest
-	if err := bindAPIJSON(c, &req); err != nil {
+	if err := params.JSON(c, &req); err != nil {
 		return err
 	}
 	if s.Messages == nil {
-		return errMessagingOff
+		return httperror.MessagingOff
 	}
 	sms := messaging.SMSRequest{From: req.From.PhoneNumber, Text: req.Text}
 	for _, p := range req.To {
 		if p.PhoneNumber == "" {
-			return invalidParam("to", "each recipient needs a phoneNumber")
+			return httperror.InvalidParam("to", "each recipient needs a phoneNumber")
 		}
 		sms.To = append(sms.To, p.PhoneNumber)
 	}
 	m, err := s.Messages.SendSMS(c.Request().Context(), ext.ID, sms)
 	if err != nil {
-		return messageError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, s.apiMessageRecord(acct.ID, m))
 }
@@ -135,28 +122,28 @@ func (s *Server) apiSendPager(c echo.Context) error {
 		return err
 	}
 	var req apiPagerRequest
-	if err := bindAPIJSON(c, &req); err != nil {
+	if err := params.JSON(c, &req); err != nil {
 		return err
 	}
 	if s.Messages == nil {
-		return errMessagingOff
+		return httperror.MessagingOff
 	}
 	pager := messaging.PagerRequest{Text: req.Text}
 	if req.From != nil {
 		if req.From.ExtensionNumber == "" {
-			return invalidParam("from", "an extensionNumber, your own")
+			return httperror.InvalidParam("from", "an extensionNumber, your own")
 		}
 		pager.From = req.From.ExtensionNumber
 	}
 	for _, p := range req.To {
 		if p.ExtensionNumber == "" {
-			return invalidParam("to", "each recipient needs an extensionNumber")
+			return httperror.InvalidParam("to", "each recipient needs an extensionNumber")
 		}
 		pager.To = append(pager.To, p.ExtensionNumber)
 	}
 	m, err := s.Messages.SendPager(c.Request().Context(), ext.ID, pager)
 	if err != nil {
-		return messageError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, s.apiMessageRecord(acct.ID, m))
 }
@@ -166,7 +153,7 @@ func (s *Server) apiSendPager(c echo.Context) error {
 // are accepted and match nothing here; so does Purged.
 var (
 	messageTypes          = []string{"SMS", "Pager", "Fax", "VoiceMail", "Text"}
-	messageReadStatuses   = []string{"Read", "Unread"}
+	messageReadStatuses   = []string{string(messaging.Read), string(messaging.Unread)}
 	messageAvailabilities = []string{"Alive", "Deleted", "Purged"}
 )
 
@@ -177,7 +164,7 @@ const defaultMessagePeriod = 7 * 24 * time.Hour
 // messageStoreRequest is a parsed message-store query string.
 type messageStoreRequest struct {
 	query  messaging.Query // filters only: no extension or page
-	page   pageParams
+	page   params.Page
 	params []queryParam // the filters, canonical, for the list's URIs
 }
 
@@ -187,11 +174,11 @@ type messageStoreRequest struct {
 func parseMessageStoreQuery(v url.Values, region string, now time.Time) (messageStoreRequest, error) {
 	var r messageStoreRequest
 	var err error
-	if r.page, err = parsePaging(v); err != nil {
+	if r.page, err = params.Paging(v); err != nil {
 		return messageStoreRequest{}, err
 	}
 	enum := func(name string, allowed []string, add func(string)) error {
-		vals, err := enumParams(v, name, allowed)
+		vals, err := params.Enums(v, name, allowed)
 		for _, val := range vals {
 			r.params = append(r.params, queryParam{name, val})
 			add(val)
@@ -219,25 +206,25 @@ func parseMessageStoreQuery(v url.Values, region string, now time.Time) (message
 	if len(r.query.Availabilities) == 0 {
 		r.query.Availabilities = []messaging.Availability{messaging.Alive}
 	}
-	if s, ok := first(v, "conversationId"); ok {
-		if !isDigits(s, 20) {
-			return messageStoreRequest{}, invalidParam("conversationId", "a conversation id: digits")
+	if s, ok := params.First(v, "conversationId"); ok {
+		if !params.Digits(s, 20) {
+			return messageStoreRequest{}, httperror.InvalidParam("conversationId", "a conversation id: digits")
 		}
 		r.query.ConversationID = s
 		r.params = append(r.params, queryParam{"conversationId", s})
 	}
-	if s, ok := first(v, "phoneNumber"); ok {
+	if s, ok := params.First(v, "phoneNumber"); ok {
 		n, err := phonenumber.Normalize(s, region)
 		if err != nil {
-			return messageStoreRequest{}, invalidParam("phoneNumber", "a phone number or an extension number")
+			return messageStoreRequest{}, httperror.InvalidParam("phoneNumber", "a phone number or an extension number")
 		}
 		r.query.PhoneNumber = n
 		r.params = append(r.params, queryParam{"phoneNumber", n})
 	}
 	var to time.Time
-	if s, ok := first(v, "dateTo"); ok {
+	if s, ok := params.First(v, "dateTo"); ok {
 		if to, err = parseAPITime(s); err != nil {
-			return messageStoreRequest{}, invalidParam("dateTo", "an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T12:00:00.000Z")
+			return messageStoreRequest{}, httperror.InvalidParam("dateTo", "an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T12:00:00.000Z")
 		}
 	}
 	end := now
@@ -245,13 +232,13 @@ func parseMessageStoreQuery(v url.Values, region string, now time.Time) (message
 		end = to
 	}
 	from := end.Add(-defaultMessagePeriod).Truncate(time.Millisecond)
-	if s, ok := first(v, "dateFrom"); ok {
+	if s, ok := params.First(v, "dateFrom"); ok {
 		if from, err = parseAPITime(s); err != nil {
-			return messageStoreRequest{}, invalidParam("dateFrom", "an ISO 8601 date or date-time, e.g. 2026-01-01 or 2026-01-01T00:00:00.000Z")
+			return messageStoreRequest{}, httperror.InvalidParam("dateFrom", "an ISO 8601 date or date-time, e.g. 2026-01-01 or 2026-01-01T00:00:00.000Z")
 		}
 	}
 	if !to.IsZero() && to.Before(from) {
-		return messageStoreRequest{}, invalidParam("dateTo", "must not be before dateFrom")
+		return messageStoreRequest{}, httperror.InvalidParam("dateTo", "must not be before dateFrom")
 	}
 	r.query.From, r.query.To = from, to
 	r.params = append(r.params, queryParam{"dateFrom", from.UTC().Format(apiTimeFormat)})
@@ -259,19 +246,6 @@ func parseMessageStoreQuery(v url.Values, region string, now time.Time) (message
 		r.params = append(r.params, queryParam{"dateTo", to.UTC().Format(apiTimeFormat)})
 	}
 	return r, nil
-}
-
-// isDigits reports whether s is 1 to max decimal digits.
-func isDigits(s string, max int) bool {
-	if s == "" || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // apiMessageList is a page of the message store.
@@ -294,7 +268,7 @@ func (s *Server) apiMessageStore(c echo.Context) error {
 	}
 	q := req.query
 	q.ExtensionID = ext.ID
-	q.Offset, q.Limit = req.page.offset(), req.page.perPage
+	q.Offset, q.Limit = req.page.Offset(), req.page.PerPage
 	var page messaging.Page
 	if s.Messages != nil {
 		if page, err = s.Messages.Messages(c.Request().Context(), q); err != nil {
@@ -317,7 +291,7 @@ func (s *Server) apiMessageTarget(c echo.Context) (identity.Account, identity.Ex
 		return identity.Account{}, identity.Extension{}, "", err
 	}
 	if s.Messages == nil {
-		return identity.Account{}, identity.Extension{}, "", errMessagingOff
+		return identity.Account{}, identity.Extension{}, "", httperror.MessagingOff
 	}
 	return acct, ext, c.Param("messageId"), nil
 }
@@ -330,7 +304,7 @@ func (s *Server) apiGetMessage(c echo.Context) error {
 	}
 	m, err := s.Messages.Message(c.Request().Context(), ext.ID, id)
 	if err != nil {
-		return messageError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, s.apiMessageRecord(acct.ID, m))
 }
@@ -343,9 +317,9 @@ type messageUpdate struct {
 // readStatusOf checks the readStatus of an update.
 func readStatusOf(u messageUpdate) (messaging.ReadStatus, error) {
 	if u.ReadStatus == nil {
-		return "", invalidParam("readStatus", "missing: Read or Unread")
+		return "", httperror.InvalidParam("readStatus", "missing: Read or Unread")
 	}
-	v, err := enumValue("readStatus", *u.ReadStatus, messageReadStatuses)
+	v, err := params.Enum("readStatus", *u.ReadStatus, messageReadStatuses)
 	return messaging.ReadStatus(v), err
 }
 
@@ -357,7 +331,7 @@ func (s *Server) apiUpdateMessage(c echo.Context) error {
 		return err
 	}
 	var req messageUpdate
-	if err := bindAPIJSON(c, &req); err != nil {
+	if err := params.JSON(c, &req); err != nil {
 		return err
 	}
 	status, err := readStatusOf(req)
@@ -366,7 +340,7 @@ func (s *Server) apiUpdateMessage(c echo.Context) error {
 	}
 	m, err := s.Messages.SetReadStatus(c.Request().Context(), ext.ID, id, status)
 	if err != nil {
-		return messageError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, s.apiMessageRecord(acct.ID, m))
 }
@@ -380,7 +354,7 @@ func (s *Server) apiDeleteMessage(c echo.Context) error {
 	}
 	m, err := s.Messages.Delete(c.Request().Context(), ext.ID, id)
 	if err != nil {
-		return messageError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, s.apiMessageRecord(acct.ID, m))
 }

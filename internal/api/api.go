@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"errors"
@@ -8,8 +8,18 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
 )
+
+// Routes mounts the server-to-server routes on the widget origin's echo
+// instance: the platform REST API, the authorization server's endpoints and
+// the SMS provider's webhook.
+func (s *Server) Routes(e *echo.Echo) {
+	s.apiRoutes(e)
+	s.authServerRoutes(e)
+	e.POST("/webhooks/sms/inbound", s.smsInbound)
+}
 
 // apiRoutes mounts the platform REST API (docs/api.md; the OpenAPI document
 // at /restapi/openapi.json lists exactly these routes). Every call under
@@ -45,23 +55,23 @@ const extensionKey ctxKey = "extension"
 func (s *Server) bearer(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if s.AuthServer == nil {
-			return &Error{Status: http.StatusNotImplemented, Code: "NoAuthorizationServer", Message: "the API needs the built-in authorization server"}
+			return &httperror.Error{Status: http.StatusNotImplemented, Code: "NoAuthorizationServer", Message: "the API needs the built-in authorization server"}
 		}
 		h := c.Request().Header.Get("Authorization")
 		scheme, token, _ := strings.Cut(h, " ")
 		if h == "" || !strings.EqualFold(scheme, "Bearer") {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="restapi"`)
-			return &Error{Status: http.StatusUnauthorized, Code: "TokenMissing", Message: "send an access token: Authorization: Bearer <token>"}
+			return &httperror.Error{Status: http.StatusUnauthorized, Code: "TokenMissing", Message: "send an access token: Authorization: Bearer <token>"}
 		}
 		id, err := s.AuthServer.ValidateAccessToken(c.Request().Context(), strings.TrimSpace(token))
 		if err != nil {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="restapi", error="invalid_token", error_description="the access token is expired, revoked or unknown"`)
-			return &Error{Status: http.StatusUnauthorized, Code: "TokenInvalid", Message: "the access token is expired, revoked or unknown", Err: err}
+			return &httperror.Error{Status: http.StatusUnauthorized, Code: "TokenInvalid", Message: "the access token is expired, revoked or unknown", Err: err}
 		}
 		acct, ext, err := s.Directory.ExtensionWithAccount(c.Request().Context(), id)
 		if errors.Is(err, identity.ErrNotFound) || (err == nil && !ext.Enabled()) {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="restapi", error="invalid_token"`)
-			return &Error{Status: http.StatusUnauthorized, Code: "TokenInvalid", Message: "the token's extension no longer exists or is disabled"}
+			return &httperror.Error{Status: http.StatusUnauthorized, Code: "TokenInvalid", Message: "the token's extension no longer exists or is disabled"}
 		}
 		if err != nil {
 			return err
@@ -83,7 +93,7 @@ func caller(c echo.Context) apiCaller {
 
 // errAdminOnly answers requests for resources of another extension or of the
 // whole account by a user who is not an administrator.
-var errAdminOnly = &Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
+var errAdminOnly = &httperror.Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
 	Message: "this resource is for administrators of the account only"}
 
 // apiAccount checks the path's accountId: "~" or the caller's own account's
@@ -91,7 +101,7 @@ var errAdminOnly = &Error{Status: http.StatusForbidden, Code: "InsufficientPermi
 func apiAccount(c echo.Context) (identity.Account, error) {
 	who := caller(c)
 	if id := c.Param("accountId"); id != "~" && id != strconv.FormatInt(who.Account.ID, 10) {
-		return identity.Account{}, &Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such account"}
+		return identity.Account{}, &httperror.Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such account"}
 	}
 	return who.Account, nil
 }
@@ -120,7 +130,7 @@ func (s *Server) apiTarget(c echo.Context) (identity.Account, identity.Extension
 	}
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || n <= 0 {
-		return identity.Account{}, identity.Extension{}, &Error{Status: http.StatusNotFound, Code: "NotFound",
+		return identity.Account{}, identity.Extension{}, &httperror.Error{Status: http.StatusNotFound, Code: "NotFound",
 			Message: "no such extension: use its numeric id or ~"}
 	}
 	if !who.Extension.Admin() {
@@ -128,7 +138,7 @@ func (s *Server) apiTarget(c echo.Context) (identity.Account, identity.Extension
 	}
 	a, x, err := s.Directory.ExtensionWithAccount(c.Request().Context(), n)
 	if errors.Is(err, identity.ErrNotFound) || err == nil && a.ID != acct.ID {
-		return identity.Account{}, identity.Extension{}, &Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such extension"}
+		return identity.Account{}, identity.Extension{}, &httperror.Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such extension"}
 	}
 	if err != nil {
 		return identity.Account{}, identity.Extension{}, err

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/webhooks"
@@ -73,7 +74,7 @@ func newSubscriptionEnv(t testing.TB) *subscriptionEnv {
 	t.Cleanup(hooks.Close)
 	srv := NewServer(Config{PublicURL: "http://localhost:8080"}, Deps{Log: log, Directory: identity.NewDirectory(db), Webhooks: hooks})
 	e := echo.New()
-	e.HTTPErrorHandler = errorHandler(log)
+	e.HTTPErrorHandler = httperror.Handler(log)
 	as := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			c.Set(string(extensionKey), env.callers[c.Request().Header.Get("X-As")])
@@ -152,7 +153,7 @@ func TestSubscriptionRequests(t *testing.T) {
 				}
 				return
 			}
-			var e errorBody
+			var e httperror.Body
 			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.ErrorCode != tt.code || len(e.Errors) != 1 || e.Errors[0].ParameterName != tt.param {
 				t.Fatalf("error %s, want %s naming %q", rec.Body, tt.code, tt.param)
 			}
@@ -235,7 +236,7 @@ func TestSubscriptionLimit(t *testing.T) {
 		}
 	}
 	rec := env.do("alice", "POST", "", subscriptionBody("/account/~/extension/~/presence"))
-	var e errorBody
+	var e httperror.Body
 	if rec.Code != http.StatusForbidden || json.Unmarshal(rec.Body.Bytes(), &e) != nil || e.ErrorCode != "SubscriptionLimitExceeded" ||
 		!strings.Contains(e.Message, "20") {
 		t.Fatalf("over the limit: %d %s", rec.Code, rec.Body)

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"context"
@@ -13,25 +13,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/params"
 	"github.com/callbridge/widget-server/internal/presence"
+	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
-
-// The stand-in switch of the call endpoints' fuzzing refuses RingOuts and
-// call control; the real switch serves FuzzTelephonyRequests.
-func (stubSwitch) RingOut(context.Context, int64, string, string, string, bool) (telephony.RingOut, error) {
-	return telephony.RingOut{}, telephony.ErrBadNumber
-}
-func (stubSwitch) FindRingOut(int64, string) (telephony.RingOut, bool) {
-	return telephony.RingOut{}, false
-}
-func (stubSwitch) CancelRingOut(context.Context, int64, string) (telephony.RingOut, error) {
-	return telephony.RingOut{}, telephony.ErrNoSuchCall
-}
-func (stubSwitch) ControlParty(context.Context, int64, string, string, telephony.PartyAction) (telephony.Session, error) {
-	return telephony.Session{}, telephony.ErrNoSuchCall
-}
 
 // demoDirectory is the switch's directory of the demo account as
 // identity.SeedDemo creates it: extension ids by number, their direct
@@ -100,7 +88,7 @@ func newTelephonyAPI(t testing.TB) *telephonyAPI {
 	t.Helper()
 	ctx := context.Background()
 	var sw *telephony.Switch
-	env := newTestEnvWith(t, func(d *Deps) {
+	env := newTestEnvWith(t, func(d *Deps, _ *store.DB) {
 		if err := d.Directory.SeedDemo(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -127,19 +115,18 @@ func newTelephonyAPI(t testing.TB) *telephonyAPI {
 		api.callers[email] = apiCaller{a, x}
 	}
 	e := echo.New()
-	e.HTTPErrorHandler = errorHandler(env.srv.log)
+	e.HTTPErrorHandler = httperror.Handler(env.srv.log)
 	as := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			who, ok := api.callers[c.Request().Header.Get("X-Test-Caller")]
 			if !ok {
-				return &Error{Status: http.StatusUnauthorized, Code: "TokenMissing", Message: "no caller"}
+				return &httperror.Error{Status: http.StatusUnauthorized, Code: "TokenMissing", Message: "no caller"}
 			}
 			c.Set(string(extensionKey), who)
 			return next(c)
 		}
 	}
 	env.srv.telephonyAPIRoutes(e.Group("/restapi/v1.0"), []echo.MiddlewareFunc{as})
-	env.srv.widgetRingOutRoutes(e)
 	api.handler = e
 	return api
 }
@@ -149,8 +136,6 @@ func (api *telephonyAPI) do(method, path, body, email string) *httptest.Response
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Test-Caller", email)
-	req.Header.Set(widgetHeader, "1")
-	req.Header.Set(clientHeader, "demo")
 	rec := httptest.NewRecorder()
 	api.handler.ServeHTTP(rec, req)
 	return rec
@@ -219,15 +204,15 @@ func TestTelephonyRequestErrors(t *testing.T) {
 
 func decodeJSON(t *testing.T, s string, v any) {
 	t.Helper()
-	if err := jsonDecoder(strings.NewReader(s)).Decode(v); err != nil {
+	if err := params.Decoder(strings.NewReader(s)).Decode(v); err != nil {
 		t.Fatalf("%v: %s", err, s)
 	}
 }
 
 func wantError(t *testing.T, rec *httptest.ResponseRecorder, status int, code, param string) {
 	t.Helper()
-	var e errorBody
-	if err := jsonDecoder(rec.Body).Decode(&e); err != nil {
+	var e httperror.Body
+	if err := params.Decoder(rec.Body).Decode(&e); err != nil {
 		t.Fatalf("status %d, body not an error: %v", rec.Code, err)
 	}
 	if rec.Code != status || e.ErrorCode != code || e.Message == "" || len(e.Errors) != 1 || e.Errors[0].ParameterName != param {
@@ -236,9 +221,10 @@ func wantError(t *testing.T, rec *httptest.ResponseRecorder, status int, code, p
 }
 
 // FuzzTelephonyRequests sends arbitrary bodies and path parameters to the
-// RingOut, telephony session and widget RingOut endpoints, served by the
-// real switch: whatever arrives, the answer is a JSON error or success
-// (204 for a cancel), never a panic or a 5xx.
+// RingOut and telephony session endpoints, served by the real switch:
+// whatever arrives, the answer is a JSON error or success (204 for a
+// cancel), never a panic or a 5xx. The widget's RingOut endpoints have
+// FuzzWidgetRingOutRequests (internal/web).
 func FuzzTelephonyRequests(f *testing.F) {
 	const ro = "/restapi/v1.0/account/~/extension/~/ring-out"
 	const ts = "/restapi/v1.0/account/~/telephony/sessions/"
@@ -251,12 +237,9 @@ func FuzzTelephonyRequests(f *testing.F) {
 	f.Add("GET", ts+"s-0123456789abcdef", "", true)
 	f.Add("POST", ts+"s-0/parties/p-0/hold", "", false)
 	f.Add("PATCH", ts+"s-0/parties/p-0", `{"muted":true}`, true)
-	f.Add("POST", "/widget/ringout", `{"from":"102","to":"+15550100"}`, false)
-	f.Add("DELETE", "/widget/ringout/1", "", false)
 	api := newTelephonyAPI(f)
 	f.Fuzz(func(t *testing.T, method, path, body string, admin bool) {
-		if !strings.HasPrefix(path, "/restapi/v1.0/account/") && !strings.HasPrefix(path, "/widget/ringout") ||
-			strings.ContainsAny(path, " ?#%") {
+		if !strings.HasPrefix(path, "/restapi/v1.0/account/") || strings.ContainsAny(path, " ?#%") {
 			return
 		}
 		if _, err := url.ParseRequestURI(path); err != nil {

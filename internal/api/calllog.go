@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"context"
@@ -10,7 +10,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/params"
 	"github.com/callbridge/widget-server/internal/phonenumber"
 	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/telephony"
@@ -84,7 +86,7 @@ type apiCallLeg struct {
 type callLogRequest struct {
 	query    store.CallLogQuery // filters only: no extension, account or page
 	detailed bool
-	page     pageParams
+	page     params.Page
 	params   []queryParam // the filters, canonical, for the list's URIs
 }
 
@@ -102,18 +104,18 @@ var (
 func parseCallLogQuery(v url.Values, region string, now time.Time) (callLogRequest, error) {
 	var r callLogRequest
 	var err error
-	if r.page, err = parsePaging(v); err != nil {
+	if r.page, err = params.Paging(v); err != nil {
 		return callLogRequest{}, err
 	}
-	if s, ok := first(v, "phoneNumber"); ok {
+	if s, ok := params.First(v, "phoneNumber"); ok {
 		n, err := phonenumber.Normalize(s, region)
 		if err != nil {
-			return callLogRequest{}, invalidParam("phoneNumber", "a phone number or an extension number")
+			return callLogRequest{}, httperror.InvalidParam("phoneNumber", "a phone number or an extension number")
 		}
 		r.query.PhoneNumber = n
 		r.params = append(r.params, queryParam{"phoneNumber", n})
 	}
-	directions, err := enumParams(v, "direction", callDirections)
+	directions, err := params.Enums(v, "direction", callDirections)
 	if err != nil {
 		return callLogRequest{}, err
 	}
@@ -123,7 +125,7 @@ func parseCallLogQuery(v url.Values, region string, now time.Time) (callLogReque
 	if len(directions) == 1 { // both is the same as none
 		r.query.Directions = []telephony.Direction{telephony.Direction(directions[0])}
 	}
-	types, err := enumParams(v, "type", callTypes)
+	types, err := params.Enums(v, "type", callTypes)
 	if err != nil {
 		return callLogRequest{}, err
 	}
@@ -139,9 +141,9 @@ func parseCallLogQuery(v url.Values, region string, now time.Time) (callLogReque
 	}
 
 	var to time.Time
-	if s, ok := first(v, "dateTo"); ok {
+	if s, ok := params.First(v, "dateTo"); ok {
 		if to, err = parseAPITime(s); err != nil {
-			return callLogRequest{}, invalidParam("dateTo", "an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T12:00:00.000Z")
+			return callLogRequest{}, httperror.InvalidParam("dateTo", "an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T12:00:00.000Z")
 		}
 	}
 	end := now
@@ -149,13 +151,13 @@ func parseCallLogQuery(v url.Values, region string, now time.Time) (callLogReque
 		end = to
 	}
 	from := end.Add(-defaultCallLogPeriod).Truncate(time.Millisecond)
-	if s, ok := first(v, "dateFrom"); ok {
+	if s, ok := params.First(v, "dateFrom"); ok {
 		if from, err = parseAPITime(s); err != nil {
-			return callLogRequest{}, invalidParam("dateFrom", "an ISO 8601 date or date-time, e.g. 2026-01-01 or 2026-01-01T00:00:00.000Z")
+			return callLogRequest{}, httperror.InvalidParam("dateFrom", "an ISO 8601 date or date-time, e.g. 2026-01-01 or 2026-01-01T00:00:00.000Z")
 		}
 	}
 	if !to.IsZero() && to.Before(from) {
-		return callLogRequest{}, invalidParam("dateTo", "must not be before dateFrom")
+		return callLogRequest{}, httperror.InvalidParam("dateTo", "must not be before dateFrom")
 	}
 	r.query.From, r.query.To = from, to
 	r.params = append(r.params, queryParam{"dateFrom", from.UTC().Format(apiTimeFormat)})
@@ -165,43 +167,13 @@ func parseCallLogQuery(v url.Values, region string, now time.Time) (callLogReque
 	return r, nil
 }
 
-// enumParams reads a repeatable parameter whose values must be among allowed
-// (compared without case), returning them canonical and without repeats.
-func enumParams(v url.Values, name string, allowed []string) ([]string, error) {
-	var out []string
-	for _, s := range v[name] {
-		canon := ""
-		for _, a := range allowed {
-			if strings.EqualFold(s, a) {
-				canon = a
-			}
-		}
-		if canon == "" {
-			return nil, invalidParam(name, "one of "+strings.Join(allowed, ", "))
-		}
-		if !contains(out, canon) {
-			out = append(out, canon)
-		}
-	}
-	return out, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // parseView reads view: Simple (the default) or Detailed.
 func parseView(v url.Values) (detailed bool, err error) {
-	s, ok := first(v, "view")
+	s, ok := params.First(v, "view")
 	if !ok {
 		return false, nil
 	}
-	views, err := enumParams(url.Values{"view": {s}}, "view", callViews)
+	views, err := params.Enums(url.Values{"view": {s}}, "view", callViews)
 	if err != nil {
 		return false, err
 	}
@@ -252,7 +224,7 @@ func (s *Server) callLogPage(c echo.Context, region string, scope store.CallLogQ
 	}
 	q := req.query
 	q.ExtensionID, q.AccountID = scope.ExtensionID, scope.AccountID
-	q.Offset, q.Limit = req.page.offset(), req.page.perPage
+	q.Offset, q.Limit = req.page.Offset(), req.page.PerPage
 	var page store.CallLogPage
 	if s.CallLog != nil {
 		if page, err = s.CallLog.QueryCallLog(c.Request().Context(), q); err != nil {
@@ -265,6 +237,33 @@ func (s *Server) callLogPage(c echo.Context, region string, scope store.CallLogQ
 	}
 	list.URI, list.Paging, list.Navigation = paginate(base, req.params, req.page, page.Total, len(list.Records))
 	return c.JSON(http.StatusOK, list)
+}
+
+// CallLogRecords is the extension's call log as the widget's history shows
+// it (GET /widget/call-log): the records of one page of the API's call-log
+// query (perPage, page, phoneNumber, direction, dateFrom, dateTo, …, with
+// the same defaults and errors: without dateFrom, the last week), written
+// as the API writes them, newest first.
+func (s *Server) CallLogRecords(ctx context.Context, acct identity.Account, ext identity.Extension, query url.Values) (any, error) {
+	req, err := parseCallLogQuery(query, acct.CountryCode, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	q := req.query
+	q.ExtensionID = ext.ID
+	q.Offset, q.Limit = req.page.Offset(), req.page.PerPage
+	var page store.CallLogPage
+	if s.CallLog != nil {
+		if page, err = s.CallLog.QueryCallLog(ctx, q); err != nil {
+			return nil, err
+		}
+	}
+	base := s.extensionURI(acct.ID, ext.ID) + "/call-log/"
+	records := make([]apiCallRecord, 0, len(page.Records))
+	for _, rec := range page.Records {
+		records = append(records, s.apiRecord(rec, acct.ID, base+url.PathEscape(rec.ID), req.detailed))
+	}
+	return records, nil
 }
 
 // apiCallRecord answers GET …/extension/{extensionId}/call-log/{callRecordId}.
@@ -310,7 +309,7 @@ func (s *Server) apiAccountCallRecord(c echo.Context) error {
 // findCallRecord returns the record the path names if visible says the
 // caller may see it, and 404 otherwise.
 func (s *Server) findCallRecord(c echo.Context, visible func(telephony.CallRecord) (bool, error)) (telephony.CallRecord, error) {
-	notFound := &Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such call-log record"}
+	notFound := &httperror.Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such call-log record"}
 	id := c.Param("callRecordId")
 	if s.CallLog == nil || id == "" || len(id) > 64 {
 		return telephony.CallRecord{}, notFound

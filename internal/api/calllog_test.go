@@ -1,13 +1,20 @@
-package web
+package api
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/callbridge/widget-server/internal/httperror"
+	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/params"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -20,7 +27,7 @@ func TestParseCallLogQuery(t *testing.T) {
 		check func(t *testing.T, r callLogRequest)
 	}{
 		{"", func(t *testing.T, r callLogRequest) {
-			if !r.query.From.Equal(weekAgo) || !r.query.To.IsZero() || r.page != (pageParams{1, 100}) || r.detailed {
+			if !r.query.From.Equal(weekAgo) || !r.query.To.IsZero() || r.page != (params.Page{Number: 1, PerPage: 100}) || r.detailed {
 				t.Errorf("defaults %+v", r)
 			}
 		}},
@@ -42,7 +49,7 @@ func TestParseCallLogQuery(t *testing.T) {
 		}},
 		{"phoneNumber=(650)+555-0102&direction=inbound&type=Voice&view=detailed&page=3&perPage=1000&unknown=1", func(t *testing.T, r callLogRequest) {
 			if r.query.PhoneNumber != "+16505550102" || !slices.Equal(r.query.Directions, []telephony.Direction{telephony.Inbound}) ||
-				!slices.Equal(r.query.Types, []string{"Voice"}) || !r.detailed || r.page != (pageParams{3, 1000}) {
+				!slices.Equal(r.query.Types, []string{"Voice"}) || !r.detailed || r.page != (params.Page{Number: 3, PerPage: 1000}) {
 				t.Errorf("parsed %+v", r)
 			}
 		}},
@@ -73,7 +80,7 @@ func TestParseCallLogQuery(t *testing.T) {
 		t.Run(query, func(t *testing.T) {
 			v, _ := url.ParseQuery(query)
 			_, err := parseCallLogQuery(v, "US", queryNow)
-			var e *Error
+			var e *httperror.Error
 			if !errors.As(err, &e) || e.Status != 400 || e.Code != "InvalidParameter" || e.Param != param {
 				t.Fatalf("error %#v, want a 400 naming %s", err, param)
 			}
@@ -100,19 +107,19 @@ func FuzzCallLogQuery(f *testing.F) {
 		v, _ := url.ParseQuery(raw)
 		r, err := parseCallLogQuery(v, "US", queryNow)
 		if err != nil {
-			var e *Error
+			var e *httperror.Error
 			if !errors.As(err, &e) || e.Status != 400 || !slices.Contains(callLogParams, e.Param) {
 				t.Fatalf("%q: error %#v", raw, err)
 			}
 			return
 		}
-		if r.page.page < 1 || r.page.page > maxPage || r.page.perPage < 1 || r.page.perPage > maxPerPage {
+		if r.page.Number < 1 || r.page.Number > params.MaxPage || r.page.PerPage < 1 || r.page.PerPage > params.MaxPerPage {
 			t.Fatalf("%q: page %+v", raw, r.page)
 		}
 		if !r.query.To.IsZero() && r.query.To.Before(r.query.From) {
 			t.Fatalf("%q: from %v after to %v", raw, r.query.From, r.query.To)
 		}
-		u, err := url.Parse(pageURI("http://x/call-log", r.params, r.page.page, r.page.perPage))
+		u, err := url.Parse(pageURI("http://x/call-log", r.params, r.page.Number, r.page.PerPage))
 		if err != nil {
 			t.Fatalf("%q: canonical URI: %v", raw, err)
 		}
@@ -128,4 +135,82 @@ func FuzzCallLogQuery(f *testing.F) {
 			t.Fatalf("%q: canonical URI %s parses to %+v, want %+v", raw, u, again, r)
 		}
 	})
+}
+
+// addCalls stores n calls of alice's, one a minute, the newest a minute
+// ago, and one of bob's.
+func (u *userEnv) addCalls(t *testing.T, n int) {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Second)
+	alice := telephony.Endpoint{PhoneNumber: "+16505550101", Name: "Alice Adams", ExtensionNumber: "101"}
+	var recs []telephony.CallRecord
+	for i := range n {
+		at := now.Add(-time.Duration(n-i) * time.Minute)
+		line := telephony.Endpoint{PhoneNumber: fmt.Sprintf("+155501%02d", i)}
+		rec := telephony.CallRecord{ID: fmt.Sprintf("a%d", i), Extension: u.alice.ID, SessionID: fmt.Sprint(i),
+			TelephonySessionID: fmt.Sprintf("s-%d", i), PartyID: fmt.Sprintf("a%d", i), StartTime: at,
+			Duration: time.Duration(i) * time.Second, Direction: telephony.Outbound, From: alice, To: line,
+			Type: "Voice", Action: "Phone Call", Result: telephony.ResultConnected}
+		if i%2 == 1 {
+			rec.Direction, rec.From, rec.To, rec.Result = telephony.Inbound, line, alice, telephony.ResultMissed
+		}
+		recs = append(recs, rec)
+	}
+	recs = append(recs, telephony.CallRecord{ID: "b0", Extension: u.bob.ID, SessionID: "b", TelephonySessionID: "s-b",
+		PartyID: "b0", StartTime: now, Direction: telephony.Outbound, Type: "Voice", Action: "Phone Call", Result: telephony.ResultBusy})
+	if err := u.db.AddCallRecords(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// records is what CallLogRecords answers, as the widget receives it.
+func (u *userEnv) records(t *testing.T, ext identity.Extension, query string) []map[string]any {
+	t.Helper()
+	q, _ := url.ParseQuery(query)
+	recs, err := u.srv.CallLogRecords(context.Background(), u.acct, ext, q)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	b, _ := json.Marshal(recs)
+	var out []map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestCallLogRecords: the widget's history gets the user's call log as the
+// API writes it, with the API's query parameters and their errors.
+func TestCallLogRecords(t *testing.T) {
+	u := newUserEnv(t)
+	u.addCalls(t, 5)
+
+	records := u.records(t, u.alice, "perPage=3")
+	var ids []string
+	for _, r := range records {
+		ids = append(ids, r["id"].(string))
+	}
+	if strings.Join(ids, ",") != "a4,a3,a2" {
+		t.Fatalf("records %v, want alice's three newest", ids)
+	}
+	newest := records[0]
+	if newest["direction"] != "Outbound" || newest["result"] != "Call connected" || newest["duration"] != 4.0 ||
+		newest["telephonySessionId"] != "s-4" || newest["to"].(map[string]any)["phoneNumber"] != "+15550104" {
+		t.Errorf("newest record %v", newest)
+	}
+	if missed := records[1]; missed["direction"] != "Inbound" || missed["result"] != "Missed" {
+		t.Errorf("second record %v", missed)
+	}
+	if records := u.records(t, u.bob, ""); len(records) != 1 || records[0]["id"] != "b0" {
+		t.Errorf("bob's call log: %v", records)
+	}
+	// Filters are the API's.
+	if records := u.records(t, u.alice, "direction=Inbound"); len(records) != 2 {
+		t.Errorf("inbound calls: %v", records)
+	}
+	for query, param := range map[string]string{"perPage=0": "perPage", "direction=Up": "direction"} {
+		q, _ := url.ParseQuery(query)
+		_, err := u.srv.CallLogRecords(context.Background(), u.acct, u.alice, q)
+		wantParamError(t, err, param)
+	}
 }

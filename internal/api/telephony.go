@@ -1,11 +1,10 @@
-package web
+package api
 
 import (
 	"context"
 	"errors"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -13,8 +12,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
-	"github.com/callbridge/widget-server/internal/oauth"
+	"github.com/callbridge/widget-server/internal/params"
 	"github.com/callbridge/widget-server/internal/phonenumber"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
@@ -34,23 +34,8 @@ func (s *Server) telephonyAPIRoutes(g *echo.Group, mw []echo.MiddlewareFunc) {
 	}
 }
 
-// widgetRingOutRoutes mounts the widget's /widget/ringout endpoints: the
-// widget's RingOut calling mode places and cancels RingOuts of the signed-in
-// extension with them.
-func (s *Server) widgetRingOutRoutes(e *echo.Echo) {
-	g := e.Group("/widget/ringout", s.sameOrigin)
-	g.POST("", s.widgetRingOut)
-	g.DELETE("/:id", s.widgetCancelRingOut)
-}
-
 // errCallingOff answers call requests on a server without a switch.
-var errCallingOff = &Error{Status: http.StatusNotImplemented, Code: "CallingOff", Message: "calling is off on this server"}
-
-// ringOutIDPattern is the shape of RingOut ids; others are not found.
-var ringOutIDPattern = regexp.MustCompile(`^[0-9]{1,24}$`)
-
-// maxNumberLength bounds a phone number in a request; Normalize reads no more.
-const maxNumberLength = phonenumber.MaxLength
+var errCallingOff = &httperror.Error{Status: http.StatusNotImplemented, Code: "CallingOff", Message: "calling is off on this server"}
 
 // apiPhoneNumber is a number in a request or an answer: {phoneNumber}.
 type apiPhoneNumber struct {
@@ -113,7 +98,7 @@ func (s *Server) apiRingOut(c echo.Context) error {
 		return err
 	}
 	var req ringOutRequest
-	if err := bindAPIJSON(c, &req); err != nil {
+	if err := params.JSON(c, &req); err != nil {
 		return numberObjectError(err)
 	}
 	if s.Switch == nil {
@@ -135,7 +120,7 @@ func (s *Server) apiRingOut(c echo.Context) error {
 	}
 	ro, err := s.Switch.RingOut(c.Request().Context(), ext.ID, from, to, callerID, req.PlayPrompt != nil && *req.PlayPrompt)
 	if err != nil {
-		return ringOutError(err)
+		return httperror.Param(err, "from.phoneNumber")
 	}
 	return c.JSON(http.StatusOK, s.ringOutBody(acct.ID, ro))
 }
@@ -143,57 +128,37 @@ func (s *Server) apiRingOut(c echo.Context) error {
 // numberObjectError says what from, to and callerId must be when the body
 // gives something else (the decoder would name a Go type).
 func numberObjectError(err error) error {
-	var e *Error
+	var e *httperror.Error
 	if errors.As(err, &e) && e.Code == "InvalidParameter" && slices.Contains([]string{"from", "to", "callerId"}, e.Param) &&
 		strings.Contains(e.Message, "must be a") {
-		return invalidParam(e.Param, `must be an object {"phoneNumber": "…"}`)
+		return httperror.InvalidParam(e.Param, `must be an object {"phoneNumber": "…"}`)
 	}
 	return err
 }
 
 // requiredNumber checks a number of a request: present and dialable.
 func requiredNumber(n *apiPhoneNumber, param, region string) (string, error) {
-	if n == nil || strings.TrimSpace(n.PhoneNumber) == "" {
-		return "", invalidParam(param, "a phone or extension number is required")
+	if n == nil {
+		return params.PhoneNumber("", param, region)
 	}
-	if len(n.PhoneNumber) > maxNumberLength {
-		return "", invalidParam(param, "too long for a phone number")
-	}
-	if _, err := phonenumber.Normalize(n.PhoneNumber, region); err != nil {
-		return "", invalidParam(param, "not a phone or extension number")
-	}
-	return n.PhoneNumber, nil
+	return params.PhoneNumber(n.PhoneNumber, param, region)
 }
 
 // ownNumber checks a caller id: one of the extension's direct numbers or
 // the account's main number.
 func ownNumber(v string, acct identity.Account, ext identity.Extension) (string, error) {
 	const param = "callerId.phoneNumber"
-	if len(v) > maxNumberLength {
-		return "", invalidParam(param, "too long for a phone number")
+	if len(v) > params.MaxNumberLength {
+		return "", httperror.InvalidParam(param, "too long for a phone number")
 	}
 	n, err := phonenumber.Normalize(v, acct.CountryCode)
 	if err != nil {
-		return "", invalidParam(param, "not a phone number")
+		return "", httperror.InvalidParam(param, "not a phone number")
 	}
 	if n != acct.MainNumber && !slices.Contains(ext.DirectNumbers, n) {
-		return "", invalidParam(param, "must be the account's main number or a direct number of the extension")
+		return "", httperror.InvalidParam(param, "must be the account's main number or a direct number of the extension")
 	}
 	return n, nil
-}
-
-// ringOutError maps the switch's refusals of a RingOut.
-func ringOutError(err error) error {
-	switch {
-	case errors.Is(err, telephony.ErrForeignNumber):
-		return &Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Param: "from.phoneNumber", Err: err,
-			Message: "Parameter [from.phoneNumber] value is invalid: another extension's number; use a number of your own or one outside the account"}
-	case errors.Is(err, telephony.ErrBadNumber):
-		return &Error{Status: http.StatusBadRequest, Code: "InvalidNumber", Message: "a number of the request cannot be dialled", Err: err}
-	case errors.Is(err, telephony.ErrClosed):
-		return &Error{Status: http.StatusServiceUnavailable, Code: "ShuttingDown", Message: "the server is shutting down; try again shortly", Err: err}
-	}
-	return err
 }
 
 // ringOutOf finds the path's RingOut of the path's extension.
@@ -207,17 +172,17 @@ func (s *Server) ringOutOf(c echo.Context) (identity.Account, telephony.RingOut,
 	}
 	id := c.Param("ringoutId")
 	ro, ok := telephony.RingOut{}, false
-	if ringOutIDPattern.MatchString(id) {
+	if params.Digits(id, maxRingOutID) {
 		ro, ok = s.Switch.FindRingOut(ext.ID, id)
 	}
 	if !ok {
-		return identity.Account{}, telephony.RingOut{}, errNoSuchRingOut
+		return identity.Account{}, telephony.RingOut{}, httperror.NoSuchRingOut
 	}
 	return acct, ro, nil
 }
 
-var errNoSuchRingOut = &Error{Status: http.StatusNotFound, Code: "NotFound",
-	Message: "no such RingOut: unknown, of another extension, or ended more than 10 minutes ago"}
+// maxRingOutID bounds the digits of a RingOut id; others are not found.
+const maxRingOutID = 24
 
 // apiGetRingOut answers GET …/ring-out/{ringoutId}: the RingOut's status,
 // for clients that poll it (seeds/001 "Polling Outbound Call Status").
@@ -237,21 +202,9 @@ func (s *Server) apiCancelRingOut(c echo.Context) error {
 		return err
 	}
 	if _, err := s.Switch.CancelRingOut(c.Request().Context(), ro.Extension, ro.ID); err != nil {
-		return cancelError(err)
+		return httperror.RingOutCancel(err)
 	}
 	return c.NoContent(http.StatusNoContent)
-}
-
-// cancelError maps the switch's refusals of a cancel.
-func cancelError(err error) error {
-	switch {
-	case errors.Is(err, telephony.ErrNoSuchCall):
-		return errNoSuchRingOut
-	case errors.Is(err, telephony.ErrInvalidState):
-		return &Error{Status: http.StatusConflict, Code: "RingOutNotInProgress", Err: err,
-			Message: "the RingOut is no longer in progress: end its call through its telephony session's parties"}
-	}
-	return err
 }
 
 // apiTelephonySession is the telephony session resource: the call-control
@@ -304,7 +257,7 @@ func (s *Server) visibleSession(c echo.Context) (identity.Account, telephony.Ses
 	return identity.Account{}, telephony.Session{}, errNoSuchSession
 }
 
-var errNoSuchSession = &Error{Status: http.StatusNotFound, Code: "NotFound",
+var errNoSuchSession = &httperror.Error{Status: http.StatusNotFound, Code: "NotFound",
 	Message: "no such telephony session: unknown, ended, or not a call of yours"}
 
 // sameAccount reports whether an extension belongs to the account.
@@ -343,8 +296,6 @@ func partyOf(ts telephony.Session, id string) (bridge.SessionParty, bool) {
 	return bridge.SessionParty{}, false
 }
 
-var errNoSuchParty = &Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such party in this telephony session"}
-
 // apiParty answers GET …/telephony/sessions/{id}/parties/{partyId}.
 func (s *Server) apiParty(c echo.Context) error {
 	_, ts, err := s.visibleSession(c)
@@ -353,7 +304,7 @@ func (s *Server) apiParty(c echo.Context) error {
 	}
 	p, ok := partyOf(ts, c.Param("partyId"))
 	if !ok {
-		return errNoSuchParty
+		return telephony.ErrNoSuchParty
 	}
 	return c.JSON(http.StatusOK, p)
 }
@@ -366,11 +317,11 @@ type partyUpdate struct {
 // apiUpdateParty answers PATCH …/parties/{partyId} {muted}: mute or unmute.
 func (s *Server) apiUpdateParty(c echo.Context) error {
 	var req partyUpdate
-	if err := bindAPIJSON(c, &req); err != nil {
+	if err := params.JSON(c, &req); err != nil {
 		return err
 	}
 	if req.Muted == nil {
-		return invalidParam("muted", "true or false is required")
+		return httperror.InvalidParam("muted", "true or false is required")
 	}
 	action := telephony.ActionUnmute
 	if *req.Muted {
@@ -395,12 +346,12 @@ func (s *Server) controlParty(c echo.Context, action telephony.PartyAction) erro
 	id := c.Param("partyId")
 	party, ok := ts.Party(id)
 	if !ok {
-		return errNoSuchParty
+		return telephony.ErrNoSuchParty
 	}
 	who := caller(c)
 	switch {
 	case party.Owner == 0:
-		return &Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
+		return &httperror.Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
 			Message: "this party is a line outside the account; only parties of extensions can be controlled"}
 	case party.Owner != who.Extension.ID:
 		same, err := s.sameAccount(c.Request().Context(), party.Owner, acct.ID)
@@ -408,108 +359,14 @@ func (s *Server) controlParty(c echo.Context, action telephony.PartyAction) erro
 			return err
 		}
 		if !who.Extension.Admin() || !same {
-			return &Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
+			return &httperror.Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
 				Message: "this party belongs to another extension; only its owner or an administrator may control it"}
 		}
 	}
 	after, err := s.Switch.ControlParty(c.Request().Context(), party.Owner, ts.ID, id, action)
 	if err != nil {
-		return controlError(err)
+		return err
 	}
 	p, _ := partyOf(after, id)
 	return c.JSON(http.StatusOK, p)
-}
-
-// controlError maps the switch's refusals of a party action.
-func controlError(err error) error {
-	switch {
-	case errors.Is(err, telephony.ErrNoSuchCall):
-		return &Error{Status: http.StatusNotFound, Code: "NotFound", Message: "the call has ended", Err: err}
-	case errors.Is(err, telephony.ErrNoSuchParty):
-		return errNoSuchParty
-	case errors.Is(err, telephony.ErrNotYourCall):
-		return &Error{Status: http.StatusForbidden, Code: "InsufficientPermissions", Message: "not a party of this extension", Err: err}
-	case errors.Is(err, telephony.ErrInvalidState):
-		return &Error{Status: http.StatusConflict, Code: "InvalidState", Err: err,
-			Message: "the party's state does not allow this: hold, unhold and mute need an answered party, reject a ringing one"}
-	}
-	return err
-}
-
-// widgetRingOutRequest is the body of POST /widget/ringout: from is the
-// user's location (its own number rings its widgets), to the number to call.
-type widgetRingOutRequest struct {
-	From string `json:"from"`
-	To   string `json:"to"`
-}
-
-// widgetRingOutBody answers the widget: the RingOut's id and status.
-type widgetRingOutBody struct {
-	ID                 string           `json:"id"`
-	TelephonySessionID string           `json:"telephonySessionId"`
-	Status             apiRingOutStatus `json:"status"`
-}
-
-// widgetSignedIn returns the signed-in session of a widget request.
-func (s *Server) widgetSignedIn(c echo.Context) (oauth.Session, error) {
-	w := s.cookie(c.Request())
-	if !w.live() || !w.signedIn() {
-		return oauth.Session{}, &Error{Status: http.StatusUnauthorized, Code: "NotSignedIn", Message: "sign in to place calls"}
-	}
-	sess, err := s.Sessions.Get(c.Request().Context(), w.sid())
-	if errors.Is(err, oauth.ErrSessionEnded) {
-		return oauth.Session{}, &Error{Status: http.StatusUnauthorized, Code: "NotSignedIn", Message: "your session ended: sign in again"}
-	}
-	return sess, err
-}
-
-// widgetRingOut answers POST /widget/ringout.
-func (s *Server) widgetRingOut(c echo.Context) error {
-	var req widgetRingOutRequest
-	if err := bindJSON(c, &req); err != nil {
-		return err
-	}
-	sess, err := s.widgetSignedIn(c)
-	if err != nil {
-		return err
-	}
-	acct, _, err := s.Directory.ExtensionWithAccount(c.Request().Context(), sess.ExtensionID)
-	if err != nil {
-		return err
-	}
-	from, err := requiredNumber(&apiPhoneNumber{req.From}, "from", acct.CountryCode)
-	if err != nil {
-		return err
-	}
-	to, err := requiredNumber(&apiPhoneNumber{req.To}, "to", acct.CountryCode)
-	if err != nil {
-		return err
-	}
-	ro, err := s.Switch.RingOut(c.Request().Context(), sess.ExtensionID, from, to, "", false)
-	if err != nil {
-		if errors.Is(err, telephony.ErrForeignNumber) {
-			return &Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Param: "from", Err: err,
-				Message: "Parameter [from] value is invalid: another extension's number; use your own number or one outside the account"}
-		}
-		return ringOutError(err)
-	}
-	b := s.ringOutBody(acct.ID, ro)
-	return c.JSON(http.StatusOK, widgetRingOutBody{ID: ro.ID, TelephonySessionID: ro.TelephonySessionID, Status: b.Status})
-}
-
-// widgetCancelRingOut answers DELETE /widget/ringout/:id: 204, or 409 when
-// the RingOut is no longer in progress.
-func (s *Server) widgetCancelRingOut(c echo.Context) error {
-	sess, err := s.widgetSignedIn(c)
-	if err != nil {
-		return err
-	}
-	id := c.Param("id")
-	if !ringOutIDPattern.MatchString(id) {
-		return errNoSuchRingOut
-	}
-	if _, err := s.Switch.CancelRingOut(c.Request().Context(), sess.ExtensionID, id); err != nil {
-		return cancelError(err)
-	}
-	return c.NoContent(http.StatusNoContent)
 }

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"context"
@@ -11,7 +11,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/params"
 	"github.com/callbridge/widget-server/internal/webhooks"
 )
 
@@ -78,7 +80,7 @@ type apiSubscriptionList struct {
 	Records []apiSubscription `json:"records"`
 }
 
-var errNoWebhooks = &Error{Status: http.StatusNotImplemented, Code: "NotImplemented", Message: "webhook subscriptions are off on this server"}
+var errNoWebhooks = &httperror.Error{Status: http.StatusNotImplemented, Code: "NotImplemented", Message: "webhook subscriptions are off on this server"}
 
 // apiCreateSubscription answers POST /subscription: the receiver must pass
 // the address check; the answer carries the signing secret, once.
@@ -93,7 +95,7 @@ func (s *Server) apiCreateSubscription(c echo.Context) error {
 	who := caller(c)
 	sub, err := s.Webhooks.Create(c.Request().Context(), webhooks.Owner{AccountID: who.Account.ID, ExtensionID: who.Extension.ID}, req)
 	if err != nil {
-		return subscriptionError(err)
+		return err
 	}
 	out := s.apiSubscription(sub)
 	out.DeliveryMode.SigningSecret = sub.Secret
@@ -141,7 +143,7 @@ func (s *Server) apiUpdateSubscription(c echo.Context) error {
 		return err
 	}
 	if sub, err = s.Webhooks.Update(c.Request().Context(), sub.ID, req); err != nil {
-		return subscriptionError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, s.apiSubscription(sub))
 }
@@ -154,7 +156,7 @@ func (s *Server) apiRenewSubscription(c echo.Context) error {
 		return err
 	}
 	if sub, err = s.Webhooks.Renew(c.Request().Context(), sub.ID); err != nil {
-		return subscriptionError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, s.apiSubscription(sub))
 }
@@ -167,7 +169,7 @@ func (s *Server) apiDeleteSubscription(c echo.Context) error {
 		return err
 	}
 	if err := s.Webhooks.Delete(c.Request().Context(), sub.ID); err != nil {
-		return subscriptionError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, s.apiSubscription(sub))
 }
@@ -182,7 +184,7 @@ func (s *Server) pathSubscription(c echo.Context) (webhooks.Subscription, error)
 	if s.Webhooks == nil {
 		return webhooks.Subscription{}, errNoWebhooks
 	}
-	notFound := &Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such subscription"}
+	notFound := &httperror.Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such subscription"}
 	id := c.Param("subscriptionId")
 	if id == "" || len(id) > maxSubscriptionID {
 		return webhooks.Subscription{}, notFound
@@ -202,15 +204,15 @@ func visible(sub webhooks.Subscription, who apiCaller) bool {
 // resolved to ids and allowed to the caller, the delivery mode, expiresIn.
 func (s *Server) subscriptionRequest(c echo.Context, create bool) (webhooks.Request, error) {
 	var body subscriptionRequest
-	if err := bindAPIJSON(c, &body); err != nil {
+	if err := params.JSON(c, &body); err != nil {
 		return webhooks.Request{}, err
 	}
 	var req webhooks.Request
 	if len(body.EventFilters) == 0 {
-		return req, invalidParam("eventFilters", "name at least one event, such as /restapi/v1.0/account/~/extension/~/presence")
+		return req, httperror.InvalidParam("eventFilters", "name at least one event, such as /restapi/v1.0/account/~/extension/~/presence")
 	}
 	if len(body.EventFilters) > webhooks.MaxFilters {
-		return req, invalidParam("eventFilters", "at most "+strconv.Itoa(webhooks.MaxFilters)+" event filters")
+		return req, httperror.InvalidParam("eventFilters", "at most "+strconv.Itoa(webhooks.MaxFilters)+" event filters")
 	}
 	who := caller(c)
 	for _, raw := range body.EventFilters {
@@ -222,16 +224,16 @@ func (s *Server) subscriptionRequest(c echo.Context, create bool) (webhooks.Requ
 	}
 	if dm := body.DeliveryMode; dm != nil {
 		if !strings.EqualFold(dm.TransportType, webhooks.TransportWebHook) {
-			return req, invalidParam("deliveryMode.transportType", "only WebHook is supported")
+			return req, httperror.InvalidParam("deliveryMode.transportType", "only WebHook is supported")
 		}
 		req.Delivery = &webhooks.Delivery{Address: dm.Address, VerificationToken: dm.VerificationToken}
 	} else if create {
-		return req, invalidParam("deliveryMode", `is required: {"transportType": "WebHook", "address": "https://…"}`)
+		return req, httperror.InvalidParam("deliveryMode", `is required: {"transportType": "WebHook", "address": "https://…"}`)
 	}
 	if body.ExpiresIn != nil {
 		secs := *body.ExpiresIn
 		if secs < 1 {
-			return req, invalidParam("expiresIn", "a number of seconds, at least 1")
+			return req, httperror.InvalidParam("expiresIn", "a number of seconds, at least 1")
 		}
 		req.ExpiresIn = time.Duration(min(secs, math.MaxInt64/int64(time.Second))) * time.Second
 	}
@@ -244,10 +246,10 @@ func (s *Server) subscriptionRequest(c echo.Context, create bool) (webhooks.Requ
 func (s *Server) eventFilter(ctx context.Context, raw string, who apiCaller) (webhooks.Filter, error) {
 	f, err := webhooks.ParseFilter(raw, webhooks.Owner{AccountID: who.Account.ID, ExtensionID: who.Extension.ID})
 	if err != nil {
-		return f, invalidParam("eventFilters", err.Error())
+		return f, httperror.InvalidParam("eventFilters", err.Error())
 	}
 	if f.AccountID != who.Account.ID {
-		return f, invalidParam("eventFilters", "no such account: use ~ or your account's id")
+		return f, httperror.InvalidParam("eventFilters", "no such account: use ~ or your account's id")
 	}
 	if f.ExtensionID == who.Extension.ID {
 		return f, nil
@@ -257,33 +259,9 @@ func (s *Server) eventFilter(ctx context.Context, raw string, who apiCaller) (we
 	}
 	a, _, err := s.Directory.ExtensionWithAccount(ctx, f.ExtensionID)
 	if errors.Is(err, identity.ErrNotFound) || err == nil && a.ID != who.Account.ID {
-		return f, invalidParam("eventFilters", "no such extension: "+strconv.FormatInt(f.ExtensionID, 10))
+		return f, httperror.InvalidParam("eventFilters", "no such extension: "+strconv.FormatInt(f.ExtensionID, 10))
 	}
 	return f, err
-}
-
-// subscriptionError maps the service's refusals to the API's answers.
-func subscriptionError(err error) error {
-	var pe *webhooks.ParamError
-	switch {
-	case errors.As(err, &pe):
-		return invalidParam(pe.Param, pe.Message)
-	case errors.Is(err, webhooks.ErrVerification):
-		// One message whatever was found at the address: the detail is in
-		// the log, where the service put it.
-		return &Error{Status: http.StatusBadRequest, Code: "WebhookVerificationFailed", Param: "deliveryMode.address",
-			Message: "the address did not answer the check as a webhook receiver: answer the POST carrying a Validation-Token header with 2xx and the same header back"}
-	case errors.Is(err, webhooks.ErrLimit):
-		return &Error{Status: http.StatusForbidden, Code: "SubscriptionLimitExceeded",
-			Message: "the account has as many subscriptions as it may (" + strings.TrimPrefix(err.Error(), webhooks.ErrLimit.Error()+": ") +
-				"): delete those no longer used", Err: err}
-	case errors.Is(err, webhooks.ErrBlacklisted):
-		return &Error{Status: http.StatusConflict, Code: "SubscriptionBlacklisted",
-			Message: "the receiver answered 410 Gone: update the subscription with a deliveryMode that passes the address check, or delete it"}
-	case errors.Is(err, webhooks.ErrNotFound):
-		return &Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such subscription"}
-	}
-	return err
 }
 
 func (s *Server) subscriptionURI(id string) string {
