@@ -90,10 +90,21 @@ type localDeliveries struct{ s *Service }
 func (h localDeliveries) Attempt(ctx context.Context, j outbox.Job) error {
 	s := h.s
 	var d Delivery
-	if err := json.Unmarshal(j.Payload, &d); err != nil {
-		return fmt.Errorf("%w: delivery of message %s: %v", outbox.ErrDrop, j.Ref, err)
+	err := json.Unmarshal(j.Payload, &d)
+	if err != nil {
+		err = fmt.Errorf("%w: %v", outbox.ErrDrop, err)
+	} else {
+		err = h.deliver(ctx, j.Ref, d)
 	}
-	m, err := s.store.Message(ctx, j.Ref)
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("message delivery failed", slog.String("message", j.Ref), slog.Any("err", err))
+	}
+	return err
+}
+
+func (h localDeliveries) deliver(ctx context.Context, id string, d Delivery) error {
+	s := h.s
+	m, err := s.store.Message(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}

@@ -89,7 +89,8 @@ type Service struct {
 	byExt     map[int64][]*entry // by the extensions their filters name
 }
 
-// New returns a service over st. Call Load before Notify.
+// New returns a service over st. Call Load before Run and Notify: Run
+// drops the notifications of subscriptions it does not know.
 func New(cfg Config, st Store) *Service {
 	if cfg.Limit <= 0 {
 		cfg.Limit = DefaultLimit
