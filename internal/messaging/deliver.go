@@ -1,149 +1,132 @@
 package messaging
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/outbox"
 )
 
-// runBatch bounds the deliveries Run loads at once, and runParallel those
-// it has at the provider at the same time.
+// Kinds of the service's delivery jobs (internal/outbox). Both are ordered
+// per conversation: the messages of one go out in the order they were sent.
 const (
-	runBatch    = 100
-	runParallel = 4
-	// idleCheck is how often Run looks for work when it has none in sight.
-	idleCheck = time.Minute
+	// KindSMS hands an SMS to the provider's webhook: MaxAttempts tries,
+	// RetryDelay after the first failure, doubled after each further one
+	// up to MaxRetryDelay, then the message is DeliveryFailed.
+	KindSMS = "sms"
+	// KindLocal delivers a message on this server: to extensions or a
+	// test line. It is done at once when it is sent; the job is there for
+	// when that is cut short, and is tried until it is done.
+	KindLocal = "message"
 )
+
+// MaxRetryDelay caps the wait between two tries of a delivery.
+const MaxRetryDelay = time.Hour
+
+// runParallel bounds the deliveries Run makes at the same time.
+const runParallel = 4
+
+// Route is how a sent message reaches its recipients.
+type Route string
+
+// Routes of a delivery.
+const (
+	RouteOnNet    Route = "on-net"    // extensions served here
+	RouteTestLine Route = "test-line" // a built-in test number
+	RouteProvider Route = "provider"  // the SMS provider's webhook
+)
+
+// Delivery is how one sent copy reaches its recipients; a job of the
+// outbox carries it, stored with the copy until the copy's status is final.
+type Delivery struct {
+	Route      Route   `json:"route"`
+	Recipients []int64 `json:"recipients"` // extension ids, for RouteOnNet
+}
+
+// Job is the outbox job that makes the delivery of a sent copy of
+// conversationID, due at due. Its Ref is the copy's id, which the store
+// sets when it stores the copy with it.
+func (d Delivery) Job(conversationID string, due time.Time) outbox.Job {
+	if d.Route == RouteProvider {
+		return outbox.Job{Kind: KindSMS, Target: conversationID, NextAttempt: due}
+	}
+	payload, _ := json.Marshal(d) // ints and a string: never fails
+	return outbox.Job{Kind: KindLocal, Target: conversationID, Payload: payload, NextAttempt: due}
+}
+
+// newOutbox returns the engine of the service's deliveries.
+func (s *Service) newOutbox() *outbox.Engine {
+	return outbox.New(outbox.Config{Parallel: runParallel, Clock: clock{s.cfg.Now}, Logger: s.log}, s.store, map[string]outbox.Kind{
+		KindSMS: {Handler: providerDeliveries{s}, Policy: outbox.Policy{
+			MaxAttempts: s.cfg.MaxAttempts, Backoff: outbox.Exponential(s.cfg.RetryDelay, MaxRetryDelay)}},
+		KindLocal: {Handler: localDeliveries{s}, Policy: outbox.Policy{
+			Backoff: outbox.Exponential(s.cfg.RetryDelay, time.Minute)}},
+	})
+}
+
+// clock is the service's Now with the wall clock's waits.
+type clock struct{ now func() time.Time }
+
+func (c clock) Now() time.Time { return c.now() }
+
+func (clock) Sleep(ctx context.Context, d time.Duration) error {
+	return outbox.RealClock{}.Sleep(ctx, d)
+}
 
 // Run works on pending deliveries until ctx ends: those left by a restart,
 // and every SMS for the provider, with retries. It returns when ctx ends
 // and its requests in flight are done; a delivery cut short stays pending.
-func (s *Service) Run(ctx context.Context) {
-	sem := make(chan struct{}, runParallel)
-	defer s.workers.Wait()
-	for {
-		wait := s.runDue(ctx, sem)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-s.wake:
-		case <-t.C:
-		}
-		t.Stop()
-	}
-}
+func (s *Service) Run(ctx context.Context) { s.out.Run(ctx) }
 
-// kick makes Run look for work now.
-func (s *Service) kick() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
+// localDeliveries makes the deliveries on this server. Every step is
+// idempotent, so a delivery cut short by a crash is simply done again.
+type localDeliveries struct{ s *Service }
 
-// runDue starts the deliveries that are due and returns how long until the
-// next one is.
-func (s *Service) runDue(ctx context.Context, sem chan struct{}) time.Duration {
-	jobs, err := s.store.Deliveries(ctx, runBatch)
+func (h localDeliveries) Attempt(ctx context.Context, j outbox.Job) error {
+	s := h.s
+	var d Delivery
+	err := json.Unmarshal(j.Payload, &d)
 	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Error("pending messages not loaded", slog.Any("err", err))
-		}
-		return s.cfg.RetryDelay
+		err = fmt.Errorf("%w: %v", outbox.ErrDrop, err)
+	} else {
+		err = h.deliver(ctx, j.Ref, d)
 	}
-	wait := idleCheck
-	now := s.cfg.Now()
-	for _, job := range jobs {
-		if d := job.NextAttempt.Sub(now); d > 0 {
-			wait = min(wait, d)
-			continue
-		}
-		select {
-		case sem <- struct{}{}:
-		default:
-			return idleCheck // all workers busy: the first one done kicks Run
-		}
-		if !s.claim(job.MessageID) {
-			<-sem
-			continue
-		}
-		s.workers.Add(1)
-		go func() {
-			defer s.workers.Done()
-			defer func() { <-sem; s.kick() }()
-			defer s.release(job.MessageID)
-			if err := s.deliverDue(ctx, job.MessageID); err != nil && ctx.Err() == nil {
-				s.log.Error("message delivery failed", slog.String("message", job.MessageID), slog.Any("err", err))
-			}
-		}()
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("message delivery failed", slog.String("message", j.Ref), slog.Any("err", err))
 	}
-	if len(jobs) == runBatch {
-		wait = min(wait, s.cfg.RetryDelay)
-	}
-	return max(wait, time.Millisecond)
+	return err
 }
 
-// deliverDue carries out a listed delivery if it is still pending and due.
-// It is read again first: the list may predate another worker finishing it
-// or putting its next attempt off, and the provider must not get it twice.
-func (s *Service) deliverDue(ctx context.Context, messageID string) error {
-	job, ok, err := s.store.Delivery(ctx, messageID)
-	if err != nil || !ok || job.NextAttempt.After(s.cfg.Now()) {
-		return err
-	}
-	return s.deliver(ctx, job)
-}
-
-// claim marks a delivery as being worked on, unless it already is.
-func (s *Service) claim(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.inflight[id] {
-		return false
-	}
-	s.inflight[id] = true
-	return true
-}
-
-func (s *Service) release(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.inflight, id)
-}
-
-// deliver carries out one delivery. Every step is idempotent, so a
-// delivery cut short by a crash is simply done again.
-func (s *Service) deliver(ctx context.Context, job Delivery) error {
-	m, err := s.store.Message(ctx, job.MessageID)
+func (h localDeliveries) deliver(ctx context.Context, id string, d Delivery) error {
+	s := h.s
+	m, err := s.store.Message(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		return s.store.DeleteDelivery(ctx, job.MessageID)
+		return nil
 	}
 	if err != nil {
 		return err
 	}
-	switch job.Route {
+	switch d.Route {
 	case RouteOnNet:
-		err = s.deliverOnNet(ctx, m, job.Recipients)
+		err = s.deliverOnNet(ctx, m, d.Recipients)
 	case RouteTestLine:
 		err = s.deliverTestLine(ctx, m)
-	case RouteProvider:
-		return s.deliverProvider(ctx, m, job)
 	default:
-		err = fmt.Errorf("unknown route %q", job.Route)
+		err = fmt.Errorf("%w: unknown route %q", outbox.ErrDrop, d.Route)
 	}
 	if err != nil {
-		return fmt.Errorf("deliver message %s (%s): %w", m.ID, job.Route, err)
+		return fmt.Errorf("deliver message %s (%s): %w", m.ID, d.Route, err)
 	}
-	return s.store.DeleteDelivery(ctx, job.MessageID)
+	return nil
 }
+
+// GiveUp is never called: local deliveries are tried until they are done.
+func (localDeliveries) GiveUp(context.Context, outbox.Job, error) {}
 
 // deliverOnNet gives each recipient extension its copy: Inbound, Unread,
 // Received. The sender's copy goes Sent, then Delivered.
@@ -209,48 +192,51 @@ func (s *Service) deliverTestLine(ctx context.Context, m Message) error {
 	return err
 }
 
-// deliverProvider hands an SMS to the provider's webhook. A 2xx answer
-// makes it Sent; a failure is tried again after RetryDelay, doubled each
-// time, until MaxAttempts, and then it is DeliveryFailed. Without a
-// webhook it fails at once.
-func (s *Service) deliverProvider(ctx context.Context, m Message, job Delivery) error {
+// providerDeliveries hands SMS to the provider's webhook. A 2xx answer
+// makes one Sent; a failure is tried again (KindSMS), and after the last
+// attempt the SMS is DeliveryFailed. Without a webhook it fails at once.
+type providerDeliveries struct{ s *Service }
+
+func (h providerDeliveries) Attempt(ctx context.Context, j outbox.Job) error {
+	s := h.s
+	m, err := s.store.Message(ctx, j.Ref)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	if s.cfg.WebhookURL == "" {
 		_, err := s.setStatus(ctx, m.ID, DeliveryFailed, func(m *Message) {
 			m.DeliveryErrorCode = "NoRoute"
 			m.DeliveryErrorReason = "no SMS provider is configured for numbers outside this server (--sms-webhook-url)"
 		})
-		if err != nil {
-			return err
-		}
-		return s.store.DeleteDelivery(ctx, m.ID)
+		return err
 	}
-	err := s.post(ctx, m)
+	err = s.post(ctx, m)
 	if ctx.Err() != nil {
 		return ctx.Err() // cut short by a stop: not an attempt; tried again after the restart
 	}
-	job.Attempts++
 	if err == nil {
-		if _, err := s.setStatus(ctx, m.ID, Sent, func(m *Message) { m.Attempts = job.Attempts }); err != nil {
-			return err
-		}
-		return s.store.DeleteDelivery(ctx, m.ID)
+		_, err := s.setStatus(ctx, m.ID, Sent, func(m *Message) { m.Attempts = j.Attempts + 1 })
+		return err
 	}
 	s.log.Warn("SMS provider did not take a message", slog.String("message", m.ID),
-		slog.Int("attempt", job.Attempts), slog.Any("err", err))
-	if job.Attempts >= s.cfg.MaxAttempts {
-		_, serr := s.setStatus(ctx, m.ID, DeliveryFailed, func(m *Message) {
-			m.Attempts = job.Attempts
-			m.DeliveryErrorCode = "ProviderError"
-			m.DeliveryErrorReason = fmt.Sprintf("the SMS provider did not take the message in %d attempts%s", job.Attempts, providerAnswer(err))
-		})
-		if serr != nil {
-			return serr
-		}
-		return s.store.DeleteDelivery(ctx, m.ID)
+		slog.Int("attempt", j.Attempts+1), slog.Any("err", err))
+	return err
+}
+
+// GiveUp makes the SMS DeliveryFailed, telling the sender the provider's
+// last answer.
+func (h providerDeliveries) GiveUp(ctx context.Context, j outbox.Job, err error) {
+	_, serr := h.s.setStatus(ctx, j.Ref, DeliveryFailed, func(m *Message) {
+		m.Attempts = j.Attempts
+		m.DeliveryErrorCode = "ProviderError"
+		m.DeliveryErrorReason = fmt.Sprintf("the SMS provider did not take the message in %d attempts%s", j.Attempts, providerAnswer(err))
+	})
+	if serr != nil {
+		h.s.log.Error("failed SMS not marked", slog.String("message", j.Ref), slog.Any("err", serr))
 	}
-	job.LastError = err.Error()
-	job.NextAttempt = s.cfg.Now().Add(s.cfg.RetryDelay << (job.Attempts - 1))
-	return s.store.SaveDelivery(ctx, job)
 }
 
 // OutboundSMS is the JSON body the provider's webhook receives
@@ -264,9 +250,6 @@ type OutboundSMS struct {
 	CreationTime string `json:"creationTime"`
 }
 
-// maxProviderAnswer bounds what is read of the provider's answer.
-const maxProviderAnswer = 4 << 10
-
 // post sends one SMS to the provider's webhook, signed.
 func (s *Service) post(ctx context.Context, m Message) error {
 	body, err := json.Marshal(OutboundSMS{ID: m.ID, From: m.From.PhoneNumber, To: m.To[0].PhoneNumber, Text: m.Subject,
@@ -276,23 +259,14 @@ func (s *Service) post(ctx context.Context, m Message) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, WebhookTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.WebhookURL, bytes.NewReader(body))
+	header := Sign(s.cfg.WebhookSecret, Outbound, s.cfg.Now(), body)
+	header.Set("User-Agent", "callbridge-widget-server")
+	status, err := outbox.Post(ctx, s.cfg.HTTPClient, outbox.Request{URL: s.cfg.WebhookURL, Header: header, Body: body})
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "callbridge-widget-server")
-	for k, v := range Sign(s.cfg.WebhookSecret, Outbound, s.cfg.Now(), body) {
-		req.Header[k] = v
-	}
-	resp, err := s.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, maxProviderAnswer))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &providerStatusError{resp.Status}
+	if status < 200 || status > 299 {
+		return &providerStatusError{fmt.Sprintf("%d %s", status, http.StatusText(status))}
 	}
 	return nil
 }

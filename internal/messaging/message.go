@@ -122,27 +122,6 @@ type Message struct {
 	ToDepartment bool
 }
 
-// Route is how a sent message reaches its recipients.
-type Route string
-
-// Routes of a delivery.
-const (
-	RouteOnNet    Route = "on-net"    // extensions served here
-	RouteTestLine Route = "test-line" // a built-in test number
-	RouteProvider Route = "provider"  // the SMS provider's webhook
-)
-
-// Delivery is the durable job of delivering one sent copy. It is stored
-// with the copy and removed once the copy's status is final.
-type Delivery struct {
-	MessageID   string
-	Route       Route
-	Recipients  []int64 // extension ids, for RouteOnNet
-	Attempts    int     // tries of RouteProvider so far
-	NextAttempt time.Time
-	LastError   string
-}
-
 // Change is one stored copy that was created or updated.
 type Change struct {
 	Message Message

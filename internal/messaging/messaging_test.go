@@ -260,8 +260,8 @@ func TestResumeAfterCrash(t *testing.T) {
 	sent := messaging.Message{AccountID: alice.AccountID, ExtensionID: alice.ID, Type: messaging.SMS, Direction: messaging.Outbound,
 		From: messaging.Party{PhoneNumber: "+16505550101"}, To: []messaging.Party{{PhoneNumber: "+16505550102"}}, Subject: "before the crash",
 		CreationTime: now, LastModifiedTime: now, ReadStatus: messaging.Read, Status: messaging.Sent, Availability: messaging.Alive, ConversationID: "1"}
-	job := &messaging.Delivery{Route: messaging.RouteOnNet, Recipients: []int64{bob.ID}, NextAttempt: now.Add(-time.Minute)}
-	stored, _, err := f.db.AddMessages(ctx, []messaging.Message{sent}, job)
+	job := messaging.Delivery{Route: messaging.RouteOnNet, Recipients: []int64{bob.ID}}.Job(sent.ConversationID, now.Add(-time.Minute))
+	stored, _, err := f.db.AddMessages(ctx, []messaging.Message{sent}, &job)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestResumeAfterCrash(t *testing.T) {
 	if c := f.changesOf(id); len(c) != 1 || c[0].Message.Status != messaging.Delivered {
 		t.Fatalf("changes of the sent copy: %+v", c)
 	}
-	if jobs, _ := f.db.Deliveries(ctx, 10); len(jobs) != 0 {
+	if jobs, _ := f.db.Jobs(ctx, messaging.KindLocal, messaging.KindSMS); len(jobs) != 0 {
 		t.Fatalf("deliveries left: %+v", jobs)
 	}
 }

@@ -243,39 +243,37 @@ func uniqueIDs(ids []int64) []int64 {
 // send stores the sender's copy with its delivery — from then on the
 // message survives a restart — and delivers at once what needs no network.
 // Deliveries to the provider go to Run.
-func (s *Service) send(ctx context.Context, m Message, job Delivery) (Message, error) {
-	inline := job.Route != RouteProvider || s.cfg.WebhookURL == ""
-	job.NextAttempt = m.CreationTime
+func (s *Service) send(ctx context.Context, m Message, d Delivery) (Message, error) {
+	inline := d.Route != RouteProvider || s.cfg.WebhookURL == ""
+	due := m.CreationTime
 	if inline {
 		// Delivered below; Run takes it over only if that is cut short.
-		job.NextAttempt = job.NextAttempt.Add(resumeAfter)
+		due = due.Add(resumeAfter)
 	}
+	job := d.Job(m.ConversationID, due)
 	stored, err := s.add(ctx, []Message{m}, &job)
 	if err != nil {
 		return Message{}, fmt.Errorf("store sent message: %w", err)
 	}
 	m = stored[0]
-	job.MessageID = m.ID
 	if !inline {
-		s.kick()
+		s.out.Wake(job.Kind, job.Target)
 		return m, nil
 	}
 	// The delivery finishes even if the client goes away meanwhile.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), WebhookTimeout)
 	defer cancel()
-	if s.claim(m.ID) {
-		err := s.deliver(dctx, job)
-		s.release(m.ID)
-		if err != nil {
-			// The message is stored: Run delivers it after resumeAfter.
-			s.log.Warn("message delivery postponed", "message", m.ID, "err", err)
-		}
+	if err := s.out.Attempt(dctx, job); err != nil {
+		// The message is stored: Run delivers it after the back-off.
+		s.log.Warn("message delivery postponed", "message", m.ID, "err", err)
 	}
 	return s.store.Message(ctx, m.ID)
 }
 
-// resumeAfter is how long after it was sent Run takes over a delivery that
-// needs no network and was cut short (by an error or a crash).
+// resumeAfter is how long after it was sent Run may take over a delivery
+// that needs no network and is made at once: longer than that can take
+// (WebhookTimeout), so the two never overlap, and Run only finishes what a
+// crash cut short.
 const resumeAfter = 30 * time.Second
 
 // smsConversation is the conversation of two phone numbers: the same in

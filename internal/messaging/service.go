@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callbridge/widget-server/internal/outbox"
 	"github.com/callbridge/widget-server/internal/webhooks"
 )
 
@@ -55,12 +56,8 @@ type Service struct {
 	store    Store
 	accounts Accounts
 	log      *slog.Logger
-	wake     chan struct{}
-
-	mu       sync.Mutex
-	inflight map[string]bool // deliveries being worked on
+	out      *outbox.Engine // the deliveries
 	told     toldVersions
-	workers  sync.WaitGroup
 }
 
 // New returns the service; Run delivers what cannot be delivered at once.
@@ -80,8 +77,9 @@ func New(cfg Config, store Store, accounts Accounts) *Service {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = webhooks.NewClient(WebhookTimeout, cfg.AllowLoopback)
 	}
-	return &Service{cfg: cfg, store: store, accounts: accounts, log: cfg.Logger,
-		wake: make(chan struct{}, 1), inflight: map[string]bool{}, told: newToldVersions(8192)}
+	s := &Service{cfg: cfg, store: store, accounts: accounts, log: cfg.Logger, told: newToldVersions(8192)}
+	s.out = s.newOutbox()
+	return s
 }
 
 // now is the service's clock, to the millisecond the API shows.
@@ -231,8 +229,9 @@ func (s *Service) setStatus(ctx context.Context, id string, status Status, fill 
 	return m, nil
 }
 
-// add stores new copies and tells of those that were created.
-func (s *Service) add(ctx context.Context, msgs []Message, job *Delivery) ([]Message, error) {
+// add stores new copies, with job when it is not nil, and tells of those
+// that were created.
+func (s *Service) add(ctx context.Context, msgs []Message, job *outbox.Job) ([]Message, error) {
 	stored, created, err := s.store.AddMessages(ctx, msgs, job)
 	if err != nil {
 		return nil, err

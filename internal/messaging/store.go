@@ -5,17 +5,20 @@ import (
 	"time"
 
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/outbox"
 )
 
-// Store keeps the message copies and their deliveries. internal/store
-// implements it with SQLite.
+// Store keeps the message copies and the jobs that deliver them.
+// internal/store implements it with SQLite.
 type Store interface {
+	outbox.Store
 	// AddMessages stores new copies in one transaction, with job when it
-	// is not nil (its MessageID is then set to the first copy's id). A
-	// copy whose OriginID and ExtensionID, or whose ProviderID, is already
-	// stored is not stored again: the stored one comes back instead, with
-	// created false. Copies come back with their ids.
-	AddMessages(ctx context.Context, msgs []Message, job *Delivery) (stored []Message, created []bool, err error)
+	// is not nil and the first copy is new (its Ref is then set to that
+	// copy's id, and its ID given). A copy whose OriginID and ExtensionID,
+	// or whose ProviderID, is already stored is not stored again: the
+	// stored one comes back instead, with created false. Copies come back
+	// with their ids.
+	AddMessages(ctx context.Context, msgs []Message, job *outbox.Job) (stored []Message, created []bool, err error)
 	// UpdateMessage applies change to a stored copy in a transaction and
 	// saves it when change reports a change. ErrNotFound for an unknown id.
 	UpdateMessage(ctx context.Context, id string, change func(*Message) bool) (m Message, changed bool, err error)
@@ -23,15 +26,6 @@ type Store interface {
 	Message(ctx context.Context, id string) (Message, error)
 	// QueryMessages returns a page of an extension's copies, newest first.
 	QueryMessages(ctx context.Context, q Query) (Page, error)
-	// Deliveries returns up to limit pending deliveries, the most due first.
-	Deliveries(ctx context.Context, limit int) ([]Delivery, error)
-	// Delivery returns the pending delivery of a message as stored now; ok
-	// is false when it is finished.
-	Delivery(ctx context.Context, messageID string) (d Delivery, ok bool, err error)
-	// SaveDelivery records a failed attempt of a pending delivery.
-	SaveDelivery(ctx context.Context, d Delivery) error
-	// DeleteDelivery removes a finished delivery.
-	DeleteDelivery(ctx context.Context, messageID string) error
 	// ExtensionByDirectNumber finds the extension that has an E.164 number
 	// as a direct number, in any account; identity.ErrNotFound if none.
 	ExtensionByDirectNumber(ctx context.Context, number string) (identity.Extension, error)

@@ -252,7 +252,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := hooks.Load(ctx); err != nil {
 		return err
 	}
-	defer hooks.Close() // after the switch's last events: what is still queued then is dropped
+	defer hooks.Close() // after the switch's last events: what is still queued then is stored for the next start
 
 	proxies, err := ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
@@ -320,6 +320,8 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { defer wg.Done(); srv.WatchRevocations(ctx, db, revocationPoll) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); msgs.Run(ctx) }() // delivers what is pending, also from before a restart
+	wg.Add(1)
+	go func() { defer wg.Done(); hooks.Run(ctx) }() // sends queued notifications, also from before a restart
 
 	log.Info("widget server started", slog.String("widget_url", publicURL), slog.String("demo_url", demoURL),
 		slog.String("data_dir", cfg.DataDir), slog.Bool("dev", cfg.Dev),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/messaging"
+	"github.com/callbridge/widget-server/internal/outbox"
 )
 
 var _ messaging.Store = (*DB)(nil)
@@ -32,9 +33,9 @@ type messageQuerier interface {
 }
 
 // AddMessages stores new copies in one transaction, and job with the first
-// one. A copy whose origin and extension, or whose provider id, is stored
-// already comes back as stored, with created false.
-func (db *DB) AddMessages(ctx context.Context, msgs []messaging.Message, job *messaging.Delivery) ([]messaging.Message, []bool, error) {
+// one when it is new. A copy whose origin and extension, or whose provider
+// id, is stored already comes back as stored, with created false.
+func (db *DB) AddMessages(ctx context.Context, msgs []messaging.Message, job *outbox.Job) ([]messaging.Message, []bool, error) {
 	stored := make([]messaging.Message, 0, len(msgs))
 	created := make([]bool, 0, len(msgs))
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -53,23 +54,14 @@ func (db *DB) AddMessages(ctx context.Context, msgs []messaging.Message, job *me
 			}
 			stored, created = append(stored, m), append(created, true)
 		}
-		if job == nil || len(stored) == 0 {
+		if job == nil || len(stored) == 0 || !created[0] {
 			return nil
 		}
-		recipients, err := json.Marshal(job.Recipients)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO message_deliveries (message_id, route, recipients, attempts, next_attempt, last_error)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
-			stored[0].ID, string(job.Route), string(recipients), job.Attempts, job.NextAttempt.UTC().Format(messageTime), job.LastError)
-		return err
+		job.Ref = stored[0].ID
+		return insertJob(ctx, tx, job)
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("add messages: %w", err)
-	}
-	if job != nil && len(stored) > 0 {
-		job.MessageID = stored[0].ID
 	}
 	return stored, created, nil
 }
@@ -271,78 +263,6 @@ func scanMessage(s scanner) (messaging.Message, error) {
 		return messaging.Message{}, fmt.Errorf("message %d: %w", id, err)
 	}
 	return m, nil
-}
-
-// Deliveries returns up to limit pending deliveries, the most due first.
-func (db *DB) Deliveries(ctx context.Context, limit int) ([]messaging.Delivery, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT `+deliveryColumns+`
-		FROM message_deliveries ORDER BY next_attempt, message_id LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("pending deliveries: %w", err)
-	}
-	defer rows.Close()
-	var out []messaging.Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
-}
-
-// Delivery returns the pending delivery of a message; ok is false when it
-// has none (it was finished).
-func (db *DB) Delivery(ctx context.Context, messageID string) (d messaging.Delivery, ok bool, err error) {
-	d, err = scanDelivery(db.sql.QueryRowContext(ctx, `SELECT `+deliveryColumns+`
-		FROM message_deliveries WHERE message_id = ?`, messageID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return messaging.Delivery{}, false, nil
-	}
-	return d, err == nil, err
-}
-
-const deliveryColumns = `message_id, route, recipients, attempts, next_attempt, last_error`
-
-func scanDelivery(row interface{ Scan(...any) error }) (messaging.Delivery, error) {
-	var d messaging.Delivery
-	var id int64
-	var route, recipients, next string
-	if err := row.Scan(&id, &route, &recipients, &d.Attempts, &next, &d.LastError); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return d, err
-		}
-		return d, fmt.Errorf("pending delivery: %w", err)
-	}
-	d.MessageID, d.Route = strconv.FormatInt(id, 10), messaging.Route(route)
-	if err := json.Unmarshal([]byte(recipients), &d.Recipients); err != nil {
-		return d, fmt.Errorf("delivery of message %d: %w", id, err)
-	}
-	var err error
-	if d.NextAttempt, err = time.Parse(time.RFC3339, next); err != nil {
-		return d, fmt.Errorf("delivery of message %d: %w", id, err)
-	}
-	return d, nil
-}
-
-// SaveDelivery records a failed attempt: the attempts, the last error and
-// when to try next.
-func (db *DB) SaveDelivery(ctx context.Context, d messaging.Delivery) error {
-	_, err := db.sql.ExecContext(ctx, `UPDATE message_deliveries SET attempts = ?, next_attempt = ?, last_error = ?
-		WHERE message_id = ?`, d.Attempts, d.NextAttempt.UTC().Format(messageTime), d.LastError, d.MessageID)
-	if err != nil {
-		return fmt.Errorf("save delivery of message %s: %w", d.MessageID, err)
-	}
-	return nil
-}
-
-// DeleteDelivery removes a finished delivery; one already gone is fine.
-func (db *DB) DeleteDelivery(ctx context.Context, messageID string) error {
-	if _, err := db.sql.ExecContext(ctx, `DELETE FROM message_deliveries WHERE message_id = ?`, messageID); err != nil {
-		return fmt.Errorf("delete delivery of message %s: %w", messageID, err)
-	}
-	return nil
 }
 
 // ExtensionByDirectNumber returns the extension, of any account, that has

@@ -52,9 +52,10 @@ func TestMessagesRoundTrip(t *testing.T) {
 	alice, bob := exts["101"], exts["102"]
 
 	m := testMessage(alice, msgT0, "hello")
-	job := &messaging.Delivery{Route: messaging.RouteOnNet, Recipients: []int64{bob.ID}, NextAttempt: msgT0}
+	d := messaging.Delivery{Route: messaging.RouteOnNet, Recipients: []int64{bob.ID}}
+	job := ptr(d.Job(m.ConversationID, msgT0))
 	stored, created, err := db.AddMessages(ctx, []messaging.Message{m}, job)
-	if err != nil || len(stored) != 1 || !created[0] || stored[0].ID == "" || job.MessageID != stored[0].ID {
+	if err != nil || len(stored) != 1 || !created[0] || stored[0].ID == "" || job.Ref != stored[0].ID || job.ID == 0 {
 		t.Fatalf("add: %v %v %v, job %+v", stored, created, err, job)
 	}
 	got, err := db.Message(ctx, stored[0].ID)
@@ -62,7 +63,7 @@ func TestMessagesRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, m) {
 		t.Fatalf("read back\n got %+v\nwant %+v (%v)", got, m, err)
 	}
-	jobs, err := db.Deliveries(ctx, 10)
+	jobs, err := db.Jobs(ctx, messaging.KindLocal, messaging.KindSMS)
 	if err != nil || len(jobs) != 1 || !reflect.DeepEqual(jobs[0], *job) {
 		t.Fatalf("deliveries %+v, want %+v (%v)", jobs, *job, err)
 	}
@@ -113,16 +114,16 @@ func TestMessagesRoundTrip(t *testing.T) {
 
 	// Deliveries: a failed attempt is saved, a finished one removed.
 	job.Attempts, job.LastError, job.NextAttempt = 1, "503", msgT0.Add(time.Hour)
-	if err := db.SaveDelivery(ctx, *job); err != nil {
+	if err := db.SaveJob(ctx, *job); err != nil {
 		t.Fatal(err)
 	}
-	if jobs, _ := db.Deliveries(ctx, 10); len(jobs) != 1 || !reflect.DeepEqual(jobs[0], *job) {
+	if jobs, _ := db.Jobs(ctx, messaging.KindLocal); len(jobs) != 1 || !reflect.DeepEqual(jobs[0], *job) {
 		t.Fatalf("saved delivery %+v", jobs)
 	}
-	if err := db.DeleteDelivery(ctx, m.ID); err != nil {
+	if err := db.DeleteJob(ctx, job.ID); err != nil {
 		t.Fatal(err)
 	}
-	if jobs, _ := db.Deliveries(ctx, 10); len(jobs) != 0 {
+	if jobs, _ := db.Jobs(ctx, messaging.KindLocal); len(jobs) != 0 {
 		t.Fatalf("deliveries after delete %+v", jobs)
 	}
 }
@@ -215,3 +216,5 @@ func TestExtensionByDirectNumber(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

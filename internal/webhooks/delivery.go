@@ -1,11 +1,10 @@
 package webhooks
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,33 +12,31 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/outbox"
 )
 
 // userAgent names the sender to receivers.
 const userAgent = "Callbridge-Webhooks/1"
 
-// maxResponseBody bounds what is read of a receiver's answer; the rest is
-// not read (the connection is then not reused).
-const maxResponseBody = 4 << 10
+// JobKind is the kind of the outbox jobs (internal/outbox) that carry the
+// notifications: one job per notification and subscription, whose target
+// is the subscription, so each subscription's go out in order.
+const JobKind = "webhook"
+
+// deliveryParallel bounds the notifications being sent at the same time,
+// over every subscription.
+const deliveryParallel = 32
 
 // timestampFormat is how notifications say when they were made.
 const timestampFormat = "2006-01-02T15:04:05.000Z"
 
-// entry is a subscription in the delivery index with its queue.
+// entry is a subscription in the delivery index.
 type entry struct {
 	sub      Subscription
-	queue    []job
-	running  bool              // a goroutine delivers the queue
-	gone     bool              // deleted: drop everything
+	gone     bool              // deleted: nothing more is delivered
 	failures int               // notifications in a row that were not delivered
 	lastSeq  map[string]uint64 // presence sequence last queued, per filter
-}
-
-// job is one notification for one subscription.
-type job struct {
-	uuid    string
-	event   string
-	payload []byte
 }
 
 // notification is what a receiver gets (seeds/001 "Call States").
@@ -58,7 +55,9 @@ func (s *Service) put(sub Subscription) {
 	s.putLocked(sub)
 }
 
-// putLocked adds or replaces a subscription in the index; its queue stays.
+// putLocked adds or replaces a subscription in the index; its queued
+// notifications stay (those of one no longer Active are dropped as they
+// come up).
 func (s *Service) putLocked(sub Subscription) {
 	e := s.subs[sub.ID]
 	if e == nil {
@@ -68,9 +67,6 @@ func (s *Service) putLocked(sub Subscription) {
 		s.unindexLocked(e)
 	}
 	e.sub = sub
-	if sub.Status != StatusActive {
-		e.queue = nil
-	}
 	for _, f := range sub.Filters {
 		if !slices.Contains(s.byExt[f.ExtensionID], e) {
 			s.byExt[f.ExtensionID] = append(s.byExt[f.ExtensionID], e)
@@ -85,7 +81,7 @@ func (s *Service) removeLocked(id string) {
 	}
 	s.unindexLocked(e)
 	delete(s.subs, id)
-	e.gone, e.queue = true, nil
+	e.gone = true
 }
 
 func (s *Service) unindexLocked(e *entry) {
@@ -100,9 +96,26 @@ func (s *Service) unindexLocked(e *entry) {
 }
 
 // Notify queues ev for every Active subscription with a matching filter and
-// returns at once; deliveries run on their own goroutines. A full queue
-// drops its oldest notification.
+// returns once the notifications are stored; Run delivers them. A
+// subscription's queue holds QueueSize waiting notifications: the oldest
+// is dropped beyond.
 func (s *Service) Notify(ev Event) {
+	s.notifying.Lock() // stored in the order they were matched
+	defer s.notifying.Unlock()
+	jobs := s.match(ev)
+	if len(jobs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := s.out.Add(ctx, jobs...); err != nil {
+		s.log.Error("notifications not queued", slog.String("kind", ev.Kind), slog.Any("err", err))
+	}
+}
+
+// match returns the notifications of ev, one per matching filter of each
+// Active subscription.
+func (s *Service) match(ev Event) []outbox.Job {
 	now := s.clock.Now()
 	var bodies [2]json.RawMessage // brief, detailed: marshalled once, if needed
 	body := func(detailed bool) (json.RawMessage, bool) {
@@ -123,8 +136,9 @@ func (s *Service) Notify(ev Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return
+		return nil
 	}
+	var jobs []outbox.Job
 	for _, e := range s.byExt[ev.ExtensionID] {
 		if e.sub.State(now) != StatusActive {
 			continue
@@ -142,126 +156,96 @@ func (s *Service) Notify(ev Event) {
 			}
 			b, ok := body(f.Detailed)
 			if !ok {
-				return
+				return jobs
 			}
 			id := newID()
 			payload, _ := json.Marshal(notification{UUID: id, Event: event, Timestamp: now.UTC().Format(timestampFormat),
 				SubscriptionID: e.sub.ID, OwnerID: strconv.FormatInt(e.sub.OwnerID, 10), Body: b})
-			s.enqueueLocked(e, job{uuid: id, event: event, payload: payload})
+			jobs = append(jobs, outbox.Job{Kind: JobKind, Target: e.sub.ID, Ref: id, Payload: payload, NextAttempt: now})
 		}
 	}
+	return jobs
 }
 
-func (s *Service) enqueueLocked(e *entry, j job) {
-	if len(e.queue) >= s.cfg.QueueSize {
-		dropped := e.queue[0]
-		e.queue = e.queue[1:]
-		s.log.Warn("webhook queue full: oldest notification dropped", slog.String("subscription", e.sub.ID),
-			slog.String("uuid", dropped.uuid), slog.String("event", dropped.event), slog.Int("queue", s.cfg.QueueSize))
-	}
-	e.queue = append(e.queue, j)
-	if !e.running {
-		e.running = true
-		s.wg.Add(1)
-		go s.drain(e)
-	}
-}
-
-// drain delivers an entry's queue in order, then ends.
-func (s *Service) drain(e *entry) {
-	defer s.wg.Done()
-	for {
-		s.mu.Lock()
-		if len(e.queue) == 0 || e.gone || s.closed {
-			e.running = false
-			s.mu.Unlock()
-			return
-		}
-		j := e.queue[0]
-		e.queue = e.queue[1:]
-		s.mu.Unlock()
-		s.deliver(e, j)
-	}
-}
-
-// deliver makes the attempts of one notification: the first at once, the
-// others after the back-off waits. A 2xx answer delivers it; 410 Gone
-// blacklists the subscription; anything else (another status, a redirect,
-// a timeout, a refused connection) is retried. Attempts stop when the
+// deliveries makes the attempts of the notifications (JobKind). A 2xx
+// answer delivers one; 410 Gone blacklists the subscription; anything else
+// (another status, a redirect, a timeout, a refused connection) is tried
+// again after the next wait of Config.Backoff. Attempts stop when the
 // subscription is deleted, suspended or expires meanwhile.
-func (s *Service) deliver(e *entry, j job) {
-	for attempt := 0; ; attempt++ {
-		sub, ok := s.deliverable(e)
-		if !ok {
-			return
-		}
-		status, err := s.post(sub, j)
-		switch {
-		case err == nil && status/100 == 2:
-			s.mu.Lock()
-			e.failures = 0
-			s.mu.Unlock()
-			return
-		case err == nil && status == http.StatusGone:
-			s.log.Warn("webhook receiver answered 410 Gone: subscription blacklisted", slog.String("subscription", sub.ID))
-			s.setStatus(e, StatusBlacklisted)
-			return
-		}
-		why := "status " + strconv.Itoa(status)
-		if err != nil {
-			why = reason(err)
-		}
-		if attempt >= len(s.cfg.Backoff) {
-			s.undelivered(e, j, why)
-			return
-		}
-		wait := s.cfg.Backoff[attempt]
-		s.log.Debug("webhook attempt failed", slog.String("subscription", sub.ID), slog.String("uuid", j.uuid),
-			slog.Int("attempt", attempt+1), slog.String("reason", why), slog.Duration("retry_in", wait))
-		if s.clock.Sleep(s.ctx, wait) != nil {
-			return
-		}
+type deliveries struct{ s *Service }
+
+func (d deliveries) Attempt(ctx context.Context, j outbox.Job) error {
+	s := d.s
+	e, sub, ok := s.deliverable(j.Target)
+	if !ok {
+		return fmt.Errorf("%w: subscription %s no longer delivers", outbox.ErrDrop, j.Target)
 	}
+	status, err := s.post(ctx, sub, j.Payload)
+	switch {
+	case err != nil:
+		return errors.New(reason(err))
+	case status/100 == 2:
+		s.mu.Lock()
+		e.failures = 0
+		s.mu.Unlock()
+		return nil
+	case status == http.StatusGone:
+		s.log.Warn("webhook receiver answered 410 Gone: subscription blacklisted", slog.String("subscription", sub.ID))
+		s.setStatus(e, StatusBlacklisted)
+		return fmt.Errorf("%w: the receiver answered 410 Gone", outbox.ErrDrop)
+	}
+	return errors.New("status " + strconv.Itoa(status))
 }
 
-// deliverable returns the subscription as it is now, if it still delivers.
-func (s *Service) deliverable(e *entry) (Subscription, bool) {
+// GiveUp counts a notification that failed every attempt; enough of them
+// in a row suspend the subscription.
+func (d deliveries) GiveUp(_ context.Context, j outbox.Job, err error) {
+	s := d.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e.gone || s.closed || e.sub.State(s.clock.Now()) != StatusActive {
-		return Subscription{}, false
+	e := s.subs[j.Target]
+	if e == nil || e.gone {
+		s.mu.Unlock()
+		return
 	}
-	return e.sub, true
-}
-
-// undelivered counts a notification that failed every attempt; enough of
-// them in a row suspend the subscription.
-func (s *Service) undelivered(e *entry, j job, why string) {
-	s.mu.Lock()
 	e.failures++
-	n, id := e.failures, e.sub.ID
+	n := e.failures
 	s.mu.Unlock()
-	s.log.Warn("webhook notification not delivered", slog.String("subscription", id), slog.String("uuid", j.uuid),
-		slog.String("event", j.event), slog.Int("attempts", len(s.cfg.Backoff)+1), slog.String("reason", why),
+	var n0 struct{ Event string }
+	json.Unmarshal(j.Payload, &n0)
+	s.log.Warn("webhook notification not delivered", slog.String("subscription", j.Target), slog.String("uuid", j.Ref),
+		slog.String("event", n0.Event), slog.Int("attempts", j.Attempts), slog.String("reason", err.Error()),
 		slog.Int("failures_in_a_row", n))
 	if n >= s.cfg.SuspendAfter {
-		s.log.Warn("webhook subscription suspended: its receiver keeps failing", slog.String("subscription", id))
+		s.log.Warn("webhook subscription suspended: its receiver keeps failing", slog.String("subscription", j.Target))
 		s.setStatus(e, StatusSuspended)
 	}
 }
 
-// storeTimeout bounds a status change the deliveries make.
+// deliverable returns a subscription's entry and the subscription as it
+// is now, if it still delivers.
+func (s *Service) deliverable(id string) (*entry, Subscription, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.subs[id]
+	if e == nil || e.gone || s.closed || e.sub.State(s.clock.Now()) != StatusActive {
+		return nil, Subscription{}, false
+	}
+	return e, e.sub, true
+}
+
+// storeTimeout bounds a status change the deliveries make, and the storing
+// of notifications.
 const storeTimeout = 5 * time.Second
 
 // setStatus stops an entry's deliveries with a new status, in the index and
-// in the store.
+// in the store, and drops its queued notifications.
 func (s *Service) setStatus(e *entry, status string) {
 	s.mu.Lock()
 	if e.gone {
 		s.mu.Unlock()
 		return
 	}
-	e.sub.Status, e.queue, e.failures = status, nil, 0
+	e.sub.Status, e.failures = status, 0
 	id := e.sub.ID
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), storeTimeout)
@@ -269,29 +253,22 @@ func (s *Service) setStatus(e *entry, status string) {
 	if err := s.store.SetSubscriptionStatus(ctx, id, status); err != nil && !errors.Is(err, ErrNotFound) {
 		s.log.Error("subscription status not stored", slog.String("subscription", id), slog.String("status", status), slog.Any("err", err))
 	}
+	if err := s.out.Drop(ctx, JobKind, id); err != nil {
+		s.log.Error("queued notifications not dropped", slog.String("subscription", id), slog.Any("err", err))
+	}
 }
 
-// post makes one attempt and returns the receiver's status.
-func (s *Service) post(sub Subscription, j job) (int, error) {
-	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, sub.Address, bytes.NewReader(j.payload))
-	if err != nil {
-		return 0, err
-	}
+// post makes one attempt, signed now, and returns the receiver's status.
+func (s *Service) post(ctx context.Context, sub Subscription, payload []byte) (int, error) {
 	ts := s.clock.Now().Unix()
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(HeaderSignature, Sign(sub.Secret, ts, j.payload))
+	h := http.Header{}
+	h.Set("User-Agent", userAgent)
+	h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+	h.Set(HeaderSignature, Sign(sub.Secret, ts, payload))
 	if sub.VerificationToken != "" {
-		req.Header.Set(HeaderVerificationToken, sub.VerificationToken)
+		h.Set(HeaderVerificationToken, sub.VerificationToken)
 	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBody))
-	return resp.StatusCode, nil
+	return outbox.Post(ctx, s.client, outbox.Request{URL: sub.Address, Header: h, Body: payload})
 }
 
 // reason is an error of an attempt without the URL, which the log has.

@@ -101,6 +101,7 @@ func TestSecretsSealedAtRest(t *testing.T) {
 	if err := svc.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
+	go svc.Run(ctx)
 	defer svc.Close()
 	t.Run("after a restart", func(t *testing.T) {
 		delivered(t, svc, 2, sub.ID, sub.Secret, "tok-123")

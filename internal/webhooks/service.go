@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/outbox"
 )
 
 // Defaults of Config.
@@ -27,20 +29,20 @@ const (
 	MaxVerificationTokenLen = 64
 )
 
-// DefaultBackoff are the waits between the attempts of one notification:
-// five attempts in all.
+// DefaultBackoff are the waits between the attempts of one notification,
+// doubling from a second: five attempts in all.
 var DefaultBackoff = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
 
 // Config tunes the service. Zero values take the defaults.
 type Config struct {
-	Limit        int           // subscriptions per account
-	DefaultLife  time.Duration // expiresIn when the client names none
-	MaxLife      time.Duration // the largest expiresIn
-	Retention    time.Duration // how long an expired subscription stays renewable
-	QueueSize    int           // notifications waiting per subscription; the oldest is dropped beyond
-	SuspendAfter int           // undelivered notifications in a row that suspend a subscription
-	Backoff      []time.Duration
-	Timeout      time.Duration // of one attempt, response included
+	Limit        int             // subscriptions per account
+	DefaultLife  time.Duration   // expiresIn when the client names none
+	MaxLife      time.Duration   // the largest expiresIn
+	Retention    time.Duration   // how long an expired subscription stays renewable
+	QueueSize    int             // notifications waiting per subscription; the oldest is dropped beyond
+	SuspendAfter int             // undelivered notifications in a row that suspend a subscription
+	Backoff      []time.Duration // waits after each failed attempt: len(Backoff)+1 attempts, then it is given up
+	Timeout      time.Duration   // of one attempt, response included
 	// AllowLoopback admits http:// addresses and receivers on loopback
 	// (127/8, ::1): development mode and tests. Otherwise receivers must be
 	// https and not on loopback. Private, link-local and the other special
@@ -65,23 +67,8 @@ type Clock interface {
 	Sleep(ctx context.Context, d time.Duration) error
 }
 
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // Service keeps subscriptions and delivers their notifications. It is safe
-// for concurrent use; Close stops its deliveries.
+// for concurrent use; Run delivers, Close stops its deliveries.
 type Service struct {
 	cfg    Config
 	store  Store // sealed
@@ -89,18 +76,21 @@ type Service struct {
 	client *http.Client
 	clock  Clock
 	log    *slog.Logger
+	out    *outbox.Engine // the notifications queued, in the store
 
-	ctx    context.Context // ends with Close: attempts and back-off waits stop
+	ctx    context.Context // ends with Close: Run, its attempts and back-off waits stop
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // delivery goroutines
+	runs   sync.WaitGroup // calls of Run
 
-	mu     sync.Mutex
-	closed bool
-	subs   map[string]*entry  // by subscription id
-	byExt  map[int64][]*entry // by the extensions their filters name
+	notifying sync.Mutex // Notify's matching and storing, so that notifications are stored in order
+	mu        sync.Mutex
+	closed    bool
+	subs      map[string]*entry  // by subscription id
+	byExt     map[int64][]*entry // by the extensions their filters name
 }
 
-// New returns a service over st. Call Load before Notify.
+// New returns a service over st. Call Load before Run and Notify: Run
+// drops the notifications of subscriptions it does not know.
 func New(cfg Config, st Store) *Service {
 	if cfg.Limit <= 0 {
 		cfg.Limit = DefaultLimit
@@ -130,15 +120,43 @@ func New(cfg Config, st Store) *Service {
 		cfg.Client = NewClient(cfg.Timeout, cfg.AllowLoopback)
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = realClock{}
+		cfg.Clock = outbox.RealClock{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sealed := newSealedStore(st, cfg.SecretKey, cfg.Logger)
-	return &Service{cfg: cfg, store: sealed, sealed: sealed, client: cfg.Client, clock: cfg.Clock, log: cfg.Logger,
+	s := &Service{cfg: cfg, store: sealed, sealed: sealed, client: cfg.Client, clock: cfg.Clock, log: cfg.Logger,
 		ctx: ctx, cancel: cancel, subs: map[string]*entry{}, byExt: map[int64][]*entry{}}
+	backoff := cfg.Backoff
+	s.out = outbox.New(outbox.Config{Parallel: deliveryParallel, Clock: cfg.Clock, Logger: cfg.Logger}, st, map[string]outbox.Kind{
+		JobKind: {Handler: deliveries{s}, Policy: outbox.Policy{
+			MaxAttempts: len(backoff) + 1,
+			Backoff:     func(n int) time.Duration { return backoff[min(n, len(backoff))-1] },
+			Keep:        cfg.QueueSize,
+		}},
+	})
+	return s
+}
+
+// Run delivers queued notifications until ctx ends or Close is called:
+// also those stored before a restart, once Load has read their
+// subscriptions. It returns when the attempts in flight are over; a
+// notification cut short is sent again by the next Run.
+func (s *Service) Run(ctx context.Context) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.runs.Add(1)
+	s.mu.Unlock()
+	defer s.runs.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.ctx, cancel)()
+	s.out.Run(ctx)
 }
 
 // Load seals the secrets of subscriptions stored before they were sealed,
@@ -159,14 +177,14 @@ func (s *Service) Load(ctx context.Context) error {
 	return nil
 }
 
-// Close stops every delivery, waits for them to end and drops what was
-// queued. Notify does nothing afterwards.
+// Close stops every delivery and waits for Run to return; what is queued
+// stays stored for the next start. Notify does nothing afterwards.
 func (s *Service) Close() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
-	s.wg.Wait()
+	s.runs.Wait()
 }
 
 // Now is the service's clock, by which statuses are told.
@@ -306,8 +324,11 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.removeLocked(id)
+	s.mu.Unlock()
+	if err := s.out.Drop(ctx, JobKind, id); err != nil {
+		s.log.Error("queued notifications not dropped", slog.String("subscription", id), slog.Any("err", err))
+	}
 	return nil
 }
 

@@ -160,7 +160,8 @@ func newEnv(t *testing.T, cfg webhooks.Config) *env {
 	if err := svc.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(svc.Close)
+	go svc.Run(ctx)
+	t.Cleanup(svc.Close) // stops Run and waits for it
 	return &env{svc: svc, db: db, dir: dir, key: cfg.SecretKey, clock: clock,
 		owner: webhooks.Owner{AccountID: acct.ID, ExtensionID: alice.ID}, bob: bob.ID}
 }
@@ -608,6 +609,7 @@ func TestDeleteAndClose(t *testing.T) {
 	if err := svc.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
+	go svc.Run(ctx)
 	failing := newReceiver(t, func(_ int, w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) })
 	if _, err := svc.Create(ctx, e.owner, webhooks.Request{Filters: []webhooks.Filter{e.presence(false)},
 		Delivery: &webhooks.Delivery{Address: failing.URL}}); err != nil {
@@ -632,4 +634,49 @@ func (c blockingClock) Sleep(ctx context.Context, d time.Duration) error {
 	close(c.waiting)
 	<-ctx.Done()
 	return ctx.Err()
+}
+
+// TestQueuedSurviveRestart: notifications queued when the service stops,
+// one of them in the middle of its attempt, are delivered in order, signed,
+// by the next service on the same data; the one cut short was no attempt.
+func TestQueuedSurviveRestart(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, webhooks.Config{})
+	release := make(chan struct{})
+	r := newReceiver(t, func(n int, w http.ResponseWriter) {
+		if n == 0 {
+			<-release
+		}
+	})
+	sub := e.subscribe(t, r.URL, e.presence(false))
+	e.svc.Notify(e.presenceEvent(1))
+	e.svc.Notify(e.presenceEvent(2))
+	if got := sequenceOf(t, r.next(t)); got != 1 {
+		t.Fatalf("first %d", got)
+	}
+	e.svc.Close() // while the receiver holds the first
+	close(release)
+	queued, err := e.db.Jobs(ctx, webhooks.JobKind)
+	if err != nil || len(queued) != 2 || queued[0].Attempts != 0 || queued[1].Attempts != 0 {
+		t.Fatalf("queued after the stop: %+v, %v", queued, err)
+	}
+
+	svc := webhooks.New(webhooks.Config{Clock: e.clock, AllowLoopback: true, SecretKey: e.key}, e.db)
+	if err := svc.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	go svc.Run(ctx)
+	defer svc.Close()
+	for _, want := range []uint64{1, 2} {
+		d := r.next(t)
+		if got := sequenceOf(t, d); got != want {
+			t.Fatalf("after the restart sequence %d, want %d", got, want)
+		}
+		if err := webhooks.Verify(sub.Secret, d.header, d.body, e.clock.Now(), time.Minute); err != nil {
+			t.Fatalf("signature after the restart: %v", err)
+		}
+	}
+	if len(e.clock.slept()) != 0 {
+		t.Fatalf("the stop counted as a failed attempt: waits %v", e.clock.slept())
+	}
 }

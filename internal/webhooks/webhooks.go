@@ -2,12 +2,14 @@
 // "Subscriptions") and delivers the events they ask for — presence,
 // telephony sessions, the message store — to their receivers: signed with
 // HMAC-SHA256, in order per subscription, retried with back-off, through a
-// bounded queue per subscription that never blocks the publisher.
+// bounded queue per subscription kept in the store (internal/outbox), so
+// that it survives a restart.
 //
 // It owns the rules of subscriptions (filters, limits, expiry, address
-// checks); internal/web translates HTTP and the switch's events to it, and
-// internal/store keeps the subscriptions. It must not import echo, the
-// bridge, the switch or the store.
+// checks) and of addresses given from outside (NewClient); internal/web
+// translates HTTP and the switch's events to it, and internal/store keeps
+// the subscriptions. It must not import echo, the bridge, the switch or
+// the store.
 package webhooks
 
 import (
@@ -15,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/outbox"
 )
 
 // Kinds of events a filter selects: the last part of its path. The web
@@ -99,9 +103,11 @@ func (s Subscription) ExpiresIn(now time.Time) time.Duration {
 	return max(s.Expires.Sub(now), 0)
 }
 
-// Store keeps subscriptions. The store implements it. Subscriptions that
-// expired before since are treated as gone.
+// Store keeps subscriptions, and their queued notifications as outbox
+// jobs. The store implements it. Subscriptions that expired before since
+// are treated as gone.
 type Store interface {
+	outbox.Store
 	// CreateSubscription stores a new subscription, unless its account
 	// already has limit that did not expire before since: ErrLimit. It
 	// removes the account's subscriptions that expired before since.

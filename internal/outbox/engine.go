@@ -1,0 +1,337 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultParallel = 8
+	DefaultRescan   = time.Minute
+)
+
+// storeTimeout bounds the bookkeeping of an attempt, which is done even
+// when the engine is stopping (a delivered job must not be delivered
+// again after the restart).
+const storeTimeout = 5 * time.Second
+
+// Config tunes an engine. Zero values take the defaults.
+type Config struct {
+	// Parallel bounds the attempts made at once, over every target.
+	Parallel int
+	// Rescan is how often Run looks in the store for targets nobody told
+	// it of (jobs stored by another process, or a wake-up that was lost).
+	Rescan time.Duration
+	// Clock is what due times and back-off waits are measured on.
+	Clock  Clock
+	Logger *slog.Logger
+}
+
+// Engine delivers the jobs of its kinds. Add, Wake, Drop and Attempt may
+// be called from any goroutine, before, during or after Run.
+type Engine struct {
+	cfg   Config
+	store Store
+	kinds map[string]Kind
+	names []string // of kinds, for the store
+	clock Clock
+	log   *slog.Logger
+	wake  chan struct{}
+	slots chan struct{} // one per attempt being made
+
+	mu      sync.Mutex
+	workers map[Target]*worker // targets being delivered
+	wanted  map[Target]bool    // targets with new jobs and no worker yet
+}
+
+// worker is the state of the goroutine that delivers one target's jobs.
+type worker struct {
+	again   bool  // a job was added since the worker last looked
+	current int64 // the job it attempts or waits for
+}
+
+// New returns an engine over st that delivers the given kinds of jobs; Run
+// makes the attempts.
+func New(cfg Config, st Store, kinds map[string]Kind) *Engine {
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = DefaultParallel
+	}
+	if cfg.Rescan <= 0 {
+		cfg.Rescan = DefaultRescan
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = RealClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	own := make(map[string]Kind, len(kinds))
+	names := make([]string, 0, len(kinds))
+	for name, k := range kinds {
+		if k.Policy.Backoff == nil {
+			k.Policy.Backoff = Exponential(time.Second, time.Minute)
+		}
+		own[name] = k
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return &Engine{cfg: cfg, store: st, kinds: own, names: names, clock: cfg.Clock, log: cfg.Logger,
+		wake: make(chan struct{}, 1), slots: make(chan struct{}, cfg.Parallel),
+		workers: map[Target]*worker{}, wanted: map[Target]bool{}}
+}
+
+// Add stores jobs and has Run deliver them, each after the jobs of its
+// target added before. A job with no NextAttempt is due now. When its kind
+// keeps a bounded number per target, the first waiting beyond it are
+// removed, with a log line.
+func (e *Engine) Add(ctx context.Context, jobs ...Job) error {
+	for i := range jobs {
+		j := &jobs[i]
+		k, ok := e.kinds[j.Kind]
+		if !ok {
+			return fmt.Errorf("add delivery: unknown kind %q", j.Kind)
+		}
+		if j.NextAttempt.IsZero() {
+			j.NextAttempt = e.clock.Now()
+		}
+		if err := e.store.AddJob(ctx, j); err != nil {
+			return fmt.Errorf("add %s delivery to %s: %w", j.Kind, j.Target, err)
+		}
+		if keep := k.Policy.Keep; keep > 0 {
+			t := Target{j.Kind, j.Target}
+			e.mu.Lock()
+			var current int64
+			if w := e.workers[t]; w != nil {
+				current = w.current
+			}
+			e.mu.Unlock()
+			n, err := e.store.TrimJobs(ctx, j.Kind, j.Target, keep, current)
+			if err != nil {
+				return fmt.Errorf("bound %s deliveries to %s: %w", j.Kind, j.Target, err)
+			}
+			if n > 0 {
+				e.log.Warn("delivery queue full: the oldest waiting dropped", slog.String("kind", j.Kind),
+					slog.String("target", j.Target), slog.Int("dropped", n), slog.Int("keep", keep))
+			}
+		}
+		e.Wake(j.Kind, j.Target)
+	}
+	return nil
+}
+
+// Wake tells Run that a target has a new job, stored by other means (in
+// the transaction that made what it delivers).
+func (e *Engine) Wake(kind, target string) {
+	t := Target{kind, target}
+	e.mu.Lock()
+	if w := e.workers[t]; w != nil {
+		w.again = true
+		e.mu.Unlock()
+		return
+	}
+	e.wanted[t] = true
+	e.mu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Drop removes every job of a target that is not done yet; an attempt
+// being made goes on, but is not tried again.
+func (e *Engine) Drop(ctx context.Context, kind, target string) error {
+	n, err := e.store.DeleteJobs(ctx, kind, target)
+	if err != nil {
+		return fmt.Errorf("drop %s deliveries to %s: %w", kind, target, err)
+	}
+	if n > 0 {
+		e.log.Debug("deliveries dropped", slog.String("kind", kind), slog.String("target", target), slog.Int("dropped", n))
+	}
+	return nil
+}
+
+// Attempt makes one attempt of a stored job now, on the caller's
+// goroutine, and settles it as Run would: for work done at once when it
+// can be, with the stored job to fall back on. Its NextAttempt must lie
+// beyond the time the attempt can take, so that Run does not attempt it
+// meanwhile. It returns the attempt's error.
+func (e *Engine) Attempt(ctx context.Context, j Job) error {
+	if _, ok := e.kinds[j.Kind]; !ok {
+		return fmt.Errorf("attempt delivery: unknown kind %q", j.Kind)
+	}
+	err := e.attempt(ctx, j)
+	if err != nil && !errors.Is(err, ErrDrop) {
+		e.Wake(j.Kind, j.Target) // tried again by Run
+	}
+	return err
+}
+
+// Run delivers jobs until ctx ends: those stored before it started, also
+// by an earlier process, and those added meanwhile. It returns when ctx
+// has ended and every attempt in flight is over; a job cut short stays
+// as it was, and the next Run makes the attempt again.
+func (e *Engine) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	rescan := time.NewTimer(0)
+	defer rescan.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-rescan.C:
+			e.scan(ctx)
+			rescan.Reset(e.cfg.Rescan)
+		case <-e.wake:
+		}
+		e.startWorkers(ctx, &wg)
+	}
+}
+
+// scan marks every target with jobs as wanted.
+func (e *Engine) scan(ctx context.Context) {
+	targets, err := e.store.JobTargets(ctx, e.names)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("pending deliveries not loaded", slog.Any("err", err))
+		}
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, t := range targets {
+		if e.workers[t] == nil {
+			e.wanted[t] = true
+		}
+	}
+}
+
+// startWorkers starts a worker for each wanted target that has none.
+func (e *Engine) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for t := range e.wanted {
+		if e.workers[t] != nil {
+			continue
+		}
+		w := &worker{}
+		e.workers[t] = w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.work(ctx, t, w)
+		}()
+	}
+	clear(e.wanted)
+}
+
+// work delivers a target's jobs in order, waiting for each to be due, and
+// ends when the target has none left or ctx ends.
+func (e *Engine) work(ctx context.Context, t Target, w *worker) {
+	defer func() {
+		e.mu.Lock()
+		delete(e.workers, t)
+		e.mu.Unlock()
+	}()
+	for ctx.Err() == nil {
+		e.mu.Lock()
+		w.again = false
+		e.mu.Unlock()
+		j, ok, err := e.store.NextJob(ctx, t.Kind, t.Target)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("pending delivery not loaded", slog.String("kind", t.Kind), slog.String("target", t.Target), slog.Any("err", err))
+				pause(ctx, time.Second)
+			}
+			continue
+		}
+		e.mu.Lock()
+		if !ok {
+			if !w.again {
+				e.mu.Unlock()
+				return
+			}
+			e.mu.Unlock()
+			continue
+		}
+		w.current = j.ID
+		e.mu.Unlock()
+		if d := j.NextAttempt.Sub(e.clock.Now()); d > 0 {
+			if e.clock.Sleep(ctx, d) != nil {
+				return
+			}
+			continue // read again: it may be done or dropped meanwhile
+		}
+		select {
+		case e.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		e.attempt(ctx, j)
+		<-e.slots
+	}
+}
+
+// attempt makes one attempt and records its outcome: a job delivered or
+// dropped is removed, a failed one saved with its next attempt or given
+// up after its kind's last. A stop in the middle of an attempt (ctx ended)
+// is no attempt: the job stays as it was.
+func (e *Engine) attempt(ctx context.Context, j Job) error {
+	k := e.kinds[j.Kind]
+	actx, cancel := ctx, context.CancelFunc(func() {})
+	if k.Policy.Timeout > 0 {
+		actx, cancel = context.WithTimeout(ctx, k.Policy.Timeout)
+	}
+	err := k.Handler.Attempt(actx, j)
+	cancel()
+	if err != nil && !errors.Is(err, ErrDrop) && ctx.Err() != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	attrs := []any{slog.String("kind", j.Kind), slog.String("target", j.Target), slog.String("ref", j.Ref)}
+	if err == nil || errors.Is(err, ErrDrop) {
+		if err != nil {
+			e.log.Debug("delivery dropped", append(attrs, slog.Any("err", err))...)
+		}
+		if derr := e.store.DeleteJob(sctx, j.ID); derr != nil {
+			e.log.Error("finished delivery not removed", append(attrs, slog.Any("err", derr))...)
+		}
+		return err
+	}
+	j.Attempts++
+	j.LastError = err.Error()
+	attrs = append(attrs, slog.Int("attempts", j.Attempts), slog.Any("err", err))
+	if k.Policy.MaxAttempts > 0 && j.Attempts >= k.Policy.MaxAttempts {
+		e.log.Warn("delivery given up", attrs...)
+		k.Handler.GiveUp(sctx, j, err)
+		if derr := e.store.DeleteJob(sctx, j.ID); derr != nil {
+			e.log.Error("given-up delivery not removed", append(attrs, slog.Any("err", derr))...)
+		}
+		return err
+	}
+	wait := k.Policy.Backoff(j.Attempts)
+	j.NextAttempt = e.clock.Now().Add(wait)
+	e.log.Debug("delivery attempt failed", append(attrs, slog.Duration("retryIn", wait))...)
+	if serr := e.store.SaveJob(sctx, j); serr != nil {
+		e.log.Error("failed delivery attempt not saved", append(attrs, slog.Any("saveErr", serr))...)
+	}
+	return err
+}
+
+// pause waits d on the wall clock, or until ctx ends.
+func pause(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
