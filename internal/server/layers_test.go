@@ -21,7 +21,7 @@ const module = "github.com/callbridge/widget-server/"
 // ending in "/" forbids a whole module path prefix.
 var forbidden = map[string][]string{
 	"internal/web":       {"internal/api", "internal/server", "cmd/"},
-	"internal/api":       {"internal/web", "internal/server", "web/", "cmd/"},
+	"internal/api":       {"internal/web", "internal/server", "web/static", "cmd/"},
 	"internal/bridge":    {"internal/web", "internal/api", "internal/server", "internal/store", "internal/media", "web/", "github.com/labstack/", "github.com/pion/"},
 	"internal/presence":  {"internal/web", "internal/api", "internal/server", "internal/bridge", "internal/store", "internal/media", "web/", "github.com/labstack/", "github.com/pion/"},
 	"internal/telephony": {"internal/web", "internal/api", "internal/server", "internal/bridge", "internal/presence", "internal/store", "internal/media", "internal/sip", "web/", "github.com/labstack/", "github.com/pion/", "github.com/emiago/"},
