@@ -232,12 +232,12 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 	rings := deviceView(s, p).Direction == telephony.Inbound
 	if !rings {
 		switch ev.Cause {
-		case "dial":
+		case telephony.CauseDial:
 			send(p.Device, EventCallInit)
 			if callee, ok := otherParty(s, p.ID); ok && callee.Owner != 0 && len(callee.Ringing) > 0 {
 				send(p.Device, EventCallStart)
 			}
-		case "answer":
+		case telephony.CauseAnswer:
 			if callee, ok := otherParty(s, p.ID); ok && callee.Owner == 0 {
 				send(p.Device, EventCallStart)
 			}
@@ -245,7 +245,7 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 	} else {
 		told := m.ringing[p.ID]
 		switch {
-		case ev.Cause == "ring":
+		case ev.Cause == telephony.CauseRing:
 			if told == nil {
 				told = map[string]bool{}
 				m.ringing[p.ID] = told
@@ -256,7 +256,7 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 					send(d, EventCallRing)
 				}
 			}
-		case ev.Cause == "answer" && ev.Device == p.Device && p.Device != "":
+		case ev.Cause == telephony.CauseAnswer && ev.Device == p.Device && p.Device != "":
 			send(p.Device, EventCallStart)
 			for d := range told {
 				if d != p.Device {
@@ -264,18 +264,18 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 				}
 			}
 			delete(m.ringing, p.ID)
-		case ev.Cause == "reject" && !ended:
+		case ev.Cause == telephony.CauseReject && !ended:
 			send(ev.Device, EventCallEnd)
 			delete(told, ev.Device)
 		}
 	}
 	if ev.Device == p.Device && p.Device != "" {
 		switch ev.Cause {
-		case "hold":
+		case telephony.CauseHold:
 			send(p.Device, EventCallHold)
-		case "unhold":
+		case telephony.CauseUnhold:
 			send(p.Device, EventCallResume)
-		case "mute", "unmute":
+		case telephony.CauseMute, telephony.CauseUnmute:
 			send(p.Device, EventCallMute)
 		}
 	}

@@ -38,7 +38,7 @@ func callScript() []telephony.Event {
 		seq[ext]++
 		parties := append([]telephony.Party(nil), s.Parties...)
 		s.Parties = parties
-		evs = append(evs, telephony.Event{Extension: ext, Sequence: seq[ext], Session: s, Cause: cause, Device: device,
+		evs = append(evs, telephony.Event{Extension: ext, Sequence: seq[ext], Session: s, Cause: telephony.Cause(cause), Device: device,
 			Presence: telephony.Presence{TelephonyStatus: status}})
 	}
 	s := telephony.Session{ID: "s-1", SessionID: "4001", Origin: "Call", Created: t0, Parties: []telephony.Party{
@@ -88,7 +88,7 @@ func mapEvents(t *testing.T, script []telephony.Event) []step {
 	m.now = func() time.Time { return t0 }
 	var steps []step
 	for _, ev := range script {
-		st := step{Extension: ev.Extension, Cause: ev.Cause, Device: ev.Device}
+		st := step{Extension: ev.Extension, Cause: string(ev.Cause), Device: ev.Device}
 		for _, env := range m.Messages(ev) {
 			b, err := json.Marshal(env)
 			if err != nil {

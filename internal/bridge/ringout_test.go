@@ -19,7 +19,7 @@ func ringOutScript() []telephony.Event {
 	emit := func(cause, device string, s telephony.Session, status telephony.TelephonyStatus) {
 		seq++
 		s.Parties = append([]telephony.Party(nil), s.Parties...)
-		evs = append(evs, telephony.Event{Extension: 2, Sequence: seq, Session: s, Cause: cause, Device: device,
+		evs = append(evs, telephony.Event{Extension: 2, Sequence: seq, Session: s, Cause: telephony.Cause(cause), Device: device,
 			Presence: telephony.Presence{TelephonyStatus: status}})
 	}
 	s := telephony.Session{ID: "s-3", SessionID: "4003", Origin: telephony.OriginRingOut, Created: t0, Parties: []telephony.Party{

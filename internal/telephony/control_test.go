@@ -111,7 +111,7 @@ func TestControlParty(t *testing.T) {
 			}
 			// Another goroutine still publishing the events of the setup
 			// (the test line's answer) publishes this action's after them.
-			if e := r.bus.waitFor(t, func(e telephony.Event) bool { return e.Cause == tt.cause }); e.Device != tt.device {
+			if e := r.bus.waitFor(t, func(e telephony.Event) bool { return e.Cause == telephony.Cause(tt.cause) }); e.Device != tt.device {
 				t.Fatalf("%s event for device %q, want %q", e.Cause, e.Device, tt.device)
 			}
 			switch tt.action {

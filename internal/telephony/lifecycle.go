@@ -97,6 +97,6 @@ func (s *Switch) noteEndedLocked(c *call, e ending, cause Cause, device string) 
 	if reason == "" {
 		reason = e.caller
 	}
-	attrs := []slog.Attr{slog.String("cause", cause), slog.Int("code", e.code), slog.String("reason", reason)}
+	attrs := []slog.Attr{slog.String("cause", string(cause)), slog.Int("code", e.code), slog.String("reason", reason)}
 	s.noteLocked(c, msg, append(attrs, deviceAttr(device)...)...)
 }

@@ -217,7 +217,7 @@ func (s *Switch) ringDevicesLocked(ext int64, except string) []string {
 }
 
 // emitLocked queues one event per extension taking part in the call.
-func (s *Switch) emitLocked(c *call, cause, device string) {
+func (s *Switch) emitLocked(c *call, cause Cause, device string) {
 	var seen []int64
 	for _, p := range c.s.Parties {
 		if p.Owner != 0 && !slices.Contains(seen, p.Owner) {
@@ -228,7 +228,7 @@ func (s *Switch) emitLocked(c *call, cause, device string) {
 }
 
 // emitToLocked queues one event for one extension.
-func (s *Switch) emitToLocked(ext int64, c *call, cause, device string) {
+func (s *Switch) emitToLocked(ext int64, c *call, cause Cause, device string) {
 	presence, seq := s.presence.CallsChanged(ext, s.partyStatesLocked(ext))
 	s.queue = append(s.queue, Event{
 		Extension: ext,

@@ -316,7 +316,7 @@ func TestCallEnds(t *testing.T) {
 			last := r.bus.waitFor(t, func(e telephony.Event) bool {
 				return e.Session.ID == s.ID && !e.Session.Ended.IsZero()
 			})
-			if last.Cause != tt.want.cause {
+			if last.Cause != telephony.Cause(tt.want.cause) {
 				t.Errorf("cause %q, want %q", last.Cause, tt.want.cause)
 			}
 			for i, p := range last.Session.Parties {
@@ -719,7 +719,7 @@ func TestSubscriberCallsBack(t *testing.T) {
 	sw.RegisterDevice(telephony.Device{ID: "b1", ExtensionID: bob})
 	var got []string
 	b.Subscribe(func(e telephony.Event) {
-		got = append(got, e.Cause)
+		got = append(got, string(e.Cause))
 		sw.Sessions(e.Extension)
 		if e.Cause == telephony.CauseRing {
 			if err := sw.Reject(context.Background(), "b1", e.Session.ID); err != nil {
@@ -728,7 +728,7 @@ func TestSubscriberCallsBack(t *testing.T) {
 		}
 	})
 	var second []string
-	unsubscribe := b.Subscribe(func(e telephony.Event) { second = append(second, e.Cause) })
+	unsubscribe := b.Subscribe(func(e telephony.Event) { second = append(second, string(e.Cause)) })
 	if _, _, err := sw.Dial(context.Background(), "a1", "102", "offer"); err != nil {
 		t.Fatal(err)
 	}

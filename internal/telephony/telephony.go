@@ -94,10 +94,8 @@ const (
 )
 
 // Cause is what happened to a session: the cause of an Event, one of the
-// Cause constants, which consumers compare it with. It is an alias of
-// string while consumers build events from strings (the bridge's tests);
-// once none does, it becomes a type of its own.
-type Cause = string
+// Cause constants, which consumers compare it with.
+type Cause string
 
 // Causes of events.
 const (
