@@ -33,6 +33,11 @@ fi
 step "go vet"
 go vet ./...
 
+step "staticcheck"
+# The module's own tool (go.mod's tool block), so every machine runs the
+# same checks: the default set, which includes the style checks.
+go tool staticcheck ./...
+
 step "templ generate is up to date"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

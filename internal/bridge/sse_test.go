@@ -31,7 +31,7 @@ func TestStreamOverHTTP(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sub, replay, resync, err := h.Subscribe("g", r.Header.Get("Last-Event-ID"))
 		if err != nil {
-			http.Error(w, err.Error(), 503)
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		w.Header().Set("X-Frame-Options", "DENY")

@@ -229,9 +229,13 @@ func bindJSON(c echo.Context, v any) error {
 	return nil
 }
 
+// jsonUTF8 is JSON with the charset some clients still name (RFC 8259
+// defines none; UTF-8 is the only encoding).
+const jsonUTF8 = "application/json; charset=UTF-8"
+
 // checkJSONType refuses a body that does not say it is JSON.
 func checkJSONType(r *http.Request) error {
-	if ct := r.Header.Get(echo.HeaderContentType); ct != "" && ct != echo.MIMEApplicationJSON && ct != echo.MIMEApplicationJSONCharsetUTF8 {
+	if ct := r.Header.Get(echo.HeaderContentType); ct != "" && ct != echo.MIMEApplicationJSON && ct != jsonUTF8 {
 		return &httperror.Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Message: "send application/json"}
 	}
 	return nil

@@ -54,14 +54,6 @@ type presenceState struct {
 	PresenceStatus  string `json:"presenceStatus"`
 }
 
-// sessionEvent is the widget-internal message that pushes a new state.
-type sessionEvent struct {
-	Type    string       `json:"type"`
-	Session sessionState `json:"session"`
-}
-
-const sessionEventType = "cb-session"
-
 func (s *Server) signedOutState(app identity.App) sessionState {
 	return sessionState{
 		ContractedCountryCode: s.cfg.CountryCode,
