@@ -16,6 +16,9 @@ type StreamConfig struct {
 	Heartbeat    time.Duration // heartbeat event interval (default 15s)
 	Retry        time.Duration // reconnect delay advised to the client (default 2s)
 	WriteTimeout time.Duration // deadline for each write (default 10s)
+	// Streams, when set, counts the goroutines of taken-over streams, so
+	// that their owner can wait for them to end at shutdown.
+	Streams *sync.WaitGroup
 }
 
 func (c *StreamConfig) defaults() {
@@ -64,11 +67,22 @@ func Stream(ctx context.Context, w http.ResponseWriter, sub *Subscription, repla
 	*first = appendPreamble(*first, cfg, resync, replay)
 
 	rc := http.NewResponseController(w)
+	// Counted before the connection leaves the HTTP server's care, so that
+	// a server that has shut down and then waits sees every stream.
+	if cfg.Streams != nil {
+		cfg.Streams.Add(1)
+	}
 	conn, brw, err := rc.Hijack()
+	if err != nil && cfg.Streams != nil {
+		cfg.Streams.Done()
+	}
 	if err == nil {
 		head := responseHead(h)
 		pending := brw.Reader.Buffered()
 		go func() {
+			if cfg.Streams != nil {
+				defer cfg.Streams.Done()
+			}
 			defer done()
 			defer sub.Close()
 			defer conn.Close()
@@ -136,6 +150,8 @@ func streamConn(conn net.Conn, head []byte, first *[]byte, sub *Subscription, cf
 		return err
 	}
 	_ = pump(left, sub, first, cfg, send)
+	conn.Close() // ends the reader, which the stream waits for
+	<-left
 }
 
 // pump sends first, then every publication of sub as it arrives, draining

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -162,5 +164,52 @@ func TestStreamResyncMarker(t *testing.T) {
 	}
 	if h.Subscribers("g") != 0 {
 		t.Fatal("stream did not close its subscription")
+	}
+}
+
+// TestStreamsOwned: a taken-over stream's goroutines are counted in
+// StreamConfig.Streams, so its owner can wait for them; once the hub shuts
+// down they end, the stream's done has run and the connection is closed.
+func TestStreamsOwned(t *testing.T) {
+	h := NewHub(HubConfig{})
+	var streams sync.WaitGroup
+	var ended atomic.Bool
+	taken := make(chan struct{}) // the handler handed the connection over
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(taken)
+		sub, replay, resync, err := h.Subscribe("g", "")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		if err := Stream(r.Context(), w, sub, replay, resync, StreamConfig{Streams: &streams}, func() { ended.Store(true) }); err != nil {
+			t.Errorf("stream: %v", err)
+		}
+	}))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	next := lineReader(t, resp.Body)
+	if got := next(); got != "retry: 2000" {
+		t.Fatalf("first line %q", got)
+	}
+	<-taken
+	h.Shutdown()
+	waited := make(chan struct{})
+	go func() { streams.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(30 * time.Second): // against a hang only
+		t.Fatal("the stream's goroutines did not end after the hub shut down")
+	}
+	if !ended.Load() {
+		t.Error("Wait returned before the stream's done ran")
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Errorf("after the stream ended: %v", err)
 	}
 }

@@ -354,6 +354,7 @@ func Run(ctx context.Context, cfg Config) error {
 			runErr = errors.Join(runErr, fmt.Errorf("shutdown: %w", err))
 		}
 	}
+	srv.Close() // the event streams the hub ended, the devices' grace timers
 	cancel()
 	wg.Wait()
 	return runErr

@@ -106,6 +106,8 @@ type devices struct {
 	owner      map[string]string      // session of each registered device
 	bySession  map[string]map[string]struct{}
 	sessStream map[string]int // open streams per session
+	pending    sync.WaitGroup // grace timers not yet stopped or run
+	stopped    bool           // the server is shutting down: no new grace periods
 }
 
 var (
@@ -161,7 +163,9 @@ func (d *devices) attach(sw Switch, sid string, dev telephony.Device) error {
 		return err // telephony.ErrDeviceTaken: 403 DeviceNotYours
 	}
 	if t := d.timers[dev.ID]; t != nil {
-		t.Stop()
+		if t.Stop() {
+			d.pending.Done()
+		}
 		delete(d.timers, dev.ID)
 	}
 	d.owner[dev.ID] = sid
@@ -180,9 +184,14 @@ func (d *devices) detach(sw Switch, id string) {
 		return
 	}
 	delete(d.streams, id)
+	if d.stopped {
+		return
+	}
+	d.pending.Add(1)
 	d.timers[id] = time.AfterFunc(deviceGrace, func() {
+		defer d.pending.Done()
 		d.mu.Lock()
-		if d.streams[id] > 0 {
+		if d.streams[id] > 0 || d.stopped {
 			d.mu.Unlock()
 			return
 		}
@@ -195,4 +204,19 @@ func (d *devices) detach(sw Switch, id string) {
 		d.mu.Unlock()
 		sw.UnregisterDevice(id)
 	})
+}
+
+// stop ends every grace period at shutdown and waits for a timer already
+// running: once it returns, no device is unregistered from here.
+func (d *devices) stop() {
+	d.mu.Lock()
+	d.stopped = true
+	for id, t := range d.timers {
+		if t.Stop() {
+			d.pending.Done()
+		}
+		delete(d.timers, id)
+	}
+	d.mu.Unlock()
+	d.pending.Wait()
 }

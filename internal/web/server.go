@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -99,6 +100,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	stream  bridge.StreamConfig
+	streams sync.WaitGroup // goroutines of the event streams (bridge.Stream)
 	devices devices
 
 	widgetLimit *ratelimit.Limiter[string] // of /widget/*, per session
@@ -125,12 +127,23 @@ func NewServer(cfg Config, deps Deps) *Server {
 		key = make([]byte, 32)
 		rand.Read(key)
 	}
-	return &Server{Deps: deps, cfg: cfg, log: deps.Log,
+	s := &Server{Deps: deps, cfg: cfg, log: deps.Log,
 		stream:      bridge.StreamConfig{Heartbeat: cfg.EventsHeartbeat},
 		widgetLimit: ratelimit.New[string](cfg.WidgetRateLimit, cfg.WidgetRateWindow, time.Now),
 		smsLimit:    ratelimit.New[int64](cfg.SMSRateLimit, cfg.SMSRateWindow, time.Now),
 		devices:     devices{maxStreams: cfg.MaxStreamsPerSession, maxDevices: cfg.MaxDevicesPerSession},
 		deviceKey:   key}
+	s.stream.Streams = &s.streams
+	return s
+}
+
+// Close waits, at shutdown, for what the server started outside a
+// request: the event streams, which end once the hub shuts down (each
+// within its write timeout), and the devices' grace periods, which it
+// stops. Call it after the hub's Shutdown.
+func (s *Server) Close() {
+	s.devices.stop()
+	s.streams.Wait()
 }
 
 // maxBody bounds every request body of the widget origin.
