@@ -317,9 +317,9 @@ func TestStorageUnavailable(t *testing.T) {
 		t.Errorf("%d storage log lines for %d refused writes", len(lines), refused)
 	}
 	for _, l := range lines {
-		if l["level"] != "ERROR" || l["data_dir"] != srv.mnt || !strings.Contains(fmt.Sprint(l["op"]), "INSERT INTO presence") ||
+		if l["level"] != "ERROR" || l["dataDir"] != srv.mnt || !strings.Contains(fmt.Sprint(l["op"]), "INSERT INTO presence") ||
 			!strings.Contains(fmt.Sprint(l["err"]), "database or disk is full") {
-			t.Errorf("log line %v: want ERROR with data_dir %s, the INSERT and SQLite's error", l, srv.mnt)
+			t.Errorf("log line %v: want ERROR with dataDir %s, the INSERT and SQLite's error", l, srv.mnt)
 		}
 	}
 	if n := len(srv.logRecords(t, "request failed")); n != 0 {
@@ -353,7 +353,7 @@ func TestStorageUnavailable(t *testing.T) {
 		t.Errorf("presence %q on a read-only data dir, want Available", got)
 	}
 	lines = srv.awaitLogRecords(t, "storage unavailable", len(lines)+2) // the API's and the widget's refused writes
-	if last := lines[len(lines)-1]; last["data_dir"] != srv.mnt || !strings.Contains(fmt.Sprint(last["err"]), "replaced or removed") {
+	if last := lines[len(lines)-1]; last["dataDir"] != srv.mnt || !strings.Contains(fmt.Sprint(last["err"]), "replaced or removed") {
 		t.Errorf("log line %v: want the data dir and why", last)
 	}
 	// A sign-in cannot store its code: the form says so (503), and the log

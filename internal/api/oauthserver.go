@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sort"
@@ -94,7 +95,7 @@ func (s *Server) authorizeSubmit(c echo.Context) error {
 	acct, ext, err := s.Directory.Authenticate(ctx, username, password)
 	if err != nil {
 		s.Throttle.Failure(user, ip)
-		s.log.Info("sign-in refused", "username", username, "ip", ip)
+		s.log.InfoContext(ctx, "sign-in refused", slog.String("username", username), slog.String("ip", ip))
 		return s.renderLogin(c, http.StatusUnauthorized, ar, username,
 			"Wrong email, number or password.")
 	}
@@ -120,7 +121,7 @@ func (s *Server) authorizeFailed(c echo.Context, ar *identity.AuthorizeRequest, 
 		return nil
 	}
 	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
-	s.log.Info("authorization request refused", "err", err)
+	s.log.InfoContext(c.Request().Context(), "authorization request refused", slog.Any("err", err))
 	return htmlpage.Render(c, http.StatusBadRequest, templates.Forbidden("This sign-in link is not valid",
 		"The app that sent you here made a request this server cannot accept. Go back and try again."))
 }

@@ -80,7 +80,6 @@ func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 				level = slog.LevelError
 			}
 			log.Log(c.Request().Context(), level, "request failed",
-				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
 				slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
 				slog.Int("status", e.Status), slog.String("code", e.Code), slog.Any("err", err))
 		}
@@ -100,10 +99,9 @@ func LogStorageFailure(log *slog.Logger, c echo.Context, err error) bool {
 	if !errors.As(err, &storage) {
 		return false
 	}
-	log.Error("storage unavailable",
-		slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+	log.ErrorContext(c.Request().Context(), "storage unavailable",
 		slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
-		slog.String("data_dir", storage.Dir), slog.String("op", storage.Op), slog.String("err", storage.Err.Error()))
+		slog.String("dataDir", storage.Dir), slog.String("op", storage.Op), slog.String("err", storage.Err.Error()))
 	return true
 }
 

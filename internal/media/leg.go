@@ -10,6 +10,8 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v3"
+
+	"github.com/callbridge/widget-server/internal/logctx"
 )
 
 var (
@@ -90,7 +92,7 @@ func (g *Gateway) OpenLeg(ctx context.Context, id string, offerSDP string, kind 
 		id:   id,
 		kind: kind,
 		g:    g,
-		log:  g.log.With(slog.String("leg", id), slog.String("kind", kind.String())),
+		log:  g.log.With(legAttrs(ctx, id, kind)...),
 		pc:   pc,
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
@@ -343,4 +345,14 @@ func (l *leg) close() {
 		}
 		l.wg.Wait()
 	})
+}
+
+// legAttrs are the attributes of every line about a leg: its id and kind,
+// after those its opener's context carries (the call's telephonySessionId).
+func legAttrs(ctx context.Context, id string, kind Kind) []any {
+	var out []any
+	for _, a := range logctx.Attrs(ctx) {
+		out = append(out, a)
+	}
+	return append(out, slog.String("leg", id), slog.String("kind", kind.String()))
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/logctx"
 )
 
 // recorder is a slog handler that keeps every record it is given.
@@ -94,7 +96,9 @@ func TestLegWithoutICELogsQuietly(t *testing.T) {
 		OnLegFailed:            func(id string) { failed <- id },
 	})
 	offer := withoutCandidates(newClient(t, "mute", codecsA).offer())
-	if _, err := g.OpenLeg(context.Background(), "mute", offer, KindEcho); err != nil {
+	// The switch opens a leg with its call's id in the context.
+	ctx := logctx.With(context.Background(), slog.String("telephonySessionId", "s-1"))
+	if _, err := g.OpenLeg(ctx, "mute", offer, KindEcho); err != nil {
 		t.Fatalf("OpenLeg: %v", err)
 	}
 	select {
@@ -125,8 +129,9 @@ func TestLegWithoutICELogsQuietly(t *testing.T) {
 			t.Errorf("leg step at info: %s", r.Message)
 		}
 	}
-	if got := rec.records("leg failed"); len(got) != 1 || got[0].Level != slog.LevelWarn || attr(got[0], "leg") != "mute" {
-		t.Errorf("leg failure logged %d times: %v", len(got), got)
+	if got := rec.records("leg failed"); len(got) != 1 || got[0].Level != slog.LevelWarn || attr(got[0], "leg") != "mute" ||
+		attr(got[0], "telephonySessionId") != "s-1" {
+		t.Errorf("leg failure logged %d times, want once with its leg and call: %v", len(got), got)
 	}
 }
 

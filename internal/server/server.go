@@ -20,6 +20,7 @@ import (
 	"github.com/callbridge/widget-server/internal/api"
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/logctx"
 	"github.com/callbridge/widget-server/internal/media"
 	"github.com/callbridge/widget-server/internal/messaging"
 	"github.com/callbridge/widget-server/internal/oauth"
@@ -136,6 +137,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	// A line logged with a request's or a call's context names it.
+	log = slog.New(logctx.NewHandler(log.Handler()))
 	db, err := store.Open(ctx, cfg.DataDir)
 	if err != nil {
 		return err
@@ -162,7 +165,7 @@ func Run(ctx context.Context, cfg Config) error {
 		// The demo app's pages would be plain http, which only development
 		// mode admits as an app origin.
 		if cfg.DemoListen != "" {
-			log.Info("demo page off: outside development mode it needs an https demo URL", slog.String("demo_listen", cfg.DemoListen))
+			log.Info("demo page off: outside development mode it needs an https demo URL", slog.String("demoListen", cfg.DemoListen))
 		}
 		if err := retireDemoApp(ctx, db, log); err != nil {
 			return err
@@ -323,9 +326,9 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); hooks.Run(ctx) }() // sends queued notifications, also from before a restart
 
-	log.Info("widget server started", slog.String("widget_url", publicURL), slog.String("demo_url", demoURL),
-		slog.String("data_dir", cfg.DataDir), slog.Bool("dev", cfg.Dev),
-		slog.String("media_listen", cmp.Or(mediaCfg.ListenIP, "0.0.0.0")), slog.Int("media_udp_port", gw.UDPPort()))
+	log.Info("widget server started", slog.String("widgetUrl", publicURL), slog.String("demoUrl", demoURL),
+		slog.String("dataDir", cfg.DataDir), slog.Bool("dev", cfg.Dev),
+		slog.String("mediaListen", cmp.Or(mediaCfg.ListenIP, "0.0.0.0")), slog.Int("mediaUdpPort", gw.UDPPort()))
 	if cfg.Stdout != nil {
 		fmt.Fprintf(cfg.Stdout, "Callbridge widget server: %s\n", publicURL)
 		if demoURL != "" {

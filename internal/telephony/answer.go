@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+
+	"github.com/callbridge/widget-server/internal/logctx"
 )
 
 // Answer picks up a ringing call on device: its leg answers offerSDP and is
@@ -37,6 +39,7 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 	}
 	c.answering = device
 	leg, kind, peer := p.ID, c.answerKind(p.ID), c.answerPeer(p)
+	ctx = logctx.With(ctx, slog.String("telephonySessionId", c.s.ID)) // for the gateway's lines about the leg
 	s.mu.Unlock()
 
 	answer, err := s.media.OpenLeg(ctx, leg, offerSDP, kind)

@@ -3,8 +3,11 @@ package telephony
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
+
+	"github.com/callbridge/widget-server/internal/logctx"
 )
 
 // Dial places a call from a device to what it dialled: to is routed (see
@@ -67,7 +70,9 @@ func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session
 		return s.failDial(dev, from, rt, fail)
 	}
 
-	callerLeg := newID("p-")
+	id, callerLeg := newID("s-"), newID("p-")
+	// The gateway's lines about the leg name the call.
+	ctx = logctx.With(ctx, slog.String("telephonySessionId", id))
 	answer, err := s.media.OpenLeg(ctx, callerLeg, offerSDP, kind)
 	if err != nil {
 		return Session{}, "", fmt.Errorf("dial %s: open media leg: %w", to, err)
@@ -90,7 +95,7 @@ func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session
 		s.media.CloseLeg(callerLeg)
 		return Session{}, "", fmt.Errorf("dial %s: %w", to, err)
 	}
-	c := s.newCallLocked(dev, callerLeg, from, rt)
+	c := s.newCallLocked(id, dev, callerLeg, from, rt)
 	c.legs = []string{callerLeg}
 	var targets []ringTarget
 	if rt.owner != 0 {
@@ -150,7 +155,7 @@ func (s *Switch) failDial(dev Device, from Endpoint, rt route, e ending) (Sessio
 		s.mu.Unlock()
 		return Session{}, "", fmt.Errorf("dial %s: %w", rt.callee.PhoneNumber, ErrClosed)
 	}
-	c := s.newCallLocked(dev, newID("p-"), from, rt)
+	c := s.newCallLocked(newID("s-"), dev, newID("p-"), from, rt)
 	s.noteDialledLocked(c)
 	s.emitToLocked(c.caller().Owner, c, CauseDial, dev.ID)
 	s.endLocked(c, e, CauseFailed, "", &fx)
@@ -160,10 +165,10 @@ func (s *Switch) failDial(dev Device, from Endpoint, rt route, e ending) (Sessio
 	return snap, "", nil
 }
 
-func (s *Switch) newCallLocked(dev Device, callerLeg string, from Endpoint, rt route) *call {
+func (s *Switch) newCallLocked(id string, dev Device, callerLeg string, from Endpoint, rt route) *call {
 	s.nextSession++
 	return &call{s: Session{
-		ID:        newID("s-"),
+		ID:        id,
 		SessionID: strconv.FormatUint(s.nextSession, 10),
 		Origin:    OriginCall,
 		Created:   s.cfg.Now(),

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -169,7 +170,7 @@ func (s *Server) loginComplete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("signed in", "extension", extID, "client_id", flow.ClientID)
+	s.log.InfoContext(ctx, "signed in", slog.Int64("extension", extID), slog.String("clientId", flow.ClientID))
 	return c.JSON(http.StatusOK, st)
 }
 

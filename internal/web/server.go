@@ -27,6 +27,7 @@ import (
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/logctx"
 	"github.com/callbridge/widget-server/internal/oauth"
 	"github.com/callbridge/widget-server/internal/ratelimit"
 )
@@ -157,7 +158,13 @@ func (s *Server) newEcho() *echo.Echo {
 	e.HTTPErrorHandler = httperror.Handler(s.log)
 	e.Pre(headAsGet)
 	e.Use(headRouted)
-	e.Use(middleware.RequestID())
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		// Every line logged for the request (the *Context methods) names it.
+		RequestIDHandler: func(c echo.Context, id string) {
+			r := c.Request()
+			c.SetRequest(r.WithContext(logctx.With(r.Context(), slog.String("requestId", id))))
+		},
+	}))
 	e.Use(s.recoverPanics)
 	e.Use(s.logRequests)
 	e.Use(secureHeaders)
@@ -230,7 +237,6 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		s.log.LogAttrs(c.Request().Context(), slog.LevelDebug, "request",
-			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
 			slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
 			slog.Int("status", c.Response().Status), slog.Duration("took", time.Since(start)))
 		return nil
@@ -245,7 +251,7 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 					panic(r)
 				}
 				err = &httperror.Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "internal server error"}
-				s.log.Error("panic in handler", slog.Any("panic", r), slog.String("path", c.Request().URL.Path))
+				s.log.ErrorContext(c.Request().Context(), "panic in handler", slog.Any("panic", r), slog.String("path", c.Request().URL.Path))
 			}
 		}()
 		return next(c)

@@ -214,7 +214,7 @@ func (d deliveries) GiveUp(_ context.Context, j outbox.Job, err error) {
 	json.Unmarshal(j.Payload, &n0)
 	s.log.Warn("webhook notification not delivered", slog.String("subscription", j.Target), slog.String("uuid", j.Ref),
 		slog.String("event", n0.Event), slog.Int("attempts", j.Attempts), slog.String("reason", err.Error()),
-		slog.Int("failures_in_a_row", n))
+		slog.Int("failuresInARow", n))
 	if n >= s.cfg.SuspendAfter {
 		s.log.Warn("webhook subscription suspended: its receiver keeps failing", slog.String("subscription", j.Target))
 		s.setStatus(e, StatusSuspended)
