@@ -17,6 +17,7 @@ import (
 type Switch interface {
 	RegisterDevice(d telephony.Device) error
 	UnregisterDevice(id string)
+	Devices(extension int64) []string // the extension's registered devices
 	Dial(ctx context.Context, device, to, offerSDP string) (telephony.Session, string, error)
 	Answer(ctx context.Context, device, sessionID, offerSDP string) (telephony.Session, string, error)
 	Reject(ctx context.Context, device, sessionID string) error

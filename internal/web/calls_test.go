@@ -19,6 +19,7 @@ type stubSwitch struct{}
 
 func (stubSwitch) RegisterDevice(telephony.Device) error { return nil }
 func (stubSwitch) UnregisterDevice(string)               {}
+func (stubSwitch) Devices(int64) []string                { return nil }
 func (stubSwitch) Dial(_ context.Context, device, to, sdp string) (telephony.Session, string, error) {
 	if _, err := phonenumber.Normalize(to, "US"); err != nil {
 		return telephony.Session{}, "", telephony.ErrBadNumber

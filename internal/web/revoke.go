@@ -17,12 +17,6 @@ type RevocationLog interface {
 	RevocationsAfter(ctx context.Context, seq int64, limit int) ([]identity.Revocation, error)
 }
 
-// extensionDevices lists an extension's registered phone devices; the
-// switch has it.
-type extensionDevices interface {
-	Devices(extension int64) []string
-}
-
 // revocationBatch bounds the revocations read at once.
 const revocationBatch = 100
 
@@ -73,8 +67,8 @@ func (s *Server) WatchRevocations(ctx context.Context, log RevocationLog, interv
 // A stream opened again with the ended session is a signed-out one.
 func (s *Server) ExtensionRevoked(extensionID int64, reason string) {
 	var devices []string
-	if sw, ok := s.Switch.(extensionDevices); ok {
-		devices = sw.Devices(extensionID)
+	if s.Switch != nil {
+		devices = s.Switch.Devices(extensionID)
 		for _, id := range devices {
 			s.Switch.UnregisterDevice(id)
 		}
