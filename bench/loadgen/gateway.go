@@ -3,9 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/pion/dtls/v2"
+	"github.com/pion/webrtc/v3"
 
 	"github.com/callbridge/widget-server/bench/internal/peer"
 	"github.com/callbridge/widget-server/bench/internal/target"
@@ -102,3 +107,154 @@ func placeCall(ctx context.Context, caller, callee *tab, profiles []dtls.SRTPPro
 type legSender struct{ l *peer.Leg }
 
 func (s legSender) send(payload []byte) bool { return s.l.Send(payload) }
+
+func runGateway(ctx context.Context, cfg config, res *Result) error {
+	srv, err := target.Start(ctx, cfg.server)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	fmt.Fprintf(os.Stderr, "gateway: server %s (pid %d, embedded %v), data %s\n", srv.URL, srv.PID, srv.Embedded, srv.DataDir)
+	sched := newScheduler(cfg.shards, cfg.payload)
+	sctx, stopSending := context.WithCancel(ctx)
+	var sending sync.WaitGroup
+	sending.Add(1)
+	go func() {
+		defer sending.Done()
+		sched.run(sctx)
+	}()
+	profiles := peer.SRTPProfiles[cfg.srtp]
+	var calls []*call
+	var peers []*tab
+	defer func() {
+		stopSending()
+		sending.Wait()
+		closeAll(calls)
+	}()
+	r, mediaPort := ramp{cfg: cfg, max: &res.GatewayMax, maxPPS: &res.GatewayMaxPPS}, 0
+	for i, n := range cfg.calls {
+		started := time.Now()
+		users := target.LoadUsers(cfg.firstNumber, 2*n)
+		if err := srv.Seed(ctx, users, cfg.seedParallel); err != nil {
+			return err
+		}
+		var err error
+		peers, err = signInAll(ctx, srv, users, peers, cfg.setupParallel)
+		if err != nil {
+			return err
+		}
+		calls, err = placeAll(ctx, peers, calls, n, profiles, sched, cfg.setupParallel)
+		note := ""
+		if err != nil {
+			note = err.Error()
+			fmt.Fprintf(os.Stderr, "gateway: step %d: %v\n", n, err)
+		}
+		setup := time.Since(started)
+		fmt.Fprintf(os.Stderr, "gateway: %d calls up in %s; measuring\n", len(calls), setup.Round(time.Second))
+		if mediaPort == 0 && len(calls) > 0 {
+			mediaPort = answerPort(calls[0].caller.PC().RemoteDescription())
+		}
+		st, err := measureStep(ctx, cfg, sched, len(res.Steps)+1, srv.PID, mediaPort, cfg.cpuprofile != "" && i == len(cfg.calls)-1)
+		st.Target, st.Calls, st.Note = "gateway", n, note
+		st.SetupSeconds = float64(int(setup.Seconds()*10)) / 10
+		for _, c := range calls {
+			if c.established() {
+				st.Established++
+			}
+		}
+		if srv.Embedded {
+			st.Note = strings.TrimSpace(st.Note + " server embedded: CPU and RSS are the whole process")
+		}
+		if stop := r.record(res, st); stop || err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// signInAll signs in the users that have no peer yet, parallel at a time.
+func signInAll(ctx context.Context, srv *target.Server, users []target.User, have []*tab, parallel int) ([]*tab, error) {
+	out := append([]*tab(nil), have...)
+	out = append(out, make([]*tab, len(users)-len(have))...)
+	errc := make(chan error, len(users))
+	sem := make(chan struct{}, max(parallel, 1))
+	var wg sync.WaitGroup
+	for i := len(have); i < len(users); i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			p, err := signIn(ctx, srv, users[i])
+			if err != nil {
+				errc <- fmt.Errorf("sign in %s: %w", users[i].Email, err)
+				return
+			}
+			out[i] = p
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	return out, <-errc
+}
+
+// placeAll places calls until there are n: call k is from peer 2k to 2k+1.
+func placeAll(ctx context.Context, peers []*tab, calls []*call, n int, profiles []dtls.SRTPProtectionProfile, sched *scheduler, parallel int) ([]*call, error) {
+	var mu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, max(parallel, 1))
+	var wg sync.WaitGroup
+	for k := len(calls); k < n; k++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c, err := placeCall(ctx, peers[2*k], peers[2*k+1], profiles, sched)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("call %d: %w", k, err)
+				}
+				return
+			}
+			calls = append(calls, c)
+			sched.add(legSender{c.caller})
+			sched.add(legSender{c.callee})
+		}()
+	}
+	wg.Wait()
+	return calls, firstErr
+}
+
+func closeAll(calls []*call) {
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for _, c := range calls {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c.caller.Close()
+			c.callee.Close()
+		}()
+	}
+	wg.Wait()
+}
+
+// answerPort is the port of the gateway's host candidate in its answer.
+func answerPort(sd *webrtc.SessionDescription) int {
+	if sd == nil {
+		return 0
+	}
+	for line := range strings.Lines(sd.SDP) {
+		if f := strings.Fields(line); len(f) >= 8 && strings.HasPrefix(f[0], "a=candidate") && strings.EqualFold(f[2], "udp") {
+			if p, err := strconv.Atoi(f[5]); err == nil {
+				return p
+			}
+		}
+	}
+	return 0
+}

@@ -165,3 +165,59 @@ func (l *relayLeg) close() {
 	l.conn.Close()
 	l.wg.Wait()
 }
+
+func runRelay(ctx context.Context, cfg config, res *Result) error {
+	relay, err := startRelay(ctx, cfg.relayBin, cfg.relayRcvbuf)
+	if err != nil {
+		return err
+	}
+	defer relay.close()
+	fmt.Fprintf(os.Stderr, "relay: %s (pid %d)\n", relay.addr, relay.pid)
+	sched := newScheduler(cfg.shards, cfg.payload)
+	sctx, stopSending := context.WithCancel(ctx)
+	var sending sync.WaitGroup
+	sending.Add(1)
+	go func() {
+		defer sending.Done()
+		sched.run(sctx)
+	}()
+	var legs []*relayLeg
+	defer func() {
+		stopSending()
+		sending.Wait()
+		for _, l := range legs {
+			l.close()
+		}
+	}()
+	r := ramp{cfg: cfg, max: &res.RelayMax, maxPPS: &res.RelayMaxPPS}
+	for _, n := range cfg.relayCalls {
+		started := time.Now()
+		for k := len(legs) / 2; k < n; k++ {
+			a, err := newRelayLeg(ctx, relay.addr, uint32(k), 0, sched)
+			if err != nil {
+				return err
+			}
+			b, err := newRelayLeg(ctx, relay.addr, uint32(k), 1, sched)
+			if err != nil {
+				a.close()
+				return err
+			}
+			legs = append(legs, a, b)
+			sched.add(a)
+			sched.add(b)
+		}
+		setup := time.Since(started)
+		st, err := measureStep(ctx, cfg, sched, len(res.Steps)+1, relay.pid, relay.addr.Port, false)
+		st.Target, st.Calls = "relay", n
+		st.SetupSeconds = float64(int(setup.Seconds()*10)) / 10
+		for i := 0; i+1 < len(legs); i += 2 {
+			if legs[i].got.Load() && legs[i+1].got.Load() {
+				st.Established++
+			}
+		}
+		if stop := r.record(res, st); stop || err != nil {
+			return err
+		}
+	}
+	return nil
+}
