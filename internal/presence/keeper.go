@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callbridge/widget-server/internal/eventbus"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -35,7 +36,7 @@ type Config struct {
 type Keeper struct {
 	now   func() time.Time
 	store Store // nil: what users set lasts as long as the process
-	subs  bus
+	subs  eventbus.Local[Event]
 
 	mu       sync.Mutex
 	seq      map[int64]uint64             // last sequence per extension
@@ -50,7 +51,7 @@ func New(cfg Config, store Store) *Keeper {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Keeper{now: cfg.Now, store: store, subs: bus{subs: map[int]func(Event){}},
+	return &Keeper{now: cfg.Now, store: store,
 		seq: map[int64]uint64{}, calls: map[int64]telephony.Presence{}, user: map[int64]UserPresence{}}
 }
 
