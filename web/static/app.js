@@ -3,7 +3,8 @@
 // the history (history.js), the messages (messages.js) and the status and
 // calling settings (settings.js) run inside it.
 
-import { asString, createBridge, isPlainObject, isUri } from './bridge.js';
+import { createBridge } from './bridge.js';
+import { asString, isPlainObject, isUri } from './fields.js';
 import { createHistory } from './history.js';
 import { createMessages } from './messages.js';
 import { createPhone } from './phone.js';

@@ -7,7 +7,7 @@
 // marks its inbound messages read. The Messages tab shows how many are
 // unread in all.
 
-import { asString, isPlainObject, ownValue } from './bridge.js';
+import { asString, isPlainObject, ownValue } from './fields.js';
 import {
   cleanNumber, formatNumber, formatParty, isExtensionNumber, MAX_NUMBER_LENGTH, regionOf,
 } from './numbers.js';

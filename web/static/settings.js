@@ -6,7 +6,7 @@
 // this module to place its calls: it posts the RingOut and follows it in the
 // RingOut bar through rc-ringout-call-notify.
 
-import { asString, isPlainObject, ownValue } from './bridge.js';
+import { asString, isPlainObject, ownValue } from './fields.js';
 import { cleanNumber, formatNumber, isLocation, regionOf } from './numbers.js';
 
 const LOG_PREFIX = '[callbridge]';
