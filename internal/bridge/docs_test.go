@@ -90,7 +90,7 @@ func TestFlagsDocumented(t *testing.T) {
 }
 
 // widgetScripts are the widget's modules that post events to the host.
-var widgetScripts = []string{"bridge.js", "commands.js", "app.js", "phone.js"}
+var widgetScripts = []string{"bridge.js", "commands.js", "app.js", "session.js", "signin.js", "phone.js"}
 
 // TestScriptsUseContractTypes checks the browser code against the contract:
 // every rc-* type a script names exists, and the widget's command table
