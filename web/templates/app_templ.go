@@ -52,8 +52,8 @@ var widgetPages = []widgetPage{
 	},
 }
 
-// widgetAccountFacts are the rows of the account card on /settings; app.js
-// fills each dd by its id.
+// widgetAccountFacts are the rows of the account card on /settings;
+// appview.js fills each dd by its id.
 var widgetAccountFacts = []struct{ ID, Label string }{
 	{"cb-account-company", "Company"},
 	{"cb-account-login-number", "Login number"},
@@ -316,7 +316,7 @@ func App(p AppPage) templ.Component {
 	})
 }
 
-// widgetLoginPage is the signed-out start page. app.js drives its hooks: the
+// widgetLoginPage is the signed-out start page. appview.js drives its hooks: the
 // sign-in button, the error line, the progress note and the notice shown
 // when the browser blocks the sign-in window.
 func widgetLoginPage(appName string) templ.Component {
@@ -480,7 +480,7 @@ func widgetPageSection(page widgetPage) templ.Component {
 }
 
 // widgetEmptyState shows an icon, a heading, a line of detail and its
-// children, while signed in or while signed out (app.js toggles it by its
+// children, while signed in or while signed out (appview.js toggles it by its
 // data-signed-in or data-signed-out attribute).
 func widgetEmptyState(icon templ.Component, id, heading, detail string, signedIn bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
@@ -588,8 +588,8 @@ func widgetEmptyState(icon templ.Component, id, heading, detail string, signedIn
 	})
 }
 
-// widgetPresenceChoices are the statuses of the presence selector; app.js
-// maps each to a userStatus and a dndStatus.
+// widgetPresenceChoices are the statuses of the presence selector;
+// settings.js maps each to a userStatus and a dndStatus.
 var widgetPresenceChoices = []struct{ Value, Label string }{
 	{"Available", "Available"},
 	{"Busy", "Busy"},
