@@ -89,6 +89,9 @@ func TestFlagsDocumented(t *testing.T) {
 	}
 }
 
+// widgetScripts are the widget's modules that post events to the host.
+var widgetScripts = []string{"bridge.js", "commands.js", "app.js", "session.js", "signin.js", "phone.js"}
+
 // TestScriptsUseContractTypes checks the browser code against the contract:
 // every rc-* type a script names exists, and the widget's command table
 // matches Commands, supported or not.
@@ -114,19 +117,22 @@ func TestScriptsUseContractTypes(t *testing.T) {
 		}
 	}
 
-	bridgeJS := readRepoFile(t, "web/static/bridge.js")
-	widgetJS := bridgeJS + readRepoFile(t, "web/static/app.js") + readRepoFile(t, "web/static/phone.js")
+	commandsJS := readRepoFile(t, "web/static/commands.js")
+	var widgetJS string
+	for _, f := range widgetScripts {
+		widgetJS += readRepoFile(t, "web/static/"+f)
+	}
 	fromServer := serverEmitted(t)
 	for _, e := range Events {
 		if e.Emitted && !strings.Contains(widgetJS, "'"+e.Type+"'") && !fromServer[e.Type] {
 			t.Errorf("%s is marked emitted but neither the widget's scripts nor the bridge produce it", e.Type)
 		}
 	}
-	start := strings.Index(bridgeJS, "export const COMMANDS")
+	start := strings.Index(commandsJS, "export const COMMANDS")
 	if start < 0 {
-		t.Fatal("bridge.js has no COMMANDS table")
+		t.Fatal("commands.js has no COMMANDS table")
 	}
-	table := bridgeJS[start:]
+	table := commandsJS[start:]
 	table = table[:strings.Index(table, "\n});")]
 	entry := regexp.MustCompile(`'(rc-[\w-]+)':\s*\{`)
 	run := regexp.MustCompile(`run:\s*(\w+)`)
@@ -136,7 +142,7 @@ func TestScriptsUseContractTypes(t *testing.T) {
 		typ := table[loc[2]:loc[3]]
 		r := run.FindStringSubmatch(table[loc[1]:])
 		if r == nil {
-			t.Fatalf("bridge.js: %s has no run handler", typ)
+			t.Fatalf("commands.js: %s has no run handler", typ)
 		}
 		got[typ] = !unsupported[r[1]]
 	}
@@ -145,6 +151,6 @@ func TestScriptsUseContractTypes(t *testing.T) {
 		want[c.Type] = c.Supported
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("bridge.js COMMANDS (type → supported) = %v\ninternal/bridge Commands = %v", got, want)
+		t.Errorf("commands.js COMMANDS (type → supported) = %v\ninternal/bridge Commands = %v", got, want)
 	}
 }

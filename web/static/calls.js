@@ -9,7 +9,7 @@
 // under `node --test` (web/test/calls.test.js); the registry holds state
 // but touches neither the DOM nor the network.
 
-import { asString, isPlainObject, ownValue } from './bridge.js';
+import { asString, isPlainObject, ownValue } from './fields.js';
 import { formatNumber } from './numbers.js';
 
 // Finished calls are remembered so that late answers and events for them

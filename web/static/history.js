@@ -6,7 +6,7 @@
 // page reloads after each rc-call-end-notify until the ended call is in it
 // (a few tries, spaced out).
 
-import { asString, isPlainObject, ownValue } from './bridge.js';
+import { asString, isPlainObject, ownValue } from './fields.js';
 import { formatNumber, regionOf } from './numbers.js';
 
 const LOG_PREFIX = '[callbridge]';

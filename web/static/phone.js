@@ -20,7 +20,7 @@
 //   ringer.js      the ringing tone and desktop notifications
 //   phoneview.js   the dialer, the keypads, the call panels and the /calls page
 
-import { asString, isPlainObject, ownValue } from './bridge.js';
+import { asString, isPlainObject, ownValue } from './fields.js';
 import {
   ACTION_RULES, controlError, createCallRegistry, describeCall, dialerStatus, isRinging, phoneError, refusal,
 } from './calls.js';

@@ -72,14 +72,16 @@ export function createRingtone() {
 // createRinger rings for the calls that ring here.
 //   notificationsOn: desktop notifications are on (flag notification)
 //   describe:        describe(entry) is who calls: {name, number}
+//   ringtone:        what plays the ringing tone ({start(), stop()})
 // It returns:
 //   update(calls)    rings while one of calls rings, and shows or closes
-//                    the calls' notifications
+//                    the calls' notifications: a call that stopped ringing,
+//                    or that left the list (it ended), has its closed
 //   askPermission()  asks for notifications, from a user's gesture
-export function createRinger({ notificationsOn, describe }) {
-  const ringtone = createRingtone();
-  // The notification of each call that rang.
-  const notifications = new WeakMap();
+export function createRinger({ notificationsOn, describe, ringtone = createRingtone() }) {
+  // The notification of each call that rang (null when none could show),
+  // while the call is in the list.
+  const notifications = new Map();
 
   const supported = () => notificationsOn && typeof Notification === 'function';
 
@@ -108,6 +110,12 @@ export function createRinger({ notificationsOn, describe }) {
   function update(calls) {
     if (calls.some(isRinging)) ringtone.start();
     else ringtone.stop();
+    const listed = new Set(calls);
+    for (const [entry, notification] of notifications) {
+      if (listed.has(entry)) continue;
+      notification?.close();
+      notifications.delete(entry);
+    }
     for (const entry of calls) {
       const notification = notifications.get(entry);
       if (isRinging(entry)) {

@@ -3,11 +3,11 @@
 // browser or ringout), the phone a RingOut rings first (myLocation) and the
 // caller id (fromNumber). The calling settings are kept in this browser's
 // storage for the user who chose them. In the RingOut mode the phone asks
-// this module to place its calls: it posts the RingOut and follows it in the
-// RingOut bar through rc-ringout-call-notify.
+// this module to place its calls, which ringout.js places and follows.
 
-import { asString, isPlainObject, ownValue } from './bridge.js';
+import { asString, isPlainObject } from './fields.js';
 import { cleanNumber, formatNumber, isLocation, regionOf } from './numbers.js';
+import { createRingOut } from './ringout.js';
 
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
@@ -15,15 +15,11 @@ const warn = (...args) => console.warn(LOG_PREFIX, ...args);
 const STORAGE_KEY = 'cb-calling-settings';
 const NUMBERS_URL = '/widget/phone-numbers';
 const PRESENCE_URL = '/widget/presence';
-const RINGOUT_URL = '/widget/ringout';
-const ringOutUrl = (id) => `${RINGOUT_URL}/${encodeURIComponent(id)}`;
 const OK = Object.freeze({ data: 'ok' });
 
 export const CALL_WITH = Object.freeze(['browser', 'ringout']);
 // callingMode of rc-calling-settings-notify for each callWith.
 const CALLING_MODES = Object.freeze({ browser: 'webphone', ringout: 'ringout' });
-// How long the RingOut bar says how a RingOut ended.
-const ENDED_DISPLAY_MS = 4_000;
 
 // The choices of the status selector, as presence (docs/events.md
 // rc-adapter-syncPresence).
@@ -43,24 +39,9 @@ export function presenceChoice(presence) {
   return Object.hasOwn(PRESENCE_CHOICES, presence.userStatus) ? presence.userStatus : 'Available';
 }
 
-// How a RingOut that ended before it connected ended, by the failing
-// party's status (seeds/001 RingOut statuses).
-const CALLER_FAILURES = {
-  NoAnswer: 'Your phone did not answer',
-  Busy: 'Your phone is busy',
-  Rejected: 'You declined the RingOut',
-  CannotReach: 'Your phone cannot be reached',
-};
-const CALLEE_FAILURES = {
-  NoAnswer: 'No answer',
-  Busy: 'Busy',
-  Rejected: 'Declined',
-  CannotReach: 'Number cannot be reached',
-};
-
 // forUser returns the choices that hold for user: another user's choice of
 // numbers does not; choices made before anyone signed in do.
-function forUser(chosen, user) {
+export function forUser(chosen, user) {
   if (chosen.user === user) return chosen;
   if (chosen.user === '') return { ...chosen, user };
   return { callWith: chosen.callWith, myLocation: '', fromNumber: '', user };
@@ -117,11 +98,6 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
   let locationError = '';
   // A presence choice on its way to the server.
   let pendingPresence = '';
-  // The RingOut this widget follows: {id, session, from, to, phase, text,
-  // ended, cancelling}; id is the RingOut's, session its telephony
-  // session's; phase is caller, callee or connected.
-  let ringout = null;
-  let ringoutTimer = 0;
 
   const region = () => regionOf(widgetStore.get().session);
   const shown = (number) => (number ? formatNumber(number, region()) : '');
@@ -131,6 +107,7 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
   const callWith = () => chosen.callWith || defaultCallWith;
   const myLocation = () => chosen.myLocation || ownNumber() || asString(widgetStore.get().session.extension?.number);
   const fromNumber = () => chosen.fromNumber || numbers[0]?.phoneNumber || '';
+  const ringout = createRingOut({ request, showAlert, myLocation, shown, changed: () => render() });
 
   function settings() {
     return {
@@ -221,7 +198,7 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
     numbers = [];
     numbersLoaded = false;
     if (user) chosen = forUser(chosen, user);
-    if (!user) endRingOut(null, { quiet: true });
+    if (!user) ringout.clear();
     changed();
     if (user) loadNumbers();
   }
@@ -252,150 +229,6 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
   }
 
   // -------------------------------------------------------------------------
-  // RingOut
-
-  // ringOut places a RingOut from myLocation to number. It resolves once
-  // the server has it, and rejects with an Error that carries a code.
-  async function ringOut(number) {
-    if (ringout && !ringout.ended) {
-      throw settingsError('busy', 'A RingOut is under way: cancel it or wait until it ends.');
-    }
-    const from = myLocation();
-    if (!from) throw settingsError('noLocation', 'Set My location in Settings: the phone a RingOut rings first.');
-    clearTimeout(ringoutTimer);
-    const current = { id: '', session: '', from, to: number, phase: 'caller', text: '', ended: false, cancelling: false };
-    ringout = current;
-    render();
-    let answer;
-    try {
-      answer = await request('POST', RINGOUT_URL, { from, to: number });
-    } catch (err) {
-      if (ringout === current) ringout = null;
-      render();
-      throw err;
-    }
-    if (ringout !== current) return;
-    current.id = asString(answer.id) || (Number.isFinite(answer.id) ? String(answer.id) : '');
-    current.session = asString(answer.telephonySessionId);
-    applyStatus(current, answer.status);
-  }
-
-  // applyStatus follows a RingOut's status (seeds/001): both parties
-  // InProgress while the caller's phone rings, then the callee's; Success
-  // once connected; anything else ends it.
-  function applyStatus(current, status) {
-    if (!isPlainObject(status)) {
-      render();
-      return;
-    }
-    const { callStatus, callerStatus, calleeStatus } = status;
-    if (callStatus === 'Success' || (callerStatus === 'Success' && calleeStatus === 'Success')) {
-      current.phase = 'connected';
-    } else if (callStatus === 'InProgress' || callStatus === undefined) {
-      current.phase = callerStatus === 'Success' ? 'callee' : 'caller';
-    } else {
-      const text = ownValue(CALLER_FAILURES, callerStatus) || ownValue(CALLEE_FAILURES, calleeStatus) || 'RingOut failed';
-      endRingOut(current, { text });
-      return;
-    }
-    render();
-  }
-
-  // The RingOut's call (activeCall shape, the user's own leg) tells how it
-  // goes on: Ringing while the user's phone rings, CallConnected once it
-  // answered (the other number may still ring), OnHold, NoCall at the end.
-  const RINGOUT_STATUS = {
-    Ringing: (current) => current.phase,
-    CallConnected: (current) => (current.phase === 'caller' ? 'callee' : current.phase),
-    OnHold: () => 'connected',
-  };
-
-  function onRingOutCall(event) {
-    const call = isPlainObject(event.call) ? event.call : null;
-    if (!call) return;
-    const status = asString(call.telephonyStatus);
-    if (!ringout || ringout.ended) {
-      if (status === 'NoCall' || !ownValue(RINGOUT_STATUS, status)) return;
-      // A RingOut placed elsewhere (by the user's CRM, say): followed, not cancelled here.
-      const other = isPlainObject(call.to) ? call.to : {};
-      clearTimeout(ringoutTimer);
-      const from = isPlainObject(call.from) ? call.from : {};
-      ringout = {
-        id: '', session: '', from: asString(from.phoneNumber) || asString(from.extensionNumber),
-        to: asString(other.phoneNumber) || asString(other.extensionNumber),
-        phase: 'caller', text: '', ended: false, cancelling: false,
-      };
-    }
-    ringout.session ||= asString(call.telephonySessionId);
-    const next = ownValue(RINGOUT_STATUS, status);
-    if (next) {
-      ringout.phase = next(ringout);
-      render();
-    } else if (status === 'NoCall') {
-      const text = ringout.cancelling ? 'RingOut cancelled'
-        : ringout.phase === 'connected' ? 'RingOut ended' : 'RingOut ended before it connected';
-      endRingOut(ringout, { text });
-    }
-  }
-
-  // onTelephonySession learns from the RingOut's session when the number
-  // dialled answered: then every party is answered.
-  function onTelephonySession(event) {
-    const session = isPlainObject(event.telephonySession) ? event.telephonySession : null;
-    if (!ringout || ringout.ended || !session || !ringout.session || session.id !== ringout.session) return;
-    const parties = Array.isArray(session.parties) ? session.parties : [];
-    const answered = (p) => ['Answered', 'Hold'].includes(p?.status?.code);
-    if (parties.length >= 2 && parties.every(answered) && ringout.phase !== 'connected') {
-      ringout.phase = 'connected';
-      render();
-    }
-  }
-
-  async function cancelRingOut() {
-    const current = ringout;
-    if (!current || current.ended || !current.id || current.cancelling) return;
-    current.cancelling = true;
-    render();
-    try {
-      await request('DELETE', ringOutUrl(current.id));
-      endRingOut(current, { text: 'RingOut cancelled' });
-    } catch (err) {
-      showAlert({ message: `Could not cancel the RingOut: ${err.message}`, level: 'danger' });
-    } finally {
-      current.cancelling = false;
-      render();
-    }
-  }
-
-  // endRingOut shows how a RingOut ended for a moment (none when quiet).
-  function endRingOut(current, { text = '', quiet = false } = {}) {
-    if (quiet) {
-      ringout = null;
-      clearTimeout(ringoutTimer);
-      render();
-      return;
-    }
-    if (!current || current !== ringout || current.ended) return;
-    current.ended = true;
-    current.text = text;
-    clearTimeout(ringoutTimer);
-    ringoutTimer = setTimeout(() => {
-      if (ringout === current) ringout = null;
-      render();
-    }, ENDED_DISPLAY_MS);
-    render();
-  }
-
-  function ringoutText(current) {
-    if (current.ended) return current.text;
-    const to = shown(current.to) || 'the number';
-    if (!current.id && current.from) return `RingOut to ${to}…`;
-    if (current.phase === 'connected') return `RingOut connected to ${to}`;
-    if (current.phase === 'callee') return `RingOut: calling ${to}…`;
-    return `RingOut: ringing your phone ${shown(current.from)}…`;
-  }
-
-  // -------------------------------------------------------------------------
   // Rendering
 
   function findElements() {
@@ -403,7 +236,6 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
       presence: 'cb-presence', presenceBox: 'cb-presence-box', accountPresence: 'cb-account-presence',
       callWithHint: 'cb-call-with-hint', locationRow: 'cb-my-location-row', location: 'cb-my-location',
       locationHint: 'cb-my-location-hint', myNumbers: 'cb-my-numbers', fromNumber: 'cb-from-number',
-      bar: 'cb-ringout', barText: 'cb-ringout-text', barCancel: 'cb-ringout-cancel',
     };
     const found = Object.fromEntries(Object.entries(ids).map(([key, id]) => [key, byId(id)]));
     found.callWith = [...document.querySelectorAll('input[name="cb-call-with"]')];
@@ -450,19 +282,10 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
     ui.accountPresence.title = PRESENCE_LABELS[choice];
   }
 
-  function renderRingOut() {
-    ui.bar.hidden = !ringout;
-    if (!ringout) return;
-    ui.bar.dataset.state = ringout.ended ? 'ended' : ringout.phase;
-    ui.barText.textContent = ringoutText(ringout);
-    ui.barCancel.hidden = ringout.ended || !ringout.id || ringout.phase === 'connected';
-    ui.barCancel.disabled = ringout.cancelling;
-  }
-
   function render() {
     renderCalling();
     renderPresence();
-    renderRingOut();
+    ringout.render();
   }
 
   // -------------------------------------------------------------------------
@@ -489,17 +312,11 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
     });
     ui.fromNumber.addEventListener('change', () => update({ fromNumber: ui.fromNumber.value }));
     ui.presence.addEventListener('change', () => choosePresence(ui.presence.value));
-    ui.barCancel.addEventListener('click', cancelRingOut);
   }
 
-  const EVENTS = {
-    'rc-ringout-call-notify': onRingOutCall,
-    'rc-telephony-session-notify': onTelephonySession,
-  };
-
+  // handleEvent hands the events of the stream to the RingOut while signed in.
   function handleEvent(event) {
-    const handler = ownValue(EVENTS, event.type);
-    if (handler && widgetStore.get().session.loggedIn) handler(event);
+    if (widgetStore.get().session.loggedIn) ringout.handleEvent(event);
   }
 
   function stateChanged(state) {
@@ -518,5 +335,5 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
   if (user) loadNumbers();
   widgetStore.subscribe(stateChanged);
 
-  return { handleEvent, update, setPresence, ringOut };
+  return { handleEvent, update, setPresence, ringOut: ringout.ringOut };
 }

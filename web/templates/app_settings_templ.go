@@ -8,8 +8,8 @@ package templates
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-// widgetAccountFacts are the rows of the account card on /settings; app.js
-// fills each dd by its id.
+// widgetAccountFacts are the rows of the account card on /settings;
+// appview.js fills each dd by its id.
 var widgetAccountFacts = []struct{ ID, Label string }{
 	{"cb-account-company", "Company"},
 	{"cb-account-login-number", "Login number"},
@@ -17,8 +17,8 @@ var widgetAccountFacts = []struct{ ID, Label string }{
 	{"cb-account-role", "Role"},
 }
 
-// widgetPresenceChoices are the statuses of the presence selector; app.js
-// maps each to a userStatus and a dndStatus.
+// widgetPresenceChoices are the statuses of the presence selector;
+// settings.js maps each to a userStatus and a dndStatus.
 var widgetPresenceChoices = []struct{ Value, Label string }{
 	{"Available", "Available"},
 	{"Busy", "Busy"},

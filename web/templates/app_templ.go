@@ -295,7 +295,7 @@ func App(p AppPage) templ.Component {
 	})
 }
 
-// widgetLoginPage is the signed-out start page. app.js drives its hooks: the
+// widgetLoginPage is the signed-out start page. appview.js drives its hooks: the
 // sign-in button, the error line, the progress note and the notice shown
 // when the browser blocks the sign-in window.
 func widgetLoginPage(appName string) templ.Component {
@@ -459,7 +459,7 @@ func widgetPageSection(page widgetPage) templ.Component {
 }
 
 // widgetEmptyState shows an icon, a heading, a line of detail and its
-// children, while signed in or while signed out (app.js toggles it by its
+// children, while signed in or while signed out (appview.js toggles it by its
 // data-signed-in or data-signed-out attribute).
 func widgetEmptyState(icon templ.Component, id, heading, detail string, signedIn bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {

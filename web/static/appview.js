@@ -1,0 +1,105 @@
+// The widget shell's part of the page: the theme and the app's stylesheet,
+// the page shown and the tabs, the connection indicator, the signed-in
+// user, the sign-in page, the alerts, and the shell's own controls.
+
+import { isBusy } from './signin.js';
+import { SESSION_TEXT } from './session.js';
+
+const THEMES = ['light', 'dark', 'auto'];
+const DEFAULT_ALERT_TTL_MS = 5_000;
+const MAX_VISIBLE_ALERTS = 3;
+const CONNECTION_LABELS = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  offline: 'Offline',
+};
+const byId = (id) => document.getElementById(id);
+
+// ---------------------------------------------------------------------------
+// Appearance
+
+export function applyTheme(theme) {
+  if (THEMES.includes(theme)) document.documentElement.dataset.theme = theme;
+}
+
+export function addStylesheet(href) {
+  if (!href) return;
+  const link = document.createElement('link');
+  link.rel = 'stylesheet';
+  link.href = href;
+  document.head.append(link);
+}
+
+function renderRoute(route) {
+  for (const section of document.querySelectorAll('[data-route]')) {
+    section.hidden = section.dataset.route !== route;
+  }
+  for (const tab of document.querySelectorAll('#cb-tabs [data-nav]')) {
+    if (tab.dataset.nav === route) tab.setAttribute('aria-current', 'page');
+    else tab.removeAttribute('aria-current');
+  }
+}
+
+function renderConnection(status) {
+  const indicator = byId('cb-status');
+  indicator.dataset.status = status;
+  indicator.title = CONNECTION_LABELS[status];
+  indicator.querySelector('.status__label').textContent = CONNECTION_LABELS[status];
+}
+
+function renderSession(session) {
+  for (const element of document.querySelectorAll('[data-signed-in]')) element.hidden = !session.loggedIn;
+  for (const element of document.querySelectorAll('[data-signed-out]')) element.hidden = session.loggedIn;
+  if (!session.loggedIn) return;
+  for (const [id, value] of Object.entries(SESSION_TEXT)) byId(id).textContent = value(session);
+}
+
+function renderBusy(button, busy, label) {
+  button.disabled = busy;
+  button.setAttribute('aria-busy', String(busy));
+  button.querySelector('.button__label').textContent = label;
+}
+
+function renderLogin(login) {
+  const busy = isBusy(login);
+  renderBusy(byId('cb-sign-in'), busy, busy ? 'Signing in…' : 'Sign in');
+  byId('cb-login-error').textContent = login.error;
+  byId('cb-login-note').textContent = login.note;
+  byId('cb-popup-blocked').hidden = login.phase !== 'blocked';
+}
+
+export function render(state) {
+  renderRoute(state.route);
+  renderConnection(state.connection);
+  renderSession(state.session);
+  renderLogin(state.login);
+  renderBusy(byId('cb-sign-out'), state.signingOut, state.signingOut ? 'Signing out…' : 'Sign out');
+}
+
+// showAlert adds a dismissable banner that removes itself after ttl ms.
+export function showAlert({ message, level = 'info', ttl }) {
+  const container = byId('cb-alerts');
+  const alert = byId('cb-alert-template').content.firstElementChild.cloneNode(true);
+  alert.dataset.level = level;
+  alert.setAttribute('role', level === 'danger' ? 'alert' : 'status');
+  alert.querySelector('.alert__text').textContent = message;
+  alert.querySelector('.alert__close').addEventListener('click', () => alert.remove());
+  container.append(alert);
+  while (container.childElementCount > MAX_VISIBLE_ALERTS) container.firstElementChild.remove();
+  setTimeout(() => alert.remove(), ttl > 0 ? ttl : DEFAULT_ALERT_TTL_MS);
+}
+
+export function bindControls(config, { navigate, signIn, signOut }) {
+  document.addEventListener('click', (event) => {
+    const target = event.target.closest('[data-nav]');
+    if (target) navigate(target.dataset.nav);
+  });
+  // Failures show on the sign-in page; nothing more to do with them here.
+  const onSignIn = () => signIn.start().catch(() => {});
+  byId('cb-sign-in').addEventListener('click', onSignIn);
+  byId('cb-popup-retry').addEventListener('click', onSignIn);
+  byId('cb-sign-out').addEventListener('click', () => {
+    signOut().catch((err) => showAlert({ message: `Could not sign out: ${err.message}`, level: 'danger' }));
+  });
+  byId('cb-login-popup-note').hidden = !config.flags?.disableLoginPopup;
+}

@@ -1,0 +1,166 @@
+// The rules of messages and conversations: reading a message from the
+// server, how a message to a number goes, which conversation a message
+// belongs to, and what a conversation's row and bubbles say. Pure functions
+// only; messages.js keeps the messages, messagelist.js and messagethread.js
+// show them.
+
+import { asString, isPlainObject, ownValue } from './fields.js';
+import { cleanNumber, isExtensionNumber } from './numbers.js';
+
+// The most a badge counts before it says 99+.
+export const MAX_BADGE = 99;
+
+const DAY_MS = 86_400_000;
+
+const STATUS_TEXT = {
+  Queued: 'Sending…',
+  Sent: 'Sent',
+  Delivered: 'Delivered',
+  DeliveryFailed: 'Not delivered',
+};
+
+// readMessage reads a message of the server: it has an id (a number becomes
+// a string) and a creation time, else it is null.
+export function readMessage(raw) {
+  if (!isPlainObject(raw)) return null;
+  const id = typeof raw.id === 'number' ? String(raw.id) : raw.id;
+  if (typeof id !== 'string' || id === '') return null;
+  if (!Number.isFinite(Date.parse(asString(raw.creationTime)))) return null;
+  return { ...raw, id };
+}
+
+// time reads one of a message's times as milliseconds (0 when it has none).
+export const time = (value) => Date.parse(asString(value)) || 0;
+export const isUnread = (m) => m.direction === 'Inbound' && m.readStatus === 'Unread';
+const isAlive = (m) => m.availability !== 'Deleted';
+const readParty = (raw) => (isPlainObject(raw) ? raw : {});
+
+// messageType is how a message to `to` goes: to an extension number of the
+// company as a pager message, else as an SMS.
+export function messageType(to) {
+  return isExtensionNumber(cleanNumber(to)) ? 'Pager' : 'SMS';
+}
+
+// parties are the other end of a message: its sender when inbound, its
+// recipients when outbound.
+export function parties(message) {
+  if (message.direction === 'Inbound') return [readParty(message.from)];
+  return (Array.isArray(message.to) ? message.to : []).map(readParty);
+}
+
+// replyNumber is what a party is written to: its extension number for
+// pager messages, else its phone number.
+export function replyNumber(party, type) {
+  const phone = asString(party.phoneNumber);
+  const extension = asString(party.extensionNumber);
+  return type === 'Pager' ? (extension || phone) : (phone || extension);
+}
+
+// conversationKey groups messages: by the server's conversationId, else by
+// the type and the other party's number.
+export function conversationKey(message) {
+  const id = message.conversationId;
+  if ((typeof id === 'string' && id !== '') || Number.isFinite(id)) return `c:${id}`;
+  return `p:${message.type}:${parties(message).map((p) => replyNumber(p, message.type)).join(',')}`;
+}
+
+// groupConversations groups messages that are not deleted into
+// conversations, the newest conversation first; each has its messages
+// oldest first, its last message, its type, the other parties, how many of
+// its messages are unread and the server's conversationId (or null).
+export function groupConversations(messages) {
+  const groups = new Map();
+  for (const message of messages) {
+    if (!isAlive(message)) continue;
+    const key = conversationKey(message);
+    let group = groups.get(key);
+    if (!group) {
+      group = { key, messages: [] };
+      groups.set(key, group);
+    }
+    group.messages.push(message);
+  }
+  const list = [...groups.values()].map((group) => {
+    group.messages.sort((a, b) => time(a.creationTime) - time(b.creationTime));
+    const last = group.messages.at(-1);
+    return {
+      ...group,
+      last,
+      type: last.type === 'Pager' ? 'Pager' : 'SMS',
+      others: parties(last),
+      unread: group.messages.filter(isUnread).length,
+      conversationId: last.conversationId ?? null,
+    };
+  });
+  return list.sort((a, b) => time(b.last.creationTime) - time(a.last.creationTime));
+}
+
+// conversationWith finds in list the conversation of a type with one other
+// party, who has the number.
+export function conversationWith(list, type, number) {
+  const wanted = cleanNumber(number);
+  return list.find((c) => c.type === type && c.others.length === 1 &&
+    [c.others[0].phoneNumber, c.others[0].extensionNumber].some((n) => cleanNumber(n) === wanted)) ?? null;
+}
+
+// describeParties names the other parties of a conversation, with the
+// number of the one party when a name shows; shown(number) formats a number.
+export function describeParties(others, type, shown) {
+  const names = others.map((p) => asString(p.name) || shown(replyNumber(p, type)));
+  const name = names.join(', ') || 'Unknown';
+  const number = others.length === 1 && asString(others[0].name) ? shown(replyNumber(others[0], type)) : '';
+  return { name, number };
+}
+
+// shortTime is when a conversation's last message came, as its row says it:
+// the time today, Yesterday, the weekday within a week, else the date.
+export function shortTime(ms, now = Date.now()) {
+  const date = new Date(ms);
+  const today = new Date(now).setHours(0, 0, 0, 0);
+  if (ms >= today) return date.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
+  if (ms >= today - DAY_MS) return 'Yesterday';
+  if (ms >= today - 6 * DAY_MS) return date.toLocaleDateString(undefined, { weekday: 'short' });
+  return date.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+}
+
+// dayText heads the messages of one day, starting at ms, in a conversation.
+export function dayText(ms, now = Date.now()) {
+  const today = new Date(now).setHours(0, 0, 0, 0);
+  return ms >= today ? 'Today' : ms >= today - DAY_MS ? 'Yesterday'
+    : new Date(ms).toLocaleDateString(undefined, { weekday: 'short', month: 'short', day: 'numeric' });
+}
+
+// initials are the first letters of up to two words of a name that start
+// with a letter ('' when none does).
+export function initials(name) {
+  const letters = name.split(/\s+/).filter((word) => /^\p{L}/u.test(word)).map((word) => [...word][0].toUpperCase());
+  return letters.slice(0, 2).join('');
+}
+
+// preview is a message's text on one line.
+export const preview = (message) => asString(message.subject).replace(/\s+/g, ' ').trim();
+
+// deliveryText says how an outbound message went: shown for the last one
+// sent (showStatus), and for any that failed.
+export function deliveryText(message, showStatus) {
+  const failed = message.messageStatus === 'DeliveryFailed';
+  if (message.direction !== 'Outbound' || !(showStatus || failed)) return '';
+  return ownValue(STATUS_TEXT, message.messageStatus) ?? '';
+}
+
+// listStatus is what the list says above its rows: loading, or why it failed.
+export function listStatus({ off, phase, count, error }) {
+  if (off) return '';
+  if (phase === 'loading' && count === 0) return 'Loading your messages…';
+  return phase === 'failed' ? `Could not load your messages: ${error}` : '';
+}
+
+// badgeText is an unread count as a badge says it.
+export const badgeText = (unread) => (unread > MAX_BADGE ? `${MAX_BADGE}+` : String(unread));
+
+// composeHint says how a new message to `to` goes; format(number) formats
+// a phone number.
+export function composeHint(to, format) {
+  if (!to) return 'Type a phone number, or an extension number for a company message.';
+  return messageType(to) === 'Pager' ? `Company message to extension ${to}` : `SMS to ${format(to)}`;
+}

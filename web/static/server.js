@@ -1,0 +1,94 @@
+// The widget's requests to its server: every one is JSON, carries the
+// widget's headers, and fails as a RequestError with the server's errorCode.
+// It also keeps the widget's own endpoints of the session (sign-in, sign-out,
+// state, a tab's device).
+
+import { asString, isPlainObject } from './fields.js';
+
+// The widget's own endpoints. Every request carries X-Callbridge: a page on
+// another site cannot add a custom header without a preflight, which the
+// server refuses, so the header proves the request comes from the widget.
+const ENDPOINTS = {
+  devices: '/widget/devices',
+  login: '/widget/login',
+  completeLogin: '/widget/login/complete',
+  logout: '/widget/logout',
+  state: '/widget/state',
+};
+// X-Callbridge-Client names the page's app: the server refuses a request of
+// a page whose app is not the session's.
+const requestHeaders = { 'Content-Type': 'application/json', 'X-Callbridge': '1', 'X-Callbridge-Client': '' };
+
+// setClient names the page's app in every request from now on.
+export function setClient(clientId) {
+  requestHeaders['X-Callbridge-Client'] = clientId;
+}
+
+const REQUEST_TIMEOUT_MS = 15_000;
+
+const OFFLINE_TEXT = 'The widget could not reach its server. Check your connection and try again.';
+
+// RequestError is a failed request: code is the server's errorCode (or
+// network, badResponse) and message says what went wrong in words a user
+// can read.
+export class RequestError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = 'RequestError';
+    this.code = code;
+  }
+}
+
+export async function request(method, url, body) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      credentials: 'same-origin',
+      headers: requestHeaders,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  } catch {
+    throw new RequestError('network', OFFLINE_TEXT);
+  }
+  // Done, with nothing to say (a cancelled RingOut).
+  if (response.status === 204) return {};
+  const payload = await response.json().catch(() => null);
+  if (!response.ok) {
+    throw new RequestError(
+      asString(payload?.errorCode) || `http${response.status}`,
+      asString(payload?.message) || `The server answered ${response.status} ${response.statusText}.`,
+    );
+  }
+  if (!isPlainObject(payload)) {
+    throw new RequestError('badResponse', 'The server sent an answer the widget cannot read.');
+  }
+  return payload;
+}
+
+// Signing in or out gives the session cookie a new id. A state read that
+// overlaps one may have left with the old cookie, so its answer is stale:
+// state() answers null then, and the sign-in or sign-out's own answer counts.
+let sessionChanges = 0;
+let sessionChangesDone = 0;
+
+function changingSession(promise) {
+  sessionChanges += 1;
+  return promise.finally(() => {
+    sessionChangesDone += 1;
+  });
+}
+
+export const server = {
+  newDevice: () => request('POST', ENDPOINTS.devices, {}),
+  startLogin: (mode) => request('POST', ENDPOINTS.login, { mode }),
+  completeLogin: (callbackUri) => changingSession(request('POST', ENDPOINTS.completeLogin, { callbackUri })),
+  logout: () => changingSession(request('POST', ENDPOINTS.logout, {})),
+  async state() {
+    const before = sessionChanges;
+    if (before !== sessionChangesDone) return null;
+    const session = await request('GET', ENDPOINTS.state);
+    return sessionChanges === before && sessionChangesDone === before ? session : null;
+  },
+};
