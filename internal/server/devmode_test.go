@@ -273,7 +273,7 @@ func TestMediaListen(t *testing.T) {
 			cfg := Config{Dev: tt.dev, MediaListen: tt.mediaListen, MediaPort: 0, PublicURL: "https://phone.example.com",
 				Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 			startProduction(t, cfg)
-			if want := "media_listen=" + tt.want + " "; !strings.Contains(logs.String(), want) {
+			if want := "mediaListen=" + tt.want + " "; !strings.Contains(logs.String(), want) {
 				t.Fatalf("start log lacks %q:\n%s", want, logs.String())
 			}
 			// Development mode with an https public URL is asked for, and
