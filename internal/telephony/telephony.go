@@ -89,6 +89,10 @@ const (
 	ResultCanceled  = "Canceled"
 	ResultFailed    = "Failed"
 	ResultAccepted  = "Accepted"
+	// ResultTransferred is the result of a party that transferred its call
+	// and left it; ResultForwarded that of a ringing party that forwarded it.
+	ResultTransferred = "Transferred"
+	ResultForwarded   = "Forwarded"
 	// ResultInProgress is the result of a live call's record (ActiveRecords).
 	ResultInProgress = "In Progress"
 )
@@ -113,6 +117,11 @@ const (
 	CauseTimeout           Cause = "timeout"
 	CauseFailed            Cause = "failed"
 	CauseMediaFailed       Cause = "mediaFailed"
+	CauseIgnore            Cause = "ignore"            // a device stopped ringing; the others go on (second.go)
+	CauseForward           Cause = "forward"           // a ringing party forwarded the call to another number (transfer.go)
+	CauseTransferStarted   Cause = "transferStarted"   // the transferor left; the target rings (transfer.go)
+	CauseTransferCompleted Cause = "transferCompleted" // the target answered
+	CauseTransferFailed    Cause = "transferFailed"    // the target did not answer: the call rings the transferor again
 )
 
 // Endpoint is one end of a call as the parties see it.
