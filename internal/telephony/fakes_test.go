@@ -110,7 +110,7 @@ type media struct {
 	connErr  error             // returned by Connect when set
 	on       map[string]bool   // each leg's forwarding now; a leg forwards when it opens
 	peer     map[string]string // each leg's peer now, as the gateway links them
-	gate     chan struct{} // when set, OpenLeg signals entered and waits for release
+	gate     chan struct{}     // when set, OpenLeg signals entered and waits for release
 	entered  chan struct{}
 
 	// probe, when set, takes the switch's lock and lets it go: every call
