@@ -299,7 +299,11 @@ func (s *Switch) targetFailedLocked(c *call, e ending, cause Cause, device strin
 		s.endLocked(c, e, cause, device, fx)
 		return
 	}
-	if c.xfer.recall || len(s.ringDevicesLocked(c.xfer.transferor, "")) == 0 {
+	if c.xfer.recall { // the recall was not answered either
+		s.endLocked(c, ending{code: e.code, reason: e.reason, caller: ResultConnected, callee: e.callee}, cause, device, fx)
+		return
+	}
+	if len(s.ringDevicesLocked(c.xfer.transferor, "")) == 0 { // nowhere to recall
 		s.endLocked(c, ending{code: e.code, reason: e.reason, caller: ResultConnected, callee: e.callee}, CauseTransferFailed, device, fx)
 		return
 	}
