@@ -14,7 +14,10 @@
 // One file per concern: the call and its parties (call.go, state.go, whose
 // table every move of a party passes), dialling (dial.go), ringing and
 // answering (answer.go), departments (departments.go), hold, mute and the
-// platform's call control (control.go), teardown (teardown.go), call
+// platform's call control (control.go), a device's second call — held for
+// a new one, SwitchCall, answering with hold or end (AnswerWith), Ignore —
+// (second.go), blind Transfer with its recall and Forward (transfer.go),
+// teardown (teardown.go), call
 // records (records.go), RingOut (ringout.go), presence and do-not-disturb
 // as the switch sees them (presence.go, dnd.go), and what runs after the
 // lock (effects.go): state changes under the switch's lock, media, events,
