@@ -73,7 +73,10 @@ func (s *Switch) resumeHeldLocked(forID, device string, fx *effects) {
 			keep = append(keep, ref)
 			continue
 		}
-		if p == nil || p.Status != StatusHold || p.Device == "" {
+		if p == nil || p.Status != StatusHold || p.Device == "" || s.closed {
+			continue
+		}
+		if _, ok := s.devices[p.Device]; !ok { // signing out: its calls end
 			continue
 		}
 		if other, _ := s.liveLocked(p.Device, c.s.ID); other != nil {

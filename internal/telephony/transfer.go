@@ -87,13 +87,14 @@ func (s *Switch) target(ctx context.Context, ext int64, to string) (route, error
 
 // addTargetsLocked adds the parties that ring for rt (from, as the target
 // sees the call) and starts their timers; the owners of the parties that
-// ring devices are returned. It fails, changing nothing, when nothing rings.
-func (s *Switch) addTargetsLocked(c *call, rt route, ext int64, from Endpoint, except string, fx *effects) ([]int64, error) {
+// ring devices are returned, and a function that logs the ringing. It
+// fails, changing nothing, when nothing rings.
+func (s *Switch) addTargetsLocked(c *call, rt route, ext int64, from Endpoint, except string, fx *effects) ([]int64, func(), error) {
 	targets := []ringTarget{{}}
 	if rt.owner != 0 {
 		var fail ending
 		if targets, fail = s.ringTargetsLocked(rt, ext, except); len(targets) == 0 {
-			return nil, fmt.Errorf("%d %s: %w", fail.code, fail.reason, ErrUnreachable)
+			return nil, nil, fmt.Errorf("%d %s: %w", fail.code, fail.reason, ErrUnreachable)
 		}
 	}
 	var owners []int64
@@ -109,7 +110,7 @@ func (s *Switch) addTargetsLocked(c *call, rt route, ext int64, from Endpoint, e
 		moves = append(moves, move{&c.s.Parties[i], StatusProceeding})
 	}
 	if err := s.moveLocked(c, fx, moves...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s.stopTimersLocked(c)
 	if tn := rt.test; tn != nil && tn.mode == testBusy {
@@ -124,8 +125,8 @@ func (s *Switch) addTargetsLocked(c *call, rt route, ext int64, from Endpoint, e
 	for _, t := range targets {
 		devices += len(t.devices)
 	}
-	s.noteRingingLocked(c, &c.s.Parties[len(c.s.Parties)-len(targets)], rt.owner, devices)
-	return owners, nil
+	first := c.s.Parties[len(c.s.Parties)-len(targets)].ID
+	return owners, func() { s.noteRingingLocked(c, c.party(first), rt.owner, devices) }, nil
 }
 
 // leaveLocked makes party p leave call c, which goes on: Disconnected with
@@ -202,7 +203,7 @@ func (s *Switch) Transfer(ctx context.Context, device, sessionID, to string) (Se
 	// Parties: the transferee (the caller from now), the transferor (until its leaving is published), the targets.
 	c.s.Parties = []Party{*transferee, *p}
 	transferee, p = &c.s.Parties[0], &c.s.Parties[1]
-	ring, err := s.addTargetsLocked(c, rt, ext, endpointOf(transferee), transferee.Device, &fx)
+	ring, noteRinging, err := s.addTargetsLocked(c, rt, ext, endpointOf(transferee), transferee.Device, &fx)
 	if err != nil {
 		c.s.Parties = before
 		s.mu.Unlock()
@@ -213,6 +214,7 @@ func (s *Switch) Transfer(ctx context.Context, device, sessionID, to string) (Se
 	c.xfer = &transfer{transferor: p.Owner, transferorEP: endpointOf(p)}
 	s.leaveLocked(c, p, ResultTransferred, &fx)
 	s.noteLocked(c, logTransferStarted, partyAttrs(p, deviceAttr(device)...)...)
+	noteRinging()
 	s.applyForwardLocked(c)
 	s.emitCauseLocked(c, CauseTransferStarted, device, ring)
 	c.dropLeft()
@@ -376,7 +378,7 @@ func (s *Switch) Forward(ctx context.Context, device, sessionID, to string) (Ses
 		return Session{}, fmt.Errorf("forward: %w", err)
 	}
 	n := len(c.s.Parties)
-	ring, err := s.addTargetsLocked(c, rt, ext, c.caller().From, c.caller().Device, &fx)
+	ring, noteRinging, err := s.addTargetsLocked(c, rt, ext, c.caller().From, c.caller().Device, &fx)
 	if err != nil {
 		c.s.Parties = c.s.Parties[:n]
 		s.mu.Unlock()
@@ -386,6 +388,7 @@ func (s *Switch) Forward(ctx context.Context, device, sessionID, to string) (Ses
 	p = c.party(pid)
 	s.leaveLocked(c, p, ResultForwarded, &fx)
 	s.noteLocked(c, logForwarded, partyAttrs(p, deviceAttr(device)...)...)
+	noteRinging()
 	s.emitCauseLocked(c, CauseForward, device, ring)
 	c.dropLeft()
 	snap := c.s.clone()
