@@ -18,7 +18,21 @@ import (
 // The leg is opened and connected outside the switch's lock, while the
 // call is marked as being answered on device; the answer takes effect once
 // the lock is held again, if the call still rings there.
+//
+// A call the device carries live is held first, for this one (second.go):
+// it resumes if the answer fails, or when this call ends.
 func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP string) (Session, string, error) {
+	return s.AnswerWith(ctx, device, sessionID, offerSDP, AnswerOptions{})
+}
+
+// AnswerWith answers as Answer does, doing first what opt says to the call
+// the device carries live: hold it (AnswerHold, the default) or end it
+// (AnswerEnd, a hangup). Another action fails with ErrInvalidState.
+func (s *Switch) AnswerWith(ctx context.Context, device, sessionID string, offerSDP string, opt AnswerOptions) (Session, string, error) {
+	if opt.Action != "" && opt.Action != AnswerHold && opt.Action != AnswerEnd {
+		return Session{}, "", fmt.Errorf("answer call %s: action %q: %w", sessionID, opt.Action, ErrInvalidState)
+	}
+	var hfx effects
 	s.mu.Lock()
 	c, err := s.callLocked(device, sessionID)
 	var p *Party
@@ -38,9 +52,17 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 		return Session{}, "", err
 	}
 	c.answering = device
+	if opt.Action == AnswerEnd {
+		if other, _ := s.liveLocked(device, c.s.ID); other != nil {
+			s.hangupLocked(other, device, &hfx)
+		}
+	} else {
+		s.holdLiveLocked(device, c.s.ID, c.s.ID, &hfx)
+	}
 	leg, kind, peer := p.ID, c.answerKind(p.ID), c.answerPeer(p)
 	ctx = logctx.With(ctx, slog.String("telephonySessionId", c.s.ID)) // for the gateway's lines about the leg
 	s.mu.Unlock()
+	s.finish(&hfx)
 
 	answer, err := s.media.OpenLeg(ctx, leg, offerSDP, kind)
 	var connectErr error
@@ -69,6 +91,7 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 			}
 			err = fmt.Errorf("answer call %s: open media leg: %w", sessionID, err)
 		}
+		s.resumeHeldLocked(c.s.ID, device, &fx)
 		if p == nil || len(p.Ringing) == 0 {
 			s.stoppedRingingLocked(c, p, ending{code: 480, reason: reasonTemporarilyUnavailable, caller: ResultFailed, callee: ResultMissed},
 				CauseFailed, device, &fx)
@@ -85,9 +108,12 @@ func (s *Switch) Answer(ctx context.Context, device, sessionID string, offerSDP 
 		s.finish(&fx)
 		return Session{}, "", fmt.Errorf("answer call %s: connect media: %w", sessionID, connectErr)
 	}
-	if c.ro != nil {
+	switch {
+	case c.ro != nil:
 		err = s.ringOutAnsweredLocked(c, p, device, &fx)
-	} else {
+	case c.xfer != nil:
+		err = s.transferAnsweredLocked(c, p, device, &fx)
+	default:
 		err = s.calleeAnsweredLocked(c, p, device, &fx)
 	}
 	snap := c.s.clone()
@@ -193,7 +219,7 @@ var declined = ending{code: 603, reason: reasonDeclined, caller: ResultRejected,
 // callee result; else the call ends with e.
 func (s *Switch) stoppedRingingLocked(c *call, p *Party, e ending, cause Cause, device string, fx *effects) {
 	if !c.ringsElsewhere(p) {
-		s.endLocked(c, e, cause, device, fx)
+		s.targetFailedLocked(c, e, cause, device, fx)
 		return
 	}
 	if p == nil {
@@ -213,7 +239,7 @@ func (s *Switch) ringTimeoutLocked(c *call, fx *effects) {
 	if c.callee().Status != StatusProceeding {
 		return
 	}
-	s.endLocked(c, ending{code: 408, reason: reasonTimeout, caller: ResultNoAnswer, callee: ResultMissed}, CauseTimeout, "", fx)
+	s.targetFailedLocked(c, ending{code: 408, reason: reasonTimeout, caller: ResultNoAnswer, callee: ResultMissed}, CauseTimeout, "", fx)
 }
 
 // notRingingLocked explains why device cannot answer or reject the call:

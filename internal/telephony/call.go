@@ -20,8 +20,9 @@ type call struct {
 	s         Session
 	legs      []string // open media legs (party ids)
 	timers    []*time.Timer
-	answering string   // device whose answer is opening its leg
-	ro        *ringOut // set when the session is a RingOut
+	answering string    // device whose answer is opening its leg
+	ro        *ringOut  // set when the session is a RingOut
+	xfer      *transfer // set while a transfer's target, or its recall, rings (transfer.go)
 }
 
 // caller is the party that placed the call: for a RingOut, the owner's from leg.

@@ -72,7 +72,10 @@ func (s *Switch) controlLocked(c *call, p *Party, action PartyAction, fx *effect
 	case ActionHold:
 		cause, change = CauseHold, hold
 	case ActionUnhold:
-		cause, change = CauseUnhold, unhold
+		if ringing {
+			return fmt.Errorf("%s party %s: still ringing: %w", CauseUnhold, p.ID, ErrInvalidState)
+		}
+		return s.switchLocked(c, p, fx)
 	case ActionMute, ActionUnmute:
 		cause, change = muteChange(action == ActionMute)
 	case ActionReject:
@@ -121,9 +124,10 @@ func (s *Switch) Hold(ctx context.Context, device, sessionID string) error {
 	return s.changeParty(device, sessionID, CauseHold, hold)
 }
 
-// Unhold resumes the device's held party.
+// Unhold resumes the device's held party; the call the device carries live,
+// if any, is held (SwitchCall).
 func (s *Switch) Unhold(ctx context.Context, device, sessionID string) error {
-	return s.changeParty(device, sessionID, CauseUnhold, unhold)
+	return s.SwitchCall(ctx, device, sessionID)
 }
 
 // Mute stops (or resumes) forwarding the device's audio to the other side.
@@ -134,13 +138,6 @@ func (s *Switch) Mute(ctx context.Context, device, sessionID string, muted bool)
 }
 
 func hold(p *Party) error { return p.moveTo(StatusHold) }
-
-func unhold(p *Party) error {
-	if p.Status != StatusHold {
-		return fmt.Errorf("party %s: unhold when %s: %w", p.ID, p.Status, ErrInvalidState)
-	}
-	return p.moveTo(StatusAnswered)
-}
 
 // muteChange is the cause and the change of muting (or unmuting) a party.
 func muteChange(muted bool) (Cause, func(*Party) error) {
@@ -191,13 +188,15 @@ func (s *Switch) changeParty(device, sessionID string, cause Cause, change func(
 }
 
 // applyForwardLocked sets what each open leg forwards: nothing while any
-// party holds, and nothing from a muted party. The media hears of it once
+// party holds, nothing from a muted party, and nothing while a transfer's
+// target or recall rings (transfer.go): no leg forwards to a held or
+// departed party. The media hears of it once
 // the lock is released (effects.go).
 func (s *Switch) applyForwardLocked(c *call) {
 	held := slices.ContainsFunc(c.s.Parties, func(p Party) bool { return p.Status == StatusHold })
 	for _, p := range c.s.Parties {
 		if slices.Contains(c.legs, p.ID) {
-			s.forwards = append(s.forwards, legForward{leg: p.ID, on: !p.Muted && !held})
+			s.forwards = append(s.forwards, legForward{leg: p.ID, on: !p.Muted && !held && c.xfer == nil})
 		}
 	}
 }

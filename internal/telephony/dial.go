@@ -16,10 +16,24 @@ import (
 // its failure code (404, 480 …), and an empty SDP answer. Errors are for
 // malformed input (ErrBadNumber for an empty number, ErrNoDevice), directory
 // and media failures, and ErrClosed.
+//
+// A call the device carries live is held first, for the new call
+// (second.go): it resumes when the new call fails, is refused, or ends.
 func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session, string, error) {
 	if strings.TrimSpace(to) == "" {
 		return Session{}, "", fmt.Errorf("dial: empty number: %w", ErrBadNumber)
 	}
+	id := newID("s-")
+	snap, answer, err := s.dial(ctx, id, device, to, offerSDP)
+	if err != nil {
+		s.resumeHeld(id)
+	}
+	return snap, answer, err
+}
+
+// dial places the call id for Dial.
+func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Session, string, error) {
+	var hfx effects
 	s.mu.Lock()
 	dev, ok := s.devices[device]
 	closed := s.closed
@@ -27,7 +41,11 @@ func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session
 	if ok {
 		capErr = s.checkCapLocked(device, dev.ExtensionID)
 	}
+	if ok && !closed && capErr == nil {
+		s.holdLiveLocked(device, "", id, &hfx)
+	}
 	s.mu.Unlock()
+	s.finish(&hfx)
 	if closed {
 		return Session{}, "", fmt.Errorf("dial %s: %w", to, ErrClosed)
 	}
@@ -67,10 +85,10 @@ func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session
 		s.mu.Unlock()
 	}
 	if fail.code != 0 {
-		return s.failDial(dev, from, rt, fail)
+		return s.failDial(id, dev, from, rt, fail)
 	}
 
-	id, callerLeg := newID("s-"), newID("p-")
+	callerLeg := newID("p-")
 	// The gateway's lines about the leg name the call.
 	ctx = logctx.With(ctx, slog.String("telephonySessionId", id))
 	answer, err := s.media.OpenLeg(ctx, callerLeg, offerSDP, kind)
@@ -138,7 +156,7 @@ func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session
 	case rt.test.mode == testBusy:
 		tn := *rt.test
 		s.startTimerLocked(c, s.busyDelay, func(c *call, fx *effects) {
-			s.endLocked(c, ending{code: tn.Code, reason: tn.Reason, caller: tn.Result, callee: tn.Result}, CauseFailed, "", fx)
+			s.targetFailedLocked(c, ending{code: tn.Code, reason: tn.Reason, caller: tn.Result, callee: tn.Result}, CauseFailed, "", fx)
 		})
 	}
 	snap := c.s.clone()
@@ -148,14 +166,14 @@ func (s *Switch) Dial(ctx context.Context, device, to, offerSDP string) (Session
 }
 
 // failDial makes the session of a call that cannot be placed and ends it at once.
-func (s *Switch) failDial(dev Device, from Endpoint, rt route, e ending) (Session, string, error) {
+func (s *Switch) failDial(id string, dev Device, from Endpoint, rt route, e ending) (Session, string, error) {
 	var fx effects
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return Session{}, "", fmt.Errorf("dial %s: %w", rt.callee.PhoneNumber, ErrClosed)
 	}
-	c := s.newCallLocked(newID("s-"), dev, newID("p-"), from, rt)
+	c := s.newCallLocked(id, dev, newID("p-"), from, rt)
 	s.noteDialledLocked(c)
 	s.emitToLocked(c.caller().Owner, c, CauseDial, dev.ID)
 	s.endLocked(c, e, CauseFailed, "", &fx)

@@ -107,8 +107,10 @@ type media struct {
 	forwards []forward
 	closed   []string
 	openErr  error
-	connErr  error         // returned by Connect when set
-	gate     chan struct{} // when set, OpenLeg signals entered and waits for release
+	connErr  error             // returned by Connect when set
+	on       map[string]bool   // each leg's forwarding now; a leg forwards when it opens
+	peer     map[string]string // each leg's peer now, as the gateway links them
+	gate     chan struct{}     // when set, OpenLeg signals entered and waits for release
 	entered  chan struct{}
 
 	// probe, when set, takes the switch's lock and lets it go: every call
@@ -142,7 +144,27 @@ func (m *media) unlocked(call string) {
 	}
 }
 
-func newMedia() *media { return &media{opened: map[string]telephony.LegKind{}} }
+func newMedia() *media {
+	return &media{opened: map[string]telephony.LegKind{}, on: map[string]bool{}, peer: map[string]string{}}
+}
+
+// flows returns, for each open leg whose audio reaches another open leg,
+// that leg: what the gateway forwards now.
+func (m *media) flows() map[string]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]string{}
+	for leg := range m.opened {
+		peer, ok := m.peer[leg]
+		if !ok || slices.Contains(m.closed, leg) || slices.Contains(m.closed, peer) {
+			continue
+		}
+		if on, set := m.on[leg]; !set || on {
+			out[leg] = peer
+		}
+	}
+	return out
+}
 
 func (m *media) OpenLeg(ctx context.Context, id, offer string, kind telephony.LegKind) (string, error) {
 	m.unlocked("OpenLeg " + id)
@@ -178,6 +200,12 @@ func (m *media) Connect(a, b string) error {
 		return errors.New("no such leg")
 	}
 	m.connects = append(m.connects, [2]string{a, b})
+	for _, l := range []string{a, b} { // unlinked from an old peer, as the gateway does
+		if old, ok := m.peer[l]; ok && m.peer[old] == l {
+			delete(m.peer, old)
+		}
+	}
+	m.peer[a], m.peer[b] = b, a
 	return nil
 }
 
@@ -186,6 +214,7 @@ func (m *media) SetForward(id string, on bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.forwards = append(m.forwards, forward{id, on})
+	m.on[id] = on
 }
 
 func (m *media) CloseLeg(id string) {

@@ -88,6 +88,7 @@ func (r *rig) ended(t *testing.T, id string) {
 // (hold, mute, a device rejecting while others ring).
 func TestCallLifecycleLog(t *testing.T) {
 	ctx := context.Background()
+	var target, recall string // parties a transfer or forward adds
 	tests := []struct {
 		name string
 		// run drives a call to its end and returns its session.
@@ -230,6 +231,89 @@ func TestCallLifecycleLog(t *testing.T) {
 				"call ringing party=" + s.Parties[1].ID + " extension=200 devices=3",
 				"call answered party=" + s.Parties[1].ID + " extension=102 device=b2",
 				"call ended cause=hangup code=0 reason=Call connected device=b2",
+			}
+		}},
+		{"transferred", func(t *testing.T, r *rig) telephony.Session {
+			s := r.connected(t)
+			after, err := r.sw.Transfer(ctx, "b1", s.ID, "103")
+			if err != nil {
+				t.Fatal(err)
+			}
+			target = after.Parties[1].ID
+			if _, _, err := r.sw.Answer(ctx, "c1", s.ID, "offer-c1"); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.sw.Hangup(ctx, "a1", s.ID); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, func(s telephony.Session) []string {
+			caller, callee := s.Parties[0].ID, s.Parties[1].ID
+			return []string{
+				"call dialled origin=Call party=" + caller + " extension=101 device=a1",
+				"call ringing party=" + callee + " extension=102 devices=2",
+				"call answered party=" + callee + " extension=102 device=b1",
+				"call transfer started party=" + callee + " extension=102 device=b1",
+				"call ringing party=" + target + " extension=103 devices=1",
+				"call answered party=" + target + " extension=103 device=c1",
+				"call transfer completed party=" + target + " extension=103 device=c1",
+				"call ended cause=hangup code=0 reason=Call connected device=a1",
+			}
+		}},
+		{"transfer recalled", func(t *testing.T, r *rig) telephony.Session {
+			s := r.connected(t)
+			after, err := r.sw.Transfer(ctx, "b1", s.ID, "103")
+			if err != nil {
+				t.Fatal(err)
+			}
+			target = after.Parties[1].ID
+			telephony.FireTimers(r.sw, s.ID)
+			e := r.bus.waitFor(t, func(e telephony.Event) bool { return e.Cause == telephony.CauseTransferFailed })
+			for _, p := range e.Session.Parties {
+				if p.Owner == bob && p.Status == telephony.StatusProceeding {
+					recall = p.ID
+				}
+			}
+			if err := r.sw.Hangup(ctx, "a1", s.ID); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, func(s telephony.Session) []string {
+			caller, callee := s.Parties[0].ID, s.Parties[1].ID
+			return []string{
+				"call dialled origin=Call party=" + caller + " extension=101 device=a1",
+				"call ringing party=" + callee + " extension=102 devices=2",
+				"call answered party=" + callee + " extension=102 device=b1",
+				"call transfer started party=" + callee + " extension=102 device=b1",
+				"call ringing party=" + target + " extension=103 devices=1",
+				"call transfer failed cause=timeout code=408",
+				"call ringing party=" + recall + " extension=102 devices=2",
+				"call ended cause=hangup code=487 reason=Request Terminated device=a1",
+			}
+		}},
+		{"forwarded", func(t *testing.T, r *rig) telephony.Session {
+			s := r.dial(t, "a1", "102")
+			after, err := r.sw.Forward(ctx, "b1", s.ID, "103")
+			if err != nil {
+				t.Fatal(err)
+			}
+			target = after.Parties[1].ID
+			if _, _, err := r.sw.Answer(ctx, "c1", s.ID, "offer-c1"); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.sw.Hangup(ctx, "c1", s.ID); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, func(s telephony.Session) []string {
+			caller, callee := s.Parties[0].ID, s.Parties[1].ID
+			return []string{
+				"call dialled origin=Call party=" + caller + " extension=101 device=a1",
+				"call ringing party=" + callee + " extension=102 devices=2",
+				"call forwarded party=" + callee + " extension=102 device=b1",
+				"call ringing party=" + target + " extension=103 devices=1",
+				"call answered party=" + target + " extension=103 device=c1",
+				"call ended cause=hangup code=0 reason=Call connected device=c1",
 			}
 		}},
 		{"RingOut", func(t *testing.T, r *rig) telephony.Session {

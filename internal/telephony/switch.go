@@ -56,6 +56,8 @@ type Switch struct {
 	lines       []logLine // lines of calls' lifecycles to log, in order (lifecycle.go)
 	flushing    bool      // a goroutine is publishing the queue
 
+	autoHeld map[string][]heldRef // parties held for a call, by its id (second.go)
+
 	forwards []legForward // forwarding changes for the media, in order (effects.go)
 	mediaMu  sync.Mutex   // held while queued forwarding changes are applied
 
@@ -87,6 +89,7 @@ func New(cfg Config, dir Directory, media Media, bus Bus, presence PresenceKeepe
 		devices:     map[string]Device{},
 		calls:       map[string]*call{},
 		ringOuts:    map[string]*ringOut{},
+		autoHeld:    map[string][]heldRef{},
 		nextSession: uint64(max(cfg.Now().UnixMicro(), 0)),
 	}
 }

@@ -51,6 +51,11 @@ func (s *Switch) Hangup(ctx context.Context, device, sessionID string) error {
 
 // hangupLocked ends the call as device, which carries one of its parties, hung up.
 func (s *Switch) hangupLocked(c *call, device string, fx *effects) {
+	if c.xfer != nil { // the transferee, while the target or the recall rings
+		s.endLocked(c, ending{code: 487, reason: reasonTerminated, caller: ResultConnected, callee: ResultMissed},
+			CauseHangup, device, fx)
+		return
+	}
 	if c.s.Connected.IsZero() {
 		s.endLocked(c, ending{code: 487, reason: reasonTerminated, caller: ResultCanceled, callee: ResultMissed},
 			CauseCancel, device, fx)
@@ -91,11 +96,15 @@ func (s *Switch) endLocked(c *call, e ending, cause Cause, device string, fx *ef
 		if !p.active() {
 			continue
 		}
+		ringing := p.Status == StatusProceeding
 		s.disconnectLocked(c, p)
 		p.Code = e.code
 		p.Result = e.callee
-		if p.ID == c.caller().ID {
+		switch {
+		case p.ID == c.caller().ID:
 			p.Result = e.caller
+		case ringing && !c.s.Connected.IsZero(): // the target of a transfer
+			p.Result = ResultMissed
 		}
 		p.Reason = e.reason
 		if p.Reason == "" {
@@ -111,7 +120,13 @@ func (s *Switch) endLocked(c *call, e ending, cause Cause, device string, fx *ef
 	delete(s.calls, c.s.ID)
 	fx.closeLegs = append(fx.closeLegs, c.legs...)
 	c.legs = nil
-	if recs := c.records(); len(recs) > 0 && s.log != nil {
+	s.writeRecordsLocked(c.records(), fx)
+	s.resumeHeldLocked(c.s.ID, "", fx)
+}
+
+// writeRecordsLocked has finish write call-log records.
+func (s *Switch) writeRecordsLocked(recs []CallRecord, fx *effects) {
+	if len(recs) > 0 && s.log != nil {
 		s.logs.Add(1) // under the lock, so Close waits for it
 		fx.records = append(fx.records, recs)
 	}

@@ -14,7 +14,10 @@
 // One file per concern: the call and its parties (call.go, state.go, whose
 // table every move of a party passes), dialling (dial.go), ringing and
 // answering (answer.go), departments (departments.go), hold, mute and the
-// platform's call control (control.go), teardown (teardown.go), call
+// platform's call control (control.go), a device's second call — held for
+// a new one, SwitchCall, answering with hold or end (AnswerWith), Ignore —
+// (second.go), blind Transfer with its recall and Forward (transfer.go),
+// teardown (teardown.go), call
 // records (records.go), RingOut (ringout.go), presence and do-not-disturb
 // as the switch sees them (presence.go, dnd.go), and what runs after the
 // lock (effects.go): state changes under the switch's lock, media, events,
@@ -89,6 +92,10 @@ const (
 	ResultCanceled  = "Canceled"
 	ResultFailed    = "Failed"
 	ResultAccepted  = "Accepted"
+	// ResultTransferred is the result of a party that transferred its call
+	// and left it; ResultForwarded that of a ringing party that forwarded it.
+	ResultTransferred = "Transferred"
+	ResultForwarded   = "Forwarded"
 	// ResultInProgress is the result of a live call's record (ActiveRecords).
 	ResultInProgress = "In Progress"
 )
@@ -113,6 +120,11 @@ const (
 	CauseTimeout           Cause = "timeout"
 	CauseFailed            Cause = "failed"
 	CauseMediaFailed       Cause = "mediaFailed"
+	CauseIgnore            Cause = "ignore"            // a device stopped ringing; the others go on (second.go)
+	CauseForward           Cause = "forward"           // a ringing party forwarded the call to another number (transfer.go)
+	CauseTransferStarted   Cause = "transferStarted"   // the transferor left; the target rings (transfer.go)
+	CauseTransferCompleted Cause = "transferCompleted" // the target answered
+	CauseTransferFailed    Cause = "transferFailed"    // the target did not answer: the call rings the transferor again
 )
 
 // Endpoint is one end of a call as the parties see it.
