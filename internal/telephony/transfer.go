@@ -202,7 +202,7 @@ func (s *Switch) Transfer(ctx context.Context, device, sessionID, to string) (Se
 	transferee, before := c.otherActive(p), c.s.Parties
 	// Parties: the transferee (the caller from now), the transferor (until its leaving is published), the targets.
 	c.s.Parties = []Party{*transferee, *p}
-	transferee, p = &c.s.Parties[0], &c.s.Parties[1]
+	transferee = &c.s.Parties[0]
 	ring, noteRinging, err := s.addTargetsLocked(c, rt, ext, endpointOf(transferee), transferee.Device, &fx)
 	if err != nil {
 		c.s.Parties = before
@@ -210,7 +210,7 @@ func (s *Switch) Transfer(ctx context.Context, device, sessionID, to string) (Se
 		s.finish(&fx)
 		return Session{}, fmt.Errorf("transfer call %s: %w", sessionID, err)
 	}
-	transferee, p = &c.s.Parties[0], &c.s.Parties[1]
+	p = &c.s.Parties[1] // the targets were appended: the slice may have moved
 	c.xfer = &transfer{transferor: p.Owner, transferorEP: endpointOf(p)}
 	s.leaveLocked(c, p, ResultTransferred, &fx)
 	s.noteLocked(c, logTransferStarted, partyAttrs(p, deviceAttr(device)...)...)
