@@ -32,6 +32,9 @@ func (s *Server) telephonyAPIRoutes(g *echo.Group, mw []echo.MiddlewareFunc) {
 	for _, a := range telephony.PartyActions {
 		g.POST(session+"/parties/:partyId/"+string(a), s.apiPartyAction(a), mw...)
 	}
+	g.POST(session+"/parties/:partyId/transfer", s.apiTransferParty, mw...)
+	g.POST(session+"/parties/:partyId/forward", s.apiForwardParty, mw...)
+	g.POST(session+"/parties/:partyId/ignore", s.apiIgnoreParty, mw...)
 }
 
 // errCallingOff answers call requests on a server without a switch.
@@ -339,34 +342,45 @@ func (s *Server) apiPartyAction(action telephony.PartyAction) echo.HandlerFunc {
 // caller, or an administrator of the owner's account. It answers the party
 // after the action.
 func (s *Server) controlParty(c echo.Context, action telephony.PartyAction) error {
-	acct, ts, err := s.visibleSession(c)
+	_, ts, party, err := s.controlledParty(c)
 	if err != nil {
 		return err
 	}
-	id := c.Param("partyId")
-	party, ok := ts.Party(id)
+	after, err := s.Switch.ControlParty(c.Request().Context(), party.Owner, ts.ID, party.ID, action)
+	if err != nil {
+		return err
+	}
+	p, _ := partyOf(after, party.ID)
+	return c.JSON(http.StatusOK, p)
+}
+
+// controlledParty finds the path's party if the caller may control it: it
+// is the caller's, or the caller administers the account of its extension.
+// Sessions the caller may not see are not found (visibleSession); parties
+// of other extensions, test lines and outside numbers are forbidden.
+func (s *Server) controlledParty(c echo.Context) (identity.Account, telephony.Session, telephony.Party, error) {
+	acct, ts, err := s.visibleSession(c)
+	if err != nil {
+		return identity.Account{}, telephony.Session{}, telephony.Party{}, err
+	}
+	party, ok := ts.Party(c.Param("partyId"))
 	if !ok {
-		return telephony.ErrNoSuchParty
+		return identity.Account{}, telephony.Session{}, telephony.Party{}, telephony.ErrNoSuchParty
 	}
 	who := caller(c)
 	switch {
 	case party.Owner == 0:
-		return &httperror.Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
+		return identity.Account{}, telephony.Session{}, telephony.Party{}, &httperror.Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
 			Message: "this party is a line outside the account; only parties of extensions can be controlled"}
 	case party.Owner != who.Extension.ID:
 		same, err := s.sameAccount(c.Request().Context(), party.Owner, acct.ID)
 		if err != nil {
-			return err
+			return identity.Account{}, telephony.Session{}, telephony.Party{}, err
 		}
 		if !who.Extension.Admin() || !same {
-			return &httperror.Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
+			return identity.Account{}, telephony.Session{}, telephony.Party{}, &httperror.Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
 				Message: "this party belongs to another extension; only its owner or an administrator may control it"}
 		}
 	}
-	after, err := s.Switch.ControlParty(c.Request().Context(), party.Owner, ts.ID, id, action)
-	if err != nil {
-		return err
-	}
-	p, _ := partyOf(after, id)
-	return c.JSON(http.StatusOK, p)
+	return acct, ts, party, nil
 }

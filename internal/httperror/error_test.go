@@ -36,6 +36,7 @@ func TestTable(t *testing.T) {
 		{telephony.ErrNoSuchParty, 404, "NotFound", "", ""},
 		{telephony.ErrNotYourCall, 403, "InsufficientPermissions", "", ""},
 		{telephony.ErrInvalidState, 409, "InvalidState", "", ""},
+		{telephony.ErrUnreachable, 409, "TargetUnreachable", "", ""},
 		{telephony.ErrNoDevice, 409, "NoDevice", "", ""},
 		{telephony.ErrTooManyCalls, 429, "TooManyCalls", "", "5"},
 		{telephony.ErrDeviceTaken, 403, "DeviceNotYours", "", ""},

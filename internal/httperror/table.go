@@ -50,7 +50,13 @@ var table = []sentinel{
 	{err: telephony.ErrNotYourCall, answer: Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
 		Message: "the call is not on this device, or the party not of this extension"}},
 	{err: telephony.ErrInvalidState, answer: Error{Status: http.StatusConflict, Code: "InvalidState",
-		Message: "the call's state does not allow this: hold, unhold and mute need an answered call, reject a ringing one"}},
+		Message: "the call's state does not allow this: hold, unhold, mute and transfer need an answered call; reject, forward and ignore a ringing one"}},
+	// A transfer or forward target that cannot take the call now (no such
+	// number, do-not-disturb, no device signed in, a failing test line):
+	// 409, like InvalidState, since the same request may succeed later;
+	// nothing changed.
+	{err: telephony.ErrUnreachable, answer: Error{Status: http.StatusConflict, Code: "TargetUnreachable",
+		Message: "the transfer or forward target cannot be reached now (unknown, unavailable, do-not-disturb or no device): the call is unchanged"}},
 	{err: telephony.ErrNoDevice, answer: Error{Status: http.StatusConflict, Code: "NoDevice",
 		Message: "this tab's phone is not connected: reload the widget"}},
 	{err: telephony.ErrTooManyCalls, answer: Error{Status: http.StatusTooManyRequests, Code: "TooManyCalls",
