@@ -237,6 +237,12 @@ func FuzzTelephonyRequests(f *testing.F) {
 	f.Add("GET", ts+"s-0123456789abcdef", "", true)
 	f.Add("POST", ts+"s-0/parties/p-0/hold", "", false)
 	f.Add("PATCH", ts+"s-0/parties/p-0", `{"muted":true}`, true)
+	f.Add("POST", ts+"s-0/parties/p-0/transfer", `{"phoneNumber":"+16505550103"}`, false)
+	f.Add("POST", ts+"s-0/parties/p-0/transfer", `{"phoneNumber":"103","extensionNumber":"103"}`, true)
+	f.Add("POST", ts+"s-0/parties/p-0/forward", `{"extensionNumber":"1"}`, false)
+	f.Add("POST", ts+"s-0/parties/p-0/forward", `{"extensionNumber":null}`, true)
+	f.Add("POST", ts+"s-0/parties/p-0/ignore", `{"deviceId":""}`, false)
+	f.Add("POST", ts+"s-0/parties/p-0/ignore", `{"deviceId":["a1"]}`, true)
 	api := newTelephonyAPI(f)
 	f.Fuzz(func(t *testing.T, method, path, body string, admin bool) {
 		if !strings.HasPrefix(path, "/restapi/v1.0/account/") || strings.ContainsAny(path, " ?#%") {
