@@ -263,7 +263,7 @@ func (m *CallMapper) transfer(ev telephony.Event) []Envelope {
 		if !ok {
 			return nil
 		}
-		x = transferView{ext: ev.Extension, device: ev.Device, call: webphoneCall(s, p), target: transferTarget(s)}
+		x = transferView{ext: ev.Extension, device: ev.Device, call: m.callOf(s, p), target: transferTarget(s)}
 		m.transfers[s.ID] = x
 		state = TransferStarted
 	case telephony.CauseTransferCompleted, telephony.CauseTransferFailed:
@@ -287,6 +287,15 @@ func (m *CallMapper) transfer(ev telephony.Event) []Envelope {
 		return nil
 	}
 	return []Envelope{{To: x.device, Message: CallTransferNotify{Type: EventCallTransfer, Call: x.call, State: state, Target: x.target}}}
+}
+
+// callOf is party p's call; a party that left a call which goes on (a
+// transfer, a forward) ended now, as far as its devices are concerned.
+func (m *CallMapper) callOf(s telephony.Session, p telephony.Party) WebphoneCall {
+	if p.Status == telephony.StatusDisconnected && s.Ended.IsZero() {
+		s.Ended = m.now()
+	}
+	return webphoneCall(s, p)
 }
 
 // transferorOf returns the party of ext that transferred the call and left it.
@@ -320,7 +329,7 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 	var out []Envelope
 	send := func(device, typ string) {
 		if device != "" {
-			out = append(out, Envelope{To: device, Message: CallNotify{Type: typ, Call: webphoneCall(s, p)}})
+			out = append(out, Envelope{To: device, Message: CallNotify{Type: typ, Call: m.callOf(s, p)}})
 		}
 	}
 	ended := p.Status == telephony.StatusDisconnected
@@ -387,7 +396,7 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 		failed := p.Code != 0 && s.Connected.IsZero() && p.Direction == telephony.Outbound
 		for _, d := range sortedKeys(devices) {
 			if failed && (!rings || d == p.Device) { // a RingOut's from leg: the device that answered it
-				out = append(out, Envelope{To: d, Message: CallFailedNotify{Type: EventCallFailed, Call: webphoneCall(s, p), Code: p.Code, Reason: p.Reason}})
+				out = append(out, Envelope{To: d, Message: CallFailedNotify{Type: EventCallFailed, Call: m.callOf(s, p), Code: p.Code, Reason: p.Reason}})
 			}
 			send(d, EventCallEnd)
 		}

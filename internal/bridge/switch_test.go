@@ -171,7 +171,7 @@ func (r *switchRig) events() []telephony.Event {
 	var out []telephony.Event
 	for _, ev := range r.bus.evs {
 		s := ev.Session
-		s.ID, s.SessionID = name(s.ID, "s-"), name(s.SessionID, "40")
+		s.ID, s.SessionID = name(s.ID, "s-"), name(s.SessionID, "400")
 		s.Parties = append([]telephony.Party(nil), s.Parties...)
 		for i := range s.Parties {
 			s.Parties[i].ID = name(s.Parties[i].ID, "p-")
@@ -452,5 +452,21 @@ func checkTransferNotify(t *testing.T, ms []sent, states []string) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(states) {
 		t.Errorf("states %v, want %v", got, states)
+	}
+}
+
+// TestLeftPartyEndsNow: a party that left a call which goes on ended when
+// its devices are told, not when the call began.
+func TestLeftPartyEndsNow(t *testing.T) {
+	m := NewCallMapper()
+	m.now = func() time.Time { return t0.Add(time.Minute) }
+	s := telephony.Session{ID: "s-1", SessionID: "4001", Created: t0, Connected: t0.Add(3 * time.Second), Parties: []telephony.Party{
+		{ID: "p-1", Direction: telephony.Outbound, From: alice, To: bob, Status: telephony.StatusAnswered, Owner: 1, Device: "dev-alice"},
+		{ID: "p-2", Direction: telephony.Inbound, From: alice, To: bob, Status: telephony.StatusDisconnected, Owner: 2, Device: "dev-bob-1",
+			Result: telephony.ResultTransferred, Reason: telephony.ResultTransferred},
+	}}
+	c := m.callOf(s, s.Parties[1])
+	if c.Duration == nil || *c.Duration != 57 || c.EndTime != t0.Add(time.Minute).UnixMilli() || !c.IsOnTransfer {
+		t.Fatalf("call %+v", c)
 	}
 }
