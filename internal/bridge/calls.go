@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -139,6 +140,16 @@ type (
 		Type string       `json:"type"`
 		Call WebphoneCall `json:"call"`
 	}
+	// CallTransferNotify is rc-call-transfer-notify: a transfer this
+	// device made started, completed (the target answered) or failed (the
+	// call comes back: a recall). Target is the number or extension
+	// number the call was transferred to.
+	CallTransferNotify struct {
+		Type   string       `json:"type"`
+		Call   WebphoneCall `json:"call"`
+		State  string       `json:"state"`
+		Target string       `json:"target"`
+	}
 	// CallFailedNotify is rc-call-failed-notify.
 	CallFailedNotify struct {
 		Type   string       `json:"type"`
@@ -167,6 +178,13 @@ type (
 	}
 )
 
+// States of rc-call-transfer-notify (CONTRACT §3).
+const (
+	TransferStarted   = "started"
+	TransferCompleted = "completed"
+	TransferFailed    = "failed"
+)
+
 // NewSyncPresence is rc-adapter-syncPresence for an extension's presence.
 func NewSyncPresence(p presence.Presence) SyncPresence {
 	return SyncPresence{Type: EventSyncPresence, TelephonyStatus: string(p.TelephonyStatus), UserStatus: p.UserStatus,
@@ -177,17 +195,28 @@ func NewSyncPresence(p presence.Presence) SyncPresence {
 // extension's widgets. It remembers which devices it told about a ringing
 // call, so when another device answers they hear that their ringing ended,
 // and the last presence it sent per extension, so presence goes out only on
-// change.
+// change. It also remembers each transfer under way, since the transferor
+// has left the call when it completes or fails.
 type CallMapper struct {
-	mu       sync.Mutex
-	ringing  map[string]map[string]bool // party id → devices told it rings
-	presence map[int64]telephony.TelephonyStatus
-	now      func() time.Time
+	mu        sync.Mutex
+	ringing   map[string]map[string]bool // party id → devices told it rings
+	presence  map[int64]telephony.TelephonyStatus
+	transfers map[string]transferView // session id → its transfer under way
+	now       func() time.Time
+}
+
+// transferView is a transfer as its transferor's device was told of it.
+type transferView struct {
+	ext    int64
+	device string
+	call   WebphoneCall // the transferor's call when it left
+	target string
 }
 
 // NewCallMapper returns an empty mapper.
 func NewCallMapper() *CallMapper {
-	return &CallMapper{ringing: map[string]map[string]bool{}, presence: map[int64]telephony.TelephonyStatus{}, now: time.Now}
+	return &CallMapper{ringing: map[string]map[string]bool{}, presence: map[int64]telephony.TelephonyStatus{},
+		transfers: map[string]transferView{}, now: time.Now}
 }
 
 // Messages returns, in order, what the extension's widgets are told about ev.
@@ -195,7 +224,7 @@ func (m *CallMapper) Messages(ev telephony.Event) []Envelope {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := ev.Session
-	var out []Envelope
+	out := m.transfer(ev)
 	if p, ok := partyOf(s, ev.Extension); ok {
 		out = append(out, m.webphone(ev, p)...)
 		if isRingOutLeg(s, p) {
@@ -212,7 +241,82 @@ func (m *CallMapper) Messages(ev telephony.Event) []Envelope {
 		// What the user set is not the switch's: the dispatcher completes it.
 		out = append(out, Envelope{Message: NewSyncPresence(presence.Of(status, presence.UserPresence{}))})
 	}
+	if !s.Ended.IsZero() {
+		delete(m.transfers, s.ID)
+	}
 	return out
+}
+
+// transfer is rc-call-transfer-notify for the transferor's device: its
+// party left the call with result Transferred at "transferStarted"; at
+// "transferCompleted" (the target answered) or "transferFailed" (the call
+// rings the transferor's devices again, seeds/004 call:transferring and
+// call:transferred, seeds/002 TransferComplete) the transfer is over. The
+// other extensions of the call hear of it through their sessions.
+func (m *CallMapper) transfer(ev telephony.Event) []Envelope {
+	s := ev.Session
+	var x transferView
+	var state string
+	switch ev.Cause {
+	case telephony.CauseTransferStarted:
+		p, ok := transferorOf(s, ev.Extension)
+		if !ok {
+			return nil
+		}
+		x = transferView{ext: ev.Extension, device: ev.Device, call: m.callOf(s, p), target: transferTarget(s)}
+		m.transfers[s.ID] = x
+		state = TransferStarted
+	case telephony.CauseTransferCompleted, telephony.CauseTransferFailed:
+		var ok bool
+		if x, ok = m.transfers[s.ID]; !ok || x.ext != ev.Extension {
+			return nil
+		}
+		delete(m.transfers, s.ID)
+		x.call.IsOnTransfer = false
+		state = TransferCompleted
+		if ev.Cause == telephony.CauseTransferFailed {
+			state = TransferFailed
+			if p, ok := partyOf(s, ev.Extension); ok && p.Status != telephony.StatusDisconnected {
+				x.call = webphoneCall(s, p) // the recall, which rings
+			}
+		}
+	default:
+		return nil
+	}
+	if x.device == "" {
+		return nil
+	}
+	return []Envelope{{To: x.device, Message: CallTransferNotify{Type: EventCallTransfer, Call: x.call, State: state, Target: x.target}}}
+}
+
+// callOf is party p's call; a party that left a call which goes on (a
+// transfer, a forward) ended now, as far as its devices are concerned.
+func (m *CallMapper) callOf(s telephony.Session, p telephony.Party) WebphoneCall {
+	if p.Status == telephony.StatusDisconnected && s.Ended.IsZero() {
+		s.Ended = m.now()
+	}
+	return webphoneCall(s, p)
+}
+
+// transferorOf returns the party of ext that transferred the call and left it.
+func transferorOf(s telephony.Session, ext int64) (telephony.Party, bool) {
+	for _, p := range s.Parties {
+		if p.Owner == ext && p.Status == telephony.StatusDisconnected && p.Result == telephony.ResultTransferred {
+			return p, true
+		}
+	}
+	return telephony.Party{}, false
+}
+
+// transferTarget is the number a transfer rings: the callee of its first
+// ringing party. The transferee is Parties[0] once a transfer started.
+func transferTarget(s telephony.Session) string {
+	for i, p := range s.Parties {
+		if i > 0 && p.Status != telephony.StatusDisconnected {
+			return dialable(p.To)
+		}
+	}
+	return ""
 }
 
 // webphone picks the device-level call events (seeds/000): the caller's
@@ -225,7 +329,7 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 	var out []Envelope
 	send := func(device, typ string) {
 		if device != "" {
-			out = append(out, Envelope{To: device, Message: CallNotify{Type: typ, Call: webphoneCall(s, p)}})
+			out = append(out, Envelope{To: device, Message: CallNotify{Type: typ, Call: m.callOf(s, p)}})
 		}
 	}
 	ended := p.Status == telephony.StatusDisconnected
@@ -258,13 +362,14 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 			}
 		case ev.Cause == telephony.CauseAnswer && ev.Device == p.Device && p.Device != "":
 			send(p.Device, EventCallStart)
-			for d := range told {
+			for _, d := range sortedKeys(told) {
 				if d != p.Device {
 					send(d, EventCallEnd) // answered on another device
 				}
 			}
 			delete(m.ringing, p.ID)
-		case ev.Cause == telephony.CauseReject && !ended:
+		case (ev.Cause == telephony.CauseReject || ev.Cause == telephony.CauseIgnore) && !ended:
+			// this device stopped ringing; the others go on
 			send(ev.Device, EventCallEnd)
 			delete(told, ev.Device)
 		}
@@ -289,14 +394,20 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 		}
 		delete(m.ringing, p.ID)
 		failed := p.Code != 0 && s.Connected.IsZero() && p.Direction == telephony.Outbound
-		for d := range devices {
+		for _, d := range sortedKeys(devices) {
 			if failed && (!rings || d == p.Device) { // a RingOut's from leg: the device that answered it
-				out = append(out, Envelope{To: d, Message: CallFailedNotify{Type: EventCallFailed, Call: webphoneCall(s, p), Code: p.Code, Reason: p.Reason}})
+				out = append(out, Envelope{To: d, Message: CallFailedNotify{Type: EventCallFailed, Call: m.callOf(s, p), Code: p.Code, Reason: p.Reason}})
 			}
 			send(d, EventCallEnd)
 		}
 	}
 	return out
+}
+
+// sortedKeys lists a set of devices in order, so that messages to several
+// devices go out in the same order every time.
+func sortedKeys(set map[string]bool) []string {
+	return slices.Sorted(maps.Keys(set))
 }
 
 // isRingOutLeg reports whether p is the owner's leg of a RingOut: its from leg.
@@ -369,7 +480,8 @@ func webphoneCall(s telephony.Session, p telephony.Party) WebphoneCall {
 		To: dialable(p.To), ToNumber: p.To.PhoneNumber, ToUserName: p.To.Name,
 		StartTime: millis(start), CreationTime: millis(s.Created),
 		IsOnHold: p.Status == telephony.StatusHold, IsOnMute: p.Muted, RecordStatus: "idle",
-		PartyData: PartyData{PartyID: p.ID, SessionID: s.SessionID},
+		IsOnTransfer: p.Result == telephony.ResultTransferred, // it left for a transfer under way
+		PartyData:    PartyData{PartyID: p.ID, SessionID: s.SessionID},
 	}
 	if p.Status == telephony.StatusDisconnected {
 		end := s.Ended

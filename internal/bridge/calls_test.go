@@ -197,7 +197,11 @@ func TestEnvelopeJSON(t *testing.T) {
 // serverEmitted lists the event types the bridge itself produces.
 func serverEmitted(t *testing.T) map[string]bool {
 	out := map[string]bool{}
-	for _, st := range append(mapScript(t), mapRingOutScript(t)...) {
+	steps := append(mapScript(t), mapRingOutScript(t)...)
+	for _, sc := range switchScripts {
+		steps = append(steps, mapSwitchScript(t, sc.run)...)
+	}
+	for _, st := range steps {
 		for _, raw := range st.Messages {
 			var m struct{ Type string }
 			json.Unmarshal(raw, &m)

@@ -75,7 +75,7 @@ var Events = []EventSpec{
 	{EventControlCallError, true},
 	{EventCallFailed, true},
 	{EventCallStats, true},
-	{EventCallTransfer, false},
+	{EventCallTransfer, true},
 	{EventDTMFSent, true},
 }
 
