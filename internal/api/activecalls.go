@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -57,8 +58,8 @@ func (s *Server) apiActiveCalls(c echo.Context) error {
 	}
 	for i := len(live) - 1; i >= 0; i-- {
 		rec := live[i]
-		if len(directions) > 0 && !params.Contains(directions, string(rec.Direction)) ||
-			len(types) > 0 && !params.Contains(types, rec.Type) {
+		if len(directions) > 0 && !slices.Contains(directions, string(rec.Direction)) ||
+			len(types) > 0 && !slices.Contains(types, rec.Type) {
 			continue
 		}
 		all = append(all, s.apiRecord(rec, acct.ID, base+"/call-log/"+url.PathEscape(rec.ID), detailed))

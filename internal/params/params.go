@@ -9,6 +9,7 @@ package params
 
 import (
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -72,7 +73,7 @@ func Enums(v url.Values, name string, allowed []string) ([]string, error) {
 		if canon == "" {
 			return nil, httperror.InvalidParam(name, "one of "+strings.Join(allowed, ", "))
 		}
-		if !Contains(out, canon) {
+		if !slices.Contains(out, canon) {
 			out = append(out, canon)
 		}
 	}
@@ -87,16 +88,6 @@ func Enum(name, v string, allowed []string) (string, error) {
 		return "", err
 	}
 	return vs[0], nil
-}
-
-// Contains reports whether list holds s.
-func Contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Digits reports whether s is 1 to max decimal digits.
