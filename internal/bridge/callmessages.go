@@ -144,6 +144,13 @@ type (
 		State  string       `json:"state"`
 		Target string       `json:"target"`
 	}
+	// CallMovedNotify is rc-call-moved-notify: a call of this user moved
+	// to another of their devices, ToDeviceID, which carries it now.
+	CallMovedNotify struct {
+		Type       string       `json:"type"`
+		Call       WebphoneCall `json:"call"`
+		ToDeviceID string       `json:"toDeviceId"`
+	}
 	// CallFailedNotify is rc-call-failed-notify.
 	CallFailedNotify struct {
 		Type   string       `json:"type"`

@@ -74,6 +74,10 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 	}
 	ended := p.Status == telephony.StatusDisconnected
 	rings := deviceView(s, p).Direction == telephony.Inbound
+	switch ev.Cause {
+	case telephony.CauseMoveOffer, telephony.CauseMoveEnd, telephony.CauseMoved:
+		return m.move(ev, p) // move.go
+	}
 	if !rings {
 		switch ev.Cause {
 		case telephony.CauseDial:

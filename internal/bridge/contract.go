@@ -37,6 +37,7 @@ const (
 	EventCallFailed       = "rc-call-failed-notify"
 	EventCallStats        = "rc-call-stats-notify"
 	EventCallTransfer     = "rc-call-transfer-notify"
+	EventCallMoved        = "rc-call-moved-notify"
 	EventDTMFSent         = "rc-dtmf-sent-notify"
 )
 
@@ -76,6 +77,7 @@ var Events = []EventSpec{
 	{EventCallFailed, true},
 	{EventCallStats, true},
 	{EventCallTransfer, true},
+	{EventCallMoved, true},
 	{EventDTMFSent, true},
 }
 

@@ -235,6 +235,43 @@ var switchScripts = []struct {
 		r.bus.waitFor(r.t, 1, telephony.CauseUnhold, &r.seen)
 		r.hangup("dev-alice", first, 2)
 	}},
+	// bob, on a call with alice, consults carol on a second call and joins
+	// alice to carol; carol hangs up.
+	{"warm-transfer", func(r *switchRig) {
+		first := r.dial("dev-alice", "102")
+		r.answer("dev-bob-1", first, 2)
+		second := r.dial("dev-bob-1", "103")
+		r.answer("dev-carol", second, 3)
+		pa, pb := r.partyOf(first, 2), r.partyOf(second, 2)
+		_, err := r.sw.Bridge(context.Background(), 2, first, pa, second, pb)
+		r.do(err, 3, telephony.CauseBridge)
+		r.hangup("dev-carol", second, 1)
+	}},
+	// alice calls bob, who answers on one device, offers the call to his
+	// other device and takes it there; then picks it up back on the first.
+	{"move", func(r *switchRig) {
+		id := r.dial("dev-alice", "102")
+		r.answer("dev-bob-1", id, 2)
+		r.do(r.sw.Move(context.Background(), 2, id, r.partyOf(id, 2), nil), 2, telephony.CauseMoveOffer)
+		_, _, err := r.sw.Answer(context.Background(), "dev-bob-2", id, "offer")
+		r.do(err, 2, telephony.CauseMoved)
+		_, _, err = r.sw.Pickup(context.Background(), "dev-bob-1", id, "offer")
+		r.do(err, 2, telephony.CauseMoved)
+		r.hangup("dev-alice", id, 2)
+	}},
+}
+
+// partyOf is the id of extension ext's party in session id.
+func (r *switchRig) partyOf(id string, ext int64) string {
+	r.t.Helper()
+	s, _ := r.sw.Session(id)
+	for _, p := range s.Parties {
+		if p.Owner == ext {
+			return p.ID
+		}
+	}
+	r.t.Fatalf("no party of %d in %s", ext, id)
+	return ""
 }
 
 // mapSwitchScript runs a scenario and maps its events.
@@ -269,6 +306,7 @@ type sent struct {
 			IsOnHold        bool   `json:"isOnHold"`
 			IsOnTransfer    bool   `json:"isOnTransfer"`
 			Result          string `json:"result"`
+			Reason          string `json:"reason"`
 			TelephonyStatus string `json:"telephonyStatus"`
 		} `json:"call"`
 		TelephonySession struct {
@@ -402,6 +440,45 @@ func TestSwitchMessageRules(t *testing.T) {
 				}
 				if m.msg.Type == EventCallHold && !m.msg.Call.IsOnHold {
 					t.Errorf("hold: call %+v", m.msg.Call)
+				}
+			}
+		}},
+		{"warm-transfer", []want{
+			{"transferCompleted", 2, EventCallTransfer, "dev-bob-1", 1, "the transferring device hears it completed"},
+			{"transferCompleted", 2, EventCallEnd, "dev-bob-1", 1, "the transferor left the first call"},
+			{"bridge", 2, EventCallEnd, "dev-bob-1", 1, "and the consultation"},
+			{"transferCompleted", 1, EventCallEnd, "dev-alice", 0, "the transferee stays"},
+			{"bridge", 3, EventCallEnd, "dev-carol", 0, "the target stays"},
+			{"transferCompleted", 1, EventCallTransfer, "", 0, "only the transferor hears of the transfer"},
+			{"hangup", 3, EventCallEnd, "dev-carol", 1, "the target hangs up"},
+			{"hangup", 1, EventCallEnd, "dev-alice", 1, "which ends the transferee's call too"},
+		}, func(t *testing.T, ms []sent) {
+			checkTransferNotify(t, ms, []string{TransferCompleted})
+			for _, m := range ms {
+				if m.msg.Type == EventCallTransfer && m.msg.Target != "103" {
+					t.Errorf("warm transfer target %q", m.msg.Target)
+				}
+			}
+		}},
+		{"move", []want{
+			{"moveOffer", 2, EventCallRing, "dev-bob-2", 1, "the other device rings"},
+			{"moveOffer", 2, EventCallRing, "dev-bob-1", 0, "not the one that has the call"},
+			{"moveOffer", 1, EventActiveCall, "", 0, "the remote party hears nothing"},
+			{"moved", 2, EventCallStart, "dev-bob-2", 1, "the device that took it starts it"},
+			{"moved", 2, EventCallEnd, "dev-bob-1", 1, "the device it left ends it"},
+			{"moved", 2, EventCallStart, "dev-bob-1", 1, "picked up back"},
+			{"moved", 2, EventCallEnd, "dev-bob-2", 1, "and left again"},
+			{"moved", 2, EventCallMoved, "", 2, "every device hears of each move"},
+			{"moved", 1, EventCallEnd, "dev-alice", 0, "the remote party hears nothing"},
+			{"hangup", 2, EventCallEnd, "dev-bob-1", 1, "the call ends where it is"},
+			{"hangup", 2, EventCallEnd, "dev-bob-2", 0, "not where it was"},
+		}, func(t *testing.T, ms []sent) {
+			for _, m := range ms {
+				if m.cause == "moved" && m.msg.Type == EventCallEnd && m.msg.Call.Reason != "moved" {
+					t.Errorf("the device a call left: end %+v", m.msg.Call)
+				}
+				if m.cause == "moveOffer" && m.msg.Type == EventCallRing && m.msg.Call.CallStatus != "webphone-session-setup" {
+					t.Errorf("the offer: %+v", m.msg.Call)
 				}
 			}
 		}},

@@ -16,8 +16,10 @@ type transferView struct {
 // party left the call with result Transferred at "transferStarted"; at
 // "transferCompleted" (the target answered) or "transferFailed" (the call
 // rings the transferor's devices again, seeds/004 call:transferring and
-// call:transferred, seeds/002 TransferComplete) the transfer is over. The
-// other extensions of the call hear of it through their sessions.
+// call:transferred, seeds/002 TransferComplete) the transfer is over. A
+// warm transfer completes at once ("transferCompleted" with the target in
+// the event). The other extensions of the call hear of it through their
+// sessions.
 func (m *CallMapper) transfer(ev telephony.Event) []Envelope {
 	s := ev.Session
 	var x transferView
@@ -33,7 +35,15 @@ func (m *CallMapper) transfer(ev telephony.Event) []Envelope {
 		state = TransferStarted
 	case telephony.CauseTransferCompleted, telephony.CauseTransferFailed:
 		var ok bool
-		if x, ok = m.transfers[s.ID]; !ok || x.ext != ev.Extension {
+		if x, ok = m.transfers[s.ID]; !ok && ev.Target != (telephony.Endpoint{}) {
+			// A warm transfer (the switch's Bridge) completes at once.
+			p, left := transferorOf(s, ev.Extension)
+			if !left {
+				return nil
+			}
+			x, ok = transferView{ext: ev.Extension, device: ev.Device, call: m.callOf(s, p), target: dialable(ev.Target)}, true
+		}
+		if !ok || x.ext != ev.Extension {
 			return nil
 		}
 		delete(m.transfers, s.ID)

@@ -35,6 +35,10 @@ func (s *Switch) AnswerWith(ctx context.Context, device, sessionID string, offer
 	var hfx effects
 	s.mu.Lock()
 	c, err := s.callLocked(device, sessionID)
+	if err == nil && c.ringingParty(device) == nil && c.offeredParty(device) != nil {
+		s.mu.Unlock()
+		return s.take(ctx, device, sessionID, offerSDP, opt, true) // move.go
+	}
 	var p *Party
 	if err == nil {
 		p = c.ringingParty(device)
@@ -176,7 +180,7 @@ func (c *call) answerPeer(p *Party) string {
 	if p.ID == caller.ID || c.answerKind(p.ID) != LegPhone {
 		return ""
 	}
-	return caller.ID
+	return legOf(caller)
 }
 
 // Reject stops the call ringing on device. When no device rings any more
@@ -186,7 +190,11 @@ func (s *Switch) Reject(ctx context.Context, device, sessionID string) error {
 	s.mu.Lock()
 	c, err := s.callLocked(device, sessionID)
 	if err == nil {
-		err = s.rejectLocked(c, device, &fx)
+		if p := c.offeredParty(device); p != nil && c.ringingParty(device) == nil {
+			s.declineOfferLocked(c, p, device) // move.go
+		} else {
+			err = s.rejectLocked(c, device, &fx)
+		}
 	}
 	s.mu.Unlock()
 	s.finish(&fx)

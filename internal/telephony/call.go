@@ -23,6 +23,30 @@ type call struct {
 	answering string    // device whose answer is opening its leg
 	ro        *ringOut  // set when the session is a RingOut
 	xfer      *transfer // set while a transfer's target, or its recall, rings (transfer.go)
+	link      *call     // the call whose remaining party this one's is connected to (bridge.go)
+
+	offerTimer *time.Timer // ends a move offer nobody takes (move.go)
+}
+
+// legOf is the id of party p's media leg.
+func legOf(p *Party) string {
+	if p.leg != "" {
+		return p.leg
+	}
+	return p.ID
+}
+
+// hasLeg reports whether party p has an open media leg.
+func (c *call) hasLeg(p *Party) bool { return slices.Contains(c.legs, legOf(p)) }
+
+// partyOfLeg returns the party whose media leg is leg, or nil.
+func (c *call) partyOfLeg(leg string) *Party {
+	for i := range c.s.Parties {
+		if legOf(&c.s.Parties[i]) == leg {
+			return &c.s.Parties[i]
+		}
+	}
+	return nil
 }
 
 // caller is the party that placed the call: for a RingOut, the owner's from leg.

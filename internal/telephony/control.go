@@ -190,13 +190,23 @@ func (s *Switch) changeParty(device, sessionID string, cause Cause, change func(
 // applyForwardLocked sets what each open leg forwards: nothing while any
 // party holds, nothing from a muted party, and nothing while a transfer's
 // target or recall rings (transfer.go): no leg forwards to a held or
-// departed party. The media hears of it once
+// departed party. A call bridged to another is one conversation with it:
+// a hold in either stops both. The media hears of it once
 // the lock is released (effects.go).
 func (s *Switch) applyForwardLocked(c *call) {
-	held := slices.ContainsFunc(c.s.Parties, func(p Party) bool { return p.Status == StatusHold })
-	for _, p := range c.s.Parties {
-		if slices.Contains(c.legs, p.ID) {
-			s.forwards = append(s.forwards, legForward{leg: p.ID, on: !p.Muted && !held && c.xfer == nil})
+	calls := []*call{c}
+	if c.link != nil { // one conversation across two calls (bridge.go)
+		calls = append(calls, c.link)
+	}
+	held := false
+	for _, k := range calls {
+		held = held || slices.ContainsFunc(k.s.Parties, func(p Party) bool { return p.Status == StatusHold })
+	}
+	for _, k := range calls {
+		for _, p := range k.s.Parties {
+			if k.hasLeg(&p) {
+				s.forwards = append(s.forwards, legForward{leg: legOf(&p), on: !p.Muted && !held && k.xfer == nil})
+			}
 		}
 	}
 }

@@ -1,5 +1,7 @@
 package telephony
 
+import "log/slog"
+
 // The switch changes its state under its lock and talks to the outside
 // world after it: what an operation leaves to do is collected while the
 // lock is held and done once it is released, so that no media call, log
@@ -14,10 +16,12 @@ type effects struct {
 }
 
 // legForward is a forwarding change for the media: whether the audio
-// received from leg is forwarded (Media.SetForward).
+// received from leg is forwarded (Media.SetForward), or, when peer is set,
+// that leg and peer are to be connected (Media.Connect).
 type legForward struct {
-	leg string
-	on  bool
+	leg  string
+	on   bool
+	peer string
 }
 
 // finish does, outside the lock, what an operation left: set the queued
@@ -48,7 +52,12 @@ func (s *Switch) applyForwards() {
 	s.forwards = nil
 	s.mu.Unlock()
 	for _, f := range fwd {
-		s.media.SetForward(f.leg, f.on)
+		if f.peer == "" {
+			s.media.SetForward(f.leg, f.on)
+		} else if err := s.media.Connect(f.leg, f.peer); err != nil {
+			// A leg closed meanwhile: its call ends or has ended.
+			s.cfg.Logger.Warn("legs not connected", slog.String("leg", f.leg), slog.String("peer", f.peer), slog.Any("err", err))
+		}
 	}
 }
 

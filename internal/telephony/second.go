@@ -164,6 +164,8 @@ func (s *Switch) Ignore(ctx context.Context, device, sessionID string) error {
 	if err == nil {
 		p := c.ringingParty(device)
 		switch {
+		case p == nil && c.offeredParty(device) != nil:
+			s.declineOfferLocked(c, c.offeredParty(device), device) // move.go
 		case p == nil:
 			err = s.notRingingLocked(c, device)
 		case c.answering == device:

@@ -120,6 +120,7 @@ func (s *Switch) UnregisterDevice(id string) {
 	delete(s.devices, id)
 	for _, c := range s.sortedCallsLocked() {
 		switch {
+		case s.calls[c.s.ID] != c: // ended with a call bridged to it
 		case c.partyOfDevice(id) != nil:
 			s.hangupLocked(c, id, &fx)
 		case c.ringingParty(id) != nil:
@@ -129,6 +130,8 @@ func (s *Switch) UnregisterDevice(id string) {
 				s.stoppedRingingLocked(c, p, ending{code: 480, reason: reasonTemporarilyUnavailable,
 					caller: ResultFailed, callee: ResultMissed}, CauseFailed, id, &fx)
 			}
+		case c.offeredParty(id) != nil:
+			s.declineOfferLocked(c, c.offeredParty(id), id) // move.go
 		}
 	}
 	s.mu.Unlock()
@@ -175,6 +178,9 @@ func (s *Switch) Close(ctx context.Context) {
 	s.mu.Lock()
 	s.closed = true
 	for _, c := range s.sortedCallsLocked() {
+		if s.calls[c.s.ID] != c { // ended with a call bridged to it
+			continue
+		}
 		s.endLocked(c, ending{code: 503, reason: "Service unavailable", caller: ResultFailed, callee: ResultFailed},
 			CauseFailed, "", &fx)
 	}

@@ -40,6 +40,8 @@ func (s *Switch) Hangup(ctx context.Context, device, sessionID string) error {
 			s.hangupLocked(c, device, &fx)
 		case c.ringingParty(device) != nil:
 			err = s.rejectLocked(c, device, &fx)
+		case c.offeredParty(device) != nil:
+			s.declineOfferLocked(c, c.offeredParty(device), device) // move.go
 		default:
 			err = fmt.Errorf("hang up call %s: no party on device %s: %w", sessionID, device, ErrNotYourCall)
 		}
@@ -70,14 +72,14 @@ func (s *Switch) LegFailed(legID string) {
 	var fx effects
 	s.mu.Lock()
 	for _, c := range s.sortedCallsLocked() {
-		if !slices.Contains(c.legs, legID) {
+		p := c.partyOfLeg(legID)
+		if p == nil || !slices.Contains(c.legs, legID) {
 			continue
 		}
 		e := ending{code: 503, reason: reasonMediaFailed, caller: ResultFailed, callee: ResultMissed}
 		if !c.s.Connected.IsZero() {
 			e.caller, e.callee = ResultConnected, ResultConnected
 		}
-		p, _ := c.s.Party(legID)
 		s.endLocked(c, e, CauseMediaFailed, p.Device, &fx)
 		break
 	}
@@ -110,18 +112,32 @@ func (s *Switch) endLocked(c *call, e ending, cause Cause, device string, fx *ef
 		if p.Reason == "" {
 			p.Reason = p.Result
 		}
-		p.Ringing = nil
+		p.Ringing, p.Offered = nil, nil
+	}
+	if c.offerTimer != nil {
+		c.offerTimer.Stop()
+		c.offerTimer = nil
 	}
 	if c.ro != nil {
 		s.ringOutEndedLocked(c, e)
 	}
 	s.noteEndedLocked(c, e, cause, device)
 	s.emitLocked(c, cause, device)
+	if x := c.xfer; x != nil && !slices.ContainsFunc(c.s.Parties, func(p Party) bool { return p.Owner == x.transferor }) {
+		// The transferor left and hears of the end of its transfer: it failed.
+		s.emitToLocked(x.transferor, c, CauseTransferFailed, "")
+	}
 	delete(s.calls, c.s.ID)
 	fx.closeLegs = append(fx.closeLegs, c.legs...)
 	c.legs = nil
 	s.writeRecordsLocked(c.records(), fx)
 	s.resumeHeldLocked(c.s.ID, "", fx)
+	if l := c.link; l != nil { // its remote party's side ends too (bridge.go)
+		c.link, l.link = nil, nil
+		if s.calls[l.s.ID] == l {
+			s.endLocked(l, ending{caller: ResultConnected, callee: ResultConnected}, CauseHangup, "", fx)
+		}
+	}
 }
 
 // writeRecordsLocked has finish write call-log records.

@@ -125,6 +125,10 @@ const (
 	CauseTransferStarted   Cause = "transferStarted"   // the transferor left; the target rings (transfer.go)
 	CauseTransferCompleted Cause = "transferCompleted" // the target answered
 	CauseTransferFailed    Cause = "transferFailed"    // the target did not answer: the call rings the transferor again
+	CauseBridge            Cause = "bridge"            // a warm transfer joined this call's remote party to another call's (bridge.go)
+	CauseMoveOffer         Cause = "moveOffer"         // a connected party's call rings on other devices of its owner (move.go)
+	CauseMoveEnd           Cause = "moveEnd"           // those devices stopped ringing: taken, declined or timed out
+	CauseMoved             Cause = "moved"             // the party moved to another device; Event.Device is the one it left
 )
 
 // Endpoint is one end of a call as the parties see it.
@@ -135,7 +139,8 @@ type Endpoint struct {
 	ExtensionID     int64  // 0 unless an extension
 }
 
-// Party is one participant of a session. Its ID is also the id of its media leg.
+// Party is one participant of a session. Its ID is also the id of its
+// media leg until it moves to another device (move.go).
 type Party struct {
 	ID        string
 	Direction Direction
@@ -147,7 +152,9 @@ type Party struct {
 	Owner     int64    // extension owning the party; 0 for a test line or an outside party
 	Device    string   // device carrying the party's media; "" until answered for inbound
 	Ringing   []string // devices ringing for this inbound party before answer
+	Offered   []string // devices the connected party's call rings on to move there (move.go)
 	Result    string   // set when Disconnected: the call-log result
+	leg       string   // its media leg, when not ID: it moved to another device
 }
 
 // Session is one call: parties[0] is the caller (Outbound), parties[1] the
@@ -181,6 +188,9 @@ func (s Session) clone() Session {
 	for i, p := range s.Parties {
 		if p.Ringing != nil {
 			p.Ringing = append([]string(nil), p.Ringing...)
+		}
+		if p.Offered != nil {
+			p.Offered = append([]string(nil), p.Offered...)
 		}
 		c.Parties[i] = p
 	}
@@ -227,8 +237,8 @@ const (
 	LegEcho                 // the gateway sends its own audio back
 )
 
-// Media drives the audio of calls. The media gateway implements it. Leg ids
-// are party ids.
+// Media drives the audio of calls. The media gateway implements it. A
+// leg's id is its party's id, or a new one when the party moved (move.go).
 type Media interface {
 	OpenLeg(ctx context.Context, legID string, offerSDP string, kind LegKind) (answerSDP string, err error)
 	Connect(a, b string) error        // forward RTP between two open phone legs
@@ -250,6 +260,7 @@ type Event struct {
 	Presence  Presence // the extension's presence after the change
 	Cause     Cause    // what happened: one of the Cause constants
 	Device    string   // the device the cause concerns, when one does
+	Target    Endpoint // of a transfer's "transferCompleted" by Bridge: who the call went to
 }
 
 // Bus carries events to their consumers.

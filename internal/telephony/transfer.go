@@ -134,11 +134,11 @@ func (s *Switch) addTargetsLocked(c *call, rt route, ext int64, from Endpoint, e
 // the session once its leaving has been published (dropLeft).
 func (s *Switch) leaveLocked(c *call, p *Party, result string, fx *effects) {
 	s.disconnectLocked(c, p)
-	p.Code, p.Reason, p.Result, p.Ringing = 0, result, result, nil
+	p.Code, p.Reason, p.Result, p.Ringing, p.Offered = 0, result, result, nil, nil
 	s.writeRecordsLocked([]CallRecord{c.record(p, s.cfg.Now())}, fx)
-	if slices.Contains(c.legs, p.ID) {
-		c.legs = slices.DeleteFunc(c.legs, func(l string) bool { return l == p.ID })
-		fx.closeLegs = append(fx.closeLegs, p.ID)
+	if leg := legOf(p); c.hasLeg(p) {
+		c.legs = slices.DeleteFunc(c.legs, func(l string) bool { return l == leg })
+		fx.closeLegs = append(fx.closeLegs, leg)
 	}
 }
 
@@ -235,11 +235,13 @@ func (s *Switch) transferableLocked(c *call, device string) (*Party, error) {
 		return nil, fmt.Errorf("call %s is a RingOut: %w", c.s.ID, ErrInvalidState)
 	case c.xfer != nil:
 		return nil, fmt.Errorf("call %s is being transferred: %w", c.s.ID, ErrInvalidState)
+	case c.link != nil:
+		return nil, fmt.Errorf("call %s is bridged to call %s: %w", c.s.ID, c.link.s.ID, ErrInvalidState)
 	case p.Status != StatusAnswered && p.Status != StatusHold:
 		return nil, fmt.Errorf("call %s: party %s is %s: %w", c.s.ID, p.ID, p.Status, ErrInvalidState)
 	}
 	o := c.otherActive(p)
-	if o == nil || !slices.Contains(c.legs, o.ID) {
+	if o == nil || !c.hasLeg(o) {
 		return nil, fmt.Errorf("call %s: the other party has no leg of its own to transfer: %w", c.s.ID, ErrInvalidState)
 	}
 	return p, nil

@@ -182,6 +182,7 @@ func TestBlindTransfer(t *testing.T) {
 			t.Fatalf("after the failed transfer: %+v", e.Session.Parties)
 		}
 		wantFlows(t, r)
+		wantCause(t, r, bob, s.ID, telephony.CauseTransferFailed)
 	})
 	t.Run("refused targets change nothing", func(t *testing.T) {
 		for _, tc := range []struct {
@@ -263,6 +264,9 @@ func TestBlindTransfer(t *testing.T) {
 			t.Fatalf("transferee's record %+v", rec)
 		}
 		wantFlows(t, r)
+		if e := wantCause(t, r, bob, s.ID, telephony.CauseTransferFailed); e.Presence.TelephonyStatus != telephony.NoCall {
+			t.Fatalf("transferor's presence %s", e.Presence.TelephonyStatus)
+		}
 	})
 	t.Run("the transferor's held call resumes", func(t *testing.T) {
 		r := newRig(t)
