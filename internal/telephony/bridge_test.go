@@ -129,6 +129,24 @@ func TestWarmTransfer(t *testing.T) {
 		}
 		wantFlows(t, r, legs(second)) // the consultation goes on
 	})
+	t.Run("the transferor signs out mid-consult", func(t *testing.T) {
+		r := newRig(t)
+		first, second := consulting(t, r)
+		r.sw.UnregisterDevice("b1")
+		wantCause(t, r, alice, first.ID, telephony.CauseHangup)
+		wantCause(t, r, carol, second.ID, telephony.CauseHangup)
+		wantFlows(t, r)
+	})
+	t.Run("the consultation fails: the first call resumes", func(t *testing.T) {
+		r := newRig(t)
+		first := r.connected(t)
+		second := r.dial(t, "b1", "103")
+		if err := r.sw.Reject(ctx, "c1", second.ID); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, r, first.ID, bob, telephony.StatusAnswered)
+		wantFlows(t, r, legs(first))
+	})
 	t.Run("refused", func(t *testing.T) {
 		r := newRig(t)
 		first := r.connected(t)
