@@ -23,6 +23,7 @@ type call struct {
 	answering string    // device whose answer is opening its leg
 	ro        *ringOut  // set when the session is a RingOut
 	xfer      *transfer // set while a transfer's target, or its recall, rings (transfer.go)
+	book      legBook   // the call-log legs of its parties, once handed on (records.go)
 }
 
 // caller is the party that placed the call: for a RingOut, the owner's from leg.
