@@ -15,11 +15,11 @@ const (
 
 // Legs of the call log (CallRecord.Legs, the platform's Detailed view).
 //
-// A call that is never handed on has one leg per party, the master, which
-// is the record itself: nothing is kept for it. The first hand-over of a
-// call (a transfer or a forward, noted by transfer.go through noteLeg)
-// starts its book: each party concerned gets its legs, the master first,
-// as it stood since the call began.
+// A call that is never handed on has one leg in each party's record, the
+// master, which is the record itself: nothing is kept for it. The first
+// hand-over of a call (a transfer or a forward, noted by transfer.go
+// through noteLeg) starts its book: each party concerned gets its legs,
+// the master first, as it stood since the call began.
 //
 //   - The party that hands the call on (the transferor, the forwarding
 //     party) leaves with its record: its master ends with result
