@@ -67,8 +67,9 @@ type apiCallParty struct {
 	ExtensionNumber string `json:"extensionNumber,omitempty"`
 }
 
-// apiCallLeg is a leg of a call in the Detailed view. The switch connects
-// two parties directly, so every call has one leg, the master.
+// apiCallLeg is a leg of a call in the Detailed view: the master (the call
+// as it began for the extension; the record itself for a call never handed
+// on), then a Transfer or Forward leg per hand-over (telephony.CallLeg).
 type apiCallLeg struct {
 	StartTime string       `json:"startTime"`
 	Duration  int64        `json:"duration"`
@@ -341,24 +342,46 @@ func (s *Server) apiRecord(rec telephony.CallRecord, accountID int64, uri string
 		Extension: &apiExtensionRef{ID: rec.Extension, URI: s.extensionURI(accountID, rec.Extension)},
 	}
 	if detailed {
-		r.Legs = []apiCallLeg{{
-			StartTime: r.StartTime, Duration: seconds, Type: r.Type, Direction: r.Direction, Action: r.Action,
-			Result: r.Result, LegType: legType(rec), Master: true, From: r.From, To: r.To,
-		}}
+		r.Legs = apiLegs(rec)
 	}
 	return r
+}
+
+// apiLegs are the legs of rec in the Detailed view: those the switch kept,
+// or, for a call never handed on, the record itself as the master.
+func apiLegs(rec telephony.CallRecord) []apiCallLeg {
+	legs := rec.Legs
+	if len(legs) == 0 {
+		legs = []telephony.CallLeg{{StartTime: rec.StartTime, Duration: rec.Duration, Direction: rec.Direction,
+			Action: rec.Action, Result: rec.Result, From: rec.From, To: rec.To}}
+	}
+	out := make([]apiCallLeg, len(legs))
+	for i, l := range legs {
+		out[i] = apiCallLeg{
+			StartTime: l.StartTime.UTC().Format(apiTimeFormat), Duration: int64(l.Duration / time.Second), Type: rec.Type,
+			Direction: string(l.Direction), Action: l.Action, Result: l.Result, LegType: legType(l.Direction, l.Action),
+			Master: i == 0, From: apiParty(l.From), To: apiParty(l.To),
+		}
+	}
+	return out
 }
 
 func apiParty(e telephony.Endpoint) apiCallParty {
 	return apiCallParty{PhoneNumber: e.PhoneNumber, Name: e.Name, ExtensionNumber: e.ExtensionNumber}
 }
 
-// legType names how the leg was placed, in the platform's terms.
-func legType(rec telephony.CallRecord) string {
+// legType names how a leg was placed, in the platform's terms: a transfer
+// is a TransferCall leg, a forward a FollowMe leg (the platform's leg for a
+// call sent on to another number).
+func legType(direction telephony.Direction, action string) string {
 	switch {
-	case rec.Direction == telephony.Inbound:
+	case action == telephony.ActionTransfer:
+		return "TransferCall"
+	case action == telephony.ActionForward:
+		return "FollowMe"
+	case direction == telephony.Inbound:
 		return "Accept"
-	case rec.Action == "VoIP Call":
+	case action == "VoIP Call":
 		return "ExtensionToExtension"
 	default:
 		return "SipToPstnUnmetered"

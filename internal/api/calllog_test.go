@@ -214,3 +214,79 @@ func TestCallLogRecords(t *testing.T) {
 		wantParamError(t, err, param)
 	}
 }
+
+// TestCallLogDetailedLegs: the Detailed view shows the legs the switch kept
+// for a handed-on call, the master first — here Bob transferred Alice's call
+// to Carol, who forwarded it to a busy line, and it came back to Bob — and
+// one master leg for a call never handed on; the Simple view shows none.
+func TestCallLogDetailedLegs(t *testing.T) {
+	u := newUserEnv(t)
+	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	alice := telephony.Endpoint{PhoneNumber: "+16505550101", Name: "Alice Adams", ExtensionNumber: "101"}
+	bob := telephony.Endpoint{PhoneNumber: "+16505550102", Name: "Bob Brown", ExtensionNumber: "102"}
+	carol := telephony.Endpoint{PhoneNumber: "+16505550103", Name: "Carol Chen", ExtensionNumber: "103"}
+	line := telephony.Endpoint{PhoneNumber: "+15550102"}
+	recs := []telephony.CallRecord{
+		{ID: "p-a", Extension: u.alice.ID, SessionID: "1", TelephonySessionID: "s-1", PartyID: "p-a", StartTime: start,
+			Duration: 33 * time.Second, Direction: telephony.Outbound, From: alice, To: bob, Type: "Voice", Action: "VoIP Call",
+			Result: telephony.ResultConnected, Legs: []telephony.CallLeg{
+				{StartTime: start, Duration: 10 * time.Second, Direction: telephony.Outbound, Action: "VoIP Call",
+					Result: telephony.ResultTransferred, From: alice, To: bob},
+				{StartTime: start.Add(12 * time.Second), Direction: telephony.Outbound, Action: telephony.ActionTransfer,
+					Result: telephony.ResultForwarded, From: alice, To: carol},
+				{StartTime: start.Add(14 * time.Second), Direction: telephony.Outbound, Action: telephony.ActionForward,
+					Result: telephony.ResultBusy, From: alice, To: line},
+				{StartTime: start.Add(15 * time.Second), Duration: 20 * time.Second, Direction: telephony.Outbound,
+					Action: telephony.ActionTransfer, Result: telephony.ResultConnected, From: alice, To: bob},
+			}},
+		{ID: "p-b", Extension: u.alice.ID, SessionID: "2", TelephonySessionID: "s-2", PartyID: "p-b", StartTime: start.Add(-time.Hour),
+			Duration: 5 * time.Second, Direction: telephony.Inbound, From: bob, To: alice, Type: "Voice", Action: "VoIP Call",
+			Result: telephony.ResultConnected},
+	}
+	if err := u.db.AddCallRecords(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	at := func(d time.Duration) string { return start.Add(d).Format(apiTimeFormat) }
+	leg := func(start string, duration int, direction, action, result, legType string, master bool, from, to telephony.Endpoint) map[string]any {
+		return map[string]any{"startTime": start, "duration": float64(duration), "type": "Voice", "direction": direction,
+			"action": action, "result": result, "legType": legType, "master": master, "from": endpointJSON(from), "to": endpointJSON(to)}
+	}
+	want := map[string][]any{
+		"p-a": {
+			leg(at(0), 10, "Outbound", "VoIP Call", "Transferred", "ExtensionToExtension", true, alice, bob),
+			leg(at(12*time.Second), 0, "Outbound", "Transfer", "Forwarded", "TransferCall", false, alice, carol),
+			leg(at(14*time.Second), 0, "Outbound", "Forward", "Busy", "FollowMe", false, alice, line),
+			leg(at(15*time.Second), 20, "Outbound", "Transfer", "Call connected", "TransferCall", false, alice, bob),
+		},
+		"p-b": {leg(at(-time.Hour), 5, "Inbound", "VoIP Call", "Call connected", "Accept", true, bob, alice)},
+	}
+	detailed := u.records(t, u.alice, "view=Detailed")
+	if len(detailed) != 2 {
+		t.Fatalf("%d records", len(detailed))
+	}
+	for _, r := range detailed {
+		id := r["id"].(string)
+		if got := r["legs"]; !reflect.DeepEqual(got, want[id]) {
+			t.Errorf("legs of %s:\n%v\nwant\n%v", id, got, want[id])
+		}
+	}
+	if r := detailed[0]; r["id"] != "p-a" || r["duration"] != 33.0 || r["result"] != "Call connected" || r["action"] != "VoIP Call" {
+		t.Errorf("record of the transferred call %v", r)
+	}
+	for _, r := range u.records(t, u.alice, "") {
+		if _, ok := r["legs"]; ok {
+			t.Errorf("Simple view with legs: %v", r)
+		}
+	}
+}
+
+// endpointJSON is an endpoint as the API writes it, decoded.
+func endpointJSON(e telephony.Endpoint) map[string]any {
+	m := map[string]any{}
+	for k, v := range map[string]string{"phoneNumber": e.PhoneNumber, "name": e.Name, "extensionNumber": e.ExtensionNumber} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,17 +27,21 @@ func (db *DB) AddCallRecords(ctx context.Context, recs []telephony.CallRecord) e
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO call_log (id, extension_id, session_id, telephony_session_id,
 			party_id, start_time, duration, direction, from_number, from_name, from_ext, to_number, to_name, to_ext,
-			type, action, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			type, action, result, legs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for _, r := range recs {
+			legs, err := encodeLegs(r.Legs)
+			if err != nil {
+				return fmt.Errorf("record %s: %w", r.ID, err)
+			}
 			if _, err := stmt.ExecContext(ctx, r.ID, r.Extension, r.SessionID, r.TelephonySessionID, r.PartyID,
-				r.StartTime.UTC().Format(callLogTime), int64(r.Duration.Round(time.Second)/time.Second),
+				r.StartTime.UTC().Format(callLogTime), seconds(r.Duration),
 				string(r.Direction), r.From.PhoneNumber, r.From.Name, r.From.ExtensionNumber,
-				r.To.PhoneNumber, r.To.Name, r.To.ExtensionNumber, r.Type, r.Action, r.Result); err != nil {
+				r.To.PhoneNumber, r.To.Name, r.To.ExtensionNumber, r.Type, r.Action, r.Result, legs); err != nil {
 				return fmt.Errorf("record %s: %w", r.ID, err)
 			}
 		}
@@ -50,7 +55,7 @@ func (db *DB) AddCallRecords(ctx context.Context, recs []telephony.CallRecord) e
 
 // callLogColumns are the columns queryCallRecords scans, in its order.
 const callLogColumns = `id, extension_id, session_id, telephony_session_id, party_id, start_time, duration,
-	direction, from_number, from_name, from_ext, to_number, to_name, to_ext, type, action, result`
+	direction, from_number, from_name, from_ext, to_number, to_name, to_ext, type, action, result, legs`
 
 // CallRecords returns the extension's call log, newest first, at most limit
 // records (all when limit <= 0). Endpoints come back without ExtensionID.
@@ -174,19 +179,82 @@ func (db *DB) queryCallRecords(ctx context.Context, query string, args ...any) (
 	var recs []telephony.CallRecord
 	for rows.Next() {
 		var r telephony.CallRecord
-		var start, direction string
-		var seconds int64
-		if err := rows.Scan(&r.ID, &r.Extension, &r.SessionID, &r.TelephonySessionID, &r.PartyID, &start, &seconds,
+		var start, direction, legs string
+		var secs int64
+		if err := rows.Scan(&r.ID, &r.Extension, &r.SessionID, &r.TelephonySessionID, &r.PartyID, &start, &secs,
 			&direction, &r.From.PhoneNumber, &r.From.Name, &r.From.ExtensionNumber,
-			&r.To.PhoneNumber, &r.To.Name, &r.To.ExtensionNumber, &r.Type, &r.Action, &r.Result); err != nil {
+			&r.To.PhoneNumber, &r.To.Name, &r.To.ExtensionNumber, &r.Type, &r.Action, &r.Result, &legs); err != nil {
 			return nil, err
 		}
 		if r.StartTime, err = time.Parse(time.RFC3339, start); err != nil {
 			return nil, fmt.Errorf("record %s: %w", r.ID, err)
 		}
-		r.Duration = time.Duration(seconds) * time.Second
+		if r.Legs, err = decodeLegs(legs); err != nil {
+			return nil, fmt.Errorf("record %s: legs: %w", r.ID, err)
+		}
+		r.Duration = time.Duration(secs) * time.Second
 		r.Direction = telephony.Direction(direction)
 		recs = append(recs, r)
 	}
 	return recs, rows.Err()
+}
+
+// seconds is a duration as stored: whole seconds, rounded.
+func seconds(d time.Duration) int64 { return int64(d.Round(time.Second) / time.Second) }
+
+// storedLeg is how a call leg is stored in call_log.legs (JSON). Like the
+// record's ends, its ends are stored without ExtensionID.
+type storedLeg struct {
+	StartTime string       `json:"startTime"` // as start_time
+	Duration  int64        `json:"duration"`  // whole seconds connected
+	Direction string       `json:"direction"`
+	Action    string       `json:"action"`
+	Result    string       `json:"result"`
+	From      storedLegEnd `json:"from"`
+	To        storedLegEnd `json:"to"`
+}
+
+type storedLegEnd struct {
+	PhoneNumber     string `json:"phoneNumber,omitempty"`
+	Name            string `json:"name,omitempty"`
+	ExtensionNumber string `json:"extensionNumber,omitempty"`
+}
+
+// encodeLegs is the call_log.legs of a record: "" when it has none.
+func encodeLegs(legs []telephony.CallLeg) (string, error) {
+	if len(legs) == 0 {
+		return "", nil
+	}
+	out := make([]storedLeg, len(legs))
+	for i, l := range legs {
+		out[i] = storedLeg{StartTime: l.StartTime.UTC().Format(callLogTime), Duration: seconds(l.Duration),
+			Direction: string(l.Direction), Action: l.Action, Result: l.Result,
+			From: storedLegEnd{l.From.PhoneNumber, l.From.Name, l.From.ExtensionNumber},
+			To:   storedLegEnd{l.To.PhoneNumber, l.To.Name, l.To.ExtensionNumber}}
+	}
+	b, err := json.Marshal(out)
+	return string(b), err
+}
+
+// decodeLegs reads call_log.legs: nil for "", a record stored without legs.
+func decodeLegs(s string) ([]telephony.CallLeg, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var in []storedLeg
+	if err := json.Unmarshal([]byte(s), &in); err != nil {
+		return nil, err
+	}
+	legs := make([]telephony.CallLeg, len(in))
+	for i, l := range in {
+		start, err := time.Parse(time.RFC3339, l.StartTime)
+		if err != nil {
+			return nil, err
+		}
+		legs[i] = telephony.CallLeg{StartTime: start, Duration: time.Duration(l.Duration) * time.Second,
+			Direction: telephony.Direction(l.Direction), Action: l.Action, Result: l.Result,
+			From: telephony.Endpoint{PhoneNumber: l.From.PhoneNumber, Name: l.From.Name, ExtensionNumber: l.From.ExtensionNumber},
+			To:   telephony.Endpoint{PhoneNumber: l.To.PhoneNumber, Name: l.To.Name, ExtensionNumber: l.To.ExtensionNumber}}
+	}
+	return legs, nil
 }

@@ -64,6 +64,59 @@ func TestCallLog(t *testing.T) {
 	}
 }
 
+// TestCallLogLegs: the legs of a handed-on call come back as they were
+// written, in whole seconds and UTC, their ends without ExtensionID; a
+// record without legs, also one written before legs were stored, has none.
+func TestCallLogLegs(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	alice := telephony.Endpoint{PhoneNumber: "+16505550101", Name: "Alice Adams", ExtensionNumber: "101", ExtensionID: 101}
+	bob := telephony.Endpoint{PhoneNumber: "+16505550102", Name: "Bob Brown", ExtensionNumber: "102", ExtensionID: 102}
+	carol := telephony.Endpoint{PhoneNumber: "+16505550103", Name: "Carol Chen", ExtensionNumber: "103", ExtensionID: 103}
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	transferred := telephony.CallRecord{ID: "p-a", Extension: 101, SessionID: "1700000000001", TelephonySessionID: "s-1",
+		PartyID: "p-a", StartTime: start, Duration: 33 * time.Second, Direction: telephony.Outbound, From: alice, To: bob,
+		Type: "Voice", Action: "VoIP Call", Result: telephony.ResultConnected,
+		Legs: []telephony.CallLeg{
+			{StartTime: start, Duration: 10 * time.Second, Direction: telephony.Outbound, Action: "VoIP Call",
+				Result: telephony.ResultTransferred, From: alice, To: bob},
+			{StartTime: start.Add(12300 * time.Millisecond).In(time.FixedZone("PST", -8*3600)), Duration: 20600 * time.Millisecond,
+				Direction: telephony.Outbound, Action: telephony.ActionTransfer, Result: telephony.ResultConnected, From: alice, To: carol},
+		}}
+	plain := telephony.CallRecord{ID: "p-c", Extension: 103, SessionID: "1700000000001", TelephonySessionID: "s-1",
+		PartyID: "p-c", StartTime: start.Add(12 * time.Second), Duration: 20 * time.Second, Direction: telephony.Inbound,
+		From: alice, To: carol, Type: "Voice", Action: "VoIP Call", Result: telephony.ResultConnected}
+	if err := db.AddCallRecords(ctx, []telephony.CallRecord{transferred, plain}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.sql.ExecContext(ctx, `INSERT INTO call_log (id, extension_id, session_id, telephony_session_id, party_id,
+		start_time, duration, direction, from_number, from_name, from_ext, to_number, to_name, to_ext, type, action, result)
+		VALUES ('p-old', 101, '1', 's-0', 'p-old', '2026-02-01T00:00:00.000Z', 5, 'Inbound', '', '', '', '', '', '', 'Voice', 'Phone Call', 'Missed')`); err != nil {
+		t.Fatal(err)
+	}
+
+	noExt := func(e telephony.Endpoint) telephony.Endpoint { e.ExtensionID = 0; return e }
+	want := transferred
+	want.From, want.To = noExt(alice), noExt(bob)
+	want.Legs = []telephony.CallLeg{
+		{StartTime: start, Duration: 10 * time.Second, Direction: telephony.Outbound, Action: "VoIP Call",
+			Result: telephony.ResultTransferred, From: noExt(alice), To: noExt(bob)},
+		{StartTime: start.Add(12300 * time.Millisecond), Duration: 21 * time.Second, Direction: telephony.Outbound,
+			Action: telephony.ActionTransfer, Result: telephony.ResultConnected, From: noExt(alice), To: noExt(carol)},
+	}
+	if got, ok, err := db.CallRecord(ctx, "p-a"); err != nil || !ok || !reflect.DeepEqual(got, want) {
+		t.Fatalf("CallRecord(p-a) = %+v, %v, %v\nwant %+v", got, ok, err, want)
+	}
+	page, err := db.QueryCallLog(ctx, CallLogQuery{ExtensionID: 101, Limit: 10})
+	if err != nil || len(page.Records) != 2 || !reflect.DeepEqual(page.Records[0], want) || page.Records[1].ID != "p-old" ||
+		page.Records[1].Legs != nil {
+		t.Fatalf("QueryCallLog = %+v, %v", page, err)
+	}
+	if got, ok, err := db.CallRecord(ctx, "p-c"); err != nil || !ok || got.Legs != nil || got.Duration != 20*time.Second {
+		t.Fatalf("CallRecord(p-c) = %+v, %v, %v", got, ok, err)
+	}
+}
+
 // TestCallLogFromSwitch stores what a real switch writes when a call ends.
 func TestCallLogFromSwitch(t *testing.T) {
 	ctx := context.Background()

@@ -24,6 +24,7 @@ type call struct {
 	ro        *ringOut  // set when the session is a RingOut
 	xfer      *transfer // set while a transfer's target, or its recall, rings (transfer.go)
 	link      *call     // the call whose remaining party this one's is connected to (bridge.go)
+	book      legBook   // the call-log legs of its parties, once handed on (records.go)
 
 	offerTimer *time.Timer // ends a move offer nobody takes (move.go)
 }

@@ -212,7 +212,7 @@ func TestExtensionCall(t *testing.T) {
 		want := telephony.CallRecord{ID: p.ID, Extension: p.Owner, SessionID: s.SessionID, TelephonySessionID: s.ID,
 			PartyID: p.ID, StartTime: epoch, Duration: 61500 * time.Millisecond, Direction: p.Direction,
 			From: caller.From, To: caller.To, Type: "Voice", Action: "VoIP Call", Result: telephony.ResultConnected}
-		if rec != want {
+		if !reflect.DeepEqual(rec, want) {
 			t.Errorf("record\n%+v\nwant\n%+v", rec, want)
 		}
 	}

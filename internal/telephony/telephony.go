@@ -285,4 +285,32 @@ type CallRecord struct {
 	Type               string // "Voice"
 	Action             string // "VoIP Call" (extension to extension), "Phone Call", or ActionRingOutWeb
 	Result             string // one of the Result constants
+	// Legs are the call's legs as the party saw them, for the platform's
+	// Detailed view: nil for a call that was never handed on, whose one
+	// leg, the master, is the record itself; else the master first, then
+	// one leg per hand-over (records.go).
+	Legs []CallLeg
+}
+
+// Actions of the legs a hand-over adds to a record (CallLeg.Action).
+const (
+	ActionTransfer = "Transfer"
+	ActionForward  = "Forward"
+)
+
+// CallLeg is one leg of a call-log record. The first, the master, is the
+// call as it began for the party: its direction, action and ends, from the
+// start of the call (or, for a party that joined it, from when it began to
+// ring) to the first hand-over. A transfer or a forward adds a leg with
+// Action ActionTransfer or ActionForward, Outbound from the party to the
+// target, from the hand-over on. Each leg has the time connected within it
+// and its own result: Transferred or Forwarded when a hand-over ended it,
+// else how its other end answered (Call connected, Missed, Busy, …).
+type CallLeg struct {
+	StartTime time.Time
+	Duration  time.Duration // connected time within the leg; whole seconds when stored
+	Direction Direction
+	Action    string
+	Result    string
+	From, To  Endpoint
 }

@@ -212,6 +212,7 @@ func (s *Switch) Transfer(ctx context.Context, device, sessionID, to string) (Se
 	}
 	p = &c.s.Parties[1] // the targets were appended: the slice may have moved
 	c.xfer = &transfer{transferor: p.Owner, transferorEP: endpointOf(p)}
+	c.noteLeg(legsTransfer, p, s.cfg.Now(), c.s.Parties[2:]...)
 	s.leaveLocked(c, p, ResultTransferred, &fx)
 	s.noteLocked(c, logTransferStarted, partyAttrs(p, deviceAttr(device)...)...)
 	noteRinging()
@@ -280,6 +281,7 @@ func (s *Switch) transferAnsweredLocked(c *call, p *Party, device string, fx *ef
 	}
 	s.stopTimersLocked(c)
 	callee.Device, callee.Ringing = device, nil
+	c.noteLeg(legsAnswered, callee, s.cfg.Now())
 	for _, q := range others {
 		q.Result, q.Reason, q.Ringing = ResultMissed, reasonAnsweredElsewhere, nil
 	}
@@ -334,6 +336,7 @@ func (s *Switch) targetFailedLocked(c *call, e ending, cause Cause, device strin
 	if s.moveLocked(c, fx, move{recall, StatusProceeding}) != nil {
 		return
 	}
+	c.noteLeg(legsRecall, nil, s.cfg.Now(), *recall)
 	s.stopTimersLocked(c)
 	s.startTimerLocked(c, s.cfg.RingTimeout, s.ringTimeoutLocked)
 	s.noteRingingLocked(c, recall, x.transferor, len(recall.Ringing))
@@ -388,6 +391,7 @@ func (s *Switch) Forward(ctx context.Context, device, sessionID, to string) (Ses
 		return Session{}, fmt.Errorf("forward call %s: %w", sessionID, err)
 	}
 	p = c.party(pid)
+	c.noteLeg(legsForward, p, s.cfg.Now(), c.s.Parties[n:]...)
 	s.leaveLocked(c, p, ResultForwarded, &fx)
 	s.noteLocked(c, logForwarded, partyAttrs(p, deviceAttr(device)...)...)
 	noteRinging()
