@@ -54,6 +54,9 @@ func (s *Switch) Bridge(ctx context.Context, owner int64, sessionID, partyID, ot
 	target, device, otherDevice := endpointOf(ob), pa.Device, pb.Device
 	s.forwards = append(s.forwards, legForward{leg: legOf(oa), peer: legOf(ob)})
 	a.link, b.link = b, a
+	now := s.cfg.Now()
+	a.noteBridge(pa, oa, endpointOf(ob), now)
+	b.noteBridge(pb, ob, endpointOf(oa), now)
 	s.leaveLocked(a, pa, ResultTransferred, &fx)
 	s.leaveLocked(b, pb, ResultTransferred, &fx)
 	s.noteLocked(a, logBridged, partyAttrs(pa, slog.String("bridgedTo", b.s.ID), slog.String("device", device))...)

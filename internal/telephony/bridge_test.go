@@ -63,7 +63,7 @@ func TestWarmTransfer(t *testing.T) {
 		wantCause(t, r, carol, second.ID, telephony.CauseBridge)
 		wantCause(t, r, bob, second.ID, telephony.CauseBridge)
 		for _, id := range []string{bobFirst.ID, bobSecond.ID} {
-			if rec := recordOf(t, r, 2, id); rec.Result != telephony.ResultTransferred {
+			if rec := recordOf(t, r, 2, id); rec.Result != telephony.ResultTransferred || len(rec.Legs) != 2 || rec.Legs[1].Action != telephony.ActionTransfer {
 				t.Fatalf("transferor's record %+v", rec)
 			}
 		}
@@ -95,8 +95,14 @@ func TestWarmTransfer(t *testing.T) {
 		if _, ok := r.sw.Session(first.ID); ok {
 			t.Fatal("the first call goes on")
 		}
-		if rec := recordOf(t, r, 4, aliceLeg); rec.Result != telephony.ResultConnected {
+		rec := recordOf(t, r, 4, aliceLeg)
+		if rec.Result != telephony.ResultConnected || len(rec.Legs) != 2 || rec.Legs[0].Result != telephony.ResultTransferred ||
+			rec.Legs[1].Action != telephony.ActionTransfer || rec.Legs[1].To.ExtensionNumber != "103" || rec.Legs[1].Result != telephony.ResultConnected {
 			t.Fatalf("Alice's record %+v", rec)
+		}
+		rec = recordOf(t, r, 4, carolLeg)
+		if len(rec.Legs) != 2 || rec.Legs[1].Action != telephony.ActionTransfer || rec.Legs[1].To.ExtensionNumber != "101" {
+			t.Fatalf("Carol's record %+v", rec)
 		}
 	})
 	t.Run("a lost leg ends both", func(t *testing.T) {

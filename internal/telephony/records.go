@@ -18,7 +18,8 @@ const (
 // A call that is never handed on has one leg in each party's record, the
 // master, which is the record itself: nothing is kept for it. The first
 // hand-over of a call (a transfer or a forward, noted by transfer.go
-// through noteLeg) starts its book: each party concerned gets its legs,
+// through noteLeg; a warm transfer, noted by bridge.go through noteBridge)
+// starts its book: each party concerned gets its legs,
 // the master first, as it stood since the call began.
 //
 //   - The party that hands the call on (the transferor, the forwarding
@@ -110,6 +111,25 @@ func (c *call) noteLeg(n legNote, p *Party, now time.Time, joined ...Party) {
 		c.book[j.ID] = &partyLegs{legs: []CallLeg{{StartTime: now, Direction: j.Direction, Action: c.action(&j),
 			From: j.From, To: j.To}}, open: true, answers: []string{j.ID}}
 	}
+}
+
+// noteBridge notes, at now, that party p of call c leaves it for a warm
+// transfer (bridge.go) that connects stays, the party that remains, to
+// target at once: stays' leg ends Transferred and a Transfer leg to target
+// begins, connected; p's master ends Transferred with a Transfer leg to
+// target after it, as a blind transfer's transferor has.
+func (c *call) noteBridge(p, stays *Party, target Endpoint, now time.Time) {
+	if c.book == nil {
+		c.book = legBook{}
+	}
+	pl := c.legsOf(stays, nil)
+	c.endLeg(pl, ResultTransferred, now)
+	pl.legs = append(pl.legs, CallLeg{StartTime: now, Direction: Outbound, Action: ActionTransfer, From: endpointOf(stays), To: target})
+	pl.open, pl.connected = true, now
+	ql := c.legsOf(p, nil)
+	c.endLeg(ql, ResultTransferred, now)
+	ql.legs = append(ql.legs, CallLeg{StartTime: now, Direction: Outbound, Action: ActionTransfer, Result: ResultTransferred,
+		From: endpointOf(p), To: target})
 }
 
 // legsOf returns the legs of party p, which took part in call c before the
