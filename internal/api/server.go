@@ -38,7 +38,8 @@ type Config struct {
 }
 
 // Switch is what the platform API needs of the telephony switch: the
-// sessions and the extension's live calls, RingOut, and call control.
+// sessions and the extension's live calls, RingOut, and call control with
+// the devices a call can move to.
 type Switch interface {
 	Sessions(extension int64) []telephony.Session
 	Session(id string) (telephony.Session, bool)
@@ -50,6 +51,9 @@ type Switch interface {
 	Transfer(ctx context.Context, device, sessionID, to string) (telephony.Session, error)
 	Forward(ctx context.Context, device, sessionID, to string) (telephony.Session, error)
 	Ignore(ctx context.Context, device, sessionID string) error
+	Devices(extension int64) []string
+	Bridge(ctx context.Context, owner int64, sessionID, partyID, otherSessionID, otherPartyID string) (telephony.Session, error)
+	Move(ctx context.Context, owner int64, sessionID, partyID string, devices []string) error
 }
 
 // Deps are the parts the handlers use.

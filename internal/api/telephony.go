@@ -35,6 +35,9 @@ func (s *Server) telephonyAPIRoutes(g *echo.Group, mw []echo.MiddlewareFunc) {
 	g.POST(session+"/parties/:partyId/transfer", s.apiTransferParty, mw...)
 	g.POST(session+"/parties/:partyId/forward", s.apiForwardParty, mw...)
 	g.POST(session+"/parties/:partyId/ignore", s.apiIgnoreParty, mw...)
+	g.POST(session+"/parties/:partyId/bridge", s.apiBridgeParty, mw...)
+	g.POST(session+"/parties/:partyId/pickup", s.apiPickupParty, mw...)
+	g.POST(session+"/parties/:partyId/flip", s.apiFlipParty, mw...)
 }
 
 // errCallingOff answers call requests on a server without a switch.

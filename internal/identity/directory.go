@@ -147,3 +147,13 @@ func (d *Directory) ExtensionByEmail(ctx context.Context, email string) (Account
 	}
 	return a, e, nil
 }
+
+// Extensions lists an account's extensions, users and departments, enabled
+// or not, in the order of their numbers (99 before 100).
+func (d *Directory) Extensions(ctx context.Context, accountID int64) ([]Extension, error) {
+	exts, err := d.store.Extensions(ctx, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("extensions of account %d: %w", accountID, err)
+	}
+	return exts, nil
+}

@@ -20,6 +20,7 @@ type Switch interface {
 	Devices(extension int64) []string // the extension's registered devices
 	Dial(ctx context.Context, device, to, offerSDP string) (telephony.Session, string, error)
 	Answer(ctx context.Context, device, sessionID, offerSDP string) (telephony.Session, string, error)
+	AnswerWith(ctx context.Context, device, sessionID, offerSDP string, opt telephony.AnswerOptions) (telephony.Session, string, error)
 	Reject(ctx context.Context, device, sessionID string) error
 	Hangup(ctx context.Context, device, sessionID string) error
 	Hold(ctx context.Context, device, sessionID string) error
@@ -27,6 +28,15 @@ type Switch interface {
 	Mute(ctx context.Context, device, sessionID string, muted bool) error
 	Sessions(extension int64) []telephony.Session
 	Session(id string) (telephony.Session, bool)
+
+	// A device's second call, and handing calls on (widget_callcontrol.go).
+	SwitchCall(ctx context.Context, device, sessionID string) error
+	Ignore(ctx context.Context, device, sessionID string) error
+	Transfer(ctx context.Context, device, sessionID, to string) (telephony.Session, error)
+	Forward(ctx context.Context, device, sessionID, to string) (telephony.Session, error)
+	Bridge(ctx context.Context, owner int64, sessionID, partyID, otherSessionID, otherPartyID string) (telephony.Session, error)
+	Move(ctx context.Context, owner int64, sessionID, partyID string, devices []string) error
+	Pickup(ctx context.Context, device, sessionID, offerSDP string) (telephony.Session, string, error)
 
 	// The widget's RingOut (widget_ringout.go).
 	RingOut(ctx context.Context, extension int64, from, to, callerID string, playPrompt bool) (telephony.RingOut, error)
@@ -39,13 +49,21 @@ const maxSDP = 32 << 10
 var deviceIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]{8,64}$`)
 
 // callRoutes mounts the widget's /widget/calls endpoints: each acts with a
-// device of the signed-in session (asUser checks it).
+// device of the signed-in session (asUser checks it), on a call of the
+// session's user (ownCall checks it). It also mounts the transfer picker's
+// /widget/extensions.
 func (s *Server) callRoutes(e *echo.Echo) {
 	g := e.Group("/widget/calls", s.sameOrigin)
 	g.GET("", s.listCalls, s.asUser(deviceInQuery))
 	g.POST("", s.dial, s.asUser(deviceInBody))
 	g.POST("/:id/answer", s.answer, s.asUser(deviceInBody))
+	g.POST("/:id/transfer", s.transferCall, s.asUser(deviceInBody))
+	g.POST("/:id/forward", s.forwardCall, s.asUser(deviceInBody))
+	g.POST("/:id/bridge", s.bridgeCalls, s.asUser(deviceInBody))
+	g.POST("/:id/move", s.moveCall, s.asUser(deviceInBody))
+	g.POST("/:id/pickup", s.pickupCall, s.asUser(deviceInBody))
 	g.POST("/:id/:action", s.controlCall, s.asUser(deviceInBody))
+	e.GET("/widget/extensions", s.widgetExtensions, s.sameOrigin, s.signedIn)
 }
 
 type dialRequest struct {
@@ -65,11 +83,11 @@ func (s *Server) dial(c echo.Context) error {
 		return err
 	}
 	u := userOf(c)
-	if req.To == "" || len(req.To) > 64 {
-		return &httperror.Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Message: "to must be a phone or extension number"}
+	if err := checkTo(req.To); err != nil {
+		return err
 	}
-	if req.SDP == "" || len(req.SDP) > maxSDP {
-		return &httperror.Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Message: "sdp must be an SDP offer of at most 32 KB"}
+	if err := checkOffer(req.SDP); err != nil {
+		return err
 	}
 	ts, answer, err := s.Switch.Dial(c.Request().Context(), u.Device, req.To, req.SDP)
 	if err != nil {
@@ -79,9 +97,30 @@ func (s *Server) dial(c echo.Context) error {
 	return c.JSON(http.StatusOK, callResponse{Call: call, SDP: answer})
 }
 
+// checkTo checks the number a call is placed to or handed on to: the
+// switch routes it (a malformed one is its 400 InvalidNumber).
+func checkTo(to string) error {
+	if to == "" || len(to) > 64 {
+		return &httperror.Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Param: "to", Message: "to must be a phone or extension number"}
+	}
+	return nil
+}
+
+// checkOffer checks the browser's SDP offer; the gateway checks its content.
+func checkOffer(sdp string) error {
+	if sdp == "" || len(sdp) > maxSDP {
+		return &httperror.Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Param: "sdp", Message: "sdp must be an SDP offer of at most 32 KB"}
+	}
+	return nil
+}
+
+// answerRequest is the body of POST /widget/calls/{id}/answer. Action says
+// what becomes of the call the device has live: "hold" (also when left
+// out) or "end" (CONTRACT §4, rc-adapter-control-call answer).
 type answerRequest struct {
 	DeviceID string `json:"deviceId"`
 	SDP      string `json:"sdp"`
+	Action   string `json:"action"`
 }
 
 func (s *Server) answer(c echo.Context) error {
@@ -90,10 +129,18 @@ func (s *Server) answer(c echo.Context) error {
 		return err
 	}
 	u := userOf(c)
-	if req.SDP == "" || len(req.SDP) > maxSDP {
-		return &httperror.Error{Status: http.StatusBadRequest, Code: "InvalidParameter", Message: "sdp must be an SDP offer of at most 32 KB"}
+	if err := checkOffer(req.SDP); err != nil {
+		return err
 	}
-	ts, answer, err := s.Switch.Answer(c.Request().Context(), u.Device, c.Param("id"), req.SDP)
+	switch req.Action {
+	case "", telephony.AnswerHold, telephony.AnswerEnd:
+	default:
+		return httperror.InvalidParam("action", "hold or end")
+	}
+	if _, err := s.ownCall(u, c.Param("id")); err != nil {
+		return err
+	}
+	ts, answer, err := s.Switch.AnswerWith(c.Request().Context(), u.Device, c.Param("id"), req.SDP, telephony.AnswerOptions{Action: req.Action})
 	if err != nil {
 		return err
 	}
@@ -111,8 +158,11 @@ func (s *Server) controlCall(c echo.Context) error {
 		return err
 	}
 	u := userOf(c)
-	var err error
 	ctx, id, dev := c.Request().Context(), c.Param("id"), u.Device
+	if _, err := s.ownCall(u, id); err != nil {
+		return err
+	}
+	var err error
 	switch c.Param("action") {
 	case "reject":
 		err = s.Switch.Reject(ctx, dev, id)
@@ -126,6 +176,10 @@ func (s *Server) controlCall(c echo.Context) error {
 		err = s.Switch.Mute(ctx, dev, id, true)
 	case "unmute":
 		err = s.Switch.Mute(ctx, dev, id, false)
+	case "switch":
+		err = s.Switch.SwitchCall(ctx, dev, id)
+	case "ignore":
+		err = s.Switch.Ignore(ctx, dev, id)
 	default:
 		return &httperror.Error{Status: http.StatusNotFound, Code: "NotFound", Message: "unknown call action " + c.Param("action")}
 	}
