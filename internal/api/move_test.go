@@ -104,18 +104,14 @@ func TestBridgeThroughAPI(t *testing.T) {
 	}
 	var body apiTelephonySession
 	decodeJSON(t, rec.Body.String(), &body)
-	var owners []string
-	for _, p := range body.Parties {
-		if p.Status.Code != "Answered" || p.Owner == nil {
-			t.Fatalf("the session after the bridge: %s", rec.Body)
-		}
-		owners = append(owners, p.Owner.ExtensionID)
-	}
-	slices.Sort(owners)
-	want := []string{strconv.FormatInt(api.callers["bob@demo.test"].Extension.ID, 10), strconv.FormatInt(api.callers["carol@demo.test"].Extension.ID, 10)}
-	slices.Sort(want)
-	if body.ID != withBob.ID || !slices.Equal(owners, want) {
+	bob := strconv.FormatInt(api.callers["bob@demo.test"].Extension.ID, 10)
+	if body.ID != withBob.ID || len(body.Parties) != 1 || body.Parties[0].Status.Code != "Answered" ||
+		body.Parties[0].Owner == nil || body.Parties[0].Owner.ExtensionID != bob {
 		t.Fatalf("the session after the bridge: %s", rec.Body)
+	}
+	if ts, ok := api.sw.Session(withCarol.ID); !ok || len(ts.Parties) != 1 || ts.Parties[0].Owner != api.callers["carol@demo.test"].Extension.ID ||
+		ts.Parties[0].Status != telephony.StatusAnswered {
+		t.Fatalf("the consultation after the bridge: %+v", ts)
 	}
 	if calls := api.sw.Sessions(api.callers["alice@demo.test"].Extension.ID); len(calls) != 0 {
 		t.Fatalf("Alice still has calls: %+v", calls)
@@ -188,7 +184,7 @@ func TestPickupAndFlipThroughAPI(t *testing.T) {
 		ts, _ := api.sw.Session(s.ID)
 		var out []string
 		for _, p := range ts.Parties {
-			out = append(out, p.Ringing...)
+			out = append(out, p.Offered...)
 		}
 		slices.Sort(out)
 		return out

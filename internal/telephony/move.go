@@ -286,15 +286,23 @@ func (s *Switch) takableLocked(c *call, device string, offered bool) (*Party, er
 		return nil, s.notRingingLocked(c, device)
 	}
 	ext := s.devices[device].ExtensionID
+	ringing := false
 	for i := range c.s.Parties {
 		p := &c.s.Parties[i]
-		if p.Owner != ext || !p.active() || p.Device == "" {
+		if p.Owner != ext || !p.active() {
+			continue
+		}
+		if p.Device == "" {
+			ringing = true
 			continue
 		}
 		if p.Device == device {
 			return nil, fmt.Errorf("call %s is on device %s already: %w", c.s.ID, device, ErrInvalidState)
 		}
 		return p, nil
+	}
+	if ringing {
+		return nil, fmt.Errorf("call %s still rings extension %d: answer it: %w", c.s.ID, ext, ErrInvalidState)
 	}
 	return nil, fmt.Errorf("call %s has no party of extension %d on another device: %w", c.s.ID, ext, ErrNotYourCall)
 }

@@ -64,7 +64,7 @@ func TestWidgetMoveToAnotherTab(t *testing.T) {
 		t.Fatalf("move: %d %v", status, body)
 	}
 	ts, _ := env.sw.Session(connected.ID)
-	if !slices.ContainsFunc(ts.Parties, func(p telephony.Party) bool { return slices.Contains(p.Ringing, env.tabs["a2"].device) }) {
+	if !slices.ContainsFunc(ts.Parties, func(p telephony.Party) bool { return slices.Contains(p.Offered, env.tabs["a2"].device) }) {
 		t.Fatalf("a2 does not ring the call: %+v", ts.Parties)
 	}
 	status, body = env.post(t, "a2", callPath(connected.ID, "answer"), map[string]any{"sdp": "v=0"})
