@@ -71,7 +71,10 @@ test('each action is allowed on the calls it applies to, and refused in words ot
   assert.equal(refusal(busy, 'dtmf'), '');
   assert.equal(canAct(busy, 'dtmf'), false);
   assert.equal(canAct(null, 'hangup'), false);
-  assert.deepEqual(Object.keys(ACTION_RULES).sort(), ['answer', 'dtmf', 'hangup', 'hold', 'mute', 'reject', 'unhold', 'unmute']);
+  assert.deepEqual(Object.keys(ACTION_RULES).sort(), [
+    'answer', 'cancelTransfer', 'completeTransfer', 'dtmf', 'forward', 'hangup', 'hold', 'ignore', 'move', 'mute', 'reject',
+    'switch', 'transfer', 'unhold', 'unmute',
+  ]);
 });
 
 test('the panel shows the focused call, else one not on hold, else the latest; never a ringing one', () => {
