@@ -308,7 +308,9 @@ export function createPhone({ config, device, store, request, navigate, showAler
     if (!ownValue(ACTIONS, callAction)) {
       return controlFailure('unsupported', `${callAction} is not supported`, callId);
     }
-    const entry = registry.find(callId, callAction);
+    // Without a callId, completing or cancelling a transfer means the one in progress.
+    const consult = !callId && callAction.endsWith('Transfer') && registry.entries().find((e) => e.consultOf && !e.done);
+    const entry = consult || registry.find(callId, callAction);
     if (!entry) {
       const what = callId ? `call ${callId}` : (['answer', 'reject', 'ignore', 'forward'].includes(callAction) ? 'ringing call' : 'call in progress');
       return controlFailure('noSuchCall', `There is no ${what} in this widget.`, callId);

@@ -110,14 +110,14 @@ export function targetName(target, extensions, region) {
 // transferNotice is what the user is told of rc-call-transfer-notify:
 // {message, level}, or null for an event that says nothing readable.
 export function transferNotice(event) {
-  const target = asString(event.target) || 'the target';
+  const target = asString(event.target);
   switch (event.state) {
     case 'started':
-      return { message: `Transferring the call to ${target}…`, level: 'info' };
+      return { message: `Transferring the call to ${target || 'the target'}…`, level: 'info' };
     case 'completed':
-      return { message: `The call was transferred to ${target}.`, level: 'info' };
+      return { message: `The call was transferred to ${target || 'the target'}.`, level: 'info' };
     case 'failed':
-      return { message: `${target} did not take the transfer: the call is coming back to you.`, level: 'warning' };
+      return { message: `${target || 'The target'} did not take the transfer: the call is coming back to you.`, level: 'warning' };
     default:
       return null;
   }
