@@ -52,7 +52,7 @@ export function elsewhereText(remotes, describeRemote) {
 //   describeRemote: the same for a call on another device (remotecalls.js)
 //   actions:        act(entry, action), show(entry) (in the call panel),
 //                   moveHere(id), navigate(path)
-// It returns render({list, current, elsewhere, now, bar}).
+// It returns render({list, current, listed, elsewhere, now}).
 export function createCallCards({ describe, describeRemote, actions }) {
   const byId = (id) => document.getElementById(id);
   const ui = {
@@ -199,15 +199,14 @@ export function createCallCards({ describe, describeRemote, actions }) {
   });
 
   // render shows list (this tab's calls), current (the one the panel
-  // shows) and elsewhere (the other devices' calls); bar says whether the
-  // bar of the other devices' calls may show.
-  function render({ list, current, elsewhere, now, bar }) {
-    const cards = panelCards(list, elsewhere);
-    renderCards(ui.cards, cards.mine, cards.elsewhere, list, current, now);
+  // shows, if any), listed (the panel's cards: panelCards) and elsewhere
+  // (the other devices' calls); the bar shows while there is no current call.
+  function render({ list, current, listed, elsewhere, now }) {
+    renderCards(ui.cards, listed.mine, listed.elsewhere, list, current, now);
     renderCards(ui.page, [], elsewhere, list, current, now);
     ui.pageTitle.hidden = elsewhere.length === 0;
     renderRows(list, now);
-    renderBar(elsewhere, bar);
+    renderBar(elsewhere, !current);
   }
 
   return { render };

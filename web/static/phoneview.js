@@ -167,7 +167,9 @@ export function createPhoneView({ registry, store, request, region, describe, re
   // showEnded has the panel say for a moment how entry ended.
   function showEnded(entry) {
     clearTimeout(endedTimer);
-    ended = { ...describe(entry), id: entry.id, text: endText(entry) };
+    // A call handed on (transferred, forwarded, moved) did not fail.
+    const calm = entry.call.reason === 'moved' || ['Transferred', 'Forwarded'].includes(entry.call.result);
+    ended = { ...describe(entry), id: entry.id, text: endText(entry), calm };
     endedTimer = setTimeout(() => {
       ended = null;
       render();
@@ -222,6 +224,7 @@ export function createPhoneView({ registry, store, request, region, describe, re
     ui.bar.hidden = !entry || !collapsed;
     if (!view) return;
     ui.panel.dataset.state = entry ? callState(entry) : 'ended';
+    ui.panel.dataset.calm = String(!entry && view.calm === true);
     ui.name.textContent = view.name;
     ui.callNumber.textContent = view.number;
     ui.status.textContent = view.text;
@@ -271,10 +274,12 @@ export function createPhoneView({ registry, store, request, region, describe, re
     const waits = waiting.render(list);
     renderIncoming(waits ? null : list.find(isRinging) ?? null);
     renderCall(current);
+    // The panel lists calls as cards while it shows one (not how one ended).
     const elsewhere = remote.list();
-    ui.panel.dataset.multi = String(panelCards(list, elsewhere).mine.length > 0);
+    const listed = current ? panelCards(list, elsewhere) : { mine: [], elsewhere: [] };
+    ui.panel.dataset.multi = String(listed.mine.length > 0);
     transfer.render(list, current);
-    cards.render({ list, current, elsewhere, now: Date.now(), bar: !current });
+    cards.render({ list, current, listed, elsewhere, now: Date.now() });
     renderAudio(current);
     renderClock(list);
   }

@@ -13,8 +13,6 @@ const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
 
 export const CALLS_URL = '/widget/calls';
-// What answering may do to the call the device carries live.
-export const ANSWER_ACTIONS = Object.freeze(['hold', 'end']);
 export const callUrl = (id, action) => `${CALLS_URL}/${encodeURIComponent(id)}/${action}`;
 
 // dialledProblem is the phoneError for a number that cannot be called
@@ -146,7 +144,8 @@ export function createSignalling({ device, store, request, registry, media, ring
     view.focus(entry);
     ringingChanged();
     let answered = false;
-    const action = ANSWER_ACTIONS.includes(options?.action) ? { action: options.action } : {};
+    // Holding is what the server does by default: only ending is asked for.
+    const action = options?.action === 'end' ? { action: 'end' } : {};
     try {
       const { sdp, microphone } = await media.answerOffer(entry);
       if (entry.done) throw phoneError('cancelled', 'The call ended before it was answered.');

@@ -139,7 +139,7 @@ export function createTransferView({ request, store, region, describe, act }) {
     ui.input.value = '';
     ui.note.textContent = '';
     const { name } = describe(call);
-    ui.who.textContent = `Pass your call with ${name} to a colleague or a number.`;
+    ui.who.textContent = `Your call with ${name}`;
     ui.sheet.hidden = false;
     setBackgroundInert(true);
     renderList();
