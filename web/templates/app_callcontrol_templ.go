@@ -32,7 +32,7 @@ func widgetConsultBar() templ.Component {
 			templ_7745c5c3_Var1 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"consult\" id=\"cb-consult\" role=\"group\" aria-labelledby=\"cb-consult-title\" hidden><p class=\"consult__title\" id=\"cb-consult-title\">Transfer in progress</p><p class=\"consult__text\" id=\"cb-consult-text\"></p><div class=\"consult__actions\"><button type=\"button\" class=\"button button--secondary\" id=\"cb-consult-cancel\" aria-label=\"Cancel the transfer\">Cancel</button> <button type=\"button\" class=\"button button--primary\" id=\"cb-consult-complete\" aria-describedby=\"cb-consult-text\">Complete transfer</button></div></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"consult\" id=\"cb-consult\" role=\"group\" aria-labelledby=\"cb-consult-title\" hidden><p class=\"consult__title\" id=\"cb-consult-title\">Transfer in progress</p><p class=\"consult__text\" id=\"cb-consult-text\" role=\"status\"></p><div class=\"consult__actions\"><button type=\"button\" class=\"button button--secondary\" id=\"cb-consult-cancel\" aria-label=\"Cancel the transfer\">Cancel</button> <button type=\"button\" class=\"button button--primary\" id=\"cb-consult-complete\" aria-describedby=\"cb-consult-text\">Complete transfer</button></div></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
