@@ -54,7 +54,11 @@ export const RESULT_TEXT = Object.freeze({
   Canceled: 'Call cancelled',
   Missed: 'Missed call',
   Failed: 'Call failed',
+  Transferred: 'Call transferred',
+  Forwarded: 'Call forwarded',
 });
+// How a call that moved to another device of the user ends here.
+export const MOVED_TEXT = 'Moved to another device';
 
 // phoneError is a failure the phone reports: code is what a command answers
 // with (microphone, callingOff, invalidNumber, busy, cancelled, or the
@@ -88,6 +92,8 @@ export function newEntry(call) {
     failure: '',
     tones: '',
     done: false,
+    // The id of the call this one consults for a warm transfer ('' for none).
+    consultOf: '',
   };
 }
 
@@ -99,18 +105,33 @@ export const isRinging = (entry) => entry.call.direction === 'Inbound' && !entry
 // being answered: it can be held, muted and sent tones.
 export const established = (entry) => Boolean(entry.id) && !isRinging(entry) && !entry.answering;
 
+const isConnected = (e) => established(e) && e.call.callStatus === STATUS.connected && !isOnHold(e.call);
+const isHeld = (e) => established(e) && isOnHold(e.call);
+
 // ACTION_RULES says, for each call action, which calls it applies to and
 // whether it keeps the call busy (no other busy action until it is done).
+// completeTransfer and cancelTransfer apply to either call of a warm
+// transfer (transfer.js says which those are).
 export const ACTION_RULES = Object.freeze({
   answer: { allowed: isRinging, busy: true },
   reject: { allowed: isRinging, busy: true },
+  ignore: { allowed: isRinging, busy: true },
+  forward: { allowed: isRinging, busy: true },
   hangup: { allowed: () => true, busy: true },
   hold: { allowed: (e) => established(e) && isLive(e.call) && !isOnHold(e.call), busy: true },
   unhold: { allowed: (e) => established(e) && isOnHold(e.call), busy: true },
   mute: { allowed: (e) => established(e) && e.call.isOnMute !== true, busy: true },
   unmute: { allowed: (e) => established(e) && e.call.isOnMute === true, busy: true },
   dtmf: { allowed: (e) => established(e) && e.call.callStatus === STATUS.connected && Boolean(e.pc), busy: false },
+  switch: { allowed: isHeld, busy: true },
+  transfer: { allowed: (e) => established(e) && isLive(e.call), busy: true },
+  move: { allowed: isConnected, busy: true },
+  completeTransfer: { allowed: established, busy: true },
+  cancelTransfer: { allowed: established, busy: true },
 });
+
+// Actions that mean the ringing call when the host names no call.
+const RINGING_ACTIONS = Object.freeze(['answer', 'reject', 'ignore', 'forward']);
 
 // canAct says whether the user may run action on entry now.
 export const canAct = (entry, action) => Boolean(entry) && !entry.busy && ACTION_RULES[action].allowed(entry);
@@ -140,14 +161,18 @@ export function currentEntry(list, focused) {
 }
 
 // findCall is the call a host command means: the one with callId (by any of
-// its ids), else for answer and reject the ringing call, else the current one.
+// its ids), else for answer, reject, ignore and forward the ringing call,
+// for switch a held call other than the current one, else the current one.
 export function findCall(list, focused, callId, action) {
   if (callId !== undefined && callId !== null) {
     return list.find((entry) => entry.id !== '' &&
       [entry.id, entry.call.telephonySessionId, entry.call.sessionId, entry.call.callId].includes(callId)) ?? null;
   }
-  if (action === 'answer' || action === 'reject') return list.find(isRinging) ?? null;
-  return currentEntry(list, focused);
+  if (RINGING_ACTIONS.includes(action)) return list.find(isRinging) ?? null;
+  const current = currentEntry(list, focused);
+  // Switching goes to a held call other than the one shown.
+  if (action === 'switch') return list.find((entry) => entry !== current && isHeld(entry)) ?? current;
+  return current;
 }
 
 // controlError names a failed control request the way rc-control-call-error does.
@@ -198,7 +223,9 @@ export const rowState = (entry) => (isRinging(entry) ? 'ringing' : callState(ent
 
 // endText says how a call ended: its failure, else its call-log result.
 export function endText(entry) {
-  return entry.failure || ownValue(RESULT_TEXT, entry.call.result) || 'Call ended';
+  if (entry.failure) return entry.failure;
+  if (entry.call.reason === 'moved') return MOVED_TEXT;
+  return ownValue(RESULT_TEXT, entry.call.result) || 'Call ended';
 }
 
 // failureText says how a call failed (rc-call-failed-notify).
@@ -286,7 +313,8 @@ export function dialerStatus(state, microphone, callingOff) {
 // (dialled, answered or opened) is its focused call.
 export function createCallRegistry({ maxFinished = MAX_FINISHED } = {}) {
   const calls = new Map();
-  const finished = new Set();
+  // The party of each finished call, by the call's id.
+  const finished = new Map();
   let dialing = null;
   let focused = null;
 
@@ -297,20 +325,29 @@ export function createCallRegistry({ maxFinished = MAX_FINISHED } = {}) {
     return list;
   }
 
+  // endedHere: call finished here. A new party of it (a transfer's recall)
+  // did not, nor did one revived (it moves here from another device).
+  function endedHere(call, revive) {
+    if (!finished.has(call.id) || revive) return false;
+    const party = finished.get(call.id);
+    return !party || !call.partyId || party === call.partyId;
+  }
+
   // entryFor finds the call's entry, or (with create) makes one. An outbound
   // call the registry does not know yet is the one being dialled: its
   // events may come before the answer to the dial request. A finished call
-  // stays finished.
-  function entryFor(call, { create }) {
+  // stays finished (endedHere).
+  function entryFor(call, { create, revive = false }) {
     const known = calls.get(call.id);
     if (known) return known;
-    if (finished.has(call.id)) return null;
+    if (endedHere(call, revive)) return null;
     if (call.direction === 'Outbound' && dialing && !dialing.id && !dialing.done) {
       dialing.id = call.id;
       calls.set(call.id, dialing);
       return dialing;
     }
     if (!create) return null;
+    finished.delete(call.id);
     const entry = newEntry(call);
     calls.set(call.id, entry);
     return entry;
@@ -320,8 +357,9 @@ export function createCallRegistry({ maxFinished = MAX_FINISHED } = {}) {
   function forget(entry) {
     if (entry.id) {
       calls.delete(entry.id);
-      finished.add(entry.id);
-      if (finished.size > maxFinished) finished.delete(finished.values().next().value);
+      finished.delete(entry.id);
+      finished.set(entry.id, asString(entry.call.partyId));
+      if (finished.size > maxFinished) finished.delete(finished.keys().next().value);
     }
     if (focused === entry) focused = null;
   }
@@ -330,6 +368,11 @@ export function createCallRegistry({ maxFinished = MAX_FINISHED } = {}) {
     entries,
     entryFor,
     forget,
+    // adopt holds entry, a call this tab takes from another device.
+    adopt(entry) {
+      finished.delete(entry.id);
+      calls.set(entry.id, entry);
+    },
     // known lists the calls the server has named.
     known: () => [...calls.values()],
     get: (id) => calls.get(id),

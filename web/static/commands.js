@@ -7,18 +7,37 @@
 import { asString, describeProblems, optional, ownValue, required, validateFields } from './fields.js';
 
 const ALERT_LEVELS = ['info', 'warning', 'danger'];
+// The call actions of the contract (docs/commands.md).
 const CALL_ACTIONS = [
-  'answer', 'reject', 'hangup', 'hold', 'unhold', 'mute', 'unmute', 'transfer',
-  'forward', 'dtmf', 'startRecord', 'stopRecord', 'toVoicemail',
+  'answer', 'reject', 'ignore', 'hangup', 'hold', 'unhold', 'mute', 'unmute', 'transfer', 'completeTransfer',
+  'cancelTransfer', 'forward', 'dtmf', 'startRecord', 'stopRecord', 'pauseRecord', 'resumeRecord', 'toVoicemail',
+  'switch', 'moveHere', 'merge', 'addParticipant', 'removeParticipant', 'endConference',
 ];
 // Call actions of the contract the web phone does not carry out yet.
-const UNSUPPORTED_CALL_ACTIONS = ['transfer', 'forward', 'toVoicemail', 'startRecord', 'stopRecord'];
+const UNSUPPORTED_CALL_ACTIONS = [
+  'toVoicemail', 'startRecord', 'stopRecord', 'pauseRecord', 'resumeRecord', 'merge', 'addParticipant',
+  'removeParticipant', 'endConference',
+];
 // What rc-adapter-set-presence may set (docs/events.md rc-adapter-syncPresence).
 const USER_STATUSES = ['Available', 'Busy', 'Offline'];
 const DND_STATUSES = ['TakeAllCalls', 'DoNotAcceptAnyCalls', 'DoNotAcceptDepartmentCalls', 'TakeDepartmentCallsOnly'];
 // The tones of options.dtmf: digits, *, #, A-D.
 const DTMF_TONES = /^[0-9*#A-D]{1,64}$/i;
+const MAX_NUMBER_LENGTH = 64;
 const OK = Object.freeze({ data: 'ok' });
+
+const numberProblem = (value, name) => (typeof value === 'string' && value.trim() !== '' && value.length <= MAX_NUMBER_LENGTH
+  ? '' : `${name} must be a phone or extension number of at most ${MAX_NUMBER_LENGTH} characters`);
+
+// OPTION_PROBLEMS says, for the call actions that read options, what is
+// wrong with them ('' when nothing is).
+const OPTION_PROBLEMS = Object.freeze({
+  answer: (o) => (o?.action === undefined || ['hold', 'end'].includes(o.action) ? '' : "options.action must be 'hold' or 'end'"),
+  dtmf: (o) => (DTMF_TONES.test(asString(o?.dtmf)) ? '' : 'options.dtmf must be 1 to 64 of 0-9 * # A-D'),
+  transfer: (o) => numberProblem(o?.transferNumber, 'options.transferNumber') ||
+    (o.warm === undefined || typeof o.warm === 'boolean' ? '' : 'options.warm must be true or false'),
+  forward: (o) => numberProblem(o?.forwardNumber, 'options.forwardNumber'),
+});
 
 // ---------------------------------------------------------------------------
 // Command handlers. Each returns the response a request is answered with.
@@ -45,8 +64,9 @@ function dialerSettled(state) {
 // also told to the host as rc-control-call-error.
 async function controlCall(command, ctx) {
   if (UNSUPPORTED_CALL_ACTIONS.includes(command.callAction)) return controlCallUnsupported(command, ctx);
-  if (command.callAction === 'dtmf' && !DTMF_TONES.test(asString(command.options?.dtmf))) {
-    const message = `${command.type}: options.dtmf must be 1 to 64 of 0-9 * # A-D`;
+  const problem = ownValue(OPTION_PROBLEMS, command.callAction)?.(command.options) ?? '';
+  if (problem) {
+    const message = `${command.type}: ${problem}`;
     ctx.warn(message);
     return { error: 'invalidField', message };
   }

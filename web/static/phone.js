@@ -15,12 +15,16 @@
 //   numbers.js     reading and showing phone numbers
 //   calls.js       the rules of calls, and the registry of this tab's calls
 //   signalling.js  the requests about calls and the call events of the stream
+//   callcontrol.js ignore, forward, switch, transfers, moves between devices
+//   transfer.js    what a warm transfer is, the extensions to transfer to
+//   remotecalls.js the user's calls on their other devices
 //   media.js       each call's RTCPeerConnection, ICE and statistics
 //   microphone.js  whether the microphone may be used, and opening it
 //   ringer.js      the ringing tone and desktop notifications
 //   phoneview.js   the dialer, the keypads, the call panels and the /calls page
 
 import { asString, isPlainObject, ownValue } from './fields.js';
+import { createCallControl } from './callcontrol.js';
 import {
   ACTION_RULES, controlError, createCallRegistry, describeCall, dialerStatus, isRinging, phoneError, refusal,
 } from './calls.js';
@@ -28,8 +32,10 @@ import { createMedia } from './media.js';
 import { createMicrophone } from './microphone.js';
 import { MAX_NUMBER_LENGTH, readDialled, regionOf } from './numbers.js';
 import { createPhoneView } from './phoneview.js';
+import { createRemoteCalls, describeRemote } from './remotecalls.js';
 import { createRinger } from './ringer.js';
 import { createSignalling, dialledProblem } from './signalling.js';
+import { transferNotice } from './transfer.js';
 
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
@@ -93,11 +99,20 @@ export function createPhone({ config, device, store, request, navigate, showAler
   let signedIn = store.get().session.loggedIn;
 
   const registry = createCallRegistry();
+  const remote = createRemoteCalls();
+  const elsewhere = (id) => Boolean(remote.get(id));
   const microphone = createMicrophone({ onChange: () => stateChanged(store.get()) });
   const ringer = createRinger({ notificationsOn: config.flags?.notification === true, describe });
   const view = createPhoneView({
-    registry, store, region, describe,
-    actions: { act, placeCall, retryMicrophone, askNotificationPermission: ringer.askPermission },
+    registry, store, request, region, describe,
+    remote: {
+      list: () => remote.list((id) => Boolean(registry.get(id))),
+      has: elsewhere,
+      describe: (call) => describeRemote(call, region()),
+    },
+    actions: {
+      act, placeCall, retryMicrophone, askNotificationPermission: ringer.askPermission, moveHere: moveHereForUser, addCall, navigate,
+    },
   });
   const media = createMedia({
     iceServers,
@@ -111,8 +126,9 @@ export function createPhone({ config, device, store, request, navigate, showAler
     onTone: (entry, tone) => post(dtmfSentEvent(entry.call, tone)),
     onStats: (entry, stats) => post(callStatsEvent(entry.call, stats)),
   });
-  const signalling = createSignalling({ device, store, request, registry, media, ringer, view });
+  const signalling = createSignalling({ device, store, request, registry, media, ringer, view, elsewhere });
   const { endCall, change } = signalling;
+  const control = createCallControl({ device, request, registry, media, signalling, remote, view, notify: showAlert });
 
   // -------------------------------------------------------------------------
   // Call actions
@@ -121,6 +137,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
   const ACTIONS = {
     answer: signalling.answer,
     reject: (entry) => endCall(entry, 'reject'),
+    ...control.actions,
     hangup: (entry) => endCall(entry, isRinging(entry) ? 'reject' : 'hangup'),
     hold: (entry) => change(entry, 'hold'),
     unhold: (entry) => change(entry, 'unhold'),
@@ -186,6 +203,21 @@ export function createPhone({ config, device, store, request, navigate, showAler
     }
   }
 
+  // moveHereForUser takes a call of another device here; failures show as an alert.
+  function moveHereForUser(id) {
+    control.moveHere(id).catch((err) => {
+      if (err.code !== 'cancelled') showAlert({ message: err.message, level: 'danger' });
+    });
+  }
+
+  // addCall opens the dialer for a second call; the server holds the first
+  // when it is placed.
+  function addCall() {
+    navigate('/dialer');
+    view.foldCall();
+    view.focusNumber();
+  }
+
   // retryMicrophone asks for the microphone again, from the user's click.
   function retryMicrophone() {
     microphone.open().then(
@@ -215,6 +247,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
       signalling.finishAll();
       signalling.ringingChanged();
     }
+    if (!signedIn) remote.clear();
     postLink();
     view.render();
   }
@@ -251,15 +284,35 @@ export function createPhone({ config, device, store, request, navigate, showAler
     return Promise.race([placed, pending]);
   }
 
+  // moveHere carries out moveHere for the host: the call callId of
+  // another device of the user, or the only one when callId is not given.
+  async function moveHere(callId) {
+    const calls = remote.list((id) => Boolean(registry.get(id)));
+    const found = callId ? calls.find((call) => [call.id, call.partyId].includes(callId)) : calls.length === 1 && calls[0];
+    if (!found) {
+      const message = callId ? `Call ${callId} is not on another of your devices.` : 'Name the call to move here: callId.';
+      return controlFailure(calls.length > 1 && !callId ? 'invalidState' : 'noSuchCall', message, callId);
+    }
+    try {
+      await control.moveHere(found.id);
+      return OK;
+    } catch (err) {
+      return controlFailure(controlError(err), err.message, found.id);
+    }
+  }
+
   // controlCall carries out rc-adapter-control-call for the actions the
   // phone supports; it resolves to OK or {error, message, callId}.
   async function controlCall({ callAction, callId, options }) {
+    if (callAction === 'moveHere') return moveHere(callId);
     if (!ownValue(ACTIONS, callAction)) {
       return controlFailure('unsupported', `${callAction} is not supported`, callId);
     }
-    const entry = registry.find(callId, callAction);
+    // Without a callId, completing or cancelling a transfer means the one in progress.
+    const consult = !callId && callAction.endsWith('Transfer') && registry.entries().find((e) => e.consultOf && !e.done);
+    const entry = consult || registry.find(callId, callAction);
     if (!entry) {
-      const what = callId ? `call ${callId}` : (callAction === 'answer' || callAction === 'reject' ? 'ringing call' : 'call in progress');
+      const what = callId ? `call ${callId}` : (['answer', 'reject', 'ignore', 'forward'].includes(callAction) ? 'ringing call' : 'call in progress');
       return controlFailure('noSuchCall', `There is no ${what} in this widget.`, callId);
     }
     try {
@@ -290,8 +343,21 @@ export function createPhone({ config, device, store, request, navigate, showAler
     });
   }
 
+  // handleEvent follows an event of the stream: the user's calls on other
+  // devices, the transfers of this device's calls, and the call events.
+  function handleEvent(event) {
+    if (!store.get().session.loggedIn) return;
+    const moved = remote.handleEvent(event);
+    if (event.type === 'rc-call-transfer-notify') {
+      const notice = transferNotice(event);
+      if (notice) showAlert(notice);
+    }
+    signalling.handleEvent(event);
+    if (moved) view.render();
+  }
+
   return {
-    handleEvent: signalling.handleEvent,
+    handleEvent,
     linkChanged,
     foldCall: view.foldCall,
     resync: () => signalling.resync().catch((err) => warn(`could not refresh the calls: ${err.message}`)),

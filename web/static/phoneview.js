@@ -1,16 +1,21 @@
 // The phone's part of the page: the dialer and its keypad, the panel of the
 // ringing call, the panel of the call in progress (folded into the call bar
-// while another page shows), the in-call keypad, the /calls page and the
-// call's audio element.
+// while another page shows), the in-call keypad and the call's audio
+// element. Its parts have modules of their own: the lists of calls
+// (callcards.js), the call-waiting panel (callwaiting.js) and the transfer
+// panel (transferview.js).
 //
 // It shows the calls of the registry and turns clicks and keys into the
 // phone's actions; what the calls are is the registry's, what the panels
 // say of them is calls.js's.
 
+import { createCallCards, panelCards } from './callcards.js';
 import {
-  callState, canAct, DIALER_PROBLEMS, endText, isOnHold, isRinging, rowState, statusText,
+  callState, canAct, DIALER_PROBLEMS, endText, isLive, isOnHold, isRinging, statusText,
 } from './calls.js';
+import { createCallWaiting } from './callwaiting.js';
 import { caretAfter, cleanNumber, countSignificant, formatTyped, MAX_NUMBER_LENGTH, stripFormatting } from './numbers.js';
+import { createTransferView } from './transferview.js';
 
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
@@ -24,27 +29,34 @@ const PLUS_HOLD_MS = 600;
 // The elements of the phone, by their ids in the widget's page.
 const ELEMENT_IDS = Object.freeze({
   number: 'cb-dial-number', backspace: 'cb-dial-backspace', dialKeypad: 'cb-dial-keypad', call: 'cb-dial-call',
-  reason: 'cb-dial-reason', retry: 'cb-dial-retry',
+  reason: 'cb-dial-reason', retry: 'cb-dial-retry', dialNote: 'cb-dial-note',
   incoming: 'cb-incoming', incomingName: 'cb-incoming-name', incomingNumber: 'cb-incoming-number',
   answer: 'cb-answer', decline: 'cb-decline',
   panel: 'cb-active-call', minimize: 'cb-call-minimize', name: 'cb-call-name', callNumber: 'cb-call-number',
   status: 'cb-call-status', pad: 'cb-call-pad', tones: 'cb-call-tones', callKeypad: 'cb-call-keypad',
   mute: 'cb-mute', hold: 'cb-hold', keypadToggle: 'cb-keypad-toggle', hangup: 'cb-hangup',
+  transfer: 'cb-transfer-open', addCall: 'cb-add-call', move: 'cb-move',
   bar: 'cb-call-bar', barText: 'cb-call-bar-text',
-  list: 'cb-calls-list', listEmpty: 'cb-calls-empty', rowTemplate: 'cb-call-row-template',
   audio: 'cb-remote-audio', signIn: 'cb-sign-in', tabs: 'cb-tabs',
 });
 
 // createPhoneView binds the phone's elements.
 //   registry: the calls (calls.js createCallRegistry)
 //   store:    the widget's store (dialerReady, dialerProblem)
+//   request:  request(method, url, body) → Promise of the server's JSON
+//             answer (the transfer panel's list of extensions)
 //   region:   region() is the region numbers are shown for
 //   describe: describe(entry) is who is on the other end: {name, number}
+//   remote:   remote.list() lists the user's calls on other devices that
+//             this tab does not carry; remote.has(id) says whether one is;
+//             remote.describe(call) is who is on their other end
 //   actions:  what the controls do: act(entry, action, options),
-//             placeCall(number), retryMicrophone(), askNotificationPermission()
+//             placeCall(number), retryMicrophone(), askNotificationPermission(),
+//             moveHere(id), addCall(), navigate(path)
 // It returns what the phone drives it with.
-export function createPhoneView({ registry, store, region, describe, actions }) {
+export function createPhoneView({ registry, store, request, region, describe, remote, actions }) {
   const ui = Object.fromEntries(Object.entries(ELEMENT_IDS).map(([key, id]) => [key, document.getElementById(id)]));
+  ui.incomingLabel = ui.incoming.querySelector('.incoming__label');
   // Whether the call panel is folded away into the call bar, and whether
   // its keypad is open.
   let collapsed = false;
@@ -55,8 +67,15 @@ export function createPhoneView({ registry, store, region, describe, actions }) 
   let clockTimer = 0;
   let lastDialled = '';
   let typed = '';
-  // The rows of the /calls page, by call entry.
-  const rows = new Map();
+  const show = (entry) => {
+    focus(entry);
+    render();
+  };
+  const cards = createCallCards({
+    describe, describeRemote: remote.describe, actions: { act: actions.act, show, moveHere: actions.moveHere, navigate: actions.navigate },
+  });
+  const waiting = createCallWaiting({ describe, act: actions.act, answered: actions.askNotificationPermission });
+  const transfer = createTransferView({ request, store, region, describe, act: actions.act });
 
   // -------------------------------------------------------------------------
   // Dialer input
@@ -148,7 +167,9 @@ export function createPhoneView({ registry, store, region, describe, actions }) 
   // showEnded has the panel say for a moment how entry ended.
   function showEnded(entry) {
     clearTimeout(endedTimer);
-    ended = { ...describe(entry), id: entry.id, text: endText(entry) };
+    // A call handed on (transferred, forwarded, moved) did not fail.
+    const calm = entry.call.reason === 'moved' || ['Transferred', 'Forwarded'].includes(entry.call.result);
+    ended = { ...describe(entry), id: entry.id, text: endText(entry), calm };
     endedTimer = setTimeout(() => {
       ended = null;
       render();
@@ -178,12 +199,18 @@ export function createPhoneView({ registry, store, region, describe, actions }) 
     ui.backspace.hidden = empty;
     ui.call.disabled = !state.dialerReady || registry.dialing !== null;
     ui.reason.textContent = DIALER_PROBLEMS[state.dialerProblem] ?? '';
+    // A call made now holds the one in progress (the server holds it).
+    const live = state.callWith !== 'ringout' && registry.known().find((e) => isLive(e.call) && !isOnHold(e.call) && !isRinging(e));
+    ui.dialNote.hidden = !live;
+    ui.dialNote.textContent = live ? `${describe(live).name} goes on hold while you call.` : '';
     ui.retry.hidden = state.dialerProblem !== 'microphoneBlocked' && state.dialerProblem !== 'microphoneAbsent';
   }
 
   function renderIncoming(entry) {
     ui.incoming.hidden = !entry;
     if (!entry) return;
+    // A call moving here from another device of the user rings as one.
+    ui.incomingLabel.textContent = remote.has(entry.id) ? 'Call from your other device' : 'Incoming call';
     const { name, number } = describe(entry);
     ui.incomingName.textContent = name;
     ui.incomingNumber.textContent = number;
@@ -197,6 +224,7 @@ export function createPhoneView({ registry, store, region, describe, actions }) 
     ui.bar.hidden = !entry || !collapsed;
     if (!view) return;
     ui.panel.dataset.state = entry ? callState(entry) : 'ended';
+    ui.panel.dataset.calm = String(!entry && view.calm === true);
     ui.name.textContent = view.name;
     ui.callNumber.textContent = view.number;
     ui.status.textContent = view.text;
@@ -217,35 +245,8 @@ export function createPhoneView({ registry, store, region, describe, actions }) 
     ui.panel.dataset.pad = String(padOpen);
     ui.tones.textContent = entry?.tones ?? '';
     ui.hangup.disabled = !entry || Boolean(entry.busy);
-  }
-
-  function renderCallList(list) {
-    for (const [entry, row] of rows) {
-      if (!list.includes(entry)) {
-        row.remove();
-        rows.delete(entry);
-      }
-    }
-    list.forEach((entry, index) => {
-      let row = rows.get(entry);
-      if (!row) {
-        row = ui.rowTemplate.content.firstElementChild.cloneNode(true);
-        row.querySelector('.call-row__open').addEventListener('click', () => {
-          focus(entry);
-          render();
-        });
-        rows.set(entry, row);
-      }
-      const { name, number } = describe(entry);
-      row.dataset.state = rowState(entry);
-      row.querySelector('.call-row__name').textContent = name;
-      row.querySelector('.call-row__detail').textContent =
-        [entry.call.direction === 'Inbound' ? 'Incoming' : 'Outgoing', number].filter(Boolean).join(' · ');
-      row.querySelector('.call-row__status').textContent = isRinging(entry) ? 'Ringing' : statusText(entry, Date.now());
-      // Rows move only when the order changes, so a focused row keeps its focus.
-      if (ui.list.children[index] !== row) ui.list.insertBefore(row, ui.list.children[index] ?? null);
-    });
-    ui.listEmpty.hidden = list.length > 0;
+    ui.addCall.disabled = !entry || !isLive(entry.call) || registry.dialing !== null;
+    ui.move.disabled = !can('move');
   }
 
   function renderAudio(entry) {
@@ -270,9 +271,15 @@ export function createPhoneView({ registry, store, region, describe, actions }) 
     const current = registry.current(list);
     if (!current) collapsed = false;
     renderDialer(store.get());
-    renderIncoming(list.find(isRinging) ?? null);
+    const waits = waiting.render(list);
+    renderIncoming(waits ? null : list.find(isRinging) ?? null);
     renderCall(current);
-    renderCallList(list);
+    // The panel lists calls as cards while it shows one (not how one ended).
+    const elsewhere = remote.list();
+    const listed = current ? panelCards(list, elsewhere) : { mine: [], elsewhere: [] };
+    ui.panel.dataset.multi = String(listed.mine.length > 0);
+    transfer.render(list, current);
+    cards.render({ list, current, listed, elsewhere, now: Date.now() });
     renderAudio(current);
     renderClock(list);
   }
@@ -340,6 +347,9 @@ export function createPhoneView({ registry, store, region, describe, actions }) 
       if (key) act(registry.current(), 'dtmf', { dtmf: key.dataset.dtmf });
     });
     ui.minimize.addEventListener('click', foldCall);
+    ui.transfer.addEventListener('click', () => transfer.open(registry.current()));
+    ui.addCall.addEventListener('click', actions.addCall);
+    ui.move.addEventListener('click', () => act(registry.current(), 'move'));
     ui.bar.addEventListener('click', () => {
       collapsed = false;
       render();
@@ -354,5 +364,8 @@ export function createPhoneView({ registry, store, region, describe, actions }) 
   bindCallControls();
   ui.signIn.addEventListener('click', actions.askNotificationPermission, { once: true });
 
-  return { render, setNumber, dialled, focus, foldCall, shows, showEnded, endedWith, clearEnded };
+  // focusNumber puts the keyboard in the dialer's number.
+  const focusNumber = () => ui.number.focus();
+
+  return { render, setNumber, dialled, focus, foldCall, shows, showEnded, endedWith, clearEnded, focusNumber };
 }

@@ -5,7 +5,7 @@
 // registry here, and a call that ends here ends here only.
 
 import {
-  DIALER_PROBLEMS, STATUS, isLive, isOnHold, isRinging, newEntry, phoneError, readCall, readCallEvent, sessionCall,
+  DIALER_PROBLEMS, STATUS, isLive, isRinging, newEntry, phoneError, readCall, readCallEvent, sessionCall,
 } from './calls.js';
 import { MAX_NUMBER_LENGTH, readDialled } from './numbers.js';
 
@@ -31,8 +31,11 @@ export function dialledProblem(problem) {
 //   media:    the calls' audio (media.js)
 //   ringer:   the ringing tone and notifications (ringer.js)
 //   view:     the phone's view (phoneview.js)
-export function createSignalling({ device, store, request, registry, media, ringer, view }) {
-  const sendAction = (id, action) => request('POST', callUrl(id, action), { deviceId: device() });
+//   elsewhere: elsewhere(id) says whether another device of the user
+//             carries call id (remotecalls.js): a call that ended here
+//             rings here again when it moves back
+export function createSignalling({ device, store, request, registry, media, ringer, view, elsewhere = () => false }) {
+  const sendAction = (id, action, fields = {}) => request('POST', callUrl(id, action), { deviceId: device(), ...fields });
 
   // ringingChanged rings for the calls that ring, and shows them all.
   function ringingChanged() {
@@ -40,9 +43,9 @@ export function createSignalling({ device, store, request, registry, media, ring
     view.render();
   }
 
-  // applyCall takes the server's word on a call.
-  function applyCall(call) {
-    const entry = registry.entryFor(call, { create: true });
+  // applyCall takes the server's word on a call (revive: it rings here anew).
+  function applyCall(call, { revive = false } = {}) {
+    const entry = registry.entryFor(call, { create: true, revive });
     if (!entry) return;
     if (call.callStatus === STATUS.finished) {
       finish(entry, call);
@@ -79,8 +82,11 @@ export function createSignalling({ device, store, request, registry, media, ring
   // -------------------------------------------------------------------------
   // Requests
 
-  // dial places a call to number; it resolves once the server has it.
-  async function dial(number) {
+  // dial places a call to number; it resolves to its entry once the server
+  // has it. A call the device carries live is held by the server first, and
+  // resumes when this one fails or ends. consultOf names the call this one
+  // consults for (a warm transfer).
+  async function dial(number, { consultOf = '' } = {}) {
     const { number: to, problem } = readDialled(number);
     if (problem) throw dialledProblem(problem);
     const { dialerProblem } = store.get();
@@ -91,11 +97,11 @@ export function createSignalling({ device, store, request, registry, media, ring
     const entry = newEntry({
       id: '', direction: 'Outbound', callStatus: STATUS.setup, to, toUserName: '', from: '', isOnHold: false, isOnMute: false,
     });
+    entry.consultOf = consultOf;
     registry.dial(entry);
     view.focus(entry);
     view.render();
     try {
-      await holdOthers(entry);
       const sdp = await media.offer(entry);
       if (entry.done) throw phoneError('cancelled', 'The call was cancelled.');
       const answer = await request('POST', CALLS_URL, { deviceId: device(), to, sdp });
@@ -107,16 +113,17 @@ export function createSignalling({ device, store, request, registry, media, ring
         throw phoneError('cancelled', 'The call was cancelled.');
       }
       // Ended already: its events said how.
-      if (entry.done) return;
+      if (entry.done) return entry;
       // Events may have named the call already, with news newer than this answer.
       if (!entry.id) applyCall(call);
-      if (entry.done) return;
+      if (entry.done) return entry;
       if (!answer.sdp) {
         // The call failed at once; its events say how.
         media.close(entry);
-        return;
+        return entry;
       }
       await media.accept(entry, answer.sdp);
+      return entry;
     } catch (err) {
       if (!entry.done) {
         if (entry.id) sendAction(entry.id, 'hangup').catch(() => {});
@@ -129,16 +136,20 @@ export function createSignalling({ device, store, request, registry, media, ring
     }
   }
 
-  async function answer(entry) {
+  // answer picks up a ringing call. The call the device carries live is
+  // held by the server first (options.action 'hold', the default) or ended
+  // ('end'); a held one resumes if this answer fails.
+  async function answer(entry, options) {
     entry.answering = true;
     view.focus(entry);
     ringingChanged();
     let answered = false;
+    // Holding is what the server does by default: only ending is asked for.
+    const action = options?.action === 'end' ? { action: 'end' } : {};
     try {
-      await holdOthers(entry);
       const { sdp, microphone } = await media.answerOffer(entry);
       if (entry.done) throw phoneError('cancelled', 'The call ended before it was answered.');
-      const response = await request('POST', callUrl(entry.id, 'answer'), { deviceId: device(), sdp });
+      const response = await request('POST', callUrl(entry.id, 'answer'), { deviceId: device(), sdp, ...action });
       answered = true;
       const call = readCall(response.call);
       if (call) applyCall(call);
@@ -186,14 +197,6 @@ export function createSignalling({ device, store, request, registry, media, ring
     }
   }
 
-  // holdOthers puts the other connected calls on hold before entry takes the line.
-  async function holdOthers(except) {
-    const others = registry.known().filter((entry) =>
-      entry !== except && entry.call.callStatus === STATUS.connected && !isOnHold(entry.call));
-    await Promise.all(others.map((entry) =>
-      change(entry, 'hold').catch((err) => warn(`could not hold call ${entry.id}: ${err.message}`))));
-  }
-
   // sessions lists the calls of this device as the server knows them.
   async function sessions() {
     if (!store.get().session.loggedIn) return [];
@@ -205,7 +208,7 @@ export function createSignalling({ device, store, request, registry, media, ring
   async function resync() {
     const list = await sessions();
     const known = new Set(list.map((call) => call.id));
-    list.forEach(applyCall);
+    list.forEach((call) => applyCall(call));
     for (const entry of registry.known()) {
       if (!known.has(entry.id) && !entry.busy && !entry.answering) {
         finish(entry, { ...entry.call, callStatus: STATUS.finished }, { quiet: true });
@@ -220,7 +223,7 @@ export function createSignalling({ device, store, request, registry, media, ring
   // STEPS carries out what a call event asks of the phone (calls.js readCallEvent).
   const STEPS = {
     none: () => {},
-    update: ({ call }) => applyCall(call),
+    update: ({ call }, event) => applyCall(call, { revive: event.type === 'rc-call-ring-notify' && elsewhere(call.id) }),
     end: ({ call }) => {
       const entry = registry.entryFor(call, { create: false });
       if (entry) finish(entry, call);
@@ -246,9 +249,11 @@ export function createSignalling({ device, store, request, registry, media, ring
   function handleEvent(event) {
     const step = readCallEvent(event);
     if (!step || !store.get().session.loggedIn) return;
-    STEPS[step.op](step);
+    STEPS[step.op](step, event);
     ringingChanged();
   }
 
-  return { applyCall, finish, finishAll, dial, answer, endCall, change, sessions, resync, handleEvent, ringingChanged };
+  return {
+    applyCall, finish, finishAll, dial, answer, endCall, change, sendAction, sessions, resync, handleEvent, ringingChanged,
+  };
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  ACTION_RULES, MAX_FINISHED, STATUS, callState, canAct, clock, controlError, createCallRegistry, currentEntry,
+  ACTION_RULES, MAX_FINISHED, MOVED_TEXT, STATUS, callState, canAct, clock, controlError, createCallRegistry, currentEntry,
   describeCall, dialerStatus, endText, failureText, findCall, isLive, isOnHold, isRinging, newEntry, readCall,
   readCallEvent, refusal, rowState, sessionCall, statusText,
 } from '../static/calls.js';
@@ -71,7 +71,10 @@ test('each action is allowed on the calls it applies to, and refused in words ot
   assert.equal(refusal(busy, 'dtmf'), '');
   assert.equal(canAct(busy, 'dtmf'), false);
   assert.equal(canAct(null, 'hangup'), false);
-  assert.deepEqual(Object.keys(ACTION_RULES).sort(), ['answer', 'dtmf', 'hangup', 'hold', 'mute', 'reject', 'unhold', 'unmute']);
+  assert.deepEqual(Object.keys(ACTION_RULES).sort(), [
+    'answer', 'cancelTransfer', 'completeTransfer', 'dtmf', 'forward', 'hangup', 'hold', 'ignore', 'move', 'mute', 'reject',
+    'switch', 'transfer', 'unhold', 'unmute',
+  ]);
 });
 
 test('the panel shows the focused call, else one not on hold, else the latest; never a ringing one', () => {
@@ -270,4 +273,58 @@ test('the registry finds a host\'s call among its calls', () => {
   registry.focus(a);
   assert.equal(registry.find(undefined, 'hold'), a);
   assert.equal(registry.find('b', 'hold'), b);
+});
+
+test('findCall takes the ringing call for ignore and forward, and a held one to switch to', () => {
+  const live = entry({ id: 'a' });
+  const held = entry({ id: 'b', callStatus: STATUS.onHold, isOnHold: true });
+  const ringing = entry({ id: 'r', direction: 'Inbound', callStatus: STATUS.connecting });
+  const list = [live, held, ringing];
+  assert.equal(findCall(list, null, undefined, 'ignore'), ringing);
+  assert.equal(findCall(list, null, undefined, 'forward'), ringing);
+  assert.equal(findCall(list, null, undefined, 'switch'), held);
+  assert.equal(findCall(list, null, undefined, 'transfer'), live);
+  // With only a held call, switching means it.
+  assert.equal(findCall([held], null, undefined, 'switch'), held);
+  assert.equal(findCall(list, null, 'a', 'switch'), live);
+});
+
+test('the business actions apply to the calls they are for', () => {
+  const ringing = entry({ direction: 'Inbound', callStatus: STATUS.connecting });
+  const connected = entry({}, { pc: {} });
+  const held = entry({ callStatus: STATUS.onHold, isOnHold: true });
+  const connecting = entry({ callStatus: STATUS.connecting });
+  const cases = [
+    [ringing, 'ignore', true], [ringing, 'forward', true], [connected, 'ignore', false], [connected, 'forward', false],
+    [held, 'switch', true], [connected, 'switch', false], [ringing, 'switch', false],
+    [connected, 'transfer', true], [held, 'transfer', true], [connecting, 'transfer', false], [ringing, 'transfer', false],
+    [connected, 'move', true], [held, 'move', false], [connecting, 'move', false],
+    [held, 'completeTransfer', true], [connected, 'cancelTransfer', true], [ringing, 'completeTransfer', false],
+  ];
+  for (const [e, action, want] of cases) assert.equal(canAct(e, action), want, `${action} on ${JSON.stringify(e.call)}`);
+});
+
+test('a call ends as transferred, forwarded or moved', () => {
+  assert.equal(endText(entry({ result: 'Transferred' })), 'Call transferred');
+  assert.equal(endText(entry({ result: 'Forwarded' })), 'Call forwarded');
+  assert.equal(endText(entry({ reason: 'moved', result: 'Call connected' })), MOVED_TEXT);
+  assert.equal(endText(entry({ reason: 'moved' }, { failure: 'Call failed' })), 'Call failed');
+});
+
+test('a finished call comes back as a new party of it, or when revived, never as the same party', () => {
+  const registry = createCallRegistry();
+  const first = registry.entryFor({ id: 's1', partyId: 'p1', direction: 'Inbound' }, { create: true });
+  first.call = { ...first.call, partyId: 'p1' };
+  registry.forget(first);
+  assert.equal(registry.entryFor({ id: 's1', partyId: 'p1', direction: 'Inbound' }, { create: true }), null);
+  const recall = registry.entryFor({ id: 's1', partyId: 'p2', direction: 'Inbound' }, { create: true });
+  assert.ok(recall && recall !== first, 'a recall is a new party');
+  registry.forget(recall);
+  const moved = registry.entryFor({ id: 's1', partyId: 'p2', direction: 'Inbound' }, { create: true, revive: true });
+  assert.ok(moved && moved !== recall);
+  // A call taken here is adopted: its events count again.
+  registry.forget(moved);
+  const taken = newEntry({ id: 's1', partyId: 'p2', direction: 'Inbound' });
+  registry.adopt(taken);
+  assert.equal(registry.entryFor({ id: 's1', partyId: 'p2' }, { create: false }), taken);
 });

@@ -9,7 +9,7 @@ import { CALLS_URL, callUrl, createSignalling, dialledProblem } from '../static/
 
 // phone builds signalling over fakes. answers maps "METHOD url" to the
 // server's answer (or a function of the body); log lists what happened.
-function phone(t, { answers = {}, dialerProblem = '', loggedIn = true } = {}) {
+function phone(t, { answers = {}, dialerProblem = '', loggedIn = true, elsewhere } = {}) {
   t.mock.method(console, 'warn', () => {});
   const log = [];
   const state = { dialerProblem, session: { loggedIn } };
@@ -42,7 +42,7 @@ function phone(t, { answers = {}, dialerProblem = '', loggedIn = true } = {}) {
     if (answer === undefined) throw Object.assign(new Error(`no answer for ${method} ${url}`), { code: 'NotFound' });
     return typeof answer === 'function' ? answer(body) : answer;
   };
-  const s = createSignalling({ device: () => 'dev1', store: { get: () => state }, request, registry, media, ringer, view });
+  const s = createSignalling({ device: () => 'dev1', store: { get: () => state }, request, registry, media, ringer, view, elsewhere });
   const steps = (name) => log.filter((l) => l[0] === name);
   return { s, registry, log, steps, requests, state };
 }
@@ -156,23 +156,56 @@ test('a call hung up before the server named it is cancelled there once named', 
   assert.deepEqual(registry.entries(), []);
 });
 
-test('answering holds the other connected call, then answers with the offer', async (t) => {
-  const { s, registry, requests, steps } = phone(t, {
-    answers: {
-      [`POST ${callUrl('live', 'hold')}`]: { call: { id: 'live', direction: 'Outbound', callStatus: STATUS.onHold, isOnHold: true } },
-      [`POST ${callUrl('in1', 'answer')}`]: { call: { ...ringing(), callStatus: STATUS.connected }, sdp: 'answer' },
-    },
-  });
+test('answering leaves the call in progress to the server, which holds or ends it as asked', async (t) => {
+  const answered = (body) => ({ call: { ...ringing(), callStatus: STATUS.connected, asked: body.action }, sdp: 'answer' });
+  const { s, registry, requests, steps } = phone(t, { answers: { [`POST ${callUrl('in1', 'answer')}`]: answered } });
   s.handleEvent({ type: 'rc-call-start-notify', call: { id: 'live', direction: 'Outbound', callStatus: STATUS.connected } });
   s.handleEvent({ type: 'rc-call-ring-notify', call: ringing() });
-  await s.answer(registry.get('in1'));
-  assert.deepEqual(requests.map((r) => r.slice(0, 2)), [['POST', callUrl('live', 'hold')], ['POST', callUrl('in1', 'answer')]]);
-  assert.deepEqual(requests[1][2], { deviceId: 'dev1', sdp: 'answer-offer' });
-  assert.equal(registry.get('live').call.callStatus, STATUS.onHold);
+  await s.answer(registry.get('in1'), { action: 'end' });
+  // No hold of its own: a call the widget held would not resume by itself.
+  assert.deepEqual(requests, [['POST', callUrl('in1', 'answer'), { deviceId: 'dev1', sdp: 'answer-offer', action: 'end' }]]);
   assert.equal(registry.get('in1').call.callStatus, STATUS.connected);
   assert.equal(registry.get('in1').answering, false);
   assert.deepEqual(steps('accept'), [['accept', 'in1', 'answer']]);
   assert.equal(registry.current(), registry.get('in1'));
+
+  // Holding is the server's default: the answer asks for nothing else then.
+  for (const options of [undefined, { action: 'hold' }, { action: 'park' }]) {
+    const other = phone(t, { answers: { [`POST ${callUrl('in1', 'answer')}`]: answered } });
+    other.s.handleEvent({ type: 'rc-call-ring-notify', call: ringing() });
+    await other.s.answer(other.registry.get('in1'), options);
+    assert.deepEqual(other.requests[0][2], { deviceId: 'dev1', sdp: 'answer-offer' }, JSON.stringify(options));
+  }
+});
+
+test('a call that ended here rings again as a recall (a new party) or when it moves here, not otherwise', (t) => {
+  let elsewhere = false;
+  const { s, registry } = phone(t);
+  s.handleEvent({ type: 'rc-call-ring-notify', call: ringing() });
+  s.handleEvent({ type: 'rc-call-end-notify', call: { ...ringing(), result: 'Transferred' } });
+  s.handleEvent({ type: 'rc-call-ring-notify', call: { ...ringing(), partyId: 'p2' } });
+  assert.equal(registry.get('in1')?.call.partyId, 'p2', 'the recall rings');
+
+  const other = phone(t, { elsewhere: () => elsewhere });
+  other.s.handleEvent({ type: 'rc-call-ring-notify', call: ringing() });
+  other.s.handleEvent({ type: 'rc-call-end-notify', call: ringing() });
+  other.s.handleEvent({ type: 'rc-call-ring-notify', call: ringing() });
+  assert.equal(other.registry.get('in1'), undefined, 'a late ring of the same party brings nothing back');
+  other.s.handleEvent({ type: 'rc-call-start-notify', call: { ...ringing(), callStatus: STATUS.connected } });
+  assert.equal(other.registry.get('in1'), undefined);
+  elsewhere = true;
+  other.s.handleEvent({ type: 'rc-call-ring-notify', call: ringing() });
+  assert.ok(other.registry.get('in1'), 'a call on another device of the user rings here when it moves');
+});
+
+test('dial resolves to the call placed, named as a consult call when it is one', async (t) => {
+  const placed = { id: 'out2', direction: 'Outbound', callStatus: STATUS.setup, to: '103' };
+  const { s, registry } = phone(t, { answers: { [`POST ${CALLS_URL}`]: { call: placed, sdp: 'answer' } } });
+  const dialling = s.dial('103', { consultOf: 'first' });
+  assert.equal(registry.dialing.consultOf, 'first', 'a consult call is one from the start');
+  const entry = await dialling;
+  assert.equal(entry, registry.get('out2'));
+  assert.equal(entry.consultOf, 'first');
 });
 
 test('a failed answer request leaves the call ringing', async (t) => {
