@@ -14,7 +14,7 @@ import (
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
-// The widget's business call handling (issue 14): blind transfer and
+// The widget's business call handling: blind transfer and
 // forward, the completion of a warm transfer (bridge), and moving a call
 // between the devices of its user (move, pickup). SwitchCall and Ignore
 // have no body beyond the device and are among controlCall's actions.
