@@ -30,7 +30,9 @@ func controlCallOn(t *testing.T, e *env, action, callID, options string) {
 // the connection of one call.
 func callBytes(t *testing.T, frame context.Context, callID string) float64 {
 	t.Helper()
-	v, err := chromedp.Run(within(t, frame, 10*time.Second), chromedp.Evaluate[float64](fmt.Sprintf(`(async () => {
+	// The bound is against a hang only: a renderer starved by a busy machine
+	// may take long to answer.
+	v, err := chromedp.Run(within(t, frame, 60*time.Second), chromedp.Evaluate[float64](fmt.Sprintf(`(async () => {
 		const pc = window.cbPhone && cbPhone.pcOf(%q);
 		if (!pc) return -1;
 		let n = 0;
@@ -47,7 +49,7 @@ func callBytes(t *testing.T, frame context.Context, callID string) float64 {
 func callAudioFlows(t *testing.T, who string, frame context.Context, callID string) {
 	t.Helper()
 	first := callBytes(t, frame, callID)
-	deadline := time.Now().Add(30 * time.Second) // against a hang only: audio starts within a second on an idle machine
+	deadline := time.Now().Add(90 * time.Second) // against a hang only: audio starts within a second on an idle machine
 	for time.Now().Before(deadline) {
 		time.Sleep(500 * time.Millisecond)
 		if now := callBytes(t, frame, callID); now > first && first >= 0 {
