@@ -126,10 +126,24 @@ type rewriter struct {
 	lastSent time.Time
 }
 
-// next maps a source packet's sequence number and timestamp. resync says that
-// packets of the same source were dropped before this one.
-func (r *rewriter) next(ssrc uint32, seq uint16, ts uint32, resync bool, clockRate uint32, now time.Time) (uint16, uint32, bool) {
-	newSource := !r.started || ssrc != r.srcSSRC
+// gap says what came between a source's packet and the last one forwarded.
+type gap uint8
+
+const (
+	gapNone gap = iota
+	// gapDropped: packets of the same source were dropped (hold, mute).
+	gapDropped
+	// gapRestart: the source was renegotiated (a carrier's re-INVITE), and
+	// its sequence numbers and timestamps may start afresh under the same
+	// SSRC, so it is taken as a new source.
+	gapRestart
+)
+
+// next maps a source packet's sequence number and timestamp. g says what
+// came before it.
+func (r *rewriter) next(ssrc uint32, seq uint16, ts uint32, g gap, clockRate uint32, now time.Time) (uint16, uint32, bool) {
+	newSource := !r.started || ssrc != r.srcSSRC || g == gapRestart
+	resync := g == gapDropped
 	switch {
 	case !r.started:
 		r.started = true
@@ -276,7 +290,7 @@ func (t *outTrack) Kind() webrtc.RTPCodecType { return webrtc.RTPCodecTypeAudio 
 
 // write sends one packet of class cl, received with header in, on this
 // track. It reports whether the packet was written.
-func (t *outTrack) write(in *rtp.Header, payload []byte, cl codecClass, resync bool) bool {
+func (t *outTrack) write(in *rtp.Header, payload []byte, cl codecClass, g gap) bool {
 	b := t.bound.Load()
 	if b == nil {
 		return false
@@ -287,7 +301,7 @@ func (t *outTrack) write(in *rtp.Header, payload []byte, cl codecClass, resync b
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	seq, ts, jumped := t.rw.next(in.SSRC, in.SequenceNumber, in.Timestamp, resync, t.codec.ClockRate, time.Now())
+	seq, ts, jumped := t.rw.next(in.SSRC, in.SequenceNumber, in.Timestamp, g, t.codec.ClockRate, time.Now())
 	t.hdr = rtp.Header{
 		Version:        2,
 		Padding:        in.Padding,
@@ -306,7 +320,7 @@ func (t *outTrack) write(in *rtp.Header, payload []byte, cl codecClass, resync b
 type source struct {
 	hdr     rtp.Header
 	classes [128]codecClass
-	dropped bool // packets were held back since the last one forwarded
+	gap     gap // what came since the last packet forwarded
 	// negotiated is the RTP leg state classes were taken from: a new
 	// negotiation brings new payload types.
 	negotiated *rtpState
@@ -349,28 +363,28 @@ func (from *leg) forwardPayload(s *source, payload []byte, receiving bool) {
 		to = from
 	}
 	if to == nil || !receiving || !from.forward.Load() {
-		s.dropped = true
+		s.gap = max(s.gap, gapDropped)
 		return
 	}
 	cl := s.classes[s.hdr.PayloadType&0x7F]
 	if cl == classNone {
 		// Not forwarded (comfort noise, say): the sequence numbers it
 		// took are closed up.
-		s.dropped = true
+		s.gap = max(s.gap, gapDropped)
 		return
 	}
 	var sent bool
 	switch {
 	case to.out != nil:
-		sent = to.out.write(&s.hdr, payload, cl, s.dropped)
+		sent = to.out.write(&s.hdr, payload, cl, s.gap)
 	case to.rtp != nil:
-		sent = to.rtp.out.write(&s.hdr, payload, cl, s.dropped)
+		sent = to.rtp.out.write(&s.hdr, payload, cl, s.gap)
 	}
 	if !sent {
-		s.dropped = true
+		s.gap = max(s.gap, gapDropped)
 		return
 	}
-	s.dropped = false
+	s.gap = gapNone
 	to.packetsSent.Add(1)
 	to.bytesSent.Add(uint64(len(payload)))
 }
@@ -418,7 +432,7 @@ func newRTPOut(conn *net.UDPConn, ssrc uint32, state *atomic.Pointer[rtpState]) 
 // write sends one packet of class cl, received with header in, to the
 // carrier. It reports whether the packet was sent: not while the carrier
 // holds the call or has no address, nor for a class it did not negotiate.
-func (o *rtpOut) write(in *rtp.Header, payload []byte, cl codecClass, resync bool) bool {
+func (o *rtpOut) write(in *rtp.Header, payload []byte, cl codecClass, g gap) bool {
 	st := o.state.Load()
 	if st == nil || !st.send {
 		return false
@@ -430,7 +444,7 @@ func (o *rtpOut) write(in *rtp.Header, payload []byte, cl codecClass, resync boo
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	now := time.Now()
-	seq, ts, jumped := o.rw.next(in.SSRC, in.SequenceNumber, in.Timestamp, resync, g711ClockRate, now)
+	seq, ts, jumped := o.rw.next(in.SSRC, in.SequenceNumber, in.Timestamp, g, g711ClockRate, now)
 	o.hdr = rtp.Header{
 		Version:        2,
 		Padding:        in.Padding,
@@ -502,6 +516,9 @@ func (l *leg) receiveRTP(s *source, pkt []byte, from netip.AddrPort, now time.Ti
 		return
 	}
 	if s.negotiated != st {
+		if s.negotiated != nil {
+			s.gap = gapRestart
+		}
 		s.classes, s.negotiated = st.classes, st
 	}
 	cl := s.classes[s.hdr.PayloadType&0x7F]

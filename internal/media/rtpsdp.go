@@ -228,8 +228,8 @@ func rtcpAttr(value string, addr netip.Addr) netip.AddrPort {
 
 // pickAudio chooses the section of a carrier's offer the gateway answers:
 // the first audio section with a usable RTP profile, one of the codecs of
-// choices (tried in order within the section) and, for SRTP, a crypto line
-// it speaks. It returns the section's index and the codec; the error says
+// choices (the first the carrier lists: its preference, RFC 3264 §6.1) and,
+// for SRTP, a crypto line it speaks. It returns the section's index and the codec; the error says
 // why nothing fitted.
 func pickAudio(sections []sdpSection, choices []codecClass) (int, webrtc.RTPCodecParameters, error) {
 	reason := "no audio section"
@@ -249,8 +249,8 @@ func pickAudio(sections []sdpSection, choices []codecClass) (int, webrtc.RTPCode
 			reason = s.addrErr.Error()
 			continue
 		}
-		for _, cl := range choices {
-			if c, ok := s.codec(cl); ok {
+		for _, c := range s.codecs {
+			if hasClass(choices, classify(c)) {
 				return i, c, nil
 			}
 		}
