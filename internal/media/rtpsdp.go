@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -86,13 +87,16 @@ type sdpSection struct {
 }
 
 // secure reports whether the section's profile is SRTP.
-func (s *sdpSection) secure() bool { return s.proto == "RTP/SAVP" || s.proto == "RTP/SAVPF" }
+func (s *sdpSection) secure() bool {
+	p := strings.ToUpper(s.proto)
+	return p == "RTP/SAVP" || p == "RTP/SAVPF"
+}
 
 // rtpProfile reports whether the section carries RTP the gateway can relay:
 // plain or SDES-secured, with or without feedback (which it ignores).
 // DTLS-SRTP (UDP/TLS/RTP/SAVP) is for browsers, not trunks.
 func (s *sdpSection) rtpProfile() bool {
-	switch s.proto {
+	switch strings.ToUpper(s.proto) {
 	case "RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF":
 		return true
 	}
@@ -110,6 +114,7 @@ func parseSDP(text string) ([]sdpSection, error) {
 	if len(text) > maxOfferBytes {
 		return nil, fmt.Errorf("%d bytes, limit %d", len(text), maxOfferBytes)
 	}
+	text, names := maskSections(text)
 	var sd sdp.SessionDescription
 	if err := sd.Unmarshal([]byte(text)); err != nil {
 		return nil, err
@@ -123,16 +128,19 @@ func parseSDP(text string) ([]sdpSection, error) {
 	sessionAddr, sessionAddrErr := connectionAddress(sd.ConnectionInformation)
 	sessionDir := directionAttr(sd.Attributes, SendRecv)
 	out := make([]sdpSection, 0, len(sd.MediaDescriptions))
-	for _, m := range sd.MediaDescriptions {
+	for i, m := range sd.MediaDescriptions {
 		if m == nil {
 			return nil, errors.New("empty media section")
 		}
 		s := sdpSection{
 			media:   strings.ToLower(m.MediaName.Media),
 			port:    m.MediaName.Port.Value,
-			proto:   strings.ToUpper(strings.Join(m.MediaName.Protos, "/")),
+			proto:   strings.Join(m.MediaName.Protos, "/"),
 			formats: m.MediaName.Formats,
 			dir:     directionAttr(m.Attributes, sessionDir),
+		}
+		if i < len(names) && names[i].media != "" {
+			s.media, s.proto = strings.ToLower(names[i].media), names[i].proto
 		}
 		if s.port < 0 || s.port > 65535 {
 			return nil, fmt.Errorf("port %d out of range", s.port)
@@ -163,6 +171,57 @@ func parseSDP(text string) ([]sdpSection, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// sectionName is the media type and transport of an m= line.
+type sectionName struct{ media, proto string }
+
+// pion/sdp knows only the media types and transport names of WebRTC and
+// refuses the whole SDP for one it does not (T.38 fax: "m=image 0 udptl
+// t38", which some carriers offer next to their audio).
+var (
+	knownMedia  = []string{"audio", "video", "text", "application", "message"}
+	knownProtos = []string{"UDP", "RTP", "AVP", "SAVP", "SAVPF", "TLS", "DTLS", "SCTP", "AVPF", "TCP", "MSRP", "BFCP", "UDT", "IX"}
+)
+
+// maskSections gives the library each m= line it would refuse as an
+// application section over UDP, and returns, by section, the names of
+// those it changed (zero for the others), so that the answer can refuse
+// them under their own.
+func maskSections(text string) (string, []sectionName) {
+	if !strings.Contains(text, "m=") {
+		return text, nil
+	}
+	var b strings.Builder
+	var names []sectionName
+	for line := range strings.Lines(text) {
+		if !strings.HasPrefix(line, "m=") {
+			b.WriteString(line)
+			continue
+		}
+		f := strings.Fields(line[2:])
+		if len(f) < 3 || known(f[0], f[2]) {
+			names = append(names, sectionName{})
+			b.WriteString(line)
+			continue
+		}
+		names = append(names, sectionName{media: f[0], proto: f[2]})
+		end := line[len(strings.TrimRight(line, "\r\n")):]
+		b.WriteString("m=application " + f[1] + " UDP " + strings.Join(f[3:], " ") + end)
+	}
+	return b.String(), names
+}
+
+func known(media, proto string) bool {
+	if !slices.Contains(knownMedia, media) {
+		return false
+	}
+	for p := range strings.SplitSeq(proto, "/") {
+		if !slices.Contains(knownProtos, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // connectionAddress reads a c= line: an IPv4 address. A missing line gives
