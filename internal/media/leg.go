@@ -80,7 +80,10 @@ type leg struct {
 // KiB, with more than 64 candidate lines or without a usable audio section is
 // refused with ErrBadOffer. RTP legs are opened by OfferRTP and AnswerRTP.
 func (g *Gateway) OpenLeg(ctx context.Context, id string, offerSDP string, kind Kind) (answerSDP string, err error) {
-	if kind < KindPhone || kind > KindTrunkPhone {
+	switch {
+	case kind == KindRTP:
+		return "", fmt.Errorf("open leg %s: RTP legs open with OfferRTP or AnswerRTP", id)
+	case kind < KindPhone || kind > KindTrunkPhone:
 		return "", fmt.Errorf("open leg %s: unknown kind %d", id, int(kind))
 	}
 	return g.openLeg(ctx, id, offerSDP, kind, audioChoices(kind))

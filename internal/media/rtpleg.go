@@ -148,8 +148,9 @@ func (g *Gateway) OfferRTP(ctx context.Context, id string, o RTPOptions) (offerS
 
 // AnswerRTP opens RTP leg id for a carrier's offer (an inbound INVITE) and
 // returns the answer: the first audio section with RTP/AVP or RTP/SAVP (then
-// with a crypto suite the gateway speaks), the codec of o.Like (else PCMU,
-// else PCMA) and telephone-event when offered; other sections are refused.
+// with a crypto suite the gateway speaks), the codec of o.Like (else the
+// first of PCMU and PCMA the carrier lists) and telephone-event when offered;
+// other sections are refused.
 // An offer the gateway cannot take is refused with ErrBadOffer, and no leg
 // stays open. Called on an open RTP leg it answers the carrier's re-offer (a
 // re-INVITE: hold with sendonly, recvonly or inactive, resume, a new
