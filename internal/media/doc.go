@@ -1,21 +1,32 @@
-// Package media is the WebRTC gateway (pion/webrtc): one leg per device per
-// call on a shared single-port API, RTP forwarded between legs without
-// decoding, hold and mute enforced at the gateway, tone and echo sources for
-// test numbers, and per-leg stats. It knows nothing of HTTP or the bridge.
+// Package media is the media gateway: one leg per device per call, RTP
+// forwarded between legs without decoding, hold and mute enforced at the
+// gateway, tone and echo sources for test numbers, and per-leg stats. Its
+// legs are browsers (pion/webrtc) and, for calls that leave through a SIP
+// trunk, carriers (plain RTP or SDES-SRTP). It knows nothing of HTTP, SIP or
+// the bridge.
 //
-// Every leg is a PeerConnection answering a browser's offer. All legs share
-// one SettingEngine whose ICE traffic goes through a single UDP socket (ICE
-// UDP mux), so a deployment opens exactly one UDP port. Each leg has its own
-// MediaEngine holding only the codecs its Kind needs and its own interceptor
-// registry (RTCP sender and receiver reports only: audio needs no NACK or
-// congestion control, and the reports carry the loss, jitter and round-trip
-// figures that Stats returns).
+// A browser leg is a PeerConnection answering the browser's offer. All of
+// them share one SettingEngine whose ICE traffic goes through a single UDP
+// socket (ICE UDP mux), so browsers reach the gateway on exactly one UDP
+// port. Each has its own MediaEngine holding only the codecs its Kind needs
+// and its own interceptor registry (RTCP sender and receiver reports only:
+// audio needs no NACK or congestion control, and the reports carry the
+// loss, jitter and round-trip figures that Stats returns).
 //
-// Forwarding copies RTP packets from one leg's remote track to the other
-// leg's local track, rewriting payload type (Opus to Opus, RFC 4733
-// telephone-event to telephone-event), SSRC, sequence number and timestamp,
+// An RTP leg (rtpleg.go) carries a call's audio to a carrier on an even UDP
+// port of a configured range and RTCP on the next one (or on the same, with
+// rtcp-mux). The gateway writes and reads its SDP; the SIP side carries it.
+// The browser side of such a call is a KindTrunkPhone leg, answered in
+// G.711, so that the relay between them is a copy too; the gateway sends the
+// carrier RTCP reports of its own (rtcp.go).
+//
+// Forwarding (forward.go, the one per-packet path) copies RTP packets from
+// one leg to the other, rewriting payload type (Opus to Opus, PCMU or PCMA
+// to the same, RFC 4733 telephone-event to telephone-event), SSRC,
+// sequence number and timestamp, and encrypting or decrypting SDES-SRTP,
 // with no decoding and no allocation per packet in this package.
 //
-// The package must not import net/http, echo, internal/web, internal/bridge
-// or internal/telephony; the switch drives it through its exported methods.
+// The package must not import net/http, echo, internal/web, internal/bridge,
+// internal/telephony or internal/sip; the switch drives it through its
+// exported methods.
 package media

@@ -2,6 +2,8 @@ package media
 
 import (
 	"errors"
+	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,9 +23,32 @@ const (
 	classOpus                       // opus/48000/2
 	classEvent8k                    // telephone-event/8000 (RFC 4733)
 	classEvent48k                   // telephone-event/48000
-	classPCMU                       // PCMU/8000 (tone legs only)
+	classPCMU                       // PCMU/8000 (G.711 μ-law)
+	classPCMA                       // PCMA/8000 (G.711 A-law)
 	numClasses
 )
+
+// audio reports whether packets of the class carry sound (rather than
+// events): a jump in such a stream is marked (RFC 3551 §4.1).
+func (c codecClass) audio() bool {
+	return c == classOpus || c == classPCMU || c == classPCMA
+}
+
+func (c codecClass) String() string {
+	switch c {
+	case classOpus:
+		return "opus/48000"
+	case classEvent8k:
+		return "telephone-event/8000"
+	case classEvent48k:
+		return "telephone-event/48000"
+	case classPCMU:
+		return "PCMU/8000"
+	case classPCMA:
+		return "PCMA/8000"
+	}
+	return "none"
+}
 
 // noPT marks a class the leg did not negotiate (valid payload types are < 128).
 const noPT = 0xFF
@@ -39,6 +64,8 @@ func classify(c webrtc.RTPCodecParameters) codecClass {
 		return classEvent48k
 	case strings.EqualFold(c.MimeType, webrtc.MimeTypePCMU) && c.ClockRate == 8000:
 		return classPCMU
+	case strings.EqualFold(c.MimeType, webrtc.MimeTypePCMA) && c.ClockRate == 8000:
+		return classPCMA
 	}
 	return classNone
 }
@@ -99,10 +126,24 @@ type rewriter struct {
 	lastSent time.Time
 }
 
-// next maps a source packet's sequence number and timestamp. resync says that
-// packets of the same source were dropped before this one.
-func (r *rewriter) next(ssrc uint32, seq uint16, ts uint32, resync bool, clockRate uint32, now time.Time) (uint16, uint32, bool) {
-	newSource := !r.started || ssrc != r.srcSSRC
+// gap says what came between a source's packet and the last one forwarded.
+type gap uint8
+
+const (
+	gapNone gap = iota
+	// gapDropped: packets of the same source were dropped (hold, mute).
+	gapDropped
+	// gapRestart: the source was renegotiated (a carrier's re-INVITE), and
+	// its sequence numbers and timestamps may start afresh under the same
+	// SSRC, so it is taken as a new source.
+	gapRestart
+)
+
+// next maps a source packet's sequence number and timestamp. g says what
+// came before it.
+func (r *rewriter) next(ssrc uint32, seq uint16, ts uint32, g gap, clockRate uint32, now time.Time) (uint16, uint32, bool) {
+	newSource := !r.started || ssrc != r.srcSSRC || g == gapRestart
+	resync := g == gapDropped
 	switch {
 	case !r.started:
 		r.started = true
@@ -129,22 +170,28 @@ func (r *rewriter) next(ssrc uint32, seq uint16, ts uint32, resync bool, clockRa
 }
 
 // answerCodecs picks, from the codecs of an offer's audio section, those the
-// answer lists: the kind's audio codec (Opus, or PCMU for tone legs) and one
+// answer lists: the kind's audio codec (audioChoices) and one
 // telephone-event, at 8000 Hz when offered. Setting them as the transceiver's
 // preferences keeps each at its own payload type: the library matches codecs
 // by name and format parameters only, and would otherwise answer
 // telephone-event/8000 with the payload type of telephone-event/48000.
 func answerCodecs(kind Kind, negotiated []webrtc.RTPCodecParameters) []webrtc.RTPCodecParameters {
-	audio := classOpus
-	if kind == KindTone {
-		audio = classPCMU
-	}
+	return answerCodecsFor(audioChoices(kind), negotiated)
+}
+
+// answerCodecsFor is answerCodecs with the first of choices that is offered
+// as the audio codec.
+func answerCodecsFor(choices []codecClass, negotiated []webrtc.RTPCodecParameters) []webrtc.RTPCodecParameters {
 	var out []webrtc.RTPCodecParameters
+	for _, want := range choices {
+		if c, ok := firstOfClass(negotiated, want); ok {
+			out = append(out, c)
+			break
+		}
+	}
 	var event *webrtc.RTPCodecParameters
 	for i, c := range negotiated {
 		switch cl := classify(c); {
-		case cl == audio && len(out) == 0:
-			out = append(out, c)
 		case cl == classEvent8k && (event == nil || classify(*event) != classEvent8k):
 			event = &negotiated[i]
 		case cl == classEvent48k && event == nil:
@@ -160,12 +207,23 @@ func answerCodecs(kind Kind, negotiated []webrtc.RTPCodecParameters) []webrtc.RT
 	return out
 }
 
+// firstOfClass returns the first codec of class cl in list.
+func firstOfClass(list []webrtc.RTPCodecParameters, cl codecClass) (webrtc.RTPCodecParameters, bool) {
+	for _, c := range list {
+		if classify(c) == cl {
+			return c, true
+		}
+	}
+	return webrtc.RTPCodecParameters{}, false
+}
+
 // outTrack is a leg's local audio track for forwarded and echoed packets: a
 // minimal TrackLocal that writes RTP headers it rewrote itself straight to
 // the sender's stream.
 type outTrack struct {
 	id, streamID string
 	codec        webrtc.RTPCodecCapability
+	audio        codecClass // the class of codec
 	bound        atomic.Pointer[binding]
 	// answered are the codecs of the answer, set before the track is
 	// bound; only their payload types are written.
@@ -177,20 +235,34 @@ type outTrack struct {
 }
 
 func newOutTrack(streamID string) *outTrack {
+	return newOutTrackFor(streamID, classOpus)
+}
+
+// newOutTrackFor makes a track that sends audio of class audio: Opus, PCMU
+// or PCMA.
+func newOutTrackFor(streamID string, audio codecClass) *outTrack {
+	codec := opusCapability
+	switch audio {
+	case classPCMU:
+		codec = pcmuCapability
+	case classPCMA:
+		codec = pcmaCapability
+	}
 	return &outTrack{
 		id:       "audio",
 		streamID: streamID,
-		codec:    opusCapability,
+		codec:    codec,
+		audio:    audio,
 	}
 }
 
-var errNoOpus = errors.New("media: opus not negotiated")
+var errNoCodec = errors.New("media: the track's codec is not negotiated")
 
 // Bind implements webrtc.TrackLocal.
 func (t *outTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	pts := newPayloadTypes(t.answered)
 	for _, c := range ctx.CodecParameters() {
-		if classify(c) == classOpus && uint8(c.PayloadType) == pts[classOpus] {
+		if classify(c) == t.audio && uint8(c.PayloadType) == pts[t.audio] {
 			t.bound.Store(&binding{
 				id:   ctx.ID(),
 				w:    ctx.WriteStream(),
@@ -200,7 +272,7 @@ func (t *outTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters
 			return c, nil
 		}
 	}
-	return webrtc.RTPCodecParameters{}, errNoOpus
+	return webrtc.RTPCodecParameters{}, errNoCodec
 }
 
 // Unbind implements webrtc.TrackLocal.
@@ -218,7 +290,7 @@ func (t *outTrack) Kind() webrtc.RTPCodecType { return webrtc.RTPCodecTypeAudio 
 
 // write sends one packet of class cl, received with header in, on this
 // track. It reports whether the packet was written.
-func (t *outTrack) write(in *rtp.Header, payload []byte, cl codecClass, resync bool) bool {
+func (t *outTrack) write(in *rtp.Header, payload []byte, cl codecClass, g gap) bool {
 	b := t.bound.Load()
 	if b == nil {
 		return false
@@ -229,11 +301,11 @@ func (t *outTrack) write(in *rtp.Header, payload []byte, cl codecClass, resync b
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	seq, ts, jumped := t.rw.next(in.SSRC, in.SequenceNumber, in.Timestamp, resync, t.codec.ClockRate, time.Now())
+	seq, ts, jumped := t.rw.next(in.SSRC, in.SequenceNumber, in.Timestamp, g, t.codec.ClockRate, time.Now())
 	t.hdr = rtp.Header{
 		Version:        2,
 		Padding:        in.Padding,
-		Marker:         in.Marker || (jumped && cl == classOpus),
+		Marker:         in.Marker || (jumped && cl.audio()),
 		PayloadType:    pt,
 		SequenceNumber: seq,
 		Timestamp:      ts,
@@ -243,12 +315,15 @@ func (t *outTrack) write(in *rtp.Header, payload []byte, cl codecClass, resync b
 	return err == nil
 }
 
-// source is the read side of one remote track: the reused header and the
+// source is the read side of one remote stream: the reused header and the
 // classes of the payload types the remote negotiated.
 type source struct {
 	hdr     rtp.Header
 	classes [128]codecClass
-	dropped bool // packets were held back since the last one forwarded
+	gap     gap // what came since the last packet forwarded
+	// negotiated is the RTP leg state classes were taken from: a new
+	// negotiation brings new payload types.
+	negotiated *rtpState
 }
 
 func newSource(codecs []webrtc.RTPCodecParameters) *source {
@@ -269,28 +344,249 @@ func (from *leg) forwardPacket(s *source, pkt []byte) {
 	if err != nil || n > len(pkt) {
 		return
 	}
-	payload := pkt[n:]
+	from.forwardPayload(s, pkt[n:], true)
+}
+
+// forwardPayload is forwardPacket once s.hdr holds the packet's header.
+// receiving is false while the leg's negotiated direction refuses what the
+// remote sends (an RTP leg the carrier holds): the packet is counted, not
+// forwarded.
+func (from *leg) forwardPayload(s *source, payload []byte, receiving bool) {
 	from.packetsReceived.Add(1)
 	from.bytesReceived.Add(uint64(len(payload)))
 
 	var to *leg
 	switch from.kind {
-	case KindPhone:
+	case KindPhone, KindTrunkPhone, KindRTP:
 		to = from.peer.Load()
 	case KindEcho:
 		to = from
 	}
-	if to == nil || to.out == nil || !from.forward.Load() {
-		s.dropped = true
+	if to == nil || !receiving || !from.forward.Load() {
+		s.gap = max(s.gap, gapDropped)
 		return
 	}
 	cl := s.classes[s.hdr.PayloadType&0x7F]
 	if cl == classNone {
+		// Not forwarded (comfort noise, say): the sequence numbers it
+		// took are closed up.
+		s.gap = max(s.gap, gapDropped)
 		return
 	}
-	if to.out.write(&s.hdr, payload, cl, s.dropped) {
-		s.dropped = false
-		to.packetsSent.Add(1)
-		to.bytesSent.Add(uint64(len(payload)))
+	var sent bool
+	switch {
+	case to.out != nil:
+		sent = to.out.write(&s.hdr, payload, cl, s.gap)
+	case to.rtp != nil:
+		sent = to.rtp.out.write(&s.hdr, payload, cl, s.gap)
 	}
+	if !sent {
+		s.gap = max(s.gap, gapDropped)
+		return
+	}
+	s.gap = gapNone
+	to.packetsSent.Add(1)
+	to.bytesSent.Add(uint64(len(payload)))
+}
+
+// g711ClockRate is the RTP clock of PCMU, PCMA and their telephone-event.
+const g711ClockRate = 8000
+
+// rtpOut is an RTP leg's sending side: it rewrites headers as outTrack
+// does, encrypts when SRTP was negotiated, and writes to the carrier's
+// address from the leg's RTP socket. Its SSRC, sequence numbers and
+// timestamps carry on across hold and re-negotiation.
+type rtpOut struct {
+	conn  *net.UDPConn
+	ssrc  uint32
+	state *atomic.Pointer[rtpState]
+
+	mu     sync.Mutex // serialises writes, the rewriter and the counts
+	rw     rewriter
+	hdr    rtp.Header
+	encHdr rtp.Header // the library's scratch copy of hdr
+	buf    [rtpBufferSize]byte
+	enc    []byte // the encrypted packet; reused
+	sent   senderCounts
+}
+
+// senderCounts are what a sender report says of the stream (RFC 3550
+// §6.4.1).
+type senderCounts struct {
+	packets, octets uint32 // since the start, wrapping
+	lastTS          uint32 // timestamp of the last packet sent
+	lastAt          time.Time
+	since           bool // something was sent since the last report
+}
+
+func newRTPOut(conn *net.UDPConn, ssrc uint32, state *atomic.Pointer[rtpState]) *rtpOut {
+	return &rtpOut{
+		conn:   conn,
+		ssrc:   ssrc,
+		state:  state,
+		encHdr: rtp.Header{CSRC: make([]uint32, 0, 15)},
+		enc:    make([]byte, 0, rtpBufferSize+srtpMaxOverhead),
+	}
+}
+
+// write sends one packet of class cl, received with header in, to the
+// carrier. It reports whether the packet was sent: not while the carrier
+// holds the call or has no address, nor for a class it did not negotiate.
+func (o *rtpOut) write(in *rtp.Header, payload []byte, cl codecClass, g gap) bool {
+	st := o.state.Load()
+	if st == nil || !st.send {
+		return false
+	}
+	pt := st.pts.lookup(cl)
+	if pt == noPT {
+		return false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := time.Now()
+	seq, ts, jumped := o.rw.next(in.SSRC, in.SequenceNumber, in.Timestamp, g, g711ClockRate, now)
+	o.hdr = rtp.Header{
+		Version:        2,
+		Padding:        in.Padding,
+		Marker:         in.Marker || (jumped && cl.audio()),
+		PayloadType:    pt,
+		SequenceNumber: seq,
+		Timestamp:      ts,
+		SSRC:           o.ssrc,
+	}
+	n, err := o.hdr.MarshalTo(o.buf[:])
+	if err != nil || n+len(payload) > len(o.buf) {
+		return false
+	}
+	n += copy(o.buf[n:], payload)
+	pkt := o.buf[:n]
+	if st.srtpOut != nil {
+		enc, err := st.srtpOut.EncryptRTP(o.enc[:0], pkt, &o.encHdr)
+		if err != nil {
+			return false
+		}
+		o.enc, pkt = enc, enc
+	}
+	if _, err := o.conn.WriteToUDPAddrPort(pkt, st.remote); err != nil {
+		return false
+	}
+	o.sent.packets++
+	o.sent.octets += uint32(len(payload))
+	o.sent.lastTS, o.sent.lastAt, o.sent.since = ts, now, true
+	return true
+}
+
+// readRTPSocket is an RTP leg's receive loop on its RTP port: RTP from the
+// carrier, and its RTCP when multiplexed (RFC 5761). One buffer is reused;
+// SRTP is decrypted in place.
+func (l *leg) readRTPSocket() {
+	s := newSource(nil)
+	buf := make([]byte, rtpBufferSize)
+	for {
+		n, from, err := l.rtp.rtpConn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		l.receiveRTP(s, buf[:n], from, time.Now())
+	}
+}
+
+// receiveRTP handles one datagram that reached an RTP leg's RTP port from
+// address from at time now. It never allocates for RTP.
+func (l *leg) receiveRTP(s *source, pkt []byte, from netip.AddrPort, now time.Time) {
+	st := l.rtp.state.Load()
+	if st == nil || !st.accepts(from) {
+		return
+	}
+	if isRTCP(pkt) {
+		l.receiveRTCP(st, pkt, now)
+		return
+	}
+	if st.srtpIn != nil {
+		var err error
+		if pkt, err = st.srtpIn.DecryptRTP(pkt, pkt, &s.hdr); err != nil {
+			return
+		}
+	}
+	n, err := s.hdr.Unmarshal(pkt)
+	if err != nil || n > len(pkt) {
+		return
+	}
+	if s.negotiated != st {
+		if s.negotiated != nil {
+			s.gap = gapRestart
+		}
+		s.classes, s.negotiated = st.classes, st
+	}
+	cl := s.classes[s.hdr.PayloadType&0x7F]
+	l.rtp.recv.note(&s.hdr, cl, now)
+	l.forwardPayload(s, pkt[n:], st.recv)
+}
+
+// isRTCP tells RTCP from RTP on a shared port by the second octet: RTCP
+// packet types 192-223 fall where RTP's marker bit and payload type could
+// only say 64-95, which no leg negotiates (RFC 5761 §4).
+func isRTCP(pkt []byte) bool {
+	return len(pkt) >= 8 && pkt[1] >= 192 && pkt[1] <= 223
+}
+
+// recvStats counts the RTP an RTP leg receives from the carrier's current
+// source, for the reception reports the gateway sends it (RFC 3550 A.1, A.3,
+// A.8) and for Stats.
+type recvStats struct {
+	mu sync.Mutex
+	c  recvCounts
+}
+
+type recvCounts struct {
+	started   bool
+	ssrc      uint32
+	baseSeq   uint32
+	maxSeq    uint16
+	cycles    uint32 // count of sequence wraps, shifted by 16
+	received  uint32
+	epoch     time.Time // arrival times are counted from here, in RTP units
+	transit   int64
+	hasTrans  bool
+	jitter    float64 // in timestamp units
+	expPrior  uint32  // expected and received at the last report
+	recvPrior uint32
+	lastSR    uint32 // middle 32 bits of the NTP time of the source's last sender report
+	lastSRAt  time.Time
+}
+
+// note counts one packet of class cl with header h, arrived at now.
+func (r *recvStats) note(h *rtp.Header, cl codecClass, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := &r.c
+	if !c.started || h.SSRC != c.ssrc {
+		// A new source: its counts start over (RFC 3550 A.1).
+		*c = recvCounts{started: true, ssrc: h.SSRC, baseSeq: uint32(h.SequenceNumber),
+			maxSeq: h.SequenceNumber, epoch: now}
+	} else if d := h.SequenceNumber - c.maxSeq; d != 0 && d < 1<<15 {
+		if h.SequenceNumber < c.maxSeq {
+			c.cycles += 1 << 16
+		}
+		c.maxSeq = h.SequenceNumber
+	}
+	c.received++
+	if !cl.audio() {
+		// Events repeat their timestamp: they would read as jitter.
+		return
+	}
+	arrival := int64(now.Sub(c.epoch) * g711ClockRate / time.Second)
+	transit := arrival - int64(h.Timestamp)
+	if c.hasTrans {
+		// RFC 3550 A.8, with the difference taken modulo 2^32.
+		d := uint32(transit - c.transit)
+		if d > 1<<31 {
+			d = -d
+		}
+		c.jitter += (float64(d) - c.jitter) / 16
+	}
+	c.transit, c.hasTrans = transit, true
 }

@@ -112,27 +112,27 @@ func TestForwardIgnoresMalformedPackets(t *testing.T) {
 func TestRewriterKeepsStreamContinuous(t *testing.T) {
 	var r rewriter
 	now := time.Unix(1000, 0)
-	seq, ts, jumped := r.next(1, 100, 5000, false, 48000, now)
+	seq, ts, jumped := r.next(1, 100, 5000, gapNone, 48000, now)
 	if seq != 100 || ts != 5000 || !jumped {
 		t.Fatalf("first packet mapped to %d/%d/%v", seq, ts, jumped)
 	}
-	seq, ts, jumped = r.next(1, 101, 5960, false, 48000, now.Add(20*time.Millisecond))
+	seq, ts, jumped = r.next(1, 101, 5960, gapNone, 48000, now.Add(20*time.Millisecond))
 	if seq != 101 || ts != 5960 || jumped {
 		t.Fatalf("second packet mapped to %d/%d/%v", seq, ts, jumped)
 	}
 	// Held for 50 packets: same source, sequence closes up, time runs on.
-	seq, ts, jumped = r.next(1, 152, 5960+51*960, true, 48000, now.Add(time.Second))
+	seq, ts, jumped = r.next(1, 152, 5960+51*960, gapDropped, 48000, now.Add(time.Second))
 	if seq != 102 || ts != 5960+51*960 || !jumped {
 		t.Fatalf("after hold mapped to %d/%d/%v", seq, ts, jumped)
 	}
 	// A new source 100 ms later: sequence continues, timestamp advances 100 ms.
-	seq, ts, _ = r.next(2, 65530, 7, false, 48000, now.Add(1100*time.Millisecond))
+	seq, ts, _ = r.next(2, 65530, 7, gapNone, 48000, now.Add(1100*time.Millisecond))
 	if seq != 103 || ts != 5960+51*960+4800 {
 		t.Fatalf("new source mapped to %d/%d", seq, ts)
 	}
 	// Its next packets follow on, across the 16-bit wrap.
 	for i := range uint16(10) {
-		seq, _, _ = r.next(2, 65531+i, 7+960*uint32(i+1), false, 48000, now.Add(1120*time.Millisecond))
+		seq, _, _ = r.next(2, 65531+i, 7+960*uint32(i+1), gapNone, 48000, now.Add(1120*time.Millisecond))
 		if seq != 104+i {
 			t.Fatalf("packet %d of new source mapped to seq %d", i, seq)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -22,6 +23,15 @@ const (
 	KindTone
 	// KindEcho is a leg whose own audio the gateway sends back to it.
 	KindEcho
+	// KindTrunkPhone is a browser on a call that leaves through a SIP
+	// trunk: its answer carries G.711 (PCMU, else PCMA) and
+	// telephone-event, so that its audio is relayed to a KindRTP leg
+	// without transcoding (every browser supports G.711, RFC 7874).
+	KindTrunkPhone
+	// KindRTP is a leg toward a carrier: plain RTP or SDES-SRTP on a UDP
+	// port pair of its own (rtpleg.go). It is opened by OfferRTP or
+	// AnswerRTP, never by OpenLeg.
+	KindRTP
 )
 
 // String names the kind for logs.
@@ -33,6 +43,10 @@ func (k Kind) String() string {
 		return "tone"
 	case KindEcho:
 		return "echo"
+	case KindTrunkPhone:
+		return "trunkPhone"
+	case KindRTP:
+		return "rtp"
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }
@@ -42,12 +56,23 @@ var (
 	// large, too many candidates, or without an audio section carrying the
 	// codec the leg's kind needs.
 	ErrBadOffer = errors.New("media: bad offer")
+	// ErrBadAnswer reports an SDP answer from a carrier that does not fit
+	// the offer it answers: unparsable, rejecting the audio, or choosing
+	// what was not offered.
+	ErrBadAnswer = errors.New("media: bad answer")
 	// ErrNoSuchLeg reports an id that names no open leg.
 	ErrNoSuchLeg = errors.New("media: no such leg")
+	// ErrNoPorts reports that every RTP port pair of the configured range
+	// is in use.
+	ErrNoPorts = errors.New("media: no free RTP port")
+	// ErrCodecMismatch reports two legs that cannot be connected without
+	// transcoding, or a leg whose codec another cannot take.
+	ErrCodecMismatch = errors.New("media: legs have no codec in common")
 
 	errClosed     = errors.New("media: gateway closed")
 	errLegExists  = errors.New("media: leg already exists")
 	errNotPhone   = errors.New("media: leg is not a phone leg")
+	errNotRTP     = errors.New("media: leg is not an RTP leg")
 	errSelfBridge = errors.New("media: cannot connect a leg to itself")
 )
 
@@ -67,6 +92,12 @@ type Config struct {
 	// OnLegFailed; tests shorten these to see failures quickly.
 	ICEDisconnectedTimeout time.Duration
 	ICEFailedTimeout       time.Duration
+
+	// RTP legs toward carriers (rtpleg.go) each bind an even port of
+	// RTPPorts for RTP and the next for RTCP, on RTPListenIP.
+	RTPPorts       PortRange // zero = DefaultRTPPorts
+	RTPListenIP    string    // IPv4 address RTP legs bind ("" = ListenIP; "" there too = every interface)
+	RTPAdvertiseIP string    // address RTP legs write in their SDP ("" = the first NAT1To1IPs, else the bound address, else the host's first non-loopback IPv4 address)
 }
 
 // Defaults of the ICE agent, restated so that overriding one timeout keeps
@@ -88,6 +119,10 @@ type Gateway struct {
 	mux      ice.UDPMux
 	port     int
 	settings webrtc.SettingEngine
+
+	ports        *portPool  // RTP legs' port pairs
+	advertise    netip.Addr // the address RTP legs write in their SDP (invalid: none found)
+	rtcpInterval time.Duration
 
 	mu     sync.Mutex
 	legs   map[string]*leg
@@ -115,6 +150,10 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
 		return nil, fmt.Errorf("media: UDP port %d out of range", cfg.UDPPort)
+	}
+	ports, advertise, err := rtpSetup(cfg)
+	if err != nil {
+		return nil, err
 	}
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: listenIP, Port: cfg.UDPPort})
 	if err != nil {
@@ -168,12 +207,15 @@ func New(cfg Config) (*Gateway, error) {
 
 	log.Info("media gateway listening", slog.String("addr", conn.LocalAddr().String()))
 	return &Gateway{
-		cfg:      cfg,
-		log:      log,
-		mux:      mux,
-		port:     port,
-		settings: se,
-		legs:     make(map[string]*leg),
+		cfg:          cfg,
+		log:          log,
+		mux:          mux,
+		port:         port,
+		settings:     se,
+		ports:        ports,
+		advertise:    advertise,
+		rtcpInterval: rtcpInterval,
+		legs:         make(map[string]*leg),
 	}, nil
 }
 
@@ -185,9 +227,13 @@ func (g *Gateway) ICEServers() []string {
 	return append([]string(nil), g.cfg.ICEServers...)
 }
 
-// Connect bridges two phone legs: audio received from a is forwarded to b and
+// Connect bridges two legs: audio received from a is forwarded to b and
 // audio received from b to a. A leg bridged before is unbridged from its old
-// peer.
+// peer. Phone, trunk phone and RTP legs can be connected when they carry the
+// same codec (Opus between browsers; PCMU or PCMA between a trunk phone leg
+// and an RTP leg, or two of those), else ErrCodecMismatch: the gateway never
+// transcodes. An RTP leg whose codec is not negotiated yet connects to
+// anything of those kinds; its packets flow once it is.
 func (g *Gateway) Connect(a, b string) error {
 	if a == b {
 		return fmt.Errorf("connect %s: %w", a, errSelfBridge)
@@ -200,10 +246,13 @@ func (g *Gateway) Connect(a, b string) error {
 		return fmt.Errorf("connect %s: %w", a, ErrNoSuchLeg)
 	case lb == nil:
 		return fmt.Errorf("connect %s: %w", b, ErrNoSuchLeg)
-	case la.kind != KindPhone:
+	case !la.kind.bridged():
 		return fmt.Errorf("connect %s (%s): %w", a, la.kind, errNotPhone)
-	case lb.kind != KindPhone:
+	case !lb.kind.bridged():
 		return fmt.Errorf("connect %s (%s): %w", b, lb.kind, errNotPhone)
+	}
+	if ca, cb := la.audioClass(), lb.audioClass(); ca != classNone && cb != classNone && ca != cb {
+		return fmt.Errorf("connect %s (%s) and %s (%s): %w", a, ca, b, cb, ErrCodecMismatch)
 	}
 	g.unlinkLocked(la)
 	g.unlinkLocked(lb)
@@ -211,6 +260,11 @@ func (g *Gateway) Connect(a, b string) error {
 	lb.peer.Store(la)
 	g.log.Debug("legs connected", slog.String("leg", a), slog.String("peer", b))
 	return nil
+}
+
+// bridged reports whether legs of the kind forward to a peer set by Connect.
+func (k Kind) bridged() bool {
+	return k == KindPhone || k == KindTrunkPhone || k == KindRTP
 }
 
 // unlinkLocked detaches l from its peer in both directions.
@@ -222,8 +276,8 @@ func (g *Gateway) unlinkLocked(l *leg) {
 }
 
 // SetForward turns forwarding of the audio received from id on or off (hold
-// and mute): to its peer for a phone leg, back to it for an echo leg; a tone
-// leg forwards nothing and keeps playing. Forwarding is on when a leg opens.
+// and mute): to its peer for a phone, trunk phone or RTP leg, back to it for
+// an echo leg; a tone leg forwards nothing and keeps playing. Forwarding is on when a leg opens.
 // An unknown id is ignored.
 func (g *Gateway) SetForward(id string, on bool) {
 	g.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -101,17 +102,22 @@ func newTestGateway(t testing.TB, cfg Config) *Gateway {
 }
 
 // clientCodecs are the payload types a test browser offers; two clients
-// with different numbers show that forwarding maps them. A zero event type
-// is not offered; usePCMU offers PCMU (type pcmu) instead of Opus.
+// with different numbers show that forwarding maps them. A zero Opus or
+// event type is not offered; usePCMU and usePCMA offer PCMU and PCMA (types
+// pcmu and pcma) after Opus.
 type clientCodecs struct {
-	opus, event8k, event48k, pcmu webrtc.PayloadType
-	usePCMU                       bool
+	opus, event8k, event48k, pcmu, pcma webrtc.PayloadType
+	usePCMU, usePCMA                    bool
 }
 
 var (
 	codecsA  = clientCodecs{opus: 111, event8k: 126, event48k: 110} // both event rates, as browsers offer
 	codecsB  = clientCodecs{opus: 109, event8k: 101}
 	pcmuOnly = clientCodecs{pcmu: 0, usePCMU: true, event8k: 101}
+	// chrome offers what a browser does: Opus, then G.711, events at both
+	// rates.
+	chrome      = clientCodecs{opus: 111, pcmu: 0, usePCMU: true, pcma: 8, usePCMA: true, event8k: 126, event48k: 110}
+	opusAndPCMA = clientCodecs{opus: 111, pcma: 8, usePCMA: true, event8k: 126}
 )
 
 // received is one RTP packet a test browser got from the gateway.
@@ -119,6 +125,7 @@ type received struct {
 	pt      uint8
 	seq     uint16
 	ts      uint32
+	ssrc    uint32
 	marker  bool
 	payload []byte
 	at      time.Time
@@ -150,12 +157,18 @@ func newClient(t testing.TB, name string, codecs clientCodecs) *client {
 			t.Fatalf("register codec: %v", err)
 		}
 	}
-	capability := opusCapability
-	if codecs.usePCMU {
-		capability = pcmuCapability
-		register(pcmuCapability, codecs.pcmu)
-	} else {
+	var mimes []string
+	if codecs.opus != 0 {
 		register(opusCapability, codecs.opus)
+		mimes = append(mimes, opusCapability.MimeType)
+	}
+	if codecs.usePCMU {
+		register(pcmuCapability, codecs.pcmu)
+		mimes = append(mimes, pcmuCapability.MimeType)
+	}
+	if codecs.usePCMA {
+		register(pcmaCapability, codecs.pcma)
+		mimes = append(mimes, pcmaCapability.MimeType)
 	}
 	if codecs.event48k != 0 {
 		register(webrtc.RTPCodecCapability{MimeType: mimeTelephoneEvent, ClockRate: 48000, SDPFmtpLine: "0-15"}, codecs.event48k)
@@ -178,7 +191,7 @@ func newClient(t testing.TB, name string, codecs clientCodecs) *client {
 	if err != nil {
 		t.Fatalf("client %s: %v", name, err)
 	}
-	c := &client{t: t, name: name, pc: pc, track: &testTrack{codec: capability, stream: name}}
+	c := &client{t: t, name: name, pc: pc, track: &testTrack{mimes: mimes, stream: name}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	t.Cleanup(c.close)
 	if _, err := pc.AddTransceiverFromTrack(c.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
@@ -227,9 +240,21 @@ func (c *client) connected() bool {
 // open opens a leg for the client on g and applies the answer.
 func (c *client) open(g *Gateway, id string, kind Kind) {
 	c.t.Helper()
+	c.openWith(id, func(ctx context.Context, offer string) (string, error) { return g.OpenLeg(ctx, id, offer, kind) })
+}
+
+// openLike opens a trunk phone leg with the codec of leg like.
+func (c *client) openLike(g *Gateway, id, like string) {
+	c.t.Helper()
+	c.openWith(id, func(ctx context.Context, offer string) (string, error) { return g.OpenLegLike(ctx, id, offer, like) })
+}
+
+// openWith gives the client's offer to open and applies the answer.
+func (c *client) openWith(id string, open func(ctx context.Context, offer string) (string, error)) {
+	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-	answer, err := g.OpenLeg(ctx, id, c.offer(), kind)
+	answer, err := open(ctx, c.offer())
 	if err != nil {
 		c.t.Fatalf("OpenLeg %s: %v", id, err)
 	}
@@ -281,7 +306,7 @@ func (c *client) read(track *webrtc.TrackRemote) {
 			continue
 		}
 		c.got = append(c.got, received{
-			pt: p.PayloadType, seq: p.SequenceNumber, ts: p.Timestamp, marker: p.Marker,
+			pt: p.PayloadType, seq: p.SequenceNumber, ts: p.Timestamp, ssrc: p.SSRC, marker: p.Marker,
 			payload: append([]byte(nil), p.Payload...), at: time.Now(),
 		})
 		c.mu.Unlock()
@@ -291,6 +316,11 @@ func (c *client) read(track *webrtc.TrackRemote) {
 // sendCounter sends a synthetic Opus packet every 20 ms until the client
 // closes: tag, then a big-endian counter.
 func (c *client) sendCounter(tag byte) {
+	c.sendCounterAs(classOpus, tag)
+}
+
+// sendCounterAs is sendCounter with packets of class cl (Opus, PCMU, PCMA).
+func (c *client) sendCounterAs(cl codecClass, tag byte) {
 	c.start(func() {
 		ticker := time.NewTicker(20 * time.Millisecond)
 		defer ticker.Stop()
@@ -304,7 +334,7 @@ func (c *client) sendCounter(tag byte) {
 			payload := make([]byte, 5)
 			payload[0] = tag
 			binary.BigEndian.PutUint32(payload[1:], n)
-			if c.track.send(classOpus, payload) {
+			if c.track.send(cl, payload) {
 				n++
 			}
 		}
@@ -339,9 +369,10 @@ func (c *client) close() {
 
 // testTrack is the test browser's outgoing track: like the gateway's, it
 // writes headers it builds itself, so the test can send telephone-event
-// packets on the same stream.
+// packets on the same stream. It binds to the first negotiated codec among
+// its mime types.
 type testTrack struct {
-	codec  webrtc.RTPCodecCapability
+	mimes  []string
 	stream string
 	bound  atomic.Pointer[binding]
 	mu     sync.Mutex
@@ -351,7 +382,7 @@ type testTrack struct {
 
 func (t *testTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	for _, c := range ctx.CodecParameters() {
-		if strings.EqualFold(c.MimeType, t.codec.MimeType) {
+		if slices.ContainsFunc(t.mimes, func(m string) bool { return strings.EqualFold(m, c.MimeType) }) {
 			t.bound.Store(&binding{id: ctx.ID(), w: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pts: newPayloadTypes(ctx.CodecParameters())})
 			return c, nil
 		}
@@ -375,8 +406,11 @@ func (t *testTrack) send(cl codecClass, payload []byte) bool {
 	defer t.mu.Unlock()
 	h := rtp.Header{Version: 2, PayloadType: b.pts[cl], SequenceNumber: t.seq, Timestamp: t.ts, SSRC: b.ssrc}
 	t.seq++
-	if cl == classOpus {
+	switch cl {
+	case classOpus:
 		t.ts += 960
+	case classPCMU, classPCMA:
+		t.ts += 160
 	}
 	_, err := b.w.WriteRTP(&h, payload)
 	return err == nil

@@ -25,6 +25,10 @@ var (
 		MimeType:  webrtc.MimeTypePCMU,
 		ClockRate: 8000,
 	}
+	pcmaCapability = webrtc.RTPCodecCapability{
+		MimeType:  webrtc.MimeTypePCMA,
+		ClockRate: 8000,
+	}
 	eventCapability = webrtc.RTPCodecCapability{
 		MimeType:    mimeTelephoneEvent,
 		ClockRate:   8000,
@@ -35,15 +39,18 @@ var (
 // rtpBufferSize holds any packet the receive MTU lets through.
 const rtpBufferSize = 1500
 
-// leg is one browser's PeerConnection and the goroutines that serve it.
+// leg is one browser's PeerConnection, or one RTP leg's sockets, and the
+// goroutines that serve it.
 type leg struct {
-	id   string
-	kind Kind
-	g    *Gateway
-	log  *slog.Logger
-	pc   *webrtc.PeerConnection
-	out  *outTrack                      // KindPhone, KindEcho
-	tone *webrtc.TrackLocalStaticSample // KindTone
+	id    string
+	kind  Kind
+	g     *Gateway
+	log   *slog.Logger
+	pc    *webrtc.PeerConnection         // browser legs
+	out   *outTrack                      // KindPhone, KindEcho, KindTrunkPhone
+	tone  *webrtc.TrackLocalStaticSample // KindTone
+	rtp   *rtpLeg                        // KindRTP
+	audio codecClass                     // browser legs: the codec answered
 
 	peer    atomic.Pointer[leg] // KindPhone: where received audio goes
 	forward atomic.Bool
@@ -68,14 +75,37 @@ type leg struct {
 
 // OpenLeg answers a browser's offer and returns the answer SDP once ICE
 // gathering is complete (host candidates only, so at once). KindPhone and
-// KindEcho negotiate Opus/48000/2, KindTone PCMU/8000, each with
-// telephone-event. An offer over 64 KiB, with more than 64 candidate lines or
-// without a usable audio section is refused with ErrBadOffer.
+// KindEcho negotiate Opus/48000/2, KindTone PCMU/8000, KindTrunkPhone PCMU/8000
+// if offered, else PCMA/8000, each with telephone-event. An offer over 64
+// KiB, with more than 64 candidate lines or without a usable audio section is
+// refused with ErrBadOffer. RTP legs are opened by OfferRTP and AnswerRTP.
 func (g *Gateway) OpenLeg(ctx context.Context, id string, offerSDP string, kind Kind) (answerSDP string, err error) {
-	if kind < KindPhone || kind > KindEcho {
+	switch {
+	case kind == KindRTP:
+		return "", fmt.Errorf("open leg %s: RTP legs open with OfferRTP or AnswerRTP", id)
+	case kind < KindPhone || kind > KindTrunkPhone:
 		return "", fmt.Errorf("open leg %s: unknown kind %d", id, int(kind))
 	}
-	audio, err := checkOffer(offerSDP, kind)
+	return g.openLeg(ctx, id, offerSDP, kind, audioChoices(kind))
+}
+
+// OpenLegLike opens a KindTrunkPhone leg whose G.711 codec is that of leg
+// like (an RTP leg whose codec is negotiated, or another G.711 leg): the
+// browser side of a call whose carrier answered, or offered, before the
+// browser. An offer without that codec is refused with ErrBadOffer; a like
+// leg without a G.711 codec gives ErrCodecMismatch.
+func (g *Gateway) OpenLegLike(ctx context.Context, id, offerSDP, like string) (answerSDP string, err error) {
+	choices, err := g.g711Like(like)
+	if err != nil {
+		return "", fmt.Errorf("open leg %s: %w", id, err)
+	}
+	return g.openLeg(ctx, id, offerSDP, KindTrunkPhone, choices)
+}
+
+// openLeg opens a browser leg of kind whose audio codec is the first of
+// choices the offer holds.
+func (g *Gateway) openLeg(ctx context.Context, id string, offerSDP string, kind Kind, choices []codecClass) (answerSDP string, err error) {
+	audio, err := checkOfferFor(offerSDP, choices)
 	if err != nil {
 		return "", fmt.Errorf("open leg %s: %w", id, err)
 	}
@@ -89,11 +119,12 @@ func (g *Gateway) OpenLeg(ctx context.Context, id string, offerSDP string, kind 
 	}
 
 	l := &leg{
-		id:   id,
-		kind: kind,
-		g:    g,
-		log:  g.log.With(legAttrs(ctx, id, kind)...),
-		pc:   pc,
+		id:    id,
+		kind:  kind,
+		g:     g,
+		log:   g.log.With(legAttrs(ctx, id, kind)...),
+		pc:    pc,
+		audio: classify(audio.answer[0]),
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.forward.Store(true)
@@ -106,21 +137,11 @@ func (g *Gateway) OpenLeg(ctx context.Context, id string, offerSDP string, kind 
 			return "", fmt.Errorf("open leg %s: tone track: %w", id, err)
 		}
 	} else {
-		l.sendClockRate = opusCapability.ClockRate
-		l.out = newOutTrack(id)
+		l.out = newOutTrackFor(id, l.audio)
+		l.sendClockRate = l.out.codec.ClockRate
 	}
 
-	g.mu.Lock()
-	switch {
-	case g.closed:
-		err = errClosed
-	case g.legs[id] != nil:
-		err = errLegExists
-	default:
-		g.legs[id] = l
-	}
-	g.mu.Unlock()
-	if err != nil {
+	if err = g.addLeg(l); err != nil {
 		l.cancel()
 		_ = pc.Close()
 		return "", fmt.Errorf("open leg %s: %w", id, err)
@@ -136,16 +157,52 @@ func (g *Gateway) OpenLeg(ctx context.Context, id string, offerSDP string, kind 
 	return answer, nil
 }
 
+// addLeg registers l under its id, unless the gateway is closed or the id
+// taken.
+func (g *Gateway) addLeg(l *leg) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.closed:
+		return errClosed
+	case g.legs[l.id] != nil:
+		return errLegExists
+	}
+	g.legs[l.id] = l
+	return nil
+}
+
+// audioClass is the audio codec of the leg: the answered one of a browser
+// leg, the negotiated one of an RTP leg (none before its first
+// negotiation).
+func (l *leg) audioClass() codecClass {
+	if l.rtp != nil {
+		if st := l.rtp.state.Load(); st != nil {
+			return st.audio
+		}
+		return classNone
+	}
+	return l.audio
+}
+
 // newAPI builds a leg's API: the shared settings, a MediaEngine with only
 // the codecs of its kind, and the RTCP report interceptors.
 func (g *Gateway) newAPI(kind Kind) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
-	audio := webrtc.RTPCodecParameters{RTPCodecCapability: opusCapability, PayloadType: 111}
-	if kind == KindTone {
-		audio = webrtc.RTPCodecParameters{RTPCodecCapability: pcmuCapability, PayloadType: 0}
+	audio := []webrtc.RTPCodecParameters{{RTPCodecCapability: opusCapability, PayloadType: 111}}
+	switch kind {
+	case KindTone:
+		audio = []webrtc.RTPCodecParameters{{RTPCodecCapability: pcmuCapability, PayloadType: 0}}
+	case KindTrunkPhone:
+		audio = []webrtc.RTPCodecParameters{
+			{RTPCodecCapability: pcmuCapability, PayloadType: 0},
+			{RTPCodecCapability: pcmaCapability, PayloadType: 8},
+		}
 	}
-	if err := me.RegisterCodec(audio, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, fmt.Errorf("register codec: %w", err)
+	for _, c := range audio {
+		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, fmt.Errorf("register codec: %w", err)
+		}
 	}
 	event := webrtc.RTPCodecParameters{RTPCodecCapability: eventCapability, PayloadType: 101}
 	if err := me.RegisterCodec(event, webrtc.RTPCodecTypeAudio); err != nil {
@@ -188,7 +245,7 @@ func (l *leg) negotiate(ctx context.Context, offerSDP string, audio offeredAudio
 	}
 	// The answer lists the kind's codecs at the offer's own payload types
 	// (see answerCodecs); forwarding reads and writes those.
-	l.answered = answerCodecs(l.kind, audio.codecs)
+	l.answered = audio.answer
 	if err := tr.SetCodecPreferences(l.answered); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadOffer, err)
 	}
@@ -329,7 +386,8 @@ func (l *leg) start(f func()) {
 	}()
 }
 
-// close stops the leg: its PeerConnection, timers and goroutines.
+// close stops the leg: its PeerConnection or sockets (whose ports it then
+// releases), timers and goroutines.
 func (l *leg) close() {
 	l.closeOnce.Do(func() {
 		l.mu.Lock()
@@ -340,10 +398,18 @@ func (l *leg) close() {
 		}
 		l.mu.Unlock()
 		l.cancel()
-		if err := l.pc.Close(); err != nil {
-			l.log.Warn("close peer connection", slog.Any("err", err))
+		if l.pc != nil {
+			if err := l.pc.Close(); err != nil {
+				l.log.Warn("close peer connection", slog.Any("err", err))
+			}
+		}
+		if l.rtp != nil {
+			l.rtp.close()
 		}
 		l.wg.Wait()
+		if l.rtp != nil {
+			l.rtp.ports.release(l.rtp.port)
+		}
 	})
 }
 

@@ -20,13 +20,33 @@ const (
 type offeredAudio struct {
 	mid    string
 	codecs []webrtc.RTPCodecParameters // as offered: the browser's payload types
+	answer []webrtc.RTPCodecParameters // what the answer lists (answerCodecsFor)
+}
+
+// audioChoices are the audio codecs a browser leg of kind may be answered
+// with, the one preferred first: Opus for phone and echo legs, PCMU for tone
+// legs, PCMU then PCMA for trunk phone legs.
+func audioChoices(kind Kind) []codecClass {
+	switch kind {
+	case KindTone:
+		return []codecClass{classPCMU}
+	case KindTrunkPhone:
+		return []codecClass{classPCMU, classPCMA}
+	}
+	return []codecClass{classOpus}
 }
 
 // checkOffer refuses, with ErrBadOffer, an offer that is too large, lists too
 // many candidates, does not parse, or whose first active audio section does
 // not offer the codec kind needs (Opus/48000 for phone and echo legs,
-// PCMU/8000 for tone legs). It returns that section.
+// PCMU/8000 for tone legs, PCMU/8000 or PCMA/8000 for trunk phone legs). It
+// returns that section.
 func checkOffer(offer string, kind Kind) (offeredAudio, error) {
+	return checkOfferFor(offer, audioChoices(kind))
+}
+
+// checkOfferFor is checkOffer for a leg whose codec is one of choices.
+func checkOfferFor(offer string, choices []codecClass) (offeredAudio, error) {
 	if len(offer) > maxOfferBytes {
 		return offeredAudio{}, fmt.Errorf("%w: %d bytes, limit %d", ErrBadOffer, len(offer), maxOfferBytes)
 	}
@@ -49,16 +69,12 @@ func checkOffer(offer string, kind Kind) (offeredAudio, error) {
 		}
 		a := offeredAudio{codecs: sectionCodecs(m)}
 		a.mid, _ = m.Attribute("mid")
-		if len(answerCodecs(kind, a.codecs)) == 0 {
+		if a.answer = answerCodecsFor(choices, a.codecs); len(a.answer) == 0 {
 			break
 		}
 		return a, nil
 	}
-	want := "opus/48000"
-	if kind == KindTone {
-		want = "PCMU/8000"
-	}
-	return offeredAudio{}, fmt.Errorf("%w: no audio section offering %s", ErrBadOffer, want)
+	return offeredAudio{}, fmt.Errorf("%w: no audio section offering %s", ErrBadOffer, choiceNames(choices))
 }
 
 // sectionCodecs lists the codecs of an m= section with the offerer's

@@ -10,14 +10,19 @@ import (
 
 // LegStats are a leg's counters. Packet and byte counts are RTP packets and
 // payload bytes (headers excluded, as in WebRTC statistics) counted by the
-// gateway; loss, jitter and round-trip time come from the browser's RTCP
-// receiver reports about the audio the gateway sends it, and stay zero until
-// the first report.
+// gateway; loss, jitter and round-trip time come from the peer's RTCP
+// receiver reports about the audio the gateway sends it (the browser's, or
+// the carrier's for an RTP leg), and stay zero until the first report.
+// InboundLost and InboundJitterMs are the gateway's own figures for the
+// audio an RTP leg receives from the carrier's current source (RFC 3550
+// A.3, A.8), which its reports to the carrier carry; zero for browser legs.
 type LegStats struct {
 	PacketsReceived, PacketsSent, BytesReceived, BytesSent uint64
 	PacketsLost                                            int64
 	JitterMs                                               float64
 	RTTMs                                                  float64
+	InboundLost                                            int64
+	InboundJitterMs                                        float64
 }
 
 // reportStats holds the latest figures of the browser's receiver reports.
@@ -29,9 +34,15 @@ type reportStats struct {
 }
 
 func (l *leg) stats() LegStats {
+	var s LegStats
+	if l.rtp != nil {
+		s.InboundLost, s.InboundJitterMs = l.rtp.recv.inbound()
+	}
 	l.reports.mu.Lock()
 	defer l.reports.mu.Unlock()
 	return LegStats{
+		InboundLost:     s.InboundLost,
+		InboundJitterMs: s.InboundJitterMs,
 		PacketsReceived: l.packetsReceived.Load(),
 		PacketsSent:     l.packetsSent.Load(),
 		BytesReceived:   l.bytesReceived.Load(),
