@@ -112,8 +112,8 @@ type Call struct {
 	routes    []sip.Uri // route set, in the order requests carry it
 	localSDP  string
 	remoteSDP string
-	peerAllow string         // the peer's Allow header
-	pending   bool           // one of our re-INVITEs is in progress
+	peerAllow string                   // the peer's Allow header
+	pending   bool                     // one of our re-INVITEs is in progress
 	acks      map[uint32]chan struct{} // 2xx we sent, waiting for their ACK
 	timer     *sessionTimer
 	done      chan struct{}

@@ -186,8 +186,11 @@ func (c *Call) Answer(ctx context.Context, sdp string) error {
 			res.AppendHeader(h)
 		}
 	}
+	// The INVITE's handler returns, ending the transaction, once final is
+	// closed: only after the response.
+	err := c.tx.Respond(res)
 	c.finalOnce.Do(func() { close(c.final) })
-	if err := c.tx.Respond(res); err != nil {
+	if err != nil {
 		if c.end() {
 			c.log.Info("sip: answer failed", slog.Any("err", err))
 		}
@@ -222,9 +225,10 @@ func (c *Call) Reject(code int, reason string) error {
 	c.endLocked()
 	c.mu.Unlock()
 	c.afterEnd()
-	c.finalOnce.Do(func() { close(c.final) })
 	res := sip.NewResponseFromRequest(c.inv, code, sanitizeName(reason), nil)
-	if err := c.tx.Respond(res); err != nil {
+	err := c.tx.Respond(res)
+	c.finalOnce.Do(func() { close(c.final) })
+	if err != nil {
 		return fmt.Errorf("reject: %w", err)
 	}
 	c.log.Info("sip: call refused", slog.Int("code", code))

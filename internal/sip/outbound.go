@@ -282,8 +282,11 @@ func (c *Call) answered(tx sip.ClientTransaction, req *sip.Request, res *sip.Res
 	c.state = stateConfirmed
 	sdp := c.remoteSDP
 	c.mu.Unlock()
+	// The dialog is known before the ACK goes: the carrier may hang up
+	// as soon as it has it.
+	added := !canceled && c.ua.addCall(c)
 	c.ackSuccess(tx, req, res)
-	if canceled || !c.ua.addCall(c) {
+	if !added {
 		c.ua.wg.Add(1)
 		go func() {
 			defer c.ua.wg.Done()

@@ -36,7 +36,10 @@ func (t *trunk) registerLoop(ctx context.Context) {
 				break
 			}
 			t.log.Warn("sip: registration failed", slog.Any("err", err), slog.Duration("retryIn", backoff))
-			t.update(func(st *TrunkStatus) { st.Registered = false; st.Error = "register: " + err.Error() })
+			t.update(func(st *TrunkStatus) {
+				st.Registered, st.RegisteredUntil = false, time.Time{}
+				st.Error = "register: " + err.Error()
+			})
 			registered = false
 			// Jitter keeps many trunks to one carrier from retrying in step.
 			wait = backoff/2 + rand.N(backoff/2+1)
@@ -47,7 +50,8 @@ func (t *trunk) registerLoop(ctx context.Context) {
 			}
 			registered = true
 			backoff = t.ua.retryMin
-			t.update(func(st *TrunkStatus) { st.Registered = true })
+			until := time.Now().Add(granted)
+			t.update(func(st *TrunkStatus) { st.Registered, st.RegisteredUntil = true, until })
 			wait = refreshIn(granted)
 		}
 		timer := time.NewTimer(wait)
@@ -67,7 +71,7 @@ func (t *trunk) registerLoop(ctx context.Context) {
 		}
 		cancel()
 	}
-	t.update(func(st *TrunkStatus) { st.Registered = false; st.Error = "stopped" })
+	t.update(func(st *TrunkStatus) { st.Registered, st.RegisteredUntil, st.Error = false, time.Time{}, "stopped" })
 }
 
 // refreshIn is when to refresh a registration granted for d: a minute

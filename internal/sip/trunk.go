@@ -22,6 +22,9 @@ type TrunkStatus struct {
 	Registered bool
 	// Reachable is the last keep-alive's outcome (true without keep-alive).
 	Reachable bool
+	// RegisteredUntil is when the registration runs out (zero when not
+	// registered); the trunk refreshes it before.
+	RegisteredUntil time.Time
 	// Error is the last failure, "" once the trunk is up again.
 	Error string
 	// Since is when Up last changed (the start for the first status).
@@ -123,12 +126,14 @@ func (t *trunk) update(f func(st *TrunkStatus)) {
 	}
 	st := t.st
 	t.mu.Unlock()
-	if st.Up == old.Up && st.Registered == old.Registered && st.Reachable == old.Reachable {
+	if st.Up == old.Up && st.Registered == old.Registered && st.Reachable == old.Reachable && st.RegisteredUntil.Equal(old.RegisteredUntil) {
 		return
 	}
-	if st.Up {
+	switch {
+	case st.Up == old.Up:
+	case st.Up:
 		t.log.Info("sip: trunk up", slog.Bool("registered", st.Registered), slog.Bool("reachable", st.Reachable))
-	} else {
+	default:
 		t.log.Warn("sip: trunk down", slog.Bool("registered", st.Registered), slog.Bool("reachable", st.Reachable), slog.String("err", st.Error))
 	}
 	if cb := t.ua.cfg.OnStatus; cb != nil {

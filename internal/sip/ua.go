@@ -179,10 +179,38 @@ func (u *UA) Start(ctx context.Context) error {
 		u.mu.Unlock()
 		u.log.Info("sip: listening", slog.String("transport", string(t)), slog.String("addr", addr.String()))
 	}
+	if err := u.waitServing(ctx); err != nil {
+		u.Close()
+		return err
+	}
 	for _, t := range u.trunks {
 		t.start(ctx)
 	}
 	return nil
+}
+
+// waitServing returns once the UDP listener serves: requests are sent
+// from its socket, which the transport finds only then.
+func (u *UA) waitServing(ctx context.Context) error {
+	l := u.listeners[UDP]
+	if l == nil {
+		return nil
+	}
+	addr := (&sip.Addr{IP: l.ip, Port: l.port}).String()
+	pool := u.sua.TransportLayer().Pool("udp")
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if c := pool.Get(addr); c != nil {
+			c.TryClose() // Get took a reference
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sip udp listener %s: %w", addr, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // goServe runs a listener's serve loop, owned by the UA.
