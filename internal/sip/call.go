@@ -468,7 +468,7 @@ func sdpBody(m interface {
 func (c *Call) retransmit2xx(tx sip.ServerTransaction, res *sip.Response, ack <-chan struct{}) bool {
 	reliable := c.trunk.cfg.Transport != UDP
 	interval := sip.T1
-	giveUp := time.NewTimer(64 * sip.T1)
+	giveUp := time.NewTimer(c.ua.ackTimeout)
 	defer giveUp.Stop()
 	next := time.NewTimer(interval)
 	defer next.Stop()

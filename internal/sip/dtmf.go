@@ -45,7 +45,10 @@ func parseDTMFInfo(contentType string, body []byte) (DTMF, bool) {
 				}
 			}
 		}
-		return d, have
+		if !have {
+			return DTMF{}, false
+		}
+		return d, true
 	case "application/dtmf":
 		r, ok := dtmfDigit(strings.TrimSpace(string(body)))
 		return DTMF{Digit: r}, ok

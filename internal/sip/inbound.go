@@ -35,9 +35,12 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		u.respond(tx, req, 420, "Bad Extension", sip.NewHeader("Unsupported", bad))
 		return
 	}
-	from, contact, cid, cseq := req.From(), req.Contact(), req.CallID(), req.CSeq()
-	fromTag, _ := from.Params.Get("tag")
-	if contact == nil || fromTag == "" || cid == nil || cseq == nil {
+	from, to, contact, cid, cseq := req.From(), req.To(), req.Contact(), req.CallID(), req.CSeq()
+	var fromTag string
+	if from != nil {
+		fromTag, _ = from.Params.Get("tag")
+	}
+	if to == nil || contact == nil || fromTag == "" || cid == nil || cseq == nil {
 		u.respond(tx, req, 400, "Bad Request")
 		return
 	}
@@ -60,8 +63,8 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.localTag = sip.GenerateTagN(16)
 	c.inv.To().Params.Add("tag", c.localTag)
 	c.remoteTag = fromTag
-	c.local = *req.To().Address.Clone()
-	c.localName = req.To().DisplayName
+	c.local = *to.Address.Clone()
+	c.localName = to.DisplayName
 	c.remote = *from.Address.Clone()
 	c.remName = from.DisplayName
 	c.remoteSeq = cseq.SeqNo
@@ -79,7 +82,7 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 
 	o := Offer{Trunk: t.cfg.Name, To: req.Recipient.User, From: from.Address.User, FromName: from.DisplayName, SDP: sdp}
 	if o.To == "" {
-		o.To = req.To().Address.User
+		o.To = to.Address.User
 	}
 	if pai := assertedIdentity(req); pai != "" {
 		o.From = pai
@@ -239,7 +242,7 @@ func (c *Call) Reject(code int, reason string) error {
 // or a session refresh repeating the last one.
 func (u *UA) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c := u.callFor(req)
-	if c == nil {
+	if c == nil || req.CSeq() == nil {
 		u.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
@@ -403,7 +406,7 @@ func (u *UA) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 // onUpdate handles an UPDATE (RFC 3311): a session refresh, or a new offer.
 func (u *UA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	c := u.callFor(req)
-	if c == nil {
+	if c == nil || req.CSeq() == nil {
 		u.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}

@@ -261,7 +261,9 @@ func (c *Call) resend(tx *sip.ClientTransaction, req **sip.Request, next *sip.Re
 // acknowledged and hung up at once, and answered returns false.
 func (c *Call) answered(tx sip.ClientTransaction, req *sip.Request, res *sip.Response, canceled bool) bool {
 	c.mu.Lock()
-	c.remoteTag, _ = res.To().Params.Get("tag")
+	if to := res.To(); to != nil {
+		c.remoteTag, _ = to.Params.Get("tag")
+	}
 	if ct := res.Contact(); ct != nil {
 		c.target = *ct.Address.Clone()
 	}
@@ -394,8 +396,8 @@ func sanitizeName(s string) string {
 		}
 		return r
 	}, s)
-	if len(s) > 64 {
-		s = s[:64]
+	if r := []rune(s); len(r) > 64 {
+		s = string(r[:64])
 	}
 	return strings.TrimSpace(s)
 }

@@ -36,6 +36,8 @@ type UA struct {
 
 	// retryMin and retryMax bound the backoff of a failing registration.
 	retryMin, retryMax time.Duration
+	// ackTimeout is how long a 2xx we sent waits for its ACK (64*T1).
+	ackTimeout time.Duration
 
 	mu      sync.Mutex
 	calls   map[string]*Call // dialogs, by dialogKey
@@ -79,6 +81,8 @@ func New(cfg Config) (*UA, error) {
 		calls:     map[string]*Call{},
 		retryMin:  2 * time.Second,
 		retryMax:  5 * time.Minute,
+
+		ackTimeout: 64 * sip.T1,
 	}
 	u.ctx, u.stop = context.WithCancel(context.Background())
 	for _, tc := range cfg.Trunks {
