@@ -121,6 +121,7 @@ type Call struct {
 	// outbound
 	cancelOnce sync.Once
 	cancelCh   chan struct{}
+	inviteDone chan struct{} // closed when the INVITE transaction is over
 
 	// inbound
 	inv       *sip.Request // the INVITE, with our To tag
@@ -132,11 +133,12 @@ type Call struct {
 func newCall(u *UA, t *trunk, dir Direction, callID string) *Call {
 	return &Call{
 		ua: u, trunk: t, dir: dir, callID: callID,
-		log:      t.log.With(slog.String("sipCallId", callID), slog.String("direction", string(dir))),
-		acks:     map[uint32]chan struct{}{},
-		done:     make(chan struct{}),
-		cancelCh: make(chan struct{}),
-		final:    make(chan struct{}),
+		log:        t.log.With(slog.String("sipCallId", callID), slog.String("direction", string(dir))),
+		acks:       map[uint32]chan struct{}{},
+		done:       make(chan struct{}),
+		cancelCh:   make(chan struct{}),
+		inviteDone: make(chan struct{}),
+		final:      make(chan struct{}),
 	}
 }
 

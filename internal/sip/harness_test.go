@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -91,8 +92,11 @@ func startSIPp(t *testing.T, port int, scenario string, args ...string) *sippRun
 	return r
 }
 
-// waitBound returns once SIPp holds its UDP port (binding it fails).
+// waitBound returns once SIPp holds its UDP port. It reads the kernel's
+// socket table rather than trying to bind the port, which SIPp could then
+// find taken.
 func (r *sippRun) waitBound() {
+	want := fmt.Sprintf(":%04X ", r.port)
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
 		select {
@@ -101,11 +105,14 @@ func (r *sippRun) waitBound() {
 			r.t.Fatalf("sipp exited before binding its port: %v\n%s", err, r.out.String())
 		default:
 		}
-		pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(r.port))
-		if err != nil {
-			return
+		for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+			b, _ := os.ReadFile(f)
+			for _, line := range strings.Split(string(b), "\n") {
+				if fields := strings.Fields(line); len(fields) > 1 && strings.HasSuffix(fields[1]+" ", want) {
+					return
+				}
+			}
 		}
-		pc.Close()
 		time.Sleep(20 * time.Millisecond)
 	}
 	r.t.Fatalf("sipp never bound port %d", r.port)

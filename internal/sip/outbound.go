@@ -92,9 +92,18 @@ func (u *UA) Invite(ctx context.Context, trunkName string, o OutboundCall, ev Ev
 		return nil, fmt.Errorf("invite %s via %s: %w", o.To, trunkName, err)
 	}
 	c.log.Info("sip: calling", slog.String("sdpAddr", sdpConnectionAddr(o.SDP)))
+	u.mu.Lock()
+	u.placing[c] = struct{}{}
+	u.mu.Unlock()
 	u.wg.Add(1)
 	go func() {
 		defer u.wg.Done()
+		defer func() {
+			u.mu.Lock()
+			delete(u.placing, c)
+			u.mu.Unlock()
+			close(c.inviteDone)
+		}()
 		c.runInvite(tx, req, build)
 	}()
 	return c, nil

@@ -78,7 +78,7 @@ func (c *Call) startTimerUAC(res *sip.Response) {
 
 // setTimer (re)arms the session timer.
 func (c *Call) setTimer(interval time.Duration, weRefresh bool) {
-	interval = max(interval, minSessionExpires)
+	interval = max(interval, c.ua.minSE)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.timer != nil {

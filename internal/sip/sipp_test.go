@@ -2,7 +2,7 @@ package sip
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -161,7 +161,7 @@ func TestInboundAnsweredWithDTMFHoldAndHangup(t *testing.T) {
 	}
 	port := freeUDPPort(t)
 	u, _ := newTestUA(t, h, peerTrunk(port))
-	carrier := startSIPp(t, port, "carrier_inbound.xml", "-m", "1", u.Addr(UDP).String())
+	carrier := startSIPp(t, port, "carrier_inbound.xml", "-m", "1", udpAddr(t, u))
 	var o Offer
 	select {
 	case o = <-h.offers:
@@ -193,7 +193,7 @@ func TestInboundFromStrangerRefused(t *testing.T) {
 	tc.Host = "127.0.0.2:5060"
 	tc.AllowedSources = []string{"127.0.0.2", "10.1.0.0/16"}
 	u, _ := newTestUA(t, h, tc)
-	carrier := startSIPp(t, port, "carrier_inbound_refused.xml", "-m", "1", u.Addr(UDP).String())
+	carrier := startSIPp(t, port, "carrier_inbound_refused.xml", "-m", "1", udpAddr(t, u))
 	carrier.finish()
 	select {
 	case o := <-h.offers:
@@ -223,4 +223,104 @@ func TestKeepAliveMarksTrunkDownAndUp(t *testing.T) {
 	sl.waitFor(t, "up again", func(st TrunkStatus) bool { return st.Up })
 }
 
-var _ = fmt.Sprintf
+func TestRegisterRecoversAfterFailure(t *testing.T) {
+	port := freeUDPPort(t)
+	carrier := startSIPp(t, port, "carrier_register_recover.xml", "-m", "1")
+	tc := peerTrunk(port)
+	tc.Register = true
+	u, sl := newTestUA(t, nil, tc)
+	// The registrar first answers 503; the trunk retries after its
+	// back-off and registers.
+	sl.waitFor(t, "registered", func(st TrunkStatus) bool { return st.Registered && st.Up })
+	sl.waitFor(t, "registered for an hour", func(st TrunkStatus) bool {
+		return st.Registered && time.Until(st.RegisteredUntil) > 30*time.Minute
+	})
+	u.Close()
+	carrier.finish()
+}
+
+func TestSessionTimerWeRefreshWithUpdate(t *testing.T) {
+	port := freeUDPPort(t)
+	carrier := startSIPp(t, port, "carrier_session_refresh.xml", "-m", "1")
+	u, _ := newTestUA(t, nil, peerTrunk(port))
+	u.minSE = time.Second
+	rec := newRecorder()
+	if _, err := u.Invite(context.Background(), "carrier", OutboundCall{To: "+15550002222", CallerID: "+16505550100", SDP: offerSDP}, rec.events()); err != nil {
+		t.Fatal(err)
+	}
+	rec.next(t, "answered")
+	// The carrier hangs up only after our UPDATE refreshed the session.
+	if e := rec.next(t, "ended"); e.cause != EndRemoteBye {
+		t.Errorf("ended by %s, want %s", e.cause, EndRemoteBye)
+	}
+	carrier.finish()
+}
+
+func TestSessionTimerExpiresWithoutRefresh(t *testing.T) {
+	port := freeUDPPort(t)
+	carrier := startSIPp(t, port, "carrier_session_expires.xml", "-m", "1")
+	u, _ := newTestUA(t, nil, peerTrunk(port))
+	u.minSE = time.Second
+	rec := newRecorder()
+	if _, err := u.Invite(context.Background(), "carrier", OutboundCall{To: "+15550002222", CallerID: "+16505550100", SDP: offerSDP}, rec.events()); err != nil {
+		t.Fatal(err)
+	}
+	rec.next(t, "answered")
+	if e := rec.next(t, "ended"); e.cause != EndSessionExpired {
+		t.Errorf("ended by %s, want %s", e.cause, EndSessionExpired)
+	}
+	carrier.finish()
+}
+
+// ringingHandler rings and never answers.
+type ringingHandler struct{ rec *recorder }
+
+func (h ringingHandler) Incoming(c *Call, o Offer) Events {
+	go func() {
+		if err := c.Ring(""); err != nil {
+			h.rec.ch <- event{kind: "ringFailed"}
+		}
+	}()
+	return h.rec.events()
+}
+
+func TestInboundCancelledByCaller(t *testing.T) {
+	h := ringingHandler{rec: newRecorder()}
+	port := freeUDPPort(t)
+	u, _ := newTestUA(t, h, peerTrunk(port))
+	carrier := startSIPp(t, port, "carrier_inbound_cancel.xml", "-m", "1", udpAddr(t, u))
+	h.rec.next(t, "canceled")
+	carrier.finish()
+	if n := u.CallCount(); n != 0 {
+		t.Errorf("%d calls left after CANCEL", n)
+	}
+}
+
+func udpAddr(t *testing.T, u *UA) string {
+	a, ok := u.Addr(UDP)
+	if !ok {
+		t.Fatal("no UDP listener")
+	}
+	return a.String()
+}
+
+func TestCloseHangsUpConnectedCalls(t *testing.T) {
+	port := freeUDPPort(t)
+	carrier := startSIPp(t, port, "carrier_answer.xml", "-m", "1")
+	u, _ := newTestUA(t, nil, peerTrunk(port))
+	rec := newRecorder()
+	if _, err := u.Invite(context.Background(), "carrier", OutboundCall{To: "+15550002222", CallerID: "+16505550100", SDP: offerSDP}, rec.events()); err != nil {
+		t.Fatal(err)
+	}
+	rec.next(t, "answered")
+	// A restart leaves no call at the carrier: Close sends the BYE the
+	// scenario waits for.
+	u.Close()
+	if e := rec.next(t, "ended"); e.cause != EndShutdown {
+		t.Errorf("ended by %s, want %s", e.cause, EndShutdown)
+	}
+	carrier.finish()
+	if _, err := u.Invite(context.Background(), "carrier", OutboundCall{To: "1", SDP: offerSDP}, Events{}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Invite after Close: %v, want ErrClosed", err)
+	}
+}

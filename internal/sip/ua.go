@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -38,9 +39,13 @@ type UA struct {
 	retryMin, retryMax time.Duration
 	// ackTimeout is how long a 2xx we sent waits for its ACK (64*T1).
 	ackTimeout time.Duration
+	// minSE is the shortest session interval a timer runs with (RFC
+	// 4028's 90 s; tests shorten it).
+	minSE time.Duration
 
 	mu      sync.Mutex
-	calls   map[string]*Call // dialogs, by dialogKey
+	calls   map[string]*Call   // dialogs, by dialogKey
+	placing map[*Call]struct{} // outbound calls whose INVITE transaction runs
 	started bool
 	closed  bool
 
@@ -79,10 +84,12 @@ func New(cfg Config) (*UA, error) {
 		listeners: map[Transport]*listener{},
 		byName:    map[string]*trunk{},
 		calls:     map[string]*Call{},
+		placing:   map[*Call]struct{}{},
 		retryMin:  2 * time.Second,
 		retryMax:  5 * time.Minute,
 
 		ackTimeout: 64 * sip.T1,
+		minSE:      minSessionExpires,
 	}
 	u.ctx, u.stop = context.WithCancel(context.Background())
 	for _, tc := range cfg.Trunks {
@@ -229,13 +236,14 @@ func (u *UA) goServe(serve func() error) {
 }
 
 // Addr returns the bound address of the listener of transport t (its port
-// when the configuration asked for port 0), or nil.
-func (u *UA) Addr(t Transport) *net.UDPAddr {
+// when the configuration asked for port 0); ok is false without one.
+func (u *UA) Addr(t Transport) (addr netip.AddrPort, ok bool) {
 	l := u.listeners[t]
 	if l == nil {
-		return nil
+		return netip.AddrPort{}, false
 	}
-	return &net.UDPAddr{IP: l.ip, Port: l.port}
+	ip, _ := netip.AddrFromSlice(l.ip)
+	return netip.AddrPortFrom(ip.Unmap(), uint16(l.port)), true
 }
 
 // Status returns every trunk's status, in configuration order.
@@ -284,7 +292,19 @@ func (u *UA) Close() error {
 		}()
 	}
 	wg.Wait()
+	u.mu.Lock()
+	placing := make([]*Call, 0, len(u.placing))
+	for c := range u.placing {
+		placing = append(placing, c)
+	}
+	u.mu.Unlock()
 	u.stop() // outbound calls still ringing cancel; trunk loops unregister
+	for _, c := range placing {
+		select {
+		case <-c.inviteDone:
+		case <-ctx.Done():
+		}
+	}
 	for _, t := range u.trunks {
 		t.wait()
 	}
