@@ -92,7 +92,7 @@ func startSIPp(t *testing.T, port int, scenario string, args ...string) *sippRun
 	return r
 }
 
-// waitBound returns once SIPp holds its UDP port. It reads the kernel's
+// waitBound returns once SIPp holds its port (UDP, or TCP with -t t1). It reads the kernel's
 // socket table rather than trying to bind the port, which SIPp could then
 // find taken.
 func (r *sippRun) waitBound() {
@@ -105,7 +105,7 @@ func (r *sippRun) waitBound() {
 			r.t.Fatalf("sipp exited before binding its port: %v\n%s", err, r.out.String())
 		default:
 		}
-		for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		for _, f := range []string{"/proc/net/udp", "/proc/net/udp6", "/proc/net/tcp", "/proc/net/tcp6"} {
 			b, _ := os.ReadFile(f)
 			for _, line := range strings.Split(string(b), "\n") {
 				if fields := strings.Fields(line); len(fields) > 1 && strings.HasSuffix(fields[1]+" ", want) {
@@ -271,13 +271,13 @@ func (w *testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// newTestUA starts a UA on 127.0.0.1 (UDP, a free port) with the trunks,
+// newTestUA starts a UA on 127.0.0.1 (UDP and TCP, free ports) with the trunks,
 // closed when the test ends.
 func newTestUA(t *testing.T, h InboundHandler, trunks ...TrunkConfig) (*UA, *statusLog) {
 	t.Helper()
 	sl := &statusLog{ch: make(chan TrunkStatus, 64)}
 	u, err := New(Config{
-		Listen:   []Listen{{Transport: UDP, Addr: "127.0.0.1:0"}},
+		Listen:   []Listen{{Transport: UDP, Addr: "127.0.0.1:0"}, {Transport: TCP, Addr: "127.0.0.1:0"}},
 		Trunks:   trunks,
 		Handler:  h,
 		OnStatus: sl.add,

@@ -36,9 +36,20 @@ func TestRegisterAnswersChallengeRefreshesAndRemoves(t *testing.T) {
 }
 
 func TestOutboundAnswered(t *testing.T) {
+	t.Run("udp", func(t *testing.T) { testOutboundAnswered(t, UDP) })
+	t.Run("tcp", func(t *testing.T) { testOutboundAnswered(t, TCP) })
+}
+
+func testOutboundAnswered(t *testing.T, tr Transport) {
 	port := freeUDPPort(t)
-	carrier := startSIPp(t, port, "carrier_answer.xml", "-m", "1")
-	u, _ := newTestUA(t, nil, peerTrunk(port))
+	args := []string{"-m", "1"}
+	tc := peerTrunk(port)
+	if tr == TCP {
+		args = append(args, "-t", "t1")
+		tc.Transport = TCP
+	}
+	carrier := startSIPp(t, port, "carrier_answer.xml", args...)
+	u, _ := newTestUA(t, nil, tc)
 	rec := newRecorder()
 	c, err := u.Invite(context.Background(), "carrier", OutboundCall{To: "+15550002222", CallerID: "+16505550100", CallerName: "Alice", SDP: offerSDP}, rec.events())
 	if err != nil {
