@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command. It installs what the tests need when missing
 # (Debian's Chromium for the browser tests, Debian's Node.js for the browser
-# code's unit tests), then runs every check: formatting, vet, generated templ
+# code's unit tests, Debian's SIPp — package sip-tester — as the carrier of
+# the SIP trunk tests), then runs every check: formatting, vet, generated templ
 # files up to date, no wildcard postMessage, the browser code's unit tests,
 # the whole test suite with the race detector (browser tests included), and a
 # short run of every fuzz target over outside input.
@@ -13,8 +14,9 @@ step() { printf '\n== %s\n' "$*"; }
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 if [ ${#missing[@]} -gt 0 ]; then
-  step "installing Debian's ${missing[*]} for the browser tests"
+  step "installing Debian's ${missing[*]} for the tests"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq

@@ -1,0 +1,159 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// registration is the state one trunk's REGISTERs share (RFC 3261 10.2:
+// one Call-ID for every registration of a UA to a registrar, CSeq rising).
+type registration struct {
+	callID string
+	seq    uint32
+}
+
+// registerLoop keeps the trunk registered: it registers, refreshes before
+// the granted expiry runs out, and after a failure tries again with a
+// backoff that doubles up to the UA's maximum. When the UA closes it
+// removes the registration.
+func (t *trunk) registerLoop(ctx context.Context) {
+	reg := &registration{callID: sip.GenerateTagN(24) + "@" + t.host}
+	backoff := t.ua.retryMin
+	registered := false
+	for {
+		granted, err := t.register(ctx, reg, t.cfg.RegisterExpiry)
+		var wait time.Duration
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			t.log.Warn("sip: registration failed", slog.Any("err", err), slog.Duration("retryIn", backoff))
+			t.update(func(st *TrunkStatus) {
+				st.Registered, st.RegisteredUntil = false, time.Time{}
+				st.Error = "register: " + err.Error()
+			})
+			registered = false
+			// Jitter keeps many trunks to one carrier from retrying in step.
+			wait = backoff/2 + rand.N(backoff/2+1)
+			backoff = min(2*backoff, t.ua.retryMax)
+		} else {
+			if !registered {
+				t.log.Info("sip: registered", slog.Duration("expires", granted))
+			}
+			registered = true
+			backoff = t.ua.retryMin
+			until := time.Now().Add(granted)
+			t.update(func(st *TrunkStatus) { st.Registered, st.RegisteredUntil = true, until })
+			wait = refreshIn(granted)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+		case <-timer.C:
+			_ = t.src.refresh(ctx)
+			continue
+		}
+		break
+	}
+	if registered {
+		uctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		if _, err := t.register(uctx, reg, 0); err != nil {
+			t.log.Debug("sip: unregister failed", slog.Any("err", err))
+		}
+		cancel()
+	}
+	t.update(func(st *TrunkStatus) { st.Registered, st.RegisteredUntil, st.Error = false, time.Time{}, "stopped" })
+}
+
+// refreshIn is when to refresh a registration granted for d: a minute
+// before it runs out, or halfway through a short one.
+func refreshIn(d time.Duration) time.Duration {
+	return d - min(d/2, time.Minute)
+}
+
+// register sends one REGISTER (answering digest challenges, and 423 with
+// the registrar's Min-Expires) and returns the expiry the registrar
+// granted. expiry 0 removes the registration.
+func (t *trunk) register(ctx context.Context, reg *registration, expiry time.Duration) (time.Duration, error) {
+	secs := int(expiry / time.Second)
+	fromTag := sip.GenerateTagN(16)
+	build := func() *sip.Request {
+		reg.seq++
+		req := sip.NewRequest(sip.REGISTER, t.requestURI(""))
+		aor := t.aor(t.cfg.Username)
+		from := &sip.FromHeader{Address: aor, Params: sip.NewParams()}
+		from.Params.Add("tag", fromTag)
+		req.AppendHeader(from)
+		req.AppendHeader(&sip.ToHeader{Address: aor, Params: sip.NewParams()})
+		cid := sip.CallIDHeader(reg.callID)
+		req.AppendHeader(&cid)
+		req.AppendHeader(&sip.CSeqHeader{SeqNo: reg.seq, MethodName: sip.REGISTER})
+		mf := sip.MaxForwardsHeader(70)
+		req.AppendHeader(&mf)
+		if r := t.route(); r != nil {
+			req.AppendHeader(r)
+		}
+		req.AppendHeader(t.contact())
+		exp := sip.ExpiresHeader(secs)
+		req.AppendHeader(&exp)
+		req.AppendHeader(sip.NewHeader("User-Agent", t.ua.cfg.UserAgent))
+		req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+		req.SetTransport(t.sipTransport())
+		return req
+	}
+	for range 2 {
+		res, err := t.ua.authRoundTrip(ctx, t, build)
+		if err != nil {
+			return 0, fmt.Errorf("REGISTER: %w", err)
+		}
+		switch {
+		case res.IsSuccess():
+			if secs == 0 {
+				return 0, nil
+			}
+			return t.grantedExpiry(res, expiry), nil
+		case res.StatusCode == 423 && secs > 0:
+			// Interval Too Brief: ask again with the registrar's minimum.
+			if h := res.GetHeader("Min-Expires"); h != nil {
+				if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n > secs && n <= 86400 {
+					secs = n
+					continue
+				}
+			}
+		}
+		return 0, fmt.Errorf("REGISTER: %w", &ResponseError{Method: "REGISTER", Code: res.StatusCode, Reason: res.Reason})
+	}
+	return 0, errors.New("REGISTER: registrar's Min-Expires not honoured")
+}
+
+// grantedExpiry reads the expiry the registrar granted our Contact (its
+// expires parameter, else the Expires header, else what we asked).
+func (t *trunk) grantedExpiry(res *sip.Response, asked time.Duration) time.Duration {
+	ours := t.contactURI()
+	for _, h := range res.GetHeaders("Contact") {
+		c, ok := h.(*sip.ContactHeader)
+		if !ok || c.Address.Host != ours.Host || c.Address.Port != ours.Port || c.Address.User != ours.User {
+			continue
+		}
+		if v, ok := c.Params.Get("expires"); ok {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 {
+				return time.Duration(n) * time.Second
+			}
+		}
+	}
+	if h := res.GetHeader("Expires"); h != nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n > 0 {
+			return time.Duration(n) * time.Second
+		}
+	}
+	return asked
+}
