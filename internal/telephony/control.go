@@ -205,7 +205,8 @@ func (s *Switch) applyForwardLocked(c *call) {
 	for _, k := range calls {
 		for _, p := range k.s.Parties {
 			if k.hasLeg(&p) {
-				s.forwards = append(s.forwards, legForward{leg: legOf(&p), on: !p.Muted && !held && k.xfer == nil})
+				early := k.trunk != nil && k.trunk.early && p.ID == k.caller().ID // the carrier hears nothing before its answer
+				s.forwards = append(s.forwards, legForward{leg: legOf(&p), on: !p.Muted && !held && k.xfer == nil && !early})
 			}
 		}
 	}

@@ -67,6 +67,9 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 
 	fail := ending{code: rt.code, reason: rt.reason, caller: ResultFailed, callee: ResultFailed}
 	kind := LegPhone
+	if rt.trunk != "" {
+		kind = LegTrunkPhone
+	}
 	if tn := rt.test; tn != nil {
 		switch tn.mode {
 		case testFail:
@@ -136,6 +139,11 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 	}
 	s.calls[c.s.ID] = c
 	c.ring(targets)
+	var trunkParty string
+	if rt.trunk != "" {
+		trunkParty = c.callee().ID
+		c.trunk = &trunkCall{name: rt.trunk, party: trunkParty}
+	}
 	devices := 0
 	for _, t := range targets {
 		devices += len(t.devices)
@@ -162,6 +170,11 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 	snap := c.s.clone()
 	s.mu.Unlock()
 	s.finish(&fx)
+	if rt.trunk != "" {
+		// The INVITE goes out after the caller has its answer; its request
+		// may end before the carrier answers.
+		go s.placeTrunkCall(context.WithoutCancel(ctx), id, trunkParty, rt.trunk, from, rt.callee.PhoneNumber)
+	}
 	return snap, answer, nil
 }
 

@@ -12,6 +12,7 @@ import "log/slog"
 // effects is what an operation leaves to do once the lock is released.
 type effects struct {
 	closeLegs []string
+	trunkEnds []trunkEnd     // calls to end at the carrier (trunk.go)
 	records   [][]CallRecord // each batch counted in Switch.logs already
 }
 
@@ -31,6 +32,7 @@ type legForward struct {
 func (s *Switch) finish(fx *effects) {
 	s.applyForwards()
 	s.flush()
+	endTrunks(fx.trunkEnds)
 	for _, leg := range fx.closeLegs {
 		s.media.CloseLeg(leg)
 	}

@@ -14,6 +14,7 @@ type route struct {
 	callee Endpoint
 	owner  int64       // callee extension, 0 when none
 	test   *TestNumber // the test line dialled, if any
+	trunk  string      // the trunk an outside number goes to (trunk.go)
 	code   int         // failure code when the number cannot be routed; 0 = routable
 	reason string
 	// department is set when owner is a department, whose members ring.
@@ -28,7 +29,8 @@ const (
 )
 
 // route resolves what callerExt dialled: an extension of its account, a test
-// number or a number of its account. Only directory errors are errors.
+// number, a number of its account, or, with trunks, a number outside it
+// (trunk.go). Only directory errors are errors.
 func (s *Switch) route(ctx context.Context, callerExt int64, dialled string) (route, error) {
 	region, err := s.dir.Region(ctx, callerExt)
 	if err != nil {
@@ -46,6 +48,9 @@ func (s *Switch) route(ctx context.Context, callerExt int64, dialled string) (ro
 	ep, ok, err := s.dir.Lookup(ctx, callerExt, n)
 	if err != nil {
 		return route{}, fmt.Errorf("look up %s for extension %d: %w", n, callerExt, err)
+	}
+	if !ok && s.trunks != nil && strings.HasPrefix(n, "+") && !phonenumber.IsTest(n) {
+		return s.trunkRoute(n), nil // a number outside the account
 	}
 	if !ok || ep.ExtensionID == 0 {
 		return route{callee: Endpoint{PhoneNumber: n}, code: 480, reason: reasonUnavailable}, nil

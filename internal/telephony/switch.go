@@ -41,6 +41,7 @@ type Switch struct {
 	media    Media
 	bus      Bus
 	presence PresenceKeeper // sequences, telephony presence, do-not-disturb (presence.go)
+	trunks   Trunks         // numbers outside the account; nil: none (trunk.go)
 	log      CallLog
 
 	answerDelay time.Duration // test lines that answer, after this

@@ -232,9 +232,10 @@ type LegKind int
 
 // Leg kinds.
 const (
-	LegPhone LegKind = iota // a browser whose audio is bridged to another phone leg
-	LegTone                 // the gateway plays a tone to it
-	LegEcho                 // the gateway sends its own audio back
+	LegPhone      LegKind = iota // a browser whose audio is bridged to another phone leg
+	LegTone                      // the gateway plays a tone to it
+	LegEcho                      // the gateway sends its own audio back
+	LegTrunkPhone                // a browser on a call through a trunk: answered in G.711, relayed to the carrier (trunk.go)
 )
 
 // Media drives the audio of calls. The media gateway implements it. A

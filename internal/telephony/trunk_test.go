@@ -1,0 +1,247 @@
+package telephony_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callbridge/widget-server/internal/telephony"
+)
+
+// OfferRTP and ApplyRTPAnswer make the fake media a gateway for trunk calls.
+func (m *media) OfferRTP(ctx context.Context, id string) (string, error) {
+	m.unlocked("OfferRTP " + id)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.openErr != nil {
+		return "", m.openErr
+	}
+	m.opened[id] = telephony.LegPhone
+	return "rtp-offer-" + id, nil
+}
+
+func (m *media) ApplyRTPAnswer(id, sdp string) error {
+	m.unlocked("ApplyRTPAnswer " + id)
+	if sdp == "" {
+		return errors.New("empty answer")
+	}
+	return nil
+}
+
+// carrier is a fake trunk: it takes numbers with the prefix it routes and
+// hands each INVITE to the test, which plays the carrier's answers.
+type carrier struct {
+	mu      sync.Mutex
+	up      bool
+	dialErr error
+	invites chan invite
+}
+
+// invite is one INVITE the switch sent, with the events to answer it.
+type invite struct {
+	trunk string
+	call  telephony.TrunkCall
+	ev    telephony.TrunkEvents
+	leg   *carrierLeg
+}
+
+type carrierLeg struct {
+	mu       sync.Mutex
+	canceled bool
+	byes     int
+	done     chan struct{}
+}
+
+func (l *carrierLeg) Cancel() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.canceled = true
+	close(l.done)
+}
+
+func (l *carrierLeg) Bye(context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.byes++
+	close(l.done)
+	return nil
+}
+
+func (c *carrier) Route(number string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return "carrier", c.up
+}
+
+func (c *carrier) Dial(ctx context.Context, trunk string, call telephony.TrunkCall, ev telephony.TrunkEvents) (telephony.TrunkLeg, error) {
+	c.mu.Lock()
+	err := c.dialErr
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	leg := &carrierLeg{done: make(chan struct{})}
+	c.invites <- invite{trunk: trunk, call: call, ev: ev, leg: leg}
+	return leg, nil
+}
+
+func timeout() <-chan time.Time { return time.After(patience) }
+
+// withCarrier gives the rig's switch a trunk that is up.
+func withCarrier(t *testing.T, r *rig) *carrier {
+	t.Helper()
+	c := &carrier{up: true, invites: make(chan invite, 4)}
+	if err := r.sw.SetTrunks(c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c *carrier) next(t *testing.T) invite {
+	t.Helper()
+	select {
+	case inv := <-c.invites:
+		return inv
+	case <-timeout():
+		t.Fatal("no INVITE")
+	}
+	return invite{}
+}
+
+// waitEnded waits until the switch ended the leg at the carrier.
+func (l *carrierLeg) waitEnded(t *testing.T) (canceled bool, byes int) {
+	t.Helper()
+	select {
+	case <-l.done:
+	case <-timeout():
+		t.Fatal("the carrier's call was not ended")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.canceled, l.byes
+}
+
+// TestTrunkCalls: numbers outside the account go to the trunk; the
+// carrier's answers drive the call.
+func TestTrunkCalls(t *testing.T) {
+	ctx := context.Background()
+	const outside = "+442071234567"
+	dial := func(t *testing.T) (*rig, *carrier, telephony.Session, invite) {
+		t.Helper()
+		r := newRig(t)
+		c := withCarrier(t, r)
+		s := r.dial(t, "a1", outside)
+		if kind, _ := r.media.kind(s.Parties[0].ID); kind != telephony.LegTrunkPhone {
+			t.Fatalf("the caller's leg is %v, want a trunk phone leg", kind)
+		}
+		if s.Parties[1].Owner != 0 || s.Parties[1].To.PhoneNumber != outside || s.Parties[1].Status != telephony.StatusProceeding {
+			t.Fatalf("callee %+v", s.Parties[1])
+		}
+		inv := c.next(t)
+		if inv.call.To != outside || inv.call.CallerID != "+16505550101" || inv.call.SDP != "rtp-offer-"+s.Parties[1].ID {
+			t.Fatalf("INVITE %+v", inv.call)
+		}
+		return r, c, s, inv
+	}
+	t.Run("answered, then the carrier hangs up", func(t *testing.T) {
+		r, _, s, inv := dial(t)
+		inv.ev.Progress(180, "")
+		inv.ev.Answered("answer")
+		wantCause(t, r, alice, s.ID, telephony.CauseAnswer)
+		wantFlows(t, r, legs(s))
+		inv.ev.Ended()
+		e := wantCause(t, r, alice, s.ID, telephony.CauseHangup)
+		if e.Session.Parties[0].Result != telephony.ResultConnected {
+			t.Fatalf("after the carrier's hangup: %+v", e.Session.Parties)
+		}
+		select {
+		case <-inv.leg.done:
+			t.Fatal("the switch ended a call the carrier ended")
+		default:
+		}
+	})
+	t.Run("early media, answered, hung up here", func(t *testing.T) {
+		r, _, s, inv := dial(t)
+		inv.ev.Progress(183, "early")
+		// The caller hears the carrier; the carrier hears nothing yet.
+		if got := r.media.flows(); len(got) != 1 || got[s.Parties[1].ID] != s.Parties[0].ID {
+			t.Fatalf("early media flows %v", got)
+		}
+		inv.ev.Answered("answer")
+		wantCause(t, r, alice, s.ID, telephony.CauseAnswer)
+		wantFlows(t, r, legs(s))
+		if err := r.sw.Hangup(ctx, "a1", s.ID); err != nil {
+			t.Fatal(err)
+		}
+		if canceled, byes := inv.leg.waitEnded(t); canceled || byes != 1 {
+			t.Fatalf("canceled %v, byes %d", canceled, byes)
+		}
+	})
+	t.Run("busy", func(t *testing.T) {
+		r, _, s, inv := dial(t)
+		inv.ev.Failed(486, "Busy Here", telephony.ResultBusy)
+		e := wantCause(t, r, alice, s.ID, telephony.CauseFailed)
+		if p := e.Session.Parties[0]; p.Code != 486 || p.Result != telephony.ResultBusy {
+			t.Fatalf("caller after busy: %+v", p)
+		}
+		if rec := recordOf(t, r, 1, s.Parties[0].ID); rec.Result != telephony.ResultBusy || rec.Action != "Phone Call" {
+			t.Fatalf("record %+v", rec)
+		}
+	})
+	t.Run("cancelled by the caller", func(t *testing.T) {
+		r, _, s, inv := dial(t)
+		if err := r.sw.Hangup(ctx, "a1", s.ID); err != nil {
+			t.Fatal(err)
+		}
+		if canceled, _ := inv.leg.waitEnded(t); !canceled {
+			t.Fatal("the INVITE was not cancelled")
+		}
+		if !r.media.isClosed(s.Parties[1].ID) {
+			t.Fatal("the RTP leg is open")
+		}
+	})
+	t.Run("not answered in time", func(t *testing.T) {
+		r, _, s, inv := dial(t)
+		telephony.FireTimers(r.sw, s.ID)
+		e := wantCause(t, r, alice, s.ID, telephony.CauseTimeout)
+		if e.Session.Parties[0].Code != 408 {
+			t.Fatalf("after the timeout: %+v", e.Session.Parties[0])
+		}
+		if canceled, _ := inv.leg.waitEnded(t); !canceled {
+			t.Fatal("the INVITE was not cancelled")
+		}
+	})
+	t.Run("no trunk up", func(t *testing.T) {
+		r := newRig(t)
+		c := withCarrier(t, r)
+		c.up = false
+		s := r.dial(t, "a1", outside)
+		if s.Ended.IsZero() || s.Parties[0].Code != 503 {
+			t.Fatalf("without a trunk: %+v", s.Parties)
+		}
+	})
+	t.Run("the INVITE cannot be sent", func(t *testing.T) {
+		r := newRig(t)
+		c := withCarrier(t, r)
+		c.dialErr = errors.New("trunk down")
+		s := r.dial(t, "a1", outside)
+		e := wantCause(t, r, alice, s.ID, telephony.CauseFailed)
+		if e.Session.Parties[0].Code != 503 {
+			t.Fatalf("after a failed INVITE: %+v", e.Session.Parties)
+		}
+	})
+	t.Run("numbers of the account stay inside", func(t *testing.T) {
+		r := newRig(t)
+		withCarrier(t, r)
+		s := r.dial(t, "a1", "+16505550102")
+		if s.Parties[1].Owner != bob {
+			t.Fatalf("callee %+v", s.Parties[1])
+		}
+		s = r.dial(t, "a1", "+15550104") // a test line
+		if s.Parties[0].Code != 404 {
+			t.Fatalf("test line %+v", s.Parties)
+		}
+	})
+}
