@@ -64,11 +64,12 @@ func (s *Switch) AnswerWith(ctx context.Context, device, sessionID string, offer
 		s.holdLiveLocked(device, c.s.ID, c.s.ID, &hfx)
 	}
 	leg, kind, peer := p.ID, c.answerKind(p.ID), c.answerPeer(p)
+	like := c.rtpLeg(peer)
 	ctx = logctx.With(ctx, slog.String("telephonySessionId", c.s.ID)) // for the gateway's lines about the leg
 	s.mu.Unlock()
 	s.finish(&hfx)
 
-	answer, err := s.media.OpenLeg(ctx, leg, offerSDP, kind)
+	answer, err := s.openLeg(ctx, leg, offerSDP, kind, like)
 	var connectErr error
 	if err == nil && peer != "" {
 		connectErr = s.media.Connect(peer, leg)
@@ -120,6 +121,9 @@ func (s *Switch) AnswerWith(ctx context.Context, device, sessionID string, offer
 	default:
 		err = s.calleeAnsweredLocked(c, p, device, &fx)
 	}
+	if err == nil {
+		c.answerTrunkLocked(&fx)
+	}
 	snap := c.s.clone()
 	s.mu.Unlock()
 	s.finish(&fx)
@@ -156,6 +160,26 @@ func (s *Switch) calleeAnsweredLocked(c *call, p *Party, device string, fx *effe
 	s.emitLocked(c, CauseAnswer, device)
 	c.dropLeft()
 	return nil
+}
+
+// rtpLeg is leg when it is the RTP leg of a trunk party, else "": a
+// browser leg connected to it is answered in its codec.
+func (c *call) rtpLeg(leg string) string {
+	if p := c.partyOfLeg(leg); p != nil && p.rtp {
+		return leg
+	}
+	return ""
+}
+
+// openLeg opens a browser leg: answered like the RTP leg like when set
+// (trunk.go), else of kind.
+func (s *Switch) openLeg(ctx context.Context, leg, offerSDP string, kind LegKind, like string) (string, error) {
+	if like != "" {
+		if tm, ok := s.media.(TrunkMedia); ok {
+			return tm.OpenLegLike(ctx, leg, offerSDP, like)
+		}
+	}
+	return s.media.OpenLeg(ctx, leg, offerSDP, kind)
 }
 
 // answerKind is the kind of media leg that answering party id opens: a

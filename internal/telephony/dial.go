@@ -142,6 +142,7 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 	var trunkParty string
 	if rt.trunk != "" {
 		trunkParty = c.callee().ID
+		c.callee().rtp = true
 		c.trunk = &trunkCall{name: rt.trunk, party: trunkParty}
 	}
 	devices := 0

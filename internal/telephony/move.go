@@ -211,12 +211,13 @@ func (s *Switch) take(ctx context.Context, device, sessionID, offerSDP string, o
 		s.holdLiveLocked(device, c.s.ID, c.s.ID, &hfx)
 	}
 	pid, oldDevice, oldLeg, peer := p.ID, p.Device, legOf(p), s.peerLegLocked(c, p)
+	like := c.rtpLeg(peer)
 	leg := newID(p.ID + ".")
 	ctx = logctx.With(ctx, slog.String("telephonySessionId", c.s.ID))
 	s.mu.Unlock()
 	s.finish(&hfx)
 
-	answer, err := s.media.OpenLeg(ctx, leg, offerSDP, LegPhone)
+	answer, err := s.openLeg(ctx, leg, offerSDP, LegPhone, like)
 	opened, connected := err == nil, false
 	if opened {
 		if err = s.media.Connect(peer, leg); err == nil {

@@ -118,7 +118,7 @@ func (s *Switch) endLocked(c *call, e ending, cause Cause, device string, fx *ef
 		c.offerTimer.Stop()
 		c.offerTimer = nil
 	}
-	c.endTrunkLocked(fx)
+	c.endTrunkLocked(e, fx)
 	if c.ro != nil {
 		s.ringOutEndedLocked(c, e)
 	}

@@ -155,6 +155,7 @@ type Party struct {
 	Offered   []string // devices the connected party's call rings on to move there (move.go)
 	Result    string   // set when Disconnected: the call-log result
 	leg       string   // its media leg, when not ID: it moved to another device
+	rtp       bool     // its media leg is an RTP leg toward a carrier (trunk.go)
 }
 
 // Session is one call: parties[0] is the caller (Outbound), parties[1] the

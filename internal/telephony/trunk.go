@@ -67,6 +67,11 @@ type TrunkLeg interface {
 type TrunkMedia interface {
 	OfferRTP(ctx context.Context, legID string) (offerSDP string, err error)
 	ApplyRTPAnswer(legID, answerSDP string) error
+	// AnswerRTP opens an RTP leg that answers a carrier's offer.
+	AnswerRTP(ctx context.Context, legID, offerSDP string) (answerSDP string, err error)
+	// OpenLegLike opens a browser leg answered in the codec of the RTP leg
+	// like, to be connected to it.
+	OpenLegLike(ctx context.Context, legID, offerSDP, like string) (answerSDP string, err error)
 }
 
 // ErrNoTrunkMedia: SetTrunks was given a switch whose media cannot carry trunk calls.
@@ -81,10 +86,14 @@ const logTrunkFailed = "trunk call not placed"
 // trunkCall is the state of the trunk side of a call.
 type trunkCall struct {
 	name  string   // the trunk
-	party string   // the callee party, whose leg is the RTP leg
+	party string   // the party whose leg is the RTP leg: the callee, or the caller of a call sent in
 	leg   TrunkLeg // nil until Dial returns
 	early bool     // the carrier's early media is connected
 	done  bool     // the carrier ended it, or the switch told it to
+
+	in       InboundTrunkLeg // set for a call the carrier sent in (trunkin.go)
+	answer   string          // the RTP leg's SDP answer to the carrier's offer
+	answered bool            // the carrier was sent the answer
 }
 
 // SetTrunks lets the switch route numbers outside the account to t. It
@@ -242,38 +251,77 @@ func (s *Switch) trunkAnsweredLocked(c *call, fx *effects) {
 	s.emitLocked(c, CauseAnswer, "")
 }
 
-// trunkEnd is a trunk call the switch ended: the carrier hears of it once
-// the lock is released.
+// trunkEnd is what the carrier hears of a trunk call once the lock is
+// released: that the switch ended it, or (sdp set) that a device answered
+// a call it sent in.
 type trunkEnd struct {
-	leg      TrunkLeg
-	answered bool
+	leg      TrunkLeg        // an outbound call
+	in       InboundTrunkLeg // a call sent in
+	answered bool            // it was connected: a BYE, else a CANCEL or a failure response
+	code     int             // the failure response of a call sent in and not answered
+	reason   string
+	sdp      string // the answer of a call sent in
 }
 
-// endTrunkLocked has finish tell the carrier that call c ended, unless it
-// ended it.
-func (c *call) endTrunkLocked(fx *effects) {
+// endTrunkLocked has finish tell the carrier that call c ended with e,
+// unless the carrier ended it.
+func (c *call) endTrunkLocked(e ending, fx *effects) {
 	t := c.trunk
 	if t == nil || t.done {
 		return
 	}
 	t.done = true
-	if t.leg != nil {
+	switch {
+	case t.in != nil:
+		code, reason := e.code, e.reason
+		if code == 0 {
+			code, reason = 480, reasonTemporarilyUnavailable
+		}
+		fx.trunkEnds = append(fx.trunkEnds, trunkEnd{in: t.in, answered: t.answered, code: code, reason: reason})
+	case t.leg != nil:
 		fx.trunkEnds = append(fx.trunkEnds, trunkEnd{leg: t.leg, answered: !c.s.Connected.IsZero()})
 	}
 }
 
-// endTrunks tells carriers the calls the switch ended, in the background:
-// a BYE waits for its answer.
-func endTrunks(ends []trunkEnd) {
-	for _, e := range ends {
-		if !e.answered {
-			e.leg.Cancel()
-			continue
-		}
-		go func(leg TrunkLeg) {
-			ctx, cancel := context.WithTimeout(context.Background(), 32*time.Second) // SIP's transaction timeout
-			defer cancel()
-			_ = leg.Bye(ctx)
-		}(e.leg)
+// answerTrunkLocked has finish send the carrier the answer of the call it
+// sent in to c, once a device answered it.
+func (c *call) answerTrunkLocked(fx *effects) {
+	if t := c.trunk; t != nil && t.in != nil && !t.answered && !t.done {
+		t.answered = true
+		fx.trunkEnds = append(fx.trunkEnds, trunkEnd{in: t.in, sdp: t.answer})
 	}
 }
+
+// endTrunks tells carriers what the switch did to their calls, in the
+// background where the answer is waited for.
+func endTrunks(ends []trunkEnd) {
+	for _, e := range ends {
+		switch {
+		case e.in != nil && e.sdp != "":
+			go func(in InboundTrunkLeg, sdp string) {
+				ctx, cancel := context.WithTimeout(context.Background(), sipTransactionTimeout)
+				defer cancel()
+				_ = in.Answer(ctx, sdp) // a CANCEL that crossed it ends the call
+			}(e.in, e.sdp)
+		case e.in != nil && !e.answered:
+			_ = e.in.Reject(e.code, e.reason)
+		case !e.answered:
+			e.leg.Cancel()
+		default:
+			var bye func(context.Context) error
+			if e.in != nil {
+				bye = e.in.Bye
+			} else {
+				bye = e.leg.Bye
+			}
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), sipTransactionTimeout)
+				defer cancel()
+				_ = bye(ctx)
+			}()
+		}
+	}
+}
+
+// sipTransactionTimeout bounds a wait for the carrier's answer (SIP's 64*T1).
+const sipTransactionTimeout = 32 * time.Second

@@ -245,3 +245,213 @@ func TestTrunkCalls(t *testing.T) {
 		}
 	})
 }
+
+// AnswerRTP and OpenLegLike complete the fake gateway for calls sent in.
+func (m *media) AnswerRTP(ctx context.Context, id, offer string) (string, error) {
+	m.unlocked("AnswerRTP " + id)
+	if offer == "" {
+		return "", errors.New("empty offer")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.opened[id] = telephony.LegPhone
+	return "rtp-answer-" + id, nil
+}
+
+func (m *media) OpenLegLike(ctx context.Context, id, offer, like string) (string, error) {
+	m.unlocked("OpenLegLike " + id)
+	m.mu.Lock()
+	_, ok := m.opened[like]
+	m.mu.Unlock()
+	if !ok {
+		return "", errors.New("no such leg to be like")
+	}
+	return m.OpenLeg(ctx, id, offer, telephony.LegTrunkPhone)
+}
+
+// LookupDID finds the extension of a direct number in any account.
+func (d directory) LookupDID(ctx context.Context, n string) (telephony.Endpoint, bool, error) {
+	for id, e := range extensions {
+		if e.direct == n {
+			ep, err := d.Describe(ctx, id)
+			return ep, err == nil, err
+		}
+	}
+	return telephony.Endpoint{}, false, nil
+}
+
+// inLeg is a call a fake carrier sent in: what the switch answered it.
+type inLeg struct {
+	mu       sync.Mutex
+	rang     bool
+	answered string
+	rejected int
+	byes     int
+	changed  chan struct{}
+}
+
+func newInLeg() *inLeg { return &inLeg{changed: make(chan struct{}, 8)} }
+
+func (l *inLeg) note(fn func()) error {
+	l.mu.Lock()
+	fn()
+	l.mu.Unlock()
+	l.changed <- struct{}{}
+	return nil
+}
+
+func (l *inLeg) Ring() error                               { return l.note(func() { l.rang = true }) }
+func (l *inLeg) Answer(_ context.Context, sdp string) error { return l.note(func() { l.answered = sdp }) }
+func (l *inLeg) Reject(code int, _ string) error           { return l.note(func() { l.rejected = code }) }
+func (l *inLeg) Bye(context.Context) error                 { return l.note(func() { l.byes++ }) }
+
+// wait waits until what the switch answered satisfies ok.
+func (l *inLeg) wait(t *testing.T, what string, ok func(l *inLeg) bool) {
+	t.Helper()
+	for {
+		l.mu.Lock()
+		done := ok(l)
+		l.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-l.changed:
+		case <-timeout():
+			t.Fatalf("the carrier was not told: %s", what)
+		}
+	}
+}
+
+// TestTrunkCallsIn: a carrier's call to a DID rings the extension's
+// devices; the carrier hears the ring, the answer, the failures.
+func TestTrunkCallsIn(t *testing.T) {
+	ctx := context.Background()
+	in := func(t *testing.T, r *rig, to string) (*inLeg, telephony.TrunkInEvents) {
+		t.Helper()
+		withCarrier(t, r)
+		leg := newInLeg()
+		return leg, r.sw.TrunkCallIn(ctx, leg, "carrier", "+442071234567", "Pat Smith", to, "carrier-offer")
+	}
+	ringing := func(t *testing.T, r *rig) telephony.Session {
+		t.Helper()
+		e := r.bus.waitFor(t, func(e telephony.Event) bool { return e.Extension == bob && e.Cause == telephony.CauseRing })
+		return e.Session
+	}
+	t.Run("answered, hung up by the carrier", func(t *testing.T) {
+		r := newRig(t)
+		leg, ev := in(t, r, "+16505550102")
+		s := ringing(t, r)
+		leg.wait(t, "180", func(l *inLeg) bool { return l.rang })
+		if c := s.Parties[0]; c.Owner != 0 || c.From.PhoneNumber != "+442071234567" || c.From.Name != "Pat Smith" {
+			t.Fatalf("caller %+v", c)
+		}
+		if got := s.Parties[1].Ringing; len(got) != 2 {
+			t.Fatalf("rings %v, want both of bob's devices", got)
+		}
+		s, _, err := r.sw.Answer(ctx, "b1", s.ID, "offer-b1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		leg.wait(t, "200", func(l *inLeg) bool { return l.answered == "rtp-answer-"+s.Parties[0].ID })
+		if kind, _ := r.media.kind(s.Parties[1].ID); kind != telephony.LegTrunkPhone {
+			t.Fatalf("the answering browser's leg is %v, want one like the carrier's", kind)
+		}
+		wantFlows(t, r, legs(s))
+		ev.Ended()
+		wantCause(t, r, bob, s.ID, telephony.CauseHangup)
+		if rec := recordOf(t, r, 1, s.Parties[1].ID); rec.Direction != telephony.Inbound || rec.Result != telephony.ResultConnected || rec.From.PhoneNumber != "+442071234567" {
+			t.Fatalf("record %+v", rec)
+		}
+	})
+	t.Run("hung up here", func(t *testing.T) {
+		r := newRig(t)
+		leg, _ := in(t, r, "+16505550102")
+		s := ringing(t, r)
+		if _, _, err := r.sw.Answer(ctx, "b1", s.ID, "offer-b1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.sw.Hangup(ctx, "b1", s.ID); err != nil {
+			t.Fatal(err)
+		}
+		leg.wait(t, "BYE", func(l *inLeg) bool { return l.byes == 1 })
+	})
+	t.Run("cancelled by the carrier", func(t *testing.T) {
+		r := newRig(t)
+		leg, ev := in(t, r, "+16505550102")
+		s := ringing(t, r)
+		ev.Canceled()
+		e := wantCause(t, r, bob, s.ID, telephony.CauseCancel)
+		if e.Session.Parties[1].Result != telephony.ResultMissed {
+			t.Fatalf("after the CANCEL: %+v", e.Session.Parties)
+		}
+		leg.mu.Lock()
+		defer leg.mu.Unlock()
+		if leg.rejected != 0 || leg.byes != 0 {
+			t.Fatal("the switch answered a call the carrier cancelled")
+		}
+	})
+	t.Run("rejected on every device", func(t *testing.T) {
+		r := newRig(t)
+		leg, _ := in(t, r, "+16505550102")
+		s := ringing(t, r)
+		for _, d := range []string{"b1", "b2"} {
+			if err := r.sw.Reject(ctx, d, s.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		leg.wait(t, "603", func(l *inLeg) bool { return l.rejected == 603 })
+	})
+	t.Run("not answered", func(t *testing.T) {
+		r := newRig(t)
+		leg, _ := in(t, r, "+16505550102")
+		s := ringing(t, r)
+		telephony.FireTimers(r.sw, s.ID)
+		leg.wait(t, "408", func(l *inLeg) bool { return l.rejected == 408 })
+	})
+	t.Run("transferred to a colleague", func(t *testing.T) {
+		r := newRig(t)
+		_, _ = in(t, r, "+16505550102")
+		s := ringing(t, r)
+		if _, _, err := r.sw.Answer(ctx, "b1", s.ID, "offer-b1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.sw.Transfer(ctx, "b1", s.ID, "103"); err != nil {
+			t.Fatal(err)
+		}
+		after, _, err := r.sw.Answer(ctx, "c1", s.ID, "offer-c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kind, _ := r.media.kind(after.Parties[1].ID); kind != telephony.LegTrunkPhone {
+			t.Fatalf("the target's leg is %v, want one like the carrier's", kind)
+		}
+		wantFlows(t, r, legs(after))
+	})
+	for _, tc := range []struct {
+		name string
+		to   string
+		code int
+		prep func(r *rig)
+	}{
+		{"no such number", "+16505559999", 404, nil},
+		{"not a number", "abc", 404, nil},
+		{"do not disturb", "+16505550102", 480, func(r *rig) { r.setDND(t, bob, "DoNotAcceptAnyCalls") }},
+		{"no device", "+16505550103", 480, func(r *rig) { r.sw.UnregisterDevice("c1") }},
+	} {
+		t.Run("refused: "+tc.name, func(t *testing.T) {
+			r := newRig(t)
+			if tc.prep != nil {
+				tc.prep(r)
+			}
+			leg, _ := in(t, r, tc.to)
+			leg.wait(t, "the refusal", func(l *inLeg) bool { return l.rejected != 0 })
+			if leg.rejected != tc.code || leg.rang {
+				t.Fatalf("rejected %d (rang %v), want %d", leg.rejected, leg.rang, tc.code)
+			}
+			if n := len(r.sw.Sessions(bob)) + len(r.sw.Sessions(carol)); n != 0 {
+				t.Fatalf("%d calls left", n)
+			}
+		})
+	}
+}

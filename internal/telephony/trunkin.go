@@ -1,0 +1,158 @@
+package telephony
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"github.com/callbridge/widget-server/internal/phonenumber"
+)
+
+// Calls a carrier sends in through a trunk.
+//
+// TrunkCallIn routes a call to one of the accounts' numbers (a DID, which
+// the directory resolves through DIDs): the owning extension's devices
+// ring, or a department's members, with the answering rules of any call.
+// The caller is a party with no owner whose media leg is the gateway's RTP
+// leg toward the carrier, made from the carrier's offer at once, so that a
+// device answering the call is answered in the codec the carrier chose
+// (TrunkMedia.OpenLegLike). The carrier hears 180 while the call rings, 200
+// with the RTP leg's answer when a device answers, and the failure of a call
+// that cannot ring or is not answered (404, 480, 486, 408, 603). Its CANCEL
+// and BYE end the call.
+
+// DIDs is what a Directory also answers when calls come in from trunks:
+// the extension that one of the accounts' numbers reaches, whichever the
+// account.
+type DIDs interface {
+	LookupDID(ctx context.Context, e164 string) (ext Endpoint, ok bool, err error)
+}
+
+// InboundTrunkLeg is the signalling of a call a carrier sent in.
+type InboundTrunkLeg interface {
+	Ring() error
+	Answer(ctx context.Context, sdp string) error
+	Reject(code int, reason string) error
+	Bye(ctx context.Context) error
+}
+
+// TrunkInEvents are what a trunk reports of a call it sent in.
+type TrunkInEvents struct {
+	Canceled func() // the carrier's caller gave up before the answer
+	Ended    func() // the carrier hung up a connected call
+}
+
+// Log line of a refused inbound call (lifecycle.go).
+const logTrunkRefused = "trunk call refused"
+
+// TrunkCallIn takes a call that trunk received for the number to, from the
+// number from (fromName its display name), with the carrier's SDP offer,
+// and answers leg as the call goes. It returns the events the trunk reports
+// of the call.
+func (s *Switch) TrunkCallIn(ctx context.Context, leg InboundTrunkLeg, trunk, from, fromName, to, offerSDP string) TrunkInEvents {
+	refuse := func(code int, reason string, err error) TrunkInEvents {
+		s.cfg.Logger.Info(logTrunkRefused, slog.String("trunk", trunk), slog.Int("code", code), slog.Any("err", err))
+		_ = leg.Reject(code, reason)
+		return TrunkInEvents{}
+	}
+	dids, ok := s.dir.(DIDs)
+	if !ok {
+		return refuse(404, reasonNotFound, fmt.Errorf("no numbers are reachable from trunks"))
+	}
+	n, err := phonenumber.Normalize(to, "US")
+	if err != nil {
+		return refuse(404, reasonNotFound, err)
+	}
+	ep, ok, err := dids.LookupDID(ctx, n)
+	switch {
+	case err != nil:
+		return refuse(503, reasonNoTrunk, err)
+	case !ok || ep.ExtensionID == 0:
+		return refuse(404, reasonNotFound, fmt.Errorf("%s is no number of an account", n))
+	}
+	ep.PhoneNumber = n
+	rt := route{callee: ep, owner: ep.ExtensionID}
+	if deps, ok := s.dir.(Departments); ok {
+		if rt.members, rt.department, err = deps.Members(ctx, ep.ExtensionID); err != nil {
+			return refuse(503, reasonNoTrunk, err)
+		}
+	}
+	caller := Endpoint{PhoneNumber: from, Name: fromName}
+	if e, err := phonenumber.Normalize(from, "US"); err == nil {
+		caller.PhoneNumber = e
+	}
+
+	id, callerLeg := newID("s-"), newID("p-")
+	tm := s.media.(TrunkMedia)
+	answer, err := tm.AnswerRTP(ctx, callerLeg, offerSDP)
+	if err != nil {
+		return refuse(488, "Not Acceptable Here", err)
+	}
+	var fx effects
+	s.mu.Lock()
+	targets, fail := s.ringTargetsLocked(rt, 0, "")
+	if s.closed || len(targets) == 0 {
+		s.mu.Unlock()
+		s.media.CloseLeg(callerLeg)
+		if s.closed {
+			return refuse(503, reasonNoTrunk, ErrClosed)
+		}
+		return refuse(fail.code, fail.reason, fmt.Errorf("extension %d takes no call now", ep.ExtensionID))
+	}
+	s.nextSession++
+	c := &call{s: Session{
+		ID: id, SessionID: strconv.FormatUint(s.nextSession, 10), Origin: OriginCall, Created: s.cfg.Now(),
+		Parties: []Party{
+			{ID: callerLeg, Direction: Outbound, From: caller, To: rt.callee, Status: StatusSetup, rtp: true},
+			{ID: newID("p-"), Direction: Inbound, From: caller, To: rt.callee, Status: StatusSetup, Owner: rt.owner},
+		},
+	}}
+	c.legs = []string{callerLeg}
+	c.trunk = &trunkCall{name: trunk, party: callerLeg, in: leg, answer: answer}
+	if err := s.moveLocked(c, &fx, move{c.caller(), StatusProceeding}, move{c.callee(), StatusProceeding}); err != nil {
+		s.mu.Unlock()
+		s.finish(&fx)
+		s.media.CloseLeg(callerLeg)
+		return refuse(500, reasonInternal, err)
+	}
+	s.calls[id] = c
+	c.ring(targets)
+	devices := 0
+	for _, t := range targets {
+		devices += len(t.devices)
+	}
+	s.noteDialledLocked(c)
+	s.noteRingingLocked(c, c.callee(), rt.owner, devices)
+	for _, p := range c.s.Parties[1:] {
+		s.emitToLocked(p.Owner, c, CauseRing, "")
+	}
+	s.startTimerLocked(c, s.cfg.RingTimeout, s.ringTimeoutLocked)
+	s.mu.Unlock()
+	s.finish(&fx)
+	_ = leg.Ring()
+
+	with := func(fn func(c *call, fx *effects)) {
+		var fx effects
+		s.mu.Lock()
+		if cur := s.calls[id]; cur == c && !c.trunk.done {
+			fn(c, &fx)
+		}
+		s.mu.Unlock()
+		s.finish(&fx)
+	}
+	return TrunkInEvents{
+		Canceled: func() {
+			with(func(c *call, fx *effects) {
+				c.trunk.done = true
+				s.endLocked(c, ending{code: 487, reason: reasonTerminated, caller: ResultCanceled, callee: ResultMissed}, CauseCancel, "", fx)
+			})
+		},
+		Ended: func() {
+			with(func(c *call, fx *effects) {
+				c.trunk.done = true
+				s.endLocked(c, ending{caller: ResultConnected, callee: ResultConnected}, CauseHangup, "", fx)
+			})
+		},
+	}
+}
