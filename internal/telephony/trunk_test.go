@@ -300,10 +300,12 @@ func (l *inLeg) note(fn func()) error {
 	return nil
 }
 
-func (l *inLeg) Ring() error                               { return l.note(func() { l.rang = true }) }
-func (l *inLeg) Answer(_ context.Context, sdp string) error { return l.note(func() { l.answered = sdp }) }
-func (l *inLeg) Reject(code int, _ string) error           { return l.note(func() { l.rejected = code }) }
-func (l *inLeg) Bye(context.Context) error                 { return l.note(func() { l.byes++ }) }
+func (l *inLeg) Ring() error { return l.note(func() { l.rang = true }) }
+func (l *inLeg) Answer(_ context.Context, sdp string) error {
+	return l.note(func() { l.answered = sdp })
+}
+func (l *inLeg) Reject(code int, _ string) error { return l.note(func() { l.rejected = code }) }
+func (l *inLeg) Bye(context.Context) error       { return l.note(func() { l.byes++ }) }
 
 // wait waits until what the switch answered satisfies ok.
 func (l *inLeg) wait(t *testing.T, what string, ok func(l *inLeg) bool) {
