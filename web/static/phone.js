@@ -340,7 +340,6 @@ export function createPhone({ config, device, store, request, navigate, showAler
       },
       calls: () => registry.entries().filter((entry) => entry.id).map((entry) => entry.call),
       pcs: () => registry.entries().map((entry) => entry.pc).filter(Boolean),
-      pcOf: (id) => registry.get(id)?.pc ?? null,
     });
   }
 
