@@ -18,6 +18,10 @@ import (
 // errors.Is.
 var ErrConfig = errors.New("invalid SIP configuration")
 
+// ErrTrunkExists: a trunk of that name is already kept (a store adding a
+// trunk says so).
+var ErrTrunkExists = errors.New("a trunk of that name exists")
+
 // Transport is the SIP transport of a trunk or a listener.
 type Transport string
 
