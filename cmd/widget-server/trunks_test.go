@@ -142,3 +142,51 @@ func TestTrunksCommand(t *testing.T) {
 		t.Errorf("refused commands changed the trunks:\n%s", list)
 	}
 }
+
+func TestSIPAndRTPFlags(t *testing.T) {
+	cfg, err := parseConfig(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SIPListen != nil || cfg.SIPPublicHost != "" || cfg.RTPPorts.String() != "20000-20999" || cfg.RTPAdvertise != "" {
+		t.Fatalf("defaults: sip %v %q, rtp %s %q", cfg.SIPListen, cfg.SIPPublicHost, cfg.RTPPorts, cfg.RTPAdvertise)
+	}
+	cfg, err = parseConfig([]string{"--sip-listen", "0.0.0.0:5060", "--sip-public-host", "203.0.113.10",
+		"--sip-tls-listen", "0.0.0.0:5061", "--sip-tls-cert", "/etc/sip/cert.pem", "--sip-tls-key", "/etc/sip/key.pem",
+		"--rtp-ports", "30000-30099", "--rtp-advertise", "203.0.113.10"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []sip.Listen{{Transport: sip.UDP, Addr: "0.0.0.0:5060"}, {Transport: sip.TCP, Addr: "0.0.0.0:5060"},
+		{Transport: sip.TLS, Addr: "0.0.0.0:5061", CertFile: "/etc/sip/cert.pem", KeyFile: "/etc/sip/key.pem"}}
+	if !reflect.DeepEqual(cfg.SIPListen, want) || cfg.SIPPublicHost != "203.0.113.10" ||
+		cfg.RTPPorts.String() != "30000-30099" || cfg.RTPAdvertise != "203.0.113.10" {
+		t.Fatalf("flags: sip %+v %q, rtp %s %q", cfg.SIPListen, cfg.SIPPublicHost, cfg.RTPPorts, cfg.RTPAdvertise)
+	}
+	cfg, err = parseConfig(nil, env(map[string]string{"WIDGET_SIP_LISTEN": "udp:10.0.0.5:5070, TCP:[::]:5080", "WIDGET_RTP_PORTS": "40000-40001"}), io.Discard)
+	want = []sip.Listen{{Transport: sip.UDP, Addr: "10.0.0.5:5070"}, {Transport: sip.TCP, Addr: "[::]:5080"}}
+	if err != nil || !reflect.DeepEqual(cfg.SIPListen, want) || cfg.RTPPorts.String() != "40000-40001" {
+		t.Fatalf("from env: %+v %s, %v", cfg.SIPListen, cfg.RTPPorts, err)
+	}
+	for _, args := range [][]string{
+		{"--sip-listen", "5060"},
+		{"--sip-listen", "udp:nope"},
+		{"--sip-listen", "0.0.0.0:5060,udp:127.0.0.1:5070"},
+		{"--sip-listen", "tls:0.0.0.0:5061"},
+		{"--sip-tls-listen", "0.0.0.0:5061"},
+		{"--sip-tls-listen", "0.0.0.0:5061", "--sip-tls-cert", "c.pem"},
+		{"--sip-tls-listen", "5061", "--sip-tls-cert", "c.pem", "--sip-tls-key", "k.pem"},
+		{"--sip-tls-cert", "c.pem", "--sip-tls-key", "k.pem"},
+		{"--rtp-ports", "20000"},
+		{"--rtp-ports", "20001-20001"},
+		{"--rtp-ports", "0-100"},
+		{"--rtp-ports", "30000-20000"},
+		{"--rtp-advertise", "phone.example.com"},
+		{"--rtp-advertise", "0.0.0.0"},
+		{"--rtp-advertise", "2001:db8::1"},
+	} {
+		if _, err := parseConfig(args, env(nil), io.Discard); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}
