@@ -29,11 +29,14 @@ type readiness struct {
 // trunkReadiness is a trunk in /readyz. It names no host, user or error
 // text: /readyz is on the public listener, and the log has the detail.
 type trunkReadiness struct {
-	Name       string    `json:"name"`
-	Up         bool      `json:"up"`
-	Registered bool      `json:"registered"` // always false for a peering
-	Reachable  bool      `json:"reachable"`  // the last keep-alive's outcome; true without keep-alive
-	Since      time.Time `json:"since"`      // when up last changed
+	Name       string `json:"name"`
+	Up         bool   `json:"up"`
+	Registered bool   `json:"registered"` // always false for a peering
+	// RegisteredUntil is when the registration runs out (the trunk
+	// refreshes it before); absent when not registered.
+	RegisteredUntil *time.Time `json:"registeredUntil,omitempty"`
+	Reachable       bool       `json:"reachable"` // the last keep-alive's outcome; true without keep-alive
+	Since           time.Time  `json:"since"`     // when up last changed
 }
 
 type readyBody struct {
@@ -51,6 +54,10 @@ func (r *readiness) handle(c echo.Context) error {
 	if r.ua != nil {
 		for _, st := range r.ua.Status() {
 			t := trunkReadiness{Name: st.Name, Up: st.Up, Registered: st.Registered, Reachable: st.Reachable, Since: st.Since.UTC()}
+			if st.Registered && !st.RegisteredUntil.IsZero() {
+				until := st.RegisteredUntil.UTC()
+				t.RegisteredUntil = &until
+			}
 			if !st.Up {
 				body.Status = "degraded"
 			}
