@@ -6,6 +6,7 @@
 //	widget-server accounts list|add     manage accounts
 //	widget-server extensions list|add|members|set-password|disable|enable
 //	                                    manage extensions, department members, passwords and status
+//	widget-server trunks list|add|remove  manage SIP trunks to carriers
 //
 // Every flag has a WIDGET_* environment equivalent; see docs/configuration.md.
 package main
@@ -25,7 +26,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/callbridge/widget-server/internal/media"
 	"github.com/callbridge/widget-server/internal/server"
+	"github.com/callbridge/widget-server/internal/sip"
 )
 
 func main() {
@@ -55,6 +58,8 @@ func run(ctx context.Context, args []string, getenv lookupEnv, stdin io.Reader, 
 			return runAccounts(ctx, args[1:], getenv, stdout, stderr)
 		case "extensions":
 			return runExtensions(ctx, args[1:], getenv, stdin, stdout, stderr)
+		case "trunks":
+			return runTrunks(ctx, args[1:], getenv, stdin, stdout, stderr)
 		}
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
@@ -107,11 +112,19 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	fs.Var(&dev, "dev", "development mode: demo users, webhooks to loopback, media on loopback; true, false or auto (on only on a loopback listener with no public URL or an http loopback one) ($WIDGET_DEV)")
 	var mediaPort, publicIPs, iceServers, ringTimeout, apiRate, heartbeat, proxies, widgetRate, smsRate string
 	var streamCap, deviceCap, deviceCallCap, extensionCallCap string
+	var rtpPorts, sipListen, sipTLSListen, sipTLSCert, sipTLSKey string
 	ef.str(&proxies, "trusted-proxies", "WIDGET_TRUSTED_PROXIES", "", "comma-separated CIDRs (or IPs) of the reverse proxies whose X-Forwarded-For / X-Real-IP are believed; none: the peer's address counts")
 	ef.str(&mediaPort, "media-port", "WIDGET_MEDIA_PORT", "50000", "the media gateway's single UDP port (0: any free port)")
 	ef.str(&cfg.MediaListen, "media-listen", "WIDGET_MEDIA_LISTEN", "", "IPv4 address the media gateway binds its UDP port on (default: 127.0.0.1 in development mode, every interface otherwise)")
 	ef.str(&publicIPs, "public-ip", "WIDGET_PUBLIC_IP", "", "comma-separated public IPs the media gateway advertises (behind 1:1 NAT)")
 	ef.str(&iceServers, "ice-servers", "WIDGET_ICE_SERVERS", "", "comma-separated STUN/TURN URLs handed to browsers")
+	ef.str(&rtpPorts, "rtp-ports", "WIDGET_RTP_PORTS", "20000-20999", "UDP port range (min-max) of the RTP legs toward SIP trunks, bound on the media listen address")
+	ef.str(&cfg.RTPAdvertise, "rtp-advertise", "WIDGET_RTP_ADVERTISE", "", "IPv4 address RTP legs give carriers in SDP (default: the first public IP, else the media listen address, else the host's first non-loopback address)")
+	ef.str(&sipListen, "sip-listen", "WIDGET_SIP_LISTEN", "", "comma-separated SIP listen addresses, [udp:|tcp:]host:port (bare: UDP and TCP); empty: off, unless trunks are kept and in development mode ("+server.DevSIPListen+")")
+	ef.str(&sipTLSListen, "sip-tls-listen", "WIDGET_SIP_TLS_LISTEN", "", "SIP over TLS listen address, host:port (needs --sip-tls-cert and --sip-tls-key)")
+	ef.str(&sipTLSCert, "sip-tls-cert", "WIDGET_SIP_TLS_CERT", "", "PEM certificate file of the SIP TLS listener")
+	ef.str(&sipTLSKey, "sip-tls-key", "WIDGET_SIP_TLS_KEY", "", "PEM private key file of the SIP TLS listener")
+	ef.str(&cfg.SIPPublicHost, "sip-public-host", "WIDGET_SIP_PUBLIC_HOST", "", "address carriers reach the SIP listener at, written in Via and Contact (behind NAT: the public IP)")
 	ef.str(&ringTimeout, "ring-timeout", "WIDGET_RING_TIMEOUT", "30s", "how long an unanswered call rings")
 	ef.str(&apiRate, "api-rate-limit", "WIDGET_API_RATE_LIMIT", "60/10s", "platform API requests each extension may make per window, as COUNT/WINDOW")
 	ef.str(&heartbeat, "events-heartbeat", "WIDGET_EVENTS_HEARTBEAT", "15s", "how often an idle event stream sends a heartbeat (the widget reopens a stream silent for twice as long)")
@@ -131,6 +144,15 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	cfg.MediaPort = port
 	if ip := net.ParseIP(cfg.MediaListen); cfg.MediaListen != "" && (ip == nil || ip.To4() == nil) {
 		return cfg, fmt.Errorf("media listen %q: want an IPv4 address such as 0.0.0.0 or 10.0.0.5", cfg.MediaListen)
+	}
+	if cfg.RTPPorts, err = media.ParsePortRange(rtpPorts); err != nil {
+		return cfg, fmt.Errorf("rtp ports %q: want min-max such as 20000-20999, with an even port and its odd neighbour inside", rtpPorts)
+	}
+	if ip := net.ParseIP(cfg.RTPAdvertise); cfg.RTPAdvertise != "" && (ip == nil || ip.To4() == nil || ip.IsUnspecified()) {
+		return cfg, fmt.Errorf("rtp advertise %q: want the IPv4 address carriers send audio to, such as 203.0.113.10", cfg.RTPAdvertise)
+	}
+	if cfg.SIPListen, err = parseSIPListen(sipListen, sipTLSListen, sipTLSCert, sipTLSKey); err != nil {
+		return cfg, err
 	}
 	if cfg.Dev, err = server.ResolveDev(dev.value, cfg.PublicURL, cfg.Listen); err != nil {
 		return cfg, err
@@ -171,7 +193,7 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 		}
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (commands: apps, accounts, extensions)", fs.Arg(0))
+		return cfg, fmt.Errorf("unexpected argument %q (commands: apps, accounts, extensions, trunks)", fs.Arg(0))
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return cfg, fmt.Errorf("log level %q: want debug, info, warn or error", level)
@@ -207,6 +229,55 @@ func parseRate(s string) (int, time.Duration, error) {
 		return 0, 0, errors.New("want COUNT/WINDOW such as 60/10s, with WINDOW at least 1s")
 	}
 	return n, d, nil
+}
+
+// parseSIPListen reads --sip-listen ("[udp:|tcp:]host:port,…"; a bare
+// address is UDP and TCP) and the TLS listener's flags into the user
+// agent's listeners, one per transport.
+func parseSIPListen(list, tlsAddr, cert, key string) ([]sip.Listen, error) {
+	var out []sip.Listen
+	seen := map[sip.Transport]bool{}
+	add := func(t sip.Transport, addr string) error {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("sip listen %q: want [udp:|tcp:]host:port such as 0.0.0.0:5060", addr)
+		}
+		if seen[t] {
+			return fmt.Errorf("sip listen: two %s addresses: one per transport", t)
+		}
+		seen[t] = true
+		out = append(out, sip.Listen{Transport: t, Addr: addr})
+		return nil
+	}
+	for _, item := range splitList(list) {
+		var err error
+		switch {
+		case strings.HasPrefix(strings.ToLower(item), "udp:"):
+			err = add(sip.UDP, item[4:])
+		case strings.HasPrefix(strings.ToLower(item), "tcp:"):
+			err = add(sip.TCP, item[4:])
+		case strings.HasPrefix(strings.ToLower(item), "tls:"):
+			err = errors.New("sip listen: give the TLS listener with --sip-tls-listen, --sip-tls-cert and --sip-tls-key")
+		default:
+			if err = add(sip.UDP, item); err == nil {
+				err = add(sip.TCP, item)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case tlsAddr == "" && (cert != "" || key != ""):
+		return nil, errors.New("sip tls: --sip-tls-cert and --sip-tls-key are for the listener of --sip-tls-listen")
+	case tlsAddr == "":
+		return out, nil
+	case cert == "" || key == "":
+		return nil, errors.New("sip tls listen: needs --sip-tls-cert and --sip-tls-key (PEM files)")
+	}
+	if _, _, err := net.SplitHostPort(tlsAddr); err != nil {
+		return nil, fmt.Errorf("sip tls listen %q: want host:port such as 0.0.0.0:5061", tlsAddr)
+	}
+	return append(out, sip.Listen{Transport: sip.TLS, Addr: tlsAddr, CertFile: cert, KeyFile: key}), nil
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

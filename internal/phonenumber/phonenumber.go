@@ -2,8 +2,9 @@
 // dialled (an extension number, a phone number in any common format, vanity
 // letters, a built-in test number), a number written down for an account
 // (E.164 or the national format of its country), the sign-in names
-// "mainNumber*ext", the range of the built-in test numbers, and how a number
-// is shown to a person. It stands on github.com/nyaruka/phonenumbers for the
+// "mainNumber*ext", the range of the built-in test numbers, emergency
+// numbers and the E.164 prefixes of trunks' dial rules, and how a number is
+// shown to a person. It stands on github.com/nyaruka/phonenumbers for the
 // numbering plans of every country.
 //
 // It holds rules about numbers only: what a test number does, which

@@ -25,6 +25,7 @@ import (
 	"github.com/callbridge/widget-server/internal/messaging"
 	"github.com/callbridge/widget-server/internal/oauth"
 	"github.com/callbridge/widget-server/internal/presence"
+	"github.com/callbridge/widget-server/internal/sip"
 	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/telephony"
 	"github.com/callbridge/widget-server/internal/web"
@@ -66,6 +67,20 @@ type Config struct {
 	// means 127.0.0.1 in development mode and every interface otherwise.
 	MediaListen string
 	ICEServers  []string
+	// RTPPorts is the UDP port range of RTP legs toward carriers (zero:
+	// media.DefaultRTPPorts), bound on MediaListen's address; RTPAdvertise
+	// is the address they write in SDP (default: the first PublicIPs, else
+	// the bound address, else the host's first non-loopback IPv4 address).
+	RTPPorts     media.PortRange
+	RTPAdvertise string
+
+	// SIPListen are the SIP user agent's listeners, one per transport
+	// (docs/sip.md). None: SIP is off unless trunks are kept, and then it
+	// listens on 127.0.0.1:5060 (UDP and TCP) in development mode and the
+	// start fails in production. SIPPublicHost is the address carriers
+	// reach us at, written in Via and Contact (behind NAT: the public IP).
+	SIPListen     []sip.Listen
+	SIPPublicHost string
 	// RingTimeout ends unanswered calls (default 30 s).
 	RingTimeout time.Duration
 	// APIRateLimit requests per APIRateWindow are what each extension may
@@ -215,6 +230,7 @@ func Run(ctx context.Context, cfg Config) error {
 	mediaCfg := media.Config{
 		UDPPort: cfg.MediaPort, NAT1To1IPs: cfg.PublicIPs, ICEServers: cfg.ICEServers, Logger: log,
 		OnLegFailed: func(id string) { sw.LegFailed(id) },
+		RTPPorts:    cfg.RTPPorts, RTPAdvertiseIP: cfg.RTPAdvertise,
 	}
 	if mediaCfg.ListenIP, mediaCfg.IncludeLoopback, err = mediaBinding(cfg.Dev, cfg.MediaListen); err != nil {
 		return err
@@ -232,6 +248,21 @@ func Run(ctx context.Context, cfg Config) error {
 	sw = telephony.New(telephony.Config{RingTimeout: cfg.RingTimeout, Logger: log,
 		MaxCallsPerDevice: cfg.Limits.CallsPerDevice, MaxCallsPerExtension: cfg.Limits.CallsPerExtension},
 		phoneDirectory{db}, gatewayMedia{gw}, bus, pres, db)
+
+	// SIP trunks to carriers, when any are kept or SIP listeners are
+	// configured. The user agent is closed after the switch has ended its
+	// calls and before the media gateway (deferred after it).
+	trunks, err := startTrunks(ctx, cfg, db, trunkInbound(sw, gw), log)
+	if err != nil {
+		return err
+	}
+	closeTrunks := func() {
+		if trunks != nil {
+			trunks.Close() // ends what calls are left (BYE, CANCEL) and removes registrations
+		}
+	}
+	defer closeTrunks()
+	ready := &readiness{ua: trunks}
 
 	smsSecret, err := messaging.LoadWebhook(cfg.SMSWebhookURL, cfg.SMSWebhookSecretFile)
 	if err != nil {
@@ -312,7 +343,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 		return hs
 	}
-	servers := []*http.Server{serve("widget", widgetLn, srv.Widget(platform.Routes))}
+	servers := []*http.Server{serve("widget", widgetLn, srv.Widget(platform.Routes, ready.routes))}
 	if demoLn != nil {
 		servers = append(servers, serve("demo", demoLn, srv.Demo()))
 	}
@@ -345,10 +376,12 @@ func Run(ctx context.Context, cfg Config) error {
 	case runErr = <-errc:
 	}
 	log.Info("shutting down")
+	ready.stopping.Store(true)
 	platform.Drain() // the platform API answers 503 from now on
 	closeCtx, stopClose := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	sw.Close(closeCtx) // ends every call with a reason and writes its call-log records
 	stopClose()
+	closeTrunks()
 	hub.Shutdown() // ends every event stream so Shutdown need not wait for them
 	shutdownCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
 	defer stop()

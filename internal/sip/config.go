@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,10 @@ import (
 // ErrConfig is wrapped by every configuration error; callers test it with
 // errors.Is.
 var ErrConfig = errors.New("invalid SIP configuration")
+
+// ErrTrunkExists: a trunk of that name is already kept (a store adding a
+// trunk says so).
+var ErrTrunkExists = errors.New("a trunk of that name exists")
 
 // Transport is the SIP transport of a trunk or a listener.
 type Transport string
@@ -95,7 +100,43 @@ type TrunkConfig struct {
 	// down; 0 sends none (the trunk is then up while registered, or always
 	// for a peering).
 	KeepAlive time.Duration
+
+	// Dial rules (dialrules.go). Prefixes are the E.164 prefixes ("+1",
+	// "+4420") of the numbers the trunk takes; none: every number.
+	// DenyPrefixes are those it never takes, even where Prefixes admit
+	// them. Among the trunks that take a number and are up, the one with
+	// the lowest Priority (0-1000) places the call; equal priorities go in
+	// configuration order. Emergency numbers ignore the rules.
+	Prefixes     []string
+	DenyPrefixes []string
+	Priority     int
 }
+
+// redacted is the trunk as logs and messages may show it: the password
+// replaced by a mark that says whether there is one.
+func (c TrunkConfig) redacted() TrunkConfig {
+	if c.Password != "" {
+		c.Password = "[redacted]"
+	}
+	c.AllowedSources = slices.Clone(c.AllowedSources)
+	return c
+}
+
+// trunkConfigFields hides TrunkConfig's methods, so that formatting the
+// redacted copy does not call String again.
+type trunkConfigFields TrunkConfig
+
+// String prints the trunk without its password, whatever verb formats it
+// (%v, %+v, %s), so a trunk in a log line or an error keeps its secret.
+func (c TrunkConfig) String() string { return fmt.Sprintf("%+v", trunkConfigFields(c.redacted())) }
+
+// GoString is %#v without the password.
+func (c TrunkConfig) GoString() string {
+	return fmt.Sprintf("sip.TrunkConfig%+v", trunkConfigFields(c.redacted()))
+}
+
+// LogValue logs the trunk without its password.
+func (c TrunkConfig) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // Listen is one address the UA receives SIP on.
 type Listen struct {
@@ -154,7 +195,28 @@ func (c TrunkConfig) withDefaults() TrunkConfig {
 			c.FromDomain = h
 		}
 	}
+	c.Prefixes, c.DenyPrefixes = canonicalPrefixes(c.Prefixes), canonicalPrefixes(c.DenyPrefixes)
 	return c
+}
+
+// Canonical returns the trunk as it is kept: validated, its name, host,
+// transport and caller-id policy trimmed and lower-cased as Validate reads
+// them, its prefixes in canonical form. Defaults are not filled in, so a
+// kept trunk follows them.
+func (c TrunkConfig) Canonical() (TrunkConfig, error) {
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	c.Name, c.Host, c.OutboundProxy = strings.TrimSpace(c.Name), strings.TrimSpace(c.Host), strings.TrimSpace(c.OutboundProxy)
+	c.FromDomain = strings.TrimSpace(c.FromDomain)
+	c.Transport = Transport(strings.ToLower(string(c.Transport)))
+	c.CallerID = CallerIDPolicy(strings.ToLower(string(c.CallerID)))
+	c.AllowedSources = slices.Clone(c.AllowedSources)
+	for i, s := range c.AllowedSources {
+		c.AllowedSources[i] = strings.TrimSpace(s)
+	}
+	c.Prefixes, c.DenyPrefixes = canonicalPrefixes(c.Prefixes), canonicalPrefixes(c.DenyPrefixes)
+	return c, nil
 }
 
 // Validate reports the first thing wrong with the trunk (after defaults),
@@ -214,7 +276,7 @@ func (c TrunkConfig) Validate() error {
 	if c.KeepAlive < 0 || (c.KeepAlive > 0 && c.KeepAlive < minKeepAlive) {
 		return cfgErr("trunk %s: keep-alive interval %s: use 0 (off) or at least %s", c.Name, c.KeepAlive, minKeepAlive)
 	}
-	return nil
+	return c.validateDialRules()
 }
 
 // Validate checks the listeners and every trunk, and that each trunk's

@@ -12,13 +12,18 @@
 // UA's Call handles and Events to the switch, which drives trunks through a
 // small interface of its own.
 //
+// It also holds the trunks' dial rules and picks the trunk of a call
+// (dialrules.go): which numbers each trunk takes, in what priority, and
+// emergency numbers on the first trunk that is up.
+//
 // One file per concern: configuration (config.go), the user agent and its
 // listeners (ua.go), a trunk's state (trunk.go), registration
 // (register.go), keep-alive (keepalive.go), digest answers (digest.go),
 // dialogs (dialog.go), the call handle shared by both directions (call.go),
-// outbound calls (outbound.go), inbound requests (inbound.go), session
-// timers (sessiontimer.go), DTMF in INFO (dtmf.go), source addresses
-// (acl.go) and the little the package reads of SDP (sdp.go).
+// outbound calls (outbound.go), dial rules (dialrules.go), inbound
+// requests (inbound.go), session timers (sessiontimer.go), DTMF in INFO
+// (dtmf.go), source addresses (acl.go) and the little the package reads of
+// SDP (sdp.go).
 //
 // The package must not import internal/telephony, internal/media, pion,
 // net/http or echo.
