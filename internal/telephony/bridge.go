@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 )
 
 // Warm (attended) transfer: a user talks to the target on a second call
@@ -71,10 +70,11 @@ func (s *Switch) Bridge(ctx context.Context, owner int64, sessionID, partyID, ot
 	s.leaveLocked(b, pb, ResultTransferred, &fx)
 	s.noteLocked(a, logBridged, partyAttrs(pa, slog.String("bridgedTo", b.s.ID), slog.String("device", device))...)
 	s.applyForwardLocked(a)
-	for _, ext := range extensionsOf(a) {
-		s.emitToLocked(ext, a, CauseTransferCompleted, device)
-		if ext == owner {
-			s.queue[len(s.queue)-1].Target = target
+	queued := len(s.queue)
+	s.emitLocked(a, CauseTransferCompleted, device)
+	for i := queued; i < len(s.queue); i++ {
+		if s.queue[i].Extension == owner {
+			s.queue[i].Target = target
 		}
 	}
 	s.emitLocked(b, CauseBridge, otherDevice)
@@ -117,16 +117,4 @@ func (s *Switch) bridgeSideLocked(owner int64, sid, pid string) (*call, *Party, 
 		return nil, nil, nil, fmt.Errorf("call %s: no connected remote party with a leg of its own: %w", sid, ErrInvalidState)
 	}
 	return c, p, o, nil
-}
-
-// extensionsOf lists the extensions taking part in call c, once each, in
-// the order of their parties.
-func extensionsOf(c *call) []int64 {
-	var out []int64
-	for _, p := range c.s.Parties {
-		if p.Owner != 0 && !slices.Contains(out, p.Owner) {
-			out = append(out, p.Owner)
-		}
-	}
-	return out
 }

@@ -172,17 +172,7 @@ func (s *Switch) trunkFailedLocked(c *call, err error, fx *effects) {
 // trunkEvents are the events of the trunk side of call id, whose callee is
 // party pid.
 func (s *Switch) trunkEvents(id, pid string) TrunkEvents {
-	// with runs fn on the call, under the lock, while it is the same call
-	// with the same trunk party.
-	with := func(fn func(c *call, fx *effects)) {
-		var fx effects
-		s.mu.Lock()
-		if c := s.calls[id]; c != nil && c.trunk != nil && c.trunk.party == pid && !c.trunk.done {
-			fn(c, &fx)
-		}
-		s.mu.Unlock()
-		s.finish(&fx)
-	}
+	with := func(fn func(c *call, fx *effects)) { s.onTrunkCall(id, pid, fn) }
 	tm := s.media.(TrunkMedia)
 	return TrunkEvents{
 		Progress: func(code int, sdp string) {
@@ -221,17 +211,34 @@ func (s *Switch) trunkEvents(id, pid string) TrunkEvents {
 		},
 		Failed: func(code int, reason, result string) {
 			with(func(c *call, fx *effects) {
-				c.trunk.done = true
-				s.endLocked(c, ending{code: code, reason: reason, caller: result, callee: result}, CauseFailed, "", fx)
+				s.carrierEndedLocked(c, ending{code: code, reason: reason, caller: result, callee: result}, CauseFailed, fx)
 			})
 		},
 		Ended: func() {
-			with(func(c *call, fx *effects) {
-				c.trunk.done = true
-				s.endLocked(c, ending{caller: ResultConnected, callee: ResultConnected}, CauseHangup, "", fx)
-			})
+			with(func(c *call, fx *effects) { s.carrierEndedLocked(c, hungUp, CauseHangup, fx) })
 		},
 	}
+}
+
+// onTrunkCall runs fn on call id, under the lock, while it is the same call
+// with the trunk party pid and the carrier has not ended it.
+func (s *Switch) onTrunkCall(id, pid string, fn func(c *call, fx *effects)) {
+	var fx effects
+	s.mu.Lock()
+	if c := s.calls[id]; c != nil && c.trunk != nil && c.trunk.party == pid && !c.trunk.done {
+		fn(c, &fx)
+	}
+	s.mu.Unlock()
+	s.finish(&fx)
+}
+
+// hungUp is how a connected call ends when a side hangs up.
+var hungUp = ending{caller: ResultConnected, callee: ResultConnected}
+
+// carrierEndedLocked ends call c, which the carrier ended: it is told nothing back.
+func (s *Switch) carrierEndedLocked(c *call, e ending, cause Cause, fx *effects) {
+	c.trunk.done = true
+	s.endLocked(c, e, cause, "", fx)
 }
 
 // trunkAnsweredLocked connects call c, which the carrier answered.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
 
 	"github.com/callbridge/widget-server/internal/phonenumber"
 )
@@ -100,14 +99,8 @@ func (s *Switch) TrunkCallIn(ctx context.Context, leg InboundTrunkLeg, trunk, fr
 		}
 		return refuse(fail.code, fail.reason, fmt.Errorf("extension %d takes no call now", ep.ExtensionID))
 	}
-	s.nextSession++
-	c := &call{s: Session{
-		ID: id, SessionID: strconv.FormatUint(s.nextSession, 10), Origin: OriginCall, Created: s.cfg.Now(),
-		Parties: []Party{
-			{ID: callerLeg, Direction: Outbound, From: caller, To: rt.callee, Status: StatusSetup, rtp: true},
-			{ID: newID("p-"), Direction: Inbound, From: caller, To: rt.callee, Status: StatusSetup, Owner: rt.owner},
-		},
-	}}
+	c := s.newCallLocked(id, Device{}, callerLeg, caller, rt) // a caller of no extension, on no device
+	c.caller().rtp = true
 	c.legs = []string{callerLeg}
 	c.trunk = &trunkCall{name: trunk, party: callerLeg, in: leg, answer: answer}
 	if err := s.moveLocked(c, &fx, move{c.caller(), StatusProceeding}, move{c.callee(), StatusProceeding}); err != nil {
@@ -132,27 +125,14 @@ func (s *Switch) TrunkCallIn(ctx context.Context, leg InboundTrunkLeg, trunk, fr
 	s.finish(&fx)
 	_ = leg.Ring()
 
-	with := func(fn func(c *call, fx *effects)) {
-		var fx effects
-		s.mu.Lock()
-		if cur := s.calls[id]; cur == c && !c.trunk.done {
-			fn(c, &fx)
-		}
-		s.mu.Unlock()
-		s.finish(&fx)
-	}
 	return TrunkInEvents{
 		Canceled: func() {
-			with(func(c *call, fx *effects) {
-				c.trunk.done = true
-				s.endLocked(c, ending{code: 487, reason: reasonTerminated, caller: ResultCanceled, callee: ResultMissed}, CauseCancel, "", fx)
+			s.onTrunkCall(id, callerLeg, func(c *call, fx *effects) {
+				s.carrierEndedLocked(c, ending{code: 487, reason: reasonTerminated, caller: ResultCanceled, callee: ResultMissed}, CauseCancel, fx)
 			})
 		},
 		Ended: func() {
-			with(func(c *call, fx *effects) {
-				c.trunk.done = true
-				s.endLocked(c, ending{caller: ResultConnected, callee: ResultConnected}, CauseHangup, "", fx)
-			})
+			s.onTrunkCall(id, callerLeg, func(c *call, fx *effects) { s.carrierEndedLocked(c, hungUp, CauseHangup, fx) })
 		},
 	}
 }
