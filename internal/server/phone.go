@@ -16,6 +16,12 @@ import (
 // reaches, and how to present an extension as a caller.
 type phoneDirectory struct {
 	accounts identity.AccountStore
+	dids     didStore
+}
+
+// didStore finds the extension, of any account, that has a direct number.
+type didStore interface {
+	ExtensionByDirectNumber(ctx context.Context, e164 string) (identity.Extension, error)
 }
 
 func (d phoneDirectory) Lookup(ctx context.Context, callerExt int64, target string) (telephony.Endpoint, bool, error) {
@@ -46,14 +52,45 @@ func (d phoneDirectory) Lookup(ctx context.Context, callerExt int64, target stri
 			return d.endpoint(ctx, e)
 		}
 	}
-	if target == acct.MainNumber { // the main number reaches the first admin (the operator)
-		for _, e := range exts {
-			if e.Admin() && e.Enabled() {
-				return d.endpoint(ctx, e)
-			}
+	if target == acct.MainNumber {
+		return d.operator(ctx, exts)
+	}
+	return telephony.Endpoint{}, false, nil
+}
+
+// operator is whom an account's main number reaches: its first admin.
+func (d phoneDirectory) operator(ctx context.Context, exts []identity.Extension) (telephony.Endpoint, bool, error) {
+	for _, e := range exts {
+		if e.Admin() && e.Enabled() {
+			return d.endpoint(ctx, e)
 		}
 	}
 	return telephony.Endpoint{}, false, nil
+}
+
+// LookupDID answers telephony.DIDs for calls from trunks: a number (E.164)
+// reaches the extension, of any account, that has it as a direct number,
+// and an account's main number its operator.
+func (d phoneDirectory) LookupDID(ctx context.Context, e164 string) (telephony.Endpoint, bool, error) {
+	e, err := d.dids.ExtensionByDirectNumber(ctx, e164)
+	switch {
+	case err == nil:
+		return d.endpoint(ctx, e)
+	case !errors.Is(err, identity.ErrNotFound):
+		return telephony.Endpoint{}, false, err
+	}
+	acct, err := d.accounts.AccountByMainNumber(ctx, e164)
+	if errors.Is(err, identity.ErrNotFound) {
+		return telephony.Endpoint{}, false, nil
+	}
+	if err != nil {
+		return telephony.Endpoint{}, false, err
+	}
+	exts, err := d.accounts.Extensions(ctx, acct.ID)
+	if err != nil {
+		return telephony.Endpoint{}, false, err
+	}
+	return d.operator(ctx, exts)
 }
 
 func (d phoneDirectory) endpoint(ctx context.Context, e identity.Extension) (telephony.Endpoint, bool, error) {
@@ -110,6 +147,8 @@ var legKinds = map[telephony.LegKind]media.Kind{
 	telephony.LegPhone: media.KindPhone,
 	telephony.LegTone:  media.KindTone,
 	telephony.LegEcho:  media.KindEcho,
+
+	telephony.LegTrunkPhone: media.KindTrunkPhone,
 }
 
 func (m gatewayMedia) OpenLeg(ctx context.Context, id, offer string, kind telephony.LegKind) (string, error) {
@@ -118,3 +157,25 @@ func (m gatewayMedia) OpenLeg(ctx context.Context, id, offer string, kind teleph
 func (m gatewayMedia) Connect(a, b string) error     { return m.g.Connect(a, b) }
 func (m gatewayMedia) SetForward(id string, on bool) { m.g.SetForward(id, on) }
 func (m gatewayMedia) CloseLeg(id string)            { m.g.CloseLeg(id) }
+
+// The RTP legs of trunk calls (telephony.TrunkMedia).
+
+func (m gatewayMedia) OfferRTP(ctx context.Context, id, like string, hold bool) (string, error) {
+	return m.g.OfferRTP(ctx, id, media.RTPOptions{Like: like, Direction: holdDirection(hold)})
+}
+func (m gatewayMedia) ApplyRTPAnswer(id, sdp string) error { return m.g.ApplyRTPAnswer(id, sdp) }
+func (m gatewayMedia) AnswerRTP(ctx context.Context, id, offer string, hold bool) (string, error) {
+	return m.g.AnswerRTP(ctx, id, offer, media.RTPOptions{Direction: holdDirection(hold)})
+}
+func (m gatewayMedia) OpenLegLike(ctx context.Context, id, offer, like string) (string, error) {
+	return m.g.OpenLegLike(ctx, id, offer, like)
+}
+
+// holdDirection is what the gateway's side of a trunk call wants: to send
+// nothing while the call is held here.
+func holdDirection(hold bool) media.Direction {
+	if hold {
+		return media.SendOnly
+	}
+	return media.SendRecv
+}

@@ -247,12 +247,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	sw = telephony.New(telephony.Config{RingTimeout: cfg.RingTimeout, Logger: log,
 		MaxCallsPerDevice: cfg.Limits.CallsPerDevice, MaxCallsPerExtension: cfg.Limits.CallsPerExtension},
-		phoneDirectory{db}, gatewayMedia{gw}, bus, pres, db)
+		phoneDirectory{db, db}, gatewayMedia{gw}, bus, pres, db)
 
 	// SIP trunks to carriers, when any are kept or SIP listeners are
 	// configured. The user agent is closed after the switch has ended its
 	// calls and before the media gateway (deferred after it).
-	trunks, err := startTrunks(ctx, cfg, db, trunkInbound(sw, gw), log)
+	trunks, err := startTrunks(ctx, cfg, db, sw, log)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/callbridge/widget-server/internal/media"
 	"github.com/callbridge/widget-server/internal/sip"
 	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/telephony"
@@ -18,17 +17,56 @@ import (
 // SIPp on the same machine (docs/sip.md).
 const DevSIPListen = "127.0.0.1:5060"
 
-// trunkInbound returns the handler of the calls carriers send to the
-// account's numbers. The switch takes them through this hook once its
-// adapter exists; until then it is nil, and the user agent refuses every
-// inbound INVITE from a trunk with 480 Temporarily Unavailable (a stranger's
-// with 403) instead of accepting a call nobody would answer.
-func trunkInbound(*telephony.Switch, *media.Gateway) sip.InboundHandler { return nil }
+// trunkLines adapts the SIP user agent to the switch's telephony.Trunks:
+// the switch's calls to numbers outside the account go out on it.
+type trunkLines struct{ ua *sip.UA }
+
+func (t trunkLines) Route(number, region string) (telephony.TrunkRoute, bool) {
+	r, ok := t.ua.Route(number, region)
+	return telephony.TrunkRoute{Trunk: r.Trunk, Number: r.Number, Emergency: r.Emergency}, ok
+}
+
+func (t trunkLines) Dial(ctx context.Context, trunk string, c telephony.TrunkCall, ev telephony.TrunkEvents) (telephony.TrunkLeg, error) {
+	call, err := t.ua.Invite(ctx, trunk, sip.OutboundCall{To: c.To, CallerID: c.CallerID, CallerName: c.CallerName, SDP: c.SDP}, sip.Events{
+		Progress: ev.Progress,
+		Answered: ev.Answered,
+		Failed:   func(f sip.Failure) { ev.Failed(f.Code, f.Reason, f.Result) },
+		Ended:    func(sip.EndCause) { ev.Ended() },
+		Offer:    ev.Offer,
+	})
+	if err != nil {
+		f := sip.FailureOf(err)
+		return nil, &telephony.TrunkFailure{Code: f.Code, Reason: f.Reason, Result: f.Result, Err: err}
+	}
+	return call, nil
+}
+
+// inboundCalls hands the calls carriers send to the account's numbers to
+// the switch, which rings the extension that owns the number.
+type inboundCalls struct{ sw *telephony.Switch }
+
+func (h inboundCalls) Incoming(c *sip.Call, o sip.Offer) sip.Events {
+	ev := h.sw.TrunkCallIn(context.Background(), inboundLeg{c}, o.Trunk, o.From, o.FromName, o.To, o.SDP)
+	out := sip.Events{Offer: ev.Offer}
+	if ev.Canceled != nil {
+		out.Canceled = ev.Canceled
+	}
+	if ev.Ended != nil {
+		out.Ended = func(sip.EndCause) { ev.Ended() }
+	}
+	return out
+}
+
+// inboundLeg is a call a carrier sent in, as the switch answers it: it
+// rings with 180 (the caller hears the carrier's ringback).
+type inboundLeg struct{ *sip.Call }
+
+func (l inboundLeg) Ring() error { return l.Call.Ring("") }
 
 // startTrunks starts the SIP user agent with the trunks kept in db, when
 // there are any or listeners are configured; it returns nil (and no error)
 // when SIP is off. The caller closes the user agent.
-func startTrunks(ctx context.Context, cfg Config, db *store.DB, inbound sip.InboundHandler, log *slog.Logger) (*sip.UA, error) {
+func startTrunks(ctx context.Context, cfg Config, db *store.DB, sw *telephony.Switch, log *slog.Logger) (*sip.UA, error) {
 	trunks, err := db.Trunks(ctx)
 	if err != nil {
 		return nil, err
@@ -39,13 +77,17 @@ func startTrunks(ctx context.Context, cfg Config, db *store.DB, inbound sip.Inbo
 	}
 	ua, err := sip.New(sip.Config{
 		Listen: listen, Trunks: trunks, PublicHost: cfg.SIPPublicHost,
-		Handler: inbound, Logger: log,
+		Handler: inboundCalls{sw}, Logger: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sip: %w", err)
 	}
 	if err := ua.Start(ctx); err != nil {
 		return nil, err // Start closed the user agent
+	}
+	if err := sw.SetTrunks(trunkLines{ua}); err != nil {
+		ua.Close()
+		return nil, err
 	}
 	names := make([]string, len(trunks))
 	for i, t := range trunks {

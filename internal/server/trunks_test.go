@@ -189,8 +189,8 @@ func TestTrunkRegistersThenLeavesWithTheServer(t *testing.T) {
 
 // TestTrunkDownAndInboundRefused: a trunk whose registrar does not answer
 // is down, which /readyz reports without failing; an INVITE from the
-// address of a trunk is refused with 480 while the switch takes no calls
-// from trunks.
+// address of a trunk to a number that is none of the accounts' is refused
+// with 403.
 func TestTrunkDownAndInboundRefused(t *testing.T) {
 	carrier, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -217,11 +217,11 @@ func TestTrunkDownAndInboundRefused(t *testing.T) {
 	// The carrier calls one of the account's numbers.
 	to := fmt.Sprintf("127.0.0.1:%d", sipPort)
 	sdp := "v=0\r\no=carrier 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
-	invite := "INVITE sip:+16505550101@" + to + " SIP/2.0\r\n" +
+	invite := "INVITE sip:+16505559999@" + to + " SIP/2.0\r\n" +
 		"Via: SIP/2.0/UDP " + carrier.LocalAddr().String() + ";branch=z9hG4bK-readyz-1;rport\r\n" +
 		"Max-Forwards: 70\r\n" +
 		"From: <sip:+14155550123@127.0.0.1>;tag=carrier-1\r\n" +
-		"To: <sip:+16505550101@127.0.0.1>\r\n" +
+		"To: <sip:+16505559999@127.0.0.1>\r\n" +
 		"Call-ID: inbound-refused-1@127.0.0.1\r\n" +
 		"CSeq: 1 INVITE\r\n" +
 		"Contact: <sip:carrier@" + carrier.LocalAddr().String() + ">\r\n" +
@@ -245,12 +245,12 @@ func TestTrunkDownAndInboundRefused(t *testing.T) {
 		}
 		if code, _ := strconv.Atoi(string(m[1])); code < 200 {
 			continue
-		} else if code != 480 {
-			t.Fatalf("INVITE answered %d, want 480 until the switch takes trunk calls:\n%s", code, buf[:n])
+		} else if code != 403 {
+			t.Fatalf("INVITE to a number that is not ours answered %d, want 403:\n%s", code, buf[:n])
 		}
 		// Acknowledge the final answer, so it is not sent again (RFC 3261 17.1.1.3).
 		toHdr := regexp.MustCompile(`(?mi)^To: .*\r$`).Find(buf[:n])
-		ack := "ACK sip:+16505550101@" + to + " SIP/2.0\r\n" +
+		ack := "ACK sip:+16505559999@" + to + " SIP/2.0\r\n" +
 			"Via: SIP/2.0/UDP " + carrier.LocalAddr().String() + ";branch=z9hG4bK-readyz-1;rport\r\n" +
 			"Max-Forwards: 70\r\nFrom: <sip:+14155550123@127.0.0.1>;tag=carrier-1\r\n" + string(bytes.TrimSuffix(toHdr, []byte("\r"))) + "\r\n" +
 			"Call-ID: inbound-refused-1@127.0.0.1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"

@@ -203,6 +203,7 @@ func (s *Switch) applyForwardLocked(c *call) {
 		held = held || slices.ContainsFunc(k.s.Parties, func(p Party) bool { return p.Status == StatusHold })
 	}
 	for _, k := range calls {
+		s.trunkHoldLocked(k, held)
 		for _, p := range k.s.Parties {
 			if k.hasLeg(&p) {
 				early := k.trunk != nil && k.trunk.early && p.ID == k.caller().ID // the carrier hears nothing before its answer

@@ -174,7 +174,7 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 	if rt.trunk != "" {
 		// The INVITE goes out after the caller has its answer; its request
 		// may end before the carrier answers.
-		go s.placeTrunkCall(context.WithoutCancel(ctx), id, trunkParty, rt.trunk, from, rt.callee.PhoneNumber)
+		go s.placeTrunkCall(context.WithoutCancel(ctx), id, trunkParty, rt.trunk, from, rt.dial)
 	}
 	return snap, answer, nil
 }

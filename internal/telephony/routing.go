@@ -15,6 +15,7 @@ type route struct {
 	owner  int64       // callee extension, 0 when none
 	test   *TestNumber // the test line dialled, if any
 	trunk  string      // the trunk an outside number goes to (trunk.go)
+	dial   string      // the number the trunk sends
 	code   int         // failure code when the number cannot be routed; 0 = routable
 	reason string
 	// department is set when owner is a department, whose members ring.
@@ -36,6 +37,9 @@ func (s *Switch) route(ctx context.Context, callerExt int64, dialled string) (ro
 	if err != nil {
 		return route{}, fmt.Errorf("region of extension %d: %w", callerExt, err)
 	}
+	if short, ok := phonenumber.Emergency(dialled, region); ok {
+		return s.trunkRoute(short, region), nil // before any extension: 911 is never a colleague
+	}
 	n, err := phonenumber.Normalize(dialled, region)
 	if err != nil {
 		return route{callee: Endpoint{PhoneNumber: strings.TrimSpace(dialled)}, code: 404, reason: reasonNotFound}, nil
@@ -50,7 +54,7 @@ func (s *Switch) route(ctx context.Context, callerExt int64, dialled string) (ro
 		return route{}, fmt.Errorf("look up %s for extension %d: %w", n, callerExt, err)
 	}
 	if !ok && s.trunks != nil && strings.HasPrefix(n, "+") && !phonenumber.IsTest(n) {
-		return s.trunkRoute(n), nil // a number outside the account
+		return s.trunkRoute(n, region), nil // a number outside the account
 	}
 	if !ok || ep.ExtensionID == 0 {
 		return route{callee: Endpoint{PhoneNumber: n}, code: 480, reason: reasonUnavailable}, nil

@@ -3,7 +3,9 @@ package telephony
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 )
 
@@ -32,17 +34,39 @@ import (
 // Trunks reaches numbers outside the account. The server adapts the SIP
 // user agent to it.
 type Trunks interface {
-	// Route names the trunk that takes the E.164 number now; ok is false
-	// when none does (no trunk takes it, or those that would are down).
-	Route(number string) (trunk string, ok bool)
+	// Route names the trunk that takes number now, dialled from an
+	// account in region (ISO country code): an E.164 number, or an
+	// emergency number as dialled. ok is false when none does (no trunk
+	// takes it, or those that would are down).
+	Route(number, region string) (r TrunkRoute, ok bool)
 	// Dial sends the INVITE of c through trunk; ev reports what the carrier
 	// answers until the call ends, also from other goroutines.
 	Dial(ctx context.Context, trunk string, c TrunkCall, ev TrunkEvents) (TrunkLeg, error)
 }
 
+// TrunkRoute is the trunk a call goes out on and the number it dials.
+type TrunkRoute struct {
+	Trunk string
+	// Number is what the carrier is sent: the E.164 number, or an
+	// emergency number as it is dialled in the region ("911", "112").
+	Number    string
+	Emergency bool
+}
+
+// TrunkFailure is an error of Trunks.Dial that says how the call fails in
+// the host page's terms; any other error fails it with 503.
+type TrunkFailure struct {
+	Code           int
+	Reason, Result string
+	Err            error
+}
+
+func (f *TrunkFailure) Error() string { return fmt.Sprintf("%d %s: %v", f.Code, f.Reason, f.Err) }
+func (f *TrunkFailure) Unwrap() error { return f.Err }
+
 // TrunkCall is an outbound call through a trunk.
 type TrunkCall struct {
-	To         string // E.164
+	To         string // TrunkRoute.Number
 	CallerID   string // the number presented
 	CallerName string
 	SDP        string // the offer of the gateway's RTP leg
@@ -54,21 +78,31 @@ type TrunkEvents struct {
 	Answered func(sdp string)                      // 200 with the answer
 	Failed   func(code int, reason, result string) // a final failure, mapped to the documented codes
 	Ended    func()                                // the carrier hung up a connected call
+	// Offer: the carrier's new offer in a connected call (its hold,
+	// resume, a media change); it returns the answer.
+	Offer func(sdp string) (string, error)
 }
 
 // TrunkLeg is the signalling of one call through a trunk.
 type TrunkLeg interface {
 	Cancel()                       // before the answer
 	Bye(ctx context.Context) error // after it
+	// ReInvite sends a new offer in a connected call (hold, resume) and
+	// returns the carrier's answer.
+	ReInvite(ctx context.Context, sdp string) (string, error)
 }
 
 // TrunkMedia is what the media gateway also does for trunk calls: the RTP
 // leg toward the carrier, offered and then answered.
 type TrunkMedia interface {
-	OfferRTP(ctx context.Context, legID string) (offerSDP string, err error)
+	// OfferRTP opens an RTP leg carrying the codec of the browser leg
+	// like and returns its offer; on an open leg it makes a new offer,
+	// holding the carrier (it hears nothing) when hold is set.
+	OfferRTP(ctx context.Context, legID, like string, hold bool) (offerSDP string, err error)
 	ApplyRTPAnswer(legID, answerSDP string) error
-	// AnswerRTP opens an RTP leg that answers a carrier's offer.
-	AnswerRTP(ctx context.Context, legID, offerSDP string) (answerSDP string, err error)
+	// AnswerRTP opens an RTP leg that answers a carrier's offer; on an
+	// open leg it answers a re-offer, holding the carrier when hold is set.
+	AnswerRTP(ctx context.Context, legID, offerSDP string, hold bool) (answerSDP string, err error)
 	// OpenLegLike opens a browser leg answered in the codec of the RTP leg
 	// like, to be connected to it.
 	OpenLegLike(ctx context.Context, legID, offerSDP, like string) (answerSDP string, err error)
@@ -81,7 +115,10 @@ var ErrNoTrunkMedia = errors.New("the media gateway does not carry trunk calls")
 const reasonNoTrunk = "Service Unavailable"
 
 // Log lines of trunk calls (lifecycle.go).
-const logTrunkFailed = "trunk call not placed"
+const (
+	logTrunkFailed = "trunk call not placed"
+	logTrunkHold   = "trunk hold not sent"
+)
 
 // trunkCall is the state of the trunk side of a call.
 type trunkCall struct {
@@ -94,6 +131,10 @@ type trunkCall struct {
 	in       InboundTrunkLeg // set for a call the carrier sent in (trunkin.go)
 	answer   string          // the RTP leg's SDP answer to the carrier's offer
 	answered bool            // the carrier was sent the answer
+
+	hold    bool // the call is held: the carrier is to hear nothing
+	sent    bool // the hold the carrier was last told of
+	syncing bool // a goroutine tells the carrier (syncTrunkHold)
 }
 
 // SetTrunks lets the switch route numbers outside the account to t. It
@@ -109,13 +150,17 @@ func (s *Switch) SetTrunks(t Trunks) error {
 	return nil
 }
 
-// trunkRoute is the route of an outside E.164 number n.
-func (s *Switch) trunkRoute(n string) route {
-	name, ok := s.trunks.Route(n)
+// trunkRoute is the route of an outside E.164 number, or an emergency
+// number, n dialled in region.
+func (s *Switch) trunkRoute(n, region string) route {
+	if s.trunks == nil {
+		return route{callee: Endpoint{PhoneNumber: n}, code: 503, reason: reasonNoTrunk}
+	}
+	r, ok := s.trunks.Route(n, region)
 	if !ok {
 		return route{callee: Endpoint{PhoneNumber: n}, code: 503, reason: reasonNoTrunk}
 	}
-	return route{callee: Endpoint{PhoneNumber: n}, trunk: name}
+	return route{callee: Endpoint{PhoneNumber: n}, trunk: r.Trunk, dial: r.Number}
 }
 
 // placeTrunkCall sends the INVITE of the new call c (session id, callee
@@ -123,7 +168,13 @@ func (s *Switch) trunkRoute(n string) route {
 // Dial. A failure ends the call (503).
 func (s *Switch) placeTrunkCall(ctx context.Context, id, pid, name string, from Endpoint, to string) {
 	tm := s.media.(TrunkMedia)
-	offer, err := tm.OfferRTP(ctx, pid)
+	var like string
+	s.mu.Lock()
+	if c := s.calls[id]; c != nil {
+		like = legOf(c.caller())
+	}
+	s.mu.Unlock()
+	offer, err := tm.OfferRTP(ctx, pid, like, false)
 	var fx effects
 	s.mu.Lock()
 	c := s.calls[id]
@@ -166,7 +217,11 @@ func (s *Switch) placeTrunkCall(ctx context.Context, id, pid, name string, from 
 func (s *Switch) trunkFailedLocked(c *call, err error, fx *effects) {
 	c.trunk.done = true
 	s.noteLocked(c, logTrunkFailed, slog.String("trunk", c.trunk.name), slog.Any("err", err))
-	s.endLocked(c, ending{code: 503, reason: reasonNoTrunk, caller: ResultFailed, callee: ResultFailed}, CauseFailed, "", fx)
+	e := ending{code: 503, reason: reasonNoTrunk, caller: ResultFailed, callee: ResultFailed}
+	if f := (*TrunkFailure)(nil); errors.As(err, &f) && f.Code != 0 {
+		e = ending{code: f.Code, reason: f.Reason, caller: f.Result, callee: f.Result}
+	}
+	s.endLocked(c, e, CauseFailed, "", fx)
 }
 
 // trunkEvents are the events of the trunk side of call id, whose callee is
@@ -217,6 +272,92 @@ func (s *Switch) trunkEvents(id, pid string) TrunkEvents {
 		Ended: func() {
 			with(func(c *call, fx *effects) { s.carrierEndedLocked(c, hungUp, CauseHangup, fx) })
 		},
+		Offer: s.trunkOffer(id, pid),
+	}
+}
+
+// trunkOffer answers the carrier's new offers in call id, whose RTP leg is
+// party pid's: in the hold the switch wants.
+func (s *Switch) trunkOffer(id, pid string) func(sdp string) (string, error) {
+	return func(sdp string) (string, error) {
+		hold, ok := false, false
+		s.onTrunkCall(id, pid, func(c *call, _ *effects) { hold, ok = c.trunk.hold, true })
+		if !ok {
+			return "", ErrNoSuchCall
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), sipTransactionTimeout)
+		defer cancel()
+		return s.media.(TrunkMedia).AnswerRTP(ctx, pid, sdp, hold)
+	}
+}
+
+// Hold toward a carrier: a connected trunk call that is held (by its
+// browser party, or by the other call of a warm transfer) sends the carrier
+// a re-INVITE with a=sendonly, and one with a=sendrecv when it resumes. One
+// goroutine per call sends them in turn, each the latest state wanted.
+
+// trunkHoldLocked records whether call c is held and has the carrier told.
+func (s *Switch) trunkHoldLocked(c *call, held bool) {
+	t := c.trunk
+	if t == nil || t.done || t.hold == held {
+		return
+	}
+	t.hold = held
+	if t.syncing || (t.leg == nil && !t.answered) {
+		return
+	}
+	t.syncing = true
+	go s.syncTrunkHold(t)
+}
+
+// Bounds of the re-INVITEs of a hold: a refused one (a 491 when the
+// carrier's own crossed it) is tried again after a pause (RFC 3261 14.1).
+const (
+	holdAttempts = 3
+	holdRetry    = 2100 * time.Millisecond
+)
+
+// syncTrunkHold tells the carrier of t the hold it is to hear until it has
+// heard the latest.
+func (s *Switch) syncTrunkHold(t *trunkCall) {
+	tm := s.media.(TrunkMedia)
+	failures := 0
+	for {
+		s.mu.Lock()
+		want := t.hold
+		if t.done || want == t.sent || failures == holdAttempts {
+			t.syncing = false
+			s.mu.Unlock()
+			return
+		}
+		reinvite := t.leg
+		var in InboundTrunkLeg = t.in
+		pid := t.party
+		s.mu.Unlock()
+
+		ctx, cancel := context.WithTimeout(context.Background(), sipTransactionTimeout)
+		offer, err := tm.OfferRTP(ctx, pid, "", want)
+		var answer string
+		if err == nil {
+			if in != nil {
+				answer, err = in.ReInvite(ctx, offer)
+			} else {
+				answer, err = reinvite.ReInvite(ctx, offer)
+			}
+		}
+		if err == nil {
+			err = tm.ApplyRTPAnswer(pid, answer)
+		}
+		cancel()
+		if err != nil {
+			failures++
+			s.cfg.Logger.Info(logTrunkHold, slog.String("trunk", t.name), slog.Bool("hold", want), slog.Any("err", err))
+			time.Sleep(holdRetry + time.Duration(rand.N(1900))*time.Millisecond)
+			continue
+		}
+		s.mu.Lock()
+		t.sent = want
+		s.mu.Unlock()
 	}
 }
 

@@ -11,15 +11,26 @@ import (
 )
 
 // OfferRTP and ApplyRTPAnswer make the fake media a gateway for trunk calls.
-func (m *media) OfferRTP(ctx context.Context, id string) (string, error) {
+// A held offer or answer says so: "rtp-hold-offer-<leg>".
+func (m *media) OfferRTP(ctx context.Context, id, like string, hold bool) (string, error) {
 	m.unlocked("OfferRTP " + id)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.openErr != nil {
 		return "", m.openErr
 	}
+	if _, open := m.opened[id]; !open && like == "" {
+		return "", errors.New("a new RTP leg offers the codec of the caller's leg")
+	}
 	m.opened[id] = telephony.LegPhone
-	return "rtp-offer-" + id, nil
+	return "rtp-" + holdWord(hold) + "offer-" + id, nil
+}
+
+func holdWord(hold bool) string {
+	if hold {
+		return "hold-"
+	}
+	return ""
 }
 
 func (m *media) ApplyRTPAnswer(id, sdp string) error {
@@ -37,6 +48,7 @@ type carrier struct {
 	up      bool
 	dialErr error
 	invites chan invite
+	regions []string // of the routes asked for
 }
 
 // invite is one INVITE the switch sent, with the events to answer it.
@@ -48,10 +60,16 @@ type invite struct {
 }
 
 type carrierLeg struct {
-	mu       sync.Mutex
-	canceled bool
-	byes     int
-	done     chan struct{}
+	mu        sync.Mutex
+	canceled  bool
+	byes      int
+	done      chan struct{}
+	reinvites chan string // the offers of re-INVITEs
+}
+
+func (l *carrierLeg) ReInvite(_ context.Context, sdp string) (string, error) {
+	l.reinvites <- sdp
+	return "carrier-answer", nil
 }
 
 func (l *carrierLeg) Cancel() {
@@ -69,10 +87,11 @@ func (l *carrierLeg) Bye(context.Context) error {
 	return nil
 }
 
-func (c *carrier) Route(number string) (string, bool) {
+func (c *carrier) Route(number, region string) (telephony.TrunkRoute, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return "carrier", c.up
+	c.regions = append(c.regions, region)
+	return telephony.TrunkRoute{Trunk: "carrier", Number: number}, c.up
 }
 
 func (c *carrier) Dial(ctx context.Context, trunk string, call telephony.TrunkCall, ev telephony.TrunkEvents) (telephony.TrunkLeg, error) {
@@ -82,7 +101,7 @@ func (c *carrier) Dial(ctx context.Context, trunk string, call telephony.TrunkCa
 	if err != nil {
 		return nil, err
 	}
-	leg := &carrierLeg{done: make(chan struct{})}
+	leg := &carrierLeg{done: make(chan struct{}), reinvites: make(chan string, 4)}
 	c.invites <- invite{trunk: trunk, call: call, ev: ev, leg: leg}
 	return leg, nil
 }
@@ -232,6 +251,54 @@ func TestTrunkCalls(t *testing.T) {
 			t.Fatalf("after a failed INVITE: %+v", e.Session.Parties)
 		}
 	})
+	t.Run("held and resumed with re-INVITEs; the carrier's offers answered as held", func(t *testing.T) {
+		r, _, s, inv := dial(t)
+		inv.ev.Answered("answer")
+		wantCause(t, r, alice, s.ID, telephony.CauseAnswer)
+		rtp := s.Parties[1].ID
+		if a, err := inv.ev.Offer("carrier-offer"); err != nil || a != "rtp-answer-"+rtp {
+			t.Fatalf("re-offer answered %q, %v", a, err)
+		}
+		if err := r.sw.Hold(ctx, "a1", s.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := nextReInvite(t, inv.leg); got != "rtp-hold-offer-"+rtp {
+			t.Fatalf("hold re-INVITE %q", got)
+		}
+		// A session refresh from the carrier keeps it held.
+		if a, err := inv.ev.Offer("carrier-offer"); err != nil || a != "rtp-hold-answer-"+rtp {
+			t.Fatalf("re-offer while held answered %q, %v", a, err)
+		}
+		if err := r.sw.Unhold(ctx, "a1", s.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := nextReInvite(t, inv.leg); got != "rtp-offer-"+rtp {
+			t.Fatalf("resume re-INVITE %q", got)
+		}
+	})
+	t.Run("emergency numbers go to the trunk as dialled, before any extension", func(t *testing.T) {
+		r := newRig(t)
+		c := withCarrier(t, r)
+		s := r.dial(t, "a1", "911")
+		inv := c.next(t)
+		if inv.call.To != "911" || s.Parties[1].To.PhoneNumber != "911" || c.regions[0] != "US" {
+			t.Fatalf("INVITE %+v, callee %+v, regions %v", inv.call, s.Parties[1].To, c.regions)
+		}
+		r2 := newRig(t) // no trunk: the call fails at once
+		if s := r2.dial(t, "a1", "911"); s.Ended.IsZero() || s.Parties[0].Code != 503 {
+			t.Fatalf("emergency call without a trunk: %+v", s.Parties)
+		}
+	})
+	t.Run("the trunk says how the INVITE failed", func(t *testing.T) {
+		r := newRig(t)
+		c := withCarrier(t, r)
+		c.dialErr = &telephony.TrunkFailure{Code: 404, Reason: "Not Found", Result: telephony.ResultFailed, Err: errors.New("not a number")}
+		s := r.dial(t, "a1", outside)
+		e := wantCause(t, r, alice, s.ID, telephony.CauseFailed)
+		if e.Session.Parties[0].Code != 404 {
+			t.Fatalf("after a refused INVITE: %+v", e.Session.Parties)
+		}
+	})
 	t.Run("numbers of the account stay inside", func(t *testing.T) {
 		r := newRig(t)
 		withCarrier(t, r)
@@ -247,7 +314,7 @@ func TestTrunkCalls(t *testing.T) {
 }
 
 // AnswerRTP and OpenLegLike complete the fake gateway for calls sent in.
-func (m *media) AnswerRTP(ctx context.Context, id, offer string) (string, error) {
+func (m *media) AnswerRTP(ctx context.Context, id, offer string, hold bool) (string, error) {
 	m.unlocked("AnswerRTP " + id)
 	if offer == "" {
 		return "", errors.New("empty offer")
@@ -255,7 +322,7 @@ func (m *media) AnswerRTP(ctx context.Context, id, offer string) (string, error)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.opened[id] = telephony.LegPhone
-	return "rtp-answer-" + id, nil
+	return "rtp-" + holdWord(hold) + "answer-" + id, nil
 }
 
 func (m *media) OpenLegLike(ctx context.Context, id, offer, like string) (string, error) {
@@ -282,12 +349,13 @@ func (d directory) LookupDID(ctx context.Context, n string) (telephony.Endpoint,
 
 // inLeg is a call a fake carrier sent in: what the switch answered it.
 type inLeg struct {
-	mu       sync.Mutex
-	rang     bool
-	answered string
-	rejected int
-	byes     int
-	changed  chan struct{}
+	mu        sync.Mutex
+	rang      bool
+	answered  string
+	rejected  int
+	byes      int
+	reinvites []string
+	changed   chan struct{}
 }
 
 func newInLeg() *inLeg { return &inLeg{changed: make(chan struct{}, 8)} }
@@ -306,6 +374,9 @@ func (l *inLeg) Answer(_ context.Context, sdp string) error {
 }
 func (l *inLeg) Reject(code int, _ string) error { return l.note(func() { l.rejected = code }) }
 func (l *inLeg) Bye(context.Context) error       { return l.note(func() { l.byes++ }) }
+func (l *inLeg) ReInvite(_ context.Context, sdp string) (string, error) {
+	return "carrier-answer", l.note(func() { l.reinvites = append(l.reinvites, sdp) })
+}
 
 // wait waits until what the switch answered satisfies ok.
 func (l *inLeg) wait(t *testing.T, what string, ok func(l *inLeg) bool) {
@@ -436,8 +507,8 @@ func TestTrunkCallsIn(t *testing.T) {
 		code int
 		prep func(r *rig)
 	}{
-		{"no such number", "+16505559999", 404, nil},
-		{"not a number", "abc", 404, nil},
+		{"no such number", "+16505559999", 403, nil},
+		{"not a number", "abc", 403, nil},
 		{"do not disturb", "+16505550102", 480, func(r *rig) { r.setDND(t, bob, "DoNotAcceptAnyCalls") }},
 		{"no device", "+16505550103", 480, func(r *rig) { r.sw.UnregisterDevice("c1") }},
 	} {
@@ -456,4 +527,15 @@ func TestTrunkCallsIn(t *testing.T) {
 			}
 		})
 	}
+}
+
+func nextReInvite(t *testing.T, l *carrierLeg) string {
+	t.Helper()
+	select {
+	case sdp := <-l.reinvites:
+		return sdp
+	case <-timeout():
+		t.Fatal("no re-INVITE")
+	}
+	return ""
 }

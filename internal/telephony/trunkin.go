@@ -18,7 +18,9 @@ import (
 // device answering the call is answered in the codec the carrier chose
 // (TrunkMedia.OpenLegLike). The carrier hears 180 while the call rings, 200
 // with the RTP leg's answer when a device answers, and the failure of a call
-// that cannot ring or is not answered (404, 480, 486, 408, 603). Its CANCEL
+// that cannot ring or is not answered (480, 486, 408, 603). A number that
+// is none of the accounts' is refused with 403: a trunk is no way through
+// to other numbers. Its CANCEL
 // and BYE end the call.
 
 // DIDs is what a Directory also answers when calls come in from trunks:
@@ -34,13 +36,19 @@ type InboundTrunkLeg interface {
 	Answer(ctx context.Context, sdp string) error
 	Reject(code int, reason string) error
 	Bye(ctx context.Context) error
+	ReInvite(ctx context.Context, sdp string) (string, error)
 }
 
 // TrunkInEvents are what a trunk reports of a call it sent in.
 type TrunkInEvents struct {
 	Canceled func() // the carrier's caller gave up before the answer
 	Ended    func() // the carrier hung up a connected call
+	// Offer: the carrier's new offer in a connected call; it returns the answer.
+	Offer func(sdp string) (string, error)
 }
+
+// Reason of the refusal of a call to a number that is not ours.
+const reasonForbidden = "Forbidden"
 
 // Log line of a refused inbound call (lifecycle.go).
 const logTrunkRefused = "trunk call refused"
@@ -57,18 +65,18 @@ func (s *Switch) TrunkCallIn(ctx context.Context, leg InboundTrunkLeg, trunk, fr
 	}
 	dids, ok := s.dir.(DIDs)
 	if !ok {
-		return refuse(404, reasonNotFound, fmt.Errorf("no numbers are reachable from trunks"))
+		return refuse(403, reasonForbidden, fmt.Errorf("no numbers are reachable from trunks"))
 	}
 	n, err := phonenumber.Normalize(to, "US")
 	if err != nil {
-		return refuse(404, reasonNotFound, err)
+		return refuse(403, reasonForbidden, err)
 	}
 	ep, ok, err := dids.LookupDID(ctx, n)
 	switch {
 	case err != nil:
 		return refuse(503, reasonNoTrunk, err)
 	case !ok || ep.ExtensionID == 0:
-		return refuse(404, reasonNotFound, fmt.Errorf("%s is no number of an account", n))
+		return refuse(403, reasonForbidden, fmt.Errorf("%s is no number of an account", n))
 	}
 	ep.PhoneNumber = n
 	rt := route{callee: ep, owner: ep.ExtensionID}
@@ -84,7 +92,7 @@ func (s *Switch) TrunkCallIn(ctx context.Context, leg InboundTrunkLeg, trunk, fr
 
 	id, callerLeg := newID("s-"), newID("p-")
 	tm := s.media.(TrunkMedia)
-	answer, err := tm.AnswerRTP(ctx, callerLeg, offerSDP)
+	answer, err := tm.AnswerRTP(ctx, callerLeg, offerSDP, false)
 	if err != nil {
 		return refuse(488, "Not Acceptable Here", err)
 	}
@@ -134,5 +142,6 @@ func (s *Switch) TrunkCallIn(ctx context.Context, leg InboundTrunkLeg, trunk, fr
 		Ended: func() {
 			s.onTrunkCall(id, callerLeg, func(c *call, fx *effects) { s.carrierEndedLocked(c, hungUp, CauseHangup, fx) })
 		},
+		Offer: s.trunkOffer(id, callerLeg),
 	}
 }
