@@ -30,9 +30,16 @@ type talker struct {
 
 func newTalker(t *testing.T, name string, mark byte) *talker {
 	t.Helper()
+	return newTalkerIn(t, name, mark, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2})
+}
+
+// newTalkerIn is a talker whose track has codec c: PCMU for a call
+// through a trunk, which the gateway carries in G.711.
+func newTalkerIn(t *testing.T, name string, mark byte, c webrtc.RTPCodecCapability) *talker {
+	t.Helper()
 	tk := &talker{mark: mark, heard: map[byte]int{}, more: make(chan struct{}, 1), sent: make(chan struct{}, 1)}
 	var err error
-	tk.track, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", name)
+	tk.track, err = webrtc.NewTrackLocalStaticRTP(c, "audio", name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +115,7 @@ func newTalker(t *testing.T, name string, mark byte) *talker {
 			for i := range payload {
 				payload[i] = m
 			}
-			ts += 960
+			ts += c.ClockRate / 50
 			_ = tk.track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts}, Payload: payload})
 			select {
 			case tk.sent <- struct{}{}:

@@ -21,6 +21,7 @@ import (
 
 	"github.com/callbridge/widget-server/internal/sip"
 	"github.com/callbridge/widget-server/internal/store"
+	"github.com/pion/webrtc/v3"
 )
 
 // keepTrunks writes trunks into a new data dir, as `widget-server trunks
@@ -282,20 +283,34 @@ type sippCarrier struct {
 // port. Without sipp the test is skipped, except in CI, where it fails.
 func startCarrier(t *testing.T, port int, scenario string) *sippCarrier {
 	t.Helper()
-	bin, err := exec.LookPath("sipp")
-	if err != nil {
+	if _, err := exec.LookPath("sipp"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("sipp is missing: install Debian's sip-tester (scripts/test.sh does)")
 		}
 		t.Skip("sipp is missing: install Debian's sip-tester to run the SIP trunk tests")
 	}
-	sf, err := filepath.Abs(filepath.Join("..", "sip", "testdata", scenario))
+	return startCarrierWith(t, port, scenario)
+}
+
+// startCarrierWith is startCarrier with more of SIPp's arguments; a
+// scenario with a directory is the server's own (testdata), else one of
+// internal/sip's.
+func startCarrierWith(t *testing.T, port int, scenario string, args ...string) *sippCarrier {
+	t.Helper()
+	bin, err := exec.LookPath("sipp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(scenario, "/") {
+		scenario = filepath.Join("..", "sip", "testdata", scenario)
+	}
+	sf, err := filepath.Abs(scenario)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &sippCarrier{t: t, done: make(chan error, 1)}
-	cmd := exec.Command(bin, "-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-m", "1", "-nostdin",
-		"-timeout", "120s", "-timeout_error", "-recv_timeout", "60s")
+	cmd := exec.Command(bin, append([]string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-m", "1", "-nostdin",
+		"-timeout", "120s", "-timeout_error", "-recv_timeout", "60s"}, args...)...)
 	cmd.Dir = t.TempDir()
 	cmd.Stdout, cmd.Stderr = &c.out, &c.out
 	if err := cmd.Start(); err != nil {
@@ -343,4 +358,72 @@ func (c *sippCarrier) finish() {
 	case <-time.After(startStopLimit):
 		c.t.Fatalf("sipp did not finish\n%s", c.out.String())
 	}
+}
+
+// TestTrunkCallAudio: a widget calls a number outside the account; the
+// call goes out on the trunk to a carrier (SIPp) that answers and sends
+// back what it hears. The widget hears its own words through the carrier,
+// so audio went both ways through the gateway's G.711 relay; holding the
+// call holds the carrier (a re-INVITE) and nothing said on hold reaches
+// it; after the resume the widget hears itself again; its hangup is a BYE.
+func TestTrunkCallAudio(t *testing.T) {
+	sipPort, carrierPort, mediaPort := freeUDPPort(t), freeUDPPort(t), freeUDPPort(t)
+	dir := keepTrunks(t, sip.TrunkConfig{Name: "carrier", Host: fmt.Sprintf("127.0.0.1:%d", carrierPort), Priority: 1})
+	carrier := startCarrierWith(t, carrierPort, "testdata/carrier_echo_hold.xml", "-rtp_echo", "-mi", "127.0.0.1", "-mp", strconv.Itoa(mediaPort))
+	srv := startServer(t, Config{DataDir: dir, RingTimeout: time.Hour,
+		SIPListen: []sip.Listen{{Transport: sip.UDP, Addr: fmt.Sprintf("127.0.0.1:%d", sipPort)}}})
+	tab := openTab(t, srv, "alice@demo.test")
+
+	alice := newTalkerIn(t, "alice", 'a', webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000})
+	call := tab.dial(t, "(415) 555-0123", alice.peer)
+	id := call["id"].(string)
+	alice.waitHears(t, "alice", 'a', 10) // through the carrier and back
+
+	action := func(what string) {
+		t.Helper()
+		if r := widgetPost(t, tab.c, srv.WidgetURL, "/widget/calls/"+id+"/"+what, map[string]string{"deviceId": tab.device}); r.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", what, r.StatusCode, r.body)
+		}
+	}
+	action("hold")
+	held := alice.say('A') // said on hold: the carrier must not hear it
+	alice.waitSent(t, held+10)
+	next := alice.say('c')
+	alice.waitRead(t, "alice", next)
+	action("unhold")
+	alice.waitHears(t, "alice", 'c', 10)
+	if n := alice.count('A'); n != 0 {
+		t.Errorf("the carrier heard %d packets said while the call was on hold", n)
+	}
+	tab.hangup(t, id)
+	carrier.finish() // the scenario saw the hold, the resume and the BYE
+}
+
+// TestTrunkCallInAudio: a carrier (SIPp) calls bob's direct number; bob's
+// widget rings, answers in the carrier's codec and hears its own words
+// sent back by the carrier; bob's hangup is a BYE to the carrier.
+func TestTrunkCallInAudio(t *testing.T) {
+	sipPort, carrierPort, mediaPort := freeUDPPort(t), freeUDPPort(t), freeUDPPort(t)
+	dir := keepTrunks(t, sip.TrunkConfig{Name: "carrier", Host: fmt.Sprintf("127.0.0.1:%d", carrierPort), Priority: 1})
+	srv := startServer(t, Config{DataDir: dir, RingTimeout: time.Hour,
+		SIPListen: []sip.Listen{{Transport: sip.UDP, Addr: fmt.Sprintf("127.0.0.1:%d", sipPort)}}})
+	tab := openTab(t, srv, "bob@demo.test")
+	carrier := startCarrierWith(t, carrierPort, "testdata/carrier_inbound_echo.xml", "-rtp_echo", "-mi", "127.0.0.1", "-mp", strconv.Itoa(mediaPort),
+		fmt.Sprintf("127.0.0.1:%d", sipPort))
+
+	ring := tab.waitFor(t, "the ring", func(m map[string]any) bool { return m["type"] == "rc-call-ring-notify" })
+	call := ring["call"].(map[string]any)
+	if call["from"] != "+14155550123" {
+		t.Errorf("the ringing call is from %v, want the carrier's caller +14155550123", call["from"])
+	}
+	bob := newTalkerIn(t, "bob", 'b', webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000})
+	r := widgetPost(t, tab.c, srv.WidgetURL, "/widget/calls/"+call["id"].(string)+"/answer",
+		map[string]string{"deviceId": tab.device, "sdp": bob.offer})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("bob answers: %d %s", r.StatusCode, r.body)
+	}
+	bob.answer(t, r.json(t)["sdp"].(string))
+	bob.waitHears(t, "bob", 'b', 10) // through the carrier and back
+	tab.hangup(t, call["id"].(string))
+	carrier.finish()
 }
