@@ -399,31 +399,45 @@ func TestTrunkCallAudio(t *testing.T) {
 	carrier.finish() // the scenario saw the hold, the resume and the BYE
 }
 
-// TestTrunkCallInAudio: a carrier (SIPp) calls bob's direct number; bob's
-// widget rings, answers in the carrier's codec and hears its own words
-// sent back by the carrier; bob's hangup is a BYE to the carrier.
-func TestTrunkCallInAudio(t *testing.T) {
+// TestTrunkCallsOfTheDocs: the carrier of docs/sip.md's walkthrough
+// (SIPp with docs/sipp's scenarios, sending back what it hears) takes a
+// call from alice's widget, and calls bob's direct number; each widget
+// hears itself through the carrier, and its hangup is a BYE.
+func TestTrunkCallsOfTheDocs(t *testing.T) {
 	sipPort, carrierPort, mediaPort := freeUDPPort(t), freeUDPPort(t), freeUDPPort(t)
 	dir := keepTrunks(t, sip.TrunkConfig{Name: "carrier", Host: fmt.Sprintf("127.0.0.1:%d", carrierPort), Priority: 1})
 	srv := startServer(t, Config{DataDir: dir, RingTimeout: time.Hour,
 		SIPListen: []sip.Listen{{Transport: sip.UDP, Addr: fmt.Sprintf("127.0.0.1:%d", sipPort)}}})
-	tab := openTab(t, srv, "bob@demo.test")
-	carrier := startCarrierWith(t, carrierPort, "testdata/carrier_inbound_echo.xml", "-rtp_echo", "-mi", "127.0.0.1", "-mp", strconv.Itoa(mediaPort),
-		fmt.Sprintf("127.0.0.1:%d", sipPort))
+	pcmu := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}
+	media := []string{"-rtp_echo", "-mi", "127.0.0.1", "-mp", strconv.Itoa(mediaPort)}
 
-	ring := tab.waitFor(t, "the ring", func(m map[string]any) bool { return m["type"] == "rc-call-ring-notify" })
-	call := ring["call"].(map[string]any)
-	if call["from"] != "+14155550123" {
-		t.Errorf("the ringing call is from %v, want the carrier's caller +14155550123", call["from"])
-	}
-	bob := newTalkerIn(t, "bob", 'b', webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000})
-	r := widgetPost(t, tab.c, srv.WidgetURL, "/widget/calls/"+call["id"].(string)+"/answer",
-		map[string]string{"deviceId": tab.device, "sdp": bob.offer})
-	if r.StatusCode != http.StatusOK {
-		t.Fatalf("bob answers: %d %s", r.StatusCode, r.body)
-	}
-	bob.answer(t, r.json(t)["sdp"].(string))
-	bob.waitHears(t, "bob", 'b', 10) // through the carrier and back
-	tab.hangup(t, call["id"].(string))
-	carrier.finish()
+	t.Run("out", func(t *testing.T) {
+		carrier := startCarrierWith(t, carrierPort, "../../docs/sipp/echo-carrier.xml", media...)
+		tab := openTab(t, srv, "alice@demo.test")
+		alice := newTalkerIn(t, "alice", 'a', pcmu)
+		call := tab.dial(t, "+1 415 555 0123", alice.peer)
+		alice.waitHears(t, "alice", 'a', 10) // through the carrier and back
+		tab.hangup(t, call["id"].(string))
+		carrier.finish()
+	})
+	t.Run("in", func(t *testing.T) {
+		tab := openTab(t, srv, "bob@demo.test")
+		carrier := startCarrierWith(t, carrierPort, "../../docs/sipp/call-in.xml",
+			append(media, "-s", "+16505550102", fmt.Sprintf("127.0.0.1:%d", sipPort))...)
+		ring := tab.waitFor(t, "the ring", func(m map[string]any) bool { return m["type"] == "rc-call-ring-notify" })
+		call := ring["call"].(map[string]any)
+		if call["from"] != "+14155550123" {
+			t.Errorf("the ringing call is from %v, want the carrier's caller +14155550123", call["from"])
+		}
+		bob := newTalkerIn(t, "bob", 'b', pcmu)
+		r := widgetPost(t, tab.c, srv.WidgetURL, "/widget/calls/"+call["id"].(string)+"/answer",
+			map[string]string{"deviceId": tab.device, "sdp": bob.offer})
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("bob answers: %d %s", r.StatusCode, r.body)
+		}
+		bob.answer(t, r.json(t)["sdp"].(string))
+		bob.waitHears(t, "bob", 'b', 10)
+		tab.hangup(t, call["id"].(string))
+		carrier.finish()
+	})
 }
