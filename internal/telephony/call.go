@@ -20,12 +20,12 @@ type call struct {
 	s         Session
 	legs      []string // open media legs (party ids)
 	timers    []*time.Timer
-	answering string     // device whose answer is opening its leg
-	ro        *ringOut   // set when the session is a RingOut
-	xfer      *transfer  // set while a transfer's target, or its recall, rings (transfer.go)
-	link      *call      // the call whose remaining party this one's is connected to (bridge.go)
-	trunk     *trunkCall // set when the callee is reached through a trunk (trunk.go)
-	book      legBook    // the call-log legs of its parties, once handed on (records.go)
+	answering string       // device whose answer is opening its leg
+	ro        *ringOut     // set when the session is a RingOut
+	xfer      *transfer    // set while a transfer's target, or its recall, rings (transfer.go)
+	link      *call        // the call whose remaining party this one's is connected to (bridge.go)
+	trunks    []*trunkCall // the sides reached through trunks: the callee, a carrier's caller, a target (trunk.go)
+	book      legBook      // the call-log legs of its parties, once handed on (records.go)
 
 	offerTimer *time.Timer // ends a move offer nobody takes (move.go)
 }

@@ -206,8 +206,7 @@ func (s *Switch) applyForwardLocked(c *call) {
 		s.trunkHoldLocked(k, held)
 		for _, p := range k.s.Parties {
 			if k.hasLeg(&p) {
-				early := k.trunk != nil && k.trunk.early && p.ID == k.caller().ID // the carrier hears nothing before its answer
-				s.forwards = append(s.forwards, legForward{leg: legOf(&p), on: !p.Muted && !held && k.xfer == nil && !early})
+				s.forwards = append(s.forwards, legForward{leg: legOf(&p), on: !p.Muted && !held && k.xfer == nil && !k.earlyLocked(&p)})
 			}
 		}
 	}

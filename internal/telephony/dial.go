@@ -141,9 +141,7 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 	c.ring(targets)
 	var trunkParty string
 	if rt.trunk != "" {
-		trunkParty = c.callee().ID
-		c.callee().rtp = true
-		c.trunk = &trunkCall{name: rt.trunk, party: trunkParty}
+		trunkParty = c.addTrunkLocked(c.callee(), rt.trunk).party
 	}
 	devices := 0
 	for _, t := range targets {

@@ -200,6 +200,10 @@ func (s *Switch) Transfer(ctx context.Context, device, sessionID, to string) (Se
 		return Session{}, fmt.Errorf("transfer: %w", err)
 	}
 	transferee, before := c.otherActive(p), c.s.Parties
+	if err := outOnTrunk(rt, transferee); err != nil {
+		s.mu.Unlock()
+		return Session{}, fmt.Errorf("transfer call %s: %w", sessionID, err)
+	}
 	// Parties: the transferee (the caller from now), the transferor (until its leaving is published), the targets.
 	c.s.Parties = []Party{*transferee, *p}
 	transferee = &c.s.Parties[0]
@@ -211,6 +215,7 @@ func (s *Switch) Transfer(ctx context.Context, device, sessionID, to string) (Se
 		return Session{}, fmt.Errorf("transfer call %s: %w", sessionID, err)
 	}
 	p = &c.s.Parties[1] // the targets were appended: the slice may have moved
+	place := s.trunkTargetLocked(c, rt, endpointOf(p))
 	c.xfer = &transfer{transferor: p.Owner, transferorEP: endpointOf(p)}
 	c.noteLeg(legsTransfer, p, s.cfg.Now(), c.s.Parties[2:]...)
 	s.leaveLocked(c, p, ResultTransferred, &fx)
@@ -223,7 +228,34 @@ func (s *Switch) Transfer(ctx context.Context, device, sessionID, to string) (Se
 	snap := c.s.clone()
 	s.mu.Unlock()
 	s.finish(&fx)
+	place(ctx)
 	return snap, nil
+}
+
+// outOnTrunk refuses a target that goes out on a trunk when party stays
+// (the transferee, or a forwarded call's caller) would be connected to it
+// and is not a carrier's: the gateway relays G.711 between a carrier and a
+// browser answered in it, and does not transcode a browser's Opus.
+func outOnTrunk(rt route, stays *Party) error {
+	if rt.trunk == "" || stays == nil || stays.rtp {
+		return nil
+	}
+	return fmt.Errorf("%s is outside the account and the call's audio is not G.711 (a call from the phone network): %w",
+		rt.callee.PhoneNumber, ErrInvalidState)
+}
+
+// trunkTargetLocked makes the target that rt added to call c (its last
+// party) a trunk side when rt goes out on a trunk, and returns what sends
+// its INVITE, presenting from, once the lock is released.
+func (s *Switch) trunkTargetLocked(c *call, rt route, from Endpoint) func(ctx context.Context) {
+	if rt.trunk == "" {
+		return func(context.Context) {}
+	}
+	t := c.addTrunkLocked(&c.s.Parties[len(c.s.Parties)-1], rt.trunk)
+	id, pid := c.s.ID, t.party
+	return func(ctx context.Context) {
+		go s.placeTrunkCall(context.WithoutCancel(ctx), id, pid, rt.trunk, from, rt.dial)
+	}
 }
 
 // transferableLocked returns the party of device in call c if it may transfer the call.
@@ -317,6 +349,7 @@ func (s *Switch) targetFailedLocked(c *call, e ending, cause Cause, device strin
 	x.recall = true
 	for _, q := range c.ringable() {
 		if q.active() {
+			c.dropTrunkLocked(q.ID, fx)
 			s.disconnectLocked(c, q)
 			q.Code, q.Reason, q.Result, q.Ringing = e.code, e.reason, e.callee, nil
 			if q.Reason == "" {
@@ -382,6 +415,10 @@ func (s *Switch) Forward(ctx context.Context, device, sessionID, to string) (Ses
 		s.mu.Unlock()
 		return Session{}, fmt.Errorf("forward: %w", err)
 	}
+	if err := outOnTrunk(rt, c.caller()); err != nil {
+		s.mu.Unlock()
+		return Session{}, fmt.Errorf("forward call %s: %w", sessionID, err)
+	}
 	n := len(c.s.Parties)
 	ring, noteRinging, err := s.addTargetsLocked(c, rt, ext, c.caller().From, c.caller().Device, &fx)
 	if err != nil {
@@ -391,6 +428,7 @@ func (s *Switch) Forward(ctx context.Context, device, sessionID, to string) (Ses
 		return Session{}, fmt.Errorf("forward call %s: %w", sessionID, err)
 	}
 	p = c.party(pid)
+	place := s.trunkTargetLocked(c, rt, p.To)
 	c.noteLeg(legsForward, p, s.cfg.Now(), c.s.Parties[n:]...)
 	s.leaveLocked(c, p, ResultForwarded, &fx)
 	s.noteLocked(c, logForwarded, partyAttrs(p, deviceAttr(device)...)...)
@@ -400,6 +438,7 @@ func (s *Switch) Forward(ctx context.Context, device, sessionID, to string) (Ses
 	snap := c.s.clone()
 	s.mu.Unlock()
 	s.finish(&fx)
+	place(ctx)
 	return snap, nil
 }
 

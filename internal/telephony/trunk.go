@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -163,9 +164,10 @@ func (s *Switch) trunkRoute(n, region string) route {
 	return route{callee: Endpoint{PhoneNumber: n}, trunk: r.Trunk, dial: r.Number}
 }
 
-// placeTrunkCall sends the INVITE of the new call c (session id, callee
-// party pid) after Dial made it: the RTP leg's offer, then the trunk's
-// Dial. A failure ends the call (503).
+// placeTrunkCall sends the INVITE of trunk side pid of call id (the
+// callee of a dialled call, or the target of a transfer or forward) once
+// the switch made its party: the RTP leg's offer, in the codec of the
+// caller's leg, then the trunk's Dial. A failure ends that side (503).
 func (s *Switch) placeTrunkCall(ctx context.Context, id, pid, name string, from Endpoint, to string) {
 	tm := s.media.(TrunkMedia)
 	var like string
@@ -178,7 +180,8 @@ func (s *Switch) placeTrunkCall(ctx context.Context, id, pid, name string, from 
 	var fx effects
 	s.mu.Lock()
 	c := s.calls[id]
-	if c == nil || c.trunk == nil || c.trunk.done {
+	t := c.trunkOf(pid)
+	if t == nil || t.done {
 		s.mu.Unlock()
 		if err == nil {
 			s.media.CloseLeg(pid)
@@ -186,7 +189,7 @@ func (s *Switch) placeTrunkCall(ctx context.Context, id, pid, name string, from 
 		return
 	}
 	if err != nil {
-		s.trunkFailedLocked(c, err, &fx)
+		s.trunkFailedLocked(c, t, err, &fx)
 		s.mu.Unlock()
 		s.finish(&fx)
 		return
@@ -197,37 +200,91 @@ func (s *Switch) placeTrunkCall(ctx context.Context, id, pid, name string, from 
 	leg, err := s.trunks.Dial(ctx, name, TrunkCall{To: to, CallerID: from.PhoneNumber, CallerName: from.Name, SDP: offer}, s.trunkEvents(id, pid))
 	s.mu.Lock()
 	c = s.calls[id]
+	t = c.trunkOf(pid)
 	switch {
-	case c == nil || c.trunk == nil: // ended meanwhile: the carrier hears of it
+	case t == nil: // ended meanwhile: the carrier hears of it
 		if err == nil {
 			fx.trunkEnds = append(fx.trunkEnds, trunkEnd{leg: leg})
 		}
 	case err != nil:
-		s.trunkFailedLocked(c, err, &fx)
-	case c.trunk.done:
+		s.trunkFailedLocked(c, t, err, &fx)
+	case t.done:
 		fx.trunkEnds = append(fx.trunkEnds, trunkEnd{leg: leg})
 	default:
-		c.trunk.leg = leg
+		t.leg = leg
+		s.kickTrunkHoldLocked(t) // a hold that came before the INVITE returned
 	}
 	s.mu.Unlock()
 	s.finish(&fx)
 }
 
-// trunkFailedLocked ends call c whose INVITE could not be sent.
-func (s *Switch) trunkFailedLocked(c *call, err error, fx *effects) {
-	c.trunk.done = true
-	s.noteLocked(c, logTrunkFailed, slog.String("trunk", c.trunk.name), slog.Any("err", err))
+// trunkOf returns the trunk side of call c whose party is pid; nil when c
+// is nil or has none.
+func (c *call) trunkOf(pid string) *trunkCall {
+	if c == nil {
+		return nil
+	}
+	for _, t := range c.trunks {
+		if t.party == pid {
+			return t
+		}
+	}
+	return nil
+}
+
+// addTrunkLocked makes party p of call c a trunk side on trunk name.
+func (c *call) addTrunkLocked(p *Party, name string) *trunkCall {
+	p.rtp = true
+	t := &trunkCall{name: name, party: p.ID}
+	c.trunks = append(c.trunks, t)
+	return t
+}
+
+// earlyLocked reports whether the carrier of an early trunk side of call c
+// is to hear nothing of party p yet: it plays its early media, and hears
+// the call once it answers.
+func (c *call) earlyLocked(p *Party) bool {
+	for _, t := range c.trunks {
+		if t.early && t.party != p.ID {
+			return true
+		}
+	}
+	return false
+}
+
+// dropTrunkLocked ends trunk side pid of call c, which goes on without it
+// (a transfer target that failed): the carrier hears of it unless it ended
+// it, and its RTP leg closes.
+func (c *call) dropTrunkLocked(pid string, fx *effects) {
+	t := c.trunkOf(pid)
+	if t == nil {
+		return
+	}
+	c.endTrunkSideLocked(t, ending{code: 487, reason: reasonTerminated}, false, fx)
+	c.trunks = slices.DeleteFunc(c.trunks, func(x *trunkCall) bool { return x == t })
+	if slices.Contains(c.legs, pid) {
+		c.legs = slices.DeleteFunc(c.legs, func(l string) bool { return l == pid })
+		fx.closeLegs = append(fx.closeLegs, pid)
+	}
+}
+
+// trunkFailedLocked goes on after the INVITE of trunk side t of call c
+// could not be sent: a dialled call ends, a transfer recalls.
+func (s *Switch) trunkFailedLocked(c *call, t *trunkCall, err error, fx *effects) {
+	t.done = true
+	s.noteLocked(c, logTrunkFailed, slog.String("trunk", t.name), slog.Any("err", err))
 	e := ending{code: 503, reason: reasonNoTrunk, caller: ResultFailed, callee: ResultFailed}
 	if f := (*TrunkFailure)(nil); errors.As(err, &f) && f.Code != 0 {
 		e = ending{code: f.Code, reason: f.Reason, caller: f.Result, callee: f.Result}
 	}
-	s.endLocked(c, e, CauseFailed, "", fx)
+	s.targetFailedLocked(c, e, CauseFailed, "", fx)
 }
 
-// trunkEvents are the events of the trunk side of call id, whose callee is
-// party pid.
+// trunkEvents are the events of the trunk side of call id whose party is
+// pid: the callee of a dialled call, or the target of a transfer or a
+// forward.
 func (s *Switch) trunkEvents(id, pid string) TrunkEvents {
-	with := func(fn func(c *call, fx *effects)) { s.onTrunkCall(id, pid, fn) }
+	with := func(fn func(c *call, t *trunkCall, fx *effects)) { s.onTrunkCall(id, pid, fn) }
 	tm := s.media.(TrunkMedia)
 	return TrunkEvents{
 		Progress: func(code int, sdp string) {
@@ -238,13 +295,13 @@ func (s *Switch) trunkEvents(id, pid string) TrunkEvents {
 				return // no early media: the caller goes on hearing its own ringback
 			}
 			var caller string
-			with(func(c *call, fx *effects) { caller = legOf(c.caller()) })
+			with(func(c *call, _ *trunkCall, _ *effects) { caller = legOf(c.caller()) })
 			if caller == "" || s.media.Connect(caller, pid) != nil {
 				return
 			}
-			with(func(c *call, fx *effects) {
-				if c.callee().Status == StatusProceeding {
-					c.trunk.early = true
+			with(func(c *call, t *trunkCall, _ *effects) {
+				if p := c.party(pid); p != nil && p.Status == StatusProceeding {
+					t.early = true
 					s.applyForwardLocked(c)
 				}
 			})
@@ -252,25 +309,26 @@ func (s *Switch) trunkEvents(id, pid string) TrunkEvents {
 		Answered: func(sdp string) {
 			err := tm.ApplyRTPAnswer(pid, sdp)
 			var caller string
-			with(func(c *call, fx *effects) { caller = legOf(c.caller()) })
+			with(func(c *call, _ *trunkCall, _ *effects) { caller = legOf(c.caller()) })
 			if err == nil && caller != "" {
 				err = s.media.Connect(caller, pid)
 			}
-			with(func(c *call, fx *effects) {
+			with(func(c *call, t *trunkCall, fx *effects) {
 				if err != nil {
 					s.endLocked(c, ending{code: 503, reason: reasonMediaFailed, caller: ResultFailed, callee: ResultFailed}, CauseMediaFailed, "", fx)
 					return
 				}
-				s.trunkAnsweredLocked(c, fx)
+				s.trunkAnsweredLocked(c, t, fx)
 			})
 		},
 		Failed: func(code int, reason, result string) {
-			with(func(c *call, fx *effects) {
-				s.carrierEndedLocked(c, ending{code: code, reason: reason, caller: result, callee: result}, CauseFailed, fx)
+			with(func(c *call, t *trunkCall, fx *effects) {
+				t.done = true
+				s.targetFailedLocked(c, ending{code: code, reason: reason, caller: result, callee: result}, CauseFailed, "", fx)
 			})
 		},
 		Ended: func() {
-			with(func(c *call, fx *effects) { s.carrierEndedLocked(c, hungUp, CauseHangup, fx) })
+			with(func(c *call, t *trunkCall, fx *effects) { s.carrierEndedLocked(c, t, hungUp, CauseHangup, fx) })
 		},
 		Offer: s.trunkOffer(id, pid),
 	}
@@ -281,7 +339,7 @@ func (s *Switch) trunkEvents(id, pid string) TrunkEvents {
 func (s *Switch) trunkOffer(id, pid string) func(sdp string) (string, error) {
 	return func(sdp string) (string, error) {
 		hold, ok := false, false
-		s.onTrunkCall(id, pid, func(c *call, _ *effects) { hold, ok = c.trunk.hold, true })
+		s.onTrunkCall(id, pid, func(_ *call, t *trunkCall, _ *effects) { hold, ok = t.hold, true })
 		if !ok {
 			return "", ErrNoSuchCall
 		}
@@ -296,14 +354,21 @@ func (s *Switch) trunkOffer(id, pid string) func(sdp string) (string, error) {
 // a re-INVITE with a=sendonly, and one with a=sendrecv when it resumes. One
 // goroutine per call sends them in turn, each the latest state wanted.
 
-// trunkHoldLocked records whether call c is held and has the carrier told.
+// trunkHoldLocked records whether call c is held and has its carriers told.
 func (s *Switch) trunkHoldLocked(c *call, held bool) {
-	t := c.trunk
-	if t == nil || t.done || t.hold == held {
-		return
+	for _, t := range c.trunks {
+		if t.done || t.hold == held {
+			continue
+		}
+		t.hold = held
+		s.kickTrunkHoldLocked(t)
 	}
-	t.hold = held
-	if t.syncing || (t.leg == nil && !t.answered) {
+}
+
+// kickTrunkHoldLocked starts telling the carrier of t the hold it is to
+// hear, once there is a dialog to tell it in.
+func (s *Switch) kickTrunkHoldLocked(t *trunkCall) {
+	if t.done || t.syncing || t.hold == t.sent || (t.leg == nil && !t.answered) {
 		return
 	}
 	t.syncing = true
@@ -361,13 +426,14 @@ func (s *Switch) syncTrunkHold(t *trunkCall) {
 	}
 }
 
-// onTrunkCall runs fn on call id, under the lock, while it is the same call
-// with the trunk party pid and the carrier has not ended it.
-func (s *Switch) onTrunkCall(id, pid string, fn func(c *call, fx *effects)) {
+// onTrunkCall runs fn on call id and its trunk side whose party is pid,
+// under the lock, while the carrier has not ended that side.
+func (s *Switch) onTrunkCall(id, pid string, fn func(c *call, t *trunkCall, fx *effects)) {
 	var fx effects
 	s.mu.Lock()
-	if c := s.calls[id]; c != nil && c.trunk != nil && c.trunk.party == pid && !c.trunk.done {
-		fn(c, &fx)
+	c := s.calls[id]
+	if t := c.trunkOf(pid); t != nil && !t.done {
+		fn(c, t, &fx)
 	}
 	s.mu.Unlock()
 	s.finish(&fx)
@@ -376,27 +442,31 @@ func (s *Switch) onTrunkCall(id, pid string, fn func(c *call, fx *effects)) {
 // hungUp is how a connected call ends when a side hangs up.
 var hungUp = ending{caller: ResultConnected, callee: ResultConnected}
 
-// carrierEndedLocked ends call c, which the carrier ended: it is told nothing back.
-func (s *Switch) carrierEndedLocked(c *call, e ending, cause Cause, fx *effects) {
-	c.trunk.done = true
+// carrierEndedLocked ends call c, whose trunk side t the carrier ended: it
+// is told nothing back.
+func (s *Switch) carrierEndedLocked(c *call, t *trunkCall, e ending, cause Cause, fx *effects) {
+	t.done = true
 	s.endLocked(c, e, cause, "", fx)
 }
 
-// trunkAnsweredLocked connects call c, which the carrier answered.
-func (s *Switch) trunkAnsweredLocked(c *call, fx *effects) {
-	caller, callee := c.caller(), c.callee()
-	if callee.Status != StatusProceeding {
+// trunkAnsweredLocked connects call c, whose trunk side t the carrier
+// answered: the callee of a dialled call, or a transfer's or forward's
+// target. A call a carrier sent in is answered to that carrier too.
+func (s *Switch) trunkAnsweredLocked(c *call, t *trunkCall, fx *effects) {
+	p := c.party(t.party)
+	if p == nil || p.Status != StatusProceeding {
 		return
 	}
-	if s.moveLocked(c, fx, move{caller, StatusAnswered}, move{callee, StatusAnswered}) != nil {
-		return
+	t.early = false
+	var err error
+	if c.xfer != nil {
+		err = s.transferAnsweredLocked(c, p, "", fx)
+	} else {
+		err = s.calleeAnsweredLocked(c, p, "", fx)
 	}
-	s.stopTimersLocked(c)
-	c.trunk.early = false
-	c.s.Connected = s.cfg.Now()
-	s.noteAnsweredLocked(c, callee, "")
-	s.applyForwardLocked(c)
-	s.emitLocked(c, CauseAnswer, "")
+	if err == nil {
+		c.answerTrunkLocked(fx)
+	}
 }
 
 // trunkEnd is what the carrier hears of a trunk call once the lock is
@@ -411,11 +481,18 @@ type trunkEnd struct {
 	sdp      string // the answer of a call sent in
 }
 
-// endTrunkLocked has finish tell the carrier that call c ended with e,
-// unless the carrier ended it.
+// endTrunkLocked has finish tell the carriers of call c that it ended
+// with e, unless they ended it.
 func (c *call) endTrunkLocked(e ending, fx *effects) {
-	t := c.trunk
-	if t == nil || t.done {
+	for _, t := range c.trunks {
+		c.endTrunkSideLocked(t, e, !c.s.Connected.IsZero(), fx)
+	}
+}
+
+// endTrunkSideLocked has finish tell the carrier of trunk side t that it
+// ended with e (answered: after it connected), unless the carrier ended it.
+func (c *call) endTrunkSideLocked(t *trunkCall, e ending, answered bool, fx *effects) {
+	if t.done {
 		return
 	}
 	t.done = true
@@ -427,16 +504,18 @@ func (c *call) endTrunkLocked(e ending, fx *effects) {
 		}
 		fx.trunkEnds = append(fx.trunkEnds, trunkEnd{in: t.in, answered: t.answered, code: code, reason: reason})
 	case t.leg != nil:
-		fx.trunkEnds = append(fx.trunkEnds, trunkEnd{leg: t.leg, answered: !c.s.Connected.IsZero()})
+		fx.trunkEnds = append(fx.trunkEnds, trunkEnd{leg: t.leg, answered: answered})
 	}
 }
 
 // answerTrunkLocked has finish send the carrier the answer of the call it
-// sent in to c, once a device answered it.
+// sent in to c, once the call was answered.
 func (c *call) answerTrunkLocked(fx *effects) {
-	if t := c.trunk; t != nil && t.in != nil && !t.answered && !t.done {
-		t.answered = true
-		fx.trunkEnds = append(fx.trunkEnds, trunkEnd{in: t.in, sdp: t.answer})
+	for _, t := range c.trunks {
+		if t.in != nil && !t.answered && !t.done {
+			t.answered = true
+			fx.trunkEnds = append(fx.trunkEnds, trunkEnd{in: t.in, sdp: t.answer})
+		}
 	}
 }
 

@@ -539,3 +539,107 @@ func nextReInvite(t *testing.T, l *carrierLeg) string {
 	}
 	return ""
 }
+
+// TestTrunkTransfersAndForwards: a call from the phone network is handed
+// on to another outside number through the trunk (a new trunk side whose
+// RTP leg carries the caller's codec); a failed target recalls the
+// transferor; a browser's own call cannot go out on a trunk that way.
+func TestTrunkTransfersAndForwards(t *testing.T) {
+	ctx := context.Background()
+	const mobile = "+442079460123"
+	// in delivers a carrier's call to bob's direct number and waits for it to ring.
+	var ev telephony.TrunkInEvents // of the last call in
+	in := func(t *testing.T, r *rig) (*carrier, *inLeg, telephony.Session) {
+		t.Helper()
+		c := withCarrier(t, r)
+		leg := newInLeg()
+		ev = r.sw.TrunkCallIn(ctx, leg, "carrier", "+442071234567", "Pat Smith", "+16505550102", "carrier-offer")
+		e := r.bus.waitFor(t, func(e telephony.Event) bool { return e.Extension == bob && e.Cause == telephony.CauseRing })
+		return c, leg, e.Session
+	}
+	answered := func(t *testing.T, r *rig) (*carrier, *inLeg, telephony.Session) {
+		t.Helper()
+		c, leg, s := in(t, r)
+		s, _, err := r.sw.Answer(ctx, "b1", s.ID, "offer-b1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		leg.wait(t, "200", func(l *inLeg) bool { return l.answered != "" })
+		return c, leg, s
+	}
+	t.Run("blind transfer to an outside number", func(t *testing.T) {
+		r := newRig(t)
+		c, _, s := answered(t, r)
+		caller := s.Parties[0].ID
+		if _, err := r.sw.Transfer(ctx, "b1", s.ID, mobile); err != nil {
+			t.Fatal(err)
+		}
+		inv := c.next(t)
+		if inv.call.To != mobile || inv.call.CallerID != "+16505550102" {
+			t.Fatalf("the target's INVITE %+v, want to %s presenting bob's number", inv.call, mobile)
+		}
+		inv.ev.Answered("mobile-answer")
+		e := wantCause(t, r, bob, s.ID, telephony.CauseTransferCompleted)
+		target := e.Session.Parties[len(e.Session.Parties)-1]
+		if target.To.PhoneNumber != mobile || target.Status != telephony.StatusAnswered {
+			t.Fatalf("target %+v", target)
+		}
+		wantFlows(t, r, [2]string{caller, target.ID})
+		// The caller hangs up: the target's carrier hears a BYE.
+		ev.Ended()
+		if canceled, byes := inv.leg.waitEnded(t); canceled || byes != 1 {
+			t.Fatalf("the target's call: canceled %v, byes %d, want a BYE", canceled, byes)
+		}
+	})
+	t.Run("the outside target is busy: bob's devices ring again", func(t *testing.T) {
+		r := newRig(t)
+		c, _, s := answered(t, r)
+		if _, err := r.sw.Transfer(ctx, "b1", s.ID, mobile); err != nil {
+			t.Fatal(err)
+		}
+		inv := c.next(t)
+		inv.ev.Failed(486, "Busy Here", telephony.ResultBusy)
+		wantCause(t, r, bob, s.ID, telephony.CauseTransferFailed)
+		if !r.media.isClosed(partyTo(t, r, s.ID, mobile)) {
+			t.Fatal("the failed target's RTP leg is open")
+		}
+	})
+	t.Run("forwarded while it rings; the target answers for the carrier's caller", func(t *testing.T) {
+		r := newRig(t)
+		c, leg, s := in(t, r)
+		if _, err := r.sw.Forward(ctx, "b1", s.ID, mobile); err != nil {
+			t.Fatal(err)
+		}
+		inv := c.next(t)
+		if inv.call.CallerID != "+16505550102" {
+			t.Fatalf("the forward presents %q, want bob's number", inv.call.CallerID)
+		}
+		inv.ev.Answered("mobile-answer")
+		leg.wait(t, "200", func(l *inLeg) bool { return l.answered == "rtp-answer-"+s.Parties[0].ID })
+		wantFlows(t, r, [2]string{s.Parties[0].ID, partyTo(t, r, s.ID, mobile)})
+		inv.ev.Ended()
+		leg.wait(t, "BYE", func(l *inLeg) bool { return l.byes == 1 })
+	})
+	t.Run("a call between browsers cannot go out on a trunk", func(t *testing.T) {
+		r := newRig(t)
+		withCarrier(t, r)
+		s := r.connected(t)
+		if _, err := r.sw.Transfer(ctx, "b1", s.ID, mobile); !errors.Is(err, telephony.ErrInvalidState) {
+			t.Fatalf("transfer of a browser's call to an outside number: %v, want ErrInvalidState", err)
+		}
+	})
+}
+
+// partyTo is the id of the party of call id that was dialled at number.
+func partyTo(t *testing.T, r *rig, id, number string) string {
+	t.Helper()
+	for _, e := range r.bus.all() {
+		for _, p := range e.Session.Parties {
+			if e.Session.ID == id && p.To.PhoneNumber == number {
+				return p.ID
+			}
+		}
+	}
+	t.Fatalf("no party of %s to %s", id, number)
+	return ""
+}

@@ -108,9 +108,9 @@ func (s *Switch) TrunkCallIn(ctx context.Context, leg InboundTrunkLeg, trunk, fr
 		return refuse(fail.code, fail.reason, fmt.Errorf("extension %d takes no call now", ep.ExtensionID))
 	}
 	c := s.newCallLocked(id, Device{}, callerLeg, caller, rt) // a caller of no extension, on no device
-	c.caller().rtp = true
 	c.legs = []string{callerLeg}
-	c.trunk = &trunkCall{name: trunk, party: callerLeg, in: leg, answer: answer}
+	t := c.addTrunkLocked(c.caller(), trunk)
+	t.in, t.answer = leg, answer
 	if err := s.moveLocked(c, &fx, move{c.caller(), StatusProceeding}, move{c.callee(), StatusProceeding}); err != nil {
 		s.mu.Unlock()
 		s.finish(&fx)
@@ -135,12 +135,12 @@ func (s *Switch) TrunkCallIn(ctx context.Context, leg InboundTrunkLeg, trunk, fr
 
 	return TrunkInEvents{
 		Canceled: func() {
-			s.onTrunkCall(id, callerLeg, func(c *call, fx *effects) {
-				s.carrierEndedLocked(c, ending{code: 487, reason: reasonTerminated, caller: ResultCanceled, callee: ResultMissed}, CauseCancel, fx)
+			s.onTrunkCall(id, callerLeg, func(c *call, t *trunkCall, fx *effects) {
+				s.carrierEndedLocked(c, t, ending{code: 487, reason: reasonTerminated, caller: ResultCanceled, callee: ResultMissed}, CauseCancel, fx)
 			})
 		},
 		Ended: func() {
-			s.onTrunkCall(id, callerLeg, func(c *call, fx *effects) { s.carrierEndedLocked(c, hungUp, CauseHangup, fx) })
+			s.onTrunkCall(id, callerLeg, func(c *call, t *trunkCall, fx *effects) { s.carrierEndedLocked(c, t, hungUp, CauseHangup, fx) })
 		},
 		Offer: s.trunkOffer(id, callerLeg),
 	}
