@@ -52,6 +52,18 @@ func dtmfEvent(digit rune) (uint8, bool) {
 	return 0, false
 }
 
+// dtmfLength is how long an event asked to last d lasts: 100 ms for 0, at
+// most 5 s; a negative d is refused.
+func dtmfLength(d time.Duration) (time.Duration, bool) {
+	switch {
+	case d < 0:
+		return 0, false
+	case d == 0:
+		return dtmfDefault, true
+	}
+	return min(d, dtmfMax), true
+}
+
 // dtmfTone is one event waiting to be sent.
 type dtmfTone struct {
 	event    uint8
@@ -78,15 +90,13 @@ type dtmfQueue struct {
 // browser not connected yet or without telephone-event/8000, an error.
 func (g *Gateway) SendDTMF(id string, digit rune, duration time.Duration) error {
 	event, ok := dtmfEvent(digit)
-	switch {
-	case !ok:
+	if !ok {
 		return fmt.Errorf("send dtmf %s: %q: %w", id, digit, ErrBadDigit)
-	case duration < 0:
-		return fmt.Errorf("send dtmf %s: %w", id, errBadDuration)
-	case duration == 0:
-		duration = dtmfDefault
 	}
-	duration = min(duration, dtmfMax)
+	duration, ok = dtmfLength(duration)
+	if !ok {
+		return fmt.Errorf("send dtmf %s: %w", id, errBadDuration)
+	}
 	g.mu.Lock()
 	l := g.legs[id]
 	g.mu.Unlock()
