@@ -257,8 +257,12 @@ func (g *Gateway) Connect(a, b string) error {
 	}
 	g.unlinkLocked(la)
 	g.unlinkLocked(lb)
+	// Under the legs' track locks: no ringback frame follows a packet
+	// relayed from the new peer.
+	unlock := lockTracks(la, lb)
 	la.peer.Store(lb)
 	lb.peer.Store(la)
+	unlock()
 	la.peerChanged()
 	lb.peerChanged()
 	g.log.Debug("legs connected", slog.String("leg", a), slog.String("peer", b))

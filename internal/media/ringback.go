@@ -111,6 +111,24 @@ func (l *leg) peerChanged() {
 	}
 }
 
+// lockTracks locks the outgoing tracks of legs that have one, and returns
+// what unlocks them. Connect holds the gateway's lock, so that two never
+// lock tracks at once.
+func lockTracks(legs ...*leg) (unlock func()) {
+	for _, l := range legs {
+		if l.out != nil {
+			l.out.mu.Lock()
+		}
+	}
+	return func() {
+		for _, l := range legs {
+			if l.out != nil {
+				l.out.mu.Unlock()
+			}
+		}
+	}
+}
+
 // ringing reports whether the ringback is on; when it is not, the goroutine
 // that asks ends.
 func (l *leg) ringing() bool {
