@@ -126,8 +126,8 @@ type rewriter struct {
 	lastSeq  uint16
 	lastTS   uint32
 	lastSent time.Time
-	// local: the last packets were made by the gateway (local); the next
-	// forwarded one is taken as a new source's.
+	// local: the last packet was made by the gateway (nextLocal); the
+	// next forwarded one is taken as a new source's.
 	local bool
 }
 
@@ -181,11 +181,11 @@ func (r *rewriter) elapsed(clockRate uint32, now time.Time) uint32 {
 	return max(uint32(d.Seconds()*float64(clockRate)), 1)
 }
 
-// nextLocal numbers a packet the gateway makes itself (ringback, telephone-event):
-// the sequence number after the last one sent and, when it follows on
-// from the gateway's previous packet, a timestamp advance after the last
-// one (0 for an event's repeats); when it does not, the timestamp advances
-// by the time elapsed, as a new source's would. A stream the gateway starts
+// nextLocal numbers a packet the gateway makes itself (ringback,
+// telephone-event): the sequence number after the last one sent and, when it
+// follows on from the gateway's previous packet, the last timestamp plus
+// advance (0 for an event's repeats); when it does not, the timestamp
+// advances by the time elapsed, as a new source's would. A stream the gateway starts
 // begins at random numbers (RFC 3550 §5.1). It reports whether the packet
 // does not follow on (a jump, to be marked for audio).
 func (r *rewriter) nextLocal(advance uint32, followsOn bool, clockRate uint32, now time.Time) (uint16, uint32, bool) {
