@@ -26,6 +26,15 @@
 // sequence number and timestamp, and encrypting or decrypting SDES-SRTP,
 // with no decoding and no allocation per packet in this package.
 //
+// A trunk phone leg also carries audio the gateway makes itself: the North
+// American ringing tone while the call rings without early media
+// (ringback.go, from tables made once per G.711 law), and RFC 4733
+// telephone-events for keys the carrier sent outside the stream, in a SIP
+// INFO (dtmf.go). Both go out on the leg's own track, numbered by the same
+// rewriter as forwarded packets, so that the browser sees one stream
+// whoever fills it: the ringback stops the moment Connect gives the leg a
+// peer, and the peer's audio waits while an event is sent.
+//
 // The package must not import net/http, echo, internal/web, internal/bridge,
 // internal/telephony or internal/sip; the switch drives it through its
 // exported methods.

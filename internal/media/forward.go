@@ -2,6 +2,7 @@ package media
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"strings"
@@ -114,8 +115,9 @@ type binding struct {
 }
 
 // rewriter keeps the outgoing stream continuous while its source changes
-// (another peer after Connect) or pauses (forwarding off): sequence numbers
-// carry on from the last one sent and timestamps jump by the time elapsed.
+// (another peer after Connect, or the gateway's own ringback and events) or
+// pauses (forwarding off): sequence numbers carry on from the last one sent
+// and timestamps jump by the time elapsed.
 type rewriter struct {
 	started  bool
 	srcSSRC  uint32
@@ -124,6 +126,9 @@ type rewriter struct {
 	lastSeq  uint16
 	lastTS   uint32
 	lastSent time.Time
+	// local: the last packet was made by the gateway (nextLocal); the
+	// next forwarded one is taken as a new source's.
+	local bool
 }
 
 // gap says what came between a source's packet and the last one forwarded.
@@ -142,18 +147,14 @@ const (
 // next maps a source packet's sequence number and timestamp. g says what
 // came before it.
 func (r *rewriter) next(ssrc uint32, seq uint16, ts uint32, g gap, clockRate uint32, now time.Time) (uint16, uint32, bool) {
-	newSource := !r.started || ssrc != r.srcSSRC || g == gapRestart
+	newSource := !r.started || r.local || ssrc != r.srcSSRC || g == gapRestart
 	resync := g == gapDropped
+	r.local = false
 	switch {
 	case !r.started:
 		r.started = true
 	case newSource:
-		elapsed := now.Sub(r.lastSent)
-		if elapsed < 0 || elapsed > time.Minute {
-			elapsed = 20 * time.Millisecond
-		}
-		step := uint32(elapsed.Seconds() * float64(clockRate))
-		r.tsOff = r.lastTS + max(step, 1) - ts
+		r.tsOff = r.lastTS + r.elapsed(clockRate, now) - ts
 		r.seqOff = r.lastSeq + 1 - seq
 	case resync:
 		// Same source: its timestamps kept running, only the
@@ -167,6 +168,41 @@ func (r *rewriter) next(ssrc uint32, seq uint16, ts uint32, g gap, clockRate uin
 	}
 	r.lastSent = now
 	return outSeq, outTS, newSource || resync
+}
+
+// elapsed is the time since the last packet sent in units of clockRate: how
+// far the timestamp of a packet that does not follow on from it advances (at
+// least 1, 20 ms for a clock that went backwards or a pause over a minute).
+func (r *rewriter) elapsed(clockRate uint32, now time.Time) uint32 {
+	d := now.Sub(r.lastSent)
+	if d < 0 || d > time.Minute {
+		d = 20 * time.Millisecond
+	}
+	return max(uint32(d.Seconds()*float64(clockRate)), 1)
+}
+
+// nextLocal numbers a packet the gateway makes itself (ringback,
+// telephone-event): the sequence number after the last one sent and, when it
+// follows on from the gateway's previous packet, the last timestamp plus
+// advance (0 for an event's repeats); when it does not, the timestamp
+// advances by the time elapsed, as a new source's would. A stream the gateway starts
+// begins at random numbers (RFC 3550 §5.1). It reports whether the packet
+// does not follow on (a jump, to be marked for audio).
+func (r *rewriter) nextLocal(advance uint32, followsOn bool, clockRate uint32, now time.Time) (uint16, uint32, bool) {
+	jumped := !followsOn || !r.started
+	switch {
+	case !r.started:
+		r.started = true
+		r.lastSeq, r.lastTS = uint16(rand.Uint32()), rand.Uint32()
+	case followsOn:
+		r.lastSeq++
+		r.lastTS += advance
+	default:
+		r.lastSeq++
+		r.lastTS += r.elapsed(clockRate, now)
+	}
+	r.lastSent, r.local = now, true
+	return r.lastSeq, r.lastTS, jumped
 }
 
 // answerCodecs picks, from the codecs of an offer's audio section, those the
@@ -232,7 +268,21 @@ type outTrack struct {
 	mu  sync.Mutex // serialises writes and the rewriter
 	rw  rewriter
 	hdr rtp.Header
+	// writer made the last packet written; event holds while the gateway
+	// sends a telephone-event of its own (dtmf.go), during which nothing
+	// else is written.
+	writer writer
+	event  bool
 }
+
+// writer is what made the packets of an outTrack.
+type writer uint8
+
+const (
+	writerRelay writer = iota // forwarded from a peer, or echoed
+	writerRing                // the gateway's ringback (ringback.go)
+	writerEvent               // the gateway's telephone-event (dtmf.go)
+)
 
 func newOutTrack(streamID string) *outTrack {
 	return newOutTrackFor(streamID, classOpus)
@@ -301,11 +351,30 @@ func (t *outTrack) write(in *rtp.Header, payload []byte, cl codecClass, g gap) b
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.event {
+		return false
+	}
 	seq, ts, jumped := t.rw.next(in.SSRC, in.SequenceNumber, in.Timestamp, g, t.codec.ClockRate, time.Now())
+	t.writer = writerRelay
 	t.hdr = rtp.Header{
 		Version:        2,
 		Padding:        in.Padding,
 		Marker:         in.Marker || (jumped && cl.audio()),
+		PayloadType:    pt,
+		SequenceNumber: seq,
+		Timestamp:      ts,
+		SSRC:           b.ssrc,
+	}
+	_, err := b.w.WriteRTP(&t.hdr, payload)
+	return err == nil
+}
+
+// writeLocked sends a packet the gateway made, numbered by
+// rw.nextLocal, with binding b. t.mu is held.
+func (t *outTrack) writeLocked(b *binding, pt uint8, marker bool, seq uint16, ts uint32, payload []byte) bool {
+	t.hdr = rtp.Header{
+		Version:        2,
+		Marker:         marker,
 		PayloadType:    pt,
 		SequenceNumber: seq,
 		Timestamp:      ts,

@@ -73,6 +73,7 @@ var (
 	errLegExists  = errors.New("media: leg already exists")
 	errNotPhone   = errors.New("media: leg is not a phone leg")
 	errNotRTP     = errors.New("media: leg is not an RTP leg")
+	errNotTrunk   = errors.New("media: leg is not a trunk phone leg")
 	errSelfBridge = errors.New("media: cannot connect a leg to itself")
 )
 
@@ -256,8 +257,14 @@ func (g *Gateway) Connect(a, b string) error {
 	}
 	g.unlinkLocked(la)
 	g.unlinkLocked(lb)
+	// Under the legs' track locks: no ringback frame follows a packet
+	// relayed from the new peer.
+	unlock := lockTracks(la, lb)
 	la.peer.Store(lb)
 	lb.peer.Store(la)
+	unlock()
+	la.peerChanged()
+	lb.peerChanged()
 	g.log.Debug("legs connected", slog.String("leg", a), slog.String("peer", b))
 	return nil
 }
@@ -272,6 +279,8 @@ func (g *Gateway) unlinkLocked(l *leg) {
 	p := l.peer.Swap(nil)
 	if p != nil {
 		p.peer.CompareAndSwap(l, nil)
+		p.peerChanged()
+		l.peerChanged()
 	}
 }
 

@@ -54,6 +54,8 @@ type leg struct {
 
 	peer    atomic.Pointer[leg] // KindPhone: where received audio goes
 	forward atomic.Bool
+	ring    ringback  // KindTrunkPhone
+	dtmf    dtmfQueue // KindTrunkPhone
 
 	packetsReceived, bytesReceived atomic.Uint64
 	packetsSent, bytesSent         atomic.Uint64
@@ -139,6 +141,9 @@ func (g *Gateway) openLeg(ctx context.Context, id string, offerSDP string, kind 
 	} else {
 		l.out = newOutTrackFor(id, l.audio)
 		l.sendClockRate = l.out.codec.ClockRate
+	}
+	if kind == KindTrunkPhone {
+		l.ring.wake = make(chan struct{}, 1)
 	}
 
 	if err = g.addLeg(l); err != nil {
@@ -372,18 +377,20 @@ func (l *leg) fail(reason string) {
 	})
 }
 
-// start runs f on a goroutine the leg owns, unless the leg is closing.
-func (l *leg) start(f func()) {
+// start runs f on a goroutine the leg owns, unless the leg is closing. It
+// reports whether f runs.
+func (l *leg) start(f func()) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closing {
-		return
+		return false
 	}
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
 		f()
 	}()
+	return true
 }
 
 // close stops the leg: its PeerConnection or sockets (whose ports it then

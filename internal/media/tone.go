@@ -47,6 +47,32 @@ func ulaw(sample int16) byte {
 	return ^byte(sign | exp<<4 | mantissa)
 }
 
+// alaw encodes one linear 16-bit sample as G.711 A-law (ITU-T G.711 §A):
+// the top 13 bits, a segment number and four bits of mantissa, even bits
+// inverted.
+func alaw(sample int16) byte {
+	v := int(sample) >> 3 // 13-bit
+	sign := 0x80
+	if v < 0 {
+		v, sign = -v-1, 0
+	}
+	// Segment 0 and 1 share a step of 2; each later one doubles it.
+	seg := 0
+	for limit := 0x1F; v > limit && seg < 8; limit = limit<<1 | 1 {
+		seg++
+	}
+	var code int
+	switch {
+	case seg >= 8:
+		code = 0x7F
+	case seg < 2:
+		code = seg<<4 | (v>>1)&0x0F
+	default:
+		code = seg<<4 | (v>>seg)&0x0F
+	}
+	return byte(sign|code) ^ 0x55
+}
+
 // playTone sends the tone in 20 ms frames while the leg is open and
 // connected.
 func (l *leg) playTone() {

@@ -67,3 +67,43 @@ func TestToneTableIs440Hz(t *testing.T) {
 		t.Fatalf("%d cycles per loop, want 11", crossings)
 	}
 }
+
+// alawDecode is the G.711 A-law decoder, to check the encoder against.
+func alawDecode(a byte) int {
+	a ^= 0x55
+	v := int(a&0x0F)<<4 | 8
+	switch seg := int(a>>4) & 0x07; seg {
+	case 0:
+	case 1:
+		v += 0x100
+	default:
+		v = (v + 0x100) << (seg - 1)
+	}
+	if a&0x80 != 0 {
+		return v
+	}
+	return -v
+}
+
+func TestALawKnownValues(t *testing.T) {
+	for _, tc := range []struct {
+		in   int16
+		want byte
+	}{
+		{0, 0xD5}, {-1, 0x55}, {-16, 0x55}, {-17, 0x54}, {math.MaxInt16, 0xAA}, {math.MinInt16, 0x2A}, {1000, 0xFA}, {-1000, 0x7A},
+	} {
+		if got := alaw(tc.in); got != tc.want {
+			t.Errorf("alaw(%d) = %#x, want %#x", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestALawRoundTrip(t *testing.T) {
+	for s := math.MinInt16; s <= math.MaxInt16; s += 7 {
+		got := alawDecode(alaw(int16(s)))
+		tolerance := max(16, abs(s)/16+16) // one quantisation step of the segment
+		if abs(got-s) > tolerance {
+			t.Fatalf("alaw round trip of %d gave %d", s, got)
+		}
+	}
+}
