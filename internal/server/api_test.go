@@ -507,6 +507,12 @@ func newPeerWith(t *testing.T, addMedia func(*webrtc.PeerConnection) error) *pee
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
 	}
+	// Keys as RFC 4733 events, as browsers offer them.
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: 101,
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/telephone-event", ClockRate: 8000, SDPFmtpLine: "0-16"}},
+		webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
 	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)

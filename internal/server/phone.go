@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/media"
@@ -178,4 +179,8 @@ func holdDirection(hold bool) media.Direction {
 		return media.SendOnly
 	}
 	return media.SendRecv
+}
+func (m gatewayMedia) Ringback(id string, on bool) { _ = m.g.Ringback(id, on) } // a leg closed meanwhile stops ringing
+func (m gatewayMedia) SendDTMF(id string, digit rune, d time.Duration) error {
+	return m.g.SendDTMF(id, digit, d)
 }

@@ -33,6 +33,7 @@ func (t trunkLines) Dial(ctx context.Context, trunk string, c telephony.TrunkCal
 		Failed:   func(f sip.Failure) { ev.Failed(f.Code, f.Reason, f.Result) },
 		Ended:    func(sip.EndCause) { ev.Ended() },
 		Offer:    ev.Offer,
+		DTMF:     func(k sip.DTMF) { ev.DTMF(k.Digit, k.Duration) },
 	})
 	if err != nil {
 		f := sip.FailureOf(err)
@@ -48,6 +49,9 @@ type inboundCalls struct{ sw *telephony.Switch }
 func (h inboundCalls) Incoming(c *sip.Call, o sip.Offer) sip.Events {
 	ev := h.sw.TrunkCallIn(context.Background(), inboundLeg{c}, o.Trunk, o.From, o.FromName, o.To, o.SDP)
 	out := sip.Events{Offer: ev.Offer}
+	if ev.DTMF != nil {
+		out.DTMF = func(k sip.DTMF) { ev.DTMF(k.Digit, k.Duration) }
+	}
 	if ev.Canceled != nil {
 		out.Canceled = ev.Canceled
 	}

@@ -441,3 +441,32 @@ func TestTrunkCallsOfTheDocs(t *testing.T) {
 		carrier.finish()
 	})
 }
+
+// TestTrunkKeysFromTheCarrier: a key the carrier sends in a SIP INFO
+// reaches the widget that answered its call as an RFC 4733 event (its
+// first payload byte is the event, 7). The carrier sends it once bob has
+// held the call, so bob's leg is connected by then.
+func TestTrunkKeysFromTheCarrier(t *testing.T) {
+	sipPort, carrierPort, mediaPort := freeUDPPort(t), freeUDPPort(t), freeUDPPort(t)
+	dir := keepTrunks(t, sip.TrunkConfig{Name: "carrier", Host: fmt.Sprintf("127.0.0.1:%d", carrierPort), Priority: 1})
+	srv := startServer(t, Config{DataDir: dir, RingTimeout: time.Hour,
+		SIPListen: []sip.Listen{{Transport: sip.UDP, Addr: fmt.Sprintf("127.0.0.1:%d", sipPort)}}})
+	tab := openTab(t, srv, "bob@demo.test")
+	carrier := startCarrierWith(t, carrierPort, "testdata/carrier_inbound_keys.xml", "-rtp_echo", "-mi", "127.0.0.1", "-mp", strconv.Itoa(mediaPort),
+		fmt.Sprintf("127.0.0.1:%d", sipPort))
+	call := tab.waitFor(t, "the ring", func(m map[string]any) bool { return m["type"] == "rc-call-ring-notify" })["call"].(map[string]any)
+	id := call["id"].(string)
+	bob := newTalkerIn(t, "bob", 'b', webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000})
+	r := widgetPost(t, tab.c, srv.WidgetURL, "/widget/calls/"+id+"/answer", map[string]string{"deviceId": tab.device, "sdp": bob.offer})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("bob answers: %d %s", r.StatusCode, r.body)
+	}
+	bob.answer(t, r.json(t)["sdp"].(string))
+	bob.waitHears(t, "bob", 'b', 10)
+	if r := widgetPost(t, tab.c, srv.WidgetURL, "/widget/calls/"+id+"/hold", map[string]string{"deviceId": tab.device}); r.StatusCode != http.StatusOK {
+		t.Fatalf("hold: %d %s", r.StatusCode, r.body)
+	}
+	bob.waitHears(t, "bob", 7, 1) // the event's packets: start, updates, ends
+	tab.hangup(t, id)
+	carrier.finish()
+}

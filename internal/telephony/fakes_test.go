@@ -112,6 +112,8 @@ type media struct {
 	peer     map[string]string // each leg's peer now, as the gateway links them
 	gate     chan struct{}     // when set, OpenLeg signals entered and waits for release
 	entered  chan struct{}
+	ringback map[string]bool // trunk.go: the legs told to ring back, and whether they still are
+	keys     []string        // trunk.go: "<leg> <digit>" of every key played to a leg
 
 	// probe, when set, takes the switch's lock and lets it go: every call
 	// runs it first, and a call that the switch makes under its lock waits
@@ -145,7 +147,7 @@ func (m *media) unlocked(call string) {
 }
 
 func newMedia() *media {
-	return &media{opened: map[string]telephony.LegKind{}, on: map[string]bool{}, peer: map[string]string{}}
+	return &media{opened: map[string]telephony.LegKind{}, on: map[string]bool{}, peer: map[string]string{}, ringback: map[string]bool{}}
 }
 
 // flows returns, for each open leg whose audio reaches another open leg,

@@ -82,6 +82,8 @@ type TrunkEvents struct {
 	// Offer: the carrier's new offer in a connected call (its hold,
 	// resume, a media change); it returns the answer.
 	Offer func(sdp string) (string, error)
+	// DTMF: a key the carrier sent in SIP INFO (d 0 when not given).
+	DTMF func(digit rune, d time.Duration)
 }
 
 // TrunkLeg is the signalling of one call through a trunk.
@@ -107,6 +109,12 @@ type TrunkMedia interface {
 	// OpenLegLike opens a browser leg answered in the codec of the RTP leg
 	// like, to be connected to it.
 	OpenLegLike(ctx context.Context, legID, offerSDP, like string) (answerSDP string, err error)
+	// Ringback plays, or stops, a ringing tone made here on a browser
+	// leg of LegTrunkPhone while it is connected to no other leg.
+	Ringback(legID string, on bool)
+	// SendDTMF plays a key to a browser leg of LegTrunkPhone as RFC 4733
+	// events.
+	SendDTMF(legID string, digit rune, d time.Duration) error
 }
 
 // ErrNoTrunkMedia: SetTrunks was given a switch whose media cannot carry trunk calls.
@@ -176,6 +184,7 @@ func (s *Switch) placeTrunkCall(ctx context.Context, id, pid, name string, from 
 		like = legOf(c.caller())
 	}
 	s.mu.Unlock()
+	tm.Ringback(like, true) // until the carrier's early media or answer is connected
 	offer, err := tm.OfferRTP(ctx, pid, like, false)
 	var fx effects
 	s.mu.Lock()
@@ -312,6 +321,7 @@ func (s *Switch) trunkEvents(id, pid string) TrunkEvents {
 			with(func(c *call, _ *trunkCall, _ *effects) { caller = legOf(c.caller()) })
 			if err == nil && caller != "" {
 				err = s.media.Connect(caller, pid)
+				tm.Ringback(caller, false)
 			}
 			with(func(c *call, t *trunkCall, fx *effects) {
 				if err != nil {
@@ -331,6 +341,26 @@ func (s *Switch) trunkEvents(id, pid string) TrunkEvents {
 			with(func(c *call, t *trunkCall, fx *effects) { s.carrierEndedLocked(c, t, hungUp, CauseHangup, fx) })
 		},
 		Offer: s.trunkOffer(id, pid),
+		DTMF:  s.trunkDTMF(id, pid),
+	}
+}
+
+// trunkDTMF plays the keys that the carrier of trunk side pid of call id
+// sends in SIP INFO to the browser it is connected to (a carrier connected
+// to another carrier gets its keys as RFC 4733 events already).
+func (s *Switch) trunkDTMF(id, pid string) func(digit rune, d time.Duration) {
+	return func(digit rune, d time.Duration) {
+		var to string
+		s.onTrunkCall(id, pid, func(c *call, _ *trunkCall, _ *effects) {
+			if p := c.party(pid); p != nil {
+				if o := c.otherActive(p); o != nil && c.hasLeg(o) && !o.rtp {
+					to = legOf(o)
+				}
+			}
+		})
+		if to != "" {
+			_ = s.media.(TrunkMedia).SendDTMF(to, digit, d)
+		}
 	}
 }
 

@@ -41,6 +41,29 @@ func (m *media) ApplyRTPAnswer(id, sdp string) error {
 	return nil
 }
 
+func (m *media) Ringback(id string, on bool) {
+	m.unlocked("Ringback " + id)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ringback[id] = on
+}
+
+func (m *media) SendDTMF(id string, digit rune, _ time.Duration) error {
+	m.unlocked("SendDTMF " + id)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.keys = append(m.keys, id+" "+string(digit))
+	return nil
+}
+
+// ringsBack reports whether leg was told to ring back, and whether it still is.
+func (m *media) ringsBack(id string) (told, on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	on, told = m.ringback[id]
+	return told, on
+}
+
 // carrier is a fake trunk: it takes numbers with the prefix it routes and
 // hands each INVITE to the test, which plays the carrier's answers.
 type carrier struct {
@@ -166,10 +189,21 @@ func TestTrunkCalls(t *testing.T) {
 	}
 	t.Run("answered, then the carrier hangs up", func(t *testing.T) {
 		r, _, s, inv := dial(t)
+		caller := s.Parties[0].ID
 		inv.ev.Progress(180, "")
+		if told, on := r.media.ringsBack(caller); !told || !on {
+			t.Fatal("the caller hears no ringback while the carrier rings without early media")
+		}
 		inv.ev.Answered("answer")
 		wantCause(t, r, alice, s.ID, telephony.CauseAnswer)
 		wantFlows(t, r, legs(s))
+		if _, on := r.media.ringsBack(caller); on {
+			t.Fatal("the ringback goes on after the answer")
+		}
+		inv.ev.DTMF('5', 0) // a key in an INFO
+		if got := r.media.keys; len(got) != 1 || got[0] != caller+" 5" {
+			t.Fatalf("keys played %v, want 5 to the caller", got)
+		}
 		inv.ev.Ended()
 		e := wantCause(t, r, alice, s.ID, telephony.CauseHangup)
 		if e.Session.Parties[0].Result != telephony.ResultConnected {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/callbridge/widget-server/internal/phonenumber"
 )
@@ -45,6 +46,8 @@ type TrunkInEvents struct {
 	Ended    func() // the carrier hung up a connected call
 	// Offer: the carrier's new offer in a connected call; it returns the answer.
 	Offer func(sdp string) (string, error)
+	// DTMF: a key the carrier sent in SIP INFO (d 0 when not given).
+	DTMF func(digit rune, d time.Duration)
 }
 
 // Reason of the refusal of a call to a number that is not ours.
@@ -143,5 +146,6 @@ func (s *Switch) TrunkCallIn(ctx context.Context, leg InboundTrunkLeg, trunk, fr
 			s.onTrunkCall(id, callerLeg, func(c *call, t *trunkCall, fx *effects) { s.carrierEndedLocked(c, t, hungUp, CauseHangup, fx) })
 		},
 		Offer: s.trunkOffer(id, callerLeg),
+		DTMF:  s.trunkDTMF(id, callerLeg),
 	}
 }
