@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -45,6 +46,7 @@ type carrier struct {
 	received int
 
 	mu         sync.Mutex
+	rxKey      []byte // the gateway's key, which rxRTP and rxRTCP decrypt with
 	rxRTP      *srtp.Context
 	rxRTCP     *srtp.Context
 	got        []received
@@ -163,8 +165,14 @@ func (c *carrier) learn(gatewaySDP string) {
 	}
 	c.tag, _ = strconv.Atoi(k[1])
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if bytes.Equal(key, c.rxKey) {
+		// The same key: the contexts carry on, with their rollover
+		// counts (RFC 4568 §7.1.4).
+		return
+	}
+	c.rxKey = key
 	c.rxRTP, c.rxRTCP = mustContext(c.t, key), mustContext(c.t, key)
-	c.mu.Unlock()
 }
 
 func (c *carrier) read(conn *net.UDPConn) {

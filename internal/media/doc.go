@@ -18,7 +18,10 @@
 // rtcp-mux). The gateway writes and reads its SDP; the SIP side carries it.
 // The browser side of such a call is a KindTrunkPhone leg, answered in
 // G.711, so that the relay between them is a copy too; the gateway sends the
-// carrier RTCP reports of its own (rtcp.go).
+// carrier RTCP reports of its own (rtcp.go). Two RTP legs connect the same
+// way (a call from the phone network transferred or forwarded to another
+// outside number, its second leg offered Like the first): each carrier sees
+// a stream of the gateway's own on its leg, with its own payload types.
 //
 // Forwarding (forward.go, the one per-packet path) copies RTP packets from
 // one leg to the other, rewriting payload type (Opus to Opus, PCMU or PCMA

@@ -19,8 +19,9 @@ import (
 // G.711 over plain RTP (RTP/AVP), or SRTP keyed by SDES (RTP/SAVP, RFC 4568)
 // when the carrier offers it or the trunk asks for it. Each leg has a port
 // pair of its own from Config.RTPPorts. Connected to a KindTrunkPhone leg,
-// its packets are relayed to the browser and back without transcoding
-// (forward.go); it sends the carrier RTCP reports of its own (rtcp.go).
+// or to another RTP leg, its packets are relayed to the peer and back
+// without transcoding (forward.go); it sends the carrier RTCP reports of its
+// own (rtcp.go).
 //
 // Signalling stays with the caller: the gateway writes and reads SDP, and
 // the SIP side carries it. For an outbound INVITE the caller takes OfferRTP's

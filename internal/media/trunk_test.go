@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -412,6 +413,198 @@ func TestTrunkRTCP(t *testing.T) {
 					return ok && len(bye.Sources) == 1 && bye.Sources[0] == ours
 				})) > 0
 			})
+		})
+	}
+}
+
+// TestTrunkToTrunkRelay is a call from the phone network transferred or
+// forwarded to another outside number: RTP leg "a" answers carrier A's
+// offer, RTP leg "b" offers carrier B the same codec (Like "a"), and the two
+// are connected. Each carrier sees one stream of the gateway's own on its
+// leg, with its own payload types; a hold on one leg stops only what comes
+// from that carrier; both legs report.
+func TestTrunkToTrunkRelay(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		pcma   bool
+		a, b   carrierOpts
+		wantPT uint8
+	}{
+		{"PCMU plain", false, carrierOpts{}, carrierOpts{mux: true}, 0},
+		{"PCMA SRTP", true, carrierOpts{pcma: true, srtp: true, mux: true}, carrierOpts{pcma: true, srtp: true}, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkGoroutines(t)
+			testTimeout(t)
+			g := newTrunkGateway(t, Config{})
+			ctx := context.Background()
+			carA := newCarrier(t, "A", tc.a)
+			carA.event, carA.ssrc = 101, 0xA11CE
+			carB := newCarrier(t, "B", tc.b)
+			carB.event, carB.ssrc, carB.seq, carB.ts = 96, 0xB0B, 100, 5000
+			formats := fmt.Sprintf(" %d 101", tc.wantPT)
+
+			answer, err := g.AnswerRTP(ctx, "a", carA.sdp("sendrecv"), RTPOptions{})
+			if err != nil {
+				t.Fatalf("AnswerRTP: %v", err)
+			}
+			if !strings.HasSuffix(audioLine(t, answer), formats) {
+				t.Fatalf("answer to carrier A:\n%s", answer)
+			}
+			carA.learn(answer)
+			offer, err := g.OfferRTP(ctx, "b", RTPOptions{Like: "a", SRTP: tc.b.srtp})
+			if err != nil {
+				t.Fatalf("OfferRTP: %v", err)
+			}
+			// Offered: leg a's codec only, and telephone-event.
+			if !strings.HasSuffix(audioLine(t, offer), formats) {
+				t.Fatalf("offer to carrier B:\n%s", offer)
+			}
+			carB.learn(offer)
+			if err := g.ApplyRTPAnswer("b", carB.sdp("sendrecv")); err != nil {
+				t.Fatalf("ApplyRTPAnswer: %v", err)
+			}
+			if err := g.Connect("a", "b"); err != nil {
+				t.Fatalf("Connect: %v", err)
+			}
+			la, _ := g.rtpLeg("a")
+			lb, _ := g.rtpLeg("b")
+			ssrcA, ssrcB := la.rtp.out.ssrc, lb.rtp.out.ssrc
+
+			// Audio: 50 packets each way, carrier A's across its sequence
+			// number wrap.
+			carA.sendAudio('A', 0, 50)
+			carB.sendAudio('B', 0, 50)
+			waitFor(t, "audio both ways", func() bool { return carB.countTagged('A') >= 50 && carA.countTagged('B') >= 50 })
+			for _, d := range []struct {
+				who        string
+				to         *carrier
+				tag        byte
+				ssrc, from uint32
+			}{
+				{"toward carrier B", carB, 'A', ssrcB, carA.ssrc},
+				{"toward carrier A", carA, 'B', ssrcA, carB.ssrc},
+			} {
+				pkts := d.to.packets(isTagged(d.tag))
+				checkStream(t, d.who, pkts, 160)
+				for i, p := range pkts {
+					if p.pt != tc.wantPT || p.ssrc != d.ssrc {
+						t.Fatalf("%s: payload type %d and SSRC %x, want %d and the leg's own %x (the source's is %x)",
+							d.who, p.pt, p.ssrc, tc.wantPT, d.ssrc, d.from)
+					}
+					if got := binary.BigEndian.Uint32(p.payload[1:]); got != uint32(i) {
+						t.Fatalf("%s: packet %d carries counter %d", d.who, i, got)
+					}
+				}
+			}
+			if ssrcA == ssrcB {
+				t.Fatal("both legs send under one SSRC")
+			}
+
+			// RFC 4733 events, digit 5 then digit 7, mapped between the
+			// carriers' payload types.
+			event5, event7 := []byte{5, 0x80 | 10, 0x03, 0x20}, []byte{7, 0x80 | 10, 0x03, 0x20}
+			isDigit := func(d byte) func(received) bool {
+				return func(p received) bool { return len(p.payload) == 4 && p.payload[0] == d }
+			}
+			for range 3 {
+				carA.send(carA.event, event5, false)
+				carB.send(carB.event, event7, false)
+			}
+			waitFor(t, "events both ways", func() bool {
+				return len(carB.packets(isDigit(5))) >= 3 && len(carA.packets(isDigit(7))) >= 3
+			})
+			for _, d := range []struct {
+				who   string
+				to    *carrier
+				digit byte
+				ssrc  uint32
+				sent  []byte
+			}{
+				{"toward carrier B", carB, 5, ssrcB, event5},
+				{"toward carrier A", carA, 7, ssrcA, event7},
+			} {
+				for _, p := range d.to.packets(isDigit(d.digit)) {
+					if p.pt != d.to.event || p.ssrc != d.ssrc || string(p.payload) != string(d.sent) {
+						t.Fatalf("%s: event with payload type %d (want %d), SSRC %x (want %x), payload %x (want %x)",
+							d.who, p.pt, d.to.event, p.ssrc, d.ssrc, p.payload, d.sent)
+					}
+				}
+				// The events follow on from the audio in one stream.
+				checkStream(t, d.who, d.to.packets(nil), 0)
+			}
+
+			// Both legs report to their carriers: their own SSRC, with a
+			// block about the carrier's stream; the carriers' reports
+			// about the gateway's reach Stats.
+			for _, d := range []struct {
+				id   string
+				car  *carrier
+				ssrc uint32
+				lost uint32
+			}{
+				{"a", carA, ssrcA, 3},
+				{"b", carB, ssrcB, 5},
+			} {
+				waitFor(t, "a sender report to carrier "+d.car.name, func() bool {
+					return len(d.car.rtcpOf(func(p rtcp.Packet) bool {
+						sr, ok := p.(*rtcp.SenderReport)
+						return ok && sr.SSRC == d.ssrc && sr.PacketCount >= 53 &&
+							len(sr.Reports) == 1 && sr.Reports[0].SSRC == d.car.ssrc && sr.Reports[0].TotalLost == 0
+					})) > 0
+				})
+				d.car.sendRTCP(&rtcp.ReceiverReport{SSRC: d.car.ssrc, Reports: []rtcp.ReceptionReport{
+					{SSRC: d.ssrc, TotalLost: d.lost},
+				}})
+				waitFor(t, "carrier "+d.car.name+"'s report in Stats", func() bool {
+					s, _ := g.Stats(d.id)
+					return s.PacketsLost == int64(d.lost)
+				})
+			}
+
+			// Hold on leg b: the gateway re-offers sendonly, carrier B
+			// answers recvonly. Carrier B's audio no longer reaches
+			// carrier A; carrier A's still reaches carrier B.
+			carA.sendCounter('a')
+			carB.sendCounter('b')
+			waitFor(t, "counters both ways", func() bool { return carB.countTagged('a') >= 5 && carA.countTagged('b') >= 5 })
+			hold, err := g.OfferRTP(ctx, "b", RTPOptions{Direction: SendOnly})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(hold, "a=sendonly\r\n") || !strings.HasSuffix(audioLine(t, hold), formats) {
+				t.Fatalf("hold offer:\n%s", hold)
+			}
+			carB.learn(hold)
+			if err := g.ApplyRTPAnswer("b", carB.sdp("recvonly")); err != nil {
+				t.Fatal(err)
+			}
+			heldWhile(t, g, "b", "a", 10)
+			n := carB.countTagged('a')
+			waitFor(t, "carrier A's audio to held carrier B", func() bool { return carB.countTagged('a') >= n+10 })
+			atHold := len(carA.packets(nil))
+
+			// Resume: carrier B's audio reaches carrier A again, in the
+			// same stream, marked, its timestamp moved on by the pause.
+			resume, err := g.OfferRTP(ctx, "b", RTPOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(resume, "a=sendrecv\r\n") {
+				t.Fatalf("resume offer:\n%s", resume)
+			}
+			carB.learn(resume)
+			if err := g.ApplyRTPAnswer("b", carB.sdp("sendrecv")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "carrier B's audio after the hold", func() bool { return len(carA.packets(nil)) >= atHold+10 })
+			pkts := carA.packets(nil)
+			checkStream(t, "toward carrier A across the hold", pkts, 0)
+			last, first := pkts[atHold-1], pkts[atHold]
+			if !first.marker || int32(first.ts-last.ts) <= 5*160 {
+				t.Fatalf("after the hold: marker %v, timestamp step %d", first.marker, int32(first.ts-last.ts))
+			}
+			checkStream(t, "toward carrier B across the hold", carB.packets(nil), 0)
 		})
 	}
 }
