@@ -159,14 +159,16 @@ func (m gatewayMedia) Connect(a, b string) error     { return m.g.Connect(a, b) 
 func (m gatewayMedia) SetForward(id string, on bool) { m.g.SetForward(id, on) }
 func (m gatewayMedia) CloseLeg(id string)            { m.g.CloseLeg(id) }
 
-// The RTP legs of trunk calls (telephony.TrunkMedia).
+// The RTP legs of trunk calls and desk phones (telephony.TrunkMedia).
+
+var _ telephony.TrunkMedia = gatewayMedia{}
 
 func (m gatewayMedia) OfferRTP(ctx context.Context, id, like string, hold bool) (string, error) {
 	return m.g.OfferRTP(ctx, id, media.RTPOptions{Like: like, Direction: holdDirection(hold)})
 }
 func (m gatewayMedia) ApplyRTPAnswer(id, sdp string) error { return m.g.ApplyRTPAnswer(id, sdp) }
-func (m gatewayMedia) AnswerRTP(ctx context.Context, id, offer string, hold bool) (string, error) {
-	return m.g.AnswerRTP(ctx, id, offer, media.RTPOptions{Direction: holdDirection(hold)})
+func (m gatewayMedia) AnswerRTP(ctx context.Context, id, offer, like string, hold bool) (string, error) {
+	return m.g.AnswerRTP(ctx, id, offer, media.RTPOptions{Like: like, Direction: holdDirection(hold)})
 }
 func (m gatewayMedia) OpenLegLike(ctx context.Context, id, offer, like string) (string, error) {
 	return m.g.OpenLegLike(ctx, id, offer, like)

@@ -64,12 +64,12 @@ func (s *Switch) AnswerWith(ctx context.Context, device, sessionID string, offer
 		s.holdLiveLocked(device, c.s.ID, c.s.ID, &hfx)
 	}
 	leg, kind, peer := p.ID, c.answerKind(p.ID), c.answerPeer(p)
-	like := c.rtpLeg(peer)
+	like, rtp := c.g711Leg(peer), s.devices[device].RTP
 	ctx = logctx.With(ctx, slog.String("telephonySessionId", c.s.ID)) // for the gateway's lines about the leg
 	s.mu.Unlock()
 	s.finish(&hfx)
 
-	answer, err := s.openLeg(ctx, leg, offerSDP, kind, like)
+	answer, err := s.openLeg(ctx, leg, offerSDP, kind, like, rtp)
 	var connectErr error
 	if err == nil && peer != "" {
 		connectErr = s.media.Connect(peer, leg)
@@ -106,6 +106,7 @@ func (s *Switch) AnswerWith(ctx context.Context, device, sessionID string, offer
 		return Session{}, "", err
 	}
 	c.legs = append(c.legs, leg)
+	p.joinedLocked(rtp, like)
 	if connectErr != nil {
 		s.endLocked(c, ending{code: 503, reason: reasonMediaFailed, caller: ResultFailed, callee: ResultMissed},
 			CauseMediaFailed, device, &fx)
@@ -162,24 +163,36 @@ func (s *Switch) calleeAnsweredLocked(c *call, p *Party, device string, fx *effe
 	return nil
 }
 
-// rtpLeg is leg when it is the RTP leg of a trunk party, else "": a
-// browser leg connected to it is answered in its codec.
-func (c *call) rtpLeg(leg string) string {
-	if p := c.partyOfLeg(leg); p != nil && p.rtp {
+// g711Leg is leg when its party's leg carries G.711 (an RTP leg, or a
+// browser's answered in G.711), else "": a leg connected to it is answered
+// in its codec.
+func (c *call) g711Leg(leg string) string {
+	if p := c.partyOfLeg(leg); p != nil && p.g711 {
 		return leg
 	}
 	return ""
 }
 
-// openLeg opens a browser leg: answered like the RTP leg like when set
-// (trunk.go), else of kind.
-func (s *Switch) openLeg(ctx context.Context, leg, offerSDP string, kind LegKind, like string) (string, error) {
-	if like != "" {
-		if tm, ok := s.media.(TrunkMedia); ok {
-			return tm.OpenLegLike(ctx, leg, offerSDP, like)
-		}
+// openLeg opens the leg of a party joining a call: for a device that
+// speaks RTP an RTP leg answering its offer, else a browser leg; answered
+// like leg like when set (trunk.go), else of kind.
+func (s *Switch) openLeg(ctx context.Context, leg, offerSDP string, kind LegKind, like string, rtp bool) (string, error) {
+	tm, ok := s.media.(TrunkMedia)
+	switch {
+	case rtp && !ok:
+		return "", fmt.Errorf("a device that speaks RTP: %w", ErrNoTrunkMedia)
+	case rtp:
+		return tm.AnswerRTP(ctx, leg, offerSDP, like, false)
+	case like != "" && ok:
+		return tm.OpenLegLike(ctx, leg, offerSDP, like)
 	}
 	return s.media.OpenLeg(ctx, leg, offerSDP, kind)
+}
+
+// joinedLocked records what leg party p joined on: of a device that speaks
+// RTP, or answered like another leg (like set).
+func (p *Party) joinedLocked(rtp bool, like string) {
+	p.rtp, p.g711 = rtp, rtp || like != ""
 }
 
 // answerKind is the kind of media leg that answering party id opens: a

@@ -82,10 +82,17 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 	}
 	if rt.owner != 0 {
 		s.mu.Lock()
-		if _, ringFail := s.ringTargetsLocked(rt, dev.ExtensionID, device); ringFail.code != 0 {
+		targets, ringFail := s.ringTargetsLocked(rt, dev.ExtensionID, device)
+		if ringFail.code != 0 {
 			fail = ringFail
 		}
+		if kind == LegPhone && s.ringsRTPLocked(targets) {
+			kind = LegTrunkPhone // a desk phone may answer: G.711, which it speaks too
+		}
 		s.mu.Unlock()
+	}
+	if dev.RTP && (kind == LegTone || kind == LegEcho) {
+		fail = ending{code: 488, reason: reasonNotAcceptable, caller: ResultFailed, callee: ResultFailed}
 	}
 	if fail.code != 0 {
 		return s.failDial(id, dev, from, rt, fail)
@@ -94,7 +101,7 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 	callerLeg := newID("p-")
 	// The gateway's lines about the leg name the call.
 	ctx = logctx.With(ctx, slog.String("telephonySessionId", id))
-	answer, err := s.media.OpenLeg(ctx, callerLeg, offerSDP, kind)
+	answer, err := s.openLeg(ctx, callerLeg, offerSDP, kind, "", dev.RTP)
 	if err != nil {
 		return Session{}, "", fmt.Errorf("dial %s: open media leg: %w", to, err)
 	}
@@ -118,6 +125,7 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 	}
 	c := s.newCallLocked(id, dev, callerLeg, from, rt)
 	c.legs = []string{callerLeg}
+	c.caller().rtp, c.caller().g711 = dev.RTP, dev.RTP || kind == LegTrunkPhone
 	var targets []ringTarget
 	if rt.owner != 0 {
 		var ringFail ending
@@ -223,4 +231,16 @@ func (s *Switch) testAnswerLocked(c *call, fx *effects) {
 	s.noteAnsweredLocked(c, callee, "")
 	s.applyForwardLocked(c)
 	s.emitLocked(c, CauseAnswer, "")
+}
+
+// ringsRTPLocked reports whether one of the devices of targets speaks RTP.
+func (s *Switch) ringsRTPLocked(targets []ringTarget) bool {
+	for _, t := range targets {
+		for _, d := range t.devices {
+			if s.devices[d].RTP {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -112,8 +112,9 @@ type media struct {
 	peer     map[string]string // each leg's peer now, as the gateway links them
 	gate     chan struct{}     // when set, OpenLeg signals entered and waits for release
 	entered  chan struct{}
-	ringback map[string]bool // trunk.go: the legs told to ring back, and whether they still are
-	keys     []string        // trunk.go: "<leg> <digit>" of every key played to a leg
+	ringback map[string]bool   // trunk.go: the legs told to ring back, and whether they still are
+	keys     []string          // trunk.go: "<leg> <digit>" of every key played to a leg
+	rtpLike  map[string]string // the RTP legs answered (AnswerRTP), and the leg each was made like
 
 	// probe, when set, takes the switch's lock and lets it go: every call
 	// runs it first, and a call that the switch makes under its lock waits
@@ -147,7 +148,7 @@ func (m *media) unlocked(call string) {
 }
 
 func newMedia() *media {
-	return &media{opened: map[string]telephony.LegKind{}, on: map[string]bool{}, peer: map[string]string{}, ringback: map[string]bool{}}
+	return &media{opened: map[string]telephony.LegKind{}, on: map[string]bool{}, peer: map[string]string{}, ringback: map[string]bool{}, rtpLike: map[string]string{}}
 }
 
 // flows returns, for each open leg whose audio reaches another open leg,

@@ -211,13 +211,13 @@ func (s *Switch) take(ctx context.Context, device, sessionID, offerSDP string, o
 		s.holdLiveLocked(device, c.s.ID, c.s.ID, &hfx)
 	}
 	pid, oldDevice, oldLeg, peer := p.ID, p.Device, legOf(p), s.peerLegLocked(c, p)
-	like := c.rtpLeg(peer)
+	like, rtp := c.g711Leg(peer), s.devices[device].RTP
 	leg := newID(p.ID + ".")
 	ctx = logctx.With(ctx, slog.String("telephonySessionId", c.s.ID))
 	s.mu.Unlock()
 	s.finish(&hfx)
 
-	answer, err := s.openLeg(ctx, leg, offerSDP, LegPhone, like)
+	answer, err := s.openLeg(ctx, leg, offerSDP, LegPhone, like, rtp)
 	opened, connected := err == nil, false
 	if opened {
 		if err = s.media.Connect(peer, leg); err == nil {
@@ -264,6 +264,7 @@ func (s *Switch) take(ctx context.Context, device, sessionID, offerSDP string, o
 	c.legs = append(c.legs, leg)
 	fx.closeLegs = append(fx.closeLegs, oldLeg)
 	p.leg, p.Device, p.Offered = leg, device, nil
+	p.joinedLocked(rtp, like)
 	if c.offerTimer != nil {
 		c.offerTimer.Stop()
 		c.offerTimer = nil

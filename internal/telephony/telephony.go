@@ -155,7 +155,8 @@ type Party struct {
 	Offered   []string // devices the connected party's call rings on to move there (move.go)
 	Result    string   // set when Disconnected: the call-log result
 	leg       string   // its media leg, when not ID: it moved to another device
-	rtp       bool     // its media leg is an RTP leg toward a carrier (trunk.go)
+	rtp       bool     // its media leg is an RTP leg: toward a carrier (trunk.go), or a device that speaks RTP
+	g711      bool     // its media leg carries G.711: what is connected to it answers in its codec
 }
 
 // Session is one call: parties[0] is the caller (Outbound), parties[1] the
@@ -202,6 +203,11 @@ func (s Session) clone() Session {
 type Device struct {
 	ID          string
 	ExtensionID int64
+	// RTP: the device speaks plain RTP in G.711 (a desk phone registered
+	// over SIP), not WebRTC: its legs are the gateway's RTP legs, which
+	// answer the device's SDP offers (TrunkMedia.AnswerRTP), and calls it
+	// rings answer their callers in G.711.
+	RTP bool
 }
 
 // Directory resolves numbers and describes extensions. An adapter over

@@ -103,9 +103,10 @@ type TrunkMedia interface {
 	// holding the carrier (it hears nothing) when hold is set.
 	OfferRTP(ctx context.Context, legID, like string, hold bool) (offerSDP string, err error)
 	ApplyRTPAnswer(legID, answerSDP string) error
-	// AnswerRTP opens an RTP leg that answers a carrier's offer; on an
-	// open leg it answers a re-offer, holding the carrier when hold is set.
-	AnswerRTP(ctx context.Context, legID, offerSDP string, hold bool) (answerSDP string, err error)
+	// AnswerRTP opens an RTP leg that answers a carrier's (or an RTP
+	// device's) offer, in the codec of leg like when set; on an open leg
+	// it answers a re-offer, holding the other side when hold is set.
+	AnswerRTP(ctx context.Context, legID, offerSDP, like string, hold bool) (answerSDP string, err error)
 	// OpenLegLike opens a browser leg answered in the codec of the RTP leg
 	// like, to be connected to it.
 	OpenLegLike(ctx context.Context, legID, offerSDP, like string) (answerSDP string, err error)
@@ -243,7 +244,7 @@ func (c *call) trunkOf(pid string) *trunkCall {
 
 // addTrunkLocked makes party p of call c a trunk side on trunk name.
 func (c *call) addTrunkLocked(p *Party, name string) *trunkCall {
-	p.rtp = true
+	p.rtp, p.g711 = true, true
 	t := &trunkCall{name: name, party: p.ID}
 	c.trunks = append(c.trunks, t)
 	return t
@@ -375,7 +376,7 @@ func (s *Switch) trunkOffer(id, pid string) func(sdp string) (string, error) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), sipTransactionTimeout)
 		defer cancel()
-		return s.media.(TrunkMedia).AnswerRTP(ctx, pid, sdp, hold)
+		return s.media.(TrunkMedia).AnswerRTP(ctx, pid, sdp, "", hold)
 	}
 }
 

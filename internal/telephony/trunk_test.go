@@ -3,12 +3,15 @@ package telephony_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/callbridge/widget-server/internal/telephony"
 )
+
+var _ telephony.TrunkMedia = (*media)(nil)
 
 // OfferRTP and ApplyRTPAnswer make the fake media a gateway for trunk calls.
 // A held offer or answer says so: "rtp-hold-offer-<leg>".
@@ -348,14 +351,20 @@ func TestTrunkCalls(t *testing.T) {
 }
 
 // AnswerRTP and OpenLegLike complete the fake gateway for calls sent in.
-func (m *media) AnswerRTP(ctx context.Context, id, offer string, hold bool) (string, error) {
+func (m *media) AnswerRTP(ctx context.Context, id, offer, like string, hold bool) (string, error) {
 	m.unlocked("AnswerRTP " + id)
 	if offer == "" {
 		return "", errors.New("empty offer")
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if _, rtp := m.rtpLike[like]; like != "" && !rtp && m.opened[like] != telephony.LegTrunkPhone {
+		return "", errors.New("an RTP leg cannot be like a leg that is not G.711")
+	}
 	m.opened[id] = telephony.LegPhone
+	if _, open := m.rtpLike[id]; !open {
+		m.rtpLike[id] = like
+	}
 	return "rtp-" + holdWord(hold) + "answer-" + id, nil
 }
 
@@ -676,4 +685,69 @@ func partyTo(t *testing.T, r *rig, id, number string) string {
 	}
 	t.Fatalf("no party of %s to %s", id, number)
 	return ""
+}
+
+// TestDeskPhones: a device that speaks RTP (a desk phone) has RTP legs
+// answering its offers; a call that may ring one answers its browser caller
+// in G.711, so that either kind of device can answer it; a browser answers
+// a desk phone's call like its leg.
+func TestDeskPhones(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	withCarrier(t, r) // the gateway carries RTP legs
+	if err := r.sw.RegisterDevice(telephony.Device{ID: "b3", ExtensionID: bob, RTP: true}); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("a browser calls; the desk phone answers", func(t *testing.T) {
+		s := r.dial(t, "a1", "102")
+		caller := s.Parties[0].ID
+		if kind, _ := r.media.kind(caller); kind != telephony.LegTrunkPhone {
+			t.Fatalf("the caller's leg is %v, want G.711 for the desk phone", kind)
+		}
+		if got := s.Parties[1].Ringing; !slices.Contains(got, "b3") || !slices.Contains(got, "b1") {
+			t.Fatalf("rings %v, want the browsers and the desk phone", got)
+		}
+		s, answer, err := r.sw.Answer(ctx, "b3", s.ID, "phone-offer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		callee := s.Parties[1].ID
+		r.media.mu.Lock()
+		like, rtp := r.media.rtpLike[callee]
+		r.media.mu.Unlock()
+		if !rtp || like != caller || answer != "rtp-answer-"+callee {
+			t.Fatalf("the desk phone's leg: RTP %v like %q, answer %q", rtp, like, answer)
+		}
+		wantFlows(t, r, legs(s))
+		if err := r.sw.Hangup(ctx, "b3", s.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("the desk phone calls; a browser answers like it", func(t *testing.T) {
+		s, answer, err := r.sw.Dial(ctx, "b3", "101", "phone-offer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		caller := s.Parties[0].ID
+		if answer != "rtp-answer-"+caller {
+			t.Fatalf("the desk phone's call answered %q", answer)
+		}
+		s, _, err = r.sw.Answer(ctx, "a1", s.ID, "offer-a1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kind, _ := r.media.kind(s.Parties[1].ID); kind != telephony.LegTrunkPhone {
+			t.Fatalf("alice's leg is %v, want one like the desk phone's", kind)
+		}
+		wantFlows(t, r, legs(s))
+		if err := r.sw.Hangup(ctx, "a1", s.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("the desk phone calls the echo line: refused, it is no browser", func(t *testing.T) {
+		s, _, err := r.sw.Dial(ctx, "b3", "+15550101", "phone-offer")
+		if err != nil || s.Parties[0].Code != 488 {
+			t.Fatalf("%+v, %v; want 488", s.Parties, err)
+		}
+	})
 }

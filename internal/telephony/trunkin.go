@@ -50,8 +50,11 @@ type TrunkInEvents struct {
 	DTMF func(digit rune, d time.Duration)
 }
 
-// Reason of the refusal of a call to a number that is not ours.
-const reasonForbidden = "Forbidden"
+// Reasons of refusals: a number that is not ours, media that cannot be.
+const (
+	reasonForbidden     = "Forbidden"
+	reasonNotAcceptable = "Not Acceptable Here"
+)
 
 // Log line of a refused inbound call (lifecycle.go).
 const logTrunkRefused = "trunk call refused"
@@ -95,9 +98,9 @@ func (s *Switch) TrunkCallIn(ctx context.Context, leg InboundTrunkLeg, trunk, fr
 
 	id, callerLeg := newID("s-"), newID("p-")
 	tm := s.media.(TrunkMedia)
-	answer, err := tm.AnswerRTP(ctx, callerLeg, offerSDP, false)
+	answer, err := tm.AnswerRTP(ctx, callerLeg, offerSDP, "", false)
 	if err != nil {
-		return refuse(488, "Not Acceptable Here", err)
+		return refuse(488, reasonNotAcceptable, err)
 	}
 	var fx effects
 	s.mu.Lock()
