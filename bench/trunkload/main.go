@@ -52,6 +52,7 @@ type config struct {
 	firstNumber  int
 	timeout      time.Duration
 	out          string
+	cpuprofile   bool
 }
 
 // maxCalls bounds the steps: two RTP ports a call from -rtp-base must stay
@@ -90,6 +91,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.firstNumber, "first-extension", 10000, "extension number of the first seeded user")
 	fs.DurationVar(&cfg.timeout, "timeout", 15*time.Minute, "bound on the whole run")
 	fs.StringVar(&cfg.out, "out", "", "directory for trunk.json, trunk.md and SIPp's statistics (default: $TMPDIR/callbridge-bench)")
+	fs.BoolVar(&cfg.cpuprofile, "cpuprofile", false, "write the server's CPU profile during the last step's measurement (cpu-calls-N.pprof under -out; at most 25 s)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

@@ -56,6 +56,15 @@ func runTrunk(ctx context.Context, cfg config, sipp, statsPath string, res *Resu
 	}
 	rtpPorts := fmt.Sprintf("%d-%d", cfg.rtpBase, cfg.rtpBase+2*maxN+rtpSpare-1)
 	args := []string{"--sip-listen", fmt.Sprintf("udp:127.0.0.1:%d", sipPort), "--rtp-ports", rtpPorts}
+	var debug *measure.Debug
+	if cfg.cpuprofile {
+		addr, err := measure.FreeDebugAddr()
+		if err != nil {
+			return err
+		}
+		debug = &measure.Debug{URL: "http://" + addr}
+		args = append(args, "--debug-addr", addr)
+	}
 	res.Settings["server_args"] = strings.Join(args, " ")
 	res.Settings["sipp_args"] = fmt.Sprintf("-sf carrier.xml -i 127.0.0.1 -p %d -mi 127.0.0.1 -mp %d -rtp_echo -d %d -l %d", car.Port, car.MediaPort, cfg.answerAfter.Milliseconds(), maxN)
 	// One session, one device and one call per user: no cap is crossed.
@@ -117,7 +126,11 @@ func runTrunk(ctx context.Context, cfg config, sipp, statsPath string, res *Resu
 			st.Note = fmt.Sprintf("%d calls did not connect; the first: %v", len(errs), errs[0])
 		}
 		fmt.Fprintf(os.Stderr, "trunkload: %d calls up (%d failed) in %.1f s; measuring\n", len(calls), len(errs), st.RampSeconds)
-		if err := measureStep(ctx, cfg, p, i+1, srv.PID, car, &st); err != nil {
+		var profile func(context.Context) error
+		if debug != nil && i == len(cfg.calls)-1 {
+			profile = func(ctx context.Context) error { return saveProfile(ctx, *debug, cfg, n) }
+		}
+		if err := measureStep(ctx, cfg, p, i+1, srv.PID, car, &st, profile); err != nil {
 			return err
 		}
 		for _, c := range calls {
@@ -134,8 +147,9 @@ func runTrunk(ctx context.Context, cfg config, sipp, statsPath string, res *Resu
 	return nil
 }
 
-// measureStep runs one step's warm-up and measurement.
-func measureStep(ctx context.Context, cfg config, p *pacer, id, serverPID int, car *carrier, st *Step) error {
+// measureStep runs one step's warm-up and measurement; profile, if not
+// nil, runs during the measurement.
+func measureStep(ctx context.Context, cfg config, p *pacer, id, serverPID int, car *carrier, st *Step, profile func(context.Context) error) error {
 	p.end()
 	select {
 	case <-ctx.Done():
@@ -151,11 +165,20 @@ func measureStep(ctx context.Context, cfg config, p *pacer, id, serverPID int, c
 	t0, _ := measure.ReadProc(self)
 	e0 := measure.UDPRcvbufErrors()
 	stats := p.begin(id)
+	profiled := make(chan error, 1)
+	if profile != nil {
+		go func() { profiled <- profile(ctx) }()
+	} else {
+		profiled <- nil
+	}
 	select {
 	case <-ctx.Done():
 	case <-time.After(cfg.duration):
 	}
 	p.end()
+	if err := <-profiled; err != nil {
+		st.Note = strings.TrimSpace(st.Note + " CPU profile: " + err.Error())
+	}
 	s1, _ := measure.ReadProc(serverPID)
 	c1, _ := measure.ReadProc(car.PID)
 	t1, _ := measure.ReadProc(self)
@@ -178,6 +201,21 @@ func measureStep(ctx context.Context, cfg config, p *pacer, id, serverPID int, c
 		st.SIPp = s
 	}
 	return ctx.Err()
+}
+
+// saveProfile writes the server's CPU profile over the measurement of the
+// step of n calls (its -duration, at most 25 s).
+func saveProfile(ctx context.Context, d measure.Debug, cfg config, n int) error {
+	secs := max(1, min(int(cfg.duration.Seconds()), 25))
+	b, err := d.Get(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs))
+	if err != nil {
+		return err
+	}
+	path, err := measure.OutPath(cfg.out, fmt.Sprintf("cpu-calls-%d.pprof", n))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // lossPct is the share of sent packets that did not come back, in percent
