@@ -263,3 +263,59 @@ func udpBound(port int) bool {
 	}
 	return false
 }
+
+// udpDrops are the kernel's drop counters (packets refused for a full
+// receive buffer) of the IPv4 UDP sockets, summed by local port, from the
+// text of /proc/net/udp.
+func udpDrops(procNetUDP []byte) map[int]uint64 {
+	out := map[int]uint64{}
+	for line := range strings.Lines(string(procNetUDP)) {
+		f := strings.Fields(line)
+		if len(f) < 13 {
+			continue
+		}
+		_, hexPort, ok := strings.Cut(f[1], ":")
+		port, err := strconv.ParseUint(hexPort, 16, 16)
+		if !ok || err != nil {
+			continue
+		}
+		n, err := strconv.ParseUint(f[len(f)-1], 10, 64)
+		if err != nil {
+			continue
+		}
+		out[int(port)] += n
+	}
+	return out
+}
+
+// drops are the kernel's UDP drops during a measurement: at SIPp's echo
+// sockets, at the server's RTP legs, and on the whole machine.
+type drops struct {
+	SIPpEcho uint64 `json:"sipp_echo"`
+	RTPLegs  uint64 `json:"server_rtp_legs"`
+	Machine  uint64 `json:"machine"` // /proc/net/snmp RcvbufErrors
+}
+
+// dropsBetween counts the drops between two readings of /proc/net/udp;
+// sockets that closed in between are left out.
+func dropsBetween(a, b map[int]uint64, echoPort, rtpFirst, rtpLast int) drops {
+	var d drops
+	for port, n := range b {
+		if n < a[port] {
+			continue
+		}
+		n -= a[port]
+		switch {
+		case port == echoPort || port == echoPort+2:
+			d.SIPpEcho += n
+		case port >= rtpFirst && port <= rtpLast:
+			d.RTPLegs += n
+		}
+	}
+	return d
+}
+
+func readUDPDrops() map[int]uint64 {
+	b, _ := os.ReadFile("/proc/net/udp")
+	return udpDrops(b)
+}

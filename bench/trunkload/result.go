@@ -30,8 +30,8 @@ type Step struct {
 	ServerThreads        int       `json:"server_threads"`
 	SIPpCPUPct           float64   `json:"sipp_cpu_pct"`
 	ToolCPUPct           float64   `json:"trunkload_cpu_pct"`
-	RcvbufErrors         uint64    `json:"udp_rcvbuf_errors"` // machine-wide, during the measurement
-	SIPp                 sippStats `json:"sipp"`              // SIPp's counts at the end of the step
+	Drops                drops     `json:"udp_drops"` // by the kernel, for a full receive buffer
+	SIPp                 sippStats `json:"sipp"`      // SIPp's counts at the end of the step
 	Loadavg              string    `json:"loadavg"`
 	Note                 string    `json:"note,omitempty"`
 }
@@ -53,11 +53,11 @@ type Result struct {
 func markdown(res *Result) string {
 	t := measure.Table{Header: []string{"calls", "established", "failed", "setup p50 ms", "setup p99 ms", "sent pkt/s", "loss %",
 		"RTT p50 ms", "RTT p99 ms", "RTT max ms", "server CPU %", "server µs/packet", "server RSS MB", "SIPp CPU %",
-		"trunkload CPU %", "SIPp open calls", "SIPp failed", "loadavg"}}
+		"trunkload CPU %", "UDP drops", "SIPp open calls", "SIPp failed", "loadavg"}}
 	for _, s := range res.Steps {
 		t.Add(s.Calls, s.Established, s.Failed, s.Setup.P50ms, s.Setup.P99ms, s.SentPPS, s.LossPct,
 			s.RoundTrip.P50ms, s.RoundTrip.P99ms, s.RoundTrip.MaxMs, s.ServerCPUPct, s.ServerCPUPerPacketUs, s.ServerRSSMB,
-			s.SIPpCPUPct, s.ToolCPUPct, s.SIPp.Current, s.SIPp.Failed, s.Loadavg)
+			s.SIPpCPUPct, s.ToolCPUPct, s.Drops.Machine, s.SIPp.Current, s.SIPp.Failed, s.Loadavg)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Machine: %s, %d cores, %d MB, Linux %s, %s; load at start %s; %s\n\n",
@@ -66,6 +66,10 @@ func markdown(res *Result) string {
 	fmt.Fprintf(&b, "\nSIPp at the end, after %d hangups: %d calls received, %d successful, %d failed, %d retransmissions, %d out-of-call and %d dead-call messages\n",
 		res.HungUp, res.SIPp.Incoming, res.SIPp.Successful, res.SIPp.Failed, res.SIPp.Retransmissions, res.SIPp.OutOfCall, res.SIPp.DeadCall)
 	for _, s := range res.Steps {
+		if s.Drops.Machine > 0 {
+			fmt.Fprintf(&b, "\n%d calls: the kernel dropped %d UDP packets for a full receive buffer: %d at SIPp's echo socket, %d at the server's RTP legs, the rest elsewhere (the clients, the gateway's WebRTC socket)\n",
+				s.Calls, s.Drops.Machine, s.Drops.SIPpEcho, s.Drops.RTPLegs)
+		}
 		if s.Note != "" {
 			fmt.Fprintf(&b, "\n%d calls: %s\n", s.Calls, s.Note)
 		}

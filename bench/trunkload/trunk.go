@@ -163,7 +163,7 @@ func measureStep(ctx context.Context, cfg config, p *pacer, id, serverPID int, c
 	}
 	c0, _ := measure.ReadProc(car.PID)
 	t0, _ := measure.ReadProc(self)
-	e0 := measure.UDPRcvbufErrors()
+	e0, u0 := measure.UDPRcvbufErrors(), readUDPDrops()
 	stats := p.begin(id)
 	profiled := make(chan error, 1)
 	if profile != nil {
@@ -184,7 +184,8 @@ func measureStep(ctx context.Context, cfg config, p *pacer, id, serverPID int, c
 	t1, _ := measure.ReadProc(self)
 	st.Loadavg = measure.LoadAvg()
 	time.Sleep(time.Second) // packets still coming back count for this step; SIPp dumps its statistics
-	st.RcvbufErrors = measure.UDPRcvbufErrors() - e0
+	st.Drops = dropsBetween(u0, readUDPDrops(), car.MediaPort, cfg.rtpBase, cfg.rtpBase+2*cfg.calls[len(cfg.calls)-1]+rtpSpare-1)
+	st.Drops.Machine = measure.UDPRcvbufErrors() - e0
 	secs := s1.At.Sub(s0.At).Seconds()
 	sent, recv := stats.sent.Load(), stats.recv.Load()
 	st.SentPPS = math.Round(float64(sent) / secs)

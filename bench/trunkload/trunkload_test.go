@@ -118,3 +118,28 @@ func TestPhoneNumbersAreOutsideTheLoadAccount(t *testing.T) {
 		seen[n] = true
 	}
 }
+
+func TestUDPDrops(t *testing.T) {
+	const before = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  101: 0100007F:EB8C 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81234 2 0000000000000000 3
+  102: 0100007F:4E20 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81235 2 0000000000000000 0
+  103: 0100007F:4E22 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81236 2 0000000000000000 5
+  104: 0100007F:C350 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81237 2 0000000000000000 1
+`
+	const after = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  101: 0100007F:EB8C 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81234 2 0000000000000000 23
+  102: 0100007F:4E20 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81235 2 0000000000000000 2
+  105: 0100007F:4E24 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81238 2 0000000000000000 4
+  104: 0100007F:C350 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81237 2 0000000000000000 9
+`
+	a, b := udpDrops([]byte(before)), udpDrops([]byte(after))
+	if a[0xEB8C] != 3 || a[20002] != 5 || len(a) != 4 {
+		t.Fatalf("udpDrops = %v", a)
+	}
+	// SIPp echoes on 60300 (0xEB8C); the server's RTP legs are 20000-20131;
+	// 20002 closed, 20004 is new; 50000 is neither.
+	got := dropsBetween(a, b, 0xEB8C, 20000, 20131)
+	if want := (drops{SIPpEcho: 20, RTPLegs: 2 + 4}); got != want {
+		t.Errorf("dropsBetween = %+v, want %+v", got, want)
+	}
+}
