@@ -17,8 +17,8 @@ import (
 	"time"
 )
 
-// scenario is the carrier's SIPp scenario: answer every call in PCMU at
-// once, take the caller's BYE.
+// scenario is the carrier's SIPp scenario: ring for SIPp's -d, answer
+// every call in PCMU, take the caller's BYE.
 //
 //go:embed carrier.xml
 var scenario []byte
