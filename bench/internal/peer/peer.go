@@ -1,6 +1,7 @@
 // Package peer is a browser-like WebRTC client for the load tools: a pion
-// PeerConnection on loopback with one sendrecv Opus track whose RTP headers
-// it writes itself, and a receive loop with a reused buffer.
+// PeerConnection on loopback with one sendrecv audio track (Opus, or PCMU as
+// a browser calling a phone number is answered) whose RTP headers it writes
+// itself, and a receive loop with a reused buffer.
 package peer
 
 import (
@@ -21,7 +22,21 @@ import (
 	"github.com/pion/webrtc/v3"
 )
 
-var opus = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}
+// Codec is the one audio codec a leg offers, and how its 20 ms packets
+// advance the RTP timestamp.
+type Codec struct {
+	Capability  webrtc.RTPCodecCapability
+	PayloadType webrtc.PayloadType
+	Ticks       uint32 // timestamp units in 20 ms
+}
+
+var (
+	// Opus is what browsers use between themselves.
+	Opus = Codec{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, 111, 960}
+	// PCMU is G.711 µ-law, which the gateway answers calls that leave
+	// through a SIP trunk with.
+	PCMU = Codec{webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}, 0, 160}
+)
 
 // SRTPProfiles are the choices of the tools' -srtp flag: the profiles a
 // client accepts, which decide the profile of its calls.
@@ -32,7 +47,7 @@ var SRTPProfiles = map[string][]dtls.SRTPProtectionProfile{
 	"cm":      {dtls.SRTP_AES128_CM_HMAC_SHA1_80},
 }
 
-// Leg is one client PeerConnection with a sendrecv Opus track.
+// Leg is one client PeerConnection with a sendrecv audio track.
 type Leg struct {
 	pc       *webrtc.PeerConnection
 	track    *rawTrack
@@ -44,8 +59,13 @@ type Leg struct {
 // API builds the API of one browser-like client: Opus only, RTCP
 // reports (as browsers send them), loopback host candidates only.
 func API(profiles []dtls.SRTPProtectionProfile) (*webrtc.API, error) {
+	return APIWith(Opus, profiles)
+}
+
+// APIWith is API with codec instead of Opus.
+func APIWith(codec Codec, profiles []dtls.SRTPProtectionProfile) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opus, PayloadType: 111}, webrtc.RTPCodecTypeAudio); err != nil {
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: codec.Capability, PayloadType: codec.PayloadType}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
@@ -68,7 +88,12 @@ func API(profiles []dtls.SRTPProtectionProfile) (*webrtc.API, error) {
 // it with its complete offer. onPacket, if not nil, gets the payload of
 // every RTP packet received.
 func New(profiles []dtls.SRTPProtectionProfile, onPacket func(payload []byte, at time.Time)) (*Leg, string, error) {
-	api, err := API(profiles)
+	return NewWith(Opus, profiles, onPacket)
+}
+
+// NewWith is New with a track of codec instead of Opus.
+func NewWith(codec Codec, profiles []dtls.SRTPProtectionProfile, onPacket func(payload []byte, at time.Time)) (*Leg, string, error) {
+	api, err := APIWith(codec, profiles)
 	if err != nil {
 		return nil, "", err
 	}
@@ -76,7 +101,7 @@ func New(profiles []dtls.SRTPProtectionProfile, onPacket func(payload []byte, at
 	if err != nil {
 		return nil, "", err
 	}
-	l := &Leg{pc: pc, track: &rawTrack{}, onPacket: onPacket}
+	l := &Leg{pc: pc, track: &rawTrack{codec: codec}, onPacket: onPacket}
 	tr, err := pc.AddTransceiverFromTrack(l.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
 	if err != nil {
 		pc.Close()
@@ -178,9 +203,10 @@ func (l *Leg) Close() {
 // Send writes one packet carrying payload; one goroutine at a time.
 func (l *Leg) Send(payload []byte) bool { return l.track.send(payload) }
 
-// rawTrack is the client's outgoing Opus track: it writes RTP headers it
+// rawTrack is the client's outgoing audio track: it writes RTP headers it
 // builds itself straight to the sender's stream.
 type rawTrack struct {
+	codec Codec
 	bound atomic.Pointer[trackBinding]
 	seq   uint16
 	ts    uint32
@@ -195,7 +221,7 @@ type trackBinding struct {
 
 func (t *rawTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	for _, c := range ctx.CodecParameters() {
-		if strings.EqualFold(c.MimeType, webrtc.MimeTypeOpus) {
+		if strings.EqualFold(c.MimeType, t.codec.Capability.MimeType) {
 			t.bound.Store(&trackBinding{w: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType)})
 			return c, nil
 		}
@@ -218,7 +244,7 @@ func (t *rawTrack) send(payload []byte) bool {
 	}
 	t.hdr = rtp.Header{Version: 2, PayloadType: b.pt, SequenceNumber: t.seq, Timestamp: t.ts, SSRC: b.ssrc}
 	t.seq++
-	t.ts += 960
+	t.ts += t.codec.Ticks
 	_, err := b.w.WriteRTP(&t.hdr, payload)
 	return err == nil
 }

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/callbridge/widget-server/bench/internal/peer"
+	"github.com/callbridge/widget-server/bench/internal/target"
+	"github.com/callbridge/widget-server/bench/internal/widget"
+)
+
+// tab is one widget tab that places one trunk call: signed in, with its
+// event stream open and its device registered.
+type tab struct {
+	user     target.User
+	device   string
+	w        *widget.Client
+	answered chan time.Time // when the stream said the call is connected
+	failed   chan string    // the call failed, with its event
+}
+
+// call is one widget call out through the trunk.
+type call struct {
+	tab   *tab
+	id    string
+	leg   *peer.Leg
+	setup time.Duration // POST /widget/calls → the stream says connected
+}
+
+// signIn prepares a tab: widget session, sign-in, a device issued to it,
+// event stream with that device.
+func signIn(ctx context.Context, srv *target.Server, u target.User) (*tab, error) {
+	t := &tab{user: u, w: widget.New(srv.URL, srv.DemoURL), answered: make(chan time.Time, 1), failed: make(chan string, 1)}
+	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := t.w.SignIn(sctx, u.Email, u.Password); err != nil {
+		return nil, err
+	}
+	device, err := t.w.NewDevice(sctx)
+	if err != nil {
+		return nil, err
+	}
+	t.device = device
+	if _, err := t.w.Events(ctx, device, func(ev widget.Event) {
+		switch {
+		case ev.Type == "rc-active-call-notify" && ev.Call.TelephonyStatus == "CallConnected":
+			select {
+			case t.answered <- ev.At:
+			default:
+			}
+		case ev.Type == "rc-call-failed-notify":
+			select {
+			case t.failed <- string(ev.Raw):
+			default:
+			}
+		}
+	}); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// signInAll signs in the users that have no tab yet, a few at a time.
+func signInAll(ctx context.Context, srv *target.Server, users []target.User, have []*tab) ([]*tab, error) {
+	out := append([]*tab(nil), have...)
+	out = append(out, make([]*tab, len(users)-len(have))...)
+	errc := make(chan error, len(users))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i := len(have); i < len(users); i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			t, err := signIn(ctx, srv, users[i])
+			if err != nil {
+				errc <- fmt.Errorf("sign in %s: %w", users[i].Email, err)
+				return
+			}
+			out[i] = t
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	return out, <-errc
+}
+
+// phoneNumber is the number call k dials: outside the load account (whose
+// main number is +14155550100), so the server sends it to the trunk.
+func phoneNumber(k int) string { return fmt.Sprintf("+1415555%04d", 2000+k) }
+
+// dial places tab's call to number with a PCMU leg, and returns once the
+// carrier has answered and the leg is connected.
+func dial(ctx context.Context, t *tab, number string, onPacket func([]byte, time.Time)) (*call, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for len(t.answered) > 0 || len(t.failed) > 0 { // left from an earlier try
+		select {
+		case <-t.answered:
+		case <-t.failed:
+		}
+	}
+	leg, offer, err := peer.NewWith(peer.PCMU, nil, onPacket)
+	if err != nil {
+		return nil, fmt.Errorf("leg: %w", err)
+	}
+	started := time.Now()
+	c, answer, err := t.w.Dial(ctx, t.device, number, offer)
+	if err != nil {
+		leg.Close()
+		return nil, err
+	}
+	out := &call{tab: t, id: c.ID, leg: leg}
+	if err := leg.Answer(ctx, answer); err != nil {
+		out.hangup()
+		return nil, err
+	}
+	select {
+	case at := <-t.answered:
+		out.setup = at.Sub(started)
+	case ev := <-t.failed:
+		out.hangup()
+		return nil, fmt.Errorf("call to %s failed: %.300s", number, ev)
+	case <-ctx.Done():
+		out.hangup()
+		return nil, errors.New("the carrier never answered " + number)
+	}
+	return out, nil
+}
+
+// hangup ends the call as the widget does and closes its leg.
+func (c *call) hangup() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = c.tab.w.Control(ctx, c.tab.device, c.id, "hangup")
+	c.leg.Close()
+}
+
+// placeAll gives every tab without a call one, starting a call every
+// 1/rate seconds: tab k dials phoneNumber(k). Each call's leg joins the
+// pacer once the carrier has answered.
+func placeAll(ctx context.Context, tabs []*tab, calls []*call, rate float64, p *pacer) ([]*call, []error) {
+	busy := map[*tab]bool{}
+	for _, c := range calls {
+		busy[c.tab] = true
+	}
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tick.Stop()
+	first := true
+	for k, t := range tabs {
+		if busy[t] {
+			continue
+		}
+		if !first {
+			select {
+			case <-ctx.Done():
+				wg.Wait()
+				return calls, append(errs, ctx.Err())
+			case <-tick.C:
+			}
+		}
+		first = false
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := dial(ctx, t, phoneNumber(k), p.received)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("call %d: %w", k, err))
+				return
+			}
+			calls = append(calls, c)
+			p.add(c.leg)
+		}()
+	}
+	wg.Wait()
+	return calls, errs
+}
+
+// hangupAll ends every call, a few at a time.
+func hangupAll(calls []*call) {
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for _, c := range calls {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c.hangup()
+		}()
+	}
+	wg.Wait()
+}
