@@ -148,7 +148,7 @@ const (
 	defaultAuthBurst  = 10
 	defaultAuthRefill = 30 * time.Second
 	// maxAuthBuckets bounds the addresses remembered; past it, those
-	// whose bucket refilled are forgotten.
+	// whose bucket refilled are forgotten, then others at random.
 	maxAuthBuckets = 4096
 )
 
@@ -185,6 +185,12 @@ func (l *authLimiter) fail(ip netip.Addr, now time.Time) bool {
 				if l.level(o, now) >= l.burst {
 					delete(l.buckets, k)
 				}
+			}
+			for k := range l.buckets {
+				if len(l.buckets) < maxAuthBuckets {
+					break
+				}
+				delete(l.buckets, k) // still full: forget some at random
 			}
 		}
 		b = &authBucket{tokens: l.burst, at: now}
