@@ -109,8 +109,9 @@ func (u *UA) hostToward(l *listener, src netip.AddrPort) string {
 // Registered's; o.To is not used (the Request-URI is the Contact), o.From
 // neither; o.CallerID and o.CallerName are presented in From. What follows
 // arrives on ev as for Invite: Progress, then Answered or Failed.
-// Errors: ErrNotRegistered when the binding is gone, ErrBadNumber,
-// ErrClosed; FailureOf maps them.
+// Errors: ErrNotRegistered when the binding is gone or its device no
+// longer exists (Devices is asked first), ErrBadNumber, ErrClosed;
+// FailureOf maps them.
 func (u *UA) InviteDevice(ctx context.Context, b Binding, o OutboundCall, ev Events) (*Call, error) {
 	if u.ctx.Err() != nil {
 		return nil, fmt.Errorf("invite phone %s: %w", b.Device.Username, ErrClosed)
@@ -118,6 +119,18 @@ func (u *UA) InviteDevice(ctx context.Context, b Binding, o OutboundCall, ev Eve
 	cur, ok := u.reg.current(b.Device.Username, b.Contact)
 	if !ok {
 		return nil, fmt.Errorf("invite phone %s at %s: %w", b.Device.Username, b.Contact, ErrNotRegistered)
+	}
+	// The phone is still a device of the server: a removed one is let go.
+	lctx, cancel := context.WithTimeout(ctx, deviceLookupTimeout)
+	d, found, err := u.cfg.Devices.LookupDevice(lctx, cur.Device.Username)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("invite phone %s: look up its device: %w", b.Device.Username, err)
+	}
+	if !found || d.ID != cur.Device.ID {
+		u.log.Info("sip: registered phone's device is gone", slog.String("device", cur.Device.Username))
+		u.forgetDevice(cur.Device.Username)
+		return nil, fmt.Errorf("invite phone %s: %w", b.Device.Username, ErrNotRegistered)
 	}
 	var target sip.Uri
 	if err := sip.ParseUri(cur.Contact, &target); err != nil {

@@ -15,7 +15,7 @@ import (
 )
 
 // These tests drive the registrar's handler directly with parsed
-// requests and a transaction that records the response; sipp_test.go and
+// requests and a transaction that records the response (fakeTx); sipp_test.go and
 // device_sipp_test.go run it against real phones.
 
 // deviceMap is the server's Devices in tests.
@@ -67,27 +67,6 @@ func (l *regLog) none(t *testing.T) {
 		t.Fatalf("unexpected report %+v", e)
 	default:
 	}
-}
-
-// recordingTx is a server transaction that keeps the response.
-type recordingTx struct {
-	res  chan *sip.Response
-	done chan struct{}
-}
-
-func newRecordingTx() *recordingTx {
-	return &recordingTx{res: make(chan *sip.Response, 4), done: make(chan struct{})}
-}
-
-func (x *recordingTx) Terminate()                         {}
-func (x *recordingTx) OnTerminate(sip.FnTxTerminate) bool { return true }
-func (x *recordingTx) Done() <-chan struct{}              { return x.done }
-func (x *recordingTx) Err() error                         { return nil }
-func (x *recordingTx) Acks() <-chan *sip.Request          { return nil }
-func (x *recordingTx) OnCancel(sip.FnTxCancel) bool       { return true }
-func (x *recordingTx) Respond(r *sip.Response) error {
-	x.res <- r
-	return nil
 }
 
 // newRegistrarUA is a UA with the registrar on that does not listen: its
@@ -153,10 +132,13 @@ func (p *testPhone) send(lines ...string) *sip.Response {
 	}
 	req := m.(*sip.Request)
 	req.SetSource(p.src)
-	tx := newRecordingTx()
+	tx := newFakeTx()
 	p.u.onRegister(req, tx)
-	select {
-	case res := <-tx.res:
+	if len(tx.res) != 1 {
+		p.t.Fatalf("%d responses", len(tx.res))
+	}
+	{
+		res := tx.res[0]
 		if res.StatusCode == 401 {
 			h := res.GetHeader("WWW-Authenticate")
 			if h == nil {
@@ -167,9 +149,6 @@ func (p *testPhone) send(lines ...string) *sip.Response {
 			}
 		}
 		return res
-	default:
-		p.t.Fatal("no response")
-		return nil
 	}
 }
 
@@ -399,4 +378,127 @@ func TestRegistrationRunsOut(t *testing.T) {
 		OutboundCall{SDP: offerSDP}, Events{}); !errors.Is(err, ErrNotRegistered) {
 		t.Errorf("InviteDevice after expiry: %v, want ErrNotRegistered", err)
 	}
+}
+
+func TestRemovedDeviceIsLetGo(t *testing.T) {
+	devices := testDevices()
+	u, log := newRegistrarUA(t, devices)
+	contact := "sip:101-desk@127.0.0.1:40000"
+	if res := newTestPhone(t, u, "101-desk", deskPassword, "127.0.0.1:40000").register("Contact: <" + contact + ">"); res.StatusCode != 200 {
+		t.Fatalf("register: %d", res.StatusCode)
+	}
+	b := log.next(t).b
+	delete(devices, "101-desk")
+	if _, err := u.InviteDevice(context.Background(), b, OutboundCall{SDP: offerSDP}, Events{}); !errors.Is(err, ErrNotRegistered) {
+		t.Errorf("InviteDevice to a removed device: %v, want ErrNotRegistered", err)
+	}
+	if e := log.next(t); e.up || e.b.Contact != contact {
+		t.Errorf("report %+v, want the removed device's binding gone", e)
+	}
+	if got := u.Registered("101-desk"); len(got) != 0 {
+		t.Errorf("Registered = %+v", got)
+	}
+}
+
+func TestPhoneInviteChallengedThenRefused(t *testing.T) {
+	u, _ := newRegistrarUA(t, testDevices())
+	invite := func(auth string) *sip.Response {
+		t.Helper()
+		msg := []string{
+			"INVITE sip:102@127.0.0.1:5060 SIP/2.0",
+			"Via: SIP/2.0/UDP 127.0.0.1:40000;branch=" + sip.GenerateBranch() + ";rport",
+			"From: <sip:101-desk@127.0.0.1>;tag=abc",
+			"To: <sip:102@127.0.0.1>",
+			"Call-ID: invite-1",
+			"CSeq: 1 INVITE",
+			"Contact: <sip:101-desk@127.0.0.1:40000>",
+			"Max-Forwards: 70",
+		}
+		if auth != "" {
+			msg = append(msg, "Proxy-Authorization: "+auth)
+		}
+		msg = append(msg, "Content-Length: 0", "", "")
+		m, err := sip.ParseMessage([]byte(strings.Join(msg, "\r\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := m.(*sip.Request)
+		req.SetSource("127.0.0.1:40000")
+		tx := newFakeTx()
+		u.onInvite(req, tx)
+		if len(tx.res) != 1 {
+			t.Fatalf("%d responses", len(tx.res))
+		}
+		return tx.res[0]
+	}
+	res := invite("")
+	h := res.GetHeader("Proxy-Authenticate")
+	if res.StatusCode != 407 || h == nil {
+		t.Fatalf("INVITE without credentials: %d, Proxy-Authenticate %v", res.StatusCode, h)
+	}
+	chal, err := digest.ParseChallenge(h.Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := digest.Digest(chal, digest.Options{Method: "INVITE", URI: "sip:102@127.0.0.1:5060", Username: "101-desk", Password: "a wrong guess"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := invite(c.String()); res.StatusCode != 403 {
+		t.Errorf("INVITE with a wrong password: %d, want 403", res.StatusCode)
+	}
+	// An answer to a REGISTER's challenge does not serve for an INVITE.
+	c, _ = digest.Digest(chal, digest.Options{Method: "REGISTER", URI: "sip:102@127.0.0.1:5060", Username: "101-desk", Password: deskPassword})
+	if res := invite(c.String()); res.StatusCode != 403 {
+		t.Errorf("INVITE with a REGISTER's answer: %d, want 403", res.StatusCode)
+	}
+}
+
+// FuzzPhoneRequest feeds what a phone could send to the registrar and to
+// the handling of its INVITEs: REGISTERs with any contacts, expiries and
+// credentials, INVITEs with any Proxy-Authorization.
+func FuzzPhoneRequest(f *testing.F) {
+	n := nonces{key: []byte("fuzz"), realm: DefaultRealm}
+	nonce := n.make(netip.MustParseAddr("127.0.0.1"), time.Now())
+	for _, s := range []string{
+		"REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK-1\r\nFrom: <sip:101-desk@h>;tag=a\r\n" +
+			"To: <sip:101-desk@h>\r\nCall-ID: r1\r\nCSeq: 1 REGISTER\r\nContact: <sip:101-desk@127.0.0.1:40000>;expires=60, *\r\nExpires: 0\r\n" +
+			"Authorization: Digest username=\"101-desk\", realm=\"callbridge\", nonce=\"" + nonce + "\", uri=\"sip:127.0.0.1\", response=\"00\", qop=auth, nc=00000001, cnonce=\"c\"\r\nContent-Length: 0\r\n\r\n",
+		"INVITE sip:102@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK-2\r\nFrom: <sip:101-desk@h>;tag=a\r\n" +
+			"To: <sip:102@h>\r\nCall-ID: i1\r\nCSeq: 1 INVITE\r\nContact: <sip:101-desk@127.0.0.1:40000>\r\n" +
+			"Proxy-Authorization: Digest username=\"101-desk\", realm=\"callbridge\", nonce=\"x\", uri=\"sip:102@127.0.0.1\", response=\"00\"\r\nContent-Length: 0\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 8<<10 {
+			return
+		}
+		msg, err := sip.ParseMessage(data)
+		req, ok := msg.(*sip.Request)
+		if err != nil || !ok || req.Via() == nil || req.CSeq() == nil {
+			return
+		}
+		u, err := New(Config{Listen: []Listen{{Transport: UDP, Addr: "127.0.0.1:0"}}, Devices: testDevices()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer u.Close()
+		u.listeners[UDP] = &listener{transport: UDP, ip: net.ParseIP("127.0.0.1"), port: 5060}
+		u.reg.nonces.key = n.key
+		req.SetSource("127.0.0.1:40000")
+		req.SetTransport("UDP")
+		tx := newFakeTx()
+		close(tx.done)
+		if req.Method == sip.INVITE {
+			u.onInvite(req, tx)
+		} else {
+			u.onRegister(req, tx)
+		}
+		for _, b := range u.Registered("101-desk") {
+			if b.Device.HA1 != "" {
+				t.Fatal("a binding holds the HA1")
+			}
+		}
+	})
 }
