@@ -347,12 +347,11 @@ func (u *UA) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		u.respond(tx, req, 403, "Forbidden")
 		return
 	}
-	ua := ""
+	from := regSource{callID: cid.Value(), seq: cseq.SeqNo, src: src, tr: tr, now: time.Now()}
 	if h := req.GetHeader("User-Agent"); h != nil {
-		ua = sanitizeName(h.Value())
+		from.userAgent = sanitizeName(h.Value())
 	}
 	dev.HA1 = ""
-	now := time.Now()
 
 	r.mu.Lock()
 	if r.closed {
@@ -360,21 +359,67 @@ func (u *UA) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		u.respond(tx, req, 503, "Service Unavailable")
 		return
 	}
-	list := slices.Clone(r.bindings[dev.Username])
-	var up, down []*binding
-	if wildcard {
-		down = list
-		list = nil
+	list, up, down, ok := u.bindLocked(dev, contacts, wildcard, from)
+	if !ok {
+		// An older request overtaken by a newer one of the same phone
+		// (RFC 3261 10.3 step 7).
+		r.mu.Unlock()
+		u.respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Retry-After", "1"))
+		return
 	}
+	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	for _, b := range list {
+		var uri sip.Uri
+		if err := sip.ParseUri(b.Contact, &uri); err != nil {
+			continue
+		}
+		h := &sip.ContactHeader{Address: uri, Params: sip.NewParams()}
+		h.Params.Add("expires", strconv.Itoa(int(max(time.Second, b.Expires.Sub(from.now)).Round(time.Second)/time.Second)))
+		res.AppendHeader(h)
+	}
+	res.AppendHeader(sip.NewHeader("Date", from.now.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")))
+	r.enqueueLocked(up, down)
+	r.mu.Unlock()
+	for _, b := range up {
+		u.log.Info("sip: phone registered", slog.String("device", b.Device.Username), slog.String("contact", b.Contact),
+			slog.String("source", b.Source.String()), slog.String("transport", string(b.Transport)), slog.String("userAgent", b.UserAgent))
+	}
+	for _, b := range down {
+		u.log.Info("sip: phone unregistered", slog.String("device", b.Device.Username), slog.String("contact", b.Contact))
+	}
+	if err := tx.Respond(res); err != nil {
+		u.log.Debug("sip: respond failed", slog.Int("code", 200), slog.String("method", "REGISTER"), slog.Any("err", err))
+	}
+	u.dispatch()
+}
+
+// regSource is where a REGISTER came from and what identifies it.
+type regSource struct {
+	callID    string
+	seq       uint32
+	src       netip.AddrPort
+	tr        Transport
+	userAgent string
+	now       time.Time
+}
+
+// bindLocked applies a REGISTER's contacts to the phone's bindings (RFC
+// 3261 10.3 steps 6-8): '*' removes them all, expires 0 one, others are
+// added or refreshed. It returns the phone's bindings after it, those
+// added or whose address changed (up) and those removed (down); ok is
+// false, and nothing changed, when the request is older than a binding
+// it names. The caller holds r.mu.
+func (u *UA) bindLocked(dev Device, contacts []contactReq, wildcard bool, from regSource) (list, up, down []*binding, ok bool) {
+	r := u.reg
+	list = slices.Clone(r.bindings[dev.Username])
 	for _, c := range contacts {
 		i := slices.IndexFunc(list, func(b *binding) bool { return b.key == c.key })
-		if i >= 0 && list[i].callID == cid.Value() && cseq.SeqNo <= list[i].cseq {
-			// An older request overtaken by a newer one of the same phone
-			// (RFC 3261 10.3 step 7).
-			r.mu.Unlock()
-			u.respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Retry-After", "1"))
-			return
+		if i >= 0 && list[i].callID == from.callID && from.seq <= list[i].cseq {
+			return nil, nil, nil, false
 		}
+	}
+	if wildcard {
+		down, list = list, nil
 	}
 	for _, c := range contacts {
 		i := slices.IndexFunc(list, func(b *binding) bool { return b.key == c.key })
@@ -385,17 +430,15 @@ func (u *UA) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 			}
 			continue
 		}
-		exp := min(c.expires, maxRegisterExpires)
 		var b *binding
 		if i >= 0 {
 			b = list[i]
-			changed := b.Source != src || b.Transport != tr || b.Contact != c.uri.String()
-			b.Contact, b.Source, b.Transport, b.UserAgent = c.uri.String(), src, tr, ua
-			if changed {
+			if b.Source != from.src || b.Transport != from.tr || b.Contact != c.uri.String() {
 				up = append(up, b)
 			}
+			b.Contact, b.Source, b.Transport, b.UserAgent = c.uri.String(), from.src, from.tr, from.userAgent
 		} else {
-			b = &binding{Binding: Binding{Device: dev, Contact: c.uri.String(), Source: src, Transport: tr, UserAgent: ua}, key: c.key}
+			b = &binding{Binding: Binding{Device: dev, Contact: c.uri.String(), Source: from.src, Transport: from.tr, UserAgent: from.userAgent}, key: c.key}
 			if len(list) >= maxBindingsPerDevice {
 				first := 0
 				for j, o := range list {
@@ -409,8 +452,9 @@ func (u *UA) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 			list = append(list, b)
 			up = append(up, b)
 		}
-		b.callID, b.cseq = cid.Value(), cseq.SeqNo
-		b.Expires = now.Add(exp)
+		exp := min(c.expires, maxRegisterExpires)
+		b.callID, b.cseq = from.callID, from.seq
+		b.Expires = from.now.Add(exp)
 		if b.timer == nil {
 			b.timer = time.AfterFunc(exp, func() { u.expire(b) })
 		} else {
@@ -421,30 +465,7 @@ func (u *UA) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		b.timer.Stop()
 	}
 	r.setLocked(dev.Username, list)
-	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-	for _, b := range list {
-		var uri sip.Uri
-		if err := sip.ParseUri(b.Contact, &uri); err != nil {
-			continue
-		}
-		h := &sip.ContactHeader{Address: uri, Params: sip.NewParams()}
-		h.Params.Add("expires", strconv.Itoa(int(max(time.Second, b.Expires.Sub(now)).Round(time.Second)/time.Second)))
-		res.AppendHeader(h)
-	}
-	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
-	for _, b := range up {
-		u.log.Info("sip: phone registered", slog.String("device", b.Device.Username), slog.String("contact", b.Contact),
-			slog.String("source", b.Source.String()), slog.String("transport", string(b.Transport)), slog.String("userAgent", b.UserAgent))
-	}
-	for _, b := range down {
-		u.log.Info("sip: phone unregistered", slog.String("device", b.Device.Username), slog.String("contact", b.Contact))
-	}
-	r.enqueueLocked(up, down)
-	r.mu.Unlock()
-	if err := tx.Respond(res); err != nil {
-		u.log.Debug("sip: respond failed", slog.Int("code", 200), slog.String("method", "REGISTER"), slog.Any("err", err))
-	}
-	u.dispatch()
+	return list, up, down, true
 }
 
 // authorizeDevice checks the digest answer of a REGISTER (401 and
