@@ -7,6 +7,7 @@
 //	widget-server extensions list|add|members|set-password|disable|enable
 //	                                    manage extensions, department members, passwords and status
 //	widget-server trunks list|add|remove  manage SIP trunks to carriers
+//	widget-server phones list|add|remove  manage the SIP desk phones and softphones of extensions
 //
 // Every flag has a WIDGET_* environment equivalent; see docs/configuration.md.
 package main
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, getenv lookupEnv, stdin io.Reader, 
 			return runExtensions(ctx, args[1:], getenv, stdin, stdout, stderr)
 		case "trunks":
 			return runTrunks(ctx, args[1:], getenv, stdin, stdout, stderr)
+		case "phones":
+			return runPhones(ctx, args[1:], getenv, stdin, stdout, stderr)
 		}
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
@@ -193,7 +196,7 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 		}
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (commands: apps, accounts, extensions, trunks)", fs.Arg(0))
+		return cfg, fmt.Errorf("unexpected argument %q (commands: apps, accounts, extensions, trunks, phones)", fs.Arg(0))
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return cfg, fmt.Errorf("log level %q: want debug, info, warn or error", level)

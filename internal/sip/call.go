@@ -89,9 +89,14 @@ const (
 // session timer.
 type Call struct {
 	ua    *UA
-	trunk *trunk
+	trunk *trunk // for a phone's call, one made for it (deviceTrunk)
 	dir   Direction
 	log   *slog.Logger
+	// device is the registered phone of the call, nil for a trunk call;
+	// dest is where requests within its dialog go: the address the phone
+	// sends from, whatever its Contact says (NAT).
+	device *Device
+	dest   string
 
 	evMu sync.Mutex // held while a callback runs
 	ev   Events
@@ -145,7 +150,7 @@ func newCall(u *UA, t *trunk, dir Direction, callID string) *Call {
 // ID returns the SIP Call-ID.
 func (c *Call) ID() string { return c.callID }
 
-// Trunk returns the trunk's name.
+// Trunk returns the trunk's name ("" for a call to or from a phone).
 func (c *Call) Trunk() string { return c.trunk.cfg.Name }
 
 // Direction returns the call's direction.
@@ -231,6 +236,9 @@ func (c *Call) newRequest(method sip.RequestMethod, seq uint32) *sip.Request {
 		req.AppendHeader(sip.NewHeader("User-Agent", c.ua.cfg.UserAgent))
 	}
 	req.SetTransport(c.trunk.sipTransport())
+	if c.dest != "" {
+		req.SetDestination(c.dest)
+	}
 	return req
 }
 

@@ -168,7 +168,22 @@ type Config struct {
 	Handler InboundHandler
 	// OnStatus, when set, is called after a trunk's status changes.
 	OnStatus func(TrunkStatus)
-	Logger   *slog.Logger
+
+	// Devices turns the registrar on (registrar.go): phones register with
+	// the credentials it finds, from any address. Nil: REGISTER is
+	// refused (405) and INVITEs from addresses of no trunk get 403.
+	Devices Devices
+	// Realm is the registrar's digest realm (default DefaultRealm).
+	Realm string
+	// DeviceHandler receives calls from registered phones; nil refuses
+	// them with 480.
+	DeviceHandler DeviceHandler
+	// OnRegistration, when set, is called when a phone's binding is
+	// added or changes address (registered true), and when it is removed
+	// or runs out (false). Calls are made one at a time, in order.
+	OnRegistration func(b Binding, registered bool)
+
+	Logger *slog.Logger
 }
 
 func cfgErr(format string, a ...any) error {
@@ -307,6 +322,9 @@ func (c Config) Validate() error {
 	}
 	if c.PublicHost != "" && !validHost(c.PublicHost) {
 		return cfgErr("public host %q is not a host name or address", c.PublicHost)
+	}
+	if c.Realm != "" && !ValidRealm(c.Realm) {
+		return cfgErr("realm %q: use 1-64 printable characters without quotes or backslashes", c.Realm)
 	}
 	if c.SessionExpires != 0 && c.SessionExpires < minSessionExpires {
 		return cfgErr("session expires %s is under RFC 4028's minimum of %s", c.SessionExpires, minSessionExpires)

@@ -1,4 +1,5 @@
-// Package sip is the signalling side of SIP trunks to carriers, on
+// Package sip is the signalling side of SIP trunks to carriers and of the
+// desk phones that register with the server, on
 // github.com/emiago/sipgo: the trunks' configuration, registration with
 // digest authentication (or peering authenticated by address), OPTIONS
 // keep-alive that marks a trunk up or down, outbound calls (INVITE with its
@@ -16,15 +17,28 @@
 // (dialrules.go): which numbers each trunk takes, in what priority, and
 // emergency numbers on the first trunk that is up.
 //
+// With Config.Devices set, the UA is also the registrar of the account's
+// desk phones and softphones (registrar.go): REGISTERs from any address
+// are challenged with digest (401, stateless HMAC nonces, qop=auth, MD5)
+// and checked against the device's HA1, which the server's Devices looks
+// up; addresses that fail too often get 403; bindings are kept in memory
+// until they run out and reported to OnRegistration. Registered phones
+// call in (their INVITEs come from the address they registered from, or
+// answer a 407) and are rung with InviteDevice, on the same call machinery
+// as trunk calls (device_call.go): every request to a phone goes to the
+// address its registration came from, for NAT.
+//
 // One file per concern: configuration (config.go), the user agent and its
-// listeners (ua.go), a trunk's state (trunk.go), registration
-// (register.go), keep-alive (keepalive.go), digest answers (digest.go),
-// dialogs (dialog.go), the call handle shared by both directions (call.go),
+// listeners (ua.go), a trunk's state (trunk.go), registration to carriers
+// (register.go), keep-alive (keepalive.go), digest answers to carriers
+// (digest.go), the call handle shared by both directions (call.go),
 // outbound calls (outbound.go), dial rules (dialrules.go), inbound
 // requests (inbound.go), session timers (sessiontimer.go), DTMF in INFO
-// (dtmf.go), source addresses (acl.go) and the little the package reads of
-// SDP (sdp.go).
+// (dtmf.go), source addresses (acl.go), the little the package reads of
+// SDP (sdp.go), devices and bindings (device.go), the registrar
+// (registrar.go), digest checks, nonces and the failure limit of phones
+// (registrar_auth.go), and calls to and from phones (device_call.go).
 //
-// The package must not import internal/telephony, internal/media, pion,
-// net/http or echo.
+// The package must not import internal/telephony, internal/media,
+// internal/store, pion, net/http or echo.
 package sip

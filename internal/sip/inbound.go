@@ -14,19 +14,30 @@ import (
 // Require naming another is refused with 420 (RFC 3261 8.2.2.3).
 var supportedOptions = map[string]bool{"timer": true}
 
-// onInvite handles an INVITE: a new call from a trunk's address, or a
-// re-INVITE within a call.
+// onInvite handles an INVITE: a new call from a trunk's address or from a
+// phone (device_call.go), or a re-INVITE within a call.
 func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if to := req.To(); to != nil && to.Params.Has("tag") {
 		u.onReInvite(req, tx)
 		return
 	}
 	t := u.trunkFor(req.Source())
+	if u.registrarOn() && (t == nil || u.fromBinding(req)) {
+		u.onDeviceInvite(req, tx)
+		return
+	}
 	if t == nil {
 		u.log.Warn("sip: INVITE from an address of no trunk refused", slog.String("source", req.Source()))
 		u.respond(tx, req, 403, "Forbidden")
 		return
 	}
+	u.acceptInvite(req, tx, t, nil)
+}
+
+// acceptInvite takes a new call from trunk t, or from the phone dev
+// (then t is the one deviceTrunk made for it), and hands it to the
+// handler.
+func (u *UA) acceptInvite(req *sip.Request, tx sip.ServerTransaction, t *trunk, dev *Device) {
 	if u.ctx.Err() != nil {
 		u.respond(tx, req, 503, "Service Unavailable")
 		return
@@ -58,6 +69,9 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 
 	c := newCall(u, t, Inbound, cid.Value())
+	if dev != nil {
+		c.device, c.dest = dev, req.Source()
+	}
 	c.tx = tx
 	c.inv = req.Clone()
 	c.localTag = sip.GenerateTagN(16)
@@ -84,8 +98,8 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if o.To == "" {
 		o.To = to.Address.User
 	}
-	if pai := assertedIdentity(req); pai != "" {
-		o.From = pai
+	if pai := assertedIdentity(req); pai != "" && dev == nil {
+		o.From = pai // a carrier's assertion; a phone's is not believed
 	}
 	c.log = c.log.With(slog.String("from", o.From), slog.String("to", o.To))
 	c.log.Info("sip: incoming call", slog.String("sdpAddr", sdpConnectionAddr(sdp)))
@@ -94,13 +108,18 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.end()
 		return
 	}
-	h := u.cfg.Handler
-	if h == nil {
+	var deliver func() Events
+	switch {
+	case dev != nil && u.cfg.DeviceHandler != nil:
+		deliver = func() Events { return u.cfg.DeviceHandler.DeviceCall(c, *dev, o) }
+	case dev == nil && u.cfg.Handler != nil:
+		deliver = func() Events { return u.cfg.Handler.Incoming(c, o) }
+	default:
 		_ = c.Reject(480, "Temporarily Unavailable")
 		return
 	}
 	c.evMu.Lock()
-	c.ev = h.Incoming(c, o)
+	c.ev = deliver()
 	c.evMu.Unlock()
 	if timerOn {
 		c.mu.Lock()
@@ -441,9 +460,9 @@ func (u *UA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // onOptions answers keep-alives and capability queries from the trunks'
-// addresses; others are refused.
+// and the registered phones' addresses; others are refused.
 func (u *UA) onOptions(req *sip.Request, tx sip.ServerTransaction) {
-	if u.trunkFor(req.Source()) == nil && u.callFor(req) == nil {
+	if u.trunkFor(req.Source()) == nil && u.callFor(req) == nil && !u.fromBinding(req) {
 		u.respond(tx, req, 403, "Forbidden")
 		return
 	}

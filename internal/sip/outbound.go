@@ -72,10 +72,16 @@ func (u *UA) Invite(ctx context.Context, trunkName string, o OutboundCall, ev Ev
 		c.routes = []sip.Uri{r.Address}
 	}
 	c.log = c.log.With(slog.String("to", o.To))
+	return u.placeCall(ctx, c, o)
+}
 
+// placeCall sends the INVITE of an outbound call c whose dialog is set up
+// (From, To, target, route) and follows its transaction in a goroutine.
+func (u *UA) placeCall(ctx context.Context, c *Call, o OutboundCall) (*Call, error) {
+	t := c.trunk
 	build := func(seq uint32, minSE int) *sip.Request {
 		req := c.newRequest(sip.INVITE, seq)
-		if t.cfg.CallerID == CallerIDPAI && o.CallerID != "" {
+		if t.cfg.CallerID == CallerIDPAI && o.CallerID != "" && c.device == nil {
 			pai := &sip.FromHeader{DisplayName: c.localName, Address: t.aor(o.CallerID)}
 			req.AppendHeader(sip.NewHeader("P-Asserted-Identity", pai.Value()))
 		}
@@ -89,7 +95,10 @@ func (u *UA) Invite(ctx context.Context, trunkName string, o OutboundCall, ev Ev
 	req := build(1, 0)
 	tx, err := u.request(ctx, t, req, false)
 	if err != nil {
-		return nil, fmt.Errorf("invite %s via %s: %w", o.To, trunkName, err)
+		if c.device != nil {
+			return nil, fmt.Errorf("invite phone %s: %w", c.device.Username, err)
+		}
+		return nil, fmt.Errorf("invite %s via %s: %w", o.To, t.cfg.Name, err)
 	}
 	c.log.Info("sip: calling", slog.String("sdpAddr", sdpConnectionAddr(o.SDP)))
 	u.mu.Lock()

@@ -34,6 +34,7 @@ type UA struct {
 	listeners map[Transport]*listener
 	trunks    []*trunk
 	byName    map[string]*trunk
+	reg       *registrar // the phones' bindings (registrar.go)
 
 	// retryMin and retryMax bound the backoff of a failing registration.
 	retryMin, retryMax time.Duration
@@ -77,6 +78,9 @@ func New(cfg Config) (*UA, error) {
 	if cfg.SessionExpires == 0 {
 		cfg.SessionExpires = DefaultSessionExpires
 	}
+	if cfg.Realm == "" {
+		cfg.Realm = DefaultRealm
+	}
 	log := cfg.Logger.With(slog.String("component", "sip"))
 	u := &UA{
 		cfg:       cfg,
@@ -90,6 +94,7 @@ func New(cfg Config) (*UA, error) {
 
 		ackTimeout: 64 * sip.T1,
 		minSE:      minSessionExpires,
+		reg:        newRegistrar(cfg.Realm),
 	}
 	u.ctx, u.stop = context.WithCancel(context.Background())
 	for _, tc := range cfg.Trunks {
@@ -126,6 +131,7 @@ func New(cfg Config) (*UA, error) {
 	u.srv.OnOptions(u.onOptions)
 	u.srv.OnInfo(u.onInfo)
 	u.srv.OnUpdate(u.onUpdate)
+	u.srv.OnRegister(u.onRegister)
 	u.srv.OnNoRoute(u.onOther)
 	return u, nil
 }
@@ -299,6 +305,7 @@ func (u *UA) Close() error {
 	}
 	u.mu.Unlock()
 	u.stop() // outbound calls still ringing cancel; trunk loops unregister
+	u.reg.close()
 	for _, c := range placing {
 		select {
 		case <-c.inviteDone:
