@@ -52,6 +52,11 @@ type Events struct {
 	// answer; an error refuses the offer (488) and the call goes on as
 	// before. Nil refuses every new offer.
 	Offer func(sdp string) (string, error)
+	// AnswerOffer: the 2xx of an outbound call placed without an offer
+	// (OutboundCall.SDP empty: a delayed offer, as phones are rung)
+	// carries the peer's offer; it returns the answer, which goes in the
+	// ACK. An error, or no AnswerOffer, hangs the call up: Failed (503).
+	AnswerOffer func(offer string) (answer string, err error)
 	// DTMF: the carrier sent a key in an INFO.
 	DTMF func(DTMF)
 }
@@ -397,7 +402,7 @@ func (c *Call) inDialogInvite(ctx context.Context, sdp string) (*sip.Response, e
 				continue
 			}
 			if res.IsSuccess() {
-				c.ackSuccess(tx, req, res)
+				c.ackSuccess(tx, req, res, "")
 			}
 			out <- result{res, nil}
 			return
@@ -437,8 +442,12 @@ func (c *Call) inDialogInvite(ctx context.Context, sdp string) (*sip.Response, e
 
 // ackSuccess acknowledges the 2xx of an INVITE we sent, and each
 // retransmission of it (RFC 3261 13.2.2.4).
-func (c *Call) ackSuccess(tx sip.ClientTransaction, inv *sip.Request, res *sip.Response) {
+func (c *Call) ackSuccess(tx sip.ClientTransaction, inv *sip.Request, res *sip.Response, answerSDP string) {
 	ack := c.newRequest(sip.ACK, inv.CSeq().SeqNo)
+	if answerSDP != "" { // the answer to a delayed offer
+		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		ack.SetBody([]byte(answerSDP))
+	}
 	send := func() {
 		if err := c.ua.write(c.trunk, ack.Clone()); err != nil {
 			c.log.Debug("sip: ACK failed", slog.Any("err", err))

@@ -192,3 +192,35 @@ func TestPhoneCallAuthenticatedByDigest(t *testing.T) {
 	h.check(t)
 	phone.finish()
 }
+
+// TestInviteDeviceDelayedOffer: a phone rung without an offer offers in
+// its 200; the answer goes in the ACK.
+func TestInviteDeviceDelayedOffer(t *testing.T) {
+	u, log := newDeviceUA(t, nil)
+	port := freeUDPPort(t)
+	b := registerPhone(t, u, log, port)
+	phone := startSIPp(t, port, "phone_answer_delayed.xml", "-m", "1")
+	rec := newRecorder()
+	ev := rec.events()
+	offers := make(chan string, 1)
+	ev.AnswerOffer = func(offer string) (string, error) {
+		offers <- offer
+		return strings.Replace(offerSDP, "callbridge-offer", "callbridge-answer", 1), nil
+	}
+	c, err := u.InviteDevice(context.Background(), b, OutboundCall{CallerID: "+16505550100", CallerName: "Alice"}, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := rec.next(t, "answered"); !strings.Contains(e.sdp, "o=phone-offer") {
+		t.Errorf("answered with %q, want the phone's offer", e.sdp)
+	}
+	if offer := <-offers; !strings.Contains(offer, "o=phone-offer") {
+		t.Errorf("AnswerOffer got %q", offer)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := c.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	phone.finish() // the ACK carried the answer
+}

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -88,8 +89,10 @@ func (u *UA) placeCall(ctx context.Context, c *Call, o OutboundCall) (*Call, err
 		se := int(u.cfg.SessionExpires.Seconds())
 		req.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(max(se, minSE))))
 		req.AppendHeader(sip.NewHeader("Min-SE", strconv.Itoa(max(int(minSessionExpires.Seconds()), minSE))))
-		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		req.SetBody([]byte(o.SDP))
+		if o.SDP != "" { // else a delayed offer (RFC 3261 13.2.1): the 2xx offers, the ACK answers
+			req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+			req.SetBody([]byte(o.SDP))
+		}
 		return req
 	}
 	req := build(1, 0)
@@ -212,8 +215,8 @@ func (c *Call) runInvite(tx sip.ClientTransaction, req *sip.Request, build func(
 					}
 				})
 			case res.IsSuccess():
-				if !c.answered(tx, req, res, canceled) {
-					fail(FailureFor(487, "Request Terminated"))
+				if f := c.answered(tx, req, res, canceled); f != nil {
+					fail(*f)
 				}
 				return
 			case (code == 401 || code == 407) && authTries < 2 && !canceled && t.cfg.Password != "":
@@ -274,10 +277,14 @@ func (c *Call) resend(tx *sip.ClientTransaction, req **sip.Request, next *sip.Re
 	return true
 }
 
+// errNoAnswerer: a delayed offer's 2xx came to a call whose events take no offers.
+var errNoAnswerer = errors.New("no Events.AnswerOffer for a delayed offer")
+
 // answered handles the 2xx of our INVITE: the dialog is set up from it
-// and acknowledged. A 2xx that crossed our CANCEL (RFC 3261 15) is
-// acknowledged and hung up at once, and answered returns false.
-func (c *Call) answered(tx sip.ClientTransaction, req *sip.Request, res *sip.Response, canceled bool) bool {
+// and acknowledged. A 2xx that crossed our CANCEL (RFC 3261 15), or whose
+// offer (to an INVITE without one) cannot be answered, is acknowledged and
+// hung up at once, and answered returns how the call failed.
+func (c *Call) answered(tx sip.ClientTransaction, req *sip.Request, res *sip.Response, canceled bool) *Failure {
 	c.mu.Lock()
 	if to := res.To(); to != nil {
 		c.remoteTag, _ = to.Params.Get("tag")
@@ -300,12 +307,34 @@ func (c *Call) answered(tx sip.ClientTransaction, req *sip.Request, res *sip.Res
 	}
 	c.key = dialogKey(c.callID, c.localTag, c.remoteTag)
 	c.state = stateConfirmed
-	sdp := c.remoteSDP
+	sdp, delayed := c.remoteSDP, c.localSDP == ""
 	c.mu.Unlock()
+	// A delayed offer is answered in the ACK; one that cannot be is
+	// acknowledged and hung up (RFC 3261 13.2.2.4).
+	var answer string
+	answerErr := errors.New("the 2xx of an INVITE without an offer has none")
+	if delayed && sdp != "" && !canceled {
+		c.emit(func(ev Events) {
+			if answerErr = errNoAnswerer; ev.AnswerOffer != nil {
+				answer, answerErr = ev.AnswerOffer(sdp)
+			}
+		})
+	}
+	if delayed && answerErr == nil {
+		c.mu.Lock()
+		c.localSDP = answer
+		c.mu.Unlock()
+	}
+	refused := delayed && answerErr != nil
 	// The dialog is known before the ACK goes: the carrier may hang up
 	// as soon as it has it.
-	added := !canceled && c.ua.addCall(c)
-	c.ackSuccess(tx, req, res)
+	added := !canceled && !refused && c.ua.addCall(c)
+	c.ackSuccess(tx, req, res, answer)
+	failure := FailureFor(487, "Request Terminated")
+	if refused && !canceled {
+		c.log.Warn("sip: offer in the answer refused", slog.Any("err", answerErr))
+		failure = FailureFor(488, "Not Acceptable Here")
+	}
 	if !added {
 		c.ua.wg.Add(1)
 		go func() {
@@ -316,7 +345,7 @@ func (c *Call) answered(tx sip.ClientTransaction, req *sip.Request, res *sip.Res
 				c.log.Debug("sip: BYE after a crossed CANCEL failed", slog.Any("err", err))
 			}
 		}()
-		return false
+		return &failure
 	}
 	c.log.Info("sip: call answered", slog.String("sdpAddr", sdpConnectionAddr(sdp)))
 	c.startTimerUAC(res)
@@ -325,7 +354,7 @@ func (c *Call) answered(tx sip.ClientTransaction, req *sip.Request, res *sip.Res
 			ev.Answered(sdp)
 		}
 	})
-	return true
+	return nil
 }
 
 // recordRoutes returns the Record-Route URIs of a message, in order.
