@@ -127,6 +127,7 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	ef.str(&sipTLSListen, "sip-tls-listen", "WIDGET_SIP_TLS_LISTEN", "", "SIP over TLS listen address, host:port (needs --sip-tls-cert and --sip-tls-key)")
 	ef.str(&sipTLSCert, "sip-tls-cert", "WIDGET_SIP_TLS_CERT", "", "PEM certificate file of the SIP TLS listener")
 	ef.str(&sipTLSKey, "sip-tls-key", "WIDGET_SIP_TLS_KEY", "", "PEM private key file of the SIP TLS listener")
+	ef.str(&cfg.SIPRealm, "sip-realm", "WIDGET_SIP_REALM", sip.DefaultRealm, "the digest realm desk phones register in (docs/sip.md)")
 	ef.str(&cfg.SIPPublicHost, "sip-public-host", "WIDGET_SIP_PUBLIC_HOST", "", "address carriers reach the SIP listener at, written in Via and Contact (behind NAT: the public IP)")
 	ef.str(&ringTimeout, "ring-timeout", "WIDGET_RING_TIMEOUT", "30s", "how long an unanswered call rings")
 	ef.str(&apiRate, "api-rate-limit", "WIDGET_API_RATE_LIMIT", "60/10s", "platform API requests each extension may make per window, as COUNT/WINDOW")

@@ -81,6 +81,9 @@ type Config struct {
 	// reach us at, written in Via and Contact (behind NAT: the public IP).
 	SIPListen     []sip.Listen
 	SIPPublicHost string
+	// SIPRealm is the digest realm desk phones register in (default
+	// sip.DefaultRealm).
+	SIPRealm string
 	// RingTimeout ends unanswered calls (default 30 s).
 	RingTimeout time.Duration
 	// APIRateLimit requests per APIRateWindow are what each extension may
@@ -252,7 +255,8 @@ func Run(ctx context.Context, cfg Config) error {
 	// SIP trunks to carriers, when any are kept or SIP listeners are
 	// configured. The user agent is closed after the switch has ended its
 	// calls and before the media gateway (deferred after it).
-	trunks, err := startTrunks(ctx, cfg, db, sw, log)
+	phones := newDeskPhones(sw, log)
+	trunks, err := startTrunks(ctx, cfg, db, sw, phones, log)
 	if err != nil {
 		return err
 	}
@@ -317,6 +321,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// message changes to the widgets and the webhook subscriptions.
 	dispatch := bridge.NewDispatcher(log, hub, pres, sw, hooks)
 	dispatch.Subscribe(bus, pres)
+	bus.Subscribe(phones.event) // desk phones ring and end with their devices
 	onMessage = dispatch.MessageEvent
 	sessions.OnEnd = func(sid string, ext int64, _ error) { srv.SessionEnded(sid, ext) }
 

@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/callbridge/widget-server/internal/sip"
 	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
-// DevSIPListen is where SIP listens in development mode when trunks are
-// kept and --sip-listen is not given: loopback, for a carrier played by
+// DevSIPListen is where SIP listens in development mode when trunks or
+// desk phones are kept and --sip-listen is not given: loopback, for a carrier played by
 // SIPp on the same machine (docs/sip.md).
 const DevSIPListen = "127.0.0.1:5060"
 
@@ -67,25 +68,33 @@ type inboundLeg struct{ *sip.Call }
 
 func (l inboundLeg) Ring() error { return l.Call.Ring("") }
 
-// startTrunks starts the SIP user agent with the trunks kept in db, when
-// there are any or listeners are configured; it returns nil (and no error)
-// when SIP is off. The caller closes the user agent.
-func startTrunks(ctx context.Context, cfg Config, db *store.DB, sw *telephony.Switch, log *slog.Logger) (*sip.UA, error) {
+// startTrunks starts the SIP user agent with the trunks and desk phones
+// kept in db, when there are any or listeners are configured; it returns
+// nil (and no error) when SIP is off. The caller closes the user agent.
+func startTrunks(ctx context.Context, cfg Config, db *store.DB, sw *telephony.Switch, phones *deskPhones, log *slog.Logger) (*sip.UA, error) {
 	trunks, err := db.Trunks(ctx)
 	if err != nil {
 		return nil, err
 	}
-	listen, err := sipListeners(cfg.SIPListen, trunks, cfg.Dev)
+	devices, err := db.SIPDevices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	listen, err := sipListeners(cfg.SIPListen, trunks, len(devices), cfg.Dev)
 	if err != nil || len(listen) == 0 {
 		return nil, err
 	}
+	var started atomic.Pointer[sip.UA]
+	phones.ua = started.Load
 	ua, err := sip.New(sip.Config{
 		Listen: listen, Trunks: trunks, PublicHost: cfg.SIPPublicHost,
 		Handler: inboundCalls{sw}, Logger: log,
+		Devices: phoneDevices{db, db}, Realm: cfg.SIPRealm, DeviceHandler: phones, OnRegistration: phones.registration,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sip: %w", err)
 	}
+	started.Store(ua)
 	if err := ua.Start(ctx); err != nil {
 		return nil, err // Start closed the user agent
 	}
@@ -97,7 +106,7 @@ func startTrunks(ctx context.Context, cfg Config, db *store.DB, sw *telephony.Sw
 	for i, t := range trunks {
 		names[i] = t.Name
 	}
-	log.Info("sip started", slog.Int("trunks", len(trunks)), slog.String("trunkNames", strings.Join(names, " ")))
+	log.Info("sip started", slog.Int("trunks", len(trunks)), slog.String("trunkNames", strings.Join(names, " ")), slog.Int("phones", len(devices)))
 	return ua, nil
 }
 
@@ -105,11 +114,11 @@ func startTrunks(ctx context.Context, cfg Config, db *store.DB, sw *telephony.Sw
 // with trunks kept, UDP and TCP on loopback in development mode and an
 // error in production, where the address carriers reach must be chosen;
 // else none (SIP off).
-func sipListeners(configured []sip.Listen, trunks []sip.TrunkConfig, dev bool) ([]sip.Listen, error) {
+func sipListeners(configured []sip.Listen, trunks []sip.TrunkConfig, phones int, dev bool) ([]sip.Listen, error) {
 	switch {
 	case len(configured) > 0:
 		return configured, nil
-	case len(trunks) == 0:
+	case len(trunks) == 0 && phones == 0:
 		return nil, nil
 	case dev:
 		return []sip.Listen{{Transport: sip.UDP, Addr: DevSIPListen}, {Transport: sip.TCP, Addr: DevSIPListen}}, nil
@@ -117,6 +126,10 @@ func sipListeners(configured []sip.Listen, trunks []sip.TrunkConfig, dev bool) (
 	names := make([]string, len(trunks))
 	for i, t := range trunks {
 		names[i] = t.Name
+	}
+	if len(trunks) == 0 {
+		return nil, fmt.Errorf("sip: %d desk phones are kept but --sip-listen is not set: "+
+			"give the address phones reach, such as 0.0.0.0:5060, or remove the phones (widget-server phones remove)", phones)
 	}
 	return nil, errors.New("sip: trunks are kept (" + strings.Join(names, ", ") + ") but --sip-listen is not set: " +
 		"give the address carriers reach, such as 0.0.0.0:5060, or remove the trunks (widget-server trunks remove)")

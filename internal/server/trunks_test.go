@@ -120,18 +120,21 @@ func TestSIPListeners(t *testing.T) {
 		name       string
 		configured []sip.Listen
 		trunks     []sip.TrunkConfig
+		phones     int
 		dev        bool
 		want       string // the listeners, or the error's words
 	}{
-		{"off without trunks", nil, nil, true, "[]"},
-		{"off without trunks in production", nil, nil, false, "[]"},
-		{"configured without trunks", given, nil, false, "[{udp 0.0.0.0:5060  }]"},
-		{"configured with trunks", given, trunk, true, "[{udp 0.0.0.0:5060  }]"},
-		{"loopback in development", nil, trunk, true, "[{udp 127.0.0.1:5060  } {tcp 127.0.0.1:5060  }]"},
-		{"asked for in production", nil, trunk, false, "error: sip: trunks are kept (carrier) but --sip-listen is not set"},
+		{"off without trunks", nil, nil, 0, true, "[]"},
+		{"off without trunks in production", nil, nil, 0, false, "[]"},
+		{"configured without trunks", given, nil, 0, false, "[{udp 0.0.0.0:5060  }]"},
+		{"configured with trunks", given, trunk, 0, true, "[{udp 0.0.0.0:5060  }]"},
+		{"loopback in development", nil, trunk, 0, true, "[{udp 127.0.0.1:5060  } {tcp 127.0.0.1:5060  }]"},
+		{"loopback in development for phones", nil, nil, 2, true, "[{udp 127.0.0.1:5060  } {tcp 127.0.0.1:5060  }]"},
+		{"asked for in production", nil, trunk, 0, false, "error: sip: trunks are kept (carrier) but --sip-listen is not set"},
+		{"asked for in production for phones", nil, nil, 2, false, "error: sip: 2 desk phones are kept but --sip-listen is not set"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			l, err := sipListeners(tt.configured, tt.trunks, tt.dev)
+			l, err := sipListeners(tt.configured, tt.trunks, tt.phones, tt.dev)
 			got := fmt.Sprint(l)
 			if l == nil {
 				got = "[]"

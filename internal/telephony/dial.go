@@ -244,3 +244,32 @@ func (s *Switch) ringsRTPLocked(targets []ringTarget) bool {
 	}
 	return false
 }
+
+// DeviceOffer answers a new offer of a device that speaks RTP (a desk
+// phone's re-INVITE: its hold, its resume, a session refresh) on the leg of
+// its party in the call. Whether the party is then held is the caller's to
+// say with Hold or Unhold.
+func (s *Switch) DeviceOffer(ctx context.Context, device, sessionID, offerSDP string) (string, error) {
+	s.mu.Lock()
+	c, err := s.callLocked(device, sessionID)
+	var leg string
+	if err == nil {
+		switch p := c.partyOfDevice(device); {
+		case p == nil:
+			err = s.notPartyLocked(c, device)
+		case !p.rtp || !c.hasLeg(p):
+			err = fmt.Errorf("call %s: device %s has no RTP leg: %w", sessionID, device, ErrInvalidState)
+		default:
+			leg = legOf(p)
+		}
+	}
+	tm, ok := s.media.(TrunkMedia)
+	s.mu.Unlock()
+	if err != nil {
+		return "", fmt.Errorf("new offer: %w", err)
+	}
+	if !ok {
+		return "", fmt.Errorf("new offer in call %s: %w", sessionID, ErrNoTrunkMedia)
+	}
+	return tm.AnswerRTP(ctx, leg, offerSDP, "", false)
+}

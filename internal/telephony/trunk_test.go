@@ -719,6 +719,12 @@ func TestDeskPhones(t *testing.T) {
 			t.Fatalf("the desk phone's leg: RTP %v like %q, answer %q", rtp, like, answer)
 		}
 		wantFlows(t, r, legs(s))
+		if a, err := r.sw.DeviceOffer(ctx, "b3", s.ID, "phone-hold-offer"); err != nil || a != "rtp-answer-"+callee {
+			t.Fatalf("the desk phone's new offer answered %q, %v", a, err)
+		}
+		if _, err := r.sw.DeviceOffer(ctx, "a1", s.ID, "offer"); !errors.Is(err, telephony.ErrInvalidState) {
+			t.Fatalf("a browser's new offer: %v, want ErrInvalidState", err)
+		}
 		if err := r.sw.Hangup(ctx, "b3", s.ID); err != nil {
 			t.Fatal(err)
 		}
