@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command. It installs what the tests need when missing
 # (Debian's Chromium for the browser tests, Debian's Node.js for the browser
-# code's unit tests, Debian's SIPp — package sip-tester — as the carrier of
-# the SIP trunk tests), then runs every check: formatting, vet, generated templ
+# code's unit tests, Debian's SIPp — package sip-tester — as the carrier and
+# desk phone of the SIP tests, Debian's baresip-core as a softphone), then runs every check: formatting, vet, generated templ
 # files up to date, no wildcard postMessage, the browser code's unit tests,
 # the whole test suite with the race detector (browser tests included), and a
 # short run of every fuzz target over outside input.
@@ -15,6 +15,7 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
+command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
 if [ ${#missing[@]} -gt 0 ]; then
   step "installing Debian's ${missing[*]} for the tests"
   sudo=""
