@@ -17,9 +17,9 @@ import (
 // calls are one conversation from then on: a hold in either stops the audio
 // both ways, and either party hanging up, or losing its leg, ends both.
 // Neither can be transferred or bridged again, and neither is a RingOut.
-// A call through a trunk is joined only to another one: the gateway
-// relays a carrier's G.711 to a browser answered in G.711 for it, and
-// does not transcode.
+// A call carried in G.711 (through a trunk, or with a desk phone) is joined
+// only to another one: the gateway relays G.711 as it is, and does not
+// transcode a browser's Opus.
 //
 // Events: for the first call "transferCompleted" (for the transferor's
 // extension with Event.Target, the consultation's remote party), for the
@@ -49,11 +49,11 @@ func (s *Switch) Bridge(ctx context.Context, owner int64, sessionID, partyID, ot
 	if err == nil && a == b {
 		err = fmt.Errorf("call %s bridged to itself: %w", sessionID, ErrInvalidState)
 	}
-	if err == nil && oa.rtp != ob.rtp {
-		// A carrier's G.711 and a browser's Opus cannot meet without transcoding.
-		err = fmt.Errorf("call %s goes through a trunk and call %s does not: %w", sessionID, otherSessionID, ErrInvalidState)
-		if ob.rtp {
-			err = fmt.Errorf("call %s goes through a trunk and call %s does not: %w", otherSessionID, sessionID, ErrInvalidState)
+	if err == nil && oa.g711 != ob.g711 {
+		// A carrier's or desk phone's G.711 and a browser's Opus cannot meet without transcoding.
+		err = fmt.Errorf("call %s carries G.711 and call %s does not: %w", sessionID, otherSessionID, ErrInvalidState)
+		if ob.g711 {
+			err = fmt.Errorf("call %s carries G.711 and call %s does not: %w", otherSessionID, sessionID, ErrInvalidState)
 		}
 	}
 	if err != nil {

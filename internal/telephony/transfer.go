@@ -233,14 +233,14 @@ func (s *Switch) Transfer(ctx context.Context, device, sessionID, to string) (Se
 }
 
 // outOnTrunk refuses a target that goes out on a trunk when party stays
-// (the transferee, or a forwarded call's caller) would be connected to it
-// and is not a carrier's: the gateway relays G.711 between a carrier and a
-// browser answered in it, and does not transcode a browser's Opus.
+// (the transferee, or a forwarded call's caller), which would be connected
+// to it, does not carry G.711 (a carrier, a desk phone, a browser answered
+// in G.711): the gateway does not transcode a browser's Opus.
 func outOnTrunk(rt route, stays *Party) error {
-	if rt.trunk == "" || stays == nil || stays.rtp {
+	if rt.trunk == "" || stays == nil || stays.g711 {
 		return nil
 	}
-	return fmt.Errorf("%s is outside the account and the call's audio is not G.711 (a call from the phone network): %w",
+	return fmt.Errorf("%s is outside the account and the call's audio is not G.711: %w",
 		rt.callee.PhoneNumber, ErrInvalidState)
 }
 
