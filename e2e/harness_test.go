@@ -75,7 +75,8 @@ type serverRun struct {
 	done   chan error
 }
 
-// runServer starts the server on free loopback ports with a new data dir.
+// runServer starts the server on free loopback ports with a new data dir,
+// unless cfg names one (made ready by the test).
 func runServer(t *testing.T, cfg server.Config) *serverRun {
 	t.Helper()
 	var logs io.Writer = io.Discard
@@ -84,7 +85,9 @@ func runServer(t *testing.T, cfg server.Config) *serverRun {
 	}
 	cfg.Listen, cfg.DemoListen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Dev = true // a developer's machine: demo users, the demo page, media on loopback
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	if cfg.DataDir == "" {
+		cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	}
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r := &serverRun{t: t, cfg: cfg}
 	r.start()

@@ -1,0 +1,435 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/bits"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/callbridge/widget-server/internal/server"
+	"github.com/callbridge/widget-server/internal/sip"
+	"github.com/callbridge/widget-server/internal/store"
+)
+
+// TestTrunkCallsFromTheWidget: calls between the widget and a carrier
+// behind a SIP trunk, the carrier played by SIPp (Debian's sip-tester), one
+// run of a scenario of testdata/ per call. alice's calls to outside numbers
+// go out on the trunk: one answered with audio both ways, one busy, one
+// hung up during the carrier's early media; and the carrier calls bob's
+// number, which rings his widget. The carrier's audio is a 1 kHz tone the
+// test writes as a pcap file, which SIPp plays as RTP.
+func TestTrunkCallsFromTheWidget(t *testing.T) {
+	bin := sippPath(t)
+	carrierPort, sipPort := freeUDPPort(t), freeUDPPort(t)
+	dir := keepTrunk(t, sip.TrunkConfig{Name: "carrier", Host: fmt.Sprintf("127.0.0.1:%d", carrierPort), Priority: 1})
+	run := runServer(t, server.Config{DataDir: dir,
+		SIPListen: []sip.Listen{{Transport: sip.UDP, Addr: fmt.Sprintf("127.0.0.1:%d", sipPort)}}})
+	alice := &env{Addrs: run.addrs, ctx: browser(t), dataDir: run.cfg.DataDir, run: run}
+	bob := alice.second(t)
+	signedIn(t, alice, "alice@demo.test", "+16505550100*101")
+	signedIn(t, bob, "bob@demo.test", "+16505550100*102")
+
+	media := t.TempDir() // SIPp runs here and plays tone.pcap from here
+	if err := writeTonePCAP(filepath.Join(media, "tone.pcap"), 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	carrier := func(t *testing.T, scenario string, args ...string) *sippRun {
+		return startSIPp(t, bin, media, carrierPort, scenario, args...)
+	}
+
+	t.Run("outbound answered with audio both ways", func(t *testing.T) {
+		c := carrier(t, "trunk_answer.xml", "-rtp_echo")
+		id := dialOut(t, alice, "+14155550123")
+		waitMessage(t, alice.ctx, "rc-call-start-notify", sessionOf(id)+` && m.data.call.callStatus === 'connected'`)
+		// The carrier's tone reaches alice, and her audio reaches the
+		// carrier, which sends it back: she receives both, so more than
+		// she sends.
+		if received, sent := statsGrow(t, alice, id); received < 1.25*sent {
+			t.Errorf("alice received %v bytes and sent %v: no more than the echo of her audio, the tone is missing", received, sent)
+		}
+		controlCallOn(t, alice, "hangup", id, "")
+		end := waitMessage(t, alice.ctx, "rc-call-end-notify", sessionOf(id))
+		if r := end.Data["call"].(map[string]any)["result"]; r != "Call connected" {
+			t.Errorf("end of the answered call: result %v", r)
+		}
+		c.finish() // the scenario ends with the BYE
+	})
+
+	t.Run("outbound busy", func(t *testing.T) {
+		c := carrier(t, "trunk_busy.xml")
+		id := dialOut(t, alice, "+14155550124")
+		m := waitMessage(t, alice.ctx, "rc-call-failed-notify", sessionOf(id))
+		if call := m.Data["call"].(map[string]any); m.Data["code"] != 486.0 || m.Data["reason"] != "Busy Here" || call["result"] != "Busy" {
+			t.Errorf("busy call failed with code %v reason %v result %v, want 486 Busy Here Busy", m.Data["code"], m.Data["reason"], call["result"])
+		}
+		waitMessage(t, alice.ctx, "rc-call-end-notify", sessionOf(id))
+		c.finish()
+	})
+
+	t.Run("outbound early media then cancel", func(t *testing.T) {
+		c := carrier(t, "trunk_early_cancel.xml")
+		id := dialOut(t, alice, "+14155550125")
+		// Before any answer the carrier's tone reaches alice: the browser
+		// receives no audio of the server's own while a call rings, and the
+		// host page no statistics before the answer.
+		frameAudioGrows(t, "alice (early media)", alice)
+		controlCallOn(t, alice, "hangup", id, "")
+		end := waitMessage(t, alice.ctx, "rc-call-end-notify", sessionOf(id))
+		if call := end.Data["call"].(map[string]any); call["result"] != "Canceled" || call["code"] != 487.0 {
+			t.Errorf("a call hung up during early media ended with result %v code %v, want Canceled 487", call["result"], call["code"])
+		}
+		if n := eval[int](t, alice.ctx, `cbDemo.messages.filter(m => m.data && m.data.type === 'rc-call-start-notify' && `+
+			sessionOf(id)+`).length`); n != 0 {
+			t.Errorf("a call that was never answered started (%d rc-call-start-notify)", n)
+		}
+		c.finish() // CANCEL, 200, 487 and the server's ACK
+	})
+
+	t.Run("inbound to a direct number", func(t *testing.T) {
+		c := carrier(t, "trunk_inbound.xml", fmt.Sprintf("127.0.0.1:%d", sipPort))
+		id := ringingCall(t, bob, `m.data.call && m.data.call.direction === 'Inbound' && m.data.call.fromNumber === '+14155550199'`)
+		controlCallOn(t, bob, "answer", id, "")
+		waitMessage(t, bob.ctx, "rc-call-start-notify", sessionOf(id))
+		callAudioFlows(t, "bob (inbound)", bob, id) // the tone: this carrier echoes nothing
+		// The carrier hangs up once it played its audio.
+		waitMessageWithin(t, bob.ctx, 2*time.Minute, "rc-call-end-notify", sessionOf(id))
+		c.finish()
+	})
+}
+
+// keepTrunk makes a new data dir with trunks kept in its store, as
+// `widget-server trunks add` does, and returns it.
+func keepTrunk(t *testing.T, trunks ...sip.TrunkConfig) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	db, err := store.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, c := range trunks {
+		if err := db.AddTrunk(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// freeUDPPort returns a UDP port on 127.0.0.1 that is free now.
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	return pc.LocalAddr().(*net.UDPAddr).Port
+}
+
+// dialOut has e's host page call number and returns the new call's id.
+func dialOut(t *testing.T, e *env, number string) string {
+	t.Helper()
+	before := eval[[]string](t, e.ctx, `cbDemo.messages.filter(m => m.data && m.data.type === 'rc-call-init-notify').map(m => m.data.call.telephonySessionId)`)
+	if res := eval[any](t, e.ctx, `RCAdapter.clickToCall('`+number+`', true)`); res != "ok" {
+		t.Fatalf("call %s: %v", number, res)
+	}
+	seen := map[string]bool{}
+	for _, id := range before {
+		seen[id] = true
+	}
+	m := waitMessage(t, e.ctx, "rc-call-init-notify", newCall(seen)+` && m.data.call.toNumber === '`+number+`'`)
+	return m.Data["call"].(map[string]any)["telephonySessionId"].(string)
+}
+
+// statsGrow checks that the audio of a call of e's widget flows both ways:
+// after a report of the call's statistics that counts bytes received and
+// sent, a later one counts more of both, which it returns.
+func statsGrow(t *testing.T, e *env, callID string) (received, sent float64) {
+	t.Helper()
+	type counts struct{ Received, Sent float64 }
+	read := func() []counts {
+		return eval[[]counts](t, e.ctx, fmt.Sprintf(`cbDemo.messages.filter(m => m.data && m.data.type === 'rc-call-stats-notify' &&
+			m.data.call && m.data.call.telephonySessionId === %q && m.data.stats).map(m => ({Received: m.data.stats.bytesReceived || 0, Sent: m.data.stats.bytesSent || 0}))`, callID))
+	}
+	deadline := time.Now().Add(2 * time.Minute) // against a hang only: a report comes every 10 s
+	for time.Now().Before(deadline) {
+		var first *counts
+		for _, c := range read() {
+			switch {
+			case first == nil && c.Received > 0 && c.Sent > 0:
+				first = &c
+			case first != nil && c.Received > first.Received && c.Sent > first.Sent:
+				t.Logf("call statistics: bytes received %v then %v, sent %v then %v", first.Received, c.Received, first.Sent, c.Sent)
+				return c.Received, c.Sent
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("the call's audio did not grow both ways; reports: %+v", read())
+	return 0, 0
+}
+
+// frameAudioGrows checks, inside e's widget frame, that the audio bytes
+// its call's connection received grow. The page measures by itself and
+// answers once.
+func frameAudioGrows(t *testing.T, who string, e *env) {
+	t.Helper()
+	v, err := chromedp.Run(within(t, widgetFrame(t, e), 2*time.Minute), chromedp.Evaluate[[]float64](`(async () => {
+		// The newest open connection: a call that just ended may still
+		// be listed.
+		const received = async () => {
+			const pc = window.cbPhone && cbPhone.pcs().filter(pc => pc.signalingState !== 'closed').pop();
+			if (!pc) return -1;
+			let n = 0;
+			(await pc.getStats()).forEach(r => { if (r.type === 'inbound-rtp' && r.kind === 'audio') n += r.bytesReceived; });
+			return n;
+		};
+		const first = await received();
+		for (const end = Date.now() + 60000; Date.now() < end; ) { // against a hang only
+			await new Promise(done => setTimeout(done, 250));
+			const now = await received();
+			if (first >= 0 && now > first) return [first, now];
+		}
+		return [first, await received()];
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: getStats: %v", who, err)
+	}
+	if v[0] < 0 || v[1] <= v[0] {
+		t.Fatalf("%s: no audio received (bytesReceived %v, then %v)", who, v[0], v[1])
+	}
+}
+
+// widgetFrame attaches to e's widget frame until t ends. The first command
+// on a chromedp context attaches its target, which then reads the
+// browser's messages only while the context of that command lasts: it is
+// the frame's own context here, with no deadline.
+func widgetFrame(t *testing.T, e *env) context.Context {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second) // against a hang only
+	for time.Now().Before(deadline) {
+		targets, err := chromedp.Targets(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tg := range targets {
+			if tg.Type == "iframe" && strings.HasPrefix(tg.URL, e.WidgetURL+"/app") {
+				ctx, cancel := chromedp.NewContext(e.ctx, chromedp.WithTargetID(tg.TargetID), chromedp.WithDetachOnCancel())
+				t.Cleanup(cancel)
+				if err := chromedp.Do(ctx); err != nil {
+					t.Fatalf("attach to the widget frame: %v", err)
+				}
+				return ctx
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("no widget frame")
+	return nil
+}
+
+// waitMessageWithin is waitMessage with a bound of its own, for what comes
+// only after a carrier played its audio.
+func waitMessageWithin(t *testing.T, ctx context.Context, bound time.Duration, typ, match string) message {
+	t.Helper()
+	m, err := chromedp.Run(within(t, ctx, bound+5*time.Second), chromedp.Poll[message](fmt.Sprintf(
+		`window.cbDemo && window.cbDemo.messages.find(m => m.data && m.data.type === %q && (%s))`, typ, match),
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(bound)))
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", typ, err)
+	}
+	return m
+}
+
+// sippPath finds SIPp. Without it the test is skipped, except in CI, where
+// it fails.
+func sippPath(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("sipp")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("sipp is missing: install Debian's sip-tester (scripts/test.sh does)")
+		}
+		t.Skip("sipp is missing: install Debian's sip-tester to run the SIP trunk tests")
+	}
+	return bin
+}
+
+// sippRun is one run of SIPp playing a carrier with a scenario of
+// testdata/, for one call (-m 1).
+type sippRun struct {
+	t    *testing.T
+	out  bytes.Buffer
+	done chan error
+}
+
+// startSIPp runs a scenario on 127.0.0.1:port in dir and returns once SIPp
+// holds the port; args are more arguments (-rtp_echo, a client scenario's
+// remote address).
+func startSIPp(t *testing.T, bin, dir string, port int, scenario string, args ...string) *sippRun {
+	t.Helper()
+	sf, err := filepath.Abs(filepath.Join("testdata", scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The bounds are against a hang only.
+	cmd := exec.Command(bin, append([]string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-m", "1", "-nostdin",
+		"-timeout", "300s", "-timeout_error", "-recv_timeout", "120s"}, args...)...)
+	cmd.Dir = dir
+	c := &sippRun{t: t, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = &c.out, &c.out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start sipp: %v", err)
+	}
+	go func() { c.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		select {
+		case err := <-c.done:
+			c.done <- err
+		default:
+			cmd.Process.Kill()
+			<-c.done
+		}
+	})
+	// SIPp holds its port once the kernel's socket table lists it.
+	want := fmt.Sprintf(":%04X ", port)
+	for deadline := time.Now().Add(startStopLimit); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile("/proc/net/udp")
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) > 1 && strings.HasSuffix(f[1]+" ", want) {
+				return c
+			}
+		}
+		select {
+		case err := <-c.done:
+			c.done <- err
+			t.Fatalf("sipp exited before binding its port: %v\n%s", err, c.out.String())
+		default:
+		}
+	}
+	t.Fatalf("sipp never bound port %d", port)
+	return nil
+}
+
+// finish waits for the scenario to end and fails the test unless it
+// succeeded (SIPp's exit code 0).
+func (c *sippRun) finish() {
+	c.t.Helper()
+	select {
+	case err := <-c.done:
+		c.done <- err
+		if err != nil {
+			c.t.Fatalf("sipp failed: %v\n%s", err, tail(c.out.String(), 4000))
+		}
+	case <-time.After(startStopLimit):
+		c.t.Fatalf("sipp did not finish\n%s", tail(c.out.String(), 4000))
+	}
+}
+
+// tail is the end of s, at most n bytes.
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// writeTonePCAP writes a capture of RTP, as SIPp's play_pcap_audio replays
+// it: Ethernet frames of IPv4 UDP packets, each an RTP packet of payload
+// type 0 (PCMU) carrying 20 ms of a 1 kHz tone, for duration d.
+func writeTonePCAP(path string, d time.Duration) error {
+	const (
+		frame   = 20 * time.Millisecond
+		samples = 160 // 20 ms at 8 kHz
+		ssrc    = 0x5eed7011
+		port    = 6000
+	)
+	be, le := binary.BigEndian, binary.LittleEndian
+	var b bytes.Buffer
+	// The file header: pcap 2.4, microseconds, Ethernet.
+	hdr := make([]byte, 24)
+	le.PutUint32(hdr[0:], 0xa1b2c3d4)
+	le.PutUint16(hdr[4:], 2)
+	le.PutUint16(hdr[6:], 4)
+	le.PutUint32(hdr[16:], 65535)
+	le.PutUint32(hdr[20:], 1)
+	b.Write(hdr)
+	loopback := []byte{127, 0, 0, 1}
+	for i := 0; i < int(d/frame); i++ {
+		const rtpLen = 12 + samples
+		const udpLen = 8 + rtpLen
+		const ipLen = 20 + udpLen
+		pkt := make([]byte, 14+ipLen)
+		be.PutUint16(pkt[12:], 0x0800) // IPv4
+		ip := pkt[14 : 14+20]
+		ip[0] = 0x45 // version 4, 20-byte header
+		be.PutUint16(ip[2:], ipLen)
+		ip[8], ip[9] = 64, 17 // TTL, UDP
+		copy(ip[12:], loopback)
+		copy(ip[16:], loopback)
+		be.PutUint16(ip[10:], ipChecksum(ip))
+		udp := pkt[34 : 34+8]
+		be.PutUint16(udp[0:], port)
+		be.PutUint16(udp[2:], port)
+		be.PutUint16(udp[4:], udpLen) // no checksum: SIPp computes it
+		rtp := pkt[42:]
+		rtp[0] = 0x80 // version 2
+		if i == 0 {
+			rtp[1] = 0x80 // marker: the talkspurt begins; payload type 0
+		}
+		be.PutUint16(rtp[2:], uint16(i+1))
+		be.PutUint32(rtp[4:], uint32(i*samples))
+		be.PutUint32(rtp[8:], ssrc)
+		for n := range samples {
+			// 1 kHz at 8 kHz: a period is 8 samples.
+			rtp[12+n] = muLaw(int16(8000 * math.Sin(2*math.Pi*float64(n%8)/8)))
+		}
+		at := time.Duration(i) * frame
+		rec := make([]byte, 16)
+		le.PutUint32(rec[0:], uint32(at/time.Second))
+		le.PutUint32(rec[4:], uint32(at%time.Second/time.Microsecond))
+		le.PutUint32(rec[8:], uint32(len(pkt)))
+		le.PutUint32(rec[12:], uint32(len(pkt)))
+		b.Write(rec)
+		b.Write(pkt)
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+// ipChecksum is the IPv4 header checksum of h (its checksum field zero).
+func ipChecksum(h []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(h); i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(h[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	return ^uint16(sum)
+}
+
+// muLaw encodes a linear sample in G.711 μ-law: the magnitude, biased,
+// as a segment (the position of its highest bit) and the four bits below
+// it, with the sign, all inverted.
+func muLaw(s int16) byte {
+	const bias, clip = 0x84, 32635
+	v, sign := int(s), 0
+	if v < 0 {
+		v, sign = -v, 0x80
+	}
+	v = min(v, clip) + bias
+	seg := bits.Len(uint(v>>7)) - 1
+	return ^byte(sign | seg<<4 | (v>>(seg+3))&0x0f)
+}
