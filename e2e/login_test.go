@@ -29,6 +29,12 @@ func frameCtx(t *testing.T, e *env) context.Context {
 			if tg.Type == "iframe" && strings.HasPrefix(tg.URL, e.WidgetURL+"/app") {
 				ctx, cancel := chromedp.NewContext(e.ctx, chromedp.WithTargetID(tg.TargetID), chromedp.WithDetachOnCancel())
 				t.Cleanup(cancel)
+				// The first command attaches the target, which then reads the
+				// browser's messages only while that command's context lasts:
+				// the frame's own, with no deadline.
+				if err := chromedp.Do(ctx); err != nil {
+					t.Fatalf("attach to the widget frame: %v", err)
+				}
 				if _, err := chromedp.Run(within(t, ctx, 10*time.Second), chromedp.Poll[bool](`document.readyState === 'complete'`)); err == nil {
 					return ctx
 				}

@@ -186,7 +186,7 @@ func statsGrow(t *testing.T, e *env, callID string) (received, sent float64) {
 // answers once.
 func frameAudioGrows(t *testing.T, who string, e *env) {
 	t.Helper()
-	v, err := chromedp.Run(within(t, widgetFrame(t, e), 2*time.Minute), chromedp.Evaluate[[]float64](`(async () => {
+	v, err := chromedp.Run(within(t, frameCtx(t, e), 2*time.Minute), chromedp.Evaluate[[]float64](`(async () => {
 		// The newest open connection: a call that just ended may still
 		// be listed.
 		const received = async () => {
@@ -210,34 +210,6 @@ func frameAudioGrows(t *testing.T, who string, e *env) {
 	if v[0] < 0 || v[1] <= v[0] {
 		t.Fatalf("%s: no audio received (bytesReceived %v, then %v)", who, v[0], v[1])
 	}
-}
-
-// widgetFrame attaches to e's widget frame until t ends. The first command
-// on a chromedp context attaches its target, which then reads the
-// browser's messages only while the context of that command lasts: it is
-// the frame's own context here, with no deadline.
-func widgetFrame(t *testing.T, e *env) context.Context {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second) // against a hang only
-	for time.Now().Before(deadline) {
-		targets, err := chromedp.Targets(e.ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, tg := range targets {
-			if tg.Type == "iframe" && strings.HasPrefix(tg.URL, e.WidgetURL+"/app") {
-				ctx, cancel := chromedp.NewContext(e.ctx, chromedp.WithTargetID(tg.TargetID), chromedp.WithDetachOnCancel())
-				t.Cleanup(cancel)
-				if err := chromedp.Do(ctx); err != nil {
-					t.Fatalf("attach to the widget frame: %v", err)
-				}
-				return ctx
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("no widget frame")
-	return nil
 }
 
 // waitMessageWithin is waitMessage with a bound of its own, for what comes
