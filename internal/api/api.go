@@ -44,6 +44,7 @@ func (s *Server) apiRoutes(e *echo.Echo) {
 	s.messageAPIRoutes(g, mw)
 	s.telephonyAPIRoutes(g, mw)
 	s.subscriptionAPIRoutes(g, mw)
+	s.sipDeviceAPIRoutes(g, mw)
 }
 
 type ctxKey string

@@ -3,8 +3,8 @@
 // extension, paging, the OpenAPI document), the endpoints of the built-in
 // authorization server (/oauth/authorize, token, revoke, keys and
 // metadata) and the SMS provider's inbound webhook. It translates HTTP to
-// calls on identity, telephony, messaging and webhooks, and back; errors
-// are internal/httperror's.
+// calls on identity, telephony, messaging, webhooks and the desk phones'
+// credentials, and back; errors are internal/httperror's.
 //
 // Its routes are mounted on the widget origin by internal/server. It must
 // not import internal/web (the widget's side, which reaches the call log
@@ -20,6 +20,7 @@ import (
 
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/ratelimit"
+	"github.com/callbridge/widget-server/internal/sip"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -35,6 +36,10 @@ type Config struct {
 	// the platform API (default 60 per 10 s); more are answered 429.
 	RateLimit  int
 	RateWindow time.Duration
+	// Registrar is where desk phones register (default realm
+	// sip.DefaultRealm); without endpoints phones cannot be added through
+	// the API.
+	Registrar Registrar
 }
 
 // Switch is what the platform API needs of the telephony switch: the
@@ -67,6 +72,7 @@ type Deps struct {
 	Presence   Presence      // nil: presence is the default and cannot be set
 	Messages   Messages      // nil: messaging is off
 	Webhooks   Subscriptions // nil: webhook subscriptions are off
+	Phones     SIPDevices    // nil: desk phones are not managed through the API
 }
 
 // Server holds the handlers' dependencies.
@@ -85,6 +91,9 @@ func NewServer(cfg Config, deps Deps) *Server {
 	}
 	if cfg.RateWindow <= 0 {
 		cfg.RateWindow = DefaultRateWindow
+	}
+	if cfg.Registrar.Realm == "" {
+		cfg.Registrar.Realm = sip.DefaultRealm
 	}
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)

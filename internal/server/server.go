@@ -301,9 +301,10 @@ func Run(ctx context.Context, cfg Config) error {
 	// through it; the dispatcher tells both sides' listeners of changes.
 	platform := api.NewServer(api.Config{
 		PublicURL: publicURL, StaticBase: assets.Base(), RateLimit: cfg.APIRateLimit, RateWindow: cfg.APIRateWindow,
+		Registrar: phoneRegistrar(trunks, cfg.SIPRealm, cfg.SIPPublicHost, publicURL),
 	}, api.Deps{
 		Log: log, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(cfg.SignInClock),
-		Switch: sw, CallLog: db, Presence: pres, Messages: msgs, Webhooks: hooks,
+		Switch: sw, CallLog: db, Presence: pres, Messages: msgs, Webhooks: hooks, Phones: db,
 	})
 	srv := web.NewServer(web.Config{
 		PublicURL: publicURL, DemoURL: demoURL, Dev: cfg.Dev, TrustedProxies: proxies,
