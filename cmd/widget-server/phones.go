@@ -18,11 +18,6 @@ import (
 	"github.com/callbridge/widget-server/internal/store"
 )
 
-// minPhonePassword is the shortest password a phone gets: a captured
-// digest answer can be tried against guesses offline, so it must not be
-// guessable.
-const minPhonePassword = 12
-
 // runPhones manages the SIP desk phones and softphones of extensions in
 // the data dir's database (docs/sip.md). The password is read from the
 // first line of stdin or of a file, never from a flag; only its digest
@@ -103,8 +98,8 @@ func runPhones(ctx context.Context, args []string, getenv lookupEnv, stdin io.Re
 		if err != nil {
 			return fmt.Errorf("phones add: %w", err)
 		}
-		if len([]rune(password)) < minPhonePassword {
-			return fmt.Errorf("phones add: the password has fewer than %d characters; a phone's must not be guessable (try: openssl rand -base64 15)", minPhonePassword)
+		if len([]rune(password)) < sip.MinDevicePassword {
+			return fmt.Errorf("phones add: the password has fewer than %d characters; a phone's must not be guessable (try: openssl rand -base64 15)", sip.MinDevicePassword)
 		}
 		d.Realm, d.HA1 = realm, sip.HA1(d.Username, realm, password)
 	}

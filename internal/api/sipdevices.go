@@ -51,7 +51,7 @@ type RegistrarEndpoint struct {
 // `widget-server phones add` has it); and a phone's settings must be able
 // to take it.
 const (
-	minSIPPassword = 12
+	minSIPPassword = sip.MinDevicePassword
 	maxSIPPassword = 128
 )
 

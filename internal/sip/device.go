@@ -71,6 +71,11 @@ type Binding struct {
 
 var deviceUsername = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,31}$`)
 
+// MinDevicePassword is the shortest password a phone is given: a captured
+// digest answer can be tried against guesses offline, so it must not be
+// guessable.
+const MinDevicePassword = 12
+
 // ValidDeviceUsername reports whether s can be a phone's SIP username:
 // 1-32 lower-case letters, digits, '.', '_' or '-', starting with a letter
 // or digit ("101-desk").
