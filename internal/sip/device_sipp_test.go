@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/siptest"
 )
 
 // These tests play desk phones with SIPp (testdata/phone_*.xml) against a
@@ -21,22 +23,12 @@ func phoneDevices() deviceMap {
 func newDeviceUA(t *testing.T, h DeviceHandler) (*UA, *regLog) {
 	t.Helper()
 	log := newRegLog()
-	u, err := New(Config{
+	u := startUA(t, Config{
 		Listen:         []Listen{{Transport: UDP, Addr: "127.0.0.1:0"}, {Transport: TCP, Addr: "127.0.0.1:0"}},
 		Devices:        phoneDevices(),
 		DeviceHandler:  h,
 		OnRegistration: log.add,
-		Logger:         testLogger(t),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	if err := u.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { u.Close() })
 	return u, log
 }
 
@@ -44,7 +36,7 @@ func newDeviceUA(t *testing.T, h DeviceHandler) (*UA, *regLog) {
 // binding; SIPp has exited, the port is free for the next scenario.
 func registerPhone(t *testing.T, u *UA, log *regLog, port int) Binding {
 	t.Helper()
-	startSIPp(t, port, "phone_register_stay.xml", "-m", "1", udpAddr(t, u)).finish()
+	startSIPp(t, port, "phone_register_stay.xml", "-m", "1", udpAddr(t, u)).Finish()
 	e := log.next(t)
 	if !e.up || e.b.Source.Port() != uint16(port) || e.b.Transport != UDP {
 		t.Fatalf("report %+v, want 101-desk registered from port %d over udp", e, port)
@@ -54,7 +46,7 @@ func registerPhone(t *testing.T, u *UA, log *regLog, port int) Binding {
 
 func TestPhoneRegistersWithDigestAndUnregisters(t *testing.T) {
 	u, log := newDeviceUA(t, nil)
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	phone := startSIPp(t, port, "phone_register.xml", "-m", "1", udpAddr(t, u))
 	e := log.next(t)
 	if !e.up || e.b.Device.Username != "101-desk" || e.b.Device.ID != 7 || e.b.Device.HA1 != "" ||
@@ -68,7 +60,7 @@ func TestPhoneRegistersWithDigestAndUnregisters(t *testing.T) {
 	if e := log.next(t); e.up || e.b.Device.Username != "101-desk" {
 		t.Errorf("report %+v, want 101-desk unregistered", e)
 	}
-	phone.finish()
+	phone.Finish()
 	if got := u.Registered("101-desk"); len(got) != 0 {
 		t.Errorf("Registered after unregistering = %+v", got)
 	}
@@ -76,8 +68,8 @@ func TestPhoneRegistersWithDigestAndUnregisters(t *testing.T) {
 
 func TestPhoneWithWrongPasswordRefused(t *testing.T) {
 	u, log := newDeviceUA(t, nil)
-	phone := startSIPp(t, freeUDPPort(t), "phone_register_wrong_password.xml", "-m", "1", udpAddr(t, u))
-	phone.finish()
+	phone := startSIPp(t, siptest.FreeUDPPort(t), "phone_register_wrong_password.xml", "-m", "1", udpAddr(t, u))
+	phone.Finish()
 	log.none(t)
 	if got := u.Registered("101-desk"); len(got) != 0 {
 		t.Errorf("Registered = %+v", got)
@@ -86,7 +78,7 @@ func TestPhoneWithWrongPasswordRefused(t *testing.T) {
 
 func TestInviteDeviceRingsRegisteredPhone(t *testing.T) {
 	u, log := newDeviceUA(t, nil)
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	b := registerPhone(t, u, log, port)
 	if got := u.Registered("101-desk"); len(got) != 1 || got[0] != b {
 		t.Fatalf("Registered = %+v, want %+v", got, b)
@@ -111,7 +103,7 @@ func TestInviteDeviceRingsRegisteredPhone(t *testing.T) {
 	if err := c.Bye(ctx); err != nil {
 		t.Fatal(err)
 	}
-	phone.finish()
+	phone.Finish()
 	if n := u.CallCount(); n != 0 {
 		t.Errorf("%d calls left", n)
 	}
@@ -137,13 +129,7 @@ func newAnsweringDevices() *answeringDevices {
 
 func (h *answeringDevices) DeviceCall(c *Call, dev Device, o Offer) Events {
 	h.calls <- deviceCallIn{c, dev, o}
-	go func() {
-		if err := c.Ring(""); err != nil {
-			h.errs <- err
-			return
-		}
-		h.errs <- c.Answer(context.Background(), strings.ReplaceAll(offerSDP, "callbridge-offer", "callbridge-answer"))
-	}()
+	go ringThenAnswer(c, h.errs)
 	return h.rec.events()
 }
 
@@ -176,28 +162,28 @@ func (h *answeringDevices) check(t *testing.T) {
 func TestRegisteredPhoneCalls(t *testing.T) {
 	h := newAnsweringDevices()
 	u, log := newDeviceUA(t, h)
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	registerPhone(t, u, log, port)
 	// From the address it registered from, the phone's INVITE needs no
 	// challenge.
 	phone := startSIPp(t, port, "phone_call.xml", "-m", "1", udpAddr(t, u))
 	h.check(t)
-	phone.finish()
+	phone.Finish()
 }
 
 func TestPhoneCallAuthenticatedByDigest(t *testing.T) {
 	h := newAnsweringDevices()
 	u, _ := newDeviceUA(t, h)
-	phone := startSIPp(t, freeUDPPort(t), "phone_call_auth.xml", "-m", "1", udpAddr(t, u))
+	phone := startSIPp(t, siptest.FreeUDPPort(t), "phone_call_auth.xml", "-m", "1", udpAddr(t, u))
 	h.check(t)
-	phone.finish()
+	phone.Finish()
 }
 
 // TestInviteDeviceDelayedOffer: a phone rung without an offer offers in
 // its 200; the answer goes in the ACK.
 func TestInviteDeviceDelayedOffer(t *testing.T) {
 	u, log := newDeviceUA(t, nil)
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	b := registerPhone(t, u, log, port)
 	phone := startSIPp(t, port, "phone_answer_delayed.xml", "-m", "1")
 	rec := newRecorder()
@@ -222,5 +208,5 @@ func TestInviteDeviceDelayedOffer(t *testing.T) {
 	if err := c.Bye(ctx); err != nil {
 		t.Fatal(err)
 	}
-	phone.finish() // the ACK carried the answer
+	phone.Finish() // the ACK carried the answer
 }

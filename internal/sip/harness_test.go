@@ -6,147 +6,24 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/siptest"
 )
 
 // wait bounds every wait for an event in these tests. It is generous: the
 // tests wait for events, never for time to pass.
 const wait = 90 * time.Second
 
-// needSIPp returns the path of Debian's sipp (package sip-tester). Where
-// it is missing the test is skipped, except in CI, where it fails.
-func needSIPp(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("sipp")
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("sipp is missing: install Debian's sip-tester (scripts/test.sh does)")
-	}
-	t.Skip("sipp is missing: install Debian's sip-tester to run the SIP trunk tests")
-	return ""
-}
-
-// freeUDPPort returns a UDP port on 127.0.0.1 that is free now.
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	return pc.LocalAddr().(*net.UDPAddr).Port
-}
-
-// sippRun is one SIPp process playing the carrier.
-type sippRun struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	out  bytes.Buffer
-	dir  string
-	port int
-	done chan error
-}
-
 // startSIPp runs SIPp on 127.0.0.1:port with a scenario of testdata and
-// args (a remote address makes it a client), and waits until its socket
-// is bound.
-func startSIPp(t *testing.T, port int, scenario string, args ...string) *sippRun {
+// args (a remote address makes it a client), and waits until it holds its
+// port.
+func startSIPp(t *testing.T, port int, scenario string, args ...string) *siptest.Process {
 	t.Helper()
-	bin := needSIPp(t)
-	dir := t.TempDir()
-	sf, err := filepath.Abs(filepath.Join("testdata", scenario))
-	if err != nil {
-		t.Fatal(err)
-	}
-	all := append([]string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-nostdin",
-		"-timeout", "120s", "-timeout_error", "-recv_timeout", "60s",
-		"-trace_err", "-error_file", filepath.Join(dir, "errors.log")}, args...)
-	r := &sippRun{t: t, dir: dir, port: port, done: make(chan error, 1)}
-	r.cmd = exec.Command(bin, all...)
-	r.cmd.Dir = dir
-	r.cmd.Stdout = &r.out
-	r.cmd.Stderr = &r.out
-	if err := r.cmd.Start(); err != nil {
-		t.Fatalf("start sipp: %v", err)
-	}
-	go func() { r.done <- r.cmd.Wait() }()
-	t.Cleanup(func() {
-		select {
-		case <-r.done:
-		default:
-			r.cmd.Process.Kill()
-			<-r.done
-		}
-	})
-	r.waitBound()
-	return r
-}
-
-// waitBound returns once SIPp holds its port (UDP, or TCP with -t t1). It reads the kernel's
-// socket table rather than trying to bind the port, which SIPp could then
-// find taken.
-func (r *sippRun) waitBound() {
-	want := fmt.Sprintf(":%04X ", r.port)
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-r.done:
-			r.done <- err
-			r.t.Fatalf("sipp exited before binding its port: %v\n%s", err, r.out.String())
-		default:
-		}
-		for _, f := range []string{"/proc/net/udp", "/proc/net/udp6", "/proc/net/tcp", "/proc/net/tcp6"} {
-			b, _ := os.ReadFile(f)
-			for _, line := range strings.Split(string(b), "\n") {
-				if fields := strings.Fields(line); len(fields) > 1 && strings.HasSuffix(fields[1]+" ", want) {
-					return
-				}
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	r.t.Fatalf("sipp never bound port %d", r.port)
-}
-
-// finish waits for SIPp to end its scenario and fails the test unless
-// every call of it succeeded.
-func (r *sippRun) finish() {
-	r.t.Helper()
-	select {
-	case err := <-r.done:
-		r.done <- err
-		if err != nil {
-			errs, _ := os.ReadFile(filepath.Join(r.dir, "errors.log"))
-			r.t.Fatalf("sipp failed: %v\n%s\n%s", err, lastLines(r.out.String(), 40), errs)
-		}
-	case <-time.After(wait):
-		r.t.Fatalf("sipp did not finish\n%s", lastLines(r.out.String(), 40))
-	}
-}
-
-// stop kills SIPp.
-func (r *sippRun) stop() {
-	r.cmd.Process.Kill()
-	err := <-r.done
-	r.done <- err
-}
-
-func lastLines(s string, n int) string {
-	lines := bytes.Split([]byte(s), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
+	return siptest.SIPp{Scenario: filepath.Join("testdata", scenario), Port: port, Args: args}.Start(t)
 }
 
 // event is one callback a test call received.
@@ -276,13 +153,21 @@ func (w *testWriter) Write(p []byte) (int, error) {
 func newTestUA(t *testing.T, h InboundHandler, trunks ...TrunkConfig) (*UA, *statusLog) {
 	t.Helper()
 	sl := &statusLog{ch: make(chan TrunkStatus, 64)}
-	u, err := New(Config{
+	u := startUA(t, Config{
 		Listen:   []Listen{{Transport: UDP, Addr: "127.0.0.1:0"}, {Transport: TCP, Addr: "127.0.0.1:0"}},
 		Trunks:   trunks,
 		Handler:  h,
 		OnStatus: sl.add,
-		Logger:   testLogger(t),
 	})
+	return u, sl
+}
+
+// startUA starts a UA with cfg, logging into the test's log, its trunks
+// retrying after 100 ms, closed when the test ends.
+func startUA(t *testing.T, cfg Config) *UA {
+	t.Helper()
+	cfg.Logger = testLogger(t)
+	u, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +178,7 @@ func newTestUA(t *testing.T, h InboundHandler, trunks ...TrunkConfig) (*UA, *sta
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { u.Close() })
-	return u, sl
+	return u
 }
 
 // offerSDP is the caller's offer in the outbound tests.

@@ -6,13 +6,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/siptest"
 )
 
 // These tests play the carrier with Debian's SIPp (testdata/*.xml) on
 // loopback, against a UA with one UDP trunk.
 
 func TestRegisterAnswersChallengeRefreshesAndRemoves(t *testing.T) {
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	carrier := startSIPp(t, port, "carrier_register.xml", "-m", "1")
 	tc := peerTrunk(port)
 	tc.Register = true
@@ -32,7 +34,7 @@ func TestRegisterAnswersChallengeRefreshesAndRemoves(t *testing.T) {
 	}
 	// Closing removes the registration, which the scenario waits for.
 	u.Close()
-	carrier.finish()
+	carrier.Finish()
 }
 
 func TestOutboundAnswered(t *testing.T) {
@@ -41,7 +43,7 @@ func TestOutboundAnswered(t *testing.T) {
 }
 
 func testOutboundAnswered(t *testing.T, tr Transport) {
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	args := []string{"-m", "1"}
 	tc := peerTrunk(port)
 	if tr == TCP {
@@ -68,7 +70,7 @@ func testOutboundAnswered(t *testing.T, tr Transport) {
 	if err := c.Bye(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	carrier.finish()
+	carrier.Finish()
 	<-c.Done()
 	if n := u.CallCount(); n != 0 {
 		t.Errorf("%d calls left after BYE", n)
@@ -76,7 +78,7 @@ func testOutboundAnswered(t *testing.T, tr Transport) {
 }
 
 func TestOutboundBusy(t *testing.T) {
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	carrier := startSIPp(t, port, "carrier_busy.xml", "-m", "1")
 	u, _ := newTestUA(t, nil, peerTrunk(port))
 	rec := newRecorder()
@@ -87,11 +89,11 @@ func TestOutboundBusy(t *testing.T) {
 	if f.Code != 486 || f.Result != "Busy" || f.SIPCode != 486 {
 		t.Errorf("failure %+v, want 486 Busy", f)
 	}
-	carrier.finish()
+	carrier.Finish()
 }
 
 func TestOutboundNoAnswerCancelled(t *testing.T) {
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	carrier := startSIPp(t, port, "carrier_noanswer.xml", "-m", "1")
 	u, _ := newTestUA(t, nil, peerTrunk(port))
 	rec := newRecorder()
@@ -105,11 +107,11 @@ func TestOutboundNoAnswerCancelled(t *testing.T) {
 	if f.Code != 487 || f.Result != "Canceled" {
 		t.Errorf("failure %+v, want 487 Canceled", f)
 	}
-	carrier.finish()
+	carrier.Finish()
 }
 
 func TestOutboundEarlyMediaThenAnswer(t *testing.T) {
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	carrier := startSIPp(t, port, "carrier_early_media.xml", "-m", "1")
 	u, _ := newTestUA(t, nil, peerTrunk(port))
 	rec := newRecorder()
@@ -124,11 +126,11 @@ func TestOutboundEarlyMediaThenAnswer(t *testing.T) {
 	if err := c.Bye(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	carrier.finish()
+	carrier.Finish()
 }
 
 func TestOutboundProxyChallengeThenCarrierHangsUp(t *testing.T) {
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	carrier := startSIPp(t, port, "carrier_auth_invite.xml", "-m", "1")
 	tc := peerTrunk(port)
 	tc.CallerID = CallerIDPAI
@@ -143,7 +145,7 @@ func TestOutboundProxyChallengeThenCarrierHangsUp(t *testing.T) {
 		t.Errorf("ended by %s, want %s", e.cause, EndRemoteBye)
 	}
 	<-c.Done()
-	carrier.finish()
+	carrier.Finish()
 }
 
 // answeringHandler rings, then answers every inbound call.
@@ -155,14 +157,18 @@ type answeringHandler struct {
 
 func (h *answeringHandler) Incoming(c *Call, o Offer) Events {
 	h.offers <- o
-	go func() {
-		if err := c.Ring(""); err != nil {
-			h.errs <- err
-			return
-		}
-		h.errs <- c.Answer(context.Background(), strings.ReplaceAll(offerSDP, "callbridge-offer", "callbridge-answer"))
-	}()
+	go ringThenAnswer(c, h.errs)
 	return h.rec.events()
+}
+
+// ringThenAnswer rings c, then answers it, and sends what came of it to
+// errs.
+func ringThenAnswer(c *Call, errs chan<- error) {
+	if err := c.Ring(""); err != nil {
+		errs <- err
+		return
+	}
+	errs <- c.Answer(context.Background(), strings.ReplaceAll(offerSDP, "callbridge-offer", "callbridge-answer"))
 }
 
 func TestInboundAnsweredWithDTMFHoldAndHangup(t *testing.T) {
@@ -170,7 +176,7 @@ func TestInboundAnsweredWithDTMFHoldAndHangup(t *testing.T) {
 	h.rec.offerAnswer = func(sdp string) string {
 		return strings.ReplaceAll(offerSDP, "callbridge-offer 1 1", "callbridge-answer 1 2") + "a=recvonly\r\n"
 	}
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	u, _ := newTestUA(t, h, peerTrunk(port))
 	carrier := startSIPp(t, port, "carrier_inbound.xml", "-m", "1", udpAddr(t, u))
 	var o Offer
@@ -194,18 +200,18 @@ func TestInboundAnsweredWithDTMFHoldAndHangup(t *testing.T) {
 	if e := h.rec.next(t, "ended"); e.cause != EndRemoteBye {
 		t.Errorf("ended by %s", e.cause)
 	}
-	carrier.finish()
+	carrier.Finish()
 }
 
 func TestInboundFromStrangerRefused(t *testing.T) {
 	h := &answeringHandler{rec: newRecorder(), offers: make(chan Offer, 1), errs: make(chan error, 1)}
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	tc := peerTrunk(port)
 	tc.Host = "127.0.0.2:5060"
 	tc.AllowedSources = []string{"127.0.0.2", "10.1.0.0/16"}
 	u, _ := newTestUA(t, h, tc)
 	carrier := startSIPp(t, port, "carrier_inbound_refused.xml", "-m", "1", udpAddr(t, u))
-	carrier.finish()
+	carrier.Finish()
 	select {
 	case o := <-h.offers:
 		t.Fatalf("a stranger's INVITE reached the handler: %+v", o)
@@ -214,14 +220,14 @@ func TestInboundFromStrangerRefused(t *testing.T) {
 }
 
 func TestKeepAliveMarksTrunkDownAndUp(t *testing.T) {
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	carrier := startSIPp(t, port, "carrier_options.xml")
 	tc := peerTrunk(port)
 	tc.KeepAlive = 2 * time.Second
 	u, sl := newTestUA(t, nil, tc)
 	sl.waitFor(t, "up", func(st TrunkStatus) bool { return st.Up })
 
-	carrier.stop()
+	carrier.Stop()
 	// Once the carrier is gone the trunk goes down and stays down (a
 	// down reported before, on a slow answer, was followed by an up).
 	var st TrunkStatus
@@ -243,7 +249,7 @@ func TestKeepAliveMarksTrunkDownAndUp(t *testing.T) {
 }
 
 func TestRegisterRecoversAfterFailure(t *testing.T) {
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	carrier := startSIPp(t, port, "carrier_register_recover.xml", "-m", "1")
 	tc := peerTrunk(port)
 	tc.Register = true
@@ -255,11 +261,11 @@ func TestRegisterRecoversAfterFailure(t *testing.T) {
 		return st.Registered && time.Until(st.RegisteredUntil) > 30*time.Minute
 	})
 	u.Close()
-	carrier.finish()
+	carrier.Finish()
 }
 
 func TestSessionTimerWeRefreshWithUpdate(t *testing.T) {
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	carrier := startSIPp(t, port, "carrier_session_refresh.xml", "-m", "1")
 	u, _ := newTestUA(t, nil, peerTrunk(port))
 	u.minSE = time.Second
@@ -272,11 +278,11 @@ func TestSessionTimerWeRefreshWithUpdate(t *testing.T) {
 	if e := rec.next(t, "ended"); e.cause != EndRemoteBye {
 		t.Errorf("ended by %s, want %s", e.cause, EndRemoteBye)
 	}
-	carrier.finish()
+	carrier.Finish()
 }
 
 func TestSessionTimerExpiresWithoutRefresh(t *testing.T) {
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	carrier := startSIPp(t, port, "carrier_session_expires.xml", "-m", "1")
 	u, _ := newTestUA(t, nil, peerTrunk(port))
 	u.minSE = time.Second
@@ -288,7 +294,7 @@ func TestSessionTimerExpiresWithoutRefresh(t *testing.T) {
 	if e := rec.next(t, "ended"); e.cause != EndSessionExpired {
 		t.Errorf("ended by %s, want %s", e.cause, EndSessionExpired)
 	}
-	carrier.finish()
+	carrier.Finish()
 }
 
 // ringingHandler rings and never answers.
@@ -305,11 +311,11 @@ func (h ringingHandler) Incoming(c *Call, o Offer) Events {
 
 func TestInboundCancelledByCaller(t *testing.T) {
 	h := ringingHandler{rec: newRecorder()}
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	u, _ := newTestUA(t, h, peerTrunk(port))
 	carrier := startSIPp(t, port, "carrier_inbound_cancel.xml", "-m", "1", udpAddr(t, u))
 	h.rec.next(t, "canceled")
-	carrier.finish()
+	carrier.Finish()
 	if n := u.CallCount(); n != 0 {
 		t.Errorf("%d calls left after CANCEL", n)
 	}
@@ -324,7 +330,7 @@ func udpAddr(t *testing.T, u *UA) string {
 }
 
 func TestCloseHangsUpConnectedCalls(t *testing.T) {
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	carrier := startSIPp(t, port, "carrier_answer.xml", "-m", "1")
 	u, _ := newTestUA(t, nil, peerTrunk(port))
 	rec := newRecorder()
@@ -338,14 +344,14 @@ func TestCloseHangsUpConnectedCalls(t *testing.T) {
 	if e := rec.next(t, "ended"); e.cause != EndShutdown {
 		t.Errorf("ended by %s, want %s", e.cause, EndShutdown)
 	}
-	carrier.finish()
+	carrier.Finish()
 	if _, err := u.Invite(context.Background(), "carrier", OutboundCall{To: "1", SDP: offerSDP}, Events{}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Invite after Close: %v, want ErrClosed", err)
 	}
 }
 
 func TestOutboundHoldWithReInvite(t *testing.T) {
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	carrier := startSIPp(t, port, "carrier_hold.xml", "-m", "1")
 	u, _ := newTestUA(t, nil, peerTrunk(port))
 	rec := newRecorder()
@@ -367,5 +373,5 @@ func TestOutboundHoldWithReInvite(t *testing.T) {
 	if err := c.Bye(ctx); err != nil {
 		t.Fatal(err)
 	}
-	carrier.finish()
+	carrier.Finish()
 }
