@@ -1,74 +1,16 @@
 package server
 
 import (
-	"bytes"
-	"context"
 	"encoding/binary"
 	"fmt"
-	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
+	"slices"
 	"testing"
 	"time"
 
-	"github.com/callbridge/widget-server/internal/sip"
-	"github.com/callbridge/widget-server/internal/store"
-	"github.com/pion/webrtc/v3"
+	"github.com/callbridge/widget-server/internal/siptest"
 )
-
-// needBaresip returns the path of Debian's baresip. Where it is missing
-// the test is skipped, except in CI, where it fails.
-func needBaresip(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("baresip")
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("baresip is missing: install Debian's baresip-core")
-	}
-	t.Skip("baresip is missing: install Debian's baresip-core to run the desk phone test")
-	return ""
-}
-
-// ulaw is the linear sample of a G.711 μ-law byte (ITU-T G.711).
-func ulaw(b byte) int16 {
-	u := ^b
-	exp := (u >> 4) & 7
-	s := ((int(u&0x0f) << 3) + 0x84) << exp
-	s -= 0x84
-	if u&0x80 != 0 {
-		return int16(-s)
-	}
-	return int16(s)
-}
-
-// writeConstantWAV writes secs seconds of the constant sample v, 8 kHz mono
-// 16-bit: what baresip reads with aufile (it wants the codec's rate).
-func writeConstantWAV(t *testing.T, path string, v int16, secs int) {
-	t.Helper()
-	const rate = 8000
-	n := rate * secs
-	var b bytes.Buffer
-	le := binary.LittleEndian
-	b.WriteString("RIFF")
-	binary.Write(&b, le, uint32(36+2*n))
-	b.WriteString("WAVEfmt ")
-	for _, x := range []any{uint32(16), uint16(1), uint16(1), uint32(rate), uint32(2 * rate), uint16(2), uint16(16)} {
-		binary.Write(&b, le, x)
-	}
-	b.WriteString("data")
-	binary.Write(&b, le, uint32(2*n))
-	for range n {
-		binary.Write(&b, le, v)
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // wavFile is a 16-bit PCM WAV file as far as it is written.
 type wavFile struct {
@@ -154,55 +96,6 @@ func waitRecording(t *testing.T, dir, what string, done func(wavFile) bool) wavF
 	}
 }
 
-// lockedBuffer is a bytes.Buffer a process writes while a test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// startBaresip runs Debian's baresip with the config files given (name →
-// body) in a temp dir, until the test ends; its output is logged if the
-// test fails.
-func startBaresip(t *testing.T, bin, dir string, files map[string]string) {
-	t.Helper()
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out := &lockedBuffer{}
-	cmd := exec.Command(bin, "-f", dir)
-	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		select {
-		case <-done:
-		default:
-			cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("baresip:\n%s", out.String())
-		}
-	})
-}
-
 // TestBaresipDeskPhone: Debian's baresip is bob's desk phone, registered
 // to his extension with its password. alice's widget calls bob: the phone
 // rings together with bob's widget tab and answers by itself (rung with a
@@ -211,28 +104,12 @@ func startBaresip(t *testing.T, bin, dir string, files map[string]string) {
 // as its μ-law byte; it records what it hears, which is alice's mark,
 // until she hangs up.
 func TestBaresipDeskPhone(t *testing.T) {
-	bin := needBaresip(t)
-	sipPort, phonePort := freeUDPPort(t), freeUDPPort(t)
-	logs := logWaiter{lines: make(chan slog.Record, 4096)}
-	srv := startServer(t, Config{RingTimeout: time.Hour, Logger: slog.New(logs),
-		SIPListen: []sip.Listen{{Transport: sip.UDP, Addr: fmt.Sprintf("127.0.0.1:%d", sipPort)}}})
+	siptest.NeedBaresip(t)
+	sipPort, phonePort := siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
+	srv, logs := startPhoneServer(t, sipPort)
 
 	const password = "desk-secret-2"
-	ctx := context.Background()
-	db, err := store.Open(ctx, srv.dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, err := db.ExtensionByEmail(ctx, "bob@demo.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.AddSIPDevice(ctx, &store.SIPDevice{ExtensionID: bob.ID, Username: "102-desk",
-		HA1: sip.HA1("102-desk", sip.DefaultRealm, password), Realm: sip.DefaultRealm})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	keepDeskPhone(t, srv, "bob@demo.test", "102-desk", password)
 
 	// The phone's voice: one sample that μ-law carries exactly. The file
 	// lasts longer than any wait of the test, as aufile stops at its end.
@@ -242,32 +119,16 @@ func TestBaresipDeskPhone(t *testing.T) {
 	if err := os.Mkdir(snd, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	writeConstantWAV(t, voice, ulaw(spoken), int(4*patience/time.Second))
-	config := strings.Join([]string{
-		"poll_method poll",
-		"net_interface 127.0.0.1", // the namespace has loopback only
-		fmt.Sprintf("sip_listen 127.0.0.1:%d", phonePort),
-		"audio_source aufile," + voice,
-		"audio_player aubridge,sink",
-		"audio_alert aubridge,sink",
-		"snd_path " + snd,
-		"module_path /usr/lib/baresip/modules",
-		"module g711.so",
-		"module aufile.so",
-		"module aubridge.so",
-		"module sndfile.so",
-		"module_tmp account.so",
-		"module_app menu.so",
-		"",
-	}, "\n")
-	account := fmt.Sprintf("<sip:102-desk@127.0.0.1:%d;transport=udp>;auth_pass=%s;regint=60;answermode=auto;audio_codecs=PCMU\n",
-		sipPort, password)
+	siptest.WriteWAV(t, voice, slices.Repeat([]int16{siptest.DecodeULaw(spoken)}, siptest.SampleRate*int(4*patience/time.Second)))
 	bobTab := openTab(t, srv, "bob@demo.test")
-	startBaresip(t, bin, dir, map[string]string{"config": config, "accounts": account, "contacts": ""})
+	siptest.Baresip{Port: phonePort, Voice: voice, Record: snd,
+		Accounts: fmt.Sprintf("<sip:102-desk@127.0.0.1:%d;transport=udp>;auth_pass=%s;regint=60;answermode=auto;audio_codecs=PCMU\n",
+			sipPort, password),
+	}.Start(t)
 	logs.wait(t, logPhoneDevice)
 
 	aliceTab := openTab(t, srv, "alice@demo.test")
-	alice := newTalkerIn(t, "alice", 'a', webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000})
+	alice := newTalkerIn(t, "alice", 'a', pcmu)
 	call := aliceTab.dial(t, "102", alice.peer)
 	session := call["telephonySessionId"]
 	// bob's extension hears of the call on every device: the tab rings,
@@ -300,7 +161,7 @@ func TestBaresipDeskPhone(t *testing.T) {
 
 	// alice hears the phone's file, and the phone hears alice.
 	alice.waitHears(t, "alice", spoken, 50)
-	heard := ulaw('a')
+	heard := siptest.DecodeULaw('a')
 	waitRecording(t, snd, "second of alice", func(w wavFile) bool { return w.count(heard) >= 8000 })
 	aliceTab.hangup(t, call["id"].(string))
 

@@ -3,12 +3,11 @@ package server
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/callbridge/widget-server/internal/sip"
+	"github.com/callbridge/widget-server/internal/siptest"
 	"github.com/callbridge/widget-server/internal/store"
 )
 
@@ -17,10 +16,8 @@ import (
 // phone (SIPp) registers with the password given there. Removed through
 // the API, it is gone from the store the registrar reads.
 func TestPhoneAPI(t *testing.T) {
-	sipPort, phonePort := freeUDPPort(t), freeUDPPort(t)
-	logs := logWaiter{lines: make(chan slog.Record, 4096)}
-	srv := startServer(t, Config{RingTimeout: time.Hour, Logger: slog.New(logs),
-		SIPListen: []sip.Listen{{Transport: sip.UDP, Addr: fmt.Sprintf("127.0.0.1:%d", sipPort)}}})
+	sipPort, phonePort := siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
+	srv, logs := startPhoneServer(t, sipPort)
 	admin := newPlatform(t, srv, "alice@demo.test")
 	bob := newPlatform(t, srv, "bob@demo.test")
 	devices := fmt.Sprintf("/account/~/extension/%d/sip-devices", bob.extensionID())
@@ -35,7 +32,7 @@ func TestPhoneAPI(t *testing.T) {
 	if regs := info["registrars"].([]any); len(regs) != 1 || fmt.Sprint(regs[0]) != fmt.Sprint(want) || info["domain"] != sip.DefaultRealm {
 		t.Fatalf("sipInfo %v, want the registrar %v in realm %s", info, want, sip.DefaultRealm)
 	}
-	startCarrierWith(t, phonePort, "phone_register_stay.xml", fmt.Sprintf("127.0.0.1:%d", sipPort)).finish()
+	startCarrier(t, phonePort, "phone_register_stay.xml", fmt.Sprintf("127.0.0.1:%d", sipPort)).Finish()
 	logs.wait(t, logPhoneDevice)
 
 	if list := bob.get("/account/~/extension/~/sip-devices")["records"].([]any); len(list) != 1 {

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/callbridge/widget-server/internal/sip"
+	"github.com/callbridge/widget-server/internal/siptest"
 	"github.com/callbridge/widget-server/internal/store"
-	"github.com/pion/webrtc/v3"
 )
 
 // logWaiter is a log handler that tells when a line with a message comes.
@@ -46,60 +44,66 @@ func (l logWaiter) wait(t *testing.T, msg string) {
 	}
 }
 
+// startPhoneServer starts a server with a SIP listener on
+// 127.0.0.1:sipPort (UDP); its log tells when a desk phone registered.
+func startPhoneServer(t *testing.T, sipPort int) (*instance, logWaiter) {
+	t.Helper()
+	logs := logWaiter{lines: make(chan slog.Record, 4096)}
+	return startServer(t, Config{RingTimeout: time.Hour, Logger: slog.New(logs), SIPListen: udpListen(sipPort)}), logs
+}
+
+// keepDeskPhone gives the extension of email a desk phone, username with
+// password, in srv's store, as `widget-server phones add` does.
+func keepDeskPhone(t *testing.T, srv *instance, email, username, password string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, srv.dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ext, err := db.ExtensionByEmail(ctx, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.AddSIPDevice(ctx, &store.SIPDevice{ExtensionID: ext.ID, Username: username,
+		HA1: sip.HA1(username, sip.DefaultRealm, password), Realm: sip.DefaultRealm})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestDeskPhoneCalls: a desk phone (SIPp) registers as bob's device with
 // its digest credentials; alice's widget calls bob and the phone, rung with
 // a delayed offer, answers: alice hears herself through it. Then the phone
 // calls alice, whose widget answers like the phone's leg; her hangup is a
 // BYE to the phone.
 func TestDeskPhoneCalls(t *testing.T) {
-	sipPort, phonePort, mediaPort := freeUDPPort(t), freeUDPPort(t), freeUDPPort(t)
-	logs := logWaiter{lines: make(chan slog.Record, 4096)}
-	srv := startServer(t, Config{RingTimeout: time.Hour, Logger: slog.New(logs),
-		SIPListen: []sip.Listen{{Transport: sip.UDP, Addr: fmt.Sprintf("127.0.0.1:%d", sipPort)}}})
+	sipPort, phonePort, mediaPort := siptest.FreeUDPPort(t), siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
+	srv, logs := startPhoneServer(t, sipPort)
 
-	ctx := context.Background()
-	db, err := store.Open(ctx, srv.dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, err := db.ExtensionByEmail(ctx, "bob@demo.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.AddSIPDevice(ctx, &store.SIPDevice{ExtensionID: bob.ID, Username: "101-desk",
-		HA1: sip.HA1("101-desk", sip.DefaultRealm, "desk-secret-1"), Realm: sip.DefaultRealm})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	keepDeskPhone(t, srv, "bob@demo.test", "101-desk", "desk-secret-1")
 	server := fmt.Sprintf("127.0.0.1:%d", sipPort)
-	startCarrierWith(t, phonePort, "../sip/testdata/phone_register_stay.xml", server).finish()
+	startCarrier(t, phonePort, "../sip/testdata/phone_register_stay.xml", server).Finish()
 	logs.wait(t, logPhoneDevice)
 
 	tab := openTab(t, srv, "alice@demo.test")
-	pcmu := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}
-	media := []string{"-rtp_echo", "-mi", "127.0.0.1", "-mp", strconv.Itoa(mediaPort)}
+	media := echoMedia(mediaPort)
 
 	t.Run("rung", func(t *testing.T) {
-		phone := startCarrierWith(t, phonePort, "testdata/phone_answer_echo.xml", media...)
+		phone := startCarrier(t, phonePort, "testdata/phone_answer_echo.xml", media...)
 		alice := newTalkerIn(t, "alice", 'a', pcmu)
 		call := tab.dial(t, "102", alice.peer)
 		alice.waitHears(t, "alice", 'a', 10) // through bob's desk phone and back
 		tab.hangup(t, call["id"].(string))
-		phone.finish()
+		phone.Finish()
 	})
 	t.Run("calls", func(t *testing.T) {
-		phone := startCarrierWith(t, phonePort, "testdata/phone_call_echo.xml", append(media, "-s", "101", server)...)
+		phone := startCarrier(t, phonePort, "testdata/phone_call_echo.xml", append(media, "-s", "101", server)...)
 		call := tab.waitFor(t, "the ring", func(m map[string]any) bool { return m["type"] == "rc-call-ring-notify" })["call"].(map[string]any)
-		alice := newTalkerIn(t, "alice", 'b', pcmu)
-		r := widgetPost(t, tab.c, srv.WidgetURL, "/widget/calls/"+call["id"].(string)+"/answer",
-			map[string]string{"deviceId": tab.device, "sdp": alice.offer})
-		if r.StatusCode != http.StatusOK {
-			t.Fatalf("alice answers: %d %s", r.StatusCode, r.body)
-		}
-		alice.answer(t, r.json(t)["sdp"].(string))
+		alice := answerTalking(t, srv, tab, call["id"].(string), "alice", 'b')
 		alice.waitHears(t, "alice", 'b', 10)
 		tab.hangup(t, call["id"].(string))
-		phone.finish()
+		phone.Finish()
 	})
 }

@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -20,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/callbridge/widget-server/internal/sip"
+	"github.com/callbridge/widget-server/internal/siptest"
 	"github.com/callbridge/widget-server/internal/store"
 	"github.com/pion/webrtc/v3"
 )
@@ -165,7 +164,7 @@ func TestProductionNeedsSIPListen(t *testing.T) {
 // the data dir registers at a carrier (SIPp) when the server starts, which
 // /readyz reports, and removes its registration when the server stops.
 func TestTrunkRegistersThenLeavesWithTheServer(t *testing.T) {
-	port := freeUDPPort(t)
+	port := siptest.FreeUDPPort(t)
 	carrier := startCarrier(t, port, "carrier_register.xml")
 	dir := keepTrunks(t, sip.TrunkConfig{Name: "carrier", Host: fmt.Sprintf("127.0.0.1:%d", port),
 		Username: "trunkuser", Password: "trunkpass", Realm: "carrier.test", Register: true})
@@ -188,7 +187,7 @@ func TestTrunkRegistersThenLeavesWithTheServer(t *testing.T) {
 	case <-time.After(startStopLimit):
 		t.Fatal("server did not stop")
 	}
-	carrier.finish() // the scenario ends with the un-REGISTER (Expires: 0)
+	carrier.Finish() // the scenario ends with the un-REGISTER (Expires: 0)
 }
 
 // TestTrunkDownAndInboundRefused: a trunk whose registrar does not answer
@@ -201,11 +200,11 @@ func TestTrunkDownAndInboundRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer carrier.Close()
-	sipPort, silent := freeUDPPort(t), freeUDPPort(t)
+	sipPort, silent := siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
 	dir := keepTrunks(t,
 		sip.TrunkConfig{Name: "peer", Host: carrier.LocalAddr().String(), Priority: 1},
 		sip.TrunkConfig{Name: "silent", Host: fmt.Sprintf("127.0.0.1:%d", silent), Username: "u", Password: "p", Register: true, Priority: 2})
-	srv := startServer(t, Config{DataDir: dir, SIPListen: []sip.Listen{{Transport: sip.UDP, Addr: fmt.Sprintf("127.0.0.1:%d", sipPort)}}})
+	srv := startServer(t, Config{DataDir: dir, SIPListen: udpListen(sipPort)})
 
 	code, body, raw := getReadyz(t, srv)
 	if code != http.StatusOK || body.Status != "degraded" || len(body.Trunks) != 2 {
@@ -263,104 +262,44 @@ func TestTrunkDownAndInboundRefused(t *testing.T) {
 	}
 }
 
-// freeUDPPort returns a UDP port on 127.0.0.1 that is free now.
-func freeUDPPort(t *testing.T) int {
+// startCarrier runs Debian's SIPp for one call on 127.0.0.1:port, with
+// more of SIPp's arguments, and returns once it holds the port. A scenario
+// with a directory is the server's own (testdata) or the docs', else one
+// of internal/sip's.
+func startCarrier(t *testing.T, port int, scenario string, args ...string) *siptest.Process {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	return pc.LocalAddr().(*net.UDPAddr).Port
-}
-
-// sippCarrier is Debian's SIPp playing a carrier with a scenario of
-// internal/sip/testdata.
-type sippCarrier struct {
-	t    *testing.T
-	out  bytes.Buffer
-	done chan error
-}
-
-// startCarrier runs SIPp on 127.0.0.1:port and returns once it holds the
-// port. Without sipp the test is skipped, except in CI, where it fails.
-func startCarrier(t *testing.T, port int, scenario string) *sippCarrier {
-	t.Helper()
-	if _, err := exec.LookPath("sipp"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("sipp is missing: install Debian's sip-tester (scripts/test.sh does)")
-		}
-		t.Skip("sipp is missing: install Debian's sip-tester to run the SIP trunk tests")
-	}
-	return startCarrierWith(t, port, scenario)
-}
-
-// startCarrierWith is startCarrier with more of SIPp's arguments; a
-// scenario with a directory is the server's own (testdata), else one of
-// internal/sip's.
-func startCarrierWith(t *testing.T, port int, scenario string, args ...string) *sippCarrier {
-	t.Helper()
-	bin, err := exec.LookPath("sipp")
-	if err != nil {
-		t.Fatal(err)
-	}
 	if !strings.Contains(scenario, "/") {
 		scenario = filepath.Join("..", "sip", "testdata", scenario)
 	}
-	sf, err := filepath.Abs(scenario)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &sippCarrier{t: t, done: make(chan error, 1)}
-	cmd := exec.Command(bin, append([]string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-m", "1", "-nostdin",
-		"-timeout", "120s", "-timeout_error", "-recv_timeout", "60s"}, args...)...)
-	cmd.Dir = t.TempDir()
-	cmd.Stdout, cmd.Stderr = &c.out, &c.out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start sipp: %v", err)
-	}
-	go func() { c.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		select {
-		case err := <-c.done:
-			c.done <- err
-		default:
-			cmd.Process.Kill()
-			<-c.done
-		}
-	})
-	// SIPp holds its port once the kernel's socket table lists it.
-	want := fmt.Sprintf(":%04X ", port)
-	for deadline := time.Now().Add(patience); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		b, _ := os.ReadFile("/proc/net/udp")
-		for _, line := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(line); len(f) > 1 && strings.HasSuffix(f[1]+" ", want) {
-				return c
-			}
-		}
-		select {
-		case err := <-c.done:
-			t.Fatalf("sipp exited before binding its port: %v\n%s", err, c.out.String())
-		default:
-		}
-	}
-	t.Fatalf("sipp never bound port %d", port)
-	return nil
+	return siptest.SIPp{Scenario: scenario, Port: port, Args: append([]string{"-m", "1"}, args...)}.Start(t)
 }
 
-// finish waits for SIPp's scenario to end and fails the test unless it
-// succeeded.
-func (c *sippCarrier) finish() {
-	c.t.Helper()
-	select {
-	case err := <-c.done:
-		c.done <- err
-		if err != nil {
-			c.t.Fatalf("sipp failed: %v\n%s", err, c.out.String())
-		}
-	case <-time.After(startStopLimit):
-		c.t.Fatalf("sipp did not finish\n%s", c.out.String())
+// udpListen is the SIP listener of a server on 127.0.0.1:port, over UDP.
+func udpListen(port int) []sip.Listen {
+	return []sip.Listen{{Transport: sip.UDP, Addr: fmt.Sprintf("127.0.0.1:%d", port)}}
+}
+
+// echoMedia are SIPp's arguments to send back the RTP it receives, from
+// 127.0.0.1:port.
+func echoMedia(port int) []string {
+	return []string{"-rtp_echo", "-mi", "127.0.0.1", "-mp", strconv.Itoa(port)}
+}
+
+// pcmu is the codec of a talker in a call through a trunk or to a desk
+// phone, which the gateway carries in G.711.
+var pcmu = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}
+
+// answerTalking has tab answer the call id with a new talker, who, saying
+// mark, and returns the talker once the gateway answered its offer.
+func answerTalking(t *testing.T, srv *instance, tab *widgetTab, id, who string, mark byte) *talker {
+	t.Helper()
+	tk := newTalkerIn(t, who, mark, pcmu)
+	r := widgetPost(t, tab.c, srv.WidgetURL, "/widget/calls/"+id+"/answer", map[string]string{"deviceId": tab.device, "sdp": tk.offer})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("%s answers: %d %s", who, r.StatusCode, r.body)
 	}
+	tk.answer(t, r.json(t)["sdp"].(string))
+	return tk
 }
 
 // TestTrunkCallAudio: a widget calls a number outside the account; the
@@ -370,14 +309,14 @@ func (c *sippCarrier) finish() {
 // call holds the carrier (a re-INVITE) and nothing said on hold reaches
 // it; after the resume the widget hears itself again; its hangup is a BYE.
 func TestTrunkCallAudio(t *testing.T) {
-	sipPort, carrierPort, mediaPort := freeUDPPort(t), freeUDPPort(t), freeUDPPort(t)
+	sipPort, carrierPort, mediaPort := siptest.FreeUDPPort(t), siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
 	dir := keepTrunks(t, sip.TrunkConfig{Name: "carrier", Host: fmt.Sprintf("127.0.0.1:%d", carrierPort), Priority: 1})
-	carrier := startCarrierWith(t, carrierPort, "testdata/carrier_echo_hold.xml", "-rtp_echo", "-mi", "127.0.0.1", "-mp", strconv.Itoa(mediaPort))
+	carrier := startCarrier(t, carrierPort, "testdata/carrier_echo_hold.xml", echoMedia(mediaPort)...)
 	srv := startServer(t, Config{DataDir: dir, RingTimeout: time.Hour,
-		SIPListen: []sip.Listen{{Transport: sip.UDP, Addr: fmt.Sprintf("127.0.0.1:%d", sipPort)}}})
+		SIPListen: udpListen(sipPort)})
 	tab := openTab(t, srv, "alice@demo.test")
 
-	alice := newTalkerIn(t, "alice", 'a', webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000})
+	alice := newTalkerIn(t, "alice", 'a', pcmu)
 	call := tab.dial(t, "(415) 555-0123", alice.peer)
 	id := call["id"].(string)
 	alice.waitHears(t, "alice", 'a', 10) // through the carrier and back
@@ -399,7 +338,7 @@ func TestTrunkCallAudio(t *testing.T) {
 		t.Errorf("the carrier heard %d packets said while the call was on hold", n)
 	}
 	tab.hangup(t, id)
-	carrier.finish() // the scenario saw the hold, the resume and the BYE
+	carrier.Finish() // the scenario saw the hold, the resume and the BYE
 }
 
 // TestTrunkCallsOfTheDocs: the carrier of docs/sip.md's walkthrough
@@ -407,41 +346,34 @@ func TestTrunkCallAudio(t *testing.T) {
 // call from alice's widget, and calls bob's direct number; each widget
 // hears itself through the carrier, and its hangup is a BYE.
 func TestTrunkCallsOfTheDocs(t *testing.T) {
-	sipPort, carrierPort, mediaPort := freeUDPPort(t), freeUDPPort(t), freeUDPPort(t)
+	sipPort, carrierPort, mediaPort := siptest.FreeUDPPort(t), siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
 	dir := keepTrunks(t, sip.TrunkConfig{Name: "carrier", Host: fmt.Sprintf("127.0.0.1:%d", carrierPort), Priority: 1})
 	srv := startServer(t, Config{DataDir: dir, RingTimeout: time.Hour,
-		SIPListen: []sip.Listen{{Transport: sip.UDP, Addr: fmt.Sprintf("127.0.0.1:%d", sipPort)}}})
-	pcmu := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}
-	media := []string{"-rtp_echo", "-mi", "127.0.0.1", "-mp", strconv.Itoa(mediaPort)}
+		SIPListen: udpListen(sipPort)})
+	media := echoMedia(mediaPort)
 
 	t.Run("out", func(t *testing.T) {
-		carrier := startCarrierWith(t, carrierPort, "../../docs/sipp/echo-carrier.xml", media...)
+		carrier := startCarrier(t, carrierPort, "../../docs/sipp/echo-carrier.xml", media...)
 		tab := openTab(t, srv, "alice@demo.test")
 		alice := newTalkerIn(t, "alice", 'a', pcmu)
 		call := tab.dial(t, "+1 415 555 0123", alice.peer)
 		alice.waitHears(t, "alice", 'a', 10) // through the carrier and back
 		tab.hangup(t, call["id"].(string))
-		carrier.finish()
+		carrier.Finish()
 	})
 	t.Run("in", func(t *testing.T) {
 		tab := openTab(t, srv, "bob@demo.test")
-		carrier := startCarrierWith(t, carrierPort, "../../docs/sipp/call-in.xml",
+		carrier := startCarrier(t, carrierPort, "../../docs/sipp/call-in.xml",
 			append(media, "-s", "+16505550102", fmt.Sprintf("127.0.0.1:%d", sipPort))...)
 		ring := tab.waitFor(t, "the ring", func(m map[string]any) bool { return m["type"] == "rc-call-ring-notify" })
 		call := ring["call"].(map[string]any)
 		if call["from"] != "+14155550123" {
 			t.Errorf("the ringing call is from %v, want the carrier's caller +14155550123", call["from"])
 		}
-		bob := newTalkerIn(t, "bob", 'b', pcmu)
-		r := widgetPost(t, tab.c, srv.WidgetURL, "/widget/calls/"+call["id"].(string)+"/answer",
-			map[string]string{"deviceId": tab.device, "sdp": bob.offer})
-		if r.StatusCode != http.StatusOK {
-			t.Fatalf("bob answers: %d %s", r.StatusCode, r.body)
-		}
-		bob.answer(t, r.json(t)["sdp"].(string))
+		bob := answerTalking(t, srv, tab, call["id"].(string), "bob", 'b')
 		bob.waitHears(t, "bob", 'b', 10)
 		tab.hangup(t, call["id"].(string))
-		carrier.finish()
+		carrier.Finish()
 	})
 }
 
@@ -450,26 +382,20 @@ func TestTrunkCallsOfTheDocs(t *testing.T) {
 // first payload byte is the event, 7). The carrier sends it once bob has
 // held the call, so bob's leg is connected by then.
 func TestTrunkKeysFromTheCarrier(t *testing.T) {
-	sipPort, carrierPort, mediaPort := freeUDPPort(t), freeUDPPort(t), freeUDPPort(t)
+	sipPort, carrierPort, mediaPort := siptest.FreeUDPPort(t), siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
 	dir := keepTrunks(t, sip.TrunkConfig{Name: "carrier", Host: fmt.Sprintf("127.0.0.1:%d", carrierPort), Priority: 1})
 	srv := startServer(t, Config{DataDir: dir, RingTimeout: time.Hour,
-		SIPListen: []sip.Listen{{Transport: sip.UDP, Addr: fmt.Sprintf("127.0.0.1:%d", sipPort)}}})
+		SIPListen: udpListen(sipPort)})
 	tab := openTab(t, srv, "bob@demo.test")
-	carrier := startCarrierWith(t, carrierPort, "testdata/carrier_inbound_keys.xml", "-rtp_echo", "-mi", "127.0.0.1", "-mp", strconv.Itoa(mediaPort),
-		fmt.Sprintf("127.0.0.1:%d", sipPort))
+	carrier := startCarrier(t, carrierPort, "testdata/carrier_inbound_keys.xml", append(echoMedia(mediaPort), fmt.Sprintf("127.0.0.1:%d", sipPort))...)
 	call := tab.waitFor(t, "the ring", func(m map[string]any) bool { return m["type"] == "rc-call-ring-notify" })["call"].(map[string]any)
 	id := call["id"].(string)
-	bob := newTalkerIn(t, "bob", 'b', webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000})
-	r := widgetPost(t, tab.c, srv.WidgetURL, "/widget/calls/"+id+"/answer", map[string]string{"deviceId": tab.device, "sdp": bob.offer})
-	if r.StatusCode != http.StatusOK {
-		t.Fatalf("bob answers: %d %s", r.StatusCode, r.body)
-	}
-	bob.answer(t, r.json(t)["sdp"].(string))
+	bob := answerTalking(t, srv, tab, id, "bob", 'b')
 	bob.waitHears(t, "bob", 'b', 10)
 	if r := widgetPost(t, tab.c, srv.WidgetURL, "/widget/calls/"+id+"/hold", map[string]string{"deviceId": tab.device}); r.StatusCode != http.StatusOK {
 		t.Fatalf("hold: %d %s", r.StatusCode, r.body)
 	}
 	bob.waitHears(t, "bob", 7, 1) // the event's packets: start, updates, ends
 	tab.hangup(t, id)
-	carrier.finish()
+	carrier.Finish()
 }
