@@ -6,13 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"math/bits"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +15,7 @@ import (
 
 	"github.com/callbridge/widget-server/internal/server"
 	"github.com/callbridge/widget-server/internal/sip"
+	"github.com/callbridge/widget-server/internal/siptest"
 	"github.com/callbridge/widget-server/internal/store"
 )
 
@@ -31,8 +27,8 @@ import (
 // number, which rings his widget. The carrier's audio is a 1 kHz tone the
 // test writes as a pcap file, which SIPp plays as RTP.
 func TestTrunkCallsFromTheWidget(t *testing.T) {
-	bin := sippPath(t)
-	carrierPort, sipPort := freeUDPPort(t), freeUDPPort(t)
+	siptest.NeedSIPp(t)
+	carrierPort, sipPort := siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
 	dir := keepTrunk(t, sip.TrunkConfig{Name: "carrier", Host: fmt.Sprintf("127.0.0.1:%d", carrierPort), Priority: 1})
 	run := runServer(t, server.Config{DataDir: dir,
 		SIPListen: []sip.Listen{{Transport: sip.UDP, Addr: fmt.Sprintf("127.0.0.1:%d", sipPort)}}})
@@ -45,8 +41,10 @@ func TestTrunkCallsFromTheWidget(t *testing.T) {
 	if err := writeTonePCAP(filepath.Join(media, "tone.pcap"), 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	carrier := func(t *testing.T, scenario string, args ...string) *sippRun {
-		return startSIPp(t, bin, media, carrierPort, scenario, args...)
+	// The carrier: a scenario of testdata/ for one call, run in media.
+	carrier := func(t *testing.T, scenario string, args ...string) *siptest.Process {
+		return siptest.SIPp{Scenario: filepath.Join("testdata", scenario), Port: carrierPort,
+			Args: append([]string{"-m", "1"}, args...), Dir: media}.Start(t)
 	}
 
 	t.Run("outbound answered with audio both ways", func(t *testing.T) {
@@ -64,7 +62,7 @@ func TestTrunkCallsFromTheWidget(t *testing.T) {
 		if r := end.Data["call"].(map[string]any)["result"]; r != "Call connected" {
 			t.Errorf("end of the answered call: result %v", r)
 		}
-		c.finish() // the scenario ends with the BYE
+		c.Finish() // the scenario ends with the BYE
 	})
 
 	t.Run("outbound busy", func(t *testing.T) {
@@ -75,7 +73,7 @@ func TestTrunkCallsFromTheWidget(t *testing.T) {
 			t.Errorf("busy call failed with code %v reason %v result %v, want 486 Busy Here Busy", m.Data["code"], m.Data["reason"], call["result"])
 		}
 		waitMessage(t, alice.ctx, "rc-call-end-notify", sessionOf(id))
-		c.finish()
+		c.Finish()
 	})
 
 	t.Run("outbound early media then cancel", func(t *testing.T) {
@@ -94,7 +92,7 @@ func TestTrunkCallsFromTheWidget(t *testing.T) {
 			sessionOf(id)+`).length`); n != 0 {
 			t.Errorf("a call that was never answered started (%d rc-call-start-notify)", n)
 		}
-		c.finish() // CANCEL, 200, 487 and the server's ACK
+		c.Finish() // CANCEL, 200, 487 and the server's ACK
 	})
 
 	t.Run("inbound to a direct number", func(t *testing.T) {
@@ -105,7 +103,7 @@ func TestTrunkCallsFromTheWidget(t *testing.T) {
 		callAudioFlows(t, "bob (inbound)", bob, id) // the tone: this carrier echoes nothing
 		// The carrier hangs up once it played its audio.
 		waitMessageWithin(t, bob.ctx, 2*time.Minute, "rc-call-end-notify", sessionOf(id))
-		c.finish()
+		c.Finish()
 	})
 }
 
@@ -125,17 +123,6 @@ func keepTrunk(t *testing.T, trunks ...sip.TrunkConfig) string {
 		}
 	}
 	return dir
-}
-
-// freeUDPPort returns a UDP port on 127.0.0.1 that is free now.
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	return pc.LocalAddr().(*net.UDPAddr).Port
 }
 
 // dialOut has e's host page call number and returns the new call's id.
@@ -225,99 +212,6 @@ func waitMessageWithin(t *testing.T, ctx context.Context, bound time.Duration, t
 	return m
 }
 
-// sippPath finds SIPp. Without it the test is skipped, except in CI, where
-// it fails.
-func sippPath(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("sipp is missing: install Debian's sip-tester (scripts/test.sh does)")
-		}
-		t.Skip("sipp is missing: install Debian's sip-tester to run the SIP trunk tests")
-	}
-	return bin
-}
-
-// sippRun is one run of SIPp playing a carrier with a scenario of
-// testdata/, for one call (-m 1).
-type sippRun struct {
-	t    *testing.T
-	out  bytes.Buffer
-	done chan error
-}
-
-// startSIPp runs a scenario on 127.0.0.1:port in dir and returns once SIPp
-// holds the port; args are more arguments (-rtp_echo, a client scenario's
-// remote address).
-func startSIPp(t *testing.T, bin, dir string, port int, scenario string, args ...string) *sippRun {
-	t.Helper()
-	sf, err := filepath.Abs(filepath.Join("testdata", scenario))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The bounds are against a hang only.
-	cmd := exec.Command(bin, append([]string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-m", "1", "-nostdin",
-		"-timeout", "300s", "-timeout_error", "-recv_timeout", "120s"}, args...)...)
-	cmd.Dir = dir
-	c := &sippRun{t: t, done: make(chan error, 1)}
-	cmd.Stdout, cmd.Stderr = &c.out, &c.out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start sipp: %v", err)
-	}
-	go func() { c.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		select {
-		case err := <-c.done:
-			c.done <- err
-		default:
-			cmd.Process.Kill()
-			<-c.done
-		}
-	})
-	// SIPp holds its port once the kernel's socket table lists it.
-	want := fmt.Sprintf(":%04X ", port)
-	for deadline := time.Now().Add(startStopLimit); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		b, _ := os.ReadFile("/proc/net/udp")
-		for _, line := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(line); len(f) > 1 && strings.HasSuffix(f[1]+" ", want) {
-				return c
-			}
-		}
-		select {
-		case err := <-c.done:
-			c.done <- err
-			t.Fatalf("sipp exited before binding its port: %v\n%s", err, c.out.String())
-		default:
-		}
-	}
-	t.Fatalf("sipp never bound port %d", port)
-	return nil
-}
-
-// finish waits for the scenario to end and fails the test unless it
-// succeeded (SIPp's exit code 0).
-func (c *sippRun) finish() {
-	c.t.Helper()
-	select {
-	case err := <-c.done:
-		c.done <- err
-		if err != nil {
-			c.t.Fatalf("sipp failed: %v\n%s", err, tail(c.out.String(), 4000))
-		}
-	case <-time.After(startStopLimit):
-		c.t.Fatalf("sipp did not finish\n%s", tail(c.out.String(), 4000))
-	}
-}
-
-// tail is the end of s, at most n bytes.
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return s
-}
-
 // writeTonePCAP writes a capture of RTP, as SIPp's play_pcap_audio replays
 // it: Ethernet frames of IPv4 UDP packets, each an RTP packet of payload
 // type 0 (PCMU) carrying 20 ms of a 1 kHz tone, for duration d.
@@ -366,7 +260,7 @@ func writeTonePCAP(path string, d time.Duration) error {
 		be.PutUint32(rtp[8:], ssrc)
 		for n := range samples {
 			// 1 kHz at 8 kHz: a period is 8 samples.
-			rtp[12+n] = muLaw(int16(8000 * math.Sin(2*math.Pi*float64(n%8)/8)))
+			rtp[12+n] = siptest.EncodeULaw(int16(8000 * math.Sin(2*math.Pi*float64(n%8)/8)))
 		}
 		at := time.Duration(i) * frame
 		rec := make([]byte, 16)
@@ -390,18 +284,4 @@ func ipChecksum(h []byte) uint16 {
 		sum = sum&0xffff + sum>>16
 	}
 	return ^uint16(sum)
-}
-
-// muLaw encodes a linear sample in G.711 μ-law: the magnitude, biased,
-// as a segment (the position of its highest bit) and the four bits below
-// it, with the sign, all inverted.
-func muLaw(s int16) byte {
-	const bias, clip = 0x84, 32635
-	v, sign := int(s), 0
-	if v < 0 {
-		v, sign = -v, 0x80
-	}
-	v = min(v, clip) + bias
-	seg := bits.Len(uint(v>>7)) - 1
-	return ^byte(sign | seg<<4 | (v>>(seg+3))&0x0f)
 }
