@@ -42,11 +42,7 @@ func TestBaresipRegistersAndAnswers(t *testing.T) {
 	if a := rec.next(t, "answered"); !strings.Contains(a.sdp, "PCMU/8000") {
 		t.Errorf("baresip's answer %q has no PCMU", a.sdp)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	if err := c.Bye(ctx); err != nil {
-		t.Fatal(err)
-	}
+	bye(t, c)
 
 	// Quitting, baresip removes its registration.
 	phone.Quit()

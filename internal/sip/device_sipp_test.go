@@ -98,11 +98,7 @@ func TestInviteDeviceRingsRegisteredPhone(t *testing.T) {
 	if e := rec.next(t, "answered"); !strings.Contains(e.sdp, "o=phone-answer") {
 		t.Errorf("answer %q", e.sdp)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	if err := c.Bye(ctx); err != nil {
-		t.Fatal(err)
-	}
+	bye(t, c)
 	phone.Finish()
 	if n := u.CallCount(); n != 0 {
 		t.Errorf("%d calls left", n)
@@ -203,10 +199,6 @@ func TestInviteDeviceDelayedOffer(t *testing.T) {
 	if offer := <-offers; !strings.Contains(offer, "o=phone-offer") {
 		t.Errorf("AnswerOffer got %q", offer)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	if err := c.Bye(ctx); err != nil {
-		t.Fatal(err)
-	}
+	bye(t, c)
 	phone.Finish() // the ACK carried the answer
 }

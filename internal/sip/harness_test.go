@@ -181,6 +181,16 @@ func startUA(t *testing.T, cfg Config) *UA {
 	return u
 }
 
+// bye hangs up c, failing the test if its BYE fails.
+func bye(t *testing.T, c *Call) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := c.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // offerSDP is the caller's offer in the outbound tests.
 const offerSDP = "v=0\r\no=callbridge-offer 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
 
