@@ -12,6 +12,7 @@ import (
 	"github.com/pion/dtls/v2"
 	"github.com/pion/webrtc/v3"
 
+	"github.com/callbridge/widget-server/bench/internal/pace"
 	"github.com/callbridge/widget-server/bench/internal/peer"
 	"github.com/callbridge/widget-server/bench/internal/target"
 	"github.com/callbridge/widget-server/bench/internal/widget"
@@ -63,10 +64,10 @@ func signIn(ctx context.Context, srv *target.Server, u target.User) (*tab, error
 // placeCall runs the signalling of one call: the caller dials the callee's
 // extension, the callee's stream rings, the callee answers; both legs
 // connect to the gateway.
-func placeCall(ctx context.Context, caller, callee *tab, profiles []dtls.SRTPProtectionProfile, sched *scheduler) (*call, error) {
+func placeCall(ctx context.Context, caller, callee *tab, profiles []dtls.SRTPProtectionProfile, p *pace.Pacer) (*call, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	a, offer, err := peer.New(profiles, sched.received)
+	a, offer, err := peer.New(profiles, p.Received)
 	if err != nil {
 		return nil, fmt.Errorf("caller leg: %w", err)
 	}
@@ -86,7 +87,7 @@ func placeCall(ctx context.Context, caller, callee *tab, profiles []dtls.SRTPPro
 		a.Close()
 		return nil, fmt.Errorf("callee %s never rang", callee.user.Number)
 	}
-	b, offer, err := peer.New(profiles, sched.received)
+	b, offer, err := peer.New(profiles, p.Received)
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("callee leg: %w", err)
@@ -103,11 +104,6 @@ func placeCall(ctx context.Context, caller, callee *tab, profiles []dtls.SRTPPro
 	return &call{caller: a, callee: b}, nil
 }
 
-// legSender makes a leg an endpoint of the scheduler.
-type legSender struct{ l *peer.Leg }
-
-func (s legSender) send(payload []byte) bool { return s.l.Send(payload) }
-
 func runGateway(ctx context.Context, cfg config, res *Result) error {
 	srv, err := target.Start(ctx, cfg.server)
 	if err != nil {
@@ -115,20 +111,13 @@ func runGateway(ctx context.Context, cfg config, res *Result) error {
 	}
 	defer srv.Close()
 	fmt.Fprintf(os.Stderr, "gateway: server %s (pid %d, embedded %v), data %s\n", srv.URL, srv.PID, srv.Embedded, srv.DataDir)
-	sched := newScheduler(cfg.shards, cfg.payload)
-	sctx, stopSending := context.WithCancel(ctx)
-	var sending sync.WaitGroup
-	sending.Add(1)
-	go func() {
-		defer sending.Done()
-		sched.run(sctx)
-	}()
+	pacer := pace.New(cfg.shards, cfg.payload)
+	stopSending := pacer.Start(ctx)
 	profiles := peer.SRTPProfiles[cfg.srtp]
 	var calls []*call
 	var peers []*tab
 	defer func() {
 		stopSending()
-		sending.Wait()
 		closeAll(calls)
 	}()
 	r, mediaPort := ramp{cfg: cfg, max: &res.GatewayMax, maxPPS: &res.GatewayMaxPPS}, 0
@@ -143,7 +132,7 @@ func runGateway(ctx context.Context, cfg config, res *Result) error {
 		if err != nil {
 			return err
 		}
-		calls, err = placeAll(ctx, peers, calls, n, profiles, sched, cfg.setupParallel)
+		calls, err = placeAll(ctx, peers, calls, n, profiles, pacer, cfg.setupParallel)
 		note := ""
 		if err != nil {
 			note = err.Error()
@@ -154,7 +143,7 @@ func runGateway(ctx context.Context, cfg config, res *Result) error {
 		if mediaPort == 0 && len(calls) > 0 {
 			mediaPort = answerPort(calls[0].caller.PC().RemoteDescription())
 		}
-		st, err := measureStep(ctx, cfg, sched, len(res.Steps)+1, srv.PID, mediaPort, cfg.cpuprofile != "" && i == len(cfg.calls)-1)
+		st, err := measureStep(ctx, cfg, pacer, len(res.Steps)+1, srv.PID, mediaPort, cfg.cpuprofile != "" && i == len(cfg.calls)-1)
 		st.Target, st.Calls, st.Note = "gateway", n, note
 		st.SetupSeconds = float64(int(setup.Seconds()*10)) / 10
 		for _, c := range calls {
@@ -199,7 +188,7 @@ func signInAll(ctx context.Context, srv *target.Server, users []target.User, hav
 }
 
 // placeAll places calls until there are n: call k is from peer 2k to 2k+1.
-func placeAll(ctx context.Context, peers []*tab, calls []*call, n int, profiles []dtls.SRTPProtectionProfile, sched *scheduler, parallel int) ([]*call, error) {
+func placeAll(ctx context.Context, peers []*tab, calls []*call, n int, profiles []dtls.SRTPProtectionProfile, p *pace.Pacer, parallel int) ([]*call, error) {
 	var mu sync.Mutex
 	var firstErr error
 	sem := make(chan struct{}, max(parallel, 1))
@@ -210,7 +199,7 @@ func placeAll(ctx context.Context, peers []*tab, calls []*call, n int, profiles 
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c, err := placeCall(ctx, peers[2*k], peers[2*k+1], profiles, sched)
+			c, err := placeCall(ctx, peers[2*k], peers[2*k+1], profiles, p)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -220,8 +209,8 @@ func placeAll(ctx context.Context, peers []*tab, calls []*call, n int, profiles 
 				return
 			}
 			calls = append(calls, c)
-			sched.add(legSender{c.caller})
-			sched.add(legSender{c.callee})
+			p.Add(c.caller)
+			p.Add(c.callee)
 		}()
 	}
 	wg.Wait()

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/callbridge/widget-server/bench/internal/measure"
+	"github.com/callbridge/widget-server/bench/internal/pace"
 	"github.com/callbridge/widget-server/bench/internal/peer"
 	"github.com/callbridge/widget-server/bench/internal/target"
 )
@@ -142,7 +143,7 @@ func run(ctx context.Context, cfg config) error {
 		Tool: "loadgen", Started: time.Now(), Machine: measure.ThisMachine(runtime.Version()),
 		Settings: map[string]any{
 			"duration_s": cfg.duration.Seconds(), "warmup_s": cfg.warmup.Seconds(), "payload_bytes": cfg.payload, "relay_rcvbuf": cfg.relayRcvbuf,
-			"packets_per_s_per_leg": 50, "srtp": cfg.srtp, "embedded_server": cfg.server.Embed,
+			"packets_per_s_per_leg": pace.PacketsPerSecond, "srtp": cfg.srtp, "embedded_server": cfg.server.Embed,
 			"goal_loss_pct": cfg.maxLossPct, "goal_p99_ms": float64(cfg.maxP99) / float64(time.Millisecond),
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callbridge/widget-server/bench/internal/pace"
 	"github.com/callbridge/widget-server/bench/internal/peer"
 	"github.com/callbridge/widget-server/bench/internal/target"
 	"github.com/callbridge/widget-server/bench/internal/widget"
@@ -143,7 +144,7 @@ func (c *call) hangup() {
 // placeAll gives every tab without a call one, starting a call every
 // 1/rate seconds: tab k dials phoneNumber(k). Each call's leg joins the
 // pacer once the carrier has answered.
-func placeAll(ctx context.Context, tabs []*tab, calls []*call, rate float64, p *pacer) ([]*call, []error) {
+func placeAll(ctx context.Context, tabs []*tab, calls []*call, rate float64, p *pace.Pacer) ([]*call, []error) {
 	busy := map[*tab]bool{}
 	for _, c := range calls {
 		busy[c.tab] = true
@@ -170,7 +171,7 @@ func placeAll(ctx context.Context, tabs []*tab, calls []*call, rate float64, p *
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := dial(ctx, t, phoneNumber(k), p.received)
+			c, err := dial(ctx, t, phoneNumber(k), p.Received)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -178,7 +179,7 @@ func placeAll(ctx context.Context, tabs []*tab, calls []*call, rate float64, p *
 				return
 			}
 			calls = append(calls, c)
-			p.add(c.leg)
+			p.Add(c.leg)
 		}()
 	}
 	wg.Wait()

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/callbridge/widget-server/bench/internal/measure"
+	"github.com/callbridge/widget-server/bench/internal/pace"
 )
 
 type config struct {
@@ -99,8 +100,8 @@ func parseFlags(args []string) (config, error) {
 	if cfg.calls, err = intList(calls); err != nil {
 		return cfg, fmt.Errorf("-calls: %w", err)
 	}
-	if len(cfg.calls) == 0 || len(cfg.calls) > 63 {
-		return cfg, errors.New("-calls: from 1 to 63 steps")
+	if len(cfg.calls) == 0 || len(cfg.calls) > pace.MaxSteps {
+		return cfg, fmt.Errorf("-calls: from 1 to %d steps", pace.MaxSteps)
 	}
 	if n := cfg.calls[len(cfg.calls)-1]; n > maxCalls {
 		return cfg, fmt.Errorf("-calls: %d is over %d", n, maxCalls)
@@ -114,8 +115,8 @@ func parseFlags(args []string) (config, error) {
 	if cfg.duration <= 0 || cfg.duration > 10*time.Minute {
 		return cfg, errors.New("-duration must be between 0 and 10m")
 	}
-	if cfg.payload < minPayload || cfg.payload > 1200 {
-		return cfg, fmt.Errorf("-payload must be between %d and 1200 bytes", minPayload)
+	if cfg.payload < pace.MinPayload || cfg.payload > 1200 {
+		return cfg, fmt.Errorf("-payload must be between %d and 1200 bytes", pace.MinPayload)
 	}
 	if cfg.rtpBase < 1024 || cfg.rtpBase%2 != 0 || cfg.rtpBase+2*cfg.calls[len(cfg.calls)-1]+rtpSpare > 32768 {
 		return cfg, errors.New("-rtp-base must be even, from 1024, and leave two ports a call below 32768")
@@ -157,7 +158,7 @@ func run(ctx context.Context, cfg config) error {
 		Tool: "trunkload", Started: time.Now(), Machine: measure.ThisMachine(runtime.Version()),
 		Settings: map[string]any{
 			"duration_s": cfg.duration.Seconds(), "warmup_s": cfg.warmup.Seconds(), "payload_bytes": cfg.payload,
-			"packets_per_s_per_leg": 50, "codec": "PCMU", "rate_calls_per_s": cfg.rate, "answer_after_ms": cfg.answerAfter.Milliseconds(), "sipp": sippVersion(ctx, sipp),
+			"packets_per_s_per_leg": pace.PacketsPerSecond, "codec": "PCMU", "rate_calls_per_s": cfg.rate, "answer_after_ms": cfg.answerAfter.Milliseconds(), "sipp": sippVersion(ctx, sipp),
 		},
 	}
 	runErr := runTrunk(ctx, cfg, sipp, statsPath, res)
