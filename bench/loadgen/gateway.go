@@ -14,17 +14,15 @@ import (
 
 	"github.com/callbridge/widget-server/bench/internal/pace"
 	"github.com/callbridge/widget-server/bench/internal/peer"
+	"github.com/callbridge/widget-server/bench/internal/tabs"
 	"github.com/callbridge/widget-server/bench/internal/target"
 	"github.com/callbridge/widget-server/bench/internal/widget"
 )
 
-// tab is one widget tab placing or answering calls: signed in, with its
-// event stream open and its device registered.
+// tab is one widget tab placing or answering calls.
 type tab struct {
-	user   target.User
-	device string
-	w      *widget.Client
-	rings  chan string // ids of calls ringing on this device
+	*tabs.Tab
+	rings chan string // ids of calls ringing on this device
 }
 
 // call is one two-party call through the gateway.
@@ -34,31 +32,22 @@ type call struct {
 
 func (c *call) established() bool { return c.caller.Got() && c.callee.Got() }
 
-// signIn prepares a tab: widget session, sign-in, a device issued to it,
-// event stream with that device.
+// signIn opens u's tab, which hears of calls ringing on its device.
 func signIn(ctx context.Context, srv *target.Server, u target.User) (*tab, error) {
-	p := &tab{user: u, w: widget.New(srv.URL, srv.DemoURL), rings: make(chan string, 4)}
-	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	if err := p.w.SignIn(sctx, u.Email, u.Password); err != nil {
-		return nil, err
-	}
-	device, err := p.w.NewDevice(sctx)
-	if err != nil {
-		return nil, err
-	}
-	p.device = device
-	if _, err := p.w.Events(ctx, device, func(ev widget.Event) {
-		if ev.Type == "rc-call-ring-notify" && ev.To == device {
+	t := &tab{rings: make(chan string, 4)}
+	var err error
+	t.Tab, err = tabs.Open(ctx, srv, u, func(w *tabs.Tab, ev widget.Event) {
+		if ev.Type == "rc-call-ring-notify" && ev.To == w.Device {
 			select {
-			case p.rings <- ev.Call.ID:
+			case t.rings <- ev.Call.ID:
 			default:
 			}
 		}
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	return t, nil
 }
 
 // placeCall runs the signalling of one call: the caller dials the callee's
@@ -71,7 +60,7 @@ func placeCall(ctx context.Context, caller, callee *tab, profiles []dtls.SRTPPro
 	if err != nil {
 		return nil, fmt.Errorf("caller leg: %w", err)
 	}
-	_, answer, err := caller.w.Dial(ctx, caller.device, callee.user.Number, offer)
+	_, answer, err := caller.W.Dial(ctx, caller.Device, callee.User.Number, offer)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -85,14 +74,14 @@ func placeCall(ctx context.Context, caller, callee *tab, profiles []dtls.SRTPPro
 	case id = <-callee.rings:
 	case <-ctx.Done():
 		a.Close()
-		return nil, fmt.Errorf("callee %s never rang", callee.user.Number)
+		return nil, fmt.Errorf("callee %s never rang", callee.User.Number)
 	}
 	b, offer, err := peer.New(profiles, p.Received)
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("callee leg: %w", err)
 	}
-	answer, err = callee.w.Answer(ctx, callee.device, id, offer)
+	answer, err = callee.W.Answer(ctx, callee.Device, id, offer)
 	if err == nil {
 		err = b.Answer(ctx, answer)
 	}
@@ -163,28 +152,7 @@ func runGateway(ctx context.Context, cfg config, res *Result) error {
 
 // signInAll signs in the users that have no peer yet, parallel at a time.
 func signInAll(ctx context.Context, srv *target.Server, users []target.User, have []*tab, parallel int) ([]*tab, error) {
-	out := append([]*tab(nil), have...)
-	out = append(out, make([]*tab, len(users)-len(have))...)
-	errc := make(chan error, len(users))
-	sem := make(chan struct{}, max(parallel, 1))
-	var wg sync.WaitGroup
-	for i := len(have); i < len(users); i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			p, err := signIn(ctx, srv, users[i])
-			if err != nil {
-				errc <- fmt.Errorf("sign in %s: %w", users[i].Email, err)
-				return
-			}
-			out[i] = p
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	return out, <-errc
+	return tabs.OpenAll(ctx, users, have, parallel, func(ctx context.Context, u target.User) (*tab, error) { return signIn(ctx, srv, u) })
 }
 
 // placeAll places calls until there are n: call k is from peer 2k to 2k+1.
