@@ -22,14 +22,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
 	"runtime"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
+	"github.com/callbridge/widget-server/bench/internal/command"
 	"github.com/callbridge/widget-server/bench/internal/measure"
 	"github.com/callbridge/widget-server/bench/internal/pace"
 	"github.com/callbridge/widget-server/bench/internal/peer"
@@ -58,19 +54,7 @@ type config struct {
 	firstNumber   int
 }
 
-func main() {
-	cfg, err := parseFlags(os.Args[1:])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "loadgen:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "loadgen:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main("loadgen", parseFlags, run) }
 
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
@@ -100,10 +84,10 @@ func parseFlags(args []string) (config, error) {
 		return cfg, err
 	}
 	var err error
-	if cfg.calls, err = intList(calls); err != nil {
+	if cfg.calls, err = command.Steps(calls); err != nil {
 		return cfg, fmt.Errorf("-calls: %w", err)
 	}
-	if cfg.relayCalls, err = intList(relayCalls); err != nil {
+	if cfg.relayCalls, err = command.Steps(relayCalls); err != nil {
 		return cfg, fmt.Errorf("-relay-calls: %w", err)
 	}
 	if _, ok := peer.SRTPProfiles[cfg.srtp]; !ok {
@@ -116,24 +100,6 @@ func parseFlags(args []string) (config, error) {
 		return cfg, errors.New("-duration must be between 0 and 10m")
 	}
 	return cfg, nil
-}
-
-func intList(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		n, err := strconv.Atoi(f)
-		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("%q is not a positive number", f)
-		}
-		if len(out) > 0 && n <= out[len(out)-1] {
-			return nil, errors.New("steps must increase")
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 func run(ctx context.Context, cfg config) error {

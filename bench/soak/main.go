@@ -24,13 +24,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/callbridge/widget-server/bench/internal/command"
 	"github.com/callbridge/widget-server/bench/internal/measure"
 	"github.com/callbridge/widget-server/bench/internal/target"
 )
@@ -51,19 +50,7 @@ type config struct {
 	out         string
 }
 
-func main() {
-	cfg, err := parseFlags(os.Args[1:])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "soak:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "soak:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main("soak", parseFlags, run) }
 
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("soak", flag.ContinueOnError)

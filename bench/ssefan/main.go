@@ -24,13 +24,13 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/callbridge/widget-server/bench/internal/command"
 	"github.com/callbridge/widget-server/bench/internal/measure"
 	"github.com/callbridge/widget-server/bench/internal/target"
 	"github.com/callbridge/widget-server/bench/internal/widget"
@@ -52,19 +52,7 @@ type config struct {
 	firstExt   int
 }
 
-func main() {
-	cfg, err := parseFlags(os.Args[1:])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ssefan:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "ssefan:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main("ssefan", parseFlags, run) }
 
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("ssefan", flag.ContinueOnError)

@@ -26,14 +26,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
 	"runtime"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
+	"github.com/callbridge/widget-server/bench/internal/command"
 	"github.com/callbridge/widget-server/bench/internal/measure"
 	"github.com/callbridge/widget-server/bench/internal/pace"
 )
@@ -60,19 +56,7 @@ type config struct {
 // below the kernel's ephemeral ports (32768), where the clients bind.
 const maxCalls = 5000
 
-func main() {
-	cfg, err := parseFlags(os.Args[1:])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "trunkload:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "trunkload:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main("trunkload", parseFlags, run) }
 
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("trunkload", flag.ContinueOnError)
@@ -97,7 +81,7 @@ func parseFlags(args []string) (config, error) {
 		return cfg, err
 	}
 	var err error
-	if cfg.calls, err = intList(calls); err != nil {
+	if cfg.calls, err = command.Steps(calls); err != nil {
 		return cfg, fmt.Errorf("-calls: %w", err)
 	}
 	if len(cfg.calls) == 0 || len(cfg.calls) > pace.MaxSteps {
@@ -122,24 +106,6 @@ func parseFlags(args []string) (config, error) {
 		return cfg, errors.New("-rtp-base must be even, from 1024, and leave two ports a call below 32768")
 	}
 	return cfg, nil
-}
-
-func intList(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		n, err := strconv.Atoi(f)
-		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("%q is not a positive number", f)
-		}
-		if len(out) > 0 && n <= out[len(out)-1] {
-			return nil, errors.New("steps must increase")
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 func run(ctx context.Context, cfg config) error {
