@@ -22,7 +22,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"runtime"
 	"time"
 
 	"github.com/callbridge/widget-server/bench/internal/command"
@@ -105,14 +104,11 @@ func parseFlags(args []string) (config, error) {
 func run(ctx context.Context, cfg config) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
-	res := &Result{
-		Tool: "loadgen", Started: time.Now(), Machine: measure.ThisMachine(runtime.Version()),
-		Settings: map[string]any{
-			"duration_s": cfg.duration.Seconds(), "warmup_s": cfg.warmup.Seconds(), "payload_bytes": cfg.payload, "relay_rcvbuf": cfg.relayRcvbuf,
-			"packets_per_s_per_leg": pace.PacketsPerSecond, "srtp": cfg.srtp, "embedded_server": cfg.server.Embed,
-			"goal_loss_pct": cfg.maxLossPct, "goal_p99_ms": float64(cfg.maxP99) / float64(time.Millisecond),
-		},
-	}
+	res := &Result{Run: measure.NewRun("loadgen", map[string]any{
+		"duration_s": cfg.duration.Seconds(), "warmup_s": cfg.warmup.Seconds(), "payload_bytes": cfg.payload, "relay_rcvbuf": cfg.relayRcvbuf,
+		"packets_per_s_per_leg": pace.PacketsPerSecond, "srtp": cfg.srtp, "embedded_server": cfg.server.Embed,
+		"goal_loss_pct": cfg.maxLossPct, "goal_p99_ms": float64(cfg.maxP99) / float64(time.Millisecond),
+	})}
 	// Fail before the run, not after it, if the results cannot be written.
 	if _, err := measure.OutPath(cfg.out, "media.json"); err != nil {
 		return err

@@ -24,7 +24,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -88,26 +87,20 @@ func parseFlags(args []string) (config, error) {
 
 // Result is the whole run, as soak.json holds it.
 type Result struct {
-	Tool     string          `json:"tool"`
-	Started  time.Time       `json:"started"`
-	Machine  measure.Machine `json:"machine"`
-	Settings map[string]any  `json:"settings"`
-	Samples  []Sample        `json:"samples"`
-	Ops      []OpResult      `json:"operations"`
-	Growth   []Growth        `json:"growth"`
-	Loadavg  string          `json:"loadavg_at_end"`
+	measure.Run
+	Samples []Sample   `json:"samples"`
+	Ops     []OpResult `json:"operations"`
+	Growth  []Growth   `json:"growth"`
+	Loadavg string     `json:"loadavg_at_end"`
 }
 
 func run(ctx context.Context, cfg config) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
-	res := &Result{
-		Tool: "soak", Started: time.Now(), Machine: measure.ThisMachine(runtime.Version()),
-		Settings: map[string]any{
-			"duration_s": cfg.duration.Seconds(), "sample_s": cfg.sample.Seconds(), "settle_s": cfg.settle.Seconds(),
-			"users": cfg.users, "pairs": cfg.pairs, "api_workers": cfg.apiWorkers, "streams": cfg.streams,
-		},
-	}
+	res := &Result{Run: measure.NewRun("soak", map[string]any{
+		"duration_s": cfg.duration.Seconds(), "sample_s": cfg.sample.Seconds(), "settle_s": cfg.settle.Seconds(),
+		"users": cfg.users, "pairs": cfg.pairs, "api_workers": cfg.apiWorkers, "streams": cfg.streams,
+	})}
 	// Fail before the run, not after it, if the results cannot be written.
 	if _, err := measure.OutPath(cfg.out, "soak.json"); err != nil {
 		return err

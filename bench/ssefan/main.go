@@ -24,7 +24,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -114,9 +113,8 @@ func run(ctx context.Context, cfg config) error {
 	if err := srv.Seed(ctx, user, 1); err != nil {
 		return err
 	}
-	res := &Result{Tool: "ssefan", Started: time.Now(), Machine: measure.ThisMachine(runtime.Version()),
-		Settings: map[string]any{"rate_toggles_per_s": cfg.rate, "messages_per_toggle": 3, "duration_s": cfg.duration.Seconds(),
-			"goal_p99_ms": cfg.goalP99.Milliseconds(), "goal_bytes_per_stream": cfg.goalPerCon}}
+	res := &Result{Run: measure.NewRun("ssefan", map[string]any{"rate_toggles_per_s": cfg.rate, "messages_per_toggle": 3, "duration_s": cfg.duration.Seconds(),
+		"goal_p99_ms": cfg.goalP99.Milliseconds(), "goal_bytes_per_stream": cfg.goalPerCon})}
 	var lim syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
 		res.FDLimitNote = fmt.Sprintf("RLIMIT_NOFILE %d (hard %d) for each of the server and this tool", lim.Cur, lim.Max)

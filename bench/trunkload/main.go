@@ -26,7 +26,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"runtime"
 	"time"
 
 	"github.com/callbridge/widget-server/bench/internal/command"
@@ -120,13 +119,10 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	res := &Result{
-		Tool: "trunkload", Started: time.Now(), Machine: measure.ThisMachine(runtime.Version()),
-		Settings: map[string]any{
-			"duration_s": cfg.duration.Seconds(), "warmup_s": cfg.warmup.Seconds(), "payload_bytes": cfg.payload,
-			"packets_per_s_per_leg": pace.PacketsPerSecond, "codec": "PCMU", "rate_calls_per_s": cfg.rate, "answer_after_ms": cfg.answerAfter.Milliseconds(), "sipp": sippVersion(ctx, sipp),
-		},
-	}
+	res := &Result{Run: measure.NewRun("trunkload", map[string]any{
+		"duration_s": cfg.duration.Seconds(), "warmup_s": cfg.warmup.Seconds(), "payload_bytes": cfg.payload,
+		"packets_per_s_per_leg": pace.PacketsPerSecond, "codec": "PCMU", "rate_calls_per_s": cfg.rate, "answer_after_ms": cfg.answerAfter.Milliseconds(), "sipp": sippVersion(ctx, sipp),
+	})}
 	runErr := runTrunk(ctx, cfg, sipp, statsPath, res)
 	if len(res.Steps) == 0 {
 		return runErr

@@ -1,6 +1,7 @@
 // Package measure holds what the load tools measure with: a lock-free
 // latency histogram, process CPU and memory read from /proc, and the
-// writing of results as JSON and a markdown table.
+// writing of results, which open with the run and its machine, as JSON
+// and a markdown table.
 package measure
 
 import (
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -204,6 +206,26 @@ func ThisMachine(goVersion string) Machine {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
 	return m
+}
+
+// String describes the machine as the results' markdown opens with: "CPU,
+// N cores, M MB, Linux KERNEL, GO".
+func (m Machine) String() string {
+	return fmt.Sprintf("%s, %d cores, %d MB, Linux %s, %s", m.CPU, m.Cores, m.MemoryMB, m.Kernel, m.Go)
+}
+
+// Run is what a tool's result file opens with: the tool, when it started,
+// on what machine, with which settings. A tool's result embeds it.
+type Run struct {
+	Tool     string         `json:"tool"`
+	Started  time.Time      `json:"started"`
+	Machine  Machine        `json:"machine"`
+	Settings map[string]any `json:"settings"`
+}
+
+// NewRun describes a run of tool starting now on this machine.
+func NewRun(tool string, settings map[string]any) Run {
+	return Run{Tool: tool, Started: time.Now(), Machine: ThisMachine(runtime.Version()), Settings: settings}
 }
 
 // WriteJSON writes v, indented, to path.
