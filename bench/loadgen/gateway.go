@@ -12,6 +12,7 @@ import (
 	"github.com/pion/dtls/v2"
 	"github.com/pion/webrtc/v3"
 
+	"github.com/callbridge/widget-server/bench/internal/bounded"
 	"github.com/callbridge/widget-server/bench/internal/pace"
 	"github.com/callbridge/widget-server/bench/internal/peer"
 	"github.com/callbridge/widget-server/bench/internal/tabs"
@@ -159,46 +160,30 @@ func signInAll(ctx context.Context, srv *target.Server, users []target.User, hav
 func placeAll(ctx context.Context, peers []*tab, calls []*call, n int, profiles []dtls.SRTPProtectionProfile, p *pace.Pacer, parallel int) ([]*call, error) {
 	var mu sync.Mutex
 	var firstErr error
-	sem := make(chan struct{}, max(parallel, 1))
-	var wg sync.WaitGroup
-	for k := len(calls); k < n; k++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c, err := placeCall(ctx, peers[2*k], peers[2*k+1], profiles, p)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = fmt.Errorf("call %d: %w", k, err)
-				}
-				return
+	first := len(calls)
+	bounded.Do(n-first, parallel, func(i int) {
+		k := first + i
+		c, err := placeCall(ctx, peers[2*k], peers[2*k+1], profiles, p)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("call %d: %w", k, err)
 			}
-			calls = append(calls, c)
-			p.Add(c.caller)
-			p.Add(c.callee)
-		}()
-	}
-	wg.Wait()
+			return
+		}
+		calls = append(calls, c)
+		p.Add(c.caller)
+		p.Add(c.callee)
+	})
 	return calls, firstErr
 }
 
 func closeAll(calls []*call) {
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for _, c := range calls {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c.caller.Close()
-			c.callee.Close()
-		}()
-	}
-	wg.Wait()
+	bounded.Do(len(calls), 16, func(i int) {
+		calls[i].caller.Close()
+		calls[i].callee.Close()
+	})
 }
 
 // answerPort is the port of the gateway's host candidate in its answer.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callbridge/widget-server/bench/internal/bounded"
 	"github.com/callbridge/widget-server/bench/internal/pace"
 	"github.com/callbridge/widget-server/bench/internal/peer"
 	"github.com/callbridge/widget-server/bench/internal/tabs"
@@ -156,16 +157,5 @@ func placeAll(ctx context.Context, tabs []*tab, calls []*call, rate float64, p *
 
 // hangupAll ends every call, a few at a time.
 func hangupAll(calls []*call) {
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	for _, c := range calls {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c.hangup()
-		}()
-	}
-	wg.Wait()
+	bounded.Do(len(calls), 8, func(i int) { calls[i].hangup() })
 }

@@ -10,9 +10,9 @@ package tabs
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
+	"github.com/callbridge/widget-server/bench/internal/bounded"
 	"github.com/callbridge/widget-server/bench/internal/target"
 	"github.com/callbridge/widget-server/bench/internal/widget"
 )
@@ -53,23 +53,15 @@ func OpenAll[T any](ctx context.Context, users []target.User, have []T, parallel
 	out := append([]T(nil), have...)
 	out = append(out, make([]T, len(users)-len(have))...)
 	errc := make(chan error, len(users))
-	sem := make(chan struct{}, max(parallel, 1))
-	var wg sync.WaitGroup
-	for i := len(have); i < len(users); i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			t, err := open(ctx, users[i])
-			if err != nil {
-				errc <- fmt.Errorf("sign in %s: %w", users[i].Email, err)
-				return
-			}
-			out[i] = t
-		}()
-	}
-	wg.Wait()
+	bounded.Do(len(users)-len(have), parallel, func(i int) {
+		i += len(have)
+		t, err := open(ctx, users[i])
+		if err != nil {
+			errc <- fmt.Errorf("sign in %s: %w", users[i].Email, err)
+			return
+		}
+		out[i] = t
+	})
 	close(errc)
 	return out, <-errc
 }

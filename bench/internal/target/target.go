@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callbridge/widget-server/bench/internal/bounded"
 	"github.com/callbridge/widget-server/internal/server"
 )
 
@@ -421,21 +422,13 @@ func (s *Server) Seed(ctx context.Context, users []User, parallel int) error {
 			missing = append(missing, u)
 		}
 	}
-	sem := make(chan struct{}, max(parallel, 1))
 	errc := make(chan error, len(missing))
-	var wg sync.WaitGroup
-	for _, u := range missing {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			_, err := s.run(ctx, u.Password+"\n", "extensions", "add", "--main-number", LoadAccount,
-				"--number", u.Number, "--name", "Load "+u.Number, "--email", u.Email, "--password-stdin")
-			errc <- err
-		}()
-	}
-	wg.Wait()
+	bounded.Do(len(missing), parallel, func(i int) {
+		u := missing[i]
+		_, err := s.run(ctx, u.Password+"\n", "extensions", "add", "--main-number", LoadAccount,
+			"--number", u.Number, "--name", "Load "+u.Number, "--email", u.Email, "--password-stdin")
+		errc <- err
+	})
 	close(errc)
 	for err := range errc {
 		if err != nil {
