@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -46,7 +44,7 @@ func runTrunk(ctx context.Context, cfg config, sipp, statsPath string, res *Resu
 	}
 	defer car.kill()
 	dataDir := filepath.Join(tmp, "data")
-	if err := operator(ctx, bin, dataDir, "trunks", "add", "--name", trunkName,
+	if _, err := target.Operator(ctx, bin, dataDir, "", "trunks", "add", "--name", trunkName,
 		"--host", fmt.Sprintf("127.0.0.1:%d", car.Port), "--priority", "1"); err != nil {
 		return err
 	}
@@ -153,7 +151,7 @@ func measureStep(ctx context.Context, cfg config, p *pace.Pacer, id, serverPID i
 	}
 	c0, _ := measure.ReadProc(car.PID)
 	t0, _ := measure.ReadProc(self)
-	e0, u0 := measure.UDPRcvbufErrors(), readUDPDrops()
+	e0, u0 := measure.UDPRcvbufErrors(), measure.ReadUDPDrops()
 	profiled := make(chan error, 1)
 	if profile != nil {
 		go func() { profiled <- profile(ctx) }()
@@ -169,7 +167,7 @@ func measureStep(ctx context.Context, cfg config, p *pace.Pacer, id, serverPID i
 	t1, _ := measure.ReadProc(self)
 	st.Loadavg = measure.LoadAvg()
 	time.Sleep(time.Second) // packets still coming back count for this step; SIPp dumps its statistics
-	st.Drops = dropsBetween(u0, readUDPDrops(), car.MediaPort, cfg.rtpBase, cfg.rtpBase+2*cfg.calls[len(cfg.calls)-1]+rtpSpare-1)
+	st.Drops = dropsBetween(u0, measure.ReadUDPDrops(), car.MediaPort, cfg.rtpBase, cfg.rtpBase+2*cfg.calls[len(cfg.calls)-1]+rtpSpare-1)
 	st.Drops.Machine = measure.UDPRcvbufErrors() - e0
 	secs := s1.At.Sub(s0.At).Seconds()
 	f := stats.Figures(secs)
@@ -208,21 +206,4 @@ func perPacketUs(cpu time.Duration, packets uint64) float64 {
 		return 0
 	}
 	return math.Round(float64(cpu)/float64(time.Microsecond)/float64(packets)*100) / 100
-}
-
-// operator runs a widget-server operator command against dataDir, with
-// none of the WIDGET_* variables of this environment.
-func operator(ctx context.Context, bin, dataDir string, args ...string) error {
-	cmd := exec.CommandContext(ctx, bin, append(args, "--data-dir", dataDir)...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "WIDGET_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("widget-server %s: %v: %s", strings.Join(args[:2], " "), err, strings.TrimSpace(errb.String()))
-	}
-	return nil
 }

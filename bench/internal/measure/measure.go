@@ -310,20 +310,40 @@ func OutPath(dir, name string) (string, error) {
 // to port (from /proc/net/udp: packets refused because its receive buffer
 // was full), and whether such a socket was found.
 func UDPDrops(port int) (uint64, bool) {
-	b, err := os.ReadFile("/proc/net/udp")
-	if err != nil {
-		return 0, false
-	}
-	want := fmt.Sprintf(":%04X", port)
-	for line := range strings.Lines(string(b)) {
+	n, ok := ReadUDPDrops()[port]
+	return n, ok
+}
+
+// ReadUDPDrops are the kernel's drop counters of every IPv4 UDP socket,
+// summed by local port (see ParseUDPDrops); none if /proc/net/udp cannot be
+// read.
+func ReadUDPDrops() map[int]uint64 {
+	b, _ := os.ReadFile("/proc/net/udp")
+	return ParseUDPDrops(b)
+}
+
+// ParseUDPDrops reads the drop counters (packets refused for a full
+// receive buffer) of the IPv4 UDP sockets from the text of /proc/net/udp,
+// summed by local port.
+func ParseUDPDrops(procNetUDP []byte) map[int]uint64 {
+	out := map[int]uint64{}
+	for line := range strings.Lines(string(procNetUDP)) {
 		f := strings.Fields(line)
-		if len(f) < 13 || !strings.HasSuffix(f[1], want) {
+		if len(f) < 13 {
+			continue
+		}
+		_, hexPort, ok := strings.Cut(f[1], ":")
+		port, err := strconv.ParseUint(hexPort, 16, 16)
+		if !ok || err != nil {
 			continue
 		}
 		n, err := strconv.ParseUint(f[len(f)-1], 10, 64)
-		return n, err == nil
+		if err != nil {
+			continue
+		}
+		out[int(port)] += n
 	}
-	return 0, false
+	return out
 }
 
 // UDPRcvbufErrors is the system-wide count of UDP packets dropped for a

@@ -38,3 +38,18 @@ func TestNewRunDescribesThisMachine(t *testing.T) {
 		t.Errorf("NewRun = %+v", r)
 	}
 }
+
+func TestParseUDPDrops(t *testing.T) {
+	const procNetUDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  101: 0100007F:EB8C 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81234 2 0000000000000000 3
+  102: 0100007F:4E20 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81235 2 0000000000000000 0
+  103: 0100007F:4E22 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81236 2 0000000000000000 5
+  104: 0100007F:4E22 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81239 2 0000000000000000 2
+  105: 0100007F:C350 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81237 2 0000000000000000 x
+`
+	got := ParseUDPDrops([]byte(procNetUDP))
+	// Two sockets on 20002 add up; a counter that is not a number is left out.
+	if got[0xEB8C] != 3 || got[20000] != 0 || got[20002] != 7 || len(got) != 3 {
+		t.Errorf("ParseUDPDrops = %v", got)
+	}
+}

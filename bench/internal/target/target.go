@@ -440,7 +440,16 @@ func (s *Server) Seed(ctx context.Context, users []User, parallel int) error {
 
 // run runs an operator command against the server's data directory.
 func (s *Server) run(ctx context.Context, stdin string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, s.binary, append(args, "--data-dir", s.DataDir)...)
+	return Operator(ctx, s.binary, s.DataDir, stdin, args...)
+}
+
+// Operator runs the operator command args (such as "trunks", "add", …) of
+// the widget-server bin against dataDir, with stdin as its input and none
+// of the WIDGET_* variables of this environment, and returns its output.
+// A tool runs it itself for what must be in the data directory before the
+// server starts.
+func Operator(ctx context.Context, bin, dataDir, stdin string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, bin, append(args, "--data-dir", dataDir)...)
 	cmd.Env = cleanEnv()
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
