@@ -12,18 +12,18 @@ import (
 	"github.com/pion/dtls/v2"
 	"github.com/pion/webrtc/v3"
 
+	"github.com/callbridge/widget-server/bench/internal/bounded"
+	"github.com/callbridge/widget-server/bench/internal/pace"
 	"github.com/callbridge/widget-server/bench/internal/peer"
+	"github.com/callbridge/widget-server/bench/internal/tabs"
 	"github.com/callbridge/widget-server/bench/internal/target"
 	"github.com/callbridge/widget-server/bench/internal/widget"
 )
 
-// tab is one widget tab placing or answering calls: signed in, with its
-// event stream open and its device registered.
+// tab is one widget tab placing or answering calls.
 type tab struct {
-	user   target.User
-	device string
-	w      *widget.Client
-	rings  chan string // ids of calls ringing on this device
+	*tabs.Tab
+	rings chan string // ids of calls ringing on this device
 }
 
 // call is one two-party call through the gateway.
@@ -33,44 +33,35 @@ type call struct {
 
 func (c *call) established() bool { return c.caller.Got() && c.callee.Got() }
 
-// signIn prepares a tab: widget session, sign-in, a device issued to it,
-// event stream with that device.
+// signIn opens u's tab, which hears of calls ringing on its device.
 func signIn(ctx context.Context, srv *target.Server, u target.User) (*tab, error) {
-	p := &tab{user: u, w: widget.New(srv.URL, srv.DemoURL), rings: make(chan string, 4)}
-	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	if err := p.w.SignIn(sctx, u.Email, u.Password); err != nil {
-		return nil, err
-	}
-	device, err := p.w.NewDevice(sctx)
-	if err != nil {
-		return nil, err
-	}
-	p.device = device
-	if _, err := p.w.Events(ctx, device, func(ev widget.Event) {
-		if ev.Type == "rc-call-ring-notify" && ev.To == device {
+	t := &tab{rings: make(chan string, 4)}
+	var err error
+	t.Tab, err = tabs.Open(ctx, srv, u, func(w *tabs.Tab, ev widget.Event) {
+		if ev.Type == "rc-call-ring-notify" && ev.To == w.Device {
 			select {
-			case p.rings <- ev.Call.ID:
+			case t.rings <- ev.Call.ID:
 			default:
 			}
 		}
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	return t, nil
 }
 
 // placeCall runs the signalling of one call: the caller dials the callee's
 // extension, the callee's stream rings, the callee answers; both legs
 // connect to the gateway.
-func placeCall(ctx context.Context, caller, callee *tab, profiles []dtls.SRTPProtectionProfile, sched *scheduler) (*call, error) {
+func placeCall(ctx context.Context, caller, callee *tab, profiles []dtls.SRTPProtectionProfile, p *pace.Pacer) (*call, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	a, offer, err := peer.New(profiles, sched.received)
+	a, offer, err := peer.New(profiles, p.Received)
 	if err != nil {
 		return nil, fmt.Errorf("caller leg: %w", err)
 	}
-	_, answer, err := caller.w.Dial(ctx, caller.device, callee.user.Number, offer)
+	_, answer, err := caller.W.Dial(ctx, caller.Device, callee.User.Number, offer)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -84,14 +75,14 @@ func placeCall(ctx context.Context, caller, callee *tab, profiles []dtls.SRTPPro
 	case id = <-callee.rings:
 	case <-ctx.Done():
 		a.Close()
-		return nil, fmt.Errorf("callee %s never rang", callee.user.Number)
+		return nil, fmt.Errorf("callee %s never rang", callee.User.Number)
 	}
-	b, offer, err := peer.New(profiles, sched.received)
+	b, offer, err := peer.New(profiles, p.Received)
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("callee leg: %w", err)
 	}
-	answer, err = callee.w.Answer(ctx, callee.device, id, offer)
+	answer, err = callee.W.Answer(ctx, callee.Device, id, offer)
 	if err == nil {
 		err = b.Answer(ctx, answer)
 	}
@@ -103,11 +94,6 @@ func placeCall(ctx context.Context, caller, callee *tab, profiles []dtls.SRTPPro
 	return &call{caller: a, callee: b}, nil
 }
 
-// legSender makes a leg an endpoint of the scheduler.
-type legSender struct{ l *peer.Leg }
-
-func (s legSender) send(payload []byte) bool { return s.l.Send(payload) }
-
 func runGateway(ctx context.Context, cfg config, res *Result) error {
 	srv, err := target.Start(ctx, cfg.server)
 	if err != nil {
@@ -115,20 +101,13 @@ func runGateway(ctx context.Context, cfg config, res *Result) error {
 	}
 	defer srv.Close()
 	fmt.Fprintf(os.Stderr, "gateway: server %s (pid %d, embedded %v), data %s\n", srv.URL, srv.PID, srv.Embedded, srv.DataDir)
-	sched := newScheduler(cfg.shards, cfg.payload)
-	sctx, stopSending := context.WithCancel(ctx)
-	var sending sync.WaitGroup
-	sending.Add(1)
-	go func() {
-		defer sending.Done()
-		sched.run(sctx)
-	}()
+	pacer := pace.New(cfg.shards, cfg.payload)
+	stopSending := pacer.Start(ctx)
 	profiles := peer.SRTPProfiles[cfg.srtp]
 	var calls []*call
 	var peers []*tab
 	defer func() {
 		stopSending()
-		sending.Wait()
 		closeAll(calls)
 	}()
 	r, mediaPort := ramp{cfg: cfg, max: &res.GatewayMax, maxPPS: &res.GatewayMaxPPS}, 0
@@ -143,7 +122,7 @@ func runGateway(ctx context.Context, cfg config, res *Result) error {
 		if err != nil {
 			return err
 		}
-		calls, err = placeAll(ctx, peers, calls, n, profiles, sched, cfg.setupParallel)
+		calls, err = placeAll(ctx, peers, calls, n, profiles, pacer, cfg.setupParallel)
 		note := ""
 		if err != nil {
 			note = err.Error()
@@ -154,7 +133,7 @@ func runGateway(ctx context.Context, cfg config, res *Result) error {
 		if mediaPort == 0 && len(calls) > 0 {
 			mediaPort = answerPort(calls[0].caller.PC().RemoteDescription())
 		}
-		st, err := measureStep(ctx, cfg, sched, len(res.Steps)+1, srv.PID, mediaPort, cfg.cpuprofile != "" && i == len(cfg.calls)-1)
+		st, err := measureStep(ctx, cfg, pacer, len(res.Steps)+1, srv.PID, mediaPort, cfg.cpuprofile != "" && i == len(cfg.calls)-1)
 		st.Target, st.Calls, st.Note = "gateway", n, note
 		st.SetupSeconds = float64(int(setup.Seconds()*10)) / 10
 		for _, c := range calls {
@@ -174,74 +153,37 @@ func runGateway(ctx context.Context, cfg config, res *Result) error {
 
 // signInAll signs in the users that have no peer yet, parallel at a time.
 func signInAll(ctx context.Context, srv *target.Server, users []target.User, have []*tab, parallel int) ([]*tab, error) {
-	out := append([]*tab(nil), have...)
-	out = append(out, make([]*tab, len(users)-len(have))...)
-	errc := make(chan error, len(users))
-	sem := make(chan struct{}, max(parallel, 1))
-	var wg sync.WaitGroup
-	for i := len(have); i < len(users); i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			p, err := signIn(ctx, srv, users[i])
-			if err != nil {
-				errc <- fmt.Errorf("sign in %s: %w", users[i].Email, err)
-				return
-			}
-			out[i] = p
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	return out, <-errc
+	return tabs.OpenAll(ctx, users, have, parallel, func(ctx context.Context, u target.User) (*tab, error) { return signIn(ctx, srv, u) })
 }
 
 // placeAll places calls until there are n: call k is from peer 2k to 2k+1.
-func placeAll(ctx context.Context, peers []*tab, calls []*call, n int, profiles []dtls.SRTPProtectionProfile, sched *scheduler, parallel int) ([]*call, error) {
+func placeAll(ctx context.Context, peers []*tab, calls []*call, n int, profiles []dtls.SRTPProtectionProfile, p *pace.Pacer, parallel int) ([]*call, error) {
 	var mu sync.Mutex
 	var firstErr error
-	sem := make(chan struct{}, max(parallel, 1))
-	var wg sync.WaitGroup
-	for k := len(calls); k < n; k++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c, err := placeCall(ctx, peers[2*k], peers[2*k+1], profiles, sched)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = fmt.Errorf("call %d: %w", k, err)
-				}
-				return
+	first := len(calls)
+	bounded.Do(n-first, parallel, func(i int) {
+		k := first + i
+		c, err := placeCall(ctx, peers[2*k], peers[2*k+1], profiles, p)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("call %d: %w", k, err)
 			}
-			calls = append(calls, c)
-			sched.add(legSender{c.caller})
-			sched.add(legSender{c.callee})
-		}()
-	}
-	wg.Wait()
+			return
+		}
+		calls = append(calls, c)
+		p.Add(c.caller)
+		p.Add(c.callee)
+	})
 	return calls, firstErr
 }
 
 func closeAll(calls []*call) {
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for _, c := range calls {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c.caller.Close()
-			c.callee.Close()
-		}()
-	}
-	wg.Wait()
+	bounded.Do(len(calls), 16, func(i int) {
+		calls[i].caller.Close()
+		calls[i].callee.Close()
+	})
 }
 
 // answerPort is the port of the gateway's host candidate in its answer.

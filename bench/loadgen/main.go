@@ -22,15 +22,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
-	"runtime"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
+	"github.com/callbridge/widget-server/bench/internal/command"
 	"github.com/callbridge/widget-server/bench/internal/measure"
+	"github.com/callbridge/widget-server/bench/internal/pace"
 	"github.com/callbridge/widget-server/bench/internal/peer"
 	"github.com/callbridge/widget-server/bench/internal/target"
 )
@@ -57,19 +53,7 @@ type config struct {
 	firstNumber   int
 }
 
-func main() {
-	cfg, err := parseFlags(os.Args[1:])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "loadgen:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "loadgen:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main("loadgen", parseFlags, run) }
 
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
@@ -99,10 +83,10 @@ func parseFlags(args []string) (config, error) {
 		return cfg, err
 	}
 	var err error
-	if cfg.calls, err = intList(calls); err != nil {
+	if cfg.calls, err = command.Steps(calls); err != nil {
 		return cfg, fmt.Errorf("-calls: %w", err)
 	}
-	if cfg.relayCalls, err = intList(relayCalls); err != nil {
+	if cfg.relayCalls, err = command.Steps(relayCalls); err != nil {
 		return cfg, fmt.Errorf("-relay-calls: %w", err)
 	}
 	if _, ok := peer.SRTPProfiles[cfg.srtp]; !ok {
@@ -117,35 +101,14 @@ func parseFlags(args []string) (config, error) {
 	return cfg, nil
 }
 
-func intList(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		n, err := strconv.Atoi(f)
-		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("%q is not a positive number", f)
-		}
-		if len(out) > 0 && n <= out[len(out)-1] {
-			return nil, errors.New("steps must increase")
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
 func run(ctx context.Context, cfg config) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
-	res := &Result{
-		Tool: "loadgen", Started: time.Now(), Machine: measure.ThisMachine(runtime.Version()),
-		Settings: map[string]any{
-			"duration_s": cfg.duration.Seconds(), "warmup_s": cfg.warmup.Seconds(), "payload_bytes": cfg.payload, "relay_rcvbuf": cfg.relayRcvbuf,
-			"packets_per_s_per_leg": 50, "srtp": cfg.srtp, "embedded_server": cfg.server.Embed,
-			"goal_loss_pct": cfg.maxLossPct, "goal_p99_ms": float64(cfg.maxP99) / float64(time.Millisecond),
-		},
-	}
+	res := &Result{Run: measure.NewRun("loadgen", map[string]any{
+		"duration_s": cfg.duration.Seconds(), "warmup_s": cfg.warmup.Seconds(), "payload_bytes": cfg.payload, "relay_rcvbuf": cfg.relayRcvbuf,
+		"packets_per_s_per_leg": pace.PacketsPerSecond, "srtp": cfg.srtp, "embedded_server": cfg.server.Embed,
+		"goal_loss_pct": cfg.maxLossPct, "goal_p99_ms": float64(cfg.maxP99) / float64(time.Millisecond),
+	})}
 	// Fail before the run, not after it, if the results cannot be written.
 	if _, err := measure.OutPath(cfg.out, "media.json"); err != nil {
 		return err

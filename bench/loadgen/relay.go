@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/callbridge/widget-server/bench/internal/pace"
 	"github.com/callbridge/widget-server/bench/internal/target"
 )
 
@@ -93,13 +94,13 @@ func (r *relayProc) close() {
 // relayLeg is one side of a relayed pair: a connected UDP socket.
 type relayLeg struct {
 	conn  *net.UDPConn
-	sched *scheduler
+	pacer *pace.Pacer
 	buf   []byte
 	got   atomic.Bool
 	wg    sync.WaitGroup
 }
 
-func newRelayLeg(ctx context.Context, relay *net.UDPAddr, pair uint32, side byte, sched *scheduler) (*relayLeg, error) {
+func newRelayLeg(ctx context.Context, relay *net.UDPAddr, pair uint32, side byte, p *pace.Pacer) (*relayLeg, error) {
 	conn, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, relay)
 	if err != nil {
 		return nil, err
@@ -124,7 +125,7 @@ func newRelayLeg(ctx context.Context, relay *net.UDPAddr, pair uint32, side byte
 		}
 	}
 	_ = conn.SetReadDeadline(time.Time{})
-	l := &relayLeg{conn: conn, sched: sched, buf: make([]byte, rtpHeaderLen+sched.payload+srtpTagLen)}
+	l := &relayLeg{conn: conn, pacer: p, buf: make([]byte, rtpHeaderLen+p.Payload()+srtpTagLen)}
 	l.buf[0] = 0x80
 	l.buf[1] = 111
 	l.wg.Add(1)
@@ -143,17 +144,17 @@ func (l *relayLeg) read() {
 			return
 		}
 		now := time.Now()
-		if n < rtpHeaderLen+minPayload || string(buf[:8]) == "CBRELAY1" {
+		if n < rtpHeaderLen+pace.MinPayload || string(buf[:8]) == "CBRELAY1" {
 			continue
 		}
 		l.got.Store(true)
-		l.sched.received(buf[rtpHeaderLen:n-srtpTagLen], now)
+		l.pacer.Received(buf[rtpHeaderLen:n-srtpTagLen], now)
 	}
 }
 
-// send implements endpoint; the scheduler's shard that owns the leg is its
+// Send implements pace.Sender; the pacer's shard that owns the leg is its
 // only caller.
-func (l *relayLeg) send(payload []byte) bool {
+func (l *relayLeg) Send(payload []byte) bool {
 	seq := binary.BigEndian.Uint16(l.buf[2:]) + 1
 	binary.BigEndian.PutUint16(l.buf[2:], seq)
 	copy(l.buf[rtpHeaderLen:], payload)
@@ -173,18 +174,11 @@ func runRelay(ctx context.Context, cfg config, res *Result) error {
 	}
 	defer relay.close()
 	fmt.Fprintf(os.Stderr, "relay: %s (pid %d)\n", relay.addr, relay.pid)
-	sched := newScheduler(cfg.shards, cfg.payload)
-	sctx, stopSending := context.WithCancel(ctx)
-	var sending sync.WaitGroup
-	sending.Add(1)
-	go func() {
-		defer sending.Done()
-		sched.run(sctx)
-	}()
+	pacer := pace.New(cfg.shards, cfg.payload)
+	stopSending := pacer.Start(ctx)
 	var legs []*relayLeg
 	defer func() {
 		stopSending()
-		sending.Wait()
 		for _, l := range legs {
 			l.close()
 		}
@@ -193,21 +187,21 @@ func runRelay(ctx context.Context, cfg config, res *Result) error {
 	for _, n := range cfg.relayCalls {
 		started := time.Now()
 		for k := len(legs) / 2; k < n; k++ {
-			a, err := newRelayLeg(ctx, relay.addr, uint32(k), 0, sched)
+			a, err := newRelayLeg(ctx, relay.addr, uint32(k), 0, pacer)
 			if err != nil {
 				return err
 			}
-			b, err := newRelayLeg(ctx, relay.addr, uint32(k), 1, sched)
+			b, err := newRelayLeg(ctx, relay.addr, uint32(k), 1, pacer)
 			if err != nil {
 				a.close()
 				return err
 			}
 			legs = append(legs, a, b)
-			sched.add(a)
-			sched.add(b)
+			pacer.Add(a)
+			pacer.Add(b)
 		}
 		setup := time.Since(started)
-		st, err := measureStep(ctx, cfg, sched, len(res.Steps)+1, relay.pid, relay.addr.Port, false)
+		st, err := measureStep(ctx, cfg, pacer, len(res.Steps)+1, relay.pid, relay.addr.Port, false)
 		st.Target, st.Calls = "relay", n
 		st.SetupSeconds = float64(int(setup.Seconds()*10)) / 10
 		for i := 0; i+1 < len(legs); i += 2 {

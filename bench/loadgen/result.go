@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/callbridge/widget-server/bench/internal/measure"
 )
@@ -33,16 +32,13 @@ type Step struct {
 
 // Result is the whole run.
 type Result struct {
-	Tool          string          `json:"tool"`
-	Started       time.Time       `json:"started"`
-	Machine       measure.Machine `json:"machine"`
-	Settings      map[string]any  `json:"settings"`
-	Steps         []Step          `json:"steps"`
-	GatewayMax    int             `json:"gateway_max_calls"` // largest step meeting the goals
-	RelayMax      int             `json:"relay_max_calls"`
-	RatioOfRelay  float64         `json:"gateway_to_relay_ratio"`
-	GatewayMaxPPS float64         `json:"gateway_max_pps"`
-	RelayMaxPPS   float64         `json:"relay_max_pps"`
+	measure.Run
+	Steps         []Step  `json:"steps"`
+	GatewayMax    int     `json:"gateway_max_calls"` // largest step meeting the goals
+	RelayMax      int     `json:"relay_max_calls"`
+	RatioOfRelay  float64 `json:"gateway_to_relay_ratio"`
+	GatewayMaxPPS float64 `json:"gateway_max_pps"`
+	RelayMaxPPS   float64 `json:"relay_max_pps"`
 }
 
 func markdown(res *Result) string {
@@ -57,8 +53,7 @@ func markdown(res *Result) string {
 			s.ServerCPUPct, s.ServerRSSMB, s.LoadgenCPUPct, s.ServerSocketDrops, s.Loadavg, goal)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Machine: %s, %d cores, %d MB, Linux %s, %s; load at start %s\n\n",
-		res.Machine.CPU, res.Machine.Cores, res.Machine.MemoryMB, res.Machine.Kernel, res.Machine.Go, res.Machine.Loadavg)
+	fmt.Fprintf(&b, "Machine: %s; load at start %s\n\n", res.Machine, res.Machine.Loadavg)
 	b.WriteString(t.String())
 	fmt.Fprintf(&b, "\nLargest step meeting the goals: gateway %d calls (%.0f pkt/s), bare relay %d pairs (%.0f pkt/s); gateway/relay %.3f\n",
 		res.GatewayMax, res.GatewayMaxPPS, res.RelayMax, res.RelayMaxPPS, res.RatioOfRelay)

@@ -8,17 +8,15 @@ import (
 	"time"
 
 	"github.com/callbridge/widget-server/bench/internal/measure"
+	"github.com/callbridge/widget-server/bench/internal/pace"
 )
 
 // measureStep runs one step's warm-up and measurement and fills in the
 // figures common to both targets.
-func measureStep(ctx context.Context, cfg config, sched *scheduler, id int, pid, udpPort int, profile bool) (Step, error) {
+func measureStep(ctx context.Context, cfg config, p *pace.Pacer, id int, pid, udpPort int, profile bool) (Step, error) {
 	var st Step
-	sched.end()
-	select {
-	case <-ctx.Done():
-		return st, ctx.Err()
-	case <-time.After(cfg.warmup):
+	if err := p.Warm(ctx, cfg.warmup); err != nil {
+		return st, err
 	}
 	if profile {
 		f, err := os.Create(cfg.cpuprofile)
@@ -36,12 +34,7 @@ func measureStep(ctx context.Context, cfg config, sched *scheduler, id int, pid,
 	l0, _ := measure.ReadProc(self)
 	d0, _ := measure.UDPDrops(udpPort)
 	e0 := measure.UDPRcvbufErrors()
-	stats := sched.begin(id)
-	select {
-	case <-ctx.Done():
-	case <-time.After(cfg.duration):
-	}
-	sched.end()
+	stats := p.Count(ctx, id, cfg.duration)
 	s1, _ := measure.ReadProc(pid)
 	l1, _ := measure.ReadProc(self)
 	st.Loadavg = measure.LoadAvg()
@@ -49,16 +42,9 @@ func measureStep(ctx context.Context, cfg config, sched *scheduler, id int, pid,
 	d1, _ := measure.UDPDrops(udpPort)
 	st.ServerSocketDrops, st.RcvbufErrors = d1-d0, measure.UDPRcvbufErrors()-e0
 	secs := s1.At.Sub(s0.At).Seconds()
-	sent, recv := stats.sent.Load(), stats.recv.Load()
-	st.SentPPS = float64(int(float64(sent) / secs))
-	st.ReceivedPPS = float64(int(float64(recv) / secs))
-	if sent > 0 {
-		st.LossPct = float64(int((1-float64(recv)/float64(sent))*100000)) / 1000
-		if st.LossPct < 0 {
-			st.LossPct = 0
-		}
-	}
-	st.Latency = stats.latency.Summary()
+	f := stats.Figures(secs)
+	st.SentPPS, st.ReceivedPPS, st.LossPct = f.SentPPS, f.ReceivedPPS, f.LossPct
+	st.Latency = stats.Latency.Summary()
 	st.ServerCPUPct = measure.CPUPercent(s0, s1)
 	st.ServerRSSMB = float64(s1.RSSBytes>>10) / 1024
 	st.ServerRSSMB = float64(int(st.ServerRSSMB*10)) / 10

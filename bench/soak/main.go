@@ -24,13 +24,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/callbridge/widget-server/bench/internal/command"
 	"github.com/callbridge/widget-server/bench/internal/measure"
 	"github.com/callbridge/widget-server/bench/internal/target"
 )
@@ -51,19 +49,7 @@ type config struct {
 	out         string
 }
 
-func main() {
-	cfg, err := parseFlags(os.Args[1:])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "soak:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "soak:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main("soak", parseFlags, run) }
 
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("soak", flag.ContinueOnError)
@@ -101,26 +87,20 @@ func parseFlags(args []string) (config, error) {
 
 // Result is the whole run, as soak.json holds it.
 type Result struct {
-	Tool     string          `json:"tool"`
-	Started  time.Time       `json:"started"`
-	Machine  measure.Machine `json:"machine"`
-	Settings map[string]any  `json:"settings"`
-	Samples  []Sample        `json:"samples"`
-	Ops      []OpResult      `json:"operations"`
-	Growth   []Growth        `json:"growth"`
-	Loadavg  string          `json:"loadavg_at_end"`
+	measure.Run
+	Samples []Sample   `json:"samples"`
+	Ops     []OpResult `json:"operations"`
+	Growth  []Growth   `json:"growth"`
+	Loadavg string     `json:"loadavg_at_end"`
 }
 
 func run(ctx context.Context, cfg config) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
-	res := &Result{
-		Tool: "soak", Started: time.Now(), Machine: measure.ThisMachine(runtime.Version()),
-		Settings: map[string]any{
-			"duration_s": cfg.duration.Seconds(), "sample_s": cfg.sample.Seconds(), "settle_s": cfg.settle.Seconds(),
-			"users": cfg.users, "pairs": cfg.pairs, "api_workers": cfg.apiWorkers, "streams": cfg.streams,
-		},
-	}
+	res := &Result{Run: measure.NewRun("soak", map[string]any{
+		"duration_s": cfg.duration.Seconds(), "sample_s": cfg.sample.Seconds(), "settle_s": cfg.settle.Seconds(),
+		"users": cfg.users, "pairs": cfg.pairs, "api_workers": cfg.apiWorkers, "streams": cfg.streams,
+	})}
 	// Fail before the run, not after it, if the results cannot be written.
 	if _, err := measure.OutPath(cfg.out, "soak.json"); err != nil {
 		return err

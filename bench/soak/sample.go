@@ -144,8 +144,7 @@ func round(v float64) float64 { return math.Round(v*100) / 100 }
 func markdown(r *Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Soak, %s\n\n", r.Started.UTC().Format(time.RFC3339))
-	fmt.Fprintf(&b, "Machine: %s, %d cores, %d MB, Linux %s, %s; load average at start %s, at end %s.\n\n",
-		r.Machine.CPU, r.Machine.Cores, r.Machine.MemoryMB, r.Machine.Kernel, r.Machine.Go, r.Machine.Loadavg, r.Loadavg)
+	fmt.Fprintf(&b, "Machine: %s; load average at start %s, at end %s.\n\n", r.Machine, r.Machine.Loadavg, r.Loadavg)
 	fmt.Fprintf(&b, "Settings: %v\n\n", r.Settings)
 
 	g := measure.Table{Header: []string{"figure", "start", "load min", "load max", "end", "end − start", "trend in 2nd half of load, per 10 min"}}

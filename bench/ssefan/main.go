@@ -24,13 +24,12 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/signal"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/callbridge/widget-server/bench/internal/command"
 	"github.com/callbridge/widget-server/bench/internal/measure"
 	"github.com/callbridge/widget-server/bench/internal/target"
 	"github.com/callbridge/widget-server/bench/internal/widget"
@@ -52,19 +51,7 @@ type config struct {
 	firstExt   int
 }
 
-func main() {
-	cfg, err := parseFlags(os.Args[1:])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ssefan:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "ssefan:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main("ssefan", parseFlags, run) }
 
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("ssefan", flag.ContinueOnError)
@@ -126,9 +113,8 @@ func run(ctx context.Context, cfg config) error {
 	if err := srv.Seed(ctx, user, 1); err != nil {
 		return err
 	}
-	res := &Result{Tool: "ssefan", Started: time.Now(), Machine: measure.ThisMachine(runtime.Version()),
-		Settings: map[string]any{"rate_toggles_per_s": cfg.rate, "messages_per_toggle": 3, "duration_s": cfg.duration.Seconds(),
-			"goal_p99_ms": cfg.goalP99.Milliseconds(), "goal_bytes_per_stream": cfg.goalPerCon}}
+	res := &Result{Run: measure.NewRun("ssefan", map[string]any{"rate_toggles_per_s": cfg.rate, "messages_per_toggle": 3, "duration_s": cfg.duration.Seconds(),
+		"goal_p99_ms": cfg.goalP99.Milliseconds(), "goal_bytes_per_stream": cfg.goalPerCon})}
 	var lim syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
 		res.FDLimitNote = fmt.Sprintf("RLIMIT_NOFILE %d (hard %d) for each of the server and this tool", lim.Cur, lim.Max)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/callbridge/widget-server/bench/internal/measure"
 )
@@ -40,13 +39,10 @@ type Step struct {
 
 // Result is the whole run.
 type Result struct {
-	Tool        string          `json:"tool"`
-	Started     time.Time       `json:"started"`
-	Machine     measure.Machine `json:"machine"`
-	Settings    map[string]any  `json:"settings"`
-	BaselineMB  float64         `json:"server_rss_before_streams_mb"`
-	Steps       []Step          `json:"steps"`
-	FDLimitNote string          `json:"fd_limit,omitempty"`
+	measure.Run
+	BaselineMB  float64 `json:"server_rss_before_streams_mb"`
+	Steps       []Step  `json:"steps"`
+	FDLimitNote string  `json:"fd_limit,omitempty"`
 }
 
 func kb(b float64) float64 { return float64(int(b/1024*10)) / 10 }
@@ -67,8 +63,7 @@ func markdown(res *Result) string {
 			s.ClientCPUPct, s.Loadavg, goal)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Machine: %s, %d cores, %d MB, Linux %s, %s; load at start %s; %s\n\n",
-		res.Machine.CPU, res.Machine.Cores, res.Machine.MemoryMB, res.Machine.Kernel, res.Machine.Go, res.Machine.Loadavg, res.FDLimitNote)
+	fmt.Fprintf(&b, "Machine: %s; load at start %s; %s\n\n", res.Machine, res.Machine.Loadavg, res.FDLimitNote)
 	fmt.Fprintf(&b, "Server RSS before any stream: %.1f MB.\n\n", res.BaselineMB)
 	b.WriteString(t.String())
 	return b.String()

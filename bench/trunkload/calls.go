@@ -7,17 +7,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callbridge/widget-server/bench/internal/bounded"
+	"github.com/callbridge/widget-server/bench/internal/pace"
 	"github.com/callbridge/widget-server/bench/internal/peer"
+	"github.com/callbridge/widget-server/bench/internal/tabs"
 	"github.com/callbridge/widget-server/bench/internal/target"
 	"github.com/callbridge/widget-server/bench/internal/widget"
 )
 
-// tab is one widget tab that places one trunk call: signed in, with its
-// event stream open and its device registered.
+// tab is one widget tab that places one trunk call.
 type tab struct {
-	user     target.User
-	device   string
-	w        *widget.Client
+	*tabs.Tab
 	answered chan time.Time // when the stream said the call is connected
 	failed   chan string    // the call failed, with its event
 }
@@ -30,21 +30,11 @@ type call struct {
 	setup time.Duration // POST /widget/calls → the stream says connected
 }
 
-// signIn prepares a tab: widget session, sign-in, a device issued to it,
-// event stream with that device.
+// signIn opens u's tab, which hears of its call connecting or failing.
 func signIn(ctx context.Context, srv *target.Server, u target.User) (*tab, error) {
-	t := &tab{user: u, w: widget.New(srv.URL, srv.DemoURL), answered: make(chan time.Time, 1), failed: make(chan string, 1)}
-	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	if err := t.w.SignIn(sctx, u.Email, u.Password); err != nil {
-		return nil, err
-	}
-	device, err := t.w.NewDevice(sctx)
-	if err != nil {
-		return nil, err
-	}
-	t.device = device
-	if _, err := t.w.Events(ctx, device, func(ev widget.Event) {
+	t := &tab{answered: make(chan time.Time, 1), failed: make(chan string, 1)}
+	var err error
+	t.Tab, err = tabs.Open(ctx, srv, u, func(_ *tabs.Tab, ev widget.Event) {
 		switch {
 		case ev.Type == "rc-active-call-notify" && ev.Call.TelephonyStatus == "CallConnected":
 			select {
@@ -57,7 +47,8 @@ func signIn(ctx context.Context, srv *target.Server, u target.User) (*tab, error
 			default:
 			}
 		}
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -65,28 +56,7 @@ func signIn(ctx context.Context, srv *target.Server, u target.User) (*tab, error
 
 // signInAll signs in the users that have no tab yet, a few at a time.
 func signInAll(ctx context.Context, srv *target.Server, users []target.User, have []*tab) ([]*tab, error) {
-	out := append([]*tab(nil), have...)
-	out = append(out, make([]*tab, len(users)-len(have))...)
-	errc := make(chan error, len(users))
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
-	for i := len(have); i < len(users); i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			t, err := signIn(ctx, srv, users[i])
-			if err != nil {
-				errc <- fmt.Errorf("sign in %s: %w", users[i].Email, err)
-				return
-			}
-			out[i] = t
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	return out, <-errc
+	return tabs.OpenAll(ctx, users, have, 4, func(ctx context.Context, u target.User) (*tab, error) { return signIn(ctx, srv, u) })
 }
 
 // phoneNumber is the number call k dials: outside the load account (whose
@@ -109,7 +79,7 @@ func dial(ctx context.Context, t *tab, number string, onPacket func([]byte, time
 		return nil, fmt.Errorf("leg: %w", err)
 	}
 	started := time.Now()
-	c, answer, err := t.w.Dial(ctx, t.device, number, offer)
+	c, answer, err := t.W.Dial(ctx, t.Device, number, offer)
 	if err != nil {
 		leg.Close()
 		return nil, err
@@ -136,14 +106,14 @@ func dial(ctx context.Context, t *tab, number string, onPacket func([]byte, time
 func (c *call) hangup() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_ = c.tab.w.Control(ctx, c.tab.device, c.id, "hangup")
+	_ = c.tab.W.Control(ctx, c.tab.Device, c.id, "hangup")
 	c.leg.Close()
 }
 
 // placeAll gives every tab without a call one, starting a call every
 // 1/rate seconds: tab k dials phoneNumber(k). Each call's leg joins the
 // pacer once the carrier has answered.
-func placeAll(ctx context.Context, tabs []*tab, calls []*call, rate float64, p *pacer) ([]*call, []error) {
+func placeAll(ctx context.Context, tabs []*tab, calls []*call, rate float64, p *pace.Pacer) ([]*call, []error) {
 	busy := map[*tab]bool{}
 	for _, c := range calls {
 		busy[c.tab] = true
@@ -170,7 +140,7 @@ func placeAll(ctx context.Context, tabs []*tab, calls []*call, rate float64, p *
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := dial(ctx, t, phoneNumber(k), p.received)
+			c, err := dial(ctx, t, phoneNumber(k), p.Received)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -178,7 +148,7 @@ func placeAll(ctx context.Context, tabs []*tab, calls []*call, rate float64, p *
 				return
 			}
 			calls = append(calls, c)
-			p.add(c.leg)
+			p.Add(c.leg)
 		}()
 	}
 	wg.Wait()
@@ -187,16 +157,5 @@ func placeAll(ctx context.Context, tabs []*tab, calls []*call, rate float64, p *
 
 // hangupAll ends every call, a few at a time.
 func hangupAll(calls []*call) {
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	for _, c := range calls {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c.hangup()
-		}()
-	}
-	wg.Wait()
+	bounded.Do(len(calls), 8, func(i int) { calls[i].hangup() })
 }

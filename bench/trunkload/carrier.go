@@ -264,30 +264,6 @@ func udpBound(port int) bool {
 	return false
 }
 
-// udpDrops are the kernel's drop counters (packets refused for a full
-// receive buffer) of the IPv4 UDP sockets, summed by local port, from the
-// text of /proc/net/udp.
-func udpDrops(procNetUDP []byte) map[int]uint64 {
-	out := map[int]uint64{}
-	for line := range strings.Lines(string(procNetUDP)) {
-		f := strings.Fields(line)
-		if len(f) < 13 {
-			continue
-		}
-		_, hexPort, ok := strings.Cut(f[1], ":")
-		port, err := strconv.ParseUint(hexPort, 16, 16)
-		if !ok || err != nil {
-			continue
-		}
-		n, err := strconv.ParseUint(f[len(f)-1], 10, 64)
-		if err != nil {
-			continue
-		}
-		out[int(port)] += n
-	}
-	return out
-}
-
 // drops are the kernel's UDP drops during a measurement: at SIPp's echo
 // sockets, at the server's RTP legs, and on the whole machine.
 type drops struct {
@@ -313,9 +289,4 @@ func dropsBetween(a, b map[int]uint64, echoPort, rtpFirst, rtpLast int) drops {
 		}
 	}
 	return d
-}
-
-func readUDPDrops() map[int]uint64 {
-	b, _ := os.ReadFile("/proc/net/udp")
-	return udpDrops(b)
 }

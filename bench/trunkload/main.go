@@ -26,15 +26,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
-	"runtime"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
+	"github.com/callbridge/widget-server/bench/internal/command"
 	"github.com/callbridge/widget-server/bench/internal/measure"
+	"github.com/callbridge/widget-server/bench/internal/pace"
 )
 
 type config struct {
@@ -59,19 +55,7 @@ type config struct {
 // below the kernel's ephemeral ports (32768), where the clients bind.
 const maxCalls = 5000
 
-func main() {
-	cfg, err := parseFlags(os.Args[1:])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "trunkload:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "trunkload:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main("trunkload", parseFlags, run) }
 
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("trunkload", flag.ContinueOnError)
@@ -96,11 +80,11 @@ func parseFlags(args []string) (config, error) {
 		return cfg, err
 	}
 	var err error
-	if cfg.calls, err = intList(calls); err != nil {
+	if cfg.calls, err = command.Steps(calls); err != nil {
 		return cfg, fmt.Errorf("-calls: %w", err)
 	}
-	if len(cfg.calls) == 0 || len(cfg.calls) > 63 {
-		return cfg, errors.New("-calls: from 1 to 63 steps")
+	if len(cfg.calls) == 0 || len(cfg.calls) > pace.MaxSteps {
+		return cfg, fmt.Errorf("-calls: from 1 to %d steps", pace.MaxSteps)
 	}
 	if n := cfg.calls[len(cfg.calls)-1]; n > maxCalls {
 		return cfg, fmt.Errorf("-calls: %d is over %d", n, maxCalls)
@@ -114,31 +98,13 @@ func parseFlags(args []string) (config, error) {
 	if cfg.duration <= 0 || cfg.duration > 10*time.Minute {
 		return cfg, errors.New("-duration must be between 0 and 10m")
 	}
-	if cfg.payload < minPayload || cfg.payload > 1200 {
-		return cfg, fmt.Errorf("-payload must be between %d and 1200 bytes", minPayload)
+	if cfg.payload < pace.MinPayload || cfg.payload > 1200 {
+		return cfg, fmt.Errorf("-payload must be between %d and 1200 bytes", pace.MinPayload)
 	}
 	if cfg.rtpBase < 1024 || cfg.rtpBase%2 != 0 || cfg.rtpBase+2*cfg.calls[len(cfg.calls)-1]+rtpSpare > 32768 {
 		return cfg, errors.New("-rtp-base must be even, from 1024, and leave two ports a call below 32768")
 	}
 	return cfg, nil
-}
-
-func intList(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		n, err := strconv.Atoi(f)
-		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("%q is not a positive number", f)
-		}
-		if len(out) > 0 && n <= out[len(out)-1] {
-			return nil, errors.New("steps must increase")
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 func run(ctx context.Context, cfg config) error {
@@ -153,13 +119,10 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	res := &Result{
-		Tool: "trunkload", Started: time.Now(), Machine: measure.ThisMachine(runtime.Version()),
-		Settings: map[string]any{
-			"duration_s": cfg.duration.Seconds(), "warmup_s": cfg.warmup.Seconds(), "payload_bytes": cfg.payload,
-			"packets_per_s_per_leg": 50, "codec": "PCMU", "rate_calls_per_s": cfg.rate, "answer_after_ms": cfg.answerAfter.Milliseconds(), "sipp": sippVersion(ctx, sipp),
-		},
-	}
+	res := &Result{Run: measure.NewRun("trunkload", map[string]any{
+		"duration_s": cfg.duration.Seconds(), "warmup_s": cfg.warmup.Seconds(), "payload_bytes": cfg.payload,
+		"packets_per_s_per_leg": pace.PacketsPerSecond, "codec": "PCMU", "rate_calls_per_s": cfg.rate, "answer_after_ms": cfg.answerAfter.Milliseconds(), "sipp": sippVersion(ctx, sipp),
+	})}
 	runErr := runTrunk(ctx, cfg, sipp, statsPath, res)
 	if len(res.Steps) == 0 {
 		return runErr

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/callbridge/widget-server/bench/internal/measure"
 )
@@ -38,11 +37,8 @@ type Step struct {
 
 // Result is the whole run.
 type Result struct {
-	Tool     string          `json:"tool"`
-	Started  time.Time       `json:"started"`
-	Machine  measure.Machine `json:"machine"`
-	Settings map[string]any  `json:"settings"`
-	Steps    []Step          `json:"steps"`
+	measure.Run
+	Steps []Step `json:"steps"`
 	// SIPp is SIPp's last statistics line, after every call was hung up:
 	// a call is successful in SIPp once its BYE is answered.
 	SIPp     sippStats `json:"sipp_final"`
@@ -60,8 +56,7 @@ func markdown(res *Result) string {
 			s.SIPpCPUPct, s.ToolCPUPct, s.Drops.Machine, s.SIPp.Current, s.SIPp.Failed, s.Loadavg)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Machine: %s, %d cores, %d MB, Linux %s, %s; load at start %s; %s\n\n",
-		res.Machine.CPU, res.Machine.Cores, res.Machine.MemoryMB, res.Machine.Kernel, res.Machine.Go, res.Machine.Loadavg, res.Settings["sipp"])
+	fmt.Fprintf(&b, "Machine: %s; load at start %s; %s\n\n", res.Machine, res.Machine.Loadavg, res.Settings["sipp"])
 	b.WriteString(t.String())
 	fmt.Fprintf(&b, "\nSIPp at the end, after %d hangups: %d calls received, %d successful, %d failed, %d retransmissions, %d out-of-call and %d dead-call messages\n",
 		res.HungUp, res.SIPp.Incoming, res.SIPp.Successful, res.SIPp.Failed, res.SIPp.Retransmissions, res.SIPp.OutOfCall, res.SIPp.DeadCall)

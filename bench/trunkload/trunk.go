@@ -1,19 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/callbridge/widget-server/bench/internal/measure"
+	"github.com/callbridge/widget-server/bench/internal/pace"
 	"github.com/callbridge/widget-server/bench/internal/target"
 )
 
@@ -46,7 +44,7 @@ func runTrunk(ctx context.Context, cfg config, sipp, statsPath string, res *Resu
 	}
 	defer car.kill()
 	dataDir := filepath.Join(tmp, "data")
-	if err := operator(ctx, bin, dataDir, "trunks", "add", "--name", trunkName,
+	if _, err := target.Operator(ctx, bin, dataDir, "", "trunks", "add", "--name", trunkName,
 		"--host", fmt.Sprintf("127.0.0.1:%d", car.Port), "--priority", "1"); err != nil {
 		return err
 	}
@@ -75,18 +73,11 @@ func runTrunk(ctx context.Context, cfg config, sipp, statsPath string, res *Resu
 	fmt.Fprintf(os.Stderr, "trunkload: server %s (pid %d), SIP udp:127.0.0.1:%d, RTP %s; SIPp carrier 127.0.0.1:%d (pid %d), echo on %d\n",
 		srv.URL, srv.PID, sipPort, rtpPorts, car.Port, car.PID, car.MediaPort)
 
-	p := newPacer(cfg.payload)
-	pctx, stopSending := context.WithCancel(ctx)
-	var sending sync.WaitGroup
-	sending.Add(1)
-	go func() {
-		defer sending.Done()
-		p.run(pctx)
-	}()
+	p := pace.New(1, cfg.payload)
+	stopSending := p.Start(ctx)
 	var calls []*call
 	defer func() {
 		stopSending()
-		sending.Wait()
 		hangupAll(calls)
 		res.HungUp = len(calls)
 		car.waitIdle(15 * time.Second)
@@ -149,12 +140,9 @@ func runTrunk(ctx context.Context, cfg config, sipp, statsPath string, res *Resu
 
 // measureStep runs one step's warm-up and measurement; profile, if not
 // nil, runs during the measurement.
-func measureStep(ctx context.Context, cfg config, p *pacer, id, serverPID int, car *carrier, st *Step, profile func(context.Context) error) error {
-	p.end()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(cfg.warmup):
+func measureStep(ctx context.Context, cfg config, p *pace.Pacer, id, serverPID int, car *carrier, st *Step, profile func(context.Context) error) error {
+	if err := p.Warm(ctx, cfg.warmup); err != nil {
+		return err
 	}
 	self := os.Getpid()
 	s0, err := measure.ReadProc(serverPID)
@@ -163,19 +151,14 @@ func measureStep(ctx context.Context, cfg config, p *pacer, id, serverPID int, c
 	}
 	c0, _ := measure.ReadProc(car.PID)
 	t0, _ := measure.ReadProc(self)
-	e0, u0 := measure.UDPRcvbufErrors(), readUDPDrops()
-	stats := p.begin(id)
+	e0, u0 := measure.UDPRcvbufErrors(), measure.ReadUDPDrops()
 	profiled := make(chan error, 1)
 	if profile != nil {
 		go func() { profiled <- profile(ctx) }()
 	} else {
 		profiled <- nil
 	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(cfg.duration):
-	}
-	p.end()
+	stats := p.Count(ctx, id, cfg.duration)
 	if err := <-profiled; err != nil {
 		st.Note = strings.TrimSpace(st.Note + " CPU profile: " + err.Error())
 	}
@@ -184,16 +167,14 @@ func measureStep(ctx context.Context, cfg config, p *pacer, id, serverPID int, c
 	t1, _ := measure.ReadProc(self)
 	st.Loadavg = measure.LoadAvg()
 	time.Sleep(time.Second) // packets still coming back count for this step; SIPp dumps its statistics
-	st.Drops = dropsBetween(u0, readUDPDrops(), car.MediaPort, cfg.rtpBase, cfg.rtpBase+2*cfg.calls[len(cfg.calls)-1]+rtpSpare-1)
+	st.Drops = dropsBetween(u0, measure.ReadUDPDrops(), car.MediaPort, cfg.rtpBase, cfg.rtpBase+2*cfg.calls[len(cfg.calls)-1]+rtpSpare-1)
 	st.Drops.Machine = measure.UDPRcvbufErrors() - e0
 	secs := s1.At.Sub(s0.At).Seconds()
-	sent, recv := stats.sent.Load(), stats.recv.Load()
-	st.SentPPS = math.Round(float64(sent) / secs)
-	st.ReceivedPPS = math.Round(float64(recv) / secs)
-	st.LossPct = lossPct(sent, recv)
-	st.RoundTrip = stats.rtt.Summary()
+	f := stats.Figures(secs)
+	st.SentPPS, st.ReceivedPPS, st.LossPct = f.SentPPS, f.ReceivedPPS, f.LossPct
+	st.RoundTrip = stats.Latency.Summary()
 	st.ServerCPUPct = measure.CPUPercent(s0, s1)
-	st.ServerCPUPerPacketUs = perPacketUs(s1.CPU-s0.CPU, sent+recv)
+	st.ServerCPUPerPacketUs = perPacketUs(s1.CPU-s0.CPU, f.Sent+f.Received)
 	st.ServerRSSMB = math.Round(float64(s1.RSSBytes)/(1<<20)*10) / 10
 	st.ServerThreads = s1.Threads
 	st.SIPpCPUPct = measure.CPUPercent(c0, c1)
@@ -219,36 +200,10 @@ func saveProfile(ctx context.Context, d measure.Debug, cfg config, n int) error 
 	return os.WriteFile(path, b, 0o644)
 }
 
-// lossPct is the share of sent packets that did not come back, in percent
-// to three decimals; never negative.
-func lossPct(sent, recv uint64) float64 {
-	if sent == 0 || recv >= sent {
-		return 0
-	}
-	return math.Round((1-float64(recv)/float64(sent))*100000) / 1000
-}
-
 // perPacketUs is cpu spread over packets, in µs to two decimals.
 func perPacketUs(cpu time.Duration, packets uint64) float64 {
 	if packets == 0 {
 		return 0
 	}
 	return math.Round(float64(cpu)/float64(time.Microsecond)/float64(packets)*100) / 100
-}
-
-// operator runs a widget-server operator command against dataDir, with
-// none of the WIDGET_* variables of this environment.
-func operator(ctx context.Context, bin, dataDir string, args ...string) error {
-	cmd := exec.CommandContext(ctx, bin, append(args, "--data-dir", dataDir)...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "WIDGET_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("widget-server %s: %v: %s", strings.Join(args[:2], " "), err, strings.TrimSpace(errb.String()))
-	}
-	return nil
 }

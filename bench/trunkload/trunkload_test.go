@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/callbridge/widget-server/bench/internal/measure"
 )
 
 func TestParseSIPpStats(t *testing.T) {
@@ -39,49 +41,7 @@ func TestParseSIPpStats(t *testing.T) {
 	}
 }
 
-func TestStampRoundTrip(t *testing.T) {
-	buf := make([]byte, 160)
-	sent := time.Unix(1796408928, 869694000)
-	stamp(buf, sent, 4242, 7)
-	got, counter, step, ok := unstamp(buf)
-	if !ok || !got.Equal(sent) || counter != 4242 || step != 7 {
-		t.Errorf("unstamp = %v %d %d %v, want %v 4242 7 true", got, counter, step, ok, sent)
-	}
-	if _, _, _, ok := unstamp(buf[:minPayload-1]); ok {
-		t.Error("a payload too short to hold the stamp was read")
-	}
-}
-
-func TestPacerCountsByStep(t *testing.T) {
-	p := newPacer(160)
-	st := p.begin(2)
-	buf := make([]byte, 160)
-	now := time.Now()
-	for _, c := range []struct {
-		step uint32
-		rtt  time.Duration
-	}{{2, 3 * time.Millisecond}, {2, time.Millisecond}, {0, time.Millisecond}, {3, time.Millisecond}, {99, time.Millisecond}} {
-		stamp(buf, now.Add(-c.rtt), 0, c.step)
-		p.received(buf, now)
-	}
-	p.received(buf[:4], now)
-	if n := st.recv.Load(); n != 2 {
-		t.Errorf("step 2 received %d packets, want 2 (warm-up, other steps and short payloads are not its)", n)
-	}
-	if s := st.rtt.Summary(); s.MaxMs != 3 {
-		t.Errorf("round trip max %v ms, want 3", s.MaxMs)
-	}
-}
-
-func TestFigures(t *testing.T) {
-	for _, c := range []struct {
-		sent, recv uint64
-		want       float64
-	}{{0, 0, 0}, {1000, 1000, 0}, {1000, 1001, 0}, {1000, 999, 0.1}, {3, 2, 33.333}} {
-		if got := lossPct(c.sent, c.recv); got != c.want {
-			t.Errorf("lossPct(%d, %d) = %v, want %v", c.sent, c.recv, got, c.want)
-		}
-	}
+func TestPerPacketUs(t *testing.T) {
 	if got := perPacketUs(300*time.Millisecond, 10000); got != 30 {
 		t.Errorf("perPacketUs = %v, want 30", got)
 	}
@@ -119,7 +79,7 @@ func TestPhoneNumbersAreOutsideTheLoadAccount(t *testing.T) {
 	}
 }
 
-func TestUDPDrops(t *testing.T) {
+func TestDropsBetween(t *testing.T) {
 	const before = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
   101: 0100007F:EB8C 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81234 2 0000000000000000 3
   102: 0100007F:4E20 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81235 2 0000000000000000 0
@@ -132,10 +92,7 @@ func TestUDPDrops(t *testing.T) {
   105: 0100007F:4E24 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81238 2 0000000000000000 4
   104: 0100007F:C350 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81237 2 0000000000000000 9
 `
-	a, b := udpDrops([]byte(before)), udpDrops([]byte(after))
-	if a[0xEB8C] != 3 || a[20002] != 5 || len(a) != 4 {
-		t.Fatalf("udpDrops = %v", a)
-	}
+	a, b := measure.ParseUDPDrops([]byte(before)), measure.ParseUDPDrops([]byte(after))
 	// SIPp echoes on 60300 (0xEB8C); the server's RTP legs are 20000-20131;
 	// 20002 closed, 20004 is new; 50000 is neither.
 	got := dropsBetween(a, b, 0xEB8C, 20000, 20131)

@@ -1,6 +1,7 @@
 // Package measure holds what the load tools measure with: a lock-free
 // latency histogram, process CPU and memory read from /proc, and the
-// writing of results as JSON and a markdown table.
+// writing of results, which open with the run and its machine, as JSON
+// and a markdown table.
 package measure
 
 import (
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -206,6 +208,26 @@ func ThisMachine(goVersion string) Machine {
 	return m
 }
 
+// String describes the machine as the results' markdown opens with: "CPU,
+// N cores, M MB, Linux KERNEL, GO".
+func (m Machine) String() string {
+	return fmt.Sprintf("%s, %d cores, %d MB, Linux %s, %s", m.CPU, m.Cores, m.MemoryMB, m.Kernel, m.Go)
+}
+
+// Run is what a tool's result file opens with: the tool, when it started,
+// on what machine, with which settings. A tool's result embeds it.
+type Run struct {
+	Tool     string         `json:"tool"`
+	Started  time.Time      `json:"started"`
+	Machine  Machine        `json:"machine"`
+	Settings map[string]any `json:"settings"`
+}
+
+// NewRun describes a run of tool starting now on this machine.
+func NewRun(tool string, settings map[string]any) Run {
+	return Run{Tool: tool, Started: time.Now(), Machine: ThisMachine(runtime.Version()), Settings: settings}
+}
+
 // WriteJSON writes v, indented, to path.
 func WriteJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
@@ -288,20 +310,40 @@ func OutPath(dir, name string) (string, error) {
 // to port (from /proc/net/udp: packets refused because its receive buffer
 // was full), and whether such a socket was found.
 func UDPDrops(port int) (uint64, bool) {
-	b, err := os.ReadFile("/proc/net/udp")
-	if err != nil {
-		return 0, false
-	}
-	want := fmt.Sprintf(":%04X", port)
-	for line := range strings.Lines(string(b)) {
+	n, ok := ReadUDPDrops()[port]
+	return n, ok
+}
+
+// ReadUDPDrops are the kernel's drop counters of every IPv4 UDP socket,
+// summed by local port (see ParseUDPDrops); none if /proc/net/udp cannot be
+// read.
+func ReadUDPDrops() map[int]uint64 {
+	b, _ := os.ReadFile("/proc/net/udp")
+	return ParseUDPDrops(b)
+}
+
+// ParseUDPDrops reads the drop counters (packets refused for a full
+// receive buffer) of the IPv4 UDP sockets from the text of /proc/net/udp,
+// summed by local port.
+func ParseUDPDrops(procNetUDP []byte) map[int]uint64 {
+	out := map[int]uint64{}
+	for line := range strings.Lines(string(procNetUDP)) {
 		f := strings.Fields(line)
-		if len(f) < 13 || !strings.HasSuffix(f[1], want) {
+		if len(f) < 13 {
+			continue
+		}
+		_, hexPort, ok := strings.Cut(f[1], ":")
+		port, err := strconv.ParseUint(hexPort, 16, 16)
+		if !ok || err != nil {
 			continue
 		}
 		n, err := strconv.ParseUint(f[len(f)-1], 10, 64)
-		return n, err == nil
+		if err != nil {
+			continue
+		}
+		out[int(port)] += n
 	}
-	return 0, false
+	return out
 }
 
 // UDPRcvbufErrors is the system-wide count of UDP packets dropped for a

@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callbridge/widget-server/bench/internal/bounded"
 	"github.com/callbridge/widget-server/internal/server"
 )
 
@@ -421,21 +422,13 @@ func (s *Server) Seed(ctx context.Context, users []User, parallel int) error {
 			missing = append(missing, u)
 		}
 	}
-	sem := make(chan struct{}, max(parallel, 1))
 	errc := make(chan error, len(missing))
-	var wg sync.WaitGroup
-	for _, u := range missing {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			_, err := s.run(ctx, u.Password+"\n", "extensions", "add", "--main-number", LoadAccount,
-				"--number", u.Number, "--name", "Load "+u.Number, "--email", u.Email, "--password-stdin")
-			errc <- err
-		}()
-	}
-	wg.Wait()
+	bounded.Do(len(missing), parallel, func(i int) {
+		u := missing[i]
+		_, err := s.run(ctx, u.Password+"\n", "extensions", "add", "--main-number", LoadAccount,
+			"--number", u.Number, "--name", "Load "+u.Number, "--email", u.Email, "--password-stdin")
+		errc <- err
+	})
 	close(errc)
 	for err := range errc {
 		if err != nil {
@@ -447,7 +440,16 @@ func (s *Server) Seed(ctx context.Context, users []User, parallel int) error {
 
 // run runs an operator command against the server's data directory.
 func (s *Server) run(ctx context.Context, stdin string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, s.binary, append(args, "--data-dir", s.DataDir)...)
+	return Operator(ctx, s.binary, s.DataDir, stdin, args...)
+}
+
+// Operator runs the operator command args (such as "trunks", "add", …) of
+// the widget-server bin against dataDir, with stdin as its input and none
+// of the WIDGET_* variables of this environment, and returns its output.
+// A tool runs it itself for what must be in the data directory before the
+// server starts.
+func Operator(ctx context.Context, bin, dataDir, stdin string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, bin, append(args, "--data-dir", dataDir)...)
 	cmd.Env = cleanEnv()
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer

@@ -1,0 +1,55 @@
+package measure
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRunOpensTheResult: a result that embeds Run has its fields at the top
+// of its JSON, before its own, as each tool wrote them before.
+func TestRunOpensTheResult(t *testing.T) {
+	res := struct {
+		Run
+		Steps []int `json:"steps"`
+	}{Run: Run{Tool: "loadgen", Started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Machine: Machine{CPU: "x", Cores: 2}, Settings: map[string]any{"duration_s": 10}}, Steps: []int{5}}
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"tool":"loadgen","started":"2026-01-02T03:04:05Z","machine":{"cpu":"x","cores":2,"memory_mb":0,"kernel":"","go":"","loadavg_at_start":""},"settings":{"duration_s":10},"steps":[5]}`
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+}
+
+func TestMachineString(t *testing.T) {
+	m := Machine{CPU: "AMD EPYC", Cores: 2, MemoryMB: 3900, Kernel: "6.1.0", Go: "go1.26", Loadavg: "1.00 1.00 1.00"}
+	if got, want := m.String(), "AMD EPYC, 2 cores, 3900 MB, Linux 6.1.0, go1.26"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestNewRunDescribesThisMachine(t *testing.T) {
+	r := NewRun("trunkload", nil)
+	if r.Tool != "trunkload" || r.Started.IsZero() || !strings.HasPrefix(r.Machine.Go, "go") {
+		t.Errorf("NewRun = %+v", r)
+	}
+}
+
+func TestParseUDPDrops(t *testing.T) {
+	const procNetUDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  101: 0100007F:EB8C 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81234 2 0000000000000000 3
+  102: 0100007F:4E20 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81235 2 0000000000000000 0
+  103: 0100007F:4E22 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81236 2 0000000000000000 5
+  104: 0100007F:4E22 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81239 2 0000000000000000 2
+  105: 0100007F:C350 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81237 2 0000000000000000 x
+`
+	got := ParseUDPDrops([]byte(procNetUDP))
+	// Two sockets on 20002 add up; a counter that is not a number is left out.
+	if got[0xEB8C] != 3 || got[20000] != 0 || got[20002] != 7 || len(got) != 3 {
+		t.Errorf("ParseUDPDrops = %v", got)
+	}
+}
