@@ -32,30 +32,34 @@ func (l *leg) readRTCPSocket() {
 			}
 			continue
 		}
+		from = unmapped(from)
 		st := l.rtp.state.Load()
-		if st == nil || !st.accepts(from) {
+		if st == nil || !st.acceptsRTCP(from) {
 			continue
 		}
-		l.receiveRTCP(st, buf[:n], time.Now())
+		if l.receiveRTCP(st, buf[:n], time.Now()) && st.awaitsRTCPLatch() {
+			l.latchRTCP(st, from)
+		}
 	}
 }
 
 // receiveRTCP reads a compound RTCP packet from the carrier: its sender
 // reports (for the round trip of the gateway's next report) and its
-// reception reports about the gateway's stream (for Stats).
-func (l *leg) receiveRTCP(st *rtpState, pkt []byte, now time.Time) {
+// reception reports about the gateway's stream (for Stats). It reports
+// whether the packet was valid: it decrypted, when SRTCP, and parsed.
+func (l *leg) receiveRTCP(st *rtpState, pkt []byte, now time.Time) bool {
 	if st.in != nil {
 		l.rtp.rtcpMu.Lock()
 		plain, err := st.in.rtcp.DecryptRTCP(nil, pkt, nil)
 		l.rtp.rtcpMu.Unlock()
 		if err != nil {
-			return
+			return false
 		}
 		pkt = plain
 	}
 	pkts, err := rtcp.Unmarshal(pkt)
 	if err != nil {
-		return
+		return false
 	}
 	for _, p := range pkts {
 		switch p := p.(type) {
@@ -66,6 +70,7 @@ func (l *leg) receiveRTCP(st *rtpState, pkt []byte, now time.Time) {
 			l.noteReports(p.Reports, now)
 		}
 	}
+	return true
 }
 
 // reportRTCP sends the carrier a report at randomised intervals around
