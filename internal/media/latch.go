@@ -20,9 +20,11 @@ import (
 //     it decrypts and authenticates) latches the leg onto its source
 //     address and port: RTP goes there from then on, RTCP to the port above
 //     (the same one with rtcp-mux), and packets are taken from there only;
-//   - RTCP on the leg's RTCP port is taken from the latched address; the
-//     first that parses (and authenticates) latches RTCP onto its own
-//     source, where reports then go.
+//   - RTCP on the leg's own RTCP port may come from another port of the
+//     latched address (a NAT maps each port on its own): the first that
+//     parses (and authenticates) and whose sender is the latched stream's
+//     SSRC latches RTCP onto its source, where reports then go, and RTCP is
+//     taken from there only.
 //
 // The latch stays for the negotiation's life: a packet from anywhere else,
 // even a valid one, is dropped, so that nobody takes a call over mid-stream.
@@ -54,11 +56,15 @@ func (s *rtpState) awaitsLatch() bool {
 }
 
 // acceptsRTCP reports whether RTCP on the leg's RTCP port from from
-// (unmapped) belongs to the session: from the latched source of RTCP once
-// there is one, else from the carrier's address.
+// (unmapped) may belong to the session: from the latched source of RTCP
+// once there is one (of RTP, with rtcp-mux), else from the carrier's
+// address.
 func (s *rtpState) acceptsRTCP(from netip.AddrPort) bool {
-	if s.rtcpSource.IsValid() {
+	switch {
+	case s.rtcpSource.IsValid():
 		return from == s.rtcpSource
+	case s.latch && s.mux:
+		return s.source.IsValid() && from == s.source
 	}
 	return s.peer.IsValid() && from.Addr() == s.peer
 }
