@@ -36,6 +36,18 @@ func latches(rec *recorder) []slog.Record {
 
 func anyRTCP(rtcp.Packet) bool { return true }
 
+// browserReady waits until browser leg id is up both ways at the gateway:
+// the browser's audio arrives, and the track toward it is bound (packets
+// for it before that are dropped).
+func browserReady(t *testing.T, g *Gateway, id string) {
+	t.Helper()
+	waitFor(t, "the browser's audio at the gateway", func() bool { s, _ := g.Stats(id); return s.PacketsReceived >= 5 })
+	g.mu.Lock()
+	l := g.legs[id]
+	g.mu.Unlock()
+	waitFor(t, "the gateway's track toward the browser", func() bool { return l.out.bound.Load() != nil })
+}
+
 // tagged is a 5-byte payload as the carrier's sendAudio writes it.
 func tagged(tag byte) []byte { return []byte{tag, 0, 0, 0, 0} }
 
@@ -70,7 +82,8 @@ func TestRTPLatchBehindNAT(t *testing.T) {
 
 	// Before the phone's first packet nothing goes anywhere, not to the
 	// SDP's address either: the browser's audio and the reports wait.
-	waitFor(t, "the browser's audio at the gateway", func() bool { s, _ := g.Stats("b"); return s.PacketsReceived >= 20 })
+	browserReady(t, g, "b")
+	waitFor(t, "more of the browser's audio at the gateway", func() bool { s, _ := g.Stats("b"); return s.PacketsReceived >= 20 })
 	st := l.rtp.state.Load()
 	if !st.latch || st.sdp.String() != "10.0.0.9:40000" || st.remote.IsValid() || st.remoteRTCP.IsValid() || st.send {
 		t.Fatalf("before the first packet: latch %v, sdp %v, remote %v, RTCP to %v, send %v", st.latch, st.sdp, st.remote, st.remoteRTCP, st.send)
@@ -255,6 +268,7 @@ func TestRTPLatchSRTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.sendCounterAs(classPCMU, 'B')
+	browserReady(t, g, "b")
 	l, _ := g.rtpLeg("c")
 
 	plain := newCarrier(t, "plain", carrierOpts{mux: true})
