@@ -58,11 +58,12 @@ type carrier struct {
 
 // carrierOpts: srtp offers or answers RTP/SAVP with a key; mux multiplexes
 // RTCP (else it is announced with a=rtcp on a port of its own); pcma lists
-// PCMA only, not PCMU.
+// PCMA only, not PCMU; adjacent takes the port above RTP's for RTCP.
 type carrierOpts struct {
-	srtp bool
-	mux  bool
-	pcma bool
+	srtp     bool
+	mux      bool
+	pcma     bool
+	adjacent bool
 }
 
 func newCarrier(t testing.TB, name string, o carrierOpts) *carrier {
@@ -72,12 +73,16 @@ func newCarrier(t testing.TB, name string, o carrierOpts) *carrier {
 	if o.pcma {
 		c.pcmu = 8 // its one audio type
 	}
-	var err error
-	if c.conn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
-		t.Fatal(err)
-	}
-	if c.rtcpC, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
-		t.Fatal(err)
+	if o.adjacent {
+		c.conn, c.rtcpC = listenPair(t)
+	} else {
+		var err error
+		if c.conn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		if c.rtcpC, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if o.srtp {
 		c.key = make([]byte, sdesKeyLen)
@@ -92,6 +97,27 @@ func newCarrier(t testing.TB, name string, o carrierOpts) *carrier {
 	go c.read(c.conn)
 	go c.read(c.rtcpC)
 	return c
+}
+
+// listenPair binds two loopback UDP ports, the second the one above the
+// first.
+func listenPair(t testing.TB) (*net.UDPConn, *net.UDPConn) {
+	t.Helper()
+	for range 100 {
+		a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := a.LocalAddr().(*net.UDPAddr).Port
+		if port < 65535 {
+			if b, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port + 1}); err == nil {
+				return a, b
+			}
+		}
+		_ = a.Close()
+	}
+	t.Fatal("no two adjacent loopback ports free")
+	return nil, nil
 }
 
 func mustContext(t testing.TB, key []byte) *srtp.Context {
@@ -253,6 +279,16 @@ func (c *carrier) send(pt uint8, payload []byte, audio bool) {
 		}
 	}
 	if _, err := c.conn.WriteToUDPAddrPort(pkt, c.gateway); err != nil && !errors.Is(err, net.ErrClosed) {
+		c.t.Errorf("carrier %s: send: %v", c.name, err)
+	}
+}
+
+// sendRaw sends a datagram as it is from the carrier's RTP port.
+func (c *carrier) sendRaw(pkt []byte) {
+	c.t.Helper()
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if _, err := c.conn.WriteToUDPAddrPort(pkt, c.gateway); err != nil {
 		c.t.Errorf("carrier %s: send: %v", c.name, err)
 	}
 }

@@ -16,6 +16,10 @@
 // An RTP leg (rtpleg.go) carries a call's audio to a carrier on an even UDP
 // port of a configured range and RTCP on the next one (or on the same, with
 // rtcp-mux). The gateway writes and reads its SDP; the SIP side carries it.
+// When that SDP names an address the internet cannot reach (a phone behind
+// a NAT), or the leg is asked to, the leg sends where the first valid
+// packet came from and takes packets from there only (symmetric RTP,
+// latch.go).
 // The browser side of such a call is a KindTrunkPhone leg, answered in
 // G.711, so that the relay between them is a copy too; the gateway sends the
 // carrier RTCP reports of its own (rtcp.go). Two RTP legs connect the same

@@ -390,9 +390,10 @@ type source struct {
 	hdr     rtp.Header
 	classes [128]codecClass
 	gap     gap // what came since the last packet forwarded
-	// negotiated is the RTP leg state classes were taken from: a new
-	// negotiation brings new payload types.
-	negotiated *rtpState
+	// negotiation is the RTP leg negotiation classes were taken from
+	// (rtpState.negotiation; 0 for none): a new one brings new payload
+	// types.
+	negotiation uint64
 }
 
 func newSource(codecs []webrtc.RTPCodecParameters) *source {
@@ -564,14 +565,24 @@ func (l *leg) readRTPSocket() {
 }
 
 // receiveRTP handles one datagram that reached an RTP leg's RTP port from
-// address from at time now. It never allocates for RTP.
+// address from at time now. It never allocates for RTP, but to latch
+// (latch.go).
 func (l *leg) receiveRTP(s *source, pkt []byte, from netip.AddrPort, now time.Time) {
 	st := l.rtp.state.Load()
-	if st == nil || !st.accepts(from) {
+	if st == nil {
 		return
 	}
-	if isRTCP(pkt) {
-		l.receiveRTCP(st, pkt, now)
+	from = unmapped(from)
+	latching := false
+	switch {
+	case st.accepts(from):
+		if isRTCP(pkt) {
+			l.receiveRTCP(st, pkt, now)
+			return
+		}
+	case st.awaitsLatch() && !isRTCP(pkt):
+		latching = true
+	default:
 		return
 	}
 	if st.srtpIn != nil {
@@ -584,11 +595,19 @@ func (l *leg) receiveRTP(s *source, pkt []byte, from netip.AddrPort, now time.Ti
 	if err != nil || n > len(pkt) {
 		return
 	}
-	if s.negotiated != st {
-		if s.negotiated != nil {
+	if latching {
+		if s.hdr.Version != 2 || st.classes[s.hdr.PayloadType&0x7F] == classNone {
+			return
+		}
+		if st = l.latchRTP(st, from); st == nil {
+			return
+		}
+	}
+	if s.negotiation != st.negotiation {
+		if s.negotiation != 0 {
 			s.gap = gapRestart
 		}
-		s.classes, s.negotiated = st.classes, st
+		s.classes, s.negotiation = st.classes, st.negotiation
 	}
 	cl := s.classes[s.hdr.PayloadType&0x7F]
 	l.rtp.recv.note(&s.hdr, cl, now)

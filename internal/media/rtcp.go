@@ -32,11 +32,25 @@ func (l *leg) readRTCPSocket() {
 			}
 			continue
 		}
+		from = unmapped(from)
 		st := l.rtp.state.Load()
-		if st == nil || !st.accepts(from) {
+		if st == nil || !st.acceptsRTCP(from) {
 			continue
 		}
-		l.receiveRTCP(st, buf[:n], time.Now())
+		pkts, ok := l.parseRTCP(st, buf[:n])
+		if !ok {
+			continue
+		}
+		if st.awaitsRTCPLatch() {
+			// From the latched address but another port: the
+			// carrier's RTCP only if it speaks for the stream
+			// latched.
+			if ssrc, ok := l.rtp.recv.source(); !ok || senderSSRC(pkts) != ssrc {
+				continue
+			}
+			l.latchRTCP(st, from)
+		}
+		l.noteRTCP(pkts, time.Now())
 	}
 }
 
@@ -44,19 +58,28 @@ func (l *leg) readRTCPSocket() {
 // reports (for the round trip of the gateway's next report) and its
 // reception reports about the gateway's stream (for Stats).
 func (l *leg) receiveRTCP(st *rtpState, pkt []byte, now time.Time) {
+	if pkts, ok := l.parseRTCP(st, pkt); ok {
+		l.noteRTCP(pkts, now)
+	}
+}
+
+// parseRTCP decrypts (when SRTCP) and parses a compound RTCP packet.
+func (l *leg) parseRTCP(st *rtpState, pkt []byte) ([]rtcp.Packet, bool) {
 	if st.in != nil {
 		l.rtp.rtcpMu.Lock()
 		plain, err := st.in.rtcp.DecryptRTCP(nil, pkt, nil)
 		l.rtp.rtcpMu.Unlock()
 		if err != nil {
-			return
+			return nil, false
 		}
 		pkt = plain
 	}
 	pkts, err := rtcp.Unmarshal(pkt)
-	if err != nil {
-		return
-	}
+	return pkts, err == nil
+}
+
+// noteRTCP takes what the carrier's reports say.
+func (l *leg) noteRTCP(pkts []rtcp.Packet, now time.Time) {
 	for _, p := range pkts {
 		switch p := p.(type) {
 		case *rtcp.SenderReport:
@@ -66,6 +89,21 @@ func (l *leg) receiveRTCP(st *rtpState, pkt []byte, now time.Time) {
 			l.noteReports(p.Reports, now)
 		}
 	}
+}
+
+// senderSSRC is the SSRC of the sender of a compound packet: that of the
+// report it starts with (RFC 3550 §6.1); 0 when it starts with none.
+func senderSSRC(pkts []rtcp.Packet) uint32 {
+	if len(pkts) == 0 {
+		return 0
+	}
+	switch p := pkts[0].(type) {
+	case *rtcp.SenderReport:
+		return p.SSRC
+	case *rtcp.ReceiverReport:
+		return p.SSRC
+	}
+	return 0
 }
 
 // reportRTCP sends the carrier a report at randomised intervals around
@@ -172,6 +210,14 @@ func (r *recvStats) noteSenderReport(ssrc uint32, ntp uint64, now time.Time) {
 	if r.c.started && ssrc == r.c.ssrc {
 		r.c.lastSR, r.c.lastSRAt = uint32(ntp>>16), now
 	}
+}
+
+// source returns the SSRC of the carrier's current source, once a packet
+// came.
+func (r *recvStats) source() (uint32, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.c.ssrc, r.c.started
 }
 
 // report returns the reception report block about the carrier's current

@@ -23,7 +23,8 @@ import (
 // library adds on that side is BenchmarkForwardThroughLeg's.
 
 // relay is an RTP leg toward a loopback socket that nobody reads, and a
-// trunk phone leg without a PeerConnection connected to it.
+// trunk phone leg without a PeerConnection connected to it. A latched relay
+// is told a private address and latches onto the socket.
 type relay struct {
 	g        *Gateway
 	browser  *leg
@@ -42,6 +43,15 @@ var relayCodecs = []webrtc.RTPCodecParameters{
 
 func newRelay(tb testing.TB, secure bool) *relay {
 	tb.Helper()
+	return newRelayAt(tb, secure, false)
+}
+
+func newRelayAt(tb testing.TB, secure, latched bool) *relay {
+	tb.Helper()
+	addr := "127.0.0.1"
+	if latched {
+		addr = "10.0.0.9"
+	}
 	g := newTestGateway(tb, Config{})
 	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -58,8 +68,8 @@ func newRelay(tb testing.TB, secure bool) *relay {
 		proto = "RTP/SAVP"
 		crypto = "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + base64.StdEncoding.EncodeToString(r.key) + "\r\n"
 	}
-	answer := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
-		"m=audio %d %s 0 101\r\na=rtpmap:101 telephone-event/8000\r\n%sa=rtcp-mux\r\n", r.sinkAddr.Port(), proto, crypto)
+	answer := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"+
+		"m=audio %d %s 0 101\r\na=rtpmap:101 telephone-event/8000\r\n%sa=rtcp-mux\r\n", addr, addr, r.sinkAddr.Port(), proto, crypto)
 	if err := g.ApplyRTPAnswer("c", answer); err != nil {
 		tb.Fatal(err)
 	}
@@ -72,7 +82,26 @@ func newRelay(tb testing.TB, secure bool) *relay {
 	r.browser.peer.Store(r.rtp)
 	r.rtp.peer.Store(r.browser)
 	r.toRTP, r.fromRTP = newSource(relayCodecs), newSource(nil)
+	if latched {
+		if secure {
+			tb.Fatal("a latched relay is plain RTP")
+		}
+		r.rtp.receiveRTP(r.fromRTP, packet(tb, 0, 0, 0, 77, make([]byte, 160)), r.sinkAddr, time.Now())
+		if st := r.rtp.rtp.state.Load(); st.source != r.sinkAddr || !st.send {
+			tb.Fatalf("the relay latched onto %v (send %v)", st.source, st.send)
+		}
+	}
 	return r
+}
+
+// relayCases are the relays the benchmarks run.
+var relayCases = []struct {
+	name            string
+	secure, latched bool
+}{
+	{"rtp", false, false},
+	{"srtp", true, false},
+	{"rtp-latched", false, true},
 }
 
 // carrierPackets are n packets as the sink would send them, encrypted when
@@ -98,9 +127,9 @@ func (r *relay) carrierPackets(tb testing.TB, n int) [][]byte {
 }
 
 func BenchmarkRelayToCarrier(b *testing.B) {
-	for _, secure := range []bool{false, true} {
-		b.Run(map[bool]string{false: "rtp", true: "srtp"}[secure], func(b *testing.B) {
-			r := newRelay(b, secure)
+	for _, rc := range relayCases {
+		b.Run(rc.name, func(b *testing.B) {
+			r := newRelayAt(b, rc.secure, rc.latched)
 			pkt := packet(b, 0, 0, 0, 42, make([]byte, 160))
 			b.ReportAllocs()
 			b.SetBytes(int64(len(pkt)))
@@ -119,9 +148,10 @@ func BenchmarkRelayToCarrier(b *testing.B) {
 }
 
 func BenchmarkRelayFromCarrier(b *testing.B) {
-	for _, secure := range []bool{false, true} {
-		b.Run(map[bool]string{false: "rtp", true: "srtp"}[secure], func(b *testing.B) {
-			r := newRelay(b, secure)
+	for _, rc := range relayCases {
+		b.Run(rc.name, func(b *testing.B) {
+			r := newRelayAt(b, rc.secure, rc.latched)
+			start, _ := r.g.Stats("c")
 			const n = 1 << 12 // distinct packets: SRTP refuses replays
 			pkts := r.carrierPackets(b, n)
 			buf := make([]byte, rtpBufferSize)
@@ -141,8 +171,8 @@ func BenchmarkRelayFromCarrier(b *testing.B) {
 				r.rtp.receiveRTP(r.fromRTP, buf[:m], r.sinkAddr, now)
 			}
 			b.StopTimer()
-			if s, _ := r.g.Stats("c"); s.PacketsReceived != uint64(b.N) {
-				b.Fatalf("%d of %d packets received", s.PacketsReceived, b.N)
+			if s, _ := r.g.Stats("c"); s.PacketsReceived-start.PacketsReceived != uint64(b.N) {
+				b.Fatalf("%d of %d packets received", s.PacketsReceived-start.PacketsReceived, b.N)
 			}
 		})
 	}
@@ -164,24 +194,26 @@ func (r *relay) restartReceive(tb testing.TB) {
 }
 
 // TestRelayDoesNotAllocate: relaying plain RTP allocates nothing in either
-// direction, the socket's send included.
+// direction, the socket's send included, on a latched leg as well.
 func TestRelayDoesNotAllocate(t *testing.T) {
-	r := newRelay(t, false)
-	toCarrier := packet(t, 0, 0, 0, 42, make([]byte, 160))
-	fromCarrier := r.carrierPackets(t, 1)[0]
-	var i uint16
-	allocs := testing.AllocsPerRun(1000, func() {
-		i++
-		binary.BigEndian.PutUint16(toCarrier[2:], i)
-		binary.BigEndian.PutUint16(fromCarrier[2:], i)
-		r.browser.forwardPacket(r.toRTP, toCarrier)
-		r.rtp.receiveRTP(r.fromRTP, fromCarrier, r.sinkAddr, time.Now())
-	})
-	if allocs != 0 {
-		t.Fatalf("relaying allocates %.1f times per packet pair", allocs)
-	}
-	if s, _ := r.g.Stats("c"); s.PacketsSent < 1000 || s.PacketsReceived < 1000 {
-		t.Fatalf("Stats(c) = %+v", s)
+	for _, latched := range []bool{false, true} {
+		r := newRelayAt(t, false, latched)
+		toCarrier := packet(t, 0, 0, 0, 42, make([]byte, 160))
+		fromCarrier := r.carrierPackets(t, 1)[0]
+		var i uint16
+		allocs := testing.AllocsPerRun(1000, func() {
+			i++
+			binary.BigEndian.PutUint16(toCarrier[2:], i)
+			binary.BigEndian.PutUint16(fromCarrier[2:], i)
+			r.browser.forwardPacket(r.toRTP, toCarrier)
+			r.rtp.receiveRTP(r.fromRTP, fromCarrier, r.sinkAddr, time.Now())
+		})
+		if allocs != 0 {
+			t.Fatalf("relaying (latched %v) allocates %.1f times per packet pair", latched, allocs)
+		}
+		if s, _ := r.g.Stats("c"); s.PacketsSent < 1000 || s.PacketsReceived < 1000 {
+			t.Fatalf("Stats(c) = %+v", s)
+		}
 	}
 }
 

@@ -45,6 +45,14 @@ type RTPOptions struct {
 	// Inactive while the browser holds the carrier. An answer narrows it to
 	// what the offer allows (RFC 3264 §6.1).
 	Direction Direction
+	// Latch makes the leg take its media address from the first valid
+	// packet it receives rather than from the SDP (symmetric RTP,
+	// latch.go), whatever address the SDP gives: for desk phones and
+	// softphones, which may sit behind a NAT that keeps their address.
+	// Without it a leg latches only when the SDP's address is one the
+	// internet cannot reach (private, shared, link-local, 0.0.0.0). Once
+	// given, it holds for the leg's life.
+	Latch bool
 }
 
 var (
@@ -73,6 +81,9 @@ type rtpLeg struct {
 	version   uint64
 	keys      map[sdesSuite]*srtpPair // the gateway's own, by suite, for the leg's life
 	offer     *rtpOffer               // the gateway's last offer, while it is the latest
+
+	negotiations uint64 // settled so far; numbers rtpState.negotiation
+	latch        bool   // RTPOptions.Latch was given once
 }
 
 // rtpOffer is an offer the gateway made and what it allows in the answer.
@@ -82,26 +93,40 @@ type rtpOffer struct {
 }
 
 // rtpState is what an RTP leg's packet path reads of its negotiated
-// session. Each negotiation stores a new one; it is never changed after.
+// session. Each negotiation stores a new one, and so does a latch (a copy
+// with the source filled in, latch.go); none is changed once stored.
 type rtpState struct {
-	audio      codecClass
-	remote     netip.AddrPort // where RTP goes; invalid while the carrier gave no address
-	remoteRTCP netip.AddrPort // where RTCP goes
-	mux        bool           // RTCP shares the RTP ports (RFC 5761)
-	peer       netip.Addr     // the only address packets are taken from
-	send, recv bool           // what the negotiated directions allow
-	pts        payloadTypes   // the carrier's payload types, for what the gateway sends
-	classes    [128]codecClass
-	out, in    *srtpPair     // nil for plain RTP
-	srtpOut    *srtp.Context // out.rtp and in.rtp, for the packet path
-	srtpIn     *srtp.Context
+	negotiation uint64 // which negotiation made it; a latch keeps it
+	audio       codecClass
+	remote      netip.AddrPort // where RTP goes; invalid while the carrier gave no address or the latch waits
+	remoteRTCP  netip.AddrPort // where RTCP goes
+	mux         bool           // RTCP shares the RTP ports (RFC 5761)
+	peer        netip.Addr     // the only address packets are taken from
+	send, recv  bool           // what the negotiated directions allow; send also needs remote
+	canSend     bool           // what the directions allow, remote or not
+	pts         payloadTypes   // the carrier's payload types, for what the gateway sends
+	classes     [128]codecClass
+	out, in     *srtpPair     // nil for plain RTP
+	srtpOut     *srtp.Context // out.rtp and in.rtp, for the packet path
+	srtpIn      *srtp.Context
+
+	// Symmetric RTP (latch.go).
+	sdp        netip.AddrPort // the carrier's media address as its SDP gives it; invalid for c=0.0.0.0
+	latch      bool           // media goes to and comes from source, not sdp
+	source     netip.AddrPort // the latched source; invalid until the first valid packet
+	rtcpSource netip.AddrPort // the latched source of RTCP on its own port, once seen
+	held       bool           // an old-style hold (c=0.0.0.0 on a renegotiation): nothing goes to the carrier
 }
 
-// accepts reports whether a packet from from belongs to the negotiated
-// session: it must come from the carrier's media address (any port, for a
-// carrier whose RTCP leaves from elsewhere than it listens).
+// accepts reports whether a packet from from (unmapped) belongs to the
+// negotiated session: it must come from the latched source of a leg that
+// latches, else from the carrier's media address (any port, for a carrier
+// whose RTCP leaves from elsewhere than it listens).
 func (s *rtpState) accepts(from netip.AddrPort) bool {
-	return s.peer.IsValid() && from.Addr().Unmap() == s.peer
+	if s.latch {
+		return s.source.IsValid() && from == s.source
+	}
+	return s.peer.IsValid() && from.Addr() == s.peer
 }
 
 // OfferRTP opens RTP leg id toward a carrier and returns its SDP offer, for
@@ -175,7 +200,8 @@ func (g *Gateway) AnswerRTP(ctx context.Context, id, offerSDP string, o RTPOptio
 			return "", fmt.Errorf("answer rtp %s: %w", id, err)
 		}
 		st := l.rtp.state.Load()
-		l.log.Debug("rtp re-offer answered", slog.Bool("send", st.send), slog.Bool("receive", st.recv))
+		l.log.Debug("rtp re-offer answered", slog.Bool("send", st.send), slog.Bool("receive", st.recv),
+			slog.String("sdp", sdpAddr(st)), slog.Bool("latch", st.latch))
 		return answer, nil
 	}
 	choices, err := g.g711Like(o.Like)
@@ -198,7 +224,9 @@ func (g *Gateway) AnswerRTP(ctx context.Context, id, offerSDP string, o RTPOptio
 		return "", fmt.Errorf("answer rtp %s: %w", id, err)
 	}
 	l.startRTP()
-	l.log.Debug("rtp leg answered", slog.Int("port", l.rtp.port), slog.Bool("srtp", l.rtp.state.Load().out != nil))
+	st := l.rtp.state.Load()
+	l.log.Debug("rtp leg answered", slog.Int("port", l.rtp.port), slog.Bool("srtp", st.out != nil),
+		slog.String("sdp", sdpAddr(st)), slog.Bool("latch", st.latch))
 	return answer, nil
 }
 
@@ -218,7 +246,7 @@ func (g *Gateway) ApplyRTPAnswer(id, answerSDP string) error {
 		return fmt.Errorf("apply rtp answer %s: %w", id, err)
 	}
 	st := l.rtp.state.Load()
-	l.log.Debug("rtp answer applied", slog.String("remote", st.remote.String()), slog.Bool("srtp", st.out != nil))
+	l.log.Debug("rtp answer applied", slog.String("sdp", sdpAddr(st)), slog.Bool("latch", st.latch), slog.Bool("srtp", st.out != nil))
 	return nil
 }
 
@@ -377,6 +405,7 @@ func (r *rtpLeg) codecChoices(choices []codecClass) []codecClass {
 func (r *rtpLeg) makeOffer(o RTPOptions, choices []codecClass) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.latch = r.latch || o.Latch
 	secure := o.SRTP
 	st := r.state.Load()
 	if st != nil {
@@ -497,6 +526,7 @@ func (r *rtpLeg) answerOffer(sections []sdpSection, o RTPOptions, choices []code
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadOffer, err)
 	}
+	r.latch = r.latch || o.Latch
 	sec := &sections[idx]
 	sdp := localSDP{
 		sessionID: r.sessionID,
@@ -538,49 +568,76 @@ func (r *rtpLeg) answerOffer(sections []sdpSection, o RTPOptions, choices []code
 // settle stores the state of a finished negotiation: the carrier's section
 // sec, the codec and telephone-event chosen (with the carrier's payload
 // types), the gateway's own codecs (the payload types it told the carrier
-// to send), the directions, RTCP multiplexing and the SRTP contexts.
+// to send), the directions, RTCP multiplexing and the SRTP contexts. r.mu
+// is held.
 func (r *rtpLeg) settle(sec *sdpSection, audio webrtc.RTPCodecParameters, event *webrtc.RTPCodecParameters,
 	local []webrtc.RTPCodecParameters, send, recv, mux bool, out, in *srtpPair) {
-	st := &rtpState{audio: classify(audio), mux: mux, recv: recv, out: out, in: in}
+	r.negotiations++
+	base := rtpState{negotiation: r.negotiations, audio: classify(audio), mux: mux, recv: recv, canSend: send, out: out, in: in}
 	if out != nil {
-		st.srtpOut, st.srtpIn = out.rtp, in.rtp
+		base.srtpOut, base.srtpIn = out.rtp, in.rtp
 	}
-	for i := range st.pts {
-		st.pts[i] = noPT
+	for i := range base.pts {
+		base.pts[i] = noPT
 	}
-	st.pts[st.audio] = uint8(audio.PayloadType)
+	base.pts[base.audio] = uint8(audio.PayloadType)
 	if event != nil {
-		st.pts[classEvent8k] = uint8(event.PayloadType)
+		base.pts[classEvent8k] = uint8(event.PayloadType)
 	}
 	// What arrives is read with the carrier's numbers, then the gateway's
 	// own: a carrier sends what the answer's side listed (RFC 3264 §5.1),
 	// and some use their own numbers regardless.
 	for _, c := range sec.codecs {
 		if c.PayloadType < 128 {
-			st.classes[c.PayloadType] = classify(c)
+			base.classes[c.PayloadType] = classify(c)
 		}
 	}
 	for _, c := range local {
 		if c.PayloadType < 128 {
-			st.classes[c.PayloadType] = classify(c)
+			base.classes[c.PayloadType] = classify(c)
 		}
 	}
-	if sec.addr.IsValid() && !sec.addr.IsUnspecified() {
+	// The packet path may latch the previous state meanwhile: what is
+	// kept of it must be what is replaced.
+	for {
+		prev := r.state.Load()
+		st := base
+		r.place(&st, sec, prev)
+		if r.state.CompareAndSwap(prev, &st) {
+			return
+		}
+	}
+}
+
+// place fills in where st's media goes and comes from: the carrier's SDP
+// address sec gives, or a latch (latch.go). prev is the state it replaces.
+func (r *rtpLeg) place(st *rtpState, sec *sdpSection, prev *rtpState) {
+	switch {
+	case sec.addr.IsValid() && !sec.addr.IsUnspecified():
+		st.sdp = netip.AddrPortFrom(sec.addr, uint16(sec.port))
+		st.latch = r.latch || behindNAT(sec.addr)
+		if st.latch {
+			st.keepLatch(prev)
+			break
+		}
 		st.peer = sec.addr
-		st.remote = netip.AddrPortFrom(sec.addr, uint16(sec.port))
+		st.remote = st.sdp
 		switch {
-		case mux:
+		case st.mux:
 			st.remoteRTCP = st.remote
 		case sec.rtcp.IsValid():
 			st.remoteRTCP = sec.rtcp
 		case sec.port < 65535:
 			st.remoteRTCP = netip.AddrPortFrom(sec.addr, uint16(sec.port+1))
 		}
-	} else if prev := r.state.Load(); prev != nil {
+	case prev != nil:
 		// An old-style hold (c=0.0.0.0): nothing goes to the carrier,
 		// what it still sends is taken from where it came before.
-		st.peer = prev.peer
+		st.held = true
+		st.peer, st.sdp, st.latch, st.source, st.rtcpSource = prev.peer, prev.sdp, prev.latch, prev.source, prev.rtcpSource
+	default:
+		// No address from the start: only the first packet can tell.
+		st.latch = true
 	}
-	st.send = send && st.remote.IsValid()
-	r.state.Store(st)
+	st.send = st.canSend && st.remote.IsValid()
 }
