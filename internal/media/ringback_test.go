@@ -115,10 +115,10 @@ func TestRingbackThenCarrier(t *testing.T) {
 			}
 			waitFor(t, "ringback frames", func() bool { return len(b.packets(isRingback)) >= 12 })
 			ring := b.packets(isRingback)
+			// Whether the very first frame is marked is not checked here: the
+			// browser may drop what comes before its SRTP is ready. The frame
+			// that starts the ringback again later is (below).
 			checkStream(t, "ringback", ring, toneFrameSize)
-			if !ring[0].marker {
-				t.Error("the ringback's first frame is not marked")
-			}
 			for _, p := range ring {
 				if p.pt != wantPT {
 					t.Fatalf("ringback with payload type %d, want %d", p.pt, wantPT)
