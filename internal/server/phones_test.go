@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,32 +13,48 @@ import (
 	"github.com/callbridge/widget-server/internal/store"
 )
 
-// logWaiter is a log handler that tells when a line with a message comes.
+// logWaiter is a log handler that remembers the messages logged, so that
+// a test can wait for one however many other lines come first.
 type logWaiter struct {
-	lines chan slog.Record
+	mu      *sync.Mutex
+	seen    map[string]bool
+	changed chan struct{} // signalled on every new message
+}
+
+func newLogWaiter() logWaiter {
+	return logWaiter{mu: &sync.Mutex{}, seen: map[string]bool{}, changed: make(chan struct{}, 1)}
 }
 
 func (l logWaiter) Enabled(context.Context, slog.Level) bool { return true }
 func (l logWaiter) WithGroup(string) slog.Handler            { return l }
 func (l logWaiter) WithAttrs([]slog.Attr) slog.Handler       { return l }
 func (l logWaiter) Handle(_ context.Context, r slog.Record) error {
-	select {
-	case l.lines <- r:
-	default: // nobody waits for this many lines
+	l.mu.Lock()
+	fresh := !l.seen[r.Message]
+	l.seen[r.Message] = true
+	l.mu.Unlock()
+	if fresh {
+		select {
+		case l.changed <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }
 
-// wait returns once a line with message msg was logged.
+// wait returns once a line with message msg has been logged.
 func (l logWaiter) wait(t *testing.T, msg string) {
 	t.Helper()
 	deadline := time.After(patience)
 	for {
+		l.mu.Lock()
+		seen := l.seen[msg]
+		l.mu.Unlock()
+		if seen {
+			return
+		}
 		select {
-		case r := <-l.lines:
-			if r.Message == msg {
-				return
-			}
+		case <-l.changed:
 		case <-deadline:
 			t.Fatalf("no log line %q", msg)
 		}
@@ -48,7 +65,7 @@ func (l logWaiter) wait(t *testing.T, msg string) {
 // 127.0.0.1:sipPort (UDP); its log tells when a desk phone registered.
 func startPhoneServer(t *testing.T, sipPort int) (*instance, logWaiter) {
 	t.Helper()
-	logs := logWaiter{lines: make(chan slog.Record, 4096)}
+	logs := newLogWaiter()
 	return startServer(t, Config{RingTimeout: time.Hour, Logger: slog.New(logs), SIPListen: udpListen(sipPort)}), logs
 }
 

@@ -180,12 +180,15 @@ func (s *Switch) trunkRoute(n, region string) route {
 func (s *Switch) placeTrunkCall(ctx context.Context, id, pid, name string, from Endpoint, to string) {
 	tm := s.media.(TrunkMedia)
 	var like string
+	ringback := false
 	s.mu.Lock()
 	if c := s.calls[id]; c != nil {
-		like = legOf(c.caller())
+		like, ringback = legOf(c.caller()), !c.caller().rtp
 	}
 	s.mu.Unlock()
-	tm.Ringback(like, true) // until the carrier's early media or answer is connected
+	if ringback { // a browser caller; a carrier's or a desk phone's makes its own
+		tm.Ringback(like, true) // until the carrier's early media or answer is connected
+	}
 	offer, err := tm.OfferRTP(ctx, pid, like, false)
 	var fx effects
 	s.mu.Lock()
