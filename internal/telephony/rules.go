@@ -39,7 +39,7 @@ type AnsweringRule struct {
 	// is done; 0 is the switch's ring timeout.
 	RingTimeout time.Duration
 	// NoAnswer is done when nobody answered in time, or every device
-	// declined: RuleVoicemail, ActionForward or RuleMissed.
+	// declined: RuleVoicemail, RuleForward or RuleMissed.
 	NoAnswer RuleAction
 	// NoAnswerTarget is the number NoAnswer forwards to.
 	NoAnswerTarget string
@@ -47,7 +47,7 @@ type AnsweringRule struct {
 	// as usual; when false, Busy is done instead.
 	CallWaiting bool
 	// Busy is done with a call that finds the extension on a call, when
-	// call waiting is off: RuleVoicemail, ActionForward or RuleMissed
+	// call waiting is off: RuleVoicemail, RuleForward or RuleMissed
 	// (the caller hears busy, 486).
 	Busy RuleAction
 	// BusyTarget is the number Busy forwards to.
