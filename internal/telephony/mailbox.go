@@ -84,3 +84,14 @@ type Mailbox interface {
 	// StopRecording stops a recording and keeps what it has.
 	StopRecording(id string)
 }
+
+// RecordAction is what is asked of a call's recording.
+type RecordAction string
+
+// Record actions.
+const (
+	RecordStart  RecordAction = "start"
+	RecordStop   RecordAction = "stop"
+	RecordPause  RecordAction = "pause"
+	RecordResume RecordAction = "resume"
+)

@@ -298,6 +298,9 @@ type CallRecord struct {
 	// leg, the master, is the record itself; else the master first, then
 	// one leg per hand-over (records.go).
 	Legs []CallLeg
+	// Recording is the call's recording, on the record of the extension
+	// whose recording it is; nil when none.
+	Recording *RecordingRef
 }
 
 // Actions of the legs a hand-over adds to a record (CallLeg.Action).
