@@ -160,6 +160,7 @@ func (s *Switch) calleeAnsweredLocked(c *call, p *Party, device string, fx *effe
 	s.applyForwardLocked(c)
 	s.emitLocked(c, CauseAnswer, device)
 	c.dropLeft()
+	s.autoRecordLocked(c, fx)
 	return nil
 }
 
@@ -264,7 +265,7 @@ var declined = ending{code: 603, reason: reasonDeclined, caller: ResultRejected,
 // callee result; else the call ends with e.
 func (s *Switch) stoppedRingingLocked(c *call, p *Party, e ending, cause Cause, device string, fx *effects) {
 	if !c.ringsElsewhere(p) {
-		s.targetFailedLocked(c, e, cause, device, fx)
+		s.unansweredLocked(c, whyNoAnswer, e, cause, device, fx)
 		return
 	}
 	if p == nil {
@@ -284,7 +285,7 @@ func (s *Switch) ringTimeoutLocked(c *call, fx *effects) {
 	if c.callee().Status != StatusProceeding {
 		return
 	}
-	s.targetFailedLocked(c, ending{code: 408, reason: reasonTimeout, caller: ResultNoAnswer, callee: ResultMissed}, CauseTimeout, "", fx)
+	s.unansweredLocked(c, whyNoAnswer, ending{code: 408, reason: reasonTimeout, caller: ResultNoAnswer, callee: ResultMissed}, CauseTimeout, "", fx)
 }
 
 // notRingingLocked explains why device cannot answer or reject the call:

@@ -26,6 +26,11 @@ type call struct {
 	link      *call        // the call whose remaining party this one's is connected to (bridge.go)
 	trunks    []*trunkCall // the sides reached through trunks: the callee, a carrier's caller, a target (trunk.go)
 	book      legBook      // the call-log legs of its parties, once handed on (records.go)
+	called    *called      // the extension the call rings and its answering rule; nil for other numbers (voicemail.go)
+	vm        *voicemail   // set once the caller reached voicemail (voicemail.go)
+	recorded   *RecordingRef // the call's last recording that stopped, its owner's (recording.go)
+	recordedBy int64
+	autoRecord int64 // the extension whose rule records the call from its answer; 0: none
 
 	offerTimer *time.Timer // ends a move offer nobody takes (move.go)
 }

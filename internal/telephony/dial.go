@@ -80,11 +80,13 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 			kind = LegEcho
 		}
 	}
+	k := s.calledFor(ctx, rt)
+	autoRecord := s.autoRecorder(ctx, k, dev.ExtensionID)
 	if rt.owner != 0 {
 		s.mu.Lock()
 		targets, ringFail := s.ringTargetsLocked(rt, dev.ExtensionID, device)
-		if ringFail.code != 0 {
-			fail = ringFail
+		if w, e, ok := s.unreachedLocked(k, targets, ringFail); ok && !s.divertsLocked(k, w) {
+			fail = e
 		}
 		if kind == LegPhone && s.ringsRTPLocked(targets) {
 			kind = LegTrunkPhone // a desk phone may answer: G.711, which it speaks too
@@ -126,10 +128,23 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 	c := s.newCallLocked(id, dev, callerLeg, from, rt)
 	c.legs = []string{callerLeg}
 	c.caller().rtp, c.caller().g711 = dev.RTP, dev.RTP || kind == LegTrunkPhone
+	c.called = k
+	c.autoRecord = autoRecord
 	var targets []ringTarget
 	if rt.owner != 0 {
 		var ringFail ending
-		if targets, ringFail = s.ringTargetsLocked(rt, dev.ExtensionID, device); len(targets) == 0 { // gone while the leg opened
+		targets, ringFail = s.ringTargetsLocked(rt, dev.ExtensionID, device)
+		if w, e, ok := s.unreachedLocked(k, targets, ringFail); ok && s.divertsLocked(k, w) {
+			snap, err := s.divertAtOnceLocked(c, w, e, &fx)
+			s.mu.Unlock()
+			s.finish(&fx)
+			if err != nil {
+				s.media.CloseLeg(callerLeg)
+				return Session{}, "", fmt.Errorf("dial %s: %w", to, err)
+			}
+			return snap, answer, nil
+		}
+		if len(targets) == 0 { // gone while the leg opened
 			s.noteDialledLocked(c)
 			s.emitToLocked(c.caller().Owner, c, CauseDial, device)
 			s.endLocked(c, ringFail, CauseFailed, "", &fx)
@@ -165,7 +180,7 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 	}
 	switch {
 	case rt.test == nil || rt.test.mode == testRing:
-		s.startTimerLocked(c, s.cfg.RingTimeout, s.ringTimeoutLocked)
+		s.startTimerLocked(c, s.ringTimeout(c), s.ringTimeoutLocked)
 	case rt.test.mode == testTone || rt.test.mode == testEcho:
 		s.startTimerLocked(c, s.answerDelay, s.testAnswerLocked)
 	case rt.test.mode == testBusy:

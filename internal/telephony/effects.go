@@ -14,6 +14,7 @@ type effects struct {
 	closeLegs []string
 	trunkEnds []trunkEnd     // calls to end at the carrier (trunk.go)
 	records   [][]CallRecord // each batch counted in Switch.logs already
+	mailbox   []func()       // calls into the mailbox (voicemail.go, recording.go), after the legs' changes
 }
 
 // legForward is a forwarding change for the media: whether the audio
@@ -38,6 +39,9 @@ func (s *Switch) finish(fx *effects) {
 	}
 	for _, recs := range fx.records {
 		go s.writeLog(recs)
+	}
+	for _, f := range fx.mailbox {
+		f()
 	}
 }
 

@@ -271,6 +271,7 @@ func (s *Switch) take(ctx context.Context, device, sessionID, offerSDP string, o
 	}
 	s.forgetHeldLocked(p.ID)
 	s.applyForwardLocked(c)
+	s.recordingLegsLocked(c, &fx)
 	s.noteLocked(c, logMoved, partyAttrs(p, append([]slog.Attr{slog.String("from", oldDevice)}, deviceAttr(device)...)...)...)
 	s.emitToLocked(p.Owner, c, CauseMoved, oldDevice)
 	snap := c.s.clone()

@@ -231,6 +231,10 @@ func (c *call) record(p *Party, end time.Time) CallRecord {
 	if pl := c.book[p.ID]; pl != nil {
 		c.addLegs(&rec, p, pl, end)
 	}
+	if c.recorded != nil && p.Owner == c.recordedBy {
+		r := *c.recorded
+		rec.Recording = &r
+	}
 	return rec
 }
 

@@ -43,6 +43,8 @@ type Switch struct {
 	presence PresenceKeeper // sequences, telephony presence, do-not-disturb (presence.go)
 	trunks   Trunks         // numbers outside the account; nil: none (trunk.go)
 	log      CallLog
+	mailbox  Mailbox // voicemail and recording; nil: none (voicemail.go, recording.go)
+	rules    Rules   // answering rules; nil: the default, without voicemail (voicemail.go)
 
 	answerDelay time.Duration // test lines that answer, after this
 	busyDelay   time.Duration // the busy test line, after this

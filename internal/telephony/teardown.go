@@ -91,6 +91,9 @@ func (s *Switch) LegFailed(legID string) {
 // and result, one event per extension, then the session leaves the active
 // set, its legs are closed and its call-log records written (by finish).
 func (s *Switch) endLocked(c *call, e ending, cause Cause, device string, fx *effects) {
+	if c.s.Recording != nil && s.calls[c.s.ID] == c {
+		s.stopRecordingLocked(c, device, fx)
+	}
 	s.stopTimersLocked(c)
 	c.s.Ended = s.cfg.Now()
 	for i := range c.s.Parties {

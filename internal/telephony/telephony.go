@@ -171,6 +171,7 @@ type Session struct {
 	Origin                    string // OriginCall or OriginRingOut
 	Parties                   []Party
 	Created, Connected, Ended time.Time
+	Recording                 *Recording // the recording being made; nil when none (recording.go)
 }
 
 // Party returns the party with that id.
@@ -186,6 +187,10 @@ func (s Session) Party(id string) (Party, bool) {
 // clone returns a deep copy, safe to hand out while the switch keeps changing the original.
 func (s Session) clone() Session {
 	c := s
+	if s.Recording != nil {
+		r := *s.Recording
+		c.Recording = &r
+	}
 	c.Parties = make([]Party, len(s.Parties))
 	for i, p := range s.Parties {
 		if p.Ringing != nil {
@@ -269,6 +274,7 @@ type Event struct {
 	Cause     Cause    // what happened: one of the Cause constants
 	Device    string   // the device the cause concerns, when one does
 	Target    Endpoint // of a transfer's "transferCompleted" by Bridge: who the call went to
+	Recording Recording // of a "record": the recording, Status RecordIdle when it stopped
 }
 
 // Bus carries events to their consumers.

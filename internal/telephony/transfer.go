@@ -119,7 +119,7 @@ func (s *Switch) addTargetsLocked(c *call, rt route, ext int64, from Endpoint, e
 			s.targetFailedLocked(c, ending{code: line.Code, reason: line.Reason, caller: line.Result, callee: line.Result}, CauseFailed, "", fx)
 		})
 	} else {
-		s.startTimerLocked(c, s.cfg.RingTimeout, s.ringTimeoutLocked)
+		s.startTimerLocked(c, s.ringTimeout(c), s.ringTimeoutLocked)
 	}
 	devices := 0
 	for _, t := range targets {
@@ -207,9 +207,11 @@ func (s *Switch) Transfer(ctx context.Context, device, sessionID, to string) (Se
 	// Parties: the transferee (the caller from now), the transferor (until its leaving is published), the targets.
 	c.s.Parties = []Party{*transferee, *p}
 	transferee = &c.s.Parties[0]
+	k := c.called
+	c.called = nil // the target rings for the switch's ring time; unanswered, the transferor is recalled
 	ring, noteRinging, err := s.addTargetsLocked(c, rt, ext, endpointOf(transferee), transferee.Device, &fx)
 	if err != nil {
-		c.s.Parties = before
+		c.s.Parties, c.called = before, k
 		s.mu.Unlock()
 		s.finish(&fx)
 		return Session{}, fmt.Errorf("transfer call %s: %w", sessionID, err)
@@ -219,6 +221,7 @@ func (s *Switch) Transfer(ctx context.Context, device, sessionID, to string) (Se
 	c.xfer = &transfer{transferor: p.Owner, transferorEP: endpointOf(p)}
 	c.noteLeg(legsTransfer, p, s.cfg.Now(), c.s.Parties[2:]...)
 	s.leaveLocked(c, p, ResultTransferred, &fx)
+	s.recordingLegsLocked(c, &fx)
 	s.noteLocked(c, logTransferStarted, partyAttrs(p, deviceAttr(device)...)...)
 	noteRinging()
 	s.applyForwardLocked(c)
@@ -327,6 +330,7 @@ func (s *Switch) transferAnsweredLocked(c *call, p *Party, device string, fx *ef
 		s.emitToLocked(x.transferor, c, CauseTransferCompleted, "")
 	}
 	c.dropLeft()
+	s.recordingLegsLocked(c, fx)
 	return nil
 }
 
@@ -400,6 +404,7 @@ func (s *Switch) Forward(ctx context.Context, device, sessionID, to string) (Ses
 	if err != nil {
 		return Session{}, fmt.Errorf("forward call %s: %w", sessionID, err)
 	}
+	next := s.calledFor(ctx, rt)
 
 	var fx effects
 	s.mu.Lock()
@@ -419,10 +424,14 @@ func (s *Switch) Forward(ctx context.Context, device, sessionID, to string) (Ses
 		s.mu.Unlock()
 		return Session{}, fmt.Errorf("forward call %s: %w", sessionID, err)
 	}
-	n := len(c.s.Parties)
+	n, k := len(c.s.Parties), c.called
+	if next != nil && k != nil {
+		next.visited = append(slices.Clone(k.visited), next.ext)
+	}
+	c.called = next
 	ring, noteRinging, err := s.addTargetsLocked(c, rt, ext, c.caller().From, c.caller().Device, &fx)
 	if err != nil {
-		c.s.Parties = c.s.Parties[:n]
+		c.s.Parties, c.called = c.s.Parties[:n], k
 		s.mu.Unlock()
 		s.finish(&fx)
 		return Session{}, fmt.Errorf("forward call %s: %w", sessionID, err)

@@ -96,6 +96,8 @@ func (s *Switch) TrunkCallIn(ctx context.Context, leg InboundTrunkLeg, trunk, fr
 		caller.PhoneNumber = e
 	}
 
+	k := s.calledFor(ctx, rt)
+	autoRecord := s.autoRecorder(ctx, k, 0)
 	id, callerLeg := newID("s-"), newID("p-")
 	tm := s.media.(TrunkMedia)
 	answer, err := tm.AnswerRTP(ctx, callerLeg, offerSDP, "", false)
@@ -105,7 +107,12 @@ func (s *Switch) TrunkCallIn(ctx context.Context, leg InboundTrunkLeg, trunk, fr
 	var fx effects
 	s.mu.Lock()
 	targets, fail := s.ringTargetsLocked(rt, 0, "")
-	if s.closed || len(targets) == 0 {
+	w, unreachedEnding, unreached := s.unreachedLocked(k, targets, fail)
+	divert := unreached && s.divertsLocked(k, w)
+	if unreached && !divert {
+		fail, targets = unreachedEnding, nil
+	}
+	if s.closed || (len(targets) == 0 && !divert) {
 		s.mu.Unlock()
 		s.media.CloseLeg(callerLeg)
 		if s.closed {
@@ -115,8 +122,20 @@ func (s *Switch) TrunkCallIn(ctx context.Context, leg InboundTrunkLeg, trunk, fr
 	}
 	c := s.newCallLocked(id, Device{}, callerLeg, caller, rt) // a caller of no extension, on no device
 	c.legs = []string{callerLeg}
+	c.called = k
+	c.autoRecord = autoRecord
 	t := c.addTrunkLocked(c.caller(), trunk)
 	t.in, t.answer = leg, answer
+	if divert {
+		_, err := s.divertAtOnceLocked(c, w, unreachedEnding, &fx)
+		s.mu.Unlock()
+		s.finish(&fx)
+		if err != nil {
+			s.media.CloseLeg(callerLeg)
+			return refuse(500, reasonInternal, err)
+		}
+		return s.trunkInEvents(id, callerLeg)
+	}
 	if err := s.moveLocked(c, &fx, move{c.caller(), StatusProceeding}, move{c.callee(), StatusProceeding}); err != nil {
 		s.mu.Unlock()
 		s.finish(&fx)
@@ -134,11 +153,16 @@ func (s *Switch) TrunkCallIn(ctx context.Context, leg InboundTrunkLeg, trunk, fr
 	for _, p := range c.s.Parties[1:] {
 		s.emitToLocked(p.Owner, c, CauseRing, "")
 	}
-	s.startTimerLocked(c, s.cfg.RingTimeout, s.ringTimeoutLocked)
+	s.startTimerLocked(c, s.ringTimeout(c), s.ringTimeoutLocked)
 	s.mu.Unlock()
 	s.finish(&fx)
 	_ = leg.Ring()
+	return s.trunkInEvents(id, callerLeg)
+}
 
+// trunkInEvents are the events a trunk reports of the call id it sent in,
+// whose caller's leg is callerLeg.
+func (s *Switch) trunkInEvents(id, callerLeg string) TrunkInEvents {
 	return TrunkInEvents{
 		Canceled: func() {
 			s.onTrunkCall(id, callerLeg, func(c *call, t *trunkCall, fx *effects) {
