@@ -17,17 +17,17 @@ import (
 // place (departments.go). A party may leave a session that goes on: it is
 // published as Disconnected, then dropped (dropLeft).
 type call struct {
-	s         Session
-	legs      []string // open media legs (party ids)
-	timers    []*time.Timer
-	answering string       // device whose answer is opening its leg
-	ro        *ringOut     // set when the session is a RingOut
-	xfer      *transfer    // set while a transfer's target, or its recall, rings (transfer.go)
-	link      *call        // the call whose remaining party this one's is connected to (bridge.go)
-	trunks    []*trunkCall // the sides reached through trunks: the callee, a carrier's caller, a target (trunk.go)
-	book      legBook      // the call-log legs of its parties, once handed on (records.go)
-	called    *called      // the extension the call rings and its answering rule; nil for other numbers (voicemail.go)
-	vm        *voicemail   // set once the caller reached voicemail (voicemail.go)
+	s          Session
+	legs       []string // open media legs (party ids)
+	timers     []*time.Timer
+	answering  string        // device whose answer is opening its leg
+	ro         *ringOut      // set when the session is a RingOut
+	xfer       *transfer     // set while a transfer's target, or its recall, rings (transfer.go)
+	link       *call         // the call whose remaining party this one's is connected to (bridge.go)
+	trunks     []*trunkCall  // the sides reached through trunks: the callee, a carrier's caller, a target (trunk.go)
+	book       legBook       // the call-log legs of its parties, once handed on (records.go)
+	called     *called       // the extension the call rings and its answering rule; nil for other numbers (voicemail.go)
+	vm         *voicemail    // set once the caller reached voicemail (voicemail.go)
 	recorded   *RecordingRef // the call's last recording that stopped, its owner's (recording.go)
 	recordedBy int64
 	autoRecord int64 // the extension whose rule records the call from its answer; 0: none

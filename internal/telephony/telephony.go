@@ -267,13 +267,13 @@ type Presence struct {
 
 // Event is one change of a session, for one extension involved in it.
 type Event struct {
-	Extension int64    // the extension this event is for
-	Sequence  uint64   // that extension's next sequence: strictly increasing, also across restarts
-	Session   Session  // deep copy after the change
-	Presence  Presence // the extension's presence after the change
-	Cause     Cause    // what happened: one of the Cause constants
-	Device    string   // the device the cause concerns, when one does
-	Target    Endpoint // of a transfer's "transferCompleted" by Bridge: who the call went to
+	Extension int64     // the extension this event is for
+	Sequence  uint64    // that extension's next sequence: strictly increasing, also across restarts
+	Session   Session   // deep copy after the change
+	Presence  Presence  // the extension's presence after the change
+	Cause     Cause     // what happened: one of the Cause constants
+	Device    string    // the device the cause concerns, when one does
+	Target    Endpoint  // of a transfer's "transferCompleted" by Bridge: who the call went to
 	Recording Recording // of a "record": the recording, Status RecordIdle when it stopped
 }
 
