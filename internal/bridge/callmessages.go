@@ -62,6 +62,14 @@ type WebphoneCall struct {
 	Code               int       `json:"code,omitempty"`
 }
 
+// RecordingRef names a stopped recording: its id, type (OnDemand or
+// Automatic) and where the API serves its audio.
+type RecordingRef struct {
+	ID         string `json:"id"`
+	Type       string `json:"type"`
+	ContentURI string `json:"contentUri"`
+}
+
 // PartyData names the party for call control.
 type PartyData struct {
 	PartyID   string `json:"partyId"`
@@ -133,6 +141,13 @@ type (
 	CallNotify struct {
 		Type string       `json:"type"`
 		Call WebphoneCall `json:"call"`
+	}
+	// CallRecordNotify is rc-call-record-notify: the call's recording
+	// started, paused, resumed (call.recordStatus) or stopped (recording).
+	CallRecordNotify struct {
+		Type      string        `json:"type"`
+		Call      WebphoneCall  `json:"call"`
+		Recording *RecordingRef `json:"recording,omitempty"`
 	}
 	// CallTransferNotify is rc-call-transfer-notify: a transfer this
 	// device made started, completed (the target answered) or failed (the

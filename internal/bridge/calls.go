@@ -128,6 +128,9 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 			send(p.Device, EventCallMute)
 		}
 	}
+	if ev.Cause == telephony.CauseRecord && p.Device != "" && !ended {
+		out = append(out, Envelope{To: p.Device, Message: recordNotify(ev, m.callOf(s, p))})
+	}
 	if ended {
 		devices := map[string]bool{}
 		if p.Device != "" {
@@ -211,6 +214,30 @@ func millis(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
+// recordStatus is a call's recordStatus: idle, recording or paused.
+func recordStatus(r *telephony.Recording) string {
+	switch {
+	case r == nil:
+		return "idle"
+	case r.Status == telephony.RecordPaused:
+		return "paused"
+	}
+	return "recording"
+}
+
+// recordNotify is the rc-call-record-notify of a "record" event: the
+// call, and the recording once it stopped.
+func recordNotify(ev telephony.Event, call WebphoneCall) CallRecordNotify {
+	n := CallRecordNotify{Type: EventCallRecord, Call: call}
+	if ev.Recording.Status == telephony.RecordIdle && ev.Recording.ID != "" {
+		n.Recording = &RecordingRef{ID: ev.Recording.ID, Type: ev.Recording.Type, ContentURI: RecordingContentURI(ev.Recording.ID)}
+	}
+	return n
+}
+
+// RecordingContentURI is where the platform's API serves a recording's audio.
+func RecordingContentURI(id string) string { return "/restapi/v1.0/account/~/recording/" + id + "/content" }
+
 func webphoneCall(s telephony.Session, p telephony.Party) WebphoneCall {
 	p = deviceView(s, p)
 	start := s.Created
@@ -223,7 +250,7 @@ func webphoneCall(s telephony.Session, p telephony.Party) WebphoneCall {
 		From: dialable(p.From), FromNumber: p.From.PhoneNumber, FromUserName: p.From.Name,
 		To: dialable(p.To), ToNumber: p.To.PhoneNumber, ToUserName: p.To.Name,
 		StartTime: millis(start), CreationTime: millis(s.Created),
-		IsOnHold: p.Status == telephony.StatusHold, IsOnMute: p.Muted, RecordStatus: "idle",
+		IsOnHold: p.Status == telephony.StatusHold, IsOnMute: p.Muted, RecordStatus: recordStatus(s.Recording),
 		IsOnTransfer: p.Result == telephony.ResultTransferred, // it left for a transfer under way
 		PartyData:    PartyData{PartyID: p.ID, SessionID: s.SessionID},
 	}

@@ -39,6 +39,7 @@ const (
 	EventCallTransfer     = "rc-call-transfer-notify"
 	EventCallMoved        = "rc-call-moved-notify"
 	EventDTMFSent         = "rc-dtmf-sent-notify"
+	EventCallRecord       = "rc-call-record-notify"
 )
 
 // EventSpec is one event type of the contract and whether the widget emits
@@ -78,6 +79,7 @@ var Events = []EventSpec{
 	{EventCallStats, true},
 	{EventCallTransfer, true},
 	{EventCallMoved, true},
+	{EventCallRecord, true},
 	{EventDTMFSent, true},
 }
 

@@ -96,6 +96,18 @@ func (r *recorder) waitFor(t *testing.T, ext int64, cause telephony.Cause, from 
 
 // switchRig is a switch whose devices are dev-alice, dev-bob-1, dev-bob-2
 // and dev-carol.
+// acceptingMailbox takes every message and recording and keeps nothing:
+// the audio is the audio service's, tested with it.
+type acceptingMailbox struct{}
+
+func (acceptingMailbox) TakeMessage(context.Context, telephony.VoicemailCall, func()) error {
+	return nil
+}
+func (acceptingMailbox) StartRecording(context.Context, telephony.RecordingStart) error { return nil }
+func (acceptingMailbox) SetRecordingLegs(string, []string) error                        { return nil }
+func (acceptingMailbox) PauseRecording(string, bool) error                              { return nil }
+func (acceptingMailbox) StopRecording(string)                                           {}
+
 type switchRig struct {
 	t    *testing.T
 	sw   *telephony.Switch
@@ -110,6 +122,7 @@ func newSwitchRig(t *testing.T) *switchRig {
 	sw := telephony.New(telephony.Config{RingTimeout: time.Hour, Now: now, Logger: slog.New(slog.DiscardHandler)},
 		extensions{}, silentMedia{}, bus, presence.New(presence.Config{Now: now}, nil), nil)
 	t.Cleanup(func() { sw.Close(context.Background()) })
+	sw.SetMailbox(acceptingMailbox{})
 	for _, d := range []telephony.Device{{ID: "dev-alice", ExtensionID: 1}, {ID: "dev-bob-1", ExtensionID: 2},
 		{ID: "dev-bob-2", ExtensionID: 2}, {ID: "dev-carol", ExtensionID: 3}} {
 		if err := sw.RegisterDevice(d); err != nil {
@@ -176,6 +189,12 @@ func (r *switchRig) events() []telephony.Event {
 		for i := range s.Parties {
 			s.Parties[i].ID = name(s.Parties[i].ID, "p-")
 		}
+		if s.Recording != nil {
+			rec := *s.Recording
+			rec.ID = name(rec.ID, "900")
+			s.Recording = &rec
+		}
+		ev.Recording.ID = name(ev.Recording.ID, "900")
 		ev.Session = s
 		out = append(out, ev)
 	}
@@ -258,6 +277,23 @@ var switchScripts = []struct {
 		_, _, err = r.sw.Pickup(context.Background(), "dev-bob-1", id, "offer")
 		r.do(err, 2, telephony.CauseMoved)
 		r.hangup("dev-alice", id, 2)
+	}},
+	// bob records alice's call, pauses, resumes and stops the recording.
+	{"record", func(r *switchRig) {
+		id := r.dial("dev-alice", "102")
+		r.answer("dev-bob-1", id, 2)
+		for _, a := range []telephony.RecordAction{telephony.RecordStart, telephony.RecordPause, telephony.RecordResume, telephony.RecordStop} {
+			_, err := r.sw.Record(context.Background(), "dev-bob-1", id, a)
+			r.do(err, 2, telephony.CauseRecord)
+		}
+		r.hangup("dev-alice", id, 2)
+	}},
+	// bob sends alice's ringing call to his voicemail; she leaves a
+	// message and hangs up.
+	{"voicemail", func(r *switchRig) {
+		id := r.dial("dev-alice", "102")
+		r.do(r.sw.ToVoicemail(context.Background(), "dev-bob-2", id), 2, telephony.CauseVoicemail)
+		r.hangup("dev-alice", id, 1)
 	}},
 }
 
