@@ -236,7 +236,9 @@ func recordNotify(ev telephony.Event, call WebphoneCall) CallRecordNotify {
 }
 
 // RecordingContentURI is where the platform's API serves a recording's audio.
-func RecordingContentURI(id string) string { return "/restapi/v1.0/account/~/recording/" + id + "/content" }
+func RecordingContentURI(id string) string {
+	return "/restapi/v1.0/account/~/recording/" + id + "/content"
+}
 
 func webphoneCall(s telephony.Session, p telephony.Party) WebphoneCall {
 	p = deviceView(s, p)

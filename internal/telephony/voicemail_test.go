@@ -146,7 +146,10 @@ func TestAnsweringRules(t *testing.T) {
 		{name: "no device", rules: rules{}, mailbox: bob,
 			setup: func(t *testing.T, r *rig) { r.sw.UnregisterDevice("b1"); r.sw.UnregisterDevice("b2") }},
 		{name: "device gone while ringing", rules: rules{}, mailbox: bob, rang: []int64{bob},
-			act: func(t *testing.T, r *rig, s telephony.Session) { r.sw.UnregisterDevice("b1"); r.sw.UnregisterDevice("b2") }},
+			act: func(t *testing.T, r *rig, s telephony.Session) {
+				r.sw.UnregisterDevice("b1")
+				r.sw.UnregisterDevice("b2")
+			}},
 		{name: "busy, call waiting off", rules: rules{bob: busyRule}, mailbox: bob,
 			setup: func(t *testing.T, r *rig) { r.connectedFrom(t, "c1", "b1") }},
 		{name: "busy, call waiting off, busy signal", rules: rules{bob: busyMissed}, code: 486, callerResult: telephony.ResultBusy,
