@@ -53,6 +53,7 @@ type Switch interface {
 	FindRingOut(extension int64, id string) (telephony.RingOut, bool)
 	CancelRingOut(ctx context.Context, extension int64, id string) (telephony.RingOut, error)
 	ControlParty(ctx context.Context, owner int64, sessionID, partyID string, action telephony.PartyAction) (telephony.Session, error)
+	RecordParty(ctx context.Context, owner int64, sessionID, partyID string, action telephony.RecordAction) (telephony.Session, error)
 	Transfer(ctx context.Context, device, sessionID, to string) (telephony.Session, error)
 	Forward(ctx context.Context, device, sessionID, to string) (telephony.Session, error)
 	Ignore(ctx context.Context, device, sessionID string) error

@@ -38,6 +38,9 @@ func (s *Server) telephonyAPIRoutes(g *echo.Group, mw []echo.MiddlewareFunc) {
 	g.POST(session+"/parties/:partyId/bridge", s.apiBridgeParty, mw...)
 	g.POST(session+"/parties/:partyId/pickup", s.apiPickupParty, mw...)
 	g.POST(session+"/parties/:partyId/flip", s.apiFlipParty, mw...)
+	g.POST(session+"/parties/:partyId/recordings", s.apiStartRecording, mw...)
+	g.PATCH(session+"/parties/:partyId/recordings/:recordingId", s.apiUpdateRecording, mw...)
+	g.DELETE(session+"/parties/:partyId/recordings/:recordingId", s.apiStopRecording, mw...)
 }
 
 // errCallingOff answers call requests on a server without a switch.

@@ -69,6 +69,13 @@ var table = []sentinel{
 	{err: telephony.ErrForeignNumber, answer: Error{Status: http.StatusBadRequest, Code: CodeInvalidParameter,
 		Message: "another extension's number; use a number of your own or one outside the account"}},
 
+	// Voicemail and recording: a full disk keeps what was recorded and
+	// refuses what would record more; a server without audio storage has neither.
+	{err: telephony.ErrStorageFull, answer: Error{Status: http.StatusServiceUnavailable, Code: "StorageFull",
+		Message: "the server has no room for more audio; try again later", RetryAfter: StorageRetryAfter}},
+	{err: telephony.ErrNoMailbox, answer: Error{Status: http.StatusNotImplemented, Code: "FeatureNotAvailable",
+		Message: "voicemail and call recording are not available on this server"}},
+
 	// Accounts, extensions and apps.
 	{err: identity.ErrNotFound, answer: Error{Status: http.StatusNotFound, Code: "NotFound",
 		Message: "no such account, extension or app"}},
