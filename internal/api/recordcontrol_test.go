@@ -23,6 +23,8 @@ func (m *keptRecordings) TakeMessage(context.Context, telephony.VoicemailCall, f
 	return nil
 }
 
+func (m *keptRecordings) RecordGreeting(context.Context, int64, string, func()) error { return nil }
+
 func (m *keptRecordings) StartRecording(_ context.Context, r telephony.RecordingStart) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -103,6 +103,7 @@ type acceptingMailbox struct{}
 func (acceptingMailbox) TakeMessage(context.Context, telephony.VoicemailCall, func()) error {
 	return nil
 }
+func (acceptingMailbox) RecordGreeting(context.Context, int64, string, func()) error    { return nil }
 func (acceptingMailbox) StartRecording(context.Context, telephony.RecordingStart) error { return nil }
 func (acceptingMailbox) SetRecordingLegs(string, []string) error                        { return nil }
 func (acceptingMailbox) PauseRecording(string, bool) error                              { return nil }

@@ -93,6 +93,9 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 		}
 		s.mu.Unlock()
 	}
+	if rt.greeting && !s.hasMailbox() {
+		fail = ending{code: 404, reason: reasonNotFound, caller: ResultFailed, callee: ResultFailed}
+	}
 	if dev.RTP && (kind == LegTone || kind == LegEcho) {
 		fail = ending{code: 488, reason: reasonNotAcceptable, caller: ResultFailed, callee: ResultFailed}
 	}
@@ -179,6 +182,8 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 		}
 	}
 	switch {
+	case rt.greeting:
+		s.greetingAnsweredLocked(c, &fx)
 	case rt.test == nil || rt.test.mode == testRing:
 		s.startTimerLocked(c, s.ringTimeout(c), s.ringTimeoutLocked)
 	case rt.test.mode == testTone || rt.test.mode == testEcho:

@@ -74,6 +74,10 @@ type Mailbox interface {
 	// or the length limit was reached); closing the leg (the caller hung
 	// up) ends it too, without done. The message is kept when it has audio.
 	TakeMessage(ctx context.Context, v VoicemailCall, done func()) error
+	// RecordGreeting plays a beep to the leg of a caller of extension ext,
+	// then records it as the extension's voicemail greeting until it
+	// presses # (then done, as for TakeMessage) or hangs up.
+	RecordGreeting(ctx context.Context, ext int64, leg string, done func()) error
 	// StartRecording starts recording the legs.
 	StartRecording(ctx context.Context, r RecordingStart) error
 	// SetRecordingLegs changes the legs a recording takes (a transfer

@@ -21,6 +21,7 @@ type route struct {
 	// department is set when owner is a department, whose members ring.
 	department bool
 	members    []int64
+	greeting   bool // the caller records its voicemail greeting (GreetingNumber)
 }
 
 // Reasons of routing failures.
@@ -36,6 +37,9 @@ func (s *Switch) route(ctx context.Context, callerExt int64, dialled string) (ro
 	region, err := s.dir.Region(ctx, callerExt)
 	if err != nil {
 		return route{}, fmt.Errorf("region of extension %d: %w", callerExt, err)
+	}
+	if strings.TrimSpace(dialled) == GreetingNumber {
+		return route{callee: Endpoint{PhoneNumber: GreetingNumber, Name: greetingName}, greeting: true}, nil
 	}
 	if short, ok := phonenumber.Emergency(dialled, region); ok {
 		return s.trunkRoute(short, region), nil // before any extension: 911 is never a colleague

@@ -368,6 +368,39 @@ func (s *Switch) toVoicemailLocked(c *call, mailbox int64, device string, fx *ef
 	})
 }
 
+// GreetingNumber is the number a user dials to record its voicemail greeting.
+const GreetingNumber = "*86"
+
+// greetingName is how the greeting line shows in calls.
+const greetingName = "Voicemail greeting"
+
+// hasMailbox reports whether the switch has voicemail.
+func (s *Switch) hasMailbox() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mailbox != nil
+}
+
+// greetingAnsweredLocked answers a call to GreetingNumber at once: the
+// mailbox records the caller's greeting, and the call ends when it is kept.
+func (s *Switch) greetingAnsweredLocked(c *call, fx *effects) {
+	caller, line := c.caller(), c.callee()
+	if s.moveLocked(c, fx, move{caller, StatusAnswered}, move{line, StatusAnswered}) != nil {
+		return
+	}
+	c.s.Connected = s.cfg.Now()
+	c.vm = &voicemail{mailbox: caller.Owner, party: line.ID}
+	s.noteAnsweredLocked(c, line, "")
+	s.applyForwardLocked(c)
+	s.emitLocked(c, CauseAnswer, "")
+	m, id, ext, leg := s.mailbox, c.s.ID, caller.Owner, legOf(caller)
+	fx.mailbox = append(fx.mailbox, func() {
+		if err := m.RecordGreeting(context.Background(), ext, leg, func() { s.voicemailDone(id) }); err != nil {
+			s.voicemailFailed(id, err)
+		}
+	})
+}
+
 // voicemailDone ends a call whose message the mailbox finished: the caller
 // pressed # or reached the limit.
 func (s *Switch) voicemailDone(id string) {

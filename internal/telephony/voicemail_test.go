@@ -14,15 +14,16 @@ import (
 
 // mailbox is a fake Mailbox that records what the switch asks of it.
 type mailbox struct {
-	mu       sync.Mutex
-	messages []telephony.VoicemailCall
-	done     map[string]func() // by leg: ends the message as # would
-	takeErr  error
-	startErr error
-	started  []telephony.RecordingStart
-	legs     map[string][][]string // SetRecordingLegs calls by recording
-	paused   map[string][]bool
-	stopped  []string
+	mu        sync.Mutex
+	messages  []telephony.VoicemailCall
+	done      map[string]func() // by leg: ends the message as # would
+	greetings []int64           // RecordGreeting calls by extension
+	takeErr   error
+	startErr  error
+	started   []telephony.RecordingStart
+	legs      map[string][][]string // SetRecordingLegs calls by recording
+	paused    map[string][]bool
+	stopped   []string
 }
 
 func newMailbox() *mailbox {
@@ -37,6 +38,14 @@ func (m *mailbox) TakeMessage(ctx context.Context, v telephony.VoicemailCall, do
 	}
 	m.messages = append(m.messages, v)
 	m.done[v.Leg] = done
+	return nil
+}
+
+func (m *mailbox) RecordGreeting(ctx context.Context, ext int64, leg string, done func()) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.greetings = append(m.greetings, ext)
+	m.done[leg] = done
 	return nil
 }
 
@@ -318,6 +327,28 @@ func TestVoicemailCall(t *testing.T) {
 		}
 		if err := r.sw.ToVoicemail(ctx, "a1", s.ID); err == nil {
 			t.Fatal("the caller sent its own call to voicemail")
+		}
+	})
+	t.Run("a greeting is recorded on *86", func(t *testing.T) {
+		r := newRig(t)
+		s := r.dial(t, "a1", telephony.GreetingNumber)
+		if p := s.Parties[0]; p.Code != 404 {
+			t.Fatalf("greeting without a mailbox: %+v", p)
+		}
+		m := r.withMailbox(rules{})
+		s = r.dial(t, "a1", telephony.GreetingNumber)
+		if s.Parties[0].Status != telephony.StatusAnswered || s.Parties[1].Owner != 0 {
+			t.Fatalf("greeting call %+v", s.Parties)
+		}
+		m.mu.Lock()
+		greetings, done := m.greetings, m.done[s.Parties[0].ID]
+		m.mu.Unlock()
+		if !slices.Equal(greetings, []int64{alice}) || done == nil {
+			t.Fatalf("greetings recorded %v", greetings)
+		}
+		done()
+		if _, ok := r.sw.Session(s.ID); ok {
+			t.Fatal("the greeting call goes on after the greeting was kept")
 		}
 	})
 	t.Run("a department has no mailbox", func(t *testing.T) {
