@@ -164,6 +164,7 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 		return Session{}, "", fmt.Errorf("dial %s: %w", to, err)
 	}
 	s.calls[c.s.ID] = c
+	targets = k.sequentialLocked(targets)
 	c.ring(targets)
 	var trunkParty string
 	if rt.trunk != "" {

@@ -143,6 +143,7 @@ func (s *Switch) TrunkCallIn(ctx context.Context, leg InboundTrunkLeg, trunk, fr
 		return refuse(500, reasonInternal, err)
 	}
 	s.calls[id] = c
+	targets = k.sequentialLocked(targets)
 	c.ring(targets)
 	devices := 0
 	for _, t := range targets {

@@ -63,6 +63,59 @@ type called struct {
 	department bool
 	visited    []int64 // the extensions the call rang, along forwards
 	forwarding bool    // a rule forward is being resolved
+	hunt       []int64 // a department ringing its members in turn: those still to ring
+}
+
+// sequentialLocked keeps, of the members a department call to k would
+// ring, the first when its rule rings them in turn, and the others as
+// those to ring after it.
+func (k *called) sequentialLocked(targets []ringTarget) []ringTarget {
+	if k == nil || !k.department || k.rule.RingMode != RingSequential || len(targets) < 2 {
+		return targets
+	}
+	for _, t := range targets[1:] {
+		k.hunt = append(k.hunt, t.owner)
+	}
+	return targets[:1]
+}
+
+// huntLocked rings the next member of a department that rings its
+// members in turn, after the one ringing now did not answer (cause): it
+// leaves the call (Missed) and the next with a device rings. It reports
+// false when no member is left.
+func (s *Switch) huntLocked(c *call, cause Cause, device string, fx *effects) bool {
+	k := c.called
+	caller := c.caller()
+	for len(k.hunt) > 0 {
+		next := k.hunt[0]
+		k.hunt = k.hunt[1:]
+		devices := s.ringDevicesLocked(next, caller.Device)
+		if len(devices) == 0 || !s.takesDepartmentLocked(next) {
+			continue
+		}
+		now := s.cfg.Now()
+		for _, q := range c.ringable() {
+			if q.active() {
+				s.disconnectLocked(c, q)
+				q.Code, q.Reason, q.Result, q.Ringing = 0, ResultMissed, ResultMissed, nil
+				s.writeRecordsLocked([]CallRecord{c.record(q, now)}, fx)
+			}
+		}
+		to := c.callee().To
+		c.s.Parties = append(c.s.Parties, Party{ID: newID("p-"), Direction: Inbound, From: caller.From, To: to,
+			Status: StatusSetup, Owner: next, Ringing: devices})
+		p := &c.s.Parties[len(c.s.Parties)-1]
+		if s.moveLocked(c, fx, move{p, StatusProceeding}) != nil {
+			return true
+		}
+		s.stopTimersLocked(c)
+		s.startTimerLocked(c, s.ringTimeout(c), s.ringTimeoutLocked)
+		s.noteRingingLocked(c, p, next, len(devices))
+		s.emitCauseLocked(c, cause, device, []int64{next})
+		c.dropLeft()
+		return true
+	}
+	return false
 }
 
 // SetMailbox gives the switch its voicemail and call recording.
@@ -192,6 +245,9 @@ var busyEnding = ending{code: 486, reason: reasonBusy, caller: ResultBusy, calle
 // unanswered for w; e is how the call ends when the rule does not divert it.
 func (s *Switch) unansweredLocked(c *call, w why, e ending, cause Cause, device string, fx *effects) {
 	k := c.called
+	if k != nil && c.xfer == nil && c.ro == nil && w == whyNoAnswer && s.huntLocked(c, cause, device, fx) {
+		return
+	}
 	if c.xfer != nil || c.ro != nil || k == nil || k.forwarding || !s.divertsLocked(k, w) {
 		s.targetFailedLocked(c, e, cause, device, fx)
 		return

@@ -351,6 +351,35 @@ func TestVoicemailCall(t *testing.T) {
 			t.Fatal("the greeting call goes on after the greeting was kept")
 		}
 	})
+	t.Run("a department rings its members in turn", func(t *testing.T) {
+		r := newRig(t)
+		seq := quick(telephony.RuleMissed, "")
+		seq.RingMode = telephony.RingSequential
+		r.withMailbox(rules{support: seq})
+		s := r.dial(t, "a1", "200")
+		if len(s.Parties) != 2 || s.Parties[1].Owner != bob {
+			t.Fatalf("first to ring %+v", s.Parties)
+		}
+		if err := r.sw.Reject(ctx, "b1", s.ID); err != nil { // Bob's other device rings on
+			t.Fatal(err)
+		}
+		e := r.bus.waitFor(t, func(e telephony.Event) bool { return e.Cause == telephony.CauseRing && e.Extension == carol })
+		if p := e.Session.Parties; len(p) != 3 || p[1].Owner != bob || p[1].Result != telephony.ResultMissed ||
+			p[2].Owner != carol || !slices.Equal(p[2].Ringing, []string{"c1"}) {
+			t.Fatalf("second to ring %+v", p)
+		}
+		e = r.bus.waitFor(t, func(e telephony.Event) bool { return e.Session.Parties[0].Status == telephony.StatusDisconnected })
+		if e.Session.Parties[0].Code != 408 {
+			t.Fatalf("after the last member %+v", e.Session.Parties[0])
+		}
+		byExt := map[int64]string{}
+		for _, rec := range r.log.wait(t, 3) {
+			byExt[rec.Extension] = rec.Result
+		}
+		if byExt[bob] != telephony.ResultMissed || byExt[carol] != telephony.ResultMissed || byExt[alice] != telephony.ResultNoAnswer {
+			t.Fatalf("records %v", byExt)
+		}
+	})
 	t.Run("a department has no mailbox", func(t *testing.T) {
 		r := newRig(t)
 		m := r.withMailbox(rules{support: quick(telephony.RuleVoicemail, "")})
