@@ -68,6 +68,11 @@ var table = []sentinel{
 	// Param names the field that carried the number.
 	{err: telephony.ErrForeignNumber, answer: Error{Status: http.StatusBadRequest, Code: CodeInvalidParameter,
 		Message: "another extension's number; use a number of your own or one outside the account"}},
+	// Voicemail and call recording.
+	{err: telephony.ErrNoMailbox, answer: Error{Status: http.StatusNotImplemented, Code: "Unsupported",
+		Message: "voicemail and call recording are not available on this server"}},
+	{err: telephony.ErrStorageFull, answer: Error{Status: http.StatusServiceUnavailable, Code: "StorageFull",
+		Message: "the server cannot keep audio right now: its storage is full; try again later", RetryAfter: StorageRetryAfter}},
 
 	// Accounts, extensions and apps.
 	{err: identity.ErrNotFound, answer: Error{Status: http.StatusNotFound, Code: "NotFound",
@@ -121,9 +126,12 @@ func lookup(err error) *Error {
 	var (
 		inv      *messaging.InvalidError
 		pe       *webhooks.ParamError
+		rule     *store.RuleError
 		tooLarge *http.MaxBytesError
 	)
 	switch {
+	case errors.As(err, &rule):
+		return withErr(InvalidParam(rule.Field, rule.Reason), err)
 	case errors.As(err, &inv):
 		return withErr(InvalidParam(inv.Param, inv.Reason), err)
 	case errors.As(err, &pe):
