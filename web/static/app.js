@@ -1,7 +1,8 @@
 // The widget shell: boot configuration, the session and sign-in, routing,
 // the server's event stream and the host bridge. The web phone (phone.js),
-// the history (history.js), the messages (messages.js) and the status and
-// calling settings (settings.js) run inside it.
+// the history (history.js), the messages (messages.js), the status and
+// calling settings (settings.js) and the answering rule and greeting
+// (answering.js) run inside it.
 //
 // This module puts the widget together: it starts each part, follows the
 // session and hands each event of the stream to the parts. Each part has a
@@ -15,6 +16,7 @@
 //   appview.js   the shell's part of the page, and the alerts
 //   bridge.js    messaging with the host page (commands.js: its commands)
 
+import { createAnswering } from './answering.js';
 import { addStylesheet, applyTheme, bindControls, render, showAlert } from './appview.js';
 import { createBridge } from './bridge.js';
 import { asString } from './fields.js';
@@ -247,6 +249,7 @@ function start() {
     callBack: (number) => phone.newCall(number, true),
   });
   const messages = createMessages({ store, request, showPage, showAlert });
+  createAnswering({ store, request, dial: (number) => phone.newCall(number, true), showAlert });
 
   const events = connectEvents(() => eventsUrlFor(config.eventsUrl, asString(config.clientId), deviceId), {
     onStatus: (connection) => {

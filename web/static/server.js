@@ -29,13 +29,14 @@ const REQUEST_TIMEOUT_MS = 15_000;
 const OFFLINE_TEXT = 'The widget could not reach its server. Check your connection and try again.';
 
 // RequestError is a failed request: code is the server's errorCode (or
-// network, badResponse) and message says what went wrong in words a user
-// can read.
+// network, badResponse), message says what went wrong in words a user can
+// read, and param names the request's field at fault, when one is.
 export class RequestError extends Error {
-  constructor(code, message) {
+  constructor(code, message, param = '') {
     super(message);
     this.name = 'RequestError';
     this.code = code;
+    this.param = param;
   }
 }
 
@@ -59,6 +60,7 @@ export async function request(method, url, body) {
     throw new RequestError(
       asString(payload?.errorCode) || `http${response.status}`,
       asString(payload?.message) || `The server answered ${response.status} ${response.statusText}.`,
+      Array.isArray(payload?.errors) ? asString(payload.errors[0]?.parameterName) : '',
     );
   }
   if (!isPlainObject(payload)) {
