@@ -248,7 +248,7 @@ function start() {
     request,
     callBack: (number) => phone.newCall(number, true),
   });
-  const messages = createMessages({ store, request, showPage, showAlert });
+  const messages = createMessages({ store, request, showPage, showAlert, callBack: (number) => phone.newCall(number, true) });
   createAnswering({ store, request, dial: (number) => phone.newCall(number, true), showAlert });
 
   const events = connectEvents(() => eventsUrlFor(config.eventsUrl, asString(config.clientId), deviceId), {
