@@ -91,9 +91,10 @@ const byId = (id) => document.getElementById(id);
 //   request:   request(method, url, body) → Promise of the server's JSON
 //              answer, rejecting with an Error that carries the server's
 //              code and the parameter at fault (param)
+//   loadMedia: loadMedia(url) → Promise of an object URL of the audio at url
 //   dial:      dial(number) places a call as the dial pad does
 //   showAlert: showAlert({message, level}) shows a banner
-export function createAnswering({ store, request, dial, showAlert }) {
+export function createAnswering({ store, request, loadMedia, dial, showAlert }) {
   const ui = {
     section: byId('cb-answering'), form: byId('cb-answering-form'), status: byId('cb-answering-status'),
     save: byId('cb-answering-save'), ringSeconds: byId('cb-ring-seconds'), ringError: byId('cb-ring-seconds-error'),
@@ -107,6 +108,8 @@ export function createAnswering({ store, request, dial, showAlert }) {
   let user = '';
   let loads = 0;
   let saving = false;
+  // The object URL the greeting's player plays ('' for none).
+  let greeting = '';
 
   function readForm() {
     return {
@@ -191,10 +194,28 @@ export function createAnswering({ store, request, dial, showAlert }) {
 
   // The greeting plays once the server has one; the player stays hidden
   // otherwise (none yet, or a server without voicemail).
-  function loadGreeting() {
+  function dropGreeting() {
     ui.player.hidden = true;
-    ui.player.src = GREETING_URL;
-    ui.player.load();
+    ui.player.removeAttribute('src');
+    if (greeting) URL.revokeObjectURL(greeting);
+    greeting = '';
+  }
+
+  async function loadGreeting() {
+    const load = loads;
+    dropGreeting();
+    try {
+      const url = await loadMedia(GREETING_URL);
+      if (load !== loads) {
+        URL.revokeObjectURL(url);
+        return;
+      }
+      greeting = url;
+      ui.player.src = url;
+      ui.player.hidden = false;
+    } catch {
+      // No greeting of the user's: the player stays hidden.
+    }
   }
 
   function bind() {
@@ -203,12 +224,7 @@ export function createAnswering({ store, request, dial, showAlert }) {
     ui.form.addEventListener('input', () => {
       if (ui.status.textContent === 'Saved.') ui.status.textContent = '';
     });
-    ui.player.addEventListener('loadedmetadata', () => {
-      ui.player.hidden = false;
-    });
-    ui.player.addEventListener('error', () => {
-      ui.player.hidden = true;
-    });
+    ui.player.addEventListener('error', dropGreeting);
     ui.record.addEventListener('click', () => dial(GREETING_NUMBER));
   }
 
@@ -219,8 +235,7 @@ export function createAnswering({ store, request, dial, showAlert }) {
     loads += 1;
     ui.section.hidden = true;
     if (!user) {
-      ui.player.removeAttribute('src');
-      ui.player.hidden = true;
+      dropGreeting();
       return;
     }
     load();

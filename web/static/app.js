@@ -23,7 +23,7 @@ import { asString } from './fields.js';
 import { createHistory } from './history.js';
 import { createMessages } from './messages.js';
 import { createPhone } from './phone.js';
-import { request, server, setClient } from './server.js';
+import { fetchMedia, request, server, setClient } from './server.js';
 import { bootSession, readSession, sameUser, sessionEvents, STATE_FROM_EVENT } from './session.js';
 import { createSettings } from './settings.js';
 import { createSignIn, LOGIN_IDLE } from './signin.js';
@@ -248,8 +248,9 @@ function start() {
     request,
     callBack: (number) => phone.newCall(number, true),
   });
-  const messages = createMessages({ store, request, showPage, showAlert, callBack: (number) => phone.newCall(number, true) });
-  createAnswering({ store, request, dial: (number) => phone.newCall(number, true), showAlert });
+  const callBack = (number) => phone.newCall(number, true);
+  const messages = createMessages({ store, request, loadMedia: fetchMedia, showPage, showAlert, callBack });
+  createAnswering({ store, request, loadMedia: fetchMedia, dial: callBack, showAlert });
 
   const events = connectEvents(() => eventsUrlFor(config.eventsUrl, asString(config.clientId), deviceId), {
     onStatus: (connection) => {

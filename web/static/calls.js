@@ -229,12 +229,13 @@ export function recordElapsed(record, now) {
   return record.before + (record.status === RECORD.recording ? Math.max(0, now - record.since) : 0);
 }
 
-// recordText is what the call panel says of the recording at now: '' when
-// the call is not recorded.
+// recordText is what the call panel's record button says of the recording
+// at now: the time recorded, 'Paused' before it when paused; '' when the
+// call is not recorded.
 export function recordText(record, now) {
   if (record.status === RECORD.idle) return '';
   const elapsed = clock(recordElapsed(record, now));
-  return record.status === RECORD.paused ? `Recording paused · ${elapsed}` : `Recording · ${elapsed}`;
+  return record.status === RECORD.paused ? `Paused ${elapsed}` : elapsed;
 }
 
 // ---------------------------------------------------------------------------

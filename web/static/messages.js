@@ -59,10 +59,11 @@ function findElements() {
 //              answer, rejecting with an Error that carries the server's code
 //   showPage:  showPage(path) shows a page of the widget
 //   showAlert: showAlert({message, level}) shows a banner
+//   loadMedia: loadMedia(url) → Promise of an object URL of the audio at url
 //   callBack:  callBack(number) calls a number as the dial pad does
 // It returns { handleEvent(event), reload(), newSms({phoneNumber, text,
 // conversation}) }.
-export function createMessages({ store, request, showPage, showAlert, callBack }) {
+export function createMessages({ store, request, loadMedia, showPage, showAlert, callBack }) {
   const ui = findElements();
   // The messages by id, and what is being done.
   const messages = new Map();
@@ -73,8 +74,11 @@ export function createMessages({ store, request, showPage, showAlert, callBack }
   // The view: list, thread (key), voicemail (key) or compose.
   let view = 'list';
   let threadKey = '';
-  // The recording the voicemail player plays.
+  // The recording the voicemail player plays (its content URL), the
+  // object URL of its audio once loaded, and why it could not be.
   let playing = '';
+  let audioUrl = '';
+  let audioError = '';
   const marking = new Set();
   let sending = false;
 
@@ -324,18 +328,40 @@ export function createMessages({ store, request, showPage, showAlert, callBack }
     const when = new Date(time(message.creationTime)).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
     ui.vmWhen.textContent = audio?.duration ? `${when} · ${durationText(audio.duration)}` : when;
     const src = audio ? contentUrl(message.id, audio.id) : '';
-    if (src !== playing) {
-      playing = src;
-      if (src) ui.vmPlayer.src = src;
-      else ui.vmPlayer.removeAttribute('src');
-    }
-    ui.vmPlayer.hidden = !audio;
-    ui.vmNote.textContent = audio ? '' : 'This voicemail has no recording.';
+    if (src !== playing) loadAudio(src);
+    ui.vmPlayer.hidden = !audioUrl;
+    ui.vmNote.textContent = !audio ? 'This voicemail has no recording.'
+      : audioError ? `The recording cannot be played: ${audioError}` : audioUrl ? '' : 'Loading the recording…';
     const busy = marking.has(message.id);
     ui.vmRead.textContent = isUnread(message) ? 'Mark as read' : 'Mark as unread';
     ui.vmRead.disabled = busy;
     ui.vmDelete.disabled = busy;
     ui.vmCall.disabled = !callBackNumber(message);
+  }
+
+  // loadAudio puts the recording at src ('' for none) in the player; the
+  // player shows once it is loaded.
+  async function loadAudio(src) {
+    playing = src;
+    audioError = '';
+    ui.vmPlayer.pause();
+    ui.vmPlayer.removeAttribute('src');
+    if (audioUrl) URL.revokeObjectURL(audioUrl);
+    audioUrl = '';
+    if (!src) return;
+    try {
+      const url = await loadMedia(src);
+      if (playing !== src) {
+        URL.revokeObjectURL(url);
+        return;
+      }
+      audioUrl = url;
+      ui.vmPlayer.src = url;
+    } catch (err) {
+      if (playing !== src) return;
+      audioError = err.message;
+    }
+    render();
   }
 
   function render() {
@@ -346,11 +372,7 @@ export function createMessages({ store, request, showPage, showAlert, callBack }
     ui.thread.hidden = view !== 'thread';
     ui.voicemail.hidden = view !== 'voicemail';
     ui.compose.hidden = view !== 'compose';
-    if (view !== 'voicemail' && playing) {
-      playing = '';
-      ui.vmPlayer.pause();
-      ui.vmPlayer.removeAttribute('src');
-    }
+    if (view !== 'voicemail' && playing) loadAudio('');
     if (view === 'voicemail') renderVoicemail(open.last);
     list.render(shown, { off: !enabled(), phase, error });
     if (open && view === 'thread') thread.render(open);

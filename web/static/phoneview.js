@@ -221,16 +221,22 @@ export function createPhoneView({ registry, store, request, region, describe, re
   }
 
   // renderRecord shows the call's recording: the toggle starts it or stops
-  // it (paused too), and the status says how long it has recorded.
+  // it (paused too) and says how long it has recorded; the status tells
+  // screen readers when it starts, pauses or stops.
   function renderRecord(entry) {
     const status = entry ? recordStatus(entry.call) : RECORD.idle;
     const on = status !== RECORD.idle;
+    const text = entry ? recordText(entry.record, Date.now()) : '';
     ui.recordBar.hidden = !entry || !isLive(entry.call);
     ui.recordBar.dataset.record = status;
     ui.record.setAttribute('aria-pressed', String(on));
-    ui.recordLabel.textContent = on ? 'Stop recording' : 'Record';
+    ui.recordLabel.textContent = on ? text : 'Record';
+    const paused = status === RECORD.paused;
+    ui.record.setAttribute('aria-label', on ? `Stop recording (${paused ? 'paused' : 'recording'})` : 'Record the call');
     ui.record.disabled = !canAct(entry, on ? 'stopRecord' : 'startRecord');
-    ui.recordStatus.textContent = entry ? recordText(entry.record, Date.now()) : '';
+    const was = ui.recordStatus.textContent;
+    const said = on ? (paused ? 'Recording paused' : 'Recording') : (entry && was ? 'Recording stopped' : '');
+    if (said !== was) ui.recordStatus.textContent = said;
   }
 
   function renderCall(entry) {

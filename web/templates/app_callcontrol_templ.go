@@ -40,9 +40,11 @@ func widgetConsultBar() templ.Component {
 	})
 }
 
-// widgetRecordBar is the call's recording, in the call panel: a button that
-// starts or stops it, and while there is one how long it has recorded, or
-// that it is paused (phoneview.js; calls.js recordText).
+// widgetRecordBar is the call's recording, in the panel's top corner: a
+// button that starts or stops it, which says while recording how long it
+// has recorded (or that it is paused), and a status for screen readers
+// that says when it starts, pauses or stops (phoneview.js; calls.js
+// recordText).
 func widgetRecordBar() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -64,7 +66,7 @@ func widgetRecordBar() templ.Component {
 			templ_7745c5c3_Var2 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<div class=\"record\" id=\"cb-record-bar\" data-record=\"idle\"><button type=\"button\" class=\"record__toggle\" id=\"cb-record\" aria-pressed=\"false\"><span class=\"record__dot\" aria-hidden=\"true\"></span> <span class=\"record__label\" id=\"cb-record-label\">Record</span></button> <span class=\"record__status\" id=\"cb-record-status\" role=\"status\"></span></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<div class=\"record\" id=\"cb-record-bar\" data-record=\"idle\"><button type=\"button\" class=\"record__toggle\" id=\"cb-record\" aria-pressed=\"false\" aria-label=\"Record the call\"><span class=\"record__dot\" aria-hidden=\"true\"></span> <span class=\"record__label\" id=\"cb-record-label\" aria-hidden=\"true\">Record</span></button> <span class=\"visually-hidden\" id=\"cb-record-status\" role=\"status\"></span></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -36,8 +36,8 @@ var widgetCallWithChoices = []struct{ Value, Label string }{
 // answers, or that finds the user on a call (docs/api-answering-rules.md);
 // answering.js shows the target's field for Forward.
 var widgetRuleActions = []struct{ Value, Label string }{
-	{"Voicemail", "Send to voicemail"},
-	{"Forward", "Forward to a number"},
+	{"Voicemail", "Voicemail"},
+	{"Forward", "Forward"},
 	{"Disconnect", "Hang up"},
 }
 

@@ -367,11 +367,11 @@ test('a recording counts the time it records, not the time it is paused, and sta
   let r = NO_RECORD;
   r = nextRecord(r, RECORD.recording, 1_000);
   assert.equal(recordElapsed(r, 6_000), 5_000);
-  assert.equal(recordText(r, 6_000), 'Recording · 00:05');
+  assert.equal(recordText(r, 6_000), '00:05');
   assert.equal(nextRecord(r, RECORD.recording, 9_000), r, 'the same status changes nothing');
   r = nextRecord(r, RECORD.paused, 11_000);
   assert.equal(recordElapsed(r, 60_000), 10_000);
-  assert.equal(recordText(r, 60_000), 'Recording paused · 00:10');
+  assert.equal(recordText(r, 60_000), 'Paused 00:10');
   r = nextRecord(r, RECORD.recording, 70_000);
   assert.equal(recordElapsed(r, 75_500), 15_500);
   r = nextRecord(r, RECORD.idle, 80_000);
