@@ -228,22 +228,30 @@ export function createAnswering({ store, request, loadMedia, dial, showAlert }) 
     ui.record.addEventListener('click', () => dial(GREETING_NUMBER));
   }
 
+  // stateChanged loads the rule and the greeting of a user who signs in,
+  // forgets them at sign-out, and loads the greeting again each time the
+  // page shows (a new one may have been recorded meanwhile).
+  let route = '';
   function stateChanged(state) {
     const next = state.session.loggedIn ? asString(state.session.loginNumber) : '';
-    if (next === user) return;
-    user = next;
-    loads += 1;
-    ui.section.hidden = true;
-    if (!user) {
-      dropGreeting();
+    const shown = state.route === '/settings' && route !== '/settings';
+    route = state.route;
+    if (next !== user) {
+      user = next;
+      loads += 1;
+      ui.section.hidden = true;
+      if (!user) {
+        dropGreeting();
+        return;
+      }
+      load();
+      loadGreeting();
       return;
     }
-    load();
-    loadGreeting();
+    if (user && shown) loadGreeting();
   }
 
   bind();
   store.subscribe(stateChanged);
   stateChanged(store.get());
-  return { reload: () => user && (load(), loadGreeting()) };
 }
