@@ -45,6 +45,7 @@ func (s *Server) apiRoutes(e *echo.Echo) {
 	s.telephonyAPIRoutes(g, mw)
 	s.subscriptionAPIRoutes(g, mw)
 	s.sipDeviceAPIRoutes(g, mw)
+	s.answeringRuleAPIRoutes(g, mw)
 }
 
 type ctxKey string

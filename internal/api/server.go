@@ -68,12 +68,13 @@ type Deps struct {
 	Directory  *identity.Directory
 	AuthServer *identity.AuthServer // nil when an external provider signs users in
 	Throttle   *identity.Throttle
-	Switch     Switch        // nil: calling is off
-	CallLog    CallLogStore  // nil: the call log is empty
-	Presence   Presence      // nil: presence is the default and cannot be set
-	Messages   Messages      // nil: messaging is off
-	Webhooks   Subscriptions // nil: webhook subscriptions are off
-	Phones     SIPDevices    // nil: desk phones are not managed through the API
+	Switch     Switch         // nil: calling is off
+	CallLog    CallLogStore   // nil: the call log is empty
+	Presence   Presence       // nil: presence is the default and cannot be set
+	Messages   Messages       // nil: messaging is off
+	Webhooks   Subscriptions  // nil: webhook subscriptions are off
+	Phones     SIPDevices     // nil: desk phones are not managed through the API
+	Rules      AnsweringRules // nil: answering rules are not managed through the API
 }
 
 // Server holds the handlers' dependencies.

@@ -68,7 +68,6 @@ var table = []sentinel{
 	// Param names the field that carried the number.
 	{err: telephony.ErrForeignNumber, answer: Error{Status: http.StatusBadRequest, Code: CodeInvalidParameter,
 		Message: "another extension's number; use a number of your own or one outside the account"}},
-
 	// Voicemail and recording: a full disk keeps what was recorded and
 	// refuses what would record more; a server without audio storage has neither.
 	{err: telephony.ErrStorageFull, answer: Error{Status: http.StatusServiceUnavailable, Code: "StorageFull",
@@ -128,9 +127,12 @@ func lookup(err error) *Error {
 	var (
 		inv      *messaging.InvalidError
 		pe       *webhooks.ParamError
+		rule     *store.RuleError
 		tooLarge *http.MaxBytesError
 	)
 	switch {
+	case errors.As(err, &rule):
+		return withErr(InvalidParam(rule.Field, rule.Reason), err)
 	case errors.As(err, &inv):
 		return withErr(InvalidParam(inv.Param, inv.Reason), err)
 	case errors.As(err, &pe):

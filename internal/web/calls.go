@@ -38,6 +38,12 @@ type Switch interface {
 	Move(ctx context.Context, owner int64, sessionID, partyID string, devices []string) error
 	Pickup(ctx context.Context, device, sessionID, offerSDP string) (telephony.Session, string, error)
 
+	// Voicemail and recording of the device's calls (controlCall's
+	// toVoicemail and the record actions): telephony.ErrNoMailbox where
+	// the server has neither.
+	ToVoicemail(ctx context.Context, device, sessionID string) error
+	Record(ctx context.Context, device, sessionID string, action telephony.RecordAction) (telephony.Session, error)
+
 	// The widget's RingOut (widget_ringout.go).
 	RingOut(ctx context.Context, extension int64, from, to, callerID string, playPrompt bool) (telephony.RingOut, error)
 	CancelRingOut(ctx context.Context, extension int64, id string) (telephony.RingOut, error)
@@ -148,6 +154,14 @@ func (s *Server) answer(c echo.Context) error {
 	return c.JSON(http.StatusOK, callResponse{Call: call, SDP: answer})
 }
 
+// recordActions are controlCall's actions on a call's recording.
+var recordActions = map[string]telephony.RecordAction{
+	"startRecord":  telephony.RecordStart,
+	"stopRecord":   telephony.RecordStop,
+	"pauseRecord":  telephony.RecordPause,
+	"resumeRecord": telephony.RecordResume,
+}
+
 type controlRequest struct {
 	DeviceID string `json:"deviceId"`
 }
@@ -180,6 +194,10 @@ func (s *Server) controlCall(c echo.Context) error {
 		err = s.Switch.SwitchCall(ctx, dev, id)
 	case "ignore":
 		err = s.Switch.Ignore(ctx, dev, id)
+	case "toVoicemail":
+		err = s.Switch.ToVoicemail(ctx, dev, id)
+	case "startRecord", "stopRecord", "pauseRecord", "resumeRecord":
+		_, err = s.Switch.Record(ctx, dev, id, recordActions[c.Param("action")])
 	default:
 		return &httperror.Error{Status: http.StatusNotFound, Code: "NotFound", Message: "unknown call action " + c.Param("action")}
 	}

@@ -87,9 +87,10 @@ type Deps struct {
 	Hub       *bridge.Hub
 	Cookies   sessions.Store
 	Assets    *Assets
-	Messages  Messages    // nil: messaging is off
-	CallLog   CallHistory // nil: the call log is empty
-	Presence  Presence    // nil: presence is the default and cannot be set
+	Messages  Messages       // nil: messaging is off
+	CallLog   CallHistory    // nil: the call log is empty
+	Presence  Presence       // nil: presence is the default and cannot be set
+	Rules     AnsweringRules // nil: answering rules cannot be seen or set
 	// DeviceKey signs the device ids issued to sessions (32 bytes or more);
 	// nil: a random key, so ids last as long as the process.
 	DeviceKey []byte
@@ -195,6 +196,7 @@ func (s *Server) Widget(mounts ...func(*echo.Echo)) http.Handler {
 	}
 	s.widgetMessageRoutes(e)
 	s.widgetHistoryRoutes(e)
+	s.widgetRuleRoutes(e)
 	for _, mount := range mounts {
 		mount(e)
 	}

@@ -42,6 +42,10 @@ func (stubSwitch) Move(context.Context, int64, string, string, []string) error {
 func (stubSwitch) Pickup(context.Context, string, string, string) (telephony.Session, string, error) {
 	return telephony.Session{}, "", telephony.ErrNoSuchCall
 }
+func (stubSwitch) ToVoicemail(context.Context, string, string) error { return telephony.ErrNoSuchCall }
+func (stubSwitch) Record(context.Context, string, string, telephony.RecordAction) (telephony.Session, error) {
+	return telephony.Session{}, telephony.ErrNoSuchCall
+}
 
 // storeDirectory is the switch's directory over the test store: extension
 // numbers within the caller's account.
@@ -89,6 +93,7 @@ func (nullMedia) CloseLeg(string)              {}
 type callEnv struct {
 	*historyEnv
 	sw   *telephony.Switch
+	mb   *mailboxSwitch                // sw as the widget sees it, with voicemail and recording
 	ext  map[string]identity.Extension // by user
 	tabs map[string]tab                // by name
 }
@@ -110,7 +115,8 @@ func newCallEnv(t testing.TB) *callEnv {
 		}
 		env.sw = telephony.New(telephony.Config{RingTimeout: time.Minute, Logger: slog.New(slog.DiscardHandler)},
 			storeDirectory{h.db}, nullMedia{}, telephony.NewBus(), presence.New(presence.Config{}, nil), nil)
-		d.Sessions, d.Presence, d.Switch = sessions, h.presence, env.sw
+		env.mb = &mailboxSwitch{Switch: env.sw}
+		d.Sessions, d.Presence, d.Switch, d.Rules = sessions, h.presence, env.mb, h.db
 	})
 	t.Cleanup(func() { env.sw.Close(ctx) })
 	env.historyEnv = h

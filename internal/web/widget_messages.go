@@ -21,6 +21,7 @@ type Messages interface {
 	SendPager(ctx context.Context, extensionID int64, req messaging.PagerRequest) (messaging.Message, error)
 	Messages(ctx context.Context, q messaging.Query) (messaging.Page, error)
 	SetReadStatus(ctx context.Context, extensionID int64, id string, status messaging.ReadStatus) (messaging.Message, error)
+	Delete(ctx context.Context, extensionID int64, id string) (messaging.Message, error)
 }
 
 // widgetMessageRoutes mounts the widget's /widget/messages endpoints.
@@ -29,6 +30,7 @@ func (s *Server) widgetMessageRoutes(e *echo.Echo) {
 	g.GET("", s.widgetMessages, s.signedIn)
 	g.POST("", s.widgetSendMessage, s.signedIn)
 	g.PUT("/:id", s.widgetUpdateMessage, s.signedIn)
+	g.DELETE("/:id", s.widgetDeleteMessage, s.signedIn)
 }
 
 // widgetMessageList is the answer of GET /widget/messages.
@@ -155,6 +157,24 @@ func (s *Server) updateWidgetMessage(c echo.Context, ext identity.Extension) err
 		return err
 	}
 	m, err := s.Messages.SetReadStatus(c.Request().Context(), ext.ID, c.Param("id"), messaging.ReadStatus(status))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, bridge.MessageFor(m))
+}
+
+// widgetDeleteMessage answers DELETE /widget/messages/:id with the message,
+// now of availability Deleted: the Messages page deletes a voicemail (or
+// any message) of the user; another's is not found.
+func (s *Server) widgetDeleteMessage(c echo.Context) error {
+	if s.Messages == nil {
+		return httperror.MessagingOff
+	}
+	return s.deleteWidgetMessage(c, userOf(c).Extension)
+}
+
+func (s *Server) deleteWidgetMessage(c echo.Context, ext identity.Extension) error {
+	m, err := s.Messages.Delete(c.Request().Context(), ext.ID, c.Param("id"))
 	if err != nil {
 		return err
 	}

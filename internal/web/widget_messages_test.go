@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -107,4 +108,34 @@ func FuzzWidgetMessageRequests(f *testing.F) {
 			t.Fatalf("target %d %q %q: content type %q", target, param, body, ct)
 		}
 	})
+}
+
+// TestWidgetDeleteMessage: the user deletes a message of theirs, which
+// leaves the list; another user's is not found.
+func TestWidgetDeleteMessage(t *testing.T) {
+	me := newMessageEnv(t)
+	s := me.srv
+	sent := me.call("POST", "/widget/messages", `{"type":"Pager","to":["102"],"text":"to be deleted"}`, "",
+		func(c echo.Context) error { return s.sendWidgetMessage(c, me.acct, me.alice) })
+	var m struct{ ID string }
+	if err := json.Unmarshal(sent.Body.Bytes(), &m); err != nil || sent.Code != http.StatusOK || m.ID == "" {
+		t.Fatalf("send: %d %s", sent.Code, sent.Body)
+	}
+	bob, err := me.srv.Apps.(*store.DB).ExtensionByNumber(context.Background(), me.acct.ID, "102")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := me.call("DELETE", "/widget/messages/x", "", m.ID, func(c echo.Context) error { return s.deleteWidgetMessage(c, bob) }); rec.Code != http.StatusNotFound {
+		t.Errorf("another user's copy: %d %s", rec.Code, rec.Body)
+	}
+	if rec := me.call("DELETE", "/widget/messages/x", "", m.ID, func(c echo.Context) error { return s.deleteWidgetMessage(c, me.alice) }); rec.Code != http.StatusOK {
+		t.Fatalf("delete: %d %s", rec.Code, rec.Body)
+	}
+	list := me.call("GET", "/widget/messages", "", "", func(c echo.Context) error { return s.listWidgetMessages(c, me.alice) })
+	if strings.Contains(list.Body.String(), `"`+m.ID+`"`) {
+		t.Errorf("the deleted message is still listed: %s", list.Body)
+	}
+	if rec := me.call("DELETE", "/widget/messages/x", "", "nope", func(c echo.Context) error { return s.deleteWidgetMessage(c, me.alice) }); rec.Code != http.StatusNotFound {
+		t.Errorf("unknown message: %d %s", rec.Code, rec.Body)
+	}
 }

@@ -1,7 +1,8 @@
 // The widget shell: boot configuration, the session and sign-in, routing,
 // the server's event stream and the host bridge. The web phone (phone.js),
-// the history (history.js), the messages (messages.js) and the status and
-// calling settings (settings.js) run inside it.
+// the history (history.js), the messages (messages.js), the status and
+// calling settings (settings.js) and the answering rule and greeting
+// (answering.js) run inside it.
 //
 // This module puts the widget together: it starts each part, follows the
 // session and hands each event of the stream to the parts. Each part has a
@@ -15,13 +16,14 @@
 //   appview.js   the shell's part of the page, and the alerts
 //   bridge.js    messaging with the host page (commands.js: its commands)
 
+import { createAnswering } from './answering.js';
 import { addStylesheet, applyTheme, bindControls, render, showAlert } from './appview.js';
 import { createBridge } from './bridge.js';
 import { asString } from './fields.js';
 import { createHistory } from './history.js';
 import { createMessages } from './messages.js';
 import { createPhone } from './phone.js';
-import { request, server, setClient } from './server.js';
+import { fetchMedia, request, server, setClient } from './server.js';
 import { bootSession, readSession, sameUser, sessionEvents, STATE_FROM_EVENT } from './session.js';
 import { createSettings } from './settings.js';
 import { createSignIn, LOGIN_IDLE } from './signin.js';
@@ -246,7 +248,9 @@ function start() {
     request,
     callBack: (number) => phone.newCall(number, true),
   });
-  const messages = createMessages({ store, request, showPage, showAlert });
+  const callBack = (number) => phone.newCall(number, true);
+  const messages = createMessages({ store, request, loadMedia: fetchMedia, showPage, showAlert, callBack });
+  createAnswering({ store, request, loadMedia: fetchMedia, dial: callBack, showAlert });
 
   const events = connectEvents(() => eventsUrlFor(config.eventsUrl, asString(config.clientId), deviceId), {
     onStatus: (connection) => {

@@ -1,7 +1,7 @@
 // The phone's business call handling: ignoring and forwarding a ringing
-// call, switching between calls, blind and warm transfers, and moving a call
-// between the user's devices (offering it to the others, or taking one
-// here). Each is a request to the server's switch about a call of this tab;
+// call or sending it to voicemail, switching between calls, blind and warm
+// transfers, recording a call, and moving a call between the user's devices
+// (offering it to the others, or taking one here). Each is a request to the server's switch about a call of this tab;
 // the call events of the stream then say what became of the calls.
 
 import { STATUS, newEntry, phoneError, readCall } from './calls.js';
@@ -68,6 +68,19 @@ export function createCallControl({ device, request, registry, media, signalling
   async function forward(entry, options) {
     const to = readTarget(options?.forwardNumber);
     leave(entry, await sendAction(entry.id, 'forward', { to }), 'Forwarded');
+  }
+
+  // toVoicemail sends the ringing call to the user's voicemail: the caller
+  // leaves a message, and the call ends here.
+  async function toVoicemail(entry) {
+    leave(entry, await sendAction(entry.id, 'toVoicemail'), 'Voicemail');
+  }
+
+  // record starts, stops, pauses or resumes the call's recording; the
+  // call's recordStatus says how it stands.
+  async function record(entry, action) {
+    const call = readCall((await sendAction(entry.id, action)).call);
+    if (call) applyCall(call);
   }
 
   // switchTo makes a held call live; the server holds the one that was.
@@ -157,7 +170,11 @@ export function createCallControl({ device, request, registry, media, signalling
   }
 
   const actions = {
-    ignore, forward, switch: switchTo, transfer, completeTransfer, cancelTransfer, move,
+    ignore, forward, switch: switchTo, transfer, completeTransfer, cancelTransfer, move, toVoicemail,
+    startRecord: (entry) => record(entry, 'startRecord'),
+    stopRecord: (entry) => record(entry, 'stopRecord'),
+    pauseRecord: (entry) => record(entry, 'pauseRecord'),
+    resumeRecord: (entry) => record(entry, 'resumeRecord'),
   };
   return { actions, moveHere };
 }

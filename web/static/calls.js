@@ -56,6 +56,7 @@ export const RESULT_TEXT = Object.freeze({
   Failed: 'Call failed',
   Transferred: 'Call transferred',
   Forwarded: 'Call forwarded',
+  Voicemail: 'Sent to voicemail',
 });
 // How a call that moved to another device of the user ends here.
 export const MOVED_TEXT = 'Moved to another device';
@@ -92,6 +93,8 @@ export function newEntry(call) {
     failure: '',
     tones: '',
     done: false,
+    // The recording as this tab follows it (nextRecord).
+    record: NO_RECORD,
     // The id of the call this one consults for a warm transfer ('' for none).
     consultOf: '',
   };
@@ -107,6 +110,7 @@ export const established = (entry) => Boolean(entry.id) && !isRinging(entry) && 
 
 const isConnected = (e) => established(e) && e.call.callStatus === STATUS.connected && !isOnHold(e.call);
 const isHeld = (e) => established(e) && isOnHold(e.call);
+const recordable = (e) => established(e) && isLive(e.call);
 
 // ACTION_RULES says, for each call action, which calls it applies to and
 // whether it keeps the call busy (no other busy action until it is done).
@@ -128,10 +132,15 @@ export const ACTION_RULES = Object.freeze({
   move: { allowed: isConnected, busy: true },
   completeTransfer: { allowed: established, busy: true },
   cancelTransfer: { allowed: established, busy: true },
+  toVoicemail: { allowed: isRinging, busy: true },
+  startRecord: { allowed: (e) => recordable(e) && recordStatus(e.call) === RECORD.idle, busy: true },
+  stopRecord: { allowed: (e) => recordable(e) && recordStatus(e.call) !== RECORD.idle, busy: true },
+  pauseRecord: { allowed: (e) => recordable(e) && recordStatus(e.call) === RECORD.recording, busy: true },
+  resumeRecord: { allowed: (e) => recordable(e) && recordStatus(e.call) === RECORD.paused, busy: true },
 });
 
 // Actions that mean the ringing call when the host names no call.
-const RINGING_ACTIONS = Object.freeze(['answer', 'reject', 'ignore', 'forward']);
+const RINGING_ACTIONS = Object.freeze(['answer', 'reject', 'ignore', 'forward', 'toVoicemail']);
 
 // canAct says whether the user may run action on entry now.
 export const canAct = (entry, action) => Boolean(entry) && !entry.busy && ACTION_RULES[action].allowed(entry);
@@ -180,7 +189,53 @@ export function controlError(err) {
   const code = String(err?.code ?? '').toLowerCase();
   if (code.includes('state')) return 'invalidState';
   if (code.includes('nosuch') || code.includes('notfound')) return 'noSuchCall';
+  if (code === 'unsupported') return 'unsupported';
   return 'failed';
+}
+
+// ---------------------------------------------------------------------------
+// Recording
+
+// A call's recordStatus (contract §5, rc-call-record-notify).
+export const RECORD = Object.freeze({ idle: 'idle', recording: 'recording', paused: 'paused' });
+
+// recordStatus reads a call's recordStatus: idle, recording or paused (in
+// any case; anything else is idle).
+export function recordStatus(call) {
+  const status = asString(call?.recordStatus).toLowerCase();
+  return status === RECORD.recording || status === RECORD.paused ? status : RECORD.idle;
+}
+
+// The recording of a call that is not recorded.
+export const NO_RECORD = Object.freeze({ status: RECORD.idle, since: 0, before: 0 });
+
+// nextRecord follows a call's recording as its status changes at now:
+// {status, since (when it last started or resumed), before (ms recorded
+// until then)}. A recording that stops and starts again counts from 0.
+export function nextRecord(record, status, now) {
+  if (record.status === status) return record;
+  if (status === RECORD.idle) return NO_RECORD;
+  if (status === RECORD.recording) {
+    const before = record.status === RECORD.paused ? record.before : 0;
+    return { status, since: now, before };
+  }
+  // Paused: what was recorded so far stays.
+  const before = record.status === RECORD.recording ? record.before + Math.max(0, now - record.since) : record.before;
+  return { status, since: 0, before };
+}
+
+// recordElapsed is how long the recording has recorded at now, in ms.
+export function recordElapsed(record, now) {
+  return record.before + (record.status === RECORD.recording ? Math.max(0, now - record.since) : 0);
+}
+
+// recordText is what the call panel's record button says of the recording
+// at now: the time recorded, 'Paused' before it when paused; '' when the
+// call is not recorded.
+export function recordText(record, now) {
+  if (record.status === RECORD.idle) return '';
+  const elapsed = clock(recordElapsed(record, now));
+  return record.status === RECORD.paused ? `Paused ${elapsed}` : elapsed;
 }
 
 // ---------------------------------------------------------------------------
@@ -245,6 +300,7 @@ const CALL_EVENTS = Object.freeze({
   'rc-call-hold-notify': 'update',
   'rc-call-resume-notify': 'update',
   'rc-call-mute-notify': 'update',
+  'rc-call-record-notify': 'update',
   'rc-call-end-notify': 'end',
   'rc-call-failed-notify': 'fail',
 });

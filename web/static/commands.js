@@ -14,10 +14,7 @@ const CALL_ACTIONS = [
   'switch', 'moveHere', 'merge', 'addParticipant', 'removeParticipant', 'endConference',
 ];
 // Call actions of the contract the web phone does not carry out yet.
-const UNSUPPORTED_CALL_ACTIONS = [
-  'toVoicemail', 'startRecord', 'stopRecord', 'pauseRecord', 'resumeRecord', 'merge', 'addParticipant',
-  'removeParticipant', 'endConference',
-];
+const UNSUPPORTED_CALL_ACTIONS = ['merge', 'addParticipant', 'removeParticipant', 'endConference'];
 // What rc-adapter-set-presence may set (docs/events.md rc-adapter-syncPresence).
 const USER_STATUSES = ['Available', 'Busy', 'Offline'];
 const DND_STATUSES = ['TakeAllCalls', 'DoNotAcceptAnyCalls', 'DoNotAcceptDepartmentCalls', 'TakeDepartmentCallsOnly'];

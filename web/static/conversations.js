@@ -29,6 +29,32 @@ export function readMessage(raw) {
   return { ...raw, id };
 }
 
+// The types of conversation rows: a voicemail is a row of its own.
+const CONVERSATION_TYPES = Object.freeze(['SMS', 'Pager', 'VoiceMail']);
+
+export const isVoicemail = (m) => m.type === 'VoiceMail';
+
+// voicemailAudio is a voicemail's recording: its first attachment with an
+// id, as {id, contentType, duration (whole seconds, 0 when not known)}, or
+// null.
+export function voicemailAudio(message) {
+  const list = Array.isArray(message.attachments) ? message.attachments : [];
+  const found = list.find((a) => isPlainObject(a) && (typeof a.id === 'string' || Number.isFinite(a.id)) && String(a.id) !== '');
+  if (!found) return null;
+  const duration = Number.isFinite(found.vmDuration) && found.vmDuration > 0 ? Math.round(found.vmDuration) : 0;
+  return { id: String(found.id), contentType: asString(found.contentType), duration };
+}
+
+// contentUrl is where the widget plays a message's attachment from.
+export const contentUrl = (messageId, attachmentId) =>
+  `/widget/messages/${encodeURIComponent(messageId)}/content/${encodeURIComponent(attachmentId)}`;
+
+// durationText writes whole seconds as m:ss.
+export function durationText(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
 // time reads one of a message's times as milliseconds (0 when it has none).
 export const time = (value) => Date.parse(asString(value)) || 0;
 export const isUnread = (m) => m.direction === 'Inbound' && m.readStatus === 'Unread';
@@ -58,7 +84,9 @@ export function replyNumber(party, type) {
 
 // conversationKey groups messages: by the server's conversationId, else by
 // the type and the other party's number.
+// A voicemail stands alone: its own row, never part of a conversation.
 export function conversationKey(message) {
+  if (isVoicemail(message)) return `v:${message.id}`;
   const id = message.conversationId;
   if ((typeof id === 'string' && id !== '') || Number.isFinite(id)) return `c:${id}`;
   return `p:${message.type}:${parties(message).map((p) => replyNumber(p, message.type)).join(',')}`;
@@ -86,7 +114,7 @@ export function groupConversations(messages) {
     return {
       ...group,
       last,
-      type: last.type === 'Pager' ? 'Pager' : 'SMS',
+      type: CONVERSATION_TYPES.includes(last.type) ? last.type : 'SMS',
       others: parties(last),
       unread: group.messages.filter(isUnread).length,
       conversationId: last.conversationId ?? null,
@@ -137,8 +165,22 @@ export function initials(name) {
   return letters.slice(0, 2).join('');
 }
 
-// preview is a message's text on one line.
-export const preview = (message) => asString(message.subject).replace(/\s+/g, ' ').trim();
+// preview is a message's text on one line; a voicemail's says it is one,
+// and how long.
+export function preview(message) {
+  if (isVoicemail(message)) {
+    const duration = voicemailAudio(message)?.duration ?? 0;
+    return duration > 0 ? `Voicemail · ${durationText(duration)}` : 'Voicemail';
+  }
+  return asString(message.subject).replace(/\s+/g, ' ').trim();
+}
+
+// callBackNumber is the number a voicemail's caller is called back on: its
+// phone number, else its extension number ('' when unknown).
+export function callBackNumber(message) {
+  const from = readParty(message.from);
+  return asString(from.phoneNumber) || asString(from.extensionNumber);
+}
 
 // deliveryText says how an outbound message went: shown for the last one
 // sent (showStatus), and for any that failed.

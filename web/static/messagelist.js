@@ -1,4 +1,5 @@
-// The messages page's list: a row for each conversation, newest first, what
+// The messages page's list: a row for each conversation and each voicemail
+// (with its icon and duration), newest first, what
 // the list says while it loads or when it failed, and the Messages tab's
 // unread badge. It shows what messages.js hands it.
 
@@ -20,6 +21,8 @@ export function createConversationList({ ui, shown, open }) {
     const { last } = conversation;
     row.dataset.key = conversation.key;
     row.dataset.unread = String(conversation.unread > 0);
+    row.dataset.type = conversation.type;
+    const voicemail = conversation.type === 'VoiceMail';
     const letters = initials(name);
     const avatar = row.querySelector('.conversation-row__avatar');
     avatar.textContent = letters || '#';
@@ -37,8 +40,10 @@ export function createConversationList({ ui, shown, open }) {
     const badge = row.querySelector('.conversation-row__badge');
     badge.textContent = conversation.unread > 0 ? String(Math.min(conversation.unread, MAX_BADGE)) : '';
     badge.hidden = conversation.unread === 0;
-    row.querySelector('.conversation-row__open').setAttribute('aria-label',
-      `${name}${conversation.unread ? `, ${conversation.unread} unread` : ''}: ${text}`);
+    row.querySelector('.conversation-row__vm').hidden = !voicemail;
+    row.querySelector('.conversation-row__open').setAttribute('aria-label', voicemail
+      ? `${text} from ${name}${conversation.unread ? ', unread' : ''}, ${stamp.title}`
+      : `${name}${conversation.unread ? `, ${conversation.unread} unread` : ''}: ${text}`);
   }
 
   // render shows list; off says messaging is off for the app, phase

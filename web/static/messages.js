@@ -1,18 +1,21 @@
 // The messages page: the signed-in user's conversations (SMS and company
-// pager), one conversation at a time with its composer, and a new message.
+// pager) and voicemails, one conversation at a time with its composer, one
+// voicemail with its player, and a new message.
 //
 // Messages come from the server (GET /widget/messages) and stay current
 // through the two message events of the stream; the page keeps the newest
 // version of each message (by lastModifiedTime). Opening a conversation
-// marks its inbound messages read. The Messages tab shows how many are
-// unread in all.
+// marks its inbound messages read; a voicemail is marked read once it plays,
+// and can be marked unread again, deleted or called back. The Messages tab
+// shows how many are unread in all.
 //
 // This module keeps the messages and what the page shows; the rules of
 // conversations are conversations.js's, the list is messagelist.js's, the
 // open conversation and the composers are messagethread.js's.
 
 import {
-  conversationKey, conversationWith, groupConversations, isUnread, messageType, readMessage, replyNumber, time,
+  callBackNumber, contentUrl, conversationKey, conversationWith, describeParties, durationText, groupConversations, isUnread,
+  messageType, readMessage, replyNumber, time, voicemailAudio,
 } from './conversations.js';
 import { ownValue } from './fields.js';
 import { createConversationList } from './messagelist.js';
@@ -41,6 +44,8 @@ const ELEMENT_IDS = Object.freeze({
   threadMessages: 'cb-thread-messages', threadForm: 'cb-thread-form', threadText: 'cb-thread-text', threadSend: 'cb-thread-send',
   compose: 'cb-compose', composeBack: 'cb-compose-back', composeTo: 'cb-compose-to', composeKind: 'cb-compose-kind',
   composeForm: 'cb-compose-form', composeText: 'cb-compose-text', composeSend: 'cb-compose-send',
+  voicemail: 'cb-voicemail', vmBack: 'cb-vm-back', vmName: 'cb-vm-name', vmNumber: 'cb-vm-number', vmWhen: 'cb-vm-when',
+  vmPlayer: 'cb-vm-player', vmNote: 'cb-vm-note', vmCall: 'cb-vm-call', vmRead: 'cb-vm-read', vmDelete: 'cb-vm-delete',
   badge: 'cb-messages-badge',
 });
 
@@ -54,9 +59,11 @@ function findElements() {
 //              answer, rejecting with an Error that carries the server's code
 //   showPage:  showPage(path) shows a page of the widget
 //   showAlert: showAlert({message, level}) shows a banner
+//   loadMedia: loadMedia(url) → Promise of an object URL of the audio at url
+//   callBack:  callBack(number) calls a number as the dial pad does
 // It returns { handleEvent(event), reload(), newSms({phoneNumber, text,
 // conversation}) }.
-export function createMessages({ store, request, showPage, showAlert }) {
+export function createMessages({ store, request, loadMedia, showPage, showAlert, callBack }) {
   const ui = findElements();
   // The messages by id, and what is being done.
   const messages = new Map();
@@ -64,9 +71,14 @@ export function createMessages({ store, request, showPage, showAlert }) {
   let error = '';
   let loads = 0;
   let user = '';
-  // The view: list, thread (key) or compose.
+  // The view: list, thread (key), voicemail (key) or compose.
   let view = 'list';
   let threadKey = '';
+  // The recording the voicemail player plays (its content URL), the
+  // object URL of its audio once loaded, and why it could not be.
+  let playing = '';
+  let audioUrl = '';
+  let audioError = '';
   const marking = new Set();
   let sending = false;
 
@@ -145,14 +157,36 @@ export function createMessages({ store, request, showPage, showAlert }) {
     }
   }
 
-  async function markRead(message) {
+  async function markRead(message, readStatus = 'Read') {
     marking.add(message.id);
     const load = loads;
     try {
-      const answer = readMessage(await request('PUT', messageUrl(message.id), { readStatus: 'Read' }));
+      const answer = readMessage(await request('PUT', messageUrl(message.id), { readStatus }));
       if (load === loads && answer) put(answer);
     } catch (err) {
-      warn(`could not mark message ${message.id} read: ${err.message}`);
+      warn(`could not mark message ${message.id} ${readStatus.toLowerCase()}: ${err.message}`);
+      if (readStatus === 'Unread') showAlert({ message: `Could not mark the voicemail unread: ${err.message}`, level: 'danger' });
+    } finally {
+      marking.delete(message.id);
+      render();
+    }
+  }
+
+  // The voicemail shown, or null.
+  const openVoicemail = () => (view === 'voicemail' ? findConversation(threadKey)?.last ?? null : null);
+
+  async function deleteVoicemail() {
+    const message = openVoicemail();
+    if (!message || marking.has(message.id)) return;
+    marking.add(message.id);
+    render();
+    try {
+      const answer = readMessage(await request('DELETE', messageUrl(message.id)));
+      messages.delete(message.id);
+      if (answer) put(answer);
+      if (view === 'voicemail' && threadKey === conversationKey(message)) openList();
+    } catch (err) {
+      showAlert({ message: `Could not delete the voicemail: ${err.message}`, level: 'danger' });
     } finally {
       marking.delete(message.id);
       render();
@@ -178,10 +212,17 @@ export function createMessages({ store, request, showPage, showAlert }) {
   }
 
   function openThread(key) {
+    const conversation = findConversation(key);
+    if (conversation?.type === 'VoiceMail') {
+      view = 'voicemail';
+      threadKey = key;
+      render();
+      ui.vmPlayer.focus({ preventScroll: true });
+      return;
+    }
     view = 'thread';
     threadKey = key;
     render();
-    const conversation = findConversation(key);
     if (conversation) loadThread(conversation);
     markOpenRead();
     ui.threadText.focus({ preventScroll: true });
@@ -277,15 +318,64 @@ export function createMessages({ store, request, showPage, showAlert }) {
   // -------------------------------------------------------------------------
   // Rendering
 
+  // renderVoicemail shows the open voicemail: who and when, its player
+  // (loaded once per recording), and what can be done with it.
+  function renderVoicemail(message) {
+    const { name, number } = describeParties([message.from ?? {}], 'VoiceMail', shownNumber);
+    ui.vmName.textContent = name;
+    ui.vmNumber.textContent = number;
+    const audio = voicemailAudio(message);
+    const when = new Date(time(message.creationTime)).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    ui.vmWhen.textContent = audio?.duration ? `${when} · ${durationText(audio.duration)}` : when;
+    const src = audio ? contentUrl(message.id, audio.id) : '';
+    if (src !== playing) loadAudio(src);
+    ui.vmPlayer.hidden = !audioUrl;
+    ui.vmNote.textContent = !audio ? 'This voicemail has no recording.'
+      : audioError ? `The recording cannot be played: ${audioError}` : audioUrl ? '' : 'Loading the recording…';
+    const busy = marking.has(message.id);
+    ui.vmRead.textContent = isUnread(message) ? 'Mark as read' : 'Mark as unread';
+    ui.vmRead.disabled = busy;
+    ui.vmDelete.disabled = busy;
+    ui.vmCall.disabled = !callBackNumber(message);
+  }
+
+  // loadAudio puts the recording at src ('' for none) in the player; the
+  // player shows once it is loaded.
+  async function loadAudio(src) {
+    playing = src;
+    audioError = '';
+    ui.vmPlayer.pause();
+    ui.vmPlayer.removeAttribute('src');
+    if (audioUrl) URL.revokeObjectURL(audioUrl);
+    audioUrl = '';
+    if (!src) return;
+    try {
+      const url = await loadMedia(src);
+      if (playing !== src) {
+        URL.revokeObjectURL(url);
+        return;
+      }
+      audioUrl = url;
+      ui.vmPlayer.src = url;
+    } catch (err) {
+      if (playing !== src) return;
+      audioError = err.message;
+    }
+    render();
+  }
+
   function render() {
     const shown = store.get().session.loggedIn ? conversations() : [];
-    const open = view === 'thread' ? findConversation(threadKey) : null;
-    if (view === 'thread' && !open) view = 'list';
+    const open = view === 'thread' || view === 'voicemail' ? findConversation(threadKey) : null;
+    if ((view === 'thread' || view === 'voicemail') && !open) view = 'list';
     ui.listView.hidden = view !== 'list';
     ui.thread.hidden = view !== 'thread';
+    ui.voicemail.hidden = view !== 'voicemail';
     ui.compose.hidden = view !== 'compose';
+    if (view !== 'voicemail' && playing) loadAudio('');
+    if (view === 'voicemail') renderVoicemail(open.last);
     list.render(shown, { off: !enabled(), phase, error });
-    if (open) thread.render(open);
+    if (open && view === 'thread') thread.render(open);
     thread.renderComposers(sending);
     list.renderBadge(shown);
   }
@@ -316,6 +406,21 @@ export function createMessages({ store, request, showPage, showAlert }) {
     ui.retry.addEventListener('click', reload);
     ui.threadBack.addEventListener('click', openList);
     ui.composeBack.addEventListener('click', openList);
+    ui.vmBack.addEventListener('click', openList);
+    ui.vmRead.addEventListener('click', () => {
+      const message = openVoicemail();
+      if (message && !marking.has(message.id)) markRead(message, isUnread(message) ? 'Read' : 'Unread');
+    });
+    ui.vmDelete.addEventListener('click', deleteVoicemail);
+    ui.vmCall.addEventListener('click', () => {
+      const number = openVoicemail() && callBackNumber(openVoicemail());
+      if (number) callBack(number);
+    });
+    // A voicemail played counts as read.
+    ui.vmPlayer.addEventListener('play', () => {
+      const message = openVoicemail();
+      if (message && isUnread(message) && !marking.has(message.id)) markRead(message);
+    });
     ui.threadForm.addEventListener('submit', (event) => {
       event.preventDefault();
       submitThread();

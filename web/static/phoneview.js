@@ -11,7 +11,7 @@
 
 import { createCallCards, panelCards } from './callcards.js';
 import {
-  callState, canAct, DIALER_PROBLEMS, endText, isLive, isOnHold, isRinging, statusText,
+  RECORD, callState, canAct, DIALER_PROBLEMS, endText, isLive, isOnHold, isRinging, recordStatus, recordText, statusText,
 } from './calls.js';
 import { createCallWaiting } from './callwaiting.js';
 import { caretAfter, cleanNumber, countSignificant, formatTyped, MAX_NUMBER_LENGTH, stripFormatting } from './numbers.js';
@@ -31,7 +31,8 @@ const ELEMENT_IDS = Object.freeze({
   number: 'cb-dial-number', backspace: 'cb-dial-backspace', dialKeypad: 'cb-dial-keypad', call: 'cb-dial-call',
   reason: 'cb-dial-reason', retry: 'cb-dial-retry', dialNote: 'cb-dial-note',
   incoming: 'cb-incoming', incomingName: 'cb-incoming-name', incomingNumber: 'cb-incoming-number',
-  answer: 'cb-answer', decline: 'cb-decline',
+  answer: 'cb-answer', decline: 'cb-decline', toVoicemail: 'cb-to-voicemail',
+  recordBar: 'cb-record-bar', record: 'cb-record', recordLabel: 'cb-record-label', recordStatus: 'cb-record-status',
   panel: 'cb-active-call', minimize: 'cb-call-minimize', name: 'cb-call-name', callNumber: 'cb-call-number',
   status: 'cb-call-status', pad: 'cb-call-pad', tones: 'cb-call-tones', callKeypad: 'cb-call-keypad',
   mute: 'cb-mute', hold: 'cb-hold', keypadToggle: 'cb-keypad-toggle', hangup: 'cb-hangup',
@@ -216,6 +217,26 @@ export function createPhoneView({ registry, store, request, region, describe, re
     ui.incomingNumber.textContent = number;
     ui.answer.disabled = Boolean(entry.busy);
     ui.decline.disabled = Boolean(entry.busy);
+    ui.toVoicemail.disabled = Boolean(entry.busy);
+  }
+
+  // renderRecord shows the call's recording: the toggle starts it or stops
+  // it (paused too) and says how long it has recorded; the status tells
+  // screen readers when it starts, pauses or stops.
+  function renderRecord(entry) {
+    const status = entry ? recordStatus(entry.call) : RECORD.idle;
+    const on = status !== RECORD.idle;
+    const text = entry ? recordText(entry.record, Date.now()) : '';
+    ui.recordBar.hidden = !entry || !isLive(entry.call);
+    ui.recordBar.dataset.record = status;
+    ui.record.setAttribute('aria-pressed', String(on));
+    ui.recordLabel.textContent = on ? text : 'Record';
+    const paused = status === RECORD.paused;
+    ui.record.setAttribute('aria-label', on ? `Stop recording (${paused ? 'paused' : 'recording'})` : 'Record the call');
+    ui.record.disabled = !canAct(entry, on ? 'stopRecord' : 'startRecord');
+    const was = ui.recordStatus.textContent;
+    const said = on ? (paused ? 'Recording paused' : 'Recording') : (entry && was ? 'Recording stopped' : '');
+    if (said !== was) ui.recordStatus.textContent = said;
   }
 
   function renderCall(entry) {
@@ -247,6 +268,7 @@ export function createPhoneView({ registry, store, request, region, describe, re
     ui.hangup.disabled = !entry || Boolean(entry.busy);
     ui.addCall.disabled = !entry || !isLive(entry.call) || registry.dialing !== null;
     ui.move.disabled = !can('move');
+    renderRecord(entry);
   }
 
   function renderAudio(entry) {
@@ -329,6 +351,11 @@ export function createPhoneView({ registry, store, request, region, describe, re
       act(ringing(), 'answer');
     });
     ui.decline.addEventListener('click', () => act(ringing(), 'reject'));
+    ui.toVoicemail.addEventListener('click', () => act(ringing(), 'toVoicemail'));
+    ui.record.addEventListener('click', () => {
+      const entry = registry.current();
+      act(entry, entry && recordStatus(entry.call) !== RECORD.idle ? 'stopRecord' : 'startRecord');
+    });
     ui.hangup.addEventListener('click', () => act(registry.current(), 'hangup'));
     ui.mute.addEventListener('click', () => {
       const entry = registry.current();

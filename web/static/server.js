@@ -25,17 +25,20 @@ export function setClient(clientId) {
 }
 
 const REQUEST_TIMEOUT_MS = 15_000;
+// A recording takes longer than a JSON answer: a few minutes of audio.
+const MEDIA_TIMEOUT_MS = 60_000;
 
 const OFFLINE_TEXT = 'The widget could not reach its server. Check your connection and try again.';
 
 // RequestError is a failed request: code is the server's errorCode (or
-// network, badResponse) and message says what went wrong in words a user
-// can read.
+// network, badResponse), message says what went wrong in words a user can
+// read, and param names the request's field at fault, when one is.
 export class RequestError extends Error {
-  constructor(code, message) {
+  constructor(code, message, param = '') {
     super(message);
     this.name = 'RequestError';
     this.code = code;
+    this.param = param;
   }
 }
 
@@ -59,12 +62,38 @@ export async function request(method, url, body) {
     throw new RequestError(
       asString(payload?.errorCode) || `http${response.status}`,
       asString(payload?.message) || `The server answered ${response.status} ${response.statusText}.`,
+      Array.isArray(payload?.errors) ? asString(payload.errors[0]?.parameterName) : '',
     );
   }
   if (!isPlainObject(payload)) {
     throw new RequestError('badResponse', 'The server sent an answer the widget cannot read.');
   }
   return payload;
+}
+
+// fetchMedia fetches audio of the widget's server (a voicemail, the
+// greeting) with the widget's headers, which a media element cannot send,
+// and resolves to an object URL of it for the element; the caller revokes
+// it. It rejects with a RequestError: NotFound when there is none.
+export async function fetchMedia(url) {
+  let response;
+  try {
+    response = await fetch(url, {
+      credentials: 'same-origin',
+      headers: { 'X-Callbridge': '1', 'X-Callbridge-Client': requestHeaders['X-Callbridge-Client'] },
+      signal: AbortSignal.timeout(MEDIA_TIMEOUT_MS),
+    });
+  } catch {
+    throw new RequestError('network', OFFLINE_TEXT);
+  }
+  if (!response.ok) {
+    const payload = await response.json().catch(() => null);
+    throw new RequestError(
+      asString(payload?.errorCode) || (response.status === 404 ? 'NotFound' : `http${response.status}`),
+      asString(payload?.message) || `The server answered ${response.status} ${response.statusText}.`,
+    );
+  }
+  return URL.createObjectURL(await response.blob());
 }
 
 // Signing in or out gives the session cookie a new id. A state read that

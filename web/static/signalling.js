@@ -5,7 +5,7 @@
 // registry here, and a call that ends here ends here only.
 
 import {
-  DIALER_PROBLEMS, STATUS, isLive, isRinging, newEntry, phoneError, readCall, readCallEvent, sessionCall,
+  DIALER_PROBLEMS, STATUS, isLive, isRinging, newEntry, nextRecord, phoneError, readCall, readCallEvent, recordStatus, sessionCall,
 } from './calls.js';
 import { MAX_NUMBER_LENGTH, readDialled } from './numbers.js';
 
@@ -52,6 +52,7 @@ export function createSignalling({ device, store, request, registry, media, ring
       return;
     }
     entry.call = call;
+    entry.record = nextRecord(entry.record, recordStatus(call), Date.now());
     if (isRinging(entry)) media.prepare(entry);
     else if (entry.prepared && !entry.answering) media.dropPrepared(entry);
     if (isLive(call) && !entry.connectedAt) entry.connectedAt = Date.now();

@@ -40,10 +40,12 @@ func widgetConsultBar() templ.Component {
 	})
 }
 
-// widgetTransferSheet is the transfer panel over the call: a number or an
-// extension of the account, picked from a filtered list, then a blind
-// transfer or a consult call first (transferview.js).
-func widgetTransferSheet() templ.Component {
+// widgetRecordBar is the call's recording, in the panel's top corner: a
+// button that starts or stops it, which says while recording how long it
+// has recorded (or that it is paused), and a status for screen readers
+// that says when it starts, pauses or stops (phoneview.js; calls.js
+// recordText).
+func widgetRecordBar() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -64,7 +66,39 @@ func widgetTransferSheet() templ.Component {
 			templ_7745c5c3_Var2 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<section class=\"sheet\" id=\"cb-transfer\" role=\"dialog\" aria-modal=\"true\" aria-labelledby=\"cb-transfer-title\" aria-describedby=\"cb-transfer-who\" hidden><div class=\"sheet__head\"><h2 class=\"sheet__title\" id=\"cb-transfer-title\">Transfer call</h2><button type=\"button\" class=\"icon-button\" id=\"cb-transfer-close\" aria-label=\"Close the transfer panel\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<div class=\"record\" id=\"cb-record-bar\" data-record=\"idle\"><button type=\"button\" class=\"record__toggle\" id=\"cb-record\" aria-pressed=\"false\" aria-label=\"Record the call\"><span class=\"record__dot\" aria-hidden=\"true\"></span> <span class=\"record__label\" id=\"cb-record-label\" aria-hidden=\"true\">Record</span></button> <span class=\"visually-hidden\" id=\"cb-record-status\" role=\"status\"></span></div>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		return nil
+	})
+}
+
+// widgetTransferSheet is the transfer panel over the call: a number or an
+// extension of the account, picked from a filtered list, then a blind
+// transfer or a consult call first (transferview.js).
+func widgetTransferSheet() templ.Component {
+	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
+		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
+			return templ_7745c5c3_CtxErr
+		}
+		templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
+		if !templ_7745c5c3_IsBuffer {
+			defer func() {
+				templ_7745c5c3_BufErr := templruntime.ReleaseBuffer(templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err == nil {
+					templ_7745c5c3_Err = templ_7745c5c3_BufErr
+				}
+			}()
+		}
+		ctx = templ.InitializeContext(ctx)
+		templ_7745c5c3_Var3 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var3 == nil {
+			templ_7745c5c3_Var3 = templ.NopComponent
+		}
+		ctx = templ.ClearChildren(ctx)
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<section class=\"sheet\" id=\"cb-transfer\" role=\"dialog\" aria-modal=\"true\" aria-labelledby=\"cb-transfer-title\" aria-describedby=\"cb-transfer-who\" hidden><div class=\"sheet__head\"><h2 class=\"sheet__title\" id=\"cb-transfer-title\">Transfer call</h2><button type=\"button\" class=\"icon-button\" id=\"cb-transfer-close\" aria-label=\"Close the transfer panel\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -72,7 +106,7 @@ func widgetTransferSheet() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</button></div><p class=\"sheet__lead\" id=\"cb-transfer-who\"></p><label class=\"sheet__label\" for=\"cb-transfer-to\">Transfer to</label> <input type=\"text\" class=\"input sheet__input\" id=\"cb-transfer-to\" autocomplete=\"off\" spellcheck=\"false\" maxlength=\"64\" placeholder=\"Name, extension or number\" role=\"combobox\" aria-autocomplete=\"list\" aria-expanded=\"true\" aria-controls=\"cb-transfer-list\" aria-describedby=\"cb-transfer-hint\"><p class=\"sheet__hint\" id=\"cb-transfer-hint\">Type a number, or a name to find a colleague; ↑ ↓ and Enter pick one.</p><ul class=\"transfer-list\" id=\"cb-transfer-list\" role=\"listbox\" aria-label=\"Extensions\"></ul><p class=\"transfer-list__note\" id=\"cb-transfer-note\" role=\"status\"></p><div class=\"sheet__actions\"><button type=\"button\" class=\"button button--secondary\" id=\"cb-transfer-warm\" aria-describedby=\"cb-transfer-warm-hint\" disabled>Consult first</button> <button type=\"button\" class=\"button button--primary\" id=\"cb-transfer-blind\" aria-describedby=\"cb-transfer-blind-hint\" disabled>Transfer now</button></div><p class=\"sheet__hint\" id=\"cb-transfer-warm-hint\">Consult first: talk to them while the caller waits, then complete the transfer.</p><p class=\"visually-hidden\" id=\"cb-transfer-blind-hint\">Transfer now: the call goes to them at once and you leave it.</p></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</button></div><p class=\"sheet__lead\" id=\"cb-transfer-who\"></p><label class=\"sheet__label\" for=\"cb-transfer-to\">Transfer to</label> <input type=\"text\" class=\"input sheet__input\" id=\"cb-transfer-to\" autocomplete=\"off\" spellcheck=\"false\" maxlength=\"64\" placeholder=\"Name, extension or number\" role=\"combobox\" aria-autocomplete=\"list\" aria-expanded=\"true\" aria-controls=\"cb-transfer-list\" aria-describedby=\"cb-transfer-hint\"><p class=\"sheet__hint\" id=\"cb-transfer-hint\">Type a number, or a name to find a colleague; ↑ ↓ and Enter pick one.</p><ul class=\"transfer-list\" id=\"cb-transfer-list\" role=\"listbox\" aria-label=\"Extensions\"></ul><p class=\"transfer-list__note\" id=\"cb-transfer-note\" role=\"status\"></p><div class=\"sheet__actions\"><button type=\"button\" class=\"button button--secondary\" id=\"cb-transfer-warm\" aria-describedby=\"cb-transfer-warm-hint\" disabled>Consult first</button> <button type=\"button\" class=\"button button--primary\" id=\"cb-transfer-blind\" aria-describedby=\"cb-transfer-blind-hint\" disabled>Transfer now</button></div><p class=\"sheet__hint\" id=\"cb-transfer-warm-hint\">Consult first: talk to them while the caller waits, then complete the transfer.</p><p class=\"visually-hidden\" id=\"cb-transfer-blind-hint\">Transfer now: the call goes to them at once and you leave it.</p></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -98,12 +132,12 @@ func widgetCallWaiting() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var3 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var3 == nil {
-			templ_7745c5c3_Var3 = templ.NopComponent
+		templ_7745c5c3_Var4 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var4 == nil {
+			templ_7745c5c3_Var4 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<section class=\"waiting\" id=\"cb-waiting\" role=\"alertdialog\" aria-labelledby=\"cb-waiting-title cb-waiting-name\" aria-describedby=\"cb-waiting-number\" hidden><div class=\"waiting__head\"><span class=\"waiting__avatar\" aria-hidden=\"true\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<section class=\"waiting\" id=\"cb-waiting\" role=\"alertdialog\" aria-labelledby=\"cb-waiting-title cb-waiting-name\" aria-describedby=\"cb-waiting-number\" hidden><div class=\"waiting__head\"><span class=\"waiting__avatar\" aria-hidden=\"true\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -111,7 +145,7 @@ func widgetCallWaiting() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</span><div class=\"waiting__who\"><p class=\"waiting__label\" id=\"cb-waiting-title\">Call waiting</p><p class=\"waiting__name\" id=\"cb-waiting-name\"></p><p class=\"waiting__number\" id=\"cb-waiting-number\"></p></div></div><div class=\"waiting__actions\"><button type=\"button\" class=\"button button--answer\" id=\"cb-waiting-hold\">Hold &amp; answer</button> <button type=\"button\" class=\"button button--secondary\" id=\"cb-waiting-end\">End &amp; answer</button> <button type=\"button\" class=\"button button--secondary\" id=\"cb-waiting-ignore\">Ignore</button> <button type=\"button\" class=\"button button--decline\" id=\"cb-waiting-decline\">Decline</button></div></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</span><div class=\"waiting__who\"><p class=\"waiting__label\" id=\"cb-waiting-title\">Call waiting</p><p class=\"waiting__name\" id=\"cb-waiting-name\"></p><p class=\"waiting__number\" id=\"cb-waiting-number\"></p></div></div><div class=\"waiting__actions\"><button type=\"button\" class=\"button button--answer\" id=\"cb-waiting-hold\">Hold &amp; answer</button> <button type=\"button\" class=\"button button--secondary\" id=\"cb-waiting-end\">End &amp; answer</button> <button type=\"button\" class=\"button button--secondary\" id=\"cb-waiting-ignore\">Ignore</button> <button type=\"button\" class=\"button button--decline\" id=\"cb-waiting-decline\">Decline</button></div></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -137,12 +171,12 @@ func widgetElsewhereBar() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var4 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var4 == nil {
-			templ_7745c5c3_Var4 = templ.NopComponent
+		templ_7745c5c3_Var5 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var5 == nil {
+			templ_7745c5c3_Var5 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<div class=\"elsewhere\" id=\"cb-elsewhere\" hidden><span class=\"elsewhere__icon\" aria-hidden=\"true\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<div class=\"elsewhere\" id=\"cb-elsewhere\" hidden><span class=\"elsewhere__icon\" aria-hidden=\"true\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -150,7 +184,7 @@ func widgetElsewhereBar() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "</span> <span class=\"elsewhere__text\"><span class=\"elsewhere__name\" id=\"cb-elsewhere-text\"></span> <span class=\"elsewhere__detail\" id=\"cb-elsewhere-detail\"></span></span> <button type=\"button\" class=\"elsewhere__action\" id=\"cb-elsewhere-action\">Move here</button></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</span> <span class=\"elsewhere__text\"><span class=\"elsewhere__name\" id=\"cb-elsewhere-text\"></span> <span class=\"elsewhere__detail\" id=\"cb-elsewhere-detail\"></span></span> <button type=\"button\" class=\"elsewhere__action\" id=\"cb-elsewhere-action\">Move here</button></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -176,12 +210,12 @@ func widgetCallCardTemplate() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var5 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var5 == nil {
-			templ_7745c5c3_Var5 = templ.NopComponent
+		templ_7745c5c3_Var6 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var6 == nil {
+			templ_7745c5c3_Var6 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<template id=\"cb-call-card-template\"><li class=\"call-card\"><button type=\"button\" class=\"call-card__open\"><span class=\"call-card__dot\" aria-hidden=\"true\"></span> <span class=\"call-card__text\"><span class=\"call-card__name\"></span> <span class=\"call-card__status\"></span></span></button> <button type=\"button\" class=\"call-card__action\" data-card=\"main\"></button> <button type=\"button\" class=\"call-card__end\" data-card=\"hangup\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<template id=\"cb-call-card-template\"><li class=\"call-card\"><button type=\"button\" class=\"call-card__open\"><span class=\"call-card__dot\" aria-hidden=\"true\"></span> <span class=\"call-card__text\"><span class=\"call-card__name\"></span> <span class=\"call-card__status\"></span></span></button> <button type=\"button\" class=\"call-card__action\" data-card=\"main\"></button> <button type=\"button\" class=\"call-card__end\" data-card=\"hangup\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -189,7 +223,7 @@ func widgetCallCardTemplate() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</button></li></template>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</button></li></template>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  ACTION_RULES, MAX_FINISHED, MOVED_TEXT, STATUS, callState, canAct, clock, controlError, createCallRegistry, currentEntry,
+  ACTION_RULES, MAX_FINISHED, MOVED_TEXT, NO_RECORD, RECORD, STATUS, callState, canAct, clock, controlError, createCallRegistry, currentEntry,
   describeCall, dialerStatus, endText, failureText, findCall, isLive, isOnHold, isRinging, newEntry, readCall,
-  readCallEvent, refusal, rowState, sessionCall, statusText,
+  nextRecord, readCallEvent, recordElapsed, recordStatus, recordText, refusal, rowState, sessionCall, statusText,
 } from '../static/calls.js';
 
 const BUILTIN_NAMES = Object.getOwnPropertyNames(Object.prototype);
@@ -72,8 +72,8 @@ test('each action is allowed on the calls it applies to, and refused in words ot
   assert.equal(canAct(busy, 'dtmf'), false);
   assert.equal(canAct(null, 'hangup'), false);
   assert.deepEqual(Object.keys(ACTION_RULES).sort(), [
-    'answer', 'cancelTransfer', 'completeTransfer', 'dtmf', 'forward', 'hangup', 'hold', 'ignore', 'move', 'mute', 'reject',
-    'switch', 'transfer', 'unhold', 'unmute',
+    'answer', 'cancelTransfer', 'completeTransfer', 'dtmf', 'forward', 'hangup', 'hold', 'ignore', 'move', 'mute',
+    'pauseRecord', 'reject', 'resumeRecord', 'startRecord', 'stopRecord', 'switch', 'toVoicemail', 'transfer', 'unhold', 'unmute',
   ]);
 });
 
@@ -327,4 +327,66 @@ test('a finished call comes back as a new party of it, or when revived, never as
   const taken = newEntry({ id: 's1', partyId: 'p2', direction: 'Inbound' });
   registry.adopt(taken);
   assert.equal(registry.entryFor({ id: 's1', partyId: 'p2' }, { create: false }), taken);
+});
+
+test('voicemail takes a ringing call; the record actions follow the call\'s recordStatus', () => {
+  const ringing = entry({ direction: 'Inbound', callStatus: STATUS.connecting });
+  const idle = entry({ recordStatus: 'idle' }, { pc: {} });
+  const recording = entry({ recordStatus: 'recording' }, { pc: {} });
+  const paused = entry({ recordStatus: 'Paused' }, { pc: {} });
+  const held = entry({ callStatus: STATUS.onHold, isOnHold: true, recordStatus: 'recording' });
+  const cases = [
+    [ringing, 'toVoicemail', ''], [idle, 'toVoicemail', 'Cannot toVoicemail a call that is connected.'],
+    [ringing, 'startRecord', 'Cannot startRecord a call that is ringing.'],
+    [idle, 'startRecord', ''], [idle, 'stopRecord', 'Cannot stopRecord a call that is connected.'],
+    [idle, 'pauseRecord', 'Cannot pauseRecord a call that is connected.'],
+    [recording, 'startRecord', 'Cannot startRecord a call that is connected.'],
+    [recording, 'pauseRecord', ''], [recording, 'stopRecord', ''], [recording, 'resumeRecord', 'Cannot resumeRecord a call that is connected.'],
+    [paused, 'resumeRecord', ''], [paused, 'stopRecord', ''], [paused, 'pauseRecord', 'Cannot pauseRecord a call that is connected.'],
+    [held, 'stopRecord', ''], [held, 'pauseRecord', ''],
+    [entry({}), 'startRecord', ''], // no recordStatus: idle
+  ];
+  for (const [e, action, want] of cases) {
+    assert.equal(refusal(e, action), want, `${action} on ${JSON.stringify(e.call)}`);
+  }
+  // Without a callId, toVoicemail means the ringing call.
+  assert.equal(findCall([idle, ringing], null, undefined, 'toVoicemail'), ringing);
+  assert.equal(findCall([idle, ringing], null, undefined, 'startRecord'), idle);
+});
+
+test('recordStatus reads idle, recording or paused in any case', () => {
+  assert.equal(recordStatus({ recordStatus: 'recording' }), RECORD.recording);
+  assert.equal(recordStatus({ recordStatus: 'Recording' }), RECORD.recording);
+  assert.equal(recordStatus({ recordStatus: 'PAUSED' }), RECORD.paused);
+  for (const raw of [{}, { recordStatus: 'idle' }, { recordStatus: '' }, { recordStatus: 7 }, { recordStatus: 'toString' }, null]) {
+    assert.equal(recordStatus(raw), RECORD.idle, JSON.stringify(raw));
+  }
+});
+
+test('a recording counts the time it records, not the time it is paused, and starts again from 0', () => {
+  let r = NO_RECORD;
+  r = nextRecord(r, RECORD.recording, 1_000);
+  assert.equal(recordElapsed(r, 6_000), 5_000);
+  assert.equal(recordText(r, 6_000), '00:05');
+  assert.equal(nextRecord(r, RECORD.recording, 9_000), r, 'the same status changes nothing');
+  r = nextRecord(r, RECORD.paused, 11_000);
+  assert.equal(recordElapsed(r, 60_000), 10_000);
+  assert.equal(recordText(r, 60_000), 'Paused 00:10');
+  r = nextRecord(r, RECORD.recording, 70_000);
+  assert.equal(recordElapsed(r, 75_500), 15_500);
+  r = nextRecord(r, RECORD.idle, 80_000);
+  assert.equal(r, NO_RECORD);
+  assert.equal(recordText(r, 80_000), '');
+  r = nextRecord(r, RECORD.recording, 90_000);
+  assert.equal(recordElapsed(r, 91_000), 1_000);
+  // A recording first seen paused (the widget opened during it) counts from there.
+  assert.equal(recordElapsed(nextRecord(NO_RECORD, RECORD.paused, 5_000), 9_000), 0);
+});
+
+test('rc-call-record-notify updates the call; an unsupported server says unsupported', () => {
+  const call = { id: 'c1', callStatus: STATUS.connected, recordStatus: 'recording' };
+  assert.deepEqual(readCallEvent({ type: 'rc-call-record-notify', call, recording: { id: 'r1' } }), { op: 'update', call });
+  assert.equal(controlError({ code: 'Unsupported' }), 'unsupported');
+  assert.equal(controlError({ code: 'StorageFull' }), 'failed');
+  assert.equal(endText(entry({ result: 'Voicemail', callStatus: STATUS.finished })), 'Sent to voicemail');
 });

@@ -28,15 +28,14 @@ async function run(t, command) {
 
 test('the widget knows every call action of the contract, and carries out the business ones', async (t) => {
   const supported = ['answer', 'reject', 'ignore', 'hangup', 'hold', 'unhold', 'mute', 'unmute', 'transfer', 'completeTransfer',
-    'cancelTransfer', 'forward', 'switch', 'moveHere'];
+    'cancelTransfer', 'forward', 'switch', 'moveHere', 'toVoicemail', 'startRecord', 'stopRecord', 'pauseRecord', 'resumeRecord'];
   const options = { transfer: { transferNumber: '103' }, forward: { forwardNumber: '103' } };
   for (const callAction of supported) {
     const { response, asked } = await run(t, { callAction, options: options[callAction] });
     assert.deepEqual(response, { data: 'ok' }, callAction);
     assert.equal(asked.length, 1, callAction);
   }
-  for (const callAction of ['toVoicemail', 'startRecord', 'stopRecord', 'pauseRecord', 'resumeRecord', 'merge', 'addParticipant',
-    'removeParticipant', 'endConference']) {
+  for (const callAction of ['merge', 'addParticipant', 'removeParticipant', 'endConference']) {
     const { response, asked, posted } = await run(t, { callAction, callId: 'c1' });
     assert.equal(response.error, 'unsupported', callAction);
     assert.deepEqual(asked, []);

@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  badgeText, composeHint, conversationKey, conversationWith, dayText, deliveryText, describeParties,
-  groupConversations, initials, listStatus, messageType, preview, readMessage, replyNumber, shortTime,
+  badgeText, callBackNumber, composeHint, contentUrl, conversationKey, conversationWith, dayText, deliveryText, describeParties,
+  durationText, groupConversations, initials, isUnread, listStatus, messageType, preview, readMessage, replyNumber, shortTime,
+  voicemailAudio,
 } from '../static/conversations.js';
 
 test('a message to an extension number is a pager message, any other an SMS', () => {
@@ -128,4 +129,30 @@ test('what rows, bubbles, the list and the badge say', () => {
   assert.equal(composeHint('', format), 'Type a phone number, or an extension number for a company message.');
   assert.equal(composeHint('101', format), 'Company message to extension 101');
   assert.equal(composeHint('+16505550100', format), 'SMS to <+16505550100>');
+});
+
+test('a voicemail is a row of its own, with its duration, its recording and its caller', () => {
+  const vm = (id, fields = {}) => ({
+    id, type: 'VoiceMail', direction: 'Inbound', readStatus: 'Unread', conversationId: '77',
+    creationTime: '2026-01-02T10:00:00Z', from: { phoneNumber: '+16505550123', name: 'Pat' }, to: [{ extensionNumber: '101' }],
+    attachments: [{ id: 'a1', uri: 'https://x/content/a1', contentType: 'audio/ogg', vmDuration: 23.4 }], ...fields,
+  });
+  assert.equal(conversationKey(vm('5')), 'v:5');
+  const rows = groupConversations([vm('5'), vm('6', { creationTime: '2026-01-02T11:00:00Z', readStatus: 'Read' }),
+    { id: '7', type: 'SMS', direction: 'Inbound', readStatus: 'Unread', conversationId: '77', creationTime: '2026-01-01T10:00:00Z', from: { phoneNumber: '+16505550123' } }]);
+  assert.deepEqual(rows.map((r) => [r.key, r.type, r.unread]), [['v:6', 'VoiceMail', 0], ['v:5', 'VoiceMail', 1], ['c:77', 'SMS', 1]]);
+  assert.equal(isUnread(vm('5')), true);
+  assert.deepEqual(voicemailAudio(vm('5')), { id: 'a1', contentType: 'audio/ogg', duration: 23 });
+  assert.equal(voicemailAudio(vm('5', { attachments: [] })), null);
+  assert.equal(voicemailAudio(vm('5', { attachments: [{ id: '' }, 'x', null] })), null);
+  assert.deepEqual(voicemailAudio(vm('5', { attachments: [{ id: 9, vmDuration: 'long' }] })), { id: '9', contentType: '', duration: 0 });
+  assert.equal(preview(vm('5')), 'Voicemail · 0:23');
+  assert.equal(preview(vm('5', { attachments: undefined })), 'Voicemail');
+  assert.equal(durationText(0), '0:00');
+  assert.equal(durationText(65), '1:05');
+  assert.equal(durationText(180), '3:00');
+  assert.equal(contentUrl('5', 'a/1'), '/widget/messages/5/content/a%2F1');
+  assert.equal(callBackNumber(vm('5')), '+16505550123');
+  assert.equal(callBackNumber(vm('5', { from: { extensionNumber: '102' } })), '102');
+  assert.equal(callBackNumber(vm('5', { from: null })), '');
 });
