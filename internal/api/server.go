@@ -73,6 +73,7 @@ type Deps struct {
 	Messages   Messages      // nil: messaging is off
 	Webhooks   Subscriptions // nil: webhook subscriptions are off
 	Phones     SIPDevices    // nil: desk phones are not managed through the API
+	Audio      Audio         // nil: no recordings, and voicemail has no content
 }
 
 // Server holds the handlers' dependencies.

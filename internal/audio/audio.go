@@ -8,12 +8,16 @@
 // It drives the media gateway through the small Media interface declared
 // here, keeps rows through Store (internal/store implements it) and
 // messages through internal/messaging. It must not import internal/media,
-// internal/store, web, api, bridge or echo.
+// internal/store, web, api, bridge or echo; of HTTP it knows only how a
+// file is served (Serve).
 package audio
 
 import (
 	"errors"
+	"fmt"
 	"time"
+
+	"github.com/callbridge/widget-server/internal/telephony"
 )
 
 // RecordingStatus is where a recording stands.
@@ -69,3 +73,26 @@ const (
 	ContentOgg = "audio/ogg"
 	ContentWAV = "audio/wav"
 )
+
+// Why a recording has no content to serve (Recording.Content).
+var (
+	ErrInProgress = errors.New("the recording is still being made")
+	ErrNoAudio    = errors.New("the recording kept no audio")
+)
+
+// Content says whether the recording has audio to serve: nil when it has
+// a file; ErrInProgress while it is being made; for one that kept nothing,
+// an error wrapping telephony.ErrStorageFull when the disk was full, else
+// ErrNoAudio. What the disk let a recording keep before it filled is
+// served.
+func (r Recording) Content() error {
+	switch {
+	case r.Status == StatusRecording:
+		return fmt.Errorf("recording %s: %w", r.ID, ErrInProgress)
+	case r.File != "":
+		return nil
+	case r.Status == StatusStorageFull:
+		return fmt.Errorf("recording %s: %w", r.ID, telephony.ErrStorageFull)
+	}
+	return fmt.Errorf("recording %s: %w", r.ID, ErrNoAudio)
+}

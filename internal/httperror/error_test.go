@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/callbridge/widget-server/internal/audio"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/messaging"
 	"github.com/callbridge/widget-server/internal/oauth"
@@ -46,6 +47,11 @@ func TestTable(t *testing.T) {
 		{messaging.ErrNotFound, 404, "NotFound", "", ""},
 		{messaging.ErrBadSignature, 401, "InvalidSignature", "", ""},
 		{&messaging.InvalidError{Param: "to", Reason: "no recipient"}, 400, "InvalidParameter", "to", ""},
+		{telephony.ErrStorageFull, 503, "AudioStorageFull", "", ""},
+		{telephony.ErrNoMailbox, 501, "AudioOff", "", ""},
+		{audio.ErrNotFound, 404, "NotFound", "", ""},
+		{audio.ErrInProgress, 409, "RecordingInProgress", "", ""},
+		{audio.ErrNoAudio, 404, "RecordingUnavailable", "", ""},
 		{webhooks.ErrNotFound, 404, "NotFound", "", ""},
 		{webhooks.ErrVerification, 400, "WebhookVerificationFailed", "deliveryMode.address", ""},
 		{webhooks.ErrLimit, 403, "SubscriptionLimitExceeded", "", ""},
