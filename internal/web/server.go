@@ -88,6 +88,7 @@ type Deps struct {
 	Cookies   sessions.Store
 	Assets    *Assets
 	Messages  Messages    // nil: messaging is off
+	Audio     Audio       // nil: no voicemail or recording content
 	CallLog   CallHistory // nil: the call log is empty
 	Presence  Presence    // nil: presence is the default and cannot be set
 	// DeviceKey signs the device ids issued to sessions (32 bytes or more);
@@ -194,6 +195,7 @@ func (s *Server) Widget(mounts ...func(*echo.Echo)) http.Handler {
 		s.widgetRingOutRoutes(e)
 	}
 	s.widgetMessageRoutes(e)
+	s.widgetAudioRoutes(e)
 	s.widgetHistoryRoutes(e)
 	for _, mount := range mounts {
 		mount(e)
