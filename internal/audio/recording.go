@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/callbridge/widget-server/internal/telephony"
 )
@@ -20,11 +21,16 @@ func (s *Service) StartRecording(ctx context.Context, r telephony.RecordingStart
 	if rec.Type == "" {
 		rec.Type = telephony.RecordingOnDemand
 	}
-	if err := s.store.AddRecording(ctx, rec); err != nil {
-		return fmt.Errorf("start recording %s: %w", r.ID, err)
+	// While it records, the row names the file without its extension,
+	// so that Recover finds what a server that stopped had written.
+	base, err := s.base(recordingsDir, r.Owner)
+	if err == nil {
+		rec.File, _ = s.rel(base)
+	}
+	if aerr := s.store.AddRecording(ctx, rec); aerr != nil {
+		return fmt.Errorf("start recording %s: %w", r.ID, aerr)
 	}
 	ctx = context.WithoutCancel(ctx)
-	base, err := s.base(recordingsDir, r.Owner)
 	if err == nil {
 		if s.cfg.Announcement != nil {
 			for _, leg := range r.Legs {
@@ -37,7 +43,7 @@ func (s *Service) StartRecording(ctx context.Context, r telephony.RecordingStart
 			OnStop: func(res RecordResult) { s.completeRecording(ctx, rec, res) }})
 	}
 	if err != nil {
-		rec.Status, rec.Error = StatusFailed, err.Error()
+		rec.Status, rec.Error, rec.File = StatusFailed, err.Error(), ""
 		if IsStorageFull(err) {
 			rec.Status = StatusStorageFull
 		}
@@ -49,10 +55,48 @@ func (s *Service) StartRecording(ctx context.Context, r telephony.RecordingStart
 	return nil
 }
 
+// Recover completes the rows of the recordings a server that stopped was
+// making: each becomes Failed ("the server stopped while it recorded"),
+// keeping what was written. Call it at start, before any recording starts.
+func (s *Service) Recover(ctx context.Context) error {
+	recs, err := s.store.UnfinishedRecordings(ctx)
+	if err != nil {
+		return fmt.Errorf("recover recordings: %w", err)
+	}
+	for _, rec := range recs {
+		base := rec.File
+		rec.File, rec.Status, rec.Error = "", StatusFailed, "the server stopped while it recorded"
+		if base != "" && filepath.IsLocal(base) {
+			matches, _ := filepath.Glob(filepath.Join(s.cfg.Dir, base) + ".*")
+			for _, m := range matches {
+				size, ok := kept(m)
+				if rel, local := s.rel(m); ok && local {
+					rec.File, rec.Size, rec.ContentType = rel, size, contentTypeOf(m)
+					break
+				}
+			}
+		}
+		if err := s.store.UpdateRecording(ctx, rec); err != nil {
+			return fmt.Errorf("recover recording %s: %w", rec.ID, err)
+		}
+		s.log.Warn("recording was cut short by a stop of the server", slog.String("recordingId", rec.ID), slog.String("file", rec.File))
+	}
+	return nil
+}
+
+// contentTypeOf is the content type of a file the gateway wrote, by its
+// extension.
+func contentTypeOf(path string) string {
+	if filepath.Ext(path) == ".wav" {
+		return ContentWAV
+	}
+	return ContentOgg
+}
+
 // completeRecording saves what a recording kept: its file, duration and
 // size, and whether the disk let it finish.
 func (s *Service) completeRecording(ctx context.Context, rec Recording, res RecordResult) {
-	rec.Status, rec.Duration, rec.ContentType = StatusCompleted, res.Duration, res.ContentType
+	rec.Status, rec.Duration, rec.ContentType, rec.File = StatusCompleted, res.Duration, res.ContentType, ""
 	if size, ok := kept(res.Path); ok {
 		if rel, local := s.rel(res.Path); local {
 			rec.File, rec.Size = rel, size

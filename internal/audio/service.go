@@ -70,6 +70,8 @@ type Store interface {
 	// Recording returns a row; ErrNotFound if none.
 	Recording(ctx context.Context, id string) (Recording, error)
 	DeleteRecording(ctx context.Context, id string) error
+	// UnfinishedRecordings returns the rows still Recording.
+	UnfinishedRecordings(ctx context.Context) ([]Recording, error)
 	// PurgeRecordings removes those that started before cutoff and are
 	// not being made.
 	PurgeRecordings(ctx context.Context, cutoff time.Time) (int, error)

@@ -397,3 +397,27 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("recording: %v", err)
 	}
 }
+
+// TestRecover: the recordings a stopped server was making end Failed, with
+// what they wrote.
+func TestRecover(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, audio.Config{})
+	if err := f.svc.StartRecording(ctx, telephony.RecordingStart{ID: "rec-1", Owner: f.bob.ID, Legs: []string{"a"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.media.speak("rec-1", 3*time.Second)
+	if r, _ := f.svc.Recording(ctx, "rec-1"); r.Content() == nil {
+		t.Fatalf("content of a recording being made: %+v", r)
+	}
+	// The server stops; a new one starts over the same store.
+	restarted := audio.New(audio.Config{Dir: f.db.AudioDir()}, newFakeMedia(), f.db, f.msgs)
+	if err := restarted.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := restarted.Recording(ctx, "rec-1")
+	if err != nil || r.Status != audio.StatusFailed || r.Error == "" || r.File == "" || r.Size != 4+150 ||
+		r.ContentType != audio.ContentOgg || r.Content() != nil {
+		t.Fatalf("recovered %+v %v", r, err)
+	}
+}

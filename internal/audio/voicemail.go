@@ -55,7 +55,12 @@ func (s *Service) greeting(ctx context.Context, extension int64) Prompt {
 		}
 		return Prompt{Sound: SoundGreeting}
 	}
-	return Prompt{File: filepath.Join(s.cfg.Dir, g.File)}
+	path := filepath.Join(s.cfg.Dir, g.File)
+	if _, ok := kept(path); !ok || !filepath.IsLocal(g.File) {
+		s.log.Warn("greeting file missing: the default one plays", slog.Int64("extension", extension), slog.String("file", g.File))
+		return Prompt{Sound: SoundGreeting}
+	}
+	return Prompt{File: path}
 }
 
 func (s *Service) recordMessage(ctx context.Context, v telephony.VoicemailCall, log *slog.Logger, end func()) error {

@@ -182,21 +182,47 @@ func (db *DB) UpdateRecording(ctx context.Context, r audio.Recording) error {
 
 // Recording returns a recording's row, or audio.ErrNotFound.
 func (db *DB) Recording(ctx context.Context, id string) (audio.Recording, error) {
-	var r audio.Recording
-	var ms int64
-	var start, status string
-	err := db.sql.QueryRowContext(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE id = ?`, id).Scan(
-		&r.ID, &r.AccountID, &r.ExtensionID, &r.TelephonySessionID, &r.SessionID, &r.Type, &r.ContentType, &ms,
-		&r.File, &r.Size, &start, &status, &r.Error)
+	r, err := scanRecording(db.sql.QueryRowContext(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return audio.Recording{}, fmt.Errorf("recording %q: %w", id, audio.ErrNotFound)
 	}
 	if err != nil {
 		return audio.Recording{}, fmt.Errorf("recording %s: %w", id, err)
 	}
+	return r, nil
+}
+
+// UnfinishedRecordings returns the rows of the recordings still being
+// made: at start, those a server that stopped was making.
+func (db *DB) UnfinishedRecordings(ctx context.Context) ([]audio.Recording, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE status = ?`, string(audio.StatusRecording))
+	if err != nil {
+		return nil, fmt.Errorf("unfinished recordings: %w", err)
+	}
+	defer rows.Close()
+	var out []audio.Recording
+	for rows.Next() {
+		r, err := scanRecording(rows)
+		if err != nil {
+			return nil, fmt.Errorf("unfinished recordings: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func scanRecording(s scanner) (audio.Recording, error) {
+	var r audio.Recording
+	var ms int64
+	var start, status string
+	if err := s.Scan(&r.ID, &r.AccountID, &r.ExtensionID, &r.TelephonySessionID, &r.SessionID, &r.Type, &r.ContentType, &ms,
+		&r.File, &r.Size, &start, &status, &r.Error); err != nil {
+		return audio.Recording{}, err
+	}
 	r.Duration, r.Status = time.Duration(ms)*time.Millisecond, audio.RecordingStatus(status)
+	var err error
 	if r.StartTime, err = time.Parse(time.RFC3339, start); err != nil {
-		return audio.Recording{}, fmt.Errorf("recording %s: %w", id, err)
+		return audio.Recording{}, fmt.Errorf("recording %s: %w", r.ID, err)
 	}
 	return r, nil
 }

@@ -24,7 +24,8 @@ CREATE TABLE recordings (
     type                 TEXT NOT NULL,     -- OnDemand | Automatic
     content_type         TEXT NOT NULL DEFAULT '',
     duration_ms          INTEGER NOT NULL DEFAULT 0,
-    file                 TEXT NOT NULL DEFAULT '',  -- relative to the audio dir; '' when none was made
+    file                 TEXT NOT NULL DEFAULT '',  -- relative to the audio dir; '' when none was made; while
+                                                    -- Recording, the file without its extension
     size                 INTEGER NOT NULL DEFAULT 0,
     start_time           TEXT NOT NULL,     -- RFC 3339, UTC, fixed millisecond width so it sorts as text
     status               TEXT NOT NULL,     -- Recording | Completed | StorageFull | Failed
@@ -32,6 +33,9 @@ CREATE TABLE recordings (
 );
 -- the retention sweep
 CREATE INDEX recordings_start ON recordings (start_time);
+
+-- the retention sweep of voicemail
+CREATE INDEX messages_type_time ON messages (type, creation_time);
 
 -- The recording of the owner's call-log record (telephony.CallRecord.Recording).
 ALTER TABLE call_log ADD COLUMN recording_id TEXT NOT NULL DEFAULT '';
