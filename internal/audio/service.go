@@ -217,7 +217,7 @@ func (s *Service) Serve(w http.ResponseWriter, r *http.Request, file, contentTyp
 		contentType = "application/octet-stream"
 	}
 	h.Set("Content-Type", contentType)
-	h.Set("Cache-Control", "private, max-age=3600")
+	h.Set("Cache-Control", "private, no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
 	http.ServeContent(w, r, filepath.Base(file), fi.ModTime(), f)
 	return nil
