@@ -42,6 +42,7 @@ func (s *Server) apiRoutes(e *echo.Echo) {
 	g.GET("/account/:accountId/extension/:extensionId/presence", s.apiPresence, mw...)
 	g.PUT("/account/:accountId/extension/:extensionId/presence", s.apiSetPresence, mw...)
 	s.messageAPIRoutes(g, mw)
+	s.audioAPIRoutes(g, mw)
 	s.telephonyAPIRoutes(g, mw)
 	s.subscriptionAPIRoutes(g, mw)
 	s.sipDeviceAPIRoutes(g, mw)

@@ -58,6 +58,7 @@ type apiCallRecord struct {
 	To                 apiCallParty     `json:"to"`
 	Extension          *apiExtensionRef `json:"extension,omitempty"`
 	Legs               []apiCallLeg     `json:"legs,omitempty"`
+	Recording          *apiRecordingRef `json:"recording,omitempty"`
 }
 
 // apiCallParty is one end of a call.
@@ -340,6 +341,7 @@ func (s *Server) apiRecord(rec telephony.CallRecord, accountID int64, uri string
 		Type: rec.Type, Direction: string(rec.Direction), Action: rec.Action, Result: rec.Result,
 		From: apiParty(rec.From), To: apiParty(rec.To),
 		Extension: &apiExtensionRef{ID: rec.Extension, URI: s.extensionURI(accountID, rec.Extension)},
+		Recording: s.apiRecordingRefOf(accountID, rec.Recording),
 	}
 	if detailed {
 		r.Legs = apiLegs(rec)

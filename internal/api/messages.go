@@ -69,15 +69,17 @@ type apiPagerRequest struct {
 type apiMessage struct {
 	URI string `json:"uri"`
 	bridge.Message
-	Priority                string `json:"priority"`
-	SMSSendingAttemptsCount int    `json:"smsSendingAttemptsCount,omitempty"`
-	PgToDepartment          *bool  `json:"pgToDepartment,omitempty"`
+	Attachments             []apiAttachment `json:"attachments,omitempty"`
+	Priority                string          `json:"priority"`
+	SMSSendingAttemptsCount int             `json:"smsSendingAttemptsCount,omitempty"`
+	PgToDepartment          *bool           `json:"pgToDepartment,omitempty"`
 }
 
 func (s *Server) apiMessageRecord(acctID int64, m messaging.Message) apiMessage {
 	r := apiMessage{
 		URI:     s.extensionURI(acctID, m.ExtensionID) + "/message-store/" + m.ID,
 		Message: bridge.MessageFor(m), Priority: "Normal", SMSSendingAttemptsCount: m.Attempts,
+		Attachments: s.apiAttachments(m),
 	}
 	if m.Type == messaging.Pager && m.Direction == messaging.Outbound {
 		toDepartment := m.ToDepartment
@@ -149,8 +151,8 @@ func (s *Server) apiSendPager(c echo.Context) error {
 }
 
 // Values of the message store's enum parameters, spelled canonically.
-// Fax, VoiceMail and Text are the platform's other message types: they
-// are accepted and match nothing here; so does Purged.
+// Fax and Text are the platform's other message types: they are accepted
+// and match nothing here; so does Purged.
 var (
 	messageTypes          = []string{"SMS", "Pager", "Fax", "VoiceMail", "Text"}
 	messageReadStatuses   = []string{string(messaging.Read), string(messaging.Unread)}

@@ -29,7 +29,10 @@ type messageEnv struct {
 	secret []byte
 }
 
-func newMessageEnv(t testing.TB) *messageEnv {
+func newMessageEnv(t testing.TB) *messageEnv { return newMessageEnvWith(t, nil) }
+
+// newMessageEnvWith lets a test adjust the handlers' dependencies further.
+func newMessageEnvWith(t testing.TB, adjust func(d *Deps, db *store.DB)) *messageEnv {
 	t.Helper()
 	me := &messageEnv{secret: []byte("a secret for the fuzzed webhook")}
 	me.testEnv = newTestEnvWith(t, func(d *Deps, db *store.DB) {
@@ -46,6 +49,9 @@ func newMessageEnv(t testing.TB) *messageEnv {
 			t.Fatal(err)
 		}
 		d.Messages = messaging.New(messaging.Config{WebhookSecret: me.secret}, db, db)
+		if adjust != nil {
+			adjust(d, db)
+		}
 	})
 	return me
 }

@@ -75,6 +75,7 @@ type Deps struct {
 	Webhooks   Subscriptions  // nil: webhook subscriptions are off
 	Phones     SIPDevices     // nil: desk phones are not managed through the API
 	Rules      AnsweringRules // nil: answering rules are not managed through the API
+	Audio      Audio          // nil: no recordings, and voicemail has no content
 }
 
 // Server holds the handlers' dependencies.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/callbridge/widget-server/internal/audio"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/messaging"
 	"github.com/callbridge/widget-server/internal/oauth"
@@ -42,13 +43,16 @@ func TestTable(t *testing.T) {
 		{telephony.ErrDeviceTaken, 403, "DeviceNotYours", "", ""},
 		{telephony.ErrBadNumber, 400, "InvalidNumber", "", ""},
 		{telephony.ErrForeignNumber, 400, "InvalidParameter", "", ""},
-		{telephony.ErrNoMailbox, 501, "FeatureNotAvailable", "", ""},
-		{telephony.ErrStorageFull, 503, "StorageFull", "", "30"},
 		{&store.RuleError{Field: "noAnswer.target", Reason: "a forward needs a number"}, 400, "InvalidParameter", "noAnswer.target", ""},
 		{identity.ErrNotFound, 404, "NotFound", "", ""},
 		{messaging.ErrNotFound, 404, "NotFound", "", ""},
 		{messaging.ErrBadSignature, 401, "InvalidSignature", "", ""},
 		{&messaging.InvalidError{Param: "to", Reason: "no recipient"}, 400, "InvalidParameter", "to", ""},
+		{telephony.ErrStorageFull, 503, "AudioStorageFull", "", ""},
+		{telephony.ErrNoMailbox, 501, "FeatureNotAvailable", "", ""},
+		{audio.ErrNotFound, 404, "NotFound", "", ""},
+		{audio.ErrInProgress, 409, "RecordingInProgress", "", ""},
+		{audio.ErrNoAudio, 404, "RecordingUnavailable", "", ""},
 		{webhooks.ErrNotFound, 404, "NotFound", "", ""},
 		{webhooks.ErrVerification, 400, "WebhookVerificationFailed", "deliveryMode.address", ""},
 		{webhooks.ErrLimit, 403, "SubscriptionLimitExceeded", "", ""},

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/callbridge/widget-server/internal/audio"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/messaging"
 	"github.com/callbridge/widget-server/internal/oauth"
@@ -68,13 +69,6 @@ var table = []sentinel{
 	// Param names the field that carried the number.
 	{err: telephony.ErrForeignNumber, answer: Error{Status: http.StatusBadRequest, Code: CodeInvalidParameter,
 		Message: "another extension's number; use a number of your own or one outside the account"}},
-	// Voicemail and recording: a full disk keeps what was recorded and
-	// refuses what would record more; a server without audio storage has neither.
-	{err: telephony.ErrStorageFull, answer: Error{Status: http.StatusServiceUnavailable, Code: "StorageFull",
-		Message: "the server has no room for more audio; try again later", RetryAfter: StorageRetryAfter}},
-	{err: telephony.ErrNoMailbox, answer: Error{Status: http.StatusNotImplemented, Code: "FeatureNotAvailable",
-		Message: "voicemail and call recording are not available on this server"}},
-
 	// Accounts, extensions and apps.
 	{err: identity.ErrNotFound, answer: Error{Status: http.StatusNotFound, Code: "NotFound",
 		Message: "no such account, extension or app"}},
@@ -83,6 +77,18 @@ var table = []sentinel{
 	{err: messaging.ErrNotFound, answer: Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such message"}},
 	{err: messaging.ErrBadSignature, answer: Error{Status: http.StatusUnauthorized, Code: "InvalidSignature",
 		Message: "the " + messaging.SignatureHeader + " and " + messaging.TimestampHeader + " headers are missing, wrong or too old"}},
+
+	// Voicemail, recordings and greetings (docs/api-audio.md "Errors").
+	// The disk is full: no Retry-After, as waiting alone does not free it.
+	{err: telephony.ErrStorageFull, answer: Error{Status: http.StatusServiceUnavailable, Code: "AudioStorageFull",
+		Message: "the server's disk is full: the audio cannot be kept"}},
+	{err: telephony.ErrNoMailbox, answer: Error{Status: http.StatusNotImplemented, Code: "FeatureNotAvailable",
+		Message: "voicemail and call recording are not available on this server"}},
+	{err: audio.ErrNotFound, answer: Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such recording"}},
+	{err: audio.ErrInProgress, answer: Error{Status: http.StatusConflict, Code: "RecordingInProgress",
+		Message: "the recording is still being made: its content is served once it stops"}},
+	{err: audio.ErrNoAudio, answer: Error{Status: http.StatusNotFound, Code: "RecordingUnavailable",
+		Message: "the recording failed and kept no audio"}},
 
 	// Webhook subscriptions.
 	{err: webhooks.ErrNotFound, answer: Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such subscription"}},

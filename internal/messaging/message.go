@@ -20,6 +20,9 @@ type Type string
 const (
 	SMS   Type = "SMS"
 	Pager Type = "Pager"
+	// VoiceMail is a message a caller left in an extension's voicemail:
+	// its audio is its one attachment (voicemail.go).
+	VoiceMail Type = "VoiceMail"
 )
 
 // Direction says whether a copy was sent or received by its extension.
@@ -120,6 +123,9 @@ type Message struct {
 	// ToDepartment is true for a pager message sent to a department, which
 	// its members received (the platform's pgToDepartment).
 	ToDepartment bool
+	// Attachments is the audio of a VoiceMail message; a deleted message
+	// has none (its files are gone).
+	Attachments []Attachment
 }
 
 // Change is one stored copy that was created or updated.

@@ -17,15 +17,19 @@ type Store interface {
 	// copy's id, and its ID given). A copy whose OriginID and ExtensionID,
 	// or whose ProviderID, is already stored is not stored again: the
 	// stored one comes back instead, with created false. Copies come back
-	// with their ids.
+	// with their ids, and their attachments' ids.
 	AddMessages(ctx context.Context, msgs []Message, job *outbox.Job) (stored []Message, created []bool, err error)
 	// UpdateMessage applies change to a stored copy in a transaction and
 	// saves it when change reports a change. ErrNotFound for an unknown id.
+	// A copy that becomes Deleted loses its attachments, files included.
 	UpdateMessage(ctx context.Context, id string, change func(*Message) bool) (m Message, changed bool, err error)
 	// Message returns one copy; ErrNotFound for an unknown id.
 	Message(ctx context.Context, id string) (Message, error)
 	// QueryMessages returns a page of an extension's copies, newest first.
 	QueryMessages(ctx context.Context, q Query) (Page, error)
+	// PurgeMessages removes for good the copies of a type created before
+	// cutoff, with their attachments' files, and says how many went.
+	PurgeMessages(ctx context.Context, typ Type, cutoff time.Time) (int, error)
 	// ExtensionByDirectNumber finds the extension that has an E.164 number
 	// as a direct number, in any account; identity.ErrNotFound if none.
 	ExtensionByDirectNumber(ctx context.Context, number string) (identity.Extension, error)

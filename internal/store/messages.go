@@ -52,6 +52,9 @@ func (db *DB) AddMessages(ctx context.Context, msgs []messaging.Message, job *ou
 			if m.ID, err = insertMessage(ctx, tx, m); err != nil {
 				return err
 			}
+			if m.Attachments, err = insertAttachments(ctx, tx, m.ID, m.Attachments); err != nil {
+				return err
+			}
 			stored, created = append(stored, m), append(created, true)
 		}
 		if job == nil || len(stored) == 0 || !created[0] {
@@ -81,6 +84,11 @@ func existingCopy(ctx context.Context, q messageQuerier, m messaging.Message) (m
 	old, err := scanMessage(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return messaging.Message{}, false, nil
+	}
+	if err == nil {
+		msgs := []messaging.Message{old}
+		err = withAttachments(ctx, q, msgs)
+		old = msgs[0]
 	}
 	return old, err == nil, err
 }
@@ -141,22 +149,35 @@ func oneMessage(ctx context.Context, q messageQuerier, id string) (messaging.Mes
 	if err != nil {
 		return messaging.Message{}, fmt.Errorf("message %s: %w", id, err)
 	}
-	return m, nil
+	msgs := []messaging.Message{m}
+	if err := withAttachments(ctx, q, msgs); err != nil {
+		return messaging.Message{}, fmt.Errorf("message %s: %w", id, err)
+	}
+	return msgs[0], nil
 }
 
 // UpdateMessage applies change to a copy in a transaction and saves what
 // it changed: read status, status, availability, the delivery error, the
-// attempts and the last-modified time.
+// attempts and the last-modified time. A copy that becomes Deleted loses
+// its attachments, and their files once the change is committed.
 func (db *DB) UpdateMessage(ctx context.Context, id string, change func(*messaging.Message) bool) (messaging.Message, bool, error) {
 	var m messaging.Message
 	var changed bool
+	var files []string
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
+		files = nil
 		if m, err = oneMessage(ctx, tx, id); err != nil {
 			return err
 		}
 		if changed = change(&m); !changed {
 			return nil
+		}
+		if m.Availability == messaging.Deleted {
+			if files, err = dropAttachments(ctx, tx, m); err != nil {
+				return err
+			}
+			m.Attachments = nil
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE messages SET read_status = ?, message_status = ?, availability = ?,
 			delivery_error_code = ?, delivery_error_reason = ?, attempts = ?, last_modified_time = ? WHERE id = ?`,
@@ -166,6 +187,9 @@ func (db *DB) UpdateMessage(ctx context.Context, id string, change func(*messagi
 	})
 	if err != nil {
 		return messaging.Message{}, false, fmt.Errorf("update message %s: %w", id, err)
+	}
+	for _, f := range files {
+		db.removeAudio(f)
 	}
 	return m, changed, nil
 }
@@ -227,6 +251,9 @@ func (db *DB) QueryMessages(ctx context.Context, q messaging.Query) (messaging.P
 		page.Messages = append(page.Messages, m)
 	}
 	if err := rows.Err(); err != nil {
+		return messaging.Page{}, fmt.Errorf("query messages: %w", err)
+	}
+	if err := withAttachments(ctx, db.sql, page.Messages); err != nil {
 		return messaging.Page{}, fmt.Errorf("query messages: %w", err)
 	}
 	return page, nil

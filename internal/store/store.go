@@ -25,7 +25,8 @@ const FileName = "callbridge.db"
 
 // DB is the project's database handle.
 type DB struct {
-	sql *sql.DB
+	sql      *sql.DB
+	audioDir string // AudioDir
 }
 
 // Open opens (creating when needed) the SQLite database in dir, switches it to
@@ -52,7 +53,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		sdb.Close()
 		return nil, err
 	}
-	db := &DB{sql: sdb}
+	db := &DB{sql: sdb, audioDir: audioDirOf(dir)}
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err

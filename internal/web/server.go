@@ -88,6 +88,7 @@ type Deps struct {
 	Cookies   sessions.Store
 	Assets    *Assets
 	Messages  Messages       // nil: messaging is off
+	Audio     Audio          // nil: no voicemail or recording content
 	CallLog   CallHistory    // nil: the call log is empty
 	Presence  Presence       // nil: presence is the default and cannot be set
 	Rules     AnsweringRules // nil: answering rules cannot be seen or set
@@ -195,6 +196,7 @@ func (s *Server) Widget(mounts ...func(*echo.Echo)) http.Handler {
 		s.widgetRingOutRoutes(e)
 	}
 	s.widgetMessageRoutes(e)
+	s.widgetAudioRoutes(e)
 	s.widgetHistoryRoutes(e)
 	s.widgetRuleRoutes(e)
 	for _, mount := range mounts {

@@ -20,6 +20,7 @@ type Messages interface {
 	SendSMS(ctx context.Context, extensionID int64, req messaging.SMSRequest) (messaging.Message, error)
 	SendPager(ctx context.Context, extensionID int64, req messaging.PagerRequest) (messaging.Message, error)
 	Messages(ctx context.Context, q messaging.Query) (messaging.Page, error)
+	Message(ctx context.Context, extensionID int64, id string) (messaging.Message, error)
 	SetReadStatus(ctx context.Context, extensionID int64, id string, status messaging.ReadStatus) (messaging.Message, error)
 	Delete(ctx context.Context, extensionID int64, id string) (messaging.Message, error)
 }
@@ -35,7 +36,7 @@ func (s *Server) widgetMessageRoutes(e *echo.Echo) {
 
 // widgetMessageList is the answer of GET /widget/messages.
 type widgetMessageList struct {
-	Records []bridge.Message `json:"records"`
+	Records []widgetMessage `json:"records"`
 }
 
 // defaultWidgetMessages is how many messages the widget gets without perPage.
@@ -71,9 +72,9 @@ func (s *Server) listWidgetMessages(c echo.Context, ext identity.Extension) erro
 	if err != nil {
 		return err
 	}
-	list := widgetMessageList{Records: make([]bridge.Message, 0, len(res.Messages))}
+	list := widgetMessageList{Records: make([]widgetMessage, 0, len(res.Messages))}
 	for _, m := range res.Messages {
-		list.Records = append(list.Records, bridge.MessageFor(m))
+		list.Records = append(list.Records, s.widgetMessageOf(m))
 	}
 	return c.JSON(http.StatusOK, list)
 }
@@ -160,7 +161,7 @@ func (s *Server) updateWidgetMessage(c echo.Context, ext identity.Extension) err
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, bridge.MessageFor(m))
+	return c.JSON(http.StatusOK, s.widgetMessageOf(m))
 }
 
 // widgetDeleteMessage answers DELETE /widget/messages/:id with the message,

@@ -107,7 +107,7 @@ func TestWidgetVoicemailAndRecording(t *testing.T) {
 		code   string
 	}{
 		{telephony.ErrNoMailbox, 501, "FeatureNotAvailable"},
-		{telephony.ErrStorageFull, 503, "StorageFull"},
+		{telephony.ErrStorageFull, 503, "AudioStorageFull"},
 		{telephony.ErrInvalidState, 409, "InvalidState"},
 		{telephony.ErrNotYourCall, 403, "InsufficientPermissions"},
 	} {

@@ -387,6 +387,6 @@ test('rc-call-record-notify updates the call; an unsupported server says unsuppo
   const call = { id: 'c1', callStatus: STATUS.connected, recordStatus: 'recording' };
   assert.deepEqual(readCallEvent({ type: 'rc-call-record-notify', call, recording: { id: 'r1' } }), { op: 'update', call });
   assert.equal(controlError({ code: 'Unsupported' }), 'unsupported');
-  assert.equal(controlError({ code: 'StorageFull' }), 'failed');
+  assert.equal(controlError({ code: 'AudioStorageFull' }), 'failed');
   assert.equal(endText(entry({ result: 'Voicemail', callStatus: STATUS.finished })), 'Sent to voicemail');
 });
