@@ -40,6 +40,10 @@ func DefaultRule() telephony.AnsweringRule {
 	return r
 }
 
+// SetDefaultRingTimeout sets the ring time of extensions without a rule of
+// their own: the server's --ring-timeout. Call it before the store is used.
+func (db *DB) SetDefaultRingTimeout(d time.Duration) { db.ringTimeout = d }
+
 // RuleError is a rule value the store refuses. Field names the value in
 // the rule's documented shape (docs/api-answering-rules.md): ringSeconds,
 // noAnswer.action, noAnswer.target, busy.action, busy.target, ringMode.
@@ -114,7 +118,11 @@ func (db *DB) AnsweringRule(ctx context.Context, extension int64) (telephony.Ans
 		busy, busy_target, ring_mode, auto_record FROM answering_rules WHERE extension_id = ?`, extension).
 		Scan(&secs, &noAnswer, &r.NoAnswerTarget, &callWaiting, &busy, &r.BusyTarget, &r.RingMode, &autoRecord)
 	if errors.Is(err, sql.ErrNoRows) {
-		return DefaultRule(), nil
+		r := DefaultRule()
+		if db.ringTimeout > 0 {
+			r.RingTimeout = db.ringTimeout
+		}
+		return r, nil
 	}
 	if err != nil {
 		return telephony.AnsweringRule{}, fmt.Errorf("answering rule of extension %d: %w", extension, err)

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 //go:embed migrations/*.sql
@@ -27,6 +28,9 @@ const FileName = "callbridge.db"
 type DB struct {
 	sql      *sql.DB
 	audioDir string // AudioDir
+	// ringTimeout is the ring time of an extension without an answering
+	// rule of its own (SetDefaultRingTimeout); 0: DefaultRingTimeout.
+	ringTimeout time.Duration
 }
 
 // Open opens (creating when needed) the SQLite database in dir, switches it to

@@ -22,6 +22,11 @@ type Audio interface {
 	// Serve answers the request with a file's content (Range supported);
 	// audio.ErrNotFound when the file is not there.
 	Serve(w http.ResponseWriter, r *http.Request, file, contentType string) error
+	// Greeting is the extension's own voicemail greeting; audio.ErrNotFound
+	// when it has none (the default one plays).
+	Greeting(ctx context.Context, extension int64) (audio.Greeting, error)
+	// DeleteGreeting removes it: the default one plays again.
+	DeleteGreeting(ctx context.Context, extension int64) error
 }
 
 // widgetAudioRoutes mounts the content of the signed-in user's voicemail
@@ -31,6 +36,40 @@ func (s *Server) widgetAudioRoutes(e *echo.Echo) {
 	g := e.Group("/widget", s.sameOrigin)
 	g.GET("/messages/:id/content/:att", s.widgetMessageContent, s.signedIn)
 	g.GET("/recordings/:id/content", s.widgetRecordingContent, s.signedIn)
+	g.GET("/greeting", s.widgetGreeting, s.signedIn)
+	g.DELETE("/greeting", s.widgetDeleteGreeting, s.signedIn)
+}
+
+// errNoGreeting answers for a user who has not recorded a greeting.
+var errNoGreeting = &httperror.Error{Status: http.StatusNotFound, Code: "NotFound",
+	Message: "no greeting of your own: callers hear the default one"}
+
+// widgetGreeting answers GET /widget/greeting with the audio of the user's
+// own voicemail greeting.
+func (s *Server) widgetGreeting(c echo.Context) error {
+	if s.Audio == nil {
+		return errNoGreeting
+	}
+	g, err := s.Audio.Greeting(c.Request().Context(), userOf(c).Extension.ID)
+	if errors.Is(err, audio.ErrNotFound) {
+		return errNoGreeting
+	}
+	if err != nil {
+		return err
+	}
+	return s.serveAudio(c, g.File, g.ContentType, errNoGreeting)
+}
+
+// widgetDeleteGreeting answers DELETE /widget/greeting: the user's own
+// greeting goes, and callers hear the default one.
+func (s *Server) widgetDeleteGreeting(c echo.Context) error {
+	if s.Audio == nil {
+		return errNoGreeting
+	}
+	if err := s.Audio.DeleteGreeting(c.Request().Context(), userOf(c).Extension.ID); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }
 
 // errNoAttachment answers for a voicemail's audio that is not there.
