@@ -192,12 +192,13 @@ func (t *recordTap) offer(h *rtp.Header, cl codecClass, payload []byte) {
 
 // recChannel is the recording goroutine's view of one channel.
 type recChannel struct {
-	tap     *recordTap
-	playing bool    // playing out: a packet a slot
-	waited  int     // slots waited with one packet before playing out
-	pcm     []int16 // G.711: decoded samples not written yet
-	ended   bool    // an event ended on this channel, at timestamp lastEnd
-	lastEnd uint32
+	tap      *recordTap
+	playing  bool    // playing out: a packet a slot
+	waited   int     // slots waited with one packet before playing out
+	pcm      []int16 // G.711: decoded samples not written yet
+	ended    bool    // an event ended on this channel: lastCode at timestamp lastEnd
+	lastEnd  uint32
+	lastCode uint8
 }
 
 // pop takes the channel's next packet, if it plays out; flush takes what
@@ -395,7 +396,9 @@ func (r *recording) create() error {
 // discard closes and removes the file of a recording that did not start.
 func (r *recording) discard() {
 	_ = r.file.Close()
-	_ = os.Remove(r.opts.Path)
+	if fi, err := os.Lstat(r.opts.Path); err == nil && fi.Mode().IsRegular() {
+		_ = os.Remove(r.opts.Path)
+	}
 }
 
 // detach takes the recording's taps off their legs.
@@ -595,10 +598,10 @@ func (r *recording) event(ev recEvent) RecordReason {
 		}
 	}
 	r.mu.Unlock()
-	if c == nil || (c.ended && c.lastEnd == ev.ts) {
+	if c == nil || (c.ended && c.lastEnd == ev.ts && c.lastCode == ev.code) {
 		return ""
 	}
-	c.ended, c.lastEnd = true, ev.ts
+	c.ended, c.lastEnd, c.lastCode = true, ev.ts, ev.code
 	d, ok := dtmfDigit(ev.code)
 	if !ok {
 		return ""
