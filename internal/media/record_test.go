@@ -596,3 +596,44 @@ func TestRecordDiskFullKeepsWhatWasWritten(t *testing.T) {
 		t.Errorf("file kept: %v, %v; want %d bytes", fi, err, limit)
 	}
 }
+
+// tapped is pair with a recording's tap on the sending leg.
+func tapped(t testing.TB) (*leg, *source, *recordTap, []byte) {
+	from, s, _ := pair(codecList(111, 126, 0), codecList(109, 101, 0))
+	r := &recording{opus: true, events: make(chan recEvent, recordEvents)}
+	tap := newRecordTap(r, from)
+	from.rec.Store(tap)
+	return from, s, tap, packet(t, 111, 1, 960, 42, make([]byte, 80))
+}
+
+// The forwarding path hands packets to a recording without allocating, and
+// drops (counting) what a recording that falls behind has no room for.
+func TestRecordTapAllocatesNothingAndDropsWhenFull(t *testing.T) {
+	from, s, tap, pkt := tapped(t)
+	allocs := testing.AllocsPerRun(1000, func() {
+		from.forwardPacket(s, pkt)
+		tap.free <- <-tap.queue // the recording takes it
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations a packet", allocs)
+	}
+	for range recordQueue + 5 {
+		from.forwardPacket(s, pkt)
+	}
+	if len(tap.queue) != recordQueue || tap.dropped.Load() != 5 {
+		t.Errorf("queue %d, dropped %d; want %d and 5", len(tap.queue), tap.dropped.Load(), recordQueue)
+	}
+	if st := from.stats(); st.PacketsReceived < recordQueue+5 {
+		t.Errorf("forwarding stopped counting: %+v", st)
+	}
+}
+
+// BenchmarkForwardRecorded is BenchmarkForward with the leg recorded.
+func BenchmarkForwardRecorded(b *testing.B) {
+	from, s, tap, pkt := tapped(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		from.forwardPacket(s, pkt)
+		tap.free <- <-tap.queue
+	}
+}
