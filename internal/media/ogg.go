@@ -126,7 +126,11 @@ type oggWriter struct {
 	body    []byte
 	packets int
 	buf     []byte
-	written int64
+	written int64 // bytes written
+	// whole and kept are the bytes of the pages written whole, and the
+	// granule position of the last of them.
+	whole int64
+	kept  uint64
 }
 
 func newOggWriter(w io.Writer, serial uint32) *oggWriter {
@@ -196,6 +200,9 @@ func (o *oggWriter) page(granule uint64, flags byte) error {
 	o.seq++
 	n, err := o.w.Write(b)
 	o.written += int64(n)
+	if err == nil {
+		o.whole, o.kept = o.written, granule
+	}
 	return err
 }
 

@@ -43,9 +43,12 @@ func (p *Prompt) Duration() time.Duration {
 	return time.Duration(len(p.pcm)) * time.Second / g711ClockRate
 }
 
-// ParseOggOpus reads a mono Ogg Opus file (channel mapping family 0): its
-// Opus packets as they are, and its sound decoded to 8 kHz PCM (pre-skip and
-// the end trimmed as the last granule position says).
+// ParseOggOpus reads an Ogg Opus file of channel mapping family 0, mono
+// (the recordings Record makes of one leg, the shipped prompts) or stereo (a
+// browser's MediaRecorder may write that): its Opus packets as they are,
+// and its sound decoded to 8 kHz mono PCM (pre-skip and the end trimmed as
+// the last granule position says, stereo mixed down). The output gain of
+// the header is not applied.
 func ParseOggOpus(data []byte) (*Prompt, error) {
 	pages, err := readOggPages(data)
 	if err != nil {
@@ -65,8 +68,9 @@ func ParseOggOpus(data []byte) (*Prompt, error) {
 	if err != nil {
 		return nil, err
 	}
-	if head.channels != 1 || head.family != 0 {
-		return nil, fmt.Errorf("%w: %d channels, mapping family %d; want mono", errBadOgg, head.channels, head.family)
+	channels := int(head.channels)
+	if (channels != 1 && channels != 2) || head.family != 0 {
+		return nil, fmt.Errorf("%w: %d channels, mapping family %d; want mono or stereo", errBadOgg, head.channels, head.family)
 	}
 	if len(packets[1]) < 8 || string(packets[1][:8]) != "OpusTags" {
 		return nil, fmt.Errorf("%w: no OpusTags", errBadOgg)
@@ -78,12 +82,12 @@ func ParseOggOpus(data []byte) (*Prompt, error) {
 		}
 	}
 
-	dec, err := gopus.NewDecoder(gopus.DefaultDecoderConfig(g711ClockRate, 1))
+	dec, err := gopus.NewDecoder(gopus.DefaultDecoderConfig(g711ClockRate, channels))
 	if err != nil {
 		return nil, fmt.Errorf("media: opus decoder: %w", err)
 	}
 	p := &Prompt{}
-	buf := make([]int16, 120*g711ClockRate/1000) // the longest packet, 120 ms
+	buf := make([]int16, channels*120*g711ClockRate/1000) // the longest packet, 120 ms
 	var total uint64
 	for i, pkt := range packets[2:] {
 		n := opusSamples(pkt)
@@ -96,7 +100,13 @@ func ParseOggOpus(data []byte) (*Prompt, error) {
 		}
 		p.opus = append(p.opus, pkt)
 		p.samples = append(p.samples, n)
-		p.pcm = append(p.pcm, buf[:got]...)
+		if channels == 1 {
+			p.pcm = append(p.pcm, buf[:got]...)
+		} else {
+			for k := range got {
+				p.pcm = append(p.pcm, int16((int(buf[2*k])+int(buf[2*k+1]))/2))
+			}
+		}
 		total += uint64(n)
 	}
 	if len(p.opus) == 0 {

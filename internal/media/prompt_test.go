@@ -3,9 +3,12 @@ package media
 import (
 	"bytes"
 	"errors"
+	"math"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/thesyncim/gopus"
 )
 
 func TestShippedPrompts(t *testing.T) {
@@ -166,5 +169,74 @@ func TestPlayEndsWhenTheLegCloses(t *testing.T) {
 	}
 	if err := g.Play("a", []*Prompt{greeting}, nil); !errors.Is(err, ErrNoSuchLeg) {
 		t.Errorf("Play to a closed leg: %v", err)
+	}
+}
+
+// oggFile writes frames of a tone at hz, encoded for channels, as an Ogg
+// Opus file of mapping family 0, as the recorder writes a mono one.
+func oggFile(t *testing.T, channels, frames int, hz float64) []byte {
+	t.Helper()
+	enc, err := gopus.NewEncoder(gopus.EncoderConfig{SampleRate: opusRate, Channels: channels, Application: gopus.ApplicationAudio})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := newOggWriter(&buf, 1)
+	if err := w.header(opusHead{channels: uint8(channels), preSkip: opusPreSkip, inputRate: opusRate}.marshal(), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.header(opusTags(), false); err != nil {
+		t.Fatal(err)
+	}
+	pcm := make([]float32, recordSamples*channels)
+	for i := range frames {
+		for k := range recordSamples {
+			v := float32(0.3 * math.Sin(2*math.Pi*hz*float64(i*recordSamples+k)/opusRate))
+			for c := range channels {
+				pcm[k*channels+c] = v
+			}
+		}
+		pkt := make([]byte, 1500)
+		n, err := enc.Encode(pcm, pkt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.add(pkt[:n], recordSamples); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.finish(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestParseOggOpusMonoAndStereo(t *testing.T) {
+	const frames = 30
+	want := frames*20*time.Millisecond - opusPreSkip*time.Second/opusRate
+	for _, channels := range []int{1, 2} {
+		p, err := ParseOggOpus(oggFile(t, channels, frames, 1000))
+		if err != nil {
+			t.Fatalf("%d channels: %v", channels, err)
+		}
+		if len(p.opus) != frames || !near(p.Duration(), want, time.Millisecond) {
+			t.Errorf("%d channels: %d frames, %v; want %d, %v", channels, len(p.opus), p.Duration(), frames, want)
+		}
+		pcm := make([]float64, len(p.pcm))
+		for i, v := range p.pcm {
+			pcm[i] = float64(v)
+		}
+		if got := toneTime(pcm, 1000, g711ClockRate); got < want-60*time.Millisecond {
+			t.Errorf("%d channels: %v of 1 kHz in %v", channels, got, want)
+		}
+	}
+	var buf bytes.Buffer
+	w := newOggWriter(&buf, 1)
+	_ = w.header(opusHead{channels: 2, preSkip: opusPreSkip, inputRate: opusRate, family: 1, streams: 2, channelMapping: []byte{0, 1}}.marshal(), true)
+	_ = w.header(opusTags(), false)
+	_ = w.add(opusSilence, recordSamples)
+	_ = w.finish()
+	if _, err := ParseOggOpus(buf.Bytes()); err == nil {
+		t.Error("a two-stream file parsed as a prompt")
 	}
 }

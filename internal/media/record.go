@@ -3,6 +3,7 @@ package media
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -81,9 +82,10 @@ type RecordResult struct {
 	ContentType string        // ContentTypeOgg or ContentTypeWAV
 	Reason      RecordReason
 	Dropped     uint64 // packets lost because the recording fell behind
-	// Err is the write error that stopped the recording (what was written
-	// before it is kept); errors.Is(Err, syscall.ENOSPC) holds for a full
-	// disk.
+	// Err is the write error that stopped the recording; what was written
+	// before it is kept (an Ogg file is cut back to its last whole page,
+	// a WAV file's header gives the frames written).
+	// errors.Is(Err, syscall.ENOSPC) holds for a full disk.
 	Err error
 }
 
@@ -117,6 +119,7 @@ var opusSilence = []byte{0xF8, 0xFF, 0xFE}
 type recordFile interface {
 	Write([]byte) (int, error)
 	Seek(offset int64, whence int) (int64, error)
+	Truncate(size int64) error
 	Close() error
 }
 
@@ -255,6 +258,7 @@ type recording struct {
 	finished bool
 
 	paused  atomic.Bool
+	dropped atomic.Uint64 // by taps SetRecordingLegs took off
 	stop    chan RecordReason
 	events  chan recEvent
 	digits  chan rune
@@ -648,7 +652,12 @@ func (r *recording) finish(reason RecordReason, err error) {
 			res.Err = e
 		}
 		res.Bytes = r.ogg.written
-		if s := r.ogg.granule; s > opusPreSkip {
+		if r.ogg.whole < r.ogg.written && r.file.Truncate(r.ogg.whole) == nil {
+			// A page cut short by the error: the file ends with the
+			// last whole one, which players read to its end.
+			res.Bytes = r.ogg.whole
+		}
+		if s := r.ogg.kept; s > opusPreSkip {
 			res.Duration = time.Duration(s-opusPreSkip) * time.Second / opusRate
 		}
 	} else {
@@ -657,11 +666,15 @@ func (r *recording) finish(reason RecordReason, err error) {
 			res.Err = e
 		}
 		res.Bytes = wavHeaderSize + int64(r.wav.data)
+		if end, e := r.file.Seek(0, io.SeekEnd); e == nil {
+			res.Bytes = end
+		}
 		res.Duration = time.Duration(r.wav.data/uint32(2*r.channels)) * time.Second / g711ClockRate
 	}
 	if e := r.file.Close(); res.Err == nil {
 		res.Err = e
 	}
+	res.Dropped = r.dropped.Load()
 	for _, t := range r.taps {
 		if t != nil {
 			res.Dropped += t.dropped.Load()
@@ -775,6 +788,7 @@ func (g *Gateway) SetRecordingLegs(id string, legs []string) error {
 		changed[i] = true
 		if old != nil {
 			old.l.rec.CompareAndSwap(old, nil)
+			r.dropped.Add(old.dropped.Load())
 		}
 		r.taps[i] = nil
 	}

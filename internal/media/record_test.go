@@ -569,7 +569,9 @@ func (f *fullDisk) Write(b []byte) (int, error) {
 func TestRecordDiskFullKeepsWhatWasWritten(t *testing.T) {
 	checkGoroutines(t)
 	testTimeout(t)
-	const limit = 300 // the headers and part of the first page
+	// The headers (101 bytes) and the first second of silence (a page
+	// of 227 bytes) fit; the next page does not.
+	const limit, kept = 400, 328
 	create := createRecordFile
 	createRecordFile = func(path string) (recordFile, error) {
 		f, err := os.Create(path)
@@ -592,8 +594,21 @@ func TestRecordDiskFullKeepsWhatWasWritten(t *testing.T) {
 	if !errors.Is(res.Err, syscall.ENOSPC) || res.Reason != RecordStopped {
 		t.Fatalf("result %+v, want ENOSPC", res)
 	}
-	if fi, err := os.Stat(path); err != nil || fi.Size() != limit {
-		t.Errorf("file kept: %v, %v; want %d bytes", fi, err, limit)
+	data, err := os.ReadFile(path)
+	if err != nil || len(data) != kept || res.Bytes != kept {
+		t.Fatalf("file of %d bytes (%v), result says %d; want %d", len(data), err, res.Bytes, kept)
+	}
+	pages, err := readOggPages(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pages {
+		if !p.crcOK {
+			t.Fatalf("page %d: bad CRC", i)
+		}
+	}
+	if want := time.Second - opusPreSkip*time.Second/opusRate; len(pages) != 3 || res.Duration != want {
+		t.Errorf("%d pages, %v; want 3 pages, %v", len(pages), res.Duration, want)
 	}
 }
 
