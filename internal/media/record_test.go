@@ -652,3 +652,78 @@ func BenchmarkForwardRecorded(b *testing.B) {
 		tap.free <- <-tap.queue
 	}
 }
+
+// TestRecordAcrossHoldAndTransfer: a held leg gives silence and the
+// timeline goes on; a transfer's new party takes the channel of the one it
+// replaced.
+func TestRecordAcrossHoldAndTransfer(t *testing.T) {
+	checkGoroutines(t)
+	testTimeout(t)
+	g, ca, cb := phonePair(t)
+	const part = 25
+	const toneC = 700
+	toneOfA, toneOfB, toneOfC := opusTone(t, toneA, 2*part, 0), opusTone(t, toneB, 500, 0), opusTone(t, toneC, part, 3)
+	path := filepath.Join(t.TempDir(), "transfer.ogg")
+	stop, stopped := onStop()
+	if err := g.Record("rt", RecordOptions{Path: path, Legs: []string{"a", "b"}, OnStop: stop}); err != nil {
+		t.Fatal(err)
+	}
+	cb.sendFrames(classOpus, toneOfB) // b talks all along
+	await(t, "a's first words", ca.sendFrames(classOpus, toneOfA[:part]))
+	waitReceived(t, g, "a", part)
+	g.SetForward("a", false) // hold: nothing of a is recorded
+	await(t, "a's words on hold", ca.sendFrames(classOpus, toneOfA[part:]))
+	waitReceived(t, g, "a", 2*part)
+
+	cc := newClient(t, "c", codecsA)
+	cc.dial(g, "c", KindPhone)
+	if err := g.Connect("c", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.SetRecordingLegs("rt", []string{"c", "b"}); err != nil {
+		t.Fatal(err)
+	}
+	g.CloseLeg("a")
+	await(t, "c's words", cc.sendFrames(classOpus, toneOfC))
+	waitReceived(t, g, "c", part+3)
+	res, err := g.StopRecording("rt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	await(t, "OnStop", stopped)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := checkOgg(t, data, 2)
+	sent := part * 20 * time.Millisecond
+	left := []time.Duration{toneTime(ch[0], toneA, opusRate), toneTime(ch[0], toneC, opusRate), toneTime(ch[0], toneB, opusRate)}
+	right := toneTime(ch[1], toneB, opusRate)
+	t.Logf("file of %v: left %v of a, %v of c, %v of b; right %v of b", res.Duration, left[0], left[1], left[2], right)
+	if !near(left[0], sent, 100*time.Millisecond) || !near(left[1], sent, 100*time.Millisecond) || left[2] != 0 {
+		t.Errorf("left: %v of a, %v of c (want %v each, nothing sent on hold), %v of b", left[0], left[1], sent, left[2])
+	}
+	// b's voice runs through: while a was held and across the transfer.
+	if right < res.Duration-300*time.Millisecond {
+		t.Errorf("right: %v of b in a file of %v", right, res.Duration)
+	}
+}
+
+func TestOpusSilenceDecodesToSilence(t *testing.T) {
+	dec, err := gopus.NewDecoder(gopus.DefaultDecoderConfig(opusRate, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := make([]int16, recordSamples)
+	for range 3 {
+		n, err := dec.DecodeInt16(opusSilence, pcm)
+		if err != nil || n != recordSamples {
+			t.Fatalf("decoded %d samples: %v", n, err)
+		}
+		for i, v := range pcm {
+			if v != 0 {
+				t.Fatalf("sample %d is %d", i, v)
+			}
+		}
+	}
+}
