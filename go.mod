@@ -22,6 +22,7 @@ require (
 	github.com/pion/sdp/v3 v3.0.9
 	github.com/pion/srtp/v2 v2.0.20
 	github.com/pion/webrtc/v3 v3.3.6
+	github.com/thesyncim/gopus v0.1.1
 	golang.org/x/crypto v0.57.0
 	golang.org/x/oauth2 v0.36.0
 	modernc.org/sqlite v1.60.1
@@ -96,7 +97,6 @@ require (
 	github.com/spf13/viper v1.16.0 // indirect
 	github.com/stretchr/testify v1.11.1 // indirect
 	github.com/subosito/gotenv v1.4.2 // indirect
-	github.com/thesyncim/gopus v0.1.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	github.com/wlynxg/anet v0.0.3 // indirect
