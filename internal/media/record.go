@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -120,6 +121,7 @@ type recordFile interface {
 	Write([]byte) (int, error)
 	Seek(offset int64, whence int) (int64, error)
 	Truncate(size int64) error
+	Sync() error
 	Close() error
 }
 
@@ -387,7 +389,7 @@ func (r *recording) create() error {
 	if r.channels == 2 {
 		head.family, head.streams, head.coupled, head.channelMapping = 1, 2, 0, []byte{0, 1}
 	}
-	r.ogg = newOggWriter(f, uint32(time.Now().UnixNano()))
+	r.ogg = newOggWriter(f, rand.Uint32())
 	if err = r.ogg.header(head.marshal(), true); err == nil {
 		err = r.ogg.header(opusTags(), false)
 	}
@@ -671,6 +673,11 @@ func (r *recording) finish(reason RecordReason, err error) {
 		}
 		res.Duration = time.Duration(r.wav.data/uint32(2*r.channels)) * time.Second / g711ClockRate
 	}
+	// On the disk before OnStop, which may record the file as kept: a
+	// filesystem that allocates late reports a full disk here.
+	if e := r.file.Sync(); res.Err == nil {
+		res.Err = e
+	}
 	if e := r.file.Close(); res.Err == nil {
 		res.Err = e
 	}
@@ -745,7 +752,8 @@ func (g *Gateway) PauseRecording(id string, paused bool) error {
 
 // SetRecordingLegs gives recording id new legs, as many as it started with,
 // each in the channel of the one it replaces (a transfer replaced a party).
-// A leg that is not open gives silence in its channel. A leg of the other
+// A leg that is not open gives silence in its channel (and when none is,
+// the recording ends, Reason LegClosed). A leg of the other
 // codec gives ErrCodecMismatch, one another recording takes an error; the
 // legs are then left as they were.
 func (g *Gateway) SetRecordingLegs(id string, legs []string) error {

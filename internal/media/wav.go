@@ -2,6 +2,7 @@ package media
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
 )
 
@@ -28,13 +29,17 @@ func wavHeader(channels, rate int, dataBytes uint32) []byte {
 }
 
 // wavWriter writes interleaved 16-bit frames after a header whose sizes it
-// sets when it finishes.
+// sets when it finishes. Samples are written a second at a time.
 type wavWriter struct {
 	w        io.WriteSeeker
 	channels int
 	data     uint32 // bytes of samples written
-	buf      []byte
+	buf      []byte // samples not written yet
 }
+
+// wavBatch is how many bytes of samples a wavWriter gathers before it
+// writes them: a second of the channels.
+func (v *wavWriter) wavBatch() int { return g711ClockRate * 2 * v.channels }
 
 func newWAVWriter(w io.WriteSeeker, channels int) (*wavWriter, error) {
 	if _, err := w.Write(wavHeader(channels, g711ClockRate, 0)); err != nil {
@@ -43,27 +48,37 @@ func newWAVWriter(w io.WriteSeeker, channels int) (*wavWriter, error) {
 	return &wavWriter{w: w, channels: channels}, nil
 }
 
-// write appends interleaved samples.
+// write appends interleaved samples, and writes them once a second's
+// worth is gathered.
 func (v *wavWriter) write(samples []int16) error {
-	b := v.buf[:0]
 	for _, s := range samples {
-		b = binary.LittleEndian.AppendUint16(b, uint16(s))
+		v.buf = binary.LittleEndian.AppendUint16(v.buf, uint16(s))
 	}
-	v.buf = b
-	n, err := v.w.Write(b)
+	if len(v.buf) < v.wavBatch() {
+		return nil
+	}
+	return v.flush()
+}
+
+// flush writes the samples gathered.
+func (v *wavWriter) flush() error {
+	n, err := v.w.Write(v.buf)
 	// Only whole frames count, whatever a short write left behind.
 	frame := 2 * v.channels
 	v.data += uint32(n / frame * frame)
+	v.buf = v.buf[:0]
 	return err
 }
 
-// finish writes the header again with the sizes of what was written.
+// finish writes what is gathered, then the header again with the sizes of
+// what was written.
 func (v *wavWriter) finish() error {
-	if _, err := v.w.Seek(0, io.SeekStart); err != nil {
-		return err
+	err := v.flush()
+	if _, e := v.w.Seek(0, io.SeekStart); e != nil {
+		return errors.Join(err, e)
 	}
-	_, err := v.w.Write(wavHeader(v.channels, g711ClockRate, v.data))
-	return err
+	_, e := v.w.Write(wavHeader(v.channels, g711ClockRate, v.data))
+	return errors.Join(err, e)
 }
 
 // ulawPCM and alawPCM map G.711 codes to linear 16-bit samples.
