@@ -33,8 +33,8 @@ import (
 // or silence for a leg that sends nothing (held, muted, closed, or not
 // forwarding), so that the legs stay aligned and the file's timeline is the
 // call's. A leg starts playing out once it has two packets queued (40 ms
-// against jitter), and one that falls more than recordMaxLag packets behind
-// loses its oldest.
+// against jitter), and one that is more than recordMaxLag packets behind
+// once the goroutine caught up with its clock loses its oldest.
 
 // RecordReason says why a recording stopped.
 type RecordReason string
@@ -105,7 +105,7 @@ const (
 	recordFrame    = 20 * time.Millisecond
 	recordSamples  = opusRate / 50      // an Opus slot, 48 kHz
 	recordPCMFrame = g711ClockRate / 50 // a G.711 slot, 8 kHz
-	recordQueue    = 16                 // packets a tap holds for the recording
+	recordQueue    = 25                 // packets a tap holds for the recording: 500 ms
 	recordStart    = 2                  // packets a leg gathers before it plays out
 	recordMaxLag   = 10                 // packets a leg may have waiting
 	recordEvents   = 32                 // telephone-events waiting
@@ -225,11 +225,20 @@ func (c *recChannel) pop(flush bool) *recPacket {
 		}
 		c.playing = true
 	}
-	for len(t.queue) > recordMaxLag {
-		t.free <- <-t.queue
-		t.dropped.Add(1)
-	}
 	return <-t.queue
+}
+
+// trim drops the oldest packets of a leg that has more than recordMaxLag
+// waiting once the recording caught up with its clock: a sender whose
+// clock runs fast, or a burst after a stall of the network.
+func (c *recChannel) trim() {
+	if c.tap == nil {
+		return
+	}
+	for len(c.tap.queue) > recordMaxLag {
+		c.tap.free <- <-c.tap.queue
+		c.tap.dropped.Add(1)
+	}
 }
 
 // drain drops what the channel has queued (while paused).
@@ -241,6 +250,12 @@ func (c *recChannel) drain() {
 	for len(c.tap.queue) > 0 {
 		c.tap.free <- <-c.tap.queue
 	}
+}
+
+// pauseAt is a pause or a resume, and when it was asked for.
+type pauseAt struct {
+	paused bool
+	at     time.Time
 }
 
 // recording is one running recording.
@@ -259,7 +274,8 @@ type recording struct {
 	taps     []*recordTap // a channel's tap; nil: no leg
 	finished bool
 
-	paused  atomic.Bool
+	pauses  chan pauseAt
+	paused  bool          // the goroutine's own
 	dropped atomic.Uint64 // by taps SetRecordingLegs took off
 	stop    chan RecordReason
 	events  chan recEvent
@@ -321,6 +337,7 @@ func (g *Gateway) Record(id string, o RecordOptions) error {
 		opus:     opus,
 		channels: len(legs),
 		stop:     make(chan RecordReason, 1),
+		pauses:   make(chan pauseAt, 8),
 		events:   make(chan recEvent, recordEvents),
 		digits:   make(chan rune, recordDigits),
 		done:     make(chan struct{}),
@@ -424,12 +441,21 @@ func (r *recording) run(start time.Time) {
 	var slot int64 // slots gone by, paused ones included
 	var reason RecordReason
 	var err error
-	for reason == "" {
+	// catchUp writes the slots that ended by now: whatever comes late
+	// (this goroutine, a pause, a stop) applies from its own time.
+	catchUp := func(now time.Time) {
+		due := int64(now.Sub(start) / recordFrame)
+		for ; slot < due && reason == "" && err == nil; slot++ {
+			reason, err = r.slot(false)
+		}
+	}
+	for reason == "" && err == nil {
 		select {
 		case now := <-timer.C:
-			due := int64(now.Sub(start) / recordFrame)
-			for ; slot < due && reason == "" && err == nil; slot++ {
-				reason, err = r.slot(false)
+			catchUp(now)
+			// Caught up: what a leg still has waiting is lag.
+			for i := range r.ch {
+				r.ch[i].trim()
 			}
 			if reason == "" && err == nil && r.legsGone() {
 				reason = RecordLegClosed
@@ -437,13 +463,27 @@ func (r *recording) run(start time.Time) {
 			if reason == "" && err == nil {
 				timer.Reset(time.Until(start.Add(time.Duration(slot+1) * recordFrame)))
 			}
+		case p := <-r.pauses:
+			catchUp(p.at)
+			if p.paused && !r.paused && reason == "" && err == nil {
+				// What came before the pause is kept.
+				err = r.flush()
+			}
+			r.paused = p.paused
 		case ev := <-r.events:
-			reason = r.event(ev)
-		case reason = <-r.stop:
+			catchUp(time.Now())
+			if reason == "" && err == nil {
+				reason = r.event(ev)
+			}
+		case why := <-r.stop:
+			catchUp(time.Now())
+			if reason == "" {
+				reason = why
+			}
 		}
-		if err != nil {
-			reason = RecordStopped
-		}
+	}
+	if err != nil {
+		reason = RecordStopped
 	}
 	if err == nil && reason != RecordLimit {
 		err = r.flush()
@@ -473,7 +513,7 @@ func (r *recording) slot(flush bool) (RecordReason, error) {
 		}
 	}
 	r.mu.Unlock()
-	if r.paused.Load() {
+	if r.paused {
 		for i := range r.ch {
 			r.ch[i].drain()
 		}
@@ -495,9 +535,10 @@ func (r *recording) slot(flush bool) (RecordReason, error) {
 	return "", nil
 }
 
-// flush writes what the legs had queued when the recording stopped.
+// flush writes what the legs had queued when the recording stopped or
+// paused.
 func (r *recording) flush() error {
-	if r.paused.Load() {
+	if r.paused {
 		return nil
 	}
 	for range recordQueue {
@@ -746,8 +787,12 @@ func (g *Gateway) PauseRecording(id string, paused bool) error {
 	if r == nil {
 		return fmt.Errorf("pause recording %s: %w", id, ErrNoSuchRecording)
 	}
-	r.paused.Store(paused)
-	return nil
+	select {
+	case r.pauses <- pauseAt{paused: paused, at: time.Now()}:
+		return nil
+	case <-r.done:
+		return fmt.Errorf("pause recording %s: %w", id, ErrNoSuchRecording)
+	}
 }
 
 // SetRecordingLegs gives recording id new legs, as many as it started with,
