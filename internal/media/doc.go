@@ -42,6 +42,20 @@
 // whoever fills it: the ringback stops the moment Connect gives the leg a
 // peer, and the peer's audio waits while an event is sent.
 //
+// The gateway also plays prompts and records legs, for voicemail and call
+// recording (prompt.go, record.go). A Prompt (the shipped greeting and beep
+// in assets/, made by scripts/prompts.sh, or a user's own Ogg Opus file)
+// holds its Opus frames for Opus legs and its sound decoded once to 8 kHz
+// for G.711 legs; Play sends it on the leg's own stream like the ringback,
+// nothing else being sent meanwhile. A recording writes what its one or two
+// legs receive while they forward (silence while held or muted) as it
+// comes: Opus into Ogg Opus without decoding (two legs as one stream of
+// channel mapping family 1, left and right, ogg.go), G.711 into 16-bit WAV
+// (wav.go). The forwarding path only copies a packet into a fixed pool and
+// queues it; the recording's goroutine keeps the legs aligned on a 20 ms
+// clock. The pure-Go Opus decoder (github.com/thesyncim/gopus) is used only
+// to parse prompts, never per packet.
+//
 // The package must not import net/http, echo, internal/web, internal/bridge,
 // internal/telephony or internal/sip; the switch drives it through its
 // exported methods.

@@ -201,6 +201,9 @@ func (l *leg) writeEvent(payload []byte, first bool, ts *uint32) bool {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.prompt {
+		return false
+	}
 	if first {
 		t.event = true
 	}

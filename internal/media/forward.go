@@ -273,15 +273,19 @@ type outTrack struct {
 	// else is written.
 	writer writer
 	event  bool
+	// prompt holds while the gateway plays a prompt on the track
+	// (prompt.go): nothing else is written.
+	prompt bool
 }
 
 // writer is what made the packets of an outTrack.
 type writer uint8
 
 const (
-	writerRelay writer = iota // forwarded from a peer, or echoed
-	writerRing                // the gateway's ringback (ringback.go)
-	writerEvent               // the gateway's telephone-event (dtmf.go)
+	writerRelay  writer = iota // forwarded from a peer, or echoed
+	writerRing                 // the gateway's ringback (ringback.go)
+	writerEvent                // the gateway's telephone-event (dtmf.go)
+	writerPrompt               // the gateway's prompt (prompt.go)
 )
 
 func newOutTrack(streamID string) *outTrack {
@@ -351,7 +355,7 @@ func (t *outTrack) write(in *rtp.Header, payload []byte, cl codecClass, g gap) b
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.event {
+	if t.event || t.prompt {
 		return false
 	}
 	seq, ts, jumped := t.rw.next(in.SSRC, in.SequenceNumber, in.Timestamp, g, t.codec.ClockRate, time.Now())
@@ -425,6 +429,12 @@ func (from *leg) forwardPayload(s *source, payload []byte, receiving bool) {
 	from.packetsReceived.Add(1)
 	from.bytesReceived.Add(uint64(len(payload)))
 
+	cl := s.classes[s.hdr.PayloadType&0x7F]
+	forwarding := receiving && from.forward.Load()
+	if tap := from.rec.Load(); tap != nil && forwarding {
+		tap.offer(&s.hdr, cl, payload)
+	}
+
 	var to *leg
 	switch from.kind {
 	case KindPhone, KindTrunkPhone, KindRTP:
@@ -432,11 +442,10 @@ func (from *leg) forwardPayload(s *source, payload []byte, receiving bool) {
 	case KindEcho:
 		to = from
 	}
-	if to == nil || !receiving || !from.forward.Load() {
+	if to == nil || !forwarding {
 		s.gap = max(s.gap, gapDropped)
 		return
 	}
-	cl := s.classes[s.hdr.PayloadType&0x7F]
 	if cl == classNone {
 		// Not forwarded (comfort noise, say): the sequence numbers it
 		// took are closed up.
@@ -478,6 +487,9 @@ type rtpOut struct {
 	buf    [rtpBufferSize]byte
 	enc    []byte // the encrypted packet; reused
 	sent   senderCounts
+	// prompt holds while the gateway plays a prompt to the carrier
+	// (prompt.go): nothing else is sent.
+	prompt bool
 }
 
 // senderCounts are what a sender report says of the stream (RFC 3550
@@ -513,6 +525,9 @@ func (o *rtpOut) write(in *rtp.Header, payload []byte, cl codecClass, g gap) boo
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.prompt {
+		return false
+	}
 	now := time.Now()
 	seq, ts, jumped := o.rw.next(in.SSRC, in.SequenceNumber, in.Timestamp, g, g711ClockRate, now)
 	o.hdr = rtp.Header{
@@ -524,6 +539,12 @@ func (o *rtpOut) write(in *rtp.Header, payload []byte, cl codecClass, g gap) boo
 		Timestamp:      ts,
 		SSRC:           o.ssrc,
 	}
+	return o.sendLocked(st, payload, now)
+}
+
+// sendLocked sends o.hdr and payload to the carrier, encrypted when SRTP
+// was negotiated, and counts it. o.mu is held.
+func (o *rtpOut) sendLocked(st *rtpState, payload []byte, now time.Time) bool {
 	n, err := o.hdr.MarshalTo(o.buf[:])
 	if err != nil || n+len(payload) > len(o.buf) {
 		return false
@@ -542,7 +563,7 @@ func (o *rtpOut) write(in *rtp.Header, payload []byte, cl codecClass, g gap) boo
 	}
 	o.sent.packets++
 	o.sent.octets += uint32(len(payload))
-	o.sent.lastTS, o.sent.lastAt, o.sent.since = ts, now, true
+	o.sent.lastTS, o.sent.lastAt, o.sent.since = o.hdr.Timestamp, now, true
 	return true
 }
 

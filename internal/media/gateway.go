@@ -127,6 +127,7 @@ type Gateway struct {
 
 	mu     sync.Mutex
 	legs   map[string]*leg
+	recs   map[string]*recording // running recordings (record.go)
 	closed bool
 	wg     sync.WaitGroup // failure handlers
 }

@@ -54,8 +54,10 @@ type leg struct {
 
 	peer    atomic.Pointer[leg] // KindPhone: where received audio goes
 	forward atomic.Bool
-	ring    ringback  // KindTrunkPhone
-	dtmf    dtmfQueue // KindTrunkPhone
+	ring    ringback                  // KindTrunkPhone
+	dtmf    dtmfQueue                 // KindTrunkPhone
+	playing atomic.Bool               // a prompt is being played (prompt.go)
+	rec     atomic.Pointer[recordTap] // the recording that takes the leg's audio (record.go)
 
 	packetsReceived, bytesReceived atomic.Uint64
 	packetsSent, bytesSent         atomic.Uint64

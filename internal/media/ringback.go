@@ -197,7 +197,7 @@ func (l *leg) sendRingFrame(frame []byte, fresh bool) bool {
 	pt := b.pts[t.audio]
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.event || l.peer.Load() != nil {
+	if t.event || t.prompt || l.peer.Load() != nil {
 		return false
 	}
 	followsOn := !fresh && t.writer == writerRing
