@@ -115,6 +115,7 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	fs.Var(&dev, "dev", "development mode: demo users, webhooks to loopback, media on loopback; true, false or auto (on only on a loopback listener with no public URL or an http loopback one) ($WIDGET_DEV)")
 	var mediaPort, publicIPs, iceServers, ringTimeout, apiRate, heartbeat, proxies, widgetRate, smsRate string
 	var streamCap, deviceCap, deviceCallCap, extensionCallCap string
+	var voicemailLimit, retention string
 	var rtpPorts, sipListen, sipTLSListen, sipTLSCert, sipTLSKey string
 	ef.str(&proxies, "trusted-proxies", "WIDGET_TRUSTED_PROXIES", "", "comma-separated CIDRs (or IPs) of the reverse proxies whose X-Forwarded-For / X-Real-IP are believed; none: the peer's address counts")
 	ef.str(&mediaPort, "media-port", "WIDGET_MEDIA_PORT", "50000", "the media gateway's single UDP port (0: any free port)")
@@ -129,7 +130,11 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	ef.str(&sipTLSKey, "sip-tls-key", "WIDGET_SIP_TLS_KEY", "", "PEM private key file of the SIP TLS listener")
 	ef.str(&cfg.SIPRealm, "sip-realm", "WIDGET_SIP_REALM", sip.DefaultRealm, "the digest realm desk phones register in (docs/sip.md)")
 	ef.str(&cfg.SIPPublicHost, "sip-public-host", "WIDGET_SIP_PUBLIC_HOST", "", "address carriers reach the SIP listener at, written in Via and Contact (behind NAT: the public IP)")
-	ef.str(&ringTimeout, "ring-timeout", "WIDGET_RING_TIMEOUT", "30s", "how long an unanswered call rings")
+	ef.str(&ringTimeout, "ring-timeout", "WIDGET_RING_TIMEOUT", "20s", "how long a call rings a user without an answering rule of their own, and a number outside the account")
+	ef.str(&cfg.AudioDir, "audio-dir", "WIDGET_AUDIO_DIR", "", "directory of voicemail, call recordings and greetings (default: audio in the data dir)")
+	ef.str(&voicemailLimit, "voicemail-limit", "WIDGET_VOICEMAIL_LIMIT", "3m", "the longest voicemail message a caller may leave")
+	ef.str(&retention, "audio-retention", "WIDGET_AUDIO_RETENTION", "0", "days voicemail and call recordings are kept (0: until deleted)")
+	ef.str(&cfg.RecordingAnnouncement, "recording-announcement", "WIDGET_RECORDING_ANNOUNCEMENT", "off", "what every party hears when a recording of their call starts: off, beep, or an Ogg Opus file")
 	ef.str(&apiRate, "api-rate-limit", "WIDGET_API_RATE_LIMIT", "60/10s", "platform API requests each extension may make per window, as COUNT/WINDOW")
 	ef.str(&heartbeat, "events-heartbeat", "WIDGET_EVENTS_HEARTBEAT", "15s", "how often an idle event stream sends a heartbeat (the widget reopens a stream silent for twice as long)")
 	ef.str(&widgetRate, "widget-rate-limit", "WIDGET_WIDGET_RATE_LIMIT", "120/10s", "widget requests each session may make per window, as COUNT/WINDOW")
@@ -169,6 +174,19 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	cfg.ICEServers = splitList(iceServers)
 	if cfg.RingTimeout, err = time.ParseDuration(ringTimeout); err != nil || cfg.RingTimeout < time.Second {
 		return cfg, fmt.Errorf("ring timeout %q: want a duration of at least 1s", ringTimeout)
+	}
+	if cfg.VoicemailLimit, err = time.ParseDuration(voicemailLimit); err != nil || cfg.VoicemailLimit < 10*time.Second || cfg.VoicemailLimit > time.Hour {
+		return cfg, fmt.Errorf("voicemail limit %q: want a duration from 10s to 1h", voicemailLimit)
+	}
+	days, err := strconv.Atoi(retention)
+	if err != nil || days < 0 || days > 36500 {
+		return cfg, fmt.Errorf("audio retention %q: want whole days from 0 (keep) to 36500", retention)
+	}
+	cfg.AudioRetention = time.Duration(days) * 24 * time.Hour
+	if a := cfg.RecordingAnnouncement; a != "off" && a != "beep" && a != "" {
+		if _, err := os.Stat(a); err != nil {
+			return cfg, fmt.Errorf("recording announcement %q: want off, beep or an Ogg Opus file: %w", a, err)
+		}
 	}
 	if cfg.APIRateLimit, cfg.APIRateWindow, err = parseRate(apiRate); err != nil {
 		return cfg, fmt.Errorf("API rate limit %q: %w", apiRate, err)

@@ -1,6 +1,10 @@
 package bridge
 
-import "github.com/callbridge/widget-server/internal/messaging"
+import (
+	"time"
+
+	"github.com/callbridge/widget-server/internal/messaging"
+)
 
 // Message is the contract's message object (CONTRACT §5): one
 // extension's copy of an SMS or pager message. Times are ISO 8601 in UTC
@@ -20,6 +24,19 @@ type Message struct {
 	Availability        string         `json:"availability"`
 	DeliveryErrorCode   string         `json:"deliveryErrorCode,omitempty"`
 	DeliveryErrorReason string         `json:"deliveryErrorReason,omitempty"`
+	// Attachments is a voicemail's audio: where the platform API serves
+	// it (with the owner's bearer token), never a token-bearing address.
+	Attachments []MessageAttachment `json:"attachments,omitempty"`
+}
+
+// MessageAttachment is a voicemail's audio (CONTRACT §5): vmDuration in
+// whole seconds.
+type MessageAttachment struct {
+	ID          string `json:"id"`
+	URI         string `json:"uri"`
+	Type        string `json:"type"`
+	ContentType string `json:"contentType"`
+	VMDuration  int64  `json:"vmDuration"`
 }
 
 // MessageParty is one end of a message: a phone number (SMS) or an
@@ -42,8 +59,14 @@ func MessageFor(m messaging.Message) Message {
 	for i, p := range m.To {
 		to[i] = MessageParty(p)
 	}
+	var atts []MessageAttachment
+	for _, a := range m.Attachments {
+		atts = append(atts, MessageAttachment{ID: a.ID, URI: messaging.AttachmentPath(m, a), Type: messaging.AttachmentType,
+			ContentType: a.ContentType, VMDuration: int64(a.Duration / time.Second)})
+	}
 	return Message{
-		ID: m.ID, Type: string(m.Type), Direction: string(m.Direction), From: MessageParty(m.From), To: to,
+		Attachments: atts,
+		ID:          m.ID, Type: string(m.Type), Direction: string(m.Direction), From: MessageParty(m.From), To: to,
 		Subject: m.Subject, CreationTime: m.CreationTime.UTC().Format(messaging.TimeFormat),
 		LastModifiedTime: m.LastModifiedTime.UTC().Format(messaging.TimeFormat),
 		ReadStatus:       string(m.ReadStatus), MessageStatus: string(m.Status), ConversationID: m.ConversationID,

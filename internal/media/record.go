@@ -288,6 +288,48 @@ type recording struct {
 	pcm     []int16
 }
 
+// RecordingType is the content type a recording of legs is written in:
+// ContentTypeOgg for Opus legs, ContentTypeWAV for G.711 legs; the errors
+// of Record for legs it cannot record together.
+func (g *Gateway) RecordingType(legs []string) (string, error) {
+	if n := len(legs); n < 1 || n > 2 {
+		return "", errRecordLegs
+	}
+	_, opus, err := g.recordLegs(legs)
+	switch {
+	case err != nil:
+		return "", err
+	case opus:
+		return ContentTypeOgg, nil
+	}
+	return ContentTypeWAV, nil
+}
+
+// recordLegs finds the legs ids, which must all carry Opus or all G.711.
+func (g *Gateway) recordLegs(ids []string) (legs []*leg, opus bool, err error) {
+	legs = make([]*leg, len(ids))
+	g.mu.Lock()
+	for i, lid := range ids {
+		legs[i] = g.legs[lid]
+	}
+	g.mu.Unlock()
+	for i, l := range legs {
+		if l == nil {
+			return nil, false, fmt.Errorf("leg %s: %w", ids[i], ErrNoSuchLeg)
+		}
+		cl := l.audioClass()
+		if !cl.audio() {
+			return nil, false, fmt.Errorf("leg %s (%s) has no audio codec: %w", l.id, l.kind, ErrCodecMismatch)
+		}
+		if i == 0 {
+			opus = cl == classOpus
+		} else if opus != (cl == classOpus) {
+			return nil, false, fmt.Errorf("Opus and G.711 legs: %w", ErrCodecMismatch)
+		}
+	}
+	return legs, opus, nil
+}
+
 // Record starts recording id: from now on, the audio each of o.Legs
 // receives, while it is forwarded (silence while it is held or muted), is
 // written to o.Path; see RecordOptions. An unknown leg gives ErrNoSuchLeg;
@@ -303,30 +345,15 @@ func (g *Gateway) Record(id string, o RecordOptions) error {
 	if o.Path == "" {
 		return fmt.Errorf("record %s: %w", id, errNoPath)
 	}
-	legs := make([]*leg, len(o.Legs))
 	g.mu.Lock()
-	for i, lid := range o.Legs {
-		legs[i] = g.legs[lid]
-	}
 	exists := g.recs[id] != nil
 	g.mu.Unlock()
 	if exists {
 		return fmt.Errorf("record %s: %w", id, errRecordingExists)
 	}
-	opus := false
-	for i, l := range legs {
-		if l == nil {
-			return fmt.Errorf("record %s: leg %s: %w", id, o.Legs[i], ErrNoSuchLeg)
-		}
-		cl := l.audioClass()
-		if !cl.audio() {
-			return fmt.Errorf("record %s: leg %s (%s) has no audio codec: %w", id, l.id, l.kind, ErrCodecMismatch)
-		}
-		if i == 0 {
-			opus = cl == classOpus
-		} else if opus != (cl == classOpus) {
-			return fmt.Errorf("record %s: Opus and G.711 legs: %w", id, ErrCodecMismatch)
-		}
+	legs, opus, err := g.recordLegs(o.Legs)
+	if err != nil {
+		return fmt.Errorf("record %s: %w", id, err)
 	}
 
 	r := &recording{

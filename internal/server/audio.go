@@ -1,14 +1,18 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/callbridge/widget-server/internal/audio"
 	"github.com/callbridge/widget-server/internal/media"
+	"github.com/callbridge/widget-server/internal/messaging"
+	"github.com/callbridge/widget-server/internal/store"
 )
 
 // gatewayAudio adapts the media gateway to what the audio service needs
@@ -104,4 +108,42 @@ func (a gatewayAudio) SetRecordingLegs(id string, legs []string) error {
 func (a gatewayAudio) StopRecording(id string) error {
 	_, err := a.gw.StopRecording(id)
 	return err
+}
+
+// startAudio makes the audio service over the gateway and the store, and
+// completes the rows of recordings a stopped server was making.
+func startAudio(ctx context.Context, cfg Config, db *store.DB, gw *media.Gateway, msgs *messaging.Service, log *slog.Logger) (*audio.Service, error) {
+	dir := cfg.AudioDir
+	if dir == "" {
+		dir = filepath.Join(cfg.DataDir, "audio")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("audio dir: %w", err)
+	}
+	db.SetAudioDir(dir)
+	var announce *audio.Prompt
+	switch a := cfg.RecordingAnnouncement; a {
+	case "", "off":
+	case "beep":
+		announce = &audio.Prompt{Sound: audio.SoundBeep}
+	default:
+		b, err := os.ReadFile(a)
+		if err == nil {
+			_, err = media.ParseOggOpus(b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("recording announcement %s: want off, beep or an Ogg Opus file: %w", a, err)
+		}
+		abs, err := filepath.Abs(a)
+		if err != nil {
+			return nil, fmt.Errorf("recording announcement %s: %w", a, err)
+		}
+		announce = &audio.Prompt{File: abs}
+	}
+	svc := audio.New(audio.Config{Dir: db.AudioDir(), VoicemailLimit: cfg.VoicemailLimit, Retention: cfg.AudioRetention,
+		Announcement: announce, Logger: log}, gatewayAudio{gw}, db, msgs)
+	if err := svc.Recover(ctx); err != nil {
+		return nil, fmt.Errorf("audio: %w", err)
+	}
+	return svc, nil
 }

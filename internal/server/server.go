@@ -84,8 +84,19 @@ type Config struct {
 	// SIPRealm is the digest realm desk phones register in (default
 	// sip.DefaultRealm).
 	SIPRealm string
-	// RingTimeout ends unanswered calls (default 30 s).
+	// RingTimeout is how long a call rings an extension without an
+	// answering rule of its own (default 20 s), and calls to numbers
+	// outside the account.
 	RingTimeout time.Duration
+	// AudioDir holds voicemail, recordings and greetings (default "audio"
+	// in DataDir); VoicemailLimit is the longest message (default 3 min);
+	// AudioRetention removes older voicemail and recordings (0 keeps
+	// them); RecordingAnnouncement is played to every party when a
+	// recording starts: "" or "off", "beep", or an Ogg Opus file.
+	AudioDir              string
+	VoicemailLimit        time.Duration
+	AudioRetention        time.Duration
+	RecordingAnnouncement string
 	// APIRateLimit requests per APIRateWindow are what each extension may
 	// make of the platform API (default 60 per 10 s).
 	APIRateLimit  int
@@ -251,6 +262,8 @@ func Run(ctx context.Context, cfg Config) error {
 	sw = telephony.New(telephony.Config{RingTimeout: cfg.RingTimeout, Logger: log,
 		MaxCallsPerDevice: cfg.Limits.CallsPerDevice, MaxCallsPerExtension: cfg.Limits.CallsPerExtension},
 		phoneDirectory{db, db}, gatewayMedia{gw}, bus, pres, db)
+	db.SetDefaultRingTimeout(cmp.Or(cfg.RingTimeout, telephony.DefaultRingTimeout))
+	sw.SetRules(db)
 
 	// SIP trunks to carriers, when any are kept or SIP listeners are
 	// configured. The user agent is closed after the switch has ended its
@@ -279,6 +292,15 @@ func Run(ctx context.Context, cfg Config) error {
 		OnChange:      func(c messaging.Change) { onMessage(c) },
 	}, db, db)
 
+	// Voicemail, recordings and greetings: files under the audio dir,
+	// rows in the store. Recordings a stopped server was making are
+	// completed before calls are taken again.
+	vm, err := startAudio(ctx, cfg, db, gw, msgs, log)
+	if err != nil {
+		return err
+	}
+	sw.SetMailbox(vm)
+
 	// Webhook receivers may be plain http and on loopback only in
 	// development mode. Their secrets are sealed in the database under a
 	// key of the data dir.
@@ -305,6 +327,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}, api.Deps{
 		Log: log, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(cfg.SignInClock),
 		Switch: sw, CallLog: db, Presence: pres, Messages: msgs, Webhooks: hooks, Phones: db,
+		Rules: db, Audio: vm,
 	})
 	srv := web.NewServer(web.Config{
 		PublicURL: publicURL, DemoURL: demoURL, Dev: cfg.Dev, TrustedProxies: proxies,
@@ -315,7 +338,7 @@ func Run(ctx context.Context, cfg Config) error {
 		MaxStreamsPerSession: cfg.Limits.StreamsPerSession, MaxDevicesPerSession: cfg.Limits.DevicesPerSession,
 	}, web.Deps{
 		Log: log, Apps: db, Directory: dir, Login: login, Sessions: sessions, Switch: sw, Hub: hub,
-		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, Messages: msgs,
+		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, Messages: msgs, Rules: db, Audio: vm,
 		CallLog: platform, Presence: platform, DeviceKey: deriveKey(hashKey, "callbridge device ids v1"),
 	})
 	// The dispatcher takes the switch's events, presence changes and
@@ -362,6 +385,8 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { defer wg.Done(); msgs.Run(ctx) }() // delivers what is pending, also from before a restart
 	wg.Add(1)
 	go func() { defer wg.Done(); hooks.Run(ctx) }() // sends queued notifications, also from before a restart
+	wg.Add(1)
+	go func() { defer wg.Done(); vm.Run(ctx) }() // removes voicemail and recordings past the retention period
 
 	log.Info("widget server started", slog.String("widgetUrl", publicURL), slog.String("demoUrl", demoURL),
 		slog.String("dataDir", cfg.DataDir), slog.Bool("dev", cfg.Dev),

@@ -14,7 +14,7 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultRingTimeout = 30 * time.Second
+	DefaultRingTimeout = 20 * time.Second
 	testAnswerDelay    = time.Second            // tone and echo test lines answer after this
 	testBusyDelay      = 500 * time.Millisecond // the busy test line rings this long
 	callLogTimeout     = 10 * time.Second       // longest wait for one call-log write
@@ -22,7 +22,7 @@ const (
 
 // Config tunes the switch.
 type Config struct {
-	RingTimeout time.Duration    // an unanswered call ends after this; default 30 s
+	RingTimeout time.Duration    // an unanswered call ends after this, unless an answering rule says otherwise; default 20 s
 	Now         func() time.Time // default time.Now
 	Logger      *slog.Logger     // default slog.Default()
 	// MaxCallsPerDevice and MaxCallsPerExtension cap the calls whose media
