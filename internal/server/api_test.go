@@ -614,7 +614,11 @@ func TestPresenceAndActiveCalls(t *testing.T) {
 		t.Fatalf("call-log record %v of call %v", record, call)
 	}
 
-	// Bob takes no calls: his widget and his state say so, calls to him fail with 480.
+	// Bob takes no calls: his widget and his state say so; calls to him
+	// fail with 480, as his answering rule takes no message.
+	if r := bob.call("PUT", "/account/~/extension/~/answering-rule", `{"noAnswer": {"action": "Disconnect"}}`); r.StatusCode != http.StatusOK {
+		t.Fatalf("PUT answering rule: %d %s", r.StatusCode, r.body)
+	}
 	r := bob.call("PUT", "/account/~/extension/~/presence", `{"userStatus": "Busy", "dndStatus": "DoNotAcceptAnyCalls"}`)
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("PUT presence: %d %s", r.StatusCode, r.body)

@@ -138,6 +138,11 @@ func (db *DB) AnsweringRule(ctx context.Context, extension int64) (telephony.Ans
 // *RuleError) for a bad value and identity.ErrNotFound when there is no
 // such extension.
 func (db *DB) SetAnsweringRule(ctx context.Context, extension int64, r telephony.AnsweringRule) (telephony.AnsweringRule, error) {
+	if db.ringTimeout > 0 && r.RingTimeout == db.ringTimeout {
+		// The server's own ring time, which a change that leaves it out
+		// keeps, is always one the rule may have.
+		r.RingTimeout = min(max(r.RingTimeout, MinRingTimeout), MaxRingTimeout).Truncate(time.Second)
+	}
 	r, err := CheckRule(r)
 	if err != nil {
 		return r, fmt.Errorf("extension %d: %w", extension, err)
