@@ -324,7 +324,7 @@ func (g *Gateway) recordLegs(ids []string) (legs []*leg, opus bool, err error) {
 		if i == 0 {
 			opus = cl == classOpus
 		} else if opus != (cl == classOpus) {
-			return nil, false, fmt.Errorf("Opus and G.711 legs: %w", ErrCodecMismatch)
+			return nil, false, fmt.Errorf("legs of both Opus and G.711: %w", ErrCodecMismatch)
 		}
 	}
 	return legs, opus, nil
