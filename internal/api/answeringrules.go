@@ -3,10 +3,10 @@ package api
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/params"
 	"github.com/callbridge/widget-server/internal/telephony"
@@ -31,33 +31,10 @@ func (s *Server) answeringRuleAPIRoutes(g *echo.Group, mw []echo.MiddlewareFunc)
 	g.PUT(path, s.apiSetAnsweringRule, mw...)
 }
 
-// apiRuleAction is what a rule does in one case, and the number it
-// forwards to.
-type apiRuleAction struct {
-	Action string `json:"action"`
-	Target string `json:"target,omitempty"`
-}
-
 // apiAnsweringRule is the answering-rule resource.
 type apiAnsweringRule struct {
-	URI         string        `json:"uri"`
-	RingSeconds int           `json:"ringSeconds"`
-	NoAnswer    apiRuleAction `json:"noAnswer"`
-	Busy        apiRuleAction `json:"busy"`
-	CallWaiting bool          `json:"callWaiting"`
-	RingMode    string        `json:"ringMode"`
-	AutoRecord  bool          `json:"autoRecord"`
-}
-
-// apiRuleUpdate is the body of PUT …/answering-rule: what is left out
-// stays; noAnswer and busy replace both action and target.
-type apiRuleUpdate struct {
-	RingSeconds *int           `json:"ringSeconds"`
-	NoAnswer    *apiRuleAction `json:"noAnswer"`
-	Busy        *apiRuleAction `json:"busy"`
-	CallWaiting *bool          `json:"callWaiting"`
-	RingMode    *string        `json:"ringMode"`
-	AutoRecord  *bool          `json:"autoRecord"`
+	URI string `json:"uri"`
+	bridge.AnsweringRule
 }
 
 // errRulesOff answers the answering-rule endpoints of a server without a
@@ -66,13 +43,7 @@ var errRulesOff = &httperror.Error{Status: http.StatusNotImplemented, Code: "Not
 	Message: "answering rules are not kept on this server"}
 
 func (s *Server) answeringRuleBody(acctID, extID int64, r telephony.AnsweringRule) apiAnsweringRule {
-	return apiAnsweringRule{
-		URI:         s.extensionURI(acctID, extID) + "/answering-rule",
-		RingSeconds: int(r.RingTimeout / time.Second),
-		NoAnswer:    apiRuleAction{Action: string(r.NoAnswer), Target: r.NoAnswerTarget},
-		Busy:        apiRuleAction{Action: string(r.Busy), Target: r.BusyTarget},
-		CallWaiting: r.CallWaiting, RingMode: r.RingMode, AutoRecord: r.AutoRecord,
-	}
+	return apiAnsweringRule{URI: s.extensionURI(acctID, extID) + "/answering-rule", AnsweringRule: bridge.RuleOf(r)}
 }
 
 // apiAnsweringRule answers GET …/extension/{extensionId}/answering-rule.
@@ -98,7 +69,7 @@ func (s *Server) apiSetAnsweringRule(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req apiRuleUpdate
+	var req bridge.RuleUpdate
 	if err := params.JSON(c, &req); err != nil {
 		return err
 	}
@@ -110,27 +81,9 @@ func (s *Server) apiSetAnsweringRule(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if req.RingSeconds != nil {
-		// Bounded so as not to overflow; the store refuses what is out of range.
-		r.RingTimeout = time.Duration(min(max(*req.RingSeconds, -1), 1<<20)) * time.Second
-	}
-	if req.NoAnswer != nil {
-		r.NoAnswer, r.NoAnswerTarget = telephony.RuleAction(req.NoAnswer.Action), req.NoAnswer.Target
-	}
-	if req.Busy != nil {
-		r.Busy, r.BusyTarget = telephony.RuleAction(req.Busy.Action), req.Busy.Target
-	}
-	if req.CallWaiting != nil {
-		r.CallWaiting = *req.CallWaiting
-	}
-	if req.RingMode != nil {
-		if *req.RingMode == "" {
-			return httperror.InvalidParam("ringMode", telephony.RingSimultaneous+" or "+telephony.RingSequential)
-		}
-		r.RingMode = *req.RingMode
-	}
-	if req.AutoRecord != nil {
-		r.AutoRecord = *req.AutoRecord
+	r, bad := req.Apply(r)
+	if bad != "" {
+		return httperror.InvalidParam(bad, telephony.RingSimultaneous+" or "+telephony.RingSequential)
 	}
 	kept, err := s.Rules.SetAnsweringRule(ctx, ext.ID, r)
 	if err != nil {

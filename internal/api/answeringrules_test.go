@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/store"
@@ -110,20 +111,21 @@ func TestAnsweringRuleAPI(t *testing.T) {
 	// The default rule.
 	got := decodeRule(t, env.do("bob", "GET", "~", ""))
 	want := apiAnsweringRule{URI: "http://localhost:8080/restapi/v1.0/account/" + strconv.FormatInt(env.callers["bob"].Account.ID, 10) +
-		"/extension/" + bob + "/answering-rule", RingSeconds: 20, NoAnswer: apiRuleAction{Action: "Voicemail"},
-		Busy: apiRuleAction{Action: "Voicemail"}, CallWaiting: true, RingMode: "Simultaneous"}
+		"/extension/" + bob + "/answering-rule", AnsweringRule: bridge.AnsweringRule{RingSeconds: 20,
+		NoAnswer: bridge.RuleAction{Action: "Voicemail"}, Busy: bridge.RuleAction{Action: "Voicemail"}, CallWaiting: true,
+		RingMode: "Simultaneous"}}
 	if got != want {
 		t.Fatalf("default rule %+v\nwant %+v", got, want)
 	}
 
 	// What is left out stays.
 	got = decodeRule(t, env.do("bob", "PUT", "~", `{"ringSeconds": 30, "noAnswer": {"action": "Forward", "target": "103"}, "autoRecord": true}`))
-	want.RingSeconds, want.NoAnswer, want.AutoRecord = 30, apiRuleAction{Action: "Forward", Target: "103"}, true
+	want.RingSeconds, want.NoAnswer, want.AutoRecord = 30, bridge.RuleAction{Action: "Forward", Target: "103"}, true
 	if got != want {
 		t.Fatalf("after PUT %+v\nwant %+v", got, want)
 	}
 	got = decodeRule(t, env.do("bob", "PUT", bob, `{"callWaiting": false, "busy": {"action": "Disconnect", "target": "ignored"}}`))
-	want.CallWaiting, want.Busy = false, apiRuleAction{Action: "Disconnect"}
+	want.CallWaiting, want.Busy = false, bridge.RuleAction{Action: "Disconnect"}
 	if got != want {
 		t.Fatalf("after second PUT %+v\nwant %+v", got, want)
 	}
