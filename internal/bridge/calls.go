@@ -20,6 +20,7 @@ import (
 type CallMapper struct {
 	mu        sync.Mutex
 	ringing   map[string]map[string]bool // party id → devices told it rings
+	started   map[string]bool            // caller party ids whose device was told the call started
 	presence  map[int64]telephony.TelephonyStatus
 	transfers map[string]transferView // session id → its transfer under way
 	now       func() time.Time
@@ -27,7 +28,7 @@ type CallMapper struct {
 
 // NewCallMapper returns an empty mapper.
 func NewCallMapper() *CallMapper {
-	return &CallMapper{ringing: map[string]map[string]bool{}, presence: map[int64]telephony.TelephonyStatus{},
+	return &CallMapper{ringing: map[string]map[string]bool{}, started: map[string]bool{}, presence: map[int64]telephony.TelephonyStatus{},
 		transfers: map[string]transferView{}, now: time.Now}
 }
 
@@ -79,15 +80,25 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 		return m.move(ev, p) // move.go
 	}
 	if !rings {
+		start := func() {
+			if p.Device != "" && !m.started[p.ID] {
+				m.started[p.ID] = true
+				send(p.Device, EventCallStart)
+			}
+		}
 		switch ev.Cause {
 		case telephony.CauseDial:
 			send(p.Device, EventCallInit)
 			if callee, ok := otherParty(s, p.ID); ok && callee.Owner != 0 && len(callee.Ringing) > 0 {
-				send(p.Device, EventCallStart)
+				start()
 			}
 		case telephony.CauseAnswer:
 			if callee, ok := otherParty(s, p.ID); ok && callee.Owner == 0 {
-				send(p.Device, EventCallStart)
+				start()
+			}
+		case telephony.CauseVoicemail: // also a call that went there at once, which never rang
+			if !ended {
+				start()
 			}
 		}
 	} else {
@@ -140,6 +151,7 @@ func (m *CallMapper) webphone(ev telephony.Event, p telephony.Party) []Envelope 
 			devices[d] = true
 		}
 		delete(m.ringing, p.ID)
+		delete(m.started, p.ID)
 		failed := p.Code != 0 && s.Connected.IsZero() && p.Direction == telephony.Outbound
 		for _, d := range sortedKeys(devices) {
 			if failed && (!rings || d == p.Device) { // a RingOut's from leg: the device that answered it

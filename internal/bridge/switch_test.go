@@ -109,6 +109,13 @@ func (acceptingMailbox) SetRecordingLegs(string, []string) error                
 func (acceptingMailbox) PauseRecording(string, bool) error                              { return nil }
 func (acceptingMailbox) StopRecording(string)                                           {}
 
+// defaultRules gives every extension the default answering rule.
+type defaultRules struct{}
+
+func (defaultRules) AnsweringRule(context.Context, int64) (telephony.AnsweringRule, error) {
+	return telephony.DefaultRule(), nil
+}
+
 type switchRig struct {
 	t    *testing.T
 	sw   *telephony.Switch
@@ -295,6 +302,16 @@ var switchScripts = []struct {
 		id := r.dial("dev-alice", "102")
 		r.do(r.sw.ToVoicemail(context.Background(), "dev-bob-2", id), 2, telephony.CauseVoicemail)
 		r.hangup("dev-alice", id, 1)
+	}},
+	// bob has no phone signed in: alice's call goes to his voicemail at
+	// once, and her phone is told the call started.
+	{"voicemail-at-once", func(r *switchRig) {
+		r.sw.SetRules(defaultRules{})
+		r.sw.UnregisterDevice("dev-bob-1")
+		r.sw.UnregisterDevice("dev-bob-2")
+		s, _, err := r.sw.Dial(context.Background(), "dev-alice", "102", "offer")
+		r.do(err, 1, telephony.CauseVoicemail)
+		r.hangup("dev-alice", s.ID, 1)
 	}},
 }
 
