@@ -166,6 +166,7 @@ func (s *Switch) RingOut(ctx context.Context, ext int64, from, to, callerID stri
 	if err != nil {
 		return RingOut{}, fmt.Errorf("ringout to %s: %w", to, err)
 	}
+	k := s.calledFor(ctx, toRt) // the to leg rings for its extension's ring time
 
 	var fx effects
 	s.mu.Lock()
@@ -191,6 +192,7 @@ func (s *Switch) RingOut(ctx context.Context, ext int64, from, to, callerID stri
 		PlayPrompt: playPrompt, Created: now,
 		Status: RingOutStatus{Call: RingOutInProgress, Caller: RingOutInProgress, Callee: RingOutInProgress},
 	}}
+	c.called = k
 	s.calls[c.s.ID] = c
 	s.ringOuts[c.ro.info.ID] = c.ro
 	s.noteDialledLocked(c)
@@ -304,7 +306,7 @@ func (s *Switch) ringCalleeLocked(c *call, fx *effects) {
 		s.endLocked(c, ending{code: 480, reason: reasonNoDevice, caller: ResultFailed, callee: ResultMissed}, CauseFailed, "", fx)
 	default:
 		s.noteRingingLocked(c, p, rt.owner, len(p.Ringing))
-		s.startTimerLocked(c, s.cfg.RingTimeout, s.ringOutTimeoutLocked)
+		s.startTimerLocked(c, s.ringTimeout(c), s.ringOutTimeoutLocked)
 	}
 }
 

@@ -373,7 +373,7 @@ func (s *Switch) toVoicemailLocked(c *call, mailbox int64, device string, fx *ef
 	now := s.cfg.Now()
 	box := caller.To
 	for _, q := range c.ringable() {
-		if !q.active() {
+		if !q.active() || q.ID == caller.ID {
 			continue
 		}
 		if q.Owner == mailbox {
