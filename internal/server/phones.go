@@ -108,7 +108,15 @@ func (d *deskPhones) registration(b sip.Binding, registered bool) {
 // event follows the switch's events for the phones they concern.
 func (d *deskPhones) event(ev telephony.Event) {
 	s := ev.Session
-	for _, dev := range phonesOf(s) {
+	devs := phonesOf(s)
+	d.mu.Lock()
+	for k := range d.calls { // also the phones it stopped ringing: answered elsewhere, gone to voicemail
+		if k.session == s.ID && !slices.Contains(devs, k.device) {
+			devs = append(devs, k.device)
+		}
+	}
+	d.mu.Unlock()
+	for _, dev := range devs {
 		d.follow(s, dev)
 	}
 }
