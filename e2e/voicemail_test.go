@@ -359,6 +359,15 @@ func TestRecordFromHost(t *testing.T) {
 		document.getElementById('cb-record').getAttribute('aria-pressed') === 'true'`)
 	talk(t, "alice", aliceFrame, 2*time.Second)
 	shootWidget(t, alice, "in-call-recording")
+	// The panel fits the adapter's frame: nothing overlaps, nothing scrolls.
+	if fit := eval[map[string]float64](t, aliceFrame, `(() => {
+		const c = document.getElementById('cb-active-call');
+		return {scroll: c.scrollHeight, height: c.clientHeight,
+			status: document.getElementById('cb-call-status').getBoundingClientRect().bottom,
+			controls: document.querySelector('#cb-active-call .call__controls').getBoundingClientRect().top};
+	})()`); fit["scroll"] > fit["height"] || fit["status"] > fit["controls"] {
+		t.Errorf("the in-call panel does not fit: %v", fit)
+	}
 
 	controlCall(t, alice, "stopRecord", "")
 	stopped := waitMessage(t, alice.ctx, "rc-call-record-notify", `m.data.call.recordStatus === 'idle' && m.data.recording`)
@@ -429,16 +438,22 @@ func TestToVoicemailFromHost(t *testing.T) {
 	ring := waitMessage(t, bob.ctx, "rc-call-ring-notify", "")
 	callID, _ := ring.Data["call"].(map[string]any)["telephonySessionId"].(string)
 	controlCall(t, bob, "toVoicemail", "")
-	waitMessage(t, bob.ctx, "rc-call-end-notify", "")
+	end := waitMessage(t, bob.ctx, "rc-call-end-notify", "")
+	if c := end.Data["call"].(map[string]any); c["telephonySessionId"] != callID {
+		t.Errorf("bob's end %v", c)
+	}
 	waitMessage(t, bob.ctx, "rc-adapter-syncPresence", `m.data.telephonyStatus === 'NoCall'`)
 	// Alice hears the greeting, then she is recorded; her call has not ended.
-	audioFlows(t, "alice", frameCtx(t, alice))
+	aliceFrame := frameCtx(t, alice)
+	audioFlows(t, "alice", aliceFrame)
 	logs.wait(t, "the voicemail recording's start", "recording started", recordingLog("vm-*"))
 	if n := eval[int](t, alice.ctx, `cbDemo.messages.filter(m => m.data.type === 'rc-call-end-notify').length`); n != 0 {
 		t.Fatalf("alice's call ended at voicemail")
 	}
-	waitMessage(t, alice.ctx, "rc-active-call-notify", `m.data.call.telephonyStatus === 'CallConnected'`)
+	if !eval[bool](t, aliceFrame, `!document.getElementById('cb-active-call').hidden && cbPhone.pcs().length === 1 &&
+		cbPhone.pcs()[0].connectionState === 'connected'`) {
+		t.Error("alice's widget does not show her call to the voicemail")
+	}
 	controlCall(t, alice, "hangup", "")
-	end := waitMessage(t, alice.ctx, "rc-call-end-notify", "")
-	t.Logf("bob's call %s; alice's end: %v", callID, end.Data["call"])
+	waitMessage(t, alice.ctx, "rc-call-end-notify", `m.data.call.telephonySessionId === '`+callID+`'`)
 }
