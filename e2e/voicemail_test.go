@@ -253,6 +253,7 @@ func TestVoicemailInMessages(t *testing.T) {
 	if row["unread"] != "true" || row["icon"] != "true" || row["name"] != "Alice Adams" || row["preview"] != wantPreview {
 		t.Errorf("bob's voicemail row %v, want Alice Adams, %q, unread, with the icon", row, wantPreview)
 	}
+	shootWidget(t, bob, "voicemail-list")
 	if n, u := hostEventCounts(t, bob, id); n != 1 || u != 1 {
 		t.Errorf("bob's host heard the voicemail's arrival as %d inbound and %d updated events, want 1 each", n, u)
 	}
