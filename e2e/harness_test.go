@@ -76,19 +76,22 @@ type serverRun struct {
 }
 
 // runServer starts the server on free loopback ports with a new data dir,
-// unless cfg names one (made ready by the test).
+// unless cfg names one (made ready by the test), logging to cfg.Logger if
+// set, else (with -v) to stderr.
 func runServer(t *testing.T, cfg server.Config) *serverRun {
 	t.Helper()
 	var logs io.Writer = io.Discard
 	if testing.Verbose() {
 		logs = os.Stderr
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	cfg.Listen, cfg.DemoListen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Dev = true // a developer's machine: demo users, the demo page, media on loopback
 	if cfg.DataDir == "" {
 		cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r := &serverRun{t: t, cfg: cfg}
 	r.start()
 	// From now on the same ports: a restart is found where the browser
