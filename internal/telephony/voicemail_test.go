@@ -18,6 +18,7 @@ type mailbox struct {
 	messages  []telephony.VoicemailCall
 	done      map[string]func() // by leg: ends the message as # would
 	greetings []int64           // RecordGreeting calls by extension
+	took      chan struct{}     // signalled on every message and greeting taken
 	takeErr   error
 	startErr  error
 	started   []telephony.RecordingStart
@@ -27,7 +28,8 @@ type mailbox struct {
 }
 
 func newMailbox() *mailbox {
-	return &mailbox{done: map[string]func(){}, legs: map[string][][]string{}, paused: map[string][]bool{}}
+	return &mailbox{done: map[string]func(){}, legs: map[string][][]string{}, paused: map[string][]bool{},
+		took: make(chan struct{}, 1)}
 }
 
 func (m *mailbox) TakeMessage(ctx context.Context, v telephony.VoicemailCall, done func()) error {
@@ -38,6 +40,7 @@ func (m *mailbox) TakeMessage(ctx context.Context, v telephony.VoicemailCall, do
 	}
 	m.messages = append(m.messages, v)
 	m.done[v.Leg] = done
+	m.signal()
 	return nil
 }
 
@@ -46,6 +49,7 @@ func (m *mailbox) RecordGreeting(ctx context.Context, ext int64, leg string, don
 	defer m.mu.Unlock()
 	m.greetings = append(m.greetings, ext)
 	m.done[leg] = done
+	m.signal()
 	return nil
 }
 
@@ -77,6 +81,34 @@ func (m *mailbox) StopRecording(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.stopped = append(m.stopped, id)
+}
+
+func (m *mailbox) signal() {
+	select {
+	case m.took <- struct{}{}:
+	default:
+	}
+}
+
+// taken waits until the mailbox took a message or greeting on leg (the
+// switch calls it after it published the event that led to it), and
+// returns the function that ends it.
+func (m *mailbox) taken(t *testing.T, leg string) func() {
+	t.Helper()
+	deadline := time.After(patience)
+	for {
+		m.mu.Lock()
+		done := m.done[leg]
+		m.mu.Unlock()
+		if done != nil {
+			return done
+		}
+		select {
+		case <-m.took:
+		case <-deadline:
+			t.Fatalf("no message taken on leg %s", leg)
+		}
+	}
 }
 
 func (m *mailbox) takeMessages() []telephony.VoicemailCall {
@@ -206,6 +238,7 @@ func TestAnsweringRules(t *testing.T) {
 					p[len(p)-1].Status != telephony.StatusAnswered {
 					t.Fatalf("at voicemail: %+v", p)
 				}
+				m.taken(t, s.Parties[0].ID)
 				msgs := m.takeMessages()
 				if len(msgs) != 1 || msgs[0].Mailbox != tc.mailbox || msgs[0].Leg != s.Parties[0].ID ||
 					msgs[0].TelephonySessionID != s.ID {
@@ -257,9 +290,7 @@ func TestVoicemailCall(t *testing.T) {
 		m := r.withMailbox(rules{bob: quick(telephony.RuleVoicemail, "")})
 		s := r.dial(t, "a1", "102")
 		r.bus.waitFor(t, isVoicemail)
-		m.mu.Lock()
-		done := m.done[s.Parties[0].ID]
-		m.mu.Unlock()
+		done := m.taken(t, s.Parties[0].ID)
 		done()
 		e := r.bus.waitFor(t, func(e telephony.Event) bool { return e.Session.Parties[0].Status == telephony.StatusDisconnected })
 		if p := e.Session.Parties[0]; p.Result != telephony.ResultConnected || p.Code != 0 {
