@@ -247,6 +247,7 @@ function start() {
     store,
     request,
     callBack: (number) => phone.newCall(number, true),
+    loadMedia: fetchMedia,
   });
   const callBack = (number) => phone.newCall(number, true);
   const messages = createMessages({ store, request, loadMedia: fetchMedia, showPage, showAlert, callBack });

@@ -13,6 +13,8 @@ const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
 
 const CALL_LOG_URL = '/widget/call-log';
+// Where the widget fetches the audio of a call's recording.
+const RECORDING_URL = '/widget/recordings';
 const PAGE_SIZE = 50;
 // The most records a host request may ask for (the server's limit).
 const MAX_PAGE_SIZE = 1000;
@@ -104,12 +106,18 @@ export function describeRecord(record, region) {
   };
 }
 
+// recordingOf is the id of a record's recording, '' for none.
+export function recordingOf(record) {
+  return isPlainObject(record.recording) ? asString(record.recording.id) : '';
+}
+
 // createHistory starts the history page.
-//   store:    the widget's store; the page follows the session in it
-//   request:  request(method, url) → Promise of the server's JSON answer
-//   callBack: callBack(number) calls a number through the phone's dial path
+//   store:     the widget's store; the page follows the session in it
+//   request:   request(method, url) → Promise of the server's JSON answer
+//   callBack:  callBack(number) calls a number through the phone's dial path
+//   loadMedia: loadMedia(url) → Promise of an object URL of the server's audio
 // It returns { handleEvent(event), reload(), callLog({perPage}) }.
-export function createHistory({ store, request, callBack }) {
+export function createHistory({ store, request, callBack, loadMedia }) {
   const ui = {
     list: byId('cb-history-list'),
     empty: byId('cb-history-empty'),
@@ -218,7 +226,35 @@ export function createHistory({ store, request, callBack }) {
       const { number } = row.dataset;
       if (number) callBack(number);
     });
+    const play = row.querySelector('.history-row__play');
+    play.addEventListener('click', () => playRecording(row, play));
     return row;
+  }
+
+  // playRecording loads the row's recording, through the widget's own
+  // request (a media element cannot send its header), and plays it.
+  async function playRecording(row, play) {
+    const audio = row.querySelector('.history-row__audio');
+    const id = row.dataset.recording;
+    if (!id) return;
+    if (audio.dataset.recording === id && audio.src) {
+      audio.hidden = false;
+      audio.play().catch(() => {});
+      return;
+    }
+    play.disabled = true;
+    try {
+      const url = await loadMedia(`${RECORDING_URL}/${encodeURIComponent(id)}/content`);
+      if (audio.src) URL.revokeObjectURL(audio.src);
+      audio.src = url;
+      audio.dataset.recording = id;
+      audio.hidden = false;
+      audio.play().catch(() => {});
+    } catch (err) {
+      play.title = `The recording cannot be played: ${asString(err?.message) || 'try again later'}`;
+    } finally {
+      play.disabled = false;
+    }
   }
 
   function renderRow(row, record, now) {
@@ -231,6 +267,9 @@ export function createHistory({ store, request, callBack }) {
     button.disabled = !view.number;
     button.setAttribute('aria-label', `${view.name}, ${view.detail}, ${relativeTime(start, now)}. Call back`);
     button.title = view.number ? `Call ${view.numberText || view.name}` : '';
+    const recording = recordingOf(record);
+    row.dataset.recording = recording;
+    row.querySelector('.history-row__play').hidden = !recording;
     row.querySelector('.history-row__name').textContent = view.name;
     row.querySelector('.history-row__detail').textContent = view.detail;
     const time = row.querySelector('.history-row__time');

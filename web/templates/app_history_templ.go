@@ -57,6 +57,8 @@ func widgetHistory() templ.Component {
 
 // widgetHistoryRowTemplate is one call of the history. The whole row calls
 // the other party back; data-kind (inbound, outbound, missed) picks its icon.
+// A recorded call has a play button, which loads the recording into the
+// row's player.
 func widgetHistoryRowTemplate() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -164,7 +166,15 @@ func widgetHistoryRowTemplate() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "</span></span></button></li></template>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "</span></span></button> <button type=\"button\" class=\"icon-button history-row__play\" aria-label=\"Play the call's recording\" title=\"Play the recording\" hidden>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = widgetPlayIcon().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</button> <audio class=\"history-row__audio\" controls preload=\"none\" hidden></audio></li></template>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

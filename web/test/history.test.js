@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { describeRecord, duration, relativeTime } from '../static/history.js';
+import { describeRecord, duration, recordingOf, relativeTime } from '../static/history.js';
 
 test('a call-log result named after an Object built-in is shown as it is written', () => {
   for (const name of Object.getOwnPropertyNames(Object.prototype)) {
@@ -41,4 +41,12 @@ test('a record names the other party, its number shown for the region, and what 
     { kind: 'missed', name: '+1 (650) 555-0100', numberText: '', number: '+16505550100', detail: 'Incoming · Missed' });
   const toExtension = { direction: 'Outbound', result: 'Busy', to: { extensionNumber: '102', phoneNumber: '+16505550102' } };
   assert.equal(describeRecord(toExtension, 'US').number, '102');
+});
+
+test('a record names its recording only when the call log gives one with an id', () => {
+  assert.equal(recordingOf({ recording: { id: '123', type: 'OnDemand' } }), '123');
+  assert.equal(recordingOf({}), '');
+  assert.equal(recordingOf({ recording: null }), '');
+  assert.equal(recordingOf({ recording: 'x' }), '');
+  assert.equal(recordingOf({ recording: { id: 7 } }), '');
 });
