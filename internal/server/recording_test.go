@@ -23,6 +23,21 @@ func recordEvents(t *testing.T, tab *widgetTab, id string) []string {
 	return statuses
 }
 
+// completed waits for a stopped recording's row to be Completed and
+// returns it. The DELETE that stops a recording answers once the gateway
+// closed the file; the row is completed right after, on its own.
+func completed(t *testing.T, p *platform, id string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for {
+		meta := p.get("/account/~/recording/" + id)
+		if meta["status"] != "Recording" || time.Now().After(deadline) {
+			return meta
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // span is a time the server took between two requests: it began between
 // the first request's sending and answer, and ended between the second's.
 type span struct{ min, max time.Duration }
@@ -40,9 +55,10 @@ func between(aSent, aAnswered, bSent, bAnswered time.Time) span {
 
 // checkStereo decodes a two-party recording: alice (the owner) on the left
 // at 440 Hz, bob on the right at 1 kHz, for the span the recording ran
-// (±100 ms). Each side's tone fills the file but for its ends and the
-// joins of pauses: a 20 ms block around each may not count as tone.
-func checkStereo(t *testing.T, data []byte, ran span, pauses int) {
+// (±100 ms). Each side's tone fills the file but for what the side sent
+// late (the gateway fills it with silence) and 100 ms for the ends and the
+// joins of pauses.
+func checkStereo(t *testing.T, data []byte, ran span, pauses int, late [2]time.Duration) {
 	t.Helper()
 	file, err := decodeOggOpus(data)
 	if err != nil {
@@ -53,8 +69,8 @@ func checkStereo(t *testing.T, data []byte, ran span, pauses int) {
 	}
 	const tolerance = 100 * time.Millisecond
 	d := file.duration()
-	t.Logf("recording of %v (ran %v to %v): left 440 Hz %v, right 1 kHz %v", d, ran.min, ran.max,
-		toneTime(file.channels[0], 440), toneTime(file.channels[1], 1000))
+	t.Logf("recording of %v (ran %v to %v): left 440 Hz %v, right 1 kHz %v (sent late: %v)", d, ran.min, ran.max,
+		file.tone(0, 440), file.tone(1, 1000), late)
 	if d < ran.min-tolerance || d > ran.max+tolerance {
 		t.Errorf("recording of %v; it ran %v to %v", d, ran.min, ran.max)
 	}
@@ -63,10 +79,10 @@ func checkStereo(t *testing.T, data []byte, ran span, pauses int) {
 		ch          int
 		hz, otherHz float64
 	}{{"left", 0, 440, 1000}, {"right", 1, 1000, 440}} {
-		if got := toneTime(file.channels[c.ch], c.hz); got < d-tolerance*time.Duration(1+pauses) {
+		if got := file.tone(c.ch, c.hz); got < d-tolerance*time.Duration(1+pauses)-late[c.ch] {
 			t.Errorf("the %s channel carries %v Hz for %v of %v", c.side, c.hz, got, d)
 		}
-		if got := toneTime(file.channels[c.ch], c.otherHz); got != 0 {
+		if got := file.tone(c.ch, c.otherHz); got != 0 {
 			t.Errorf("the %s channel carries the other side's %v Hz for %v", c.side, c.otherHz, got)
 		}
 	}
@@ -124,6 +140,9 @@ func TestRecordingACallBetweenWidgets(t *testing.T) {
 			t.Fatalf("stop recording: %d %s", r.StatusCode, r.body)
 		}
 	}
+	lateness := func(from, to time.Time) [2]time.Duration {
+		return [2]time.Duration{alice.lateBetween(from, to), bob.lateBetween(from, to)}
+	}
 	// talk lets both sides say n more frames, read by the gateway.
 	talk := func(n int) {
 		t.Helper()
@@ -142,12 +161,12 @@ func TestRecordingACallBetweenWidgets(t *testing.T) {
 			t.Errorf("%s's widget heard the recording go %v", who, got)
 		}
 	}
-	meta := aliceAPI.get("/account/~/recording/" + id)
+	meta := completed(t, aliceAPI, id)
 	if meta["id"] != id || meta["status"] != "Completed" || meta["type"] != "OnDemand" || meta["contentType"] != "audio/ogg" {
 		t.Fatalf("the recording %v", meta)
 	}
 	checkStereo(t, checkAudioContent(t, aliceAPI, meta["contentUri"].(string), "audio/ogg"),
-		between(startSent, startAnswered, stopSent, stopAnswered), 0)
+		between(startSent, startAnswered, stopSent, stopAnswered), 0, lateness(startSent, stopAnswered))
 	wantAPIError(t, bobAPI.call("GET", "/account/~/recording/"+id, ""), http.StatusNotFound, "NotFound", "")
 	wantAPIError(t, bobAPI.getAudio(meta["contentUri"].(string)), http.StatusNotFound, "NotFound", "")
 
@@ -166,9 +185,9 @@ func TestRecordingACallBetweenWidgets(t *testing.T) {
 	}
 	ran, paused := between(startSent, startAnswered, stopSent, stopAnswered), between(pauseSent, pauseAnswered, resumeSent, resumeAnswered)
 	t.Logf("paused %v to %v", paused.min, paused.max)
-	meta = aliceAPI.get("/account/~/recording/" + second)
+	meta = completed(t, aliceAPI, second)
 	checkStereo(t, checkAudioContent(t, aliceAPI, meta["contentUri"].(string), "audio/ogg"),
-		span{ran.min - paused.max, ran.max - paused.min}, 1)
+		span{ran.min - paused.max, ran.max - paused.min}, 1, lateness(startSent, stopAnswered))
 
 	aliceTab.hangup(t, call["id"].(string))
 	rec, _ := recordOfSession(t, aliceAPI, session)["recording"].(map[string]any)

@@ -149,6 +149,7 @@ type tonePeer struct {
 	queueEnd uint16   // sequence number of the last queued frame, once sent
 	reported uint32   // highest sequence number the gateway reports it read
 	received int      // audio packets from the gateway
+	sentAt   []time.Time
 	more     chan struct{}
 }
 
@@ -224,6 +225,7 @@ func newTonePeer(t *testing.T, name string, loop [][]byte) *tonePeer {
 			}
 			tp.mu.Lock()
 			tp.lastSent = seq
+			tp.sentAt = append(tp.sentAt, time.Now())
 			if queued {
 				tp.queue = tp.queue[1:]
 				if len(tp.queue) == 0 {
@@ -277,6 +279,21 @@ func (tp *tonePeer) say(t *testing.T, frames [][]byte) {
 	tp.awaitRead(t, last)
 }
 
+// lateBetween is how much later than every 20 ms the peer sent its frames
+// between from and to: on a loaded machine its ticks come late, and the
+// gateway fills the gaps with silence.
+func (tp *tonePeer) lateBetween(from, to time.Time) time.Duration {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	var late time.Duration
+	for i := 1; i < len(tp.sentAt); i++ {
+		if a, b := tp.sentAt[i-1], tp.sentAt[i]; !b.Before(from) && !a.After(to) {
+			late += max(0, b.Sub(a)-frameLength)
+		}
+	}
+	return late
+}
+
 // mark returns the sequence number of the last frame sent.
 func (tp *tonePeer) mark() uint16 {
 	tp.mu.Lock()
@@ -299,19 +316,21 @@ func (tp *tonePeer) awaitFrames(t *testing.T, from uint16, n int) {
 	tp.awaitRead(t, want)
 }
 
-// oggOpus is a decoded Ogg Opus file: each channel's samples at 48 kHz,
-// pre-skip removed and cut at the last granule position.
+// oggOpus is a decoded Ogg Opus file: each channel's samples at 48 kHz as
+// decoded, so that each 20 ms block is one packet, and its length: from
+// the pre-skip to the last granule position.
 type oggOpus struct {
 	family   byte
 	channels [][]float64
+	length   time.Duration
 }
 
-func (o oggOpus) duration() time.Duration {
-	if len(o.channels) == 0 {
-		return 0
-	}
-	return time.Duration(len(o.channels[0])) * time.Second / opusRate
-}
+func (o oggOpus) duration() time.Duration { return o.length }
+
+// tone is how long channel ch carries hz, counted in packets: a packet the
+// recorder wrote between two of the sender's (silence, where the sender
+// was late) costs only itself.
+func (o oggOpus) tone(ch int, hz float64) time.Duration { return toneTime(o.channels[ch], hz) }
 
 // decodeOggOpus reads an Ogg Opus file of one logical stream (RFC 7845)
 // and decodes it with gopus.
@@ -379,9 +398,8 @@ func decodeOggOpus(data []byte) (oggOpus, error) {
 			out.channels[k%channels] = append(out.channels[k%channels], float64(buf[k]))
 		}
 	}
-	for c, x := range out.channels {
-		end := min(len(x), int(last))
-		out.channels[c] = x[min(preSkip, end):end]
+	if n := min(len(out.channels[0]), int(last)); n > preSkip {
+		out.length = time.Duration(n-preSkip) * time.Second / opusRate
 	}
 	return out, nil
 }

@@ -121,11 +121,11 @@ func TestVoicemailOfAWidgetCaller(t *testing.T) {
 		t.Fatalf("voicemail of mapping family %d, %d channels", file.family, len(file.channels))
 	}
 	sent := toneFrames * frameLength
-	t.Logf("voicemail: 440 Hz for %v of a %v file, vmDuration %v", toneTime(file.channels[0], 440), file.duration(), att["vmDuration"])
-	if got := toneTime(file.channels[0], 440); got < sent-100*time.Millisecond || got > sent+100*time.Millisecond {
+	t.Logf("voicemail: 440 Hz for %v of a %v file, vmDuration %v", file.tone(0, 440), file.duration(), att["vmDuration"])
+	if got := file.tone(0, 440); got < sent-100*time.Millisecond || got > sent+100*time.Millisecond {
 		t.Errorf("the voicemail carries 440 Hz for %v of the %v sent (file of %v)", got, sent, file.duration())
 	}
-	if got := toneTime(file.channels[0], 1000); got != 0 {
+	if got := file.tone(0, 1000); got != 0 {
 		t.Errorf("the voicemail carries the beep's 1 kHz for %v", got)
 	}
 	if d, whole := num(att["vmDuration"]), int(file.duration()/time.Second); d < 2 || d < whole-1 || d > whole+1 {
