@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -434,20 +435,42 @@ func toneTime(x []float64, hz float64) time.Duration {
 
 // logCounter is a log handler that counts the lines of each message, so a
 // test can wait for the nth time something is logged.
+// With -v it writes the log to stderr too, as the server's does.
 type logCounter struct {
 	mu      *sync.Mutex
 	counts  map[string]int
 	changed chan struct{}
+	out     slog.Handler // nil: the log is not written
 }
 
 func newLogCounter() logCounter {
-	return logCounter{mu: &sync.Mutex{}, counts: map[string]int{}, changed: make(chan struct{}, 1)}
+	l := logCounter{mu: &sync.Mutex{}, counts: map[string]int{}, changed: make(chan struct{}, 1)}
+	if testing.Verbose() {
+		l.out = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})
+	}
+	return l
 }
 
 func (l logCounter) Enabled(context.Context, slog.Level) bool { return true }
-func (l logCounter) WithGroup(string) slog.Handler            { return l }
-func (l logCounter) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l logCounter) Handle(_ context.Context, r slog.Record) error {
+
+func (l logCounter) WithGroup(name string) slog.Handler {
+	if l.out != nil {
+		l.out = l.out.WithGroup(name)
+	}
+	return l
+}
+
+func (l logCounter) WithAttrs(as []slog.Attr) slog.Handler {
+	if l.out != nil {
+		l.out = l.out.WithAttrs(as)
+	}
+	return l
+}
+
+func (l logCounter) Handle(ctx context.Context, r slog.Record) error {
+	if l.out != nil {
+		_ = l.out.Handle(ctx, r)
+	}
 	l.mu.Lock()
 	l.counts[r.Message]++
 	l.mu.Unlock()
