@@ -23,10 +23,10 @@ func recordEvents(t *testing.T, tab *widgetTab, id string) []string {
 	return statuses
 }
 
-// completed waits for a stopped recording's row to be Completed and
+// completedRecording waits for a stopped recording's row to be Completed and
 // returns it. The DELETE that stops a recording answers once the gateway
 // closed the file; the row is completed right after, on its own.
-func completed(t *testing.T, p *platform, id string) map[string]any {
+func completedRecording(t *testing.T, p *platform, id string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(patience)
 	for {
@@ -38,19 +38,19 @@ func completed(t *testing.T, p *platform, id string) map[string]any {
 	}
 }
 
-// span is a time the server took between two requests: it began between
+// runSpan is a time the server took between two requests: it began between
 // the first request's sending and answer, and ended between the second's.
-type span struct{ min, max time.Duration }
+type runSpan struct{ min, max time.Duration }
 
-// timed runs a request and returns when it was sent and answered.
-func timed(f func()) (sent, answered time.Time) {
+// timedRequest runs a request and returns when it was sent and answered.
+func timedRequest(f func()) (sent, answered time.Time) {
 	sent = time.Now()
 	f()
 	return sent, time.Now()
 }
 
-func between(aSent, aAnswered, bSent, bAnswered time.Time) span {
-	return span{bSent.Sub(aAnswered), bAnswered.Sub(aSent)}
+func spanBetween(aSent, aAnswered, bSent, bAnswered time.Time) runSpan {
+	return runSpan{bSent.Sub(aAnswered), bAnswered.Sub(aSent)}
 }
 
 // checkStereo decodes a two-party recording: alice (the owner) on the left
@@ -58,7 +58,7 @@ func between(aSent, aAnswered, bSent, bAnswered time.Time) span {
 // (±100 ms). Each side's tone fills the file but for what the side sent
 // late (the gateway fills it with silence) and 100 ms for the ends and the
 // joins of pauses.
-func checkStereo(t *testing.T, data []byte, ran span, pauses int, late [2]time.Duration) {
+func checkStereo(t *testing.T, data []byte, ran runSpan, pauses int, late [2]time.Duration) {
 	t.Helper()
 	file, err := decodeOggOpus(data)
 	if err != nil {
@@ -153,41 +153,41 @@ func TestRecordingACallBetweenWidgets(t *testing.T) {
 
 	// The first recording: 1.5 s and the gateway's next receiver report.
 	var id string
-	startSent, startAnswered := timed(func() { id = start() })
+	startSent, startAnswered := timedRequest(func() { id = start() })
 	talk(75)
-	stopSent, stopAnswered := timed(func() { stop(id) })
+	stopSent, stopAnswered := timedRequest(func() { stop(id) })
 	for who, tab := range map[string]*widgetTab{"alice": aliceTab, "bob": bobTab} {
 		if got := recordEvents(t, tab, id); len(got) != 2 || got[0] != "recording" || got[1] != "idle" {
 			t.Errorf("%s's widget heard the recording go %v", who, got)
 		}
 	}
-	meta := completed(t, aliceAPI, id)
+	meta := completedRecording(t, aliceAPI, id)
 	if meta["id"] != id || meta["status"] != "Completed" || meta["type"] != "OnDemand" || meta["contentType"] != "audio/ogg" {
 		t.Fatalf("the recording %v", meta)
 	}
 	checkStereo(t, checkAudioContent(t, aliceAPI, meta["contentUri"].(string), "audio/ogg"),
-		between(startSent, startAnswered, stopSent, stopAnswered), 0, lateness(startSent, stopAnswered))
+		spanBetween(startSent, startAnswered, stopSent, stopAnswered), 0, lateness(startSent, stopAnswered))
 	wantAPIError(t, bobAPI.call("GET", "/account/~/recording/"+id, ""), http.StatusNotFound, "NotFound", "")
 	wantAPIError(t, bobAPI.getAudio(meta["contentUri"].(string)), http.StatusNotFound, "NotFound", "")
 
 	// The second: a while, paused a while, then a while more (a while is
 	// 25 frames and the gateway's next receiver report).
 	var second string
-	startSent, startAnswered = timed(func() { second = start() })
+	startSent, startAnswered = timedRequest(func() { second = start() })
 	talk(25)
-	pauseSent, pauseAnswered := timed(func() { change(second, false) })
+	pauseSent, pauseAnswered := timedRequest(func() { change(second, false) })
 	talk(25)
-	resumeSent, resumeAnswered := timed(func() { change(second, true) })
+	resumeSent, resumeAnswered := timedRequest(func() { change(second, true) })
 	talk(25)
-	stopSent, stopAnswered = timed(func() { stop(second) })
+	stopSent, stopAnswered = timedRequest(func() { stop(second) })
 	if got := recordEvents(t, aliceTab, second); len(got) != 4 || got[0] != "recording" || got[1] != "paused" || got[2] != "recording" || got[3] != "idle" {
 		t.Errorf("alice's widget heard the second recording go %v", got)
 	}
-	ran, paused := between(startSent, startAnswered, stopSent, stopAnswered), between(pauseSent, pauseAnswered, resumeSent, resumeAnswered)
+	ran, paused := spanBetween(startSent, startAnswered, stopSent, stopAnswered), spanBetween(pauseSent, pauseAnswered, resumeSent, resumeAnswered)
 	t.Logf("paused %v to %v", paused.min, paused.max)
-	meta = completed(t, aliceAPI, second)
+	meta = completedRecording(t, aliceAPI, second)
 	checkStereo(t, checkAudioContent(t, aliceAPI, meta["contentUri"].(string), "audio/ogg"),
-		span{ran.min - paused.max, ran.max - paused.min}, 1, lateness(startSent, stopAnswered))
+		runSpan{ran.min - paused.max, ran.max - paused.min}, 1, lateness(startSent, stopAnswered))
 
 	aliceTab.hangup(t, call["id"].(string))
 	rec, _ := recordOfSession(t, aliceAPI, session)["recording"].(map[string]any)
