@@ -53,7 +53,7 @@ func (s *Server) apiAttachments(m messaging.Message) []apiAttachment {
 	out := make([]apiAttachment, len(m.Attachments))
 	for i, a := range m.Attachments {
 		out[i] = apiAttachment{ID: a.ID, URI: s.cfg.PublicURL + messaging.AttachmentPath(m, a), Type: messaging.AttachmentType,
-			ContentType: a.ContentType, VMDuration: int64(a.Duration / time.Second)}
+			ContentType: a.ContentType, VMDuration: int64(a.Duration.Round(time.Second) / time.Second)}
 	}
 	return out
 }

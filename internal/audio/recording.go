@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/callbridge/widget-server/internal/telephony"
 )
@@ -39,8 +40,23 @@ func (s *Service) StartRecording(ctx context.Context, r telephony.RecordingStart
 				}
 			}
 		}
+		done := make(chan struct{})
+		s.mu.Lock()
+		s.recording[r.ID] = done
+		s.mu.Unlock()
 		err = s.media.Record(r.ID, RecordOptions{Path: base, Legs: r.Legs,
-			OnStop: func(res RecordResult) { s.completeRecording(ctx, rec, res) }})
+			OnStop: func(res RecordResult) {
+				s.completeRecording(ctx, rec, res)
+				s.mu.Lock()
+				delete(s.recording, r.ID)
+				s.mu.Unlock()
+				close(done)
+			}})
+		if err != nil {
+			s.mu.Lock()
+			delete(s.recording, r.ID)
+			s.mu.Unlock()
+		}
 	}
 	if err != nil {
 		rec.Status, rec.Error, rec.File = StatusFailed, err.Error(), ""
@@ -134,11 +150,30 @@ func (s *Service) PauseRecording(id string, paused bool) error {
 
 // StopRecording stops a recording; its row is completed when the file is
 // closed.
+//
+// It returns once the row is completed, so that what asked for the stop
+// finds the recording whole; at most stopWait, should the disk be slow.
 func (s *Service) StopRecording(id string) {
-	if err := s.media.StopRecording(id); err != nil {
+	s.mu.Lock()
+	done := s.recording[id]
+	s.mu.Unlock()
+	if err := s.media.StopRecording(id); err != nil && done == nil {
 		s.log.Warn("recording not stopped", slog.String("recordingId", id), slog.Any("err", err))
 	}
+	if done == nil {
+		return
+	}
+	t := time.NewTimer(stopWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.log.Warn("recording stopped, its row not completed yet", slog.String("recordingId", id))
+	}
 }
+
+// stopWait bounds how long StopRecording waits for a recording's row.
+const stopWait = 10 * time.Second
 
 // Recording returns a recording's row; ErrNotFound if none.
 func (s *Service) Recording(ctx context.Context, id string) (Recording, error) {

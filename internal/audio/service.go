@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -97,6 +98,9 @@ type Service struct {
 	store Store
 	msgs  Messages
 	log   *slog.Logger
+
+	mu        sync.Mutex
+	recording map[string]chan struct{} // recordings being made: closed once the row is completed
 }
 
 // New returns the service; Run applies the retention period.
@@ -116,7 +120,7 @@ func New(cfg Config, media Media, store Store, msgs Messages) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Service{cfg: cfg, media: media, store: store, msgs: msgs, log: cfg.Logger}
+	return &Service{cfg: cfg, media: media, store: store, msgs: msgs, log: cfg.Logger, recording: map[string]chan struct{}{}}
 }
 
 // newName is a new file name: random, so that nothing guesses another's.

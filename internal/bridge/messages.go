@@ -62,7 +62,7 @@ func MessageFor(m messaging.Message) Message {
 	var atts []MessageAttachment
 	for _, a := range m.Attachments {
 		atts = append(atts, MessageAttachment{ID: a.ID, URI: messaging.AttachmentPath(m, a), Type: messaging.AttachmentType,
-			ContentType: a.ContentType, VMDuration: int64(a.Duration / time.Second)})
+			ContentType: a.ContentType, VMDuration: int64(a.Duration.Round(time.Second) / time.Second)})
 	}
 	return Message{
 		Attachments: atts,

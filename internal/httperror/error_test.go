@@ -42,6 +42,7 @@ func TestTable(t *testing.T) {
 		{telephony.ErrTooManyCalls, 429, "TooManyCalls", "", "5"},
 		{telephony.ErrDeviceTaken, 403, "DeviceNotYours", "", ""},
 		{telephony.ErrBadNumber, 400, "InvalidNumber", "", ""},
+		{telephony.ErrBadOffer, 400, "InvalidSDP", "", ""},
 		{telephony.ErrForeignNumber, 400, "InvalidParameter", "", ""},
 		{&store.RuleError{Field: "noAnswer.target", Reason: "a forward needs a number"}, 400, "InvalidParameter", "noAnswer.target", ""},
 		{identity.ErrNotFound, 404, "NotFound", "", ""},

@@ -64,6 +64,8 @@ var table = []sentinel{
 		Message: "this phone or user already has as many calls as allowed: end one first", RetryAfter: CapRetryAfter}},
 	{err: telephony.ErrDeviceTaken, answer: Error{Status: http.StatusForbidden, Code: "DeviceNotYours",
 		Message: "this device is registered to another user: reload the widget"}},
+	{err: telephony.ErrBadOffer, answer: Error{Status: http.StatusBadRequest, Code: "InvalidSDP",
+		Message: "the session description cannot be answered: it is malformed, or offers no audio codec this call can use"}},
 	{err: telephony.ErrBadNumber, answer: Error{Status: http.StatusBadRequest, Code: "InvalidNumber",
 		Message: "that is not a number that can be dialled"}},
 	// Param names the field that carried the number.

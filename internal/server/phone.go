@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -153,7 +154,18 @@ var legKinds = map[telephony.LegKind]media.Kind{
 }
 
 func (m gatewayMedia) OpenLeg(ctx context.Context, id, offer string, kind telephony.LegKind) (string, error) {
-	return m.g.OpenLeg(ctx, id, offer, legKinds[kind])
+	answer, err := m.g.OpenLeg(ctx, id, offer, legKinds[kind])
+	return answer, badOffer(err)
+}
+
+// badOffer names an offer the gateway refused as the switch's ErrBadOffer,
+// which the HTTP faces answer 400: the browser's description, not the server,
+// is at fault.
+func badOffer(err error) error {
+	if errors.Is(err, media.ErrBadOffer) {
+		return fmt.Errorf("%w: %w", telephony.ErrBadOffer, err)
+	}
+	return err
 }
 func (m gatewayMedia) Connect(a, b string) error     { return m.g.Connect(a, b) }
 func (m gatewayMedia) SetForward(id string, on bool) { m.g.SetForward(id, on) }
@@ -171,7 +183,8 @@ func (m gatewayMedia) AnswerRTP(ctx context.Context, id, offer, like string, hol
 	return m.g.AnswerRTP(ctx, id, offer, media.RTPOptions{Like: like, Direction: holdDirection(hold)})
 }
 func (m gatewayMedia) OpenLegLike(ctx context.Context, id, offer, like string) (string, error) {
-	return m.g.OpenLegLike(ctx, id, offer, like)
+	answer, err := m.g.OpenLegLike(ctx, id, offer, like)
+	return answer, badOffer(err)
 }
 
 // holdDirection is what the gateway's side of a trunk call wants: to send

@@ -46,6 +46,9 @@ var (
 	ErrBadNumber = phonenumber.ErrBadNumber
 	// ErrClosed: the switch has been closed.
 	ErrClosed = errors.New("switch closed")
+	// ErrBadOffer: the device's session description cannot be answered
+	// (unparsable, or without a codec the call can use).
+	ErrBadOffer = errors.New("session description not acceptable")
 )
 
 // Direction of a party, as seen by its owner.

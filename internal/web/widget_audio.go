@@ -146,7 +146,7 @@ func (s *Server) widgetMessageOf(m messaging.Message) widgetMessage {
 	w := widgetMessage{Message: bridge.MessageFor(m)}
 	for _, a := range m.Attachments {
 		w.Attachments = append(w.Attachments, widgetAttachment{ID: a.ID, URI: s.cfg.PublicURL + messaging.AttachmentPath(m, a),
-			Type: messaging.AttachmentType, ContentType: a.ContentType, VMDuration: int64(a.Duration / time.Second)})
+			Type: messaging.AttachmentType, ContentType: a.ContentType, VMDuration: int64(a.Duration.Round(time.Second) / time.Second)})
 	}
 	return w
 }
