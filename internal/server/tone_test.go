@@ -371,7 +371,7 @@ func decodeOggOpus(data []byte) (oggOpus, error) {
 	}
 	head := packets[0]
 	channels, preSkip, family := int(head[9]), int(binary.LittleEndian.Uint16(head[10:])), head[18]
-	decode := func(p []byte, pcm []int16) (int, error) { return 0, nil }
+	var decode func(p []byte, pcm []int16) (int, error)
 	switch {
 	case family == 0 && channels == 1:
 		dec, err := gopus.NewDecoder(gopus.DefaultDecoderConfig(opusRate, 1))
