@@ -26,8 +26,9 @@ import (
 
 // Log lines of phones joining and leaving their extensions' devices.
 const (
-	logPhoneDevice = "phone rings with its extension"
-	logPhoneGone   = "phone no longer rings with its extension"
+	logPhoneDevice  = "phone rings with its extension"
+	logPhoneGone    = "phone no longer rings with its extension"
+	logPhoneRinging = "phone ringing" // a call rings the phone: it answered 180 (debug)
 )
 
 // phoneDevice is the switch's device id of the phone with SIP username u.
@@ -268,6 +269,11 @@ func (d *deskPhones) phoneEvents(id, dev string, pc *phoneCall) sip.Events {
 		return true
 	}
 	return sip.Events{
+		Progress: func(code int, _ string) {
+			if code == 180 {
+				d.log.Debug(logPhoneRinging, slog.String("device", dev), slog.String("telephonySessionId", id))
+			}
+		},
 		AnswerOffer: func(offer string) (string, error) {
 			_, answer, err := d.sw.Answer(ctx, dev, id, offer)
 			if err != nil {

@@ -123,4 +123,16 @@ func TestDeskPhoneCalls(t *testing.T) {
 		tab.hangup(t, call["id"].(string))
 		phone.Finish()
 	})
+	t.Run("answered elsewhere", func(t *testing.T) {
+		// The phone rings with bob's widget; the widget answers, and the
+		// phone, no longer in the session, is cancelled.
+		phone := startCarrier(t, phonePort, "testdata/phone_cancelled.xml")
+		bobTab := openTab(t, srv, "bob@demo.test")
+		call := tab.dial(t, "102", newTalkerIn(t, "alice", 'c', pcmu).peer)
+		bobTab.waitFor(t, "the ring", func(m map[string]any) bool { return m["type"] == "rc-call-ring-notify" })
+		logs.wait(t, logPhoneRinging)
+		answerTalking(t, srv, bobTab, call["id"].(string), "bob", 'd')
+		phone.Finish()
+		tab.hangup(t, call["id"].(string))
+	})
 }
