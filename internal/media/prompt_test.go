@@ -128,6 +128,11 @@ func TestPlayToG711Legs(t *testing.T) {
 			t.Fatalf("%s: done(%v)", id, err)
 		}
 	}
+	// done says the gateway sent the last frame; wait until it arrived.
+	isFrame := func(r received) bool { return len(r.payload) == toneFrameSize }
+	for name, got := range map[string]func(func(received) bool) []received{"browser": b.packets, "carrier": car.packets} {
+		waitFor(t, name+" receiving the prompts", func() bool { return len(got(isFrame)) >= 2*frames })
+	}
 	for name, pkts := range map[string][]received{"browser": b.packets(nil), "carrier": car.packets(nil)} {
 		var audio []received
 		for _, p := range pkts {
