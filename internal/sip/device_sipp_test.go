@@ -92,10 +92,12 @@ func TestInviteDeviceRingsRegisteredPhone(t *testing.T) {
 	if dev, ok := c.Device(); !ok || dev.Username != "101-desk" || c.Trunk() != "" || c.Direction() != Outbound {
 		t.Errorf("call's device %+v %v, trunk %q, direction %s", dev, ok, c.Trunk(), c.Direction())
 	}
-	if e := rec.next(t, "progress"); e.code != 180 {
-		t.Errorf("progress %d, want 180", e.code)
-	}
-	if e := rec.next(t, "answered"); !strings.Contains(e.sdp, "o=phone-answer") {
+	e := rec.answered(t, func(e event) {
+		if e.code != 180 {
+			t.Errorf("progress %d, want 180", e.code)
+		}
+	})
+	if !strings.Contains(e.sdp, "o=phone-answer") {
 		t.Errorf("answer %q", e.sdp)
 	}
 	bye(t, c)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +67,22 @@ func (r *recorder) events() Events {
 
 // next returns the next event of kind, in whatever order the events of
 // one call came; a final event of another kind first fails the test.
+// answered waits for the answer of a call whose carrier or phone sends a
+// provisional response and the 200 back to back, and has check look at
+// the provisional one when it came. Under load the transaction may take
+// the 200 first and end, dropping the provisional response: that changes
+// nothing for the call, the 200 carrying the answer.
+func (r *recorder) answered(t *testing.T, check func(progress event)) event {
+	t.Helper()
+	e := r.next(t, "answered")
+	if i := slices.IndexFunc(r.backlog, func(e event) bool { return e.kind == "progress" }); i < 0 {
+		t.Log("the provisional response was overtaken by the 200")
+	} else {
+		check(r.backlog[i])
+	}
+	return e
+}
+
 func (r *recorder) next(t *testing.T, kind string) event {
 	t.Helper()
 	for i, e := range r.backlog {
