@@ -415,18 +415,22 @@ func goertzel(x []float64, hz, rate float64) float64 {
 	return s1*s1 + s2*s2 - w*s1*s2
 }
 
-// toneTime is how long x (at 48 kHz) carries hz: the 20 ms blocks loud
-// enough (above -30 dBFS) whose power lies mostly at hz.
-func toneTime(x []float64, hz float64) time.Duration {
+// toneTime is how long x (at 48 kHz) carries hz.
+func toneTime(x []float64, hz float64) time.Duration { return toneTimeAt(x, hz, opusRate) }
+
+// toneTimeAt is how long x, sampled at rate, carries hz: the 20 ms blocks
+// loud enough (above -30 dBFS) whose power lies mostly at hz.
+func toneTimeAt(x []float64, hz float64, rate int) time.Duration {
+	block := rate / 50
 	var n int
-	for i := 0; i+frameSize <= len(x); i += frameSize {
-		b := x[i : i+frameSize]
+	for i := 0; i+block <= len(x); i += block {
+		b := x[i : i+block]
 		var energy float64
 		for _, v := range b {
 			energy += v * v
 		}
-		rms := math.Sqrt(energy / frameSize)
-		if rms > 0.03*math.MaxInt16 && goertzel(b, hz, opusRate) > 0.5*energy*frameSize/2 {
+		rms := math.Sqrt(energy / float64(block))
+		if rms > 0.03*math.MaxInt16 && goertzel(b, hz, float64(rate)) > 0.5*energy*float64(block)/2 {
 			n++
 		}
 	}

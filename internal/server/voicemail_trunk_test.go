@@ -42,24 +42,6 @@ func wavSamples(t *testing.T, b []byte) []float64 {
 	return out
 }
 
-// pcmToneTime is how long x (at 8 kHz) carries hz: the 20 ms blocks loud
-// enough whose power lies mostly at hz.
-func pcmToneTime(x []float64, hz float64) time.Duration {
-	const block = 160
-	var n int
-	for i := 0; i+block <= len(x); i += block {
-		b := x[i : i+block]
-		var energy float64
-		for _, v := range b {
-			energy += v * v
-		}
-		if math.Sqrt(energy/block) > 0.03*math.MaxInt16 && goertzel(b, hz, 8000) > 0.5*energy*block/2 {
-			n++
-		}
-	}
-	return time.Duration(n) * frameLength
-}
-
 // TestTrunkCallerLeavesVoicemail: a caller from the phone network (SIPp,
 // PCMU) calls bob, who has no phone signed in: the call goes to his
 // voicemail at once, the carrier hears it answered, and what the caller
@@ -90,7 +72,7 @@ func TestTrunkCallerLeavesVoicemail(t *testing.T) {
 	}
 	x := wavSamples(t, checkAudioContent(t, bob, att["uri"].(string), "audio/wav"))
 	whole := time.Duration(len(x)) * time.Second / 8000
-	tone := pcmToneTime(x, 1000)
+	tone := toneTimeAt(x, 1000, 8000)
 	t.Logf("voicemail: 1 kHz for %v of a %v file, vmDuration %v", tone, whole, att["vmDuration"])
 	// The caller sends for fourteen seconds from the answer; the greeting
 	// and the beep take about six, so some eight seconds are kept: at least
