@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -386,6 +387,15 @@ func (u *UA) onBye(req *sip.Request, tx sip.ServerTransaction) {
 			})
 		}
 		return
+	}
+	if c.dir == Outbound {
+		// The carrier may hang up as soon as it has our ACK, before the
+		// 2xx it acknowledges has been reported: the call ends after it
+		// connected, never before.
+		select {
+		case <-c.inviteDone:
+		case <-time.After(sip.Timer_F):
+		}
 	}
 	c.endByPeer(EndRemoteBye, false)
 }

@@ -67,6 +67,9 @@ export function createSignalling({ device, store, request, registry, media, ring
     const shown = !quiet && view.shows(entry);
     entry.done = true;
     entry.call = call;
+    // A call the server named is no longer being dialled once it ended,
+    // even if the answer to its dial request is still on its way.
+    if (entry.id) registry.dialled(entry);
     registry.forget(entry);
     media.end(entry);
     if (shown) view.showEnded(entry);
