@@ -107,6 +107,8 @@ func (s *Switch) bridgeSideLocked(owner int64, sid, pid string) (*call, *Party, 
 		return nil, nil, nil, fmt.Errorf("call %s is being transferred: %w", sid, ErrInvalidState)
 	case c.link != nil:
 		return nil, nil, nil, fmt.Errorf("call %s is bridged already: %w", sid, ErrInvalidState)
+	case c.conf != nil:
+		return nil, nil, nil, inConferenceLocked(c, "bridge")
 	case c.answering != "":
 		return nil, nil, nil, fmt.Errorf("call %s: being answered on device %s: %w", sid, c.answering, ErrInvalidState)
 	case p.Status != StatusAnswered && p.Status != StatusHold || p.Device == "":

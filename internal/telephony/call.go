@@ -24,6 +24,7 @@ type call struct {
 	ro         *ringOut      // set when the session is a RingOut
 	xfer       *transfer     // set while a transfer's target, or its recall, rings (transfer.go)
 	link       *call         // the call whose remaining party this one's is connected to (bridge.go)
+	conf       *conference   // the conference the call is in (conference.go)
 	trunks     []*trunkCall  // the sides reached through trunks: the callee, a carrier's caller, a target (trunk.go)
 	book       legBook       // the call-log legs of its parties, once handed on (records.go)
 	called     *called       // the extension the call rings and its answering rule; nil for other numbers (voicemail.go)

@@ -194,6 +194,10 @@ func (s *Switch) changeParty(device, sessionID string, cause Cause, change func(
 // a hold in either stops both. The media hears of it once
 // the lock is released (effects.go).
 func (s *Switch) applyForwardLocked(c *call) {
+	if c.conf != nil { // mixed, not forwarded (conference.go)
+		s.confChangedLocked(c, "")
+		return
+	}
 	calls := []*call{c}
 	if c.link != nil { // one conversation across two calls (bridge.go)
 		calls = append(calls, c.link)

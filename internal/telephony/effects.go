@@ -24,6 +24,10 @@ type legForward struct {
 	leg  string
 	on   bool
 	peer string
+	// mix, when set, is a conference whose mix is to carry members
+	// (Mixer.SetMix; none ends it), and the rest is unused.
+	mix     string
+	members []MixMember
 }
 
 // finish does, outside the lock, what an operation left: set the queued
@@ -58,6 +62,15 @@ func (s *Switch) applyForwards() {
 	s.forwards = nil
 	s.mu.Unlock()
 	for _, f := range fwd {
+		if f.mix != "" {
+			if m, ok := s.media.(Mixer); ok {
+				if err := m.SetMix(f.mix, f.members); err != nil {
+					// A leg closed meanwhile: its call ends or has ended.
+					s.cfg.Logger.Warn("conference mix not set", slog.String("conference", f.mix), slog.Any("err", err))
+				}
+			}
+			continue
+		}
 		if f.peer == "" {
 			s.media.SetForward(f.leg, f.on)
 		} else if err := s.media.Connect(f.leg, f.peer); err != nil {

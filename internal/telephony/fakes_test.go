@@ -112,9 +112,10 @@ type media struct {
 	peer     map[string]string // each leg's peer now, as the gateway links them
 	gate     chan struct{}     // when set, OpenLeg signals entered and waits for release
 	entered  chan struct{}
-	ringback map[string]bool   // trunk.go: the legs told to ring back, and whether they still are
-	keys     []string          // trunk.go: "<leg> <digit>" of every key played to a leg
-	rtpLike  map[string]string // the RTP legs answered (AnswerRTP), and the leg each was made like
+	ringback map[string]bool                  // trunk.go: the legs told to ring back, and whether they still are
+	keys     []string                         // trunk.go: "<leg> <digit>" of every key played to a leg
+	rtpLike  map[string]string                // the RTP legs answered (AnswerRTP), and the leg each was made like
+	mixes    map[string][]telephony.MixMember // conference.go: each mix's members now
 
 	// probe, when set, takes the switch's lock and lets it go: every call
 	// runs it first, and a call that the switch makes under its lock waits
@@ -148,7 +149,8 @@ func (m *media) unlocked(call string) {
 }
 
 func newMedia() *media {
-	return &media{opened: map[string]telephony.LegKind{}, on: map[string]bool{}, peer: map[string]string{}, ringback: map[string]bool{}, rtpLike: map[string]string{}}
+	return &media{opened: map[string]telephony.LegKind{}, on: map[string]bool{}, peer: map[string]string{}, ringback: map[string]bool{}, rtpLike: map[string]string{},
+		mixes: map[string][]telephony.MixMember{}}
 }
 
 // flows returns, for each open leg whose audio reaches another open leg,
@@ -218,6 +220,38 @@ func (m *media) SetForward(id string, on bool) {
 	defer m.mu.Unlock()
 	m.forwards = append(m.forwards, forward{id, on})
 	m.on[id] = on
+}
+
+// SetMix sets a conference's mix: its legs leave their peers, as the
+// gateway unlinks them.
+func (m *media) SetMix(id string, members []telephony.MixMember) error {
+	m.unlocked("SetMix " + id)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, mm := range members {
+		if _, ok := m.opened[mm.Leg]; !ok || slices.Contains(m.closed, mm.Leg) {
+			return errors.New("no such leg " + mm.Leg)
+		}
+	}
+	for _, mm := range members {
+		if old, ok := m.peer[mm.Leg]; ok {
+			delete(m.peer, old)
+			delete(m.peer, mm.Leg)
+		}
+	}
+	if len(members) == 0 {
+		delete(m.mixes, id)
+		return nil
+	}
+	m.mixes[id] = append([]telephony.MixMember(nil), members...)
+	return nil
+}
+
+// mix returns the members of mix id now.
+func (m *media) mix(id string) []telephony.MixMember {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]telephony.MixMember(nil), m.mixes[id]...)
 }
 
 func (m *media) CloseLeg(id string) {

@@ -114,6 +114,8 @@ func (s *Switch) movableLocked(c *call, p *Party) error {
 		return fmt.Errorf("call %s is a RingOut: %w", c.s.ID, ErrInvalidState)
 	case c.xfer != nil:
 		return fmt.Errorf("call %s is being transferred: %w", c.s.ID, ErrInvalidState)
+	case c.conf != nil:
+		return inConferenceLocked(c, "move")
 	case c.answering != "":
 		return fmt.Errorf("call %s: being answered on device %s: %w", c.s.ID, c.answering, ErrInvalidState)
 	case p.Status != StatusAnswered && p.Status != StatusHold || p.Device == "" || !c.hasLeg(p):

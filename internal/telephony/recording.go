@@ -119,6 +119,8 @@ func (s *Switch) recordableLocked(c *call, pid string) ([]string, error) {
 		return nil, fmt.Errorf("party %s is %s: %w", pid, p.Status, ErrInvalidState)
 	case c.vm != nil:
 		return nil, fmt.Errorf("call %s is at voicemail: %w", c.s.ID, ErrInvalidState)
+	case c.conf != nil:
+		return nil, inConferenceLocked(c, "record")
 	case c.s.Recording != nil:
 		return nil, fmt.Errorf("call %s is recorded already: %w", c.s.ID, ErrInvalidState)
 	case !c.hasLeg(p):

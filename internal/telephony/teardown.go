@@ -91,6 +91,9 @@ func (s *Switch) LegFailed(legID string) {
 // and result, one event per extension, then the session leaves the active
 // set, its legs are closed and its call-log records written (by finish).
 func (s *Switch) endLocked(c *call, e ending, cause Cause, device string, fx *effects) {
+	if c.conf != nil && s.leaveConferenceLocked(c, cause, device, fx) {
+		return // the call goes on in its conference (conference.go)
+	}
 	if c.s.Recording != nil && s.calls[c.s.ID] == c {
 		s.stopRecordingLocked(c, device, fx)
 	}

@@ -273,6 +273,8 @@ func (s *Switch) transferableLocked(c *call, device string) (*Party, error) {
 		return nil, fmt.Errorf("call %s is being transferred: %w", c.s.ID, ErrInvalidState)
 	case c.link != nil:
 		return nil, fmt.Errorf("call %s is bridged to call %s: %w", c.s.ID, c.link.s.ID, ErrInvalidState)
+	case c.conf != nil:
+		return nil, inConferenceLocked(c, "transfer")
 	case p.Status != StatusAnswered && p.Status != StatusHold:
 		return nil, fmt.Errorf("call %s: party %s is %s: %w", c.s.ID, p.ID, p.Status, ErrInvalidState)
 	}
