@@ -279,7 +279,7 @@ func (s *Server) sameAccount(ctx context.Context, extensionID, accountID int64) 
 }
 
 func (s *Server) sessionBody(accountID int64, ts telephony.Session) apiTelephonySession {
-	v := bridge.NewTelephonySession(ts, 0, time.Time{})
+	v := bridge.NewTelephonySession(ts, nil, 0, time.Time{})
 	return apiTelephonySession{
 		URI: s.sessionURI(accountID, ts.ID), ID: v.ID, SessionID: v.SessionID,
 		CreationTime: ts.Created.UTC().Format(apiTimeFormat), Origin: v.Origin, Parties: v.Parties,
@@ -297,7 +297,7 @@ func (s *Server) apiTelephonySession(c echo.Context) error {
 
 // partyOf returns the path's party of a session, in the API's shape.
 func partyOf(ts telephony.Session, id string) (bridge.SessionParty, bool) {
-	for _, p := range bridge.NewTelephonySession(ts, 0, time.Time{}).Parties {
+	for _, p := range bridge.NewTelephonySession(ts, nil, 0, time.Time{}).Parties {
 		if p.ID == id {
 			return p, true
 		}

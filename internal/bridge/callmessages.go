@@ -122,6 +122,9 @@ type SessionParty struct {
 	Status    PartyStatus  `json:"status"`
 	Muted     bool         `json:"muted"`
 	Owner     *PartyOwner  `json:"owner,omitempty"`
+	// ConferenceSessionID is, for a party of the session's conference that
+	// is in another call, that call's telephonySessionId.
+	ConferenceSessionID string `json:"telephonySessionId,omitempty"`
 }
 
 // PartyStatus is a party's state with the reason it ended.

@@ -45,9 +45,10 @@ func (m *CallMapper) Messages(ev telephony.Event) []Envelope {
 		}
 		out = append(out,
 			Envelope{Message: ActiveCallNotify{Type: EventActiveCall, Call: activeCall(s, p, ev.Sequence)}},
-			Envelope{Message: TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(s, ev.Sequence, m.now())}},
+			Envelope{Message: TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(s, ev.Conference, ev.Sequence, m.now())}},
 		)
 	}
+	out = append(out, conference(ev)...)
 	status := ev.Presence.TelephonyStatus
 	if m.presence[ev.Extension] != status {
 		m.presence[ev.Extension] = status
@@ -307,14 +308,16 @@ func activeCall(s telephony.Session, p telephony.Party, seq uint64) ActiveCall {
 }
 
 // NewTelephonySession is the call-control view of a session: the payload of
-// rc-telephony-session-notify, and the platform API's telephony session.
-func NewTelephonySession(s telephony.Session, seq uint64, at time.Time) TelephonySession {
-	return telephonySession(s, seq, at)
+// rc-telephony-session-notify, and the platform API's telephony session. cf
+// is the conference the session is in, whose parties it lists too; nil for
+// none.
+func NewTelephonySession(s telephony.Session, cf *telephony.Conference, seq uint64, at time.Time) TelephonySession {
+	return telephonySession(s, cf, seq, at)
 }
 
 // telephonySession is the call-control view; a party's status code is the
 // switch's name of its state, which the contract spells the same.
-func telephonySession(s telephony.Session, seq uint64, at time.Time) TelephonySession {
+func telephonySession(s telephony.Session, cf *telephony.Conference, seq uint64, at time.Time) TelephonySession {
 	ts := TelephonySession{
 		ID: s.ID, SessionID: s.SessionID, Sequence: seq, EventTime: at.UTC().Format(time.RFC3339Nano),
 		Origin: SessionOrigin{Type: s.Origin},
@@ -329,6 +332,7 @@ func telephonySession(s telephony.Session, seq uint64, at time.Time) TelephonySe
 		}
 		ts.Parties = append(ts.Parties, sp)
 	}
+	ts.Parties = append(ts.Parties, conferenceParties(s, cf)...)
 	return ts
 }
 

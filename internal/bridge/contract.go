@@ -40,6 +40,7 @@ const (
 	EventCallMoved        = "rc-call-moved-notify"
 	EventDTMFSent         = "rc-dtmf-sent-notify"
 	EventCallRecord       = "rc-call-record-notify"
+	EventConference       = "rc-conference-notify"
 )
 
 // EventSpec is one event type of the contract and whether the widget emits
@@ -80,6 +81,7 @@ var Events = []EventSpec{
 	{EventCallTransfer, true},
 	{EventCallMoved, true},
 	{EventCallRecord, true},
+	{EventConference, true},
 	{EventDTMFSent, true},
 }
 

@@ -49,7 +49,7 @@ func BenchmarkEncodeEvent(b *testing.B) {
 		}
 	})
 	b.Run("rc-telephony-session-notify", func(b *testing.B) {
-		msg := TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(s, 7, time.Now())}
+		msg := TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(s, nil, 7, time.Now())}
 		b.ReportAllocs()
 		for range b.N {
 			if _, err := json.Marshal(msg); err != nil {
@@ -74,7 +74,7 @@ func BenchmarkEncodeEvent(b *testing.B) {
 // BenchmarkWriteEvent is one subscriber's share of a delivery: copying a
 // published event into a write buffer and writing it out.
 func BenchmarkWriteEvent(b *testing.B) {
-	msg := TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(benchSession(), 7, time.Now())}
+	msg := TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(benchSession(), nil, 7, time.Now())}
 	ev, err := NewHub(HubConfig{}).Publish("ext:1", msg)
 	if err != nil {
 		b.Fatal(err)
@@ -96,7 +96,7 @@ func BenchmarkWriteEvent(b *testing.B) {
 // io.Discard: the socket write is not included). ns/delivery is the time
 // per subscriber.
 func BenchmarkBroadcast(b *testing.B) {
-	data := TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(benchSession(), 7, time.Now())}
+	data := TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(benchSession(), nil, 7, time.Now())}
 	for _, n := range []int{100, 1000, 10000} {
 		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
 			broadcast(b, n, []any{data})

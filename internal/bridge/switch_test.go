@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,6 +54,9 @@ func (silentMedia) OpenLeg(context.Context, string, string, telephony.LegKind) (
 func (silentMedia) Connect(string, string) error { return nil }
 func (silentMedia) SetForward(string, bool)      {}
 func (silentMedia) CloseLeg(string)              {}
+func (silentMedia) SetMix(string, []telephony.MixMember) error {
+	return nil
+}
 
 // recorder is the switch's bus: it keeps every event in order.
 type recorder struct {
@@ -181,7 +185,7 @@ func (r *switchRig) events() []telephony.Event {
 		}
 		count := 0
 		for _, n := range names {
-			if n[:len(prefix)] == prefix {
+			if strings.HasPrefix(n, prefix) {
 				count++
 			}
 		}
@@ -203,6 +207,16 @@ func (r *switchRig) events() []telephony.Event {
 			s.Recording = &rec
 		}
 		ev.Recording.ID = name(ev.Recording.ID, "900")
+		if ev.Conference != nil {
+			cf := *ev.Conference
+			cf.ID, cf.SessionID = name(cf.ID, "conf-"), name(cf.SessionID, "s-")
+			cf.Participants = append([]telephony.Participant(nil), cf.Participants...)
+			for i := range cf.Participants {
+				cf.Participants[i].PartyID = name(cf.Participants[i].PartyID, "p-")
+				cf.Participants[i].SessionID = name(cf.Participants[i].SessionID, "s-")
+			}
+			ev.Conference = &cf
+		}
 		ev.Session = s
 		out = append(out, ev)
 	}
@@ -302,6 +316,23 @@ var switchScripts = []struct {
 		id := r.dial("dev-alice", "102")
 		r.do(r.sw.ToVoicemail(context.Background(), "dev-bob-2", id), 2, telephony.CauseVoicemail)
 		r.hangup("dev-alice", id, 1)
+	}},
+	// alice calls bob, then carol, and merges the calls; bob mutes, alice
+	// holds and resumes, mutes carol, bob hangs up, alice ends it for all.
+	{"conference", func(r *switchRig) {
+		ctx := context.Background()
+		withBob := r.dial("dev-alice", "102")
+		r.answer("dev-bob-1", withBob, 2)
+		withCarol := r.dial("dev-alice", "103")
+		r.answer("dev-carol", withCarol, 3)
+		_, err := r.sw.Merge(ctx, "dev-alice", withCarol, withBob)
+		r.do(err, 1, telephony.CauseConferenceCreated)
+		r.do(r.sw.Mute(ctx, "dev-bob-1", withBob, true), 2, telephony.CauseMute)
+		r.do(r.sw.Hold(ctx, "dev-alice", withCarol), 1, telephony.CauseHold)
+		r.do(r.sw.Unhold(ctx, "dev-alice", withCarol), 1, telephony.CauseUnhold)
+		r.do(r.sw.MuteParticipant(ctx, 1, withCarol, r.partyOf(withCarol, 3), true), 3, telephony.CauseConferenceUpdated)
+		r.do(r.sw.Hangup(ctx, "dev-bob-1", withBob), 1, telephony.CauseConferenceLeft)
+		r.do(r.sw.EndConference(ctx, 1, withCarol), 3, telephony.CauseHangup)
 	}},
 	// bob has no phone signed in: alice's call goes to his voicemail at
 	// once, and her phone is told the call started.

@@ -57,6 +57,9 @@ const (
 	CauseConferenceResumed Cause = "conferenceResumed" // the host is back
 	CauseConferenceUpdated Cause = "conferenceUpdated" // a participant held, muted or resumed
 	CauseConferenceEnded   Cause = "conferenceEnded"
+	// CauseMerged is the session event of a call merged into a
+	// conference: its host's party left it.
+	CauseMerged Cause = "merged"
 )
 
 // ConferenceState is a conference as its host sees it.
@@ -85,6 +88,7 @@ type Participant struct {
 	PartyID   string
 	SessionID string // the telephonySessionId of the party's call
 	Endpoint         // who the party is
+	Direction Direction
 	Host      bool
 	Status    PartyStatus
 	Muted     bool // muted, by themselves or by the host
@@ -171,14 +175,14 @@ func (cf *conference) snapshot(state ConferenceState) Conference {
 	if hp := cf.hostPartyLocked(); hp != nil {
 		out.HostPresent = true
 		out.Participants = append(out.Participants, Participant{
-			PartyID: hp.ID, SessionID: cf.anchor.s.ID, Endpoint: ownEndpoint(hp), Host: true,
+			PartyID: hp.ID, SessionID: cf.anchor.s.ID, Endpoint: ownEndpoint(hp), Direction: hp.Direction, Host: true,
 			Status: hp.Status, Muted: hp.Muted,
 		})
 	}
 	for _, m := range cf.active() {
 		p := m.c.party(m.party)
 		out.Participants = append(out.Participants, Participant{
-			PartyID: p.ID, SessionID: m.c.s.ID, Endpoint: ownEndpoint(p), Status: p.Status,
+			PartyID: p.ID, SessionID: m.c.s.ID, Endpoint: ownEndpoint(p), Direction: p.Direction, Status: p.Status,
 			Muted: p.Muted || m.mutedByHost, MutedByHost: m.mutedByHost,
 		})
 	}
@@ -400,7 +404,7 @@ func (s *Switch) mergeLocked(owner int64, a *call, pa *Party, b *call, pb *Party
 	s.forgetHeldLocked(pb.ID)
 	delete(s.autoHeld, b.s.ID)
 	s.noteLocked(b, "call merged into a conference", partyAttrs(pb, slog.String("conference", cf.id), slog.String("anchor", a.s.ID))...)
-	s.emitLocked(b, cause, device)
+	s.emitLocked(b, CauseMerged, device)
 	b.dropLeft()
 
 	// The host talks in the conference.
@@ -741,9 +745,8 @@ func (s *Switch) emitConferenceLocked(cf *conference, cause Cause, device string
 			}
 		}
 		s.emitToLocked(ext, c, cause, device)
-		ev := &s.queue[len(s.queue)-1]
 		cc := snap
-		ev.Conference = &cc
+		s.queue[len(s.queue)-1].Conference = &cc
 	}
 	cf.held = state == ConferenceHeld
 }

@@ -250,6 +250,10 @@ func (s *Switch) emitToLocked(ext int64, c *call, cause Cause, device string) {
 		Cause:     cause,
 		Device:    device,
 	})
+	if cf := c.conf; cf != nil {
+		snap := cf.snapshot(cf.state())
+		s.queue[len(s.queue)-1].Conference = &snap
+	}
 }
 
 // newID returns prefix and 16 random hex digits.

@@ -278,8 +278,9 @@ type Event struct {
 	Device    string    // the device the cause concerns, when one does
 	Target    Endpoint  // of a transfer's "transferCompleted" by Bridge: who the call went to
 	Recording Recording // of a "record": the recording, Status RecordIdle when it stopped
-	// Conference is, for the conference causes, the conference after the
-	// change (conference.go); nil for other causes.
+	// Conference is the conference the session is in, after the change
+	// (conference.go): set for every event of a call in one, and for the
+	// conference causes; nil otherwise.
 	Conference *Conference
 }
 
