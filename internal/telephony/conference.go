@@ -369,6 +369,10 @@ func (s *Switch) mergeLocked(owner int64, a *call, pa *Party, b *call, pb *Party
 	if pa.Owner != pb.Owner {
 		return Conference{}, fmt.Errorf("parties %s and %s are not one user's: %w", pa.ID, pb.ID, ErrNotYourCall)
 	}
+	if a.conf == nil && b.conf != nil && b.conf.anchor == b && b.conf.hostParty == pb.ID {
+		// A call merged with the conference its user hosts joins it.
+		a, pa, b, pb = b, pb, a, pa
+	}
 	cf := a.conf
 	switch {
 	case cf != nil && (cf.anchor != a || cf.hostParty != pa.ID):
@@ -646,6 +650,10 @@ func (s *Switch) leaveConferenceLocked(c *call, cause Cause, device string, fx *
 	if cf.ending {
 		return false
 	}
+	if s.closed { // the switch shuts down: every call ends
+		s.endConferenceLocked(cf, cause, device, fx)
+		return true
+	}
 	hp := cf.hostPartyLocked()
 	m := cf.memberOf(c)
 	if c == cf.anchor && hp != nil {
@@ -702,8 +710,13 @@ func (s *Switch) leaveConferenceLocked(c *call, cause Cause, device string, fx *
 	return false
 }
 
-// mixLocked queues the conference's mix as its parties' states say.
+// mixLocked queues the conference's mix as its parties' states say. No
+// carrier in it is on hold: a hold is the mix's to make.
 func (s *Switch) mixLocked(cf *conference) {
+	s.trunkHoldLocked(cf.anchor, false)
+	for _, m := range cf.active() {
+		s.trunkHoldLocked(m.c, false)
+	}
 	var mix []MixMember
 	if hp := cf.hostPartyLocked(); hp != nil && cf.anchor.hasLeg(hp) {
 		live := hp.Status == StatusAnswered

@@ -363,37 +363,50 @@ func TestMergeRefused(t *testing.T) {
 }
 
 // TestStartConference: one call becomes a conference of one participant,
-// and others are brought in.
+// and others are brought in: by the platform's bring-in, or by merging the
+// new call with the conference.
 func TestStartConference(t *testing.T) {
 	ctx := context.Background()
-	r := newRig(t)
-	withBob := r.connected(t)
-	aliceP, bobP := partyOf(t, r, withBob.ID, alice), partyOf(t, r, withBob.ID, bob)
-	cf, err := r.sw.StartConference(ctx, alice, withBob.ID, aliceP.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantMix(t, r, cf.ID, live(aliceP.ID), live(bobP.ID))
-	wantFlows(t, r)
-	again, err := r.sw.StartConference(ctx, alice, withBob.ID, aliceP.ID)
-	if err != nil || again.ID != cf.ID {
-		t.Fatalf("started again: %+v %v", again, err)
-	}
-	withCarol := r.dial(t, "a1", "103")
-	if _, _, err := r.sw.Answer(ctx, "c1", withCarol.ID, "offer-c1"); err != nil {
-		t.Fatal(err)
-	}
-	carolP := partyOf(t, r, withCarol.ID, carol)
-	got, err := r.sw.MergeParty(ctx, alice, withBob.ID, aliceP.ID, withCarol.ID, partyOf(t, r, withCarol.ID, alice).ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.ID != cf.ID || len(got.Participants) != 3 {
-		t.Fatalf("after bring-in: %+v", got)
-	}
-	wantMix(t, r, cf.ID, live(aliceP.ID), live(bobP.ID), live(carolP.ID))
-	// A conference cannot be merged into another call.
-	if _, err := r.sw.Merge(ctx, "c1", withCarol.ID, withBob.ID); err == nil {
-		t.Fatal("Carol merged a call of a conference")
+	for _, how := range []string{"bring-in", "merge from the new call"} {
+		t.Run(how, func(t *testing.T) {
+			r := newRig(t)
+			withBob := r.connected(t)
+			aliceP, bobP := partyOf(t, r, withBob.ID, alice), partyOf(t, r, withBob.ID, bob)
+			cf, err := r.sw.StartConference(ctx, alice, withBob.ID, aliceP.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantMix(t, r, cf.ID, live(aliceP.ID), live(bobP.ID))
+			wantFlows(t, r)
+			again, err := r.sw.StartConference(ctx, alice, withBob.ID, aliceP.ID)
+			if err != nil || again.ID != cf.ID {
+				t.Fatalf("started again: %+v %v", again, err)
+			}
+			withCarol := r.dial(t, "a1", "103")
+			if _, _, err := r.sw.Answer(ctx, "c1", withCarol.ID, "offer-c1"); err != nil {
+				t.Fatal(err)
+			}
+			// Alice's second call held the conference, for her.
+			wantMix(t, r, cf.ID, telephony.MixMember{Leg: aliceP.ID}, live(bobP.ID))
+			carolP := partyOf(t, r, withCarol.ID, carol)
+			var got telephony.Conference
+			if how == "bring-in" {
+				got, err = r.sw.MergeParty(ctx, alice, withBob.ID, aliceP.ID, withCarol.ID, partyOf(t, r, withCarol.ID, alice).ID)
+			} else {
+				got, err = r.sw.Merge(ctx, "a1", withCarol.ID, withBob.ID)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.ID != cf.ID || got.SessionID != withBob.ID || len(got.Participants) != 3 {
+				t.Fatalf("after the merge: %+v", got)
+			}
+			wantMix(t, r, cf.ID, live(aliceP.ID), live(bobP.ID), live(carolP.ID))
+			wantStatus(t, r, withBob.ID, alice, telephony.StatusAnswered)
+			// A participant cannot merge a call of the conference.
+			if _, err := r.sw.Merge(ctx, "c1", withCarol.ID, withBob.ID); err == nil {
+				t.Fatal("Carol merged a call of the conference")
+			}
+		})
 	}
 }
