@@ -17,6 +17,7 @@
 // platform's call control (control.go), a device's second call — held for
 // a new one, SwitchCall, answering with hold or end (AnswerWith), Ignore —
 // (second.go), blind Transfer with its recall and Forward (transfer.go),
+// conferences of a user's calls, mixed at the gateway (conference.go),
 // teardown (teardown.go), call
 // records (records.go), RingOut (ringout.go), presence and do-not-disturb
 // as the switch sees them (presence.go, dnd.go), and what runs after the
