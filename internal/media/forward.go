@@ -274,8 +274,10 @@ type outTrack struct {
 	writer writer
 	event  bool
 	// prompt holds while the gateway plays a prompt on the track
-	// (prompt.go): nothing else is written.
+	// (prompt.go) or sends it a conference mix (mix.go): nothing else is
+	// written. holds counts the holders.
 	prompt bool
+	holds  int
 }
 
 // writer is what made the packets of an outTrack.
@@ -286,6 +288,7 @@ const (
 	writerRing                 // the gateway's ringback (ringback.go)
 	writerEvent                // the gateway's telephone-event (dtmf.go)
 	writerPrompt               // the gateway's prompt (prompt.go)
+	writerMix                  // a conference mix (mix.go)
 )
 
 func newOutTrack(streamID string) *outTrack {
@@ -434,6 +437,14 @@ func (from *leg) forwardPayload(s *source, payload []byte, receiving bool) {
 	if tap := from.rec.Load(); tap != nil && forwarding {
 		tap.offer(&s.hdr, cl, payload)
 	}
+	if tap := from.mixIn.Load(); tap != nil {
+		// A conference member: its audio goes to the mix only.
+		if forwarding {
+			tap.offer(cl, payload)
+		}
+		s.gap = max(s.gap, gapDropped)
+		return
+	}
 
 	var to *leg
 	switch from.kind {
@@ -488,8 +499,10 @@ type rtpOut struct {
 	enc    []byte // the encrypted packet; reused
 	sent   senderCounts
 	// prompt holds while the gateway plays a prompt to the carrier
-	// (prompt.go): nothing else is sent.
+	// (prompt.go) or sends it a conference mix (mix.go): nothing else is
+	// sent. holds counts the holders.
 	prompt bool
+	holds  int
 }
 
 // senderCounts are what a sender report says of the stream (RFC 3550

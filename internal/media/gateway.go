@@ -128,6 +128,7 @@ type Gateway struct {
 	mu     sync.Mutex
 	legs   map[string]*leg
 	recs   map[string]*recording // running recordings (record.go)
+	mixes  map[string]*mix       // running conference mixes (mix.go)
 	closed bool
 	wg     sync.WaitGroup // failure handlers
 }
@@ -235,7 +236,8 @@ func (g *Gateway) ICEServers() []string {
 // same codec (Opus between browsers; PCMU or PCMA between a trunk phone leg
 // and an RTP leg, or two of those), else ErrCodecMismatch: the gateway never
 // transcodes. An RTP leg whose codec is not negotiated yet connects to
-// anything of those kinds; its packets flow once it is.
+// anything of those kinds; its packets flow once it is. A leg in a
+// conference mix leaves it.
 func (g *Gateway) Connect(a, b string) error {
 	if a == b {
 		return fmt.Errorf("connect %s: %w", a, errSelfBridge)
@@ -256,6 +258,8 @@ func (g *Gateway) Connect(a, b string) error {
 	if ca, cb := la.audioClass(), lb.audioClass(); ca != classNone && cb != classNone && ca != cb {
 		return fmt.Errorf("connect %s (%s) and %s (%s): %w", a, ca, b, cb, ErrCodecMismatch)
 	}
+	g.leaveMixLocked(la)
+	g.leaveMixLocked(lb)
 	g.unlinkLocked(la)
 	g.unlinkLocked(lb)
 	// Under the legs' track locks: no ringback frame follows a packet
@@ -298,13 +302,14 @@ func (g *Gateway) SetForward(id string, on bool) {
 	}
 }
 
-// CloseLeg closes a leg and waits for its goroutines. It is idempotent; an
-// unknown id is a no-op.
+// CloseLeg closes a leg and waits for its goroutines; a member of a
+// conference mix leaves it. It is idempotent; an unknown id is a no-op.
 func (g *Gateway) CloseLeg(id string) {
 	g.mu.Lock()
 	l := g.legs[id]
 	if l != nil {
 		delete(g.legs, id)
+		g.leaveMixLocked(l)
 		g.unlinkLocked(l)
 	}
 	g.mu.Unlock()
@@ -320,6 +325,7 @@ func (g *Gateway) removeLeg(l *leg) {
 	if g.legs[l.id] == l {
 		delete(g.legs, l.id)
 	}
+	g.leaveMixLocked(l)
 	g.unlinkLocked(l)
 	g.mu.Unlock()
 }
@@ -335,7 +341,8 @@ func (g *Gateway) Stats(id string) (LegStats, bool) {
 	return l.stats(), true
 }
 
-// Close closes every leg and the socket. Calls after the first return nil.
+// Close ends every conference mix and closes every leg and the socket.
+// Calls after the first return nil.
 func (g *Gateway) Close() error {
 	g.mu.Lock()
 	if g.closed {
@@ -343,6 +350,7 @@ func (g *Gateway) Close() error {
 		return nil
 	}
 	g.closed = true
+	g.endMixesLocked()
 	legs := make([]*leg, 0, len(g.legs))
 	for id, l := range g.legs {
 		legs = append(legs, l)

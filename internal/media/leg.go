@@ -58,6 +58,8 @@ type leg struct {
 	dtmf    dtmfQueue                 // KindTrunkPhone
 	playing atomic.Bool               // a prompt is being played (prompt.go)
 	rec     atomic.Pointer[recordTap] // the recording that takes the leg's audio (record.go)
+	mixIn   atomic.Pointer[mixTap]    // the conference mix that takes the leg's audio (mix.go)
+	mixed   *mix                      // the mix the leg is a member of; under g.mu
 
 	packetsReceived, bytesReceived atomic.Uint64
 	packetsSent, bytesSent         atomic.Uint64

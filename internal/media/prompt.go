@@ -261,7 +261,8 @@ func (l *leg) playPrompts(ps []*Prompt, cl codecClass) error {
 // promptSink is where a leg's prompt frames go: its browser track or its
 // carrier.
 type promptSink interface {
-	// hold keeps everything else off the stream while a prompt plays.
+	// hold keeps everything else off the stream while a prompt plays
+	// (or a conference mix is sent): holds nest.
 	hold(on bool)
 	// send sends one frame of the leg's audio codec; advance is the
 	// duration of the frame before, fresh says none came before.
@@ -277,8 +278,17 @@ func (l *leg) promptSink() promptSink {
 
 func (t *outTrack) hold(on bool) {
 	t.mu.Lock()
-	t.prompt = on
+	t.holds = nextHolds(t.holds, on)
+	t.prompt = t.holds > 0
 	t.mu.Unlock()
+}
+
+// nextHolds counts a hold taken (on) or released.
+func nextHolds(n int, on bool) int {
+	if on {
+		return n + 1
+	}
+	return max(n-1, 0)
 }
 
 func (t *outTrack) send(payload []byte, advance uint32, fresh bool) bool {
@@ -300,7 +310,8 @@ func (t *outTrack) send(payload []byte, advance uint32, fresh bool) bool {
 
 func (o *rtpOut) hold(on bool) {
 	o.mu.Lock()
-	o.prompt = on
+	o.holds = nextHolds(o.holds, on)
+	o.prompt = o.holds > 0
 	o.mu.Unlock()
 }
 
