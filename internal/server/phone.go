@@ -171,6 +171,18 @@ func (m gatewayMedia) Connect(a, b string) error     { return m.g.Connect(a, b) 
 func (m gatewayMedia) SetForward(id string, on bool) { m.g.SetForward(id, on) }
 func (m gatewayMedia) CloseLeg(id string)            { m.g.CloseLeg(id) }
 
+// Conferences: the switch's mixes are the gateway's (telephony.Mixer).
+
+var _ telephony.Mixer = gatewayMedia{}
+
+func (m gatewayMedia) SetMix(id string, members []telephony.MixMember) error {
+	mix := make([]media.MixMember, len(members))
+	for i, mm := range members {
+		mix[i] = media.MixMember{Leg: mm.Leg, Speak: mm.Speak, Listen: mm.Listen}
+	}
+	return m.g.SetMix(id, mix)
+}
+
 // The RTP legs of trunk calls and desk phones (telephony.TrunkMedia).
 
 var _ telephony.TrunkMedia = gatewayMedia{}
