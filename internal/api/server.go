@@ -44,7 +44,7 @@ type Config struct {
 
 // Switch is what the platform API needs of the telephony switch: the
 // sessions and the extension's live calls, RingOut, and call control with
-// the devices a call can move to.
+// the devices a call can move to, and conferences.
 type Switch interface {
 	Sessions(extension int64) []telephony.Session
 	Session(id string) (telephony.Session, bool)
@@ -60,6 +60,12 @@ type Switch interface {
 	Devices(extension int64) []string
 	Bridge(ctx context.Context, owner int64, sessionID, partyID, otherSessionID, otherPartyID string) (telephony.Session, error)
 	Move(ctx context.Context, owner int64, sessionID, partyID string, devices []string) error
+	StartConference(ctx context.Context, owner int64, sessionID, partyID string) (telephony.Conference, error)
+	MergeParty(ctx context.Context, owner int64, sessionID, partyID, otherSessionID, otherPartyID string) (telephony.Conference, error)
+	RemoveParticipant(ctx context.Context, owner int64, id, partyID string) error
+	MuteParticipant(ctx context.Context, owner int64, id, partyID string, muted bool) error
+	EndConference(ctx context.Context, owner int64, id string) error
+	ConferenceOf(ext int64, sessionID string) (telephony.Conference, bool)
 }
 
 // Deps are the parts the handlers use.

@@ -19,7 +19,8 @@ import (
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
-// telephonyAPIRoutes mounts /ring-out and /telephony/sessions (docs/api-calls.md).
+// telephonyAPIRoutes mounts /ring-out, /telephony/sessions and
+// /telephony/conference (docs/api-calls.md).
 func (s *Server) telephonyAPIRoutes(g *echo.Group, mw []echo.MiddlewareFunc) {
 	const ringOut = "/account/:accountId/extension/:extensionId/ring-out"
 	g.POST(ringOut, s.apiRingOut, mw...)
@@ -27,8 +28,12 @@ func (s *Server) telephonyAPIRoutes(g *echo.Group, mw []echo.MiddlewareFunc) {
 	g.DELETE(ringOut+"/:ringoutId", s.apiCancelRingOut, mw...)
 	const session = "/account/:accountId/telephony/sessions/:telephonySessionId"
 	g.GET(session, s.apiTelephonySession, mw...)
+	g.DELETE(session, s.apiEndConference, mw...)
 	g.GET(session+"/parties/:partyId", s.apiParty, mw...)
 	g.PATCH(session+"/parties/:partyId", s.apiUpdateParty, mw...)
+	g.DELETE(session+"/parties/:partyId", s.apiDeleteParty, mw...)
+	g.POST(session+"/parties/bring-in", s.apiBringIn, mw...)
+	g.POST("/account/:accountId/telephony/conference", s.apiStartConference, mw...)
 	for _, a := range telephony.PartyActions {
 		g.POST(session+"/parties/:partyId/"+string(a), s.apiPartyAction(a), mw...)
 	}
@@ -232,10 +237,17 @@ func (s *Server) sessionURI(accountID int64, id string) string {
 	return s.accountURI(accountID) + "/telephony/sessions/" + url.PathEscape(id)
 }
 
-// visibleSession finds the path's active session if the caller may see it:
-// it has a party in it, or it is an administrator of an account one of whose
-// extensions has. Others are not found, whether or not it exists.
+// visibleSession finds the path's active session if the caller may see it
+// (sessionVisible).
 func (s *Server) visibleSession(c echo.Context) (identity.Account, telephony.Session, error) {
+	return s.sessionVisible(c, c.Param("telephonySessionId"))
+}
+
+// sessionVisible finds an active session if the caller may see it: it has
+// a party in it, or hosts the conference the session is in, or it is an
+// administrator of an account one of whose extensions has a party in it.
+// Others are not found, whether or not it exists.
+func (s *Server) sessionVisible(c echo.Context, id string) (identity.Account, telephony.Session, error) {
 	acct, err := apiAccount(c)
 	if err != nil {
 		return identity.Account{}, telephony.Session{}, err
@@ -243,7 +255,7 @@ func (s *Server) visibleSession(c echo.Context) (identity.Account, telephony.Ses
 	if s.Switch == nil {
 		return identity.Account{}, telephony.Session{}, errCallingOff
 	}
-	ts, ok := s.Switch.Session(c.Param("telephonySessionId"))
+	ts, ok := s.Switch.Session(id)
 	if !ok {
 		return identity.Account{}, telephony.Session{}, errNoSuchSession
 	}
@@ -252,6 +264,9 @@ func (s *Server) visibleSession(c echo.Context) (identity.Account, telephony.Ses
 		if p.Owner == who.Extension.ID {
 			return acct, ts, nil
 		}
+	}
+	if cf, ok := s.Switch.ConferenceOf(who.Extension.ID, ts.ID); ok && cf.Host == who.Extension.ID {
+		return acct, ts, nil
 	}
 	if who.Extension.Admin() {
 		for _, p := range ts.Parties {
@@ -278,8 +293,17 @@ func (s *Server) sameAccount(ctx context.Context, extensionID, accountID int64) 
 	return err == nil && a.ID == accountID, err
 }
 
+// sessionBody is the session resource of ts, with every party of the
+// conference it is in.
 func (s *Server) sessionBody(accountID int64, ts telephony.Session) apiTelephonySession {
-	v := bridge.NewTelephonySession(ts, nil, 0, time.Time{})
+	return s.sessionBodyWith(accountID, ts, s.conferenceOf(0, ts))
+}
+
+// sessionBodyWith is the session resource of ts, in conference cf (nil:
+// none).
+func (s *Server) sessionBodyWith(accountID int64, ts telephony.Session, cf *telephony.Conference) apiTelephonySession {
+	v := bridge.NewTelephonySession(ts, cf, 0, time.Time{})
+	mutedInConference(v.Parties, cf)
 	return apiTelephonySession{
 		URI: s.sessionURI(accountID, ts.ID), ID: v.ID, SessionID: v.SessionID,
 		CreationTime: ts.Created.UTC().Format(apiTimeFormat), Origin: v.Origin, Parties: v.Parties,
@@ -292,10 +316,11 @@ func (s *Server) apiTelephonySession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.sessionBody(acct.ID, ts))
+	return c.JSON(http.StatusOK, s.sessionBodyWith(acct.ID, ts, s.conferenceOf(caller(c).Extension.ID, ts)))
 }
 
-// partyOf returns the path's party of a session, in the API's shape.
+// partyOf returns the path's party of a session, in the API's shape: one
+// of the session's own, not of its conference's other calls.
 func partyOf(ts telephony.Session, id string) (bridge.SessionParty, bool) {
 	for _, p := range bridge.NewTelephonySession(ts, nil, 0, time.Time{}).Parties {
 		if p.ID == id {
@@ -305,17 +330,28 @@ func partyOf(ts telephony.Session, id string) (bridge.SessionParty, bool) {
 	return bridge.SessionParty{}, false
 }
 
-// apiParty answers GET …/telephony/sessions/{id}/parties/{partyId}.
+// apiParty answers GET …/telephony/sessions/{id}/parties/{partyId}: any
+// party the session lists, those of its conference's other calls too.
 func (s *Server) apiParty(c echo.Context) error {
-	_, ts, err := s.visibleSession(c)
+	acct, ts, err := s.visibleSession(c)
 	if err != nil {
 		return err
 	}
-	p, ok := partyOf(ts, c.Param("partyId"))
+	p, ok := listedParty(s.sessionBodyWith(acct.ID, ts, s.conferenceOf(caller(c).Extension.ID, ts)), c.Param("partyId"))
 	if !ok {
 		return telephony.ErrNoSuchParty
 	}
 	return c.JSON(http.StatusOK, p)
+}
+
+// listedParty finds a party in a session resource.
+func listedParty(body apiTelephonySession, id string) (bridge.SessionParty, bool) {
+	for _, p := range body.Parties {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return bridge.SessionParty{}, false
 }
 
 // partyUpdate is the body of PATCH …/parties/{partyId}.
@@ -323,7 +359,9 @@ type partyUpdate struct {
 	Muted *bool `json:"muted"`
 }
 
-// apiUpdateParty answers PATCH …/parties/{partyId} {muted}: mute or unmute.
+// apiUpdateParty answers PATCH …/parties/{partyId} {muted}: mute or
+// unmute. On a participant of a conference the caller hosts, the host
+// mutes them for the others (muteParticipant).
 func (s *Server) apiUpdateParty(c echo.Context) error {
 	var req partyUpdate
 	if err := params.JSON(c, &req); err != nil {
@@ -331,6 +369,9 @@ func (s *Server) apiUpdateParty(c echo.Context) error {
 	}
 	if req.Muted == nil {
 		return httperror.InvalidParam("muted", "true or false is required")
+	}
+	if done, err := s.muteParticipant(c, *req.Muted); done || err != nil {
+		return err
 	}
 	action := telephony.ActionUnmute
 	if *req.Muted {
@@ -360,10 +401,9 @@ func (s *Server) controlParty(c echo.Context, action telephony.PartyAction) erro
 	return c.JSON(http.StatusOK, p)
 }
 
-// controlledParty finds the path's party if the caller may control it: it
-// is the caller's, or the caller administers the account of its extension.
-// Sessions the caller may not see are not found (visibleSession); parties
-// of other extensions, test lines and outside numbers are forbidden.
+// controlledParty finds the path's party if the caller may control it
+// (mayControl). Sessions the caller may not see are not found
+// (visibleSession).
 func (s *Server) controlledParty(c echo.Context) (identity.Account, telephony.Session, telephony.Party, error) {
 	acct, ts, err := s.visibleSession(c)
 	if err != nil {
@@ -373,20 +413,31 @@ func (s *Server) controlledParty(c echo.Context) (identity.Account, telephony.Se
 	if !ok {
 		return identity.Account{}, telephony.Session{}, telephony.Party{}, telephony.ErrNoSuchParty
 	}
+	if err := s.mayControl(c, acct, party); err != nil {
+		return identity.Account{}, telephony.Session{}, telephony.Party{}, err
+	}
+	return acct, ts, party, nil
+}
+
+// mayControl checks that the caller may control a party: it is the
+// caller's, or the caller administers the account of its extension.
+// Parties of other extensions, test lines and outside numbers are
+// forbidden.
+func (s *Server) mayControl(c echo.Context, acct identity.Account, party telephony.Party) error {
 	who := caller(c)
 	switch {
 	case party.Owner == 0:
-		return identity.Account{}, telephony.Session{}, telephony.Party{}, &httperror.Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
+		return &httperror.Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
 			Message: "this party is a line outside the account; only parties of extensions can be controlled"}
 	case party.Owner != who.Extension.ID:
 		same, err := s.sameAccount(c.Request().Context(), party.Owner, acct.ID)
 		if err != nil {
-			return identity.Account{}, telephony.Session{}, telephony.Party{}, err
+			return err
 		}
 		if !who.Extension.Admin() || !same {
-			return identity.Account{}, telephony.Session{}, telephony.Party{}, &httperror.Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
+			return &httperror.Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
 				Message: "this party belongs to another extension; only its owner or an administrator may control it"}
 		}
 	}
-	return acct, ts, party, nil
+	return nil
 }

@@ -84,7 +84,10 @@ type telephonyAPI struct {
 	callers map[string]apiCaller // by email
 }
 
-func newTelephonyAPI(t testing.TB) *telephonyAPI {
+func newTelephonyAPI(t testing.TB) *telephonyAPI { return newTelephonyAPIWith(t, nullMedia{}) }
+
+// newTelephonyAPIWith is newTelephonyAPI with the switch's media.
+func newTelephonyAPIWith(t testing.TB, media telephony.Media) *telephonyAPI {
 	t.Helper()
 	ctx := context.Background()
 	var sw *telephony.Switch
@@ -102,7 +105,7 @@ func newTelephonyAPI(t testing.TB) *telephonyAPI {
 		}
 		pres := presence.New(presence.Config{}, nil)
 		sw = telephony.New(telephony.Config{RingTimeout: time.Minute, Logger: slog.New(slog.DiscardHandler)},
-			demoDirectory{ids}, nullMedia{}, telephony.NewBus(), pres, nil)
+			demoDirectory{ids}, media, telephony.NewBus(), pres, nil)
 		d.Switch, d.Presence = sw, pres
 	})
 	t.Cleanup(func() { sw.Close(ctx) })
@@ -223,7 +226,7 @@ func wantError(t *testing.T, rec *httptest.ResponseRecorder, status int, code, p
 // FuzzTelephonyRequests sends arbitrary bodies and path parameters to the
 // RingOut and telephony session endpoints, served by the real switch:
 // whatever arrives, the answer is a JSON error or success (204 for a
-// cancel), never a panic or a 5xx. The widget's RingOut endpoints have
+// cancel or a delete), never a panic or a 5xx. The widget's RingOut endpoints have
 // FuzzWidgetRingOutRequests (internal/web).
 func FuzzTelephonyRequests(f *testing.F) {
 	const ro = "/restapi/v1.0/account/~/extension/~/ring-out"
@@ -243,6 +246,10 @@ func FuzzTelephonyRequests(f *testing.F) {
 	f.Add("POST", ts+"s-0/parties/p-0/forward", `{"extensionNumber":null}`, true)
 	f.Add("POST", ts+"s-0/parties/p-0/ignore", `{"deviceId":""}`, false)
 	f.Add("POST", ts+"s-0/parties/p-0/ignore", `{"deviceId":["a1"]}`, true)
+	f.Add("POST", "/restapi/v1.0/account/~/telephony/conference", `{"sessionId":"s-0","partyId":"p-0"}`, false)
+	f.Add("POST", ts+"s-0/parties/bring-in", `{"sessionId":"s-1","partyId":null}`, true)
+	f.Add("DELETE", ts+"s-0/parties/p-0", "", false)
+	f.Add("DELETE", ts+"s-0", "", true)
 	api := newTelephonyAPI(f)
 	f.Fuzz(func(t *testing.T, method, path, body string, admin bool) {
 		if !strings.HasPrefix(path, "/restapi/v1.0/account/") || strings.ContainsAny(path, " ?#%") {
