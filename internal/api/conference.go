@@ -114,19 +114,6 @@ func (s *Server) conferenceOf(who int64, ts telephony.Session) *telephony.Confer
 	return nil
 }
 
-// mutedInConference marks muted the session's parties that the host of
-// its conference muted, as the conference's parties of other calls are.
-func mutedInConference(parties []bridge.SessionParty, cf *telephony.Conference) {
-	if cf == nil {
-		return
-	}
-	for i := range parties {
-		if p, ok := participant(cf, parties[i].ID); ok && p.Muted {
-			parties[i].Muted = true
-		}
-	}
-}
-
 // hosts reports whether party p is the host's party of the conference.
 func hosts(cf telephony.Conference, p telephony.Party) bool {
 	h, ok := participant(&cf, p.ID)

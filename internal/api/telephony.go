@@ -303,7 +303,6 @@ func (s *Server) sessionBody(accountID int64, ts telephony.Session) apiTelephony
 // none).
 func (s *Server) sessionBodyWith(accountID int64, ts telephony.Session, cf *telephony.Conference) apiTelephonySession {
 	v := bridge.NewTelephonySession(ts, cf, 0, time.Time{})
-	mutedInConference(v.Parties, cf)
 	return apiTelephonySession{
 		URI: s.sessionURI(accountID, ts.ID), ID: v.ID, SessionID: v.SessionID,
 		CreationTime: ts.Created.UTC().Format(apiTimeFormat), Origin: v.Origin, Parties: v.Parties,

@@ -325,7 +325,7 @@ func telephonySession(s telephony.Session, cf *telephony.Conference, seq uint64,
 	for _, p := range s.Parties {
 		sp := SessionParty{
 			ID: p.ID, Direction: string(p.Direction), From: endpoint(p.From), To: endpoint(p.To),
-			Status: PartyStatus{Code: string(p.Status), Reason: p.Reason}, Muted: p.Muted,
+			Status: PartyStatus{Code: string(p.Status), Reason: p.Reason}, Muted: p.Muted || mutedByHost(cf, p.ID),
 		}
 		if p.Owner != 0 {
 			sp.Owner = &PartyOwner{ExtensionID: strconv.FormatInt(p.Owner, 10)}

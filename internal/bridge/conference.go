@@ -93,6 +93,19 @@ func conferenceView(cf telephony.Conference, ext int64, sid string) ConferenceVi
 	return v
 }
 
+// mutedByHost reports whether the host of cf muted party pid.
+func mutedByHost(cf *telephony.Conference, pid string) bool {
+	if cf == nil {
+		return false
+	}
+	for _, p := range cf.Participants {
+		if p.PartyID == pid {
+			return p.MutedByHost
+		}
+	}
+	return false
+}
+
 // conferenceParties are the parties of the session's conference that are
 // in other calls, for rc-telephony-session-notify: a session in a
 // conference lists everyone in it.
@@ -106,8 +119,14 @@ func conferenceParties(s telephony.Session, cf *telephony.Conference) []SessionP
 			continue
 		}
 		sp := SessionParty{
-			ID: p.PartyID, Direction: string(p.Direction), To: endpoint(p.Endpoint),
+			ID: p.PartyID, Direction: string(p.Direction),
 			Status: PartyStatus{Code: string(p.Status)}, Muted: p.Muted, ConferenceSessionID: p.SessionID,
+		}
+		// The party's own end is known; the other was the host's.
+		if p.Direction == telephony.Outbound {
+			sp.From = endpoint(p.Endpoint)
+		} else {
+			sp.To = endpoint(p.Endpoint)
 		}
 		if p.ExtensionID != 0 {
 			sp.Owner = &PartyOwner{ExtensionID: strconv.FormatInt(p.ExtensionID, 10)}

@@ -51,6 +51,7 @@ func TestTable(t *testing.T) {
 		{&messaging.InvalidError{Param: "to", Reason: "no recipient"}, 400, "InvalidParameter", "to", ""},
 		{telephony.ErrStorageFull, 503, "AudioStorageFull", "", ""},
 		{telephony.ErrNoMailbox, 501, "FeatureNotAvailable", "", ""},
+		{telephony.ErrNoConferences, 501, "FeatureNotAvailable", "", ""},
 		{audio.ErrNotFound, 404, "NotFound", "", ""},
 		{audio.ErrInProgress, 409, "RecordingInProgress", "", ""},
 		{audio.ErrNoAudio, 404, "RecordingUnavailable", "", ""},

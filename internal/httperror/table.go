@@ -86,6 +86,8 @@ var table = []sentinel{
 		Message: "the server's disk is full: the audio cannot be kept"}},
 	{err: telephony.ErrNoMailbox, answer: Error{Status: http.StatusNotImplemented, Code: "FeatureNotAvailable",
 		Message: "voicemail and call recording are not available on this server"}},
+	{err: telephony.ErrNoConferences, answer: Error{Status: http.StatusNotImplemented, Code: "FeatureNotAvailable",
+		Message: "conferences are not available on this server"}},
 	{err: audio.ErrNotFound, answer: Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such recording"}},
 	{err: audio.ErrInProgress, answer: Error{Status: http.StatusConflict, Code: "RecordingInProgress",
 		Message: "the recording is still being made: its content is served once it stops"}},

@@ -152,6 +152,8 @@ type tonePeer struct {
 	received int      // audio packets from the gateway
 	sentAt   []time.Time
 	more     chan struct{}
+	heard    [][]byte // Opus payloads received, while keeping (hear)
+	keeping  bool
 }
 
 // newTonePeer makes a peer that sends loop (20 ms Opus frames) from the
@@ -171,6 +173,9 @@ func newTonePeer(t *testing.T, name string, loop [][]byte) *tonePeer {
 				}
 				tp.mu.Lock()
 				tp.received++
+				if tp.keeping {
+					tp.heard = append(tp.heard, append([]byte(nil), p.Payload...))
+				}
 				tp.mu.Unlock()
 				tp.signal()
 			}

@@ -285,8 +285,11 @@ func (s *Switch) StartConference(ctx context.Context, owner int64, sessionID, pa
 		if err != nil {
 			return Conference{}, err
 		}
-		if cf := a.conf; cf != nil && cf.anchor == a && cf.hostParty == pa.ID {
-			return cf.snapshot(cf.state()), nil
+		if cf := a.conf; cf != nil {
+			if cf.anchor == a && cf.hostParty == pa.ID {
+				return cf.snapshot(cf.state()), nil
+			}
+			return Conference{}, fmt.Errorf("call %s is in conference %s already: %w", a.s.ID, cf.id, ErrInvalidState)
 		}
 		if err := s.confCallLocked(a, pa); err != nil {
 			return Conference{}, err
@@ -729,6 +732,11 @@ func (s *Switch) mixLocked(cf *conference) {
 		}
 		live := p.Status == StatusAnswered
 		mix = append(mix, MixMember{Leg: legOf(p), Speak: live && !p.Muted && !m.mutedByHost, Listen: live})
+	}
+	// The gateway takes a leg that forwards nothing as silent: each
+	// member's forwarding is its speaking.
+	for _, m := range mix {
+		s.forwards = append(s.forwards, legForward{leg: m.Leg, on: m.Speak})
 	}
 	s.forwards = append(s.forwards, legForward{mix: cf.id, members: mix})
 }

@@ -382,6 +382,9 @@ func TestStartConference(t *testing.T) {
 			if err != nil || again.ID != cf.ID {
 				t.Fatalf("started again: %+v %v", again, err)
 			}
+			if _, err := r.sw.StartConference(ctx, bob, withBob.ID, bobP.ID); !errors.Is(err, telephony.ErrInvalidState) {
+				t.Fatalf("a participant starts a conference of the host's: %v", err)
+			}
 			withCarol := r.dial(t, "a1", "103")
 			if _, _, err := r.sw.Answer(ctx, "c1", withCarol.ID, "offer-c1"); err != nil {
 				t.Fatal(err)

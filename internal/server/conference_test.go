@@ -1,0 +1,153 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/thesyncim/gopus"
+)
+
+// hear keeps what the peer receives from now on, and returns the next n
+// Opus payloads.
+func (tp *tonePeer) hear(t *testing.T, n int) [][]byte {
+	t.Helper()
+	tp.mu.Lock()
+	tp.keeping, tp.heard = true, nil
+	tp.mu.Unlock()
+	tp.await(t, fmt.Sprintf("%d packets heard", n), func() bool { return len(tp.heard) >= n })
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	tp.keeping = false
+	return tp.heard[:n]
+}
+
+// toneShares decodes Opus payloads and returns, for each frequency, the
+// share of the sound's power it carries (Goertzel over the whole window).
+func toneShares(t *testing.T, payloads [][]byte, hzs ...float64) []float64 {
+	t.Helper()
+	dec, err := gopus.NewDecoder(gopus.DefaultDecoderConfig(opusRate, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x []float64
+	buf := make([]int16, 5760)
+	for _, p := range payloads {
+		n, err := dec.DecodeInt16(p, buf)
+		if err != nil {
+			t.Fatalf("undecodable Opus from the gateway: %v", err)
+		}
+		for _, v := range buf[:n] {
+			x = append(x, float64(v))
+		}
+	}
+	var energy float64
+	for _, v := range x {
+		energy += v * v
+	}
+	out := make([]float64, len(hzs))
+	if energy == 0 {
+		return out
+	}
+	for i, hz := range hzs {
+		// A pure tone's Goertzel power is energy·N/2.
+		out[i] = goertzel(x, hz, opusRate) / (energy * float64(len(x)) / 2)
+	}
+	return out
+}
+
+// wantHears waits until a second of what tp receives carries each tone of
+// others (at least a tenth of the power each) and not its own (under a
+// hundredth), and checks the next second does too.
+func wantHears(t *testing.T, who string, tp *tonePeer, own float64, others ...float64) {
+	t.Helper()
+	hzs := append([]float64{own}, others...)
+	ok := func(sh []float64) bool {
+		if sh[0] > 0.01 {
+			return false
+		}
+		for _, s := range sh[1:] {
+			if s < 0.1 {
+				return false
+			}
+		}
+		return true
+	}
+	var sh []float64
+	for range 30 { // each try a second of audio, received: against a hang only
+		if sh = toneShares(t, tp.hear(t, 50), hzs...); ok(sh) {
+			if sh = toneShares(t, tp.hear(t, 50), hzs...); !ok(sh) {
+				t.Fatalf("%s: heard the conference, then shares %v of %v Hz", who, sh, hzs)
+			}
+			return
+		}
+	}
+	t.Fatalf("%s never heard the others without itself: shares %v of %v Hz", who, sh, hzs)
+}
+
+// TestConferenceAudio: alice calls bob, then carol, and brings bob's call
+// into carol's through the API. Each of the three hears the other two and
+// not themselves; once bob hangs up, alice and carol no longer hear him.
+func TestConferenceAudio(t *testing.T) {
+	t.Parallel()
+	const aliceHz, bobHz, carolHz = 440, 1000, 1600
+	srv := startServer(t, Config{APIRateLimit: 10000, RingTimeout: time.Hour})
+	aliceAPI := newPlatform(t, srv, "alice@demo.test")
+	aliceTab, bobTab, carolTab := openTab(t, srv, "alice@demo.test"), openTab(t, srv, "bob@demo.test"), openTab(t, srv, "carol@demo.test")
+
+	// answer has tab answer the call of session with a new peer sending hz.
+	answer := func(tab *widgetTab, session string, name string, hz float64) (*tonePeer, string) {
+		t.Helper()
+		call := tab.waitFor(t, "the ring", ringsFor(session))["call"].(map[string]any)
+		tp := newTonePeer(t, name, opusFrames(t, hz, 50))
+		r := widgetPost(t, tab.c, srv.WidgetURL, "/widget/calls/"+call["id"].(string)+"/answer",
+			map[string]string{"deviceId": tab.device, "sdp": tp.offer})
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("%s answers: %d %s", name, r.StatusCode, r.body)
+		}
+		tp.answer(t, r.json(t)["sdp"].(string))
+		return tp, call["id"].(string)
+	}
+
+	aliceToBob := newTonePeer(t, "alice-bob", opusFrames(t, aliceHz, 50))
+	withBob := aliceTab.dial(t, "102", aliceToBob.peer)
+	bob, bobCall := answer(bobTab, withBob["telephonySessionId"].(string), "bob", bobHz)
+	aliceToCarol := newTonePeer(t, "alice-carol", opusFrames(t, aliceHz, 50))
+	withCarol := aliceTab.dial(t, "103", aliceToCarol.peer)
+	carol, _ := answer(carolTab, withCarol["telephonySessionId"].(string), "carol", carolHz)
+	aliceToCarol.await(t, "alice hears carol", func() bool { return aliceToCarol.received >= 10 })
+
+	body := fmt.Sprintf(`{"sessionId": %q, "partyId": %q}`, withBob["telephonySessionId"], withBob["partyId"])
+	r := aliceAPI.call("POST", "/account/~/telephony/sessions/"+withCarol["telephonySessionId"].(string)+"/parties/bring-in", body)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("bring-in: %d %s", r.StatusCode, r.body)
+	}
+	if parties := r.json(t)["parties"].([]any); len(parties) < 3 {
+		t.Fatalf("the conference's session lists %v", parties)
+	}
+	wantHears(t, "alice", aliceToCarol, aliceHz, bobHz, carolHz)
+	wantHears(t, "bob", bob, bobHz, aliceHz, carolHz)
+	wantHears(t, "carol", carol, carolHz, aliceHz, bobHz)
+
+	// Bob hangs up: the two others hear each other, and him no more.
+	if r := widgetPost(t, bobTab.c, srv.WidgetURL, "/widget/calls/"+bobCall+"/hangup", map[string]string{"deviceId": bobTab.device}); r.StatusCode >= 300 {
+		t.Fatalf("bob hangs up: %d %s", r.StatusCode, r.body)
+	}
+	wantHearsWithout(t, "alice", aliceToCarol, bobHz, aliceHz, carolHz)
+	wantHearsWithout(t, "carol", carol, bobHz, carolHz, aliceHz)
+}
+
+// wantHearsWithout waits until what tp receives carries want and neither
+// its own tone nor gone's.
+func wantHearsWithout(t *testing.T, who string, tp *tonePeer, gone, own, want float64) {
+	t.Helper()
+	var sh []float64
+	for range 30 {
+		sh = toneShares(t, tp.hear(t, 50), own, gone, want)
+		if sh[0] < 0.01 && sh[1] < 0.01 && sh[2] > 0.1 {
+			return
+		}
+	}
+	t.Fatalf("%s: shares %v of %v, %v, %v Hz", who, sh, own, gone, want)
+}
