@@ -3,9 +3,12 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/callbridge/widget-server/internal/sip"
+	"github.com/callbridge/widget-server/internal/siptest"
 	"github.com/thesyncim/gopus"
 )
 
@@ -150,4 +153,53 @@ func wantHearsWithout(t *testing.T, who string, tp *tonePeer, gone, own, want fl
 		}
 	}
 	t.Fatalf("%s: shares %v of %v, %v, %v Hz", who, sh, own, gone, want)
+}
+
+// TestConferenceWithTheNetwork: alice calls bob, then a number on the
+// phone network (SIPp answering in PCMU with a 1 kHz tone), and brings the
+// network call into bob's: alice and bob, in Opus, hear the carrier's
+// G.711 tone and each other, and not themselves. Alice ends it for all:
+// the carrier gets its BYE.
+func TestConferenceWithTheNetwork(t *testing.T) {
+	const aliceHz, bobHz, carrierHz = 440, 1600, 1000
+	sipPort, carrierPort := siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
+	dir := keepTrunks(t, sip.TrunkConfig{Name: "carrier", Host: fmt.Sprintf("127.0.0.1:%d", carrierPort), Priority: 1})
+	srv := startServer(t, Config{DataDir: dir, RingTimeout: time.Hour, APIRateLimit: 10000, SIPListen: udpListen(sipPort)})
+	media := t.TempDir() // SIPp runs here and plays tone.pcap from here
+	if err := siptest.WriteTonePCAP(filepath.Join(media, "tone.pcap"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	carrier := siptest.SIPp{Scenario: "../../e2e/testdata/trunk_answer.xml", Port: carrierPort, Args: []string{"-m", "1"}, Dir: media}.Start(t)
+	aliceAPI := newPlatform(t, srv, "alice@demo.test")
+	aliceTab, bobTab := openTab(t, srv, "alice@demo.test"), openTab(t, srv, "bob@demo.test")
+
+	alice := newTonePeer(t, "alice", opusFrames(t, aliceHz, 50))
+	withBob := aliceTab.dial(t, "102", alice.peer)
+	session := withBob["telephonySessionId"].(string)
+	call := bobTab.waitFor(t, "the ring", ringsFor(session))["call"].(map[string]any)
+	bob := newTonePeer(t, "bob", opusFrames(t, bobHz, 50))
+	r := widgetPost(t, bobTab.c, srv.WidgetURL, "/widget/calls/"+call["id"].(string)+"/answer",
+		map[string]string{"deviceId": bobTab.device, "sdp": bob.offer})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("bob answers: %d %s", r.StatusCode, r.body)
+	}
+	bob.answer(t, r.json(t)["sdp"].(string))
+
+	withNetwork := aliceTab.dial(t, "+1 415 555 0123", newTalkerIn(t, "alice-network", 'n', pcmu).peer)
+	network := withNetwork["telephonySessionId"].(string)
+	aliceTab.waitFor(t, "the network's answer", func(m map[string]any) bool {
+		c, _ := m["call"].(map[string]any)
+		return m["type"] == "rc-call-start-notify" && c != nil && c["telephonySessionId"] == network
+	})
+	body := fmt.Sprintf(`{"sessionId": %q, "partyId": %q}`, network, withNetwork["partyId"])
+	if r := aliceAPI.call("POST", "/account/~/telephony/sessions/"+session+"/parties/bring-in", body); r.StatusCode != http.StatusOK {
+		t.Fatalf("bring-in: %d %s", r.StatusCode, r.body)
+	}
+	wantHears(t, "alice", alice, aliceHz, bobHz, carrierHz)
+	wantHears(t, "bob", bob, bobHz, aliceHz, carrierHz)
+
+	if r := aliceAPI.call("DELETE", "/account/~/telephony/sessions/"+session, ""); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("end the conference: %d %s", r.StatusCode, r.body)
+	}
+	carrier.Finish() // the scenario ends with the server's BYE
 }
