@@ -44,6 +44,9 @@ type Switch interface {
 	ToVoicemail(ctx context.Context, device, sessionID string) error
 	Record(ctx context.Context, device, sessionID string, action telephony.RecordAction) (telephony.Session, error)
 
+	// Conferences of the user's calls (widget_conference.go).
+	Conferences
+
 	// The widget's RingOut (widget_ringout.go).
 	RingOut(ctx context.Context, extension int64, from, to, callerID string, playPrompt bool) (telephony.RingOut, error)
 	CancelRingOut(ctx context.Context, extension int64, id string) (telephony.RingOut, error)
@@ -57,7 +60,8 @@ var deviceIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]{8,64}$`)
 // callRoutes mounts the widget's /widget/calls endpoints: each acts with a
 // device of the signed-in session (asUser checks it), on a call of the
 // session's user (ownCall checks it). It also mounts the transfer picker's
-// /widget/extensions.
+// /widget/extensions, and the host's /widget/conferences (a conference the
+// user is in: ownConference checks it).
 func (s *Server) callRoutes(e *echo.Echo) {
 	g := e.Group("/widget/calls", s.sameOrigin)
 	g.GET("", s.listCalls, s.asUser(deviceInQuery))
@@ -68,8 +72,13 @@ func (s *Server) callRoutes(e *echo.Echo) {
 	g.POST("/:id/bridge", s.bridgeCalls, s.asUser(deviceInBody))
 	g.POST("/:id/move", s.moveCall, s.asUser(deviceInBody))
 	g.POST("/:id/pickup", s.pickupCall, s.asUser(deviceInBody))
+	g.POST("/:id/merge", s.mergeCalls, s.asUser(deviceInBody))
 	g.POST("/:id/:action", s.controlCall, s.asUser(deviceInBody))
 	e.GET("/widget/extensions", s.widgetExtensions, s.sameOrigin, s.signedIn)
+	cg := e.Group("/widget/conferences", s.sameOrigin)
+	cg.DELETE("/:id", s.endConference, s.asUser(deviceInQuery))
+	cg.DELETE("/:id/participants/:partyId", s.removeParticipant, s.asUser(deviceInQuery))
+	cg.PATCH("/:id/participants/:partyId", s.muteParticipant, s.asUser(deviceInBody))
 }
 
 type dialRequest struct {
