@@ -248,6 +248,13 @@ func TestWidgetConferenceHost(t *testing.T) {
 		wantError(t, "no device", status, body, 400, "InvalidParameter", "")
 		unchanged(t)
 	})
+	t.Run("another session's device", func(t *testing.T) {
+		status, body := env.widgetRequest(t, "bob", http.MethodDelete, conferencePath(id)+"?deviceId="+url.QueryEscape(env.tabs["a1"].device), "")
+		wantError(t, "bob with alice's device", status, body, 403, "DeviceNotYours", "")
+		status, body = env.widgetRequest(t, "bob", http.MethodPatch, conferencePath(id, carol), `{"deviceId":"`+env.tabs["a1"].device+`","muted":true}`)
+		wantError(t, "bob mutes with alice's device", status, body, 403, "DeviceNotYours", "")
+		unchanged(t)
+	})
 
 	// The host mutes carol for everyone: her leg no longer speaks in the mix.
 	if status, body := env.conferenceRequest(t, "a1", http.MethodPatch, conferencePath(id, carol), map[string]any{"muted": true}); status != http.StatusNoContent {

@@ -8,6 +8,7 @@
 // (web/test/callcards.test.js).
 
 import { STATUS, canAct, isOnHold, isRinging, rowState, statusText } from './calls.js';
+import { canMerge, hosts } from './conference.js';
 import { consultPair } from './transfer.js';
 
 const isLiveHere = (entry) => Boolean(entry.id) && !isRinging(entry) && !entry.answering &&
@@ -29,8 +30,18 @@ export function cardStatus(entry, list, now) {
   const text = statusText(entry, now);
   const pair = consultPair(list, entry);
   if (pair?.consult === entry) return `Consult · ${text}`;
+  if (entry.conferenceOf) return `Adding · ${text}`;
   if (pair?.original === entry) return `Transferring · ${text}`;
   return text;
+}
+
+// mergeLabel is what the Merge button of the card of other says: it
+// merges other with current, the call the panel shows (into its
+// conference when the user hosts one there).
+export function mergeLabel(current, other, describe) {
+  const into = hosts(current) ? 'the conference' : `the call with ${describe(current).name}`;
+  const from = hosts(other) ? 'your conference' : `the call with ${describe(other).name}`;
+  return `Merge ${from} and ${into}`;
 }
 
 // panelCards lists what the call panel shows as cards: this tab's calls
@@ -50,8 +61,8 @@ export function elsewhereText(remotes, describeRemote) {
 // createCallCards binds the lists of calls.
 //   describe:       describe(entry) is who is on the other end: {name, number}
 //   describeRemote: the same for a call on another device (remotecalls.js)
-//   actions:        act(entry, action), show(entry) (in the call panel),
-//                   moveHere(id), navigate(path)
+//   actions:        act(entry, action, options), show(entry) (in the call
+//                   panel), moveHere(id), navigate(path)
 // It returns render({list, current, listed, elsewhere, now}).
 export function createCallCards({ describe, describeRemote, actions }) {
   const byId = (id) => document.getElementById(id);
@@ -102,6 +113,8 @@ export function createCallCards({ describe, describeRemote, actions }) {
         actions.act(target.entry, target.action);
       } else if (button.dataset.card === 'hangup') {
         actions.act(target.entry, 'hangup');
+      } else if (button.dataset.card === 'merge') {
+        if (target.current) actions.act(target.current, 'merge', { otherCallId: target.entry.id });
       } else {
         actions.show(target.entry);
       }
@@ -113,8 +126,9 @@ export function createCallCards({ describe, describeRemote, actions }) {
     const { name, number } = describe(entry);
     const main = cardAction(entry, list);
     const status = [cardStatus(entry, list, now), number].filter(Boolean).join(' · ');
-    targets.set(card, { entry, action: main?.action });
+    targets.set(card, { entry, action: main?.action, current });
     card.dataset.state = rowState(entry);
+    card.dataset.callId = entry.id;
     card.querySelector('.call-card__name').textContent = name;
     card.querySelector('.call-card__status').textContent = status;
     const open = card.querySelector('.call-card__open');
@@ -129,6 +143,10 @@ export function createCallCards({ describe, describeRemote, actions }) {
       button.setAttribute('aria-label', `${main.label}: the call with ${name}`);
       button.disabled = !canAct(entry, main.action);
     }
+    // Another call than the one shown can be merged with it.
+    const merge = card.querySelector('[data-card="merge"]');
+    merge.hidden = !current || entry === current || !canMerge(list, current, entry);
+    if (!merge.hidden) merge.setAttribute('aria-label', mergeLabel(current, entry, describe));
     const end = card.querySelector('[data-card="hangup"]');
     end.hidden = false;
     end.disabled = Boolean(entry.busy);
@@ -140,6 +158,7 @@ export function createCallCards({ describe, describeRemote, actions }) {
     const status = remote.onHold ? 'On hold on another device' : 'On another device';
     targets.set(card, { remote });
     card.dataset.state = 'elsewhere';
+    delete card.dataset.callId;
     card.querySelector('.call-card__name').textContent = name;
     card.querySelector('.call-card__status').textContent = number ? `${status} · ${number}` : status;
     const open = card.querySelector('.call-card__open');
@@ -152,6 +171,7 @@ export function createCallCards({ describe, describeRemote, actions }) {
     button.textContent = 'Move here';
     button.setAttribute('aria-label', `Move the call with ${name} here`);
     card.querySelector('[data-card="hangup"]').hidden = true;
+    card.querySelector('[data-card="merge"]').hidden = true;
   }
 
   function renderCards(container, mine, elsewhere, list, current, now) {

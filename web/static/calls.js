@@ -97,6 +97,13 @@ export function newEntry(call) {
     record: NO_RECORD,
     // The id of the call this one consults for a warm transfer ('' for none).
     consultOf: '',
+    // The conference the call is in, as rc-conference-notify last said
+    // (conference.js readConference), or null.
+    conference: null,
+    // The id of the call this one is to join as a participant once
+    // answered ('' for none), and whether it is being merged now.
+    conferenceOf: '',
+    joining: false,
   };
 }
 
@@ -110,12 +117,17 @@ export const established = (entry) => Boolean(entry.id) && !isRinging(entry) && 
 
 const isConnected = (e) => established(e) && e.call.callStatus === STATUS.connected && !isOnHold(e.call);
 const isHeld = (e) => established(e) && isOnHold(e.call);
-const recordable = (e) => established(e) && isLive(e.call);
+// A call in a conference cannot be transferred, moved or recorded (the
+// switch refuses).
+const recordable = (e) => established(e) && isLive(e.call) && !e.conference;
+const inConference = (e) => established(e) && Boolean(e.conference);
 
 // ACTION_RULES says, for each call action, which calls it applies to and
 // whether it keeps the call busy (no other busy action until it is done).
 // completeTransfer and cancelTransfer apply to either call of a warm
-// transfer (transfer.js says which those are).
+// transfer (transfer.js says which those are); merge to either of the two
+// calls it joins (conference.js mergePair). Only the host adds a
+// participant to a conference.
 export const ACTION_RULES = Object.freeze({
   answer: { allowed: isRinging, busy: true },
   reject: { allowed: isRinging, busy: true },
@@ -128,8 +140,8 @@ export const ACTION_RULES = Object.freeze({
   unmute: { allowed: (e) => established(e) && e.call.isOnMute === true, busy: true },
   dtmf: { allowed: (e) => established(e) && e.call.callStatus === STATUS.connected && Boolean(e.pc), busy: false },
   switch: { allowed: isHeld, busy: true },
-  transfer: { allowed: (e) => established(e) && isLive(e.call), busy: true },
-  move: { allowed: isConnected, busy: true },
+  transfer: { allowed: (e) => established(e) && isLive(e.call) && !e.conference, busy: true },
+  move: { allowed: (e) => isConnected(e) && !e.conference, busy: true },
   completeTransfer: { allowed: established, busy: true },
   cancelTransfer: { allowed: established, busy: true },
   toVoicemail: { allowed: isRinging, busy: true },
@@ -137,10 +149,17 @@ export const ACTION_RULES = Object.freeze({
   stopRecord: { allowed: (e) => recordable(e) && recordStatus(e.call) !== RECORD.idle, busy: true },
   pauseRecord: { allowed: (e) => recordable(e) && recordStatus(e.call) === RECORD.recording, busy: true },
   resumeRecord: { allowed: (e) => recordable(e) && recordStatus(e.call) === RECORD.paused, busy: true },
+  merge: { allowed: (e) => established(e) && isLive(e.call), busy: true },
+  addParticipant: { allowed: (e) => established(e) && isLive(e.call) && (!e.conference || e.conference.host), busy: true },
+  removeParticipant: { allowed: inConference, busy: true },
+  muteParticipant: { allowed: inConference, busy: true },
+  endConference: { allowed: inConference, busy: true },
 });
 
 // Actions that mean the ringing call when the host names no call.
 const RINGING_ACTIONS = Object.freeze(['answer', 'reject', 'ignore', 'forward', 'toVoicemail']);
+// Actions that mean the call in a conference when the host names no call.
+const CONFERENCE_ACTIONS = Object.freeze(['removeParticipant', 'endConference']);
 
 // canAct says whether the user may run action on entry now.
 export const canAct = (entry, action) => Boolean(entry) && !entry.busy && ACTION_RULES[action].allowed(entry);
@@ -171,7 +190,9 @@ export function currentEntry(list, focused) {
 
 // findCall is the call a host command means: the one with callId (by any of
 // its ids), else for answer, reject, ignore and forward the ringing call,
-// for switch a held call other than the current one, else the current one.
+// for switch a held call other than the current one, for removeParticipant
+// and endConference the current one if it is in a conference, else one
+// that is, else the current one.
 export function findCall(list, focused, callId, action) {
   if (callId !== undefined && callId !== null) {
     return list.find((entry) => entry.id !== '' &&
@@ -181,6 +202,7 @@ export function findCall(list, focused, callId, action) {
   const current = currentEntry(list, focused);
   // Switching goes to a held call other than the one shown.
   if (action === 'switch') return list.find((entry) => entry !== current && isHeld(entry)) ?? current;
+  if (CONFERENCE_ACTIONS.includes(action) && !current?.conference) return list.find((entry) => entry.conference) ?? current;
   return current;
 }
 
@@ -189,7 +211,8 @@ export function controlError(err) {
   const code = String(err?.code ?? '').toLowerCase();
   if (code.includes('state')) return 'invalidState';
   if (code.includes('nosuch') || code.includes('notfound')) return 'noSuchCall';
-  if (code === 'unsupported') return 'unsupported';
+  // The server has no voicemail and recording, or cannot mix a conference.
+  if (code === 'unsupported' || code === 'featurenotavailable') return 'unsupported';
   return 'failed';
 }
 

@@ -13,18 +13,20 @@ const CALL_ACTIONS = [
   'cancelTransfer', 'forward', 'dtmf', 'startRecord', 'stopRecord', 'pauseRecord', 'resumeRecord', 'toVoicemail',
   'switch', 'moveHere', 'merge', 'addParticipant', 'removeParticipant', 'endConference',
 ];
-// Call actions of the contract the web phone does not carry out yet.
-const UNSUPPORTED_CALL_ACTIONS = ['merge', 'addParticipant', 'removeParticipant', 'endConference'];
 // What rc-adapter-set-presence may set (docs/events.md rc-adapter-syncPresence).
 const USER_STATUSES = ['Available', 'Busy', 'Offline'];
 const DND_STATUSES = ['TakeAllCalls', 'DoNotAcceptAnyCalls', 'DoNotAcceptDepartmentCalls', 'TakeDepartmentCallsOnly'];
 // The tones of options.dtmf: digits, *, #, A-D.
 const DTMF_TONES = /^[0-9*#A-D]{1,64}$/i;
 const MAX_NUMBER_LENGTH = 64;
+// The longest call id or party id an option names.
+const MAX_ID_LENGTH = 64;
 const OK = Object.freeze({ data: 'ok' });
 
 const numberProblem = (value, name) => (typeof value === 'string' && value.trim() !== '' && value.length <= MAX_NUMBER_LENGTH
   ? '' : `${name} must be a phone or extension number of at most ${MAX_NUMBER_LENGTH} characters`);
+
+const isId = (value) => typeof value === 'string' && value !== '' && value.length <= MAX_ID_LENGTH;
 
 // OPTION_PROBLEMS says, for the call actions that read options, what is
 // wrong with them ('' when nothing is).
@@ -34,17 +36,13 @@ const OPTION_PROBLEMS = Object.freeze({
   transfer: (o) => numberProblem(o?.transferNumber, 'options.transferNumber') ||
     (o.warm === undefined || typeof o.warm === 'boolean' ? '' : 'options.warm must be true or false'),
   forward: (o) => numberProblem(o?.forwardNumber, 'options.forwardNumber'),
+  merge: (o) => (o?.otherCallId === undefined || isId(o.otherCallId) ? '' : 'options.otherCallId must be the id of another call of this widget'),
+  addParticipant: (o) => numberProblem(o?.number, 'options.number'),
+  removeParticipant: (o) => (isId(o?.partyId) ? '' : 'options.partyId must be the partyId of a participant (rc-conference-notify)'),
 });
 
 // ---------------------------------------------------------------------------
 // Command handlers. Each returns the response a request is answered with.
-
-function controlCallUnsupported(command, ctx) {
-  const message = `${command.type} (${command.callAction}) is not available yet`;
-  ctx.warn(message);
-  ctx.post({ type: 'rc-control-call-error', error: 'unsupported', message, callId: command.callId ?? null });
-  return { error: 'unsupported', message };
-}
 
 // newCall opens the dialer with the number, and dials it when toCall is set.
 function newCall(command, ctx) {
@@ -60,7 +58,6 @@ function dialerSettled(state) {
 // controlCall carries out a call action on the web phone. Each failure is
 // also told to the host as rc-control-call-error.
 async function controlCall(command, ctx) {
-  if (UNSUPPORTED_CALL_ACTIONS.includes(command.callAction)) return controlCallUnsupported(command, ctx);
   const problem = ownValue(OPTION_PROBLEMS, command.callAction)?.(command.options) ?? '';
   if (problem) {
     const message = `${command.type}: ${problem}`;

@@ -17,6 +17,8 @@
 //   signalling.js  the requests about calls and the call events of the stream
 //   callcontrol.js ignore, forward, switch, transfers, moves between devices
 //   transfer.js    what a warm transfer is, the extensions to transfer to
+//   conferencecontrol.js merging calls, adding, removing and muting participants
+//   conference.js  what a conference is to this tab, its participant list
 //   remotecalls.js the user's calls on their other devices
 //   media.js       each call's RTCPeerConnection, ICE and statistics
 //   microphone.js  whether the microphone may be used, and opening it
@@ -25,6 +27,8 @@
 
 import { asString, isPlainObject, ownValue } from './fields.js';
 import { createCallControl } from './callcontrol.js';
+import { describeConference } from './conference.js';
+import { createConferenceControl } from './conferencecontrol.js';
 import {
   ACTION_RULES, controlError, createCallRegistry, describeCall, dialerStatus, isRinging, phoneError, refusal,
 } from './calls.js';
@@ -90,7 +94,10 @@ export const controlFailure = (error, message, callId) => ({ error, message, cal
 export function createPhone({ config, device, store, request, navigate, showAlert, post, ringOut }) {
   const iceServers = Array.isArray(config.iceServers) ? config.iceServers.filter(isPlainObject) : [];
   const region = () => regionOf(store.get().session, asString(config.region?.countryCode));
-  const describe = (entry) => describeCall(entry.call, region());
+  // A call in a conference is the conference, with everyone else in it.
+  const describe = (entry) => (entry.conference
+    ? describeConference(entry.conference, entry.call.partyId, region())
+    : describeCall(entry.call, region()));
 
   // The link to the server as the event stream last said, what the host
   // last heard of it, and the user it was for.
@@ -129,6 +136,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
   const signalling = createSignalling({ device, store, request, registry, media, ringer, view, elsewhere });
   const { endCall, change } = signalling;
   const control = createCallControl({ device, request, registry, media, signalling, remote, view, notify: showAlert });
+  const conference = createConferenceControl({ device, request, registry, signalling, view, notify: showAlert, describe });
 
   // -------------------------------------------------------------------------
   // Call actions
@@ -138,6 +146,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
     answer: signalling.answer,
     reject: (entry) => endCall(entry, 'reject'),
     ...control.actions,
+    ...conference.actions,
     hangup: (entry) => endCall(entry, isRinging(entry) ? 'reject' : 'hangup'),
     hold: (entry) => change(entry, 'hold'),
     unhold: (entry) => change(entry, 'unhold'),
@@ -332,7 +341,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
   stateChanged(store.get());
 
   // The hooks tests read, on a development server only: the device, its
-  // calls and their connections.
+  // calls, their connections and the conferences they are in.
   if (config.testHooks === true) {
     window.cbPhone = Object.freeze({
       get deviceId() {
@@ -340,11 +349,13 @@ export function createPhone({ config, device, store, request, navigate, showAler
       },
       calls: () => registry.entries().filter((entry) => entry.id).map((entry) => entry.call),
       pcs: () => registry.entries().map((entry) => entry.pc).filter(Boolean),
+      conferences: () => registry.entries().map((entry) => entry.conference).filter(Boolean),
     });
   }
 
   // handleEvent follows an event of the stream: the user's calls on other
-  // devices, the transfers of this device's calls, and the call events.
+  // devices, the transfers and conferences of this device's calls, and the
+  // call events. A participant added who answered joins the conference.
   function handleEvent(event) {
     if (!store.get().session.loggedIn) return;
     const moved = remote.handleEvent(event);
@@ -352,8 +363,10 @@ export function createPhone({ config, device, store, request, navigate, showAler
       const notice = transferNotice(event);
       if (notice) showAlert(notice);
     }
+    conference.handleEvent(event);
     signalling.handleEvent(event);
-    if (moved) view.render();
+    conference.settle();
+    if (moved || event.type === 'rc-conference-notify') view.render();
   }
 
   return {

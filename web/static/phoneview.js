@@ -2,8 +2,9 @@
 // ringing call, the panel of the call in progress (folded into the call bar
 // while another page shows), the in-call keypad and the call's audio
 // element. Its parts have modules of their own: the lists of calls
-// (callcards.js), the call-waiting panel (callwaiting.js) and the transfer
-// panel (transferview.js).
+// (callcards.js), the call-waiting panel (callwaiting.js), the transfer
+// panel (transferview.js) and the conference's participants
+// (conferenceview.js).
 //
 // It shows the calls of the registry and turns clicks and keys into the
 // phone's actions; what the calls are is the registry's, what the panels
@@ -14,6 +15,7 @@ import {
   RECORD, callState, canAct, DIALER_PROBLEMS, endText, isLive, isOnHold, isRinging, recordStatus, recordText, statusText,
 } from './calls.js';
 import { createCallWaiting } from './callwaiting.js';
+import { createConferenceView } from './conferenceview.js';
 import { caretAfter, cleanNumber, countSignificant, formatTyped, MAX_NUMBER_LENGTH, stripFormatting } from './numbers.js';
 import { createTransferView } from './transferview.js';
 
@@ -77,6 +79,7 @@ export function createPhoneView({ registry, store, request, region, describe, re
   });
   const waiting = createCallWaiting({ describe, act: actions.act, answered: actions.askNotificationPermission });
   const transfer = createTransferView({ request, store, region, describe, act: actions.act });
+  const conference = createConferenceView({ region, describe, act: actions.act });
 
   // -------------------------------------------------------------------------
   // Dialer input
@@ -301,6 +304,7 @@ export function createPhoneView({ registry, store, request, region, describe, re
     const listed = current ? panelCards(list, elsewhere) : { mine: [], elsewhere: [] };
     ui.panel.dataset.multi = String(listed.mine.length > 0);
     transfer.render(list, current);
+    conference.render(list, current);
     cards.render({ list, current, listed, elsewhere, now: Date.now() });
     renderAudio(current);
     renderClock(list);

@@ -89,8 +89,9 @@ export function createSignalling({ device, store, request, registry, media, ring
   // dial places a call to number; it resolves to its entry once the server
   // has it. A call the device carries live is held by the server first, and
   // resumes when this one fails or ends. consultOf names the call this one
-  // consults for (a warm transfer).
-  async function dial(number, { consultOf = '' } = {}) {
+  // consults for (a warm transfer), conferenceOf the call it is to join
+  // once answered (a participant added to a conference).
+  async function dial(number, { consultOf = '', conferenceOf = '' } = {}) {
     const { number: to, problem } = readDialled(number);
     if (problem) throw dialledProblem(problem);
     const { dialerProblem } = store.get();
@@ -102,6 +103,7 @@ export function createSignalling({ device, store, request, registry, media, ring
       id: '', direction: 'Outbound', callStatus: STATUS.setup, to, toUserName: '', from: '', isOnHold: false, isOnMute: false,
     });
     entry.consultOf = consultOf;
+    entry.conferenceOf = conferenceOf;
     registry.dial(entry);
     view.focus(entry);
     view.render();

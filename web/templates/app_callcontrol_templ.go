@@ -193,7 +193,8 @@ func widgetElsewhereBar() templ.Component {
 }
 
 // widgetCallCardTemplate is one call in a list of calls (callcards.js): who
-// and how it stands, a button that shows it, and what can be done with it.
+// and how it stands, a button that shows it, and what can be done with it
+// (Merge: with the call shown).
 func widgetCallCardTemplate() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -215,7 +216,7 @@ func widgetCallCardTemplate() templ.Component {
 			templ_7745c5c3_Var6 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<template id=\"cb-call-card-template\"><li class=\"call-card\"><button type=\"button\" class=\"call-card__open\"><span class=\"call-card__dot\" aria-hidden=\"true\"></span> <span class=\"call-card__text\"><span class=\"call-card__name\"></span> <span class=\"call-card__status\"></span></span></button> <button type=\"button\" class=\"call-card__action\" data-card=\"main\"></button> <button type=\"button\" class=\"call-card__end\" data-card=\"hangup\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<template id=\"cb-call-card-template\"><li class=\"call-card\"><button type=\"button\" class=\"call-card__open\"><span class=\"call-card__dot\" aria-hidden=\"true\"></span> <span class=\"call-card__text\"><span class=\"call-card__name\"></span> <span class=\"call-card__status\"></span></span></button> <button type=\"button\" class=\"call-card__action\" data-card=\"main\"></button> <button type=\"button\" class=\"call-card__action call-card__merge\" data-card=\"merge\" hidden>Merge</button> <button type=\"button\" class=\"call-card__end\" data-card=\"hangup\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -312,7 +312,8 @@ func widgetCallBar() templ.Component {
 }
 
 // widgetActiveCall is the panel of the call in progress: who, its state, the
-// call controls, the in-call keypad and the hang-up button.
+// call controls, the in-call keypad and the hang-up button; in a
+// conference, who is in it.
 func widgetActiveCall() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -380,6 +381,10 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
+		templ_7745c5c3_Err = widgetConference().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
 		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<div class=\"call__pad\" id=\"cb-call-pad\" hidden><p class=\"call__tones\" id=\"cb-call-tones\" aria-live=\"polite\"></p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
@@ -388,7 +393,15 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "</div><div class=\"call__controls\"><button type=\"button\" class=\"call-control\" id=\"cb-mute\" aria-pressed=\"false\"><span class=\"call-control__icon call-control__icon--off\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "</div>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = widgetAddParticipant().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "<div class=\"call__controls\"><button type=\"button\" class=\"call-control\" id=\"cb-mute\" aria-pressed=\"false\"><span class=\"call-control__icon call-control__icon--off\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -396,7 +409,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "</span> <span class=\"call-control__icon call-control__icon--on\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "</span> <span class=\"call-control__icon call-control__icon--on\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -404,7 +417,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "</span> <span class=\"call-control__label\">Mute</span></button> <button type=\"button\" class=\"call-control\" id=\"cb-keypad-toggle\" aria-pressed=\"false\" aria-controls=\"cb-call-pad\"><span class=\"call-control__icon\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "</span> <span class=\"call-control__label\">Mute</span></button> <button type=\"button\" class=\"call-control\" id=\"cb-keypad-toggle\" aria-pressed=\"false\" aria-controls=\"cb-call-pad\"><span class=\"call-control__icon\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -412,7 +425,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "</span> <span class=\"call-control__label\">Keypad</span></button> <button type=\"button\" class=\"call-control\" id=\"cb-hold\" aria-pressed=\"false\"><span class=\"call-control__icon call-control__icon--off\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</span> <span class=\"call-control__label\">Keypad</span></button> <button type=\"button\" class=\"call-control\" id=\"cb-hold\" aria-pressed=\"false\"><span class=\"call-control__icon call-control__icon--off\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -428,7 +441,7 @@ func widgetActiveCall() templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "<path d=\"M9 6v12M15 6v12\"></path>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "<path d=\"M9 6v12M15 6v12\"></path>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -438,7 +451,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "</span> <span class=\"call-control__icon call-control__icon--on\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "</span> <span class=\"call-control__icon call-control__icon--on\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -454,7 +467,7 @@ func widgetActiveCall() templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "<path d=\"M8 5.5v13l10.5-6.5z\"></path>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "<path d=\"M8 5.5v13l10.5-6.5z\"></path>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -464,7 +477,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "</span> <span class=\"call-control__label\">Hold</span></button> <button type=\"button\" class=\"call-control call-control--more\" id=\"cb-transfer-open\" aria-haspopup=\"dialog\" aria-controls=\"cb-transfer\"><span class=\"call-control__icon\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "</span> <span class=\"call-control__label\">Hold</span></button> <button type=\"button\" class=\"call-control call-control--more\" id=\"cb-transfer-open\" aria-haspopup=\"dialog\" aria-controls=\"cb-transfer\"><span class=\"call-control__icon\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -472,7 +485,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "</span> <span class=\"call-control__label\">Transfer</span></button> <button type=\"button\" class=\"call-control call-control--more\" id=\"cb-add-call\" aria-describedby=\"cb-add-call-hint\"><span class=\"call-control__icon\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "</span> <span class=\"call-control__label\">Transfer</span></button> <button type=\"button\" class=\"call-control call-control--more\" id=\"cb-add-call\" aria-describedby=\"cb-add-call-hint\"><span class=\"call-control__icon\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -480,7 +493,15 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "</span> <span class=\"call-control__label\">Add call</span> <span class=\"visually-hidden\" id=\"cb-add-call-hint\">Opens the dialer; this call is held while you call.</span></button> <button type=\"button\" class=\"call-control call-control--more\" id=\"cb-move\" aria-label=\"Move to another device\"><span class=\"call-control__icon\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "</span> <span class=\"call-control__label\">Add call</span> <span class=\"visually-hidden\" id=\"cb-add-call-hint\">Opens the dialer; this call is held while you call.</span></button> <button type=\"button\" class=\"call-control call-control--more\" id=\"cb-add-participant\" aria-expanded=\"false\" aria-controls=\"cb-add-participant-form\" aria-describedby=\"cb-add-participant-hint\"><span class=\"call-control__icon\">")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = widgetAddParticipantIcon().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "</span> <span class=\"call-control__label\">Add person</span> <span class=\"visually-hidden\" id=\"cb-add-participant-hint\">Add a participant: call a number while this call waits on hold; once they answer, everyone talks together.</span></button> <button type=\"button\" class=\"call-control call-control--more\" id=\"cb-move\" aria-label=\"Move to another device\"><span class=\"call-control__icon\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -488,7 +509,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "</span> <span class=\"call-control__label\" aria-hidden=\"true\">Move</span></button></div><button type=\"button\" class=\"call-button call-button--end\" id=\"cb-hangup\" aria-label=\"Hang up\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "</span> <span class=\"call-control__label\" aria-hidden=\"true\">Move</span></button></div><button type=\"button\" class=\"call-button call-button--end\" id=\"cb-hangup\" aria-label=\"Hang up\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -496,7 +517,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "</button></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "</button></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -526,7 +547,7 @@ func widgetIncomingCall() templ.Component {
 			templ_7745c5c3_Var15 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "<section class=\"incoming\" id=\"cb-incoming\" role=\"alertdialog\" aria-labelledby=\"cb-incoming-name\" aria-describedby=\"cb-incoming-number\" hidden><div class=\"incoming__card\"><span class=\"incoming__avatar\" aria-hidden=\"true\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<section class=\"incoming\" id=\"cb-incoming\" role=\"alertdialog\" aria-labelledby=\"cb-incoming-name\" aria-describedby=\"cb-incoming-number\" hidden><div class=\"incoming__card\"><span class=\"incoming__avatar\" aria-hidden=\"true\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -534,7 +555,7 @@ func widgetIncomingCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "</span><p class=\"incoming__label\">Incoming call</p><h1 class=\"incoming__name\" id=\"cb-incoming-name\"></h1><p class=\"incoming__number\" id=\"cb-incoming-number\"></p><div class=\"incoming__actions\"><div class=\"incoming__action\"><button type=\"button\" class=\"call-button call-button--end\" id=\"cb-decline\" aria-label=\"Decline\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "</span><p class=\"incoming__label\">Incoming call</p><h1 class=\"incoming__name\" id=\"cb-incoming-name\"></h1><p class=\"incoming__number\" id=\"cb-incoming-number\"></p><div class=\"incoming__actions\"><div class=\"incoming__action\"><button type=\"button\" class=\"call-button call-button--end\" id=\"cb-decline\" aria-label=\"Decline\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -542,7 +563,7 @@ func widgetIncomingCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "</button> <span class=\"incoming__action-label\" aria-hidden=\"true\">Decline</span></div><div class=\"incoming__action\"><button type=\"button\" class=\"call-button call-button--start\" id=\"cb-answer\" aria-label=\"Answer\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "</button> <span class=\"incoming__action-label\" aria-hidden=\"true\">Decline</span></div><div class=\"incoming__action\"><button type=\"button\" class=\"call-button call-button--start\" id=\"cb-answer\" aria-label=\"Answer\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -550,7 +571,7 @@ func widgetIncomingCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "</button> <span class=\"incoming__action-label\" aria-hidden=\"true\">Answer</span></div></div><button type=\"button\" class=\"button button--secondary incoming__voicemail\" id=\"cb-to-voicemail\" aria-label=\"Send to voicemail\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "</button> <span class=\"incoming__action-label\" aria-hidden=\"true\">Answer</span></div></div><button type=\"button\" class=\"button button--secondary incoming__voicemail\" id=\"cb-to-voicemail\" aria-label=\"Send to voicemail\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -558,7 +579,7 @@ func widgetIncomingCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<span aria-hidden=\"true\">To voicemail</span></button></div></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "<span aria-hidden=\"true\">To voicemail</span></button></div></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -72,9 +72,33 @@ test('each action is allowed on the calls it applies to, and refused in words ot
   assert.equal(canAct(busy, 'dtmf'), false);
   assert.equal(canAct(null, 'hangup'), false);
   assert.deepEqual(Object.keys(ACTION_RULES).sort(), [
-    'answer', 'cancelTransfer', 'completeTransfer', 'dtmf', 'forward', 'hangup', 'hold', 'ignore', 'move', 'mute',
-    'pauseRecord', 'reject', 'resumeRecord', 'startRecord', 'stopRecord', 'switch', 'toVoicemail', 'transfer', 'unhold', 'unmute',
+    'addParticipant', 'answer', 'cancelTransfer', 'completeTransfer', 'dtmf', 'endConference', 'forward', 'hangup', 'hold',
+    'ignore', 'merge', 'move', 'mute', 'muteParticipant', 'pauseRecord', 'reject', 'removeParticipant', 'resumeRecord',
+    'startRecord', 'stopRecord', 'switch', 'toVoicemail', 'transfer', 'unhold', 'unmute',
   ]);
+});
+
+test('a call in a conference is neither transferred, moved nor recorded; only its host adds to it', () => {
+  const plain = entry({}, { pc: {} });
+  const hosted = entry({}, { pc: {}, conference: { id: 'conf-1', host: true, participants: [] } });
+  const joined = entry({}, { pc: {}, conference: { id: 'conf-1', host: false, participants: [] } });
+  const held = entry({ callStatus: STATUS.onHold, isOnHold: true });
+  const ringing = entry({ direction: 'Inbound', callStatus: STATUS.connecting });
+  const cases = [
+    [plain, 'merge', true], [held, 'merge', true], [ringing, 'merge', false],
+    [plain, 'addParticipant', true], [hosted, 'addParticipant', true], [joined, 'addParticipant', false],
+    [ringing, 'addParticipant', false],
+    [plain, 'removeParticipant', false], [hosted, 'removeParticipant', true], [joined, 'removeParticipant', true],
+    [plain, 'muteParticipant', false], [hosted, 'muteParticipant', true],
+    [plain, 'endConference', false], [hosted, 'endConference', true], [joined, 'endConference', true],
+    [plain, 'transfer', true], [hosted, 'transfer', false], [joined, 'transfer', false],
+    [plain, 'move', true], [hosted, 'move', false],
+    [plain, 'startRecord', true], [hosted, 'startRecord', false],
+    [hosted, 'hold', true], [hosted, 'mute', true], [joined, 'hangup', true],
+  ];
+  for (const [e, action, want] of cases) {
+    assert.equal(canAct(e, action), want, `${action} on ${e.conference ? `a conference (host ${e.conference.host})` : e.call.callStatus}`);
+  }
 });
 
 test('the panel shows the focused call, else one not on hold, else the latest; never a ringing one', () => {
@@ -101,12 +125,23 @@ test('findCall finds a host\'s call by any of its ids, else the ringing or curre
   assert.equal(findCall(list, null, null, 'reject'), ringing);
   assert.equal(findCall(list, null, undefined, 'hold'), a);
   assert.equal(findCall([ringing], null, undefined, 'hold'), null);
+
+  // Without a callId, removeParticipant and endConference mean the call in
+  // a conference, the one shown first.
+  const conf = entry({ id: 'k' }, { conference: { id: 'conf-1', host: true, participants: [] } });
+  const other = entry({ id: 'o' });
+  assert.equal(findCall([conf, other], other, undefined, 'endConference'), conf);
+  assert.equal(findCall([conf, other], other, undefined, 'removeParticipant'), conf);
+  assert.equal(findCall([conf, other], other, undefined, 'hangup'), other);
+  assert.equal(findCall([other], other, undefined, 'endConference'), other);
+  assert.equal(findCall([conf, other], other, 'o', 'endConference'), other);
 });
 
 test('controlError names failures the way rc-control-call-error does', () => {
   const cases = [
     ['invalidState', 'invalidState'], ['InvalidCallState', 'invalidState'], ['NoSuchCall', 'noSuchCall'],
     ['NotFound', 'noSuchCall'], ['microphone', 'failed'], ['', 'failed'], [undefined, 'failed'],
+    ['FeatureNotAvailable', 'unsupported'],
   ];
   for (const [code, want] of cases) assert.equal(controlError({ code }), want, String(code));
   assert.equal(controlError(null), 'failed');

@@ -1,0 +1,146 @@
+// The phone's conferences: merging two calls of this tab, adding a
+// participant by number, and what the host does to a conference (remove or
+// mute a participant, end it for all) or a participant (leave it). Each is
+// a request to the server's switch; rc-conference-notify then says what
+// the conference is, and each call of this tab in one keeps it
+// (entry.conference). What a conference is, is conference.js's.
+
+import { STATUS, phoneError, readCall } from './calls.js';
+import { readDialled } from './numbers.js';
+import {
+  addingTo, conferenceOfCall, conferenceUrl, hosts, mergePair, participantProblem, readConference, readConferenceEvent,
+  readyToJoin,
+} from './conference.js';
+import { dialledProblem } from './signalling.js';
+
+const LOG_PREFIX = '[callbridge]';
+const warn = (...args) => console.warn(LOG_PREFIX, ...args);
+
+// readParticipantNumber reads the number a participant is added by.
+export function readParticipantNumber(value) {
+  const { number, problem } = readDialled(value);
+  const invalid = dialledProblem(problem);
+  if (invalid) throw phoneError('invalidNumber', problem === 'empty' ? 'Enter the number of the person to add.' : invalid.message);
+  return number;
+}
+
+// createConferenceControl carries out the conference actions.
+//   device:     device() is this tab's device id
+//   request:    request(method, url, body) → Promise of the server's JSON answer
+//   registry:   the calls (calls.js)
+//   signalling: the phone's signalling (signalling.js)
+//   view:       the phone's view (phoneview.js)
+//   notify:     notify({message, level}) tells the user something
+//   describe:   describe(entry) is who is on the other end: {name, number}
+// It returns the call actions, by name (each (entry, options) → Promise),
+// handleEvent(event) for rc-conference-notify and settle(), which merges
+// the participants added once they answered.
+export function createConferenceControl({ device, request, registry, signalling, view, notify, describe }) {
+  const { finish, sendAction } = signalling;
+  const withDevice = (url) => `${url}?deviceId=${encodeURIComponent(device())}`;
+
+  // join merges from into into; from ends here (its party left it) and the
+  // panel shows the conference.
+  async function join(into, from) {
+    const response = await sendAction(into.id, 'merge', { otherCallId: from.id });
+    // The stream may have told of the conference first, and of later changes.
+    const conference = readConference(response.conference);
+    if (conference && !into.conference && !into.done) into.conference = conference;
+    if (!from.done) {
+      const call = readCall(response.call) ?? from.call;
+      finish(from, { ...call, callStatus: STATUS.finished, result: call.result || 'Call connected' }, { quiet: true });
+    }
+    if (!into.done) view.focus(into);
+  }
+
+  // merge joins entry and the tab's other call (options.otherCallId, or the
+  // only other one) in one conference, which the user hosts.
+  async function merge(entry, options) {
+    const { into, from } = mergePair(registry.entries(), entry, options?.otherCallId);
+    const other = into === entry ? from : into;
+    other.busy = 'merge';
+    try {
+      await join(into, from);
+    } finally {
+      other.busy = '';
+    }
+  }
+
+  // addParticipant calls options.number while entry waits on hold (the
+  // others in its conference talk on); the call joins entry's conference
+  // once answered (settle). If it fails, entry resumes: the server holds a
+  // call for a second one only until that one fails or ends.
+  async function addParticipant(entry, options) {
+    const number = readParticipantNumber(options?.number);
+    if (addingTo(registry.entries())) throw phoneError('invalidState', 'A participant is being added: wait until they answer.');
+    await signalling.dial(number, { conferenceOf: entry.id });
+  }
+
+  // settle merges each call dialled to add a participant that was answered
+  // into its call; a call whose conference ended stays a call of its own.
+  function settle() {
+    for (const entry of readyToJoin(registry.known())) {
+      const into = registry.get(entry.conferenceOf);
+      if (!into || into.done) {
+        entry.conferenceOf = '';
+        continue;
+      }
+      entry.joining = true;
+      into.busy ||= 'merge';
+      join(into, entry).catch((err) => {
+        warn(`could not add call ${entry.id} to the conference: ${err.message}`);
+        notify({ message: `${describe(entry).name} answered but could not join the conference: use Merge. ${err.message}`, level: 'warning' });
+        entry.conferenceOf = '';
+      }).finally(() => {
+        entry.joining = false;
+        if (into.busy === 'merge') into.busy = '';
+        view.render();
+      });
+    }
+  }
+
+  // removeParticipant takes options.partyId out of the conference the user
+  // hosts: their call ends.
+  async function removeParticipant(entry, options) {
+    const partyId = options?.partyId;
+    const problem = participantProblem(entry, partyId);
+    if (problem) throw problem;
+    await request('DELETE', withDevice(conferenceUrl(entry.conference.id, partyId)));
+  }
+
+  // muteParticipant mutes options.partyId for everyone, or unmutes them
+  // (options.muted false).
+  async function muteParticipant(entry, options) {
+    const partyId = options?.partyId;
+    const problem = participantProblem(entry, partyId);
+    if (problem) throw problem;
+    await request('PATCH', conferenceUrl(entry.conference.id, partyId), { deviceId: device(), muted: options.muted !== false });
+  }
+
+  // endConference ends the conference for all when the user hosts it; a
+  // participant leaves it (hangs up their own call).
+  async function endConference(entry) {
+    if (!entry.conference) throw phoneError('invalidState', 'The call is not in a conference.');
+    if (!hosts(entry)) {
+      await signalling.endCall(entry, 'hangup');
+      return;
+    }
+    await request('DELETE', withDevice(conferenceUrl(entry.conference.id)));
+  }
+
+  // handleEvent keeps rc-conference-notify's word on the conference of the
+  // call of this tab it concerns (other tabs of the user hear of it too).
+  function handleEvent(event) {
+    const read = readConferenceEvent(event);
+    if (!read) return;
+    const entry = registry.get(read.conference.callId);
+    if (!entry || entry.done) return;
+    entry.conference = conferenceOfCall(read, entry.call.partyId);
+  }
+
+  return {
+    actions: { merge, addParticipant, removeParticipant, muteParticipant, endConference },
+    handleEvent,
+    settle,
+  };
+}
