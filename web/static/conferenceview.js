@@ -25,6 +25,7 @@ export function createConferenceView({ region, describe, act }) {
     opener: byId('cb-add-participant'), form: byId('cb-add-participant-form'),
     number: byId('cb-add-participant-number'), dial: byId('cb-add-participant-dial'),
     cancel: byId('cb-add-participant-cancel'), note: byId('cb-add-participant-note'),
+    hangup: byId('cb-hangup'),
   };
   // The call the panel shows, and the rows of its participants by partyId.
   let current = null;
@@ -125,15 +126,28 @@ export function createConferenceView({ region, describe, act }) {
     ui.number.focus();
   }
 
+  // refocus: the keyboard waits for a control of the panel to take it.
+  let refocus = false;
+
+  // focusPanel puts the keyboard on Add person, else on the call's hang-up
+  // or Leave; false when none can take it yet (the call is busy).
+  function focusPanel() {
+    const target = [ui.opener, ui.hangup, ui.leave].find((b) => !b.disabled && b.offsetParent);
+    target?.focus();
+    return Boolean(target);
+  }
+
   function close({ focus = true } = {}) {
     if (!adding) return;
     adding = null;
     ui.form.hidden = true;
     ui.panel.dataset.adding = 'false';
     ui.opener.setAttribute('aria-expanded', 'false');
-    if (focus && !ui.opener.disabled && ui.opener.offsetParent) ui.opener.focus();
+    if (focus) focusPanel();
   }
 
+  // dial calls the number; the keyboard goes to the panel once the call
+  // placed shows there.
   function dial() {
     const number = ui.number.value.trim();
     if (!adding || !number) {
@@ -142,6 +156,7 @@ export function createConferenceView({ region, describe, act }) {
     }
     act(adding, 'addParticipant', { number });
     close({ focus: false });
+    refocus = true;
   }
 
   function renderField() {
@@ -175,6 +190,12 @@ export function createConferenceView({ region, describe, act }) {
     const pending = addingTo(list);
     ui.opener.disabled = !entry || Boolean(pending) || !canAct(entry, 'addParticipant');
     if (adding) renderField();
+    // Only while nothing else took the keyboard meanwhile.
+    if (refocus && (!document.activeElement || document.activeElement === document.body)) {
+      if (!entry || focusPanel()) refocus = false;
+    } else {
+      refocus = false;
+    }
   }
 
   return { render, close };
