@@ -35,10 +35,6 @@ type Conferences interface {
 // ids are no conference's.
 const maxConferenceID = 64
 
-// errNoConferences answers where the media gateway cannot mix audio.
-var errNoConferences = &httperror.Error{Status: http.StatusNotImplemented, Code: "FeatureNotAvailable",
-	Message: "conferences are not available on this server"}
-
 // errNotHost answers a participant who asks what only the host may do.
 var errNotHost = &httperror.Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
 	Message: "only the conference's host may remove or mute a participant or end it for all"}
@@ -81,7 +77,7 @@ func (s *Server) mergeCalls(c echo.Context) error {
 	}
 	cf, err := s.Switch.Merge(c.Request().Context(), u.Device, id, req.OtherCallID)
 	if err != nil {
-		return conferenceError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, conferenceResponse{Conference: conferenceView(cf, u.Extension.ID, cf.SessionID)})
 }
@@ -169,27 +165,16 @@ func (s *Server) ownConference(u widgetUser, id string) error {
 	return nil
 }
 
-// conferenceError is the answer to a conference request the switch
-// refused: its sentinel's, through the error model, and 501 where the
-// gateway cannot mix.
-func conferenceError(err error) error {
-	if errors.Is(err, telephony.ErrNoConferences) {
-		e := *errNoConferences
-		e.Err = err
-		return &e
-	}
-	return err
-}
-
 // hostError is the answer to a host's request the switch refused: a
-// participant who is not the host is told so.
+// participant who is not the host is told so; the rest is the error
+// model's.
 func hostError(err error) error {
 	if errors.Is(err, telephony.ErrNotYourCall) {
 		e := *errNotHost
 		e.Err = err
 		return &e
 	}
-	return conferenceError(err)
+	return err
 }
 
 // conferenceView is cf as extension ext sees it from its call sid, in the

@@ -324,18 +324,19 @@ func TestConferenceErrors(t *testing.T) {
 		{telephony.ErrNoConferences, false, http.StatusNotImplemented, "FeatureNotAvailable"},
 		{telephony.ErrNoConferences, true, http.StatusNotImplemented, "FeatureNotAvailable"},
 		{telephony.ErrNotYourCall, true, http.StatusForbidden, "InsufficientPermissions"},
-		{telephony.ErrNotYourCall, false, http.StatusForbidden, "InsufficientPermissions"},
 		{telephony.ErrInvalidState, true, http.StatusConflict, "InvalidState"},
-		{telephony.ErrTooManyCalls, false, http.StatusTooManyRequests, "TooManyCalls"},
+		{telephony.ErrNoSuchParty, true, http.StatusNotFound, "NotFound"},
 	} {
-		wrapped := fmt.Errorf("conference c-1: %w", tt.err)
-		answer := conferenceError(wrapped)
+		answer := error(fmt.Errorf("conference c-1: %w", tt.err))
 		if tt.host {
-			answer = hostError(wrapped)
+			answer = hostError(answer)
 		}
 		e := httperror.From(answer)
 		if e.Status != tt.status || e.Code != tt.code || !errors.Is(answer, tt.err) {
 			t.Errorf("%v (host %v): %d %s, want %d %s", tt.err, tt.host, e.Status, e.Code, tt.status, tt.code)
+		}
+		if tt.err == telephony.ErrNotYourCall && !strings.Contains(e.Message, "host") {
+			t.Errorf("a participant is told %q", e.Message)
 		}
 	}
 }
