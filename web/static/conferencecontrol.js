@@ -16,6 +16,11 @@ import { dialledProblem } from './signalling.js';
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
 
+// Why the switch refuses to merge two answered calls: one of them is with
+// a test line, recorded, being transferred, or in a conference of another
+// host.
+export const NOT_MERGEABLE = 'These calls cannot be merged: a call with a test line, a recorded call or one being transferred cannot join a conference.';
+
 // readParticipantNumber reads the number a participant is added by.
 export function readParticipantNumber(value) {
   const { number, problem } = readDialled(value);
@@ -40,9 +45,20 @@ export function createConferenceControl({ device, request, registry, signalling,
   const withDevice = (url) => `${url}?deviceId=${encodeURIComponent(device())}`;
 
   // join merges from into into; from ends here (its party left it) and the
-  // panel shows the conference.
+  // panel shows the conference. The switch's refusal of a call that cannot
+  // be in a conference says why in words about calls in general: the user
+  // is told what it means here.
   async function join(into, from) {
-    const response = await sendAction(into.id, 'merge', { otherCallId: from.id });
+    let response;
+    try {
+      response = await sendAction(into.id, 'merge', { otherCallId: from.id });
+    } catch (err) {
+      if (/state/i.test(String(err.code ?? ''))) {
+        warn(`merge of ${from.id} into ${into.id}: ${err.message}`);
+        throw phoneError('invalidState', NOT_MERGEABLE);
+      }
+      throw err;
+    }
     // The stream may have told of the conference first, and of later changes.
     const conference = readConference(response.conference);
     if (conference && !into.conference && !into.done) into.conference = conference;
@@ -89,7 +105,8 @@ export function createConferenceControl({ device, request, registry, signalling,
       into.busy ||= 'merge';
       join(into, entry).catch((err) => {
         warn(`could not add call ${entry.id} to the conference: ${err.message}`);
-        notify({ message: `${describe(entry).name} answered but could not join the conference: use Merge. ${err.message}`, level: 'warning' });
+        const why = String(err.message).replace(/\.$/, '');
+        notify({ message: `${describe(entry).name} answered, but could not join: ${why}. The calls stay apart.`, level: 'warning' });
         entry.conferenceOf = '';
       }).finally(() => {
         entry.joining = false;

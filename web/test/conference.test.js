@@ -11,7 +11,7 @@ import {
   addingTo, canMerge, conferenceOfCall, conferenceTitle, conferenceUrl, describeConference, mergePair, participantProblem,
   participantRows, readConference, readConferenceEvent, readyToJoin,
 } from '../static/conference.js';
-import { createConferenceControl, readParticipantNumber } from '../static/conferencecontrol.js';
+import { NOT_MERGEABLE, createConferenceControl, readParticipantNumber } from '../static/conferencecontrol.js';
 import { formatNumber } from '../static/numbers.js';
 import { CALLS_URL, callUrl, createSignalling } from '../static/signalling.js';
 
@@ -234,6 +234,18 @@ test('merge asks the server to join the other call into the one shown; the other
   assert.equal(shown.conference, null);
 });
 
+test('a merge the switch refuses for the calls\' state says so in the user\'s terms; both calls stay', async (t) => {
+  const p = phone(t, {
+    [`POST ${callUrl('s-2', 'merge')}`]: Object.assign(new Error('the call\'s state does not allow this'), { code: 'InvalidState' }),
+  });
+  p.event('rc-call-start-notify', connected('s-1', { callStatus: STATUS.onHold, isOnHold: true }));
+  p.event('rc-call-start-notify', connected('s-2'));
+  await assert.rejects(p.control.actions.merge(p.registry.get('s-2'), {}), { code: 'invalidState', message: NOT_MERGEABLE });
+  assert.equal(p.registry.get('s-1').done, false);
+  assert.equal(p.registry.get('s-1').busy, '');
+  assert.equal(p.registry.get('s-2').conference, null);
+});
+
 test('a participant added is called while the conference waits, and joins it once answered', async (t) => {
   const added = { id: 's-9', partyId: 'p-9', direction: 'Outbound', callStatus: STATUS.connecting, to: '103' };
   let merged = 0;
@@ -280,7 +292,7 @@ test('a participant who answers but cannot join stays a call of its own, and the
   assert.equal(entry.conferenceOf, '');
   assert.equal(entry.joining, false);
   assert.equal(p.notices.length, 1);
-  assert.match(p.notices[0].message, /could not join the conference: use Merge/);
+  assert.match(p.notices[0].message, /^103 answered, but could not join: conferences are not available on this server\. The calls stay apart\.$/);
   p.event('rc-call-mute-notify', { ...added, callStatus: STATUS.connected });
   await settled();
   assert.equal(p.requests.filter(([, url]) => url === callUrl('s-2', 'merge')).length, 1, 'no second try');
