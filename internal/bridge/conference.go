@@ -71,11 +71,12 @@ func conference(ev telephony.Event) []Envelope {
 	if !ok || ev.Conference == nil {
 		return nil
 	}
-	return []Envelope{{Message: ConferenceNotify{Type: EventConference, Conference: conferenceView(*ev.Conference, ev.Extension, ev.Session.ID), Change: change}}}
+	return []Envelope{{Message: ConferenceNotify{Type: EventConference, Conference: NewConferenceView(*ev.Conference, ev.Extension, ev.Session.ID), Change: change}}}
 }
 
-// conferenceView is cf as extension ext sees it from its call sid.
-func conferenceView(cf telephony.Conference, ext int64, sid string) ConferenceView {
+// NewConferenceView is cf as extension ext sees it from its call sid: the
+// conference of rc-conference-notify.
+func NewConferenceView(cf telephony.Conference, ext int64, sid string) ConferenceView {
 	v := ConferenceView{
 		ID: cf.ID, TelephonySessionID: sid, HostSessionID: cf.SessionID, Host: cf.Host == ext,
 		HostPresent: cf.HostPresent, State: string(cf.State), Participants: []ConferenceParticipant{},

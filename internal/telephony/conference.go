@@ -519,16 +519,17 @@ func (s *Switch) RemoveParticipant(ctx context.Context, owner int64, id, partyID
 			return nil
 		}
 		cf.drop(m)
+		gone := *p // p points into its call's parties, which change
 		if m.c == cf.anchor {
 			s.leaveLocked(m.c, p, ResultConnected, &fx)
 			s.emitLocked(m.c, CauseHangup, "")
-			defer m.c.dropLeft() // once the conference told them
+			m.c.dropLeft() // told: the conference's event is not another end
 		} else {
 			s.endLocked(m.c, ending{caller: ResultConnected, callee: ResultConnected}, CauseHangup, "", &fx)
 		}
-		s.noteLocked(cf.anchor, "conference participant removed", partyAttrs(p, slog.String("conference", cf.id))...)
+		s.noteLocked(cf.anchor, "conference participant removed", partyAttrs(&gone, slog.String("conference", cf.id))...)
 		s.mixLocked(cf)
-		s.emitConferenceLocked(cf, CauseConferenceRemoved, "", p.Owner)
+		s.emitConferenceLocked(cf, CauseConferenceRemoved, "", gone.Owner)
 		return nil
 	}()
 	s.mu.Unlock()
@@ -673,10 +674,10 @@ func (s *Switch) leaveConferenceLocked(c *call, cause Cause, device string, fx *
 			s.leaveLocked(c, hp, ResultConnected, fx)
 			s.noteLocked(c, "conference host left", partyAttrs(hp, slog.String("conference", cf.id))...)
 			s.emitLocked(c, cause, device)
+			c.dropLeft() // told: the conference's event is not another end
 			s.mixLocked(cf)
 			s.emitConferenceLocked(cf, CauseConferenceLeft, device, cf.host)
 			cf.hostParty = ""
-			c.dropLeft()
 			return true
 		}
 		// The anchor's participant ended it.
@@ -685,13 +686,14 @@ func (s *Switch) leaveConferenceLocked(c *call, cause Cause, device string, fx *
 			return true
 		}
 		p := c.party(m.party)
+		owner := p.Owner
 		cf.drop(m)
 		s.leaveLocked(c, p, ResultConnected, fx)
 		s.noteLocked(c, "conference participant left", partyAttrs(p, slog.String("conference", cf.id))...)
 		s.emitLocked(c, cause, device)
+		c.dropLeft() // told: the conference's event is not another end
 		s.mixLocked(cf)
-		s.emitConferenceLocked(cf, CauseConferenceLeft, device, p.Owner)
-		c.dropLeft()
+		s.emitConferenceLocked(cf, CauseConferenceLeft, device, owner)
 		return true
 	}
 	// A participant's call ends.

@@ -242,9 +242,18 @@ func TestConferenceLeaving(t *testing.T) {
 		if n := len(r.sw.Sessions(carol)); n != 0 {
 			t.Fatalf("Carol still has %d calls", n)
 		}
-		got := wantConference(t, r, carol, telephony.CauseConferenceLeft)
-		if len(got.Participants) != 2 {
-			t.Fatalf("participants after Carol left: %+v", got.Participants)
+		e := r.bus.waitFor(t, func(e telephony.Event) bool {
+			return e.Extension == carol && e.Cause == telephony.CauseConferenceLeft
+		})
+		if len(e.Conference.Participants) != 2 {
+			t.Fatalf("participants after Carol left: %+v", e.Conference.Participants)
+		}
+		// Carol heard her call end once: the conference's event does not
+		// show her party again.
+		for _, p := range e.Session.Parties {
+			if p.Owner == carol {
+				t.Fatalf("Carol's conference event shows her party %+v", p)
+			}
 		}
 	})
 	t.Run("the host leaves two talking", func(t *testing.T) {

@@ -79,7 +79,7 @@ func (s *Server) mergeCalls(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, conferenceResponse{Conference: conferenceView(cf, u.Extension.ID, cf.SessionID)})
+	return c.JSON(http.StatusOK, conferenceResponse{Conference: bridge.NewConferenceView(cf, u.Extension.ID, cf.SessionID)})
 }
 
 // muteRequest is the body of PATCH /widget/conferences/{id}/participants/{partyId}.
@@ -175,24 +175,4 @@ func hostError(err error) error {
 		return &e
 	}
 	return err
-}
-
-// conferenceView is cf as extension ext sees it from its call sid, in the
-// shape of rc-conference-notify (bridge.ConferenceView).
-func conferenceView(cf telephony.Conference, ext int64, sid string) bridge.ConferenceView {
-	v := bridge.ConferenceView{
-		ID: cf.ID, TelephonySessionID: sid, HostSessionID: cf.SessionID, Host: cf.Host == ext,
-		HostPresent: cf.HostPresent, State: string(cf.State), Participants: []bridge.ConferenceParticipant{},
-	}
-	for _, p := range cf.Participants {
-		number := p.PhoneNumber
-		if number == "" {
-			number = p.ExtensionNumber
-		}
-		v.Participants = append(v.Participants, bridge.ConferenceParticipant{
-			PartyID: p.PartyID, TelephonySessionID: p.SessionID, Name: p.Name, Number: number,
-			ExtensionNumber: p.ExtensionNumber, Host: p.Host, Status: string(p.Status), Muted: p.Muted, MutedByHost: p.MutedByHost,
-		})
-	}
-	return v
 }
