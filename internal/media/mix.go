@@ -43,6 +43,13 @@ const (
 	// mixMaxBehind is how many ticks the goroutine runs back to back to
 	// catch up with its clock; further behind, it skips ahead.
 	mixMaxBehind = 3
+	// mixTrimAfter is how many ticks in a row a member's FIFO must keep a
+	// whole frame beyond the one taken (2 s) before that frame, once
+	// quiet, is dropped: it was not needed against jitter, and it delays
+	// what the member says. mixQuiet is the peak of a quiet frame (about
+	// -36 dBFS).
+	mixTrimAfter = 100
+	mixQuiet     = 512
 
 	// The Opus encoder of each Opus listener: wideband speech at 24
 	// kbit/s, complexity 0 (see doc.go for the figures behind the choice).
@@ -127,9 +134,25 @@ func (f *pcmFIFO) push(s []int16) {
 // many.
 func (f *pcmFIFO) pop(out []int16) int {
 	k := copy(out, f.buf[:f.n])
+	f.drop(k)
+	return k
+}
+
+// drop drops the k oldest samples (k ≤ n).
+func (f *pcmFIFO) drop(k int) {
 	copy(f.buf[:], f.buf[k:f.n])
 	f.n -= k
-	return k
+}
+
+// quiet reports whether the k oldest samples (k ≤ n) are all below
+// mixQuiet.
+func (f *pcmFIFO) quiet(k int) bool {
+	for _, v := range f.buf[:k] {
+		if v >= mixQuiet || v <= -mixQuiet {
+			return false
+		}
+	}
+	return true
 }
 
 // mixMember is a leg in a mix: what SetMix set, and the goroutine's state
@@ -150,6 +173,7 @@ type mixMember struct {
 	down     downsampler
 	fifo     pcmFIFO
 	playout  bool // its FIFO is being played out (it had a full frame)
+	surplus  int  // ticks in a row its FIFO kept a whole frame more than taken
 	spoke    bool // pcm went into this tick's sum
 	speaking bool // it spoke at the last tick: a decoder to reset after a pause
 	fresh    bool // nothing was sent to it at the last tick
@@ -504,7 +528,10 @@ func (m *mix) tick() {
 
 // gather decodes what the member's tap queued into its FIFO and, if it
 // speaks, takes the tick's frame from it into pcm (spoke). A member whose
-// FIFO ran dry waits for a whole frame before it is played out again.
+// FIFO ran dry waits for a whole frame before it is played out again, so
+// that a late packet leaves a frame more in its FIFO from then on, against
+// its jitter; a frame more that its jitter has not needed for 2 s is
+// dropped in a quiet moment.
 func (mm *mixMember) gather() {
 	mm.codec = mm.l.audioClass()
 	speaking := mm.tap.speak.Load() && mm.codec.audio()
@@ -527,7 +554,7 @@ func (mm *mixMember) gather() {
 		mm.tap.free <- p
 	}
 	if !speaking {
-		mm.fifo.n, mm.playout = 0, false
+		mm.fifo.n, mm.playout, mm.surplus = 0, false, 0
 		return
 	}
 	if !mm.playout {
@@ -542,6 +569,18 @@ func (mm *mixMember) gather() {
 		mm.playout = false
 	}
 	mm.spoke = k > 0
+	// A frame kept through every tick of the last mixTrimAfter was not
+	// needed against the member's jitter: it goes at the first quiet
+	// moment, and the member is heard 20 ms sooner.
+	if mm.fifo.n < mixSamples {
+		mm.surplus = 0
+		return
+	}
+	mm.surplus++
+	if mm.surplus >= mixTrimAfter && mm.fifo.quiet(mixSamples) {
+		mm.fifo.drop(mixSamples)
+		mm.surplus = 0
+	}
 }
 
 // decode appends a packet's audio, at 16 kHz, to the FIFO.
