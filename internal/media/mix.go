@@ -50,6 +50,9 @@ const (
 	// -36 dBFS).
 	mixTrimAfter = 100
 	mixQuiet     = 512
+	// mixConceal is how many ticks in a row an Opus member's late or lost
+	// packets are concealed by its decoder (60 ms) before it is silent.
+	mixConceal = 3
 
 	// The Opus encoder of each Opus listener: wideband speech at 24
 	// kbit/s, complexity 0 (see doc.go for the figures behind the choice).
@@ -174,9 +177,11 @@ type mixMember struct {
 	fifo     pcmFIFO
 	playout  bool // its FIFO is being played out (it had a full frame)
 	surplus  int  // ticks in a row its FIFO kept a whole frame more than taken
+	hidden   int  // ticks in a row its decoder concealed a late packet
 	spoke    bool // pcm went into this tick's sum
 	speaking bool // it spoke at the last tick: a decoder to reset after a pause
 	fresh    bool // nothing was sent to it at the last tick
+	skipped  int  // ticks the goroutine skipped since the last frame sent to it
 	pcm      [mixSamples]int16
 	out      [mixSamples]int16
 	narrow   [mixSamples / 2]int16
@@ -477,7 +482,7 @@ func (g *Gateway) endMixesLocked() {
 // run is the mix's goroutine: a tick every 20 ms from start, on a clock
 // that does not drift, until the mix ends. A tick late by a little is made
 // up at once; one late by more than mixMaxBehind ticks is skipped, the
-// members' streams jumping ahead.
+// members' timestamps jumping by the ticks skipped.
 func (m *mix) run(start time.Time) {
 	defer close(m.done)
 	timer := time.NewTimer(mixFrame)
@@ -491,10 +496,10 @@ func (m *mix) run(start time.Time) {
 		}
 		due := int64(time.Since(start) / mixFrame)
 		if due-n > mixMaxBehind {
-			n = due - 1
 			for _, mm := range m.current {
-				mm.fresh = true
+				mm.skipped += int(due - 1 - n)
 			}
+			n = due - 1
 		}
 		for ; n < due; n++ {
 			m.tick()
@@ -554,7 +559,7 @@ func (mm *mixMember) gather() {
 		mm.tap.free <- p
 	}
 	if !speaking {
-		mm.fifo.n, mm.playout, mm.surplus = 0, false, 0
+		mm.fifo.n, mm.playout, mm.surplus, mm.hidden = 0, false, 0, 0
 		return
 	}
 	if !mm.playout {
@@ -564,8 +569,13 @@ func (mm *mixMember) gather() {
 		mm.playout = true
 	}
 	k := mm.fifo.pop(mm.pcm[:])
-	clear(mm.pcm[k:])
-	if k < mixSamples {
+	switch {
+	case k == mixSamples:
+		mm.hidden = 0
+	case mm.conceal(k):
+		k = mixSamples
+	default:
+		clear(mm.pcm[k:])
 		mm.playout = false
 	}
 	mm.spoke = k > 0
@@ -581,6 +591,27 @@ func (mm *mixMember) gather() {
 		mm.fifo.drop(mixSamples)
 		mm.surplus = 0
 	}
+}
+
+// conceal fills pcm from k on with what the Opus decoder makes up for a
+// packet late or lost (what it makes beyond the frame goes to the FIFO,
+// before the packet if it comes), so that the member's voice fades rather
+// than stops dead; for at most mixConceal ticks in a row, and not for
+// G.711 members, which are left silent.
+func (mm *mixMember) conceal(k int) bool {
+	if mm.dec == nil || mm.hidden >= mixConceal {
+		return false
+	}
+	const quantum = mixRate / 400 // the decoder conceals 2.5 ms at a time
+	missing := mixSamples - k
+	n, err := mm.dec.DecodeInt16(nil, mm.decoded[:(missing+quantum-1)/quantum*quantum])
+	if err != nil || n < missing {
+		return false
+	}
+	copy(mm.pcm[k:], mm.decoded[:missing])
+	mm.fifo.push(mm.decoded[missing:n])
+	mm.hidden++
+	return true
 }
 
 // decode appends a packet's audio, at 16 kHz, to the FIFO.
@@ -642,7 +673,7 @@ func (mm *mixMember) hear(sum *[mixSamples]int32) {
 			mm.fresh = true
 			return
 		}
-		payload, advance = mm.payload[:n], opusRate/50
+		payload, advance = mm.payload[:n], opusRate/50*uint32(1+mm.skipped)
 	default:
 		encode := ulaw
 		if mm.codec == classPCMA {
@@ -652,7 +683,7 @@ func (mm *mixMember) hear(sum *[mixSamples]int32) {
 		for i, v := range mm.narrow {
 			mm.payload[i] = encode(v)
 		}
-		payload, advance = mm.payload[:len(mm.narrow)], g711ClockRate/50
+		payload, advance = mm.payload[:len(mm.narrow)], g711ClockRate/50*uint32(1+mm.skipped)
 	}
 	mm.send(payload, advance)
 }
@@ -671,7 +702,7 @@ func (mm *mixMember) send(payload []byte, advance uint32) {
 			sent = mm.l.rtp.out.send(payload, advance, mm.fresh)
 		}
 	}
-	mm.fresh = !sent
+	mm.fresh, mm.skipped = !sent, 0
 	if sent {
 		mm.l.packetsSent.Add(1)
 		mm.l.bytesSent.Add(uint64(len(payload)))
