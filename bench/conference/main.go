@@ -23,7 +23,9 @@
 // the gateway (the relay; or the mix's queue, tick, decoding and encoding)
 // and the codecs' own delay, not the sender's 20 ms of packetization nor a
 // listener's jitter buffer. The difference of the phases' CPU is what
-// mixing costs.
+// mixing costs. How late the peers' packets left against their 20 ms
+// schedule is reported too: on a loaded machine that is the jitter the
+// mix must absorb, as it would a network's.
 //
 //	go run ./bench/conference -sizes 5,10 -conferences 1,4 -duration 10s
 //
@@ -257,6 +259,7 @@ func measurePhase(ctx context.Context, cfg config, ph *atomic.Pointer[phase], gr
 	s := Step{
 		CPUPct:    round(float64(used)/float64(wall)*100, 1),
 		Latency:   p.latency.Summary(),
+		SendLate:  p.late.Summary(),
 		Unmatched: p.unmatched.Load(),
 		Loadavg:   loadBefore + " → " + measure.LoadAvg(),
 	}

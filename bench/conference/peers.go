@@ -42,6 +42,7 @@ type phase struct {
 	from, to  time.Time // the window
 	grace     time.Duration
 	latency   measure.Histogram // burst sent → heard
+	late      measure.Histogram // how late the peers sent their packets
 	heard     atomic.Uint64     // bursts sent in the window and heard
 	expected  atomic.Uint64     // bursts sent in the window, once per listener
 	unmatched atomic.Uint64     // onsets heard that match no burst
@@ -196,7 +197,8 @@ func (c *conference) send(start time.Time, ph *atomic.Pointer[phase], stop <-cha
 	defer timer.Stop()
 	slot := slotFrames(c.size)
 	for n := 0; ; n++ {
-		timer.Reset(time.Until(start.Add(time.Duration(n) * frame)))
+		due := start.Add(time.Duration(n) * frame)
+		timer.Reset(time.Until(due))
 		select {
 		case <-stop:
 			return
@@ -204,6 +206,9 @@ func (c *conference) send(start time.Time, ph *atomic.Pointer[phase], stop <-cha
 		}
 		k := n % periodLen
 		p := ph.Load()
+		if now := time.Now(); p != nil && p.counts(now) {
+			p.late.Add(now.Sub(due))
+		}
 		for _, m := range c.members {
 			now := time.Now()
 			if k == m.slot*slot {

@@ -19,8 +19,10 @@ type Step struct {
 	// of one core; CPUPerParticipantPct the same over the participants.
 	CPUPct               float64 `json:"cpu_pct"`
 	CPUPerParticipantPct float64 `json:"cpu_per_participant_pct"`
-	// Latency is a burst sent → heard (see the command's doc).
-	Latency measure.Summary `json:"burst_latency"`
+	// Latency is a burst sent → heard (see the command's doc); SendLate
+	// how late the peers' packets left against their schedule.
+	Latency  measure.Summary `json:"burst_latency"`
+	SendLate measure.Summary `json:"send_late"`
 	// HeardPct is the share of bursts heard by each listener that should
 	// hear them; Unmatched counts burst starts heard that no burst sent
 	// explains.
@@ -45,10 +47,10 @@ func round(v float64, digits int) float64 {
 
 func markdown(res *Result) string {
 	t := measure.Table{Header: []string{"conferences × size", "participants", "phase", "process CPU %", "CPU % a participant",
-		"p50 ms", "p99 ms", "max ms", "bursts heard %", "unmatched", "received pkt/s", "loadavg"}}
+		"p50 ms", "p99 ms", "max ms", "bursts heard %", "unmatched", "received pkt/s", "sent late p99 ms", "loadavg"}}
 	for _, s := range res.Steps {
 		t.Add(fmt.Sprintf("%d × %d", s.Conferences, s.Size), s.Participants, s.Phase, s.CPUPct, s.CPUPerParticipantPct,
-			s.Latency.P50ms, s.Latency.P99ms, s.Latency.MaxMs, s.HeardPct, s.Unmatched, s.ReceivedPPS, s.Loadavg)
+			s.Latency.P50ms, s.Latency.P99ms, s.Latency.MaxMs, s.HeardPct, s.Unmatched, s.ReceivedPPS, s.SendLate.P99ms, s.Loadavg)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Machine: %s; load at start %s\n\n", res.Machine, res.Machine.Loadavg)

@@ -43,11 +43,11 @@ const (
 	// mixMaxBehind is how many ticks the goroutine runs back to back to
 	// catch up with its clock; further behind, it skips ahead.
 	mixMaxBehind = 3
-	// mixTrimAfter is how many ticks in a row a member's FIFO must keep a
-	// whole frame beyond the one taken (2 s) before that frame, once
-	// quiet, is dropped: it was not needed against jitter, and it delays
-	// what the member says. mixQuiet is the peak of a quiet frame (about
-	// -36 dBFS).
+	// mixTrimAfter is how long (2 s) a member's FIFO must keep whole
+	// frames beyond the one taken at every tick before those frames, once
+	// quiet, are dropped: they were not needed against its jitter, and
+	// they delay what it says. mixQuiet is the peak of a quiet frame
+	// (about -36 dBFS).
 	mixTrimAfter = 100
 	mixQuiet     = 512
 	// mixConceal is how many ticks in a row an Opus member's late or lost
@@ -176,7 +176,8 @@ type mixMember struct {
 	down     downsampler
 	fifo     pcmFIFO
 	playout  bool // its FIFO is being played out (it had a full frame)
-	surplus  int  // ticks in a row its FIFO kept a whole frame more than taken
+	low      int  // the least its FIFO kept after a tick, over the last lowTicks
+	lowTicks int
 	hidden   int  // ticks in a row its decoder concealed a late packet
 	spoke    bool // pcm went into this tick's sum
 	speaking bool // it spoke at the last tick: a decoder to reset after a pause
@@ -532,11 +533,10 @@ func (m *mix) tick() {
 }
 
 // gather decodes what the member's tap queued into its FIFO and, if it
-// speaks, takes the tick's frame from it into pcm (spoke). A member whose
-// FIFO ran dry waits for a whole frame before it is played out again, so
-// that a late packet leaves a frame more in its FIFO from then on, against
-// its jitter; a frame more that its jitter has not needed for 2 s is
-// dropped in a quiet moment.
+// speaks, takes the tick's frame from it into pcm (spoke). A late packet
+// (concealed, or silence) leaves a frame more in its FIFO from then on,
+// against its jitter; frames more that its jitter has not needed for 2 s
+// are dropped in a quiet moment.
 func (mm *mixMember) gather() {
 	mm.codec = mm.l.audioClass()
 	speaking := mm.tap.speak.Load() && mm.codec.audio()
@@ -559,7 +559,8 @@ func (mm *mixMember) gather() {
 		mm.tap.free <- p
 	}
 	if !speaking {
-		mm.fifo.n, mm.playout, mm.surplus, mm.hidden = 0, false, 0, 0
+		mm.fifo.n, mm.playout, mm.hidden = 0, false, 0
+		mm.low, mm.lowTicks = mixFIFOMax, 0
 		return
 	}
 	if !mm.playout {
@@ -567,6 +568,7 @@ func (mm *mixMember) gather() {
 			return
 		}
 		mm.playout = true
+		mm.low, mm.lowTicks = mixFIFOMax, 0
 	}
 	k := mm.fifo.pop(mm.pcm[:])
 	switch {
@@ -579,18 +581,27 @@ func (mm *mixMember) gather() {
 		mm.playout = false
 	}
 	mm.spoke = k > 0
-	// A frame kept through every tick of the last mixTrimAfter was not
-	// needed against the member's jitter: it goes at the first quiet
-	// moment, and the member is heard 20 ms sooner.
-	if mm.fifo.n < mixSamples {
-		mm.surplus = 0
+	mm.trim()
+}
+
+// trim drops the whole frames the member's FIFO kept through every tick of
+// the last mixTrimAfter, at the first quiet moment after: they were not
+// needed against its jitter, and each delays what it says by 20 ms.
+func (mm *mixMember) trim() {
+	mm.low = min(mm.low, mm.fifo.n)
+	mm.lowTicks++
+	if mm.lowTicks < mixTrimAfter {
 		return
 	}
-	mm.surplus++
-	if mm.surplus >= mixTrimAfter && mm.fifo.quiet(mixSamples) {
-		mm.fifo.drop(mixSamples)
-		mm.surplus = 0
+	excess := mm.low / mixSamples * mixSamples
+	switch {
+	case excess == 0:
+	case mm.fifo.quiet(excess):
+		mm.fifo.drop(excess)
+	default:
+		return // not now: the window goes on
 	}
+	mm.low, mm.lowTicks = mixFIFOMax, 0
 }
 
 // conceal fills pcm from k on with what the Opus decoder makes up for a

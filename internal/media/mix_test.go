@@ -668,34 +668,37 @@ func TestMixTickAllocatesNothing(t *testing.T) {
 	}
 }
 
-// A frame more in a member's FIFO that its jitter has not needed for
-// mixTrimAfter ticks goes in a quiet moment, never while it speaks.
-func TestMixTrimsAnUnneededFrameWhenQuiet(t *testing.T) {
+// Frames more in a member's FIFO that its jitter has not needed for
+// mixTrimAfter ticks go in a quiet moment, never while it speaks.
+func TestMixTrimsUnneededFramesWhenQuiet(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		hz   float64
-		want int // samples left in the FIFO after a tick
+		name  string
+		hz    float64
+		ahead int // frames that came with the first one
+		want  int // samples left in the FIFO after a tick
 	}{
-		{"quiet", 0, 0},
-		{"speaking", 1000, mixSamples},
+		{"a frame, quiet", 0, 1, 0},
+		{"two frames, quiet", 0, 2, 0},
+		{"speaking", 1000, 2, 2 * mixSamples},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, _ := benchMix(t, 1, classPCMU)
 			mm := m.members[0]
 			frames := g711Tone(tc.hz, 2*mixTrimAfter, 0, ulaw)
-			// The first packet came late: two wait at the first tick.
-			mm.tap.offer(classPCMU, frames[0])
-			mm.tap.offer(classPCMU, frames[1])
-			m.tick()
-			if mm.fifo.n != mixSamples {
-				t.Fatalf("%d samples left after the first tick, want %d", mm.fifo.n, mixSamples)
+			// The first packet came late: the others wait with it.
+			for _, f := range frames[:1+tc.ahead] {
+				mm.tap.offer(classPCMU, f)
 			}
-			for _, f := range frames[2:] {
+			m.tick()
+			if mm.fifo.n != tc.ahead*mixSamples {
+				t.Fatalf("%d samples left after the first tick, want %d", mm.fifo.n, tc.ahead*mixSamples)
+			}
+			for _, f := range frames[1+tc.ahead:] {
 				mm.tap.offer(classPCMU, f)
 				m.tick()
 			}
 			if mm.fifo.n != tc.want {
-				t.Errorf("%d samples left after %d ticks, want %d", mm.fifo.n, len(frames)-1, tc.want)
+				t.Errorf("%d samples left after %d ticks, want %d", mm.fifo.n, len(frames)-tc.ahead, tc.want)
 			}
 		})
 	}
