@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -735,5 +737,34 @@ func TestMixConcealsALatePacket(t *testing.T) {
 	m.tick()
 	if !mm.spoke || mm.hidden != 0 {
 		t.Errorf("the member's next packet: spoke %v, hidden %d", mm.spoke, mm.hidden)
+	}
+}
+
+// A member's recording goes on getting what the member says.
+func TestMixMemberStillRecorded(t *testing.T) {
+	checkGoroutines(t)
+	testTimeout(t)
+	g := newTestGateway(t, Config{})
+	peers := mixPeers(t, g, 2)
+	if err := g.SetMix("conf", all(peers)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "member.ogg")
+	if err := g.Record("r", RecordOptions{Path: path, Legs: []string{peers[0].id}}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := g.Stats(peers[0].id)
+	waitReceived(t, g, peers[0].id, s.PacketsReceived+40)
+	res, err := g.StopRecording("r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := checkOgg(t, data, 1)
+	if got := toneTime(ch[0], peers[0].tone, opusRate); got < res.Duration/2 {
+		t.Errorf("%v of %v Hz in a recording of %v", got, peers[0].tone, res.Duration)
 	}
 }
