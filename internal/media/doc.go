@@ -73,13 +73,16 @@
 // on its own stream, numbered as a prompt's frames (and nothing else sent
 // on it meanwhile): Opus at 16 kHz and 24 kbit/s, or G.711 after the
 // half-band filter halves the rate. Opus is encoded at complexity 0: on
-// speech (the shipped greeting) a 20 ms frame costs 75-83 µs there, 135 µs
-// at 5 and 236 µs at 10, for a waveform SNR of 11.1 dB against 11.3 and 11.4
-// (BenchmarkMixOpusEncoder), a difference no listener of a conference
-// hears. A tick costs about 90 µs per Opus member (0.4-0.5 % of a core)
-// and 7.5 µs per G.711 member, and allocates nothing (BenchmarkMixTick,
-// docs/performance.md). The Opus decoder is otherwise used only to parse
-// prompts.
+// speech (the shipped greeting) a 20 ms frame costs 79 µs there, 148 µs at
+// 5 and 236 µs at 10, for a waveform SNR of 11.1 dB against 11.3 and 11.4
+// (BenchmarkMixOpusEncoder): a third of the CPU for 0.3 dB less. A tick
+// costs about 95-115 µs per Opus member (0.5-0.6 % of a core) and 8 µs per
+// G.711 member (BenchmarkMixTick, docs/performance.md); the mix's own code
+// allocates nothing per tick (the Opus decoder does, now and then,
+// inside). A late or lost packet of an Opus member is concealed by its
+// decoder for up to 60 ms; frames kept against a member's jitter that 2 s
+// did not need are dropped in a quiet moment. The Opus decoder is otherwise
+// used only to parse prompts.
 //
 // The package must not import net/http, echo, internal/web, internal/bridge,
 // internal/telephony or internal/sip; the switch drives it through its

@@ -43,6 +43,16 @@ const (
 	// mixMaxBehind is how many ticks the goroutine runs back to back to
 	// catch up with its clock; further behind, it skips ahead.
 	mixMaxBehind = 3
+	// mixTrimAfter is how long (2 s) a member's FIFO must keep whole
+	// frames beyond the one taken at every tick before those frames, once
+	// quiet, are dropped: they were not needed against its jitter, and
+	// they delay what it says. mixQuiet is the peak of a quiet frame
+	// (about -36 dBFS).
+	mixTrimAfter = 100
+	mixQuiet     = 512
+	// mixConceal is how many ticks in a row an Opus member's late or lost
+	// packets are concealed by its decoder (60 ms) before it is silent.
+	mixConceal = 3
 
 	// The Opus encoder of each Opus listener: wideband speech at 24
 	// kbit/s, complexity 0 (see doc.go for the figures behind the choice).
@@ -127,9 +137,25 @@ func (f *pcmFIFO) push(s []int16) {
 // many.
 func (f *pcmFIFO) pop(out []int16) int {
 	k := copy(out, f.buf[:f.n])
+	f.drop(k)
+	return k
+}
+
+// drop drops the k oldest samples (k ≤ n).
+func (f *pcmFIFO) drop(k int) {
 	copy(f.buf[:], f.buf[k:f.n])
 	f.n -= k
-	return k
+}
+
+// quiet reports whether the k oldest samples (k ≤ n) are all below
+// mixQuiet.
+func (f *pcmFIFO) quiet(k int) bool {
+	for _, v := range f.buf[:k] {
+		if v >= mixQuiet || v <= -mixQuiet {
+			return false
+		}
+	}
+	return true
 }
 
 // mixMember is a leg in a mix: what SetMix set, and the goroutine's state
@@ -150,9 +176,13 @@ type mixMember struct {
 	down     downsampler
 	fifo     pcmFIFO
 	playout  bool // its FIFO is being played out (it had a full frame)
+	low      int  // the least its FIFO kept after a tick, over the last lowTicks
+	lowTicks int
+	hidden   int  // ticks in a row its decoder concealed a late packet
 	spoke    bool // pcm went into this tick's sum
 	speaking bool // it spoke at the last tick: a decoder to reset after a pause
 	fresh    bool // nothing was sent to it at the last tick
+	skipped  int  // ticks the goroutine skipped since the last frame sent to it
 	pcm      [mixSamples]int16
 	out      [mixSamples]int16
 	narrow   [mixSamples / 2]int16
@@ -453,7 +483,7 @@ func (g *Gateway) endMixesLocked() {
 // run is the mix's goroutine: a tick every 20 ms from start, on a clock
 // that does not drift, until the mix ends. A tick late by a little is made
 // up at once; one late by more than mixMaxBehind ticks is skipped, the
-// members' streams jumping ahead.
+// members' timestamps jumping by the ticks skipped.
 func (m *mix) run(start time.Time) {
 	defer close(m.done)
 	timer := time.NewTimer(mixFrame)
@@ -467,10 +497,10 @@ func (m *mix) run(start time.Time) {
 		}
 		due := int64(time.Since(start) / mixFrame)
 		if due-n > mixMaxBehind {
-			n = due - 1
 			for _, mm := range m.current {
-				mm.fresh = true
+				mm.skipped += int(due - 1 - n)
 			}
+			n = due - 1
 		}
 		for ; n < due; n++ {
 			m.tick()
@@ -503,8 +533,10 @@ func (m *mix) tick() {
 }
 
 // gather decodes what the member's tap queued into its FIFO and, if it
-// speaks, takes the tick's frame from it into pcm (spoke). A member whose
-// FIFO ran dry waits for a whole frame before it is played out again.
+// speaks, takes the tick's frame from it into pcm (spoke). A late packet
+// (concealed, or silence) leaves a frame more in its FIFO from then on,
+// against its jitter; frames more that its jitter has not needed for 2 s
+// are dropped in a quiet moment.
 func (mm *mixMember) gather() {
 	mm.codec = mm.l.audioClass()
 	speaking := mm.tap.speak.Load() && mm.codec.audio()
@@ -527,7 +559,8 @@ func (mm *mixMember) gather() {
 		mm.tap.free <- p
 	}
 	if !speaking {
-		mm.fifo.n, mm.playout = 0, false
+		mm.fifo.n, mm.playout, mm.hidden = 0, false, 0
+		mm.low, mm.lowTicks = mixFIFOMax, 0
 		return
 	}
 	if !mm.playout {
@@ -535,13 +568,61 @@ func (mm *mixMember) gather() {
 			return
 		}
 		mm.playout = true
+		mm.low, mm.lowTicks = mixFIFOMax, 0
 	}
 	k := mm.fifo.pop(mm.pcm[:])
-	clear(mm.pcm[k:])
-	if k < mixSamples {
+	switch {
+	case k == mixSamples:
+		mm.hidden = 0
+	case mm.conceal(k):
+		k = mixSamples
+	default:
+		clear(mm.pcm[k:])
 		mm.playout = false
 	}
 	mm.spoke = k > 0
+	mm.trim()
+}
+
+// trim drops the whole frames the member's FIFO kept through every tick of
+// the last mixTrimAfter, at the first quiet moment after: they were not
+// needed against its jitter, and each delays what it says by 20 ms.
+func (mm *mixMember) trim() {
+	mm.low = min(mm.low, mm.fifo.n)
+	mm.lowTicks++
+	if mm.lowTicks < mixTrimAfter {
+		return
+	}
+	excess := mm.low / mixSamples * mixSamples
+	switch {
+	case excess == 0:
+	case mm.fifo.quiet(excess):
+		mm.fifo.drop(excess)
+	default:
+		return // not now: the window goes on
+	}
+	mm.low, mm.lowTicks = mixFIFOMax, 0
+}
+
+// conceal fills pcm from k on with what the Opus decoder makes up for a
+// packet late or lost (what it makes beyond the frame goes to the FIFO,
+// before the packet if it comes), so that the member's voice fades rather
+// than stops dead; for at most mixConceal ticks in a row, and not for
+// G.711 members, which are left silent.
+func (mm *mixMember) conceal(k int) bool {
+	if mm.dec == nil || mm.hidden >= mixConceal {
+		return false
+	}
+	const quantum = mixRate / 400 // the decoder conceals 2.5 ms at a time
+	missing := mixSamples - k
+	n, err := mm.dec.DecodeInt16(nil, mm.decoded[:(missing+quantum-1)/quantum*quantum])
+	if err != nil || n < missing {
+		return false
+	}
+	copy(mm.pcm[k:], mm.decoded[:missing])
+	mm.fifo.push(mm.decoded[missing:n])
+	mm.hidden++
+	return true
 }
 
 // decode appends a packet's audio, at 16 kHz, to the FIFO.
@@ -603,7 +684,7 @@ func (mm *mixMember) hear(sum *[mixSamples]int32) {
 			mm.fresh = true
 			return
 		}
-		payload, advance = mm.payload[:n], opusRate/50
+		payload, advance = mm.payload[:n], opusRate/50*uint32(1+mm.skipped)
 	default:
 		encode := ulaw
 		if mm.codec == classPCMA {
@@ -613,7 +694,7 @@ func (mm *mixMember) hear(sum *[mixSamples]int32) {
 		for i, v := range mm.narrow {
 			mm.payload[i] = encode(v)
 		}
-		payload, advance = mm.payload[:len(mm.narrow)], g711ClockRate/50
+		payload, advance = mm.payload[:len(mm.narrow)], g711ClockRate/50*uint32(1+mm.skipped)
 	}
 	mm.send(payload, advance)
 }
@@ -632,7 +713,7 @@ func (mm *mixMember) send(payload []byte, advance uint32) {
 			sent = mm.l.rtp.out.send(payload, advance, mm.fresh)
 		}
 	}
-	mm.fresh = !sent
+	mm.fresh, mm.skipped = !sent, 0
 	if sent {
 		mm.l.packetsSent.Add(1)
 		mm.l.bytesSent.Add(uint64(len(payload)))
