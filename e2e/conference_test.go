@@ -85,19 +85,31 @@ func TestConferenceBetweenWidgets(t *testing.T) {
 	waitMessage(t, alice.ctx, "rc-conference-notify", `m.data.change === 'left' && m.data.conference.participants.length === 2`)
 	callAudioFlows(t, "carol after bob left", carol, withCarol)
 
+	// Alice adds bob back by number: he rings, answers, and joins.
+	controlCallOn(t, alice, "addParticipant", withCarol, `{number: '102'}`)
+	waitMessage(t, alice.ctx, "rc-conference-notify", `m.data.change === 'invited' && m.data.conference.invitations.length === 1`)
+	again := ringingCall(t, bob, newCall(seen))
+	seen[again] = true
+	controlCallOn(t, bob, "answer", again, "")
+	waitMessage(t, carol.ctx, "rc-conference-notify", `m.data.change === 'joined' && m.data.conference.participants.length === 3`)
+	waitMessage(t, alice.ctx, "rc-call-end-notify", sessionOf(again))
+	callAudioFlows(t, "bob added back", bob, again)
+
 	// Alice ends it for all.
 	controlCallOn(t, alice, "endConference", withCarol, "")
 	waitMessage(t, carol.ctx, "rc-call-end-notify", sessionOf(withCarol))
 	waitMessage(t, alice.ctx, "rc-call-end-notify", sessionOf(withCarol))
+	waitMessage(t, bob.ctx, "rc-call-end-notify", sessionOf(again))
 
-	changes := []string{"conference:created", "conference:left", "conference:ended"}
+	changes := []string{"conference:created", "conference:invited", "conference:joined", "conference:left", "conference:ended"}
 	want := map[*env][]string{
-		alice: {"end:" + withBob, "conference:created", "conference:left", "conference:ended", "end:" + withCarol},
-		bob:   {"conference:created", "conference:left", "end:" + withBob},
-		carol: {"conference:created", "conference:left", "conference:ended", "end:" + withCarol},
+		alice: {"end:" + withBob, "conference:created", "conference:left", "conference:invited", "end:" + again, "conference:joined",
+			"conference:ended", "end:" + withCarol},
+		bob:   {"conference:created", "conference:left", "end:" + withBob, "conference:joined", "conference:ended", "end:" + again},
+		carol: {"conference:created", "conference:left", "conference:invited", "conference:joined", "conference:ended", "end:" + withCarol},
 	}
 	for e, steps := range want {
-		if got := onlyChanges(conferenceSteps(t, e, withBob, withCarol), changes...); !slices.Equal(got, steps) {
+		if got := onlyChanges(conferenceSteps(t, e, withBob, withCarol, again), changes...); !slices.Equal(got, steps) {
 			t.Errorf("a host page heard %v, want %v", got, steps)
 		}
 	}

@@ -8,26 +8,30 @@ import (
 
 // Conference changes (rc-conference-notify change).
 const (
-	ConferenceCreated = "created"
-	ConferenceJoined  = "joined"
-	ConferenceLeft    = "left"
-	ConferenceRemoved = "removed"
-	ConferenceHeld    = "held"
-	ConferenceResumed = "resumed"
-	ConferenceUpdated = "updated"
-	ConferenceEnded   = "ended"
+	ConferenceCreated  = "created"
+	ConferenceJoined   = "joined"
+	ConferenceLeft     = "left"
+	ConferenceRemoved  = "removed"
+	ConferenceHeld     = "held"
+	ConferenceResumed  = "resumed"
+	ConferenceUpdated  = "updated"
+	ConferenceEnded    = "ended"
+	ConferenceInvited  = "invited"
+	ConferenceRejected = "rejected"
 )
 
 // conferenceChanges maps the switch's conference causes to changes.
 var conferenceChanges = map[telephony.Cause]string{
-	telephony.CauseConferenceCreated: ConferenceCreated,
-	telephony.CauseConferenceJoined:  ConferenceJoined,
-	telephony.CauseConferenceLeft:    ConferenceLeft,
-	telephony.CauseConferenceRemoved: ConferenceRemoved,
-	telephony.CauseConferenceHeld:    ConferenceHeld,
-	telephony.CauseConferenceResumed: ConferenceResumed,
-	telephony.CauseConferenceUpdated: ConferenceUpdated,
-	telephony.CauseConferenceEnded:   ConferenceEnded,
+	telephony.CauseConferenceCreated:  ConferenceCreated,
+	telephony.CauseConferenceJoined:   ConferenceJoined,
+	telephony.CauseConferenceLeft:     ConferenceLeft,
+	telephony.CauseConferenceRemoved:  ConferenceRemoved,
+	telephony.CauseConferenceHeld:     ConferenceHeld,
+	telephony.CauseConferenceResumed:  ConferenceResumed,
+	telephony.CauseConferenceUpdated:  ConferenceUpdated,
+	telephony.CauseConferenceEnded:    ConferenceEnded,
+	telephony.CauseConferenceInvited:  ConferenceInvited,
+	telephony.CauseConferenceRejected: ConferenceRejected,
 }
 
 // ConferenceNotify is rc-conference-notify: a conference the user is in
@@ -49,6 +53,16 @@ type ConferenceView struct {
 	HostPresent        bool                    `json:"hostPresent"`
 	State              string                  `json:"state"` // connected, held (the host holds), ended
 	Participants       []ConferenceParticipant `json:"participants"`
+	// Invitations are the calls the host placed to add someone, still
+	// ringing: each joins once answered.
+	Invitations []ConferenceInvitation `json:"invitations"`
+}
+
+// ConferenceInvitation is a call placed to add someone to a conference.
+type ConferenceInvitation struct {
+	TelephonySessionID string `json:"telephonySessionId"`
+	Name               string `json:"name,omitempty"`
+	Number             string `json:"number"`
 }
 
 // ConferenceParticipant is one party of a conference.
@@ -80,18 +94,28 @@ func NewConferenceView(cf telephony.Conference, ext int64, sid string) Conferenc
 	v := ConferenceView{
 		ID: cf.ID, TelephonySessionID: sid, HostSessionID: cf.SessionID, Host: cf.Host == ext,
 		HostPresent: cf.HostPresent, State: string(cf.State), Participants: []ConferenceParticipant{},
+		Invitations: []ConferenceInvitation{},
+	}
+	for _, inv := range cf.Invitations {
+		v.Invitations = append(v.Invitations, ConferenceInvitation{TelephonySessionID: inv.SessionID, Name: inv.To.Name, Number: participantNumber(inv.To)})
 	}
 	for _, p := range cf.Participants {
-		number := p.PhoneNumber
-		if number == "" {
-			number = p.ExtensionNumber
-		}
+		number := participantNumber(p.Endpoint)
 		v.Participants = append(v.Participants, ConferenceParticipant{
 			PartyID: p.PartyID, TelephonySessionID: p.SessionID, Name: p.Name, Number: number,
 			ExtensionNumber: p.ExtensionNumber, Host: p.Host, Status: string(p.Status), Muted: p.Muted, MutedByHost: p.MutedByHost,
 		})
 	}
 	return v
+}
+
+// participantNumber is the number a participant shows: the phone number,
+// or the extension number of a user without one.
+func participantNumber(e telephony.Endpoint) string {
+	if e.PhoneNumber != "" {
+		return e.PhoneNumber
+	}
+	return e.ExtensionNumber
 }
 
 // mutedByHost reports whether the host of cf muted party pid.

@@ -160,6 +160,10 @@ func (s *Switch) calleeAnsweredLocked(c *call, p *Party, device string, fx *effe
 	s.applyForwardLocked(c)
 	s.emitLocked(c, CauseAnswer, device)
 	c.dropLeft()
+	if _, ok := s.invites[c.s.ID]; ok {
+		s.invitationAnsweredLocked(c, fx) // it joins a conference (conference.go)
+		return nil
+	}
 	s.autoRecordLocked(c, fx)
 	return nil
 }

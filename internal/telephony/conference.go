@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -57,6 +58,10 @@ const (
 	CauseConferenceResumed Cause = "conferenceResumed" // the host is back
 	CauseConferenceUpdated Cause = "conferenceUpdated" // a participant held, muted or resumed
 	CauseConferenceEnded   Cause = "conferenceEnded"
+	CauseConferenceInvited Cause = "conferenceInvited" // the host called someone to join (Invite)
+	// CauseConferenceRejected: the one invited did not answer, declined, or
+	// could not join.
+	CauseConferenceRejected Cause = "conferenceRejected"
 	// CauseMerged is the session event of a call merged into a
 	// conference: its host's party left it.
 	CauseMerged Cause = "merged"
@@ -81,6 +86,14 @@ type Conference struct {
 	State        ConferenceState
 	Created      time.Time
 	Participants []Participant // the host first while present, then in the order they joined
+	Invitations  []Invitation  // calls the host placed to add someone, still ringing
+}
+
+// Invitation is a call the host placed to add someone to a conference
+// (Invite): it joins once answered.
+type Invitation struct {
+	SessionID string   // the call's telephonySessionId
+	To        Endpoint // who it rings
 }
 
 // Participant is one party of a conference.
@@ -117,8 +130,9 @@ type conference struct {
 	hostParty string // the host's party in anchor; "" once the host left
 	members   []*member
 	created   time.Time
-	held      bool // the host holds: the last state told
-	ending    bool // its calls are being ended together
+	held      bool    // the host holds: the last state told
+	ending    bool    // its calls are being ended together
+	invites   []*call // calls placed to add someone, ringing (Invite)
 }
 
 // member is one participant: the remote party of a call in the conference.
@@ -178,6 +192,9 @@ func (cf *conference) snapshot(state ConferenceState) Conference {
 			PartyID: hp.ID, SessionID: cf.anchor.s.ID, Endpoint: ownEndpoint(hp), Direction: hp.Direction, Host: true,
 			Status: hp.Status, Muted: hp.Muted,
 		})
+	}
+	for _, c := range cf.invites {
+		out.Invitations = append(out.Invitations, Invitation{SessionID: c.s.ID, To: c.caller().To})
 	}
 	for _, m := range cf.active() {
 		p := m.c.party(m.party)
@@ -601,6 +618,134 @@ func (s *Switch) HostedBy(device, id string) (Conference, error) {
 		return Conference{}, err
 	}
 	return cf.snapshot(cf.state()), nil
+}
+
+// invitation is a call placed to add someone to the conference of anchor,
+// hosted (or to be hosted) by its party (Invite).
+type invitation struct {
+	anchor *call
+	party  string
+}
+
+// conf is the conference the invitation is for, when there is one yet.
+func (inv *invitation) conf() *conference {
+	if cf := inv.anchor.conf; cf != nil && cf.anchor == inv.anchor && cf.hostParty == inv.party && !cf.ending {
+		return cf
+	}
+	return nil
+}
+
+// Invite has the device call to as Dial does, to add the one it calls to
+// the conference of id: a conference the device hosts (its id or a session
+// of one of its calls), or a connected call of the device, which becomes a
+// conference once the call is answered. The conference is held for the
+// host meanwhile (the others talk on); once answered, the call joins it.
+// Everyone in the conference hears of the invitation ("conferenceInvited")
+// and of its end without an answer, or of a call that cannot join
+// ("conferenceRejected"): the host's side then resumes, as for any second
+// call that fails. Errors as Dial's, and ErrNoSuchCall, ErrNotYourCall,
+// ErrInvalidState, ErrTooManyCalls for id.
+func (s *Switch) Invite(ctx context.Context, device, id, to, offerSDP string) (Session, string, error) {
+	if strings.TrimSpace(to) == "" {
+		return Session{}, "", fmt.Errorf("invite: empty number: %w", ErrBadNumber)
+	}
+	sid := newID("s-")
+	s.mu.Lock()
+	inv, err := s.invitationLocked(device, id)
+	if err == nil {
+		s.invites[sid] = inv
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return Session{}, "", fmt.Errorf("invite: %w", err)
+	}
+	snap, answer, err := s.dial(ctx, sid, device, to, offerSDP)
+	var fx effects
+	s.mu.Lock()
+	if err != nil {
+		delete(s.invites, sid)
+	} else if c := s.calls[sid]; c != nil && s.invites[sid] == inv {
+		// Still ringing: everyone in the conference hears of it.
+		s.noteLocked(c, "conference invitation", slog.String("anchor", inv.anchor.s.ID))
+		if cf := inv.conf(); cf != nil {
+			cf.invites = append(cf.invites, c)
+			s.emitConferenceLocked(cf, CauseConferenceInvited, device)
+		}
+	}
+	s.mu.Unlock()
+	s.finish(&fx)
+	if err != nil {
+		s.resumeHeld(sid)
+	}
+	return snap, answer, err
+}
+
+// invitationLocked is what the device's Invite to id is for.
+func (s *Switch) invitationLocked(device, id string) (*invitation, error) {
+	d, ok := s.devices[device]
+	if !ok {
+		return nil, fmt.Errorf("device %s: %w", device, ErrNoDevice)
+	}
+	if cf := s.conferenceLocked(id); cf != nil {
+		if _, err := s.hostedLocked(d.ExtensionID, id); err != nil {
+			return nil, err
+		}
+		if n := len(cf.active()) + len(cf.invites); n >= MaxConferenceParticipants {
+			return nil, fmt.Errorf("conference %s has %d participants: %w", cf.id, n, ErrTooManyCalls)
+		}
+		return &invitation{anchor: cf.anchor, party: cf.hostParty}, nil
+	}
+	c, err := s.callLocked(device, id)
+	if err != nil {
+		return nil, err
+	}
+	p := c.partyOfDevice(device)
+	if p == nil {
+		return nil, s.notPartyLocked(c, device)
+	}
+	if err := s.confCallLocked(c, p); err != nil {
+		return nil, err
+	}
+	return &invitation{anchor: c, party: p.ID}, nil
+}
+
+// invitationAnsweredLocked merges call c, placed by Invite and answered,
+// into its conference (making one of the anchor when there is none yet); a
+// call that cannot join stays a call of its own.
+func (s *Switch) invitationAnsweredLocked(c *call, fx *effects) {
+	inv, ok := s.invites[c.s.ID]
+	if !ok {
+		return
+	}
+	delete(s.invites, c.s.ID)
+	cf := inv.conf()
+	if cf != nil {
+		cf.invites = slices.DeleteFunc(cf.invites, func(x *call) bool { return x == c })
+	}
+	hp := inv.anchor.party(inv.party)
+	if s.calls[inv.anchor.s.ID] != inv.anchor || hp == nil || !hp.active() || inv.anchor.conf != nil && cf == nil {
+		return // the conference, or the call it was to be, is gone
+	}
+	if _, err := s.mergeLocked(hp.Owner, inv.anchor, hp, c, c.caller(), fx); err != nil {
+		s.noteLocked(c, "conference invitation answered, cannot join", slog.String("anchor", inv.anchor.s.ID), slog.Any("err", err))
+		if cf != nil {
+			s.emitConferenceLocked(cf, CauseConferenceRejected, c.caller().Device)
+		}
+	}
+}
+
+// invitationEndedLocked tells the conference that call c, placed by Invite,
+// ended before it was answered.
+func (s *Switch) invitationEndedLocked(c *call, device string) {
+	inv, ok := s.invites[c.s.ID]
+	if !ok {
+		return
+	}
+	delete(s.invites, c.s.ID)
+	if cf := inv.conf(); cf != nil {
+		cf.invites = slices.DeleteFunc(cf.invites, func(x *call) bool { return x == c })
+		s.emitConferenceLocked(cf, CauseConferenceRejected, device)
+	}
 }
 
 // ---------------------------------------------------------------------------

@@ -422,3 +422,101 @@ func TestStartConference(t *testing.T) {
 		})
 	}
 }
+
+// TestInvite: the host calls someone to join; once they answer, their
+// call joins the conference. One who declines is "rejected", and the
+// host's side of the conference resumes.
+func TestInvite(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	withBob := r.connected(t)
+	aliceP, bobP := partyOf(t, r, withBob.ID, alice), partyOf(t, r, withBob.ID, bob)
+	cf, err := r.sw.StartConference(ctx, alice, withBob.ID, aliceP.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.sw.Invite(ctx, "b1", cf.ID, "103", "offer-b1"); !errors.Is(err, telephony.ErrNotYourCall) {
+		t.Fatalf("Bob invites to Alice's conference: %v", err)
+	}
+	r.bus.take()
+	inv, _, err := r.sw.Invite(ctx, "a1", withBob.ID, "103", "offer-a1-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := wantConference(t, r, bob, telephony.CauseConferenceInvited)
+	if len(got.Invitations) != 1 || got.Invitations[0].SessionID != inv.ID || got.Invitations[0].To.ExtensionNumber != "103" {
+		t.Fatalf("invitations %+v", got.Invitations)
+	}
+	// The host is out while the call rings; Bob hears nobody meanwhile.
+	wantMix(t, r, cf.ID, telephony.MixMember{Leg: aliceP.ID}, live(bobP.ID))
+	if _, _, err := r.sw.Answer(ctx, "c1", inv.ID, "offer-c1"); err != nil {
+		t.Fatal(err)
+	}
+	got = wantConference(t, r, alice, telephony.CauseConferenceJoined)
+	if len(got.Participants) != 3 || len(got.Invitations) != 0 {
+		t.Fatalf("after Carol joined: %+v", got)
+	}
+	carolP := partyOf(t, r, inv.ID, carol)
+	wantMix(t, r, cf.ID, live(aliceP.ID), live(bobP.ID), live(carolP.ID))
+	if n := len(r.sw.Sessions(alice)); n != 1 {
+		t.Fatalf("Alice has %d calls, want the conference's one", n)
+	}
+
+	// Declined: rejected, and the host is back.
+	r.bus.take()
+	declined, _, err := r.sw.Invite(ctx, "a1", cf.ID, "102", "offer-a1-d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantConference(t, r, alice, telephony.CauseConferenceInvited)
+	for _, d := range []string{"b2", "b1"} { // Bob's every device declines
+		if err := r.sw.Reject(ctx, d, declined.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantConference(t, r, carol, telephony.CauseConferenceRejected)
+	wantConference(t, r, alice, telephony.CauseConferenceResumed)
+
+	// The echo line answers, but cannot join (it has no leg of its own):
+	// rejected; its call stays one of its own.
+	r.bus.take()
+	echo, _, err := r.sw.Invite(ctx, "a1", cf.ID, "+15550101", "offer-a1-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantConference(t, r, carol, telephony.CauseConferenceInvited)
+	wantConference(t, r, alice, telephony.CauseConferenceRejected)
+	if _, ok := r.sw.Session(echo.ID); !ok {
+		t.Fatal("the echo line's call ended: it stays a call of its own")
+	}
+	if err := r.sw.Hangup(ctx, "a1", echo.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantConference(t, r, alice, telephony.CauseConferenceResumed)
+	wantMix(t, r, cf.ID, live(aliceP.ID), live(bobP.ID), live(carolP.ID))
+}
+
+// TestInviteFromACall: adding someone to a plain call makes it a conference
+// once they answer.
+func TestInviteFromACall(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	withBob := r.connected(t)
+	aliceP, bobP := partyOf(t, r, withBob.ID, alice), partyOf(t, r, withBob.ID, bob)
+	if _, _, err := r.sw.Invite(ctx, "c1", withBob.ID, "101", "offer-c1"); !errors.Is(err, telephony.ErrNotYourCall) {
+		t.Fatalf("Carol adds to Alice's call: %v", err)
+	}
+	inv, _, err := r.sw.Invite(ctx, "a1", withBob.ID, "103", "offer-a1-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.sw.Answer(ctx, "c1", inv.ID, "offer-c1"); err != nil {
+		t.Fatal(err)
+	}
+	got := wantConference(t, r, carol, telephony.CauseConferenceCreated)
+	if got.SessionID != withBob.ID || len(got.Participants) != 3 {
+		t.Fatalf("the conference %+v", got)
+	}
+	wantMix(t, r, got.ID, live(aliceP.ID), live(bobP.ID), live(partyOf(t, r, inv.ID, carol).ID))
+	wantStatus(t, r, withBob.ID, alice, telephony.StatusAnswered)
+}

@@ -59,7 +59,8 @@ type Switch struct {
 	lines       []logLine // lines of calls' lifecycles to log, in order (lifecycle.go)
 	flushing    bool      // a goroutine is publishing the queue
 
-	autoHeld map[string][]heldRef // parties held for a call, by its id (second.go)
+	autoHeld map[string][]heldRef   // parties held for a call, by its id (second.go)
+	invites  map[string]*invitation // calls placed to join a conference, by id, until answered or ended (conference.go)
 
 	forwards []legForward // forwarding changes for the media, in order (effects.go)
 	mediaMu  sync.Mutex   // held while queued forwarding changes are applied
@@ -93,6 +94,7 @@ func New(cfg Config, dir Directory, media Media, bus Bus, presence PresenceKeepe
 		calls:       map[string]*call{},
 		ringOuts:    map[string]*ringOut{},
 		autoHeld:    map[string][]heldRef{},
+		invites:     map[string]*invitation{},
 		nextSession: uint64(max(cfg.Now().UnixMicro(), 0)),
 	}
 }

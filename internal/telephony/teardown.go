@@ -91,6 +91,7 @@ func (s *Switch) LegFailed(legID string) {
 // and result, one event per extension, then the session leaves the active
 // set, its legs are closed and its call-log records written (by finish).
 func (s *Switch) endLocked(c *call, e ending, cause Cause, device string, fx *effects) {
+	s.invitationEndedLocked(c, device)
 	if c.conf != nil && s.leaveConferenceLocked(c, cause, device, fx) {
 		return // the call goes on in its conference (conference.go)
 	}

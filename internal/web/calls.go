@@ -85,6 +85,9 @@ type dialRequest struct {
 	DeviceID string `json:"deviceId"`
 	To       string `json:"to"`
 	SDP      string `json:"sdp"`
+	// ConferenceID, when set, names the conference the device hosts that
+	// the one called joins once they answer (a call of it, or its id).
+	ConferenceID string `json:"conferenceId"`
 }
 
 type callResponse struct {
@@ -104,7 +107,17 @@ func (s *Server) dial(c echo.Context) error {
 	if err := checkOffer(req.SDP); err != nil {
 		return err
 	}
-	ts, answer, err := s.Switch.Dial(c.Request().Context(), u.Device, req.To, req.SDP)
+	var ts telephony.Session
+	var answer string
+	var err error
+	switch {
+	case len(req.ConferenceID) > maxConferenceID:
+		return httperror.InvalidParam("conferenceId", "no such conference")
+	case req.ConferenceID != "":
+		ts, answer, err = s.Switch.Invite(c.Request().Context(), u.Device, req.ConferenceID, req.To, req.SDP)
+	default:
+		ts, answer, err = s.Switch.Dial(c.Request().Context(), u.Device, req.To, req.SDP)
+	}
 	if err != nil {
 		return err
 	}

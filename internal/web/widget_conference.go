@@ -25,6 +25,7 @@ import (
 // the session of any call in it.
 type Conferences interface {
 	Merge(ctx context.Context, device, sessionID, otherSessionID string) (telephony.Conference, error)
+	Invite(ctx context.Context, device, id, to, offerSDP string) (telephony.Session, string, error)
 	RemoveParticipant(ctx context.Context, owner int64, id, partyID string) error
 	MuteParticipant(ctx context.Context, owner int64, id, partyID string, muted bool) error
 	EndConference(ctx context.Context, owner int64, id string) error

@@ -21,6 +21,9 @@ import (
 func (stubSwitch) Merge(context.Context, string, string, string) (telephony.Conference, error) {
 	return telephony.Conference{}, telephony.ErrNoSuchCall
 }
+func (stubSwitch) Invite(context.Context, string, string, string, string) (telephony.Session, string, error) {
+	return telephony.Session{}, "", telephony.ErrNoSuchCall
+}
 func (stubSwitch) RemoveParticipant(context.Context, int64, string, string) error {
 	return telephony.ErrNoSuchCall
 }
@@ -338,5 +341,39 @@ func TestConferenceErrors(t *testing.T) {
 		if tt.err == telephony.ErrNotYourCall && !strings.Contains(e.Message, "host") {
 			t.Errorf("a participant is told %q", e.Message)
 		}
+	}
+}
+
+// TestWidgetAddParticipant: a call placed with conferenceId joins the
+// conference of the call it names once answered; another user's call, or
+// one too long to be an id, is refused before anything rings.
+func TestWidgetAddParticipant(t *testing.T) {
+	env := newCallEnv(t)
+	withBob := env.dial(t, "b1", "101")
+	env.answer(t, "a1", withBob.ID)
+	dial := func(name string, fields map[string]any) (int, map[string]any) {
+		t.Helper()
+		return env.post(t, name, "/widget/calls", fields)
+	}
+	status, body := dial("c1", map[string]any{"to": "102", "sdp": "offer-c1", "conferenceId": withBob.ID})
+	wantError(t, "another user's call", status, body, 403, "InsufficientPermissions", "")
+	status, body = dial("a1", map[string]any{"to": "103", "sdp": "offer-a1", "conferenceId": strings.Repeat("s", 65)})
+	wantError(t, "conferenceId too long", status, body, 400, "InvalidParameter", "conferenceId")
+	if n := len(env.sw.Sessions(env.ext["carol"].ID)); n != 0 {
+		t.Fatalf("a refused invitation rang carol: %d calls", n)
+	}
+
+	status, body = dial("a1", map[string]any{"to": "103", "sdp": "offer-a1", "conferenceId": withBob.ID})
+	if status != http.StatusOK {
+		t.Fatalf("add carol: %d %v", status, body)
+	}
+	invited := body["call"].(map[string]any)["telephonySessionId"].(string)
+	env.answer(t, "c1", invited)
+	cf, ok := env.sw.ConferenceOf(env.ext["alice"].ID, withBob.ID)
+	if !ok || len(cf.Participants) != 3 || cf.SessionID != withBob.ID {
+		t.Fatalf("after carol answered: %+v %v", cf, ok)
+	}
+	if mix := mixOf(cf.ID); len(mix) != 3 {
+		t.Fatalf("the mix %+v", mix)
 	}
 }

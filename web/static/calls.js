@@ -103,7 +103,6 @@ export function newEntry(call) {
     // The id of the call this one is to join as a participant once
     // answered ('' for none), and whether it is being merged now.
     conferenceOf: '',
-    joining: false,
   };
 }
 

@@ -10,7 +10,7 @@
 // `node --test` (web/test/conference.test.js).
 
 import { asString, isPlainObject } from './fields.js';
-import { STATUS, established, isLive, isOnHold, phoneError } from './calls.js';
+import { established, isLive, phoneError } from './calls.js';
 import { formatNumber } from './numbers.js';
 
 // The host's endpoints: /widget/conferences/{id}[/participants/{partyId}].
@@ -24,7 +24,7 @@ export function conferenceUrl(id, partyId) {
 export const MAX_PARTY_ID = 64;
 
 // The changes of rc-conference-notify (docs/events.md).
-export const CHANGES = Object.freeze(['created', 'joined', 'left', 'removed', 'held', 'resumed', 'updated', 'ended']);
+export const CHANGES = Object.freeze(['created', 'invited', 'joined', 'rejected', 'left', 'removed', 'held', 'resumed', 'updated', 'ended']);
 
 
 // readParticipant keeps a participant of rc-conference-notify when it is one.
@@ -58,7 +58,15 @@ export function readConference(raw) {
     hostPresent: raw.hostPresent !== false,
     state: asString(raw.state),
     participants,
+    invitations: Array.isArray(raw.invitations) ? raw.invitations.map(readInvitation).filter(Boolean) : [],
   };
+}
+
+// readInvitation reads one of a conference's invitations: the call placed
+// to add someone, still ringing.
+function readInvitation(raw) {
+  if (!isPlainObject(raw) || asString(raw.telephonySessionId) === '') return null;
+  return { callId: raw.telephonySessionId, name: asString(raw.name), number: asString(raw.number) };
 }
 
 // readConferenceEvent reads rc-conference-notify: {change, conference}, or
@@ -176,13 +184,6 @@ export function canMerge(list, entry, other) {
 // call), or null.
 export function addingTo(list) {
   return list.find((e) => e.conferenceOf && !e.done) ?? null;
-}
-
-// readyToJoin lists the calls dialled to add a participant that were
-// answered and wait to be merged in.
-export function readyToJoin(list) {
-  return list.filter((e) => e.conferenceOf && !e.done && !e.joining && established(e) &&
-    e.call.callStatus === STATUS.connected && !isOnHold(e.call));
 }
 
 // participantProblem is the phoneError of a host's request about the

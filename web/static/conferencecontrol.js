@@ -5,11 +5,10 @@
 // the conference is, and each call of this tab in one keeps it
 // (entry.conference). What a conference is, is conference.js's.
 
-import { STATUS, phoneError, readCall } from './calls.js';
+import { STATUS, established, phoneError, readCall } from './calls.js';
 import { readDialled } from './numbers.js';
 import {
   addingTo, conferenceOfCall, conferenceUrl, hosts, mergePair, participantProblem, readConference, readConferenceEvent,
-  readyToJoin,
 } from './conference.js';
 import { dialledProblem } from './signalling.js';
 
@@ -38,8 +37,7 @@ export function readParticipantNumber(value) {
 //   notify:     notify({message, level}) tells the user something
 //   describe:   describe(entry) is who is on the other end: {name, number}
 // It returns the call actions, by name (each (entry, options) → Promise),
-// handleEvent(event) for rc-conference-notify and settle(), which merges
-// the participants added once they answered.
+// and handleEvent(event) for rc-conference-notify.
 export function createConferenceControl({ device, request, registry, signalling, view, notify, describe }) {
   const { finish, sendAction } = signalling;
   const withDevice = (url) => `${url}?deviceId=${encodeURIComponent(device())}`;
@@ -83,37 +81,14 @@ export function createConferenceControl({ device, request, registry, signalling,
   }
 
   // addParticipant calls options.number while entry waits on hold (the
-  // others in its conference talk on); the call joins entry's conference
-  // once answered (settle). If it fails, entry resumes: the server holds a
-  // call for a second one only until that one fails or ends.
+  // others in its conference talk on); the server joins the call to entry's
+  // conference once answered (entry becomes one if it is not yet). If it
+  // fails, entry resumes: the server holds a call for a second one only
+  // until that one fails or ends.
   async function addParticipant(entry, options) {
     const number = readParticipantNumber(options?.number);
     if (addingTo(registry.entries())) throw phoneError('invalidState', 'A participant is being added: wait until they answer.');
     await signalling.dial(number, { conferenceOf: entry.id });
-  }
-
-  // settle merges each call dialled to add a participant that was answered
-  // into its call; a call whose conference ended stays a call of its own.
-  function settle() {
-    for (const entry of readyToJoin(registry.known())) {
-      const into = registry.get(entry.conferenceOf);
-      if (!into || into.done) {
-        entry.conferenceOf = '';
-        continue;
-      }
-      entry.joining = true;
-      into.busy ||= 'merge';
-      join(into, entry).catch((err) => {
-        warn(`could not add call ${entry.id} to the conference: ${err.message}`);
-        const why = String(err.message).replace(/\.$/, '');
-        notify({ message: `${describe(entry).name} answered, but could not join: ${why}. The calls stay apart.`, level: 'warning' });
-        entry.conferenceOf = '';
-      }).finally(() => {
-        entry.joining = false;
-        if (into.busy === 'merge') into.busy = '';
-        view.render();
-      });
-    }
   }
 
   // removeParticipant takes options.partyId out of the conference the user
@@ -150,14 +125,29 @@ export function createConferenceControl({ device, request, registry, signalling,
   function handleEvent(event) {
     const read = readConferenceEvent(event);
     if (!read) return;
+    if (read.change === 'rejected' || read.change === 'joined') addedOver(read);
     const entry = registry.get(read.conference.callId);
     if (!entry || entry.done) return;
     entry.conference = conferenceOfCall(read, entry.call.partyId);
   }
 
+  // addedOver ends the adding of a participant to the conference read is
+  // about: once they joined, their call ends here (its events say so); a
+  // call that was answered but cannot join stays a call of its own, and the
+  // user is told.
+  function addedOver(read) {
+    const adding = addingTo(registry.entries());
+    if (!adding || adding.conferenceOf !== read.conference.callId) return;
+    const invited = read.conference.invitations.some((i) => i.callId === adding.id);
+    if (invited) return; // another invitation than this tab's
+    adding.conferenceOf = '';
+    if (read.change === 'rejected' && !adding.done && established(adding)) {
+      notify({ message: `${describe(adding).name} answered, but could not join. The calls stay apart.`, level: 'warning' });
+    }
+  }
+
   return {
     actions: { merge, addParticipant, removeParticipant, muteParticipant, endConference },
     handleEvent,
-    settle,
   };
 }

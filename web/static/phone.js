@@ -365,7 +365,6 @@ export function createPhone({ config, device, store, request, navigate, showAler
     }
     conference.handleEvent(event);
     signalling.handleEvent(event);
-    conference.settle();
     if (moved || event.type === 'rc-conference-notify') view.render();
   }
 

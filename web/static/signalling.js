@@ -110,7 +110,10 @@ export function createSignalling({ device, store, request, registry, media, ring
     try {
       const sdp = await media.offer(entry);
       if (entry.done) throw phoneError('cancelled', 'The call was cancelled.');
-      const answer = await request('POST', CALLS_URL, { deviceId: device(), to, sdp });
+      // A participant added is called for the conference: the server joins
+      // the call to it once answered.
+      const body = conferenceOf ? { deviceId: device(), to, sdp, conferenceId: conferenceOf } : { deviceId: device(), to, sdp };
+      const answer = await request('POST', CALLS_URL, body);
       const call = readCall(answer.call);
       if (!call) throw phoneError('badResponse', 'The server did not say which call it placed.');
       if (entry.done && !entry.id) {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { STATUS, createCallRegistry, newEntry } from '../static/calls.js';
 import {
   addingTo, canMerge, conferenceOfCall, conferenceTitle, conferenceUrl, describeConference, mergePair, participantProblem,
-  participantRows, readConference, readConferenceEvent, readyToJoin,
+  participantRows, readConference, readConferenceEvent,
 } from '../static/conference.js';
 import { NOT_MERGEABLE, createConferenceControl, readParticipantNumber } from '../static/conferencecontrol.js';
 import { formatNumber } from '../static/numbers.js';
@@ -46,7 +46,10 @@ test('rc-conference-notify reads as the conference, and nothing else does', () =
       { partyId: 'p-4', callId: 's-2', name: 'Carol Clark', number: '+16505550103', extensionNumber: '103', host: false, status: 'Answered', muted: false, mutedByHost: false },
       { partyId: 'p-2', callId: 's-1', name: 'Bob Brown', number: '+16505550102', extensionNumber: '102', host: false, status: 'Answered', muted: false, mutedByHost: false },
     ],
+    invitations: [],
   });
+  const invited = readConferenceEvent(notify('invited', { invitations: [{ telephonySessionId: 's-9', name: 'Dan', number: '+15550100' }, { number: 'no call' }] }));
+  assert.deepEqual(invited.conference.invitations, [{ callId: 's-9', name: 'Dan', number: '+15550100' }]);
   for (const event of [
     { type: 'rc-call-end-notify', conference: rawConference() },
     { ...notify('created'), change: 'exploded' },
@@ -140,10 +143,7 @@ test('a participant added joins once answered; the host alone removes or mutes, 
   const answered = { ...adding, call: { ...adding.call, callStatus: STATUS.connected } };
   assert.equal(addingTo([call('h'), adding]), adding);
   assert.equal(addingTo([call('h')]), null);
-  assert.deepEqual(readyToJoin([call('h'), adding]), []);
-  assert.deepEqual(readyToJoin([call('h'), answered]), [answered]);
-  assert.deepEqual(readyToJoin([{ ...answered, joining: true }]), []);
-  assert.deepEqual(readyToJoin([{ ...answered, done: true }]), []);
+  assert.equal(addingTo([call('h'), { ...answered, done: true }]), null);
 
   const hosted = call('h', {}, { conference: readConference(rawConference({ telephonySessionId: 'h' })) });
   assert.equal(participantProblem(hosted, 'p-2'), null);
@@ -201,11 +201,9 @@ function phone(t, answers = {}) {
   const event = (type, c) => {
     control.handleEvent({ type, call: c });
     signalling.handleEvent({ type, call: c });
-    control.settle();
   };
   const conferenceEvent = (change, fields) => {
     control.handleEvent(notify(change, fields));
-    control.settle();
   };
   return { control, signalling, registry, requests, notices, event, conferenceEvent, log };
 }
@@ -246,56 +244,47 @@ test('a merge the switch refuses for the calls\' state says so in the user\'s te
   assert.equal(p.registry.get('s-2').conference, null);
 });
 
-test('a participant added is called while the conference waits, and joins it once answered', async (t) => {
+test('a participant added is called for the conference while it waits, and the server joins them once answered', async (t) => {
   const added = { id: 's-9', partyId: 'p-9', direction: 'Outbound', callStatus: STATUS.connecting, to: '103' };
-  let merged = 0;
-  const p = phone(t, {
-    [`POST ${CALLS_URL}`]: { call: added, sdp: 'answer' },
-    [`POST ${callUrl('s-2', 'merge')}`]: (body) => { merged += 1; return { conference: rawConference(), body }; },
-  });
+  const p = phone(t, { [`POST ${CALLS_URL}`]: { call: added, sdp: 'answer' } });
   p.event('rc-call-start-notify', connected('s-2', { partyId: 'p-3' }));
   p.conferenceEvent('created');
   const host = p.registry.get('s-2');
   await assert.rejects(p.control.actions.addParticipant(host, { number: '' }), { code: 'invalidNumber' });
   await p.control.actions.addParticipant(host, { number: '103' });
-  assert.deepEqual(p.requests[0], ['POST', CALLS_URL, { deviceId: 'dev1', to: '103', sdp: 'offer' }]);
+  assert.deepEqual(p.requests[0], ['POST', CALLS_URL, { deviceId: 'dev1', to: '103', sdp: 'offer', conferenceId: 's-2' }]);
   const entry = p.registry.get('s-9');
   assert.equal(entry.conferenceOf, 's-2');
   await assert.rejects(p.control.actions.addParticipant(host, { number: '104' }), { code: 'invalidState' });
-  // Ringing: not yet.
-  p.event('rc-call-hold-notify', connected('s-2', { partyId: 'p-3', callStatus: STATUS.onHold, isOnHold: true }));
-  assert.equal(merged, 0);
-  // Answered: it joins, once.
+  p.conferenceEvent('invited', { invitations: [{ telephonySessionId: 's-9', number: '103' }] });
+  assert.deepEqual(host.conference.invitations, [{ callId: 's-9', name: '', number: '103' }]);
+  // Answered: the server merges it; its call ends here, and nothing is asked of the server.
   p.event('rc-call-start-notify', { ...added, callStatus: STATUS.connected });
-  p.event('rc-call-mute-notify', { ...added, callStatus: STATUS.connected });
-  await settled();
-  assert.equal(merged, 1);
-  assert.deepEqual(p.requests.at(-1), ['POST', callUrl('s-2', 'merge'), { deviceId: 'dev1', otherCallId: 's-9' }]);
+  p.conferenceEvent('joined');
+  p.event('rc-call-end-notify', { ...added, callStatus: STATUS.finished, result: 'Call connected' });
   assert.equal(entry.done, true);
-  assert.equal(host.busy, '');
-  assert.equal(p.registry.current(), host);
+  assert.equal(entry.conferenceOf, '');
+  assert.equal(p.requests.length, 1);
   assert.deepEqual(p.notices, []);
+  assert.equal(p.registry.current(), host);
 });
 
 test('a participant who answers but cannot join stays a call of its own, and the user is told', async (t) => {
   const added = { id: 's-9', partyId: 'p-9', direction: 'Outbound', callStatus: STATUS.connecting, to: '103' };
-  const p = phone(t, {
-    [`POST ${CALLS_URL}`]: { call: added, sdp: 'answer' },
-    [`POST ${callUrl('s-2', 'merge')}`]: Object.assign(new Error('conferences are not available on this server'), { code: 'FeatureNotAvailable' }),
-  });
+  const p = phone(t, { [`POST ${CALLS_URL}`]: { call: added, sdp: 'answer' } });
   p.event('rc-call-start-notify', connected('s-2', { partyId: 'p-3' }));
+  p.conferenceEvent('created');
   await p.control.actions.addParticipant(p.registry.get('s-2'), { number: '103' });
   p.event('rc-call-start-notify', { ...added, callStatus: STATUS.connected });
-  await settled();
+  // Another invitation's end says nothing of this one.
+  p.conferenceEvent('rejected', { invitations: [{ telephonySessionId: 's-9', number: '103' }] });
+  assert.equal(p.notices.length, 0);
+  p.conferenceEvent('rejected');
   const entry = p.registry.get('s-9');
   assert.equal(entry.done, false);
   assert.equal(entry.conferenceOf, '');
-  assert.equal(entry.joining, false);
   assert.equal(p.notices.length, 1);
-  assert.match(p.notices[0].message, /^103 answered, but could not join: conferences are not available on this server\. The calls stay apart\.$/);
-  p.event('rc-call-mute-notify', { ...added, callStatus: STATUS.connected });
-  await settled();
-  assert.equal(p.requests.filter(([, url]) => url === callUrl('s-2', 'merge')).length, 1, 'no second try');
+  assert.match(p.notices[0].message, /^103 answered, but could not join\. The calls stay apart\.$/);
 });
 
 test('the host removes and mutes participants and ends the conference; a participant leaves it', async (t) => {
