@@ -764,7 +764,10 @@ func TestMixMemberStillRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := checkOgg(t, data, 1)
-	if got := toneTime(ch[0], peers[0].tone, opusRate); got < res.Duration/2 {
+	// The 40 frames it said while recorded are in the file: half of them at
+	// least, whatever gaps a loaded machine left between them (the file
+	// runs on the clock, so it may be much longer than what was said).
+	if got := toneTime(ch[0], peers[0].tone, opusRate); got < 20*20*time.Millisecond {
 		t.Errorf("%v of %v Hz in a recording of %v", got, peers[0].tone, res.Duration)
 	}
 }
