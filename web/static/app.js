@@ -68,6 +68,8 @@ function start() {
     dialerProblem: '',
     connection: 'connecting',
     callWith: 'browser',
+    missedCalls: 0,
+    unreadMessages: 0,
   });
 
   function navigate(path) {
@@ -215,6 +217,15 @@ function start() {
     if (state.dialerReady === dialerReady) return;
     dialerReady = state.dialerReady;
     bridge.post({ type: 'rc-dialer-status-notify', ready: dialerReady });
+  });
+
+  // The host hears how many calls were missed and messages are unread (its
+  // bar shows the sum while minimised) on every change.
+  let badges = '';
+  store.subscribe(({ missedCalls, unreadMessages }) => {
+    if (badges === `${missedCalls}/${unreadMessages}`) return;
+    badges = `${missedCalls}/${unreadMessages}`;
+    bridge.post({ type: 'rc-badge-notify', missedCalls, unreadMessages });
   });
 
   sessionEvents(null, firstSession).forEach(bridge.post);
