@@ -29,6 +29,7 @@ import { createSettings } from './settings.js';
 import { createSignIn, LOGIN_IDLE } from './signin.js';
 import { createStore } from './store.js';
 import { connectEvents, eventsUrlFor, parseServerEvent } from './stream.js';
+import { messageNotice, createNotices } from './notices.js';
 import { newTabId, TAB_SCOPED_EVENTS, trackActiveTab } from './tabs.js';
 
 const ROUTES = Object.freeze(['/login', '/dialer', '/calls', '/history', '/messages', '/settings']);
@@ -233,8 +234,14 @@ function start() {
   navigate(firstSession.loggedIn ? '/dialer' : '/login');
   bindControls(config, { navigate, signIn, signOut });
 
-  // After bindControls: a click on Sign in opens the sign-in window before
-  // the phone asks for permission to notify.
+  // Desktop notifications: off unless turned on in Settings (or by the
+  // host's notification flag, until the user chooses).
+  const notices = createNotices({
+    checkbox: byId('cb-desktop-notify'),
+    note: byId('cb-desktop-notify-note'),
+    byDefault: config.flags?.notification === true,
+  });
+
   const phone = createPhone({
     config,
     device: () => deviceId,
@@ -244,6 +251,7 @@ function start() {
     showAlert,
     post: (message) => bridge.post(message),
     ringOut: (number) => settings.ringOut(number),
+    notify: (notice) => notices.show(notice),
   });
 
   // The host hears the calling settings at start and on every change.
@@ -293,6 +301,7 @@ function start() {
     history.handleEvent(event);
     messages.handleEvent(event);
     settings.handleEvent(event);
+    if (event.type === 'rc-inbound-message-notify') notices.show(messageNotice(event.message), () => showPage('/messages'));
   }
 
   // The hook tests use to hand the widget an event of the stream again, as
