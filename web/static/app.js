@@ -223,14 +223,16 @@ function start() {
   // The host hears how many calls were missed and messages are unread (its
   // bar shows the sum while minimised) on every change.
   let badges = '';
-  store.subscribe(({ missedCalls, unreadMessages }) => {
+  const postBadges = ({ missedCalls, unreadMessages }) => {
     if (badges === `${missedCalls}/${unreadMessages}`) return;
     badges = `${missedCalls}/${unreadMessages}`;
     bridge.post({ type: 'rc-badge-notify', missedCalls, unreadMessages });
-  });
+  };
+  store.subscribe(postBadges);
 
   sessionEvents(null, firstSession).forEach(bridge.post);
   bridge.post({ type: 'rc-dialer-status-notify', ready: dialerReady });
+  postBadges(store.get());
   navigate(firstSession.loggedIn ? '/dialer' : '/login');
   bindControls(config, { navigate, signIn, signOut });
 
