@@ -97,6 +97,18 @@ func TestRingWhileMinimised(t *testing.T) {
 	if s := eval[map[string]any](t, bob.ctx, barState); s["badge"] != "" {
 		t.Errorf("bar badge after History was opened: %v", s)
 	}
+
+	// Desktop notifications are off until the user turns them on in Settings.
+	eval[bool](t, bob.ctx, `(RCAdapter.setMinimized(false), true)`)
+	click(t, frame, `#cb-tabs [data-nav="/settings"]`)
+	if on := eval[bool](t, frame, `document.getElementById('cb-desktop-notify').checked`); on {
+		t.Error("desktop notifications are on by default")
+	}
+	if dir := os.Getenv("CB_SCREENSHOT_DIR"); dir != "" {
+		waitFor[bool](t, frame, "the ended call's view gone", `document.getElementById('cb-active-call').hidden`)
+		eval[bool](t, frame, `(document.getElementById('cb-desktop-notify').scrollIntoView(), true)`)
+		widgetScreenshot(t, bob, dir, "settings-notifications-300")
+	}
 }
 
 // TestRestoreAfterClose: a frame closed with × comes back with
