@@ -7,7 +7,7 @@
 // (a few tries, spaced out).
 
 import { asString, isPlainObject, ownValue } from './fields.js';
-import { formatNumber, regionOf } from './numbers.js';
+import { regionOf, showParty } from './numbers.js';
 
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
@@ -89,9 +89,10 @@ export function describeRecord(record, region) {
   const phoneNumber = asString(other.phoneNumber);
   const extensionNumber = asString(other.extensionNumber);
   const number = extensionNumber || phoneNumber;
-  const shown = phoneNumber ? formatNumber(phoneNumber, region) : extensionNumber;
+  const party = showParty(other, region);
+  const shown = party.number;
   const missed = inbound && MISSED_RESULTS.includes(record.result);
-  const named = asString(other.name) !== '';
+  const named = party.name !== '';
   const outcome = record.result === 'Call connected' ? duration(record.duration)
     : ownValue(RESULT_TEXT, record.result) ?? asString(record.result);
   // A named party's number goes first; else the direction says what the
@@ -99,7 +100,7 @@ export function describeRecord(record, region) {
   const lead = named ? shown : (inbound ? 'Incoming' : 'Outgoing');
   return {
     kind: missed ? 'missed' : (inbound ? 'inbound' : 'outbound'),
-    name: asString(other.name) || shown || (inbound ? 'Unknown caller' : 'Unknown number'),
+    name: party.name || shown || (inbound ? 'Unknown caller' : 'Unknown number'),
     numberText: named ? shown : '',
     number,
     detail: [lead, outcome].filter(Boolean).join(' · '),

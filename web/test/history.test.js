@@ -43,6 +43,15 @@ test('a record names the other party, its number shown for the region, and what 
   assert.equal(describeRecord(toExtension, 'US').number, '102');
 });
 
+test('a record shows its party as the incoming card and the call view do', () => {
+  const bob = { direction: 'Inbound', result: 'Call connected', duration: 5, from: { name: 'Bob', extensionNumber: '102', phoneNumber: '+16505550102' } };
+  assert.deepEqual(describeRecord(bob, 'US'),
+    { kind: 'inbound', name: 'Bob', numberText: 'Ext. 102', number: '102', detail: 'Ext. 102 · 0:05' });
+  const tone = { direction: 'Outbound', result: 'Call connected', duration: 3, to: { name: 'Test line', phoneNumber: '+15550100' } };
+  assert.deepEqual(describeRecord(tone, 'US'),
+    { kind: 'outbound', name: 'Tone line', numberText: '+1 555 0100', number: '+15550100', detail: '+1 555 0100 · 0:03' });
+});
+
 test('a record names its recording only when the call log gives one with an id', () => {
   assert.equal(recordingOf({ recording: { id: '123', type: 'OnDemand' } }), '123');
   assert.equal(recordingOf({}), '');
