@@ -7,6 +7,7 @@
 // (a few tries, spaced out).
 
 import { asString, isPlainObject, ownValue } from './fields.js';
+import { RESULT_TEXT as CALL_RESULT_TEXT } from './calls.js';
 import { regionOf, showParty } from './numbers.js';
 
 const LOG_PREFIX = '[callbridge]';
@@ -27,16 +28,10 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
 
-// Results of the call log (seeds/001) in the words of the history.
-const RESULT_TEXT = {
-  Missed: 'Missed',
-  Busy: 'Busy',
-  Rejected: 'Declined',
-  'No Answer': 'No answer',
-  Canceled: 'Cancelled',
-  Failed: 'Failed',
-  Accepted: 'Answered',
-};
+// Results of the call log (seeds/001) in the words the call view ends a
+// call with (calls.js), so that a call is called the same in both; a missed
+// call and one answered elsewhere in the history's shorter words.
+const RESULT_TEXT = Object.freeze({ ...CALL_RESULT_TEXT, Missed: 'Missed', Accepted: 'Answered' });
 // Inbound calls with these results were missed.
 const MISSED_RESULTS = ['Missed', 'No Answer'];
 

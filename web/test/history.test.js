@@ -11,6 +11,10 @@ test('a call-log result named after an Object built-in is shown as it is written
   }
   const rejected = { direction: 'Outbound', result: 'Rejected', to: { extensionNumber: '102' } };
   assert.equal(describeRecord(rejected, 'US').detail, 'Outgoing · Declined');
+  // The words of the call view's end, for each result they share.
+  for (const [result, words] of [['Failed', 'Call failed'], ['Canceled', 'Call cancelled'], ['Busy', 'Busy'], ['No Answer', 'No answer']]) {
+    assert.equal(describeRecord({ ...rejected, result }, 'US').detail, `Outgoing · ${words}`, result);
+  }
 });
 
 test('duration writes whole seconds as m:ss, and h:mm:ss from an hour on', () => {
