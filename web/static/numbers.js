@@ -140,10 +140,12 @@ export function formatParty(number, region) {
 //   number: "Ext. 101" for a user of the account, else its number formatted
 //           ('' for none)
 // party is { name, phoneNumber, extensionNumber }; a phoneNumber that is an
-// extension number counts as one.
+// extension number counts as one, but a test number dialled without its +
+// (15550100) is the test number, as the server reads it.
 export function showParty(party, region) {
   const name = asString(party?.name).trim();
-  const phone = cleanNumber(party?.phoneNumber);
+  const written = cleanNumber(party?.phoneNumber);
+  const phone = isTestNumber(`+${written}`) ? `+${written}` : written;
   const extension = cleanNumber(party?.extensionNumber) || (isExtensionNumber(phone) ? phone : '');
   const testName = testLineName(phone);
   return {

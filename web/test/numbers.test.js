@@ -113,6 +113,8 @@ test('showParty shows a party the same wherever it appears', () => {
     // Test numbers by what they do, whatever name the server gives.
     [{ name: 'Test line', phoneNumber: '+15550100' }, 'US', { name: 'Tone line', number: '+1 555 0100' }],
     [{ phoneNumber: '+15550101' }, 'GB', { name: 'Echo line', number: '+1 555 0101' }],
+    [{ phoneNumber: '15550100' }, 'US', { name: 'Tone line', number: '+1 555 0100' }],
+    [{ phoneNumber: '1 555 0107' }, 'US', { name: 'Ringing line', number: '+1 555 0107' }],
     [{ name: 'Test line', phoneNumber: '+15550102' }, 'US', { name: 'Busy line', number: '+1 555 0102' }],
     // Nothing to show.
     [{}, 'US', { name: '', number: '' }],
