@@ -41,12 +41,18 @@ var vanity = [26]byte{
 // country code, e.g. "US"). It drops spaces, dashes, dots and parentheses and
 // maps vanity letters to digits when the string has letters and at least 7
 // characters ("1800CALFEDE" → "+18002253333"). Test numbers (+15550100 to
-// +15550199) are returned although they are not valid numbers. Anything else
-// that is not a valid number fails with ErrBadNumber.
+// +15550199) are returned although they are not valid numbers, and are read
+// as the docs write them with or without the "+" ("1 555 0100" → "+15550100",
+// in any region): eight digits that make a test number are one, not an
+// extension number. Anything else that is not a valid number fails with
+// ErrBadNumber.
 func Normalize(dialled, region string) (string, error) {
 	s, digits, plus, err := scan(dialled, true)
 	if err != nil {
 		return "", err
+	}
+	if !plus && IsTest("+"+digits) {
+		return "+" + digits, nil
 	}
 	if !plus && len(digits) >= minExtension && len(digits) <= maxExtension {
 		return digits, nil

@@ -10,7 +10,7 @@
 // but touches neither the DOM nor the network.
 
 import { asString, isPlainObject, ownValue } from './fields.js';
-import { formatNumber } from './numbers.js';
+import { showParty } from './numbers.js';
 
 // Finished calls are remembered so that late answers and events for them
 // bring nothing back.
@@ -273,12 +273,16 @@ export function clock(ms) {
   return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
 }
 
-// describeCall is who is on the other end of a call: a name and a number.
+// describeCall is who is on the other end of a call: a name and a number,
+// as showParty (numbers.js) shows a party everywhere.
 export function describeCall(call, region) {
   const inbound = call.direction === 'Inbound';
   const rawNumber = inbound ? (call.from ?? call.fromNumber) : (call.to ?? call.toNumber);
-  const number = formatNumber(typeof rawNumber === 'string' ? rawNumber : asString(rawNumber?.phoneNumber), region);
-  const name = asString(inbound ? call.fromUserName : call.toUserName);
+  const { name, number } = showParty({
+    name: inbound ? call.fromUserName : call.toUserName,
+    phoneNumber: typeof rawNumber === 'string' ? rawNumber : rawNumber?.phoneNumber,
+    extensionNumber: rawNumber?.extensionNumber,
+  }, region);
   if (name) return { name, number };
   return { name: number || (inbound ? 'Unknown caller' : 'Unknown number'), number: '' };
 }

@@ -11,7 +11,7 @@
 
 import { asString, isPlainObject } from './fields.js';
 import { established, isLive, phoneError } from './calls.js';
-import { formatNumber } from './numbers.js';
+import { showParty } from './numbers.js';
 
 // The host's endpoints: /widget/conferences/{id}[/participants/{partyId}].
 export const CONFERENCES_URL = '/widget/conferences';
@@ -95,7 +95,8 @@ export const othersOf = (conference, partyId) => conference.participants.filter(
 // describeConference is who is on the other end of a call in a conference:
 // "Conference", and the others' names.
 export function describeConference(conference, partyId, region) {
-  const names = othersOf(conference, partyId).map((p) => p.name || formatNumber(p.number, region) || 'Unknown');
+  const shown = (p) => showParty({ name: p.name, phoneNumber: p.number }, region);
+  const names = othersOf(conference, partyId).map((p) => shown(p).name || shown(p).number || 'Unknown');
   return { name: 'Conference', number: names.join(', ') };
 }
 
@@ -115,8 +116,9 @@ export function participantRows(conference, partyId, region) {
   return rows.map((p) => {
     const self = p.partyId === partyId;
     const held = p.status === 'Hold';
-    const number = formatNumber(p.number, region);
-    const name = self ? 'You' : (p.name || number || 'Unknown');
+    const party = showParty({ name: p.name, phoneNumber: p.number }, region);
+    const { number } = party;
+    const name = self ? 'You' : (party.name || number || 'Unknown');
     // The dot says a participant is connected; the words say who hosts and who holds.
     const detail = [self || name === number ? '' : number, p.host ? 'Host' : '', held ? 'On hold' : ''];
     let muted = '';

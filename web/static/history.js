@@ -7,7 +7,8 @@
 // (a few tries, spaced out).
 
 import { asString, isPlainObject, ownValue } from './fields.js';
-import { formatNumber, regionOf } from './numbers.js';
+import { RESULT_TEXT as CALL_RESULT_TEXT } from './calls.js';
+import { regionOf, showParty } from './numbers.js';
 
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
@@ -27,16 +28,10 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
 
-// Results of the call log (seeds/001) in the words of the history.
-const RESULT_TEXT = {
-  Missed: 'Missed',
-  Busy: 'Busy',
-  Rejected: 'Declined',
-  'No Answer': 'No answer',
-  Canceled: 'Cancelled',
-  Failed: 'Failed',
-  Accepted: 'Answered',
-};
+// Results of the call log (seeds/001) in the words the call view ends a
+// call with (calls.js), so that a call is called the same in both; a missed
+// call and one answered elsewhere in the history's shorter words.
+const RESULT_TEXT = Object.freeze({ ...CALL_RESULT_TEXT, Missed: 'Missed', Accepted: 'Answered' });
 // Inbound calls with these results were missed.
 const MISSED_RESULTS = ['Missed', 'No Answer'];
 
@@ -95,9 +90,10 @@ export function describeRecord(record, region) {
   const phoneNumber = asString(other.phoneNumber);
   const extensionNumber = asString(other.extensionNumber);
   const number = extensionNumber || phoneNumber;
-  const shown = phoneNumber ? formatNumber(phoneNumber, region) : extensionNumber;
+  const party = showParty(other, region);
+  const shown = party.number;
   const missed = inbound && MISSED_RESULTS.includes(record.result);
-  const named = asString(other.name) !== '';
+  const named = party.name !== '';
   const outcome = record.result === 'Call connected' ? duration(record.duration)
     : ownValue(RESULT_TEXT, record.result) ?? asString(record.result);
   // A named party's number goes first; else the direction says what the
@@ -105,7 +101,7 @@ export function describeRecord(record, region) {
   const lead = named ? shown : (inbound ? 'Incoming' : 'Outgoing');
   return {
     kind: missed ? 'missed' : (inbound ? 'inbound' : 'outbound'),
-    name: asString(other.name) || shown || (inbound ? 'Unknown caller' : 'Unknown number'),
+    name: party.name || shown || (inbound ? 'Unknown caller' : 'Unknown number'),
     numberText: named ? shown : '',
     number,
     detail: [lead, outcome].filter(Boolean).join(' · '),

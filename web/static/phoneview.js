@@ -26,7 +26,7 @@ const CLOCK_INTERVAL_MS = 1_000;
 // How long the call panel says how a call ended.
 const ENDED_DISPLAY_MS = 2_500;
 // Holding the 0 key this long types a +.
-const PLUS_HOLD_MS = 600;
+export const PLUS_HOLD_MS = 500;
 
 // The elements of the phone, by their ids in the widget's page.
 const ELEMENT_IDS = Object.freeze({
@@ -322,10 +322,18 @@ export function createPhoneView({ registry, store, request, region, describe, re
     ui.call.addEventListener('click', onCallClick);
     ui.retry.addEventListener('click', actions.retryMicrophone);
 
-    // A held 0 types a + instead of a 0.
+    // A held 0 types a + instead of a 0; from the keyboard, + on the keypad
+    // does (the field takes a typed + as it is).
     let plusTimer = 0;
     let plusTyped = false;
     const zero = ui.dialKeypad.querySelector('[data-key="0"]');
+    zero.setAttribute('aria-label', '0, hold for +');
+    zero.setAttribute('aria-keyshortcuts', '+');
+    ui.dialKeypad.addEventListener('keydown', (event) => {
+      if (event.key !== '+') return;
+      event.preventDefault();
+      typeKey('+');
+    });
     zero.addEventListener('pointerdown', () => {
       plusTyped = false;
       plusTimer = setTimeout(() => {

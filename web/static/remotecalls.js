@@ -7,7 +7,7 @@
 // (web/test/remotecalls.test.js); createRemoteCalls keeps the calls.
 
 import { asString, isPlainObject } from './fields.js';
-import { formatNumber } from './numbers.js';
+import { showParty } from './numbers.js';
 
 // The telephonyStatus of a call another device carries and may hand over.
 const TAKEABLE = Object.freeze(['CallConnected', 'OnHold']);
@@ -37,9 +37,7 @@ export const isTakeable = (call) => TAKEABLE.includes(call.status);
 // describeRemote is who is on the other end of a call on another device:
 // {name, number} as describeCall (calls.js) says it of this tab's calls.
 export function describeRemote(call, region) {
-  const party = call.direction === 'Inbound' ? call.from : call.to;
-  const number = formatNumber(asString(party.phoneNumber) || asString(party.extensionNumber), region);
-  const name = asString(party.name);
+  const { name, number } = showParty(call.direction === 'Inbound' ? call.from : call.to, region);
   if (name) return { name, number };
   return { name: number || 'Unknown number', number: '' };
 }

@@ -12,7 +12,7 @@
 
 import { asString, isPlainObject, ownValue } from './fields.js';
 import { STATUS } from './calls.js';
-import { cleanNumber, formatNumber } from './numbers.js';
+import { cleanNumber, showParty } from './numbers.js';
 
 // The account's extensions, for the transfer panel (?q= filters them).
 export const EXTENSIONS_URL = '/widget/extensions';
@@ -104,7 +104,9 @@ export function transferTarget(typed, picked) {
 // when it is one of the list, else the number shown for the region.
 export function targetName(target, extensions, region) {
   const extension = extensions.find((x) => x.number === target);
-  return extension ? extension.name : formatNumber(target, region);
+  if (extension) return extension.name;
+  const party = showParty({ phoneNumber: target }, region);
+  return party.name || party.number;
 }
 
 // transferNotice is what the user is told of rc-call-transfer-notify:

@@ -158,7 +158,9 @@ test('describeCall names the other end of a call, with its number shown for the 
   const cases = [
     [{ direction: 'Inbound', from: '+16505550100', fromUserName: 'Ann' }, 'US', { name: 'Ann', number: '(650) 555-0100' }],
     [{ direction: 'Inbound', from: '+16505550100' }, 'GB', { name: '+1 (650) 555-0100', number: '' }],
-    [{ direction: 'Inbound', fromNumber: '102' }, 'US', { name: '102', number: '' }],
+    [{ direction: 'Inbound', fromNumber: '102' }, 'US', { name: 'Ext. 102', number: '' }],
+    [{ direction: 'Inbound', from: '102', fromUserName: 'Bob' }, 'US', { name: 'Bob', number: 'Ext. 102' }],
+    [{ direction: 'Outbound', to: '+15550100', toUserName: 'Test line' }, 'US', { name: 'Tone line', number: '+1 555 0100' }],
     [{ direction: 'Inbound', from: { phoneNumber: '+16505550100' } }, 'US', { name: '(650) 555-0100', number: '' }],
     [{ direction: 'Inbound' }, 'US', { name: 'Unknown caller', number: '' }],
     [{ direction: 'Outbound', to: '6505550100', toUserName: 'Bob' }, 'US', { name: 'Bob', number: '(650) 555-0100' }],

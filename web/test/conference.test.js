@@ -12,7 +12,6 @@ import {
   participantRows, readConference, readConferenceEvent,
 } from '../static/conference.js';
 import { NOT_MERGEABLE, createConferenceControl, readParticipantNumber } from '../static/conferencecontrol.js';
-import { formatNumber } from '../static/numbers.js';
 import { CALLS_URL, callUrl, createSignalling } from '../static/signalling.js';
 
 // The conference of docs/events.md: alice merged her calls with carol (s-2)
@@ -88,8 +87,8 @@ test('the participant list has the user first as You; the host may mute and remo
     { partyId: 'p-3', name: 'You', detail: 'Host', state: 'connected', muted: '', self: true, host: true, mute: null, remove: false },
     { partyId: 'p-4', name: 'Carol Clark', detail: '(650) 555-0103', state: 'connected', muted: '', self: false, host: false, mute: { muted: true, label: 'Mute' }, remove: true },
     { partyId: 'p-2', name: 'Bob Brown', detail: '(650) 555-0102 · On hold', state: 'onHold', muted: 'Muted by host', self: false, host: false, mute: { muted: false, label: 'Unmute' }, remove: true },
-    // Without a name, the number is the name.
-    { partyId: 'p-7', name: formatNumber('+15550100', 'US'), detail: '', state: 'connected', muted: 'Muted', self: false, host: false, mute: { muted: true, label: 'Mute' }, remove: true },
+    // A test number goes by what it does.
+    { partyId: 'p-7', name: 'Tone line', detail: '+1 555 0100', state: 'connected', muted: 'Muted', self: false, host: false, mute: { muted: true, label: 'Mute' }, remove: true },
   ]);
   // As bob, a participant, sees it: himself first, the host marked, no buttons.
   const asBob = participantRows({ ...conference, host: false }, 'p-2', 'US');
@@ -97,7 +96,7 @@ test('the participant list has the user first as You; the host may mute and remo
     ['You', 'On hold', null, false],
     ['Alice Adams', '(650) 555-0101 · Host', null, false],
     ['Carol Clark', '(650) 555-0103', null, false],
-    [formatNumber('+15550100', 'US'), '', null, false],
+    ['Tone line', '+1 555 0100', null, false],
   ]);
   assert.equal(conferenceTitle(conference), 'Participants · 4');
   assert.deepEqual(describeConference(conference, 'p-3', 'US').name, 'Conference');

@@ -86,6 +86,9 @@ test('the other parties are named, with the number of one named party', () => {
   assert.deepEqual(describeParties([BOB], 'Pager', shown), { name: '<102>', number: '' });
   assert.deepEqual(describeParties([ALICE, BOB], 'SMS', shown), { name: 'Alice, <+16505550101>', number: '' });
   assert.deepEqual(describeParties([], 'SMS', shown), { name: 'Unknown', number: '' });
+  // A test number goes by what it does, whatever the server calls it.
+  assert.deepEqual(describeParties([{ phoneNumber: '+15550101', name: 'Test line' }], 'SMS', shown),
+    { name: 'Echo line', number: '<+15550101>' });
 });
 
 test('times say today\'s time, Yesterday, a weekday within the week, else the date', () => {

@@ -11,6 +11,10 @@ test('a call-log result named after an Object built-in is shown as it is written
   }
   const rejected = { direction: 'Outbound', result: 'Rejected', to: { extensionNumber: '102' } };
   assert.equal(describeRecord(rejected, 'US').detail, 'Outgoing · Declined');
+  // The words of the call view's end, for each result they share.
+  for (const [result, words] of [['Failed', 'Call failed'], ['Canceled', 'Call cancelled'], ['Busy', 'Busy'], ['No Answer', 'No answer']]) {
+    assert.equal(describeRecord({ ...rejected, result }, 'US').detail, `Outgoing · ${words}`, result);
+  }
 });
 
 test('duration writes whole seconds as m:ss, and h:mm:ss from an hour on', () => {
@@ -41,6 +45,15 @@ test('a record names the other party, its number shown for the region, and what 
     { kind: 'missed', name: '+1 (650) 555-0100', numberText: '', number: '+16505550100', detail: 'Incoming · Missed' });
   const toExtension = { direction: 'Outbound', result: 'Busy', to: { extensionNumber: '102', phoneNumber: '+16505550102' } };
   assert.equal(describeRecord(toExtension, 'US').number, '102');
+});
+
+test('a record shows its party as the incoming card and the call view do', () => {
+  const bob = { direction: 'Inbound', result: 'Call connected', duration: 5, from: { name: 'Bob', extensionNumber: '102', phoneNumber: '+16505550102' } };
+  assert.deepEqual(describeRecord(bob, 'US'),
+    { kind: 'inbound', name: 'Bob', numberText: 'Ext. 102', number: '102', detail: 'Ext. 102 · 0:05' });
+  const tone = { direction: 'Outbound', result: 'Call connected', duration: 3, to: { name: 'Test line', phoneNumber: '+15550100' } };
+  assert.deepEqual(describeRecord(tone, 'US'),
+    { kind: 'outbound', name: 'Tone line', numberText: '+1 555 0100', number: '+15550100', detail: '+1 555 0100 · 0:03' });
 });
 
 test('a record names its recording only when the call log gives one with an id', () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 
 import {
   caretAfter, cleanNumber, countSignificant, formatNumber, formatParty, formatTyped, isExtensionNumber, isLocation,
-  MAX_NUMBER_LENGTH, readDialled, regionOf, stripFormatting,
+  isTestNumber, MAX_NUMBER_LENGTH, readDialled, regionOf, showParty, stripFormatting, TEST_LINES, testLineName,
 } from '../static/numbers.js';
 
 test('formatTyped writes North American digits as they are typed, anything else as typed', () => {
@@ -31,6 +31,101 @@ test('formatTyped writes North American digits as they are typed, anything else 
   }
 });
 
+test('formatTyped shows each keypad press of a number the way it will be dialled', () => {
+  // [what was typed so far, region, what the field shows]
+  const cases = [
+    // The README's tone line typed without +, in any region.
+    ['1', 'US', '1'],
+    ['15', 'US', '15'],
+    ['155', 'US', '155'],
+    ['1555', 'US', '1555'],
+    ['15550', 'US', '1 555 0'],
+    ['155501', 'US', '1 555 01'],
+    ['1555010', 'US', '1 555 010'],
+    ['15550100', 'US', '1 555 0100'],
+    ['15550100', 'GB', '1 555 0100'],
+    ['15550100', '', '1 555 0100'],
+    ['1 555 0107', 'DE', '1 555 0107'],
+    ['+15550101', 'US', '+1 555 0101'],
+    ['+1555010', 'FR', '+1 555 010'],
+    // Past a test number's length it is a North American number.
+    ['155501001', 'US', '1 (555) 010-01'],
+    // The trunk prefix 1 and a North American number.
+    ['16', 'US', '16'],
+    ['1650', 'US', '1650'],
+    ['16505', 'US', '1 (650) 5'],
+    ['1650555', 'US', '1 (650) 555'],
+    ['16505550', 'US', '1 (650) 555-0'],
+    ['16505550100', 'US', '1 (650) 555-0100'],
+    ['165055501001', 'US', '165055501001'],
+    // Extensions stay as typed.
+    ['101', 'US', '101'],
+    ['1001', 'US', '1001'],
+    ['*101', 'US', '*101'],
+  ];
+  for (const [typed, region, want] of cases) {
+    assert.equal(formatTyped(typed, region), want, `${typed} in ${region}`);
+  }
+});
+
+test('test numbers are named by what they do, from one table', () => {
+  const cases = [
+    ['+15550100', 'Tone line'],
+    ['+15550101', 'Echo line'],
+    ['+15550102', 'Busy line'],
+    ['+15550103', 'Unavailable line'],
+    ['+15550104', 'Invalid number'],
+    ['+15550105', 'Declining line'],
+    ['+15550106', 'No-funds line'],
+    ['+15550107', 'Ringing line'],
+    ['+15550108', 'Invalid number'],
+    ['+15550150', 'Invalid number'],
+    ['+15550199', 'Invalid number'],
+    ['+15550200', ''],
+    ['+15550099', ''],
+    ['15550100', ''],
+    ['+16505550100', ''],
+    ['', ''],
+  ];
+  for (const [number, want] of cases) {
+    assert.equal(testLineName(number), want, number);
+    assert.equal(isTestNumber(number), want !== '', number);
+  }
+  for (const [first, last, name] of TEST_LINES) {
+    assert.ok(isTestNumber(first) && isTestNumber(last) && first <= last && name, `${first}…${last}`);
+  }
+});
+
+test('showParty shows a party the same wherever it appears', () => {
+  // [party, region, { name, number }]
+  const cases = [
+    // A user of the account: name and extension, whatever number comes with it.
+    [{ name: 'Bob', phoneNumber: '102' }, 'US', { name: 'Bob', number: 'Ext. 102' }],
+    [{ name: 'Bob', phoneNumber: '+16505550102', extensionNumber: '102' }, 'US', { name: 'Bob', number: 'Ext. 102' }],
+    [{ name: 'Bob', extensionNumber: '102' }, 'DE', { name: 'Bob', number: 'Ext. 102' }],
+    [{ phoneNumber: '102' }, 'US', { name: '', number: 'Ext. 102' }],
+    // Outside numbers: national in the region's plan, international elsewhere.
+    [{ name: 'Ann', phoneNumber: '+16505550100' }, 'US', { name: 'Ann', number: '(650) 555-0100' }],
+    [{ phoneNumber: '+16505550100' }, 'CA', { name: '', number: '(650) 555-0100' }],
+    [{ phoneNumber: '+16505550100' }, 'GB', { name: '', number: '+1 (650) 555-0100' }],
+    [{ phoneNumber: '+442071234567' }, 'US', { name: '', number: '+442071234567' }],
+    [{ phoneNumber: '6505550100' }, 'US', { name: '', number: '(650) 555-0100' }],
+    // Test numbers by what they do, whatever name the server gives.
+    [{ name: 'Test line', phoneNumber: '+15550100' }, 'US', { name: 'Tone line', number: '+1 555 0100' }],
+    [{ phoneNumber: '+15550101' }, 'GB', { name: 'Echo line', number: '+1 555 0101' }],
+    [{ phoneNumber: '15550100' }, 'US', { name: 'Tone line', number: '+1 555 0100' }],
+    [{ phoneNumber: '1 555 0107' }, 'US', { name: 'Ringing line', number: '+1 555 0107' }],
+    [{ name: 'Test line', phoneNumber: '+15550102' }, 'US', { name: 'Busy line', number: '+1 555 0102' }],
+    // Nothing to show.
+    [{}, 'US', { name: '', number: '' }],
+    [null, 'US', { name: '', number: '' }],
+    [{ name: 7, phoneNumber: {} }, 'US', { name: '', number: '' }],
+  ];
+  for (const [party, region, want] of cases) {
+    assert.deepEqual(showParty(party, region), want, `${JSON.stringify(party)} in ${region}`);
+  }
+});
+
 test('formatNumber shows +1 numbers in the plan\'s own way, with +1 outside it', () => {
   const cases = [
     ['+16505550100', 'US', '(650) 555-0100'],
@@ -41,6 +136,8 @@ test('formatNumber shows +1 numbers in the plan\'s own way, with +1 outside it',
     ['+442071234567', 'GB', '+442071234567'],
     ['6505550100', 'US', '(650) 555-0100'],
     ['101', 'US', '101'],
+    ['+15550100', 'US', '+1 555 0100'],
+    ['+15550199', 'GB', '+1 555 0199'],
     ['', 'US', ''],
   ];
   for (const [number, region, want] of cases) {

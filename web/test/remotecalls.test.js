@@ -87,6 +87,8 @@ test('describeRemote names the other end of a call on another device', () => {
   assert.deepEqual(describeRemote(call('Inbound', { name: 'Carol', phoneNumber: '+16505550103' }, {}), 'US'),
     { name: 'Carol', number: '(650) 555-0103' });
   assert.deepEqual(describeRemote(call('Outbound', {}, { phoneNumber: '+442071234567' }), 'US'), { name: '+442071234567', number: '' });
-  assert.deepEqual(describeRemote(call('Outbound', {}, { extensionNumber: '103' }), 'US'), { name: '103', number: '' });
+  assert.deepEqual(describeRemote(call('Outbound', {}, { extensionNumber: '103' }), 'US'), { name: 'Ext. 103', number: '' });
+  assert.deepEqual(describeRemote(call('Inbound', { name: 'Bob', phoneNumber: '+16505550102', extensionNumber: '102' }, {}), 'US'),
+    { name: 'Bob', number: 'Ext. 102' });
   assert.deepEqual(describeRemote(call('Inbound', {}, {}), 'US'), { name: 'Unknown number', number: '' });
 });

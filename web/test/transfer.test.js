@@ -109,7 +109,8 @@ test('targetName names an extension by its name, a number as shown for the regio
   const list = [{ number: '103', name: 'Carol Clark' }];
   assert.equal(targetName('103', list, 'US'), 'Carol Clark');
   assert.equal(targetName('+16505550100', list, 'US'), '(650) 555-0100');
-  assert.equal(targetName('104', list, 'US'), '104');
+  assert.equal(targetName('104', list, 'US'), 'Ext. 104');
+  assert.equal(targetName('+15550101', list, 'US'), 'Echo line');
 });
 
 test('transferNotice tells of each state of rc-call-transfer-notify', () => {
