@@ -37,7 +37,7 @@
   // --- DOM ---
   const box = make('div', { id: prefix }, {
     position: 'fixed', bottom: '16px', [left ? 'left' : 'right']: '16px', zIndex,
-    width: '320px', maxWidth: 'calc(100vw - 32px)', borderRadius: '12px', overflow: 'hidden', background: '#fff',
+    width: '320px', borderRadius: '12px', overflow: 'hidden', background: '#fff',
     boxShadow: '0 8px 28px rgba(0,0,0,.28)', display: 'flex', flexDirection: 'column',
     font: '13px/1 system-ui,sans-serif',
   });
@@ -45,16 +45,7 @@
     display: 'flex', alignItems: 'center', gap: '4px', height: '36px', padding: '0 4px 0 12px',
     background: '#1f2937', color: '#f9fafb', cursor: 'grab', userSelect: 'none', touchAction: 'none',
   });
-  const title = make('span', {}, {
-    flex: '1', minWidth: '0', fontWeight: '600', display: 'flex', alignItems: 'center', gap: '6px',
-  });
-  const titleText = make('span', { textContent: 'Phone' }, { overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' });
-  // The missed calls and unread messages, shown on the bar while minimised.
-  const badge = make('span', { className: prefix + '-badge', hidden: true }, {
-    minWidth: '18px', height: '18px', padding: '0 5px', boxSizing: 'border-box', borderRadius: '9px',
-    background: '#dc2626', color: '#fff', font: '600 11px/18px system-ui,sans-serif', textAlign: 'center',
-  });
-  title.append(titleText, badge);
+  const title = make('span', { textContent: 'Phone' }, { flex: '1', fontWeight: '600' });
   const label = (b, text) => { b.title = text; b.setAttribute('aria-label', text); };
   const button = (text, glyph) => {
     const b = make('button', { type: 'button', textContent: glyph }, {
@@ -76,32 +67,10 @@
     id: prefix + '-adapter-frame', title: 'Phone', src: `${origin}/app?${params}`,
   }, { display: 'block', width: '100%', height: '520px', maxHeight: 'calc(100vh - 68px)', border: '0' });
   frame.setAttribute('allow', 'microphone; autoplay');
-
-  // The call ringing while minimised: who calls, with Answer and Decline.
-  const ring = make('div', { className: prefix + '-ring' }, {
-    display: 'none', alignItems: 'center', gap: '8px', padding: '8px 8px 8px 12px',
-    background: '#111827', color: '#f9fafb', borderTop: '1px solid #374151',
-  });
-  ring.setAttribute('role', 'group');
-  ring.setAttribute('aria-label', 'Incoming call');
-  const who = make('div', {}, { flex: '1', minWidth: '0', lineHeight: '1.3' });
-  who.setAttribute('role', 'alert');
-  const ellipsis = { display: 'block', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' };
-  const whoName = make('span', { className: prefix + '-ring-name' }, { ...ellipsis, fontWeight: '600' });
-  const whoNumber = make('span', { className: prefix + '-ring-number' }, { ...ellipsis, fontSize: '12px', color: '#d1d5db' });
-  who.append(whoName, whoNumber);
-  const action = (text, bg) => make('button', { type: 'button', textContent: text }, {
-    height: '30px', padding: '0 10px', border: '0', borderRadius: '15px', background: bg, color: '#fff',
-    font: '600 12px/1 system-ui,sans-serif', cursor: 'pointer', flex: 'none',
-  });
-  const answerBtn = action('Answer', '#16a34a');
-  const declineBtn = action('Decline', '#dc2626');
-  ring.append(who, answerBtn, declineBtn);
-  box.append(head, ring, frame);
+  box.append(head, frame);
 
   const style = make('style', {
-    textContent: `#${prefix} .${prefix}-header button:hover{background:rgba(255,255,255,.16)!important}` +
-      `#${prefix} .${prefix}-ring button:hover{filter:brightness(1.12)}` +
+    textContent: `#${prefix} button:hover{background:rgba(255,255,255,.16)!important}` +
       `#${prefix} button:focus-visible{outline:2px solid #93c5fd;outline-offset:1px}`,
   });
 
@@ -141,70 +110,12 @@
     frame.style.height = minimized ? '0' : '520px';
     minBtn.textContent = minimized ? '\u25a1' : '\u2013';
     label(minBtn, minimized ? 'Expand' : 'Minimise');
-    renderBar();
     reclamp();
   };
-  // setClosed(true) hides the frame (as × does); setClosed(false) shows it
-  // again, minimised or not as it was.
   const setClosed = (v) => {
     box.style.display = v ? 'none' : 'flex';
     if (!v) reclamp();
   };
-
-  // --- The bar: ringing calls and the badge ---
-  // Calls ringing on this device, by id, oldest first; the bar shows the
-  // oldest. counts are the widget's missed calls and unread messages.
-  const ringing = new Map();
-  let counts = { missedCalls: 0, unreadMessages: 0 };
-  const count = (v) => (Number.isInteger(v) && v > 0 ? v : 0);
-  function renderBar() {
-    const [call] = ringing.values();
-    const shown = minimized && call !== undefined;
-    ring.style.display = shown ? 'flex' : 'none';
-    if (shown) {
-      const inbound = call.direction !== 'Outbound';
-      const raw = inbound ? (call.from ?? call.fromNumber) : (call.to ?? call.toNumber);
-      const number = typeof raw === 'string' ? raw : String(raw?.phoneNumber ?? '');
-      const name = String((inbound ? call.fromUserName : call.toUserName) || '');
-      whoName.textContent = name || number || 'Unknown caller';
-      whoNumber.textContent = name ? number : 'Incoming call';
-      label(answerBtn, `Answer ${whoName.textContent}`);
-      label(declineBtn, `Decline ${whoName.textContent}`);
-    }
-    const total = counts.missedCalls + counts.unreadMessages;
-    titleText.textContent = shown ? 'Incoming call' : 'Phone';
-    badge.hidden = !minimized || total === 0;
-    badge.textContent = total > 99 ? '99+' : String(total);
-    const parts = [];
-    if (counts.missedCalls) parts.push(`${counts.missedCalls} missed ${counts.missedCalls === 1 ? 'call' : 'calls'}`);
-    if (counts.unreadMessages) parts.push(`${counts.unreadMessages} unread ${counts.unreadMessages === 1 ? 'message' : 'messages'}`);
-    badge.title = parts.join(', ');
-    badge.setAttribute('aria-label', badge.title);
-    reclamp();
-  }
-  const ENDS = ['rc-call-start-notify', 'rc-call-end-notify', 'rc-call-failed-notify'];
-  function follow(d) {
-    const id = d.call && typeof d.call.id === 'string' ? d.call.id : '';
-    if (d.type === 'rc-call-ring-notify' && id) ringing.set(id, d.call);
-    else if (ENDS.includes(d.type) && id) ringing.delete(id);
-    else if (d.type === 'rc-login-status-notify' && !d.loggedIn) {
-      ringing.clear();
-      counts = { missedCalls: 0, unreadMessages: 0 };
-    } else if (d.type === 'rc-badge-notify') {
-      counts = { missedCalls: count(d.missedCalls), unreadMessages: count(d.unreadMessages) };
-    } else return;
-    renderBar();
-  }
-  // Answering expands the frame: the call's controls are in it.
-  const ringAction = (callAction) => {
-    const [id] = ringing.keys();
-    if (id === undefined) return;
-    if (callAction === 'answer') setMinimized(false);
-    send('rc-adapter-control-call', { callAction, callId: id })
-      .catch((err) => warn(`${callAction} failed: ${err.message}`));
-  };
-  on(answerBtn, 'click', () => ringAction('answer'));
-  on(declineBtn, 'click', () => ringAction('reject'));
   on(minBtn, 'click', () => setMinimized(!minimized));
   on(closeBtn, 'click', () => setClosed(true));
 
@@ -236,8 +147,7 @@
   on(window, 'message', (e) => {
     if (e.source !== frame.contentWindow || e.origin !== origin) return;
     const d = e.data;
-    if (!d || typeof d.type !== 'string') return;
-    if (d.type !== 'rc-adapter-message-response') return follow(d);
+    if (!d || d.type !== 'rc-adapter-message-response') return;
     const p = pending.get(d.responseId);
     if (!p) return;
     pending.delete(d.responseId);
