@@ -40,8 +40,8 @@ func TestHistory(t *testing.T) {
 			time: row.querySelector('.history-row__time').textContent,
 		};
 	})()`)
-	if row["kind"] != "outbound" || row["number"] != "+15550100" || row["name"] != "Test line" ||
-		!regexp.MustCompile(`^\+15550100 · \d+:\d\d$`).MatchString(row["detail"]) ||
+	if row["kind"] != "outbound" || row["number"] != "+15550100" || row["name"] != "Tone line" ||
+		!regexp.MustCompile(`^\+1 555 0100 · \d+:\d\d$`).MatchString(row["detail"]) ||
 		!regexp.MustCompile(`^(Just now|\d+ min ago)$`).MatchString(row["time"]) {
 		t.Errorf("history row %v", row)
 	}
