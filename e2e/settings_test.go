@@ -82,7 +82,7 @@ func TestCallingSettings(t *testing.T) {
 		return checked && !row.hidden && document.getElementById('cb-from-number').value === '+16505550100' &&
 			{callWith: checked.value, location: document.getElementById('cb-my-location').value};
 	})()`)
-	if shown["callWith"] != "ringout" || shown["location"] != "+15550100" {
+	if shown["callWith"] != "ringout" || shown["location"] != "+1 555 0100" { // shown as typed
 		t.Errorf("settings page shows %v", shown)
 	}
 	maybeScreenshot(t, e, "settings-ringout")
@@ -170,7 +170,7 @@ func TestRingOutMode(t *testing.T) {
 	waitFor[bool](t, frame, "the RingOut bar calling the number", `(() => {
 		const bar = document.getElementById('cb-ringout');
 		return !bar.hidden && bar.dataset.state === 'callee' && !document.getElementById('cb-ringout-cancel').hidden &&
-			document.getElementById('cb-ringout-text').textContent.includes('+15550107');
+			document.getElementById('cb-ringout-text').textContent.includes('+1 555 0107');
 	})()`)
 	maybeScreenshot(t, e, "ringout")
 	if n := eval[int](t, e.ctx, `cbDemo.messages.filter(m => m.data.type === 'rc-call-init-notify').length`); n != 0 {
