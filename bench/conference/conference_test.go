@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/thesyncim/gopus"
+
+	"github.com/callbridge/widget-server/internal/siptest"
 )
 
 func TestOnsetsFindABurstAfterQuiet(t *testing.T) {
@@ -83,7 +85,7 @@ func TestCycleBurstInItsSlot(t *testing.T) {
 				var pcm []int16
 				if g711 {
 					for i, b := range payload {
-						buf[i] = ulawDecode(b)
+						buf[i] = siptest.DecodeULaw(b)
 					}
 					pcm = buf[:len(payload)]
 				} else {

@@ -13,6 +13,7 @@ import (
 	"github.com/callbridge/widget-server/bench/internal/measure"
 	"github.com/callbridge/widget-server/bench/internal/peer"
 	"github.com/callbridge/widget-server/internal/media"
+	"github.com/callbridge/widget-server/internal/siptest"
 )
 
 // member is one peer of a conference: its client leg, what it says, and
@@ -165,7 +166,7 @@ func (m *member) receive(payload []byte, at time.Time) {
 	} else {
 		rate = g711Rate
 		for i, b := range payload[:min(len(payload), len(m.pcm))] {
-			m.pcm[i] = ulawDecode(b)
+			m.pcm[i] = siptest.DecodeULaw(b)
 		}
 		pcm = m.pcm[:min(len(payload), len(m.pcm))]
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/thesyncim/gopus"
+
+	"github.com/callbridge/widget-server/internal/siptest"
 )
 
 // What each peer says: a burst of tone of burstFrames at the start of its
@@ -69,7 +71,7 @@ func cycle(i, size int, g711 bool) ([][]byte, error) {
 		if g711 {
 			payload = make([]byte, n)
 			for s, v := range pcm {
-				payload[s] = ulaw(v)
+				payload[s] = siptest.EncodeULaw(v)
 			}
 		} else {
 			buf := make([]byte, 1500)
@@ -152,28 +154,4 @@ func match(from []*bursts, heard time.Time, window time.Duration) (time.Time, bo
 		return time.Time{}, false
 	}
 	return best, true
-}
-
-// ulaw encodes a linear sample as G.711 μ-law; ulawDecode is its inverse.
-func ulaw(sample int16) byte {
-	const bias, clip = 0x84, 32635
-	v, sign := int(sample), 0
-	if v < 0 {
-		v, sign = -v, 0x80
-	}
-	v = min(v, clip) + bias
-	exp := 7
-	for mask := 0x4000; v&mask == 0 && exp > 0; mask >>= 1 {
-		exp--
-	}
-	return ^byte(sign | exp<<4 | (v>>(exp+3))&0x0F)
-}
-
-func ulawDecode(b byte) int16 {
-	c := ^b
-	t := (int(c&0x0F)<<3 + 0x84) << ((c & 0x70) >> 4)
-	if c&0x80 != 0 {
-		return int16(0x84 - t)
-	}
-	return int16(t - 0x84)
 }

@@ -720,27 +720,10 @@ func (mm *mixMember) send(payload []byte, advance uint32) {
 	}
 }
 
-// sendMixed is send for a mix frame: it numbers on from the last mix frame
-// (or jumps, when fresh or when something else was written since), and
-// waits while the gateway sends a telephone-event of its own.
+// sendMixed is send for a mix frame, which waits while the gateway sends a
+// telephone-event of its own.
 func (t *outTrack) sendMixed(payload []byte, advance uint32, fresh bool) bool {
-	b := t.bound.Load()
-	if b == nil {
-		return false
-	}
-	pt := b.pts[t.audio]
-	if pt == noPT {
-		return false
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.event {
-		return false
-	}
-	followsOn := !fresh && t.writer == writerMix
-	seq, ts, jumped := t.rw.nextLocal(advance, followsOn, t.codec.ClockRate, time.Now())
-	t.writer = writerMix
-	return t.writeLocked(b, pt, jumped, seq, ts, payload)
+	return t.sendOwn(payload, advance, fresh, writerMix, true)
 }
 
 // Resampling between G.711's 8 kHz and the mix's 16 kHz: a half-band

@@ -292,6 +292,14 @@ func nextHolds(n int, on bool) int {
 }
 
 func (t *outTrack) send(payload []byte, advance uint32, fresh bool) bool {
+	return t.sendOwn(payload, advance, fresh, writerPrompt, false)
+}
+
+// sendOwn sends one frame of the gateway's own audio on the track as
+// writer w: numbered on from w's last frame, or jumping when fresh or when
+// something else was written since. yieldToEvent drops the frame while
+// the gateway sends a telephone-event of its own.
+func (t *outTrack) sendOwn(payload []byte, advance uint32, fresh bool, w writer, yieldToEvent bool) bool {
 	b := t.bound.Load()
 	if b == nil {
 		return false
@@ -302,9 +310,12 @@ func (t *outTrack) send(payload []byte, advance uint32, fresh bool) bool {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	followsOn := !fresh && t.writer == writerPrompt
+	if yieldToEvent && t.event {
+		return false
+	}
+	followsOn := !fresh && t.writer == w
 	seq, ts, jumped := t.rw.nextLocal(advance, followsOn, t.codec.ClockRate, time.Now())
-	t.writer = writerPrompt
+	t.writer = w
 	return t.writeLocked(b, pt, jumped, seq, ts, payload)
 }
 

@@ -535,13 +535,11 @@ func (s *Switch) RemoveParticipant(ctx context.Context, owner int64, id, partyID
 			s.endConferenceLocked(cf, CauseHangup, "", &fx)
 			return nil
 		}
-		cf.drop(m)
 		gone := *p // p points into its call's parties, which change
 		if m.c == cf.anchor {
-			s.leaveLocked(m.c, p, ResultConnected, &fx)
-			s.emitLocked(m.c, CauseHangup, "")
-			m.c.dropLeft() // told: the conference's event is not another end
+			s.leaveAnchorLocked(cf, m, CauseHangup, "", &fx)
 		} else {
+			cf.drop(m)
 			s.endLocked(m.c, ending{caller: ResultConnected, callee: ResultConnected}, CauseHangup, "", &fx)
 		}
 		s.noteLocked(cf.anchor, "conference participant removed", partyAttrs(&gone, slog.String("conference", cf.id))...)
@@ -830,15 +828,10 @@ func (s *Switch) leaveConferenceLocked(c *call, cause Cause, device string, fx *
 			s.endConferenceLocked(cf, cause, device, fx)
 			return true
 		}
-		p := c.party(m.party)
-		owner := p.Owner
-		cf.drop(m)
-		s.leaveLocked(c, p, ResultConnected, fx)
-		s.noteLocked(c, "conference participant left", partyAttrs(p, slog.String("conference", cf.id))...)
-		s.emitLocked(c, cause, device)
-		c.dropLeft() // told: the conference's event is not another end
+		gone := s.leaveAnchorLocked(cf, m, cause, device, fx)
+		s.noteLocked(c, "conference participant left", partyAttrs(&gone, slog.String("conference", cf.id))...)
 		s.mixLocked(cf)
-		s.emitConferenceLocked(cf, CauseConferenceLeft, device, owner)
+		s.emitConferenceLocked(cf, CauseConferenceLeft, device, gone.Owner)
 		return true
 	}
 	// A participant's call ends.
@@ -858,6 +851,20 @@ func (s *Switch) leaveConferenceLocked(c *call, cause Cause, device string, fx *
 	s.mixLocked(cf)
 	s.emitConferenceLocked(cf, CauseConferenceLeft, device, owner)
 	return false
+}
+
+// leaveAnchorLocked takes participant m, the anchor's remote party, out of
+// the conference and the anchor, which goes on with its host; it returns
+// the party as it left.
+func (s *Switch) leaveAnchorLocked(cf *conference, m *member, cause Cause, device string, fx *effects) Party {
+	c := cf.anchor
+	p := c.party(m.party)
+	cf.drop(m)
+	s.leaveLocked(c, p, ResultConnected, fx)
+	gone := *p // p points into the anchor's parties, which dropLeft changes
+	s.emitLocked(c, cause, device)
+	c.dropLeft() // told: the conference's event is not another end
+	return gone
 }
 
 // mixLocked queues the conference's mix as its parties' states say. No
