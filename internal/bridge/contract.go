@@ -41,6 +41,7 @@ const (
 	EventDTMFSent         = "rc-dtmf-sent-notify"
 	EventCallRecord       = "rc-call-record-notify"
 	EventConference       = "rc-conference-notify"
+	EventBadge            = "rc-badge-notify"
 )
 
 // EventSpec is one event type of the contract and whether the widget emits
@@ -83,6 +84,7 @@ var Events = []EventSpec{
 	{EventCallRecord, true},
 	{EventConference, true},
 	{EventDTMFSent, true},
+	{EventBadge, true},
 }
 
 // Command types the host page sends to the widget (CONTRACT §4).

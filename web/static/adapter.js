@@ -37,7 +37,7 @@
   // --- DOM ---
   const box = make('div', { id: prefix }, {
     position: 'fixed', bottom: '16px', [left ? 'left' : 'right']: '16px', zIndex,
-    width: '320px', borderRadius: '12px', overflow: 'hidden', background: '#fff',
+    width: '320px', maxWidth: 'calc(100vw - 32px)', borderRadius: '12px', overflow: 'hidden', background: '#fff',
     boxShadow: '0 8px 28px rgba(0,0,0,.28)', display: 'flex', flexDirection: 'column',
     font: '13px/1 system-ui,sans-serif',
   });
@@ -46,6 +46,10 @@
     background: '#1f2937', color: '#f9fafb', cursor: 'grab', userSelect: 'none', touchAction: 'none',
   });
   const title = make('span', { textContent: 'Phone' }, { flex: '1', fontWeight: '600' });
+  // Missed calls and unread messages, on the bar while minimised.
+  const badge = make('span', { hidden: true }, {
+    padding: '3px 6px', borderRadius: '9px', background: '#dc2626', color: '#fff', fontSize: '11px', fontWeight: '600',
+  });
   const label = (b, text) => { b.title = text; b.setAttribute('aria-label', text); };
   const button = (text, glyph) => {
     const b = make('button', { type: 'button', textContent: glyph }, {
@@ -58,7 +62,7 @@
   const minBtn = button('Minimise', '\u2013');
   const closeBtn = button('Close', '\u00d7');
   if (noMin) minBtn.style.display = 'none';
-  head.append(title, minBtn, closeBtn);
+  head.append(title, badge, minBtn, closeBtn);
 
   const params = new URLSearchParams(q);
   params.set('fromAdapter', '1');
@@ -105,12 +109,41 @@
   on(window, 'resize', reclamp);
 
   let minimized = false;
+  // auto is the call that expanded a minimised frame by ringing: if it
+  // stops ringing unanswered, the frame goes back down.
+  let auto = null;
+  let ringing = 0;
+  let counts = [0, 0];
+  const renderBar = () => {
+    const total = counts[0] + counts[1];
+    title.textContent = ringing ? 'Incoming call' : 'Phone';
+    badge.hidden = !minimized || !total;
+    badge.textContent = total > 99 ? '99+' : total;
+    label(badge, `${counts[0]} missed calls, ${counts[1]} unread messages`);
+    reclamp();
+  };
+  const ids = new Set();
+  const count = (v) => (Number.isInteger(v) && v > 0 ? v : 0);
+  const follow = (d) => {
+    const id = d.call && d.call.id;
+    if (d.type === 'rc-call-ring-notify' && id) {
+      ids.add(id);
+      if (minimized) { setMinimized(false); auto = id; }
+    } else if (/^rc-call-(start|end|failed)-notify$/.test(d.type) && ids.delete(id) && id === auto) {
+      auto = null;
+      if (d.type !== 'rc-call-start-notify') setMinimized(true);
+    } else if (d.type === 'rc-badge-notify') counts = [count(d.missedCalls), count(d.unreadMessages)];
+    else if (d.type === 'rc-login-status-notify' && !d.loggedIn) { ids.clear(); counts = [0, 0]; }
+    ringing = ids.size;
+    renderBar();
+  };
   const setMinimized = (v) => {
     minimized = !!v;
     frame.style.height = minimized ? '0' : '520px';
     minBtn.textContent = minimized ? '\u25a1' : '\u2013';
     label(minBtn, minimized ? 'Expand' : 'Minimise');
-    reclamp();
+    auto = null;
+    renderBar();
   };
   const setClosed = (v) => {
     box.style.display = v ? 'none' : 'flex';
@@ -147,7 +180,8 @@
   on(window, 'message', (e) => {
     if (e.source !== frame.contentWindow || e.origin !== origin) return;
     const d = e.data;
-    if (!d || d.type !== 'rc-adapter-message-response') return;
+    if (!d || typeof d.type !== 'string') return;
+    if (d.type !== 'rc-adapter-message-response') return follow(d);
     const p = pending.get(d.responseId);
     if (!p) return;
     pending.delete(d.responseId);

@@ -29,6 +29,7 @@ import { createSettings } from './settings.js';
 import { createSignIn, LOGIN_IDLE } from './signin.js';
 import { createStore } from './store.js';
 import { connectEvents, eventsUrlFor, parseServerEvent } from './stream.js';
+import { messageNotice, createNotices } from './notices.js';
 import { newTabId, TAB_SCOPED_EVENTS, trackActiveTab } from './tabs.js';
 
 const ROUTES = Object.freeze(['/login', '/dialer', '/calls', '/history', '/messages', '/settings']);
@@ -68,6 +69,8 @@ function start() {
     dialerProblem: '',
     connection: 'connecting',
     callWith: 'browser',
+    missedCalls: 0,
+    unreadMessages: 0,
   });
 
   function navigate(path) {
@@ -217,13 +220,30 @@ function start() {
     bridge.post({ type: 'rc-dialer-status-notify', ready: dialerReady });
   });
 
+  // The host hears how many calls were missed and messages are unread (its
+  // bar shows the sum while minimised) on every change.
+  let badges = '';
+  const postBadges = ({ missedCalls, unreadMessages }) => {
+    if (badges === `${missedCalls}/${unreadMessages}`) return;
+    badges = `${missedCalls}/${unreadMessages}`;
+    bridge.post({ type: 'rc-badge-notify', missedCalls, unreadMessages });
+  };
+  store.subscribe(postBadges);
+
   sessionEvents(null, firstSession).forEach(bridge.post);
   bridge.post({ type: 'rc-dialer-status-notify', ready: dialerReady });
+  postBadges(store.get());
   navigate(firstSession.loggedIn ? '/dialer' : '/login');
   bindControls(config, { navigate, signIn, signOut });
 
-  // After bindControls: a click on Sign in opens the sign-in window before
-  // the phone asks for permission to notify.
+  // Desktop notifications: off unless turned on in Settings (or by the
+  // host's notification flag, until the user chooses).
+  const notices = createNotices({
+    checkbox: byId('cb-desktop-notify'),
+    note: byId('cb-desktop-notify-note'),
+    byDefault: config.flags?.notification === true,
+  });
+
   const phone = createPhone({
     config,
     device: () => deviceId,
@@ -233,6 +253,7 @@ function start() {
     showAlert,
     post: (message) => bridge.post(message),
     ringOut: (number) => settings.ringOut(number),
+    notify: (notice) => notices.show(notice),
   });
 
   // The host hears the calling settings at start and on every change.
@@ -282,6 +303,7 @@ function start() {
     history.handleEvent(event);
     messages.handleEvent(event);
     settings.handleEvent(event);
+    if (event.type === 'rc-inbound-message-notify') notices.show(messageNotice(event.message), () => showPage('/messages'));
   }
 
   // The hook tests use to hand the widget an event of the stream again, as

@@ -25,7 +25,7 @@ export const WAITING_ACTIONS = Object.freeze({
 // createCallWaiting binds the call-waiting panel.
 //   describe: describe(entry) is who calls: {name, number}
 //   act:      act(entry, action, options) runs a call action
-//   answered: answered() hears that the user answers (asks for notifications)
+//   answered: answered() hears that the user answers (optional)
 // It returns render(list), which shows the waiting call of list (if any)
 // and returns it.
 export function createCallWaiting({ describe, act, answered }) {
@@ -40,7 +40,7 @@ export function createCallWaiting({ describe, act, answered }) {
     const button = event.target.closest('button');
     const step = button && Object.hasOwn(WAITING_ACTIONS, button.id) && WAITING_ACTIONS[button.id];
     if (!step || !shown) return;
-    if (step.action === 'answer') answered();
+    if (step.action === 'answer') answered?.();
     act(shown, step.action, step.options);
   });
 

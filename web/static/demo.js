@@ -147,7 +147,11 @@ $('btn-login').addEventListener('click', () =>
   run('rc-adapter-login', () => sendCommand({ type: 'rc-adapter-login' })));
 $('btn-logout').addEventListener('click', () => run('logoutUser()', () => callAdapter('logoutUser')));
 $('btn-minimize').addEventListener('click', () => run('setMinimized(true)', () => callAdapter('setMinimized', true)));
-$('btn-restore').addEventListener('click', () => run('setMinimized(false)', () => callAdapter('setMinimized', false)));
+// Restore brings the frame back whether it was minimised or closed with ×.
+$('btn-restore').addEventListener('click', () => run('setClosed(false), setMinimized(false)', () => {
+  callAdapter('setClosed', false);
+  callAdapter('setMinimized', false);
+}));
 
 for (const button of document.querySelectorAll('button[data-action]')) {
   const action = button.dataset.action;

@@ -37,6 +37,12 @@ const MISSED_RESULTS = ['Missed', 'No Answer'];
 
 const byId = (id) => document.getElementById(id);
 
+// Where the start time of the newest call seen on the History page is kept,
+// per user: later missed calls make the tab's badge.
+const SEEN_KEY = 'cb-history-seen:';
+// The most a badge counts before it says 99+.
+const MAX_BADGE = 99;
+
 // duration writes whole seconds as m:ss, or h:mm:ss from an hour on.
 export function duration(seconds) {
   const total = Math.max(0, Math.floor(Number(seconds) || 0));
@@ -102,6 +108,21 @@ export function describeRecord(record, region) {
   };
 }
 
+// newestStart is the start (ms) of the newest of records, 0 for none.
+export function newestStart(records) {
+  return records.reduce((newest, record) => Math.max(newest, Date.parse(record.startTime) || 0), 0);
+}
+
+// countMissed is how many of records are missed inbound calls that started
+// after seenMs.
+export function countMissed(records, seenMs) {
+  return records.filter((record) => record.direction === 'Inbound' && MISSED_RESULTS.includes(record.result)
+    && Date.parse(record.startTime) > seenMs).length;
+}
+
+// missedBadge is the text of the History tab's badge, '' for none.
+export const missedBadge = (missed) => (missed <= 0 ? '' : missed > MAX_BADGE ? `${MAX_BADGE}+` : String(missed));
+
 // recordingOf is the id of a record's recording, '' for none.
 export function recordingOf(record) {
   return isPlainObject(record.recording) ? asString(record.recording.id) : '';
@@ -122,6 +143,7 @@ export function createHistory({ store, request, callBack, loadMedia }) {
     retry: byId('cb-history-retry'),
     refresh: byId('cb-history-refresh'),
     template: byId('cb-history-row-template'),
+    badge: byId('cb-history-badge'),
   };
   let records = [];
   // idle, loading, ready or failed; error says why it failed.
@@ -136,6 +158,9 @@ export function createHistory({ store, request, callBack, loadMedia }) {
   let retries = 0;
   let clockTimer = 0;
   const rows = new Map();
+  // The start of the newest call the user saw on the page; null until the
+  // user's first history arrives when nothing was kept.
+  let seen = null;
 
   const region = () => regionOf(store.get().session);
 
@@ -157,6 +182,7 @@ export function createHistory({ store, request, callBack, loadMedia }) {
       records = list;
       phase = 'ready';
       error = '';
+      if (seen === null || store.get().route === '/history') markSeen();
     } catch (err) {
       if (load !== loads) return;
       phase = records.length > 0 ? 'ready' : 'failed';
@@ -315,10 +341,42 @@ export function createHistory({ store, request, callBack, loadMedia }) {
     }
   }
 
+  // -------------------------------------------------------------------------
+  // The missed-call badge
+
+  const seenKey = () => SEEN_KEY + user;
+  function readSeen() {
+    try {
+      const kept = Number(localStorage.getItem(seenKey()));
+      return localStorage.getItem(seenKey()) !== null && Number.isFinite(kept) ? kept : null;
+    } catch {
+      return null;
+    }
+  }
+
+  // markSeen counts the calls on the page as seen by the user.
+  function markSeen() {
+    seen = Math.max(seen ?? 0, newestStart(records));
+    try {
+      localStorage.setItem(seenKey(), String(seen));
+    } catch {
+      // storage refused: the badge counts from this load on
+    }
+  }
+
+  function renderBadge() {
+    const missed = user && seen !== null ? countMissed(records, seen) : 0;
+    ui.badge.hidden = missed === 0;
+    ui.badge.textContent = missedBadge(missed);
+    ui.badge.setAttribute('aria-label', `${missed} missed`);
+    store.update({ missedCalls: missed });
+  }
+
   function render() {
     renderList();
     renderStatus();
     renderClock();
+    renderBadge();
   }
 
   // stateChanged loads the history of a user who signed in, forgets it at
@@ -331,10 +389,16 @@ export function createHistory({ store, request, callBack, loadMedia }) {
     const shown = state.route === '/history' && route !== '/history';
     route = state.route;
     if (next === user) {
-      if (shown && user) reload();
+      if (shown && user) {
+        // Opening the page clears the badge; the reload marks what it brings.
+        markSeen();
+        renderBadge();
+        reload();
+      }
       return;
     }
     user = next;
+    seen = user ? readSeen() : null;
     loads += 1;
     records = [];
     awaited.clear();

@@ -378,6 +378,7 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
     if (open && view === 'thread') thread.render(open);
     thread.renderComposers(sending);
     list.renderBadge(shown);
+    store.update({ unreadMessages: shown.reduce((sum, c) => sum + c.unread, 0) });
   }
 
   // -------------------------------------------------------------------------

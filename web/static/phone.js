@@ -90,8 +90,10 @@ export const controlFailure = (error, message, callId) => ({ error, message, cal
 //   ringOut:   ringOut(number) → Promise: places the call as a RingOut, which
 //              the phone does instead of dialling while the store's callWith
 //              is ringout; it rejects with an Error that carries a code
+//   notify:    notify({title, body, tag}) shows a desktop notification when
+//              the user turned them on and the widget is out of sight
 // It returns what app.js and the bridge drive it with.
-export function createPhone({ config, device, store, request, navigate, showAlert, post, ringOut }) {
+export function createPhone({ config, device, store, request, navigate, showAlert, post, ringOut, notify }) {
   const iceServers = Array.isArray(config.iceServers) ? config.iceServers.filter(isPlainObject) : [];
   const region = () => regionOf(store.get().session, asString(config.region?.countryCode));
   // A call in a conference is the conference, with everyone else in it.
@@ -109,7 +111,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
   const remote = createRemoteCalls();
   const elsewhere = (id) => Boolean(remote.get(id));
   const microphone = createMicrophone({ onChange: () => stateChanged(store.get()) });
-  const ringer = createRinger({ notificationsOn: config.flags?.notification === true, describe });
+  const ringer = createRinger({ show: notify, describe });
   const view = createPhoneView({
     registry, store, request, region, describe,
     remote: {
@@ -118,7 +120,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
       describe: (call) => describeRemote(call, region()),
     },
     actions: {
-      act, placeCall, retryMicrophone, askNotificationPermission: ringer.askPermission, moveHere: moveHereForUser, addCall, navigate,
+      act, placeCall, retryMicrophone, moveHere: moveHereForUser, addCall, navigate,
     },
   });
   const media = createMedia({
@@ -186,7 +188,6 @@ export function createPhone({ config, device, store, request, navigate, showAler
   // mode, places a RingOut); failures show as an alert.
   async function placeCall(number) {
     if (store.get().callWith === 'ringout') return placeRingOut(number);
-    ringer.askPermission();
     try {
       await signalling.dial(number);
       view.dialled(number);

@@ -54,7 +54,7 @@ const ELEMENT_IDS = Object.freeze({
 //             this tab does not carry; remote.has(id) says whether one is;
 //             remote.describe(call) is who is on their other end
 //   actions:  what the controls do: act(entry, action, options),
-//             placeCall(number), retryMicrophone(), askNotificationPermission(),
+//             placeCall(number), retryMicrophone(),
 //             moveHere(id), addCall(), navigate(path)
 // It returns what the phone drives it with.
 export function createPhoneView({ registry, store, request, region, describe, remote, actions }) {
@@ -77,7 +77,7 @@ export function createPhoneView({ registry, store, request, region, describe, re
   const cards = createCallCards({
     describe, describeRemote: remote.describe, actions: { act: actions.act, show, moveHere: actions.moveHere, navigate: actions.navigate },
   });
-  const waiting = createCallWaiting({ describe, act: actions.act, answered: actions.askNotificationPermission });
+  const waiting = createCallWaiting({ describe, act: actions.act });
   const transfer = createTransferView({ request, store, region, describe, act: actions.act });
   const conference = createConferenceView({ region, describe, act: actions.act });
 
@@ -358,10 +358,7 @@ export function createPhoneView({ registry, store, request, region, describe, re
   function bindCallControls() {
     const { act } = actions;
     const ringing = () => registry.entries().find(isRinging);
-    ui.answer.addEventListener('click', () => {
-      actions.askNotificationPermission();
-      act(ringing(), 'answer');
-    });
+    ui.answer.addEventListener('click', () => act(ringing(), 'answer'));
     ui.decline.addEventListener('click', () => act(ringing(), 'reject'));
     ui.toVoicemail.addEventListener('click', () => act(ringing(), 'toVoicemail'));
     ui.record.addEventListener('click', () => {
@@ -401,7 +398,6 @@ export function createPhoneView({ registry, store, request, region, describe, re
 
   bindDialer();
   bindCallControls();
-  ui.signIn.addEventListener('click', actions.askNotificationPermission, { once: true });
 
   // focusNumber puts the keyboard in the dialer's number.
   const focusNumber = () => ui.number.focus();

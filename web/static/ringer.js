@@ -1,6 +1,6 @@
 // Ringing: the ringing tone while a call rings here, the call-waiting tone
 // instead while this tab has another call, and a desktop notification for
-// each ringing call (flag notification).
+// each ringing call (notices.js decides whether one may show).
 
 import { isRinging } from './calls.js';
 
@@ -97,7 +97,11 @@ export function createTone(tone = RINGTONE) {
 export const createRingtone = () => createTone(RINGTONE);
 
 // createRinger rings for the calls that ring here.
-//   notificationsOn: desktop notifications are on (flag notification)
+//   notificationsOn: desktop notifications are on (without show)
+//   show:            show({title, body, tag}, onClick) shows a notification
+//                    when it may (notices.js), returning it or null; without
+//                    it, one shows whenever notificationsOn and the browser
+//                    allow
 //   describe:        describe(entry) is who calls: {name, number}
 //   ringtone:        what plays the ringing tone ({start(), stop()})
 //   waitingTone:     what plays the call-waiting tone (the same)
@@ -105,21 +109,16 @@ export const createRingtone = () => createTone(RINGTONE);
 //   update(calls)    rings while one of calls rings, and shows or closes
 //                    the calls' notifications: a call that stopped ringing,
 //                    or that left the list (it ended), has its closed
-//   askPermission()  asks for notifications, from a user's gesture
-export function createRinger({ notificationsOn, describe, ringtone = createRingtone(), waitingTone = createTone(WAITING_TONE) }) {
+export function createRinger({ notificationsOn = false, show, describe, ringtone = createRingtone(), waitingTone = createTone(WAITING_TONE) }) {
   // The notification of each call that rang (null when none could show),
   // while the call is in the list.
   const notifications = new Map();
 
   const supported = () => notificationsOn && typeof Notification === 'function';
 
-  function askPermission() {
-    if (!supported() || Notification.permission !== 'default') return;
-    Notification.requestPermission().catch(() => {});
-  }
-
   // notify shows a desktop notification for a ringing call.
   function notify(entry) {
+    if (show) return show(notificationFor(describe(entry), entry.id));
     if (!supported() || Notification.permission !== 'granted') return null;
     const { title, body, tag } = notificationFor(describe(entry), entry.id);
     try {
@@ -157,5 +156,5 @@ export function createRinger({ notificationsOn, describe, ringtone = createRingt
     }
   }
 
-  return { update, askPermission };
+  return { update };
 }

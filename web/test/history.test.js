@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { describeRecord, duration, recordingOf, relativeTime } from '../static/history.js';
+import { countMissed, describeRecord, duration, missedBadge, newestStart, recordingOf, relativeTime } from '../static/history.js';
 
 test('a call-log result named after an Object built-in is shown as it is written', () => {
   for (const name of Object.getOwnPropertyNames(Object.prototype)) {
@@ -62,4 +62,30 @@ test('a record names its recording only when the call log gives one with an id',
   assert.equal(recordingOf({ recording: null }), '');
   assert.equal(recordingOf({ recording: 'x' }), '');
   assert.equal(recordingOf({ recording: { id: 7 } }), '');
+});
+
+test('countMissed counts the missed inbound calls that started after the newest one seen', () => {
+  const at = (min) => new Date(Date.UTC(2026, 0, 1, 9, min)).toISOString();
+  const records = [
+    { direction: 'Inbound', result: 'Missed', startTime: at(30) },
+    { direction: 'Inbound', result: 'No Answer', startTime: at(20) },
+    { direction: 'Inbound', result: 'Call connected', startTime: at(25) },
+    { direction: 'Inbound', result: 'Rejected', startTime: at(26) },
+    { direction: 'Outbound', result: 'No Answer', startTime: at(27) },
+    { direction: 'Inbound', result: 'Missed', startTime: at(5) },
+  ];
+  const seen = Date.parse(at(10));
+  assert.equal(countMissed(records, seen), 2);
+  assert.equal(countMissed(records, 0), 3);
+  assert.equal(countMissed(records, newestStart(records)), 0);
+  assert.equal(newestStart(records), Date.parse(at(30)));
+  assert.equal(newestStart([]), 0);
+  assert.equal(newestStart([{ startTime: 'not a time' }]), 0);
+});
+
+test('missedBadge is empty for none and says 99+ above 99', () => {
+  assert.equal(missedBadge(0), '');
+  assert.equal(missedBadge(1), '1');
+  assert.equal(missedBadge(99), '99');
+  assert.equal(missedBadge(100), '99+');
 });

@@ -85,3 +85,21 @@ test('without the notification flag no notification shows', (t) => {
   ringer.update([ringing('s1')]);
   assert.equal(shown.length, 0);
 });
+
+test('with show, the ringer hands it each ringing call\'s notification and closes what it returned', () => {
+  const asked = [];
+  const returned = { closed: 0, close() { this.closed += 1; } };
+  const ringer = createRinger({
+    show: (notice) => { asked.push(notice); return asked.length === 1 ? returned : null; },
+    describe: () => ({ name: 'Alice', number: '+1 650-555-0100' }),
+    ringtone: fakeRingtone(),
+    waitingTone: fakeRingtone(),
+  });
+  const first = ringing('s1');
+  const second = ringing('s2');
+  ringer.update([first, second]);
+  assert.deepEqual(asked.map((n) => n.tag), ['cb-call-s1', 'cb-call-s2']);
+  assert.equal(asked[0].title, 'Incoming call');
+  ringer.update([]);
+  assert.equal(returned.closed, 1);
+});
