@@ -17,6 +17,7 @@
 //   bridge.js    messaging with the host page (commands.js: its commands)
 
 import { createAnswering } from './answering.js';
+import { createAudioSettings } from './audio.js';
 import { addStylesheet, applyTheme, bindControls, render, showAlert } from './appview.js';
 import { createBridge } from './bridge.js';
 import { asString } from './fields.js';
@@ -244,8 +245,12 @@ function start() {
     byDefault: config.flags?.notification === true,
   });
 
+  // The microphone, speaker, ringer output, ringtone and volume the user picked.
+  const audio = createAudioSettings({ store, showAlert });
+
   const phone = createPhone({
     config,
+    audio,
     device: () => deviceId,
     store,
     request,

@@ -1,12 +1,14 @@
 // The audio of this tab's calls: one RTCPeerConnection per call to the
-// server's media gateway, its ICE gathering, its statistics and its
-// microphone track.
+// server's media gateway, its ICE gathering, its statistics, the call's
+// quality graded from them, and its microphone track (replaced when the
+// user picks another microphone during the call).
 //
 // The tab always makes the offer, with its candidates in it (no trickle):
 // the answer request of an inbound call carries one too. A ringing call has
 // its connection and offer prepared while it rings, without the microphone,
 // so that answering only sends the offer. The media fields of a call entry
-// (pc, stream, remote, prepared, statsTimer) are this module's.
+// (pc, stream, remote, prepared, statsTimer, statsTicks, lastStats, quality)
+// are this module's.
 
 import { phoneError } from './calls.js';
 
@@ -17,6 +19,9 @@ const warn = (...args) => console.warn(LOG_PREFIX, ...args);
 // this long, then the offer goes with what was found.
 export const ICE_GATHERING_TIMEOUT_MS = 2_000;
 export const STATS_INTERVAL_MS = 10_000;
+// The call's quality is read this often; every STATS_INTERVAL_MS the
+// statistics also go to the host.
+export const QUALITY_INTERVAL_MS = 2_000;
 export const DTMF_DURATION_MS = 100;
 export const DTMF_GAP_MS = 70;
 // The in-call keypad shows this many of the last tones sent.
@@ -86,6 +91,37 @@ export function summarizeStats(report) {
   return stats;
 }
 
+// The limits of good and fair audio: packets lost since the last reading
+// (percent), jitter and round-trip time (ms). Past any fair limit the call
+// is poor; each measure grades on its own and the worst one counts.
+export const QUALITY_LIMITS = Object.freeze({
+  good: Object.freeze({ lossPct: 1, jitterMs: 30, rttMs: 250 }),
+  fair: Object.freeze({ lossPct: 5, jitterMs: 60, rttMs: 500 }),
+});
+export const QUALITY_LABELS = Object.freeze({ good: 'Good', fair: 'Fair', poor: 'Poor' });
+
+// gradeQuality grades a call's audio from stats (summarizeStats) and the
+// reading before it (null for the first): {level: good|fair|poor, label,
+// lossPct, jitterMs, rttMs}. The packets lost count since the reading
+// before, so that an early loss does not mark the whole call.
+export function gradeQuality(stats, before = null) {
+  const since = before && stats.packetsReceived >= before.packetsReceived ? before : { packetsLost: 0, packetsReceived: 0 };
+  const lost = Math.max(0, stats.packetsLost - since.packetsLost);
+  const received = Math.max(0, stats.packetsReceived - since.packetsReceived);
+  const lossPct = lost + received > 0 ? Math.round((1000 * lost) / (lost + received)) / 10 : 0;
+  const measures = { lossPct, jitterMs: stats.jitterMs, rttMs: stats.rttMs };
+  const within = (limits) => Object.entries(limits).every(([key, limit]) => !(measures[key] > limit));
+  let level = 'poor';
+  if (within(QUALITY_LIMITS.good)) level = 'good';
+  else if (within(QUALITY_LIMITS.fair)) level = 'fair';
+  return { level, label: QUALITY_LABELS[level], ...measures };
+}
+
+// qualityText says a call's quality for people: the level and its measures.
+export function qualityText(quality) {
+  return `Call quality: ${quality.label} (${quality.lossPct}% loss, ${quality.jitterMs} ms jitter, ${quality.rttMs} ms round trip)`;
+}
+
 // readStats sums up a call's audio statistics (rc-call-stats-notify).
 export async function readStats(pc) {
   return summarizeStats(await pc.getStats());
@@ -103,6 +139,7 @@ const stopTracks = (stream) => stream.getTracks().forEach((track) => track.stop(
 //   onFailed:   onFailed(entry) hears that the call's connection failed
 //   onTone:     onTone(entry, tone) hears of each DTMF tone played
 //   onStats:    onStats(entry, stats) receives the call's statistics
+//               every STATS_INTERVAL_MS (its quality in between: onChange)
 export function createMedia({ iceServers, microphone, canPrepare, onChange, onFailed, onTone, onStats }) {
   // open gives a call its microphone and its RTCPeerConnection.
   async function open(entry) {
@@ -238,12 +275,66 @@ export function createMedia({ iceServers, microphone, canPrepare, onChange, onFa
     }
   }
 
-  // watchStats reports a connected call's statistics every STATS_INTERVAL_MS.
+  // measure grades the call's quality from a new reading, and every
+  // STATS_INTERVAL_MS sends the reading on.
+  async function measure(entry, pc) {
+    entry.statsTicks = (entry.statsTicks ?? 0) + 1;
+    const post = entry.statsTicks % Math.round(STATS_INTERVAL_MS / QUALITY_INTERVAL_MS) === 0;
+    let stats;
+    try {
+      stats = await readStats(pc);
+    } catch (err) {
+      warn(`could not read the call's statistics: ${err.message}`);
+      return;
+    }
+    if (entry.pc !== pc) return;
+    entry.quality = gradeQuality(stats, entry.lastStats ?? null);
+    entry.lastStats = stats;
+    onChange();
+    if (post) onStats(entry, stats);
+  }
+
+  // watchStats grades a connected call's quality every QUALITY_INTERVAL_MS
+  // and reports its statistics every STATS_INTERVAL_MS.
   function watchStats(entry) {
     if (!entry.connectedAt || !entry.pc || entry.statsTimer) return;
     entry.statsTimer = setInterval(() => {
-      if (entry.pc) report(entry, entry.pc);
-    }, STATS_INTERVAL_MS);
+      if (entry.pc) measure(entry, entry.pc);
+    }, QUALITY_INTERVAL_MS);
+  }
+
+  // useMicrophone opens the microphone the user picked now for each call
+  // of entries that has one open, and puts its track in place of the old
+  // one without a new offer.
+  async function useMicrophone(entries) {
+    for (const entry of entries) {
+      const { pc } = entry;
+      if (!pc || !entry.stream || entry.done) continue;
+      const sender = pc.getSenders().find((s) => s.track?.kind === 'audio') ?? pc.getSenders()[0];
+      if (!sender) continue;
+      let stream;
+      try {
+        stream = await microphone.open();
+      } catch (err) {
+        warn(`could not switch the call's microphone: ${err.message}`);
+        continue;
+      }
+      if (entry.pc !== pc || entry.done) {
+        stopTracks(stream);
+        continue;
+      }
+      const old = entry.stream;
+      entry.stream = stream;
+      applyMute(entry);
+      try {
+        await sender.replaceTrack(stream.getAudioTracks()[0] ?? null);
+        stopTracks(old);
+      } catch (err) {
+        warn(`could not switch the call's microphone: ${err.message}`);
+        entry.stream = old;
+        stopTracks(stream);
+      }
+    }
   }
 
   // end closes the media of a call that ended, after its statistics went
@@ -263,5 +354,7 @@ export function createMedia({ iceServers, microphone, canPrepare, onChange, onFa
     entry.tones = (entry.tones + tones).slice(-MAX_TONES_SHOWN);
   }
 
-  return { prepare, dropPrepared, offer, answerOffer, accept, close, applyMute, muteNow, watchStats, end, sendTones };
+  return {
+    prepare, dropPrepared, offer, answerOffer, accept, close, applyMute, muteNow, watchStats, end, sendTones, useMicrophone,
+  };
 }

@@ -2,7 +2,9 @@
 // the user), and opening it for a call.
 //
 // Its state is checking, available, blocked, absent or unsupported; the
-// phone turns it into the dialer's readiness (calls.js dialerStatus).
+// phone turns it into the dialer's readiness (calls.js dialerStatus). The
+// microphone the user picked (audio.js) is the one opened; one that is gone
+// gives way to the default.
 
 import { DIALER_PROBLEMS, phoneError } from './calls.js';
 
@@ -10,6 +12,13 @@ const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
 
 const AUDIO_CONSTRAINTS = { audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true }, video: false };
+
+// audioConstraints are getUserMedia's constraints for the microphone
+// deviceId ('' the default).
+export function audioConstraints(deviceId) {
+  if (!deviceId) return AUDIO_CONSTRAINTS;
+  return { ...AUDIO_CONSTRAINTS, audio: { ...AUDIO_CONSTRAINTS.audio, deviceId: { exact: deviceId } } };
+}
 
 // microphoneFailure is the microphone's state after getUserMedia failed with
 // an error of this name: blocked, absent, or '' when the state says nothing
@@ -27,13 +36,17 @@ export function microphoneFailure(name) {
   }
 }
 
-// createMicrophone follows the microphone; onChange(state) hears of each new
-// state. It returns:
+// createMicrophone follows the microphone.
+//   onChange: onChange(state) hears of each new state
+//   deviceId: deviceId() is the microphone the user picked ('' the default)
+//   onGone:   onGone(deviceId) hears that the picked microphone could not
+//             be opened, and the default was
+// It returns:
 //   state()    the microphone's state
 //   granted()  whether the browser has said the widget may use it
 //   open()     → Promise of a MediaStream, rejecting with a phoneError
 //   check()    looks again, without asking the user
-export function createMicrophone({ onChange }) {
+export function createMicrophone({ onChange, deviceId = () => '', onGone = () => {} }) {
   let state = 'checking';
   let watchedPermission = null;
 
@@ -61,8 +74,17 @@ export function createMicrophone({ onChange }) {
       set('unsupported');
       throw phoneError('microphone', DIALER_PROBLEMS.microphoneUnsupported);
     }
+    const chosen = deviceId();
     try {
-      const stream = await navigator.mediaDevices.getUserMedia(AUDIO_CONSTRAINTS);
+      let stream;
+      try {
+        stream = await navigator.mediaDevices.getUserMedia(audioConstraints(chosen));
+      } catch (err) {
+        // The microphone picked is gone: the default one serves.
+        if (!chosen || microphoneFailure(err?.name) !== 'absent') throw err;
+        onGone(chosen);
+        stream = await navigator.mediaDevices.getUserMedia(audioConstraints(''));
+      }
       set('available');
       return stream;
     } catch (err) {

@@ -23,6 +23,7 @@
 //   media.js       each call's RTCPeerConnection, ICE and statistics
 //   microphone.js  whether the microphone may be used, and opening it
 //   ringer.js      the ringing tone and desktop notifications
+//   audio.js       the devices, ringtone and volume the user picked
 //   phoneview.js   the dialer, the keypads, the call panels and the /calls page
 
 import { asString, isPlainObject, ownValue } from './fields.js';
@@ -37,7 +38,7 @@ import { createMicrophone } from './microphone.js';
 import { MAX_NUMBER_LENGTH, readDialled, regionOf } from './numbers.js';
 import { createPhoneView } from './phoneview.js';
 import { createRemoteCalls, describeRemote } from './remotecalls.js';
-import { createRinger } from './ringer.js';
+import { createRinger, createTone, WAITING_TONE } from './ringer.js';
 import { createSignalling, dialledProblem } from './signalling.js';
 import { transferNotice } from './transfer.js';
 
@@ -92,8 +93,10 @@ export const controlFailure = (error, message, callId) => ({ error, message, cal
 //              is ringout; it rejects with an Error that carries a code
 //   notify:    notify({title, body, tag}) shows a desktop notification when
 //              the user turned them on and the widget is out of sight
+//   audio:     the audio settings (audio.js createAudioSettings): the
+//              microphone, speaker and ringer output, the ringtone
 // It returns what app.js and the bridge drive it with.
-export function createPhone({ config, device, store, request, navigate, showAlert, post, ringOut, notify }) {
+export function createPhone({ config, device, store, request, navigate, showAlert, post, ringOut, notify, audio }) {
   const iceServers = Array.isArray(config.iceServers) ? config.iceServers.filter(isPlainObject) : [];
   const region = () => regionOf(store.get().session, asString(config.region?.countryCode));
   // A call in a conference is the conference, with everyone else in it.
@@ -110,10 +113,18 @@ export function createPhone({ config, device, store, request, navigate, showAler
   const registry = createCallRegistry();
   const remote = createRemoteCalls();
   const elsewhere = (id) => Boolean(remote.get(id));
-  const microphone = createMicrophone({ onChange: () => stateChanged(store.get()) });
-  const ringer = createRinger({ show: notify, describe });
+  const microphone = createMicrophone({
+    onChange: () => stateChanged(store.get()), deviceId: audio.microphoneId, onGone: audio.microphoneGone,
+  });
+  const ringer = createRinger({
+    show: notify,
+    describe,
+    ringtone: createTone(audio.ringtone, { sinkId: audio.ringerId }),
+    // The call-waiting tone plays where the call does.
+    waitingTone: createTone(WAITING_TONE, { sinkId: audio.speakerId }),
+  });
   const view = createPhoneView({
-    registry, store, request, region, describe,
+    registry, store, request, region, describe, speakerId: audio.speakerId,
     remote: {
       list: () => remote.list((id) => Boolean(registry.get(id))),
       has: elsewhere,
@@ -337,6 +348,12 @@ export function createPhone({ config, device, store, request, navigate, showAler
   // Start
 
   navigator.mediaDevices?.addEventListener?.('devicechange', microphone.check);
+  // A microphone picked during a call takes over at once; a speaker picked
+  // plays the call.
+  audio.onChange((setting) => {
+    if (setting === 'microphone') media.useMicrophone(registry.entries()).finally(() => view.render());
+    if (setting === 'speaker') view.render();
+  });
   microphone.check();
   store.subscribe(stateChanged);
   stateChanged(store.get());

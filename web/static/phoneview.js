@@ -16,6 +16,7 @@ import {
 } from './calls.js';
 import { createCallWaiting } from './callwaiting.js';
 import { createConferenceView } from './conferenceview.js';
+import { qualityText } from './media.js';
 import { caretAfter, cleanNumber, countSignificant, formatTyped, MAX_NUMBER_LENGTH, stripFormatting } from './numbers.js';
 import { createTransferView } from './transferview.js';
 
@@ -41,6 +42,7 @@ const ELEMENT_IDS = Object.freeze({
   transfer: 'cb-transfer-open', addCall: 'cb-add-call', move: 'cb-move',
   bar: 'cb-call-bar', barText: 'cb-call-bar-text',
   audio: 'cb-remote-audio', signIn: 'cb-sign-in', tabs: 'cb-tabs',
+  quality: 'cb-call-quality', qualityLabel: 'cb-call-quality-label',
 });
 
 // createPhoneView binds the phone's elements.
@@ -50,6 +52,7 @@ const ELEMENT_IDS = Object.freeze({
 //             answer (the transfer panel's list of extensions)
 //   region:   region() is the region numbers are shown for
 //   describe: describe(entry) is who is on the other end: {name, number}
+//   speakerId: speakerId() is the output the call plays on ('' the default)
 //   remote:   remote.list() lists the user's calls on other devices that
 //             this tab does not carry; remote.has(id) says whether one is;
 //             remote.describe(call) is who is on their other end
@@ -57,7 +60,7 @@ const ELEMENT_IDS = Object.freeze({
 //             placeCall(number), retryMicrophone(),
 //             moveHere(id), addCall(), navigate(path)
 // It returns what the phone drives it with.
-export function createPhoneView({ registry, store, request, region, describe, remote, actions }) {
+export function createPhoneView({ registry, store, request, region, describe, speakerId = () => '', remote, actions }) {
   const ui = Object.fromEntries(Object.entries(ELEMENT_IDS).map(([key, id]) => [key, document.getElementById(id)]));
   ui.incomingLabel = ui.incoming.querySelector('.incoming__label');
   // Whether the call panel is folded away into the call bar, and whether
@@ -272,9 +275,35 @@ export function createPhoneView({ registry, store, request, region, describe, re
     ui.addCall.disabled = !entry || !isLive(entry.call) || registry.dialing !== null;
     ui.move.disabled = !can('move');
     renderRecord(entry);
+    renderQuality(entry);
+  }
+
+  // renderQuality shows the call's quality as its statistics grade it:
+  // bars and a word, with the measures in its name; nothing until the
+  // first reading, nor while the call is not live.
+  function renderQuality(entry) {
+    const quality = entry && isLive(entry.call) && !isOnHold(entry.call) ? entry.quality : null;
+    ui.quality.hidden = !quality;
+    if (!quality) return;
+    ui.quality.dataset.level = quality.level;
+    ui.qualityLabel.textContent = quality.label;
+    const text = qualityText(quality);
+    ui.quality.setAttribute('aria-label', text);
+    ui.quality.title = text;
+  }
+
+  // The call's audio plays on the speaker picked, where the browser lets
+  // the page pick one.
+  let sink = '';
+  function renderSink() {
+    const id = speakerId();
+    if (id === sink || typeof ui.audio.setSinkId !== 'function') return;
+    sink = id;
+    ui.audio.setSinkId(id).catch((err) => warn(`cannot play the call on the chosen speaker: ${err.message}`));
   }
 
   function renderAudio(entry) {
+    renderSink();
     const stream = entry?.remote ?? null;
     if (ui.audio.srcObject === stream) return;
     ui.audio.srcObject = stream;

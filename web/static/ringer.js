@@ -1,6 +1,7 @@
 // Ringing: the ringing tone while a call rings here, the call-waiting tone
 // instead while this tab has another call, and a desktop notification for
-// each ringing call (notices.js decides whether one may show).
+// each ringing call (notices.js decides whether one may show). The user
+// picks the ringtone, its volume and the output it plays on (audio.js).
 
 import { isRinging } from './calls.js';
 
@@ -9,6 +10,31 @@ const warn = (...args) => console.warn(LOG_PREFIX, ...args);
 
 // The ringing tone: 440 + 480 Hz together, two seconds on, four off.
 export const RINGTONE = Object.freeze({ frequencies: Object.freeze([440, 480]), onS: 2, offS: 4, level: 0.12, rampS: 0.02 });
+
+// The ringtones the user may pick, each synthesised here; classic is the
+// ringing tone above. Their levels are for the full volume (100).
+export const RINGTONES = Object.freeze({
+  classic: Object.freeze({ label: 'Classic', ...RINGTONE, level: 0.15 }),
+  double: Object.freeze({
+    label: 'Double ring', frequencies: Object.freeze([400, 450]), onS: 0.4, offS: 0.2, beeps: 2, periodS: 3, level: 0.15, rampS: 0.02,
+  }),
+  chime: Object.freeze({
+    label: 'Chime', frequencies: Object.freeze([880, 1320]), onS: 0.18, offS: 0.12, beeps: 3, periodS: 3, level: 0.1, rampS: 0.01,
+  }),
+  pulse: Object.freeze({
+    label: 'Pulse', frequencies: Object.freeze([660]), onS: 0.1, offS: 0.1, beeps: 6, periodS: 3, level: 0.12, rampS: 0.01,
+  }),
+});
+export const DEFAULT_RINGTONE = 'classic';
+export const DEFAULT_RING_VOLUME = 80;
+
+// ringtoneAt is the ringtone named name (the default when it is none) at
+// volume (0–100): its level scaled.
+export function ringtoneAt(name, volume) {
+  const tone = Object.hasOwn(RINGTONES, name) ? RINGTONES[name] : RINGTONES[DEFAULT_RINGTONE];
+  const v = Number.isFinite(volume) ? Math.min(100, Math.max(0, volume)) : DEFAULT_RING_VOLUME;
+  return { ...tone, level: Math.round(tone.level * v * 10) / 1000 };
+}
 // The call-waiting tone: two short soft beeps of 440 Hz every four seconds,
 // quiet enough to talk over.
 export const WAITING_TONE = Object.freeze({
@@ -36,20 +62,37 @@ export function notificationFor({ name, number }, id) {
   return { title: 'Incoming call', body: number ? `${name}\n${number}` : name, tag: `cb-call-${id}` };
 }
 
-// createTone plays tone (RINGTONE, WAITING_TONE) with WebAudio until
-// stopped. A browser may keep it silent until the page has had a user gesture.
-export function createTone(tone = RINGTONE) {
+// createTone plays a tone (RINGTONE, WAITING_TONE) with WebAudio until
+// stopped. A browser may keep it silent until the page has had a user
+// gesture.
+//   tone:   the tone, or a function that says it when it starts (the
+//           user's ringtone at their volume)
+//   sinkId: sinkId() is the id of the output to play on ('' the default),
+//           where the browser lets a page pick one
+// It returns { start(), stop(), preview() }: preview plays the tone's
+// bursts once.
+export function createTone(tone = RINGTONE, { sinkId = () => '' } = {}) {
+  const current = () => (typeof tone === 'function' ? tone() : tone);
   let context = null;
   let output = null;
   let oscillators = [];
   let timer = null;
+  let playing = RINGTONE;
+  let previewTimer = null;
+
+  // route plays the context on the chosen output, where it may.
+  function route() {
+    const id = sinkId();
+    if (typeof context.setSinkId !== 'function' || context.sinkId === id) return;
+    context.setSinkId(id).catch((err) => warn(`cannot play the tone on the chosen output: ${err.message}`));
+  }
 
   function burst() {
     const t = context.currentTime;
-    const { level, rampS } = tone;
+    const { level, rampS } = playing;
     output.gain.cancelScheduledValues(t);
     output.gain.setValueAtTime(0, t);
-    for (const [start, end] of toneBursts(tone)) {
+    for (const [start, end] of toneBursts(playing)) {
       output.gain.setValueAtTime(0, t + start);
       output.gain.linearRampToValueAtTime(level, t + start + rampS);
       output.gain.setValueAtTime(level, t + end - rampS);
@@ -57,40 +100,66 @@ export function createTone(tone = RINGTONE) {
     }
   }
 
-  function start() {
-    if (timer) return;
+  // begin sets the oscillators going, silent until a burst; false when
+  // the browser has no audio to play on.
+  function begin() {
     try {
       context ??= new AudioContext();
     } catch (err) {
       warn(`cannot play the ringing tone: ${err.message}`);
-      return;
+      return false;
     }
+    playing = current();
+    route();
     context.resume().catch(() => {});
     output = context.createGain();
     output.gain.value = 0;
     output.connect(context.destination);
-    oscillators = tone.frequencies.map((frequency) => {
+    oscillators = playing.frequencies.map((frequency) => {
       const oscillator = context.createOscillator();
       oscillator.frequency.value = frequency;
       oscillator.connect(output);
       oscillator.start();
       return oscillator;
     });
+    return true;
+  }
+
+  function silence() {
+    clearTimeout(previewTimer);
+    previewTimer = null;
+    oscillators.forEach((oscillator) => oscillator.stop());
+    oscillators = [];
+    output?.disconnect();
+    output = null;
+  }
+
+  function start() {
+    if (timer) return;
+    silence();
+    if (!begin()) return;
     burst();
-    timer = setInterval(burst, tonePeriodS(tone) * 1000);
+    timer = setInterval(burst, tonePeriodS(playing) * 1000);
   }
 
   function stop() {
     if (!timer) return;
     clearInterval(timer);
     timer = null;
-    oscillators.forEach((oscillator) => oscillator.stop());
-    oscillators = [];
-    output.disconnect();
-    output = null;
+    silence();
   }
 
-  return { start, stop };
+  // preview plays one period's bursts, unless the tone rings already.
+  function preview() {
+    if (timer) return;
+    silence();
+    if (!begin()) return;
+    burst();
+    const lastEnd = Math.max(...toneBursts(playing).map(([, end]) => end));
+    previewTimer = setTimeout(silence, lastEnd * 1000 + 100);
+  }
+
+  return { start, stop, preview };
 }
 
 // createRingtone plays the ringing tone.

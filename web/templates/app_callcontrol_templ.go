@@ -74,10 +74,11 @@ func widgetRecordBar() templ.Component {
 	})
 }
 
-// widgetTransferSheet is the transfer panel over the call: a number or an
-// extension of the account, picked from a filtered list, then a blind
-// transfer or a consult call first (transferview.js).
-func widgetTransferSheet() templ.Component {
+// widgetCallQuality is the call's quality under its status: three bars and
+// a word (Good, Fair, Poor), named with the loss, jitter and round trip it
+// was graded from (phoneview.js renderQuality; media.js gradeQuality). It
+// is no live region: it changes every few seconds.
+func widgetCallQuality() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -98,7 +99,39 @@ func widgetTransferSheet() templ.Component {
 			templ_7745c5c3_Var3 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<section class=\"sheet\" id=\"cb-transfer\" role=\"dialog\" aria-modal=\"true\" aria-labelledby=\"cb-transfer-title\" aria-describedby=\"cb-transfer-who\" hidden><div class=\"sheet__head\"><h2 class=\"sheet__title\" id=\"cb-transfer-title\">Transfer call</h2><button type=\"button\" class=\"icon-button\" id=\"cb-transfer-close\" aria-label=\"Close the transfer panel\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<p class=\"quality\" id=\"cb-call-quality\" data-level=\"good\" role=\"img\" aria-label=\"Call quality: Good\" hidden><span class=\"quality__bars\" aria-hidden=\"true\"><span class=\"quality__bar\"></span> <span class=\"quality__bar\"></span> <span class=\"quality__bar\"></span></span> <span class=\"quality__label\" id=\"cb-call-quality-label\" aria-hidden=\"true\">Good</span></p>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		return nil
+	})
+}
+
+// widgetTransferSheet is the transfer panel over the call: a number or an
+// extension of the account, picked from a filtered list, then a blind
+// transfer or a consult call first (transferview.js).
+func widgetTransferSheet() templ.Component {
+	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
+		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
+			return templ_7745c5c3_CtxErr
+		}
+		templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
+		if !templ_7745c5c3_IsBuffer {
+			defer func() {
+				templ_7745c5c3_BufErr := templruntime.ReleaseBuffer(templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err == nil {
+					templ_7745c5c3_Err = templ_7745c5c3_BufErr
+				}
+			}()
+		}
+		ctx = templ.InitializeContext(ctx)
+		templ_7745c5c3_Var4 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var4 == nil {
+			templ_7745c5c3_Var4 = templ.NopComponent
+		}
+		ctx = templ.ClearChildren(ctx)
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<section class=\"sheet\" id=\"cb-transfer\" role=\"dialog\" aria-modal=\"true\" aria-labelledby=\"cb-transfer-title\" aria-describedby=\"cb-transfer-who\" hidden><div class=\"sheet__head\"><h2 class=\"sheet__title\" id=\"cb-transfer-title\">Transfer call</h2><button type=\"button\" class=\"icon-button\" id=\"cb-transfer-close\" aria-label=\"Close the transfer panel\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -106,7 +139,7 @@ func widgetTransferSheet() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</button></div><p class=\"sheet__lead\" id=\"cb-transfer-who\"></p><label class=\"sheet__label\" for=\"cb-transfer-to\">Transfer to</label> <input type=\"text\" class=\"input sheet__input\" id=\"cb-transfer-to\" autocomplete=\"off\" spellcheck=\"false\" maxlength=\"64\" placeholder=\"Name, extension or number\" role=\"combobox\" aria-autocomplete=\"list\" aria-expanded=\"true\" aria-controls=\"cb-transfer-list\" aria-describedby=\"cb-transfer-hint\"><p class=\"sheet__hint\" id=\"cb-transfer-hint\">Type a number, or a name to find a colleague; ↑ ↓ and Enter pick one.</p><ul class=\"transfer-list\" id=\"cb-transfer-list\" role=\"listbox\" aria-label=\"Extensions\"></ul><p class=\"transfer-list__note\" id=\"cb-transfer-note\" role=\"status\"></p><div class=\"sheet__actions\"><button type=\"button\" class=\"button button--secondary\" id=\"cb-transfer-warm\" aria-describedby=\"cb-transfer-warm-hint\" disabled>Consult first</button> <button type=\"button\" class=\"button button--primary\" id=\"cb-transfer-blind\" aria-describedby=\"cb-transfer-blind-hint\" disabled>Transfer now</button></div><p class=\"sheet__hint\" id=\"cb-transfer-warm-hint\">Consult first: talk to them while the caller waits, then complete the transfer.</p><p class=\"visually-hidden\" id=\"cb-transfer-blind-hint\">Transfer now: the call goes to them at once and you leave it.</p></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</button></div><p class=\"sheet__lead\" id=\"cb-transfer-who\"></p><label class=\"sheet__label\" for=\"cb-transfer-to\">Transfer to</label> <input type=\"text\" class=\"input sheet__input\" id=\"cb-transfer-to\" autocomplete=\"off\" spellcheck=\"false\" maxlength=\"64\" placeholder=\"Name, extension or number\" role=\"combobox\" aria-autocomplete=\"list\" aria-expanded=\"true\" aria-controls=\"cb-transfer-list\" aria-describedby=\"cb-transfer-hint\"><p class=\"sheet__hint\" id=\"cb-transfer-hint\">Type a number, or a name to find a colleague; ↑ ↓ and Enter pick one.</p><ul class=\"transfer-list\" id=\"cb-transfer-list\" role=\"listbox\" aria-label=\"Extensions\"></ul><p class=\"transfer-list__note\" id=\"cb-transfer-note\" role=\"status\"></p><div class=\"sheet__actions\"><button type=\"button\" class=\"button button--secondary\" id=\"cb-transfer-warm\" aria-describedby=\"cb-transfer-warm-hint\" disabled>Consult first</button> <button type=\"button\" class=\"button button--primary\" id=\"cb-transfer-blind\" aria-describedby=\"cb-transfer-blind-hint\" disabled>Transfer now</button></div><p class=\"sheet__hint\" id=\"cb-transfer-warm-hint\">Consult first: talk to them while the caller waits, then complete the transfer.</p><p class=\"visually-hidden\" id=\"cb-transfer-blind-hint\">Transfer now: the call goes to them at once and you leave it.</p></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -132,12 +165,12 @@ func widgetCallWaiting() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var4 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var4 == nil {
-			templ_7745c5c3_Var4 = templ.NopComponent
+		templ_7745c5c3_Var5 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var5 == nil {
+			templ_7745c5c3_Var5 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<section class=\"waiting\" id=\"cb-waiting\" role=\"alertdialog\" aria-labelledby=\"cb-waiting-title cb-waiting-name\" aria-describedby=\"cb-waiting-number\" hidden><div class=\"waiting__head\"><span class=\"waiting__avatar\" aria-hidden=\"true\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<section class=\"waiting\" id=\"cb-waiting\" role=\"alertdialog\" aria-labelledby=\"cb-waiting-title cb-waiting-name\" aria-describedby=\"cb-waiting-number\" hidden><div class=\"waiting__head\"><span class=\"waiting__avatar\" aria-hidden=\"true\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -145,7 +178,7 @@ func widgetCallWaiting() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</span><div class=\"waiting__who\"><p class=\"waiting__label\" id=\"cb-waiting-title\">Call waiting</p><p class=\"waiting__name\" id=\"cb-waiting-name\"></p><p class=\"waiting__number\" id=\"cb-waiting-number\"></p></div></div><div class=\"waiting__actions\"><button type=\"button\" class=\"button button--answer\" id=\"cb-waiting-hold\">Hold &amp; answer</button> <button type=\"button\" class=\"button button--secondary\" id=\"cb-waiting-end\">End &amp; answer</button> <button type=\"button\" class=\"button button--secondary\" id=\"cb-waiting-ignore\">Ignore</button> <button type=\"button\" class=\"button button--decline\" id=\"cb-waiting-decline\">Decline</button></div></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "</span><div class=\"waiting__who\"><p class=\"waiting__label\" id=\"cb-waiting-title\">Call waiting</p><p class=\"waiting__name\" id=\"cb-waiting-name\"></p><p class=\"waiting__number\" id=\"cb-waiting-number\"></p></div></div><div class=\"waiting__actions\"><button type=\"button\" class=\"button button--answer\" id=\"cb-waiting-hold\">Hold &amp; answer</button> <button type=\"button\" class=\"button button--secondary\" id=\"cb-waiting-end\">End &amp; answer</button> <button type=\"button\" class=\"button button--secondary\" id=\"cb-waiting-ignore\">Ignore</button> <button type=\"button\" class=\"button button--decline\" id=\"cb-waiting-decline\">Decline</button></div></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -171,12 +204,12 @@ func widgetElsewhereBar() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var5 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var5 == nil {
-			templ_7745c5c3_Var5 = templ.NopComponent
+		templ_7745c5c3_Var6 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var6 == nil {
+			templ_7745c5c3_Var6 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<div class=\"elsewhere\" id=\"cb-elsewhere\" hidden><span class=\"elsewhere__icon\" aria-hidden=\"true\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<div class=\"elsewhere\" id=\"cb-elsewhere\" hidden><span class=\"elsewhere__icon\" aria-hidden=\"true\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -184,7 +217,7 @@ func widgetElsewhereBar() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</span> <span class=\"elsewhere__text\"><span class=\"elsewhere__name\" id=\"cb-elsewhere-text\"></span> <span class=\"elsewhere__detail\" id=\"cb-elsewhere-detail\"></span></span> <button type=\"button\" class=\"elsewhere__action\" id=\"cb-elsewhere-action\">Move here</button></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</span> <span class=\"elsewhere__text\"><span class=\"elsewhere__name\" id=\"cb-elsewhere-text\"></span> <span class=\"elsewhere__detail\" id=\"cb-elsewhere-detail\"></span></span> <button type=\"button\" class=\"elsewhere__action\" id=\"cb-elsewhere-action\">Move here</button></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -211,12 +244,12 @@ func widgetCallCardTemplate() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var6 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var6 == nil {
-			templ_7745c5c3_Var6 = templ.NopComponent
+		templ_7745c5c3_Var7 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var7 == nil {
+			templ_7745c5c3_Var7 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<template id=\"cb-call-card-template\"><li class=\"call-card\"><button type=\"button\" class=\"call-card__open\"><span class=\"call-card__dot\" aria-hidden=\"true\"></span> <span class=\"call-card__text\"><span class=\"call-card__name\"></span> <span class=\"call-card__status\"></span></span></button> <button type=\"button\" class=\"call-card__action\" data-card=\"main\"></button> <button type=\"button\" class=\"call-card__action call-card__merge\" data-card=\"merge\" hidden>Merge</button> <button type=\"button\" class=\"call-card__end\" data-card=\"hangup\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<template id=\"cb-call-card-template\"><li class=\"call-card\"><button type=\"button\" class=\"call-card__open\"><span class=\"call-card__dot\" aria-hidden=\"true\"></span> <span class=\"call-card__text\"><span class=\"call-card__name\"></span> <span class=\"call-card__status\"></span></span></button> <button type=\"button\" class=\"call-card__action\" data-card=\"main\"></button> <button type=\"button\" class=\"call-card__action call-card__merge\" data-card=\"merge\" hidden>Merge</button> <button type=\"button\" class=\"call-card__end\" data-card=\"hangup\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -224,7 +257,7 @@ func widgetCallCardTemplate() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</button></li></template>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "</button></li></template>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -369,7 +369,15 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</span><h1 class=\"call__name\" id=\"cb-call-name\"></h1><p class=\"call__number\" id=\"cb-call-number\"></p><p class=\"call__status\" id=\"cb-call-status\" role=\"status\"></p></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</span><h1 class=\"call__name\" id=\"cb-call-name\"></h1><p class=\"call__number\" id=\"cb-call-number\"></p><p class=\"call__status\" id=\"cb-call-status\" role=\"status\"></p>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = widgetCallQuality().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "</div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -385,7 +393,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<div class=\"call__pad\" id=\"cb-call-pad\" hidden><p class=\"call__tones\" id=\"cb-call-tones\" aria-live=\"polite\"></p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "<div class=\"call__pad\" id=\"cb-call-pad\" hidden><p class=\"call__tones\" id=\"cb-call-tones\" aria-live=\"polite\"></p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -393,7 +401,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "</div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "</div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -401,7 +409,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "<div class=\"call__controls\"><button type=\"button\" class=\"call-control\" id=\"cb-mute\" aria-pressed=\"false\"><span class=\"call-control__icon call-control__icon--off\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "<div class=\"call__controls\"><button type=\"button\" class=\"call-control\" id=\"cb-mute\" aria-pressed=\"false\"><span class=\"call-control__icon call-control__icon--off\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -409,7 +417,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "</span> <span class=\"call-control__icon call-control__icon--on\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "</span> <span class=\"call-control__icon call-control__icon--on\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -417,7 +425,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "</span> <span class=\"call-control__label\">Mute</span></button> <button type=\"button\" class=\"call-control\" id=\"cb-keypad-toggle\" aria-pressed=\"false\" aria-controls=\"cb-call-pad\"><span class=\"call-control__icon\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</span> <span class=\"call-control__label\">Mute</span></button> <button type=\"button\" class=\"call-control\" id=\"cb-keypad-toggle\" aria-pressed=\"false\" aria-controls=\"cb-call-pad\"><span class=\"call-control__icon\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -425,7 +433,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</span> <span class=\"call-control__label\">Keypad</span></button> <button type=\"button\" class=\"call-control\" id=\"cb-hold\" aria-pressed=\"false\"><span class=\"call-control__icon call-control__icon--off\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "</span> <span class=\"call-control__label\">Keypad</span></button> <button type=\"button\" class=\"call-control\" id=\"cb-hold\" aria-pressed=\"false\"><span class=\"call-control__icon call-control__icon--off\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -441,7 +449,7 @@ func widgetActiveCall() templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "<path d=\"M9 6v12M15 6v12\"></path>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "<path d=\"M9 6v12M15 6v12\"></path>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -451,7 +459,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "</span> <span class=\"call-control__icon call-control__icon--on\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "</span> <span class=\"call-control__icon call-control__icon--on\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -467,7 +475,7 @@ func widgetActiveCall() templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "<path d=\"M8 5.5v13l10.5-6.5z\"></path>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "<path d=\"M8 5.5v13l10.5-6.5z\"></path>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -477,7 +485,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "</span> <span class=\"call-control__label\">Hold</span></button> <button type=\"button\" class=\"call-control call-control--more\" id=\"cb-transfer-open\" aria-haspopup=\"dialog\" aria-controls=\"cb-transfer\"><span class=\"call-control__icon\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "</span> <span class=\"call-control__label\">Hold</span></button> <button type=\"button\" class=\"call-control call-control--more\" id=\"cb-transfer-open\" aria-haspopup=\"dialog\" aria-controls=\"cb-transfer\"><span class=\"call-control__icon\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -485,7 +493,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "</span> <span class=\"call-control__label\">Transfer</span></button> <button type=\"button\" class=\"call-control call-control--more\" id=\"cb-add-call\" aria-describedby=\"cb-add-call-hint\"><span class=\"call-control__icon\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "</span> <span class=\"call-control__label\">Transfer</span></button> <button type=\"button\" class=\"call-control call-control--more\" id=\"cb-add-call\" aria-describedby=\"cb-add-call-hint\"><span class=\"call-control__icon\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -493,7 +501,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "</span> <span class=\"call-control__label\">Add call</span> <span class=\"visually-hidden\" id=\"cb-add-call-hint\">Opens the dialer; this call is held while you call.</span></button> <button type=\"button\" class=\"call-control call-control--more\" id=\"cb-add-participant\" aria-expanded=\"false\" aria-controls=\"cb-add-participant-form\" aria-describedby=\"cb-add-participant-hint\"><span class=\"call-control__icon\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "</span> <span class=\"call-control__label\">Add call</span> <span class=\"visually-hidden\" id=\"cb-add-call-hint\">Opens the dialer; this call is held while you call.</span></button> <button type=\"button\" class=\"call-control call-control--more\" id=\"cb-add-participant\" aria-expanded=\"false\" aria-controls=\"cb-add-participant-form\" aria-describedby=\"cb-add-participant-hint\"><span class=\"call-control__icon\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -501,7 +509,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "</span> <span class=\"call-control__label\">Add person</span> <span class=\"visually-hidden\" id=\"cb-add-participant-hint\">Add a participant: call a number while this call waits on hold; once they answer, everyone talks together.</span></button> <button type=\"button\" class=\"call-control call-control--more\" id=\"cb-move\" aria-label=\"Move to another device\"><span class=\"call-control__icon\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "</span> <span class=\"call-control__label\">Add person</span> <span class=\"visually-hidden\" id=\"cb-add-participant-hint\">Add a participant: call a number while this call waits on hold; once they answer, everyone talks together.</span></button> <button type=\"button\" class=\"call-control call-control--more\" id=\"cb-move\" aria-label=\"Move to another device\"><span class=\"call-control__icon\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -509,7 +517,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "</span> <span class=\"call-control__label\" aria-hidden=\"true\">Move</span></button></div><button type=\"button\" class=\"call-button call-button--end\" id=\"cb-hangup\" aria-label=\"Hang up\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "</span> <span class=\"call-control__label\" aria-hidden=\"true\">Move</span></button></div><button type=\"button\" class=\"call-button call-button--end\" id=\"cb-hangup\" aria-label=\"Hang up\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -517,7 +525,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "</button></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "</button></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -547,7 +555,7 @@ func widgetIncomingCall() templ.Component {
 			templ_7745c5c3_Var15 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<section class=\"incoming\" id=\"cb-incoming\" role=\"alertdialog\" aria-labelledby=\"cb-incoming-name\" aria-describedby=\"cb-incoming-number\" hidden><div class=\"incoming__card\"><span class=\"incoming__avatar\" aria-hidden=\"true\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<section class=\"incoming\" id=\"cb-incoming\" role=\"alertdialog\" aria-labelledby=\"cb-incoming-name\" aria-describedby=\"cb-incoming-number\" hidden><div class=\"incoming__card\"><span class=\"incoming__avatar\" aria-hidden=\"true\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -555,7 +563,7 @@ func widgetIncomingCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "</span><p class=\"incoming__label\">Incoming call</p><h1 class=\"incoming__name\" id=\"cb-incoming-name\"></h1><p class=\"incoming__number\" id=\"cb-incoming-number\"></p><div class=\"incoming__actions\"><div class=\"incoming__action\"><button type=\"button\" class=\"call-button call-button--end\" id=\"cb-decline\" aria-label=\"Decline\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "</span><p class=\"incoming__label\">Incoming call</p><h1 class=\"incoming__name\" id=\"cb-incoming-name\"></h1><p class=\"incoming__number\" id=\"cb-incoming-number\"></p><div class=\"incoming__actions\"><div class=\"incoming__action\"><button type=\"button\" class=\"call-button call-button--end\" id=\"cb-decline\" aria-label=\"Decline\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -563,7 +571,7 @@ func widgetIncomingCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "</button> <span class=\"incoming__action-label\" aria-hidden=\"true\">Decline</span></div><div class=\"incoming__action\"><button type=\"button\" class=\"call-button call-button--start\" id=\"cb-answer\" aria-label=\"Answer\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "</button> <span class=\"incoming__action-label\" aria-hidden=\"true\">Decline</span></div><div class=\"incoming__action\"><button type=\"button\" class=\"call-button call-button--start\" id=\"cb-answer\" aria-label=\"Answer\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -571,7 +579,7 @@ func widgetIncomingCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "</button> <span class=\"incoming__action-label\" aria-hidden=\"true\">Answer</span></div></div><button type=\"button\" class=\"button button--secondary incoming__voicemail\" id=\"cb-to-voicemail\" aria-label=\"Send to voicemail\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "</button> <span class=\"incoming__action-label\" aria-hidden=\"true\">Answer</span></div></div><button type=\"button\" class=\"button button--secondary incoming__voicemail\" id=\"cb-to-voicemail\" aria-label=\"Send to voicemail\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -579,7 +587,7 @@ func widgetIncomingCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "<span aria-hidden=\"true\">To voicemail</span></button></div></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<span aria-hidden=\"true\">To voicemail</span></button></div></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -261,10 +261,11 @@ func widgetAnswering() templ.Component {
 	})
 }
 
-// widgetAccount is the signed-in settings page: who is signed in and their
-// status, how calls are made, the account, and the way out. settings.js
-// drives the status and calling controls.
-func widgetAccount() templ.Component {
+// widgetAudio is the audio settings on the settings page (audio.js): the
+// microphone, the speaker and the ringer's output (the outputs only where
+// the browser lets a page pick them), the ringtone with a preview, and the
+// ringer's volume.
+func widgetAudio() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -285,79 +286,119 @@ func widgetAccount() templ.Component {
 			templ_7745c5c3_Var13 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "<div class=\"account\" data-signed-in hidden><div class=\"account__head\"><span class=\"avatar-wrap\"><span class=\"avatar\" id=\"cb-account-initials\" aria-hidden=\"true\"></span> <span class=\"avatar__presence\" id=\"cb-account-presence\" data-presence=\"Available\" role=\"img\" aria-label=\"Available\"></span></span><div class=\"account__who\"><h1 class=\"account__name\" id=\"cb-account-name\"></h1><p class=\"account__ext\" id=\"cb-account-extension\"></p></div></div><div class=\"settings-card\"><label class=\"setting\" for=\"cb-presence\"><span class=\"setting__label\">Status</span> <span class=\"select\" id=\"cb-presence-box\" data-presence=\"Available\"><span class=\"presence-dot\" aria-hidden=\"true\"></span> <select class=\"select__control\" id=\"cb-presence\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "<section class=\"settings-group\" id=\"cb-audio\" aria-labelledby=\"cb-title-audio\"><h2 class=\"settings-group__title\" id=\"cb-title-audio\">Audio</h2><div class=\"settings-card\"><label class=\"setting\" for=\"cb-audio-microphone\"><span class=\"setting__label\">Microphone</span> <span class=\"select\"><select class=\"select__control\" id=\"cb-audio-microphone\"></select></span></label> <label class=\"setting\" for=\"cb-audio-speaker\" id=\"cb-audio-speaker-row\"><span class=\"setting__label\">Speaker</span> <span class=\"select\"><select class=\"select__control\" id=\"cb-audio-speaker\"></select></span></label> <label class=\"setting\" for=\"cb-audio-ringer\" id=\"cb-audio-ringer-row\"><span class=\"setting__label\">Ring on</span> <span class=\"select\"><select class=\"select__control\" id=\"cb-audio-ringer\"></select></span></label><div class=\"setting\"><label class=\"setting__label\" for=\"cb-audio-ringtone\">Ringtone</label> <span class=\"setting__inline\"><span class=\"select\"><select class=\"select__control\" id=\"cb-audio-ringtone\"></select></span> <button type=\"button\" class=\"button button--secondary audio__preview\" id=\"cb-audio-preview\" aria-label=\"Play the ringtone\">Play</button></span></div><div class=\"setting\"><label class=\"setting__label\" for=\"cb-audio-volume\">Ring volume</label> <span class=\"setting__inline\"><input type=\"range\" class=\"range\" id=\"cb-audio-volume\" min=\"0\" max=\"100\" step=\"5\"> <output class=\"setting__unit audio__volume\" id=\"cb-audio-volume-value\" for=\"cb-audio-volume\"></output></span></div><div class=\"setting setting--stacked\" id=\"cb-audio-hints\"><p class=\"setting__hint\" id=\"cb-audio-note\" role=\"status\" data-error=\"true\"></p><button type=\"button\" class=\"button button--secondary button--block\" id=\"cb-audio-allow\" hidden>Show device names</button></div></div></section>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		return nil
+	})
+}
+
+// widgetAccount is the signed-in settings page: who is signed in and their
+// status, how calls are made, the account, and the way out. settings.js
+// drives the status and calling controls.
+func widgetAccount() templ.Component {
+	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
+		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
+			return templ_7745c5c3_CtxErr
+		}
+		templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
+		if !templ_7745c5c3_IsBuffer {
+			defer func() {
+				templ_7745c5c3_BufErr := templruntime.ReleaseBuffer(templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err == nil {
+					templ_7745c5c3_Err = templ_7745c5c3_BufErr
+				}
+			}()
+		}
+		ctx = templ.InitializeContext(ctx)
+		templ_7745c5c3_Var14 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var14 == nil {
+			templ_7745c5c3_Var14 = templ.NopComponent
+		}
+		ctx = templ.ClearChildren(ctx)
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<div class=\"account\" data-signed-in hidden><div class=\"account__head\"><span class=\"avatar-wrap\"><span class=\"avatar\" id=\"cb-account-initials\" aria-hidden=\"true\"></span> <span class=\"avatar__presence\" id=\"cb-account-presence\" data-presence=\"Available\" role=\"img\" aria-label=\"Available\"></span></span><div class=\"account__who\"><h1 class=\"account__name\" id=\"cb-account-name\"></h1><p class=\"account__ext\" id=\"cb-account-extension\"></p></div></div><div class=\"settings-card\"><label class=\"setting\" for=\"cb-presence\"><span class=\"setting__label\">Status</span> <span class=\"select\" id=\"cb-presence-box\" data-presence=\"Available\"><span class=\"presence-dot\" aria-hidden=\"true\"></span> <select class=\"select__control\" id=\"cb-presence\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		for _, c := range widgetPresenceChoices {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<option value=\"")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			var templ_7745c5c3_Var14 string
-			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(c.Value)
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `app_settings.templ`, Line: 145, Col: 30}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<option value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var15 string
-			templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(c.Label)
+			templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(c.Value)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `app_settings.templ`, Line: 145, Col: 42}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `app_settings.templ`, Line: 195, Col: 30}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "</option>")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "</select></span></label></div><section class=\"settings-group\" aria-labelledby=\"cb-title-calling\"><h2 class=\"settings-group__title\" id=\"cb-title-calling\">Calling</h2><div class=\"settings-card\"><div class=\"setting setting--stacked\"><span class=\"setting__label\" id=\"cb-call-with-label\">Make calls with</span><div class=\"segmented\" role=\"radiogroup\" aria-labelledby=\"cb-call-with-label\">")
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		for _, c := range widgetCallWithChoices {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<label class=\"segmented__option\"><input type=\"radio\" name=\"cb-call-with\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var16 string
-			templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(c.Value)
+			templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(c.Label)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `app_settings.templ`, Line: 159, Col: 63}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `app_settings.templ`, Line: 195, Col: 42}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "\"> <span>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "</option>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</select></span></label></div><section class=\"settings-group\" aria-labelledby=\"cb-title-calling\"><h2 class=\"settings-group__title\" id=\"cb-title-calling\">Calling</h2><div class=\"settings-card\"><div class=\"setting setting--stacked\"><span class=\"setting__label\" id=\"cb-call-with-label\">Make calls with</span><div class=\"segmented\" role=\"radiogroup\" aria-labelledby=\"cb-call-with-label\">")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		for _, c := range widgetCallWithChoices {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<label class=\"segmented__option\"><input type=\"radio\" name=\"cb-call-with\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var17 string
-			templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(c.Label)
+			templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(c.Value)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `app_settings.templ`, Line: 160, Col: 23}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `app_settings.templ`, Line: 209, Col: 63}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "</span></label>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "\"> <span>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var18 string
+			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(c.Label)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `app_settings.templ`, Line: 210, Col: 23}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "</span></label>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "</div><p class=\"setting__hint\" id=\"cb-call-with-hint\"></p></div><div class=\"setting setting--stacked\" id=\"cb-my-location-row\"><label class=\"setting__label\" for=\"cb-my-location\">My location</label> <input type=\"tel\" class=\"input\" id=\"cb-my-location\" list=\"cb-my-numbers\" inputmode=\"tel\" autocomplete=\"off\" maxlength=\"64\" aria-describedby=\"cb-my-location-hint\"> <datalist id=\"cb-my-numbers\"></datalist><p class=\"setting__hint\" id=\"cb-my-location-hint\">The phone RingOut rings first; once you answer, it calls the number you dialled.</p></div><label class=\"setting\" for=\"cb-from-number\"><span class=\"setting__label\">Caller ID</span> <span class=\"select\"><select class=\"select__control\" id=\"cb-from-number\"></select></span></label></div></section><section class=\"settings-group\" aria-labelledby=\"cb-title-notifications\"><h2 class=\"settings-group__title\" id=\"cb-title-notifications\">Notifications</h2><div class=\"settings-card\"><label class=\"setting setting--check\" for=\"cb-desktop-notify\"><span class=\"setting__label\">Desktop notifications</span> <input type=\"checkbox\" class=\"check\" id=\"cb-desktop-notify\" aria-describedby=\"cb-desktop-notify-hint cb-desktop-notify-note\"></label><p class=\"setting__hint setting__hint--row\" id=\"cb-desktop-notify-hint\">Calls and messages show on your desktop while the phone is out of sight.</p><p class=\"setting__hint setting__hint--row\" id=\"cb-desktop-notify-note\" data-error=\"true\" role=\"status\" hidden></p></div></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "</div><p class=\"setting__hint\" id=\"cb-call-with-hint\"></p></div><div class=\"setting setting--stacked\" id=\"cb-my-location-row\"><label class=\"setting__label\" for=\"cb-my-location\">My location</label> <input type=\"tel\" class=\"input\" id=\"cb-my-location\" list=\"cb-my-numbers\" inputmode=\"tel\" autocomplete=\"off\" maxlength=\"64\" aria-describedby=\"cb-my-location-hint\"> <datalist id=\"cb-my-numbers\"></datalist><p class=\"setting__hint\" id=\"cb-my-location-hint\">The phone RingOut rings first; once you answer, it calls the number you dialled.</p></div><label class=\"setting\" for=\"cb-from-number\"><span class=\"setting__label\">Caller ID</span> <span class=\"select\"><select class=\"select__control\" id=\"cb-from-number\"></select></span></label></div></section>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = widgetAudio().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<section class=\"settings-group\" aria-labelledby=\"cb-title-notifications\"><h2 class=\"settings-group__title\" id=\"cb-title-notifications\">Notifications</h2><div class=\"settings-card\"><label class=\"setting setting--check\" for=\"cb-desktop-notify\"><span class=\"setting__label\">Desktop notifications</span> <input type=\"checkbox\" class=\"check\" id=\"cb-desktop-notify\" aria-describedby=\"cb-desktop-notify-hint cb-desktop-notify-note\"></label><p class=\"setting__hint setting__hint--row\" id=\"cb-desktop-notify-hint\">Calls and messages show on your desktop while the phone is out of sight.</p><p class=\"setting__hint setting__hint--row\" id=\"cb-desktop-notify-note\" data-error=\"true\" role=\"status\" hidden></p></div></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -365,43 +406,43 @@ func widgetAccount() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "<dl class=\"account__facts\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "<dl class=\"account__facts\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		for _, fact := range widgetAccountFacts {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<div class=\"account__fact\"><dt>")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			var templ_7745c5c3_Var18 string
-			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(fact.Label)
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `app_settings.templ`, Line: 204, Col: 21}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</dt><dd id=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "<div class=\"account__fact\"><dt>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var19 string
-			templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(fact.ID)
+			templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(fact.Label)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `app_settings.templ`, Line: 205, Col: 21}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `app_settings.templ`, Line: 255, Col: 21}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var19))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "\"></dd></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "</dt><dd id=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var20 string
+			templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs(fact.ID)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `app_settings.templ`, Line: 256, Col: 21}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var20))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "\"></dd></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "</dl><button type=\"button\" class=\"button button--secondary button--block\" id=\"cb-sign-out\"><span class=\"button__spinner\" aria-hidden=\"true\"></span> <span class=\"button__label\">Sign out</span></button></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "</dl><button type=\"button\" class=\"button button--secondary button--block\" id=\"cb-sign-out\"><span class=\"button__spinner\" aria-hidden=\"true\"></span> <span class=\"button__label\">Sign out</span></button></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
