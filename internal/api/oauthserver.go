@@ -166,6 +166,7 @@ func (s *Server) renderLogin(c echo.Context, status int, ar *identity.AuthorizeR
 	return htmlpage.Render(c, status, templates.Login(templates.LoginPage{
 		Nonce: htmlpage.Nonce(), StaticBase: s.cfg.StaticBase, AppName: ar.ClientName, Action: "/oauth/authorize",
 		Hidden: hidden, Username: username, Error: message, CSRFField: csrfField, CSRFToken: token,
+		Theme: templates.LoginTheme(form.Get("theme")),
 	}))
 }
 

@@ -190,6 +190,7 @@ function start() {
     setLogin,
     signedIn: (session) => applySession(session, { byUser: true }),
     post: (message) => bridge.post(message),
+    theme: config.flags?.theme,
   });
 
   const bridge = createBridge({

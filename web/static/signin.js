@@ -25,6 +25,20 @@ const TEXT = {
   noPendingLogin: 'No sign-in is waiting for an authorization code: start one with rc-adapter-login first.',
 };
 
+// themedUri is the sign-in URL uri asking the sign-in page to be theme
+// (light or dark) as the widget is; with auto (or none) the page follows the
+// system, as the widget does.
+export function themedUri(uri, theme) {
+  if (theme !== 'light' && theme !== 'dark') return uri;
+  try {
+    const url = new URL(uri);
+    url.searchParams.set('theme', theme);
+    return url.href;
+  } catch {
+    return uri;
+  }
+}
+
 // Login phases: what the sign-in page shows and whether it takes a new attempt.
 export const LOGIN_IDLE = Object.freeze({ phase: 'idle', note: '', error: '' });
 const BUSY_PHASES = ['starting', 'popup', 'completing'];
@@ -41,7 +55,8 @@ export const isBusy = (login) => BUSY_PHASES.includes(login.phase);
 //   setLogin:  shows the sign-in page's state ({phase, note, error})
 //   signedIn:  applies the session the server answered a completed login with
 //   post:      sends a message to the host
-export function createSignIn({ popupOff, setLogin, signedIn, post }) {
+//   theme:     the widget's theme (flags.theme), which the sign-in page follows
+export function createSignIn({ popupOff, setLogin, signedIn, post, theme = '' }) {
   // The attempt under way: {mode: 'popup', popup, poll, grace} or {mode: 'host'}.
   let attempt = null;
 
@@ -90,7 +105,7 @@ export function createSignIn({ popupOff, setLogin, signedIn, post }) {
     }
     if (attempt !== current) return '';
     if (!isUri(oAuthUri)) fail(current, new RequestError('badResponse', 'The server did not say where to sign in.'));
-    return oAuthUri;
+    return themedUri(oAuthUri, theme);
   }
 
   // startInPopup must open the window before anything else: only the click

@@ -60,6 +60,18 @@ type LoginPage struct {
 	Username, Error string
 	// CSRFField and CSRFToken are the name and value of the form's CSRF input.
 	CSRFField, CSRFToken string
+	// Theme is the widget's theme, light or dark, which the page then
+	// follows; empty, the page follows the system's.
+	Theme string
+}
+
+// LoginTheme is the sign-in page's Theme for the authorization request's
+// theme parameter (the widget adds its own): light or dark, else empty.
+func LoginTheme(param string) string {
+	if param == "light" || param == "dark" {
+		return param
+	}
+	return ""
 }
 
 // HiddenField is one hidden input of a form.
