@@ -4,7 +4,10 @@
 // are, settings.js), shown on the settings page and applied by the phone:
 // the microphone to new calls and to the call in progress, the speaker to
 // the call's audio, the output, ringtone and volume to ringing. A device
-// that goes away gives way to the default, with a notice.
+// that goes away gives way to the default, with a notice. Each device is
+// kept with its label too: a browser may give the same device a new id
+// (from one page load to the next while the microphone's permission is not
+// kept), and the label finds it again.
 
 import { isPlainObject } from './fields.js';
 import { createTone, DEFAULT_RING_VOLUME, DEFAULT_RINGTONE, ringtoneAt, RINGTONES } from './ringer.js';
@@ -18,7 +21,8 @@ export const MAX_USERS = 20;
 const MAX_ID_LENGTH = 256;
 
 export const AUDIO_DEFAULTS = Object.freeze({
-  microphone: '', speaker: '', ringer: '', ringtone: DEFAULT_RINGTONE, volume: DEFAULT_RING_VOLUME,
+  microphone: '', microphoneLabel: '', speaker: '', speakerLabel: '', ringer: '', ringerLabel: '',
+  ringtone: DEFAULT_RINGTONE, volume: DEFAULT_RING_VOLUME,
 });
 
 // The kinds of device the settings pick, by setting.
@@ -32,8 +36,11 @@ export function readAudioSettings(value) {
   const id = (x) => (typeof x === 'string' && x.length <= MAX_ID_LENGTH ? x : '');
   return {
     microphone: id(v.microphone),
+    microphoneLabel: id(v.microphoneLabel),
     speaker: id(v.speaker),
+    speakerLabel: id(v.speakerLabel),
     ringer: id(v.ringer),
+    ringerLabel: id(v.ringerLabel),
     ringtone: typeof v.ringtone === 'string' && Object.hasOwn(RINGTONES, v.ringtone) ? v.ringtone : DEFAULT_RINGTONE,
     volume: Number.isFinite(v.volume) ? Math.round(Math.min(100, Math.max(0, v.volume))) : DEFAULT_RING_VOLUME,
   };
@@ -76,13 +83,17 @@ export function deviceChoices(devices, kind) {
   ];
 }
 
-// isGone says whether the device id of kind is gone from devices: the
-// browser lists devices of that kind by id, and not this one. The default
-// is never gone.
-export function isGone(devices, kind, id) {
-  if (DEFAULT_IDS.includes(id)) return false;
+// findDevice finds the device of kind picked as id with label in devices:
+// {id, label} of the device listed by that id, else of the one listed with
+// that label (the browser gave it a new id); null when it is gone. The
+// default, and any device while the browser lists none of the kind by id,
+// is taken as it is.
+export function findDevice(devices, kind, id, label) {
+  if (DEFAULT_IDS.includes(id)) return { id: '', label: '' };
   const listed = devices.filter((d) => d.kind === kind && d.deviceId !== '');
-  return listed.length > 0 && !listed.some((d) => d.deviceId === id);
+  if (listed.length === 0) return { id, label };
+  const same = listed.find((d) => d.deviceId === id) ?? (label ? listed.find((d) => d.label === label) : undefined);
+  return same ? { id: same.deviceId, label: same.label || label } : null;
 }
 
 // hasLabels says whether the browser named the devices (it does once the
@@ -114,10 +125,14 @@ export const outputsSupported = () => typeof HTMLMediaElement === 'function' && 
 //   store:     the widget's store (the session's user, the route)
 //   showAlert: showAlert({message, level}) shows a banner
 // It returns:
-//   microphoneId(), speakerId(), ringerId()  the devices picked ('' the default)
+//   microphoneId()      → Promise of the microphone picked, once the
+//                       devices are listed ('' the default)
+//   speakerId(), ringerId()  the outputs picked ('' the default)
 //   ringtone()          the ringtone at its volume (ringer.js ringtoneAt)
 //   onChange(fn)        fn(setting) hears that a setting changed
-//   microphoneGone(id)  the microphone id could not be opened: the default serves
+//   microphoneGone(id)  the microphone id could not be opened and the
+//                       default was: it is looked for by its label, else
+//                       the default stays, with a notice
 export function createAudioSettings({ store, showAlert }) {
   const byId = (id) => document.getElementById(id);
   const ui = {
@@ -140,6 +155,8 @@ export function createAudioSettings({ store, showAlert }) {
   let devices = [];
   let note = '';
   let listing = 0;
+  // The listing under way, or the last one.
+  let listed = Promise.resolve();
 
   const signedInUser = (state) => (state.session.loggedIn ? state.session.loginNumber : '');
   const tone = () => ringtoneAt(settings.ringtone, settings.volume);
@@ -149,40 +166,53 @@ export function createAudioSettings({ store, showAlert }) {
     for (const fn of listeners) fn(setting);
   }
 
-  // set changes a setting for the user signed in and keeps it.
-  function set(setting, value) {
-    if (settings[setting] === value) return;
-    settings = readAudioSettings({ ...settings, [setting]: value });
+  // set changes settings (fields) for the user signed in and keeps them.
+  function set(fields) {
+    const next = readAudioSettings({ ...settings, ...fields });
+    const which = Object.keys(fields).filter((key) => next[key] !== settings[key]);
+    if (which.length === 0) return;
+    settings = next;
     if (user) keepStored(withSettings(loadStored(), user, settings));
     render();
-    changed(setting);
+    for (const setting of which) changed(setting);
+  }
+
+  // pickDevice picks the device id for setting, with its label.
+  function pickDevice(setting, id) {
+    const device = devices.find((d) => d.kind === DEVICE_KINDS[setting] && d.deviceId === id);
+    set({ [setting]: id, [`${setting}Label`]: id ? device?.label ?? settings[`${setting}Label`] : '' });
   }
 
   // fallBack returns the setting to the default device: the one picked is gone.
   function fallBack(setting) {
     note = `Your ${DEVICE_NAMES[setting]} is no longer available: the system default is used instead.`;
     showAlert({ message: note, level: 'warning' });
-    set(setting, '');
+    set({ [setting]: '', [`${setting}Label`]: '' });
   }
 
-  // refresh lists the devices again, and drops a picked one that is gone.
-  async function refresh() {
-    const media = navigator.mediaDevices;
-    if (!media?.enumerateDevices) return;
-    const listed = ++listing;
-    let found;
-    try {
-      found = await media.enumerateDevices();
-    } catch (err) {
-      warn(`cannot list the audio devices: ${err.message}`);
-      return;
-    }
-    if (listed !== listing) return;
-    devices = found;
+  // find looks for each device picked in the list: found under a new id, it
+  // is kept with that one; gone, the default takes its place.
+  function find() {
     for (const setting of Object.keys(DEVICE_KINDS)) {
-      if (settings[setting] && isGone(devices, DEVICE_KINDS[setting], settings[setting])) fallBack(setting);
+      if (!settings[setting]) continue;
+      const found = findDevice(devices, DEVICE_KINDS[setting], settings[setting], settings[`${setting}Label`]);
+      if (!found) fallBack(setting);
+      else set({ [setting]: found.id, [`${setting}Label`]: found.label });
     }
-    render();
+  }
+
+  // refresh lists the devices again and looks for the ones picked.
+  function refresh() {
+    const media = navigator.mediaDevices;
+    if (!media?.enumerateDevices) return listed;
+    const mine = ++listing;
+    listed = media.enumerateDevices().then((found) => {
+      if (mine !== listing) return;
+      devices = found;
+      find();
+      render();
+    }, (err) => warn(`cannot list the audio devices: ${err.message}`));
+    return listed;
   }
 
   // askLabels asks for the microphone once, from the user's click, so that
@@ -212,6 +242,8 @@ export function createAudioSettings({ store, showAlert }) {
     }
     select.replaceChildren(...choices.map((c) => option(c.id, c.label)));
     select.value = settings[setting];
+    // A long name is cut short in the select: its title says it whole.
+    select.title = choices.find((c) => c.id === settings[setting])?.label ?? '';
   }
 
   function render() {
@@ -240,11 +272,11 @@ export function createAudioSettings({ store, showAlert }) {
     for (const setting of Object.keys(DEVICE_KINDS)) {
       ui[setting].addEventListener('change', () => {
         note = '';
-        set(setting, ui[setting].value);
+        pickDevice(setting, ui[setting].value);
       });
     }
-    ui.ringtone.addEventListener('change', () => set('ringtone', ui.ringtone.value));
-    ui.volume.addEventListener('input', () => set('volume', Number(ui.volume.value)));
+    ui.ringtone.addEventListener('change', () => set({ ringtone: ui.ringtone.value }));
+    ui.volume.addEventListener('input', () => set({ volume: Number(ui.volume.value) }));
     ui.preview.addEventListener('click', () => preview.preview());
     ui.allow.addEventListener('click', askLabels);
   }
@@ -276,13 +308,19 @@ export function createAudioSettings({ store, showAlert }) {
   navigator.mediaDevices?.addEventListener?.('devicechange', refresh);
 
   return {
-    microphoneId: () => settings.microphone,
+    async microphoneId() {
+      await listed;
+      return settings.microphone;
+    },
     speakerId: () => settings.speaker,
     ringerId: () => settings.ringer,
     ringtone: tone,
     onChange: (fn) => listeners.push(fn),
+    // Now that the microphone is allowed, the list names the devices.
     microphoneGone(id) {
-      if (settings.microphone === id) fallBack('microphone');
+      refresh().then(() => {
+        if (settings.microphone === id) fallBack('microphone');
+      });
     },
   };
 }

@@ -38,7 +38,8 @@ export function microphoneFailure(name) {
 
 // createMicrophone follows the microphone.
 //   onChange: onChange(state) hears of each new state
-//   deviceId: deviceId() is the microphone the user picked ('' the default)
+//   deviceId: deviceId() is (a Promise of) the microphone the user picked
+//             ('' the default)
 //   onGone:   onGone(deviceId) hears that the picked microphone could not
 //             be opened, and the default was
 // It returns:
@@ -74,7 +75,7 @@ export function createMicrophone({ onChange, deviceId = () => '', onGone = () =>
       set('unsupported');
       throw phoneError('microphone', DIALER_PROBLEMS.microphoneUnsupported);
     }
-    const chosen = deviceId();
+    const chosen = await deviceId();
     try {
       let stream;
       try {
@@ -82,8 +83,8 @@ export function createMicrophone({ onChange, deviceId = () => '', onGone = () =>
       } catch (err) {
         // The microphone picked is gone: the default one serves.
         if (!chosen || microphoneFailure(err?.name) !== 'absent') throw err;
-        onGone(chosen);
         stream = await navigator.mediaDevices.getUserMedia(audioConstraints(''));
+        onGone(chosen);
       }
       set('available');
       return stream;

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  AUDIO_DEFAULTS, deviceChoices, hasLabels, isGone, MAX_USERS, readAudioSettings, settingsOf, storedUsers, withSettings,
+  AUDIO_DEFAULTS, deviceChoices, findDevice, hasLabels, MAX_USERS, readAudioSettings, settingsOf, storedUsers, withSettings,
 } from '../static/audio.js';
 import { gradeQuality, qualityText, QUALITY_LIMITS } from '../static/media.js';
 import { audioConstraints } from '../static/microphone.js';
@@ -15,8 +15,11 @@ import { themedUri } from '../static/signin.js';
 test('readAudioSettings keeps what is valid and puts the default in place of the rest', () => {
   assert.deepEqual(readAudioSettings(null), AUDIO_DEFAULTS);
   assert.deepEqual(readAudioSettings('x'), AUDIO_DEFAULTS);
-  assert.deepEqual(readAudioSettings({ microphone: 'm1', speaker: 's1', ringer: 'r1', ringtone: 'chime', volume: 35 }),
-    { microphone: 'm1', speaker: 's1', ringer: 'r1', ringtone: 'chime', volume: 35 });
+  const all = {
+    microphone: 'm1', microphoneLabel: 'Desk mic', speaker: 's1', speakerLabel: 'Headset', ringer: 'r1', ringerLabel: 'Speakers',
+    ringtone: 'chime', volume: 35,
+  };
+  assert.deepEqual(readAudioSettings({ ...all, other: 1 }), all);
   assert.deepEqual(readAudioSettings({ microphone: 7, speaker: 'x'.repeat(300), ringtone: 'toString', volume: '50' }), AUDIO_DEFAULTS);
   assert.equal(readAudioSettings({ volume: 140 }).volume, 100);
   assert.equal(readAudioSettings({ volume: -3 }).volume, 0);
@@ -70,14 +73,19 @@ test('deviceChoices lists the default first, then each device of the kind by its
   assert.equal(hasLabels(DEVICES), true);
 });
 
-test('isGone finds a picked device the browser no longer lists', () => {
-  assert.equal(isGone(DEVICES, 'audioinput', 'm1'), false);
-  assert.equal(isGone(DEVICES, 'audioinput', 'm9'), true);
-  assert.equal(isGone(DEVICES, 'audioinput', ''), false, 'the default is never gone');
-  assert.equal(isGone(DEVICES, 'audiooutput', 'm1'), true, 'an input is no output');
-  // A browser that lists no device of the kind says nothing of it.
-  assert.equal(isGone([], 'audioinput', 'm1'), false);
-  assert.equal(isGone([{ kind: 'audioinput', deviceId: '', label: '' }], 'audioinput', 'm1'), false);
+test('findDevice finds a picked device by its id, else by its label; gone, it is null', () => {
+  assert.deepEqual(findDevice(DEVICES, 'audioinput', 'm1', 'Fake Audio Input 1'), { id: 'm1', label: 'Fake Audio Input 1' });
+  assert.deepEqual(findDevice(DEVICES, 'audioinput', 'm1', ''), { id: 'm1', label: 'Fake Audio Input 1' });
+  // The browser gave the device a new id: its label finds it.
+  assert.deepEqual(findDevice(DEVICES, 'audioinput', 'old-id', 'Fake Audio Input 2'), { id: 'm2', label: 'Fake Audio Input 2' });
+  assert.equal(findDevice(DEVICES, 'audioinput', 'm9', 'Unplugged headset'), null);
+  assert.equal(findDevice(DEVICES, 'audioinput', 'm9', ''), null);
+  assert.equal(findDevice(DEVICES, 'audiooutput', 'm1', 'Fake Audio Input 1'), null, 'an input is no output');
+  assert.deepEqual(findDevice(DEVICES, 'audioinput', '', 'x'), { id: '', label: '' }, 'the default is never gone');
+  assert.deepEqual(findDevice(DEVICES, 'audioinput', 'default', ''), { id: '', label: '' });
+  // A browser that lists no device of the kind by id says nothing of it.
+  assert.deepEqual(findDevice([], 'audioinput', 'm1', 'Mic'), { id: 'm1', label: 'Mic' });
+  assert.deepEqual(findDevice([{ kind: 'audioinput', deviceId: '', label: '' }], 'audioinput', 'm1', ''), { id: 'm1', label: '' });
 });
 
 test('ringtones play at the volume picked; an unknown one is the default', () => {
