@@ -6,6 +6,8 @@ import (
 	"os"
 	"regexp"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 )
 
 // qualityName is the accessible name of a good call's quality indicator.
@@ -189,6 +191,9 @@ func TestSignInFollowsDarkTheme(t *testing.T) {
 		scheme: getComputedStyle(document.documentElement).colorScheme}`)
 	if look["theme"] != "dark" || look["background"] != "rgb(14, 16, 20)" || look["scheme"] != "dark" {
 		t.Errorf("the sign-in page of a dark widget: %v", look)
+	}
+	if dir := os.Getenv("CB_SCREENSHOT_DIR"); dir != "" {
+		saveScreenshot(t, &env{ctx: popup}, dir, "sign-in-dark", chromedp.CaptureScreenshot())
 	}
 	fillSignIn(t, popup, "alice@demo.test", "demo")
 	waitLoggedIn(t, e, "+16505550100*101")

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  createMedia, DTMF_DURATION_MS, DTMF_GAP_MS, estimateMos, iceGathered, MAX_TONES_SHOWN, summarizeStats,
+  createMedia, DTMF_DURATION_MS, DTMF_GAP_MS, estimateMos, iceGathered, MAX_TONES_SHOWN, QUALITY_INTERVAL_MS, STATS_INTERVAL_MS,
+  summarizeStats,
 } from '../static/media.js';
 import { newEntry } from '../static/calls.js';
 
@@ -177,4 +178,75 @@ test('a ringing call prepares nothing while the dialer has a problem', (t) => {
   const entry = newEntry({ id: 'c1' });
   m.prepare(entry);
   assert.equal(entry.prepared, null);
+});
+
+test('a microphone picked during a call takes the place of the old one on the call\'s sender', async (t) => {
+  const opened = [];
+  const { m } = media(t, {
+    microphone: {
+      open: async () => {
+        const stream = fakeStream();
+        stream.track.kind = 'audio';
+        opened.push(stream);
+        return stream;
+      },
+      granted: () => true,
+    },
+  });
+  const replaced = [];
+  const old = fakeStream();
+  old.track.kind = 'audio';
+  const sender = { track: old.track, replaceTrack: async (track) => { replaced.push(track); sender.track = track; } };
+  const entry = newEntry({ id: 'c1', isOnMute: true });
+  entry.pc = { getSenders: () => [sender] };
+  entry.stream = old;
+  const ringing = newEntry({ id: 'c2' }); // no microphone open: nothing to replace
+  await m.useMicrophone([entry, ringing]);
+  assert.equal(opened.length, 1);
+  assert.deepEqual(replaced, [opened[0].track]);
+  assert.equal(entry.stream, opened[0]);
+  assert.equal(old.track.stopped, true);
+  assert.equal(opened[0].track.enabled, false, 'a muted call stays muted');
+
+  // A sender that refuses the track keeps the old one.
+  sender.replaceTrack = async () => { throw new Error('no'); };
+  const before = entry.stream;
+  await m.useMicrophone([entry]);
+  assert.equal(entry.stream, before);
+  assert.equal(opened[1].track.stopped, true);
+});
+
+test('a connected call\'s quality is graded at every reading, and every fifth goes to the host', async (t) => {
+  const { m, heard } = media(t);
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const entry = newEntry({ id: 'c1' });
+  let received = 0;
+  entry.pc = {
+    close() {},
+    getStats: async () => {
+      received += 100;
+      return new Map([['in', { type: 'inbound-rtp', kind: 'audio', packetsReceived: received, packetsLost: received === 300 ? 50 : 0 }]]);
+    },
+  };
+  entry.connectedAt = 1;
+  m.watchStats(entry);
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  t.mock.timers.tick(QUALITY_INTERVAL_MS);
+  await settle();
+  assert.equal(entry.quality.level, 'good');
+  assert.equal(heard.stats.length, 0);
+  t.mock.timers.tick(QUALITY_INTERVAL_MS);
+  await settle();
+  t.mock.timers.tick(QUALITY_INTERVAL_MS);
+  await settle();
+  assert.equal(entry.quality.level, 'poor', 'half the packets since the last reading were lost');
+  t.mock.timers.tick(QUALITY_INTERVAL_MS);
+  await settle();
+  assert.equal(entry.quality.level, 'good', 'no loss since');
+  t.mock.timers.tick(QUALITY_INTERVAL_MS);
+  await settle();
+  assert.equal(heard.stats.length, 1);
+  assert.equal(STATS_INTERVAL_MS / QUALITY_INTERVAL_MS, 5);
+  assert.ok(heard.changes >= 5, 'the view hears of each reading');
+  clearInterval(entry.statsTimer);
 });
