@@ -142,7 +142,7 @@ func authorizeOverHTTP(t *testing.T, authURL, username, password string) string 
 // the form's status and redirect.
 func submitSignIn(t *testing.T, authURL, username, password string) (int, string) {
 	t.Helper()
-	jarless := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}
+	jarless := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 2 * time.Minute} // against a hang only
 	u, _ := url.Parse(authURL)
 	u.Host = strings.Replace(u.Host, "localhost", "127.0.0.1", 1)
 	resp, err := jarless.Get(u.String())

@@ -428,7 +428,7 @@ func loopbackClient() *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{
 		Jar:           secureJar{jar},
-		Timeout:       20 * time.Second,
+		Timeout:       2 * time.Minute, // against a hang only: a loaded machine is slow
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			host, port, _ := net.SplitHostPort(addr)

@@ -121,7 +121,7 @@ func browser() *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{
 		Jar:           secureJar{jar},
-		Timeout:       15 * time.Second,
+		Timeout:       2 * time.Minute, // against a hang only: a loaded machine is slow
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			// localhost may resolve to ::1 first; the servers listen on 127.0.0.1.

@@ -20,6 +20,7 @@ type call struct {
 	s          Session
 	legs       []string // open media legs (party ids)
 	timers     []*time.Timer
+	timerGen   int           // counts stopTimersLocked: a timer of an earlier count is stale
 	answering  string        // device whose answer is opening its leg
 	ro         *ringOut      // set when the session is a RingOut
 	xfer       *transfer     // set while a transfer's target, or its recall, rings (transfer.go)
@@ -122,14 +123,16 @@ func (c *call) ringingParty(device string) *Party {
 }
 
 // startTimerLocked runs fn on the call after d, under the lock, if the call
-// is still active then. Timers stop when the call ends.
+// is still active then and its timers were not stopped since: a timer that
+// fired while they were being stopped, and waited for the lock, does
+// nothing. Timers stop when the call ends.
 func (s *Switch) startTimerLocked(c *call, d time.Duration, fn func(c *call, fx *effects)) {
-	id := c.s.ID
+	id, gen := c.s.ID, c.timerGen
 	t := time.AfterFunc(d, func() {
 		var fx effects
 		s.mu.Lock()
 		cur, ok := s.calls[id]
-		if ok {
+		if ok && cur.timerGen == gen {
 			fn(cur, &fx)
 		}
 		s.mu.Unlock()
@@ -143,4 +146,5 @@ func (s *Switch) stopTimersLocked(c *call) {
 		t.Stop()
 	}
 	c.timers = nil
+	c.timerGen++
 }

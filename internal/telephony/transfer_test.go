@@ -118,7 +118,9 @@ func TestBlindTransfer(t *testing.T) {
 		fail   func(t *testing.T, r *rig, id string)
 		record string // the target's call-log result; "" for a test line
 	}{
-		{"target busy", "+15550102", func(t *testing.T, r *rig, id string) { telephony.FireTimers(r.sw, id) }, ""},
+		// The busy line answers busy after its own short delay; firing the
+		// call's timers here could also fire the recall's ring timeout.
+		{"target busy", "+15550102", func(*testing.T, *rig, string) {}, ""},
 		{"target rings out", "+15550107", func(t *testing.T, r *rig, id string) { telephony.FireTimers(r.sw, id) }, ""},
 		{"no answer", "103", func(t *testing.T, r *rig, id string) { telephony.FireTimers(r.sw, id) }, telephony.ResultMissed},
 		{"target rejects", "103", func(t *testing.T, r *rig, id string) {
