@@ -91,7 +91,7 @@ func (f *fixture) files(t *testing.T, sub string) []string {
 	return out
 }
 
-var caller = telephony.VoicemailCall{From: telephony.Endpoint{PhoneNumber: "+15550100", Name: "Test line"},
+var caller = telephony.VoicemailCall{From: telephony.Endpoint{PhoneNumber: "+15550100", Name: "Tone line"},
 	To: telephony.Endpoint{ExtensionNumber: "102"}, Leg: "leg-1", TelephonySessionID: "s-1"}
 
 func (f *fixture) call() telephony.VoicemailCall {

@@ -19,7 +19,7 @@ var t0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 var (
 	alice = telephony.Endpoint{PhoneNumber: "+16505550101", Name: "Alice Adams", ExtensionNumber: "101", ExtensionID: 1}
 	bob   = telephony.Endpoint{PhoneNumber: "+16505550102", Name: "Bob Brown", ExtensionNumber: "102", ExtensionID: 2}
-	busy  = telephony.Endpoint{PhoneNumber: "+15550102", Name: "Test line"}
+	busy  = telephony.Endpoint{PhoneNumber: "+15550102", Name: "Busy line"}
 )
 
 type step struct {

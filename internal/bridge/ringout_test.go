@@ -8,7 +8,7 @@ import (
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
-var tone = telephony.Endpoint{PhoneNumber: "+15550100", Name: "Test line"}
+var tone = telephony.Endpoint{PhoneNumber: "+15550100", Name: "Tone line"}
 
 // ringOutScript is bob's RingOut from his own number (two devices ring, he
 // answers on one) to the tone line, which answers; he hangs up. Then a

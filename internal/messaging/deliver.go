@@ -184,7 +184,7 @@ func (s *Service) deliverTestLine(ctx context.Context, m Message) error {
 	now := s.now()
 	reply := Message{
 		AccountID: m.AccountID, ExtensionID: m.ExtensionID, Type: SMS, Direction: Inbound,
-		From: Party{PhoneNumber: to, Name: testLineName}, To: []Party{{PhoneNumber: m.From.PhoneNumber, Name: m.From.Name}},
+		From: Party{PhoneNumber: to, Name: tl.name}, To: []Party{{PhoneNumber: m.From.PhoneNumber, Name: m.From.Name}},
 		Subject: tl.reply(m.Subject), CreationTime: now, LastModifiedTime: now,
 		ReadStatus: Unread, Status: Received, Availability: Alive, ConversationID: m.ConversationID, OriginID: m.ID,
 	}

@@ -93,9 +93,9 @@ func (s *Service) SendSMS(ctx context.Context, extensionID int64, req SMSRequest
 	}
 	job := Delivery{Route: RouteProvider}
 	toParty := Party{PhoneNumber: to}
-	if _, ok := lookupTestLine(to); ok {
+	if tl, ok := lookupTestLine(to); ok {
 		job.Route = RouteTestLine
-		toParty.Name = testLineName
+		toParty.Name = tl.name
 	} else if ext, ok, err := s.onNet(ctx, to); err != nil {
 		return Message{}, err
 	} else if ok {

@@ -2,13 +2,11 @@ package messaging
 
 import "github.com/callbridge/widget-server/internal/telephony"
 
-// testLineName is the name of every test number, as in calls.
-const testLineName = "Test line"
-
 // testLine is what a test number does with an SMS (docs/api-messages.md
 // "Test numbers"): the final status of the sent copy, the error of a
 // failure, and the reply it sends back, if any.
 type testLine struct {
+	name          string // the number's name, as in calls
 	status        Status
 	code, reason  string
 	reply         func(text string) string
@@ -43,15 +41,15 @@ func lookupTestLine(e164 string) (testLine, bool) {
 		if !tn.Has(e164) {
 			continue
 		}
+		tl, ok := toneLine, true
 		switch {
 		case tn.Code != 0:
-			tl, ok := testLineByCode[tn.Code]
-			return tl, ok
+			tl, ok = testLineByCode[tn.Code]
 		case e164 == "+15550101":
-			return echoLine, true
-		default:
-			return toneLine, true
+			tl = echoLine
 		}
+		tl.name = tn.Name
+		return tl, ok
 	}
 	return testLine{}, false
 }

@@ -28,7 +28,7 @@ func TestDepositVoicemail(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, err := f.svc.DepositVoicemail(ctx, messaging.VoicemailDeposit{Extension: bob.ID,
-		From: messaging.Party{PhoneNumber: "+15550100", Name: "Test line"}, File: file, ContentType: "audio/ogg",
+		From: messaging.Party{PhoneNumber: "+15550100", Name: "Tone line"}, File: file, ContentType: "audio/ogg",
 		Duration: 4200 * time.Millisecond, Size: 4})
 	if err != nil {
 		t.Fatal(err)

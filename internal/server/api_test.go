@@ -140,7 +140,7 @@ func seedCallLog(t *testing.T, srv *instance, recs []telephony.CallRecord) {
 var (
 	aliceEP = telephony.Endpoint{PhoneNumber: "+16505550101", Name: "Alice Adams", ExtensionNumber: "101"}
 	bobEP   = telephony.Endpoint{PhoneNumber: "+16505550102", Name: "Bob Brown", ExtensionNumber: "102"}
-	toneEP  = telephony.Endpoint{PhoneNumber: "+15550100", Name: "Test line"}
+	toneEP  = telephony.Endpoint{PhoneNumber: "+15550100", Name: "Tone line"}
 )
 
 // TestCallLogAPI reads a seeded call log through every filter, page and

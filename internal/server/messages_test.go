@@ -410,7 +410,7 @@ func TestSMSToTestNumbers(t *testing.T) {
 	alice := newPlatform(t, srv, "alice@demo.test")
 
 	echo := sendSMS(t, alice, aliceNumber, "+1 555 0101", "Echo me")
-	if echo["messageStatus"] != "Delivered" || toParties(echo)[0]["phoneNumber"] != "+15550101" || toParties(echo)[0]["name"] != "Test line" {
+	if echo["messageStatus"] != "Delivered" || toParties(echo)[0]["phoneNumber"] != "+15550101" || toParties(echo)[0]["name"] != "Echo line" {
 		t.Fatalf("SMS to the echo line %v", echo)
 	}
 	reply := inboundFrom(t, alice, "+15550101", "Echo me")

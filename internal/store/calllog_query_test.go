@@ -41,7 +41,7 @@ func TestQueryCallLog(t *testing.T) {
 	alice, bob, dave := seedAccount(t, db)
 	aliceEP := telephony.Endpoint{PhoneNumber: "+16505550101", Name: "Alice", ExtensionNumber: "101"}
 	bobEP := telephony.Endpoint{PhoneNumber: "+16505550102", Name: "Bob", ExtensionNumber: "102"}
-	line := telephony.Endpoint{PhoneNumber: "+15550100", Name: "Test line"}
+	line := telephony.Endpoint{PhoneNumber: "+15550100", Name: "Tone line"}
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	var recs []telephony.CallRecord
 	// one call an hour for ten hours: Alice calls Bob (two records), then the test line (one)

@@ -18,7 +18,7 @@ func TestCallLog(t *testing.T) {
 	}
 	alice := telephony.Endpoint{PhoneNumber: "+16505550101", Name: "Alice Adams", ExtensionNumber: "101"}
 	bob := telephony.Endpoint{PhoneNumber: "+16505550102", Name: "Bob Brown", ExtensionNumber: "102"}
-	line := telephony.Endpoint{PhoneNumber: "+15550100", Name: "Test line"}
+	line := telephony.Endpoint{PhoneNumber: "+15550100", Name: "Tone line"}
 	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	rec := func(id string, ext int64, at time.Time, d time.Duration, dir telephony.Direction, to telephony.Endpoint, action, result string) telephony.CallRecord {
 		return telephony.CallRecord{ID: id, Extension: ext, SessionID: "1700000000" + id, TelephonySessionID: "s-" + id[:1],

@@ -50,7 +50,7 @@ func (s *Switch) route(ctx context.Context, callerExt int64, dialled string) (ro
 	}
 	if strings.HasPrefix(n, "+") {
 		if tn, ok := lookupTestNumber(n); ok {
-			return route{callee: Endpoint{PhoneNumber: n, Name: testLineName}, test: &tn}, nil
+			return route{callee: Endpoint{PhoneNumber: n, Name: tn.Name}, test: &tn}, nil
 		}
 	}
 	ep, ok, err := s.dir.Lookup(ctx, callerExt, n)

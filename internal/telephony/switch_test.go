@@ -381,7 +381,7 @@ func TestTestLineAnswers(t *testing.T) {
 			}
 			recs := r.log.wait(t, 1)
 			if recs[0].Result != telephony.ResultConnected || recs[0].Action != "Phone Call" || recs[0].Duration != 10*time.Second ||
-				recs[0].To.Name != "Test line" {
+				recs[0].To.Name != map[string]string{"+15550100": "Tone line", "+15550101": "Echo line"}[tt.number] {
 				t.Fatalf("record %+v", recs[0])
 			}
 		})

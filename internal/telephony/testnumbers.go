@@ -2,9 +2,6 @@ package telephony
 
 import "github.com/callbridge/widget-server/internal/phonenumber"
 
-// testLineName is the callee name of every test number.
-const testLineName = "Test line"
-
 // testMode is how a test line behaves.
 type testMode int
 
@@ -24,6 +21,7 @@ const (
 type TestNumber struct {
 	Number    string // E.164
 	Last      string // last number when the row is a range, else ""
+	Name      string // the party's name in calls, messages and the call log: what it does
 	Behaviour string // what happens, for the docs
 	Code      int    // failure code; 0 when it answers
 	Reason    string // failure reason
@@ -35,15 +33,15 @@ type TestNumber struct {
 var TestNumbers = append([]TestNumber(nil), testNumbers...)
 
 var testNumbers = []TestNumber{
-	{Number: "+15550100", Behaviour: "answers after about 1 s and plays a tone", Result: ResultConnected, mode: testTone},
-	{Number: "+15550101", Behaviour: "answers after about 1 s and echoes your audio", Result: ResultConnected, mode: testEcho},
-	{Number: "+15550102", Behaviour: "rings for about 0.5 s, then busy", Code: 486, Reason: "Busy Here", Result: ResultBusy, mode: testBusy},
-	{Number: "+15550103", Behaviour: "unavailable", Code: 480, Reason: "Temporarily Unavailable", Result: ResultFailed},
-	{Number: "+15550104", Behaviour: "invalid number", Code: 404, Reason: "Not Found", Result: ResultFailed},
-	{Number: "+15550105", Behaviour: "rejected", Code: 603, Reason: "Decline", Result: ResultRejected},
-	{Number: "+15550106", Behaviour: "insufficient funds", Code: 402, Reason: "Payment Required", Result: ResultFailed},
-	{Number: "+15550107", Behaviour: "rings until you hang up (487) or the ring timeout (408)", Code: 408, Reason: "Request Timeout", Result: ResultNoAnswer, mode: testRing},
-	{Number: "+15550108", Last: "+15550199", Behaviour: "invalid number", Code: 404, Reason: "Not Found", Result: ResultFailed},
+	{Number: "+15550100", Name: "Tone line", Behaviour: "answers after about 1 s and plays a tone", Result: ResultConnected, mode: testTone},
+	{Number: "+15550101", Name: "Echo line", Behaviour: "answers after about 1 s and echoes your audio", Result: ResultConnected, mode: testEcho},
+	{Number: "+15550102", Name: "Busy line", Behaviour: "rings for about 0.5 s, then busy", Code: 486, Reason: "Busy Here", Result: ResultBusy, mode: testBusy},
+	{Number: "+15550103", Name: "Unavailable line", Behaviour: "unavailable", Code: 480, Reason: "Temporarily Unavailable", Result: ResultFailed},
+	{Number: "+15550104", Name: "Invalid number", Behaviour: "invalid number", Code: 404, Reason: "Not Found", Result: ResultFailed},
+	{Number: "+15550105", Name: "Declining line", Behaviour: "rejected", Code: 603, Reason: "Decline", Result: ResultRejected},
+	{Number: "+15550106", Name: "No-funds line", Behaviour: "insufficient funds", Code: 402, Reason: "Payment Required", Result: ResultFailed},
+	{Number: "+15550107", Name: "Ringing line", Behaviour: "rings until you hang up (487) or the ring timeout (408)", Code: 408, Reason: "Request Timeout", Result: ResultNoAnswer, mode: testRing},
+	{Number: "+15550108", Last: "+15550199", Name: "Invalid number", Behaviour: "invalid number", Code: 404, Reason: "Not Found", Result: ResultFailed},
 }
 
 // Has reports whether the row covers e164: its number, or one of its range.

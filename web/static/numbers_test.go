@@ -37,8 +37,8 @@ func TestTestLinesInStep(t *testing.T) {
 			last = tn.Number
 		}
 		first, gotLast, name := string(rows[i][1]), string(rows[i][2]), string(rows[i][3])
-		if first != tn.Number || gotLast != last || name == "" {
-			t.Errorf("numbers.js row %d = %s…%s %q; the switch's is %s…%s (%s)", i, first, gotLast, name, tn.Number, last, tn.Behaviour)
+		if first != tn.Number || gotLast != last || name != tn.Name {
+			t.Errorf("numbers.js row %d = %s…%s %q; the switch's is %s…%s %q (%s)", i, first, gotLast, name, tn.Number, last, tn.Name, tn.Behaviour)
 		}
 		if !readmeRow(string(readme), tn.Behaviour, name) {
 			t.Errorf("README.md's test numbers do not show %s (%s) as %q", tn.Number, tn.Behaviour, name)
