@@ -54,6 +54,8 @@ type apiCallRecord struct {
 	Direction          string           `json:"direction"`
 	Action             string           `json:"action"`
 	Result             string           `json:"result"`
+	Reason             string           `json:"reason,omitempty"`
+	ReasonCode         int              `json:"reasonCode,omitempty"`
 	From               apiCallParty     `json:"from"`
 	To                 apiCallParty     `json:"to"`
 	Extension          *apiExtensionRef `json:"extension,omitempty"`
@@ -339,7 +341,7 @@ func (s *Server) apiRecord(rec telephony.CallRecord, accountID int64, uri string
 		URI: uri, ID: rec.ID, SessionID: rec.SessionID, TelephonySessionID: rec.TelephonySessionID, PartyID: rec.PartyID,
 		StartTime: rec.StartTime.UTC().Format(apiTimeFormat), Duration: seconds,
 		Type: rec.Type, Direction: string(rec.Direction), Action: rec.Action, Result: rec.Result,
-		From: apiParty(rec.From), To: apiParty(rec.To),
+		Reason: rec.Reason, ReasonCode: rec.Code, From: apiParty(rec.From), To: apiParty(rec.To),
 		Extension: &apiExtensionRef{ID: rec.Extension, URI: s.extensionURI(accountID, rec.Extension)},
 		Recording: s.apiRecordingRefOf(accountID, rec.Recording),
 	}

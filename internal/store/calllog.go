@@ -27,7 +27,8 @@ func (db *DB) AddCallRecords(ctx context.Context, recs []telephony.CallRecord) e
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO call_log (id, extension_id, session_id, telephony_session_id,
 			party_id, start_time, duration, direction, from_number, from_name, from_ext, to_number, to_name, to_ext,
-			type, action, result, legs, recording_id, recording_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			type, action, result, legs, recording_id, recording_type, reason_code, reason)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`)
 		if err != nil {
 			return err
@@ -45,7 +46,8 @@ func (db *DB) AddCallRecords(ctx context.Context, recs []telephony.CallRecord) e
 			if _, err := stmt.ExecContext(ctx, r.ID, r.Extension, r.SessionID, r.TelephonySessionID, r.PartyID,
 				r.StartTime.UTC().Format(callLogTime), seconds(r.Duration),
 				string(r.Direction), r.From.PhoneNumber, r.From.Name, r.From.ExtensionNumber,
-				r.To.PhoneNumber, r.To.Name, r.To.ExtensionNumber, r.Type, r.Action, r.Result, legs, recID, recType); err != nil {
+				r.To.PhoneNumber, r.To.Name, r.To.ExtensionNumber, r.Type, r.Action, r.Result, legs, recID, recType,
+				r.Code, r.Reason); err != nil {
 				return fmt.Errorf("record %s: %w", r.ID, err)
 			}
 		}
@@ -60,7 +62,7 @@ func (db *DB) AddCallRecords(ctx context.Context, recs []telephony.CallRecord) e
 // callLogColumns are the columns queryCallRecords scans, in its order.
 const callLogColumns = `id, extension_id, session_id, telephony_session_id, party_id, start_time, duration,
 	direction, from_number, from_name, from_ext, to_number, to_name, to_ext, type, action, result, legs,
-	recording_id, recording_type`
+	recording_id, recording_type, reason_code, reason`
 
 // CallRecords returns the extension's call log, newest first, at most limit
 // records (all when limit <= 0). Endpoints come back without ExtensionID.
@@ -189,7 +191,7 @@ func (db *DB) queryCallRecords(ctx context.Context, query string, args ...any) (
 		if err := rows.Scan(&r.ID, &r.Extension, &r.SessionID, &r.TelephonySessionID, &r.PartyID, &start, &secs,
 			&direction, &r.From.PhoneNumber, &r.From.Name, &r.From.ExtensionNumber,
 			&r.To.PhoneNumber, &r.To.Name, &r.To.ExtensionNumber, &r.Type, &r.Action, &r.Result, &legs,
-			&recID, &recType); err != nil {
+			&recID, &recType, &r.Code, &r.Reason); err != nil {
 			return nil, err
 		}
 		if recID != "" {

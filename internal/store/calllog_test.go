@@ -37,6 +37,7 @@ func TestCallLog(t *testing.T) {
 		rec("c1", 101, start.Add(-time.Hour).In(time.FixedZone("PST", -8*3600)), 0, telephony.Outbound, bob, "VoIP Call", telephony.ResultCanceled),
 		rec("c2", 102, start.Add(-time.Hour), 0, telephony.Inbound, bob, "VoIP Call", telephony.ResultMissed),
 	}
+	call3[0].Code, call3[0].Reason = 487, "Request Terminated"
 	for _, recs := range [][]telephony.CallRecord{call1, call2, call3, call1, nil} {
 		if err := db.AddCallRecords(ctx, recs); err != nil {
 			t.Fatal(err)

@@ -228,6 +228,12 @@ func (c *call) record(p *Party, end time.Time) CallRecord {
 		StartTime: c.s.Created, Duration: d, Direction: p.Direction, From: p.From, To: p.To,
 		Type: "Voice", Action: c.action(p), Result: p.Result,
 	}
+	switch p.Result {
+	case ResultMissed, ResultBusy, ResultRejected, ResultNoAnswer, ResultCanceled, ResultFailed:
+		if p.Code >= 300 {
+			rec.Code, rec.Reason = p.Code, p.Reason
+		}
+	}
 	if pl := c.book[p.ID]; pl != nil {
 		c.addLegs(&rec, p, pl, end)
 	}

@@ -202,7 +202,8 @@ func TestLegsOfHandedOnCalls(t *testing.T) {
 		wantCause(t, r, bob, s.ID, telephony.CauseTransferFailed)
 		recall := partyOf(t, r, s.ID, bob)
 		wantRecord(t, r.log.wait(t, 2), target.ID, telephony.CallRecord{Extension: carol, StartTime: at(12),
-			Direction: telephony.Inbound, From: a.From, To: target.To, Action: "VoIP Call", Result: telephony.ResultRejected})
+			Direction: telephony.Inbound, From: a.From, To: target.To, Action: "VoIP Call", Result: telephony.ResultRejected,
+			Code: 603, Reason: "Declined"})
 		r.clock.advance(sec(3))
 		if _, _, err := r.sw.Answer(ctx, "b2", s.ID, "offer-b2"); err != nil {
 			t.Fatal(err)
@@ -301,7 +302,7 @@ func TestLegsOfHandedOnCalls(t *testing.T) {
 		recs := r.log.wait(t, 2)
 		wantRecord(t, recs, a.ID, telephony.CallRecord{Extension: alice, StartTime: epoch,
 			Direction: telephony.Outbound, From: a.From, To: a.To, Action: "Phone Call", Result: telephony.ResultBusy,
-			Legs: []telephony.CallLeg{
+			Code: 486, Reason: "Busy Here", Legs: []telephony.CallLeg{
 				{StartTime: epoch, Direction: telephony.Outbound, Action: "VoIP Call",
 					Result: telephony.ResultForwarded, From: a.From, To: a.To},
 				{StartTime: epoch, Direction: telephony.Outbound, Action: telephony.ActionForward,

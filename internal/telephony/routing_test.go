@@ -81,6 +81,10 @@ func TestRouting(t *testing.T) {
 				if opened || answer != "" {
 					t.Errorf("leg opened (%v, %q) for a call that cannot be placed", kind, answer)
 				}
+				// The caller's call-log record keeps the failure.
+				if rec := r.log.wait(t, 1)[0]; rec.Code != tt.code || rec.Reason != caller.Reason || rec.Reason == "" {
+					t.Errorf("the caller's record keeps %d %q; want %d %q", rec.Code, rec.Reason, tt.code, caller.Reason)
+				}
 				if _, ok := r.sw.Session(s.ID); ok || !s.Ended.Equal(epoch) {
 					t.Errorf("failed call still active (ended %v)", s.Ended)
 				}

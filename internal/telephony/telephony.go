@@ -307,6 +307,11 @@ type CallRecord struct {
 	Type               string // "Voice"
 	Action             string // "VoIP Call" (extension to extension), "Phone Call", or ActionRingOutWeb
 	Result             string // one of the Result constants
+	// Code and Reason are the SIP failure that ended the party's call
+	// (480, "Temporarily Unavailable") when it did not connect; 0 and ""
+	// for a call that connected.
+	Code   int
+	Reason string
 	// Legs are the call's legs as the party saw them, for the platform's
 	// Detailed view: nil for a call that was never handed on, whose one
 	// leg, the master, is the record itself; else the master first, then

@@ -7,7 +7,7 @@
 // (a few tries, spaced out).
 
 import { asString, isPlainObject, ownValue } from './fields.js';
-import { RESULT_TEXT as CALL_RESULT_TEXT } from './calls.js';
+import { FAILURE_TEXT, RESULT_TEXT as CALL_RESULT_TEXT } from './calls.js';
 import { regionOf, showParty } from './numbers.js';
 
 const LOG_PREFIX = '[callbridge]';
@@ -94,8 +94,11 @@ export function describeRecord(record, region) {
   const shown = party.number;
   const missed = inbound && MISSED_RESULTS.includes(record.result);
   const named = party.name !== '';
+  // A failed call says why, as the call view did ("Unavailable").
+  const failure = record.result === 'Failed' && Number.isInteger(record.reasonCode)
+    ? ownValue(FAILURE_TEXT, String(record.reasonCode)) : undefined;
   const outcome = record.result === 'Call connected' ? duration(record.duration)
-    : ownValue(RESULT_TEXT, record.result) ?? asString(record.result);
+    : failure ?? ownValue(RESULT_TEXT, record.result) ?? asString(record.result);
   // A named party's number goes first; else the direction says what the
   // name line (the number) does not.
   const lead = named ? shown : (inbound ? 'Incoming' : 'Outgoing');

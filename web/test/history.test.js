@@ -15,6 +15,12 @@ test('a call-log result named after an Object built-in is shown as it is written
   for (const [result, words] of [['Failed', 'Call failed'], ['Canceled', 'Call cancelled'], ['Busy', 'Busy'], ['No Answer', 'No answer']]) {
     assert.equal(describeRecord({ ...rejected, result }, 'US').detail, `Outgoing · ${words}`, result);
   }
+  // A failed call says why, in the call view's words for its code.
+  for (const [reasonCode, words] of [[480, 'Unavailable'], [404, 'Number not found'], [999, 'Call failed'], ['480', 'Call failed'],
+    ['constructor', 'Call failed']]) {
+    assert.equal(describeRecord({ ...rejected, result: 'Failed', reasonCode }, 'US').detail, `Outgoing · ${words}`, String(reasonCode));
+  }
+  assert.equal(describeRecord({ ...rejected, result: 'Busy', reasonCode: 480 }, 'US').detail, 'Outgoing · Busy');
 });
 
 test('duration writes whole seconds as m:ss, and h:mm:ss from an hour on', () => {
