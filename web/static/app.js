@@ -223,8 +223,8 @@ function start() {
   });
 
   // The host hears how many calls were missed and messages are unread (its
-  // bar shows the sum while minimised) on every change.
-  let badges = '';
+  // bar shows the sum while minimised) on every change; both start at 0.
+  let badges = '0/0';
   const postBadges = ({ missedCalls, unreadMessages }) => {
     if (badges === `${missedCalls}/${unreadMessages}`) return;
     badges = `${missedCalls}/${unreadMessages}`;
