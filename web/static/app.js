@@ -15,12 +15,14 @@
 //   store.js     the widget's state
 //   appview.js   the shell's part of the page, and the alerts
 //   bridge.js    messaging with the host page (commands.js: its commands)
+//   hostservice.js  the host's CRM and the widget's requests to it
 
 import { createAnswering } from './answering.js';
 import { addStylesheet, applyTheme, bindControls, render, showAlert } from './appview.js';
 import { createBridge } from './bridge.js';
 import { asString } from './fields.js';
 import { createHistory } from './history.js';
+import { createHostService } from './hostservice.js';
 import { createMessages } from './messages.js';
 import { createPhone } from './phone.js';
 import { fetchMedia, request, server, setClient } from './server.js';
@@ -71,6 +73,8 @@ function start() {
     callWith: 'browser',
     missedCalls: 0,
     unreadMessages: 0,
+    // The host's CRM (hostservice.js), null until it registers one.
+    hostService: null,
   });
 
   function navigate(path) {
@@ -191,6 +195,13 @@ function start() {
     post: (message) => bridge.post(message),
   });
 
+  // The host page's CRM, once it registers one: the widget's requests to it
+  // go through the bridge, to the host origin only.
+  const hostService = createHostService({
+    post: (request) => bridge.post({ type: 'rc-post-message-request', ...request }),
+    onChange: (service) => store.update({ hostService: service }),
+  });
+
   const bridge = createBridge({
     config,
     getState: store.get,
@@ -207,6 +218,8 @@ function start() {
       setPresence: (presence) => settings.setPresence(presence),
       callingSettings: (update) => settings.update(update),
       callLog: (options) => history.callLog(options),
+      registerService: (service) => hostService.register(service),
+      hostResponse: (answer) => hostService.receive(answer),
     },
     isOwnMessage: signIn.isFromLoginWindow,
   });
