@@ -92,8 +92,9 @@ export const controlFailure = (error, message, callId) => ({ error, message, cal
 //              is ringout; it rejects with an Error that carries a code
 //   notify:    notify({title, body, tag}) shows a desktop notification when
 //              the user turned them on and the widget is out of sight
+//   crm:       the host's CRM on the call view (phoneview.js), or null
 // It returns what app.js and the bridge drive it with.
-export function createPhone({ config, device, store, request, navigate, showAlert, post, ringOut, notify }) {
+export function createPhone({ config, device, store, request, navigate, showAlert, post, ringOut, notify, crm = null }) {
   const iceServers = Array.isArray(config.iceServers) ? config.iceServers.filter(isPlainObject) : [];
   const region = () => regionOf(store.get().session, asString(config.region?.countryCode));
   // A call in a conference is the conference, with everyone else in it.
@@ -113,7 +114,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
   const microphone = createMicrophone({ onChange: () => stateChanged(store.get()) });
   const ringer = createRinger({ show: notify, describe });
   const view = createPhoneView({
-    registry, store, request, region, describe,
+    registry, store, request, region, describe, crm,
     remote: {
       list: () => remote.list((id) => Boolean(registry.get(id))),
       has: elsewhere,
