@@ -73,6 +73,8 @@ func TestHostServices(t *testing.T) {
 		if !strings.Contains(card["number"], "Demo CRM") || !strings.Contains(card["number"], "555-0199") {
 			t.Errorf("the incoming card's number line says %q, want the number and Demo CRM", card["number"])
 		}
+		// The README's picture: the demo page, its CRM naming the caller.
+		maybeScreenshot(t, e, "demo-matched-caller")
 		crmScreenshot(t, e, "crm-incoming", 320)
 		crmScreenshot(t, e, "crm-incoming", 300)
 		eval[bool](t, frame, `(cbEvents.receive(JSON.stringify({type: 'rc-call-end-notify', call: {
@@ -134,6 +136,7 @@ func TestHostServices(t *testing.T) {
 
 	t.Run("the Contacts page lists the CRM's contacts", func(t *testing.T) {
 		eval[any](t, e.ctx, `RCAdapter.navigateTo('/dialer')`)
+		waitFor[bool](t, frame, "the ended call gone", `document.getElementById('cb-active-call').hidden`)
 		clickIn(t, frame, "cb-dial-contacts")
 		waitFor[bool](t, frame, "the contacts", `document.querySelectorAll('#cb-contacts-list .contact-row').length === 5 &&
 			!document.getElementById('cb-contacts-more').hidden`)
