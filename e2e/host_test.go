@@ -105,6 +105,15 @@ func TestHostServices(t *testing.T) {
 		waitFor[bool](t, frame, "the call marked logged", `!document.getElementById('cb-call-logged').hidden && document.getElementById('cb-call-log').hidden`)
 		controlCallOn(t, e, "hangup", id, "")
 		waitMessage(t, e.ctx, "rc-call-end-notify", sessionOf(id))
+		// The host's own list of unlogged calls leaves it out.
+		resp := askWidget(t, e, map[string]any{"type": "rc-adapter-message-request", "path": "/unlogged-calls"})
+		data, _ := resp["data"].(map[string]any)
+		records, _ := data["records"].([]any)
+		for _, r := range records {
+			if r.(map[string]any)["telephonySessionId"] == id {
+				t.Errorf("/unlogged-calls lists the logged call %s", id)
+			}
+		}
 		// The history marks the same call logged.
 		eval[any](t, e.ctx, `RCAdapter.navigateTo('/history')`)
 		waitFor[bool](t, frame, "the history row marked logged", `[...document.querySelectorAll('#cb-history-list .history-row__log')]
@@ -148,6 +157,19 @@ func TestHostServices(t *testing.T) {
 			s.dispatchEvent(new Event('input')); return true; })()`)
 		waitFor[bool](t, frame, "the search", `(() => { const rows = document.querySelectorAll('#cb-contacts-list .contact-row');
 			return rows.length === 1 && rows[0].textContent.includes('Grace Hopper'); })()`)
+	})
+
+	t.Run("the dialer suggests the CRM's contacts, and a contact opens in the CRM", func(t *testing.T) {
+		// The search left Grace Hopper on the Contacts page.
+		eval[bool](t, frame, `(document.querySelector('#cb-contacts-list .contact-row__open').click(), true)`)
+		waitFor[bool](t, e.ctx, "the contact opened on the page", `document.getElementById('crm-opened').textContent.includes('Grace Hopper')`)
+		eval[any](t, e.ctx, `RCAdapter.navigateTo('/dialer')`)
+		eval[bool](t, frame, `(() => { const n = document.getElementById('cb-dial-number'); n.value = 'ada';
+			n.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`)
+		waitFor[bool](t, frame, "the suggestion", `[...document.querySelectorAll('#cb-dial-suggestions .dialer__suggestion')].some(b => b.textContent.startsWith('Ada Lovelace'))`)
+		eval[bool](t, frame, `([...document.querySelectorAll('#cb-dial-suggestions .dialer__suggestion')].find(b => b.textContent.startsWith('Ada Lovelace')).click(), true)`)
+		waitFor[bool](t, frame, "the number in the dialer", `document.getElementById('cb-dial-number').value.replace(/\D/g, '').endsWith('6505550199') &&
+			document.getElementById('cb-dial-suggestions').hidden`)
 	})
 
 	t.Run("an answer from another origin is ignored", func(t *testing.T) {

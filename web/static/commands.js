@@ -96,13 +96,13 @@ function showCustomAlert(body, ctx) {
 }
 
 // callLog answers /get-call-log and /unlogged-calls with the signed-in
-// user's recent calls, newest first. The widget logs no call anywhere, so
-// every call counts as unlogged.
+// user's recent calls, newest first; /unlogged-calls leaves out those
+// logged in the host's CRM from this widget.
 function callLog(body, ctx, path) {
   if (!ctx.state.loggedIn) {
     return { error: 'notSignedIn', message: `${path} needs a signed-in user` };
   }
-  return ctx.actions.callLog({ perPage: body.perPage });
+  return ctx.actions.callLog({ perPage: body.perPage, unlogged: path === '/unlogged-calls' });
 }
 
 // newSms opens the message composer with the number and the text.

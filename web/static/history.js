@@ -225,9 +225,10 @@ export function createHistory({ store, request, callBack, loadMedia, crm = null 
     if (event.type === 'rc-call-end-notify') callEnded(event);
   }
 
-  // callLog answers the host's /get-call-log: the recent calls as the
+  // callLog answers the host's /get-call-log (and /unlogged-calls, without
+  // the calls logged in its CRM): the recent calls as the
   // server's records.
-  async function callLog({ perPage } = {}) {
+  async function callLog({ perPage, unlogged = false } = {}) {
     let size = PAGE_SIZE;
     if (perPage !== undefined) {
       if (!Number.isInteger(perPage) || perPage < 1 || perPage > MAX_PAGE_SIZE) {
@@ -236,7 +237,9 @@ export function createHistory({ store, request, callBack, loadMedia, crm = null 
       size = perPage;
     }
     try {
-      return { data: { records: await fetchPage(size) } };
+      const page = await fetchPage(size);
+      // The calls logged in the host's CRM are not unlogged.
+      return { data: { records: unlogged && crm ? page.filter((record) => !crm.isLogged(record)) : page } };
     } catch (err) {
       return { error: err.code || 'failed', message: err.message };
     }
