@@ -143,6 +143,25 @@ func TestHostServices(t *testing.T) {
 		clickIn(t, frame, "cb-auto-log")
 	})
 
+	t.Run("a conversation is logged from its thread", func(t *testing.T) {
+		texts := eval[int](t, e.ctx, `cbDemo.messages.filter(m => m.data.type === 'rc-inbound-message-notify').length`)
+		eval[any](t, e.ctx, `RCAdapter.clickToSMS('+15550101', 'Please log this')`)
+		waitFor[bool](t, frame, "the composer", `!document.getElementById('cb-compose-send').disabled`)
+		eval[bool](t, frame, `(document.getElementById('cb-compose-send').click(), true)`)
+		waitFor[bool](t, e.ctx, "the echo line's answer", fmt.Sprintf(`cbDemo.messages.filter(m => m.data.type === 'rc-inbound-message-notify').length > %d`, texts))
+		clickIn(t, frame, "cb-thread-log")
+		waitFor[bool](t, frame, "the log dialog", `document.getElementById('cb-log-dialog').open`)
+		eval[bool](t, frame, `(() => { document.getElementById('cb-log-note').value = 'Texted the echo line';
+			document.getElementById('cb-log-save').click(); return true; })()`)
+		logged := waitFor[map[string]any](t, e.ctx, "the logged conversation", `cbDemo.crm.logged.find(l => l.kind === 'messages')`)
+		conversation, _ := logged["conversation"].(map[string]any)
+		if messages, _ := conversation["messages"].([]any); len(messages) == 0 || logged["note"] != "Texted the echo line" {
+			t.Errorf("logged %v", logged)
+		}
+		waitFor[bool](t, frame, "the thread marked logged", `document.getElementById('cb-thread-log').textContent === 'Logged'`)
+		eval[bool](t, frame, `(document.getElementById('cb-thread-back').click(), true)`)
+	})
+
 	t.Run("the Contacts page lists the CRM's contacts", func(t *testing.T) {
 		eval[any](t, e.ctx, `RCAdapter.navigateTo('/dialer')`)
 		waitFor[bool](t, frame, "the ended call gone", `document.getElementById('cb-active-call').hidden`)

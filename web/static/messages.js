@@ -17,7 +17,7 @@ import {
   callBackNumber, contentUrl, conversationKey, conversationWith, describeParties, durationText, groupConversations, isUnread,
   messageType, readMessage, replyNumber, time, voicemailAudio,
 } from './conversations.js';
-import { ownValue } from './fields.js';
+import { asString, ownValue } from './fields.js';
 import { createConversationList } from './messagelist.js';
 import { createThreadView, sendOnEnter } from './messagethread.js';
 import { cleanNumber, formatNumber, formatParty, MAX_NUMBER_LENGTH, regionOf } from './numbers.js';
