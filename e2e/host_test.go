@@ -189,6 +189,16 @@ func TestHostServices(t *testing.T) {
 		eval[bool](t, frame, `([...document.querySelectorAll('#cb-dial-suggestions .dialer__suggestion')].find(b => b.textContent.startsWith('Ada Lovelace')).click(), true)`)
 		waitFor[bool](t, frame, "the number in the dialer", `document.getElementById('cb-dial-number').value.replace(/\D/g, '').endsWith('6505550199') &&
 			document.getElementById('cb-dial-suggestions').hidden`)
+		// An extension of the account comes from the server, next to the CRM's contact of the same person.
+		eval[bool](t, frame, `(() => { const n = document.getElementById('cb-dial-number'); n.value = 'bob';
+			n.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`)
+		got := waitFor[[]string](t, frame, "the suggestions for bob", `(() => { const s = [...document.querySelectorAll('#cb-dial-suggestions .dialer__suggestion')].map(b => b.textContent);
+			return s.length >= 2 ? s : null; })()`)
+		if got[0] != "Bob Brown · Ext. 102" || !strings.HasPrefix(got[1], "Bob Brown · (650) 555-0102") {
+			t.Errorf("suggestions for bob: %q", got)
+		}
+		eval[bool](t, frame, `(() => { const n = document.getElementById('cb-dial-number'); n.value = '';
+			n.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`)
 	})
 
 	t.Run("an answer from another origin is ignored", func(t *testing.T) {

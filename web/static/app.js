@@ -273,6 +273,7 @@ function start() {
     store,
     region: () => regionOf(store.get().session, asString(config.region?.countryCode)),
     dial: (number) => phone.newCall(number, true),
+    request,
   });
   const crmViews = {
     has: crm.has,

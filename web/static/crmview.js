@@ -5,6 +5,7 @@
 // buttons through openLog.
 
 import { formatNumber } from './numbers.js';
+import { extensionsUrl, readExtensions } from './transfer.js';
 
 // How long typing pauses before the host is asked for contacts.
 const SEARCH_PAUSE_MS = 250;
@@ -19,8 +20,10 @@ const byId = (id) => document.getElementById(id);
 //   store:  the widget's store
 //   region: region() is the user's region, for numbers
 //   dial:   dial(number) calls a number through the phone's dial path
+//   request: request(method, url) → Promise of the server's JSON answer (the
+//           account's extensions, suggested alongside the CRM's contacts)
 // It returns { openLog({title, what, log}) }.
-export function createCrmView({ crm, store, region, dial }) {
+export function createCrmView({ crm, store, region, dial, request }) {
   const ui = {
     dialNumber: byId('cb-dial-number'), suggestions: byId('cb-dial-suggestions'), contactsButton: byId('cb-dial-contacts'),
     source: byId('cb-contacts-source'), search: byId('cb-contacts-search'), status: byId('cb-contacts-status'),
@@ -132,7 +135,23 @@ export function createCrmView({ crm, store, region, dial }) {
   });
 
   // -------------------------------------------------------------------------
-  // Suggestions as the dialer's number is typed
+  // Suggestions as the dialer's number is typed: the account's extensions
+  // (from the server, as the transfer panel finds them), then the CRM's
+  // contacts.
+
+  // suggestionsFor finds both for text: [{label, number}].
+  async function suggestionsFor(text) {
+    const own = store.get().session.extension?.number ?? '';
+    const [extensions, contacts] = await Promise.allSettled([
+      // The server lists them as records.
+      request('GET', extensionsUrl(text)).then((answer) => readExtensions({ extensions: answer?.records ?? answer?.extensions }, own)),
+      crm.searchContacts(text.replace(/[\s().-]/g, '') || text),
+    ]);
+    const fromServer = (extensions.value ?? []).map((x) => ({ label: `${x.name} · Ext. ${x.number}`, number: x.number }));
+    const fromCrm = (contacts.value ?? []).filter((c) => numberOf(c))
+      .map((c) => ({ label: `${c.name} · ${formatNumber(numberOf(c), region())}`, number: numberOf(c) }));
+    return [...fromServer, ...fromCrm].slice(0, MAX_SUGGESTIONS);
+  }
 
   let suggestTimer = 0;
   let suggesting = 0;
@@ -150,21 +169,16 @@ export function createCrmView({ crm, store, region, dial }) {
     }
     suggestTimer = setTimeout(async () => {
       const ask = ++suggesting;
-      let contacts = [];
-      try {
-        contacts = await crm.searchContacts(text.replace(/[\s().-]/g, '') || text);
-      } catch {
-        // the dialer works without suggestions
-      }
+      const found = await suggestionsFor(text);
       if (ask !== suggesting) return;
-      const items = contacts.filter((c) => numberOf(c)).slice(0, MAX_SUGGESTIONS).map((contact) => {
+      const items = found.map((suggestion) => {
         const item = document.createElement('li');
         const button = document.createElement('button');
         button.type = 'button';
         button.className = 'dialer__suggestion';
-        button.textContent = `${contact.name} · ${formatNumber(numberOf(contact), region())}`;
+        button.textContent = suggestion.label;
         button.addEventListener('click', () => {
-          ui.dialNumber.value = numberOf(contact);
+          ui.dialNumber.value = suggestion.number;
           ui.dialNumber.dispatchEvent(new Event('input', { bubbles: true }));
           hideSuggestions();
         });
