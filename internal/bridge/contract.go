@@ -42,6 +42,7 @@ const (
 	EventCallRecord       = "rc-call-record-notify"
 	EventConference       = "rc-conference-notify"
 	EventBadge            = "rc-badge-notify"
+	EventHostRequest      = "rc-post-message-request"
 )
 
 // EventSpec is one event type of the contract and whether the widget emits
@@ -85,6 +86,7 @@ var Events = []EventSpec{
 	{EventConference, true},
 	{EventDTMFSent, true},
 	{EventBadge, true},
+	{EventHostRequest, true},
 }
 
 // Command types the host page sends to the widget (CONTRACT §4).
@@ -100,6 +102,8 @@ const (
 	CommandCallingSettings   = "rc-calling-settings-update"
 	CommandSessionsSync      = "rc-adapter-webphone-sessions-sync"
 	CommandMessageRequest    = "rc-adapter-message-request"
+	CommandRegisterService   = "rc-adapter-register-third-party-service"
+	CommandHostResponse      = "rc-post-message-response"
 )
 
 // CommandSpec is one host command and whether the widget carries it out yet.
@@ -124,4 +128,6 @@ var Commands = []CommandSpec{
 	{CommandCallingSettings, true},
 	{CommandSessionsSync, true},
 	{CommandMessageRequest, true},
+	{CommandRegisterService, true},
+	{CommandHostResponse, true},
 }

@@ -15,6 +15,9 @@
 //   store.js     the widget's state
 //   appview.js   the shell's part of the page, and the alerts
 //   bridge.js    messaging with the host page (commands.js: its commands)
+//   hostservice.js  the host's CRM and the widget's requests to it
+//   crm.js, crmview.js  what the widget does with that CRM: caller names,
+//                contacts, logging
 
 import { createAnswering } from './answering.js';
 import { createAudioSettings } from './audio.js';
@@ -22,6 +25,10 @@ import { addStylesheet, applyTheme, bindControls, render, showAlert } from './ap
 import { createBridge } from './bridge.js';
 import { asString } from './fields.js';
 import { createHistory } from './history.js';
+import { createHostService } from './hostservice.js';
+import { callLogKey, createCrm, messageLogKey } from './crm.js';
+import { createCrmView } from './crmview.js';
+import { regionOf, setHostNames } from './numbers.js';
 import { createMessages } from './messages.js';
 import { createPhone } from './phone.js';
 import { fetchMedia, request, server, setClient } from './server.js';
@@ -33,7 +40,7 @@ import { connectEvents, eventsUrlFor, parseServerEvent } from './stream.js';
 import { messageNotice, createNotices } from './notices.js';
 import { newTabId, TAB_SCOPED_EVENTS, trackActiveTab } from './tabs.js';
 
-const ROUTES = Object.freeze(['/login', '/dialer', '/calls', '/history', '/messages', '/settings']);
+const ROUTES = Object.freeze(['/login', '/dialer', '/calls', '/history', '/messages', '/settings', '/contacts']);
 
 const LOG_PREFIX = '[callbridge]';
 const SIGNED_OUT_TEXT = 'You were signed out. Sign in again to continue.';
@@ -72,6 +79,10 @@ function start() {
     callWith: 'browser',
     missedCalls: 0,
     unreadMessages: 0,
+    // The host's CRM (hostservice.js), null until it registers one; crmNames
+    // counts the changes of what crm.js learnt from it.
+    hostService: null,
+    crmNames: 0,
   });
 
   function navigate(path) {
@@ -193,6 +204,13 @@ function start() {
     theme: config.flags?.theme,
   });
 
+  // The host page's CRM, once it registers one: the widget's requests to it
+  // go through the bridge, to the host origin only.
+  const hostService = createHostService({
+    post: (request) => bridge.post({ type: 'rc-post-message-request', ...request }),
+    onChange: (service) => store.update({ hostService: service }),
+  });
+
   const bridge = createBridge({
     config,
     getState: store.get,
@@ -209,6 +227,8 @@ function start() {
       setPresence: (presence) => settings.setPresence(presence),
       callingSettings: (update) => settings.update(update),
       callLog: (options) => history.callLog(options),
+      registerService: (service) => hostService.register(service),
+      hostResponse: (answer) => hostService.receive(answer),
     },
     isOwnMessage: signIn.isFromLoginWindow,
   });
@@ -248,6 +268,30 @@ function start() {
 
   // The microphone, speaker, ringer output, ringtone and volume the user picked.
   const audio = createAudioSettings({ store, showAlert });
+  // The host's CRM on the widget's pages: showParty (numbers.js) names the
+  // numbers it knows everywhere.
+  const crm = createCrm({ host: hostService, store, showAlert });
+  setHostNames(crm.lookup);
+  const crmView = createCrmView({
+    crm,
+    store,
+    region: () => regionOf(store.get().session, asString(config.region?.countryCode)),
+    dial: (number) => phone.newCall(number, true),
+    request,
+  });
+  const crmViews = {
+    has: crm.has,
+    labels: crm.labels,
+    viewContact: crm.viewContact,
+    isLogged: (call) => crm.isLogged(callLogKey(call)),
+    offerLog: (call, name) => crmView.openLog({
+      title: crm.labels().logCall, what: name, log: (options) => crm.logCall(call, options),
+    }),
+    isConversationLogged: (id) => crm.isLogged(messageLogKey(id)),
+    offerConversationLog: (conversation, name) => crmView.openLog({
+      title: crm.labels().logMessages, what: name, log: (options) => crm.logConversation(conversation, options),
+    }),
+  };
 
   const phone = createPhone({
     config,
@@ -260,6 +304,7 @@ function start() {
     post: (message) => bridge.post(message),
     ringOut: (number) => settings.ringOut(number),
     notify: (notice) => notices.show(notice),
+    crm: crmViews,
   });
 
   // The host hears the calling settings at start and on every change.
@@ -275,9 +320,19 @@ function start() {
     request,
     callBack: (number) => phone.newCall(number, true),
     loadMedia: fetchMedia,
+    crm: crmViews,
   });
   const callBack = (number) => phone.newCall(number, true);
-  const messages = createMessages({ store, request, loadMedia: fetchMedia, showPage, showAlert, callBack });
+  const messages = createMessages({ store, request, loadMedia: fetchMedia, showPage, showAlert, callBack, crm: crmViews });
+  // What the CRM names, and what it logged, shows on the pages that keep
+  // their own rendering (the phone renders on every change).
+  let crmNames = store.get().crmNames;
+  store.subscribe((state) => {
+    if (state.crmNames === crmNames) return;
+    crmNames = state.crmNames;
+    history.render();
+    messages.render();
+  });
   createAnswering({ store, request, loadMedia: fetchMedia, dial: callBack, showAlert });
 
   const events = connectEvents(() => eventsUrlFor(config.eventsUrl, asString(config.clientId), deviceId), {
@@ -309,6 +364,8 @@ function start() {
     history.handleEvent(event);
     messages.handleEvent(event);
     settings.handleEvent(event);
+    // A call of this device that ended is logged when auto-log is on.
+    if (event.type === 'rc-call-end-notify' && event.call) crm.callEnded(event.call);
     if (event.type === 'rc-inbound-message-notify') notices.show(messageNotice(event.message), () => showPage('/messages'));
   }
 

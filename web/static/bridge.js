@@ -171,7 +171,10 @@ export function createMessageEventFilter(limit = MAX_REMEMBERED_MESSAGE_EVENTS) 
 //               device's calls, newSms({phoneNumber, text, conversation}),
 //               setPresence({userStatus, dndStatus}),
 //               callingSettings({callWith, myLocation, fromNumber}) and
-//               callLog({perPage}), each -> a response or a Promise of one }
+//               callLog({perPage}), registerService(service) (the
+//               host's CRM, hostservice.js) and hostResponse(message) (its
+//               answer to a request), each -> a response or a Promise of
+//               one }
 //   isOwnMessage: true for a message from one of the widget's own windows
 //             (the sign-in window); another listener handles those
 // It returns { hostOrigin, post(message), relay(event), stateChanged() }.
@@ -264,6 +267,11 @@ export function createBridge({ config, getState, actions, isOwnMessage = () => f
 
   function accept(command, handler) {
     const context = () => ({ actions, post, warn, state: getState() });
+    // An answer to the widget's own request waits for nothing.
+    if (handler.immediate) {
+      run(command, handler, context());
+      return;
+    }
     queue.submit({
       canRun: (state) => handler.canRun?.(state, command) ?? true,
       run: () => run(command, handler, context()),

@@ -278,11 +278,13 @@ export function clock(ms) {
 export function describeCall(call, region) {
   const inbound = call.direction === 'Inbound';
   const rawNumber = inbound ? (call.from ?? call.fromNumber) : (call.to ?? call.toNumber);
-  const { name, number } = showParty({
+  const { name, number, source, contact } = showParty({
     name: inbound ? call.fromUserName : call.toUserName,
     phoneNumber: typeof rawNumber === 'string' ? rawNumber : rawNumber?.phoneNumber,
     extensionNumber: rawNumber?.extensionNumber,
   }, region);
+  // A contact of the host's CRM comes with its source.
+  if (contact) return { name, number, source, contact };
   if (name) return { name, number };
   return { name: number || (inbound ? 'Unknown caller' : 'Unknown number'), number: '' };
 }

@@ -96,13 +96,13 @@ function showCustomAlert(body, ctx) {
 }
 
 // callLog answers /get-call-log and /unlogged-calls with the signed-in
-// user's recent calls, newest first. The widget logs no call anywhere, so
-// every call counts as unlogged.
+// user's recent calls, newest first; /unlogged-calls leaves out those
+// logged in the host's CRM from this widget.
 function callLog(body, ctx, path) {
   if (!ctx.state.loggedIn) {
     return { error: 'notSignedIn', message: `${path} needs a signed-in user` };
   }
-  return ctx.actions.callLog({ perPage: body.perPage });
+  return ctx.actions.callLog({ perPage: body.perPage, unlogged: path === '/unlogged-calls' });
 }
 
 // newSms opens the message composer with the number and the text.
@@ -158,6 +158,16 @@ function authorizationCode(command, ctx) {
   return runSessionAction(command, ctx, () => ctx.actions.authorize(command.callbackUri));
 }
 
+// registerService takes the host's service (hostservice.js checks it).
+function registerService(command, ctx) {
+  return ctx.actions.registerService(command.service);
+}
+
+// hostResponse hands the host's answer to the request it answers.
+function hostResponse(command, ctx) {
+  ctx.actions.hostResponse(command);
+}
+
 // Paths of rc-adapter-message-request, each with the fields of its body.
 const REQUESTS = Object.freeze({
   '/custom-alert-message': {
@@ -191,7 +201,7 @@ function answerRequest(command, ctx) {
 
 // Every command type of the embedding contract: its fields, and how it runs.
 // A handler may add canRun(state, command); while it returns false the
-// command waits in the queue. run returns the response, or a Promise of it;
+// command waits in the queue; one marked immediate skips the queue. run returns the response, or a Promise of it;
 // the commands behind wait until it settles.
 export const COMMANDS = Object.freeze({
   'rc-adapter-navigate-to': {
@@ -240,6 +250,17 @@ export const COMMANDS = Object.freeze({
     run: callingSettings,
   },
   'rc-adapter-webphone-sessions-sync': { fields: {}, run: syncSessions },
+  'rc-adapter-register-third-party-service': {
+    fields: { service: required('object') },
+    run: registerService,
+  },
+  // The host's answer to a request of the widget: it runs at once, ahead
+  // of the commands waiting, and is not answered.
+  'rc-post-message-response': {
+    fields: { responseId: required('id') },
+    immediate: true,
+    run: hostResponse,
+  },
 });
 
 // Any command may carry a requestId; it is then answered exactly once.

@@ -5,7 +5,7 @@
 // show them.
 
 import { asString, isPlainObject, ownValue } from './fields.js';
-import { cleanNumber, isExtensionNumber, testLineName } from './numbers.js';
+import { cleanNumber, hostName, isExtensionNumber, testLineName } from './numbers.js';
 
 // The most a badge counts before it says 99+.
 export const MAX_BADGE = 99;
@@ -135,7 +135,8 @@ export function conversationWith(list, type, number) {
 // number of the one party when a name shows; shown(number) formats a number.
 export function describeParties(others, type, shown) {
   // A test number goes by what it does, as everywhere (numbers.js showParty).
-  const nameOf = (p) => testLineName(asString(p.phoneNumber)) || asString(p.name);
+  // A number the host's CRM knows goes by its name there.
+  const nameOf = (p) => testLineName(asString(p.phoneNumber)) || hostName(p.phoneNumber) || asString(p.name);
   const names = others.map((p) => nameOf(p) || shown(replyNumber(p, type)));
   const name = names.join(', ') || 'Unknown';
   const number = others.length === 1 && nameOf(others[0]) ? shown(replyNumber(others[0], type)) : '';

@@ -20,6 +20,8 @@
  *   demowidget.js  which messages come from the widget, and the commands
  *   demolog.js     the log of what the widget said, and outcome texts
  *   demosignin.js  sign-in through this page
+ *   democrm.js     this page as the widget's CRM: contacts, caller names,
+ *                  the calls the widget logs
  * ES modules, no dependencies: copy what you need. The page loads this one
  * before adapter.js (both deferred), so it hears the widget from the start.
  */
@@ -27,6 +29,7 @@
 import { createLog, describe, errorText } from './demolog.js';
 import { createHostSignIn, showLoginMode } from './demosignin.js';
 import { createWidgetLink } from './demowidget.js';
+import { createDemoCrm } from './democrm.js';
 
 /** The one origin we accept messages from and post commands to. */
 const widgetOrigin = document.body.dataset.widgetOrigin || '';
@@ -48,6 +51,16 @@ const $ = (id) => document.getElementById(id);
 
 const widget = createWidgetLink(widgetOrigin);
 const log = createLog(demo.messages);
+// This page is also the widget's CRM (democrm.js).
+const crm = createDemoCrm({
+  widgetOrigin,
+  frame: () => window.RCAdapter?.frame?.contentWindow ?? null,
+  ui: {
+    list: $('crm-call-log'), empty: $('crm-call-log-empty'), count: $('crm-log-count'),
+    answering: $('crm-answer'), opened: $('crm-opened'),
+  },
+});
+demo.crm = crm;
 const hostSignIn = createHostSignIn({
   widgetOrigin,
   signInOrigins: SIGN_IN_ORIGINS,
@@ -68,6 +81,7 @@ window.addEventListener('message', (event) => {
   markWidget('connected', 'Widget connected');
   hostSignIn.follow(event.data);
   widget.heard(event.data);
+  crm.heard(event.data);
   log.add(entry);
 });
 

@@ -103,6 +103,7 @@ export function describeRecord(record, region) {
   // name line (the number) does not.
   const lead = named ? shown : (inbound ? 'Incoming' : 'Outgoing');
   return {
+    ...(party.source ? { source: party.source } : {}),
     kind: missed ? 'missed' : (inbound ? 'inbound' : 'outbound'),
     name: party.name || shown || (inbound ? 'Unknown caller' : 'Unknown number'),
     numberText: named ? shown : '',
@@ -136,8 +137,10 @@ export function recordingOf(record) {
 //   request:   request(method, url) → Promise of the server's JSON answer
 //   callBack:  callBack(number) calls a number through the phone's dial path
 //   loadMedia: loadMedia(url) → Promise of an object URL of the server's audio
-// It returns { handleEvent(event), reload(), callLog({perPage}) }.
-export function createHistory({ store, request, callBack, loadMedia }) {
+//   crm:       the host's CRM (Log on each call): has(key), labels(),
+//              isLogged(record), offerLog(record, name); or null
+// It returns { handleEvent(event), reload(), callLog({perPage}), render() }.
+export function createHistory({ store, request, callBack, loadMedia, crm = null }) {
   const ui = {
     list: byId('cb-history-list'),
     empty: byId('cb-history-empty'),
@@ -225,9 +228,10 @@ export function createHistory({ store, request, callBack, loadMedia }) {
     if (event.type === 'rc-call-end-notify') callEnded(event);
   }
 
-  // callLog answers the host's /get-call-log: the recent calls as the
+  // callLog answers the host's /get-call-log (and /unlogged-calls, without
+  // the calls logged in its CRM): the recent calls as the
   // server's records.
-  async function callLog({ perPage } = {}) {
+  async function callLog({ perPage, unlogged = false } = {}) {
     let size = PAGE_SIZE;
     if (perPage !== undefined) {
       if (!Number.isInteger(perPage) || perPage < 1 || perPage > MAX_PAGE_SIZE) {
@@ -236,7 +240,9 @@ export function createHistory({ store, request, callBack, loadMedia }) {
       size = perPage;
     }
     try {
-      return { data: { records: await fetchPage(size) } };
+      const page = await fetchPage(size);
+      // The calls logged in the host's CRM are not unlogged.
+      return { data: { records: unlogged && crm ? page.filter((record) => !crm.isLogged(record)) : page } };
     } catch (err) {
       return { error: err.code || 'failed', message: err.message };
     }
@@ -253,6 +259,10 @@ export function createHistory({ store, request, callBack, loadMedia }) {
     });
     const play = row.querySelector('.history-row__play');
     play.addEventListener('click', () => playRecording(row, play));
+    row.querySelector('.history-row__log').addEventListener('click', () => {
+      const record = records.find((r) => r.id === row.dataset.id);
+      if (record) crm.offerLog(record, row.querySelector('.history-row__name').textContent);
+    });
     return row;
   }
 
@@ -296,7 +306,16 @@ export function createHistory({ store, request, callBack, loadMedia }) {
     row.dataset.recording = recording;
     row.querySelector('.history-row__play').hidden = !recording;
     row.querySelector('.history-row__name').textContent = view.name;
-    row.querySelector('.history-row__detail').textContent = view.detail;
+    // A caller the host's CRM knows says so.
+    row.querySelector('.history-row__detail').textContent = view.source ? `${view.detail} · ${view.source}` : view.detail;
+    const log = row.querySelector('.history-row__log');
+    log.hidden = !crm?.has('callLoggerPath');
+    if (!log.hidden) {
+      const done = crm.isLogged(record);
+      log.textContent = done ? 'Logged' : crm.labels().logCall;
+      log.disabled = done;
+      log.setAttribute('aria-label', done ? `The call with ${view.name} is logged` : `${crm.labels().logCall}: ${view.name}, ${relativeTime(start, now)}`);
+    }
     const time = row.querySelector('.history-row__time');
     time.textContent = relativeTime(start, now);
     time.dateTime = new Date(start).toISOString();
@@ -417,5 +436,5 @@ export function createHistory({ store, request, callBack, loadMedia }) {
   store.subscribe(stateChanged);
   stateChanged(store.get());
 
-  return { handleEvent, reload, callLog };
+  return { handleEvent, reload, callLog, render };
 }

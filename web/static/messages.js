@@ -17,7 +17,7 @@ import {
   callBackNumber, contentUrl, conversationKey, conversationWith, describeParties, durationText, groupConversations, isUnread,
   messageType, readMessage, replyNumber, time, voicemailAudio,
 } from './conversations.js';
-import { ownValue } from './fields.js';
+import { asString, ownValue } from './fields.js';
 import { createConversationList } from './messagelist.js';
 import { createThreadView, sendOnEnter } from './messagethread.js';
 import { cleanNumber, formatNumber, formatParty, MAX_NUMBER_LENGTH, regionOf } from './numbers.js';
@@ -61,10 +61,14 @@ function findElements() {
 //   showAlert: showAlert({message, level}) shows a banner
 //   loadMedia: loadMedia(url) → Promise of an object URL of the audio at url
 //   callBack:  callBack(number) calls a number as the dial pad does
+//   crm:       the host's CRM (Log on a conversation): has(key), labels(),
+//              isConversationLogged(id), offerConversationLog(conversation,
+//              name); or null
 // It returns { handleEvent(event), reload(), newSms({phoneNumber, text,
-// conversation}) }.
-export function createMessages({ store, request, loadMedia, showPage, showAlert, callBack }) {
+// conversation}), render() }.
+export function createMessages({ store, request, loadMedia, showPage, showAlert, callBack, crm = null }) {
   const ui = findElements();
+  const logButton = document.getElementById('cb-thread-log');
   // The messages by id, and what is being done.
   const messages = new Map();
   let phase = 'idle';
@@ -364,6 +368,29 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
     render();
   }
 
+  // The conversation as the host's CRM logs it.
+  const logged = (conversation) => ({
+    conversationId: asString(conversation.messages[0]?.conversationId) || conversation.key,
+    type: conversation.type,
+    messages: conversation.messages,
+  });
+
+  // renderLog offers Log on the open conversation, or says it was logged.
+  let logOpen = null;
+  function renderLog(conversation) {
+    logOpen = conversation;
+    const offered = Boolean(crm && conversation && crm.has('messageLoggerPath'));
+    logButton.hidden = !offered;
+    if (!offered) return;
+    const done = crm.isConversationLogged(logged(conversation).conversationId);
+    logButton.textContent = done ? 'Logged' : crm.labels().logMessages;
+    logButton.disabled = done;
+  }
+  logButton.addEventListener('click', () => {
+    if (!logOpen) return;
+    crm.offerConversationLog(logged(logOpen), ui.threadName.textContent);
+  });
+
   function render() {
     const shown = store.get().session.loggedIn ? conversations() : [];
     const open = view === 'thread' || view === 'voicemail' ? findConversation(threadKey) : null;
@@ -376,6 +403,7 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
     if (view === 'voicemail') renderVoicemail(open.last);
     list.render(shown, { off: !enabled(), phase, error });
     if (open && view === 'thread') thread.render(open);
+    renderLog(open && view === 'thread' ? open : null);
     thread.renderComposers(sending);
     list.renderBadge(shown);
     store.update({ unreadMessages: shown.reduce((sum, c) => sum + c.unread, 0) });
@@ -471,5 +499,5 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
   store.subscribe(stateChanged);
   stateChanged(store.get());
 
-  return { handleEvent, reload, newSms };
+  return { handleEvent, reload, newSms, render };
 }

@@ -10,8 +10,9 @@
 //
 // One rule shows a party everywhere (showParty): a user of the account by
 // name and "Ext. 101"; a test number by what it does ("Tone line") and as the
-// docs write it ("+1 555 0100"); another number by its name, if any, and in
-// the national format of the user's region, else as the server sent it.
+// docs write it ("+1 555 0100"); another number by the name the host's CRM
+// has for it, else its own name, if any, and in the national format of the
+// user's region, else as the server sent it.
 
 // The most characters a number may have, typed or sent by the host.
 export const MAX_NUMBER_LENGTH = 64;
@@ -148,10 +149,26 @@ export function showParty(party, region) {
   const phone = isTestNumber(`+${written}`) ? `+${written}` : written;
   const extension = cleanNumber(party?.extensionNumber) || (isExtensionNumber(phone) ? phone : '');
   const testName = testLineName(phone);
+  const match = !extension && !testName && phone ? hostNames(phone) : null;
   return {
-    name: testName || name,
+    name: testName || match?.name || name,
     number: extension ? `Ext. ${extension}` : (phone ? formatNumber(phone, region) : ''),
+    ...(match ? { source: match.source, contact: match.contact } : {}),
   };
+}
+
+// The host's CRM names the other numbers (crm.js): hostNames(number) is
+// {name, source, contact} or null.
+let hostNames = () => null;
+export function setHostNames(lookup) {
+  hostNames = typeof lookup === 'function' ? lookup : () => null;
+}
+
+// hostName is the name the host's CRM has for number ('' for none, and for
+// an extension or a test number).
+export function hostName(number) {
+  const phone = cleanNumber(number);
+  return phone && !isExtensionNumber(phone) && !testLineName(phone) ? asString(hostNames(phone)?.name) : '';
 }
 
 // caretAfter is the position in text just after its n-th significant character.

@@ -95,8 +95,9 @@ export const controlFailure = (error, message, callId) => ({ error, message, cal
 //              the user turned them on and the widget is out of sight
 //   audio:     the audio settings (audio.js createAudioSettings): the
 //              microphone, speaker and ringer output, the ringtone
+//   crm:       the host's CRM on the call view (phoneview.js), or null
 // It returns what app.js and the bridge drive it with.
-export function createPhone({ config, device, store, request, navigate, showAlert, post, ringOut, notify, audio }) {
+export function createPhone({ config, device, store, request, navigate, showAlert, post, ringOut, notify, audio, crm = null }) {
   const iceServers = Array.isArray(config.iceServers) ? config.iceServers.filter(isPlainObject) : [];
   const region = () => regionOf(store.get().session, asString(config.region?.countryCode));
   // A call in a conference is the conference, with everyone else in it.
@@ -124,7 +125,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
     waitingTone: createTone(WAITING_TONE, { sinkId: audio.speakerId }),
   });
   const view = createPhoneView({
-    registry, store, request, region, describe, speakerId: audio.speakerId,
+    registry, store, request, region, describe, speakerId: audio.speakerId, crm,
     remote: {
       list: () => remote.list((id) => Boolean(registry.get(id))),
       has: elsewhere,

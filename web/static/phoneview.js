@@ -41,6 +41,7 @@ const ELEMENT_IDS = Object.freeze({
   mute: 'cb-mute', hold: 'cb-hold', keypadToggle: 'cb-keypad-toggle', hangup: 'cb-hangup',
   transfer: 'cb-transfer-open', addCall: 'cb-add-call', move: 'cb-move',
   bar: 'cb-call-bar', barText: 'cb-call-bar-text',
+  crm: 'cb-call-crm', crmContact: 'cb-call-contact', crmLog: 'cb-call-log', crmLogged: 'cb-call-logged',
   audio: 'cb-remote-audio', signIn: 'cb-sign-in', tabs: 'cb-tabs',
   quality: 'cb-call-quality', qualityLabel: 'cb-call-quality-label',
 });
@@ -59,8 +60,10 @@ const ELEMENT_IDS = Object.freeze({
 //   actions:  what the controls do: act(entry, action, options),
 //             placeCall(number), retryMicrophone(),
 //             moveHere(id), addCall(), navigate(path)
+//   crm:      the host's CRM: has(key), labels(), isLogged(call),
+//             viewContact(contact), offerLog(call, name); or null
 // It returns what the phone drives it with.
-export function createPhoneView({ registry, store, request, region, describe, speakerId = () => '', remote, actions }) {
+export function createPhoneView({ registry, store, request, region, describe, speakerId = () => '', remote, actions, crm = null }) {
   const ui = Object.fromEntries(Object.entries(ELEMENT_IDS).map(([key, id]) => [key, document.getElementById(id)]));
   ui.incomingLabel = ui.incoming.querySelector('.incoming__label');
   // Whether the call panel is folded away into the call bar, and whether
@@ -176,7 +179,7 @@ export function createPhoneView({ registry, store, request, region, describe, sp
     clearTimeout(endedTimer);
     // A call handed on (transferred, forwarded, moved) did not fail.
     const calm = entry.call.reason === 'moved' || ['Transferred', 'Forwarded'].includes(entry.call.result);
-    ended = { ...describe(entry), id: entry.id, text: endText(entry), calm };
+    ended = { ...describe(entry), id: entry.id, text: endText(entry), calm, call: entry.call };
     endedTimer = setTimeout(() => {
       ended = null;
       render();
@@ -218,9 +221,10 @@ export function createPhoneView({ registry, store, request, region, describe, sp
     if (!entry) return;
     // A call moving here from another device of the user rings as one.
     ui.incomingLabel.textContent = remote.has(entry.id) ? 'Call from your other device' : 'Incoming call';
-    const { name, number } = describe(entry);
+    const { name, number, source } = describe(entry);
     ui.incomingName.textContent = name;
-    ui.incomingNumber.textContent = number;
+    // A caller the host's CRM knows: its number, and where the name is from.
+    ui.incomingNumber.textContent = [number, source].filter(Boolean).join(' · ');
     ui.answer.disabled = Boolean(entry.busy);
     ui.decline.disabled = Boolean(entry.busy);
     ui.toVoicemail.disabled = Boolean(entry.busy);
@@ -245,6 +249,25 @@ export function createPhoneView({ registry, store, request, region, describe, sp
     if (said !== was) ui.recordStatus.textContent = said;
   }
 
+  // renderCrm shows, for the call shown, its contact in the host's CRM (a
+  // button that opens it there) and Log call, or that it was logged.
+  function renderCrm(view, call) {
+    const contact = crm && view.contact;
+    const labels = crm?.labels();
+    ui.crmContact.hidden = !contact;
+    if (contact) {
+      ui.crmContact.textContent = `${view.source} contact`;
+      ui.crmContact.disabled = !crm.has('viewMatchedContactPath');
+      ui.crmContact.setAttribute('aria-label', `Open ${view.name} in ${view.source}`);
+    }
+    const loggable = Boolean(crm && call && crm.has('callLoggerPath'));
+    const logged = loggable && crm.isLogged(call);
+    ui.crmLog.hidden = !loggable || logged;
+    if (loggable) ui.crmLog.textContent = labels.logCall;
+    ui.crmLogged.hidden = !logged;
+    ui.crm.hidden = ui.crmContact.hidden && ui.crmLog.hidden && ui.crmLogged.hidden;
+  }
+
   function renderCall(entry) {
     const view = entry ? { ...describe(entry), text: statusText(entry, Date.now()) } : ended;
     ui.panel.hidden = !view || collapsed;
@@ -256,6 +279,7 @@ export function createPhoneView({ registry, store, request, region, describe, sp
     ui.callNumber.textContent = view.number;
     ui.status.textContent = view.text;
     ui.barText.textContent = `${view.name} · ${view.text}`;
+    renderCrm(view, entry?.call ?? view.call ?? null);
 
     const can = (action) => canAct(entry, action);
     const muted = entry?.call.isOnMute === true;
@@ -415,6 +439,16 @@ export function createPhoneView({ registry, store, request, region, describe, sp
     ui.transfer.addEventListener('click', () => transfer.open(registry.current()));
     ui.addCall.addEventListener('click', actions.addCall);
     ui.move.addEventListener('click', () => act(registry.current(), 'move'));
+    ui.crmContact.addEventListener('click', () => {
+      const entry = registry.current();
+      const contact = entry ? describe(entry).contact : ended?.contact;
+      if (contact) crm.viewContact(contact);
+    });
+    ui.crmLog.addEventListener('click', () => {
+      const entry = registry.current();
+      const call = entry?.call ?? ended?.call;
+      if (call) crm.offerLog(call, entry ? describe(entry).name : ended.name);
+    });
     ui.bar.addEventListener('click', () => {
       collapsed = false;
       render();

@@ -174,7 +174,7 @@ func widgetHistoryRowTemplate() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</button> <audio class=\"history-row__audio\" controls preload=\"none\" hidden></audio></li></template>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</button> <button type=\"button\" class=\"link-button history-row__log\" hidden>Log</button> <audio class=\"history-row__audio\" controls preload=\"none\" hidden></audio></li></template>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

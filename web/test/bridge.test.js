@@ -29,6 +29,8 @@ const ACTIONS = {
   setPresence: () => OK,
   callingSettings: () => OK,
   callLog: () => ({ data: { records: [] } }),
+  registerService: () => OK,
+  hostResponse: () => {},
 };
 
 // frame builds a bridge in a fake frame. send(data) delivers a message from
@@ -67,7 +69,7 @@ function frame(t, actions = {}) {
     actions: { ...ACTIONS, ...actions },
     win,
   });
-  const send = (data) => listener({ source: parent, origin: HOST, data });
+  const send = (data, origin = HOST) => listener({ source: parent, origin, data });
   let next = 0;
   return {
     send,
@@ -185,4 +187,27 @@ test('the message event filter passes types named after Object built-ins', () =>
   const inbound = { type: 'rc-inbound-message-notify', message: { id: 'toString' } };
   assert.equal(firstTime(inbound), true);
   assert.equal(firstTime(inbound), false);
+});
+
+test('the host\'s answers to the widget\'s requests go to hostResponse, from the host origin only', async (t) => {
+  const taken = [];
+  const f = frame(t, { hostResponse: (message) => taken.push(message) });
+  const answer = { type: 'rc-post-message-response', responseId: 'cb-1', response: { data: 'ok' } };
+  f.send(answer, 'https://evil.example');
+  assert.equal(taken.length, 0);
+  assert.ok(f.warnings.some((w) => w.includes('https://evil.example')), f.warnings.join('\n'));
+  f.send(answer);
+  assert.deepEqual(taken, [answer]);
+  assert.equal(f.answers('cb-1').length, 0);
+  assert.equal(f.warnings.filter((w) => w.includes('unknown command')).length, 0);
+});
+
+test('a registration is handed to registerService and answered with what it says', async (t) => {
+  const services = [];
+  const f = frame(t, { registerService: (service) => { services.push(service); return OK; } });
+  const service = { name: 'Demo CRM', contactMatchPath: '/contacts/match' };
+  assert.deepEqual(await f.request({ type: 'rc-adapter-register-third-party-service', service }), OK);
+  assert.deepEqual(services, [service]);
+  const refused = await f.request({ type: 'rc-adapter-register-third-party-service', service: 'Demo CRM' });
+  assert.equal(refused.error, 'invalidField');
 });
