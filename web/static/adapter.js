@@ -41,7 +41,7 @@
   // --- DOM ---
   const box = make('div', { id: prefix }, {
     position: 'fixed', bottom: gap + 'px', [left ? 'left' : 'right']: gap + 'px', zIndex,
-    width: W + 'px', maxWidth: `calc(100vw - ${2 * gap}px)`, borderRadius: '12px', overflow: 'hidden', background: '#fff',
+    borderRadius: '12px', overflow: 'hidden', background: '#fff',
     boxShadow: '0 8px 28px rgba(0,0,0,.28)', display: 'flex', flexDirection: 'column',
     font: '13px/1 system-ui,sans-serif',
   });
@@ -75,7 +75,7 @@
   params.set('hostOrigin', location.origin);
   const frame = make('iframe', {
     id: prefix + '-adapter-frame', title: 'Phone', src: `${origin}/app?${params}`,
-  }, { display: 'block', width: '100%', height: H, maxHeight: `calc(100vh - ${36 + 2 * gap}px)`, border: '0' });
+  }, { display: 'block', width: W + 'px', maxWidth: `calc(100vw - ${2 * gap}px)`, height: H, maxHeight: `calc(100vh - ${36 + 2 * gap}px)`, border: '0' });
   frame.setAttribute('allow', 'microphone; autoplay');
   box.append(head, frame);
 
@@ -146,7 +146,7 @@
   const setMinimized = (v) => {
     minimized = !!v;
     frame.style.height = minimized ? '0' : H;
-    box.style.width = minimized && compact ? 'auto' : W + 'px';
+    frame.style.width = minimized && compact ? '0' : W + 'px';
     minBtn.textContent = minimized ? '\u25a1' : '\u2013';
     label(minBtn, minimized ? 'Expand' : 'Minimise');
     auto = null;
