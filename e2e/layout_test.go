@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -102,15 +103,16 @@ var layoutSizes = []layoutSize{
 // set, each state is kept as layout-<size>-<state>.png.
 func TestLayoutFits(t *testing.T) {
 	e := start(t)
-	for _, s := range layoutSizes {
-		frame := openSized(t, e, s)
-		checkLayout(t, e, frame, s, "signed-out", "#cb-sign-in")
-	}
-	popupLogin(t, e, "alice@demo.test")
-	waitLoggedIn(t, e, "+16505550100*101")
 	api := newAPIClient(t, e.Addrs, "alice@demo.test")
-	for _, s := range layoutSizes {
-		t.Run(s.name, func(t *testing.T) { layoutStates(t, e, api, s) })
+	for i, s := range layoutSizes {
+		t.Run(s.name, func(t *testing.T) {
+			// Each size in a browser of its own, signed in there.
+			b := e
+			if i > 0 {
+				b = e.second(t)
+			}
+			layoutStates(t, b, api, s)
+		})
 	}
 }
 
@@ -133,7 +135,9 @@ func openSized(t *testing.T, e *env, s layoutSize) context.Context {
 		if bar["width"] > float64(s.page)/2 || bar["height"] > 48 || bar["right"] != 8 || bar["bottom"] != 8 {
 			t.Errorf("%s: the compact bar is %v", s.name, bar)
 		}
-		maybeScreenshot(t, e, "layout-"+s.name+"-minimised")
+		if dir := os.Getenv("CB_SCREENSHOT_DIR"); dir != "" {
+			screenshot(t, e, dir, "layout-"+s.name+"-minimised")
+		}
 		eval[bool](t, e.ctx, `(RCAdapter.setMinimized(false), true)`)
 	}
 	box := eval[map[string]float64](t, e.ctx, `(() => { const r = RCAdapter.frame.getBoundingClientRect(), b = document.getElementById('rc-widget').getBoundingClientRect();
@@ -166,14 +170,46 @@ func checkLayout(t *testing.T, e *env, frame context.Context, s layoutSize, stat
 		}
 	}
 	if dir := os.Getenv("CB_SCREENSHOT_DIR"); dir != "" {
-		widgetScreenshot(t, e, dir, "layout-"+s.name+"-"+state)
+		layoutScreenshot(t, e, dir, "layout-"+s.name+"-"+state)
+	}
+}
+
+// layoutScreenshot saves a PNG of the widget with its bar, at twice its
+// size. A capture of a frame that has not painted yet comes back blank:
+// it is taken again, a few times.
+func layoutScreenshot(t *testing.T, e *env, dir, name string) {
+	t.Helper()
+	var png []byte
+	for try := 0; try < 5 && len(png) < 10_000; try++ {
+		time.Sleep(300 * time.Millisecond) // let transitions settle
+		var err error
+		png, err = chromedp.Run(within(t, e.ctx, 15*time.Second), chromedp.ScreenshotScale(chromedp.CSS("#rc-widget"), 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(png) < 10_000 {
+		t.Fatalf("%s: screenshot of %d bytes looks empty", name, len(png))
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dial has the host call number through the widget.
+func dial(t *testing.T, e *env, number string) {
+	t.Helper()
+	if res := eval[any](t, e.ctx, `RCAdapter.clickToCall(`+quote(number)+`, true).then(r => r, e => 'error: ' + (e.code || e.message))`); res != "ok" {
+		t.Fatalf("clickToCall %s: %v", number, res)
 	}
 }
 
 // layoutStates walks the signed-in views at one size.
 func layoutStates(t *testing.T, e *env, api *apiClient, s layoutSize) {
 	frame := openSized(t, e, s)
-	waitMessage(t, e.ctx, "rc-login-status-notify", `m.data.loggedIn === true`)
+	checkLayout(t, e, frame, s, "signed-out", "#cb-sign-in")
+	popupLogin(t, e, "alice@demo.test")
+	waitLoggedIn(t, e, "+16505550100*101")
 	waitFor[bool](t, frame, "the dialer ready", `!document.getElementById('cb-dial-call').disabled`)
 	eval[any](t, e.ctx, `RCAdapter.navigateTo('/dialer')`)
 	checkLayout(t, e, frame, s, "dialer", "#cb-dial-number", "#cb-dial-call")
@@ -198,7 +234,7 @@ func layoutStates(t *testing.T, e *env, api *apiClient, s layoutSize) {
 
 	// The keypad open in a call to the tone line.
 	calls := eval[int](t, e.ctx, `cbDemo.messages.filter(m => m.data.type === 'rc-call-start-notify').length`)
-	eval[any](t, e.ctx, `RCAdapter.clickToCall('+15550100', true)`)
+	dial(t, e, "+15550100")
 	waitFor[string](t, e.ctx, "the tone line's answer", fmt.Sprintf(`(() => {
 		const m = cbDemo.messages.filter(m => m.data.type === 'rc-call-start-notify')[%d];
 		return m ? m.data.call.telephonySessionId : ''; })()`, calls))
@@ -210,7 +246,7 @@ func layoutStates(t *testing.T, e *env, api *apiClient, s layoutSize) {
 	click(t, frame, "#cb-keypad-toggle")
 
 	// A second call, to the echo line, holds the first: both shown.
-	eval[any](t, e.ctx, `RCAdapter.clickToCall('+15550101', true)`)
+	dial(t, e, "+15550101")
 	waitFor[string](t, e.ctx, "the echo line's answer", fmt.Sprintf(`(() => {
 		const m = cbDemo.messages.filter(m => m.data.type === 'rc-call-start-notify')[%d];
 		return m ? m.data.call.telephonySessionId : ''; })()`, calls+1))
@@ -251,4 +287,45 @@ func layoutStates(t *testing.T, e *env, api *apiClient, s layoutSize) {
 	eval[any](t, e.ctx, `RCAdapter.navigateTo('/settings')`)
 	waitFor[bool](t, frame, "the settings", `document.getElementById('cb-from-number').options.length > 1`)
 	checkLayout(t, e, frame, s, "settings")
+}
+
+// TestLayoutConference: alice's conference with bob and carol (test lines
+// cannot join one) fits frames of 300×400 and 400×480 and a 400-px-wide
+// page: Leave, the call's time and every participant's buttons in the
+// frame, apart; the list scrolls, the controls stay.
+func TestLayoutConference(t *testing.T) {
+	alice := start(t)
+	bob, carol := alice.second(t), alice.second(t)
+	signedIn(t, alice, "alice@demo.test", "+16505550100*101")
+	signedIn(t, bob, "bob@demo.test", "+16505550100*102")
+	signedIn(t, carol, "carol@demo.test", "+16505550100*103")
+	seen := map[string]bool{}
+	withBob := connectedCall(t, alice, bob, seen)
+	seen[withBob] = true
+	eval[any](t, alice.ctx, `RCAdapter.clickToCall('103', true)`)
+	withCarol := ringingCall(t, carol, newCall(seen))
+	controlCallOn(t, carol, "answer", withCarol, "")
+	waitMessage(t, alice.ctx, "rc-call-start-notify", sessionOf(withCarol))
+	waitMessage(t, bob.ctx, "rc-telephony-session-notify", fmt.Sprintf(
+		`m.data.telephonySession.id === %q && m.data.telephonySession.parties.some(p => p.status.code === 'Hold')`, withBob))
+	controlCallOn(t, alice, "merge", withCarol, "")
+	frame := frameCtx(t, alice)
+	waitFor[bool](t, frame, "the conference", `!document.getElementById('cb-conference').hidden && document.querySelectorAll('#cb-conference-list .participant').length >= 2`)
+
+	for _, s := range layoutSizes {
+		// Resized in place: a reload would end alice's calls.
+		w, h := int64(1400), int64(900)
+		if s.page > 0 {
+			w, h = s.page, 800
+		}
+		if err := chromedp.Do(within(t, alice.ctx, 10*time.Second), chromedp.EmulateViewport(w, h)); err != nil {
+			t.Fatal(err)
+		}
+		eval[bool](t, alice.ctx, fmt.Sprintf(`(Object.assign(RCAdapter.frame.style, {width: '%vpx', height: '%vpx'}), true)`, s.frameW, s.frameH))
+		waitFor[bool](t, frame, "the frame resized", fmt.Sprintf(`innerWidth === %v && innerHeight === %v`, s.frameW, s.frameH))
+		checkLayout(t, alice, frame, s, "conference", "#cb-conference-leave", "#cb-call-status", "#cb-mute")
+	}
+	click(t, frame, "#cb-conference-end")
+	waitMessage(t, bob.ctx, "rc-call-end-notify", "")
+	waitMessage(t, carol.ctx, "rc-call-end-notify", "")
 }
