@@ -96,11 +96,12 @@ var layoutSizes = []layoutSize{
 
 // TestLayoutFits: in frames of 300×400 and 400×480, and on a 400-px-wide
 // host page, each view of the widget (signed out, dialer, the keypad in a
-// call, an incoming call, two calls, a conference, history, a message
-// thread, settings) keeps its controls inside the frame and apart from each
-// other, with hang-up, the call's time and Answer in view without
-// scrolling; a notice never covers the number field. With CB_SCREENSHOT_DIR
-// set, each state is kept as layout-<size>-<state>.png.
+// call, an incoming call, two calls, history, a message thread, settings;
+// the conference is TestLayoutConference's) keeps its controls inside the
+// frame and apart from each other, with hang-up, the call's time and
+// Answer in view without scrolling; a notice never covers the number field
+// nor repeats what the view says. With CB_SCREENSHOT_DIR set, each state is
+// kept as layout-<size>-<state>.png.
 func TestLayoutFits(t *testing.T) {
 	e := start(t)
 	api := newAPIClient(t, e.Addrs, "alice@demo.test")
