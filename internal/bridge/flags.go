@@ -26,6 +26,8 @@ type Flags struct {
 	Notification                bool   `json:"notification"`
 	Theme                       string `json:"theme"`
 	Lang                        string `json:"lang"`
+	Width                       int    `json:"width"`  // adapter.js only: it keeps the size out of /app's URL
+	Height                      int    `json:"height"` // adapter.js only, as Width
 }
 
 // DefaultFlags are the values used when a flag is absent or bad.

@@ -21,6 +21,10 @@
   const noMin = bool('disableMinimize');
   const noCall = bool('disableCall');
   const noSms = bool('disableMessages');
+  // The frame's size; compact on a page less than twice as wide.
+  const size = (name, def, min) => +flag(name, def, (v) => /^\d{3,4}$/.test(v) && v >= min);
+  const W = size('width', 320, 300), H = size('height', 520, 400) + 'px';
+  const compact = innerWidth < 2 * W, gap = compact ? 8 : 16;
 
   if (window.RCAdapter || document.getElementById(prefix + '-adapter-frame')) {
     return warn('already loaded; ignoring second copy');
@@ -36,8 +40,8 @@
 
   // --- DOM ---
   const box = make('div', { id: prefix }, {
-    position: 'fixed', bottom: '16px', [left ? 'left' : 'right']: '16px', zIndex,
-    width: '320px', maxWidth: 'calc(100vw - 32px)', borderRadius: '12px', overflow: 'hidden', background: '#fff',
+    position: 'fixed', bottom: gap + 'px', [left ? 'left' : 'right']: gap + 'px', zIndex,
+    borderRadius: '12px', overflow: 'hidden', background: '#fff',
     boxShadow: '0 8px 28px rgba(0,0,0,.28)', display: 'flex', flexDirection: 'column',
     font: '13px/1 system-ui,sans-serif',
   });
@@ -65,11 +69,13 @@
   head.append(title, badge, minBtn, closeBtn);
 
   const params = new URLSearchParams(q);
+  params.delete('width');
+  params.delete('height');
   params.set('fromAdapter', '1');
   params.set('hostOrigin', location.origin);
   const frame = make('iframe', {
     id: prefix + '-adapter-frame', title: 'Phone', src: `${origin}/app?${params}`,
-  }, { display: 'block', width: '100%', height: '520px', maxHeight: 'calc(100vh - 68px)', border: '0' });
+  }, { display: 'block', width: W + 'px', maxWidth: `calc(100vw - ${2 * gap}px)`, height: H, maxHeight: `calc(100vh - ${36 + 2 * gap}px)`, border: '0' });
   frame.setAttribute('allow', 'microphone; autoplay');
   box.append(head, frame);
 
@@ -139,7 +145,8 @@
   };
   const setMinimized = (v) => {
     minimized = !!v;
-    frame.style.height = minimized ? '0' : '520px';
+    frame.style.height = minimized ? '0' : H;
+    frame.style.width = minimized && compact ? '0' : W + 'px';
     minBtn.textContent = minimized ? '\u25a1' : '\u2013';
     label(minBtn, minimized ? 'Expand' : 'Minimise');
     auto = null;
@@ -150,6 +157,7 @@
     if (!v) reclamp();
   };
   on(minBtn, 'click', () => setMinimized(!minimized));
+  if (compact && !noMin) setMinimized(true);
   on(closeBtn, 'click', () => setClosed(true));
 
   // --- Messaging ---

@@ -76,9 +76,16 @@ export function render(state) {
   renderBusy(byId('cb-sign-out'), state.signingOut, state.signingOut ? 'Signing out…' : 'Sign out');
 }
 
-// showAlert adds a dismissable banner that removes itself after ttl ms.
+// showAlert adds a dismissable banner that removes itself after ttl ms,
+// unless the view says the same already in place (the dialer's reason, a
+// call's state): then a banner would only repeat it.
 export function showAlert({ message, level = 'info', ttl }) {
   const container = byId('cb-alerts');
+  const text = String(message).trim();
+  const inPlace = [...document.querySelectorAll('[role="status"], [role="alert"]')].some(
+    (el) => !container.contains(el) && el.textContent.trim() === text && el.getClientRects().length > 0,
+  );
+  if (inPlace) return;
   const alert = byId('cb-alert-template').content.firstElementChild.cloneNode(true);
   alert.dataset.level = level;
   alert.setAttribute('role', level === 'danger' ? 'alert' : 'status');
