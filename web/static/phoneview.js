@@ -12,7 +12,7 @@
 
 import { createCallCards, panelCards } from './callcards.js';
 import {
-  RECORD, callState, canAct, DIALER_PROBLEMS, endText, isLive, isOnHold, isRinging, recordStatus, recordText, statusText,
+  RECORD, STATUS, callState, canAct, DIALER_PROBLEMS, endText, isLive, isOnHold, isRinging, recordStatus, recordText, statusText,
 } from './calls.js';
 import { createCallWaiting } from './callwaiting.js';
 import { createConferenceView } from './conferenceview.js';
@@ -39,9 +39,28 @@ const ELEMENT_IDS = Object.freeze({
   status: 'cb-call-status', pad: 'cb-call-pad', tones: 'cb-call-tones', callKeypad: 'cb-call-keypad',
   mute: 'cb-mute', hold: 'cb-hold', keypadToggle: 'cb-keypad-toggle', hangup: 'cb-hangup',
   transfer: 'cb-transfer-open', addCall: 'cb-add-call', move: 'cb-move',
-  bar: 'cb-call-bar', barText: 'cb-call-bar-text',
+  bar: 'cb-call-bar', barText: 'cb-call-bar-text', announce: 'cb-call-announce',
   audio: 'cb-remote-audio', signIn: 'cb-sign-in', tabs: 'cb-tabs',
 });
+
+// callAnnouncement is what the call's live region says as the call shown
+// reaches state (calls.js callState, or 'ended' with how it ended): each
+// change once, never the running clock. direction is the call's.
+export function callAnnouncement(state, name, direction, endedText = '') {
+  switch (state) {
+    case 'ended':
+      return `${endedText || 'Call ended'}: ${name}`;
+    case 'onHold':
+      return `On hold: ${name}`;
+    case STATUS.connected:
+      return `Connected: ${name}`;
+    case STATUS.setup:
+    case STATUS.connecting:
+      return direction === 'Inbound' ? `Connecting: ${name}` : `Calling ${name}`;
+    default:
+      return '';
+  }
+}
 
 // createPhoneView binds the phone's elements.
 //   registry: the calls (calls.js createCallRegistry)
@@ -69,6 +88,8 @@ export function createPhoneView({ registry, store, request, region, describe, re
   let endedTimer = 0;
   let clockTimer = 0;
   let lastDialled = '';
+  // What the call's live region said last.
+  let announced = '';
   let typed = '';
   const show = (entry) => {
     focus(entry);
@@ -193,9 +214,9 @@ export function createPhoneView({ registry, store, request, region, describe, re
   // -------------------------------------------------------------------------
   // Rendering
 
-  function setPressed(button, pressed, label) {
+  // Toggles keep their one label; aria-pressed says whether they are on.
+  function setPressed(button, pressed) {
     button.setAttribute('aria-pressed', String(pressed));
-    button.querySelector('.call-control__label').textContent = label;
   }
 
   function renderDialer(state) {
@@ -223,6 +244,14 @@ export function createPhoneView({ registry, store, request, region, describe, re
     ui.toVoicemail.disabled = Boolean(entry.busy);
   }
 
+  // announce has the live region say text, once: the clock's ticks never
+  // reach it.
+  function announce(text) {
+    if (text === announced) return;
+    announced = text;
+    if (text) ui.announce.textContent = text;
+  }
+
   // renderRecord shows the call's recording: the toggle starts it or stops
   // it (paused too) and says how long it has recorded; the status tells
   // screen readers when it starts, pauses or stops.
@@ -235,7 +264,6 @@ export function createPhoneView({ registry, store, request, region, describe, re
     ui.record.setAttribute('aria-pressed', String(on));
     ui.recordLabel.textContent = on ? text : 'Record';
     const paused = status === RECORD.paused;
-    ui.record.setAttribute('aria-label', on ? `Stop recording (${paused ? 'paused' : 'recording'})` : 'Record the call');
     ui.record.disabled = !canAct(entry, on ? 'stopRecord' : 'startRecord');
     const was = ui.recordStatus.textContent;
     const said = on ? (paused ? 'Recording paused' : 'Recording') : (entry && was ? 'Recording stopped' : '');
@@ -246,25 +274,29 @@ export function createPhoneView({ registry, store, request, region, describe, re
     const view = entry ? { ...describe(entry), text: statusText(entry, Date.now()) } : ended;
     ui.panel.hidden = !view || collapsed;
     ui.bar.hidden = !entry || !collapsed;
-    if (!view) return;
+    if (!view) {
+      announce('');
+      return;
+    }
     ui.panel.dataset.state = entry ? callState(entry) : 'ended';
     ui.panel.dataset.calm = String(!entry && view.calm === true);
     ui.name.textContent = view.name;
     ui.callNumber.textContent = view.number;
     ui.status.textContent = view.text;
     ui.barText.textContent = `${view.name} · ${view.text}`;
+    announce(entry ? callAnnouncement(callState(entry), view.name, entry.call.direction) : callAnnouncement('ended', view.name, '', view.text));
 
     const can = (action) => canAct(entry, action);
     const muted = entry?.call.isOnMute === true;
     const held = Boolean(entry) && isOnHold(entry.call);
-    setPressed(ui.mute, muted, muted ? 'Unmute' : 'Mute');
-    setPressed(ui.hold, held, held ? 'Resume' : 'Hold');
+    setPressed(ui.mute, muted);
+    setPressed(ui.hold, held);
     ui.mute.disabled = !can(muted ? 'unmute' : 'mute');
     ui.hold.disabled = !can(held ? 'unhold' : 'hold');
     const tones = can('dtmf');
     if (!tones) padOpen = false;
     ui.keypadToggle.disabled = !tones;
-    ui.keypadToggle.setAttribute('aria-pressed', String(padOpen));
+    setPressed(ui.keypadToggle, padOpen);
     ui.pad.hidden = !padOpen;
     ui.panel.dataset.pad = String(padOpen);
     ui.tones.textContent = entry?.tones ?? '';
