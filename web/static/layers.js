@@ -105,7 +105,7 @@ export function bindLayers({ currentView }) {
       const element = document.querySelector(selector);
       if (element) element.inert = lying.has(selector);
     }
-    for (const [selector, element] of elements) if (element) element.inert = !now.has(selector);
+    for (const [selector, element] of elements) if (element) element.inert = !now.has(selector) || lying.has(selector);
 
     const top = topLayer(now);
     const goneElements = gone.map((selector) => elements.get(selector));

@@ -219,6 +219,16 @@ export function createPhoneView({ registry, store, request, region, describe, re
     button.setAttribute('aria-pressed', String(pressed));
   }
 
+  // setDisabled disables a control of the call, but one that holds the
+  // focus (say, Hold while the hold is under way) keeps it and only says it
+  // is disabled: a disabled button would drop the focus to the page.
+  function setDisabled(button, disabled) {
+    const keep = disabled && document.activeElement === button;
+    button.disabled = disabled && !keep;
+    if (keep) button.setAttribute('aria-disabled', 'true');
+    else button.removeAttribute('aria-disabled');
+  }
+
   function renderDialer(state) {
     const empty = ui.number.value === '';
     ui.backspace.hidden = empty;
@@ -264,7 +274,7 @@ export function createPhoneView({ registry, store, request, region, describe, re
     ui.record.setAttribute('aria-pressed', String(on));
     ui.recordLabel.textContent = on ? text : 'Record';
     const paused = status === RECORD.paused;
-    ui.record.disabled = !canAct(entry, on ? 'stopRecord' : 'startRecord');
+    setDisabled(ui.record, !canAct(entry, on ? 'stopRecord' : 'startRecord'));
     const was = ui.recordStatus.textContent;
     const said = on ? (paused ? 'Recording paused' : 'Recording') : (entry && was ? 'Recording stopped' : '');
     if (said !== was) ui.recordStatus.textContent = said;
@@ -291,18 +301,18 @@ export function createPhoneView({ registry, store, request, region, describe, re
     const held = Boolean(entry) && isOnHold(entry.call);
     setPressed(ui.mute, muted);
     setPressed(ui.hold, held);
-    ui.mute.disabled = !can(muted ? 'unmute' : 'mute');
-    ui.hold.disabled = !can(held ? 'unhold' : 'hold');
+    setDisabled(ui.mute, !can(muted ? 'unmute' : 'mute'));
+    setDisabled(ui.hold, !can(held ? 'unhold' : 'hold'));
     const tones = can('dtmf');
     if (!tones) padOpen = false;
-    ui.keypadToggle.disabled = !tones;
+    setDisabled(ui.keypadToggle, !tones);
     setPressed(ui.keypadToggle, padOpen);
     ui.pad.hidden = !padOpen;
     ui.panel.dataset.pad = String(padOpen);
     ui.tones.textContent = entry?.tones ?? '';
-    ui.hangup.disabled = !entry || Boolean(entry.busy);
-    ui.addCall.disabled = !entry || !isLive(entry.call) || registry.dialing !== null;
-    ui.move.disabled = !can('move');
+    setDisabled(ui.hangup, !entry || Boolean(entry.busy));
+    setDisabled(ui.addCall, !entry || !isLive(entry.call) || registry.dialing !== null);
+    setDisabled(ui.move, !can('move'));
     renderRecord(entry);
   }
 
@@ -389,6 +399,10 @@ export function createPhoneView({ registry, store, request, region, describe, re
 
   function bindCallControls() {
     const { act } = actions;
+    // A control that kept the focus while disabled (setDisabled) does nothing.
+    ui.panel.addEventListener('click', (event) => {
+      if (event.target.closest('[aria-disabled="true"]')) event.stopImmediatePropagation();
+    }, true);
     const ringing = () => registry.entries().find(isRinging);
     ui.answer.addEventListener('click', () => act(ringing(), 'answer'));
     ui.decline.addEventListener('click', () => act(ringing(), 'reject'));
