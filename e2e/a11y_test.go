@@ -108,6 +108,9 @@ func TestAccessibilityWithAxe(t *testing.T) {
 	waitFor[bool](t, frame, "the call panel", `!document.getElementById('cb-active-call').hidden &&
 		document.getElementById('cb-active-call').dataset.state === 'connected'`)
 	checkAxe(t, frame, source, "call in progress")
+	controlCallOn(t, bob, "hold", id, "")
+	waitFor[bool](t, frame, "the call on hold", `document.getElementById('cb-active-call').dataset.state === 'onHold'`)
+	checkAxe(t, frame, source, "call on hold")
 	controlCallOn(t, bob, "hangup", id, "")
 	waitMessage(t, alice.ctx, "rc-call-end-notify", sessionOf(id))
 }
