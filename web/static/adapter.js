@@ -222,7 +222,7 @@
   // Alt+Shift+P anywhere on the page takes the keyboard to the widget.
   frame.setAttribute('aria-keyshortcuts', 'Alt+Shift+P');
   on(document, 'keydown', (e) => {
-    if (e.altKey && e.shiftKey && e.code === 'KeyP') { e.preventDefault(); show(); frame.focus(); }
+    if (!e.defaultPrevented && e.altKey && e.shiftKey && e.code === 'KeyP') { e.preventDefault(); show(); frame.focus(); }
   });
 
   // --- tel: / sms: links ---
