@@ -19,6 +19,9 @@ const UNDER_CALL = ['#cb-ringout', '#cb-call-bar', '#cb-elsewhere', '.pages'];
 // LAYERS lists the layers, top first: each is an element, what it covers
 // while shown, and what takes the focus when it appears.
 export const LAYERS = Object.freeze([
+  // A second call ringing over the call in progress covers nothing: the
+  // call stays in reach (callwaiting.js), and a user typing goes on typing.
+  { selector: '#cb-waiting', covers: [], focus: '#cb-waiting-hold', sparesTyping: true },
   {
     selector: '#cb-transfer',
     covers: ['.topbar', ...UNDER_CALL, '#cb-active-call', '#cb-incoming', '#cb-tabs'],
@@ -112,7 +115,8 @@ export function bindLayers({ currentView }) {
     const lost = onNothing() || goneElements.some((element) => element?.contains(before));
     if (!mayMoveFocus()) return;
     if (top && appeared.includes(top.selector)) {
-      focusTop(top);
+      const typing = canFocus(before) && before.matches('input, textarea, select');
+      if (!(top.sparesTyping && typing)) focusTop(top);
       return;
     }
     if (gone.length === 0 || !lost) return;
