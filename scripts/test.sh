@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command. It installs what the tests need when missing
 # (Debian's Chromium for the browser tests, Debian's Node.js for the browser
-# code's unit tests, Debian's SIPp — package sip-tester — as the carrier and
+# code's unit tests and its npm for axe-core, which the browser tests inject
+# to check accessibility, Debian's SIPp — package sip-tester — as the carrier and
 # desk phone of the SIP tests, Debian's baresip-core as a softphone), then runs every check: formatting, vet, generated templ
 # files up to date, no wildcard postMessage, the browser code's unit tests,
 # the whole test suite with the race detector (browser tests included), and a
@@ -14,6 +15,7 @@ step() { printf '\n== %s\n' "$*"; }
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -26,6 +28,11 @@ fi
 
 step "go mod download"
 go mod download
+
+if [ ! -f e2e/node_modules/axe-core/axe.min.js ]; then
+  step "npm ci (e2e: axe-core, as e2e/package-lock.json pins it)"
+  (cd e2e && npm ci --no-audit --no-fund)
+fi
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go'))

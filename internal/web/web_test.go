@@ -239,6 +239,14 @@ func TestAdapterJS(t *testing.T) {
 	}
 }
 
+func TestStripCommentLines(t *testing.T) {
+	in := "// about the file\n(() => {\n  // a note\n  const u = 'https://x.test'; // kept\n\t// tabbed\n})();\nlast"
+	want := "(() => {\n  const u = 'https://x.test'; // kept\n})();\nlast"
+	if got := string(stripCommentLines([]byte(in))); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
 func TestVersionedStatic(t *testing.T) {
 	env := newTestEnv(t)
 	base := env.widget.URL + env.srv.Assets.Base()

@@ -227,6 +227,12 @@
     },
   };
 
+  // Alt+Shift+P anywhere on the page takes the keyboard to the widget.
+  frame.setAttribute('aria-keyshortcuts', 'Alt+Shift+P');
+  on(document, 'keydown', (e) => {
+    if (!e.defaultPrevented && e.altKey && e.shiftKey && e.code === 'KeyP') { e.preventDefault(); show(); frame.focus(); }
+  });
+
   // --- tel: / sms: links ---
   on(document, 'click', (e) => {
     if (e.defaultPrevented || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;

@@ -2,6 +2,7 @@
 // the page shown and the tabs, the connection indicator, the signed-in
 // user, the sign-in page, the alerts, and the shell's own controls.
 
+import { bindLayers, focusView, mayMoveFocus } from './layers.js';
 import { isBusy } from './signin.js';
 import { SESSION_TEXT } from './session.js';
 
@@ -30,9 +31,15 @@ export function addStylesheet(href) {
   document.head.append(link);
 }
 
+// The page shown.
+let shownRoute = null;
+
+const routeView = (route) => document.querySelector(`.pages [data-route="${route}"]`);
+
 function renderRoute(route) {
   for (const section of document.querySelectorAll('[data-route]')) {
     section.hidden = section.dataset.route !== route;
+    section.inert = section.hidden;
   }
   for (const tab of document.querySelectorAll('#cb-tabs [data-nav]')) {
     if (tab.dataset.nav === route) tab.setAttribute('aria-current', 'page');
@@ -68,12 +75,24 @@ function renderLogin(login) {
   byId('cb-popup-blocked').hidden = login.phase !== 'blocked';
 }
 
+// focusRoute gives the focus to the page just shown (its heading or its
+// first control), once it shows what it will: not on the first page, and
+// not under a call panel or from the host page (layers.js).
+function focusRoute(route) {
+  const previousRoute = shownRoute;
+  shownRoute = route;
+  if (previousRoute === null || previousRoute === route || !mayMoveFocus()) return;
+  const view = routeView(route);
+  if (view && !view.closest('[inert]')) focusView(view);
+}
+
 export function render(state) {
   renderRoute(state.route);
   renderConnection(state.connection);
   renderSession(state.session);
   renderLogin(state.login);
   renderBusy(byId('cb-sign-out'), state.signingOut, state.signingOut ? 'Signing out…' : 'Sign out');
+  if (state.route !== shownRoute) focusRoute(state.route);
 }
 
 // showAlert adds a dismissable banner that removes itself after ttl ms,
@@ -109,4 +128,5 @@ export function bindControls(config, { navigate, signIn, signOut }) {
     signOut().catch((err) => showAlert({ message: `Could not sign out: ${err.message}`, level: 'danger' }));
   });
   byId('cb-login-popup-note').hidden = !config.flags?.disableLoginPopup;
+  bindLayers({ currentView: () => routeView(shownRoute) });
 }

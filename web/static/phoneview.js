@@ -12,7 +12,7 @@
 
 import { createCallCards, panelCards } from './callcards.js';
 import {
-  RECORD, callState, canAct, DIALER_PROBLEMS, endText, isLive, isOnHold, isRinging, recordStatus, recordText, statusText,
+  RECORD, STATUS, callState, canAct, DIALER_PROBLEMS, endText, isLive, isOnHold, isRinging, recordStatus, recordText, statusText,
 } from './calls.js';
 import { createCallWaiting } from './callwaiting.js';
 import { createConferenceView } from './conferenceview.js';
@@ -40,11 +40,30 @@ const ELEMENT_IDS = Object.freeze({
   status: 'cb-call-status', pad: 'cb-call-pad', tones: 'cb-call-tones', callKeypad: 'cb-call-keypad',
   mute: 'cb-mute', hold: 'cb-hold', keypadToggle: 'cb-keypad-toggle', hangup: 'cb-hangup',
   transfer: 'cb-transfer-open', addCall: 'cb-add-call', move: 'cb-move',
-  bar: 'cb-call-bar', barText: 'cb-call-bar-text',
+  bar: 'cb-call-bar', barText: 'cb-call-bar-text', announce: 'cb-call-announce',
   crm: 'cb-call-crm', crmContact: 'cb-call-contact', crmLog: 'cb-call-log', crmLogged: 'cb-call-logged',
   audio: 'cb-remote-audio', signIn: 'cb-sign-in', tabs: 'cb-tabs',
   quality: 'cb-call-quality', qualityLabel: 'cb-call-quality-label',
 });
+
+// callAnnouncement is what the call's live region says as the call shown
+// reaches state (calls.js callState, or 'ended' with how it ended): each
+// change once, never the running clock. direction is the call's.
+export function callAnnouncement(state, name, direction, endedText = '') {
+  switch (state) {
+    case 'ended':
+      return `${endedText || 'Call ended'}: ${name}`;
+    case 'onHold':
+      return `On hold: ${name}`;
+    case STATUS.connected:
+      return `Connected: ${name}`;
+    case STATUS.setup:
+    case STATUS.connecting:
+      return direction === 'Inbound' ? `Connecting: ${name}` : `Calling ${name}`;
+    default:
+      return '';
+  }
+}
 
 // createPhoneView binds the phone's elements.
 //   registry: the calls (calls.js createCallRegistry)
@@ -75,6 +94,8 @@ export function createPhoneView({ registry, store, request, region, describe, sp
   let endedTimer = 0;
   let clockTimer = 0;
   let lastDialled = '';
+  // What the call's live region said last.
+  let announced = '';
   let typed = '';
   const show = (entry) => {
     focus(entry);
@@ -199,9 +220,19 @@ export function createPhoneView({ registry, store, request, region, describe, sp
   // -------------------------------------------------------------------------
   // Rendering
 
-  function setPressed(button, pressed, label) {
+  // Toggles keep their one label; aria-pressed says whether they are on.
+  function setPressed(button, pressed) {
     button.setAttribute('aria-pressed', String(pressed));
-    button.querySelector('.call-control__label').textContent = label;
+  }
+
+  // setDisabled disables a control of the call, but one that holds the
+  // focus (say, Hold while the hold is under way) keeps it and only says it
+  // is disabled: a disabled button would drop the focus to the page.
+  function setDisabled(button, disabled) {
+    const keep = disabled && document.activeElement === button;
+    button.disabled = disabled && !keep;
+    if (keep) button.setAttribute('aria-disabled', 'true');
+    else button.removeAttribute('aria-disabled');
   }
 
   function renderDialer(state) {
@@ -230,6 +261,14 @@ export function createPhoneView({ registry, store, request, region, describe, sp
     ui.toVoicemail.disabled = Boolean(entry.busy);
   }
 
+  // announce has the live region say text, once: the clock's ticks never
+  // reach it.
+  function announce(text) {
+    if (text === announced) return;
+    announced = text;
+    if (text) ui.announce.textContent = text;
+  }
+
   // renderRecord shows the call's recording: the toggle starts it or stops
   // it (paused too) and says how long it has recorded; the status tells
   // screen readers when it starts, pauses or stops.
@@ -242,8 +281,7 @@ export function createPhoneView({ registry, store, request, region, describe, sp
     ui.record.setAttribute('aria-pressed', String(on));
     ui.recordLabel.textContent = on ? text : 'Record';
     const paused = status === RECORD.paused;
-    ui.record.setAttribute('aria-label', on ? `Stop recording (${paused ? 'paused' : 'recording'})` : 'Record the call');
-    ui.record.disabled = !canAct(entry, on ? 'stopRecord' : 'startRecord');
+    setDisabled(ui.record, !canAct(entry, on ? 'stopRecord' : 'startRecord'));
     const was = ui.recordStatus.textContent;
     const said = on ? (paused ? 'Recording paused' : 'Recording') : (entry && was ? 'Recording stopped' : '');
     if (said !== was) ui.recordStatus.textContent = said;
@@ -272,7 +310,10 @@ export function createPhoneView({ registry, store, request, region, describe, sp
     const view = entry ? { ...describe(entry), text: statusText(entry, Date.now()) } : ended;
     ui.panel.hidden = !view || collapsed;
     ui.bar.hidden = !entry || !collapsed;
-    if (!view) return;
+    if (!view) {
+      announce('');
+      return;
+    }
     ui.panel.dataset.state = entry ? callState(entry) : 'ended';
     ui.panel.dataset.calm = String(!entry && view.calm === true);
     ui.name.textContent = view.name;
@@ -280,24 +321,25 @@ export function createPhoneView({ registry, store, request, region, describe, sp
     ui.status.textContent = view.text;
     ui.barText.textContent = `${view.name} · ${view.text}`;
     renderCrm(view, entry?.call ?? view.call ?? null);
+    announce(entry ? callAnnouncement(callState(entry), view.name, entry.call.direction) : callAnnouncement('ended', view.name, '', view.text));
 
     const can = (action) => canAct(entry, action);
     const muted = entry?.call.isOnMute === true;
     const held = Boolean(entry) && isOnHold(entry.call);
-    setPressed(ui.mute, muted, muted ? 'Unmute' : 'Mute');
-    setPressed(ui.hold, held, held ? 'Resume' : 'Hold');
-    ui.mute.disabled = !can(muted ? 'unmute' : 'mute');
-    ui.hold.disabled = !can(held ? 'unhold' : 'hold');
+    setPressed(ui.mute, muted);
+    setPressed(ui.hold, held);
+    setDisabled(ui.mute, !can(muted ? 'unmute' : 'mute'));
+    setDisabled(ui.hold, !can(held ? 'unhold' : 'hold'));
     const tones = can('dtmf');
     if (!tones) padOpen = false;
-    ui.keypadToggle.disabled = !tones;
-    ui.keypadToggle.setAttribute('aria-pressed', String(padOpen));
+    setDisabled(ui.keypadToggle, !tones);
+    setPressed(ui.keypadToggle, padOpen);
     ui.pad.hidden = !padOpen;
     ui.panel.dataset.pad = String(padOpen);
     ui.tones.textContent = entry?.tones ?? '';
-    ui.hangup.disabled = !entry || Boolean(entry.busy);
-    ui.addCall.disabled = !entry || !isLive(entry.call) || registry.dialing !== null;
-    ui.move.disabled = !can('move');
+    setDisabled(ui.hangup, !entry || Boolean(entry.busy));
+    setDisabled(ui.addCall, !entry || !isLive(entry.call) || registry.dialing !== null);
+    setDisabled(ui.move, !can('move'));
     renderRecord(entry);
     renderQuality(entry);
   }
@@ -410,6 +452,10 @@ export function createPhoneView({ registry, store, request, region, describe, sp
 
   function bindCallControls() {
     const { act } = actions;
+    // A control that kept the focus while disabled (setDisabled) does nothing.
+    ui.panel.addEventListener('click', (event) => {
+      if (event.target.closest('[aria-disabled="true"]')) event.stopImmediatePropagation();
+    }, true);
     const ringing = () => registry.entries().find(isRinging);
     ui.answer.addEventListener('click', () => act(ringing(), 'answer'));
     ui.decline.addEventListener('click', () => act(ringing(), 'reject'));

@@ -18,8 +18,6 @@ const warn = (...args) => console.warn(LOG_PREFIX, ...args);
 
 // The list asks the server again once typing pauses this long.
 const QUERY_DELAY_MS = 250;
-// What stays out of reach of the keyboard while the panel is open.
-const BACKGROUND = ['.topbar', '#cb-ringout', '#cb-call-bar', '#cb-elsewhere', '.pages', '#cb-active-call', '#cb-tabs'];
 
 // createTransferView binds the transfer panel and the consult bar.
 //   request:  request(method, url, body) → Promise of the server's JSON answer
@@ -124,13 +122,6 @@ export function createTransferView({ request, store, region, describe, act }) {
   // -------------------------------------------------------------------------
   // Opening and closing
 
-  function setBackgroundInert(inert) {
-    for (const selector of BACKGROUND) {
-      const element = document.querySelector(selector);
-      if (element) element.inert = inert;
-    }
-  }
-
   function open(call) {
     if (!call) return;
     entry = call;
@@ -140,8 +131,8 @@ export function createTransferView({ request, store, region, describe, act }) {
     ui.note.textContent = '';
     const { name } = describe(call);
     ui.who.textContent = `Your call with ${name}`;
+    // What the panel covers turns inert (layers.js).
     ui.sheet.hidden = false;
-    setBackgroundInert(true);
     renderList();
     ui.input.focus();
     load('');
@@ -152,7 +143,6 @@ export function createTransferView({ request, store, region, describe, act }) {
     entry = null;
     clearTimeout(queryTimer);
     ui.sheet.hidden = true;
-    setBackgroundInert(false);
     if (!ui.opener.disabled && ui.opener.offsetParent) ui.opener.focus();
   }
 

@@ -1,0 +1,17 @@
+// Tests of what the call panel's live region says (phoneview.js), under
+// `node --test`.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { STATUS } from '../static/calls.js';
+import { callAnnouncement } from '../static/phoneview.js';
+
+test('the call panel says each change of state once, never the clock', () => {
+  assert.equal(callAnnouncement(STATUS.setup, 'Bob Brown', 'Outbound'), 'Calling Bob Brown');
+  assert.equal(callAnnouncement(STATUS.connecting, 'Bob Brown', 'Inbound'), 'Connecting: Bob Brown');
+  assert.equal(callAnnouncement(STATUS.connected, 'Bob Brown', 'Outbound'), 'Connected: Bob Brown');
+  assert.equal(callAnnouncement('onHold', 'Bob Brown', 'Outbound'), 'On hold: Bob Brown');
+  assert.equal(callAnnouncement('ended', 'Bob Brown', '', 'Busy'), 'Busy: Bob Brown');
+  assert.equal(callAnnouncement('ended', 'Bob Brown', ''), 'Call ended: Bob Brown');
+  assert.equal(callAnnouncement(STATUS.finished, 'Bob Brown', 'Outbound'), '');
+});
