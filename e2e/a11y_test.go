@@ -265,6 +265,8 @@ func TestKeyboardOnly(t *testing.T) {
 		t.Error("the call panel and the tabs are not inert under the transfer panel")
 	}
 	keys(t, bobFrame, "carol's extension", chromedp.KeyEvent("103"))
+	// The picker offers her, from the server's list of the account's extensions.
+	waitFor[bool](t, bobFrame, "carol in the picker", `document.getElementById('cb-transfer-list').textContent.includes('Carol Chen')`)
 	waitFor[bool](t, bobFrame, "Transfer now enabled", `!document.getElementById('cb-transfer-blind').disabled`)
 	tabTo(t, bob, bobFrame, "cb-transfer-blind", 8, false)
 	keys(t, bobFrame, "Enter on Transfer now", enter)

@@ -144,7 +144,7 @@ export function createCrmView({ crm, store, region, dial, request }) {
     const own = store.get().session.extension?.number ?? '';
     const [extensions, contacts] = await Promise.allSettled([
       // The server lists them as records.
-      request('GET', extensionsUrl(text)).then((answer) => readExtensions({ extensions: answer?.records ?? answer?.extensions }, own)),
+      request('GET', extensionsUrl(text)).then((answer) => readExtensions(answer, own)),
       crm.searchContacts(text.replace(/[\s().-]/g, '') || text),
     ]);
     const fromServer = (extensions.value ?? []).map((x) => ({ label: `${x.name} · Ext. ${x.number}`, number: x.number }));

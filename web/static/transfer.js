@@ -62,14 +62,16 @@ export function canComplete(pair) {
   return pair.consult.call.callStatus === STATUS.connected || pair.consult.call.callStatus === STATUS.onHold;
 }
 
-// readExtensions reads the server's list of extensions: each with an
-// extension number, without ownNumber (the signed-in user's), ordered by number.
+// readExtensions reads the server's list of extensions (GET
+// /widget/extensions: records, each with its presence when the server keeps
+// it): each with an extension number, without ownNumber (the signed-in
+// user's), ordered by number.
 export function readExtensions(response, ownNumber = '') {
-  const list = Array.isArray(response?.extensions) ? response.extensions : [];
+  const list = Array.isArray(response?.records) ? response.records : [];
   return list
     .filter((x) => isPlainObject(x) && asString(x.extensionNumber) !== '' && x.extensionNumber !== ownNumber)
     .map((x) => {
-      const status = ownValue(EXTENSION_STATUS, x.telephonyStatus);
+      const status = isPlainObject(x.presence) ? ownValue(EXTENSION_STATUS, x.presence.telephonyStatus) : undefined;
       return {
         id: String(x.id ?? x.extensionNumber),
         number: x.extensionNumber,

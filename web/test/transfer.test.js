@@ -55,12 +55,12 @@ test('a warm transfer completes once the consulted party answered', () => {
 
 test('readExtensions keeps extensions with a number, without the user, in the order of their numbers', () => {
   const response = {
-    extensions: [
-      { id: 3, extensionNumber: '103', name: 'Carol Clark', telephonyStatus: 'CallConnected' },
-      { id: '10', extensionNumber: '1000', name: '' },
-      { id: 2, extensionNumber: '102', name: 'Bob Brown', telephonyStatus: 'NoCall' },
+    records: [
+      { id: 3, extensionNumber: '103', name: 'Carol Clark', presence: { telephonyStatus: 'CallConnected' } },
+      { id: '10', extensionNumber: '1000', name: '', presence: 'x' },
+      { id: 2, extensionNumber: '102', name: 'Bob Brown', presence: { telephonyStatus: 'NoCall', userStatus: 'Available' } },
       { id: 1, extensionNumber: '101', name: 'Alice Adams' },
-      { extensionNumber: '200', name: 'Support', telephonyStatus: 'toString' },
+      { extensionNumber: '200', name: 'Support', presence: { telephonyStatus: 'toString' } },
       { id: 9, name: 'No number' },
       'x', null, [1],
     ],
@@ -71,12 +71,14 @@ test('readExtensions keeps extensions with a number, without the user, in the or
     { id: '200', number: '200', name: 'Support', status: '', busy: false },
     { id: '10', number: '1000', name: 'Extension 1000', status: '', busy: false },
   ]);
-  for (const bad of [null, {}, { extensions: 'x' }, { extensions: {} }]) assert.deepEqual(readExtensions(bad), []);
+  for (const bad of [null, {}, { records: 'x' }, { records: {} }, { extensions: response.records }]) {
+    assert.deepEqual(readExtensions(bad), []);
+  }
 });
 
 test('filterExtensions finds a colleague by the start of a name or by digits of the number', () => {
   const list = readExtensions({
-    extensions: [
+    records: [
       { id: 2, extensionNumber: '102', name: 'Bob Brown' },
       { id: 3, extensionNumber: '103', name: 'Carol Clark' },
       { id: 4, extensionNumber: '200', name: 'Support line' },
