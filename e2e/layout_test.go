@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -176,25 +175,10 @@ func checkLayout(t *testing.T, e *env, frame context.Context, s layoutSize, stat
 }
 
 // layoutScreenshot saves a PNG of the widget with its bar, at twice its
-// size. A capture of a frame that has not painted yet comes back blank:
-// it is taken again, a few times.
+// size.
 func layoutScreenshot(t *testing.T, e *env, dir, name string) {
 	t.Helper()
-	var png []byte
-	for try := 0; try < 5 && len(png) < 10_000; try++ {
-		time.Sleep(300 * time.Millisecond) // let transitions settle
-		var err error
-		png, err = chromedp.Run(within(t, e.ctx, 15*time.Second), chromedp.ScreenshotScale(chromedp.CSS("#rc-widget"), 2))
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if len(png) < 10_000 {
-		t.Fatalf("%s: screenshot of %d bytes looks empty", name, len(png))
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	saveScreenshot(t, e, dir, name, chromedp.ScreenshotScale(chromedp.CSS("#rc-widget"), 2))
 }
 
 // dial has the host call number through the widget.
