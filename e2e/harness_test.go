@@ -178,7 +178,10 @@ func browserWith(t *testing.T, extra []chromedp.ExecAllocatorOption, switches ..
 // within bounds one step of a test.
 func within(t *testing.T, ctx context.Context, d time.Duration) context.Context {
 	t.Helper()
-	c, cancel := context.WithTimeout(ctx, d)
+	// Every bound is against a hang only, and d is what an idle machine
+	// needs with room to spare: a loaded one, with Chromium starved of
+	// time, gets four times as long.
+	c, cancel := context.WithTimeout(ctx, 4*d)
 	t.Cleanup(cancel)
 	return c
 }
@@ -199,7 +202,7 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 func waitFor[T any](t *testing.T, ctx context.Context, what, expr string) T {
 	t.Helper()
 	v, err := chromedp.Run(within(t, ctx, 35*time.Second),
-		chromedp.Poll[T](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
+		chromedp.Poll[T](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute)))
 	if err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)
 	}
