@@ -369,7 +369,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</span><h1 class=\"call__name\" id=\"cb-call-name\"></h1><p class=\"call__number\" id=\"cb-call-number\"></p><p class=\"call__crm\" id=\"cb-call-crm\" hidden><button type=\"button\" class=\"link-button\" id=\"cb-call-contact\" hidden></button> <button type=\"button\" class=\"link-button\" id=\"cb-call-log\" hidden>Log call</button> <span class=\"call__logged\" id=\"cb-call-logged\" hidden>Logged</span></p><p class=\"call__status\" id=\"cb-call-status\"></p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</span><h1 class=\"call__name\" id=\"cb-call-name\"></h1><p class=\"call__number\" id=\"cb-call-number\"></p><p class=\"call__crm\" id=\"cb-call-crm\" hidden><button type=\"button\" class=\"link-button\" id=\"cb-call-contact\" hidden></button> <button type=\"button\" class=\"link-button\" id=\"cb-call-log\" hidden>Log call</button> <span class=\"call__logged\" id=\"cb-call-logged\" hidden>Logged</span></p><div class=\"call__state\"><p class=\"call__status\" id=\"cb-call-status\"></p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -377,7 +377,7 @@ func widgetActiveCall() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "</div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "</div></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
