@@ -13,7 +13,6 @@ import { asString, isPlainObject, ownValue } from './fields.js';
 
 export const HOST_REQUEST_TIMEOUT_MS = 10_000;
 
-
 // The paths a service may name: where the widget asks for each thing.
 export const SERVICE_PATHS = Object.freeze([
   'contactsPath', 'contactSearchPath', 'contactMatchPath', 'viewMatchedContactPath',
