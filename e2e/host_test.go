@@ -16,9 +16,10 @@ func crmScreenshot(t *testing.T, e *env, name string, px int) {
 	if dir == "" {
 		return
 	}
-	eval[bool](t, e.ctx, fmt.Sprintf(`(RCAdapter.frame.parentElement.style.width = '%dpx', true)`, px))
+	width := eval[string](t, e.ctx, fmt.Sprintf(`(() => { const w = RCAdapter.frame.style.width;
+		RCAdapter.frame.style.width = '%dpx'; return w; })()`, px))
 	widgetScreenshot(t, e, dir, fmt.Sprintf("%s-%d", name, px))
-	eval[bool](t, e.ctx, `(RCAdapter.frame.parentElement.style.width = '', true)`)
+	eval[bool](t, e.ctx, fmt.Sprintf(`(RCAdapter.frame.style.width = %q, true)`, width))
 }
 
 // clickIn clicks the element of id in the widget frame once it shows and is enabled.
