@@ -25,7 +25,7 @@ type Flags struct {
 	DisableMinimize             bool   `json:"disableMinimize"`
 	Notification                bool   `json:"notification"`
 	Theme                       string `json:"theme"`
-	Lang                        string `json:"lang"`
+	Lang                        string `json:"lang"` // empty: the browser's language
 	Width                       int    `json:"width"`  // adapter.js only: it keeps the size out of /app's URL
 	Height                      int    `json:"height"` // adapter.js only, as Width
 }
@@ -38,7 +38,6 @@ func DefaultFlags() Flags {
 		DefaultDirection: "right",
 		ZIndex:           999,
 		Theme:            "auto",
-		Lang:             "en-US",
 	}
 }
 
@@ -131,7 +130,7 @@ func ParseFlags(q url.Values, allowStyles func(origin string) bool) (Flags, []st
 			if v := q.Get(name); langPattern.MatchString(v) {
 				f.Lang = v
 			} else {
-				warnf("flag lang=%q is not a language tag; using %q", v, f.Lang)
+				warnf("flag lang=%q is not a language tag; using the browser's language", v)
 			}
 		default:
 			if !internalParams[name] {

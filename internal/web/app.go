@@ -3,14 +3,17 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/htmlpage"
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/locale"
 	"github.com/callbridge/widget-server/web/templates"
 )
 
@@ -94,6 +97,10 @@ func (s *Server) app(c echo.Context) error {
 	}
 
 	flags, warnings := bridge.ParseFlags(q, app.AllowsOrigin)
+	loc, ok := locale.Default.Match(flags.Lang, c.Request().Header.Get("Accept-Language"))
+	if !ok {
+		warnings = append(warnings, fmt.Sprintf("flag lang=%q: the widget speaks %s; using English", flags.Lang, strings.Join(locale.Default.Languages(), ", ")))
+	}
 	features := app.Features
 	if flags.DisableCall {
 		features.Call = false
@@ -148,6 +155,7 @@ func (s *Server) app(c echo.Context) error {
 	// The widget opens the sign-in popup and must keep its opener link.
 	h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
 	h.Set("Cache-Control", "no-store")
+	c.SetRequest(c.Request().WithContext(locale.With(c.Request().Context(), loc)))
 	return htmlpage.Render(c, http.StatusOK, templates.App(templates.AppPage{
 		Nonce:      nonce,
 		StaticBase: s.Assets.Base(),
