@@ -25,7 +25,7 @@ type Flags struct {
 	DisableMinimize             bool   `json:"disableMinimize"`
 	Notification                bool   `json:"notification"`
 	Theme                       string `json:"theme"`
-	Lang                        string `json:"lang"` // empty: the browser's language
+	Lang                        string `json:"lang"`   // empty: the browser's language
 	Width                       int    `json:"width"`  // adapter.js only: it keeps the size out of /app's URL
 	Height                      int    `json:"height"` // adapter.js only, as Width
 }

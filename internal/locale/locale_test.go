@@ -167,13 +167,13 @@ func TestT(t *testing.T) {
 
 func TestLoadRefusesBadCatalogues(t *testing.T) {
 	for name, fsys := range map[string]fstest.MapFS{
-		"no English":       {"fr/a.json": {Data: []byte(`{}`)}},
-		"not JSON":         {"en/a.json": {Data: []byte(`{`)}},
-		"bad key":          {"en/a.json": {Data: []byte(`{"Hello world": "x"}`)}},
-		"bad area":         {"en/A.json": {Data: []byte(`{}`)}},
-		"plural no other":  {"en/a.json": {Data: []byte(`{"n": {"one": "x"}}`)}},
-		"number":           {"en/a.json": {Data: []byte(`{"n": 3}`)}},
-		"not a language":   {"en/a.json": {Data: []byte(`{}`)}, "zzzzzzzzz/a.json": {Data: []byte(`{}`)}},
+		"no English":      {"fr/a.json": {Data: []byte(`{}`)}},
+		"not JSON":        {"en/a.json": {Data: []byte(`{`)}},
+		"bad key":         {"en/a.json": {Data: []byte(`{"Hello world": "x"}`)}},
+		"bad area":        {"en/A.json": {Data: []byte(`{}`)}},
+		"plural no other": {"en/a.json": {Data: []byte(`{"n": {"one": "x"}}`)}},
+		"number":          {"en/a.json": {Data: []byte(`{"n": 3}`)}},
+		"not a language":  {"en/a.json": {Data: []byte(`{}`)}, "zzzzzzzzz/a.json": {Data: []byte(`{}`)}},
 	} {
 		if _, err := Load(fsys); err == nil {
 			t.Errorf("%s: loaded", name)
