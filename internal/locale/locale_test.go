@@ -80,6 +80,7 @@ func TestKeysInCode(t *testing.T) {
 	}
 	lookups := regexp.MustCompile(`(?:\bt|\bT|\.T|tn)\(\s*(?:ctx,\s*)?["'` + "`" + `]([^"'` + "`" + `$]*)["'` + "`" + `]`)
 	literal := regexp.MustCompile(`["'` + "`" + `]([a-z]+\.[a-z][A-Za-z0-9.]*)["'` + "`" + `]`)
+	fileName := regexp.MustCompile(`\.(js|json|css|go|log|html|png|wav)$`)
 	used := map[string]bool{}
 	for _, f := range sources {
 		b, err := os.ReadFile(f)
@@ -94,7 +95,7 @@ func TestKeysInCode(t *testing.T) {
 		}
 		for _, m := range literal.FindAllStringSubmatch(src, -1) {
 			key := m[1]
-			if !areas[key[:strings.IndexByte(key, '.')]] {
+			if !areas[key[:strings.IndexByte(key, '.')]] || fileName.MatchString(key) {
 				continue
 			}
 			used[key] = true

@@ -5,14 +5,18 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/callbridge/widget-server/internal/locale"
 )
 
 // Assets serves the embedded browser files. Everything is read and gzipped
@@ -23,10 +27,14 @@ import (
 type Assets struct {
 	version string
 	files   map[string]*asset
+	// adapter is adapter.js in each language of the catalogues: its bar's
+	// words are written into it (adapterWords).
+	adapter map[string]*asset
 }
 
 type asset struct {
 	body, gz []byte
+	sum      [sha256.Size]byte
 	etag     string
 	ctype    string
 }
@@ -50,22 +58,82 @@ func NewAssets(fsys fs.FS) (*Assets, error) {
 		}
 		if name == "adapter.js" {
 			body = stripCommentLines(body)
+			if a.adapter, err = localiseAdapter(body); err != nil {
+				return nil, err
+			}
 		}
-		sum := sha256.Sum256(body)
+		f := newAsset(name, body)
 		all.Write([]byte(name))
-		all.Write(sum[:])
-		var gz bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-		zw.Write(body)
-		zw.Close()
-		ctype := mime.TypeByExtension(path.Ext(name))
-		if strings.HasSuffix(name, ".js") {
-			ctype = "text/javascript; charset=utf-8"
-		}
-		a.files[name] = &asset{body: body, gz: gz.Bytes(), etag: `"` + hex.EncodeToString(sum[:8]) + `"`, ctype: ctype}
+		all.Write(f.sum[:])
+		a.files[name] = f
 	}
 	a.version = hex.EncodeToString(all.Sum(nil)[:6])
 	return a, nil
+}
+
+func newAsset(name string, body []byte) *asset {
+	sum := sha256.Sum256(body)
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw.Write(body)
+	zw.Close()
+	ctype := mime.TypeByExtension(path.Ext(name))
+	if strings.HasSuffix(name, ".js") {
+		ctype = "text/javascript; charset=utf-8"
+	}
+	return &asset{body: body, gz: gz.Bytes(), sum: sum, etag: `"` + hex.EncodeToString(sum[:8]) + `"`, ctype: ctype}
+}
+
+// adapterWords are the catalogue keys of the words on adapter.js's bar, in
+// the order of its words line; the script names each by the part after
+// "adapter.".
+var adapterWords = []string{
+	"adapter.phone", "adapter.incomingCall", "adapter.minimise", "adapter.expand", "adapter.close", "adapter.badge",
+}
+
+const adapterWordsLine = "  const words = "
+
+// localiseAdapter writes adapter.js in each language of the catalogues:
+// its words line with the language's words. The line in the source must be
+// the English one, so the source and the catalogue cannot drift apart.
+func localiseAdapter(body []byte) (map[string]*asset, error) {
+	start := bytes.Index(body, []byte("\n"+adapterWordsLine))
+	if start < 0 {
+		return nil, fmt.Errorf("adapter.js has no line %q", adapterWordsLine)
+	}
+	start += 1 + len(adapterWordsLine)
+	end := start + bytes.IndexByte(body[start:], '\n')
+	if end < start {
+		return nil, fmt.Errorf("adapter.js ends in its words line")
+	}
+	out := map[string]*asset{}
+	for _, lang := range locale.Default.Languages() {
+		line := wordsObject(locale.Default.Catalogue(lang)) + ";"
+		if lang == locale.Reference && string(body[start:end]) != line {
+			return nil, fmt.Errorf("adapter.js's words line is not the English catalogue's:\n have %s\n want %s", body[start:end], line)
+		}
+		localised := slices.Concat(body[:start], []byte(line), body[end:])
+		out[lang] = newAsset("adapter.js", localised)
+	}
+	return out, nil
+}
+
+// wordsObject is the JavaScript object of adapterWords in catalogue c.
+func wordsObject(c *locale.Catalogue) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, key := range adapterWords {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		name, _ := json.Marshal(strings.TrimPrefix(key, "adapter."))
+		text, _ := json.Marshal(c.T(key))
+		b.Write(name)
+		b.WriteByte(':')
+		b.Write(text)
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 // stripCommentLines drops the lines that are only a // comment. adapter.js,
@@ -104,14 +172,27 @@ func (a *Assets) ServeVersioned(w http.ResponseWriter, r *http.Request, version,
 	a.serve(w, r, f, "public, max-age=31536000, immutable")
 }
 
-// ServeFile serves a file at a fixed URL (adapter.js): clients revalidate
-// after a short time, with the ETag making that a 304.
+// ServeFile serves a file at a fixed URL: clients revalidate after a short
+// time, with the ETag making that a 304.
 func (a *Assets) ServeFile(w http.ResponseWriter, r *http.Request, name string) {
 	f := a.files[name]
 	if f == nil {
 		http.NotFound(w, r)
 		return
 	}
+	a.serve(w, r, f, "public, max-age=300, must-revalidate")
+}
+
+// ServeAdapter serves adapter.js in the language of its lang flag, else of
+// the browser's Accept-Language, as the widget it frames will speak.
+func (a *Assets) ServeAdapter(w http.ResponseWriter, r *http.Request) {
+	l, _ := locale.Default.Match(r.URL.Query().Get("lang"), r.Header.Get("Accept-Language"))
+	f := a.adapter[l.Lang]
+	if f == nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Add("Vary", "Accept-Language")
 	a.serve(w, r, f, "public, max-age=300, must-revalidate")
 }
 

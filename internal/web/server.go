@@ -179,7 +179,7 @@ func (s *Server) newEcho() *echo.Echo {
 func (s *Server) Widget(mounts ...func(*echo.Echo)) http.Handler {
 	e := s.newEcho()
 	e.GET("/adapter.js", func(c echo.Context) error {
-		s.Assets.ServeFile(c.Response(), c.Request(), "adapter.js")
+		s.Assets.ServeAdapter(c.Response(), c.Request())
 		return nil
 	})
 	e.GET("/static/:version/:name", s.static)

@@ -239,6 +239,42 @@ func TestAdapterJS(t *testing.T) {
 	}
 }
 
+// TestLocalisedPages: adapter.js's bar and the widget speak the language
+// of the lang flag, else of the browser, and each adapter.js keeps to the
+// size budget.
+func TestLocalisedPages(t *testing.T) {
+	env := newTestEnv(t)
+	for lang, f := range env.srv.Assets.adapter {
+		if n := len(f.gz); n > 4096 {
+			t.Errorf("adapter.js in %s is %d bytes gzipped; the budget is 4096", lang, n)
+		}
+	}
+	cases := []struct {
+		query, accept     string
+		adapterWord       string
+		htmlLang, appWord string
+	}{
+		{"lang=de-DE", "", `"incomingCall":"Eingehender Anruf"`, `lang="de-DE"`, ">Verlauf<"},
+		{"", "es-MX,es;q=0.9", `"incomingCall":"Llamada entrante"`, `lang="es-MX"`, ">Historial<"},
+		{"lang=fr", "de", `"phone":"Téléphone"`, `lang="fr"`, ">Historique<"},
+		{"lang=ja", "fr", `"phone":"Phone"`, `lang="en-US"`, ">History<"},
+		{"", "", `"phone":"Phone"`, `lang="en-US"`, ">History<"},
+	}
+	for _, tc := range cases {
+		resp, body := get(t, nil, env.widget.URL+"/adapter.js?clientId=demo&"+tc.query, "Accept-Language", tc.accept)
+		if !strings.Contains(body, tc.adapterWord) || !strings.Contains(strings.Join(resp.Header.Values("Vary"), ","), "Accept-Language") {
+			t.Errorf("adapter.js?%s, Accept-Language %q: no %s, or Vary %q", tc.query, tc.accept, tc.adapterWord, resp.Header.Values("Vary"))
+		}
+		_, page := get(t, nil, env.widget.URL+"/app?clientId=demo&"+tc.query, "Accept-Language", tc.accept)
+		if !strings.Contains(page, tc.htmlLang) || !strings.Contains(page, tc.appWord) || !strings.Contains(page, `id="cb-messages"`) {
+			t.Errorf("app?%s, Accept-Language %q: want %s and %s", tc.query, tc.accept, tc.htmlLang, tc.appWord)
+		}
+		if tc.query == "lang=ja" && !strings.Contains(page, `flag lang=\"ja\": the widget speaks`) {
+			t.Errorf("lang=ja: no warning in the page's configuration")
+		}
+	}
+}
+
 func TestStripCommentLines(t *testing.T) {
 	in := "// about the file\n(() => {\n  // a note\n  const u = 'https://x.test'; // kept\n\t// tabbed\n})();\nlast"
 	want := "(() => {\n  const u = 'https://x.test'; // kept\n})();\nlast"

@@ -30,6 +30,9 @@
     return warn('already loaded; ignoring second copy');
   }
 
+  // The bar's words. The server writes this line in the widget's language
+  // (the lang flag, else the browser's) when it serves this file.
+  const words = {"phone":"Phone","incomingCall":"Incoming call","minimise":"Minimise","expand":"Expand","close":"Close","badge":"Missed calls: {missed}, unread messages: {unread}"};
   const ac = new AbortController();
   const on = (el, type, fn, capture) => el.addEventListener(type, fn, { signal: ac.signal, capture });
   const make = (tag, props = {}, css = {}) => {
@@ -49,7 +52,7 @@
     display: 'flex', alignItems: 'center', gap: '4px', height: '36px', padding: '0 4px 0 12px',
     background: '#1f2937', color: '#f9fafb', cursor: 'grab', userSelect: 'none', touchAction: 'none',
   });
-  const title = make('span', { textContent: 'Phone' }, { flex: '1', fontWeight: '600' });
+  const title = make('span', { textContent: words.phone }, { flex: '1', fontWeight: '600' });
   // Missed calls and unread messages, on the bar while minimised.
   const badge = make('span', { hidden: true }, {
     padding: '3px 6px', borderRadius: '9px', background: '#dc2626', color: '#fff', fontSize: '11px', fontWeight: '600',
@@ -63,8 +66,8 @@
     label(b, text);
     return b;
   };
-  const minBtn = button('Minimise', '\u2013');
-  const closeBtn = button('Close', '\u00d7');
+  const minBtn = button(words.minimise, '\u2013');
+  const closeBtn = button(words.close, '\u00d7');
   if (noMin) minBtn.style.display = 'none';
   head.append(title, badge, minBtn, closeBtn);
 
@@ -74,7 +77,7 @@
   params.set('fromAdapter', '1');
   params.set('hostOrigin', location.origin);
   const frame = make('iframe', {
-    id: prefix + '-adapter-frame', title: 'Phone', src: `${origin}/app?${params}`,
+    id: prefix + '-adapter-frame', title: words.phone, src: `${origin}/app?${params}`,
   }, { display: 'block', width: W + 'px', maxWidth: `calc(100vw - ${2 * gap}px)`, height: H, maxHeight: `calc(100vh - ${36 + 2 * gap}px)`, border: '0' });
   frame.setAttribute('allow', 'microphone; autoplay');
   box.append(head, frame);
@@ -122,10 +125,10 @@
   let counts = [0, 0];
   const renderBar = () => {
     const total = counts[0] + counts[1];
-    title.textContent = ringing ? 'Incoming call' : 'Phone';
+    title.textContent = ringing ? words.incomingCall : words.phone;
     badge.hidden = !minimized || !total;
     badge.textContent = total > 99 ? '99+' : total;
-    label(badge, `${counts[0]} missed calls, ${counts[1]} unread messages`);
+    label(badge, words.badge.replace('{missed}', counts[0]).replace('{unread}', counts[1]));
     reclamp();
   };
   const ids = new Set();
@@ -148,7 +151,7 @@
     frame.style.height = minimized ? '0' : H;
     frame.style.width = minimized && compact ? '0' : W + 'px';
     minBtn.textContent = minimized ? '\u25a1' : '\u2013';
-    label(minBtn, minimized ? 'Expand' : 'Minimise');
+    label(minBtn, minimized ? words.expand : words.minimise);
     auto = null;
     renderBar();
   };

@@ -19,6 +19,7 @@
 //   crm.js, crmview.js  what the widget does with that CRM: caller names,
 //                contacts, logging
 
+import { t } from './i18n.js';
 import { createAnswering } from './answering.js';
 import { createAudioSettings } from './audio.js';
 import { addStylesheet, applyTheme, bindControls, render, showAlert } from './appview.js';
@@ -43,7 +44,6 @@ import { newTabId, TAB_SCOPED_EVENTS, trackActiveTab } from './tabs.js';
 const ROUTES = Object.freeze(['/login', '/dialer', '/calls', '/history', '/messages', '/settings', '/contacts']);
 
 const LOG_PREFIX = '[callbridge]';
-const SIGNED_OUT_TEXT = 'You were signed out. Sign in again to continue.';
 
 const byId = (id) => document.getElementById(id);
 
@@ -120,7 +120,7 @@ function start() {
       signIn.cancel();
       navigate('/dialer');
     } else if (!session.loggedIn && previous.loggedIn) {
-      setLogin({ note: byUser ? '' : SIGNED_OUT_TEXT });
+      setLogin({ note: byUser ? '' : t('shell.signedOut') });
       navigate('/login');
     }
     if (byUser || !sameUser(previous, session)) {

@@ -2,6 +2,7 @@
 // the page shown and the tabs, the connection indicator, the signed-in
 // user, the sign-in page, the alerts, and the shell's own controls.
 
+import { t } from './i18n.js';
 import { bindLayers, focusView, mayMoveFocus } from './layers.js';
 import { isBusy } from './signin.js';
 import { SESSION_TEXT } from './session.js';
@@ -10,9 +11,9 @@ const THEMES = ['light', 'dark', 'auto'];
 const DEFAULT_ALERT_TTL_MS = 5_000;
 const MAX_VISIBLE_ALERTS = 3;
 const CONNECTION_LABELS = {
-  connecting: 'Connecting…',
-  connected: 'Connected',
-  offline: 'Offline',
+  connecting: 'shell.connecting',
+  connected: 'shell.connected',
+  offline: 'shell.offline',
 };
 const byId = (id) => document.getElementById(id);
 
@@ -50,8 +51,8 @@ function renderRoute(route) {
 function renderConnection(status) {
   const indicator = byId('cb-status');
   indicator.dataset.status = status;
-  indicator.title = CONNECTION_LABELS[status];
-  indicator.querySelector('.status__label').textContent = CONNECTION_LABELS[status];
+  indicator.title = t(CONNECTION_LABELS[status]);
+  indicator.querySelector('.status__label').textContent = t(CONNECTION_LABELS[status]);
 }
 
 function renderSession(session) {
@@ -69,7 +70,7 @@ function renderBusy(button, busy, label) {
 
 function renderLogin(login) {
   const busy = isBusy(login);
-  renderBusy(byId('cb-sign-in'), busy, busy ? 'Signing in…' : 'Sign in');
+  renderBusy(byId('cb-sign-in'), busy, t(busy ? 'shell.signingIn' : 'shell.signIn'));
   byId('cb-login-error').textContent = login.error;
   byId('cb-login-note').textContent = login.note;
   byId('cb-popup-blocked').hidden = login.phase !== 'blocked';
@@ -91,7 +92,7 @@ export function render(state) {
   renderConnection(state.connection);
   renderSession(state.session);
   renderLogin(state.login);
-  renderBusy(byId('cb-sign-out'), state.signingOut, state.signingOut ? 'Signing out…' : 'Sign out');
+  renderBusy(byId('cb-sign-out'), state.signingOut, t(state.signingOut ? 'shell.signingOut' : 'shell.signOut'));
   if (state.route !== shownRoute) focusRoute(state.route);
 }
 
@@ -125,7 +126,7 @@ export function bindControls(config, { navigate, signIn, signOut }) {
   byId('cb-sign-in').addEventListener('click', onSignIn);
   byId('cb-popup-retry').addEventListener('click', onSignIn);
   byId('cb-sign-out').addEventListener('click', () => {
-    signOut().catch((err) => showAlert({ message: `Could not sign out: ${err.message}`, level: 'danger' }));
+    signOut().catch((err) => showAlert({ message: t('shell.signOutFailed', { reason: err.message }), level: 'danger' }));
   });
   byId('cb-login-popup-note').hidden = !config.flags?.disableLoginPopup;
   bindLayers({ currentView: () => routeView(shownRoute) });

@@ -3,6 +3,7 @@
 // It also keeps the widget's own endpoints of the session (sign-in, sign-out,
 // state, a tab's device).
 
+import { language, t } from './i18n.js';
 import { asString, isPlainObject } from './fields.js';
 
 // The widget's own endpoints. Every request carries X-Callbridge: a page on
@@ -28,7 +29,48 @@ const REQUEST_TIMEOUT_MS = 15_000;
 // A recording takes longer than a JSON answer: a few minutes of audio.
 const MEDIA_TIMEOUT_MS = 60_000;
 
-const OFFLINE_TEXT = 'The widget could not reach its server. Check your connection and try again.';
+// What the user reads of a failed request, by the server's errorCode. In
+// English the server's own message says it best; in another language the
+// catalogue's message for the code does, or a general one.
+const ERROR_TEXT = {
+  network: 'errors.network',
+  badResponse: 'errors.badResponse',
+  NotSignedIn: 'errors.notSignedIn',
+  LoginExpired: 'errors.loginExpired',
+  LoginFailed: 'errors.loginFailed',
+  InsufficientPermissions: 'errors.notAllowed',
+  Forbidden: 'errors.notAllowed',
+  DeviceNotYours: 'errors.notAllowed',
+  NotFound: 'errors.notFound',
+  InvalidParameter: 'errors.invalidParameter',
+  InvalidNumber: 'errors.invalidNumber',
+  TargetUnreachable: 'errors.targetUnreachable',
+  InvalidState: 'errors.invalidState',
+  TooManyCalls: 'errors.tooManyCalls',
+  TooManyRequests: 'errors.tooManyRequests',
+  TooManyDevices: 'errors.tooManyDevices',
+  CallingOff: 'errors.callingOff',
+  MessagingOff: 'errors.messagingOff',
+  InboundSMSOff: 'errors.messagingOff',
+  FeatureNotAvailable: 'errors.featureNotAvailable',
+  RecordingUnavailable: 'errors.recordingUnavailable',
+  RecordingInProgress: 'errors.recordingInProgress',
+  ConferenceFull: 'errors.conferenceFull',
+  DepartmentHasNoPhones: 'errors.departmentHasNoPhones',
+  AudioStorageFull: 'errors.audioStorageFull',
+  RequestTooLarge: 'errors.requestTooLarge',
+  RingOutNotInProgress: 'errors.ringOutNotInProgress',
+  ShuttingDown: 'errors.unavailable',
+  ServiceUnavailable: 'errors.unavailable',
+  StorageUnavailable: 'errors.unavailable',
+  InternalError: 'errors.internal',
+};
+
+// errorText is what a user reads of a failed request.
+export function errorText(code, serverMessage = '') {
+  if (serverMessage && language().toLowerCase().startsWith('en')) return serverMessage;
+  return t(ERROR_TEXT[code] ?? 'errors.refused');
+}
 
 // RequestError is a failed request: code is the server's errorCode (or
 // network, badResponse), message says what went wrong in words a user can
@@ -53,20 +95,21 @@ export async function request(method, url, body) {
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch {
-    throw new RequestError('network', OFFLINE_TEXT);
+    throw new RequestError('network', errorText('network'));
   }
   // Done, with nothing to say (a cancelled RingOut).
   if (response.status === 204) return {};
   const payload = await response.json().catch(() => null);
   if (!response.ok) {
+    const code = asString(payload?.errorCode) || `http${response.status}`;
     throw new RequestError(
-      asString(payload?.errorCode) || `http${response.status}`,
-      asString(payload?.message) || `The server answered ${response.status} ${response.statusText}.`,
+      code,
+      errorText(code, asString(payload?.message)),
       Array.isArray(payload?.errors) ? asString(payload.errors[0]?.parameterName) : '',
     );
   }
   if (!isPlainObject(payload)) {
-    throw new RequestError('badResponse', 'The server sent an answer the widget cannot read.');
+    throw new RequestError('badResponse', errorText('badResponse'));
   }
   return payload;
 }
@@ -84,14 +127,12 @@ export async function fetchMedia(url) {
       signal: AbortSignal.timeout(MEDIA_TIMEOUT_MS),
     });
   } catch {
-    throw new RequestError('network', OFFLINE_TEXT);
+    throw new RequestError('network', errorText('network'));
   }
   if (!response.ok) {
     const payload = await response.json().catch(() => null);
-    throw new RequestError(
-      asString(payload?.errorCode) || (response.status === 404 ? 'NotFound' : `http${response.status}`),
-      asString(payload?.message) || `The server answered ${response.status} ${response.statusText}.`,
-    );
+    const code = asString(payload?.errorCode) || (response.status === 404 ? 'NotFound' : `http${response.status}`);
+    throw new RequestError(code, errorText(code, asString(payload?.message)));
   }
   return URL.createObjectURL(await response.blob());
 }

@@ -2,6 +2,7 @@
 // one with every field present, the host events it drives, and what the
 // page shows of the signed-in user. Pure functions only.
 
+import { t } from './i18n.js';
 import { asString, isPlainObject } from './fields.js';
 
 export function readPresence(raw) {
@@ -92,14 +93,14 @@ export function initials(name) {
 // What the page shows of the signed-in user, by element id.
 export const SESSION_TEXT = {
   'cb-user-name': (s) => s.extension?.name || s.loginNumber,
-  'cb-user-ext': (s) => (s.extension?.number ? `Ext. ${s.extension.number}` : ''),
+  'cb-user-ext': (s) => (s.extension?.number ? t('shell.extShort', { number: s.extension.number }) : ''),
   'cb-account-initials': (s) => initials(s.extension?.name ?? ''),
   'cb-account-name': (s) => s.extension?.name || s.loginNumber,
-  'cb-account-extension': (s) => (s.extension?.number ? `Extension ${s.extension.number}` : ''),
+  'cb-account-extension': (s) => (s.extension?.number ? t('shell.extension', { number: s.extension.number }) : ''),
   'cb-account-company': (s) => s.account?.company || '—',
   'cb-account-login-number': (s) => s.loginNumber || '—',
   'cb-account-email': (s) => s.extension?.email || '—',
-  'cb-account-role': (s) => (s.admin ? 'Administrator' : 'User'),
+  'cb-account-role': (s) => t(s.admin ? 'shell.roleAdmin' : 'shell.roleUser'),
 };
 
 // How an event from the server changes the widget's state.

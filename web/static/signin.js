@@ -1,6 +1,7 @@
 // Sign-in from the widget's side (contract §7): the sign-in window, or the
 // host's when the login popup is off, and the server's exchange of the code.
 
+import { language, t } from './i18n.js';
 import { isPlainObject, isUri } from './fields.js';
 import { RequestError, server } from './server.js';
 
@@ -16,23 +17,27 @@ const LOGIN_WINDOW_POLL_MS = 500;
 // sees it closed; it gets this long before the sign-in counts as cancelled.
 const LOGIN_WINDOW_GRACE_MS = 1_000;
 
+// The sign-in page's notes, by key; noPendingLogin answers the host page's
+// developer, in English as every console message.
 const TEXT = {
-  popupBlocked: 'The browser blocked the sign-in window.',
-  cancelled: 'Sign-in was cancelled.',
-  popupWaiting: 'Finish signing in in the window that opened.',
-  hostWaiting: 'Continue signing in in the window your app opened.',
-  completing: 'Signing you in…',
-  noPendingLogin: 'No sign-in is waiting for an authorization code: start one with rc-adapter-login first.',
+  cancelled: 'shell.signInCancelled',
+  popupWaiting: 'shell.signInPopupWaiting',
+  hostWaiting: 'shell.signInHostWaiting',
+  completing: 'shell.signingYouIn',
 };
+const NO_PENDING_LOGIN = 'No sign-in is waiting for an authorization code: start one with rc-adapter-login first.';
 
 // themedUri is the sign-in URL uri asking the sign-in page to be theme
-// (light or dark) as the widget is; with auto (or none) the page follows the
-// system, as the widget does.
-export function themedUri(uri, theme) {
-  if (theme !== 'light' && theme !== 'dark') return uri;
+// (light or dark) as the widget is, and to speak its language (lang, as
+// OpenID Connect's ui_locales); with theme auto (or none) the page follows
+// the system, as the widget does.
+export function themedUri(uri, theme, lang = '') {
+  const themed = theme === 'light' || theme === 'dark';
+  if (!themed && !lang) return uri;
   try {
     const url = new URL(uri);
-    url.searchParams.set('theme', theme);
+    if (themed) url.searchParams.set('theme', theme);
+    if (lang) url.searchParams.set('ui_locales', lang);
     return url.href;
   } catch {
     return uri;
@@ -85,7 +90,7 @@ export function createSignIn({ popupOff, setLogin, signedIn, post, theme = '' })
       current.grace = setTimeout(() => {
         if (attempt !== current) return;
         stop(current);
-        setLogin({ note: TEXT.cancelled });
+        setLogin({ note: t(TEXT.cancelled) });
       }, LOGIN_WINDOW_GRACE_MS);
     }, LOGIN_WINDOW_POLL_MS);
   }
@@ -104,8 +109,8 @@ export function createSignIn({ popupOff, setLogin, signedIn, post, theme = '' })
       fail(current, err);
     }
     if (attempt !== current) return '';
-    if (!isUri(oAuthUri)) fail(current, new RequestError('badResponse', 'The server did not say where to sign in.'));
-    return themedUri(oAuthUri, theme);
+    if (!isUri(oAuthUri)) fail(current, new RequestError('badResponse', t('errors.noSignInAddress')));
+    return themedUri(oAuthUri, theme, language());
   }
 
   // startInPopup must open the window before anything else: only the click
@@ -119,13 +124,13 @@ export function createSignIn({ popupOff, setLogin, signedIn, post, theme = '' })
     if (!popup) {
       stop(attempt);
       setLogin({ phase: 'blocked' });
-      throw new RequestError('popupBlocked', `${TEXT.popupBlocked} Use "Try again" in the widget, or allow pop-ups for this page.`);
+      throw new RequestError('popupBlocked', t('shell.popupBlocked'));
     }
     const current = { mode: 'popup', popup };
     const oAuthUri = await begin(current, 'popup');
     if (!oAuthUri) return;
     popup.location.href = oAuthUri;
-    setLogin({ phase: 'popup', note: TEXT.popupWaiting });
+    setLogin({ phase: 'popup', note: t(TEXT.popupWaiting) });
     watch(current);
   }
 
@@ -133,12 +138,12 @@ export function createSignIn({ popupOff, setLogin, signedIn, post, theme = '' })
     const oAuthUri = await begin({ mode: 'host' }, 'host');
     if (!oAuthUri) return;
     post({ type: 'rc-login-popup-notify', oAuthUri });
-    setLogin({ phase: 'host', note: TEXT.hostWaiting });
+    setLogin({ phase: 'host', note: t(TEXT.hostWaiting) });
   }
 
   async function complete(current, callbackUri) {
     stop(current, { closeWindow: true });
-    setLogin({ phase: 'completing', note: TEXT.completing });
+    setLogin({ phase: 'completing', note: t(TEXT.completing) });
     let session;
     try {
       session = await server.completeLogin(callbackUri);
@@ -173,7 +178,7 @@ export function createSignIn({ popupOff, setLogin, signedIn, post, theme = '' })
     start: () => (popupOff ? startInHost() : startInPopup()),
     // authorize completes a sign-in started with the login popup off.
     authorize(callbackUri) {
-      if (attempt?.mode !== 'host') return Promise.reject(new RequestError('noPendingLogin', TEXT.noPendingLogin));
+      if (attempt?.mode !== 'host') return Promise.reject(new RequestError('noPendingLogin', NO_PENDING_LOGIN));
       return complete(attempt, callbackUri);
     },
     // cancel drops the attempt under way, closing its window.

@@ -2,6 +2,7 @@
 // (session.js), the state store (store.js) and the tab's id (tabs.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import './english.js';
 
 import {
   bootSession, initials, readSession, sameUser, SESSION_TEXT, sessionEvents, STATE_FROM_EVENT,
@@ -150,4 +151,12 @@ test('a tab\'s id is a version-4 UUID, with or without randomUUID', () => {
   for (const id of ids) assert.match(id, uuid);
   const zeros = { getRandomValues: (bytes) => bytes.fill(0) };
   assert.equal(newTabId(zeros), '00000000-0000-4000-8000-000000000000');
+});
+
+test('the sign-in window is asked to speak the widget\'s language', async () => {
+  const { themedUri } = await import('../static/signin.js');
+  const uri = 'https://phone.example/oauth/authorize?client_id=demo';
+  assert.equal(themedUri(uri, 'auto', 'fr-FR'), `${uri}&ui_locales=fr-FR`);
+  assert.equal(themedUri(uri, 'dark', 'de'), `${uri}&theme=dark&ui_locales=de`);
+  assert.equal(themedUri(uri, 'auto', ''), uri);
 });

@@ -3,6 +3,8 @@
 // in for the browser's, and the timers are mocked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { catalogue } from './english.js';
+import { setCatalogue } from '../static/i18n.js';
 
 import { request, RequestError, server, setClient } from '../static/server.js';
 import { connectEvents, eventsUrlFor, parseServerEvent } from '../static/stream.js';
@@ -160,7 +162,7 @@ test('a request carries the widget\'s headers and the JSON body', async (t) => {
 test('a failed request is a RequestError with the server\'s code, or one of its own', async (t) => {
   const answers = [
     [() => json(404, { errorCode: 'NotFound', message: 'No such call' }), 'NotFound', 'No such call'],
-    [() => json(502, undefined, 'Bad Gateway'), 'http502', 'The server answered 502 Bad Gateway.'],
+    [() => json(502, undefined, 'Bad Gateway'), 'http502', 'The server refused the request.'],
     [() => json(200, ['not', 'an', 'object']), 'badResponse', 'The server sent an answer the widget cannot read.'],
     [() => { throw new TypeError('Failed to fetch'); }, 'network',
       'The widget could not reach its server. Check your connection and try again.'],
@@ -177,6 +179,22 @@ test('a failed request is a RequestError with the server\'s code, or one of its 
   }
   fakeFetch(t, () => new Response(null, { status: 204 }));
   assert.deepEqual(await request('DELETE', '/widget/ringout/1'), {});
+});
+
+test('in another language a failed request says so in that language, by the server\'s code', async (t) => {
+  t.after(() => setCatalogue('en-US', catalogue('en')));
+  setCatalogue('fr-FR', catalogue('fr'));
+  const fr = catalogue('fr');
+  const answers = [
+    [() => json(404, { errorCode: 'NotFound', message: 'No such call' }), fr['errors.notFound']],
+    [() => json(409, { errorCode: 'SomethingNew', message: 'Something new' }), fr['errors.refused']],
+    [() => { throw new TypeError('Failed to fetch'); }, fr['errors.network']],
+  ];
+  for (const [answer, message] of answers) {
+    fakeFetch(t, answer);
+    await assert.rejects(request('GET', '/widget/x'), { message });
+    t.mock.restoreAll();
+  }
 });
 
 test('a state read that overlaps a sign-in or sign-out answers null', async (t) => {
