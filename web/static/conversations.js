@@ -5,6 +5,7 @@
 // show them.
 
 import { asString, isPlainObject, ownValue } from './fields.js';
+import { formatDate, t } from './i18n.js';
 import { cleanNumber, hostName, isExtensionNumber, testLineName } from './numbers.js';
 
 // The most a badge counts before it says 99+.
@@ -12,12 +13,50 @@ export const MAX_BADGE = 99;
 
 const DAY_MS = 86_400_000;
 
-const STATUS_TEXT = {
-  Queued: 'Sending…',
-  Sent: 'Sent',
-  Delivered: 'Delivered',
-  DeliveryFailed: 'Not delivered',
-};
+// How an outbound message went, by its messageStatus, as message keys.
+const STATUS_TEXT = Object.freeze({
+  Queued: 'messages.statusSending',
+  Sent: 'messages.statusSent',
+  Delivered: 'messages.statusDelivered',
+  DeliveryFailed: 'messages.statusNotDelivered',
+});
+
+// What the page says went wrong with a request, by the error's code (the
+// server's errorCode, or network, badResponse); any other is ERROR_OTHER.
+const ERROR_TEXT = Object.freeze({
+  network: 'messages.errorNetwork',
+  NotSignedIn: 'messages.errorSignedOut',
+  Unauthorized: 'messages.errorSignedOut',
+  TooManyRequests: 'messages.errorBusy',
+  ServiceUnavailable: 'messages.errorUnavailable',
+  StorageUnavailable: 'messages.errorUnavailable',
+  ShuttingDown: 'messages.errorUnavailable',
+  MessagingOff: 'messages.errorOff',
+  NotFound: 'messages.errorNotFound',
+  Forbidden: 'messages.errorForbidden',
+  InsufficientPermissions: 'messages.errorForbidden',
+  badResponse: 'messages.errorBadAnswer',
+});
+// And what it says of a voicemail's recording that cannot be played.
+const RECORDING_ERROR_TEXT = Object.freeze({ ...ERROR_TEXT, NotFound: 'messages.recordingGone' });
+const ERROR_OTHER = 'messages.errorOther';
+
+// errorText says in the user's words what went wrong with a request (an
+// Error with the server's code and the parameter at fault). to is the
+// number a message was sent to, for a refused recipient.
+export function errorText(err, to = '') {
+  const code = asString(err?.code);
+  if (code === 'InvalidParameter') {
+    if (err.param === 'text') return t('messages.errorBadText');
+    if (err.param === 'to' && to) {
+      return messageType(to) === 'Pager' ? t('messages.errorBadExtension', { number: to }) : t('messages.errorBadNumber');
+    }
+  }
+  return t(ownValue(ERROR_TEXT, code) ?? ERROR_OTHER);
+}
+
+// recordingErrorText says why a voicemail's recording cannot be played.
+export const recordingErrorText = (err) => t(ownValue(RECORDING_ERROR_TEXT, asString(err?.code)) ?? ERROR_OTHER);
 
 // readMessage reads a message of the server: it has an id (a number becomes
 // a string) and a creation time, else it is null.
@@ -138,27 +177,29 @@ export function describeParties(others, type, shown) {
   // A number the host's CRM knows goes by its name there.
   const nameOf = (p) => testLineName(asString(p.phoneNumber)) || hostName(p.phoneNumber) || asString(p.name);
   const names = others.map((p) => nameOf(p) || shown(replyNumber(p, type)));
-  const name = names.join(', ') || 'Unknown';
+  const name = names.join(', ') || t('messages.unknown');
   const number = others.length === 1 && nameOf(others[0]) ? shown(replyNumber(others[0], type)) : '';
   return { name, number };
 }
 
+// CLOCK is how a message's time of day is written.
+export const CLOCK = Object.freeze({ hour: 'numeric', minute: '2-digit' });
+
 // shortTime is when a conversation's last message came, as its row says it:
 // the time today, Yesterday, the weekday within a week, else the date.
 export function shortTime(ms, now = Date.now()) {
-  const date = new Date(ms);
   const today = new Date(now).setHours(0, 0, 0, 0);
-  if (ms >= today) return date.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
-  if (ms >= today - DAY_MS) return 'Yesterday';
-  if (ms >= today - 6 * DAY_MS) return date.toLocaleDateString(undefined, { weekday: 'short' });
-  return date.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+  if (ms >= today) return formatDate(ms, CLOCK);
+  if (ms >= today - DAY_MS) return t('messages.yesterday');
+  if (ms >= today - 6 * DAY_MS) return formatDate(ms, { weekday: 'short' });
+  return formatDate(ms, { month: 'short', day: 'numeric' });
 }
 
 // dayText heads the messages of one day, starting at ms, in a conversation.
 export function dayText(ms, now = Date.now()) {
   const today = new Date(now).setHours(0, 0, 0, 0);
-  return ms >= today ? 'Today' : ms >= today - DAY_MS ? 'Yesterday'
-    : new Date(ms).toLocaleDateString(undefined, { weekday: 'short', month: 'short', day: 'numeric' });
+  return ms >= today ? t('messages.today') : ms >= today - DAY_MS ? t('messages.yesterday')
+    : formatDate(ms, { weekday: 'short', month: 'short', day: 'numeric' });
 }
 
 // initials are the first letters of up to two words of a name that start
@@ -173,7 +214,7 @@ export function initials(name) {
 export function preview(message) {
   if (isVoicemail(message)) {
     const duration = voicemailAudio(message)?.duration ?? 0;
-    return duration > 0 ? `Voicemail · ${durationText(duration)}` : 'Voicemail';
+    return duration > 0 ? t('messages.voicemailDuration', { duration: durationText(duration) }) : t('messages.voicemail');
   }
   return asString(message.subject).replace(/\s+/g, ' ').trim();
 }
@@ -190,14 +231,16 @@ export function callBackNumber(message) {
 export function deliveryText(message, showStatus) {
   const failed = message.messageStatus === 'DeliveryFailed';
   if (message.direction !== 'Outbound' || !(showStatus || failed)) return '';
-  return ownValue(STATUS_TEXT, message.messageStatus) ?? '';
+  const key = ownValue(STATUS_TEXT, message.messageStatus);
+  return key ? t(key) : '';
 }
 
-// listStatus is what the list says above its rows: loading, or why it failed.
+// listStatus is what the list says above its rows: loading, or why it
+// failed (error, in the user's words: errorText).
 export function listStatus({ off, phase, count, error }) {
   if (off) return '';
-  if (phase === 'loading' && count === 0) return 'Loading your messages…';
-  return phase === 'failed' ? `Could not load your messages: ${error}` : '';
+  if (phase === 'loading' && count === 0) return t('messages.loading');
+  return phase === 'failed' ? t('messages.loadFailed', { reason: error }) : '';
 }
 
 // badgeText is an unread count as a badge says it.
@@ -206,6 +249,6 @@ export const badgeText = (unread) => (unread > MAX_BADGE ? `${MAX_BADGE}+` : Str
 // composeHint says how a new message to `to` goes; format(number) formats
 // a phone number.
 export function composeHint(to, format) {
-  if (!to) return 'Type a phone number, or an extension number for a company message.';
-  return messageType(to) === 'Pager' ? `Company message to extension ${to}` : `SMS to ${format(to)}`;
+  if (!to) return t('messages.composeHint');
+  return messageType(to) === 'Pager' ? t('messages.composePager', { number: to }) : t('messages.composeSms', { number: format(to) });
 }

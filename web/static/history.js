@@ -7,7 +7,7 @@
 // (a few tries, spaced out).
 
 import { asString, isPlainObject, ownValue } from './fields.js';
-import { FAILURE_TEXT, RESULT_TEXT as CALL_RESULT_TEXT } from './calls.js';
+import { formatDate, t } from './i18n.js';
 import { regionOf, showParty } from './numbers.js';
 
 const LOG_PREFIX = '[callbridge]';
@@ -28,10 +28,54 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
 
-// Results of the call log (seeds/001) in the words the call view ends a
-// call with (calls.js), so that a call is called the same in both; a missed
-// call and one answered elsewhere in the history's shorter words.
-const RESULT_TEXT = Object.freeze({ ...CALL_RESULT_TEXT, Missed: 'Missed', Accepted: 'Answered' });
+// Results of the call log (seeds/001), as message keys, in the words the
+// call view ends a call with (calls.js), so that a call is called the same
+// in both; a missed call and one answered elsewhere in the history's shorter
+// words.
+const RESULT_TEXT = Object.freeze({
+  Busy: 'history.resultBusy',
+  Rejected: 'history.resultDeclined',
+  'No Answer': 'history.resultNoAnswer',
+  Canceled: 'history.resultCancelled',
+  Missed: 'history.resultMissed',
+  Failed: 'history.resultFailed',
+  Transferred: 'history.resultTransferred',
+  Forwarded: 'history.resultForwarded',
+  Voicemail: 'history.resultVoicemail',
+  Accepted: 'history.resultAnswered',
+});
+// Why a call failed, by the reasonCode of its record (the SIP status), as
+// the call view says it (calls.js).
+const FAILURE_TEXT = Object.freeze({
+  402: 'history.failureNotAllowed',
+  404: 'history.failureNotFound',
+  408: 'history.resultNoAnswer',
+  480: 'history.failureUnavailable',
+  486: 'history.resultBusy',
+  487: 'history.resultCancelled',
+  503: 'history.resultFailed',
+  603: 'history.resultDeclined',
+});
+// What the page says went wrong with a request, by the error's code (the
+// server's errorCode, or network, badResponse); any other is ERROR_OTHER.
+const ERROR_TEXT = Object.freeze({
+  network: 'history.errorNetwork',
+  NotSignedIn: 'history.errorSignedOut',
+  Unauthorized: 'history.errorSignedOut',
+  TooManyRequests: 'history.errorBusy',
+  ServiceUnavailable: 'history.errorUnavailable',
+  StorageUnavailable: 'history.errorUnavailable',
+  ShuttingDown: 'history.errorUnavailable',
+  badResponse: 'history.errorBadAnswer',
+});
+// And what it says of a recording that cannot be played.
+const RECORDING_ERROR_TEXT = Object.freeze({
+  ...ERROR_TEXT,
+  NotFound: 'history.recordingGone',
+  RecordingInProgress: 'history.recordingInProgress',
+  RecordingUnavailable: 'history.recordingNoAudio',
+});
+const ERROR_OTHER = 'history.errorOther';
 // Inbound calls with these results were missed.
 const MISSED_RESULTS = ['Missed', 'No Answer'];
 
@@ -56,17 +100,24 @@ export function duration(seconds) {
 const startOfDay = (ms) => new Date(ms).setHours(0, 0, 0, 0);
 
 // relativeTime says how long ago ms was, seen at now: "Just now", "5 min
-// ago", "3 h ago", "Yesterday", "3 days ago", then the date.
+// ago", "3 h ago", "Yesterday", "3 days ago", then the date, in the
+// widget's language.
 export function relativeTime(ms, now = Date.now()) {
   const ago = now - ms;
-  if (ago < MINUTE_MS) return 'Just now';
-  if (ago < HOUR_MS) return `${Math.floor(ago / MINUTE_MS)} min ago`;
+  if (ago < MINUTE_MS) return t('history.justNow');
+  if (ago < HOUR_MS) return t('history.minutesAgo', { count: Math.floor(ago / MINUTE_MS) });
   const days = Math.round((startOfDay(now) - startOfDay(ms)) / DAY_MS);
-  if (days <= 0) return `${Math.floor(ago / HOUR_MS)} h ago`;
-  if (days === 1) return 'Yesterday';
-  if (days < 7) return `${days} days ago`;
+  if (days <= 0) return t('history.hoursAgo', { count: Math.floor(ago / HOUR_MS) });
+  if (days === 1) return t('history.yesterday');
+  if (days < 7) return t('history.daysAgo', { count: days });
   const sameYear = new Date(ms).getFullYear() === new Date(now).getFullYear();
-  return new Date(ms).toLocaleDateString(undefined, { month: 'short', day: 'numeric', year: sameYear ? undefined : 'numeric' });
+  return formatDate(ms, sameYear ? { month: 'short', day: 'numeric' } : { month: 'short', day: 'numeric', year: 'numeric' });
+}
+
+// errorText says in the user's words what went wrong with a request (an
+// Error with the server's code), from table (ERROR_TEXT, RECORDING_ERROR_TEXT).
+export function errorText(err, table = ERROR_TEXT) {
+  return t(ownValue(table, asString(err?.code)) ?? ERROR_OTHER);
 }
 
 // readRecord keeps a call-log record of the server when it is one.
@@ -97,15 +148,17 @@ export function describeRecord(record, region) {
   // A failed call says why, as the call view did ("Unavailable").
   const failure = record.result === 'Failed' && Number.isInteger(record.reasonCode)
     ? ownValue(FAILURE_TEXT, String(record.reasonCode)) : undefined;
+  // A result the widget does not know shows as the call log writes it.
+  const known = failure ?? ownValue(RESULT_TEXT, record.result);
   const outcome = record.result === 'Call connected' ? duration(record.duration)
-    : failure ?? ownValue(RESULT_TEXT, record.result) ?? asString(record.result);
+    : known ? t(known) : asString(record.result);
   // A named party's number goes first; else the direction says what the
   // name line (the number) does not.
-  const lead = named ? shown : (inbound ? 'Incoming' : 'Outgoing');
+  const lead = named ? shown : t(inbound ? 'history.incoming' : 'history.outgoing');
   return {
     ...(party.source ? { source: party.source } : {}),
     kind: missed ? 'missed' : (inbound ? 'inbound' : 'outbound'),
-    name: party.name || shown || (inbound ? 'Unknown caller' : 'Unknown number'),
+    name: party.name || shown || t(inbound ? 'history.unknownCaller' : 'history.unknownNumber'),
     numberText: named ? shown : '',
     number,
     detail: [lead, outcome].filter(Boolean).join(' · '),
@@ -192,7 +245,7 @@ export function createHistory({ store, request, callBack, loadMedia, crm = null 
     } catch (err) {
       if (load !== loads) return;
       phase = records.length > 0 ? 'ready' : 'failed';
-      error = err.message;
+      error = errorText(err);
       warn(`could not load the call history: ${err.message}`);
     }
     render();
@@ -286,7 +339,7 @@ export function createHistory({ store, request, callBack, loadMedia, crm = null 
       audio.hidden = false;
       audio.play().catch(() => {});
     } catch (err) {
-      play.title = `The recording cannot be played: ${asString(err?.message) || 'try again later'}`;
+      play.title = t('history.recordingFailed', { reason: errorText(err, RECORDING_ERROR_TEXT) });
     } finally {
       play.disabled = false;
     }
@@ -300,8 +353,9 @@ export function createHistory({ store, request, callBack, loadMedia, crm = null 
     row.dataset.id = record.id;
     const button = row.querySelector('.history-row__call');
     button.disabled = !view.number;
-    button.setAttribute('aria-label', `${view.name}, ${view.detail}, ${relativeTime(start, now)}. Call back`);
-    button.title = view.number ? `Call ${view.numberText || view.name}` : '';
+    const when = relativeTime(start, now);
+    button.setAttribute('aria-label', t('history.rowLabel', { name: view.name, detail: view.detail, time: when }));
+    button.title = view.number ? t('history.callTitle', { name: view.numberText || view.name }) : '';
     const recording = recordingOf(record);
     row.dataset.recording = recording;
     row.querySelector('.history-row__play').hidden = !recording;
@@ -312,14 +366,15 @@ export function createHistory({ store, request, callBack, loadMedia, crm = null 
     log.hidden = !crm?.has('callLoggerPath');
     if (!log.hidden) {
       const done = crm.isLogged(record);
-      log.textContent = done ? 'Logged' : crm.labels().logCall;
+      log.textContent = done ? t('history.logged') : crm.labels().logCall;
       log.disabled = done;
-      log.setAttribute('aria-label', done ? `The call with ${view.name} is logged` : `${crm.labels().logCall}: ${view.name}, ${relativeTime(start, now)}`);
+      log.setAttribute('aria-label', done ? t('history.loggedLabel', { name: view.name })
+        : t('history.logLabel', { action: crm.labels().logCall, name: view.name, time: when }));
     }
     const time = row.querySelector('.history-row__time');
-    time.textContent = relativeTime(start, now);
+    time.textContent = when;
     time.dateTime = new Date(start).toISOString();
-    time.title = new Date(start).toLocaleString();
+    time.title = formatDate(start);
   }
 
   function renderList() {
@@ -343,8 +398,8 @@ export function createHistory({ store, request, callBack, loadMedia, crm = null 
   }
 
   function renderStatus() {
-    const text = phase === 'loading' ? 'Loading your calls…'
-      : phase === 'failed' ? `Could not load your calls: ${error}` : '';
+    const text = phase === 'loading' ? t('history.loading')
+      : phase === 'failed' ? t('history.loadFailed', { reason: error }) : '';
     ui.status.hidden = text === '';
     ui.status.dataset.phase = phase;
     ui.statusText.textContent = text;
@@ -390,7 +445,7 @@ export function createHistory({ store, request, callBack, loadMedia, crm = null 
     const missed = user && seen !== null ? countMissed(records, seen) : 0;
     ui.badge.hidden = missed === 0;
     ui.badge.textContent = missedBadge(missed);
-    ui.badge.setAttribute('aria-label', `${missed} missed`);
+    ui.badge.setAttribute('aria-label', t('history.missedLabel', { count: missed }));
     store.update({ missedCalls: missed });
   }
 

@@ -6,6 +6,7 @@
 import {
   badgeText, describeParties, initials, listStatus, MAX_BADGE, preview, shortTime, time,
 } from './conversations.js';
+import { formatDate, t } from './i18n.js';
 
 // createConversationList shows conversations in the page's list.
 //   ui:    the page's elements (messages.js)
@@ -31,19 +32,20 @@ export function createConversationList({ ui, shown, open }) {
     row.querySelector('.conversation-row__name').title = number;
     const text = preview(last);
     row.querySelector('.conversation-row__preview').textContent =
-      `${last.direction === 'Outbound' ? 'You: ' : ''}${text}`;
+      last.direction === 'Outbound' ? t('messages.youPrefix', { text }) : text;
     const when = time(last.creationTime);
     const stamp = row.querySelector('.conversation-row__time');
     stamp.textContent = shortTime(when, now);
     stamp.dateTime = new Date(when).toISOString();
-    stamp.title = new Date(when).toLocaleString();
+    stamp.title = formatDate(when);
     const badge = row.querySelector('.conversation-row__badge');
     badge.textContent = conversation.unread > 0 ? String(Math.min(conversation.unread, MAX_BADGE)) : '';
     badge.hidden = conversation.unread === 0;
     row.querySelector('.conversation-row__vm').hidden = !voicemail;
+    const { unread } = conversation;
     row.querySelector('.conversation-row__open').setAttribute('aria-label', voicemail
-      ? `${text} from ${name}${conversation.unread ? ', unread' : ''}, ${stamp.title}`
-      : `${name}${conversation.unread ? `, ${conversation.unread} unread` : ''}: ${text}`);
+      ? t(unread ? 'messages.voicemailRowLabelUnread' : 'messages.voicemailRowLabel', { preview: text, name, time: stamp.title })
+      : t(unread ? 'messages.rowLabelUnread' : 'messages.rowLabel', { name, count: unread, preview: text }));
   }
 
   // render shows list; off says messaging is off for the app, phase
@@ -72,8 +74,7 @@ export function createConversationList({ ui, shown, open }) {
     ui.statusText.textContent = text;
     ui.retry.hidden = phase !== 'failed';
     ui.empty.hidden = !off && (phase !== 'ready' || list.length > 0);
-    ui.emptyText.textContent = off ? 'Messaging is off for this app.'
-      : 'No messages yet. Text a number, or an extension of your company.';
+    ui.emptyText.textContent = t(off ? 'messages.off' : 'messages.empty');
     ui.emptyNew.hidden = off;
     ui.newButton.disabled = off;
   }
@@ -83,7 +84,7 @@ export function createConversationList({ ui, shown, open }) {
     const unread = list.reduce((sum, c) => sum + c.unread, 0);
     ui.badge.hidden = unread === 0;
     ui.badge.textContent = badgeText(unread);
-    ui.badge.setAttribute('aria-label', `${unread} unread`);
+    ui.badge.setAttribute('aria-label', t('messages.unreadLabel', { count: unread }));
   }
 
   return { render, renderBadge };

@@ -14,10 +14,11 @@
 // open conversation and the composers are messagethread.js's.
 
 import {
-  callBackNumber, contentUrl, conversationKey, conversationWith, describeParties, durationText, groupConversations, isUnread,
-  messageType, readMessage, replyNumber, time, voicemailAudio,
+  callBackNumber, contentUrl, conversationKey, conversationWith, describeParties, durationText, errorText, groupConversations,
+  isUnread, messageType, readMessage, recordingErrorText, replyNumber, time, voicemailAudio,
 } from './conversations.js';
 import { asString, ownValue } from './fields.js';
+import { formatDate, t } from './i18n.js';
 import { createConversationList } from './messagelist.js';
 import { createThreadView, sendOnEnter } from './messagethread.js';
 import { cleanNumber, formatNumber, formatParty, MAX_NUMBER_LENGTH, regionOf } from './numbers.js';
@@ -72,6 +73,7 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
   // The messages by id, and what is being done.
   const messages = new Map();
   let phase = 'idle';
+  // Why the list could not be loaded, in the user's words.
   let error = '';
   let loads = 0;
   let user = '';
@@ -82,6 +84,7 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
   // object URL of its audio once loaded, and why it could not be.
   let playing = '';
   let audioUrl = '';
+  // Why it could not be loaded, in the user's words.
   let audioError = '';
   const marking = new Set();
   let sending = false;
@@ -128,7 +131,7 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
     } catch (err) {
       if (load !== loads) return;
       phase = messages.size > 0 ? 'ready' : 'failed';
-      error = err.message;
+      error = errorText(err);
       warn(`could not load the messages: ${err.message}`);
     }
     render();
@@ -169,7 +172,7 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
       if (load === loads && answer) put(answer);
     } catch (err) {
       warn(`could not mark message ${message.id} ${readStatus.toLowerCase()}: ${err.message}`);
-      if (readStatus === 'Unread') showAlert({ message: `Could not mark the voicemail unread: ${err.message}`, level: 'danger' });
+      if (readStatus === 'Unread') showAlert({ message: t('messages.markUnreadFailed', { reason: errorText(err) }), level: 'danger' });
     } finally {
       marking.delete(message.id);
       render();
@@ -190,7 +193,7 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
       if (answer) put(answer);
       if (view === 'voicemail' && threadKey === conversationKey(message)) openList();
     } catch (err) {
-      showAlert({ message: `Could not delete the voicemail: ${err.message}`, level: 'danger' });
+      showAlert({ message: t('messages.deleteFailed', { reason: errorText(err) }), level: 'danger' });
     } finally {
       marking.delete(message.id);
       render();
@@ -271,7 +274,7 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
     if (!conversation || !text || sending) return;
     const to = conversation.others[0] && replyNumber(conversation.others[0], conversation.type);
     if (!to || conversation.others.length !== 1) {
-      showAlert({ message: 'Replies go to one person: start a new message instead.', level: 'warning' });
+      showAlert({ message: t('messages.replyToOne'), level: 'warning' });
       return;
     }
     sending = true;
@@ -285,7 +288,7 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
         threadKey = conversationKey(message);
       }
     } catch (err) {
-      showAlert({ message: `Could not send the message: ${err.message}`, level: 'danger' });
+      showAlert({ message: t('messages.sendFailed', { reason: errorText(err, to) }), level: 'danger' });
     } finally {
       sending = false;
       render();
@@ -312,7 +315,7 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
         openThread(conversationKey(message));
       }
     } catch (err) {
-      showAlert({ message: `Could not send the message: ${err.message}`, level: 'danger' });
+      showAlert({ message: t('messages.sendFailed', { reason: errorText(err, to) }), level: 'danger' });
     } finally {
       sending = false;
       render();
@@ -329,15 +332,15 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
     ui.vmName.textContent = name;
     ui.vmNumber.textContent = number;
     const audio = voicemailAudio(message);
-    const when = new Date(time(message.creationTime)).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    const when = formatDate(time(message.creationTime), { dateStyle: 'medium', timeStyle: 'short' });
     ui.vmWhen.textContent = audio?.duration ? `${when} · ${durationText(audio.duration)}` : when;
     const src = audio ? contentUrl(message.id, audio.id) : '';
     if (src !== playing) loadAudio(src);
     ui.vmPlayer.hidden = !audioUrl;
-    ui.vmNote.textContent = !audio ? 'This voicemail has no recording.'
-      : audioError ? `The recording cannot be played: ${audioError}` : audioUrl ? '' : 'Loading the recording…';
+    ui.vmNote.textContent = !audio ? t('messages.noRecording')
+      : audioError ? t('messages.recordingFailed', { reason: audioError }) : audioUrl ? '' : t('messages.loadingRecording');
     const busy = marking.has(message.id);
-    ui.vmRead.textContent = isUnread(message) ? 'Mark as read' : 'Mark as unread';
+    ui.vmRead.textContent = t(isUnread(message) ? 'messages.markRead' : 'messages.markUnread');
     ui.vmRead.disabled = busy;
     ui.vmDelete.disabled = busy;
     ui.vmCall.disabled = !callBackNumber(message);
@@ -363,7 +366,7 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
       ui.vmPlayer.src = url;
     } catch (err) {
       if (playing !== src) return;
-      audioError = err.message;
+      audioError = recordingErrorText(err);
     }
     render();
   }
@@ -383,7 +386,7 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
     logButton.hidden = !offered;
     if (!offered) return;
     const done = crm.isConversationLogged(logged(conversation).conversationId);
-    logButton.textContent = done ? 'Logged' : crm.labels().logMessages;
+    logButton.textContent = done ? t('messages.logged') : crm.labels().logMessages;
     logButton.disabled = done;
   }
   logButton.addEventListener('click', () => {

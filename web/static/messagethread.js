@@ -4,7 +4,8 @@
 
 import { asString } from './fields.js';
 import { cleanNumber } from './numbers.js';
-import { composeHint, dayText, deliveryText, describeParties, time } from './conversations.js';
+import { CLOCK, composeHint, dayText, deliveryText, describeParties, time } from './conversations.js';
+import { formatDate, t } from './i18n.js';
 
 // The composer grows up to this many pixels, then scrolls.
 const MAX_COMPOSER_HEIGHT = 96;
@@ -22,10 +23,10 @@ function bubble(message, showStatus) {
   const meta = document.createElement('p');
   meta.className = 'bubble__meta';
   const when = time(message.creationTime);
-  const parts = [new Date(when).toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' })];
+  const parts = [formatDate(when, CLOCK)];
   parts.push(deliveryText(message, showStatus));
   meta.textContent = parts.filter(Boolean).join(' · ');
-  meta.title = new Date(when).toLocaleString();
+  meta.title = formatDate(when);
   item.append(text, meta);
   return item;
 }
@@ -67,7 +68,8 @@ export function createThreadView({ ui, shown, format }) {
     const { key } = conversation;
     const { name, number } = describeParties(conversation.others, conversation.type, shown);
     ui.threadName.textContent = name;
-    ui.threadNumber.textContent = [conversation.type === 'Pager' ? 'Company message' : 'SMS', number].filter(Boolean).join(' · ');
+    const kind = t(conversation.type === 'Pager' ? 'messages.companyMessage' : 'messages.sms');
+    ui.threadNumber.textContent = [kind, number].filter(Boolean).join(' · ');
     const list = ui.threadMessages;
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < AT_BOTTOM_PX;
     const lastOut = conversation.messages.findLast((m) => m.direction === 'Outbound');

@@ -6,13 +6,24 @@
 //
 // noticeAllowed and messageNotice are pure and tested under `node --test`.
 
+import { ownValue } from './fields.js';
+import { t } from './i18n.js';
+
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
 
 // Where the choice is kept, for this browser.
 const PREF_KEY = 'cb-desktop-notifications';
-const BLOCKED_TEXT = 'Your browser does not allow notifications here. Allow them in its site settings, then turn this on again.';
-const UNSUPPORTED_TEXT = 'This browser cannot show desktop notifications here.';
+// What the toggle's note says (message keys).
+const BLOCKED_TEXT = 'notices.blocked';
+const UNSUPPORTED_TEXT = 'notices.unsupported';
+// The title of a new message's notification, by the message's type: of a
+// sender with a name or number, and of one without.
+const TITLE_TEXT = Object.freeze({
+  VoiceMail: ['notices.newVoicemailFrom', 'notices.newVoicemailUnknown'],
+  Fax: ['notices.newFaxFrom', 'notices.newFaxUnknown'],
+});
+const TITLE_OTHER = ['notices.newMessageFrom', 'notices.newMessageUnknown'];
 
 // noticeAllowed says whether a notification may show: the user turned them
 // on, the browser granted them, and the widget is hidden or not focused.
@@ -23,10 +34,11 @@ export function noticeAllowed({ on, permission, visible, focused }) {
 // messageNotice is what the notification of a new message says.
 export function messageNotice(message) {
   const from = message?.from ?? {};
-  const who = String(from.name || from.phoneNumber || from.extensionNumber || 'Unknown sender');
-  const kind = message?.type === 'VoiceMail' ? 'New voicemail' : message?.type === 'Fax' ? 'New fax' : 'New message';
+  const who = String(from.name || from.phoneNumber || from.extensionNumber || '');
+  const [named, unknown] = ownValue(TITLE_TEXT, message?.type) ?? TITLE_OTHER;
+  const title = who ? t(named, { name: who }) : t(unknown);
   const subject = typeof message?.subject === 'string' ? message.subject : '';
-  return { title: `${kind} from ${who}`, body: subject, tag: `cb-message-${String(message?.id ?? '')}` };
+  return { title, body: subject, tag: `cb-message-${String(message?.id ?? '')}` };
 }
 
 // createNotices starts the toggle (checkbox, note: its elements) and
@@ -57,8 +69,8 @@ export function createNotices({ checkbox, note, byDefault = false }) {
   function render() {
     const granted = permission() === 'granted';
     checkbox.checked = on && granted;
-    note.textContent = !supported() ? UNSUPPORTED_TEXT
-      : on && permission() === 'denied' ? BLOCKED_TEXT : '';
+    note.textContent = !supported() ? t(UNSUPPORTED_TEXT)
+      : on && permission() === 'denied' ? t(BLOCKED_TEXT) : '';
     note.hidden = note.textContent === '';
   }
 

@@ -1,13 +1,16 @@
 // Tests of conversations.js, the rules of messages and conversations, under
 // `node --test`.
+import { catalogue } from './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
   badgeText, callBackNumber, composeHint, contentUrl, conversationKey, conversationWith, dayText, deliveryText, describeParties,
-  durationText, groupConversations, initials, isUnread, listStatus, messageType, preview, readMessage, replyNumber, shortTime,
-  voicemailAudio,
+  durationText, errorText, groupConversations, initials, isUnread, listStatus, messageType, preview, readMessage,
+  recordingErrorText, replyNumber, shortTime, voicemailAudio,
 } from '../static/conversations.js';
+import { setCatalogue } from '../static/i18n.js';
+import { RequestError } from '../static/server.js';
 
 test('a message to an extension number is a pager message, any other an SMS', () => {
   const cases = [['101', 'Pager'], [' 1-0-1 ', 'Pager'], ['12345678', 'Pager'], ['1', 'SMS'], ['123456789', 'SMS'],
@@ -94,14 +97,30 @@ test('the other parties are named, with the number of one named party', () => {
 test('times say today\'s time, Yesterday, a weekday within the week, else the date', () => {
   const now = new Date(2024, 5, 15, 12, 0).getTime();
   const at = (days, hour = 9) => new Date(2024, 5, 15 - days, hour, 30).getTime();
-  assert.equal(shortTime(at(0), now), new Date(at(0)).toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' }));
+  const english = (ms, options) => new Intl.DateTimeFormat('en-US', options).format(ms);
+  assert.equal(shortTime(at(0), now), english(at(0), { hour: 'numeric', minute: '2-digit' }));
   assert.equal(shortTime(at(1), now), 'Yesterday');
-  assert.equal(shortTime(at(6), now), new Date(at(6)).toLocaleDateString(undefined, { weekday: 'short' }));
-  assert.equal(shortTime(at(7), now), new Date(at(7)).toLocaleDateString(undefined, { month: 'short', day: 'numeric' }));
+  assert.equal(shortTime(at(6), now), english(at(6), { weekday: 'short' }));
+  assert.equal(shortTime(at(7), now), 'Jun 8');
   const day = (days) => new Date(at(days)).setHours(0, 0, 0, 0);
   assert.equal(dayText(day(0), now), 'Today');
   assert.equal(dayText(day(1), now), 'Yesterday');
-  assert.equal(dayText(day(2), now), new Date(day(2)).toLocaleDateString(undefined, { weekday: 'short', month: 'short', day: 'numeric' }));
+  assert.equal(dayText(day(2), now), 'Thu, Jun 13');
+});
+
+test('times and days are written in the widget\'s language', (ctx) => {
+  ctx.after(() => setCatalogue('en-US', catalogue('en')));
+  setCatalogue('de', catalogue('de'));
+  const now = new Date(2024, 5, 15, 12, 0).getTime();
+  const at = (days, hour = 9) => new Date(2024, 5, 15 - days, hour, 30).getTime();
+  assert.equal(shortTime(at(0, 14), now), '14:30');
+  assert.equal(shortTime(at(1), now), 'Gestern');
+  assert.equal(shortTime(at(7), now), '8. Juni');
+  assert.equal(dayText(new Date(at(0)).setHours(0, 0, 0, 0), now), 'Heute');
+  setCatalogue('fr-FR', catalogue('fr'));
+  assert.equal(dayText(new Date(at(2)).setHours(0, 0, 0, 0), now), 'jeu. 13 juin');
+  assert.equal(preview({ type: 'VoiceMail', attachments: [{ id: 'a', vmDuration: 65 }] }), 'Message vocal · 1:05');
+  assert.equal(listStatus({ off: false, phase: 'loading', count: 0, error: '' }), 'Chargement de vos messages…');
 });
 
 test('a conversation\'s initials come from words that start with a letter', () => {
@@ -132,6 +151,28 @@ test('what rows, bubbles, the list and the badge say', () => {
   assert.equal(composeHint('', format), 'Type a phone number, or an extension number for a company message.');
   assert.equal(composeHint('101', format), 'Company message to extension 101');
   assert.equal(composeHint('+16505550100', format), 'SMS to <+16505550100>');
+});
+
+test('a failed request says why in the user\'s words, never in the server\'s', (ctx) => {
+  const failure = (code, param = '') => new RequestError(code, `server text for ${code}`, param);
+  assert.equal(errorText(failure('network')), 'no connection to the server');
+  assert.equal(errorText(failure('TooManyRequests')), 'too many requests; wait a moment');
+  assert.equal(errorText(failure('MessagingOff')), 'messaging is off on this server');
+  assert.equal(errorText(failure('InvalidParameter', 'to'), '101'), 'extension 101 cannot receive messages');
+  assert.equal(errorText(failure('InvalidParameter', 'to'), '+16505550100'), 'this number cannot receive text messages');
+  assert.equal(errorText(failure('InvalidParameter', 'text'), '101'), 'the text is empty or too long');
+  for (const code of ['InvalidParameter', 'InternalError', 'http500', 'constructor', '']) {
+    assert.equal(errorText(failure(code)), 'try again later', code);
+  }
+  assert.equal(errorText(new Error('boom')), 'try again later');
+  assert.equal(errorText(null), 'try again later');
+  assert.equal(recordingErrorText(failure('NotFound')), 'the recording no longer exists');
+  assert.equal(errorText(failure('NotFound')), 'the message no longer exists');
+  ctx.after(() => setCatalogue('en-US', catalogue('en')));
+  setCatalogue('es-ES', catalogue('es'));
+  assert.equal(errorText(failure('InvalidParameter', 'to'), '102'), 'la extensión 102 no puede recibir mensajes');
+  assert.equal(listStatus({ off: false, phase: 'failed', count: 0, error: errorText(failure('network')) }),
+    'No se pudieron cargar sus mensajes: sin conexión con el servidor');
 });
 
 test('a voicemail is a row of its own, with its duration, its recording and its caller', () => {

@@ -1,8 +1,13 @@
 // Tests of history.js's pure functions under `node --test`.
+import { catalogue } from './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { countMissed, describeRecord, duration, missedBadge, newestStart, recordingOf, relativeTime } from '../static/history.js';
+import {
+  countMissed, describeRecord, duration, errorText, missedBadge, newestStart, recordingOf, relativeTime,
+} from '../static/history.js';
+import { setCatalogue } from '../static/i18n.js';
+import { RequestError } from '../static/server.js';
 
 test('a call-log result named after an Object built-in is shown as it is written', () => {
   for (const name of Object.getOwnPropertyNames(Object.prototype)) {
@@ -37,6 +42,39 @@ test('relativeTime says how long ago, in minutes, hours, then days', () => {
   assert.equal(relativeTime(now - 3 * 60 * minute, now), '3 h ago');
   assert.equal(relativeTime(new Date(2024, 5, 14, 23, 0).getTime(), now), 'Yesterday');
   assert.equal(relativeTime(new Date(2024, 5, 12, 9, 0).getTime(), now), '3 days ago');
+  assert.equal(relativeTime(new Date(2024, 5, 1, 9, 0).getTime(), now), 'Jun 1');
+  assert.equal(relativeTime(new Date(2023, 11, 24, 9, 0).getTime(), now), 'Dec 24, 2023');
+});
+
+test('relativeTime and the records speak the widget\'s language', (ctx) => {
+  ctx.after(() => setCatalogue('en-US', catalogue('en')));
+  const now = new Date(2024, 5, 15, 12, 0, 0).getTime();
+  const minute = 60_000;
+  setCatalogue('fr-FR', catalogue('fr'));
+  assert.equal(relativeTime(now - 30_000, now), 'À l\'instant');
+  assert.equal(relativeTime(now - 5 * minute, now), 'Il y a 5 min');
+  assert.equal(relativeTime(new Date(2024, 5, 14, 23, 0).getTime(), now), 'Hier');
+  assert.equal(relativeTime(new Date(2024, 5, 12, 9, 0).getTime(), now), 'Il y a 3 jours');
+  assert.equal(relativeTime(new Date(2024, 5, 1, 9, 0).getTime(), now), '1 juin');
+  const missed = { direction: 'Inbound', result: 'Missed', from: { phoneNumber: '+16505550100' } };
+  assert.equal(describeRecord(missed, 'US').detail, 'Entrant · Manqué');
+  assert.equal(describeRecord({ direction: 'Outbound', result: 'Failed', reasonCode: 480, to: {} }, 'US').name, 'Numéro inconnu');
+  setCatalogue('de', catalogue('de'));
+  assert.equal(relativeTime(now - 3 * 60 * minute, now), 'Vor 3 Std.');
+  assert.equal(relativeTime(new Date(2024, 5, 13, 9, 0).getTime(), now), 'Vor 2 Tagen');
+  assert.equal(describeRecord({ direction: 'Outbound', result: 'Failed', reasonCode: 480, to: {} }, 'US').detail,
+    'Ausgehend · Nicht erreichbar');
+  setCatalogue('es-ES', catalogue('es'));
+  assert.equal(relativeTime(now - 5 * minute, now), 'Hace 5 min');
+  assert.equal(describeRecord({ direction: 'Inbound', result: 'Rejected', from: {} }, 'US').detail, 'Entrante · Rechazada');
+});
+
+test('a failed request says why in the user\'s words, never in the server\'s', () => {
+  const failure = (code) => new RequestError(code, `server text for ${code}`);
+  assert.equal(errorText(failure('network')), 'no connection to the server');
+  assert.equal(errorText(failure('NotSignedIn')), 'your session has ended');
+  for (const code of ['InternalError', 'http500', 'toString', '']) assert.equal(errorText(failure(code)), 'try again later', code);
+  assert.equal(errorText(null), 'try again later');
 });
 
 test('a record names the other party, its number shown for the region, and what came of the call', () => {

@@ -1,7 +1,9 @@
 // Tests of notices.js's pure parts under `node --test`.
+import { catalogue } from './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
+import { setCatalogue } from '../static/i18n.js';
 import { messageNotice, noticeAllowed } from '../static/notices.js';
 
 test('a notification shows only when turned on, granted, and the widget is hidden or unfocused', () => {
@@ -22,4 +24,14 @@ test('a message notification names its sender and kind, and carries the text', (
   assert.equal(messageNotice({ id: '9', type: 'VoiceMail', from: { phoneNumber: '+15550100' } }).body, '');
   assert.equal(messageNotice({}).title, 'New message from Unknown sender');
   assert.equal(messageNotice(null).tag, 'cb-message-');
+});
+
+test('a message notification speaks the widget\'s language', (ctx) => {
+  ctx.after(() => setCatalogue('en-US', catalogue('en')));
+  setCatalogue('de', catalogue('de'));
+  assert.equal(messageNotice({ id: '9', type: 'VoiceMail', from: { name: 'Bob' } }).title, 'Neue Mailbox-Nachricht von Bob');
+  assert.equal(messageNotice({ id: '9', type: 'Fax', from: {} }).title, 'Neues Fax von unbekanntem Absender');
+  setCatalogue('fr-FR', catalogue('fr'));
+  assert.equal(messageNotice({ id: '8', type: 'SMS', from: { phoneNumber: '+33612345678' } }).title, 'Nouveau message de +33612345678');
+  assert.equal(messageNotice({ type: 'toString' }).title, 'Nouveau message d\'un expéditeur inconnu');
 });
