@@ -12,6 +12,7 @@
 import { asString, isPlainObject } from './fields.js';
 import { established, isLive, phoneError } from './calls.js';
 import { showParty } from './numbers.js';
+import { t } from './i18n.js';
 
 // The host's endpoints: /widget/conferences/{id}[/participants/{partyId}].
 export const CONFERENCES_URL = '/widget/conferences';
@@ -96,13 +97,13 @@ export const othersOf = (conference, partyId) => conference.participants.filter(
 // "Conference", and the others' names.
 export function describeConference(conference, partyId, region) {
   const shown = (p) => showParty({ name: p.name, phoneNumber: p.number }, region);
-  const names = othersOf(conference, partyId).map((p) => shown(p).name || shown(p).number || 'Unknown');
-  return { name: 'Conference', number: names.join(', ') };
+  const names = othersOf(conference, partyId).map((p) => shown(p).name || shown(p).number || t('conference.unknown'));
+  return { name: t('conference.conference'), number: names.join(', ') };
 }
 
 // conferenceTitle heads the participant list: how many are in it.
 export function conferenceTitle(conference) {
-  return `Participants · ${conference.participants.length}`;
+  return t('conference.participantsCount', { count: conference.participants.length });
 }
 
 // participantRows is what the list shows of each participant, the user's
@@ -118,12 +119,12 @@ export function participantRows(conference, partyId, region) {
     const held = p.status === 'Hold';
     const party = showParty({ name: p.name, phoneNumber: p.number }, region);
     const { number } = party;
-    const name = self ? 'You' : (party.name || number || 'Unknown');
+    const name = self ? t('conference.you') : (party.name || number || t('conference.unknown'));
     // The dot says a participant is connected; the words say who hosts and who holds.
-    const detail = [self || name === number ? '' : number, p.host ? 'Host' : '', held ? 'On hold' : ''];
+    const detail = [self || name === number ? '' : number, p.host ? t('conference.host') : '', held ? t('conference.onHold') : ''];
     let muted = '';
-    if (p.mutedByHost) muted = 'Muted by host';
-    else if (p.muted) muted = 'Muted';
+    if (p.mutedByHost) muted = t('conference.mutedByHost');
+    else if (p.muted) muted = t('conference.muted');
     const manage = conference.host && !self && !p.host;
     return {
       partyId: p.partyId,
@@ -133,7 +134,7 @@ export function participantRows(conference, partyId, region) {
       muted,
       self,
       host: p.host,
-      mute: manage ? { muted: !p.mutedByHost, label: p.mutedByHost ? 'Unmute' : 'Mute' } : null,
+      mute: manage ? { muted: !p.mutedByHost, label: t(p.mutedByHost ? 'conference.unmute' : 'conference.mute') } : null,
       remove: manage,
     };
   });
@@ -155,19 +156,19 @@ export function mergePair(list, entry, otherCallId) {
   let other;
   if (otherCallId !== undefined && otherCallId !== null && otherCallId !== '') {
     other = list.find((e) => e !== entry && e.id !== '' && ids(e).includes(otherCallId));
-    if (!other) throw phoneError('noSuchCall', `There is no call ${otherCallId} in this widget to merge.`);
+    if (!other) throw phoneError('noSuchCall', t('conference.noSuchCallToMerge', { callId: String(otherCallId) }));
   } else {
     const others = list.filter((e) => e !== entry && mergeable(e));
-    if (others.length === 0) throw phoneError('noSuchCall', 'There is no other call to merge with.');
-    if (others.length > 1) throw phoneError('invalidState', 'There is more than one other call: name the one to merge in options.otherCallId.');
+    if (others.length === 0) throw phoneError('noSuchCall', t('conference.noOtherCall'));
+    if (others.length > 1) throw phoneError('invalidState', t('conference.severalOtherCalls'));
     [other] = others;
   }
-  if (!mergeable(entry) || !mergeable(other)) throw phoneError('invalidState', 'Both calls must be answered to merge them.');
+  if (!mergeable(entry) || !mergeable(other)) throw phoneError('invalidState', t('conference.bothAnswered'));
   let into = entry;
   let from = other;
   if (hosts(from) && !hosts(into)) [into, from] = [from, into];
-  if (from.conference) throw phoneError('invalidState', 'That call is in a conference already.');
-  if (into.conference && !hosts(into)) throw phoneError('invalidState', 'Only the conference\'s host can merge calls into it.');
+  if (from.conference) throw phoneError('invalidState', t('conference.alreadyInConference'));
+  if (into.conference && !hosts(into)) throw phoneError('invalidState', t('conference.hostOnlyMerge'));
   return { into, from };
 }
 
@@ -192,10 +193,10 @@ export function addingTo(list) {
 // participant partyId of entry's conference, or null when there is none.
 export function participantProblem(entry, partyId) {
   const conference = entry.conference;
-  if (!conference) return phoneError('invalidState', 'The call is not in a conference.');
-  if (!conference.host) return phoneError('invalidState', 'Only the conference\'s host can do that.');
+  if (!conference) return phoneError('invalidState', t('conference.notInConference'));
+  if (!conference.host) return phoneError('invalidState', t('conference.hostOnly'));
   if (!conference.participants.some((p) => p.partyId === partyId)) {
-    return phoneError('noSuchCall', `There is no participant ${partyId} in the conference.`);
+    return phoneError('noSuchCall', t('conference.noSuchParticipant', { partyId: String(partyId) }));
   }
   return null;
 }

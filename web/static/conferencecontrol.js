@@ -6,25 +6,44 @@
 // (entry.conference). What a conference is, is conference.js's.
 
 import { STATUS, established, phoneError, readCall } from './calls.js';
+import { ownValue } from './fields.js';
 import { readDialled } from './numbers.js';
 import {
   addingTo, conferenceOfCall, conferenceUrl, hosts, mergePair, participantProblem, readConference, readConferenceEvent,
 } from './conference.js';
 import { dialledProblem } from './signalling.js';
+import { t } from './i18n.js';
 
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
 
 // Why the switch refuses to merge two answered calls: one of them is with
 // a test line, recorded, being transferred, or in a conference of another
-// host.
-export const NOT_MERGEABLE = 'These calls cannot be merged: a call with a test line, a recorded call or one being transferred cannot join a conference.';
+// host (the message's key).
+export const NOT_MERGEABLE = 'conference.notMergeable';
+
+// What the user is told when the server refuses a request about a
+// conference (remove, mute, end), by its errorCode; any other failure says
+// fallback's message.
+const REFUSALS = Object.freeze({
+  InsufficientPermissions: 'conference.hostOnly',
+  NotFound: 'conference.gone',
+});
+
+// refused is the failure of a request to the server as the user is told
+// it: the message of the key known[err.code], else of fallback. The code
+// stays the server's, for the host; the server's own words go to the console.
+function refused(err, fallback, known = REFUSALS) {
+  const code = String(err?.code ?? '');
+  warn(`a conference request failed: ${err?.message ?? err}`);
+  return phoneError(code || 'failed', t(ownValue(known, code) ?? fallback));
+}
 
 // readParticipantNumber reads the number a participant is added by.
 export function readParticipantNumber(value) {
   const { number, problem } = readDialled(value);
   const invalid = dialledProblem(problem);
-  if (invalid) throw phoneError('invalidNumber', problem === 'empty' ? 'Enter the number of the person to add.' : invalid.message);
+  if (invalid) throw phoneError('invalidNumber', problem === 'empty' ? t('conference.enterNumber') : invalid.message);
   return number;
 }
 
@@ -53,9 +72,9 @@ export function createConferenceControl({ device, request, registry, signalling,
     } catch (err) {
       if (/state/i.test(String(err.code ?? ''))) {
         warn(`merge of ${from.id} into ${into.id}: ${err.message}`);
-        throw phoneError('invalidState', NOT_MERGEABLE);
+        throw phoneError('invalidState', t(NOT_MERGEABLE));
       }
-      throw err;
+      throw refused(err, 'conference.mergeFailed', {});
     }
     // The stream may have told of the conference first, and of later changes.
     const conference = readConference(response.conference);
@@ -87,7 +106,7 @@ export function createConferenceControl({ device, request, registry, signalling,
   // until that one fails or ends.
   async function addParticipant(entry, options) {
     const number = readParticipantNumber(options?.number);
-    if (addingTo(registry.entries())) throw phoneError('invalidState', 'A participant is being added: wait until they answer.');
+    if (addingTo(registry.entries())) throw phoneError('invalidState', t('conference.addingWait'));
     await signalling.dial(number, { conferenceOf: entry.id });
   }
 
@@ -97,7 +116,9 @@ export function createConferenceControl({ device, request, registry, signalling,
     const partyId = options?.partyId;
     const problem = participantProblem(entry, partyId);
     if (problem) throw problem;
-    await request('DELETE', withDevice(conferenceUrl(entry.conference.id, partyId)));
+    await request('DELETE', withDevice(conferenceUrl(entry.conference.id, partyId))).catch((err) => {
+      throw refused(err, 'conference.changeFailed');
+    });
   }
 
   // muteParticipant mutes options.partyId for everyone, or unmutes them
@@ -106,18 +127,23 @@ export function createConferenceControl({ device, request, registry, signalling,
     const partyId = options?.partyId;
     const problem = participantProblem(entry, partyId);
     if (problem) throw problem;
-    await request('PATCH', conferenceUrl(entry.conference.id, partyId), { deviceId: device(), muted: options.muted !== false });
+    await request('PATCH', conferenceUrl(entry.conference.id, partyId), { deviceId: device(), muted: options.muted !== false })
+      .catch((err) => {
+        throw refused(err, 'conference.changeFailed');
+      });
   }
 
   // endConference ends the conference for all when the user hosts it; a
   // participant leaves it (hangs up their own call).
   async function endConference(entry) {
-    if (!entry.conference) throw phoneError('invalidState', 'The call is not in a conference.');
+    if (!entry.conference) throw phoneError('invalidState', t('conference.notInConference'));
     if (!hosts(entry)) {
       await signalling.endCall(entry, 'hangup');
       return;
     }
-    await request('DELETE', withDevice(conferenceUrl(entry.conference.id)));
+    await request('DELETE', withDevice(conferenceUrl(entry.conference.id))).catch((err) => {
+      throw refused(err, 'conference.changeFailed');
+    });
   }
 
   // handleEvent keeps rc-conference-notify's word on the conference of the
@@ -142,7 +168,7 @@ export function createConferenceControl({ device, request, registry, signalling,
     if (invited) return; // another invitation than this tab's
     adding.conferenceOf = '';
     if (read.change === 'rejected' && !adding.done && established(adding)) {
-      notify({ message: `${describe(adding).name} answered, but could not join. The calls stay apart.`, level: 'warning' });
+      notify({ message: t('conference.couldNotJoin', { name: describe(adding).name }), level: 'warning' });
     }
   }
 

@@ -9,6 +9,7 @@
 
 import { canAct } from './calls.js';
 import { addingTo, conferenceTitle, hosts, participantRows } from './conference.js';
+import { t } from './i18n.js';
 
 // createConferenceView binds the participant list and the field that adds one.
 //   region:   region() is the region numbers are shown for
@@ -55,11 +56,11 @@ export function createConferenceView({ region, describe, act }) {
     if (p.mute) {
       mute.textContent = p.mute.label;
       mute.dataset.muted = String(p.mute.muted);
-      mute.setAttribute('aria-label', `${p.mute.label} ${p.name}`);
+      mute.setAttribute('aria-label', t(p.mute.muted ? 'conference.muteName' : 'conference.unmuteName', { name: p.name }));
     }
     const remove = row.querySelector('[data-participant="remove"]');
     remove.hidden = !p.remove;
-    remove.setAttribute('aria-label', `Remove ${p.name} from the conference`);
+    remove.setAttribute('aria-label', t('conference.removeName', { name: p.name }));
     const busy = Boolean(current?.busy);
     mute.disabled = busy;
     remove.disabled = busy;
@@ -97,7 +98,7 @@ export function createConferenceView({ region, describe, act }) {
     ui.end.hidden = !host;
     ui.end.disabled = Boolean(entry.busy);
     ui.leave.disabled = Boolean(entry.busy);
-    ui.leave.setAttribute('aria-label', host ? 'Leave the conference: the others talk on' : 'Leave the conference');
+    ui.leave.setAttribute('aria-label', t(host ? 'conference.leaveLabelHost' : 'conference.leaveLabel'));
   }
 
   ui.list.addEventListener('click', (event) => {
@@ -121,7 +122,7 @@ export function createConferenceView({ region, describe, act }) {
     ui.panel.dataset.adding = 'true';
     ui.opener.setAttribute('aria-expanded', 'true');
     ui.number.value = '';
-    ui.note.textContent = `${describe(current).name} waits on hold while you call.`;
+    ui.note.textContent = t('conference.waitsOnHold', { name: describe(current).name });
     renderField();
     ui.number.focus();
   }

@@ -13,6 +13,7 @@
 // `node --test` (web/test/crm.test.js).
 
 import { asString, isPlainObject } from './fields.js';
+import { t } from './i18n.js';
 
 // How long numbers gather before one batch asks for them all.
 export const MATCH_BATCH_MS = 50;
@@ -24,7 +25,8 @@ export const MAX_LOGGED_MARKS = 500;
 const LOGGED_KEY = 'cb-crm-logged:';
 const AUTO_LOG_KEY = 'cb-crm-autolog:';
 
-// The dispositions a log may carry.
+// The dispositions a log may carry, as the host receives them in every
+// language (the log dialog shows them in the user's words).
 export const DISPOSITIONS = Object.freeze(['', 'Resolved', 'Follow up', 'Left message', 'No answer']);
 
 // matchKey is the number as the widget asks for it: + and digits.
@@ -126,7 +128,7 @@ export function createCrm({ host, store, showAlert, storage = globalThis.localSt
       if (forUser !== user || forService !== serviceName) return;
       // The numbers are asked again when next shown; the user hears once
       // until the host answers again.
-      if (!failing) showAlert({ message: `Could not look up callers in ${serviceName}: ${err.message}`, level: 'warning' });
+      if (!failing) showAlert({ message: t('crm.lookupFailed', { service: serviceName, reason: err.message }), level: 'warning' });
       failing = true;
     } finally {
       numbers.forEach((n) => asking.delete(n));
@@ -168,7 +170,7 @@ export function createCrm({ host, store, showAlert, storage = globalThis.localSt
   function viewContact(contact) {
     if (!host.has('viewMatchedContactPath')) return;
     host.request('viewMatchedContactPath', { contact }).catch((err) => {
-      showAlert({ message: `Could not open ${contact.name} in ${serviceName}: ${err.message}`, level: 'danger' });
+      showAlert({ message: t('crm.openFailed', { name: contact.name, service: serviceName, reason: err.message }), level: 'danger' });
     });
   }
 
@@ -201,25 +203,26 @@ export function createCrm({ host, store, showAlert, storage = globalThis.localSt
   const isLogged = (key) => marks.has(key);
 
   // send logs item at path key; the host's success marks it. It resolves
-  // true when logged; a failure is shown, and resolves false.
-  async function send(key, pathKey, body, markKey, what) {
+  // true when logged; a failure is shown (failed is its message's key), and
+  // resolves false.
+  async function send(key, pathKey, body, markKey, failed) {
     if (!ready(pathKey)) return false;
     try {
       await host.request(pathKey, body);
       mark(markKey);
       return true;
     } catch (err) {
-      showAlert({ message: `Could not log ${what} in ${serviceName}: ${err.message}`, level: 'danger' });
+      showAlert({ message: t(failed, { service: serviceName, reason: err.message }), level: 'danger' });
       return false;
     }
   }
 
   const logCall = (call, { note = '', disposition = '', trigger = 'manual' } = {}) =>
-    send('call', 'callLoggerPath', { call, note, disposition, triggerType: trigger }, callLogKey(call), 'the call');
+    send('call', 'callLoggerPath', { call, note, disposition, triggerType: trigger }, callLogKey(call), 'crm.logCallFailed');
 
   const logConversation = (conversation, { note = '', disposition = '' } = {}) =>
     send('messages', 'messageLoggerPath', { conversation, note, disposition, triggerType: 'manual' },
-      messageLogKey(conversation.conversationId), 'the conversation');
+      messageLogKey(conversation.conversationId), 'crm.logConversationFailed');
 
   // Auto-log: off unless the user turned it on (per user, in this browser).
   let autoLog = false;
@@ -247,14 +250,15 @@ export function createCrm({ host, store, showAlert, storage = globalThis.localSt
     logCall(call, { trigger: 'auto' });
   }
 
-  // labels are what the buttons and the setting say, in the service's words.
+  // labels are what the buttons and the setting say, in the service's words
+  // (as the host gave them), else in the widget's.
   function labels() {
     const service = host.service;
     return {
       name: serviceName,
-      logCall: asString(service?.callLoggerTitle) || 'Log call',
-      logMessages: asString(service?.messageLoggerTitle) || 'Log',
-      autoLog: asString(service?.callLoggerAutoSettingLabel) || 'Auto-log calls',
+      logCall: asString(service?.callLoggerTitle) || t('crm.logCall'),
+      logMessages: asString(service?.messageLoggerTitle) || t('crm.log'),
+      autoLog: asString(service?.callLoggerAutoSettingLabel) || t('crm.autoLog'),
     };
   }
 

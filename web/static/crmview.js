@@ -6,6 +6,7 @@
 
 import { formatNumber } from './numbers.js';
 import { extensionsUrl, readExtensions } from './transfer.js';
+import { t } from './i18n.js';
 
 // How long typing pauses before the host is asked for contacts.
 const SEARCH_PAUSE_MS = 250;
@@ -82,8 +83,8 @@ export function createCrmView({ crm, store, region, dial, request }) {
       const open = document.createElement('button');
       open.type = 'button';
       open.className = 'link-button contact-row__open';
-      open.textContent = 'Open';
-      open.setAttribute('aria-label', `Open ${contact.name} in ${crm.labels().name}`);
+      open.textContent = t('crm.open');
+      open.setAttribute('aria-label', t('crm.openName', { name: contact.name, service: crm.labels().name }));
       open.addEventListener('click', () => crm.viewContact(contact));
       row.append(open);
     }
@@ -91,8 +92,8 @@ export function createCrmView({ crm, store, region, dial, request }) {
       const call = document.createElement('button');
       call.type = 'button';
       call.className = 'button contact-row__call';
-      call.textContent = 'Call';
-      call.setAttribute('aria-label', `Call ${contact.name}`);
+      call.textContent = t('crm.call');
+      call.setAttribute('aria-label', t('crm.callName', { name: contact.name }));
       call.addEventListener('click', () => dial(number));
       row.append(call);
     }
@@ -103,7 +104,7 @@ export function createCrmView({ crm, store, region, dial, request }) {
   let nextPage = null;
   async function showContacts(ask, { append = false } = {}) {
     const load = ++loads;
-    ui.status.textContent = 'Loading contacts…';
+    ui.status.textContent = t('crm.loading');
     ui.more.hidden = true;
     try {
       const { contacts, nextPage: more } = await ask();
@@ -112,10 +113,10 @@ export function createCrmView({ crm, store, region, dial, request }) {
       contacts.forEach((contact) => ui.list.append(contactRow(contact)));
       nextPage = more ?? null;
       ui.more.hidden = !nextPage;
-      ui.status.textContent = ui.list.childElementCount === 0 ? 'No contacts.' : '';
+      ui.status.textContent = ui.list.childElementCount === 0 ? t('crm.noContacts') : '';
     } catch (err) {
       if (load !== loads) return;
-      ui.status.textContent = `Could not load contacts: ${err.message}`;
+      ui.status.textContent = t('crm.loadFailed', { reason: err.message });
     }
   }
 
@@ -147,7 +148,8 @@ export function createCrmView({ crm, store, region, dial, request }) {
       request('GET', extensionsUrl(text)).then((answer) => readExtensions(answer, own)),
       crm.searchContacts(text.replace(/[\s().-]/g, '') || text),
     ]);
-    const fromServer = (extensions.value ?? []).map((x) => ({ label: `${x.name} · Ext. ${x.number}`, number: x.number }));
+    const fromServer = (extensions.value ?? [])
+      .map((x) => ({ label: `${x.name} · ${t('transfer.extensionNumber', { number: x.number })}`, number: x.number }));
     const fromCrm = (contacts.value ?? []).filter((c) => numberOf(c))
       .map((c) => ({ label: `${c.name} · ${formatNumber(numberOf(c), region())}`, number: numberOf(c) }));
     return [...fromServer, ...fromCrm].slice(0, MAX_SUGGESTIONS);
@@ -213,7 +215,7 @@ export function createCrmView({ crm, store, region, dial, request }) {
       if (crm.has('contactsPath')) listAll();
       else {
         ui.list.replaceChildren();
-        ui.status.textContent = 'No CRM is connected to this page.';
+        ui.status.textContent = t('crm.noCrm');
       }
     }
   }

@@ -10,6 +10,7 @@
 // the bridge accepted from that origin; it touches no page.
 
 import { asString, isPlainObject, ownValue } from './fields.js';
+import { t } from './i18n.js';
 
 export const HOST_REQUEST_TIMEOUT_MS = 10_000;
 
@@ -28,7 +29,8 @@ const LOG_PREFIX = '[callbridge]';
 
 // HostError is why a request to the host has no data: code is notRegistered,
 // noPath, notSent, timeout, hostError (the host answered an error) or
-// invalidResponse.
+// invalidResponse; the message says it to the user, in the widget's
+// language (the host's own words, and its service's name, as it gave them).
 export class HostError extends Error {
   constructor(code, message) {
     super(message);
@@ -66,13 +68,14 @@ export function readService(raw) {
   return { service: Object.freeze(service) };
 }
 
-// errorOf reads the error of a host's answer: '' when it has none.
+// errorOf reads the error of a host's answer: null when it has none, else
+// the host's words for it ('' for none).
 function errorOf(response) {
   const { error } = response;
-  if (error === undefined || error === null || error === false) return '';
-  if (typeof error === 'string') return error || 'error';
-  if (isPlainObject(error)) return asString(error.message) || asString(error.code) || 'error';
-  return asString(response.message) || 'error';
+  if (error === undefined || error === null || error === false) return null;
+  if (typeof error === 'string') return error;
+  if (isPlainObject(error)) return asString(error.message) || asString(error.code);
+  return asString(response.message);
 }
 
 // createHostService keeps the host's service and its requests.
@@ -109,7 +112,7 @@ export function createHostService({ post, onChange = () => {}, timeoutMs = HOST_
     for (const [id, pending] of waiting) {
       waiting.delete(id);
       clearTimeout(pending.timer);
-      pending.reject(new HostError('notRegistered', 'The host page withdrew its service.'));
+      pending.reject(new HostError('notRegistered', t('crm.hostWithdrew')));
     }
     onChange(null);
   }
@@ -119,9 +122,9 @@ export function createHostService({ post, onChange = () => {}, timeoutMs = HOST_
   // request sends body to the path the service registered under key and
   // resolves with the answer, {data, ...} (a page of contacts adds nextPage).
   function request(key, body = {}) {
-    if (!service) return Promise.reject(new HostError('notRegistered', 'No CRM is connected to this page.'));
+    if (!service) return Promise.reject(new HostError('notRegistered', t('crm.noCrm')));
     const path = service[key];
-    if (!path) return Promise.reject(new HostError('noPath', `${service.name} does not offer ${key}.`));
+    if (!path) return Promise.reject(new HostError('noPath', t('crm.noPath', { service: service.name, path: key })));
     const requestId = `cb-${Date.now().toString(36)}-${next++}`;
     return new Promise((resolve, reject) => {
       let sent = false;
@@ -131,12 +134,12 @@ export function createHostService({ post, onChange = () => {}, timeoutMs = HOST_
         warn(`${path}: the request could not be sent (${err?.message ?? err})`);
       }
       if (!sent) {
-        reject(new HostError('notSent', `${service.name} cannot be reached from here.`));
+        reject(new HostError('notSent', t('crm.unreachable', { service: service.name })));
         return;
       }
       const timer = setTimeout(() => {
         waiting.delete(requestId);
-        reject(new HostError('timeout', `${service.name} did not answer within ${Math.round(timeoutMs / 1000)} s.`));
+        reject(new HostError('timeout', t('crm.timeout', { service: service.name, count: Math.round(timeoutMs / 1000) })));
       }, timeoutMs);
       waiting.set(requestId, { resolve, reject, timer, path, name: service.name });
     });
@@ -156,12 +159,15 @@ export function createHostService({ post, onChange = () => {}, timeoutMs = HOST_
     clearTimeout(pending.timer);
     const { response } = message;
     if (!isPlainObject(response)) {
-      pending.reject(new HostError('invalidResponse', `${pending.name} gave an answer the widget cannot read.`));
+      pending.reject(new HostError('invalidResponse', t('crm.unreadable', { service: pending.name })));
       return true;
     }
     const error = errorOf(response);
-    if (error) {
-      pending.reject(new HostError('hostError', `${pending.name}: ${error}`));
+    if (error !== null) {
+      const message = error
+        ? t('crm.hostSaid', { service: pending.name, error })
+        : t('crm.hostFailed', { service: pending.name });
+      pending.reject(new HostError('hostError', message));
       return true;
     }
     pending.resolve(response);

@@ -13,6 +13,7 @@
 import { asString, isPlainObject, ownValue } from './fields.js';
 import { STATUS } from './calls.js';
 import { cleanNumber, showParty } from './numbers.js';
+import { t } from './i18n.js';
 
 // The account's extensions, for the transfer panel (?q= filters them).
 export const EXTENSIONS_URL = '/widget/extensions';
@@ -21,12 +22,13 @@ export const extensionsUrl = (query) => `${EXTENSIONS_URL}?q=${encodeURIComponen
 // The panel lists at most this many extensions at once; the filter finds the rest.
 export const MAX_EXTENSIONS_SHOWN = 50;
 
-// What an extension's telephonyStatus says to someone picking a target.
+// What an extension's telephonyStatus says to someone picking a target
+// (text is the message's key).
 const EXTENSION_STATUS = Object.freeze({
-  NoCall: { text: 'Available', busy: false },
-  Ringing: { text: 'Ringing', busy: true },
-  CallConnected: { text: 'On a call', busy: true },
-  OnHold: { text: 'On a call', busy: true },
+  NoCall: { text: 'transfer.statusAvailable', busy: false },
+  Ringing: { text: 'transfer.statusRinging', busy: true },
+  CallConnected: { text: 'transfer.statusOnCall', busy: true },
+  OnHold: { text: 'transfer.statusOnCall', busy: true },
 });
 
 const live = (entry) => entry && !entry.done;
@@ -75,8 +77,8 @@ export function readExtensions(response, ownNumber = '') {
       return {
         id: String(x.id ?? x.extensionNumber),
         number: x.extensionNumber,
-        name: asString(x.name) || `Extension ${x.extensionNumber}`,
-        status: status?.text ?? '',
+        name: asString(x.name) || t('transfer.extensionName', { number: x.extensionNumber }),
+        status: status ? t(status.text) : '',
         busy: status?.busy ?? false,
       };
     })
@@ -111,18 +113,19 @@ export function targetName(target, extensions, region) {
   return party.name || party.number;
 }
 
+// What the user is told of each state of a transfer: the message's key
+// with the target named, and without.
+const TRANSFER_NOTICES = Object.freeze({
+  started: { named: 'transfer.transferring', unnamed: 'transfer.transferringUnnamed', level: 'info' },
+  completed: { named: 'transfer.transferred', unnamed: 'transfer.transferredUnnamed', level: 'info' },
+  failed: { named: 'transfer.transferFailed', unnamed: 'transfer.transferFailedUnnamed', level: 'warning' },
+});
+
 // transferNotice is what the user is told of rc-call-transfer-notify:
 // {message, level}, or null for an event that says nothing readable.
 export function transferNotice(event) {
   const target = asString(event.target);
-  switch (event.state) {
-    case 'started':
-      return { message: `Transferring the call to ${target || 'the target'}…`, level: 'info' };
-    case 'completed':
-      return { message: `The call was transferred to ${target || 'the target'}.`, level: 'info' };
-    case 'failed':
-      return { message: `${target || 'The target'} did not take the transfer: the call is coming back to you.`, level: 'warning' };
-    default:
-      return null;
-  }
+  const notice = ownValue(TRANSFER_NOTICES, event.state);
+  if (!notice) return null;
+  return { message: target ? t(notice.named, { target }) : t(notice.unnamed), level: notice.level };
 }

@@ -12,6 +12,7 @@ import {
   MAX_EXTENSIONS_SHOWN, canComplete, consultPair, extensionsUrl, filterExtensions, readExtensions, targetName,
   transferTarget,
 } from './transfer.js';
+import { t } from './i18n.js';
 
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
@@ -62,7 +63,7 @@ export function createTransferView({ request, store, region, describe, act }) {
     } catch (err) {
       if (ask !== asked) return;
       warn(`could not list the extensions: ${err.message}`);
-      ui.note.textContent = 'Could not load your colleagues; you can still type a number.';
+      ui.note.textContent = t('transfer.loadFailed');
     }
   }
 
@@ -82,7 +83,7 @@ export function createTransferView({ request, store, region, describe, act }) {
       name.textContent = x.name;
       const detail = document.createElement('span');
       detail.className = 'transfer-option__detail';
-      detail.textContent = [`Ext. ${x.number}`, x.status].filter(Boolean).join(' · ');
+      detail.textContent = [t('transfer.extensionNumber', { number: x.number }), x.status].filter(Boolean).join(' · ');
       option.append(name, detail);
       option.addEventListener('click', () => pick(x));
       return option;
@@ -94,8 +95,8 @@ export function createTransferView({ request, store, region, describe, act }) {
       ui.input.removeAttribute('aria-activedescendant');
     }
     if (extensions.length > 0 && shown.length === 0 && !transferTarget(ui.input.value, null)) {
-      ui.note.textContent = 'No colleague matches; type a number to transfer to it.';
-    } else if (ui.note.textContent.startsWith('No colleague')) {
+      ui.note.textContent = t('transfer.noMatch');
+    } else if (ui.note.textContent === t('transfer.noMatch')) {
       ui.note.textContent = '';
     }
     renderButtons();
@@ -107,8 +108,8 @@ export function createTransferView({ request, store, region, describe, act }) {
     ui.blind.disabled = !ready;
     ui.warm.disabled = !ready;
     const name = target ? targetName(target, extensions, region()) : '';
-    ui.blind.textContent = name ? `Transfer now to ${name}` : 'Transfer now';
-    ui.warm.textContent = name ? `Consult ${name} first` : 'Consult first';
+    ui.blind.textContent = name ? t('transfer.transferNowTo', { name }) : t('transfer.transferNow');
+    ui.warm.textContent = name ? t('transfer.consultFirstName', { name }) : t('transfer.consultFirst');
   }
 
   function pick(extension) {
@@ -130,7 +131,7 @@ export function createTransferView({ request, store, region, describe, act }) {
     ui.input.value = '';
     ui.note.textContent = '';
     const { name } = describe(call);
-    ui.who.textContent = `Your call with ${name}`;
+    ui.who.textContent = t('transfer.yourCallWith', { name });
     // What the panel covers turns inert (layers.js).
     ui.sheet.hidden = false;
     renderList();
@@ -203,9 +204,7 @@ export function createTransferView({ request, store, region, describe, act }) {
     if (!pair) return;
     const target = describe(pair.consult).name;
     const caller = describe(pair.original).name;
-    ui.consultText.textContent = canComplete(pair)
-      ? `${target} is on the line; ${caller} waits on hold.`
-      : `Calling ${target}; ${caller} waits on hold.`;
+    ui.consultText.textContent = t(canComplete(pair) ? 'transfer.consultOnLine' : 'transfer.consultCalling', { target, caller });
     const busy = Boolean(pair.original.busy || pair.consult.busy);
     ui.complete.disabled = busy || !canComplete(pair);
     ui.cancel.disabled = busy;

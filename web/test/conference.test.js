@@ -3,8 +3,11 @@
 // and conferencecontrol.js (the requests, over the real registry and
 // signalling with fakes for the server, the media and the view) under
 // `node --test`.
+import { catalogue } from './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+
+import { setCatalogue } from '../static/i18n.js';
 
 import { STATUS, createCallRegistry, newEntry } from '../static/calls.js';
 import {
@@ -237,7 +240,11 @@ test('a merge the switch refuses for the calls\' state says so in the user\'s te
   });
   p.event('rc-call-start-notify', connected('s-1', { callStatus: STATUS.onHold, isOnHold: true }));
   p.event('rc-call-start-notify', connected('s-2'));
-  await assert.rejects(p.control.actions.merge(p.registry.get('s-2'), {}), { code: 'invalidState', message: NOT_MERGEABLE });
+  await assert.rejects(p.control.actions.merge(p.registry.get('s-2'), {}), {
+    code: 'invalidState',
+    message: 'These calls cannot be merged: a call with a test line, a recorded call or one being transferred cannot join a conference.',
+  });
+  assert.equal(NOT_MERGEABLE, 'conference.notMergeable');
   assert.equal(p.registry.get('s-1').done, false);
   assert.equal(p.registry.get('s-1').busy, '');
   assert.equal(p.registry.get('s-2').conference, null);
@@ -335,4 +342,46 @@ test('rc-conference-notify reaches only the call of this tab it names', (t) => {
   // Removed: the party is no longer listed.
   p.conferenceEvent('removed', { participants: rawConference().participants.filter((x) => x.partyId !== 'p-3') });
   assert.equal(p.registry.get('s-2').conference, null);
+});
+
+test('a conference request the server refuses says why in the user\'s words, and keeps the server\'s code', async (t) => {
+  const remove = `DELETE ${conferenceUrl('conf-1', 'p-2')}?deviceId=dev1`;
+  const p = phone(t, {
+    [remove]: Object.assign(new Error('only the conference\'s host may remove or mute a participant or end it for all'), { code: 'InsufficientPermissions' }),
+    [`PATCH ${conferenceUrl('conf-1', 'p-4')}`]: Object.assign(new Error('The widget could not reach its server.'), { code: 'network' }),
+    [`POST ${callUrl('s-2', 'merge')}`]: Object.assign(new Error('internal server error'), { code: 'InternalError' }),
+  });
+  p.event('rc-call-start-notify', connected('s-1', { callStatus: STATUS.onHold, isOnHold: true }));
+  p.event('rc-call-start-notify', connected('s-2', { partyId: 'p-3' }));
+  p.conferenceEvent('created');
+  const host = p.registry.get('s-2');
+  await assert.rejects(p.control.actions.removeParticipant(host, { partyId: 'p-2' }),
+    { code: 'InsufficientPermissions', message: 'Only the conference\'s host can do that.' });
+  await assert.rejects(p.control.actions.muteParticipant(host, { partyId: 'p-4', muted: true }),
+    { code: 'network', message: 'The conference could not be changed. Try again.' });
+  // The conference ended meanwhile: the server knows it no more.
+  await assert.rejects(p.control.actions.endConference(host), { code: 'NotFound', message: 'The conference has ended, or the participant has left.' });
+  const q = phone(t, { [`POST ${callUrl('s-2', 'merge')}`]: Object.assign(new Error('internal server error'), { code: 'InternalError' }) });
+  q.event('rc-call-start-notify', connected('s-1', { callStatus: STATUS.onHold, isOnHold: true }));
+  q.event('rc-call-start-notify', connected('s-2'));
+  await assert.rejects(q.control.actions.merge(q.registry.get('s-2'), {}), { code: 'InternalError', message: 'The calls could not be merged. Try again.' });
+});
+
+test('the participant list and the conference\'s errors speak the widget\'s language', (t) => {
+  t.after(() => setCatalogue('en-US', catalogue('en')));
+  setCatalogue('fr-FR', catalogue('fr'));
+  const conference = readConference(rawConference({
+    participants: [
+      rawConference().participants[0],
+      { ...rawConference().participants[2], muted: true, mutedByHost: true, status: 'Hold' },
+    ],
+  }));
+  assert.deepEqual(participantRows(conference, 'p-3', 'US').map((r) => [r.name, r.detail, r.muted, r.mute?.label ?? null]), [
+    ['Vous', 'Hôte', '', null],
+    ['Bob Brown', '(650) 555-0102 · En attente', 'Coupé par l\'hôte', 'Réactiver le micro'],
+  ]);
+  assert.equal(conferenceTitle(conference), 'Participants · 2');
+  assert.equal(describeConference(conference, 'p-3', 'US').name, 'Conférence');
+  assert.throws(() => readParticipantNumber(''), { code: 'invalidNumber', message: 'Saisissez le numéro de la personne à ajouter.' });
+  assert.equal(participantProblem(call('x'), 'p-2').message, 'L\'appel n\'est pas en conférence.');
 });

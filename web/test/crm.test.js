@@ -1,7 +1,10 @@
 // Tests of crm.js, the widget's use of the host's CRM, under `node --test`:
 // a fake service answers as a host page would.
+import { catalogue } from './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+
+import { setCatalogue } from '../static/i18n.js';
 
 import { callLogKey, createCrm, matchKey, readContact, readMatches } from '../static/crm.js';
 import { createStore } from '../static/store.js';
@@ -108,4 +111,15 @@ test('a logged call is marked for the user, and auto-log logs an ended call once
   await flush();
   assert.equal(f.requests.length, 2, 'the call logged already is not logged again');
   assert.equal(f.requests[1].body.triggerType, 'auto');
+});
+
+test('the CRM\'s words are the widget\'s language; the service\'s own labels and words stay as it gave them', async (t) => {
+  t.after(() => setCatalogue('en-US', catalogue('en')));
+  setCatalogue('es-ES', catalogue('es'));
+  const f = crm(t, { answer: () => { throw new Error('Contacto bloqueado'); } });
+  assert.deepEqual(f.crm.labels(), { name: 'Demo CRM', logCall: 'Registrar llamada', logMessages: 'Registrar', autoLog: 'Registrar llamadas automáticamente' });
+  assert.equal(await f.crm.logCall({ id: 'c1' }), false);
+  assert.equal(f.alerts[0].message, 'No se pudo registrar la llamada en Demo CRM: Contacto bloqueado');
+  f.store.update({ hostService: { ...f.store.get().hostService, callLoggerTitle: 'Log to Demo CRM' } });
+  assert.equal(f.crm.labels().logCall, 'Log to Demo CRM');
 });

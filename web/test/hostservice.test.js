@@ -1,5 +1,6 @@
 // Tests of hostservice.js, the requests the widget sends to the host's own
 // service and the answers it takes, under `node --test`.
+import './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -94,6 +95,14 @@ test('an answer with an error rejects with the host\'s words', async () => {
   const result = service.request('callLoggerPath', { call: {} });
   service.receive({ responseId: sent[0].requestId, response: { error: 'Contact is locked' } });
   await assert.rejects(result, (err) => err instanceof HostError && err.code === 'hostError' && /Demo CRM: Contact is locked/.test(err.message));
+});
+
+test('an answer with an error but no words says the host failed', async () => {
+  const { service, sent } = host();
+  service.register(SERVICE);
+  const result = service.request('callLoggerPath', { call: {} });
+  service.receive({ responseId: sent[0].requestId, response: { error: '' } });
+  await assert.rejects(result, { code: 'hostError', message: 'Demo CRM reported an error.' });
 });
 
 test('an answer that is not an object rejects as unreadable', async () => {

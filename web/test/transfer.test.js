@@ -1,6 +1,9 @@
 // Tests of transfer.js, what the phone knows of transfers, under `node --test`.
+import { catalogue } from './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+
+import { setCatalogue } from '../static/i18n.js';
 
 import { STATUS, newEntry } from '../static/calls.js';
 import {
@@ -128,4 +131,19 @@ test('the extensions are asked for with the query in the URL', () => {
   assert.equal(extensionsUrl(' carol c '), '/widget/extensions?q=carol%20c');
   assert.equal(extensionsUrl('a&b=c'), '/widget/extensions?q=a%26b%3Dc');
   assert.ok(MAX_EXTENSIONS_SHOWN >= 20);
+});
+
+test('the transfer\'s words are the widget\'s language; the names and numbers stay as given', (t) => {
+  t.after(() => setCatalogue('en-US', catalogue('en')));
+  setCatalogue('de', catalogue('de'));
+  const list = readExtensions({
+    records: [
+      { id: 3, extensionNumber: '103', name: 'Carol Clark', presence: { telephonyStatus: 'CallConnected' } },
+      { id: 10, extensionNumber: '1000' },
+    ],
+  });
+  assert.deepEqual(list.map((x) => [x.name, x.status]), [['Carol Clark', 'Im Gespräch'], ['Durchwahl 1000', '']]);
+  assert.deepEqual(transferNotice({ state: 'started', target: '103' }), { message: 'Der Anruf wird an 103 übergeben…', level: 'info' });
+  assert.equal(transferNotice({ state: 'failed' }).message, 'Das Ziel hat die Übergabe nicht angenommen: Der Anruf kommt zu Ihnen zurück.');
+  assert.equal(transferNotice({ state: 'toString' }), null);
 });
