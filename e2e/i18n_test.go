@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
@@ -96,9 +95,73 @@ func msg(t *testing.T, lang, key string, args ...any) string {
 	return c.T(key, args...)
 }
 
-func quoteJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
+// TestLanguages: with lang=fr-FR, de-DE and es-ES the adapter's bar, the
+// sign-in window and each view of the widget (signed out, the dialer, a
+// call, history, messages, settings, contacts) speak that language and
+// show no English message of the catalogue; the page's lang is the tag, and
+// dates and numbers are written as the language writes them. With
+// CB_SCREENSHOT_DIR set each view is kept as lang-<lang>-<view>.png.
+func TestLanguages(t *testing.T) {
+	e := start(t)
+	for i, tag := range []string{"fr-FR", "de-DE", "es-ES"} {
+		lang := tag[:2]
+		t.Run(tag, func(t *testing.T) {
+			openDemo(t, e, "?lang="+tag)
+			if bar := eval[map[string]any](t, e.ctx, barState); bar["title"] != msg(t, lang, "adapter.phone") {
+				t.Errorf("the adapter's bar says %q", bar["title"])
+			}
+			frame := frameCtx(t, e)
+			if got := eval[string](t, frame, `document.documentElement.lang`); got != tag {
+				t.Errorf("<html lang> is %q, want %q", got, tag)
+			}
+			if i == 0 {
+				checkLanguage(t, e, frame, lang, "signed-out")
+				click(t, frame, "#cb-sign-in")
+				popup := popupCtx(t, e, e.WidgetURL+"/oauth/authorize")
+				waitFor[bool](t, popup, "the sign-in page", `document.readyState === 'complete' && !!document.getElementById('login-submit')`)
+				if got := eval[string](t, popup, `document.documentElement.lang`); got != tag {
+					t.Errorf("the sign-in window's lang is %q, want %q", got, tag)
+				}
+				checkLanguage(t, e, popup, lang, "sign-in-window")
+				fillSignIn(t, popup, "alice@demo.test", "demo")
+				waitLoggedIn(t, e, "+16505550100*101")
+			}
+			languageViews(t, e, frame, tag)
+		})
+	}
 }
 
-var _ = fmt.Sprint
+// languageViews walks the signed-in views in language tag.
+func languageViews(t *testing.T, e *env, frame context.Context, tag string) {
+	t.Helper()
+	lang := tag[:2]
+	eval[any](t, e.ctx, `RCAdapter.navigateTo('/dialer')`)
+	waitFor[bool](t, frame, "the dialer ready", `!document.getElementById('cb-dial-call').disabled`)
+	tabs := eval[[]string](t, frame, `[...document.querySelectorAll('#cb-tabs .tab__label')].map(l => l.textContent)`)
+	want := []string{msg(t, lang, "shell.tabDialer"), msg(t, lang, "shell.tabCalls"), msg(t, lang, "shell.tabHistory"),
+		msg(t, lang, "shell.tabMessages"), msg(t, lang, "shell.tabSettings")}
+	if strings.Join(tabs, "|") != strings.Join(want, "|") {
+		t.Errorf("tabs %q, want %q", tabs, want)
+	}
+	checkLanguage(t, e, frame, lang, "dialer")
+
+	// A call to the tone line, named in the language.
+	calls := eval[int](t, e.ctx, `cbDemo.messages.filter(m => m.data.type === 'rc-call-start-notify').length`)
+	dial(t, e, "+15550100")
+	waitFor[string](t, e.ctx, "the tone line's answer", fmt.Sprintf(`(() => {
+		const m = cbDemo.messages.filter(m => m.data.type === 'rc-call-start-notify')[%d];
+		return m ? m.data.call.telephonySessionId : ''; })()`, calls))
+	waitFor[bool](t, frame, "the call's time", `/\d:\d\d/.test(document.getElementById('cb-call-status').textContent)`)
+	checkLanguage(t, e, frame, lang, "call")
+	click(t, frame, "#cb-hangup")
+	waitFor[bool](t, frame, "the call ended", `document.getElementById('cb-active-call').hidden`)
+
+	for _, route := range []string{"/history", "/messages", "/settings", "/contacts"} {
+		eval[any](t, e.ctx, `RCAdapter.navigateTo(`+quote(route)+`)`)
+		waitFor[bool](t, frame, route, `!document.querySelector(`+quote(`.pages [data-route="`+route+`"]`)+`).hidden`)
+		if route == "/history" {
+			waitFor[bool](t, frame, "the call in history", `document.querySelectorAll('#cb-history-list li').length > 0`)
+		}
+		checkLanguage(t, e, frame, lang, strings.TrimPrefix(route, "/"))
+	}
+}
