@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -12,10 +13,12 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/text/language"
 
 	"github.com/callbridge/widget-server/internal/htmlpage"
 	"github.com/callbridge/widget-server/internal/httperror"
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/locale"
 	"github.com/callbridge/widget-server/web/templates"
 )
 
@@ -81,23 +84,21 @@ func (s *Server) authorizeSubmit(c echo.Context) error {
 	}
 	cookie, cerr := r.Cookie(csrfCookie)
 	if cerr != nil || cookie.Value == "" || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(r.PostForm.Get(csrfField))) != 1 {
-		return s.renderLogin(c, http.StatusForbidden, ar, r.PostForm.Get("username"),
-			"This form expired. Please sign in again.")
+		return s.renderLogin(c, http.StatusForbidden, ar, r.PostForm.Get("username"), "pages.formExpired")
 	}
 	username := strings.TrimSpace(r.PostForm.Get("username"))
 	password := r.PostForm.Get("password")
 	user, ip := s.Directory.SignInKey(ctx, username), c.RealIP()
 	if wait := s.Throttle.Wait(user, ip); wait > 0 {
-		c.Response().Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+0.999)))
-		return s.renderLogin(c, http.StatusTooManyRequests, ar, username,
-			fmt.Sprintf("Too many failed attempts. Try again in %d seconds.", int(wait.Seconds()+0.999)))
+		secs := int(wait.Seconds() + 0.999)
+		c.Response().Header().Set("Retry-After", fmt.Sprint(secs))
+		return s.renderLogin(c, http.StatusTooManyRequests, ar, username, "pages.tooManyAttempts", "count", secs)
 	}
 	acct, ext, err := s.Directory.Authenticate(ctx, username, password)
 	if err != nil {
 		s.Throttle.Failure(user, ip)
 		s.log.InfoContext(ctx, "sign-in refused", slog.String("username", username), slog.String("ip", ip))
-		return s.renderLogin(c, http.StatusUnauthorized, ar, username,
-			"Wrong email, number or password.")
+		return s.renderLogin(c, http.StatusUnauthorized, ar, username, "pages.wrongPassword")
 	}
 	s.Throttle.Success(user, ip)
 	if err := s.AuthServer.Grant(ctx, c.Response(), ar, acct, ext); err != nil {
@@ -105,8 +106,7 @@ func (s *Server) authorizeSubmit(c echo.Context) error {
 			// The code could not be stored: say so, rather than send the
 			// app an error that reads as a refusal.
 			c.Response().Header().Set("Retry-After", httperror.StorageRetryAfter)
-			return s.renderLogin(c, http.StatusServiceUnavailable, ar, username,
-				"The server cannot complete sign-ins right now. Please try again in a minute.")
+			return s.renderLogin(c, http.StatusServiceUnavailable, ar, username, "pages.signInUnavailable")
 		}
 		s.AuthServer.WriteAuthorizeError(ctx, c.Response(), ar, err)
 	}
@@ -122,17 +122,55 @@ func (s *Server) authorizeFailed(c echo.Context, ar *identity.AuthorizeRequest, 
 	}
 	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
 	s.log.InfoContext(c.Request().Context(), "authorization request refused", slog.Any("err", err))
-	return htmlpage.Render(c, http.StatusBadRequest, templates.Forbidden("This sign-in link is not valid",
-		"The app that sent you here made a request this server cannot accept. Go back and try again."))
+	ctx := withSignInLocale(c, c.FormValue("ui_locales"))
+	return htmlpage.Render(c, http.StatusBadRequest, templates.Forbidden(
+		locale.T(ctx, "pages.invalidLinkTitle"), locale.T(ctx, "pages.invalidLinkText")))
 }
 
-func (s *Server) renderLogin(c echo.Context, status int, ar *identity.AuthorizeRequest, username, message string) error {
+// withSignInLocale puts the sign-in pages' language in the request's
+// context, and returns that: the first language of the authorization
+// request's ui_locales (OpenID Connect; the widget sends its own) when it
+// is a well-formed tag, else the browser's.
+func withSignInLocale(c echo.Context, uiLocales string) context.Context {
+	l, _ := locale.Default.Match(uiLocale(uiLocales), c.Request().Header.Get("Accept-Language"))
+	ctx := locale.With(c.Request().Context(), l)
+	c.SetRequest(c.Request().WithContext(ctx))
+	return ctx
+}
+
+// uiLocale is the first tag of ui_locales, a space-separated list of
+// language tags in order of preference, or "" when it is not a well-formed
+// tag.
+func uiLocale(param string) string {
+	first, _, _ := strings.Cut(strings.TrimLeft(param, " "), " ")
+	if first == "" || len(first) > maxLanguageTag {
+		return ""
+	}
+	if _, err := language.Parse(first); err != nil {
+		return ""
+	}
+	return first
+}
+
+// maxLanguageTag bounds the ui_locales tag the server parses; real ones
+// are far shorter.
+const maxLanguageTag = 64
+
+// renderLogin shows the sign-in page, in the language of the authorization
+// request's ui_locales (carried through the form, as theme is) or of the
+// browser. message is the key of what the page says went wrong, with its
+// placeholders' name, value pairs; "" for nothing.
+func (s *Server) renderLogin(c echo.Context, status int, ar *identity.AuthorizeRequest, username, message string, args ...any) error {
 	token := csrfToken()
 	http.SetCookie(c.Response(), &http.Cookie{
 		Name: csrfCookie, Value: token, Path: "/", MaxAge: 3600,
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 	form := ar.GetRequestForm()
+	ctx := withSignInLocale(c, form.Get("ui_locales"))
+	if message != "" {
+		message = locale.T(ctx, message, args...)
+	}
 	names := make([]string, 0, len(form))
 	for k := range form {
 		if k != "username" && k != "password" && k != csrfField {

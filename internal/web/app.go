@@ -46,13 +46,11 @@ func (s *Server) app(c echo.Context) error {
 	q := c.Request().URL.Query()
 	clientID := q.Get("clientId")
 	if clientID == "" {
-		return s.forbidden(c, "clientId is missing",
-			"The page that embeds this widget must name its app: add clientId=YOUR_APP_ID to the adapter.js or iframe URL.")
+		return s.forbidden(c, "pages.noClientIdTitle", "pages.noClientIdText")
 	}
 	app, err := s.Apps.App(c.Request().Context(), clientID)
 	if errors.Is(err, identity.ErrNotFound) {
-		return s.forbidden(c, "Unknown app",
-			"No app is registered with this clientId. Ask the operator of this widget server to register it.")
+		return s.forbidden(c, "pages.unknownAppTitle", "pages.unknownAppText")
 	}
 	if err != nil {
 		return err
@@ -60,8 +58,7 @@ func (s *Server) app(c echo.Context) error {
 	hostOrigin := ""
 	if v := q.Get("hostOrigin"); v != "" {
 		if !app.AllowsOrigin(v) {
-			return s.forbidden(c, "This site may not embed the widget",
-				"The page's origin is not on the list of origins registered for this app.")
+			return s.forbidden(c, "pages.originRefusedTitle", "pages.originRefusedText")
 		}
 		hostOrigin, _ = identity.CanonicalOrigin(v)
 	} else if ref, err := url.Parse(c.Request().Referer()); err == nil && ref.Host != "" {
@@ -165,10 +162,15 @@ func (s *Server) app(c echo.Context) error {
 	}))
 }
 
-// forbidden answers 403 with a page that says what is wrong. The page may be
-// framed by anyone so the host page's owner can read the reason.
+// forbidden answers 403 with a page that says what is wrong (title and
+// message are message keys), in the language the widget would have spoken:
+// its lang flag, else the browser's. The page may be framed by anyone so the
+// host page's owner can read the reason.
 func (s *Server) forbidden(c echo.Context, title, message string) error {
+	loc, _ := locale.Default.Match(c.QueryParam("lang"), c.Request().Header.Get("Accept-Language"))
+	ctx := locale.With(c.Request().Context(), loc)
+	c.SetRequest(c.Request().WithContext(ctx))
 	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'")
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return htmlpage.Render(c, http.StatusForbidden, templates.Forbidden(title, message))
+	return htmlpage.Render(c, http.StatusForbidden, templates.Forbidden(locale.T(ctx, title), locale.T(ctx, message)))
 }

@@ -6,13 +6,18 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/callbridge/widget-server/internal/htmlpage"
+	"github.com/callbridge/widget-server/internal/locale"
 	"github.com/callbridge/widget-server/web/templates"
 )
 
 // redirectPage is where the sign-in popup lands: its script hands the URL
 // (with code and state) to the widget that opened it, at our exact origin.
+// The URL is the registered redirect URI with nothing of the widget's, so
+// the page speaks the browser's language.
 func (s *Server) redirectPage(c echo.Context) error {
 	nonce := callbackPageHeaders(c)
+	loc, _ := locale.Default.Match("", c.Request().Header.Get("Accept-Language"))
+	c.SetRequest(c.Request().WithContext(locale.With(c.Request().Context(), loc)))
 	return htmlpage.Render(c, http.StatusOK, templates.Redirect(templates.RedirectPage{
 		Nonce: nonce, StaticBase: s.Assets.Base(), WidgetOrigin: s.cfg.PublicURL,
 	}))

@@ -4,11 +4,13 @@
 // (docs/api-answering-rules.md); the greeting plays here, and Record
 // greeting dials *86, which the server routes to recording a new one.
 //
-// readRule, formProblem and ruleBody are pure and tested under `node --test`
-// (web/test/answering.test.js).
+// readRule, formProblem, saveProblem and ruleBody are pure and tested under
+// `node --test` (web/test/answering.test.js).
 
 import { asString, isPlainObject } from './fields.js';
+import { t } from './i18n.js';
 
+const LOG_PREFIX = '[callbridge]';
 const RULE_URL = '/widget/answering-rule';
 const GREETING_URL = '/widget/greeting';
 // What Record greeting dials.
@@ -30,6 +32,10 @@ export const FIELD_INPUTS = Object.freeze({
   autoRecord: 'cb-auto-record',
 });
 
+// The server's refusal of a forward's target (the form checks the rest of
+// what the server does).
+const TARGET_FIELDS = Object.freeze(['noAnswer.target', 'busy.target']);
+
 const readAction = (raw) => ({
   action: RULE_ACTIONS.includes(raw?.action) ? raw.action : 'Voicemail',
   target: asString(raw?.target),
@@ -49,25 +55,38 @@ export function readRule(raw) {
   };
 }
 
+const ringSecondsRange = () => t('answering.ringSecondsRange', { min: MIN_RING_SECONDS, max: MAX_RING_SECONDS });
+
 // formProblem is the first thing wrong with the form, {field, message} in
 // the rule's field names, or null.
 export function formProblem(form) {
   const text = form.ringSeconds.trim();
   const secs = Number(text);
   if (!/^\d+$/.test(text) || secs < MIN_RING_SECONDS || secs > MAX_RING_SECONDS) {
-    return { field: 'ringSeconds', message: `Ring for ${MIN_RING_SECONDS} to ${MAX_RING_SECONDS} seconds.` };
+    return { field: 'ringSeconds', message: ringSecondsRange() };
   }
   // A busy action matters only without call waiting.
   const cases = form.callWaiting ? ['noAnswer'] : ['noAnswer', 'busy'];
   for (const name of cases) {
     const { action, target } = form[name];
     if (action !== 'Forward') continue;
-    if (target.trim() === '') return { field: `${name}.target`, message: 'Enter the extension or number to forward to.' };
+    if (target.trim() === '') return { field: `${name}.target`, message: t('answering.targetMissing') };
     if (target.trim().length > MAX_TARGET_LENGTH) {
-      return { field: `${name}.target`, message: `A number has at most ${MAX_TARGET_LENGTH} characters.` };
+      return { field: `${name}.target`, message: t('answering.targetTooLong', { max: MAX_TARGET_LENGTH }) };
     }
   }
   return null;
+}
+
+// saveProblem is what the form says of a save the server refused (err: a
+// request's error, with the server's code and the field at fault as param),
+// as {field, message}; field is 'form' when no field is at fault.
+export function saveProblem(err) {
+  const field = Object.hasOwn(FIELD_INPUTS, err?.param) ? err.param : '';
+  let message = t(err?.code === 'network' ? 'answering.saveFailedOffline' : 'answering.saveFailed');
+  if (field === 'ringSeconds') message = ringSecondsRange();
+  else if (TARGET_FIELDS.includes(field)) message = t('answering.targetInvalid');
+  return { field: field || 'form', message };
 }
 
 // ruleBody is the PUT of the form: the rule's fields, a target only with
@@ -163,7 +182,10 @@ export function createAnswering({ store, request, loadMedia, dial, showAlert }) 
     } catch (err) {
       // A server that keeps no rules has no Answering part.
       if (load === loads) ui.section.hidden = true;
-      if (err.code !== 'NotImplemented') showAlert({ message: `Could not load your answering rule: ${err.message}`, level: 'warning' });
+      if (err.code !== 'NotImplemented') {
+        console.warn(LOG_PREFIX, `could not load the answering rule: ${err.message}`);
+        showAlert({ message: t('answering.loadFailed'), level: 'warning' });
+      }
     }
   }
 
@@ -181,11 +203,12 @@ export function createAnswering({ store, request, loadMedia, dial, showAlert }) 
     try {
       fill(readRule(await request('PUT', RULE_URL, ruleBody(form))));
       ui.status.dataset.error = 'false';
-      ui.status.textContent = 'Saved.';
+      ui.status.textContent = t('answering.saved');
     } catch (err) {
-      const field = Object.hasOwn(FIELD_INPUTS, err.param) ? err.param : '';
-      showProblem({ field: field || 'form', message: `Not saved: ${err.message}` });
-      if (field) byId(FIELD_INPUTS[field]).focus();
+      console.warn(LOG_PREFIX, `the answering rule was not saved: ${err.message}`);
+      const problem = saveProblem(err);
+      showProblem(problem);
+      if (problem.field !== 'form') byId(FIELD_INPUTS[problem.field]).focus();
     } finally {
       saving = false;
       layout();
@@ -222,7 +245,7 @@ export function createAnswering({ store, request, loadMedia, dial, showAlert }) 
     ui.form.addEventListener('submit', save);
     for (const control of [ui.noAnswer, ui.busy, ui.callWaiting]) control.addEventListener('change', layout);
     ui.form.addEventListener('input', () => {
-      if (ui.status.textContent === 'Saved.') ui.status.textContent = '';
+      if (ui.status.textContent === t('answering.saved')) ui.status.textContent = '';
     });
     ui.player.addEventListener('error', dropGreeting);
     ui.record.addEventListener('click', () => dial(GREETING_NUMBER));

@@ -10,6 +10,7 @@
 // kept), and the label finds it again.
 
 import { isPlainObject } from './fields.js';
+import { t } from './i18n.js';
 import { createTone, DEFAULT_RING_VOLUME, DEFAULT_RINGTONE, ringtoneAt, RINGTONES } from './ringer.js';
 
 const LOG_PREFIX = '[callbridge]';
@@ -27,7 +28,8 @@ export const AUDIO_DEFAULTS = Object.freeze({
 
 // The kinds of device the settings pick, by setting.
 export const DEVICE_KINDS = Object.freeze({ microphone: 'audioinput', speaker: 'audiooutput', ringer: 'audiooutput' });
-const DEVICE_NAMES = Object.freeze({ microphone: 'microphone', speaker: 'speaker', ringer: 'ringer output' });
+// What the notice says when the device picked for a setting is gone.
+const DEVICE_GONE = Object.freeze({ microphone: 'audio.microphoneGone', speaker: 'audio.speakerGone', ringer: 'audio.ringerGone' });
 
 // readAudioSettings reads settings as stored: each field checked, the
 // default for one missing or wrong.
@@ -75,11 +77,11 @@ const DEFAULT_IDS = ['', 'default'];
 // id), then each device by its label, or by its kind and number while the
 // browser keeps labels back.
 export function deviceChoices(devices, kind) {
-  const noun = kind === 'audioinput' ? 'Microphone' : 'Speaker';
+  const numbered = kind === 'audioinput' ? 'audio.microphoneNumbered' : 'audio.speakerNumbered';
   const own = devices.filter((d) => d.kind === kind && !DEFAULT_IDS.includes(d.deviceId) && d.deviceId !== 'communications');
   return [
-    { id: '', label: 'System default' },
-    ...own.map((d, i) => ({ id: d.deviceId, label: d.label || `${noun} ${i + 1}` })),
+    { id: '', label: t('audio.systemDefault') },
+    ...own.map((d, i) => ({ id: d.deviceId, label: d.label || t(numbered, { number: i + 1 }) })),
   ];
 }
 
@@ -185,7 +187,7 @@ export function createAudioSettings({ store, showAlert }) {
 
   // fallBack returns the setting to the default device: the one picked is gone.
   function fallBack(setting) {
-    note = `Your ${DEVICE_NAMES[setting]} is no longer available: the system default is used instead.`;
+    note = t(DEVICE_GONE[setting]);
     showAlert({ message: note, level: 'warning' });
     set({ [setting]: '', [`${setting}Label`]: '' });
   }
@@ -222,7 +224,8 @@ export function createAudioSettings({ store, showAlert }) {
       const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
       stream.getTracks().forEach((track) => track.stop());
     } catch (err) {
-      showAlert({ message: `The browser did not allow the microphone: ${err.message}`, level: 'warning' });
+      warn(`the browser did not allow the microphone: ${err.message}`);
+      showAlert({ message: t('audio.microphoneRefused'), level: 'warning' });
     }
     refresh();
   }
@@ -238,7 +241,7 @@ export function createAudioSettings({ store, showAlert }) {
     const choices = deviceChoices(devices, DEVICE_KINDS[setting]);
     // A device picked but not listed yet (before the list is read) stays shown.
     if (settings[setting] && !choices.some((c) => c.id === settings[setting])) {
-      choices.push({ id: settings[setting], label: 'Chosen device' });
+      choices.push({ id: settings[setting], label: t('audio.chosenDevice') });
     }
     select.replaceChildren(...choices.map((c) => option(c.id, c.label)));
     select.value = settings[setting];
@@ -255,12 +258,13 @@ export function createAudioSettings({ store, showAlert }) {
     ui.speakerRow.hidden = !outputs;
     ui.ringerRow.hidden = !outputs;
     if (ui.ringtone.options.length === 0) {
-      ui.ringtone.replaceChildren(...Object.entries(RINGTONES).map(([name, t]) => option(name, t.label)));
+      ui.ringtone.replaceChildren(...Object.entries(RINGTONES).map(([name, tone]) => option(name, t(tone.label))));
     }
     ui.ringtone.value = settings.ringtone;
     if (document.activeElement !== ui.volume) ui.volume.value = String(settings.volume);
-    ui.volumeValue.textContent = `${settings.volume}%`;
-    ui.volume.setAttribute('aria-valuetext', `${settings.volume}%`);
+    const volume = t('audio.volumeValue', { volume: settings.volume });
+    ui.volumeValue.textContent = volume;
+    ui.volume.setAttribute('aria-valuetext', volume);
     const named = devices.length === 0 || hasLabels(devices);
     ui.allow.hidden = named;
     if (ui.note.textContent !== note) ui.note.textContent = note;

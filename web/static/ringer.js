@@ -4,6 +4,7 @@
 // picks the ringtone, its volume and the output it plays on (audio.js).
 
 import { isRinging } from './calls.js';
+import { t } from './i18n.js';
 
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
@@ -12,17 +13,18 @@ const warn = (...args) => console.warn(LOG_PREFIX, ...args);
 export const RINGTONE = Object.freeze({ frequencies: Object.freeze([440, 480]), onS: 2, offS: 4, level: 0.12, rampS: 0.02 });
 
 // The ringtones the user may pick, each synthesised here; classic is the
-// ringing tone above. Their levels are for the full volume (100).
+// ringing tone above. Their levels are for the full volume (100); each
+// label is the message key of the ringtone's name.
 export const RINGTONES = Object.freeze({
-  classic: Object.freeze({ label: 'Classic', ...RINGTONE, level: 0.15 }),
+  classic: Object.freeze({ label: 'audio.ringtoneClassic', ...RINGTONE, level: 0.15 }),
   double: Object.freeze({
-    label: 'Double ring', frequencies: Object.freeze([400, 450]), onS: 0.4, offS: 0.2, beeps: 2, periodS: 3, level: 0.15, rampS: 0.02,
+    label: 'audio.ringtoneDouble', frequencies: Object.freeze([400, 450]), onS: 0.4, offS: 0.2, beeps: 2, periodS: 3, level: 0.15, rampS: 0.02,
   }),
   chime: Object.freeze({
-    label: 'Chime', frequencies: Object.freeze([880, 1320]), onS: 0.18, offS: 0.12, beeps: 3, periodS: 3, level: 0.1, rampS: 0.01,
+    label: 'audio.ringtoneChime', frequencies: Object.freeze([880, 1320]), onS: 0.18, offS: 0.12, beeps: 3, periodS: 3, level: 0.1, rampS: 0.01,
   }),
   pulse: Object.freeze({
-    label: 'Pulse', frequencies: Object.freeze([660]), onS: 0.1, offS: 0.1, beeps: 6, periodS: 3, level: 0.12, rampS: 0.01,
+    label: 'audio.ringtonePulse', frequencies: Object.freeze([660]), onS: 0.1, offS: 0.1, beeps: 6, periodS: 3, level: 0.12, rampS: 0.01,
   }),
 });
 export const DEFAULT_RINGTONE = 'classic';
@@ -59,7 +61,7 @@ export function ringKind(calls) {
 // notificationFor is what the notification of a ringing call says, from
 // who calls ({name, number}) and the call's id.
 export function notificationFor({ name, number }, id) {
-  return { title: 'Incoming call', body: number ? `${name}\n${number}` : name, tag: `cb-call-${id}` };
+  return { title: t('audio.incomingCall'), body: number ? `${name}\n${number}` : name, tag: `cb-call-${id}` };
 }
 
 // createTone plays a tone (RINGTONE, WAITING_TONE) with WebAudio until
@@ -88,15 +90,15 @@ export function createTone(tone = RINGTONE, { sinkId = () => '' } = {}) {
   }
 
   function burst() {
-    const t = context.currentTime;
+    const now = context.currentTime;
     const { level, rampS } = playing;
-    output.gain.cancelScheduledValues(t);
-    output.gain.setValueAtTime(0, t);
+    output.gain.cancelScheduledValues(now);
+    output.gain.setValueAtTime(0, now);
     for (const [start, end] of toneBursts(playing)) {
-      output.gain.setValueAtTime(0, t + start);
-      output.gain.linearRampToValueAtTime(level, t + start + rampS);
-      output.gain.setValueAtTime(level, t + end - rampS);
-      output.gain.linearRampToValueAtTime(0, t + end);
+      output.gain.setValueAtTime(0, now + start);
+      output.gain.linearRampToValueAtTime(level, now + start + rampS);
+      output.gain.setValueAtTime(level, now + end - rampS);
+      output.gain.linearRampToValueAtTime(0, now + end);
     }
   }
 

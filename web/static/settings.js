@@ -6,6 +6,7 @@
 // this module to place its calls, which ringout.js places and follows.
 
 import { asString, isPlainObject } from './fields.js';
+import { t } from './i18n.js';
 import { cleanNumber, formatNumber, isLocation, regionOf } from './numbers.js';
 import { createRingOut } from './ringout.js';
 
@@ -29,7 +30,20 @@ export const PRESENCE_CHOICES = Object.freeze({
   DoNotDisturb: Object.freeze({ userStatus: 'Busy', dndStatus: 'DoNotAcceptAnyCalls' }),
   Offline: Object.freeze({ userStatus: 'Offline', dndStatus: 'TakeAllCalls' }),
 });
-const PRESENCE_LABELS = { Available: 'Available', Busy: 'Busy', DoNotDisturb: 'Do not disturb', Offline: 'Offline' };
+// The message keys of the choices' labels (the status selector's options
+// use the same).
+const PRESENCE_LABELS = Object.freeze({
+  Available: 'settings.presenceAvailable',
+  Busy: 'settings.presenceBusy',
+  DoNotDisturb: 'settings.presenceDoNotDisturb',
+  Offline: 'settings.presenceOffline',
+});
+// What a failed status change says, by the error's code; any other code
+// says settings.presenceFailed.
+const PRESENCE_ERRORS = Object.freeze({
+  network: 'settings.presenceFailedOffline',
+  NotImplemented: 'settings.presenceNotSupported',
+});
 
 // presenceChoice is the status selector's choice for a presence: do not
 // disturb whenever calls do not ring, else the user status.
@@ -224,7 +238,11 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
     render();
     const answer = await setPresence(PRESENCE_CHOICES[choice]);
     if (pendingPresence === choice) pendingPresence = '';
-    if (answer.error) showAlert({ message: `Could not change your status: ${answer.message}`, level: 'danger' });
+    if (answer.error) {
+      warn(`could not change the status: ${answer.message}`);
+      const key = Object.hasOwn(PRESENCE_ERRORS, answer.error) ? PRESENCE_ERRORS[answer.error] : 'settings.presenceFailed';
+      showAlert({ message: t(key), level: 'danger' });
+    }
     render();
   }
 
@@ -251,22 +269,20 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
 
   function renderCalling() {
     for (const radio of ui.callWith) radio.checked = radio.value === callWith();
-    ui.callWithHint.textContent = callWith() === 'ringout'
-      ? 'Your phone rings first; answer it and the call goes on to the number you dialled.'
-      : 'Calls use this browser\'s microphone and speaker.';
+    ui.callWithHint.textContent = t(callWith() === 'ringout' ? 'settings.ringOutHint' : 'settings.browserHint');
     ui.locationRow.hidden = callWith() !== 'ringout';
     if (document.activeElement !== ui.location) ui.location.value = chosen.myLocation ? shown(chosen.myLocation) : '';
-    ui.location.placeholder = shown(myLocation()) || 'Your phone number';
+    ui.location.placeholder = shown(myLocation()) || t('settings.myLocationPlaceholder');
     ui.location.setAttribute('aria-invalid', String(locationError !== ''));
-    ui.locationHint.textContent = locationError || 'The phone RingOut rings first; once you answer, it calls the number you dialled.';
+    ui.locationHint.textContent = locationError || t('settings.myLocationHint');
     ui.locationHint.dataset.error = String(locationError !== '');
     const suggestions = [...numbers.filter((n) => n.usageType === 'DirectNumber').map((n) => n.phoneNumber),
       asString(widgetStore.get().session.extension?.number)].filter(Boolean);
     ui.myNumbers.replaceChildren(...suggestions.map((n) => option(n, shown(n))));
     const from = fromNumber();
     const labels = numbers.map((n) => option(n.phoneNumber,
-      n.usageType === 'MainCompanyNumber' ? `${shown(n.phoneNumber)} (company)` : shown(n.phoneNumber)));
-    if (labels.length === 0) labels.push(option('', numbersLoaded ? 'No number' : 'Loading…'));
+      n.usageType === 'MainCompanyNumber' ? t('settings.companyNumber', { number: shown(n.phoneNumber) }) : shown(n.phoneNumber)));
+    if (labels.length === 0) labels.push(option('', t(numbersLoaded ? 'settings.noNumber' : 'settings.loadingNumbers')));
     ui.fromNumber.replaceChildren(...labels);
     ui.fromNumber.value = from;
     ui.fromNumber.disabled = numbers.length < 2;
@@ -278,8 +294,9 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
     ui.presence.disabled = !widgetStore.get().session.loggedIn;
     ui.presenceBox.dataset.presence = choice;
     ui.accountPresence.dataset.presence = choice;
-    ui.accountPresence.setAttribute('aria-label', PRESENCE_LABELS[choice]);
-    ui.accountPresence.title = PRESENCE_LABELS[choice];
+    const label = t(PRESENCE_LABELS[choice]);
+    ui.accountPresence.setAttribute('aria-label', label);
+    ui.accountPresence.title = label;
   }
 
   function render() {
@@ -303,7 +320,7 @@ export function createSettings({ config, store: widgetStore, request, showAlert,
         locationError = '';
         update({ myLocation: location });
       } catch {
-        locationError = 'Enter a phone number, an extension number, or the company number*extension.';
+        locationError = t('settings.myLocationInvalid');
         render();
       }
     });

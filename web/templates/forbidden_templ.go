@@ -11,6 +11,8 @@ import templruntime "github.com/a-h/templ/runtime"
 // Forbidden is the self-contained page served with status 403 when the
 // widget may not load: unknown clientId or a host origin the app does not
 // allow. Its CSP allows inline styles only, so it links and runs nothing.
+// title and message are in the language the handler put in the request's
+// context, which the page names.
 func Forbidden(title, message string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -32,46 +34,59 @@ func Forbidden(title, message string) templ.Component {
 			templ_7745c5c3_Var1 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"color-scheme\" content=\"light dark\"><meta name=\"robots\" content=\"noindex\"><title>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<!doctype html><html lang=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var2 string
-		templ_7745c5c3_Var2, templ_7745c5c3_Err = templ.JoinStringErrs(title)
+		templ_7745c5c3_Var2, templ_7745c5c3_Err = templ.JoinStringErrs(pageLang(ctx))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `forbidden.templ`, Line: 14, Col: 17}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `forbidden.templ`, Line: 10, Col: 27}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var2))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</title><style>\n\t\t\t\t:root {\n\t\t\t\t\tcolor-scheme: light dark;\n\t\t\t\t\t--bg: #f5f6f8;\n\t\t\t\t\t--surface: #ffffff;\n\t\t\t\t\t--text: #161a22;\n\t\t\t\t\t--muted: #5b6472;\n\t\t\t\t\t--border: #e2e5ea;\n\t\t\t\t\t--danger: #c8312b;\n\t\t\t\t\t--danger-soft: #fdecea;\n\t\t\t\t}\n\t\t\t\t@media (prefers-color-scheme: dark) {\n\t\t\t\t\t:root {\n\t\t\t\t\t\t--bg: #0f1115;\n\t\t\t\t\t\t--surface: #181b22;\n\t\t\t\t\t\t--text: #e8eaef;\n\t\t\t\t\t\t--muted: #9aa1ad;\n\t\t\t\t\t\t--border: #2a2f3a;\n\t\t\t\t\t\t--danger: #ff7b72;\n\t\t\t\t\t\t--danger-soft: #3a1d1d;\n\t\t\t\t\t}\n\t\t\t\t}\n\t\t\t\thtml, body { height: 100%; margin: 0; }\n\t\t\t\tbody {\n\t\t\t\t\tdisplay: grid;\n\t\t\t\t\tplace-items: center;\n\t\t\t\t\tpadding: 16px;\n\t\t\t\t\tbox-sizing: border-box;\n\t\t\t\t\tbackground: var(--bg);\n\t\t\t\t\tcolor: var(--text);\n\t\t\t\t\tfont: 14px/1.5 system-ui, -apple-system, \"Segoe UI\", Roboto, \"Helvetica Neue\", Arial, sans-serif;\n\t\t\t\t}\n\t\t\t\tmain {\n\t\t\t\t\tmax-width: 320px;\n\t\t\t\t\tpadding: 24px;\n\t\t\t\t\tborder: 1px solid var(--border);\n\t\t\t\t\tborder-radius: 16px;\n\t\t\t\t\tbackground: var(--surface);\n\t\t\t\t\ttext-align: center;\n\t\t\t\t}\n\t\t\t\t.icon {\n\t\t\t\t\tdisplay: inline-grid;\n\t\t\t\t\tplace-items: center;\n\t\t\t\t\twidth: 48px;\n\t\t\t\t\theight: 48px;\n\t\t\t\t\tborder-radius: 50%;\n\t\t\t\t\tbackground: var(--danger-soft);\n\t\t\t\t\tcolor: var(--danger);\n\t\t\t\t}\n\t\t\t\t.icon svg { width: 24px; height: 24px; }\n\t\t\t\th1 { margin: 16px 0 8px; font-size: 17px; line-height: 24px; font-weight: 600; }\n\t\t\t\tp { margin: 0; color: var(--muted); overflow-wrap: anywhere; }\n\t\t\t</style></head><body><main><span class=\"icon\"><svg viewBox=\"0 0 24 24\" aria-hidden=\"true\" focusable=\"false\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2\" stroke-linecap=\"round\" stroke-linejoin=\"round\"><rect x=\"5\" y=\"10.5\" width=\"14\" height=\"10\" rx=\"2\"></rect> <path d=\"M8.5 10.5V7.5a3.5 3.5 0 0 1 7 0v3\"></path></svg></span><h1>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"color-scheme\" content=\"light dark\"><meta name=\"robots\" content=\"noindex\"><title>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var3 string
 		templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(title)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `forbidden.templ`, Line: 77, Col: 15}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `forbidden.templ`, Line: 16, Col: 17}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</h1><p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</title><style>\n\t\t\t\t:root {\n\t\t\t\t\tcolor-scheme: light dark;\n\t\t\t\t\t--bg: #f5f6f8;\n\t\t\t\t\t--surface: #ffffff;\n\t\t\t\t\t--text: #161a22;\n\t\t\t\t\t--muted: #5b6472;\n\t\t\t\t\t--border: #e2e5ea;\n\t\t\t\t\t--danger: #c8312b;\n\t\t\t\t\t--danger-soft: #fdecea;\n\t\t\t\t}\n\t\t\t\t@media (prefers-color-scheme: dark) {\n\t\t\t\t\t:root {\n\t\t\t\t\t\t--bg: #0f1115;\n\t\t\t\t\t\t--surface: #181b22;\n\t\t\t\t\t\t--text: #e8eaef;\n\t\t\t\t\t\t--muted: #9aa1ad;\n\t\t\t\t\t\t--border: #2a2f3a;\n\t\t\t\t\t\t--danger: #ff7b72;\n\t\t\t\t\t\t--danger-soft: #3a1d1d;\n\t\t\t\t\t}\n\t\t\t\t}\n\t\t\t\thtml, body { height: 100%; margin: 0; }\n\t\t\t\tbody {\n\t\t\t\t\tdisplay: grid;\n\t\t\t\t\tplace-items: center;\n\t\t\t\t\tpadding: 16px;\n\t\t\t\t\tbox-sizing: border-box;\n\t\t\t\t\tbackground: var(--bg);\n\t\t\t\t\tcolor: var(--text);\n\t\t\t\t\tfont: 14px/1.5 system-ui, -apple-system, \"Segoe UI\", Roboto, \"Helvetica Neue\", Arial, sans-serif;\n\t\t\t\t}\n\t\t\t\tmain {\n\t\t\t\t\tmax-width: 320px;\n\t\t\t\t\tpadding: 24px;\n\t\t\t\t\tborder: 1px solid var(--border);\n\t\t\t\t\tborder-radius: 16px;\n\t\t\t\t\tbackground: var(--surface);\n\t\t\t\t\ttext-align: center;\n\t\t\t\t}\n\t\t\t\t.icon {\n\t\t\t\t\tdisplay: inline-grid;\n\t\t\t\t\tplace-items: center;\n\t\t\t\t\twidth: 48px;\n\t\t\t\t\theight: 48px;\n\t\t\t\t\tborder-radius: 50%;\n\t\t\t\t\tbackground: var(--danger-soft);\n\t\t\t\t\tcolor: var(--danger);\n\t\t\t\t}\n\t\t\t\t.icon svg { width: 24px; height: 24px; }\n\t\t\t\th1 { margin: 16px 0 8px; font-size: 17px; line-height: 24px; font-weight: 600; }\n\t\t\t\tp { margin: 0; color: var(--muted); overflow-wrap: anywhere; }\n\t\t\t</style></head><body><main><span class=\"icon\"><svg viewBox=\"0 0 24 24\" aria-hidden=\"true\" focusable=\"false\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2\" stroke-linecap=\"round\" stroke-linejoin=\"round\"><rect x=\"5\" y=\"10.5\" width=\"14\" height=\"10\" rx=\"2\"></rect> <path d=\"M8.5 10.5V7.5a3.5 3.5 0 0 1 7 0v3\"></path></svg></span><h1>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var4 string
-		templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(message)
+		templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(title)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `forbidden.templ`, Line: 78, Col: 16}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `forbidden.templ`, Line: 79, Col: 15}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</p></main></body></html>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</h1><p>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var5 string
+		templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(message)
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `forbidden.templ`, Line: 80, Col: 16}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</p></main></body></html>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

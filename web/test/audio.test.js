@@ -1,12 +1,15 @@
 // Tests of the audio settings' pure parts under `node --test`: reading what
 // is stored, the device lists, the ringtones, the call's quality, the
 // microphone's constraints and the sign-in page's theme.
+import './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
   AUDIO_DEFAULTS, deviceChoices, findDevice, hasLabels, MAX_USERS, readAudioSettings, settingsOf, storedUsers, withSettings,
 } from '../static/audio.js';
+import { catalogue } from './english.js';
+import { setCatalogue, t as translate } from '../static/i18n.js';
 import { gradeQuality, qualityText, QUALITY_LIMITS } from '../static/media.js';
 import { audioConstraints } from '../static/microphone.js';
 import { DEFAULT_RINGTONE, RINGTONES, ringtoneAt, toneBursts } from '../static/ringer.js';
@@ -73,6 +76,16 @@ test('deviceChoices lists the default first, then each device of the kind by its
   assert.equal(hasLabels(DEVICES), true);
 });
 
+test('the device lists speak the widget\'s language', (t) => {
+  t.after(() => setCatalogue('en-US', catalogue('en')));
+  const unnamed = [{ kind: 'audioinput', deviceId: 'a', label: '' }, { kind: 'audioinput', deviceId: 'b', label: 'USB' }];
+  setCatalogue('fr-FR', catalogue('fr'));
+  assert.deepEqual(deviceChoices(unnamed, 'audioinput').map((c) => c.label), ['Par défaut du système', 'Micro 1', 'USB']);
+  setCatalogue('es', catalogue('es'));
+  assert.deepEqual(deviceChoices(unnamed, 'audiooutput').map((c) => c.label), ['Predeterminado del sistema']);
+  assert.equal(translate(RINGTONES.chime.label), 'Campanilla');
+});
+
 test('findDevice finds a picked device by its id, else by its label; gone, it is null', () => {
   assert.deepEqual(findDevice(DEVICES, 'audioinput', 'm1', 'Fake Audio Input 1'), { id: 'm1', label: 'Fake Audio Input 1' });
   assert.deepEqual(findDevice(DEVICES, 'audioinput', 'm1', ''), { id: 'm1', label: 'Fake Audio Input 1' });
@@ -95,7 +108,7 @@ test('ringtones play at the volume picked; an unknown one is the default', () =>
   assert.equal(ringtoneAt('classic', 500).level, RINGTONES.classic.level);
   assert.deepEqual(ringtoneAt('nope', 100).frequencies, RINGTONES[DEFAULT_RINGTONE].frequencies);
   for (const [name, tone] of Object.entries(RINGTONES)) {
-    assert.ok(tone.label, name);
+    assert.notEqual(translate(tone.label), tone.label, `${name} has a name in the catalogue`);
     // Every burst fits in the tone's period.
     const period = tone.periodS ?? tone.onS + tone.offS;
     for (const [, end] of toneBursts(tone)) assert.ok(end <= period, `${name} ends at ${end} of ${period}`);

@@ -1,11 +1,14 @@
 // Tests of ringer.js's notifications under `node --test`: a fake
 // Notification stands in for the browser's, and a fake ringtone counts what
 // it was asked.
+import './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
+import { catalogue } from './english.js';
 import { newEntry, STATUS } from '../static/calls.js';
-import { createRinger } from '../static/ringer.js';
+import { setCatalogue } from '../static/i18n.js';
+import { createRinger, notificationFor } from '../static/ringer.js';
 
 // fakeNotifications installs a granted Notification that records every
 // notification shown, and returns that list.
@@ -102,4 +105,12 @@ test('with show, the ringer hands it each ringing call\'s notification and close
   assert.equal(asked[0].title, 'Incoming call');
   ringer.update([]);
   assert.equal(returned.closed, 1);
+});
+
+test('the notification of a ringing call speaks the widget\'s language', (t) => {
+  t.after(() => setCatalogue('en-US', catalogue('en')));
+  assert.deepEqual(notificationFor({ name: 'Alice', number: '+1 650-555-0100' }, 's1'),
+    { title: 'Incoming call', body: 'Alice\n+1 650-555-0100', tag: 'cb-call-s1' });
+  setCatalogue('de', catalogue('de'));
+  assert.equal(notificationFor({ name: 'Alice', number: '' }, 's1').title, 'Eingehender Anruf');
 });

@@ -1,5 +1,6 @@
 // Tests of the settings' pure parts (settings.js) and of RingOut's
 // (ringout.js) under `node --test`.
+import './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
