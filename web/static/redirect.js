@@ -11,9 +11,9 @@
   // drops the code from the address bar: it is of no use to anyone now.
   function showStranded() {
     history.replaceState(null, '', location.pathname);
-    document.getElementById('redirect-title').textContent = 'Return to the widget';
-    document.getElementById('redirect-detail').textContent =
-      'Return to the page with the phone widget; you can close this window.';
+    // The words, in the page's language, are the page's own (redirect.templ).
+    document.getElementById('redirect-title').textContent = document.body.dataset.strandedTitle || '';
+    document.getElementById('redirect-detail').textContent = document.body.dataset.strandedText || '';
     document.getElementById('redirect-progress').hidden = true;
   }
 
