@@ -9,6 +9,7 @@
 
 import { STATUS, canAct, isOnHold, isRinging, rowState, statusText } from './calls.js';
 import { canMerge, hosts } from './conference.js';
+import { t } from './i18n.js';
 import { consultPair } from './transfer.js';
 
 const isLiveHere = (entry) => Boolean(entry.id) && !isRinging(entry) && !entry.answering &&
@@ -20,18 +21,18 @@ export function cardAction(entry, list) {
   if (!entry.id || isRinging(entry) || entry.answering) return null;
   if (isOnHold(entry.call)) {
     const other = list.some((e) => e !== entry && isLiveHere(e));
-    return other ? { action: 'switch', label: 'Switch' } : { action: 'unhold', label: 'Resume' };
+    return other ? { action: 'switch', label: t('call.switch') } : { action: 'unhold', label: t('call.resume') };
   }
-  return entry.call.callStatus === STATUS.connected ? { action: 'hold', label: 'Hold' } : null;
+  return entry.call.callStatus === STATUS.connected ? { action: 'hold', label: t('call.hold') } : null;
 }
 
 // cardStatus is what the card of a call of this tab says of it at now.
 export function cardStatus(entry, list, now) {
   const text = statusText(entry, now);
   const pair = consultPair(list, entry);
-  if (pair?.consult === entry) return `Consult · ${text}`;
-  if (entry.conferenceOf) return `Adding · ${text}`;
-  if (pair?.original === entry) return `Transferring · ${text}`;
+  if (pair?.consult === entry) return t('call.cardConsult', { status: text });
+  if (entry.conferenceOf) return t('call.cardAdding', { status: text });
+  if (pair?.original === entry) return t('call.cardTransferring', { status: text });
   return text;
 }
 
@@ -39,9 +40,12 @@ export function cardStatus(entry, list, now) {
 // merges other with current, the call the panel shows (into its
 // conference when the user hosts one there).
 export function mergeLabel(current, other, describe) {
-  const into = hosts(current) ? 'the conference' : `the call with ${describe(current).name}`;
-  const from = hosts(other) ? 'your conference' : `the call with ${describe(other).name}`;
-  return `Merge ${from} and ${into}`;
+  if (hosts(other)) {
+    return hosts(current) ? t('call.mergeConferences') : t('call.mergeConferenceAndCall', { name: describe(current).name });
+  }
+  const name = describe(other).name;
+  if (hosts(current)) return t('call.mergeCallAndConference', { name });
+  return t('call.mergeCalls', { first: name, second: describe(current).name });
 }
 
 // panelCards lists what the call panel shows as cards: this tab's calls
@@ -54,8 +58,8 @@ export function panelCards(list, elsewhere) {
 
 // elsewhereText is what the bar says of the calls on other devices: {name, detail}.
 export function elsewhereText(remotes, describeRemote) {
-  if (remotes.length === 1) return { name: describeRemote(remotes[0]).name, detail: 'On your other device' };
-  return { name: `${remotes.length} calls`, detail: 'On your other devices' };
+  if (remotes.length === 1) return { name: describeRemote(remotes[0]).name, detail: t('call.onOtherDevice') };
+  return { name: t('call.callCount', { count: remotes.length }), detail: t('call.onOtherDevices') };
 }
 
 // createCallCards binds the lists of calls.
@@ -133,14 +137,14 @@ export function createCallCards({ describe, describeRemote, actions }) {
     card.querySelector('.call-card__status').textContent = status;
     const open = card.querySelector('.call-card__open');
     open.disabled = false;
-    open.setAttribute('aria-label', `Show the call with ${name}, ${status}`);
+    open.setAttribute('aria-label', t('call.showCall', { name, status }));
     if (entry === current) open.setAttribute('aria-current', 'true');
     else open.removeAttribute('aria-current');
     const button = card.querySelector('[data-card="main"]');
     button.hidden = !main;
     if (main) {
       button.textContent = main.label;
-      button.setAttribute('aria-label', `${main.label}: the call with ${name}`);
+      button.setAttribute('aria-label', t('call.actOnCall', { action: main.label, name }));
       button.disabled = !canAct(entry, main.action);
     }
     // Another call than the one shown can be merged with it.
@@ -150,12 +154,12 @@ export function createCallCards({ describe, describeRemote, actions }) {
     const end = card.querySelector('[data-card="hangup"]');
     end.hidden = false;
     end.disabled = Boolean(entry.busy);
-    end.setAttribute('aria-label', `Hang up the call with ${name}`);
+    end.setAttribute('aria-label', t('call.hangUpCall', { name }));
   }
 
   function fillRemote(card, remote) {
     const { name, number } = describeRemote(remote);
-    const status = remote.onHold ? 'On hold on another device' : 'On another device';
+    const status = t(remote.onHold ? 'call.onHoldElsewhere' : 'call.elsewhere');
     targets.set(card, { remote });
     card.dataset.state = 'elsewhere';
     delete card.dataset.callId;
@@ -168,8 +172,8 @@ export function createCallCards({ describe, describeRemote, actions }) {
     const button = card.querySelector('[data-card="main"]');
     button.hidden = false;
     button.disabled = false;
-    button.textContent = 'Move here';
-    button.setAttribute('aria-label', `Move the call with ${name} here`);
+    button.textContent = t('call.moveHere');
+    button.setAttribute('aria-label', t('call.moveCallHere', { name }));
     card.querySelector('[data-card="hangup"]').hidden = true;
     card.querySelector('[data-card="merge"]').hidden = true;
   }
@@ -196,8 +200,8 @@ export function createCallCards({ describe, describeRemote, actions }) {
       row.dataset.state = rowState(entry);
       row.querySelector('.call-row__name').textContent = name;
       row.querySelector('.call-row__detail').textContent =
-        [entry.call.direction === 'Inbound' ? 'Incoming' : 'Outgoing', number].filter(Boolean).join(' · ');
-      row.querySelector('.call-row__status').textContent = isRinging(entry) ? 'Ringing' : statusText(entry, now);
+        [t(entry.call.direction === 'Inbound' ? 'call.incoming' : 'call.outgoing'), number].filter(Boolean).join(' · ');
+      row.querySelector('.call-row__status').textContent = isRinging(entry) ? t('call.rowRinging') : statusText(entry, now);
     });
     ui.rowsEmpty.hidden = list.length > 0 || ui.page.childElementCount > 0;
   }
@@ -209,8 +213,8 @@ export function createCallCards({ describe, describeRemote, actions }) {
     const text = elsewhereText(elsewhere, describeRemote);
     ui.barText.textContent = text.name;
     ui.barDetail.textContent = text.detail;
-    ui.barAction.textContent = barCall ? 'Move here' : 'Show';
-    ui.barAction.setAttribute('aria-label', barCall ? `Move the call with ${describeRemote(barCall).name} here` : 'Show your calls');
+    ui.barAction.textContent = t(barCall ? 'call.moveHere' : 'call.show');
+    ui.barAction.setAttribute('aria-label', barCall ? t('call.moveCallHere', { name: describeRemote(barCall).name }) : t('call.showYourCalls'));
   }
 
   ui.barAction.addEventListener('click', () => {

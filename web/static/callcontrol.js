@@ -5,6 +5,7 @@
 // the call events of the stream then say what became of the calls.
 
 import { STATUS, newEntry, phoneError, readCall } from './calls.js';
+import { t } from './i18n.js';
 import { readDialled } from './numbers.js';
 import { callUrl, dialledProblem } from './signalling.js';
 import { canComplete, consultPair, findConsultPair } from './transfer.js';
@@ -12,8 +13,9 @@ import { canComplete, consultPair, findConsultPair } from './transfer.js';
 // readTarget reads the number a call goes to (a transfer's or a forward's).
 export function readTarget(value) {
   const { number, problem } = readDialled(value);
+  if (problem === 'empty') throw phoneError('invalidNumber', 'Enter a number or pick an extension.', t('call.enterTarget'));
   const invalid = dialledProblem(problem);
-  if (invalid) throw phoneError('invalidNumber', problem === 'empty' ? 'Enter a number or pick an extension.' : invalid.message);
+  if (invalid) throw invalid;
   return number;
 }
 
@@ -95,7 +97,7 @@ export function createCallControl({ device, request, registry, media, signalling
   async function transfer(entry, options) {
     const to = readTarget(options?.transferNumber);
     if (consultPair(registry.entries(), entry)) {
-      throw phoneError('invalidState', 'Complete or cancel the transfer in progress first.');
+      throw phoneError('invalidState', 'Complete or cancel the transfer in progress first.', t('call.finishTransferFirst'));
     }
     if (options?.warm === true) {
       await signalling.dial(to, { consultOf: entry.id });
@@ -107,7 +109,7 @@ export function createCallControl({ device, request, registry, media, signalling
   // pairOf is the warm transfer entry takes part in, or an invalidState error.
   function pairOf(entry) {
     const pair = findConsultPair(registry.entries(), entry);
-    if (!pair) throw phoneError('invalidState', 'There is no transfer in progress.');
+    if (!pair) throw phoneError('invalidState', 'There is no transfer in progress.', t('call.noTransfer'));
     return pair;
   }
 
@@ -116,7 +118,7 @@ export function createCallControl({ device, request, registry, media, signalling
   async function completeTransfer(entry) {
     const pair = pairOf(entry);
     if (!canComplete(pair)) {
-      throw phoneError('invalidState', 'The transfer can be completed once the other side answers.');
+      throw phoneError('invalidState', 'The transfer can be completed once the other side answers.', t('call.transferNotAnswered'));
     }
     const other = pair.original === entry ? pair.consult : pair.original;
     other.busy = 'completeTransfer';
@@ -138,13 +140,15 @@ export function createCallControl({ device, request, registry, media, signalling
   // move rings the user's other devices with the call; answering there takes it.
   async function move(entry) {
     await sendAction(entry.id, 'move');
-    notify({ message: 'Your other devices are ringing: answer on one of them to take the call there.', level: 'info' });
+    notify({ message: t('call.otherDevicesRinging'), level: 'info' });
   }
 
   // moveHere takes, at once, a call that another device of the user carries.
   async function moveHere(id) {
     const found = remote.get(id);
-    if (!found || registry.get(id)) throw phoneError('noSuchCall', 'That call is not on another of your devices.');
+    if (!found || registry.get(id)) {
+      throw phoneError('noSuchCall', 'That call is not on another of your devices.', t('call.notElsewhere'));
+    }
     const entry = entryForRemote(found);
     registry.adopt(entry);
     view.focus(entry);
@@ -157,7 +161,7 @@ export function createCallControl({ device, request, registry, media, signalling
       const call = readCall(response.call);
       if (call) applyCall(call);
       if (entry.done) return;
-      if (!response.sdp) throw phoneError('badResponse', 'The server moved the call without its audio.');
+      if (!response.sdp) throw phoneError('badResponse', 'The server moved the call without its audio.', t('call.movedNoAudio'));
       await media.accept(entry, response.sdp);
     } catch (err) {
       entry.answering = false;

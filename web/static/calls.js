@@ -10,6 +10,7 @@
 // but touches neither the DOM nor the network.
 
 import { asString, isPlainObject, ownValue } from './fields.js';
+import { t } from './i18n.js';
 import { showParty } from './numbers.js';
 
 // Finished calls are remembered so that late answers and events for them
@@ -25,47 +26,103 @@ export const STATUS = Object.freeze({
   finished: 'finished',
 });
 
-// Why the dialer cannot call, by the code the store keeps as dialerProblem.
-export const DIALER_PROBLEMS = Object.freeze({
-  callingOff: 'Calling is off for this app',
-  microphoneBlocked: 'Microphone blocked — allow it in the browser',
-  microphoneAbsent: 'No microphone found',
-  microphoneUnsupported: 'This browser cannot use a microphone on this page',
+// Why the dialer cannot call, by the code the store keeps as dialerProblem:
+// the key of what the dialer says, and what a command of the host hears
+// (contract data: English).
+const DIALER_PROBLEMS = Object.freeze({
+  callingOff: Object.freeze({ key: 'phone.callingOff', message: 'Calling is off for this app' }),
+  microphoneBlocked: Object.freeze({ key: 'phone.microphoneBlocked', message: 'Microphone blocked — allow it in the browser' }),
+  microphoneAbsent: Object.freeze({ key: 'phone.microphoneAbsent', message: 'No microphone found' }),
+  microphoneUnsupported: Object.freeze({
+    key: 'phone.microphoneUnsupported', message: 'This browser cannot use a microphone on this page',
+  }),
 });
 // The dialer's problem for each state of the microphone that keeps it from calling.
 const MICROPHONE_PROBLEMS = Object.freeze({ blocked: 'microphoneBlocked', absent: 'microphoneAbsent', unsupported: 'microphoneUnsupported' });
 
 // How a failed call ends, by its code (rc-call-failed-notify), and how any
-// call ends, by its call-log result (rc-call-end-notify).
-export const FAILURE_TEXT = Object.freeze({
-  402: 'Calling is not allowed on this account',
-  404: 'Number not found',
-  408: 'No answer',
-  480: 'Unavailable',
-  486: 'Busy',
-  487: 'Call cancelled',
-  503: 'Call failed',
-  603: 'Declined',
+// call ends, by its call-log result (rc-call-end-notify): message keys.
+export const FAILURE_KEYS = Object.freeze({
+  402: 'call.notAllowed',
+  404: 'call.numberNotFound',
+  408: 'call.noAnswer',
+  480: 'call.unavailable',
+  486: 'call.busy',
+  487: 'call.cancelled',
+  503: 'call.failed',
+  603: 'call.declined',
 });
-export const RESULT_TEXT = Object.freeze({
-  Busy: 'Busy',
-  Rejected: 'Declined',
-  'No Answer': 'No answer',
-  Canceled: 'Call cancelled',
-  Missed: 'Missed call',
-  Failed: 'Call failed',
-  Transferred: 'Call transferred',
-  Forwarded: 'Call forwarded',
-  Voicemail: 'Sent to voicemail',
+export const RESULT_KEYS = Object.freeze({
+  Busy: 'call.busy',
+  Rejected: 'call.declined',
+  'No Answer': 'call.noAnswer',
+  Canceled: 'call.cancelled',
+  Missed: 'call.missed',
+  Failed: 'call.failed',
+  Transferred: 'call.transferred',
+  Forwarded: 'call.forwarded',
+  Voicemail: 'call.sentToVoicemail',
 });
-// How a call that moved to another device of the user ends here.
-export const MOVED_TEXT = 'Moved to another device';
+
+// wordsOf reads a table of keys as words: each entry is the message of its
+// key in the widget's language, looked up when it is read.
+function wordsOf(keys) {
+  const words = {};
+  for (const [name, key] of Object.entries(keys)) {
+    Object.defineProperty(words, name, { enumerable: true, get: () => t(key) });
+  }
+  return Object.freeze(words);
+}
+// The same, as words, for the modules that show them as they are.
+export const FAILURE_TEXT = wordsOf(FAILURE_KEYS);
+export const RESULT_TEXT = wordsOf(RESULT_KEYS);
 
 // phoneError is a failure the phone reports: code is what a command answers
 // with (microphone, callingOff, invalidNumber, busy, cancelled, or the
-// server's code) and message says it in words a user can read.
-export function phoneError(code, message) {
-  return Object.assign(new Error(message), { code });
+// server's code), message says it to the host page (contract data: English)
+// and text to the user, in the widget's language (the message when none is
+// given: a failure the user never sees, such as a cancelled call).
+export function phoneError(code, message, text = message) {
+  return Object.assign(new Error(message), { code, text });
+}
+
+// dialerError is the phoneError of a dialer's problem (DIALER_PROBLEMS).
+export function dialerError(problem) {
+  const { key, message } = DIALER_PROBLEMS[problem];
+  return phoneError(problem === 'callingOff' ? 'callingOff' : 'microphone', message, t(key));
+}
+
+// dialerProblemText is what the dialer says of its problem ('' for none).
+export function dialerProblemText(problem) {
+  const known = ownValue(DIALER_PROBLEMS, problem);
+  return known ? t(known.key) : '';
+}
+
+// What the user reads of a failed request, by the server's errorCode (or
+// network, when the server could not be reached).
+const SERVER_ERRORS = Object.freeze({
+  network: 'call.offline',
+  NotFound: 'call.gone',
+  InvalidState: 'call.notNow',
+  TargetUnreachable: 'call.targetUnreachable',
+  NoDevice: 'call.noDevice',
+  DeviceNotYours: 'call.noDevice',
+  TooManyCalls: 'call.tooManyCalls',
+  InvalidNumber: 'call.invalidNumber',
+  FeatureNotAvailable: 'call.notAvailable',
+  AudioStorageFull: 'call.storageFull',
+  StorageUnavailable: 'call.serverBusy',
+  ShuttingDown: 'call.serverBusy',
+  RingOutNotInProgress: 'phone.ringOutOver',
+  NotSignedIn: 'call.signedOut',
+});
+
+// errorText is what the user reads of a failure: a phoneError's text, else
+// the words for the server's errorCode, else that something went wrong (the
+// server's own message is English, for developers).
+export function errorText(err) {
+  if (typeof err?.text === 'string' && err.text) return err.text;
+  return t(ownValue(SERVER_ERRORS, String(err?.code ?? '')) ?? 'call.somethingWrong');
 }
 
 // readCall keeps a call object of the server when it is one.
@@ -163,7 +220,8 @@ const CONFERENCE_ACTIONS = Object.freeze(['removeParticipant', 'endConference'])
 // canAct says whether the user may run action on entry now.
 export const canAct = (entry, action) => Boolean(entry) && !entry.busy && ACTION_RULES[action].allowed(entry);
 
-// describeState says what a call is, in words for an error message.
+// describeState says what a call is, in words for the error message a
+// command of the host hears (English).
 export function describeState(entry) {
   if (isRinging(entry)) return 'ringing';
   if (!entry.id) return 'being placed';
@@ -171,7 +229,9 @@ export function describeState(entry) {
   return entry.call.callStatus === STATUS.connected ? 'connected' : 'not connected yet';
 }
 
-// refusal says why action cannot run on entry now, or '' when it can.
+// refusal says why action cannot run on entry now, or '' when it can: the
+// message a command of the host hears (English; the user reads
+// call.notNow).
 export function refusal(entry, action) {
   const rule = ACTION_RULES[action];
   if (rule.allowed(entry) && !(rule.busy && entry.busy)) return '';
@@ -257,7 +317,7 @@ export function recordElapsed(record, now) {
 export function recordText(record, now) {
   if (record.status === RECORD.idle) return '';
   const elapsed = clock(recordElapsed(record, now));
-  return record.status === RECORD.paused ? `Paused ${elapsed}` : elapsed;
+  return record.status === RECORD.paused ? t('call.recordPaused', { time: elapsed }) : elapsed;
 }
 
 // ---------------------------------------------------------------------------
@@ -286,16 +346,16 @@ export function describeCall(call, region) {
   // A contact of the host's CRM comes with its source.
   if (contact) return { name, number, source, contact };
   if (name) return { name, number };
-  return { name: number || (inbound ? 'Unknown caller' : 'Unknown number'), number: '' };
+  return { name: number || t(inbound ? 'call.unknownCaller' : 'call.unknownNumber'), number: '' };
 }
 
 // statusText is what the panel says of a call's state at now.
 export function statusText(entry, now) {
   const { call } = entry;
-  if (isOnHold(call)) return 'On hold';
+  if (isOnHold(call)) return t('call.onHold');
   if (call.callStatus === STATUS.connected) return clock(now - entry.connectedAt);
-  if (entry.answering || call.direction === 'Inbound') return 'Connecting…';
-  return call.callStatus === STATUS.connecting ? 'Ringing…' : 'Calling…';
+  if (entry.answering || call.direction === 'Inbound') return t('call.connecting');
+  return t(call.callStatus === STATUS.connecting ? 'call.ringing' : 'call.calling');
 }
 
 // callState is a call's state as the panel's data-state says it.
@@ -304,16 +364,19 @@ export const callState = (entry) => (isOnHold(entry.call) ? 'onHold' : entry.cal
 // rowState is a call's state as its row of the /calls page says it.
 export const rowState = (entry) => (isRinging(entry) ? 'ringing' : callState(entry));
 
-// endText says how a call ended: its failure, else its call-log result.
+// endText says how a call ended: its failure, else its call-log result (a
+// call that moved to another device of the user: that it moved).
 export function endText(entry) {
   if (entry.failure) return entry.failure;
-  if (entry.call.reason === 'moved') return MOVED_TEXT;
-  return ownValue(RESULT_TEXT, entry.call.result) || 'Call ended';
+  if (entry.call.reason === 'moved') return t('call.movedAway');
+  return t(ownValue(RESULT_KEYS, entry.call.result) ?? 'call.ended');
 }
 
-// failureText says how a call failed (rc-call-failed-notify).
+// failureText says how a call failed (rc-call-failed-notify); a code
+// without words of its own is a failure (its reason is the server's,
+// English).
 export function failureText(event) {
-  return ownValue(FAILURE_TEXT, event.code) || asString(event.reason) || 'Call failed';
+  return t(ownValue(FAILURE_KEYS, event.code) ?? 'call.failed');
 }
 
 // ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 // are this module's.
 
 import { phoneError } from './calls.js';
+import { t } from './i18n.js';
 
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
@@ -98,7 +99,8 @@ export const QUALITY_LIMITS = Object.freeze({
   good: Object.freeze({ lossPct: 1, jitterMs: 30, rttMs: 250 }),
   fair: Object.freeze({ lossPct: 5, jitterMs: 60, rttMs: 500 }),
 });
-export const QUALITY_LABELS = Object.freeze({ good: 'Good', fair: 'Fair', poor: 'Poor' });
+// The word for each grade, by message key.
+export const QUALITY_LABELS = Object.freeze({ good: 'call.qualityGood', fair: 'call.qualityFair', poor: 'call.qualityPoor' });
 
 // gradeQuality grades a call's audio from stats (summarizeStats) and the
 // reading before it (null for the first): {level: good|fair|poor, label,
@@ -114,12 +116,12 @@ export function gradeQuality(stats, before = null) {
   let level = 'poor';
   if (within(QUALITY_LIMITS.good)) level = 'good';
   else if (within(QUALITY_LIMITS.fair)) level = 'fair';
-  return { level, label: QUALITY_LABELS[level], ...measures };
+  return { level, label: t(QUALITY_LABELS[level]), ...measures };
 }
 
 // qualityText says a call's quality for people: the level and its measures.
 export function qualityText(quality) {
-  return `Call quality: ${quality.label} (${quality.lossPct}% loss, ${quality.jitterMs} ms jitter, ${quality.rttMs} ms round trip)`;
+  return t('call.qualityText', { label: quality.label, loss: quality.lossPct, jitter: quality.jitterMs, rtt: quality.rttMs });
 }
 
 // readStats sums up a call's audio statistics (rc-call-stats-notify).
@@ -349,7 +351,9 @@ export function createMedia({ iceServers, microphone, canPrepare, onChange, onFa
   // sendTones plays DTMF tones on the call and keeps the last ones for the keypad.
   function sendTones(entry, tones) {
     const dtmf = entry.pc?.getSenders()[0]?.dtmf;
-    if (!dtmf?.canInsertDTMF) throw phoneError('invalidState', 'This call cannot send tones right now.');
+    if (!dtmf?.canInsertDTMF) {
+      throw phoneError('invalidState', 'This call cannot send tones right now.', t('call.noTones'));
+    }
     dtmf.insertDTMF(dtmf.toneBuffer + tones, DTMF_DURATION_MS, DTMF_GAP_MS);
     entry.tones = (entry.tones + tones).slice(-MAX_TONES_SHOWN);
   }

@@ -6,7 +6,8 @@
 // microphone the user picked (audio.js) is the one opened; one that is gone
 // gives way to the default.
 
-import { DIALER_PROBLEMS, phoneError } from './calls.js';
+import { dialerError, phoneError } from './calls.js';
+import { t } from './i18n.js';
 
 const LOG_PREFIX = '[callbridge]';
 const warn = (...args) => console.warn(LOG_PREFIX, ...args);
@@ -61,19 +62,19 @@ export function createMicrophone({ onChange, deviceId = () => '', onGone = () =>
     const failure = microphoneFailure(err?.name);
     if (failure === 'blocked') {
       set('blocked');
-      return phoneError('microphone', DIALER_PROBLEMS.microphoneBlocked);
+      return dialerError('microphoneBlocked');
     }
     if (failure === 'absent') {
       set('absent');
-      return phoneError('microphone', DIALER_PROBLEMS.microphoneAbsent);
+      return dialerError('microphoneAbsent');
     }
-    return phoneError('microphone', 'The microphone could not be started: another app may be using it.');
+    return phoneError('microphone', 'The microphone could not be started: another app may be using it.', t('phone.microphoneBusy'));
   }
 
   async function open() {
     if (!navigator.mediaDevices?.getUserMedia) {
       set('unsupported');
-      throw phoneError('microphone', DIALER_PROBLEMS.microphoneUnsupported);
+      throw dialerError('microphoneUnsupported');
     }
     const chosen = await deviceId();
     try {

@@ -14,6 +14,8 @@
 // has for it, else its own name, if any, and in the national format of the
 // user's region, else as the server sent it.
 
+import { t } from './i18n.js';
+
 // The most characters a number may have, typed or sent by the host.
 export const MAX_NUMBER_LENGTH = 64;
 
@@ -30,7 +32,9 @@ const LOCATION = /^\+?\d{2,15}(\*\d{2,8})?$/;
 
 // The built-in test numbers by what they do: first and last number of each
 // row (E.164) and its name. The rows are the switch's (internal/telephony
-// testnumbers.go); web/static/numbers_test.go keeps them in step.
+// testnumbers.go); web/static/numbers_test.go keeps them in step. The
+// widget shows each name in its own language (TEST_LINE_NAMES), whatever
+// name the server gives the party.
 export const TEST_LINES = Object.freeze([
   ['+15550100', '+15550100', 'Tone line'],
   ['+15550101', '+15550101', 'Echo line'],
@@ -42,6 +46,17 @@ export const TEST_LINES = Object.freeze([
   ['+15550107', '+15550107', 'Ringing line'],
   ['+15550108', '+15550199', 'Invalid number'],
 ].map(Object.freeze));
+// The message key of each test line's name.
+const TEST_LINE_NAMES = Object.freeze({
+  'Tone line': 'numbers.toneLine',
+  'Echo line': 'numbers.echoLine',
+  'Busy line': 'numbers.busyLine',
+  'Unavailable line': 'numbers.unavailableLine',
+  'Invalid number': 'numbers.invalidNumber',
+  'Declining line': 'numbers.decliningLine',
+  'No-funds line': 'numbers.noFundsLine',
+  'Ringing line': 'numbers.ringingLine',
+});
 // A test number as E.164: +1 555 0100 to 0199.
 const TEST_NUMBER = /^\+155501\d\d$/;
 
@@ -89,13 +104,16 @@ export function readDialled(value) {
 // isTestNumber says whether number (E.164) is a built-in test number.
 export const isTestNumber = (number) => TEST_NUMBER.test(number);
 
-// testLineName is the name of a test number by what it does, '' for
-// another number.
+// testLineName is the name of a test number by what it does, in the
+// widget's language; '' for another number.
 export function testLineName(number) {
   if (!isTestNumber(number)) return '';
   const row = TEST_LINES.find(([first, last]) => number >= first && number <= last);
-  return row ? row[2] : '';
+  return row ? t(TEST_LINE_NAMES[row[2]]) : '';
 }
+
+// extensionText shows an extension number: "Ext. 101".
+const extensionText = (number) => t('numbers.extension', { number });
 
 // formatTyped formats a number as it is typed: a test number as the docs
 // write it (1 555 0100, +1 555 0100) in any region; (650) 555-0100 and
@@ -131,7 +149,7 @@ export function formatNumber(number, region) {
 // extension number, else the number formatted; '' for none.
 export function formatParty(number, region) {
   if (!number) return '';
-  return isExtensionNumber(number) ? `Ext. ${number}` : formatNumber(number, region);
+  return isExtensionNumber(number) ? extensionText(number) : formatNumber(number, region);
 }
 
 // showParty is how the widget shows a party of a call or message, the same
@@ -152,7 +170,7 @@ export function showParty(party, region) {
   const match = !extension && !testName && phone ? hostNames(phone) : null;
   return {
     name: testName || match?.name || name,
-    number: extension ? `Ext. ${extension}` : (phone ? formatNumber(phone, region) : ''),
+    number: extension ? extensionText(extension) : (phone ? formatNumber(phone, region) : ''),
     ...(match ? { source: match.source, contact: match.contact } : {}),
   };
 }

@@ -31,8 +31,9 @@ import { createCallControl } from './callcontrol.js';
 import { describeConference } from './conference.js';
 import { createConferenceControl } from './conferencecontrol.js';
 import {
-  ACTION_RULES, controlError, createCallRegistry, describeCall, dialerStatus, isRinging, phoneError, refusal,
+  ACTION_RULES, controlError, createCallRegistry, describeCall, dialerStatus, errorText, isRinging, phoneError, refusal,
 } from './calls.js';
+import { t } from './i18n.js';
 import { createMedia } from './media.js';
 import { createMicrophone } from './microphone.js';
 import { MAX_NUMBER_LENGTH, readDialled, regionOf } from './numbers.js';
@@ -71,7 +72,9 @@ export function linkStatus(link, signedIn) {
   return signedIn ? link : 'disconnected';
 }
 
-// controlFailure is rc-adapter-control-call's answer when it fails.
+// controlFailure is rc-adapter-control-call's answer when it fails. Its
+// message, like every answer's, is for the host page: English whatever
+// the widget's language (the user reads errorText's words instead).
 export const controlFailure = (error, message, callId) => ({ error, message, callId: callId ?? null });
 
 // ---------------------------------------------------------------------------
@@ -142,7 +145,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
     onChange: () => view.render(),
     onFailed: () => {
       post(linkStatusEvent('connectFailed', device()));
-      showAlert({ message: 'The call lost its audio connection.', level: 'danger' });
+      showAlert({ message: t('phone.audioLost'), level: 'danger' });
     },
     onTone: (entry, tone) => post(dtmfSentEvent(entry.call, tone)),
     onStats: (entry, stats) => post(callStatsEvent(entry.call, stats)),
@@ -172,7 +175,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
   // perform runs a call action; it rejects with a phoneError.
   async function perform(entry, action, options) {
     const refused = refusal(entry, action);
-    if (refused) throw phoneError('invalidState', refused);
+    if (refused) throw phoneError('invalidState', refused, t('call.notNow'));
     if (!ACTION_RULES[action].busy) {
       ACTIONS[action](entry, options);
       view.render();
@@ -192,7 +195,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
   function act(entry, action, options) {
     if (!entry) return;
     perform(entry, action, options).catch((err) => {
-      if (err.code !== 'cancelled') showAlert({ message: err.message, level: 'danger' });
+      if (err.code !== 'cancelled') showAlert({ message: errorText(err), level: 'danger' });
     });
   }
 
@@ -207,7 +210,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
     } catch (err) {
       // The dialer itself says why the microphone cannot be used.
       const shown = err.code === 'cancelled' || (err.code === 'microphone' && store.get().dialerProblem);
-      if (!shown) showAlert({ message: err.message, level: 'danger' });
+      if (!shown) showAlert({ message: errorText(err), level: 'danger' });
       return { error: err.code || 'failed', message: err.message };
     }
   }
@@ -220,7 +223,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
       view.dialled(number);
       return OK;
     } catch (err) {
-      showAlert({ message: err.message, level: 'danger' });
+      showAlert({ message: errorText(err), level: 'danger' });
       return { error: err.code || 'failed', message: err.message };
     }
   }
@@ -228,7 +231,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
   // moveHereForUser takes a call of another device here; failures show as an alert.
   function moveHereForUser(id) {
     control.moveHere(id).catch((err) => {
-      if (err.code !== 'cancelled') showAlert({ message: err.message, level: 'danger' });
+      if (err.code !== 'cancelled') showAlert({ message: errorText(err), level: 'danger' });
     });
   }
 
@@ -244,7 +247,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
   function retryMicrophone() {
     microphone.open().then(
       (stream) => stream.getTracks().forEach((track) => track.stop()),
-      (err) => showAlert({ message: err.message, level: 'warning' }),
+      (err) => showAlert({ message: errorText(err), level: 'warning' }),
     );
   }
 

@@ -12,10 +12,11 @@
 
 import { createCallCards, panelCards } from './callcards.js';
 import {
-  RECORD, STATUS, callState, canAct, DIALER_PROBLEMS, endText, isLive, isOnHold, isRinging, recordStatus, recordText, statusText,
+  RECORD, STATUS, callState, canAct, dialerProblemText, endText, isLive, isOnHold, isRinging, recordStatus, recordText, statusText,
 } from './calls.js';
 import { createCallWaiting } from './callwaiting.js';
 import { createConferenceView } from './conferenceview.js';
+import { t } from './i18n.js';
 import { qualityText } from './media.js';
 import { caretAfter, cleanNumber, countSignificant, formatTyped, MAX_NUMBER_LENGTH, stripFormatting } from './numbers.js';
 import { createTransferView } from './transferview.js';
@@ -52,14 +53,14 @@ const ELEMENT_IDS = Object.freeze({
 export function callAnnouncement(state, name, direction, endedText = '') {
   switch (state) {
     case 'ended':
-      return `${endedText || 'Call ended'}: ${name}`;
+      return t('phone.saysEnded', { text: endedText || t('call.ended'), name });
     case 'onHold':
-      return `On hold: ${name}`;
+      return t('phone.saysOnHold', { name });
     case STATUS.connected:
-      return `Connected: ${name}`;
+      return t('phone.saysConnected', { name });
     case STATUS.setup:
     case STATUS.connecting:
-      return direction === 'Inbound' ? `Connecting: ${name}` : `Calling ${name}`;
+      return t(direction === 'Inbound' ? 'phone.saysConnecting' : 'phone.saysCalling', { name });
     default:
       return '';
   }
@@ -239,11 +240,11 @@ export function createPhoneView({ registry, store, request, region, describe, sp
     const empty = ui.number.value === '';
     ui.backspace.hidden = empty;
     ui.call.disabled = !state.dialerReady || registry.dialing !== null;
-    ui.reason.textContent = DIALER_PROBLEMS[state.dialerProblem] ?? '';
+    ui.reason.textContent = dialerProblemText(state.dialerProblem);
     // A call made now holds the one in progress (the server holds it).
     const live = state.callWith !== 'ringout' && registry.known().find((e) => isLive(e.call) && !isOnHold(e.call) && !isRinging(e));
     ui.dialNote.hidden = !live;
-    ui.dialNote.textContent = live ? `${describe(live).name} goes on hold while you call.` : '';
+    ui.dialNote.textContent = live ? t('phone.holdWhileCalling', { name: describe(live).name }) : '';
     ui.retry.hidden = state.dialerProblem !== 'microphoneBlocked' && state.dialerProblem !== 'microphoneAbsent';
   }
 
@@ -251,7 +252,7 @@ export function createPhoneView({ registry, store, request, region, describe, sp
     ui.incoming.hidden = !entry;
     if (!entry) return;
     // A call moving here from another device of the user rings as one.
-    ui.incomingLabel.textContent = remote.has(entry.id) ? 'Call from your other device' : 'Incoming call';
+    ui.incomingLabel.textContent = t(remote.has(entry.id) ? 'phone.callFromOtherDevice' : 'phone.incomingCall');
     const { name, number, source } = describe(entry);
     ui.incomingName.textContent = name;
     // A caller the host's CRM knows: its number, and where the name is from.
@@ -279,11 +280,11 @@ export function createPhoneView({ registry, store, request, region, describe, sp
     ui.recordBar.hidden = !entry || !isLive(entry.call);
     ui.recordBar.dataset.record = status;
     ui.record.setAttribute('aria-pressed', String(on));
-    ui.recordLabel.textContent = on ? text : 'Record';
+    ui.recordLabel.textContent = on ? text : t('call.record');
     const paused = status === RECORD.paused;
     setDisabled(ui.record, !canAct(entry, on ? 'stopRecord' : 'startRecord'));
     const was = ui.recordStatus.textContent;
-    const said = on ? (paused ? 'Recording paused' : 'Recording') : (entry && was ? 'Recording stopped' : '');
+    const said = on ? t(paused ? 'call.recordingPaused' : 'call.recording') : (entry && was ? t('call.recordingStopped') : '');
     if (said !== was) ui.recordStatus.textContent = said;
   }
 
@@ -294,9 +295,9 @@ export function createPhoneView({ registry, store, request, region, describe, sp
     const labels = crm?.labels();
     ui.crmContact.hidden = !contact;
     if (contact) {
-      ui.crmContact.textContent = `${view.source} contact`;
+      ui.crmContact.textContent = t('phone.crmContact', { service: view.source });
       ui.crmContact.disabled = !crm.has('viewMatchedContactPath');
-      ui.crmContact.setAttribute('aria-label', `Open ${view.name} in ${view.source}`);
+      ui.crmContact.setAttribute('aria-label', t('phone.openInCrm', { name: view.name, service: view.source }));
     }
     const loggable = Boolean(crm && call && crm.has('callLoggerPath'));
     const logged = loggable && crm.isLogged(call);
@@ -422,7 +423,7 @@ export function createPhoneView({ registry, store, request, region, describe, sp
     let plusTimer = 0;
     let plusTyped = false;
     const zero = ui.dialKeypad.querySelector('[data-key="0"]');
-    zero.setAttribute('aria-label', '0, hold for +');
+    zero.setAttribute('aria-label', t('phone.zeroForPlus'));
     zero.setAttribute('aria-keyshortcuts', '+');
     ui.dialKeypad.addEventListener('keydown', (event) => {
       if (event.key !== '+') return;

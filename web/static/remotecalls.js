@@ -7,6 +7,7 @@
 // (web/test/remotecalls.test.js); createRemoteCalls keeps the calls.
 
 import { asString, isPlainObject } from './fields.js';
+import { t } from './i18n.js';
 import { showParty } from './numbers.js';
 
 // The telephonyStatus of a call another device carries and may hand over.
@@ -39,7 +40,7 @@ export const isTakeable = (call) => TAKEABLE.includes(call.status);
 export function describeRemote(call, region) {
   const { name, number } = showParty(call.direction === 'Inbound' ? call.from : call.to, region);
   if (name) return { name, number };
-  return { name: number || 'Unknown number', number: '' };
+  return { name: number || t('call.unknownNumber'), number: '' };
 }
 
 // remember adds key → value to map, forgetting the oldest past MAX_REMEMBERED.

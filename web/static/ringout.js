@@ -3,7 +3,9 @@
 // dialled; the RingOut bar follows it through rc-ringout-call-notify and the
 // RingOut's telephony session, and can cancel it.
 
+import { errorText } from './calls.js';
 import { asString, isPlainObject, ownValue } from './fields.js';
+import { t } from './i18n.js';
 
 const RINGOUT_URL = '/widget/ringout';
 const ringOutUrl = (id) => `${RINGOUT_URL}/${encodeURIComponent(id)}`;
@@ -11,24 +13,26 @@ const ringOutUrl = (id) => `${RINGOUT_URL}/${encodeURIComponent(id)}`;
 const ENDED_DISPLAY_MS = 4_000;
 
 // How a RingOut that ended before it connected ended, by the failing
-// party's status (seeds/001 RingOut statuses).
+// party's status (seeds/001 RingOut statuses): message keys.
 const CALLER_FAILURES = {
-  NoAnswer: 'Your phone did not answer',
-  Busy: 'Your phone is busy',
-  Rejected: 'You declined the RingOut',
-  CannotReach: 'Your phone cannot be reached',
+  NoAnswer: 'phone.ringOutYouNoAnswer',
+  Busy: 'phone.ringOutYouBusy',
+  Rejected: 'phone.ringOutYouDeclined',
+  CannotReach: 'phone.ringOutYouUnreachable',
 };
 const CALLEE_FAILURES = {
-  NoAnswer: 'No answer',
-  Busy: 'Busy',
-  Rejected: 'Declined',
-  CannotReach: 'Number cannot be reached',
+  NoAnswer: 'call.noAnswer',
+  Busy: 'call.busy',
+  Rejected: 'call.declined',
+  CannotReach: 'phone.ringOutUnreachable',
 };
 
 // The elements of the RingOut bar, by their ids in the widget's page.
 const ELEMENT_IDS = Object.freeze({ bar: 'cb-ringout', barText: 'cb-ringout-text', barCancel: 'cb-ringout-cancel' });
 
-const ringOutError = (code, message) => Object.assign(new Error(message), { code });
+// ringOutError is a RingOut that cannot be placed: message for the host
+// page (English), text for the user.
+const ringOutError = (code, message, text) => Object.assign(new Error(message), { code, text });
 
 // statusPhase reads a RingOut's status (seeds/001): both parties InProgress
 // while the caller's phone rings, then the callee's; Success once
@@ -43,7 +47,7 @@ export function statusPhase(status) {
   if (callStatus === 'InProgress' || callStatus === undefined) {
     return { phase: callerStatus === 'Success' ? 'callee' : 'caller' };
   }
-  return { ended: ownValue(CALLER_FAILURES, callerStatus) || ownValue(CALLEE_FAILURES, calleeStatus) || 'RingOut failed' };
+  return { ended: t(ownValue(CALLER_FAILURES, callerStatus) ?? ownValue(CALLEE_FAILURES, calleeStatus) ?? 'phone.ringOutFailed') };
 }
 
 // The RingOut's call (activeCall shape, the user's own leg) tells how it
@@ -64,8 +68,8 @@ export function callPhase(phase, telephonyStatus) {
 
 // endedText says how a RingOut whose call ended (NoCall) ended.
 export function endedText(current) {
-  if (current.cancelling) return 'RingOut cancelled';
-  return current.phase === 'connected' ? 'RingOut ended' : 'RingOut ended before it connected';
+  if (current.cancelling) return t('phone.ringOutCancelled');
+  return t(current.phase === 'connected' ? 'phone.ringOutEnded' : 'phone.ringOutEndedEarly');
 }
 
 // isConnected is whether a telephony session says every party answered: the
@@ -80,11 +84,11 @@ export function isConnected(session) {
 // a number ('' for none).
 export function barText(current, shown) {
   if (current.ended) return current.text;
-  const to = shown(current.to) || 'the number';
-  if (!current.id && current.from) return `RingOut to ${to}…`;
-  if (current.phase === 'connected') return `RingOut connected to ${to}`;
-  if (current.phase === 'callee') return `RingOut: calling ${to}…`;
-  return `RingOut: ringing your phone ${shown(current.from)}…`;
+  const to = shown(current.to) || t('phone.ringOutTheNumber');
+  if (!current.id && current.from) return t('phone.ringOutPlacing', { to });
+  if (current.phase === 'connected') return t('phone.ringOutConnected', { to });
+  if (current.phase === 'callee') return t('phone.ringOutCalling', { to });
+  return t('phone.ringOutRingingYou', { from: shown(current.from) });
 }
 
 // createRingOut places and follows the RingOut of this widget.
@@ -107,10 +111,12 @@ export function createRingOut({ request, showAlert, myLocation, shown, changed }
   // the server has it, and rejects with an Error that carries a code.
   async function ringOut(number) {
     if (ringout && !ringout.ended) {
-      throw ringOutError('busy', 'A RingOut is under way: cancel it or wait until it ends.');
+      throw ringOutError('busy', 'A RingOut is under way: cancel it or wait until it ends.', t('phone.ringOutBusy'));
     }
     const from = myLocation();
-    if (!from) throw ringOutError('noLocation', 'Set My location in Settings: the phone a RingOut rings first.');
+    if (!from) {
+      throw ringOutError('noLocation', 'Set My location in Settings: the phone a RingOut rings first.', t('phone.ringOutNoLocation'));
+    }
     clearTimeout(ringoutTimer);
     const current = { id: '', session: '', from, to: number, phase: 'caller', text: '', ended: false, cancelling: false };
     ringout = current;
@@ -184,9 +190,9 @@ export function createRingOut({ request, showAlert, myLocation, shown, changed }
     changed();
     try {
       await request('DELETE', ringOutUrl(current.id));
-      end(current, { text: 'RingOut cancelled' });
+      end(current, { text: t('phone.ringOutCancelled') });
     } catch (err) {
-      showAlert({ message: `Could not cancel the RingOut: ${err.message}`, level: 'danger' });
+      showAlert({ message: t('phone.ringOutCancelFailed', { reason: errorText(err) }), level: 'danger' });
     } finally {
       current.cancelling = false;
       changed();

@@ -5,8 +5,9 @@
 // registry here, and a call that ends here ends here only.
 
 import {
-  DIALER_PROBLEMS, STATUS, isLive, isRinging, newEntry, nextRecord, phoneError, readCall, readCallEvent, recordStatus, sessionCall,
+  STATUS, dialerError, isLive, isRinging, newEntry, nextRecord, phoneError, readCall, readCallEvent, recordStatus, sessionCall,
 } from './calls.js';
+import { t } from './i18n.js';
 import { MAX_NUMBER_LENGTH, readDialled } from './numbers.js';
 
 const LOG_PREFIX = '[callbridge]';
@@ -18,8 +19,11 @@ export const callUrl = (id, action) => `${CALLS_URL}/${encodeURIComponent(id)}/$
 // dialledProblem is the phoneError for a number that cannot be called
 // (numbers.js readDialled), or null.
 export function dialledProblem(problem) {
-  if (problem === 'empty') return phoneError('invalidNumber', 'Enter a number to call.');
-  if (problem === 'tooLong') return phoneError('invalidNumber', `A number has at most ${MAX_NUMBER_LENGTH} characters.`);
+  if (problem === 'empty') return phoneError('invalidNumber', 'Enter a number to call.', t('phone.enterNumberToCall'));
+  if (problem === 'tooLong') {
+    return phoneError('invalidNumber', `A number has at most ${MAX_NUMBER_LENGTH} characters.`,
+      t('phone.numberTooLong', { max: MAX_NUMBER_LENGTH }));
+  }
   return null;
 }
 
@@ -95,10 +99,10 @@ export function createSignalling({ device, store, request, registry, media, ring
     const { number: to, problem } = readDialled(number);
     if (problem) throw dialledProblem(problem);
     const { dialerProblem } = store.get();
-    if (dialerProblem) {
-      throw phoneError(dialerProblem === 'callingOff' ? 'callingOff' : 'microphone', DIALER_PROBLEMS[dialerProblem]);
+    if (dialerProblem) throw dialerError(dialerProblem);
+    if (registry.dialing) {
+      throw phoneError('busy', 'Another call is being placed; try again once it rings.', t('phone.alreadyDialling'));
     }
-    if (registry.dialing) throw phoneError('busy', 'Another call is being placed; try again once it rings.');
     const entry = newEntry({
       id: '', direction: 'Outbound', callStatus: STATUS.setup, to, toUserName: '', from: '', isOnHold: false, isOnMute: false,
     });
@@ -115,7 +119,7 @@ export function createSignalling({ device, store, request, registry, media, ring
       const body = conferenceOf ? { deviceId: device(), to, sdp, conferenceId: conferenceOf } : { deviceId: device(), to, sdp };
       const answer = await request('POST', CALLS_URL, body);
       const call = readCall(answer.call);
-      if (!call) throw phoneError('badResponse', 'The server did not say which call it placed.');
+      if (!call) throw phoneError('badResponse', 'The server did not say which call it placed.', t('call.placedUnknown'));
       if (entry.done && !entry.id) {
         // Hung up before the server named the call: end it there too.
         sendAction(call.id, 'hangup').catch((err) => warn(`could not cancel call ${call.id}: ${err.message}`));
@@ -163,7 +167,9 @@ export function createSignalling({ device, store, request, registry, media, ring
       const call = readCall(response.call);
       if (call) applyCall(call);
       if (entry.done) return;
-      if (!response.sdp) throw phoneError('badResponse', 'The server answered the call without its audio.');
+      if (!response.sdp) {
+        throw phoneError('badResponse', 'The server answered the call without its audio.', t('call.answeredNoAudio'));
+      }
       await media.accept(entry, response.sdp);
       await microphone;
     } catch (err) {
@@ -186,7 +192,7 @@ export function createSignalling({ device, store, request, registry, media, ring
   // cancelled here, and dial() ends it there once it knows its id.
   async function endCall(entry, action) {
     if (!entry.id) {
-      entry.failure = 'Call cancelled';
+      entry.failure = t('call.cancelled');
       finish(entry);
       return;
     }

@@ -1,12 +1,14 @@
 // Tests of what the lists of calls say and offer (callcards.js), of the
 // call-waiting panel's rules (callwaiting.js) and of the tones
 // (ringer.js), under `node --test`.
+import { catalogue } from './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { cardAction, cardStatus, elsewhereText, panelCards } from '../static/callcards.js';
 import { STATUS, newEntry } from '../static/calls.js';
 import { WAITING_ACTIONS, waitingCall } from '../static/callwaiting.js';
+import { setCatalogue } from '../static/i18n.js';
 import { RINGTONE, WAITING_TONE, createRinger, ringKind, toneBursts, tonePeriodS } from '../static/ringer.js';
 
 function entry(id, call = {}, fields = {}) {
@@ -55,6 +57,18 @@ test('the bar names the one call on another device, or counts them', () => {
   const describe = (call) => ({ name: call.name, number: '' });
   assert.deepEqual(elsewhereText([{ name: 'Carol' }], describe), { name: 'Carol', detail: 'On your other device' });
   assert.deepEqual(elsewhereText([{ name: 'Carol' }, { name: 'Dan' }], describe), { name: '2 calls', detail: 'On your other devices' });
+});
+
+test('cards and the bar speak the widget\'s language', (ctx) => {
+  ctx.after(() => setCatalogue('en-US', catalogue('en')));
+  setCatalogue('de', catalogue('de'));
+  const describe = (call) => ({ name: call.name, number: '' });
+  assert.deepEqual(elsewhereText([{ name: 'Carol' }, { name: 'Dan' }], describe), { name: '2 Anrufe', detail: 'Auf Ihren anderen Geräten' });
+  assert.deepEqual(cardAction(held('b'), [entry('a'), held('b')]), { action: 'switch', label: 'Wechseln' });
+  const now = 100_000;
+  const original = held('a', { connectedAt: now - 5_000 });
+  const consult = entry('b', {}, { consultOf: 'a', connectedAt: now - 2_000 });
+  assert.equal(cardStatus(original, [original, consult], now), 'Übergabe · Gehalten');
 });
 
 test('a call waits while it rings and another call of the tab does not', () => {

@@ -1,6 +1,7 @@
 // Tests of callcontrol.js, the business call actions, under `node --test`:
 // the real registry and signalling, with fakes for the server, the media,
 // the ringer and the view that record what they are asked.
+import './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 

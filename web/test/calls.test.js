@@ -1,13 +1,15 @@
 // Tests of calls.js, the rules of the phone's calls and their registry,
 // under `node --test`.
+import { catalogue } from './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  ACTION_RULES, MAX_FINISHED, MOVED_TEXT, NO_RECORD, RECORD, STATUS, callState, canAct, clock, controlError, createCallRegistry, currentEntry,
+  ACTION_RULES, dialerError, dialerProblemText, errorText, FAILURE_TEXT, MAX_FINISHED, NO_RECORD, phoneError, RESULT_TEXT, RECORD, STATUS, callState, canAct, clock, controlError, createCallRegistry, currentEntry,
   describeCall, dialerStatus, endText, failureText, findCall, isLive, isOnHold, isRinging, newEntry, readCall,
   nextRecord, readCallEvent, recordElapsed, recordStatus, recordText, refusal, rowState, sessionCall, statusText,
 } from '../static/calls.js';
+import { setCatalogue } from '../static/i18n.js';
 
 const BUILTIN_NAMES = Object.getOwnPropertyNames(Object.prototype);
 
@@ -195,10 +197,11 @@ test('a call ends with its failure, else its result, else "Call ended"; results 
   for (const name of BUILTIN_NAMES) assert.equal(endText(entry({ result: name })), 'Call ended', name);
 });
 
-test('failureText reads a failure by its code, else its reason', () => {
+test('failureText reads a failure by its code; any other failed', () => {
   assert.equal(failureText({ code: 486 }), 'Busy');
   assert.equal(failureText({ code: '404' }), 'Number not found');
-  assert.equal(failureText({ code: 499, reason: 'Gone away' }), 'Gone away');
+  // The server's reason is English, for developers: the user reads that the call failed.
+  assert.equal(failureText({ code: 499, reason: 'Gone away' }), 'Call failed');
   assert.equal(failureText({ code: 499, reason: 7 }), 'Call failed');
   for (const name of BUILTIN_NAMES) assert.equal(failureText({ code: name }), 'Call failed', name);
 });
@@ -344,7 +347,7 @@ test('the business actions apply to the calls they are for', () => {
 test('a call ends as transferred, forwarded or moved', () => {
   assert.equal(endText(entry({ result: 'Transferred' })), 'Call transferred');
   assert.equal(endText(entry({ result: 'Forwarded' })), 'Call forwarded');
-  assert.equal(endText(entry({ reason: 'moved', result: 'Call connected' })), MOVED_TEXT);
+  assert.equal(endText(entry({ reason: 'moved', result: 'Call connected' })), 'Moved to another device');
   assert.equal(endText(entry({ reason: 'moved' }, { failure: 'Call failed' })), 'Call failed');
 });
 
@@ -426,4 +429,35 @@ test('rc-call-record-notify updates the call; an unsupported server says unsuppo
   assert.equal(controlError({ code: 'Unsupported' }), 'unsupported');
   assert.equal(controlError({ code: 'AudioStorageFull' }), 'failed');
   assert.equal(endText(entry({ result: 'Voicemail', callStatus: STATUS.finished })), 'Sent to voicemail');
+});
+
+test('a failure tells the host in English and the user in the widget\'s language', (ctx) => {
+  ctx.after(() => setCatalogue('en-US', catalogue('en')));
+  setCatalogue('fr-FR', catalogue('fr'));
+  const blocked = dialerError('microphoneBlocked');
+  assert.equal(blocked.code, 'microphone');
+  assert.equal(blocked.message, 'Microphone blocked — allow it in the browser');
+  assert.equal(errorText(blocked), 'Micro bloqué — autorisez-le dans le navigateur');
+  assert.equal(dialerError('callingOff').code, 'callingOff');
+  assert.equal(dialerProblemText('microphoneAbsent'), 'Aucun micro trouvé');
+  assert.equal(dialerProblemText(''), '');
+  assert.equal(dialerProblemText('toString'), '');
+  // A request that failed: the server's errorCode, never its English message.
+  const server = (code) => Object.assign(new Error('the call\'s state does not allow this'), { name: 'RequestError', code });
+  assert.equal(errorText(server('TargetUnreachable')), 'Ce numéro est injoignable pour le moment : l\'appel reste inchangé.');
+  assert.equal(errorText(server('network')), 'Le widget n\'a pas pu joindre son serveur. Vérifiez votre connexion et réessayez.');
+  assert.equal(errorText(server('SomethingNew')), 'Une erreur s\'est produite. Réessayez.');
+  assert.equal(errorText(server('constructor')), 'Une erreur s\'est produite. Réessayez.');
+  assert.equal(errorText(undefined), 'Une erreur s\'est produite. Réessayez.');
+  // A failure without words for the user says its message.
+  assert.equal(errorText(phoneError('invalidState', 'Not now.')), 'Not now.');
+
+  assert.equal(statusText(entry({ isOnHold: true }), 0), 'En attente');
+  assert.equal(endText(entry({ result: 'Rejected' })), 'Refusé');
+  assert.equal(failureText({ code: 404 }), 'Numéro introuvable');
+  assert.equal(describeCall({ direction: 'Inbound' }, 'FR').name, 'Appelant inconnu');
+  // The tables other modules show as they are read in the widget's language too.
+  assert.equal(FAILURE_TEXT[486], 'Occupé');
+  assert.equal(RESULT_TEXT.Missed, 'Appel manqué');
+  assert.deepEqual(Object.keys(RESULT_TEXT), ['Busy', 'Rejected', 'No Answer', 'Canceled', 'Missed', 'Failed', 'Transferred', 'Forwarded', 'Voicemail']);
 });

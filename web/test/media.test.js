@@ -1,13 +1,15 @@
 // Tests of media.js, the calls' audio, under `node --test`: the pure parts,
 // and the call media of createMedia on fake connections and tracks.
+import { catalogue } from './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  createMedia, DTMF_DURATION_MS, DTMF_GAP_MS, estimateMos, iceGathered, MAX_TONES_SHOWN, QUALITY_INTERVAL_MS, STATS_INTERVAL_MS,
-  summarizeStats,
+  createMedia, DTMF_DURATION_MS, DTMF_GAP_MS, estimateMos, gradeQuality, iceGathered, MAX_TONES_SHOWN, QUALITY_INTERVAL_MS,
+  qualityText, STATS_INTERVAL_MS, summarizeStats,
 } from '../static/media.js';
 import { newEntry } from '../static/calls.js';
+import { setCatalogue } from '../static/i18n.js';
 
 test('estimateMos rates good, fair and bad audio on the E-model\'s scale', () => {
   const rate = (rttMs, jitterMs, packetsLost, packetsReceived) => estimateMos({ rttMs, jitterMs, packetsLost, packetsReceived });
@@ -249,4 +251,14 @@ test('a connected call\'s quality is graded at every reading, and every fifth go
   assert.equal(STATS_INTERVAL_MS / QUALITY_INTERVAL_MS, 5);
   assert.ok(heard.changes >= 5, 'the view hears of each reading');
   clearInterval(entry.statsTimer);
+});
+
+test('the call\'s quality is said in the widget\'s language, its measures written as the language writes numbers', (ctx) => {
+  ctx.after(() => setCatalogue('en-US', catalogue('en')));
+  const stats = { packetsLost: 57, packetsReceived: 943, jitterMs: 12, rttMs: 40 };
+  assert.equal(qualityText(gradeQuality(stats)), 'Call quality: Poor (5.7% loss, 12 ms jitter, 40 ms round trip)');
+  setCatalogue('fr-FR', catalogue('fr'));
+  const fr = gradeQuality(stats);
+  assert.equal(fr.label, 'Mauvaise');
+  assert.equal(qualityText(fr), 'Qualité de l\'appel : Mauvaise (5,7 % de perte, gigue de 12 ms, aller-retour de 40 ms)');
 });

@@ -1,7 +1,10 @@
 // Tests of numbers.js, the widget's one reader and writer of phone numbers,
 // under `node --test`.
+import { catalogue } from './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+
+import { setCatalogue } from '../static/i18n.js';
 
 import {
   caretAfter, cleanNumber, countSignificant, formatNumber, formatParty, formatTyped, isExtensionNumber, isLocation,
@@ -93,6 +96,8 @@ test('test numbers are named by what they do, from one table', () => {
   }
   for (const [first, last, name] of TEST_LINES) {
     assert.ok(isTestNumber(first) && isTestNumber(last) && first <= last && name, `${first}…${last}`);
+    // Every row's name is in the catalogue, in English as the switch names it.
+    assert.equal(testLineName(first), name, first);
   }
 });
 
@@ -124,6 +129,17 @@ test('showParty shows a party the same wherever it appears', () => {
   for (const [party, region, want] of cases) {
     assert.deepEqual(showParty(party, region), want, `${JSON.stringify(party)} in ${region}`);
   }
+});
+
+test('a test number and an extension show in the widget\'s language, whatever name the server gives', (ctx) => {
+  ctx.after(() => setCatalogue('en-US', catalogue('en')));
+  setCatalogue('fr-FR', catalogue('fr'));
+  assert.deepEqual(showParty({ name: 'Tone line', phoneNumber: '+15550100' }, 'FR'), { name: 'Ligne de tonalité', number: '+1 555 0100' });
+  assert.deepEqual(showParty({ name: 'Bob', extensionNumber: '102' }, 'FR'), { name: 'Bob', number: 'Poste 102' });
+  assert.equal(testLineName('+15550150'), 'Numéro non valide');
+  assert.equal(formatParty('12345678', 'FR'), 'Poste 12345678', 'an extension number is not a count');
+  setCatalogue('de', catalogue('de'));
+  assert.equal(testLineName('+15550102'), 'Besetzt-Test');
 });
 
 test('formatNumber shows +1 numbers in the plan\'s own way, with +1 outside it', () => {

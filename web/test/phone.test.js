@@ -1,5 +1,6 @@
 // Tests of the phone's own events and answers (phone.js), its ringer
 // (ringer.js) and its microphone (microphone.js), under `node --test`.
+import './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 

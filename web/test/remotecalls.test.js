@@ -1,5 +1,6 @@
 // Tests of remotecalls.js, the user's calls on their other devices, under
 // `node --test`.
+import './english.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
