@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -30,6 +31,25 @@ const visibleWords = `(() => {
 	return [...out];
 })()`
 
+// cutWords is a JavaScript expression, run in a page, that lists the words
+// that do not fit their box: text wider than its element that spills out,
+// and the label of a tab, a button or a call control cut short with an
+// ellipsis (a long name in a list may be).
+const cutWords = `(() => {
+	const shown = (el) => el.getClientRects().length > 0 && !el.closest('[inert]') && el.checkVisibility({visibilityProperty: true});
+	const out = [];
+	for (const el of document.body.querySelectorAll('*')) {
+		if (el.closest('script, style, template, svg, .visually-hidden') || !shown(el)) continue;
+		const own = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join('').trim();
+		if (!own) continue;
+		const cs = getComputedStyle(el);
+		if (cs.display === 'inline' || el.scrollWidth <= el.clientWidth + 1) continue;
+		const label = el.matches('.tab__label, .call-control__label, .button__label, .link-button, .button, .segmented__option');
+		if (cs.textOverflow === 'ellipsis' ? label : cs.overflowX === 'visible') out.push(own);
+	}
+	return out;
+})()`
+
 // foreignWords returns the words of a page in language lang that are
 // English messages of the catalogue whose translation differs: a string
 // the widget forgot to translate. A message with placeholders matches any
@@ -44,14 +64,10 @@ func foreignWords(lang string, words []string) []string {
 			if strings.Contains(translated, text) {
 				continue // the same in both languages ("SMS", "Offline")
 			}
-			parts := placeholderPattern.Split(text, -1)
-			if len(regexp.MustCompile(`\pL`).FindAllString(strings.Join(parts, ""), -1)) < 3 {
+			if len(regexp.MustCompile(`\pL`).FindAllString(placeholderPattern.ReplaceAllString(text, ""), -1)) < 3 {
 				continue // "{name} · {number}": nothing to tell the language by
 			}
-			for i, p := range parts {
-				parts[i] = regexp.QuoteMeta(p)
-			}
-			patterns = append(patterns, regexp.MustCompile(`^`+strings.Join(parts, `.+`)+`$`))
+			patterns = append(patterns, messagePattern(text))
 		}
 	}
 	var out []string
@@ -83,6 +99,9 @@ func checkLanguage(t *testing.T, e *env, ctx context.Context, lang, view string,
 	if len(words) == 0 {
 		t.Errorf("%s, %s: no words shown", lang, view)
 	}
+	if cut := eval[[]string](t, ctx, cutWords); len(cut) > 0 {
+		t.Errorf("%s, %s: words that do not fit: %q", lang, view, cut)
+	}
 	if lang != locale.Reference {
 		if foreign := foreignWords(lang, words); len(foreign) > 0 {
 			t.Errorf("%s, %s: English messages shown: %q", lang, view, foreign)
@@ -98,20 +117,25 @@ func checkLanguage(t *testing.T, e *env, ctx context.Context, lang, view string,
 }
 
 // dataWords are words of the demo's data, the same in every language:
-// people, the app, the CRM's name, product names.
-var dataWords = regexp.MustCompile(`^(Alice Adams|Bob Brown|Carol Clark|Ada Lovelace|Grace Hopper|Callbridge.*|Demo CRM|Demo|RingOut|SMS|OK|\S+@\S+)$`)
+// people and companies of the demo's extensions and CRM, the app, the CRM's
+// own words, e-mail addresses, numbers, the letters of the keypad.
+var dataWords = regexp.MustCompile(`^(` + strings.Join([]string{
+	`Alice Adams`, `Bob Brown`, `Carol C\pL+`, `Ada Lovelace`, `Grace Hopper`, `Alan Turing`, `Demo Co\.`,
+	`Callbridge.*`, `.*Demo CRM.*`, `\S+@\S+`, `[A-Z]{3,4}`, `[-+*#()0-9 ]+ · .*`,
+}, "|") + `)$`)
 
 // untranslated lists the words of a view that are shown the same in
-// English, with at least three letters in a row, and not data. A word
-// whose catalogue message is the same in both languages is not one.
+// English, with at least three letters in a row, and not data. A word of a
+// message that is the same in both languages ("SMS", "Ext. {number}" in
+// Spanish) is not one.
 func untranslated(lang string, words, english []string) []string {
-	same := map[string]bool{}
 	en := locale.Default.Catalogue(locale.Reference)
 	c := locale.Default.Catalogue(lang)
+	var same []*regexp.Regexp
 	for key, m := range en.Messages {
 		for _, text := range m.Texts() {
 			if strings.Contains(strings.Join(c.Messages[key].Texts(), "\x00"), text) {
-				same[text] = true
+				same = append(same, messagePattern(text))
 			}
 		}
 	}
@@ -121,12 +145,23 @@ func untranslated(lang string, words, english []string) []string {
 	}
 	var out []string
 	for _, w := range words {
-		if inEnglish[w] && !same[w] && !dataWords.MatchString(w) && regexp.MustCompile(`\pL{3}`).MatchString(w) {
-			out = append(out, w)
+		if !inEnglish[w] || dataWords.MatchString(w) || !regexp.MustCompile(`\pL{3}`).MatchString(w) ||
+			slices.ContainsFunc(same, func(p *regexp.Regexp) bool { return p.MatchString(w) }) {
+			continue
 		}
+		out = append(out, w)
 	}
 	sort.Strings(out)
 	return out
+}
+
+// messagePattern matches a message with any filling of its placeholders.
+func messagePattern(text string) *regexp.Regexp {
+	parts := placeholderPattern.Split(text, -1)
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return regexp.MustCompile(`^` + strings.Join(parts, `.+`) + `$`)
 }
 
 // msg is the message of key in lang, for comparing with what a page shows.

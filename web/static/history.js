@@ -366,7 +366,11 @@ export function createHistory({ store, request, callBack, loadMedia, crm = null 
     log.hidden = !crm?.has('callLoggerPath');
     if (!log.hidden) {
       const done = crm.isLogged(record);
-      log.textContent = done ? t('history.logged') : crm.labels().logCall;
+      // An icon: the row's room is the caller's. Its tooltip says it in
+      // the service's words (Log to Demo CRM).
+      log.querySelector('.history-row__log-text').textContent = t(done ? 'history.logged' : 'history.log');
+      log.title = done ? t('history.logged') : crm.labels().logCall;
+      log.dataset.logged = String(done);
       log.disabled = done;
       log.setAttribute('aria-label', done ? t('history.loggedLabel', { name: view.name })
         : t('history.logLabel', { action: crm.labels().logCall, name: view.name, time: when }));
