@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -33,8 +35,8 @@ const visibleWords = `(() => {
 
 // cutWords is a JavaScript expression, run in a page, that lists the words
 // that do not fit their box: text wider than its element that spills out,
-// and the label of a tab, a button or a call control cut short with an
-// ellipsis (a long name in a list may be).
+// and the label of a tab, a button or a call control cut short in any way
+// (a long name in a list may end in an ellipsis).
 const cutWords = `(() => {
 	const shown = (el) => el.getClientRects().length > 0 && !el.closest('[inert]') && el.checkVisibility({visibilityProperty: true});
 	const out = [];
@@ -43,9 +45,10 @@ const cutWords = `(() => {
 		const own = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join('').trim();
 		if (!own) continue;
 		const cs = getComputedStyle(el);
-		if (cs.display === 'inline' || el.scrollWidth <= el.clientWidth + 1) continue;
+		// Inline text wraps; a 1-px box is text kept for screen readers only.
+		if (cs.display === 'inline' || el.clientWidth <= 1 || el.scrollWidth <= el.clientWidth + 1) continue;
 		const label = el.matches('.tab__label, .call-control__label, .button__label, .link-button, .button, .segmented__option');
-		if (cs.textOverflow === 'ellipsis' ? label : cs.overflowX === 'visible') out.push(own);
+		if (label || (cs.textOverflow !== 'ellipsis' && cs.overflowX === 'visible')) out.push(own);
 	}
 	return out;
 })()`
@@ -121,7 +124,7 @@ func checkLanguage(t *testing.T, e *env, ctx context.Context, lang, view string,
 // own words, e-mail addresses, numbers, the letters of the keypad.
 var dataWords = regexp.MustCompile(`^(` + strings.Join([]string{
 	`Alice Adams`, `Bob Brown`, `Carol C\pL+`, `Ada Lovelace`, `Grace Hopper`, `Alan Turing`, `Demo Co\.`,
-	`Callbridge.*`, `.*Demo CRM.*`, `\S+@\S+`, `[A-Z]{3,4}`, `[-+*#()0-9 ]+ · .*`,
+	`Support`, `SMS · .*`, `Bonjour, Hallo, Hola`, `Callbridge.*`, `.*Demo CRM.*`, `\S+@\S+`, `[A-Z]{3,4}`, `[-+*#()0-9 ]+ · .*`,
 }, "|") + `)$`)
 
 // untranslated lists the words of a view that are shown the same in
@@ -182,6 +185,7 @@ func msg(t *testing.T, lang, key string, args ...any) string {
 // CB_SCREENSHOT_DIR set each view is kept as lang-<lang>-<view>.png.
 func TestLanguages(t *testing.T) {
 	e := start(t)
+	api := newAPIClient(t, e.Addrs, "alice@demo.test")
 	var english viewWords
 	for _, tag := range []string{"en-US", "fr-FR", "de-DE", "es-ES"} {
 		lang := tag[:2]
@@ -215,7 +219,7 @@ func TestLanguages(t *testing.T) {
 			check(popup, "sign-in-window")
 			fillSignIn(t, popup, "alice@demo.test", "demo")
 			waitLoggedIn(t, e, "+16505550100*101")
-			languageViews(t, e, frame, tag, check)
+			languageViews(t, e, api, frame, tag, check)
 			if lang == locale.Reference && !t.Failed() {
 				english = words
 			}
@@ -224,7 +228,7 @@ func TestLanguages(t *testing.T) {
 }
 
 // languageViews walks the signed-in views in language tag.
-func languageViews(t *testing.T, e *env, frame context.Context, tag string, check func(context.Context, string)) {
+func languageViews(t *testing.T, e *env, api *apiClient, frame context.Context, tag string, check func(context.Context, string)) {
 	t.Helper()
 	lang := tag[:2]
 	eval[any](t, e.ctx, `RCAdapter.navigateTo('/dialer')`)
@@ -248,15 +252,55 @@ func languageViews(t *testing.T, e *env, frame context.Context, tag string, chec
 	click(t, frame, "#cb-keypad-toggle")
 	waitFor[bool](t, frame, "the keypad", `!document.getElementById('cb-call-pad').hidden`)
 	check(frame, "call-keypad")
+	click(t, frame, "#cb-keypad-toggle")
+	click(t, frame, "#cb-transfer-open")
+	waitFor[bool](t, frame, "the transfer sheet", `!document.getElementById('cb-transfer').hidden && document.querySelectorAll('#cb-transfer-list li').length > 0`)
+	check(frame, "transfer")
+	click(t, frame, "#cb-transfer-close")
+	waitFor[bool](t, frame, "the transfer sheet closed", `document.getElementById('cb-transfer').hidden`)
+	click(t, frame, "#cb-call-log")
+	waitFor[bool](t, frame, "the log dialog", `document.getElementById('cb-log-dialog').open`)
+	check(frame, "log-dialog")
+	click(t, frame, "#cb-log-cancel")
+	waitFor[bool](t, frame, "the log dialog closed", `!document.getElementById('cb-log-dialog').open`)
 	click(t, frame, "#cb-hangup")
 	waitFor[bool](t, frame, "the call ended", `document.getElementById('cb-active-call').hidden`)
+
+	// A call that rings: a RingOut from alice's extension rings her widget
+	// first; the demo CRM names the line by its own name.
+	r := api.do(t, "POST", "/account/~/extension/~/ring-out", map[string]any{
+		"from": map[string]string{"phoneNumber": "101"}, "to": map[string]string{"phoneNumber": "+15550107"}})
+	var ro struct{ ID string }
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &ro) != nil || ro.ID == "" {
+		t.Fatalf("POST ring-out: %d %s", r.status, r.body)
+	}
+	waitFor[bool](t, frame, "the incoming call", `!document.getElementById('cb-incoming').hidden`)
+	check(frame, "incoming")
+	if r := api.do(t, "DELETE", "/account/~/extension/~/ring-out/"+ro.ID, nil); r.status != http.StatusNoContent {
+		t.Fatalf("DELETE ring-out: %d %s", r.status, r.body)
+	}
+	waitFor[bool](t, frame, "the ringing gone", `document.getElementById('cb-incoming').hidden && document.getElementById('cb-active-call').hidden`)
 
 	for _, route := range []string{"/history", "/messages", "/settings", "/contacts"} {
 		eval[any](t, e.ctx, `RCAdapter.navigateTo(`+quote(route)+`)`)
 		waitFor[bool](t, frame, route, `!document.querySelector(`+quote(`.pages [data-route="`+route+`"]`)+`).hidden`)
 		if route == "/history" {
 			waitFor[bool](t, frame, "the call in history", `document.querySelectorAll('#cb-history-list li').length > 0`)
+			// The call's date and time, as the language writes them.
+			when := eval[map[string]string](t, frame, `(() => { const el = document.querySelector('#cb-history-list .history-row__time');
+				return {shown: el.title, want: new Intl.DateTimeFormat(document.documentElement.lang, {dateStyle: 'medium', timeStyle: 'short'}).format(new Date(el.dateTime))}; })()`)
+			if when["shown"] == "" || when["shown"] != when["want"] {
+				t.Errorf("%s: the call's time is %q, want %q", tag, when["shown"], when["want"])
+			}
 		}
 		check(frame, strings.TrimPrefix(route, "/"))
 	}
+
+	// A text to the echo line, and its answer.
+	eval[any](t, e.ctx, `RCAdapter.clickToSMS('+15550101', 'Bonjour, Hallo, Hola')`)
+	waitFor[bool](t, frame, "the composer", `!document.getElementById('cb-compose-send').disabled`)
+	check(frame, "compose")
+	click(t, frame, "#cb-compose-send")
+	waitFor[bool](t, frame, "the echo line's answer", `document.querySelectorAll('#cb-thread-messages .bubble[data-direction="in"]').length > 0`)
+	check(frame, "thread")
 }
