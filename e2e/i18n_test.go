@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -266,20 +264,8 @@ func languageViews(t *testing.T, e *env, api *apiClient, frame context.Context, 
 	click(t, frame, "#cb-hangup")
 	waitFor[bool](t, frame, "the call ended", `document.getElementById('cb-active-call').hidden`)
 
-	// A call that rings: a RingOut from alice's extension rings her widget
-	// first; the demo CRM names the line by its own name.
-	r := api.do(t, "POST", "/account/~/extension/~/ring-out", map[string]any{
-		"from": map[string]string{"phoneNumber": "101"}, "to": map[string]string{"phoneNumber": "+15550107"}})
-	var ro struct{ ID string }
-	if r.status != http.StatusOK || json.Unmarshal(r.body, &ro) != nil || ro.ID == "" {
-		t.Fatalf("POST ring-out: %d %s", r.status, r.body)
-	}
-	waitFor[bool](t, frame, "the incoming call", `!document.getElementById('cb-incoming').hidden`)
-	check(frame, "incoming")
-	if r := api.do(t, "DELETE", "/account/~/extension/~/ring-out/"+ro.ID, nil); r.status != http.StatusNoContent {
-		t.Fatalf("DELETE ring-out: %d %s", r.status, r.body)
-	}
-	waitFor[bool](t, frame, "the ringing gone", `document.getElementById('cb-incoming').hidden && document.getElementById('cb-active-call').hidden`)
+	// A call that rings: the ringing test line, by its name in the language.
+	ringAlice(t, api, frame, func() { check(frame, "incoming") })
 
 	for _, route := range []string{"/history", "/messages", "/settings", "/contacts"} {
 		eval[any](t, e.ctx, `RCAdapter.navigateTo(`+quote(route)+`)`)

@@ -191,6 +191,26 @@ func dial(t *testing.T, e *env, number string) {
 	}
 }
 
+// ringAlice rings alice's widget (frame) with a RingOut from her
+// extension, which rings her first, runs while on the ringing call, and
+// cancels it.
+func ringAlice(t *testing.T, api *apiClient, frame context.Context, while func()) {
+	t.Helper()
+	r := api.do(t, "POST", "/account/~/extension/~/ring-out", map[string]any{
+		"from": map[string]string{"phoneNumber": "101"}, "to": map[string]string{"phoneNumber": "+15550107"}})
+	var ro struct{ ID string }
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &ro) != nil || ro.ID == "" {
+		t.Fatalf("POST ring-out: %d %s", r.status, r.body)
+	}
+	waitFor[bool](t, frame, "the incoming call", `!document.getElementById('cb-incoming').hidden`)
+	while()
+	if r := api.do(t, "DELETE", "/account/~/extension/~/ring-out/"+ro.ID, nil); r.status != http.StatusNoContent {
+		t.Fatalf("DELETE ring-out: %d %s", r.status, r.body)
+	}
+	waitFor[bool](t, frame, "the ringing gone", `document.getElementById('cb-incoming').hidden`)
+	waitFor[bool](t, frame, "the ended call's view gone", `document.getElementById('cb-active-call').hidden`)
+}
+
 // layoutStates walks the signed-in views at one size.
 func layoutStates(t *testing.T, e *env, api *apiClient, s layoutSize) {
 	frame := openSized(t, e, s)
@@ -246,20 +266,7 @@ func layoutStates(t *testing.T, e *env, api *apiClient, s layoutSize) {
 	click(t, frame, "#cb-hangup")
 	waitFor[bool](t, frame, "the calls ended", `document.getElementById('cb-active-call').hidden`)
 
-	// An incoming call: a RingOut from alice's extension rings her widget first.
-	r := api.do(t, "POST", "/account/~/extension/~/ring-out", map[string]any{
-		"from": map[string]string{"phoneNumber": "101"}, "to": map[string]string{"phoneNumber": "+15550107"}})
-	var ro struct{ ID string }
-	if r.status != http.StatusOK || json.Unmarshal(r.body, &ro) != nil || ro.ID == "" {
-		t.Fatalf("POST ring-out: %d %s", r.status, r.body)
-	}
-	waitFor[bool](t, frame, "the incoming call", `!document.getElementById('cb-incoming').hidden`)
-	checkLayout(t, e, frame, s, "incoming", "#cb-answer", "#cb-decline")
-	if r := api.do(t, "DELETE", "/account/~/extension/~/ring-out/"+ro.ID, nil); r.status != http.StatusNoContent {
-		t.Fatalf("DELETE ring-out: %d %s", r.status, r.body)
-	}
-	waitFor[bool](t, frame, "the ringing gone", `document.getElementById('cb-incoming').hidden`)
-	waitFor[bool](t, frame, "the ended call's view gone", `document.getElementById('cb-active-call').hidden`)
+	ringAlice(t, api, frame, func() { checkLayout(t, e, frame, s, "incoming", "#cb-answer", "#cb-decline") })
 
 	eval[any](t, e.ctx, `RCAdapter.navigateTo('/history')`)
 	waitFor[bool](t, frame, "the history", `document.querySelectorAll('#cb-history-list .history-row').length > 0`)
