@@ -118,7 +118,7 @@ func TestHostServices(t *testing.T) {
 		// The history marks the same call logged.
 		eval[any](t, e.ctx, `RCAdapter.navigateTo('/history')`)
 		waitFor[bool](t, frame, "the history row marked logged", `[...document.querySelectorAll('#cb-history-list .history-row__log')]
-			.some(b => !b.hidden && b.textContent === 'Logged')`)
+			.some(b => !b.hidden && b.dataset.logged === 'true' && b.textContent.trim() === 'Logged')`)
 	})
 
 	t.Run("auto-log logs a call when it ends", func(t *testing.T) {

@@ -228,6 +228,9 @@ func layoutStates(t *testing.T, e *env, api *apiClient, s layoutSize) {
 		askWidget(t, e, map[string]any{"type": "rc-adapter-message-request", "path": "/custom-alert-message",
 			"body": map[string]any{"alertMessage": text, "alertLevel": "warning", "ttl": 60000}})
 	}
+	// The connection settled first: a state that changes under the test
+	// would be a different text by the time the notice comes.
+	waitFor[bool](t, frame, "the connection", `document.getElementById('cb-status').dataset.status === 'connected'`)
 	inPlace := eval[string](t, frame, `document.querySelector('#cb-status .status__label').textContent`)
 	alert(inPlace)
 	alert("The line to the office is slow today; calls may take a moment to connect.")

@@ -78,6 +78,15 @@ func TestMessagesPage(t *testing.T) {
 	}
 	maybeScreenshot(t, alice, "conversation")
 
+	// Back to the list from the keyboard: the focus goes to the
+	// conversation bob comes from, not to the page's body.
+	if err := chromedp.Do(within(t, bobFrame, 15*time.Second),
+		chromedp.Focus(chromedp.CSS(`#cb-thread-back`)), chromedp.KeyEvent("\r")); err != nil {
+		t.Fatalf("back to the list: %v", err)
+	}
+	waitFor[bool](t, bobFrame, "the focus on the conversation", `document.getElementById('cb-thread').hidden &&
+		document.activeElement?.matches('#cb-conversations .conversation-row__open')`)
+
 	// The widget gets every message event bob's host heard once more, as a
 	// replay of the event stream would bring them; the host hears none again.
 	heard := eval[[]map[string]any](t, bob.ctx, `cbDemo.messages.map(m => m.data).filter(d =>

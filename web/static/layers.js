@@ -53,8 +53,8 @@ function canFocus(element) {
 }
 
 // focusOn puts the focus on element; a heading takes it without entering
-// the tab order.
-function focusOn(element) {
+// the tab order. It returns whether it did.
+export function focusOn(element) {
   if (!element) return false;
   if (/^H[1-6]$/.test(element.tagName) && !element.hasAttribute('tabindex')) element.tabIndex = -1;
   if (!canFocus(element)) return false;

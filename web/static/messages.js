@@ -19,6 +19,7 @@ import {
 } from './conversations.js';
 import { asString, ownValue } from './fields.js';
 import { formatDate, t } from './i18n.js';
+import { focusOn, focusView, mayMoveFocus } from './layers.js';
 import { createConversationList } from './messagelist.js';
 import { createThreadView, sendOnEnter } from './messagethread.js';
 import { cleanNumber, formatNumber, formatParty, MAX_NUMBER_LENGTH, regionOf } from './numbers.js';
@@ -212,10 +213,18 @@ export function createMessages({ store, request, loadMedia, showPage, showAlert,
   // -------------------------------------------------------------------------
   // Views
 
+  // openList goes back to the list, with the focus on the conversation
+  // the user comes from (else the list's first heading or control): the
+  // view that had it is gone.
   function openList() {
+    const from = threadKey;
+    const hadFocus = [ui.thread, ui.compose, ui.voicemail].some((v) => v.contains(document.activeElement));
     view = 'list';
     threadKey = '';
     render();
+    if (!hadFocus || !mayMoveFocus()) return;
+    const row = [...ui.listView.querySelectorAll('.conversation-row')].find((r) => r.dataset.key === from);
+    if (!focusOn(row?.querySelector('.conversation-row__open'))) focusView(ui.listView);
   }
 
   function openThread(key) {

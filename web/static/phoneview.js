@@ -112,17 +112,31 @@ export function createPhoneView({ registry, store, request, region, describe, sp
   // -------------------------------------------------------------------------
   // Dialer input
 
+  // caret is the field's selection when it last had the focus or a value.
+  let caret = null;
+
   // setNumber shows value formatted, with the caret after its n-th
   // significant character (the end by default).
   function setNumber(value, n = Infinity) {
     const formatted = formatTyped(value.slice(0, MAX_NUMBER_LENGTH), region());
     ui.number.value = formatted;
     typed = formatted;
-    if (document.activeElement === ui.number) {
-      const caret = Number.isFinite(n) ? caretAfter(formatted, n) : formatted.length;
-      ui.number.setSelectionRange(caret, caret);
-    }
+    const at = Number.isFinite(n) ? caretAfter(formatted, n) : formatted.length;
+    caret = { start: at, end: at };
+    if (document.activeElement === ui.number) ui.number.setSelectionRange(at, at);
     renderDialer(store.get());
+  }
+
+  // The keypad types where the caret was when the field last had the focus
+  // (a click on a key takes it), else after the last digit. Browsers differ
+  // in what an unfocused field's selection says, so the widget keeps it.
+  function selection() {
+    const input = ui.number;
+    if (document.activeElement === input) {
+      return { start: input.selectionStart ?? input.value.length, end: input.selectionEnd ?? input.value.length };
+    }
+    const end = input.value.length;
+    return caret && caret.end <= end ? caret : { start: end, end };
   }
 
   function onNumberInput(event) {
@@ -140,15 +154,13 @@ export function createPhoneView({ registry, store, request, region, describe, sp
 
   function typeKey(key) {
     const input = ui.number;
-    const start = input.selectionStart ?? input.value.length;
-    const end = input.selectionEnd ?? start;
+    const { start, end } = selection();
     setNumber(input.value.slice(0, start) + key + input.value.slice(end), countSignificant(input.value.slice(0, start)) + 1);
   }
 
   function deleteKey() {
     const input = ui.number;
-    const start = input.selectionStart ?? input.value.length;
-    const end = input.selectionEnd ?? start;
+    const { start, end } = selection();
     if (start !== end) {
       setNumber(input.value.slice(0, start) + input.value.slice(end), countSignificant(input.value.slice(0, start)));
       return;
@@ -411,6 +423,9 @@ export function createPhoneView({ registry, store, request, region, describe, sp
 
   function bindDialer() {
     ui.number.addEventListener('input', onNumberInput);
+    ui.number.addEventListener('blur', () => {
+      caret = { start: ui.number.selectionStart ?? ui.number.value.length, end: ui.number.selectionEnd ?? ui.number.value.length };
+    });
     ui.number.addEventListener('keydown', (event) => {
       if (event.key === 'Enter') onCallClick();
     });
