@@ -148,7 +148,25 @@ func browser(t *testing.T, switches ...string) context.Context {
 }
 
 // browserWith is browser with more allocator options (switches with values).
+// Now and then Debian's Chromium exits while it starts, before it
+// listens for the test (a crash of its own, seen once or twice in a run of
+// the suite); a browser that does so is started once more.
 func browserWith(t *testing.T, extra []chromedp.ExecAllocatorOption, switches ...string) context.Context {
+	t.Helper()
+	const attempts = 3
+	for i := 1; ; i++ {
+		ctx, err := startBrowser(t, extra, switches...)
+		if err == nil {
+			return ctx
+		}
+		if i == attempts || !strings.Contains(err.Error(), "chrome failed to start") {
+			t.Fatalf("start chromium: %v", err)
+		}
+		t.Logf("start chromium, attempt %d of %d: %v", i, attempts, err)
+	}
+}
+
+func startBrowser(t *testing.T, extra []chromedp.ExecAllocatorOption, switches ...string) (context.Context, error) {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
@@ -168,11 +186,13 @@ func browserWith(t *testing.T, extra []chromedp.ExecAllocatorOption, switches ..
 	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil { // launches the browser
-		t.Fatalf("start chromium: %v", err)
+		cancelCtx()
+		cancelAlloc()
+		return nil, err
 	}
-	return ctx
+	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	return ctx, nil
 }
 
 // within bounds one step of a test.

@@ -172,8 +172,15 @@ export function createPhone({ config, device, store, request, navigate, showAler
     dtmf: (entry, options) => media.sendTones(entry, asString(options?.dtmf)),
   };
 
-  // perform runs a call action; it rejects with a phoneError.
+  // perform runs a call action; it rejects with a phoneError. A hang-up
+  // asked for while another request of the call is under way (its answer,
+  // a hold) follows that request rather than being refused: ending a call
+  // is never "not now".
   async function perform(entry, action, options) {
+    if (action === 'hangup' && entry.busy && entry.busy !== 'hangup') {
+      await entry.settled;
+      if (!registry.entries().includes(entry)) return;
+    }
     const refused = refusal(entry, action);
     if (refused) throw phoneError('invalidState', refused, t('call.notNow'));
     if (!ACTION_RULES[action].busy) {
@@ -182,13 +189,17 @@ export function createPhone({ config, device, store, request, navigate, showAler
       return;
     }
     entry.busy = action;
+    const run = (async () => {
+      try {
+        await ACTIONS[action](entry, options);
+      } finally {
+        entry.busy = '';
+        view.render();
+      }
+    })();
+    entry.settled = run.then(() => {}, () => {});
     view.render();
-    try {
-      await ACTIONS[action](entry, options);
-    } finally {
-      entry.busy = '';
-      view.render();
-    }
+    await run;
   }
 
   // act runs a call action the user asked for; failures show as an alert.
