@@ -30,22 +30,30 @@ const (
 )
 
 // authServerRoutes mounts the built-in authorization server's endpoints:
-// the sign-in page, token and revocation (RFC 6749, RFC 7009), the keys and
-// the metadata (RFC 8414). With an external provider there are none.
+// the sign-in page, token and revocation (RFC 6749, RFC 7009), under
+// /oauth and /restapi/oauth, the keys and the metadata (RFC 8414). With an
+// external provider there are none.
 func (s *Server) authServerRoutes(e *echo.Echo) {
 	if s.AuthServer == nil {
 		return
 	}
-	e.GET("/oauth/authorize", s.authorizeForm)
-	e.POST("/oauth/authorize", s.authorizeSubmit)
-	e.POST("/oauth/token", func(c echo.Context) error {
+	token := func(c echo.Context) error {
 		s.AuthServer.Token(c.Response(), c.Request())
 		return nil
-	})
-	e.POST("/oauth/revoke", func(c echo.Context) error {
+	}
+	revoke := func(c echo.Context) error {
 		s.AuthServer.Revoke(c.Response(), c.Request())
 		return nil
-	})
+	}
+	// The same endpoints under /restapi/oauth too, where the platform's
+	// SDKs look for them: code written for the platform needs no option
+	// but its server.
+	for _, prefix := range []string{"/oauth", "/restapi/oauth"} {
+		e.GET(prefix+"/authorize", s.authorizeForm)
+		e.POST(prefix+"/authorize", s.authorizeSubmit)
+		e.POST(prefix+"/token", token)
+		e.POST(prefix+"/revoke", revoke)
+	}
 	e.GET("/oauth/jwks", func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
 		return c.JSON(http.StatusOK, s.AuthServer.JWKS())

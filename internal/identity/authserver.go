@@ -103,8 +103,8 @@ func NewAuthServer(cfg AuthServerConfig, apps AppStore, store OAuthStore) (*Auth
 		EnablePKCEPlainChallengeMethod: false,
 		ScopeStrategy:                  fosite.ExactScopeStrategy,
 		AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
-		MinParameterEntropy:            fosite.MinParameterEntropy,
-		RefreshTokenScopes:             []string{}, // every client gets refresh tokens
+		MinParameterEntropy:            fosite.MinParameterEntropy, // of a nonce; of state: ParseAuthorize
+		RefreshTokenScopes:             []string{},                 // every client gets refresh tokens
 		SendDebugMessagesToClients:     false,
 	}
 	keyGetter := func(context.Context) (any, error) { return cfg.SigningKey, nil }
@@ -225,7 +225,29 @@ type AuthorizeRequest struct {
 // checks it demands a redirect_uri that is exactly one the client registered
 // (no loopback port wildcard) and a S256 code challenge.
 func (a *AuthServer) ParseAuthorize(ctx context.Context, r *http.Request) (*AuthorizeRequest, error) {
+	// PKCE (required below) is what stops a forged redirect, so state is the
+	// client's own business (RFC 9700 §2.1): it may be absent or short, as
+	// the platform's SDKs send it. fosite wants 8 characters at least, so a
+	// shorter one is lengthened for it and given back as it came.
+	if err := r.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		return &AuthorizeRequest{AuthorizeRequester: fosite.NewAuthorizeRequest()}, fosite.ErrInvalidRequest.WithHint("The request could not be read.")
+	}
+	state := r.Form.Get("state")
+	short := len(state) < fosite.MinParameterEntropy
+	if short {
+		r.Form.Set("state", shortStatePad+state)
+	}
 	ar, err := a.provider.NewAuthorizeRequest(ctx, r)
+	if short {
+		if state == "" {
+			r.Form.Del("state")
+		} else {
+			r.Form.Set("state", state)
+		}
+		if req, ok := ar.(*fosite.AuthorizeRequest); ok {
+			req.State = state
+		}
+	}
 	if err != nil {
 		return &AuthorizeRequest{AuthorizeRequester: ar}, err
 	}
@@ -245,6 +267,10 @@ func (a *AuthServer) ParseAuthorize(ctx context.Context, r *http.Request) (*Auth
 	}
 	return &AuthorizeRequest{AuthorizeRequester: ar, ClientName: name}, nil
 }
+
+// shortStatePad lengthens a short state for fosite's check; it never
+// leaves ParseAuthorize.
+const shortStatePad = "(short state)"
 
 // RedirectsToClient reports whether an authorization error may be sent to the
 // client's redirect URI; otherwise it must be shown to the user.
@@ -310,7 +336,23 @@ func (a *AuthServer) Token(w http.ResponseWriter, r *http.Request) {
 		a.provider.WriteAccessError(ctx, w, req, err)
 		return
 	}
+	tokenExtras(req, resp, a.cfg.Now())
 	a.provider.WriteAccessResponse(ctx, w, req, resp)
+}
+
+// tokenExtras adds what the platform's SDKs read from a token answer beside
+// RFC 6749's fields: when the refresh token expires (without it they take
+// it for expired), whose tokens they are (owner_id, the extension) and
+// which sign-in they belong to (endpoint_id, the same across refreshes).
+func tokenExtras(req fosite.AccessRequester, resp fosite.AccessResponder, now time.Time) {
+	s := req.GetSession()
+	if exp := s.GetExpiresAt(fosite.RefreshToken); !exp.IsZero() && resp.GetExtra("refresh_token") != nil {
+		resp.SetExtra("refresh_token_expires_in", max(int64(exp.Sub(now).Seconds()), 0))
+	}
+	if sub := s.GetSubject(); sub != "" {
+		resp.SetExtra("owner_id", sub)
+	}
+	resp.SetExtra("endpoint_id", req.GetID())
 }
 
 // Revoke serves the revocation endpoint (RFC 7009). Revoking either token of

@@ -70,11 +70,20 @@ func newAuthServer(t *testing.T, clk *clock) *authServer {
 // token response.
 func (a *authServer) grant(t *testing.T) map[string]any {
 	t.Helper()
+	return a.grantWithState(t, "state-0123456789abcdef")
+}
+
+// grantWithState is grant with the request's state ("" for none).
+func (a *authServer) grantWithState(t *testing.T, state string) map[string]any {
+	t.Helper()
 	verifier := oauth2.GenerateVerifier()
 	q := url.Values{
 		"client_id": {"crm"}, "response_type": {"code"}, "redirect_uri": {"https://crm.example.com/callback"},
-		"state": {"state-0123456789abcdef"}, "scope": {"openid offline_access"},
+		"scope": {"openid offline_access"},
 		"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"},
+	}
+	if state != "" {
+		q.Set("state", state)
 	}
 	r := httptest.NewRequest("GET", testIssuer+"/oauth/authorize?"+q.Encode(), nil)
 	ar, err := a.ParseAuthorize(r.Context(), r)
@@ -86,7 +95,7 @@ func (a *authServer) grant(t *testing.T) map[string]any {
 		t.Fatal(err)
 	}
 	loc, err := url.Parse(w.Header().Get("Location"))
-	if err != nil || loc.Query().Get("code") == "" {
+	if err != nil || loc.Query().Get("code") == "" || loc.Query().Get("state") != state {
 		t.Fatalf("authorize: %d %v", w.Code, w.Header())
 	}
 	res, status := a.token(url.Values{"grant_type": {"authorization_code"}, "client_id": {"crm"},
@@ -153,5 +162,45 @@ func TestRefreshFamilyAbsoluteLifetime(t *testing.T) {
 	res, status = a.refresh(a.grant(t)["refresh_token"].(string))
 	if status != http.StatusOK {
 		t.Fatalf("refresh of a new family: %d %v", status, res)
+	}
+}
+
+// TestPlatformSDKSignIn: what the platform's SDKs do and read. With PKCE a
+// request without state, or with a short one, is granted; the token answer
+// says when the refresh token expires, whose tokens they are, and which
+// sign-in they belong to, the same after a refresh; a request without PKCE
+// is still refused.
+func TestPlatformSDKSignIn(t *testing.T) {
+	week := float64(7 * 24 * 3600)
+	var a *authServer
+	for _, state := range []string{"", "x1"} {
+		// fosite dates tokens by the real clock: the test's starts there.
+		clk := &clock{now: time.Now()}
+		a = newAuthServer(t, clk)
+		res := a.grantWithState(t, state)
+		if got, _ := res["refresh_token_expires_in"].(float64); got < week-600 || got > week {
+			t.Errorf("state %q: refresh_token_expires_in = %v, want a week", state, got)
+		}
+		if got := res["owner_id"]; got != identity.Subject(a.ext.ID) {
+			t.Errorf("state %q: owner_id = %v, want %s", state, got, identity.Subject(a.ext.ID))
+		}
+		endpoint, _ := res["endpoint_id"].(string)
+		if endpoint == "" {
+			t.Fatalf("state %q: no endpoint_id: %v", state, res)
+		}
+		clk.set(clk.Now().Add(time.Hour))
+		refreshed, status := a.refresh(res["refresh_token"].(string))
+		if status != http.StatusOK || refreshed["endpoint_id"] != endpoint {
+			t.Errorf("state %q: refresh: %d, endpoint_id %v, want %s", state, status, refreshed["endpoint_id"], endpoint)
+		}
+		if got, _ := refreshed["refresh_token_expires_in"].(float64); got <= 0 || got > week {
+			t.Errorf("state %q: refreshed refresh_token_expires_in = %v", state, got)
+		}
+	}
+	q := url.Values{"client_id": {"crm"}, "response_type": {"code"}, "redirect_uri": {"https://crm.example.com/callback"},
+		"scope": {"openid"}}
+	r := httptest.NewRequest("GET", testIssuer+"/oauth/authorize?"+q.Encode(), nil)
+	if _, err := a.ParseAuthorize(r.Context(), r); err == nil {
+		t.Error("a request without PKCE and without state was accepted")
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,24 +18,28 @@ type authFlow struct {
 	c        *http.Client
 	redirect string
 	verifier string
-	state    string
+	state    string // "" for none
+	prefix   string // of the endpoints: /oauth, or /restapi/oauth as the platform's SDKs use
 }
 
 func newFlow(t *testing.T, srv *instance) *authFlow {
 	return &authFlow{srv: srv, c: browser(), redirect: srv.WidgetURL + "/oauth/redirect",
-		verifier: oauth2.GenerateVerifier(), state: "state-" + oauth2.GenerateVerifier()[:16]}
+		verifier: oauth2.GenerateVerifier(), state: "state-" + oauth2.GenerateVerifier()[:16], prefix: "/oauth"}
 }
 
 func (f *authFlow) authURL(extra url.Values) string {
 	q := url.Values{
 		"client_id": {"demo"}, "response_type": {"code"}, "redirect_uri": {f.redirect},
-		"state": {f.state}, "scope": {"openid offline_access"},
+		"scope": {"openid offline_access"},
 		"code_challenge": {oauth2.S256ChallengeFromVerifier(f.verifier)}, "code_challenge_method": {"S256"},
+	}
+	if f.state != "" {
+		q.Set("state", f.state)
 	}
 	for k, v := range extra {
 		q[k] = v
 	}
-	return f.srv.WidgetURL + "/oauth/authorize?" + q.Encode()
+	return f.srv.WidgetURL + f.prefix + "/authorize?" + q.Encode()
 }
 
 // code signs in as alice and returns the authorization code.
@@ -56,12 +61,12 @@ func (f *authFlow) exchange(t *testing.T, code, verifier string) response {
 	if verifier != "" {
 		form.Set("code_verifier", verifier)
 	}
-	return postForm(t, f.c, f.srv.WidgetURL+"/oauth/token", form)
+	return postForm(t, f.c, f.srv.WidgetURL+f.prefix+"/token", form)
 }
 
 func (f *authFlow) refresh(t *testing.T, refreshToken string) response {
 	t.Helper()
-	return postForm(t, f.c, f.srv.WidgetURL+"/oauth/token", url.Values{
+	return postForm(t, f.c, f.srv.WidgetURL+f.prefix+"/token", url.Values{
 		"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}, "client_id": {"demo"}})
 }
 
@@ -223,6 +228,40 @@ func TestRevoke(t *testing.T) {
 	}
 	wantUnauthorized(t, f.api(t, access), "access token after revoke")
 	wantGrantError(t, f.refresh(t, refresh), "refresh after revoke")
+}
+
+// TestPlatformSDKEndpoints: a client written for the platform finds the
+// endpoints under /restapi/oauth, may send no state (PKCE protects the
+// code), and reads when its refresh token expires, its owner and its
+// sign-in from the token answers; revoking there ends the tokens.
+func TestPlatformSDKEndpoints(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, Config{})
+	f := newFlow(t, srv)
+	f.prefix, f.state = "/restapi/oauth", ""
+	grant := f.exchange(t, f.code(t), f.verifier)
+	access, refresh := tokens(t, grant)
+	m := grant.json(t)
+	if exp, _ := m["refresh_token_expires_in"].(float64); exp < 3600 {
+		t.Errorf("refresh_token_expires_in = %v", m["refresh_token_expires_in"])
+	}
+	endpoint, _ := m["endpoint_id"].(string)
+	if owner, _ := m["owner_id"].(string); owner == "" || endpoint == "" {
+		t.Errorf("owner_id %v, endpoint_id %v", m["owner_id"], m["endpoint_id"])
+	}
+	if me := f.api(t, access); me.StatusCode != http.StatusOK || fmt.Sprint(me.json(t)["id"]) != m["owner_id"] {
+		t.Errorf("the owner's extension: %d %s, owner_id %v", me.StatusCode, me.body, m["owner_id"])
+	}
+	refreshed := f.refresh(t, refresh)
+	access, refresh = tokens(t, refreshed)
+	if refreshed.json(t)["endpoint_id"] != endpoint {
+		t.Errorf("endpoint_id after refresh %v, want %s", refreshed.json(t)["endpoint_id"], endpoint)
+	}
+	r := postForm(t, f.c, srv.WidgetURL+"/restapi/oauth/revoke", url.Values{"token": {refresh}, "client_id": {"demo"}})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %d %s", r.StatusCode, r.body)
+	}
+	wantUnauthorized(t, f.api(t, access), "access token after revoke")
 }
 
 func TestSignInForm(t *testing.T) {
