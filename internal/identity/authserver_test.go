@@ -79,7 +79,7 @@ func (a *authServer) grantWithState(t *testing.T, state string) map[string]any {
 	verifier := oauth2.GenerateVerifier()
 	q := url.Values{
 		"client_id": {"crm"}, "response_type": {"code"}, "redirect_uri": {"https://crm.example.com/callback"},
-		"scope": {"openid offline_access"},
+		"scope":          {"openid offline_access"},
 		"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"},
 	}
 	if state != "" {

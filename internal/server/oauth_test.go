@@ -30,7 +30,7 @@ func newFlow(t *testing.T, srv *instance) *authFlow {
 func (f *authFlow) authURL(extra url.Values) string {
 	q := url.Values{
 		"client_id": {"demo"}, "response_type": {"code"}, "redirect_uri": {f.redirect},
-		"scope": {"openid offline_access"},
+		"scope":          {"openid offline_access"},
 		"code_challenge": {oauth2.S256ChallengeFromVerifier(f.verifier)}, "code_challenge_method": {"S256"},
 	}
 	if f.state != "" {
