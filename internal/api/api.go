@@ -47,6 +47,7 @@ func (s *Server) apiRoutes(e *echo.Echo) {
 	s.subscriptionAPIRoutes(g, mw)
 	s.sipDeviceAPIRoutes(g, mw)
 	s.answeringRuleAPIRoutes(g, mw)
+	s.directoryAPIRoutes(g, mw)
 }
 
 type ctxKey string
