@@ -70,7 +70,12 @@ func run(ctx context.Context, args []string, getenv lookupEnv, stdin io.Reader, 
 		return err
 	}
 	cfg.Stdout = stdout
-	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		cfg.Logger = slog.New(slog.NewJSONHandler(stderr, opts))
+	} else {
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, opts))
+	}
 	return server.Run(ctx, cfg)
 }
 
@@ -99,6 +104,7 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	ef.str(&cfg.DemoURL, "demo-url", "WIDGET_DEMO_URL", "", "demo page base URL (default http://127.0.0.1:PORT)")
 	ef.str(&cfg.DataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory for the database and generated keys")
 	ef.str(&level, "log-level", "WIDGET_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	ef.str(&cfg.LogFormat, "log-format", "WIDGET_LOG_FORMAT", "text", "log format: text (key=value lines) or json (one object per line)")
 	ef.str(&cfg.SessionKeys, "session-keys", "WIDGET_SESSION_KEYS", "", "session cookie keys as hex HASHKEY:BLOCKKEY (default: generated once into the data dir)")
 	ef.str(&cfg.CountryCode, "country-code", "WIDGET_COUNTRY_CODE", "US", "default region country code (ISO 3166)")
 	ef.str(&cfg.AreaCode, "area-code", "WIDGET_AREA_CODE", "", "default region area code")
@@ -219,6 +225,9 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return cfg, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		return cfg, fmt.Errorf("log format %q: want text or json", cfg.LogFormat)
 	}
 	cfg.CountryCode = strings.ToUpper(cfg.CountryCode)
 	return cfg, nil

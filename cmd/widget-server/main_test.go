@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -27,9 +29,10 @@ func TestRunServesAndStops(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	dataDir := filepath.Join(t.TempDir(), "data")
+	var logs lockedBuffer
 	go func() {
-		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--demo-listen", "127.0.0.1:0", "--media-port", "0", "--log-level", "warn"},
-			env(map[string]string{"WIDGET_DATA_DIR": dataDir}), nil, pw, io.Discard)
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--demo-listen", "127.0.0.1:0", "--media-port", "0", "--log-format", "json"},
+			env(map[string]string{"WIDGET_DATA_DIR": dataDir}), nil, pw, &logs)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
@@ -75,6 +78,35 @@ func TestRunServesAndStops(t *testing.T) {
 	case <-time.After(90 * time.Second): // against a hang, not a measure
 		t.Fatal("no graceful stop")
 	}
+	// --log-format json: every line of the log is one JSON object.
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	for _, line := range lines {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil || entry["msg"] == nil || entry["level"] == nil {
+			t.Fatalf("log line %q is not a JSON entry: %v", line, err)
+		}
+	}
+	if len(lines) < 2 {
+		t.Fatalf("log: %q", logs.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer the server's goroutines may write to.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestParseConfig(t *testing.T) {
@@ -105,7 +137,7 @@ func TestParseConfig(t *testing.T) {
 	if err != nil || cfg.EventsHeartbeat != 5*time.Second {
 		t.Fatalf("--events-heartbeat 5s: %s, %v", cfg.EventsHeartbeat, err)
 	}
-	for _, args := range [][]string{{"--log-level", "loud"}, {"--nope"}, {"serve"},
+	for _, args := range [][]string{{"--log-level", "loud"}, {"--log-format", "xml"}, {"--nope"}, {"serve"},
 		{"--api-rate-limit", "60"}, {"--api-rate-limit", "0/10s"}, {"--api-rate-limit", "60/10ms"}, {"--api-rate-limit", "x/y"},
 		{"--events-heartbeat", "500ms"}, {"--events-heartbeat", "1h"}, {"--events-heartbeat", "often"}} {
 		if _, err := parseConfig(args, env(nil), io.Discard); err == nil {

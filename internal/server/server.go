@@ -41,6 +41,7 @@ type Config struct {
 	DemoURL     string // demo base URL; derived from DemoListen when empty
 	DataDir     string
 	LogLevel    slog.Level
+	LogFormat   string // text or json: of the Logger cmd/widget-server builds
 	SessionKeys string // hex "hashKey:blockKey"; generated and kept in DataDir when empty
 	CountryCode string
 	AreaCode    string
