@@ -341,6 +341,20 @@ func (g *Gateway) Stats(id string) (LegStats, bool) {
 	return l.stats(), true
 }
 
+// Ready reports whether the gateway carries calls: its UDP port is bound
+// and it is not closed.
+func (g *Gateway) Ready() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return errors.New("media gateway closed")
+	}
+	if g.port == 0 {
+		return errors.New("media gateway has no UDP port")
+	}
+	return nil
+}
+
 // Close ends every conference mix and closes every leg and the socket.
 // Calls after the first return nil.
 func (g *Gateway) Close() error {

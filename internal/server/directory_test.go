@@ -1,10 +1,18 @@
 package server
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/labstack/echo/v4"
 )
 
 // TestDirectoryResources: what integrations read first. The account, its
@@ -79,5 +87,35 @@ func TestDirectoryResources(t *testing.T) {
 	if len(acctNums) < 4 || acctNums[0].(map[string]any)["usageType"] != "MainCompanyNumber" ||
 		acctNums[1].(map[string]any)["extension"].(map[string]any)["extensionNumber"] != "101" {
 		t.Errorf("the account's numbers: %v", acctNums)
+	}
+}
+
+// TestReadiness: the assembled server is ready once it listens (its
+// database takes writes, its media gateway has its port); a part that fails
+// makes it 503, naming the part and not why.
+func TestReadiness(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, Config{})
+	r := do(t, browser(), "GET", srv.WidgetURL+"/readyz", nil)
+	checks, _ := r.json(t)["checks"].(map[string]any)
+	if r.StatusCode != http.StatusOK || checks["storage"] != "ok" || checks["media"] != "ok" {
+		t.Fatalf("readyz: %d %s", r.StatusCode, r.body)
+	}
+
+	ready := &readiness{log: slog.New(slog.DiscardHandler), checks: []readyCheck{
+		{"storage", func(context.Context) error { return nil }},
+		{"media", func(context.Context) error { return errors.New("socket /secret/path closed") }},
+	}}
+	e := echo.New()
+	ready.routes(e)
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+	var body readyBody
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != http.StatusServiceUnavailable ||
+		body.Status != "failing" || body.Checks["media"] != "failing" || body.Checks["storage"] != "ok" {
+		t.Fatalf("media failing: %d %s", w.Code, w.Body)
+	}
+	if strings.Contains(w.Body.String(), "secret") {
+		t.Errorf("the answer says why: %s", w.Body)
 	}
 }

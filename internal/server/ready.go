@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -21,10 +23,27 @@ import (
 // sooner. So a trunk down makes the status "degraded" with 200, for
 // monitoring to alert on (the log says "sip: trunk down" too), and only a
 // process that is shutting down answers 503.
+//
+// The parts a process cannot serve without do fail it: its storage must
+// take writes, and its media gateway must hold its UDP port. Each is named
+// "ok" or "failing" in checks; why one fails goes to the log.
 type readiness struct {
 	ua       *sip.UA // nil: SIP off
+	checks   []readyCheck
+	log      *slog.Logger
 	stopping atomic.Bool
 }
+
+// readyCheck is a part /readyz asks; check fails when the part cannot do
+// its work now.
+type readyCheck struct {
+	name  string
+	check func(context.Context) error
+}
+
+// readyTimeout bounds each check: a part that takes longer to answer is
+// not ready.
+const readyTimeout = 5 * time.Second
 
 // trunkReadiness is a trunk in /readyz. It names no host, user or error
 // text: /readyz is on the public listener, and the log has the detail.
@@ -40,8 +59,9 @@ type trunkReadiness struct {
 }
 
 type readyBody struct {
-	Status string           `json:"status"` // ready, degraded or stopping
-	Trunks []trunkReadiness `json:"trunks"`
+	Status string            `json:"status"` // ready, degraded, failing or stopping
+	Checks map[string]string `json:"checks"` // each part: ok or failing
+	Trunks []trunkReadiness  `json:"trunks"`
 	// ErrorCode and Message explain a 503, as every error body does.
 	ErrorCode string `json:"errorCode,omitempty"`
 	Message   string `json:"message,omitempty"`
@@ -50,7 +70,19 @@ type readyBody struct {
 func (r *readiness) routes(e *echo.Echo) { e.GET("/readyz", r.handle) }
 
 func (r *readiness) handle(c echo.Context) error {
-	body := readyBody{Status: "ready", Trunks: []trunkReadiness{}}
+	body := readyBody{Status: "ready", Checks: map[string]string{}, Trunks: []trunkReadiness{}}
+	failing := false
+	for _, rc := range r.checks {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
+		err := rc.check(ctx)
+		cancel()
+		body.Checks[rc.name] = "ok"
+		if err != nil {
+			failing = true
+			body.Checks[rc.name] = "failing"
+			r.log.WarnContext(c.Request().Context(), "not ready", slog.String("check", rc.name), slog.Any("err", err))
+		}
+	}
 	if r.ua != nil {
 		for _, st := range r.ua.Status() {
 			t := trunkReadiness{Name: st.Name, Up: st.Up, Registered: st.Registered, Reachable: st.Reachable, Since: st.Since.UTC()}
@@ -66,6 +98,10 @@ func (r *readiness) handle(c echo.Context) error {
 	}
 	if r.stopping.Load() {
 		body.Status, body.ErrorCode, body.Message = "stopping", "ShuttingDown", "the server is shutting down"
+		return c.JSON(http.StatusServiceUnavailable, body)
+	}
+	if failing {
+		body.Status, body.ErrorCode, body.Message = "failing", "ServiceUnavailable", "a part the server needs is failing: see checks"
 		return c.JSON(http.StatusServiceUnavailable, body)
 	}
 	return c.JSON(http.StatusOK, body)

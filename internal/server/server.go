@@ -280,7 +280,10 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	defer closeTrunks()
-	ready := &readiness{ua: trunks}
+	ready := &readiness{ua: trunks, log: log, checks: []readyCheck{
+		{"storage", db.CheckWritable},
+		{"media", func(context.Context) error { return gw.Ready() }},
+	}}
 
 	smsSecret, err := messaging.LoadWebhook(cfg.SMSWebhookURL, cfg.SMSWebhookSecretFile)
 	if err != nil {
