@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -240,12 +239,7 @@ func languageViews(t *testing.T, e *env, api *apiClient, frame context.Context, 
 	check(frame, "dialer")
 
 	// A call to the tone line, named in the language.
-	calls := eval[int](t, e.ctx, `cbDemo.messages.filter(m => m.data.type === 'rc-call-start-notify').length`)
-	dial(t, e, "+15550100")
-	waitFor[string](t, e.ctx, "the tone line's answer", fmt.Sprintf(`(() => {
-		const m = cbDemo.messages.filter(m => m.data.type === 'rc-call-start-notify')[%d];
-		return m ? m.data.call.telephonySessionId : ''; })()`, calls))
-	waitFor[bool](t, frame, "the call's time", `/\d:\d\d/.test(document.getElementById('cb-call-status').textContent)`)
+	dialAnswered(t, e, frame, "+15550100", "the tone line")
 	check(frame, "call")
 	click(t, frame, "#cb-keypad-toggle")
 	waitFor[bool](t, frame, "the keypad", `!document.getElementById('cb-call-pad').hidden`)

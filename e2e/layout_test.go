@@ -211,6 +211,18 @@ func ringAlice(t *testing.T, api *apiClient, frame context.Context, while func()
 	waitFor[bool](t, frame, "the ended call's view gone", `document.getElementById('cb-active-call').hidden`)
 }
 
+// dialAnswered has the host call number through the widget and waits for
+// the answer (rc-call-start-notify) and the call's time in the call view.
+func dialAnswered(t *testing.T, e *env, frame context.Context, number, who string) {
+	t.Helper()
+	calls := eval[int](t, e.ctx, `cbDemo.messages.filter(m => m.data.type === 'rc-call-start-notify').length`)
+	dial(t, e, number)
+	waitFor[string](t, e.ctx, who+"'s answer", fmt.Sprintf(`(() => {
+		const m = cbDemo.messages.filter(m => m.data.type === 'rc-call-start-notify')[%d];
+		return m ? m.data.call.telephonySessionId : ''; })()`, calls))
+	waitFor[bool](t, frame, "the call's time", `/\d:\d\d/.test(document.getElementById('cb-call-status').textContent)`)
+}
+
 // layoutStates walks the signed-in views at one size.
 func layoutStates(t *testing.T, e *env, api *apiClient, s layoutSize) {
 	frame := openSized(t, e, s)
@@ -243,12 +255,7 @@ func layoutStates(t *testing.T, e *env, api *apiClient, s layoutSize) {
 	eval[bool](t, frame, `(document.querySelectorAll('#cb-alerts .alert').forEach(a => a.remove()), true)`)
 
 	// The keypad open in a call to the tone line.
-	calls := eval[int](t, e.ctx, `cbDemo.messages.filter(m => m.data.type === 'rc-call-start-notify').length`)
-	dial(t, e, "+15550100")
-	waitFor[string](t, e.ctx, "the tone line's answer", fmt.Sprintf(`(() => {
-		const m = cbDemo.messages.filter(m => m.data.type === 'rc-call-start-notify')[%d];
-		return m ? m.data.call.telephonySessionId : ''; })()`, calls))
-	waitFor[bool](t, frame, "the call's time", `/\d:\d\d/.test(document.getElementById('cb-call-status').textContent)`)
+	dialAnswered(t, e, frame, "+15550100", "the tone line")
 	checkLayout(t, e, frame, s, "call", "#cb-call-status", "#cb-hangup", "#cb-mute", "#cb-hold")
 	click(t, frame, "#cb-keypad-toggle")
 	waitFor[bool](t, frame, "the keypad", `!document.getElementById('cb-call-pad').hidden`)
@@ -256,10 +263,7 @@ func layoutStates(t *testing.T, e *env, api *apiClient, s layoutSize) {
 	click(t, frame, "#cb-keypad-toggle")
 
 	// A second call, to the echo line, holds the first: both shown.
-	dial(t, e, "+15550101")
-	waitFor[string](t, e.ctx, "the echo line's answer", fmt.Sprintf(`(() => {
-		const m = cbDemo.messages.filter(m => m.data.type === 'rc-call-start-notify')[%d];
-		return m ? m.data.call.telephonySessionId : ''; })()`, calls+1))
+	dialAnswered(t, e, frame, "+15550101", "the echo line")
 	waitFor[bool](t, frame, "the held call's card", `[...document.querySelectorAll('#cb-call-cards .call-card')].some(c => c.dataset.state === 'onHold')`)
 	checkLayout(t, e, frame, s, "two-calls", "#cb-call-cards .call-card[data-state='onHold'] .call-card__open", "#cb-hangup")
 
