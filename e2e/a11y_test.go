@@ -40,6 +40,10 @@ type axeViolation struct {
 // on every violation of serious or critical impact, listing them.
 func checkAxe(t *testing.T, frame context.Context, source, state string) {
 	t.Helper()
+	// A panel still fading in has the colours of its way in: axe reads the
+	// view once its transitions have ended (a ring's endless pulse aside).
+	waitFor[bool](t, frame, state+" settled", `document.getAnimations().every(a =>
+		a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity)`)
 	ctx := within(t, frame, 60*time.Second)
 	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof window.axe === 'object'`))
 	if err != nil {
