@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The project's test command. It installs what the tests need when missing
 # (Debian's Chromium for the browser tests, Debian's Node.js for the browser
-# code's unit tests and its npm for axe-core, which the browser tests inject
-# to check accessibility, Debian's SIPp — package sip-tester — as the carrier and
-# desk phone of the SIP tests, Debian's baresip-core as a softphone), then runs every check: formatting, vet, generated templ
-# files up to date, no wildcard postMessage, the browser code's unit tests,
-# the whole test suite with the race detector (browser tests included), and a
-# short run of every fuzz target over outside input.
+# code's unit tests and its npm for e2e/package.json's packages: axe-core,
+# which the browser tests inject to check accessibility, and TypeScript, which
+# compiles an example host page against adapter.d.ts; Debian's SIPp — package
+# sip-tester — as the carrier and desk phone of the SIP tests, Debian's
+# baresip-core as a softphone), then runs every check: formatting, vet,
+# generated templ files up to date, no wildcard postMessage, the browser code's
+# unit tests, the whole test suite with the race detector (browser tests
+# included), and a short run of every fuzz target over outside input.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,8 +31,21 @@ fi
 step "go mod download"
 go mod download
 
-if [ ! -f e2e/node_modules/axe-core/axe.min.js ]; then
-  step "npm ci (e2e: axe-core, as e2e/package-lock.json pins it)"
+# e2e/package.json pins what the browser tests use (axe-core, TypeScript's
+# compiler, ...): npm ci installs them when any is missing or not at its
+# pinned version, and also when a file the tests read is missing.
+npm_pinned() {
+  (cd e2e && node -e '
+    const fs = require("fs");
+    const pinned = require("./package.json").devDependencies || {};
+    const ok = Object.entries(pinned).every(([name, version]) => {
+      try { return JSON.parse(fs.readFileSync(`node_modules/${name}/package.json`, "utf8")).version === version; }
+      catch { return false; }
+    });
+    process.exit(ok ? 0 : 1);')
+}
+if ! npm_pinned || [ ! -f e2e/node_modules/axe-core/axe.min.js ] || [ ! -f e2e/node_modules/typescript/bin/tsc ]; then
+  step "npm ci (e2e: the packages e2e/package-lock.json pins)"
   (cd e2e && npm ci --no-audit --no-fund)
 fi
 

@@ -227,15 +227,22 @@ func millis(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
-// recordStatus is a call's recordStatus: idle, recording or paused.
+// A call's recordStatus.
+const (
+	RecordStatusIdle      = "idle"
+	RecordStatusRecording = "recording"
+	RecordStatusPaused    = "paused"
+)
+
+// recordStatus is a call's recordStatus.
 func recordStatus(r *telephony.Recording) string {
 	switch {
 	case r == nil:
-		return "idle"
+		return RecordStatusIdle
 	case r.Status == telephony.RecordPaused:
-		return "paused"
+		return RecordStatusPaused
 	}
-	return "recording"
+	return RecordStatusRecording
 }
 
 // recordNotify is the rc-call-record-notify of a "record" event: the
@@ -291,6 +298,9 @@ func endpoint(e telephony.Endpoint) CallEndpoint {
 	return CallEndpoint{PhoneNumber: e.PhoneNumber, Name: e.Name, ExtensionNumber: e.ExtensionNumber}
 }
 
+// terminationFinal is the terminationType of an activeCall that ended.
+const terminationFinal = "final"
+
 func activeCall(s telephony.Session, p telephony.Party, seq uint64) ActiveCall {
 	start := s.Created
 	if !s.Connected.IsZero() {
@@ -302,7 +312,7 @@ func activeCall(s telephony.Session, p telephony.Party, seq uint64) ActiveCall {
 		TelephonyStatus: string(presence.TelephonyStatusOf(p.Status)), StartTime: start.UTC().Format(time.RFC3339Nano), Sequence: seq,
 	}
 	if p.Status == telephony.StatusDisconnected {
-		a.TerminationType = "final"
+		a.TerminationType = terminationFinal
 	}
 	return a
 }

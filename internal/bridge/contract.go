@@ -1,11 +1,12 @@
 // Package bridge is the host-page contract in Go: the rc-* event and command
-// types, the widget flags, the mapping from domain events to rc-* messages,
-// the Server-Sent Events hub that carries them to each widget, and the
-// Dispatcher, which subscribes to the domain buses (telephony, presence,
-// messaging) and feeds both the hub, in the groups it names, and the
-// webhook subscriptions. It must not import echo, pion, the store, media
-// or the HTTP packages above it (web, api, server); web serves the hub's
-// streams over HTTP.
+// types and their payloads, the widget flags, the TypeScript definitions
+// generated from them (web/static/adapter.d.ts), the mapping from domain
+// events to rc-* messages, the Server-Sent Events hub that carries them to
+// each widget, and the Dispatcher, which subscribes to the domain buses
+// (telephony, presence, messaging) and feeds both the hub, in the groups it
+// names, and the webhook subscriptions. It must not import echo, pion, the
+// store, media or the HTTP packages above it (web, api, server); web serves
+// the hub's streams over HTTP.
 package bridge
 
 // Event types the widget sends to the host page (CONTRACT §3).
@@ -50,43 +51,46 @@ const (
 type EventSpec struct {
 	Type    string
 	Emitted bool
+	// Payload is the message's Go type (its zero value), from which
+	// web/static/adapter.d.ts is generated (tsgen.go).
+	Payload any
 }
 
 // Events lists every event type of the contract.
 var Events = []EventSpec{
-	{EventLoginStatus, true},
-	{EventLoginPopup, true},
-	{EventCallRing, true},
-	{EventCallInit, true},
-	{EventCallStart, true},
-	{EventCallHold, true},
-	{EventCallResume, true},
-	{EventCallMute, true},
-	{EventCallEnd, true},
-	{EventRingoutCall, true},
-	{EventActiveCall, true},
-	{EventTelephonySession, true},
-	{EventSyncPresence, true},
-	{EventMessageUpdated, true},
-	{EventInboundMessage, true},
-	{EventRouteChanged, true},
-	{EventRegionSettings, true},
-	{EventDialerStatus, true},
-	{EventMeetingStatus, false},
-	{EventConnectionStatus, true},
-	{EventCallingSettings, true},
-	{EventMessageResponse, true},
-	{EventSessionsSync, true},
-	{EventControlCallError, true},
-	{EventCallFailed, true},
-	{EventCallStats, true},
-	{EventCallTransfer, true},
-	{EventCallMoved, true},
-	{EventCallRecord, true},
-	{EventConference, true},
-	{EventDTMFSent, true},
-	{EventBadge, true},
-	{EventHostRequest, true},
+	{EventLoginStatus, true, LoginStatusNotify{}},
+	{EventLoginPopup, true, LoginPopupNotify{}},
+	{EventCallRing, true, CallNotify{}},
+	{EventCallInit, true, CallNotify{}},
+	{EventCallStart, true, CallNotify{}},
+	{EventCallHold, true, CallNotify{}},
+	{EventCallResume, true, CallNotify{}},
+	{EventCallMute, true, CallNotify{}},
+	{EventCallEnd, true, CallNotify{}},
+	{EventRingoutCall, true, ActiveCallNotify{}},
+	{EventActiveCall, true, ActiveCallNotify{}},
+	{EventTelephonySession, true, TelephonySessionNotify{}},
+	{EventSyncPresence, true, SyncPresence{}},
+	{EventMessageUpdated, true, MessageNotify{}},
+	{EventInboundMessage, true, MessageNotify{}},
+	{EventRouteChanged, true, RouteChangedNotify{}},
+	{EventRegionSettings, true, RegionSettingsNotify{}},
+	{EventDialerStatus, true, DialerStatusNotify{}},
+	{EventMeetingStatus, false, MeetingStatusNotify{}},
+	{EventConnectionStatus, true, ConnectionStatusNotify{}},
+	{EventCallingSettings, true, CallingSettingsNotify{}},
+	{EventMessageResponse, true, MessageResponse{}},
+	{EventSessionsSync, true, SessionsSync{}},
+	{EventControlCallError, true, ControlCallError{}},
+	{EventCallFailed, true, CallFailedNotify{}},
+	{EventCallStats, true, CallStatsNotify{}},
+	{EventCallTransfer, true, CallTransferNotify{}},
+	{EventCallMoved, true, CallMovedNotify{}},
+	{EventCallRecord, true, CallRecordNotify{}},
+	{EventConference, true, ConferenceNotify{}},
+	{EventDTMFSent, true, DTMFSentNotify{}},
+	{EventBadge, true, BadgeNotify{}},
+	{EventHostRequest, true, HostRequest{}},
 }
 
 // Command types the host page sends to the widget (CONTRACT §4).
@@ -113,21 +117,23 @@ const (
 type CommandSpec struct {
 	Type      string
 	Supported bool
+	// Payload is the command's Go type (its zero value), as EventSpec's.
+	Payload any
 }
 
 // Commands lists every command of the contract.
 var Commands = []CommandSpec{
-	{CommandNewCall, true},
-	{CommandControlCall, true},
-	{CommandNewSMS, true},
-	{CommandLogin, true},
-	{CommandLogout, true},
-	{CommandAuthorizationCode, true},
-	{CommandNavigateTo, true},
-	{CommandSetPresence, true},
-	{CommandCallingSettings, true},
-	{CommandSessionsSync, true},
-	{CommandMessageRequest, true},
-	{CommandRegisterService, true},
-	{CommandHostResponse, true},
+	{CommandNewCall, true, NewCallCommand{}},
+	{CommandControlCall, true, ControlCallCommand{}},
+	{CommandNewSMS, true, NewSMSCommand{}},
+	{CommandLogin, true, LoginCommand{}},
+	{CommandLogout, true, LogoutCommand{}},
+	{CommandAuthorizationCode, true, AuthorizationCodeCommand{}},
+	{CommandNavigateTo, true, NavigateToCommand{}},
+	{CommandSetPresence, true, SetPresenceCommand{}},
+	{CommandCallingSettings, true, CallingSettingsCommand{}},
+	{CommandSessionsSync, true, SessionsSyncCommand{}},
+	{CommandMessageRequest, true, MessageRequestCommand{}},
+	{CommandRegisterService, true, RegisterServiceCommand{}},
+	{CommandHostResponse, true, HostResponseCommand{}},
 }

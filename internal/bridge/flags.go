@@ -41,6 +41,13 @@ func DefaultFlags() Flags {
 	}
 }
 
+// The values of the flags that take one of a few.
+var (
+	CallWithModes = []string{"browser", "ringout"} // defaultCallWith, and callWith of the calling settings
+	Directions    = []string{"left", "right"}      // defaultDirection
+	Themes        = []string{"light", "dark", "auto"}
+)
+
 // internalParams are query parameters the server and adapter use themselves;
 // they are neither flags nor worth a warning.
 var internalParams = map[string]bool{"clientId": true, "fromAdapter": true, "hostOrigin": true}
@@ -97,7 +104,7 @@ func ParseFlags(q url.Values, allowStyles func(origin string) bool) (Flags, []st
 		case "disableInactiveTabCallEvent":
 			boolean(name, &f.DisableInactiveTabCallEvent)
 		case "defaultCallWith":
-			oneOf(name, &f.DefaultCallWith, "browser", "ringout")
+			oneOf(name, &f.DefaultCallWith, CallWithModes...)
 		case "disableCall":
 			boolean(name, &f.DisableCall)
 		case "disableMessages":
@@ -112,7 +119,7 @@ func ParseFlags(q url.Values, allowStyles func(origin string) bool) (Flags, []st
 				warnf("flag stylesUri=%q must be an https URL on one of the app's origins; ignored", v)
 			}
 		case "defaultDirection":
-			oneOf(name, &f.DefaultDirection, "left", "right")
+			oneOf(name, &f.DefaultDirection, Directions...)
 		case "zIndex":
 			v := q.Get(name)
 			if n, err := strconv.Atoi(v); err == nil && n >= 0 && n <= 2147483647 {
@@ -125,7 +132,7 @@ func ParseFlags(q url.Values, allowStyles func(origin string) bool) (Flags, []st
 		case "notification":
 			boolean(name, &f.Notification)
 		case "theme":
-			oneOf(name, &f.Theme, "light", "dark", "auto")
+			oneOf(name, &f.Theme, Themes...)
 		case "lang":
 			if v := q.Get(name); langPattern.MatchString(v) {
 				f.Lang = v

@@ -78,8 +78,12 @@ func newAsset(name string, body []byte) *asset {
 	zw.Write(body)
 	zw.Close()
 	ctype := mime.TypeByExtension(path.Ext(name))
-	if strings.HasSuffix(name, ".js") {
+	switch {
+	case strings.HasSuffix(name, ".js"):
 		ctype = "text/javascript; charset=utf-8"
+	case strings.HasSuffix(name, ".ts"):
+		// Not the system's .ts, an MPEG transport stream.
+		ctype = "application/typescript; charset=utf-8"
 	}
 	return &asset{body: body, gz: gz.Bytes(), sum: sum, etag: `"` + hex.EncodeToString(sum[:8]) + `"`, ctype: ctype}
 }

@@ -18,7 +18,7 @@ func TestHeadWhereverGet(t *testing.T) {
 		e.GET("/mounted", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"mounted": "yes"}) })
 	})
 	paths := []string{
-		"/adapter.js", "/app?clientId=demo", "/app?clientId=nope", "/healthz",
+		"/adapter.js", "/adapter.d.ts", "/app?clientId=demo", "/app?clientId=nope", "/healthz",
 		"/widget/events", "/widget/state", "/oauth/redirect", "/mounted", "/no-such-page",
 	}
 	for _, path := range paths {

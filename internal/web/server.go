@@ -185,6 +185,12 @@ func (s *Server) Widget(mounts ...func(*echo.Echo)) http.Handler {
 		s.Assets.ServeAdapter(c.Response(), c.Request())
 		return nil
 	})
+	// The contract's TypeScript definitions, for integrators' editors and
+	// compilers, at a fixed URL next to adapter.js.
+	e.GET("/adapter.d.ts", func(c echo.Context) error {
+		s.Assets.ServeFile(c.Response(), c.Request(), "adapter.d.ts")
+		return nil
+	})
 	e.GET("/static/:version/:name", s.static)
 	// The widget page is HTML rendered per request; gzip takes it from
 	// about 27 KB to 4 KB on the wire (docs/performance.md).

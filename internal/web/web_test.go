@@ -239,6 +239,47 @@ func TestAdapterJS(t *testing.T) {
 	}
 }
 
+// TestAdapterDefinitions: /adapter.d.ts serves the contract's TypeScript
+// definitions as committed, as text any page or tool may fetch, cached and
+// revalidated as adapter.js is.
+func TestAdapterDefinitions(t *testing.T) {
+	env := newTestEnv(t)
+	want, err := static.FS.ReadFile("adapter.d.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	resp, body := get(t, client, env.widget.URL+"/adapter.d.ts")
+	if resp.StatusCode != http.StatusOK || body != string(want) {
+		t.Fatalf("status %d, %d bytes; want the %d bytes of web/static/adapter.d.ts", resp.StatusCode, len(body), len(want))
+	}
+	if !strings.Contains(body, "export type WidgetEvent =") || !strings.Contains(body, "export interface RCAdapter {") {
+		t.Fatal("served file has no WidgetEvent or RCAdapter")
+	}
+	h := resp.Header
+	if ct := h.Get("Content-Type"); ct != "application/typescript; charset=utf-8" {
+		t.Errorf("content type %q", ct)
+	}
+	if cc := h.Get("Cache-Control"); cc != "public, max-age=300, must-revalidate" {
+		t.Errorf("cache control %q", cc)
+	}
+	if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Cross-Origin-Resource-Policy") != "cross-origin" {
+		t.Errorf("headers %v", h)
+	}
+	etag := h.Get("ETag")
+	if etag == "" {
+		t.Fatal("no ETag")
+	}
+	resp, _ = get(t, client, env.widget.URL+"/adapter.d.ts", "If-None-Match", etag)
+	if resp.StatusCode != http.StatusNotModified {
+		t.Errorf("revalidation status %d", resp.StatusCode)
+	}
+	resp, body = get(t, client, env.widget.URL+"/adapter.d.ts", "Accept-Encoding", "gzip")
+	if resp.Header.Get("Content-Encoding") != "gzip" || len(body) >= len(want) {
+		t.Errorf("gzip: encoding %q, %d bytes of %d", resp.Header.Get("Content-Encoding"), len(body), len(want))
+	}
+}
+
 // TestLocalisedPages: adapter.js's bar and the widget speak the language
 // of the lang flag, else of the browser, and each adapter.js keeps to the
 // size budget.
