@@ -25,9 +25,14 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 //	apps list
 //	apps add --client-id ID --origin ORIGIN [--origin …] [--redirect-uri URI …] [--name N] [--no-call] [--no-sms] [--dev]
 //	apps remove --client-id ID
+//	apps secret --client-id ID [--remove]
+//
+// secret gives the app a new client secret, printed once, which makes it
+// confidential (its servers authenticate at the token endpoint and may
+// exchange JWT credentials); --remove makes it public again.
 func runApps(ctx context.Context, args []string, getenv lookupEnv, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("apps: want a subcommand: list, add or remove")
+		return errors.New("apps: want a subcommand: list, add, remove or secret")
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("widget-server apps "+sub, flag.ContinueOnError)
@@ -35,10 +40,13 @@ func runApps(ctx context.Context, args []string, getenv lookupEnv, stdout, stder
 	ef := envFlags{fs, getenv}
 	var dataDir, clientID, name string
 	var origins, redirects listFlag
-	var noCall, noSMS, dev bool
+	var noCall, noSMS, dev, removeSecret bool
 	ef.str(&dataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory of the database")
-	if sub == "add" || sub == "remove" {
+	if sub == "add" || sub == "remove" || sub == "secret" {
 		fs.StringVar(&clientID, "client-id", "", "the app's clientId")
+	}
+	if sub == "secret" {
+		fs.BoolVar(&removeSecret, "remove", false, "remove the secret: the app becomes public again")
 	}
 	if sub == "add" {
 		fs.StringVar(&name, "name", "", "display name (default: the client id)")
@@ -70,9 +78,13 @@ func runApps(ctx context.Context, args []string, getenv lookupEnv, stdout, stder
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "CLIENT ID\tNAME\tORIGINS\tREDIRECT URIS\tFEATURES")
+		fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tORIGINS\tREDIRECT URIS\tFEATURES")
 		for _, a := range apps {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tcall=%t sms=%t\n", a.ClientID, a.Name,
+			kind := "public"
+			if a.Confidential() {
+				kind = "confidential"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\tcall=%t sms=%t\n", a.ClientID, a.Name, kind,
 				strings.Join(a.Origins, " "), strings.Join(a.RedirectURIs, " "), a.Features.Call, a.Features.SMS)
 		}
 		return tw.Flush()
@@ -95,6 +107,21 @@ func runApps(ctx context.Context, args []string, getenv lookupEnv, stdout, stder
 		}
 		fmt.Fprintf(stdout, "app %s removed\n", clientID)
 		return nil
+	case "secret":
+		if removeSecret {
+			if err := db.SetAppSecret(ctx, clientID, ""); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "app %s is public: it has no secret\n", clientID)
+			return nil
+		}
+		secret, hash := identity.NewClientSecret()
+		if err := db.SetAppSecret(ctx, clientID, hash); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "app %s is confidential; its client secret, shown only now (a new one replaces it):\n", clientID)
+		fmt.Fprintln(stdout, secret)
+		return nil
 	}
-	return fmt.Errorf("apps: unknown subcommand %q: want list, add or remove", sub)
+	return fmt.Errorf("apps: unknown subcommand %q: want list, add, remove or secret", sub)
 }

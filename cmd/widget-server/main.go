@@ -63,6 +63,8 @@ func run(ctx context.Context, args []string, getenv lookupEnv, stdin io.Reader, 
 			return runTrunks(ctx, args[1:], getenv, stdin, stdout, stderr)
 		case "phones":
 			return runPhones(ctx, args[1:], getenv, stdin, stdout, stderr)
+		case "jwt":
+			return runJWT(ctx, args[1:], getenv, stdout, stderr)
 		}
 	}
 	cfg, err := parseConfig(args, getenv, stderr)

@@ -74,6 +74,12 @@ var table = []sentinel{
 	// Accounts, extensions and apps.
 	{err: identity.ErrNotFound, answer: Error{Status: http.StatusNotFound, Code: "NotFound",
 		Message: "no such account, extension or app"}},
+	{err: identity.ErrForbidden, answer: Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
+		Message: "only the user or an administrator of the account may do that"}},
+
+	// JWT credentials.
+	{err: identity.ErrLimit, answer: Error{Status: http.StatusForbidden, Code: "CredentialLimitExceeded",
+		Message: "the user holds as many JWT credentials as allowed: revoke those no longer used"}},
 
 	// Messages.
 	{err: messaging.ErrNotFound, answer: Error{Status: http.StatusNotFound, Code: "NotFound", Message: "no such message"}},

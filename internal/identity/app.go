@@ -29,7 +29,14 @@ type App struct {
 	Origins      []string // exact host origins, e.g. "https://crm.example.com"
 	RedirectURIs []string // exact redirect URIs for the sign-in flow
 	Features     Features
+	// SecretHash is the hash of the app's client secret (HashClientSecret);
+	// empty for a public client. A confidential app authenticates at the
+	// token endpoint and may exchange JWT credentials.
+	SecretHash string
 }
+
+// Confidential reports whether the app has a client secret.
+func (a App) Confidential() bool { return a.SecretHash != "" }
 
 // Features switch parts of the widget on or off for one app.
 type Features struct {

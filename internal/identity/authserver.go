@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/ory/fosite"
@@ -67,6 +68,7 @@ type AuthServer struct {
 	provider fosite.OAuth2Provider
 	apps     AppStore
 	keyID    string
+	jwt      atomic.Pointer[JWTCredentials] // nil: the jwt-bearer grant is off
 }
 
 // NewAuthServer builds the authorization server.
@@ -105,6 +107,7 @@ func NewAuthServer(cfg AuthServerConfig, apps AppStore, store OAuthStore) (*Auth
 		AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
 		MinParameterEntropy:            fosite.MinParameterEntropy, // of a nonce; of state: ParseAuthorize
 		RefreshTokenScopes:             []string{},                 // every client gets refresh tokens
+		ClientSecretsHasher:            secretHasher{},
 		SendDebugMessagesToClients:     false,
 	}
 	keyGetter := func(context.Context) (any, error) { return cfg.SigningKey, nil }
@@ -112,7 +115,7 @@ func NewAuthServer(cfg AuthServerConfig, apps AppStore, store OAuthStore) (*Auth
 		struct {
 			OAuthStore
 			*clients
-		}{store, &clients{apps: apps, widgetRedirect: cfg.WidgetRedirectURI}},
+		}{store, &clients{apps: apps, widgetRedirect: cfg.WidgetRedirectURI, widgetSecret: a.WidgetClientSecret}},
 		&compose.CommonStrategy{
 			CoreStrategy:               compose.NewOAuth2HMACStrategy(fc),
 			OpenIDConnectTokenStrategy: compose.NewOpenIDConnectStrategy(keyGetter, fc),
@@ -120,6 +123,14 @@ func NewAuthServer(cfg AuthServerConfig, apps AppStore, store OAuthStore) (*Auth
 		},
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2RefreshTokenGrantFactory,
+		func(config fosite.Configurator, storage any, strategy any) any {
+			return &jwtBearer{
+				auth:    a,
+				helper:  &oauth2.HandleHelper{AccessTokenStrategy: strategy.(oauth2.AccessTokenStrategy), AccessTokenStorage: storage.(oauth2.AccessTokenStorage), Config: config},
+				refresh: strategy.(oauth2.RefreshTokenStrategy),
+				store:   storage.(oauth2.RefreshTokenStorage),
+			}
+		},
 		compose.OAuth2PKCEFactory,
 		compose.OAuth2TokenRevocationFactory,
 		compose.OAuth2TokenIntrospectionFactory,
@@ -167,11 +178,13 @@ func (familyLifetime) PopulateTokenEndpointResponse(context.Context, fosite.Acce
 	return fosite.ErrUnknownRequest
 }
 
-// clients serves the registered apps as public OAuth clients (no secret;
-// PKCE protects the code).
+// clients serves the registered apps as OAuth clients: public ones (no
+// secret; PKCE protects the code), and confidential ones, which also
+// authenticate with their secret and may exchange JWT credentials.
 type clients struct {
 	apps           AppStore
 	widgetRedirect string
+	widgetSecret   func(clientID string) string
 }
 
 func (c *clients) GetClient(ctx context.Context, id string) (fosite.Client, error) {
@@ -185,15 +198,15 @@ func (c *clients) GetClient(ctx context.Context, id string) (fosite.Client, erro
 	if err != nil {
 		return nil, err
 	}
-	return appClient(app, c.widgetRedirect), nil
+	return appClient(app, c.widgetRedirect, c.widgetSecret(id)), nil
 }
 
-func appClient(app App, widgetRedirect string) *fosite.DefaultClient {
+func appClient(app App, widgetRedirect, widgetSecret string) *fosite.DefaultClient {
 	redirects := append([]string{}, app.RedirectURIs...)
 	if widgetRedirect != "" && !slices.Contains(redirects, widgetRedirect) {
 		redirects = append(redirects, widgetRedirect)
 	}
-	return &fosite.DefaultClient{
+	c := &fosite.DefaultClient{
 		ID:            app.ClientID,
 		Public:        true,
 		RedirectURIs:  redirects,
@@ -201,6 +214,14 @@ func appClient(app App, widgetRedirect string) *fosite.DefaultClient {
 		ResponseTypes: []string{"code"},
 		Scopes:        grantableScopes,
 	}
+	if app.Confidential() {
+		c.Public = false
+		c.Secret = []byte(app.SecretHash)
+		c.GrantTypes = append(c.GrantTypes, GrantTypeJWTBearer)
+		// The widget signs the app's users in too, with its own secret.
+		c.RotatedSecrets = [][]byte{[]byte(HashClientSecret(widgetSecret))}
+	}
+	return c
 }
 
 // Client assertions (RFC 7523) are not offered; these satisfy the interface.
@@ -295,8 +316,19 @@ func (a *AuthServer) Grant(ctx context.Context, w http.ResponseWriter, ar *Autho
 	for _, s := range ar.GetRequestedScopes() {
 		ar.GrantScope(s)
 	}
-	now := a.cfg.Now().UTC()
 	s := newSession()
+	a.signIn(s, acct, ext)
+	resp, err := a.provider.NewAuthorizeResponse(ctx, ar.AuthorizeRequester, s)
+	if err != nil {
+		return err
+	}
+	a.provider.WriteAuthorizeResponse(ctx, w, ar.AuthorizeRequester, resp)
+	return nil
+}
+
+// signIn fills a new session for the extension signing in now.
+func (a *AuthServer) signIn(s *openid.DefaultSession, acct Account, ext Extension) {
+	now := a.cfg.Now().UTC()
 	s.Subject = Subject(ext.ID)
 	s.Username = ext.Email
 	s.Claims.Subject = s.Subject
@@ -310,15 +342,10 @@ func (a *AuthServer) Grant(ctx context.Context, w http.ResponseWriter, ar *Autho
 		"login_number":   LoginNumber(acct, ext),
 	}
 	s.Headers.Extra = map[string]any{"kid": a.keyID}
-	resp, err := a.provider.NewAuthorizeResponse(ctx, ar.AuthorizeRequester, s)
-	if err != nil {
-		return err
-	}
-	a.provider.WriteAuthorizeResponse(ctx, w, ar.AuthorizeRequester, resp)
-	return nil
 }
 
-// Token serves the token endpoint: authorization_code and refresh_token.
+// Token serves the token endpoint: authorization_code, refresh_token and,
+// for confidential clients, the jwt-bearer grant.
 func (a *AuthServer) Token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	req, err := a.provider.NewAccessRequest(ctx, r, newSession())
@@ -397,17 +424,28 @@ func ParseSubject(s string) (int64, error) {
 // discovery serves the same document.
 func (a *AuthServer) Metadata() map[string]any {
 	iss := a.cfg.Issuer
+	grants := []string{"authorization_code", "refresh_token"}
+	if a.jwt.Load() != nil {
+		grants = append(grants, GrantTypeJWTBearer)
+	}
+	authMethods := []string{"none", "client_secret_basic", "client_secret_post"}
 	return map[string]any{
-		"issuer":                                     iss,
-		"authorization_endpoint":                     iss + "/oauth/authorize",
-		"token_endpoint":                             iss + "/oauth/token",
-		"revocation_endpoint":                        iss + "/oauth/revoke",
+		"issuer":                 iss,
+		"authorization_endpoint": iss + "/oauth/authorize",
+		"token_endpoint":         iss + "/oauth/token",
+		"revocation_endpoint":    iss + "/oauth/revoke",
+		// The same endpoints where the platform's SDKs look for them.
+		"platform_endpoints": map[string]string{
+			"authorization_endpoint": iss + "/restapi/oauth/authorize",
+			"token_endpoint":         iss + "/restapi/oauth/token",
+			"revocation_endpoint":    iss + "/restapi/oauth/revoke",
+		},
 		"jwks_uri":                                   iss + "/oauth/jwks",
 		"response_types_supported":                   []string{"code"},
-		"grant_types_supported":                      []string{"authorization_code", "refresh_token"},
+		"grant_types_supported":                      grants,
 		"code_challenge_methods_supported":           []string{"S256"},
-		"token_endpoint_auth_methods_supported":      []string{"none"},
-		"revocation_endpoint_auth_methods_supported": []string{"none"},
+		"token_endpoint_auth_methods_supported":      authMethods,
+		"revocation_endpoint_auth_methods_supported": authMethods,
 		"scopes_supported":                           grantableScopes,
 		"subject_types_supported":                    []string{"public"},
 		"id_token_signing_alg_values_supported":      []string{"RS256"},

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/store"
 )
 
 // clock is a settable time for the authorization server.
@@ -35,9 +36,11 @@ type authServer struct {
 	*identity.AuthServer
 	acct identity.Account
 	ext  identity.Extension
+	dir  *identity.Directory
+	db   *store.DB
 }
 
-func newAuthServer(t *testing.T, clk *clock) *authServer {
+func newAuthServer(t testing.TB, clk *clock) *authServer {
 	t.Helper()
 	ctx := context.Background()
 	dir, db := newDirectory(t)
@@ -63,7 +66,7 @@ func newAuthServer(t *testing.T, clk *clock) *authServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &authServer{AuthServer: a, acct: acct, ext: ext}
+	return &authServer{AuthServer: a, acct: acct, ext: ext, dir: dir, db: db}
 }
 
 // grant runs the authorization code flow for the user and returns the
@@ -76,7 +79,20 @@ func (a *authServer) grant(t *testing.T) map[string]any {
 // grantWithState is grant with the request's state ("" for none).
 func (a *authServer) grantWithState(t *testing.T, state string) map[string]any {
 	t.Helper()
-	verifier := oauth2.GenerateVerifier()
+	code, verifier := a.authorize(t, state)
+	res, status := a.token(url.Values{"grant_type": {"authorization_code"}, "client_id": {"crm"},
+		"redirect_uri": {"https://crm.example.com/callback"}, "code": {code}, "code_verifier": {verifier}})
+	if status != http.StatusOK {
+		t.Fatalf("code exchange: %d %v", status, res)
+	}
+	return res
+}
+
+// authorize has the user grant crm's authorization request and returns
+// the code and its PKCE verifier.
+func (a *authServer) authorize(t *testing.T, state string) (code, verifier string) {
+	t.Helper()
+	verifier = oauth2.GenerateVerifier()
 	q := url.Values{
 		"client_id": {"crm"}, "response_type": {"code"}, "redirect_uri": {"https://crm.example.com/callback"},
 		"scope":          {"openid offline_access"},
@@ -98,17 +114,21 @@ func (a *authServer) grantWithState(t *testing.T, state string) map[string]any {
 	if err != nil || loc.Query().Get("code") == "" || loc.Query().Get("state") != state {
 		t.Fatalf("authorize: %d %v", w.Code, w.Header())
 	}
-	res, status := a.token(url.Values{"grant_type": {"authorization_code"}, "client_id": {"crm"},
-		"redirect_uri": {"https://crm.example.com/callback"}, "code": {loc.Query().Get("code")}, "code_verifier": {verifier}})
-	if status != http.StatusOK {
-		t.Fatalf("code exchange: %d %v", status, res)
-	}
-	return res
+	return loc.Query().Get("code"), verifier
 }
 
 func (a *authServer) token(form url.Values) (map[string]any, int) {
+	return a.tokenAs(form, "", "")
+}
+
+// tokenAs asks the token endpoint with HTTP Basic client authentication
+// (none when clientID is "").
+func (a *authServer) tokenAs(form url.Values, clientID, secret string) (map[string]any, int) {
 	r := httptest.NewRequest("POST", testIssuer+"/oauth/token", strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if clientID != "" {
+		r.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
+	}
 	w := httptest.NewRecorder()
 	a.Token(w, r)
 	var m map[string]any

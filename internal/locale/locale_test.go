@@ -80,7 +80,7 @@ func TestKeysInCode(t *testing.T) {
 	}
 	lookups := regexp.MustCompile(`(?:\bt|\bT|\.T|tn)\(\s*(?:ctx,\s*)?["'` + "`" + `]([^"'` + "`" + `$]*)["'` + "`" + `]`)
 	literal := regexp.MustCompile(`["'` + "`" + `]([a-z]+\.[a-z][A-Za-z0-9.]*)["'` + "`" + `]`)
-	fileName := regexp.MustCompile(`\.(js|json|css|go|log|html|png|wav)$`)
+	fileName := regexp.MustCompile(`\.(js|d\.ts|json|css|go|log|html|png|wav)$`)
 	used := map[string]bool{}
 	for _, f := range sources {
 		b, err := os.ReadFile(f)

@@ -64,9 +64,12 @@ type Client struct {
 	// fixedClientID and secret are set for an external provider, where this
 	// deployment is one client; otherwise each app's clientId is used.
 	fixedClientID, secret string
-	scopes                []string
-	http                  *http.Client
-	identify              Identifier
+	// appSecret, with the built-in authorization server, is the secret the
+	// widget presents for an app (nil: none).
+	appSecret func(clientID string) string
+	scopes    []string
+	http      *http.Client
+	identify  Identifier
 }
 
 // ClientConfig configures a Client.
@@ -74,8 +77,12 @@ type ClientConfig struct {
 	Endpoints    Endpoints
 	ClientID     string // empty: use each app's clientId
 	ClientSecret string
-	Scopes       []string
-	HTTPClient   *http.Client
+	// AppSecret, when ClientID is empty, gives the secret to present for an
+	// app's clientId: the built-in server's WidgetClientSecret, which its
+	// confidential apps accept and its public ones ignore.
+	AppSecret  func(clientID string) string
+	Scopes     []string
+	HTTPClient *http.Client
 }
 
 // NewClient returns a sign-in client.
@@ -85,20 +92,30 @@ func NewClient(cfg ClientConfig, identify Identifier) *Client {
 		hc = &http.Client{Timeout: 15 * time.Second}
 	}
 	return &Client{endpoints: cfg.Endpoints, fixedClientID: cfg.ClientID, secret: cfg.ClientSecret,
-		scopes: cfg.Scopes, http: hc, identify: identify}
+		appSecret: cfg.AppSecret, scopes: cfg.Scopes, http: hc, identify: identify}
+}
+
+// credentials are the client id and secret the token and revocation
+// endpoints get for an app's sign-in.
+func (c *Client) credentials(clientID string) (string, string) {
+	if c.fixedClientID != "" {
+		return c.fixedClientID, c.secret
+	}
+	if c.appSecret != nil {
+		return clientID, c.appSecret(clientID)
+	}
+	return clientID, ""
 }
 
 func (c *Client) config(clientID, redirectURI string) *oauth2.Config {
-	if c.fixedClientID != "" {
-		clientID = c.fixedClientID
-	}
+	clientID, secret := c.credentials(clientID)
 	style := oauth2.AuthStyleInParams
-	if c.secret != "" {
+	if secret != "" {
 		style = oauth2.AuthStyleInHeader
 	}
 	return &oauth2.Config{
 		ClientID:     clientID,
-		ClientSecret: c.secret,
+		ClientSecret: secret,
 		RedirectURL:  redirectURI,
 		Scopes:       c.scopes,
 		Endpoint:     oauth2.Endpoint{AuthURL: c.endpoints.AuthURL, TokenURL: c.endpoints.TokenURL, AuthStyle: style},
@@ -175,17 +192,15 @@ func (c *Client) Revoke(ctx context.Context, clientID string, tok *oauth2.Token)
 	if t == "" {
 		t, kind = tok.AccessToken, "access_token"
 	}
-	if c.fixedClientID != "" {
-		clientID = c.fixedClientID
-	}
+	clientID, secret := c.credentials(clientID)
 	form := url.Values{"token": {t}, "token_type_hint": {kind}, "client_id": {clientID}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoints.RevokeURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if c.secret != "" {
-		req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(c.secret))
+	if secret != "" {
+		req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

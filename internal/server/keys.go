@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
@@ -10,9 +11,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/store"
 )
 
 // sessionKeysFile holds the generated session keys inside the data dir.
@@ -120,4 +125,36 @@ func signingKey(dataDir string) (*rsa.PrivateKey, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return rk, nil
+}
+
+// JWTCredentials is the JWT credentials service over the data dir's
+// database and keys, for the operator's commands: the credentials it makes
+// are the ones a server of that data dir, at that public URL (as
+// browsers see it, or empty for the default of the listen address),
+// accepts.
+func JWTCredentials(ctx context.Context, db *store.DB, dataDir, publicURL, listen string) (*identity.JWTCredentials, error) {
+	if publicURL == "" {
+		_, port, err := net.SplitHostPort(listen)
+		if err != nil {
+			return nil, fmt.Errorf("listen address %q: %w", listen, err)
+		}
+		publicURL = "http://localhost:" + port
+	}
+	issuer, err := identity.CanonicalOrigin(strings.TrimSuffix(publicURL, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("public URL %q: %w", publicURL, err)
+	}
+	secret, err := secretFile(dataDir, "oauth-hmac.key", 32)
+	if err != nil {
+		return nil, err
+	}
+	key, err := signingKey(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := identity.NewAuthServer(identity.AuthServerConfig{Issuer: issuer, GlobalSecret: secret, SigningKey: key}, db, db.OAuth())
+	if err != nil {
+		return nil, err
+	}
+	return auth.JWTCredentials(db, identity.NewDirectory(db))
 }

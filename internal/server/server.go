@@ -343,7 +343,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}, web.Deps{
 		Log: log, Apps: db, Directory: dir, Login: login, Sessions: sessions, Switch: sw, Hub: hub,
 		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, Messages: msgs, Rules: db, Audio: vm,
-		CallLog: platform, Presence: platform, DeviceKey: deriveKey(hashKey, "callbridge device ids v1"),
+		CallLog: platform, Presence: platform, JWT: auth.Credentials(),
+		DeviceKey: deriveKey(hashKey, "callbridge device ids v1"),
 	})
 	// The dispatcher takes the switch's events, presence changes and
 	// message changes to the widgets and the webhook subscriptions.
@@ -499,12 +500,16 @@ func signIn(ctx context.Context, cfg Config, db *store.DB, dir *identity.Directo
 	if err != nil {
 		return nil, nil, err
 	}
+	if _, err := auth.JWTCredentials(db, dir); err != nil {
+		return nil, nil, err
+	}
 	login := oauth.NewClient(oauth.ClientConfig{
 		Endpoints: oauth.Endpoints{
 			AuthURL:   publicURL + "/oauth/authorize",
 			TokenURL:  internalURL + "/oauth/token",
 			RevokeURL: internalURL + "/oauth/revoke",
 		},
+		AppSecret:  auth.WidgetClientSecret,
 		Scopes:     []string{"openid", "offline_access"},
 		HTTPClient: hc,
 	}, oauth.APIIdentifier{BaseURL: internalURL, HTTP: hc})

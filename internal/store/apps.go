@@ -15,7 +15,7 @@ var _ identity.AppStore = (*DB)(nil)
 // App returns the app registered under clientID, or identity.ErrNotFound.
 func (db *DB) App(ctx context.Context, clientID string) (identity.App, error) {
 	row := db.sql.QueryRowContext(ctx,
-		`SELECT client_id, name, origins, redirect_uris, features FROM apps WHERE client_id = ?`, clientID)
+		`SELECT client_id, name, origins, redirect_uris, features, secret_hash FROM apps WHERE client_id = ?`, clientID)
 	app, err := scanApp(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return identity.App{}, fmt.Errorf("app %q: %w", clientID, identity.ErrNotFound)
@@ -29,7 +29,7 @@ func (db *DB) App(ctx context.Context, clientID string) (identity.App, error) {
 // Apps lists every registered app ordered by client id.
 func (db *DB) Apps(ctx context.Context) ([]identity.App, error) {
 	rows, err := db.sql.QueryContext(ctx,
-		`SELECT client_id, name, origins, redirect_uris, features FROM apps ORDER BY client_id`)
+		`SELECT client_id, name, origins, redirect_uris, features, secret_hash FROM apps ORDER BY client_id`)
 	if err != nil {
 		return nil, fmt.Errorf("list apps: %w", err)
 	}
@@ -45,7 +45,8 @@ func (db *DB) Apps(ctx context.Context) ([]identity.App, error) {
 	return apps, rows.Err()
 }
 
-// PutApp validates app and inserts or replaces it.
+// PutApp validates app and inserts or replaces it. The app's secret is
+// SetAppSecret's: an app put again keeps it.
 func (db *DB) PutApp(ctx context.Context, app identity.App) error {
 	if err := app.Validate(); err != nil {
 		return err
@@ -61,6 +62,23 @@ func (db *DB) PutApp(ctx context.Context, app identity.App) error {
 		app.ClientID, app.Name, string(origins), string(redirects), string(features))
 	if err != nil {
 		return fmt.Errorf("put app %q: %w", app.ClientID, err)
+	}
+	return nil
+}
+
+// SetAppSecret makes an app confidential with the secret whose hash is
+// given (identity.HashClientSecret), or public again with "".
+func (db *DB) SetAppSecret(ctx context.Context, clientID, hash string) error {
+	if hash != "" && !identity.ValidSecretHash(hash) {
+		return fmt.Errorf("%w: app %q: not a client secret hash", identity.ErrInvalid, clientID)
+	}
+	res, err := db.sql.ExecContext(ctx, `UPDATE apps SET secret_hash = ?,
+		updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE client_id = ?`, hash, clientID)
+	if err != nil {
+		return fmt.Errorf("set secret of app %q: %w", clientID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("app %q: %w", clientID, identity.ErrNotFound)
 	}
 	return nil
 }
@@ -82,7 +100,7 @@ type scanner interface{ Scan(dest ...any) error }
 func scanApp(s scanner) (identity.App, error) {
 	var app identity.App
 	var origins, redirects, features string
-	if err := s.Scan(&app.ClientID, &app.Name, &origins, &redirects, &features); err != nil {
+	if err := s.Scan(&app.ClientID, &app.Name, &origins, &redirects, &features, &app.SecretHash); err != nil {
 		return app, err
 	}
 	if err := errors.Join(

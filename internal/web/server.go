@@ -92,6 +92,9 @@ type Deps struct {
 	CallLog   CallHistory    // nil: the call log is empty
 	Presence  Presence       // nil: presence is the default and cannot be set
 	Rules     AnsweringRules // nil: answering rules cannot be seen or set
+	// JWT manages the users' JWT credentials for server apps; nil: there
+	// are none (an external provider signs users in).
+	JWT *identity.JWTCredentials
 	// DeviceKey signs the device ids issued to sessions (32 bytes or more);
 	// nil: a random key, so ids last as long as the process.
 	DeviceKey []byte
@@ -205,6 +208,7 @@ func (s *Server) Widget(mounts ...func(*echo.Echo)) http.Handler {
 	s.widgetAudioRoutes(e)
 	s.widgetHistoryRoutes(e)
 	s.widgetRuleRoutes(e)
+	s.widgetJWTRoutes(e)
 	for _, mount := range mounts {
 		mount(e)
 	}

@@ -21,6 +21,7 @@
 
 import { t } from './i18n.js';
 import { createAnswering } from './answering.js';
+import { createJWTCredentials } from './jwtcreds.js';
 import { createAudioSettings } from './audio.js';
 import { addStylesheet, applyTheme, bindControls, render, showAlert } from './appview.js';
 import { createBridge } from './bridge.js';
@@ -334,6 +335,7 @@ function start() {
     messages.render();
   });
   createAnswering({ store, request, loadMedia: fetchMedia, dial: callBack, showAlert });
+  createJWTCredentials({ store, request });
 
   const events = connectEvents(() => eventsUrlFor(config.eventsUrl, asString(config.clientId), deviceId), {
     onStatus: (connection) => {

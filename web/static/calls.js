@@ -42,7 +42,7 @@ const MICROPHONE_PROBLEMS = Object.freeze({ blocked: 'microphoneBlocked', absent
 
 // How a failed call ends, by its code (rc-call-failed-notify), and how any
 // call ends, by its call-log result (rc-call-end-notify): message keys.
-export const FAILURE_KEYS = Object.freeze({
+const FAILURE_KEYS = Object.freeze({
   402: 'call.notAllowed',
   404: 'call.numberNotFound',
   408: 'call.noAnswer',
@@ -52,7 +52,7 @@ export const FAILURE_KEYS = Object.freeze({
   503: 'call.failed',
   603: 'call.declined',
 });
-export const RESULT_KEYS = Object.freeze({
+const RESULT_KEYS = Object.freeze({
   Busy: 'call.busy',
   Rejected: 'call.declined',
   'No Answer': 'call.noAnswer',
@@ -63,19 +63,6 @@ export const RESULT_KEYS = Object.freeze({
   Forwarded: 'call.forwarded',
   Voicemail: 'call.sentToVoicemail',
 });
-
-// wordsOf reads a table of keys as words: each entry is the message of its
-// key in the widget's language, looked up when it is read.
-function wordsOf(keys) {
-  const words = {};
-  for (const [name, key] of Object.entries(keys)) {
-    Object.defineProperty(words, name, { enumerable: true, get: () => t(key) });
-  }
-  return Object.freeze(words);
-}
-// The same, as words, for the modules that show them as they are.
-export const FAILURE_TEXT = wordsOf(FAILURE_KEYS);
-export const RESULT_TEXT = wordsOf(RESULT_KEYS);
 
 // phoneError is a failure the phone reports: code is what a command answers
 // with (microphone, callingOff, invalidNumber, busy, cancelled, or the
