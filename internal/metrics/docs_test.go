@@ -26,7 +26,7 @@ func TestDocumented(t *testing.T) {
 	m.Request("/", "GET", 200, 0, false)
 	m.CallEnded("Busy")
 	m.Delivery("sms", "delivered")
-	m.LegEnded("phone", 0, 0)
+	m.LegEnded("phone", 0, 0, true)
 	fams, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -70,7 +70,7 @@ func New() *Metrics {
 		}),
 		legJitter: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "media_leg_jitter_seconds",
-			Help:    "Interarrival jitter of each ended leg, as its peer last reported it (RFC 3550 A.8).",
+			Help:    "Interarrival jitter of each ended leg whose peer reported, as it last did (RFC 3550 A.8).",
 			Buckets: []float64{.001, .0025, .005, .01, .02, .03, .05, .1, .2},
 		}),
 	}
@@ -113,13 +113,15 @@ func (m *Metrics) CallEnded(result string) { m.callsEnded.WithLabelValues(result
 func (m *Metrics) Delivery(kind, outcome string) { m.deliveries.WithLabelValues(kind, outcome).Inc() }
 
 // LegEnded counts a closed media leg of kind with the packets lost on it
-// and its last jitter in milliseconds.
-func (m *Metrics) LegEnded(kind string, lost int64, jitterMs float64) {
+// and, when its peer reported any, its last jitter in milliseconds.
+func (m *Metrics) LegEnded(kind string, lost int64, jitterMs float64, reported bool) {
 	m.legsEnded.WithLabelValues(kind).Inc()
 	if lost > 0 {
 		m.legsLost.Add(float64(lost))
 	}
-	m.legJitter.Observe(jitterMs / 1000)
+	if reported {
+		m.legJitter.Observe(jitterMs / 1000)
+	}
 }
 
 // MediaTotals are the media gateway's figures at a scrape.

@@ -87,8 +87,9 @@ func TestRequestsAndEvents(t *testing.T) {
 	m.CallEnded("Busy")
 	m.Delivery("webhook", "delivered")
 	m.Delivery("sms", "given_up")
-	m.LegEnded("phone", 3, 12)
-	m.LegEnded("phone", -1, 4) // a report may count duplicates: no loss
+	m.LegEnded("phone", 3, 12, true)
+	m.LegEnded("phone", -1, 4, true) // a report may count duplicates: no loss
+	m.LegEnded("tone", 0, 0, false)  // no report: no jitter
 	for _, tc := range []struct {
 		name   string
 		labels []string
@@ -99,6 +100,7 @@ func TestRequestsAndEvents(t *testing.T) {
 		{"callbridge_deliveries_total", []string{"kind", "webhook", "outcome", "delivered"}, 1},
 		{"callbridge_deliveries_total", []string{"kind", "sms", "outcome", "given_up"}, 1},
 		{"callbridge_media_legs_ended_total", []string{"kind", "phone"}, 2},
+		{"callbridge_media_legs_ended_total", []string{"kind", "tone"}, 1},
 		{"callbridge_media_packets_lost_total", nil, 3},
 		{"callbridge_media_leg_jitter_seconds", nil, 2},
 	} {

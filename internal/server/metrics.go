@@ -157,6 +157,8 @@ func observeDeliveries(m *metrics.Metrics) outbox.Observer {
 // observeLegs counts the legs the gateway closes.
 func observeLegs(m *metrics.Metrics) func(media.Kind, media.LegStats) {
 	return func(k media.Kind, s media.LegStats) {
-		m.LegEnded(k.String(), s.PacketsLost+s.InboundLost, s.JitterMs)
+		// Until the peer's first receiver report, its figures are zero.
+		reported := s.JitterMs != 0 || s.PacketsLost != 0 || s.RTTMs != 0
+		m.LegEnded(k.String(), s.PacketsLost+s.InboundLost, s.JitterMs, reported)
 	}
 }
