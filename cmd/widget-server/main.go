@@ -116,6 +116,8 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	ef.str(&cfg.SMSWebhookURL, "sms-webhook-url", "WIDGET_SMS_WEBHOOK_URL", "", "the SMS provider's webhook: SMS to numbers not served here are POSTed to it, signed")
 	ef.str(&cfg.SMSWebhookSecretFile, "sms-webhook-secret-file", "WIDGET_SMS_WEBHOOK_SECRET_FILE", "", "file with the secret (16 bytes or more) that signs the SMS webhooks both ways")
 	ef.str(&cfg.DebugListen, "debug-addr", "WIDGET_DEBUG_ADDR", "", "loopback address serving pprof and expvar (/debug/pprof/, /debug/vars); empty turns it off")
+	ef.str(&cfg.MetricsListen, "metrics-addr", "WIDGET_METRICS_ADDR", "", "address of a listener of its own serving Prometheus metrics at /metrics; empty: none")
+	ef.str(&cfg.MetricsToken, "metrics-token", "WIDGET_METRICS_TOKEN", "", "bearer token /metrics asks for; set, it serves /metrics on the widget listener too (prefer the environment variable)")
 	dev := devFlag{"auto"}
 	if v, ok := getenv("WIDGET_DEV"); ok {
 		dev.value = v
@@ -227,6 +229,14 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return cfg, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	if cfg.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsListen); err != nil {
+			return cfg, fmt.Errorf("metrics addr %q: want host:port such as 10.0.0.5:9464", cfg.MetricsListen)
+		}
+	}
+	if err := server.CheckMetricsToken(cfg.MetricsToken); err != nil {
+		return cfg, err
 	}
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return cfg, fmt.Errorf("log format %q: want text or json", cfg.LogFormat)

@@ -137,7 +137,15 @@ func TestParseConfig(t *testing.T) {
 	if err != nil || cfg.EventsHeartbeat != 5*time.Second {
 		t.Fatalf("--events-heartbeat 5s: %s, %v", cfg.EventsHeartbeat, err)
 	}
+	if cfg.MetricsListen != "" || cfg.MetricsToken != "" {
+		t.Fatalf("metrics served by default: %q %q", cfg.MetricsListen, cfg.MetricsToken)
+	}
+	cfg, err = parseConfig([]string{"--metrics-addr", "10.0.0.5:9464"}, env(map[string]string{"WIDGET_METRICS_TOKEN": "0123456789abcdef0123"}), io.Discard)
+	if err != nil || cfg.MetricsListen != "10.0.0.5:9464" || cfg.MetricsToken != "0123456789abcdef0123" {
+		t.Fatalf("metrics flags: %q %q, %v", cfg.MetricsListen, cfg.MetricsToken, err)
+	}
 	for _, args := range [][]string{{"--log-level", "loud"}, {"--log-format", "xml"}, {"--nope"}, {"serve"},
+		{"--metrics-addr", "9464"}, {"--metrics-token", "short"}, {"--metrics-token", "0123456789abcdef 0123"},
 		{"--api-rate-limit", "60"}, {"--api-rate-limit", "0/10s"}, {"--api-rate-limit", "60/10ms"}, {"--api-rate-limit", "x/y"},
 		{"--events-heartbeat", "500ms"}, {"--events-heartbeat", "1h"}, {"--events-heartbeat", "often"}} {
 		if _, err := parseConfig(args, env(nil), io.Discard); err == nil {

@@ -44,6 +44,15 @@ type Hub struct {
 	mu     sync.Mutex
 	groups map[string]*group
 	closed bool
+	stats  HubStats
+}
+
+// HubStats count the hub's subscriptions (the event streams) since it
+// started.
+type HubStats struct {
+	Open    int    // subscriptions open now
+	Opened  uint64 // subscriptions made
+	Dropped uint64 // subscriptions closed because they fell behind
 }
 
 type group struct {
@@ -144,6 +153,7 @@ func (h *Hub) PublishAll(key string, msgs []any) ([]Event, error) {
 		case s.ch <- evs:
 		default:
 			s.dropped = true
+			h.stats.Dropped++
 			h.removeLocked(s)
 		}
 	}
@@ -181,6 +191,8 @@ func (h *Hub) Subscribe(key, lastEventID string) (sub *Subscription, replay []Ev
 	ch := make(chan []Event, h.cfg.BufferSize)
 	sub = &Subscription{C: ch, ch: ch, hub: h, key: key}
 	g.subs[sub] = struct{}{}
+	h.stats.Open++
+	h.stats.Opened++
 	return sub, replay, resync, nil
 }
 
@@ -213,11 +225,19 @@ func (h *Hub) removeLocked(s *Subscription) {
 		return
 	}
 	s.done = true
+	h.stats.Open--
 	close(s.ch)
 	if g := h.groups[s.key]; g != nil {
 		delete(g.subs, s)
 		g.lastUsed = time.Now()
 	}
+}
+
+// Stats returns the hub's counts of subscriptions.
+func (h *Hub) Stats() HubStats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.stats
 }
 
 // Subscribers returns the number of live subscriptions of a group.

@@ -124,6 +124,14 @@ func TestHubDropsSlowSubscriber(t *testing.T) {
 	if got := h.Subscribers("g"); got != 1 {
 		t.Fatalf("subscribers = %d, want 1", got)
 	}
+	if st := h.Stats(); st != (HubStats{Open: 1, Opened: 2, Dropped: 1}) {
+		t.Fatalf("stats = %+v, want one open of two opened, one dropped", st)
+	}
+	fast.Close()
+	fast.Close()
+	if st := h.Stats(); st != (HubStats{Open: 0, Opened: 2, Dropped: 1}) {
+		t.Fatalf("stats after close = %+v, want none open", st)
+	}
 }
 
 func TestHubConcurrentPublishSubscribeClose(t *testing.T) {

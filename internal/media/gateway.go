@@ -86,6 +86,9 @@ type Config struct {
 	ICEServers      []string // STUN/TURN URLs given to browsers (returned by ICEServers(), not used by the gateway)
 	Logger          *slog.Logger
 	OnLegFailed     func(legID string) // called once when a leg's ICE/DTLS fails or disconnects for good (on a goroutine Close waits for: it must not call Close)
+	// OnLegClosed is told of each leg once it has closed, with its final
+	// figures (for metrics); it must not block, nor call the gateway.
+	OnLegClosed func(kind Kind, s LegStats)
 
 	// ICEDisconnectedTimeout and ICEFailedTimeout override the ICE agent's
 	// timeouts (0 = the library defaults, 5 s and 25 s). A leg that is
@@ -131,6 +134,7 @@ type Gateway struct {
 	mixes  map[string]*mix       // running conference mixes (mix.go)
 	closed bool
 	wg     sync.WaitGroup // failure handlers
+	ended  legCounts      // of the legs no longer in legs (Totals)
 }
 
 // udpReadBuffer is the receive buffer asked for the shared UDP socket.
@@ -309,6 +313,7 @@ func (g *Gateway) CloseLeg(id string) {
 	l := g.legs[id]
 	if l != nil {
 		delete(g.legs, id)
+		g.retireLocked(l)
 		g.leaveMixLocked(l)
 		g.unlinkLocked(l)
 	}
@@ -324,6 +329,7 @@ func (g *Gateway) removeLeg(l *leg) {
 	g.mu.Lock()
 	if g.legs[l.id] == l {
 		delete(g.legs, l.id)
+		g.retireLocked(l)
 	}
 	g.leaveMixLocked(l)
 	g.unlinkLocked(l)
@@ -369,6 +375,7 @@ func (g *Gateway) Close() error {
 	for id, l := range g.legs {
 		legs = append(legs, l)
 		delete(g.legs, id)
+		g.retireLocked(l)
 		g.unlinkLocked(l)
 	}
 	g.mu.Unlock()

@@ -67,6 +67,7 @@ type leg struct {
 	sendClockRate                  uint32
 	answered                       []webrtc.RTPCodecParameters // set before any goroutine starts
 	reports                        reportStats
+	retired                        *legCounts // under g.mu: the counters when the leg left the table (Totals)
 
 	ctx    context.Context // ends when the leg closes
 	cancel context.CancelFunc
@@ -421,6 +422,7 @@ func (l *leg) close() {
 		if l.rtp != nil {
 			l.rtp.ports.release(l.rtp.port)
 		}
+		l.g.settle(l)
 	})
 }
 

@@ -119,3 +119,83 @@ func ntpCompact(t time.Time) uint32 {
 	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
 	return uint32(secs<<16 | frac>>16)
 }
+
+// legCounts are a leg's packet and byte counts, or the sum of several legs'.
+type legCounts struct {
+	packetsReceived, packetsSent, bytesReceived, bytesSent uint64
+}
+
+func (l *leg) counts() legCounts {
+	return legCounts{
+		packetsReceived: l.packetsReceived.Load(),
+		packetsSent:     l.packetsSent.Load(),
+		bytesReceived:   l.bytesReceived.Load(),
+		bytesSent:       l.bytesSent.Load(),
+	}
+}
+
+func (c *legCounts) add(o legCounts) {
+	c.packetsReceived += o.packetsReceived
+	c.packetsSent += o.packetsSent
+	c.bytesReceived += o.bytesReceived
+	c.bytesSent += o.bytesSent
+}
+
+func (c legCounts) sub(o legCounts) legCounts {
+	return legCounts{
+		packetsReceived: c.packetsReceived - o.packetsReceived,
+		packetsSent:     c.packetsSent - o.packetsSent,
+		bytesReceived:   c.bytesReceived - o.bytesReceived,
+		bytesSent:       c.bytesSent - o.bytesSent,
+	}
+}
+
+// Totals are the gateway's figures over all its legs: those open now and
+// those closed since it started.
+type Totals struct {
+	Legs                         map[Kind]int // open legs by kind
+	PacketsReceived, PacketsSent uint64       // RTP packets, as LegStats counts them
+	BytesReceived, BytesSent     uint64
+}
+
+// Totals returns the gateway's figures. The counts never go back: a leg
+// that leaves the table takes its counts into those of the ended legs at
+// once, and what it counts until its goroutines have stopped when it has
+// closed.
+func (g *Gateway) Totals() Totals {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t := Totals{Legs: make(map[Kind]int)}
+	sum := g.ended
+	for _, l := range g.legs {
+		t.Legs[l.kind]++
+		sum.add(l.counts())
+	}
+	t.PacketsReceived, t.PacketsSent = sum.packetsReceived, sum.packetsSent
+	t.BytesReceived, t.BytesSent = sum.bytesReceived, sum.bytesSent
+	return t
+}
+
+// retireLocked counts a leg that leaves the table among the ended legs.
+func (g *Gateway) retireLocked(l *leg) {
+	if l.retired != nil {
+		return
+	}
+	c := l.counts()
+	g.ended.add(c)
+	l.retired = &c
+}
+
+// settle adds to the ended legs what a retired leg counted after it left
+// the table, once it has closed, and tells OnLegClosed.
+func (g *Gateway) settle(l *leg) {
+	g.mu.Lock()
+	retired := l.retired
+	if retired != nil {
+		g.ended.add(l.counts().sub(*retired))
+	}
+	g.mu.Unlock()
+	if cb := g.cfg.OnLegClosed; cb != nil && retired != nil {
+		cb(l.kind, l.stats())
+	}
+}

@@ -61,7 +61,7 @@ func (d Delivery) Job(conversationID string, due time.Time) outbox.Job {
 
 // newOutbox returns the engine of the service's deliveries.
 func (s *Service) newOutbox() *outbox.Engine {
-	return outbox.New(outbox.Config{Parallel: runParallel, Clock: clock{s.cfg.Now}, Logger: s.log}, s.store, map[string]outbox.Kind{
+	return outbox.New(outbox.Config{Parallel: runParallel, Clock: clock{s.cfg.Now}, Logger: s.log, Observe: s.cfg.Observe}, s.store, map[string]outbox.Kind{
 		KindSMS: {Handler: providerDeliveries{s}, Policy: outbox.Policy{
 			MaxAttempts: s.cfg.MaxAttempts, Backoff: outbox.Exponential(s.cfg.RetryDelay, MaxRetryDelay)}},
 		KindLocal: {Handler: localDeliveries{s}, Policy: outbox.Policy{

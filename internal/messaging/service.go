@@ -48,6 +48,10 @@ type Config struct {
 	// OnChange is told every creation and update of a copy, once per
 	// version (id and LastModifiedTime), from the goroutine that made it.
 	OnChange func(Change)
+	// Observe, when set, is told the outcome of every delivery attempt:
+	// of an SMS to the provider (KindSMS) and of a message to extensions
+	// here (KindLocal).
+	Observe outbox.Observer
 }
 
 // Service sends, receives and keeps messages.

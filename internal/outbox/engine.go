@@ -32,7 +32,24 @@ type Config struct {
 	// Clock is what due times and back-off waits are measured on.
 	Clock  Clock
 	Logger *slog.Logger
+	// Observe, when set, is told the outcome of every attempt (for
+	// metrics); it must not block.
+	Observe Observer
 }
+
+// Observer is told the outcome of an attempt at a job of kind.
+type Observer func(kind string, o Outcome)
+
+// Outcome is how an attempt ended.
+type Outcome string
+
+// The outcomes of an attempt. A stop in the middle of one is none.
+const (
+	Delivered Outcome = "delivered" // the job ends
+	Dropped   Outcome = "dropped"   // ErrDrop: the job ends undelivered
+	Failed    Outcome = "failed"    // tried again after the back-off
+	GivenUp   Outcome = "given_up"  // failed its kind's last attempt: the job ends undelivered
+)
 
 // Engine delivers the jobs of its kinds. Add, Wake, Drop and Attempt may
 // be called from any goroutine, before, during or after Run.
@@ -299,10 +316,14 @@ func (e *Engine) attempt(ctx context.Context, j Job) error {
 	attrs := []any{slog.String("kind", j.Kind), slog.String("target", j.Target), slog.String("ref", j.Ref)}
 	if err == nil || errors.Is(err, ErrDrop) {
 		if err != nil {
+			e.observe(j.Kind, Dropped)
 			e.log.Debug("delivery dropped", append(attrs, slog.Any("err", err))...)
 		}
 		if derr := e.store.DeleteJob(sctx, j.ID); derr != nil {
 			e.log.Error("finished delivery not removed", append(attrs, slog.Any("err", derr))...)
+		}
+		if err == nil {
+			e.observe(j.Kind, Delivered)
 		}
 		return err
 	}
@@ -310,6 +331,7 @@ func (e *Engine) attempt(ctx context.Context, j Job) error {
 	j.LastError = err.Error()
 	attrs = append(attrs, slog.Int("attempts", j.Attempts), slog.Any("err", err))
 	if k.Policy.MaxAttempts > 0 && j.Attempts >= k.Policy.MaxAttempts {
+		e.observe(j.Kind, GivenUp)
 		e.log.Warn("delivery given up", attrs...)
 		k.Handler.GiveUp(sctx, j, err)
 		if derr := e.store.DeleteJob(sctx, j.ID); derr != nil {
@@ -317,6 +339,7 @@ func (e *Engine) attempt(ctx context.Context, j Job) error {
 		}
 		return err
 	}
+	e.observe(j.Kind, Failed)
 	wait := k.Policy.Backoff(j.Attempts)
 	j.NextAttempt = e.clock.Now().Add(wait)
 	e.log.Debug("delivery attempt failed", append(attrs, slog.Duration("retryIn", wait))...)
@@ -324,6 +347,12 @@ func (e *Engine) attempt(ctx context.Context, j Job) error {
 		e.log.Error("failed delivery attempt not saved", append(attrs, slog.Any("saveErr", serr))...)
 	}
 	return err
+}
+
+func (e *Engine) observe(kind string, o Outcome) {
+	if e.cfg.Observe != nil {
+		e.cfg.Observe(kind, o)
+	}
 }
 
 // pause waits d on the wall clock, or until ctx ends.

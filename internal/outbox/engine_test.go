@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -224,7 +225,8 @@ func TestBackoffAndGiveUp(t *testing.T) {
 		}
 		return nil
 	})
-	e := outbox.New(outbox.Config{Clock: clock, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, db, map[string]outbox.Kind{
+	var seen outcomes
+	e := outbox.New(outbox.Config{Clock: clock, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Observe: seen.observe}, db, map[string]outbox.Kind{
 		"test": {Handler: h, Policy: outbox.Policy{MaxAttempts: 5, Backoff: outbox.Exponential(time.Second, 4*time.Second)}}})
 	defer run(e)()
 	if err := e.Add(context.Background(), job("a", "fails"), job("a", "next")); err != nil {
@@ -250,6 +252,29 @@ func TestBackoffAndGiveUp(t *testing.T) {
 		t.Fatalf("log:\n%s", logs.String())
 	}
 	waitFor(t, func() bool { return len(jobs(t, db)) == 0 })
+	want := map[string]int{"test failed": 4, "test given_up": 1, "test delivered": 1}
+	waitFor(t, func() bool { return maps.Equal(seen.counts(), want) })
+}
+
+// outcomes counts what an engine observes.
+type outcomes struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (o *outcomes) observe(kind string, out outbox.Outcome) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.n == nil {
+		o.n = map[string]int{}
+	}
+	o.n[kind+" "+string(out)]++
+}
+
+func (o *outcomes) counts() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return maps.Clone(o.n)
 }
 
 func TestExponential(t *testing.T) {
@@ -283,7 +308,8 @@ func TestDropAndKeep(t *testing.T) {
 		}
 		return nil
 	})
-	e := outbox.New(outbox.Config{}, db, map[string]outbox.Kind{"test": {Handler: h, Policy: outbox.Policy{Keep: 2, MaxAttempts: 1}}})
+	var seen outcomes
+	e := outbox.New(outbox.Config{Observe: seen.observe}, db, map[string]outbox.Kind{"test": {Handler: h, Policy: outbox.Policy{Keep: 2, MaxAttempts: 1}}})
 	defer run(e)()
 	if err := e.Add(ctx, job("a", "gone")); err != nil {
 		t.Fatal(err)
@@ -311,6 +337,8 @@ func TestDropAndKeep(t *testing.T) {
 		t.Fatalf("after the held one %v, want 4 and 5 (2 and 3 dropped)", got)
 	}
 	waitFor(t, func() bool { return len(jobs(t, db)) == 0 })
+	want := map[string]int{"test dropped": 1, "test delivered": 3}
+	waitFor(t, func() bool { return maps.Equal(seen.counts(), want) })
 	select {
 	case j := <-h.gaveUp:
 		t.Fatalf("given up %+v", j)

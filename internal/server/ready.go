@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,12 +28,24 @@ import (
 // The parts a process cannot serve without do fail it: its storage must
 // take writes, and its media gateway must hold its UDP port. Each is named
 // "ok" or "failing" in checks; why one fails goes to the log.
+//
+// /readyz is on the public listener and its checks write to the disk, so
+// their outcome is kept for readyFor: however often it is asked, the
+// checks run at most once a second, one request at a time.
 type readiness struct {
 	ua       *sip.UA // nil: SIP off
 	checks   []readyCheck
 	log      *slog.Logger
 	stopping atomic.Bool
+	now      func() time.Time // nil: time.Now
+
+	mu        sync.Mutex
+	failed    map[string]bool // the parts failing at the last checks; nil before the first
+	checkedAt time.Time
 }
+
+// readyFor is how long the outcome of the checks is answered again.
+const readyFor = time.Second
 
 // readyCheck is a part /readyz asks; check fails when the part cannot do
 // its work now.
@@ -69,18 +82,44 @@ type readyBody struct {
 
 func (r *readiness) routes(e *echo.Echo) { e.GET("/readyz", r.handle) }
 
+func (r *readiness) clock() time.Time {
+	if r.now != nil {
+		return r.now()
+	}
+	return time.Now()
+}
+
+// check runs the checks, unless they ran less than readyFor ago, and
+// returns the parts that fail. A request that gives up does not cut the
+// checks short for the others that wait on them.
+func (r *readiness) check(ctx context.Context) map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now := r.clock(); r.failed != nil && !now.Before(r.checkedAt) && now.Sub(r.checkedAt) < readyFor {
+		return r.failed
+	}
+	failed := map[string]bool{}
+	for _, rc := range r.checks {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readyTimeout)
+		err := rc.check(cctx)
+		cancel()
+		if err != nil {
+			failed[rc.name] = true
+			r.log.WarnContext(ctx, "not ready", slog.String("check", rc.name), slog.Any("err", err))
+		}
+	}
+	r.failed, r.checkedAt = failed, r.clock()
+	return failed
+}
+
 func (r *readiness) handle(c echo.Context) error {
 	body := readyBody{Status: "ready", Checks: map[string]string{}, Trunks: []trunkReadiness{}}
-	failing := false
+	failed := r.check(c.Request().Context())
+	failing := len(failed) > 0
 	for _, rc := range r.checks {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
-		err := rc.check(ctx)
-		cancel()
 		body.Checks[rc.name] = "ok"
-		if err != nil {
-			failing = true
+		if failed[rc.name] {
 			body.Checks[rc.name] = "failing"
-			r.log.WarnContext(c.Request().Context(), "not ready", slog.String("check", rc.name), slog.Any("err", err))
 		}
 	}
 	if r.ua != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/callbridge/widget-server/internal/logctx"
 	"github.com/callbridge/widget-server/internal/media"
 	"github.com/callbridge/widget-server/internal/messaging"
+	"github.com/callbridge/widget-server/internal/metrics"
 	"github.com/callbridge/widget-server/internal/oauth"
 	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/sip"
@@ -131,6 +132,14 @@ type Config struct {
 	// /debug/vars) on this loopback address.
 	DebugListen string
 
+	// MetricsListen, when set, serves the Prometheus metrics at /metrics
+	// on a listener of its own (host:port), and nothing else there.
+	// MetricsToken, when set, is the bearer token /metrics asks for
+	// wherever it is served, and it serves them on the widget listener as
+	// well. With neither, the metrics are not served (docs/configuration.md).
+	MetricsListen string
+	MetricsToken  string
+
 	Stdout io.Writer // where the start banner goes; nil for none
 	Logger *slog.Logger
 	// Ready, when set, is called once both listeners accept connections.
@@ -153,8 +162,9 @@ type Limits struct {
 
 // Addrs are the URLs a running server answers on.
 type Addrs struct {
-	WidgetURL string
-	DemoURL   string
+	WidgetURL  string
+	DemoURL    string
+	MetricsURL string // base URL of the metrics listener; "" when off
 }
 
 // Run starts the server and blocks until ctx is cancelled, then shuts down
@@ -162,6 +172,9 @@ type Addrs struct {
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.CountryCode == "" {
 		cfg.CountryCode = "US"
+	}
+	if err := CheckMetricsToken(cfg.MetricsToken); err != nil {
+		return err
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -213,6 +226,17 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			return fmt.Errorf("listen %s (metrics): %w", cfg.MetricsListen, err)
+		}
+		defer metricsLn.Close()
+	}
+	// The metrics are counted whether or not they are served: counting
+	// costs little, and the parts need not know.
+	mx := metrics.New()
+
 	assets, err := web.NewAssets(static.FS)
 	if err != nil {
 		return err
@@ -245,6 +269,7 @@ func Run(ctx context.Context, cfg Config) error {
 	mediaCfg := media.Config{
 		UDPPort: cfg.MediaPort, NAT1To1IPs: cfg.PublicIPs, ICEServers: cfg.ICEServers, Logger: log,
 		OnLegFailed: func(id string) { sw.LegFailed(id) },
+		OnLegClosed: observeLegs(mx),
 		RTPPorts:    cfg.RTPPorts, RTPAdvertiseIP: cfg.RTPAdvertise,
 	}
 	if mediaCfg.ListenIP, mediaCfg.IncludeLoopback, err = mediaBinding(cfg.Dev, cfg.MediaListen); err != nil {
@@ -261,7 +286,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	sw = telephony.New(telephony.Config{RingTimeout: cfg.RingTimeout, Logger: log,
-		MaxCallsPerDevice: cfg.Limits.CallsPerDevice, MaxCallsPerExtension: cfg.Limits.CallsPerExtension},
+		MaxCallsPerDevice: cfg.Limits.CallsPerDevice, MaxCallsPerExtension: cfg.Limits.CallsPerExtension,
+		OnCallEnded: mx.CallEnded},
 		phoneDirectory{db, db}, gatewayMedia{gw}, bus, pres, db)
 	db.SetDefaultRingTimeout(cmp.Or(cfg.RingTimeout, telephony.DefaultRingTimeout))
 	sw.SetRules(db)
@@ -294,6 +320,7 @@ func Run(ctx context.Context, cfg Config) error {
 		WebhookURL: cfg.SMSWebhookURL, WebhookSecret: smsSecret, RetryDelay: cfg.SMSRetryDelay, Logger: log,
 		AllowLoopback: cfg.Dev, // the provider, like webhook receivers, on loopback only in development
 		OnChange:      func(c messaging.Change) { onMessage(c) },
+		Observe:       observeDeliveries(mx),
 	}, db, db)
 
 	// Voicemail, recordings and greetings: files under the audio dir,
@@ -312,7 +339,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	hooks := webhooks.New(webhooks.Config{AllowLoopback: cfg.Dev, Logger: log, SecretKey: webhookKey}, db)
+	hooks := webhooks.New(webhooks.Config{AllowLoopback: cfg.Dev, Logger: log, SecretKey: webhookKey, Observe: observeDeliveries(mx)}, db)
 	if err := hooks.Load(ctx); err != nil {
 		return err
 	}
@@ -323,6 +350,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	hub := bridge.NewHub(bridge.HubConfig{})
+	watchParts(mx, sw, hub, gw, db)
 	// The widget shows the platform API's call log and sets presence
 	// through it; the dispatcher tells both sides' listeners of changes.
 	platform := api.NewServer(api.Config{
@@ -365,7 +393,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	serve := func(name string, ln net.Listener, h http.Handler) *http.Server {
 		hs := newHTTPServer(h, log)
 		wg.Add(1)
@@ -377,9 +405,15 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 		return hs
 	}
-	servers := []*http.Server{serve("widget", widgetLn, srv.Widget(platform.Routes, ready.routes))}
+	servers := []*http.Server{serve("widget", widgetLn, srv.Widget(platform.Routes, ready.routes, widgetMetrics(mx, cfg.MetricsToken)))}
 	if demoLn != nil {
 		servers = append(servers, serve("demo", demoLn, srv.Demo()))
+	}
+	metricsURL := ""
+	if metricsLn != nil {
+		servers = append(servers, serve("metrics", metricsLn, metricsHandler(mx, cfg.MetricsToken, log)))
+		metricsURL = "http://" + metricsLn.Addr().String()
+		log.Info("metrics listener started", slog.String("addr", metricsLn.Addr().String()), slog.Bool("token", cfg.MetricsToken != ""))
 	}
 	wg.Add(2)
 	go func() { defer wg.Done(); srv.SweepLoop(ctx) }()
@@ -403,7 +437,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	if cfg.Ready != nil {
-		cfg.Ready(Addrs{WidgetURL: publicURL, DemoURL: demoURL})
+		cfg.Ready(Addrs{WidgetURL: publicURL, DemoURL: demoURL, MetricsURL: metricsURL})
 	}
 
 	var runErr error

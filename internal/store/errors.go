@@ -69,6 +69,25 @@ type connector struct {
 	dir  string
 	path string
 	file atomic.Pointer[os.FileInfo] // the database file as opened; nil until known
+
+	unavailable, refused atomic.Uint64 // errors so far (ErrorCounts)
+}
+
+// ErrorCounts are the database's errors since it was opened.
+type ErrorCounts struct {
+	// Unavailable counts storage failures: the errors that wrap
+	// ErrUnavailable.
+	Unavailable uint64
+	// Refused counts the statements SQLite refused for another reason: a
+	// constraint, a busy database, a malformed statement.
+	Refused uint64
+}
+
+// ErrorCounts returns the database's errors since it was opened. Errors
+// of the database/sql layer (no rows, a cancelled context) are not
+// counted: they are not the database's.
+func (db *DB) ErrorCounts() ErrorCounts {
+	return ErrorCounts{Unavailable: db.conn.unavailable.Load(), Refused: db.conn.refused.Load()}
 }
 
 func newConnector(dir, path, dsn string) (*connector, error) {
@@ -80,11 +99,19 @@ func newConnector(dir, path, dsn string) (*connector, error) {
 }
 
 // wrap turns a storage failure of op into an UnavailableError.
+// Every error of SQLite's is counted (ErrorCounts).
 func (c *connector) wrap(op string, err error) error {
-	if err == nil || !storageFailure(err) {
-		return err
+	if err == nil {
+		return nil
 	}
-	return &UnavailableError{Dir: c.dir, Op: op, Err: err}
+	if storageFailure(err) {
+		c.unavailable.Add(1)
+		return &UnavailableError{Dir: c.dir, Op: op, Err: err}
+	}
+	if se := (*sqlite.Error)(nil); errors.As(err, &se) {
+		c.refused.Add(1)
+	}
+	return err
 }
 
 // remember records the identity of the database file as opened.
@@ -108,6 +135,7 @@ func (c *connector) checkFile(op string) error {
 	if err == nil && os.SameFile(*opened, now) {
 		return nil
 	}
+	c.unavailable.Add(1)
 	return &UnavailableError{Dir: c.dir, Op: op, Err: errFileReplaced}
 }
 

@@ -141,6 +141,36 @@ func TestStatementErrorsAreNotUnavailable(t *testing.T) {
 	}
 }
 
+// TestErrorCounts: the errors SQLite returns are counted, storage
+// failures apart from statements it refused; no rows is no error of the
+// database.
+func TestErrorCounts(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openIn(t, dir)
+	if c := db.ErrorCounts(); c != (ErrorCounts{}) {
+		t.Fatalf("counts at start: %+v", c)
+	}
+	if _, err := db.sql.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (1)`); err == nil {
+		t.Fatal("a duplicate version was taken")
+	}
+	if err := db.sql.QueryRowContext(ctx, `SELECT 1 WHERE 0`).Scan(new(int)); !errors.Is(err, sql.ErrNoRows) {
+		t.Fatalf("no rows: %v", err)
+	}
+	if c := db.ErrorCounts(); c != (ErrorCounts{Refused: 1}) {
+		t.Fatalf("counts after a constraint error: %+v, want one refused", c)
+	}
+	if err := os.Remove(filepath.Join(dir, FileName)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.inTx(ctx, func(tx *sql.Tx) error { return nil }); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("begin on a removed file: %v", err)
+	}
+	if c := db.ErrorCounts(); c != (ErrorCounts{Unavailable: 1, Refused: 1}) {
+		t.Fatalf("counts after a storage failure: %+v, want one of each", c)
+	}
+}
+
 func TestOpName(t *testing.T) {
 	for _, tc := range []struct{ verb, query, want string }{
 		{"exec", "INSERT INTO call_log (id, extension_id) VALUES (?, ?)", "exec INSERT INTO call_log"},

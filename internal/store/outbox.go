@@ -38,6 +38,28 @@ func insertJob(ctx context.Context, tx *sql.Tx, j *outbox.Job) error {
 	return err
 }
 
+// JobCounts counts the jobs waiting, by kind.
+func (db *DB) JobCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT kind, COUNT(*) FROM outbox GROUP BY kind`)
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var kind string
+		var n int
+		if err := rows.Scan(&kind, &n); err != nil {
+			return nil, fmt.Errorf("count jobs: %w", err)
+		}
+		out[kind] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	return out, nil
+}
+
 // NextJob returns the first job of a target; ok is false when it has none.
 func (db *DB) NextJob(ctx context.Context, kind, target string) (outbox.Job, bool, error) {
 	j, err := scanJob(db.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM outbox

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"io/fs"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -33,6 +34,9 @@ func TestJobs(t *testing.T) {
 	}
 	add("hook", "b", "b1")
 	add("sms", "a", "s1")
+	if counts, err := db.JobCounts(ctx); err != nil || !maps.Equal(counts, map[string]int{"hook": 5, "sms": 1}) {
+		t.Fatalf("job counts %v, %v", counts, err)
+	}
 	refs := func(kinds ...string) []string {
 		t.Helper()
 		all, err := db.Jobs(ctx, kinds...)

@@ -27,6 +27,7 @@ const FileName = "callbridge.db"
 // DB is the project's database handle.
 type DB struct {
 	sql      *sql.DB
+	conn     *connector
 	audioDir string // AudioDir
 	// ringTimeout is the ring time of an extension without an answering
 	// rule of its own (SetDefaultRingTimeout); 0: DefaultRingTimeout.
@@ -57,7 +58,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		sdb.Close()
 		return nil, err
 	}
-	db := &DB{sql: sdb, audioDir: audioDirOf(dir)}
+	db := &DB{sql: sdb, conn: conn, audioDir: audioDirOf(dir)}
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err

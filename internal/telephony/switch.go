@@ -30,6 +30,10 @@ type Config struct {
 	// or answered); more are refused with ErrTooManyCalls. Defaults 4 and 20.
 	MaxCallsPerDevice    int
 	MaxCallsPerExtension int
+	// OnCallEnded, when set, is told of every session that ends, with the
+	// caller's call-log result (ResultConnected, ResultMissed, …), for
+	// metrics. It is called under the switch's lock: it must only count.
+	OnCallEnded func(result string)
 }
 
 // Switch routes calls between extensions' devices and the test lines, keeps
@@ -162,6 +166,14 @@ func (s *Switch) Sessions(extension int64) []Session {
 		}
 	}
 	return out
+}
+
+// ActiveCalls is how many sessions are in progress: ringing, connected,
+// held or in a conference.
+func (s *Switch) ActiveCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
 }
 
 // Session returns an active session by its id (telephonySessionId).

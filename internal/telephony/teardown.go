@@ -135,6 +135,9 @@ func (s *Switch) endLocked(c *call, e ending, cause Cause, device string, fx *ef
 		// The transferor left and hears of the end of its transfer: it failed.
 		s.emitToLocked(x.transferor, c, CauseTransferFailed, "")
 	}
+	if s.calls[c.s.ID] == c && s.cfg.OnCallEnded != nil {
+		s.cfg.OnCallEnded(e.caller)
+	}
 	delete(s.calls, c.s.ID)
 	fx.closeLegs = append(fx.closeLegs, c.legs...)
 	c.legs = nil

@@ -58,6 +58,8 @@ type Config struct {
 	Client *http.Client
 	Clock  Clock
 	Logger *slog.Logger
+	// Observe, when set, is told the outcome of every delivery attempt.
+	Observe outbox.Observer
 }
 
 // Clock is the time deliveries run on; tests use a fake one.
@@ -130,7 +132,7 @@ func New(cfg Config, st Store) *Service {
 	s := &Service{cfg: cfg, store: sealed, sealed: sealed, client: cfg.Client, clock: cfg.Clock, log: cfg.Logger,
 		ctx: ctx, cancel: cancel, subs: map[string]*entry{}, byExt: map[int64][]*entry{}}
 	backoff := cfg.Backoff
-	s.out = outbox.New(outbox.Config{Parallel: deliveryParallel, Clock: cfg.Clock, Logger: cfg.Logger}, st, map[string]outbox.Kind{
+	s.out = outbox.New(outbox.Config{Parallel: deliveryParallel, Clock: cfg.Clock, Logger: cfg.Logger, Observe: cfg.Observe}, st, map[string]outbox.Kind{
 		JobKind: {Handler: deliveries{s}, Policy: outbox.Policy{
 			MaxAttempts: len(backoff) + 1,
 			Backoff:     func(n int) time.Duration { return backoff[min(n, len(backoff))-1] },
