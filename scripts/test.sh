@@ -2,7 +2,8 @@
 # The project's test command. It installs what the tests need when missing
 # (Debian's Chromium for the browser tests, Debian's Node.js for the browser
 # code's unit tests and its npm for axe-core, which the browser tests inject
-# to check accessibility, Debian's SIPp — package sip-tester — as the carrier and
+# to check accessibility, and the platform's SDK, which a test runs against
+# the server, Debian's SIPp — package sip-tester — as the carrier and
 # desk phone of the SIP tests, Debian's baresip-core as a softphone), then runs every check: formatting, vet, generated templ
 # files up to date, no wildcard postMessage, the browser code's unit tests,
 # the whole test suite with the race detector (browser tests included), and a
@@ -29,8 +30,16 @@ fi
 step "go mod download"
 go mod download
 
-if [ ! -f e2e/node_modules/axe-core/axe.min.js ]; then
-  step "npm ci (e2e: axe-core, as e2e/package-lock.json pins it)"
+# npm ci when any package e2e/package.json pins is missing from
+# e2e/node_modules or is there at another version.
+if ! node -e '
+  const p = require("./e2e/package.json");
+  for (const [name, version] of Object.entries({ ...p.dependencies, ...p.devDependencies })) {
+    let have;
+    try { have = require("./e2e/node_modules/" + name + "/package.json").version; } catch {}
+    if (have !== version) process.exit(1);
+  }'; then
+  step "npm ci (e2e: axe-core and the platform SDK, as e2e/package-lock.json pins them)"
   (cd e2e && npm ci --no-audit --no-fund)
 fi
 
