@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/callbridge/widget-server/internal/identity"
 )
 
 // wsFrame is a frame the socket sent: its header and its body.
@@ -180,6 +183,23 @@ func (c *wsClient) notification(sub string) map[string]any {
 	return f.body(c.t)
 }
 
+// wantClosed waits for the server to close the socket.
+func (c *wsClient) wantClosed() {
+	c.t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case f, ok := <-c.frames:
+			if !ok {
+				return
+			}
+			c.t.Fatalf("a frame where the socket should close: %s", f.raw)
+		case <-deadline:
+			c.t.Fatal("the server did not close the socket")
+		}
+	}
+}
+
 // dropCleanly closes the socket with a close handshake and waits for the
 // server's close: from then on the server writes nothing more on it.
 func (c *wsClient) dropCleanly() {
@@ -344,5 +364,85 @@ func TestWebSocketSubscriptions(t *testing.T) {
 	other := mustDial(t, uri, token, "no-such-session")
 	if cd := other.next("ConnectionDetails", func(f wsFrame) bool { return true }); cd.body(t)["recoveryState"] != "Failed" || cd.Header.WSC.Token == "" {
 		t.Fatalf("unknown session: %s", cd.raw)
+	}
+}
+
+// TestWebSocketLimits: an extension's sessions beyond its limit end the
+// oldest waiting for recovery, or are refused while all are connected; a
+// session holds at most 10 subscriptions.
+func TestWebSocketLimits(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, Config{APIRateLimit: 10000, Limits: Limits{SocketsPerExtension: 1}})
+	alice := newPlatform(t, srv, "alice@demo.test")
+	uri, token := wsToken(t, srv, alice)
+
+	first := mustDial(t, uri, token, "")
+	wsc := first.next("ConnectionDetails", func(f wsFrame) bool { return true }).Header.WSC.Token
+	for i := range 10 {
+		if r := first.request("POST", "/restapi/v1.0/subscription", wsPresenceFilter); r.Header.Status != 200 {
+			t.Fatalf("subscription %d: %s", i+1, r.raw)
+		}
+	}
+	if r := first.request("POST", "/restapi/v1.0/subscription", wsPresenceFilter); r.Header.Status != 403 || r.body(t)["errorCode"] != "SubscriptionLimitExceeded" {
+		t.Fatalf("11th subscription of a session: %s", r.raw)
+	}
+
+	// While the first is connected, a second session is refused.
+	second := mustDial(t, uri, token, "")
+	if f := second.next("Error frame", func(f wsFrame) bool { return true }); f.Header.Type != "Error" || f.body(t)["errorCode"] != "SessionLimitExceeded" {
+		t.Fatalf("second session: %s", f.raw)
+	}
+	second.wantClosed()
+
+	// Once it waits for recovery, a new session ends it: its subscriptions
+	// go, and it can no longer be recovered.
+	first.dropCleanly()
+	deadline := time.Now().Add(30 * time.Second)
+	var third *wsClient
+	for third == nil {
+		c := mustDial(t, uri, token, "")
+		if f := c.next("first frame", func(f wsFrame) bool { return true }); f.Header.Type == "ConnectionDetails" {
+			third = c
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no new session after the first dropped: %s", f.raw)
+		}
+	}
+	if l := records(t, alice.get("/subscription")); len(l) != 0 {
+		t.Fatalf("subscriptions of the ended session: %d", len(l))
+	}
+	third.dropCleanly()
+	var again *wsClient
+	for again == nil {
+		c := mustDial(t, uri, token, wsc)
+		if f := c.next("first frame", func(f wsFrame) bool { return true }); f.Header.Type == "ConnectionDetails" {
+			if f.body(t)["recoveryState"] != "Failed" {
+				t.Fatalf("recovering an ended session: %s", f.raw)
+			}
+			again = c
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no session after the third dropped: %s", f.raw)
+		}
+	}
+}
+
+// TestWebSocketRevoked: when an extension is disabled, the server closes
+// its sockets, and neither its socket token nor its session opens another.
+func TestWebSocketRevoked(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, Config{APIRateLimit: 10000})
+	ext := addUser(t, srv, "130", "fay@demo.test")
+	fay := newPlatform(t, srv, "fay@demo.test")
+	uri, token := wsToken(t, srv, fay)
+	ws := mustDial(t, uri, token, "")
+	wsc := ws.next("ConnectionDetails", func(f wsFrame) bool { return true }).Header.WSC.Token
+	if r := ws.request("POST", "/restapi/v1.0/subscription", wsPresenceFilter); r.Header.Status != 200 {
+		t.Fatalf("subscribe: %s", r.raw)
+	}
+	withDirectory(t, srv, func(ctx context.Context, dir *identity.Directory) error {
+		return dir.SetStatus(ctx, ext.ID, identity.StatusDisabled)
+	})
+	ws.wantClosed()
+	if _, resp, err := dialSocket(t, uri, token, wsc); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("socket of a disabled extension: %v", err)
 	}
 }
