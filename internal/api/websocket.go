@@ -267,21 +267,27 @@ func (s *socketSession) detach(c *socketConn) {
 		s.pending = nil
 		return
 	}
-	s.expiry = time.AfterFunc(s.hub.cfg.RecoveryTimeout, func() { s.hub.end(s, "recovery timeout") })
+	s.expiry = time.AfterFunc(s.hub.cfg.RecoveryTimeout, func() { s.hub.endDetached(s, "recovery timeout") })
 }
 
 // end forgets a session and its subscriptions, and closes its socket.
-func (h *socketHub) end(s *socketSession, why string) {
-	h.mu.Lock()
+func (h *socketHub) end(s *socketSession, why string) { h.endIf(s, why, false) }
+
+// endDetached ends a session unless a socket recovered it meanwhile.
+func (h *socketHub) endDetached(s *socketSession, why string) { h.endIf(s, why, true) }
+
+func (h *socketHub) endIf(s *socketSession, why string, onlyDetached bool) {
+	h.mu.Lock() // attach holds it too: a recovery comes wholly before or after
+	s.mu.Lock()
+	if s.ended || onlyDetached && s.conn != nil {
+		s.mu.Unlock()
+		h.mu.Unlock()
+		return
+	}
 	if h.sessions[s.token] == s {
 		delete(h.sessions, s.token)
 	}
 	h.mu.Unlock()
-	s.mu.Lock()
-	if s.ended {
-		s.mu.Unlock()
-		return
-	}
 	s.ended, s.pending = true, nil
 	if s.expiry != nil {
 		s.expiry.Stop()
