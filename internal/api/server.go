@@ -123,7 +123,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 	if deps.Webhooks != nil {
 		s.sockets.drop = func(sess *socketSession) { deps.Webhooks.DropSink(sess) }
 	}
-	s.socketTokens = newSocketTokens(time.Now)
+	s.socketTokens = newSocketTokens(cfg.Socket.TokenKey, time.Now)
 	s.socketAPI = s.newSocketAPI()
 	return s
 }

@@ -54,6 +54,10 @@ type SocketConfig struct {
 	// MaxFrameSize bounds a client frame, in bytes: a larger one is answered
 	// with an Error frame, one four times as large closes the socket.
 	MaxFrameSize int
+	// TokenKey signs socket tokens (32 bytes or more), so that those given
+	// before a restart still open sockets after it; nil: a random key, so
+	// tokens last as long as the process.
+	TokenKey []byte
 }
 
 func (c SocketConfig) withDefaults() SocketConfig {

@@ -107,12 +107,12 @@ func FuzzParseClientFrame(f *testing.F) {
 
 func TestSocketTokens(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	tokens := newSocketTokens(func() time.Time { return now })
+	tokens := newSocketTokens(nil, func() time.Time { return now })
 	tok := tokens.issue(7, 42, 10*time.Minute)
 	if a, e, ok := tokens.check(tok); !ok || a != 7 || e != 42 {
 		t.Fatalf("check(issued) = %d %d %v", a, e, ok)
 	}
-	other := newSocketTokens(func() time.Time { return now })
+	other := newSocketTokens([]byte("another key, of another server....."), func() time.Time { return now })
 	for name, bad := range map[string]string{
 		"another key": other.issue(7, 42, time.Minute),
 		"altered":     tok[:len(tok)-2] + "AA",

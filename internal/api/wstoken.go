@@ -25,16 +25,19 @@ type wsTokenAnswer struct {
 }
 
 // socketTokens makes and checks socket tokens: an extension, its account
-// and an expiry under an HMAC-SHA256 of a key of this process. A socket
+// and an expiry under an HMAC-SHA256 (SocketConfig.TokenKey). A socket
 // token opens the socket and nothing else; the API does not take it.
 type socketTokens struct {
 	key []byte
 	now func() time.Time
 }
 
-func newSocketTokens(now func() time.Time) socketTokens {
-	key := make([]byte, 32)
-	rand.Read(key)
+// newSocketTokens signs with key, or a random key when it is nil.
+func newSocketTokens(key []byte, now func() time.Time) socketTokens {
+	if key == nil {
+		key = make([]byte, 32)
+		rand.Read(key)
+	}
 	return socketTokens{key: key, now: now}
 }
 

@@ -331,7 +331,9 @@ func Run(ctx context.Context, cfg Config) error {
 	platform := api.NewServer(api.Config{
 		PublicURL: publicURL, StaticBase: assets.Base(), RateLimit: cfg.APIRateLimit, RateWindow: cfg.APIRateWindow,
 		Registrar: phoneRegistrar(trunks, cfg.SIPRealm, cfg.SIPPublicHost, publicURL),
-		Socket:    api.SocketConfig{SessionsPerExtension: cfg.Limits.SocketsPerExtension},
+		// Socket tokens outlive a restart, so that clients reconnect at once.
+		Socket: api.SocketConfig{SessionsPerExtension: cfg.Limits.SocketsPerExtension,
+			TokenKey: deriveKey(hashKey, "callbridge socket tokens v1")},
 	}, api.Deps{
 		Log: log, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(cfg.SignInClock),
 		Switch: sw, CallLog: db, Presence: pres, Messages: msgs, Webhooks: hooks, Phones: db,

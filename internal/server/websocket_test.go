@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -444,5 +445,36 @@ func TestWebSocketRevoked(t *testing.T) {
 	ws.wantClosed()
 	if _, resp, err := dialSocket(t, uri, token, wsc); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("socket of a disabled extension: %v", err)
+	}
+}
+
+// TestWebSocketAcrossRestart: a stop closes the sockets; after the restart
+// the socket token given before still opens a socket (the SDK keeps it for
+// minutes), and the session, which lived in memory, is not recovered.
+func TestWebSocketAcrossRestart(t *testing.T) {
+	t.Parallel()
+	dataDir := filepath.Join(t.TempDir(), "data")
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	before, done := runUntil(t, ctx, Config{DataDir: dataDir})
+	_, token := wsToken(t, before, newPlatform(t, before, "alice@demo.test"))
+	socketURL := func(srv *instance) string { return "ws://" + strings.TrimPrefix(srv.WidgetURL, "http://") + "/ws" }
+	ws := mustDial(t, socketURL(before), token, "")
+	wsc := ws.next("ConnectionDetails", func(f wsFrame) bool { return true }).Header.WSC.Token
+	if r := ws.request("POST", "/restapi/v1.0/subscription", wsPresenceFilter); r.Header.Status != 200 {
+		t.Fatalf("subscribe: %s", r.raw)
+	}
+	stop()
+	ws.wantClosed()
+	select {
+	case <-done:
+	case <-time.After(startStopLimit):
+		t.Fatal("server did not stop")
+	}
+
+	after, _ := runUntil(t, context.Background(), Config{DataDir: dataDir})
+	again := mustDial(t, socketURL(after), token, wsc)
+	if cd := again.next("ConnectionDetails", func(f wsFrame) bool { return true }); cd.body(t)["recoveryState"] != "Failed" {
+		t.Fatalf("after the restart: %s", cd.raw)
 	}
 }
