@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -514,10 +515,14 @@ func (s *Server) serveSocket(sess *socketSession, c *socketConn, named, recovere
 	}
 	log.Debug("socket opened", slog.Bool("recovered", recovered))
 
+	closeReason := ""
 read:
 	for {
 		typ, data, err := c.ws.ReadMessage()
 		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				closeReason = "idle timeout"
+			}
 			break
 		}
 		c.ws.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
@@ -546,7 +551,7 @@ read:
 			}
 		}
 	}
-	c.close(websocket.CloseNormalClosure, "")
+	c.close(websocket.CloseNormalClosure, closeReason)
 	sess.detach(c)
 	log.Debug("socket closed")
 }

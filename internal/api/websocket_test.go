@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -181,4 +182,47 @@ func TestSocketRecoveryFails(t *testing.T) {
 			t.Fatalf("%d subscriptions after recovery", n)
 		}
 	})
+}
+
+// closedBy waits for the server to close the socket and returns the close
+// frame's reason; a socket the server does not close fails the test.
+func closedBy(t *testing.T, c *websocket.Conn) string {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		_, _, err := c.ReadMessage()
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return ce.Text
+		}
+		if err != nil {
+			t.Fatalf("socket not closed by the server: %v", err)
+		}
+	}
+}
+
+// TestSocketTimeouts: a socket with no frames either way for the idle
+// timeout is closed, and every socket at the absolute timeout; the session
+// is recovered after either.
+func TestSocketTimeouts(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cfg    SocketConfig
+		reason string
+	}{
+		{"idle", SocketConfig{IdleTimeout: 300 * time.Millisecond}, "idle timeout"},
+		{"absolute", SocketConfig{AbsoluteTimeout: 300 * time.Millisecond}, "absolute timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newSocketEnv(t, tc.cfg)
+			c, h, _ := env.dial(t, "")
+			if got := closedBy(t, c); got != tc.reason {
+				t.Fatalf("closed with %q, want %q", got, tc.reason)
+			}
+			_, h2, d := env.dial(t, h.WSC.Token)
+			if d.RecoveryState != "Successful" || h2.WSC.Token != h.WSC.Token {
+				t.Fatalf("recovery after the %s timeout: %+v %+v", tc.name, h2, d)
+			}
+		})
+	}
 }
