@@ -2,13 +2,14 @@
 # The project's test command. It installs what the tests need when missing
 # (Debian's Chromium for the browser tests, Debian's Node.js for the browser
 # code's unit tests and its npm for e2e/package.json's packages: axe-core,
-# which the browser tests inject to check accessibility, and TypeScript, which
-# compiles an example host page against adapter.d.ts; Debian's SIPp — package
-# sip-tester — as the carrier and desk phone of the SIP tests, Debian's
-# baresip-core as a softphone), then runs every check: formatting, vet,
-# generated templ files up to date, no wildcard postMessage, the browser code's
-# unit tests, the whole test suite with the race detector (browser tests
-# included), and a short run of every fuzz target over outside input.
+# which the browser tests inject to check accessibility, TypeScript, which
+# compiles an example host page against adapter.d.ts, and the platform's SDKs,
+# which tests run against the server; Debian's SIPp — package sip-tester — as
+# the carrier and desk phone of the SIP tests, Debian's baresip-core as a
+# softphone), then runs every check: formatting, vet, generated templ files up
+# to date, no wildcard postMessage, the browser code's unit tests, the whole
+# test suite with the race detector (browser tests included), and a short run
+# of every fuzz target over outside input.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

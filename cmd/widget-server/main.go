@@ -124,7 +124,7 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	}
 	fs.Var(&dev, "dev", "development mode: demo users, webhooks to loopback, media on loopback; true, false or auto (on only on a loopback listener with no public URL or an http loopback one) ($WIDGET_DEV)")
 	var mediaPort, publicIPs, iceServers, ringTimeout, apiRate, heartbeat, proxies, widgetRate, smsRate string
-	var streamCap, deviceCap, deviceCallCap, extensionCallCap string
+	var streamCap, deviceCap, deviceCallCap, extensionCallCap, socketCap string
 	var voicemailLimit, retention string
 	var rtpPorts, sipListen, sipTLSListen, sipTLSCert, sipTLSKey string
 	ef.str(&proxies, "trusted-proxies", "WIDGET_TRUSTED_PROXIES", "", "comma-separated CIDRs (or IPs) of the reverse proxies whose X-Forwarded-For / X-Real-IP are believed; none: the peer's address counts")
@@ -153,6 +153,7 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	ef.str(&deviceCap, "max-devices-per-session", "WIDGET_MAX_DEVICES_PER_SESSION", "10", "phones (widget tabs) one session may register")
 	ef.str(&deviceCallCap, "max-calls-per-device", "WIDGET_MAX_CALLS_PER_DEVICE", "4", "calls one phone may carry at once")
 	ef.str(&extensionCallCap, "max-calls-per-extension", "WIDGET_MAX_CALLS_PER_EXTENSION", "20", "calls all phones of one extension may carry at once")
+	ef.str(&socketCap, "max-sockets-per-extension", "WIDGET_MAX_SOCKETS_PER_EXTENSION", "10", "WebSocket subscription sessions one extension may hold, connected or awaiting recovery")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -219,6 +220,7 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 		{&lim.DevicesPerSession, "max-devices-per-session", deviceCap},
 		{&lim.CallsPerDevice, "max-calls-per-device", deviceCallCap},
 		{&lim.CallsPerExtension, "max-calls-per-extension", extensionCallCap},
+		{&lim.SocketsPerExtension, "max-sockets-per-extension", socketCap},
 	} {
 		if *c.dst, err = strconv.Atoi(c.text); err != nil || *c.dst < 1 || *c.dst > 1_000_000 {
 			return cfg, fmt.Errorf("%s %q: want a whole number from 1 to 1000000", c.name, c.text)

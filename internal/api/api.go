@@ -48,6 +48,10 @@ func (s *Server) apiRoutes(e *echo.Echo) {
 	s.sipDeviceAPIRoutes(g, mw)
 	s.answeringRuleAPIRoutes(g, mw)
 	s.directoryAPIRoutes(g, mw)
+	// WebSocket subscriptions: a socket token for the bearer, and the
+	// socket it opens (websocket.go).
+	e.POST("/restapi/oauth/wstoken", s.apiWSToken, mw...)
+	e.GET(socketPath, s.socket)
 }
 
 type ctxKey string

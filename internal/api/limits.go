@@ -21,7 +21,10 @@ const drainRetryAfter = "5"
 // Drain makes the platform API answer 503 from now on: the server is shutting
 // down and in-flight work is finishing. Clients retry after Retry-After,
 // by then against the restarted server.
-func (s *Server) Drain() { s.draining.Store(true) }
+func (s *Server) Drain() {
+	s.draining.Store(true)
+	s.sockets.shutdown()
+}
 
 func (s *Server) refuseWhileDraining(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

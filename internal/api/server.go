@@ -2,7 +2,8 @@
 // platform REST API under /restapi/v1.0 (bearer tokens, rate limits per
 // extension, paging, the OpenAPI document), the endpoints of the built-in
 // authorization server (/oauth/authorize, token, revoke, keys and
-// metadata) and the SMS provider's inbound webhook. It translates HTTP to
+// metadata), the socket of WebSocket subscriptions and the SMS provider's
+// inbound webhook. It translates HTTP to
 // calls on identity, telephony, messaging, webhooks and the desk phones'
 // credentials, and back; errors are internal/httperror's.
 //
@@ -17,6 +18,8 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/ratelimit"
@@ -40,6 +43,8 @@ type Config struct {
 	// sip.DefaultRealm); without endpoints phones cannot be added through
 	// the API.
 	Registrar Registrar
+	// Socket tunes WebSocket subscriptions (websocket.go).
+	Socket SocketConfig
 }
 
 // Switch is what the platform API needs of the telephony switch: the
@@ -91,6 +96,10 @@ type Server struct {
 	log      *slog.Logger
 	limiter  *ratelimit.Limiter[int64] // of the platform API, per extension
 	draining atomic.Bool               // the server is shutting down
+
+	sockets      *socketHub   // WebSocket subscriptions' sessions
+	socketTokens socketTokens // of /restapi/oauth/wstoken
+	socketAPI    *echo.Echo   // the routes requests over a socket reach
 }
 
 // NewServer wires the handlers.
@@ -107,6 +116,14 @@ func NewServer(cfg Config, deps Deps) *Server {
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{Deps: deps, cfg: cfg, log: deps.Log,
+	cfg.Socket = cfg.Socket.withDefaults()
+	s := &Server{Deps: deps, cfg: cfg, log: deps.Log,
 		limiter: ratelimit.New[int64](cfg.RateLimit, cfg.RateWindow, time.Now)}
+	s.sockets = newSocketHub(cfg.Socket, deps.Log)
+	if deps.Webhooks != nil {
+		s.sockets.drop = func(sess *socketSession) { deps.Webhooks.DropSink(sess) }
+	}
+	s.socketTokens = newSocketTokens(cfg.Socket.TokenKey, time.Now)
+	s.socketAPI = s.newSocketAPI()
+	return s
 }

@@ -26,6 +26,9 @@ type Subscriptions interface {
 	Update(ctx context.Context, id string, req webhooks.Request) (webhooks.Subscription, error)
 	Renew(ctx context.Context, id string) (webhooks.Subscription, error)
 	Delete(ctx context.Context, id string) error
+	// DropSink forgets the WebSocket subscriptions of a socket session
+	// that ended.
+	DropSink(sink webhooks.Sink)
 	// Now is the time by which subscriptions' statuses are told.
 	Now() time.Time
 }
@@ -68,7 +71,7 @@ type apiSubscription struct {
 
 type apiDeliveryMode struct {
 	TransportType     string `json:"transportType"`
-	Address           string `json:"address"`
+	Address           string `json:"address,omitempty"` // a webhook's
 	VerificationToken string `json:"verificationToken,omitempty"`
 	// SigningSecret keys the notifications' signature; only the answer to
 	// the POST that creates the subscription carries it.
@@ -223,10 +226,19 @@ func (s *Server) subscriptionRequest(c echo.Context, create bool) (webhooks.Requ
 		req.Filters = append(req.Filters, f)
 	}
 	if dm := body.DeliveryMode; dm != nil {
-		if !strings.EqualFold(dm.TransportType, webhooks.TransportWebHook) {
-			return req, httperror.InvalidParam("deliveryMode.transportType", "only WebHook is supported")
+		switch {
+		case strings.EqualFold(dm.TransportType, webhooks.TransportWebHook):
+			req.Delivery = &webhooks.Delivery{Address: dm.Address, VerificationToken: dm.VerificationToken}
+		case strings.EqualFold(dm.TransportType, webhooks.TransportWebSocket):
+			sess := socketOf(c)
+			if sess == nil {
+				return req, httperror.InvalidParam("deliveryMode.transportType",
+					"WebSocket subscriptions are made over the socket (POST /restapi/oauth/wstoken, then a ClientRequest)")
+			}
+			req.Delivery = &webhooks.Delivery{Sink: sess}
+		default:
+			return req, httperror.InvalidParam("deliveryMode.transportType", "WebHook or WebSocket")
 		}
-		req.Delivery = &webhooks.Delivery{Address: dm.Address, VerificationToken: dm.VerificationToken}
 	} else if create {
 		return req, httperror.InvalidParam("deliveryMode", `is required: {"transportType": "WebHook", "address": "https://…"}`)
 	}
@@ -283,6 +295,6 @@ func (s *Server) apiSubscription(sub webhooks.Subscription) apiSubscription {
 		URI: s.subscriptionURI(sub.ID), ID: sub.ID, CreationTime: sub.Created.UTC().Format(apiTimeFormat),
 		Status: sub.State(now), EventFilters: filters, ExpirationTime: sub.Expires.UTC().Format(apiTimeFormat),
 		ExpiresIn: int64(sub.ExpiresIn(now).Round(time.Second) / time.Second), OwnerID: strconv.FormatInt(sub.OwnerID, 10),
-		DeliveryMode: apiDeliveryMode{TransportType: webhooks.TransportWebHook, Address: sub.Address, VerificationToken: sub.VerificationToken},
+		DeliveryMode: apiDeliveryMode{TransportType: sub.Transport(), Address: sub.Address, VerificationToken: sub.VerificationToken},
 	}
 }

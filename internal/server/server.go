@@ -158,6 +158,9 @@ type Limits struct {
 	DevicesPerSession int // registered phones (default 10)
 	CallsPerDevice    int // calls whose media one phone carries (default 4)
 	CallsPerExtension int // calls carried by all phones of an extension (default 20)
+	// SocketsPerExtension bounds an extension's WebSocket subscription
+	// sessions, connected or awaiting recovery (default 10).
+	SocketsPerExtension int
 }
 
 // Addrs are the URLs a running server answers on.
@@ -356,6 +359,9 @@ func Run(ctx context.Context, cfg Config) error {
 	platform := api.NewServer(api.Config{
 		PublicURL: publicURL, StaticBase: assets.Base(), RateLimit: cfg.APIRateLimit, RateWindow: cfg.APIRateWindow,
 		Registrar: phoneRegistrar(trunks, cfg.SIPRealm, cfg.SIPPublicHost, publicURL),
+		// Socket tokens outlive a restart, so that clients reconnect at once.
+		Socket: api.SocketConfig{SessionsPerExtension: cfg.Limits.SocketsPerExtension,
+			TokenKey: deriveKey(hashKey, "callbridge socket tokens v1")},
 	}, api.Deps{
 		Log: log, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(cfg.SignInClock),
 		Switch: sw, CallLog: db, Presence: pres, Messages: msgs, Webhooks: hooks, Phones: db,
@@ -373,6 +379,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, Messages: msgs, Rules: db, Audio: vm,
 		CallLog: platform, Presence: platform, JWT: auth.Credentials(),
 		DeviceKey: deriveKey(hashKey, "callbridge device ids v1"),
+		Revoked:   platform.ExtensionRevoked,
 	})
 	// The dispatcher takes the switch's events, presence changes and
 	// message changes to the widgets and the webhook subscriptions.

@@ -78,6 +78,9 @@ func (s *Server) ExtensionRevoked(extensionID int64, reason string) {
 		s.log.Warn("revocation not told to the widgets", slog.Int64("extension", extensionID), slog.Any("err", err))
 	}
 	streams := s.Hub.CloseGroup(group)
+	if s.Revoked != nil {
+		s.Revoked(extensionID)
+	}
 	s.log.Info("extension's credentials ended: its streams and devices are cut", slog.Int64("extension", extensionID),
 		slog.String("reason", reason), slog.Int("streams", streams), slog.Int("devices", len(devices)))
 }

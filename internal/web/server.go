@@ -98,6 +98,9 @@ type Deps struct {
 	// DeviceKey signs the device ids issued to sessions (32 bytes or more);
 	// nil: a random key, so ids last as long as the process.
 	DeviceKey []byte
+	// Revoked, when set, is also told of each extension whose credentials
+	// ended (ExtensionRevoked): the platform API ends its sockets.
+	Revoked func(extensionID int64)
 }
 
 // Server holds the handlers' dependencies.

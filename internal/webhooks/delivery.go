@@ -102,7 +102,10 @@ func (s *Service) unindexLocked(e *entry) {
 func (s *Service) Notify(ev Event) {
 	s.notifying.Lock() // stored in the order they were matched
 	defer s.notifying.Unlock()
-	jobs := s.match(ev)
+	jobs, pushes := s.match(ev)
+	for _, p := range pushes {
+		p.sink.Deliver(p.id, p.payload)
+	}
 	if len(jobs) == 0 {
 		return
 	}
@@ -113,9 +116,16 @@ func (s *Service) Notify(ev Event) {
 	}
 }
 
+// push is a notification of a WebSocket subscription, handed to its sink.
+type push struct {
+	sink    Sink
+	id      string
+	payload []byte
+}
+
 // match returns the notifications of ev, one per matching filter of each
-// Active subscription.
-func (s *Service) match(ev Event) []outbox.Job {
+// Active subscription: jobs for webhooks, pushes for WebSocket ones.
+func (s *Service) match(ev Event) ([]outbox.Job, []push) {
 	now := s.clock.Now()
 	var bodies [2]json.RawMessage // brief, detailed: marshalled once, if needed
 	body := func(detailed bool) (json.RawMessage, bool) {
@@ -136,9 +146,10 @@ func (s *Service) match(ev Event) []outbox.Job {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil
+		return nil, nil
 	}
 	var jobs []outbox.Job
+	var pushes []push
 	for _, e := range s.byExt[ev.ExtensionID] {
 		if e.sub.State(now) != StatusActive {
 			continue
@@ -156,15 +167,19 @@ func (s *Service) match(ev Event) []outbox.Job {
 			}
 			b, ok := body(f.Detailed)
 			if !ok {
-				return jobs
+				return jobs, pushes
 			}
 			id := newID()
 			payload, _ := json.Marshal(notification{UUID: id, Event: event, Timestamp: now.UTC().Format(timestampFormat),
 				SubscriptionID: e.sub.ID, OwnerID: strconv.FormatInt(e.sub.OwnerID, 10), Body: b})
+			if e.sub.Sink != nil {
+				pushes = append(pushes, push{sink: e.sub.Sink, id: e.sub.ID, payload: payload})
+				continue
+			}
 			jobs = append(jobs, outbox.Job{Kind: JobKind, Target: e.sub.ID, Ref: id, Payload: payload, NextAttempt: now})
 		}
 	}
-	return jobs
+	return jobs, pushes
 }
 
 // deliveries makes the attempts of the notifications (JobKind). A 2xx

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ const (
 	DefaultQueueSize        = 100            // notifications waiting per subscription
 	DefaultSuspendAfter     = 10             // undelivered notifications in a row that suspend a subscription
 	DefaultTimeout          = 5 * time.Second
+	DefaultSocketLimit      = 10   // WebSocket subscriptions per socket session
 	MaxFilters              = 16   // event filters per subscription
 	MaxAddressLength        = 2048 // characters of a receiver URL
 	MaxVerificationTokenLen = 64
@@ -35,7 +37,8 @@ var DefaultBackoff = []time.Duration{time.Second, 2 * time.Second, 4 * time.Seco
 
 // Config tunes the service. Zero values take the defaults.
 type Config struct {
-	Limit        int             // subscriptions per account
+	Limit        int             // subscriptions per account, WebSocket ones included
+	SocketLimit  int             // WebSocket subscriptions per socket session (Sink)
 	DefaultLife  time.Duration   // expiresIn when the client names none
 	MaxLife      time.Duration   // the largest expiresIn
 	Retention    time.Duration   // how long an expired subscription stays renewable
@@ -85,6 +88,7 @@ type Service struct {
 	runs   sync.WaitGroup // calls of Run
 
 	notifying sync.Mutex // Notify's matching and storing, so that notifications are stored in order
+	creating  sync.Mutex // Create's counting and storing, so that the account's limit holds
 	mu        sync.Mutex
 	closed    bool
 	subs      map[string]*entry  // by subscription id
@@ -96,6 +100,9 @@ type Service struct {
 func New(cfg Config, st Store) *Service {
 	if cfg.Limit <= 0 {
 		cfg.Limit = DefaultLimit
+	}
+	if cfg.SocketLimit <= 0 {
+		cfg.SocketLimit = DefaultSocketLimit
 	}
 	if cfg.DefaultLife <= 0 {
 		cfg.DefaultLife = DefaultExpiresIn
@@ -203,14 +210,18 @@ type Request struct {
 	ExpiresIn time.Duration // 0: the default on create, unchanged on update
 }
 
-// Delivery is where notifications go.
+// Delivery is where notifications go: a webhook receiver, or with Sink a
+// socket session (then Address and VerificationToken are unused).
 type Delivery struct {
 	Address           string
 	VerificationToken string
+	Sink              Sink
 }
 
 // Create checks the request and the receiver (verify) and stores a new
-// Active subscription with a new secret.
+// Active subscription with a new secret. One with a Sink (WebSocket) is
+// kept in memory instead, needs no receiver check and no secret, and counts
+// against both the account's limit and its session's.
 func (s *Service) Create(ctx context.Context, owner Owner, req Request) (Subscription, error) {
 	if req.Delivery == nil {
 		return Subscription{}, paramError("deliveryMode", "is required")
@@ -222,26 +233,89 @@ func (s *Service) Create(ctx context.Context, owner Owner, req Request) (Subscri
 	if err := s.check(req, life); err != nil {
 		return Subscription{}, err
 	}
-	if err := s.verify(ctx, "", req.Delivery.Address); err != nil {
-		return Subscription{}, err
+	sink := req.Delivery.Sink
+	if sink == nil {
+		if err := s.verify(ctx, "", req.Delivery.Address); err != nil {
+			return Subscription{}, err
+		}
 	}
 	now := s.clock.Now()
 	sub := Subscription{
 		ID: newID(), AccountID: owner.AccountID, OwnerID: owner.ExtensionID, Filters: dedupe(req.Filters),
-		Address: req.Delivery.Address, VerificationToken: req.Delivery.VerificationToken, Secret: newSecret(),
 		Status: StatusActive, Lifetime: life, Created: now, Expires: now.Add(life),
 	}
-	if err := s.store.CreateSubscription(ctx, sub, s.cfg.Limit, s.since()); err != nil {
-		if errors.Is(err, ErrLimit) {
-			return Subscription{}, fmt.Errorf("%w: an account may have %d", ErrLimit, s.cfg.Limit)
+	s.creating.Lock()
+	defer s.creating.Unlock()
+	s.mu.Lock()
+	s.pruneLocked()
+	sockets, ofSink := s.socketCountLocked(owner.AccountID, sink)
+	s.mu.Unlock()
+	accountFull := fmt.Errorf("%w: an account may have %d", ErrLimit, s.cfg.Limit)
+	if sink != nil {
+		if ofSink >= s.cfg.SocketLimit {
+			return Subscription{}, fmt.Errorf("%w: a socket session may have %d", ErrLimit, s.cfg.SocketLimit)
 		}
-		return Subscription{}, fmt.Errorf("create subscription: %w", err)
+		stored, err := s.store.Subscriptions(ctx, owner.AccountID, s.since())
+		if err != nil {
+			return Subscription{}, fmt.Errorf("create subscription: %w", err)
+		}
+		if len(stored)+sockets >= s.cfg.Limit {
+			return Subscription{}, accountFull
+		}
+		sub.Sink = sink
+	} else {
+		sub.Address, sub.VerificationToken, sub.Secret = req.Delivery.Address, req.Delivery.VerificationToken, newSecret()
+		if sockets >= s.cfg.Limit {
+			return Subscription{}, accountFull
+		}
+		if err := s.store.CreateSubscription(ctx, sub, s.cfg.Limit-sockets, s.since()); err != nil {
+			if errors.Is(err, ErrLimit) {
+				return Subscription{}, accountFull
+			}
+			return Subscription{}, fmt.Errorf("create subscription: %w", err)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pruneLocked()
 	s.putLocked(sub)
 	return sub, nil
+}
+
+// socketCountLocked counts the WebSocket subscriptions of an account, and
+// those of sink among them.
+func (s *Service) socketCountLocked(accountID int64, sink Sink) (ofAccount, ofSink int) {
+	for _, e := range s.subs {
+		if e.sub.Sink != nil && e.sub.AccountID == accountID {
+			ofAccount++
+			if sink != nil && e.sub.Sink == sink {
+				ofSink++
+			}
+		}
+	}
+	return ofAccount, ofSink
+}
+
+// socketSub returns a WebSocket subscription from memory.
+func (s *Service) socketSub(id string) (Subscription, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.subs[id]
+	if e == nil || e.sub.Sink == nil || !e.sub.Expires.After(s.since()) {
+		return Subscription{}, false
+	}
+	return e.sub, true
+}
+
+// DropSink forgets the WebSocket subscriptions of a socket session that
+// ended: nothing more is delivered to it.
+func (s *Service) DropSink(sink Sink) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, e := range s.subs {
+		if e.sub.Sink == sink {
+			s.removeLocked(id)
+		}
+	}
 }
 
 // pruneLocked forgets the subscriptions that expired before since, which
@@ -258,15 +332,32 @@ func (s *Service) pruneLocked() {
 
 // Get returns a subscription.
 func (s *Service) Get(ctx context.Context, id string) (Subscription, error) {
+	if sub, ok := s.socketSub(id); ok {
+		return sub, nil
+	}
 	return s.store.Subscription(ctx, id, s.since())
 }
 
-// List returns an account's subscriptions, oldest first.
+// List returns an account's subscriptions, oldest first: the stored ones
+// and the WebSocket ones.
 func (s *Service) List(ctx context.Context, accountID int64) ([]Subscription, error) {
 	if accountID == 0 {
 		return nil, nil
 	}
-	return s.store.Subscriptions(ctx, accountID, s.since())
+	all, err := s.store.Subscriptions(ctx, accountID, s.since())
+	if err != nil {
+		return nil, err
+	}
+	since := s.since()
+	s.mu.Lock()
+	for _, e := range s.subs {
+		if e.sub.Sink != nil && e.sub.AccountID == accountID && e.sub.Expires.After(since) {
+			all = append(all, e.sub)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortStableFunc(all, func(a, b Subscription) int { return a.Created.Compare(b.Created) })
+	return all, nil
 }
 
 // Update replaces a subscription's filters and, when given, its delivery
@@ -278,9 +369,12 @@ func (s *Service) Update(ctx context.Context, id string, req Request) (Subscript
 	if err != nil {
 		return Subscription{}, err
 	}
+	if req.Delivery != nil && (req.Delivery.Sink == nil) != (sub.Sink == nil) {
+		return Subscription{}, paramError("deliveryMode.transportType", "stays %s: create a new subscription for another transport", sub.Transport())
+	}
 	check := req
-	if check.Delivery == nil {
-		check.Delivery = &Delivery{Address: sub.Address, VerificationToken: sub.VerificationToken}
+	if check.Delivery == nil || sub.Sink != nil {
+		check.Delivery = &Delivery{Address: sub.Address, VerificationToken: sub.VerificationToken, Sink: sub.Sink}
 	}
 	life := req.ExpiresIn
 	if life == 0 {
@@ -289,7 +383,7 @@ func (s *Service) Update(ctx context.Context, id string, req Request) (Subscript
 	if err := s.check(check, life); err != nil {
 		return Subscription{}, err
 	}
-	if req.Delivery != nil {
+	if req.Delivery != nil && sub.Sink == nil {
 		if err := s.verify(ctx, id, req.Delivery.Address); err != nil {
 			return Subscription{}, err
 		}
@@ -322,6 +416,12 @@ func (s *Service) Renew(ctx context.Context, id string) (Subscription, error) {
 
 // Delete removes a subscription; what was queued for it is dropped.
 func (s *Service) Delete(ctx context.Context, id string) error {
+	if _, ok := s.socketSub(id); ok {
+		s.mu.Lock()
+		s.removeLocked(id)
+		s.mu.Unlock()
+		return nil
+	}
 	if err := s.store.DeleteSubscription(ctx, id); err != nil {
 		return err
 	}
@@ -335,6 +435,15 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 }
 
 func (s *Service) save(ctx context.Context, sub Subscription) error {
+	if sub.Sink != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if e := s.subs[sub.ID]; e == nil || e.gone {
+			return ErrNotFound // deleted, or its session ended, meanwhile
+		}
+		s.putLocked(sub)
+		return nil
+	}
 	if err := s.store.UpdateSubscription(ctx, sub); err != nil {
 		return err
 	}
@@ -353,6 +462,9 @@ func (s *Service) check(req Request, life time.Duration) error {
 	}
 	if life < time.Second || life > s.cfg.MaxLife {
 		return paramError("expiresIn", "must be 1 to %d seconds", int64(s.cfg.MaxLife/time.Second))
+	}
+	if req.Delivery.Sink != nil {
+		return nil
 	}
 	if err := s.checkAddress(req.Delivery.Address); err != nil {
 		return err

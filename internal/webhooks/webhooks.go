@@ -42,8 +42,23 @@ const (
 	StatusBlacklisted = "Blacklisted"
 )
 
-// TransportWebHook is the one delivery mode: an HTTPS POST per notification.
-const TransportWebHook = "WebHook"
+// Delivery modes (deliveryMode.transportType).
+const (
+	// TransportWebHook: an HTTPS POST per notification, to a receiver
+	// that passed the address check. Kept in the store.
+	TransportWebHook = "WebHook"
+	// TransportWebSocket: a frame per notification on the client's socket
+	// session (a Sink). Kept in memory for as long as the session lives.
+	TransportWebSocket = "WebSocket"
+)
+
+// Sink takes the notifications of WebSocket subscriptions: the socket
+// session that created them.
+type Sink interface {
+	// Deliver takes one notification, the JSON a webhook receiver would be
+	// POSTed. It must not block: the session buffers or drops.
+	Deliver(subscriptionID string, notification []byte)
+}
 
 // Sentinel errors; callers test them with errors.Is.
 var (
@@ -77,16 +92,28 @@ type Owner struct {
 
 // Subscription is one client's request for notifications.
 type Subscription struct {
-	ID                string
-	AccountID         int64
-	OwnerID           int64 // the extension that created it
-	Filters           []Filter
-	Address           string // the receiver: https, or http on a loopback server
+	ID        string
+	AccountID int64
+	OwnerID   int64 // the extension that created it
+	Filters   []Filter
+	Address   string // the receiver: https, or http on a loopback server; "" for WebSocket
+	// Sink is the socket session of a WebSocket subscription; nil for a
+	// webhook. Such subscriptions live in memory only, never in the store.
+	Sink              Sink
 	VerificationToken string // sent back in every notification's Verification-Token header; "" for none
 	Secret            string // key of the notifications' HMAC-SHA256 signature; the store keeps it and the token sealed (seal.go)
 	Status            string // as stored: one of the Status constants; see State
 	Lifetime          time.Duration
 	Created, Expires  time.Time
+}
+
+// Transport is the subscription's delivery mode: TransportWebHook or
+// TransportWebSocket.
+func (s Subscription) Transport() string {
+	if s.Sink != nil {
+		return TransportWebSocket
+	}
+	return TransportWebHook
 }
 
 // State is the subscription's status at now: an Active one that expired is
