@@ -48,6 +48,27 @@ func (s sdkStep) field(t *testing.T, path ...string) any {
 	return v
 }
 
+// serverApp registers crm-backend, a confidential app, in the database of
+// dataDir (the server may run) and returns the database, open, and the
+// app's client secret.
+func serverApp(t *testing.T, dataDir string) (*store.DB, string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.PutApp(ctx, identity.App{ClientID: "crm-backend", Origins: []string{"https://crm.example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	secret, hash := identity.NewClientSecret()
+	if err := db.SetAppSecret(ctx, "crm-backend", hash); err != nil {
+		t.Fatal(err)
+	}
+	return db, secret
+}
+
 // TestPlatformSDK runs the platform's own JavaScript SDK
 // (@ringcentral/sdk, pinned in e2e/package.json) against the server with
 // no option but the server, the clientId and the redirect URI, as an
@@ -64,17 +85,7 @@ func TestPlatformSDK(t *testing.T) {
 	ctx := context.Background()
 
 	// A server app with a secret, and a JWT credential of bob's.
-	db, err := store.Open(ctx, run.cfg.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.PutApp(ctx, identity.App{ClientID: "crm-backend", Origins: []string{"https://crm.example.com"}}); err != nil {
-		t.Fatal(err)
-	}
-	secret, hash := identity.NewClientSecret()
-	if err := db.SetAppSecret(ctx, "crm-backend", hash); err != nil {
-		t.Fatal(err)
-	}
+	db, secret := serverApp(t, run.cfg.DataDir)
 	creds, err := server.JWTCredentials(ctx, db, run.cfg.DataDir, run.addrs.WidgetURL, "")
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +98,6 @@ func TestPlatformSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
 
 	ctx, cancel := context.WithTimeout(ctx, sdkLimit)
 	defer cancel()

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/callbridge/widget-server/internal/identity"
-	"github.com/callbridge/widget-server/internal/store"
 )
 
 // TestServerAccess: on Settings → Server access a user creates a JWT
@@ -21,19 +19,7 @@ import (
 // twice), after which the exchange is refused.
 func TestServerAccess(t *testing.T) {
 	e := start(t)
-	ctx := context.Background()
-	db, err := store.Open(ctx, e.dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.PutApp(ctx, identity.App{ClientID: "crm-backend", Origins: []string{"https://crm.example.com"}}); err != nil {
-		t.Fatal(err)
-	}
-	secret, hash := identity.NewClientSecret()
-	if err := db.SetAppSecret(ctx, "crm-backend", hash); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	_, secret := serverApp(t, e.dataDir)
 	exchange := func(jwt string) int {
 		req, _ := http.NewRequest("POST", e.WidgetURL+"/restapi/oauth/token", strings.NewReader(url.Values{
 			"grant_type": {identity.GrantTypeJWTBearer}, "assertion": {jwt}}.Encode()))
