@@ -68,6 +68,19 @@ func NewAssets(fsys fs.FS) (*Assets, error) {
 		a.files[name] = f
 	}
 	a.version = hex.EncodeToString(all.Sum(nil)[:6])
+	sources := map[string][]byte{}
+	for name, f := range a.files {
+		if strings.HasSuffix(name, ".js") {
+			sources[name] = f.body
+		}
+	}
+	if _, ok := sources["app.js"]; ok {
+		bundle, err := bundleModules(sources, "app.js")
+		if err != nil {
+			return nil, err
+		}
+		a.files[BundleName] = newAsset(BundleName, bundle)
+	}
 	return a, nil
 }
 
