@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -109,6 +112,57 @@ func TestNavigateTo(t *testing.T) {
 	})`)
 	if resp["error"] == nil {
 		t.Errorf("unknown path answered %v", resp)
+	}
+}
+
+// TestCommandsWhileTheWidgetLoads: a host page that sends commands the
+// moment it hears loggedIn: true, which the widget's page says before its
+// script has run, has every command carried out, in order, and answered
+// once, and hears loggedIn once. (Whether a command reaches the page before
+// or after the widget's script ran is the browser's choice; the node tests
+// of early.js and TestBootScript hold the first case.)
+func TestCommandsWhileTheWidgetLoads(t *testing.T) {
+	e := start(t)
+	signedIn(t, e, "alice@demo.test", "+16505550100*101")
+	host := `if (location.origin === ` + quote(e.DemoURL) + `) {
+		window.cbEarlyCommands = { answers: [], sentAt: 0 };
+		addEventListener('message', (ev) => {
+			if (ev.origin !== ` + quote(e.WidgetURL) + ` || !ev.data) return;
+			const early = window.cbEarlyCommands;
+			if (ev.data.type === 'rc-login-status-notify' && ev.data.loggedIn === true && !early.sentAt) {
+				early.sentAt = performance.now();
+				for (const [id, path] of [['early-1', '/history'], ['early-2', '/messages']]) {
+					ev.source.postMessage({ type: 'rc-adapter-navigate-to', path, requestId: id }, ` + quote(e.WidgetURL) + `);
+				}
+			}
+			if (ev.data.type === 'rc-adapter-message-response') early.answers.push(ev.data);
+		});
+	}`
+	addScript := func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: host})
+		return chromedp.Void{}, err
+	}
+	if err := chromedp.Do(within(t, e.ctx, 10*time.Second), addScript); err != nil {
+		t.Fatal(err)
+	}
+	openDemo(t, e, "")
+	waitMessage(t, e.ctx, "rc-route-changed-notify", `m.data.path === '/messages'`)
+	answers := waitFor[[]map[string]any](t, e.ctx, "both answers", `window.cbEarlyCommands.answers.length >= 2 && window.cbEarlyCommands.answers`)
+	if len(answers) != 2 || answers[0]["responseId"] != "early-1" || answers[1]["responseId"] != "early-2" {
+		t.Fatalf("answers: %v", answers)
+	}
+	for _, a := range answers {
+		if r, _ := a["response"].(map[string]any); r != nil && r["error"] != nil {
+			t.Errorf("%v answered %v", a["responseId"], r)
+		}
+	}
+	routes := eval[[]string](t, e.ctx, `cbDemo.messages.filter(m => m.data.type === 'rc-route-changed-notify').map(m => m.data.path)`)
+	if len(routes) < 3 || routes[len(routes)-2] != "/history" || routes[len(routes)-1] != "/messages" {
+		t.Errorf("routes after the reload: %v", routes)
+	}
+	logins := eval[int](t, e.ctx, `cbDemo.messages.filter(m => m.data.type === 'rc-login-status-notify').length`)
+	if logins != 1 {
+		t.Errorf("the host heard rc-login-status-notify %d times on one load", logins)
 	}
 }
 

@@ -45,6 +45,15 @@ type Weight struct {
 	PageBodyBytes       int             `json:"page_encoded_body_bytes"`
 	WidgetResources     []Resource      `json:"widget_resources"`
 	FirstEvent          measure.Summary `json:"script_tag_to_first_login_status"`
+	// ColdSteps times the milestones of the cold loads from the adapter.js
+	// request: where the wait for the first event goes.
+	ColdSteps []ColdStep `json:"cold_load_steps"`
+}
+
+// ColdStep is one milestone of a cold load.
+type ColdStep struct {
+	Name  string          `json:"name"`
+	Since measure.Summary `json:"since_adapter_request"`
 }
 
 // Resource is one request of the widget's first load.
@@ -80,5 +89,11 @@ func markdown(r *Result) string {
 		rt.Add(x.URL, x.Transfer, x.Body, x.Decoded)
 	}
 	b.WriteString(rt.String())
+	ct := measure.Table{Header: []string{"cold load, from the adapter.js request", "n", "p50 ms", "p99 ms", "max ms"}}
+	for _, c := range w.ColdSteps {
+		ct.Add(c.Name, c.Since.Count, c.Since.P50ms, c.Since.P99ms, c.Since.MaxMs)
+	}
+	b.WriteString("\n")
+	b.WriteString(ct.String())
 	return b.String()
 }

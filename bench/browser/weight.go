@@ -37,6 +37,10 @@ func weigh(ctx context.Context, srv *target.Server, chromium string, loads int) 
 	adapterHeaders := headerBytes(resp)
 
 	first := new(measure.Histogram)
+	steps := make([]*measure.Histogram, len(coldSteps))
+	for i := range steps {
+		steps[i] = new(measure.Histogram)
+	}
 	for i := range loads {
 		b, err := newBrowser(ctx, chromium)
 		if err != nil {
@@ -55,15 +59,25 @@ func weigh(ctx context.Context, srv *target.Server, chromium string, loads int) 
 				return err
 			}
 			first.Add(msDur(host.FirstStatus - host.AdapterStart))
+			frame, err := frameCtx(b, srv.URL)
+			if err != nil {
+				return err
+			}
+			marks, err := evalIn[frameMarks](frame, frameMarksJS)
+			if err != nil {
+				return err
+			}
+			at := []float64{host.AdapterEnd, marks.Navigation, marks.Response, marks.ScriptStart, marks.ScriptEnd, marks.Interactive, host.FirstStatus}
+			for k, t := range at {
+				if t > 0 {
+					steps[k].Add(msDur(t - host.AdapterStart))
+				}
+			}
 			if i > 0 {
 				return nil
 			}
 			time.Sleep(time.Second) // let the widget finish its own requests
 			host, err = evalIn[pageLoad](b.ctx, pageLoadJS)
-			if err != nil {
-				return err
-			}
-			frame, err := frameCtx(b, srv.URL)
 			if err != nil {
 				return err
 			}
@@ -109,6 +123,9 @@ func weigh(ctx context.Context, srv *target.Server, chromium string, loads int) 
 	}
 	sort.Slice(w.WidgetResources, func(i, j int) bool { return w.WidgetResources[i].Transfer > w.WidgetResources[j].Transfer })
 	w.FirstEvent = first.Summary()
+	for k, name := range coldSteps {
+		w.ColdSteps = append(w.ColdSteps, ColdStep{Name: name, Since: steps[k].Summary()})
+	}
 	return w, nil
 }
 
@@ -127,6 +144,7 @@ func headerBytes(resp *http.Response) int {
 type pageLoad struct {
 	Resources    []Resource `json:"resources"`
 	AdapterStart float64    `json:"adapterStart"` // page time the adapter.js request started
+	AdapterEnd   float64    `json:"adapterEnd"`   // page time its response ended
 	FirstStatus  float64    `json:"firstStatus"`  // page time of the first rc-login-status-notify (demo log, ms)
 }
 
@@ -135,5 +153,37 @@ const pageLoadJS = `(() => {
   const resources = all.map(e => ({url: e.name, transfer_bytes: e.transferSize, encoded_body_bytes: e.encodedBodySize, decoded_body_bytes: e.decodedBodySize}));
   const a = performance.getEntriesByType('resource').find(e => e.name.includes('/adapter.js'));
   const s = window.cbDemo && cbDemo.messages.find(m => m.data && m.data.type === 'rc-login-status-notify');
-  return {resources, adapterStart: a ? performance.timeOrigin + a.startTime : 0, firstStatus: s ? s.time : 0};
+  return {resources, adapterStart: a ? performance.timeOrigin + a.startTime : 0,
+    adapterEnd: a ? performance.timeOrigin + a.responseEnd : 0, firstStatus: s ? s.time : 0};
+})()`
+
+// coldSteps names the milestones of a cold load, each timed from the
+// adapter.js request (the order of the values in weigh).
+var coldSteps = []string{
+	"adapter.js received",
+	"widget frame starts its navigation",
+	"widget page received",
+	"widget.js requested",
+	"widget.js received",
+	"widget page parsed (scripts run next)",
+	"host page gets rc-login-status-notify",
+}
+
+// frameMarks is the widget frame's own timeline, in epoch milliseconds
+// (both documents' performance.timeOrigin are on the same clock).
+type frameMarks struct {
+	Navigation  float64 `json:"navigation"`
+	Response    float64 `json:"response"`
+	ScriptStart float64 `json:"scriptStart"`
+	ScriptEnd   float64 `json:"scriptEnd"`
+	Interactive float64 `json:"interactive"`
+}
+
+const frameMarksJS = `(() => {
+  const o = performance.timeOrigin;
+  const n = performance.getEntriesByType('navigation')[0];
+  const s = performance.getEntriesByType('resource').find(e => /\/widget\.js(\?|$)/.test(new URL(e.name).pathname));
+  return {navigation: o + (n ? n.startTime : 0), response: n ? o + n.responseEnd : 0,
+    scriptStart: s ? o + s.startTime : 0, scriptEnd: s ? o + s.responseEnd : 0,
+    interactive: n ? o + n.domInteractive : 0};
 })()`

@@ -159,6 +159,7 @@ func (s *Server) app(c echo.Context) error {
 		ConfigJSON: string(cfgJSON),
 		AppName:    app.Name,
 		Theme:      flags.Theme,
+		BootScript: s.Assets.BootScript(),
 	}))
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"mime"
@@ -30,6 +31,9 @@ type Assets struct {
 	// adapter is adapter.js in each language of the catalogues: its bar's
 	// words are written into it (adapterWords).
 	adapter map[string]*asset
+	// boot is boot.js and the modules it imports, joined into the classic
+	// script the widget page carries inline in its head (early.js).
+	boot string
 }
 
 type asset struct {
@@ -80,6 +84,17 @@ func NewAssets(fsys fs.FS) (*Assets, error) {
 			return nil, err
 		}
 		a.files[BundleName] = newAsset(BundleName, bundle)
+	}
+	if _, ok := sources["boot.js"]; ok {
+		boot, err := bundleModules(sources, "boot.js")
+		if err != nil {
+			return nil, err
+		}
+		// A classic script: its modules' names stay inside it.
+		a.boot = "(() => {\n" + string(boot) + "})();\n"
+		if lower := strings.ToLower(a.boot); strings.Contains(lower, "</script") || strings.Contains(lower, "<!--") {
+			return nil, errors.New("boot script: it would end its inline script element early")
+		}
 	}
 	return a, nil
 }
@@ -166,6 +181,10 @@ func stripCommentLines(js []byte) []byte {
 	}
 	return out
 }
+
+// BootScript returns the script the widget page runs first, inline (see
+// early.js); "" if the files have no boot.js.
+func (a *Assets) BootScript() string { return a.boot }
 
 // Base returns the versioned prefix under which the files are served.
 func (a *Assets) Base() string { return "/static/" + a.version }

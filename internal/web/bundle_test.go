@@ -128,3 +128,51 @@ func TestWidgetBundle(t *testing.T) {
 		t.Fatalf("node --check: %v\n%s", err, out)
 	}
 }
+
+// TestBootScript runs the page's inline boot script as a browser would, in
+// a frame of an allowed host page: it tells the host of the session and
+// keeps the host's messages for the widget.
+func TestBootScript(t *testing.T) {
+	a, err := NewAssets(static.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot := a.BootScript()
+	if boot == "" {
+		t.Fatal("no boot script")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("no node: install Debian's nodejs (scripts/test.sh does)")
+	}
+	const config = `{"hostOrigin":"https://crm.example.com","allowedOrigins":["https://crm.example.com"],"features":{"call":true},` +
+		`"session":{"loggedIn":true,"loginNumber":"+16505550100*101","features":{"call":true,"sms":false},"region":{"countryCode":"US","areaCode":"650"}}}`
+	page := `const posted = [];
+const listeners = [];
+globalThis.window = {
+  parent: { postMessage: (message, origin) => posted.push([message.type, message.loggedIn, origin]) },
+  location: { ancestorOrigins: [] },
+  addEventListener: (type, fn) => listeners.push(fn),
+  removeEventListener: () => {},
+};
+window.document = { referrer: '' };
+globalThis.document = { getElementById: (id) => (id === 'cb-config' ? { textContent: ` + "`" + config + "`" + ` } : null) };
+` + boot + `
+listeners.forEach((fn) => fn({ data: { type: 'rc-adapter-new-call' } }));
+console.log(JSON.stringify({ posted, origin: window.cbEarly.postedTo, kept: window.cbEarly.take().map((e) => e.data.type),
+  leaked: Object.keys(globalThis).filter((k) => k.startsWith('__')) }));
+`
+	path := filepath.Join(t.TempDir(), "page.js")
+	if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(node, path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	const want = `{"posted":[["rc-login-status-notify",true,"https://crm.example.com"],["rc-region-settings-notify",null,"https://crm.example.com"]],` +
+		`"origin":"https://crm.example.com","kept":["rc-adapter-new-call"],"leaked":[]}`
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Errorf("the boot script in a page:\n got %s\nwant %s", got, want)
+	}
+}

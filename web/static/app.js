@@ -15,6 +15,8 @@
 //   store.js     the widget's state
 //   appview.js   the shell's part of the page, and the alerts
 //   bridge.js    messaging with the host page (commands.js: its commands)
+//   early.js     what the page's inline boot script (boot.js) said to the
+//                host and kept from it before this module ran
 //   hostservice.js  the host's CRM and the widget's requests to it
 //   crm.js, crmview.js  what the widget does with that CRM: caller names,
 //                contacts, logging
@@ -54,6 +56,9 @@ function readConfig() {
 
 function start() {
   const config = readConfig();
+  // What the page's boot script started (early.js): the host heard of the
+  // session from it, and it kept the host's messages for the bridge.
+  const early = window.cbEarly ?? null;
   (config.warnings ?? []).forEach((warning) => console.warn(LOG_PREFIX, warning));
   applyTheme(config.flags?.theme);
   addStylesheet(config.flags?.stylesUri);
@@ -232,6 +237,7 @@ function start() {
       hostResponse: (answer) => hostService.receive(answer),
     },
     isOwnMessage: signIn.isFromLoginWindow,
+    early,
   });
   store.subscribe(render);
   store.subscribe(bridge.stateChanged);
@@ -253,7 +259,9 @@ function start() {
   };
   store.subscribe(postBadges);
 
-  sessionEvents(null, firstSession).forEach(bridge.post);
+  // The page's boot script told the host of the session already, unless it
+  // could not run.
+  if (early?.postedTo !== bridge.hostOrigin) sessionEvents(null, firstSession).forEach(bridge.post);
   bridge.post({ type: 'rc-dialer-status-notify', ready: dialerReady });
   postBadges(store.get());
   navigate(firstSession.loggedIn ? '/dialer' : '/login');
@@ -382,6 +390,10 @@ function start() {
       },
     });
   }
+
+  // Everything a host command may use is there: the bridge takes them now,
+  // those that came while the page loaded first.
+  bridge.listen();
 }
 
 start();

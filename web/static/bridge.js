@@ -11,6 +11,7 @@
 
 import { COMMANDS, COMMON_FIELDS } from './commands.js';
 import { describeProblems, isPlainObject, ownValue, validateFields } from './fields.js';
+import { resolveHostOrigin } from './early.js';
 
 export const COMMAND_TIMEOUT_MS = 10_000;
 
@@ -98,26 +99,6 @@ export function createCommandQueue({ getState, timeoutMs = COMMAND_TIMEOUT_MS })
   };
 }
 
-// ---------------------------------------------------------------------------
-// Host origin
-
-function originOf(url) {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return '';
-  }
-}
-
-// resolveHostOrigin picks the origin of the embedding page: the one the
-// server determined, else the frame's first ancestor, else the referrer's.
-// origin is '' unless the candidate is on the app's allowed list.
-export function resolveHostOrigin(config, { ancestorOrigins, referrer }) {
-  const candidate = config.hostOrigin || ancestorOrigins?.[0] || originOf(referrer);
-  const allowed = config.allowedOrigins ?? [];
-  return { candidate, origin: allowed.includes(candidate) ? candidate : '' };
-}
-
 // Events from the server that the host page also receives.
 export function isRelayedEvent(type) {
   return type.endsWith('-notify') || type === 'rc-adapter-syncPresence';
@@ -177,8 +158,11 @@ export function createMessageEventFilter(limit = MAX_REMEMBERED_MESSAGE_EVENTS) 
 //               one }
 //   isOwnMessage: true for a message from one of the widget's own windows
 //             (the sign-in window); another listener handles those
-// It returns { hostOrigin, post(message), relay(event), stateChanged() }.
-export function createBridge({ config, getState, actions, isOwnMessage = () => false, win = window }) {
+//   early:    what the page's boot script started (early.js), if it ran:
+//             the messages it kept are handled first, in order
+// It returns { hostOrigin, post(message), relay(event), listen(),
+// stateChanged() }.
+export function createBridge({ config, getState, actions, isOwnMessage = () => false, early = null, win = window }) {
   const framed = win.parent !== win;
   const hostOrigin = framed ? findHostOrigin(config, win) : '';
   if (!framed) console.info(LOG_PREFIX, 'not inside a frame; host messaging is off');
@@ -307,9 +291,14 @@ export function createBridge({ config, getState, actions, isOwnMessage = () => f
     accept(command, handler);
   }
 
-  win.addEventListener('message', onMessage);
+  // listen starts taking the host's commands, those the boot script kept
+  // first; the widget calls it once everything a command may use is there.
+  function listen() {
+    win.addEventListener('message', onMessage);
+    early?.take().forEach(onMessage);
+  }
 
-  return { hostOrigin, post, relay, stateChanged: queue.drain };
+  return { hostOrigin, post, relay, listen, stateChanged: queue.drain };
 }
 
 function findHostOrigin(config, win) {

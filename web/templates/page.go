@@ -19,6 +19,10 @@ type AppPage struct {
 	AppName string
 	// Theme is light, dark or auto.
 	Theme string
+	// BootScript is the classic script the page runs first, inline: it
+	// tells the host page of the session before the widget's script has
+	// loaded (web/static/early.js). Empty: none.
+	BootScript string
 }
 
 // DemoPage is what the demo host ("CRM") page needs to render.

@@ -68,7 +68,7 @@ function frame(t, actions = {}) {
     getState: () => ({ loggedIn: true, dialerReady: true }),
     actions: { ...ACTIONS, ...actions },
     win,
-  });
+  }).listen();
   const send = (data, origin = HOST) => listener({ source: parent, origin, data });
   let next = 0;
   return {
