@@ -6,7 +6,9 @@
 // The tab always makes the offer, with its candidates in it (no trickle):
 // the answer request of an inbound call carries one too. A ringing call has
 // its connection and offer prepared while it rings, without the microphone,
-// so that answering only sends the offer. The media fields of a call entry
+// so that answering only sends the offer; the next dial has one readied the
+// same way while the dialer is in use, and its microphone opens alongside
+// the request. The media fields of a call entry
 // (pc, stream, remote, prepared, statsTimer, statsTicks, lastStats, quality)
 // are this module's.
 
@@ -27,6 +29,9 @@ export const DTMF_DURATION_MS = 100;
 export const DTMF_GAP_MS = 70;
 // The in-call keypad shows this many of the last tones sent.
 export const MAX_TONES_SHOWN = 24;
+// A dial readied while the user is about to place one is kept this long
+// after the last sign of it.
+export const WARM_MS = 60_000;
 
 // iceGathered resolves once pc has gathered its candidates, or after timeoutMs.
 export function iceGathered(pc, timeoutMs) {
@@ -173,22 +178,30 @@ export function createMedia({ iceServers, microphone, canPrepare, onChange, onFa
     });
   }
 
+  // newPrepared makes a connection with an audio transceiver and starts its
+  // offer (candidates gathered) without the microphone: { pc, sender, sdp },
+  // sdp a promise; null where the browser cannot.
+  function newPrepared() {
+    if (!canPrepare() || typeof RTCPeerConnection !== 'function') return null;
+    try {
+      const pc = new RTCPeerConnection({ iceServers });
+      const { sender } = pc.addTransceiver('audio', { direction: 'sendrecv' });
+      const sdp = makeOffer(pc);
+      sdp.catch(() => {}); // its user falls back to a fresh offer
+      return { pc, sender, sdp };
+    } catch (err) {
+      warn(`could not prepare a call's audio: ${err.message}`);
+      return null;
+    }
+  }
+
   // prepare readies the answer of a call while it rings: its connection and
   // its offer, with candidates gathered, so that answering only sends it.
   // The microphone stays closed until the user answers (nothing is captured
   // for a call that only rings); its track then joins the prepared
   // connection without a new offer.
   function prepare(entry) {
-    if (entry.prepared || !canPrepare() || typeof RTCPeerConnection !== 'function') return;
-    try {
-      const pc = new RTCPeerConnection({ iceServers });
-      const { sender } = pc.addTransceiver('audio', { direction: 'sendrecv' });
-      const sdp = makeOffer(pc);
-      sdp.catch(() => {}); // answering falls back to a fresh offer
-      entry.prepared = { pc, sender, sdp };
-    } catch (err) {
-      warn(`could not prepare the call's audio: ${err.message}`);
-    }
+    if (!entry.prepared) entry.prepared = newPrepared();
   }
 
   function dropPrepared(entry) {
@@ -196,25 +209,70 @@ export function createMedia({ iceServers, microphone, canPrepare, onChange, onFa
     entry.prepared = null;
   }
 
-  // offer opens a call's media for dialling and resolves to its offer.
+  // warmUp readies the next dial the same way while the user is about to
+  // place one (the dialer shows, a number is typed): a connection and its
+  // offer, kept for WARM_MS after the last sign, so that dialling sends its
+  // request at once. coolDown drops it.
+  let warm = null;
+  function warmUp() {
+    if (!canPrepare()) {
+      coolDown();
+      return;
+    }
+    warm ??= newPrepared();
+    if (!warm) return;
+    clearTimeout(warm.timer);
+    warm.timer = setTimeout(coolDown, WARM_MS);
+  }
+
+  function coolDown() {
+    if (!warm) return;
+    clearTimeout(warm.timer);
+    warm.pc.close();
+    warm = null;
+  }
+
+  // offer opens a call's media with its microphone and resolves to its
+  // offer (a call moved here from another device).
   async function offer(entry) {
     await open(entry);
     return makeOffer(entry.pc);
   }
 
-  // answerOffer gives an answering call its connection and offer: the
-  // prepared ones, with the microphone joining when it opens (the returned
-  // microphone promise; at once where the permission is not granted yet),
-  // or new ones made now.
-  async function answerOffer(entry) {
+  // dialOffer gives a call being dialled its connection and offer: the warm
+  // ones, or new ones, with the microphone joining when it opens (see
+  // offerWith).
+  function dialOffer(entry) {
+    const prepared = warm ?? newPrepared();
+    if (warm) clearTimeout(warm.timer);
+    warm = null;
+    return offerWith(entry, prepared);
+  }
+
+  // answerOffer gives an answering call its connection and offer: the ones
+  // prepared while it rang, or new ones (see offerWith).
+  function answerOffer(entry) {
     const { prepared } = entry;
     entry.prepared = null;
+    return offerWith(entry, prepared && canPrepare() ? prepared : (prepared?.pc.close(), null));
+  }
+
+  // offerWith resolves to { sdp, microphone } for a call: prepared's offer,
+  // with the microphone joining its connection when it opens (the returned
+  // microphone promise; awaited here where the permission is not granted
+  // yet, so that a refusal sends nothing), or, without a prepared offer or
+  // when it failed, a new connection made with the microphone.
+  async function offerWith(entry, prepared) {
     let sdp = null;
-    if (prepared && canPrepare()) {
+    if (prepared) {
       sdp = await prepared.sdp.catch((err) => {
         warn(`the prepared offer failed, making a new one: ${err.message}`);
         return null;
       });
+    }
+    if (entry.done) {
+      prepared?.pc.close();
+      throw phoneError('cancelled', 'The call ended.');
     }
     if (!sdp) {
       prepared?.pc.close();
@@ -232,8 +290,6 @@ export function createMedia({ iceServers, microphone, canPrepare, onChange, onFa
       await prepared.sender.replaceTrack(stream.getAudioTracks()[0] ?? null);
     });
     if (!microphone.granted()) {
-      // The user may be asked for the microphone now: answer once they have
-      // allowed it, so that a refusal leaves the call ringing.
       await opened;
       return { sdp, microphone: null };
     }
@@ -359,6 +415,6 @@ export function createMedia({ iceServers, microphone, canPrepare, onChange, onFa
   }
 
   return {
-    prepare, dropPrepared, offer, answerOffer, accept, close, applyMute, muteNow, watchStats, end, sendTones, useMicrophone,
+    prepare, dropPrepared, warmUp, coolDown, offer, dialOffer, answerOffer, accept, close, applyMute, muteNow, watchStats, end, sendTones, useMicrophone,
   };
 }

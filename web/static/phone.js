@@ -113,6 +113,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
   let link = '';
   let postedLink = '';
   let signedIn = store.get().session.loggedIn;
+  let dialerInView = false;
 
   const registry = createCallRegistry();
   const remote = createRemoteCalls();
@@ -136,6 +137,8 @@ export function createPhone({ config, device, store, request, navigate, showAler
     },
     actions: {
       act, placeCall, retryMicrophone, moveHere: moveHereForUser, addCall, navigate,
+      // The user is about to dial: the call's connection is readied.
+      readyDial: () => media.warmUp(),
     },
   });
   const media = createMedia({
@@ -273,6 +276,12 @@ export function createPhone({ config, device, store, request, navigate, showAler
       store.update({ dialerReady: ready, dialerProblem: problem });
       return; // the store calls back with the new state
     }
+    // The dialer in view readies a dial (media.warmUp), one with a problem
+    // drops it.
+    const dialing = ready && state.route === '/dialer';
+    if (dialing && !dialerInView) media.warmUp();
+    else if (!ready) media.coolDown();
+    dialerInView = dialing;
     if (state.session.loggedIn !== signedIn) {
       signedIn = state.session.loggedIn;
       // The stream reopens for the user who signed in; until then the
@@ -312,6 +321,7 @@ export function createPhone({ config, device, store, request, navigate, showAler
     navigate('/dialer');
     view.foldCall();
     view.setNumber(number);
+    media.warmUp();
     if (!toCall) return OK;
     // The host hears back within its 5 s request limit even when the first
     // call waits on the microphone; later failures come as call events.
@@ -399,6 +409,8 @@ export function createPhone({ config, device, store, request, navigate, showAler
     conference.handleEvent(event);
     signalling.handleEvent(event);
     if (moved || event.type === 'rc-conference-notify') view.render();
+    // A call ended with the dialer in view: the next dial is readied.
+    if (event.type === 'rc-call-end-notify' && dialerInView) media.warmUp();
   }
 
   return {

@@ -423,6 +423,12 @@ export function createPhoneView({ registry, store, request, region, describe, sp
 
   function bindDialer() {
     ui.number.addEventListener('input', onNumberInput);
+    // Typing a number, or going for the call button, readies the dial.
+    ui.number.addEventListener('focus', actions.readyDial);
+    ui.number.addEventListener('input', actions.readyDial);
+    ui.call.addEventListener('pointerenter', actions.readyDial);
+    ui.call.addEventListener('focus', actions.readyDial);
+    ui.dialKeypad.addEventListener('pointerdown', actions.readyDial);
     ui.number.addEventListener('blur', () => {
       caret = { start: ui.number.selectionStart ?? ui.number.value.length, end: ui.number.selectionEnd ?? ui.number.value.length };
     });

@@ -112,7 +112,9 @@ export function createSignalling({ device, store, request, registry, media, ring
     view.focus(entry);
     view.render();
     try {
-      const sdp = await media.offer(entry);
+      // The request goes as soon as the offer is ready; the microphone
+      // joins the call as it opens.
+      const { sdp, microphone } = await media.dialOffer(entry);
       if (entry.done) throw phoneError('cancelled', 'The call was cancelled.');
       // A participant added is called for the conference: the server joins
       // the call to it once answered.
@@ -136,6 +138,7 @@ export function createSignalling({ device, store, request, registry, media, ring
         return entry;
       }
       await media.accept(entry, answer.sdp);
+      await microphone;
       return entry;
     } catch (err) {
       if (!entry.done) {

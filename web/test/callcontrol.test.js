@@ -25,6 +25,7 @@ function phone(t, answers = {}) {
     applyMute: () => {},
     muteNow: () => {},
     offer: async (entry) => { entry.pc = 'pc'; return 'offer'; },
+    dialOffer: async (entry) => { entry.pc = 'pc'; return { sdp: 'offer', microphone: null }; },
     answerOffer: async (entry) => { entry.pc = 'pc'; return { sdp: 'answer-offer', microphone: null }; },
     accept: async (entry, sdp) => log.push(['accept', entry.id, sdp]),
     close: (entry) => { entry.pc = null; log.push(['close', entry.id]); },

@@ -174,6 +174,7 @@ function phone(t, answers = {}) {
     applyMute: () => {},
     muteNow: () => {},
     offer: async (entry) => { entry.pc = 'pc'; return 'offer'; },
+    dialOffer: async (entry) => { entry.pc = 'pc'; return { sdp: 'offer', microphone: null }; },
     accept: async (entry, sdp) => log.push(['accept', entry.id, sdp]),
     close: (entry) => { entry.pc = null; },
     end: (entry) => { entry.pc = null; log.push(['end', entry.id]); },

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  createMedia, DTMF_DURATION_MS, DTMF_GAP_MS, estimateMos, gradeQuality, iceGathered, MAX_TONES_SHOWN, QUALITY_INTERVAL_MS,
+  createMedia, DTMF_DURATION_MS, DTMF_GAP_MS, estimateMos, gradeQuality, iceGathered, MAX_TONES_SHOWN, QUALITY_INTERVAL_MS, WARM_MS,
   qualityText, STATS_INTERVAL_MS, summarizeStats,
 } from '../static/media.js';
 import { newEntry } from '../static/calls.js';
@@ -261,4 +261,75 @@ test('the call\'s quality is said in the widget\'s language, its measures writte
   const fr = gradeQuality(stats);
   assert.equal(fr.label, 'Mauvaise');
   assert.equal(qualityText(fr), 'Qualité de l\'appel : Mauvaise (5,7 % de perte, gigue de 12 ms, aller-retour de 40 ms)');
+});
+
+// FakeRTCPeerConnection is enough of a connection for an offer: its
+// candidates are gathered at once.
+class FakeRTCPeerConnection extends EventTarget {
+  static made = [];
+  constructor() {
+    super();
+    this.closed = false;
+    this.iceGatheringState = 'new';
+    this.sender = { track: null, replaceTrack: async (track) => { this.sender.track = track; } };
+    FakeRTCPeerConnection.made.push(this);
+  }
+  addTransceiver() { return { sender: this.sender }; }
+  getSenders() { return [this.sender]; }
+  async createOffer() { return { type: 'offer', sdp: `offer ${FakeRTCPeerConnection.made.indexOf(this)}` }; }
+  async setLocalDescription(d) { this.localDescription = d; this.iceGatheringState = 'complete'; }
+  close() { this.closed = true; }
+}
+
+test('a dial readied while the dialer is in use sends its offer at once, the microphone joining as it opens', async (t) => {
+  FakeRTCPeerConnection.made = [];
+  globalThis.RTCPeerConnection = FakeRTCPeerConnection;
+  t.after(() => { delete globalThis.RTCPeerConnection; });
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let openMic;
+  const { m } = media(t, {
+    microphone: { open: () => new Promise((resolve) => { openMic = resolve; }), granted: () => true },
+  });
+  m.warmUp();
+  m.warmUp(); // a second sign keeps the same one
+  assert.equal(FakeRTCPeerConnection.made.length, 1);
+  const [pc] = FakeRTCPeerConnection.made;
+
+  const entry = newEntry({ id: '' });
+  const { sdp, microphone } = await m.dialOffer(entry);
+  assert.equal(sdp, 'offer 0', 'the readied offer, without waiting for the microphone');
+  assert.equal(entry.pc, pc);
+  assert.equal(pc.sender.track, null);
+  const stream = fakeStream();
+  openMic(stream);
+  await microphone;
+  assert.equal(pc.sender.track, stream.track, 'the microphone joined the connection');
+
+  // The next dial has none ready: it makes its own.
+  const next = newEntry({ id: '' });
+  const second = m.dialOffer(next);
+  openMic(fakeStream());
+  assert.equal((await second).sdp, 'offer 1');
+
+  // Unused, a readied dial is dropped after WARM_MS.
+  m.warmUp();
+  const idle = FakeRTCPeerConnection.made[2];
+  t.mock.timers.tick(WARM_MS);
+  assert.equal(idle.closed, true);
+  assert.equal(pc.closed, false);
+});
+
+test('no dial is readied while the dialer has a problem, and one readied is dropped', (t) => {
+  FakeRTCPeerConnection.made = [];
+  globalThis.RTCPeerConnection = FakeRTCPeerConnection;
+  t.after(() => { delete globalThis.RTCPeerConnection; });
+  let problem = false;
+  const { m } = media(t, { canPrepare: () => !problem });
+  m.warmUp();
+  assert.equal(FakeRTCPeerConnection.made.length, 1);
+  problem = true;
+  m.warmUp();
+  assert.equal(FakeRTCPeerConnection.made[0].closed, true);
+  m.warmUp();
+  assert.equal(FakeRTCPeerConnection.made.length, 1);
 });

@@ -22,6 +22,7 @@ function phone(t, { answers = {}, dialerProblem = '', loggedIn = true, elsewhere
     applyMute: () => {},
     muteNow: (entry) => log.push(['muteNow', entry.id]),
     offer: async (entry) => { entry.pc = 'pc'; return 'offer'; },
+    dialOffer: async (entry) => { entry.pc = 'pc'; return { sdp: 'offer', microphone: null }; },
     answerOffer: async (entry) => { entry.pc = 'pc'; return { sdp: 'answer-offer', microphone: null }; },
     accept: async (entry, sdp) => log.push(['accept', entry.id, sdp]),
     close: (entry) => { entry.pc = null; log.push(['close', entry.id]); },
