@@ -355,13 +355,35 @@ function start() {
     onClosed: streamClosed,
   });
 
-  // receive takes one event of the server's stream.
+  // receive takes one event of the server's stream. The host hears of it
+  // at once; the widget's own work on it follows in a task of its own, the
+  // events in the order they came: the browser sends the host page a message
+  // only once the task that posted it is over.
+  const received = [];
+  const nextTask = new MessageChannel();
+  nextTask.port1.onmessage = () => {
+    for (const event of received.splice(0)) {
+      try {
+        handle(event);
+      } catch (err) {
+        console.error(LOG_PREFIX, `could not take ${event.type}:`, err);
+      }
+    }
+  };
   function receive(event) {
     // Events for one device name it in _to; other tabs' are not ours.
     if (Object.hasOwn(event, '_to')) {
       if (event._to !== deviceId) return;
       delete event._to;
     }
+    const relayed = !Object.hasOwn(INTERNAL_EVENTS, event.type) &&
+      (!TAB_SCOPED_EVENTS.includes(event.type) || activeTab.isActive());
+    if (relayed) bridge.relay(event);
+    received.push(event);
+    if (received.length === 1) nextTask.port2.postMessage(null);
+  }
+
+  function handle(event) {
     const internal = Object.hasOwn(INTERNAL_EVENTS, event.type) && INTERNAL_EVENTS[event.type];
     if (internal) {
       internal(event);
@@ -369,7 +391,6 @@ function start() {
     }
     const patch = Object.hasOwn(STATE_FROM_EVENT, event.type) && STATE_FROM_EVENT[event.type];
     if (patch) store.update(patch(event, store.get()));
-    if (!TAB_SCOPED_EVENTS.includes(event.type) || activeTab.isActive()) bridge.relay(event);
     phone.handleEvent(event);
     history.handleEvent(event);
     messages.handleEvent(event);
