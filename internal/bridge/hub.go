@@ -64,7 +64,8 @@ type group struct {
 }
 
 // Subscription is one consumer of a group. Each value received from C is one
-// publication: the events a single Publish or PublishAll made, in order. C is
+// publication: the events a single Publish or PublishAll made, in order; a
+// stream's heartbeat timer adds empty ones (see pump). C is
 // closed exactly once: when the subscription is closed, when it fell behind
 // and was dropped, or when the hub shuts down. Dropped reports which.
 type Subscription struct {
@@ -215,6 +216,21 @@ func (s *Subscription) Close() {
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
 	s.hub.removeLocked(s)
+}
+
+// heartbeat hands the subscriber an empty publication, which a stream
+// answers with a heartbeat event. A subscriber whose buffer is full has
+// publications to write and gets none; one that is closed neither.
+func (s *Subscription) heartbeat() {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	if s.done {
+		return
+	}
+	select {
+	case s.ch <- nil:
+	default:
+	}
 }
 
 // Dropped reports whether the subscription was closed because it fell behind.

@@ -267,3 +267,33 @@ func TestHubRemovesAnySubscriber(t *testing.T) {
 		})
 	}
 }
+
+// TestSubscriptionHeartbeat: a heartbeat is an empty publication; it never
+// blocks, never drops a subscriber whose buffer is full, and does nothing
+// once the subscription is closed.
+func TestSubscriptionHeartbeat(t *testing.T) {
+	h := NewHub(HubConfig{BufferSize: 1})
+	s, _, _, _ := h.Subscribe("g", "")
+	s.heartbeat()
+	if evs := <-s.C; len(evs) != 0 {
+		t.Fatalf("heartbeat publication has %d events", len(evs))
+	}
+	ev, _ := h.Publish("g", msg{"x", 1})
+	s.heartbeat() // the buffer is full
+	if s.Dropped() {
+		t.Fatal("a heartbeat dropped the subscriber")
+	}
+	if got := recv(t, s); got.ID != ev.ID {
+		t.Fatalf("got %s, want %s", got.ID, ev.ID)
+	}
+	select {
+	case evs := <-s.C:
+		t.Fatalf("a publication of %d events after the only one", len(evs))
+	default:
+	}
+	s.Close()
+	s.heartbeat()
+	if _, ok := <-s.C; ok {
+		t.Fatal("a closed subscription received")
+	}
+}

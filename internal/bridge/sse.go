@@ -207,9 +207,13 @@ func (w *connWriter) write(bufs net.Buffers) error {
 }
 
 // pump sends first, then every publication of sub as it arrives, draining
-// what is already queued into the same write, and a heartbeat when the
-// timer says so. It returns when the subscription closes (the client left,
+// what is already queued into the same write, and a heartbeat every
+// cfg.Heartbeat. It returns when the subscription closes (the client left,
 // it fell behind, or the hub shut down) or a write fails.
+//
+// The stream waits on its subscription's channel alone: its heartbeat timer
+// hands it an empty publication through that channel rather than being a
+// second channel to select on, so a wake costs a plain receive.
 func pump(sub *Subscription, first *[]byte, cfg StreamConfig, send func(net.Buffers) error) error {
 	out := getBufs()
 	*out = append(*out, *first)
@@ -219,49 +223,93 @@ func pump(sub *Subscription, first *[]byte, cfg StreamConfig, send func(net.Buff
 	if err != nil {
 		return err
 	}
-	heartbeat := time.NewTicker(cfg.Heartbeat)
-	defer heartbeat.Stop()
+	hb := startHeartbeat(sub, cfg.Heartbeat)
+	defer hb.stop()
+	beat := heartbeatFrame(cfg)
 	for {
-		select {
-		case evs, ok := <-sub.C:
-			if !ok {
-				return nil
-			}
-			out := getBufs()
-			*out = appendFrames(*out, evs)
-			open := true
-			// Drain what is already queued into the same write.
-		drain:
-			for {
-				select {
-				case evs, ok := <-sub.C:
-					if !ok {
-						open = false
-						break drain
-					}
-					*out = appendFrames(*out, evs)
-				default:
+		evs, ok := <-sub.C
+		if !ok {
+			return nil
+		}
+		out := getBufs()
+		*out = appendPublication(*out, evs, beat)
+		// Drain what is already queued into the same write.
+		open := true
+	drain:
+		for {
+			select {
+			case evs, ok := <-sub.C:
+				if !ok {
+					open = false
 					break drain
 				}
-			}
-			err := send(*out)
-			putBufs(out)
-			if err != nil || !open {
-				return err
-			}
-		case <-heartbeat.C:
-			b := getBuf()
-			*b = appendHeartbeat(*b, cfg)
-			out := getBufs()
-			*out = append(*out, *b)
-			err := send(*out)
-			putBufs(out)
-			putBuf(b)
-			if err != nil {
-				return err
+				*out = appendPublication(*out, evs, beat)
+			default:
+				break drain
 			}
 		}
+		err := send(*out)
+		putBufs(out)
+		if err != nil || !open {
+			return err
+		}
 	}
+}
+
+// appendPublication appends a publication's events, or the heartbeat for
+// the empty publication the heartbeat timer sends.
+func appendPublication(bufs net.Buffers, evs []Event, beat []byte) net.Buffers {
+	if len(evs) == 0 {
+		return append(bufs, beat)
+	}
+	return appendFrames(bufs, evs)
+}
+
+// streamHeartbeat is a stream's heartbeat timer: every interval it hands the
+// subscription an empty publication (Subscription.heartbeat).
+type streamHeartbeat struct {
+	sub      *Subscription
+	interval time.Duration
+
+	mu      sync.Mutex
+	t       *time.Timer
+	stopped bool
+}
+
+func startHeartbeat(sub *Subscription, interval time.Duration) *streamHeartbeat {
+	hb := &streamHeartbeat{sub: sub, interval: interval}
+	hb.mu.Lock()
+	hb.t = time.AfterFunc(interval, hb.fire)
+	hb.mu.Unlock()
+	return hb
+}
+
+func (hb *streamHeartbeat) fire() {
+	hb.sub.heartbeat()
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if !hb.stopped {
+		hb.t.Reset(hb.interval)
+	}
+}
+
+func (hb *streamHeartbeat) stop() {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	hb.stopped = true
+	hb.t.Stop()
+}
+
+// heartbeatFrames holds the heartbeat event of each interval in use,
+// formatted once and shared by every stream.
+var heartbeatFrames sync.Map // time.Duration → []byte
+
+func heartbeatFrame(cfg StreamConfig) []byte {
+	if b, ok := heartbeatFrames.Load(cfg.Heartbeat); ok {
+		return b.([]byte)
+	}
+	b, _ := heartbeatFrames.LoadOrStore(cfg.Heartbeat, appendHeartbeat(nil, cfg))
+	return b.([]byte)
 }
 
 // appendFrames appends the events of a publication as the hub formatted
