@@ -14,6 +14,14 @@
 // It writes sse.json and sse.md under -out and stops by itself (-timeout).
 // The server it starts has the per-session caps on streams, devices and
 // widget requests raised (target.Raised): one session holds every stream.
+//
+// -scenario users measures the other shape of load: many users with a tab
+// or two each (-users, -streams-per-user), each signed in with a session of
+// its own, and presence changes spread over them (-changes a second, each
+// to a random user) that only that user's streams receive. It writes
+// sse-users.json and sse-users.md.
+//
+//	go run ./bench/ssefan -scenario users -users 10000 -streams-per-user 1-2 -changes 100 -duration 10s
 package main
 
 import (
@@ -36,6 +44,7 @@ import (
 )
 
 type config struct {
+	scenario   string
 	server     target.Config
 	streams    []int
 	rate       float64
@@ -49,6 +58,13 @@ type config struct {
 	goalP99    time.Duration
 	goalPerCon int
 	firstExt   int
+
+	// The users scenario.
+	users          int
+	perUserMin     int
+	perUserMax     int
+	changes        float64
+	signInParallel int
 }
 
 func main() { command.Main("ssefan", parseFlags, run) }
@@ -56,8 +72,9 @@ func main() { command.Main("ssefan", parseFlags, run) }
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("ssefan", flag.ContinueOnError)
 	var cfg config
-	var streams string
+	var streams, perUser string
 	cfg.server.AddFlags(fs)
+	fs.StringVar(&cfg.scenario, "scenario", "broadcast", "broadcast: one user's state changes to every stream; users: many users, each change to its own user's streams")
 	fs.StringVar(&streams, "streams", "1000,5000,10000,15000,19500", "concurrent event streams, per step")
 	fs.Float64Var(&cfg.rate, "rate", 1, "mute toggles per second (each is three messages to every stream)")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measurement time per step")
@@ -70,6 +87,10 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.goalPerCon, "goal-bytes-per-stream", 30<<10, "goal: server memory per stream at most this")
 	fs.IntVar(&cfg.firstExt, "first-extension", 20000, "extension number of the seeded user")
 	fs.BoolVar(&cfg.cpuprofile, "cpuprofile", false, "write the server's CPU profile of the last step's measurement (cpu-streams-N.pprof under -out)")
+	fs.IntVar(&cfg.users, "users", 10000, "users: signed-in users, extensions from -first-extension on")
+	fs.StringVar(&perUser, "streams-per-user", "1-2", "users: streams of each user, N or MIN-MAX (drawn per user)")
+	fs.Float64Var(&cfg.changes, "changes", 100, "users: presence changes per second, each of a random user")
+	fs.IntVar(&cfg.signInParallel, "signin-parallel", 8, "users: users signing in at once (each sign-in is a bcrypt check on the server)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -82,6 +103,29 @@ func parseFlags(args []string) (config, error) {
 	}
 	if cfg.rate <= 0 || cfg.rate > 100 {
 		return cfg, errors.New("-rate must be in (0, 100]")
+	}
+	switch cfg.scenario {
+	case "broadcast":
+	case "users":
+		lo, hi, ok := strings.Cut(perUser, "-")
+		if !ok {
+			hi = lo
+		}
+		var err1, err2 error
+		cfg.perUserMin, err1 = strconv.Atoi(strings.TrimSpace(lo))
+		cfg.perUserMax, err2 = strconv.Atoi(strings.TrimSpace(hi))
+		if err1 != nil || err2 != nil || cfg.perUserMin < 1 || cfg.perUserMax < cfg.perUserMin || cfg.perUserMax > 10 {
+			return cfg, fmt.Errorf("-streams-per-user %q: want N or MIN-MAX, 1 to 10", perUser)
+		}
+		if cfg.users < 1 || cfg.users > 100_000 {
+			return cfg, errors.New("-users must be in [1, 100000]")
+		}
+		if cfg.changes <= 0 || cfg.changes > 10_000 {
+			return cfg, errors.New("-changes must be in (0, 10000]")
+		}
+		cfg.signInParallel = max(cfg.signInParallel, 1)
+	default:
+		return cfg, fmt.Errorf("-scenario %q: want broadcast or users", cfg.scenario)
 	}
 	return cfg, nil
 }
@@ -101,14 +145,20 @@ func run(ctx context.Context, cfg config) error {
 	// One session holds every stream and device and issues the devices: a
 	// browser session holds a few, so the server caps them (and its widget
 	// requests, which the publisher's toggles at -rate also count against).
-	cfg.server.Caps = target.Caps{StreamsPerSession: target.Raised, DevicesPerSession: target.Raised,
-		WidgetRequests: target.Raised}
+	// Users with a tab or two each stay within every cap.
+	if cfg.scenario == "broadcast" {
+		cfg.server.Caps = target.Caps{StreamsPerSession: target.Raised, DevicesPerSession: target.Raised,
+			WidgetRequests: target.Raised}
+	}
 	srv, err := target.Start(ctx, cfg.server)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 	fmt.Fprintf(os.Stderr, "ssefan: server %s (pid %d)\n", srv.URL, srv.PID)
+	if cfg.scenario == "users" {
+		return runUsers(ctx, cfg, srv, debug)
+	}
 	user := target.LoadUsers(cfg.firstExt, 1)
 	if err := srv.Seed(ctx, user, 1); err != nil {
 		return err

@@ -71,7 +71,9 @@ func (f *fan) step(ctx, streamCtx context.Context, srv *target.Server, pub *publ
 	l0, _ := measure.ReadProc(self)
 	profiled := make(chan error, 1)
 	if f.debug != nil && f.cfg.cpuprofile && n == f.cfg.streams[len(f.cfg.streams)-1] {
-		go func() { profiled <- f.saveCPUProfile(ctx, n) }()
+		go func() {
+			profiled <- saveCPUProfile(ctx, f.debug, f.cfg.duration, f.cfg.out, "cpu-streams-"+strconv.Itoa(n)+".pprof")
+		}()
 	} else {
 		profiled <- nil
 	}
@@ -106,17 +108,17 @@ func (f *fan) step(ctx, streamCtx context.Context, srv *target.Server, pub *publ
 	return st, err
 }
 
-// saveCPUProfile writes the server's CPU profile of the measurement time
-// (cpu-streams-N.pprof under -out).
-func (f *fan) saveCPUProfile(ctx context.Context, n int) error {
-	secs := max(int(f.cfg.duration.Seconds()), 1)
-	b, err := f.debug.Get(ctx, "/debug/pprof/profile?seconds="+strconv.Itoa(secs))
+// saveCPUProfile writes the server's CPU profile of the next d to name
+// under out.
+func saveCPUProfile(ctx context.Context, debug *measure.Debug, d time.Duration, out, name string) error {
+	secs := max(int(d.Seconds()), 1)
+	b, err := debug.Get(ctx, "/debug/pprof/profile?seconds="+strconv.Itoa(secs))
 	if err != nil {
 		return err
 	}
-	out, err := measure.OutPath(f.cfg.out, "cpu-streams-"+strconv.Itoa(n)+".pprof")
+	path, err := measure.OutPath(out, name)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(out, b, 0o644)
+	return os.WriteFile(path, b, 0o644)
 }

@@ -116,15 +116,35 @@ func (f *fan) openUpTo(ctx context.Context, n int) (int, error) {
 // connect opens stream i, of device, from its source address and returns
 // its body once the server has answered.
 func (f *fan) connect(ctx context.Context, i int, device string) (io.ReadCloser, error) {
-	src := net.IPv4(127, 0, byte((2+i/f.cfg.perSource)>>8), byte(2+i/f.cfg.perSource))
+	return dialStream(ctx, streamTarget{addr: f.addr, host: f.host, clientID: f.clientID}, sourceAddr(i, f.cfg.perSource), device, f.cookie)
+}
+
+// streamTarget is the server's event stream endpoint, as the tool reaches it.
+type streamTarget struct {
+	addr     string // host:port to dial
+	host     string // Host header
+	clientID string
+}
+
+// sourceAddr is the source address of stream i: 127.0.0.2, .3, …,
+// perSource streams each, so that ports do not run short.
+func sourceAddr(i, perSource int) net.IP {
+	n := 2 + i/max(perSource, 1)
+	return net.IPv4(127, 0, byte(n>>8), byte(n))
+}
+
+// dialStream opens the event stream of device with a session's cookie from
+// src and returns its body once the server has answered; the body closes
+// when ctx ends.
+func dialStream(ctx context.Context, t streamTarget, src net.IP, device, cookie string) (io.ReadCloser, error) {
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 10 * time.Second}
-	conn, err := d.DialContext(ctx, "tcp", f.addr)
+	conn, err := d.DialContext(ctx, "tcp", t.addr)
 	if err != nil {
 		return nil, err
 	}
-	q := url.Values{"clientId": {f.clientID}, "deviceId": {device}}
-	req := "GET /widget/events?" + q.Encode() + " HTTP/1.1\r\nHost: " + f.host +
-		"\r\nAccept: text/event-stream\r\nCookie: " + f.cookie + "\r\n\r\n"
+	q := url.Values{"clientId": {t.clientID}, "deviceId": {device}}
+	req := "GET /widget/events?" + q.Encode() + " HTTP/1.1\r\nHost: " + t.host +
+		"\r\nAccept: text/event-stream\r\nCookie: " + cookie + "\r\n\r\n"
 	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
 	if _, err := io.WriteString(conn, req); err != nil {
 		conn.Close()

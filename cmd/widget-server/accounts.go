@@ -73,6 +73,7 @@ func runAccounts(ctx context.Context, args []string, getenv lookupEnv, stdout, s
 //	extensions list --main-number NUMBER
 //	extensions add --main-number NUMBER --number EXT --name NAME --email EMAIL [--role admin] [--direct-number NUMBER …] --password-stdin
 //	extensions add --type department --main-number NUMBER --number EXT --name NAME --email EMAIL [--direct-number NUMBER …] [--members EXT,EXT…]
+//	extensions import --main-number NUMBER --password-stdin  (password, then NUMBER,NAME,EMAIL a line; see runExtensionsImport)
 //	extensions members --main-number NUMBER --number EXT --members EXT,EXT…
 //	extensions set-password --email EMAIL --password-stdin
 //	extensions disable --email EMAIL
@@ -82,12 +83,15 @@ func runAccounts(ctx context.Context, args []string, getenv lookupEnv, stdout, s
 // extension at once, and a running server cuts its event streams and phones.
 func runExtensions(ctx context.Context, args []string, getenv lookupEnv, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("extensions: want a subcommand: list, add, members, set-password, disable or enable")
+		return errors.New("extensions: want a subcommand: list, add, import, members, set-password, disable or enable")
 	}
 	sub, args := args[0], args[1:]
+	if sub == "import" {
+		return runExtensionsImport(ctx, args, getenv, stdin, stdout, stderr)
+	}
 	byEmail := sub == "set-password" || sub == "disable" || sub == "enable"
 	if sub != "list" && sub != "add" && sub != "members" && !byEmail {
-		return fmt.Errorf("extensions: unknown subcommand %q: want list, add, members, set-password, disable or enable", sub)
+		return fmt.Errorf("extensions: unknown subcommand %q: want list, add, import, members, set-password, disable or enable", sub)
 	}
 	fs := flag.NewFlagSet("widget-server extensions "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -4,7 +4,7 @@
 //	widget-server [flags]            run the server
 //	widget-server apps list|add|remove  manage registered apps
 //	widget-server accounts list|add     manage accounts
-//	widget-server extensions list|add|members|set-password|disable|enable
+//	widget-server extensions list|add|import|members|set-password|disable|enable
 //	                                    manage extensions, department members, passwords and status
 //	widget-server trunks list|add|remove  manage SIP trunks to carriers
 //	widget-server phones list|add|remove  manage the SIP desk phones and softphones of extensions

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -72,7 +73,8 @@ func BenchmarkEncodeEvent(b *testing.B) {
 }
 
 // BenchmarkWriteEvent is one subscriber's share of a delivery: copying a
-// published event into a write buffer and writing it out.
+// published event into a write buffer and writing it out, as streams did
+// before they handed the hub's bytes to the kernel as they are.
 func BenchmarkWriteEvent(b *testing.B) {
 	msg := TelephonySessionNotify{Type: EventTelephonySession, TelephonySession: telephonySession(benchSession(), nil, 7, time.Now())}
 	ev, err := NewHub(HubConfig{}).Publish("ext:1", msg)
@@ -89,6 +91,90 @@ func BenchmarkWriteEvent(b *testing.B) {
 		}
 		putBuf(buf)
 	}
+}
+
+// BenchmarkStreamWrite is one stream's write of a publication (the three
+// messages of a mute toggle) to a loopback TCP connection whose other end
+// reads everything: "copy" copies the events into a pooled buffer, sets the
+// write deadline and writes, as streams did before; "writev" is the
+// stream's writer, which hands the hub's slices to one writev and moves the
+// deadline only when half of it is used up.
+func BenchmarkStreamWrite(b *testing.B) {
+	h := NewHub(HubConfig{})
+	var msgs []any
+	for _, env := range NewCallMapper().Messages(muteEvent()) {
+		msgs = append(msgs, env)
+	}
+	evs, err := h.PublishAll("ext:1", msgs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	size := 0
+	for _, ev := range evs {
+		size += len(ev.frame)
+	}
+	run := func(b *testing.B, write func(conn net.Conn) func() error) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ln.Close()
+		read := make(chan error, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				read <- err
+				return
+			}
+			defer c.Close()
+			_, err = io.Copy(io.Discard, c)
+			read <- err
+		}()
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := write(conn)
+		b.ReportAllocs()
+		b.SetBytes(int64(size))
+		b.ResetTimer()
+		for range b.N {
+			if err := w(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		conn.Close()
+		if err := <-read; err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("copy", func(b *testing.B) {
+		run(b, func(conn net.Conn) func() error {
+			return func() error {
+				buf := getBuf()
+				*buf = appendEvents(*buf, evs)
+				defer putBuf(buf)
+				if err := conn.SetWriteDeadline(time.Now().Add(10 * time.Second)); err != nil {
+					return err
+				}
+				_, err := conn.Write(*buf)
+				return err
+			}
+		})
+	})
+	b.Run("writev", func(b *testing.B) {
+		run(b, func(conn net.Conn) func() error {
+			cw := newConnWriter(conn, nil, 10*time.Second)
+			return func() error {
+				out := getBufs()
+				*out = appendFrames(*out, evs)
+				err := cw.write(*out)
+				putBufs(out)
+				return err
+			}
+		})
+	})
 }
 
 // BenchmarkBroadcast publishes one event to a group of n subscribers and
@@ -125,32 +211,46 @@ func BenchmarkBroadcastCallEvent(b *testing.B) {
 }
 
 // broadcast publishes msgs as one publication, then each of more as one of
-// its own, and waits until every subscriber has written every publication.
+// its own, and waits until every subscriber's stream loop has written every
+// event (to io.Discard).
 func broadcast(b *testing.B, n int, msgs []any, more ...any) {
 	h := NewHub(HubConfig{})
 	var done sync.WaitGroup
 	var subs sync.WaitGroup
+	cfg := StreamConfig{Heartbeat: time.Hour}
+	cfg.defaults()
 	for range n {
 		s, _, _, err := h.Subscribe("ext:1", "")
 		if err != nil {
 			b.Fatal(err)
 		}
 		subs.Add(1)
+		first := getBuf()
+		*first = appendPreamble(*first, cfg, false, nil)
+		preamble := true
+		send := func(bufs net.Buffers) error {
+			events := len(bufs)
+			if preamble {
+				preamble, events = false, 0
+			}
+			for _, b := range bufs {
+				if _, err := io.Discard.Write(b); err != nil {
+					return err
+				}
+			}
+			done.Add(-events)
+			return nil
+		}
 		go func() {
 			defer subs.Done()
-			for evs := range s.C {
-				buf := getBuf()
-				*buf = appendEvents(*buf, evs)
-				_, _ = io.Discard.Write(*buf)
-				putBuf(buf)
-				done.Done()
-			}
+			_ = pump(s, first, cfg, send)
 		}()
 	}
+	events := len(msgs) + len(more)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		done.Add(n * (1 + len(more)))
+		done.Add(n * events)
 		if _, err := h.PublishAll("ext:1", msgs); err != nil {
 			b.Fatal(err)
 		}

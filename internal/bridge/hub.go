@@ -56,15 +56,16 @@ type HubStats struct {
 }
 
 type group struct {
-	next     uint64  // number of the next event
-	log      []Event // ring of the last LogSize events
-	start    int     // index of the oldest event in log when full
-	subs     map[*Subscription]struct{}
+	next     uint64          // number of the next event
+	log      []Event         // ring of the last LogSize events
+	start    int             // index of the oldest event in log when full
+	subs     []*Subscription // in no order; a subscription knows its index
 	lastUsed time.Time
 }
 
 // Subscription is one consumer of a group. Each value received from C is one
-// publication: the events a single Publish or PublishAll made, in order. C is
+// publication: the events a single Publish or PublishAll made, in order; a
+// stream's heartbeat timer adds empty ones (see pump). C is
 // closed exactly once: when the subscription is closed, when it fell behind
 // and was dropped, or when the hub shuts down. Dropped reports which.
 type Subscription struct {
@@ -74,6 +75,7 @@ type Subscription struct {
 	key     string
 	dropped bool // guarded by hub.mu
 	done    bool // guarded by hub.mu
+	idx     int  // index in its group's subs while not done; guarded by hub.mu
 }
 
 // NewHub returns an empty hub.
@@ -97,7 +99,7 @@ func NewHub(cfg HubConfig) *Hub {
 func (h *Hub) groupLocked(key string) *group {
 	g := h.groups[key]
 	if g == nil {
-		g = &group{next: 1, subs: make(map[*Subscription]struct{})}
+		g = &group{next: 1}
 		h.groups[key] = g
 	}
 	g.lastUsed = time.Now()
@@ -148,10 +150,13 @@ func (h *Hub) PublishAll(key string, msgs []any) ([]Event, error) {
 			g.start = (g.start + 1) % len(g.log)
 		}
 	}
-	for s := range g.subs {
+	for i := 0; i < len(g.subs); {
+		s := g.subs[i]
 		select {
 		case s.ch <- evs:
+			i++
 		default:
+			// The last subscription takes its place: i is looked at again.
 			s.dropped = true
 			h.stats.Dropped++
 			h.removeLocked(s)
@@ -189,8 +194,8 @@ func (h *Hub) Subscribe(key, lastEventID string) (sub *Subscription, replay []Ev
 		}
 	}
 	ch := make(chan []Event, h.cfg.BufferSize)
-	sub = &Subscription{C: ch, ch: ch, hub: h, key: key}
-	g.subs[sub] = struct{}{}
+	sub = &Subscription{C: ch, ch: ch, hub: h, key: key, idx: len(g.subs)}
+	g.subs = append(g.subs, sub)
 	h.stats.Open++
 	h.stats.Opened++
 	return sub, replay, resync, nil
@@ -213,6 +218,21 @@ func (s *Subscription) Close() {
 	s.hub.removeLocked(s)
 }
 
+// heartbeat hands the subscriber an empty publication, which a stream
+// answers with a heartbeat event. A subscriber whose buffer is full has
+// publications to write and gets none; one that is closed neither.
+func (s *Subscription) heartbeat() {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	if s.done {
+		return
+	}
+	select {
+	case s.ch <- nil:
+	default:
+	}
+}
+
 // Dropped reports whether the subscription was closed because it fell behind.
 func (s *Subscription) Dropped() bool {
 	s.hub.mu.Lock()
@@ -228,7 +248,14 @@ func (h *Hub) removeLocked(s *Subscription) {
 	h.stats.Open--
 	close(s.ch)
 	if g := h.groups[s.key]; g != nil {
-		delete(g.subs, s)
+		last := len(g.subs) - 1
+		g.subs[s.idx] = g.subs[last]
+		g.subs[s.idx].idx = s.idx
+		g.subs[last] = nil
+		g.subs = g.subs[:last]
+		if len(g.subs) == 0 {
+			g.subs = nil // a burst of subscribers leaves no large array behind
+		}
 		g.lastUsed = time.Now()
 	}
 }
@@ -275,10 +302,9 @@ func (h *Hub) CloseGroup(key string) int {
 	if g == nil {
 		return 0
 	}
-	n := 0
-	for s := range g.subs {
-		h.removeLocked(s)
-		n++
+	n := len(g.subs)
+	for len(g.subs) > 0 {
+		h.removeLocked(g.subs[len(g.subs)-1])
 	}
 	return n
 }
@@ -289,8 +315,8 @@ func (h *Hub) Shutdown() {
 	defer h.mu.Unlock()
 	h.closed = true
 	for _, g := range h.groups {
-		for s := range g.subs {
-			h.removeLocked(s)
+		for len(g.subs) > 0 {
+			h.removeLocked(g.subs[len(g.subs)-1])
 		}
 	}
 }

@@ -222,3 +222,78 @@ func BenchmarkHubPublish(b *testing.B) {
 		})
 	}
 }
+
+// TestHubRemovesAnySubscriber: whichever subscriptions of a group close,
+// the others keep receiving, each publication once.
+func TestHubRemovesAnySubscriber(t *testing.T) {
+	for _, closing := range [][]int{{0}, {4}, {2}, {0, 4}, {1, 3}, {0, 1, 2, 3}} {
+		t.Run(fmt.Sprint(closing), func(t *testing.T) {
+			h := NewHub(HubConfig{})
+			subs := make([]*Subscription, 5)
+			for i := range subs {
+				subs[i], _, _, _ = h.Subscribe("g", "")
+			}
+			closed := map[int]bool{}
+			for _, i := range closing {
+				subs[i].Close()
+				closed[i] = true
+			}
+			if got, want := h.Subscribers("g"), 5-len(closing); got != want {
+				t.Fatalf("subscribers = %d, want %d", got, want)
+			}
+			ev, _ := h.Publish("g", msg{"x", 1})
+			for i, s := range subs {
+				if closed[i] {
+					if _, ok := <-s.C; ok {
+						t.Fatalf("closed subscription %d received", i)
+					}
+					continue
+				}
+				if got := recv(t, s); got.ID != ev.ID {
+					t.Fatalf("subscription %d got %s, want %s", i, got.ID, ev.ID)
+				}
+				select {
+				case evs := <-s.C:
+					t.Fatalf("subscription %d got a second publication %s", i, evs[0].ID)
+				default:
+				}
+			}
+			if n := h.CloseGroup("g"); n != 5-len(closing) {
+				t.Fatalf("CloseGroup closed %d, want %d", n, 5-len(closing))
+			}
+			if st := h.Stats(); st.Open != 0 {
+				t.Fatalf("open = %d after CloseGroup", st.Open)
+			}
+		})
+	}
+}
+
+// TestSubscriptionHeartbeat: a heartbeat is an empty publication; it never
+// blocks, never drops a subscriber whose buffer is full, and does nothing
+// once the subscription is closed.
+func TestSubscriptionHeartbeat(t *testing.T) {
+	h := NewHub(HubConfig{BufferSize: 1})
+	s, _, _, _ := h.Subscribe("g", "")
+	s.heartbeat()
+	if evs := <-s.C; len(evs) != 0 {
+		t.Fatalf("heartbeat publication has %d events", len(evs))
+	}
+	ev, _ := h.Publish("g", msg{"x", 1})
+	s.heartbeat() // the buffer is full
+	if s.Dropped() {
+		t.Fatal("a heartbeat dropped the subscriber")
+	}
+	if got := recv(t, s); got.ID != ev.ID {
+		t.Fatalf("got %s, want %s", got.ID, ev.ID)
+	}
+	select {
+	case evs := <-s.C:
+		t.Fatalf("a publication of %d events after the only one", len(evs))
+	default:
+	}
+	s.Close()
+	s.heartbeat()
+	if _, ok := <-s.C; ok {
+		t.Fatal("a closed subscription received")
+	}
+}

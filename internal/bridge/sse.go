@@ -13,9 +13,13 @@ import (
 
 // StreamConfig tunes one event stream.
 type StreamConfig struct {
-	Heartbeat    time.Duration // heartbeat event interval (default 15s)
-	Retry        time.Duration // reconnect delay advised to the client (default 2s)
-	WriteTimeout time.Duration // deadline for each write (default 10s)
+	Heartbeat time.Duration // heartbeat event interval (default 15s)
+	Retry     time.Duration // reconnect delay advised to the client (default 2s)
+	// WriteTimeout bounds a write the client does not take: a stream whose
+	// write makes no progress for between half of it and all of it ends
+	// (default 10s). The deadline is moved only when less than half of it
+	// is left, not at every write.
+	WriteTimeout time.Duration
 	// Streams, when set, counts the goroutines of taken-over streams, so
 	// that their owner can wait for them to end at shutdown.
 	Streams *sync.WaitGroup
@@ -101,16 +105,21 @@ func Stream(ctx context.Context, w http.ResponseWriter, sub *Subscription, repla
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
-	send := func(b []byte) error {
+	send := func(bufs net.Buffers) error {
 		if err := rc.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return err
 		}
-		if _, err := w.Write(b); err != nil {
-			return err
+		for _, b := range bufs {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
 		}
 		return rc.Flush()
 	}
-	return pump(ctx.Done(), sub, first, cfg, send)
+	// The request's end closes the subscription, which ends the pump.
+	stop := context.AfterFunc(ctx, sub.Close)
+	defer stop()
+	return pump(sub, first, cfg, send)
 }
 
 // responseHead is the status line and headers of a taken-over stream.
@@ -126,81 +135,194 @@ func responseHead(h http.Header) []byte {
 
 // streamConn runs a taken-over stream. The client never speaks on an event
 // stream, so a reader goroutine only waits for it to leave (or to send
-// anything, which ends the stream too): the stream notices a closed tab at
-// once instead of at its next write.
+// anything, which ends the stream too) and then closes the subscription:
+// the stream notices a closed tab at once instead of at its next write,
+// and waits on its subscription alone.
 func streamConn(conn net.Conn, head []byte, first *[]byte, sub *Subscription, cfg StreamConfig) {
 	left := make(chan struct{})
 	go func() {
 		var b [1]byte
 		_, _ = conn.Read(b[:])
+		sub.Close()
 		close(left)
 	}()
-	wroteHead := false
-	send := func(b []byte) error {
-		if err := conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout)); err != nil {
-			return err
-		}
-		if !wroteHead {
-			// Head and first events in one write.
-			wroteHead = true
-			_, err := (&net.Buffers{head, b}).WriteTo(conn)
-			return err
-		}
-		_, err := conn.Write(b)
-		return err
-	}
-	_ = pump(left, sub, first, cfg, send)
+	cw := newConnWriter(conn, head, cfg.WriteTimeout)
+	_ = pump(sub, first, cfg, cw.write)
 	conn.Close() // ends the reader, which the stream waits for
 	<-left
 }
 
+// connWriter writes a taken-over stream to its connection: what one wake
+// of the stream has to send, in one system call.
+type connWriter struct {
+	conn     net.Conn
+	head     []byte // the response head, sent with the first write
+	timeout  time.Duration
+	deadline time.Time // the connection's write deadline
+	// vectored: the connection writes net.Buffers with one writev (a TCP
+	// or Unix socket); others get them copied into one buffer.
+	vectored bool
+	bufs     net.Buffers // what is being written; its own field, so that it does not escape per write
+}
+
+func newConnWriter(conn net.Conn, head []byte, timeout time.Duration) *connWriter {
+	w := &connWriter{conn: conn, head: head, timeout: timeout}
+	switch conn.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		w.vectored = true
+	}
+	return w
+}
+
+// write writes bufs in order. The byte slices are the events as the hub
+// formatted them, shared by every stream: they are handed to the kernel as
+// they are (writev), not copied. The write deadline, which costs a timer
+// update, is moved only when less than half of the timeout is left, so a
+// stream that writes often sets it once every timeout/2.
+func (w *connWriter) write(bufs net.Buffers) error {
+	if now := time.Now(); w.deadline.Sub(now) < w.timeout/2 {
+		w.deadline = now.Add(w.timeout)
+		if err := w.conn.SetWriteDeadline(w.deadline); err != nil {
+			return err
+		}
+	}
+	if w.head != nil {
+		// Head and first events in one write.
+		bufs = append(net.Buffers{w.head}, bufs...)
+		w.head = nil
+	}
+	if w.vectored {
+		w.bufs = bufs
+		_, err := w.bufs.WriteTo(w.conn)
+		w.bufs = nil
+		return err
+	}
+	b := getBuf()
+	for _, p := range bufs {
+		*b = append(*b, p...)
+	}
+	_, err := w.conn.Write(*b)
+	putBuf(b)
+	return err
+}
+
 // pump sends first, then every publication of sub as it arrives, draining
-// what is already queued into the same write, and a heartbeat comment when
-// the stream has been idle for cfg.Heartbeat. It returns when stop closes,
-// the subscription closes, or a write fails.
-func pump(stop <-chan struct{}, sub *Subscription, first *[]byte, cfg StreamConfig, send func([]byte) error) error {
-	err := send(*first)
+// what is already queued into the same write, and a heartbeat every
+// cfg.Heartbeat. It returns when the subscription closes (the client left,
+// it fell behind, or the hub shut down) or a write fails.
+//
+// The stream waits on its subscription's channel alone: its heartbeat timer
+// hands it an empty publication through that channel rather than being a
+// second channel to select on, so a wake costs a plain receive.
+func pump(sub *Subscription, first *[]byte, cfg StreamConfig, send func(net.Buffers) error) error {
+	out := getBufs()
+	*out = append(*out, *first)
+	err := send(*out)
+	putBufs(out)
 	putBuf(first)
 	if err != nil {
 		return err
 	}
-	heartbeat := time.NewTicker(cfg.Heartbeat)
-	defer heartbeat.Stop()
+	hb := startHeartbeat(sub, cfg.Heartbeat)
+	defer hb.stop()
+	beat := heartbeatFrame(cfg)
 	for {
-		var out *[]byte
-		open := true
-		select {
-		case <-stop:
+		evs, ok := <-sub.C
+		if !ok {
 			return nil
-		case evs, ok := <-sub.C:
-			if !ok {
-				return nil
-			}
-			out = getBuf()
-			*out = appendEvents(*out, evs)
-			// Drain what is already queued into the same write.
-			for drained := false; !drained && open; {
-				select {
-				case evs, ok := <-sub.C:
-					if !ok {
-						open = false
-						break
-					}
-					*out = appendEvents(*out, evs)
-				default:
-					drained = true
+		}
+		out := getBufs()
+		*out = appendPublication(*out, evs, beat)
+		// Drain what is already queued into the same write.
+		open := true
+	drain:
+		for {
+			select {
+			case evs, ok := <-sub.C:
+				if !ok {
+					open = false
+					break drain
 				}
+				*out = appendPublication(*out, evs, beat)
+			default:
+				break drain
 			}
-		case <-heartbeat.C:
-			out = getBuf()
-			*out = appendHeartbeat(*out, cfg)
 		}
 		err := send(*out)
-		putBuf(out)
+		putBufs(out)
 		if err != nil || !open {
 			return err
 		}
 	}
+}
+
+// appendPublication appends a publication's events, or the heartbeat for
+// the empty publication the heartbeat timer sends.
+func appendPublication(bufs net.Buffers, evs []Event, beat []byte) net.Buffers {
+	if len(evs) == 0 {
+		return append(bufs, beat)
+	}
+	return appendFrames(bufs, evs)
+}
+
+// streamHeartbeat is a stream's heartbeat timer: every interval it hands the
+// subscription an empty publication (Subscription.heartbeat).
+type streamHeartbeat struct {
+	sub      *Subscription
+	interval time.Duration
+
+	mu      sync.Mutex
+	t       *time.Timer
+	stopped bool
+}
+
+func startHeartbeat(sub *Subscription, interval time.Duration) *streamHeartbeat {
+	hb := &streamHeartbeat{sub: sub, interval: interval}
+	hb.mu.Lock()
+	hb.t = time.AfterFunc(interval, hb.fire)
+	hb.mu.Unlock()
+	return hb
+}
+
+func (hb *streamHeartbeat) fire() {
+	hb.sub.heartbeat()
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if !hb.stopped {
+		hb.t.Reset(hb.interval)
+	}
+}
+
+func (hb *streamHeartbeat) stop() {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	hb.stopped = true
+	hb.t.Stop()
+}
+
+// heartbeatFrames holds the heartbeat event of each interval in use,
+// formatted once and shared by every stream.
+var heartbeatFrames sync.Map // time.Duration → []byte
+
+func heartbeatFrame(cfg StreamConfig) []byte {
+	if b, ok := heartbeatFrames.Load(cfg.Heartbeat); ok {
+		return b.([]byte)
+	}
+	b, _ := heartbeatFrames.LoadOrStore(cfg.Heartbeat, appendHeartbeat(nil, cfg))
+	return b.([]byte)
+}
+
+// appendFrames appends the events of a publication as the hub formatted
+// them, without copying their bytes.
+func appendFrames(bufs net.Buffers, evs []Event) net.Buffers {
+	for _, ev := range evs {
+		if ev.frame != nil {
+			bufs = append(bufs, ev.frame)
+		} else {
+			bufs = append(bufs, formatEvent(nil, ev))
+		}
+	}
+	return bufs
 }
 
 // appendPreamble appends what a stream starts with: the retry advice, a
@@ -280,4 +402,27 @@ func putBuf(b *[]byte) {
 	}
 	*b = (*b)[:0]
 	bufPool.Put(b)
+}
+
+// The lists of slices a stream hands to one write are pooled the same way.
+var bufsPool = sync.Pool{New: func() any {
+	b := make(net.Buffers, 0, 8)
+	return &b
+}}
+
+// maxPooledBufs keeps the list of a stream that drained a long queue out of
+// the pool.
+const maxPooledBufs = 256
+
+func getBufs() *net.Buffers { return bufsPool.Get().(*net.Buffers) }
+
+// putBufs returns a list to the pool, emptied: it must not keep the events
+// it pointed at alive.
+func putBufs(b *net.Buffers) {
+	if cap(*b) > maxPooledBufs {
+		return
+	}
+	clear((*b)[:cap(*b)])
+	*b = (*b)[:0]
+	bufsPool.Put(b)
 }

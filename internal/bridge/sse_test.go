@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -211,5 +212,95 @@ func TestStreamsOwned(t *testing.T) {
 	}
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		t.Errorf("after the stream ended: %v", err)
+	}
+}
+
+// TestPumpCoalesces: publications already queued when a stream wakes go out
+// in one write, in order, as the hub's own bytes (not copies).
+func TestPumpCoalesces(t *testing.T) {
+	h := NewHub(HubConfig{})
+	sub, _, _, _ := h.Subscribe("g", "")
+	var published []Event
+	for i := 1; i <= 3; i++ {
+		evs, err := h.PublishAll("g", []any{msg{"x", 2 * i}, msg{"x", 2*i + 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		published = append(published, evs...)
+	}
+	h.Shutdown() // the pump ends once it has written what is queued
+	var writes []net.Buffers
+	first := getBuf()
+	*first = append(*first, "preamble"...)
+	err := pump(sub, first, StreamConfig{Heartbeat: time.Hour}, func(bufs net.Buffers) error {
+		writes = append(writes, append(net.Buffers(nil), bufs...))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(writes) != 2 || string(writes[0][0]) != "preamble" {
+		t.Fatalf("%d writes, want the preamble and one more", len(writes))
+	}
+	if len(writes[1]) != len(published) {
+		t.Fatalf("second write has %d slices, want %d", len(writes[1]), len(published))
+	}
+	for i, b := range writes[1] {
+		if &b[0] != &published[i].frame[0] {
+			t.Errorf("slice %d is not the hub's frame of event %s", i, published[i].ID)
+		}
+		if want := "id: " + published[i].ID + "\ndata: " + string(published[i].Data) + "\n\n"; string(b) != want {
+			t.Errorf("slice %d = %q, want %q", i, b, want)
+		}
+	}
+}
+
+// deadlineConn is a connection that is no socket (so its writer copies)
+// and records the write deadlines set on it.
+type deadlineConn struct {
+	net.Conn
+	out       strings.Builder
+	writes    int
+	deadlines []time.Time
+}
+
+func (c *deadlineConn) Write(b []byte) (int, error) {
+	c.writes++
+	return c.out.Write(b)
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	c.deadlines = append(c.deadlines, t)
+	return nil
+}
+
+// TestConnWriter: the head goes out with the first write; each write is one
+// call on the connection; the deadline is set once while more than half of
+// the timeout is left.
+func TestConnWriter(t *testing.T) {
+	c := &deadlineConn{}
+	w := newConnWriter(c, []byte("HEAD\r\n\r\n"), time.Hour)
+	if w.vectored {
+		t.Fatal("a connection that is no socket is written vectored")
+	}
+	if err := w.write(net.Buffers{[]byte("a"), []byte("b")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.write(net.Buffers{[]byte("c")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.out.String(); got != "HEAD\r\n\r\nabc" || c.writes != 2 {
+		t.Fatalf("wrote %q in %d writes, want %q in 2", got, c.writes, "HEAD\r\n\r\nabc")
+	}
+	if len(c.deadlines) != 1 {
+		t.Fatalf("deadline set %d times, want once", len(c.deadlines))
+	}
+	// Less than half of the timeout left: the next write moves it.
+	w.deadline = time.Now().Add(10 * time.Minute)
+	if err := w.write(net.Buffers{[]byte("d")}); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.deadlines) != 2 || time.Until(c.deadlines[1]) < 30*time.Minute {
+		t.Fatalf("deadlines %v: want a second one about an hour ahead", c.deadlines)
 	}
 }

@@ -175,6 +175,7 @@ func (c *Client) SignIn(ctx context.Context, username, password string) error {
 // returns where it redirects: the widget's callback, or the host's.
 func Authorize(ctx context.Context, authURL, username, password string) (string, error) {
 	popup := &Client{HTTP: NewHTTPClient()}
+	defer popup.HTTP.CloseIdleConnections() // a sign-in window is used once
 	resp, page, err := popup.do(ctx, "GET", authURL, nil)
 	if err != nil {
 		return "", fmt.Errorf("sign-in page: %w", err)
