@@ -26,7 +26,7 @@ type answerer struct {
 	reports  chan *rtcp.SenderReport
 }
 
-func newAnswerer(t *testing.T, offer string) (*answerer, string) {
+func newAnswerer(t testing.TB, offer string) (*answerer, string) {
 	t.Helper()
 	api, err := peer.API(nil) // loopback only, Opus
 	if err != nil {
