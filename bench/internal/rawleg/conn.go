@@ -10,7 +10,8 @@ import (
 
 // dtlsConn is the net.Conn the DTLS library runs over: it reads the DTLS
 // records the leg's reader hands it (datagrams whose first byte is 20–63)
-// and writes to the remote address through the leg's socket.
+// and writes to the remote address through the leg's socket, which is
+// connected to it.
 type dtlsConn struct {
 	sock   *net.UDPConn
 	remote netip.AddrPort
@@ -58,7 +59,7 @@ func (c *dtlsConn) Write(p []byte) (int, error) {
 		return 0, net.ErrClosed
 	default:
 	}
-	return c.sock.WriteToUDPAddrPort(p, c.remote)
+	return c.sock.Write(p)
 }
 
 // Close stops reads; the socket is the leg's to close.

@@ -1,5 +1,6 @@
 // Package rawleg is a browser-like call leg for the load tools without a
-// WebRTC stack: one UDP socket on loopback, an SDP offer it writes itself
+// WebRTC stack: one UDP socket on loopback (connected to the gateway once
+// the answer names its address), an SDP offer it writes itself
 // (Opus, one host candidate), ICE by hand as the controlling agent
 // (pion/stun), one DTLS handshake as the DTLS server (pion/dtls) for the
 // SRTP keys, and then SRTP (pion/srtp) encrypted and decrypted in place in
@@ -25,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pion/dtls/v2"
@@ -109,7 +111,6 @@ type Leg struct {
 // sender is the state of the leg's sending goroutine.
 type sender struct {
 	ctx     *srtp.Context
-	remote  netip.AddrPort
 	buf     []byte
 	hdr     rtp.Header
 	seq     uint16
@@ -211,10 +212,14 @@ func (l *Leg) Answer(ctx context.Context, answer string) error {
 	}
 	st := &iceState{creds: l.local, remote: r.candidates[0]}
 	st.creds.remoteUfrag, st.creds.remotePwd = r.ufrag, r.pwd
+	// Everything goes to the one remote address from now on: a connected
+	// socket saves the kernel a route lookup per packet sent.
+	if err := connect(l.sock, st.remote); err != nil {
+		return err
+	}
 	l.ice.Store(st)
 	dc := newDTLSConn(l.sock, st.remote)
 	l.dconn.Store(dc)
-	l.tx.remote = st.remote
 
 	if !l.spawn(func() { l.check(ctx, st) }) {
 		return net.ErrClosed
@@ -284,7 +289,7 @@ func (l *Leg) check(ctx context.Context, st *iceState) {
 	for {
 		if err := buildCheck(m, st.creds, l.tie); err == nil {
 			st.remember(m.TransactionID)
-			_, _ = l.sock.WriteToUDPAddrPort(m.Raw, st.remote)
+			_, _ = l.sock.Write(m.Raw)
 		}
 		select {
 		case <-l.iceDone:
@@ -384,7 +389,7 @@ func (l *Leg) Send(payload []byte) bool {
 	if err != nil {
 		return false
 	}
-	if _, err := l.sock.WriteToUDPAddrPort(out, s.remote); err != nil {
+	if _, err := l.sock.Write(out); err != nil {
 		return false
 	}
 	s.seq++
@@ -413,7 +418,7 @@ func (l *Leg) sendReport() {
 	if err != nil {
 		return
 	}
-	_, _ = l.sock.WriteToUDPAddrPort(out, s.remote)
+	_, _ = l.sock.Write(out)
 }
 
 // ntpTime is t as a 64-bit NTP timestamp (RFC 3550 §4).
@@ -452,6 +457,26 @@ func (l *Leg) Close() {
 	}
 	_ = l.sock.Close()
 	l.wg.Wait()
+}
+
+// connect connects the leg's socket to remote: its sends without an
+// address go there, and it receives from there only. (The net package's
+// connected sockets are made by dialing, which would not let the socket
+// exist before the remote address is known.)
+func connect(sock *net.UDPConn, remote netip.AddrPort) error {
+	rc, err := sock.SyscallConn()
+	if err != nil {
+		return err
+	}
+	sa := &syscall.SockaddrInet4{Port: int(remote.Port()), Addr: remote.Addr().As4()}
+	var cerr error
+	if err := rc.Control(func(fd uintptr) { cerr = syscall.Connect(int(fd), sa) }); err != nil {
+		return err
+	}
+	if cerr != nil {
+		return fmt.Errorf("connect to %s: %w", remote, cerr)
+	}
+	return nil
 }
 
 // verifyFingerprint checks the peer's certificate against the answer's
