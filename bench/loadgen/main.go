@@ -5,11 +5,15 @@
 // For each step of -calls it seeds users with the operator commands, signs
 // them in over HTTP as the widget does, opens their event streams, and
 // places two-party calls (POST /widget/calls, the callee's ring on its
-// stream, POST /widget/calls/{id}/answer) with pion clients on loopback. Every
-// leg sends 20 ms Opus-sized RTP (50 packets/s) carrying its send time and a
+// stream, POST /widget/calls/{id}/answer) on loopback, with raw SRTP legs
+// (bench/internal/rawleg; -client pion: a PeerConnection each). Every leg
+// sends 20 ms Opus-sized RTP (50 packets/s) carrying its send time and a
 // counter; the other leg measures loss and one-way latency. Calls of earlier
 // steps keep running. It then does the same with plain UDP sockets through
-// bench/udprelay for each step of -relay-calls.
+// bench/udprelay for each step of -relay-calls. Per step it reports, among
+// the rest, the server's and its own CPU per packet forwarded and, from the
+// server's /debug/vars, the collector's share of its CPU and its allocations
+// per packet.
 //
 //	go run ./bench/loadgen -calls 50,100,200 -duration 10s -out /tmp/results
 //
@@ -41,6 +45,7 @@ type config struct {
 	warmup        time.Duration
 	payload       int
 	srtp          string
+	client        string
 	shards        int
 	setupParallel int
 	seedParallel  int
@@ -69,6 +74,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.warmup, "warmup", 3*time.Second, "time before each measurement once the step's calls are up")
 	fs.IntVar(&cfg.payload, "payload", 80, "RTP payload bytes (80: a 20 ms Opus frame at 32 kbit/s)")
 	fs.StringVar(&cfg.srtp, "srtp", "default", "SRTP profiles the clients accept: default, gcm128, gcm256, cm")
+	fs.StringVar(&cfg.client, "client", "raw", "the clients' legs: raw (a socket, ICE, DTLS and SRTP by hand) or pion (a PeerConnection each)")
 	fs.IntVar(&cfg.shards, "shards", 2, "sending goroutines")
 	fs.IntVar(&cfg.setupParallel, "setup-parallel", 4, "calls set up at once")
 	fs.IntVar(&cfg.seedParallel, "seed-parallel", 2, "operator commands run at once when seeding")
@@ -92,6 +98,9 @@ func parseFlags(args []string) (config, error) {
 	if _, ok := peer.SRTPProfiles[cfg.srtp]; !ok {
 		return cfg, fmt.Errorf("-srtp %q: want default, gcm128, gcm256 or cm", cfg.srtp)
 	}
+	if cfg.client != "raw" && cfg.client != "pion" {
+		return cfg, fmt.Errorf("-client %q: want raw or pion", cfg.client)
+	}
 	if cfg.cpuprofile != "" && !cfg.server.Embed {
 		return cfg, errors.New("-cpuprofile needs -embed: the server has no profiling endpoint")
 	}
@@ -106,7 +115,7 @@ func run(ctx context.Context, cfg config) error {
 	defer cancel()
 	res := &Result{Run: measure.NewRun("loadgen", map[string]any{
 		"duration_s": cfg.duration.Seconds(), "warmup_s": cfg.warmup.Seconds(), "payload_bytes": cfg.payload, "relay_rcvbuf": cfg.relayRcvbuf,
-		"packets_per_s_per_leg": pace.PacketsPerSecond, "srtp": cfg.srtp, "embedded_server": cfg.server.Embed,
+		"packets_per_s_per_leg": pace.PacketsPerSecond, "srtp": cfg.srtp, "client": cfg.client, "embedded_server": cfg.server.Embed,
 		"goal_loss_pct": cfg.maxLossPct, "goal_p99_ms": float64(cfg.maxP99) / float64(time.Millisecond),
 	})}
 	// Fail before the run, not after it, if the results cannot be written.

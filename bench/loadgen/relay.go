@@ -201,8 +201,9 @@ func runRelay(ctx context.Context, cfg config, res *Result) error {
 			pacer.Add(b)
 		}
 		setup := time.Since(started)
-		st, err := measureStep(ctx, cfg, pacer, len(res.Steps)+1, relay.pid, relay.addr.Port, false)
+		st, err := measureStep(ctx, cfg, pacer, len(res.Steps)+1, relay.pid, relay.addr.Port, false, nil)
 		st.Target, st.Calls = "relay", n
+		st.RelayUsPerPacket, st.ServerUsPerPacket = st.ServerUsPerPacket, 0
 		st.SetupSeconds = float64(int(setup.Seconds()*10)) / 10
 		for i := 0; i+1 < len(legs); i += 2 {
 			if legs[i].got.Load() && legs[i+1].got.Load() {

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -12,8 +15,9 @@ import (
 )
 
 // measureStep runs one step's warm-up and measurement and fills in the
-// figures common to both targets.
-func measureStep(ctx context.Context, cfg config, p *pace.Pacer, id int, pid, udpPort int, profile bool) (Step, error) {
+// figures common to both targets. debug, when not nil, is the server's
+// debug listener, for its collector's CPU and its allocations.
+func measureStep(ctx context.Context, cfg config, p *pace.Pacer, id int, pid, udpPort int, profile bool, debug *measure.Debug) (Step, error) {
 	var st Step
 	if err := p.Warm(ctx, cfg.warmup); err != nil {
 		return st, err
@@ -30,6 +34,7 @@ func measureStep(ctx context.Context, cfg config, p *pace.Pacer, id int, pid, ud
 		defer pprof.StopCPUProfile()
 	}
 	self := os.Getpid()
+	v0, verr := debugVars(ctx, debug)
 	s0, _ := measure.ReadProc(pid)
 	l0, _ := measure.ReadProc(self)
 	d0, _ := measure.UDPDrops(udpPort)
@@ -37,6 +42,7 @@ func measureStep(ctx context.Context, cfg config, p *pace.Pacer, id int, pid, ud
 	stats := p.Count(ctx, id, cfg.duration)
 	s1, _ := measure.ReadProc(pid)
 	l1, _ := measure.ReadProc(self)
+	v1, verr1 := debugVars(ctx, debug)
 	st.Loadavg = measure.LoadAvg()
 	time.Sleep(time.Second) // packets in flight still count for this step
 	d1, _ := measure.UDPDrops(udpPort)
@@ -51,8 +57,36 @@ func measureStep(ctx context.Context, cfg config, p *pace.Pacer, id int, pid, ud
 	st.ServerThreads = s1.Threads
 	if pid != self {
 		st.LoadgenCPUPct = measure.CPUPercent(l0, l1)
+		st.ServerUsPerPacket = usPer(s1.CPU-s0.CPU, f.Received)
+		st.LoadgenUsPerPacket = usPer(l1.CPU-l0.CPU, f.Received)
+	}
+	if verr == nil && verr1 == nil {
+		gcs := v1.MemStats.NumGC - v0.MemStats.NumGC
+		st.ServerGCs = &gcs
+		if pct, ok := measure.GCShare(v0, v1); ok {
+			st.ServerGCPct = &pct
+		}
+		if per, ok := measure.AllocsPer(v0, v1, f.Received); ok {
+			st.ServerAllocsPerPacket = &per
+		}
 	}
 	return st, ctx.Err()
+}
+
+// debugVars reads the server's /debug/vars, if it has a debug listener.
+func debugVars(ctx context.Context, d *measure.Debug) (measure.DebugVars, error) {
+	if d == nil {
+		return measure.DebugVars{}, errors.New("no debug listener")
+	}
+	return d.Vars(ctx, false)
+}
+
+// usPer is cpu per packet in microseconds, to two decimals.
+func usPer(cpu time.Duration, packets uint64) float64 {
+	if packets == 0 {
+		return 0
+	}
+	return math.Round(float64(cpu)/float64(time.Microsecond)/float64(packets)*100) / 100
 }
 
 func (cfg config) meets(st Step) bool {
@@ -74,7 +108,8 @@ type ramp struct {
 func (r *ramp) record(res *Result, st Step) (stop bool) {
 	st.MeetsGoals = r.cfg.meets(st)
 	res.Steps = append(res.Steps, st)
-	fmt.Fprintf(os.Stderr, "%s: %+v\n", st.Target, st)
+	b, _ := json.Marshal(st)
+	fmt.Fprintf(os.Stderr, "%s: %s\n", st.Target, b)
 	if st.MeetsGoals {
 		*r.max, *r.maxPPS = st.Calls, st.ReceivedPPS
 		r.misses = 0

@@ -11,12 +11,14 @@ import (
 	"net/http/pprof"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"time"
 )
 
 // debugServer serves the Go runtime's profiles (/debug/pprof/) and
-// variables (/debug/vars: memstats, goroutines, open files) on a loopback
+// variables (/debug/vars: memstats, goroutines, open files, the collector's
+// CPU time and the heap allocations so far) on a loopback
 // address, for the soak test and for an operator chasing a leak. It is never
 // reachable from another machine: a non-loopback address is refused.
 type debugServer struct {
@@ -73,10 +75,25 @@ func (d *debugServer) Close() error {
 
 var debugVarsOnce sync.Once
 
+// Runtime figures /debug/vars publishes, by their runtime/metrics names.
+// The CPU classes are the runtime's estimates, updated at the end of each
+// collection: the collector's share of the process's CPU over a span is
+// Δgc / (Δtotal − Δidle) between two readings.
+var debugMetrics = map[string]string{
+	"gc_cpu_seconds":      "/cpu/classes/gc/total:cpu-seconds", // collector: marking, assists, pauses
+	"total_cpu_seconds":   "/cpu/classes/total:cpu-seconds",    // GOMAXPROCS × time since start
+	"idle_cpu_seconds":    "/cpu/classes/idle:cpu-seconds",     // the part of total no goroutine used
+	"heap_allocs_objects": "/gc/heap/allocs:objects",           // heap allocations so far (without tiny ones)
+}
+
 // publishDebugVars adds to expvar (once per process: its names are global)
-// what a leak shows in besides memstats.
+// what a leak shows in besides memstats, and what a load tool needs for the
+// collector's share of the CPU and the allocations per unit of work.
 func publishDebugVars() {
 	debugVarsOnce.Do(func() {
+		for name, metric := range debugMetrics {
+			expvar.Publish(name, expvar.Func(func() any { return readMetric(metric) }))
+		}
 		expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
 		expvar.Publish("open_files", expvar.Func(func() any {
 			fds, err := os.ReadDir("/proc/self/fd")
@@ -86,4 +103,18 @@ func publishDebugVars() {
 			return len(fds)
 		}))
 	})
+}
+
+// readMetric is one runtime/metrics value as a number, or nil if this
+// runtime does not have it.
+func readMetric(name string) any {
+	sample := []metrics.Sample{{Name: name}}
+	metrics.Read(sample)
+	switch v := sample[0].Value; v.Kind() {
+	case metrics.KindFloat64:
+		return v.Float64()
+	case metrics.KindUint64:
+		return v.Uint64()
+	}
+	return nil
 }

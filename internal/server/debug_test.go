@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -32,6 +33,7 @@ func TestDebugListener(t *testing.T) {
 	}
 	defer d.Close()
 	base := "http://" + d.addr.String()
+	runtime.GC() // the CPU classes are figures of the last collection
 	resp, err := http.Get(base + "/debug/vars")
 	if err != nil {
 		t.Fatal(err)
@@ -42,11 +44,22 @@ func TestDebugListener(t *testing.T) {
 		MemStats   struct {
 			HeapAlloc uint64
 		} `json:"memstats"`
+		GCCPU     *float64 `json:"gc_cpu_seconds"`
+		TotalCPU  *float64 `json:"total_cpu_seconds"`
+		IdleCPU   *float64 `json:"idle_cpu_seconds"`
+		HeapAlloc *uint64  `json:"heap_allocs_objects"`
 	}
 	err = json.NewDecoder(resp.Body).Decode(&vars)
 	resp.Body.Close()
 	if err != nil || vars.Goroutines < 1 || vars.OpenFiles < 1 || vars.MemStats.HeapAlloc == 0 {
 		t.Fatalf("/debug/vars: %+v, %v", vars, err)
+	}
+	if vars.GCCPU == nil || vars.TotalCPU == nil || vars.IdleCPU == nil || vars.HeapAlloc == nil {
+		t.Fatalf("/debug/vars without the runtime's CPU classes or allocations: %+v", vars)
+	}
+	if *vars.TotalCPU <= 0 || *vars.GCCPU <= 0 || *vars.GCCPU+*vars.IdleCPU > *vars.TotalCPU || *vars.HeapAlloc == 0 {
+		t.Errorf("runtime figures after a collection: gc %v, idle %v of total %v CPU seconds, %d allocations",
+			*vars.GCCPU, *vars.IdleCPU, *vars.TotalCPU, *vars.HeapAlloc)
 	}
 	resp, err = http.Get(base + "/debug/pprof/goroutine?debug=1")
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -59,6 +60,39 @@ type DebugVars struct {
 		Sys        uint64
 		NumGC      uint32
 	} `json:"memstats"`
+	// The runtime's CPU classes as of its last collection, and its heap
+	// allocations so far; nil from a server that does not publish them.
+	GCCPUSeconds    *float64 `json:"gc_cpu_seconds"`
+	TotalCPUSeconds *float64 `json:"total_cpu_seconds"`
+	IdleCPUSeconds  *float64 `json:"idle_cpu_seconds"`
+	HeapAllocs      *uint64  `json:"heap_allocs_objects"`
+}
+
+// GCShare is the collector's share of the process's CPU between two
+// readings, in percent to one decimal: Δgc / (Δtotal − Δidle) of the
+// runtime's CPU classes, which it updates at the end of each collection,
+// so that the span runs from the last collection before a to the last
+// before b. ok is false when a figure is missing or no collection ended
+// in between.
+func GCShare(a, b DebugVars) (pct float64, ok bool) {
+	if a.GCCPUSeconds == nil || b.GCCPUSeconds == nil || a.TotalCPUSeconds == nil || b.TotalCPUSeconds == nil ||
+		a.IdleCPUSeconds == nil || b.IdleCPUSeconds == nil {
+		return 0, false
+	}
+	used := (*b.TotalCPUSeconds - *a.TotalCPUSeconds) - (*b.IdleCPUSeconds - *a.IdleCPUSeconds)
+	if used <= 0 {
+		return 0, false
+	}
+	return math.Round((*b.GCCPUSeconds-*a.GCCPUSeconds)/used*1000) / 10, true
+}
+
+// AllocsPer is the heap allocations between two readings per unit of
+// work, to one decimal; ok is false when a figure is missing or n is 0.
+func AllocsPer(a, b DebugVars, n uint64) (per float64, ok bool) {
+	if a.HeapAllocs == nil || b.HeapAllocs == nil || n == 0 || *b.HeapAllocs < *a.HeapAllocs {
+		return 0, false
+	}
+	return math.Round(float64(*b.HeapAllocs-*a.HeapAllocs)/float64(n)*10) / 10, true
 }
 
 // Vars reads /debug/vars. With collect, a heap profile with gc=1 is asked

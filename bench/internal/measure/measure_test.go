@@ -53,3 +53,31 @@ func TestParseUDPDrops(t *testing.T) {
 		t.Errorf("ParseUDPDrops = %v", got)
 	}
 }
+
+func TestGCShareAndAllocs(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	u := func(v uint64) *uint64 { return &v }
+	a := DebugVars{GCCPUSeconds: f(1), TotalCPUSeconds: f(100), IdleCPUSeconds: f(60), HeapAllocs: u(1000)}
+	// 20 s available, 12 of them idle: 8 used, 0.4 by the collector.
+	b := DebugVars{GCCPUSeconds: f(1.4), TotalCPUSeconds: f(120), IdleCPUSeconds: f(72), HeapAllocs: u(31000)}
+	if pct, ok := GCShare(a, b); !ok || pct != 5 {
+		t.Errorf("GCShare %v %v, want 5", pct, ok)
+	}
+	if per, ok := AllocsPer(a, b, 2000); !ok || per != 15 {
+		t.Errorf("AllocsPer %v %v, want 15", per, ok)
+	}
+	// No collection in between: the CPU classes did not move.
+	if _, ok := GCShare(a, a); ok {
+		t.Error("a share with no collection in between")
+	}
+	// A server that publishes none of them (before the figures existed).
+	if _, ok := GCShare(DebugVars{}, b); ok {
+		t.Error("a share without the figures")
+	}
+	if _, ok := AllocsPer(DebugVars{}, b, 10); ok {
+		t.Error("allocations without the figures")
+	}
+	if _, ok := AllocsPer(a, b, 0); ok {
+		t.Error("allocations per no packet")
+	}
+}
