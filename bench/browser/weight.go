@@ -67,7 +67,7 @@ func weigh(ctx context.Context, srv *target.Server, chromium string, loads int) 
 			if err != nil {
 				return err
 			}
-			at := []float64{host.AdapterEnd, marks.Navigation, marks.Response, marks.ScriptStart, marks.ScriptEnd, marks.Interactive, host.FirstStatus}
+			at := []float64{host.AdapterEnd, marks.Navigation, marks.Response, marks.Boot, marks.ScriptStart, marks.ScriptEnd, marks.Interactive, host.FirstStatus}
 			for k, t := range at {
 				if t > 0 {
 					steps[k].Add(msDur(t - host.AdapterStart))
@@ -163,6 +163,7 @@ var coldSteps = []string{
 	"adapter.js received",
 	"widget frame starts its navigation",
 	"widget page received",
+	"the page's boot script runs (it posts the first events)",
 	"widget.js requested",
 	"widget.js received",
 	"widget page parsed (scripts run next)",
@@ -177,6 +178,7 @@ type frameMarks struct {
 	ScriptStart float64 `json:"scriptStart"`
 	ScriptEnd   float64 `json:"scriptEnd"`
 	Interactive float64 `json:"interactive"`
+	Boot        float64 `json:"boot"`
 }
 
 const frameMarksJS = `(() => {
@@ -185,5 +187,6 @@ const frameMarksJS = `(() => {
   const s = performance.getEntriesByType('resource').find(e => /\/widget\.js(\?|$)/.test(new URL(e.name).pathname));
   return {navigation: o + (n ? n.startTime : 0), response: n ? o + n.responseEnd : 0,
     scriptStart: s ? o + s.startTime : 0, scriptEnd: s ? o + s.responseEnd : 0,
-    interactive: n ? o + n.domInteractive : 0};
+    interactive: n ? o + n.domInteractive : 0,
+    boot: (performance.getEntriesByName('cb-boot')[0] || {startTime: -o}).startTime + o};
 })()`

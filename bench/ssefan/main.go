@@ -83,7 +83,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.perSource, "per-source", 2000, "streams per source address (127.0.0.2, .3, …)")
 	fs.DurationVar(&cfg.timeout, "timeout", 15*time.Minute, "bound on the whole run")
 	fs.StringVar(&cfg.out, "out", "", "directory for sse.json and sse.md (default: $TMPDIR/callbridge-bench)")
-	fs.DurationVar(&cfg.goalP99, "goal-p99", 100*time.Millisecond, "goal: broadcast delivery p99 below this")
+	fs.DurationVar(&cfg.goalP99, "goal-p99", 50*time.Millisecond, "goal: broadcast delivery p99 below this")
 	fs.IntVar(&cfg.goalPerCon, "goal-bytes-per-stream", 30<<10, "goal: server memory per stream at most this")
 	fs.IntVar(&cfg.firstExt, "first-extension", 20000, "extension number of the seeded user")
 	fs.BoolVar(&cfg.cpuprofile, "cpuprofile", false, "write the server's CPU profile of the last step's measurement (cpu-streams-N.pprof under -out)")

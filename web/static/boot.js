@@ -3,4 +3,6 @@
 
 import { startEarly } from './early.js';
 
+// The mark lets a load's timeline (bench/browser) say when this ran.
+performance.mark('cb-boot');
 window.cbEarly = startEarly(window, JSON.parse(document.getElementById('cb-config').textContent));
