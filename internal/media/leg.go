@@ -46,11 +46,11 @@ type leg struct {
 	kind  Kind
 	g     *Gateway
 	log   *slog.Logger
-	pc    *webrtc.PeerConnection         // browser legs
-	out   *outTrack                      // KindPhone, KindEcho, KindTrunkPhone
-	tone  *webrtc.TrackLocalStaticSample // KindTone
-	rtp   *rtpLeg                        // KindRTP
-	audio codecClass                     // browser legs: the codec answered
+	pc    *webrtc.PeerConnection // browser legs
+	out   *outTrack              // KindPhone, KindEcho, KindTrunkPhone
+	tone  *outTrack              // KindTone
+	rtp   *rtpLeg                // KindRTP
+	audio codecClass             // browser legs: the codec answered
 
 	peer    atomic.Pointer[leg] // KindPhone: where received audio goes
 	forward atomic.Bool
@@ -67,6 +67,7 @@ type leg struct {
 	sendClockRate                  uint32
 	answered                       []webrtc.RTPCodecParameters // set before any goroutine starts
 	reports                        reportStats
+	recv                           recvStats  // browser legs: the browser's stream (RTP legs count in rtp.recv)
 	retired                        *legCounts // under g.mu: the counters when the leg left the table (Totals)
 
 	ctx    context.Context // ends when the leg closes
@@ -136,17 +137,13 @@ func (g *Gateway) openLeg(ctx context.Context, id string, offerSDP string, kind 
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.forward.Store(true)
 	if kind == KindTone {
-		l.sendClockRate = pcmuCapability.ClockRate
-		l.tone, err = webrtc.NewTrackLocalStaticSample(pcmuCapability, "audio", id)
-		if err != nil {
-			l.cancel()
-			_ = pc.Close()
-			return "", fmt.Errorf("open leg %s: tone track: %w", id, err)
-		}
+		l.tone = newOutTrackFor(id, classPCMU)
+		l.sendClockRate = l.tone.codec.ClockRate
 	} else {
 		l.out = newOutTrackFor(id, l.audio)
 		l.sendClockRate = l.out.codec.ClockRate
 	}
+	l.recv.rate = l.sendClockRate
 	if kind == KindTrunkPhone {
 		l.ring.wake = make(chan struct{}, 1)
 	}
@@ -196,7 +193,8 @@ func (l *leg) audioClass() codecClass {
 }
 
 // newAPI builds a leg's API: the shared settings, a MediaEngine with only
-// the codecs of its kind, and the RTCP report interceptors.
+// the codecs of its kind, and no interceptors: the gateway writes and reads
+// the leg's RTCP reports itself (rtcp.go), as for RTP legs.
 func (g *Gateway) newAPI(kind Kind) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	audio := []webrtc.RTPCodecParameters{{RTPCodecCapability: opusCapability, PayloadType: 111}}
@@ -218,14 +216,10 @@ func (g *Gateway) newAPI(kind Kind) (*webrtc.API, error) {
 	if err := me.RegisterCodec(event, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("register codec: %w", err)
 	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, fmt.Errorf("rtcp reports: %w", err)
-	}
 	return webrtc.NewAPI(
 		webrtc.WithSettingEngine(g.settings),
 		webrtc.WithMediaEngine(me),
-		webrtc.WithInterceptorRegistry(ir),
+		webrtc.WithInterceptorRegistry(&interceptor.Registry{}),
 	), nil
 }
 
@@ -239,11 +233,7 @@ func (l *leg) negotiate(ctx context.Context, offerSDP string, audio offeredAudio
 	if err := l.pc.SetRemoteDescription(offer); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadOffer, err)
 	}
-	var track webrtc.TrackLocal = l.out
-	if l.tone != nil {
-		track = l.tone
-	}
-	sender, err := l.pc.AddTrack(track)
+	sender, err := l.pc.AddTrack(l.sendTrack())
 	if err != nil {
 		return "", fmt.Errorf("add track: %w", err)
 	}
@@ -259,13 +249,12 @@ func (l *leg) negotiate(ctx context.Context, offerSDP string, audio offeredAudio
 	if err := tr.SetCodecPreferences(l.answered); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadOffer, err)
 	}
-	if l.out != nil {
-		l.out.answered = l.answered
-	}
+	l.sendTrack().answered = l.answered
 	if enc := sender.GetParameters().Encodings; len(enc) > 0 {
 		l.sendSSRC = uint32(enc[0].SSRC)
 	}
-	l.start(func() { l.readSenderRTCP(sender) })
+	l.start(func() { l.readRTCP(sender) })
+	l.start(l.reportRTCP)
 
 	answer, err := l.pc.CreateAnswer(nil)
 	if err != nil {
@@ -307,7 +296,15 @@ func (l *leg) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 		return
 	}
 	l.start(func() { l.readRTP(track, l.answered) })
-	l.start(func() { drainRTCP(receiver) })
+	l.start(func() { l.readRTCP(receiver) })
+}
+
+// sendTrack is the browser leg's outgoing track.
+func (l *leg) sendTrack() *outTrack {
+	if l.tone != nil {
+		return l.tone
+	}
+	return l.out
 }
 
 // readRTP is the one goroutine per remote track: read into a reused
@@ -320,20 +317,19 @@ func (l *leg) readRTP(track *webrtc.TrackRemote, codecs []webrtc.RTPCodecParamet
 		if err != nil {
 			return
 		}
-		l.forwardPacket(s, buf[:n])
+		l.receiveTrackPacket(s, buf[:n])
 	}
 }
 
-// drainRTCP reads the RTCP of a receiver so that the report interceptor
-// sees the browser's sender reports (and answers them with round-trip
-// information).
-func drainRTCP(receiver *webrtc.RTPReceiver) {
-	buf := make([]byte, rtpBufferSize)
-	for {
-		if _, _, err := receiver.Read(buf); err != nil {
-			return
-		}
+// receiveTrackPacket counts one packet of the browser's stream for the
+// gateway's reports and forwards it.
+func (l *leg) receiveTrackPacket(s *source, pkt []byte) {
+	n, err := s.hdr.Unmarshal(pkt)
+	if err != nil || n > len(pkt) {
+		return
 	}
+	l.recv.note(&s.hdr, s.classes[s.hdr.PayloadType&0x7F], time.Now())
+	l.forwardPayload(s, pkt[n:], true)
 }
 
 func (l *leg) onState(s webrtc.PeerConnectionState) {
