@@ -28,6 +28,12 @@
 // outside number, its second leg offered Like the first): each carrier sees
 // a stream of the gateway's own on its leg, with its own payload types.
 //
+// A browser leg's received packet is forwarded on the library's SRTP
+// session goroutine, the moment it is decrypted: the leg gives the library
+// its own buffer per SSRC (SettingEngine.BufferFactory, trackbuf.go), whose
+// Write forwards once the leg has taken the track over, instead of queueing
+// the packet for a read loop of the leg's own.
+//
 // Forwarding (forward.go, the one per-packet path) copies RTP packets from
 // one leg to the other, rewriting payload type (Opus to Opus, PCMU or PCMA
 // to the same, RFC 4733 telephone-event to telephone-event), SSRC,

@@ -2,13 +2,16 @@ package media
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/transport/v2/packetio"
 	"github.com/pion/webrtc/v3"
 
 	"github.com/callbridge/widget-server/internal/logctx"
@@ -67,8 +70,9 @@ type leg struct {
 	sendClockRate                  uint32
 	answered                       []webrtc.RTPCodecParameters // set before any goroutine starts
 	reports                        reportStats
-	recv                           recvStats  // browser legs: the browser's stream (RTP legs count in rtp.recv)
-	retired                        *legCounts // under g.mu: the counters when the leg left the table (Totals)
+	recv                           recvStats               // browser legs: the browser's stream (RTP legs count in rtp.recv)
+	retired                        *legCounts              // under g.mu: the counters when the leg left the table (Totals)
+	buffers                        map[uint32]*trackBuffer // under mu: the library's buffers of the RTP received, by SSRC
 
 	ctx    context.Context // ends when the leg closes
 	cancel context.CancelFunc
@@ -117,7 +121,14 @@ func (g *Gateway) openLeg(ctx context.Context, id string, offerSDP string, kind 
 	if err != nil {
 		return "", fmt.Errorf("open leg %s: %w", id, err)
 	}
-	api, err := g.newAPI(kind)
+	l := &leg{
+		id:    id,
+		kind:  kind,
+		g:     g,
+		log:   g.log.With(legAttrs(ctx, id, kind)...),
+		audio: classify(audio.answer[0]),
+	}
+	api, err := g.newAPI(kind, l.newBuffer)
 	if err != nil {
 		return "", fmt.Errorf("open leg %s: %w", id, err)
 	}
@@ -125,15 +136,7 @@ func (g *Gateway) openLeg(ctx context.Context, id string, offerSDP string, kind 
 	if err != nil {
 		return "", fmt.Errorf("open leg %s: new peer connection: %w", id, err)
 	}
-
-	l := &leg{
-		id:    id,
-		kind:  kind,
-		g:     g,
-		log:   g.log.With(legAttrs(ctx, id, kind)...),
-		pc:    pc,
-		audio: classify(audio.answer[0]),
-	}
+	l.pc = pc
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.forward.Store(true)
 	if kind == KindTone {
@@ -192,10 +195,12 @@ func (l *leg) audioClass() codecClass {
 	return l.audio
 }
 
-// newAPI builds a leg's API: the shared settings, a MediaEngine with only
-// the codecs of its kind, and no interceptors: the gateway writes and reads
-// the leg's RTCP reports itself (rtcp.go), as for RTP legs.
-func (g *Gateway) newAPI(kind Kind) (*webrtc.API, error) {
+// newAPI builds a leg's API: the shared settings (the one UDP socket) with
+// the leg's own buffers for the RTP it receives (trackbuf.go), a
+// MediaEngine with only the codecs of its kind, and no interceptors: the
+// gateway writes and reads the leg's RTCP reports itself (rtcp.go), as for
+// RTP legs.
+func (g *Gateway) newAPI(kind Kind, buffers func(packetio.BufferPacketType, uint32) io.ReadWriteCloser) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	audio := []webrtc.RTPCodecParameters{{RTPCodecCapability: opusCapability, PayloadType: 111}}
 	switch kind {
@@ -216,8 +221,10 @@ func (g *Gateway) newAPI(kind Kind) (*webrtc.API, error) {
 	if err := me.RegisterCodec(event, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("register codec: %w", err)
 	}
+	se := g.settings
+	se.BufferFactory = buffers
 	return webrtc.NewAPI(
-		webrtc.WithSettingEngine(g.settings),
+		webrtc.WithSettingEngine(se),
 		webrtc.WithMediaEngine(me),
 		webrtc.WithInterceptorRegistry(&interceptor.Registry{}),
 	), nil
@@ -295,8 +302,32 @@ func (l *leg) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	if track.Kind() != webrtc.RTPCodecTypeAudio {
 		return
 	}
-	l.start(func() { l.readRTP(track, l.answered) })
 	l.start(func() { l.readRTCP(receiver) })
+	if b := l.buffer(uint32(track.SSRC())); b != nil {
+		l.start(func() { l.takeOver(track, b) })
+		return
+	}
+	l.start(func() { l.readRTP(track, l.answered) })
+}
+
+// takeOver makes the track's buffer forward what it receives: it forwards
+// what the library and the buffer hold (the packets that came before the
+// track was announced) and returns once the buffer forwards by itself.
+func (l *leg) takeOver(track *webrtc.TrackRemote, b *trackBuffer) {
+	s := newSource(l.answered)
+	b.handOver(s)
+	buf := make([]byte, rtpBufferSize)
+	for {
+		n, _, err := track.Read(buf)
+		switch {
+		case err == nil:
+			l.receiveTrackPacket(s, buf[:n])
+		case errors.Is(err, errHandedOver), errors.Is(err, io.EOF), n == 0:
+			return
+		}
+		// else a packet the library would not take (an unknown
+		// payload type): skipped.
+	}
 }
 
 // sendTrack is the browser leg's outgoing track.
@@ -307,8 +338,8 @@ func (l *leg) sendTrack() *outTrack {
 	return l.out
 }
 
-// readRTP is the one goroutine per remote track: read into a reused
-// buffer, count, forward.
+// readRTP is the one goroutine of a remote track whose buffer is not the
+// leg's own: read into a reused buffer, count, forward.
 func (l *leg) readRTP(track *webrtc.TrackRemote, codecs []webrtc.RTPCodecParameters) {
 	s := newSource(codecs)
 	buf := make([]byte, rtpBufferSize)
