@@ -19,9 +19,14 @@ import (
 // interceptors: its report interceptors cost four allocations per packet
 // received for figures the gateway counts anyway.
 
-// rtcpInterval is the mean time between reports: RFC 3550 §6.2's minimum,
-// which a two-party call's share of bandwidth never lifts.
+// rtcpInterval is the mean time between reports to a carrier: RFC 3550
+// §6.2's minimum, which a two-party call's share of bandwidth never lifts.
 const rtcpInterval = 5 * time.Second
+
+// browserRTCPInterval is the mean time between reports to a browser: that
+// of the library's report interceptors the gateway used before, so that
+// Stats' round trip and the browser's own figures stay as fresh.
+const browserRTCPInterval = time.Second
 
 // readRTCPSocket is an RTP leg's receive loop on its RTCP port.
 func (l *leg) readRTCPSocket() {
@@ -112,7 +117,11 @@ func senderSSRC(pkts []rtcp.Packet) uint32 {
 // rtcpInterval (the first after half of one, RFC 3550 §6.2) until the leg
 // closes.
 func (l *leg) reportRTCP() {
-	t := time.NewTimer(randomised(l.g.rtcpInterval / 2))
+	interval := l.g.rtcpInterval
+	if l.rtp == nil {
+		interval = min(interval, browserRTCPInterval)
+	}
+	t := time.NewTimer(randomised(interval / 2))
 	defer t.Stop()
 	for {
 		select {
@@ -125,7 +134,7 @@ func (l *leg) reportRTCP() {
 		} else {
 			l.sendTrackReport()
 		}
-		t.Reset(randomised(l.g.rtcpInterval))
+		t.Reset(randomised(interval))
 	}
 }
 
