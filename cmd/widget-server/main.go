@@ -67,18 +67,27 @@ func run(ctx context.Context, args []string, getenv lookupEnv, stdin io.Reader, 
 			return runJWT(ctx, args[1:], getenv, stdout, stderr)
 		}
 	}
-	cfg, err := parseConfig(args, getenv, stderr)
+	opts, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
 	}
+	cfg := opts.Config
 	cfg.Stdout = stdout
-	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	hopts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "json" {
-		cfg.Logger = slog.New(slog.NewJSONHandler(stderr, opts))
+		cfg.Logger = slog.New(slog.NewJSONHandler(stderr, hopts))
 	} else {
-		cfg.Logger = slog.New(slog.NewTextHandler(stderr, opts))
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, hopts))
 	}
+	planMemory(getenv, opts.memoryLimit, systemMemory()).apply(cfg.Logger, getenv)
 	return server.Run(ctx, cfg)
+}
+
+// options are the server's Config and what the program itself takes from
+// the command line.
+type options struct {
+	server.Config
+	memoryLimit int64 // --memory-limit in bytes; 0: none given
 }
 
 // envFlags binds flags whose defaults come from WIDGET_* variables.
@@ -94,11 +103,12 @@ func (e envFlags) str(dst *string, name, env, def, usage string) {
 	e.fs.StringVar(dst, name, def, usage+" ($"+env+")")
 }
 
-func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Config, error) {
+func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("widget-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	ef := envFlags{fs, getenv}
-	var cfg server.Config
+	var opts options
+	cfg := &opts.Config
 	var level string
 	ef.str(&cfg.Listen, "listen", "WIDGET_LISTEN", "127.0.0.1:8080", "widget listener address")
 	ef.str(&cfg.PublicURL, "public-url", "WIDGET_PUBLIC_URL", "", "widget base URL as browsers see it (default http://localhost:PORT)")
@@ -125,7 +135,7 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	fs.Var(&dev, "dev", "development mode: demo users, webhooks to loopback, media on loopback; true, false or auto (on only on a loopback listener with no public URL or an http loopback one) ($WIDGET_DEV)")
 	var mediaPort, publicIPs, iceServers, ringTimeout, apiRate, heartbeat, proxies, widgetRate, smsRate string
 	var streamCap, deviceCap, deviceCallCap, extensionCallCap, socketCap string
-	var voicemailLimit, retention string
+	var voicemailLimit, retention, memoryLimit string
 	var rtpPorts, sipListen, sipTLSListen, sipTLSCert, sipTLSKey string
 	ef.str(&proxies, "trusted-proxies", "WIDGET_TRUSTED_PROXIES", "", "comma-separated CIDRs (or IPs) of the reverse proxies whose X-Forwarded-For / X-Real-IP are believed; none: the peer's address counts")
 	ef.str(&mediaPort, "media-port", "WIDGET_MEDIA_PORT", "50000", "the media gateway's single UDP port (0: any free port)")
@@ -154,63 +164,64 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 	ef.str(&deviceCallCap, "max-calls-per-device", "WIDGET_MAX_CALLS_PER_DEVICE", "4", "calls one phone may carry at once")
 	ef.str(&extensionCallCap, "max-calls-per-extension", "WIDGET_MAX_CALLS_PER_EXTENSION", "20", "calls all phones of one extension may carry at once")
 	ef.str(&socketCap, "max-sockets-per-extension", "WIDGET_MAX_SOCKETS_PER_EXTENSION", "10", "WebSocket subscription sessions one extension may hold, connected or awaiting recovery")
+	ef.str(&memoryLimit, "memory-limit", "WIDGET_MEMORY_LIMIT", "", "the heap's soft limit, as GOMEMLIMIT writes it (2GiB); default: 90% of the cgroup's memory.max, else half the physical memory, unless GOGC or GOMEMLIMIT is set")
 	if err := fs.Parse(args); err != nil {
-		return cfg, err
+		return opts, err
 	}
 	port, err := strconv.Atoi(mediaPort)
 	if err != nil || port < 0 || port > 65535 {
-		return cfg, fmt.Errorf("media port %q: want 0-65535", mediaPort)
+		return opts, fmt.Errorf("media port %q: want 0-65535", mediaPort)
 	}
 	cfg.MediaPort = port
 	if ip := net.ParseIP(cfg.MediaListen); cfg.MediaListen != "" && (ip == nil || ip.To4() == nil) {
-		return cfg, fmt.Errorf("media listen %q: want an IPv4 address such as 0.0.0.0 or 10.0.0.5", cfg.MediaListen)
+		return opts, fmt.Errorf("media listen %q: want an IPv4 address such as 0.0.0.0 or 10.0.0.5", cfg.MediaListen)
 	}
 	if cfg.RTPPorts, err = media.ParsePortRange(rtpPorts); err != nil {
-		return cfg, fmt.Errorf("rtp ports %q: want min-max such as 20000-20999, with an even port and its odd neighbour inside", rtpPorts)
+		return opts, fmt.Errorf("rtp ports %q: want min-max such as 20000-20999, with an even port and its odd neighbour inside", rtpPorts)
 	}
 	if ip := net.ParseIP(cfg.RTPAdvertise); cfg.RTPAdvertise != "" && (ip == nil || ip.To4() == nil || ip.IsUnspecified()) {
-		return cfg, fmt.Errorf("rtp advertise %q: want the IPv4 address carriers send audio to, such as 203.0.113.10", cfg.RTPAdvertise)
+		return opts, fmt.Errorf("rtp advertise %q: want the IPv4 address carriers send audio to, such as 203.0.113.10", cfg.RTPAdvertise)
 	}
 	if cfg.SIPListen, err = parseSIPListen(sipListen, sipTLSListen, sipTLSCert, sipTLSKey); err != nil {
-		return cfg, err
+		return opts, err
 	}
 	if cfg.Dev, err = server.ResolveDev(dev.value, cfg.PublicURL, cfg.Listen); err != nil {
-		return cfg, err
+		return opts, err
 	}
 	cfg.PublicIPs = splitList(publicIPs)
 	cfg.TrustedProxies = splitList(proxies)
 	if _, err := server.ParseTrustedProxies(cfg.TrustedProxies); err != nil {
-		return cfg, err
+		return opts, err
 	}
 	cfg.ICEServers = splitList(iceServers)
 	if cfg.RingTimeout, err = time.ParseDuration(ringTimeout); err != nil || cfg.RingTimeout < time.Second {
-		return cfg, fmt.Errorf("ring timeout %q: want a duration of at least 1s", ringTimeout)
+		return opts, fmt.Errorf("ring timeout %q: want a duration of at least 1s", ringTimeout)
 	}
 	if cfg.VoicemailLimit, err = time.ParseDuration(voicemailLimit); err != nil || cfg.VoicemailLimit < 10*time.Second || cfg.VoicemailLimit > time.Hour {
-		return cfg, fmt.Errorf("voicemail limit %q: want a duration from 10s to 1h", voicemailLimit)
+		return opts, fmt.Errorf("voicemail limit %q: want a duration from 10s to 1h", voicemailLimit)
 	}
 	days, err := strconv.Atoi(retention)
 	if err != nil || days < 0 || days > 36500 {
-		return cfg, fmt.Errorf("audio retention %q: want whole days from 0 (keep) to 36500", retention)
+		return opts, fmt.Errorf("audio retention %q: want whole days from 0 (keep) to 36500", retention)
 	}
 	cfg.AudioRetention = time.Duration(days) * 24 * time.Hour
 	if a := cfg.RecordingAnnouncement; a != "off" && a != "beep" && a != "" {
 		if _, err := os.Stat(a); err != nil {
-			return cfg, fmt.Errorf("recording announcement %q: want off, beep or an Ogg Opus file: %w", a, err)
+			return opts, fmt.Errorf("recording announcement %q: want off, beep or an Ogg Opus file: %w", a, err)
 		}
 	}
 	if cfg.APIRateLimit, cfg.APIRateWindow, err = parseRate(apiRate); err != nil {
-		return cfg, fmt.Errorf("API rate limit %q: %w", apiRate, err)
+		return opts, fmt.Errorf("API rate limit %q: %w", apiRate, err)
 	}
 	if cfg.EventsHeartbeat, err = time.ParseDuration(heartbeat); err != nil || cfg.EventsHeartbeat < time.Second || cfg.EventsHeartbeat > 5*time.Minute {
-		return cfg, fmt.Errorf("events heartbeat %q: want a duration from 1s to 5m", heartbeat)
+		return opts, fmt.Errorf("events heartbeat %q: want a duration from 1s to 5m", heartbeat)
 	}
 	lim := &cfg.Limits
 	if lim.WidgetRequests, lim.WidgetWindow, err = parseRate(widgetRate); err != nil {
-		return cfg, fmt.Errorf("widget rate limit %q: %w", widgetRate, err)
+		return opts, fmt.Errorf("widget rate limit %q: %w", widgetRate, err)
 	}
 	if lim.SMS, lim.SMSWindow, err = parseRate(smsRate); err != nil {
-		return cfg, fmt.Errorf("SMS rate limit %q: %w", smsRate, err)
+		return opts, fmt.Errorf("SMS rate limit %q: %w", smsRate, err)
 	}
 	for _, c := range []struct {
 		dst        *int
@@ -223,28 +234,33 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (server.Conf
 		{&lim.SocketsPerExtension, "max-sockets-per-extension", socketCap},
 	} {
 		if *c.dst, err = strconv.Atoi(c.text); err != nil || *c.dst < 1 || *c.dst > 1_000_000 {
-			return cfg, fmt.Errorf("%s %q: want a whole number from 1 to 1000000", c.name, c.text)
+			return opts, fmt.Errorf("%s %q: want a whole number from 1 to 1000000", c.name, c.text)
 		}
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (commands: apps, accounts, extensions, trunks, phones)", fs.Arg(0))
+		return opts, fmt.Errorf("unexpected argument %q (commands: apps, accounts, extensions, trunks, phones)", fs.Arg(0))
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
-		return cfg, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+		return opts, fmt.Errorf("log level %q: want debug, info, warn or error", level)
 	}
 	if cfg.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(cfg.MetricsListen); err != nil {
-			return cfg, fmt.Errorf("metrics addr %q: want host:port such as 10.0.0.5:9464", cfg.MetricsListen)
+			return opts, fmt.Errorf("metrics addr %q: want host:port such as 10.0.0.5:9464", cfg.MetricsListen)
 		}
 	}
 	if err := server.CheckMetricsToken(cfg.MetricsToken); err != nil {
-		return cfg, err
+		return opts, err
 	}
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
-		return cfg, fmt.Errorf("log format %q: want text or json", cfg.LogFormat)
+		return opts, fmt.Errorf("log format %q: want text or json", cfg.LogFormat)
+	}
+	if memoryLimit != "" {
+		if opts.memoryLimit, err = parseMemoryLimit(memoryLimit); err != nil {
+			return opts, err
+		}
 	}
 	cfg.CountryCode = strings.ToUpper(cfg.CountryCode)
-	return cfg, nil
+	return opts, nil
 }
 
 // devFlag is --dev: "auto" or a boolean; a bare --dev means true.

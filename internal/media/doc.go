@@ -9,9 +9,10 @@
 // them share one SettingEngine whose ICE traffic goes through a single UDP
 // socket (ICE UDP mux), so browsers reach the gateway on exactly one UDP
 // port. Each has its own MediaEngine holding only the codecs its Kind needs
-// and its own interceptor registry (RTCP sender and receiver reports only:
-// audio needs no NACK or congestion control, and the reports carry the
-// loss, jitter and round-trip figures that Stats returns).
+// and no interceptors: audio needs no NACK or congestion control, and the
+// gateway writes its RTCP sender and receiver reports and reads the
+// browser's itself (rtcp.go), as toward a carrier, for the loss, jitter and
+// round-trip figures that Stats returns.
 //
 // An RTP leg (rtpleg.go) carries a call's audio to a carrier on an even UDP
 // port of a configured range and RTCP on the next one (or on the same, with
@@ -26,6 +27,12 @@
 // way (a call from the phone network transferred or forwarded to another
 // outside number, its second leg offered Like the first): each carrier sees
 // a stream of the gateway's own on its leg, with its own payload types.
+//
+// A browser leg's received packet is forwarded on the library's SRTP
+// session goroutine, the moment it is decrypted: the leg gives the library
+// its own buffer per SSRC (SettingEngine.BufferFactory, trackbuf.go), whose
+// Write forwards once the leg has taken the track over, instead of queueing
+// the packet for a read loop of the leg's own.
 //
 // Forwarding (forward.go, the one per-packet path) copies RTP packets from
 // one leg to the other, rewriting payload type (Opus to Opus, PCMU or PCMA

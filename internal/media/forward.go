@@ -278,6 +278,9 @@ type outTrack struct {
 	// written. holds counts the holders.
 	prompt bool
 	holds  int
+	// sent is what the gateway's sender reports say of the stream
+	// (rtcp.go).
+	sent senderCounts
 }
 
 // writer is what made the packets of an outTrack.
@@ -361,7 +364,8 @@ func (t *outTrack) write(in *rtp.Header, payload []byte, cl codecClass, g gap) b
 	if t.event || t.prompt {
 		return false
 	}
-	seq, ts, jumped := t.rw.next(in.SSRC, in.SequenceNumber, in.Timestamp, g, t.codec.ClockRate, time.Now())
+	now := time.Now()
+	seq, ts, jumped := t.rw.next(in.SSRC, in.SequenceNumber, in.Timestamp, g, t.codec.ClockRate, now)
 	t.writer = writerRelay
 	t.hdr = rtp.Header{
 		Version:        2,
@@ -372,8 +376,29 @@ func (t *outTrack) write(in *rtp.Header, payload []byte, cl codecClass, g gap) b
 		Timestamp:      ts,
 		SSRC:           b.ssrc,
 	}
-	_, err := b.w.WriteRTP(&t.hdr, payload)
-	return err == nil
+	if _, err := b.w.WriteRTP(&t.hdr, payload); err != nil {
+		return false
+	}
+	t.sent.count(ts, len(payload), now)
+	return true
+}
+
+// writeFrame sends a frame the gateway made of a stream of its own that
+// nothing else writes to (a tone leg's): numbered on from the last, the
+// timestamp advanced by advance.
+func (t *outTrack) writeFrame(cl codecClass, payload []byte, advance uint32) bool {
+	b := t.bound.Load()
+	if b == nil {
+		return false
+	}
+	pt := b.pts.lookup(cl)
+	if pt == noPT {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	seq, ts, jumped := t.rw.nextLocal(advance, true, t.codec.ClockRate, time.Now())
+	return t.writeLocked(b, pt, jumped && cl.audio(), seq, ts, payload)
 }
 
 // writeLocked sends a packet the gateway made, numbered by
@@ -387,8 +412,11 @@ func (t *outTrack) writeLocked(b *binding, pt uint8, marker bool, seq uint16, ts
 		Timestamp:      ts,
 		SSRC:           b.ssrc,
 	}
-	_, err := b.w.WriteRTP(&t.hdr, payload)
-	return err == nil
+	if _, err := b.w.WriteRTP(&t.hdr, payload); err != nil {
+		return false
+	}
+	t.sent.count(ts, len(payload), time.Now())
+	return true
 }
 
 // source is the read side of one remote stream: the reused header and the
@@ -514,6 +542,13 @@ type senderCounts struct {
 	since           bool // something was sent since the last report
 }
 
+// count notes a packet sent with timestamp ts and size bytes of payload.
+func (c *senderCounts) count(ts uint32, size int, now time.Time) {
+	c.packets++
+	c.octets += uint32(size)
+	c.lastTS, c.lastAt, c.since = ts, now, true
+}
+
 func newRTPOut(conn *net.UDPConn, ssrc uint32, state *atomic.Pointer[rtpState]) *rtpOut {
 	return &rtpOut{
 		conn:   conn,
@@ -574,9 +609,7 @@ func (o *rtpOut) sendLocked(st *rtpState, payload []byte, now time.Time) bool {
 	if _, err := o.conn.WriteToUDPAddrPort(pkt, st.remote); err != nil {
 		return false
 	}
-	o.sent.packets++
-	o.sent.octets += uint32(len(payload))
-	o.sent.lastTS, o.sent.lastAt, o.sent.since = o.hdr.Timestamp, now, true
+	o.sent.count(o.hdr.Timestamp, len(payload), now)
 	return true
 }
 
@@ -655,12 +688,21 @@ func isRTCP(pkt []byte) bool {
 	return len(pkt) >= 8 && pkt[1] >= 192 && pkt[1] <= 223
 }
 
-// recvStats counts the RTP an RTP leg receives from the carrier's current
-// source, for the reception reports the gateway sends it (RFC 3550 A.1, A.3,
-// A.8) and for Stats.
+// recvStats counts the RTP a leg receives from the peer's current source
+// (the carrier's, the browser's), for the reception reports the gateway
+// sends it (RFC 3550 A.1, A.3, A.8) and for Stats.
 type recvStats struct {
-	mu sync.Mutex
-	c  recvCounts
+	rate uint32 // the RTP clock of the audio; 0: g711ClockRate. Set before any packet.
+	mu   sync.Mutex
+	c    recvCounts
+}
+
+// clockRate is the RTP clock the jitter is measured in.
+func (r *recvStats) clockRate() uint32 {
+	if r.rate == 0 {
+		return g711ClockRate
+	}
+	return r.rate
 }
 
 type recvCounts struct {
@@ -700,7 +742,7 @@ func (r *recvStats) note(h *rtp.Header, cl codecClass, now time.Time) {
 		// Events repeat their timestamp: they would read as jitter.
 		return
 	}
-	arrival := int64(now.Sub(c.epoch) * g711ClockRate / time.Second)
+	arrival := int64(now.Sub(c.epoch) * time.Duration(r.clockRate()) / time.Second)
 	transit := arrival - int64(h.Timestamp)
 	if c.hasTrans {
 		// RFC 3550 A.8, with the difference taken modulo 2^32.

@@ -416,6 +416,17 @@ func (t *testTrack) send(cl codecClass, payload []byte) bool {
 	return err == nil
 }
 
+// drainRTCP reads the RTCP of a client's receiver, so that its report
+// interceptor sees the gateway's sender reports.
+func drainRTCP(receiver *webrtc.RTPReceiver) {
+	buf := make([]byte, rtpBufferSize)
+	for {
+		if _, _, err := receiver.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
 // waitFor polls cond until it holds, failing the test after patience.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()

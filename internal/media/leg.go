@@ -2,13 +2,16 @@ package media
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/transport/v2/packetio"
 	"github.com/pion/webrtc/v3"
 
 	"github.com/callbridge/widget-server/internal/logctx"
@@ -46,11 +49,11 @@ type leg struct {
 	kind  Kind
 	g     *Gateway
 	log   *slog.Logger
-	pc    *webrtc.PeerConnection         // browser legs
-	out   *outTrack                      // KindPhone, KindEcho, KindTrunkPhone
-	tone  *webrtc.TrackLocalStaticSample // KindTone
-	rtp   *rtpLeg                        // KindRTP
-	audio codecClass                     // browser legs: the codec answered
+	pc    *webrtc.PeerConnection // browser legs
+	out   *outTrack              // KindPhone, KindEcho, KindTrunkPhone
+	tone  *outTrack              // KindTone
+	rtp   *rtpLeg                // KindRTP
+	audio codecClass             // browser legs: the codec answered
 
 	peer    atomic.Pointer[leg] // KindPhone: where received audio goes
 	forward atomic.Bool
@@ -67,7 +70,9 @@ type leg struct {
 	sendClockRate                  uint32
 	answered                       []webrtc.RTPCodecParameters // set before any goroutine starts
 	reports                        reportStats
-	retired                        *legCounts // under g.mu: the counters when the leg left the table (Totals)
+	recv                           recvStats               // browser legs: the browser's stream (RTP legs count in rtp.recv)
+	retired                        *legCounts              // under g.mu: the counters when the leg left the table (Totals)
+	buffers                        map[uint32]*trackBuffer // under mu: the library's buffers of the RTP received, by SSRC
 
 	ctx    context.Context // ends when the leg closes
 	cancel context.CancelFunc
@@ -116,7 +121,14 @@ func (g *Gateway) openLeg(ctx context.Context, id string, offerSDP string, kind 
 	if err != nil {
 		return "", fmt.Errorf("open leg %s: %w", id, err)
 	}
-	api, err := g.newAPI(kind)
+	l := &leg{
+		id:    id,
+		kind:  kind,
+		g:     g,
+		log:   g.log.With(legAttrs(ctx, id, kind)...),
+		audio: classify(audio.answer[0]),
+	}
+	api, err := g.newAPI(kind, l.newBuffer)
 	if err != nil {
 		return "", fmt.Errorf("open leg %s: %w", id, err)
 	}
@@ -124,29 +136,17 @@ func (g *Gateway) openLeg(ctx context.Context, id string, offerSDP string, kind 
 	if err != nil {
 		return "", fmt.Errorf("open leg %s: new peer connection: %w", id, err)
 	}
-
-	l := &leg{
-		id:    id,
-		kind:  kind,
-		g:     g,
-		log:   g.log.With(legAttrs(ctx, id, kind)...),
-		pc:    pc,
-		audio: classify(audio.answer[0]),
-	}
+	l.pc = pc
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.forward.Store(true)
 	if kind == KindTone {
-		l.sendClockRate = pcmuCapability.ClockRate
-		l.tone, err = webrtc.NewTrackLocalStaticSample(pcmuCapability, "audio", id)
-		if err != nil {
-			l.cancel()
-			_ = pc.Close()
-			return "", fmt.Errorf("open leg %s: tone track: %w", id, err)
-		}
+		l.tone = newOutTrackFor(id, classPCMU)
+		l.sendClockRate = l.tone.codec.ClockRate
 	} else {
 		l.out = newOutTrackFor(id, l.audio)
 		l.sendClockRate = l.out.codec.ClockRate
 	}
+	l.recv.rate = l.sendClockRate
 	if kind == KindTrunkPhone {
 		l.ring.wake = make(chan struct{}, 1)
 	}
@@ -195,9 +195,12 @@ func (l *leg) audioClass() codecClass {
 	return l.audio
 }
 
-// newAPI builds a leg's API: the shared settings, a MediaEngine with only
-// the codecs of its kind, and the RTCP report interceptors.
-func (g *Gateway) newAPI(kind Kind) (*webrtc.API, error) {
+// newAPI builds a leg's API: the shared settings (the one UDP socket) with
+// the leg's own buffers for the RTP it receives (trackbuf.go), a
+// MediaEngine with only the codecs of its kind, and no interceptors: the
+// gateway writes and reads the leg's RTCP reports itself (rtcp.go), as for
+// RTP legs.
+func (g *Gateway) newAPI(kind Kind, buffers func(packetio.BufferPacketType, uint32) io.ReadWriteCloser) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	audio := []webrtc.RTPCodecParameters{{RTPCodecCapability: opusCapability, PayloadType: 111}}
 	switch kind {
@@ -218,14 +221,12 @@ func (g *Gateway) newAPI(kind Kind) (*webrtc.API, error) {
 	if err := me.RegisterCodec(event, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("register codec: %w", err)
 	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, fmt.Errorf("rtcp reports: %w", err)
-	}
+	se := g.settings
+	se.BufferFactory = buffers
 	return webrtc.NewAPI(
-		webrtc.WithSettingEngine(g.settings),
+		webrtc.WithSettingEngine(se),
 		webrtc.WithMediaEngine(me),
-		webrtc.WithInterceptorRegistry(ir),
+		webrtc.WithInterceptorRegistry(&interceptor.Registry{}),
 	), nil
 }
 
@@ -239,11 +240,7 @@ func (l *leg) negotiate(ctx context.Context, offerSDP string, audio offeredAudio
 	if err := l.pc.SetRemoteDescription(offer); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadOffer, err)
 	}
-	var track webrtc.TrackLocal = l.out
-	if l.tone != nil {
-		track = l.tone
-	}
-	sender, err := l.pc.AddTrack(track)
+	sender, err := l.pc.AddTrack(l.sendTrack())
 	if err != nil {
 		return "", fmt.Errorf("add track: %w", err)
 	}
@@ -259,13 +256,12 @@ func (l *leg) negotiate(ctx context.Context, offerSDP string, audio offeredAudio
 	if err := tr.SetCodecPreferences(l.answered); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadOffer, err)
 	}
-	if l.out != nil {
-		l.out.answered = l.answered
-	}
+	l.sendTrack().answered = l.answered
 	if enc := sender.GetParameters().Encodings; len(enc) > 0 {
 		l.sendSSRC = uint32(enc[0].SSRC)
 	}
-	l.start(func() { l.readSenderRTCP(sender) })
+	l.start(func() { l.readRTCP(sender) })
+	l.start(l.reportRTCP)
 
 	answer, err := l.pc.CreateAnswer(nil)
 	if err != nil {
@@ -306,12 +302,44 @@ func (l *leg) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	if track.Kind() != webrtc.RTPCodecTypeAudio {
 		return
 	}
+	l.start(func() { l.readRTCP(receiver) })
+	if b := l.buffer(uint32(track.SSRC())); b != nil {
+		l.start(func() { l.takeOver(track, b) })
+		return
+	}
 	l.start(func() { l.readRTP(track, l.answered) })
-	l.start(func() { drainRTCP(receiver) })
 }
 
-// readRTP is the one goroutine per remote track: read into a reused
-// buffer, count, forward.
+// takeOver makes the track's buffer forward what it receives: it forwards
+// what the library and the buffer hold (the packets that came before the
+// track was announced) and returns once the buffer forwards by itself.
+func (l *leg) takeOver(track *webrtc.TrackRemote, b *trackBuffer) {
+	s := newSource(l.answered)
+	b.handOver(s)
+	buf := make([]byte, rtpBufferSize)
+	for {
+		n, _, err := track.Read(buf)
+		switch {
+		case err == nil:
+			l.receiveTrackPacket(s, buf[:n])
+		case errors.Is(err, errHandedOver), errors.Is(err, io.EOF), n == 0:
+			return
+		}
+		// else a packet the library would not take (an unknown
+		// payload type): skipped.
+	}
+}
+
+// sendTrack is the browser leg's outgoing track.
+func (l *leg) sendTrack() *outTrack {
+	if l.tone != nil {
+		return l.tone
+	}
+	return l.out
+}
+
+// readRTP is the one goroutine of a remote track whose buffer is not the
+// leg's own: read into a reused buffer, count, forward.
 func (l *leg) readRTP(track *webrtc.TrackRemote, codecs []webrtc.RTPCodecParameters) {
 	s := newSource(codecs)
 	buf := make([]byte, rtpBufferSize)
@@ -320,20 +348,19 @@ func (l *leg) readRTP(track *webrtc.TrackRemote, codecs []webrtc.RTPCodecParamet
 		if err != nil {
 			return
 		}
-		l.forwardPacket(s, buf[:n])
+		l.receiveTrackPacket(s, buf[:n])
 	}
 }
 
-// drainRTCP reads the RTCP of a receiver so that the report interceptor
-// sees the browser's sender reports (and answers them with round-trip
-// information).
-func drainRTCP(receiver *webrtc.RTPReceiver) {
-	buf := make([]byte, rtpBufferSize)
-	for {
-		if _, _, err := receiver.Read(buf); err != nil {
-			return
-		}
+// receiveTrackPacket counts one packet of the browser's stream for the
+// gateway's reports and forwards it.
+func (l *leg) receiveTrackPacket(s *source, pkt []byte) {
+	n, err := s.hdr.Unmarshal(pkt)
+	if err != nil || n > len(pkt) {
+		return
 	}
+	l.recv.note(&s.hdr, s.classes[s.hdr.PayloadType&0x7F], time.Now())
+	l.forwardPayload(s, pkt[n:], true)
 }
 
 func (l *leg) onState(s webrtc.PeerConnectionState) {

@@ -9,17 +9,24 @@ import (
 	"github.com/pion/rtcp"
 )
 
-// RTCP of RTP legs (RFC 3550 §6). Browser legs get theirs from the library's
-// report interceptors; toward a carrier the gateway is the endpoint and
-// reports what it counts itself: a sender report while it sends (what it
-// relayed, under its own SSRC), a receiver report otherwise, each with a
-// reception report block about the carrier's stream and the leg's CNAME,
-// and a BYE when the leg closes. The carrier's reports about the gateway's
-// stream give Stats its loss, jitter and round-trip time.
+// RTCP of every leg (RFC 3550 §6). The gateway is the endpoint toward a
+// carrier and toward a browser, and reports what it counts itself: a sender
+// report while it sends (what it relayed, under its own SSRC), a receiver
+// report otherwise, each with a reception report block about the peer's
+// stream and the leg's CNAME; toward a carrier also a BYE when the leg
+// closes. The peer's reports about the gateway's stream give Stats its
+// loss, jitter and round-trip time. Browser legs use none of the library's
+// interceptors: its report interceptors cost four allocations per packet
+// received for figures the gateway counts anyway.
 
-// rtcpInterval is the mean time between reports: RFC 3550 §6.2's minimum,
-// which a two-party call's share of bandwidth never lifts.
+// rtcpInterval is the mean time between reports to a carrier: RFC 3550
+// §6.2's minimum, which a two-party call's share of bandwidth never lifts.
 const rtcpInterval = 5 * time.Second
+
+// browserRTCPInterval is the mean time between reports to a browser: that
+// of the library's report interceptors the gateway used before, so that
+// Stats' round trip and the browser's own figures stay as fresh.
+const browserRTCPInterval = time.Second
 
 // readRTCPSocket is an RTP leg's receive loop on its RTCP port.
 func (l *leg) readRTCPSocket() {
@@ -106,11 +113,15 @@ func senderSSRC(pkts []rtcp.Packet) uint32 {
 	return 0
 }
 
-// reportRTCP sends the carrier a report at randomised intervals around
+// reportRTCP sends the peer a report at randomised intervals around
 // rtcpInterval (the first after half of one, RFC 3550 §6.2) until the leg
 // closes.
 func (l *leg) reportRTCP() {
-	t := time.NewTimer(randomised(l.g.rtcpInterval / 2))
+	interval := l.g.rtcpInterval
+	if l.rtp == nil {
+		interval = min(interval, browserRTCPInterval)
+	}
+	t := time.NewTimer(randomised(interval / 2))
 	defer t.Stop()
 	for {
 		select {
@@ -118,8 +129,12 @@ func (l *leg) reportRTCP() {
 			return
 		case <-t.C:
 		}
-		l.rtp.sendReport(false)
-		t.Reset(randomised(l.g.rtcpInterval))
+		if l.rtp != nil {
+			l.rtp.sendReport(false)
+		} else {
+			l.sendTrackReport()
+		}
+		t.Reset(randomised(interval))
 	}
 }
 
@@ -187,19 +202,57 @@ func (r *rtpLeg) sendReport(bye bool) {
 func (o *rtpOut) senderReport(now time.Time) (*rtcp.SenderReport, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if !o.sent.since {
+	return o.sent.report(o.ssrc, g711ClockRate, now)
+}
+
+// report returns a sender report of stream ssrc, whose RTP clock runs at
+// rate, when something was sent since the last one, and starts the next
+// interval.
+func (c *senderCounts) report(ssrc, rate uint32, now time.Time) (*rtcp.SenderReport, bool) {
+	if !c.since {
 		return nil, false
 	}
-	o.sent.since = false
+	c.since = false
 	// The RTP time of now, extrapolated from the last packet sent.
-	ts := o.sent.lastTS + uint32(now.Sub(o.sent.lastAt)*g711ClockRate/time.Second)
+	ts := c.lastTS + uint32(now.Sub(c.lastAt)*time.Duration(rate)/time.Second)
 	return &rtcp.SenderReport{
-		SSRC:        o.ssrc,
+		SSRC:        ssrc,
 		NTPTime:     ntpTime(now),
 		RTPTime:     ts,
-		PacketCount: o.sent.packets,
-		OctetCount:  o.sent.octets,
+		PacketCount: c.packets,
+		OctetCount:  c.octets,
 	}, true
+}
+
+// sendTrackReport sends the browser of a browser leg a compound report: a
+// sender report of the gateway's stream while it sends, a receiver report
+// otherwise, with a reception report block about the browser's stream once
+// it sends, and the stream's CNAME (that of the answer's a=ssrc line, the
+// track's stream id).
+func (l *leg) sendTrackReport() {
+	t := l.sendTrack()
+	if t == nil || l.sendSSRC == 0 {
+		return
+	}
+	now := time.Now()
+	var blocks []rtcp.ReceptionReport
+	if b, ok := l.recv.report(now); ok {
+		blocks = append(blocks, b)
+	}
+	t.mu.Lock()
+	sr, sending := t.sent.report(l.sendSSRC, t.codec.ClockRate, now)
+	t.mu.Unlock()
+	var first rtcp.Packet
+	if sending {
+		sr.Reports = blocks
+		first = sr
+	} else {
+		first = &rtcp.ReceiverReport{SSRC: l.sendSSRC, Reports: blocks}
+	}
+	_ = l.pc.WriteRTCP([]rtcp.Packet{first, &rtcp.SourceDescription{Chunks: []rtcp.SourceDescriptionChunk{{
+		Source: l.sendSSRC,
+		Items:  []rtcp.SourceDescriptionItem{{Type: rtcp.SDESCNAME, Text: t.streamID}},
+	}}}})
 }
 
 // noteSenderReport keeps the time of the carrier's last sender report, for
@@ -270,7 +323,7 @@ func (r *recvStats) inbound() (lost int64, jitterMs float64) {
 	if !r.c.started {
 		return 0, 0
 	}
-	return r.c.lost(), r.c.jitter / g711ClockRate * 1000
+	return r.c.lost(), r.c.jitter / float64(r.clockRate()) * 1000
 }
 
 // ntpTime is t as a 64-bit NTP timestamp: seconds since 1900, then a binary

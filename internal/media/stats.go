@@ -4,8 +4,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
-	"github.com/pion/webrtc/v3"
 )
 
 // LegStats are a leg's counters. Packet and byte counts are RTP packets and
@@ -14,8 +14,8 @@ import (
 // receiver reports about the audio the gateway sends it (the browser's, or
 // the carrier's for an RTP leg), and stay zero until the first report.
 // InboundLost and InboundJitterMs are the gateway's own figures for the
-// audio an RTP leg receives from the carrier's current source (RFC 3550
-// A.3, A.8), which its reports to the carrier carry; zero for browser legs.
+// audio the leg receives from the peer's current source (RFC 3550 A.3,
+// A.8), which its reports to the peer carry.
 type LegStats struct {
 	PacketsReceived, PacketsSent, BytesReceived, BytesSent uint64
 	PacketsLost                                            int64
@@ -37,6 +37,8 @@ func (l *leg) stats() LegStats {
 	var s LegStats
 	if l.rtp != nil {
 		s.InboundLost, s.InboundJitterMs = l.rtp.recv.inbound()
+	} else {
+		s.InboundLost, s.InboundJitterMs = l.recv.inbound()
 	}
 	l.reports.mu.Lock()
 	defer l.reports.mu.Unlock()
@@ -53,13 +55,20 @@ func (l *leg) stats() LegStats {
 	}
 }
 
-// readSenderRTCP is the RTCP loop of the leg's sender: reading drives the
-// interceptors, and the reception reports about the gateway's stream feed
-// Stats.
-func (l *leg) readSenderRTCP(sender *webrtc.RTPSender) {
+// rtcpReader is where a browser leg reads RTCP: its sender (the browser's
+// reports about the gateway's stream) or its receiver (the browser's sender
+// reports); the library gives a compound packet to each SSRC it names.
+type rtcpReader interface {
+	Read([]byte) (int, interceptor.Attributes, error)
+}
+
+// readRTCP is an RTCP loop of a browser leg: the reception reports about
+// the gateway's stream feed Stats, and the browser's sender reports the
+// round trip of the gateway's next report.
+func (l *leg) readRTCP(r rtcpReader) {
 	buf := make([]byte, rtpBufferSize)
 	for {
-		n, _, err := sender.Read(buf)
+		n, _, err := r.Read(buf)
 		if err != nil {
 			return
 		}
@@ -73,6 +82,7 @@ func (l *leg) readSenderRTCP(sender *webrtc.RTPSender) {
 			case *rtcp.ReceiverReport:
 				l.noteReports(p.Reports, now)
 			case *rtcp.SenderReport:
+				l.recv.noteSenderReport(p.SSRC, p.NTPTime, now)
 				l.noteReports(p.Reports, now)
 			}
 		}

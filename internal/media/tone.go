@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v3"
-	pionmedia "github.com/pion/webrtc/v3/pkg/media"
 )
 
 const (
@@ -94,7 +93,7 @@ func (l *leg) playTone() {
 			frame[i] = table[pos]
 			pos = (pos + 1) % len(table)
 		}
-		if err := l.tone.WriteSample(pionmedia.Sample{Data: frame, Duration: toneFrame}); err != nil {
+		if !l.tone.writeFrame(classPCMU, frame, toneFrameSize) {
 			continue
 		}
 		l.packetsSent.Add(1)

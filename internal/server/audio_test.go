@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v3"
 )
@@ -73,12 +72,12 @@ func newTalkerIn(t *testing.T, name string, mark byte, c webrtc.RTPCodecCapabili
 					return
 				}
 				for _, p := range pkts {
-					rr, ok := p.(*rtcp.ReceiverReport)
-					if !ok {
+					reports := receptionReports(p)
+					if reports == nil {
 						continue
 					}
 					tk.mu.Lock()
-					for _, r := range rr.Reports {
+					for _, r := range reports {
 						tk.reported = max(tk.reported, r.LastSequenceNumber)
 					}
 					tk.mu.Unlock()

@@ -191,9 +191,9 @@ func newTonePeer(t *testing.T, name string, loop [][]byte) *tonePeer {
 					return
 				}
 				for _, p := range pkts {
-					if rr, ok := p.(*rtcp.ReceiverReport); ok {
+					if reports := receptionReports(p); reports != nil {
 						tp.mu.Lock()
-						for _, r := range rr.Reports {
+						for _, r := range reports {
 							tp.reported = max(tp.reported, r.LastSequenceNumber)
 						}
 						tp.mu.Unlock()
@@ -305,6 +305,19 @@ func (tp *tonePeer) mark() uint16 {
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
 	return tp.lastSent
+}
+
+// receptionReports are the reception report blocks of a sender or
+// receiver report (the gateway puts them in its sender report while it
+// sends, RFC 3550 §6.4.1), nil for other packets.
+func receptionReports(p rtcp.Packet) []rtcp.ReceptionReport {
+	switch p := p.(type) {
+	case *rtcp.SenderReport:
+		return p.Reports
+	case *rtcp.ReceiverReport:
+		return p.Reports
+	}
+	return nil
 }
 
 // awaitRead waits until the gateway reports it read frame seq (and so every
