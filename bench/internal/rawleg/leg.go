@@ -232,7 +232,7 @@ func (l *Leg) Answer(ctx context.Context, answer string) error {
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			return verifyFingerprint(raw, r.fingerprint)
 		},
-		LoggerFactory: quietLogger{},
+		LoggerFactory: &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled}, // the DTLS library's logs are dropped
 	})
 	if err != nil {
 		return fmt.Errorf("DTLS: %w", err)
@@ -506,21 +506,3 @@ func verifyFingerprint(rawCerts [][]byte, want string) error {
 	}
 	return nil
 }
-
-// quietLogger drops the DTLS library's logs.
-type quietLogger struct{}
-
-func (quietLogger) NewLogger(string) logging.LeveledLogger { return quietLog{} }
-
-type quietLog struct{}
-
-func (quietLog) Trace(string)          {}
-func (quietLog) Tracef(string, ...any) {}
-func (quietLog) Debug(string)          {}
-func (quietLog) Debugf(string, ...any) {}
-func (quietLog) Info(string)           {}
-func (quietLog) Infof(string, ...any)  {}
-func (quietLog) Warn(string)           {}
-func (quietLog) Warnf(string, ...any)  {}
-func (quietLog) Error(string)          {}
-func (quietLog) Errorf(string, ...any) {}
