@@ -260,12 +260,14 @@ func (s *socketSession) detach(c *socketConn) {
 		}
 	}
 	s.pending = append(unsent, s.pending...)
-	if over := len(s.pending) - s.hub.cfg.BufferSize; over > 0 {
-		s.pending, s.lost = s.pending[over:], true
-	}
-	if s.conn != c { // replaced by a recovery: what c left goes to the new socket
+	if s.conn != c {
+		// Replaced by a recovery, which was told nothing was lost: what c
+		// left goes to the new socket, all of it.
 		s.flushLocked()
 		return
+	}
+	if over := len(s.pending) - s.hub.cfg.BufferSize; over > 0 {
+		s.pending, s.lost = s.pending[over:], true
 	}
 	s.conn, s.detached = nil, time.Now()
 	if s.ended {

@@ -111,7 +111,34 @@ func (env *socketEnv) subscribeAndDrop(t *testing.T) string {
 			break // the server's close
 		}
 	}
+	env.waitDetached(t, h.WSC.Token)
 	return h.WSC.Token
+}
+
+// waitDetached waits until the server has seen the session's socket go:
+// from then on its notifications wait in the session's buffer.
+func (env *socketEnv) waitDetached(t *testing.T, wsc string) {
+	t.Helper()
+	h := env.srv.sockets
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		h.mu.Lock()
+		s := h.sessions[wsc]
+		h.mu.Unlock()
+		if s == nil {
+			return // already ended
+		}
+		s.mu.Lock()
+		gone := s.conn == nil
+		s.mu.Unlock()
+		if gone {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server never saw the socket go")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (env *socketEnv) subscriptions(t *testing.T) int {
@@ -224,5 +251,33 @@ func TestSocketTimeouts(t *testing.T) {
 				t.Fatalf("recovery after the %s timeout: %+v %+v", tc.name, h2, d)
 			}
 		})
+	}
+}
+
+// TestSocketRecoveryKeepsWhatTheOldSocketLeft: a client that recovers before
+// the server saw its old socket go was told nothing was lost, so whatever
+// the old socket had queued reaches the new one, even beyond the buffer.
+func TestSocketRecoveryKeepsWhatTheOldSocketLeft(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	hub := newSocketHub(SocketConfig{BufferSize: 2}.withDefaults(), log)
+	newConn := func() *socketConn {
+		return &socketConn{out: make(chan serverFrame, 18), done: make(chan struct{}), wrote: make(chan struct{})}
+	}
+	old, recovering := newConn(), newConn()
+	s := &socketSession{hub: hub, conn: old}
+	old.ready = true
+	for range 3 {
+		s.Deliver("sub", []byte(`{}`))
+	}
+	if len(old.out) != 3 {
+		t.Fatalf("%d queued on the old socket", len(old.out))
+	}
+	s.mu.Lock()
+	s.conn, recovering.ready = recovering, true // attach's recovery
+	s.mu.Unlock()
+	close(old.wrote)
+	s.detach(old)
+	if len(recovering.out) != 3 || s.lost {
+		t.Fatalf("%d of 3 reached the recovering socket; lost %v", len(recovering.out), s.lost)
 	}
 }
