@@ -6,10 +6,12 @@
 # compiles an example host page against adapter.d.ts, and the platform's SDKs,
 # which tests run against the server; Debian's SIPp — package sip-tester — as
 # the carrier and desk phone of the SIP tests, Debian's baresip-core as a
-# softphone), then runs every check: formatting, vet, generated templ files up
-# to date, no wildcard postMessage, the browser code's unit tests, the whole
-# test suite with the race detector (browser tests included), and a short run
-# of every fuzz target over outside input.
+# softphone, Debian's postgresql, whose initdb and postgres the store's tests
+# start a throwaway cluster with), then runs every check: formatting, vet,
+# generated templ files up to date, no wildcard postMessage, the browser
+# code's unit tests, the whole test suite with the race detector (browser and
+# PostgreSQL tests included: none may skip for want of PostgreSQL), and a short
+# run of every fuzz target over outside input.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +23,7 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   step "installing Debian's ${missing[*]} for the tests"
   sudo=""
@@ -91,7 +94,9 @@ step "go test -race ./..."
 # namespace of their own with nothing but lo, so no packet can leave the machine.
 # Each test bounds its own waits; -timeout only catches a hung package, and
 # go test's default (10m) is less than internal/server takes on a loaded
-# two-core machine under the race detector.
+# two-core machine under the race detector. A test that needs PostgreSQL
+# (internal/store/pgtest) fails instead of skipping when it cannot start one.
+export CALLBRIDGE_REQUIRE_POSTGRES=1
 if unshare -n true 2>/dev/null; then
   unshare -n sh -c 'ip link set lo up && exec go test -race -count=1 -timeout 45m "$@" ./...' sh "$@"
 else
