@@ -32,6 +32,7 @@ func runAccounts(ctx context.Context, args []string, getenv lookupEnv, stdout, s
 	var dataDir string
 	var a identity.Account
 	ef.str(&dataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory of the database")
+	database := ef.database()
 	if sub == "add" {
 		fs.StringVar(&a.Company, "company", "", "the company's name")
 		fs.StringVar(&a.MainNumber, "main-number", "", "the account's main number, e.g. +14155550100")
@@ -41,7 +42,7 @@ func runAccounts(ctx context.Context, args []string, getenv lookupEnv, stdout, s
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, dataDir)
+	db, err := store.OpenDatabase(ctx, *database, dataDir)
 	if err != nil {
 		return err
 	}
@@ -101,6 +102,7 @@ func runExtensions(ctx context.Context, args []string, getenv lookupEnv, stdin i
 	var e identity.Extension
 	var direct listFlag
 	ef.str(&dataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory of the database")
+	database := ef.database()
 	if !byEmail {
 		fs.StringVar(&mainNumber, "main-number", "", "the account's main number, e.g. +14155550100")
 	}
@@ -155,7 +157,7 @@ func runExtensions(ctx context.Context, args []string, getenv lookupEnv, stdin i
 		}
 		password = p
 	}
-	db, err := store.Open(ctx, dataDir)
+	db, err := store.OpenDatabase(ctx, *database, dataDir)
 	if err != nil {
 		return err
 	}

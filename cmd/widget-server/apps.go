@@ -42,6 +42,7 @@ func runApps(ctx context.Context, args []string, getenv lookupEnv, stdout, stder
 	var origins, redirects listFlag
 	var noCall, noSMS, dev, removeSecret bool
 	ef.str(&dataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory of the database")
+	database := ef.database()
 	if sub == "add" || sub == "remove" || sub == "secret" {
 		fs.StringVar(&clientID, "client-id", "", "the app's clientId")
 	}
@@ -65,7 +66,7 @@ func runApps(ctx context.Context, args []string, getenv lookupEnv, stdout, stder
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, dataDir)
+	db, err := store.OpenDatabase(ctx, *database, dataDir)
 	if err != nil {
 		return err
 	}

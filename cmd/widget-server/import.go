@@ -35,6 +35,7 @@ func runExtensionsImport(ctx context.Context, args []string, getenv lookupEnv, s
 	var dataDir, mainNumber string
 	var passwordStdin bool
 	ef.str(&dataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory of the database")
+	database := ef.database()
 	fs.StringVar(&mainNumber, "main-number", "", "the account's main number, e.g. +14155550100")
 	fs.BoolVar(&passwordStdin, "password-stdin", false, "read the users' initial password from the first line of stdin (required)")
 	if err := parseNoArgs(fs, args); err != nil {
@@ -55,7 +56,7 @@ func runExtensionsImport(ctx context.Context, args []string, getenv lookupEnv, s
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, dataDir)
+	db, err := store.OpenDatabase(ctx, *database, dataDir)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ func runJWT(ctx context.Context, args []string, getenv lookupEnv, stdout, stderr
 	ef := envFlags{fs, getenv}
 	var dataDir, publicURL, listen, email, name, expires, id string
 	ef.str(&dataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory of the database")
+	database := ef.database()
 	ef.str(&publicURL, "public-url", "WIDGET_PUBLIC_URL", "", "the server's base URL as browsers see it (default http://localhost:PORT of --listen)")
 	ef.str(&listen, "listen", "WIDGET_LISTEN", "127.0.0.1:8080", "the server's widget listener address")
 	if sub == "revoke" {
@@ -52,7 +53,7 @@ func runJWT(ctx context.Context, args []string, getenv lookupEnv, stdout, stderr
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, dataDir)
+	db, err := store.OpenDatabase(ctx, *database, dataDir)
 	if err != nil {
 		return err
 	}

@@ -96,6 +96,16 @@ type envFlags struct {
 	getenv lookupEnv
 }
 
+// databaseUsage is the --database flag's help, the same in every command.
+const databaseUsage = "PostgreSQL URL (postgres://user:password@host/db); empty: the SQLite database in the data dir"
+
+// database binds --database and returns where its value goes.
+func (e envFlags) database() *string {
+	var url string
+	e.str(&url, "database", "WIDGET_DATABASE", "", databaseUsage)
+	return &url
+}
+
 func (e envFlags) str(dst *string, name, env, def, usage string) {
 	if v, ok := e.getenv(env); ok {
 		def = v
@@ -114,7 +124,8 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (options, er
 	ef.str(&cfg.PublicURL, "public-url", "WIDGET_PUBLIC_URL", "", "widget base URL as browsers see it (default http://localhost:PORT)")
 	ef.str(&cfg.DemoListen, "demo-listen", "WIDGET_DEMO_LISTEN", "127.0.0.1:8081", "demo host page listener address; empty turns the demo off")
 	ef.str(&cfg.DemoURL, "demo-url", "WIDGET_DEMO_URL", "", "demo page base URL (default http://127.0.0.1:PORT)")
-	ef.str(&cfg.DataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory for the database and generated keys")
+	ef.str(&cfg.DataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory for the database, audio files and generated keys")
+	ef.str(&cfg.Database, "database", "WIDGET_DATABASE", "", databaseUsage)
 	ef.str(&level, "log-level", "WIDGET_LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	ef.str(&cfg.LogFormat, "log-format", "WIDGET_LOG_FORMAT", "text", "log format: text (key=value lines) or json (one object per line)")
 	ef.str(&cfg.SessionKeys, "session-keys", "WIDGET_SESSION_KEYS", "", "session cookie keys as hex HASHKEY:BLOCKKEY (default: generated once into the data dir)")

@@ -51,6 +51,7 @@ func runPhones(ctx context.Context, args []string, getenv lookupEnv, stdin io.Re
 	var passwordStdin bool
 	var d store.SIPDevice
 	ef.str(&dataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory of the database")
+	database := ef.database()
 	if sub == "list" || sub == "add" {
 		fs.StringVar(&extRef, "extension", "", "the extension: its user's email, or its login MAIN*EXT such as +14155550100*101")
 	}
@@ -103,7 +104,7 @@ func runPhones(ctx context.Context, args []string, getenv lookupEnv, stdin io.Re
 		}
 		d.Realm, d.HA1 = realm, sip.HA1(d.Username, realm, password)
 	}
-	db, err := store.Open(ctx, dataDir)
+	db, err := store.OpenDatabase(ctx, *database, dataDir)
 	if err != nil {
 		return err
 	}

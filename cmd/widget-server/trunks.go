@@ -48,6 +48,7 @@ func runTrunks(ctx context.Context, args []string, getenv lookupEnv, stdin io.Re
 	var sources, prefixes, deny listFlag
 	var c sip.TrunkConfig
 	ef.str(&dataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory of the database")
+	database := ef.database()
 	if sub == "add" || sub == "remove" {
 		fs.StringVar(&c.Name, "name", "", "the trunk's name: 1-32 lower-case letters, digits, '-' or '_'")
 	}
@@ -114,7 +115,7 @@ func runTrunks(ctx context.Context, args []string, getenv lookupEnv, stdin io.Re
 			return fmt.Errorf("trunks add: %w", err)
 		}
 	}
-	db, err := store.Open(ctx, dataDir)
+	db, err := store.OpenDatabase(ctx, *database, dataDir)
 	if err != nil {
 		return err
 	}

@@ -36,11 +36,14 @@ import (
 
 // Config is the whole configuration of one server process.
 type Config struct {
-	Listen      string // widget listener, host:port
-	PublicURL   string // widget base URL as browsers see it; derived from Listen when empty
-	DemoListen  string // demo host page listener; "" turns the demo off
-	DemoURL     string // demo base URL; derived from DemoListen when empty
-	DataDir     string
+	Listen     string // widget listener, host:port
+	PublicURL  string // widget base URL as browsers see it; derived from Listen when empty
+	DemoListen string // demo host page listener; "" turns the demo off
+	DemoURL    string // demo base URL; derived from DemoListen when empty
+	DataDir    string
+	// Database is a PostgreSQL URL (postgres://…) for the store; empty:
+	// the SQLite database in DataDir.
+	Database    string
 	LogLevel    slog.Level
 	LogFormat   string // text or json: of the Logger cmd/widget-server builds
 	SessionKeys string // hex "hashKey:blockKey"; generated and kept in DataDir when empty
@@ -185,7 +188,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	// A line logged with a request's or a call's context names it.
 	log = slog.New(logctx.NewHandler(log.Handler()))
-	db, err := store.Open(ctx, cfg.DataDir)
+	db, err := store.OpenDatabase(ctx, cfg.Database, cfg.DataDir)
 	if err != nil {
 		return err
 	}
@@ -435,7 +438,7 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { defer wg.Done(); vm.Run(ctx) }() // removes voicemail and recordings past the retention period
 
 	log.Info("widget server started", slog.String("widgetUrl", publicURL), slog.String("demoUrl", demoURL),
-		slog.String("dataDir", cfg.DataDir), slog.Bool("dev", cfg.Dev),
+		slog.String("dataDir", cfg.DataDir), slog.String("database", db.Engine()), slog.Bool("dev", cfg.Dev),
 		slog.String("mediaListen", cmp.Or(mediaCfg.ListenIP, "0.0.0.0")), slog.Int("mediaUdpPort", gw.UDPPort()))
 	if cfg.Stdout != nil {
 		fmt.Fprintf(cfg.Stdout, "Callbridge widget server: %s\n", publicURL)

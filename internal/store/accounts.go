@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -25,14 +27,11 @@ const accountColumns = `id, company, main_number, country_code, area_code`
 // CreateAccount inserts a and sets a.ID; identity.ErrConflict when its main
 // number is taken.
 func (db *DB) CreateAccount(ctx context.Context, a *identity.Account) error {
-	res, err := db.sql.ExecContext(ctx,
-		`INSERT INTO accounts (company, main_number, country_code, area_code) VALUES (?, ?, ?, ?)`,
-		a.Company, a.MainNumber, a.CountryCode, a.AreaCode)
+	err := db.sql.QueryRowContext(ctx,
+		`INSERT INTO accounts (company, main_number, country_code, area_code) VALUES (?, ?, ?, ?) RETURNING id`,
+		a.Company, a.MainNumber, a.CountryCode, a.AreaCode).Scan(&a.ID)
 	if err != nil {
 		return fmt.Errorf("create account %s: %w", a.MainNumber, constraintError(err))
-	}
-	if a.ID, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("create account %s: %w", a.MainNumber, err)
 	}
 	return nil
 }
@@ -85,8 +84,16 @@ func oneAccount(row *sql.Row, what string) (identity.Account, error) {
 
 // extensionColumns are what scanExtension reads: a department's members
 // come along as a JSON array of ids.
-const extensionColumns = `id, account_id, number, name, email, role, status, direct_numbers, type,
-	(SELECT json_group_array(member_id) FROM department_members WHERE department_id = extensions.id)`
+func (db *DB) extensionColumns() string { return extensionColumns[db.dialect] }
+
+var extensionColumns = func() map[dialect]string {
+	cols := map[dialect]string{}
+	for _, d := range []dialect{sqliteDialect, postgresDialect} {
+		cols[d] = `id, account_id, number, name, email, role, status, direct_numbers, type, ` +
+			d.jsonArrayOf("member_id", "FROM department_members WHERE department_id = extensions.id")
+	}
+	return cols
+}()
 
 // CreateExtension inserts e with its password hash, and a department's
 // members, and sets e.ID. identity.ErrConflict when its email or its number
@@ -100,15 +107,12 @@ func (db *DB) CreateExtension(ctx context.Context, e *identity.Extension, passwo
 	direct, _ := json.Marshal(nonNil(e.DirectNumbers))
 	var id int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `
+		err := tx.QueryRowContext(ctx, `
 			INSERT INTO extensions (account_id, number, name, email, role, status, direct_numbers, type, password_hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.AccountID, e.Number, e.Name, e.Email, string(e.Role), e.Status, string(direct), string(e.Type), passwordHash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			e.AccountID, e.Number, e.Name, e.Email, string(e.Role), e.Status, string(direct), string(e.Type), passwordHash).Scan(&id)
 		if err != nil {
 			return constraintError(err)
-		}
-		if id, err = res.LastInsertId(); err != nil {
-			return err
 		}
 		return insertMembers(ctx, tx, id, e.Members)
 	})
@@ -141,8 +145,8 @@ func (db *DB) SetDepartmentMembers(ctx context.Context, departmentID int64, memb
 		if err := insertMembers(ctx, tx, departmentID, members); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE extensions SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`,
-			departmentID)
+		_, err = tx.ExecContext(ctx, `UPDATE extensions SET updated_at = ? WHERE id = ?`,
+			timeText(time.Now()), departmentID)
 		return err
 	})
 	if err != nil {
@@ -154,7 +158,8 @@ func (db *DB) SetDepartmentMembers(ctx context.Context, departmentID int64, memb
 // insertMembers adds members to a department, each once.
 func insertMembers(ctx context.Context, tx *sql.Tx, departmentID int64, members []int64) error {
 	for _, m := range members {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO department_members (department_id, member_id) VALUES (?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO department_members (department_id, member_id) VALUES (?, ?)
+			ON CONFLICT DO NOTHING`,
 			departmentID, m); err != nil {
 			return fmt.Errorf("member %d: %w", m, constraintError(err))
 		}
@@ -164,14 +169,14 @@ func insertMembers(ctx context.Context, tx *sql.Tx, departmentID int64, members 
 
 // Extension returns the extension with that id, or identity.ErrNotFound.
 func (db *DB) Extension(ctx context.Context, id int64) (identity.Extension, error) {
-	row := db.sql.QueryRowContext(ctx, `SELECT `+extensionColumns+` FROM extensions WHERE id = ?`, id)
+	row := db.sql.QueryRowContext(ctx, `SELECT `+db.extensionColumns()+` FROM extensions WHERE id = ?`, id)
 	return oneExtension(row, fmt.Sprintf("extension %d", id))
 }
 
 // ExtensionByEmail returns the extension with that email in any case, or
 // identity.ErrNotFound.
 func (db *DB) ExtensionByEmail(ctx context.Context, email string) (identity.Extension, error) {
-	row := db.sql.QueryRowContext(ctx, `SELECT `+extensionColumns+` FROM extensions WHERE email = ?`,
+	row := db.sql.QueryRowContext(ctx, `SELECT `+db.extensionColumns()+` FROM extensions WHERE email = ?`,
 		strings.ToLower(email))
 	return oneExtension(row, fmt.Sprintf("extension %q", email))
 }
@@ -179,13 +184,13 @@ func (db *DB) ExtensionByEmail(ctx context.Context, email string) (identity.Exte
 // ExtensionByNumber returns extension number of the account, or identity.ErrNotFound.
 func (db *DB) ExtensionByNumber(ctx context.Context, accountID int64, number string) (identity.Extension, error) {
 	row := db.sql.QueryRowContext(ctx,
-		`SELECT `+extensionColumns+` FROM extensions WHERE account_id = ? AND number = ?`, accountID, number)
+		`SELECT `+db.extensionColumns()+` FROM extensions WHERE account_id = ? AND number = ?`, accountID, number)
 	return oneExtension(row, fmt.Sprintf("extension %s of account %d", number, accountID))
 }
 
 // Extensions lists the account's extensions in numeric order (99 before 100).
 func (db *DB) Extensions(ctx context.Context, accountID int64) ([]identity.Extension, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT `+extensionColumns+` FROM extensions
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+db.extensionColumns()+` FROM extensions
 		WHERE account_id = ? ORDER BY length(number), number`, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("list extensions of account %d: %w", accountID, err)
@@ -224,7 +229,7 @@ func (db *DB) PasswordHash(ctx context.Context, extensionID int64) (string, erro
 func (db *DB) SetPasswordHash(ctx context.Context, extensionID int64, hash string) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE extensions SET password_hash = ?,
-			updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`, hash, extensionID)
+			updated_at = ? WHERE id = ?`, hash, timeText(time.Now()), extensionID)
 		if err != nil {
 			return err
 		}
@@ -245,7 +250,7 @@ func (db *DB) SetPasswordHash(ctx context.Context, extensionID int64, hash strin
 func (db *DB) SetExtensionStatus(ctx context.Context, extensionID int64, status string) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE extensions SET status = ?,
-			updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`, status, extensionID)
+			updated_at = ? WHERE id = ?`, status, timeText(time.Now()), extensionID)
 		if err != nil {
 			return err
 		}
@@ -308,6 +313,10 @@ var uniqueNames = map[string]string{
 // sentinels: a UNIQUE violation is identity.ErrConflict, naming the columns,
 // and a missing parent row identity.ErrNotFound. Other errors pass through.
 func constraintError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return postgresConstraintError(err, pe)
+	}
 	var se *sqlite.Error
 	if !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_CONSTRAINT {
 		return err
@@ -326,6 +335,35 @@ func constraintError(err error) error {
 		}
 		return fmt.Errorf("%s: %w", cols, identity.ErrConflict)
 	case se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY, strings.Contains(msg, "FOREIGN KEY constraint failed"):
+		return fmt.Errorf("%w: %v", identity.ErrNotFound, err)
+	}
+	return err
+}
+
+// postgresConstraintError is constraintError for PostgreSQL's errors: a
+// unique_violation names its columns in its detail, "Key (a, b)=(…)
+// already exists."
+func postgresConstraintError(err error, pe *pgconn.PgError) error {
+	switch pe.Code {
+	case "23505": // unique_violation
+		cols := ""
+		if rest, ok := strings.CutPrefix(pe.Detail, "Key ("); ok {
+			if list, _, ok := strings.Cut(rest, ")="); ok {
+				names := strings.Split(list, ", ")
+				for i, n := range names {
+					names[i] = pe.TableName + "." + n
+				}
+				cols = strings.Join(names, ", ")
+			}
+		}
+		if name, ok := uniqueNames[cols]; ok {
+			cols = name
+		}
+		if cols == "" {
+			return fmt.Errorf("%v: %w", err, identity.ErrConflict)
+		}
+		return fmt.Errorf("%s: %w", cols, identity.ErrConflict)
+	case "23503": // foreign_key_violation
 		return fmt.Errorf("%w: %v", identity.ErrNotFound, err)
 	}
 	return err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/callbridge/widget-server/internal/identity"
 )
@@ -58,8 +59,8 @@ func (db *DB) PutApp(ctx context.Context, app identity.App) error {
 		INSERT INTO apps (client_id, name, origins, redirect_uris, features) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, origins = excluded.origins,
 			redirect_uris = excluded.redirect_uris, features = excluded.features,
-			updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
-		app.ClientID, app.Name, string(origins), string(redirects), string(features))
+			updated_at = ?`,
+		app.ClientID, app.Name, string(origins), string(redirects), string(features), timeText(time.Now()))
 	if err != nil {
 		return fmt.Errorf("put app %q: %w", app.ClientID, err)
 	}
@@ -73,7 +74,7 @@ func (db *DB) SetAppSecret(ctx context.Context, clientID, hash string) error {
 		return fmt.Errorf("%w: app %q: not a client secret hash", identity.ErrInvalid, clientID)
 	}
 	res, err := db.sql.ExecContext(ctx, `UPDATE apps SET secret_hash = ?,
-		updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE client_id = ?`, hash, clientID)
+		updated_at = ? WHERE client_id = ?`, hash, timeText(time.Now()), clientID)
 	if err != nil {
 		return fmt.Errorf("set secret of app %q: %w", clientID, err)
 	}

@@ -40,14 +40,11 @@ func (db *DB) removeAudio(rel string) {
 func insertAttachments(ctx context.Context, tx *sql.Tx, messageID string, atts []messaging.Attachment) ([]messaging.Attachment, error) {
 	out := make([]messaging.Attachment, len(atts))
 	for i, a := range atts {
-		res, err := tx.ExecContext(ctx, `INSERT INTO message_attachments (message_id, content_type, vm_duration, file, size)
-			VALUES (?, ?, ?, ?, ?)`, messageID, a.ContentType, seconds(a.Duration), a.File, a.Size)
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO message_attachments (message_id, content_type, vm_duration, file, size)
+			VALUES (?, ?, ?, ?, ?) RETURNING id`, messageID, a.ContentType, seconds(a.Duration), a.File, a.Size).Scan(&id)
 		if err != nil {
 			return nil, fmt.Errorf("attachment of message %s: %w", messageID, err)
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return nil, err
 		}
 		a.ID = strconv.FormatInt(id, 10)
 		a.Duration = time.Duration(seconds(a.Duration)) * time.Second

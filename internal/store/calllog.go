@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -68,7 +69,7 @@ const callLogColumns = `id, extension_id, session_id, telephony_session_id, part
 // records (all when limit <= 0). Endpoints come back without ExtensionID.
 func (db *DB) CallRecords(ctx context.Context, extensionID int64, limit int) ([]telephony.CallRecord, error) {
 	if limit <= 0 {
-		limit = -1 // no limit
+		limit = math.MaxInt64 // no limit (a negative LIMIT is SQLite's alone)
 	}
 	recs, err := db.queryCallRecords(ctx, `SELECT `+callLogColumns+` FROM call_log WHERE extension_id = ?
 		ORDER BY start_time DESC, rowid DESC LIMIT ?`, extensionID, limit)

@@ -65,10 +65,11 @@ func storageFailure(err error) bool {
 // the database file is not the one it opened. Other errors pass unchanged
 // (database/sql compares some of them by identity).
 type connector struct {
-	base driver.Connector
-	dir  string
-	path string
-	file atomic.Pointer[os.FileInfo] // the database file as opened; nil until known
+	base    driver.Connector
+	dialect dialect
+	dir     string
+	path    string                      // the SQLite file; "" for PostgreSQL
+	file    atomic.Pointer[os.FileInfo] // the database file as opened; nil until known
 
 	unavailable, refused atomic.Uint64 // errors so far (ErrorCounts)
 }
@@ -95,27 +96,46 @@ func newConnector(dir, path, dsn string) (*connector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &connector{base: base, dir: dir, path: path}, nil
+	return &connector{base: base, dialect: sqliteDialect, dir: dir, path: path}, nil
 }
 
 // wrap turns a storage failure of op into an UnavailableError.
-// Every error of SQLite's is counted (ErrorCounts).
+// Every error of the database's is counted (ErrorCounts).
 func (c *connector) wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if storageFailure(err) {
-		c.unavailable.Add(1)
-		return &UnavailableError{Dir: c.dir, Op: op, Err: err}
+	unavailable, refused := false, false
+	if c.dialect == postgresDialect {
+		unavailable, refused = postgresFailure(err)
+	} else {
+		var se *sqlite.Error
+		unavailable, refused = storageFailure(err), errors.As(err, &se)
 	}
-	if se := (*sqlite.Error)(nil); errors.As(err, &se) {
+	if unavailable {
+		c.unavailable.Add(1)
+		return &UnavailableError{Dir: c.where(), Op: op, Err: err}
+	}
+	if refused {
 		c.refused.Add(1)
 	}
 	return err
 }
 
+// where names the database in an UnavailableError: the data directory of
+// a SQLite one.
+func (c *connector) where() string {
+	if c.dialect == postgresDialect {
+		return "PostgreSQL"
+	}
+	return c.dir
+}
+
 // remember records the identity of the database file as opened.
 func (c *connector) remember() error {
+	if c.path == "" {
+		return nil
+	}
 	fi, err := os.Stat(c.path)
 	if err != nil {
 		return fmt.Errorf("database file %s: %w", c.path, err)
@@ -185,6 +205,7 @@ func (k *storageConn) Prepare(query string) (driver.Stmt, error) {
 }
 
 func (k *storageConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	query = k.c.rewrite(query)
 	st, err := k.inner.(driver.ConnPrepareContext).PrepareContext(ctx, query)
 	if err != nil {
 		return nil, k.c.wrap(opName("prepare", query), err)
@@ -214,13 +235,13 @@ func (k *storageConn) ExecContext(ctx context.Context, query string, args []driv
 	if err := k.c.checkFile(op); err != nil {
 		return nil, err
 	}
-	r, err := k.inner.(driver.ExecerContext).ExecContext(ctx, query, args)
+	r, err := k.inner.(driver.ExecerContext).ExecContext(ctx, k.c.rewrite(query), k.c.args(args))
 	return r, k.c.wrap(op, err)
 }
 
 func (k *storageConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	op := opName("query", query)
-	rows, err := k.inner.(driver.QueryerContext).QueryContext(ctx, query, args)
+	rows, err := k.inner.(driver.QueryerContext).QueryContext(ctx, k.c.rewrite(query), k.c.args(args))
 	if err != nil {
 		return nil, k.c.wrap(op, err)
 	}
@@ -235,7 +256,10 @@ func (k *storageConn) ResetSession(ctx context.Context) error {
 	return k.inner.(driver.SessionResetter).ResetSession(ctx)
 }
 
-func (k *storageConn) IsValid() bool { return k.inner.(driver.Validator).IsValid() }
+func (k *storageConn) IsValid() bool {
+	v, ok := k.inner.(driver.Validator)
+	return !ok || v.IsValid()
+}
 
 type storageTx struct {
 	inner driver.Tx
@@ -267,13 +291,13 @@ func (s *storageStmt) ExecContext(ctx context.Context, args []driver.NamedValue)
 	if err := s.c.checkFile(op); err != nil {
 		return nil, err
 	}
-	r, err := s.inner.(driver.StmtExecContext).ExecContext(ctx, args)
+	r, err := s.inner.(driver.StmtExecContext).ExecContext(ctx, s.c.args(args))
 	return r, s.c.wrap(op, err)
 }
 
 func (s *storageStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	op := opName("query", s.query)
-	rows, err := s.inner.(driver.StmtQueryContext).QueryContext(ctx, args)
+	rows, err := s.inner.(driver.StmtQueryContext).QueryContext(ctx, s.c.args(args))
 	if err != nil {
 		return nil, s.c.wrap(op, err)
 	}

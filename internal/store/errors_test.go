@@ -19,6 +19,7 @@ import (
 // that each wraps ErrUnavailable with the data dir, the operation and
 // SQLite's error, while errors of the statement itself do not.
 func TestStorageFailuresAreUnavailable(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	tests := []struct {
 		name   string
@@ -117,6 +118,7 @@ func TestStorageFailuresAreUnavailable(t *testing.T) {
 // TestStatementErrorsAreNotUnavailable: a constraint or a syntax error, or no
 // row, is the caller's business and comes back as it was.
 func TestStatementErrorsAreNotUnavailable(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	db := openIn(t, t.TempDir())
 	for name, err := range map[string]error{
@@ -145,6 +147,7 @@ func TestStatementErrorsAreNotUnavailable(t *testing.T) {
 // failures apart from statements it refused; no rows is no error of the
 // database.
 func TestErrorCounts(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := openIn(t, dir)

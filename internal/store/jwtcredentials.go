@@ -18,6 +18,9 @@ const jwtColumns = `id, account_id, extension_id, name, created_by, created_at, 
 // credentials already (identity.ErrLimit).
 func (db *DB) CreateJWTCredential(ctx context.Context, c identity.JWTCredential, limit int) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.lockTx(ctx, tx, fmt.Sprintf("jwt credentials of extension %d", c.ExtensionID)); err != nil {
+			return err
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM jwt_credentials
 			WHERE extension_id = ? AND revoked_at = '' AND (expires_at = '' OR expires_at > ?)`,
@@ -100,7 +103,8 @@ func (db *DB) UseJWTCredential(ctx context.Context, id, requestID string, at tim
 		if _, err := tx.ExecContext(ctx, `UPDATE jwt_credentials SET last_used_at = ? WHERE id = ?`, timeText(at), id); err != nil {
 			return fmt.Errorf("use jwt credential %s: %w", id, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO jwt_credential_grants (credential_id, request_id) VALUES (?, ?)`, id, requestID); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO jwt_credential_grants (credential_id, request_id) VALUES (?, ?)
+			ON CONFLICT DO NOTHING`, id, requestID); err != nil {
 			return fmt.Errorf("use jwt credential %s: %w", id, err)
 		}
 		return nil

@@ -24,7 +24,7 @@ const messageTime = "2006-01-02T15:04:05.000Z07:00"
 // messageColumns are the columns scanMessage reads, in its order.
 const messageColumns = `id, account_id, extension_id, type, direction, from_number, from_ext, from_name, recipients,
 	subject, creation_time, last_modified_time, read_status, message_status, availability, conversation_id,
-	delivery_error_code, delivery_error_reason, attempts, COALESCE(origin_id, ''), COALESCE(provider_id, ''), pg_to_department`
+	delivery_error_code, delivery_error_reason, attempts, COALESCE(CAST(origin_id AS TEXT), ''), COALESCE(provider_id, ''), pg_to_department`
 
 // messageQuerier is what both *sql.DB and *sql.Tx offer.
 type messageQuerier interface {
@@ -41,6 +41,11 @@ func (db *DB) AddMessages(ctx context.Context, msgs []messaging.Message, job *ou
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		stored, created = stored[:0], created[:0]
 		for _, m := range msgs {
+			if key := copyKey(m); key != "" {
+				if err := db.lockTx(ctx, tx, key); err != nil {
+					return err
+				}
+			}
 			old, found, err := existingCopy(ctx, tx, m)
 			if err != nil {
 				return err
@@ -71,6 +76,18 @@ func (db *DB) AddMessages(ctx context.Context, msgs []messaging.Message, job *ou
 
 // existingCopy finds the stored copy that m repeats, if any: the same
 // delivery to the same extension, or the same message of the provider.
+// copyKey names what makes m a copy of a stored message, for lockTx: its
+// origin and extension, or its provider id; "" when nothing does.
+func copyKey(m messaging.Message) string {
+	switch {
+	case m.OriginID != "":
+		return "message copy " + m.OriginID + " of extension " + strconv.FormatInt(m.ExtensionID, 10)
+	case m.ProviderID != "":
+		return "message from provider " + m.ProviderID
+	}
+	return ""
+}
+
 func existingCopy(ctx context.Context, q messageQuerier, m messaging.Message) (messaging.Message, bool, error) {
 	var row *sql.Row
 	switch {
@@ -98,20 +115,17 @@ func insertMessage(ctx context.Context, tx *sql.Tx, m messaging.Message) (string
 	if err != nil {
 		return "", err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO messages (account_id, extension_id, type, direction, from_number, from_ext,
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO messages (account_id, extension_id, type, direction, from_number, from_ext,
 		from_name, recipients, subject, creation_time, last_modified_time, read_status, message_status, availability,
 		conversation_id, delivery_error_code, delivery_error_reason, attempts, origin_id, provider_id, pg_to_department)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		m.AccountID, m.ExtensionID, string(m.Type), string(m.Direction), m.From.PhoneNumber, m.From.ExtensionNumber,
 		m.From.Name, string(to), m.Subject, m.CreationTime.UTC().Format(messageTime), m.LastModifiedTime.UTC().Format(messageTime),
 		string(m.ReadStatus), string(m.Status), string(m.Availability), m.ConversationID, m.DeliveryErrorCode,
-		m.DeliveryErrorReason, m.Attempts, nullable(m.OriginID), nullable(m.ProviderID), m.ToDepartment)
+		m.DeliveryErrorReason, m.Attempts, nullable(m.OriginID), nullable(m.ProviderID), m.ToDepartment).Scan(&id)
 	if err != nil {
 		return "", fmt.Errorf("insert message of extension %d: %w", m.ExtensionID, err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return "", err
 	}
 	return strconv.FormatInt(id, 10), nil
 }
@@ -167,6 +181,9 @@ func (db *DB) UpdateMessage(ctx context.Context, id string, change func(*messagi
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		files = nil
+		if err := db.lockTx(ctx, tx, "message "+id); err != nil {
+			return err
+		}
 		if m, err = oneMessage(ctx, tx, id); err != nil {
 			return err
 		}
@@ -226,7 +243,7 @@ func (db *DB) QueryMessages(ctx context.Context, q messaging.Query) (messaging.P
 		if !strings.HasPrefix(q.PhoneNumber, "+") {
 			field, from = "extensionNumber", "from_ext"
 		}
-		where = append(where, "("+from+" = ? OR EXISTS (SELECT 1 FROM json_each(messages.recipients) WHERE json_extract(value, '$."+field+"') = ?))")
+		where = append(where, "("+from+" = ? OR "+db.dialect.jsonArrayHasField("messages.recipients", field)+")")
 		args = append(args, q.PhoneNumber, q.PhoneNumber)
 	}
 	cond := strings.Join(where, " AND ")
@@ -295,7 +312,7 @@ func scanMessage(s scanner) (messaging.Message, error) {
 // ExtensionByDirectNumber returns the extension, of any account, that has
 // number (E.164) among its direct numbers, or identity.ErrNotFound.
 func (db *DB) ExtensionByDirectNumber(ctx context.Context, number string) (identity.Extension, error) {
-	row := db.sql.QueryRowContext(ctx, `SELECT `+extensionColumns+` FROM extensions
-		WHERE EXISTS (SELECT 1 FROM json_each(extensions.direct_numbers) WHERE value = ?) ORDER BY id LIMIT 1`, number)
+	row := db.sql.QueryRowContext(ctx, `SELECT `+db.extensionColumns()+` FROM extensions
+		WHERE `+db.dialect.jsonArrayHas("extensions.direct_numbers")+` ORDER BY id LIMIT 1`, number)
 	return oneExtension(row, fmt.Sprintf("extension with direct number %q", number))
 }

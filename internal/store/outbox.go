@@ -29,13 +29,12 @@ func insertJob(ctx context.Context, tx *sql.Tx, j *outbox.Job) error {
 	if payload == nil {
 		payload = []byte{}
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (kind, target, ref, payload, attempts, next_attempt, last_error)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, j.Kind, j.Target, j.Ref, payload, j.Attempts, j.NextAttempt.UTC().Format(jobTime), j.LastError)
+	err := tx.QueryRowContext(ctx, `INSERT INTO outbox (kind, target, ref, payload, attempts, next_attempt, last_error)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, j.Kind, j.Target, j.Ref, payload, j.Attempts, j.NextAttempt.UTC().Format(jobTime), j.LastError).Scan(&j.ID)
 	if err != nil {
 		return fmt.Errorf("add %s job: %w", j.Kind, err)
 	}
-	j.ID, err = res.LastInsertId()
-	return err
+	return nil
 }
 
 // JobCounts counts the jobs waiting, by kind.

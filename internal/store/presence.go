@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/callbridge/widget-server/internal/presence"
 )
@@ -32,7 +33,7 @@ func (db *DB) UserPresence(ctx context.Context, extensionID int64) (p UserPresen
 func (db *DB) SetUserPresence(ctx context.Context, extensionID int64, p UserPresence) error {
 	_, err := db.sql.ExecContext(ctx, `INSERT INTO presence (extension_id, user_status, dnd_status) VALUES (?, ?, ?)
 		ON CONFLICT (extension_id) DO UPDATE SET user_status = excluded.user_status, dnd_status = excluded.dnd_status,
-		updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`, extensionID, p.UserStatus, p.DNDStatus)
+		updated_at = ?`, extensionID, p.UserStatus, p.DNDStatus, timeText(time.Now()))
 	if err != nil {
 		return fmt.Errorf("set presence of extension %d: %w", extensionID, constraintError(err))
 	}

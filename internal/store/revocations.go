@@ -4,13 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/callbridge/widget-server/internal/identity"
 )
 
 // revocationKeep is how long a revocation stays readable: far longer than
 // any server takes to read it.
-const revocationKeep = "-1 day"
+const revocationKeep = 24 * time.Hour
 
 // revokeCredentials ends, inside tx, everything an extension signed in
 // with: its widget sessions, its access tokens, its refresh tokens and its
@@ -27,7 +28,7 @@ func revokeCredentials(ctx context.Context, tx *sql.Tx, extensionID int64, reaso
 		{`DELETE FROM oauth_requests WHERE subject = ? AND kind = ?`, []any{subject, kindAccess}},
 		{`UPDATE oauth_requests SET active = 0 WHERE subject = ? AND kind IN (?, ?)`, []any{subject, kindRefresh, kindCode}},
 		{`INSERT INTO credential_revocations (extension_id, reason) VALUES (?, ?)`, []any{extensionID, reason}},
-		{`DELETE FROM credential_revocations WHERE at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)`, []any{revocationKeep}},
+		{`DELETE FROM credential_revocations WHERE at < ?`, []any{timeText(time.Now().Add(-revocationKeep))}},
 	} {
 		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
 			return fmt.Errorf("revoke credentials of extension %d: %w", extensionID, err)

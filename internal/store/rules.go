@@ -152,9 +152,9 @@ func (db *DB) SetAnsweringRule(ctx context.Context, extension int64, r telephony
 		ON CONFLICT (extension_id) DO UPDATE SET ring_seconds = excluded.ring_seconds, no_answer = excluded.no_answer,
 		no_answer_target = excluded.no_answer_target, call_waiting = excluded.call_waiting, busy = excluded.busy,
 		busy_target = excluded.busy_target, ring_mode = excluded.ring_mode, auto_record = excluded.auto_record,
-		updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
+		updated_at = ?`,
 		extension, int64(r.RingTimeout/time.Second), string(r.NoAnswer), r.NoAnswerTarget, r.CallWaiting,
-		string(r.Busy), r.BusyTarget, r.RingMode, r.AutoRecord)
+		string(r.Busy), r.BusyTarget, r.RingMode, r.AutoRecord, timeText(time.Now()))
 	if err != nil {
 		return r, fmt.Errorf("set answering rule of extension %d: %w", extension, constraintError(err))
 	}

@@ -1,5 +1,5 @@
 // Package store persists the server's state in SQL: SQLite (modernc.org/sqlite,
-// no cgo) by default. It implements the storage interfaces that the domain
+// no cgo) by default, PostgreSQL (pgx) for several nodes. It implements the storage interfaces that the domain
 // packages declare; it knows nothing of HTTP, the bridge or media.
 package store
 
@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,6 +29,7 @@ const FileName = "callbridge.db"
 type DB struct {
 	sql      *sql.DB
 	conn     *connector
+	dialect  dialect
 	audioDir string // AudioDir
 	// ringTimeout is the ring time of an extension without an answering
 	// rule of its own (SetDefaultRingTimeout); 0: DefaultRingTimeout.
@@ -49,22 +51,64 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	return open(ctx, conn, sqliteDialect, dir, path)
+}
+
+// OpenDatabase opens the database that database names: a PostgreSQL URL
+// (postgres:// or postgresql://), or "" for the SQLite database in dir.
+// dir keeps the audio files either way.
+func OpenDatabase(ctx context.Context, database, dir string) (*DB, error) {
+	if database == "" {
+		return Open(ctx, dir)
+	}
+	if !IsPostgresURL(database) {
+		return nil, fmt.Errorf("database %q: not a postgres:// URL", redactURL(database))
+	}
+	if err := ensureWritableDir(dir); err != nil {
+		return nil, err
+	}
+	conn, err := newPostgresConnector(database, dir)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", redactURL(database), err)
+	}
+	return open(ctx, conn, postgresDialect, dir, redactURL(database))
+}
+
+// IsPostgresURL reports whether s names a PostgreSQL database.
+func IsPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// redactURL is a database URL fit for a log or an error: without its
+// password.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	return u.Redacted()
+}
+
+func open(ctx context.Context, conn *connector, d dialect, dir, name string) (*DB, error) {
 	sdb := sql.OpenDB(conn)
 	if err := sdb.PingContext(ctx); err != nil {
 		sdb.Close()
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, fmt.Errorf("open database %s: %w", name, err)
 	}
 	if err := conn.remember(); err != nil {
 		sdb.Close()
 		return nil, err
 	}
-	db := &DB{sql: sdb, conn: conn, audioDir: audioDirOf(dir)}
+	db := &DB{sql: sdb, conn: conn, dialect: d, audioDir: audioDirOf(dir)}
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
 	}
 	return db, nil
 }
+
+// Engine names the database's engine: "sqlite" or "postgres".
+func (db *DB) Engine() string { return db.dialect.String() }
 
 // Close closes the database.
 func (db *DB) Close() error { return db.sql.Close() }
@@ -105,16 +149,16 @@ func ensureWritableDir(dir string) error {
 }
 
 // migrate applies every embedded migration newer than the schema version, each
-// in its own transaction. Files are named NNNN_what.sql.
+// in its own transaction. Files are named NNNN_what.sql; each is a template
+// of the dialect's words (schemaWords). Nodes that start together against
+// one PostgreSQL database take turns: each migration's transaction holds
+// an advisory lock and reads the version again under it.
 func (db *DB) migrate(ctx context.Context) error {
+	words := db.dialect.words()
 	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 		version    INTEGER PRIMARY KEY,
-		applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))`); err != nil {
+		applied_at TEXT NOT NULL DEFAULT `+words.Now+`)`); err != nil && !db.concurrentCreate(err) {
 		return fmt.Errorf("migrate: %w", err)
-	}
-	current, err := db.SchemaVersion(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate: read version: %w", err)
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
@@ -128,6 +172,10 @@ func (db *DB) migrate(ctx context.Context) error {
 		if !ok || err != nil {
 			return fmt.Errorf("migrate: bad migration name %s", base)
 		}
+		current, err := db.SchemaVersion(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate: read version: %w", err)
+		}
 		if v <= current {
 			continue
 		}
@@ -135,8 +183,24 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migrate %s: %w", base, err)
 		}
+		stmt, err := db.dialect.expand(base, string(body))
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", base, err)
+		}
 		if err := db.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			if db.dialect == postgresDialect {
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, migrationLock); err != nil {
+					return err
+				}
+				var now int
+				if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&now); err != nil {
+					return err
+				}
+				if v <= now {
+					return nil // another node applied it while this one waited
+				}
+			}
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, v)
@@ -146,6 +210,29 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// migrationLock is the PostgreSQL advisory lock key of migrations.
+const migrationLock = 0x43616c6c62 // "Callb"
+
+// concurrentCreate reports whether err is PostgreSQL refusing a CREATE
+// TABLE IF NOT EXISTS that another node ran at the same moment: the table
+// is there either way.
+func (db *DB) concurrentCreate(err error) bool {
+	return db.dialect == postgresDialect && pgCode(err) == "23505"
+}
+
+// lockTx serialises, inside tx, the transactions that take the same key
+// until they end: a count and the insert it allows (a limit), read and
+// written with no other writer in between. SQLite's write transactions
+// are serial already; PostgreSQL's are not, so there it is an advisory
+// transaction lock.
+func (db *DB) lockTx(ctx context.Context, tx *sql.Tx, key string) error {
+	if db.dialect != postgresDialect {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, key)
+	return err
 }
 
 func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {

@@ -3,17 +3,66 @@ package store
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/callbridge/widget-server/internal/identity"
+	"github.com/callbridge/widget-server/internal/store/pgtest"
 )
 
+// testEngineEnv names the engine openTest opens. The package's tests run
+// on SQLite, then TestMain runs them again in a child process on
+// PostgreSQL (a throwaway cluster, pgtest), so each test that opens its
+// database with openTest checks both.
+const testEngineEnv = "CALLBRIDGE_STORE_TEST_ENGINE"
+
+var onPostgres = os.Getenv(testEngineEnv) == "postgres"
+
+func TestMain(m *testing.M) {
+	if onPostgres {
+		pgtest.Main(m)
+		return
+	}
+	flag.Parse()
+	code := m.Run()
+	if code == 0 && flag.Lookup("test.bench").Value.String() == "" && flag.Lookup("test.fuzz").Value.String() == "" {
+		code = runOnPostgres()
+	}
+	os.Exit(code)
+}
+
+// runOnPostgres runs this test binary again, with its flags, on PostgreSQL.
+func runOnPostgres() int {
+	fmt.Println("store: the same tests on PostgreSQL")
+	cmd := exec.Command(os.Args[0], os.Args[1:]...)
+	cmd.Env = append(os.Environ(), testEngineEnv+"=postgres")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode()
+		}
+		fmt.Fprintln(os.Stderr, "store: the PostgreSQL run did not start:", err)
+		return 1
+	}
+	return 0
+}
+
+// openTest opens an empty database of the engine under test.
 func openTest(t *testing.T) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), t.TempDir())
+	var db *DB
+	var err error
+	if onPostgres {
+		db, err = OpenDatabase(context.Background(), pgtest.URL(t), t.TempDir())
+	} else {
+		db, err = Open(context.Background(), t.TempDir())
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +70,17 @@ func openTest(t *testing.T) *DB {
 	return db
 }
 
+// sqliteOnly skips a test of SQLite's own file handling in the PostgreSQL
+// run.
+func sqliteOnly(t *testing.T) {
+	t.Helper()
+	if onPostgres {
+		t.Skip("a test of the SQLite file")
+	}
+}
+
 func TestOpenMigratesOnce(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	for i := 0; i < 2; i++ {
@@ -43,6 +102,7 @@ func TestOpenMigratesOnce(t *testing.T) {
 }
 
 func TestOpenReadOnlyDir(t *testing.T) {
+	sqliteOnly(t)
 	if os.Geteuid() == 0 {
 		// root ignores directory permissions; use a path under a regular file instead
 		dir := filepath.Join(t.TempDir(), "file")

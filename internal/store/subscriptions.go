@@ -32,6 +32,9 @@ func (db *DB) CreateSubscription(ctx context.Context, s webhooks.Subscription, l
 	}
 	cutoff := since.UTC().Format(subscriptionTime)
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.lockTx(ctx, tx, fmt.Sprintf("subscriptions of account %d", s.AccountID)); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE account_id = ? AND expires_at <= ?`, s.AccountID, cutoff); err != nil {
 			return err
 		}

@@ -5,6 +5,6 @@ CREATE TABLE apps (
     origins       TEXT NOT NULL,  -- JSON array of canonical origins
     redirect_uris TEXT NOT NULL,  -- JSON array
     features      TEXT NOT NULL,  -- JSON object
-    created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    updated_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    created_at    TEXT NOT NULL DEFAULT {{.Now}},
+    updated_at    TEXT NOT NULL DEFAULT {{.Now}}
 );

@@ -1,15 +1,15 @@
 -- Accounts and their extensions (identity.Account, identity.Extension).
 CREATE TABLE accounts (
-    id           INTEGER PRIMARY KEY,
+    id           {{.ID}},
     company      TEXT NOT NULL,
     main_number  TEXT NOT NULL UNIQUE,  -- E.164
     country_code TEXT NOT NULL,         -- ISO 3166 alpha-2
     area_code    TEXT NOT NULL DEFAULT '',
-    created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    created_at   TEXT NOT NULL DEFAULT {{.Now}}
 );
 
 CREATE TABLE extensions (
-    id             INTEGER PRIMARY KEY,
+    id             {{.ID}},
     account_id     INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     number         TEXT NOT NULL,
     name           TEXT NOT NULL,
@@ -18,7 +18,7 @@ CREATE TABLE extensions (
     status         TEXT NOT NULL,         -- Enabled | Disabled
     direct_numbers TEXT NOT NULL,         -- JSON array of E.164 numbers
     password_hash  TEXT NOT NULL,
-    created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    updated_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    created_at     TEXT NOT NULL DEFAULT {{.Now}},
+    updated_at     TEXT NOT NULL DEFAULT {{.Now}},
     UNIQUE (account_id, number)
 );

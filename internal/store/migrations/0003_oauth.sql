@@ -11,7 +11,7 @@ CREATE TABLE oauth_requests (
     active     INTEGER NOT NULL DEFAULT 1,
     expires_at TEXT,                       -- RFC 3339, for purging
     data       TEXT NOT NULL,              -- the request, JSON
-    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    created_at TEXT NOT NULL DEFAULT {{.Now}},
     PRIMARY KEY (kind, signature)
 );
 CREATE INDEX oauth_requests_family ON oauth_requests (request_id, kind);

@@ -4,7 +4,7 @@ CREATE TABLE widget_sessions (
     id           TEXT PRIMARY KEY,
     client_id    TEXT NOT NULL,
     extension_id INTEGER NOT NULL,
-    token        BLOB NOT NULL,
+    token        {{.Blob}} NOT NULL,
     created_at   TEXT NOT NULL,
     last_seen    TEXT NOT NULL
 );

@@ -1,5 +1,6 @@
 -- Call log: one record per extension party of an ended call (telephony.CallRecord).
 CREATE TABLE call_log (
+    {{.RowID}}
     id                   TEXT PRIMARY KEY,  -- the party id
     extension_id         INTEGER NOT NULL,
     session_id           TEXT NOT NULL,     -- numeric sessionId

@@ -16,5 +16,5 @@ CREATE TABLE presence (
     extension_id INTEGER PRIMARY KEY REFERENCES extensions (id) ON DELETE CASCADE,
     user_status  TEXT NOT NULL,  -- Available | Busy | Offline
     dnd_status   TEXT NOT NULL,  -- TakeAllCalls | DoNotAcceptAnyCalls | DoNotAcceptDepartmentCalls | TakeDepartmentCallsOnly
-    updated_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    updated_at   TEXT NOT NULL DEFAULT {{.Now}}
 );

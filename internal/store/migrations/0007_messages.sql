@@ -1,7 +1,7 @@
 -- The message store (messaging.Message): one row per extension's copy of an SMS or pager
 -- message, and the deliveries of sent messages whose status is not final yet.
 CREATE TABLE messages (
-    id                    INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, so an id names one message for good
+    id                    {{.Serial}},  -- never reused, so an id names one message for good
     account_id            INTEGER NOT NULL,
     extension_id          INTEGER NOT NULL REFERENCES extensions (id) ON DELETE CASCADE,  -- whose copy
     type                  TEXT NOT NULL,     -- SMS | Pager

@@ -1,5 +1,6 @@
 -- Webhook subscriptions of the platform API (internal/webhooks, docs/api-subscriptions.md).
 CREATE TABLE subscriptions (
+    {{.RowID}}
     id                 TEXT PRIMARY KEY,  -- UUID
     account_id         INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     owner_id           INTEGER NOT NULL REFERENCES extensions (id) ON DELETE CASCADE,

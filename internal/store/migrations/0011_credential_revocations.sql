@@ -3,10 +3,10 @@
 -- so that every server process on this database cuts what it still holds open of that extension
 -- (event streams, registered phone devices). Rows are kept a day.
 CREATE TABLE credential_revocations (
-    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq          {{.Serial}},
     extension_id INTEGER NOT NULL,
     reason       TEXT NOT NULL,  -- disabled | password
-    at           TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    at           TEXT NOT NULL DEFAULT {{.Now}}
 );
 CREATE INDEX credential_revocations_at ON credential_revocations (at);
 

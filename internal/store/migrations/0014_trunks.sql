@@ -20,5 +20,5 @@ CREATE TABLE trunks (
     prefixes           TEXT NOT NULL DEFAULT '[]',
     deny_prefixes      TEXT NOT NULL DEFAULT '[]',
     priority           INTEGER NOT NULL DEFAULT 0,
-    created_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    created_at         TEXT NOT NULL DEFAULT {{.Now}}
 );

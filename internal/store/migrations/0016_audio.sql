@@ -4,7 +4,7 @@
 
 -- The audio of a VoiceMail message (messaging.Attachment). A message's attachments go with it.
 CREATE TABLE message_attachments (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused
+    id           {{.Serial}},  -- never reused
     message_id   INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
     content_type TEXT NOT NULL,     -- audio/ogg | audio/wav
     vm_duration  INTEGER NOT NULL,  -- whole seconds, rounded

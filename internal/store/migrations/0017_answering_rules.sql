@@ -12,5 +12,5 @@ CREATE TABLE answering_rules (
     busy_target      TEXT NOT NULL DEFAULT '',
     ring_mode        TEXT NOT NULL,                -- Simultaneous | Sequential (departments)
     auto_record      INTEGER NOT NULL,             -- 1: every connected call is recorded
-    updated_at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    updated_at       TEXT NOT NULL DEFAULT {{.Now}}
 );

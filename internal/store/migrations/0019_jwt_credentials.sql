@@ -20,6 +20,6 @@ CREATE INDEX jwt_credentials_extension ON jwt_credentials (extension_id);
 CREATE TABLE jwt_credential_grants (
     credential_id TEXT NOT NULL REFERENCES jwt_credentials (id) ON DELETE CASCADE,
     request_id    TEXT NOT NULL,
-    created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    created_at    TEXT NOT NULL DEFAULT {{.Now}},
     PRIMARY KEY (credential_id, request_id)
 );
