@@ -126,6 +126,7 @@ func parseConfig(args []string, getenv lookupEnv, stderr io.Writer) (options, er
 	ef.str(&cfg.DemoURL, "demo-url", "WIDGET_DEMO_URL", "", "demo page base URL (default http://127.0.0.1:PORT)")
 	ef.str(&cfg.DataDir, "data-dir", "WIDGET_DATA_DIR", "./data", "directory for the database, audio files and generated keys")
 	ef.str(&cfg.Database, "database", "WIDGET_DATABASE", "", databaseUsage)
+	ef.str(&cfg.NATSURL, "nats-url", "WIDGET_NATS_URL", "", "NATS servers with JetStream (nats://host:4222, comma-separated) that join this node to a cluster; empty: a single node")
 	ef.str(&level, "log-level", "WIDGET_LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	ef.str(&cfg.LogFormat, "log-format", "WIDGET_LOG_FORMAT", "text", "log format: text (key=value lines) or json (one object per line)")
 	ef.str(&cfg.SessionKeys, "session-keys", "WIDGET_SESSION_KEYS", "", "session cookie keys as hex HASHKEY:BLOCKKEY (default: generated once into the data dir)")

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -41,10 +42,34 @@ type Hub struct {
 	cfg  HubConfig
 	boot string
 
-	mu     sync.Mutex
-	groups map[string]*group
-	closed bool
-	stats  HubStats
+	// relay, when set (UseRelay), carries publications between the nodes
+	// of a cluster and keeps them for replay: Publish appends to it, and
+	// every node's hub, this one included, gets each publication back
+	// through Deliver in the relay's order. Event ids are then
+	// "<epoch>.<seq>.<i>": the relay's sequence of the publication and the
+	// event's index in it, the same on every node.
+	relay Relay
+
+	mu      sync.Mutex
+	groups  map[string]*group
+	closed  bool
+	stats   HubStats
+	applied uint64 // with a relay: the sequence of the last publication delivered
+}
+
+// Relay is the log the nodes of a cluster share (internal/cluster keeps it
+// in NATS JetStream).
+type Relay interface {
+	// Epoch names the log: ids of another log (one since deleted and
+	// made again) are not replayed from this one.
+	Epoch() string
+	// Append stores one publication of a group, the events' JSON, and
+	// returns its sequence once it is stored.
+	Append(key string, events [][]byte) (seq uint64, err error)
+	// Since calls each with the group's publications whose sequence is in
+	// (after, upto], in order. complete is false when publications after
+	// after are gone from the log (its retention): the replay has a gap.
+	Since(ctx context.Context, key string, after, upto uint64, each func(seq uint64, events [][]byte)) (complete bool, err error)
 }
 
 // HubStats count the hub's subscriptions (the event streams) since it
@@ -96,6 +121,15 @@ func NewHub(cfg HubConfig) *Hub {
 	}
 }
 
+// UseRelay makes the hub a node of a cluster that shares r: applied is the
+// sequence of the last publication before the first that Deliver will be
+// given. Call it before the hub is used.
+func (h *Hub) UseRelay(r Relay, applied uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.relay, h.applied = r, applied
+}
+
 func (h *Hub) groupLocked(key string) *group {
 	g := h.groups[key]
 	if g == nil {
@@ -133,6 +167,20 @@ func (h *Hub) PublishAll(key string, msgs []any) ([]Event, error) {
 		}
 		evs[i].Data = data
 	}
+	if r := h.relayOf(); r != nil {
+		datas := make([][]byte, len(evs))
+		for i := range evs {
+			datas[i] = evs[i].Data
+		}
+		seq, err := r.Append(key, datas)
+		if err != nil {
+			return nil, fmt.Errorf("publish to %s: %w", key, err)
+		}
+		for i := range evs {
+			evs[i].ID = relayID(r.Epoch(), seq, i)
+		}
+		return evs, nil
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -141,8 +189,63 @@ func (h *Hub) PublishAll(key string, msgs []any) ([]Event, error) {
 	g := h.groupLocked(key)
 	for i := range evs {
 		evs[i].ID = h.boot + "." + strconv.FormatUint(g.next, 10)
-		evs[i].frame = formatEvent(nil, evs[i])
 		g.next++
+	}
+	h.appendLocked(g, evs)
+	return evs, nil
+}
+
+func (h *Hub) relayOf() Relay {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.relay
+}
+
+// relayID is the id of the i-th event of the relay's publication seq.
+func relayID(epoch string, seq uint64, i int) string {
+	return epoch + "." + strconv.FormatUint(seq, 10) + "." + strconv.Itoa(i)
+}
+
+// parseRelayID is relayID's inverse, for ids of the relay's epoch.
+func parseRelayID(epoch, id string) (seq uint64, i int, ok bool) {
+	e, rest, ok1 := strings.Cut(id, ".")
+	s, n, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || e != epoch {
+		return 0, 0, false
+	}
+	seq, err1 := strconv.ParseUint(s, 10, 64)
+	i, err2 := strconv.Atoi(n)
+	return seq, i, err1 == nil && err2 == nil && i >= 0
+}
+
+// Deliver hands the group's subscribers on this node a publication of the
+// relay (UseRelay), in the relay's order. A group nobody on this node
+// listens to is not kept: a subscriber that comes later replays from the
+// relay.
+func (h *Hub) Deliver(key string, seq uint64, events [][]byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.relay == nil || seq <= h.applied {
+		return
+	}
+	h.applied = seq
+	g := h.groups[key]
+	if h.closed || g == nil || len(events) == 0 {
+		return
+	}
+	g.lastUsed = time.Now()
+	evs := make([]Event, len(events))
+	for i, data := range events {
+		evs[i] = Event{ID: relayID(h.relay.Epoch(), seq, i), Data: data}
+	}
+	h.appendLocked(g, evs)
+}
+
+// appendLocked adds evs, their ids given, to the group's log and hands them
+// to its subscribers as one publication.
+func (h *Hub) appendLocked(g *group, evs []Event) {
+	for i := range evs {
+		evs[i].frame = formatEvent(nil, evs[i])
 		if len(g.log) < h.cfg.LogSize {
 			g.log = append(g.log, evs[i])
 		} else {
@@ -162,7 +265,6 @@ func (h *Hub) PublishAll(key string, msgs []any) ([]Event, error) {
 			h.removeLocked(s)
 		}
 	}
-	return evs, nil
 }
 
 // Subscribe adds a subscriber to the group. lastEventID is the client's
@@ -170,6 +272,9 @@ func (h *Hub) PublishAll(key string, msgs []any) ([]Event, error) {
 // first and whether the client must resync because its position is lost.
 func (h *Hub) Subscribe(key, lastEventID string) (sub *Subscription, replay []Event, resync bool, err error) {
 	h.mu.Lock()
+	if h.relay != nil {
+		return h.subscribeRelayed(key, lastEventID) // unlocks
+	}
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, nil, false, fmt.Errorf("subscribe to %s: hub closed", key)
@@ -200,6 +305,67 @@ func (h *Hub) Subscribe(key, lastEventID string) (sub *Subscription, replay []Ev
 	h.stats.Opened++
 	return sub, replay, resync, nil
 }
+
+// subscribeRelayed is Subscribe with a relay, called with h.mu held, which
+// it releases. The subscription starts after the last publication this
+// node delivered; what the client missed up to it comes from the group's
+// log on this node when it holds the client's last event (the node
+// delivered everything since), else from the relay.
+func (h *Hub) subscribeRelayed(key, lastEventID string) (sub *Subscription, replay []Event, resync bool, err error) {
+	if h.closed {
+		h.mu.Unlock()
+		return nil, nil, false, fmt.Errorf("subscribe to %s: hub closed", key)
+	}
+	g := h.groupLocked(key)
+	ch := make(chan []Event, h.cfg.BufferSize)
+	sub = &Subscription{C: ch, ch: ch, hub: h, key: key, idx: len(g.subs)}
+	g.subs = append(g.subs, sub)
+	h.stats.Open++
+	h.stats.Opened++
+	upto, relay := h.applied, h.relay
+	if lastEventID == "" {
+		h.mu.Unlock()
+		return sub, nil, false, nil
+	}
+	seq, idx, ok := parseRelayID(relay.Epoch(), lastEventID)
+	if !ok || seq == 0 || seq > upto {
+		h.mu.Unlock()
+		return sub, nil, true, nil
+	}
+	for i := range g.log {
+		if g.log[(g.start+i)%len(g.log)].ID != lastEventID {
+			continue
+		}
+		for j := i + 1; j < len(g.log); j++ {
+			replay = append(replay, g.log[(g.start+j)%len(g.log)])
+		}
+		h.mu.Unlock()
+		return sub, replay, false, nil
+	}
+	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), relayReplayTimeout)
+	defer cancel()
+	complete, err := relay.Since(ctx, key, seq-1, upto, func(s uint64, events [][]byte) {
+		for i, data := range events {
+			if s == seq && i <= idx {
+				continue
+			}
+			replay = append(replay, Event{ID: relayID(relay.Epoch(), s, i), Data: data})
+		}
+	})
+	if err != nil {
+		// The client reloads its state rather than miss what it cannot
+		// be given.
+		return sub, nil, true, nil
+	}
+	for i := range replay {
+		replay[i].frame = formatEvent(nil, replay[i])
+	}
+	return sub, replay, !complete, nil
+}
+
+// relayReplayTimeout bounds the reading of a replay from the relay.
+const relayReplayTimeout = 10 * time.Second
 
 // parseID returns the event number of an id issued by this process.
 func (h *Hub) parseID(id string) (uint64, bool) {

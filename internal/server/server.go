@@ -43,7 +43,13 @@ type Config struct {
 	DataDir    string
 	// Database is a PostgreSQL URL (postgres://…) for the store; empty:
 	// the SQLite database in DataDir.
-	Database    string
+	Database string
+	// NATSURL joins this server to the other nodes of a cluster through
+	// NATS JetStream (nats://host:4222, comma-separated for several
+	// servers): the widgets' events go through it, so a widget's stream
+	// on any node gets the events of every node and resumes on another
+	// node without a loss. Empty: a single node.
+	NATSURL     string
 	LogLevel    slog.Level
 	LogFormat   string // text or json: of the Logger cmd/widget-server builds
 	SessionKeys string // hex "hashKey:blockKey"; generated and kept in DataDir when empty
@@ -356,6 +362,14 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	hub := bridge.NewHub(bridge.HubConfig{})
+	if cfg.NATSURL != "" {
+		check, leave, err := joinCluster(ctx, cfg.NATSURL, hub, log)
+		if err != nil {
+			return err
+		}
+		defer leave() // after the hub's last publications: the calls ended at shutdown
+		ready.checks = append(ready.checks, readyCheck{"nats", check})
+	}
 	watchParts(mx, sw, hub, gw, db)
 	// The widget shows the platform API's call log and sets presence
 	// through it; the dispatcher tells both sides' listeners of changes.
@@ -438,7 +452,8 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { defer wg.Done(); vm.Run(ctx) }() // removes voicemail and recordings past the retention period
 
 	log.Info("widget server started", slog.String("widgetUrl", publicURL), slog.String("demoUrl", demoURL),
-		slog.String("dataDir", cfg.DataDir), slog.String("database", db.Engine()), slog.Bool("dev", cfg.Dev),
+		slog.String("dataDir", cfg.DataDir), slog.String("database", db.Engine()), slog.Bool("cluster", cfg.NATSURL != ""),
+		slog.Bool("dev", cfg.Dev),
 		slog.String("mediaListen", cmp.Or(mediaCfg.ListenIP, "0.0.0.0")), slog.Int("mediaUdpPort", gw.UDPPort()))
 	if cfg.Stdout != nil {
 		fmt.Fprintf(cfg.Stdout, "Callbridge widget server: %s\n", publicURL)
