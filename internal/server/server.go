@@ -52,7 +52,7 @@ type Config struct {
 	NATSURL     string
 	LogLevel    slog.Level
 	LogFormat   string // text or json: of the Logger cmd/widget-server builds
-	SessionKeys string // hex "hashKey:blockKey"; generated and kept in DataDir when empty
+	SessionKeys string // hex "hashKey:blockKey"; generated and kept (keyring) when empty
 	CountryCode string
 	AreaCode    string
 
@@ -199,7 +199,10 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer db.Close()
-	hashKey, blockKey, err := loadSessionKeys(cfg.DataDir, cfg.SessionKeys)
+	// Generated secrets: files of the data dir, or with PostgreSQL the
+	// database's, which every node shares.
+	keys := newKeyring(db, cfg.DataDir, log)
+	hashKey, blockKey, err := loadSessionKeys(ctx, keys, cfg.SessionKeys)
 	if err != nil {
 		return err
 	}
@@ -261,11 +264,11 @@ func Run(ctx context.Context, cfg Config) error {
 	// public URL behind a proxy need not be reachable from here.
 	internalURL := "http://" + loopbackAddr(widgetLn.Addr())
 	httpClient := &http.Client{Timeout: 15 * time.Second}
-	auth, login, err := signIn(ctx, cfg, db, dir, publicURL, internalURL, httpClient)
+	auth, login, err := signIn(ctx, cfg, db, keys, dir, publicURL, internalURL, httpClient)
 	if err != nil {
 		return err
 	}
-	tokenKey, err := secretFile(cfg.DataDir, "token.key", 32)
+	tokenKey, err := secretKey(ctx, keys, tokenKeyFile, 32)
 	if err != nil {
 		return err
 	}
@@ -346,8 +349,8 @@ func Run(ctx context.Context, cfg Config) error {
 
 	// Webhook receivers may be plain http and on loopback only in
 	// development mode. Their secrets are sealed in the database under a
-	// key of the data dir.
-	webhookKey, err := secretFile(cfg.DataDir, "webhook.key", 32)
+	// key of the keyring.
+	webhookKey, err := secretKey(ctx, keys, webhookKeyFile, 32)
 	if err != nil {
 		return err
 	}
@@ -522,7 +525,7 @@ func baseURL(configured string, addr net.Addr, host string) (string, error) {
 
 // signIn sets up who signs users in: the built-in authorization server, or
 // an external OpenID Connect provider found by discovery.
-func signIn(ctx context.Context, cfg Config, db *store.DB, dir *identity.Directory, publicURL, internalURL string, hc *http.Client) (*identity.AuthServer, *oauth.Client, error) {
+func signIn(ctx context.Context, cfg Config, db *store.DB, keys keyring, dir *identity.Directory, publicURL, internalURL string, hc *http.Client) (*identity.AuthServer, *oauth.Client, error) {
 	if cfg.OIDCIssuer != "" {
 		if cfg.OIDCClientID == "" {
 			return nil, nil, errors.New("an OpenID Connect issuer needs a client id")
@@ -543,11 +546,11 @@ func signIn(ctx context.Context, cfg Config, db *store.DB, dir *identity.Directo
 			Scopes: []string{"openid", "email", "profile", "offline_access"}, HTTPClient: hc,
 		}, p.Identifier), nil
 	}
-	secret, err := secretFile(cfg.DataDir, "oauth-hmac.key", 32)
+	secret, err := secretKey(ctx, keys, oauthHMACFile, 32)
 	if err != nil {
 		return nil, nil, err
 	}
-	key, err := signingKey(cfg.DataDir)
+	key, err := signingKey(ctx, keys)
 	if err != nil {
 		return nil, nil, err
 	}
