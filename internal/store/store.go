@@ -148,7 +148,7 @@ func ensureWritableDir(dir string) error {
 	return os.Remove(name)
 }
 
-// migrate applies every embedded migration newer than the schema version, each
+// migrate applies every embedded migration not applied yet, in order, each
 // in its own transaction. Files are named NNNN_what.sql; each is a template
 // of the dialect's words (schemaWords). Nodes that start together against
 // one PostgreSQL database take turns: each migration's transaction holds
@@ -172,11 +172,9 @@ func (db *DB) migrate(ctx context.Context) error {
 		if !ok || err != nil {
 			return fmt.Errorf("migrate: bad migration name %s", base)
 		}
-		current, err := db.SchemaVersion(ctx)
-		if err != nil {
+		if done, err := db.applied(ctx, db.sql, v); err != nil {
 			return fmt.Errorf("migrate: read version: %w", err)
-		}
-		if v <= current {
+		} else if done {
 			continue
 		}
 		body, err := migrations.ReadFile(name)
@@ -192,12 +190,8 @@ func (db *DB) migrate(ctx context.Context) error {
 				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, migrationLock); err != nil {
 					return err
 				}
-				var now int
-				if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&now); err != nil {
-					return err
-				}
-				if v <= now {
-					return nil // another node applied it while this one waited
+				if done, err := db.applied(ctx, tx, v); err != nil || done {
+					return err // done: another node applied it while this one waited
 				}
 			}
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
@@ -210,6 +204,17 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// applied reports whether migration v was applied. Each migration is
+// looked up, not compared with the highest: one added to the middle of the
+// list (a branch merged late) is applied too.
+func (db *DB) applied(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}, v int) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_version WHERE version = ?`, v).Scan(&n)
+	return n > 0, err
 }
 
 // migrationLock is the PostgreSQL advisory lock key of migrations.

@@ -160,3 +160,33 @@ func TestApps(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 }
+
+// TestOpenAppliesAMissingMigration: a migration missing below the highest
+// applied one (a branch merged after a later migration) is applied at the
+// next start.
+func TestOpenAppliesAMissingMigration(t *testing.T) {
+	sqliteOnly(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 0017 makes one table and nothing else; later ones stay applied.
+	if _, err := db.sql.ExecContext(ctx, `DROP TABLE answering_rules`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.sql.ExecContext(ctx, `DELETE FROM schema_version WHERE version = 17`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM answering_rules`).Scan(&n); err != nil {
+		t.Fatalf("the missing migration was not applied again: %v", err)
+	}
+}
