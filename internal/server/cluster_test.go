@@ -1,0 +1,69 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/callbridge/widget-server/internal/cluster/natstest"
+	"github.com/callbridge/widget-server/internal/store/pgtest"
+)
+
+// startNodes starts n servers of one cluster: one PostgreSQL schema, one
+// NATS server. They start one after the other, as a rolling start does.
+func startNodes(t *testing.T, n int) []*instance {
+	t.Helper()
+	db, ns := pgtest.URL(t), natstest.Start(t)
+	nodes := make([]*instance, n)
+	for i := range nodes {
+		// One demo page for the cluster: the demo app registered by the
+		// last node to start names its origin.
+		nodes[i] = startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: "http://127.0.0.1:9"})
+	}
+	return nodes
+}
+
+// TestEventsAcrossNodes: a widget's event stream on one node gets what
+// happens on another, and a stream that moves to another node with its
+// Last-Event-ID gets what it missed, each event once.
+func TestEventsAcrossNodes(t *testing.T) {
+	nodes := startNodes(t, 2)
+	a, b := nodes[0], nodes[1]
+
+	// A presence change made through node b reaches bob's tab on node a.
+	bobTab := openTab(t, a, "bob@demo.test")
+	bob := newPlatform(t, b, "bob@demo.test")
+	if r := bob.call("PUT", "/account/~/extension/~/presence", `{"dndStatus":"DoNotAcceptAnyCalls"}`); r.StatusCode != 200 {
+		t.Fatalf("presence through node b: %d %s", r.StatusCode, r.body)
+	}
+	bobTab.waitFor(t, "rc-adapter-syncPresence with DND from node b", func(m map[string]any) bool {
+		return m["type"] == "rc-adapter-syncPresence" && m["dndStatus"] == "DoNotAcceptAnyCalls"
+	})
+
+	// Messages: bob's stream on node a sees the first; the node goes
+	// away for him (the stream closes); he comes back on node b with his
+	// Last-Event-ID and gets the two he missed, once each.
+	alice := newPlatform(t, a, "alice@demo.test")
+	first := openStream(t, bobTab, "")
+	sendSMS(t, alice, aliceNumber, bobNumber, "one")
+	got := first.until(t, func(e sseEvent) bool { return e.inbound("one") })
+	lastID := got[len(got)-1].id
+	first.close()
+
+	aliceOnB := newPlatform(t, b, "alice@demo.test")
+	sendSMS(t, aliceOnB, aliceNumber, bobNumber, "two")
+	sendSMS(t, alice, aliceNumber, bobNumber, "three")
+	onB := *bobTab
+	onB.srv = b
+	replayed := openStream(t, &onB, lastID).until(t, func(e sseEvent) bool { return e.inbound("three") })
+	count := map[string]int{}
+	for _, e := range replayed {
+		if e.typ == "rc-inbound-message-notify" {
+			count[e.subject]++
+		}
+		if e.typ == "cb-resync" {
+			t.Fatalf("node b asked for a resync: %v", replayed)
+		}
+	}
+	if count["one"] != 0 || count["two"] != 1 || count["three"] != 1 {
+		t.Fatalf("replay on node b after %s: inbound events %v", lastID, count)
+	}
+}
