@@ -163,6 +163,15 @@ func (m *Metrics) Watch(s Sources) {
 	m.reg.MustRegister(sourceCollector{s})
 }
 
+// WatchCluster exports what a node of a cluster knows of the others: the
+// devices (widget tabs) connected to other nodes, which its calls ring.
+func (m *Metrics) WatchCluster(remoteDevices func() int) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "cluster_remote_devices",
+		Help: "Devices connected to other nodes of the cluster that this node's calls ring.",
+	}, func() float64 { return float64(remoteDevices()) }))
+}
+
 var (
 	descCalls       = prometheus.NewDesc(Namespace+"_calls_active", "Calls (telephony sessions) in progress: ringing, connected or on hold.", nil, nil)
 	descStreamsOpen = prometheus.NewDesc(Namespace+"_event_streams_open", "Widget event streams (SSE) open now.", nil, nil)

@@ -7,22 +7,32 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/cluster"
+	"github.com/callbridge/widget-server/internal/telephony"
 )
 
+// clusterNode is this server's part in a cluster.
+type clusterNode struct {
+	name   string
+	nc     *nats.Conn
+	events *cluster.Events
+	calls  *cluster.Calls // nil until joinCalls
+	log    *slog.Logger
+}
+
 // joinCluster connects to NATS and makes hub a node of the cluster's
-// events. check is the readiness of the connection; leave ends it, after
-// what the hub still publishes has gone out.
-func joinCluster(ctx context.Context, url string, hub *bridge.Hub, log *slog.Logger) (check func(context.Context) error, leave func(), err error) {
+// events.
+func joinCluster(ctx context.Context, url string, hub *bridge.Hub, log *slog.Logger) (*clusterNode, error) {
 	host, _ := os.Hostname()
-	node := host + "/" + strconv.Itoa(os.Getpid())
-	nc, err := cluster.Connect(url, node, log)
+	name := host + "/" + strconv.Itoa(os.Getpid()) + "/" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	nc, err := cluster.Connect(url, name, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	events, err := cluster.NewEvents(ctx, nc, cluster.EventsConfig{Log: log})
 	if err == nil {
@@ -30,20 +40,38 @@ func joinCluster(ctx context.Context, url string, hub *bridge.Hub, log *slog.Log
 	}
 	if err != nil {
 		nc.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	check = func(context.Context) error {
-		if st := nc.Status(); st != nats.CONNECTED {
-			return fmt.Errorf("nats: %s", st)
-		}
-		return nil
+	log.Info("cluster: joined", slog.String("node", name), slog.String("events", events.Epoch()))
+	return &clusterNode{name: name, nc: nc, events: events, log: log}, nil
+}
+
+// joinCalls makes sw this node's switch in the cluster (cluster.Calls).
+func (n *clusterNode) joinCalls(ctx context.Context, sw *telephony.Switch, bus cluster.CallEvents) (*cluster.Calls, error) {
+	calls, err := cluster.NewCalls(ctx, n.nc, n.name, sw, bus, cluster.CallsConfig{Log: n.log})
+	if err != nil {
+		return nil, err
 	}
-	leave = func() {
-		events.Stop()
-		if err := nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
-			log.Warn("nats: drain", slog.Any("err", err))
-		}
+	n.calls = calls
+	return calls, nil
+}
+
+// check is the readiness of the node's NATS connection.
+func (n *clusterNode) check(context.Context) error {
+	if st := n.nc.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("nats: %s", st)
 	}
-	log.Info("cluster: joined", slog.String("node", node), slog.String("events", events.Epoch()))
-	return check, leave, nil
+	return nil
+}
+
+// leave ends the node's part, after what the hub still publishes has gone
+// out.
+func (n *clusterNode) leave() {
+	if n.calls != nil {
+		n.calls.Close()
+	}
+	n.events.Stop()
+	if err := n.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		n.log.Warn("nats: drain", slog.Any("err", err))
+	}
 }

@@ -1,7 +1,12 @@
 package server
 
 import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/callbridge/widget-server/internal/cluster/natstest"
 	"github.com/callbridge/widget-server/internal/store/pgtest"
@@ -16,7 +21,8 @@ func startNodes(t *testing.T, n int) []*instance {
 	for i := range nodes {
 		// One demo page for the cluster: the demo app registered by the
 		// last node to start names its origin.
-		nodes[i] = startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: "http://127.0.0.1:9"})
+		nodes[i] = startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: "http://127.0.0.1:9",
+			MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour})
 	}
 	return nodes
 }
@@ -65,5 +71,60 @@ func TestEventsAcrossNodes(t *testing.T) {
 	}
 	if count["one"] != 0 || count["two"] != 1 || count["three"] != 1 {
 		t.Fatalf("replay on node b after %s: inbound events %v", lastID, count)
+	}
+}
+
+// waitRemoteDevices waits until the node knows n devices of other nodes:
+// its calls ring them from then on.
+func waitRemoteDevices(t *testing.T, node *instance, n int) {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^callbridge_cluster_remote_devices (\d+)$`)
+	deadline := time.Now().Add(patience)
+	for {
+		r := do(t, browser(), "GET", node.MetricsURL+"/metrics", nil)
+		if m := re.FindStringSubmatch(r.body); m != nil {
+			if got, _ := strconv.Atoi(m[1]); got >= n {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the node never knew %d devices of other nodes", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCallAcrossNodes: alice's widget on node a calls bob, whose widget is
+// on node b. His tab rings; he answers through node b, which hands the
+// answer to node a, the call's owner, whose gateway carries the audio
+// both ways. Hanging up through node b ends the call for both.
+func TestCallAcrossNodes(t *testing.T) {
+	nodes := startNodes(t, 2)
+	a, b := nodes[0], nodes[1]
+	aliceTab, bobTab := openTab(t, a, "alice@demo.test"), openTab(t, b, "bob@demo.test")
+	waitRemoteDevices(t, a, 1)
+
+	alice := newTalker(t, "alice", 'a')
+	call := aliceTab.dial(t, "102", alice.peer)
+	bob := newTalker(t, "bob", 'b')
+	bobCall := answerWith(t, b, bobTab, call["telephonySessionId"], bob)
+	alice.waitHears(t, "alice", 'b', 10)
+	bob.waitHears(t, "bob", 'a', 10)
+
+	if r := widgetPost(t, bobTab.c, b.WidgetURL, "/widget/calls/"+bobCall["id"].(string)+"/hangup",
+		map[string]string{"deviceId": bobTab.device}); r.StatusCode != http.StatusOK {
+		t.Fatalf("hang up through node b: %d %s", r.StatusCode, r.body)
+	}
+	for _, tab := range []*widgetTab{aliceTab, bobTab} {
+		tab.waitFor(t, "the end of the call", func(m map[string]any) bool {
+			c, _ := m["call"].(map[string]any)
+			return m["type"] == "rc-call-end-notify" && c != nil && c["telephonySessionId"] == call["telephonySessionId"]
+		})
+	}
+	// A call no node has any more is no call, on either node.
+	r := widgetPost(t, bobTab.c, b.WidgetURL, "/widget/calls/"+bobCall["id"].(string)+"/hangup",
+		map[string]string{"deviceId": bobTab.device})
+	if r.StatusCode == http.StatusOK {
+		t.Fatal(fmt.Sprintf("a second hangup through node b: %d %s", r.StatusCode, r.body))
 	}
 }

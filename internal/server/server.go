@@ -365,13 +365,25 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	hub := bridge.NewHub(bridge.HubConfig{})
+	// The widgets and the API reach the calls through callSwitch: with a
+	// cluster, the calls of every node.
+	var callSwitch interface {
+		web.Switch
+		api.Switch
+	} = sw
 	if cfg.NATSURL != "" {
-		check, leave, err := joinCluster(ctx, cfg.NATSURL, hub, log)
+		node, err := joinCluster(ctx, cfg.NATSURL, hub, log)
 		if err != nil {
 			return err
 		}
-		defer leave() // after the hub's last publications: the calls ended at shutdown
-		ready.checks = append(ready.checks, readyCheck{"nats", check})
+		defer node.leave() // after the hub's last publications: the calls ended at shutdown
+		ready.checks = append(ready.checks, readyCheck{"nats", node.check})
+		calls, err := node.joinCalls(ctx, sw, bus)
+		if err != nil {
+			return err
+		}
+		callSwitch = calls
+		mx.WatchCluster(calls.RemoteDevices)
 	}
 	watchParts(mx, sw, hub, gw, db)
 	// The widget shows the platform API's call log and sets presence
@@ -384,7 +396,7 @@ func Run(ctx context.Context, cfg Config) error {
 			TokenKey: deriveKey(hashKey, "callbridge socket tokens v1")},
 	}, api.Deps{
 		Log: log, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(cfg.SignInClock),
-		Switch: sw, CallLog: db, Presence: pres, Messages: msgs, Webhooks: hooks, Phones: db,
+		Switch: callSwitch, CallLog: db, Presence: pres, Messages: msgs, Webhooks: hooks, Phones: db,
 		Rules: db, Audio: vm,
 	})
 	srv := web.NewServer(web.Config{
@@ -395,7 +407,7 @@ func Run(ctx context.Context, cfg Config) error {
 		SMSRateLimit: cfg.Limits.SMS, SMSRateWindow: cfg.Limits.SMSWindow,
 		MaxStreamsPerSession: cfg.Limits.StreamsPerSession, MaxDevicesPerSession: cfg.Limits.DevicesPerSession,
 	}, web.Deps{
-		Log: log, Apps: db, Directory: dir, Login: login, Sessions: sessions, Switch: sw, Hub: hub,
+		Log: log, Apps: db, Directory: dir, Login: login, Sessions: sessions, Switch: callSwitch, Hub: hub,
 		Cookies: web.NewSessionStore(hashKey, blockKey), Assets: assets, Messages: msgs, Rules: db, Audio: vm,
 		CallLog: platform, Presence: platform, JWT: auth.Credentials(),
 		DeviceKey: deriveKey(hashKey, "callbridge device ids v1"),
