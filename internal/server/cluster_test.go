@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -125,6 +124,32 @@ func TestCallAcrossNodes(t *testing.T) {
 	r := widgetPost(t, bobTab.c, b.WidgetURL, "/widget/calls/"+bobCall["id"].(string)+"/hangup",
 		map[string]string{"deviceId": bobTab.device})
 	if r.StatusCode == http.StatusOK {
-		t.Fatal(fmt.Sprintf("a second hangup through node b: %d %s", r.StatusCode, r.body))
+		t.Fatalf("a second hangup through node b: %d %s", r.StatusCode, r.body)
 	}
+}
+
+// TestTransferAcrossThreeNodes: alice's widget on node a calls bob's on
+// node c; bob hands the call to carol, whose widget is on node b. Every
+// step goes through the widget's own node to the call's owner, and alice
+// and carol hear each other.
+func TestTransferAcrossThreeNodes(t *testing.T) {
+	nodes := startNodes(t, 3)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	aliceTab, carolTab, bobTab := openTab(t, a, "alice@demo.test"), openTab(t, b, "carol@demo.test"), openTab(t, c, "bob@demo.test")
+	waitRemoteDevices(t, a, 2)
+
+	alice := newTalker(t, "alice", 'a')
+	call := aliceTab.dial(t, "102", alice.peer)
+	bob := newTalker(t, "bob", 'b')
+	bobCall := answerWith(t, c, bobTab, call["telephonySessionId"], bob)
+	alice.waitHears(t, "alice", 'b', 10)
+
+	if r := widgetPost(t, bobTab.c, c.WidgetURL, "/widget/calls/"+bobCall["id"].(string)+"/transfer",
+		map[string]string{"deviceId": bobTab.device, "to": "103"}); r.StatusCode != http.StatusOK {
+		t.Fatalf("transfer through node c: %d %s", r.StatusCode, r.body)
+	}
+	carol := newTalker(t, "carol", 'c')
+	answerWith(t, b, carolTab, call["telephonySessionId"], carol)
+	alice.waitHears(t, "alice", 'c', 10)
+	carol.waitHears(t, "carol", 'a', 10)
 }
