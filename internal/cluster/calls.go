@@ -43,6 +43,12 @@ type Calls struct {
 	watcher jetstream.KeyWatcher
 	stop    chan struct{}
 	wg      sync.WaitGroup
+
+	nodes   jetstream.KeyValue // each node's liveness, and the claims of lost ones (nodes.go)
+	calls   jetstream.KeyValue // the calls of every node as they stand (nodes.go)
+	dirty   map[string]bool    // calls of this node to write to calls
+	dirtied chan struct{}
+	lostW   jetstream.KeyWatcher
 }
 
 // CallsConfig shapes Calls.
@@ -55,7 +61,15 @@ type CallsConfig struct {
 	DeviceTTL time.Duration
 	// Timeout bounds a request to another node (default 10 s).
 	Timeout time.Duration
-	Log     *slog.Logger
+	// NodeTTL is how long a node that stopped answering counts as alive
+	// (default 6 s): its calls end this long, and a little more, after it
+	// died.
+	NodeTTL time.Duration
+	// OnLost is given each call of a lost node, ended, once in the
+	// cluster: the server tells the widgets still in it and writes its
+	// call-log records.
+	OnLost func(LostCall)
+	Log    *slog.Logger
 }
 
 func (c CallsConfig) withDefaults() CallsConfig {
@@ -70,6 +84,9 @@ func (c CallsConfig) withDefaults() CallsConfig {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second
+	}
+	if c.NodeTTL <= 0 {
+		c.NodeTTL = 6 * time.Second
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()
@@ -108,16 +125,45 @@ func NewCalls(ctx context.Context, nc *nats.Conn, node string, sw *telephony.Swi
 	if err != nil {
 		return nil, fmt.Errorf("devices bucket %s: %w", cfg.Bucket, err)
 	}
+	nodes, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:         cfg.Bucket + "_NODES",
+		Description:    "Callbridge: the nodes alive, and the claims of those lost",
+		TTL:            cfg.NodeTTL,
+		LimitMarkerTTL: cfg.NodeTTL,
+		Storage:        jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nodes bucket: %w", err)
+	}
+	calls, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      cfg.Bucket + "_CALLS",
+		Description: "Callbridge: the calls of every node, as they stand",
+		Storage:     jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("calls bucket: %w", err)
+	}
 	c := &Calls{Switch: sw, nc: nc, kv: kv, node: node, cfg: cfg,
-		local: map[string]telephony.Device{}, others: map[string]bool{}, owned: map[string]*nats.Subscription{}, stop: make(chan struct{})}
+		local: map[string]telephony.Device{}, others: map[string]bool{}, owned: map[string]*nats.Subscription{}, stop: make(chan struct{}),
+		nodes: nodes, calls: calls, dirty: map[string]bool{}, dirtied: make(chan struct{}, 1)}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("devices bucket %s: watch: %w", cfg.Bucket, err)
 	}
 	c.watcher = w
-	c.wg.Add(2)
+	lw, err := nodes.WatchAll(ctx, jetstream.UpdatesOnly())
+	if err != nil {
+		w.Stop()
+		return nil, fmt.Errorf("nodes bucket: watch: %w", err)
+	}
+	c.lostW = lw
+	c.beat()
+	c.wg.Add(5)
 	go c.watch()
 	go c.refresh()
+	go c.heartbeat()
+	go c.watchNodes(lw)
+	go c.keep()
 	bus.Subscribe(c.follow)
 	return c, nil
 }
@@ -132,11 +178,16 @@ func (c *Calls) Close() {
 	}
 	close(c.stop)
 	c.watcher.Stop()
+	c.lostW.Stop()
 	c.wg.Wait()
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
 	defer cancel()
+	// A node that leaves is not lost: its claim is taken first, so no
+	// other node ends calls it ended itself.
+	c.nodes.Create(ctx, "lost."+nodeKey(c.node), []byte(c.node))
+	c.nodes.Delete(ctx, nodeKey(c.node))
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for id := range c.local {
 		c.kv.Delete(ctx, deviceKey(id))
 	}
@@ -283,6 +334,7 @@ func (c *Calls) follow(ev telephony.Event) {
 		return
 	}
 	_, live := c.Switch.Session(id)
+	c.markDirty(id)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	sub, owned := c.owned[id]

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/cluster"
+	"github.com/callbridge/widget-server/internal/presence"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -47,8 +49,9 @@ func joinCluster(ctx context.Context, url string, hub *bridge.Hub, log *slog.Log
 }
 
 // joinCalls makes sw this node's switch in the cluster (cluster.Calls).
-func (n *clusterNode) joinCalls(ctx context.Context, sw *telephony.Switch, bus cluster.CallEvents) (*cluster.Calls, error) {
-	calls, err := cluster.NewCalls(ctx, n.nc, n.name, sw, bus, cluster.CallsConfig{Log: n.log})
+// onLost is given each call of a lost node that this node ends.
+func (n *clusterNode) joinCalls(ctx context.Context, sw *telephony.Switch, bus cluster.CallEvents, onLost func(cluster.LostCall)) (*cluster.Calls, error) {
+	calls, err := cluster.NewCalls(ctx, n.nc, n.name, sw, bus, cluster.CallsConfig{Log: n.log, OnLost: onLost})
 	if err != nil {
 		return nil, err
 	}
@@ -73,5 +76,28 @@ func (n *clusterNode) leave() {
 	n.events.Stop()
 	if err := n.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		n.log.Warn("nats: drain", slog.Any("err", err))
+	}
+}
+
+// endLostCall tells the widgets still in a call of a lost node that it
+// ended, and writes its call-log records: what the node would have done.
+func endLostCall(lc cluster.LostCall, dispatch *bridge.Dispatcher, pres *presence.Keeper, callLog telephony.CallLog, log *slog.Logger) {
+	var seen []int64
+	for _, p := range lc.Session.Parties {
+		if p.Owner == 0 || slices.Contains(seen, p.Owner) {
+			continue
+		}
+		seen = append(seen, p.Owner)
+		presence, seq := pres.Telephony(p.Owner)
+		dispatch.CallEvent(telephony.Event{Extension: p.Owner, Sequence: seq, Session: lc.Session, Presence: presence,
+			Cause: telephony.CauseFailed, Device: p.Device})
+	}
+	if len(lc.Records) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := callLog.AddCallRecords(ctx, lc.Records); err != nil {
+		log.Error("cluster: the call log of a lost call not written", slog.String("telephonySessionId", lc.Session.ID), slog.Any("err", err))
 	}
 }

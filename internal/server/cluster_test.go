@@ -153,3 +153,57 @@ func TestTransferAcrossThreeNodes(t *testing.T) {
 	alice.waitHears(t, "alice", 'c', 10)
 	carol.waitHears(t, "carol", 'a', 10)
 }
+
+// TestNodeLostDuringCall: alice's widget is on node b, which owns her call
+// to bob, whose widget is on node a. Node b is killed (SIGKILL): node a
+// ends the call for bob with 503 "Node lost" within a few seconds and
+// writes both parties' call-log records.
+func TestNodeLostDuringCall(t *testing.T) {
+	db, ns := pgtest.URL(t), natstest.Start(t)
+	const demo = "http://127.0.0.1:9"
+	a := startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
+		MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour})
+	b := startNodeProcess(t, nodeSpec{Database: db, NATSURL: ns.URL, DemoURL: demo})
+	aliceTab, bobTab := openTab(t, b.instance, "alice@demo.test"), openTab(t, a, "bob@demo.test")
+	waitRemoteDevices(t, b.instance, 1)
+
+	alice := newTalker(t, "alice", 'a')
+	call := aliceTab.dial(t, "102", alice.peer)
+	session := call["telephonySessionId"]
+	bob := newTalker(t, "bob", 'b')
+	answerWith(t, a, bobTab, session, bob)
+	bob.waitHears(t, "bob", 'a', 10)
+	alice.waitHears(t, "alice", 'b', 10)
+
+	b.kill(t)
+	ended := func(m map[string]any) bool {
+		c, _ := m["call"].(map[string]any)
+		return m["type"] == "rc-call-end-notify" && c != nil && c["telephonySessionId"] == session
+	}
+	end := bobTab.waitFor(t, "the end of the lost node's call", ended)
+	if c := end["call"].(map[string]any); c["reason"] != "Node lost" || c["code"] != float64(503) {
+		t.Fatalf("bob's call ended with %v %v, want 503 Node lost", c["code"], c["reason"])
+	}
+
+	// Both records are in the call log, read through node a.
+	for _, who := range []string{"alice@demo.test", "bob@demo.test"} {
+		p := newPlatform(t, a, who)
+		deadline := time.Now().Add(patience)
+		for {
+			log := p.get("/account/~/extension/~/call-log?view=Simple")
+			found := false
+			for _, r := range log["records"].([]any) {
+				if r.(map[string]any)["telephonySessionId"] == session {
+					found = true
+				}
+			}
+			if found {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no call-log record of the lost call", who)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}

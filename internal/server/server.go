@@ -15,10 +15,12 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/callbridge/widget-server/internal/api"
 	"github.com/callbridge/widget-server/internal/bridge"
+	"github.com/callbridge/widget-server/internal/cluster"
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/logctx"
 	"github.com/callbridge/widget-server/internal/media"
@@ -367,6 +369,7 @@ func Run(ctx context.Context, cfg Config) error {
 	hub := bridge.NewHub(bridge.HubConfig{})
 	// The widgets and the API reach the calls through callSwitch: with a
 	// cluster, the calls of every node.
+	var onLost atomic.Pointer[func(cluster.LostCall)] // set once the dispatcher is made, below
 	var callSwitch interface {
 		web.Switch
 		api.Switch
@@ -378,7 +381,11 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		defer node.leave() // after the hub's last publications: the calls ended at shutdown
 		ready.checks = append(ready.checks, readyCheck{"nats", node.check})
-		calls, err := node.joinCalls(ctx, sw, bus)
+		calls, err := node.joinCalls(ctx, sw, bus, func(lc cluster.LostCall) {
+			if f := onLost.Load(); f != nil {
+				(*f)(lc)
+			}
+		})
 		if err != nil {
 			return err
 		}
@@ -419,6 +426,8 @@ func Run(ctx context.Context, cfg Config) error {
 	dispatch.Subscribe(bus, pres)
 	bus.Subscribe(phones.event) // desk phones ring and end with their devices
 	onMessage = dispatch.MessageEvent
+	endLost := func(lc cluster.LostCall) { endLostCall(lc, dispatch, pres, db, log) }
+	onLost.Store(&endLost)
 	sessions.OnEnd = func(sid string, ext int64, _ error) { srv.SessionEnded(sid, ext) }
 
 	if cfg.DebugListen != "" {
