@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,11 +45,13 @@ type Calls struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
 
-	nodes   jetstream.KeyValue // each node's liveness, and the claims of lost ones (nodes.go)
-	calls   jetstream.KeyValue // the calls of every node as they stand (nodes.go)
-	dirty   map[string]bool    // calls of this node to write to calls
-	dirtied chan struct{}
-	lostW   jetstream.KeyWatcher
+	nodes     jetstream.KeyValue // each node's liveness, and the claims of lost ones (nodes.go)
+	calls     jetstream.KeyValue // the calls of every node as they stand (nodes.go)
+	dirty     map[string]bool    // calls of this node to write to calls
+	dirtied   chan struct{}
+	lostW     jetstream.KeyWatcher
+	callsW    jetstream.KeyWatcher
+	elsewhere map[string]telephony.Session // the calls of the other nodes, as they stand
 }
 
 // CallsConfig shapes Calls.
@@ -145,7 +148,8 @@ func NewCalls(ctx context.Context, nc *nats.Conn, node string, sw *telephony.Swi
 	}
 	c := &Calls{Switch: sw, nc: nc, kv: kv, node: node, cfg: cfg,
 		local: map[string]telephony.Device{}, others: map[string]bool{}, owned: map[string]*nats.Subscription{}, stop: make(chan struct{}),
-		nodes: nodes, calls: calls, dirty: map[string]bool{}, dirtied: make(chan struct{}, 1)}
+		nodes: nodes, calls: calls, dirty: map[string]bool{}, dirtied: make(chan struct{}, 1),
+		elsewhere: map[string]telephony.Session{}}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("devices bucket %s: watch: %w", cfg.Bucket, err)
@@ -157,8 +161,16 @@ func NewCalls(ctx context.Context, nc *nats.Conn, node string, sw *telephony.Swi
 		return nil, fmt.Errorf("nodes bucket: watch: %w", err)
 	}
 	c.lostW = lw
+	cw, err := calls.WatchAll(ctx)
+	if err != nil {
+		w.Stop()
+		lw.Stop()
+		return nil, fmt.Errorf("calls bucket: watch: %w", err)
+	}
+	c.callsW = cw
 	c.beat()
-	c.wg.Add(5)
+	c.wg.Add(6)
+	go c.watchCalls()
 	go c.watch()
 	go c.refresh()
 	go c.heartbeat()
@@ -179,6 +191,7 @@ func (c *Calls) Close() {
 	close(c.stop)
 	c.watcher.Stop()
 	c.lostW.Stop()
+	c.callsW.Stop()
 	c.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
 	defer cancel()
@@ -507,6 +520,41 @@ func sessionOf(r callReply) telephony.Session {
 		return telephony.Session{}
 	}
 	return *r.Session
+}
+
+// watchCalls keeps the calls of the other nodes, for Sessions.
+func (c *Calls) watchCalls() {
+	defer c.wg.Done()
+	for e := range c.callsW.Updates() {
+		if e == nil {
+			continue
+		}
+		var ce callEntry
+		put := e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &ce) == nil
+		c.mu.Lock()
+		if put && ce.Node != c.node {
+			c.elsewhere[e.Key()] = ce.Session
+		} else {
+			delete(c.elsewhere, e.Key())
+		}
+		c.mu.Unlock()
+	}
+}
+
+// Sessions returns the calls of every node in which the extension has a
+// party, oldest first: this node's as they are, the others' as they were
+// at their last change.
+func (c *Calls) Sessions(extension int64) []telephony.Session {
+	out := c.Switch.Sessions(extension)
+	c.mu.Lock()
+	for _, s := range c.elsewhere {
+		if slices.ContainsFunc(s.Parties, func(p telephony.Party) bool { return p.Owner == extension }) {
+			out = append(out, s)
+		}
+	}
+	c.mu.Unlock()
+	slices.SortStableFunc(out, func(a, b telephony.Session) int { return a.Created.Compare(b.Created) })
+	return out
 }
 
 // Session returns a call of any node.

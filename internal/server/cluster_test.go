@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -110,6 +111,24 @@ func TestCallAcrossNodes(t *testing.T) {
 	alice.waitHears(t, "alice", 'b', 10)
 	bob.waitHears(t, "bob", 'a', 10)
 
+	// A widget reloading on node b finds its call, which node a owns (as
+	// node a last told the others: it may take a moment to arrive).
+	var r response
+	for deadline := time.Now().Add(patience); ; {
+		r = do(t, bobTab.c, "GET", b.WidgetURL+"/widget/calls?deviceId="+bobTab.device, nil, "X-Callbridge", "1", "X-Callbridge-Client", "demo")
+		var list struct {
+			Calls []map[string]any `json:"calls"`
+		}
+		if json.Unmarshal([]byte(r.body), &list); r.StatusCode == http.StatusOK && len(list.Calls) == 1 &&
+			list.Calls[0]["telephonySessionId"] == call["telephonySessionId"] && list.Calls[0]["callStatus"] != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bob's calls through node b: %d %s", r.StatusCode, r.body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	if r := widgetPost(t, bobTab.c, b.WidgetURL, "/widget/calls/"+bobCall["id"].(string)+"/hangup",
 		map[string]string{"deviceId": bobTab.device}); r.StatusCode != http.StatusOK {
 		t.Fatalf("hang up through node b: %d %s", r.StatusCode, r.body)
@@ -121,7 +140,7 @@ func TestCallAcrossNodes(t *testing.T) {
 		})
 	}
 	// A call no node has any more is no call, on either node.
-	r := widgetPost(t, bobTab.c, b.WidgetURL, "/widget/calls/"+bobCall["id"].(string)+"/hangup",
+	r = widgetPost(t, bobTab.c, b.WidgetURL, "/widget/calls/"+bobCall["id"].(string)+"/hangup",
 		map[string]string{"deviceId": bobTab.device})
 	if r.StatusCode == http.StatusOK {
 		t.Fatalf("a second hangup through node b: %d %s", r.StatusCode, r.body)
