@@ -96,7 +96,7 @@ func runServer(t *testing.T, cfg server.Config) *serverRun {
 	r.start()
 	// From now on the same ports: a restart is found where the browser
 	// left it.
-	r.cfg.Listen = strings.TrimPrefix(strings.Replace(r.addrs.WidgetURL, "localhost", "127.0.0.1", 1), "http://")
+	r.cfg.Listen = r.addrs.WidgetListen
 	r.cfg.DemoListen = strings.TrimPrefix(r.addrs.DemoURL, "http://")
 	t.Cleanup(r.stop)
 	return r

@@ -31,6 +31,7 @@ import (
 
 	"github.com/callbridge/widget-server/internal/server"
 	"github.com/callbridge/widget-server/internal/store"
+	"github.com/callbridge/widget-server/internal/store/pgtest"
 )
 
 // storageServerEnv, when set to a directory, makes this test binary the
@@ -50,7 +51,7 @@ func TestMain(m *testing.M) {
 	if arg := os.Getenv(storageReadEnv); arg != "" {
 		os.Exit(readStoredPresence(arg))
 	}
-	os.Exit(m.Run())
+	pgtest.Main(m) // runs the tests; stops a throwaway PostgreSQL one of them started
 }
 
 func readStoredPresence(arg string) int {
@@ -777,7 +778,10 @@ func (p *cutProxy) accept() {
 		if err != nil {
 			return
 		}
-		up, err := net.Dial("tcp", p.target)
+		p.mu.Lock()
+		target := p.target
+		p.mu.Unlock()
+		up, err := net.Dial("tcp", target)
 		if err != nil {
 			c.Close()
 			continue
@@ -856,6 +860,22 @@ func (pc *proxiedConn) cut(reset bool) bool {
 		pc.upstream.Close()
 	})
 	return first
+}
+
+// switchTo sends new connections to target from now on and resets every
+// open one, as a load balancer does when it takes a node out: the browser
+// connects again, to target.
+func (p *cutProxy) switchTo(target string) {
+	p.mu.Lock()
+	p.target = target
+	open := make([]*proxiedConn, 0, len(p.open))
+	for pc := range p.open {
+		open = append(open, pc)
+	}
+	p.mu.Unlock()
+	for _, pc := range open {
+		pc.cut(true)
+	}
 }
 
 // orphanClients resets the browser's side of every open connection, as a

@@ -179,6 +179,10 @@ type Addrs struct {
 	WidgetURL  string
 	DemoURL    string
 	MetricsURL string // base URL of the metrics listener; "" when off
+	// WidgetListen is the widget listener's address (host:port): where a
+	// load balancer in front of several nodes sends this one's requests,
+	// while WidgetURL is the public URL they all share.
+	WidgetListen string
 }
 
 // Run starts the server and blocks until ctx is cancelled, then shuts down
@@ -486,7 +490,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	if cfg.Ready != nil {
-		cfg.Ready(Addrs{WidgetURL: publicURL, DemoURL: demoURL, MetricsURL: metricsURL})
+		cfg.Ready(Addrs{WidgetURL: publicURL, DemoURL: demoURL, MetricsURL: metricsURL, WidgetListen: widgetLn.Addr().String()})
 	}
 
 	var runErr error
