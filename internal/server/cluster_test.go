@@ -226,3 +226,30 @@ func TestNodeLostDuringCall(t *testing.T) {
 		}
 	}
 }
+
+// TestWebSocketAcrossNodes: alice's WebSocket subscription lives on node b;
+// her presence changes through node a. The notification reaches her socket
+// on node b, once.
+func TestWebSocketAcrossNodes(t *testing.T) {
+	nodes := startNodes(t, 2)
+	a, b := nodes[0], nodes[1]
+	aliceOnB := newPlatform(t, b, "alice@demo.test")
+	uri, token := wsToken(t, b, aliceOnB)
+	ws := mustDial(t, uri, token, "")
+	ws.next("ConnectionDetails", func(f wsFrame) bool { return true })
+	id, _ := ws.request("POST", "/restapi/v1.0/subscription", wsPresenceFilter).body(t)["id"].(string)
+	if id == "" {
+		t.Fatal("no subscription over the socket")
+	}
+
+	aliceOnA := newPlatform(t, a, "alice@demo.test")
+	for _, status := range []string{"Busy", "Available"} {
+		if r := aliceOnA.call("PUT", "/account/~/extension/~/presence", `{"userStatus": "`+status+`"}`); r.StatusCode != http.StatusOK {
+			t.Fatalf("PUT presence through node a: %d %s", r.StatusCode, r.body)
+		}
+		n := ws.notification(id)
+		if body, _ := n["body"].(map[string]any); body["userStatus"] != status {
+			t.Fatalf("notification on node b: %v, want userStatus %s", n, status)
+		}
+	}
+}

@@ -378,8 +378,9 @@ func Run(ctx context.Context, cfg Config) error {
 		web.Switch
 		api.Switch
 	} = sw
+	var node *clusterNode // nil: a single node
 	if cfg.NATSURL != "" {
-		node, err := joinCluster(ctx, cfg.NATSURL, hub, log)
+		node, err = joinCluster(ctx, cfg.NATSURL, hub, log)
 		if err != nil {
 			return err
 		}
@@ -426,7 +427,16 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	// The dispatcher takes the switch's events, presence changes and
 	// message changes to the widgets and the webhook subscriptions.
-	dispatch := bridge.NewDispatcher(log, hub, pres, sw, hooks)
+	var notifier bridge.Notifier = hooks
+	if node != nil {
+		n, err := cluster.NewNotifications(node.nc, hooks, log)
+		if err != nil {
+			return err
+		}
+		defer n.Close()
+		notifier = n
+	}
+	dispatch := bridge.NewDispatcher(log, hub, pres, sw, notifier)
 	dispatch.Subscribe(bus, pres)
 	bus.Subscribe(phones.event) // desk phones ring and end with their devices
 	onMessage = dispatch.MessageEvent

@@ -99,10 +99,21 @@ func (s *Service) unindexLocked(e *entry) {
 // returns once the notifications are stored; Run delivers them. A
 // subscription's queue holds QueueSize waiting notifications: the oldest
 // is dropped beyond.
-func (s *Service) Notify(ev Event) {
+func (s *Service) Notify(ev Event) { s.notify(ev, true, true) }
+
+// NotifyWebhooks is Notify for the webhook (HTTP) subscriptions alone, and
+// NotifySockets for the WebSocket ones: with several nodes, the node where
+// an event happens queues its webhook notifications, once, and every node
+// pushes it to the sockets it holds.
+func (s *Service) NotifyWebhooks(ev Event) { s.notify(ev, true, false) }
+
+// NotifySockets: see NotifyWebhooks.
+func (s *Service) NotifySockets(ev Event) { s.notify(ev, false, true) }
+
+func (s *Service) notify(ev Event, webhooks, sockets bool) {
 	s.notifying.Lock() // stored in the order they were matched
 	defer s.notifying.Unlock()
-	jobs, pushes := s.match(ev)
+	jobs, pushes := s.match(ev, webhooks, sockets)
 	for _, p := range pushes {
 		p.sink.Deliver(p.id, p.payload)
 	}
@@ -124,8 +135,9 @@ type push struct {
 }
 
 // match returns the notifications of ev, one per matching filter of each
-// Active subscription: jobs for webhooks, pushes for WebSocket ones.
-func (s *Service) match(ev Event) ([]outbox.Job, []push) {
+// Active subscription: jobs for webhooks, pushes for WebSocket ones (each
+// kind only when asked for).
+func (s *Service) match(ev Event, webhooks, sockets bool) ([]outbox.Job, []push) {
 	now := s.clock.Now()
 	var bodies [2]json.RawMessage // brief, detailed: marshalled once, if needed
 	body := func(detailed bool) (json.RawMessage, bool) {
@@ -151,7 +163,7 @@ func (s *Service) match(ev Event) ([]outbox.Job, []push) {
 	var jobs []outbox.Job
 	var pushes []push
 	for _, e := range s.byExt[ev.ExtensionID] {
-		if e.sub.State(now) != StatusActive {
+		if e.sub.State(now) != StatusActive || e.sub.Sink != nil && !sockets || e.sub.Sink == nil && !webhooks {
 			continue
 		}
 		for _, f := range e.sub.Filters {
