@@ -48,6 +48,26 @@ type Dispatcher struct {
 	sessions Sessions      // nil: presence notifications list no live calls
 	hooks    Notifier      // nil: webhook subscriptions are off
 	calls    *CallMapper
+	seq      Sequencer // nil: the events' own sequences
+}
+
+// Sequencer gives an extension's sequences across the nodes of a cluster
+// (cluster.Sequences): above every one given before on any node, and at
+// least the node's own.
+type Sequencer interface {
+	Next(extension int64, local uint64) uint64
+}
+
+// UseSequencer makes the dispatcher number each extension's events with
+// s, before anyone sees them. Call it before the dispatcher gets events.
+func (d *Dispatcher) UseSequencer(s Sequencer) { d.seq = s }
+
+// sequence is the sequence ev goes out with.
+func (d *Dispatcher) sequence(ext int64, local uint64) uint64 {
+	if d.seq == nil || local == 0 {
+		return local
+	}
+	return d.seq.Next(ext, local)
 }
 
 // NewDispatcher returns a dispatcher publishing to hub. presence, sessions
@@ -85,6 +105,7 @@ func (d *Dispatcher) Subscribe(calls CallEvents, pres PresenceEvents) (unsubscri
 // rc-* messages the mapper makes of it, in order, and to the extension's
 // webhook subscriptions (presence, telephony sessions).
 func (d *Dispatcher) CallEvent(ev telephony.Event) {
+	ev.Sequence = d.sequence(ev.Extension, ev.Sequence)
 	envs := d.calls.Messages(ev)
 	msgs := make([]any, len(envs))
 	for i, env := range envs {
@@ -147,7 +168,7 @@ func (d *Dispatcher) PresenceEvent(ev presence.Event) {
 		d.log.Warn("presence not pushed to the widget", slog.Int64("extension", ev.Extension), slog.Any("err", err))
 	}
 	if ev.Changed && d.hooks != nil {
-		d.notifyPresence(ev.Extension, ev.Sequence, sp, nil)
+		d.notifyPresence(ev.Extension, d.sequence(ev.Extension, ev.Sequence), sp, nil)
 	}
 }
 

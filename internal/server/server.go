@@ -437,6 +437,13 @@ func Run(ctx context.Context, cfg Config) error {
 		notifier = n
 	}
 	dispatch := bridge.NewDispatcher(log, hub, pres, sw, notifier)
+	if node != nil {
+		seqs, err := cluster.NewSequences(ctx, node.nc, log)
+		if err != nil {
+			return err
+		}
+		dispatch.UseSequencer(seqs)
+	}
 	dispatch.Subscribe(bus, pres)
 	bus.Subscribe(phones.event) // desk phones ring and end with their devices
 	onMessage = dispatch.MessageEvent
