@@ -48,6 +48,7 @@ type Calls struct {
 	nodes     jetstream.KeyValue // each node's liveness, and the claims of lost ones (nodes.go)
 	calls     jetstream.KeyValue // the calls of every node as they stand (nodes.go)
 	dirty     map[string]bool    // calls of this node to write to calls
+	claimed   map[string]bool    // calls of this node in calls (created there by this node)
 	dirtied   chan struct{}
 	lostW     jetstream.KeyWatcher
 	callsW    jetstream.KeyWatcher
@@ -148,7 +149,7 @@ func NewCalls(ctx context.Context, nc *nats.Conn, node string, sw *telephony.Swi
 	}
 	c := &Calls{Switch: sw, nc: nc, kv: kv, node: node, cfg: cfg,
 		local: map[string]telephony.Device{}, others: map[string]bool{}, owned: map[string]*nats.Subscription{}, stop: make(chan struct{}),
-		nodes: nodes, calls: calls, dirty: map[string]bool{}, dirtied: make(chan struct{}, 1),
+		nodes: nodes, calls: calls, dirty: map[string]bool{}, claimed: map[string]bool{}, dirtied: make(chan struct{}, 1),
 		elsewhere: map[string]telephony.Session{}}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {

@@ -193,6 +193,9 @@ func (c *Calls) flush() {
 	for id := range ids {
 		s, live := c.Switch.Session(id)
 		if !live {
+			c.mu.Lock()
+			delete(c.claimed, id)
+			c.mu.Unlock()
 			if err := c.calls.Delete(ctx, id); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 				c.cfg.Log.Warn("cluster: an ended call not removed", slog.String("telephonySessionId", id), slog.Any("err", err))
 			}
@@ -212,7 +215,20 @@ func (c *Calls) flush() {
 			}
 		}
 		v, _ := json.Marshal(ce)
-		if _, err := c.calls.Put(ctx, id, v); err != nil {
+		c.mu.Lock()
+		claimed := c.claimed[id]
+		c.mu.Unlock()
+		var err error
+		if claimed {
+			_, err = c.calls.Put(ctx, id, v)
+		} else if _, err = c.calls.Create(ctx, id, v); err == nil {
+			// The call is this node's: a compare-and-set on its absence,
+			// so no two nodes ever take one id.
+			c.mu.Lock()
+			c.claimed[id] = true
+			c.mu.Unlock()
+		}
+		if err != nil {
 			c.cfg.Log.Warn("cluster: a call not kept", slog.String("telephonySessionId", id), slog.Any("err", err))
 		}
 	}
