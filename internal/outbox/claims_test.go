@@ -1,12 +1,15 @@
 package outbox_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -19,8 +22,46 @@ import (
 )
 
 // The tests of engines that share a database run on PostgreSQL, as
-// servers that share one do.
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// servers that share one do. The test binary is also the server that
+// TestKilledServer kills.
+func TestMain(m *testing.M) {
+	if url := os.Getenv(killedEnv); url != "" {
+		os.Exit(killedServer(url, os.Getenv(killedDirEnv)))
+	}
+	pgtest.Main(m)
+}
+
+// killedEnv names the database of the test binary run as the server
+// TestKilledServer kills.
+const killedEnv = "CALLBRIDGE_OUTBOX_KILLED_SERVER"
+
+// killedDirEnv names its data directory.
+const killedDirEnv = "CALLBRIDGE_OUTBOX_KILLED_DIR"
+
+// killedLease is the lease of the server that is killed.
+const killedLease = 500 * time.Millisecond
+
+// killedServer runs an engine whose attempts never end, saying on stdout
+// which job it attempts, until it is killed.
+func killedServer(url, dir string) int {
+	ctx := context.Background()
+	db, err := store.OpenDatabase(ctx, url, dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	hang := newHandler(func(ctx context.Context, j outbox.Job) error {
+		fmt.Printf("attempting %s\n", j.Ref)
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	go func() {
+		for range hang.events {
+		}
+	}()
+	outbox.New(outbox.Config{ID: "killed", Lease: killedLease}, db, map[string]outbox.Kind{"test": {Handler: hang}}).Run(ctx)
+	return 0
+}
 
 // node is one server's handle on a shared PostgreSQL database.
 func node(t *testing.T, url string) *store.DB {
@@ -285,6 +326,61 @@ func TestDeadEngineLeaseLapses(t *testing.T) {
 	}
 	if at := <-began; at.Before(dead.ClaimedUntil) {
 		t.Fatalf("a1 attempted at %v, within the dead engine's lease (until %v)", at, dead.ClaimedUntil)
+	}
+	waitFor(t, func() bool { return len(jobs(t, db)) == 0 })
+}
+
+// TestKilledServer: a server killed (SIGKILL) in the middle of an attempt
+// leaves its claim behind; another delivers the job once the lease
+// lapses, and the next after it.
+func TestKilledServer(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	db := node(t, url)
+	for _, j := range []outbox.Job{job("a", "a1"), job("a", "a2")} {
+		j.NextAttempt = time.Now()
+		if err := db.AddJob(ctx, &j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), killedEnv+"="+url, killedDirEnv+"="+t.TempDir())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "attempting a1\n" {
+		t.Fatalf("the server said %q, %v", line, err)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	left := jobs(t, db)
+	if len(left) != 2 || left[0].ClaimedBy != "killed" {
+		t.Fatalf("after the kill %+v", left)
+	}
+
+	began := make(chan time.Time, 10)
+	h := newHandler(func(_ context.Context, j outbox.Job) error {
+		if j.Ref == "a1" {
+			began <- time.Now()
+		}
+		return nil
+	})
+	e := outbox.New(outbox.Config{ID: "alive", Rescan: 20 * time.Millisecond}, node(t, url), map[string]outbox.Kind{"test": {Handler: h}})
+	defer run(e)()
+	if got := h.expect(t, "end a1", "end a2"); !slices.Equal(got, []string{"start a1", "end a1", "start a2", "end a2"}) {
+		t.Fatalf("after the kill %v", got)
+	}
+	if at := <-began; at.Before(left[0].ClaimedUntil) {
+		t.Fatalf("a1 attempted at %v, within the killed server's lease (until %v)", at, left[0].ClaimedUntil)
 	}
 	waitFor(t, func() bool { return len(jobs(t, db)) == 0 })
 }
