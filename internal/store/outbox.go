@@ -146,8 +146,9 @@ func (db *DB) ClaimJob(ctx context.Context, kind, target, by string, now, until 
 		if taken || j.NextAttempt.After(now) {
 			return nil
 		}
-		// The row is this transaction's (PostgreSQL) or the database is
-		// (SQLite); the conditions again all the same, as the last word.
+		// The row is locked by this transaction (PostgreSQL), the whole
+		// database is (SQLite); the UPDATE checks the conditions again
+		// anyway, so that a claim never rests on the lock alone.
 		untilText, nowText := timeText(until), timeText(now)
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET claimed_by = ?, claimed_until = ?
 			WHERE id = ? AND next_attempt <= ? AND (claimed_by = '' OR claimed_by = ? OR claimed_until <= ?)`,
