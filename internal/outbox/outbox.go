@@ -7,6 +7,15 @@
 // tried again after an exponential back-off, until its kind's limit. Post
 // makes the one kind of request deliveries are: a POST of a JSON body.
 //
+// Several servers can share the database: an engine claims a job before
+// it attempts it, for a lease it renews while the attempt runs, so one
+// engine at a time attempts a target's first job; one that dies leaves its
+// jobs to the others once the lease lapses. A delivery can be made twice
+// only when an engine loses its claim during an attempt — it could not
+// renew it for a whole lease (cut off from the database, or stalled) and
+// another took the job over: a success still ends the job, a failure is
+// not recorded by the engine that lost it.
+//
 // The engine knows no kind of job: each kind's Handler (internal/messaging,
 // internal/webhooks) makes the attempts, signs what it sends and decides
 // what a failure means. internal/store keeps the jobs. It must not import
@@ -35,9 +44,16 @@ type Job struct {
 	Attempts    int       // made so far; a stop in the middle of one does not count
 	NextAttempt time.Time // not before
 	LastError   string    // of the last attempt that failed
+	// ClaimedBy is the engine that makes an attempt of the job now, ""
+	// when none does; ClaimedUntil is when its claim lapses unless the
+	// engine renews it.
+	ClaimedBy    string
+	ClaimedUntil time.Time
 }
 
-// Store keeps the jobs. internal/store implements it with SQLite.
+// Store keeps the jobs. internal/store implements it with SQLite and
+// PostgreSQL; with several servers on one database, claims keep the
+// engines from attempting the same job at the same time.
 type Store interface {
 	// AddJob stores a new job and sets its ID.
 	AddJob(ctx context.Context, j *Job) error
@@ -46,16 +62,30 @@ type Store interface {
 	NextJob(ctx context.Context, kind, target string) (j Job, ok bool, err error)
 	// JobTargets lists the targets of the given kinds that have jobs.
 	JobTargets(ctx context.Context, kinds []string) ([]Target, error)
-	// SaveJob records a failed attempt: Attempts, NextAttempt and
-	// LastError. A job no longer stored stays gone.
-	SaveJob(ctx context.Context, j Job) error
-	// DeleteJob removes a finished job; one already gone is fine.
+	// ClaimJob claims the first job of a target for the engine by, until
+	// until, and returns it. Only the first can be claimed, and only when
+	// it is due at now and unclaimed, its claim lapsed (ClaimedUntil is
+	// not after now), or by holds it already. claimed is false when it was not; then j is the
+	// first job as stored (ID 0 when the target has none), and a due one
+	// is another engine's.
+	ClaimJob(ctx context.Context, kind, target, by string, now, until time.Time) (j Job, claimed bool, err error)
+	// RenewJob extends the claim of by on a job to until; held is false
+	// when by no longer holds it (another engine took it over after the
+	// claim lapsed, or the job is gone).
+	RenewJob(ctx context.Context, id int64, by string, until time.Time) (held bool, err error)
+	// SaveJob records a failed attempt (Attempts, NextAttempt, LastError)
+	// and releases the claim, only when by still holds it (by "": a job
+	// nobody claimed, attempted by its caller); saved is false when not,
+	// or when the job is no longer stored: the job stays as it is.
+	SaveJob(ctx context.Context, j Job, by string) (saved bool, err error)
+	// DeleteJob removes a finished job, whoever holds it; one already gone
+	// is fine.
 	DeleteJob(ctx context.Context, id int64) error
 	// DeleteJobs removes the jobs of a target and says how many there were.
 	DeleteJobs(ctx context.Context, kind, target string) (int, error)
 	// TrimJobs removes the first jobs of a target until keep are left
-	// besides the job except (0 for none), which stays, and says how many
-	// it removed.
+	// besides the job except (0 for none) and the claimed ones, which
+	// stay, and says how many it removed.
 	TrimJobs(ctx context.Context, kind, target string, keep int, except int64) (int, error)
 }
 

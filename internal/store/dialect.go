@@ -106,6 +106,17 @@ func (d dialect) jsonArrayHasField(col, field string) string {
 	return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE json_extract(value, '$." + field + "') = ?)"
 }
 
+// skipLocked ends a SELECT that locks the rows it reads for the rest of
+// the transaction, leaving out those another transaction has locked: on
+// PostgreSQL, so that engines claiming jobs never wait on each other.
+// SQLite's write transactions run one at a time: it needs no clause.
+func (d dialect) skipLocked() string {
+	if d == postgresDialect {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
 // postgresPlaceholders rewrites the statement's ? placeholders to
 // PostgreSQL's $1, $2, …, leaving quoted text and identifiers alone.
 func postgresPlaceholders(query string) string {

@@ -114,8 +114,8 @@ func TestMessagesRoundTrip(t *testing.T) {
 
 	// Deliveries: a failed attempt is saved, a finished one removed.
 	job.Attempts, job.LastError, job.NextAttempt = 1, "503", msgT0.Add(time.Hour)
-	if err := db.SaveJob(ctx, *job); err != nil {
-		t.Fatal(err)
+	if saved, err := db.SaveJob(ctx, *job, ""); err != nil || !saved {
+		t.Fatalf("save: %v %v", saved, err)
 	}
 	if jobs, _ := db.Jobs(ctx, messaging.KindLocal); len(jobs) != 1 || !reflect.DeepEqual(jobs[0], *job) {
 		t.Fatalf("saved delivery %+v", jobs)

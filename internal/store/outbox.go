@@ -16,7 +16,7 @@ var _ outbox.Store = (*DB)(nil)
 // as message times are.
 const jobTime = messageTime
 
-const jobColumns = `id, kind, target, ref, payload, attempts, next_attempt, last_error`
+const jobColumns = `id, kind, target, ref, payload, attempts, next_attempt, last_error, claimed_by, claimed_until`
 
 // AddJob stores a new delivery job and sets its ID.
 func (db *DB) AddJob(ctx context.Context, j *outbox.Job) error {
@@ -113,18 +113,99 @@ func (db *DB) JobTargets(ctx context.Context, kinds []string) ([]outbox.Target, 
 	return out, rows.Err()
 }
 
-// SaveJob records a failed attempt: the attempts, when to try next and
-// the last error. A job no longer stored stays gone.
-func (db *DB) SaveJob(ctx context.Context, j outbox.Job) error {
-	_, err := db.sql.ExecContext(ctx, `UPDATE outbox SET attempts = ?, next_attempt = ?, last_error = ? WHERE id = ?`,
-		j.Attempts, j.NextAttempt.UTC().Format(jobTime), j.LastError, j.ID)
-	if err != nil {
-		return fmt.Errorf("save job %d: %w", j.ID, err)
+// ClaimJob claims the first job of a target for the engine by, until
+// until, when it is due at now and nobody else holds a live claim on it,
+// and returns it; otherwise it returns the first job as stored, unclaimed
+// (ID 0 when there is none). On PostgreSQL the row is locked with SKIP
+// LOCKED: an engine never waits for another one's claim, it finds the job
+// taken.
+func (db *DB) ClaimJob(ctx context.Context, kind, target, by string, now, until time.Time) (j outbox.Job, claimed bool, err error) {
+	if by == "" {
+		return outbox.Job{}, false, fmt.Errorf("claim %s job of %s: no engine id", kind, target)
 	}
-	return nil
+	head := `SELECT ` + jobColumns + ` FROM outbox WHERE id = (SELECT MIN(id) FROM outbox WHERE kind = ? AND target = ?)`
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		j, err = scanJob(tx.QueryRowContext(ctx, head+db.dialect.skipLocked(), kind, target))
+		if errors.Is(err, sql.ErrNoRows) && db.dialect == postgresDialect {
+			// None, or another engine claims or settles it at this
+			// moment: as it was before that, it is not this engine's.
+			j, err = scanJob(tx.QueryRowContext(ctx, head, kind, target))
+			if err == nil {
+				return nil
+			}
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			j = outbox.Job{}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		taken := j.ClaimedBy != "" && j.ClaimedBy != by && j.ClaimedUntil.After(now)
+		if taken || j.NextAttempt.After(now) {
+			return nil
+		}
+		// The row is locked by this transaction (PostgreSQL), the whole
+		// database is (SQLite); the UPDATE checks the conditions again
+		// anyway, so that a claim never rests on the lock alone.
+		untilText, nowText := timeText(until), timeText(now)
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET claimed_by = ?, claimed_until = ?
+			WHERE id = ? AND next_attempt <= ? AND (claimed_by = '' OR claimed_by = ? OR claimed_until <= ?)`,
+			by, untilText, j.ID, now.UTC().Format(jobTime), by, nowText)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return err
+		}
+		j.ClaimedBy = by
+		j.ClaimedUntil, _ = time.Parse(time.RFC3339, untilText) // as read back
+		claimed = true
+		return nil
+	})
+	if err != nil {
+		return outbox.Job{}, false, fmt.Errorf("claim %s job of %s: %w", kind, target, err)
+	}
+	return j, claimed, nil
 }
 
-// DeleteJob removes a finished job; one already gone is fine.
+// RenewJob extends the claim of by on a job to until; held is false when by
+// no longer holds it.
+func (db *DB) RenewJob(ctx context.Context, id int64, by string, until time.Time) (bool, error) {
+	if by == "" {
+		return false, fmt.Errorf("renew job %d: no engine id", id)
+	}
+	res, err := db.sql.ExecContext(ctx, `UPDATE outbox SET claimed_until = ? WHERE id = ? AND claimed_by = ?`, timeText(until), id, by)
+	if err != nil {
+		return false, fmt.Errorf("renew job %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("renew job %d: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// SaveJob records a failed attempt — the attempts, when to try next and
+// the last error — and releases the claim, when by still holds the job (by
+// "": nobody does). saved is false when it does not, or the job is gone.
+func (db *DB) SaveJob(ctx context.Context, j outbox.Job, by string) (bool, error) {
+	res, err := db.sql.ExecContext(ctx, `UPDATE outbox SET attempts = ?, next_attempt = ?, last_error = ?, claimed_by = '', claimed_until = ''
+		WHERE id = ? AND claimed_by = ?`, j.Attempts, j.NextAttempt.UTC().Format(jobTime), j.LastError, j.ID, by)
+	if err != nil {
+		return false, fmt.Errorf("save job %d: %w", j.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("save job %d: %w", j.ID, err)
+	}
+	return n == 1, nil
+}
+
+// DeleteJob removes a finished job, whoever holds it: a job delivered is
+// done, even when the engine that delivered it had lost its claim. One
+// already gone is fine.
 func (db *DB) DeleteJob(ctx context.Context, id int64) error {
 	if _, err := db.sql.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("delete job %d: %w", id, err)
@@ -143,10 +224,11 @@ func (db *DB) DeleteJobs(ctx context.Context, kind, target string) (int, error) 
 }
 
 // TrimJobs removes the first jobs of a target until keep are left besides
-// the job except, and says how many it removed.
+// the job except and the claimed ones (attempted now, by some engine), and
+// says how many it removed.
 func (db *DB) TrimJobs(ctx context.Context, kind, target string, keep int, except int64) (int, error) {
-	res, err := db.sql.ExecContext(ctx, `DELETE FROM outbox WHERE kind = ? AND target = ? AND id != ? AND id NOT IN
-		(SELECT id FROM outbox WHERE kind = ? AND target = ? AND id != ? ORDER BY id DESC LIMIT ?)`,
+	res, err := db.sql.ExecContext(ctx, `DELETE FROM outbox WHERE kind = ? AND target = ? AND id != ? AND claimed_by = '' AND id NOT IN
+		(SELECT id FROM outbox WHERE kind = ? AND target = ? AND id != ? AND claimed_by = '' ORDER BY id DESC LIMIT ?)`,
 		kind, target, except, kind, target, except, keep)
 	if err != nil {
 		return 0, fmt.Errorf("trim %s jobs of %s: %w", kind, target, err)
@@ -157,13 +239,18 @@ func (db *DB) TrimJobs(ctx context.Context, kind, target string, keep int, excep
 
 func scanJob(row interface{ Scan(...any) error }) (outbox.Job, error) {
 	var j outbox.Job
-	var next string
-	if err := row.Scan(&j.ID, &j.Kind, &j.Target, &j.Ref, &j.Payload, &j.Attempts, &next, &j.LastError); err != nil {
+	var next, until string
+	if err := row.Scan(&j.ID, &j.Kind, &j.Target, &j.Ref, &j.Payload, &j.Attempts, &next, &j.LastError, &j.ClaimedBy, &until); err != nil {
 		return j, err
 	}
 	var err error
 	if j.NextAttempt, err = time.Parse(time.RFC3339, next); err != nil {
 		return j, fmt.Errorf("job %d: %w", j.ID, err)
+	}
+	if until != "" {
+		if j.ClaimedUntil, err = time.Parse(time.RFC3339, until); err != nil {
+			return j, fmt.Errorf("job %d: claim: %w", j.ID, err)
+		}
 	}
 	if len(j.Payload) == 0 {
 		j.Payload = nil

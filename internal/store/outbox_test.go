@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io/fs"
 	"maps"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,8 +66,8 @@ func TestJobs(t *testing.T) {
 
 	// A failed attempt is saved; a job gone stays gone.
 	a1.Attempts, a1.LastError, a1.NextAttempt = 2, "503", msgT0.Add(time.Minute)
-	if err := db.SaveJob(ctx, a1); err != nil {
-		t.Fatal(err)
+	if saved, err := db.SaveJob(ctx, a1, ""); err != nil || !saved {
+		t.Fatalf("save: %v %v", saved, err)
 	}
 	if next, _, _ := db.NextJob(ctx, "hook", "a"); !reflect.DeepEqual(next, a1) {
 		t.Fatalf("saved %+v, want %+v", next, a1)
@@ -88,11 +90,219 @@ func TestJobs(t *testing.T) {
 		t.Fatalf("delete a job already gone: %v", err)
 	}
 	a1.Attempts = 3
-	if err := db.SaveJob(ctx, a1); err != nil {
-		t.Fatal(err)
+	if saved, err := db.SaveJob(ctx, a1, ""); err != nil || saved {
+		t.Fatalf("save of a job gone: %v %v", saved, err)
 	}
 	if got := refs("hook", "sms"); !slices.Equal(got, []string{"b1", "s1"}) {
 		t.Fatalf("at the end %v", got)
+	}
+}
+
+// TestJobClaims: only a target's first job can be claimed, when it is due;
+// the engine that holds it renews it, another takes it only after the
+// lease lapsed, and then the first can no longer record a failure.
+func TestJobClaims(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	lease := 30 * time.Second
+	add := func(target, ref string, due time.Time) outbox.Job {
+		t.Helper()
+		j := outbox.Job{Kind: "hook", Target: target, Ref: ref, NextAttempt: due}
+		if err := db.AddJob(ctx, &j); err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	claim := func(target, by string, now time.Time) (outbox.Job, bool) {
+		t.Helper()
+		j, claimed, err := db.ClaimJob(ctx, "hook", target, by, now, now.Add(lease))
+		if err != nil {
+			t.Fatalf("claim %s for %s: %v", target, by, err)
+		}
+		return j, claimed
+	}
+	stored := func(id int64) outbox.Job {
+		t.Helper()
+		all, err := db.Jobs(ctx, "hook")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range all {
+			if j.ID == id {
+				return j
+			}
+		}
+		return outbox.Job{}
+	}
+	a1 := add("a", "a1", msgT0)
+	a2 := add("a", "a2", msgT0)
+	later := add("b", "b1", msgT0.Add(time.Minute))
+
+	if j, claimed := claim("none", "n1", msgT0); claimed || j.ID != 0 {
+		t.Fatalf("claim of a target without jobs: %+v %v", j, claimed)
+	}
+	if j, claimed := claim("b", "n1", msgT0); claimed || j.ID != later.ID || j.ClaimedBy != "" {
+		t.Fatalf("claim of a job not due: %+v %v", j, claimed)
+	}
+	if _, _, err := db.ClaimJob(ctx, "hook", "a", "", msgT0, msgT0.Add(lease)); err == nil {
+		t.Fatal("a claim with no engine id")
+	}
+
+	// n1 claims the first job; n2 finds it taken, and never gets the second.
+	j, claimed := claim("a", "n1", msgT0)
+	if !claimed || j.ID != a1.ID || j.ClaimedBy != "n1" || !j.ClaimedUntil.Equal(msgT0.Add(lease)) {
+		t.Fatalf("first claim %+v %v", j, claimed)
+	}
+	if got := stored(a1.ID); got.ClaimedBy != "n1" || !got.ClaimedUntil.Equal(msgT0.Add(lease)) || !reflect.DeepEqual(got, j) {
+		t.Fatalf("stored %+v, claimed %+v", got, j)
+	}
+	if j, claimed := claim("a", "n2", msgT0.Add(time.Second)); claimed || j.ID != a1.ID || j.ClaimedBy != "n1" {
+		t.Fatalf("claim of a job held by another: %+v %v", j, claimed)
+	}
+	if got := stored(a2.ID); got.ClaimedBy != "" {
+		t.Fatalf("the second job was claimed: %+v", got)
+	}
+
+	// n1 renews, by a claim or by RenewJob; n2 cannot renew what it does not hold.
+	if j, claimed := claim("a", "n1", msgT0.Add(10*time.Second)); !claimed || !j.ClaimedUntil.Equal(msgT0.Add(10*time.Second+lease)) {
+		t.Fatalf("renewal by a claim %+v %v", j, claimed)
+	}
+	if held, err := db.RenewJob(ctx, a1.ID, "n1", msgT0.Add(20*time.Second+lease)); err != nil || !held {
+		t.Fatalf("renew: %v %v", held, err)
+	}
+	if held, err := db.RenewJob(ctx, a1.ID, "n2", msgT0.Add(time.Hour)); err != nil || held {
+		t.Fatalf("renewal by another: %v %v", held, err)
+	}
+	until := msgT0.Add(20*time.Second + lease)
+	if got := stored(a1.ID); !got.ClaimedUntil.Equal(until) {
+		t.Fatalf("after the renewals %+v", got)
+	}
+	if _, claimed := claim("a", "n2", until.Add(-time.Millisecond)); claimed {
+		t.Fatal("claimed at the end of another's lease")
+	}
+
+	// A claimed job is not trimmed; nor is one saved without its claim.
+	if n, err := db.TrimJobs(ctx, "hook", "a", 0, 0); err != nil || n != 1 {
+		t.Fatalf("trim: %d %v", n, err)
+	}
+	if got := stored(a1.ID); got.ID != a1.ID {
+		t.Fatal("the claimed job was trimmed")
+	}
+	a3 := add("a", "a3", msgT0)
+	failed := a1
+	failed.Attempts, failed.LastError, failed.NextAttempt = 1, "503", msgT0.Add(time.Hour)
+	if saved, err := db.SaveJob(ctx, failed, ""); err != nil || saved {
+		t.Fatalf("saved with no claim: %v %v", saved, err)
+	}
+
+	// The lease lapses: n2 takes the job over, and n1 has lost it.
+	j, claimed = claim("a", "n2", until)
+	if !claimed || j.ID != a1.ID || j.ClaimedBy != "n2" {
+		t.Fatalf("claim after the lease %+v %v", j, claimed)
+	}
+	if held, err := db.RenewJob(ctx, a1.ID, "n1", until.Add(time.Hour)); err != nil || held {
+		t.Fatalf("renewal of a lost claim: %v %v", held, err)
+	}
+	if saved, err := db.SaveJob(ctx, failed, "n1"); err != nil || saved {
+		t.Fatalf("saved by the engine that lost it: %v %v", saved, err)
+	}
+	if got := stored(a1.ID); got.Attempts != 0 || got.ClaimedBy != "n2" {
+		t.Fatalf("after a lost save %+v", got)
+	}
+	if saved, err := db.SaveJob(ctx, failed, "n2"); err != nil || !saved {
+		t.Fatalf("save by the holder: %v %v", saved, err)
+	}
+	want := failed
+	want.ClaimedBy, want.ClaimedUntil = "", time.Time{}
+	if got := stored(a1.ID); !reflect.DeepEqual(got, want) {
+		t.Fatalf("saved %+v, want %+v (released)", got, want)
+	}
+	// Released and put off: nobody can claim it before it is due again.
+	if j, claimed := claim("a", "n1", msgT0.Add(time.Minute)); claimed || j.ID != a1.ID {
+		t.Fatalf("claim of the job put off %+v %v", j, claimed)
+	}
+	if j, claimed := claim("a", "n1", msgT0.Add(time.Hour)); !claimed || j.ID != a1.ID || j.Attempts != 1 {
+		t.Fatalf("claim when due again %+v %v", j, claimed)
+	}
+
+	// A finished job goes whoever holds it; the next is then the first.
+	if err := db.DeleteJob(ctx, a1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if j, claimed := claim("a", "n2", msgT0.Add(time.Hour)); !claimed || j.ID != a3.ID {
+		t.Fatalf("claim after the first is done %+v %v", j, claimed)
+	}
+}
+
+// TestJobClaimRace: engines that claim the same target at the same moment
+// get it once.
+func TestJobClaimRace(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	for _, ref := range []string{"1", "2"} {
+		if err := db.AddJob(ctx, &outbox.Job{Kind: "hook", Target: "a", Ref: ref, NextAttempt: msgT0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const engines = 8
+	var wg sync.WaitGroup
+	won := make(chan string, engines)
+	start := make(chan struct{})
+	for i := range engines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			j, claimed, err := db.ClaimJob(ctx, "hook", "a", fmt.Sprint("n", i), msgT0, msgT0.Add(time.Minute))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if claimed {
+				won <- j.Ref
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(won)
+	var got []string
+	for ref := range won {
+		got = append(got, ref)
+	}
+	if !slices.Equal(got, []string{"1"}) {
+		t.Fatalf("claims %v, want the first job once", got)
+	}
+}
+
+// TestJobClaimSkipsLocked: on PostgreSQL a claim does not wait for a
+// transaction that holds the job's row: it finds the job taken.
+func TestJobClaimSkipsLocked(t *testing.T) {
+	if !onPostgres {
+		t.Skip("SQLite runs one write transaction at a time")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db := openTest(t)
+	j := outbox.Job{Kind: "hook", Target: "a", Ref: "1", NextAttempt: msgT0}
+	if err := db.AddJob(ctx, &j); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT id FROM outbox WHERE id = ? FOR UPDATE`, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, claimed, err := db.ClaimJob(ctx, "hook", "a", "n1", msgT0, msgT0.Add(time.Minute))
+	if err != nil || claimed || got.ID != j.ID {
+		t.Fatalf("claim of a locked job: %+v %v %v", got, claimed, err)
+	}
+	tx.Rollback()
+	if got, claimed, err := db.ClaimJob(ctx, "hook", "a", "n1", msgT0, msgT0.Add(time.Minute)); err != nil || !claimed || got.ID != j.ID {
+		t.Fatalf("claim once unlocked: %+v %v %v", got, claimed, err)
 	}
 }
 
