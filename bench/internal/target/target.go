@@ -39,6 +39,10 @@ type Config struct {
 	// DataDir is the server's data directory: where the operator commands
 	// seed users. Empty with no URL: a fresh temporary directory.
 	DataDir string
+	// Database is the server's PostgreSQL URL (--database), which the
+	// operator commands that seed users are given too; empty: the SQLite
+	// database of the data directory.
+	Database string
 	// Binary is a built widget-server; empty builds ./cmd/widget-server.
 	Binary string
 	// Embed runs the server in this process (for -cpuprofile) instead of as
@@ -123,9 +127,10 @@ type Server struct {
 	PID      int
 	Embedded bool
 
-	binary string
-	stop   func() error
-	tmp    string
+	binary   string
+	database string
+	stop     func() error
+	tmp      string
 }
 
 // Start starts (or finds) the server. Stop it with Close.
@@ -144,7 +149,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{binary: bin, tmp: tmp, DataDir: cfg.DataDir}
+	s := &Server{binary: bin, tmp: tmp, DataDir: cfg.DataDir, database: cfg.Database}
 	if cfg.URL != "" {
 		if err := loopbackURL(cfg.URL); err != nil {
 			return nil, err
@@ -228,6 +233,9 @@ var serverArgs = []string{"--listen", "127.0.0.1:0", "--demo-listen", "127.0.0.1
 
 func (s *Server) startProcess(ctx context.Context, cfg Config) error {
 	args := append(append([]string{}, serverArgs...), "--data-dir", s.DataDir)
+	if cfg.Database != "" {
+		args = append(args, "--database", cfg.Database)
+	}
 	args = append(args, cfg.Caps.Flags()...)
 	args = append(args, cfg.Args...)
 	cmd := exec.Command(s.binary, args...)
@@ -331,7 +339,7 @@ func (s *Server) startEmbedded(ctx context.Context, cfg Config) error {
 	done := make(chan error, 1)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	scfg := server.Config{
-		Listen: "127.0.0.1:0", DemoListen: "127.0.0.1:0", DataDir: s.DataDir, CountryCode: "US", Dev: true, Limits: cfg.Caps.limits(),
+		Listen: "127.0.0.1:0", DemoListen: "127.0.0.1:0", DataDir: s.DataDir, Database: cfg.Database, CountryCode: "US", Dev: true, Limits: cfg.Caps.limits(),
 		Logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Ready:  func(a server.Addrs) { ready <- a },
 	}
@@ -466,8 +474,12 @@ func (s *Server) importUsers(ctx context.Context, users []User) (bool, error) {
 	return err == nil, err
 }
 
-// run runs an operator command against the server's data directory.
+// run runs an operator command against the server's data directory and
+// database.
 func (s *Server) run(ctx context.Context, stdin string, args ...string) (string, error) {
+	if s.database != "" {
+		args = append(args[:len(args):len(args)], "--database", s.database)
+	}
 	return Operator(ctx, s.binary, s.DataDir, stdin, args...)
 }
 

@@ -2,19 +2,16 @@
 //
 // The server comes from CALLBRIDGE_TEST_POSTGRES when it names one (a
 // postgres:// URL or pgx's keyword form); otherwise the first test that asks
-// starts a throwaway cluster for the whole test process from the installed
-// PostgreSQL (initdb on PATH, else the newest /usr/lib/postgresql/*/bin):
-// a temporary directory, trust authentication, a Unix socket only (it works
-// in a network namespace with nothing but loopback), no fsync. Run as root,
-// the cluster runs as the system user postgres. A package whose tests use it
+// starts a throwaway cluster (internal/store/pgtemp) for the whole test
+// process from the installed PostgreSQL. A package whose tests use it
 // calls Main from its TestMain, which stops the cluster and removes its
 // directory when the tests are done.
 //
 // Without PostgreSQL a test is skipped, except when
 // CALLBRIDGE_REQUIRE_POSTGRES=1 (scripts/test.sh sets it), where it fails.
 //
-// It must import no package of this module, and only _test.go files import
-// it.
+// It must import no package of this module but pgtemp, and only _test.go
+// files import it.
 package pgtest
 
 import (
@@ -30,6 +27,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/callbridge/widget-server/internal/store/pgtemp"
 )
 
 // EnvURL names the environment variable that points the tests at an existing
@@ -47,8 +46,8 @@ const adminTimeout = 2 * time.Minute
 
 var (
 	once    sync.Once
-	base    string   // connection string of the server's database
-	local   *cluster // the throwaway cluster, nil when none was started
+	base    string          // connection string of the server's database
+	local   *pgtemp.Cluster // the throwaway cluster, nil when none was started
 	startAt time.Duration
 	failure error // why there is no server
 )
@@ -60,7 +59,7 @@ var (
 func Main(m *testing.M) {
 	code := m.Run()
 	if local != nil {
-		if err := local.stop(); err != nil {
+		if err := local.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "pgtest:", err)
 			if code == 0 {
 				code = 1
@@ -89,7 +88,7 @@ func URL(t testing.TB) string {
 		t.Skipf("no PostgreSQL (install Debian's postgresql or set %s to a server's URL): %v", EnvURL, failure)
 	}
 	if started && local != nil {
-		t.Logf("pgtest: started PostgreSQL %s in %s (initdb %s)", local.version, startAt.Round(time.Millisecond), local.initdb.Round(time.Millisecond))
+		t.Logf("pgtest: started PostgreSQL %s in %s (initdb %s)", local.Version, startAt.Round(time.Millisecond), local.InitDB.Round(time.Millisecond))
 	}
 
 	schema, err := newSchemaName()
@@ -119,7 +118,7 @@ func URL(t testing.TB) string {
 
 // server finds the server the tests use: the one EnvURL names, else a
 // throwaway cluster it starts.
-func server() (string, *cluster, error) {
+func server() (string, *pgtemp.Cluster, error) {
 	if u := os.Getenv(EnvURL); u != "" {
 		if _, err := pgx.ParseConfig(u); err != nil {
 			return "", nil, fmt.Errorf("%s: %w", EnvURL, err)
@@ -133,12 +132,12 @@ func server() (string, *cluster, error) {
 		return u, nil, conn.Close(ctx)
 	}
 	begin := time.Now()
-	c, err := startCluster()
+	c, err := pgtemp.Start()
 	if err != nil {
 		return "", nil, err
 	}
 	startAt = time.Since(begin)
-	return c.url(), c, nil
+	return c.URL(), c, nil
 }
 
 // admin runs f on a connection of its own to the server's database.

@@ -1,4 +1,13 @@
-package pgtest
+// Package pgtemp runs a throwaway PostgreSQL cluster from the installed
+// PostgreSQL (initdb on PATH, else the newest /usr/lib/postgresql/*/bin): a
+// temporary directory, trust authentication, a Unix socket only (it works
+// in a network namespace with nothing but loopback), no fsync, its data
+// thrown away when it stops. Run as root, the cluster runs as the system
+// user postgres. The tests' schemas (internal/store/pgtest) and the load
+// tools' databases come from it.
+//
+// It must import no package of this module.
+package pgtemp
 
 import (
 	"context"
@@ -30,21 +39,23 @@ const stopTimeout = time.Minute
 // (sun_path, 108 bytes with its terminating zero).
 const maxSocketPath = 107
 
-// cluster is a throwaway PostgreSQL cluster: its data directory and its
-// socket live in dir, removed when it stops.
-type cluster struct {
-	dir     string // owns data/, the socket and the log
-	port    int    // only names the socket: the cluster listens on no TCP port
-	version string
-	initdb  time.Duration
+// Cluster is a throwaway PostgreSQL cluster: its data directory and its
+// socket live in a temporary directory, removed when it stops.
+type Cluster struct {
+	dir  string // owns data/, the socket and the log
+	port int    // only names the socket: the cluster listens on no TCP port
+	// Version is the cluster's PostgreSQL version (PG_VERSION); InitDB
+	// how long initdb took.
+	Version string
+	InitDB  time.Duration
 	proc    *exec.Cmd
 	exited  chan struct{} // closed when proc has exited
 	waitErr error         // proc's exit, once exited is closed
 }
 
-// url is the connection string of the cluster's postgres database as its
+// URL is the connection string of the cluster's postgres database as its
 // superuser.
-func (c *cluster) url() string {
+func (c *Cluster) URL() string {
 	q := url.Values{}
 	q.Set("host", c.dir)
 	q.Set("port", strconv.Itoa(c.port))
@@ -52,9 +63,10 @@ func (c *cluster) url() string {
 	return "postgres://postgres@/postgres?" + q.Encode()
 }
 
-// startCluster runs initdb into a new temporary directory and starts the
-// server on a Unix socket there, returning once it accepts connections.
-func startCluster() (*cluster, error) {
+// Start runs initdb into a new temporary directory and starts the server
+// on a Unix socket there, returning once it accepts connections. The
+// server is a child of this process: Stop it.
+func Start() (*Cluster, error) {
 	bin, err := findBinDir()
 	if err != nil {
 		return nil, err
@@ -67,7 +79,7 @@ func startCluster() (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{dir: dir, port: 20000 + rand.IntN(40000), exited: make(chan struct{})}
+	c := &Cluster{dir: dir, port: 20000 + rand.IntN(40000), exited: make(chan struct{})}
 	ok := false
 	defer func() {
 		if !ok {
@@ -96,9 +108,9 @@ func startCluster() (*cluster, error) {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
-	c.initdb = time.Since(begin)
+	c.InitDB = time.Since(begin)
 	if v, err := os.ReadFile(filepath.Join(data, "PG_VERSION")); err == nil {
-		c.version = strings.TrimSpace(string(v))
+		c.Version = strings.TrimSpace(string(v))
 	}
 
 	logPath := filepath.Join(dir, "postgres.log")
@@ -108,8 +120,8 @@ func startCluster() (*cluster, error) {
 	}
 	defer logFile.Close()
 	// The server is a child of this process, not a daemon: should the
-	// process die without Main (a test binary killed by its -timeout), the
-	// kernel kills the server too.
+	// process die without stopping it (a test binary killed by its
+	// -timeout), the kernel kills the server too.
 	c.proc = exec.Command(filepath.Join(bin, "postgres"),
 		"-D", data,
 		"-k", dir,
@@ -143,10 +155,10 @@ func startCluster() (*cluster, error) {
 
 // waitReady polls the server with real connections until one succeeds, the
 // server exits or ctx ends.
-func (c *cluster) waitReady(ctx context.Context) error {
+func (c *Cluster) waitReady(ctx context.Context) error {
 	delay := 10 * time.Millisecond
 	for {
-		conn, err := pgx.Connect(ctx, c.url())
+		conn, err := pgx.Connect(ctx, c.URL())
 		if err == nil {
 			return conn.Close(ctx)
 		}
@@ -161,9 +173,9 @@ func (c *cluster) waitReady(ctx context.Context) error {
 	}
 }
 
-// stop shuts the server down at once (SIGQUIT: pg_ctl's immediate mode; its
+// Stop shuts the server down at once (SIGQUIT: pg_ctl's immediate mode; its
 // data is thrown away) and removes its directory.
-func (c *cluster) stop() error {
+func (c *Cluster) Stop() error {
 	err := c.proc.Process.Signal(syscall.SIGQUIT)
 	if err == nil {
 		select {
@@ -183,7 +195,7 @@ func (c *cluster) stop() error {
 
 // kill kills the server's process group (the postmaster and its backends)
 // and waits for the postmaster.
-func (c *cluster) kill() {
+func (c *Cluster) kill() {
 	syscall.Kill(-c.proc.Process.Pid, syscall.SIGKILL)
 	<-c.exited
 }
@@ -242,3 +254,7 @@ func runAs() (*syscall.Credential, error) {
 	}
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
+
+// PID is the process id of the cluster's postmaster; its backends are its
+// children.
+func (c *Cluster) PID() int { return c.proc.Process.Pid }
