@@ -71,8 +71,26 @@ func OpenDatabase(ctx context.Context, database, dir string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", redactURL(database), err)
 	}
-	return open(ctx, conn, postgresDialect, dir, redactURL(database))
+	db, err := open(ctx, conn, postgresDialect, dir, redactURL(database))
+	if err != nil {
+		return nil, err
+	}
+	// Connections are kept, not opened for each statement (each is a
+	// server process to start); a node holds at most postgresMaxOpen, so
+	// several nodes stay within the server's max_connections (100 by
+	// default).
+	db.sql.SetMaxOpenConns(postgresMaxOpen)
+	db.sql.SetMaxIdleConns(postgresMaxIdle)
+	db.sql.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
 }
+
+// A node's PostgreSQL connections: at most postgresMaxOpen at once, up to
+// postgresMaxIdle of them kept between statements.
+const (
+	postgresMaxOpen = 24
+	postgresMaxIdle = 16
+)
 
 // IsPostgresURL reports whether s names a PostgreSQL database.
 func IsPostgresURL(s string) bool {
