@@ -243,7 +243,7 @@ func (db *DB) QueryMessages(ctx context.Context, q messaging.Query) (messaging.P
 		if !strings.HasPrefix(q.PhoneNumber, "+") {
 			field, from = "extensionNumber", "from_ext"
 		}
-		where = append(where, "("+from+" = ? OR "+db.dialect.jsonArrayHasField("messages.recipients", field)+")")
+		where = append(where, "("+from+" = ? OR "+db.dialect.jsonArrayHasField("recipients", field)+")")
 		args = append(args, q.PhoneNumber, q.PhoneNumber)
 	}
 	cond := strings.Join(where, " AND ")
