@@ -173,9 +173,19 @@ func ensureWritableDir(dir string) error {
 // an advisory lock and reads the version again under it.
 func (db *DB) migrate(ctx context.Context) error {
 	words := db.dialect.words()
-	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+	if err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if db.dialect == postgresDialect {
+			// CREATE TABLE IF NOT EXISTS is not safe against another node
+			// running it at the same moment: they take turns.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, migrationLock); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 		version    INTEGER PRIMARY KEY,
-		applied_at TEXT NOT NULL DEFAULT `+words.Now+`)`); err != nil && !db.concurrentCreate(err) {
+		applied_at TEXT NOT NULL DEFAULT `+words.Now+`)`)
+		return err
+	}); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
@@ -237,13 +247,6 @@ func (db *DB) applied(ctx context.Context, q interface {
 
 // migrationLock is the PostgreSQL advisory lock key of migrations.
 const migrationLock = 0x43616c6c62 // "Callb"
-
-// concurrentCreate reports whether err is PostgreSQL refusing a CREATE
-// TABLE IF NOT EXISTS that another node ran at the same moment: the table
-// is there either way.
-func (db *DB) concurrentCreate(err error) bool {
-	return db.dialect == postgresDialect && pgCode(err) == "23505"
-}
 
 // lockTx serialises, inside tx, the transactions that take the same key
 // until they end: a count and the insert it allows (a limit), read and
