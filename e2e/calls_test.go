@@ -3,8 +3,12 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,7 +78,7 @@ func controlCall(t *testing.T, e *env, action, options string) {
 // step's events on the right host page, audio both ways, hold, mute, DTMF,
 // hang-up, and one call-log record per party.
 func TestCallBetweenWidgets(t *testing.T) {
-	alice := start(t)
+	alice := startWith(t, server.Config{MetricsListen: "127.0.0.1:0"})
 	bob := alice.second(t)
 	signedIn(t, alice, "alice@demo.test", "+16505550100*101")
 	signedIn(t, bob, "bob@demo.test", "+16505550100*102")
@@ -102,6 +106,13 @@ func TestCallBetweenWidgets(t *testing.T) {
 
 	audioFlows(t, "alice", frameCtx(t, alice))
 	audioFlows(t, "bob", frameCtx(t, bob))
+	// Chromium's audio went through the gateway's own SRTP path: the keys
+	// it derived from the browsers' DTLS handshakes are theirs.
+	for _, direction := range []string{"received", "sent"} {
+		if n := metricValue(t, alice.MetricsURL, `callbridge_media_srtp_direct_packets_total{direction="`+direction+`"}`); n <= 0 {
+			t.Errorf("packets %s on the own SRTP path: %v", direction, n)
+		}
+	}
 	maybeScreenshot(t, alice, "alice-in-call")
 
 	controlCall(t, alice, "hold", "")
@@ -253,4 +264,28 @@ func TestInactiveTabCallEvents(t *testing.T) {
 	if n != 0 {
 		t.Errorf("the inactive tab relayed %d active-call/telephony-session events", n)
 	}
+}
+
+// metricValue reads one sample of the server's metrics (-1 when absent).
+func metricValue(t *testing.T, metricsURL, sample string) float64 {
+	t.Helper()
+	res, err := http.Get(metricsURL + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, sample+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("metrics: %q: %v", line, err)
+			}
+			return f
+		}
+	}
+	return -1
 }

@@ -281,6 +281,13 @@ type outTrack struct {
 	// sent is what the gateway's sender reports say of the stream
 	// (rtcp.go).
 	sent senderCounts
+	// direct, once set, sends in place of the library (direct.go);
+	// lastSeq and wraps follow the sequence numbers written, for its
+	// rollover counter.
+	direct  *directOut
+	sentAny bool
+	lastSeq uint16
+	wraps   uint32
 }
 
 // writer is what made the packets of an outTrack.
@@ -376,7 +383,7 @@ func (t *outTrack) write(in *rtp.Header, payload []byte, cl codecClass, g gap) b
 		Timestamp:      ts,
 		SSRC:           b.ssrc,
 	}
-	if _, err := b.w.WriteRTP(&t.hdr, payload); err != nil {
+	if !t.writeOut(b, payload) {
 		return false
 	}
 	t.sent.count(ts, len(payload), now)
@@ -412,11 +419,37 @@ func (t *outTrack) writeLocked(b *binding, pt uint8, marker bool, seq uint16, ts
 		Timestamp:      ts,
 		SSRC:           b.ssrc,
 	}
-	if _, err := b.w.WriteRTP(&t.hdr, payload); err != nil {
+	if !t.writeOut(b, payload) {
 		return false
 	}
 	t.sent.count(ts, len(payload), time.Now())
 	return true
+}
+
+// writeOut writes the packet of t.hdr and payload: through the gateway's own
+// SRTP path once the leg has one, else through the library. t.mu is held.
+func (t *outTrack) writeOut(b *binding, payload []byte) bool {
+	seq := t.hdr.SequenceNumber
+	if t.sentAny && seq < t.lastSeq && t.lastSeq-seq > 1<<15 {
+		t.wraps++
+	}
+	t.sentAny, t.lastSeq = true, seq
+	if t.direct != nil {
+		return t.direct.send(&t.hdr, payload)
+	}
+	_, err := b.w.WriteRTP(&t.hdr, payload)
+	return err == nil
+}
+
+// useDirect makes t send through o from its next packet on, which
+// continues the rollover counter of what the library sent.
+func (t *outTrack) useDirect(o *directOut) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if b := t.bound.Load(); b != nil && t.wraps > 0 {
+		o.ctx.SetROC(b.ssrc, t.wraps)
+	}
+	t.direct = o
 }
 
 // source is the read side of one remote stream: the reused header and the

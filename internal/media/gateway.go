@@ -120,7 +120,7 @@ const (
 type Gateway struct {
 	cfg      Config
 	log      *slog.Logger
-	mux      ice.UDPMux
+	mux      *sockMux
 	port     int
 	settings webrtc.SettingEngine
 
@@ -176,16 +176,19 @@ func New(cfg Config) (*Gateway, error) {
 	}
 
 	loggers := newPionLoggers(log)
-	var mux ice.UDPMux = webrtc.NewICEUDPMux(loggers.NewLogger("udpmux"), conn)
-	if listenIP == nil && !cfg.IncludeLoopback {
-		// Bound to every address, the mux lists loopback among its
-		// candidates whatever the agent's settings say; drop it here.
-		mux = &noLoopbackMux{UDPMux: mux}
+	listen, err := listenAddrs(conn.LocalAddr().(*net.UDPAddr), cfg.IncludeLoopback)
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("media: list addresses: %w", err)
 	}
+	mux := newSockMux(conn, listen, log)
 
 	var se webrtc.SettingEngine
 	se.LoggerFactory = loggers
 	se.SetICEUDPMux(mux)
+	// The handshakes' master secrets go to the mux, which derives the
+	// legs' SRTP keys from them (direct.go); nothing is written out.
+	se.SetDTLSKeyLogWriter(mux)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	// A server has no use for mDNS: browsers reach it through its host
@@ -409,22 +412,4 @@ func (g *Gateway) spawn(f func()) bool {
 		f()
 	}()
 	return true
-}
-
-// noLoopbackMux hides loopback addresses from an ICE mux bound to every
-// address, so that only reachable host candidates are offered.
-type noLoopbackMux struct {
-	ice.UDPMux
-}
-
-func (m *noLoopbackMux) GetListenAddresses() []net.Addr {
-	all := m.UDPMux.GetListenAddresses()
-	out := make([]net.Addr, 0, len(all))
-	for _, a := range all {
-		if ua, ok := a.(*net.UDPAddr); ok && ua.IP.IsLoopback() {
-			continue
-		}
-		out = append(out, a)
-	}
-	return out
 }

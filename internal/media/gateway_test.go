@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pion/ice/v2"
 )
 
 // bridged opens phone legs a and b for two clients with different payload
@@ -70,6 +68,15 @@ func TestConnectForwardsBothWays(t *testing.T) {
 		}
 	}
 
+	for _, id := range []string{"a", "b"} {
+		if !directOn(g, id) {
+			t.Errorf("leg %s does not send on its own SRTP path", id)
+		}
+	}
+	if g.mux.directIn.Load() == 0 || g.mux.directOut.Load() == 0 {
+		t.Errorf("own SRTP path: %d packets received, %d sent", g.mux.directIn.Load(), g.mux.directOut.Load())
+	}
+
 	first, ok := g.Stats("a")
 	if !ok || first.PacketsReceived == 0 || first.BytesReceived == 0 || first.PacketsSent == 0 || first.BytesSent == 0 {
 		t.Fatalf("Stats(a) = %+v, %v; want traffic both ways", first, ok)
@@ -81,6 +88,20 @@ func TestConnectForwardsBothWays(t *testing.T) {
 	if _, ok := g.Stats("nope"); ok {
 		t.Error("Stats of an unknown leg reported ok")
 	}
+}
+
+// directOn reports whether leg id sends on its own SRTP path.
+func directOn(g *Gateway, id string) bool {
+	g.mu.Lock()
+	l := g.legs[id]
+	g.mu.Unlock()
+	if l == nil {
+		return false
+	}
+	t := l.sendTrack()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.direct != nil
 }
 
 func TestSetForwardHoldsOneDirection(t *testing.T) {
@@ -394,21 +415,27 @@ func TestGatewayReportsPortAndICEServers(t *testing.T) {
 	}
 }
 
-// fakeMux lists fixed addresses; nothing else of it is used.
-type fakeMux struct {
-	ice.UDPMux
-	addrs []net.Addr
-}
-
-func (m fakeMux) GetListenAddresses() []net.Addr { return m.addrs }
-
-func TestNoLoopbackMuxHidesLoopback(t *testing.T) {
-	public := &net.UDPAddr{IP: net.IPv4(192, 0, 2, 10), Port: 3478}
-	m := &noLoopbackMux{UDPMux: fakeMux{addrs: []net.Addr{
-		&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3478}, public,
-	}}}
-	got := m.GetListenAddresses()
-	if len(got) != 1 || got[0] != public {
-		t.Fatalf("GetListenAddresses = %v", got)
+func TestListenAddrsHideLoopback(t *testing.T) {
+	any4 := &net.UDPAddr{IP: net.IPv4zero, Port: 3478}
+	for _, loopback := range []bool{false, true} {
+		got, err := listenAddrs(any4, loopback)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sawLoopback := false
+		for _, a := range got {
+			ua := a.(*net.UDPAddr)
+			if ua.IP.To4() == nil || ua.Port != 3478 || ua.IP.IsUnspecified() {
+				t.Errorf("listen address %v", ua)
+			}
+			sawLoopback = sawLoopback || ua.IP.IsLoopback()
+		}
+		if sawLoopback != loopback {
+			t.Errorf("includeLoopback %v: addresses %v", loopback, got)
+		}
+	}
+	one := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3478}
+	if got, _ := listenAddrs(one, false); len(got) != 1 || got[0] != one {
+		t.Errorf("bound to one address: %v", got)
 	}
 }

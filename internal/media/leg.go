@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/transport/v2/packetio"
 	"github.com/pion/webrtc/v3"
 
 	"github.com/callbridge/widget-server/internal/logctx"
@@ -54,6 +54,8 @@ type leg struct {
 	tone  *outTrack              // KindTone
 	rtp   *rtpLeg                // KindRTP
 	audio codecClass             // browser legs: the codec answered
+	ufrag string                 // browser legs: the local ICE credentials
+	pwd   string
 
 	peer    atomic.Pointer[leg] // KindPhone: where received audio goes
 	forward atomic.Bool
@@ -128,12 +130,16 @@ func (g *Gateway) openLeg(ctx context.Context, id string, offerSDP string, kind 
 		log:   g.log.With(legAttrs(ctx, id, kind)...),
 		audio: classify(audio.answer[0]),
 	}
-	api, err := g.newAPI(kind, l.newBuffer)
+	l.ufrag, l.pwd = iceCredentials()
+	api, err := g.newAPI(kind, l)
 	if err != nil {
 		return "", fmt.Errorf("open leg %s: %w", id, err)
 	}
+	// The mux knows the leg by its ufrag before the first check arrives.
+	g.mux.attach(l.ufrag, l)
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
+		g.mux.detach(l.ufrag)
 		return "", fmt.Errorf("open leg %s: new peer connection: %w", id, err)
 	}
 	l.pc = pc
@@ -200,7 +206,7 @@ func (l *leg) audioClass() codecClass {
 // MediaEngine with only the codecs of its kind, and no interceptors: the
 // gateway writes and reads the leg's RTCP reports itself (rtcp.go), as for
 // RTP legs.
-func (g *Gateway) newAPI(kind Kind, buffers func(packetio.BufferPacketType, uint32) io.ReadWriteCloser) (*webrtc.API, error) {
+func (g *Gateway) newAPI(kind Kind, l *leg) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	audio := []webrtc.RTPCodecParameters{{RTPCodecCapability: opusCapability, PayloadType: 111}}
 	switch kind {
@@ -222,7 +228,8 @@ func (g *Gateway) newAPI(kind Kind, buffers func(packetio.BufferPacketType, uint
 		return nil, fmt.Errorf("register codec: %w", err)
 	}
 	se := g.settings
-	se.BufferFactory = buffers
+	se.BufferFactory = l.newBuffer
+	se.SetICECredentials(l.ufrag, l.pwd)
 	return webrtc.NewAPI(
 		webrtc.WithSettingEngine(se),
 		webrtc.WithMediaEngine(me),
@@ -445,6 +452,9 @@ func (l *leg) close() {
 		if l.rtp != nil {
 			l.rtp.close()
 		}
+		if l.ufrag != "" {
+			l.g.mux.detach(l.ufrag)
+		}
 		l.wg.Wait()
 		if l.rtp != nil {
 			l.rtp.ports.release(l.rtp.port)
@@ -461,4 +471,18 @@ func legAttrs(ctx context.Context, id string, kind Kind) []any {
 		out = append(out, a)
 	}
 	return append(out, slog.String("leg", id), slog.String("kind", kind.String()))
+}
+
+// iceCredentials makes a leg's local ICE ufrag and password: 96 and 192
+// random bits in ice-chars (RFC 8445 §5.3 asks for at least 24 and 128;
+// the ufrag names the leg on the shared socket, so it is long enough
+// never to repeat).
+func iceCredentials() (ufrag, pwd string) {
+	const chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	b := make([]byte, 16+32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	for i := range b {
+		b[i] = chars[b[i]&63]
+	}
+	return string(b[:16]), string(b[16:])
 }

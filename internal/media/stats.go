@@ -166,6 +166,9 @@ type Totals struct {
 	Legs                         map[Kind]int // open legs by kind
 	PacketsReceived, PacketsSent uint64       // RTP packets, as LegStats counts them
 	BytesReceived, BytesSent     uint64
+	// DirectReceived and DirectSent count the browser legs' RTP packets
+	// on the gateway's own SRTP path (direct.go), among those above.
+	DirectReceived, DirectSent uint64
 }
 
 // Totals returns the gateway's figures. The counts never go back: a leg
@@ -183,6 +186,7 @@ func (g *Gateway) Totals() Totals {
 	}
 	t.PacketsReceived, t.PacketsSent = sum.packetsReceived, sum.packetsSent
 	t.BytesReceived, t.BytesSent = sum.bytesReceived, sum.bytesSent
+	t.DirectReceived, t.DirectSent = g.mux.directIn.Load(), g.mux.directOut.Load()
 	return t
 }
 

@@ -129,6 +129,9 @@ type MediaTotals struct {
 	Legs                         map[string]int // open legs by kind
 	PacketsReceived, PacketsSent uint64         // since the start, over every leg
 	BytesReceived, BytesSent     uint64
+	// DirectReceived and DirectSent are those of the browser legs' RTP
+	// that went on the gateway's own SRTP path.
+	DirectReceived, DirectSent uint64
 }
 
 // StreamTotals are the event streams' figures at a scrape.
@@ -180,6 +183,7 @@ var (
 	descLegs        = prometheus.NewDesc(Namespace+"_media_legs_active", "Media legs open in the gateway, by kind.", []string{"kind"}, nil)
 	descPackets     = prometheus.NewDesc(Namespace+"_media_packets_total", "RTP packets the gateway received from legs and sent to them.", []string{"direction"}, nil)
 	descBytes       = prometheus.NewDesc(Namespace+"_media_bytes_total", "RTP payload bytes the gateway received from legs and sent to them.", []string{"direction"}, nil)
+	descDirect      = prometheus.NewDesc(Namespace+"_media_srtp_direct_packets_total", "Browser legs' RTP packets decrypted and forwarded, or encrypted and sent, on the socket's reading goroutine by the gateway's own SRTP path.", []string{"direction"}, nil)
 	descStorage     = prometheus.NewDesc(Namespace+"_storage_errors_total", "Database errors: unavailable (the storage failed) or refused (SQLite refused the statement).", []string{"kind"}, nil)
 	descQueued      = prometheus.NewDesc(Namespace+"_outbox_queued", "Outbox jobs waiting for delivery, by kind.", []string{"kind"}, nil)
 )
@@ -192,7 +196,7 @@ type sourceCollector struct{ s Sources }
 
 func (c sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCalls, descStreamsOpen, descStreamsOpnd, descStreamsDrop,
-		descLegs, descPackets, descBytes, descStorage, descQueued} {
+		descLegs, descPackets, descBytes, descDirect, descStorage, descQueued} {
 		ch <- d
 	}
 }
@@ -217,6 +221,8 @@ func (c sourceCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(t.PacketsSent), "sent")
 		ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(t.BytesReceived), "received")
 		ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(t.BytesSent), "sent")
+		ch <- prometheus.MustNewConstMetric(descDirect, prometheus.CounterValue, float64(t.DirectReceived), "received")
+		ch <- prometheus.MustNewConstMetric(descDirect, prometheus.CounterValue, float64(t.DirectSent), "sent")
 	}
 	if s.Storage != nil {
 		t := s.Storage()

@@ -138,7 +138,8 @@ func watchParts(m *metrics.Metrics, sw *telephony.Switch, hub *bridge.Hub, gw *m
 				legs[k.String()] = t.Legs[k]
 			}
 			return metrics.MediaTotals{Legs: legs, PacketsReceived: t.PacketsReceived, PacketsSent: t.PacketsSent,
-				BytesReceived: t.BytesReceived, BytesSent: t.BytesSent}
+				BytesReceived: t.BytesReceived, BytesSent: t.BytesSent,
+				DirectReceived: t.DirectReceived, DirectSent: t.DirectSent}
 		},
 		Storage: func() metrics.StorageErrors {
 			c := db.ErrorCounts()
