@@ -1,6 +1,7 @@
 // Package cluster joins the nodes of a multi-node deployment through NATS
-// JetStream: the widgets' events (a bridge.Relay) and, later, who owns
-// what. It knows nothing of HTTP, the switch or media.
+// JetStream: the widgets' events (a bridge.Relay), who owns what, and
+// which node registers each SIP trunk (trunks.go). It knows nothing of
+// HTTP or media.
 package cluster
 
 import (

@@ -22,30 +22,39 @@ import (
 type clusterNode struct {
 	name   string
 	nc     *nats.Conn
-	events *cluster.Events
-	calls  *cluster.Calls // nil until joinCalls
+	events *cluster.Events // nil until joinEvents
+	calls  *cluster.Calls  // nil until joinCalls
 	log    *slog.Logger
 }
 
-// joinCluster connects to NATS and makes hub a node of the cluster's
-// events.
-func joinCluster(ctx context.Context, url string, hub *bridge.Hub, log *slog.Logger) (*clusterNode, error) {
+// connectCluster connects this node to NATS.
+func connectCluster(url string, log *slog.Logger) (*clusterNode, error) {
 	host, _ := os.Hostname()
 	name := host + "/" + strconv.Itoa(os.Getpid()) + "/" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	nc, err := cluster.Connect(url, name, log)
 	if err != nil {
 		return nil, err
 	}
-	events, err := cluster.NewEvents(ctx, nc, cluster.EventsConfig{Log: log})
+	return &clusterNode{name: name, nc: nc, log: log}, nil
+}
+
+// trunkLeases lets one node at a time register each SIP trunk.
+func (n *clusterNode) trunkLeases(ctx context.Context) (*cluster.TrunkLeases, error) {
+	return cluster.NewTrunkLeases(ctx, n.nc, n.name, cluster.TrunkLeasesConfig{Log: n.log})
+}
+
+// joinEvents makes hub a node of the cluster's events.
+func (n *clusterNode) joinEvents(ctx context.Context, hub *bridge.Hub) error {
+	events, err := cluster.NewEvents(ctx, n.nc, cluster.EventsConfig{Log: n.log})
 	if err == nil {
 		err = events.Join(ctx, hub)
 	}
 	if err != nil {
-		nc.Close()
-		return nil, err
+		return err
 	}
-	log.Info("cluster: joined", slog.String("node", name), slog.String("events", events.Epoch()))
-	return &clusterNode{name: name, nc: nc, events: events, log: log}, nil
+	n.events = events
+	n.log.Info("cluster: joined", slog.String("node", n.name), slog.String("events", events.Epoch()))
+	return nil
 }
 
 // joinCalls makes sw this node's switch in the cluster (cluster.Calls).
@@ -73,7 +82,9 @@ func (n *clusterNode) leave() {
 	if n.calls != nil {
 		n.calls.Close()
 	}
-	n.events.Stop()
+	if n.events != nil {
+		n.events.Stop()
+	}
 	if err := n.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		n.log.Warn("nats: drain", slog.Any("err", err))
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/callbridge/widget-server/internal/cluster/natstest"
+	"github.com/callbridge/widget-server/internal/sip"
+	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/store/pgtest"
 )
 
@@ -252,4 +255,110 @@ func TestWebSocketAcrossNodes(t *testing.T) {
 			t.Fatalf("notification on node b: %v, want userStatus %s", n, status)
 		}
 	}
+}
+
+// carrierRegistrar is a carrier's registrar in a test: a UA of our own
+// with its registrar on, which knows the trunk's user and reports the
+// source port of each registration made (true) and removed (false).
+type carrierRegistrar struct {
+	addr string
+	regs chan carrierBinding
+}
+
+type carrierBinding struct {
+	port int
+	up   bool
+}
+
+type carrierUser struct{}
+
+func (carrierUser) LookupDevice(_ context.Context, username string) (sip.Device, bool, error) {
+	if username != "trunkuser" {
+		return sip.Device{}, false, nil
+	}
+	return sip.Device{ID: 1, ExtensionID: 1, Username: "trunkuser", Realm: sip.DefaultRealm,
+		HA1: sip.HA1("trunkuser", sip.DefaultRealm, "trunk password")}, true, nil
+}
+
+func startCarrierRegistrar(t *testing.T) *carrierRegistrar {
+	t.Helper()
+	c := &carrierRegistrar{regs: make(chan carrierBinding, 64)}
+	ua, err := sip.New(sip.Config{Listen: []sip.Listen{{Transport: sip.UDP, Addr: "127.0.0.1:0"}}, Devices: carrierUser{},
+		OnRegistration: func(b sip.Binding, up bool) { c.regs <- carrierBinding{int(b.Source.Port()), up} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	if err := ua.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ua.Close() })
+	addr, _ := ua.Addr(sip.UDP)
+	c.addr = addr.String()
+	return c
+}
+
+func (c *carrierRegistrar) next(t *testing.T) carrierBinding {
+	t.Helper()
+	select {
+	case b := <-c.regs:
+		return b
+	case <-time.After(patience):
+		t.Fatal("the carrier's registrar reported nothing")
+		return carrierBinding{}
+	}
+}
+
+// TestTrunkRegisteredByOneNode: two nodes run a registering trunk kept in
+// the shared database. The first registers it; /readyz on both reports
+// that registration and names the first. When the first stops, it
+// unregisters and the second registers.
+func TestTrunkRegisteredByOneNode(t *testing.T) {
+	db, ns := pgtest.URL(t), natstest.Start(t)
+	c := startCarrierRegistrar(t)
+	st, err := store.OpenDatabase(context.Background(), db, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.AddTrunk(context.Background(), sip.TrunkConfig{Name: "carrier", Host: c.addr,
+		Username: "trunkuser", Password: "trunk password", Register: true})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Database: db, NATSURL: ns.URL, DemoURL: "http://127.0.0.1:9", SIPListen: []sip.Listen{{Transport: sip.UDP, Addr: "127.0.0.1:0"}}}
+	ctx, stopA := context.WithCancel(context.Background())
+	a, doneA := runUntil(t, ctx, cfg)
+	first := c.next(t)
+	if !first.up {
+		t.Fatalf("registrar: %+v, want a registration", first)
+	}
+	registered := func(r readyz) bool {
+		return len(r.Trunks) == 1 && r.Trunks[0].Up && r.Trunks[0].Registered && r.Trunks[0].RegisteredBy != ""
+	}
+	holder := waitReadyz(t, a, "the trunk registered", registered).Trunks[0].RegisteredBy
+
+	b := startServer(t, cfg)
+	onB := waitReadyz(t, b, "the trunk registered by node a", func(r readyz) bool { return registered(r) && r.Trunks[0].RegisteredBy == holder })
+	if tr := onB.Trunks[0]; onB.Status != "ready" || tr.RegisteredUntil == nil || time.Until(*tr.RegisteredUntil) < 30*time.Minute {
+		t.Errorf("/readyz on node b: %+v", onB)
+	}
+
+	stopA()
+	select {
+	case err := <-doneA:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(startStopLimit):
+		t.Fatal("node a did not stop")
+	}
+	if r := c.next(t); r != (carrierBinding{first.port, false}) {
+		t.Fatalf("registrar: %+v, want node a's registration removed", r)
+	}
+	if r := c.next(t); !r.up || r.port == first.port {
+		t.Fatalf("registrar: %+v, want node b's registration", r)
+	}
+	waitReadyz(t, b, "the trunk registered by node b", func(r readyz) bool { return registered(r) && r.Trunks[0].RegisteredBy != holder })
 }

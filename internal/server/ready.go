@@ -58,8 +58,10 @@ type readyCheck struct {
 // not ready.
 const readyTimeout = 5 * time.Second
 
-// trunkReadiness is a trunk in /readyz. It names no host, user or error
-// text: /readyz is on the public listener, and the log has the detail.
+// trunkReadiness is a trunk in /readyz. It names no carrier host, user or
+// error text: /readyz is on the public listener, and the log has the
+// detail. With several nodes it names the node that registers the trunk,
+// so that an operator knows whose log to read.
 type trunkReadiness struct {
 	Name       string `json:"name"`
 	Up         bool   `json:"up"`
@@ -69,6 +71,9 @@ type trunkReadiness struct {
 	RegisteredUntil *time.Time `json:"registeredUntil,omitempty"`
 	Reachable       bool       `json:"reachable"` // the last keep-alive's outcome; true without keep-alive
 	Since           time.Time  `json:"since"`     // when up last changed
+	// RegisteredBy, with several nodes, is the node that registers the
+	// trunk, whose registration this is; absent when none does.
+	RegisteredBy string `json:"registeredBy,omitempty"`
 }
 
 type readyBody struct {
@@ -124,7 +129,8 @@ func (r *readiness) handle(c echo.Context) error {
 	}
 	if r.ua != nil {
 		for _, st := range r.ua.Status() {
-			t := trunkReadiness{Name: st.Name, Up: st.Up, Registered: st.Registered, Reachable: st.Reachable, Since: st.Since.UTC()}
+			t := trunkReadiness{Name: st.Name, Up: st.Up, Registered: st.Registered, Reachable: st.Reachable, Since: st.Since.UTC(),
+				RegisteredBy: st.Node}
 			if st.Registered && !st.RegisteredUntil.IsZero() {
 				until := st.RegisteredUntil.UTC()
 				t.RegisteredUntil = &until

@@ -313,11 +313,22 @@ func Run(ctx context.Context, cfg Config) error {
 	db.SetDefaultRingTimeout(cmp.Or(cfg.RingTimeout, telephony.DefaultRingTimeout))
 	sw.SetRules(db)
 
+	// With several nodes, this one's connection to the others, made
+	// before the trunks: one node at a time registers each of them. It is
+	// closed after the user agent, which gives up its trunks' leases.
+	var node *clusterNode // nil: a single node
+	if cfg.NATSURL != "" {
+		if node, err = connectCluster(cfg.NATSURL, log); err != nil {
+			return err
+		}
+		defer node.leave() // after the hub's last publications: the calls ended at shutdown
+	}
+
 	// SIP trunks to carriers, when any are kept or SIP listeners are
 	// configured. The user agent is closed after the switch has ended its
 	// calls and before the media gateway (deferred after it).
 	phones := newDeskPhones(sw, log)
-	trunks, err := startTrunks(ctx, cfg, db, sw, phones, log)
+	trunks, err := startTrunks(ctx, cfg, db, sw, phones, node, log)
 	if err != nil {
 		return err
 	}
@@ -378,13 +389,10 @@ func Run(ctx context.Context, cfg Config) error {
 		web.Switch
 		api.Switch
 	} = sw
-	var node *clusterNode // nil: a single node
-	if cfg.NATSURL != "" {
-		node, err = joinCluster(ctx, cfg.NATSURL, hub, log)
-		if err != nil {
+	if node != nil {
+		if err := node.joinEvents(ctx, hub); err != nil {
 			return err
 		}
-		defer node.leave() // after the hub's last publications: the calls ended at shutdown
 		ready.checks = append(ready.checks, readyCheck{"nats", node.check})
 		calls, err := node.joinCalls(ctx, sw, bus, func(lc cluster.LostCall) {
 			if f := onLost.Load(); f != nil {

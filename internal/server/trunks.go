@@ -70,8 +70,10 @@ func (l inboundLeg) Ring() error { return l.Call.Ring("") }
 
 // startTrunks starts the SIP user agent with the trunks and desk phones
 // kept in db, when there are any or listeners are configured; it returns
-// nil (and no error) when SIP is off. The caller closes the user agent.
-func startTrunks(ctx context.Context, cfg Config, db *store.DB, sw *telephony.Switch, phones *deskPhones, log *slog.Logger) (*sip.UA, error) {
+// nil (and no error) when SIP is off. With node (several nodes), one node
+// at a time registers each registering trunk. The caller closes the user
+// agent.
+func startTrunks(ctx context.Context, cfg Config, db *store.DB, sw *telephony.Switch, phones *deskPhones, node *clusterNode, log *slog.Logger) (*sip.UA, error) {
 	trunks, err := db.Trunks(ctx)
 	if err != nil {
 		return nil, err
@@ -84,11 +86,19 @@ func startTrunks(ctx context.Context, cfg Config, db *store.DB, sw *telephony.Sw
 	if err != nil || len(listen) == 0 {
 		return nil, err
 	}
+	var leases sip.TrunkLeases
+	if node != nil {
+		l, err := node.trunkLeases(ctx)
+		if err != nil {
+			return nil, err
+		}
+		leases = l
+	}
 	var started atomic.Pointer[sip.UA]
 	phones.ua = started.Load
 	ua, err := sip.New(sip.Config{
 		Listen: listen, Trunks: trunks, PublicHost: cfg.SIPPublicHost,
-		Handler: inboundCalls{sw}, Logger: log,
+		Handler: inboundCalls{sw}, Logger: log, TrunkLeases: leases,
 		Devices: phoneDevices{db, db}, Realm: cfg.SIPRealm, DeviceHandler: phones, OnRegistration: phones.registration,
 	})
 	if err != nil {

@@ -168,6 +168,11 @@ type Config struct {
 	Handler InboundHandler
 	// OnStatus, when set, is called after a trunk's status changes.
 	OnStatus func(TrunkStatus)
+	// TrunkLeases, when set (several nodes run these trunks), lets one
+	// node at a time register each registering trunk (lease.go); the
+	// others report its registration as the trunk's. Nil: the UA
+	// registers its trunks itself.
+	TrunkLeases TrunkLeases
 
 	// Devices turns the registrar on (registrar.go): phones register with
 	// the credentials it finds, from any address. Nil: REGISTER is

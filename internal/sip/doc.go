@@ -37,7 +37,8 @@
 // (dtmf.go), source addresses (acl.go), the little the package reads of
 // SDP (sdp.go), devices and bindings (device.go), the registrar
 // (registrar.go), digest checks, nonces and the failure limit of phones
-// (registrar_auth.go), and calls to and from phones (device_call.go).
+// (registrar_auth.go), calls to and from phones (device_call.go), and
+// which of several nodes registers a trunk (lease.go).
 //
 // The package must not import internal/telephony, internal/media,
 // internal/store, pion, net/http or echo.

@@ -23,11 +23,20 @@ type registration struct {
 // registerLoop keeps the trunk registered: it registers, refreshes before
 // the granted expiry runs out, and after a failure tries again with a
 // backoff that doubles up to the UA's maximum. When the UA closes it
-// removes the registration.
-func (t *trunk) registerLoop(ctx context.Context) {
+// removes the registration. With a lease (several nodes) it runs while
+// this node holds it, reports each change to it, and when the lease is
+// lost (ctx ends before the UA closes) it stops without un-REGISTER: the
+// node that takes the trunk over replaces the binding.
+func (t *trunk) registerLoop(ctx context.Context, lease TrunkLease) {
 	reg := &registration{callID: sip.GenerateTagN(24) + "@" + t.host}
 	backoff := t.ua.retryMin
 	registered := false
+	set := func(f func(st *TrunkStatus), regErr string) {
+		st := t.update(f)
+		if lease != nil {
+			lease.Report(TrunkHolding{Registered: st.Registered, RegisteredUntil: st.RegisteredUntil, Error: regErr})
+		}
+	}
 	for {
 		granted, err := t.register(ctx, reg, t.cfg.RegisterExpiry)
 		var wait time.Duration
@@ -36,10 +45,10 @@ func (t *trunk) registerLoop(ctx context.Context) {
 				break
 			}
 			t.log.Warn("sip: registration failed", slog.Any("err", err), slog.Duration("retryIn", backoff))
-			t.update(func(st *TrunkStatus) {
+			set(func(st *TrunkStatus) {
 				st.Registered, st.RegisteredUntil = false, time.Time{}
 				st.Error = "register: " + err.Error()
-			})
+			}, "register: "+err.Error())
 			registered = false
 			// Jitter keeps many trunks to one carrier from retrying in step.
 			wait = backoff/2 + rand.N(backoff/2+1)
@@ -51,7 +60,7 @@ func (t *trunk) registerLoop(ctx context.Context) {
 			registered = true
 			backoff = t.ua.retryMin
 			until := time.Now().Add(granted)
-			t.update(func(st *TrunkStatus) { st.Registered, st.RegisteredUntil = true, until })
+			set(func(st *TrunkStatus) { st.Registered, st.RegisteredUntil = true, until }, "")
 			wait = refreshIn(granted)
 		}
 		timer := time.NewTimer(wait)
@@ -64,14 +73,17 @@ func (t *trunk) registerLoop(ctx context.Context) {
 		}
 		break
 	}
-	if registered {
+	closing := t.ua.ctx.Err() != nil
+	if registered && closing {
 		uctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		if _, err := t.register(uctx, reg, 0); err != nil {
 			t.log.Debug("sip: unregister failed", slog.Any("err", err))
 		}
 		cancel()
 	}
-	t.update(func(st *TrunkStatus) { st.Registered, st.RegisteredUntil, st.Error = false, time.Time{}, "stopped" })
+	if closing {
+		set(func(st *TrunkStatus) { st.Registered, st.RegisteredUntil, st.Error = false, time.Time{}, "stopped" }, "stopped")
+	}
 }
 
 // refreshIn is when to refresh a registration granted for d: a minute

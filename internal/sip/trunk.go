@@ -29,6 +29,10 @@ type TrunkStatus struct {
 	Error string
 	// Since is when Up last changed (the start for the first status).
 	Since time.Time
+	// Node, with several nodes (Config.TrunkLeases), is the node that
+	// registers the trunk: Registered and RegisteredUntil are as it
+	// reports them. Empty when no node does, and on a single node.
+	Node string
 }
 
 // trunk is a configured trunk at run time.
@@ -43,6 +47,11 @@ type trunk struct {
 
 	mu sync.Mutex
 	st TrunkStatus
+	// With TrunkLeases: holding while this node holds the trunk's lease
+	// (its registration loop sets the status), seen the holder's last
+	// report (which sets it otherwise).
+	holding bool
+	seen    TrunkHolding
 
 	wg sync.WaitGroup
 }
@@ -68,8 +77,12 @@ func (t *trunk) start(ctx context.Context) {
 	if err := t.src.refresh(ctx); err != nil {
 		t.log.Warn("sip: trunk sources not resolved", slog.Any("err", err))
 	}
-	if t.cfg.Register {
-		t.spawn(t.registerLoop)
+	switch {
+	case t.cfg.Register && t.ua.cfg.TrunkLeases != nil:
+		t.spawn(t.followLoop)
+		t.spawn(t.leadLoop)
+	case t.cfg.Register:
+		t.spawn(func(ctx context.Context) { t.registerLoop(ctx, nil) })
 	}
 	if t.cfg.KeepAlive > 0 {
 		t.spawn(t.keepAliveLoop)
@@ -111,9 +124,10 @@ func (t *trunk) upLocked() bool {
 	return (!t.cfg.Register || t.st.Registered) && t.st.Reachable
 }
 
-// update changes the status; when a reported field changed it logs and
-// calls the UA's OnStatus (outside the lock).
-func (t *trunk) update(f func(st *TrunkStatus)) {
+// update changes the status (f runs under the trunk's lock) and returns
+// it; when a reported field changed it logs and calls the UA's OnStatus
+// (outside the lock).
+func (t *trunk) update(f func(st *TrunkStatus)) TrunkStatus {
 	t.mu.Lock()
 	old := t.st
 	f(&t.st)
@@ -126,11 +140,14 @@ func (t *trunk) update(f func(st *TrunkStatus)) {
 	}
 	st := t.st
 	t.mu.Unlock()
-	if st.Up == old.Up && st.Registered == old.Registered && st.Reachable == old.Reachable && st.RegisteredUntil.Equal(old.RegisteredUntil) {
-		return
+	if st.Up == old.Up && st.Registered == old.Registered && st.Reachable == old.Reachable &&
+		st.RegisteredUntil.Equal(old.RegisteredUntil) && st.Node == old.Node {
+		return st
 	}
 	switch {
 	case st.Up == old.Up:
+	case st.Up && st.Node != "":
+		t.log.Info("sip: trunk up", slog.Bool("registered", st.Registered), slog.Bool("reachable", st.Reachable), slog.String("registeredBy", st.Node))
 	case st.Up:
 		t.log.Info("sip: trunk up", slog.Bool("registered", st.Registered), slog.Bool("reachable", st.Reachable))
 	default:
@@ -139,6 +156,7 @@ func (t *trunk) update(f func(st *TrunkStatus)) {
 	if cb := t.ua.cfg.OnStatus; cb != nil {
 		cb(st)
 	}
+	return st
 }
 
 // sipTransport is the transport's name as sipgo writes it.
