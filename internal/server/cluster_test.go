@@ -312,7 +312,7 @@ func (c *carrierRegistrar) next(t *testing.T) carrierBinding {
 
 // TestTrunkRegisteredByOneNode: two nodes run a registering trunk kept in
 // the shared database. The first registers it; /readyz on both reports
-// that registration and names the first. When the first stops, it
+// that registration and which node makes it. When the first stops, it
 // unregisters and the second registers.
 func TestTrunkRegisteredByOneNode(t *testing.T) {
 	db, ns := pgtest.URL(t), natstest.Start(t)
@@ -334,13 +334,16 @@ func TestTrunkRegisteredByOneNode(t *testing.T) {
 	if !first.up {
 		t.Fatalf("registrar: %+v, want a registration", first)
 	}
-	registered := func(r readyz) bool {
-		return len(r.Trunks) == 1 && r.Trunks[0].Up && r.Trunks[0].Registered && r.Trunks[0].RegisteredBy != ""
+	registered := func(here bool) func(r readyz) bool {
+		return func(r readyz) bool {
+			return len(r.Trunks) == 1 && r.Trunks[0].Up && r.Trunks[0].Registered &&
+				r.Trunks[0].RegisteredHere != nil && *r.Trunks[0].RegisteredHere == here
+		}
 	}
-	holder := waitReadyz(t, a, "the trunk registered", registered).Trunks[0].RegisteredBy
+	waitReadyz(t, a, "the trunk registered by node a", registered(true))
 
 	b := startServer(t, cfg)
-	onB := waitReadyz(t, b, "the trunk registered by node a", func(r readyz) bool { return registered(r) && r.Trunks[0].RegisteredBy == holder })
+	onB := waitReadyz(t, b, "the trunk registered by node a", registered(false))
 	if tr := onB.Trunks[0]; onB.Status != "ready" || tr.RegisteredUntil == nil || time.Until(*tr.RegisteredUntil) < 30*time.Minute {
 		t.Errorf("/readyz on node b: %+v", onB)
 	}
@@ -360,5 +363,5 @@ func TestTrunkRegisteredByOneNode(t *testing.T) {
 	if r := c.next(t); !r.up || r.port == first.port {
 		t.Fatalf("registrar: %+v, want node b's registration", r)
 	}
-	waitReadyz(t, b, "the trunk registered by node b", func(r readyz) bool { return registered(r) && r.Trunks[0].RegisteredBy != holder })
+	waitReadyz(t, b, "the trunk registered by node b", registered(true))
 }

@@ -58,10 +58,9 @@ type readyCheck struct {
 // not ready.
 const readyTimeout = 5 * time.Second
 
-// trunkReadiness is a trunk in /readyz. It names no carrier host, user or
+// trunkReadiness is a trunk in /readyz. It names no host, user, node or
 // error text: /readyz is on the public listener, and the log has the
-// detail. With several nodes it names the node that registers the trunk,
-// so that an operator knows whose log to read.
+// detail (the node that registers a trunk logs that it took it).
 type trunkReadiness struct {
 	Name       string `json:"name"`
 	Up         bool   `json:"up"`
@@ -71,9 +70,10 @@ type trunkReadiness struct {
 	RegisteredUntil *time.Time `json:"registeredUntil,omitempty"`
 	Reachable       bool       `json:"reachable"` // the last keep-alive's outcome; true without keep-alive
 	Since           time.Time  `json:"since"`     // when up last changed
-	// RegisteredBy, with several nodes, is the node that registers the
-	// trunk, whose registration this is; absent when none does.
-	RegisteredBy string `json:"registeredBy,omitempty"`
+	// RegisteredHere, with several nodes, says whether this node is the
+	// one that registers the trunk, whose registration this is; absent
+	// when none does.
+	RegisteredHere *bool `json:"registeredHere,omitempty"`
 }
 
 type readyBody struct {
@@ -129,8 +129,11 @@ func (r *readiness) handle(c echo.Context) error {
 	}
 	if r.ua != nil {
 		for _, st := range r.ua.Status() {
-			t := trunkReadiness{Name: st.Name, Up: st.Up, Registered: st.Registered, Reachable: st.Reachable, Since: st.Since.UTC(),
-				RegisteredBy: st.Node}
+			t := trunkReadiness{Name: st.Name, Up: st.Up, Registered: st.Registered, Reachable: st.Reachable, Since: st.Since.UTC()}
+			if st.Node != "" {
+				here := st.Node == r.ua.Node()
+				t.RegisteredHere = &here
+			}
 			if st.Registered && !st.RegisteredUntil.IsZero() {
 				until := st.RegisteredUntil.UTC()
 				t.RegisteredUntil = &until

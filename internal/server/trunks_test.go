@@ -51,7 +51,7 @@ type readyz struct {
 		RegisteredUntil *time.Time `json:"registeredUntil"`
 		Reachable       bool       `json:"reachable"`
 		Since           time.Time  `json:"since"`
-		RegisteredBy    string     `json:"registeredBy"`
+		RegisteredHere  *bool      `json:"registeredHere"`
 	} `json:"trunks"`
 	ErrorCode string `json:"errorCode"`
 }

@@ -252,6 +252,15 @@ func (u *UA) Addr(t Transport) (addr netip.AddrPort, ok bool) {
 	return netip.AddrPortFrom(ip.Unmap(), uint16(l.port)), true
 }
 
+// Node names this node as TrunkStatus.Node names a trunk's registering
+// node; "" without several nodes (Config.TrunkLeases).
+func (u *UA) Node() string {
+	if u.cfg.TrunkLeases == nil {
+		return ""
+	}
+	return u.cfg.TrunkLeases.Node()
+}
+
 // Status returns every trunk's status, in configuration order.
 func (u *UA) Status() []TrunkStatus {
 	out := make([]TrunkStatus, 0, len(u.trunks))
