@@ -261,15 +261,22 @@ func newDirectPath(c *muxConn, l *leg, h dtlsHello, secret []byte) (*directPath,
 	if h.gatewayClient {
 		localKey, localSalt, remoteKey, remoteSalt = clientKey, clientSalt, serverKey, serverSalt
 	}
-	out, err := srtp.CreateContext(localKey, localSalt, profile)
+	in, out, ours, err := newSRTP(profile, localKey, localSalt, remoteKey, remoteSalt)
 	if err != nil {
 		return nil, err
 	}
-	in, err := srtp.CreateContext(remoteKey, remoteSalt, profile, srtp.SRTPReplayProtection(srtpReplayWindow))
-	if err != nil {
-		return nil, err
+	if !ours {
+		octx, err := srtp.CreateContext(localKey, localSalt, profile)
+		if err != nil {
+			return nil, err
+		}
+		ictx, err := srtp.CreateContext(remoteKey, remoteSalt, profile, srtp.SRTPReplayProtection(srtpReplayWindow))
+		if err != nil {
+			return nil, err
+		}
+		in, out = &srtpLibIn{ctx: ictx}, &srtpLibOut{ctx: octx, trailer: srtpTrailerMax}
 	}
-	return &directPath{c: c, l: l, in: in, out: &directOut{ctx: out, m: c.m}}, nil
+	return &directPath{c: c, l: l, profile: profile, in: in, out: &directOut{enc: out, m: c.m}}, nil
 }
 
 // directPath is a browser leg's SRTP path of its own. Its receiving side
@@ -277,8 +284,8 @@ func newDirectPath(c *muxConn, l *leg, h dtlsHello, secret []byte) (*directPath,
 type directPath struct {
 	c        *muxConn
 	l        *leg
-	in       *srtp.Context
-	hdr      rtp.Header
+	profile  srtp.ProtectionProfile
+	in       srtpIn
 	verified bool // a packet authenticated: the keys are the library's
 	scratch  []byte
 	ssrc     uint32
@@ -301,13 +308,14 @@ func (d *directPath) receive(pkt []byte, from netip.AddrPort) bool {
 	}
 	if !d.verified {
 		d.scratch = append(d.scratch[:0], pkt...)
-		plain, err := d.in.DecryptRTP(d.scratch, d.scratch, &d.hdr)
+		plain, err := d.in.decrypt(d.scratch)
 		if err != nil {
 			d.c.direct.CompareAndSwap(d, nil)
 			d.l.log.Debug("media: SRTP keys did not authenticate, the library's path stays", slog.Any("err", err))
 			return false
 		}
 		d.verified = true
+		d.l.log.Debug("media: own SRTP path", slog.String("profile", d.profile.String()))
 		first := from
 		d.out.dest.Store(&first)
 		d.l.sendTrack().useDirect(d.out)
@@ -315,7 +323,7 @@ func (d *directPath) receive(pkt []byte, from netip.AddrPort) bool {
 		_, _ = d.buf.Write(plain)
 		return true
 	}
-	plain, err := d.in.DecryptRTP(pkt, pkt, &d.hdr)
+	plain, err := d.in.decrypt(pkt)
 	if err != nil {
 		// Replayed, or not from the browser: dropped, as by the library.
 		return true
@@ -334,28 +342,20 @@ func (d *directPath) receive(pkt []byte, from netip.AddrPort) bool {
 // directOut is a browser leg's sending side: used under its outTrack's
 // lock.
 type directOut struct {
-	ctx  *srtp.Context
+	enc  srtpOut
 	m    *sockMux
 	dest atomic.Pointer[netip.AddrPort]
 	buf  []byte
 }
 
-// send encrypts the packet of hdr and payload and writes it.
-func (o *directOut) send(hdr *rtp.Header, payload []byte) bool {
-	n := hdr.MarshalSize()
-	need := n + len(payload) + srtpTrailerMax
-	if cap(o.buf) < need {
-		o.buf = make([]byte, need)
-	}
-	plain := o.buf[:n+len(payload)]
-	if _, err := hdr.MarshalTo(plain); err != nil {
-		return false
-	}
-	copy(plain[n:], payload)
-	enc, err := o.ctx.EncryptRTP(plain, plain, hdr)
+// send encrypts the packet of hdr and payload, whose rollover counter is
+// roc, and writes it.
+func (o *directOut) send(hdr *rtp.Header, payload []byte, roc uint32) bool {
+	enc, err := o.enc.encrypt(o.buf, hdr, payload, roc)
 	if err != nil {
 		return false
 	}
+	o.buf = enc[:0]
 	if _, err = o.m.conn.WriteToUDPAddrPort(enc, *o.dest.Load()); err != nil {
 		return false
 	}

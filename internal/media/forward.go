@@ -435,21 +435,18 @@ func (t *outTrack) writeOut(b *binding, payload []byte) bool {
 	}
 	t.sentAny, t.lastSeq = true, seq
 	if t.direct != nil {
-		return t.direct.send(&t.hdr, payload)
+		return t.direct.send(&t.hdr, payload, t.wraps)
 	}
 	_, err := b.w.WriteRTP(&t.hdr, payload)
 	return err == nil
 }
 
-// useDirect makes t send through o from its next packet on, which
-// continues the rollover counter of what the library sent.
+// useDirect makes t send through o from its next packet on, with the
+// rollover counter of what the library sent before (wraps).
 func (t *outTrack) useDirect(o *directOut) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if b := t.bound.Load(); b != nil && t.wraps > 0 {
-		o.ctx.SetROC(b.ssrc, t.wraps)
-	}
 	t.direct = o
+	t.mu.Unlock()
 }
 
 // source is the read side of one remote stream: the reused header and the
