@@ -77,10 +77,16 @@ func BenchmarkRelayThroughGateway(b *testing.B) {
 		defer cb.mu.Unlock()
 		return cb.total
 	}
-	// The first packet opens the stream at the gateway (its track).
+	// The first packet opens the stream at the gateway (its track); the
+	// gateway sends on its own SRTP path to a leg once that leg's packets
+	// authenticated there, so b sends a few too.
 	waitFor(b, "the first packet through", func() bool {
 		ca.track.send(classOpus, make([]byte, 80))
 		return delivered() > 0
+	})
+	waitFor(b, "both legs on the own SRTP path", func() bool {
+		cb.track.send(classOpus, make([]byte, 80))
+		return directOn(g, "a") && directOn(g, "b")
 	})
 	const window = 64
 	payload := make([]byte, 80)
