@@ -356,7 +356,7 @@ func (o *directOut) send(hdr *rtp.Header, payload []byte, roc uint32) bool {
 		return false
 	}
 	o.buf = enc[:0]
-	if _, err = o.m.conn.WriteToUDPAddrPort(enc, *o.dest.Load()); err != nil {
+	if err = o.m.writeTo(enc, *o.dest.Load()); err != nil {
 		return false
 	}
 	o.m.directOut.Add(1)

@@ -181,7 +181,11 @@ func New(cfg Config) (*Gateway, error) {
 		_ = conn.Close()
 		return nil, fmt.Errorf("media: list addresses: %w", err)
 	}
-	mux := newSockMux(conn, listen, log)
+	mux, err := newSockMux(conn, listen, log)
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("media: %w", err)
+	}
 
 	var se webrtc.SettingEngine
 	se.LoggerFactory = loggers

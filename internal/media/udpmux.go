@@ -35,6 +35,16 @@ type sockMux struct {
 	randoms map[[32]byte]*muxConn
 	closed  bool
 
+	// batch reads and writes the socket; while the reading goroutine
+	// works through a batch (batching), what is written meanwhile is
+	// queued in wslots and sent with one system call at its end.
+	batch    *udpBatch
+	rbufs    [][]byte
+	wmu      sync.Mutex
+	batching bool
+	wslots   [][]byte
+	wused    int
+
 	// dropped counts packets dropped because a conn's queue was full;
 	// directIn and directOut the RTP packets received and sent on the
 	// legs' own SRTP paths (direct.go).
@@ -49,10 +59,30 @@ const muxQueueLimit = 512
 // oversized one is seen whole and dropped by its reader, not cut.
 const muxReadSize = 8192
 
+// muxBatch is how many datagrams one system call reads or writes at most.
+const muxBatch = 32
+
+// muxWriteSize is the largest datagram a batch carries; a larger one is
+// written at once.
+const muxWriteSize = 1500
+
 // newSockMux starts reading conn. listen are the addresses the agents
 // gather host candidates for.
-func newSockMux(conn *net.UDPConn, listen []net.Addr, log *slog.Logger) *sockMux {
+func newSockMux(conn *net.UDPConn, listen []net.Addr, log *slog.Logger) (*sockMux, error) {
+	rbufs := make([][]byte, muxBatch)
+	wslots := make([][]byte, muxBatch)
+	for i := range rbufs {
+		rbufs[i] = make([]byte, muxReadSize)
+		wslots[i] = make([]byte, muxWriteSize)
+	}
+	batch, err := newUDPBatch(conn, rbufs)
+	if err != nil {
+		return nil, err
+	}
 	m := &sockMux{
+		batch:   batch,
+		rbufs:   rbufs,
+		wslots:  wslots,
 		conn:    conn,
 		log:     log,
 		listen:  listen,
@@ -63,7 +93,7 @@ func newSockMux(conn *net.UDPConn, listen []net.Addr, log *slog.Logger) *sockMux
 		randoms: make(map[[32]byte]*muxConn),
 	}
 	go m.read()
-	return m
+	return m, nil
 }
 
 // listenAddrs are the host addresses of a socket bound to local: local
@@ -166,42 +196,77 @@ func (m *sockMux) Close() error {
 	return err
 }
 
-// read is the socket's one reading goroutine.
+// read is the socket's one reading goroutine: a batch of datagrams per
+// system call, what they make the gateway send written with one more.
 func (m *sockMux) read() {
 	defer close(m.done)
-	buf := make([]byte, muxReadSize)
 	var stunMsg stun.Message
 	for {
-		n, from, err := m.conn.ReadFromUDPAddrPort(buf)
+		n, err := m.batch.read()
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) || m.isClosed() {
 				return
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			m.log.Warn("media: read from the UDP socket", slog.Any("err", err))
 			// A read error on a UDP socket (an ICMP error of an earlier
 			// write) concerns that packet only.
+			m.log.Debug("media: read from the UDP socket", slog.Any("err", err))
 			continue
 		}
-		if n == 0 || n == len(buf) {
-			continue
-		}
-		pkt := buf[:n]
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		m.mu.RLock()
-		c := m.byAddr[from]
-		m.mu.RUnlock()
-		if c == nil {
-			c = m.connOfCheck(&stunMsg, pkt)
-			if c == nil {
+		m.wmu.Lock()
+		m.batching = true
+		m.wmu.Unlock()
+		for i := range n {
+			size := m.batch.size(i)
+			if size == 0 || size > len(m.rbufs[i]) {
 				continue
 			}
+			pkt := m.rbufs[i][:size]
+			from := m.batch.from(i)
+			m.mu.RLock()
+			c := m.byAddr[from]
+			m.mu.RUnlock()
+			if c == nil {
+				c = m.connOfCheck(&stunMsg, pkt)
+				if c == nil {
+					continue
+				}
+			}
+			c.receive(pkt, from)
 		}
-		c.receive(pkt, from)
+		m.wmu.Lock()
+		m.batching = false
+		err = m.batch.flush()
+		m.wused = 0
+		m.wmu.Unlock()
+		if err != nil && !m.isClosed() {
+			m.log.Debug("media: write to the UDP socket", slog.Any("err", err))
+		}
 	}
+}
+
+func (m *sockMux) isClosed() bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.closed
+}
+
+// writeTo sends pkt to to: queued for the end of the batch the reading
+// goroutine works through, if any and if there is room, else at once. pkt
+// is not kept.
+func (m *sockMux) writeTo(pkt []byte, to netip.AddrPort) error {
+	m.wmu.Lock()
+	if m.batching && m.wused < len(m.wslots) && len(pkt) <= muxWriteSize {
+		slot := m.wslots[m.wused][:len(pkt)]
+		copy(slot, pkt)
+		if m.batch.queue(slot, to) {
+			m.wused++
+			m.wmu.Unlock()
+			return nil
+		}
+	}
+	m.wmu.Unlock()
+	_, err := m.conn.WriteToUDPAddrPort(pkt, to)
+	return err
 }
 
 // connOfCheck finds the conn a connectivity check from an address not seen
@@ -382,7 +447,10 @@ func (c *muxConn) WriteTo(b []byte, to net.Addr) (int, error) {
 	if isDTLSHandshake(b) {
 		c.sniff(b, true)
 	}
-	return c.m.conn.WriteToUDPAddrPort(b, ap)
+	if err := c.m.writeTo(b, ap); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // Close implements net.PacketConn.
