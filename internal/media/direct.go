@@ -38,8 +38,10 @@ import (
 //     written to the socket, on the goroutine that forwards it.
 //
 // RTCP, STUN and DTLS stay with the library. The first packet decrypted
-// checks the keys: should it fail to authenticate, the leg keeps the
-// library's path and nothing was lost (the packet goes to the library).
+// checks the keys: until one authenticates, a packet that does not is
+// handed to the library, so nothing is lost, and a leg whose packets never
+// authenticate keeps the library's path; the leg's sending moves to the
+// own path only once one has.
 // Nothing here leaves the process: the master secret is used once and
 // dropped.
 
@@ -254,6 +256,9 @@ func newDirectPath(c *muxConn, l *leg, h dtlsHello, secret []byte) (*directPath,
 		return nil, err
 	}
 	defer clear(material)
+	if directKeysHook != nil {
+		directKeysHook(material)
+	}
 	// client key | server key | client salt | server salt
 	clientKey, serverKey := material[:keyLen], material[keyLen:2*keyLen]
 	clientSalt, serverSalt := material[2*keyLen:2*keyLen+saltLen], material[2*keyLen+saltLen:]
@@ -287,6 +292,7 @@ type directPath struct {
 	profile  srtp.ProtectionProfile
 	in       srtpIn
 	verified bool // a packet authenticated: the keys are the library's
+	failures int  // packets that did not, before one did
 	scratch  []byte
 	ssrc     uint32
 	buf      *trackBuffer // of ssrc
@@ -310,8 +316,12 @@ func (d *directPath) receive(pkt []byte, from netip.AddrPort) bool {
 		d.scratch = append(d.scratch[:0], pkt...)
 		plain, err := d.in.decrypt(d.scratch)
 		if err != nil {
-			d.c.direct.CompareAndSwap(d, nil)
-			d.l.log.Debug("media: SRTP keys did not authenticate, the library's path stays", slog.Any("err", err))
+			// The library has the packet. One forged packet does not
+			// turn the path off; keys that never authenticate do.
+			if d.failures++; d.failures == directTrials {
+				d.c.direct.CompareAndSwap(d, nil)
+				d.l.log.Debug("media: SRTP keys did not authenticate, the library's path stays", slog.Any("err", err))
+			}
 			return false
 		}
 		d.verified = true
@@ -362,6 +372,13 @@ func (o *directOut) send(hdr *rtp.Header, payload []byte, roc uint32) bool {
 	o.m.directOut.Add(1)
 	return true
 }
+
+// directKeysHook, set by tests only, sees the keying material derived.
+var directKeysHook func(material []byte)
+
+// directTrials is how many received packets that do not authenticate turn
+// a leg's own path off before one has.
+const directTrials = 16
 
 // srtpTrailerMax is the most SRTP adds to a packet (a 16-byte tag, an MKI
 // the library never sends).

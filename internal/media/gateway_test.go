@@ -439,3 +439,37 @@ func TestListenAddrsHideLoopback(t *testing.T) {
 		t.Errorf("bound to one address: %v", got)
 	}
 }
+
+// TestWrongSRTPKeysKeepTheLibrarysPath: keys that do not authenticate
+// (here made wrong on purpose) turn a leg's own path off and lose nothing:
+// the audio flows through the library both ways.
+func TestWrongSRTPKeysKeepTheLibrarysPath(t *testing.T) {
+	checkGoroutines(t)
+	testTimeout(t)
+	directKeysHook = func(material []byte) {
+		for i := range material {
+			material[i] ^= 0xA5
+		}
+	}
+	t.Cleanup(func() { directKeysHook = nil })
+	g, ca, cb := bridged(t)
+	waitFor(t, "b receives a's packets", func() bool { return cb.countTagged('A') >= directTrials+20 })
+	waitFor(t, "a receives b's packets", func() bool { return ca.countTagged('B') >= directTrials+20 })
+	for _, id := range []string{"a", "b"} {
+		if directOn(g, id) {
+			t.Errorf("leg %s sends on its own SRTP path with keys that do not authenticate", id)
+		}
+	}
+	if n := g.mux.directIn.Load(); n != 0 {
+		t.Errorf("%d packets taken by the own SRTP path", n)
+	}
+	for c, tag := range map[*client]byte{ca: 'B', cb: 'A'} {
+		got := counters(c, tag)
+		for i := 1; i < len(got); i++ {
+			if got[i] != got[i-1]+1 {
+				t.Errorf("client %s: counters %d then %d: a packet lost", c.name, got[i-1], got[i])
+				break
+			}
+		}
+	}
+}
