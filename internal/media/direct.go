@@ -116,6 +116,12 @@ func (c *muxConn) noteClientHello(hs []byte, sent bool) {
 	var random [32]byte
 	copy(random[:], hs[2:34])
 	c.mu.Lock()
+	if c.hello.client {
+		// A retransmission, or one after a HelloVerifyRequest: the same
+		// random. The first is kept, so that a conn names one handshake.
+		c.mu.Unlock()
+		return
+	}
 	c.hello.client, c.hello.clientRandom, c.hello.gatewayClient = true, random, sent
 	c.mu.Unlock()
 	c.m.mu.Lock()
@@ -160,7 +166,9 @@ func (c *muxConn) noteServerHello(hs []byte) {
 		}
 	}
 	c.mu.Lock()
-	c.hello.server, c.hello.serverRandom, c.hello.suite, c.hello.profile = true, random, suite, profile
+	if !c.hello.server {
+		c.hello.server, c.hello.serverRandom, c.hello.suite, c.hello.profile = true, random, suite, profile
+	}
 	c.mu.Unlock()
 }
 
