@@ -11,12 +11,14 @@ import (
 // its place in that order. An operation returns once the events queued up to
 // its end (its own and those before them) are published: when nobody
 // publishes, it takes the publisher's role and publishes them; when someone
-// does, it waits. A publisher, once through its own tickets, wakes those
-// whose events are out and hands its role to the waiting operation with the
-// lowest ticket. So an operation publishes only what it would have waited for
-// anyway, never what others queued after it, and a slow bus (a cluster's
-// round trips per event) holds an operation up for the events before its own,
-// not for everything queued while it publishes.
+// does, it waits. A publisher wakes those whose events are out as it goes
+// and, once through its own tickets, hands its role to the waiting operation
+// with the highest ticket, which publishes the events of all those waiting
+// with it: one hand-over for all of them. So an operation publishes only
+// what it would have waited for anyway, never what others queued after it,
+// and a slow bus (a cluster's round trips per event) holds an operation up
+// for the events before its own, not for everything queued while it
+// publishes.
 //
 // A subscriber may call the switch from inside Publish. That call runs on
 // the publisher's goroutine, in the middle of an event's delivery: its events
@@ -124,7 +126,7 @@ func (s *Switch) wakeLocked() {
 }
 
 // releaseLocked ends a publisher's turn: it hands the role to the waiting
-// operation with the lowest ticket, if any, or else to a goroutine of the
+// operation with the highest ticket, if any, or else to a goroutine of the
 // switch's that publishes what is queued and nobody waits for yet (an
 // operation between two steps, or one about to wait).
 func (s *Switch) releaseLocked() {
@@ -142,7 +144,7 @@ func (s *Switch) releaseLocked() {
 	}
 	i := 0
 	for j, w := range s.waiting {
-		if w.ticket < s.waiting[i].ticket {
+		if w.ticket > s.waiting[i].ticket {
 			i = j
 		}
 	}

@@ -20,11 +20,16 @@ type gatedBus struct {
 	held    chan telephony.Event
 	release chan struct{}
 	then    func(telephony.Event) // a subscriber after the hold, when set
+	done    chan struct{}         // closed by open
 }
 
 func newGatedBus() *gatedBus {
-	return &gatedBus{bus: newBus(), held: make(chan telephony.Event), release: make(chan struct{})}
+	return &gatedBus{bus: newBus(), held: make(chan telephony.Event), release: make(chan struct{}), done: make(chan struct{})}
 }
+
+// open holds nothing more, and lets go what it holds: a failed test's
+// switch can then close.
+func (g *gatedBus) open() { close(g.done) }
 
 // holdNext makes the next event that matches wait in Publish, once.
 func (g *gatedBus) holdNext(match func(telephony.Event) bool) {
@@ -42,8 +47,14 @@ func (g *gatedBus) Publish(e telephony.Event) {
 	}
 	g.mu.Unlock()
 	if hold {
-		g.held <- e
-		<-g.release
+		select {
+		case g.held <- e:
+			select {
+			case <-g.release:
+			case <-g.done:
+			}
+		case <-g.done:
+		}
 	}
 	if g.then != nil {
 		g.then(e)
@@ -236,6 +247,7 @@ func gatedCall(t *testing.T, b *gatedBus) (sw *telephony.Switch, s telephony.Ses
 	t.Helper()
 	sw = telephony.New(telephony.Config{RingTimeout: time.Minute}, directory{}, newMedia(), b, newPresence(), nil)
 	t.Cleanup(func() { sw.Close(context.Background()) })
+	t.Cleanup(b.open) // first
 	sw.RegisterDevice(telephony.Device{ID: "a1", ExtensionID: alice})
 	sw.RegisterDevice(telephony.Device{ID: "b1", ExtensionID: bob})
 	s, _, err := sw.Dial(context.Background(), "a1", "102", "offer-a1")
@@ -259,4 +271,71 @@ func gatedCall(t *testing.T, b *gatedBus) (sw *telephony.Switch, s telephony.Ses
 		return mutes(cur)
 	}
 	return sw, s, control, state
+}
+
+// TestDialGoesOnWhileOthersPublish: a dial from a device in a call first
+// holds that call; while another operation publishes, it goes on to open
+// its leg without waiting for the hold's events, and returns once all of
+// its events are out.
+func TestDialGoesOnWhileOthersPublish(t *testing.T) {
+	b := newGatedBus()
+	m := newMedia()
+	sw := telephony.New(telephony.Config{RingTimeout: time.Minute}, directory{}, m, b, newPresence(), nil)
+	t.Cleanup(func() { sw.Close(context.Background()) })
+	t.Cleanup(b.open) // first
+	for _, d := range []telephony.Device{{ID: "a1", ExtensionID: alice}, {ID: "b1", ExtensionID: bob}, {ID: "c1", ExtensionID: carol}} {
+		sw.RegisterDevice(d)
+	}
+	s, _, err := sw.Dial(context.Background(), "a1", "102", "offer-a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _, err = sw.Answer(context.Background(), "b1", s.ID, "offer-b1"); err != nil {
+		t.Fatal(err)
+	}
+	opened := func() int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.opened)
+	}
+	legs := opened()
+
+	b.holdNext(func(telephony.Event) bool { return true })
+	opA := make(chan error, 1)
+	go func() {
+		_, err := sw.ControlParty(context.Background(), bob, s.ID, s.Parties[1].ID, telephony.ActionMute)
+		opA <- err
+	}()
+	b.waitHeld(t)
+	dial := make(chan error, 1)
+	var second telephony.Session
+	go func() {
+		var err error
+		second, _, err = sw.Dial(context.Background(), "a1", "103", "offer-a1-second")
+		dial <- err
+	}()
+	until(t, "the dial opened its leg", func() bool { return opened() == legs+1 })
+	select {
+	case <-dial:
+		t.Fatal("the dial returned before its events were published")
+	default:
+	}
+	b.release <- struct{}{}
+	returned(t, "A", opA)
+	returned(t, "the dial", dial)
+	var held, rang bool
+	for _, e := range b.all() {
+		switch {
+		case e.Session.ID == s.ID && e.Cause == telephony.CauseHold:
+			held = true
+		case e.Session.ID == second.ID && e.Extension == carol:
+			if !held {
+				t.Fatal("the new call's event came before the hold of the first")
+			}
+			rang = true
+		}
+	}
+	if !held || !rang {
+		t.Fatalf("when the dial returned: the first call held %v, carol told of the second %v", held, rang)
+	}
 }
