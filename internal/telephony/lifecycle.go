@@ -10,9 +10,9 @@ import (
 // answered, and ended or failed — each with its telephonySessionId, so that
 // an operator can follow a call by its id. Lines are queued under the
 // switch's lock in the order the steps happen and written after it, in
-// that order (writeQueuedLines). Transfers and forwards log their own steps (transfer.go). Hold, mute,
-// switching, ignoring and a device rejecting while others still ring are
-// events only.
+// that order (writeQueuedLines). Transfers and forwards log their own steps
+// (transfer.go). Hold, mute, switching, ignoring and a device rejecting
+// while others still ring are events only.
 const (
 	logDialled      = "call dialled"
 	logRinging      = "call ringing"

@@ -73,11 +73,11 @@ func (s *Switch) flush() {
 
 // publishLocked publishes events, holding the publisher's role, until the
 // first ticket events are published, and those queued meanwhile by its
-// subscribers' calls into the switch, then passes the role on. It is called
-// with s.mu held and returns with it released. Forwarding queued before an event is
-// applied before the event is published. Should a subscriber panic, the
-// events taken with the one it panicked on are given up and the role passes
-// on all the same.
+// subscribers' calls into the switch, then passes the role on. It is
+// called with s.mu held and returns with it released. Forwarding queued
+// before an event is applied before the event is published. Should a
+// subscriber panic, the events taken with the one it panicked on are given
+// up and the role passes on all the same.
 func (s *Switch) publishLocked(ticket uint64) {
 	s.publishTo = max(s.publishTo, ticket)
 	done := false
