@@ -8,6 +8,7 @@ import (
 
 	"github.com/callbridge/widget-server/internal/cluster"
 	"github.com/callbridge/widget-server/internal/cluster/natstest"
+	"github.com/nats-io/nats.go"
 )
 
 // TestSequencesAcrossNodes: nodes asking at once for one extension's
@@ -58,5 +59,52 @@ func TestSequencesAcrossNodes(t *testing.T) {
 	}
 	if n := seqs[1].Next(7, 1); n != all[len(all)-1]+1 {
 		t.Fatalf("after the others: %d, want %d", n, all[len(all)-1]+1)
+	}
+}
+
+// TestSequencesOneRoundTrip: a node that gave an extension's last sequence
+// advances it with one message to NATS, the compare-and-set on the revision
+// it kept; after another node gave one, its try fails and it reads the
+// counter again, and its sequence is still above the other's.
+func TestSequencesOneRoundTrip(t *testing.T) {
+	ns := natstest.Start(t)
+	var conns []*nats.Conn
+	var seqs []*cluster.Sequences
+	for _, name := range []string{"a", "b"} {
+		nc, err := cluster.Connect(ns.URL, name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		s, err := cluster.NewSequences(context.Background(), nc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns, seqs = append(conns, nc), append(seqs, s)
+	}
+	a, b := seqs[0], seqs[1]
+	sent := func() uint64 { return conns[0].Stats().OutMsgs }
+	if n := a.Next(9, 1); n != 1 {
+		t.Fatalf("first sequence %d, want 1", n)
+	}
+	before := sent()
+	if n := a.Next(9, 1); n != 2 {
+		t.Fatalf("second sequence %d, want 2", n)
+	}
+	if d := sent() - before; d != 1 {
+		t.Fatalf("%d messages sent for a sequence this node gave last, want 1", d)
+	}
+	if n := b.Next(9, 1); n != 3 {
+		t.Fatalf("the other node's sequence %d, want 3", n)
+	}
+	if n := a.Next(9, 1); n != 4 {
+		t.Fatalf("after the other node's: %d, want 4", n)
+	}
+	before = sent()
+	if n := a.Next(9, 1); n != 5 {
+		t.Fatalf("then %d, want 5", n)
+	}
+	if d := sent() - before; d != 1 {
+		t.Fatalf("%d messages sent once this node gave the last again, want 1", d)
 	}
 }

@@ -67,7 +67,7 @@ func (s *Switch) AnswerWith(ctx context.Context, device, sessionID string, offer
 	like, rtp := c.g711Leg(peer), s.devices[device].RTP
 	ctx = logctx.With(ctx, slog.String("telephonySessionId", c.s.ID)) // for the gateway's lines about the leg
 	s.mu.Unlock()
-	s.finish(&hfx)
+	s.finishStep(&hfx)
 
 	answer, err := s.openLeg(ctx, leg, offerSDP, kind, like, rtp)
 	var connectErr error

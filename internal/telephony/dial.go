@@ -45,7 +45,7 @@ func (s *Switch) dial(ctx context.Context, id, device, to, offerSDP string) (Ses
 		s.holdLiveLocked(device, "", id, &hfx)
 	}
 	s.mu.Unlock()
-	s.finish(&hfx)
+	s.finishStep(&hfx)
 	if closed {
 		return Session{}, "", fmt.Errorf("dial %s: %w", to, ErrClosed)
 	}

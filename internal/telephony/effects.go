@@ -31,11 +31,12 @@ type legForward struct {
 }
 
 // finish does, outside the lock, what an operation left: set the queued
-// forwarding, log the queued lines and publish the queued events, close
-// legs, write call-log records. Forwarding is set before the events are
-// published, as a leg is closed after them.
+// forwarding, log the queued lines and publish the queued events (publish.go),
+// close legs, write call-log records. Forwarding is set before the events
+// are published, as a leg is closed after them.
 func (s *Switch) finish(fx *effects) {
 	s.applyForwards()
+	s.writeQueuedLines()
 	s.flush()
 	endTrunks(fx.trunkEnds)
 	for _, leg := range fx.closeLegs {
@@ -47,6 +48,21 @@ func (s *Switch) finish(fx *effects) {
 	for _, f := range fx.mailbox {
 		f()
 	}
+}
+
+// finishStep is finish for an operation that goes on after it (a dial that
+// first holds the device's live call): its events are published in turn, and
+// the operation waits for them at its last finish only. Effects that follow
+// the events (legs closed, calls ended at the carrier) make it wait as
+// finish does.
+func (s *Switch) finishStep(fx *effects) {
+	if len(fx.closeLegs) > 0 || len(fx.trunkEnds) > 0 || len(fx.records) > 0 || len(fx.mailbox) > 0 {
+		s.finish(fx)
+		return
+	}
+	s.applyForwards()
+	s.writeQueuedLines()
+	s.publishIdle()
 }
 
 // applyForwards hands the queued forwarding changes to the media in the
@@ -78,43 +94,4 @@ func (s *Switch) applyForwards() {
 			s.cfg.Logger.Warn("legs not connected", slog.String("leg", f.leg), slog.String("peer", f.peer), slog.Any("err", err))
 		}
 	}
-}
-
-// flush logs queued lines and publishes queued events in order. One
-// goroutine flushes at a time; what is queued meanwhile (also by subscribers
-// calling back into the switch) is flushed by it, after what came before.
-func (s *Switch) flush() {
-	s.mu.Lock()
-	if s.flushing {
-		s.mu.Unlock()
-		return
-	}
-	s.flushing = true
-	for len(s.queue) > 0 || len(s.lines) > 0 {
-		batch, lines := s.queue, s.lines
-		s.queue, s.lines = nil, nil
-		s.mu.Unlock()
-		s.writeLines(lines)
-		s.publish(batch)
-		s.mu.Lock()
-	}
-	s.flushing = false
-	s.mu.Unlock()
-}
-
-// publish hands a batch to the bus; should a subscriber panic, the next
-// flush may still publish.
-func (s *Switch) publish(batch []Event) {
-	done := false
-	defer func() {
-		if !done {
-			s.mu.Lock()
-			s.flushing = false
-			s.mu.Unlock()
-		}
-	}()
-	for _, e := range batch {
-		s.bus.Publish(e)
-	}
-	done = true
 }

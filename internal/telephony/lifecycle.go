@@ -9,10 +9,10 @@ import (
 // The server log holds one info line per step of a call — dialled, ringing,
 // answered, and ended or failed — each with its telephonySessionId, so that
 // an operator can follow a call by its id. Lines are queued under the
-// switch's lock in the order the steps happen and written by flush, after
-// it. Transfers and forwards log their own steps (transfer.go). Hold, mute,
-// switching, ignoring and a device rejecting while others still ring are
-// events only.
+// switch's lock in the order the steps happen and written after it, in
+// that order (writeQueuedLines). Transfers and forwards log their own steps
+// (transfer.go). Hold, mute, switching, ignoring and a device rejecting
+// while others still ring are events only.
 const (
 	logDialled      = "call dialled"
 	logRinging      = "call ringing"
@@ -42,8 +42,17 @@ func (s *Switch) noteRefusedLocked(c *call, err error) {
 		attrs: []slog.Attr{slog.String("telephonySessionId", c.s.ID), slog.Any("err", err)}})
 }
 
-// writeLines writes queued lines to the log.
-func (s *Switch) writeLines(lines []logLine) {
+// writeQueuedLines writes the queued lines to the log. Lines are taken and
+// written under linesMu, so that two operations never write theirs out of
+// order, and a caller returns only once what it queued has been written,
+// by it or by the caller before it.
+func (s *Switch) writeQueuedLines() {
+	s.linesMu.Lock()
+	defer s.linesMu.Unlock()
+	s.mu.Lock()
+	lines := s.lines
+	s.lines = nil
+	s.mu.Unlock()
 	for _, l := range lines {
 		s.cfg.Logger.LogAttrs(context.Background(), l.level, l.msg, l.attrs...)
 	}

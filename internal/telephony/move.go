@@ -217,7 +217,7 @@ func (s *Switch) take(ctx context.Context, device, sessionID, offerSDP string, o
 	leg := newID(p.ID + ".")
 	ctx = logctx.With(ctx, slog.String("telephonySessionId", c.s.ID))
 	s.mu.Unlock()
-	s.finish(&hfx)
+	s.finishStep(&hfx)
 
 	answer, err := s.openLeg(ctx, leg, offerSDP, LegPhone, like, rtp)
 	opened, connected := err == nil, false

@@ -59,15 +59,22 @@ type Switch struct {
 	calls       map[string]*call    // active sessions by Session.ID
 	ringOuts    map[string]*ringOut // RingOuts by id, active and recently ended (ringout.go)
 	nextSession uint64
-	queue       []Event   // events to publish, in sequence order
 	lines       []logLine // lines of calls' lifecycles to log, in order (lifecycle.go)
-	flushing    bool      // a goroutine is publishing the queue
+
+	// Events to publish and who publishes them (publish.go).
+	queue      []Event      // queued, not yet taken by the publisher, in sequence order
+	taken      uint64       // events taken from the queue since the start
+	published  uint64       // events handed to the bus since the start
+	publishing bool         // an operation holds the publisher's role
+	publishTo  uint64       // the publisher publishes at least this many
+	waiting    []*pubWaiter // operations waiting for their events, in no order
 
 	autoHeld map[string][]heldRef   // parties held for a call, by its id (second.go)
 	invites  map[string]*invitation // calls placed to join a conference, by id, until answered or ended (conference.go)
 
 	forwards []legForward // forwarding changes for the media, in order (effects.go)
 	mediaMu  sync.Mutex   // held while queued forwarding changes are applied
+	linesMu  sync.Mutex   // held while queued lines are written (lifecycle.go)
 
 	logs sync.WaitGroup // call-log writes under way
 }

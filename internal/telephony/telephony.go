@@ -22,7 +22,8 @@
 // records (records.go), RingOut (ringout.go), presence and do-not-disturb
 // as the switch sees them (presence.go, dnd.go), and what runs after the
 // lock (effects.go): state changes under the switch's lock, media, events,
-// log lines and call-log writes after it.
+// log lines and call-log writes after it; events are published in order,
+// by one operation at a time (publish.go).
 package telephony
 
 import (
@@ -285,7 +286,12 @@ type Event struct {
 	Conference *Conference
 }
 
-// Bus carries events to their consumers.
+// Bus carries events to their consumers. The switch calls Publish outside
+// its lock, one event at a time, in order; an operation returns once the
+// events queued up to its end are published. A subscriber may call the
+// switch from inside Publish (that call's events are published before the
+// outer operation returns), but must not wait for a call into the switch
+// made on another goroutine.
 type Bus interface{ Publish(Event) }
 
 // CallLog persists the records of ended calls. The store implements it.
