@@ -159,24 +159,36 @@ func rtpHeaderLen(pkt []byte) int {
 	return n
 }
 
-func (in *gcmIn) decrypt(pkt []byte) ([]byte, error) {
-	n := rtpHeaderLen(pkt)
-	if n == 0 || len(pkt) < n+gcmTagLen {
-		return nil, errSRTPShort
+// srtpHeader reads a received packet's header: its length, sequence number
+// and SSRC, the SSRC's state (made on first sight, for at most
+// gcmStreamsMax SSRCs) and the packet's index, refused when it was seen or
+// is older than the replay window.
+func srtpHeader(pkt []byte, tagLen int, streams map[uint32]*replayState) (n int, seq uint16, ssrc uint32, st *replayState, index uint64, err error) {
+	n = rtpHeaderLen(pkt)
+	if n == 0 || len(pkt) < n+tagLen {
+		return 0, 0, 0, nil, 0, errSRTPShort
 	}
-	seq := binary.BigEndian.Uint16(pkt[2:])
-	ssrc := binary.BigEndian.Uint32(pkt[8:])
-	st := in.streams[ssrc]
+	seq = binary.BigEndian.Uint16(pkt[2:])
+	ssrc = binary.BigEndian.Uint32(pkt[8:])
+	st = streams[ssrc]
 	if st == nil {
-		if len(in.streams) >= gcmStreamsMax {
-			clear(in.streams)
+		if len(streams) >= gcmStreamsMax {
+			clear(streams)
 		}
 		st = &replayState{}
-		in.streams[ssrc] = st
+		streams[ssrc] = st
 	}
 	index, ok := st.check(seq)
 	if !ok {
-		return nil, errSRTPReplay
+		return 0, 0, 0, nil, 0, errSRTPReplay
+	}
+	return n, seq, ssrc, st, index, nil
+}
+
+func (in *gcmIn) decrypt(pkt []byte) ([]byte, error) {
+	n, seq, ssrc, st, index, err := srtpHeader(pkt, gcmTagLen, in.streams)
+	if err != nil {
+		return nil, err
 	}
 	in.g.setNonce(ssrc, uint32(index>>16), seq)
 	plain, err := in.g.aead.Open(pkt[n:n], in.g.nonce[:], pkt[n:], pkt[:n])
@@ -385,23 +397,9 @@ type cmIn struct {
 }
 
 func (in *cmIn) decrypt(pkt []byte) ([]byte, error) {
-	n := rtpHeaderLen(pkt)
-	if n == 0 || len(pkt) < n+in.c.tagLen {
-		return nil, errSRTPShort
-	}
-	seq := binary.BigEndian.Uint16(pkt[2:])
-	ssrc := binary.BigEndian.Uint32(pkt[8:])
-	st := in.streams[ssrc]
-	if st == nil {
-		if len(in.streams) >= gcmStreamsMax {
-			clear(in.streams)
-		}
-		st = &replayState{}
-		in.streams[ssrc] = st
-	}
-	index, ok := st.check(seq)
-	if !ok {
-		return nil, errSRTPReplay
+	n, _, ssrc, st, index, err := srtpHeader(pkt, in.c.tagLen, in.streams)
+	if err != nil {
+		return nil, err
 	}
 	end := len(pkt) - in.c.tagLen
 	if !hmac.Equal(in.c.tag(pkt[:end], uint32(index>>16)), pkt[end:]) {
