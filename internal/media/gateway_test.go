@@ -161,9 +161,11 @@ func TestToneLeg(t *testing.T) {
 			t.Fatalf("tone timestamps step by %d, want %d", p.ts-pkts[i-1].ts, toneFrameSize)
 		}
 	}
-	if s, _ := g.Stats("t"); s.PacketsSent == 0 || s.BytesSent != s.PacketsSent*toneFrameSize {
-		t.Errorf("Stats(t) = %+v", s)
-	}
+	// The two counts move one after the other, after each frame.
+	waitFor(t, "the tone counted", func() bool {
+		s, _ := g.Stats("t")
+		return s.PacketsSent > 0 && s.BytesSent == s.PacketsSent*toneFrameSize
+	})
 }
 
 func TestEchoLeg(t *testing.T) {
