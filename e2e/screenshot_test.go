@@ -83,14 +83,15 @@ func saveScreenshot(t *testing.T, e *env, dir, name string, capture chromedp.Act
 	t.Helper()
 	var png []byte
 	// A loaded machine may paint a frame late: an empty capture is taken
-	// again, a few times, before it counts as a failure.
-	for range 5 {
+	// again until one is painted, for as long as a test waits for anything.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
 		time.Sleep(300 * time.Millisecond) // let transitions settle
 		var err error
 		if png, err = chromedp.Run(within(t, e.ctx, 15*time.Second), capture); err != nil {
 			t.Fatal(err)
 		}
-		if len(png) >= 10_000 {
+		if len(png) >= 10_000 || time.Now().After(deadline) {
 			break
 		}
 	}
