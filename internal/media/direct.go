@@ -287,7 +287,7 @@ func newDirectPath(c *muxConn, l *leg, h dtlsHello, secret []byte) (*directPath,
 		if err != nil {
 			return nil, err
 		}
-		in, out = &srtpLibIn{ctx: ictx}, &srtpLibOut{ctx: octx, trailer: srtpTrailerMax}
+		in, out = &srtpLibIn{ctx: ictx}, &srtpLibOut{ctx: octx}
 	}
 	return &directPath{c: c, l: l, profile: profile, in: in, out: &directOut{enc: out, m: c.m}}, nil
 }

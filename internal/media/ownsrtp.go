@@ -202,17 +202,27 @@ func (in *gcmIn) decrypt(pkt []byte) ([]byte, error) {
 // gcmOut is the sending side.
 type gcmOut struct{ g *gcmSRTP }
 
-func (o gcmOut) encrypt(buf []byte, hdr *rtp.Header, payload []byte, roc uint32) ([]byte, error) {
+// plainPacket writes the packet of hdr and payload into buf (grown when it
+// cannot also hold trailer bytes more) and returns it and its header's
+// length.
+func plainPacket(buf []byte, hdr *rtp.Header, payload []byte, trailer int) ([]byte, int, error) {
 	n := hdr.MarshalSize()
-	need := n + len(payload) + gcmTagLen
-	if cap(buf) < need {
+	if need := n + len(payload) + trailer; cap(buf) < need {
 		buf = make([]byte, need)
 	}
 	buf = buf[:n+len(payload)]
 	if _, err := hdr.MarshalTo(buf); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	copy(buf[n:], payload)
+	return buf, n, nil
+}
+
+func (o gcmOut) encrypt(buf []byte, hdr *rtp.Header, payload []byte, roc uint32) ([]byte, error) {
+	buf, n, err := plainPacket(buf, hdr, payload, gcmTagLen)
+	if err != nil {
+		return nil, err
+	}
 	o.g.setNonce(hdr.SSRC, roc, hdr.SequenceNumber)
 	return o.g.aead.Seal(buf[:n], o.g.nonce[:], buf[n:], buf[:n]), nil
 }
@@ -284,9 +294,8 @@ func (in *srtpLibIn) decrypt(pkt []byte) ([]byte, error) {
 }
 
 type srtpLibOut struct {
-	ctx     *srtp.Context
-	rocSet  bool
-	trailer int
+	ctx    *srtp.Context
+	rocSet bool
 }
 
 func (o *srtpLibOut) encrypt(buf []byte, hdr *rtp.Header, payload []byte, roc uint32) ([]byte, error) {
@@ -296,16 +305,10 @@ func (o *srtpLibOut) encrypt(buf []byte, hdr *rtp.Header, payload []byte, roc ui
 		}
 		o.rocSet = true
 	}
-	n := hdr.MarshalSize()
-	need := n + len(payload) + o.trailer
-	if cap(buf) < need {
-		buf = make([]byte, need)
-	}
-	plain := buf[:n+len(payload)]
-	if _, err := hdr.MarshalTo(plain); err != nil {
+	plain, _, err := plainPacket(buf, hdr, payload, srtpTrailerMax)
+	if err != nil {
 		return nil, err
 	}
-	copy(plain[n:], payload)
 	return o.ctx.EncryptRTP(plain, plain, hdr)
 }
 
@@ -414,16 +417,10 @@ func (in *cmIn) decrypt(pkt []byte) ([]byte, error) {
 type cmOut struct{ c *cmSRTP }
 
 func (o cmOut) encrypt(buf []byte, hdr *rtp.Header, payload []byte, roc uint32) ([]byte, error) {
-	n := hdr.MarshalSize()
-	need := n + len(payload) + o.c.tagLen
-	if cap(buf) < need {
-		buf = make([]byte, need)
-	}
-	buf = buf[:n+len(payload)]
-	if _, err := hdr.MarshalTo(buf); err != nil {
+	buf, n, err := plainPacket(buf, hdr, payload, o.c.tagLen)
+	if err != nil {
 		return nil, err
 	}
-	copy(buf[n:], payload)
 	o.c.xorKeystream(buf[n:], hdr.SSRC, uint64(roc)<<16|uint64(hdr.SequenceNumber))
 	return append(buf, o.c.tag(buf, roc)...), nil
 }
