@@ -45,10 +45,9 @@ type sockMux struct {
 	wslots   [][]byte
 	wused    int
 
-	// dropped counts packets dropped because a conn's queue was full;
-	// directIn and directOut the RTP packets received and sent on the
-	// legs' own SRTP paths (direct.go).
-	dropped, directIn, directOut atomic.Uint64
+	// directIn and directOut count the RTP packets received and sent on
+	// the legs' own SRTP paths (direct.go).
+	directIn, directOut atomic.Uint64
 }
 
 // muxQueueLimit bounds what a conn queues for the library; beyond it a
@@ -367,7 +366,6 @@ func (c *muxConn) push(pkt []byte, from netip.AddrPort) {
 	}
 	if len(c.queue) >= muxQueueLimit {
 		c.mu.Unlock()
-		c.m.dropped.Add(1)
 		return
 	}
 	p := muxPackets.Get().(*muxPacket)
