@@ -108,8 +108,16 @@ func TestCallBetweenWidgets(t *testing.T) {
 	audioFlows(t, "bob", frameCtx(t, bob))
 	// Chromium's audio went through the gateway's own SRTP path: the keys
 	// it derived from the browsers' DTLS handshakes are theirs.
+	// A leg's sending moves there once its first packet authenticated:
+	// wait for it rather than read the counters once.
 	for _, direction := range []string{"received", "sent"} {
-		if n := metricValue(t, alice.MetricsURL, `callbridge_media_srtp_direct_packets_total{direction="`+direction+`"}`); n <= 0 {
+		sample := `callbridge_media_srtp_direct_packets_total{direction="` + direction + `"}`
+		n := metricValue(t, alice.MetricsURL, sample)
+		for deadline := time.Now().Add(30 * time.Second); n <= 0 && time.Now().Before(deadline); {
+			time.Sleep(200 * time.Millisecond)
+			n = metricValue(t, alice.MetricsURL, sample)
+		}
+		if n <= 0 {
 			t.Errorf("packets %s on the own SRTP path: %v", direction, n)
 		}
 	}
