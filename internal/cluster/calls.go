@@ -52,7 +52,11 @@ type Calls struct {
 	dirtied   chan struct{}
 	lostW     jetstream.KeyWatcher
 	callsW    jetstream.KeyWatcher
-	elsewhere map[string]telephony.Session // the calls of the other nodes, as they stand
+	elsewhere map[string]callEntry // the calls of the other nodes, as they stand
+
+	nodeSub  *nats.Subscription            // this node's own subject (conferences.go)
+	confs    map[string]*nats.Subscription // the subjects of the conferences this node's calls are in
+	ringOuts map[string]*nats.Subscription // the subjects of this node's RingOuts, by id
 }
 
 // CallsConfig shapes Calls.
@@ -150,7 +154,7 @@ func NewCalls(ctx context.Context, nc *nats.Conn, node string, sw *telephony.Swi
 	c := &Calls{Switch: sw, nc: nc, kv: kv, node: node, cfg: cfg,
 		local: map[string]telephony.Device{}, others: map[string]bool{}, owned: map[string]*nats.Subscription{}, stop: make(chan struct{}),
 		nodes: nodes, calls: calls, dirty: map[string]bool{}, claimed: map[string]bool{}, dirtied: make(chan struct{}, 1),
-		elsewhere: map[string]telephony.Session{}}
+		elsewhere: map[string]callEntry{}, confs: map[string]*nats.Subscription{}, ringOuts: map[string]*nats.Subscription{}}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("devices bucket %s: watch: %w", cfg.Bucket, err)
@@ -169,6 +173,12 @@ func NewCalls(ctx context.Context, nc *nats.Conn, node string, sw *telephony.Swi
 		return nil, fmt.Errorf("calls bucket: watch: %w", err)
 	}
 	c.callsW = cw
+	if c.nodeSub, err = nc.Subscribe(cfg.Subject+".node."+nodeKey(node), c.serve); err != nil {
+		w.Stop()
+		lw.Stop()
+		cw.Stop()
+		return nil, fmt.Errorf("node subject: %w", err)
+	}
 	c.beat()
 	c.wg.Add(6)
 	go c.watchCalls()
@@ -205,9 +215,12 @@ func (c *Calls) Close() {
 	for id := range c.local {
 		c.kv.Delete(ctx, deviceKey(id))
 	}
-	for id, sub := range c.owned {
-		sub.Unsubscribe()
-		delete(c.owned, id)
+	c.nodeSub.Unsubscribe()
+	for _, subs := range []map[string]*nats.Subscription{c.owned, c.confs, c.ringOuts} {
+		for id, sub := range subs {
+			sub.Unsubscribe()
+			delete(subs, id)
+		}
 	}
 }
 
@@ -275,6 +288,7 @@ func (c *Calls) refresh() {
 				c.cfg.Log.Warn("cluster: device not refreshed", slog.String("device", d.ID), slog.Any("err", err))
 			}
 		}
+		c.sweep()
 	}
 }
 
@@ -343,6 +357,7 @@ func validKey(s string) bool {
 // follow answers for the calls this node owns: their subject is listened
 // to from the call's first event to its end.
 func (c *Calls) follow(ev telephony.Event) {
+	c.followConference(ev.Conference)
 	id := ev.Session.ID
 	if !validKey(id) {
 		return
@@ -371,8 +386,10 @@ type callRequest struct {
 	Op         string                  `json:"op"`
 	Device     string                  `json:"device,omitempty"`
 	Owner      int64                   `json:"owner,omitempty"`
-	Session    string                  `json:"session"`
+	Session    string                  `json:"session"` // a call's id, or a conference's or a RingOut's
 	Party      string                  `json:"party,omitempty"`
+	Other      string                  `json:"other,omitempty"` // the second call of a merge or a bridge
+	OtherParty string                  `json:"otherParty,omitempty"`
 	To         string                  `json:"to,omitempty"`
 	SDP        string                  `json:"sdp,omitempty"`
 	Muted      bool                    `json:"muted,omitempty"`
@@ -384,11 +401,14 @@ type callRequest struct {
 
 // callReply is the owner's answer.
 type callReply struct {
-	Session *telephony.Session `json:"session,omitempty"`
-	SDP     string             `json:"sdp,omitempty"`
-	Found   bool               `json:"found,omitempty"`
-	Error   string             `json:"error,omitempty"`
-	Kind    string             `json:"kind,omitempty"` // the sentinel the error wraps, by name
+	Session    *telephony.Session     `json:"session,omitempty"`
+	Conference *telephony.Conference  `json:"conference,omitempty"`
+	RingOut    *telephony.RingOut     `json:"ringOut,omitempty"`
+	Records    []telephony.CallRecord `json:"records,omitempty"`
+	SDP        string                 `json:"sdp,omitempty"`
+	Found      bool                   `json:"found,omitempty"`
+	Error      string                 `json:"error,omitempty"`
+	Kind       string                 `json:"kind,omitempty"` // the sentinel the error wraps, by name
 }
 
 // sentinels are the switch's errors that callers test with errors.Is:
@@ -476,7 +496,7 @@ func (c *Calls) serve(m *nats.Msg) {
 	case "move":
 		err = sw.Move(ctx, q.Owner, q.Session, q.Party, q.Devices)
 	default:
-		err = fmt.Errorf("cluster: unknown request %q", q.Op)
+		s, err = c.serveMore(ctx, q, &r)
 	}
 	if err != nil {
 		r = replyError(err)
@@ -499,21 +519,29 @@ func (c *Calls) remote(ctx context.Context, q callRequest) (callReply, bool, err
 	if _, ok := c.Switch.Session(q.Session); ok || !validKey(q.Session) {
 		return callReply{}, false, nil
 	}
+	r, err := c.ask(ctx, q.Session, q)
+	return r, true, err
+}
+
+// ask sends q to whoever listens on the subject key (a call's id, a
+// conference's, "ringout.<id>", "node.<node>") and returns the answer. A
+// subject nobody listens to is telephony.ErrNoSuchCall.
+func (c *Calls) ask(ctx context.Context, key string, q callRequest) (callReply, error) {
 	data, _ := json.Marshal(q)
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	m, err := c.nc.RequestWithContext(ctx, c.cfg.Subject+"."+q.Session, data)
+	m, err := c.nc.RequestWithContext(ctx, c.cfg.Subject+"."+key, data)
 	if errors.Is(err, nats.ErrNoResponders) {
-		return callReply{}, true, fmt.Errorf("call %s: %w", q.Session, telephony.ErrNoSuchCall)
+		return callReply{}, fmt.Errorf("call %s: %w", q.Session, telephony.ErrNoSuchCall)
 	}
 	if err != nil {
-		return callReply{}, true, fmt.Errorf("call %s on another node: %w", q.Session, err)
+		return callReply{}, fmt.Errorf("call %s on another node: %w", q.Session, err)
 	}
 	var r callReply
 	if err := json.Unmarshal(m.Data, &r); err != nil {
-		return callReply{}, true, fmt.Errorf("call %s on another node: %w", q.Session, err)
+		return callReply{}, fmt.Errorf("call %s on another node: %w", q.Session, err)
 	}
-	return r, true, r.err()
+	return r, r.err()
 }
 
 func sessionOf(r callReply) telephony.Session {
@@ -534,7 +562,7 @@ func (c *Calls) watchCalls() {
 		put := e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &ce) == nil
 		c.mu.Lock()
 		if put && ce.Node != c.node {
-			c.elsewhere[e.Key()] = ce.Session
+			c.elsewhere[e.Key()] = ce
 		} else {
 			delete(c.elsewhere, e.Key())
 		}
@@ -548,7 +576,8 @@ func (c *Calls) watchCalls() {
 func (c *Calls) Sessions(extension int64) []telephony.Session {
 	out := c.Switch.Sessions(extension)
 	c.mu.Lock()
-	for _, s := range c.elsewhere {
+	for _, ce := range c.elsewhere {
+		s := ce.Session
 		if slices.ContainsFunc(s.Parties, func(p telephony.Party) bool { return p.Owner == extension }) {
 			out = append(out, s)
 		}

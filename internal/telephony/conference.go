@@ -456,6 +456,14 @@ func (s *Switch) ConferenceOf(ext int64, sessionID string) (Conference, bool) {
 	return cf.snapshot(cf.state()), true
 }
 
+// HasConference reports whether id, a conference's id or the session of
+// one of its calls, is a conference of this switch.
+func (s *Switch) HasConference(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conferenceLocked(id) != nil
+}
+
 // conferenceLocked finds a conference by its id or the session of one of
 // its calls.
 func (s *Switch) conferenceLocked(id string) *conference {

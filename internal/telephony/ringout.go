@@ -216,6 +216,16 @@ func (s *Switch) FindRingOut(ext int64, id string) (RingOut, bool) {
 	return ro.info, true
 }
 
+// KeepsRingOut reports whether the switch still answers for the RingOut
+// (FindRingOut): in progress, or ended within RingOutRetention.
+func (s *Switch) KeepsRingOut(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweepRingOutsLocked()
+	_, ok := s.ringOuts[id]
+	return ok
+}
+
 // CancelRingOut ends a RingOut of the extension that is still in progress:
 // every leg ends with 487 "Request Terminated" and the legs not yet answered
 // become Canceled. A RingOut that succeeded or ended fails with

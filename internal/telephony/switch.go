@@ -236,6 +236,14 @@ func (s *Switch) sortedCallsLocked() []*call {
 	return out
 }
 
+// DeviceExtension returns the extension of a registered device.
+func (s *Switch) DeviceExtension(id string) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.devices[id]
+	return d.ExtensionID, ok
+}
+
 // ringDevicesLocked lists the registered devices of an extension, but the
 // dialling device, in a stable order.
 func (s *Switch) ringDevicesLocked(ext int64, except string) []string {
