@@ -103,8 +103,12 @@ func (d *Dispatcher) Subscribe(calls CallEvents, pres PresenceEvents) (unsubscri
 
 // CallEvent hands one switch event to the widgets of its extension, as the
 // rc-* messages the mapper makes of it, in order, and to the extension's
-// webhook subscriptions (presence, telephony sessions).
+// webhook subscriptions (presence, telephony sessions). A Quiet event,
+// of a call another node ended for everyone, is theirs already.
 func (d *Dispatcher) CallEvent(ev telephony.Event) {
+	if ev.Quiet {
+		return
+	}
 	ev.Sequence = d.sequence(ev.Extension, ev.Sequence)
 	envs := d.calls.Messages(ev)
 	msgs := make([]any, len(envs))

@@ -48,7 +48,7 @@ type Calls struct {
 	nodes     jetstream.KeyValue // each node's liveness, and the claims of lost ones (nodes.go)
 	calls     jetstream.KeyValue // the calls of every node as they stand (nodes.go)
 	dirty     map[string]bool    // calls of this node to write to calls
-	claimed   map[string]bool    // calls of this node in calls (created there by this node)
+	claimed   map[string]uint64  // calls of this node in calls (created there by this node): the revision last written
 	dirtied   chan struct{}
 	lostW     jetstream.KeyWatcher
 	callsW    jetstream.KeyWatcher
@@ -153,7 +153,7 @@ func NewCalls(ctx context.Context, nc *nats.Conn, node string, sw *telephony.Swi
 	}
 	c := &Calls{Switch: sw, nc: nc, kv: kv, node: node, cfg: cfg,
 		local: map[string]telephony.Device{}, others: map[string]bool{}, owned: map[string]*nats.Subscription{}, stop: make(chan struct{}),
-		nodes: nodes, calls: calls, dirty: map[string]bool{}, claimed: map[string]bool{}, dirtied: make(chan struct{}, 1),
+		nodes: nodes, calls: calls, dirty: map[string]bool{}, claimed: map[string]uint64{}, dirtied: make(chan struct{}, 1),
 		elsewhere: map[string]callEntry{}, confs: map[string]*nats.Subscription{}, ringOuts: map[string]*nats.Subscription{}}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
@@ -237,11 +237,15 @@ func (c *Calls) watch() {
 		}
 		if e.Operation() != jetstream.KeyValuePut {
 			c.mu.Lock()
-			_, mine := c.local[id]
+			d, mine := c.local[id]
 			delete(c.others, id)
 			c.mu.Unlock()
 			if !mine {
 				c.Switch.UnregisterDevice(id)
+			} else if err := c.put(d); err != nil {
+				// Removed by a node that counted this one as lost while it
+				// stalled: it is back.
+				c.cfg.Log.Warn("cluster: a device removed by another node not restored", slog.String("device", id), slog.Any("err", err))
 			}
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -23,7 +24,7 @@ import (
 // LostNodeReason, writes their call-log records, and forgets its devices.
 
 // LostNodeReason is the reason a call ends with when its node was lost.
-const LostNodeReason = "Node lost"
+const LostNodeReason = telephony.ReasonNodeLost
 
 // LostCall is a call of a lost node, ended: every party Disconnected with
 // 503 LostNodeReason, and the parties' call-log records.
@@ -68,6 +69,14 @@ func (c *Calls) beat() {
 func (c *Calls) watchNodes(w jetstream.KeyWatcher) {
 	defer c.wg.Done()
 	for e := range w.Updates() {
+		if e != nil && e.Key() == "lost."+nodeKey(c.node) && e.Operation() == jetstream.KeyValuePut && string(e.Value()) != c.node {
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				c.recoverLoss(e)
+			}()
+			continue
+		}
 		if e == nil || e.Operation() == jetstream.KeyValuePut || e.Key() == nodeKey(c.node) {
 			continue
 		}
@@ -216,21 +225,86 @@ func (c *Calls) flush() {
 		}
 		v, _ := json.Marshal(ce)
 		c.mu.Lock()
-		claimed := c.claimed[id]
+		rev, claimed := c.claimed[id]
 		c.mu.Unlock()
 		var err error
 		if claimed {
-			_, err = c.calls.Put(ctx, id, v)
-		} else if _, err = c.calls.Create(ctx, id, v); err == nil {
+			// On the revision this node wrote last: only a node that took
+			// the call over (this one was lost) writes it otherwise, by
+			// deleting it.
+			rev, err = c.calls.Update(ctx, id, v, rev)
+			if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+				c.forget(id)
+				continue
+			}
+		} else {
 			// The call is this node's: a compare-and-set on its absence,
 			// so no two nodes ever take one id.
-			c.mu.Lock()
-			c.claimed[id] = true
-			c.mu.Unlock()
+			rev, err = c.calls.Create(ctx, id, v)
 		}
 		if err != nil {
 			c.cfg.Log.Warn("cluster: a call not kept", slog.String("telephonySessionId", id), slog.Any("err", err))
+			continue
 		}
+		c.mu.Lock()
+		c.claimed[id] = rev
+		c.mu.Unlock()
+	}
+}
+
+// forget ends, here, calls of this node that another node ended for
+// everyone when it counted this one as lost (telephony.Switch.Forget).
+func (c *Calls) forget(ids ...string) {
+	if n := c.Switch.Forget(ids); n > 0 {
+		c.cfg.Log.Warn("cluster: calls ended by another node while this one stalled, ended here too", slog.Int("calls", n))
+	}
+}
+
+// recoverLoss runs on a node that another node counted as lost (claim is
+// that node's claim, "lost.<this node>") while it was alive but stalled:
+// the other node ended this one's calls for everyone and removed them from
+// the calls bucket. This node ends each of them here too, once removed,
+// until the calls it had before the claim are all gone (or the claimer
+// stops going on); then it removes the claim, so that its real loss later
+// is claimed again. Its devices are back already (watch).
+func (c *Calls) recoverLoss(claim jetstream.KeyValueEntry) {
+	log := c.cfg.Log.With(slog.String("claimedBy", string(claim.Value())))
+	log.Warn("cluster: this node was counted as lost while it stalled")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*c.cfg.Timeout)
+	defer cancel()
+	for {
+		c.mu.Lock()
+		ids := slices.Collect(maps.Keys(c.claimed))
+		c.mu.Unlock()
+		var gone []string
+		pending := 0
+		for _, id := range ids {
+			_, err := c.calls.Get(ctx, id)
+			switch s, live := c.Switch.Session(id); {
+			case !live:
+			case errors.Is(err, jetstream.ErrKeyNotFound):
+				gone = append(gone, id)
+			case err == nil && s.Created.Before(claim.Created()):
+				pending++ // the claimer has yet to end it
+			}
+		}
+		c.forget(gone...)
+		if pending == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			log.Warn("cluster: the node that counted this one as lost did not end all of its calls", slog.Int("calls", pending))
+			return
+		case <-c.stop:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	// The claim also expires with the bucket's TTL.
+	err := c.nodes.Delete(ctx, claim.Key(), jetstream.LastRevision(claim.Revision()))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		log.Warn("cluster: the claim of this node's loss not removed", slog.Any("err", err))
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -364,4 +366,94 @@ func TestTrunkRegisteredByOneNode(t *testing.T) {
 		t.Fatalf("registrar: %+v, want node b's registration", r)
 	}
 	waitReadyz(t, b, "the trunk registered by node b", registered(true))
+}
+
+// TestNodeStalledDuringCall: node b, which owns alice's call to bob, stalls
+// (SIGSTOP) long enough to be counted as lost: node a ends the call for
+// both and writes its records. When node b goes on (SIGCONT) it ends the
+// call too, but tells nobody again and writes no second record; and it can
+// still be lost for real: a call it owns afterwards ends when it is killed.
+func TestNodeStalledDuringCall(t *testing.T) {
+	db, ns := pgtest.URL(t), natstest.Start(t)
+	const demo = "http://127.0.0.1:9"
+	a := startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
+		MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour})
+	b := startNodeProcess(t, nodeSpec{Database: db, NATSURL: ns.URL, DemoURL: demo})
+	aliceTab, bobTab := openTab(t, b.instance, "alice@demo.test"), openTab(t, a, "bob@demo.test")
+	waitRemoteDevices(t, b.instance, 1)
+
+	call := aliceTab.dial(t, "102", newTalker(t, "alice", 'a').peer)
+	session := call["telephonySessionId"]
+	bob := newTalker(t, "bob", 'b')
+	answerWith(t, a, bobTab, session, bob)
+	bob.waitHears(t, "bob", 'a', 10)
+
+	ended := func(session any) func(map[string]any) bool {
+		return func(m map[string]any) bool {
+			c, _ := m["call"].(map[string]any)
+			return m["type"] == "rc-call-end-notify" && c != nil && c["telephonySessionId"] == session
+		}
+	}
+	b.signal(t, syscall.SIGSTOP)
+	end := bobTab.waitFor(t, "the end of the stalled node's call", ended(session))
+	if c := end["call"].(map[string]any); c["reason"] != "Node lost" {
+		t.Fatalf("bob's call ended with %v, want Node lost", c["reason"])
+	}
+	b.signal(t, syscall.SIGCONT)
+
+	// Node b forgets the call: alice's calls through it no longer list it.
+	for deadline := time.Now().Add(patience); ; {
+		r := do(t, aliceTab.c, "GET", b.WidgetURL+"/widget/calls?deviceId="+aliceTab.device, nil, "X-Callbridge", "1", "X-Callbridge-Client", "demo")
+		if r.StatusCode == http.StatusOK && !strings.Contains(r.body, session.(string)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node b still lists the call it stalled in: %d %s", r.StatusCode, r.body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// A new call of node b. Until it rings, alice's tab hears of the end
+	// of the first call once: from node a, not again from node b.
+	waitRemoteDevices(t, b.instance, 1)
+	second := aliceTab.dial(t, "102", newTalker(t, "alice", 'a').peer)
+	ends := 0
+	for rang := false; !rang; {
+		m := aliceTab.waitFor(t, "the new call", func(map[string]any) bool { return true })
+		if ended(session)(m) {
+			ends++
+		}
+		c, _ := m["call"].(map[string]any)
+		rang = c != nil && c["telephonySessionId"] == second["telephonySessionId"]
+	}
+	if ends != 1 {
+		t.Fatalf("alice's tab heard of the end of the stalled call %d times", ends)
+	}
+	answerWith(t, a, bobTab, second["telephonySessionId"], newTalker(t, "bob", 'b'))
+
+	// One record per party of the first call: node a's.
+	for _, who := range []string{"alice@demo.test", "bob@demo.test"} {
+		p := newPlatform(t, a, who)
+		for deadline := time.Now().Add(patience); ; {
+			found := 0
+			for _, r := range p.get("/account/~/extension/~/call-log?view=Simple")["records"].([]any) {
+				if r.(map[string]any)["telephonySessionId"] == session {
+					found++
+				}
+			}
+			if found > 1 {
+				t.Fatalf("%s: %d call-log records of the stalled call", who, found)
+			}
+			if found == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no call-log record of the stalled call", who)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	b.kill(t)
+	bobTab.waitFor(t, "the end of the second call, its node killed", ended(second["telephonySessionId"]))
 }

@@ -103,6 +103,15 @@ func startNodeProcess(t *testing.T, s nodeSpec) *nodeProcess {
 	return nil
 }
 
+// signal sends the node process sig (SIGSTOP stalls it, SIGCONT lets it
+// go on).
+func (n *nodeProcess) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := n.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // kill ends the node as SIGKILL does: nothing of it runs after.
 func (n *nodeProcess) kill(t *testing.T) {
 	t.Helper()

@@ -35,6 +35,7 @@ type call struct {
 	autoRecord int64 // the extension whose rule records the call from its answer; 0: none
 
 	offerTimer *time.Timer // ends a move offer nobody takes (move.go)
+	quiet      bool        // being forgotten: ended elsewhere already (Forget)
 }
 
 // legOf is the id of party p's media leg.

@@ -278,6 +278,7 @@ func (s *Switch) emitToLocked(ext int64, c *call, cause Cause, device string) {
 		Presence:  presence,
 		Cause:     cause,
 		Device:    device,
+		Quiet:     c.quiet,
 	})
 	if cf := c.conf; cf != nil {
 		snap := cf.snapshot(cf.state())

@@ -19,6 +19,10 @@ const (
 	reasonInternal               = "Server Internal Error"
 )
 
+// ReasonNodeLost is the reason the calls of a cluster's node that was lost
+// end with, code 503 (Forget, and internal/cluster).
+const ReasonNodeLost = "Node lost"
+
 // ending is how a session ends: the code and reason of a failure (0 and ""
 // after a normal hangup), the call-log result of the caller, and that of
 // every other party.
@@ -141,7 +145,9 @@ func (s *Switch) endLocked(c *call, e ending, cause Cause, device string, fx *ef
 	delete(s.calls, c.s.ID)
 	fx.closeLegs = append(fx.closeLegs, c.legs...)
 	c.legs = nil
-	s.writeRecordsLocked(c.records(), fx)
+	if !c.quiet {
+		s.writeRecordsLocked(c.records(), fx)
+	}
 	s.resumeHeldLocked(c.s.ID, "", fx)
 	if l := c.link; l != nil { // its remote party's side ends too (bridge.go)
 		c.link, l.link = nil, nil
@@ -157,4 +163,35 @@ func (s *Switch) writeRecordsLocked(recs []CallRecord, fx *effects) {
 		s.logs.Add(1) // under the lock, so Close waits for it
 		fx.records = append(fx.records, recs)
 	}
+}
+
+// Forget ends the calls ids, which another node of a cluster already ended
+// for everyone while this switch's node was stalled and counted as lost:
+// their legs close and their carriers' and desk phones' sides hang up, but
+// their events are Quiet and no call-log record is written, since the
+// other node told everyone and wrote the records. It returns the number of
+// calls it ended.
+func (s *Switch) Forget(ids []string) int {
+	var fx effects
+	s.mu.Lock()
+	var gone []*call
+	for _, id := range ids {
+		if c, ok := s.calls[id]; ok {
+			c.quiet = true
+			gone = append(gone, c)
+		}
+	}
+	e := ending{code: 503, reason: ReasonNodeLost, caller: ResultConnected, callee: ResultConnected}
+	for _, c := range gone {
+		switch cf := c.conf; {
+		case s.calls[c.s.ID] != c: // ended with a call it is linked to
+		case cf != nil:
+			s.endConferenceLocked(cf, CauseFailed, "", &fx)
+		default:
+			s.endLocked(c, e, CauseFailed, "", &fx)
+		}
+	}
+	s.mu.Unlock()
+	s.finish(&fx)
+	return len(gone)
 }

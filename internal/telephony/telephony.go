@@ -284,6 +284,11 @@ type Event struct {
 	// (conference.go): set for every event of a call in one, and for the
 	// conference causes; nil otherwise.
 	Conference *Conference
+	// Quiet marks the events of a call another node already ended for
+	// everyone (Forget): for this node's own parts (its desk phones, its
+	// cluster subjects), not for the widgets or the webhooks, which heard of
+	// the end from that node.
+	Quiet bool
 }
 
 // Bus carries events to their consumers. The switch calls Publish outside
