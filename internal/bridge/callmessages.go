@@ -31,6 +31,18 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 	return append(out, b[1:]...), nil
 }
 
+// RejoinType is the widget-internal message that tells one tab that its
+// call's audio moved to another node's gateway (a merge or bridge across
+// nodes): the tab connects to it again (POST /widget/calls/{id}/rejoin).
+// The host page never sees it.
+const RejoinType = "cb-call-rejoin"
+
+// RejoinNotify is the RejoinType message.
+type RejoinNotify struct {
+	Type               string `json:"type"`
+	TelephonySessionID string `json:"telephonySessionId"`
+}
+
 // WebphoneCall is the contract's call object (CONTRACT §5): one device's
 // view of a call. id and callId are the telephony session id, which host
 // commands (rc-adapter-control-call callId) name.

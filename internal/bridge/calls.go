@@ -34,6 +34,13 @@ func NewCallMapper() *CallMapper {
 
 // Messages returns, in order, what the extension's widgets are told about ev.
 func (m *CallMapper) Messages(ev telephony.Event) []Envelope {
+	if ev.Cause == telephony.CauseRejoin {
+		// Not a change of the call: the device connects its audio again.
+		if ev.Device == "" {
+			return nil
+		}
+		return []Envelope{{To: ev.Device, Message: RejoinNotify{Type: RejoinType, TelephonySessionID: ev.Session.ID}}}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := ev.Session

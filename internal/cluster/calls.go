@@ -409,6 +409,7 @@ type callReply struct {
 	Conference *telephony.Conference  `json:"conference,omitempty"`
 	RingOut    *telephony.RingOut     `json:"ringOut,omitempty"`
 	Records    []telephony.CallRecord `json:"records,omitempty"`
+	Handover   *telephony.Handover    `json:"handover,omitempty"`
 	SDP        string                 `json:"sdp,omitempty"`
 	Found      bool                   `json:"found,omitempty"`
 	Error      string                 `json:"error,omitempty"`

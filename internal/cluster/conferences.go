@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -20,11 +21,13 @@ import (
 //     conference's subject as long as it lasts, so that the host's requests
 //     through any node reach it.
 //   - A merge or a bridge joins two calls on the node that carries the
-//     first; both must be carried by that node (ErrInvalidState when not).
-//     So that they are, a user's new call is placed on the node that
-//     carries the user's calls in progress (Dial), wherever the request
-//     arrives; an invitation to a conference is placed by the conference's
-//     node.
+//     first: when another node carries the second, that node hands it over
+//     (gather), and its parties' browsers connect their audio again to
+//     this node's gateway. A call that cannot move (telephony.Handover)
+//     cannot be joined to a call of another node. So that it rarely has
+//     to, a user's new call is placed on the node that carries the user's
+//     calls in progress (Dial), wherever the request arrives; an invitation
+//     to a conference is placed by the conference's node.
 //   - A RingOut is asked about by its id after its call ended: its node
 //     listens on "ringout.<id>" for as long as the switch keeps it.
 //   - Each node also listens on "node.<node>", for what is asked of it
@@ -49,16 +52,61 @@ func (c *Calls) elsewhereOp(ctx context.Context, q callRequest) (callReply, bool
 	return r, true, err
 }
 
-// together checks, on the node that carries a call, that other is carried
-// here too: a call of another node cannot be merged or bridged with it.
-func (c *Calls) together(ctx context.Context, sessionID, other string) error {
+// gather brings call other to this node, which carries sessionID, when
+// another node carries it: that node releases it (telephony.Switch.Release)
+// and this one adopts it, whose gateway carries its audio from then on;
+// its parties' devices connect again here. A call that cannot move stays
+// where it is, and the request fails saying why.
+func (c *Calls) gather(ctx context.Context, sessionID, other string) error {
 	if _, ok := c.Switch.Session(other); ok || !validKey(other) {
 		return nil // here, or no call: the switch says which
 	}
-	if _, ok := c.Session(other); ok {
-		return fmt.Errorf("calls %s and %s are carried by different nodes: %w", sessionID, other, telephony.ErrInvalidState)
+	r, err := c.ask(ctx, other, callRequest{Op: "release", Session: other})
+	switch {
+	case errors.Is(err, telephony.ErrNoSuchCall) && r.Kind == "":
+		return nil // no node has it
+	case err != nil:
+		return fmt.Errorf("call %s is carried by another node and cannot move to call %s's: %w", other, sessionID, err)
+	case r.Handover == nil:
+		return fmt.Errorf("call %s: its node released nothing: %w", other, telephony.ErrInvalidState)
 	}
+	log := c.cfg.Log.With(slog.String("telephonySessionId", other))
+	if err := c.Switch.Adopt(ctx, *r.Handover); err != nil {
+		// Released there, refused here: it ends for everyone, as a call
+		// of a lost node does.
+		log.Error("cluster: a call handed over to this node not taken", slog.Any("err", err))
+		if c.cfg.OnLost != nil {
+			c.cfg.OnLost(endLost(callEntry{Session: r.Handover.Session, Records: r.Records}, time.Now()))
+		}
+		return fmt.Errorf("call %s could not move to this node: %w", other, err)
+	}
+	log.Info("cluster: a call moved to this node", slog.String("with", sessionID))
 	return nil
+}
+
+// release hands a call of this node over to the node that asks (gather):
+// the call leaves the switch and the calls bucket before the answer goes.
+func (c *Calls) release(ctx context.Context, id string, r *callReply) error {
+	s, ok := c.Switch.Session(id)
+	if !ok {
+		return fmt.Errorf("call %s: %w", id, telephony.ErrNoSuchCall)
+	}
+	recs := c.recordsOf(s)
+	h, err := c.Switch.Release(ctx, id)
+	if err != nil {
+		return err
+	}
+	c.unclaim(ctx, id)
+	r.Handover, r.Records = &h, recs
+	return nil
+}
+
+func (c *Calls) Rejoin(ctx context.Context, device, sessionID, offerSDP string) (telephony.Session, string, error) {
+	r, remote, err := c.remote(ctx, callRequest{Op: "rejoin", Device: device, Session: sessionID, SDP: offerSDP})
+	if !remote {
+		return c.Switch.Rejoin(ctx, device, sessionID, offerSDP)
+	}
+	return sessionOf(r), r.SDP, err
 }
 
 func conferenceOf(r callReply) telephony.Conference {
@@ -71,7 +119,7 @@ func conferenceOf(r callReply) telephony.Conference {
 func (c *Calls) Bridge(ctx context.Context, owner int64, sessionID, partyID, otherSessionID, otherPartyID string) (telephony.Session, error) {
 	q := callRequest{Op: "bridge", Owner: owner, Session: sessionID, Party: partyID, Other: otherSessionID, OtherParty: otherPartyID}
 	return c.sessionOp(ctx, q, func() (telephony.Session, error) {
-		if err := c.together(ctx, sessionID, otherSessionID); err != nil {
+		if err := c.gather(ctx, sessionID, otherSessionID); err != nil {
 			return telephony.Session{}, fmt.Errorf("bridge: %w", err)
 		}
 		return c.Switch.Bridge(ctx, owner, sessionID, partyID, otherSessionID, otherPartyID)
@@ -83,7 +131,7 @@ func (c *Calls) Merge(ctx context.Context, device, sessionID, otherSessionID str
 	if remote {
 		return conferenceOf(r), err
 	}
-	if err := c.together(ctx, sessionID, otherSessionID); err != nil {
+	if err := c.gather(ctx, sessionID, otherSessionID); err != nil {
 		return telephony.Conference{}, fmt.Errorf("merge: %w", err)
 	}
 	return c.Switch.Merge(ctx, device, sessionID, otherSessionID)
@@ -95,7 +143,7 @@ func (c *Calls) MergeParty(ctx context.Context, owner int64, sessionID, partyID,
 	if remote {
 		return conferenceOf(r), err
 	}
-	if err := c.together(ctx, sessionID, otherSessionID); err != nil {
+	if err := c.gather(ctx, sessionID, otherSessionID); err != nil {
 		return telephony.Conference{}, fmt.Errorf("merge: %w", err)
 	}
 	return c.Switch.MergeParty(ctx, owner, sessionID, partyID, otherSessionID, otherPartyID)
@@ -323,6 +371,10 @@ func (c *Calls) serveMore(ctx context.Context, q callRequest, r *callReply) (tel
 		s, r.SDP, err = sw.Invite(ctx, q.Device, q.Session, q.To, q.SDP)
 	case "dial":
 		s, r.SDP, err = sw.Dial(ctx, q.Device, q.To, q.SDP)
+	case "release":
+		err = c.release(ctx, q.Session, r)
+	case "rejoin":
+		s, r.SDP, err = sw.Rejoin(ctx, q.Device, q.Session, q.SDP)
 	case "records":
 		r.Records = sw.ActiveRecords(q.Owner)
 	case "findRingOut":

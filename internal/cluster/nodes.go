@@ -202,27 +202,10 @@ func (c *Calls) flush() {
 	for id := range ids {
 		s, live := c.Switch.Session(id)
 		if !live {
-			c.mu.Lock()
-			delete(c.claimed, id)
-			c.mu.Unlock()
-			if err := c.calls.Delete(ctx, id); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
-				c.cfg.Log.Warn("cluster: an ended call not removed", slog.String("telephonySessionId", id), slog.Any("err", err))
-			}
+			c.unclaim(ctx, id)
 			continue
 		}
-		ce := callEntry{Node: c.node, Session: s}
-		var seen []int64
-		for _, p := range s.Parties {
-			if p.Owner == 0 || slices.Contains(seen, p.Owner) {
-				continue
-			}
-			seen = append(seen, p.Owner)
-			for _, r := range c.Switch.ActiveRecords(p.Owner) {
-				if r.TelephonySessionID == id {
-					ce.Records = append(ce.Records, r)
-				}
-			}
-		}
+		ce := callEntry{Node: c.node, Session: s, Records: c.recordsOf(s)}
 		v, _ := json.Marshal(ce)
 		c.mu.Lock()
 		rev, claimed := c.claimed[id]
@@ -249,6 +232,41 @@ func (c *Calls) flush() {
 		c.mu.Lock()
 		c.claimed[id] = rev
 		c.mu.Unlock()
+	}
+}
+
+// recordsOf returns the call-log records so far of a call of this node.
+func (c *Calls) recordsOf(s telephony.Session) []telephony.CallRecord {
+	var out []telephony.CallRecord
+	var seen []int64
+	for _, p := range s.Parties {
+		if p.Owner == 0 || slices.Contains(seen, p.Owner) {
+			continue
+		}
+		seen = append(seen, p.Owner)
+		for _, r := range c.Switch.ActiveRecords(p.Owner) {
+			if r.TelephonySessionID == s.ID {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// unclaim removes a call this node no longer has (ended, or handed over)
+// from the calls bucket: the entry it wrote last, not one another node
+// wrote since.
+func (c *Calls) unclaim(ctx context.Context, id string) {
+	c.mu.Lock()
+	rev, claimed := c.claimed[id]
+	delete(c.claimed, id)
+	c.mu.Unlock()
+	if !claimed {
+		return
+	}
+	err := c.calls.Delete(ctx, id, jetstream.LastRevision(rev))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		c.cfg.Log.Warn("cluster: an ended call not removed", slog.String("telephonySessionId", id), slog.Any("err", err))
 	}
 }
 

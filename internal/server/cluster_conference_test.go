@@ -44,8 +44,9 @@ func (w *widgetTab) on(node *instance) *widgetTab {
 // c: her second call is placed on node a, with her first, so that the two
 // can be merged. She brings bob in through node b's API; each of the three
 // hears the other two. She ends the conference through node c, and every
-// call ends. Two calls that came in through different nodes cannot be
-// merged, and she is told why.
+// call ends. Then two calls that came in through different nodes: she
+// merges them, one node takes the other's call over, and again each of
+// the three hears the other two.
 func TestConferenceAcrossNodes(t *testing.T) {
 	const aliceHz, bobHz, carolHz = 440, 1000, 1600
 	nodes := startNodes(t, 3)
@@ -103,26 +104,84 @@ func TestConferenceAcrossNodes(t *testing.T) {
 	}
 
 	// Bob (node b) and carol (node c) call alice: each call is carried by
-	// its caller's node. Alice answers both; merging them is refused.
-	var incoming []map[string]any
-	for _, caller := range []*widgetTab{bobTab, carolTab} {
-		call := caller.dial(t, "101", newPeer(t))
-		ring := aliceTab.waitFor(t, "the ring", ringsFor(call["telephonySessionId"]))["call"].(map[string]any)
-		p := newPeer(t)
-		r := widgetPost(t, aliceTab.c, a.WidgetURL, "/widget/calls/"+ring["id"].(string)+"/answer",
-			map[string]string{"deviceId": aliceTab.device, "sdp": p.offer})
-		if r.StatusCode != http.StatusOK {
-			t.Fatalf("alice answers: %d %s", r.StatusCode, r.body)
-		}
-		p.answer(t, r.json(t)["sdp"].(string))
-		incoming = append(incoming, call)
+	// its caller's node. Alice answers both through node a and merges
+	// them there: node b takes carol's call over, and carol's widget
+	// connects its audio again to node b.
+	aliceInBob, aliceInCarol := newTonePeer(t, "alice-bob", opusFrames(t, aliceHz, 50)), newTonePeer(t, "alice-carol", opusFrames(t, aliceHz, 50))
+	bob2, carol2 := newTonePeer(t, "bob", opusFrames(t, bobHz, 50)), newTonePeer(t, "carol", opusFrames(t, carolHz, 50))
+	fromBob := bobTab.dial(t, "101", bob2.peer)
+	answerTone(t, a, aliceTab, fromBob["telephonySessionId"], aliceInBob)
+	fromCarol := carolTab.dial(t, "101", carol2.peer)
+	answerTone(t, a, aliceTab, fromCarol["telephonySessionId"], aliceInCarol)
+	aliceInCarol.await(t, "alice hears carol", func() bool { return aliceInCarol.received >= 10 })
+
+	r = widgetPost(t, aliceTab.c, a.WidgetURL, "/widget/calls/"+fromBob["telephonySessionId"].(string)+"/merge",
+		map[string]string{"deviceId": aliceTab.device, "otherCallId": fromCarol["telephonySessionId"].(string)})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("merge of calls of nodes b and c: %d %s", r.StatusCode, r.body)
 	}
-	r = widgetPost(t, aliceTab.c, a.WidgetURL, "/widget/calls/"+incoming[0]["telephonySessionId"].(string)+"/merge",
-		map[string]string{"deviceId": aliceTab.device, "otherCallId": incoming[1]["telephonySessionId"].(string)})
-	var e struct{ ErrorCode, Message string }
-	if json.Unmarshal([]byte(r.body), &e); r.StatusCode != http.StatusConflict || e.Message == "" {
-		t.Fatalf("a merge of calls of two nodes: %d %s", r.StatusCode, r.body)
+	carol3 := rejoinTone(t, c, carolTab, fromCarol["telephonySessionId"], "carol", carolHz)
+	wantHears(t, "alice", aliceInBob, aliceHz, bobHz, carolHz)
+	wantHears(t, "bob", bob2, bobHz, aliceHz, carolHz)
+	wantHears(t, "carol", carol3, carolHz, aliceHz, bobHz)
+}
+
+// answerTone has tab answer the ringing call of session through node with
+// tp's offer.
+func answerTone(t *testing.T, node *instance, tab *widgetTab, session any, tp *tonePeer) {
+	t.Helper()
+	call := tab.waitFor(t, "the ring", ringsFor(session))["call"].(map[string]any)
+	r := widgetPost(t, tab.c, node.WidgetURL, "/widget/calls/"+call["id"].(string)+"/answer",
+		map[string]string{"deviceId": tab.device, "sdp": tp.offer})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("answer through %s: %d %s", node.WidgetURL, r.StatusCode, r.body)
 	}
+	tp.answer(t, r.json(t)["sdp"].(string))
+}
+
+// rejoinTone waits until tab is told that the audio of session moved to
+// another node, and connects again through node with a new peer sending hz.
+func rejoinTone(t *testing.T, node *instance, tab *widgetTab, session any, name string, hz float64) *tonePeer {
+	t.Helper()
+	tab.waitFor(t, "cb-call-rejoin", func(m map[string]any) bool {
+		return m["type"] == "cb-call-rejoin" && m["telephonySessionId"] == session
+	})
+	tp := newTonePeer(t, name, opusFrames(t, hz, 50))
+	r := widgetPost(t, tab.c, node.WidgetURL, "/widget/calls/"+session.(string)+"/rejoin",
+		map[string]string{"deviceId": tab.device, "sdp": tp.offer})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("%s connects again: %d %s", name, r.StatusCode, r.body)
+	}
+	tp.answer(t, r.json(t)["sdp"].(string))
+	return tp
+}
+
+// TestBridgeAcrossNodes: bob's widget (node b) and carol's (node c) call
+// alice, whose widget is on node a; she joins the two (the end of a warm
+// transfer) through node c. Node b takes carol's call over, carol's widget
+// connects again, and bob and carol hear each other.
+func TestBridgeAcrossNodes(t *testing.T) {
+	const bobHz, carolHz = 1000, 1600
+	nodes := startNodes(t, 3)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	aliceTab, bobTab, carolTab := openTab(t, a, "alice@demo.test"), openTab(t, b, "bob@demo.test"), openTab(t, c, "carol@demo.test")
+	for _, n := range nodes {
+		waitRemoteDevices(t, n, 2)
+	}
+	bob, carol := newTonePeer(t, "bob", opusFrames(t, bobHz, 50)), newTonePeer(t, "carol", opusFrames(t, carolHz, 50))
+	fromBob := bobTab.dial(t, "101", bob.peer)
+	answerTone(t, a, aliceTab, fromBob["telephonySessionId"], newTonePeer(t, "alice-bob", opusFrames(t, 440, 50)))
+	fromCarol := carolTab.dial(t, "101", carol.peer)
+	answerTone(t, a, aliceTab, fromCarol["telephonySessionId"], newTonePeer(t, "alice-carol", opusFrames(t, 440, 50)))
+
+	r := widgetPost(t, aliceTab.c, c.WidgetURL, "/widget/calls/"+fromBob["telephonySessionId"].(string)+"/bridge",
+		map[string]string{"deviceId": aliceTab.device, "with": fromCarol["telephonySessionId"].(string)})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("bridge of calls of nodes b and c: %d %s", r.StatusCode, r.body)
+	}
+	carol = rejoinTone(t, c, carolTab, fromCarol["telephonySessionId"], "carol", carolHz)
+	wantHears(t, "bob", bob, bobHz, carolHz)
+	wantHears(t, "carol", carol, carolHz, bobHz)
 }
 
 // TestRingOutAcrossNodes: bob places a RingOut through node a; node b

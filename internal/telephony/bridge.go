@@ -61,7 +61,9 @@ func (s *Switch) Bridge(ctx context.Context, owner int64, sessionID, partyID, ot
 		return Session{}, fmt.Errorf("bridge: %w", err)
 	}
 	target, device, otherDevice := endpointOf(ob), pa.Device, pb.Device
-	s.forwards = append(s.forwards, legForward{leg: legOf(oa), peer: legOf(ob)})
+	if !a.pending[legOf(oa)] && !b.pending[legOf(ob)] { // else once it connects again (handover.go)
+		s.forwards = append(s.forwards, legForward{leg: legOf(oa), peer: legOf(ob)})
+	}
 	a.link, b.link = b, a
 	now := s.cfg.Now()
 	a.noteBridge(pa, oa, endpointOf(ob), now)

@@ -36,6 +36,9 @@ type call struct {
 
 	offerTimer *time.Timer // ends a move offer nobody takes (move.go)
 	quiet      bool        // being forgotten: ended elsewhere already (Forget)
+	// pending are the legs of a call adopted from another switch that
+	// their devices have not connected again yet (handover.go).
+	pending map[string]bool
 }
 
 // legOf is the id of party p's media leg.

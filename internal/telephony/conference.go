@@ -883,13 +883,13 @@ func (s *Switch) mixLocked(cf *conference) {
 		s.trunkHoldLocked(m.c, false)
 	}
 	var mix []MixMember
-	if hp := cf.hostPartyLocked(); hp != nil && cf.anchor.hasLeg(hp) {
+	if hp := cf.hostPartyLocked(); hp != nil && cf.anchor.hasLeg(hp) && !cf.anchor.pending[legOf(hp)] {
 		live := hp.Status == StatusAnswered
 		mix = append(mix, MixMember{Leg: legOf(hp), Speak: live && !hp.Muted, Listen: live})
 	}
 	for _, m := range cf.active() {
 		p := m.c.party(m.party)
-		if !m.c.hasLeg(p) {
+		if !m.c.hasLeg(p) || m.c.pending[legOf(p)] { // a leg that connects again joins then (handover.go)
 			continue
 		}
 		live := p.Status == StatusAnswered

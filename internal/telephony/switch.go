@@ -69,8 +69,9 @@ type Switch struct {
 	publishTo  uint64       // the publisher publishes at least this many
 	waiting    []*pubWaiter // operations waiting for their events, in no order
 
-	autoHeld map[string][]heldRef   // parties held for a call, by its id (second.go)
-	invites  map[string]*invitation // calls placed to join a conference, by id, until answered or ended (conference.go)
+	autoHeld  map[string][]heldRef   // parties held for a call, by its id (second.go)
+	invites   map[string]*invitation // calls placed to join a conference, by id, until answered or ended (conference.go)
+	rejoining []string               // legs of adopted calls being opened (handover.go)
 
 	forwards []legForward // forwarding changes for the media, in order (effects.go)
 	mediaMu  sync.Mutex   // held while queued forwarding changes are applied

@@ -37,6 +37,9 @@ type Switch interface {
 	Bridge(ctx context.Context, owner int64, sessionID, partyID, otherSessionID, otherPartyID string) (telephony.Session, error)
 	Move(ctx context.Context, owner int64, sessionID, partyID string, devices []string) error
 	Pickup(ctx context.Context, device, sessionID, offerSDP string) (telephony.Session, string, error)
+	// Rejoin connects the device's audio again to a call whose audio moved
+	// to another node (telephony.CauseRejoin).
+	Rejoin(ctx context.Context, device, sessionID, offerSDP string) (telephony.Session, string, error)
 
 	// Voicemail and recording of the device's calls (controlCall's
 	// toVoicemail and the record actions): telephony.ErrNoMailbox where
@@ -72,6 +75,7 @@ func (s *Server) callRoutes(e *echo.Echo) {
 	g.POST("/:id/bridge", s.bridgeCalls, s.asUser(deviceInBody))
 	g.POST("/:id/move", s.moveCall, s.asUser(deviceInBody))
 	g.POST("/:id/pickup", s.pickupCall, s.asUser(deviceInBody))
+	g.POST("/:id/rejoin", s.rejoinCall, s.asUser(deviceInBody))
 	g.POST("/:id/merge", s.mergeCalls, s.asUser(deviceInBody))
 	g.POST("/:id/:action", s.controlCall, s.asUser(deviceInBody))
 	e.GET("/widget/extensions", s.widgetExtensions, s.sameOrigin, s.signedIn)

@@ -266,3 +266,25 @@ func (s *Server) pickupCall(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, callControlResponse{Call: deviceCall(ts, u), SDP: answer})
 }
+
+// rejoinCall answers POST /widget/calls/{id}/rejoin {deviceId, sdp}: the
+// call's audio moved to another node's gateway (cb-call-rejoin), and this
+// device connects to it again with a new offer. It answers {call, sdp}.
+func (s *Server) rejoinCall(c echo.Context) error {
+	var req pickupRequest
+	if err := params.JSON(c, &req); err != nil {
+		return err
+	}
+	if err := checkOffer(req.SDP); err != nil {
+		return err
+	}
+	u, id := userOf(c), c.Param("id")
+	if _, err := s.ownCall(u, id); err != nil {
+		return err
+	}
+	ts, answer, err := s.Switch.Rejoin(c.Request().Context(), u.Device, id, req.SDP)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, callControlResponse{Call: deviceCall(ts, u), SDP: answer})
+}

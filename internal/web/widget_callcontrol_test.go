@@ -42,6 +42,9 @@ func (stubSwitch) Move(context.Context, int64, string, string, []string) error {
 func (stubSwitch) Pickup(context.Context, string, string, string) (telephony.Session, string, error) {
 	return telephony.Session{}, "", telephony.ErrNoSuchCall
 }
+func (stubSwitch) Rejoin(context.Context, string, string, string) (telephony.Session, string, error) {
+	return telephony.Session{}, "", telephony.ErrNoSuchCall
+}
 func (stubSwitch) ToVoicemail(context.Context, string, string) error { return telephony.ErrNoSuchCall }
 func (stubSwitch) Record(context.Context, string, string, telephony.RecordAction) (telephony.Session, error) {
 	return telephony.Session{}, telephony.ErrNoSuchCall

@@ -194,6 +194,7 @@ function start() {
   // Widget-internal events of the stream; the host never sees them.
   const INTERNAL_EVENTS = {
     'cb-session': (event) => applySession(event.session),
+    'cb-call-rejoin': (event) => phone.rejoin(event.telephonySessionId),
     'cb-resync': () => {
       refreshSession();
       phone.resync();

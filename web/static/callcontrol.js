@@ -52,7 +52,7 @@ const GONE = /nosuch|notfound|notyour/i;
 //   view:       the phone's view (phoneview.js)
 //   notify:     notify({message, level}) tells the user something
 // It returns the call actions, by name (each (entry, options) → Promise),
-// and moveHere(id).
+// moveHere(id) and rejoin(id).
 export function createCallControl({ device, request, registry, media, signalling, remote, view, notify }) {
   const { applyCall, finish, sendAction } = signalling;
 
@@ -173,6 +173,26 @@ export function createCallControl({ device, request, registry, media, signalling
     }
   }
 
+  // rejoin connects a call's audio again: the server moved the call to
+  // another of its nodes (cb-call-rejoin). A call this tab no longer has,
+  // or that left it meanwhile, needs nothing.
+  async function rejoin(id) {
+    const entry = registry.get(id);
+    if (!entry || entry.done || !entry.pc) return;
+    try {
+      const sdp = await media.reoffer(entry);
+      if (entry.done) return;
+      const response = await request('POST', callUrl(id, 'rejoin'), { deviceId: device(), sdp });
+      if (entry.done) return;
+      const call = readCall(response.call);
+      if (call) applyCall(call);
+      await media.accept(entry, response.sdp);
+    } catch (err) {
+      if (entry.done || GONE.test(String(err.code ?? ''))) return;
+      throw err;
+    }
+  }
+
   const actions = {
     ignore, forward, switch: switchTo, transfer, completeTransfer, cancelTransfer, move, toVoicemail,
     startRecord: (entry) => record(entry, 'startRecord'),
@@ -180,5 +200,5 @@ export function createCallControl({ device, request, registry, media, signalling
     pauseRecord: (entry) => record(entry, 'pauseRecord'),
     resumeRecord: (entry) => record(entry, 'resumeRecord'),
   };
-  return { actions, moveHere };
+  return { actions, moveHere, rejoin };
 }

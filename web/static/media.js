@@ -239,6 +239,17 @@ export function createMedia({ iceServers, microphone, canPrepare, onChange, onFa
     return makeOffer(entry.pc);
   }
 
+  // reoffer gives a call a new connection and offer in place of its old
+  // one, which closes: the server moved the call's audio to another of its
+  // nodes.
+  async function reoffer(entry) {
+    const old = { pc: entry.pc, stream: entry.stream };
+    await open(entry);
+    old.pc?.close();
+    if (old.stream) stopTracks(old.stream);
+    return makeOffer(entry.pc);
+  }
+
   // dialOffer gives a call being dialled its connection and offer: the warm
   // ones, or new ones, with the microphone joining when it opens (see
   // offerWith).
@@ -415,6 +426,6 @@ export function createMedia({ iceServers, microphone, canPrepare, onChange, onFa
   }
 
   return {
-    prepare, dropPrepared, warmUp, coolDown, offer, dialOffer, answerOffer, accept, close, applyMute, muteNow, watchStats, end, sendTones, useMicrophone,
+    prepare, dropPrepared, warmUp, coolDown, offer, reoffer, dialOffer, answerOffer, accept, close, applyMute, muteNow, watchStats, end, sendTones, useMicrophone,
   };
 }

@@ -418,6 +418,11 @@ export function createPhone({ config, device, store, request, navigate, showAler
     linkChanged,
     foldCall: view.foldCall,
     resync: () => signalling.resync().catch((err) => warn(`could not refresh the calls: ${err.message}`)),
+    // rejoin connects a call's audio again where the server moved it.
+    rejoin: (id) => control.rejoin(id).catch((err) => {
+      warn(`could not connect the call's audio again: ${err.message}`);
+      showAlert({ message: t('phone.audioLost'), level: 'danger' });
+    }),
     newCall,
     controlCall,
     sessions: signalling.sessions,
