@@ -236,7 +236,7 @@ func (db *DB) SetPasswordHash(ctx context.Context, extensionID int64, hash strin
 		if n, _ := res.RowsAffected(); n == 0 {
 			return identity.ErrNotFound
 		}
-		return revokeCredentials(ctx, tx, extensionID, identity.RevokedPassword)
+		return db.revokeCredentials(ctx, tx, extensionID, identity.RevokedPassword)
 	})
 	if err != nil {
 		return fmt.Errorf("set password of extension %d: %w", extensionID, err)
@@ -260,7 +260,7 @@ func (db *DB) SetExtensionStatus(ctx context.Context, extensionID int64, status 
 		if status == identity.StatusEnabled {
 			return nil
 		}
-		return revokeCredentials(ctx, tx, extensionID, identity.RevokedDisabled)
+		return db.revokeCredentials(ctx, tx, extensionID, identity.RevokedDisabled)
 	})
 	if err != nil {
 		return fmt.Errorf("set status of extension %d: %w", extensionID, err)

@@ -66,7 +66,7 @@ func (db *DB) AddMessages(ctx context.Context, msgs []messaging.Message, job *ou
 			return nil
 		}
 		job.Ref = stored[0].ID
-		return insertJob(ctx, tx, job)
+		return db.insertJob(ctx, tx, job)
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("add messages: %w", err)

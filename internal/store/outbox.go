@@ -20,14 +20,28 @@ const jobColumns = `id, kind, target, ref, payload, attempts, next_attempt, last
 
 // AddJob stores a new delivery job and sets its ID.
 func (db *DB) AddJob(ctx context.Context, j *outbox.Job) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error { return insertJob(ctx, tx, j) })
+	return db.inTx(ctx, func(tx *sql.Tx) error { return db.insertJob(ctx, tx, j) })
+}
+
+// jobLock is the lockTx key of the jobs added to a target.
+func jobLock(kind, target string) string {
+	return "outbox " + kind + " target " + target
 }
 
 // insertJob stores j in tx, also in the transaction of what it delivers.
-func insertJob(ctx context.Context, tx *sql.Tx, j *outbox.Job) error {
+func (db *DB) insertJob(ctx context.Context, tx *sql.Tx, j *outbox.Job) error {
 	payload := j.Payload
 	if payload == nil {
 		payload = []byte{}
+	}
+	// A target's first job, its lowest id, is the only one an engine
+	// claims and attempts. A job committed after a higher id of its target
+	// would go out after it, even while another engine still attempts it.
+	// Taken before the id is and held until commit, the lock makes a
+	// target's id order its commit order on PostgreSQL; other targets do
+	// not wait.
+	if err := db.lockTx(ctx, tx, jobLock(j.Kind, j.Target)); err != nil {
+		return fmt.Errorf("add %s job: %w", j.Kind, err)
 	}
 	err := tx.QueryRowContext(ctx, `INSERT INTO outbox (kind, target, ref, payload, attempts, next_attempt, last_error)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, j.Kind, j.Target, j.Ref, payload, j.Attempts, j.NextAttempt.UTC().Format(jobTime), j.LastError).Scan(&j.ID)

@@ -381,3 +381,64 @@ func TestDeliveriesMoveToOutbox(t *testing.T) {
 		t.Fatalf("message_deliveries is still there: %d %v", n, err)
 	}
 }
+
+// TestJobsCommitInIDOrderPerTarget: on PostgreSQL a job waits for one of
+// its target that took its id earlier and is not committed yet, so that
+// the target's first job stays its first; jobs of other targets do not
+// wait.
+func TestJobsCommitInIDOrderPerTarget(t *testing.T) {
+	if !onPostgres {
+		t.Skip("SQLite runs one write transaction at a time")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	db := openTest(t)
+	add := func(ctx context.Context, tx *sql.Tx, kind, target, ref string) error {
+		return db.insertJob(ctx, tx, &outbox.Job{Kind: kind, Target: target, Ref: ref, NextAttempt: msgT0})
+	}
+	first, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Rollback()
+	if err := add(ctx, first, "hook", "a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []outbox.Target{{Kind: "hook", Target: "b"}, {Kind: "sms", Target: "a"}} {
+		tx := goTx(t, ctx, db, func(ctx context.Context, tx *sql.Tx) error { return add(ctx, tx, other.Kind, other.Target, "other") })
+		if waited, err := tx.waits(t, ctx, db); waited || err != nil {
+			t.Fatalf("a job of %+v waited for one of hook a (%v)", other, err)
+		}
+	}
+	second := goTx(t, ctx, db, func(ctx context.Context, tx *sql.Tx) error { return add(ctx, tx, "hook", "a", "2") })
+	waited, err := second.waits(t, ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !waited {
+		j, _, err := db.NextJob(ctx, "hook", "a")
+		t.Fatalf("a job committed while an earlier one of its target was open: the first job is %q (%v), and the earlier one goes out after it", j.Ref, err)
+	}
+	if j, ok, err := db.NextJob(ctx, "hook", "a"); err != nil || ok {
+		t.Fatalf("before the first commits: %+v, %v, %v; want none", j, ok, err)
+	}
+	if err := first.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.ended(t, ctx); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := db.Jobs(ctx, "hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	for _, j := range jobs {
+		if j.Target == "a" {
+			refs = append(refs, j.Ref)
+		}
+	}
+	if !slices.Equal(refs, []string{"1", "2"}) {
+		t.Fatalf("jobs of hook a in id order: %v, want 1, 2", refs)
+	}
+}

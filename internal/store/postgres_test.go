@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/store/pgtest"
@@ -118,5 +119,91 @@ func TestPostgresLostConnectionIsUnavailable(t *testing.T) {
 	a := identity.Account{Company: "Acme", MainNumber: "+14155550100", CountryCode: "US"}
 	if err := db.CreateAccount(ctx, &a); err != nil {
 		t.Fatalf("after the lost connection: %v", err)
+	}
+}
+
+// lockedTx follows a transaction that a test runs on another goroutine, by
+// the server process that runs it, to see whether it waits for an
+// advisory lock (lockTx) another transaction holds.
+type lockedTx struct {
+	pid  int
+	done chan error // the goroutine's outcome, sent once
+}
+
+// goTx begins a transaction on db and runs fn, then the commit, in it on
+// a goroutine of its own; the test's end cancels what is left and waits
+// for the goroutine.
+func goTx(t *testing.T, ctx context.Context, db *DB, fn func(context.Context, *sql.Tx) error) *lockedTx {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	l := &lockedTx{done: make(chan error, 1)}
+	if err := tx.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&l.pid); err != nil {
+		cancel()
+		tx.Rollback()
+		t.Fatal(err)
+	}
+	ended := make(chan struct{})
+	t.Cleanup(func() {
+		cancel()
+		<-ended
+		tx.Rollback()
+	})
+	go func() {
+		defer close(ended)
+		err := fn(ctx, tx)
+		if err == nil {
+			err = tx.Commit()
+		}
+		l.done <- err
+	}()
+	return l
+}
+
+// waits reports whether l waits for an advisory lock: true once the
+// server shows its process waiting for one; false, with the outcome,
+// when it ended first. ctx's deadline fails the test.
+func (l *lockedTx) waits(t *testing.T, ctx context.Context, db *DB) (bool, error) {
+	t.Helper()
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		select {
+		case err := <-l.done:
+			return false, err
+		default:
+		}
+		var waiting bool
+		err := db.sql.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE pid = ? AND wait_event_type = 'Lock' AND wait_event = 'advisory')`, l.pid).Scan(&waiting)
+		if err != nil {
+			t.Fatalf("process %d: %v", l.pid, err)
+		}
+		if waiting {
+			return true, nil
+		}
+		select {
+		case err := <-l.done:
+			return false, err
+		case <-poll.C:
+		case <-ctx.Done():
+			t.Fatalf("process %d neither ended nor waited for a lock: %v", l.pid, ctx.Err())
+		}
+	}
+}
+
+// ended waits for l's outcome.
+func (l *lockedTx) ended(t *testing.T, ctx context.Context) error {
+	t.Helper()
+	select {
+	case err := <-l.done:
+		return err
+	case <-ctx.Done():
+		t.Fatalf("process %d did not end: %v", l.pid, ctx.Err())
+		return nil
 	}
 }

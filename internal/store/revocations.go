@@ -13,28 +13,42 @@ import (
 // any server takes to read it.
 const revocationKeep = 24 * time.Hour
 
+// revocationLock is the lockTx key of the revocations added.
+const revocationLock = "credential revocations"
+
 // revokeCredentials ends, inside tx, everything an extension signed in
 // with: its widget sessions, its access tokens, its refresh tokens and its
 // unused authorization codes (kept inactive, so presenting one is seen as
 // reuse and answered invalid_grant), and records an identity.Revocation for
 // the servers that hold its streams and devices.
-func revokeCredentials(ctx context.Context, tx *sql.Tx, extensionID int64, reason string) error {
+func (db *DB) revokeCredentials(ctx context.Context, tx *sql.Tx, extensionID int64, reason string) error {
 	subject := identity.Subject(extensionID)
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{`DELETE FROM widget_sessions WHERE extension_id = ?`, []any{extensionID}},
-		{`DELETE FROM oauth_requests WHERE subject = ? AND kind = ?`, []any{subject, kindAccess}},
-		{`UPDATE oauth_requests SET active = 0 WHERE subject = ? AND kind IN (?, ?)`, []any{subject, kindRefresh, kindCode}},
-		{`INSERT INTO credential_revocations (extension_id, reason) VALUES (?, ?)`, []any{extensionID, reason}},
-		{`DELETE FROM credential_revocations WHERE at < ?`, []any{timeText(time.Now().Add(-revocationKeep))}},
-	} {
-		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+	exec := func(query string, args ...any) error {
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("revoke credentials of extension %d: %w", extensionID, err)
 		}
+		return nil
 	}
-	return nil
+	if err := exec(`DELETE FROM widget_sessions WHERE extension_id = ?`, extensionID); err != nil {
+		return err
+	}
+	if err := exec(`DELETE FROM oauth_requests WHERE subject = ? AND kind = ?`, subject, kindAccess); err != nil {
+		return err
+	}
+	if err := exec(`UPDATE oauth_requests SET active = 0 WHERE subject = ? AND kind IN (?, ?)`, subject, kindRefresh, kindCode); err != nil {
+		return err
+	}
+	// Servers read the revocations after the last seq they saw, so one
+	// committed after a higher seq would never be read: taken before the
+	// seq is and held until commit, the lock makes seq order commit order
+	// on PostgreSQL.
+	if err := db.lockTx(ctx, tx, revocationLock); err != nil {
+		return fmt.Errorf("revoke credentials of extension %d: %w", extensionID, err)
+	}
+	if err := exec(`INSERT INTO credential_revocations (extension_id, reason) VALUES (?, ?)`, extensionID, reason); err != nil {
+		return err
+	}
+	return exec(`DELETE FROM credential_revocations WHERE at < ?`, timeText(time.Now().Add(-revocationKeep)))
 }
 
 // LastRevocation returns the sequence number of the newest revocation, 0

@@ -250,9 +250,10 @@ const migrationLock = 0x43616c6c62 // "Callb"
 
 // lockTx serialises, inside tx, the transactions that take the same key
 // until they end: a count and the insert it allows (a limit), read and
-// written with no other writer in between. SQLite's write transactions
-// are serial already; PostgreSQL's are not, so there it is an advisory
-// transaction lock.
+// written with no other writer in between; ids taken after it, committed
+// in their order, for readers that go on from the last id they saw.
+// SQLite's write transactions are serial already; PostgreSQL's are not, so
+// there it is an advisory transaction lock.
 func (db *DB) lockTx(ctx context.Context, tx *sql.Tx, key string) error {
 	if db.dialect != postgresDialect {
 		return nil
