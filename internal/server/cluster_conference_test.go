@@ -60,14 +60,8 @@ func TestConferenceAcrossNodes(t *testing.T) {
 	// peer sending hz.
 	answer := func(node *instance, tab *widgetTab, session any, name string, hz float64) *tonePeer {
 		t.Helper()
-		call := tab.waitFor(t, "the ring", ringsFor(session))["call"].(map[string]any)
 		tp := newTonePeer(t, name, opusFrames(t, hz, 50))
-		r := widgetPost(t, tab.c, node.WidgetURL, "/widget/calls/"+call["id"].(string)+"/answer",
-			map[string]string{"deviceId": tab.device, "sdp": tp.offer})
-		if r.StatusCode != http.StatusOK {
-			t.Fatalf("%s answers: %d %s", name, r.StatusCode, r.body)
-		}
-		tp.answer(t, r.json(t)["sdp"].(string))
+		answerTone(t, node, tab, session, tp)
 		return tp
 	}
 

@@ -178,11 +178,11 @@ func TestTransferAcrossThreeNodes(t *testing.T) {
 	carol.waitHears(t, "carol", 'a', 10)
 }
 
-// TestNodeLostDuringCall: alice's widget is on node b, which owns her call
-// to bob, whose widget is on node a. Node b is killed (SIGKILL): node a
-// ends the call for bob with 503 "Node lost" within a few seconds and
-// writes both parties' call-log records.
-func TestNodeLostDuringCall(t *testing.T) {
+// nodeAndProcess starts a cluster of two nodes: a in this process, b in a
+// process of its own that a test can stop or kill; alice's widget is on
+// node b, bob's on node a.
+func nodeAndProcess(t *testing.T) (*instance, *nodeProcess, *widgetTab, *widgetTab) {
+	t.Helper()
 	db, ns := pgtest.URL(t), natstest.Start(t)
 	const demo = "http://127.0.0.1:9"
 	a := startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
@@ -190,6 +190,15 @@ func TestNodeLostDuringCall(t *testing.T) {
 	b := startNodeProcess(t, nodeSpec{Database: db, NATSURL: ns.URL, DemoURL: demo})
 	aliceTab, bobTab := openTab(t, b.instance, "alice@demo.test"), openTab(t, a, "bob@demo.test")
 	waitRemoteDevices(t, b.instance, 1)
+	return a, b, aliceTab, bobTab
+}
+
+// TestNodeLostDuringCall: alice's widget is on node b, which owns her call
+// to bob, whose widget is on node a. Node b is killed (SIGKILL): node a
+// ends the call for bob with 503 "Node lost" within a few seconds and
+// writes both parties' call-log records.
+func TestNodeLostDuringCall(t *testing.T) {
+	a, b, aliceTab, bobTab := nodeAndProcess(t)
 
 	alice := newTalker(t, "alice", 'a')
 	call := aliceTab.dial(t, "102", alice.peer)
@@ -374,13 +383,7 @@ func TestTrunkRegisteredByOneNode(t *testing.T) {
 // call too, but tells nobody again and writes no second record; and it can
 // still be lost for real: a call it owns afterwards ends when it is killed.
 func TestNodeStalledDuringCall(t *testing.T) {
-	db, ns := pgtest.URL(t), natstest.Start(t)
-	const demo = "http://127.0.0.1:9"
-	a := startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
-		MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour})
-	b := startNodeProcess(t, nodeSpec{Database: db, NATSURL: ns.URL, DemoURL: demo})
-	aliceTab, bobTab := openTab(t, b.instance, "alice@demo.test"), openTab(t, a, "bob@demo.test")
-	waitRemoteDevices(t, b.instance, 1)
+	a, b, aliceTab, bobTab := nodeAndProcess(t)
 
 	call := aliceTab.dial(t, "102", newTalker(t, "alice", 'a').peer)
 	session := call["telephonySessionId"]

@@ -238,8 +238,9 @@ func (s *Server) moveTargets(u widgetUser, to []string) ([]string, error) {
 	return targets, nil
 }
 
-// pickupRequest is the body of POST /widget/calls/{id}/pickup.
-type pickupRequest struct {
+// offerRequest is the body of POST /widget/calls/{id}/pickup and
+// …/rejoin: the device's new SDP offer for a call it is connected to.
+type offerRequest struct {
 	DeviceID string `json:"deviceId"`
 	SDP      string `json:"sdp"`
 }
@@ -249,29 +250,20 @@ type pickupRequest struct {
 // one at once ("Move here"; telephony.Switch.Pickup). It answers {call,
 // sdp} as an answer does.
 func (s *Server) pickupCall(c echo.Context) error {
-	var req pickupRequest
-	if err := params.JSON(c, &req); err != nil {
-		return err
-	}
-	if err := checkOffer(req.SDP); err != nil {
-		return err
-	}
-	u, id := userOf(c), c.Param("id")
-	if _, err := s.ownCall(u, id); err != nil {
-		return err
-	}
-	ts, answer, err := s.Switch.Pickup(c.Request().Context(), u.Device, id, req.SDP)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, callControlResponse{Call: deviceCall(ts, u), SDP: answer})
+	return s.offerCall(c, s.Switch.Pickup)
 }
 
 // rejoinCall answers POST /widget/calls/{id}/rejoin {deviceId, sdp}: the
 // call's audio moved to another node's gateway (cb-call-rejoin), and this
 // device connects to it again with a new offer. It answers {call, sdp}.
 func (s *Server) rejoinCall(c echo.Context) error {
-	var req pickupRequest
+	return s.offerCall(c, s.Switch.Rejoin)
+}
+
+// offerCall has connect take the device's offer for one of its user's
+// calls, and answers {call, sdp}.
+func (s *Server) offerCall(c echo.Context, connect func(ctx context.Context, device, sessionID, offerSDP string) (telephony.Session, string, error)) error {
+	var req offerRequest
 	if err := params.JSON(c, &req); err != nil {
 		return err
 	}
@@ -282,7 +274,7 @@ func (s *Server) rejoinCall(c echo.Context) error {
 	if _, err := s.ownCall(u, id); err != nil {
 		return err
 	}
-	ts, answer, err := s.Switch.Rejoin(c.Request().Context(), u.Device, id, req.SDP)
+	ts, answer, err := connect(c.Request().Context(), u.Device, id, req.SDP)
 	if err != nil {
 		return err
 	}
