@@ -410,6 +410,7 @@ type callReply struct {
 	RingOut    *telephony.RingOut     `json:"ringOut,omitempty"`
 	Records    []telephony.CallRecord `json:"records,omitempty"`
 	Handover   *telephony.Handover    `json:"handover,omitempty"`
+	Node       string                 `json:"node,omitempty"` // the node that answered
 	SDP        string                 `json:"sdp,omitempty"`
 	Found      bool                   `json:"found,omitempty"`
 	Error      string                 `json:"error,omitempty"`
@@ -512,6 +513,7 @@ func (c *Calls) serve(m *nats.Msg) {
 }
 
 func (c *Calls) respond(m *nats.Msg, r callReply) {
+	r.Node = c.node
 	data, _ := json.Marshal(r)
 	if err := m.Respond(data); err != nil {
 		c.cfg.Log.Warn("cluster: a reply not sent", slog.Any("err", err))
@@ -609,6 +611,7 @@ func (c *Calls) Answer(ctx context.Context, device, sessionID, offerSDP string) 
 }
 
 func (c *Calls) AnswerWith(ctx context.Context, device, sessionID, offerSDP string, opt telephony.AnswerOptions) (telephony.Session, string, error) {
+	c.holdElsewhere(ctx, device, sessionID, opt.Action == telephony.AnswerEnd)
 	r, remote, err := c.remote(ctx, callRequest{Op: "answer", Device: device, Session: sessionID, SDP: offerSDP, AnswerWith: opt})
 	if !remote {
 		return c.Switch.AnswerWith(ctx, device, sessionID, offerSDP, opt)
@@ -617,6 +620,7 @@ func (c *Calls) AnswerWith(ctx context.Context, device, sessionID, offerSDP stri
 }
 
 func (c *Calls) Pickup(ctx context.Context, device, sessionID, offerSDP string) (telephony.Session, string, error) {
+	c.holdElsewhere(ctx, device, sessionID, false)
 	r, remote, err := c.remote(ctx, callRequest{Op: "pickup", Device: device, Session: sessionID, SDP: offerSDP})
 	if !remote {
 		return c.Switch.Pickup(ctx, device, sessionID, offerSDP)
@@ -630,6 +634,63 @@ func (c *Calls) DeviceOffer(ctx context.Context, device, sessionID, offerSDP str
 		return c.Switch.DeviceOffer(ctx, device, sessionID, offerSDP)
 	}
 	return r.SDP, err
+}
+
+// holdElsewhere holds (or, with end, hangs up) the device's live calls
+// that nodes other than sessionID's carry, before the device answers or
+// takes sessionID: its node's switch does so with the device's live call
+// of its own, and the device carries one live call. A hold that fails (the
+// call ended meanwhile) leaves nothing to do.
+func (c *Calls) holdElsewhere(ctx context.Context, device, sessionID string, end bool) {
+	ext, ok := c.Switch.DeviceExtension(device)
+	if !ok || !validKey(sessionID) {
+		return
+	}
+	owner := c.node
+	if _, here := c.Switch.Session(sessionID); !here {
+		c.mu.Lock()
+		ce, known := c.elsewhere[sessionID]
+		c.mu.Unlock()
+		owner = ce.Node
+		if !known { // not in the calls bucket yet: its node says
+			r, err := c.ask(ctx, sessionID, callRequest{Op: "session", Session: sessionID})
+			if err != nil || !r.Found {
+				return
+			}
+			owner = r.Node
+		}
+	}
+	live := func(s telephony.Session) bool {
+		return s.ID != sessionID && slices.ContainsFunc(s.Parties, func(p telephony.Party) bool {
+			return p.Device == device && p.Status == telephony.StatusAnswered
+		})
+	}
+	var ids []string
+	if owner != c.node {
+		for _, s := range c.Switch.Sessions(ext) {
+			if live(s) {
+				ids = append(ids, s.ID)
+			}
+		}
+	}
+	c.mu.Lock()
+	for id, ce := range c.elsewhere {
+		if ce.Node != owner && live(ce.Session) {
+			ids = append(ids, id)
+		}
+	}
+	c.mu.Unlock()
+	for _, id := range ids {
+		var err error
+		if end {
+			err = c.Hangup(ctx, device, id)
+		} else {
+			err = c.Hold(ctx, device, id)
+		}
+		if err != nil {
+			c.cfg.Log.Debug("cluster: the device's call on another node not held", slog.String("telephonySessionId", id), slog.Any("err", err))
+		}
+	}
 }
 
 // deviceOp routes an operation of a device on a call that returns only an

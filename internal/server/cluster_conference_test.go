@@ -108,6 +108,11 @@ func TestConferenceAcrossNodes(t *testing.T) {
 	fromCarol := carolTab.dial(t, "101", carol2.peer)
 	answerTone(t, a, aliceTab, fromCarol["telephonySessionId"], aliceInCarol)
 	aliceInCarol.await(t, "alice hears carol", func() bool { return aliceInCarol.received >= 10 })
+	// Her answer held her call with bob, which another node carries.
+	aliceTab.waitFor(t, "the hold of the call with bob", func(m map[string]any) bool {
+		c, _ := m["call"].(map[string]any)
+		return m["type"] == "rc-call-hold-notify" && c != nil && c["telephonySessionId"] == fromBob["telephonySessionId"]
+	})
 
 	r = widgetPost(t, aliceTab.c, a.WidgetURL, "/widget/calls/"+fromBob["telephonySessionId"].(string)+"/merge",
 		map[string]string{"deviceId": aliceTab.device, "otherCallId": fromCarol["telephonySessionId"].(string)})
