@@ -68,6 +68,7 @@ type trunkEntry struct {
 	Registered      bool      `json:"registered,omitempty"`
 	RegisteredUntil time.Time `json:"registeredUntil,omitzero"`
 	Error           string    `json:"error,omitempty"`
+	Contact         string    `json:"contact,omitempty"`
 }
 
 // NewTrunkLeases makes (or finds) the trunks' bucket, for node.
@@ -114,6 +115,12 @@ func (l *TrunkLeases) Acquire(ctx context.Context, trunk string) (sip.TrunkLease
 		}
 	}()
 	warned := false
+	var prev sip.TrunkHolding // the holder's registration, as last seen
+	seen := func(h sip.TrunkHolding) {
+		if h.Node != "" && h.Node != l.node {
+			prev = h
+		}
+	}
 	for {
 		if w == nil {
 			// Watch before trying, so that no removal falls between.
@@ -127,10 +134,16 @@ func (l *TrunkLeases) Acquire(ctx context.Context, trunk string) (sip.TrunkLease
 		cancel()
 		switch {
 		case err == nil:
-			return l.hold(trunk, rev), nil
+			return l.hold(trunk, rev, prev), nil
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
-		case !errors.Is(err, jetstream.ErrKeyExists) && !warned:
+		case errors.Is(err, jetstream.ErrKeyExists):
+			gctx, cancel := context.WithTimeout(ctx, l.timeout())
+			if e, err := l.kv.Get(gctx, trunk); err == nil {
+				seen(holdingOf(e, log))
+			}
+			cancel()
+		case !warned:
 			log.Warn("cluster: a trunk's lease not asked for; trying again", slog.Any("err", err))
 			warned = true
 		}
@@ -149,6 +162,9 @@ func (l *TrunkLeases) Acquire(ctx context.Context, trunk string) (sip.TrunkLease
 				}
 				if e != nil && e.Operation() != jetstream.KeyValuePut {
 					break again // removed or ran out
+				}
+				if e != nil {
+					seen(holdingOf(e, log))
 				}
 			}
 		}
@@ -201,7 +217,7 @@ func holdingOf(e jetstream.KeyValueEntry, log *slog.Logger) sip.TrunkHolding {
 		log.Warn("cluster: a trunk's lease does not read", slog.Any("err", err))
 		return sip.TrunkHolding{}
 	}
-	return sip.TrunkHolding{Node: te.Node, Registered: te.Registered, RegisteredUntil: te.RegisteredUntil, Error: te.Error}
+	return sip.TrunkHolding{Node: te.Node, Registered: te.Registered, RegisteredUntil: te.RegisteredUntil, Error: te.Error, Contact: te.Contact}
 }
 
 // trunkLease is this node's hold on a trunk's key: one goroutine writes
@@ -216,25 +232,28 @@ type trunkLease struct {
 	stop chan struct{}
 	done chan struct{}
 
+	prev     sip.TrunkHolding // the registration of the holder before, as last seen
 	mu       sync.Mutex
 	entry    trunkEntry
 	rev      uint64 // the revision last written; 0 once lost
 	released bool
 }
 
-func (l *TrunkLeases) hold(trunk string, rev uint64) *trunkLease {
+func (l *TrunkLeases) hold(trunk string, rev uint64, prev sip.TrunkHolding) *trunkLease {
 	tl := &trunkLease{l: l, key: trunk, log: l.cfg.Log.With(slog.String("trunk", trunk)),
 		lost: make(chan struct{}), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		entry: trunkEntry{Node: l.node}, rev: rev}
+		entry: trunkEntry{Node: l.node}, rev: rev, prev: prev}
 	go tl.keep()
 	return tl
 }
 
 func (tl *trunkLease) Lost() <-chan struct{} { return tl.lost }
 
+func (tl *trunkLease) Previous() sip.TrunkHolding { return tl.prev }
+
 func (tl *trunkLease) Report(h sip.TrunkHolding) {
 	tl.mu.Lock()
-	tl.entry = trunkEntry{Node: tl.l.node, Registered: h.Registered, RegisteredUntil: h.RegisteredUntil, Error: h.Error}
+	tl.entry = trunkEntry{Node: tl.l.node, Registered: h.Registered, RegisteredUntil: h.RegisteredUntil, Error: h.Error, Contact: h.Contact}
 	tl.mu.Unlock()
 	select {
 	case tl.wake <- struct{}{}:

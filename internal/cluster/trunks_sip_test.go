@@ -156,7 +156,8 @@ func (n *sipNode) waitStatus(t *testing.T, what string, ok func(sip.TrunkStatus)
 // only the first registers it; the other reports that registration and
 // calls out through the trunk, answering the carrier's challenge. When the
 // holder stops, it unregisters and the other registers at once; when that
-// one is cut off from NATS, a third registers once its lease ran out.
+// one is cut off from NATS, a third registers once its lease ran out, and
+// removes the binding the one cut off left.
 func TestOneNodeRegistersTheTrunk(t *testing.T) {
 	ns := natstest.Start(t)
 	c := startCarrier(t)
@@ -235,9 +236,14 @@ func TestOneNodeRegistersTheTrunk(t *testing.T) {
 	cn.waitStatus(t, "registered by node c", func(st sip.TrunkStatus) bool {
 		return st.Up && st.Registered && st.Node == "node-c"
 	})
-	// Node b left its binding to run out: nothing unregistered it.
-	if bs := c.ua.Registered(trunkUser); len(bs) != 2 {
-		t.Fatalf("registrar's bindings %+v, want node b's and node c's", bs)
+	// Node b, cut off, left its binding; node c removed it once its own
+	// was in place, so the carrier sends the account's calls to node c
+	// alone.
+	if r := c.next(t); r != (registration{b.port, false}) {
+		t.Fatalf("registrar: %+v, want node b's binding (port %d) removed", r, b.port)
+	}
+	if bs := c.ua.Registered(trunkUser); len(bs) != 1 || int(bs[0].Source.Port()) != cn.port {
+		t.Fatalf("registrar's bindings %+v, want node c's alone", bs)
 	}
 }
 

@@ -42,6 +42,11 @@ type TrunkLease interface {
 	// Release gives up the lease, so that another node takes it at once.
 	// ctx bounds it.
 	Release(ctx context.Context)
+	// Previous is the registration of the node that held the lease before
+	// this one, as last seen; zero when none was seen. A holder that died
+	// or was cut off left its binding at the carrier: the new holder
+	// removes it once registered.
+	Previous() TrunkHolding
 }
 
 // TrunkHolding is a trunk's registration as the holder of its lease
@@ -53,6 +58,9 @@ type TrunkHolding struct {
 	RegisteredUntil time.Time
 	// Error is why the holder is not registered.
 	Error string
+	// Contact is the holder's Contact URI at the carrier while it is
+	// registered.
+	Contact string
 }
 
 // releaseTimeout bounds giving up a lease at close.

@@ -30,11 +30,17 @@ type registration struct {
 func (t *trunk) registerLoop(ctx context.Context, lease TrunkLease) {
 	reg := &registration{callID: sip.GenerateTagN(24) + "@" + t.host}
 	backoff := t.ua.retryMin
-	registered := false
+	registered, tidied := false, lease == nil
+	contact := t.contactURI()
+	ours := contact.String()
 	set := func(f func(st *TrunkStatus), regErr string) {
 		st := t.update(f)
 		if lease != nil {
-			lease.Report(TrunkHolding{Registered: st.Registered, RegisteredUntil: st.RegisteredUntil, Error: regErr})
+			h := TrunkHolding{Registered: st.Registered, RegisteredUntil: st.RegisteredUntil, Error: regErr}
+			if st.Registered {
+				h.Contact = ours
+			}
+			lease.Report(h)
 		}
 	}
 	for {
@@ -58,6 +64,12 @@ func (t *trunk) registerLoop(ctx context.Context, lease TrunkLease) {
 				t.log.Info("sip: registered", slog.Duration("expires", granted))
 			}
 			registered = true
+			if !tidied {
+				// Ours is in place: the binding a holder before us left
+				// (it died or was cut off) goes.
+				tidied = true
+				t.removePrevious(ctx, reg, lease.Previous(), ours)
+			}
 			backoff = t.ua.retryMin
 			until := time.Now().Add(granted)
 			set(func(st *TrunkStatus) { st.Registered, st.RegisteredUntil = true, until }, "")
@@ -86,6 +98,24 @@ func (t *trunk) registerLoop(ctx context.Context, lease TrunkLease) {
 	}
 }
 
+// removePrevious removes the binding that prev, the lease's holder before
+// this node, registered, unless it is this node's own.
+func (t *trunk) removePrevious(ctx context.Context, reg *registration, prev TrunkHolding, ours string) {
+	if prev.Contact == "" || prev.Contact == ours {
+		return
+	}
+	var u sip.Uri
+	if err := sip.ParseUri(prev.Contact, &u); err != nil || u.Scheme != "sip" && u.Scheme != "sips" {
+		t.log.Warn("sip: the previous holder's contact does not read", slog.String("contact", prev.Contact))
+		return
+	}
+	if _, err := t.registerAs(ctx, reg, &sip.ContactHeader{Address: u, Params: sip.NewParams()}, 0); err != nil {
+		t.log.Warn("sip: the previous holder's registration not removed; it runs out", slog.String("previousNode", prev.Node), slog.Any("err", err))
+		return
+	}
+	t.log.Info("sip: the previous holder's registration removed", slog.String("previousNode", prev.Node))
+}
+
 // refreshIn is when to refresh a registration granted for d: a minute
 // before it runs out, or halfway through a short one.
 func refreshIn(d time.Duration) time.Duration {
@@ -96,6 +126,11 @@ func refreshIn(d time.Duration) time.Duration {
 // the registrar's Min-Expires) and returns the expiry the registrar
 // granted. expiry 0 removes the registration.
 func (t *trunk) register(ctx context.Context, reg *registration, expiry time.Duration) (time.Duration, error) {
+	return t.registerAs(ctx, reg, t.contact(), expiry)
+}
+
+// registerAs is register for contact.
+func (t *trunk) registerAs(ctx context.Context, reg *registration, contact *sip.ContactHeader, expiry time.Duration) (time.Duration, error) {
 	secs := int(expiry / time.Second)
 	fromTag := sip.GenerateTagN(16)
 	build := func() *sip.Request {
@@ -114,7 +149,7 @@ func (t *trunk) register(ctx context.Context, reg *registration, expiry time.Dur
 		if r := t.route(); r != nil {
 			req.AppendHeader(r)
 		}
-		req.AppendHeader(t.contact())
+		req.AppendHeader(contact.Clone())
 		exp := sip.ExpiresHeader(secs)
 		req.AppendHeader(&exp)
 		req.AppendHeader(sip.NewHeader("User-Agent", t.ua.cfg.UserAgent))
