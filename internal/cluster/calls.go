@@ -55,6 +55,9 @@ type Calls struct {
 	elsewhere map[string]callEntry // the calls of the other nodes, as they stand
 
 	nodeSub  *nats.Subscription            // this node's own subject (conferences.go)
+	phoneSub *nats.Subscription            // the events of other nodes' calls for this node's RTP devices (phones.go)
+	rtpNodes map[string]string             // the RTP devices (desk phones) of other nodes: their node
+	told     map[string][]string           // the nodes told of a call's events for their RTP devices, by call
 	confs    map[string]*nats.Subscription // the subjects of the conferences this node's calls are in
 	ringOuts map[string]*nats.Subscription // the subjects of this node's RingOuts, by id
 }
@@ -77,7 +80,11 @@ type CallsConfig struct {
 	// cluster: the server tells the widgets still in it and writes its
 	// call-log records.
 	OnLost func(LostCall)
-	Log    *slog.Logger
+	// OnDeviceEvent is given the events of the calls other nodes carry
+	// that ring or are carried on this node's RTP devices (desk phones),
+	// in order, from each call's first such event to its end (phones.go).
+	OnDeviceEvent func(telephony.Event)
+	Log           *slog.Logger
 }
 
 func (c CallsConfig) withDefaults() CallsConfig {
@@ -154,7 +161,8 @@ func NewCalls(ctx context.Context, nc *nats.Conn, node string, sw *telephony.Swi
 	c := &Calls{Switch: sw, nc: nc, kv: kv, node: node, cfg: cfg,
 		local: map[string]telephony.Device{}, others: map[string]bool{}, owned: map[string]*nats.Subscription{}, stop: make(chan struct{}),
 		nodes: nodes, calls: calls, dirty: map[string]bool{}, claimed: map[string]uint64{}, dirtied: make(chan struct{}, 1),
-		elsewhere: map[string]callEntry{}, confs: map[string]*nats.Subscription{}, ringOuts: map[string]*nats.Subscription{}}
+		elsewhere: map[string]callEntry{}, confs: map[string]*nats.Subscription{}, ringOuts: map[string]*nats.Subscription{},
+		rtpNodes: map[string]string{}, told: map[string][]string{}}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("devices bucket %s: watch: %w", cfg.Bucket, err)
@@ -173,10 +181,16 @@ func NewCalls(ctx context.Context, nc *nats.Conn, node string, sw *telephony.Swi
 		return nil, fmt.Errorf("calls bucket: watch: %w", err)
 	}
 	c.callsW = cw
-	if c.nodeSub, err = nc.Subscribe(cfg.Subject+".node."+nodeKey(node), c.serve); err != nil {
+	if c.nodeSub, err = nc.Subscribe(cfg.Subject+".node."+nodeKey(node), c.serve); err == nil {
+		c.phoneSub, err = nc.Subscribe(cfg.Subject+".devices."+nodeKey(node), c.deviceEvent)
+	}
+	if err != nil {
 		w.Stop()
 		lw.Stop()
 		cw.Stop()
+		if c.nodeSub != nil {
+			c.nodeSub.Unsubscribe()
+		}
 		return nil, fmt.Errorf("node subject: %w", err)
 	}
 	c.beat()
@@ -216,6 +230,7 @@ func (c *Calls) Close() {
 		c.kv.Delete(ctx, deviceKey(id))
 	}
 	c.nodeSub.Unsubscribe()
+	c.phoneSub.Unsubscribe()
 	for _, subs := range []map[string]*nats.Subscription{c.owned, c.confs, c.ringOuts} {
 		for id, sub := range subs {
 			sub.Unsubscribe()
@@ -239,6 +254,7 @@ func (c *Calls) watch() {
 			c.mu.Lock()
 			d, mine := c.local[id]
 			delete(c.others, id)
+			delete(c.rtpNodes, id)
 			c.mu.Unlock()
 			if !mine {
 				c.Switch.UnregisterDevice(id)
@@ -259,6 +275,11 @@ func (c *Calls) watch() {
 		}
 		c.mu.Lock()
 		c.others[id] = true
+		if d.RTP {
+			c.rtpNodes[id] = d.Node
+		} else {
+			delete(c.rtpNodes, id)
+		}
 		c.mu.Unlock()
 	}
 }
@@ -362,6 +383,7 @@ func validKey(s string) bool {
 // to from the call's first event to its end.
 func (c *Calls) follow(ev telephony.Event) {
 	c.followConference(ev.Conference)
+	c.tellDevices(ev)
 	id := ev.Session.ID
 	if !validKey(id) {
 		return

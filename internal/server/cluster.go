@@ -58,9 +58,11 @@ func (n *clusterNode) joinEvents(ctx context.Context, hub *bridge.Hub) error {
 }
 
 // joinCalls makes sw this node's switch in the cluster (cluster.Calls).
-// onLost is given each call of a lost node that this node ends.
-func (n *clusterNode) joinCalls(ctx context.Context, sw *telephony.Switch, bus cluster.CallEvents, onLost func(cluster.LostCall)) (*cluster.Calls, error) {
-	calls, err := cluster.NewCalls(ctx, n.nc, n.name, sw, bus, cluster.CallsConfig{Log: n.log, OnLost: onLost})
+// onLost is given each call of a lost node that this node ends; phones
+// the events of other nodes' calls for this node's desk phones.
+func (n *clusterNode) joinCalls(ctx context.Context, sw *telephony.Switch, bus cluster.CallEvents, onLost func(cluster.LostCall),
+	phones func(telephony.Event)) (*cluster.Calls, error) {
+	calls, err := cluster.NewCalls(ctx, n.nc, n.name, sw, bus, cluster.CallsConfig{Log: n.log, OnLost: onLost, OnDeviceEvent: phones})
 	if err != nil {
 		return nil, err
 	}

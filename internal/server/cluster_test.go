@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/callbridge/widget-server/internal/cluster/natstest"
 	"github.com/callbridge/widget-server/internal/sip"
+	"github.com/callbridge/widget-server/internal/siptest"
 	"github.com/callbridge/widget-server/internal/store"
 	"github.com/callbridge/widget-server/internal/store/pgtest"
 )
@@ -459,4 +462,45 @@ func TestNodeStalledDuringCall(t *testing.T) {
 
 	b.kill(t)
 	bobTab.waitFor(t, "the end of the second call, its node killed", ended(second["telephonySessionId"]))
+}
+
+// TestDeskPhoneAcrossNodes: bob's desk phone (SIPp) registers with node b;
+// alice's widget on node a calls bob. Node a carries the call and rings
+// the phone through node b; the phone answers there, its answer goes to
+// node a, and alice hears herself through the phone, by node a's gateway.
+func TestDeskPhoneAcrossNodes(t *testing.T) {
+	sipPort, phonePort, mediaPort := siptest.FreeUDPPort(t), siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
+	db, ns := pgtest.URL(t), natstest.Start(t)
+	const demo = "http://127.0.0.1:9"
+	a := startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
+		MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour})
+	logs := newLogWaiter()
+	startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
+		RingTimeout: time.Hour, Logger: slog.New(logs), SIPListen: udpListen(sipPort)})
+
+	ctx := context.Background()
+	st, err := store.OpenDatabase(ctx, db, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext, err := st.ExtensionByEmail(ctx, "bob@demo.test")
+	if err == nil {
+		err = st.AddSIPDevice(ctx, &store.SIPDevice{ExtensionID: ext.ID, Username: "101-desk",
+			HA1: sip.HA1("101-desk", sip.DefaultRealm, "desk-secret-1"), Realm: sip.DefaultRealm})
+	}
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	startCarrier(t, phonePort, "../sip/testdata/phone_register_stay.xml", fmt.Sprintf("127.0.0.1:%d", sipPort)).Finish()
+	logs.wait(t, logPhoneDevice)
+	tab := openTab(t, a, "alice@demo.test")
+	waitRemoteDevices(t, a, 1) // bob's desk phone, of node b
+
+	phone := startCarrier(t, phonePort, "testdata/phone_answer_echo.xml", echoMedia(mediaPort)...)
+	alice := newTalkerIn(t, "alice", 'a', pcmu)
+	call := tab.dial(t, "102", alice.peer)
+	alice.waitHears(t, "alice", 'a', 10) // through bob's desk phone and back
+	tab.hangup(t, call["id"].(string))
+	phone.Finish()
 }

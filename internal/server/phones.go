@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -62,14 +63,30 @@ func (d phoneDevices) LookupDevice(ctx context.Context, username string) (sip.De
 	return sip.Device{ID: dev.ID, ExtensionID: dev.ExtensionID, Username: dev.Username, HA1: dev.HA1, Realm: dev.Realm}, true, nil
 }
 
+// phoneSwitch is what desk phones ask of the calls: the switch, or with a
+// cluster the calls of every node (cluster.Calls).
+type phoneSwitch interface {
+	RegisterDevice(d telephony.Device) error
+	UnregisterDevice(id string)
+	Dial(ctx context.Context, device, to, offerSDP string) (telephony.Session, string, error)
+	Answer(ctx context.Context, device, sessionID, offerSDP string) (telephony.Session, string, error)
+	Reject(ctx context.Context, device, sessionID string) error
+	Hangup(ctx context.Context, device, sessionID string) error
+	Hold(ctx context.Context, device, sessionID string) error
+	Unhold(ctx context.Context, device, sessionID string) error
+	DeviceOffer(ctx context.Context, device, sessionID, offerSDP string) (string, error)
+	Session(id string) (telephony.Session, bool)
+}
+
 // deskPhones carries the calls of registered phones.
 type deskPhones struct {
-	sw  *telephony.Switch
 	log *slog.Logger
 	ua  func() *sip.UA // the user agent once started
 
-	mu    sync.Mutex
-	calls map[phoneKey]*phoneCall
+	mu      sync.Mutex
+	through phoneSwitch
+	phones  map[string]telephony.Device // the phones registered here, by device id
+	calls   map[phoneKey]*phoneCall
 }
 
 // phoneKey is a call as a phone has it: its session and the phone's device.
@@ -84,8 +101,30 @@ type phoneCall struct {
 	done     bool      // ended, or being ended
 }
 
-func newDeskPhones(sw *telephony.Switch, log *slog.Logger) *deskPhones {
-	return &deskPhones{sw: sw, log: log, calls: map[phoneKey]*phoneCall{}, ua: func() *sip.UA { return nil }}
+func newDeskPhones(sw phoneSwitch, log *slog.Logger) *deskPhones {
+	return &deskPhones{through: sw, log: log, phones: map[string]telephony.Device{}, calls: map[phoneKey]*phoneCall{},
+		ua: func() *sip.UA { return nil }}
+}
+
+// sw is the switch the phones' calls go to.
+func (d *deskPhones) sw() phoneSwitch {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.through
+}
+
+// useCalls makes sw, the calls of every node of a cluster, the phones'
+// switch: the phones registered so far become devices of the cluster.
+func (d *deskPhones) useCalls(sw phoneSwitch) {
+	d.mu.Lock()
+	d.through = sw
+	phones := slices.Collect(maps.Values(d.phones))
+	d.mu.Unlock()
+	for _, dev := range phones {
+		if err := sw.RegisterDevice(dev); err != nil {
+			d.log.Warn("phone not registered with the cluster", slog.String("device", dev.ID), slog.Any("err", err))
+		}
+	}
 }
 
 // registration keeps the switch's devices in step with the registrar: a
@@ -93,15 +132,22 @@ func newDeskPhones(sw *telephony.Switch, log *slog.Logger) *deskPhones {
 func (d *deskPhones) registration(b sip.Binding, registered bool) {
 	id := phoneDevice(b.Device.Username)
 	if registered {
-		if err := d.sw.RegisterDevice(telephony.Device{ID: id, ExtensionID: b.Device.ExtensionID, RTP: true}); err != nil {
+		dev := telephony.Device{ID: id, ExtensionID: b.Device.ExtensionID, RTP: true}
+		if err := d.sw().RegisterDevice(dev); err != nil {
 			d.log.Warn("phone not registered with the switch", slog.String("device", id), slog.Any("err", err))
 			return
 		}
+		d.mu.Lock()
+		d.phones[id] = dev
+		d.mu.Unlock()
 		d.log.Info(logPhoneDevice, slog.String("device", id), slog.Int64("extensionId", b.Device.ExtensionID))
 		return
 	}
 	if ua := d.ua(); ua == nil || len(ua.Registered(b.Device.Username)) == 0 {
-		d.sw.UnregisterDevice(id)
+		d.mu.Lock()
+		delete(d.phones, id)
+		d.mu.Unlock()
+		d.sw().UnregisterDevice(id)
 		d.log.Info(logPhoneGone, slog.String("device", id), slog.Int64("extensionId", b.Device.ExtensionID))
 	}
 }
@@ -221,7 +267,7 @@ func (d *deskPhones) ring(s telephony.Session, dev string, pc *phoneCall) {
 	decline := func(err error) {
 		d.log.Info("phone not rung", slog.String("device", dev), slog.String("telephonySessionId", s.ID), slog.Any("err", err))
 		d.forget(s.ID, dev, pc)
-		_ = d.sw.Reject(context.Background(), dev, s.ID) // it stops ringing there
+		_ = d.sw().Reject(context.Background(), dev, s.ID) // it stops ringing there
 	}
 	if len(bindings) == 0 {
 		decline(sip.ErrNotRegistered)
@@ -275,7 +321,7 @@ func (d *deskPhones) phoneEvents(id, dev string, pc *phoneCall) sip.Events {
 			}
 		},
 		AnswerOffer: func(offer string) (string, error) {
-			_, answer, err := d.sw.Answer(ctx, dev, id, offer)
+			_, answer, err := d.sw().Answer(ctx, dev, id, offer)
 			if err != nil {
 				return "", err
 			}
@@ -286,28 +332,28 @@ func (d *deskPhones) phoneEvents(id, dev string, pc *phoneCall) sip.Events {
 		},
 		Failed: func(f sip.Failure) {
 			if gone() && f.Code != 487 {
-				_ = d.sw.Reject(ctx, dev, id) // busy, declined or unreachable: it stops ringing there
+				_ = d.sw().Reject(ctx, dev, id) // busy, declined or unreachable: it stops ringing there
 			}
 		},
 		Canceled: func() {
 			if gone() {
-				_ = d.sw.Hangup(ctx, dev, id)
+				_ = d.sw().Hangup(ctx, dev, id)
 			}
 		},
 		Ended: func(sip.EndCause) {
 			if gone() {
-				_ = d.sw.Hangup(ctx, dev, id)
+				_ = d.sw().Hangup(ctx, dev, id)
 			}
 		},
 		Offer: func(sdp string) (string, error) {
-			answer, err := d.sw.DeviceOffer(ctx, dev, id, sdp)
+			answer, err := d.sw().DeviceOffer(ctx, dev, id, sdp)
 			if err != nil {
 				return "", err
 			}
 			if offerHolds(sdp) {
-				_ = d.sw.Hold(ctx, dev, id)
-			} else if s, ok := d.sw.Session(id); ok && heldOn(s, dev) {
-				_ = d.sw.Unhold(ctx, dev, id)
+				_ = d.sw().Hold(ctx, dev, id)
+			} else if s, ok := d.sw().Session(id); ok && heldOn(s, dev) {
+				_ = d.sw().Unhold(ctx, dev, id)
 			}
 			return answer, nil
 		},
@@ -341,7 +387,7 @@ func offerHolds(sdp string) bool {
 // failure otherwise (follow).
 func (d *deskPhones) DeviceCall(c *sip.Call, dev sip.Device, o sip.Offer) sip.Events {
 	id := phoneDevice(dev.Username)
-	s, answer, err := d.sw.Dial(context.Background(), id, o.To, o.SDP)
+	s, answer, err := d.sw().Dial(context.Background(), id, o.To, o.SDP)
 	if err != nil {
 		code, reason := phoneRefusal(err)
 		d.log.Info("phone's call refused", slog.String("device", id), slog.String("to", o.To), slog.Any("err", err))
@@ -355,7 +401,7 @@ func (d *deskPhones) DeviceCall(c *sip.Call, dev sip.Device, o sip.Offer) sip.Ev
 	_ = c.Ring("")
 	// What happened before the call was kept: a call the switch no longer
 	// has ended (it failed at once), and follow refuses it.
-	if now, ok := d.sw.Session(s.ID); ok {
+	if now, ok := d.sw().Session(s.ID); ok {
 		d.follow(now, id)
 	} else {
 		if s.Ended.IsZero() {

@@ -398,11 +398,12 @@ func Run(ctx context.Context, cfg Config) error {
 			if f := onLost.Load(); f != nil {
 				(*f)(lc)
 			}
-		})
+		}, phones.event)
 		if err != nil {
 			return err
 		}
 		callSwitch = calls
+		phones.useCalls(calls) // the phones ring for every node's calls
 		mx.WatchCluster(calls.RemoteDevices)
 	}
 	watchParts(mx, sw, hub, gw, db)
