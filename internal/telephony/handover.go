@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 )
 
 // Handing a call over to another switch: in a cluster, two calls carried
@@ -17,10 +18,9 @@ import (
 // (Rejoin) when told so by a CauseRejoin event.
 //
 // Only a plain call between browsers moves: two parties answered or held
-// on devices, nothing else going on in it (no RingOut, transfer, bridge,
-// conference, voicemail, recording, carrier, desk phone, or move to
-// another device), and never handed on before (its call-log records have
-// one leg).
+// on devices, and nothing else going on in it (no RingOut, transfer in
+// progress, bridge, conference, voicemail, recording, carrier, desk phone,
+// or move to another device). Its call-log legs so far move with it.
 
 // CauseRejoin tells Event.Device that its call's audio moved to another
 // gateway: it connects again (Rejoin).
@@ -29,12 +29,24 @@ const CauseRejoin Cause = "rejoin"
 // Handover is a call as Release gives it and Adopt takes it.
 type Handover struct {
 	Session Session `json:"session"`
+	// Legs are the call-log legs of the parties of a call handed on
+	// before (transferred, forwarded), by party id (records.go).
+	Legs map[string]HandedLegs `json:"legs,omitempty"`
+}
+
+// HandedLegs are one party's call-log legs so far, in a Handover.
+type HandedLegs struct {
+	Legs      []CallLeg `json:"legs"`
+	Open      bool      `json:"open,omitempty"`
+	Connected time.Time `json:"connected,omitzero"`
+	Answers   []string  `json:"answers,omitempty"`
+	First     time.Time `json:"first,omitzero"`
 }
 
 // handableLocked checks that call c can move to another switch.
 func (s *Switch) handableLocked(c *call) error {
 	busy := c.ro != nil || c.xfer != nil || c.link != nil || c.conf != nil || c.vm != nil || c.answering != "" ||
-		c.s.Recording != nil || c.recorded != nil || c.autoRecord != 0 || len(c.trunks) > 0 || len(c.book) > 0 ||
+		c.s.Recording != nil || c.recorded != nil || c.autoRecord != 0 || len(c.trunks) > 0 ||
 		c.offerTimer != nil || len(c.pending) > 0 || s.invites[c.s.ID] != nil
 	if busy {
 		return fmt.Errorf("call %s cannot move to another node in its state: %w", c.s.ID, ErrInvalidState)
@@ -75,6 +87,13 @@ func (s *Switch) Release(ctx context.Context, sessionID string) (Handover, error
 	}
 	s.stopTimersLocked(c)
 	h := Handover{Session: c.s.clone()}
+	for id, pl := range c.book {
+		if h.Legs == nil {
+			h.Legs = map[string]HandedLegs{}
+		}
+		h.Legs[id] = HandedLegs{Legs: slices.Clone(pl.legs), Open: pl.open, Connected: pl.connected,
+			Answers: slices.Clone(pl.answers), First: pl.first}
+	}
 	delete(s.calls, sessionID)
 	delete(s.autoHeld, sessionID)
 	for _, p := range c.s.Parties {
@@ -118,6 +137,13 @@ func (s *Switch) Adopt(ctx context.Context, h Handover) error {
 		}
 		if len(c.legs) != 2 {
 			return fmt.Errorf("adopt call %s: %d parties: %w", id, len(c.legs), ErrInvalidState)
+		}
+		for pid, hl := range h.Legs {
+			if c.book == nil {
+				c.book = legBook{}
+			}
+			c.book[pid] = &partyLegs{legs: slices.Clone(hl.Legs), open: hl.Open, connected: hl.Connected,
+				answers: slices.Clone(hl.Answers), first: hl.First}
 		}
 		s.calls[id] = c
 		s.noteLocked(c, "call handed over from another node")

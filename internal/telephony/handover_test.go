@@ -110,3 +110,35 @@ func TestHandoverRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestHandoverOfATransferredCall: a call Bob transferred to Carol moves
+// with its call-log legs: the records written where it ends list both.
+func TestHandoverOfATransferredCall(t *testing.T) {
+	ctx := context.Background()
+	from, to := newRig(t), newRig(t)
+	s := from.connected(t)
+	if _, err := from.sw.Transfer(ctx, "b1", s.ID, "103"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := from.sw.Answer(ctx, "c1", s.ID, "offer-c1"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := from.sw.Release(ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := to.sw.Adopt(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := to.sw.Hangup(ctx, "a1", s.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Bob's record was written where he left; alice's and carol's where
+	// the call ended.
+	from.log.wait(t, 1)
+	for _, r := range to.log.wait(t, 2) {
+		if r.Extension == alice && len(r.Legs) < 2 {
+			t.Fatalf("alice's record after the hand-over has legs %+v, want the transfer's", r.Legs)
+		}
+	}
+}
