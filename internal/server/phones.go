@@ -152,11 +152,12 @@ func (d *deskPhones) registration(b sip.Binding, registered bool) {
 	}
 }
 
-// event follows the switch's events for the phones they concern.
+// event follows the switch's events for the phones they concern that
+// registered here: with a cluster, another node's phones are that node's.
 func (d *deskPhones) event(ev telephony.Event) {
 	s := ev.Session
-	devs := phonesOf(s)
 	d.mu.Lock()
+	devs := slices.DeleteFunc(phonesOf(s), func(dev string) bool { _, here := d.phones[dev]; return !here })
 	for k := range d.calls { // also the phones it stopped ringing: answered elsewhere, gone to voicemail
 		if k.session == s.ID && !slices.Contains(devs, k.device) {
 			devs = append(devs, k.device)
