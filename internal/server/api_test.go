@@ -517,11 +517,30 @@ func newPeerWith(t *testing.T, addMedia func(*webrtc.PeerConnection) error) *pee
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pc.Close() })
 	connected, once := make(chan struct{}), sync.Once{}
+	settled, settleOnce := make(chan struct{}), sync.Once{}
+	t.Cleanup(func() {
+		// pion v3 races when a peer is closed just as its ICE checks
+		// succeed (ICETransport.Start sets its mux while stop reads it
+		// unlocked): a peer whose checks are under way finishes them
+		// first. This wait is no measure; it only keeps the two apart.
+		if pc.ICEConnectionState() == webrtc.ICEConnectionStateChecking {
+			select {
+			case <-settled:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		pc.Close()
+	})
 	pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
 		if st == webrtc.ICEConnectionStateConnected {
 			once.Do(func() { close(connected) })
+		}
+	})
+	// Connected (DTLS too) comes once ICETransport.Start returned.
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st != webrtc.PeerConnectionStateNew && st != webrtc.PeerConnectionStateConnecting {
+			settleOnce.Do(func() { close(settled) })
 		}
 	})
 	if err := addMedia(pc); err != nil {
