@@ -423,6 +423,8 @@ type callRequest struct {
 	Action     telephony.PartyAction   `json:"action,omitempty"`
 	Devices    []string                `json:"devices,omitempty"`
 	AnswerWith telephony.AnswerOptions `json:"answerWith"`
+	Handover   *telephony.Handover     `json:"handover,omitempty"` // a call to adopt, and its records so far
+	Records    []telephony.CallRecord  `json:"records,omitempty"`
 }
 
 // callReply is the owner's answer.

@@ -23,8 +23,8 @@ import (
 //   - A merge or a bridge joins two calls on the node that carries the
 //     first: when another node carries the second, that node hands it over
 //     (gather), and its parties' browsers connect their audio again to
-//     this node's gateway. A call that cannot move (telephony.Handover)
-//     cannot be joined to a call of another node. So that it rarely has
+//     this node's gateway. When the second cannot move (telephony.Handover)
+//     the first goes to the second's node, if it can. So that it rarely has
 //     to, a user's new call is placed on the node that carries the user's
 //     calls in progress (Dial), wherever the request arrives; an invitation
 //     to a conference is placed by the conference's node.
@@ -55,32 +55,66 @@ func (c *Calls) elsewhereOp(ctx context.Context, q callRequest) (callReply, bool
 // gather brings call other to this node, which carries sessionID, when
 // another node carries it: that node releases it (telephony.Switch.Release)
 // and this one adopts it, whose gateway carries its audio from then on;
-// its parties' devices connect again here. A call that cannot move stays
-// where it is, and the request fails saying why.
-func (c *Calls) gather(ctx context.Context, sessionID, other string) error {
+// its parties' devices connect again here. When other cannot move (a
+// carrier's call, a desk phone's) but sessionID can, sessionID goes to
+// other's node instead, which gather returns: the request is to be made
+// there. When neither can, the request fails saying why.
+func (c *Calls) gather(ctx context.Context, sessionID, other string) (string, error) {
 	if _, ok := c.Switch.Session(other); ok || !validKey(other) {
-		return nil // here, or no call: the switch says which
+		return "", nil // here, or no call: the switch says which
 	}
 	r, err := c.ask(ctx, other, callRequest{Op: "release", Session: other})
 	switch {
 	case errors.Is(err, telephony.ErrNoSuchCall) && r.Kind == "":
-		return nil // no node has it
-	case err != nil:
-		return fmt.Errorf("call %s is carried by another node and cannot move to call %s's: %w", other, sessionID, err)
-	case r.Handover == nil:
-		return fmt.Errorf("call %s: its node released nothing: %w", other, telephony.ErrInvalidState)
-	}
-	log := c.cfg.Log.With(slog.String("telephonySessionId", other))
-	if err := c.Switch.Adopt(ctx, *r.Handover); err != nil {
-		// Released there, refused here: it ends for everyone, as a call
-		// of a lost node does.
-		log.Error("cluster: a call handed over to this node not taken", slog.Any("err", err))
-		if c.cfg.OnLost != nil {
-			c.cfg.OnLost(endLost(callEntry{Session: r.Handover.Session, Records: r.Records}, time.Now()))
+		return "", nil // no node has it
+	case errors.Is(err, telephony.ErrInvalidState) && r.Node != "" && r.Node != c.node:
+		if serr := c.sendOver(ctx, sessionID, r.Node); serr != nil {
+			return "", fmt.Errorf("call %s is carried by another node and neither call can move: %w", other, errors.Join(err, serr))
 		}
-		return fmt.Errorf("call %s could not move to this node: %w", other, err)
+		return r.Node, nil
+	case err != nil:
+		return "", fmt.Errorf("call %s is carried by another node and cannot move to call %s's: %w", other, sessionID, err)
+	case r.Handover == nil:
+		return "", fmt.Errorf("call %s: its node released nothing: %w", other, telephony.ErrInvalidState)
 	}
-	log.Info("cluster: a call moved to this node", slog.String("with", sessionID))
+	if err := c.adopt(ctx, *r.Handover, r.Records); err != nil {
+		return "", err
+	}
+	c.cfg.Log.Info("cluster: a call moved to this node", slog.String("telephonySessionId", other), slog.String("with", sessionID))
+	return "", nil
+}
+
+// adopt takes over a call another node released. One refused here ends
+// for everyone, as a call of a lost node does: it is nowhere else now.
+func (c *Calls) adopt(ctx context.Context, h telephony.Handover, recs []telephony.CallRecord) error {
+	if err := c.Switch.Adopt(ctx, h); err != nil {
+		c.cfg.Log.Error("cluster: a call handed over to this node not taken", slog.String("telephonySessionId", h.Session.ID), slog.Any("err", err))
+		if c.cfg.OnLost != nil {
+			c.cfg.OnLost(endLost(callEntry{Session: h.Session, Records: recs}, time.Now()))
+		}
+		return fmt.Errorf("call %s could not move to this node: %w", h.Session.ID, err)
+	}
+	return nil
+}
+
+// sendOver hands call id of this node over to node, which adopts it.
+func (c *Calls) sendOver(ctx context.Context, id, node string) error {
+	var rel callReply
+	if err := c.release(ctx, id, &rel); err != nil {
+		return err
+	}
+	r, err := c.ask(ctx, "node."+nodeKey(node), callRequest{Op: "adopt", Session: id, Handover: rel.Handover, Records: rel.Records})
+	if err != nil {
+		// Released here, not taken there. A node that refused it ended
+		// it (adopt); one that did not answer may not have it: then it
+		// ends here, for everyone.
+		c.cfg.Log.Error("cluster: a call handed over to another node not taken", slog.String("telephonySessionId", id), slog.String("node", node), slog.Any("err", err))
+		if _, there := c.Session(id); r.Error == "" && !there && c.cfg.OnLost != nil {
+			c.cfg.OnLost(endLost(callEntry{Session: rel.Handover.Session, Records: rel.Records}, time.Now()))
+		}
+		return err
+	}
+	c.cfg.Log.Info("cluster: a call moved to another node", slog.String("telephonySessionId", id), slog.String("node", node))
 	return nil
 }
 
@@ -119,20 +153,31 @@ func conferenceOf(r callReply) telephony.Conference {
 func (c *Calls) Bridge(ctx context.Context, owner int64, sessionID, partyID, otherSessionID, otherPartyID string) (telephony.Session, error) {
 	q := callRequest{Op: "bridge", Owner: owner, Session: sessionID, Party: partyID, Other: otherSessionID, OtherParty: otherPartyID}
 	return c.sessionOp(ctx, q, func() (telephony.Session, error) {
-		if err := c.gather(ctx, sessionID, otherSessionID); err != nil {
+		there, err := c.gather(ctx, sessionID, otherSessionID)
+		if err != nil {
 			return telephony.Session{}, fmt.Errorf("bridge: %w", err)
+		}
+		if there != "" {
+			r, err := c.ask(ctx, "node."+nodeKey(there), q)
+			return sessionOf(r), err
 		}
 		return c.Switch.Bridge(ctx, owner, sessionID, partyID, otherSessionID, otherPartyID)
 	})
 }
 
 func (c *Calls) Merge(ctx context.Context, device, sessionID, otherSessionID string) (telephony.Conference, error) {
-	r, remote, err := c.remote(ctx, callRequest{Op: "merge", Device: device, Session: sessionID, Other: otherSessionID})
+	q := callRequest{Op: "merge", Device: device, Session: sessionID, Other: otherSessionID}
+	r, remote, err := c.remote(ctx, q)
 	if remote {
 		return conferenceOf(r), err
 	}
-	if err := c.gather(ctx, sessionID, otherSessionID); err != nil {
+	there, err := c.gather(ctx, sessionID, otherSessionID)
+	if err != nil {
 		return telephony.Conference{}, fmt.Errorf("merge: %w", err)
+	}
+	if there != "" {
+		r, err := c.ask(ctx, "node."+nodeKey(there), q)
+		return conferenceOf(r), err
 	}
 	return c.Switch.Merge(ctx, device, sessionID, otherSessionID)
 }
@@ -143,8 +188,13 @@ func (c *Calls) MergeParty(ctx context.Context, owner int64, sessionID, partyID,
 	if remote {
 		return conferenceOf(r), err
 	}
-	if err := c.gather(ctx, sessionID, otherSessionID); err != nil {
+	there, err := c.gather(ctx, sessionID, otherSessionID)
+	if err != nil {
 		return telephony.Conference{}, fmt.Errorf("merge: %w", err)
+	}
+	if there != "" {
+		r, err := c.ask(ctx, "node."+nodeKey(there), q)
+		return conferenceOf(r), err
 	}
 	return c.Switch.MergeParty(ctx, owner, sessionID, partyID, otherSessionID, otherPartyID)
 }
@@ -373,6 +423,12 @@ func (c *Calls) serveMore(ctx context.Context, q callRequest, r *callReply) (tel
 		s, r.SDP, err = sw.Dial(ctx, q.Device, q.To, q.SDP)
 	case "release":
 		err = c.release(ctx, q.Session, r)
+	case "adopt":
+		if q.Handover == nil {
+			err = fmt.Errorf("cluster: no call to adopt: %w", telephony.ErrInvalidState)
+		} else {
+			err = c.adopt(ctx, *q.Handover, q.Records)
+		}
 	case "rejoin":
 		s, r.SDP, err = sw.Rejoin(ctx, q.Device, q.Session, q.SDP)
 	case "records":

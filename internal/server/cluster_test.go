@@ -478,20 +478,7 @@ func TestDeskPhoneAcrossNodes(t *testing.T) {
 	startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
 		RingTimeout: time.Hour, Logger: slog.New(logs), SIPListen: udpListen(sipPort)})
 
-	ctx := context.Background()
-	st, err := store.OpenDatabase(ctx, db, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ext, err := st.ExtensionByEmail(ctx, "bob@demo.test")
-	if err == nil {
-		err = st.AddSIPDevice(ctx, &store.SIPDevice{ExtensionID: ext.ID, Username: "101-desk",
-			HA1: sip.HA1("101-desk", sip.DefaultRealm, "desk-secret-1"), Realm: sip.DefaultRealm})
-	}
-	st.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	keepDeskPhoneIn(t, db, "bob@demo.test")
 	startCarrier(t, phonePort, "../sip/testdata/phone_register_stay.xml", fmt.Sprintf("127.0.0.1:%d", sipPort)).Finish()
 	logs.wait(t, logPhoneDevice)
 	tab := openTab(t, a, "alice@demo.test")
@@ -503,4 +490,88 @@ func TestDeskPhoneAcrossNodes(t *testing.T) {
 	alice.waitHears(t, "alice", 'a', 10) // through bob's desk phone and back
 	tab.hangup(t, call["id"].(string))
 	phone.Finish()
+}
+
+// TestMergeWithADeskPhoneCallAcrossNodes: alice's widget (node a) calls
+// bob's desk phone, registered with node b: node a carries the call, which
+// cannot move (the phone's audio is G.711 to node a's gateway). Carol's
+// widget on node b calls alice, and alice merges the phone's call into
+// carol's: carol's call goes to node a instead, alice's and carol's
+// widgets connect again there, and they hear each other in the
+// conference with the phone.
+func TestMergeWithADeskPhoneCallAcrossNodes(t *testing.T) {
+	const aliceHz, carolHz = 440, 1600
+	sipPort, phonePort, mediaPort := siptest.FreeUDPPort(t), siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
+	db, ns := pgtest.URL(t), natstest.Start(t)
+	const demo = "http://127.0.0.1:9"
+	a := startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
+		MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour})
+	logs := newLogWaiter()
+	b := startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
+		MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour, Logger: slog.New(logs), SIPListen: udpListen(sipPort)})
+	keepDeskPhoneIn(t, db, "bob@demo.test")
+	startCarrier(t, phonePort, "../sip/testdata/phone_register_stay.xml", fmt.Sprintf("127.0.0.1:%d", sipPort)).Finish()
+	logs.wait(t, logPhoneDevice)
+	aliceTab, carolTab := openTab(t, a, "alice@demo.test"), openTab(t, b, "carol@demo.test")
+	waitRemoteDevices(t, a, 2) // bob's desk phone and carol's tab, of node b
+	waitRemoteDevices(t, b, 1)
+
+	phone := startCarrier(t, phonePort, "testdata/phone_answer_echo.xml", echoMedia(mediaPort)...)
+	toPhone := newTalkerIn(t, "alice", 'a', pcmu)
+	withPhone := aliceTab.dial(t, "102", toPhone.peer)
+	toPhone.waitHears(t, "alice", 'a', 10)
+
+	carol := newTonePeer(t, "carol", opusFrames(t, carolHz, 50))
+	fromCarol := carolTab.dial(t, "101", carol.peer)
+	answerTone(t, a, aliceTab, fromCarol["telephonySessionId"], newTonePeer(t, "alice", opusFrames(t, aliceHz, 50)))
+
+	r := widgetPost(t, aliceTab.c, a.WidgetURL, "/widget/calls/"+fromCarol["telephonySessionId"].(string)+"/merge",
+		map[string]string{"deviceId": aliceTab.device, "otherCallId": withPhone["telephonySessionId"].(string)})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("merge of carol's call (node b) with the desk phone's (node a): %d %s", r.StatusCode, r.body)
+	}
+	alice := rejoinTone(t, a, aliceTab, fromCarol["telephonySessionId"], "alice", aliceHz)
+	carol = rejoinTone(t, b, carolTab, fromCarol["telephonySessionId"], "carol", carolHz)
+	wantHearsTone(t, "alice", alice, carolHz)
+	wantHearsTone(t, "carol", carol, aliceHz)
+
+	// The conference ends for all, the phone too (its BYE ends SIPp).
+	conf := "/widget/conferences/" + fromCarol["telephonySessionId"].(string) + "?deviceId=" + aliceTab.device
+	if r := do(t, aliceTab.c, "DELETE", b.WidgetURL+conf, nil, "X-Callbridge", "1", "X-Callbridge-Client", "demo"); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("end the conference through node b: %d %s", r.StatusCode, r.body)
+	}
+	phone.Finish()
+}
+
+// keepDeskPhoneIn gives the extension of email the desk phone 101-desk of
+// the SIPp scenarios, in the cluster's database.
+func keepDeskPhoneIn(t *testing.T, db, email string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.OpenDatabase(ctx, db, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ext, err := st.ExtensionByEmail(ctx, email)
+	if err == nil {
+		err = st.AddSIPDevice(ctx, &store.SIPDevice{ExtensionID: ext.ID, Username: "101-desk",
+			HA1: sip.HA1("101-desk", sip.DefaultRealm, "desk-secret-1"), Realm: sip.DefaultRealm})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantHearsTone waits until a second of what tp receives carries hz, at
+// least a tenth of its power.
+func wantHearsTone(t *testing.T, who string, tp *tonePeer, hz float64) {
+	t.Helper()
+	var sh []float64
+	for range 30 { // each try a second of audio, received: against a hang only
+		if sh = toneShares(t, tp.hear(t, 50), hz); sh[0] >= 0.1 {
+			return
+		}
+	}
+	t.Fatalf("%s never heard %v Hz: share %v", who, hz, sh)
 }
