@@ -150,53 +150,63 @@ func conferenceOf(r callReply) telephony.Conference {
 	return *r.Conference
 }
 
+// joinOp runs a request on two calls where both are: on the first's node
+// once it gathered the second there (local), or on the second's node when
+// the first went there instead. It returns the answer of another node, when
+// one answered.
+func (c *Calls) joinOp(ctx context.Context, q callRequest, local func() error) (*callReply, error) {
+	r, remote, err := c.remote(ctx, q)
+	if remote {
+		return &r, err
+	}
+	there, err := c.gather(ctx, q.Session, q.Other)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", q.Op, err)
+	}
+	if there != "" {
+		r, err := c.ask(ctx, "node."+nodeKey(there), q)
+		return &r, err
+	}
+	return nil, local()
+}
+
 func (c *Calls) Bridge(ctx context.Context, owner int64, sessionID, partyID, otherSessionID, otherPartyID string) (telephony.Session, error) {
+	var s telephony.Session
 	q := callRequest{Op: "bridge", Owner: owner, Session: sessionID, Party: partyID, Other: otherSessionID, OtherParty: otherPartyID}
-	return c.sessionOp(ctx, q, func() (telephony.Session, error) {
-		there, err := c.gather(ctx, sessionID, otherSessionID)
-		if err != nil {
-			return telephony.Session{}, fmt.Errorf("bridge: %w", err)
-		}
-		if there != "" {
-			r, err := c.ask(ctx, "node."+nodeKey(there), q)
-			return sessionOf(r), err
-		}
-		return c.Switch.Bridge(ctx, owner, sessionID, partyID, otherSessionID, otherPartyID)
+	r, err := c.joinOp(ctx, q, func() (err error) {
+		s, err = c.Switch.Bridge(ctx, owner, sessionID, partyID, otherSessionID, otherPartyID)
+		return err
 	})
+	if r != nil {
+		s = sessionOf(*r)
+	}
+	return s, err
 }
 
 func (c *Calls) Merge(ctx context.Context, device, sessionID, otherSessionID string) (telephony.Conference, error) {
+	var cf telephony.Conference
 	q := callRequest{Op: "merge", Device: device, Session: sessionID, Other: otherSessionID}
-	r, remote, err := c.remote(ctx, q)
-	if remote {
-		return conferenceOf(r), err
+	r, err := c.joinOp(ctx, q, func() (err error) {
+		cf, err = c.Switch.Merge(ctx, device, sessionID, otherSessionID)
+		return err
+	})
+	if r != nil {
+		cf = conferenceOf(*r)
 	}
-	there, err := c.gather(ctx, sessionID, otherSessionID)
-	if err != nil {
-		return telephony.Conference{}, fmt.Errorf("merge: %w", err)
-	}
-	if there != "" {
-		r, err := c.ask(ctx, "node."+nodeKey(there), q)
-		return conferenceOf(r), err
-	}
-	return c.Switch.Merge(ctx, device, sessionID, otherSessionID)
+	return cf, err
 }
 
 func (c *Calls) MergeParty(ctx context.Context, owner int64, sessionID, partyID, otherSessionID, otherPartyID string) (telephony.Conference, error) {
+	var cf telephony.Conference
 	q := callRequest{Op: "mergeParty", Owner: owner, Session: sessionID, Party: partyID, Other: otherSessionID, OtherParty: otherPartyID}
-	r, remote, err := c.remote(ctx, q)
-	if remote {
-		return conferenceOf(r), err
+	r, err := c.joinOp(ctx, q, func() (err error) {
+		cf, err = c.Switch.MergeParty(ctx, owner, sessionID, partyID, otherSessionID, otherPartyID)
+		return err
+	})
+	if r != nil {
+		cf = conferenceOf(*r)
 	}
-	there, err := c.gather(ctx, sessionID, otherSessionID)
-	if err != nil {
-		return telephony.Conference{}, fmt.Errorf("merge: %w", err)
-	}
-	if there != "" {
-		r, err := c.ask(ctx, "node."+nodeKey(there), q)
-		return conferenceOf(r), err
-	}
-	return c.Switch.MergeParty(ctx, owner, sessionID, partyID, otherSessionID, otherPartyID)
+	return cf, err
 }
 
 func (c *Calls) StartConference(ctx context.Context, owner int64, sessionID, partyID string) (telephony.Conference, error) {

@@ -469,18 +469,7 @@ func TestNodeStalledDuringCall(t *testing.T) {
 // the phone through node b; the phone answers there, its answer goes to
 // node a, and alice hears herself through the phone, by node a's gateway.
 func TestDeskPhoneAcrossNodes(t *testing.T) {
-	sipPort, phonePort, mediaPort := siptest.FreeUDPPort(t), siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
-	db, ns := pgtest.URL(t), natstest.Start(t)
-	const demo = "http://127.0.0.1:9"
-	a := startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
-		MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour})
-	logs := newLogWaiter()
-	startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
-		RingTimeout: time.Hour, Logger: slog.New(logs), SIPListen: udpListen(sipPort)})
-
-	keepDeskPhoneIn(t, db, "bob@demo.test")
-	startCarrier(t, phonePort, "../sip/testdata/phone_register_stay.xml", fmt.Sprintf("127.0.0.1:%d", sipPort)).Finish()
-	logs.wait(t, logPhoneDevice)
+	a, _, phonePort, mediaPort := phoneCluster(t)
 	tab := openTab(t, a, "alice@demo.test")
 	waitRemoteDevices(t, a, 1) // bob's desk phone, of node b
 
@@ -501,17 +490,7 @@ func TestDeskPhoneAcrossNodes(t *testing.T) {
 // conference with the phone.
 func TestMergeWithADeskPhoneCallAcrossNodes(t *testing.T) {
 	const aliceHz, carolHz = 440, 1600
-	sipPort, phonePort, mediaPort := siptest.FreeUDPPort(t), siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
-	db, ns := pgtest.URL(t), natstest.Start(t)
-	const demo = "http://127.0.0.1:9"
-	a := startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
-		MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour})
-	logs := newLogWaiter()
-	b := startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
-		MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour, Logger: slog.New(logs), SIPListen: udpListen(sipPort)})
-	keepDeskPhoneIn(t, db, "bob@demo.test")
-	startCarrier(t, phonePort, "../sip/testdata/phone_register_stay.xml", fmt.Sprintf("127.0.0.1:%d", sipPort)).Finish()
-	logs.wait(t, logPhoneDevice)
+	a, b, phonePort, mediaPort := phoneCluster(t)
 	aliceTab, carolTab := openTab(t, a, "alice@demo.test"), openTab(t, b, "carol@demo.test")
 	waitRemoteDevices(t, a, 2) // bob's desk phone and carol's tab, of node b
 	waitRemoteDevices(t, b, 1)
@@ -541,6 +520,26 @@ func TestMergeWithADeskPhoneCallAcrossNodes(t *testing.T) {
 		t.Fatalf("end the conference through node b: %d %s", r.StatusCode, r.body)
 	}
 	phone.Finish()
+}
+
+// phoneCluster starts a cluster of two nodes, b with a SIP listener, where
+// bob's desk phone (SIPp, on phonePort; its audio on mediaPort) registered
+// with node b.
+func phoneCluster(t *testing.T) (a, b *instance, phonePort, mediaPort int) {
+	t.Helper()
+	sipPort := siptest.FreeUDPPort(t)
+	phonePort, mediaPort = siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
+	db, ns := pgtest.URL(t), natstest.Start(t)
+	const demo = "http://127.0.0.1:9"
+	a = startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
+		MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour})
+	logs := newLogWaiter()
+	b = startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
+		MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour, Logger: slog.New(logs), SIPListen: udpListen(sipPort)})
+	keepDeskPhoneIn(t, db, "bob@demo.test")
+	startCarrier(t, phonePort, "../sip/testdata/phone_register_stay.xml", fmt.Sprintf("127.0.0.1:%d", sipPort)).Finish()
+	logs.wait(t, logPhoneDevice)
+	return a, b, phonePort, mediaPort
 }
 
 // keepDeskPhoneIn gives the extension of email the desk phone 101-desk of
