@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -487,7 +488,7 @@ func (c *Calls) followConference(cf *telephony.Conference) {
 // longer has.
 func (c *Calls) sweep() {
 	c.mu.Lock()
-	confs, ros := keysOf(c.confs), keysOf(c.ringOuts)
+	confs, ros := slices.Collect(maps.Keys(c.confs)), slices.Collect(maps.Keys(c.ringOuts))
 	c.mu.Unlock()
 	var goneConfs, goneROs []string
 	for _, id := range confs {
@@ -513,12 +514,4 @@ func (c *Calls) sweep() {
 			}
 		}
 	}
-}
-
-func keysOf(m map[string]*nats.Subscription) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
