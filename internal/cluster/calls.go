@@ -45,13 +45,18 @@ type Calls struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
 
-	nodes     jetstream.KeyValue // each node's liveness, and the claims of lost ones (nodes.go)
-	calls     jetstream.KeyValue // the calls of every node as they stand (nodes.go)
-	dirty     map[string]bool    // calls of this node to write to calls
-	claimed   map[string]uint64  // calls of this node in calls (created there by this node): the revision last written
-	dirtied   chan struct{}
-	lostW     jetstream.KeyWatcher
-	callsW    jetstream.KeyWatcher
+	nodes   jetstream.KeyValue    // each node's liveness, and the claims of lost ones (nodes.go)
+	calls   jetstream.KeyValue    // the calls of every node as they stand (nodes.go)
+	dirty   map[string]bool       // calls of this node to write to calls
+	claimed map[string]uint64     // calls of this node in calls (created there by this node): the revision last written
+	heldFor map[string][]heldCall // calls of other nodes held for a call of this node, by its id (held.go)
+	dirtied chan struct{}
+	lostW   jetstream.KeyWatcher
+	callsW  jetstream.KeyWatcher
+
+	// emu guards elsewhere alone and is held only to read or change it:
+	// the presence keeper reads it under the switch's lock (PartyStates).
+	emu       sync.RWMutex
 	elsewhere map[string]callEntry // the calls of the other nodes, as they stand
 
 	nodeSub  *nats.Subscription            // this node's own subject (conferences.go)
@@ -160,7 +165,7 @@ func NewCalls(ctx context.Context, nc *nats.Conn, node string, sw *telephony.Swi
 	}
 	c := &Calls{Switch: sw, nc: nc, kv: kv, node: node, cfg: cfg,
 		local: map[string]telephony.Device{}, others: map[string]bool{}, owned: map[string]*nats.Subscription{}, stop: make(chan struct{}),
-		nodes: nodes, calls: calls, dirty: map[string]bool{}, claimed: map[string]uint64{}, dirtied: make(chan struct{}, 1),
+		nodes: nodes, calls: calls, dirty: map[string]bool{}, claimed: map[string]uint64{}, heldFor: map[string][]heldCall{}, dirtied: make(chan struct{}, 1),
 		elsewhere: map[string]callEntry{}, confs: map[string]*nats.Subscription{}, ringOuts: map[string]*nats.Subscription{},
 		rtpNodes: map[string]string{}, told: map[string][]string{}}
 	w, err := kv.WatchAll(ctx)
@@ -390,6 +395,9 @@ func (c *Calls) follow(ev telephony.Event) {
 	}
 	_, live := c.Switch.Session(id)
 	c.markDirty(id)
+	if !live {
+		c.heldForEnded(ev)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	sub, owned := c.owned[id]
@@ -492,9 +500,9 @@ func (c *Calls) serve(m *nats.Msg) {
 	case "session":
 		s, r.Found = sw.Session(q.Session)
 	case "answer":
-		s, r.SDP, err = sw.AnswerWith(ctx, q.Device, q.Session, q.SDP, q.AnswerWith)
+		s, r.SDP, err = c.answerHere(ctx, q.Device, q.Session, q.SDP, q.AnswerWith, false)
 	case "pickup":
-		s, r.SDP, err = sw.Pickup(ctx, q.Device, q.Session, q.SDP)
+		s, r.SDP, err = c.answerHere(ctx, q.Device, q.Session, q.SDP, telephony.AnswerOptions{}, true)
 	case "offer":
 		r.SDP, err = sw.DeviceOffer(ctx, q.Device, q.Session, q.SDP)
 	case "reject":
@@ -504,11 +512,11 @@ func (c *Calls) serve(m *nats.Msg) {
 	case "hold":
 		err = sw.Hold(ctx, q.Device, q.Session)
 	case "unhold":
-		err = sw.Unhold(ctx, q.Device, q.Session)
+		err = c.unholdHere(ctx, q.Device, q.Session)
 	case "mute":
 		err = sw.Mute(ctx, q.Device, q.Session, q.Muted)
 	case "switch":
-		err = sw.SwitchCall(ctx, q.Device, q.Session)
+		err = c.switchHere(ctx, q.Device, q.Session)
 	case "ignore":
 		err = sw.Ignore(ctx, q.Device, q.Session)
 	case "voicemail":
@@ -591,13 +599,13 @@ func (c *Calls) watchCalls() {
 		}
 		var ce callEntry
 		put := e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &ce) == nil
-		c.mu.Lock()
+		c.emu.Lock()
 		if put && ce.Node != c.node {
 			c.elsewhere[e.Key()] = ce
 		} else {
 			delete(c.elsewhere, e.Key())
 		}
-		c.mu.Unlock()
+		c.emu.Unlock()
 	}
 }
 
@@ -606,15 +614,38 @@ func (c *Calls) watchCalls() {
 // at their last change.
 func (c *Calls) Sessions(extension int64) []telephony.Session {
 	out := c.Switch.Sessions(extension)
-	c.mu.Lock()
+	c.emu.RLock()
 	for _, ce := range c.elsewhere {
 		s := ce.Session
 		if slices.ContainsFunc(s.Parties, func(p telephony.Party) bool { return p.Owner == extension }) {
 			out = append(out, s)
 		}
 	}
-	c.mu.Unlock()
+	c.emu.RUnlock()
 	slices.SortStableFunc(out, func(a, b telephony.Session) int { return a.Created.Compare(b.Created) })
+	return out
+}
+
+// PartyStates lists the states of the extension's live parties in the
+// calls of the other nodes, one list per call, as they stand: the presence
+// keeper counts them with those of this node's calls, so that an
+// extension's telephony status is that of all its calls. It takes emu
+// alone, so the keeper may call it under the switch's lock.
+func (c *Calls) PartyStates(extension int64) [][]telephony.PartyStatus {
+	var out [][]telephony.PartyStatus
+	c.emu.RLock()
+	defer c.emu.RUnlock()
+	for _, ce := range c.elsewhere {
+		var states []telephony.PartyStatus
+		for _, p := range ce.Session.Parties {
+			if p.Owner == extension && p.Status != telephony.StatusDisconnected {
+				states = append(states, p.Status)
+			}
+		}
+		if states != nil {
+			out = append(out, states)
+		}
+	}
 	return out
 }
 
@@ -635,19 +666,17 @@ func (c *Calls) Answer(ctx context.Context, device, sessionID, offerSDP string) 
 }
 
 func (c *Calls) AnswerWith(ctx context.Context, device, sessionID, offerSDP string, opt telephony.AnswerOptions) (telephony.Session, string, error) {
-	c.holdElsewhere(ctx, device, sessionID, opt.Action == telephony.AnswerEnd)
 	r, remote, err := c.remote(ctx, callRequest{Op: "answer", Device: device, Session: sessionID, SDP: offerSDP, AnswerWith: opt})
 	if !remote {
-		return c.Switch.AnswerWith(ctx, device, sessionID, offerSDP, opt)
+		return c.answerHere(ctx, device, sessionID, offerSDP, opt, false)
 	}
 	return sessionOf(r), r.SDP, err
 }
 
 func (c *Calls) Pickup(ctx context.Context, device, sessionID, offerSDP string) (telephony.Session, string, error) {
-	c.holdElsewhere(ctx, device, sessionID, false)
 	r, remote, err := c.remote(ctx, callRequest{Op: "pickup", Device: device, Session: sessionID, SDP: offerSDP})
 	if !remote {
-		return c.Switch.Pickup(ctx, device, sessionID, offerSDP)
+		return c.answerHere(ctx, device, sessionID, offerSDP, telephony.AnswerOptions{}, true)
 	}
 	return sessionOf(r), r.SDP, err
 }
@@ -658,63 +687,6 @@ func (c *Calls) DeviceOffer(ctx context.Context, device, sessionID, offerSDP str
 		return c.Switch.DeviceOffer(ctx, device, sessionID, offerSDP)
 	}
 	return r.SDP, err
-}
-
-// holdElsewhere holds (or, with end, hangs up) the device's live calls
-// that nodes other than sessionID's carry, before the device answers or
-// takes sessionID: its node's switch does so with the device's live call
-// of its own, and the device carries one live call. A hold that fails (the
-// call ended meanwhile) leaves nothing to do.
-func (c *Calls) holdElsewhere(ctx context.Context, device, sessionID string, end bool) {
-	ext, ok := c.Switch.DeviceExtension(device)
-	if !ok || !validKey(sessionID) {
-		return
-	}
-	owner := c.node
-	if _, here := c.Switch.Session(sessionID); !here {
-		c.mu.Lock()
-		ce, known := c.elsewhere[sessionID]
-		c.mu.Unlock()
-		owner = ce.Node
-		if !known { // not in the calls bucket yet: its node says
-			r, err := c.ask(ctx, sessionID, callRequest{Op: "session", Session: sessionID})
-			if err != nil || !r.Found {
-				return
-			}
-			owner = r.Node
-		}
-	}
-	live := func(s telephony.Session) bool {
-		return s.ID != sessionID && slices.ContainsFunc(s.Parties, func(p telephony.Party) bool {
-			return p.Device == device && p.Status == telephony.StatusAnswered
-		})
-	}
-	var ids []string
-	if owner != c.node {
-		for _, s := range c.Switch.Sessions(ext) {
-			if live(s) {
-				ids = append(ids, s.ID)
-			}
-		}
-	}
-	c.mu.Lock()
-	for id, ce := range c.elsewhere {
-		if ce.Node != owner && live(ce.Session) {
-			ids = append(ids, id)
-		}
-	}
-	c.mu.Unlock()
-	for _, id := range ids {
-		var err error
-		if end {
-			err = c.Hangup(ctx, device, id)
-		} else {
-			err = c.Hold(ctx, device, id)
-		}
-		if err != nil {
-			c.cfg.Log.Debug("cluster: the device's call on another node not held", slog.String("telephonySessionId", id), slog.Any("err", err))
-		}
-	}
 }
 
 // deviceOp routes an operation of a device on a call that returns only an
@@ -744,7 +716,7 @@ func (c *Calls) Hold(ctx context.Context, device, sessionID string) error {
 
 func (c *Calls) Unhold(ctx context.Context, device, sessionID string) error {
 	return c.deviceOp(ctx, callRequest{Op: "unhold", Device: device, Session: sessionID},
-		func() error { return c.Switch.Unhold(ctx, device, sessionID) })
+		func() error { return c.unholdHere(ctx, device, sessionID) })
 }
 
 func (c *Calls) Mute(ctx context.Context, device, sessionID string, muted bool) error {
@@ -754,7 +726,7 @@ func (c *Calls) Mute(ctx context.Context, device, sessionID string, muted bool) 
 
 func (c *Calls) SwitchCall(ctx context.Context, device, sessionID string) error {
 	return c.deviceOp(ctx, callRequest{Op: "switch", Device: device, Session: sessionID},
-		func() error { return c.Switch.SwitchCall(ctx, device, sessionID) })
+		func() error { return c.switchHere(ctx, device, sessionID) })
 }
 
 func (c *Calls) Ignore(ctx context.Context, device, sessionID string) error {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -285,7 +286,7 @@ func (c *Calls) Dial(ctx context.Context, device, to, offerSDP string) (telephon
 			return sessionOf(r), r.SDP, err
 		}
 	}
-	return c.Switch.Dial(ctx, device, to, offerSDP)
+	return c.dialHere(ctx, device, to, offerSDP)
 }
 
 // userNode is the other node carrying the latest call in progress of the
@@ -303,8 +304,8 @@ func (c *Calls) userNode(device string) string {
 	if slices.ContainsFunc(c.Switch.Sessions(ext), inProgress) {
 		return ""
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.emu.RLock()
+	defer c.emu.RUnlock()
 	var latest *callEntry
 	for _, ce := range c.elsewhere {
 		if inProgress(ce.Session) && (latest == nil || ce.Session.Created.After(latest.Session.Created)) {
@@ -318,12 +319,12 @@ func (c *Calls) userNode(device string) string {
 }
 
 // ActiveRecords returns the call-log records, so far, of the extension's
-// calls on every node: the other nodes are asked for theirs, and one that
-// does not answer gives them as it last wrote them.
+// calls on every node: the other nodes are asked for theirs, all at once,
+// and one that does not answer gives them as it last wrote them.
 func (c *Calls) ActiveRecords(ext int64) []telephony.CallRecord {
 	out := c.Switch.ActiveRecords(ext)
 	kept := map[string][]telephony.CallRecord{} // by node
-	c.mu.Lock()
+	c.emu.RLock()
 	for _, ce := range c.elsewhere {
 		for _, r := range ce.Records {
 			if r.Extension == ext {
@@ -331,14 +332,21 @@ func (c *Calls) ActiveRecords(ext int64) []telephony.CallRecord {
 			}
 		}
 	}
-	c.mu.Unlock()
-	for node, recs := range kept {
-		r, err := c.ask(context.Background(), "node."+nodeKey(node), callRequest{Op: "records", Owner: ext})
-		if err == nil {
-			recs = r.Records
-		}
-		out = append(out, recs...)
+	c.emu.RUnlock()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for node, recs := range kept { // all at once: a node away costs one timeout
+		wg.Go(func() {
+			r, err := c.ask(context.Background(), "node."+nodeKey(node), callRequest{Op: "records", Owner: ext})
+			if err == nil {
+				recs = r.Records
+			}
+			mu.Lock()
+			out = append(out, recs...)
+			mu.Unlock()
+		})
 	}
+	wg.Wait()
 	slices.SortStableFunc(out, func(a, b telephony.CallRecord) int {
 		return cmp.Or(a.StartTime.Compare(b.StartTime), cmp.Compare(a.ID, b.ID))
 	})
@@ -431,7 +439,7 @@ func (c *Calls) serveMore(ctx context.Context, q callRequest, r *callReply) (tel
 	case "invite":
 		s, r.SDP, err = sw.Invite(ctx, q.Device, q.Session, q.To, q.SDP)
 	case "dial":
-		s, r.SDP, err = sw.Dial(ctx, q.Device, q.To, q.SDP)
+		s, r.SDP, err = c.dialHere(ctx, q.Device, q.To, q.SDP)
 	case "release":
 		err = c.release(ctx, q.Session, r)
 	case "adopt":

@@ -1,7 +1,7 @@
 // Package cluster joins the nodes of a multi-node deployment through NATS
-// JetStream: the widgets' events (a bridge.Relay), who owns what, and
-// which node registers each SIP trunk (trunks.go). It knows nothing of
-// HTTP or media.
+// JetStream: the widgets' events (a bridge.Relay), who owns what, the
+// presence users set (presence.go), and which node registers each SIP
+// trunk (trunks.go). It knows nothing of HTTP or media.
 package cluster
 
 import (

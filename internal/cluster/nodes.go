@@ -111,6 +111,11 @@ func (c *Calls) takeOver(node string) {
 		log.Error("cluster: the lost node's calls not listed", slog.Any("err", err))
 		return
 	}
+	// Its calls count no more in anyone's presence here (PartyStates),
+	// before the widgets are told of their end.
+	c.emu.Lock()
+	maps.DeleteFunc(c.elsewhere, func(_ string, ce callEntry) bool { return ce.Node == node })
+	c.emu.Unlock()
 	now := time.Now()
 	ended := 0
 	for key := range keys.Keys() {

@@ -3,6 +3,7 @@ package presence
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,11 +40,13 @@ type Keeper struct {
 	subs  eventbus.Local[Event]
 
 	mu       sync.Mutex
-	seq      map[int64]uint64             // last sequence per extension
-	calls    map[int64]telephony.Presence // telephony presence per extension, as of its last event
-	user     map[int64]UserPresence       // what users set: stored ones read so far and those set since
-	queue    []Event                      // events to publish, in order
-	flushing bool                         // a goroutine is publishing the queue
+	seq      map[int64]uint64                      // last sequence per extension
+	calls    map[int64][][]telephony.PartyStatus   // the states of each extension's parties in this node's calls, as of its last event
+	others   func(int64) [][]telephony.PartyStatus // those in other nodes' calls (CountCallsElsewhere); nil on one node
+	shared   func(int64, UserPresence)             // shares what a user set with the other nodes (ShareUserPresence)
+	user     map[int64]UserPresence                // what users set: stored ones read so far, those set since and those learned
+	queue    []Event                               // events to publish, in order
+	flushing bool                                  // a goroutine is publishing the queue
 }
 
 // New returns a Keeper. store may be nil: nothing is kept across restarts.
@@ -52,7 +55,39 @@ func New(cfg Config, store Store) *Keeper {
 		cfg.Now = time.Now
 	}
 	return &Keeper{now: cfg.Now, store: store,
-		seq: map[int64]uint64{}, calls: map[int64]telephony.Presence{}, user: map[int64]UserPresence{}}
+		seq: map[int64]uint64{}, calls: map[int64][][]telephony.PartyStatus{}, user: map[int64]UserPresence{}}
+}
+
+// Several nodes. Each node's switch reports only its own calls, and a user
+// sets their presence through any node: the keepers of a cluster share
+// both, so that every node takes the same calls and shows the same
+// presence.
+
+// CountCallsElsewhere makes the keeper count, with the calls of this
+// node's switch, the parties that states lists for an extension in the
+// calls of other nodes (cluster.Calls.PartyStates). states is called under
+// the switch's lock and the keeper's: it must call neither.
+func (k *Keeper) CountCallsElsewhere(states func(extension int64) [][]telephony.PartyStatus) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.others = states
+}
+
+// ShareUserPresence makes the keeper give share each presence a user sets
+// through it, once stored; the other nodes Learn it.
+func (k *Keeper) ShareUserPresence(share func(extension int64, up UserPresence)) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.shared = share
+}
+
+// Learn applies what a user set through another node: from now on it
+// decides which calls ring here too. That node stored it and published
+// its event.
+func (k *Keeper) Learn(extension int64, up UserPresence) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.user[extension] = up.normalized()
 }
 
 // Restore reads, at start, the presence users set before, so that their
@@ -78,15 +113,14 @@ func (k *Keeper) Restore(ctx context.Context) error {
 // telephony presence and the sequence of the event that reports the
 // change. The switch calls it under its lock for every event.
 func (k *Keeper) CallsChanged(extension int64, sessions [][]telephony.PartyStatus) (telephony.Presence, uint64) {
-	p := Aggregate(sessions)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if p == (telephony.Presence{TelephonyStatus: telephony.NoCall}) {
+	if len(sessions) == 0 {
 		delete(k.calls, extension)
 	} else {
-		k.calls[extension] = p
+		k.calls[extension] = sessions
 	}
-	return p, k.nextLocked(extension)
+	return k.telephonyLocked(extension), k.nextLocked(extension)
 }
 
 // TakesDirectCalls reports whether calls to the extension itself ring its
@@ -115,10 +149,11 @@ func (k *Keeper) Telephony(extension int64) (telephony.Presence, uint64) {
 }
 
 func (k *Keeper) telephonyLocked(extension int64) telephony.Presence {
-	if p, ok := k.calls[extension]; ok {
-		return p
+	sessions := k.calls[extension]
+	if k.others != nil {
+		sessions = slices.Concat(sessions, k.others(extension))
 	}
-	return telephony.Presence{TelephonyStatus: telephony.NoCall}
+	return Aggregate(sessions)
 }
 
 // User returns what the extension's user set, or the default. A presence
@@ -184,7 +219,11 @@ func (k *Keeper) Set(ctx context.Context, extension int64, up UserPresence) erro
 	}
 	ev.Presence = Of(k.telephonyLocked(extension).TelephonyStatus, up)
 	k.queue = append(k.queue, ev)
+	share := k.shared
 	k.mu.Unlock()
+	if share != nil {
+		share(extension, up)
+	}
 	k.flush()
 	return nil
 }

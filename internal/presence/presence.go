@@ -8,7 +8,8 @@
 //
 // The switch calls a Keeper while holding its own lock (it declares the
 // small interface it needs, telephony.PresenceKeeper), so a Keeper never
-// calls the switch. The package may import telephony for the vocabulary of
+// calls the switch. With several nodes, a Keeper also counts the calls of
+// the other nodes and learns what users set through them (keeper.go). The package may import telephony for the vocabulary of
 // calls; it must not import bridge, web, api, server, store, media, echo or
 // pion.
 package presence

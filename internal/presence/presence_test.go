@@ -293,6 +293,57 @@ func TestCallsChanged(t *testing.T) {
 	}
 }
 
+// TestCallsElsewhere: with several nodes, an extension's telephony
+// presence counts its calls on the other nodes too, in each of this
+// node's events and when asked; what a user sets through this node is
+// shared, and what was set through another is learned, without an event.
+func TestCallsElsewhere(t *testing.T) {
+	k := presence.New(presence.Config{}, nil)
+	ctx := context.Background()
+	elsewhere := map[int64][][]telephony.PartyStatus{alice: {{telephony.StatusHold}}}
+	k.CountCallsElsewhere(func(ext int64) [][]telephony.PartyStatus { return elsewhere[ext] })
+	if got, _ := k.Telephony(alice); got != (telephony.Presence{TelephonyStatus: telephony.OnHold, ActiveSessions: 1}) {
+		t.Fatalf("a held call elsewhere: %+v", got)
+	}
+	p, _ := k.CallsChanged(alice, [][]telephony.PartyStatus{{telephony.StatusAnswered}})
+	if p != (telephony.Presence{TelephonyStatus: telephony.CallConnected, ActiveSessions: 2}) {
+		t.Fatalf("a call here and a held one elsewhere: %+v", p)
+	}
+	// This node's call ends: the held call elsewhere goes on.
+	if p, _ := k.CallsChanged(alice, nil); p != (telephony.Presence{TelephonyStatus: telephony.OnHold, ActiveSessions: 1}) {
+		t.Fatalf("after this node's call ended: %+v", p)
+	}
+	delete(elsewhere, alice)
+	if got, _ := k.Telephony(alice); got.TelephonyStatus != telephony.NoCall {
+		t.Fatalf("no call anywhere: %+v", got)
+	}
+
+	var shared []presence.UserPresence
+	k.ShareUserPresence(func(ext int64, up presence.UserPresence) {
+		if ext == alice {
+			shared = append(shared, up)
+		}
+	})
+	var events []presence.Event
+	k.Subscribe(func(ev presence.Event) { events = append(events, ev) })
+	if err := k.Set(ctx, alice, presence.UserPresence{DNDStatus: presence.DoNotAcceptAnyCalls}); err != nil {
+		t.Fatal(err)
+	}
+	if len(shared) != 1 || shared[0] != (presence.UserPresence{UserStatus: presence.Available, DNDStatus: presence.DoNotAcceptAnyCalls}) {
+		t.Fatalf("shared %+v", shared)
+	}
+	k.Learn(bob, presence.UserPresence{DNDStatus: presence.TakeDepartmentCallsOnly})
+	if k.TakesDirectCalls(bob) || !k.TakesDepartmentCalls(bob) {
+		t.Fatal("bob's learned do-not-disturb not applied")
+	}
+	if up, _ := k.User(ctx, bob); up != (presence.UserPresence{UserStatus: presence.Available, DNDStatus: presence.TakeDepartmentCallsOnly}) {
+		t.Fatalf("bob's learned presence %+v", up)
+	}
+	if len(events) != 1 || len(shared) != 1 {
+		t.Fatalf("a learned presence was published (%d events) or shared again (%d)", len(events), len(shared))
+	}
+}
+
 // TestSetPublishes: every Set is an event with the whole presence; one
 // that changes what the user had takes the next sequence, one that does
 // not keeps the current.

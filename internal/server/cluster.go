@@ -22,8 +22,9 @@ import (
 type clusterNode struct {
 	name   string
 	nc     *nats.Conn
-	events *cluster.Events // nil until joinEvents
-	calls  *cluster.Calls  // nil until joinCalls
+	events *cluster.Events        // nil until joinEvents
+	calls  *cluster.Calls         // nil until joinCalls
+	users  *cluster.UserPresences // nil until joinCalls
 	log    *slog.Logger
 }
 
@@ -60,13 +61,21 @@ func (n *clusterNode) joinEvents(ctx context.Context, hub *bridge.Hub) error {
 // joinCalls makes sw this node's switch in the cluster (cluster.Calls).
 // onLost is given each call of a lost node that this node ends; phones
 // the events of other nodes' calls for this node's desk phones.
-func (n *clusterNode) joinCalls(ctx context.Context, sw *telephony.Switch, bus cluster.CallEvents, onLost func(cluster.LostCall),
-	phones func(telephony.Event)) (*cluster.Calls, error) {
+// The presence keeper pres then counts every node's calls, and what users
+// set through any node decides here which calls ring.
+func (n *clusterNode) joinCalls(ctx context.Context, sw *telephony.Switch, bus cluster.CallEvents, pres *presence.Keeper,
+	onLost func(cluster.LostCall), phones func(telephony.Event)) (*cluster.Calls, error) {
+	users, err := cluster.ShareUserPresences(ctx, n.nc, n.name, pres, n.log)
+	if err != nil {
+		return nil, err
+	}
+	n.users = users
 	calls, err := cluster.NewCalls(ctx, n.nc, n.name, sw, bus, cluster.CallsConfig{Log: n.log, OnLost: onLost, OnDeviceEvent: phones})
 	if err != nil {
 		return nil, err
 	}
 	n.calls = calls
+	pres.CountCallsElsewhere(calls.PartyStates)
 	return calls, nil
 }
 
@@ -83,6 +92,9 @@ func (n *clusterNode) check(context.Context) error {
 func (n *clusterNode) leave() {
 	if n.calls != nil {
 		n.calls.Close()
+	}
+	if n.users != nil {
+		n.users.Close()
 	}
 	if n.events != nil {
 		n.events.Stop()

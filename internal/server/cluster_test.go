@@ -36,8 +36,9 @@ func startNodes(t *testing.T, n int) []*instance {
 }
 
 // TestEventsAcrossNodes: a widget's event stream on one node gets what
-// happens on another, and a stream that moves to another node with its
-// Last-Event-ID gets what it missed, each event once.
+// happens on another (and a do-not-disturb set through one node applies
+// to the calls of the others), and a stream that moves to another node
+// with its Last-Event-ID gets what it missed, each event once.
 func TestEventsAcrossNodes(t *testing.T) {
 	nodes := startNodes(t, 2)
 	a, b := nodes[0], nodes[1]
@@ -51,6 +52,9 @@ func TestEventsAcrossNodes(t *testing.T) {
 	bobTab.waitFor(t, "rc-adapter-syncPresence with DND from node b", func(m map[string]any) bool {
 		return m["type"] == "rc-adapter-syncPresence" && m["dndStatus"] == "DoNotAcceptAnyCalls"
 	})
+	// Node a's switch follows it too: alice's call to bob, placed on node
+	// a, is refused as on one node.
+	dialUntilDiverted(t, openTab(t, a, "alice@demo.test"), "102")
 
 	// Messages: bob's stream on node a sees the first; the node goes
 	// away for him (the stream closes); he comes back on node b with his

@@ -394,7 +394,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		ready.checks = append(ready.checks, readyCheck{"nats", node.check})
-		calls, err := node.joinCalls(ctx, sw, bus, func(lc cluster.LostCall) {
+		calls, err := node.joinCalls(ctx, sw, bus, pres, func(lc cluster.LostCall) {
 			if f := onLost.Load(); f != nil {
 				(*f)(lc)
 			}
