@@ -48,17 +48,9 @@ func ShareUserPresences(ctx context.Context, nc *nats.Conn, node string, keeper 
 	if log == nil {
 		log = slog.Default()
 	}
-	js, err := jetstream.New(nc)
+	kv, err := bucket(ctx, nc, "CALLBRIDGE_PRESENCE", "presence", "Callbridge: the presence users set, as it changes")
 	if err != nil {
-		return nil, fmt.Errorf("jetstream: %w", err)
-	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      "CALLBRIDGE_PRESENCE",
-		Description: "Callbridge: the presence users set, as it changes",
-		Storage:     jetstream.FileStorage,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("presence bucket: %w", err)
+		return nil, err
 	}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {

@@ -39,19 +39,25 @@ func NewSequences(ctx context.Context, nc *nats.Conn, log *slog.Logger) (*Sequen
 	if log == nil {
 		log = slog.Default()
 	}
+	kv, err := bucket(ctx, nc, "CALLBRIDGE_SEQUENCES", "sequences", "Callbridge: the last sequence of each extension")
+	if err != nil {
+		return nil, err
+	}
+	return &Sequences{kv: kv, timeout: 10 * time.Second, log: log, seen: map[string]counter{}}, nil
+}
+
+// bucket makes (or finds) the KV bucket name, kept in files, with the last
+// value of each key; what names it in errors.
+func bucket(ctx context.Context, nc *nats.Conn, name, what, description string) (jetstream.KeyValue, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      "CALLBRIDGE_SEQUENCES",
-		Description: "Callbridge: the last sequence of each extension",
-		Storage:     jetstream.FileStorage,
-	})
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: name, Description: description, Storage: jetstream.FileStorage})
 	if err != nil {
-		return nil, fmt.Errorf("sequences bucket: %w", err)
+		return nil, fmt.Errorf("%s bucket: %w", what, err)
 	}
-	return &Sequences{kv: kv, timeout: 10 * time.Second, log: log, seen: map[string]counter{}}, nil
+	return kv, nil
 }
 
 // Next returns the extension's next sequence: above every one given

@@ -31,6 +31,19 @@ func waitCallKnown(t *testing.T, node *instance, tab *widgetTab, session any) {
 	}
 }
 
+// threeTabs starts three nodes, a, b and c, with alice's widget on a,
+// bob's on b and carol's on c, each node knowing the other two tabs.
+func threeTabs(t *testing.T) (a, b, c *instance, aliceTab, bobTab, carolTab *widgetTab) {
+	t.Helper()
+	nodes := startNodes(t, 3)
+	a, b, c = nodes[0], nodes[1], nodes[2]
+	aliceTab, bobTab, carolTab = openTab(t, a, "alice@demo.test"), openTab(t, b, "bob@demo.test"), openTab(t, c, "carol@demo.test")
+	for _, n := range nodes {
+		waitRemoteDevices(t, n, 2)
+	}
+	return a, b, c, aliceTab, bobTab, carolTab
+}
+
 // on is the tab with its requests sent to node: a load balancer without
 // stickiness.
 func (w *widgetTab) on(node *instance) *widgetTab {
@@ -49,12 +62,7 @@ func (w *widgetTab) on(node *instance) *widgetTab {
 // the three hears the other two.
 func TestConferenceAcrossNodes(t *testing.T) {
 	const aliceHz, bobHz, carolHz = 440, 1000, 1600
-	nodes := startNodes(t, 3)
-	a, b, c := nodes[0], nodes[1], nodes[2]
-	aliceTab, bobTab, carolTab := openTab(t, a, "alice@demo.test"), openTab(t, b, "bob@demo.test"), openTab(t, c, "carol@demo.test")
-	for _, n := range nodes {
-		waitRemoteDevices(t, n, 2)
-	}
+	a, b, c, aliceTab, bobTab, carolTab := threeTabs(t)
 
 	// answer has tab answer the call of session through node with a new
 	// peer sending hz.
@@ -161,12 +169,7 @@ func rejoinTone(t *testing.T, node *instance, tab *widgetTab, session any, name 
 // connects again, and bob and carol hear each other.
 func TestBridgeAcrossNodes(t *testing.T) {
 	const bobHz, carolHz = 1000, 1600
-	nodes := startNodes(t, 3)
-	a, b, c := nodes[0], nodes[1], nodes[2]
-	aliceTab, bobTab, carolTab := openTab(t, a, "alice@demo.test"), openTab(t, b, "bob@demo.test"), openTab(t, c, "carol@demo.test")
-	for _, n := range nodes {
-		waitRemoteDevices(t, n, 2)
-	}
+	a, _, c, aliceTab, bobTab, carolTab := threeTabs(t)
 	bob, carol := newTonePeer(t, "bob", opusFrames(t, bobHz, 50)), newTonePeer(t, "carol", opusFrames(t, carolHz, 50))
 	fromBob := bobTab.dial(t, "101", bob.peer)
 	answerTone(t, a, aliceTab, fromBob["telephonySessionId"], newTonePeer(t, "alice-bob", opusFrames(t, 440, 50)))

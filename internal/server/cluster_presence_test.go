@@ -14,12 +14,7 @@ import (
 // node, and bob hears her again.
 func TestSecondCallAcrossNodes(t *testing.T) {
 	const aliceHz, bobHz, carolHz = 440, 1000, 1600
-	nodes := startNodes(t, 3)
-	a, b, c := nodes[0], nodes[1], nodes[2]
-	aliceTab, bobTab, carolTab := openTab(t, a, "alice@demo.test"), openTab(t, b, "bob@demo.test"), openTab(t, c, "carol@demo.test")
-	for _, n := range nodes {
-		waitRemoteDevices(t, n, 2)
-	}
+	a, _, _, aliceTab, bobTab, carolTab := threeTabs(t)
 	bob, carol := newTonePeer(t, "bob", opusFrames(t, bobHz, 50)), newTonePeer(t, "carol", opusFrames(t, carolHz, 50))
 	fromBob := bobTab.dial(t, "101", bob.peer)
 	answerTone(t, a, aliceTab, fromBob["telephonySessionId"], newTonePeer(t, "alice-bob", opusFrames(t, aliceHz, 50)))
