@@ -433,6 +433,7 @@ type callRequest struct {
 	AnswerWith telephony.AnswerOptions `json:"answerWith"`
 	Handover   *telephony.Handover     `json:"handover,omitempty"` // a call to adopt, and its records so far
 	Records    []telephony.CallRecord  `json:"records,omitempty"`
+	IntoMix    bool                    `json:"intoMix,omitempty"` // a release for a merge (telephony.ReleaseOptions)
 }
 
 // callReply is the owner's answer.

@@ -60,30 +60,55 @@ func (c *Calls) elsewhereOp(ctx context.Context, q callRequest) (callReply, bool
 // its parties' devices connect again here. When other cannot move (a
 // carrier's call, a desk phone's) but sessionID can, sessionID goes to
 // other's node instead, which gather returns: the request is to be made
-// there. When neither can, the request fails saying why.
-func (c *Calls) gather(ctx context.Context, sessionID, other string) (string, error) {
+// there. For a merge (intoMix), a call with a desk phone moves too when
+// neither call of browsers alone can: the phone is asked to connect again
+// (a re-INVITE from its node). When neither can, the request fails saying
+// why.
+func (c *Calls) gather(ctx context.Context, sessionID, other string, intoMix bool) (string, error) {
 	if _, ok := c.Switch.Session(other); ok || !validKey(other) {
 		return "", nil // here, or no call: the switch says which
 	}
-	r, err := c.ask(ctx, other, callRequest{Op: "release", Session: other})
+	passes := []telephony.ReleaseOptions{{}}
+	if intoMix {
+		passes = append(passes, telephony.ReleaseOptions{IntoMix: true})
+	}
+	var refused []error
+	for _, opt := range passes {
+		there, stuck, err := c.gatherWith(ctx, sessionID, other, opt)
+		if !stuck {
+			return there, err
+		}
+		refused = append(refused, err)
+	}
+	return "", fmt.Errorf("call %s is carried by another node and neither call can move: %w", other, errors.Join(refused...))
+}
+
+// gatherWith is one pass of gather, the calls released with opt; stuck
+// reports that neither call could move, nothing having changed.
+func (c *Calls) gatherWith(ctx context.Context, sessionID, other string, opt telephony.ReleaseOptions) (string, bool, error) {
+	r, err := c.ask(ctx, other, callRequest{Op: "release", Session: other, IntoMix: opt.IntoMix})
 	switch {
 	case errors.Is(err, telephony.ErrNoSuchCall) && r.Kind == "":
-		return "", nil // no node has it
+		return "", false, nil // no node has it
 	case errors.Is(err, telephony.ErrInvalidState) && r.Node != "" && r.Node != c.node:
-		if serr := c.sendOver(ctx, sessionID, r.Node); serr != nil {
-			return "", fmt.Errorf("call %s is carried by another node and neither call can move: %w", other, errors.Join(err, serr))
+		var rel callReply
+		if serr := c.release(ctx, sessionID, opt, &rel); serr != nil {
+			return "", errors.Is(serr, telephony.ErrInvalidState), errors.Join(err, serr)
 		}
-		return r.Node, nil
+		if serr := c.sendOver(ctx, sessionID, r.Node, rel); serr != nil {
+			return "", false, serr
+		}
+		return r.Node, false, nil
 	case err != nil:
-		return "", fmt.Errorf("call %s is carried by another node and cannot move to call %s's: %w", other, sessionID, err)
+		return "", false, fmt.Errorf("call %s is carried by another node and cannot move to call %s's: %w", other, sessionID, err)
 	case r.Handover == nil:
-		return "", fmt.Errorf("call %s: its node released nothing: %w", other, telephony.ErrInvalidState)
+		return "", false, fmt.Errorf("call %s: its node released nothing: %w", other, telephony.ErrInvalidState)
 	}
 	if err := c.adopt(ctx, *r.Handover, r.Records); err != nil {
-		return "", err
+		return "", false, err
 	}
 	c.cfg.Log.Info("cluster: a call moved to this node", slog.String("telephonySessionId", other), slog.String("with", sessionID))
-	return "", nil
+	return "", false, nil
 }
 
 // adopt takes over a call another node released. One refused here ends
@@ -99,12 +124,9 @@ func (c *Calls) adopt(ctx context.Context, h telephony.Handover, recs []telephon
 	return nil
 }
 
-// sendOver hands call id of this node over to node, which adopts it.
-func (c *Calls) sendOver(ctx context.Context, id, node string) error {
-	var rel callReply
-	if err := c.release(ctx, id, &rel); err != nil {
-		return err
-	}
+// sendOver hands call id of this node, released (rel), over to node,
+// which adopts it.
+func (c *Calls) sendOver(ctx context.Context, id, node string, rel callReply) error {
 	r, err := c.ask(ctx, "node."+nodeKey(node), callRequest{Op: "adopt", Session: id, Handover: rel.Handover, Records: rel.Records})
 	if err != nil {
 		// Released here, not taken there. A node that refused it ended
@@ -122,13 +144,13 @@ func (c *Calls) sendOver(ctx context.Context, id, node string) error {
 
 // release hands a call of this node over to the node that asks (gather):
 // the call leaves the switch and the calls bucket before the answer goes.
-func (c *Calls) release(ctx context.Context, id string, r *callReply) error {
+func (c *Calls) release(ctx context.Context, id string, opt telephony.ReleaseOptions, r *callReply) error {
 	s, ok := c.Switch.Session(id)
 	if !ok {
 		return fmt.Errorf("call %s: %w", id, telephony.ErrNoSuchCall)
 	}
 	recs := c.recordsOf(s)
-	h, err := c.Switch.Release(ctx, id)
+	h, err := c.Switch.Release(ctx, id, opt)
 	if err != nil {
 		return err
 	}
@@ -161,7 +183,7 @@ func (c *Calls) joinOp(ctx context.Context, q callRequest, local func() error) (
 	if remote {
 		return &r, err
 	}
-	there, err := c.gather(ctx, q.Session, q.Other)
+	there, err := c.gather(ctx, q.Session, q.Other, q.Op != "bridge")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", q.Op, err)
 	}
@@ -441,7 +463,7 @@ func (c *Calls) serveMore(ctx context.Context, q callRequest, r *callReply) (tel
 	case "dial":
 		s, r.SDP, err = c.dialHere(ctx, q.Device, q.To, q.SDP)
 	case "release":
-		err = c.release(ctx, q.Session, r)
+		err = c.release(ctx, q.Session, telephony.ReleaseOptions{IntoMix: q.IntoMix}, r)
 	case "adopt":
 		if q.Handover == nil {
 			err = fmt.Errorf("cluster: no call to adopt: %w", telephony.ErrInvalidState)

@@ -190,6 +190,33 @@ func (tk *talker) waitHears(t *testing.T, who string, mark byte, n int) {
 	}
 }
 
+// waitHearsSound waits until the talker heard n packets of G.711 that are
+// not silence (whatever their mark: a conference's mix re-encodes them).
+func (tk *talker) waitHearsSound(t *testing.T, who string, n int) {
+	t.Helper()
+	sound := func() int {
+		tk.mu.Lock()
+		defer tk.mu.Unlock()
+		total := 0
+		for b, k := range tk.heard {
+			if b != 0xFF && b != 0x7F { // μ-law zero
+				total += k
+			}
+		}
+		return total
+	}
+	deadline := time.After(patience)
+	for sound() < n {
+		select {
+		case <-tk.more:
+		case <-deadline:
+			tk.mu.Lock()
+			defer tk.mu.Unlock()
+			t.Fatalf("%s heard %v, want %d packets of sound", who, tk.heard, n)
+		}
+	}
+}
+
 // TestAudioFollowsTheCall: in a real call between two widgets through the
 // gateway, each side hears the other; while the call is on hold neither
 // hears anything the other says, and after it resumes they hear each

@@ -473,7 +473,8 @@ func TestNodeStalledDuringCall(t *testing.T) {
 // the phone through node b; the phone answers there, its answer goes to
 // node a, and alice hears herself through the phone, by node a's gateway.
 func TestDeskPhoneAcrossNodes(t *testing.T) {
-	a, _, phonePort, mediaPort := phoneCluster(t)
+	pc := phoneCluster(t)
+	a, phonePort, mediaPort := pc.a, pc.phonePort, pc.mediaPort
 	tab := openTab(t, a, "alice@demo.test")
 	waitRemoteDevices(t, a, 1) // bob's desk phone, of node b
 
@@ -494,7 +495,8 @@ func TestDeskPhoneAcrossNodes(t *testing.T) {
 // conference with the phone.
 func TestMergeWithADeskPhoneCallAcrossNodes(t *testing.T) {
 	const aliceHz, carolHz = 440, 1600
-	a, b, phonePort, mediaPort := phoneCluster(t)
+	pc := phoneCluster(t)
+	a, b, phonePort, mediaPort := pc.a, pc.b, pc.phonePort, pc.mediaPort
 	aliceTab, carolTab := openTab(t, a, "alice@demo.test"), openTab(t, b, "carol@demo.test")
 	waitRemoteDevices(t, a, 2) // bob's desk phone and carol's tab, of node b
 	waitRemoteDevices(t, b, 1)
@@ -526,29 +528,35 @@ func TestMergeWithADeskPhoneCallAcrossNodes(t *testing.T) {
 	phone.Finish()
 }
 
-// phoneCluster starts a cluster of two nodes, b with a SIP listener, where
-// bob's desk phone (SIPp, on phonePort; its audio on mediaPort) registered
-// with node b.
-func phoneCluster(t *testing.T) (a, b *instance, phonePort, mediaPort int) {
-	t.Helper()
-	sipPort := siptest.FreeUDPPort(t)
-	phonePort, mediaPort = siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
-	db, ns := pgtest.URL(t), natstest.Start(t)
-	const demo = "http://127.0.0.1:9"
-	a = startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
-		MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour})
-	logs := newLogWaiter()
-	b = startServer(t, Config{Database: db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
-		MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour, Logger: slog.New(logs), SIPListen: udpListen(sipPort)})
-	keepDeskPhoneIn(t, db, "bob@demo.test")
-	startCarrier(t, phonePort, "../sip/testdata/phone_register_stay.xml", fmt.Sprintf("127.0.0.1:%d", sipPort)).Finish()
-	logs.wait(t, logPhoneDevice)
-	return a, b, phonePort, mediaPort
+// phoneNodes is a cluster of two nodes, b with a SIP listener on sipPort,
+// where bob's desk phone (SIPp, on phonePort; its audio on mediaPort)
+// registered with node b.
+type phoneNodes struct {
+	a, b                          *instance
+	db                            string
+	sipPort, phonePort, mediaPort int
 }
 
-// keepDeskPhoneIn gives the extension of email the desk phone 101-desk of
-// the SIPp scenarios, in the cluster's database.
-func keepDeskPhoneIn(t *testing.T, db, email string) {
+func phoneCluster(t *testing.T) phoneNodes {
+	t.Helper()
+	pc := phoneNodes{sipPort: siptest.FreeUDPPort(t), phonePort: siptest.FreeUDPPort(t), mediaPort: siptest.FreeUDPPort(t)}
+	var ns *natstest.Server
+	pc.db, ns = pgtest.URL(t), natstest.Start(t)
+	const demo = "http://127.0.0.1:9"
+	pc.a = startServer(t, Config{Database: pc.db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
+		MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour})
+	logs := newLogWaiter()
+	pc.b = startServer(t, Config{Database: pc.db, NATSURL: ns.URL, APIRateLimit: 10000, DemoURL: demo,
+		MetricsListen: "127.0.0.1:0", RingTimeout: time.Hour, Logger: slog.New(logs), SIPListen: udpListen(pc.sipPort)})
+	keepDeskPhoneIn(t, pc.db, "bob@demo.test", "101-desk", "desk-secret-1")
+	startCarrier(t, pc.phonePort, "../sip/testdata/phone_register_stay.xml", fmt.Sprintf("127.0.0.1:%d", pc.sipPort)).Finish()
+	logs.wait(t, logPhoneDevice)
+	return pc
+}
+
+// keepDeskPhoneIn gives the extension of email the desk phone user (with
+// password), in the cluster's database.
+func keepDeskPhoneIn(t *testing.T, db, email, user, password string) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.OpenDatabase(ctx, db, t.TempDir())
@@ -558,8 +566,8 @@ func keepDeskPhoneIn(t *testing.T, db, email string) {
 	defer st.Close()
 	ext, err := st.ExtensionByEmail(ctx, email)
 	if err == nil {
-		err = st.AddSIPDevice(ctx, &store.SIPDevice{ExtensionID: ext.ID, Username: "101-desk",
-			HA1: sip.HA1("101-desk", sip.DefaultRealm, "desk-secret-1"), Realm: sip.DefaultRealm})
+		err = st.AddSIPDevice(ctx, &store.SIPDevice{ExtensionID: ext.ID, Username: user,
+			HA1: sip.HA1(user, sip.DefaultRealm, password), Realm: sip.DefaultRealm})
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -577,4 +585,52 @@ func wantHearsTone(t *testing.T, who string, tp *tonePeer, hz float64) {
 		}
 	}
 	t.Fatalf("%s never heard %v Hz: share %v", who, hz, sh)
+}
+
+// TestMergeTwoDeskPhoneCallsAcrossNodes: alice's widget (node a) calls
+// carol's desk phone, and bob's desk phone calls alice: node a carries the
+// first call, node b the second, and neither is a call of browsers alone,
+// which alone move for a bridge. Alice merges them through node a: node b
+// takes the first call over into the conference, and carol's phone is
+// asked by node b, where it registered, for a new offer (a re-INVITE
+// without one; its SIPp scenario checks that it came, and that the ACK
+// answered its offer). Its audio then goes to node b's gateway: alice
+// hears what carol's phone sends back of the conference. Bob's phone
+// sends nothing, so what alice hears can only come from carol's.
+func TestMergeTwoDeskPhoneCallsAcrossNodes(t *testing.T) {
+	pc := phoneCluster(t)
+	a, b := pc.a, pc.b
+	carolPort, carolMedia, bobMedia := siptest.FreeUDPPort(t), siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
+	server := fmt.Sprintf("127.0.0.1:%d", pc.sipPort)
+	keepDeskPhoneIn(t, pc.db, "carol@demo.test", "103-desk", "desk-secret-3")
+	startCarrier(t, carolPort, "testdata/phone_register_as.xml", "-key", "phone", "103-desk", "-au", "103-desk", "-ap", "desk-secret-3", server).Finish()
+	aliceTab := openTab(t, a, "alice@demo.test")
+	waitRemoteDevices(t, a, 2) // the two desk phones, of node b
+	waitRemoteDevices(t, b, 1) // alice's tab
+
+	carolPhone := startCarrier(t, carolPort, "testdata/phone_answer_moved.xml", append(echoMedia(carolMedia), "-key", "phone", "103-desk")...)
+	toCarol := newTalkerIn(t, "alice", 'c', pcmu)
+	withCarol := aliceTab.dial(t, "103", toCarol.peer)
+	toCarol.waitHears(t, "alice", 'c', 10) // through carol's desk phone and back
+
+	bobPhone := startCarrier(t, pc.phonePort, "testdata/phone_call_echo.xml", "-mi", "127.0.0.1", "-mp", strconv.Itoa(bobMedia), "-s", "101", server)
+	ring := aliceTab.waitFor(t, "the ring of bob's desk phone's call", func(m map[string]any) bool {
+		c, _ := m["call"].(map[string]any)
+		return m["type"] == "rc-call-ring-notify" && c["telephonySessionId"] != withCarol["telephonySessionId"]
+	})["call"].(map[string]any)
+	alice := answerTalking(t, a, aliceTab, ring["id"].(string), "alice", 'a')
+
+	r := widgetPost(t, aliceTab.c, a.WidgetURL, "/widget/calls/"+ring["telephonySessionId"].(string)+"/merge",
+		map[string]string{"deviceId": aliceTab.device, "otherCallId": withCarol["telephonySessionId"].(string)})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("merge of the desk phones' calls of nodes a and b: %d %s", r.StatusCode, r.body)
+	}
+	alice.waitHearsSound(t, "alice", 10)
+
+	conf := "/widget/conferences/" + ring["telephonySessionId"].(string) + "?deviceId=" + aliceTab.device
+	if r := do(t, aliceTab.c, "DELETE", a.WidgetURL+conf, nil, "X-Callbridge", "1", "X-Callbridge-Client", "demo"); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("end the conference through node a: %d %s", r.StatusCode, r.body)
+	}
+	carolPhone.Finish()
+	bobPhone.Finish()
 }

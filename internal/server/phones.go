@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -75,6 +76,9 @@ type phoneSwitch interface {
 	Hold(ctx context.Context, device, sessionID string) error
 	Unhold(ctx context.Context, device, sessionID string) error
 	DeviceOffer(ctx context.Context, device, sessionID, offerSDP string) (string, error)
+	// Rejoin connects the phone's audio again to a call whose audio
+	// moved to another node (telephony.CauseRejoin).
+	Rejoin(ctx context.Context, device, sessionID, offerSDP string) (telephony.Session, string, error)
 	Session(id string) (telephony.Session, bool)
 }
 
@@ -157,6 +161,11 @@ func (d *deskPhones) registration(b sip.Binding, registered bool) {
 func (d *deskPhones) event(ev telephony.Event) {
 	s := ev.Session
 	d.mu.Lock()
+	if _, here := d.phones[ev.Device]; here && ev.Cause == telephony.CauseRejoin && !ev.Quiet {
+		if pc := d.calls[phoneKey{s.ID, ev.Device}]; pc != nil && pc.call != nil && !pc.done {
+			go d.rejoin(s.ID, ev.Device, pc.call)
+		}
+	}
 	devs := slices.DeleteFunc(phonesOf(s), func(dev string) bool { _, here := d.phones[dev]; return !here })
 	for k := range d.calls { // also the phones it stopped ringing: answered elsewhere, gone to voicemail
 		if k.session == s.ID && !slices.Contains(devs, k.device) {
@@ -233,6 +242,37 @@ func (d *deskPhones) follow(s telephony.Session, dev string) {
 		return
 	}
 	d.mu.Unlock()
+}
+
+// rejoin asks the phone dev, whose call's audio moved to another node, for
+// a new offer (a re-INVITE without one), which that node answers. A
+// re-INVITE of the phone's own in progress, or crossing this one (491),
+// is waited out as RFC 3261 14.1 says, twice at most; a phone that cannot
+// connect again is hung up: it would hear nothing.
+func (d *deskPhones) rejoin(id, dev string, c *sip.Call) {
+	log := d.log.With(slog.String("device", dev), slog.String("telephonySessionId", id))
+	var err error
+	for try := 0; try < 3; try++ {
+		if try > 0 {
+			time.Sleep(2100*time.Millisecond + time.Duration(rand.N(1900))*time.Millisecond)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), sipAnswerWait)
+		err = c.Reoffer(ctx, func(offer string) (string, error) {
+			_, answer, err := d.sw().Rejoin(ctx, dev, id, offer)
+			return answer, err
+		})
+		cancel()
+		var re *sip.ResponseError
+		if err == nil || !errors.Is(err, sip.ErrCallState) && !(errors.As(err, &re) && re.Code == 491) {
+			break
+		}
+	}
+	if err == nil {
+		log.Info("phone connected again to its call, moved to another node")
+		return
+	}
+	log.Warn("phone not connected again to its call, moved to another node: hung up", slog.Any("err", err))
+	_ = d.sw().Hangup(context.Background(), dev, id)
 }
 
 // sipAnswerWait bounds a wait for a phone's answer to a request (64*T1).

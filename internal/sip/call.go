@@ -346,7 +346,7 @@ func (c *Call) ReInvite(ctx context.Context, sdp string) (string, error) {
 	}
 	c.pending = true
 	c.mu.Unlock()
-	res, err := c.inDialogInvite(ctx, sdp)
+	res, err := c.inDialogInvite(ctx, sdp, nil)
 	c.mu.Lock()
 	c.pending = false
 	c.mu.Unlock()
@@ -356,20 +356,46 @@ func (c *Call) ReInvite(ctx context.Context, sdp string) (string, error) {
 	return string(res.Body()), nil
 }
 
+// Reoffer sends a re-INVITE without an offer in a connected call: the peer
+// offers in its 2xx, and answer gives the answer that goes in the ACK. A
+// desk phone whose call's audio moved to another media address is asked
+// so. When answer fails, the ACK carries the offer back unchanged (the
+// media as they were: RFC 3261 13.2.2.4 wants an answer in the ACK), and
+// the call ends (Ended(EndDialogGone) after a BYE). Errors as ReInvite's.
+func (c *Call) Reoffer(ctx context.Context, answer func(offer string) (string, error)) error {
+	c.mu.Lock()
+	if c.state != stateConfirmed || c.pending {
+		c.mu.Unlock()
+		return fmt.Errorf("re-INVITE: %w", ErrCallState)
+	}
+	c.pending = true
+	c.mu.Unlock()
+	_, err := c.inDialogInvite(ctx, "", answer)
+	c.mu.Lock()
+	c.pending = false
+	c.mu.Unlock()
+	return err
+}
+
 // inDialogInvite sends a re-INVITE with sdp (a session refresh repeats the
-// last one), ACKs its 2xx and returns it. Its transaction runs on when ctx
-// ends first, so a late 2xx is still acknowledged.
-func (c *Call) inDialogInvite(ctx context.Context, sdp string) (*sip.Response, error) {
+// last one), ACKs its 2xx and returns it. With sdp "", the re-INVITE has
+// no body, and the ACK carries what answer gives to the 2xx's offer. Its
+// transaction runs on when ctx ends first, so a late 2xx is still
+// acknowledged.
+func (c *Call) inDialogInvite(ctx context.Context, sdp string, answer func(string) (string, error)) (*sip.Response, error) {
 	build := func() *sip.Request {
 		req := c.newRequest(sip.INVITE, 0)
 		c.addTimerHeaders(req)
-		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		req.SetBody([]byte(sdp))
+		if sdp != "" {
+			req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+			req.SetBody([]byte(sdp))
+		}
 		return req
 	}
 	type result struct {
-		res *sip.Response
-		err error
+		res    *sip.Response
+		err    error
+		answer string // what the ACK carried, for a re-INVITE without an offer
 	}
 	out := make(chan result, 1)
 	c.ua.wg.Add(1)
@@ -381,13 +407,13 @@ func (c *Call) inDialogInvite(ctx context.Context, sdp string) (*sip.Response, e
 		for attempt := 0; ; attempt++ {
 			tx, err := c.ua.request(tctx, c.trunk, req, false)
 			if err != nil {
-				out <- result{nil, err}
+				out <- result{err: err}
 				return
 			}
 			res, err := finalResponse(tctx, tx)
 			if err != nil {
 				tx.Terminate()
-				out <- result{nil, err}
+				out <- result{err: err}
 				return
 			}
 			if (res.StatusCode == 401 || res.StatusCode == 407) && attempt < 2 {
@@ -395,16 +421,20 @@ func (c *Call) inDialogInvite(ctx context.Context, sdp string) (*sip.Response, e
 				next := build()
 				copyAuth(req, next)
 				if err := c.trunk.authorize(next, res); err != nil {
-					out <- result{res, err}
+					out <- result{res: res, err: err}
 					return
 				}
 				req = next
 				continue
 			}
+			r := result{res: res}
 			if res.IsSuccess() {
-				c.ackSuccess(tx, req, res, "")
+				if answer != nil {
+					r.answer, r.err = c.answerOffer2xx(res, answer)
+				}
+				c.ackSuccess(tx, req, res, r.answer)
 			}
-			out <- result{res, nil}
+			out <- r
 			return
 		}
 	}()
@@ -415,7 +445,8 @@ func (c *Call) inDialogInvite(ctx context.Context, sdp string) (*sip.Response, e
 		return nil, ctx.Err()
 	}
 	if r.err != nil {
-		if errors.Is(r.err, sip.ErrTransactionTimeout) {
+		if errors.Is(r.err, sip.ErrTransactionTimeout) || r.res != nil && r.res.IsSuccess() {
+			// No answer to the peer's offer: the call cannot go on.
 			go c.endByPeer(EndDialogGone, true)
 		}
 		return nil, fmt.Errorf("re-INVITE: %w", r.err)
@@ -429,6 +460,9 @@ func (c *Call) inDialogInvite(ctx context.Context, sdp string) (*sip.Response, e
 	}
 	c.mu.Lock()
 	c.localSDP = sdp
+	if answer != nil {
+		c.localSDP = r.answer
+	}
 	if isSDP(contentType(res)) && len(res.Body()) > 0 {
 		c.remoteSDP = string(res.Body())
 	}
@@ -438,6 +472,30 @@ func (c *Call) inDialogInvite(ctx context.Context, sdp string) (*sip.Response, e
 	c.mu.Unlock()
 	c.sessionRefreshed(res)
 	return res, nil
+}
+
+// errNoOffer: the 2xx to a re-INVITE without an offer has none.
+var errNoOffer = errors.New("the 2xx of a re-INVITE without an offer has none")
+
+// answerOffer2xx answers the offer of the 2xx to a re-INVITE without one.
+// When there is none, or answer fails, it returns the offer (or the last
+// remote description) as the ACK's body, and the error.
+func (c *Call) answerOffer2xx(res *sip.Response, answer func(string) (string, error)) (string, error) {
+	offer := ""
+	if isSDP(contentType(res)) {
+		offer = string(res.Body())
+	}
+	if offer == "" {
+		c.mu.Lock()
+		last := c.remoteSDP
+		c.mu.Unlock()
+		return last, errNoOffer
+	}
+	a, err := answer(offer)
+	if err != nil {
+		return offer, err
+	}
+	return a, nil
 }
 
 // ackSuccess acknowledges the 2xx of an INVITE we sent, and each

@@ -177,7 +177,7 @@ func (c *Call) refreshSession() {
 			err = &ResponseError{Method: "UPDATE", Code: res.StatusCode, Reason: res.Reason}
 		}
 	} else {
-		_, err = c.inDialogInvite(ctx, sdp)
+		_, err = c.inDialogInvite(ctx, sdp, nil)
 	}
 	if err == nil {
 		c.log.Debug("sip: session refreshed")

@@ -17,10 +17,14 @@ import (
 // and its call-log record, and its device connects its audio again
 // (Rejoin) when told so by a CauseRejoin event.
 //
-// Only a plain call between browsers moves: two parties answered or held
-// on devices, and nothing else going on in it (no RingOut, transfer in
-// progress, bridge, conference, voicemail, recording, carrier, desk phone,
-// or move to another device). Its call-log legs so far move with it.
+// Only a plain call between two devices moves: two parties answered or
+// held on devices, and nothing else going on in it (no RingOut, transfer
+// in progress, bridge, conference, voicemail, recording, carrier, or move
+// to another device). A call with a desk phone moves only into a
+// conference's mix (ReleaseOptions.IntoMix), where each leg has a codec of
+// its own: the phone is asked for a new offer (its node sends it a
+// re-INVITE without one) and answers in G.711 as before. Its call-log
+// legs so far move with it.
 
 // CauseRejoin tells Event.Device that its call's audio moved to another
 // gateway: it connects again (Rejoin).
@@ -43,8 +47,16 @@ type HandedLegs struct {
 	First     time.Time `json:"first,omitzero"`
 }
 
+// ReleaseOptions says what a call released may take with it.
+type ReleaseOptions struct {
+	// IntoMix: the call is merged into a conference on the other switch
+	// at once, so a party on a desk phone, and one whose audio is G.711
+	// for a desk phone, may move too.
+	IntoMix bool
+}
+
 // handableLocked checks that call c can move to another switch.
-func (s *Switch) handableLocked(c *call) error {
+func (s *Switch) handableLocked(c *call, opt ReleaseOptions) error {
 	busy := c.ro != nil || c.xfer != nil || c.link != nil || c.conf != nil || c.vm != nil || c.answering != "" ||
 		c.s.Recording != nil || c.recorded != nil || c.autoRecord != 0 || len(c.trunks) > 0 ||
 		c.offerTimer != nil || len(c.pending) > 0 || s.invites[c.s.ID] != nil
@@ -58,7 +70,8 @@ func (s *Switch) handableLocked(c *call) error {
 			continue
 		}
 		active++
-		if p.Status != StatusAnswered && p.Status != StatusHold || p.Device == "" || p.rtp || p.g711 || !c.hasLeg(p) || len(p.Offered) > 0 {
+		if p.Status != StatusAnswered && p.Status != StatusHold || p.Device == "" || !c.hasLeg(p) || len(p.Offered) > 0 ||
+			(p.rtp || p.g711) && !opt.IntoMix {
 			return fmt.Errorf("call %s: party %s cannot move to another node: %w", c.s.ID, p.ID, ErrInvalidState)
 		}
 	}
@@ -73,7 +86,7 @@ func (s *Switch) handableLocked(c *call) error {
 // switch's own parts that it is gone from here. It is not ended: no
 // record is written and nobody hears of an end.
 // Errors: ErrNoSuchCall, ErrInvalidState (a call that cannot move).
-func (s *Switch) Release(ctx context.Context, sessionID string) (Handover, error) {
+func (s *Switch) Release(ctx context.Context, sessionID string, opt ReleaseOptions) (Handover, error) {
 	var fx effects
 	s.mu.Lock()
 	c, ok := s.calls[sessionID]
@@ -81,7 +94,7 @@ func (s *Switch) Release(ctx context.Context, sessionID string) (Handover, error
 		s.mu.Unlock()
 		return Handover{}, fmt.Errorf("release call %s: %w", sessionID, ErrNoSuchCall)
 	}
-	if err := s.handableLocked(c); err != nil {
+	if err := s.handableLocked(c, opt); err != nil {
 		s.mu.Unlock()
 		return Handover{}, fmt.Errorf("release: %w", err)
 	}
@@ -159,6 +172,27 @@ func (s *Switch) Adopt(ctx context.Context, h Handover) error {
 	return err
 }
 
+// rejoinKindLocked is the leg party p of call c connects again with. In a
+// conference's mix, each leg has its own codec. Forwarded to the other
+// party as it is, p speaks that party's codec: like its leg when it is
+// G.711 and connected, else G.711 (LegTrunkPhone) from a browser to a
+// desk phone that connects later.
+func (s *Switch) rejoinKindLocked(c *call, p *Party, rtp bool) (LegKind, string) {
+	if c.conf != nil {
+		return LegPhone, ""
+	}
+	peer := s.peerLegLocked(c, p)
+	o := c.partyOfLeg(peer)
+	switch {
+	case o == nil:
+	case o.g711 && !c.waiting(peer):
+		return LegPhone, peer
+	case !rtp && s.devices[o.Device].RTP:
+		return LegTrunkPhone, ""
+	}
+	return LegPhone, ""
+}
+
 // waiting reports whether leg, of this call or of the call it is linked
 // to, waits for its device to connect (Rejoin).
 func (c *call) waiting(leg string) bool {
@@ -188,10 +222,12 @@ func (s *Switch) Rejoin(ctx context.Context, device, sessionID, offerSDP string)
 		return Session{}, "", fmt.Errorf("rejoin: %w", err)
 	}
 	pid, leg := p.ID, legOf(p)
+	rtp := s.devices[device].RTP // a desk phone: offerSDP is its offer to a re-INVITE
+	kind, like := s.rejoinKindLocked(c, p, rtp)
 	s.rejoining = append(s.rejoining, leg)
 	s.mu.Unlock()
 
-	answer, err := s.openLeg(ctx, leg, offerSDP, LegPhone, "", false)
+	answer, err := s.openLeg(ctx, leg, offerSDP, kind, like, rtp)
 
 	var fx effects
 	s.mu.Lock()
@@ -210,6 +246,8 @@ func (s *Switch) Rejoin(ctx context.Context, device, sessionID, offerSDP string)
 		return Session{}, "", fmt.Errorf("rejoin: %w", err)
 	}
 	delete(c.pending, leg)
+	p.joinedLocked(rtp, like)
+	p.g711 = p.g711 || kind == LegTrunkPhone
 	if c.conf != nil {
 		s.mixLocked(c.conf)
 	} else {

@@ -19,7 +19,7 @@ func TestHandover(t *testing.T) {
 	s := from.connected(t)
 	from.bus.take()
 
-	h, err := from.sw.Release(ctx, s.ID)
+	h, err := from.sw.Release(ctx, s.ID, telephony.ReleaseOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestHandover(t *testing.T) {
 			t.Fatalf("leg %s still open where the call was", p.ID)
 		}
 	}
-	if _, err := from.sw.Release(ctx, s.ID); !errors.Is(err, telephony.ErrNoSuchCall) {
+	if _, err := from.sw.Release(ctx, s.ID, telephony.ReleaseOptions{}); !errors.Is(err, telephony.ErrNoSuchCall) {
 		t.Fatalf("a second release: %v", err)
 	}
 
@@ -94,14 +94,14 @@ func TestHandoverRefused(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t)
 	ringing := r.dial(t, "a1", "103")
-	if _, err := r.sw.Release(ctx, ringing.ID); !errors.Is(err, telephony.ErrInvalidState) {
+	if _, err := r.sw.Release(ctx, ringing.ID, telephony.ReleaseOptions{}); !errors.Is(err, telephony.ErrInvalidState) {
 		t.Fatalf("release of a ringing call: %v", err)
 	}
 	tone := r.dial(t, "b1", "+15550100")
 	r.bus.waitFor(t, func(e telephony.Event) bool {
 		return e.Session.ID == tone.ID && e.Cause == telephony.CauseAnswer
 	})
-	if _, err := r.sw.Release(ctx, tone.ID); !errors.Is(err, telephony.ErrInvalidState) {
+	if _, err := r.sw.Release(ctx, tone.ID, telephony.ReleaseOptions{}); !errors.Is(err, telephony.ErrInvalidState) {
 		t.Fatalf("release of a call to a test line: %v", err)
 	}
 	for _, id := range []string{ringing.ID, tone.ID} {
@@ -123,7 +123,7 @@ func TestHandoverOfATransferredCall(t *testing.T) {
 	if _, _, err := from.sw.Answer(ctx, "c1", s.ID, "offer-c1"); err != nil {
 		t.Fatal(err)
 	}
-	h, err := from.sw.Release(ctx, s.ID)
+	h, err := from.sw.Release(ctx, s.ID, telephony.ReleaseOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +139,68 @@ func TestHandoverOfATransferredCall(t *testing.T) {
 	for _, r := range to.log.wait(t, 2) {
 		if r.Extension == alice && len(r.Legs) < 2 {
 			t.Fatalf("alice's record after the hand-over has legs %+v, want the transfer's", r.Legs)
+		}
+	}
+}
+
+// TestHandoverOfADeskPhoneCall: a call between a browser and a desk phone
+// moves only into a conference's mix (IntoMix). Where it goes, each
+// device connects again in G.711, whichever comes first: the browser's
+// leg is G.711 for the phone, the phone's RTP leg answers its new offer
+// like the browser's leg, and the two hear each other.
+func TestHandoverOfADeskPhoneCall(t *testing.T) {
+	ctx := context.Background()
+	for _, phoneFirst := range []bool{false, true} {
+		from, to := newRig(t), newRig(t)
+		for _, r := range []*rig{from, to} {
+			withCarrier(t, r) // the gateways carry RTP legs
+			if err := r.sw.RegisterDevice(telephony.Device{ID: "b3", ExtensionID: bob, RTP: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := from.dial(t, "a1", "102")
+		s, _, err := from.sw.Answer(ctx, "b3", s.ID, "phone-offer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := from.sw.Release(ctx, s.ID, telephony.ReleaseOptions{}); !errors.Is(err, telephony.ErrInvalidState) {
+			t.Fatalf("a desk phone's call released for a bridge: %v", err)
+		}
+		h, err := from.sw.Release(ctx, s.ID, telephony.ReleaseOptions{IntoMix: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := to.sw.Adopt(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+		browser, phone := s.Parties[0].ID, s.Parties[1].ID
+		rejoinBrowser := func() {
+			if _, _, err := to.sw.Rejoin(ctx, "a1", s.ID, "offer-a1"); err != nil {
+				t.Fatal(err)
+			}
+			if kind, _ := to.media.kind(browser); kind != telephony.LegTrunkPhone {
+				t.Fatalf("the browser's leg is %v, want G.711 for the desk phone", kind)
+			}
+		}
+		if !phoneFirst {
+			rejoinBrowser()
+		}
+		_, answer, err := to.sw.Rejoin(ctx, "b3", s.ID, "phone-offer-2")
+		if err != nil || answer != "rtp-answer-"+phone {
+			t.Fatalf("the desk phone connects again: %q %v", answer, err)
+		}
+		to.media.mu.Lock()
+		like, rtp := to.media.rtpLike[phone]
+		to.media.mu.Unlock()
+		if want := map[bool]string{false: browser, true: ""}[phoneFirst]; !rtp || like != want {
+			t.Fatalf("the desk phone's leg: RTP %v like %q, want like %q", rtp, like, want)
+		}
+		if phoneFirst {
+			rejoinBrowser()
+		}
+		wantFlows(t, to, legs(s))
+		if err := to.sw.Hangup(ctx, "b3", s.ID); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
