@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -203,4 +204,41 @@ func TestInviteDeviceDelayedOffer(t *testing.T) {
 	}
 	bye(t, c)
 	phone.Finish() // the ACK carried the answer
+}
+
+// TestReofferAsksThePhone: a re-INVITE without an offer gets the phone's
+// new offer in its 200, and the ACK carries the answer given for it. When
+// no answer can be given, the ACK carries the offer back unchanged and
+// the call ends (a BYE), since its media cannot go on.
+func TestReofferAsksThePhone(t *testing.T) {
+	u, log := newDeviceUA(t, nil)
+	port := siptest.FreeUDPPort(t)
+	b := registerPhone(t, u, log, port)
+	phone := startSIPp(t, port, "phone_reoffer.xml", "-m", "1")
+	rec := newRecorder()
+	ev := rec.events()
+	answer := strings.Replace(offerSDP, "callbridge-offer", "callbridge-answer", 1)
+	ev.AnswerOffer = func(string) (string, error) { return answer, nil }
+	c, err := u.InviteDevice(context.Background(), b, OutboundCall{CallerID: "+16505550100", CallerName: "Alice"}, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.next(t, "answered")
+
+	var offered string
+	err = c.Reoffer(context.Background(), func(offer string) (string, error) {
+		offered = offer
+		return answer, nil
+	})
+	if err != nil || !strings.Contains(offered, "o=phone-reoffer 1 2") || !strings.Contains(c.RemoteSDP(), "o=phone-reoffer 1 2") {
+		t.Fatalf("Reoffer: %v; offered %q, remote %q", err, offered, c.RemoteSDP())
+	}
+	err = c.Reoffer(context.Background(), func(string) (string, error) { return "", errors.New("no leg for it") })
+	if err == nil {
+		t.Fatal("a re-offer left unanswered succeeded")
+	}
+	if e := rec.next(t, "ended"); e.cause != EndDialogGone {
+		t.Fatalf("ended %+v, want EndDialogGone", e)
+	}
+	phone.Finish() // each ACK carried what was due, and the BYE came
 }
