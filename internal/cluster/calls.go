@@ -452,22 +452,26 @@ type callReply struct {
 
 // sentinels are the switch's errors that callers test with errors.Is:
 // they cross the wire by name.
-var sentinels = map[string]error{
-	"no-such-call": telephony.ErrNoSuchCall, "invalid-state": telephony.ErrInvalidState,
-	"not-your-call": telephony.ErrNotYourCall, "no-device": telephony.ErrNoDevice,
-	"bad-number": telephony.ErrBadNumber, "closed": telephony.ErrClosed, "bad-offer": telephony.ErrBadOffer,
-	"no-such-party": telephony.ErrNoSuchParty, "too-many-calls": telephony.ErrTooManyCalls,
-	"device-taken": telephony.ErrDeviceTaken, "no-mailbox": telephony.ErrNoMailbox,
-	"storage-full": telephony.ErrStorageFull, "unreachable": telephony.ErrUnreachable,
-	"no-conferences": telephony.ErrNoConferences, "foreign-number": telephony.ErrForeignNumber,
-	"no-trunk-media": telephony.ErrNoTrunkMedia,
+var sentinels = []struct {
+	name string
+	err  error
+}{
+	{"cannot-move", telephony.ErrCannotMove}, // before invalid-state, which it wraps
+	{"no-such-call", telephony.ErrNoSuchCall}, {"invalid-state", telephony.ErrInvalidState},
+	{"not-your-call", telephony.ErrNotYourCall}, {"no-device", telephony.ErrNoDevice},
+	{"bad-number", telephony.ErrBadNumber}, {"closed", telephony.ErrClosed}, {"bad-offer", telephony.ErrBadOffer},
+	{"no-such-party", telephony.ErrNoSuchParty}, {"too-many-calls", telephony.ErrTooManyCalls},
+	{"device-taken", telephony.ErrDeviceTaken}, {"no-mailbox", telephony.ErrNoMailbox},
+	{"storage-full", telephony.ErrStorageFull}, {"unreachable", telephony.ErrUnreachable},
+	{"no-conferences", telephony.ErrNoConferences}, {"foreign-number", telephony.ErrForeignNumber},
+	{"no-trunk-media", telephony.ErrNoTrunkMedia},
 }
 
 func replyError(err error) callReply {
 	r := callReply{Error: err.Error()}
-	for name, s := range sentinels {
-		if errors.Is(err, s) {
-			r.Kind = name
+	for _, s := range sentinels {
+		if errors.Is(err, s.err) {
+			r.Kind = s.name
 			break
 		}
 	}
@@ -478,8 +482,10 @@ func (r callReply) err() error {
 	if r.Error == "" {
 		return nil
 	}
-	if s, ok := sentinels[r.Kind]; ok {
-		return fmt.Errorf("%s: %w", r.Error, s)
+	for _, s := range sentinels {
+		if s.name == r.Kind {
+			return fmt.Errorf("%s: %w", r.Error, s.err)
+		}
 	}
 	return errors.New(r.Error)
 }

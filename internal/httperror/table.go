@@ -50,6 +50,10 @@ var table = []sentinel{
 		Message: "no such party in this telephony session"}},
 	{err: telephony.ErrNotYourCall, answer: Error{Status: http.StatusForbidden, Code: "InsufficientPermissions",
 		Message: "the call is not on this device, or the party not of this extension"}},
+	// Two calls of different nodes of a cluster that neither can move to
+	// the other's (a merge, a bridge): InvalidState, saying why.
+	{err: telephony.ErrCannotMove, answer: Error{Status: http.StatusConflict, Code: "InvalidState",
+		Message: "the two calls are carried by different servers and neither can move to the other's (a call through a carrier, a bridge with a desk phone's call, a call being recorded, transferred or in a conference): nothing changed"}},
 	{err: telephony.ErrInvalidState, answer: Error{Status: http.StatusConflict, Code: "InvalidState",
 		Message: "the call's state does not allow this: hold, unhold, mute and transfer need an answered call; reject, forward and ignore a ringing one"}},
 	// A transfer or forward target that cannot take the call now (no such

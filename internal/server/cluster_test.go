@@ -590,7 +590,8 @@ func wantHearsTone(t *testing.T, who string, tp *tonePeer, hz float64) {
 // TestMergeTwoDeskPhoneCallsAcrossNodes: alice's widget (node a) calls
 // carol's desk phone, and bob's desk phone calls alice: node a carries the
 // first call, node b the second, and neither is a call of browsers alone,
-// which alone move for a bridge. Alice merges them through node a: node b
+// which alone move for a bridge: her bridge of the two is refused, saying
+// why, and changes nothing. She merges them through node a: node b
 // takes the first call over into the conference, and carol's phone is
 // asked by node b, where it registered, for a new offer (a re-INVITE
 // without one; its SIPp scenario checks that it came, and that the ACK
@@ -620,7 +621,14 @@ func TestMergeTwoDeskPhoneCallsAcrossNodes(t *testing.T) {
 	})["call"].(map[string]any)
 	alice := answerTalking(t, a, aliceTab, ring["id"].(string), "alice", 'a')
 
-	r := widgetPost(t, aliceTab.c, a.WidgetURL, "/widget/calls/"+ring["telephonySessionId"].(string)+"/merge",
+	// A bridge forwards one phone's G.711 to the other's as it is: neither
+	// call moves for it, and both go on.
+	r := widgetPost(t, aliceTab.c, a.WidgetURL, "/widget/calls/"+ring["telephonySessionId"].(string)+"/bridge",
+		map[string]string{"deviceId": aliceTab.device, "with": withCarol["telephonySessionId"].(string)})
+	if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "neither can move") {
+		t.Fatalf("bridge of the desk phones' calls of nodes a and b: %d %s", r.StatusCode, r.body)
+	}
+	r = widgetPost(t, aliceTab.c, a.WidgetURL, "/widget/calls/"+ring["telephonySessionId"].(string)+"/merge",
 		map[string]string{"deviceId": aliceTab.device, "otherCallId": withCarol["telephonySessionId"].(string)})
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("merge of the desk phones' calls of nodes a and b: %d %s", r.StatusCode, r.body)

@@ -26,6 +26,10 @@ import (
 // re-INVITE without one) and answers in G.711 as before. Its call-log
 // legs so far move with it.
 
+// ErrCannotMove: the call cannot move to another switch in its state (it
+// is also ErrInvalidState).
+var ErrCannotMove = fmt.Errorf("the call cannot move to another node: %w", ErrInvalidState)
+
 // CauseRejoin tells Event.Device that its call's audio moved to another
 // gateway: it connects again (Rejoin).
 const CauseRejoin Cause = "rejoin"
@@ -61,7 +65,7 @@ func (s *Switch) handableLocked(c *call, opt ReleaseOptions) error {
 		c.s.Recording != nil || c.recorded != nil || c.autoRecord != 0 || len(c.trunks) > 0 ||
 		c.offerTimer != nil || len(c.pending) > 0 || s.invites[c.s.ID] != nil
 	if busy {
-		return fmt.Errorf("call %s cannot move to another node in its state: %w", c.s.ID, ErrInvalidState)
+		return fmt.Errorf("call %s in its state: %w", c.s.ID, ErrCannotMove)
 	}
 	active := 0
 	for i := range c.s.Parties {
@@ -72,11 +76,11 @@ func (s *Switch) handableLocked(c *call, opt ReleaseOptions) error {
 		active++
 		if p.Status != StatusAnswered && p.Status != StatusHold || p.Device == "" || !c.hasLeg(p) || len(p.Offered) > 0 ||
 			(p.rtp || p.g711) && !opt.IntoMix {
-			return fmt.Errorf("call %s: party %s cannot move to another node: %w", c.s.ID, p.ID, ErrInvalidState)
+			return fmt.Errorf("call %s: party %s: %w", c.s.ID, p.ID, ErrCannotMove)
 		}
 	}
 	if active != 2 {
-		return fmt.Errorf("call %s has %d parties: %w", c.s.ID, active, ErrInvalidState)
+		return fmt.Errorf("call %s has %d parties: %w", c.s.ID, active, ErrCannotMove)
 	}
 	return nil
 }
@@ -85,7 +89,7 @@ func (s *Switch) handableLocked(c *call, opt ReleaseOptions) error {
 // close, and its events (Quiet, with the call as it stands) tell this
 // switch's own parts that it is gone from here. It is not ended: no
 // record is written and nobody hears of an end.
-// Errors: ErrNoSuchCall, ErrInvalidState (a call that cannot move).
+// Errors: ErrNoSuchCall, ErrCannotMove (a call that cannot move: also ErrInvalidState).
 func (s *Switch) Release(ctx context.Context, sessionID string, opt ReleaseOptions) (Handover, error) {
 	var fx effects
 	s.mu.Lock()
