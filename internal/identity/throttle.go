@@ -23,10 +23,14 @@ const (
 // failures and takes that user's share out of the address's count, never
 // the failures of others from the same address (an office behind one
 // address, or a guesser who also holds an account). It lives in memory, is
-// bounded in size, and is safe for concurrent use.
+// bounded in size, and is safe for concurrent use. With several nodes, each
+// node's Throttle tells the others what it counts (ShareWith) and counts
+// what they tell (Apply): a guesser gets no more tries by spreading them
+// across the nodes.
 type Throttle struct {
 	now     func() time.Time
 	maxKeys int
+	tell    func(failure bool, user, addr string) // set once, before use (ShareWith)
 
 	mu    sync.Mutex
 	keys  map[string]*list.Element // of *throttleEntry
@@ -75,8 +79,30 @@ func (t *Throttle) wait(key string, now time.Time) time.Duration {
 	return 0
 }
 
+// ShareWith makes the throttle give tell each failure and success it
+// records, for the other nodes to Apply. Call it before the throttle is
+// used.
+func (t *Throttle) ShareWith(tell func(failure bool, user, addr string)) { t.tell = tell }
+
+// Apply records a failure or a success another node counted, as Failure
+// or Success do, without telling it again.
+func (t *Throttle) Apply(failure bool, user, addr string) {
+	if failure {
+		t.failure(user, addr)
+	} else {
+		t.success(user, addr)
+	}
+}
+
 // Failure records a failed sign-in as user from addr against both.
 func (t *Throttle) Failure(user, addr string) {
+	t.failure(user, addr)
+	if t.tell != nil {
+		t.tell(true, user, addr)
+	}
+}
+
+func (t *Throttle) failure(user, addr string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
@@ -123,6 +149,13 @@ func (e *throttleEntry) schedule() {
 // Success forgets user's failures and takes user's share out of addr's
 // count; the failures of others from addr still count.
 func (t *Throttle) Success(user, addr string) {
+	t.success(user, addr)
+	if t.tell != nil {
+		t.tell(false, user, addr)
+	}
+}
+
+func (t *Throttle) success(user, addr string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if el, ok := t.keys[userKey(user)]; ok {

@@ -232,3 +232,31 @@ func TestThrottleConcurrent(t *testing.T) {
 		t.Fatalf("%d keys for 10 users and 8 addresses", th.size())
 	}
 }
+
+// TestThrottleShared: two nodes' throttles, each telling the other what it
+// counts, slow a guesser who spreads the tries across them as one would;
+// a success on either forgets the user's failures on both. What one
+// applies from the other is not told back.
+func TestThrottleShared(t *testing.T) {
+	a, _ := newTestThrottle()
+	b, _ := newTestThrottle()
+	told := 0
+	a.ShareWith(func(failure bool, user, addr string) { told++; b.Apply(failure, user, addr) })
+	b.ShareWith(func(failure bool, user, addr string) { told++; a.Apply(failure, user, addr) })
+	const user = "ext:1"
+	a.Failure(user, "192.0.2.1")
+	b.Failure(user, "192.0.2.2")
+	a.Failure(user, "192.0.2.3")
+	for name, th := range map[string]*Throttle{"a": a, "b": b} {
+		if w := th.Wait(user, "192.0.2.9"); w != time.Second {
+			t.Fatalf("node %s after three failures across both: wait %v, want 1s", name, w)
+		}
+	}
+	b.Success(user, "192.0.2.2")
+	if w := a.Wait(user, "192.0.2.9"); w != 0 {
+		t.Fatalf("node a after a success on b: wait %v", w)
+	}
+	if told != 4 {
+		t.Fatalf("%d told, want each of the 4 once", told)
+	}
+}

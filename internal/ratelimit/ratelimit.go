@@ -27,6 +27,7 @@ type Limiter[K comparable] struct {
 	limit  int
 	window time.Duration
 	now    func() time.Time
+	tell   func(key K) // set once, before use (ShareWith)
 
 	mu        sync.Mutex
 	buckets   map[K]*bucket
@@ -61,9 +62,38 @@ func (l *Limiter[K]) Admit(c echo.Context, key K) error {
 			l.window.String() + "; retry after " + strconv.Itoa(secs) + " s"}
 }
 
+// ShareWith makes the limiter give tell the key of each token it takes,
+// for the other nodes of a cluster to Spend: a limit that must hold for
+// the whole cluster (a cost, such as SMS). Call it before the limiter is
+// used.
+func (l *Limiter[K]) ShareWith(tell func(key K)) { l.tell = tell }
+
+// Spend takes a token of key's bucket that another node took, when there
+// is one left.
+func (l *Limiter[K]) Spend(key K) { l.take(key) }
+
+// Left returns the whole tokens key's bucket has now, taking none.
+func (l *Limiter[K]) Left(key K) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		return l.limit
+	}
+	return int(l.refilled(b, l.now()))
+}
+
 // Take takes a token of key's bucket. It returns the whole tokens left and,
 // when there was none to take, how long until there is one.
 func (l *Limiter[K]) Take(key K) (remaining int, wait time.Duration, ok bool) {
+	remaining, wait, ok = l.take(key)
+	if ok && l.tell != nil {
+		l.tell(key)
+	}
+	return remaining, wait, ok
+}
+
+func (l *Limiter[K]) take(key K) (remaining int, wait time.Duration, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()

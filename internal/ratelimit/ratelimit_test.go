@@ -63,3 +63,30 @@ func TestRateLimiter(t *testing.T) {
 		t.Fatalf("%d buckets kept after an idle hour, want only the new one", n)
 	}
 }
+
+// TestRateLimiterShared: a limit shared by two nodes holds for both: what
+// one takes, the other spends, and Left reports without taking.
+func TestRateLimiterShared(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	a, b := New[int64](2, time.Hour, clock.Now), New[int64](2, time.Hour, clock.Now)
+	a.ShareWith(b.Spend)
+	b.ShareWith(a.Spend)
+	if _, _, ok := a.Take(7); !ok {
+		t.Fatal("first token refused")
+	}
+	if left := b.Left(7); left != 1 {
+		t.Fatalf("node b has %d tokens of 7 after node a took one, want 1", left)
+	}
+	if _, _, ok := b.Take(7); !ok {
+		t.Fatal("second token refused")
+	}
+	for name, l := range map[string]*Limiter[int64]{"a": a, "b": b} {
+		if _, _, ok := l.Take(7); ok {
+			t.Fatalf("node %s gave a third token of a limit of 2", name)
+		}
+	}
+	b.Spend(7) // nothing left: nothing happens
+	if left := a.Left(8); left != 2 {
+		t.Fatalf("an untouched key has %d tokens", left)
+	}
+}

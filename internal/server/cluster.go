@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/callbridge/widget-server/internal/bridge"
 	"github.com/callbridge/widget-server/internal/cluster"
+	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/presence"
+	"github.com/callbridge/widget-server/internal/ratelimit"
 	"github.com/callbridge/widget-server/internal/telephony"
 )
 
@@ -25,6 +28,7 @@ type clusterNode struct {
 	events *cluster.Events        // nil until joinEvents
 	calls  *cluster.Calls         // nil until joinCalls
 	users  *cluster.UserPresences // nil until joinCalls
+	notes  []*cluster.Notes       // shareLimits'
 	log    *slog.Logger
 }
 
@@ -79,6 +83,45 @@ func (n *clusterNode) joinCalls(ctx context.Context, sw *telephony.Switch, bus c
 	return calls, nil
 }
 
+// signInNote is a sign-in outcome another node counted (identity.Throttle).
+type signInNote struct {
+	Failure bool   `json:"failure"`
+	User    string `json:"user"`
+	Addr    string `json:"addr"`
+}
+
+// shareLimits makes the limits that must hold for the whole cluster count
+// what every node counts: the sign-in throttle (a guesser gets no more
+// tries by spreading them across the nodes) and the SMS an extension sends
+// from the widget. The request rate limits stay per node.
+func (n *clusterNode) shareLimits(throttle *identity.Throttle, sms *ratelimit.Limiter[int64]) error {
+	signIns, err := cluster.NewNotes(n.nc, n.name, "signin", n.log, func(data []byte) {
+		var note signInNote
+		if json.Unmarshal(data, &note) == nil {
+			throttle.Apply(note.Failure, note.User, note.Addr)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	n.notes = append(n.notes, signIns)
+	throttle.ShareWith(func(failure bool, user, addr string) {
+		data, _ := json.Marshal(signInNote{Failure: failure, User: user, Addr: addr})
+		signIns.Tell(data)
+	})
+	texts, err := cluster.NewNotes(n.nc, n.name, "sms", n.log, func(data []byte) {
+		if ext, err := strconv.ParseInt(string(data), 10, 64); err == nil {
+			sms.Spend(ext)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	n.notes = append(n.notes, texts)
+	sms.ShareWith(func(ext int64) { texts.Tell([]byte(strconv.FormatInt(ext, 10))) })
+	return nil
+}
+
 // check is the readiness of the node's NATS connection.
 func (n *clusterNode) check(context.Context) error {
 	if st := n.nc.Status(); st != nats.CONNECTED {
@@ -95,6 +138,9 @@ func (n *clusterNode) leave() {
 	}
 	if n.users != nil {
 		n.users.Close()
+	}
+	for _, notes := range n.notes {
+		notes.Close()
 	}
 	if n.events != nil {
 		n.events.Stop()

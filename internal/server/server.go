@@ -409,6 +409,7 @@ func Run(ctx context.Context, cfg Config) error {
 	watchParts(mx, sw, hub, gw, db)
 	// The widget shows the platform API's call log and sets presence
 	// through it; the dispatcher tells both sides' listeners of changes.
+	throttle := identity.NewThrottle(cfg.SignInClock)
 	platform := api.NewServer(api.Config{
 		PublicURL: publicURL, StaticBase: assets.Base(), RateLimit: cfg.APIRateLimit, RateWindow: cfg.APIRateWindow,
 		Registrar: phoneRegistrar(trunks, cfg.SIPRealm, cfg.SIPPublicHost, publicURL),
@@ -416,7 +417,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Socket: api.SocketConfig{SessionsPerExtension: cfg.Limits.SocketsPerExtension,
 			TokenKey: deriveKey(hashKey, "callbridge socket tokens v1")},
 	}, api.Deps{
-		Log: log, Directory: dir, AuthServer: auth, Throttle: identity.NewThrottle(cfg.SignInClock),
+		Log: log, Directory: dir, AuthServer: auth, Throttle: throttle,
 		Switch: callSwitch, CallLog: db, Presence: pres, Messages: msgs, Webhooks: hooks, Phones: db,
 		Rules: db, Audio: vm,
 	})
@@ -434,6 +435,11 @@ func Run(ctx context.Context, cfg Config) error {
 		DeviceKey: deriveKey(hashKey, "callbridge device ids v1"),
 		Revoked:   platform.ExtensionRevoked,
 	})
+	if node != nil {
+		if err := node.shareLimits(throttle, srv.SMSLimit()); err != nil {
+			return err
+		}
+	}
 	// The dispatcher takes the switch's events, presence changes and
 	// message changes to the widgets and the webhook subscriptions.
 	var notifier bridge.Notifier = hooks

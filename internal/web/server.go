@@ -146,6 +146,11 @@ func NewServer(cfg Config, deps Deps) *Server {
 	return s
 }
 
+// SMSLimit is the limit of the SMS each extension sends from the widget:
+// with several nodes, the server makes it count every node's
+// (ratelimit.Limiter.ShareWith).
+func (s *Server) SMSLimit() *ratelimit.Limiter[int64] { return s.smsLimit }
+
 // Close waits, at shutdown, for what the server started outside a
 // request: the event streams, which end once the hub shuts down (each
 // within its write timeout), and the devices' grace periods, which it
