@@ -45,6 +45,15 @@ type SessionStore interface {
 	SessionIDs(ctx context.Context) ([]string, error)
 }
 
+// SessionLocker is a SessionStore that holds a session for one process
+// at a time, across the processes that share it (the nodes of a cluster
+// on one database): the refresh of its tokens then happens once, since a
+// refresh token used twice revokes the whole family. Without it, the
+// Sessions' own lock, per process, is what serialises refreshes.
+type SessionLocker interface {
+	LockSession(ctx context.Context, id string) (unlock func(), err error)
+}
+
 // Timeouts of a signed-in session.
 const (
 	IdleTimeout     = 24 * time.Hour
@@ -181,7 +190,16 @@ func (m *Sessions) load(ctx context.Context, id string, activity bool) (Session,
 	if activity {
 		s.LastSeen = now
 	}
-	if !tok.Expiry.IsZero() && tok.Expiry.Before(now.Add(refreshMargin)) {
+	if stale(tok, now) {
+		fresh, unlockAll, err := m.holdForRefresh(ctx, id, now)
+		if err != nil {
+			return Session{}, err
+		}
+		defer unlockAll()
+		if fresh != nil { // another process refreshed it meanwhile
+			s.Token = fresh
+			return s, nil
+		}
 		next, err := m.client.Refresh(ctx, st.ClientID, tok)
 		if errors.Is(err, ErrRefreshRejected) {
 			return Session{}, m.endLocked(ctx, st, fmt.Errorf("%w: %v", ErrSessionEnded, err))
@@ -202,6 +220,38 @@ func (m *Sessions) load(ctx context.Context, id string, activity bool) (Session,
 		}
 	}
 	return s, nil
+}
+
+// stale reports whether a token is to be refreshed now.
+func stale(tok *oauth2.Token, now time.Time) bool {
+	return !tok.Expiry.IsZero() && tok.Expiry.Before(now.Add(refreshMargin))
+}
+
+// holdForRefresh holds session id across processes (SessionLocker) for
+// its refresh, until unlock, and reads it again: when another process
+// refreshed it meanwhile, it returns the fresh token, and nothing is to be
+// refreshed.
+func (m *Sessions) holdForRefresh(ctx context.Context, id string, now time.Time) (fresh *oauth2.Token, unlock func(), err error) {
+	l, ok := m.store.(SessionLocker)
+	if !ok {
+		return nil, func() {}, nil
+	}
+	unlock, err = l.LockSession(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := m.store.Session(ctx, id)
+	if err == nil {
+		fresh, err = m.open(id, st.SealedToken)
+	}
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	if stale(fresh, now) {
+		return nil, unlock, nil
+	}
+	return fresh, unlock, nil
 }
 
 // End signs a session out: revokes its tokens and forgets it.

@@ -18,6 +18,7 @@ import (
 	"github.com/callbridge/widget-server/internal/identity"
 	"github.com/callbridge/widget-server/internal/oauth"
 	"github.com/callbridge/widget-server/internal/store"
+	"github.com/callbridge/widget-server/internal/store/pgtest"
 )
 
 // tokenServer stands in for the authorization server's token endpoint (the
@@ -217,4 +218,56 @@ func containsBytes(b []byte, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestSessionRefreshesOnceAcrossNodes: two nodes on one PostgreSQL
+// database (two session keepers, each with its own connections) asked at
+// once for a session whose token is about to expire refresh it once: a
+// refresh token used twice would revoke the session's tokens.
+func TestSessionRefreshesOnceAcrossNodes(t *testing.T) {
+	ts := newTokenServer(t)
+	url, ctx := pgtest.URL(t), context.Background()
+	var nodes []*oauth.Sessions
+	var ext int64
+	for i := range 2 {
+		db, err := store.OpenDatabase(ctx, url, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if i == 0 {
+			ext = newUser(t, db)
+		}
+		client := oauth.NewClient(oauth.ClientConfig{Endpoints: oauth.Endpoints{TokenURL: ts.URL}}, nil)
+		s, err := oauth.NewSessions(db, client, make([]byte, 32), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, s)
+	}
+	sess, err := nodes[0].Create(ctx, "demo", ext, &oauth2.Token{AccessToken: "a0", RefreshToken: "r0", Expiry: time.Now().Add(30 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	tokens := make([]string, 10)
+	for i := range tokens {
+		wg.Go(func() {
+			got, err := nodes[i%2].Get(ctx, sess.ID)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			tokens[i] = got.Token.AccessToken
+		})
+	}
+	wg.Wait()
+	if n := ts.refreshes.Load(); n != 1 {
+		t.Fatalf("%d refreshes across two nodes for one expiring token, want 1", n)
+	}
+	for _, tok := range tokens {
+		if tok != "access-1" {
+			t.Fatalf("tokens %v: every caller on either node should see the refreshed token", tokens)
+		}
+	}
 }

@@ -14,6 +14,25 @@ import (
 
 var _ oauth.SessionStore = (*DB)(nil)
 
+// LockSession holds session id for this process until unlock, across the
+// processes on one PostgreSQL database (oauth.SessionLocker): the nodes
+// of a cluster refresh its tokens once, since a refresh token used twice
+// revokes them all. It is a transaction holding an advisory lock. On
+// SQLite one process uses the database, and nothing is held.
+func (db *DB) LockSession(ctx context.Context, id string) (unlock func(), err error) {
+	if db.dialect != postgresDialect {
+		return func() {}, nil
+	}
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.lockTx(ctx, tx, "session:"+id); err != nil {
+		return nil, errors.Join(err, tx.Rollback())
+	}
+	return func() { tx.Rollback() }, nil
+}
+
 // PutSession inserts or replaces a signed-in widget session.
 func (db *DB) PutSession(ctx context.Context, s oauth.StoredSession) error {
 	_, err := db.sql.ExecContext(ctx, `
