@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -57,7 +58,8 @@ type Calls struct {
 	// emu guards elsewhere alone and is held only to read or change it:
 	// the presence keeper reads it under the switch's lock (PartyStates).
 	emu       sync.RWMutex
-	elsewhere map[string]callEntry // the calls of the other nodes, as they stand
+	elsewhere map[string]callEntry                         // the calls of the other nodes, as they stand
+	states    map[int64]map[string][]telephony.PartyStatus // of elsewhere: each extension's live parties' states, by call
 
 	nodeSub  *nats.Subscription            // this node's own subject (conferences.go)
 	phoneSub *nats.Subscription            // the events of other nodes' calls for this node's RTP devices (phones.go)
@@ -166,7 +168,7 @@ func NewCalls(ctx context.Context, nc *nats.Conn, node string, sw *telephony.Swi
 	c := &Calls{Switch: sw, nc: nc, kv: kv, node: node, cfg: cfg,
 		local: map[string]telephony.Device{}, others: map[string]bool{}, owned: map[string]*nats.Subscription{}, stop: make(chan struct{}),
 		nodes: nodes, calls: calls, dirty: map[string]bool{}, claimed: map[string]uint64{}, heldFor: map[string][]heldCall{}, dirtied: make(chan struct{}, 1),
-		elsewhere: map[string]callEntry{}, confs: map[string]*nats.Subscription{}, ringOuts: map[string]*nats.Subscription{},
+		elsewhere: map[string]callEntry{}, states: map[int64]map[string][]telephony.PartyStatus{}, confs: map[string]*nats.Subscription{}, ringOuts: map[string]*nats.Subscription{},
 		rtpNodes: map[string]string{}, told: map[string][]string{}}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
@@ -607,12 +609,38 @@ func (c *Calls) watchCalls() {
 		var ce callEntry
 		put := e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &ce) == nil
 		c.emu.Lock()
+		c.forgetElsewhereLocked(e.Key())
 		if put && ce.Node != c.node {
 			c.elsewhere[e.Key()] = ce
-		} else {
-			delete(c.elsewhere, e.Key())
+			for _, p := range ce.Session.Parties {
+				if p.Owner == 0 || p.Status == telephony.StatusDisconnected {
+					continue
+				}
+				if c.states[p.Owner] == nil {
+					c.states[p.Owner] = map[string][]telephony.PartyStatus{}
+				}
+				c.states[p.Owner][e.Key()] = append(c.states[p.Owner][e.Key()], p.Status)
+			}
 		}
 		c.emu.Unlock()
+	}
+}
+
+// forgetElsewhereLocked drops call id of another node, and its parties'
+// states.
+func (c *Calls) forgetElsewhereLocked(id string) {
+	ce, ok := c.elsewhere[id]
+	if !ok {
+		return
+	}
+	delete(c.elsewhere, id)
+	for _, p := range ce.Session.Parties {
+		if byCall := c.states[p.Owner]; byCall != nil {
+			delete(byCall, id)
+			if len(byCall) == 0 {
+				delete(c.states, p.Owner)
+			}
+		}
 	}
 }
 
@@ -639,21 +667,9 @@ func (c *Calls) Sessions(extension int64) []telephony.Session {
 // extension's telephony status is that of all its calls. It takes emu
 // alone, so the keeper may call it under the switch's lock.
 func (c *Calls) PartyStates(extension int64) [][]telephony.PartyStatus {
-	var out [][]telephony.PartyStatus
 	c.emu.RLock()
 	defer c.emu.RUnlock()
-	for _, ce := range c.elsewhere {
-		var states []telephony.PartyStatus
-		for _, p := range ce.Session.Parties {
-			if p.Owner == extension && p.Status != telephony.StatusDisconnected {
-				states = append(states, p.Status)
-			}
-		}
-		if states != nil {
-			out = append(out, states)
-		}
-	}
-	return out
+	return slices.Collect(maps.Values(c.states[extension]))
 }
 
 // Session returns a call of any node.

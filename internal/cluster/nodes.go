@@ -114,7 +114,11 @@ func (c *Calls) takeOver(node string) {
 	// Its calls count no more in anyone's presence here (PartyStates),
 	// before the widgets are told of their end.
 	c.emu.Lock()
-	maps.DeleteFunc(c.elsewhere, func(_ string, ce callEntry) bool { return ce.Node == node })
+	for id, ce := range c.elsewhere {
+		if ce.Node == node {
+			c.forgetElsewhereLocked(id)
+		}
+	}
 	c.emu.Unlock()
 	now := time.Now()
 	ended := 0
