@@ -95,7 +95,7 @@ func TestAccessibilityWithAxe(t *testing.T) {
 	checkAxe(t, frame, source, "signed out")
 	popupLogin(t, bob, "bob@demo.test")
 	waitLoggedIn(t, bob, "+16505550100*102")
-	waitMessage(t, bob.ctx, "rc-dialer-status-notify", `m.data.ready === true`)
+	waitPhoneReady(t, bob)
 	checkAxe(t, frame, source, "dialer")
 	for _, path := range []string{"/history", "/messages", "/settings", "/calls"} {
 		showRoute(t, bob, frame, path)
@@ -207,7 +207,7 @@ func keyboardSignIn(t *testing.T, e *env, user, loginNumber string) context.Cont
 		t.Fatalf("sign in as %s from the keyboard: %v", user, err)
 	}
 	waitLoggedIn(t, e, loginNumber)
-	waitMessage(t, e.ctx, "rc-dialer-status-notify", `m.data.ready === true`)
+	waitPhoneReady(t, e)
 	waitFocus(t, frame, "cb-dial-number")
 	return frame
 }

@@ -30,7 +30,17 @@ func signedIn(t *testing.T, e *env, user, loginNumber string) {
 	openDemo(t, e, "")
 	popupLogin(t, e, user)
 	waitLoggedIn(t, e, loginNumber)
+	waitPhoneReady(t, e)
+}
+
+// waitPhoneReady waits until the tab can call and be called: its dialer is
+// ready, and its link to the server is up, so its phone rings for the
+// calls placed from then on. (The dialer is ready once signed in with a
+// microphone, which may come before the link.)
+func waitPhoneReady(t *testing.T, e *env) {
+	t.Helper()
 	waitMessage(t, e.ctx, "rc-dialer-status-notify", `m.data.ready === true`)
+	waitMessage(t, e.ctx, "rc-webphone-connection-status-notify", `m.data.connectionStatus === 'connected'`)
 }
 
 // bytesReceived reads, inside the widget frame, the audio bytes received by
@@ -231,7 +241,7 @@ func TestAnsweredElsewhere(t *testing.T) {
 	bob2 := &env{Addrs: alice.Addrs, ctx: bob2ctx, dataDir: alice.dataDir}
 	openDemo(t, bob2, "")
 	waitMessage(t, bob2.ctx, "rc-login-status-notify", `m.data.loggedIn === true`)
-	waitMessage(t, bob2.ctx, "rc-dialer-status-notify", `m.data.ready === true`)
+	waitPhoneReady(t, bob2)
 
 	eval[any](t, alice.ctx, `RCAdapter.clickToCall('102', true)`)
 	waitMessage(t, bob1.ctx, "rc-call-ring-notify", "")
@@ -253,12 +263,12 @@ func TestInactiveTabCallEvents(t *testing.T) {
 	openDemo(t, bob1, "?disableInactiveTabCallEvent=1")
 	popupLogin(t, bob1, "bob@demo.test")
 	waitLoggedIn(t, bob1, "+16505550100*102")
-	waitMessage(t, bob1.ctx, "rc-dialer-status-notify", `m.data.ready === true`)
+	waitPhoneReady(t, bob1)
 	bob2ctx, cancel := chromedp.NewContext(bob1.ctx)
 	t.Cleanup(cancel)
 	bob2 := &env{Addrs: alice.Addrs, ctx: bob2ctx, dataDir: alice.dataDir}
 	openDemo(t, bob2, "?disableInactiveTabCallEvent=1") // the newer tab is the active one
-	waitMessage(t, bob2.ctx, "rc-dialer-status-notify", `m.data.ready === true`)
+	waitPhoneReady(t, bob2)
 
 	eval[any](t, alice.ctx, `RCAdapter.clickToCall('102', true)`)
 	waitMessage(t, bob1.ctx, "rc-call-ring-notify", "")
