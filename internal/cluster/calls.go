@@ -611,18 +611,24 @@ func (c *Calls) watchCalls() {
 		c.emu.Lock()
 		c.forgetElsewhereLocked(e.Key())
 		if put && ce.Node != c.node {
-			c.elsewhere[e.Key()] = ce
-			for _, p := range ce.Session.Parties {
-				if p.Owner == 0 || p.Status == telephony.StatusDisconnected {
-					continue
-				}
-				if c.states[p.Owner] == nil {
-					c.states[p.Owner] = map[string][]telephony.PartyStatus{}
-				}
-				c.states[p.Owner][e.Key()] = append(c.states[p.Owner][e.Key()], p.Status)
-			}
+			c.keepElsewhereLocked(e.Key(), ce)
 		}
 		c.emu.Unlock()
+	}
+}
+
+// keepElsewhereLocked keeps call id of another node, and its live
+// parties' states by extension (PartyStates).
+func (c *Calls) keepElsewhereLocked(id string, ce callEntry) {
+	c.elsewhere[id] = ce
+	for _, p := range ce.Session.Parties {
+		if p.Owner == 0 || p.Status == telephony.StatusDisconnected {
+			continue
+		}
+		if c.states[p.Owner] == nil {
+			c.states[p.Owner] = map[string][]telephony.PartyStatus{}
+		}
+		c.states[p.Owner][id] = append(c.states[p.Owner][id], p.Status)
 	}
 }
 

@@ -90,10 +90,10 @@ func (c *Calls) gatherWith(ctx context.Context, sessionID, other string, opt tel
 	switch {
 	case errors.Is(err, telephony.ErrNoSuchCall) && r.Kind == "":
 		return "", false, nil // no node has it
-	case errors.Is(err, telephony.ErrInvalidState) && r.Node != "" && r.Node != c.node:
+	case errors.Is(err, telephony.ErrCannotMove) && r.Node != "" && r.Node != c.node:
 		var rel callReply
 		if serr := c.release(ctx, sessionID, opt, &rel); serr != nil {
-			return "", errors.Is(serr, telephony.ErrInvalidState), errors.Join(err, serr)
+			return "", errors.Is(serr, telephony.ErrCannotMove), errors.Join(err, serr)
 		}
 		if serr := c.sendOver(ctx, sessionID, r.Node, rel); serr != nil {
 			return "", false, serr

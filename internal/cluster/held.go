@@ -32,9 +32,7 @@ func (c *Calls) liveElsewhere(device, except string) []string {
 	c.emu.RLock()
 	defer c.emu.RUnlock()
 	for id, ce := range c.elsewhere {
-		if id != except && slices.ContainsFunc(ce.Session.Parties, func(p telephony.Party) bool {
-			return p.Device == device && p.Status == telephony.StatusAnswered
-		}) {
+		if id != except && onDevice(ce.Session, device, telephony.StatusAnswered) {
 			ids = append(ids, id)
 		}
 	}
@@ -119,9 +117,12 @@ func (c *Calls) switchHere(ctx context.Context, device, id string) error {
 // node: only then does making it live hold anything.
 func (c *Calls) heldHere(device, id string) bool {
 	s, ok := c.Switch.Session(id)
-	return ok && slices.ContainsFunc(s.Parties, func(p telephony.Party) bool {
-		return p.Device == device && p.Status == telephony.StatusHold
-	})
+	return ok && onDevice(s, device, telephony.StatusHold)
+}
+
+// onDevice reports whether call s has a party in status on the device.
+func onDevice(s telephony.Session, device string, status telephony.PartyStatus) bool {
+	return slices.ContainsFunc(s.Parties, func(p telephony.Party) bool { return p.Device == device && p.Status == status })
 }
 
 // holdFor makes held resume when call id of this node ends: at once if it
@@ -183,10 +184,6 @@ func (c *Calls) carriesLive(device string) bool {
 	if !ok {
 		return true // signed out: its calls end
 	}
-	live := func(s telephony.Session) bool {
-		return slices.ContainsFunc(s.Parties, func(p telephony.Party) bool {
-			return p.Device == device && p.Status == telephony.StatusAnswered
-		})
-	}
+	live := func(s telephony.Session) bool { return onDevice(s, device, telephony.StatusAnswered) }
 	return slices.ContainsFunc(c.Switch.Sessions(ext), live) || len(c.liveElsewhere(device, "")) > 0
 }
